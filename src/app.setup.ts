@@ -1,0 +1,73 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'express';
+import helmet from 'helmet';
+import { AppModule } from './app.module.js';
+import { ProblemDto } from './common/dto/problem.dto.js';
+import { jsonOnly } from './common/http/json-only.middleware.js';
+import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/problem-details.filter.js';
+import { serverTiming } from './common/http/server-timing.middleware.js';
+import { createValidationPipe } from './common/validation/validation.js';
+import type { AppConfig } from './config/app-config.js';
+
+export const API_PREFIX = 'api/v1';
+/** Probes stay outside the versioned prefix, where load balancers expect them. */
+const UNPREFIXED = ['health/live', 'health/ready'];
+
+export interface CreateAppOptions {
+  /** Nest logger levels; tests pass `false` or `['error']`. */
+  logger?: false | ('error' | 'warn' | 'log' | 'debug' | 'verbose')[];
+}
+
+/** Builds the OpenAPI document of the app as it is configured. */
+export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Publishing API')
+    .setDescription(
+      'REST API of a publishing platform. Errors are RFC 9457 `application/problem+json` bodies with a stable `code`.',
+    )
+    .setVersion('1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  return SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
+}
+
+/**
+ * The one place that turns the Nest application into our HTTP API: request accounting,
+ * security headers, JSON-only bodies with a size limit, `/api/v1` routing, validation,
+ * problem+json errors and the OpenAPI docs. `main.ts` and every e2e test use it, so the
+ * tests exercise exactly what production serves.
+ */
+export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+  app.disable('x-powered-by');
+  app.use(serverTiming(config.serverTiming));
+  app.use(helmet());
+  app.use(jsonOnly);
+  app.use(json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(problemErrorMiddleware);
+  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  if (config.docs) {
+    SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
+      jsonDocumentUrl: 'docs-json',
+      swaggerOptions: { persistAuthorization: true },
+    });
+  }
+}
+
+/** Creates the configured application (not yet listening). */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: options.logger ?? levelsFrom(config.logLevel),
+  });
+  configureApp(app, config);
+  return app;
+}
+
+function levelsFrom(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return order.slice(0, order.indexOf(level) + 1);
+}

@@ -1,0 +1,50 @@
+import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
+import { MaxBytes, MinBytes, Trim, TrimLower } from '../../common/validation/validators.js';
+import { USERNAME_PATTERN } from '../../users/username.js';
+
+export class RegisterDto {
+  /**
+   * Email address; compared without case and surrounding spaces.
+   * @example ada@example.com
+   */
+  @TrimLower()
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email!: string;
+
+  /**
+   * 8 to 72 bytes in UTF-8 (bcrypt reads no further, so longer passwords are refused rather than truncated).
+   * @example correct horse battery staple
+   */
+  @IsString()
+  @MinBytes(8)
+  @MaxBytes(72)
+  password!: string;
+
+  /** @example Ada */
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @Length(1, 100)
+  firstName?: string;
+
+  /** @example Lovelace */
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @Length(1, 100)
+  lastName?: string;
+
+  /**
+   * Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
+   * Derived from the email when absent.
+   * @example ada_l
+   */
+  @IsOptional()
+  @TrimLower()
+  @IsString()
+  @Matches(USERNAME_PATTERN, {
+    message: 'username must be 3-30 characters of a-z, 0-9, _ and -, starting and ending with a letter or digit',
+  })
+  username?: string;
+}

@@ -1,0 +1,25 @@
+/** One invalid field of a request. */
+export class FieldErrorDto {
+  /** Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
+  field!: string;
+  /** What is wrong with it. */
+  messages!: string[];
+}
+
+/** An RFC 9457 problem details body (`application/problem+json`). */
+export class ProblemDto {
+  /** A URI naming the kind of problem. */
+  type!: string;
+  /** Short summary of the kind of problem. */
+  title!: string;
+  /** The HTTP status code. */
+  status!: number;
+  /** Explanation of this occurrence. */
+  detail!: string;
+  /** The request path. */
+  instance!: string;
+  /** Stable machine-readable code; branch on this, not on `detail`. */
+  code!: string;
+  /** Per-field validation errors (for `validation_failed`). */
+  errors?: FieldErrorDto[];
+}

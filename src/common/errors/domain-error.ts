@@ -1,0 +1,36 @@
+/**
+ * A failure the API reports to its client. Services and repositories throw these; the one
+ * exception filter (`ProblemDetailsFilter`) renders them as RFC 9457 problem+json. `code` is
+ * stable and machine-readable: clients branch on it, never on `detail`.
+ */
+export interface FieldError {
+  /** Dotted path of the offending field (`profile.website`), or `body` for the whole body. */
+  field: string;
+  messages: string[];
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    detail: string,
+    readonly extras: { errors?: FieldError[]; retryAfterSeconds?: number; [key: string]: unknown } = {},
+  ) {
+    super(detail);
+    this.name = 'DomainError';
+  }
+}
+
+export const badRequest = (code: string, detail: string, errors?: FieldError[]) =>
+  new DomainError(400, code, detail, errors ? { errors } : {});
+export const unauthorized = (code: string, detail: string) => new DomainError(401, code, detail);
+export const forbidden = (code: string, detail: string) => new DomainError(403, code, detail);
+export const notFound = (code: string, detail: string) => new DomainError(404, code, detail);
+export const conflict = (code: string, detail: string) => new DomainError(409, code, detail);
+export const preconditionFailed = (code: string, detail: string) => new DomainError(412, code, detail);
+export const unprocessable = (code: string, detail: string, extras: Record<string, unknown> = {}) =>
+  new DomainError(422, code, detail, extras);
+export const tooManyRequests = (code: string, detail: string, retryAfterSeconds: number) =>
+  new DomainError(429, code, detail, { retryAfterSeconds });
+export const serviceUnavailable = (code: string, detail: string, retryAfterSeconds?: number) =>
+  new DomainError(503, code, detail, retryAfterSeconds ? { retryAfterSeconds } : {});

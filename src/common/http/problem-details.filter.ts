@@ -1,0 +1,112 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { DomainError } from '../errors/domain-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { translateDynamoError } from '../../dynamo/dynamo-errors.js';
+import type { ProblemDto } from '../dto/problem.dto.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Codes for errors raised by Nest or Express themselves rather than by our services. */
+function codeForHttpException(exception: HttpException): string {
+  const status = exception.getStatus();
+  const body = exception.getResponse() as { message?: unknown } | string;
+  const message = typeof body === 'string' ? body : typeof body.message === 'string' ? body.message : '';
+  if (status === 404 && /^Cannot (GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)/.test(message))
+    return ErrorCode.RouteNotFound;
+  if (status === 413) return ErrorCode.PayloadTooLarge;
+  if (status === 415) return ErrorCode.UnsupportedMediaType;
+  if (status === 400 && /JSON/i.test(message)) return ErrorCode.MalformedJson;
+  return `http_${status}`;
+}
+
+const logger = new Logger('ProblemDetails');
+
+/**
+ * Renders any error as RFC 9457 `application/problem+json` with a stable `code`. Domain
+ * errors carry their own; SDK infrastructure failures are translated; Express/body-parser
+ * errors get request-shape codes; anything else is a 500 whose details go to the log only.
+ */
+export function sendProblem(exception: unknown, request: Request, response: Response): void {
+  const domain = translateDynamoError(exception);
+  const problem = toProblem(exception, domain, request.originalUrl ?? request.url);
+  if (problem.status >= 500 && domain) {
+    // An expected operational failure (database down, throttled): one line, no stack.
+    logger.warn(`${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}`);
+  } else if (problem.status >= 500) {
+    logger.error(
+      `${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+  }
+  if (response.headersSent) return;
+  const retryAfter = domain?.extras.retryAfterSeconds;
+  if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
+  response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+function toProblem(exception: unknown, domain: DomainError | undefined, instance: string): ProblemDto {
+  const make = (status: number, code: string, detail: string, extras: Partial<ProblemDto> = {}): ProblemDto => ({
+    type: `https://errors.publishing-api.dev/${code.replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    instance,
+    code,
+    ...extras,
+  });
+
+  if (domain) {
+    const { errors, retryAfterSeconds: _retry, ...rest } = domain.extras;
+    return make(domain.status, domain.code, domain.message, { ...(errors ? { errors } : {}), ...rest });
+  }
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const body = exception.getResponse();
+    const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+    return make(status, codeForHttpException(exception), typeof message === 'string' ? message : exception.message);
+  }
+  // Errors thrown by Express middleware (body-parser) carry an HTTP status and a type.
+  const expressError = (exception ?? {}) as { status?: number; statusCode?: number; type?: string };
+  const status = expressError.status ?? expressError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (expressError.type === 'entity.parse.failed')
+      return make(400, ErrorCode.MalformedJson, 'The body is not valid JSON.');
+    if (expressError.type === 'entity.too.large') {
+      return make(413, ErrorCode.PayloadTooLarge, 'The body is larger than the server accepts.');
+    }
+    if (expressError.type === 'encoding.unsupported' || expressError.type === 'charset.unsupported') {
+      return make(415, ErrorCode.UnsupportedMediaType, 'The body encoding or charset is not supported.');
+    }
+    return make(status, ErrorCode.BadRequest, 'The request could not be read.');
+  }
+  return make(500, ErrorCode.InternalError, 'An unexpected error occurred.');
+}
+
+/** The one exception filter of the app: everything leaves through `sendProblem`. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendProblem(exception, http.getRequest<Request>(), http.getResponse<Response>());
+  }
+}
+
+/** The same rendering for errors raised by Express middleware before Nest's pipeline. */
+export function problemErrorMiddleware(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  sendProblem(error, req, res);
+}

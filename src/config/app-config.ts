@@ -1,0 +1,166 @@
+/**
+ * Typed, validated configuration. It is read once from the environment (see `loadConfig`)
+ * and provided to the whole app under the `APP_CONFIG` token; nothing else reads
+ * `process.env`. A bad value stops start-up with a message naming the variable.
+ */
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+export interface DynamoConfig {
+  /** AWS region; DynamoDB Local accepts any. */
+  region: string;
+  /** Explicit endpoint (DynamoDB Local in Docker, a test engine). Undefined means AWS, or embedded outside production. */
+  endpoint: string | undefined;
+  tableName: string;
+  /** Start the bundled DynamoDB Local when no endpoint is configured (never in production). */
+  embedded: boolean;
+  /** Where the embedded engine keeps its files. */
+  embeddedDataDir: string;
+  /** Create the table at start-up when it is missing (default outside production). */
+  createTable: boolean;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+}
+
+export interface AuthConfig {
+  jwtSecret: string;
+  jwtIssuer: string;
+  jwtAudience: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  bcryptCost: number;
+}
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  port: number;
+  /** Public base URL, used in links sent by mail. */
+  publicUrl: string;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** Secret for signing pagination cursors. */
+  cursorSecret: string;
+  /** Emit the `Server-Timing: db;...` response entry. */
+  serverTiming: boolean;
+  /** Largest accepted JSON body. */
+  bodyLimit: string;
+  /** Serve Swagger UI at /docs and the JSON at /docs-json. */
+  docs: boolean;
+  dynamo: DynamoConfig;
+  auth: AuthConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+/** Reads and validates the configuration; throws ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback: string): string => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? fallback : value.trim();
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const value = str(name, fallback);
+    if (!(allowed as readonly string[]).includes(value)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name, String(fallback));
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name, String(fallback)).toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+  const url = (name: string, fallback: string | undefined): string | undefined => {
+    const raw = env[name]?.trim() ? env[name].trim() : fallback;
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('protocol');
+    } catch {
+      problems.push(`${name} must be an http(s) URL (got "${raw}")`);
+    }
+    return raw.replace(/\/+$/, '');
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const production = nodeEnv === 'production';
+  const port = int('PORT', 3000, 0, 65535);
+
+  const jwtSecret = str('JWT_SECRET', production ? '' : DEV_SECRET);
+  if (Buffer.byteLength(jwtSecret) < 32) {
+    problems.push(
+      production && jwtSecret === ''
+        ? 'JWT_SECRET is required in production (at least 32 bytes)'
+        : 'JWT_SECRET must be at least 32 bytes long',
+    );
+  }
+  if (production && jwtSecret === DEV_SECRET)
+    problems.push('JWT_SECRET must not be the development default in production');
+
+  const bcryptCost = int('BCRYPT_COST', nodeEnv === 'test' ? 4 : 12, 4, 15);
+  if (production && bcryptCost < 10) problems.push('BCRYPT_COST must be at least 10 in production');
+
+  const cursorSecret = str('CURSOR_SECRET', jwtSecret);
+  if (Buffer.byteLength(cursorSecret) < 32) problems.push('CURSOR_SECRET must be at least 32 bytes long');
+
+  const tableName = str('DYNAMODB_TABLE_NAME', 'publishing');
+  if (!/^[a-zA-Z0-9_.-]{3,255}$/.test(tableName)) {
+    problems.push(`DYNAMODB_TABLE_NAME must be 3-255 characters of a-z, A-Z, 0-9, _ . - (got "${tableName}")`);
+  }
+  const endpoint = url('DYNAMODB_ENDPOINT', undefined);
+  const embedded = !production && endpoint === undefined && bool('DYNAMODB_EMBEDDED', true);
+
+  const config: AppConfig = {
+    nodeEnv,
+    port,
+    publicUrl: url('PUBLIC_URL', `http://localhost:${port}`)!,
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, production ? 'log' : 'debug'),
+    cursorSecret,
+    serverTiming: bool('SERVER_TIMING', !production),
+    bodyLimit: `${int('BODY_LIMIT_KB', 256, 1, 10240)}kb`,
+    docs: bool('API_DOCS', true),
+    dynamo: {
+      region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
+      endpoint,
+      tableName,
+      embedded,
+      embeddedDataDir: str('DYNAMODB_EMBEDDED_DATA_DIR', '.data/dynamodb'),
+      createTable: bool('DYNAMODB_CREATE_TABLE', !production),
+      connectionTimeoutMs: int('DYNAMODB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
+      requestTimeoutMs: int('DYNAMODB_REQUEST_TIMEOUT_MS', 5000, 100, 120000),
+      maxAttempts: int('DYNAMODB_MAX_ATTEMPTS', 3, 1, 10),
+    },
+    auth: {
+      jwtSecret,
+      jwtIssuer: str('JWT_ISSUER', 'publishing-api'),
+      jwtAudience: str('JWT_AUDIENCE', 'publishing-api-clients'),
+      accessTokenTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 900, 30, 86400),
+      refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86400, 300, 365 * 86400),
+      bcryptCost,
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

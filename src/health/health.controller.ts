@@ -1,0 +1,40 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { serviceUnavailable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { HealthDto, ReadinessDto } from './health.dto.js';
+
+/** Probes for load balancers and orchestrators; outside `/api/v1` by convention. */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    @Inject(DYNAMODB_CLIENT) private readonly client: DynamoDBClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+  ) {}
+
+  /** The process is up. Never touches the database. */
+  @Get('live')
+  live(): HealthDto {
+    return { status: 'ok' };
+  }
+
+  /** The table answers DescribeTable and is ACTIVE; 503 otherwise. */
+  @Get('ready')
+  @ApiProblemResponses(503)
+  async ready(): Promise<ReadinessDto> {
+    try {
+      const result = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), {
+        abortSignal: AbortSignal.timeout(2000),
+      });
+      const status = result.Table?.TableStatus ?? 'UNKNOWN';
+      if (status !== 'ACTIVE' && status !== 'UPDATING') throw new Error(`table is ${status}`);
+      return { status: 'ok', table: status };
+    } catch {
+      throw serviceUnavailable(ErrorCode.DatabaseUnavailable, 'DynamoDB or its table is not available.', 5);
+    }
+  }
+}

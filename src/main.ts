@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.setup.js';
+import { ConfigError, loadConfig } from './config/app-config.js';
+import { prepareDatabase } from './dynamo/database-bootstrap.js';
+
+async function bootstrap(): Promise<void> {
+  const logger = new Logger('Bootstrap');
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const database = await prepareDatabase(loadConfig());
+  const app = await createApp(database.config);
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received, shutting down`);
+    await app.close().catch((error: unknown) => logger.error(error));
+    await database.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  await app.listen(database.config.port);
+  const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  logger.log(`API on ${base}/api/v1, Swagger UI on ${base}/docs, OpenAPI JSON on ${base}/docs-json`);
+}
+
+bootstrap().catch((error: unknown) => {
+  // Configuration and start-up problems are for a person to read: no stack trace needed.
+  if (error instanceof ConfigError || (error instanceof Error && error.name === 'EmbeddedDynamoError')) {
+    console.error(`\n${error.message}\n`);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,50 @@
+import type { UserRole, UserStatus } from '../user.entity.js';
+
+/** A link to the user elsewhere. */
+export class SocialLinkDto {
+  /** Network name, e.g. `github`. */
+  network!: string;
+  /** Profile URL (http or https). */
+  url!: string;
+}
+
+/** The public part of a profile. */
+export class PublicProfileDto {
+  bio?: string;
+  avatarUrl?: string;
+  website?: string;
+  location?: string;
+  socialLinks?: SocialLinkDto[];
+}
+
+/** What anyone may see of a user. */
+export class PublicUserDto {
+  id!: string;
+  username!: string;
+  firstName?: string;
+  lastName?: string;
+  /** When the account was created (ISO 8601). */
+  createdAt!: string;
+  profile!: PublicProfileDto;
+}
+
+/** The signed-in user's own view of their account. */
+export class MeDto {
+  id!: string;
+  email!: string;
+  username!: string;
+  firstName?: string;
+  lastName?: string;
+  /** @example user */
+  role!: UserRole;
+  /** @example active */
+  status!: UserStatus;
+  emailVerified!: boolean;
+  emailVerifiedAt?: string;
+  lastLoginAt?: string;
+  loginCount!: number;
+  createdAt!: string;
+  updatedAt!: string;
+  /** Increases by one with every change; also sent as the `ETag`. */
+  version!: number;
+}

@@ -1,0 +1,48 @@
+import type { MeDto, PublicProfileDto, PublicUserDto } from './dto/user-response.dto.js';
+import type { Profile, User } from './user.entity.js';
+
+/**
+ * Responses are built field by field here: an attribute added to the item (a hash, an index
+ * key) never reaches a client unless a mapper names it.
+ */
+export const UserMapper = {
+  toPublicProfile(profile: Profile): PublicProfileDto {
+    return {
+      bio: profile.bio,
+      avatarUrl: profile.avatarUrl,
+      website: profile.website,
+      location: profile.location,
+      socialLinks: profile.socialLinks?.map((link) => ({ network: link.network, url: link.url })),
+    };
+  },
+
+  toPublic(user: User, profile: Profile): PublicUserDto {
+    return {
+      id: user.id,
+      username: user.username,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      createdAt: user.createdAt,
+      profile: UserMapper.toPublicProfile(profile),
+    };
+  },
+
+  toMe(user: User): MeDto {
+    return {
+      id: user.id,
+      email: user.email,
+      username: user.username,
+      firstName: user.firstName,
+      lastName: user.lastName,
+      role: user.role,
+      status: user.status,
+      emailVerified: user.emailVerified,
+      emailVerifiedAt: user.emailVerifiedAt,
+      lastLoginAt: user.lastLoginAt,
+      loginCount: user.loginCount,
+      createdAt: user.createdAt,
+      updatedAt: user.updatedAt,
+      version: user.version,
+    };
+  },
+};

@@ -1,0 +1,21 @@
+import { USERNAME_PATTERN, usernameFromEmail, withRandomSuffix } from './username.js';
+
+describe('usernameFromEmail', () => {
+  it.each([
+    ['ada@example.com', 'ada'],
+    ['Ada.Lovelace+news@example.com', 'ada-lovelace-news'],
+    ['José.Núñez@example.com', 'jose-nunez'],
+    ['--x__@example.com', 'user-x'],
+    ['a-very-long-local-part-that-goes-on-and-on@example.com', 'a-very-long-local-part-t'],
+  ])('%s -> %s', (email, expected) => {
+    expect(usernameFromEmail(email)).toBe(expected);
+    expect(usernameFromEmail(email)).toMatch(USERNAME_PATTERN);
+  });
+
+  it('always yields a valid username', () => {
+    for (const email of ['@x.com', '本@example.com', '!!!@x.com', 'ab@x.com']) {
+      expect(usernameFromEmail(email)).toMatch(USERNAME_PATTERN);
+      expect(withRandomSuffix(usernameFromEmail(email))).toMatch(USERNAME_PATTERN);
+    }
+  });
+});

