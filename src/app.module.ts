@@ -4,15 +4,24 @@ import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DynamoModule } from './dynamo/dynamo.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MailModule } from './mail/mail.module.js';
+import type { Mailer } from './mail/mailer.js';
 import { UsersModule } from './users/users.module.js';
 
 /** The root module, built from an already validated configuration. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, options: { mailer?: Mailer } = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [AppConfigModule.forRoot(config), DynamoModule, HealthModule, AuthModule, UsersModule],
+      imports: [
+        AppConfigModule.forRoot(config),
+        DynamoModule,
+        MailModule.forRoot(options.mailer),
+        HealthModule,
+        AuthModule,
+        UsersModule,
+      ],
     };
   }
 }

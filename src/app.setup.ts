@@ -10,6 +10,7 @@ import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/prob
 import { serverTiming } from './common/http/server-timing.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import type { AppConfig } from './config/app-config.js';
+import type { Mailer } from './mail/mailer.js';
 
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
@@ -18,6 +19,8 @@ const UNPREFIXED = ['health/live', 'health/ready'];
 export interface CreateAppOptions {
   /** Nest logger levels; tests pass `false` or `['error']`. */
   logger?: false | ('error' | 'warn' | 'log' | 'debug' | 'verbose')[];
+  /** Replaces the logging mailer (tests pass an `InMemoryMailer`). */
+  mailer?: Mailer;
 }
 
 /** Builds the OpenAPI document of the app as it is configured. */
@@ -41,6 +44,9 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
  */
 export function configureApp(app: NestExpressApplication, config: AppConfig): void {
   app.disable('x-powered-by');
+  // Our ETags come from item versions; Express's body hashes would only confuse clients.
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
   app.use(serverTiming(config.serverTiming));
   app.use(helmet());
   app.use(jsonOnly);
@@ -59,7 +65,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
 
 /** Creates the configured application (not yet listening). */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { mailer: options.mailer }), {
     bodyParser: false,
     logger: options.logger ?? levelsFrom(config.logLevel),
   });

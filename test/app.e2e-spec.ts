@@ -56,7 +56,7 @@ describe('app (e2e)', () => {
         .post('/api/v1/auth/register')
         .send({ email: 'cost@example.com', password: 'password-1' })
         .expect(201);
-      expect(res.headers['server-timing']).toMatch(/^db;dur=[\d.]+;desc="dynamodb calls=1 rcu=0 wcu=\d+(\.\d+)?"$/);
+      expect(res.headers['server-timing']).toMatch(/^db;dur=[\d.]+;desc="dynamodb calls=2 rcu=0 wcu=\d+(\.\d+)?"$/);
       expect(dynamoCost(res).wcu).toBeGreaterThan(0);
     });
 
@@ -98,6 +98,36 @@ describe('app (e2e)', () => {
           expect(operation!.requestBody.content?.['application/json']?.schema).toBeDefined();
         }
       }
+    });
+
+    it('shows the lock and the 401/403 answers on every protected route; public routes are the known ones', () => {
+      const PUBLIC = [
+        'GET /health/live',
+        'GET /health/ready',
+        'POST /api/v1/auth/register',
+        'POST /api/v1/auth/login',
+        'POST /api/v1/auth/refresh',
+        'POST /api/v1/auth/password-reset/request',
+        'POST /api/v1/auth/password-reset/confirm',
+        'POST /api/v1/auth/verify-email/request',
+        'POST /api/v1/auth/verify-email/confirm',
+        'GET /api/v1/users/{id}',
+      ];
+      const unsecured: string[] = [];
+      for (const [path, methods] of Object.entries(t.openapi.document.paths)) {
+        for (const [method, operation] of Object.entries(methods)) {
+          const name = `${method.toUpperCase()} ${path}`;
+          if (operation.security?.length) {
+            expect({ name, responses: Object.keys(operation.responses) }).toEqual({
+              name,
+              responses: expect.arrayContaining(['401', '403']),
+            });
+          } else {
+            unsecured.push(name);
+          }
+        }
+      }
+      expect(unsecured.sort()).toEqual([...PUBLIC].sort());
     });
 
     it('describes DTOs field by field (the Swagger plugin ran)', () => {

@@ -20,32 +20,37 @@ describe('auth (e2e)', () => {
         lastName: 'Hopper',
       });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({
+      expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
+      expect(res.body.user).toMatchObject({
         email: 'grace@example.com',
         username: 'grace',
         firstName: 'Grace',
         role: 'user',
         status: 'pending',
         emailVerified: false,
-        loginCount: 0,
+        loginCount: 1,
         version: 1,
       });
       expect(JSON.stringify(res.body)).not.toMatch(/passwordHash|"PK"|"SK"|GSI/);
-      expect(dynamoCost(res).calls).toBe(1); // one TransactWriteItems
+      expect(dynamoCost(res).calls).toBe(2); // one TransactWriteItems (user, profile, uniqueness, session), one Put of the verification token
 
-      const partition = await t.queryPartition(`USER#${res.body.id}`);
-      expect(partition.map((item) => item.SK).sort()).toEqual(['USER', 'USER#PROFILE']);
+      const partition = await t.queryPartition(`USER#${res.body.user.id}`);
+      expect(partition.map((item) => String(item.SK).replace(/#.*$/, '#')).sort()).toEqual([
+        'SESSION#',
+        'USER',
+        'USER#',
+      ]);
       const user = partition.find((item) => item.SK === 'USER')!;
       expect(user.passwordHash).toMatch(/^\$2[aby]\$04\$/); // bcrypt with the test cost
       expect(user.passwordHash).not.toContain('correct horse');
-      expect((await t.getItem('UNIQUE#EMAIL#grace@example.com', 'UNIQUE'))?.userId).toBe(res.body.id);
-      expect((await t.getItem('UNIQUE#USERNAME#grace', 'UNIQUE'))?.userId).toBe(res.body.id);
+      expect((await t.getItem('UNIQUE#EMAIL#grace@example.com', 'UNIQUE'))?.userId).toBe(res.body.user.id);
+      expect((await t.getItem('UNIQUE#USERNAME#grace', 'UNIQUE'))?.userId).toBe(res.body.user.id);
     });
 
     it('keeps a chosen username and refuses a taken one with 409 username_taken', async () => {
       const first = await register({ email: 'linus@example.com', password: 'password-1', username: 'Torvalds' });
       expect(first.status).toBe(201);
-      expect(first.body.username).toBe('torvalds');
+      expect(first.body.user.username).toBe('torvalds');
       const before = (await t.allItems()).length;
       const second = await register({ email: 'other@example.com', password: 'password-1', username: 'torvalds' });
       expect(second.status).toBe(409);
@@ -58,7 +63,7 @@ describe('auth (e2e)', () => {
       await register({ email: 'sam@one.example', password: 'password-1' }).expect(201);
       const res = await register({ email: 'sam@two.example', password: 'password-1' });
       expect(res.status).toBe(201);
-      expect(res.body.username).toMatch(/^sam-\d{4}$/);
+      expect(res.body.user.username).toMatch(/^sam-\d{4}$/);
     });
 
     it('answers 409 email_taken for an email in another case and with spaces', async () => {

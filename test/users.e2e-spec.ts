@@ -15,13 +15,13 @@ describe('users (e2e)', () => {
         .post('/api/v1/auth/register')
         .send({ email: 'ada@example.com', password: 'password-1', firstName: 'Ada', lastName: 'Lovelace' })
         .expect(201);
-      const res = await t.api.get(`/api/v1/users/${created.body.id}`).expect(200);
+      const res = await t.api.get(`/api/v1/users/${created.body.user.id}`).expect(200);
       expect(res.body).toEqual({
-        id: created.body.id,
+        id: created.body.user.id,
         username: 'ada',
         firstName: 'Ada',
         lastName: 'Lovelace',
-        createdAt: created.body.createdAt,
+        createdAt: created.body.user.createdAt,
         profile: {},
       });
       expect(JSON.stringify(res.body)).not.toMatch(/email|passwordHash|role|"PK"|"SK"|GSI|version/);
@@ -32,7 +32,7 @@ describe('users (e2e)', () => {
         .post('/api/v1/auth/register')
         .send({ email: 'q@example.com', password: 'password-1' })
         .expect(201);
-      const res = await t.api.get(`/api/v1/users/${created.body.id}`).expect(200);
+      const res = await t.api.get(`/api/v1/users/${created.body.user.id}`).expect(200);
       expect(res.headers['server-timing']).toMatch(/dynamodb calls=1 /);
     });
 

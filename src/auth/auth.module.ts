@@ -1,12 +1,36 @@
 import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { JwtAuthGuard, RolesGuard } from './guards.js';
+import { JwtStrategy } from './jwt.strategy.js';
+import { LoginRateLimiter } from './login-rate-limiter.js';
 import { PasswordHasher } from './password-hasher.js';
+import { SessionsRepository } from './sessions/sessions.repository.js';
+import { ActionTokensRepository } from './tokens/action-tokens.repository.js';
+import { TokenService } from './tokens/token.service.js';
 
+/**
+ * Sign-in, sessions and tokens. Registers the JWT guard and the roles guard globally (in that
+ * order), so every route of every module is protected unless marked `@Public()`.
+ */
 @Module({
-  imports: [UsersModule],
+  imports: [UsersModule, PassportModule, JwtModule.register({})],
   controllers: [AuthController],
-  providers: [AuthService, PasswordHasher],
+  providers: [
+    AuthService,
+    PasswordHasher,
+    TokenService,
+    JwtStrategy,
+    LoginRateLimiter,
+    SessionsRepository,
+    ActionTokensRepository,
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: RolesGuard },
+  ],
+  exports: [AuthService, SessionsRepository, PasswordHasher],
 })
 export class AuthModule {}

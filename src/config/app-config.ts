@@ -30,6 +30,12 @@ export interface AuthConfig {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   bcryptCost: number;
+  /** Lifetime of password-reset and email-verification links. */
+  actionTokenTtlSeconds: number;
+  /** Login attempts allowed per window, per account and per client IP. */
+  loginRateWindowSeconds: number;
+  loginRateMaxPerAccount: number;
+  loginRateMaxPerIp: number;
 }
 
 export interface AppConfig {
@@ -48,6 +54,8 @@ export interface AppConfig {
   docs: boolean;
   dynamo: DynamoConfig;
   auth: AuthConfig;
+  /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {
@@ -159,7 +167,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       accessTokenTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 900, 30, 86400),
       refreshTokenTtlSeconds: int('REFRESH_TOKEN_TTL_SECONDS', 30 * 86400, 300, 365 * 86400),
       bcryptCost,
+      actionTokenTtlSeconds: int('ACTION_TOKEN_TTL_SECONDS', 3600, 60, 7 * 86400),
+      loginRateWindowSeconds: int('LOGIN_RATE_WINDOW_SECONDS', 900, 1, 86400),
+      loginRateMaxPerAccount: int('LOGIN_RATE_MAX_PER_ACCOUNT', 10, 1, 100000),
+      loginRateMaxPerIp: int('LOGIN_RATE_MAX_PER_IP', 100, 1, 1000000),
     },
+    trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

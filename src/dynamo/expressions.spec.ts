@@ -36,3 +36,19 @@ describe('isExpired', () => {
     expect(isExpired({}, now)).toBe(false);
   });
 });
+
+describe('buildUpdate with a condition', () => {
+  it('merges the condition placeholders', () => {
+    const update = buildUpdate({
+      set: { status: 'active' },
+      condition: {
+        expression: '#status = :pending',
+        names: { '#status': 'status' },
+        values: { ':pending': 'pending' },
+      },
+    });
+    expect(update.ConditionExpression).toBe('#status = :pending');
+    expect(update.ExpressionAttributeNames).toEqual({ '#u0': 'status', '#status': 'status' });
+    expect(update.ExpressionAttributeValues).toEqual({ ':u0': 'active', ':pending': 'pending' });
+  });
+});

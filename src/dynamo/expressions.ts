@@ -10,10 +10,17 @@ export interface UpdateSpec {
   remove?: string[];
   /** Key and index attributes may only be written when a repository says so explicitly. */
   allowIndexAttributes?: boolean;
+  /** A ConditionExpression with its own placeholders (use names/values that do not start with `#u`/`:u`). */
+  condition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, NativeAttributeValue>;
+  };
 }
 
 export interface BuiltUpdate {
   UpdateExpression: string;
+  ConditionExpression?: string;
   ExpressionAttributeNames: Record<string, string>;
   ExpressionAttributeValues?: Record<string, NativeAttributeValue>;
 }
@@ -66,8 +73,11 @@ export function buildUpdate(spec: UpdateSpec): BuiltUpdate {
     removes.length ? `REMOVE ${removes.join(', ')}` : '',
   ].filter(Boolean);
   if (clauses.length === 0) throw new Error('An update must change at least one attribute');
+  Object.assign(names, spec.condition?.names);
+  Object.assign(values, spec.condition?.values);
   return {
     UpdateExpression: clauses.join(' '),
+    ...(spec.condition ? { ConditionExpression: spec.condition.expression } : {}),
     ExpressionAttributeNames: names,
     ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
   };

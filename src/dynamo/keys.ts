@@ -6,6 +6,9 @@ export const ENTITY = {
   User: 'User',
   Profile: 'Profile',
   Unique: 'Unique',
+  Session: 'Session',
+  ActionToken: 'ActionToken',
+  RateLimit: 'RateLimit',
 } as const;
 
 export interface ItemKey {
@@ -28,6 +31,13 @@ export const Keys = {
     PK: `UNIQUE#USERNAME#${normalizeUsername(username)}`,
     SK: 'UNIQUE',
   }),
+  session: (userId: string, sessionId: string): ItemKey => ({ PK: `USER#${userId}`, SK: `SESSION#${sessionId}` }),
+  /** Sort-key prefix of a user's sessions. */
+  sessionPrefix: 'SESSION#',
+  /** Password-reset and verification tokens, keyed by the SHA-256 of the token. */
+  actionToken: (tokenHash: string): ItemKey => ({ PK: `TOKEN#${tokenHash}`, SK: 'TOKEN' }),
+  /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
+  rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
 
 /** GSI1 listing of all users, newest first (see docs/data-model.md for why one partition is fine). */

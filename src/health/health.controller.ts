@@ -1,6 +1,7 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Public } from '../auth/auth.decorators.js';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
@@ -9,6 +10,7 @@ import { HealthDto, ReadinessDto } from './health.dto.js';
 
 /** Probes for load balancers and orchestrators; outside `/api/v1` by convention. */
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

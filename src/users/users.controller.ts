@@ -1,5 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { Public } from '../auth/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import { PublicUserDto } from './dto/user-response.dto.js';
@@ -12,6 +13,7 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   /** A user's public page: username, names and public profile; never the email. */
+  @Public()
   @Get(':id')
   @ApiProblemResponses(400, 404)
   async getPublic(@Param() { id }: IdParams): Promise<PublicUserDto> {

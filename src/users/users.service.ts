@@ -6,6 +6,7 @@ import { normalizeEmail } from '../dynamo/keys.js';
 import type { Profile, User, UserAggregate, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from './username.js';
 import { UsersRepository } from './users.repository.js';
+import type { TransactItem } from '../dynamo/transactions.js';
 
 export interface NewUser {
   email: string;
@@ -23,10 +24,11 @@ export class UsersService {
   constructor(private readonly users: UsersRepository) {}
 
   /**
-   * Creates a `pending` user with an empty profile. A username the caller chose must be free
+   * Creates a `pending` user with an empty profile; `signIn` adds items (the first session)
+   * to the same transaction. A username the caller chose must be free
    * (409 otherwise); one derived from the email gets a random suffix when taken.
    */
-  async create(input: NewUser): Promise<User> {
+  async create(input: NewUser, signIn?: (user: User) => TransactItem[]): Promise<User> {
     const derived = input.username === undefined;
     let username = input.username ?? usernameFromEmail(input.email);
     for (let attempt = 1; ; attempt++) {
@@ -40,16 +42,17 @@ export class UsersService {
         role: 'user',
         status: 'pending',
         emailVerified: false,
-        loginCount: 0,
+        // Registration through the API signs the user in at once (the first session is in the same transaction).
+        ...(signIn ? { lastLoginAt: now, loginCount: 1 } : { loginCount: 0 }),
         createdAt: now,
         updatedAt: now,
         version: 1,
         passwordHash: input.passwordHash,
       };
       const profile: Profile = { userId: user.id, updatedAt: now, version: 1 };
+      const { passwordHash: _hash, ...created } = user;
       try {
-        await this.users.create(user, profile);
-        const { passwordHash: _hash, ...created } = user;
+        await this.users.create(user, profile, signIn ? signIn(created) : []);
         return created;
       } catch (error) {
         const usernameTaken = error instanceof DomainError && error.code === ErrorCode.UsernameTaken;

@@ -1,5 +1,11 @@
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { nanoid } from 'nanoid';
 import request from 'supertest';
@@ -8,6 +14,7 @@ import { createApp } from '../../src/app.setup.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
+import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 
 export interface TestApp {
@@ -17,6 +24,8 @@ export interface TestApp {
   /** Plain supertest, for what the document cannot describe (a non-JSON body, raw headers). */
   http: TestAgent;
   config: AppConfig;
+  /** Every message the app sent. */
+  mailer: InMemoryMailer;
   /** Checks responses against the app's own OpenAPI document. */
   openapi: OpenApiValidator;
   /** Direct access to the suite's table, for assertions on what was (not) written. */
@@ -48,7 +57,8 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   await ensureTable(client, tableName);
   const db = createDocumentClient(client);
 
-  const app = await createApp(config, { logger: ['error'] });
+  const mailer = new InMemoryMailer();
+  const app = await createApp(config, { logger: ['error'], mailer });
   await app.init();
   const http = request(app.getHttpServer());
   const openapi = await OpenApiValidator.fromApp(http);
@@ -58,6 +68,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
     api: validatingAgent(http, openapi),
     http,
     config,
+    mailer,
     openapi,
     db,
     tableName,
@@ -99,4 +110,44 @@ export function dynamoCost(res: { headers: Record<string, string | string[] | un
   const match = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(header);
   if (!match) throw new Error(`No DynamoDB Server-Timing entry in "${header}"`);
   return { calls: Number(match[1]), rcu: Number(match[2]), wcu: Number(match[3]) };
+}
+
+export interface SignedIn {
+  accessToken: string;
+  refreshToken: string;
+  userId: string;
+  email: string;
+  password: string;
+  /** `Authorization: Bearer ...` header value. */
+  bearer: string;
+}
+
+let userCounter = 0;
+
+/** Registers a fresh user (registration signs in) and returns its tokens. */
+export async function signUp(
+  t: TestApp,
+  overrides: { email?: string; password?: string; username?: string } = {},
+): Promise<SignedIn> {
+  const email = overrides.email ?? `user${++userCounter}-${nanoid(6).toLowerCase()}@example.com`;
+  const password = overrides.password ?? 'password-1234';
+  const res = await t.api
+    .post('/api/v1/auth/register')
+    .send({ email, password, ...(overrides.username ? { username: overrides.username } : {}) });
+  if (res.status !== 201) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const body = res.body as { accessToken: string; refreshToken: string; user: { id: string } };
+  return { ...body, userId: body.user.id, email, password, bearer: `Bearer ${body.accessToken}` };
+}
+
+/** Gives an existing user a role directly in the table (there is no API for it until the admin routes). */
+export async function setRole(t: TestApp, userId: string, role: 'user' | 'moderator' | 'admin'): Promise<void> {
+  await t.db.send(
+    new UpdateCommand({
+      TableName: t.tableName,
+      Key: { PK: `USER#${userId}`, SK: 'USER' },
+      UpdateExpression: 'SET #role = :role',
+      ExpressionAttributeNames: { '#role': 'role' },
+      ExpressionAttributeValues: { ':role': role },
+    }),
+  );
 }

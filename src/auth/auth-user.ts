@@ -1,0 +1,11 @@
+import type { UserRole, UserStatus } from '../users/user.entity.js';
+
+/** Who is calling: set on the request by the JWT strategy from the live session and user items. */
+export interface AuthUser {
+  userId: string;
+  sessionId: string;
+  role: UserRole;
+  status: UserStatus;
+  email: string;
+  emailVerified: boolean;
+}

@@ -1,0 +1,398 @@
+import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
+import { craftJwt, decodeJwt } from './helpers/jwt.js';
+
+const SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+describe('auth: login, tokens and sessions (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const login = (email: string, password: string, userAgent = 'jest') =>
+    t.api.post('/api/v1/auth/login').set('user-agent', userAgent).send({ email, password });
+  const sessions = (bearer: string) => t.api.get('/api/v1/auth/sessions').set('authorization', bearer);
+  const refresh = (refreshToken: string) => t.api.post('/api/v1/auth/refresh').send({ refreshToken });
+  const setStatus = async (userId: string, status: string) => {
+    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: { PK: `USER#${userId}`, SK: 'USER' },
+        UpdateExpression: 'SET #s = :s',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':s': status },
+      }),
+    );
+  };
+
+  describe('POST /auth/login', () => {
+    it('returns a token pair and stores a session with only the refresh token hash', async () => {
+      const user = await signUp(t);
+      const res = await login(user.email.toUpperCase(), user.password, 'MyPhone/1.0').expect(200);
+      expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, user: { id: user.userId, loginCount: 2 } });
+      expect(res.body.user.lastLoginAt).toBeDefined();
+
+      const claims = decodeJwt(res.body.accessToken);
+      expect(claims).toMatchObject({
+        sub: user.userId,
+        role: 'user',
+        iss: 'publishing-api',
+        aud: 'publishing-api-clients',
+      });
+      expect((claims.exp as number) - (claims.iat as number)).toBe(900);
+
+      const session = await t.getItem(`USER#${user.userId}`, `SESSION#${claims.sid as string}`);
+      expect(session).toMatchObject({ userAgent: 'MyPhone/1.0', userId: user.userId });
+      expect(typeof session?.ttl).toBe('number');
+      expect(session?.refreshTokenHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.stringify(session)).not.toContain(res.body.refreshToken);
+    });
+
+    it('answers an unknown email and a wrong password identically', async () => {
+      const user = await signUp(t);
+      const unknown = await login('nobody@example.com', user.password).expect(401);
+      const wrong = await login(user.email, 'wrong-password').expect(401);
+      const strip = (body: Record<string, unknown>) => ({ ...body, instance: undefined });
+      expect(strip(unknown.body)).toEqual(strip(wrong.body));
+      expect(unknown.body.code).toBe('invalid_credentials');
+    });
+
+    it('refuses suspended and deactivated accounts with 403', async () => {
+      const suspended = await signUp(t);
+      await setStatus(suspended.userId, 'suspended');
+      expect((await login(suspended.email, suspended.password).expect(403)).body.code).toBe('account_suspended');
+      const inactive = await signUp(t);
+      await setStatus(inactive.userId, 'inactive');
+      expect((await login(inactive.email, inactive.password).expect(403)).body.code).toBe('account_inactive');
+    });
+
+    it('refuses bad input with 400', async () => {
+      expect((await t.api.post('/api/v1/auth/login').send({ email: 'x' }).expect(400)).body.code).toBe(
+        'validation_failed',
+      );
+    });
+  });
+
+  describe('access tokens', () => {
+    let user: Awaited<ReturnType<typeof signUp>>;
+    beforeAll(async () => {
+      user = await signUp(t);
+    });
+    const claims = () => decodeJwt(user.accessToken);
+
+    it('opens protected routes', async () => {
+      const res = await sessions(user.bearer).expect(200);
+      expect(res.body.items).toHaveLength(1);
+    });
+
+    it.each([
+      ['no token', () => undefined, 'missing_token'],
+      ['a malformed token', () => 'Bearer not.a.jwt', 'invalid_token'],
+      ['alg none', () => `Bearer ${craftJwt(claims(), { alg: 'none' })}`, 'invalid_token'],
+      [
+        'a wrong key',
+        () => `Bearer ${craftJwt(claims(), { secret: 'another-secret-another-secret-123456' })}`,
+        'invalid_token',
+      ],
+      [
+        'an expired token',
+        () => `Bearer ${craftJwt({ ...claims(), exp: Math.floor(Date.now() / 1000) - 10 }, { secret: SECRET })}`,
+        'token_expired',
+      ],
+      [
+        'a wrong issuer',
+        () => `Bearer ${craftJwt({ ...claims(), iss: 'someone-else' }, { secret: SECRET })}`,
+        'invalid_token',
+      ],
+      [
+        'a wrong audience',
+        () => `Bearer ${craftJwt({ ...claims(), aud: 'another-app' }, { secret: SECRET })}`,
+        'invalid_token',
+      ],
+      [
+        'an edited role claim',
+        () => {
+          const [header, , signature] = user.accessToken.split('.');
+          const payload = Buffer.from(JSON.stringify({ ...claims(), role: 'admin' })).toString('base64url');
+          return `Bearer ${header}.${payload}.${signature}`;
+        },
+        'invalid_token',
+      ],
+      [
+        'an unknown session',
+        () => `Bearer ${craftJwt({ ...claims(), sid: 'AAAAAAAAAAAAAAAAAAAAA' }, { secret: SECRET })}`,
+        'session_revoked',
+      ],
+    ])('refuses %s with 401', async (_name, header, code) => {
+      const value = header();
+      const req = t.api.get('/api/v1/auth/sessions');
+      const res = await (value ? req.set('authorization', value) : req).expect(401);
+      expect(res.body.code).toBe(code);
+    });
+
+    it('refuses a session whose expiresAt has passed although its item still exists', async () => {
+      const victim = await signUp(t);
+      const sid = decodeJwt(victim.accessToken).sid as string;
+      const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${victim.userId}`, SK: `SESSION#${sid}` },
+          UpdateExpression: 'SET expiresAt = :past',
+          ExpressionAttributeValues: { ':past': new Date(Date.now() - 1000).toISOString() },
+        }),
+      );
+      expect(await t.getItem(`USER#${victim.userId}`, `SESSION#${sid}`)).toBeDefined();
+      expect((await sessions(victim.bearer).expect(401)).body.code).toBe('session_revoked');
+      expect((await refresh(victim.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
+    });
+
+    it('takes a suspension into account on the very next request', async () => {
+      const victim = await signUp(t);
+      await sessions(victim.bearer).expect(200);
+      await setStatus(victim.userId, 'suspended');
+      expect((await sessions(victim.bearer).expect(403)).body.code).toBe('account_suspended');
+    });
+  });
+
+  describe('POST /auth/refresh', () => {
+    it('rotates the pair; the new tokens work', async () => {
+      const user = await signUp(t);
+      const res = await refresh(user.refreshToken).expect(200);
+      expect(res.body.refreshToken).not.toBe(user.refreshToken);
+      expect(decodeJwt(res.body.accessToken).sid).toBe(decodeJwt(user.accessToken).sid);
+      await sessions(`Bearer ${res.body.accessToken}`).expect(200);
+      await refresh(res.body.refreshToken).expect(200);
+    });
+
+    it('treats a rotated-out token as reuse and revokes the whole session', async () => {
+      const user = await signUp(t);
+      const next = await refresh(user.refreshToken).expect(200);
+      const reuse = await refresh(user.refreshToken).expect(401);
+      expect(reuse.body.code).toBe('refresh_token_reused');
+      // the legitimate successor is dead too, and so is the access token of the session
+      expect((await refresh(next.body.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
+      expect((await sessions(`Bearer ${next.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+    });
+
+    it('leaves at most one live successor after 20 concurrent refreshes with one token', async () => {
+      const user = await signUp(t);
+      const results = await Promise.all(Array.from({ length: 20 }, () => refresh(user.refreshToken)));
+      const winners = results.filter((r) => r.status === 200);
+      expect(winners.length).toBeLessThanOrEqual(1);
+      expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true);
+      const live = await Promise.all(winners.map((w) => refresh(w.body.refreshToken)));
+      expect(live.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+      const items = await t.queryPartition(`USER#${user.userId}`);
+      expect(items.filter((i) => String(i.SK).startsWith('SESSION#')).length).toBeLessThanOrEqual(1);
+    });
+
+    it('refuses garbage and tokens of suspended users', async () => {
+      expect((await refresh('garbage').expect(401)).body.code).toBe('invalid_refresh_token');
+      const forged = `AAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAA.${'a'.repeat(43)}`;
+      expect((await refresh(forged).expect(401)).body.code).toBe('invalid_refresh_token');
+      const user = await signUp(t);
+      await setStatus(user.userId, 'suspended');
+      expect((await refresh(user.refreshToken).expect(403)).body.code).toBe('account_suspended');
+    });
+  });
+
+  describe('logout and sessions', () => {
+    it('logout ends the current session at once', async () => {
+      const user = await signUp(t);
+      await t.api.post('/api/v1/auth/logout').set('authorization', user.bearer).expect(204);
+      expect((await sessions(user.bearer).expect(401)).body.code).toBe('session_revoked');
+      await refresh(user.refreshToken).expect(401);
+    });
+
+    it('lists sessions with the current one marked, and logout-all ends them all', async () => {
+      const user = await signUp(t);
+      const phone = await login(user.email, user.password, 'Phone').expect(200);
+      const res = await sessions(user.bearer).expect(200);
+      expect(res.body.items).toHaveLength(2);
+      expect(res.body.items.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+      expect(res.body.items.map((s: { userAgent?: string }) => s.userAgent)).toContain('Phone');
+      expect(res.headers['server-timing']).toMatch(/calls=2 /); // BatchGet for the guard, one Query
+
+      await t.api.post('/api/v1/auth/logout-all').set('authorization', user.bearer).expect(204);
+      await sessions(user.bearer).expect(401);
+      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
+    });
+
+    it("revokes one of the caller's sessions, and answers 404 for another user's session", async () => {
+      const user = await signUp(t);
+      const other = await signUp(t);
+      const phone = await login(user.email, user.password, 'Phone').expect(200);
+      const phoneSid = decodeJwt(phone.body.accessToken).sid as string;
+      const otherSid = decodeJwt(other.accessToken).sid as string;
+
+      const foreign = await t.api
+        .delete(`/api/v1/auth/sessions/${otherSid}`)
+        .set('authorization', user.bearer)
+        .expect(404);
+      expect(foreign.body.code).toBe('session_not_found');
+      await sessions(other.bearer).expect(200); // untouched
+
+      await t.api.delete(`/api/v1/auth/sessions/${phoneSid}`).set('authorization', user.bearer).expect(204);
+      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
+      await sessions(user.bearer).expect(200);
+    });
+  });
+
+  describe('POST /auth/password', () => {
+    it('changes the password and revokes every other session', async () => {
+      const user = await signUp(t);
+      const phone = await login(user.email, user.password, 'Phone').expect(200);
+      await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', user.bearer)
+        .send({ currentPassword: user.password, newPassword: 'a brand new password' })
+        .expect(204);
+      await sessions(user.bearer).expect(200);
+      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
+      await login(user.email, user.password).expect(401);
+      await login(user.email, 'a brand new password').expect(200);
+    });
+
+    it('refuses a wrong current password and a 73-byte new one', async () => {
+      const user = await signUp(t);
+      const wrong = await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', user.bearer)
+        .send({ currentPassword: 'nope-nope', newPassword: 'another password' })
+        .expect(403);
+      expect(wrong.body.code).toBe('wrong_password');
+      await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', user.bearer)
+        .send({ currentPassword: user.password, newPassword: 'x'.repeat(73) })
+        .expect(400);
+      await login(user.email, user.password).expect(200);
+    });
+  });
+
+  describe('password reset', () => {
+    it('answers the same for known and unknown emails, and mails only the known one', async () => {
+      const user = await signUp(t);
+      const known = await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      const unknown = await t.api
+        .post('/api/v1/auth/password-reset/request')
+        .send({ email: 'ghost@example.com' })
+        .expect(202);
+      expect(known.body).toEqual(unknown.body);
+      expect(t.mailer.last(user.email, 'password_reset')).toBeDefined();
+      expect(t.mailer.outbox.some((m) => m.to === 'ghost@example.com')).toBe(false);
+    });
+
+    it('sets the new password with a single-use token and revokes all sessions', async () => {
+      const user = await signUp(t);
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      const token = t.mailer.tokenFor(user.email, 'password_reset')!;
+      const stored = (await t.allItems()).filter((i) => String(i.PK).startsWith('TOKEN#'));
+      expect(JSON.stringify(stored)).not.toContain(token); // stored hashed
+      expect(stored.every((i) => typeof i.ttl === 'number')).toBe(true);
+
+      await t.api
+        .post('/api/v1/auth/password-reset/confirm')
+        .send({ token, newPassword: 'reset password 1' })
+        .expect(204);
+      await sessions(user.bearer).expect(401);
+      await login(user.email, 'reset password 1').expect(200);
+      const again = await t.api
+        .post('/api/v1/auth/password-reset/confirm')
+        .send({ token, newPassword: 'reset password 2' })
+        .expect(400);
+      expect(again.body.code).toBe('invalid_or_expired_token');
+    });
+
+    it('refuses an unknown token', async () => {
+      const res = await t.api
+        .post('/api/v1/auth/password-reset/confirm')
+        .send({ token: 'nope', newPassword: 'whatever123' })
+        .expect(400);
+      expect(res.body.code).toBe('invalid_or_expired_token');
+    });
+  });
+
+  describe('email verification', () => {
+    it('activates a pending user with the link sent at registration, once', async () => {
+      const user = await signUp(t);
+      const token = t.mailer.tokenFor(user.email, 'email_verification')!;
+      expect(token).toBeDefined();
+      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token }).expect(204);
+      const item = await t.getItem(`USER#${user.userId}`, 'USER');
+      expect(item).toMatchObject({ emailVerified: true, status: 'active' });
+      expect(item?.emailVerifiedAt).toBeDefined();
+      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token }).expect(400);
+    });
+
+    it('answers requests the same way for known and unknown emails', async () => {
+      const user = await signUp(t);
+      const known = await t.api.post('/api/v1/auth/verify-email/request').send({ email: user.email }).expect(202);
+      const unknown = await t.api
+        .post('/api/v1/auth/verify-email/request')
+        .send({ email: 'ghost2@example.com' })
+        .expect(202);
+      expect(known.body).toEqual(unknown.body);
+    });
+  });
+
+  it('never returns a password hash, a token hash or a key attribute', async () => {
+    const user = await signUp(t);
+    const bodies = [
+      (await login(user.email, user.password).expect(200)).body,
+      (await sessions(user.bearer).expect(200)).body,
+      (await refresh(user.refreshToken).expect(200)).body,
+      (await t.api.get(`/api/v1/users/${user.userId}`).expect(200)).body,
+    ];
+    const text = JSON.stringify(bodies);
+    for (const secret of ['passwordHash', 'refreshTokenHash', 'previousTokenHashes', '"PK"', '"SK"', 'GSI1', '$2b$']) {
+      expect(text).not.toContain(secret);
+    }
+  });
+});
+
+describe('auth: login rate limits (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      LOGIN_RATE_MAX_PER_ACCOUNT: '3',
+      LOGIN_RATE_MAX_PER_IP: '6',
+      LOGIN_RATE_WINDOW_SECONDS: '600',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('limits attempts per account with 429 and Retry-After', async () => {
+    const user = await signUp(t);
+    for (let i = 0; i < 3; i++)
+      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-one' }).expect(401);
+    const limited = await t.api
+      .post('/api/v1/auth/login')
+      .send({ email: user.email, password: user.password })
+      .expect(429);
+    expect(limited.body.code).toBe('too_many_login_attempts');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(600);
+  });
+
+  it('limits attempts per IP across accounts', async () => {
+    // The test above made 4 attempts from this IP (each counts, the refused one too); 2 more reach the limit of 6.
+    for (let i = 0; i < 2; i++)
+      await t.api
+        .post('/api/v1/auth/login')
+        .send({ email: `x${i}@example.com`, password: 'whatever1' })
+        .expect(401);
+    const limited = await t.api
+      .post('/api/v1/auth/login')
+      .send({ email: 'fresh@example.com', password: 'whatever1' })
+      .expect(429);
+    expect(limited.body.code).toBe('too_many_login_attempts');
+  });
+});
