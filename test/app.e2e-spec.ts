@@ -112,6 +112,7 @@ describe('app (e2e)', () => {
         'POST /api/v1/auth/verify-email/request',
         'POST /api/v1/auth/verify-email/confirm',
         'GET /api/v1/users/{id}',
+        'GET /api/v1/users/by-username/{username}',
       ];
       const unsecured: string[] = [];
       for (const [path, methods] of Object.entries(t.openapi.document.paths)) {

@@ -8,9 +8,8 @@ import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
-import { PasswordHasher } from './password-hasher.js';
-import { SessionsRepository } from './sessions/sessions.repository.js';
-import { ActionTokensRepository } from './tokens/action-tokens.repository.js';
+import { ActionLinksModule } from './action-links/action-links.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
 import { TokenService } from './tokens/token.service.js';
 
 /**
@@ -18,19 +17,16 @@ import { TokenService } from './tokens/token.service.js';
  * order), so every route of every module is protected unless marked `@Public()`.
  */
 @Module({
-  imports: [UsersModule, PassportModule, JwtModule.register({})],
+  imports: [UsersModule, SessionsModule, ActionLinksModule, PassportModule, JwtModule.register({})],
   controllers: [AuthController],
   providers: [
     AuthService,
-    PasswordHasher,
     TokenService,
     JwtStrategy,
     LoginRateLimiter,
-    SessionsRepository,
-    ActionTokensRepository,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [AuthService, SessionsRepository, PasswordHasher],
+  exports: [AuthService],
 })
 export class AuthModule {}

@@ -4,16 +4,15 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
-import { MAILER, type Mailer } from '../mail/mailer.js';
 import type { User, UserWithPassword } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
-import { PasswordHasher } from './password-hasher.js';
+import { PasswordHasher } from '../users/password-hasher.js';
 import type { Session } from './sessions/session.entity.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
-import { ActionTokensRepository } from './tokens/action-tokens.repository.js';
+import { ActionLinksService } from './action-links/action-links.service.js';
 import { TokenService } from './tokens/token.service.js';
 
 /** Where a sign-in comes from, kept on the session so users can tell their devices apart. */
@@ -39,11 +38,10 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly usersRepository: UsersRepository,
     private readonly sessions: SessionsRepository,
-    private readonly actionTokens: ActionTokensRepository,
+    private readonly actionLinks: ActionLinksService,
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly rateLimiter: LoginRateLimiter,
-    @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -58,9 +56,10 @@ export class AuthService {
         return [this.sessions.putItem(issued.session)];
       },
     );
-    await this.sendVerification(user).catch((error: unknown) =>
-      logger.warn(`Verification mail failed: ${String(error)}`),
-    );
+    // The account exists whatever happens to the mail; the user can ask for another link.
+    await this.actionLinks
+      .send('email_verification', user)
+      .catch((error: unknown) => logger.warn(`Verification mail failed: ${String(error)}`));
     return this.issue(user, issued!.session, issued!.refreshToken);
   }
 
@@ -155,85 +154,39 @@ export class AuthService {
 
   /** Sends a reset link when the email is registered; the caller cannot tell either way. */
   async requestPasswordReset(email: string): Promise<void> {
-    const userId = await this.usersRepository.findIdByEmail(email);
-    const user = userId ? await this.usersRepository.findWithPassword(userId) : undefined;
+    const user = await this.findByEmail(email);
     if (!user || user.status === 'inactive') return;
-    const link = await this.createActionLink('password_reset', user, '/reset-password');
-    await this.mailer.send({
-      kind: 'password_reset',
-      to: user.email,
-      subject: 'Reset your password',
-      text: `Follow this link to choose a new password: ${link}`,
-      link,
-    });
+    await this.actionLinks.send('password_reset', user);
   }
 
   /** Sets the new password and revokes every session: whoever had the old one is signed out. */
   async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
-    const consumed = await this.actionTokens.consume(this.tokenHash(token), 'password_reset');
+    const consumed = await this.actionLinks.consume(token, 'password_reset');
     if (!consumed) throw badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
-    await this.usersRepository.setPassword(
-      consumed.userId,
-      await this.passwords.hash(newPassword),
-      new Date().toISOString(),
-    );
+    const passwordHash = await this.passwords.hash(newPassword);
+    await this.usersRepository.setPassword(consumed.userId, passwordHash, new Date().toISOString());
     await this.sessions.revokeAll(consumed.userId);
   }
 
   async requestEmailVerification(email: string): Promise<void> {
-    const userId = await this.usersRepository.findIdByEmail(email);
-    const user = userId ? await this.usersRepository.findWithPassword(userId) : undefined;
+    const user = await this.findByEmail(email);
     if (!user || user.emailVerified || user.status === 'inactive') return;
-    await this.sendVerification(user);
-  }
-
-  /** Sends a verification link for the user's current email (registration, email change). */
-  async sendVerification(user: Pick<User, 'id' | 'email'>): Promise<void> {
-    const link = await this.createActionLink('email_verification', user, '/verify-email');
-    await this.mailer.send({
-      kind: 'email_verification',
-      to: user.email,
-      subject: 'Confirm your email address',
-      text: `Follow this link to confirm your email address: ${link}`,
-      link,
-    });
+    await this.actionLinks.send('email_verification', user);
   }
 
   async confirmEmailVerification(token: string): Promise<void> {
     const invalid = () => badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
-    const consumed = await this.actionTokens.consume(this.tokenHash(token), 'email_verification');
+    const consumed = await this.actionLinks.consume(token, 'email_verification');
     if (!consumed) throw invalid();
-    const user = await this.usersRepository.findWithPassword(consumed.userId);
+    const user = await this.usersRepository.findById(consumed.userId);
     if (!user) throw invalid();
-    const now = new Date().toISOString();
-    const verified = await this.usersRepository.markEmailVerified(
-      user.id,
-      consumed.email,
-      now,
-      user.status === 'pending',
-    );
+    const verified = await this.usersRepository.markEmailVerified(user, consumed.email, new Date().toISOString());
     if (!verified) throw invalid();
   }
 
-  private tokenHash(token: string): string {
-    return this.tokens.hashActionToken(token);
-  }
-
-  private async createActionLink(
-    kind: 'password_reset' | 'email_verification',
-    user: Pick<User, 'id' | 'email'>,
-    path: string,
-  ) {
-    const { token, hash } = this.tokens.newActionToken();
-    const now = new Date();
-    await this.actionTokens.create(hash, {
-      kind,
-      userId: user.id,
-      email: user.email,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
-    });
-    return `${this.config.publicUrl}${path}?token=${token}`;
+  private async findByEmail(email: string): Promise<User | undefined> {
+    const userId = await this.usersRepository.findIdByEmail(email);
+    return userId ? this.usersRepository.findById(userId) : undefined;
   }
 
   private assertMaySignIn(user: User): void {

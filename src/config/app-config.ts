@@ -54,6 +54,8 @@ export interface AppConfig {
   docs: boolean;
   dynamo: DynamoConfig;
   auth: AuthConfig;
+  /** When both are set, start-up makes sure this active admin exists (created or promoted). */
+  bootstrapAdmin: { email: string; password: string } | undefined;
   /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
   trustProxy: number;
 }
@@ -69,6 +71,20 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
+
+function adminFrom(env: Env, problems: string[]): AppConfig['bootstrapAdmin'] {
+  const email = env.ADMIN_EMAIL?.trim().toLowerCase();
+  const password = env.ADMIN_PASSWORD;
+  if (!email && !password) return undefined;
+  if (!email || !password) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+    return undefined;
+  }
+  if (!/^[^@\s]+@[^@\s]+$/.test(email)) problems.push('ADMIN_EMAIL must be an email address');
+  const bytes = Buffer.byteLength(password);
+  if (bytes < 8 || bytes > 72) problems.push('ADMIN_PASSWORD must be 8 to 72 bytes');
+  return { email, password };
+}
 
 /** Reads and validates the configuration; throws ConfigError listing every bad variable. */
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -173,6 +189,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       loginRateMaxPerIp: int('LOGIN_RATE_MAX_PER_IP', 100, 1, 1000000),
     },
     trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
+    bootstrapAdmin: adminFrom(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

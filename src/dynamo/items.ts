@@ -1,5 +1,13 @@
+import { GSI } from './table.definition.js';
+
 /** Attributes that live on items but never leave a repository. */
-const INTERNAL_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'entity', 'ttl'] as const;
+const INTERNAL_ATTRIBUTES = [
+  'PK',
+  'SK',
+  ...Object.values(GSI).flatMap((index) => [index.partitionKey, index.sortKey]),
+  'entity',
+  'ttl',
+] as const;
 
 /** A copy of the item without key, index and bookkeeping attributes. */
 export function stripInternal<T>(item: Record<string, unknown>): T {

@@ -16,9 +16,20 @@ describe('key builders', () => {
   });
 
   it('orders the user listing by creation time', () => {
-    const older = UserIndexKeys.allUsers('2026-01-01T00:00:00.000Z', 'b');
-    const newer = UserIndexKeys.allUsers('2026-02-01T00:00:00.000Z', 'a');
+    const older = UserIndexKeys.forUser({ id: 'b', createdAt: '2026-01-01T00:00:00.000Z', role: 'user', status: 'active' });
+    const newer = UserIndexKeys.forUser({ id: 'a', createdAt: '2026-02-01T00:00:00.000Z', role: 'user', status: 'active' });
     expect(older.GSI1PK).toBe(newer.GSI1PK);
     expect(older.GSI1SK < newer.GSI1SK).toBe(true);
+    expect(older.GSI4PK).toBe('USERS#ROLE#user#STATUS#active');
+  });
+
+  it('picks the index that serves each listing filter', () => {
+    expect(UserIndexKeys.listing({})).toEqual({ index: 'GSI1', partition: 'USERS' });
+    expect(UserIndexKeys.listing({ status: 'active' })).toEqual({ index: 'GSI2', partition: 'USERS#STATUS#active' });
+    expect(UserIndexKeys.listing({ role: 'admin' })).toEqual({ index: 'GSI3', partition: 'USERS#ROLE#admin' });
+    expect(UserIndexKeys.listing({ role: 'admin', status: 'active' })).toEqual({
+      index: 'GSI4',
+      partition: 'USERS#ROLE#admin#STATUS#active',
+    });
   });
 });

@@ -40,7 +40,37 @@ export const Keys = {
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
 
-/** GSI1 listing of all users, newest first (see docs/data-model.md for why one partition is fine). */
+/** A user's position in the admin listings: newest first in each. */
+export interface UserIndexFields {
+  id: string;
+  createdAt: string;
+  role: string;
+  status: string;
+}
+
 export const UserIndexKeys = {
-  allUsers: (createdAt: string, userId: string) => ({ GSI1PK: 'USERS', GSI1SK: `${createdAt}#${userId}` }),
+  /** All four listings (all users; by status; by role; by role and status). */
+  forUser: (user: UserIndexFields) => {
+    const sort = `${user.createdAt}#${user.id}`;
+    return {
+      GSI1PK: 'USERS',
+      GSI1SK: sort,
+      GSI2PK: `USERS#STATUS#${user.status}`,
+      GSI2SK: sort,
+      GSI3PK: `USERS#ROLE#${user.role}`,
+      GSI3SK: sort,
+      GSI4PK: `USERS#ROLE#${user.role}#STATUS#${user.status}`,
+      GSI4SK: sort,
+    };
+  },
+  /** Which index and partition serve a listing filter. */
+  listing: (filter: { role?: string; status?: string }): { index: 'GSI1' | 'GSI2' | 'GSI3' | 'GSI4'; partition: string } => {
+    if (filter.role && filter.status) return { index: 'GSI4', partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
+    if (filter.role) return { index: 'GSI3', partition: `USERS#ROLE#${filter.role}` };
+    if (filter.status) return { index: 'GSI2', partition: `USERS#STATUS#${filter.status}` };
+    return { index: 'GSI1', partition: 'USERS' };
+  },
 } as const;
+
+/** The exact count of active admins, kept in the same transactions as role and status changes. */
+export const ADMIN_COUNTER_KEY: ItemKey = { PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' };

@@ -15,6 +15,10 @@ export const GSI = {
   GSI1: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
   /** A second listing dimension for the same items (by status, by tag, by count...). */
   GSI2: { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  /** A third dimension (users by role). */
+  GSI3: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+  /** A fourth dimension (users by role and status). */
+  GSI4: { name: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
 } as const;
 export type GsiName = keyof typeof GSI;
 

@@ -1,4 +1,4 @@
-import type { MeDto, PublicProfileDto, PublicUserDto } from './dto/user-response.dto.js';
+import type { MeDto, MeWithProfileDto, ProfileDto, PublicProfileDto, PublicUserDto } from './dto/user-response.dto.js';
 import type { Profile, User } from './user.entity.js';
 
 /**
@@ -25,6 +25,21 @@ export const UserMapper = {
       createdAt: user.createdAt,
       profile: UserMapper.toPublicProfile(profile),
     };
+  },
+
+  toProfile(profile: Profile): ProfileDto {
+    return {
+      ...UserMapper.toPublicProfile(profile),
+      dateOfBirth: profile.dateOfBirth,
+      phoneNumber: profile.phoneNumber,
+      preferences: profile.preferences ? { ...profile.preferences } : undefined,
+      updatedAt: profile.updatedAt,
+      version: profile.version,
+    };
+  },
+
+  toMeWithProfile(user: User, profile: Profile): MeWithProfileDto {
+    return { ...UserMapper.toMe(user), profile: UserMapper.toProfile(profile) };
   },
 
   toMe(user: User): MeDto {

@@ -4,6 +4,7 @@ import { Public } from '../auth/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import { PublicUserDto } from './dto/user-response.dto.js';
+import { UsernameParams } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import { UsersService } from './users.service.js';
 
@@ -11,6 +12,15 @@ import { UsersService } from './users.service.js';
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
+
+  /** A user's public page by username. */
+  @Public()
+  @Get('by-username/:username')
+  @ApiProblemResponses(400, 404)
+  async getByUsername(@Param() { username }: UsernameParams): Promise<PublicUserDto> {
+    const { user, profile } = await this.users.getByUsername(username);
+    return UserMapper.toPublic(user, profile);
+  }
 
   /** A user's public page: username, names and public profile; never the email. */
   @Public()

@@ -1,11 +1,19 @@
 import { Module } from '@nestjs/common';
+import { ActionLinksModule } from '../auth/action-links/action-links.module.js';
+import { SessionsModule } from '../auth/sessions/sessions.module.js';
+import { AdminBootstrap } from './admin-bootstrap.js';
+import { MeController } from './me.controller.js';
+import { PasswordHasher } from './password-hasher.js';
+import { UsersAdminController } from './users-admin.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 @Module({
-  controllers: [UsersController],
-  providers: [UsersRepository, UsersService],
-  exports: [UsersService, UsersRepository],
+  imports: [SessionsModule, ActionLinksModule],
+  // MeController first: `/users/me` must win over `/users/{id}`.
+  controllers: [MeController, UsersAdminController, UsersController],
+  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap],
+  exports: [UsersService, UsersRepository, PasswordHasher],
 })
 export class UsersModule {}

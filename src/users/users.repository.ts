@@ -1,14 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conflict } from '../common/errors/domain-error.js';
+import { conflict, DomainError, preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { stripInternal } from '../dynamo/items.js';
-import { ENTITY, Keys, UserIndexKeys } from '../dynamo/keys.js';
-import { transactWrite, type TransactItem } from '../dynamo/transactions.js';
+import { batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
+import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildUpdate } from '../dynamo/expressions.js';
-import type { Profile, User, UserAggregate, UserWithPassword } from './user.entity.js';
+import { stripInternal } from '../dynamo/items.js';
+import { ADMIN_COUNTER_KEY, ENTITY, Keys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
+import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 
 type Item = Record<string, unknown>;
 
@@ -16,6 +19,23 @@ function toUser(item: Item): User {
   const { passwordHash: _hidden, ...user } = stripInternal<UserWithPassword>(item);
   return user;
 }
+
+/** The stored form of a user: its attributes plus its keys in every listing. */
+export function toUserItem(user: UserWithPassword): Item {
+  return { ...Keys.user(user.id), ...UserIndexKeys.forUser(user), entity: ENTITY.User, ...user };
+}
+
+const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) => user.role === 'admin' && user.status === 'active';
+
+const versionMismatch = () =>
+  preconditionFailed(ErrorCode.VersionMismatch, 'The resource changed since you read it; fetch it again.');
+const lastAdmin = () =>
+  conflict(ErrorCode.LastAdmin, 'This is the last active admin; promote another admin first.');
+
+/** Fields of the profile that a user may change. `null` removes a field. */
+export type ProfileChanges = Partial<{
+  [K in keyof Omit<Profile, 'userId' | 'updatedAt' | 'version'>]: Profile[K] | null;
+}>;
 
 /** Persistence of users, profiles and their uniqueness items. The only code that speaks DynamoDB for them. */
 @Injectable()
@@ -34,20 +54,7 @@ export class UsersRepository {
     const TableName = this.tableName;
     const notExists = 'attribute_not_exists(PK)';
     await transactWrite(this.db, [
-      {
-        item: {
-          Put: {
-            TableName,
-            Item: {
-              ...Keys.user(user.id),
-              ...UserIndexKeys.allUsers(user.createdAt, user.id),
-              entity: ENTITY.User,
-              ...user,
-            },
-            ConditionExpression: notExists,
-          },
-        },
-      },
+      { item: { Put: { TableName, Item: toUserItem(user), ConditionExpression: notExists } } },
       {
         item: {
           Put: {
@@ -57,26 +64,9 @@ export class UsersRepository {
           },
         },
       },
-      {
-        item: {
-          Put: {
-            TableName,
-            Item: { ...Keys.uniqueEmail(user.email), entity: ENTITY.Unique, kind: 'email', userId: user.id },
-            ConditionExpression: notExists,
-          },
-        },
-        onConditionFailed: () => conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
-      },
-      {
-        item: {
-          Put: {
-            TableName,
-            Item: { ...Keys.uniqueUsername(user.username), entity: ENTITY.Unique, kind: 'username', userId: user.id },
-            ConditionExpression: notExists,
-          },
-        },
-        onConditionFailed: () => conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
-      },
+      this.claimEmail(user.email, user.id),
+      this.claimUsername(user.username, user.id),
+      ...(isActiveAdmin(user) ? [this.adminCounterChange(+1)] : []),
       ...alsoWrite.map((item) => ({ item })),
     ]);
   }
@@ -114,30 +104,140 @@ export class UsersRepository {
    * between makes the old link useless). `activate` also moves a `pending` user to `active`,
    * on condition that it is still pending. False when a condition failed.
    */
-  async markEmailVerified(userId: string, email: string, at: string, activate: boolean): Promise<boolean> {
+  async markEmailVerified(user: User, email: string, at: string): Promise<boolean> {
+    const activate = user.status === 'pending';
+    const operation = this.userUpdate(
+      user,
+      {
+        set: { emailVerified: true, emailVerifiedAt: at, updatedAt: at },
+        ...(activate ? { status: 'active' as const } : {}),
+      },
+      { expression: 'email = :email', values: { ':email': email } },
+    );
+    try {
+      await transactWrite(this.db, [operation]);
+      return true;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Changes names and/or the username. A new username swaps the uniqueness items in the same
+   * transaction (409 when taken). `expectedVersion` is the If-Match version.
+   */
+  async updateAccount(
+    user: User,
+    changes: { firstName?: string | null; lastName?: string | null; username?: string },
+    expectedVersion: number,
+  ): Promise<void> {
+    const at = new Date().toISOString();
+    const operations: TransactOperation[] = [];
+    const swapUsername = changes.username !== undefined && changes.username !== user.username;
+    operations.push(
+      this.userUpdate(
+        { ...user, version: expectedVersion },
+        {
+          set: { firstName: changes.firstName ?? undefined, lastName: changes.lastName ?? undefined, updatedAt: at, ...(swapUsername ? { username: changes.username } : {}) },
+          remove: [...(changes.firstName === null ? ['firstName'] : []), ...(changes.lastName === null ? ['lastName'] : [])],
+        },
+      ),
+    );
+    if (swapUsername) {
+      operations.push(this.releaseUnique(Keys.uniqueUsername(user.username), user.id));
+      operations.push(this.claimUsername(changes.username!, user.id));
+    }
+    await transactWrite(this.db, operations);
+  }
+
+  /** Moves the account to a new email: uniqueness items swapped, verification reset, in one transaction. */
+  async changeEmail(user: User, email: string): Promise<void> {
+    const at = new Date().toISOString();
+    await transactWrite(this.db, [
+      this.userUpdate(user, { set: { email, emailVerified: false, updatedAt: at }, remove: ['emailVerifiedAt'] }),
+      this.releaseUnique(Keys.uniqueEmail(user.email), user.id),
+      this.claimEmail(email, user.id),
+    ]);
+  }
+
+  /** Changes the role and/or the status, keeping the listings and the active-admin count exact. */
+  async setRoleAndStatus(user: User, next: { role?: UserRole; status?: UserStatus; deletedAt?: string }): Promise<void> {
+    const at = new Date().toISOString();
+    await transactWrite(this.db, [
+      this.userUpdate(user, {
+        set: { updatedAt: at, ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}) },
+        role: next.role,
+        status: next.status,
+      }),
+      ...this.adminCounterOperations(user, { role: next.role ?? user.role, status: next.status ?? user.status }),
+    ]);
+  }
+
+  /** Updates the profile fields given; `null` removes one. Honours the profile's version. */
+  async updateProfile(userId: string, changes: ProfileChanges, expectedVersion: number): Promise<void> {
+    const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+    const remove: string[] = [];
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === null) remove.push(field);
+      else if (value !== undefined) set[field] = value;
+    }
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: Keys.user(userId),
+          Key: Keys.profile(userId),
           ...buildUpdate({
-            set: { emailVerified: true, emailVerifiedAt: at, updatedAt: at, ...(activate ? { status: 'active' } : {}) },
+            set,
+            remove,
             add: { version: 1 },
-            condition: activate
-              ? {
-                  expression: 'email = :email AND #status = :pending',
-                  names: { '#status': 'status' },
-                  values: { ':email': email, ':pending': 'pending' },
-                }
-              : { expression: 'email = :email', values: { ':email': email } },
+            condition: { expression: 'attribute_exists(PK) AND version = :expected', values: { ':expected': expectedVersion } },
           }),
         }),
       );
-      return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (isConditionalCheckFailed(error)) throw versionMismatch();
       throw error;
     }
+  }
+
+  /**
+   * Erases the user: the user item first (with the admin count, in one transaction), so the
+   * account is gone at once; then the rest of the partition (profile, sessions) and the
+   * uniqueness items, in batches with retries of unprocessed items.
+   */
+  async erase(user: User): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.user(user.id),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': user.version },
+          },
+        },
+        onConditionFailed: versionMismatch,
+      },
+      ...(isActiveAdmin(user) ? [this.adminCounterChange(-1)] : []),
+    ]);
+    const rest: ItemKey[] = [Keys.uniqueEmail(user.email), Keys.uniqueUsername(user.username)];
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': Keys.userPartition(user.id) },
+          ProjectionExpression: 'PK, SK',
+          ExclusiveStartKey,
+        }),
+      );
+      rest.push(...((page.Items ?? []) as ItemKey[]));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    const deletes: WriteRequest[] = rest.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
+    await batchWriteAll(this.db, this.tableName, deletes);
   }
 
   /** The user and profile, with one Query on the user's partition. */
@@ -168,11 +268,123 @@ export class UsersRepository {
     return result.Item ? stripInternal<UserWithPassword>(result.Item) : undefined;
   }
 
+  async findById(userId: string): Promise<User | undefined> {
+    const user = await this.findWithPassword(userId);
+    return user ? toUser(user as unknown as Item) : undefined;
+  }
+
   /** Resolves an email to a user id through its uniqueness item (strongly consistent). */
-  async findIdByEmail(email: string): Promise<string | undefined> {
-    const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: Keys.uniqueEmail(email), ConsistentRead: true }),
-    );
+  findIdByEmail(email: string): Promise<string | undefined> {
+    return this.findIdByUnique(Keys.uniqueEmail(email));
+  }
+
+  findIdByUsername(username: string): Promise<string | undefined> {
+    return this.findIdByUnique(Keys.uniqueUsername(username));
+  }
+
+  /** A page of users, newest first, from the index that serves the filter: one Query. */
+  async list(cursors: CursorCodec, filter: { role?: UserRole; status?: UserStatus }, limit: number, cursor?: string): Promise<Page<User>> {
+    const { index, partition } = UserIndexKeys.listing(filter);
+    const page = await queryIndexPage(this.db, cursors, { tableName: this.tableName, index, partition, limit, cursor });
+    return { items: page.items.map(toUser), nextCursor: page.nextCursor };
+  }
+
+  private async findIdByUnique(key: ItemKey): Promise<string | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return result.Item?.userId as string | undefined;
+  }
+
+  /**
+   * An update of the user item on condition of its version, raising the version by one. A
+   * role or status change rewrites the listing keys with it.
+   */
+  private userUpdate(
+    user: User,
+    change: { set?: Record<string, unknown>; remove?: string[]; role?: UserRole; status?: UserStatus },
+    extraCondition?: { expression: string; values: Record<string, unknown> },
+  ): TransactOperation {
+    const role = change.role ?? user.role;
+    const status = change.status ?? user.status;
+    const indexChanged = role !== user.role || status !== user.status;
+    const update = buildUpdate({
+      set: {
+        ...change.set,
+        ...(indexChanged ? { role, status, ...UserIndexKeys.forUser({ ...user, role, status }) } : {}),
+      },
+      remove: change.remove,
+      add: { version: 1 },
+      allowIndexAttributes: indexChanged,
+      condition: {
+        expression: `attribute_exists(PK) AND version = :expected${extraCondition ? ` AND ${extraCondition.expression}` : ''}`,
+        values: { ':expected': user.version, ...extraCondition?.values },
+      },
+    });
+    return {
+      item: { Update: { TableName: this.tableName, Key: Keys.user(user.id), ...update } },
+      onConditionFailed: versionMismatch,
+    };
+  }
+
+  private adminCounterOperations(before: Pick<User, 'role' | 'status'>, after: Pick<User, 'role' | 'status'>): TransactOperation[] {
+    if (isActiveAdmin(before) && !isActiveAdmin(after)) return [this.adminCounterChange(-1)];
+    if (!isActiveAdmin(before) && isActiveAdmin(after)) return [this.adminCounterChange(+1)];
+    return [];
+  }
+
+  /** Removing an admin requires that another active admin remains: the count never reaches zero. */
+  private adminCounterChange(delta: 1 | -1): TransactOperation {
+    return {
+      item: {
+        Update: {
+          TableName: this.tableName,
+          Key: ADMIN_COUNTER_KEY,
+          UpdateExpression: 'ADD activeAdmins :delta SET entity = :entity',
+          ...(delta < 0 ? { ConditionExpression: 'activeAdmins > :one' } : {}),
+          ExpressionAttributeValues: { ':delta': delta, ':entity': 'Counter', ...(delta < 0 ? { ':one': 1 } : {}) },
+        },
+      },
+      onConditionFailed: lastAdmin,
+    };
+  }
+
+  private claimEmail(email: string, userId: string): TransactOperation {
+    return {
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...Keys.uniqueEmail(email), entity: ENTITY.Unique, kind: 'email', userId },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      onConditionFailed: () => conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
+    };
+  }
+
+  private claimUsername(username: string, userId: string): TransactOperation {
+    return {
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...Keys.uniqueUsername(username), entity: ENTITY.Unique, kind: 'username', userId },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      onConditionFailed: () => conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
+    };
+  }
+
+  /** Deletes a uniqueness item, on condition that it still belongs to the user. */
+  private releaseUnique(key: ItemKey, userId: string): TransactOperation {
+    return {
+      item: {
+        Delete: {
+          TableName: this.tableName,
+          Key: key,
+          ConditionExpression: 'userId = :me',
+          ExpressionAttributeValues: { ':me': userId },
+        },
+      },
+      onConditionFailed: versionMismatch,
+    };
   }
 }

@@ -1,16 +1,26 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError, notFound } from '../common/errors/domain-error.js';
+import { ActionLinksService } from '../auth/action-links/action-links.service.js';
+import { SessionsRepository } from '../auth/sessions/sessions.repository.js';
+import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
+import { assertVersion } from '../common/http/etag.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import type { Page } from '../dynamo/pagination.js';
+import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
 import { normalizeEmail } from '../dynamo/keys.js';
-import type { Profile, User, UserAggregate, UserWithPassword } from './user.entity.js';
+import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from './username.js';
-import { UsersRepository } from './users.repository.js';
+import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 
 export interface NewUser {
   email: string;
   passwordHash: string;
+  /** Only trusted code (the admin bootstrap) sets these; the API never does. */
+  role?: UserRole;
+  status?: UserStatus;
+  emailVerified?: boolean;
   username?: string;
   firstName?: string;
   lastName?: string;
@@ -21,7 +31,13 @@ const DERIVED_USERNAME_ATTEMPTS = 5;
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly users: UsersRepository) {}
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly passwords: PasswordHasher,
+    private readonly actionLinks: ActionLinksService,
+    private readonly cursors: CursorCodec,
+  ) {}
 
   /**
    * Creates a `pending` user with an empty profile; `signIn` adds items (the first session)
@@ -39,9 +55,10 @@ export class UsersService {
         username,
         firstName: input.firstName,
         lastName: input.lastName,
-        role: 'user',
-        status: 'pending',
-        emailVerified: false,
+        role: input.role ?? 'user',
+        status: input.status ?? 'pending',
+        emailVerified: input.emailVerified ?? false,
+        ...(input.emailVerified ? { emailVerifiedAt: now } : {}),
         // Registration through the API signs the user in at once (the first session is in the same transaction).
         ...(signIn ? { lastLoginAt: now, loginCount: 1 } : { loginCount: 0 }),
         createdAt: now,
@@ -60,6 +77,134 @@ export class UsersService {
         username = withRandomSuffix(usernameFromEmail(input.email));
       }
     }
+  }
+
+  /** The caller's own account and profile (strongly consistent: it follows the caller's writes). */
+  async getOwn(userId: string): Promise<UserAggregate> {
+    const aggregate = await this.users.findAggregate(userId, true);
+    if (!aggregate) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    return aggregate;
+  }
+
+  async updateOwn(
+    userId: string,
+    changes: { firstName?: string | null; lastName?: string | null; username?: string },
+    ifMatch: number | undefined,
+  ): Promise<UserAggregate> {
+    const { user } = await this.getOwn(userId);
+    await this.users.updateAccount(user, changes, assertVersion(ifMatch, user.version));
+    return this.getOwn(userId);
+  }
+
+  async updateProfile(userId: string, changes: ProfileChanges, ifMatch: number | undefined): Promise<UserAggregate> {
+    const { profile } = await this.getOwn(userId);
+    await this.users.updateProfile(userId, changes, assertVersion(ifMatch, profile.version));
+    return this.getOwn(userId);
+  }
+
+  /** Moves the account to a new email after checking the password; the new address must be verified. */
+  async changeEmail(userId: string, email: string, password: string): Promise<UserAggregate> {
+    const user = await this.users.findWithPassword(userId);
+    if (!user || !(await this.passwords.verify(password, user.passwordHash))) {
+      throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
+    }
+    const normalized = normalizeEmail(email);
+    if (normalized !== user.email) {
+      await this.users.changeEmail(user, normalized);
+      await this.actionLinks.send('email_verification', { id: user.id, email: normalized });
+    }
+    return this.getOwn(userId);
+  }
+
+  /** Soft delete: the account is deactivated, every session revoked; content stays. */
+  async deactivate(userId: string): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    if (user.status !== 'inactive') {
+      await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: new Date().toISOString() });
+    }
+    await this.sessions.revokeAll(userId);
+  }
+
+  /** Hard delete: the account and its personal data are erased (see docs/data-model.md). */
+  async erase(userId: string): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    await this.users.erase(user);
+  }
+
+  async getByUsername(username: string): Promise<UserAggregate> {
+    const userId = await this.users.findIdByUsername(username);
+    if (!userId) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    return this.getPublic(userId);
+  }
+
+  listUsers(filter: { role?: UserRole; status?: UserStatus }, limit: number, cursor?: string): Promise<Page<User>> {
+    return this.users.list(this.cursors, filter, limit, cursor);
+  }
+
+  /** Admin: change a role. The last active admin cannot be demoted (409 last_admin). */
+  async setRole(userId: string, role: UserRole, ifMatch?: number): Promise<User> {
+    const user = await this.requireUser(userId);
+    assertVersion(ifMatch, user.version);
+    if (user.role !== role) await this.users.setRoleAndStatus(user, { role });
+    return this.requireUser(userId);
+  }
+
+  /** Admin: change a status; suspending or deactivating revokes every session at once. */
+  async setStatus(userId: string, status: Exclude<UserStatus, 'pending'>, ifMatch?: number): Promise<User> {
+    const user = await this.requireUser(userId);
+    assertVersion(ifMatch, user.version);
+    if (user.status !== status) {
+      await this.users.setRoleAndStatus(user, {
+        status,
+        ...(status === 'inactive' ? { deletedAt: new Date().toISOString() } : {}),
+      });
+    }
+    if (status !== 'active') await this.sessions.revokeAll(userId);
+    return this.requireUser(userId);
+  }
+
+  /**
+   * Makes sure an active admin with this email exists: creates one (verified, active) or
+   * promotes the existing account. Idempotent, and safe when several instances start at once.
+   */
+  async ensureAdmin(email: string, passwordHash: () => Promise<string>): Promise<'created' | 'promoted' | 'unchanged'> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const userId = await this.users.findIdByEmail(email);
+      if (!userId) {
+        try {
+          await this.create({ email, passwordHash: await passwordHash(), role: 'admin', status: 'active', emailVerified: true });
+          return 'created';
+        } catch (error) {
+          if (error instanceof DomainError && error.code === ErrorCode.EmailTaken) continue;
+          throw error;
+        }
+      }
+      const user = await this.requireUser(userId);
+      if (user.role === 'admin' && user.status === 'active') return 'unchanged';
+      await this.users.setRoleAndStatus(user, { role: 'admin', status: 'active' });
+      return 'promoted';
+    }
+    throw new Error(`Could not create or promote the admin ${email}`);
+  }
+
+  /** Sets the role of the account with this email (the `user:role` command). */
+  async setRoleByEmail(email: string, role: UserRole): Promise<User> {
+    const userId = await this.users.findIdByEmail(email);
+    if (!userId) throw notFound(ErrorCode.UserNotFound, `No user has the email ${email}.`);
+    const user = await this.requireUser(userId);
+    if (role === 'admin' && user.status !== 'active') {
+      await this.users.setRoleAndStatus(user, { role, status: 'active' });
+      return this.requireUser(userId);
+    }
+    return this.setRole(userId, role);
+  }
+
+  private async requireUser(userId: string): Promise<User> {
+    const user = await this.users.findById(userId);
+    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    return user;
   }
 
   /** A user that the public may see: not deleted, not deactivated. */

@@ -64,13 +64,4 @@ export class TokenService {
     return { userId, sessionId, hash: sha256(token) };
   }
 
-  hashActionToken(token: string): string {
-    return sha256(token);
-  }
-
-  /** A single-use token for links (password reset, email verification) and its stored hash. */
-  newActionToken(): { token: string; hash: string } {
-    const token = randomBytes(32).toString('base64url');
-    return { token, hash: sha256(token) };
-  }
 }

@@ -31,6 +31,9 @@ export const ErrorCode = {
   EmailTaken: 'email_taken',
   UsernameTaken: 'username_taken',
   UserNotFound: 'user_not_found',
+  VersionMismatch: 'version_mismatch',
+  InvalidIfMatch: 'invalid_if_match',
+  LastAdmin: 'last_admin',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

@@ -38,3 +38,51 @@ export const Trim = () =>
 /** Trims and lower-cases strings (emails, usernames). */
 export const TrimLower = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
+
+/** A `YYYY-MM-DD` string naming a real calendar date before today. */
+export function IsPastIsoDate(options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isPastIsoDate',
+      target: target.constructor,
+      propertyName,
+      options: { message: '$property must be a real date (YYYY-MM-DD) in the past', ...options },
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+          const date = new Date(`${value}T00:00:00Z`);
+          return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value) && date.getTime() < Date.now();
+        },
+      },
+    });
+}
+
+/** A flat object with at most `maxKeys` keys of safe names and small scalar values (keeps items far below 400 KB). */
+export function IsSmallFlatRecord(maxKeys: number, maxKeyLength: number, maxStringLength: number, options?: ValidationOptions) {
+  return (target: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isSmallFlatRecord',
+      target: target.constructor,
+      propertyName,
+      options: {
+        message: `$property must have at most ${maxKeys} keys of up to ${maxKeyLength} characters (a-z, A-Z, 0-9, . _ -) with strings of up to ${maxStringLength} characters, numbers or booleans`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+          const entries = Object.entries(value);
+          return (
+            entries.length <= maxKeys &&
+            entries.every(
+              ([key, v]) =>
+                new RegExp(`^[A-Za-z0-9._-]{1,${maxKeyLength}}$`).test(key) &&
+                ((typeof v === 'string' && v.length <= maxStringLength) ||
+                  (typeof v === 'number' && Number.isFinite(v)) ||
+                  typeof v === 'boolean'),
+            )
+          );
+        },
+      },
+    });
+}

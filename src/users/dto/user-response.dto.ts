@@ -48,3 +48,25 @@ export class MeDto {
   /** Increases by one with every change; also sent as the `ETag`. */
   version!: number;
 }
+
+/** The whole profile, as its owner sees it. */
+export class ProfileDto extends PublicProfileDto {
+  dateOfBirth?: string;
+  phoneNumber?: string;
+  preferences?: Record<string, string | number | boolean>;
+  updatedAt!: string;
+  /** Also sent as the `ETag` of `/users/me/profile`. */
+  version!: number;
+}
+
+/** The signed-in user with their profile. */
+export class MeWithProfileDto extends MeDto {
+  profile!: ProfileDto;
+}
+
+/** A page of users (admin listing). */
+export class UserPageDto {
+  items!: MeDto[];
+  /** Pass as `cursor` to get the next page; null on the last page. */
+  nextCursor!: string | null;
+}

@@ -1,0 +1,24 @@
+import { badRequest, preconditionFailed } from '../errors/domain-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+
+/** The ETag of a versioned resource: its version, quoted (a strong validator). */
+export const etagOf = (version: number): string => `"${version}"`;
+
+/**
+ * The version an `If-Match` header asks for: undefined without the header (or `*`), the
+ * number for `"7"` or `W/"7"`. A header that names no version is a 400; several are refused.
+ */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"(\d{1,12})"\s*$/.exec(header);
+  if (!match) throw badRequest(ErrorCode.InvalidIfMatch, 'If-Match must be one ETag of this resource, e.g. "3".');
+  return Number(match[1]);
+}
+
+/** Refuses a write whose If-Match version is not the current one (412). */
+export function assertVersion(expected: number | undefined, current: number): number {
+  if (expected !== undefined && expected !== current) {
+    throw preconditionFailed(ErrorCode.VersionMismatch, 'The resource changed since you read it; fetch it again.');
+  }
+  return current;
+}

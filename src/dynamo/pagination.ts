@@ -1,0 +1,45 @@
+import { type DynamoDBDocumentClient, type NativeAttributeValue, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { CursorCodec } from './cursor.js';
+import { GSI, type GsiName } from './table.definition.js';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor of the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface IndexPageQuery {
+  tableName: string;
+  index: GsiName;
+  partition: string;
+  limit: number;
+  cursor?: string;
+  /** Newest (highest sort key) first by default. */
+  ascending?: boolean;
+}
+
+/**
+ * One page of an index partition: exactly one Query of at most `limit` items, so a page costs
+ * the same however many items the table holds. The cursor is bound to the index and partition.
+ */
+export async function queryIndexPage(
+  client: DynamoDBDocumentClient,
+  cursors: CursorCodec,
+  query: IndexPageQuery,
+): Promise<Page<Record<string, NativeAttributeValue>>> {
+  const index = GSI[query.index];
+  const scope = `${index.name}|${query.partition}`;
+  const result = await client.send(
+    new QueryCommand({
+      TableName: query.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': index.partitionKey },
+      ExpressionAttributeValues: { ':pk': query.partition },
+      ScanIndexForward: query.ascending ?? false,
+      Limit: query.limit,
+      ExclusiveStartKey: cursors.decode(query.cursor, scope),
+    }),
+  );
+  return { items: result.Items ?? [], nextCursor: cursors.encode(result.LastEvaluatedKey, scope) };
+}

@@ -1,0 +1,143 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsEmail,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { PickType } from '@nestjs/swagger';
+import { RegisterDto } from '../../auth/dto/register.dto.js';
+import { PageQueryDto } from '../../common/dto/page-query.dto.js';
+import { TrimLower } from '../../common/validation/validators.js';
+import { IsPastIsoDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
+import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../user.entity.js';
+
+/** `PATCH /users/me`: names and username only; anything else is refused. */
+export class UpdateMeDto extends PickType(RegisterDto, ['firstName', 'lastName', 'username'] as const) {}
+
+/** `POST /users/me/email`. */
+export class ChangeEmailDto {
+  /** The new address; it must be verified again. @example ada@newmail.example */
+  @TrimLower()
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email!: string;
+
+  /** The current password, to prove it is really the account holder. */
+  @IsString()
+  @Length(1, 1024)
+  password!: string;
+}
+
+const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+
+export class SocialLinkInputDto {
+  /** Network name, lower case. @example github */
+  @IsString()
+  @Matches(/^[a-z0-9][a-z0-9._-]{0,29}$/, { message: 'network must be 1-30 characters of a-z, 0-9, . _ -' })
+  network!: string;
+
+  /** @example https://github.com/ada */
+  @IsUrl(HTTP_URL, { message: 'url must be an http(s) URL' })
+  @MaxLength(2048)
+  url!: string;
+}
+
+/** `PATCH /users/me/profile`: every field optional; `null` clears a field. */
+export class UpdateProfileDto {
+  /** Up to 1,000 characters. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  bio?: string | null;
+
+  /** @example https://example.com/ada.png */
+  @IsOptional()
+  @IsUrl(HTTP_URL, { message: 'avatarUrl must be an http(s) URL' })
+  @MaxLength(2048)
+  avatarUrl?: string | null;
+
+  /** @example https://ada.example */
+  @IsOptional()
+  @IsUrl(HTTP_URL, { message: 'website must be an http(s) URL' })
+  @MaxLength(2048)
+  website?: string | null;
+
+  /** @example London */
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  location?: string | null;
+
+  /** A real calendar date in the past, `YYYY-MM-DD`. @example 1815-12-10 */
+  @IsOptional()
+  @IsPastIsoDate()
+  dateOfBirth?: string | null;
+
+  /** E.164. @example +447700900123 */
+  @IsOptional()
+  @Matches(/^\+[1-9]\d{6,14}$/, { message: 'phoneNumber must be in E.164 form, e.g. +447700900123' })
+  phoneNumber?: string | null;
+
+  /** Up to 10 links. */
+  @IsOptional()
+  @ValidateIf((_object, value) => value !== null)
+  @IsArray()
+  @ArrayMaxSize(10)
+  @ValidateNested({ each: true })
+  @Type(() => SocialLinkInputDto)
+  socialLinks?: SocialLinkInputDto[] | null;
+
+  /** Up to 20 keys (1-50 characters of a-z, A-Z, 0-9, . _ -) with string (up to 200 characters), number or boolean values. */
+  @IsOptional()
+  @ValidateIf((_object, value) => value !== null)
+  @IsObject()
+  @IsSmallFlatRecord(20, 50, 200)
+  preferences?: Record<string, string | number | boolean> | null;
+}
+
+export class SetRoleDto {
+  /** @example moderator */
+  @IsIn(USER_ROLES)
+  role!: UserRole;
+}
+
+export class SetStatusDto {
+  /** `suspended` revokes every session at once. @example suspended */
+  @IsIn(['active', 'suspended', 'inactive'])
+  status!: Exclude<UserStatus, 'pending'>;
+}
+
+export class ListUsersQueryDto extends PageQueryDto {
+  @IsOptional()
+  @IsIn(USER_ROLES)
+  role?: UserRole;
+
+  @IsOptional()
+  @IsIn(USER_STATUSES)
+  status?: UserStatus;
+}
+
+export class DeleteUserQueryDto {
+  /** `soft` (default) deactivates; `hard` erases the account and its personal data. */
+  @IsOptional()
+  @IsIn(['soft', 'hard'])
+  mode?: 'soft' | 'hard';
+}
+
+export class UsernameParams {
+  /** @example ada */
+  @TrimLower()
+  @IsString()
+  @MaxLength(30)
+  username!: string;
+}

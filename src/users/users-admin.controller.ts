@@ -1,0 +1,73 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Patch, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Roles } from '../auth/auth.decorators.js';
+import { IdParams } from '../common/dto/id-params.dto.js';
+import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { etagOf, parseIfMatch } from '../common/http/etag.js';
+import { MeDto, UserPageDto } from './dto/user-response.dto.js';
+import { DeleteUserQueryDto, ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
+import { UserMapper } from './user.mapper.js';
+import { UsersService } from './users.service.js';
+
+const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a stale one is refused with 412.' });
+
+/** User administration (role `admin`). */
+@ApiTags('users (admin)')
+@Roles('admin')
+@Controller('users')
+export class UsersAdminController {
+  constructor(private readonly users: UsersService) {}
+
+  /** Users newest first, optionally by role and status: one index Query per page. */
+  @Get()
+  @ApiProblemResponses(400)
+  async list(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
+    const page = await this.users.listUsers(
+      { role: query.role, status: query.status },
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+    );
+    return { items: page.items.map(UserMapper.toMe), nextCursor: page.nextCursor };
+  }
+
+  /** Sets a user's role. The last active admin cannot be demoted. */
+  @Patch(':id/role')
+  @IF_MATCH
+  @ApiProblemResponses(400, 404, 409, 412)
+  async setRole(
+    @Param() { id }: IdParams,
+    @Body() dto: SetRoleDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MeDto> {
+    const user = await this.users.setRole(id, dto.role, parseIfMatch(ifMatch));
+    res.setHeader('ETag', etagOf(user.version));
+    return UserMapper.toMe(user);
+  }
+
+  /** Sets a user's status; `suspended` and `inactive` revoke every session at once. */
+  @Patch(':id/status')
+  @IF_MATCH
+  @ApiProblemResponses(400, 404, 409, 412)
+  async setStatus(
+    @Param() { id }: IdParams,
+    @Body() dto: SetStatusDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MeDto> {
+    const user = await this.users.setStatus(id, dto.status, parseIfMatch(ifMatch));
+    res.setHeader('ETag', etagOf(user.version));
+    return UserMapper.toMe(user);
+  }
+
+  /** Deactivates (`mode=soft`, default) or erases (`mode=hard`) a user. */
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400, 404, 409)
+  async remove(@Param() { id }: IdParams, @Query() query: DeleteUserQueryDto): Promise<void> {
+    if (query.mode === 'hard') await this.users.erase(id);
+    else await this.users.deactivate(id);
+  }
+}
