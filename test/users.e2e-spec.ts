@@ -1,4 +1,4 @@
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 describe('users (e2e)', () => {
   let t: TestApp;
@@ -45,6 +45,226 @@ describe('users (e2e)', () => {
       const res = await t.api.get('/api/v1/users/not-an-id').expect(400);
       expect(res.body.code).toBe('validation_failed');
       expect(res.body.errors[0].field).toBe('id');
+    });
+  });
+
+  describe('GET/PATCH /api/v1/users/me', () => {
+    let me: SignedIn;
+    beforeEach(async () => {
+      me = await signUp(t);
+    });
+    const get = () => t.api.get('/api/v1/users/me').set('authorization', me.bearer);
+    const patch = (body: object, ifMatch?: string) => {
+      const req = t.api.patch('/api/v1/users/me').set('authorization', me.bearer);
+      return (ifMatch ? req.set('if-match', ifMatch) : req).send(body);
+    };
+
+    it('returns the caller with profile and an ETag', async () => {
+      const res = await get().expect(200);
+      expect(res.body).toMatchObject({
+        id: me.userId,
+        email: me.email,
+        role: 'user',
+        status: 'pending',
+        emailVerified: false,
+        loginCount: 1,
+      });
+      expect(res.body.profile).toMatchObject({ version: 1 });
+      expect(res.headers.etag).toBe('"1"');
+      await t.api.get('/api/v1/users/me').expect(401);
+    });
+
+    it('changes names and the username, swapping the uniqueness items', async () => {
+      const old = (await get()).body.username as string;
+      const res = await patch({ firstName: 'Ada', username: 'Countess_Ada' }, '"1"').expect(200);
+      expect(res.body).toMatchObject({ firstName: 'Ada', username: 'countess_ada', version: 2 });
+      expect(res.headers.etag).toBe('"2"');
+      expect(await t.getItem(`UNIQUE#USERNAME#${old}`, 'UNIQUE')).toBeUndefined();
+      expect((await t.getItem('UNIQUE#USERNAME#countess_ada', 'UNIQUE'))?.userId).toBe(me.userId);
+      await t.api.get('/api/v1/users/by-username/countess_ada').expect(200);
+      await t.api.get(`/api/v1/users/by-username/${old}`).expect(404);
+    });
+
+    it('answers 409 for a taken username and changes nothing', async () => {
+      const other = await signUp(t, { username: 'taken_name' });
+      expect(other.userId).toBeDefined();
+      const res = await patch({ username: 'taken_name', firstName: 'X' }).expect(409);
+      expect(res.body.code).toBe('username_taken');
+      expect((await get()).body).toMatchObject({ version: 1 });
+      expect((await get()).body.firstName).toBeUndefined();
+    });
+
+    it.each([
+      ['role', { role: 'admin' }],
+      ['status', { status: 'active' }],
+      ['email', { email: 'evil@example.com' }],
+      ['loginCount', { loginCount: 99 }],
+      ['PK', { PK: 'USER#someone' }],
+      ['SK', { SK: 'USER' }],
+      ['version', { version: 42 }],
+      ['emailVerified', { emailVerified: true }],
+    ])('refuses %s in the body with 400 and leaves the item unchanged', async (_field, body) => {
+      const before = await t.getItem(`USER#${me.userId}`, 'USER');
+      const res = await patch({ firstName: 'Mallory', ...body }).expect(400);
+      expect(res.body.code).toBe('validation_failed');
+      expect(await t.getItem(`USER#${me.userId}`, 'USER')).toEqual(before);
+    });
+
+    it('answers 412 for a stale If-Match and 400 for a malformed one', async () => {
+      await patch({ firstName: 'One' }, '"1"').expect(200);
+      const stale = await patch({ firstName: 'Two' }, '"1"').expect(412);
+      expect(stale.body.code).toBe('version_mismatch');
+      expect((await get()).body.firstName).toBe('One');
+      expect((await patch({ firstName: 'Three' }, 'yesterday').expect(400)).body.code).toBe('invalid_if_match');
+    });
+
+    it('lets exactly one of 20 concurrent PATCHes with the same If-Match win', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => patch({ firstName: `Name${i}` }, '"1"')));
+      const statuses = results.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 412)).toHaveLength(19);
+      const after = (await get()).body;
+      expect(after.version).toBe(2);
+      expect(after.firstName).toBe(results.find((r) => r.status === 200)!.body.firstName);
+    });
+  });
+
+  describe('POST /api/v1/users/me/email', () => {
+    it('swaps the email uniqueness items, resets verification and mails the new address', async () => {
+      const me = await signUp(t);
+      const res = await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', me.bearer)
+        .send({ email: ' New.Address@Example.com ', password: me.password })
+        .expect(200);
+      expect(res.body).toMatchObject({ email: 'new.address@example.com', emailVerified: false });
+      expect(await t.getItem(`UNIQUE#EMAIL#${me.email}`, 'UNIQUE')).toBeUndefined();
+      expect((await t.getItem('UNIQUE#EMAIL#new.address@example.com', 'UNIQUE'))?.userId).toBe(me.userId);
+      expect(t.mailer.last('new.address@example.com', 'email_verification')).toBeDefined();
+      await t.api
+        .post('/api/v1/auth/login')
+        .send({ email: 'new.address@example.com', password: me.password })
+        .expect(200);
+      await t.api.post('/api/v1/auth/login').send({ email: me.email, password: me.password }).expect(401);
+    });
+
+    it('refuses a wrong password (403) and a taken email (409)', async () => {
+      const me = await signUp(t);
+      const other = await signUp(t);
+      const wrong = await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', me.bearer)
+        .send({ email: 'x@example.com', password: 'nope-nope' })
+        .expect(403);
+      expect(wrong.body.code).toBe('wrong_password');
+      const taken = await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', me.bearer)
+        .send({ email: other.email, password: me.password })
+        .expect(409);
+      expect(taken.body.code).toBe('email_taken');
+      expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.email).toBe(me.email);
+    });
+
+    it('makes a verification link sent to the old address useless', async () => {
+      const me = await signUp(t);
+      const oldToken = t.mailer.tokenFor(me.email, 'email_verification')!;
+      await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', me.bearer)
+        .send({ email: `moved-${me.email}`, password: me.password })
+        .expect(200);
+      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: oldToken }).expect(400);
+      expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.emailVerified).toBe(false);
+    });
+  });
+
+  describe('GET/PATCH /api/v1/users/me/profile', () => {
+    let me: SignedIn;
+    beforeAll(async () => {
+      me = await signUp(t);
+    });
+    const patch = (body: object, ifMatch?: string) => {
+      const req = t.api.patch('/api/v1/users/me/profile').set('authorization', me.bearer);
+      return (ifMatch ? req.set('if-match', ifMatch) : req).send(body);
+    };
+
+    it('updates, clears with null, and shows public fields on the public page only', async () => {
+      const full = {
+        bio: 'Analyst.',
+        avatarUrl: 'https://example.com/a.png',
+        website: 'https://ada.example',
+        location: 'London',
+        dateOfBirth: '1815-12-10',
+        phoneNumber: '+447700900123',
+        socialLinks: [{ network: 'github', url: 'https://github.com/ada' }],
+        preferences: { theme: 'dark', digest: true, pageSize: 20 },
+      };
+      const res = await patch(full).expect(200);
+      expect(res.body).toMatchObject({ ...full, version: 2 });
+      expect(res.headers.etag).toBe('"2"');
+      const publicView = await t.api.get(`/api/v1/users/${me.userId}`).expect(200);
+      expect(publicView.body.profile).toEqual({
+        bio: 'Analyst.',
+        avatarUrl: full.avatarUrl,
+        website: full.website,
+        location: 'London',
+        socialLinks: full.socialLinks,
+      });
+      const cleared = await patch({ location: null }, '"2"').expect(200);
+      expect(cleared.body.location).toBeUndefined();
+      expect(
+        (await t.api.get('/api/v1/users/me/profile').set('authorization', me.bearer).expect(200)).headers.etag,
+      ).toBe('"3"');
+      expect((await patch({ bio: 'stale' }, '"2"').expect(412)).body.code).toBe('version_mismatch');
+    });
+
+    it.each([
+      ['a non-http URL', { website: 'javascript:alert(1)' }],
+      ['an ftp avatar', { avatarUrl: 'ftp://example.com/a.png' }],
+      ['a future birth date', { dateOfBirth: '2999-01-01' }],
+      ['an impossible date', { dateOfBirth: '2001-02-30' }],
+      ['a date with a time', { dateOfBirth: '2001-02-03T00:00:00Z' }],
+      ['a bad phone number', { phoneNumber: '0800 CALL ME' }],
+      [
+        '11 social links',
+        { socialLinks: Array.from({ length: 11 }, (_, i) => ({ network: `n${i}`, url: 'https://x.example' })) },
+      ],
+      ['a social link without url', { socialLinks: [{ network: 'github' }] }],
+      ['21 preferences', { preferences: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, i])) }],
+      ['a nested preference', { preferences: { deep: { a: 1 } } }],
+      ['a long bio', { bio: 'x'.repeat(1001) }],
+      ['an unknown field', { userId: 'someone' }],
+    ])('refuses %s with 400', async (_name, body) => {
+      const before = await t.getItem(`USER#${me.userId}`, 'USER#PROFILE');
+      const res = await patch(body).expect(400);
+      expect(res.body.code).toBe('validation_failed');
+      expect(await t.getItem(`USER#${me.userId}`, 'USER#PROFILE')).toEqual(before);
+    });
+  });
+
+  describe('GET /api/v1/users/by-username/{username}', () => {
+    it('finds a user by username in any case, and 404s for unknown ones', async () => {
+      const user = await signUp(t, { username: 'findable' });
+      const res = await t.api.get('/api/v1/users/by-username/FINDABLE').expect(200);
+      expect(res.body.id).toBe(user.userId);
+      expect((await t.api.get('/api/v1/users/by-username/nobody-here').expect(404)).body.code).toBe('user_not_found');
+    });
+  });
+
+  describe('DELETE /api/v1/users/me', () => {
+    it('deactivates: sessions end, sign-in is refused, the public page is gone', async () => {
+      const me = await signUp(t, { username: 'leaving' });
+      await t.api.delete('/api/v1/users/me').set('authorization', me.bearer).expect(204);
+      const item = await t.getItem(`USER#${me.userId}`, 'USER');
+      expect(item).toMatchObject({ status: 'inactive' });
+      expect(item?.deletedAt).toBeDefined();
+      await t.api.get('/api/v1/users/me').set('authorization', me.bearer).expect(401);
+      expect(
+        (await t.api.post('/api/v1/auth/login').send({ email: me.email, password: me.password }).expect(403)).body.code,
+      ).toBe('account_inactive');
+      await t.api.get(`/api/v1/users/${me.userId}`).expect(404);
+      await t.api.get('/api/v1/users/by-username/leaving').expect(404);
     });
   });
 });

@@ -16,8 +16,18 @@ describe('key builders', () => {
   });
 
   it('orders the user listing by creation time', () => {
-    const older = UserIndexKeys.forUser({ id: 'b', createdAt: '2026-01-01T00:00:00.000Z', role: 'user', status: 'active' });
-    const newer = UserIndexKeys.forUser({ id: 'a', createdAt: '2026-02-01T00:00:00.000Z', role: 'user', status: 'active' });
+    const older = UserIndexKeys.forUser({
+      id: 'b',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      role: 'user',
+      status: 'active',
+    });
+    const newer = UserIndexKeys.forUser({
+      id: 'a',
+      createdAt: '2026-02-01T00:00:00.000Z',
+      role: 'user',
+      status: 'active',
+    });
     expect(older.GSI1PK).toBe(newer.GSI1PK);
     expect(older.GSI1SK < newer.GSI1SK).toBe(true);
     expect(older.GSI4PK).toBe('USERS#ROLE#user#STATUS#active');

@@ -64,8 +64,12 @@ export const UserIndexKeys = {
     };
   },
   /** Which index and partition serve a listing filter. */
-  listing: (filter: { role?: string; status?: string }): { index: 'GSI1' | 'GSI2' | 'GSI3' | 'GSI4'; partition: string } => {
-    if (filter.role && filter.status) return { index: 'GSI4', partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
+  listing: (filter: {
+    role?: string;
+    status?: string;
+  }): { index: 'GSI1' | 'GSI2' | 'GSI3' | 'GSI4'; partition: string } => {
+    if (filter.role && filter.status)
+      return { index: 'GSI4', partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
     if (filter.role) return { index: 'GSI3', partition: `USERS#ROLE#${filter.role}` };
     if (filter.status) return { index: 'GSI2', partition: `USERS#STATUS#${filter.status}` };
     return { index: 'GSI1', partition: 'USERS' };

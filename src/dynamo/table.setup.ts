@@ -26,7 +26,9 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string): Pro
       new UpdateTableCommand({
         TableName: tableName,
         AttributeDefinitions: wanted.AttributeDefinitions?.filter((a) => attributes.has(a.AttributeName)),
-        GlobalSecondaryIndexUpdates: [{ Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } }],
+        GlobalSecondaryIndexUpdates: [
+          { Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } },
+        ],
       }),
     );
     for (let i = 0; i < 600; i++) {

@@ -8,6 +8,7 @@ import { etagOf, parseIfMatch } from '../common/http/etag.js';
 import { MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
 import { ChangeEmailDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
+import type { ProfileChanges } from './users.repository.js';
 import { UsersService } from './users.service.js';
 
 const IF_MATCH = ApiHeader({
@@ -73,7 +74,18 @@ export class MeController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<ProfileDto> {
-    const { profile } = await this.users.updateProfile(caller.userId, { ...dto }, parseIfMatch(ifMatch));
+    const changes: ProfileChanges = {
+      bio: dto.bio,
+      avatarUrl: dto.avatarUrl,
+      website: dto.website,
+      location: dto.location,
+      dateOfBirth: dto.dateOfBirth,
+      phoneNumber: dto.phoneNumber,
+      // Plain objects: the DTO instances class-transformer made are not for storage.
+      socialLinks: dto.socialLinks?.map(({ network, url }) => ({ network, url })) ?? dto.socialLinks,
+      preferences: dto.preferences === null || dto.preferences === undefined ? dto.preferences : { ...dto.preferences },
+    };
+    const { profile } = await this.users.updateProfile(caller.userId, changes, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(profile.version));
     return UserMapper.toProfile(profile);
   }

@@ -11,7 +11,11 @@ import { DeleteUserQueryDto, ListUsersQueryDto, SetRoleDto, SetStatusDto } from 
 import { UserMapper } from './user.mapper.js';
 import { UsersService } from './users.service.js';
 
-const IF_MATCH = ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a stale one is refused with 412.' });
+const IF_MATCH = ApiHeader({
+  name: 'If-Match',
+  required: false,
+  description: 'The ETag you read; a stale one is refused with 412.',
+});
 
 /** User administration (role `admin`). */
 @ApiTags('users (admin)')
@@ -29,7 +33,7 @@ export class UsersAdminController {
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,
     );
-    return { items: page.items.map(UserMapper.toMe), nextCursor: page.nextCursor };
+    return { items: page.items.map((user) => UserMapper.toMe(user)), nextCursor: page.nextCursor };
   }
 
   /** Sets a user's role. The last active admin cannot be demoted. */

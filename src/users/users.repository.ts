@@ -29,8 +29,7 @@ const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) => user.role === 'ad
 
 const versionMismatch = () =>
   preconditionFailed(ErrorCode.VersionMismatch, 'The resource changed since you read it; fetch it again.');
-const lastAdmin = () =>
-  conflict(ErrorCode.LastAdmin, 'This is the last active admin; promote another admin first.');
+const lastAdmin = () => conflict(ErrorCode.LastAdmin, 'This is the last active admin; promote another admin first.');
 
 /** Fields of the profile that a user may change. `null` removes a field. */
 export type ProfileChanges = Partial<{
@@ -139,8 +138,16 @@ export class UsersRepository {
       this.userUpdate(
         { ...user, version: expectedVersion },
         {
-          set: { firstName: changes.firstName ?? undefined, lastName: changes.lastName ?? undefined, updatedAt: at, ...(swapUsername ? { username: changes.username } : {}) },
-          remove: [...(changes.firstName === null ? ['firstName'] : []), ...(changes.lastName === null ? ['lastName'] : [])],
+          set: {
+            firstName: changes.firstName ?? undefined,
+            lastName: changes.lastName ?? undefined,
+            updatedAt: at,
+            ...(swapUsername ? { username: changes.username } : {}),
+          },
+          remove: [
+            ...(changes.firstName === null ? ['firstName'] : []),
+            ...(changes.lastName === null ? ['lastName'] : []),
+          ],
         },
       ),
     );
@@ -162,7 +169,10 @@ export class UsersRepository {
   }
 
   /** Changes the role and/or the status, keeping the listings and the active-admin count exact. */
-  async setRoleAndStatus(user: User, next: { role?: UserRole; status?: UserStatus; deletedAt?: string }): Promise<void> {
+  async setRoleAndStatus(
+    user: User,
+    next: { role?: UserRole; status?: UserStatus; deletedAt?: string },
+  ): Promise<void> {
     const at = new Date().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, {
@@ -191,7 +201,10 @@ export class UsersRepository {
             set,
             remove,
             add: { version: 1 },
-            condition: { expression: 'attribute_exists(PK) AND version = :expected', values: { ':expected': expectedVersion } },
+            condition: {
+              expression: 'attribute_exists(PK) AND version = :expected',
+              values: { ':expected': expectedVersion },
+            },
           }),
         }),
       );
@@ -283,7 +296,12 @@ export class UsersRepository {
   }
 
   /** A page of users, newest first, from the index that serves the filter: one Query. */
-  async list(cursors: CursorCodec, filter: { role?: UserRole; status?: UserStatus }, limit: number, cursor?: string): Promise<Page<User>> {
+  async list(
+    cursors: CursorCodec,
+    filter: { role?: UserRole; status?: UserStatus },
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<User>> {
     const { index, partition } = UserIndexKeys.listing(filter);
     const page = await queryIndexPage(this.db, cursors, { tableName: this.tableName, index, partition, limit, cursor });
     return { items: page.items.map(toUser), nextCursor: page.nextCursor };
@@ -325,7 +343,10 @@ export class UsersRepository {
     };
   }
 
-  private adminCounterOperations(before: Pick<User, 'role' | 'status'>, after: Pick<User, 'role' | 'status'>): TransactOperation[] {
+  private adminCounterOperations(
+    before: Pick<User, 'role' | 'status'>,
+    after: Pick<User, 'role' | 'status'>,
+  ): TransactOperation[] {
     if (isActiveAdmin(before) && !isActiveAdmin(after)) return [this.adminCounterChange(-1)];
     if (!isActiveAdmin(before) && isActiveAdmin(after)) return [this.adminCounterChange(+1)];
     return [];

@@ -174,7 +174,13 @@ export class UsersService {
       const userId = await this.users.findIdByEmail(email);
       if (!userId) {
         try {
-          await this.create({ email, passwordHash: await passwordHash(), role: 'admin', status: 'active', emailVerified: true });
+          await this.create({
+            email,
+            passwordHash: await passwordHash(),
+            role: 'admin',
+            status: 'active',
+            emailVerified: true,
+          });
           return 'created';
         } catch (error) {
           if (error instanceof DomainError && error.code === ErrorCode.EmailTaken) continue;

@@ -63,5 +63,4 @@ export class TokenService {
       return undefined;
     return { userId, sessionId, hash: sha256(token) };
   }
-
 }

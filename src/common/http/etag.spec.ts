@@ -19,6 +19,8 @@ describe('ETag helpers', () => {
   it('refuses a stale version with 412', () => {
     expect(assertVersion(undefined, 4)).toBe(4);
     expect(assertVersion(4, 4)).toBe(4);
-    expect(() => assertVersion(3, 4)).toThrow(expect.objectContaining({ status: 412, code: 'version_mismatch' }) as DomainError);
+    expect(() => assertVersion(3, 4)).toThrow(
+      expect.objectContaining({ status: 412, code: 'version_mismatch' }) as DomainError,
+    );
   });
 });

@@ -58,7 +58,12 @@ export function IsPastIsoDate(options?: ValidationOptions) {
 }
 
 /** A flat object with at most `maxKeys` keys of safe names and small scalar values (keeps items far below 400 KB). */
-export function IsSmallFlatRecord(maxKeys: number, maxKeyLength: number, maxStringLength: number, options?: ValidationOptions) {
+export function IsSmallFlatRecord(
+  maxKeys: number,
+  maxKeyLength: number,
+  maxStringLength: number,
+  options?: ValidationOptions,
+) {
   return (target: object, propertyName: string) =>
     registerDecorator({
       name: 'isSmallFlatRecord',

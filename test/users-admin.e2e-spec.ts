@@ -1,0 +1,242 @@
+import { batchWriteAll } from '../src/dynamo/batch.js';
+import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
+import type { UserWithPassword } from '../src/users/user.entity.js';
+import { toUserItem } from '../src/users/users.repository.js';
+import { createTestApp, dynamoCost, type SignedIn, signUp, type TestApp } from './helpers/test-app.js';
+
+const ADMIN = { email: 'root@example.com', password: 'root-password-1' };
+
+describe('users: administration (e2e)', () => {
+  let t: TestApp;
+  let admin: { bearer: string; userId: string };
+
+  beforeAll(async () => {
+    t = await createTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+    const res = await t.api.post('/api/v1/auth/login').send(ADMIN).expect(200);
+    admin = { bearer: `Bearer ${res.body.accessToken}`, userId: res.body.user.id };
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const as = (bearer: string) => ({
+    get: (url: string) => t.api.get(url).set('authorization', bearer),
+    patch: (url: string) => t.api.patch(url).set('authorization', bearer),
+    delete: (url: string) => t.api.delete(url).set('authorization', bearer),
+  });
+
+  describe('the first admin', () => {
+    it('is created active and verified from ADMIN_EMAIL/ADMIN_PASSWORD, idempotently', async () => {
+      const me = await as(admin.bearer).get('/api/v1/users/me').expect(200);
+      expect(me.body).toMatchObject({ email: ADMIN.email, role: 'admin', status: 'active', emailVerified: true });
+      await t.app.get(AdminBootstrap).onApplicationBootstrap();
+      const users = (await t.allItems()).filter((i) => i.SK === 'USER' && i.email === ADMIN.email);
+      expect(users).toHaveLength(1);
+      expect((await t.getItem('STATS#USERS', 'ACTIVE_ADMINS'))?.activeAdmins).toBe(1);
+    });
+  });
+
+  describe('authorization', () => {
+    it('refuses users and moderators on every admin route with 403', async () => {
+      const user = await signUp(t);
+      const moderator = await signUp(t);
+      await as(admin.bearer).patch(`/api/v1/users/${moderator.userId}/role`).send({ role: 'moderator' }).expect(200);
+      for (const caller of [user, moderator]) {
+        const api = as(caller.bearer);
+        const results = await Promise.all([
+          api.get('/api/v1/users'),
+          api.patch(`/api/v1/users/${user.userId}/role`).send({ role: 'admin' }),
+          api.patch(`/api/v1/users/${user.userId}/status`).send({ status: 'suspended' }),
+          api.delete(`/api/v1/users/${user.userId}?mode=hard`),
+        ]);
+        expect(results.map((r) => `${r.status} ${String(r.body.code)}`)).toEqual(
+          Array(4).fill('403 insufficient_role'),
+        );
+      }
+      expect((await t.getItem(`USER#${user.userId}`, 'USER'))?.role).toBe('user');
+    });
+
+    it('refuses anonymous callers with 401', async () => {
+      expect((await t.api.get('/api/v1/users').expect(401)).body.code).toBe('missing_token');
+    });
+  });
+
+  describe('roles and statuses', () => {
+    it('changes a role, with ETag and a 412 for a stale If-Match', async () => {
+      const user = await signUp(t);
+      const res = await as(admin.bearer)
+        .patch(`/api/v1/users/${user.userId}/role`)
+        .send({ role: 'moderator' })
+        .expect(200);
+      expect(res.body.role).toBe('moderator');
+      expect(res.headers.etag).toBe(`"${res.body.version}"`);
+      const stale = await as(admin.bearer)
+        .patch(`/api/v1/users/${user.userId}/role`)
+        .set('if-match', '"1"')
+        .send({ role: 'user' })
+        .expect(412);
+      expect(stale.body.code).toBe('version_mismatch');
+      expect((await t.getItem(`USER#${user.userId}`, 'USER'))?.role).toBe('moderator');
+    });
+
+    it('suspending revokes every session at once', async () => {
+      const user = await signUp(t);
+      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(200);
+      await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'suspended' }).expect(200);
+      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401);
+      await t.api.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
+      expect(
+        (await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(403)).body
+          .code,
+      ).toBe('account_suspended');
+      await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'active' }).expect(200);
+      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    });
+
+    it('refuses to demote or suspend the last active admin (409 last_admin)', async () => {
+      const demote = await as(admin.bearer)
+        .patch(`/api/v1/users/${admin.userId}/role`)
+        .send({ role: 'user' })
+        .expect(409);
+      expect(demote.body.code).toBe('last_admin');
+      const suspend = await as(admin.bearer)
+        .patch(`/api/v1/users/${admin.userId}/status`)
+        .send({ status: 'suspended' })
+        .expect(409);
+      expect(suspend.body.code).toBe('last_admin');
+      await as(admin.bearer).delete('/api/v1/users/me').expect(409);
+      expect(await t.getItem(`USER#${admin.userId}`, 'USER')).toMatchObject({ role: 'admin', status: 'active' });
+    });
+
+    it('keeps one admin when two admins demote each other concurrently', async () => {
+      const second = await signUp(t);
+      await as(admin.bearer).patch(`/api/v1/users/${second.userId}/role`).send({ role: 'admin' }).expect(200);
+      await as(admin.bearer).patch(`/api/v1/users/${second.userId}/status`).send({ status: 'active' }).expect(200);
+      const [a, b] = await Promise.all([
+        as(admin.bearer).patch(`/api/v1/users/${second.userId}/role`).send({ role: 'user' }),
+        as(second.bearer).patch(`/api/v1/users/${admin.userId}/role`).send({ role: 'user' }),
+      ]);
+      expect([a.status, b.status].filter((s) => s === 200)).toHaveLength(1);
+      const admins = (await t.allItems()).filter((i) => i.SK === 'USER' && i.role === 'admin' && i.status === 'active');
+      expect(admins).toHaveLength(1);
+      expect((await t.getItem('STATS#USERS', 'ACTIVE_ADMINS'))?.activeAdmins).toBe(1);
+      if (a.status !== 200) {
+        // the original admin was demoted: restore it for the other tests
+        const res = await t.api
+          .post('/api/v1/auth/login')
+          .send({ email: second.email, password: second.password })
+          .expect(200);
+        await as(`Bearer ${res.body.accessToken}`)
+          .patch(`/api/v1/users/${admin.userId}/role`)
+          .send({ role: 'admin' })
+          .expect(200);
+        const again = await t.api.post('/api/v1/auth/login').send(ADMIN).expect(200);
+        admin.bearer = `Bearer ${again.body.accessToken}`;
+      }
+    });
+  });
+
+  describe('DELETE /users/{id}', () => {
+    it('soft-deletes by default: inactive, sessions revoked, public page gone', async () => {
+      const user = await signUp(t);
+      await as(admin.bearer).delete(`/api/v1/users/${user.userId}`).expect(204);
+      expect(await t.getItem(`USER#${user.userId}`, 'USER')).toMatchObject({ status: 'inactive' });
+      await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
+      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401);
+    });
+
+    it('erases user, profile, uniqueness items and sessions with mode=hard', async () => {
+      const user = await signUp(t, { username: 'erase_me' });
+      await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(204);
+      const left = (await t.allItems()).filter(
+        (i) => String(i.PK) === `USER#${user.userId}` || i.userId === user.userId || String(i.PK).includes(user.email),
+      );
+      expect(left.filter((i) => !String(i.PK).startsWith('TOKEN#'))).toEqual([]);
+      await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(404);
+      // the email and username are free again
+      await signUp(t, { email: user.email, username: 'erase_me' });
+    });
+
+    it('answers 400 for an unknown mode', async () => {
+      await as(admin.bearer).delete(`/api/v1/users/${admin.userId}?mode=everything`).expect(400);
+    });
+  });
+
+  describe('GET /users (listing)', () => {
+    it('pages newest first and filters by role and status from indexes', async () => {
+      const created: SignedIn[] = [];
+      for (let i = 0; i < 5; i++) created.push(await signUp(t));
+      const first = await as(admin.bearer).get('/api/v1/users?limit=3').expect(200);
+      expect(first.body.items).toHaveLength(3);
+      expect(first.body.items.map((u: { id: string }) => u.id)).toEqual(
+        created
+          .slice(-3)
+          .reverse()
+          .map((u) => u.userId),
+      );
+      const second = await as(admin.bearer).get(`/api/v1/users?limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      expect(second.body.items.map((u: { id: string }) => u.id)).toEqual([created[1].userId, created[0].userId]);
+
+      const admins = await as(admin.bearer).get('/api/v1/users?role=admin&status=active').expect(200);
+      expect(admins.body.items.map((u: { id: string }) => u.id)).toContain(admin.userId);
+      expect(
+        admins.body.items.every((u: { role: string; status: string }) => u.role === 'admin' && u.status === 'active'),
+      ).toBe(true);
+      const pending = await as(admin.bearer).get('/api/v1/users?status=pending&limit=100').expect(200);
+      expect(pending.body.items.every((u: { status: string }) => u.status === 'pending')).toBe(true);
+      const moderators = await as(admin.bearer).get('/api/v1/users?role=moderator').expect(200);
+      expect(moderators.body.items.every((u: { role: string }) => u.role === 'moderator')).toBe(true);
+      expect(JSON.stringify(first.body)).not.toMatch(/passwordHash|GSI|"PK"/);
+    });
+
+    it('refuses bad queries and foreign cursors with 400', async () => {
+      const api = as(admin.bearer);
+      expect((await api.get('/api/v1/users?limit=10000').expect(400)).body.code).toBe('validation_failed');
+      expect((await api.get('/api/v1/users?limit=0').expect(400)).body.code).toBe('validation_failed');
+      expect((await api.get('/api/v1/users?role=king').expect(400)).body.code).toBe('validation_failed');
+      expect((await api.get('/api/v1/users?cursor=garbage').expect(400)).body.code).toBe('invalid_cursor');
+      const page = await api.get('/api/v1/users?limit=1').expect(200);
+      expect((await api.get(`/api/v1/users?role=admin&cursor=${page.body.nextCursor}`).expect(400)).body.code).toBe(
+        'invalid_cursor',
+      );
+    });
+
+    it('costs the same for a page of 20 with 50 users and with 2,000 users', async () => {
+      const costOfPage = async () => {
+        const res = await as(admin.bearer).get('/api/v1/users?limit=20').expect(200);
+        expect(res.body.items).toHaveLength(20);
+        return dynamoCost(res);
+      };
+      const seed = async (count: number) => {
+        const now = Date.now();
+        const items = Array.from({ length: count }, (_, i) => {
+          const id = `seed${String(now).slice(-8)}${String(i).padStart(9, '0')}`;
+          const at = new Date(now - 86_400_000 - i * 1000).toISOString();
+          const user: UserWithPassword = {
+            id,
+            email: `${id}@seed.example`,
+            username: `seed-${id}`.toLowerCase(),
+            role: 'user',
+            status: 'active',
+            emailVerified: true,
+            loginCount: 0,
+            createdAt: at,
+            updatedAt: at,
+            version: 1,
+            passwordHash: 'x',
+          };
+          return { PutRequest: { Item: toUserItem(user) } };
+        });
+        await batchWriteAll(t.db, t.tableName, items);
+      };
+      const existing = (await t.allItems()).filter((i) => i.SK === 'USER').length;
+      await seed(Math.max(0, 50 - existing));
+      const small = await costOfPage();
+      await seed(2000 - 50);
+      expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(2000);
+      const large = await costOfPage();
+      expect(large).toEqual(small);
+      expect(large.calls).toBe(2); // the guard's BatchGet and one Query
+    });
+  });
+});
