@@ -1,4 +1,4 @@
-import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, setUserAttributes, signUp, type TestApp } from './helpers/test-app.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
@@ -16,18 +16,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
     t.api.post('/api/v1/auth/login').set('user-agent', userAgent).send({ email, password });
   const sessions = (bearer: string) => t.api.get('/api/v1/auth/sessions').set('authorization', bearer);
   const refresh = (refreshToken: string) => t.api.post('/api/v1/auth/refresh').send({ refreshToken });
-  const setStatus = async (userId: string, status: string) => {
-    const { UpdateCommand } = await import('@aws-sdk/lib-dynamodb');
-    await t.db.send(
-      new UpdateCommand({
-        TableName: t.tableName,
-        Key: { PK: `USER#${userId}`, SK: 'USER' },
-        UpdateExpression: 'SET #s = :s',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':s': status },
-      }),
-    );
-  };
+  const setStatus = (userId: string, status: string) => setUserAttributes(t, userId, { status });
 
   describe('POST /auth/login', () => {
     it('returns a token pair and stores a session with only the refresh token hash', async () => {

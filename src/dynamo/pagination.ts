@@ -1,4 +1,9 @@
-import { type DynamoDBDocumentClient, type NativeAttributeValue, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  type NativeAttributeValue,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { CursorCodec } from './cursor.js';
 import { GSI, type GsiName } from './table.definition.js';
 
@@ -42,4 +47,22 @@ export async function queryIndexPage(
     }),
   );
   return { items: result.Items ?? [], nextCursor: cursors.encode(result.LastEvaluatedKey, scope) };
+}
+
+/**
+ * Every item a Query matches, following `LastEvaluatedKey`. Only for collections that are small
+ * by construction (a user's sessions, a partition being erased), never for client listings.
+ */
+export async function queryAll(
+  client: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<Record<string, NativeAttributeValue>[]> {
+  const items: Record<string, NativeAttributeValue>[] = [];
+  let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
 }

@@ -1,21 +1,15 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Patch, Post, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
 import { MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
 import { ChangeEmailDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import type { ProfileChanges } from './users.repository.js';
 import { UsersService } from './users.service.js';
-
-const IF_MATCH = ApiHeader({
-  name: 'If-Match',
-  required: false,
-  description: 'The ETag you read; a stale one is refused with 412.',
-});
 
 /** The signed-in user's own account. */
 @ApiTags('me')
@@ -34,7 +28,7 @@ export class MeController {
 
   /** Changes first name, last name and username (nothing else). */
   @Patch()
-  @IF_MATCH
+  @ApiIfMatch()
   @ApiProblemResponses(400, 409, 412)
   async update(
     @CurrentUser() caller: AuthUser,
@@ -66,7 +60,7 @@ export class MeController {
 
   /** Changes profile fields; `null` clears one. */
   @Patch('profile')
-  @IF_MATCH
+  @ApiIfMatch()
   @ApiProblemResponses(400, 412)
   async updateProfile(
     @CurrentUser() caller: AuthUser,

@@ -1,21 +1,15 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Patch, Query, Res } from '@nestjs/common';
-import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../auth/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
 import { MeDto, UserPageDto } from './dto/user-response.dto.js';
 import { DeleteUserQueryDto, ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import { UsersService } from './users.service.js';
-
-const IF_MATCH = ApiHeader({
-  name: 'If-Match',
-  required: false,
-  description: 'The ETag you read; a stale one is refused with 412.',
-});
 
 /** User administration (role `admin`). */
 @ApiTags('users (admin)')
@@ -38,7 +32,7 @@ export class UsersAdminController {
 
   /** Sets a user's role. The last active admin cannot be demoted. */
   @Patch(':id/role')
-  @IF_MATCH
+  @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
   async setRole(
     @Param() { id }: IdParams,
@@ -53,7 +47,7 @@ export class UsersAdminController {
 
   /** Sets a user's status; `suspended` and `inactive` revoke every session at once. */
   @Patch(':id/status')
-  @IF_MATCH
+  @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
   async setStatus(
     @Param() { id }: IdParams,

@@ -9,7 +9,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
-import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 
@@ -235,20 +235,13 @@ export class UsersRepository {
       ...(isActiveAdmin(user) ? [this.adminCounterChange(-1)] : []),
     ]);
     const rest: ItemKey[] = [Keys.uniqueEmail(user.email), Keys.uniqueUsername(user.username)];
-    let ExclusiveStartKey: Item | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': Keys.userPartition(user.id) },
-          ProjectionExpression: 'PK, SK',
-          ExclusiveStartKey,
-        }),
-      );
-      rest.push(...((page.Items ?? []) as ItemKey[]));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const partition = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.userPartition(user.id) },
+      ProjectionExpression: 'PK, SK',
+    });
+    rest.push(...(partition as ItemKey[]));
     const deletes: WriteRequest[] = rest.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
     await batchWriteAll(this.db, this.tableName, deletes);
   }

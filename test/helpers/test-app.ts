@@ -139,15 +139,24 @@ export async function signUp(
   return { ...body, userId: body.user.id, email, password, bearer: `Bearer ${body.accessToken}` };
 }
 
-/** Gives an existing user a role directly in the table (there is no API for it until the admin routes). */
-export async function setRole(t: TestApp, userId: string, role: 'user' | 'moderator' | 'admin'): Promise<void> {
+/**
+ * Sets attributes of a user item directly in the table, for states no API produces in one
+ * step (a suspended user in an auth test). It bypasses the admin counter: use the admin API
+ * where the count of admins matters.
+ */
+export async function setUserAttributes(
+  t: TestApp,
+  userId: string,
+  attributes: { role?: string; status?: string },
+): Promise<void> {
+  const entries = Object.entries(attributes);
   await t.db.send(
     new UpdateCommand({
       TableName: t.tableName,
       Key: { PK: `USER#${userId}`, SK: 'USER' },
-      UpdateExpression: 'SET #role = :role',
-      ExpressionAttributeNames: { '#role': 'role' },
-      ExpressionAttributeValues: { ':role': role },
+      UpdateExpression: `SET ${entries.map((_, i) => `#a${i} = :v${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
     }),
   );
 }

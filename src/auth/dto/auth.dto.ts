@@ -1,12 +1,10 @@
-import { IsEmail, IsString, Length, MaxLength } from 'class-validator';
-import { MaxBytes, MinBytes, TrimLower } from '../../common/validation/validators.js';
+import { IsString, Length } from 'class-validator';
+import { AccountEmail, NewPassword } from '../../common/validation/validators.js';
 import { MeDto } from '../../users/dto/user-response.dto.js';
 
 export class LoginDto {
   /** @example ada@example.com */
-  @TrimLower()
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @AccountEmail()
   email!: string;
 
   /** @example correct horse battery staple */
@@ -28,17 +26,13 @@ export class ChangePasswordDto {
   currentPassword!: string;
 
   /** 8 to 72 bytes in UTF-8. */
-  @IsString()
-  @MinBytes(8)
-  @MaxBytes(72)
+  @NewPassword()
   newPassword!: string;
 }
 
 export class EmailDto {
   /** @example ada@example.com */
-  @TrimLower()
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @AccountEmail()
   email!: string;
 }
 
@@ -51,9 +45,7 @@ export class TokenDto {
 
 export class ResetPasswordDto extends TokenDto {
   /** 8 to 72 bytes in UTF-8. */
-  @IsString()
-  @MinBytes(8)
-  @MaxBytes(72)
+  @NewPassword()
   newPassword!: string;
 }
 

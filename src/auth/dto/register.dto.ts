@@ -1,5 +1,5 @@
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength } from 'class-validator';
-import { MaxBytes, MinBytes, Trim, TrimLower } from '../../common/validation/validators.js';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { AccountEmail, NewPassword, Trim, TrimLower } from '../../common/validation/validators.js';
 import { USERNAME_PATTERN } from '../../users/username.js';
 
 export class RegisterDto {
@@ -7,18 +7,14 @@ export class RegisterDto {
    * Email address; compared without case and surrounding spaces.
    * @example ada@example.com
    */
-  @TrimLower()
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @AccountEmail()
   email!: string;
 
   /**
    * 8 to 72 bytes in UTF-8 (bcrypt reads no further, so longer passwords are refused rather than truncated).
    * @example correct horse battery staple
    */
-  @IsString()
-  @MinBytes(8)
-  @MaxBytes(72)
+  @NewPassword()
   password!: string;
 
   /** @example Ada */

@@ -1,17 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
 import { batchGetAll, batchWriteAll } from '../../dynamo/batch.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds, isExpired } from '../../dynamo/expressions.js';
 import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
+import { queryAll } from '../../dynamo/pagination.js';
 import { transactWrite, type TransactItem } from '../../dynamo/transactions.js';
 import type { UserWithPassword } from '../../users/user.entity.js';
 import type { Session } from './session.entity.js';
@@ -76,22 +71,13 @@ export class SessionsRepository {
 
   /** The user's live sessions, from one Query on the user's partition (paged internally). */
   async listForUser(userId: string): Promise<Session[]> {
-    const sessions: Session[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) if (isLive(item)) sessions.push(stripInternal<Session>(item));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return sessions;
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
+      ConsistentRead: true,
+    });
+    return items.filter((item) => isLive(item)).map((item) => stripInternal<Session>(item));
   }
 
   /**

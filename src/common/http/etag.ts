@@ -1,3 +1,4 @@
+import { ApiHeader } from '@nestjs/swagger';
 import { badRequest, preconditionFailed } from '../errors/domain-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 
@@ -22,3 +23,7 @@ export function assertVersion(expected: number | undefined, current: number): nu
   }
   return current;
 }
+
+/** Documents the optional `If-Match` request header of a versioned write. */
+export const ApiIfMatch = () =>
+  ApiHeader({ name: 'If-Match', required: false, description: 'The ETag you read; a stale one is refused with 412.' });

@@ -1,13 +1,15 @@
 import { Transform } from 'class-transformer';
-import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsEmail, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 
 /** The string's UTF-8 encoding is at most `max` bytes (bcrypt reads only 72). */
-export function MaxBytes(max: number, options?: ValidationOptions) {
-  return (target: object, propertyName: string) =>
+export function MaxBytes(max: number, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
     registerDecorator({
       name: 'maxBytes',
       target: target.constructor,
-      propertyName,
+      propertyName: String(propertyName),
       constraints: [max],
       options: { message: `$property must be at most ${max} bytes in UTF-8`, ...options },
       validator: {
@@ -17,12 +19,12 @@ export function MaxBytes(max: number, options?: ValidationOptions) {
 }
 
 /** The string's UTF-8 encoding is at least `min` bytes. */
-export function MinBytes(min: number, options?: ValidationOptions) {
-  return (target: object, propertyName: string) =>
+export function MinBytes(min: number, options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
     registerDecorator({
       name: 'minBytes',
       target: target.constructor,
-      propertyName,
+      propertyName: String(propertyName),
       constraints: [min],
       options: { message: `$property must be at least ${min} bytes in UTF-8`, ...options },
       validator: {
@@ -91,3 +93,27 @@ export function IsSmallFlatRecord(
       },
     });
 }
+
+/** An account email: trimmed, lower-cased, valid, at most 254 characters. */
+export const AccountEmail = () =>
+  applyDecorators(
+    // The Swagger plugin cannot see through a composite decorator: state the schema here.
+    ApiProperty({ type: String, format: 'email', maxLength: 254, example: 'ada@example.com' }),
+    TrimLower(),
+    IsEmail({}, { message: 'email must be a valid email address' }),
+    MaxLength(254),
+  );
+
+/** A new password: 8 to 72 bytes in UTF-8 (bcrypt reads no further, so longer ones are refused, not truncated). */
+export const NewPassword = () =>
+  applyDecorators(
+    ApiProperty({
+      type: String,
+      minLength: 8,
+      description: '8 to 72 bytes in UTF-8.',
+      example: 'correct horse battery staple',
+    }),
+    IsString(),
+    MinBytes(8),
+    MaxBytes(72),
+  );

@@ -2,7 +2,6 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsEmail,
   IsIn,
   IsObject,
   IsOptional,
@@ -17,8 +16,7 @@ import {
 import { PickType } from '@nestjs/swagger';
 import { RegisterDto } from '../../auth/dto/register.dto.js';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
-import { TrimLower } from '../../common/validation/validators.js';
-import { IsPastIsoDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
+import { AccountEmail, IsPastIsoDate, IsSmallFlatRecord, TrimLower } from '../../common/validation/validators.js';
 import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../user.entity.js';
 
 /** `PATCH /users/me`: names and username only; anything else is refused. */
@@ -27,9 +25,7 @@ export class UpdateMeDto extends PickType(RegisterDto, ['firstName', 'lastName',
 /** `POST /users/me/email`. */
 export class ChangeEmailDto {
   /** The new address; it must be verified again. @example ada@newmail.example */
-  @TrimLower()
-  @IsEmail({}, { message: 'email must be a valid email address' })
-  @MaxLength(254)
+  @AccountEmail()
   email!: string;
 
   /** The current password, to prove it is really the account holder. */
