@@ -7,6 +7,8 @@ import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import type { Mailer } from './mail/mailer.js';
 import { UsersModule } from './users/users.module.js';
+import { SlugsModule } from './common/slugs/slugs.module.js';
+import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
 
 /** The root module, built from an already validated configuration. */
 @Module({})
@@ -19,8 +21,10 @@ export class AppModule {
         DynamoModule,
         MailModule.forRoot(options.mailer),
         HealthModule,
+        SlugsModule,
         AuthModule,
         UsersModule,
+        TaxonomyModule,
       ],
     };
   }

@@ -113,6 +113,10 @@ describe('app (e2e)', () => {
         'POST /api/v1/auth/verify-email/confirm',
         'GET /api/v1/users/{id}',
         'GET /api/v1/users/by-username/{username}',
+        'GET /api/v1/categories',
+        'GET /api/v1/categories/{slug}',
+        'GET /api/v1/tags',
+        'GET /api/v1/tags/{slug}',
       ];
       const unsecured: string[] = [];
       for (const [path, methods] of Object.entries(t.openapi.document.paths)) {

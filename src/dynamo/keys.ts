@@ -9,6 +9,8 @@ export const ENTITY = {
   Session: 'Session',
   ActionToken: 'ActionToken',
   RateLimit: 'RateLimit',
+  Category: 'Category',
+  Tag: 'Tag',
 } as const;
 
 export interface ItemKey {
@@ -36,6 +38,19 @@ export const Keys = {
   sessionPrefix: 'SESSION#',
   /** Password-reset and verification tokens, keyed by the SHA-256 of the token. */
   actionToken: (tokenHash: string): ItemKey => ({ PK: `TOKEN#${tokenHash}`, SK: 'TOKEN' }),
+  /** Every category lives in one partition: the tree is one consistent Query (see docs/data-model.md). */
+  category: (categoryId: string): ItemKey => ({ PK: 'CATEGORIES', SK: `CATEGORY#${categoryId}` }),
+  categoriesPartition: 'CATEGORIES',
+  categoryPrefix: 'CATEGORY#',
+  tag: (tagId: string): ItemKey => ({ PK: `TAG#${tagId}`, SK: 'TAG' }),
+  tagPartition: (tagId: string): string => `TAG#${tagId}`,
+  /** A slug owned by a category, tag or post. */
+  uniqueSlug: (kind: string, slug: string): ItemKey => ({
+    PK: `UNIQUE#${kind.toUpperCase()}_SLUG#${slug}`,
+    SK: 'UNIQUE',
+  }),
+  /** How many suffixed slugs were handed out for a base. */
+  slugCounter: (kind: string, base: string): ItemKey => ({ PK: `SLUGSEQ#${kind.toUpperCase()}#${base}`, SK: 'SEQ' }),
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
@@ -78,3 +93,10 @@ export const UserIndexKeys = {
 
 /** The exact count of active admins, kept in the same transactions as role and status changes. */
 export const ADMIN_COUNTER_KEY: ItemKey = { PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' };
+
+/** Tags by name (GSI1, lower-cased name) and by post count (GSI5, numeric, kept with ADD). */
+export const TagIndexKeys = {
+  byName: (tag: { id: string; name: string }) => ({ GSI1PK: 'TAGS', GSI1SK: `${tag.name.toLowerCase()}#${tag.id}` }),
+  byCount: (postCount: number) => ({ GSI5PK: 'TAGS', GSI5SK: postCount }),
+  partition: 'TAGS',
+} as const;

@@ -19,6 +19,8 @@ export const GSI = {
   GSI3: { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
   /** A fourth dimension (users by role and status). */
   GSI4: { name: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
+  /** Orders by a number kept with atomic ADD (tags by post count): its sort key is numeric. */
+  GSI5: { name: 'GSI5', partitionKey: 'GSI5PK', sortKey: 'GSI5SK', sortKeyType: 'N' },
 } as const;
 export type GsiName = keyof typeof GSI;
 
@@ -35,7 +37,7 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: TABLE_KEYS.sortKey, AttributeType: 'S' },
       ...indexes.flatMap((index) => [
         { AttributeName: index.partitionKey, AttributeType: 'S' as const },
-        { AttributeName: index.sortKey, AttributeType: 'S' as const },
+        { AttributeName: index.sortKey, AttributeType: 'sortKeyType' in index ? index.sortKeyType : ('S' as const) },
       ]),
     ],
     KeySchema: [

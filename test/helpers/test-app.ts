@@ -160,3 +160,39 @@ export async function setUserAttributes(
     }),
   );
 }
+
+/** The bootstrap admin of `createTestApp(ADMIN_ENV)`. */
+export const ADMIN_ENV = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'root-password-1' };
+
+/** Signs in as the bootstrap admin (the app must be created with `ADMIN_ENV`). */
+export async function signInAdmin(t: TestApp): Promise<SignedIn> {
+  const res = await t.api
+    .post('/api/v1/auth/login')
+    .send({ email: ADMIN_ENV.ADMIN_EMAIL, password: ADMIN_ENV.ADMIN_PASSWORD });
+  if (res.status !== 200) throw new Error(`admin sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const body = res.body as { accessToken: string; refreshToken: string; user: { id: string } };
+  return {
+    ...body,
+    userId: body.user.id,
+    email: ADMIN_ENV.ADMIN_EMAIL,
+    password: ADMIN_ENV.ADMIN_PASSWORD,
+    bearer: `Bearer ${body.accessToken}`,
+  };
+}
+
+/** A fresh user given a role through the admin API (so the admin count stays exact). */
+export async function signUpWithRole(
+  t: TestApp,
+  admin: SignedIn,
+  role: 'user' | 'moderator' | 'admin',
+): Promise<SignedIn> {
+  const user = await signUp(t);
+  if (role !== 'user') {
+    const res = await t.api
+      .patch(`/api/v1/users/${user.userId}/role`)
+      .set('authorization', admin.bearer)
+      .send({ role });
+    if (res.status !== 200) throw new Error(`role change failed: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return user;
+}

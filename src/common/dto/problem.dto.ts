@@ -22,4 +22,6 @@ export class ProblemDto {
   code!: string;
   /** Per-field validation errors (for `validation_failed`). */
   errors?: FieldErrorDto[];
+  /** Ids in the request that name nothing (for 422 answers). */
+  invalidIds?: string[];
 }

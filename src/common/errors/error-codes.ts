@@ -34,6 +34,14 @@ export const ErrorCode = {
   VersionMismatch: 'version_mismatch',
   InvalidIfMatch: 'invalid_if_match',
   LastAdmin: 'last_admin',
+  // taxonomy and content
+  SlugTaken: 'slug_taken',
+  CategoryNotFound: 'category_not_found',
+  UnknownParent: 'unknown_parent',
+  CategoryCycle: 'category_cycle',
+  CategoryNotEmpty: 'category_not_empty',
+  TagNotFound: 'tag_not_found',
+  TagInUse: 'tag_in_use',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../app.module.js';
+import { loadConfig } from '../config/app-config.js';
+import { prepareDatabase } from '../dynamo/database-bootstrap.js';
+
+/**
+ * Runs a command-line task inside the app's DI context, against the configured DynamoDB
+ * (starting the embedded engine when that is the configuration), and always cleans up.
+ */
+export async function runWithAppContext(task: (context: INestApplicationContext) => Promise<void>): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const database = await prepareDatabase(loadConfig());
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(database.config), { logger: ['error'] });
+  try {
+    await task(context);
+  } finally {
+    await context.close();
+    await database.stop();
+  }
+}
+
+/** Prints an error for a person and exits non-zero. */
+export function failCommand(error: unknown): never {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conflict, DomainError } from '../errors/domain-error.js';
+import { ErrorCode } from '../errors/error-codes.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
+import { ENTITY, Keys } from '../../dynamo/keys.js';
+import type { TransactOperation } from '../../dynamo/transactions.js';
+import { newId } from '../ids.js';
+import { slugify, withSuffix } from './slugify.js';
+
+/** What a slug names: each kind has its own namespace. */
+export type SlugKind = 'category' | 'tag' | 'post';
+
+const ATTEMPTS = 12;
+
+/**
+ * Unique slugs for categories, tags and posts. A slug is owned through a uniqueness item
+ * written in the caller's transaction. An explicit slug that is taken is a 409; a slug
+ * generated from a name gets `-2`, `-3`... from an atomic per-base counter, so concurrent
+ * creations of one name get distinct slugs at once instead of colliding round after round.
+ */
+@Injectable()
+export class SlugService {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+  ) {}
+
+  /** The transaction operation that claims `slug` for `ownerId` (409 `slug_taken` when taken). */
+  claim(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
+    return {
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: { ...Keys.uniqueSlug(kind, slug), entity: ENTITY.Unique, kind: `${kind}-slug`, ownerId },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      onConditionFailed: () => conflict(ErrorCode.SlugTaken, `The slug "${slug}" is taken.`),
+    };
+  }
+
+  /** The id of whatever owns a slug (strongly consistent). */
+  async ownerOf(kind: SlugKind, slug: string): Promise<string | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.uniqueSlug(kind, slug), ConsistentRead: true }),
+    );
+    return result.Item?.ownerId as string | undefined;
+  }
+
+  /** The transaction operation that gives up `slug`, on condition that `ownerId` still owns it. */
+  release(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
+    return {
+      item: {
+        Delete: {
+          TableName: this.tableName,
+          Key: Keys.uniqueSlug(kind, slug),
+          ConditionExpression: 'ownerId = :owner',
+          ExpressionAttributeValues: { ':owner': ownerId },
+        },
+      },
+      onConditionFailed: () => conflict(ErrorCode.SlugTaken, `The slug "${slug}" changed hands; retry.`),
+    };
+  }
+
+  /**
+   * Runs `write(slug)` (a transaction that includes `claim(kind, slug, ...)`) with the explicit
+   * slug, or with a slug generated from `name`, retrying generated ones with the next suffix
+   * while the claim fails. Returns the slug that was written.
+   */
+  async withSlug(
+    kind: SlugKind,
+    explicit: string | undefined,
+    name: string,
+    write: (slug: string) => Promise<void>,
+  ): Promise<string> {
+    if (explicit) {
+      await write(explicit);
+      return explicit;
+    }
+    const base =
+      slugify(name) ||
+      newId()
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, '');
+    let slug = base;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      try {
+        await write(slug);
+        return slug;
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCode.SlugTaken)) throw error;
+        slug = withSuffix(base, await this.nextSuffix(kind, base));
+      }
+    }
+    throw conflict(ErrorCode.SlugTaken, `Could not find a free slug for "${name}"; send one explicitly.`);
+  }
+
+  /** 2, 3, 4... for a base, from an atomic counter. */
+  private async nextSuffix(kind: SlugKind, base: string): Promise<number> {
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: Keys.slugCounter(kind, base),
+        UpdateExpression: 'SET entity = :entity ADD issued :one',
+        ExpressionAttributeValues: { ':one': 1, ':entity': 'SlugCounter' },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(result.Attributes?.issued ?? 1) + 1;
+  }
+}

@@ -1,0 +1,139 @@
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { OmitType, PartialType } from '@nestjs/swagger';
+import { PageQueryDto } from '../../common/dto/page-query.dto.js';
+import { ID_PATTERN } from '../../common/ids.js';
+import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
+import { Trim } from '../../common/validation/validators.js';
+
+const SLUG_MESSAGE = 'slug must be lower-case letters and digits joined by single hyphens';
+
+export class CreateTagDto {
+  /** @example TypeScript */
+  @Trim()
+  @IsString()
+  @Length(1, 80)
+  name!: string;
+
+  /** Generated from the name when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. @example typescript */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE })
+  slug?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  description?: string;
+
+  /** @example #3178c6 */
+  @IsOptional()
+  @Matches(/^#[0-9a-fA-F]{6}$/, { message: 'color must be #rrggbb' })
+  color?: string;
+}
+
+export class UpdateTagDto extends PartialType(CreateTagDto) {}
+
+export class CreateCategoryDto extends CreateTagDto {
+  /** An icon name for clients. @example book */
+  @IsOptional()
+  @IsString()
+  @MaxLength(50)
+  icon?: string;
+
+  /** Order among siblings (then by name). @example 10 */
+  @IsOptional()
+  @IsInt()
+  @Min(-1_000_000)
+  @Max(1_000_000)
+  sortOrder?: number;
+
+  /** The parent category's id; absent for a top-level category. */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'parentId must be a category id' })
+  parentId?: string;
+}
+
+export class UpdateCategoryDto extends PartialType(OmitType(CreateCategoryDto, ['parentId'] as const)) {
+  /** A new parent's id, or `null` to move the category to the top level. */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'parentId must be a category id' })
+  parentId?: string | null;
+}
+
+export class DeleteCategoryQueryDto {
+  /** Where the category's children go; required when it has children. */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'moveTo must be a category id' })
+  moveTo?: string;
+}
+
+export class ListTagsQueryDto extends PageQueryDto {
+  /** `name` (A-Z, default) or `popular` (most posts first). */
+  @IsOptional()
+  @IsIn(['name', 'popular'])
+  sort?: 'name' | 'popular';
+}
+
+export class SlugParams {
+  /** @example typescript */
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  slug!: string;
+}
+
+export class TagDto {
+  id!: string;
+  name!: string;
+  slug!: string;
+  description?: string;
+  color?: string;
+  /** Published posts with this tag. */
+  postCount!: number;
+  createdAt!: string;
+  updatedAt!: string;
+  version!: number;
+}
+
+export class TagPageDto {
+  items!: TagDto[];
+  nextCursor!: string | null;
+}
+
+export class CategoryDto {
+  id!: string;
+  name!: string;
+  slug!: string;
+  description?: string;
+  color?: string;
+  icon?: string;
+  sortOrder!: number;
+  parentId?: string;
+  /** Published posts in this category. */
+  postCount!: number;
+  createdAt!: string;
+  updatedAt!: string;
+  version!: number;
+}
+
+export class CategoryRefDto {
+  id!: string;
+  name!: string;
+  slug!: string;
+}
+
+/** A category with its subtree. */
+export class CategoryNodeDto extends CategoryDto {
+  children!: CategoryNodeDto[];
+}
+
+export class CategoryTreeDto {
+  /** Top-level categories, each with its subtree, ordered by sortOrder then name. */
+  items!: CategoryNodeDto[];
+}
+
+/** One category with its direct children and its ancestors (root first), for a breadcrumb. */
+export class CategoryDetailDto extends CategoryDto {
+  children!: CategoryDto[];
+  ancestors!: CategoryRefDto[];
+}

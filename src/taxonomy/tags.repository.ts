@@ -1,0 +1,175 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { SlugService } from '../common/slugs/slug.service.js';
+import { batchGetAll } from '../dynamo/batch.js';
+import type { CursorCodec } from '../dynamo/cursor.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { buildUpdate } from '../dynamo/expressions.js';
+import { stripInternal } from '../dynamo/items.js';
+import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
+import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import type { Tag } from './taxonomy.entity.js';
+
+const versionMismatch = () =>
+  preconditionFailed(ErrorCode.VersionMismatch, 'The tag changed since you read it; fetch it again.');
+
+export type TagChanges = Partial<Pick<Tag, 'name' | 'slug' | 'description' | 'color'>>;
+
+/** Sort-key prefix of a tag's post links (written by the posts module). */
+export const TAG_POST_LINK_PREFIX = 'POST#';
+
+@Injectable()
+export class TagsRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+  ) {}
+
+  async create(tag: Tag, slugs: SlugService): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...Keys.tag(tag.id),
+              ...TagIndexKeys.byName(tag),
+              ...TagIndexKeys.byCount(tag.postCount),
+              entity: ENTITY.Tag,
+              ...tag,
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+      },
+      slugs.claim('tag', tag.slug, tag.id),
+    ]);
+  }
+
+  async findById(tagId: string): Promise<Tag | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.tag(tagId), ConsistentRead: true }),
+    );
+    return result.Item ? stripInternal<Tag>(result.Item) : undefined;
+  }
+
+  /** Several tags in one BatchGetItem (for post summaries and tag validation). */
+  async findMany(tagIds: string[]): Promise<Tag[]> {
+    if (tagIds.length === 0) return [];
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      tagIds.map((id) => Keys.tag(id)),
+    );
+    return items.map((item) => stripInternal<Tag>(item));
+  }
+
+  /** Renames (rewriting the name index key) and/or swaps the slug, on condition of the version. */
+  async update(current: Tag, changes: TagChanges, slugs: SlugService): Promise<void> {
+    const renamed = changes.name !== undefined && changes.name !== current.name;
+    const operations: TransactOperation[] = [
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.tag(current.id),
+            ...buildUpdate({
+              set: {
+                ...changes,
+                updatedAt: new Date().toISOString(),
+                ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
+              },
+              add: { version: 1 },
+              allowIndexAttributes: renamed,
+              condition: {
+                expression: 'attribute_exists(PK) AND version = :expected',
+                values: { ':expected': current.version },
+              },
+            }),
+          },
+        },
+        onConditionFailed: versionMismatch,
+      },
+    ];
+    if (changes.slug && changes.slug !== current.slug) {
+      operations.push(slugs.release('tag', current.slug, current.id), slugs.claim('tag', changes.slug, current.id));
+    }
+    await transactWrite(this.db, operations);
+  }
+
+  /** Deletes an unused tag and its slug (a tag on published posts is refused: 409 tag_in_use). */
+  async delete(current: Tag, slugs: SlugService): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.tag(current.id),
+            ConditionExpression: 'version = :v AND postCount = :zero',
+            ExpressionAttributeValues: { ':v': current.version, ':zero': 0 },
+          },
+        },
+        onConditionFailed: versionMismatch,
+      },
+      slugs.release('tag', current.slug, current.id),
+    ]);
+  }
+
+  /** A page of tags by name (A-Z) or by post count (most used first): one index Query. */
+  async list(cursors: CursorCodec, sort: 'name' | 'popular', limit: number, cursor?: string): Promise<Page<Tag>> {
+    const page = await queryIndexPage(this.db, cursors, {
+      tableName: this.tableName,
+      index: sort === 'name' ? 'GSI1' : 'GSI5',
+      partition: TagIndexKeys.partition,
+      ascending: sort === 'name',
+      limit,
+      cursor,
+    });
+    return { items: page.items.map((item) => stripInternal<Tag>(item)), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * For the posts module: the change of a tag's post count inside the transaction that links
+   * or unlinks a published post. `ADD` on the count and on its numeric index key keeps both
+   * exact under any concurrency; a missing tag fails the transaction (422 with its id).
+   */
+  postCountChange(tagId: string, delta: number): TransactOperation {
+    return {
+      item: {
+        Update: {
+          TableName: this.tableName,
+          Key: Keys.tag(tagId),
+          UpdateExpression: 'ADD postCount :delta, GSI5SK :delta',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':delta': delta },
+        },
+      },
+      onConditionFailed: () =>
+        unprocessable(ErrorCode.TagNotFound, `Tag ${tagId} does not exist.`, { invalidIds: [tagId] }),
+    };
+  }
+
+  /** Counts a tag's post links with a COUNT Query (consistency checks, not request paths). */
+  async countLinks(tagId: string): Promise<number> {
+    let count = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': Keys.tagPartition(tagId), ':prefix': TAG_POST_LINK_PREFIX },
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return count;
+  }
+}

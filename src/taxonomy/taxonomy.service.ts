@@ -1,0 +1,200 @@
+import { Injectable } from '@nestjs/common';
+import { conflict, notFound, unprocessable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { assertVersion } from '../common/http/etag.js';
+import { newId } from '../common/ids.js';
+import { SlugService } from '../common/slugs/slug.service.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import type { Page } from '../dynamo/pagination.js';
+import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
+import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
+import type { CreateCategoryDto, CreateTagDto, UpdateTagDto } from './dto/taxonomy.dto.js';
+import { TagsRepository } from './tags.repository.js';
+import type { Category, Tag } from './taxonomy.entity.js';
+
+export interface CategoryDetail {
+  category: Category;
+  children: Category[];
+  ancestors: Category[];
+}
+
+export interface CountDrift {
+  tagId: string;
+  slug: string;
+  postCount: number;
+  links: number;
+}
+
+@Injectable()
+export class TaxonomyService {
+  constructor(
+    private readonly categories: CategoriesRepository,
+    private readonly tags: TagsRepository,
+    private readonly slugs: SlugService,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  // --- categories -------------------------------------------------------------------------
+
+  async tree(): Promise<CategoryNode[]> {
+    return buildTree(await this.categories.all());
+  }
+
+  async categoryBySlug(slug: string): Promise<CategoryDetail> {
+    const all = await this.categories.all();
+    const category = all.find((c) => c.slug === slug);
+    if (!category) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
+    const byId = new Map(all.map((c) => [c.id, c]));
+    return {
+      category,
+      children: all.filter((c) => c.parentId === category.id).sort(bySortOrderThenName),
+      ancestors: ancestorsOf(category, byId),
+    };
+  }
+
+  async createCategory(dto: CreateCategoryDto): Promise<Category> {
+    const now = new Date().toISOString();
+    const id = newId();
+    let created: Category | undefined;
+    await this.slugs.withSlug('category', dto.slug, dto.name, async (slug) => {
+      created = {
+        id,
+        name: dto.name,
+        slug,
+        description: dto.description,
+        color: dto.color,
+        icon: dto.icon,
+        sortOrder: dto.sortOrder ?? 0,
+        parentId: dto.parentId,
+        postCount: 0,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      await this.categories.create(created, this.slugs);
+    });
+    return created!;
+  }
+
+  async updateCategory(id: string, changes: CategoryChanges, ifMatch?: number): Promise<Category> {
+    const all = await this.categories.all();
+    const byId = new Map(all.map((c) => [c.id, c]));
+    const current = byId.get(id);
+    if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
+    assertVersion(ifMatch, current.version);
+    let newParent: Category | undefined;
+    if (changes.parentId) {
+      newParent = byId.get(changes.parentId);
+      if (!newParent)
+        throw unprocessable(ErrorCode.UnknownParent, `Category ${changes.parentId} does not exist.`, {
+          invalidIds: [changes.parentId],
+        });
+      if (isSelfOrDescendant(changes.parentId, id, byId)) {
+        throw conflict(ErrorCode.CategoryCycle, 'A category cannot move under itself or one of its descendants.');
+      }
+    }
+    await this.categories.update(current, changes, this.slugs, newParent);
+    return (await this.categories.findById(id))!;
+  }
+
+  /**
+   * Deletes a category. With children or posts it is refused (409 category_not_empty) unless
+   * `moveTo` names where the children go; posts must be moved first (see the posts issue).
+   */
+  async deleteCategory(id: string, moveTo?: string): Promise<void> {
+    const all = await this.categories.all();
+    const byId = new Map(all.map((c) => [c.id, c]));
+    const current = byId.get(id);
+    if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
+    const children = all.filter((c) => c.parentId === id);
+    if ((children.length > 0 || current.postCount > 0) && !moveTo) {
+      throw conflict(
+        ErrorCode.CategoryNotEmpty,
+        'The category has children or posts; name a category to move them to (moveTo).',
+      );
+    }
+    if (current.postCount > 0) {
+      throw conflict(
+        ErrorCode.CategoryNotEmpty,
+        'The category still has published posts; move them to another category first.',
+      );
+    }
+    if (moveTo) {
+      if (!byId.has(moveTo)) {
+        throw unprocessable(ErrorCode.UnknownParent, `Category ${moveTo} does not exist.`, { invalidIds: [moveTo] });
+      }
+      if (isSelfOrDescendant(moveTo, id, byId)) {
+        throw conflict(ErrorCode.CategoryCycle, 'Children cannot move under the deleted category or its descendants.');
+      }
+    }
+    await this.categories.delete(current, children, moveTo, this.slugs);
+  }
+
+  // --- tags -------------------------------------------------------------------------------
+
+  listTags(sort: 'name' | 'popular', limit: number, cursor?: string): Promise<Page<Tag>> {
+    return this.tags.list(this.cursors, sort, limit, cursor);
+  }
+
+  async tagBySlug(slug: string): Promise<Tag> {
+    const tagId = await this.slugs.ownerOf('tag', slug);
+    const tag = tagId ? await this.tags.findById(tagId) : undefined;
+    if (!tag) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
+    return tag;
+  }
+
+  async createTag(dto: CreateTagDto): Promise<Tag> {
+    const now = new Date().toISOString();
+    const id = newId();
+    let created: Tag | undefined;
+    await this.slugs.withSlug('tag', dto.slug, dto.name, async (slug) => {
+      created = {
+        id,
+        name: dto.name,
+        slug,
+        description: dto.description,
+        color: dto.color,
+        postCount: 0,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      await this.tags.create(created, this.slugs);
+    });
+    return created!;
+  }
+
+  async updateTag(id: string, dto: UpdateTagDto, ifMatch?: number): Promise<Tag> {
+    const current = await this.tags.findById(id);
+    if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
+    assertVersion(ifMatch, current.version);
+    await this.tags.update(current, { ...dto }, this.slugs);
+    return (await this.tags.findById(id))!;
+  }
+
+  async deleteTag(id: string): Promise<void> {
+    const current = await this.tags.findById(id);
+    if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
+    if (current.postCount > 0)
+      throw conflict(ErrorCode.TagInUse, 'The tag is on published posts; remove it from them first.');
+    await this.tags.delete(current, this.slugs);
+  }
+
+  /**
+   * Recounts every tag's post links and reports tags whose `postCount` differs (admin
+   * tooling and tests; it reads every tag, so it is not a request path).
+   */
+  async tagCountDrift(): Promise<CountDrift[]> {
+    const drift: CountDrift[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.tags.list(this.cursors, 'name', 100, cursor);
+      for (const tag of page.items) {
+        const links = await this.tags.countLinks(tag.id);
+        if (links !== tag.postCount) drift.push({ tagId: tag.id, slug: tag.slug, postCount: tag.postCount, links });
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return drift;
+  }
+}

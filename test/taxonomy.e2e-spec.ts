@@ -1,0 +1,174 @@
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
+
+describe('taxonomy (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  let moderator: SignedIn;
+  let user: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+    moderator = await signUpWithRole(t, admin, 'moderator');
+    user = await signUpWithRole(t, admin, 'user');
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const createCategory = (body: object, as: SignedIn = admin) =>
+    t.api.post('/api/v1/categories').set('authorization', as.bearer).send(body);
+  const createTag = (body: object, as: SignedIn = moderator) =>
+    t.api.post('/api/v1/tags').set('authorization', as.bearer).send(body);
+
+  describe('categories', () => {
+    it('builds a tree of several levels, ordered by sortOrder then name, from one Query', async () => {
+      const root = (await createCategory({ name: 'Tree Root', sortOrder: 1 }).expect(201)).body;
+      const b = (await createCategory({ name: 'Beta', parentId: root.id, sortOrder: 2 }).expect(201)).body;
+      const a = (await createCategory({ name: 'alpha', parentId: root.id, sortOrder: 2 }).expect(201)).body;
+      const first = (await createCategory({ name: 'Zulu', parentId: root.id, sortOrder: 0 }).expect(201)).body;
+      const leaf = (await createCategory({ name: 'Leaf', parentId: a.id }).expect(201)).body;
+
+      const res = await t.api.get('/api/v1/categories').expect(200);
+      expect(dynamoCost(res).calls).toBe(1);
+      const node = res.body.items.find((n: { id: string }) => n.id === root.id);
+      expect(node.children.map((c: { id: string }) => c.id)).toEqual([first.id, a.id, b.id]);
+      expect(node.children[1].children.map((c: { id: string }) => c.id)).toEqual([leaf.id]);
+
+      const detail = await t.api.get(`/api/v1/categories/${leaf.slug}`).expect(200);
+      expect(detail.body.ancestors.map((c: { id: string }) => c.id)).toEqual([root.id, a.id]);
+      expect(detail.headers.etag).toBe('"1"');
+      const middle = await t.api.get(`/api/v1/categories/${a.slug}`).expect(200);
+      expect(middle.body.children.map((c: { id: string }) => c.id)).toEqual([leaf.id]);
+    });
+
+    it('reorders with sortOrder and refuses moves into its own subtree (409 category_cycle)', async () => {
+      const top = (await createCategory({ name: 'Cycle Top' }).expect(201)).body;
+      const mid = (await createCategory({ name: 'Cycle Mid', parentId: top.id }).expect(201)).body;
+      const low = (await createCategory({ name: 'Cycle Low', parentId: mid.id }).expect(201)).body;
+      const patch = (id: string, body: object) =>
+        t.api.patch(`/api/v1/categories/${id}`).set('authorization', admin.bearer).send(body);
+      expect((await patch(top.id, { parentId: low.id }).expect(409)).body.code).toBe('category_cycle');
+      expect((await patch(top.id, { parentId: top.id }).expect(409)).body.code).toBe('category_cycle');
+      const moved = await patch(low.id, { parentId: null, sortOrder: -5 }).expect(200);
+      expect(moved.body.parentId).toBeUndefined();
+      expect(moved.body.sortOrder).toBe(-5);
+      const tree = await t.api.get('/api/v1/categories').expect(200);
+      const tops = tree.body.items.map((n: { id: string }) => n.id);
+      expect(tops.indexOf(low.id)).toBeLessThan(tops.indexOf(top.id));
+      expect((await patch(mid.id, { name: 'x' }).set('if-match', '"9"').expect(412)).body.code).toBe(
+        'version_mismatch',
+      );
+    });
+
+    it('refuses to delete a category with children unless moveTo names their new parent', async () => {
+      const parent = (await createCategory({ name: 'Doomed' }).expect(201)).body;
+      const child = (await createCategory({ name: 'Orphan', parentId: parent.id }).expect(201)).body;
+      const target = (await createCategory({ name: 'Shelter' }).expect(201)).body;
+      const del = (query = '') =>
+        t.api.delete(`/api/v1/categories/${parent.id}${query}`).set('authorization', admin.bearer);
+      expect((await del().expect(409)).body.code).toBe('category_not_empty');
+      expect((await del(`?moveTo=${child.id}`).expect(409)).body.code).toBe('category_cycle');
+      expect((await del('?moveTo=AAAAAAAAAAAAAAAAAAAAA').expect(422)).body.code).toBe('unknown_parent');
+      await del(`?moveTo=${target.id}`).expect(204);
+      const shelter = await t.api.get(`/api/v1/categories/${target.slug}`).expect(200);
+      expect(shelter.body.children.map((c: { id: string }) => c.id)).toEqual([child.id]);
+      await t.api.get(`/api/v1/categories/${parent.slug}`).expect(404);
+      // the slug is free again
+      expect((await createCategory({ name: 'Doomed' }).expect(201)).body.slug).toBe(parent.slug);
+    });
+
+    it('makes slugs from names (Unicode-aware), suffixes generated ones, and refuses taken explicit ones', async () => {
+      const cafe = await createCategory({ name: 'Café déjà vu' }).expect(201);
+      expect(cafe.body.slug).toBe('cafe-deja-vu');
+      expect((await createCategory({ name: 'Cafe deja vu!' }).expect(201)).body.slug).toBe('cafe-deja-vu-2');
+      expect((await createCategory({ name: 'CAFÉ DÉJÀ VU' }).expect(201)).body.slug).toBe('cafe-deja-vu-3');
+      const taken = await createCategory({ name: 'Anything', slug: 'cafe-deja-vu' }).expect(409);
+      expect(taken.body.code).toBe('slug_taken');
+    });
+
+    it.each([
+      ['a bad colour', { name: 'X', color: 'red' }, 400],
+      ['an overlong name', { name: 'x'.repeat(81) }, 400],
+      ['an unknown field', { name: 'X', postCount: 5 }, 400],
+      ['a bad slug', { name: 'X', slug: 'Not A Slug' }, 400],
+      ['a malformed parentId', { name: 'X', parentId: 'nope' }, 400],
+      ['a parentId that does not exist', { name: 'X', parentId: 'AAAAAAAAAAAAAAAAAAAAA' }, 422],
+    ])('refuses %s', async (_name, body, status) => {
+      const before = (await t.allItems()).length;
+      const res = await createCategory(body).expect(status);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
+      expect((await t.allItems()).length).toBe(before);
+    });
+  });
+
+  describe('tags', () => {
+    it('lists by name and by post count with cursors, and finds by slug', async () => {
+      const names = ['Kotlin', 'go', 'Elixir', 'Ada'];
+      const created = [];
+      for (const name of names) created.push((await createTag({ name }).expect(201)).body);
+      const first = await t.api.get('/api/v1/tags?limit=2').expect(200);
+      const second = await t.api.get(`/api/v1/tags?limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      const listed = [...first.body.items, ...second.body.items].map((tag: { name: string }) => tag.name);
+      expect(listed).toEqual(['Ada', 'Elixir', 'go', 'Kotlin']);
+      expect(dynamoCost(first).calls).toBe(1);
+
+      const popular = await t.api.get('/api/v1/tags?sort=popular&limit=100').expect(200);
+      expect(popular.body.items).toHaveLength(4 + 0);
+      const bySlug = await t.api.get('/api/v1/tags/elixir').expect(200);
+      expect(bySlug.body).toMatchObject({ name: 'Elixir', postCount: 0 });
+      await t.api.get('/api/v1/tags/nope').expect(404);
+      expect((await t.api.get(`/api/v1/tags?sort=popular&cursor=${first.body.nextCursor}`).expect(400)).body.code).toBe(
+        'invalid_cursor',
+      );
+    });
+
+    it('renames and changes the slug, swapping the uniqueness items', async () => {
+      const tag = (await createTag({ name: 'Javascript' }).expect(201)).body;
+      const res = await t.api
+        .patch(`/api/v1/tags/${tag.id}`)
+        .set('authorization', moderator.bearer)
+        .set('if-match', '"1"')
+        .send({ name: 'JavaScript', slug: 'js' })
+        .expect(200);
+      expect(res.body).toMatchObject({ name: 'JavaScript', slug: 'js', version: 2 });
+      await t.api.get('/api/v1/tags/js').expect(200);
+      await t.api.get('/api/v1/tags/javascript').expect(404);
+      expect((await createTag({ name: 'Other', slug: 'js' }).expect(409)).body.code).toBe('slug_taken');
+      expect((await createTag({ name: 'javascript' }).expect(201)).body.slug).toBe('javascript');
+    });
+
+    it('gives 50 concurrent creations of one name 50 distinct slugs', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, () => createTag({ name: 'Concurrency' })));
+      const statuses = results.map((r) => r.status);
+      expect(statuses.every((s) => s === 201)).toBe(true);
+      const slugs = results.map((r) => r.body.slug as string);
+      expect(new Set(slugs).size).toBe(50);
+      expect(slugs).toContain('concurrency');
+      const owners = (await t.allItems()).filter((i) => String(i.PK).startsWith('UNIQUE#TAG_SLUG#concurrency'));
+      expect(owners).toHaveLength(50);
+    });
+  });
+
+  describe('authorization', () => {
+    it('lets users write nothing, moderators write tags only, admins write both', async () => {
+      expect((await createCategory({ name: 'By user' }, user).expect(403)).body.code).toBe('insufficient_role');
+      expect((await createCategory({ name: 'By moderator' }, moderator).expect(403)).body.code).toBe(
+        'insufficient_role',
+      );
+      expect((await createTag({ name: 'By user' }, user).expect(403)).body.code).toBe('insufficient_role');
+      await createTag({ name: 'By moderator' }, moderator).expect(201);
+      await createTag({ name: 'By admin' }, admin).expect(201);
+      await createCategory({ name: 'By admin' }, admin).expect(201);
+      await t.api.post('/api/v1/tags').send({ name: 'Anonymous' }).expect(401);
+    });
+  });
+});
