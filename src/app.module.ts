@@ -9,6 +9,7 @@ import type { Mailer } from './mail/mailer.js';
 import { UsersModule } from './users/users.module.js';
 import { SlugsModule } from './common/slugs/slugs.module.js';
 import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
+import { PostsModule } from './posts/posts.module.js';
 
 /** The root module, built from an already validated configuration. */
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         TaxonomyModule,
+        PostsModule,
       ],
     };
   }

@@ -117,6 +117,11 @@ describe('app (e2e)', () => {
         'GET /api/v1/categories/{slug}',
         'GET /api/v1/tags',
         'GET /api/v1/tags/{slug}',
+        'GET /api/v1/posts',
+        'GET /api/v1/posts/{id}',
+        'GET /api/v1/posts/by-slug/{slug}',
+        'POST /api/v1/posts/{id}/views',
+        'GET /api/v1/users/{id}/posts',
       ];
       const unsecured: string[] = [];
       for (const [path, methods] of Object.entries(t.openapi.document.paths)) {

@@ -11,6 +11,11 @@ export const ENTITY = {
   RateLimit: 'RateLimit',
   Category: 'Category',
   Tag: 'Tag',
+  Post: 'Post',
+  PostContent: 'PostContent',
+  PostLink: 'PostLink',
+  Like: 'Like',
+  Idempotency: 'Idempotency',
 } as const;
 
 export interface ItemKey {
@@ -44,6 +49,30 @@ export const Keys = {
   categoryPrefix: 'CATEGORY#',
   tag: (tagId: string): ItemKey => ({ PK: `TAG#${tagId}`, SK: 'TAG' }),
   tagPartition: (tagId: string): string => `TAG#${tagId}`,
+  /** The post summary (everything but the content): what feeds read. */
+  post: (postId: string): ItemKey => ({ PK: `POST#${postId}`, SK: 'POST' }),
+  /** The content, in its own item so that feed pages stay small. */
+  postContent: (postId: string): ItemKey => ({ PK: `POST#${postId}`, SK: 'POST#CONTENT' }),
+  postPartition: (postId: string): string => `POST#${postId}`,
+  /** Sort-key prefix shared by the summary and content items. */
+  postPrefix: 'POST',
+  like: (postId: string, userId: string): ItemKey => ({ PK: `POST#${postId}`, SK: `LIKE#${userId}` }),
+  likePrefix: 'LIKE#',
+  /** A published post in a tag's feed (in the tag's partition, so links can be counted). */
+  tagPostLink: (tagId: string, publishedAt: string, postId: string): ItemKey => ({
+    PK: `TAG#${tagId}`,
+    SK: `POST#${publishedAt}#${postId}`,
+  }),
+  /** A published post in a category's feed. */
+  categoryPostLink: (categoryId: string, publishedAt: string, postId: string): ItemKey => ({
+    PK: `CATFEED#${categoryId}`,
+    SK: `POST#${publishedAt}#${postId}`,
+  }),
+  categoryFeedPartition: (categoryId: string): string => `CATFEED#${categoryId}`,
+  /** A month that has published posts: lets the global feed skip empty months. */
+  feedMonth: (month: string): ItemKey => ({ PK: 'FEED#MONTHS', SK: month }),
+  feedMonthsPartition: 'FEED#MONTHS',
+  idempotency: (userId: string, key: string): ItemKey => ({ PK: `IDEMPOTENCY#${userId}#${key}`, SK: 'IDEMPOTENCY' }),
   /** A slug owned by a category, tag or post. */
   uniqueSlug: (kind: string, slug: string): ItemKey => ({
     PK: `UNIQUE#${kind.toUpperCase()}_SLUG#${slug}`,
@@ -99,4 +128,30 @@ export const TagIndexKeys = {
   byName: (tag: { id: string; name: string }) => ({ GSI1PK: 'TAGS', GSI1SK: `${tag.name.toLowerCase()}#${tag.id}` }),
   byCount: (postCount: number) => ({ GSI5PK: 'TAGS', GSI5SK: postCount }),
   partition: 'TAGS',
+} as const;
+
+/** The month bucket (`YYYY-MM`) of the global feed for a publication time. */
+export const feedBucket = (publishedAt: string): string => publishedAt.slice(0, 7);
+
+/** Index keys of a post summary: the feeds it appears in. */
+export const PostIndexKeys = {
+  /** Global feed (GSI1, by month) and author feed (GSI2): only published or scheduled posts. */
+  published: (post: { id: string; authorId: string; publishedAt: string }) => ({
+    GSI1PK: `FEED#${feedBucket(post.publishedAt)}`,
+    GSI1SK: `${post.publishedAt}#${post.id}`,
+    GSI2PK: `AUTHOR#${post.authorId}#PUBLISHED`,
+    GSI2SK: `${post.publishedAt}#${post.id}`,
+  }),
+  /** The author's own listing, all statuses (GSI3) and by status (GSI4). */
+  own: (post: { id: string; authorId: string; createdAt: string; status: string }) => ({
+    GSI3PK: `AUTHOR#${post.authorId}#POSTS`,
+    GSI3SK: `${post.createdAt}#${post.id}`,
+    GSI4PK: `AUTHOR#${post.authorId}#STATUS#${post.status}`,
+    GSI4SK: `${post.createdAt}#${post.id}`,
+  }),
+  /** A user's likes, newest first (GSI2 on the like item). */
+  like: (userId: string, likedAt: string, postId: string) => ({
+    GSI2PK: `LIKES#${userId}`,
+    GSI2SK: `${likedAt}#${postId}`,
+  }),
 } as const;

@@ -12,7 +12,7 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 export interface TransactOperation {
   item: TransactItem;
   /** Raised when this item's ConditionExpression fails (e.g. "email taken"). */
-  onConditionFailed?: () => DomainError;
+  onConditionFailed?: () => DomainError | Error;
 }
 
 /** DynamoDB's limit on items per TransactWriteItems. */

@@ -127,6 +127,23 @@ export class CategoriesRepository {
     ]);
   }
 
+  /** For the posts module: a transaction check that the category exists (422 with its id otherwise). */
+  existenceCheck(categoryId: string): TransactOperation {
+    return {
+      item: {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: Keys.category(categoryId),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
+      onConditionFailed: () =>
+        unprocessable(ErrorCode.CategoryNotFound, `Category ${categoryId} does not exist.`, {
+          invalidIds: [categoryId],
+        }),
+    };
+  }
+
   /** For the posts module: the change of a category's post count, inside its transaction. */
   postCountChange(categoryId: string, delta: number): TransactOperation {
     return {

@@ -131,6 +131,21 @@ export class TagsRepository {
     return { items: page.items.map((item) => stripInternal<Tag>(item)), nextCursor: page.nextCursor };
   }
 
+  /** For the posts module: a transaction check that the tag exists (422 with its id otherwise). */
+  existenceCheck(tagId: string): TransactOperation {
+    return {
+      item: {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: Keys.tag(tagId),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
+      onConditionFailed: () =>
+        unprocessable(ErrorCode.TagNotFound, `Tag ${tagId} does not exist.`, { invalidIds: [tagId] }),
+    };
+  }
+
   /**
    * For the posts module: the change of a tag's post count inside the transaction that links
    * or unlinks a published post. `ADD` on the count and on its numeric index key keeps both

@@ -42,6 +42,10 @@ export const ErrorCode = {
   CategoryNotEmpty: 'category_not_empty',
   TagNotFound: 'tag_not_found',
   TagInUse: 'tag_in_use',
+  PostNotFound: 'post_not_found',
+  InvalidTransition: 'invalid_transition',
+  IdempotencyKeyReused: 'idempotency_key_reused',
+  NotPostAuthor: 'not_post_author',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

@@ -1,0 +1,162 @@
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { OmitType, PartialType } from '@nestjs/swagger';
+import { PageQueryDto } from '../../common/dto/page-query.dto.js';
+import { ID_PATTERN } from '../../common/ids.js';
+import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
+import { MaxBytes, Trim } from '../../common/validation/validators.js';
+import { POST_STATUSES, type PostStatus } from '../post.entity.js';
+
+/** Content bound: 100,000 characters and 200,000 bytes of UTF-8, so the content item stays far below 400 KB. */
+export const MAX_CONTENT_CHARS = 100_000;
+export const MAX_CONTENT_BYTES = 200_000;
+export const MAX_TAGS = 10;
+
+export class CreatePostDto {
+  /** 1 to 200 characters. @example Designing a single-table API */
+  @Trim()
+  @IsString()
+  @Length(1, 200)
+  title!: string;
+
+  /** Generated from the title when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  @Matches(SLUG_PATTERN, { message: 'slug must be lower-case letters and digits joined by single hyphens' })
+  slug?: string;
+
+  /** Up to 500 characters; derived from the content when absent. */
+  @IsOptional()
+  @Trim()
+  @IsString()
+  @MaxLength(500)
+  excerpt?: string;
+
+  /** Up to 100,000 characters and 200,000 bytes. */
+  @IsString()
+  @Length(1, MAX_CONTENT_CHARS)
+  @MaxBytes(MAX_CONTENT_BYTES)
+  content!: string;
+
+  /** @example https://example.com/cover.png */
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'featuredImageUrl must be an http(s) URL' },
+  )
+  @MaxLength(2048)
+  featuredImageUrl?: string;
+
+  /** An existing category's id. */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'categoryId must be a category id' })
+  categoryId?: string;
+
+  /** Up to 10 existing tag ids. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_TAGS)
+  @ArrayUnique()
+  @Matches(ID_PATTERN, { each: true, message: 'each tag id must be a tag id' })
+  tagIds?: string[];
+}
+
+export class UpdatePostDto extends PartialType(OmitType(CreatePostDto, ['categoryId'] as const)) {
+  /** A category id, or `null` to remove the category. */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'categoryId must be a category id' })
+  categoryId?: string | null;
+}
+
+export class PublishPostDto {
+  /** When the post goes live (ISO 8601); now when absent. A future time schedules it. */
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true }, { message: 'publishAt must be an ISO 8601 date-time' })
+  publishAt?: string;
+}
+
+export class FeedQueryDto extends PageQueryDto {
+  /** Only posts in this category (slug). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  category?: string;
+
+  /** Only posts with this tag (slug). */
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  tag?: string;
+
+  /** Only posts by this author (user id). */
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: 'author must be a user id' })
+  author?: string;
+}
+
+export class OwnPostsQueryDto extends PageQueryDto {
+  @IsOptional()
+  @IsIn(POST_STATUSES)
+  status?: PostStatus;
+}
+
+export class PostSlugParams {
+  @IsString()
+  @MaxLength(MAX_SLUG_LENGTH)
+  slug!: string;
+}
+
+/** A post in a list: everything but the content. */
+export class PostSummaryDto {
+  id!: string;
+  authorId!: string;
+  title!: string;
+  slug!: string;
+  excerpt!: string;
+  featuredImageUrl?: string;
+  categoryId?: string;
+  tagIds!: string[];
+  /** `scheduled` while `publishedAt` lies ahead. @example published */
+  status!: PostStatus;
+  publishedAt?: string;
+  viewCount!: number;
+  likeCount!: number;
+  /** Approved, non-deleted comments. */
+  commentCount!: number;
+  createdAt!: string;
+  updatedAt!: string;
+  /** Also the `ETag`. */
+  version!: number;
+}
+
+export class PostDto extends PostSummaryDto {
+  content!: string;
+  /** Whether the signed-in caller likes the post (absent for anonymous callers). */
+  likedByMe?: boolean;
+}
+
+export class PostPageDto {
+  items!: PostSummaryDto[];
+  nextCursor!: string | null;
+}
+
+export class LikeStateDto {
+  liked!: boolean;
+  likeCount!: number;
+}
+
+export class ViewCountDto {
+  viewCount!: number;
+}

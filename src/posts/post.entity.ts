@@ -1,0 +1,42 @@
+/** Stored statuses. A published post whose `publishedAt` lies ahead is shown as `scheduled`. */
+export const STORED_POST_STATUSES = ['draft', 'published', 'archived'] as const;
+export type StoredPostStatus = (typeof STORED_POST_STATUSES)[number];
+
+/** Statuses as the API shows them. */
+export const POST_STATUSES = ['draft', 'scheduled', 'published', 'archived'] as const;
+export type PostStatus = (typeof POST_STATUSES)[number];
+
+/** The post summary item (`PK=POST#<id>`, `SK=POST`): everything feeds need. */
+export interface PostSummary {
+  id: string;
+  authorId: string;
+  title: string;
+  slug: string;
+  excerpt: string;
+  featuredImageUrl?: string;
+  categoryId?: string;
+  tagIds: string[];
+  status: StoredPostStatus;
+  publishedAt?: string;
+  viewCount: number;
+  likeCount: number;
+  commentCount: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** The whole post: summary plus content (`SK=POST#CONTENT`). */
+export interface Post extends PostSummary {
+  content: string;
+}
+
+/** What the API calls the status now: `scheduled` until `publishedAt` has come. */
+export function effectiveStatus(post: Pick<PostSummary, 'status' | 'publishedAt'>, now = new Date()): PostStatus {
+  if (post.status === 'published' && post.publishedAt && post.publishedAt > now.toISOString()) return 'scheduled';
+  return post.status;
+}
+
+/** Visible to everyone: published and its time has come. */
+export const isLive = (post: Pick<PostSummary, 'status' | 'publishedAt'>, now = new Date()): boolean =>
+  effectiveStatus(post, now) === 'published';

@@ -1,0 +1,197 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthUser } from '../auth/auth-user.js';
+import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import { IdParams } from '../common/dto/id-params.dto.js';
+import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import {
+  CreatePostDto,
+  FeedQueryDto,
+  LikeStateDto,
+  PostDto,
+  PostPageDto,
+  PostSlugParams,
+  PublishPostDto,
+  UpdatePostDto,
+  ViewCountDto,
+} from './dto/post.dto.js';
+import { PostMapper } from './post.mapper.js';
+import type { PostRead } from './posts.repository.js';
+import { PostsService } from './posts.service.js';
+
+const send = (res: Response, read: PostRead, viewer?: AuthUser): PostDto => {
+  res.setHeader('ETag', etagOf(read.post.version));
+  return PostMapper.full(read.post, viewer ? read.likedByViewer : undefined);
+};
+
+@ApiTags('posts')
+@Controller('posts')
+export class PostsController {
+  constructor(private readonly posts: PostsService) {}
+
+  /** The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). */
+  @Public()
+  @Get()
+  @ApiProblemResponses(400)
+  async feed(@Query() query: FeedQueryDto): Promise<PostPageDto> {
+    const page = await this.posts.feed(query, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    return { items: page.items.map((post) => PostMapper.summary(post)), nextCursor: page.nextCursor };
+  }
+
+  /** Creates a draft. Send `Idempotency-Key` to make retries safe. */
+  @Authenticated()
+  @Post()
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'A retry with the same key returns the first post.',
+  })
+  @ApiResponse({ status: 201, description: 'The new draft.', type: PostDto })
+  @ApiResponse({
+    status: 200,
+    description: 'A retry with the same Idempotency-Key: the post created the first time.',
+    type: PostDto,
+  })
+  @ApiProblemResponses(400, 409, 413, 415, 422)
+  async create(
+    @CurrentUser() viewer: AuthUser,
+    @Body() dto: CreatePostDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    const { post, replayed } = await this.posts.create(viewer, dto, idempotencyKey);
+    res.status(replayed ? HttpStatus.OK : HttpStatus.CREATED);
+    return send(res, { post, likedByViewer: false }, viewer);
+  }
+
+  /** A post by slug: published for everyone; others for their author, moderators and admins. */
+  @Public()
+  @Get('by-slug/:slug')
+  @ApiProblemResponses(400, 404)
+  async bySlug(
+    @Param() { slug }: PostSlugParams,
+    @CurrentUser() viewer: AuthUser | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    return send(res, await this.posts.getBySlug(slug, viewer), viewer);
+  }
+
+  /** A post by id: published for everyone; others for their author, moderators and admins. */
+  @Public()
+  @Get(':id')
+  @ApiProblemResponses(400, 404)
+  async get(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    return send(res, await this.posts.get(id, viewer), viewer);
+  }
+
+  /** Changes a post (author or admin) with `If-Match`. */
+  @Authenticated()
+  @Patch(':id')
+  @ApiIfMatch()
+  @ApiProblemResponses(400, 404, 409, 412, 422)
+  async update(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser,
+    @Body() dto: UpdatePostDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    const post = await this.posts.update(id, viewer, dto, parseIfMatch(ifMatch));
+    return send(res, { post, likedByViewer: false });
+  }
+
+  /** Publishes now, or schedules with a future `publishAt`. */
+  @Authenticated()
+  @Post(':id/publish')
+  @HttpCode(HttpStatus.OK)
+  @ApiProblemResponses(400, 404, 409, 412, 422)
+  async publish(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser,
+    @Body() dto: PublishPostDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    return send(res, { post: await this.posts.publish(id, viewer, dto.publishAt), likedByViewer: false });
+  }
+
+  /** Back to draft. */
+  @Authenticated()
+  @Post(':id/unpublish')
+  @HttpCode(HttpStatus.OK)
+  @ApiProblemResponses(400, 404, 409, 412)
+  async unpublish(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    return send(res, { post: await this.posts.unpublish(id, viewer), likedByViewer: false });
+  }
+
+  /** Archives: out of the feeds, still readable by its author and staff. */
+  @Authenticated()
+  @Post(':id/archive')
+  @HttpCode(HttpStatus.OK)
+  @ApiProblemResponses(400, 404, 409, 412)
+  async archive(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PostDto> {
+    return send(res, { post: await this.posts.archive(id, viewer), likedByViewer: false });
+  }
+
+  /** Deletes a post (author, moderator or admin). */
+  @Authenticated()
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400, 404, 412)
+  async remove(@Param() { id }: IdParams, @CurrentUser() viewer: AuthUser): Promise<void> {
+    await this.posts.delete(id, viewer);
+  }
+
+  /** Likes a published post (idempotent). */
+  @Authenticated()
+  @Put(':id/like')
+  @ApiProblemResponses(400, 404)
+  async like(@Param() { id }: IdParams, @CurrentUser() viewer: AuthUser): Promise<LikeStateDto> {
+    return this.posts.setLike(id, viewer, true);
+  }
+
+  /** Removes the caller's like (idempotent). */
+  @Authenticated()
+  @Delete(':id/like')
+  @ApiProblemResponses(400, 404)
+  async unlike(@Param() { id }: IdParams, @CurrentUser() viewer: AuthUser): Promise<LikeStateDto> {
+    return this.posts.setLike(id, viewer, false);
+  }
+
+  /** Counts a view of a published post and returns the new count. */
+  @Public()
+  @Post(':id/views')
+  @HttpCode(HttpStatus.OK)
+  @ApiProblemResponses(400, 404)
+  async view(@Param() { id }: IdParams): Promise<ViewCountDto> {
+    return { viewCount: await this.posts.addView(id) };
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { TaxonomyModule } from '../taxonomy/taxonomy.module.js';
+import { PostsController } from './posts.controller.js';
+import { PostsRepository } from './posts.repository.js';
+import { PostsService } from './posts.service.js';
+import { UserPostsController } from './user-posts.controller.js';
+
+@Module({
+  imports: [TaxonomyModule],
+  controllers: [UserPostsController, PostsController],
+  providers: [PostsRepository, PostsService],
+  exports: [PostsRepository, PostsService],
+})
+export class PostsModule {}

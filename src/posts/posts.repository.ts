@@ -1,0 +1,590 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { preconditionFailed } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
+import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { buildUpdate } from '../dynamo/expressions.js';
+import { stripInternal } from '../dynamo/items.js';
+import { ENTITY, feedBucket, Keys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
+import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
+import { GSI } from '../dynamo/table.definition.js';
+import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { CategoriesRepository } from '../taxonomy/categories.repository.js';
+import { TagsRepository } from '../taxonomy/tags.repository.js';
+import type { Post, PostSummary, StoredPostStatus } from './post.entity.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+const versionMismatch = () =>
+  preconditionFailed(ErrorCode.VersionMismatch, 'The post changed since you read it; fetch it again.');
+
+/** Index attributes a summary may carry; those not set for its state are removed on update. */
+const POST_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
+/** Counters change only through their own atomic operations, never through a save. */
+const COUNTERS = new Set(['viewCount', 'likeCount', 'commentCount']);
+/** How many month buckets one page of the global feed may read (bounded cost per page). */
+const MAX_BUCKETS_PER_PAGE = 3;
+
+const inFeeds = (post: PostSummary | undefined): post is PostSummary & { publishedAt: string } =>
+  post !== undefined && post.status === 'published' && post.publishedAt !== undefined;
+
+/** Upper bound of sort keys `<publishedAt>#<id>` that are not in the future. */
+const upTo = (now: string) => `${now}#~`;
+
+function indexKeysOf(post: PostSummary): Record<string, string> {
+  return { ...PostIndexKeys.own(post), ...(inFeeds(post) ? PostIndexKeys.published(post) : {}) };
+}
+
+/** The stored form of a post summary: its attributes plus its keys in every feed it belongs to. */
+export function toPostSummaryItem(summary: PostSummary): Item {
+  return { ...Keys.post(summary.id), entity: ENTITY.Post, ...summary, ...indexKeysOf(summary) };
+}
+
+function summaryOf(item: Item): PostSummary {
+  return stripInternal<PostSummary>(item);
+}
+
+export interface PostRead {
+  post: Post;
+  likedByViewer: boolean;
+}
+
+/**
+ * Persistence of posts: the summary and content items, slugs, feed index keys, tag and
+ * category links with their exact counts, likes and views. Every write that changes whether a
+ * post is in a feed also changes the counts that depend on it, in the same transaction.
+ */
+@Injectable()
+export class PostsRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    private readonly tags: TagsRepository,
+    private readonly categories: CategoriesRepository,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  async create(post: Post, extra: TransactOperation[]): Promise<void> {
+    const { content, ...summary } = post;
+    await transactWrite(this.db, [
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: toPostSummaryItem(summary),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+      },
+      this.putContent(post.id, content),
+      ...this.linkOperations(undefined, summary),
+      ...extra,
+    ]);
+  }
+
+  /**
+   * Saves a new state of the post on condition of the version it was read at. Counters are
+   * left alone (likes and views may change concurrently); index keys, links and counts follow
+   * the new state in the same transaction.
+   */
+  async save(
+    before: PostSummary,
+    after: PostSummary,
+    content: string | undefined,
+    extra: TransactOperation[] = [],
+  ): Promise<void> {
+    const set: Record<string, unknown> = {};
+    const remove: string[] = [];
+    for (const [field, value] of Object.entries(after)) {
+      if (COUNTERS.has(field) || field === 'id' || field === 'version') continue;
+      if (value === undefined) remove.push(field);
+      else set[field] = value;
+    }
+    for (const field of Object.keys(before)) if (!(field in after) && !COUNTERS.has(field)) remove.push(field);
+    const indexKeys = indexKeysOf(after);
+    Object.assign(set, indexKeys);
+    remove.push(...POST_INDEX_ATTRIBUTES.filter((attribute) => !(attribute in indexKeys)));
+    await transactWrite(this.db, [
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.post(before.id),
+            ...buildUpdate({
+              set,
+              remove: [...new Set(remove)].filter((field) => !(field in set)),
+              add: { version: 1 },
+              allowIndexAttributes: true,
+              condition: {
+                expression: 'attribute_exists(PK) AND version = :expected',
+                values: { ':expected': before.version },
+              },
+            }),
+          },
+        },
+        onConditionFailed: versionMismatch,
+      },
+      ...(content !== undefined ? [this.putContent(before.id, content)] : []),
+      ...this.linkOperations(before, after),
+      ...extra,
+    ]);
+  }
+
+  /** Deletes the summary, the content, the links and their counts at once; likes follow (`deleteLikes`). */
+  async delete(before: PostSummary, extra: TransactOperation[]): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.post(before.id),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': before.version },
+          },
+        },
+        onConditionFailed: versionMismatch,
+      },
+      { item: { Delete: { TableName: this.tableName, Key: Keys.postContent(before.id) } } },
+      ...this.linkOperations(before, undefined),
+      ...extra,
+    ]);
+  }
+
+  /** Removes what remains in a deleted post's partition (likes), in batches with retries. */
+  async deletePartitionRemains(postId: string): Promise<number> {
+    const keys = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.postPartition(postId) },
+      ProjectionExpression: 'PK, SK',
+    });
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      keys.map((key) => ({ DeleteRequest: { Key: { PK: key.PK as string, SK: key.SK as string } } })),
+    );
+    return keys.length;
+  }
+
+  /** Summary, content and (for a signed-in viewer) the like, in one consistent BatchGetItem. */
+  async findById(postId: string, viewerId?: string): Promise<PostRead | undefined> {
+    const keys = [Keys.post(postId), Keys.postContent(postId), ...(viewerId ? [Keys.like(postId, viewerId)] : [])];
+    const items = await batchGetAll(this.db, this.tableName, keys, { consistentRead: true });
+    const summary = items.find((item) => item.SK === 'POST');
+    if (!summary) return undefined;
+    const content = items.find((item) => item.SK === Keys.postContent(postId).SK);
+    return {
+      post: { ...summaryOf(summary), content: (content?.content as string | undefined) ?? '' },
+      likedByViewer: items.some((item) => String(item.SK).startsWith(Keys.likePrefix)),
+    };
+  }
+
+  async findSummary(postId: string): Promise<PostSummary | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.post(postId), ConsistentRead: true }),
+    );
+    return result.Item ? summaryOf(result.Item) : undefined;
+  }
+
+  /** Summaries for a list of ids, in the order of the ids (missing ones skipped): one BatchGetItem. */
+  async findSummaries(postIds: string[]): Promise<PostSummary[]> {
+    if (postIds.length === 0) return [];
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      postIds.map((id) => Keys.post(id)),
+    );
+    const byId = new Map(items.map((item) => [item.id as string, summaryOf(item)]));
+    return postIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  // --- feeds ------------------------------------------------------------------------------
+
+  /**
+   * The global feed, newest first, from month buckets (`GSI1PK=FEED#YYYY-MM`). A page reads
+   * the bucket it is in and, when that runs out, the next older month that has posts
+   * (`FEED#MONTHS`), at most three buckets: a bounded number of calls whatever the table size.
+   */
+  async globalFeed(limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+    const scope = 'feed';
+    // The cursor holds the month it points into, plus either its LastEvaluatedKey or `older: 1`
+    // (start with the month before it).
+    const { month: cursorMonth, older, ...key } = this.cursors.decode(cursor, scope) ?? {};
+    let month: string | undefined = typeof cursorMonth === 'string' ? cursorMonth : feedBucket(now);
+    let startKey: LastEvaluatedKey | undefined = !older && Object.keys(key).length > 0 ? key : undefined;
+    if (older) month = await this.olderMonth(month);
+    const items: PostSummary[] = [];
+    for (let buckets = 0; month && items.length < limit && buckets < MAX_BUCKETS_PER_PAGE; buckets++) {
+      const result = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: GSI.GSI1.name,
+          KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upTo',
+          ExpressionAttributeValues: { ':pk': `FEED#${month}`, ':upTo': upTo(now) },
+          ScanIndexForward: false,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(result.Items ?? []).map(summaryOf));
+      if (result.LastEvaluatedKey) {
+        if (items.length >= limit)
+          return { items, nextCursor: this.cursors.encode({ month, ...result.LastEvaluatedKey }, scope) };
+        startKey = result.LastEvaluatedKey; // DynamoDB stopped at its 1 MB page: go on in the same bucket
+        continue;
+      }
+      startKey = undefined;
+      if (items.length >= limit) return { items, nextCursor: this.cursors.encode({ month, older: 1 }, scope) };
+      month = await this.olderMonth(month);
+    }
+    return { items, nextCursor: month ? this.cursors.encode({ month, older: 1 }, scope) : null };
+  }
+
+  /** An author's published posts, newest first (GSI2). */
+  async authorFeed(
+    authorId: string,
+    limit: number,
+    cursor: string | undefined,
+    now: string,
+  ): Promise<Page<PostSummary>> {
+    return this.indexFeed('GSI2', `AUTHOR#${authorId}#PUBLISHED`, limit, cursor, upTo(now));
+  }
+
+  /** The author's own posts in any status (GSI3) or one stored status (GSI4), newest first. */
+  async ownPosts(
+    authorId: string,
+    status: StoredPostStatus | undefined,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<PostSummary>> {
+    const [index, partition] = status
+      ? (['GSI4', `AUTHOR#${authorId}#STATUS#${status}`] as const)
+      : (['GSI3', `AUTHOR#${authorId}#POSTS`] as const);
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index,
+      partition,
+      limit,
+      cursor,
+    });
+    return { items: page.items.map(summaryOf), nextCursor: page.nextCursor };
+  }
+
+  /** A tag's published posts: one Query of its links, one BatchGetItem of the summaries. */
+  tagFeed(tagId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+    return this.linkFeed(Keys.tagPartition(tagId), limit, cursor, now);
+  }
+
+  /** A category's published posts: one Query of its links, one BatchGetItem of the summaries. */
+  categoryFeed(categoryId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+    return this.linkFeed(Keys.categoryFeedPartition(categoryId), limit, cursor, now);
+  }
+
+  // --- likes and views --------------------------------------------------------------------
+
+  /** Likes a live post once: the like item and `likeCount + 1` in one conditional transaction. False if already liked. */
+  async addLike(postId: string, userId: string, now: string): Promise<boolean> {
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.like(postId, userId),
+                ...PostIndexKeys.like(userId, now, postId),
+                entity: ENTITY.Like,
+                postId,
+                userId,
+                likedAt: now,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+          onConditionFailed: () => new AlreadyDone(),
+        },
+        {
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: Keys.post(postId),
+              UpdateExpression: 'ADD likeCount :one',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':one': 1 },
+            },
+          },
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof AlreadyDone) return false;
+      throw error;
+    }
+  }
+
+  /** Removes a like: the like item and `likeCount - 1` in one conditional transaction. False if not liked. */
+  async removeLike(postId: string, userId: string): Promise<boolean> {
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Delete: {
+              TableName: this.tableName,
+              Key: Keys.like(postId, userId),
+              ConditionExpression: 'attribute_exists(PK)',
+            },
+          },
+          onConditionFailed: () => new AlreadyDone(),
+        },
+        {
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: Keys.post(postId),
+              UpdateExpression: 'ADD likeCount :minus',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':minus': -1 },
+            },
+          },
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof AlreadyDone) return false;
+      throw error;
+    }
+  }
+
+  /** The caller's liked posts, newest like first: one index Query and one BatchGetItem. */
+  async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI2',
+      partition: `LIKES#${userId}`,
+      limit,
+      cursor,
+    });
+    return {
+      items: await this.findSummaries(page.items.map((like) => like.postId as string)),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  /** `viewCount + 1` with a plain atomic ADD (views need not be exact under races). */
+  async addView(postId: string, now: string): Promise<number | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.post(postId),
+          UpdateExpression: 'ADD viewCount :one',
+          ConditionExpression: '#status = :published AND publishedAt <= :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':one': 1, ':published': 'published', ':now': now },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(result.Attributes?.viewCount);
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Reads the result stored under an idempotency key. */
+  async findIdempotent(userId: string, key: string): Promise<{ requestHash: string; postId: string } | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.idempotency(userId, key), ConsistentRead: true }),
+    );
+    return result.Item
+      ? { requestHash: result.Item.requestHash as string, postId: result.Item.postId as string }
+      : undefined;
+  }
+
+  /** Records an idempotency key in the creating transaction (kept 24 hours). */
+  idempotencyOperation(
+    userId: string,
+    key: string,
+    requestHash: string,
+    postId: string,
+    onTaken: () => Error,
+  ): TransactOperation {
+    return {
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...Keys.idempotency(userId, key),
+            entity: ENTITY.Idempotency,
+            requestHash,
+            postId,
+            ttl: Math.floor(Date.now() / 1000) + 86_400,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
+        },
+      },
+      onConditionFailed: onTaken,
+    };
+  }
+
+  // --- internals --------------------------------------------------------------------------
+
+  private putContent(postId: string, content: string): TransactOperation {
+    return {
+      item: {
+        Put: { TableName: this.tableName, Item: { ...Keys.postContent(postId), entity: ENTITY.PostContent, content } },
+      },
+    };
+  }
+
+  /**
+   * The link items and exact counts that follow a post from one state to the next: a tag or
+   * category gains a link and +1 when the post enters its feed, loses both when it leaves.
+   * Tags and categories added to a post that is not published are checked for existence.
+   */
+  private linkOperations(before: PostSummary | undefined, after: PostSummary | undefined): TransactOperation[] {
+    const operations: TransactOperation[] = [];
+    const linkKeys = (
+      post: PostSummary | undefined,
+    ): Map<string, { key: ItemKey; tagId?: string; categoryId?: string }> => {
+      const keys = new Map<string, { key: ItemKey; tagId?: string; categoryId?: string }>();
+      if (!inFeeds(post)) return keys;
+      for (const tagId of post.tagIds) {
+        const key = Keys.tagPostLink(tagId, post.publishedAt, post.id);
+        keys.set(`${key.PK}|${key.SK}`, { key, tagId });
+      }
+      if (post.categoryId) {
+        const key = Keys.categoryPostLink(post.categoryId, post.publishedAt, post.id);
+        keys.set(`${key.PK}|${key.SK}`, { key, categoryId: post.categoryId });
+      }
+      return keys;
+    };
+    const old = linkKeys(before);
+    const next = linkKeys(after);
+    for (const [id, link] of old) {
+      if (!next.has(id)) operations.push({ item: { Delete: { TableName: this.tableName, Key: link.key } } });
+    }
+    for (const [id, link] of next) {
+      if (!old.has(id)) {
+        operations.push({
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: { ...link.key, entity: ENTITY.PostLink, postId: after!.id, publishedAt: after!.publishedAt },
+            },
+          },
+        });
+      }
+    }
+
+    const count = (post: PostSummary | undefined, kind: 'tag' | 'category') => {
+      const counts = new Map<string, number>();
+      if (!inFeeds(post)) return counts;
+      const ids = kind === 'tag' ? post.tagIds : post.categoryId ? [post.categoryId] : [];
+      for (const id of ids) counts.set(id, 1);
+      return counts;
+    };
+    for (const kind of ['tag', 'category'] as const) {
+      const was = count(before, kind);
+      const is = count(after, kind);
+      const referenced = new Set(kind === 'tag' ? (after?.tagIds ?? []) : after?.categoryId ? [after.categoryId] : []);
+      const previously = new Set(
+        kind === 'tag' ? (before?.tagIds ?? []) : before?.categoryId ? [before.categoryId] : [],
+      );
+      for (const id of new Set([...was.keys(), ...is.keys(), ...referenced])) {
+        const delta = (is.get(id) ?? 0) - (was.get(id) ?? 0);
+        if (delta !== 0) {
+          operations.push(
+            kind === 'tag' ? this.tags.postCountChange(id, delta) : this.categories.postCountChange(id, delta),
+          );
+        } else if (referenced.has(id) && !previously.has(id)) {
+          operations.push(kind === 'tag' ? this.tags.existenceCheck(id) : this.categories.existenceCheck(id));
+        }
+      }
+    }
+    if (inFeeds(after) && (!inFeeds(before) || feedBucket(before.publishedAt) !== feedBucket(after.publishedAt))) {
+      operations.push({
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...Keys.feedMonth(feedBucket(after.publishedAt)), entity: 'FeedMonth' },
+          },
+        },
+      });
+    }
+    return operations;
+  }
+
+  private async olderMonth(month: string): Promise<string | undefined> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND SK < :month',
+        ExpressionAttributeValues: { ':pk': Keys.feedMonthsPartition, ':month': month },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    return result.Items?.[0]?.SK as string | undefined;
+  }
+
+  private async indexFeed(
+    index: 'GSI2',
+    partition: string,
+    limit: number,
+    cursor: string | undefined,
+    bound: string,
+  ): Promise<Page<PostSummary>> {
+    const scope = `${index}|${partition}`;
+    const gsi = GSI[index];
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: gsi.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :bound',
+        ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey },
+        ExpressionAttributeValues: { ':pk': partition, ':bound': bound },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: this.cursors.decode(cursor, scope),
+      }),
+    );
+    return {
+      items: (result.Items ?? []).map(summaryOf),
+      nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope),
+    };
+  }
+
+  private async linkFeed(
+    partition: string,
+    limit: number,
+    cursor: string | undefined,
+    now: string,
+  ): Promise<Page<PostSummary>> {
+    const scope = `links|${partition}`;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': partition, ':from': 'POST#', ':to': `POST#${upTo(now)}` },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: this.cursors.decode(cursor, scope),
+      }),
+    );
+    const ids = (result.Items ?? []).map((link) => link.postId as string);
+    return { items: await this.findSummaries(ids), nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
+  }
+}
+
+/** A like that exists already, or an unlike of nothing: idempotent, not an error. */
+class AlreadyDone extends Error {}

@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user.js';
+import {
+  badRequest,
+  conflict,
+  DomainError,
+  forbidden,
+  notFound,
+  unprocessable,
+} from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { assertVersion } from '../common/http/etag.js';
+import { newId } from '../common/ids.js';
+import { SlugService } from '../common/slugs/slug.service.js';
+import type { Page } from '../dynamo/pagination.js';
+import type { TransactOperation } from '../dynamo/transactions.js';
+import { CategoriesRepository } from '../taxonomy/categories.repository.js';
+import { TagsRepository } from '../taxonomy/tags.repository.js';
+import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
+import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
+import { type PostRead, PostsRepository } from './posts.repository.js';
+
+const logger = new Logger('PostsService');
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** The first 280 characters of the content as plain text, for posts without an excerpt. */
+export function deriveExcerpt(content: string): string {
+  const text = content
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/[#*_`>[\]()!]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = [...text];
+  return chars.length <= 280 ? text : `${chars.slice(0, 279).join('').trimEnd()}…`;
+}
+
+const postNotFound = () => notFound(ErrorCode.PostNotFound, 'No such post.');
+const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
+
+@Injectable()
+export class PostsService {
+  constructor(
+    private readonly posts: PostsRepository,
+    private readonly tags: TagsRepository,
+    private readonly categories: CategoriesRepository,
+    private readonly slugs: SlugService,
+  ) {}
+
+  /**
+   * Creates a draft: post, content, slug and tag checks in one transaction. With an
+   * Idempotency-Key, a retry of the same request returns the first post; the same key with
+   * another body is 422.
+   */
+  async create(
+    author: AuthUser,
+    dto: CreatePostDto,
+    idempotencyKey?: string,
+  ): Promise<{ post: Post; replayed: boolean }> {
+    const requestHash = createHash('sha256').update(JSON.stringify(dto)).digest('hex');
+    if (idempotencyKey !== undefined) {
+      if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        throw badRequest(ErrorCode.BadRequest, 'Idempotency-Key must be 1-100 characters of A-Z, a-z, 0-9, _ . : -');
+      }
+      const replay = await this.replay(author.userId, idempotencyKey, requestHash);
+      if (replay) return { post: replay, replayed: true };
+    }
+    await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
+
+    const now = new Date().toISOString();
+    const id = newId();
+    let created: Post | undefined;
+    try {
+      await this.slugs.withSlug('post', dto.slug, dto.title, async (slug) => {
+        created = {
+          id,
+          authorId: author.userId,
+          title: dto.title,
+          slug,
+          excerpt: dto.excerpt ?? deriveExcerpt(dto.content),
+          content: dto.content,
+          featuredImageUrl: dto.featuredImageUrl,
+          categoryId: dto.categoryId,
+          tagIds: dto.tagIds ?? [],
+          status: 'draft',
+          viewCount: 0,
+          likeCount: 0,
+          commentCount: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 1,
+        };
+        const extra: TransactOperation[] = [this.slugs.claim('post', slug, id)];
+        if (idempotencyKey !== undefined) {
+          extra.push(
+            this.posts.idempotencyOperation(
+              author.userId,
+              idempotencyKey,
+              requestHash,
+              id,
+              () => new IdempotencyRace(),
+            ),
+          );
+        }
+        await this.posts.create(created, extra);
+      });
+    } catch (error) {
+      if (error instanceof IdempotencyRace && idempotencyKey !== undefined) {
+        const replay = await this.replay(author.userId, idempotencyKey, requestHash);
+        if (replay) return { post: replay, replayed: true };
+      }
+      throw error;
+    }
+    return { post: created!, replayed: false };
+  }
+
+  /** A post as the viewer may see it: drafts, scheduled and archived posts only for their author and staff. */
+  async get(postId: string, viewer?: AuthUser): Promise<PostRead> {
+    const read = await this.posts.findById(postId, viewer?.userId);
+    if (!read || !this.canSee(read.post, viewer)) throw postNotFound();
+    return read;
+  }
+
+  async getBySlug(slug: string, viewer?: AuthUser): Promise<PostRead> {
+    const postId = await this.slugs.ownerOf('post', slug);
+    if (!postId) throw postNotFound();
+    return this.get(postId, viewer);
+  }
+
+  /** Author or admin; a stale If-Match is 412. Slug, tags and category changes move links and counts with it. */
+  async update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
+    const { post } = await this.manageable(postId, viewer, false);
+    assertVersion(ifMatch, post.version);
+    const tagIds = dto.tagIds ?? post.tagIds;
+    const categoryId = dto.categoryId === null ? undefined : (dto.categoryId ?? post.categoryId);
+    await this.assertTaxonomyExists(
+      tagIds.filter((id) => !post.tagIds.includes(id)),
+      categoryId !== post.categoryId ? categoryId : undefined,
+    );
+    const content = dto.content ?? post.content;
+    const { content: _old, ...before } = post;
+    const after: PostSummary = {
+      ...before,
+      title: dto.title ?? post.title,
+      slug: dto.slug ?? post.slug,
+      excerpt:
+        dto.excerpt ??
+        (dto.content !== undefined && post.excerpt === deriveExcerpt(post.content)
+          ? deriveExcerpt(content)
+          : post.excerpt),
+      featuredImageUrl: dto.featuredImageUrl ?? post.featuredImageUrl,
+      categoryId,
+      tagIds,
+      updatedAt: new Date().toISOString(),
+    };
+    const extra =
+      after.slug !== before.slug
+        ? [this.slugs.release('post', before.slug, post.id), this.slugs.claim('post', after.slug, post.id)]
+        : [];
+    await this.posts.save(before, after, dto.content !== undefined ? content : undefined, extra);
+    return (await this.posts.findById(postId))!.post;
+  }
+
+  /**
+   * Publishes now, or schedules for `publishAt`. A draft or archived post can be published; a
+   * scheduled one can be rescheduled; a live one cannot be published again (409).
+   */
+  async publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
+    const { post } = await this.manageable(postId, viewer, false);
+    const now = new Date();
+    const when = publishAt ? new Date(publishAt) : now;
+    if (Number.isNaN(when.getTime())) throw badRequest(ErrorCode.ValidationFailed, 'publishAt is not a date.');
+    const status = effectiveStatus(post, now);
+    if (status === 'published') throw conflict(ErrorCode.InvalidTransition, 'The post is already published.');
+    return this.transition(post, { status: 'published', publishedAt: when.toISOString() });
+  }
+
+  /** Back to draft: out of every feed, counts adjusted. */
+  async unpublish(postId: string, viewer: AuthUser): Promise<Post> {
+    const { post } = await this.manageable(postId, viewer, false);
+    if (post.status === 'draft') throw conflict(ErrorCode.InvalidTransition, 'The post is a draft already.');
+    return this.transition(post, { status: 'draft', publishedAt: undefined });
+  }
+
+  async archive(postId: string, viewer: AuthUser): Promise<Post> {
+    const { post } = await this.manageable(postId, viewer, false);
+    if (post.status === 'archived') throw conflict(ErrorCode.InvalidTransition, 'The post is archived already.');
+    return this.transition(post, { status: 'archived' });
+  }
+
+  /**
+   * Deletes at once (post, content, slug, links and counts in one transaction), then removes
+   * its likes through the batch helper. A crash in between leaves only unreachable like items.
+   */
+  async delete(postId: string, viewer: AuthUser): Promise<void> {
+    const { post } = await this.manageable(postId, viewer, true);
+    const { content: _content, ...summary } = post;
+    await this.posts.delete(summary, [this.slugs.release('post', post.slug, post.id)]);
+    const removed = await this.posts.deletePartitionRemains(post.id);
+    logger.debug(`post ${post.id}: removed ${removed} remaining items`);
+  }
+
+  /** The published feed, optionally by category (slug), tag (slug) or author (id); one filter at a time. */
+  async feed(
+    filter: { category?: string; tag?: string; author?: string },
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<PostSummary>> {
+    const filters = [filter.category, filter.tag, filter.author].filter((f) => f !== undefined);
+    if (filters.length > 1)
+      throw badRequest(ErrorCode.ValidationFailed, 'Filter by one of category, tag or author at a time.');
+    const now = new Date().toISOString();
+    let page: Page<PostSummary>;
+    if (filter.tag !== undefined) {
+      const tagId = await this.slugs.ownerOf('tag', filter.tag);
+      page = tagId ? await this.posts.tagFeed(tagId, limit, cursor, now) : { items: [], nextCursor: null };
+    } else if (filter.category !== undefined) {
+      const categoryId = await this.slugs.ownerOf('category', filter.category);
+      page = categoryId
+        ? await this.posts.categoryFeed(categoryId, limit, cursor, now)
+        : { items: [], nextCursor: null };
+    } else if (filter.author !== undefined) {
+      page = await this.posts.authorFeed(filter.author, limit, cursor, now);
+    } else {
+      page = await this.posts.globalFeed(limit, cursor, now);
+    }
+    return { items: page.items.filter((post) => isLive(post)), nextCursor: page.nextCursor };
+  }
+
+  /** The caller's own posts in any status, or one status. */
+  async ownPosts(
+    authorId: string,
+    status: PostStatus | undefined,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<PostSummary>> {
+    const stored = status === 'scheduled' ? 'published' : status;
+    const page = await this.posts.ownPosts(authorId, stored, limit, cursor);
+    const now = new Date();
+    return {
+      items: status ? page.items.filter((post) => effectiveStatus(post, now) === status) : page.items,
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+    const page = await this.posts.likedBy(userId, limit, cursor);
+    return { items: page.items.filter((post) => isLive(post)), nextCursor: page.nextCursor };
+  }
+
+  /** Idempotent like / unlike of a live post; answers the state after the call. */
+  async setLike(postId: string, viewer: AuthUser, liked: boolean): Promise<{ liked: boolean; likeCount: number }> {
+    const summary = await this.posts.findSummary(postId);
+    if (!summary || !isLive(summary)) throw postNotFound();
+    if (liked) await this.posts.addLike(postId, viewer.userId, new Date().toISOString());
+    else await this.posts.removeLike(postId, viewer.userId);
+    const after = await this.posts.findSummary(postId);
+    return { liked, likeCount: after?.likeCount ?? 0 };
+  }
+
+  async addView(postId: string): Promise<number> {
+    const count = await this.posts.addView(postId, new Date().toISOString());
+    if (count === undefined) throw postNotFound();
+    return count;
+  }
+
+  private canSee(post: PostSummary, viewer?: AuthUser): boolean {
+    return isLive(post) || viewer?.userId === post.authorId || isStaff(viewer);
+  }
+
+  /**
+   * The post, if the viewer may change it: its author or an admin (`allowModerators` for
+   * deletion). Someone who cannot even see it gets 404, so existence does not leak.
+   */
+  private async manageable(postId: string, viewer: AuthUser, allowModerators: boolean): Promise<PostRead> {
+    const read = await this.posts.findById(postId);
+    if (!read || !this.canSee(read.post, viewer)) throw postNotFound();
+    const allowed =
+      read.post.authorId === viewer.userId ||
+      viewer.role === 'admin' ||
+      (allowModerators && viewer.role === 'moderator');
+    if (!allowed) throw forbidden(ErrorCode.NotPostAuthor, 'Only the author or an admin may change this post.');
+    return read;
+  }
+
+  private async transition(post: Post, change: Partial<PostSummary>): Promise<Post> {
+    const { content: _content, ...before } = post;
+    const after: PostSummary = { ...before, ...change, updatedAt: new Date().toISOString() };
+    await this.posts.save(before, after, undefined);
+    return (await this.posts.findById(post.id))!.post;
+  }
+
+  /** Unknown tags or category are 422 naming the ids (one BatchGetItem / GetItem). */
+  private async assertTaxonomyExists(tagIds: string[], categoryId: string | undefined): Promise<void> {
+    if (tagIds.length > 0) {
+      const found = new Set((await this.tags.findMany(tagIds)).map((tag) => tag.id));
+      const unknown = tagIds.filter((id) => !found.has(id));
+      if (unknown.length > 0) {
+        throw unprocessable(ErrorCode.TagNotFound, `Unknown tag id(s): ${unknown.join(', ')}`, { invalidIds: unknown });
+      }
+    }
+    if (categoryId && !(await this.categories.findById(categoryId))) {
+      throw unprocessable(ErrorCode.CategoryNotFound, `Unknown category id: ${categoryId}`, {
+        invalidIds: [categoryId],
+      });
+    }
+  }
+
+  private async replay(userId: string, key: string, requestHash: string): Promise<Post | undefined> {
+    const stored = await this.posts.findIdempotent(userId, key);
+    if (!stored) return undefined;
+    if (stored.requestHash !== requestHash) {
+      throw unprocessable(ErrorCode.IdempotencyKeyReused, 'This Idempotency-Key was used with a different request.');
+    }
+    const read = await this.posts.findById(stored.postId);
+    if (!read) throw postNotFound();
+    return read.post;
+  }
+}
+
+/** The idempotency item appeared between our read and our write: a concurrent retry. */
+class IdempotencyRace extends DomainError {
+  constructor() {
+    super(409, ErrorCode.IdempotencyKeyReused, 'A request with this Idempotency-Key is in progress.');
+  }
+}

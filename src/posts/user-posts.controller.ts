@@ -1,0 +1,50 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '../auth/auth-user.js';
+import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import { IdParams } from '../common/dto/id-params.dto.js';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import type { Page } from '../dynamo/pagination.js';
+import { OwnPostsQueryDto, PostPageDto } from './dto/post.dto.js';
+import type { PostSummary } from './post.entity.js';
+import { PostMapper } from './post.mapper.js';
+import { PostsService } from './posts.service.js';
+
+const toPage = (page: Page<PostSummary>): PostPageDto => ({
+  items: page.items.map((post) => PostMapper.summary(post)),
+  nextCursor: page.nextCursor,
+});
+
+/** Posts seen from a user: their published posts, the caller's own posts and likes. */
+@ApiTags('posts')
+@Controller('users')
+export class UserPostsController {
+  constructor(private readonly posts: PostsService) {}
+
+  /** The caller's posts in any status (or `status=`), newest first. */
+  @Authenticated()
+  @Get('me/posts')
+  @ApiProblemResponses(400)
+  async own(@CurrentUser() viewer: AuthUser, @Query() query: OwnPostsQueryDto): Promise<PostPageDto> {
+    return toPage(
+      await this.posts.ownPosts(viewer.userId, query.status, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+    );
+  }
+
+  /** The published posts the caller likes, newest like first. */
+  @Authenticated()
+  @Get('me/likes')
+  @ApiProblemResponses(400)
+  async likes(@CurrentUser() viewer: AuthUser, @Query() query: PageQueryDto): Promise<PostPageDto> {
+    return toPage(await this.posts.likedBy(viewer.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+  }
+
+  /** A user's published posts, newest first. */
+  @Public()
+  @Get(':id/posts')
+  @ApiProblemResponses(400)
+  async byAuthor(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<PostPageDto> {
+    return toPage(await this.posts.feed({ author: id }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+  }
+}

@@ -1,0 +1,478 @@
+import { batchWriteAll } from '../src/dynamo/batch.js';
+import type { PostSummary } from '../src/posts/post.entity.js';
+import { toPostSummaryItem } from '../src/posts/posts.repository.js';
+import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUp,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
+
+describe('posts (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  let moderator: SignedIn;
+  let author: SignedIn;
+  let reader: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+    moderator = await signUpWithRole(t, admin, 'moderator');
+    author = await signUp(t);
+    reader = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const create = (body: object, as: SignedIn = author) =>
+    t.api.post('/api/v1/posts').set('authorization', as.bearer).send(body);
+  const publish = (id: string, body: object = {}, as: SignedIn = author) =>
+    t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', as.bearer).send(body);
+  const get = (id: string, as?: SignedIn) => {
+    const req = t.api.get(`/api/v1/posts/${id}`);
+    return as ? req.set('authorization', as.bearer) : req;
+  };
+  const newTag = async (name: string) =>
+    (await t.api.post('/api/v1/tags').set('authorization', admin.bearer).send({ name }).expect(201)).body as {
+      id: string;
+      slug: string;
+    };
+  const tagCount = async (slug: string) =>
+    (await t.api.get(`/api/v1/tags/${slug}`).expect(200)).body.postCount as number;
+  const drift = () => t.app.get(TaxonomyService).tagCountDrift();
+
+  describe('create and read', () => {
+    it('creates a draft with a slug from the title, an excerpt from the content and an ETag', async () => {
+      const res = await create({
+        title: 'Hello, DynamoDB World!',
+        content: '# Intro\n\nSingle-table **design** is fun.',
+      }).expect(201);
+      expect(res.body).toMatchObject({
+        title: 'Hello, DynamoDB World!',
+        slug: 'hello-dynamodb-world',
+        excerpt: 'Intro Single-table design is fun.',
+        status: 'draft',
+        authorId: author.userId,
+        likeCount: 0,
+        viewCount: 0,
+        commentCount: 0,
+        version: 1,
+        likedByMe: false,
+      });
+      expect(res.headers.etag).toBe('"1"');
+      const again = await create({ title: 'Hello, DynamoDB world', content: 'x' }).expect(201);
+      expect(again.body.slug).toBe('hello-dynamodb-world-2');
+      expect((await create({ title: 'Other', slug: 'hello-dynamodb-world', content: 'x' }).expect(409)).body.code).toBe(
+        'slug_taken',
+      );
+      const russian = await create({ title: 'Привет, мир', content: 'x' }).expect(201);
+      expect(russian.body.slug).toBe('привет-мир');
+      await t.api
+        .get(`/api/v1/posts/by-slug/${encodeURIComponent('привет-мир')}`)
+        .set('authorization', author.bearer)
+        .expect(200);
+    });
+
+    it('changes the slug, freeing the old one', async () => {
+      const post = (await create({ title: 'Slug Change', content: 'x' }).expect(201)).body;
+      const res = await t.api
+        .patch(`/api/v1/posts/${post.id}`)
+        .set('authorization', author.bearer)
+        .set('if-match', '"1"')
+        .send({ slug: 'renamed-slug' })
+        .expect(200);
+      expect(res.body).toMatchObject({ slug: 'renamed-slug', version: 2 });
+      await t.api.get('/api/v1/posts/by-slug/renamed-slug').set('authorization', author.bearer).expect(200);
+      await t.api.get('/api/v1/posts/by-slug/slug-change').set('authorization', author.bearer).expect(404);
+      expect((await create({ title: 'Slug Change', content: 'y' }).expect(201)).body.slug).toBe('slug-change');
+      const stale = await t.api
+        .patch(`/api/v1/posts/${post.id}`)
+        .set('authorization', author.bearer)
+        .set('if-match', '"1"')
+        .send({ title: 'x' });
+      expect(stale.status).toBe(412);
+      const foreign = await t.api
+        .patch(`/api/v1/posts/${post.id}`)
+        .set('authorization', moderator.bearer)
+        .send({ title: 'x' });
+      expect(foreign.status).toBe(403);
+      expect(foreign.body.code).toBe('not_post_author');
+    });
+  });
+
+  describe('lifecycle and visibility', () => {
+    it('shows each status to the right people', async () => {
+      const draft = (await create({ title: 'Vis draft', content: 'x' }).expect(201)).body;
+      const scheduled = (await create({ title: 'Vis scheduled', content: 'x' }).expect(201)).body;
+      await publish(scheduled.id, { publishAt: new Date(Date.now() + 3_600_000).toISOString() }).expect(200);
+      const published = (await create({ title: 'Vis published', content: 'x' }).expect(201)).body;
+      await publish(published.id).expect(200);
+      const archived = (await create({ title: 'Vis archived', content: 'x' }).expect(201)).body;
+      await publish(archived.id).expect(200);
+      await t.api.post(`/api/v1/posts/${archived.id}/archive`).set('authorization', author.bearer).expect(200);
+
+      const viewers: [string, SignedIn | undefined][] = [
+        ['author', author],
+        ['other', reader],
+        ['moderator', moderator],
+        ['admin', admin],
+        ['anonymous', undefined],
+      ];
+      const matrix: Record<string, Record<string, number>> = {};
+      for (const [name, viewer] of viewers) {
+        matrix[name] = {};
+        for (const [status, post] of Object.entries({ draft, scheduled, published, archived })) {
+          const res = await get(post.id, viewer);
+          matrix[name][status] = res.status;
+          if (res.status === 200) expect(res.body.status).toBe(status);
+        }
+      }
+      expect(matrix).toEqual({
+        author: { draft: 200, scheduled: 200, published: 200, archived: 200 },
+        other: { draft: 404, scheduled: 404, published: 200, archived: 404 },
+        moderator: { draft: 200, scheduled: 200, published: 200, archived: 200 },
+        admin: { draft: 200, scheduled: 200, published: 200, archived: 200 },
+        anonymous: { draft: 404, scheduled: 404, published: 200, archived: 404 },
+      });
+    });
+
+    it('moves draft -> published -> archived -> draft and refuses invalid transitions', async () => {
+      const post = (await create({ title: 'Lifecycle', content: 'x' }).expect(201)).body;
+      const live = await publish(post.id).expect(200);
+      expect(live.body.status).toBe('published');
+      expect((await publish(post.id).expect(409)).body.code).toBe('invalid_transition');
+      expect(
+        (await t.api.post(`/api/v1/posts/${post.id}/archive`).set('authorization', author.bearer).expect(200)).body
+          .status,
+      ).toBe('archived');
+      const draft = await t.api
+        .post(`/api/v1/posts/${post.id}/unpublish`)
+        .set('authorization', author.bearer)
+        .expect(200);
+      expect(draft.body).toMatchObject({ status: 'draft' });
+      expect(draft.body.publishedAt).toBeUndefined();
+      expect(
+        (await t.api.post(`/api/v1/posts/${post.id}/unpublish`).set('authorization', author.bearer).expect(409)).body
+          .code,
+      ).toBe('invalid_transition');
+      await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', reader.bearer).send({}).expect(404);
+    });
+
+    it('shows a scheduled post in feeds only once its time has come', async () => {
+      const post = (await create({ title: 'Soon', content: 'x' }).expect(201)).body;
+      await publish(post.id, { publishAt: new Date(Date.now() + 1500).toISOString() }).expect(200);
+      const before = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
+      expect(before.body.items.map((p: { id: string }) => p.id)).not.toContain(post.id);
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      const after = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
+      expect(after.body.items.map((p: { id: string }) => p.id)).toContain(post.id);
+      const feed = await t.api.get('/api/v1/posts?limit=100').expect(200);
+      expect(feed.body.items.map((p: { id: string }) => p.id)).toContain(post.id);
+      expect((await get(post.id)).body.status).toBe('published');
+    });
+  });
+
+  describe('feeds', () => {
+    it('serves the global feed newest first with summaries and cursors, and feeds by tag, category and author', async () => {
+      const tag = await newTag('Feedtag');
+      const category = (
+        await t.api.post('/api/v1/categories').set('authorization', admin.bearer).send({ name: 'Feedcat' }).expect(201)
+      ).body;
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const post = (
+          await create({
+            title: `Feed ${i}`,
+            content: 'body '.repeat(100),
+            tagIds: [tag.id],
+            categoryId: category.id,
+          }).expect(201)
+        ).body;
+        await publish(post.id).expect(200);
+        ids.push(post.id);
+      }
+      const first = await t.api.get('/api/v1/posts?limit=2').expect(200);
+      expect(first.body.items.map((p: { id: string }) => p.id)).toEqual([ids[3], ids[2]]);
+      expect(first.body.items[0].content).toBeUndefined();
+      const second = await t.api.get(`/api/v1/posts?limit=2&cursor=${first.body.nextCursor}`).expect(200);
+      expect(second.body.items.map((p: { id: string }) => p.id)).toEqual([ids[1], ids[0]]);
+
+      const byTag = await t.api.get(`/api/v1/posts?tag=${tag.slug}`).expect(200);
+      expect(byTag.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
+      expect(dynamoCost(byTag).calls).toBe(3); // tag slug, link Query, summaries BatchGet
+      const byCategory = await t.api.get(`/api/v1/posts?category=${category.slug}`).expect(200);
+      expect(byCategory.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
+      const byAuthor = await t.api.get(`/api/v1/posts?author=${author.userId}&limit=4`).expect(200);
+      expect(byAuthor.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
+      expect(await tagCount(tag.slug)).toBe(4);
+      expect((await t.api.get(`/api/v1/categories/${category.slug}`).expect(200)).body.postCount).toBe(4);
+
+      const own = await t.api
+        .get('/api/v1/users/me/posts?status=draft&limit=100')
+        .set('authorization', author.bearer)
+        .expect(200);
+      expect(own.body.items.every((p: { status: string }) => p.status === 'draft')).toBe(true);
+      expect(own.body.items.length).toBeGreaterThan(0);
+    });
+
+    it('refuses bad queries with 400', async () => {
+      expect((await t.api.get('/api/v1/posts?limit=10000').expect(400)).body.code).toBe('validation_failed');
+      expect((await t.api.get('/api/v1/posts?cursor=bad.cursor').expect(400)).body.code).toBe('invalid_cursor');
+      await t.api.get('/api/v1/posts?tag=a&author=AAAAAAAAAAAAAAAAAAAAA').expect(400);
+      await t.api.get('/api/v1/users/me/posts?status=deleted').set('authorization', author.bearer).expect(400);
+    });
+
+    it('pages across month buckets, skipping empty months, newest first', async () => {
+      const fresh = await createTestApp();
+      try {
+        const months = ['2025-01', '2025-06', '2026-03'];
+        const summaries: PostSummary[] = months.flatMap((month, m) =>
+          Array.from({ length: 3 }, (_, i) => {
+            const at = `${month}-1${i}T10:00:00.000Z`;
+            return {
+              id: `bucket${m}${i}AAAAAAAAAAAAAA`.slice(0, 21),
+              authorId: reader.userId,
+              title: `Bucket ${month} ${i}`,
+              slug: `bucket-${month}-${i}`,
+              excerpt: 'x',
+              tagIds: [],
+              status: 'published' as const,
+              publishedAt: at,
+              viewCount: 0,
+              likeCount: 0,
+              commentCount: 0,
+              createdAt: at,
+              updatedAt: at,
+              version: 1,
+            };
+          }),
+        );
+        await batchWriteAll(fresh.db, fresh.tableName, [
+          ...summaries.map((summary) => ({ PutRequest: { Item: toPostSummaryItem(summary) } })),
+          ...months.map((month) => ({ PutRequest: { Item: { PK: 'FEED#MONTHS', SK: month } } })),
+        ]);
+        const seen: string[] = [];
+        const calls: number[] = [];
+        let cursor: string | null = null;
+        do {
+          const res = await fresh.api.get(`/api/v1/posts?limit=4${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+          seen.push(...res.body.items.map((p: { publishedAt: string }) => p.publishedAt));
+          calls.push(dynamoCost(res).calls);
+          cursor = res.body.nextCursor;
+        } while (cursor);
+        expect(seen).toEqual(
+          summaries
+            .map((p) => p.publishedAt!)
+            .sort()
+            .reverse(),
+        );
+        expect(Math.max(...calls)).toBeLessThanOrEqual(6); // at most 3 buckets and their month look-ups
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('costs the same for a page with 100 and with 5,000 posts in the table', async () => {
+      const seed = async (count: number) => {
+        const now = Date.now();
+        const items = Array.from({ length: count }, (_, i) => {
+          const at = new Date(now - 60_000 - i * 10).toISOString();
+          const summary: PostSummary = {
+            id: `seed${String(now).slice(-6)}${String(i).padStart(11, '0')}`,
+            authorId: reader.userId,
+            title: `Seeded ${i}`,
+            slug: `seeded-${now}-${i}`,
+            excerpt: 'Seeded post',
+            tagIds: [],
+            status: 'published',
+            publishedAt: at,
+            viewCount: 0,
+            likeCount: 0,
+            commentCount: 0,
+            createdAt: at,
+            updatedAt: at,
+            version: 1,
+          };
+          return { PutRequest: { Item: toPostSummaryItem(summary) } };
+        });
+        await batchWriteAll(t.db, t.tableName, items);
+      };
+      const page = async () => {
+        const res = await t.api.get('/api/v1/posts?limit=20').expect(200);
+        expect(res.body.items).toHaveLength(20);
+        const res2 = await t.api.get(`/api/v1/posts?limit=20&cursor=${res.body.nextCursor}`).expect(200);
+        return [dynamoCost(res), dynamoCost(res2)];
+      };
+      await seed(100);
+      const small = await page();
+      await seed(4900);
+      const large = await page();
+      expect(large).toEqual(small);
+      expect(large[0].calls).toBe(1);
+    });
+  });
+
+  describe('likes and views', () => {
+    let live: { id: string };
+    beforeAll(async () => {
+      live = (await create({ title: 'Likeable', content: 'x' }).expect(201)).body;
+      await publish(live.id).expect(200);
+    });
+
+    it('counts 100 concurrent likes by 100 users as 100', async () => {
+      const users = await Promise.all(Array.from({ length: 100 }, () => signUp(t)));
+      const results = await Promise.all(
+        users.map((u) => t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', u.bearer)),
+      );
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect((await get(live.id)).body.likeCount).toBe(100);
+      const likes = (await t.queryPartition(`POST#${live.id}`)).filter((i) => String(i.SK).startsWith('LIKE#'));
+      expect(likes).toHaveLength(100);
+    });
+
+    it('counts 50 concurrent likes by one user as 1, and like/unlike races stay consistent', async () => {
+      const post = (await create({ title: 'Once', content: 'x' }).expect(201)).body;
+      await publish(post.id).expect(200);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer),
+        ),
+      );
+      expect(results.every((r) => r.status === 200 && r.body.liked === true)).toBe(true);
+      expect((await get(post.id)).body.likeCount).toBe(1);
+      expect((await get(post.id, reader)).body.likedByMe).toBe(true);
+
+      const races = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 2 === 0
+            ? t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer)
+            : t.api.delete(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer),
+        ),
+      );
+      expect(races.every((r) => r.status === 200)).toBe(true);
+      const likeItems = (await t.queryPartition(`POST#${post.id}`)).filter((i) => String(i.SK).startsWith('LIKE#'));
+      expect((await get(post.id)).body.likeCount).toBe(likeItems.length);
+      expect(likeItems.length).toBeLessThanOrEqual(1);
+    });
+
+    it('lists my likes, and refuses likes on posts that are not live', async () => {
+      await t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', author.bearer).expect(200);
+      const mine = await t.api.get('/api/v1/users/me/likes').set('authorization', author.bearer).expect(200);
+      expect(mine.body.items.map((p: { id: string }) => p.id)).toContain(live.id);
+      const draft = (await create({ title: 'Not live', content: 'x' }).expect(201)).body;
+      await t.api.put(`/api/v1/posts/${draft.id}/like`).set('authorization', reader.bearer).expect(404);
+    });
+
+    it('counts views with an atomic ADD', async () => {
+      const results = await Promise.all(Array.from({ length: 10 }, () => t.api.post(`/api/v1/posts/${live.id}/views`)));
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect(Math.max(...results.map((r) => r.body.viewCount as number))).toBe(10);
+      const draft = (await create({ title: 'Unseen', content: 'x' }).expect(201)).body;
+      await t.api.post(`/api/v1/posts/${draft.id}/views`).expect(404);
+    });
+  });
+
+  describe('tag counts', () => {
+    it('stay exact when 20 posts are tagged and untagged concurrently', async () => {
+      const a = await newTag('Count A');
+      const b = await newTag('Count B');
+      const posts = [];
+      for (let i = 0; i < 20; i++) {
+        const post = (await create({ title: `Counted ${i}`, content: 'x', tagIds: [a.id] }).expect(201)).body;
+        await publish(post.id).expect(200);
+        posts.push(post);
+      }
+      expect(await tagCount(a.slug)).toBe(20);
+      const results = await Promise.all(
+        posts.map((post, i) =>
+          t.api
+            .patch(`/api/v1/posts/${post.id}`)
+            .set('authorization', author.bearer)
+            .send({ tagIds: i % 2 === 0 ? [b.id] : [a.id, b.id] }),
+        ),
+      );
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect(await tagCount(a.slug)).toBe(10);
+      expect(await tagCount(b.slug)).toBe(20);
+      await Promise.all(
+        posts
+          .slice(0, 5)
+          .map((post) => t.api.post(`/api/v1/posts/${post.id}/unpublish`).set('authorization', author.bearer)),
+      );
+      expect(await tagCount(b.slug)).toBe(15);
+      expect(await drift()).toEqual([]);
+    });
+  });
+
+  describe('idempotency', () => {
+    it('returns the first post for a retry with the same key, and 422 for the same key with another body', async () => {
+      const body = { title: 'Idempotent', content: 'once' };
+      const first = await create(body).set('idempotency-key', 'key-1').expect(201);
+      const retry = await create(body).set('idempotency-key', 'key-1').expect(200);
+      expect(retry.body.id).toBe(first.body.id);
+      const other = await create({ ...body, content: 'twice' })
+        .set('idempotency-key', 'key-1')
+        .expect(422);
+      expect(other.body.code).toBe('idempotency_key_reused');
+      const concurrent = await Promise.all(
+        Array.from({ length: 5 }, () => create(body).set('idempotency-key', 'key-2')),
+      );
+      const ids = new Set(concurrent.filter((r) => r.status < 300).map((r) => r.body.id as string));
+      expect(ids.size).toBe(1);
+      // another user may use the same key
+      await create(body, reader).set('idempotency-key', 'key-1').expect(201);
+    });
+  });
+
+  describe('delete', () => {
+    it('removes post, slug, links, counts and likes', async () => {
+      const tag = await newTag('Doomed Tag');
+      const post = (await create({ title: 'To delete', content: 'x', tagIds: [tag.id] }).expect(201)).body;
+      await publish(post.id).expect(200);
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer).expect(200);
+      expect(await tagCount(tag.slug)).toBe(1);
+      await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', reader.bearer).expect(403);
+      await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', moderator.bearer).expect(204);
+      await get(post.id, admin).expect(404);
+      expect(await tagCount(tag.slug)).toBe(0);
+      expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
+      expect((await t.queryPartition(`TAG#${tag.id}`)).filter((i) => String(i.SK).startsWith('POST#'))).toEqual([]);
+      expect((await create({ title: 'To delete', content: 'y' }).expect(201)).body.slug).toBe('to-delete');
+    });
+  });
+
+  describe('bad input is 4xx and writes nothing', () => {
+    it.each([
+      ['oversized content', () => ({ title: 'Big', content: '字'.repeat(70_000) }), [400, 413]],
+      [
+        '11 tags',
+        () => ({
+          title: 'Tags',
+          content: 'x',
+          tagIds: Array.from({ length: 11 }, (_, i) => `AAAAAAAAAAAAAAAAAAAA${i % 10}`),
+        }),
+        [400],
+      ],
+      ['an empty title', () => ({ title: '   ', content: 'x' }), [400]],
+      ['a 201-character title', () => ({ title: 'x'.repeat(201), content: 'x' }), [400]],
+      ['an unknown category', () => ({ title: 'Cat', content: 'x', categoryId: 'AAAAAAAAAAAAAAAAAAAAA' }), [422]],
+      ['an unknown tag', () => ({ title: 'Tag', content: 'x', tagIds: ['BBBBBBBBBBBBBBBBBBBBB'] }), [422]],
+      ['a counter in the body', () => ({ title: 'Count', content: 'x', likeCount: 5 }), [400]],
+      ['a status in the body', () => ({ title: 'Status', content: 'x', status: 'published' }), [400]],
+    ])('%s', async (_name, body, statuses) => {
+      const before = (await t.allItems()).length;
+      const res = await create(body());
+      expect(statuses).toContain(res.status);
+      expect((await t.allItems()).length).toBe(before);
+      if (res.status === 422 && res.body.code === 'tag_not_found')
+        expect(res.body.invalidIds).toEqual(['BBBBBBBBBBBBBBBBBBBBB']);
+    });
+  });
+});
