@@ -1,3 +1,4 @@
+import type { Response } from 'supertest';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
@@ -262,7 +263,9 @@ describe('posts (e2e)', () => {
         const calls: number[] = [];
         let cursor: string | null = null;
         do {
-          const res = await fresh.api.get(`/api/v1/posts?limit=4${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+          const res: Response = await fresh.api
+            .get(`/api/v1/posts?limit=4${cursor ? `&cursor=${cursor}` : ''}`)
+            .expect(200);
           seen.push(...res.body.items.map((p: { publishedAt: string }) => p.publishedAt));
           calls.push(dynamoCost(res).calls);
           cursor = res.body.nextCursor;
