@@ -140,6 +140,20 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       expect((await refresh(victim.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
     });
 
+    it('keeps working while another app instance runs in the same process', async () => {
+      const other = await createTestApp();
+      try {
+        const there = await signUp(other);
+        await other.api.get('/api/v1/auth/sessions').set('authorization', there.bearer).expect(200);
+        await sessions(user.bearer).expect(200);
+        // each app verifies against its own table: a token of one is a stranger to the other
+        expect((await sessions(there.bearer).expect(401)).body.code).toBe('session_revoked');
+      } finally {
+        await other.close();
+      }
+      await sessions(user.bearer).expect(200);
+    });
+
     it('takes a suspension into account on the very next request', async () => {
       const victim = await signUp(t);
       await sessions(victim.bearer).expect(200);

@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { UsersModule } from '../users/users.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
-import { JwtStrategy } from './jwt.strategy.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
 import { ActionLinksModule } from './action-links/action-links.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
@@ -17,12 +16,12 @@ import { TokenService } from './tokens/token.service.js';
  * order), so every route of every module is protected unless marked `@Public()`.
  */
 @Module({
-  imports: [UsersModule, SessionsModule, ActionLinksModule, PassportModule, JwtModule.register({})],
+  imports: [UsersModule, SessionsModule, ActionLinksModule, JwtModule.register({})],
   controllers: [AuthController],
   providers: [
     AuthService,
     TokenService,
-    JwtStrategy,
+    AccessTokenVerifier,
     LoginRateLimiter,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },

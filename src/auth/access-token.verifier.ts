@@ -1,0 +1,62 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { forbidden, unauthorized } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AuthUser } from './auth-user.js';
+import { SessionsRepository } from './sessions/sessions.repository.js';
+import { JWT_ALGORITHM } from './tokens/token.service.js';
+
+interface AccessTokenPayload {
+  sub?: unknown;
+  sid?: unknown;
+}
+
+/**
+ * Verifies an access token: the signature with the one pinned algorithm (so `alg: none` and
+ * algorithm confusion fail), issuer, audience and expiry; then loads the session and the user
+ * in one consistent read, so a revoked or expired session, or a suspended or deleted user, is
+ * refused on the very next request. The role comes from the user item, not from the token.
+ */
+@Injectable()
+export class AccessTokenVerifier {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly sessions: SessionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async verify(token: string): Promise<AuthUser> {
+    let payload: AccessTokenPayload;
+    try {
+      payload = await this.jwt.verifyAsync<AccessTokenPayload>(token, {
+        secret: this.config.auth.jwtSecret,
+        algorithms: [JWT_ALGORITHM],
+        issuer: this.config.auth.jwtIssuer,
+        audience: this.config.auth.jwtAudience,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TokenExpiredError') {
+        throw unauthorized(ErrorCode.TokenExpired, 'The access token has expired.');
+      }
+      throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
+    }
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
+      throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
+    }
+    const { session, user } = await this.sessions.findWithUser(payload.sub, payload.sid);
+    if (!session || !user || user.status === 'inactive') {
+      throw unauthorized(ErrorCode.SessionRevoked, 'The session has ended; sign in again.');
+    }
+    if (user.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
+    return {
+      userId: user.id,
+      sessionId: session.id,
+      role: user.role,
+      status: user.status,
+      email: user.email,
+      emailVerified: user.emailVerified,
+    };
+  }
+}
