@@ -10,6 +10,7 @@ import { UsersModule } from './users/users.module.js';
 import { SlugsModule } from './common/slugs/slugs.module.js';
 import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
 import { PostsModule } from './posts/posts.module.js';
+import { CommentsModule } from './comments/comments.module.js';
 
 /** The root module, built from an already validated configuration. */
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         UsersModule,
         TaxonomyModule,
         PostsModule,
+        CommentsModule,
       ],
     };
   }

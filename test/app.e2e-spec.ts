@@ -122,6 +122,8 @@ describe('app (e2e)', () => {
         'GET /api/v1/posts/by-slug/{slug}',
         'POST /api/v1/posts/{id}/views',
         'GET /api/v1/users/{id}/posts',
+        'GET /api/v1/posts/{postId}/comments',
+        'GET /api/v1/users/{id}/comments',
       ];
       const unsecured: string[] = [];
       for (const [path, methods] of Object.entries(t.openapi.document.paths)) {

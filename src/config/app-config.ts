@@ -54,6 +54,12 @@ export interface AppConfig {
   docs: boolean;
   dynamo: DynamoConfig;
   auth: AuthConfig;
+  comments: {
+    /** Replies nest this deep; deeper replies attach to the deepest allowed ancestor. */
+    maxDepth: number;
+    /** Who gets `approved` at once: `all`, `verified` (verified emails and staff) or `staff`. */
+    autoApprove: 'all' | 'verified' | 'staff';
+  };
   /** When both are set, start-up makes sure this active admin exists (created or promoted). */
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
@@ -190,6 +196,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
     bootstrapAdmin: adminFrom(env, problems),
+    comments: {
+      maxDepth: int('COMMENT_MAX_DEPTH', 3, 1, 10),
+      autoApprove: oneOf('COMMENT_AUTO_APPROVE', ['all', 'verified', 'staff'] as const, 'verified'),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

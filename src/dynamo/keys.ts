@@ -16,6 +16,9 @@ export const ENTITY = {
   PostLink: 'PostLink',
   Like: 'Like',
   Idempotency: 'Idempotency',
+  Comment: 'Comment',
+  CommentPointer: 'CommentPointer',
+  CommentLike: 'CommentLike',
 } as const;
 
 export interface ItemKey {
@@ -72,6 +75,15 @@ export const Keys = {
   /** A month that has published posts: lets the global feed skip empty months. */
   feedMonth: (month: string): ItemKey => ({ PK: 'FEED#MONTHS', SK: month }),
   feedMonthsPartition: 'FEED#MONTHS',
+  /** A comment, at its thread path (`<root>/<reply>/...`, each `<createdAt>#<id>`): SK order is display order. */
+  comment: (postId: string, path: string): ItemKey => ({ PK: `POST#${postId}`, SK: `COMMENT#${path}` }),
+  commentPrefix: 'COMMENT#',
+  /** Finds a comment's path from its id. */
+  commentPointer: (postId: string, commentId: string): ItemKey => ({ PK: `POST#${postId}`, SK: `CMTID#${commentId}` }),
+  commentLike: (postId: string, commentId: string, userId: string): ItemKey => ({
+    PK: `POST#${postId}`,
+    SK: `CLIKE#${commentId}#${userId}`,
+  }),
   idempotency: (userId: string, key: string): ItemKey => ({ PK: `IDEMPOTENCY#${userId}#${key}`, SK: 'IDEMPOTENCY' }),
   /** A slug owned by a category, tag or post. */
   uniqueSlug: (kind: string, slug: string): ItemKey => ({
@@ -153,5 +165,17 @@ export const PostIndexKeys = {
   like: (userId: string, likedAt: string, postId: string) => ({
     GSI2PK: `LIKES#${userId}`,
     GSI2SK: `${likedAt}#${postId}`,
+  }),
+} as const;
+
+/** Index keys of a comment: the moderation queue (GSI1, pending only) and the author's approved comments (GSI2). */
+export const CommentIndexKeys = {
+  moderation: (c: { createdAt: string; postId: string; id: string }) => ({
+    GSI1PK: 'MODERATION#pending',
+    GSI1SK: `${c.createdAt}#${c.postId}#${c.id}`,
+  }),
+  byAuthor: (c: { authorId: string; createdAt: string; id: string }) => ({
+    GSI2PK: `USERCOMMENTS#${c.authorId}`,
+    GSI2SK: `${c.createdAt}#${c.id}`,
   }),
 } as const;

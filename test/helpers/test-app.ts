@@ -196,3 +196,11 @@ export async function signUpWithRole(
   }
   return user;
 }
+
+/** Confirms the user's email with the link the app mailed at registration. */
+export async function verifyEmail(t: TestApp, user: SignedIn): Promise<void> {
+  const token = t.mailer.tokenFor(user.email, 'email_verification');
+  if (!token) throw new Error(`no verification mail for ${user.email}`);
+  const res = await t.api.post('/api/v1/auth/verify-email/confirm').send({ token });
+  if (res.status !== 204) throw new Error(`verification failed: ${res.status} ${JSON.stringify(res.body)}`);
+}

@@ -46,6 +46,9 @@ export const ErrorCode = {
   InvalidTransition: 'invalid_transition',
   IdempotencyKeyReused: 'idempotency_key_reused',
   NotPostAuthor: 'not_post_author',
+  CommentNotFound: 'comment_not_found',
+  UnknownParentComment: 'unknown_parent_comment',
+  NotCommentAuthor: 'not_comment_author',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

@@ -1,0 +1,28 @@
+export const COMMENT_STATUSES = ['pending', 'approved', 'spam', 'rejected'] as const;
+export type CommentStatus = (typeof COMMENT_STATUSES)[number];
+
+/** A comment: `PK=POST#<postId>`, `SK=COMMENT#<path>`. */
+export interface Comment {
+  id: string;
+  postId: string;
+  /** `<createdAt>#<id>` segments from the root, joined by `/`: sorts in display order. */
+  path: string;
+  parentId?: string;
+  depth: number;
+  /** Absent on a deleted comment kept as a tombstone. */
+  authorId?: string;
+  content?: string;
+  status: CommentStatus;
+  deleted: boolean;
+  likeCount: number;
+  createdAt: string;
+  updatedAt: string;
+  editedAt?: string;
+  version: number;
+}
+
+/** Counted in the post's `commentCount`. */
+export const isCounted = (comment: Pick<Comment, 'status' | 'deleted'>): boolean =>
+  comment.status === 'approved' && !comment.deleted;
+
+export const pathSegment = (createdAt: string, id: string): string => `${createdAt}#${id}`;

@@ -1,0 +1,147 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthUser } from '../auth/auth-user.js';
+import { Authenticated, CurrentUser, Public, Roles } from '../auth/auth.decorators.js';
+import { IdParams } from '../common/dto/id-params.dto.js';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import type { Page } from '../dynamo/pagination.js';
+import type { Comment } from './comment.entity.js';
+import { CommentMapper } from './comment.mapper.js';
+import { CommentsService } from './comments.service.js';
+import {
+  CommentDto,
+  CommentLikeStateDto,
+  CommentPageDto,
+  CommentParams,
+  CreateCommentDto,
+  ModerateCommentDto,
+  ModerationQueryDto,
+  PostCommentParams,
+  UpdateCommentDto,
+} from './dto/comment.dto.js';
+
+const toPage = (page: Page<Comment>): CommentPageDto => ({
+  items: page.items.map((comment) => CommentMapper.toDto(comment)),
+  nextCursor: page.nextCursor,
+});
+
+@ApiTags('comments')
+@Controller('posts/:postId/comments')
+export class CommentsController {
+  constructor(private readonly comments: CommentsService) {}
+
+  /** The thread in display order (each reply right after its parent, siblings oldest first). */
+  @Public()
+  @Get()
+  @ApiProblemResponses(400, 404)
+  async thread(
+    @Param() { postId }: PostCommentParams,
+    @Query() query: PageQueryDto,
+    @CurrentUser() viewer?: AuthUser,
+  ): Promise<CommentPageDto> {
+    return toPage(await this.comments.thread(postId, viewer, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+  }
+
+  /** Comments on a published post. */
+  @Authenticated()
+  @Post()
+  @ApiProblemResponses(400, 404, 422)
+  async create(
+    @Param() { postId }: PostCommentParams,
+    @Body() dto: CreateCommentDto,
+    @CurrentUser() viewer: AuthUser,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CommentDto> {
+    const comment = await this.comments.create(postId, viewer, dto.content, dto.parentId);
+    res.setHeader('ETag', etagOf(comment.version));
+    return CommentMapper.toDto(comment);
+  }
+
+  /** The author edits the content, with `If-Match`. */
+  @Authenticated()
+  @Patch(':id')
+  @ApiIfMatch()
+  @ApiProblemResponses(400, 404, 412)
+  async edit(
+    @Param() { postId, id }: CommentParams,
+    @Body() dto: UpdateCommentDto,
+    @CurrentUser() viewer: AuthUser,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<CommentDto> {
+    const comment = await this.comments.edit(postId, id, viewer, dto.content, parseIfMatch(ifMatch));
+    res.setHeader('ETag', etagOf(comment.version));
+    return CommentMapper.toDto(comment);
+  }
+
+  /** Deletes (the author, the post's author, moderators, admins); with replies it stays as a tombstone. */
+  @Authenticated()
+  @Delete(':id')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400, 404, 412)
+  async remove(@Param() { postId, id }: CommentParams, @CurrentUser() viewer: AuthUser): Promise<void> {
+    await this.comments.delete(postId, id, viewer);
+  }
+
+  /** Sets the moderation status (moderators and admins). */
+  @Roles('moderator', 'admin')
+  @Post(':id/moderate')
+  @HttpCode(HttpStatus.OK)
+  @ApiProblemResponses(400, 404, 412)
+  async moderate(@Param() { postId, id }: CommentParams, @Body() dto: ModerateCommentDto): Promise<CommentDto> {
+    return CommentMapper.toDto(await this.comments.moderate(postId, id, dto.status));
+  }
+
+  @Authenticated()
+  @Put(':id/like')
+  @ApiProblemResponses(400, 404)
+  async like(@Param() { postId, id }: CommentParams, @CurrentUser() viewer: AuthUser): Promise<CommentLikeStateDto> {
+    return this.comments.setLike(postId, id, viewer, true);
+  }
+
+  @Authenticated()
+  @Delete(':id/like')
+  @ApiProblemResponses(400, 404)
+  async unlike(@Param() { postId, id }: CommentParams, @CurrentUser() viewer: AuthUser): Promise<CommentLikeStateDto> {
+    return this.comments.setLike(postId, id, viewer, false);
+  }
+}
+
+@ApiTags('comments')
+@Controller()
+export class CommentListsController {
+  constructor(private readonly comments: CommentsService) {}
+
+  /** The moderation queue, oldest first. */
+  @Roles('moderator', 'admin')
+  @Get('comments/moderation')
+  @ApiProblemResponses(400)
+  async queue(@Query() query: ModerationQueryDto): Promise<CommentPageDto> {
+    return toPage(await this.comments.pending(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+  }
+
+  /** A user's approved comments, newest first. */
+  @Public()
+  @Get('users/:id/comments')
+  @ApiProblemResponses(400)
+  async byUser(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<CommentPageDto> {
+    return toPage(await this.comments.byAuthor(id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+  }
+}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { PostsModule } from '../posts/posts.module.js';
+import { CommentListsController, CommentsController } from './comments.controller.js';
+import { CommentsRepository } from './comments.repository.js';
+import { CommentsService } from './comments.service.js';
+
+@Module({
+  imports: [PostsModule],
+  controllers: [CommentsController, CommentListsController],
+  providers: [CommentsRepository, CommentsService],
+  exports: [CommentsService],
+})
+export class CommentsModule {}

@@ -1,0 +1,317 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { notFound, preconditionFailed } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { buildUpdate } from '../dynamo/expressions.js';
+import { stripInternal } from '../dynamo/items.js';
+import { CommentIndexKeys, ENTITY, Keys } from '../dynamo/keys.js';
+import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { type Comment, isCounted } from './comment.entity.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'];
+
+const stale = () =>
+  preconditionFailed(ErrorCode.VersionMismatch, 'The comment changed since you read it; fetch it again.');
+const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
+
+/** Index keys for a comment's state: pending ones are queued for moderation, approved ones listed under their author. */
+function indexKeysOf(comment: Comment): Record<string, string> {
+  if (comment.deleted) return {};
+  if (comment.status === 'pending') return CommentIndexKeys.moderation(comment);
+  if (comment.status === 'approved' && comment.authorId)
+    return CommentIndexKeys.byAuthor({ ...comment, authorId: comment.authorId });
+  return {};
+}
+
+/** Who sees what in a thread (see CommentsService). */
+export interface ThreadViewer {
+  userId?: string;
+  staff: boolean;
+}
+
+/**
+ * Comments live in their post's partition, keyed by thread path, so one Query reads a page of
+ * the thread in display order. `commentCount` on the post changes in the same transaction as
+ * anything that makes a comment start or stop counting (approved and not deleted).
+ */
+@Injectable()
+export class CommentsRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /** Creates the comment and its id pointer, on condition that the post is live; counts it if approved. */
+  async create(comment: Comment, now: string): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...Keys.comment(comment.postId, comment.path),
+              entity: ENTITY.Comment,
+              ...comment,
+              ...indexKeysOf(comment),
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+      },
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...Keys.commentPointer(comment.postId, comment.id),
+              entity: ENTITY.CommentPointer,
+              path: comment.path,
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+      },
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.post(comment.postId),
+            UpdateExpression: 'ADD commentCount :delta',
+            ConditionExpression: '#status = :published AND publishedAt <= :now',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':delta': isCounted(comment) ? 1 : 0, ':published': 'published', ':now': now },
+          },
+        },
+        onConditionFailed: postGone,
+      },
+    ]);
+  }
+
+  /** A comment by id: the pointer, then the comment (both strongly consistent). */
+  async findById(postId: string, commentId: string): Promise<Comment | undefined> {
+    const pointer = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.commentPointer(postId, commentId), ConsistentRead: true }),
+    );
+    if (!pointer.Item) return undefined;
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.comment(postId, pointer.Item.path as string),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? stripInternal<Comment>(result.Item) : undefined;
+  }
+
+  /** True when the comment has at least one reply (a one-item Query under its path). */
+  async hasReplies(comment: Comment): Promise<boolean> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: {
+          ':pk': Keys.postPartition(comment.postId),
+          ':prefix': `${Keys.comment(comment.postId, comment.path).SK}/`,
+        },
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (result.Items ?? []).length > 0;
+  }
+
+  /**
+   * Saves a new state of the comment on condition of its version; moves the index keys with
+   * the status and changes the post's `commentCount` when the comment starts or stops counting.
+   */
+  async save(before: Comment, after: Comment): Promise<void> {
+    const set: Record<string, unknown> = {};
+    const remove: string[] = [];
+    for (const [field, value] of Object.entries(after)) {
+      if (['id', 'postId', 'path', 'version', 'likeCount'].includes(field)) continue;
+      if (value === undefined) remove.push(field);
+      else set[field] = value;
+    }
+    const indexKeys = indexKeysOf(after);
+    Object.assign(set, indexKeys);
+    remove.push(...COMMENT_INDEX_ATTRIBUTES.filter((attribute) => !(attribute in indexKeys)));
+    await transactWrite(this.db, [
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.comment(before.postId, before.path),
+            ...buildUpdate({
+              set,
+              remove: [...new Set(remove)].filter((field) => !(field in set)),
+              add: { version: 1 },
+              allowIndexAttributes: true,
+              condition: {
+                expression: 'attribute_exists(PK) AND version = :expected',
+                values: { ':expected': before.version },
+              },
+            }),
+          },
+        },
+        onConditionFailed: stale,
+      },
+      ...this.countChange(before, after),
+    ]);
+  }
+
+  /** Deletes a comment without replies, its pointer and its count, in one transaction. */
+  async delete(before: Comment): Promise<void> {
+    await transactWrite(this.db, [
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.comment(before.postId, before.path),
+            ConditionExpression: 'version = :v',
+            ExpressionAttributeValues: { ':v': before.version },
+          },
+        },
+        onConditionFailed: stale,
+      },
+      { item: { Delete: { TableName: this.tableName, Key: Keys.commentPointer(before.postId, before.id) } } },
+      ...this.countChange(before, undefined),
+    ]);
+  }
+
+  /** One page of the thread in display order: one Query, filtered to what the viewer may see. */
+  async thread(postId: string, viewer: ThreadViewer, limit: number, cursor?: string): Promise<Page<Comment>> {
+    const scope = `thread|${postId}`;
+    const visibility = viewer.staff
+      ? {}
+      : {
+          FilterExpression: viewer.userId
+            ? '#status = :approved OR deleted = :true OR authorId = :me'
+            : '#status = :approved OR deleted = :true',
+          ExpressionAttributeNames: { '#status': 'status' },
+        };
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ...visibility,
+        ExpressionAttributeValues: {
+          ':pk': Keys.postPartition(postId),
+          ':prefix': Keys.commentPrefix,
+          ...(viewer.staff
+            ? {}
+            : { ':approved': 'approved', ':true': true, ...(viewer.userId ? { ':me': viewer.userId } : {}) }),
+        },
+        Limit: limit,
+        ExclusiveStartKey: this.cursors.decode(cursor, scope),
+      }),
+    );
+    return {
+      items: (result.Items ?? []).map((item: Item) => stripInternal<Comment>(item)),
+      nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope),
+    };
+  }
+
+  /** The moderation queue, oldest first (the sparse GSI1 holds only pending comments). */
+  async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI1',
+      partition: 'MODERATION#pending',
+      ascending: true,
+      limit,
+      cursor,
+    });
+    return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
+  }
+
+  /** A user's approved comments, newest first (GSI2). */
+  async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI2',
+      partition: `USERCOMMENTS#${userId}`,
+      limit,
+      cursor,
+    });
+    return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
+  }
+
+  /** Likes a comment once (like item + `likeCount + 1`, one transaction); false if already liked. */
+  async addLike(comment: Comment, userId: string, now: string): Promise<boolean> {
+    return this.likeTransaction(comment, userId, 1, now);
+  }
+
+  async removeLike(comment: Comment, userId: string): Promise<boolean> {
+    return this.likeTransaction(comment, userId, -1);
+  }
+
+  private async likeTransaction(comment: Comment, userId: string, delta: 1 | -1, now?: string): Promise<boolean> {
+    const key = Keys.commentLike(comment.postId, comment.id, userId);
+    try {
+      await transactWrite(this.db, [
+        {
+          item:
+            delta > 0
+              ? {
+                  Put: {
+                    TableName: this.tableName,
+                    Item: { ...key, entity: ENTITY.CommentLike, commentId: comment.id, userId, likedAt: now },
+                    ConditionExpression: 'attribute_not_exists(PK)',
+                  },
+                }
+              : { Delete: { TableName: this.tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' } },
+          onConditionFailed: () => new NothingToDo(),
+        },
+        {
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: Keys.comment(comment.postId, comment.path),
+              UpdateExpression: 'ADD likeCount :delta',
+              ConditionExpression: 'attribute_exists(PK)',
+              ExpressionAttributeValues: { ':delta': delta },
+            },
+          },
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof NothingToDo) return false;
+      throw error;
+    }
+  }
+
+  private countChange(before: Comment | undefined, after: Comment | undefined): TransactOperation[] {
+    const delta = (after && isCounted(after) ? 1 : 0) - (before && isCounted(before) ? 1 : 0);
+    if (delta === 0) return [];
+    const postId = (before ?? after)!.postId;
+    return [
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.post(postId),
+            UpdateExpression: 'ADD commentCount :delta',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':delta': delta },
+          },
+        },
+        onConditionFailed: postGone,
+      },
+    ];
+  }
+}
+
+/** A repeated like or unlike: idempotent, not an error. */
+class NothingToDo extends Error {}

@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user.js';
+import { forbidden, notFound, unprocessable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { assertVersion } from '../common/http/etag.js';
+import { newId } from '../common/ids.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { Page } from '../dynamo/pagination.js';
+import { isLive } from '../posts/post.entity.js';
+import { PostsRepository } from '../posts/posts.repository.js';
+import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
+import { CommentsRepository } from './comments.repository.js';
+
+const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
+const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
+
+@Injectable()
+export class CommentsService {
+  constructor(
+    private readonly comments: CommentsRepository,
+    private readonly posts: PostsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Comments on a live post; approved at once or pending, by the configured policy. */
+  async create(postId: string, author: AuthUser, content: string, parentId?: string): Promise<Comment> {
+    const post = await this.posts.findSummary(postId);
+    if (!post || !isLive(post)) throw notFound(ErrorCode.PostNotFound, 'No such post.');
+    const now = new Date().toISOString();
+    const id = newId();
+    let path = pathSegment(now, id);
+    let depth = 1;
+    let parent: Comment | undefined;
+    if (parentId) {
+      parent = await this.comments.findById(postId, parentId);
+      if (!parent) {
+        throw unprocessable(ErrorCode.UnknownParentComment, `Comment ${parentId} is not on this post.`, {
+          invalidIds: [parentId],
+        });
+      }
+      // At the depth limit, the reply becomes a sibling of the parent: attached to the deepest allowed ancestor.
+      const segments = parent.path.split('/');
+      const base = parent.depth >= this.config.comments.maxDepth ? segments.slice(0, -1) : segments;
+      path = [...base, pathSegment(now, id)].join('/');
+      depth = base.length + 1;
+    }
+    const attachedTo = depth > 1 ? path.split('/')[depth - 2].split('#')[1] : undefined;
+    const comment: Comment = {
+      id,
+      postId,
+      path,
+      parentId: attachedTo,
+      depth,
+      authorId: author.userId,
+      content,
+      status: this.initialStatus(author),
+      deleted: false,
+      likeCount: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    };
+    await this.comments.create(comment, now);
+    return comment;
+  }
+
+  /** One page of the thread, as the viewer may see it. */
+  async thread(postId: string, viewer: AuthUser | undefined, limit: number, cursor?: string): Promise<Page<Comment>> {
+    const post = await this.posts.findSummary(postId);
+    const canSeePost = post && (isLive(post) || viewer?.userId === post.authorId || isStaff(viewer));
+    if (!canSeePost) throw notFound(ErrorCode.PostNotFound, 'No such post.');
+    return this.comments.thread(postId, { userId: viewer?.userId, staff: isStaff(viewer) }, limit, cursor);
+  }
+
+  /** The author edits the content (If-Match); `editedAt` records it. */
+  async edit(postId: string, commentId: string, viewer: AuthUser, content: string, ifMatch?: number): Promise<Comment> {
+    const comment = await this.visible(postId, commentId, viewer);
+    if (comment.authorId !== viewer.userId)
+      throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author may edit a comment.');
+    assertVersion(ifMatch, comment.version);
+    const now = new Date().toISOString();
+    await this.comments.save(comment, { ...comment, content, editedAt: now, updatedAt: now });
+    return (await this.comments.findById(postId, commentId))!;
+  }
+
+  /**
+   * The author, the post's author, moderators and admins may delete. A comment with replies
+   * stays as a tombstone (no content, no author) so the thread keeps its shape.
+   */
+  async delete(postId: string, commentId: string, viewer: AuthUser): Promise<void> {
+    const comment = await this.visible(postId, commentId, viewer);
+    const post = await this.posts.findSummary(postId);
+    const allowed = comment.authorId === viewer.userId || post?.authorId === viewer.userId || isStaff(viewer);
+    if (!allowed)
+      throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author, the post author or staff may delete a comment.');
+    if (await this.comments.hasReplies(comment)) {
+      const now = new Date().toISOString();
+      await this.comments.save(comment, {
+        ...comment,
+        deleted: true,
+        content: undefined,
+        authorId: undefined,
+        updatedAt: now,
+      });
+    } else {
+      await this.comments.delete(comment);
+    }
+  }
+
+  /** Moderators and admins set the status; the comment leaves the queue when it is no longer pending. */
+  async moderate(postId: string, commentId: string, status: CommentStatus): Promise<Comment> {
+    const comment = await this.comments.findById(postId, commentId);
+    if (!comment) throw commentNotFound();
+    if (comment.status !== status) {
+      await this.comments.save(comment, { ...comment, status, updatedAt: new Date().toISOString() });
+    }
+    return (await this.comments.findById(postId, commentId))!;
+  }
+
+  pending(limit: number, cursor?: string): Promise<Page<Comment>> {
+    return this.comments.pending(limit, cursor);
+  }
+
+  byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    return this.comments.byAuthor(userId, limit, cursor);
+  }
+
+  async setLike(
+    postId: string,
+    commentId: string,
+    viewer: AuthUser,
+    liked: boolean,
+  ): Promise<{ liked: boolean; likeCount: number }> {
+    const comment = await this.visible(postId, commentId, viewer);
+    if (comment.deleted || comment.status !== 'approved') throw commentNotFound();
+    if (liked) await this.comments.addLike(comment, viewer.userId, new Date().toISOString());
+    else await this.comments.removeLike(comment, viewer.userId);
+    return { liked, likeCount: (await this.comments.findById(postId, commentId))?.likeCount ?? 0 };
+  }
+
+  private initialStatus(author: AuthUser): CommentStatus {
+    const policy = this.config.comments.autoApprove;
+    if (policy === 'all' || isStaff(author)) return 'approved';
+    if (policy === 'verified' && author.emailVerified) return 'approved';
+    return 'pending';
+  }
+
+  /** A comment the viewer may see (approved, their own, or any for staff); 404 otherwise. */
+  private async visible(postId: string, commentId: string, viewer: AuthUser): Promise<Comment> {
+    const comment = await this.comments.findById(postId, commentId);
+    if (!comment) throw commentNotFound();
+    if (comment.status !== 'approved' && !comment.deleted && comment.authorId !== viewer.userId && !isStaff(viewer)) {
+      throw commentNotFound();
+    }
+    return comment;
+  }
+}

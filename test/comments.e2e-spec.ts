@@ -1,0 +1,292 @@
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUp,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+  verifyEmail,
+} from './helpers/test-app.js';
+
+interface CommentBody {
+  id: string;
+  parentId?: string;
+  depth: number;
+  status: string;
+  deleted: boolean;
+  content?: string;
+  authorId?: string;
+}
+
+describe('comments (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  let moderator: SignedIn;
+  let postAuthor: SignedIn;
+  let verified: SignedIn;
+  let unverified: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+    moderator = await signUpWithRole(t, admin, 'moderator');
+    postAuthor = await signUp(t);
+    verified = await signUp(t);
+    await verifyEmail(t, verified);
+    unverified = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const newPost = async (publish = true) => {
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', postAuthor.bearer)
+        .send({ title: 'Discussed', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    if (publish)
+      await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', postAuthor.bearer).send({}).expect(200);
+    return post.id;
+  };
+  const comment = (postId: string, as: SignedIn, body: object) =>
+    t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', as.bearer).send(body);
+  const thread = async (postId: string, as?: SignedIn, limit = 100) => {
+    const req = t.api.get(`/api/v1/posts/${postId}/comments?limit=${limit}`);
+    return (await (as ? req.set('authorization', as.bearer) : req).expect(200)).body.items as CommentBody[];
+  };
+  const commentCount = async (postId: string) =>
+    (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.commentCount as number;
+  const moderate = (postId: string, id: string, status: string, as: SignedIn = moderator) =>
+    t.api.post(`/api/v1/posts/${postId}/comments/${id}/moderate`).set('authorization', as.bearer).send({ status });
+
+  it('orders the thread with replies right after their parents, across pages', async () => {
+    const postId = await newPost();
+    const c = async (content: string, parentId?: string) =>
+      (await comment(postId, verified, { content, parentId }).expect(201)).body as CommentBody;
+    const a = await c('A');
+    const b = await c('B');
+    const a1 = await c('A1', a.id);
+    const b1 = await c('B1', b.id);
+    const a2 = await c('A2', a.id);
+    const a1x = await c('A1x', a1.id);
+    expect(a1x.depth).toBe(3);
+    const order = (await thread(postId)).map((x) => x.content);
+    expect(order).toEqual(['A', 'A1', 'A1x', 'A2', 'B', 'B1']);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await t.api
+        .get(`/api/v1/posts/${postId}/comments?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+        .expect(200);
+      expect(dynamoCost(res).calls).toBe(2); // the post, one Query
+      seen.push(...(res.body.items as CommentBody[]).map((x) => x.content!));
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor);
+    expect(seen).toEqual(order);
+    expect([a2.parentId, b1.parentId]).toEqual([a.id, b.id]);
+  });
+
+  it('attaches replies beyond the depth limit to the deepest allowed ancestor', async () => {
+    const postId = await newPost();
+    const l1 = (await comment(postId, verified, { content: 'L1' }).expect(201)).body as CommentBody;
+    const l2 = (await comment(postId, verified, { content: 'L2', parentId: l1.id }).expect(201)).body as CommentBody;
+    const l3 = (await comment(postId, verified, { content: 'L3', parentId: l2.id }).expect(201)).body as CommentBody;
+    const l4 = (await comment(postId, verified, { content: 'L4', parentId: l3.id }).expect(201)).body as CommentBody;
+    expect(l4).toMatchObject({ depth: 3, parentId: l2.id });
+    expect((await thread(postId)).map((x) => x.content)).toEqual(['L1', 'L2', 'L3', 'L4']);
+  });
+
+  it('shows each reader what they may see', async () => {
+    const postId = await newPost();
+    const approved = (await comment(postId, verified, { content: 'visible' }).expect(201)).body as CommentBody;
+    const pending = (await comment(postId, unverified, { content: 'waiting' }).expect(201)).body as CommentBody;
+    const spam = (await comment(postId, unverified, { content: 'buy now' }).expect(201)).body as CommentBody;
+    await moderate(postId, spam.id, 'spam').expect(200);
+    const rejected = (await comment(postId, unverified, { content: 'rude' }).expect(201)).body as CommentBody;
+    await moderate(postId, rejected.id, 'rejected').expect(200);
+    expect(approved.status).toBe('approved');
+    expect(pending.status).toBe('pending');
+
+    const ids = async (as?: SignedIn) => (await thread(postId, as)).map((x) => x.id).sort();
+    expect(await ids()).toEqual([approved.id]);
+    expect(await ids(verified)).toEqual([approved.id]);
+    expect(await ids(unverified)).toEqual([approved.id, pending.id, spam.id, rejected.id].sort());
+    expect(await ids(moderator)).toEqual([approved.id, pending.id, spam.id, rejected.id].sort());
+    expect(await ids(admin)).toEqual([approved.id, pending.id, spam.id, rejected.id].sort());
+    expect(await commentCount(postId)).toBe(1);
+  });
+
+  it('keeps a deleted comment with replies as a tombstone, and deletes a leaf outright', async () => {
+    const postId = await newPost();
+    const parent = (await comment(postId, verified, { content: 'parent' }).expect(201)).body as CommentBody;
+    const reply = (await comment(postId, verified, { content: 'reply', parentId: parent.id }).expect(201))
+      .body as CommentBody;
+    expect(await commentCount(postId)).toBe(2);
+    await t.api
+      .delete(`/api/v1/posts/${postId}/comments/${parent.id}`)
+      .set('authorization', verified.bearer)
+      .expect(204);
+    const items = await thread(postId);
+    expect(items[0]).toMatchObject({ id: parent.id, deleted: true });
+    expect(items[0].content).toBeUndefined();
+    expect(items[0].authorId).toBeUndefined();
+    expect(items[1]).toMatchObject({ id: reply.id, content: 'reply' });
+    // the post's author may delete comments on their post
+    await t.api
+      .delete(`/api/v1/posts/${postId}/comments/${reply.id}`)
+      .set('authorization', postAuthor.bearer)
+      .expect(204);
+    expect((await thread(postId)).map((x) => x.id)).toEqual([parent.id]);
+    expect(await commentCount(postId)).toBe(0);
+    const stranger = await signUp(t);
+    const other = (await comment(postId, verified, { content: 'mine' }).expect(201)).body as CommentBody;
+    expect(
+      (
+        await t.api
+          .delete(`/api/v1/posts/${postId}/comments/${other.id}`)
+          .set('authorization', stranger.bearer)
+          .expect(403)
+      ).body.code,
+    ).toBe('not_comment_author');
+  });
+
+  it('lets the author edit with If-Match, recording editedAt', async () => {
+    const postId = await newPost();
+    const c = (await comment(postId, verified, { content: 'first' }).expect(201)).body as CommentBody;
+    const res = await t.api
+      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+      .set('authorization', verified.bearer)
+      .set('if-match', '"1"')
+      .send({ content: 'second' })
+      .expect(200);
+    expect(res.body).toMatchObject({ content: 'second', version: 2 });
+    expect(res.body.editedAt).toBeDefined();
+    await t.api
+      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+      .set('authorization', verified.bearer)
+      .set('if-match', '"1"')
+      .send({ content: 'x' })
+      .expect(412);
+    await t.api
+      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+      .set('authorization', moderator.bearer)
+      .send({ content: 'x' })
+      .expect(403);
+  });
+
+  it('keeps commentCount exact under concurrent creates, approvals, rejections and deletions', async () => {
+    const postId = await newPost();
+    const pending = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => comment(postId, unverified, { content: `p${i}` })),
+    );
+    const approved = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => comment(postId, verified, { content: `a${i}` })),
+    );
+    expect([...pending, ...approved].every((r) => r.status === 201)).toBe(true);
+    const pendingIds = pending.map((r) => (r.body as CommentBody).id);
+    const approvedIds = approved.map((r) => (r.body as CommentBody).id);
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => comment(postId, verified, { content: `late${i}` })),
+      ...pendingIds.slice(0, 6).map((id) => moderate(postId, id, 'approved')),
+      ...pendingIds.slice(6).map((id) => moderate(postId, id, 'rejected')),
+      ...approvedIds
+        .slice(0, 4)
+        .map((id) => t.api.delete(`/api/v1/posts/${postId}/comments/${id}`).set('authorization', verified.bearer)),
+      ...approvedIds.slice(4, 7).map((id) => moderate(postId, id, 'spam')),
+      // the same approval twice at once must count once
+      moderate(postId, pendingIds[0], 'approved'),
+    ]);
+    const recount = (await thread(postId, moderator)).filter((c) => c.status === 'approved' && !c.deleted).length;
+    expect(await commentCount(postId)).toBe(recount);
+    expect(recount).toBe(10 + 6 - 4 - 3 + 10);
+  });
+
+  it('queues pending comments oldest first, and they leave the queue when moderated', async () => {
+    const postId = await newPost();
+    const first = (await comment(postId, unverified, { content: 'q1' }).expect(201)).body as CommentBody;
+    const second = (await comment(postId, unverified, { content: 'q2' }).expect(201)).body as CommentBody;
+    const queue = async () =>
+      (
+        (
+          await t.api
+            .get('/api/v1/comments/moderation?status=pending&limit=100')
+            .set('authorization', moderator.bearer)
+            .expect(200)
+        ).body.items as CommentBody[]
+      ).map((c) => c.id);
+    const before = await queue();
+    expect(before.indexOf(first.id)).toBeLessThan(before.indexOf(second.id));
+    await moderate(postId, first.id, 'approved').expect(200);
+    expect(await queue()).not.toContain(first.id);
+    expect(await queue()).toContain(second.id);
+    await t.api.get('/api/v1/comments/moderation').set('authorization', verified.bearer).expect(403);
+    await moderate(postId, second.id, 'approved', verified).expect(403);
+  });
+
+  it("lists a user's approved comments newest first", async () => {
+    const postId = await newPost();
+    const user = await signUp(t);
+    await verifyEmail(t, user);
+    const older = (await comment(postId, user, { content: 'older' }).expect(201)).body as CommentBody;
+    const newer = (await comment(postId, user, { content: 'newer' }).expect(201)).body as CommentBody;
+    await moderate(postId, older.id, 'rejected').expect(200);
+    const res = await t.api.get(`/api/v1/users/${user.userId}/comments`).expect(200);
+    expect((res.body.items as CommentBody[]).map((c) => c.id)).toEqual([newer.id]);
+  });
+
+  it('likes comments idempotently and exactly', async () => {
+    const postId = await newPost();
+    const c = (await comment(postId, verified, { content: 'likeable' }).expect(201)).body as CommentBody;
+    const users = await Promise.all(Array.from({ length: 10 }, () => signUp(t)));
+    await Promise.all(
+      users.map((u) =>
+        t.api.put(`/api/v1/posts/${postId}/comments/${c.id}/like`).set('authorization', u.bearer).expect(200),
+      ),
+    );
+    await Promise.all(
+      Array.from({ length: 10 }, () =>
+        t.api.put(`/api/v1/posts/${postId}/comments/${c.id}/like`).set('authorization', users[0].bearer),
+      ),
+    );
+    const after = await t.api
+      .delete(`/api/v1/posts/${postId}/comments/${c.id}/like`)
+      .set('authorization', users[1].bearer)
+      .expect(200);
+    expect(after.body).toEqual({ liked: false, likeCount: 9 });
+  });
+
+  it('answers 404 for drafts and unknown posts, and 4xx for bad input', async () => {
+    const draft = await newPost(false);
+    await comment(draft, verified, { content: 'x' }).expect(404);
+    await t.api.get(`/api/v1/posts/${draft}/comments`).expect(404);
+    await comment('AAAAAAAAAAAAAAAAAAAAA', verified, { content: 'x' }).expect(404);
+    const postId = await newPost();
+    const otherPost = await newPost();
+    const foreign = (await comment(otherPost, verified, { content: 'elsewhere' }).expect(201)).body as CommentBody;
+    const before = (await t.allItems()).length;
+    await comment(postId, verified, { content: '' }).expect(400);
+    await comment(postId, verified, { content: 'x'.repeat(10_001) }).expect(400);
+    expect(
+      (await comment(postId, verified, { content: 'x', parentId: 'BBBBBBBBBBBBBBBBBBBBB' }).expect(422)).body.code,
+    ).toBe('unknown_parent_comment');
+    expect((await comment(postId, verified, { content: 'x', parentId: foreign.id }).expect(422)).body.code).toBe(
+      'unknown_parent_comment',
+    );
+    await comment(postId, verified, { content: 'x', status: 'approved' }).expect(400);
+    expect((await t.allItems()).length).toBe(before);
+    await comment(postId, verified, { content: 'x'.repeat(10_000) }).expect(201);
+  });
+
+  it('removes comments with their post', async () => {
+    const postId = await newPost();
+    await comment(postId, verified, { content: 'bye' }).expect(201);
+    await t.api.delete(`/api/v1/posts/${postId}`).set('authorization', postAuthor.bearer).expect(204);
+    expect(await t.queryPartition(`POST#${postId}`)).toEqual([]);
+  });
+});
