@@ -290,3 +290,58 @@ describe('comments (e2e)', () => {
     expect(await t.queryPartition(`POST#${postId}`)).toEqual([]);
   });
 });
+
+describe('hard-deleting an author (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keeps their posts and comments, credited to deleted-user', async () => {
+    const admin = await signInAdmin(t);
+    const leaving = await signUp(t);
+    await verifyEmail(t, leaving);
+    const reader = await signUp(t);
+    await verifyEmail(t, reader);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', leaving.bearer)
+        .send({ title: 'Legacy', content: 'x' })
+        .expect(201)
+    ).body as {
+      id: string;
+    };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', leaving.bearer).send({}).expect(200);
+    const mine = (
+      await t.api
+        .post(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', leaving.bearer)
+        .send({ content: 'my words' })
+        .expect(201)
+    ).body as CommentBody;
+    const theirs = (
+      await t.api
+        .post(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', reader.bearer)
+        .send({ content: 'reply', parentId: mine.id })
+        .expect(201)
+    ).body as CommentBody;
+
+    await t.api.delete(`/api/v1/users/${leaving.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+
+    const read = await t.api.get(`/api/v1/posts/${post.id}`).expect(200);
+    expect(read.body.authorId).toBe('deleted-user');
+    const thread = (await t.api.get(`/api/v1/posts/${post.id}/comments`).expect(200)).body.items as CommentBody[];
+    expect(thread.map((c) => [c.id, c.authorId, c.content])).toEqual([
+      [mine.id, 'deleted-user', 'my words'],
+      [theirs.id, reader.userId, 'reply'],
+    ]);
+    expect(read.body.commentCount).toBe(2);
+    const leftovers = (await t.allItems()).filter((item) => JSON.stringify(item).includes(leaving.userId));
+    expect(leftovers).toEqual([]);
+  });
+});

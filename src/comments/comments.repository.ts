@@ -18,19 +18,24 @@ import { type Comment, isCounted } from './comment.entity.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
-const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'];
+const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'];
 
 const stale = () =>
   preconditionFailed(ErrorCode.VersionMismatch, 'The comment changed since you read it; fetch it again.');
 const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 
-/** Index keys for a comment's state: pending ones are queued for moderation, approved ones listed under their author. */
+/**
+ * Index keys for a comment's state: every authored comment is listed under its author (for
+ * anonymisation), pending ones are queued for moderation, approved ones listed publicly.
+ */
 function indexKeysOf(comment: Comment): Record<string, string> {
-  if (comment.deleted) return {};
-  if (comment.status === 'pending') return CommentIndexKeys.moderation(comment);
-  if (comment.status === 'approved' && comment.authorId)
-    return CommentIndexKeys.byAuthor({ ...comment, authorId: comment.authorId });
-  return {};
+  if (comment.deleted || !comment.authorId) return {};
+  const authored = { ...comment, authorId: comment.authorId };
+  return {
+    ...CommentIndexKeys.allByAuthor(authored),
+    ...(comment.status === 'pending' ? CommentIndexKeys.moderation(comment) : {}),
+    ...(comment.status === 'approved' ? CommentIndexKeys.byAuthor(authored) : {}),
+  };
 }
 
 /** Who sees what in a thread (see CommentsService). */
@@ -241,6 +246,18 @@ export class CommentsRepository {
       tableName: this.tableName,
       index: 'GSI2',
       partition: `USERCOMMENTS#${userId}`,
+      limit,
+      cursor,
+    });
+    return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
+  }
+
+  /** Every comment of an author in any status, a page at a time (GSI3): for anonymisation. */
+  async allByAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI3',
+      partition: `AUTHOR#${userId}#COMMENTS`,
       limit,
       cursor,
     });

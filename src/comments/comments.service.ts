@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import { forbidden, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -9,6 +9,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
+import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository } from './comments.repository.js';
 
@@ -16,12 +17,36 @@ const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role 
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
 
 @Injectable()
-export class CommentsService {
+export class CommentsService implements OnModuleInit {
   constructor(
     private readonly comments: CommentsRepository,
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly erasureHooks: UserErasureHooks,
   ) {}
+
+  onModuleInit(): void {
+    this.erasureHooks.register('comments', (userId) => this.anonymiseAuthor(userId));
+  }
+
+  /** A hard-deleted user's comments stay, credited to `deleted-user` (docs/data-model.md). */
+  async anonymiseAuthor(userId: string): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.comments.allByAuthor(userId, 100, cursor);
+      for (const listed of page.items) {
+        // The index may lag the table: read the comment itself, and skip what is done already.
+        const comment = await this.comments.findById(listed.postId, listed.id);
+        if (!comment || comment.authorId !== userId) continue;
+        await this.comments.save(comment, {
+          ...comment,
+          authorId: DELETED_USER_ID,
+          updatedAt: new Date().toISOString(),
+        });
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
 
   /** Comments on a live post; approved at once or pending, by the configured policy. */
   async create(postId: string, author: AuthUser, content: string, parentId?: string): Promise<Comment> {

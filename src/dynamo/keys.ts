@@ -178,4 +178,9 @@ export const CommentIndexKeys = {
     GSI2PK: `USERCOMMENTS#${c.authorId}`,
     GSI2SK: `${c.createdAt}#${c.id}`,
   }),
+  /** Every comment of an author in any status (GSI3): what a hard delete anonymises. */
+  allByAuthor: (c: { authorId: string; createdAt: string; id: string }) => ({
+    GSI3PK: `AUTHOR#${c.authorId}#COMMENTS`,
+    GSI3SK: `${c.createdAt}#${c.id}`,
+  }),
 } as const;

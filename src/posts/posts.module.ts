@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TaxonomyModule } from '../taxonomy/taxonomy.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { PostsController } from './posts.controller.js';
 import { PostsRepository } from './posts.repository.js';
 import { PostsService } from './posts.service.js';
 import { UserPostsController } from './user-posts.controller.js';
 
 @Module({
-  imports: [TaxonomyModule],
+  imports: [TaxonomyModule, UsersModule],
   controllers: [UserPostsController, PostsController],
   providers: [PostsRepository, PostsService],
   exports: [PostsRepository, PostsService],

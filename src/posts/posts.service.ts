@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import {
   badRequest,
@@ -20,6 +20,7 @@ import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
+import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
 
 const logger = new Logger('PostsService');
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -39,13 +40,37 @@ const postNotFound = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
 @Injectable()
-export class PostsService {
+export class PostsService implements OnModuleInit {
   constructor(
     private readonly posts: PostsRepository,
     private readonly tags: TagsRepository,
     private readonly categories: CategoriesRepository,
     private readonly slugs: SlugService,
+    private readonly erasureHooks: UserErasureHooks,
   ) {}
+
+  onModuleInit(): void {
+    this.erasureHooks.register('posts', (userId) => this.anonymiseAuthor(userId));
+  }
+
+  /** A hard-deleted user's posts stay, credited to `deleted-user` (docs/data-model.md). */
+  async anonymiseAuthor(userId: string): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.posts.ownPosts(userId, undefined, 100, cursor);
+      for (const listed of page.items) {
+        // The index may lag the table: read the post itself, and skip what is done already.
+        const post = await this.posts.findSummary(listed.id);
+        if (!post || post.authorId !== userId) continue;
+        await this.posts.save(
+          post,
+          { ...post, authorId: DELETED_USER_ID, updatedAt: new Date().toISOString() },
+          undefined,
+        );
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
 
   /**
    * Creates a draft: post, content, slug and tag checks in one transaction. With an

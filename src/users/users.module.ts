@@ -4,6 +4,7 @@ import { SessionsModule } from '../auth/sessions/sessions.module.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { MeController } from './me.controller.js';
 import { PasswordHasher } from './password-hasher.js';
+import { UserErasureHooks } from './user-erasure.hooks.js';
 import { UsersAdminController } from './users-admin.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
@@ -13,7 +14,7 @@ import { UsersService } from './users.service.js';
   imports: [SessionsModule, ActionLinksModule],
   // MeController first: `/users/me` must win over `/users/{id}`.
   controllers: [MeController, UsersAdminController, UsersController],
-  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap],
-  exports: [UsersService, UsersRepository, PasswordHasher],
+  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap, UserErasureHooks],
+  exports: [UsersService, UsersRepository, PasswordHasher, UserErasureHooks],
 })
 export class UsersModule {}

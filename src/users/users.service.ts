@@ -6,6 +6,7 @@ import { assertVersion } from '../common/http/etag.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';
+import { UserErasureHooks } from './user-erasure.hooks.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
 import { normalizeEmail } from '../dynamo/keys.js';
@@ -37,6 +38,7 @@ export class UsersService {
     private readonly passwords: PasswordHasher,
     private readonly actionLinks: ActionLinksService,
     private readonly cursors: CursorCodec,
+    private readonly erasureHooks: UserErasureHooks,
   ) {}
 
   /**
@@ -126,11 +128,20 @@ export class UsersService {
     await this.sessions.revokeAll(userId);
   }
 
-  /** Hard delete: the account and its personal data are erased (see docs/data-model.md). */
+  /**
+   * Hard delete: what the user authored is anonymised first (posts and comments stay, credited
+   * to `deleted-user`), then the account and its personal data are erased. If anything fails
+   * midway the account still exists and the admin can run the delete again.
+   */
   async erase(userId: string): Promise<void> {
-    const user = await this.users.findById(userId);
-    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
-    await this.users.erase(user);
+    const before = await this.users.findById(userId);
+    if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    if (before.role === 'admin' && before.status === 'active') {
+      // Refuse early, before any content is touched, when this is the last admin.
+      await this.users.setRoleAndStatus(before, { status: 'suspended' });
+    }
+    await this.erasureHooks.run(userId);
+    await this.users.erase((await this.users.findById(userId))!);
   }
 
   async getByUsername(username: string): Promise<UserAggregate> {
