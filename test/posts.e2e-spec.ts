@@ -414,6 +414,38 @@ describe('posts (e2e)', () => {
     });
   });
 
+  describe('deleting a category with posts', () => {
+    it('is refused without moveTo, and moves the posts with their counts with it', async () => {
+      const newCategory = async (name: string) =>
+        (await t.api.post('/api/v1/categories').set('authorization', admin.bearer).send({ name }).expect(201)).body as {
+          id: string;
+          slug: string;
+        };
+      const from = await newCategory('Closing Down');
+      const to = await newCategory('New Home');
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const post = (await create({ title: `Moving ${i}`, content: 'x', categoryId: from.id }).expect(201)).body;
+        await publish(post.id).expect(200);
+        ids.push(post.id);
+      }
+      const refused = await t.api
+        .delete(`/api/v1/categories/${from.id}`)
+        .set('authorization', admin.bearer)
+        .expect(409);
+      expect(refused.body.code).toBe('category_not_empty');
+      await t.api
+        .delete(`/api/v1/categories/${from.id}?moveTo=${to.id}`)
+        .set('authorization', admin.bearer)
+        .expect(204);
+      await t.api.get(`/api/v1/categories/${from.slug}`).expect(404);
+      expect((await t.api.get(`/api/v1/categories/${to.slug}`).expect(200)).body.postCount).toBe(2);
+      const feed = await t.api.get(`/api/v1/posts?category=${to.slug}`).expect(200);
+      expect(feed.body.items.map((p: { id: string }) => p.id).sort()).toEqual([...ids].sort());
+      expect((await get(ids[0])).body.categoryId).toBe(to.id);
+    });
+  });
+
   describe('idempotency', () => {
     it('returns the first post for a retry with the same key, and 422 for the same key with another body', async () => {
       const body = { title: 'Idempotent', content: 'once' };

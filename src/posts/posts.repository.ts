@@ -284,6 +284,17 @@ export class PostsRepository {
     return this.linkFeed(Keys.tagPartition(tagId), limit, cursor, now);
   }
 
+  /** Ids of every published post in a category (its links), for moving them elsewhere. */
+  async categoryPostIds(categoryId: string): Promise<string[]> {
+    const links = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': Keys.categoryFeedPartition(categoryId), ':prefix': 'POST#' },
+      ConsistentRead: true,
+    });
+    return links.map((link) => link.postId as string);
+  }
+
   /** A category's published posts: one Query of its links, one BatchGetItem of the summaries. */
   categoryFeed(categoryId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
     return this.linkFeed(Keys.categoryFeedPartition(categoryId), limit, cursor, now);

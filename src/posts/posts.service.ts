@@ -16,6 +16,7 @@ import { SlugService } from '../common/slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
+import { CategoryPostsHooks } from '../taxonomy/category-posts.hooks.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
@@ -47,10 +48,25 @@ export class PostsService implements OnModuleInit {
     private readonly categories: CategoriesRepository,
     private readonly slugs: SlugService,
     private readonly erasureHooks: UserErasureHooks,
+    private readonly categoryPosts: CategoryPostsHooks,
   ) {}
 
   onModuleInit(): void {
     this.erasureHooks.register('posts', (userId) => this.anonymiseAuthor(userId));
+    this.categoryPosts.register((from, to) => this.moveCategoryPosts(from, to));
+  }
+
+  /** Moves every published post of a category to another (links and counts follow each post). */
+  async moveCategoryPosts(fromCategoryId: string, toCategoryId: string): Promise<void> {
+    for (const postId of await this.posts.categoryPostIds(fromCategoryId)) {
+      const post = await this.posts.findSummary(postId);
+      if (!post || post.categoryId !== fromCategoryId) continue;
+      await this.posts.save(
+        post,
+        { ...post, categoryId: toCategoryId, updatedAt: new Date().toISOString() },
+        undefined,
+      );
+    }
   }
 
   /** A hard-deleted user's posts stay, credited to `deleted-user` (docs/data-model.md). */

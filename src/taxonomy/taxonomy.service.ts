@@ -7,6 +7,7 @@ import { SlugService } from '../common/slugs/slug.service.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
+import { CategoryPostsHooks } from './category-posts.hooks.js';
 import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
 import type { CreateCategoryDto, CreateTagDto, UpdateTagDto } from './dto/taxonomy.dto.js';
 import { TagsRepository } from './tags.repository.js';
@@ -32,6 +33,7 @@ export class TaxonomyService {
     private readonly tags: TagsRepository,
     private readonly slugs: SlugService,
     private readonly cursors: CursorCodec,
+    private readonly categoryPosts: CategoryPostsHooks,
   ) {}
 
   // --- categories -------------------------------------------------------------------------
@@ -98,13 +100,15 @@ export class TaxonomyService {
   }
 
   /**
-   * Deletes a category. With children or posts it is refused (409 category_not_empty) unless
-   * `moveTo` names where the children go; posts must be moved first (see the posts issue).
+   * Deletes a category. With children or published posts it is refused (409
+   * category_not_empty) unless `moveTo` names where they go: the posts move first (each with its
+   * links and counts), then the category goes, with its children re-parented, in one
+   * transaction that also requires its post count to be zero by then.
    */
   async deleteCategory(id: string, moveTo?: string): Promise<void> {
     const all = await this.categories.all();
     const byId = new Map(all.map((c) => [c.id, c]));
-    const current = byId.get(id);
+    let current = byId.get(id);
     if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
     const children = all.filter((c) => c.parentId === id);
     if ((children.length > 0 || current.postCount > 0) && !moveTo) {
@@ -113,18 +117,16 @@ export class TaxonomyService {
         'The category has children or posts; name a category to move them to (moveTo).',
       );
     }
-    if (current.postCount > 0) {
-      throw conflict(
-        ErrorCode.CategoryNotEmpty,
-        'The category still has published posts; move them to another category first.',
-      );
-    }
     if (moveTo) {
       if (!byId.has(moveTo)) {
         throw unprocessable(ErrorCode.UnknownParent, `Category ${moveTo} does not exist.`, { invalidIds: [moveTo] });
       }
       if (isSelfOrDescendant(moveTo, id, byId)) {
         throw conflict(ErrorCode.CategoryCycle, 'Children cannot move under the deleted category or its descendants.');
+      }
+      if (current.postCount > 0) {
+        await this.categoryPosts.movePosts(id, moveTo);
+        current = (await this.categories.findById(id))!;
       }
     }
     await this.categories.delete(current, children, moveTo, this.slugs);
