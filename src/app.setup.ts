@@ -14,7 +14,7 @@ import type { Mailer } from './mail/mailer.js';
 
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
-const UNPREFIXED = ['health/live', 'health/ready'];
+const UNPREFIXED = ['health/live', 'health/ready', 'metrics'];
 
 export interface CreateAppOptions {
   /** Nest logger levels; tests pass `false` or `['error']`. */

