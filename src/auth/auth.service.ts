@@ -47,15 +47,13 @@ export class AuthService {
 
   /** Creates the account and its first session in one transaction. */
   async register(dto: RegisterDto, client: ClientInfo): Promise<IssuedTokens> {
-    const passwordHash = await this.passwords.hash(dto.password);
+    const { email, username, firstName, lastName } = dto;
+    const hash = await this.passwords.hash(dto.password);
     let issued: { session: Session; refreshToken: string } | undefined;
-    const user = await this.users.create(
-      { email: dto.email, passwordHash, username: dto.username, firstName: dto.firstName, lastName: dto.lastName },
-      (created) => {
-        issued = this.newSession(created.id, client);
-        return [this.sessions.putItem(issued.session)];
-      },
-    );
+    const user = await this.users.create({ email, username, firstName, lastName, passwordHash: hash }, (created) => {
+      issued = this.newSession(created.id, client);
+      return [this.sessions.putItem(issued.session)];
+    });
     // The account exists whatever happens to the mail; the user can ask for another link.
     await this.actionLinks
       .send('email_verification', user)

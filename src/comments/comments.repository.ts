@@ -9,10 +9,11 @@ import { notFound, preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildStateUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { type Comment, isCounted } from './comment.entity.js';
 
@@ -141,32 +142,22 @@ export class CommentsRepository {
    * the status and changes the post's `commentCount` when the comment starts or stops counting.
    */
   async save(before: Comment, after: Comment): Promise<void> {
-    const set: Record<string, unknown> = {};
-    const remove: string[] = [];
-    for (const [field, value] of Object.entries(after)) {
-      if (['id', 'postId', 'path', 'version', 'likeCount'].includes(field)) continue;
-      if (value === undefined) remove.push(field);
-      else set[field] = value;
-    }
-    const indexKeys = indexKeysOf(after);
-    Object.assign(set, indexKeys);
-    remove.push(...COMMENT_INDEX_ATTRIBUTES.filter((attribute) => !(attribute in indexKeys)));
     await transactWrite(this.db, [
       {
         item: {
           Update: {
             TableName: this.tableName,
             Key: Keys.comment(before.postId, before.path),
-            ...buildUpdate({
-              set,
-              remove: [...new Set(remove)].filter((field) => !(field in set)),
-              add: { version: 1 },
-              allowIndexAttributes: true,
-              condition: {
-                expression: 'attribute_exists(PK) AND version = :expected',
-                values: { ':expected': before.version },
+            ...buildStateUpdate(
+              before,
+              after,
+              {
+                keep: ['id', 'postId', 'path', 'likeCount'],
+                indexKeys: indexKeysOf(after),
+                indexAttributes: COMMENT_INDEX_ATTRIBUTES,
               },
-            }),
+              before.version,
+            ),
           },
         },
         onConditionFailed: stale,
@@ -273,40 +264,29 @@ export class CommentsRepository {
     return this.likeTransaction(comment, userId, -1);
   }
 
-  private async likeTransaction(comment: Comment, userId: string, delta: 1 | -1, now?: string): Promise<boolean> {
+  private likeTransaction(comment: Comment, userId: string, delta: 1 | -1, now?: string): Promise<boolean> {
     const key = Keys.commentLike(comment.postId, comment.id, userId);
-    try {
-      await transactWrite(this.db, [
-        {
-          item:
-            delta > 0
-              ? {
-                  Put: {
-                    TableName: this.tableName,
-                    Item: { ...key, entity: ENTITY.CommentLike, commentId: comment.id, userId, likedAt: now },
-                    ConditionExpression: 'attribute_not_exists(PK)',
-                  },
-                }
-              : { Delete: { TableName: this.tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' } },
-          onConditionFailed: () => new NothingToDo(),
-        },
-        {
-          item: {
-            Update: {
+    return writeCountedMarker(
+      this.db,
+      delta > 0
+        ? {
+            Put: {
               TableName: this.tableName,
-              Key: Keys.comment(comment.postId, comment.path),
-              UpdateExpression: 'ADD likeCount :delta',
-              ConditionExpression: 'attribute_exists(PK)',
-              ExpressionAttributeValues: { ':delta': delta },
+              Item: { ...key, entity: ENTITY.CommentLike, commentId: comment.id, userId, likedAt: now },
+              ConditionExpression: 'attribute_not_exists(PK)',
             },
-          },
+          }
+        : { Delete: { TableName: this.tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' } },
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: Keys.comment(comment.postId, comment.path),
+          UpdateExpression: 'ADD likeCount :delta',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':delta': delta },
         },
-      ]);
-      return true;
-    } catch (error) {
-      if (error instanceof NothingToDo) return false;
-      throw error;
-    }
+      },
+    );
   }
 
   private countChange(before: Comment | undefined, after: Comment | undefined): TransactOperation[] {
@@ -329,6 +309,3 @@ export class CommentsRepository {
     ];
   }
 }
-
-/** A repeated like or unlike: idempotent, not an error. */
-class NothingToDo extends Error {}

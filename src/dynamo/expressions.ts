@@ -83,6 +83,55 @@ export function buildUpdate(spec: UpdateSpec): BuiltUpdate {
   };
 }
 
+/**
+ * The optimistic-concurrency update every versioned entity uses: the changes, `version + 1`,
+ * and the condition that the item exists at `expectedVersion` (plus an optional extra condition).
+ */
+export function buildVersionedUpdate(
+  spec: Omit<UpdateSpec, 'add' | 'condition'> & { add?: Record<string, number> },
+  expectedVersion: number,
+  extraCondition?: {
+    expression: string;
+    names?: Record<string, string>;
+    values?: Record<string, NativeAttributeValue>;
+  },
+): BuiltUpdate {
+  return buildUpdate({
+    ...spec,
+    add: { ...spec.add, version: 1 },
+    condition: {
+      expression: `attribute_exists(PK) AND version = :expected${extraCondition ? ` AND ${extraCondition.expression}` : ''}`,
+      names: extraCondition?.names,
+      values: { ':expected': expectedVersion, ...extraCondition?.values },
+    },
+  });
+}
+
+/**
+ * A versioned update that brings an item from `before` to `after`: sets the fields `after` has,
+ * removes those it lacks, writes `indexKeys` and removes the other `indexAttributes`. Fields in
+ * `keep` (ids, counters kept by atomic ADDs) are never written, so a concurrent counter change
+ * is not lost.
+ */
+export function buildStateUpdate(
+  before: object,
+  after: object,
+  options: { keep: readonly string[]; indexKeys: Record<string, string>; indexAttributes: readonly string[] },
+  expectedVersion: number,
+): BuiltUpdate {
+  const keep = new Set([...options.keep, 'version']);
+  const set: Record<string, unknown> = { ...options.indexKeys };
+  for (const [field, value] of Object.entries(after)) {
+    if (!keep.has(field) && value !== undefined) set[field] = value;
+  }
+  const remove = new Set<string>();
+  for (const [field, value] of [...Object.entries(before), ...Object.entries(after)]) {
+    if (!keep.has(field) && !(field in set) && (value === undefined || !(field in after))) remove.add(field);
+  }
+  for (const attribute of options.indexAttributes) if (!(attribute in set)) remove.add(attribute);
+  return buildVersionedUpdate({ set, remove: [...remove], allowIndexAttributes: true }, expectedVersion);
+}
+
 /** Seconds since the epoch, the unit of the `ttl` attribute. */
 export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 

@@ -25,21 +25,11 @@ const usageStorage = new AsyncLocalStorage<DynamoUsage>();
 export const runWithUsage = <T>(usage: DynamoUsage, fn: () => T): T => usageStorage.run(usage, fn);
 export const currentUsage = (): DynamoUsage | undefined => usageStorage.getStore();
 
-const READ_COMMANDS = new Set([
-  'GetItemCommand',
-  'QueryCommand',
-  'ScanCommand',
-  'BatchGetItemCommand',
-  'TransactGetItemsCommand',
-]);
-const CAPACITY_COMMANDS = new Set([
-  ...READ_COMMANDS,
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'BatchWriteItemCommand',
-  'TransactWriteItemsCommand',
-]);
+/** Reads: GetItem, Query, Scan, BatchGetItem, TransactGetItems. */
+const isRead = (command: string): boolean => /^(Get|Query|Scan|BatchGet|TransactGet)/.test(command);
+/** Commands that accept ReturnConsumedCapacity: item reads and writes, not table management. */
+const reportsCapacity = (command: string): boolean =>
+  isRead(command) || /^(Put|Update|Delete)ItemCommand$|^(BatchWrite|TransactWrite)/.test(command);
 
 interface Capacity {
   CapacityUnits?: number;
@@ -53,7 +43,7 @@ function addCapacity(usage: { readCapacity: number; writeCapacity: number }, com
     if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
       usage.readCapacity += entry.ReadCapacityUnits ?? 0;
       usage.writeCapacity += entry.WriteCapacityUnits ?? 0;
-    } else if (READ_COMMANDS.has(command)) {
+    } else if (isRead(command)) {
       usage.readCapacity += entry.CapacityUnits ?? 0;
     } else {
       usage.writeCapacity += entry.CapacityUnits ?? 0;
@@ -71,7 +61,7 @@ export function installRequestAccounting(client: DynamoDBClient): void {
     (next, context) => async (args) => {
       const command = context.commandName ?? 'UnknownCommand';
       const input = args.input as Record<string, unknown>;
-      if (CAPACITY_COMMANDS.has(command) && input.ReturnConsumedCapacity === undefined) {
+      if (reportsCapacity(command) && input.ReturnConsumedCapacity === undefined) {
         input.ReturnConsumedCapacity = 'TOTAL';
       }
       const usage = usageStorage.getStore();

@@ -12,12 +12,13 @@ import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildStateUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, feedBucket, Keys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI } from '../dynamo/table.definition.js';
-import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { writeCountedMarker } from '../dynamo/counted-markers.js';
+import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { Post, PostSummary, StoredPostStatus } from './post.entity.js';
@@ -29,8 +30,8 @@ const versionMismatch = () =>
 
 /** Index attributes a summary may carry; those not set for its state are removed on update. */
 const POST_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
-/** Counters change only through their own atomic operations, never through a save. */
-const COUNTERS = new Set(['viewCount', 'likeCount', 'commentCount']);
+/** Never written by a save: the id, and counters that change only through their own atomic ADDs. */
+const IMMUTABLE_FIELDS = ['id', 'viewCount', 'likeCount', 'commentCount'];
 /** How many month buckets one page of the global feed may read (bounded cost per page). */
 const MAX_BUCKETS_PER_PAGE = 3;
 
@@ -102,33 +103,18 @@ export class PostsRepository {
     content: string | undefined,
     extra: TransactOperation[] = [],
   ): Promise<void> {
-    const set: Record<string, unknown> = {};
-    const remove: string[] = [];
-    for (const [field, value] of Object.entries(after)) {
-      if (COUNTERS.has(field) || field === 'id' || field === 'version') continue;
-      if (value === undefined) remove.push(field);
-      else set[field] = value;
-    }
-    for (const field of Object.keys(before)) if (!(field in after) && !COUNTERS.has(field)) remove.push(field);
-    const indexKeys = indexKeysOf(after);
-    Object.assign(set, indexKeys);
-    remove.push(...POST_INDEX_ATTRIBUTES.filter((attribute) => !(attribute in indexKeys)));
     await transactWrite(this.db, [
       {
         item: {
           Update: {
             TableName: this.tableName,
             Key: Keys.post(before.id),
-            ...buildUpdate({
-              set,
-              remove: [...new Set(remove)].filter((field) => !(field in set)),
-              add: { version: 1 },
-              allowIndexAttributes: true,
-              condition: {
-                expression: 'attribute_exists(PK) AND version = :expected',
-                values: { ':expected': before.version },
-              },
-            }),
+            ...buildStateUpdate(
+              before,
+              after,
+              { keep: IMMUTABLE_FIELDS, indexKeys: indexKeysOf(after), indexAttributes: POST_INDEX_ATTRIBUTES },
+              before.version,
+            ),
           },
         },
         onConditionFailed: versionMismatch,
@@ -302,77 +288,53 @@ export class PostsRepository {
 
   // --- likes and views --------------------------------------------------------------------
 
-  /** Likes a live post once: the like item and `likeCount + 1` in one conditional transaction. False if already liked. */
-  async addLike(postId: string, userId: string, now: string): Promise<boolean> {
-    try {
-      await transactWrite(this.db, [
-        {
-          item: {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                ...Keys.like(postId, userId),
-                ...PostIndexKeys.like(userId, now, postId),
-                entity: ENTITY.Like,
-                postId,
-                userId,
-                likedAt: now,
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
+  /** Likes a post once: the like item and `likeCount + 1` in one conditional transaction. False if already liked. */
+  addLike(postId: string, userId: string, now: string): Promise<boolean> {
+    return writeCountedMarker(
+      this.db,
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...Keys.like(postId, userId),
+            ...PostIndexKeys.like(userId, now, postId),
+            entity: ENTITY.Like,
+            postId,
+            userId,
+            likedAt: now,
           },
-          onConditionFailed: () => new AlreadyDone(),
+          ConditionExpression: 'attribute_not_exists(PK)',
         },
-        {
-          item: {
-            Update: {
-              TableName: this.tableName,
-              Key: Keys.post(postId),
-              UpdateExpression: 'ADD likeCount :one',
-              ConditionExpression: 'attribute_exists(PK)',
-              ExpressionAttributeValues: { ':one': 1 },
-            },
-          },
-        },
-      ]);
-      return true;
-    } catch (error) {
-      if (error instanceof AlreadyDone) return false;
-      throw error;
-    }
+      },
+      this.likeCountChange(postId, 1),
+    );
   }
 
   /** Removes a like: the like item and `likeCount - 1` in one conditional transaction. False if not liked. */
-  async removeLike(postId: string, userId: string): Promise<boolean> {
-    try {
-      await transactWrite(this.db, [
-        {
-          item: {
-            Delete: {
-              TableName: this.tableName,
-              Key: Keys.like(postId, userId),
-              ConditionExpression: 'attribute_exists(PK)',
-            },
-          },
-          onConditionFailed: () => new AlreadyDone(),
+  removeLike(postId: string, userId: string): Promise<boolean> {
+    return writeCountedMarker(
+      this.db,
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: Keys.like(postId, userId),
+          ConditionExpression: 'attribute_exists(PK)',
         },
-        {
-          item: {
-            Update: {
-              TableName: this.tableName,
-              Key: Keys.post(postId),
-              UpdateExpression: 'ADD likeCount :minus',
-              ConditionExpression: 'attribute_exists(PK)',
-              ExpressionAttributeValues: { ':minus': -1 },
-            },
-          },
-        },
-      ]);
-      return true;
-    } catch (error) {
-      if (error instanceof AlreadyDone) return false;
-      throw error;
-    }
+      },
+      this.likeCountChange(postId, -1),
+    );
+  }
+
+  private likeCountChange(postId: string, delta: 1 | -1): TransactItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: Keys.post(postId),
+        UpdateExpression: 'ADD likeCount :delta',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeValues: { ':delta': delta },
+      },
+    };
   }
 
   /** The caller's liked posts, newest like first: one index Query and one BatchGetItem. */
@@ -596,6 +558,3 @@ export class PostsRepository {
     return { items: await this.findSummaries(ids), nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
   }
 }
-
-/** A like that exists already, or an unlike of nothing: idempotent, not an error. */
-class AlreadyDone extends Error {}

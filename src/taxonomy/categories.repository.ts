@@ -4,7 +4,7 @@ import { preconditionFailed, unprocessable } from '../common/errors/domain-error
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { SlugService } from '../common/slugs/slug.service.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { queryAll } from '../dynamo/pagination.js';
@@ -77,15 +77,13 @@ export class CategoriesRepository {
           Update: {
             TableName: this.tableName,
             Key: Keys.category(current.id),
-            ...buildUpdate({
-              set,
-              remove,
-              add: { version: 1 },
-              condition: {
-                expression: 'attribute_exists(PK) AND version = :expected',
-                values: { ':expected': current.version },
+            ...buildVersionedUpdate(
+              {
+                set,
+                remove,
               },
-            }),
+              current.version,
+            ),
           },
         },
         onConditionFailed: versionMismatch,
@@ -164,19 +162,12 @@ export class CategoriesRepository {
   }
 
   private reparent(child: Category, parentId: string | undefined, at: string): TransactOperation {
-    const update = parentId
-      ? buildUpdate({ set: { parentId, updatedAt: at }, add: { version: 1 } })
-      : buildUpdate({ set: { updatedAt: at }, remove: ['parentId'], add: { version: 1 } });
+    const update = buildVersionedUpdate(
+      parentId ? { set: { parentId, updatedAt: at } } : { set: { updatedAt: at }, remove: ['parentId'] },
+      child.version,
+    );
     return {
-      item: {
-        Update: {
-          TableName: this.tableName,
-          Key: Keys.category(child.id),
-          ...update,
-          ConditionExpression: 'version = :expected',
-          ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ':expected': child.version },
-        },
-      },
+      item: { Update: { TableName: this.tableName, Key: Keys.category(child.id), ...update } },
       onConditionFailed: versionMismatch,
     };
   }

@@ -6,7 +6,7 @@ import type { SlugService } from '../common/slugs/slug.service.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
@@ -76,19 +76,17 @@ export class TagsRepository {
           Update: {
             TableName: this.tableName,
             Key: Keys.tag(current.id),
-            ...buildUpdate({
-              set: {
-                ...changes,
-                updatedAt: new Date().toISOString(),
-                ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
+            ...buildVersionedUpdate(
+              {
+                set: {
+                  ...changes,
+                  updatedAt: new Date().toISOString(),
+                  ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
+                },
+                allowIndexAttributes: renamed,
               },
-              add: { version: 1 },
-              allowIndexAttributes: renamed,
-              condition: {
-                expression: 'attribute_exists(PK) AND version = :expected',
-                values: { ':expected': current.version },
-              },
-            }),
+              current.version,
+            ),
           },
         },
         onConditionFailed: versionMismatch,

@@ -6,7 +6,7 @@ import { batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildUpdate, buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
@@ -197,15 +197,13 @@ export class UsersRepository {
         new UpdateCommand({
           TableName: this.tableName,
           Key: Keys.profile(userId),
-          ...buildUpdate({
-            set,
-            remove,
-            add: { version: 1 },
-            condition: {
-              expression: 'attribute_exists(PK) AND version = :expected',
-              values: { ':expected': expectedVersion },
+          ...buildVersionedUpdate(
+            {
+              set,
+              remove,
             },
-          }),
+            expectedVersion,
+          ),
         }),
       );
     } catch (error) {
@@ -317,19 +315,18 @@ export class UsersRepository {
     const role = change.role ?? user.role;
     const status = change.status ?? user.status;
     const indexChanged = role !== user.role || status !== user.status;
-    const update = buildUpdate({
-      set: {
-        ...change.set,
-        ...(indexChanged ? { role, status, ...UserIndexKeys.forUser({ ...user, role, status }) } : {}),
+    const update = buildVersionedUpdate(
+      {
+        set: {
+          ...change.set,
+          ...(indexChanged ? { role, status, ...UserIndexKeys.forUser({ ...user, role, status }) } : {}),
+        },
+        remove: change.remove,
+        allowIndexAttributes: indexChanged,
       },
-      remove: change.remove,
-      add: { version: 1 },
-      allowIndexAttributes: indexChanged,
-      condition: {
-        expression: `attribute_exists(PK) AND version = :expected${extraCondition ? ` AND ${extraCondition.expression}` : ''}`,
-        values: { ':expected': user.version, ...extraCondition?.values },
-      },
-    });
+      user.version,
+      extraCondition,
+    );
     return {
       item: { Update: { TableName: this.tableName, Key: Keys.user(user.id), ...update } },
       onConditionFailed: versionMismatch,
