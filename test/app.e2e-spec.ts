@@ -1,4 +1,9 @@
-import type { Response } from 'supertest';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import request, { type Response } from 'supertest';
+import { createApp } from '../src/app.setup.js';
+import { loadConfig } from '../src/config/app-config.js';
+import { freePort } from '../src/dynamo/embedded-dynamo.js';
 import { createTestApp, dynamoCost, type TestApp } from './helpers/test-app.js';
 
 describe('app (e2e)', () => {
@@ -57,11 +62,37 @@ describe('app (e2e)', () => {
     });
 
     it('turns a refused database connection into 503 database_unavailable, not a 500', async () => {
-      const down = await createTestApp({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', DYNAMODB_MAX_ATTEMPTS: '1' }).catch(
-        (error: unknown) => error,
-      );
-      // The table cannot even be created there; check the translation with a live app instead.
-      expect(down).toBeInstanceOf(Error);
+      const app = await appAgainst(`http://127.0.0.1:${await freePort()}`);
+      try {
+        const res = await request(app.getHttpServer()).get('/api/v1/users/AAAAAAAAAAAAAAAAAAAAA').expect(503);
+        expect(res.body).toMatchObject({ code: 'database_unavailable', status: 503 });
+        expect(res.headers['retry-after']).toBeDefined();
+        expect((await request(app.getHttpServer()).get('/health/ready').expect(503)).body.code).toBe(
+          'database_unavailable',
+        );
+        await request(app.getHttpServer()).get('/health/live').expect(200);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('turns a frozen database into 503 database_timeout within the request timeout', async () => {
+      // A server that accepts connections and never answers.
+      const sockets: Socket[] = [];
+      const frozen = createServer((socket) => void sockets.push(socket));
+      await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
+      const { port } = frozen.address() as AddressInfo;
+      const app = await appAgainst(`http://127.0.0.1:${port}`, { DYNAMODB_REQUEST_TIMEOUT_MS: '300' });
+      try {
+        const started = Date.now();
+        const res = await request(app.getHttpServer()).get('/api/v1/users/AAAAAAAAAAAAAAAAAAAAA').expect(503);
+        expect(res.body.code).toBe('database_timeout');
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        await app.close();
+        sockets.forEach((socket) => socket.destroy());
+        await new Promise((resolve) => frozen.close(resolve));
+      }
     });
   });
 
@@ -201,4 +232,19 @@ function listRoutes(t: TestApp): { method: string; path: string }[] {
         .map((method) => ({ method: method.toUpperCase(), path: layer.route!.path })),
     )
     .filter(({ path }) => !path.startsWith('/docs'));
+}
+
+/** The real app against a DynamoDB endpoint that is down or frozen (no table set-up possible). */
+async function appAgainst(endpoint: string, env: Record<string, string> = {}): Promise<NestExpressApplication> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DYNAMODB_ENDPOINT: endpoint,
+    DYNAMODB_MAX_ATTEMPTS: '1',
+    DYNAMODB_CONNECT_TIMEOUT_MS: '500',
+    JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    ...env,
+  });
+  const app = await createApp(config, { logger: ['error'] });
+  await app.init();
+  return app;
 }

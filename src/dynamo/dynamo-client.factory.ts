@@ -23,6 +23,8 @@ export function createDynamoClient(config: DynamoConfig): DynamoDBClient {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: config.connectionTimeoutMs,
       requestTimeout: config.requestTimeoutMs,
+      // Without this the SDK only logs a warning and keeps waiting on a frozen server.
+      throwOnRequestTimeout: true,
       httpAgent: new Agent({ keepAlive: true, maxSockets: 50 }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
     }),

@@ -19,6 +19,11 @@ describe('translateDynamoError', () => {
     expect(translated?.extras.retryAfterSeconds).toBeGreaterThan(0);
   });
 
+  it('maps a refused connection wrapped into a message-only error', () => {
+    const wrapped = new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:1');
+    expect(translateDynamoError(wrapped)?.code).toBe('database_unavailable');
+  });
+
   it('maps a refused connection, also when wrapped as a cause', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     expect(translateDynamoError(refused)?.code).toBe('database_unavailable');

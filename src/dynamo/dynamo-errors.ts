@@ -48,6 +48,9 @@ function connectionCode(error: SdkLikeError): string | undefined {
     const candidate = asSdkError(current);
     const code = candidate.code ?? candidate.errno;
     if (code && CONNECTION.has(code)) return code;
+    // The SDK may wrap a network error into a message-only Error (e.g. across VM realms).
+    const named = [...CONNECTION].find((name) => candidate.message?.includes(name));
+    if (named) return named;
     current = candidate.cause;
   }
   return undefined;
