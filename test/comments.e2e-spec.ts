@@ -331,6 +331,12 @@ describe('hard-deleting an author (e2e)', () => {
         .expect(201)
     ).body as CommentBody;
 
+    await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', leaving.bearer).expect(200);
+    await t.api
+      .put(`/api/v1/posts/${post.id}/comments/${theirs.id}/like`)
+      .set('authorization', leaving.bearer)
+      .expect(200);
+
     await t.api.delete(`/api/v1/users/${leaving.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
 
     const read = await t.api.get(`/api/v1/posts/${post.id}`).expect(200);
@@ -341,6 +347,8 @@ describe('hard-deleting an author (e2e)', () => {
       [theirs.id, reader.userId, 'reply'],
     ]);
     expect(read.body.commentCount).toBe(2);
+    expect(read.body.likeCount).toBe(0);
+    expect(thread[1]).toMatchObject({ likeCount: 0 });
     const leftovers = (await t.allItems()).filter((item) => JSON.stringify(item).includes(leaving.userId));
     expect(leftovers).toEqual([]);
   });

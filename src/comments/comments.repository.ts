@@ -255,6 +255,21 @@ export class CommentsRepository {
     return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
   }
 
+  /** A page of a user's comment likes (GSI2), as `{ postId, commentId }`. */
+  async likesBy(userId: string, limit: number, cursor?: string): Promise<Page<{ postId: string; commentId: string }>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI2',
+      partition: `CLIKES#${userId}`,
+      limit,
+      cursor,
+    });
+    return {
+      items: page.items.map((item) => ({ postId: item.postId as string, commentId: item.commentId as string })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
   /** Likes a comment once (like item + `likeCount + 1`, one transaction); false if already liked. */
   async addLike(comment: Comment, userId: string, now: string): Promise<boolean> {
     return this.likeTransaction(comment, userId, 1, now);
@@ -272,7 +287,15 @@ export class CommentsRepository {
         ? {
             Put: {
               TableName: this.tableName,
-              Item: { ...key, entity: ENTITY.CommentLike, commentId: comment.id, userId, likedAt: now },
+              Item: {
+                ...key,
+                ...CommentIndexKeys.like(userId, now!, comment.id),
+                entity: ENTITY.CommentLike,
+                postId: comment.postId,
+                commentId: comment.id,
+                userId,
+                likedAt: now,
+              },
               ConditionExpression: 'attribute_not_exists(PK)',
             },
           }

@@ -29,8 +29,20 @@ export class CommentsService implements OnModuleInit {
     this.erasureHooks.register('comments', (userId) => this.anonymiseAuthor(userId));
   }
 
-  /** A hard-deleted user's comments stay, credited to `deleted-user` (docs/data-model.md). */
+  /**
+   * A hard-deleted user's comments stay, credited to `deleted-user`; their comment likes are
+   * removed, with the counts (docs/data-model.md).
+   */
   async anonymiseAuthor(userId: string): Promise<void> {
+    let likes: string | undefined;
+    do {
+      const page = await this.comments.likesBy(userId, 100, likes);
+      for (const like of page.items) {
+        const comment = await this.comments.findById(like.postId, like.commentId);
+        if (comment) await this.comments.removeLike(comment, userId);
+      }
+      likes = page.nextCursor ?? undefined;
+    } while (likes);
     let cursor: string | undefined;
     do {
       const page = await this.comments.allByAuthor(userId, 100, cursor);

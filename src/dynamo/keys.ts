@@ -178,6 +178,11 @@ export const CommentIndexKeys = {
     GSI2PK: `USERCOMMENTS#${c.authorId}`,
     GSI2SK: `${c.createdAt}#${c.id}`,
   }),
+  /** A user's comment likes (GSI2): found and removed when the user is hard-deleted. */
+  like: (userId: string, likedAt: string, commentId: string) => ({
+    GSI2PK: `CLIKES#${userId}`,
+    GSI2SK: `${likedAt}#${commentId}`,
+  }),
   /** Every comment of an author in any status (GSI3): what a hard delete anonymises. */
   allByAuthor: (c: { authorId: string; createdAt: string; id: string }) => ({
     GSI3PK: `AUTHOR#${c.authorId}#COMMENTS`,

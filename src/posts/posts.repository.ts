@@ -339,6 +339,12 @@ export class PostsRepository {
 
   /** The caller's liked posts, newest like first: one index Query and one BatchGetItem. */
   async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+    const page = await this.likedPostIds(userId, limit, cursor);
+    return { items: await this.findSummaries(page.items), nextCursor: page.nextCursor };
+  }
+
+  /** A page of the post ids a user likes (GSI2), newest like first. */
+  async likedPostIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: 'GSI2',
@@ -346,10 +352,7 @@ export class PostsRepository {
       limit,
       cursor,
     });
-    return {
-      items: await this.findSummaries(page.items.map((like) => like.postId as string)),
-      nextCursor: page.nextCursor,
-    };
+    return { items: page.items.map((like) => like.postId as string), nextCursor: page.nextCursor };
   }
 
   /** `viewCount + 1` with a plain atomic ADD (views need not be exact under races). */

@@ -69,8 +69,17 @@ export class PostsService implements OnModuleInit {
     }
   }
 
-  /** A hard-deleted user's posts stay, credited to `deleted-user` (docs/data-model.md). */
+  /**
+   * A hard-deleted user's posts stay, credited to `deleted-user`; their likes are removed,
+   * with the counts (docs/data-model.md).
+   */
   async anonymiseAuthor(userId: string): Promise<void> {
+    let likes: string | undefined;
+    do {
+      const page = await this.posts.likedPostIds(userId, 100, likes);
+      for (const postId of page.items) await this.posts.removeLike(postId, userId);
+      likes = page.nextCursor ?? undefined;
+    } while (likes);
     let cursor: string | undefined;
     do {
       const page = await this.posts.ownPosts(userId, undefined, 100, cursor);
