@@ -168,10 +168,10 @@ describe('posts (e2e)', () => {
 
     it('shows a scheduled post in feeds only once its time has come', async () => {
       const post = (await create({ title: 'Soon', content: 'x' }).expect(201)).body;
-      await publish(post.id, { publishAt: new Date(Date.now() + 1500).toISOString() }).expect(200);
+      await publish(post.id, { publishAt: new Date(Date.now() + 2500).toISOString() }).expect(200);
       const before = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
       expect(before.body.items.map((p: { id: string }) => p.id)).not.toContain(post.id);
-      await new Promise((resolve) => setTimeout(resolve, 1700));
+      await new Promise((resolve) => setTimeout(resolve, 2700));
       const after = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
       expect(after.body.items.map((p: { id: string }) => p.id)).toContain(post.id);
       const feed = await t.api.get('/api/v1/posts?limit=100').expect(200);
