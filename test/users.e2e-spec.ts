@@ -25,6 +25,7 @@ describe('users (e2e)', () => {
         profile: {},
       });
       expect(JSON.stringify(res.body)).not.toMatch(/email|passwordHash|role|"PK"|"SK"|GSI|version/);
+      expect(res.headers.etag).toBe('"1.1"');
     });
 
     it('reads the user and profile with one Query', async () => {

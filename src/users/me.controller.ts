@@ -45,8 +45,13 @@ export class MeController {
   @Post('email')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 409)
-  async changeEmail(@CurrentUser() caller: AuthUser, @Body() dto: ChangeEmailDto): Promise<MeWithProfileDto> {
+  async changeEmail(
+    @CurrentUser() caller: AuthUser,
+    @Body() dto: ChangeEmailDto,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<MeWithProfileDto> {
     const { user, profile } = await this.users.changeEmail(caller.userId, dto.email, dto.password);
+    res.setHeader('ETag', etagOf(user.version));
     return UserMapper.toMeWithProfile(user, profile);
   }
 

@@ -1,5 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { compositeEtagOf } from '../common/http/etag.js';
 import { Public } from '../auth/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
@@ -17,8 +19,12 @@ export class UsersController {
   @Public()
   @Get('by-username/:username')
   @ApiProblemResponses(400, 404)
-  async getByUsername(@Param() { username }: UsernameParams): Promise<PublicUserDto> {
+  async getByUsername(
+    @Param() { username }: UsernameParams,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<PublicUserDto> {
     const { user, profile } = await this.users.getByUsername(username);
+    res.setHeader('ETag', compositeEtagOf(user.version, profile.version));
     return UserMapper.toPublic(user, profile);
   }
 
@@ -26,8 +32,9 @@ export class UsersController {
   @Public()
   @Get(':id')
   @ApiProblemResponses(400, 404)
-  async getPublic(@Param() { id }: IdParams): Promise<PublicUserDto> {
+  async getPublic(@Param() { id }: IdParams, @Res({ passthrough: true }) res: Response): Promise<PublicUserDto> {
     const { user, profile } = await this.users.getPublic(id);
+    res.setHeader('ETag', compositeEtagOf(user.version, profile.version));
     return UserMapper.toPublic(user, profile);
   }
 }

@@ -5,6 +5,9 @@ import { ErrorCode } from '../errors/error-codes.js';
 /** The ETag of a versioned resource: its version, quoted (a strong validator). */
 export const etagOf = (version: number): string => `"${version}"`;
 
+/** The ETag of a read that combines several versioned items (a user with its profile): a cache validator only. */
+export const compositeEtagOf = (...versions: number[]): string => `"${versions.join('.')}"`;
+
 /**
  * The version an `If-Match` header asks for: undefined without the header (or `*`), the
  * number for `"7"` or `W/"7"`. A header that names no version is a 400; several are refused.
