@@ -1,4 +1,6 @@
 import type { Response } from 'supertest';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
@@ -480,6 +482,25 @@ describe('posts (e2e)', () => {
       expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
       expect((await t.queryPartition(`TAG#${tag.id}`)).filter((i) => String(i.SK).startsWith('POST#'))).toEqual([]);
       expect((await create({ title: 'To delete', content: 'y' }).expect(201)).body.slug).toBe('to-delete');
+    });
+  });
+
+  describe('a crash in the middle of a delete', () => {
+    it('leaves only unreachable items, which the orphan sweep removes', async () => {
+      const post = (await create({ title: 'Crashed delete', content: 'x' }).expect(201)).body;
+      await publish(post.id).expect(200);
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer).expect(200);
+      // The first step of the delete happened, the second did not: only the summary is gone.
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: `POST#${post.id}`, SK: 'POST' } }));
+      await get(post.id, admin).expect(404);
+      expect((await t.queryPartition(`POST#${post.id}`)).length).toBeGreaterThan(0);
+
+      const dry = await sweepOrphans(t.db, t.tableName, true);
+      expect(dry.orphanPartitions).toContain(`POST#${post.id}`);
+      expect((await t.queryPartition(`POST#${post.id}`)).length).toBeGreaterThan(0);
+      const swept = await sweepOrphans(t.db, t.tableName);
+      expect(swept.orphanPartitions).toEqual([`POST#${post.id}`]);
+      expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
     });
   });
 

@@ -1,3 +1,5 @@
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
 import type { UserWithPassword } from '../src/users/user.entity.js';
@@ -155,6 +157,21 @@ describe('users: administration (e2e)', () => {
       await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(404);
       // the email and username are free again
       await signUp(t, { email: user.email, username: 'erase_me' });
+    });
+
+    it('leaves nothing reachable after a crash midway, and the orphan sweep removes the rest', async () => {
+      const user = await signUp(t, { username: 'half_gone' });
+      // The first step of the erase happened (the user item), the batch did not.
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${user.userId}`, SK: 'USER' } }));
+      await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
+      const swept = await sweepOrphans(t.db, t.tableName);
+      expect(swept.orphanPartitions.sort()).toEqual(
+        [`USER#${user.userId}`, `UNIQUE#EMAIL#${user.email}`, 'UNIQUE#USERNAME#half_gone'].sort(),
+      );
+      // Only the unused verification link is left: it expires by TTL and names no live account.
+      const left = (await t.allItems()).filter((i) => JSON.stringify(i).includes(user.userId));
+      expect(left.map((i) => i.entity)).toEqual(['ActionToken']);
+      await signUp(t, { email: user.email, username: 'half_gone' });
     });
 
     it('answers 400 for an unknown mode', async () => {

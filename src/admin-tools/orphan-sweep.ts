@@ -1,0 +1,71 @@
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '../dynamo/batch.js';
+import type { ItemKey } from '../dynamo/keys.js';
+
+/** The item that must exist for a partition to be alive: a post's summary, a user's user item. */
+const ANCHORS: Record<string, string> = { 'POST#': 'POST', 'USER#': 'USER' };
+
+export interface SweepResult {
+  scannedItems: number;
+  orphanPartitions: string[];
+  deletedItems: number;
+}
+
+/**
+ * Admin tooling, never a request path: finds post and user partitions whose anchor item is
+ * gone (a crash between the two steps of a post delete or a hard user delete) and deletes what
+ * is left in them, and the email and username uniqueness items of users that no longer exist. It Scans the whole table (keys only), so run it off-peak:
+ * `npm run db:sweep-orphans`. With `dryRun` it only reports.
+ */
+export async function sweepOrphans(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  dryRun = false,
+): Promise<SweepResult> {
+  const partitions = new Map<string, { anchored: boolean; keys: ItemKey[] }>();
+  const userUniques: (ItemKey & { userId: string })[] = [];
+  let scannedItems = 0;
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        ProjectionExpression: 'PK, SK, userId',
+        ExclusiveStartKey,
+        ConsistentRead: true,
+      }),
+    );
+    for (const item of (page.Items ?? []) as (ItemKey & { userId?: string })[]) {
+      scannedItems++;
+      if (/^UNIQUE#(EMAIL|USERNAME)#/.test(item.PK) && item.userId) {
+        userUniques.push({ PK: item.PK, SK: item.SK, userId: item.userId });
+        continue;
+      }
+      const prefix = Object.keys(ANCHORS).find((p) => item.PK.startsWith(p));
+      if (!prefix) continue;
+      const entry = partitions.get(item.PK) ?? { anchored: false, keys: [] };
+      if (item.SK === ANCHORS[prefix]) entry.anchored = true;
+      entry.keys.push({ PK: item.PK, SK: item.SK });
+      partitions.set(item.PK, entry);
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+
+  const orphans = [...partitions.entries()].filter(([, entry]) => !entry.anchored);
+  const ownerless = userUniques.filter((unique) => !partitions.get(`USER#${unique.userId}`)?.anchored);
+  const keys = [
+    ...orphans.flatMap(([, entry]) => entry.keys),
+    ...ownerless.map((unique) => ({ PK: unique.PK, SK: unique.SK })),
+  ];
+  if (!dryRun)
+    await batchWriteAll(
+      client,
+      tableName,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
+  return {
+    scannedItems,
+    orphanPartitions: [...orphans.map(([pk]) => pk), ...ownerless.map((unique) => unique.PK)],
+    deletedItems: dryRun ? 0 : keys.length,
+  };
+}
