@@ -127,8 +127,11 @@ export class CommentsService implements OnModuleInit {
    */
   async delete(postId: string, commentId: string, viewer: AuthUser): Promise<void> {
     const comment = await this.visible(postId, commentId, viewer);
-    const post = await this.posts.findSummary(postId);
-    const allowed = comment.authorId === viewer.userId || post?.authorId === viewer.userId || isStaff(viewer);
+    // The post is read only when neither authorship nor role already decides.
+    const allowed =
+      comment.authorId === viewer.userId ||
+      isStaff(viewer) ||
+      (await this.posts.findSummary(postId))?.authorId === viewer.userId;
     if (!allowed)
       throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author, the post author or staff may delete a comment.');
     if (await this.comments.hasReplies(comment)) {
