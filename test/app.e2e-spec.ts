@@ -1,9 +1,13 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import request, { type Response } from 'supertest';
 import { createApp } from '../src/app.setup.js';
 import { loadConfig } from '../src/config/app-config.js';
+import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
 import { freePort } from '../src/dynamo/embedded-dynamo.js';
+import { tableDefinition } from '../src/dynamo/table.definition.js';
+import { ensureTable } from '../src/dynamo/table.setup.js';
 import { createTestApp, dynamoCost, type TestApp } from './helpers/test-app.js';
 
 describe('app (e2e)', () => {
@@ -35,6 +39,41 @@ describe('app (e2e)', () => {
         expect(res.headers['retry-after']).toBe('5');
       } finally {
         await down.close();
+      }
+    });
+  });
+
+  describe('table setup', () => {
+    it('brings a table made by an older version up to the definition, and is idempotent', async () => {
+      const client = createDynamoClient(t.config.dynamo);
+      const tableName = `old-${Date.now()}`;
+      try {
+        const full = tableDefinition(tableName);
+        // An older table: only GSI1 and GSI2.
+        const old = full.GlobalSecondaryIndexes!.slice(0, 2);
+        const used = new Set(['PK', 'SK', ...old.flatMap((g) => g.KeySchema!.map((k) => k.AttributeName))]);
+        await client.send(
+          new CreateTableCommand({
+            ...full,
+            GlobalSecondaryIndexes: old,
+            AttributeDefinitions: full.AttributeDefinitions!.filter((a) => used.has(a.AttributeName)),
+          }),
+        );
+        expect(await ensureTable(client, tableName)).toBe(false);
+        expect(await ensureTable(client, tableName)).toBe(false);
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        expect(Table!.GlobalSecondaryIndexes!.map((g) => g.IndexName).sort()).toEqual([
+          'GSI1',
+          'GSI2',
+          'GSI3',
+          'GSI4',
+          'GSI5',
+        ]);
+        const gsi5 = Table!.AttributeDefinitions!.find((a) => a.AttributeName === 'GSI5SK');
+        expect(gsi5?.AttributeType).toBe('N');
+      } finally {
+        await client.send(new DeleteTableCommand({ TableName: tableName })).catch(() => undefined);
+        client.destroy();
       }
     });
   });

@@ -30,6 +30,8 @@ export interface ItemKey {
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 export const normalizeUsername = (username: string): string => username.trim().toLowerCase();
 
+const POST_LINK_PREFIX = 'POST#';
+
 export const Keys = {
   user: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER' }),
   profile: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#PROFILE' }),
@@ -64,13 +66,15 @@ export const Keys = {
   /** A published post in a tag's feed (in the tag's partition, so links can be counted). */
   tagPostLink: (tagId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TAG#${tagId}`,
-    SK: `POST#${publishedAt}#${postId}`,
+    SK: `${POST_LINK_PREFIX}${publishedAt}#${postId}`,
   }),
   /** A published post in a category's feed. */
   categoryPostLink: (categoryId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `CATFEED#${categoryId}`,
-    SK: `POST#${publishedAt}#${postId}`,
+    SK: `${POST_LINK_PREFIX}${publishedAt}#${postId}`,
   }),
+  /** Sort-key prefix of the post links in a tag's or category's partition. */
+  postLinkPrefix: POST_LINK_PREFIX,
   categoryFeedPartition: (categoryId: string): string => `CATFEED#${categoryId}`,
   /** A month that has published posts: lets the global feed skip empty months. */
   feedMonth: (month: string): ItemKey => ({ PK: 'FEED#MONTHS', SK: month }),

@@ -23,7 +23,6 @@ const usageStorage = new AsyncLocalStorage<DynamoUsage>();
 
 /** Runs `fn` with a fresh usage record that every DynamoDB call inside it adds to. */
 export const runWithUsage = <T>(usage: DynamoUsage, fn: () => T): T => usageStorage.run(usage, fn);
-export const currentUsage = (): DynamoUsage | undefined => usageStorage.getStore();
 
 /** Reads: GetItem, Query, Scan, BatchGetItem, TransactGetItems. */
 const isRead = (command: string): boolean => /^(Get|Query|Scan|BatchGet|TransactGet)/.test(command);

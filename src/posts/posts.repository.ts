@@ -275,7 +275,7 @@ export class PostsRepository {
     const links = await queryAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': Keys.categoryFeedPartition(categoryId), ':prefix': 'POST#' },
+      ExpressionAttributeValues: { ':pk': Keys.categoryFeedPartition(categoryId), ':prefix': Keys.postLinkPrefix },
       ConsistentRead: true,
     });
     return links.map((link) => link.postId as string);
@@ -551,7 +551,11 @@ export class PostsRepository {
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': partition, ':from': 'POST#', ':to': `POST#${upTo(now)}` },
+        ExpressionAttributeValues: {
+          ':pk': partition,
+          ':from': Keys.postLinkPrefix,
+          ':to': `${Keys.postLinkPrefix}${upTo(now)}`,
+        },
         ScanIndexForward: false,
         Limit: limit,
         ExclusiveStartKey: this.cursors.decode(cursor, scope),

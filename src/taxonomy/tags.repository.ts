@@ -18,9 +18,6 @@ const versionMismatch = () =>
 
 export type TagChanges = Partial<Pick<Tag, 'name' | 'slug' | 'description' | 'color'>>;
 
-/** Sort-key prefix of a tag's post links (written by the posts module). */
-export const TAG_POST_LINK_PREFIX = 'POST#';
-
 @Injectable()
 export class TagsRepository {
   constructor(
@@ -174,7 +171,7 @@ export class TagsRepository {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': Keys.tagPartition(tagId), ':prefix': TAG_POST_LINK_PREFIX },
+          ExpressionAttributeValues: { ':pk': Keys.tagPartition(tagId), ':prefix': Keys.postLinkPrefix },
           Select: 'COUNT',
           ConsistentRead: true,
           ExclusiveStartKey,
