@@ -1,4 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
@@ -11,15 +13,28 @@ import { SlugsModule } from './common/slugs/slugs.module.js';
 import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
 import { PostsModule } from './posts/posts.module.js';
 import { CommentsModule } from './comments/comments.module.js';
+import { createRootLogger } from './logging/logger.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+
+export interface AppModuleOptions {
+  mailer?: Mailer;
+  /** The app's root pino logger (`createApp` makes one; scripts get an error-level one). */
+  logger?: PinoLogger;
+}
 
 /** The root module, built from an already validated configuration. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, options: { mailer?: Mailer } = {}): DynamicModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    const logger = options.logger ?? createRootLogger(config, { level: 'error' });
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
+        // `useExisting`: the access-log middleware is mounted by `configureApp` ahead of everything
+        // else (see logging/logger.ts); nestjs-pino only binds each request's child logger for Nest's Logger.
+        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
+        MetricsModule,
         DynamoModule,
         MailModule.forRoot(options.mailer),
         HealthModule,

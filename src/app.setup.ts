@@ -1,8 +1,10 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'express';
+import { json, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
 import { ProblemDto } from './common/dto/problem.dto.js';
 import { jsonOnly } from './common/http/json-only.middleware.js';
@@ -10,15 +12,22 @@ import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/prob
 import { serverTiming } from './common/http/server-timing.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import type { AppConfig } from './config/app-config.js';
+import { createHttpLogger, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
+import { AppMetrics } from './metrics/app-metrics.js';
+import { httpMetrics } from './metrics/http-metrics.middleware.js';
 
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
 const UNPREFIXED = ['health/live', 'health/ready', 'metrics'];
 
 export interface CreateAppOptions {
-  /** Nest logger levels; tests pass `false` or `['error']`. */
-  logger?: false | ('error' | 'warn' | 'log' | 'debug' | 'verbose')[];
+  /** Overrides `LOG_LEVEL` (tests pass `error` or `silent`). */
+  logLevel?: LevelWithSilent;
+  /** Where log lines go instead of stdout (tests capture them). */
+  logStream?: DestinationStream;
+  /** The root logger to use (`main.ts` makes it first, to log start-up the same way). */
+  logger?: PinoLogger;
   /** Replaces the logging mailer (tests pass an `InMemoryMailer`). */
   mailer?: Mailer;
 }
@@ -42,11 +51,14 @@ export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject
  * problem+json errors and the OpenAPI docs. `main.ts` and every e2e test use it, so the
  * tests exercise exactly what production serves.
  */
-export function configureApp(app: NestExpressApplication, config: AppConfig): void {
+export function configureApp(app: NestExpressApplication, config: AppConfig, httpLogger: RequestHandler): void {
   app.disable('x-powered-by');
   // Our ETags come from item versions; Express's body hashes would only confuse clients.
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
+  // First: the request id and the access line cover every request, including body-parser rejections.
+  app.use(httpLogger);
+  app.use(httpMetrics(app.get(AppMetrics)));
   app.use(serverTiming(config.serverTiming));
   app.use(helmet());
   app.use(jsonOnly);
@@ -65,15 +77,12 @@ export function configureApp(app: NestExpressApplication, config: AppConfig): vo
 
 /** Creates the configured application (not yet listening). */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, { mailer: options.mailer }), {
-    bodyParser: false,
-    logger: options.logger ?? levelsFrom(config.logLevel),
-  });
-  configureApp(app, config);
+  const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, { mailer: options.mailer, logger }),
+    { bodyParser: false, bufferLogs: true },
+  );
+  app.useLogger(app.get(Logger));
+  configureApp(app, config, createHttpLogger(logger));
   return app;
-}
-
-function levelsFrom(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
-  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return order.slice(0, order.indexOf(level) + 1);
 }

@@ -4,12 +4,17 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { prepareDatabase } from './dynamo/database-bootstrap.js';
+import { createRootLogger, nestLoggerFor } from './logging/logger.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const database = await prepareDatabase(loadConfig());
-  const app = await createApp(database.config);
+  const config = loadConfig();
+  const rootLogger = createRootLogger(config);
+  // Start-up lines (the embedded engine, the table) in the same format as the app's.
+  Logger.overrideLogger(nestLoggerFor(rootLogger));
+  const database = await prepareDatabase(config);
+  const app = await createApp(database.config, { logger: rootLogger });
 
   let closing = false;
   const shutdown = async (signal: string) => {

@@ -4,13 +4,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoConfig } from '../config/app-config.js';
-import { installRequestAccounting } from './request-accounting.js';
+import { type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
 
 /**
  * The one DynamoDB client of the process: keep-alive sockets, and explicit connection and
  * request timeouts so that a frozen database yields an error (503) instead of a hung request.
+ * `observer` hears of every call (the app's metrics).
  */
-export function createDynamoClient(config: DynamoConfig): DynamoDBClient {
+export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallObserver): DynamoDBClient {
   const local = config.endpoint !== undefined;
   const client = new DynamoDBClient({
     region: config.region,
@@ -29,7 +30,7 @@ export function createDynamoClient(config: DynamoConfig): DynamoDBClient {
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
     }),
   });
-  installRequestAccounting(client);
+  installRequestAccounting(client, observer);
   return client;
 }
 

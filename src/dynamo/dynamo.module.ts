@@ -2,6 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
 import { CursorCodec } from './cursor.js';
 import { createDocumentClient, createDynamoClient } from './dynamo-client.factory.js';
 import { DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
@@ -15,8 +16,9 @@ import { DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '
   providers: [
     {
       provide: DYNAMODB_CLIENT,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => createDynamoClient(config.dynamo),
+      inject: [APP_CONFIG, AppMetrics],
+      useFactory: (config: AppConfig, metrics: AppMetrics) =>
+        createDynamoClient(config.dynamo, (call) => metrics.observeDynamo(call)),
     },
     {
       provide: DYNAMODB_DOCUMENT_CLIENT,

@@ -16,13 +16,32 @@ export class DynamoUsage {
   }
 }
 
-/** Totals since the process started, for metrics. */
-export const dynamoTotals = { calls: 0, durationMs: 0, readCapacity: 0, writeCapacity: 0, errors: 0 };
+/** One finished DynamoDB call, as reported to a `DynamoCallObserver` (metrics). */
+export interface DynamoCall {
+  /** Operation name without the `Command` suffix, e.g. `GetItem`, `TransactWriteItems`. */
+  operation: string;
+  durationMs: number;
+  readCapacity: number;
+  writeCapacity: number;
+  /** False when the call threw (after the SDK's own retries). */
+  ok: boolean;
+}
+
+/** Receives every DynamoDB call of one client; the app's metrics register one. */
+export type DynamoCallObserver = (call: DynamoCall) => void;
 
 const usageStorage = new AsyncLocalStorage<DynamoUsage>();
+/** The usage record of each request, so that the access log can read it once the response is sent. */
+const usageByRequest = new WeakMap<object, DynamoUsage>();
 
 /** Runs `fn` with a fresh usage record that every DynamoDB call inside it adds to. */
 export const runWithUsage = <T>(usage: DynamoUsage, fn: () => T): T => usageStorage.run(usage, fn);
+
+/** Remembers the usage record of an HTTP request (see `usageOf`). */
+export const attachUsage = (request: object, usage: DynamoUsage): void => void usageByRequest.set(request, usage);
+
+/** The DynamoDB usage of an HTTP request, when the accounting middleware saw it. */
+export const usageOf = (request: object): DynamoUsage | undefined => usageByRequest.get(request);
 
 /** Reads: GetItem, Query, Scan, BatchGetItem, TransactGetItems. */
 const isRead = (command: string): boolean => /^(Get|Query|Scan|BatchGet|TransactGet)/.test(command);
@@ -53,9 +72,10 @@ function addCapacity(usage: { readCapacity: number; writeCapacity: number }, com
 /**
  * Client middleware: asks DynamoDB for the consumed capacity of every data-plane call and
  * adds the call, its time and its capacity to the current request's usage (AsyncLocalStorage)
- * and to the process totals. Installed once on the shared client, so no repository has to care.
+ * and reports it to the observer (the app's metrics). Installed once on the shared client, so
+ * no repository has to care.
  */
-export function installRequestAccounting(client: DynamoDBClient): void {
+export function installRequestAccounting(client: DynamoDBClient, observer?: DynamoCallObserver): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = context.commandName ?? 'UnknownCommand';
@@ -64,25 +84,24 @@ export function installRequestAccounting(client: DynamoDBClient): void {
         input.ReturnConsumedCapacity = 'TOTAL';
       }
       const usage = usageStorage.getStore();
+      const call = { readCapacity: 0, writeCapacity: 0, ok: false };
       const started = performance.now();
       try {
         const result = await next(args);
-        const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-        if (usage) addCapacity(usage, command, consumed);
-        addCapacity(dynamoTotals, command, consumed);
+        addCapacity(call, command, (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity);
+        call.ok = true;
         return result;
-      } catch (error) {
-        dynamoTotals.errors++;
-        throw error;
       } finally {
         const elapsed = performance.now() - started;
-        dynamoTotals.calls++;
-        dynamoTotals.durationMs += elapsed;
+        const operation = command.replace(/Command$/, '');
         if (usage) {
           usage.calls++;
           usage.durationMs += elapsed;
-          usage.commands.push(command.replace(/Command$/, ''));
+          usage.readCapacity += call.readCapacity;
+          usage.writeCapacity += call.writeCapacity;
+          usage.commands.push(operation);
         }
+        observer?.({ operation, durationMs: elapsed, ...call });
       }
     },
     { step: 'initialize', name: 'requestAccountingMiddleware', override: true },

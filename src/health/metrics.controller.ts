@@ -1,34 +1,34 @@
-import { Controller, Get, Header } from '@nestjs/common';
-import { ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators.js';
-import { dynamoTotals } from '../dynamo/request-accounting.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
 
 /**
- * DynamoDB totals of this process in the Prometheus text format, for scraping. Like the
- * probes it is outside `/api/v1`; restrict it at the load balancer if it must not be public.
+ * The app's metrics in the Prometheus text format, for scraping. Like the probes it is outside
+ * `/api/v1`; restrict it at the load balancer if it must not be public.
  */
 @ApiTags('health')
 @Public()
 @Controller('metrics')
 export class MetricsController {
-  /** Counters of DynamoDB calls, errors, time and consumed capacity since the process started. */
+  constructor(private readonly metrics: AppMetrics) {}
+
   @Get()
-  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiOperation({
+    summary: 'Prometheus metrics',
+    description:
+      'HTTP request durations by route and status, DynamoDB call durations and consumed capacity by operation, ' +
+      'Node.js process figures, and the stream worker figures in a process that runs it.',
+  })
   @ApiProduces('text/plain')
   @ApiResponse({
     status: 200,
-    description: 'Prometheus text format.',
+    description: 'Prometheus text format 0.0.4.',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  metrics(): string {
-    const lines: string[] = [];
-    const counter = (name: string, help: string, value: number) =>
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${Number(value.toFixed(6))}`);
-    counter('dynamodb_calls_total', 'DynamoDB calls made by this process.', dynamoTotals.calls);
-    counter('dynamodb_errors_total', 'DynamoDB calls that failed.', dynamoTotals.errors);
-    counter('dynamodb_duration_seconds_total', 'Time spent in DynamoDB calls.', dynamoTotals.durationMs / 1000);
-    counter('dynamodb_read_capacity_units_total', 'Read capacity consumed.', dynamoTotals.readCapacity);
-    counter('dynamodb_write_capacity_units_total', 'Write capacity consumed.', dynamoTotals.writeCapacity);
-    return `${lines.join('\n')}\n`;
+  async scrape(@Res() res: Response): Promise<void> {
+    const body = await this.metrics.render();
+    res.status(200).type(this.metrics.contentType).send(body);
   }
 }

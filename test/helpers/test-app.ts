@@ -10,7 +10,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { nanoid } from 'nanoid';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
-import { createApp } from '../../src/app.setup.js';
+import { createApp, type CreateAppOptions } from '../../src/app.setup.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
@@ -42,7 +42,10 @@ export interface TestApp {
  * Boots the real application (the same `createApp` as `main.ts`) against the run's DynamoDB
  * Local, on a table of its own so that suites can run in parallel.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: Pick<CreateAppOptions, 'logLevel' | 'logStream'> = {},
+): Promise<TestApp> {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
   const tableName = `test-${nanoid(10)}`;
@@ -58,7 +61,7 @@ export async function createTestApp(env: Record<string, string> = {}): Promise<T
   const db = createDocumentClient(client);
 
   const mailer = new InMemoryMailer();
-  const app = await createApp(config, { logger: ['error'], mailer });
+  const app = await createApp(config, { logLevel: 'error', ...options, mailer });
   await app.init();
   const http = request(app.getHttpServer());
   const openapi = await OpenApiValidator.fromApp(http);
@@ -203,4 +206,21 @@ export async function verifyEmail(t: TestApp, user: SignedIn): Promise<void> {
   if (!token) throw new Error(`no verification mail for ${user.email}`);
   const res = await t.api.post('/api/v1/auth/verify-email/confirm').send({ token });
   if (res.status !== 204) throw new Error(`verification failed: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** A log destination that keeps every line, parsed (pass it as `logStream`). */
+export class LogCapture {
+  readonly raw: string[] = [];
+
+  write(line: string): void {
+    this.raw.push(line);
+  }
+
+  get lines(): Record<string, unknown>[] {
+    return this.raw.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  get text(): string {
+    return this.raw.join('');
+  }
 }

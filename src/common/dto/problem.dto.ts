@@ -20,6 +20,8 @@ export class ProblemDto {
   instance!: string;
   /** Stable machine-readable code; branch on this, not on `detail`. */
   code!: string;
+  /** The request's id, as in the `X-Request-Id` response header and the server's log: quote it in support requests. */
+  requestId!: string;
   /** Per-field validation errors (for `validation_failed`). */
   errors?: FieldErrorDto[];
   /** Ids in the request that name nothing (for 422 answers). */

@@ -4,6 +4,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { translateDynamoError } from '../../dynamo/dynamo-errors.js';
 import type { ProblemDto } from '../dto/problem.dto.js';
+import { scrubUrl } from '../../logging/logger.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -43,13 +44,13 @@ const logger = new Logger('ProblemDetails');
  */
 export function sendProblem(exception: unknown, request: Request, response: Response): void {
   const domain = translateDynamoError(exception);
-  const problem = toProblem(exception, domain, request.originalUrl ?? request.url);
+  const problem = toProblem(exception, domain, request.originalUrl ?? request.url, requestIdOf(request, response));
   if (problem.status >= 500 && domain) {
     // An expected operational failure (database down, throttled): one line, no stack.
-    logger.warn(`${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}`);
+    logger.warn(`${request.method} ${scrubUrl(request.originalUrl)} -> ${problem.status} ${problem.code}`);
   } else if (problem.status >= 500) {
     logger.error(
-      `${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}`,
+      `${request.method} ${scrubUrl(request.originalUrl)} -> ${problem.status} ${problem.code}`,
       exception instanceof Error ? exception.stack : String(exception),
     );
   }
@@ -59,7 +60,18 @@ export function sendProblem(exception: unknown, request: Request, response: Resp
   response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }
 
-function toProblem(exception: unknown, domain: DomainError | undefined, instance: string): ProblemDto {
+/** The id the access-log middleware gave the request (also in its `X-Request-Id` response header). */
+function requestIdOf(request: Request, response: Response): string {
+  const id = (request as Request & { id?: unknown }).id ?? response.getHeader('x-request-id');
+  return typeof id === 'string' ? id : '';
+}
+
+function toProblem(
+  exception: unknown,
+  domain: DomainError | undefined,
+  instance: string,
+  requestId: string,
+): ProblemDto {
   const make = (status: number, code: string, detail: string, extras: Partial<ProblemDto> = {}): ProblemDto => ({
     type: `https://errors.publishing-api.dev/${code.replace(/_/g, '-')}`,
     title: TITLES[status] ?? 'Error',
@@ -67,6 +79,7 @@ function toProblem(exception: unknown, domain: DomainError | undefined, instance
     detail,
     instance,
     code,
+    requestId,
     ...extras,
   });
 

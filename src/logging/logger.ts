@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { type DestinationStream, type Level, type LevelWithSilent, type Logger, pino } from 'pino';
+import { type HttpLogger, pinoHttp } from 'pino-http';
+import type { AppConfig } from '../config/app-config.js';
+import { usageOf } from '../dynamo/request-accounting.js';
+import { routeOf } from '../metrics/http-metrics.middleware.js';
+
+/**
+ * Paths pino replaces with `[Redacted]` in every log line: credentials in headers, and any
+ * field that holds a secret, at the top level or one level down (`{ body: { password } }`).
+ * The application never logs a body, a token or a link carrying one; this is the net under it.
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-metrics-token"]',
+  'res.headers["set-cookie"]',
+  ...[
+    'password',
+    'currentPassword',
+    'newPassword',
+    'passwordHash',
+    'token',
+    'accessToken',
+    'refreshToken',
+    'link',
+  ].flatMap((key) => [key, `*.${key}`]),
+];
+
+/** `X-Request-Id` values we adopt from a client: short, printable, no separators a log parser could trip on. */
+const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** Query parameters whose values never reach a log line. */
+const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|password)=)[^&#]*/gi;
+
+/** A URL as logged: secret query values replaced. */
+export const scrubUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[Redacted]');
+
+const PINO_LEVELS: Record<AppConfig['logLevel'], Level> = {
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+export interface LoggerOptions {
+  /** Overrides the configured level (tests pass `error` or `silent`). */
+  level?: LevelWithSilent;
+  /** Where lines go instead of stdout (tests capture them). */
+  stream?: DestinationStream;
+}
+
+/** Whether pino-pretty can be loaded (a dev dependency: absent from the production image). */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The app's root pino logger: JSON lines on stdout, except in development on an interactive
+ * terminal, where pino-pretty colours them for a person. Secrets are redacted by configuration.
+ */
+export function createRootLogger(config: AppConfig, options: LoggerOptions = {}): Logger {
+  const level = options.level ?? PINO_LEVELS[config.logLevel];
+  const base = {
+    level,
+    base: { service: 'publishing-api' },
+    redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (options.stream) return pino(base, options.stream);
+  if (config.nodeEnv === 'development' && process.stdout.isTTY && prettyAvailable()) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } });
+  }
+  return pino(base);
+}
+
+/** The request id: the client's `X-Request-Id` when well-formed, else a new UUID; echoed on the response. */
+export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
+  const offered = req.headers['x-request-id'];
+  const id = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/** What the access line says about the request's DynamoDB work and its caller. */
+function accessFields(req: Request) {
+  const usage = usageOf(req);
+  const user = (req as Request & { user?: { userId?: string } }).user;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    route: routeOf(req),
+    ...(user?.userId ? { userId: user.userId } : {}),
+    db: usage
+      ? {
+          calls: usage.calls,
+          ms: round(usage.durationMs),
+          rcu: round(usage.readCapacity),
+          wcu: round(usage.writeCapacity),
+        }
+      : { calls: 0, ms: 0, rcu: 0, wcu: 0 },
+  };
+}
+
+/**
+ * The access log and request id middleware (pino-http): mounted first, so every request gets an
+ * id (also on errors raised by body parsing) and exactly one `request completed` line with
+ * method, URL, route template, status, duration, DynamoDB calls and capacity, the user id when
+ * signed in, and the request id. 5xx lines are errors, the rest info.
+ */
+export function createHttpLogger(logger: Logger): HttpLogger<Request, Response> {
+  return pinoHttp<Request, Response>({
+    logger,
+    genReqId: requestIdOf,
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    // Request-scoped lines made through Nest's logger carry only the request id, not the whole request.
+    quietReqLogger: true,
+    serializers: {
+      req: (req: { method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
+        method: req.method,
+        url: scrubUrl(req.url),
+        remoteAddress: req.remoteAddress,
+        headers: req.headers,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+    customSuccessMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
+    customSuccessObject: (req, _res, value: object) => ({ ...value, ...accessFields(req) }),
+    customErrorObject: (req, _res, _error, value: object) => ({ ...value, ...accessFields(req) }),
+  });
+}
+
+/**
+ * Nest's `LoggerService` over a pino logger, for what is logged before the app exists (start-up,
+ * the embedded engine): the same JSON lines as the app's. The app then installs nestjs-pino's.
+ */
+export function nestLoggerFor(logger: Logger): LoggerService {
+  const line =
+    (level: Level) =>
+    (message: unknown, ...rest: unknown[]) => {
+      const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
+      if (message instanceof Error) logger[level]({ context, err: message }, message.message);
+      else logger[level]({ context }, typeof message === 'string' ? message : JSON.stringify(message));
+    };
+  return { log: line('info'), error: line('error'), warn: line('warn'), debug: line('debug'), verbose: line('trace') };
+}

@@ -1,0 +1,105 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DynamoCall } from '../dynamo/request-accounting.js';
+
+/** Figures the DynamoDB Streams worker reports when it runs in this process (see `streamWorker()`). */
+export interface StreamWorkerMetrics {
+  /** Stream records handled, by event name (`INSERT`, `MODIFY`, `REMOVE`) and outcome (`ok`, `error`). */
+  records: Counter<'event' | 'outcome'>;
+  /** Age of the newest record handled, in seconds (how far behind the table the worker is). */
+  lagSeconds: Gauge;
+  /** Time spent on one batch of records. */
+  batchDuration: Histogram;
+}
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const DYNAMO_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The Prometheus metrics of one app instance, in a registry of its own (not prom-client's
+ * global one), so that two apps in one process, as in the e2e tests, never mix their figures
+ * or register a metric twice.
+ */
+export class AppMetrics {
+  readonly registry = new Registry();
+
+  private readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving an HTTP request to finishing its response, by route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: HTTP_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly dynamoDuration = new Histogram({
+    name: 'dynamodb_operation_duration_seconds',
+    help: 'Duration of DynamoDB calls (SDK retries included), by operation and outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: DYNAMO_BUCKETS,
+    registers: [this.registry],
+  });
+
+  private readonly dynamoCapacity = new Counter({
+    name: 'dynamodb_consumed_capacity_units_total',
+    help: 'Capacity units DynamoDB reported as consumed, by operation and kind (read or write).',
+    labelNames: ['operation', 'kind'] as const,
+    registers: [this.registry],
+  });
+
+  private worker: StreamWorkerMetrics | undefined;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Records one finished HTTP request. `route` is the route template (`/api/v1/posts/:id`), never the raw path. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    this.httpDuration.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  /** Records one DynamoDB call (installed as the client's call observer). */
+  observeDynamo(call: DynamoCall): void {
+    this.dynamoDuration.observe(
+      { operation: call.operation, outcome: call.ok ? 'ok' : 'error' },
+      call.durationMs / 1000,
+    );
+    if (call.readCapacity > 0) this.dynamoCapacity.inc({ operation: call.operation, kind: 'read' }, call.readCapacity);
+    if (call.writeCapacity > 0)
+      this.dynamoCapacity.inc({ operation: call.operation, kind: 'write' }, call.writeCapacity);
+  }
+
+  /**
+   * The hook for the stream worker: its metrics are registered the first time it asks for them,
+   * so `/metrics` shows `stream_worker_*` only in a process where the worker runs.
+   */
+  streamWorker(): StreamWorkerMetrics {
+    this.worker ??= {
+      records: new Counter({
+        name: 'stream_worker_records_total',
+        help: 'DynamoDB stream records handled by the worker, by event name and outcome.',
+        labelNames: ['event', 'outcome'] as const,
+        registers: [this.registry],
+      }),
+      lagSeconds: new Gauge({
+        name: 'stream_worker_lag_seconds',
+        help: 'Age of the newest stream record the worker handled.',
+        registers: [this.registry],
+      }),
+      batchDuration: new Histogram({
+        name: 'stream_worker_batch_duration_seconds',
+        help: 'Time the worker spent on one batch of stream records.',
+        buckets: DYNAMO_BUCKETS,
+        registers: [this.registry],
+      }),
+    };
+    return this.worker;
+  }
+
+  /** The registry in the Prometheus text format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

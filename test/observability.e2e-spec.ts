@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createRootLogger, REDACTED_PATHS } from '../src/logging/logger.js';
+import { AppMetrics } from '../src/metrics/app-metrics.js';
+import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
+
+/** Parses the Prometheus text format into `name{labels}` -> value. */
+function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][\w:]*)(\{.*\})?\s+(\S+)$/.exec(line);
+    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
+    samples.set(`${match[1]}${match[2] ?? ''}`, Number(match[3]));
+  }
+  return samples;
+}
+
+const accessLines = (logs: LogCapture) => logs.lines.filter((line) => line.msg !== undefined && 'durationMs' in line);
+
+describe('Access log, request ids and metrics', () => {
+  let t: TestApp;
+  const logs = new LogCapture();
+
+  beforeAll(async () => {
+    t = await createTestApp({}, { logLevel: 'info', logStream: logs });
+  });
+  afterAll(() => t.close());
+
+  it('writes one JSON access line per request with the route, status, duration, DynamoDB work, user and request id', async () => {
+    const user = await signUp(t);
+    logs.raw.length = 0;
+    const res = await t.api.get('/api/v1/users/me').set('authorization', user.bearer).set('x-request-id', 'trace-42.a');
+    expect(res.status).toBe(200);
+    expect(res.headers['x-request-id']).toBe('trace-42.a');
+
+    const lines = accessLines(logs);
+    expect(lines).toHaveLength(1);
+    const [line] = lines as [Record<string, unknown>];
+    expect(line).toMatchObject({
+      level: 30,
+      requestId: 'trace-42.a',
+      route: '/api/v1/users/me',
+      userId: user.userId,
+      req: { method: 'GET', url: '/api/v1/users/me' },
+      res: { statusCode: 200 },
+      msg: 'GET /api/v1/users/me 200',
+    });
+    expect(typeof line.durationMs).toBe('number');
+    const db = line.db as { calls: number; rcu: number; wcu: number; ms: number };
+    // The token check (one BatchGetItem of session and user) and the profile read.
+    expect(db.calls).toBeGreaterThanOrEqual(1);
+    expect(db.rcu).toBeGreaterThan(0);
+    expect(typeof line.time).toBe('string');
+  });
+
+  it('generates a request id when none or a malformed one is sent, and puts it in problem+json bodies', async () => {
+    logs.raw.length = 0;
+    const missing = await t.api.get('/api/v1/posts/by-slug/no-such-post-here');
+    expect(missing.status).toBe(404);
+    const generated = String(missing.headers['x-request-id']);
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(missing.body).toMatchObject({ code: 'post_not_found', requestId: generated });
+
+    const spoofed = await t.api.get('/api/v1/posts').set('x-request-id', 'bad id\twith "quotes"');
+    expect(spoofed.status).toBe(200);
+    expect(spoofed.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const tooLong = await t.api.get('/api/v1/posts').set('x-request-id', 'a'.repeat(129));
+    expect(tooLong.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+
+    // Rejected before routing (body parser): still an id, a problem body and an access line.
+    const malformed = await t.http
+      .post('/api/v1/auth/login')
+      .set('content-type', 'application/json')
+      .set('x-request-id', 'broken-json-1')
+      .send('{"email":');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.text)).toMatchObject({ code: 'malformed_json', requestId: 'broken-json-1' });
+    const lines = accessLines(logs);
+    expect(lines.find((l) => l.requestId === generated)).toMatchObject({ res: { statusCode: 404 }, level: 30 });
+    expect(lines.find((l) => l.requestId === 'broken-json-1')).toMatchObject({ route: 'unmatched' });
+  });
+
+  it('redacts the Authorization header, passwords and tokens in URLs', async () => {
+    const user = await signUp(t);
+    logs.raw.length = 0;
+    await t.api
+      .post('/api/v1/auth/login')
+      .set('authorization', user.bearer)
+      .send({ email: user.email, password: user.password });
+    await t.http.get(`/api/v1/posts?token=${user.refreshToken}`);
+    expect(logs.raw.length).toBeGreaterThanOrEqual(2);
+    expect(logs.text).not.toContain(user.accessToken);
+    expect(logs.text).not.toContain(user.refreshToken);
+    expect(logs.text).not.toContain(user.password);
+    const login = accessLines(logs).find((l) => l.route === '/api/v1/auth/login') as { req: { headers: object } };
+    expect(login.req.headers).toMatchObject({ authorization: '[Redacted]' });
+    expect(accessLines(logs).some((l) => (l.req as { url: string }).url === '/api/v1/posts?token=[Redacted]')).toBe(
+      true,
+    );
+  });
+
+  it('redacts secret fields wherever a log call puts them', () => {
+    const captured = new LogCapture();
+    const logger = createRootLogger(t.config, { level: 'info', stream: captured });
+    logger.info({ password: 'hunter2-secret', user: { passwordHash: '$2b$04$abc', token: 'tok-secret' } }, 'x');
+    logger.info(
+      { body: { newPassword: 'n3w-secret', refreshToken: 'rt-secret', link: 'https://x/?token=l-secret' } },
+      'y',
+    );
+    for (const secret of ['hunter2-secret', '$2b$04$abc', 'tok-secret', 'n3w-secret', 'rt-secret', 'l-secret']) {
+      expect(captured.text).not.toContain(secret);
+    }
+    expect(captured.lines[0]).toMatchObject({ password: '[Redacted]', user: { passwordHash: '[Redacted]' } });
+    expect(REDACTED_PATHS).toContain('req.headers.authorization');
+  });
+
+  it('serves Prometheus metrics: HTTP histograms by route and status, DynamoDB by operation, process figures', async () => {
+    const user = await signUp(t);
+    await t.api.get('/api/v1/posts');
+    await t.api.get('/api/v1/users/me').set('authorization', user.bearer);
+    await t.http.get('/api/v1/no-such-route/123');
+
+    const res = await t.http.get('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    const samples = parseMetrics(res.text);
+    const value = (key: string) => samples.get(key) ?? 0;
+
+    expect(
+      value('http_request_duration_seconds_count{method="GET",route="/api/v1/posts",status="200"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value('http_request_duration_seconds_count{method="POST",route="/api/v1/auth/register",status="201"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value('http_request_duration_seconds_count{method="GET",route="unmatched",status="404"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value('http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/posts",status="200"}'),
+    ).toBeGreaterThanOrEqual(1);
+    // Raw paths never become label values.
+    expect(res.text).not.toContain('/no-such-route/123');
+
+    expect(
+      value('dynamodb_operation_duration_seconds_count{operation="BatchGetItem",outcome="ok"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      value('dynamodb_operation_duration_seconds_count{operation="TransactWriteItems",outcome="ok"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value('dynamodb_consumed_capacity_units_total{operation="BatchGetItem",kind="read"}')).toBeGreaterThan(0);
+    expect(
+      value('dynamodb_consumed_capacity_units_total{operation="TransactWriteItems",kind="write"}'),
+    ).toBeGreaterThan(0);
+
+    expect(samples.has('process_cpu_user_seconds_total')).toBe(true);
+    expect(samples.has('nodejs_eventloop_lag_seconds')).toBe(true);
+    expect(res.text).not.toContain('stream_worker_');
+  });
+
+  it('shows the stream worker figures once a worker reports through the hook', async () => {
+    const worker = t.app.get(AppMetrics).streamWorker();
+    worker.records.inc({ event: 'INSERT', outcome: 'ok' }, 3);
+    worker.lagSeconds.set(1.5);
+    const samples = parseMetrics((await t.http.get('/metrics')).text);
+    expect(samples.get('stream_worker_records_total{event="INSERT",outcome="ok"}')).toBe(3);
+    expect(samples.get('stream_worker_lag_seconds')).toBe(1.5);
+  });
+});
