@@ -1,28 +1,61 @@
 import { existsSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AppModule } from '../app.module.js';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
+import { createDynamoClient } from '../dynamo/dynamo-client.factory.js';
+
+export interface CommandDatabase {
+  config: AppConfig;
+  /** A low-level client on the configured DynamoDB (closed at the end). */
+  client: DynamoDBClient;
+  tableName: string;
+  /**
+   * The app's DI context on the same database, created on first call. Commands that rewrite the
+   * table (import, migrate) ask for it only when they need a service, because creating it runs
+   * the start-up hooks (the ADMIN_EMAIL bootstrap writes a user).
+   */
+  appContext(): Promise<INestApplicationContext>;
+}
 
 /**
- * Runs a command-line task inside the app's DI context, against the configured DynamoDB
- * (starting the embedded engine when that is the configuration), and always cleans up. `config`
- * replaces the environment (the fixture generator runs on a throw-away engine of its own).
+ * Runs a command-line task against the configured DynamoDB (starting the embedded engine when
+ * that is the configuration), and always cleans up. `config` replaces the environment (the
+ * fixture generator runs on a throw-away engine of its own).
  */
-export async function runWithAppContext(
-  task: (context: INestApplicationContext) => Promise<void>,
+export async function runWithDatabase(
+  task: (database: CommandDatabase) => Promise<void>,
   options: { config?: AppConfig } = {},
 ): Promise<void> {
   if (!options.config && existsSync('.env')) process.loadEnvFile('.env');
   const database = await prepareDatabase(options.config ?? loadConfig());
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(database.config), { logger: ['error'] });
+  const client = createDynamoClient(database.config.dynamo);
+  let context: INestApplicationContext | undefined;
   try {
-    await task(context);
+    await task({
+      config: database.config,
+      client,
+      tableName: database.config.dynamo.tableName,
+      appContext: async () =>
+        (context ??= await NestFactory.createApplicationContext(AppModule.forRoot(database.config), {
+          logger: ['error'],
+        })),
+    });
   } finally {
-    await context.close();
+    await context?.close();
+    client.destroy();
     await database.stop();
   }
+}
+
+/** Runs a command-line task inside the app's DI context (see `runWithDatabase`). */
+export async function runWithAppContext(
+  task: (context: INestApplicationContext) => Promise<void>,
+  options: { config?: AppConfig } = {},
+): Promise<void> {
+  await runWithDatabase(async (database) => task(await database.appContext()), options);
 }
 
 /** Prints an error for a person and exits non-zero (2 for a wrong command line, by convention). */

@@ -1,8 +1,6 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { defaultSegments, exportTable } from '../admin-tools/export/table-export.js';
 import { formatBytes } from '../admin-tools/progress.js';
-import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { failCommand, runWithAppContext } from './app-context.js';
+import { failCommand, runWithDatabase } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
 const USAGE = 'npm run db:export -- --out FILE[.gz] [--segments N]';
@@ -20,14 +18,8 @@ try {
   if (typeof values.out !== 'string' || values.out === '') throw new UsageError('--out is required', USAGE);
   const out = values.out;
   const segments = intOption(values.segments, 'segments', defaultSegments(), 1, 1000, USAGE)!;
-  runWithAppContext(async (context) => {
-    const tableName = context.get<string>(DYNAMODB_TABLE_NAME);
-    const summary = await exportTable({
-      client: context.get<DynamoDBClient>(DYNAMODB_CLIENT),
-      tableName,
-      out,
-      segments,
-    });
+  runWithDatabase(async ({ client, tableName }) => {
+    const summary = await exportTable({ client, tableName, out, segments });
     console.log(
       `Exported ${summary.items} items of ${tableName} to ${out}: ${formatBytes(summary.bytes)}` +
         `${out.endsWith('.gz') ? ` (${formatBytes(summary.rawBytes)} uncompressed)` : ''}` +

@@ -1,4 +1,10 @@
 import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  type DynamoDBClient,
+  type WriteRequest as RawWriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import {
   BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -14,7 +20,8 @@ export const MAX_BATCH_WRITE = 25;
 export const MAX_BATCH_GET = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const backoff = (attempt: number) => Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random());
+/** Exponential backoff with jitter (50-150% of 25 ms x 2^attempt, at most 3 s): retries of many clients spread out. */
+export const backoff = (attempt: number): number => Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random());
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
@@ -29,25 +36,91 @@ export class UnprocessedItemsError extends Error {
   }
 }
 
+export interface BatchWriteOptions<R> {
+  /** Calls per chunk before giving up (the first call plus retries of what stayed unprocessed). */
+  maxAttempts?: number;
+  /** Waits before each call, e.g. for a capacity budget; gets the requests about to be sent. */
+  beforeCall?: (requests: readonly R[]) => Promise<void>;
+  /** Gets the write capacity each call consumed (as DynamoDB reports it, GSI writes included). */
+  afterCall?: (consumedWcu: number) => void;
+  /** Called when a chunk is completely written, in order. */
+  onChunkWritten?: (written: number) => Promise<void> | void;
+  /** The pause before retry `attempt` (default: exponential backoff with jitter). */
+  retryDelayMs?: (attempt: number) => number;
+}
+
 /**
- * Writes any number of puts/deletes in chunks of 25, retrying `UnprocessedItems` with
- * exponential backoff. Nothing is dropped silently: after `maxAttempts` it throws.
+ * The one retry loop of BatchWriteItem: chunks of 25, `UnprocessedItems` sent again after a
+ * growing, jittered pause until nothing is left; after `maxAttempts` calls it throws, so nothing
+ * is dropped silently. `send` makes one call and returns what stayed unprocessed.
  */
+async function writeInChunks<R>(
+  requests: readonly R[],
+  send: (pending: R[]) => Promise<{ unprocessed: R[]; consumedWcu: number }>,
+  options: BatchWriteOptions<R>,
+): Promise<void> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const delay = options.retryDelayMs ?? backoff;
+  for (const part of chunk(requests, MAX_BATCH_WRITE)) {
+    let pending: R[] = part;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= maxAttempts) throw new UnprocessedItemsError(pending.length);
+      if (attempt > 0) await sleep(delay(attempt));
+      await options.beforeCall?.(pending);
+      const result = await send(pending);
+      options.afterCall?.(result.consumedWcu);
+      pending = result.unprocessed;
+    }
+    await options.onChunkWritten?.(part.length);
+  }
+}
+
+/** Writes any number of puts/deletes of plain JavaScript items (the document client). */
 export async function batchWriteAll(
   client: DynamoDBDocumentClient,
   tableName: string,
   requests: readonly WriteRequest[],
-  { maxAttempts = 8 }: { maxAttempts?: number } = {},
+  options: BatchWriteOptions<WriteRequest> = {},
 ): Promise<void> {
-  for (const part of chunk(requests, MAX_BATCH_WRITE)) {
-    let pending: WriteRequest[] = part;
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= maxAttempts) throw new UnprocessedItemsError(pending.length);
-      if (attempt > 0) await sleep(backoff(attempt));
+  await writeInChunks(
+    requests,
+    async (pending) => {
       const result = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-      pending = (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
-    }
-  }
+      return {
+        unprocessed: (result.UnprocessedItems?.[tableName] ?? []) as WriteRequest[],
+        consumedWcu: result.ConsumedCapacity?.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) ?? 0,
+      };
+    },
+    options,
+  );
+}
+
+export type { RawWriteRequest };
+export type RawItem = Record<string, AttributeValue>;
+
+/**
+ * Writes items given in DynamoDB's own attribute-value form (the low-level client), so that
+ * types survive exactly (no number or set conversion): what `db:import` and migrations write.
+ */
+export async function batchWriteRaw(
+  client: DynamoDBClient,
+  tableName: string,
+  requests: readonly RawWriteRequest[],
+  options: BatchWriteOptions<RawWriteRequest> = {},
+): Promise<void> {
+  await writeInChunks(
+    requests,
+    async (pending) => {
+      const result = await client.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: pending }, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      return {
+        unprocessed: result.UnprocessedItems?.[tableName] ?? [],
+        consumedWcu: result.ConsumedCapacity?.reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) ?? 0,
+      };
+    },
+    options,
+  );
 }
 
 /**

@@ -96,6 +96,11 @@ export const Keys = {
   }),
   /** How many suffixed slugs were handed out for a base. */
   slugCounter: (kind: string, base: string): ItemKey => ({ PK: `SLUGSEQ#${kind.toUpperCase()}#${base}`, SK: 'SEQ' }),
+  /** The record of an applied (or running) migration; all records share one small partition. */
+  migration: (version: number): ItemKey => ({ PK: 'MIGRATION', SK: `VERSION#${String(version).padStart(4, '0')}` }),
+  /** The layout version a table was created at (nothing older needs migrating). */
+  migrationBaseline: { PK: 'MIGRATION', SK: 'BASELINE' },
+  migrationPartition: 'MIGRATION',
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;

@@ -1,0 +1,207 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import {
+  BatchWriteItemCommand,
+  type BatchWriteItemCommandOutput,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { exportTable } from '../src/admin-tools/export/table-export.js';
+import { ImportRefused, importTable } from '../src/admin-tools/import/table-import.js';
+import { DEMO_USERS, seedDemoData } from '../src/cli/seed-data.js';
+import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
+import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/** Every attribute type, in an item that fits the declared layout (a seed marker). */
+const TYPED_ITEM = {
+  PK: { S: 'SEED#types' },
+  SK: { S: 'SEED' },
+  big: { N: '12345678901234567890.123456789' },
+  negative: { N: '-0.5' },
+  blob: { B: new Uint8Array([0, 255, 7]) },
+  names: { SS: ['b', 'a'] },
+  numbers: { NS: ['1', '22'] },
+  blobs: { BS: [new Uint8Array([1]), new Uint8Array([2])] },
+  nested: { M: { list: { L: [{ NULL: true as const }, { BOOL: true }, { S: 'é' }] } } },
+};
+
+async function quietly<T>(work: () => Promise<T>): Promise<T> {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  try {
+    return await work();
+  } finally {
+    log.mockRestore();
+    write.mockRestore();
+  }
+}
+
+describe('db:export and db:import (e2e)', () => {
+  const db = testDatabase();
+  const dir = scratchDir();
+  let source: TestApp;
+
+  beforeAll(async () => {
+    source = await createTestApp();
+    await quietly(() => seedDemoData(source.app));
+    await db.client.send(new PutItemCommand({ TableName: source.tableName, Item: TYPED_ITEM }));
+  });
+  afterAll(async () => {
+    await source.close();
+    await db.drop();
+  });
+
+  it('round trip: seed, export (gzip, parallel), import into a new table: identical items, demo accounts sign in, no count drift', async () => {
+    const out = join(dir, 'seed.ndjson.gz');
+    const progress: string[] = [];
+    const summary = await exportTable({
+      client: db.client,
+      tableName: source.tableName,
+      out,
+      segments: 4,
+      progress: { isTTY: false, write: (text) => progress.push(text) > 0 },
+    });
+    const exported = sortedLines(out);
+    expect(summary.items).toBe(exported.length);
+    const counted = await db.client.send(new ScanCommand({ TableName: source.tableName, Select: 'COUNT' }));
+    expect(summary.items).toBe(counted.Count);
+    expect(summary.bytes).toBeLessThan(summary.rawBytes); // gzip
+    expect(progress.at(-1)).toMatch(new RegExp(`^export: ${summary.items} done`));
+    expect(existsSync(`${out}.partial`)).toBe(false);
+
+    const target = await createTestApp();
+    try {
+      const imported = await importTable({
+        client: db.client,
+        tableName: target.tableName,
+        file: out,
+        progress: silent,
+        checkCounts: async () => (await target.app.get(TaxonomyService).tagCountDrift()).map((d) => d.slug),
+      });
+      expect(imported).toMatchObject({ written: summary.items, items: summary.items, countProblems: [] });
+      expect(existsSync(`${out}.checkpoint.json`)).toBe(false);
+
+      expect(await exportedLines(db.client, target.tableName, dir)).toEqual(exported);
+      const typed = await db.client.send(
+        new GetItemCommand({ TableName: target.tableName, Key: { PK: TYPED_ITEM.PK, SK: TYPED_ITEM.SK } }),
+      );
+      expect(typed.Item).toEqual({
+        ...TYPED_ITEM,
+        names: { SS: expect.arrayContaining(['a', 'b']) },
+        numbers: { NS: expect.arrayContaining(['1', '22']) },
+        blobs: { BS: expect.arrayContaining([new Uint8Array([1]), new Uint8Array([2])]) },
+      });
+
+      for (const demo of DEMO_USERS) {
+        const res = await target.api
+          .post('/api/v1/auth/login')
+          .send({ email: demo.email, password: demo.password })
+          .expect(200);
+        expect(res.body.user.role).toBe(demo.role);
+      }
+      const before = await source.api.get('/api/v1/posts').expect(200);
+      const after = await target.api.get('/api/v1/posts').expect(200);
+      expect(after.body).toEqual(before.body);
+      expect(await target.app.get(TaxonomyService).tagCountDrift()).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it('imports the seed fixture into an empty table, and --merge of the same file again changes nothing', async () => {
+    const tableName = await db.newTable();
+    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    const fixture = sortedLines(SEED_FIXTURE);
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
+
+    await expect(importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent })).rejects.toThrow(
+      new ImportRefused(
+        `Table ${tableName} already holds items; import into an empty table, or pass --merge to overwrite items with the same keys.`,
+      ),
+    );
+    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, merge: true, progress: silent });
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
+  });
+
+  it.each([
+    ['malformed JSON', '{"Item":{"PK":', 'line 4: malformed JSON'],
+    [
+      'an unknown entity',
+      '{"Item":{"PK":{"S":"WIDGET#1"},"SK":{"S":"WIDGET"},"entity":{"S":"Widget"}}}',
+      'line 4: unknown entity "Widget"',
+    ],
+    [
+      'a key that fits no entity',
+      '{"Item":{"PK":{"S":"USER#abc"},"SK":{"S":"NOPE"}}}',
+      'line 4: malformed key: PK="USER#abc" SK="NOPE" fits no entity',
+    ],
+    [
+      'a key of another entity',
+      '{"Item":{"PK":{"S":"USER#abc"},"SK":{"S":"USER"},"entity":{"S":"Tag"}}}',
+      'line 4: malformed key: PK="USER#abc" SK="USER" is not the key of a Tag',
+    ],
+    ['a missing sort key', '{"Item":{"PK":{"S":"USER#abc"}}}', 'line 4: malformed key: PK and SK are required'],
+    [
+      'an index key of the wrong type',
+      '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"GSI5SK":{"S":"3"}}}',
+      'line 4: malformed key: GSI5SK must be of type N',
+    ],
+    [
+      'a bad attribute value',
+      '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"postCount":{"N":"three"}}}',
+      'line 4: Item.postCount.N is not a DynamoDB number',
+    ],
+  ])('refuses a file with %s, naming the line, and writes nothing', async (_case, badLine, message) => {
+    const tableName = await db.newTable();
+    const good = readFileSync(SEED_FIXTURE, 'utf8').split('\n').slice(0, 3);
+    const file = join(dir, `bad-${Math.random().toString(36).slice(2)}.ndjson`);
+    writeFileSync(file, [...good, badLine, ...good.map((l) => l.replace('CATEGORY#', 'CATEGORY#x'))].join('\n'));
+    const before = await exportedLines(db.client, tableName, dir);
+
+    await expect(importTable({ client: db.client, tableName, file, progress: silent })).rejects.toThrow(
+      new ImportRefused(message),
+    );
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(before);
+    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
+  it('retries items that BatchWriteItem leaves unprocessed until every one is written', async () => {
+    const tableName = await db.newTable();
+    let calls = 0;
+    let dropped = 0;
+    // A client double around the real one: each call writes only its first 7 items and hands the
+    // rest back as UnprocessedItems, as DynamoDB does under throttling (DynamoDB Local never does).
+    const stingy = {
+      send: async (command: unknown) => {
+        if (!(command instanceof BatchWriteItemCommand)) return db.client.send(command as never);
+        calls++;
+        const requests = command.input.RequestItems![tableName];
+        if (!requests) return db.client.send(command);
+        const written = requests.slice(0, 7);
+        const rest = requests.slice(7);
+        dropped += rest.length;
+        const result: BatchWriteItemCommandOutput = await db.client.send(
+          new BatchWriteItemCommand({ RequestItems: { [tableName]: written }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        return { ...result, UnprocessedItems: rest.length ? { [tableName]: rest } : {} };
+      },
+    } as unknown as DynamoDBClient;
+
+    const summary = await importTable({
+      client: stingy,
+      tableName,
+      file: SEED_FIXTURE,
+      progress: silent,
+      batch: { retryDelayMs: () => 1, maxAttempts: 10 },
+    });
+    const fixture = sortedLines(SEED_FIXTURE);
+    expect(summary.written).toBe(fixture.length);
+    expect(dropped).toBeGreaterThan(0);
+    expect(calls).toBeGreaterThan(Math.ceil(fixture.length / 25));
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
+  });
+});

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { builtScript } from './helpers/built-scripts.js';
+import { importTable } from '../src/admin-tools/import/table-import.js';
+import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+describe('data lifecycle commands as child processes (e2e)', () => {
+  const db = testDatabase();
+  const dir = scratchDir();
+  afterAll(() => db.drop());
+
+  /** Starts a built command against the run's DynamoDB Local and the given table. */
+  async function run(name: string, args: string[], tableName: string): Promise<Run> {
+    const script = await builtScript(name);
+    const child = spawn(process.execPath, [script, ...args], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DYNAMODB_ENDPOINT: db.endpoint,
+        DYNAMODB_TABLE_NAME: tableName,
+        JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+        ADMIN_EMAIL: '',
+        ADMIN_PASSWORD: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    return { child, output: () => output, exit };
+  }
+
+  /** Waits until `check` holds, failing with the command's output when the command ends first. */
+  async function until(runOf: Run, check: () => boolean, what: string): Promise<void> {
+    let ended = false;
+    void runOf.exit.then(() => (ended = true));
+    while (!check()) {
+      if (ended) throw new Error(`the command ended before ${what}:\n${runOf.output()}`);
+      await sleep(25);
+    }
+  }
+
+  it('db:import killed mid-run, then --resume: the table ends identical to a clean import, counts exact', async () => {
+    const tableName = await db.newTable();
+    const file = join(dir, 'seed.ndjson');
+    copyFileSync(SEED_FIXTURE, file);
+    const checkpoint = `${file}.checkpoint.json`;
+    const total = sortedLines(file).length;
+    const linesDone = () =>
+      existsSync(checkpoint) ? (JSON.parse(readFileSync(checkpoint, 'utf8')) as { linesDone: number }).linesDone : 0;
+
+    // 20 WCU/s makes each 25-item batch take over a second: time enough to kill it between batches.
+    const first = await run('import', ['--in', file, '--max-wcu', '20'], tableName);
+    await until(first, () => linesDone() >= 25, 'the first batch was checkpointed');
+    first.child.kill('SIGKILL');
+    expect(await first.exit).toEqual({ code: null, signal: 'SIGKILL' });
+    const killedAt = linesDone();
+    expect(killedAt).toBeLessThan(total);
+    const partial = await db.client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }));
+    expect(partial.Count).toBeLessThan(total);
+
+    const second = await run('import', ['--in', file, '--resume'], tableName);
+    const { code } = await second.exit;
+    expect({ code, output: second.output() }).toEqual({
+      code: 0,
+      output: expect.stringContaining('Count check: clean.'),
+    });
+    expect(second.output()).toContain(`resumed after line ${killedAt} of ${total}`);
+    expect(second.output()).toContain(`Imported ${total - killedAt} items`);
+    expect(existsSync(checkpoint)).toBe(false);
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(sortedLines(SEED_FIXTURE));
+  });
+
+  it('db:import refuses a non-empty table and a bad command line, writing nothing', async () => {
+    const tableName = await db.newTable();
+    const bad = await run('import', ['--in', SEED_FIXTURE, '--max-wcu', 'lots'], tableName);
+    expect((await bad.exit).code).toBe(2);
+    expect(bad.output()).toContain('--max-wcu must be an integer');
+
+    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    const again = await run('import', ['--in', SEED_FIXTURE], tableName);
+    expect((await again.exit).code).toBe(1);
+    expect(again.output()).toContain(`Table ${tableName} already holds items`);
+  });
+
+  it('db:export writes the table and states items, bytes and time; plain progress lines off a terminal', async () => {
+    const tableName = await db.newTable();
+    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    const out = join(dir, 'cli-export.ndjson.gz');
+    const exported = await run('export', ['--out', out, '--segments', '3'], tableName);
+    expect((await exported.exit).code).toBe(0);
+    const total = sortedLines(SEED_FIXTURE).length;
+    expect(exported.output()).toMatch(new RegExp(`^export: ${total} done`, 'm'));
+    expect(exported.output()).toMatch(
+      new RegExp(
+        `Exported ${total} items of ${tableName} to .*: [\\d.]+ KB \\([\\d.]+ KB uncompressed\\) in [\\d.]+ s, 3 segment\\(s\\)\\.`,
+      ),
+    );
+    expect(sortedLines(out)).toEqual(sortedLines(SEED_FIXTURE));
+  });
+});

@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = process.cwd();
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The path of a built command (`dist/cli/<name>.js`), building the app first when `dist` is
+ * missing or older than `src` (CI builds before testing, so there it never builds). Suites that
+ * spawn commands share a lock so that two never run `nest build` at once.
+ */
+export async function builtScript(name: string): Promise<string> {
+  const script = join(root, 'dist', 'cli', `${name}.js`);
+  const lock = join(root, '.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than a build can take was left by a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      await sleep(500);
+    }
+  }
+  try {
+    if (!existsSync(script) || statSync(script).mtimeMs < newestSource(join(root, 'src')))
+      execFileSync('npx', ['nest', 'build'], { cwd: root, stdio: 'ignore' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  return script;
+}

@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { nanoid } from 'nanoid';
+import { exportTable } from '../../src/admin-tools/export/table-export.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
+import { ensureTable } from '../../src/dynamo/table.setup.js';
+
+/** The seed fixture (see `npm run fixture:seed-export`). */
+export const SEED_FIXTURE = join(process.cwd(), 'test/fixtures/seed-export.ndjson');
+
+/** A scratch directory for export files and checkpoints. */
+export const scratchDir = (): string => mkdtempSync(join(tmpdir(), 'data-lifecycle-'));
+
+/** A quiet stream for progress output. */
+export const silent = { write: () => true };
+
+/** A low-level client on the run's DynamoDB Local and a way to make tables that `drop()` removes. */
+export function testDatabase() {
+  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
+  const config = loadConfig({ NODE_ENV: 'test', DYNAMODB_ENDPOINT: endpoint });
+  const client: DynamoDBClient = createDynamoClient(config.dynamo);
+  const tables: string[] = [];
+  return {
+    endpoint,
+    client,
+    async newTable(): Promise<string> {
+      const name = `test-${nanoid(10)}`;
+      await ensureTable(client, name);
+      tables.push(name);
+      return name;
+    },
+    async drop(): Promise<void> {
+      for (const TableName of tables) await client.send(new DeleteTableCommand({ TableName })).catch(() => undefined);
+      client.destroy();
+    },
+  };
+}
+
+/** The lines of an export file (gunzipped when `.gz`), sorted: two equal tables give equal lists. */
+export function sortedLines(file: string): string[] {
+  const raw = readFileSync(file);
+  const text = file.endsWith('.gz') ? gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  return text.split('\n').filter(Boolean).sort();
+}
+
+/** Exports a table and returns its sorted lines. */
+export async function exportedLines(client: DynamoDBClient, tableName: string, dir: string): Promise<string[]> {
+  const out = join(dir, `${tableName}-${nanoid(4)}.ndjson`);
+  await exportTable({ client, tableName, out, segments: 2, progress: silent });
+  return sortedLines(out);
+}
