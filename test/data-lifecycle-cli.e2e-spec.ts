@@ -17,6 +17,8 @@ interface Run {
 describe('data lifecycle commands as child processes (e2e)', () => {
   const db = testDatabase();
   const dir = scratchDir();
+  // Building dist/ (only when it is older than src/) can take minutes on a busy machine.
+  beforeAll(() => builtScript('import'), 600_000);
   afterAll(() => db.drop());
 
   /** Starts a built command against the run's DynamoDB Local and the given table. */
