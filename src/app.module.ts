@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
+import { ClockModule } from './common/clock/clock.module.js';
+import type { Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DynamoModule } from './dynamo/dynamo.module.js';
@@ -20,6 +22,8 @@ export interface AppModuleOptions {
   mailer?: Mailer;
   /** The app's root pino logger (`createApp` makes one; scripts get an error-level one). */
   logger?: PinoLogger;
+  /** The app's clock; the system's when absent (tests pass a `SettableClock`). */
+  clock?: Clock;
 }
 
 /** The root module, built from an already validated configuration. */
@@ -35,6 +39,7 @@ export class AppModule {
         // else (see logging/logger.ts); nestjs-pino only binds each request's child logger for Nest's Logger.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         MetricsModule,
+        ClockModule.forRoot(options.clock),
         DynamoModule,
         MailModule.forRoot(options.mailer),
         HealthModule,

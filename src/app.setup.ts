@@ -11,6 +11,7 @@ import { jsonOnly } from './common/http/json-only.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/problem-details.filter.js';
 import { serverTiming } from './common/http/server-timing.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
+import type { Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
 import { createHttpLogger, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
@@ -30,6 +31,8 @@ export interface CreateAppOptions {
   logger?: PinoLogger;
   /** Replaces the logging mailer (tests pass an `InMemoryMailer`). */
   mailer?: Mailer;
+  /** Replaces the system clock (tests pass a `SettableClock`). */
+  clock?: Clock;
 }
 
 /** Builds the OpenAPI document of the app as it is configured. */
@@ -79,7 +82,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { mailer: options.mailer, logger }),
+    AppModule.forRoot(config, { mailer: options.mailer, logger, clock: options.clock }),
     { bodyParser: false, bufferLogs: true },
   );
   app.useLogger(app.get(Logger));

@@ -1,3 +1,4 @@
+import { SettableClock } from '../src/common/clock/clock.js';
 import { createTestApp, setUserAttributes, signUp, type TestApp } from './helpers/test-app.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 
@@ -182,16 +183,22 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       expect((await sessions(`Bearer ${next.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
     });
 
-    it('leaves at most one live successor after 20 concurrent refreshes with one token', async () => {
+    it('lets exactly one of 20 concurrent refreshes with one token win, and treats the rest as reuse', async () => {
       const user = await signUp(t);
       const results = await Promise.all(Array.from({ length: 20 }, () => refresh(user.refreshToken)));
       const winners = results.filter((r) => r.status === 200);
-      expect(winners.length).toBeLessThanOrEqual(1);
-      expect(results.every((r) => r.status === 200 || r.status === 401)).toBe(true);
-      const live = await Promise.all(winners.map((w) => refresh(w.body.refreshToken)));
-      expect(live.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
+      expect(winners).toHaveLength(1);
+      const losers = results.filter((r) => r.status !== 200);
+      expect(losers).toHaveLength(19);
+      for (const loser of losers) {
+        expect(loser.status).toBe(401);
+        expect(['refresh_token_reused', 'invalid_refresh_token']).toContain(loser.body.code);
+      }
+      expect(losers.some((r) => r.body.code === 'refresh_token_reused')).toBe(true);
+      // The same token presented twice is reuse: the session is revoked, the winner's successor with it.
+      expect((await refresh(winners[0].body.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
       const items = await t.queryPartition(`USER#${user.userId}`);
-      expect(items.filter((i) => String(i.SK).startsWith('SESSION#')).length).toBeLessThanOrEqual(1);
+      expect(items.filter((i) => String(i.SK).startsWith('SESSION#'))).toEqual([]);
     });
 
     it('refuses garbage and tokens of suspended users', async () => {
@@ -360,16 +367,19 @@ describe('auth: login, tokens and sessions (e2e)', () => {
 });
 
 describe('auth: login rate limits (e2e)', () => {
+  // Each test has its own app (so its own counters), with a clock stopped 10 minutes into a
+  // 15-minute window: no test depends on another's attempts or on the time of day.
+  const WINDOW_START = '2026-05-15T12:00:00.000Z';
+  const limitedApp = () =>
+    createTestApp(
+      { LOGIN_RATE_MAX_PER_ACCOUNT: '3', LOGIN_RATE_MAX_PER_IP: '6', LOGIN_RATE_WINDOW_SECONDS: '900' },
+      { clock: new SettableClock().set('2026-05-15T12:10:00.000Z') },
+    );
   let t: TestApp;
-  beforeAll(async () => {
-    // A day-long window: the two tests below must not straddle a window boundary.
-    t = await createTestApp({
-      LOGIN_RATE_MAX_PER_ACCOUNT: '3',
-      LOGIN_RATE_MAX_PER_IP: '6',
-      LOGIN_RATE_WINDOW_SECONDS: '86400',
-    });
+  beforeEach(async () => {
+    t = await limitedApp();
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await t.close();
   });
 
@@ -382,13 +392,18 @@ describe('auth: login rate limits (e2e)', () => {
       .send({ email: user.email, password: user.password })
       .expect(429);
     expect(limited.body.code).toBe('too_many_login_attempts');
-    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(86400);
+    expect(limited.headers['retry-after']).toBe('300'); // the window ends 5 minutes after the clock's time
+    // another account from the same IP is not limited by this account's attempts
+    const other = await signUp(t);
+    await t.api.post('/api/v1/auth/login').send({ email: other.email, password: other.password }).expect(200);
+    // the next window starts afresh
+    t.clock.set(new Date(new Date(WINDOW_START).getTime() + 900_000));
+    await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
   });
 
   it('limits attempts per IP across accounts', async () => {
-    // The test above made 4 attempts from this IP (each counts, the refused one too); 2 more reach the limit of 6.
-    for (let i = 0; i < 2; i++)
+    // Six attempts on six accounts from one IP reach the limit of 6; the seventh is refused.
+    for (let i = 0; i < 6; i++)
       await t.api
         .post('/api/v1/auth/login')
         .send({ email: `x${i}@example.com`, password: 'whatever1' })
@@ -398,5 +413,6 @@ describe('auth: login rate limits (e2e)', () => {
       .send({ email: 'fresh@example.com', password: 'whatever1' })
       .expect(429);
     expect(limited.body.code).toBe('too_many_login_attempts');
+    expect(limited.headers['retry-after']).toBe('300');
   });
 });

@@ -66,8 +66,10 @@ describe('comments (e2e)', () => {
 
   it('orders the thread with replies right after their parents, across pages', async () => {
     const postId = await newPost();
-    const c = async (content: string, parentId?: string) =>
-      (await comment(postId, verified, { content, parentId }).expect(201)).body as CommentBody;
+    const c = async (content: string, parentId?: string) => {
+      t.clock.advance(1_000); // siblings sort by creation time: make it explicit, not a matter of milliseconds
+      return (await comment(postId, verified, { content, parentId }).expect(201)).body as CommentBody;
+    };
     const a = await c('A');
     const b = await c('B');
     const a1 = await c('A1', a.id);
@@ -210,6 +212,7 @@ describe('comments (e2e)', () => {
   it('queues pending comments oldest first, and they leave the queue when moderated', async () => {
     const postId = await newPost();
     const first = (await comment(postId, unverified, { content: 'q1' }).expect(201)).body as CommentBody;
+    t.clock.advance(1_000);
     const second = (await comment(postId, unverified, { content: 'q2' }).expect(201)).body as CommentBody;
     const queue = async () =>
       (
@@ -233,11 +236,17 @@ describe('comments (e2e)', () => {
     const postId = await newPost();
     const user = await signUp(t);
     await verifyEmail(t, user);
-    const older = (await comment(postId, user, { content: 'older' }).expect(201)).body as CommentBody;
-    const newer = (await comment(postId, user, { content: 'newer' }).expect(201)).body as CommentBody;
-    await moderate(postId, older.id, 'rejected').expect(200);
+    const said = async (content: string) => {
+      t.clock.advance(1_000); // explicit creation times: the order under test does not hang on milliseconds
+      return (await comment(postId, user, { content }).expect(201)).body as CommentBody;
+    };
+    const oldest = await said('oldest');
+    const rejected = await said('rejected');
+    const newest = await said('newest');
+    await moderate(postId, rejected.id, 'rejected').expect(200);
     const res = await t.api.get(`/api/v1/users/${user.userId}/comments`).expect(200);
-    expect((res.body.items as CommentBody[]).map((c) => c.id)).toEqual([newer.id]);
+    expect((res.body.items as CommentBody[]).map((c) => c.content)).toEqual(['newest', 'oldest']);
+    expect((res.body.items as CommentBody[]).map((c) => c.id)).toEqual([newest.id, oldest.id]);
   });
 
   it('likes comments idempotently and exactly', async () => {

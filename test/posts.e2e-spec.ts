@@ -4,6 +4,7 @@ import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
+import { SettableClock } from '../src/common/clock/clock.js';
 import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
 import {
   ADMIN_ENV,
@@ -169,16 +170,41 @@ describe('posts (e2e)', () => {
     });
 
     it('shows a scheduled post in feeds only once its time has come', async () => {
-      const post = (await create({ title: 'Soon', content: 'x' }).expect(201)).body;
-      await publish(post.id, { publishAt: new Date(Date.now() + 2500).toISOString() }).expect(200);
-      const before = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
-      expect(before.body.items.map((p: { id: string }) => p.id)).not.toContain(post.id);
-      await new Promise((resolve) => setTimeout(resolve, 2700));
-      const after = await t.api.get(`/api/v1/users/${author.userId}/posts?limit=100`).expect(200);
-      expect(after.body.items.map((p: { id: string }) => p.id)).toContain(post.id);
-      const feed = await t.api.get('/api/v1/posts?limit=100').expect(200);
-      expect(feed.body.items.map((p: { id: string }) => p.id)).toContain(post.id);
-      expect((await get(post.id)).body.status).toBe('published');
+      // Its own app and clock: the test moves time instead of sleeping.
+      const clock = new SettableClock().set('2026-05-15T12:00:00.000Z');
+      const own = await createTestApp({}, { clock });
+      try {
+        const writer = await signUp(own);
+        const post = (
+          await own.api.post('/api/v1/posts').set('authorization', writer.bearer).send({ title: 'Soon', content: 'x' })
+        ).body;
+        const scheduled = await own.api
+          .post(`/api/v1/posts/${post.id}/publish`)
+          .set('authorization', writer.bearer)
+          .send({ publishAt: '2026-05-15T12:30:00.000Z' })
+          .expect(200);
+        expect(scheduled.body).toMatchObject({ status: 'scheduled', publishedAt: '2026-05-15T12:30:00.000Z' });
+        const visible = async () => ({
+          author: (await own.api.get(`/api/v1/users/${writer.userId}/posts?limit=100`).expect(200)).body.items.map(
+            (p: { id: string }) => p.id,
+          ),
+          global: (await own.api.get('/api/v1/posts?limit=100').expect(200)).body.items.map(
+            (p: { id: string }) => p.id,
+          ),
+          status: (await own.api.get(`/api/v1/posts/${post.id}`)).status,
+        });
+        expect(await visible()).toEqual({ author: [], global: [], status: 404 });
+        clock.set('2026-05-15T12:29:59.999Z');
+        expect(await visible()).toEqual({ author: [], global: [], status: 404 });
+        expect(
+          (await own.api.get(`/api/v1/posts/${post.id}`).set('authorization', writer.bearer).expect(200)).body.status,
+        ).toBe('scheduled');
+        clock.set('2026-05-15T12:30:00.000Z');
+        expect(await visible()).toEqual({ author: [post.id], global: [post.id], status: 200 });
+        expect((await own.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.status).toBe('published');
+      } finally {
+        await own.close();
+      }
     });
   });
 
@@ -190,6 +216,7 @@ describe('posts (e2e)', () => {
       ).body;
       const ids: string[] = [];
       for (let i = 0; i < 4; i++) {
+        t.clock.advance(1_000); // distinct publication times: the order under test does not hang on milliseconds
         const post = (
           await create({
             title: `Feed ${i}`,
@@ -233,7 +260,8 @@ describe('posts (e2e)', () => {
     });
 
     it('pages across month buckets, skipping empty months, newest first', async () => {
-      const fresh = await createTestApp();
+      // A fixed "now" after the seeded months, so that the test does not depend on today's date.
+      const fresh = await createTestApp({}, { clock: new SettableClock().set('2026-04-10T00:00:00.000Z') });
       try {
         const months = ['2025-01', '2025-06', '2026-03'];
         const summaries: PostSummary[] = months.flatMap((month, m) =>
@@ -283,17 +311,77 @@ describe('posts (e2e)', () => {
         await fresh.close();
       }
     });
+  });
 
-    it('costs the same for a page with 100 and with 5,000 posts in the table', async () => {
-      const seed = async (count: number) => {
-        const now = Date.now();
+  describe('feed page cost', () => {
+    // Its own app with a clock stopped mid-month: seeded posts fall in one month bucket whatever
+    // the date the suite runs on (near a month's start "a minute ago" is last month's bucket).
+    const NOW = '2026-05-15T12:00:00.000Z';
+    let own: TestApp;
+    let writer: SignedIn;
+    beforeAll(async () => {
+      own = await createTestApp({}, { clock: new SettableClock().set(NOW) });
+      writer = await signUp(own);
+    });
+    afterAll(async () => {
+      await own.close();
+    });
+    const firstTwoPages = async () => {
+      const res = await own.api.get('/api/v1/posts?limit=20').expect(200);
+      expect(res.body.items).toHaveLength(20);
+      const res2 = await own.api.get(`/api/v1/posts?limit=20&cursor=${res.body.nextCursor}`).expect(200);
+      expect(res2.body.items).toHaveLength(20);
+      return {
+        items: [...res.body.items, ...res2.body.items] as { id: string }[],
+        cost: [dynamoCost(res), dynamoCost(res2)],
+      };
+    };
+
+    it('is the same for one-line and for 100,000-character posts', async () => {
+      const clock = own.clock.set(NOW);
+      const publishMany = async (content: string, prefix: string) => {
+        const ids: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          clock.advance(1_000); // distinct, ordered publication times
+          const post = (
+            await own.api
+              .post('/api/v1/posts')
+              .set('authorization', writer.bearer)
+              .send({ title: `${prefix} ${String(i).padStart(2, '0')}`, excerpt: 'The same excerpt', content })
+              .expect(201)
+          ).body as { id: string };
+          await own.api
+            .post(`/api/v1/posts/${post.id}/publish`)
+            .set('authorization', writer.bearer)
+            .send({})
+            .expect(200);
+          ids.push(post.id);
+        }
+        return ids.reverse();
+      };
+      const short = await publishMany('One line.', 'Short');
+      const small = await firstTwoPages();
+      expect(small.items.map((p) => p.id)).toEqual(short);
+      const long = await publishMany('x'.repeat(100_000), 'Large');
+      const large = await firstTwoPages();
+      expect(large.items.map((p) => p.id)).toEqual(long);
+      expect(JSON.stringify(large.items)).not.toContain('x'.repeat(300)); // summaries only
+      expect(large.cost).toEqual(small.cost);
+      expect(large.cost.map((c) => c.calls)).toEqual([1, 1]);
+      clock.set(NOW);
+    });
+
+    it('is the same with 100 and with 5,000 posts in the table', async () => {
+      const seed = async (count: number, offset: number) => {
+        const start = new Date(NOW).getTime() - 60_000 - offset * 10;
         const items = Array.from({ length: count }, (_, i) => {
-          const at = new Date(now - 60_000 - i * 10).toISOString();
+          const at = new Date(start - i * 10).toISOString();
+          const n = offset + i;
           const summary: PostSummary = {
-            id: `seed${String(now).slice(-6)}${String(i).padStart(11, '0')}`,
-            authorId: reader.userId,
-            title: `Seeded ${i}`,
-            slug: `seeded-${now}-${i}`,
+            id: `seed${String(n).padStart(17, '0')}`,
+            authorId: writer.userId,
+            title: `Seeded ${n}`,
+            slug: `seeded-${n}`,
             excerpt: 'Seeded post',
             tagIds: [],
             status: 'published',
@@ -307,20 +395,19 @@ describe('posts (e2e)', () => {
           };
           return { PutRequest: { Item: toPostSummaryItem(summary) } };
         });
-        await batchWriteAll(t.db, t.tableName, items);
+        await batchWriteAll(own.db, own.tableName, items);
       };
-      const page = async () => {
-        const res = await t.api.get('/api/v1/posts?limit=20').expect(200);
-        expect(res.body.items).toHaveLength(20);
-        const res2 = await t.api.get(`/api/v1/posts?limit=20&cursor=${res.body.nextCursor}`).expect(200);
-        return [dynamoCost(res), dynamoCost(res2)];
-      };
-      await seed(100);
-      const small = await page();
-      await seed(4900);
-      const large = await page();
-      expect(large).toEqual(small);
-      expect(large[0].calls).toBe(1);
+      // Seeded before NOW; the previous test's posts are after NOW (its clock is back at NOW), so not yet listed.
+      await seed(100, 0);
+      const small = await firstTwoPages();
+      await seed(4900, 100);
+      expect(
+        (await own.allItems()).filter((i) => String(i.PK).startsWith('POST#seed') && i.SK === 'POST'),
+      ).toHaveLength(5000);
+      const large = await firstTwoPages();
+      expect(large.items.map((p) => p.id)).toEqual(small.items.map((p) => p.id));
+      expect(large.cost).toEqual(small.cost);
+      expect(large.cost.map((c) => c.calls)).toEqual([1, 1]);
     });
   });
 

@@ -111,29 +111,46 @@ describe('users: administration (e2e)', () => {
     });
 
     it('keeps one admin when two admins demote each other concurrently', async () => {
-      const second = await signUp(t);
-      await as(admin.bearer).patch(`/api/v1/users/${second.userId}/role`).send({ role: 'admin' }).expect(200);
-      await as(admin.bearer).patch(`/api/v1/users/${second.userId}/status`).send({ status: 'active' }).expect(200);
-      const [a, b] = await Promise.all([
-        as(admin.bearer).patch(`/api/v1/users/${second.userId}/role`).send({ role: 'user' }),
-        as(second.bearer).patch(`/api/v1/users/${admin.userId}/role`).send({ role: 'user' }),
-      ]);
-      expect([a.status, b.status].filter((s) => s === 200)).toHaveLength(1);
-      const admins = (await t.allItems()).filter((i) => i.SK === 'USER' && i.role === 'admin' && i.status === 'active');
-      expect(admins).toHaveLength(1);
-      expect((await t.getItem('STATS#USERS', 'ACTIVE_ADMINS'))?.activeAdmins).toBe(1);
-      if (a.status !== 200) {
-        // the original admin was demoted: restore it for the other tests
-        const res = await t.api
-          .post('/api/v1/auth/login')
-          .send({ email: second.email, password: second.password })
-          .expect(200);
-        await as(`Bearer ${res.body.accessToken}`)
-          .patch(`/api/v1/users/${admin.userId}/role`)
+      // Its own app: either admin may lose, and the suite's admin must stay an admin for the other tests.
+      const own = await createTestApp({ ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+      try {
+        const first = (await own.api.post('/api/v1/auth/login').send(ADMIN).expect(200)).body as {
+          accessToken: string;
+          user: { id: string };
+        };
+        const firstBearer = `Bearer ${first.accessToken}`;
+        const second = await signUp(own);
+        await own.api
+          .patch(`/api/v1/users/${second.userId}/role`)
+          .set('authorization', firstBearer)
           .send({ role: 'admin' })
           .expect(200);
-        const again = await t.api.post('/api/v1/auth/login').send(ADMIN).expect(200);
-        admin.bearer = `Bearer ${again.body.accessToken}`;
+        await own.api
+          .patch(`/api/v1/users/${second.userId}/status`)
+          .set('authorization', firstBearer)
+          .send({ status: 'active' })
+          .expect(200);
+        expect((await own.getItem('STATS#USERS', 'ACTIVE_ADMINS'))?.activeAdmins).toBe(2);
+        const [a, b] = await Promise.all([
+          own.api.patch(`/api/v1/users/${second.userId}/role`).set('authorization', firstBearer).send({ role: 'user' }),
+          own.api
+            .patch(`/api/v1/users/${first.user.id}/role`)
+            .set('authorization', second.bearer)
+            .send({ role: 'user' }),
+        ]);
+        const answers = [a, b].map((r) => `${r.status} ${r.status === 200 ? r.body.role : r.body.code}`).sort();
+        // The loser is refused as the last admin, or (when the winner's change landed first) no longer an admin.
+        expect([
+          ['200 user', '403 insufficient_role'],
+          ['200 user', '409 last_admin'],
+        ]).toContainEqual(answers);
+        const admins = (await own.allItems()).filter(
+          (i) => i.SK === 'USER' && i.role === 'admin' && i.status === 'active',
+        );
+        expect(admins.map((i) => i.id)).toEqual([a.status === 200 ? first.user.id : second.userId]);
+        expect((await own.getItem('STATS#USERS', 'ACTIVE_ADMINS'))?.activeAdmins).toBe(1);
+      } finally {
+        await own.close();
       }
     });
   });
@@ -182,7 +199,10 @@ describe('users: administration (e2e)', () => {
   describe('GET /users (listing)', () => {
     it('pages newest first and filters by role and status from indexes', async () => {
       const created: SignedIn[] = [];
-      for (let i = 0; i < 5; i++) created.push(await signUp(t));
+      for (let i = 0; i < 5; i++) {
+        t.clock.advance(1_000); // the listing is newest first: distinct creation times, not distinct milliseconds
+        created.push(await signUp(t));
+      }
       const first = await as(admin.bearer).get('/api/v1/users?limit=3').expect(200);
       expect(first.body.items).toHaveLength(3);
       expect(first.body.items.map((u: { id: string }) => u.id)).toEqual(

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -19,9 +20,10 @@ export class LoginRateLimiter {
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async hit(email: string, ip: string, now: Date = new Date()): Promise<void> {
+  async hit(email: string, ip: string, now: Date = this.clock.now()): Promise<void> {
     const { loginRateWindowSeconds: window, loginRateMaxPerAccount, loginRateMaxPerIp } = this.config.auth;
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const windowStart = nowSeconds - (nowSeconds % window);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { forbidden, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/http/etag.js';
@@ -23,6 +24,7 @@ export class CommentsService implements OnModuleInit {
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly erasureHooks: UserErasureHooks,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
@@ -53,7 +55,7 @@ export class CommentsService implements OnModuleInit {
         await this.comments.save(comment, {
           ...comment,
           authorId: DELETED_USER_ID,
-          updatedAt: new Date().toISOString(),
+          updatedAt: this.clock.now().toISOString(),
         });
       }
       cursor = page.nextCursor ?? undefined;
@@ -63,8 +65,8 @@ export class CommentsService implements OnModuleInit {
   /** Comments on a live post; approved at once or pending, by the configured policy. */
   async create(postId: string, author: AuthUser, content: string, parentId?: string): Promise<Comment> {
     const post = await this.posts.findSummary(postId);
-    if (!post || !isLive(post)) throw notFound(ErrorCode.PostNotFound, 'No such post.');
-    const now = new Date().toISOString();
+    if (!post || !isLive(post, this.clock.now())) throw notFound(ErrorCode.PostNotFound, 'No such post.');
+    const now = this.clock.now().toISOString();
     const id = newId();
     let path = pathSegment(now, id);
     let depth = 1;
@@ -105,7 +107,7 @@ export class CommentsService implements OnModuleInit {
   /** One page of the thread, as the viewer may see it. */
   async thread(postId: string, viewer: AuthUser | undefined, limit: number, cursor?: string): Promise<Page<Comment>> {
     const post = await this.posts.findSummary(postId);
-    const canSeePost = post && (isLive(post) || viewer?.userId === post.authorId || isStaff(viewer));
+    const canSeePost = post && (isLive(post, this.clock.now()) || viewer?.userId === post.authorId || isStaff(viewer));
     if (!canSeePost) throw notFound(ErrorCode.PostNotFound, 'No such post.');
     return this.comments.thread(postId, { userId: viewer?.userId, staff: isStaff(viewer) }, limit, cursor);
   }
@@ -116,7 +118,7 @@ export class CommentsService implements OnModuleInit {
     if (comment.authorId !== viewer.userId)
       throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author may edit a comment.');
     assertVersion(ifMatch, comment.version);
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     await this.comments.save(comment, { ...comment, content, editedAt: now, updatedAt: now });
     return (await this.comments.findById(postId, commentId))!;
   }
@@ -135,7 +137,7 @@ export class CommentsService implements OnModuleInit {
     if (!allowed)
       throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author, the post author or staff may delete a comment.');
     if (await this.comments.hasReplies(comment)) {
-      const now = new Date().toISOString();
+      const now = this.clock.now().toISOString();
       await this.comments.save(comment, {
         ...comment,
         deleted: true,
@@ -153,7 +155,7 @@ export class CommentsService implements OnModuleInit {
     const comment = await this.comments.findById(postId, commentId);
     if (!comment) throw commentNotFound();
     if (comment.status !== status) {
-      await this.comments.save(comment, { ...comment, status, updatedAt: new Date().toISOString() });
+      await this.comments.save(comment, { ...comment, status, updatedAt: this.clock.now().toISOString() });
     }
     return (await this.comments.findById(postId, commentId))!;
   }
@@ -174,7 +176,7 @@ export class CommentsService implements OnModuleInit {
   ): Promise<{ liked: boolean; likeCount: number }> {
     const comment = await this.visible(postId, commentId, viewer);
     if (comment.deleted || comment.status !== 'approved') throw commentNotFound();
-    if (liked) await this.comments.addLike(comment, viewer.userId, new Date().toISOString());
+    if (liked) await this.comments.addLike(comment, viewer.userId, this.clock.now().toISOString());
     else await this.comments.removeLike(comment, viewer.userId);
     return { liked, likeCount: (await this.comments.findById(postId, commentId))?.likeCount ?? 0 };
   }

@@ -32,11 +32,11 @@ export interface Post extends PostSummary {
 }
 
 /** What the API calls the status now: `scheduled` until `publishedAt` has come. */
-export function effectiveStatus(post: Pick<PostSummary, 'status' | 'publishedAt'>, now = new Date()): PostStatus {
+export function effectiveStatus(post: Pick<PostSummary, 'status' | 'publishedAt'>, now: Date): PostStatus {
   if (post.status === 'published' && post.publishedAt && post.publishedAt > now.toISOString()) return 'scheduled';
   return post.status;
 }
 
 /** Visible to everyone: published and its time has come. */
-export const isLive = (post: Pick<PostSummary, 'status' | 'publishedAt'>, now = new Date()): boolean =>
+export const isLive = (post: Pick<PostSummary, 'status' | 'publishedAt'>, now: Date): boolean =>
   effectiveStatus(post, now) === 'published';

@@ -2,7 +2,7 @@ import type { PostDto, PostSummaryDto } from './dto/post.dto.js';
 import { effectiveStatus, type Post, type PostSummary } from './post.entity.js';
 
 export const PostMapper = {
-  summary(post: PostSummary, now = new Date()): PostSummaryDto {
+  summary(post: PostSummary, now: Date): PostSummaryDto {
     return {
       id: post.id,
       authorId: post.authorId,
@@ -23,7 +23,11 @@ export const PostMapper = {
     };
   },
 
-  full(post: Post, likedByMe?: boolean): PostDto {
-    return { ...PostMapper.summary(post), content: post.content, ...(likedByMe === undefined ? {} : { likedByMe }) };
+  full(post: Post, likedByMe: boolean | undefined, now: Date): PostDto {
+    return {
+      ...PostMapper.summary(post, now),
+      content: post.content,
+      ...(likedByMe === undefined ? {} : { likedByMe }),
+    };
   },
 };

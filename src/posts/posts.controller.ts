@@ -6,6 +6,7 @@ import {
   Headers,
   HttpCode,
   HttpStatus,
+  Inject,
   Param,
   Patch,
   Post,
@@ -17,6 +18,7 @@ import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
@@ -36,15 +38,18 @@ import { PostMapper } from './post.mapper.js';
 import type { PostRead } from './posts.repository.js';
 import { PostsService } from './posts.service.js';
 
-const send = (res: Response, read: PostRead, viewer?: AuthUser): PostDto => {
+const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): PostDto => {
   res.setHeader('ETag', etagOf(read.post.version));
-  return PostMapper.full(read.post, viewer ? read.likedByViewer : undefined);
+  return PostMapper.full(read.post, viewer ? read.likedByViewer : undefined, now);
 };
 
 @ApiTags('posts')
 @Controller('posts')
 export class PostsController {
-  constructor(private readonly posts: PostsService) {}
+  constructor(
+    private readonly posts: PostsService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /** The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). */
   @Public()
@@ -52,7 +57,7 @@ export class PostsController {
   @ApiProblemResponses(400)
   async feed(@Query() query: FeedQueryDto): Promise<PostPageDto> {
     const page = await this.posts.feed(query, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
-    return { items: page.items.map((post) => PostMapper.summary(post)), nextCursor: page.nextCursor };
+    return { items: page.items.map((post) => PostMapper.summary(post, this.clock.now())), nextCursor: page.nextCursor };
   }
 
   /** Creates a draft. Send `Idempotency-Key` to make retries safe. */
@@ -78,7 +83,7 @@ export class PostsController {
   ): Promise<PostDto> {
     const { post, replayed } = await this.posts.create(viewer, dto, idempotencyKey);
     res.status(replayed ? HttpStatus.OK : HttpStatus.CREATED);
-    return send(res, { post, likedByViewer: false }, viewer);
+    return send(res, { post, likedByViewer: false }, this.clock.now(), viewer);
   }
 
   /** A post by slug: published for everyone; others for their author, moderators and admins. */
@@ -90,7 +95,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, await this.posts.getBySlug(slug, viewer), viewer);
+    return send(res, await this.posts.getBySlug(slug, viewer), this.clock.now(), viewer);
   }
 
   /** A post by id: published for everyone; others for their author, moderators and admins. */
@@ -102,7 +107,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, await this.posts.get(id, viewer), viewer);
+    return send(res, await this.posts.get(id, viewer), this.clock.now(), viewer);
   }
 
   /** Changes a post (author or admin) with `If-Match`. */
@@ -118,7 +123,7 @@ export class PostsController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
     const post = await this.posts.update(id, viewer, dto, parseIfMatch(ifMatch));
-    return send(res, { post, likedByViewer: false });
+    return send(res, { post, likedByViewer: false }, this.clock.now());
   }
 
   /** Publishes now, or schedules with a future `publishAt`. */
@@ -132,7 +137,11 @@ export class PostsController {
     @Body() dto: PublishPostDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, { post: await this.posts.publish(id, viewer, dto.publishAt), likedByViewer: false });
+    return send(
+      res,
+      { post: await this.posts.publish(id, viewer, dto.publishAt), likedByViewer: false },
+      this.clock.now(),
+    );
   }
 
   /** Back to draft. */
@@ -145,7 +154,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, { post: await this.posts.unpublish(id, viewer), likedByViewer: false });
+    return send(res, { post: await this.posts.unpublish(id, viewer), likedByViewer: false }, this.clock.now());
   }
 
   /** Archives: out of the feeds, still readable by its author and staff. */
@@ -158,7 +167,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, { post: await this.posts.archive(id, viewer), likedByViewer: false });
+    return send(res, { post: await this.posts.archive(id, viewer), likedByViewer: false }, this.clock.now());
   }
 
   /** Deletes a post (author, moderator or admin). */

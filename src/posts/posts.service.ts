@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import {
   badRequest,
@@ -9,6 +9,7 @@ import {
   notFound,
   unprocessable,
 } from '../common/errors/domain-error.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/http/etag.js';
 import { newId } from '../common/ids.js';
@@ -49,6 +50,7 @@ export class PostsService implements OnModuleInit {
     private readonly slugs: SlugService,
     private readonly erasureHooks: UserErasureHooks,
     private readonly categoryPosts: CategoryPostsHooks,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   onModuleInit(): void {
@@ -63,7 +65,7 @@ export class PostsService implements OnModuleInit {
       if (!post || post.categoryId !== fromCategoryId) continue;
       await this.posts.save(
         post,
-        { ...post, categoryId: toCategoryId, updatedAt: new Date().toISOString() },
+        { ...post, categoryId: toCategoryId, updatedAt: this.clock.now().toISOString() },
         undefined,
       );
     }
@@ -89,7 +91,7 @@ export class PostsService implements OnModuleInit {
         if (!post || post.authorId !== userId) continue;
         await this.posts.save(
           post,
-          { ...post, authorId: DELETED_USER_ID, updatedAt: new Date().toISOString() },
+          { ...post, authorId: DELETED_USER_ID, updatedAt: this.clock.now().toISOString() },
           undefined,
         );
       }
@@ -117,7 +119,7 @@ export class PostsService implements OnModuleInit {
     }
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
 
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const id = newId();
     let created: Post | undefined;
     try {
@@ -201,7 +203,7 @@ export class PostsService implements OnModuleInit {
       featuredImageUrl: dto.featuredImageUrl ?? post.featuredImageUrl,
       categoryId,
       tagIds,
-      updatedAt: new Date().toISOString(),
+      updatedAt: this.clock.now().toISOString(),
     };
     const extra =
       after.slug !== before.slug
@@ -217,7 +219,7 @@ export class PostsService implements OnModuleInit {
    */
   async publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
-    const now = new Date();
+    const now = this.clock.now();
     const when = publishAt ? new Date(publishAt) : now;
     if (Number.isNaN(when.getTime())) throw badRequest(ErrorCode.ValidationFailed, 'publishAt is not a date.');
     const status = effectiveStatus(post, now);
@@ -259,7 +261,8 @@ export class PostsService implements OnModuleInit {
     const filters = [filter.category, filter.tag, filter.author].filter((f) => f !== undefined);
     if (filters.length > 1)
       throw badRequest(ErrorCode.ValidationFailed, 'Filter by one of category, tag or author at a time.');
-    const now = new Date().toISOString();
+    const at = this.clock.now();
+    const now = at.toISOString();
     let page: Page<PostSummary>;
     if (filter.tag !== undefined) {
       const tagId = await this.slugs.ownerOf('tag', filter.tag);
@@ -274,7 +277,7 @@ export class PostsService implements OnModuleInit {
     } else {
       page = await this.posts.globalFeed(limit, cursor, now);
     }
-    return { items: page.items.filter((post) => isLive(post)), nextCursor: page.nextCursor };
+    return { items: page.items.filter((post) => isLive(post, at)), nextCursor: page.nextCursor };
   }
 
   /** The caller's own posts in any status, or one status. */
@@ -286,7 +289,7 @@ export class PostsService implements OnModuleInit {
   ): Promise<Page<PostSummary>> {
     const stored = status === 'scheduled' ? 'published' : status;
     const page = await this.posts.ownPosts(authorId, stored, limit, cursor);
-    const now = new Date();
+    const now = this.clock.now();
     return {
       items: status ? page.items.filter((post) => effectiveStatus(post, now) === status) : page.items,
       nextCursor: page.nextCursor,
@@ -295,27 +298,29 @@ export class PostsService implements OnModuleInit {
 
   async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
     const page = await this.posts.likedBy(userId, limit, cursor);
-    return { items: page.items.filter((post) => isLive(post)), nextCursor: page.nextCursor };
+    const now = this.clock.now();
+    return { items: page.items.filter((post) => isLive(post, now)), nextCursor: page.nextCursor };
   }
 
   /** Idempotent like / unlike of a live post; answers the state after the call. */
   async setLike(postId: string, viewer: AuthUser, liked: boolean): Promise<{ liked: boolean; likeCount: number }> {
     const summary = await this.posts.findSummary(postId);
-    if (!summary || !isLive(summary)) throw postNotFound();
-    if (liked) await this.posts.addLike(postId, viewer.userId, new Date().toISOString());
+    const now = this.clock.now();
+    if (!summary || !isLive(summary, now)) throw postNotFound();
+    if (liked) await this.posts.addLike(postId, viewer.userId, now.toISOString());
     else await this.posts.removeLike(postId, viewer.userId);
     const after = await this.posts.findSummary(postId);
     return { liked, likeCount: after?.likeCount ?? 0 };
   }
 
   async addView(postId: string): Promise<number> {
-    const count = await this.posts.addView(postId, new Date().toISOString());
+    const count = await this.posts.addView(postId, this.clock.now().toISOString());
     if (count === undefined) throw postNotFound();
     return count;
   }
 
   private canSee(post: PostSummary, viewer?: AuthUser): boolean {
-    return isLive(post) || viewer?.userId === post.authorId || isStaff(viewer);
+    return isLive(post, this.clock.now()) || viewer?.userId === post.authorId || isStaff(viewer);
   }
 
   /**
@@ -335,7 +340,7 @@ export class PostsService implements OnModuleInit {
 
   private async transition(post: Post, change: Partial<PostSummary>): Promise<Post> {
     const { content: _content, ...before } = post;
-    const after: PostSummary = { ...before, ...change, updatedAt: new Date().toISOString() };
+    const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
     await this.posts.save(before, after, undefined);
     return (await this.posts.findById(post.id))!.post;
   }

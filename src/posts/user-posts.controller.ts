@@ -1,7 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
@@ -11,8 +12,8 @@ import type { PostSummary } from './post.entity.js';
 import { PostMapper } from './post.mapper.js';
 import { PostsService } from './posts.service.js';
 
-const toPage = (page: Page<PostSummary>): PostPageDto => ({
-  items: page.items.map((post) => PostMapper.summary(post)),
+const toPage = (page: Page<PostSummary>, now: Date): PostPageDto => ({
+  items: page.items.map((post) => PostMapper.summary(post, now)),
   nextCursor: page.nextCursor,
 });
 
@@ -20,7 +21,10 @@ const toPage = (page: Page<PostSummary>): PostPageDto => ({
 @ApiTags('posts')
 @Controller('users')
 export class UserPostsController {
-  constructor(private readonly posts: PostsService) {}
+  constructor(
+    private readonly posts: PostsService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   /** The caller's posts in any status (or `status=`), newest first. */
   @Authenticated()
@@ -29,6 +33,7 @@ export class UserPostsController {
   async own(@CurrentUser() viewer: AuthUser, @Query() query: OwnPostsQueryDto): Promise<PostPageDto> {
     return toPage(
       await this.posts.ownPosts(viewer.userId, query.status, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      this.clock.now(),
     );
   }
 
@@ -37,7 +42,10 @@ export class UserPostsController {
   @Get('me/likes')
   @ApiProblemResponses(400)
   async likes(@CurrentUser() viewer: AuthUser, @Query() query: PageQueryDto): Promise<PostPageDto> {
-    return toPage(await this.posts.likedBy(viewer.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+    return toPage(
+      await this.posts.likedBy(viewer.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      this.clock.now(),
+    );
   }
 
   /** A user's published posts, newest first. */
@@ -45,6 +53,9 @@ export class UserPostsController {
   @Get(':id/posts')
   @ApiProblemResponses(400)
   async byAuthor(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<PostPageDto> {
-    return toPage(await this.posts.feed({ author: id }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+    return toPage(
+      await this.posts.feed({ author: id }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      this.clock.now(),
+    );
   }
 }

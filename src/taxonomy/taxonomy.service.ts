@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/http/etag.js';
@@ -34,6 +35,7 @@ export class TaxonomyService {
     private readonly slugs: SlugService,
     private readonly cursors: CursorCodec,
     private readonly categoryPosts: CategoryPostsHooks,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   // --- categories -------------------------------------------------------------------------
@@ -55,7 +57,7 @@ export class TaxonomyService {
   }
 
   async createCategory(dto: CreateCategoryDto): Promise<Category> {
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const id = newId();
     let created: Category | undefined;
     await this.slugs.withSlug('category', dto.slug, dto.name, async (slug) => {
@@ -146,7 +148,7 @@ export class TaxonomyService {
   }
 
   async createTag(dto: CreateTagDto): Promise<Tag> {
-    const now = new Date().toISOString();
+    const now = this.clock.now().toISOString();
     const id = newId();
     let created: Tag | undefined;
     await this.slugs.withSlug('tag', dto.slug, dto.name, async (slug) => {

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ActionLinksService } from '../auth/action-links/action-links.service.js';
 import { SessionsRepository } from '../auth/sessions/sessions.repository.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/http/etag.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -39,6 +40,7 @@ export class UsersService {
     private readonly actionLinks: ActionLinksService,
     private readonly cursors: CursorCodec,
     private readonly erasureHooks: UserErasureHooks,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -50,7 +52,7 @@ export class UsersService {
     const derived = input.username === undefined;
     let username = input.username ?? usernameFromEmail(input.email);
     for (let attempt = 1; ; attempt++) {
-      const now = new Date().toISOString();
+      const now = this.clock.now().toISOString();
       const user: UserWithPassword = {
         id: newId(),
         email: normalizeEmail(input.email),
@@ -123,7 +125,7 @@ export class UsersService {
     const user = await this.users.findById(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     if (user.status !== 'inactive') {
-      await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: new Date().toISOString() });
+      await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: this.clock.now().toISOString() });
     }
     await this.sessions.revokeAll(userId);
   }
@@ -169,7 +171,7 @@ export class UsersService {
     if (user.status !== status) {
       await this.users.setRoleAndStatus(user, {
         status,
-        ...(status === 'inactive' ? { deletedAt: new Date().toISOString() } : {}),
+        ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString() } : {}),
       });
     }
     if (status !== 'active') await this.sessions.revokeAll(userId);

@@ -11,6 +11,7 @@ import { nanoid } from 'nanoid';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { createApp, type CreateAppOptions } from '../../src/app.setup.js';
+import { SettableClock } from '../../src/common/clock/clock.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
@@ -24,6 +25,8 @@ export interface TestApp {
   /** Plain supertest, for what the document cannot describe (a non-JSON body, raw headers). */
   http: TestAgent;
   config: AppConfig;
+  /** The app's clock: follows the machine's time until a test sets or advances it. */
+  clock: SettableClock;
   /** Every message the app sent. */
   mailer: InMemoryMailer;
   /** Checks responses against the app's own OpenAPI document. */
@@ -44,7 +47,7 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: Pick<CreateAppOptions, 'logLevel' | 'logStream'> = {},
+  options: Pick<CreateAppOptions, 'logLevel' | 'logStream'> & { clock?: SettableClock } = {},
 ): Promise<TestApp> {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
@@ -61,7 +64,8 @@ export async function createTestApp(
   const db = createDocumentClient(client);
 
   const mailer = new InMemoryMailer();
-  const app = await createApp(config, { logLevel: 'error', ...options, mailer });
+  const clock = options.clock ?? new SettableClock();
+  const app = await createApp(config, { logLevel: 'error', ...options, mailer, clock });
   await app.init();
   const http = request(app.getHttpServer());
   const openapi = await OpenApiValidator.fromApp(http);
@@ -71,6 +75,7 @@ export async function createTestApp(
     api: validatingAgent(http, openapi),
     http,
     config,
+    clock,
     mailer,
     openapi,
     db,
