@@ -10,6 +10,7 @@ import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from './dto/register.dto.js';
 import { LoginRateLimiter } from './login-rate-limiter.js';
 import { PasswordHasher } from '../users/password-hasher.js';
+import { SecurityNotices } from '../mail/security-notices.js';
 import type { Session } from './sessions/session.entity.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
 import { ActionLinksService } from './action-links/action-links.service.js';
@@ -39,6 +40,7 @@ export class AuthService {
     private readonly usersRepository: UsersRepository,
     private readonly sessions: SessionsRepository,
     private readonly actionLinks: ActionLinksService,
+    private readonly notices: SecurityNotices,
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly rateLimiter: LoginRateLimiter,
@@ -148,6 +150,7 @@ export class AuthService {
     }
     await this.usersRepository.setPassword(userId, await this.passwords.hash(next), new Date().toISOString());
     await this.sessions.revokeAll(userId, sessionId);
+    this.notices.passwordChanged(user.email);
   }
 
   /** Sends a reset link when the email is registered; the caller cannot tell either way. */
@@ -164,6 +167,7 @@ export class AuthService {
     const passwordHash = await this.passwords.hash(newPassword);
     await this.usersRepository.setPassword(consumed.userId, passwordHash, new Date().toISOString());
     await this.sessions.revokeAll(consumed.userId);
+    this.notices.passwordChanged(consumed.email);
   }
 
   async requestEmailVerification(email: string): Promise<void> {

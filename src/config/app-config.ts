@@ -38,11 +38,29 @@ export interface AuthConfig {
   loginRateMaxPerIp: number;
 }
 
+export const MAIL_TRANSPORTS = ['file', 'smtp', 'ses', 'log'] as const;
+export type MailTransport = (typeof MAIL_TRANSPORTS)[number];
+
+export interface MailConfig {
+  /**
+   * `smtp` (SMTP_URL) and `ses` (Amazon SES v2) deliver; `file` writes each mail under `dir`
+   * (the development default); `log` only notes that a mail was sent. Production refuses the last two.
+   */
+  transport: MailTransport;
+  /** The sender, e.g. `Publishing <no-reply@example.com>`. */
+  from: string;
+  /** `smtp://user:pass@host:port` or `smtps://...` (transport `smtp`). */
+  smtpUrl: string | undefined;
+  /** Where the `file` transport writes. */
+  dir: string;
+}
+
 export interface AppConfig {
   nodeEnv: NodeEnv;
   port: number;
-  /** Public base URL, used in links sent by mail. */
+  /** The front end's base URL: mailed links point to its pages (`/reset-password?token=...`). */
   publicUrl: string;
+  mail: MailConfig;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** Secret for signing pagination cursors. */
   cursorSecret: string;
@@ -90,6 +108,36 @@ function adminFrom(env: Env, problems: string[]): AppConfig['bootstrapAdmin'] {
   const bytes = Buffer.byteLength(password);
   if (bytes < 8 || bytes > 72) problems.push('ADMIN_PASSWORD must be 8 to 72 bytes');
   return { email, password };
+}
+
+/**
+ * Mail settings. In production the transport must deliver (`smtp` or `ses`) and the sender must
+ * be set: a reset link that is only written to a file or a log never reaches anyone.
+ */
+function mailFrom(
+  env: Env,
+  nodeEnv: NodeEnv,
+  str: (name: string, fallback: string) => string,
+  oneOf: <T extends string>(name: string, allowed: readonly T[], fallback: T) => T,
+  problems: string[],
+): MailConfig {
+  const production = nodeEnv === 'production';
+  const defaultTransport: MailTransport = nodeEnv === 'development' ? 'file' : 'log';
+  const transport = oneOf('MAIL_TRANSPORT', MAIL_TRANSPORTS, defaultTransport);
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (production && (transport === 'file' || transport === 'log')) {
+    problems.push(
+      `MAIL_TRANSPORT must be smtp or ses in production (got "${env.MAIL_TRANSPORT?.trim() || transport}"): ` +
+        'the file and log transports deliver no mail',
+    );
+  }
+  if (transport === 'smtp') {
+    if (!smtpUrl) problems.push('SMTP_URL is required when MAIL_TRANSPORT=smtp (e.g. smtp://127.0.0.1:1025)');
+    else if (!/^smtps?:\/\/[^/\s]+/.test(smtpUrl)) problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
+  }
+  const from = str('MAIL_FROM', production ? '' : 'Publishing API <no-reply@localhost>');
+  if (production && from === '') problems.push('MAIL_FROM is required in production (the sender address of mails)');
+  return { transport, from, smtpUrl, dir: str('MAIL_DIR', '.data/mail') };
 }
 
 /** Reads and validates the configuration; throws ConfigError listing every bad variable. */
@@ -162,10 +210,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const endpoint = url('DYNAMODB_ENDPOINT', undefined);
   const embedded = !production && endpoint === undefined && bool('DYNAMODB_EMBEDDED', true);
 
+  const mail = mailFrom(env, nodeEnv, str, oneOf, problems);
+  if (production && !env.PUBLIC_URL?.trim()) {
+    problems.push("PUBLIC_URL is required in production: mailed links point to the front end's pages there");
+  }
+
   const config: AppConfig = {
     nodeEnv,
     port,
     publicUrl: url('PUBLIC_URL', `http://localhost:${port}`)!,
+    mail,
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, production ? 'log' : 'debug'),
     cursorSecret,
     serverTiming: bool('SERVER_TIMING', !production),

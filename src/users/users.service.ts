@@ -15,6 +15,7 @@ import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPasswo
 import { usernameFromEmail, withRandomSuffix } from './username.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactItem } from '../dynamo/transactions.js';
+import { SecurityNotices } from '../mail/security-notices.js';
 
 export interface NewUser {
   email: string;
@@ -38,6 +39,7 @@ export class UsersService {
     private readonly sessions: SessionsRepository,
     private readonly passwords: PasswordHasher,
     private readonly actionLinks: ActionLinksService,
+    private readonly notices: SecurityNotices,
     private readonly cursors: CursorCodec,
     private readonly erasureHooks: UserErasureHooks,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -116,6 +118,7 @@ export class UsersService {
     if (normalized !== user.email) {
       await this.users.changeEmail(user, normalized);
       await this.actionLinks.send('email_verification', { id: user.id, email: normalized });
+      this.notices.emailChanged(user.email, normalized);
     }
     return this.getOwn(userId);
   }

@@ -47,7 +47,11 @@ export interface TestApp {
  */
 export async function createTestApp(
   env: Record<string, string> = {},
-  options: Pick<CreateAppOptions, 'logLevel' | 'logStream'> & { clock?: SettableClock } = {},
+  options: Pick<CreateAppOptions, 'logLevel' | 'logStream'> & {
+    clock?: SettableClock;
+    /** `configured`: the transport MAIL_TRANSPORT names (then `mailer` stays empty). Default: in memory. */
+    mail?: 'memory' | 'configured';
+  } = {},
 ): Promise<TestApp> {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
@@ -65,7 +69,12 @@ export async function createTestApp(
 
   const mailer = new InMemoryMailer();
   const clock = options.clock ?? new SettableClock();
-  const app = await createApp(config, { logLevel: 'error', ...options, mailer, clock });
+  const app = await createApp(config, {
+    logLevel: options.logLevel ?? 'error',
+    logStream: options.logStream,
+    mailer: options.mail === 'configured' ? undefined : mailer,
+    clock,
+  });
   await app.init();
   const http = request(app.getHttpServer());
   const openapi = await OpenApiValidator.fromApp(http);

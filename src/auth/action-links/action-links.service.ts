@@ -3,21 +3,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { MAILER, type Mailer } from '../../mail/mailer.js';
+import { renderMail } from '../../mail/templates.js';
 import { type ActionToken, type ActionTokenKind, ActionTokensRepository } from './action-tokens.repository.js';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
-const MESSAGES: Record<ActionTokenKind, { path: string; subject: string; text: (link: string) => string }> = {
-  password_reset: {
-    path: '/reset-password',
-    subject: 'Reset your password',
-    text: (link) => `Follow this link to choose a new password: ${link}`,
-  },
-  email_verification: {
-    path: '/verify-email',
-    subject: 'Confirm your email address',
-    text: (link) => `Follow this link to confirm your email address: ${link}`,
-  },
+/** The front end's pages (under PUBLIC_URL) that take the `token` query parameter; see the README. */
+const PAGES: Record<ActionTokenKind, string> = {
+  password_reset: '/reset-password',
+  email_verification: '/verify-email',
 };
 
 /**
@@ -42,9 +36,8 @@ export class ActionLinksService {
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
     });
-    const message = MESSAGES[kind];
-    const link = `${this.config.publicUrl}${message.path}?token=${token}`;
-    await this.mailer.send({ kind, to: user.email, subject: message.subject, text: message.text(link), link });
+    const link = `${this.config.publicUrl}${PAGES[kind]}?token=${token}`;
+    await this.mailer.send(renderMail({ kind, to: user.email, link }));
   }
 
   /** Uses up a token: what it held, or undefined when it is unknown, used, expired or of another kind. */

@@ -1,0 +1,71 @@
+import type { MailKind, MailMessage } from './mailer.js';
+
+/** What a template needs: the recipient, and the link or the new address depending on the kind. */
+export type MailRequest =
+  | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
+  | { kind: 'password_changed'; to: string }
+  | { kind: 'email_changed'; to: string; newEmail: string };
+
+const escapeHtml = (value: string): string =>
+  value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+interface Template {
+  subject: string;
+  /** Paragraphs of plain text; the link, when there is one, follows them on a line of its own. */
+  paragraphs: string[];
+  /** Label of the HTML button for the link. */
+  action?: string;
+}
+
+const IGNORE = 'If you did not ask for this, you can ignore this message.';
+const NOT_YOU =
+  'If this was not you, reset your password at once and contact support: someone else may be using your account.';
+
+function templateOf(request: MailRequest): Template {
+  switch (request.kind) {
+    case 'password_reset':
+      return {
+        subject: 'Reset your password',
+        paragraphs: [
+          'Someone asked to reset the password of your account. Follow this link to choose a new one.',
+          IGNORE,
+        ],
+        action: 'Choose a new password',
+      };
+    case 'email_verification':
+      return {
+        subject: 'Confirm your email address',
+        paragraphs: ['Follow this link to confirm that this address belongs to your account.', IGNORE],
+        action: 'Confirm my address',
+      };
+    case 'password_changed':
+      return {
+        subject: 'Your password was changed',
+        paragraphs: ['The password of your account was just changed, and your other devices were signed out.', NOT_YOU],
+      };
+    case 'email_changed':
+      return {
+        subject: 'Your account email was changed',
+        paragraphs: [`The email address of your account was just changed to ${request.newEmail}.`, NOT_YOU],
+      };
+  }
+}
+
+/** Renders a mail as text and HTML with the same wording; values are escaped in the HTML part. */
+export function renderMail(request: MailRequest): MailMessage {
+  const template = templateOf(request);
+  const link = 'link' in request ? request.link : undefined;
+  const text = [...template.paragraphs.slice(0, 1), ...(link ? [link] : []), ...template.paragraphs.slice(1)].join(
+    '\n\n',
+  );
+  const paragraphs = template.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`);
+  const button = link
+    ? `<p><a href="${escapeHtml(link)}" style="display:inline-block;padding:10px 16px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(template.action ?? link)}</a></p>` +
+      `<p style="font-size:12px;color:#555">Or paste this address into your browser: ${escapeHtml(link)}</p>`
+    : '';
+  const html =
+    `<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">` +
+    `${paragraphs[0]}${button}${paragraphs.slice(1).join('')}</body></html>`;
+  const kind: MailKind = request.kind;
+  return { kind, to: request.to, subject: template.subject, text: `${text}\n`, html, ...(link ? { link } : {}) };
+}

@@ -1,0 +1,145 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SecurityNotices } from '../src/mail/security-notices.js';
+import { SmtpInbox } from './helpers/smtp-inbox.js';
+import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
+
+const FRONT_END = 'https://app.example.test';
+
+describe('Mail through a real SMTP server', () => {
+  const inbox = new SmtpInbox();
+  const logs = new LogCapture();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    const smtpUrl = await inbox.start();
+    t = await createTestApp(
+      {
+        MAIL_TRANSPORT: 'smtp',
+        SMTP_URL: smtpUrl,
+        MAIL_FROM: 'Publishing <no-reply@example.test>',
+        PUBLIC_URL: FRONT_END,
+      },
+      { mail: 'configured', logLevel: 'debug', logStream: logs },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await inbox.stop();
+  });
+
+  it('sends a reset mail (text and HTML, from MAIL_FROM) whose link leads to a working reset', async () => {
+    const user = await signUp(t);
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+
+    const mail = await inbox.next(user.email, 'password_reset');
+    expect(mail.header('From')).toBe('Publishing <no-reply@example.test>');
+    expect(mail.header('To')).toBe(user.email);
+    expect(mail.header('Subject')).toBe('Reset your password');
+    expect(mail.raw).toMatch(/Content-Type: multipart\/alternative/i);
+    expect(mail.raw).toMatch(/Content-Type: text\/plain/i);
+    expect(mail.raw).toMatch(/Content-Type: text\/html/i);
+
+    const link = /https:\/\/app\.example\.test\/reset-password\?token=[A-Za-z0-9_-]+/.exec(mail.decoded)?.[0];
+    expect(link).toBeDefined();
+    const token = new URL(link!).searchParams.get('token');
+    await t.api
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token, newPassword: 'a-brand-new-password' })
+      .expect(204);
+    await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'a-brand-new-password' }).expect(200);
+
+    // The security notice goes to the account's address.
+    const notice = await inbox.next(user.email, 'password_changed');
+    expect(notice.header('Subject')).toBe('Your password was changed');
+    expect(notice.decoded).not.toMatch(/token=/);
+    // Neither the link nor the token ever reaches the log.
+    expect(logs.text).not.toContain(token!);
+  });
+
+  it('verifies the address with the mailed link, and tells the old address when the email changes', async () => {
+    const user = await signUp(t);
+    const verification = await inbox.next(user.email, 'email_verification');
+    const link = /https:\/\/app\.example\.test\/verify-email\?token=[A-Za-z0-9_-]+/.exec(verification.decoded)?.[0];
+    await t.api
+      .post('/api/v1/auth/verify-email/confirm')
+      .send({ token: new URL(link!).searchParams.get('token') })
+      .expect(204);
+
+    const newEmail = `moved-${user.email}`;
+    await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', user.bearer)
+      .send({ email: newEmail, password: user.password })
+      .expect(200);
+    const notice = await inbox.next(user.email, 'email_changed');
+    expect(notice.header('Subject')).toBe('Your account email was changed');
+    expect(notice.decoded).toContain(newEmail);
+    await inbox.next(newEmail, 'email_verification');
+    // The notice went to the old address only.
+    expect(inbox.messages.filter((m) => m.to.includes(newEmail)).map((m) => m.header('X-Mail-Kind'))).toEqual([
+      'email_verification',
+    ]);
+  });
+
+  it('also sends the notice on a password change from the account page', async () => {
+    const user = await signUp(t);
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', user.bearer)
+      .send({ currentPassword: user.password, newPassword: 'another-password-1' })
+      .expect(204);
+    await t.app.get(SecurityNotices).idle();
+    expect((await inbox.next(user.email, 'password_changed')).to).toEqual([user.email]);
+  });
+});
+
+describe('The development file transport', () => {
+  let dir: string;
+  let t: TestApp;
+  const logs = new LogCapture();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'mail-'));
+    t = await createTestApp(
+      { MAIL_TRANSPORT: 'file', MAIL_DIR: dir },
+      { mail: 'configured', logLevel: 'debug', logStream: logs },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes each mail as a text and an HTML file, and logs only the file name', async () => {
+    const user = await signUp(t);
+    let files: string[] = [];
+    for (let i = 0; i < 200 && files.length < 2; i++) {
+      files = (await readdir(dir)).filter((f) => f.includes('email_verification'));
+      if (files.length < 2) await new Promise((r) => setTimeout(r, 50));
+    }
+    const text = await readFile(
+      join(
+        dir,
+        files.find((f) => f.endsWith('.txt'))!,
+      ),
+      'utf8',
+    );
+    expect(text).toContain(`To: ${user.email}`);
+    const token = /verify-email\?token=([A-Za-z0-9_-]+)/.exec(text)?.[1];
+    expect(token).toBeDefined();
+    expect(
+      await readFile(
+        join(
+          dir,
+          files.find((f) => f.endsWith('.html'))!,
+        ),
+        'utf8',
+      ),
+    ).toContain(`token=${token}`);
+    expect(logs.text).toContain('written to');
+    expect(logs.text).not.toContain(token!);
+  });
+});
