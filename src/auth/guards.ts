@@ -4,37 +4,48 @@ import type { Request } from 'express';
 import { forbidden, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { UserRole } from '../users/user.entity.js';
-import { AccessTokenVerifier } from './access-token.verifier.js';
+import { AuthGuard } from '@nestjs/passport';
+import { JWT_STRATEGY } from './jwt.strategy.js';
 import type { AuthUser } from './auth-user.js';
 import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
 
 /**
- * The global authentication guard. Every route needs a valid bearer token unless marked
- * `@Public()`; a public route still authenticates a token that is sent (so it can say
- * `likedByMe`), but does not require one. It holds no global state (unlike a Passport
- * strategy registry), so several apps can run in one process, as the e2e suites do.
+ * The global authentication guard: Passport's `AuthGuard('jwt')` (see `JwtStrategy`) with our
+ * answers. Every route needs a valid bearer token unless marked `@Public()`; a public route still
+ * authenticates a token that is sent (so it can say `likedByMe`), but does not require one.
+ * Failures keep the problem+json codes clients branch on: `missing_token`, `invalid_token`,
+ * `token_expired`, and whatever the verifier decides (`session_revoked`, `account_suspended`).
  */
 @Injectable()
-export class JwtAuthGuard implements CanActivate {
-  constructor(
-    private readonly reflector: Reflector,
-    private readonly verifier: AccessTokenVerifier,
-  ) {}
+export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
+  constructor(private readonly reflector: Reflector) {
+    super({ session: false });
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization;
+    const header = context.switchToHttp().getRequest<AuthenticatedRequest>().headers.authorization;
     if (header === undefined) {
       if (isPublic) return true;
       throw unauthorized(ErrorCode.MissingToken, 'A bearer token is required.');
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw unauthorized(ErrorCode.InvalidToken, 'Send the access token as `Authorization: Bearer <token>`.');
-    request.user = await this.verifier.verify(match[1]);
-    return true;
+    // passport-jwt would call a malformed header "no token"; it is a wrong one.
+    if (!/^Bearer\s+\S+$/i.test(header)) {
+      throw unauthorized(ErrorCode.InvalidToken, 'Send the access token as `Authorization: Bearer <token>`.');
+    }
+    return (await super.canActivate(context)) as boolean;
+  }
+
+  /** Turns Passport's outcome into our errors: the verifier's own, or one from passport-jwt's `info`. */
+  override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false, info: unknown): TUser {
+    if (error) throw error instanceof Error ? error : new Error('Authentication failed');
+    if (user) return user;
+    if (info instanceof Error && info.name === 'TokenExpiredError') {
+      throw unauthorized(ErrorCode.TokenExpired, 'The access token has expired.');
+    }
+    throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
   }
 }
 
