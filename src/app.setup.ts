@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
 import { ProblemDto } from './common/dto/problem.dto.js';
+import { bodyShape } from './common/http/body-shape.middleware.js';
 import { jsonOnly } from './common/http/json-only.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/problem-details.filter.js';
 import { serverTiming } from './common/http/server-timing.middleware.js';
@@ -66,6 +67,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   app.use(helmet());
   app.use(jsonOnly);
   app.use(json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
+  app.use(bodyShape);
   app.use(problemErrorMiddleware);
   app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
   app.useGlobalPipes(createValidationPipe());

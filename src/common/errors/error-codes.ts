@@ -8,6 +8,8 @@ export const ErrorCode = {
   MalformedJson: 'malformed_json',
   UnsupportedMediaType: 'unsupported_media_type',
   PayloadTooLarge: 'payload_too_large',
+  PayloadTooDeep: 'payload_too_deep',
+  ForbiddenKey: 'forbidden_key',
   InvalidCursor: 'invalid_cursor',
   RouteNotFound: 'route_not_found',
   MethodNotAllowed: 'method_not_allowed',
