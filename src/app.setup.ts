@@ -9,6 +9,7 @@ import { AppModule } from './app.module.js';
 import { ProblemDto } from './common/dto/problem.dto.js';
 import { bodyShape } from './common/http/body-shape.middleware.js';
 import { jsonOnly } from './common/http/json-only.middleware.js';
+import { metricsAccess } from './common/http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware } from './common/http/problem-details.filter.js';
 import { serverTiming } from './common/http/server-timing.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
@@ -65,6 +66,21 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   app.use(httpMetrics(app.get(AppMetrics)));
   app.use(serverTiming(config.serverTiming));
   app.use(helmet());
+  if (config.corsOrigins.length > 0) {
+    const allowed = new Set(config.corsOrigins);
+    app.enableCors({
+      // A function, so that another origin gets no CORS headers at all (not even on a preflight).
+      origin: (origin: string | undefined, done: (error: Error | null, allow?: boolean) => void) =>
+        done(null, origin !== undefined && allowed.has(origin)),
+      credentials: config.corsCredentials,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key'],
+      exposedHeaders: ['ETag', 'Retry-After', 'Location'],
+      maxAge: 600,
+    });
+  }
+  // Before routing, so it guards whatever serves /metrics.
+  app.use('/metrics', metricsAccess(config.metricsToken));
   app.use(jsonOnly);
   app.use(json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(bodyShape);

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup.js';
+import { listen } from './common/http/listen.js';
+import { StartupError } from './common/startup-error.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { prepareDatabase } from './dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from './logging/logger.js';
@@ -28,14 +30,24 @@ async function bootstrap(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
-  await app.listen(database.config.port);
+  try {
+    await listen(app, database.config.port, database.config.host);
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    await database.stop();
+    throw error;
+  }
   const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   logger.log(`API on ${base}/api/v1, Swagger UI on ${base}/docs, OpenAPI JSON on ${base}/docs-json`);
 }
 
 bootstrap().catch((error: unknown) => {
   // Configuration and start-up problems are for a person to read: no stack trace needed.
-  if (error instanceof ConfigError || (error instanceof Error && error.name === 'EmbeddedDynamoError')) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof StartupError ||
+    (error instanceof Error && error.name === 'EmbeddedDynamoError')
+  ) {
     console.error(`\n${error.message}\n`);
   } else {
     console.error(error);

@@ -10,13 +10,18 @@ import { tableDefinition } from '../src/dynamo/table.definition.js';
 import { ensureTable } from '../src/dynamo/table.setup.js';
 import { createTestApp, dynamoCost, type TestApp } from './helpers/test-app.js';
 
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+
 describe('app (e2e)', () => {
   let t: TestApp;
+  let metrics: TestApp;
   beforeAll(async () => {
     t = await createTestApp();
+    metrics = await createTestApp({ METRICS_TOKEN });
   });
   afterAll(async () => {
     await t.close();
+    await metrics.close();
   });
 
   describe('health', () => {
@@ -80,11 +85,11 @@ describe('app (e2e)', () => {
 
   describe('metrics', () => {
     it('exports the DynamoDB figures in the Prometheus text format', async () => {
-      await t.api
+      await metrics.api
         .post('/api/v1/auth/register')
         .send({ email: 'metrics@example.com', password: 'password-1' })
         .expect(201);
-      const res = await t.api.get('/metrics').expect(200);
+      const res = await metrics.api.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       const value = (sample: string) => Number(new RegExp(`^${sample} ([\\d.]+)$`, 'm').exec(res.text)?.[1]);
       expect(

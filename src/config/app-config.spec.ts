@@ -90,3 +90,52 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig: exposure and database limits (issue 12)', () => {
+  const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
+
+  it('listens on loopback outside production and on all interfaces in production, unless HOST says otherwise', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig(production).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('serves the API docs by default outside production only', () => {
+    expect(loadConfig({}).docs).toBe(true);
+    expect(loadConfig(production).docs).toBe(false);
+    expect(loadConfig({ ...production, API_DOCS: 'true' }).docs).toBe(true);
+  });
+
+  it('takes exact CORS origins and refuses wildcards and paths', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(loadConfig({}).corsCredentials).toBe(false);
+    for (const bad of ['*', 'https://*.example.com', 'https://app.example.com/', 'app.example.com']) {
+      expect(problemsOf({ CORS_ORIGINS: bad })[0]).toMatch(/^CORS_ORIGINS/);
+    }
+  });
+
+  it('has no metrics token unless one of at least 16 characters is set', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'a'.repeat(16) }).metricsToken).toBe('a'.repeat(16));
+    expect(problemsOf({ METRICS_TOKEN: 'short' })[0]).toMatch(/^METRICS_TOKEN/);
+  });
+
+  it('bounds database concurrency (smaller for the embedded engine), the queue and the start-up wait', () => {
+    const embedded = loadConfig({});
+    expect(embedded.dynamo.maxConcurrency).toBe(8);
+    expect(embedded.dynamo.startupWaitSeconds).toBe(30);
+    expect(embedded.dynamo.embeddedInMemory).toBe(false);
+    expect(loadConfig({ DYNAMODB_ENDPOINT: 'http://localhost:8000' }).dynamo.maxConcurrency).toBe(64);
+    expect(loadConfig({ DYNAMODB_MAX_CONCURRENCY: '2', DYNAMODB_MAX_QUEUE: '5' }).dynamo).toMatchObject({
+      maxConcurrency: 2,
+      maxQueue: 5,
+    });
+    expect(loadConfig({ DYNAMODB_EMBEDDED_IN_MEMORY: 'true' }).dynamo.embeddedInMemory).toBe(true);
+    expect(problemsOf({ DYNAMODB_MAX_CONCURRENCY: '0' })[0]).toMatch(/^DYNAMODB_MAX_CONCURRENCY/);
+  });
+});

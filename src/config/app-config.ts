@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Typed, validated configuration. It is read once from the environment (see `loadConfig`)
  * and provided to the whole app under the `APP_CONFIG` token; nothing else reads
@@ -19,8 +21,16 @@ export interface DynamoConfig {
   /** Create the table at start-up when it is missing (default outside production). */
   createTable: boolean;
   connectionTimeoutMs: number;
+  /** The whole budget of a database call: queueing, every attempt and the backoff between them. */
   requestTimeoutMs: number;
   maxAttempts: number;
+  /** Calls in flight at once; more wait in a queue of `maxQueue`, beyond which `503 database_busy`. */
+  maxConcurrency: number;
+  maxQueue: number;
+  /** How long start-up keeps retrying an unreachable or starting database. */
+  startupWaitSeconds: number;
+  /** The embedded engine keeps its data in memory (throw-away runs) instead of under `embeddedDataDir`. */
+  embeddedInMemory: boolean;
 }
 
 export interface AuthConfig {
@@ -58,6 +68,16 @@ export interface MailConfig {
 export interface AppConfig {
   nodeEnv: NodeEnv;
   port: number;
+  /** Interface to listen on: loopback by default outside production, all interfaces in production. */
+  host: string;
+  /** Browser origins allowed by CORS (exact `scheme://host[:port]`); empty means no CORS headers. */
+  corsOrigins: string[];
+  /** Whether CORS responses allow credentials (cookies, Authorization from browsers). */
+  corsCredentials: boolean;
+  /** Bearer token that `/metrics` requires; without one `/metrics` is 404. */
+  metricsToken: string | undefined;
+  /** bcrypt hashes and compares run at most this many at once; the rest queue. */
+  passwordHashConcurrency: number;
   /** The front end's base URL: mailed links point to its pages (`/reset-password?token=...`). */
   publicUrl: string;
   mail: MailConfig;
@@ -138,6 +158,33 @@ function mailFrom(
   const from = str('MAIL_FROM', production ? '' : 'Publishing API <no-reply@localhost>');
   if (production && from === '') problems.push('MAIL_FROM is required in production (the sender address of mails)');
   return { transport, from, smtpUrl, dir: str('MAIL_DIR', '.data/mail') };
+}
+
+/** `CORS_ORIGINS`: comma-separated exact origins such as `https://app.example.com`; no wildcards. */
+function corsOriginsFrom(raw: string, problems: string[]): string[] {
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    let valid = false;
+    try {
+      const url = new URL(origin);
+      valid = (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin && !origin.includes('*');
+    } catch {
+      valid = false;
+    }
+    if (!valid)
+      problems.push(`CORS_ORIGINS entries must be exact origins like https://app.example.com (got "${origin}")`);
+  }
+  return origins;
+}
+
+function metricsTokenFrom(raw: string | undefined, problems: string[]): string | undefined {
+  const token = raw?.trim();
+  if (!token) return undefined;
+  if (token.length < 16) problems.push('METRICS_TOKEN must be at least 16 characters');
+  return token;
 }
 
 /** Reads and validates the configuration; throws ConfigError listing every bad variable. */
@@ -224,7 +271,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     cursorSecret,
     serverTiming: bool('SERVER_TIMING', !production),
     bodyLimit: `${int('BODY_LIMIT_KB', 256, 1, 10240)}kb`,
-    docs: bool('API_DOCS', true),
+    docs: bool('API_DOCS', !production),
+    // issue 12: exposure and CPU limits
+    host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
+    corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),
+    corsCredentials: bool('CORS_CREDENTIALS', false),
+    metricsToken: metricsTokenFrom(env.METRICS_TOKEN, problems),
+    passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
     dynamo: {
       region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
       endpoint,
@@ -235,6 +288,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       connectionTimeoutMs: int('DYNAMODB_CONNECT_TIMEOUT_MS', 2000, 100, 60000),
       requestTimeoutMs: int('DYNAMODB_REQUEST_TIMEOUT_MS', 5000, 100, 120000),
       maxAttempts: int('DYNAMODB_MAX_ATTEMPTS', 3, 1, 10),
+      // issue 12: bounded concurrency, start-up wait, in-memory embedded engine
+      maxConcurrency: int('DYNAMODB_MAX_CONCURRENCY', endpoint === undefined && !production ? 8 : 64, 1, 1024),
+      maxQueue: int('DYNAMODB_MAX_QUEUE', 1000, 0, 100000),
+      startupWaitSeconds: int('DYNAMODB_STARTUP_WAIT_SECONDS', 30, 0, 3600),
+      embeddedInMemory: bool('DYNAMODB_EMBEDDED_IN_MEMORY', false),
     },
     auth: {
       jwtSecret,

@@ -1,5 +1,7 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
+import { StartupError } from '../common/startup-error.js';
 import { createDynamoClient } from './dynamo-client.factory.js';
 import { startEmbeddedDynamo } from './embedded-dynamo.js';
 import { ensureTable } from './table.setup.js';
@@ -11,31 +13,92 @@ export interface PreparedDatabase {
   stop(): Promise<void>;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Failures that mean "not (yet) reachable": worth waiting for while the database starts. */
+function isTransient(error: unknown): boolean {
+  const { name = '', code = '', message = '' } = error as { name?: string; code?: string; message?: string };
+  return (
+    /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|ETIMEDOUT|socket hang up/.test(
+      `${code} ${message}`,
+    ) ||
+    ['TimeoutError', 'AbortError', 'RequestTimeout', 'ThrottlingException', 'InternalServerError'].includes(name) ||
+    (error as { code?: string }).code === 'database_timeout' ||
+    (error as { code?: string }).code === 'database_busy'
+  );
+}
+
+const where = (config: AppConfig) => config.dynamo.endpoint ?? `AWS DynamoDB in ${config.dynamo.region}`;
+
+/**
+ * Retries `attempt` with exponential backoff (0.25 s doubling to 5 s) while the database is not
+ * reachable, for at most `startupWaitSeconds`; then stops with one sentence a person can act on.
+ */
+async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + config.dynamo.startupWaitSeconds * 1000;
+  for (let delay = 250, tries = 1; ; tries++, delay = Math.min(delay * 2, 5000)) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (error instanceof StartupError) throw error;
+      if (!isTransient(error)) {
+        const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        throw new StartupError(`DynamoDB at ${where(config)} refused the start-up check: ${reason}`);
+      }
+      if (Date.now() + delay > deadline) {
+        throw new StartupError(
+          `DynamoDB at ${where(config)} did not answer within ${config.dynamo.startupWaitSeconds} s ` +
+            `(DYNAMODB_STARTUP_WAIT_SECONDS); start it or point DYNAMODB_ENDPOINT at a running one.`,
+        );
+      }
+      if (tries === 1) logger.warn(`DynamoDB at ${where(config)} is not reachable yet; retrying`);
+      await sleep(delay);
+    }
+  }
+}
+
+/** Where start-up may not create the table: it must exist. */
+async function requireTable(client: DynamoDBClient, config: AppConfig): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: config.dynamo.tableName }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    throw new StartupError(
+      `The table ${config.dynamo.tableName} does not exist at ${where(config)}; ` +
+        `create it with \`npm run db:create-table\` (or set DYNAMODB_CREATE_TABLE=true outside production).`,
+    );
+  }
+}
+
 /**
  * What has to happen before the app can serve: start the embedded DynamoDB Local when the
- * configuration asks for it, and create the table when it is missing and creation is allowed.
- * Shared by `main.ts` and the command-line scripts.
+ * configuration asks for it, wait for the database to answer (with backoff, up to
+ * `DYNAMODB_STARTUP_WAIT_SECONDS`), and create the table when it is missing and creation is
+ * allowed, or check that it exists. Shared by `main.ts` and the command-line scripts.
  */
 export async function prepareDatabase(config: AppConfig, logger = new Logger('Database')): Promise<PreparedDatabase> {
   let resolved = config;
   let stop = async () => {};
   if (config.dynamo.embedded) {
-    const engine = await startEmbeddedDynamo({ dataDir: config.dynamo.embeddedDataDir });
-    logger.log(`Embedded DynamoDB Local on ${engine.endpoint} (data in ${config.dynamo.embeddedDataDir})`);
+    const dataDir = config.dynamo.embeddedInMemory ? undefined : config.dynamo.embeddedDataDir;
+    const engine = await startEmbeddedDynamo({ dataDir });
+    logger.log(`Embedded DynamoDB Local on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
     resolved = { ...config, dynamo: { ...config.dynamo, endpoint: engine.endpoint } };
     stop = () => engine.stop();
   }
-  if (resolved.dynamo.createTable) {
-    const client = createDynamoClient(resolved.dynamo);
-    try {
-      const created = await ensureTable(client, resolved.dynamo.tableName);
+  const client = createDynamoClient(resolved.dynamo);
+  try {
+    if (resolved.dynamo.createTable) {
+      const created = await waitForDatabase(resolved, logger, () => ensureTable(client, resolved.dynamo.tableName));
       logger.log(`Table ${resolved.dynamo.tableName} ${created ? 'created' : 'exists'}`);
-    } catch (error) {
-      await stop();
-      throw error;
-    } finally {
-      client.destroy();
+    } else {
+      await waitForDatabase(resolved, logger, () => requireTable(client, resolved));
     }
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    client.destroy();
   }
   return { config: resolved, stop };
 }

@@ -4,12 +4,16 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoConfig } from '../config/app-config.js';
+import { DatabaseGate } from './database-gate.js';
 import { type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
 
+const gates = new WeakMap<DynamoDBClient, DatabaseGate>();
+
 /**
- * The one DynamoDB client of the process: keep-alive sockets, and explicit connection and
- * request timeouts so that a frozen database yields an error (503) instead of a hung request.
- * `observer` hears of every call (the app's metrics).
+ * The one DynamoDB client of the process: keep-alive sockets, explicit connection and request
+ * timeouts, and a `DatabaseGate` on `send` (one deadline per call, retries included, and bounded
+ * concurrency with a queue), so that a frozen or swamped database yields a 503 in time instead
+ * of a hung request. `observer` hears of every call (the app's metrics).
  */
 export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallObserver): DynamoDBClient {
   const local = config.endpoint !== undefined;
@@ -26,17 +30,32 @@ export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallOb
       requestTimeout: config.requestTimeoutMs,
       // Without this the SDK only logs a warning and keeps waiting on a frozen server.
       throwOnRequestTimeout: true,
-      httpAgent: new Agent({ keepAlive: true, maxSockets: 50 }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
+      // The gate bounds calls in flight, so sockets never queue inside the agent.
+      httpAgent: new Agent({ keepAlive: true, maxSockets: config.maxConcurrency }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: config.maxConcurrency }),
     }),
   });
   installRequestAccounting(client, observer);
+  const gate = new DatabaseGate({
+    maxConcurrency: config.maxConcurrency,
+    maxQueue: config.maxQueue,
+    budgetMs: config.requestTimeoutMs,
+  });
+  gate.install(client);
+  gates.set(client, gate);
   return client;
 }
 
+/** The gate of a client made by `createDynamoClient` (its limiter's queue, for tests and metrics). */
+export const gateOf = (client: DynamoDBClient): DatabaseGate | undefined => gates.get(client);
+
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, {
+  const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
+  // The document client sends through the shared middleware stack, not through `client.send`:
+  // it gets the same gate, so both share one queue and one concurrency limit.
+  gates.get(client)?.install(documentClient);
+  return documentClient;
 }

@@ -11,6 +11,7 @@ describe('translateDynamoError', () => {
     ['RequestLimitExceeded', 'database_throttled'],
     ['TimeoutError', 'database_timeout'],
     ['TransactionConflictException', 'transaction_conflict'],
+    ['ResourceNotFoundException', 'database_unavailable'],
   ])('maps %s to 503 %s', (name, code) => {
     const translated = translateDynamoError(sdkError(name));
     expect(translated).toBeInstanceOf(DomainError);

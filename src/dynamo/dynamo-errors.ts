@@ -74,6 +74,11 @@ export function translateDynamoError(error: unknown): DomainError | undefined {
   if (connectionCode(sdk)) {
     return serviceUnavailable(ErrorCode.DatabaseUnavailable, 'The database cannot be reached.', 5);
   }
+  // Only tables and indexes are "resources" of the data-plane calls: the table is missing
+  // (deleted, or never created where start-up does not create it).
+  if (name === 'ResourceNotFoundException') {
+    return serviceUnavailable(ErrorCode.DatabaseUnavailable, 'The database table is not available.', 5);
+  }
   if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') {
     return serviceUnavailable(ErrorCode.TransactionConflict, 'A concurrent change got in the way; retry.', 1);
   }

@@ -9,6 +9,8 @@ export class DynamoUsage {
   writeCapacity = 0;
   /** Command names in call order, handy when a test wants to know which calls ran. */
   readonly commands: string[] = [];
+  /** When the request's database budget started: its first call, then each answer (DatabaseGate). */
+  budgetStart: number | undefined;
 
   toServerTiming(): string {
     const round = (n: number) => Math.round(n * 100) / 100;
@@ -42,6 +44,9 @@ export const attachUsage = (request: object, usage: DynamoUsage): void => void u
 
 /** The DynamoDB usage of an HTTP request, when the accounting middleware saw it. */
 export const usageOf = (request: object): DynamoUsage | undefined => usageByRequest.get(request);
+
+/** The record of the HTTP request being served, if any. */
+export const currentUsage = (): DynamoUsage | undefined => usageStorage.getStore();
 
 /** Reads: GetItem, Query, Scan, BatchGetItem, TransactGetItems. */
 const isRead = (command: string): boolean => /^(Get|Query|Scan|BatchGet|TransactGet)/.test(command);

@@ -19,3 +19,23 @@ describe('PasswordHasher', () => {
     expect(await hasher.verify('a password', undefined)).toBe(false);
   });
 });
+
+describe('PasswordHasher limiter', () => {
+  it('runs at most PASSWORD_HASH_CONCURRENCY bcrypt operations at once; the rest queue', async () => {
+    const hasher = new PasswordHasher(loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1' }));
+    let peak = 0;
+    const sample = setInterval(() => (peak = Math.max(peak, hasher.limiter.active)), 1);
+    const all = Promise.all(Array.from({ length: 6 }, (_, i) => hasher.hash(`password ${i}`)));
+    expect(hasher.limiter.active).toBe(1);
+    expect(hasher.limiter.waiting).toBe(5);
+    const hashes = await all;
+    clearInterval(sample);
+    expect(new Set(hashes).size).toBe(6);
+    expect(peak).toBeLessThanOrEqual(1);
+    expect(hasher.limiter.active + hasher.limiter.waiting).toBe(0);
+  });
+
+  it('defaults to the cores less one, at least one', () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).passwordHashConcurrency).toBeGreaterThanOrEqual(1);
+  });
+});

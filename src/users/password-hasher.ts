@@ -1,25 +1,50 @@
 import { Inject, Injectable } from '@nestjs/common';
 import bcrypt from 'bcrypt';
+import { Limiter, QueueFullError } from '../common/concurrency/limiter.js';
+import { serviceUnavailable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 
-/** bcrypt with the configured cost (12 by default; tests use 4). */
+/** Password checks allowed to wait for a slot; beyond that a sign-in is `503 server_busy`. */
+const MAX_WAITING = 1000;
+
+/**
+ * bcrypt with the configured cost (12 by default; tests use 4), through a limiter of
+ * `PASSWORD_HASH_CONCURRENCY` slots (default: the cores less one). bcrypt runs on libuv's
+ * thread pool; without the limit a burst of sign-ins takes every core and the pool's four
+ * threads, and probes, cached reads and DynamoDB I/O wait behind it. With it, sign-ins queue
+ * and everything else keeps its latency.
+ */
 @Injectable()
 export class PasswordHasher {
   /** Compared against when there is no user, so an unknown email costs the same time as a wrong password. */
   private readonly dummyHash: string;
+  readonly limiter: Limiter;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.dummyHash = bcrypt.hashSync('not-a-real-password-just-for-timing', config.auth.bcryptCost);
+    this.limiter = new Limiter('password hashing', config.passwordHashConcurrency, MAX_WAITING);
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(password, this.config.auth.bcryptCost);
+    return this.limited(() => bcrypt.hash(password, this.config.auth.bcryptCost));
   }
 
   /** True when the password matches; with no hash it does the same work and answers false. */
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    const matches = await bcrypt.compare(password, hash ?? this.dummyHash);
+    const matches = await this.limited(() => bcrypt.compare(password, hash ?? this.dummyHash));
     return hash !== undefined && matches;
+  }
+
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.limiter.run(work);
+    } catch (error) {
+      if (error instanceof QueueFullError) {
+        throw serviceUnavailable(ErrorCode.ServerBusy, 'Too many password checks are waiting; retry shortly.', 1);
+      }
+      throw error;
+    }
   }
 }

@@ -29,6 +29,7 @@ export const ErrorCode = {
   InvalidActionToken: 'invalid_or_expired_token',
   WrongPassword: 'wrong_password',
   InsufficientRole: 'insufficient_role',
+  InvalidMetricsToken: 'invalid_metrics_token',
   // users
   EmailTaken: 'email_taken',
   UsernameTaken: 'username_taken',
@@ -55,6 +56,8 @@ export const ErrorCode = {
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',
   DatabaseThrottled: 'database_throttled',
+  DatabaseBusy: 'database_busy',
+  ServerBusy: 'server_busy',
   TransactionConflict: 'transaction_conflict',
   InternalError: 'internal_error',
 } as const;

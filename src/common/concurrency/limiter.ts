@@ -1,0 +1,92 @@
+/** Raised when a limiter's queue is full: the caller should answer 503 and let the client retry. */
+export class QueueFullError extends Error {
+  constructor(readonly limiter: string) {
+    super(`The ${limiter} queue is full`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** Raised when a queued task's signal aborts before it got a slot. */
+export class QueueWaitAbortedError extends Error {
+  constructor(readonly limiter: string) {
+    super(`Gave up waiting for a ${limiter} slot`);
+    this.name = 'QueueWaitAbortedError';
+  }
+}
+
+interface Waiter {
+  start: () => void;
+  abort: () => void;
+}
+
+/**
+ * A counting semaphore with a bounded FIFO queue: at most `concurrency` tasks run at once,
+ * up to `maxQueue` wait for a slot in arrival order, and one more is refused at once with
+ * `QueueFullError` (back-pressure instead of an unbounded pile-up). A waiting task leaves the
+ * queue when its signal aborts. In-process by design: it protects this process's resources
+ * (CPU, sockets, the embedded engine), not a shared quota.
+ */
+export class Limiter {
+  private running = 0;
+  private readonly queue: Waiter[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly concurrency: number,
+    readonly maxQueue: number,
+  ) {
+    if (!(concurrency >= 1)) throw new Error(`${name}: concurrency must be at least 1`);
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.running;
+  }
+
+  /** Tasks waiting for a slot. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  /** Runs `task` when a slot is free; the slot is held until the task's promise settles. */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
+    try {
+      return await task();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new QueueWaitAbortedError(this.name));
+    if (this.running < this.concurrency && this.queue.length === 0) {
+      this.running++;
+      return Promise.resolve();
+    }
+    if (this.queue.length >= this.maxQueue) return Promise.reject(new QueueFullError(this.name));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => waiter.abort();
+      const waiter: Waiter = {
+        start: () => {
+          signal?.removeEventListener('abort', onAbort);
+          this.running++;
+          resolve();
+        },
+        abort: () => {
+          const index = this.queue.indexOf(waiter);
+          if (index >= 0) this.queue.splice(index, 1);
+          reject(new QueueWaitAbortedError(this.name));
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+    });
+  }
+
+  private release(): void {
+    this.running--;
+    const next = this.queue.shift();
+    if (next) next.start();
+  }
+}

@@ -1,0 +1,28 @@
+import type { INestApplication } from '@nestjs/common';
+import { StartupError } from '../startup-error.js';
+
+/**
+ * Listens on `host:port`; a port that is taken or not allowed becomes one sentence a person can
+ * act on (a `StartupError`) instead of Node's `EADDRINUSE` stack trace.
+ */
+export async function listen(app: INestApplication, port: number, host: string): Promise<void> {
+  try {
+    await app.listen(port, host);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      throw new StartupError(
+        `Port ${port} on ${host} is already in use by another process; stop that process or set PORT to a free port.`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new StartupError(
+        `Port ${port} on ${host} needs privileges this process does not have; set PORT above 1023.`,
+      );
+    }
+    if (code === 'EADDRNOTAVAIL') {
+      throw new StartupError(`HOST ${host} is not an address of this machine; set HOST to one of its addresses.`);
+    }
+    throw error;
+  }
+}

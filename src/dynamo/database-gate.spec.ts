@@ -1,0 +1,71 @@
+import { DomainError } from '../common/errors/domain-error.js';
+import { DatabaseGate } from './database-gate.js';
+import { DynamoUsage, runWithUsage } from './request-accounting.js';
+
+/** A call that never answers until aborted, like a request to a frozen engine. */
+const frozenCall = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+
+describe('DatabaseGate', () => {
+  it('gives up at the budget with 503 database_timeout, and aborts the call', async () => {
+    const gate = new DatabaseGate({ maxConcurrency: 2, maxQueue: 2, budgetMs: 200 });
+    let aborted = false;
+    const started = Date.now();
+    await expect(
+      gate.run((signal) => {
+        signal.addEventListener('abort', () => (aborted = true));
+        return frozenCall(signal);
+      }),
+    ).rejects.toMatchObject({ status: 503, code: 'database_timeout' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(aborted).toBe(true);
+  });
+
+  it('answers database_busy at once only when the queue is full', async () => {
+    const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 1, budgetMs: 300 });
+    const first = gate.run(frozenCall);
+    const queued = gate.run(frozenCall);
+    const refused = gate.run(frozenCall);
+    await expect(refused).rejects.toMatchObject({ status: 503, code: 'database_busy' });
+    await expect(first).rejects.toMatchObject({ code: 'database_timeout' });
+    await expect(queued).rejects.toMatchObject({ code: 'database_timeout' });
+    expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
+  });
+
+  it('counts the wait in the queue against the budget', async () => {
+    const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 10, budgetMs: 200 });
+    // A call that ignores the abort holds its slot until it settles, after the deadline.
+    const busy = gate.run(() => new Promise((resolve) => setTimeout(resolve, 400)));
+    let ran = false;
+    await expect(gate.run(() => Promise.resolve((ran = true)))).rejects.toMatchObject({ code: 'database_timeout' });
+    await expect(busy).rejects.toMatchObject({ code: 'database_timeout' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(ran).toBe(false);
+    expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
+  });
+
+  it('inside a request, a call after a timed-out one fails at once; an answer renews the budget', async () => {
+    const gate = new DatabaseGate({ maxConcurrency: 4, maxQueue: 4, budgetMs: 150 });
+    const usage = new DynamoUsage();
+    await runWithUsage(usage, async () => {
+      await expect(gate.run(frozenCall)).rejects.toBeInstanceOf(DomainError);
+      const started = Date.now();
+      await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ code: 'database_timeout' });
+      expect(Date.now() - started).toBeLessThan(50);
+    });
+    const progressing = new DynamoUsage();
+    await runWithUsage(progressing, async () => {
+      for (let i = 0; i < 4; i++) {
+        expect(await gate.run(() => new Promise((resolve) => setTimeout(() => resolve(i), 60)))).toBe(i);
+      }
+    });
+  });
+
+  it('passes other errors through and frees the slot', async () => {
+    const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 0, budgetMs: 1000 });
+    await expect(gate.run(() => Promise.reject(new Error('ConditionalCheckFailed')))).rejects.toThrow(
+      'ConditionalCheckFailed',
+    );
+    expect(await gate.run(() => Promise.resolve('next'))).toBe('next');
+  });
+});

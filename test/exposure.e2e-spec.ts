@@ -1,0 +1,112 @@
+import request from 'supertest';
+import { createApp } from '../src/app.setup.js';
+import { loadConfig } from '../src/config/app-config.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/** What the app exposes: CORS only to configured origins, /metrics only with its token, docs off in production. */
+describe('exposure (e2e)', () => {
+  const ALLOWED = 'https://app.example.com';
+  const TOKEN = 'a-metrics-token-of-sufficient-length';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ CORS_ORIGINS: `${ALLOWED}, http://localhost:5173`, METRICS_TOKEN: TOKEN });
+  });
+  afterAll(() => t.close());
+
+  describe('CORS', () => {
+    it('answers a preflight from an allowed origin with the right headers, without credentials by default', async () => {
+      const res = await t.http
+        .options('/api/v1/posts')
+        .set('origin', ALLOWED)
+        .set('access-control-request-method', 'POST')
+        .set('access-control-request-headers', 'authorization, content-type')
+        .expect(204);
+      expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
+      expect(res.headers['access-control-allow-methods']).toContain('POST');
+      expect(res.headers['access-control-allow-headers']).toMatch(/authorization/i);
+      expect(res.headers['access-control-allow-headers']).toMatch(/if-match/i);
+      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+      expect(res.headers.vary).toMatch(/origin/i);
+    });
+
+    it('gives another origin no CORS headers at all, on a preflight or a request', async () => {
+      const preflight = await t.http
+        .options('/api/v1/posts')
+        .set('origin', 'https://evil.example.com')
+        .set('access-control-request-method', 'POST');
+      expect(preflight.status).not.toBe(204);
+      expect(Object.keys(preflight.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+      const get = await t.http.get('/api/v1/posts').set('origin', 'https://app.example.com.evil.example').expect(200);
+      expect(get.headers['access-control-allow-origin']).toBeUndefined();
+    });
+
+    it('exposes the headers clients read on an allowed origin', async () => {
+      const res = await t.http.get('/api/v1/posts').set('origin', ALLOWED).expect(200);
+      expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
+      expect(res.headers['access-control-expose-headers']).toMatch(/ETag/);
+    });
+
+    it('sends no CORS headers when CORS_ORIGINS is not set, and allows credentials only when asked', async () => {
+      const plain = await createTestApp();
+      const withCredentials = await createTestApp({ CORS_ORIGINS: ALLOWED, CORS_CREDENTIALS: 'true' });
+      try {
+        const res = await plain.http.get('/api/v1/posts').set('origin', ALLOWED).expect(200);
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        const preflight = await withCredentials.http
+          .options('/api/v1/posts')
+          .set('origin', ALLOWED)
+          .set('access-control-request-method', 'GET')
+          .expect(204);
+        expect(preflight.headers['access-control-allow-credentials']).toBe('true');
+      } finally {
+        await plain.close();
+        await withCredentials.close();
+      }
+    });
+  });
+
+  describe('/metrics', () => {
+    it('answers only to the configured bearer token', async () => {
+      const ok = await t.http.get('/metrics').set('authorization', `Bearer ${TOKEN}`).expect(200);
+      expect(ok.text).toContain('dynamodb_calls_total');
+      for (const header of [undefined, 'Bearer wrong-token-of-some-length', `Basic ${TOKEN}`, TOKEN]) {
+        const req = t.http.get('/metrics');
+        if (header) req.set('authorization', header);
+        const res = await req.expect(401);
+        expect(res.body.code).toBe('invalid_metrics_token');
+        expect(res.text).not.toContain('dynamodb_calls_total');
+      }
+    });
+
+    it('does not exist without a METRICS_TOKEN', async () => {
+      const plain = await createTestApp();
+      try {
+        const res = await plain.http.get('/metrics').set('authorization', `Bearer ${TOKEN}`).expect(404);
+        expect(res.body.code).toBe('route_not_found');
+      } finally {
+        await plain.close();
+      }
+    });
+  });
+
+  it('does not serve the API docs in production unless API_DOCS says so', async () => {
+    const env = {
+      NODE_ENV: 'production',
+      BCRYPT_COST: '10',
+      DYNAMODB_ENDPOINT: t.config.dynamo.endpoint!,
+      JWT_SECRET: t.config.auth.jwtSecret,
+    };
+    for (const [extra, status] of [
+      [{}, 404],
+      [{ API_DOCS: 'true' }, 200],
+    ] as const) {
+      const app = await createApp(loadConfig({ ...env, ...extra }), { logger: false });
+      await app.init();
+      try {
+        await request(app.getHttpServer()).get('/docs-json').expect(status);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+});
