@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { Limiter, QueueFullError } from '../common/concurrency/limiter.js';
+import { Limiter, QueueFullError, QueueWaitAbortedError } from '../common/concurrency/limiter.js';
 import { currentUsage } from './request-accounting.js';
 
 export interface DatabaseGateOptions {
@@ -25,19 +25,22 @@ type Send = (command: unknown, options?: { abortSignal?: AbortSignal } & Record<
  * Every call to DynamoDB passes through here (installed on the one client and its document
  * client), for two guarantees:
  *
- * - One deadline. The budget covers the wait for a slot, every SDK attempt and the backoff
- *   between attempts. Inside an HTTP request it starts at the request's first database call and
- *   is renewed only by an answer from the database, so a request gets one budget of waiting for
- *   a database that does not answer, however many calls it makes (a call after a timed-out one
- *   fails at once); outside a request (start-up, scripts) each call has the whole budget. When
- *   it runs out the call is aborted and the caller gets `503 database_timeout` at that moment,
- *   not after `maxAttempts` socket timeouts.
  * - Bounded concurrency. At most `maxConcurrency` calls are in flight; the rest wait in a FIFO
- *   queue (so a burst queues here instead of timing out inside a slow engine), and only when the
- *   queue is full is a call refused with `503 database_busy`.
+ *   queue, so a burst queues here instead of piling into a slow engine where every call would
+ *   time out, and only when the queue is full is a call refused with `503 database_busy`.
+ * - One deadline: `budgetMs` is the longest the app waits for the database without an answer.
+ *   A call in flight gets `budgetMs` for everything, every SDK attempt and the backoff between
+ *   them; when it runs out the call is aborted and the caller gets `503 database_timeout` at
+ *   that moment, not after `maxAttempts` socket timeouts. A queued call waits while the database
+ *   keeps answering (other calls complete), and fails once it has heard nothing for `budgetMs`:
+ *   a slow engine drains a burst, a frozen one fails everything within one budget. Inside an
+ *   HTTP request, a call after a timed-out one fails at once, so a request that makes several
+ *   calls still waits one budget.
  */
 export class DatabaseGate {
   readonly limiter: Limiter;
+  /** When the database last answered anything (epoch ms). */
+  private lastAnswerAt = 0;
 
   constructor(readonly options: DatabaseGateOptions) {
     this.limiter = new Limiter('database', options.maxConcurrency, options.maxQueue);
@@ -57,43 +60,67 @@ export class DatabaseGate {
     (client as { send: unknown }).send = gated;
   }
 
-  /** Runs one call under the deadline and the concurrency limit. */
+  /** Runs one call under the concurrency limit and the deadline. */
   async run<T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const usage = currentUsage();
-    const now = Date.now();
-    const start = usage ? (usage.budgetStart ??= now) : now;
-    const remaining = start + this.options.budgetMs - now;
-    if (remaining <= 0) throw databaseTimeout();
+    if (usage?.databaseTimedOut) throw databaseTimeout();
+    const budget = this.options.budgetMs;
 
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort(databaseTimeout());
-        reject(databaseTimeout());
-      }, remaining);
-    });
-    // The caller hears of the deadline at once, even while the SDK sleeps between attempts;
-    // the aborted call itself settles (and frees its slot) right after.
+    // Waiting for a slot: give up after `budget` without any answer from the database.
+    const queued = new AbortController();
+    const enqueuedAt = Date.now();
+    let queueTimer: NodeJS.Timeout | undefined;
+    const watch = () => {
+      const left = Math.max(enqueuedAt, this.lastAnswerAt) + budget - Date.now();
+      if (left <= 0) queued.abort();
+      else queueTimer = setTimeout(watch, left);
+    };
+    queueTimer = setTimeout(watch, budget);
+
+    // In flight: `budget` for all attempts; the caller hears of it at once, even while the SDK
+    // sleeps between attempts, and the aborted call settles (and frees its slot) right after.
+    const inFlight = new AbortController();
+    let flightTimer: NodeJS.Timeout | undefined;
+    let expire!: (error: unknown) => void;
+    const expired = new Promise<never>((_, reject) => (expire = reject));
     expired.catch(() => undefined);
+
     try {
-      const result = await Promise.race([this.limiter.run(() => call(controller.signal), controller.signal), expired]);
-      renew(usage);
-      return result;
+      return await Promise.race([
+        this.limiter.run(() => {
+          clearTimeout(queueTimer);
+          flightTimer = setTimeout(() => {
+            inFlight.abort(databaseTimeout());
+            expire(databaseTimeout());
+          }, budget);
+          return call(inFlight.signal).then(
+            (result) => {
+              this.lastAnswerAt = Date.now();
+              return result;
+            },
+            (error: unknown) => {
+              // A refusal the service sent (a failed condition, a validation error) is an answer too.
+              if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode) {
+                this.lastAnswerAt = Date.now();
+              }
+              throw error;
+            },
+          );
+        }, queued.signal),
+        expired,
+      ]);
     } catch (error) {
       if (error instanceof QueueFullError) throw databaseBusy();
-      if (controller.signal.aborted) throw databaseTimeout();
-      // A refusal the service sent (a failed condition, a validation error) is an answer too.
-      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode) renew(usage);
+      if (error instanceof QueueWaitAbortedError || inFlight.signal.aborted) {
+        if (usage) usage.databaseTimedOut = true;
+        throw databaseTimeout();
+      }
       throw error;
     } finally {
-      clearTimeout(timer);
+      clearTimeout(queueTimer);
+      clearTimeout(flightTimer);
     }
   }
-}
-
-function renew(usage: ReturnType<typeof currentUsage>): void {
-  if (usage) usage.budgetStart = Math.max(usage.budgetStart ?? 0, Date.now());
 }
 
 /** The gate's signal, combined with one the caller passed (e.g. a probe's shorter timeout). */

@@ -9,8 +9,8 @@ export class DynamoUsage {
   writeCapacity = 0;
   /** Command names in call order, handy when a test wants to know which calls ran. */
   readonly commands: string[] = [];
-  /** When the request's database budget started: its first call, then each answer (DatabaseGate). */
-  budgetStart: number | undefined;
+  /** A database call of this request timed out: later ones fail at once (DatabaseGate). */
+  databaseTimedOut = false;
 
   toServerTiming(): string {
     const round = (n: number) => Math.round(n * 100) / 100;
