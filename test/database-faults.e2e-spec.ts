@@ -26,7 +26,7 @@ async function appAgainst(endpoint: string, env: Record<string, string> = {}): P
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     ...env,
   });
-  const app = await createApp(config, { logger: false });
+  const app = await createApp(config, { logLevel: 'silent' });
   await app.init();
   return app;
 }

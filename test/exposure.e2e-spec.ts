@@ -100,7 +100,7 @@ describe('exposure (e2e)', () => {
       [{}, 404],
       [{ API_DOCS: 'true' }, 200],
     ] as const) {
-      const app = await createApp(loadConfig({ ...env, ...extra }), { logger: false });
+      const app = await createApp(loadConfig({ ...env, ...extra }), { logLevel: 'silent' });
       await app.init();
       try {
         await request(app.getHttpServer()).get('/docs-json').expect(status);
