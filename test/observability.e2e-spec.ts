@@ -3,6 +3,9 @@ import { createRootLogger, REDACTED_PATHS } from '../src/logging/logger.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
 
+/** /metrics answers only with its token (issue 12). */
+const METRICS_TOKEN = 'observability-metrics-token-0123';
+
 /** Parses the Prometheus text format into `name{labels}` -> value. */
 function parseMetrics(text: string): Map<string, number> {
   const samples = new Map<string, number>();
@@ -22,7 +25,7 @@ describe('Access log, request ids and metrics', () => {
   const logs = new LogCapture();
 
   beforeAll(async () => {
-    t = await createTestApp({}, { logLevel: 'info', logStream: logs });
+    t = await createTestApp({ METRICS_TOKEN }, { logLevel: 'info', logStream: logs });
   });
   afterAll(() => t.close());
 
@@ -120,7 +123,7 @@ describe('Access log, request ids and metrics', () => {
     await t.api.get('/api/v1/users/me').set('authorization', user.bearer);
     await t.http.get('/api/v1/no-such-route/123');
 
-    const res = await t.http.get('/metrics');
+    const res = await t.http.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const samples = parseMetrics(res.text);
@@ -161,7 +164,7 @@ describe('Access log, request ids and metrics', () => {
     const worker = t.app.get(AppMetrics).streamWorker();
     worker.records.inc({ event: 'INSERT', outcome: 'ok' }, 3);
     worker.lagSeconds.set(1.5);
-    const samples = parseMetrics((await t.http.get('/metrics')).text);
+    const samples = parseMetrics((await t.http.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`)).text);
     expect(samples.get('stream_worker_records_total{event="INSERT",outcome="ok"}')).toBe(3);
     expect(samples.get('stream_worker_lag_seconds')).toBe(1.5);
   });

@@ -61,6 +61,9 @@ export async function createTestApp(
     DYNAMODB_ENDPOINT: endpoint,
     DYNAMODB_TABLE_NAME: tableName,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+    // The shared test engine can be slow on a loaded machine (table creation most of all); the
+    // budget itself is tested with its own small values in test/database-faults.e2e-spec.ts.
+    DYNAMODB_REQUEST_TIMEOUT_MS: '30000',
     ...env,
   });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);

@@ -1,0 +1,107 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator, type ValidationOptions } from 'class-validator';
+
+/**
+ * Rules for identifiers people read (slugs, usernames, tag and category names), so that two
+ * that look the same are the same. See "Identifiers people read" in docs/data-model.md.
+ *
+ * 1. NFKC: compatibility forms become their plain letters (fullwidth `ａｄａ` is `ada`, the `ﬁ`
+ *    ligature is `fi`) before anything compares or stores them.
+ * 2. No invisible code points: Unicode's Default_Ignorable_Code_Point set (zero-width spaces and
+ *    joiners, bidi controls, variation selectors, the Hangul fillers U+115F, U+1160, U+3164,
+ *    U+FFA0, soft hyphen...) and the blank-looking U+2800 BRAILLE PATTERN BLANK are refused.
+ * 3. Single script (slugs and usernames; Unicode TR39 section 5.1): all characters must share
+ *    one script, Common (digits, hyphen) and Inherited (combining marks) going with any. Han goes
+ *    with Hiragana and Katakana (Japanese), with Hangul (Korean) and with Bopomofo, as TR39's
+ *    augmented script sets say. So `pаypal` with a Cyrillic `а` is refused; `привет-мир` and
+ *    `日本語のタイトル` are fine.
+ */
+
+/** Default-ignorable code points and fillers that render as nothing or as blank space. */
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800\u115F\u1160\u3164\uFFA0]/u;
+const INVISIBLE_GLOBAL = new RegExp(INVISIBLE.source, 'gu');
+
+/** The scripts told apart; a letter of any other script counts as one "other" script. */
+const SCRIPTS = [
+  'Latin', 'Greek', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Nko', 'Samaritan',
+  'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam',
+  'Sinhala', 'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Georgian', 'Hangul', 'Ethiopic', 'Cherokee',
+  'Canadian_Aboriginal', 'Ogham', 'Runic', 'Khmer', 'Mongolian', 'Hiragana', 'Katakana', 'Bopomofo', 'Han',
+  'Yi', 'Tifinagh', 'Vai', 'Javanese', 'Balinese', 'Sundanese', 'Tagalog', 'Coptic', 'Glagolitic', 'Adlam',
+] as const;
+const SCRIPT_PATTERNS = SCRIPTS.map((name) => ({ name, pattern: new RegExp(`\\p{Script_Extensions=${name}}`, 'u') }));
+const COMMON_OR_INHERITED = /[\p{Script=Common}\p{Script=Inherited}]/u;
+
+/** TR39 augmented script sets: a Han character also stands for Japanese, Korean and Han+Bopomofo text. */
+const AUGMENTED: Record<string, string[]> = {
+  Han: ['Han', 'Jpan', 'Kore', 'Hanb'],
+  Hiragana: ['Hiragana', 'Jpan'],
+  Katakana: ['Katakana', 'Jpan'],
+  Hangul: ['Hangul', 'Kore'],
+  Bopomofo: ['Bopomofo', 'Hanb'],
+};
+
+/** The augmented script set of one character, or undefined for Common/Inherited ones (they go with any). */
+function scriptsOf(char: string): Set<string> | undefined {
+  const named = SCRIPT_PATTERNS.filter(({ pattern }) => pattern.test(char)).map(({ name }) => name);
+  if (named.length === 0) return COMMON_OR_INHERITED.test(char) ? undefined : new Set(['Other']);
+  return new Set(named.flatMap((name) => AUGMENTED[name] ?? [name]));
+}
+
+/** NFKC-normalises a string (leaves other values alone, so type validation still reports them). */
+export const normalizeIdentifier = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFKC') : value);
+
+/** True when the text contains a default-ignorable or filler code point. */
+export const hasInvisible = (text: string): boolean => INVISIBLE.test(text);
+
+/** The text without default-ignorable and filler code points. */
+export const withoutInvisible = (text: string): string => text.replace(INVISIBLE_GLOBAL, '');
+
+/** True when all characters share one script (Common and Inherited go with any); TR39 single-script. */
+export function isSingleScript(text: string): boolean {
+  let common: Set<string> | undefined;
+  for (const char of text) {
+    const scripts = scriptsOf(char);
+    if (!scripts) continue;
+    common = common ? new Set([...common].filter((s) => scripts.has(s))) : scripts;
+    if (common.size === 0) return false;
+  }
+  return true;
+}
+
+/** Trims and NFKC-normalises a string input (names). */
+export const TrimNfkc = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFKC').trim() : value));
+
+/** NFKC-normalises, trims and lower-cases a string input (usernames). */
+export const TrimNfkcLower = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.normalize('NFKC').trim().toLowerCase() : value,
+  );
+
+/** NFKC-normalises a string input (slugs). */
+export const Nfkc = () => Transform(({ value }: { value: unknown }) => normalizeIdentifier(value));
+
+/** Refuses default-ignorable and filler code points. */
+export function NoInvisibleCharacters(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'noInvisibleCharacters',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: '$property must not contain invisible or filler characters', ...options },
+      validator: { validate: (value: unknown) => typeof value !== 'string' || !hasInvisible(value) },
+    });
+}
+
+/** Refuses a mix of scripts (TR39 single-script; Common and Inherited allowed with any). */
+export function SingleScript(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'singleScript',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: '$property must not mix scripts (e.g. Latin with Cyrillic lookalikes)', ...options },
+      validator: { validate: (value: unknown) => typeof value !== 'string' || isSingleScript(value) },
+    });
+}
