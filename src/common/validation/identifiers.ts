@@ -23,11 +23,53 @@ const INVISIBLE_GLOBAL = new RegExp(INVISIBLE.source, 'gu');
 
 /** The scripts told apart; a letter of any other script counts as one "other" script. */
 const SCRIPTS = [
-  'Latin', 'Greek', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Nko', 'Samaritan',
-  'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam',
-  'Sinhala', 'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Georgian', 'Hangul', 'Ethiopic', 'Cherokee',
-  'Canadian_Aboriginal', 'Ogham', 'Runic', 'Khmer', 'Mongolian', 'Hiragana', 'Katakana', 'Bopomofo', 'Han',
-  'Yi', 'Tifinagh', 'Vai', 'Javanese', 'Balinese', 'Sundanese', 'Tagalog', 'Coptic', 'Glagolitic', 'Adlam',
+  'Latin',
+  'Greek',
+  'Cyrillic',
+  'Armenian',
+  'Hebrew',
+  'Arabic',
+  'Syriac',
+  'Thaana',
+  'Nko',
+  'Samaritan',
+  'Devanagari',
+  'Bengali',
+  'Gurmukhi',
+  'Gujarati',
+  'Oriya',
+  'Tamil',
+  'Telugu',
+  'Kannada',
+  'Malayalam',
+  'Sinhala',
+  'Thai',
+  'Lao',
+  'Tibetan',
+  'Myanmar',
+  'Georgian',
+  'Hangul',
+  'Ethiopic',
+  'Cherokee',
+  'Canadian_Aboriginal',
+  'Ogham',
+  'Runic',
+  'Khmer',
+  'Mongolian',
+  'Hiragana',
+  'Katakana',
+  'Bopomofo',
+  'Han',
+  'Yi',
+  'Tifinagh',
+  'Vai',
+  'Javanese',
+  'Balinese',
+  'Sundanese',
+  'Tagalog',
+  'Coptic',
+  'Glagolitic',
+  'Adlam',
 ] as const;
 const SCRIPT_PATTERNS = SCRIPTS.map((name) => ({ name, pattern: new RegExp(`\\p{Script_Extensions=${name}}`, 'u') }));
 const COMMON_OR_INHERITED = /[\p{Script=Common}\p{Script=Inherited}]/u;
@@ -49,7 +91,8 @@ function scriptsOf(char: string): Set<string> | undefined {
 }
 
 /** NFKC-normalises a string (leaves other values alone, so type validation still reports them). */
-export const normalizeIdentifier = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFKC') : value);
+export const normalizeIdentifier = (value: unknown): unknown =>
+  typeof value === 'string' ? value.normalize('NFKC') : value;
 
 /** True when the text contains a default-ignorable or filler code point. */
 export const hasInvisible = (text: string): boolean => INVISIBLE.test(text);
