@@ -95,6 +95,9 @@ describe('exposure (e2e)', () => {
       BCRYPT_COST: '10',
       DYNAMODB_ENDPOINT: t.config.dynamo.endpoint!,
       JWT_SECRET: t.config.auth.jwtSecret,
+      MAIL_TRANSPORT: 'ses',
+      MAIL_FROM: 'no-reply@example.com',
+      PUBLIC_URL: 'https://example.com',
     };
     for (const [extra, status] of [
       [{}, 404],

@@ -92,7 +92,13 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig: exposure and database limits (issue 12)', () => {
-  const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) };
+  const production = {
+    NODE_ENV: 'production',
+    JWT_SECRET: 'x'.repeat(40),
+    MAIL_TRANSPORT: 'ses',
+    MAIL_FROM: 'no-reply@example.com',
+    PUBLIC_URL: 'https://example.com',
+  };
 
   it('listens on loopback outside production and on all interfaces in production, unless HOST says otherwise', () => {
     expect(loadConfig({}).host).toBe('127.0.0.1');
