@@ -15,7 +15,7 @@ async function bootstrap(): Promise<void> {
   const rootLogger = createRootLogger(config);
   // Start-up lines (the embedded engine, the table) in the same format as the app's.
   Logger.overrideLogger(nestLoggerFor(rootLogger));
-  const database = await prepareDatabase(config);
+  const database = await prepareDatabase(config, undefined, 'app');
   const app = await createApp(database.config, { logger: rootLogger });
 
   let closing = false;

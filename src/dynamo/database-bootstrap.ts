@@ -4,6 +4,14 @@ import type { AppConfig } from '../config/app-config.js';
 import { StartupError } from '../common/startup-error.js';
 import { createDynamoClient } from './dynamo-client.factory.js';
 import { startEmbeddedDynamo } from './embedded-dynamo.js';
+import {
+  claimEngineLock,
+  engineAnswers,
+  type EngineLock,
+  publishEndpoint,
+  readEngineLock,
+  releaseEngineLock,
+} from './engine-lock.js';
 import { ensureTable } from './table.setup.js';
 
 export interface PreparedDatabase {
@@ -71,20 +79,64 @@ async function requireTable(client: DynamoDBClient, config: AppConfig): Promise<
 }
 
 /**
+ * The engine another process runs on this data directory, for a script to reuse; undefined when
+ * this process may (and did claim the right to) start its own. Never two engines on one directory:
+ * a second app, or a script while an engine starts or does not answer, is refused with one sentence.
+ */
+async function sharedEngine(dataDir: string, owner: EngineLock['owner']) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const lock = readEngineLock(dataDir);
+    if (!lock) {
+      if (claimEngineLock(dataDir, owner)) return undefined;
+      continue; // another process claimed it just now: look again
+    }
+    const who = lock.owner === 'app' ? `the running app (pid ${lock.pid})` : `a running command (pid ${lock.pid})`;
+    if (owner === 'app') {
+      throw new StartupError(
+        `The embedded DynamoDB data in ${dataDir} is in use by ${who}; stop it first, or set DYNAMODB_EMBEDDED_DATA_DIR to another directory.`,
+      );
+    }
+    if (lock.endpoint && (await engineAnswers(lock.endpoint))) return { pid: lock.pid, endpoint: lock.endpoint };
+    throw new StartupError(
+      `The embedded DynamoDB data in ${dataDir} is held by ${who} whose engine is ${lock.endpoint ? 'not answering' : 'still starting'}; try again when it is up, or stop it.`,
+    );
+  }
+  throw new StartupError(`Could not take the embedded DynamoDB data in ${dataDir}; try again.`);
+}
+
+/**
  * What has to happen before the app can serve: start the embedded DynamoDB Local when the
  * configuration asks for it, wait for the database to answer (with backoff, up to
  * `DYNAMODB_STARTUP_WAIT_SECONDS`), and create the table when it is missing and creation is
  * allowed, or check that it exists. Shared by `main.ts` and the command-line scripts.
  */
-export async function prepareDatabase(config: AppConfig, logger = new Logger('Database')): Promise<PreparedDatabase> {
+export async function prepareDatabase(
+  config: AppConfig,
+  logger = new Logger('Database'),
+  owner: EngineLock['owner'] = 'script',
+): Promise<PreparedDatabase> {
   let resolved = config;
   let stop = async () => {};
   if (config.dynamo.embedded) {
     const dataDir = config.dynamo.embeddedInMemory ? undefined : config.dynamo.embeddedDataDir;
-    const engine = await startEmbeddedDynamo({ dataDir });
-    logger.log(`Embedded DynamoDB Local on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
-    resolved = { ...config, dynamo: { ...config.dynamo, endpoint: engine.endpoint } };
-    stop = () => engine.stop();
+    // An in-memory engine shares nothing; one on disk is shared through its lock file.
+    const running = dataDir ? await sharedEngine(dataDir, owner) : undefined;
+    if (running) {
+      logger.log(`Using the embedded DynamoDB Local of process ${running.pid} on ${running.endpoint}`);
+      resolved = { ...config, dynamo: { ...config.dynamo, endpoint: running.endpoint } };
+    } else {
+      const engine = await startEmbeddedDynamo({ dataDir }).catch((error: unknown) => {
+        if (dataDir) releaseEngineLock(dataDir);
+        throw error;
+      });
+      if (dataDir) publishEndpoint(dataDir, owner, engine.endpoint);
+      logger.log(`Embedded DynamoDB Local on ${engine.endpoint} (${dataDir ? `data in ${dataDir}` : 'in memory'})`);
+      resolved = { ...config, dynamo: { ...config.dynamo, endpoint: engine.endpoint } };
+      stop = async () => {
+        await engine.stop();
+        if (dataDir) releaseEngineLock(dataDir);
+      };
+    }
   }
   const client = createDynamoClient(resolved.dynamo);
   try {
