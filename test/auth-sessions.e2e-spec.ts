@@ -1,8 +1,19 @@
 import { SettableClock } from '../src/common/clock/clock.js';
+import { captureLogs } from './helpers/log-capture.js';
 import { createTestApp, setUserAttributes, signUp, type TestApp } from './helpers/test-app.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 
 const SECRET = 'test-secret-that-is-long-enough-0123456789';
+
+// No log line of this suite may hold a token, a link token, one of these passwords or a hash.
+captureLogs([
+  'password-1234',
+  'a brand new password',
+  'another password',
+  'reset password 1',
+  'reset password 2',
+  'wrong-one',
+]);
 
 describe('auth: login, tokens and sessions (e2e)', () => {
   let t: TestApp;
@@ -295,6 +306,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
         .send({ email: 'ghost@example.com' })
         .expect(202);
       expect(known.body).toEqual(unknown.body);
+      await t.mailSent();
       expect(t.mailer.last(user.email, 'password_reset')).toBeDefined();
       expect(t.mailer.outbox.some((m) => m.to === 'ghost@example.com')).toBe(false);
     });
@@ -302,6 +314,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
     it('sets the new password with a single-use token and revokes all sessions', async () => {
       const user = await signUp(t);
       await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      await t.mailSent();
       const token = t.mailer.tokenFor(user.email, 'password_reset')!;
       const stored = (await t.allItems()).filter((i) => String(i.PK).startsWith('TOKEN#'));
       expect(JSON.stringify(stored)).not.toContain(token); // stored hashed

@@ -462,8 +462,12 @@ describe('posts (e2e)', () => {
       await t.api.put(`/api/v1/posts/${draft.id}/like`).set('authorization', reader.bearer).expect(404);
     });
 
-    it('counts views with an atomic ADD', async () => {
-      const results = await Promise.all(Array.from({ length: 10 }, () => t.api.post(`/api/v1/posts/${live.id}/views`)));
+    it('counts views of 10 different viewers with an atomic ADD', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          t.api.post(`/api/v1/posts/${live.id}/views`).set('user-agent', `viewer-${i}`),
+        ),
+      );
       expect(results.every((r) => r.status === 200)).toBe(true);
       expect(Math.max(...results.map((r) => r.body.viewCount as number))).toBe(10);
       const draft = (await create({ title: 'Unseen', content: 'x' }).expect(201)).body;

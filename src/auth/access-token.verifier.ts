@@ -4,6 +4,7 @@ import { forbidden, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
+import { ID_PATTERN } from '../common/ids.js';
 import type { AuthUser } from './auth-user.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
 import { JWT_ALGORITHM } from './tokens/token.service.js';
@@ -11,6 +12,29 @@ import { JWT_ALGORITHM } from './tokens/token.service.js';
 interface AccessTokenPayload {
   sub?: unknown;
   sid?: unknown;
+  exp?: unknown;
+  iat?: unknown;
+}
+
+const isEpochSeconds = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+
+/**
+ * The claims every access token must carry. The JWT library checks `exp` only when it is
+ * present, so a token minted without one (a leaked secret, a test tool) would never expire:
+ * here a missing or malformed `exp`, `iat`, `sub` or `sid`, or an `iat` in the future, is 401.
+ */
+export function hasRequiredClaims(payload: AccessTokenPayload, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+  return (
+    typeof payload.sub === 'string' &&
+    ID_PATTERN.test(payload.sub) &&
+    typeof payload.sid === 'string' &&
+    ID_PATTERN.test(payload.sid) &&
+    isEpochSeconds(payload.exp) &&
+    isEpochSeconds(payload.iat) &&
+    payload.iat <= nowSeconds + 60 &&
+    payload.exp > payload.iat
+  );
 }
 
 /**
@@ -42,10 +66,8 @@ export class AccessTokenVerifier {
       }
       throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
     }
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string') {
-      throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
-    }
-    const { session, user } = await this.sessions.findWithUser(payload.sub, payload.sid);
+    if (!hasRequiredClaims(payload)) throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
+    const { session, user } = await this.sessions.findWithUser(payload.sub as string, payload.sid as string);
     if (!session || !user || user.status === 'inactive') {
       throw unauthorized(ErrorCode.SessionRevoked, 'The session has ended; sign in again.');
     }

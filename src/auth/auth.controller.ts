@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { IdParams } from '../common/dto/id-params.dto.js';
+import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import { UserMapper } from '../users/user.mapper.js';
 import type { AuthUser } from './auth-user.js';
@@ -41,7 +42,7 @@ export class AuthController {
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
-  @ApiProblemResponses(400, 409, 413, 415)
+  @ApiProblemResponses(400, 409, 413, 415, 429)
   async register(@Body() dto: RegisterDto, @Req() req: Request): Promise<AuthTokensDto> {
     return toTokens(await this.auth.register(dto, clientOf(req)));
   }
@@ -59,7 +60,7 @@ export class AuthController {
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
-  @ApiProblemResponses(400, 401, 403)
+  @ApiProblemResponses(400, 401, 403, 429)
   async refresh(@Body() dto: RefreshDto): Promise<AuthTokensDto> {
     return toTokens(await this.auth.refresh(dto.refreshToken));
   }
@@ -80,23 +81,23 @@ export class AuthController {
     await this.auth.logoutAll(user.userId);
   }
 
-  /** The caller's live sessions (devices). */
+  /** The caller's live sessions (devices), a page at a time, in a stable order. */
   @Authenticated()
   @Get('sessions')
-  async sessions(@CurrentUser() user: AuthUser): Promise<SessionListDto> {
-    const sessions = await this.auth.listSessions(user.userId);
+  @ApiProblemResponses(400)
+  async sessions(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto): Promise<SessionListDto> {
+    const page = await this.auth.listSessions(user.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
     return {
-      items: sessions
-        .sort((a, b) => b.lastUsedAt.localeCompare(a.lastUsedAt))
-        .map((s) => ({
-          id: s.id,
-          userAgent: s.userAgent,
-          ip: s.ip,
-          createdAt: s.createdAt,
-          lastUsedAt: s.lastUsedAt,
-          expiresAt: s.expiresAt,
-          current: s.id === user.sessionId,
-        })),
+      nextCursor: page.nextCursor,
+      items: page.items.map((s) => ({
+        id: s.id,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        createdAt: s.createdAt,
+        lastUsedAt: s.lastUsedAt,
+        expiresAt: s.expiresAt,
+        current: s.id === user.sessionId,
+      })),
     };
   }
 
@@ -113,7 +114,7 @@ export class AuthController {
   @Authenticated()
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400)
+  @ApiProblemResponses(400, 429)
   async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
     await this.auth.changePassword(user.userId, user.sessionId, dto.currentPassword, dto.newPassword);
   }
@@ -122,9 +123,9 @@ export class AuthController {
   @Public()
   @Post('password-reset/request')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiProblemResponses(400)
-  async requestPasswordReset(@Body() dto: EmailDto): Promise<AcceptedDto> {
-    await this.auth.requestPasswordReset(dto.email);
+  @ApiProblemResponses(400, 429)
+  async requestPasswordReset(@Body() dto: EmailDto, @Req() req: Request): Promise<AcceptedDto> {
+    await this.auth.requestPasswordReset(dto.email, clientOf(req));
     return ACCEPTED;
   }
 
@@ -141,9 +142,9 @@ export class AuthController {
   @Public()
   @Post('verify-email/request')
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiProblemResponses(400)
-  async requestEmailVerification(@Body() dto: EmailDto): Promise<AcceptedDto> {
-    await this.auth.requestEmailVerification(dto.email);
+  @ApiProblemResponses(400, 429)
+  async requestEmailVerification(@Body() dto: EmailDto, @Req() req: Request): Promise<AcceptedDto> {
+    await this.auth.requestEmailVerification(dto.email, clientOf(req));
     return ACCEPTED;
   }
 

@@ -10,7 +10,6 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
-import { LoginRateLimiter } from './login-rate-limiter.js';
 import { ActionLinksModule } from './action-links/action-links.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
 import { TokenService } from './tokens/token.service.js';
@@ -28,7 +27,6 @@ import { TokenService } from './tokens/token.service.js';
     TokenService,
     AccessTokenVerifier,
     JwtStrategy,
-    LoginRateLimiter,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],

@@ -1,14 +1,17 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { forbidden, notFound, unauthorized, badRequest } from '../common/errors/domain-error.js';
+import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, RateRule } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { normalizeEmail } from '../dynamo/keys.js';
+import type { Page } from '../dynamo/pagination.js';
+import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
 import type { User, UserWithPassword } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from './dto/register.dto.js';
-import { LoginRateLimiter } from './login-rate-limiter.js';
 import { PasswordHasher } from '../users/password-hasher.js';
 import { SecurityNotices } from '../mail/security-notices.js';
 import type { Session } from './sessions/session.entity.js';
@@ -30,11 +33,21 @@ export interface IssuedTokens {
   user: User;
 }
 
-const logger = new Logger('AuthService');
+/**
+ * Looked up in place of the user item when an email is unknown, so that a sign-in or a link
+ * request costs the same DynamoDB calls for known and unknown emails. No id has this form.
+ */
+const NO_SUCH_USER_ID = '~no-such-user~';
+
 const withoutPassword = ({ passwordHash: _hash, ...user }: UserWithPassword): User => user;
+const invalidLink = () => badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
+const reused = () =>
+  unauthorized(ErrorCode.RefreshTokenReused, 'This refresh token was already used; the session is revoked.');
 
 @Injectable()
 export class AuthService {
+  private readonly logger = new Logger('AuthService');
+
   constructor(
     private readonly users: UsersService,
     private readonly usersRepository: UsersRepository,
@@ -43,40 +56,85 @@ export class AuthService {
     private readonly notices: SecurityNotices,
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
-    private readonly rateLimiter: LoginRateLimiter,
+    private readonly limiter: RateLimiter,
+    private readonly cursors: CursorCodec,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Creates the account and its first session in one transaction. */
+  /**
+   * Creates the account and its first session in one transaction. A stale unverified account
+   * holding the email is replaced (see `replaceStalePendingAccount`); any other holder is 409.
+   */
   async register(dto: RegisterDto, client: ClientInfo): Promise<IssuedTokens> {
+    await this.limiter.consume([{ rule: this.config.rateLimits.registerPerIp, subject: ipOf(client) }]);
     const { email, username, firstName, lastName } = dto;
     const hash = await this.passwords.hash(dto.password);
     let issued: { session: Session; refreshToken: string } | undefined;
-    const user = await this.users.create({ email, username, firstName, lastName, passwordHash: hash }, (created) => {
-      issued = this.newSession(created.id, client);
-      return [this.sessions.putItem(issued.session)];
-    });
+    const create = () =>
+      this.users.create({ email, username, firstName, lastName, passwordHash: hash }, (created) => {
+        issued = this.newSession(created.id, client);
+        return [this.sessions.putItem(issued.session)];
+      });
+    let user: User;
+    try {
+      user = await create();
+    } catch (error) {
+      const emailTaken = error instanceof DomainError && error.code === ErrorCode.EmailTaken;
+      if (!emailTaken || !(await this.replaceStalePendingAccount(email))) throw error;
+      user = await create();
+    }
     // The account exists whatever happens to the mail; the user can ask for another link.
-    await this.actionLinks
-      .send('email_verification', user)
-      .catch((error: unknown) => logger.warn(`Verification mail failed: ${String(error)}`));
+    await this.actionLinks.send('email_verification', user).catch((error: unknown) => {
+      this.logger.warn(`Verification mail failed: ${error instanceof Error ? error.name : typeof error}`);
+    });
     return this.issue(user, issued!.session, issued!.refreshToken);
   }
 
   /**
-   * Rate limit first, then the same bcrypt work whether or not the email exists, and one
-   * answer (401 invalid_credentials) for an unknown email and a wrong password alike.
+   * An account that never verified its email, is older than PENDING_ACCOUNT_TTL_HOURS and has
+   * published nothing does not keep its email: it is erased (sessions, profile, username and
+   * email released) so the new registration can take the address. True when the email is free.
+   */
+  private async replaceStalePendingAccount(email: string): Promise<boolean> {
+    const userId = await this.usersRepository.findIdByEmail(email);
+    if (!userId) return true;
+    const holder = await this.usersRepository.findById(userId);
+    if (!holder || holder.status !== 'pending' || holder.emailVerified) return false;
+    const cutoff = Date.now() - this.config.auth.pendingAccountTtlHours * 3600 * 1000;
+    if (Date.parse(holder.createdAt) > cutoff) return false;
+    if (!(await this.users.replacePendingAccount(holder))) return false;
+    this.logger.warn(`A stale unverified account (${holder.id}) was replaced by a new registration of its email`);
+    return true;
+  }
+
+  /**
+   * Sign-in. The per-IP limit counts every attempt; the per-account limit counts failures only,
+   * and once it trips the account answers 429 only to the IPs that failed, so spraying wrong
+   * passwords cannot lock the owner out (docs/architecture.md). Known and unknown emails cost
+   * the same DynamoDB calls and bcrypt work, and get the same 401 invalid_credentials.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<IssuedTokens> {
-    await this.rateLimiter.hit(email, client.ip ?? 'unknown');
-    const userId = await this.usersRepository.findIdByEmail(email);
-    const user = userId ? await this.usersRepository.findWithPassword(userId) : undefined;
+    const { loginPerIp } = this.config.rateLimits;
+    await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
+    const [account, accountFromIp] = this.loginFailureChecks(email, client);
+    if (account.rule.max > 0) {
+      const [failures, failuresFromIp] = await this.limiter.peek([account, accountFromIp]);
+      if (failures.count >= account.rule.max && failuresFromIp.count > 0) {
+        throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
+      }
+    }
+    const user = await this.findWithPasswordByEmail(email);
     const valid = await this.passwords.verify(password, user?.passwordHash);
-    if (!user || !valid) throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
+    if (!user || !valid) {
+      if (account.rule.max > 0) await Promise.all([this.limiter.add(account), this.limiter.add(accountFromIp)]);
+      throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
+    }
     this.assertMaySignIn(user);
+    if (account.rule.max > 0) await this.clearLoginFailures(email, client);
 
     const { session, refreshToken } = this.newSession(user.id, client);
     await this.sessions.createWithLogin(session, this.usersRepository.recordLoginItem(user.id, session.createdAt));
+    await this.sessions.trimToNewest(user.id, this.config.auth.maxSessionsPerUser);
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,
@@ -86,8 +144,9 @@ export class AuthService {
 
   /**
    * Exchanges a refresh token for a new pair. The rotation is one conditional write, so only
-   * one of any number of concurrent refreshes with a token wins. A token that was already
-   * rotated out is reuse (a stolen token, or a client bug): the whole session is revoked.
+   * one of any number of concurrent refreshes with a token wins. A token of an earlier
+   * generation (the generation is in the token, under the server's MAC) is reuse, however old:
+   * a stolen token or a client bug, and the whole session is revoked.
    */
   async refresh(refreshToken: string): Promise<IssuedTokens> {
     const invalid = () => unauthorized(ErrorCode.InvalidRefreshToken, 'The refresh token is invalid or expired.');
@@ -95,30 +154,40 @@ export class AuthService {
     if (!parsed) throw invalid();
     const { session, user } = await this.sessions.findWithUser(parsed.userId, parsed.sessionId);
     if (!session || !user) throw invalid();
+    const generation = session.generation ?? 0;
     if (session.refreshTokenHash !== parsed.hash) {
-      if (session.previousTokenHashes.includes(parsed.hash)) {
+      const earlier =
+        parsed.generation !== undefined
+          ? parsed.generation < generation
+          : session.previousTokenHashes?.includes(parsed.hash);
+      if (earlier) {
         await this.sessions.revoke(session.userId, session.id);
-        throw unauthorized(
-          ErrorCode.RefreshTokenReused,
-          'This refresh token was already used; the session is revoked.',
-        );
+        throw reused();
       }
       throw invalid();
     }
     this.assertMaySignIn(user);
+    // Counted only for the session's current token, so nobody can spend another session's budget.
+    await this.limiter.consume([{ rule: this.config.rateLimits.refreshPerSession, subject: session.id }]);
 
     const now = new Date();
-    const next = this.tokens.newRefreshToken(session.userId, session.id);
-    const expiresAt = new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000).toISOString();
+    const next = this.tokens.newRefreshToken(session.userId, session.id, generation + 1);
+    const expiresAt = new Date(
+      Math.min(
+        now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000,
+        this.sessions.absoluteExpiry(session.createdAt).getTime(),
+      ),
+    ).toISOString();
     const rotated = await this.sessions.rotate(session, parsed.hash, {
       hash: next.hash,
       expiresAt,
       usedAt: now.toISOString(),
+      generation: generation + 1,
     });
     if (!rotated) {
       // Another request rotated this token first: the same token was presented twice.
       await this.sessions.revoke(session.userId, session.id);
-      throw unauthorized(ErrorCode.RefreshTokenReused, 'This refresh token was already used; the session is revoked.');
+      throw reused();
     }
     return this.issue(withoutPassword(user), { ...session, expiresAt }, next.token);
   }
@@ -131,8 +200,8 @@ export class AuthService {
     await this.sessions.revokeAll(userId);
   }
 
-  listSessions(userId: string): Promise<Session[]> {
-    return this.sessions.listForUser(userId);
+  listSessions(userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
+    return this.sessions.listPage(this.cursors, userId, limit, cursor);
   }
 
   /** Revokes one of the caller's sessions; another user's session id is simply not found. */
@@ -142,8 +211,9 @@ export class AuthService {
     }
   }
 
-  /** Changes the password and signs out every other device. */
+  /** Changes the password and signs out every other device; every outstanding reset link dies. */
   async changePassword(userId: string, sessionId: string, current: string, next: string): Promise<void> {
+    await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
     const user = await this.usersRepository.findWithPassword(userId);
     if (!user || !(await this.passwords.verify(current, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
@@ -153,42 +223,85 @@ export class AuthService {
     this.notices.passwordChanged(user.email);
   }
 
-  /** Sends a reset link when the email is registered; the caller cannot tell either way. */
-  async requestPasswordReset(email: string): Promise<void> {
-    const user = await this.findByEmail(email);
+  /**
+   * Sends a reset link when the email belongs to an account that may sign in; the caller cannot
+   * tell either way: same status, body and DynamoDB calls, and the mail leaves after the answer.
+   */
+  async requestPasswordReset(email: string, client: ClientInfo): Promise<void> {
+    const { passwordResetPerIp, passwordResetPerEmail } = this.config.rateLimits;
+    await this.limiter.consume([
+      { rule: passwordResetPerIp, subject: ipOf(client) },
+      { rule: passwordResetPerEmail, subject: normalizeEmail(email) },
+    ]);
+    const user = await this.findWithPasswordByEmail(email);
     if (!user || user.status === 'inactive') return;
-    await this.actionLinks.send('password_reset', user);
+    this.actionLinks.sendInBackground('password_reset', user);
   }
 
-  /** Sets the new password and revokes every session: whoever had the old one is signed out. */
+  /**
+   * Sets the new password with a reset link. The link is used up first (single use, even
+   * concurrently), then the password is written only while the account still has the email
+   * and the password generation the link was issued for; every session is revoked.
+   */
   async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
     const consumed = await this.actionLinks.consume(token, 'password_reset');
-    if (!consumed) throw badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
+    if (!consumed) throw invalidLink();
     const passwordHash = await this.passwords.hash(newPassword);
-    await this.usersRepository.setPassword(consumed.userId, passwordHash, new Date().toISOString());
+    const changed = await this.usersRepository.setPassword(consumed.userId, passwordHash, new Date().toISOString(), {
+      email: consumed.email,
+      passwordGeneration: consumed.passwordGeneration,
+    });
+    if (!changed) throw invalidLink();
     await this.sessions.revokeAll(consumed.userId);
     this.notices.passwordChanged(consumed.email);
+    // The owner proved control of the mailbox: failed sign-ins no longer count against them.
+    await this.clearLoginFailures(consumed.email);
   }
 
-  async requestEmailVerification(email: string): Promise<void> {
-    const user = await this.findByEmail(email);
+  /** Like the reset request: the same answer and calls whether or not a mail goes out. */
+  async requestEmailVerification(email: string, client: ClientInfo): Promise<void> {
+    const { verificationPerIp, verificationPerEmail } = this.config.rateLimits;
+    await this.limiter.consume([
+      { rule: verificationPerIp, subject: ipOf(client) },
+      { rule: verificationPerEmail, subject: normalizeEmail(email) },
+    ]);
+    const user = await this.findWithPasswordByEmail(email);
     if (!user || user.emailVerified || user.status === 'inactive') return;
-    await this.actionLinks.send('email_verification', user);
+    this.actionLinks.sendInBackground('email_verification', user);
   }
 
+  /** Verifies the address the link was sent to, only while it is still the account's email. */
   async confirmEmailVerification(token: string): Promise<void> {
-    const invalid = () => badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
     const consumed = await this.actionLinks.consume(token, 'email_verification');
-    if (!consumed) throw invalid();
+    if (!consumed) throw invalidLink();
     const user = await this.usersRepository.findById(consumed.userId);
-    if (!user) throw invalid();
+    if (!user) throw invalidLink();
     const verified = await this.usersRepository.markEmailVerified(user, consumed.email, new Date().toISOString());
-    if (!verified) throw invalid();
+    if (!verified) throw invalidLink();
   }
 
-  private async findByEmail(email: string): Promise<User | undefined> {
+  /** Always two strongly consistent GetItems (email item, user item), found or not. */
+  private async findWithPasswordByEmail(email: string): Promise<UserWithPassword | undefined> {
     const userId = await this.usersRepository.findIdByEmail(email);
-    return userId ? this.usersRepository.findById(userId) : undefined;
+    const user = await this.usersRepository.findWithPassword(userId ?? NO_SUCH_USER_ID);
+    return userId ? user : undefined;
+  }
+
+  /** The failed-sign-in counters of an account: overall, and from this client's IP. */
+  private loginFailureChecks(email: string, client: ClientInfo): [RateCheck, RateCheck] {
+    const rule = this.config.rateLimits.loginPerAccount;
+    const perIp: RateRule = { ...rule, name: `${rule.name}-ip` };
+    const subject = normalizeEmail(email);
+    return [
+      { rule, subject },
+      { rule: perIp, subject: `${subject}\n${ipOf(client)}` },
+    ];
+  }
+
+  private async clearLoginFailures(email: string, client?: ClientInfo): Promise<void> {
+    const [account, accountFromIp] = this.loginFailureChecks(email, client ?? {});
+    if (account.rule.max === 0) return;
+    await Promise.all([this.limiter.reset(account), ...(client ? [this.limiter.reset(accountFromIp)] : [])]);
   }
 
   private assertMaySignIn(user: User): void {
@@ -198,8 +311,9 @@ export class AuthService {
 
   private newSession(userId: string, client: ClientInfo): { session: Session; refreshToken: string } {
     const sessionId = newId();
-    const { token, hash } = this.tokens.newRefreshToken(userId, sessionId);
+    const { token, hash } = this.tokens.newRefreshToken(userId, sessionId, 0);
     const now = new Date();
+    const ttl = Math.min(this.config.auth.refreshTokenTtlSeconds, this.config.auth.sessionMaxAgeSeconds);
     return {
       refreshToken: token,
       session: {
@@ -209,7 +323,7 @@ export class AuthService {
         ip: client.ip,
         createdAt: now.toISOString(),
         lastUsedAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + this.config.auth.refreshTokenTtlSeconds * 1000).toISOString(),
+        expiresAt: new Date(now.getTime() + ttl * 1000).toISOString(),
         refreshTokenHash: hash,
         previousTokenHashes: [],
         generation: 0,
@@ -222,3 +336,5 @@ export class AuthService {
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.tokens.accessTokenTtlSeconds, user };
   }
 }
+
+const ipOf = (client: ClientInfo): string => client.ip ?? 'unknown';

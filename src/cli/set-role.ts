@@ -14,6 +14,14 @@ if (!email || !role || !(USER_ROLES as readonly string[]).includes(role)) {
 }
 
 runWithAppContext(async (context) => {
-  const user = await context.get(UsersService).setRoleByEmail(email.trim().toLowerCase(), role as UserRole);
+  const { user, unverifiedAdmin } = await context
+    .get(UsersService)
+    .setRoleByEmail(email.trim().toLowerCase(), role as UserRole);
+  if (unverifiedAdmin) {
+    console.warn(
+      `WARNING: ${user.email} has not verified its email address. Whoever registered it now has admin rights; ` +
+        'make sure the account is yours (or use ADMIN_EMAIL/ADMIN_PASSWORD, which takes the account over).',
+    );
+  }
   console.log(`${user.email} is now ${user.role} (${user.status})`);
 }).catch(failCommand);

@@ -25,6 +25,7 @@ import type { Page } from '../dynamo/pagination.js';
 import type { Comment } from './comment.entity.js';
 import { CommentMapper } from './comment.mapper.js';
 import { CommentsService } from './comments.service.js';
+import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
 import {
   CommentDto,
   CommentLikeStateDto,
@@ -61,6 +62,7 @@ export class CommentsController {
 
   /** Comments on a published post. */
   @Authenticated()
+  @ContentWrite()
   @Post()
   @ApiProblemResponses(400, 404, 422)
   async create(
@@ -76,6 +78,7 @@ export class CommentsController {
 
   /** The author edits the content, with `If-Match`. */
   @Authenticated()
+  @ContentWrite()
   @Patch(':id')
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 412)
@@ -93,6 +96,7 @@ export class CommentsController {
 
   /** Deletes (the author, the post's author, moderators, admins); with replies it stays as a tombstone. */
   @Authenticated()
+  @ContentWrite()
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404, 412)
@@ -110,6 +114,7 @@ export class CommentsController {
   }
 
   @Authenticated()
+  @ContentWrite()
   @Put(':id/like')
   @ApiProblemResponses(400, 404)
   async like(@Param() { postId, id }: CommentParams, @CurrentUser() viewer: AuthUser): Promise<CommentLikeStateDto> {
@@ -117,6 +122,7 @@ export class CommentsController {
   }
 
   @Authenticated()
+  @ContentWrite()
   @Delete(':id/like')
   @ApiProblemResponses(400, 404)
   async unlike(@Param() { postId, id }: CommentParams, @CurrentUser() viewer: AuthUser): Promise<CommentLikeStateDto> {

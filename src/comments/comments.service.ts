@@ -28,7 +28,11 @@ export class CommentsService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.erasureHooks.register('comments', (userId) => this.anonymiseAuthor(userId));
+    this.erasureHooks.register(
+      'comments',
+      (userId) => this.anonymiseAuthor(userId),
+      async (userId) => (await this.comments.allByAuthor(userId, 1)).items.length > 0,
+    );
   }
 
   /**

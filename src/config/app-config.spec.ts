@@ -17,6 +17,8 @@ const PRODUCTION_MAIL = {
   PUBLIC_URL: 'https://app.example.com',
 };
 
+const STRONG = 'kq3V9x_Lm2Rt8ZpYw4Nc7Hb1Jd6Fs0Ge5Ua';
+
 describe('loadConfig', () => {
   it('has working defaults for development, with the embedded engine', () => {
     const config = loadConfig({});
@@ -46,7 +48,7 @@ describe('loadConfig', () => {
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' }).join('\n')).toMatch(
       /JWT_SECRET must be at least 32 bytes/,
     );
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), ...PRODUCTION_MAIL });
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL });
     expect(config.dynamo.embedded).toBe(false);
     expect(config.dynamo.createTable).toBe(false);
     expect(config.serverTiming).toBe(false);
@@ -54,9 +56,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a weak bcrypt cost in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), BCRYPT_COST: '4' }).join('\n')).toMatch(
-      /BCRYPT_COST/,
-    );
+    expect(
+      problemsOf({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL, BCRYPT_COST: '4' }).join('\n'),
+    ).toMatch(/BCRYPT_COST/);
   });
 
   describe('mail', () => {
@@ -66,7 +68,7 @@ describe('loadConfig', () => {
     });
 
     it('refuses in production a transport that does not deliver, naming the setting', () => {
-      const base = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), ...PRODUCTION_MAIL };
+      const base = { NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL };
       expect(problemsOf({ ...base, MAIL_TRANSPORT: '' }).join('\n')).toMatch(
         /MAIL_TRANSPORT must be smtp or ses in production \(got "log"\)/,
       );
@@ -88,6 +90,40 @@ describe('loadConfig', () => {
         /MAIL_TRANSPORT must be one of file, smtp, ses, log/,
       );
     });
+  });
+
+  it.each([
+    ['a repeated character', 'x'.repeat(40)],
+    ['a repeated short word', 'abcabcabcabcabcabcabcabcabcabcabcabc'],
+    ['the development default', 'dev-only-secret-change-me-0123456789abcdef'],
+    ['the example value', 'change-me-to-a-long-random-string-of-32-bytes-or-more'],
+  ])('refuses %s as JWT_SECRET in production', (_name, secret) => {
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret, ...PRODUCTION_MAIL }).join('\n')).toMatch(
+      /JWT_SECRET in production/,
+    );
+  });
+
+  it('reads every limit as <ACTION>_RATE_MAX_PER_<SCOPE> and <ACTION>_RATE_WINDOW_SECONDS, 0 turning one off', () => {
+    const config = loadConfig({
+      REGISTER_RATE_MAX_PER_IP: '3',
+      REGISTER_RATE_WINDOW_SECONDS: '60',
+      PASSWORD_RESET_RATE_MAX_PER_EMAIL: '0',
+      CONTENT_RATE_LIMIT_PER_MINUTE: '7',
+    });
+    expect(config.rateLimits.registerPerIp).toMatchObject({ max: 3, windowSeconds: 60 });
+    expect(config.rateLimits.passwordResetPerEmail.max).toBe(0);
+    expect(config.rateLimits.contentPerAccount).toMatchObject({ max: 7, windowSeconds: 60 });
+    expect(loadConfig({}).rateLimits.contentPerAccount.max).toBe(120);
+    expect(problemsOf({ LOGIN_RATE_WINDOW_SECONDS: '0' })).toEqual([
+      'LOGIN_RATE_WINDOW_SECONDS must be an integer from 1 to 604800 (got "0")',
+    ]);
+  });
+
+  it('has the session and account defaults of the docs', () => {
+    const { auth } = loadConfig({});
+    expect(auth.sessionMaxAgeSeconds).toBe(90 * 86400);
+    expect(auth.maxSessionsPerUser).toBe(20);
+    expect(auth.pendingAccountTtlHours).toBe(72);
   });
 });
 

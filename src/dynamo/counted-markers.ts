@@ -14,9 +14,13 @@ export async function writeCountedMarker(
   client: DynamoDBDocumentClient,
   marker: TransactItem,
   counter: TransactItem,
+  onCounterConditionFailed?: () => Error,
 ): Promise<boolean> {
   try {
-    await transactWrite(client, [{ item: marker, onConditionFailed: () => new MarkerUnchanged() }, { item: counter }]);
+    await transactWrite(client, [
+      { item: marker, onConditionFailed: () => new MarkerUnchanged() },
+      { item: counter, onConditionFailed: onCounterConditionFailed },
+    ]);
     return true;
   } catch (error) {
     if (error instanceof MarkerUnchanged) return false;

@@ -1,37 +1,59 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { badRequest } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 
 export type LastEvaluatedKey = Record<string, NativeAttributeValue>;
 
+/** The HKDF label of the cursor key: no other key is derived under it, so no key serves two purposes. */
+export const CURSOR_KEY_LABEL = 'publishing-api/pagination-cursor/aes-256-gcm/v1';
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Derives the 256-bit cursor key from a secret (JWT_SECRET or CURSOR_SECRET) with HKDF-SHA256. */
+export const deriveCursorKey = (secret: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), CURSOR_KEY_LABEL, 32));
+
 /**
- * Opaque pagination cursors: base64url(JSON of LastEvaluatedKey) + "." + HMAC. The HMAC
- * covers a `scope` naming the listing (index and partition), so a client can neither forge
- * a key nor replay one listing's cursor on another. Every failure is a 400 `invalid_cursor`.
+ * Opaque pagination cursors: the LastEvaluatedKey encrypted with AES-256-GCM (random IV), so
+ * a client sees no table keys, and authenticated with the listing's `scope` (index and
+ * partition) as associated data, so a client can neither forge or alter a cursor nor replay
+ * one listing's cursor on another. Every failure is a 400 `invalid_cursor`.
  */
 export class CursorCodec {
-  constructor(private readonly secret: string) {}
+  private readonly key: Buffer;
+
+  constructor(secret: string) {
+    this.key = deriveCursorKey(secret);
+  }
 
   encode(key: LastEvaluatedKey | undefined, scope: string): string | null {
     if (!key) return null;
-    const payload = Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-    return `${payload}.${this.sign(payload, scope)}`;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(scope, 'utf8'));
+    const sealed = Buffer.concat([cipher.update(JSON.stringify(key), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
   }
 
   decode(cursor: string | undefined, scope: string): LastEvaluatedKey | undefined {
     if (cursor === undefined || cursor === '') return undefined;
     const invalid = () =>
       badRequest(ErrorCode.InvalidCursor, 'The cursor is malformed, tampered with, or from another listing.');
-    const parts = cursor.split('.');
-    if (parts.length !== 2 || cursor.length > 2048) throw invalid();
-    const [payload, signature] = parts as [string, string];
-    const expected = Buffer.from(this.sign(payload, scope));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid();
+    if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+    const bytes = Buffer.from(cursor, 'base64url');
+    if (bytes.length <= IV_BYTES + TAG_BYTES) throw invalid();
     let key: unknown;
     try {
-      key = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(scope, 'utf8'));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      const plain = Buffer.concat([
+        decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+      key = JSON.parse(plain.toString('utf8'));
     } catch {
       throw invalid();
     }
@@ -39,9 +61,5 @@ export class CursorCodec {
     const values = Object.values(key as Record<string, unknown>);
     if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) throw invalid();
     return key;
-  }
-
-  private sign(payload: string, scope: string): string {
-    return createHmac('sha256', this.secret).update(`${scope}\n${payload}`).digest('base64url').slice(0, 32);
   }
 }

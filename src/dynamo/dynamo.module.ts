@@ -4,12 +4,13 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { CursorCodec } from './cursor.js';
+import { RateLimiter } from './rate-limiter.js';
 import { createDocumentClient, createDynamoClient } from './dynamo-client.factory.js';
 import { DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
 
 /**
  * Provides the process-wide DynamoDB client, the document client built on it, the table
- * name and the cursor codec. Feature repositories inject these by token.
+ * name, the cursor codec and the shared request limiter. Feature repositories inject these by token.
  */
 @Global()
 @Module({
@@ -35,8 +36,9 @@ import { DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => new CursorCodec(config.cursorSecret),
     },
+    RateLimiter,
   ],
-  exports: [DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME, CursorCodec],
+  exports: [DYNAMODB_CLIENT, DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME, CursorCodec, RateLimiter],
 })
 export class DynamoModule implements OnApplicationShutdown {
   constructor(@Inject(DYNAMODB_CLIENT) private readonly client: DynamoDBClient) {}

@@ -19,6 +19,7 @@ export const ENTITY = {
   Comment: 'Comment',
   CommentPointer: 'CommentPointer',
   CommentLike: 'CommentLike',
+  View: 'View',
 } as const;
 
 export interface ItemKey {
@@ -63,6 +64,8 @@ export const Keys = {
   postPrefix: 'POST',
   like: (postId: string, userId: string): ItemKey => ({ PK: `POST#${postId}`, SK: `LIKE#${userId}` }),
   likePrefix: 'LIKE#',
+  /** That a viewer (a user id, or a keyed hash of IP and user agent) was counted recently. */
+  view: (postId: string, viewer: string): ItemKey => ({ PK: `VIEW#${postId}#${viewer}`, SK: 'VIEW' }),
   /** A published post in a tag's feed (in the tag's partition, so links can be counted). */
   tagPostLink: (tagId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TAG#${tagId}`,

@@ -12,10 +12,11 @@ import {
   Post,
   Put,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
 import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
 import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
@@ -36,6 +37,7 @@ import {
 } from './dto/post.dto.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostRead } from './posts.repository.js';
+import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
 import { PostsService } from './posts.service.js';
 
 const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): PostDto => {
@@ -62,6 +64,7 @@ export class PostsController {
 
   /** Creates a draft. Send `Idempotency-Key` to make retries safe. */
   @Authenticated()
+  @ContentWrite()
   @Post()
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -112,6 +115,7 @@ export class PostsController {
 
   /** Changes a post (author or admin) with `If-Match`. */
   @Authenticated()
+  @ContentWrite()
   @Patch(':id')
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412, 422)
@@ -128,6 +132,7 @@ export class PostsController {
 
   /** Publishes now, or schedules with a future `publishAt`. */
   @Authenticated()
+  @ContentWrite()
   @Post(':id/publish')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404, 409, 412, 422)
@@ -146,6 +151,7 @@ export class PostsController {
 
   /** Back to draft. */
   @Authenticated()
+  @ContentWrite()
   @Post(':id/unpublish')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404, 409, 412)
@@ -159,6 +165,7 @@ export class PostsController {
 
   /** Archives: out of the feeds, still readable by its author and staff. */
   @Authenticated()
+  @ContentWrite()
   @Post(':id/archive')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404, 409, 412)
@@ -172,6 +179,7 @@ export class PostsController {
 
   /** Deletes a post (author, moderator or admin). */
   @Authenticated()
+  @ContentWrite()
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404, 412)
@@ -181,6 +189,7 @@ export class PostsController {
 
   /** Likes a published post (idempotent). */
   @Authenticated()
+  @ContentWrite()
   @Put(':id/like')
   @ApiProblemResponses(400, 404)
   async like(@Param() { id }: IdParams, @CurrentUser() viewer: AuthUser): Promise<LikeStateDto> {
@@ -189,18 +198,27 @@ export class PostsController {
 
   /** Removes the caller's like (idempotent). */
   @Authenticated()
+  @ContentWrite()
   @Delete(':id/like')
   @ApiProblemResponses(400, 404)
   async unlike(@Param() { id }: IdParams, @CurrentUser() viewer: AuthUser): Promise<LikeStateDto> {
     return this.posts.setLike(id, viewer, false);
   }
 
-  /** Counts a view of a published post and returns the new count. */
+  /**
+   * Counts a view of a published post and returns the count. A viewer (the signed-in user, or
+   * else the client's IP and user agent) counts once per post per hour.
+   */
   @Public()
   @Post(':id/views')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404)
-  async view(@Param() { id }: IdParams): Promise<ViewCountDto> {
-    return { viewCount: await this.posts.addView(id) };
+  async view(
+    @Param() { id }: IdParams,
+    @CurrentUser() viewer: AuthUser | undefined,
+    @Req() req: Request,
+  ): Promise<ViewCountDto> {
+    const who = this.posts.viewerKey(viewer?.userId, req.ip, req.get('user-agent'));
+    return { viewCount: await this.posts.addView(id, who) };
   }
 }

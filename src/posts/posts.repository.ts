@@ -4,15 +4,13 @@ import {
   GetCommand,
   type NativeAttributeValue,
   QueryCommand,
-  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
-import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildStateUpdate } from '../dynamo/expressions.js';
+import { buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, feedBucket, Keys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
@@ -355,25 +353,53 @@ export class PostsRepository {
     return { items: page.items.map((like) => like.postId as string), nextCursor: page.nextCursor };
   }
 
-  /** `viewCount + 1` with a plain atomic ADD (views need not be exact under races). */
-  async addView(postId: string, now: string): Promise<number | undefined> {
+  /**
+   * Counts a view at most once per viewer per post per `periodSeconds`: a view marker (keyed
+   * by post and viewer, expiring by `ttl`) and `viewCount + 1` in one transaction, the marker
+   * written only when absent or expired. The post's current count, or undefined when the post
+   * is not published.
+   */
+  async addView(postId: string, viewer: string, now: Date, periodSeconds: number): Promise<number | undefined> {
+    const at = now.toISOString();
+    const expiresAt = new Date(now.getTime() + periodSeconds * 1000);
+    const notLive = new Error('post not live');
     try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: Keys.post(postId),
-          UpdateExpression: 'ADD viewCount :one',
-          ConditionExpression: '#status = :published AND publishedAt <= :now',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':one': 1, ':published': 'published', ':now': now },
-          ReturnValues: 'UPDATED_NEW',
-        }),
+      const counted = await writeCountedMarker(
+        this.db,
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              ...Keys.view(postId, viewer),
+              entity: ENTITY.View,
+              viewedAt: at,
+              expiresAt: expiresAt.toISOString(),
+              ttl: epochSeconds(expiresAt),
+            },
+            ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
+            ExpressionAttributeValues: { ':now': at },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.post(postId),
+            UpdateExpression: 'ADD viewCount :one',
+            ConditionExpression: '#status = :published AND publishedAt <= :now',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':one': 1, ':published': 'published', ':now': at },
+          },
+        },
+        () => notLive,
       );
-      return Number(result.Attributes?.viewCount);
+      if (counted) return (await this.findSummary(postId))?.viewCount;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
+      if (error === notLive) return undefined;
       throw error;
     }
+    // Already counted for this viewer: answer the count, if the post is still live.
+    const post = await this.findSummary(postId);
+    return post && post.status === 'published' && (post.publishedAt ?? '') <= at ? post.viewCount : undefined;
   }
 
   /** Reads the result stored under an idempotency key. */

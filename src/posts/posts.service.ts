@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../auth/auth-user.js';
 import {
   badRequest,
@@ -39,6 +41,12 @@ export function deriveExcerpt(content: string): string {
 }
 
 const postNotFound = () => notFound(ErrorCode.PostNotFound, 'No such post.');
+/** The HKDF label of the key that hashes anonymous viewers. */
+const VIEWER_KEY_LABEL = 'publishing-api/anonymous-viewer/hmac-sha256/v1';
+
+/** A viewer's views of one post count once per this period. */
+const VIEW_DEDUP_SECONDS = 3600;
+
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
 @Injectable()
@@ -51,10 +59,21 @@ export class PostsService implements OnModuleInit {
     private readonly erasureHooks: UserErasureHooks,
     private readonly categoryPosts: CategoryPostsHooks,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.viewerHashKey = Buffer.from(
+      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
+    );
+  }
+
+  private readonly viewerHashKey: Buffer;
 
   onModuleInit(): void {
-    this.erasureHooks.register('posts', (userId) => this.anonymiseAuthor(userId));
+    this.erasureHooks.register(
+      'posts',
+      (userId) => this.anonymiseAuthor(userId),
+      async (userId) => (await this.posts.ownPosts(userId, undefined, 1)).items.length > 0,
+    );
     this.categoryPosts.register((from, to) => this.moveCategoryPosts(from, to));
   }
 
@@ -313,8 +332,20 @@ export class PostsService implements OnModuleInit {
     return { liked, likeCount: after?.likeCount ?? 0 };
   }
 
-  async addView(postId: string): Promise<number> {
-    const count = await this.posts.addView(postId, this.clock.now().toISOString());
+  /**
+   * Who is viewing, as a view-marker key: the user id, or a keyed hash of IP and user agent
+   * (keyed, so the stored value cannot be reversed by trying every IPv4 address).
+   */
+  viewerKey(userId: string | undefined, ip: string | undefined, userAgent: string | undefined): string {
+    if (userId) return `U${userId}`;
+    return `A${createHmac('sha256', this.viewerHashKey)
+      .update(`${ip ?? ''}\n${userAgent ?? ''}`)
+      .digest('base64url')}`;
+  }
+
+  /** Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. */
+  async addView(postId: string, viewer: string): Promise<number> {
+    const count = await this.posts.addView(postId, viewer, this.clock.now(), VIEW_DEDUP_SECONDS);
     if (count === undefined) throw postNotFound();
     return count;
   }

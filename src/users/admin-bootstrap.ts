@@ -19,6 +19,13 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     const admin = this.config.bootstrapAdmin;
     if (!admin) return;
     const outcome = await this.users.ensureAdmin(admin.email, () => this.passwords.hash(admin.password));
-    this.logger.log(`Admin ${admin.email}: ${outcome}`);
+    if (outcome === 'taken-over') {
+      this.logger.warn(
+        `An existing account with ADMIN_EMAIL ${admin.email} was taken over by the admin bootstrap: ` +
+          'its password is now ADMIN_PASSWORD, its email is marked verified, and its sessions and reset links are revoked',
+      );
+    } else {
+      this.logger.log(`Admin ${admin.email}: ${outcome}`);
+    }
   }
 }

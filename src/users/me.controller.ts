@@ -44,7 +44,7 @@ export class MeController {
   /** Moves the account to a new email (password required); the new address must be verified. */
   @Post('email')
   @HttpCode(HttpStatus.OK)
-  @ApiProblemResponses(400, 409)
+  @ApiProblemResponses(400, 409, 429)
   async changeEmail(
     @CurrentUser() caller: AuthUser,
     @Body() dto: ChangeEmailDto,

@@ -22,6 +22,8 @@ export interface User {
   updatedAt: string;
   deletedAt?: string;
   version: number;
+  /** Rises with every password change: reset links are bound to it. Internal, never returned. */
+  passwordGeneration?: number;
 }
 
 /** The user with its credential: only the auth code ever sees this. */

@@ -83,19 +83,68 @@ export class UsersRepository {
     };
   }
 
-  /** Replaces the password hash; the version rises so that stale writes fail. */
-  async setPassword(userId: string, passwordHash: string, at: string): Promise<void> {
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: Keys.user(userId),
-        ...buildUpdate({
-          set: { passwordHash, updatedAt: at },
-          add: { version: 1 },
-          condition: { expression: 'attribute_exists(PK)' },
+  /**
+   * Replaces the password hash. The version and the password generation rise, so stale writes
+   * fail and every reset link issued for the old password dies. With `expect` (a reset link),
+   * the write happens only while the account still has the email the link was sent to and the
+   * password generation it was issued for: false when either changed.
+   */
+  async setPassword(
+    userId: string,
+    passwordHash: string,
+    at: string,
+    expect?: { email: string; passwordGeneration: number },
+  ): Promise<boolean> {
+    const condition = expect
+      ? {
+          expression:
+            'attribute_exists(PK) AND email = :boundEmail AND ' +
+            (expect.passwordGeneration === 0
+              ? '(attribute_not_exists(passwordGeneration) OR passwordGeneration = :boundGeneration)'
+              : 'passwordGeneration = :boundGeneration'),
+          values: { ':boundEmail': expect.email, ':boundGeneration': expect.passwordGeneration },
+        }
+      : { expression: 'attribute_exists(PK)' };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.user(userId),
+          ...buildUpdate({
+            set: { passwordHash, updatedAt: at },
+            add: { version: 1, passwordGeneration: 1 },
+            condition,
+          }),
         }),
+      );
+      return true;
+    } catch (error) {
+      if (expect && isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * The admin bootstrap's takeover of an existing account: the operator's password (a new
+   * password generation, so outstanding reset links die), a verified email, role admin and
+   * status active, with the active-admin count, in one transaction on the user's version.
+   */
+  async takeOverAsAdmin(user: User, passwordHash: string): Promise<void> {
+    const at = new Date().toISOString();
+    await transactWrite(this.db, [
+      this.userUpdate(user, {
+        set: {
+          passwordHash,
+          emailVerified: true,
+          emailVerifiedAt: user.emailVerifiedAt ?? at,
+          updatedAt: at,
+        },
+        add: { passwordGeneration: 1 },
+        role: 'admin',
+        status: 'active',
       }),
-    );
+      ...this.adminCounterOperations(user, { role: 'admin', status: 'active' }),
+    ]);
   }
 
   /**
@@ -309,7 +358,13 @@ export class UsersRepository {
    */
   private userUpdate(
     user: User,
-    change: { set?: Record<string, unknown>; remove?: string[]; role?: UserRole; status?: UserStatus },
+    change: {
+      set?: Record<string, unknown>;
+      remove?: string[];
+      add?: Record<string, number>;
+      role?: UserRole;
+      status?: UserStatus;
+    },
     extraCondition?: { expression: string; values: Record<string, unknown> },
   ): TransactOperation {
     const role = change.role ?? user.role;
@@ -322,6 +377,7 @@ export class UsersRepository {
           ...(indexChanged ? { role, status, ...UserIndexKeys.forUser({ ...user, role, status }) } : {}),
         },
         remove: change.remove,
+        add: change.add,
         allowIndexAttributes: indexChanged,
       },
       user.version,

@@ -1,4 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../auth/action-links/action-links.service.js';
 import { SessionsRepository } from '../auth/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
@@ -43,6 +46,8 @@ export class UsersService {
     private readonly cursors: CursorCodec,
     private readonly erasureHooks: UserErasureHooks,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -110,6 +115,8 @@ export class UsersService {
 
   /** Moves the account to a new email after checking the password; the new address must be verified. */
   async changeEmail(userId: string, email: string, password: string): Promise<UserAggregate> {
+    // It checks the current password: limited like a password change, per account.
+    await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
     const user = await this.users.findWithPassword(userId);
     if (!user || !(await this.passwords.verify(password, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
@@ -182,10 +189,17 @@ export class UsersService {
   }
 
   /**
-   * Makes sure an active admin with this email exists: creates one (verified, active) or
-   * promotes the existing account. Idempotent, and safe when several instances start at once.
+   * Makes sure an active admin with this email exists: creates one (verified, active) or takes
+   * over the existing account. A takeover gives the account the operator's password (a new
+   * password generation, so outstanding reset links die), marks the email verified and revokes
+   * every session: whoever registered the address first, perhaps a stranger who guessed it,
+   * keeps nothing. An account that is already an active admin is left alone. Idempotent, and
+   * safe when several instances start at once.
    */
-  async ensureAdmin(email: string, passwordHash: () => Promise<string>): Promise<'created' | 'promoted' | 'unchanged'> {
+  async ensureAdmin(
+    email: string,
+    passwordHash: () => Promise<string>,
+  ): Promise<'created' | 'taken-over' | 'unchanged'> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const userId = await this.users.findIdByEmail(email);
       if (!userId) {
@@ -204,23 +218,52 @@ export class UsersService {
         }
       }
       const user = await this.requireUser(userId);
-      if (user.role === 'admin' && user.status === 'active') return 'unchanged';
-      await this.users.setRoleAndStatus(user, { role: 'admin', status: 'active' });
-      return 'promoted';
+      if (user.role === 'admin' && user.status === 'active' && user.emailVerified) return 'unchanged';
+      try {
+        await this.users.takeOverAsAdmin(user, await passwordHash());
+      } catch (error) {
+        // Another instance (or a request) changed the account meanwhile: look again.
+        if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
+        throw error;
+      }
+      await this.sessions.revokeAll(userId);
+      return 'taken-over';
     }
-    throw new Error(`Could not create or promote the admin ${email}`);
+    throw new Error(`Could not create or take over the admin ${email}`);
   }
 
-  /** Sets the role of the account with this email (the `user:role` command). */
-  async setRoleByEmail(email: string, role: UserRole): Promise<User> {
+  /**
+   * Erases a stale unverified account so that a new registration can take its email. Never an
+   * account that authored anything; false when it did, or when it changed meanwhile (verified,
+   * signed in elsewhere): the account's version guards the erase.
+   */
+  async replacePendingAccount(holder: User): Promise<boolean> {
+    if (await this.erasureHooks.hasAuthored(holder.id)) return false;
+    try {
+      await this.erasureHooks.run(holder.id);
+      await this.users.erase(holder);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  /**
+   * Sets the role of the account with this email (the `user:role` command). `unverifiedAdmin`
+   * is true when it made an admin of an account whose email nobody has confirmed: the caller
+   * warns, since whoever registered the address may not be who the operator thinks.
+   */
+  async setRoleByEmail(email: string, role: UserRole): Promise<{ user: User; unverifiedAdmin: boolean }> {
     const userId = await this.users.findIdByEmail(email);
     if (!userId) throw notFound(ErrorCode.UserNotFound, `No user has the email ${email}.`);
     const user = await this.requireUser(userId);
+    const unverifiedAdmin = role === 'admin' && !user.emailVerified;
     if (role === 'admin' && user.status !== 'active') {
       await this.users.setRoleAndStatus(user, { role, status: 'active' });
-      return this.requireUser(userId);
+      return { user: await this.requireUser(userId), unverifiedAdmin };
     }
-    return this.setRole(userId, role);
+    return { user: await this.setRole(userId, role), unverifiedAdmin };
   }
 
   private async requireUser(userId: string): Promise<User> {

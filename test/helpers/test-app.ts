@@ -15,8 +15,33 @@ import { SettableClock } from '../../src/common/clock/clock.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
+import { ActionLinksService } from '../../src/auth/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
+
+/**
+ * The limits added for account security are off (0) in ordinary suites: they register and write
+ * far more from one IP than a person would, and 50 concurrent ADDs on one counter item are slow
+ * on DynamoDB Local. `test/rate-limits.e2e-spec.ts` turns each on with small thresholds.
+ */
+const RELAXED_LIMITS: Record<string, string> = {
+  REGISTER_RATE_MAX_PER_IP: '0',
+  PASSWORD_RESET_RATE_MAX_PER_IP: '0',
+  PASSWORD_RESET_RATE_MAX_PER_EMAIL: '0',
+  VERIFICATION_RATE_MAX_PER_IP: '0',
+  VERIFICATION_RATE_MAX_PER_EMAIL: '0',
+  PASSWORD_CHECK_RATE_MAX_PER_ACCOUNT: '0',
+  REFRESH_RATE_MAX_PER_SESSION: '0',
+  CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+};
+
+/** Log level and destination of the apps a test file creates, unless a call says otherwise. */
+let testLogging: Pick<CreateAppOptions, 'logLevel' | 'logStream'> = {};
+
+/** Sets the log level and stream for apps created from now on in this test file (log-capture tests). */
+export function setTestLogging(logging: Pick<CreateAppOptions, 'logLevel' | 'logStream'>): void {
+  testLogging = logging;
+}
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -37,6 +62,8 @@ export interface TestApp {
   /** Every item of the suite's table (tests only: the app itself never scans). */
   allItems(): Promise<Record<string, unknown>[]>;
   getItem(PK: string, SK: string): Promise<Record<string, unknown> | undefined>;
+  /** Waits until the mails that requests started in the background have been sent. */
+  mailSent(): Promise<void>;
   queryPartition(PK: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
@@ -51,11 +78,13 @@ export async function createTestApp(
     clock?: SettableClock;
     /** `configured`: the transport MAIL_TRANSPORT names (then `mailer` stays empty). Default: in memory. */
     mail?: 'memory' | 'configured';
+    /** Another app's table: a second instance (a restart) over the same data. */
+    tableName?: string;
   } = {},
 ): Promise<TestApp> {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
-  const tableName = `test-${nanoid(10)}`;
+  const tableName = options.tableName ?? `test-${nanoid(10)}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     DYNAMODB_ENDPOINT: endpoint,
@@ -64,6 +93,7 @@ export async function createTestApp(
     // The shared test engine can be slow on a loaded machine (table creation most of all); the
     // budget itself is tested with its own small values in test/database-faults.e2e-spec.ts.
     DYNAMODB_REQUEST_TIMEOUT_MS: '30000',
+    ...RELAXED_LIMITS,
     ...env,
   });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);
@@ -73,8 +103,8 @@ export async function createTestApp(
   const mailer = new InMemoryMailer();
   const clock = options.clock ?? new SettableClock();
   const app = await createApp(config, {
-    logLevel: options.logLevel ?? 'error',
-    logStream: options.logStream,
+    logLevel: options.logLevel ?? testLogging.logLevel ?? 'error',
+    logStream: options.logStream ?? testLogging.logStream,
     mailer: options.mail === 'configured' ? undefined : mailer,
     clock,
   });
@@ -101,6 +131,9 @@ export async function createTestApp(
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return items;
+    },
+    async mailSent() {
+      await app.get(ActionLinksService).idle();
     },
     async getItem(PK, SK) {
       return (await db.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;

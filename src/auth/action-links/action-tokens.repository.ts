@@ -12,6 +12,8 @@ export interface ActionToken {
   userId: string;
   /** The address the token was sent to (verification applies only while it is still the user's). */
   email: string;
+  /** The password generation a reset link was issued for: a later password change kills it. */
+  passwordGeneration: number;
   createdAt: string;
   expiresAt: string;
 }
@@ -61,6 +63,7 @@ export class ActionTokensRepository {
             kind: item.kind as ActionTokenKind,
             userId: item.userId as string,
             email: item.email as string,
+            passwordGeneration: Number(item.passwordGeneration ?? 0),
             createdAt: item.createdAt as string,
             expiresAt: item.expiresAt as string,
           }

@@ -78,6 +78,8 @@ export class SessionDto {
 
 export class SessionListDto {
   items!: SessionDto[];
+  /** Cursor of the next page; null on the last page. */
+  nextCursor!: string | null;
 }
 
 /** The same answer whether or not the email is known, so the endpoint reveals nothing. */

@@ -1,12 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
+import type { CursorCodec } from '../../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
 import { batchGetAll, batchWriteAll } from '../../dynamo/batch.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds, isExpired } from '../../dynamo/expressions.js';
 import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
-import { queryAll } from '../../dynamo/pagination.js';
+import { type Page, queryAll } from '../../dynamo/pagination.js';
 import { transactWrite, type TransactItem } from '../../dynamo/transactions.js';
 import type { UserWithPassword } from '../../users/user.entity.js';
 import type { Session } from './session.entity.js';
@@ -14,16 +23,40 @@ import type { Session } from './session.entity.js';
 /** How many rotated-out refresh token hashes a session remembers for reuse detection. */
 const REMEMBERED_TOKENS = 5;
 
-/** TTL deletion lags (minutes locally, up to days on AWS): a session item is only live before its expiresAt. */
-const isLive = (item: Record<string, unknown>, now = new Date()): boolean =>
-  !isExpired(item, now) && typeof item.expiresAt === 'string' && item.expiresAt > now.toISOString();
+/**
+ * TTL deletion lags (minutes locally, up to days on AWS): a session item is only live before
+ * its expiresAt (the sliding window) and while younger than the absolute maximum age. The age
+ * is judged from `createdAt` with the configured maximum, so lowering SESSION_MAX_AGE_SECONDS
+ * ends older sessions at once.
+ */
+const isLive = (item: Record<string, unknown>, oldestCreatedAt: string, now: Date): boolean =>
+  !isExpired(item, now) &&
+  typeof item.expiresAt === 'string' &&
+  item.expiresAt > now.toISOString() &&
+  typeof item.createdAt === 'string' &&
+  item.createdAt > oldestCreatedAt;
 
 @Injectable()
 export class SessionsRepository {
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** The earliest `createdAt` a live session can have now. */
+  oldestLiveCreatedAt(now = new Date()): string {
+    return new Date(now.getTime() - this.config.auth.sessionMaxAgeSeconds * 1000).toISOString();
+  }
+
+  /** When a session created at `createdAt` ends at the latest, however often it is refreshed. */
+  absoluteExpiry(createdAt: string): Date {
+    return new Date(Date.parse(createdAt) + this.config.auth.sessionMaxAgeSeconds * 1000);
+  }
+
+  private live(item: Record<string, unknown>, now = new Date()): boolean {
+    return isLive(item, this.oldestLiveCreatedAt(now), now);
+  }
 
   /** The Put of a new session, to run inside the caller's transaction (login, registration). */
   putItem(session: Session): TransactItem {
@@ -57,7 +90,7 @@ export class SessionsRepository {
     const sessionItem = items.find((item) => item.SK === Keys.session(userId, sessionId).SK);
     const userItem = items.find((item) => item.SK === Keys.user(userId).SK);
     return {
-      session: sessionItem && isLive(sessionItem) ? stripInternal<Session>(sessionItem) : undefined,
+      session: sessionItem && this.live(sessionItem) ? stripInternal<Session>(sessionItem) : undefined,
       user: userItem ? stripInternal<UserWithPassword>(userItem) : undefined,
     };
   }
@@ -66,7 +99,7 @@ export class SessionsRepository {
     const result = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: Keys.session(userId, sessionId), ConsistentRead: true }),
     );
-    return result.Item && isLive(result.Item) ? stripInternal<Session>(result.Item) : undefined;
+    return result.Item && this.live(result.Item) ? stripInternal<Session>(result.Item) : undefined;
   }
 
   /** The user's live sessions, from one Query on the user's partition (paged internally). */
@@ -77,7 +110,58 @@ export class SessionsRepository {
       ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
       ConsistentRead: true,
     });
-    return items.filter((item) => isLive(item)).map((item) => stripInternal<Session>(item));
+    return items.filter((item) => this.live(item)).map((item) => stripInternal<Session>(item));
+  }
+
+  /**
+   * One page of the user's live sessions, in session-id order: one Query of at most `limit`
+   * items on the user's partition, with a cursor bound to that user. Dead items that TTL has
+   * not removed yet are skipped, so a page can be shorter than `limit`.
+   */
+  async listPage(cursors: CursorCodec, userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
+    const scope = `sessions|${userId}`;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
+        ConsistentRead: true,
+        Limit: limit,
+        ExclusiveStartKey: cursors.decode(cursor, scope),
+      }),
+    );
+    return {
+      items: (result.Items ?? []).filter((item) => this.live(item)).map((item) => stripInternal<Session>(item)),
+      nextCursor: cursors.encode(result.LastEvaluatedKey, scope),
+    };
+  }
+
+  /**
+   * Keeps at most `max` live sessions: deletes dead items and the oldest live ones beyond the
+   * cap (the one created first goes first). Runs after a sign-in; concurrent sign-ins each
+   * trim, so the count settles at the cap. One Query (keys and dates only) and one batch.
+   */
+  async trimToNewest(userId: string, max: number, now = new Date()): Promise<number> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
+      ProjectionExpression: 'PK, SK, createdAt, expiresAt, #ttl',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ConsistentRead: true,
+    });
+    const live = items
+      .filter((item) => this.live(item, now))
+      .sort(
+        (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
+      );
+    const doomed = [...items.filter((item) => !this.live(item, now)), ...live.slice(max)];
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      doomed.map((item) => ({ DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } } })),
+    );
+    return doomed.length;
   }
 
   /**
@@ -88,7 +172,7 @@ export class SessionsRepository {
   async rotate(
     session: Session,
     presentedHash: string,
-    next: { hash: string; expiresAt: string; usedAt: string },
+    next: { hash: string; expiresAt: string; usedAt: string; generation: number },
   ): Promise<boolean> {
     try {
       await this.db.send(
@@ -96,8 +180,8 @@ export class SessionsRepository {
           TableName: this.tableName,
           Key: Keys.session(session.userId, session.id),
           UpdateExpression:
-            'SET refreshTokenHash = :next, previousTokenHashes = :previous, lastUsedAt = :now, expiresAt = :expiresAt, #ttl = :ttl ADD generation :one',
-          ConditionExpression: 'refreshTokenHash = :presented AND expiresAt > :now',
+            'SET refreshTokenHash = :next, previousTokenHashes = :previous, lastUsedAt = :now, expiresAt = :expiresAt, #ttl = :ttl, generation = :generation',
+          ConditionExpression: 'refreshTokenHash = :presented AND expiresAt > :now AND createdAt > :oldest',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: {
             ':next': next.hash,
@@ -106,7 +190,8 @@ export class SessionsRepository {
             ':expiresAt': next.expiresAt,
             ':ttl': epochSeconds(new Date(next.expiresAt)),
             ':presented': presentedHash,
-            ':one': 1,
+            ':generation': next.generation,
+            ':oldest': this.oldestLiveCreatedAt(new Date(next.usedAt)),
           },
         }),
       );

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig } from '../../config/app-config.js';
@@ -18,19 +18,37 @@ export const JWT_ALGORITHM = 'HS256';
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
-/** A refresh token names its session: `<userId>.<sessionId>.<256 random bits>`. */
+/** The HKDF label of the key that authenticates refresh tokens (never the JWT key itself). */
+export const REFRESH_KEY_LABEL = 'publishing-api/refresh-token/hmac-sha256/v1';
+
+/**
+ * A refresh token names its session and its generation, and carries 256 random bits and a MAC:
+ * `<userId>.<sessionId>.<generation>.<random>.<mac>`. The MAC proves that the server issued
+ * it, so a token of an earlier generation is certain reuse (the session is revoked) and not a
+ * guess that could revoke someone else's session. Only the SHA-256 of the current token is stored.
+ */
 export interface ParsedRefreshToken {
   userId: string;
   sessionId: string;
+  /** Undefined for a token of the old three-part form (no generation in it). */
+  generation: number | undefined;
   hash: string;
 }
 
+const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
+
 @Injectable()
 export class TokenService {
+  private readonly refreshKey: Buffer;
+
   constructor(
     private readonly jwt: JwtService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.refreshKey = Buffer.from(
+      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), REFRESH_KEY_LABEL, 32),
+    );
+  }
 
   get accessTokenTtlSeconds(): number {
     return this.config.auth.accessTokenTtlSeconds;
@@ -50,17 +68,31 @@ export class TokenService {
     );
   }
 
-  newRefreshToken(userId: string, sessionId: string): { token: string; hash: string } {
-    const token = `${userId}.${sessionId}.${randomBytes(32).toString('base64url')}`;
+  newRefreshToken(userId: string, sessionId: string, generation: number): { token: string; hash: string } {
+    const body = `${userId}.${sessionId}.${generation}.${randomBytes(32).toString('base64url')}`;
+    const token = `${body}.${this.mac(body)}`;
     return { token, hash: sha256(token) };
   }
 
+  /** The token's parts, or undefined when it is malformed or its MAC is wrong. */
   parseRefreshToken(token: string): ParsedRefreshToken | undefined {
     const parts = token.split('.');
-    if (parts.length !== 3) return undefined;
-    const [userId, sessionId, secret] = parts as [string, string, string];
-    if (!ID_PATTERN.test(userId) || !ID_PATTERN.test(sessionId) || !/^[A-Za-z0-9_-]{43}$/.test(secret))
-      return undefined;
-    return { userId, sessionId, hash: sha256(token) };
+    const [userId, sessionId] = parts as [string, string];
+    if (!ID_PATTERN.test(userId ?? '') || !ID_PATTERN.test(sessionId ?? '')) return undefined;
+    if (parts.length === 3) {
+      // Issued before generations were added: still valid while it is the session's current one.
+      return RANDOM_PART.test(parts[2]) ? { userId, sessionId, generation: undefined, hash: sha256(token) } : undefined;
+    }
+    if (parts.length !== 5) return undefined;
+    const [, , generation, random, mac] = parts as [string, string, string, string, string];
+    if (!/^(0|[1-9]\d{0,8})$/.test(generation) || !RANDOM_PART.test(random)) return undefined;
+    const expected = Buffer.from(this.mac(parts.slice(0, 4).join('.')));
+    const given = Buffer.from(mac);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+    return { userId, sessionId, generation: Number(generation), hash: sha256(token) };
+  }
+
+  private mac(body: string): string {
+    return createHmac('sha256', this.refreshKey).update(body).digest('base64url').slice(0, 32);
   }
 }

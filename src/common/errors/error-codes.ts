@@ -19,6 +19,7 @@ export const ErrorCode = {
   AccountSuspended: 'account_suspended',
   AccountInactive: 'account_inactive',
   TooManyLoginAttempts: 'too_many_login_attempts',
+  TooManyRequests: 'too_many_requests',
   MissingToken: 'missing_token',
   InvalidToken: 'invalid_token',
   TokenExpired: 'token_expired',

@@ -1,0 +1,37 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  UseGuards,
+  applyDecorators,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import type { AuthUser } from '../../auth/auth-user.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
+import { RateLimiter } from '../../dynamo/rate-limiter.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+
+/**
+ * Counts a content write (post, comment, like) against the caller's per-minute budget,
+ * CONTENT_RATE_LIMIT_PER_MINUTE, shared by all of them. Staff are exempt: moderation must not
+ * stall behind a limit meant for spam. Runs after the global authentication guard.
+ */
+@Injectable()
+export class ContentWriteGuard implements CanActivate {
+  constructor(
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const user = context.switchToHttp().getRequest<Request & { user?: AuthUser }>().user;
+    if (!user || user.role === 'admin' || user.role === 'moderator') return true;
+    await this.limiter.consume([{ rule: this.config.rateLimits.contentPerAccount, subject: user.userId }]);
+    return true;
+  }
+}
+
+/** Marks a route as a content write under the shared per-account limit (429 when over). */
+export const ContentWrite = () => applyDecorators(UseGuards(ContentWriteGuard), ApiProblemResponses(429));

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { tooManyRequests } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { RateRule } from '../config/app-config.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
+import { ENTITY, Keys } from './keys.js';
+
+/** One limit applied to one subject (an IP, an email, an account id, a session id). */
+export interface RateCheck {
+  rule: RateRule;
+  subject: string;
+}
+
+/** Where a subject's counter stands in the current window. */
+export interface RateWindow {
+  count: number;
+  /** Seconds until the window ends: what `Retry-After` says. */
+  retryAfter: number;
+}
+
+/**
+ * The one request limiter: fixed windows counted in DynamoDB with an atomic `ADD` on items
+ * that expire by TTL, so every instance behind a load balancer shares the counts and nothing
+ * lives in process memory. Subjects are hashed: a counter key must not become a second copy
+ * of an email or an IP address. A rule with `max` 0 is off and costs no call.
+ */
+@Injectable()
+export class RateLimiter {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Counts one event against every check (in parallel) and refuses with 429, `Retry-After`
+   * and `code` when any of them is now over its limit. Refused events count too, so hammering
+   * a limit does not reopen it.
+   */
+  async consume(checks: RateCheck[], code: string = ErrorCode.TooManyRequests, now = this.clock.now()): Promise<void> {
+    const active = checks.filter((check) => check.rule.max > 0);
+    const windows = await Promise.all(active.map((check) => this.add(check, now)));
+    const over = windows.map((w, i) => ({ ...w, max: active[i].rule.max })).filter((w) => w.count > w.max);
+    if (over.length > 0) throw this.refusal(code, Math.max(...over.map((w) => w.retryAfter)));
+  }
+
+  /** Adds one event to the subject's window without judging it; the new count. */
+  async add({ rule, subject }: RateCheck, now = this.clock.now()): Promise<RateWindow> {
+    const { start, retryAfter } = this.window(rule, now);
+    const result = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: Keys.rateLimit(this.scope(rule, subject), start),
+        UpdateExpression: 'ADD attempts :one SET #ttl = :ttl, entity = :entity',
+        ExpressionAttributeNames: { '#ttl': 'ttl' },
+        ExpressionAttributeValues: { ':one': 1, ':ttl': start + rule.windowSeconds + 60, ':entity': ENTITY.RateLimit },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return { count: Number(result.Attributes?.attempts ?? 0), retryAfter };
+  }
+
+  /** The current counts of several checks, in one consistent BatchGetItem (nothing is counted). */
+  async peek(checks: RateCheck[], now = this.clock.now()): Promise<RateWindow[]> {
+    const keys = checks.map(({ rule, subject }) =>
+      Keys.rateLimit(this.scope(rule, subject), this.window(rule, now).start),
+    );
+    const result = await this.db.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'PK, SK, attempts' },
+        },
+      }),
+    );
+    // A throttled key comes back unprocessed; counting it as zero only errs on the side of the owner.
+    const items = result.Responses?.[this.tableName] ?? [];
+    return keys.map((key, i) => {
+      const item = items.find((candidate) => candidate.PK === key.PK && candidate.SK === key.SK);
+      return { count: Number(item?.attempts ?? 0), retryAfter: this.window(checks[i].rule, now).retryAfter };
+    });
+  }
+
+  /** Clears the subject's current window (a successful sign-in clears the failures). */
+  async reset({ rule, subject }: RateCheck, now = this.clock.now()): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: Keys.rateLimit(this.scope(rule, subject), this.window(rule, now).start),
+      }),
+    );
+  }
+
+  /** The 429 a limit answers with. */
+  refusal(code: string, retryAfter: number) {
+    const detail =
+      code === ErrorCode.TooManyLoginAttempts
+        ? 'Too many login attempts; try again later.'
+        : 'Too many requests; try again later.';
+    return tooManyRequests(code, detail, Math.max(1, retryAfter));
+  }
+
+  private window(rule: RateRule, now: Date): { start: number; retryAfter: number } {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const start = nowSeconds - (nowSeconds % rule.windowSeconds);
+    return { start, retryAfter: start + rule.windowSeconds - nowSeconds };
+  }
+
+  private scope(rule: RateRule, subject: string): string {
+    return `${rule.name}#${createHash('sha256').update(subject).digest('base64url')}`;
+  }
+}

@@ -1,0 +1,295 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UsersService } from '../src/users/users.service.js';
+import { craftJwt, decodeJwt } from './helpers/jwt.js';
+import { captureLogs } from './helpers/log-capture.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUp,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
+
+const logs = captureLogs([
+  'password-1234',
+  ADMIN_ENV.ADMIN_PASSWORD,
+  'stranger-pass-1',
+  'after-reset-1',
+  'after-reset-2',
+  'changed-pass-1',
+]);
+
+const login = (t: TestApp, email: string, password: string) =>
+  t.api.post('/api/v1/auth/login').send({ email, password });
+const me = (t: TestApp, bearer: string) => t.api.get('/api/v1/users/me').set('authorization', bearer);
+const resetTokens = (t: TestApp, email: string): string[] =>
+  t.mailer.outbox
+    .filter((m) => m.to === email && m.kind === 'password_reset')
+    .map((m) => new URL(m.link!).searchParams.get('token')!);
+const requestReset = async (t: TestApp, email: string): Promise<string> => {
+  await t.api.post('/api/v1/auth/password-reset/request').send({ email }).expect(202);
+  await t.mailSent();
+  return resetTokens(t, email).at(-1)!;
+};
+const confirmReset = (t: TestApp, token: string, newPassword: string) =>
+  t.api.post('/api/v1/auth/password-reset/confirm').send({ token, newPassword });
+
+describe('account security (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  describe('admin bootstrap', () => {
+    it('takes over an account a stranger registered with ADMIN_EMAIL: password, sessions and links', async () => {
+      const stranger = await signUp(t, { email: ADMIN_ENV.ADMIN_EMAIL, password: 'stranger-pass-1' });
+      const phone = (await login(t, stranger.email, stranger.password).expect(200)).body as { refreshToken: string };
+      const strangersLink = await requestReset(t, stranger.email);
+
+      // The operator starts the service with ADMIN_EMAIL/ADMIN_PASSWORD on the same data.
+      const restarted = await createTestApp(ADMIN_ENV, { tableName: t.tableName });
+      try {
+        const admin = await signInAdmin(restarted);
+        expect(admin.accessToken).toBeDefined();
+        const account = (await me(restarted, admin.bearer).expect(200)).body;
+        expect(account).toMatchObject({ id: stranger.userId, role: 'admin', status: 'active', emailVerified: true });
+
+        const refused = await login(restarted, stranger.email, 'stranger-pass-1').expect(401);
+        expect(refused.body.code).toBe('invalid_credentials');
+        expect((await me(restarted, stranger.bearer).expect(401)).body.code).toBe('session_revoked');
+        await restarted.api.post('/api/v1/auth/refresh').send({ refreshToken: phone.refreshToken }).expect(401);
+        await confirmReset(restarted, strangersLink, 'after-reset-1').expect(400);
+        await login(restarted, ADMIN_ENV.ADMIN_EMAIL, ADMIN_ENV.ADMIN_PASSWORD).expect(200);
+
+        expect(logs.lines.some((line) => /existing account .* was taken over by the admin bootstrap/.test(line))).toBe(
+          true,
+        );
+      } finally {
+        await restarted.app.close();
+      }
+    });
+
+    it('tells `user:role` that it made an admin of an unverified account', async () => {
+      const user = await signUp(t);
+      const result = (await t.app.get(UsersService).setRoleByEmail(user.email, 'admin')) as unknown as {
+        unverifiedAdmin?: boolean;
+      };
+      expect(result.unverifiedAdmin).toBe(true);
+    });
+  });
+
+  describe('reset links are bound to the user, the email and the password generation', () => {
+    it('dies when another reset completes', async () => {
+      const user = await signUp(t);
+      const first = await requestReset(t, user.email);
+      const second = await requestReset(t, user.email);
+      await confirmReset(t, second, 'after-reset-1').expect(204);
+      const stale = await confirmReset(t, first, 'after-reset-2').expect(400);
+      expect(stale.body.code).toBe('invalid_or_expired_token');
+      await login(t, user.email, 'after-reset-1').expect(200);
+    });
+
+    it('dies when the password is changed', async () => {
+      const user = await signUp(t);
+      const link = await requestReset(t, user.email);
+      await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', user.bearer)
+        .send({ currentPassword: user.password, newPassword: 'changed-pass-1' })
+        .expect(204);
+      await confirmReset(t, link, 'after-reset-1').expect(400);
+      await login(t, user.email, 'changed-pass-1').expect(200);
+    });
+
+    it('dies when the email is changed', async () => {
+      const user = await signUp(t);
+      const link = await requestReset(t, user.email);
+      await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', user.bearer)
+        .send({ email: `moved-${user.email}`, password: user.password })
+        .expect(200);
+      await confirmReset(t, link, 'after-reset-1').expect(400);
+      await login(t, `moved-${user.email}`, user.password).expect(200);
+    });
+
+    it('is single use under two parallel confirms: one 204, one 400', async () => {
+      const user = await signUp(t);
+      const link = await requestReset(t, user.email);
+      const results = await Promise.all([
+        confirmReset(t, link, 'after-reset-1'),
+        confirmReset(t, link, 'after-reset-2'),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([204, 400]);
+    });
+
+    it('lets only one of two different links of one generation win when confirmed in parallel', async () => {
+      const user = await signUp(t);
+      const a = await requestReset(t, user.email);
+      const b = await requestReset(t, user.email);
+      const results = await Promise.all([confirmReset(t, a, 'after-reset-1'), confirmReset(t, b, 'after-reset-2')]);
+      expect(results.map((r) => r.status).sort()).toEqual([204, 400]);
+    });
+  });
+
+  describe('strict access tokens', () => {
+    const forge = (user: SignedIn, drop: string) => {
+      const claims: Record<string, unknown> = { ...decodeJwt(user.accessToken) };
+      delete claims[drop];
+      return craftJwt(claims, { secret: t.config.auth.jwtSecret });
+    };
+
+    it.each(['exp', 'iat', 'sub', 'sid'])('refuses a correctly signed token without `%s`', async (claim) => {
+      const user = await signUp(t);
+      await me(t, user.bearer).expect(200);
+      const res = await me(t, `Bearer ${forge(user, claim)}`).expect(401);
+      expect(res.body.code).toBe('invalid_token');
+    });
+  });
+
+  describe('cursors', () => {
+    let admin: SignedIn;
+    let a: TestApp;
+    beforeAll(async () => {
+      a = await createTestApp(ADMIN_ENV);
+      admin = await signInAdmin(a);
+      for (let i = 0; i < 3; i++) await signUp(a);
+    });
+    afterAll(async () => {
+      await a.close();
+    });
+    const users = (query: string) => a.api.get(`/api/v1/users?${query}`).set('authorization', admin.bearer);
+
+    it('reveal no table key', async () => {
+      const page = (await users('limit=1').expect(200)).body as { items: { id: string }[]; nextCursor: string };
+      const decoded = Buffer.from(page.nextCursor.split('.')[0], 'base64url').toString('latin1');
+      expect(decoded).not.toContain('USER#');
+      expect(decoded).not.toContain(page.items[0].id);
+      await users(`limit=1&cursor=${page.nextCursor}`).expect(200);
+    });
+
+    it('refuse a cursor with a changed byte with 400 invalid_cursor', async () => {
+      const { nextCursor } = (await users('limit=1').expect(200)).body as { nextCursor: string };
+      for (const at of [0, Math.floor(nextCursor.length / 2), nextCursor.length - 2]) {
+        const changed = nextCursor.slice(0, at) + (nextCursor[at] === 'A' ? 'B' : 'A') + nextCursor.slice(at + 1);
+        expect((await users(`limit=1&cursor=${changed}`).expect(400)).body.code).toBe('invalid_cursor');
+      }
+    });
+
+    it('refuse a cursor moved to another listing with 400 invalid_cursor', async () => {
+      const { nextCursor } = (await users('limit=1').expect(200)).body as { nextCursor: string };
+      const moved = await users(`limit=1&role=user&cursor=${nextCursor}`).expect(400);
+      expect(moved.body.code).toBe('invalid_cursor');
+    });
+  });
+
+  describe('no account enumeration', () => {
+    const compare = async (path: string, known: Record<string, string>, unknown: Record<string, string>) => {
+      const a = await t.api.post(path).send(known);
+      const b = await t.api.post(path).send(unknown);
+      expect(a.status).toBe(b.status);
+      expect(a.body).toEqual(b.body);
+      expect(dynamoCost(a).calls).toBe(dynamoCost(b).calls);
+      return a;
+    };
+
+    it('login answers a known email with a wrong password like an unknown email, with the same calls', async () => {
+      const user = await signUp(t);
+      const res = await compare(
+        '/api/v1/auth/login',
+        { email: user.email, password: 'wrong-password-1' },
+        { email: 'nobody-at-all@example.com', password: 'wrong-password-1' },
+      );
+      expect(res.status).toBe(401);
+    });
+
+    it('the reset request answers and costs the same for known and unknown emails', async () => {
+      const user = await signUp(t);
+      const res = await compare(
+        '/api/v1/auth/password-reset/request',
+        { email: user.email },
+        { email: 'nobody-else@example.com' },
+      );
+      expect(res.status).toBe(202);
+      await t.mailSent();
+      expect(resetTokens(t, user.email)).toHaveLength(1);
+    });
+
+    it('the verification request answers and costs the same for known and unknown emails', async () => {
+      const user = await signUp(t);
+      const res = await compare(
+        '/api/v1/auth/verify-email/request',
+        { email: user.email },
+        { email: 'nobody-either@example.com' },
+      );
+      expect(res.status).toBe(202);
+    });
+  });
+
+  describe('stale unverified accounts', () => {
+    const ageAccount = (userId: string, hours: number) =>
+      t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${userId}`, SK: 'USER' },
+          UpdateExpression: 'SET createdAt = :old',
+          ExpressionAttributeValues: { ':old': new Date(Date.now() - hours * 3600 * 1000).toISOString() },
+        }),
+      );
+
+    it('are replaced by a new registration of their email after PENDING_ACCOUNT_TTL_HOURS', async () => {
+      const squatter = await signUp(t, { username: `squat${Date.now().toString(36)}` });
+      const username = (await me(t, squatter.bearer).expect(200)).body.username as string;
+      await ageAccount(squatter.userId, 73);
+
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: squatter.email, password: 'password-1234', username })
+        .expect(201);
+      expect(res.body.user.id).not.toBe(squatter.userId);
+      expect((await me(t, squatter.bearer).expect(401)).body.code).toBe('session_revoked');
+      await t.api.post('/api/v1/auth/refresh').send({ refreshToken: squatter.refreshToken }).expect(401);
+      expect(await t.getItem(`USER#${squatter.userId}`, 'USER')).toBeUndefined();
+    });
+
+    it('keep their email while younger than PENDING_ACCOUNT_TTL_HOURS', async () => {
+      const young = await signUp(t);
+      await ageAccount(young.userId, 71);
+      const res = await t.api.post('/api/v1/auth/register').send({ email: young.email, password: 'password-1234' });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('email_taken');
+    });
+
+    it('are never replaced once they have published anything', async () => {
+      const author = await signUp(t);
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Mine', content: 'A post' })
+        .expect(201);
+      await ageAccount(author.userId, 100);
+      const res = await t.api.post('/api/v1/auth/register').send({ email: author.email, password: 'password-1234' });
+      expect(res.status).toBe(409);
+      await me(t, author.bearer).expect(200);
+    });
+  });
+
+  it('the logging mail transport never writes a link or its token to the log', async () => {
+    // NODE_ENV=test configures the `log` transport: the one that writes to the log.
+    const d = await createTestApp({}, { mail: 'configured' });
+    try {
+      const user = await signUp(d);
+      await d.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      await d.mailSent();
+      expect(logs.lines.some((line) => line.includes(user.email))).toBe(true);
+      expect(logs.leaks()).toEqual([]);
+    } finally {
+      await d.close();
+    }
+  });
+});

@@ -1,0 +1,234 @@
+import { nanoid } from 'nanoid';
+import { SettableClock } from '../src/common/clock/clock.js';
+import { captureLogs } from './helpers/log-capture.js';
+import { ADMIN_ENV, createTestApp, signInAdmin, type TestApp } from './helpers/test-app.js';
+
+captureLogs(['password-1234', ADMIN_ENV.ADMIN_PASSWORD, 'wrong-password-1', 'new-password-1']);
+
+/** Windows of a week, and a clock stopped inside one: no test here straddles a window boundary. */
+const WEEK = '604800';
+
+/** A fresh client IP per test (the app trusts one proxy hop), so no test shares a counter. */
+const newIp = () =>
+  `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
+
+const expectLimited = (
+  res: { status: number; headers: Record<string, string>; body: { code?: string } },
+  code = 'too_many_requests',
+) => {
+  expect(res.status).toBe(429);
+  expect(res.body.code).toBe(code);
+  expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+  expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(Number(WEEK));
+};
+
+describe('rate limits (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(
+      {
+        ...ADMIN_ENV,
+        TRUST_PROXY_HOPS: '1',
+        LOGIN_RATE_MAX_PER_ACCOUNT: '3',
+        LOGIN_RATE_MAX_PER_IP: '1000',
+        LOGIN_RATE_WINDOW_SECONDS: WEEK,
+        REGISTER_RATE_MAX_PER_IP: '2',
+        REGISTER_RATE_WINDOW_SECONDS: WEEK,
+        PASSWORD_RESET_RATE_MAX_PER_IP: '3',
+        PASSWORD_RESET_RATE_MAX_PER_EMAIL: '2',
+        PASSWORD_RESET_RATE_WINDOW_SECONDS: WEEK,
+        VERIFICATION_RATE_MAX_PER_IP: '3',
+        VERIFICATION_RATE_MAX_PER_EMAIL: '2',
+        VERIFICATION_RATE_WINDOW_SECONDS: WEEK,
+        PASSWORD_CHECK_RATE_MAX_PER_ACCOUNT: '2',
+        PASSWORD_CHECK_RATE_WINDOW_SECONDS: WEEK,
+        REFRESH_RATE_MAX_PER_SESSION: '2',
+        REFRESH_RATE_WINDOW_SECONDS: WEEK,
+        CONTENT_RATE_LIMIT_PER_MINUTE: '3',
+        CONTENT_RATE_WINDOW_SECONDS: WEEK,
+      },
+      { clock: new SettableClock().set('2026-05-15T12:10:00.000Z') },
+    );
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** A user registered from an IP of its own (registration is limited per IP). */
+  const freshUser = () => signUpFrom(newIp());
+  const signUpFrom = async (ip: string) => {
+    const email = `rl-${nanoid(8).toLowerCase()}@example.com`;
+    const res = await t.api
+      .post('/api/v1/auth/register')
+      .set('x-forwarded-for', ip)
+      .send({ email, password: 'password-1234' });
+    return res;
+  };
+  /** Email and password of a fresh account. */
+  const freshAccount = async () => {
+    const res = await freshUser();
+    expect(res.status).toBe(201);
+    return { email: (res.body as { user: { email: string } }).user.email, password: 'password-1234' };
+  };
+  const login = (ip: string, email: string, password: string) =>
+    t.api.post('/api/v1/auth/login').set('x-forwarded-for', ip).send({ email, password });
+
+  it('registration: REGISTER_RATE_MAX_PER_IP per IP', async () => {
+    const ip = newIp();
+    expect((await signUpFrom(ip)).status).toBe(201);
+    expect((await signUpFrom(ip)).status).toBe(201);
+    expectLimited(await signUpFrom(ip));
+    expect((await signUpFrom(newIp())).status).toBe(201);
+  });
+
+  describe.each([
+    ['password-reset', '/api/v1/auth/password-reset/request'],
+    ['verification', '/api/v1/auth/verify-email/request'],
+  ])('%s requests', (_name, path) => {
+    it('are limited per target email, from any IP (no mail-bombing an address)', async () => {
+      const email = `target-${nanoid(8).toLowerCase()}@example.com`;
+      await t.api.post(path).set('x-forwarded-for', newIp()).send({ email }).expect(202);
+      await t.api.post(path).set('x-forwarded-for', newIp()).send({ email }).expect(202);
+      expectLimited(await t.api.post(path).set('x-forwarded-for', newIp()).send({ email }));
+    });
+
+    it('are limited per IP, across emails', async () => {
+      const ip = newIp();
+      for (let i = 0; i < 3; i++) {
+        await t.api
+          .post(path)
+          .set('x-forwarded-for', ip)
+          .send({ email: `x${i}-${nanoid(6).toLowerCase()}@example.com` })
+          .expect(202);
+      }
+      expectLimited(await t.api.post(path).set('x-forwarded-for', ip).send({ email: 'another@example.com' }));
+    });
+  });
+
+  it('password checks (POST /auth/password, POST /users/me/email) share a per-account limit', async () => {
+    const user = (await freshUser()).body as { accessToken: string; user: { email: string } };
+    const bearer = `Bearer ${user.accessToken}`;
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', bearer)
+      .send({ currentPassword: 'wrong-password-1', newPassword: 'new-password-1' })
+      .expect(403);
+    await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', bearer)
+      .send({ email: `n-${user.user.email}`, password: 'wrong-password-1' })
+      .expect(403);
+    expectLimited(
+      await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', bearer)
+        .send({ currentPassword: 'password-1234', newPassword: 'new-password-1' }),
+    );
+    expectLimited(
+      await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', bearer)
+        .send({ email: `n-${user.user.email}`, password: 'password-1234' }),
+    );
+  });
+
+  it('refresh: REFRESH_RATE_MAX_PER_SESSION per session', async () => {
+    let { refreshToken } = (await freshUser()).body as { refreshToken: string };
+    for (let i = 0; i < 2; i++) {
+      refreshToken = (await t.api.post('/api/v1/auth/refresh').send({ refreshToken }).expect(200)).body.refreshToken;
+    }
+    expectLimited(await t.api.post('/api/v1/auth/refresh').send({ refreshToken }));
+  });
+
+  describe('content writes', () => {
+    it('posts, comments and likes share CONTENT_RATE_LIMIT_PER_MINUTE per account', async () => {
+      const author = (await freshUser()).body as { accessToken: string };
+      const bearer = `Bearer ${author.accessToken}`;
+      const post = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', bearer)
+        .send({ title: 'Limited', content: 'x' })
+        .expect(201);
+      await t.api.post(`/api/v1/posts/${post.body.id}/publish`).set('authorization', bearer).send({}).expect(200);
+      await t.api.put(`/api/v1/posts/${post.body.id}/like`).set('authorization', bearer).expect(200);
+      expectLimited(
+        await t.api.post(`/api/v1/posts/${post.body.id}/comments`).set('authorization', bearer).send({ content: 'Hi' }),
+      );
+      // Another account has its own budget.
+      const other = (await freshUser()).body as { accessToken: string };
+      await t.api
+        .put(`/api/v1/posts/${post.body.id}/like`)
+        .set('authorization', `Bearer ${other.accessToken}`)
+        .expect(200);
+    });
+
+    it('staff are exempt', async () => {
+      const admin = await signInAdmin(t);
+      for (let i = 0; i < 5; i++) {
+        await t.api
+          .post('/api/v1/posts')
+          .set('authorization', admin.bearer)
+          .send({ title: `Staff ${i}`, content: 'x' })
+          .expect(201);
+      }
+    });
+  });
+
+  describe('login', () => {
+    it('counts failures only: successful sign-ins never trip the account limit', async () => {
+      const user = await freshAccount();
+      const ip = newIp();
+      for (let i = 0; i < 5; i++) await login(ip, user.email, user.password).expect(200);
+    });
+
+    it('trips at LOGIN_RATE_MAX_PER_ACCOUNT failures, with 429 too_many_login_attempts and Retry-After', async () => {
+      const user = await freshAccount();
+      const ip = newIp();
+      for (let i = 0; i < 3; i++) await login(ip, user.email, 'wrong-password-1').expect(401);
+      expectLimited(await login(ip, user.email, user.password), 'too_many_login_attempts');
+    });
+
+    it('a successful sign-in clears the failure count', async () => {
+      const user = await freshAccount();
+      const ip = newIp();
+      for (let i = 0; i < 2; i++) await login(ip, user.email, 'wrong-password-1').expect(401);
+      await login(ip, user.email, user.password).expect(200);
+      for (let i = 0; i < 2; i++) await login(ip, user.email, 'wrong-password-1').expect(401);
+      // Four failures in the window, but the success in between reset the count: not locked.
+      await login(ip, user.email, user.password).expect(200);
+    });
+
+    it('a tripped account answers 429 only to the IPs that failed: the owner still signs in', async () => {
+      const user = await freshAccount();
+      const attacker = newIp();
+      for (let i = 0; i < 3; i++) await login(attacker, user.email, 'wrong-password-1').expect(401);
+      expectLimited(await login(attacker, user.email, 'wrong-password-1'), 'too_many_login_attempts');
+      await login(newIp(), user.email, user.password).expect(200);
+    });
+  });
+
+  describe('views', () => {
+    it('count once per viewer per post per hour', async () => {
+      const author = (await freshUser()).body as { accessToken: string };
+      const bearer = `Bearer ${author.accessToken}`;
+      const post = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', bearer)
+        .send({ title: 'Viewed', content: 'x' })
+        .expect(201);
+      await t.api.post(`/api/v1/posts/${post.body.id}/publish`).set('authorization', bearer).send({}).expect(200);
+      const view = (ip: string, ua: string) =>
+        t.api.post(`/api/v1/posts/${post.body.id}/views`).set('x-forwarded-for', ip).set('user-agent', ua);
+
+      const ip = newIp();
+      const loop = await Promise.all(Array.from({ length: 10 }, () => view(ip, 'curl/8')));
+      expect(loop.every((r) => r.status === 200)).toBe(true);
+      expect((await view(ip, 'curl/8').expect(200)).body.viewCount).toBe(1);
+      expect((await view(ip, 'Firefox').expect(200)).body.viewCount).toBe(2);
+      expect((await view(newIp(), 'curl/8').expect(200)).body.viewCount).toBe(3);
+      // A signed-in viewer is one viewer from any address.
+      await view(newIp(), 'a').set('authorization', bearer).expect(200);
+      expect((await view(newIp(), 'b').set('authorization', bearer).expect(200)).body.viewCount).toBe(4);
+    });
+  });
+});
