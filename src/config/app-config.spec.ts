@@ -130,7 +130,7 @@ describe('loadConfig', () => {
 describe('loadConfig: exposure and database limits (issue 12)', () => {
   const production = {
     NODE_ENV: 'production',
-    JWT_SECRET: 'x'.repeat(40),
+    JWT_SECRET: STRONG,
     MAIL_TRANSPORT: 'ses',
     MAIL_FROM: 'no-reply@example.com',
     PUBLIC_URL: 'https://example.com',
