@@ -1,4 +1,4 @@
-import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
+import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 /** Bodies a hostile client sends: deep nesting and prototype keys are 400s before validation. */
 describe('hostile bodies (e2e)', () => {
@@ -44,5 +44,69 @@ describe('hostile bodies (e2e)', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined();
     const me = await t.api.get('/api/v1/users/me').set('authorization', user.bearer).expect(200);
     expect(me.body.role).toBe('user');
+  });
+});
+
+/** Identifiers people read: NFKC, no invisible characters, one script per slug or username. */
+describe('identifiers (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+  });
+  afterAll(() => t.close());
+
+  const tag = (body: object) => t.api.post('/api/v1/tags').set('authorization', admin.bearer).send(body);
+
+  it('refuses slugs that mix scripts or hide characters, and accepts whole-script ones', async () => {
+    for (const slug of ['pаypal', 'type\u200Bscript', 'type\u3164script', 'latin-кириллица']) {
+      const res = await tag({ name: `Tag ${slug.length}`, slug }).expect(400);
+      expect(res.body.code).toBe('validation_failed');
+      expect(res.body.errors[0].field).toBe('slug');
+    }
+    expect((await tag({ name: 'Кириллица', slug: 'кириллица' }).expect(201)).body.slug).toBe('кириллица');
+    expect((await tag({ name: '日本語', slug: '日本語のタグ' }).expect(201)).body.slug).toBe('日本語のタグ');
+  });
+
+  it('NFKC-normalises slugs and names, so compatibility forms cannot make a lookalike', async () => {
+    const created = await tag({ name: 'Ｆｕｌｌｗｉｄｔｈ', slug: 'ｆｕｌｌｗｉｄｔｈ' }).expect(201);
+    expect(created.body).toMatchObject({ name: 'Fullwidth', slug: 'fullwidth' });
+    const again = await tag({ name: 'Fullwidth again', slug: 'fullwidth' }).expect(409);
+    expect(again.body.code).toBe('slug_taken');
+    await t.api.get(`/api/v1/tags/${encodeURIComponent('ｆｕｌｌｗｉｄｔｈ')}`).expect(200);
+  });
+
+  it('refuses names with invisible or filler characters', async () => {
+    for (const name of ['\u3164', 'Rust\u200D', '\u115F\u1160']) {
+      const res = await tag({ name }).expect(400);
+      expect(res.body.errors[0].field).toBe('name');
+    }
+  });
+
+  it('gives a mixed-script name a generated single-script slug', async () => {
+    const res = await tag({ name: 'React на русском' }).expect(201);
+    expect(res.body.slug).not.toMatch(/[а-я]/);
+    expect(res.body.slug).toMatch(/^[a-z0-9]+$/);
+  });
+
+  it('NFKC-normalises usernames and refuses invisible characters in them', async () => {
+    const fullwidth = await t.api
+      .post('/api/v1/auth/register')
+      .send({ email: 'fw@example.com', password: 'password-1234', username: 'ＡＤＡ＿Ｌ' })
+      .expect(201);
+    expect(fullwidth.body.user.username).toBe('ada_l');
+    const clash = await t.api
+      .post('/api/v1/auth/register')
+      .send({ email: 'fw2@example.com', password: 'password-1234', username: 'ada_l' })
+      .expect(409);
+    expect(clash.body.code).toBe('username_taken');
+    for (const username of ['ada\u200Bl', 'аda_l', 'ada\u3164l']) {
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: `x${username.length}@example.com`, password: 'password-1234', username })
+        .expect(400);
+      expect(res.body.errors[0].field).toBe('username');
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { AccountEmail, NewPassword, Trim, TrimLower } from '../../common/validation/validators.js';
+import { AccountEmail, NewPassword, Trim } from '../../common/validation/validators.js';
 import { USERNAME_PATTERN } from '../../users/username.js';
+import { TrimNfkcLower } from '../../common/validation/identifiers.js';
 
 export class RegisterDto {
   /**
@@ -37,7 +38,7 @@ export class RegisterDto {
    * @example ada_l
    */
   @IsOptional()
-  @TrimLower()
+  @TrimNfkcLower()
   @IsString()
   @Matches(USERNAME_PATTERN, {
     message: 'username must be 3-30 characters of a-z, 0-9, _ and -, starting and ending with a letter or digit',

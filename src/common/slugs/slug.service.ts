@@ -6,6 +6,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dyna
 import { ENTITY, Keys } from '../../dynamo/keys.js';
 import type { TransactOperation } from '../../dynamo/transactions.js';
 import { newId } from '../ids.js';
+import { isSingleScript } from '../validation/identifiers.js';
 import { slugify, withSuffix } from './slugify.js';
 
 /** What a slug names: each kind has its own namespace. */
@@ -78,8 +79,11 @@ export class SlugService {
       await write(explicit);
       return explicit;
     }
+    // A name that mixes scripts ("React на русском") would give a mixed-script slug, which the
+    // single-script rule refuses: such names get a random slug unless one is sent.
+    const generated = slugify(name);
     const base =
-      slugify(name) ||
+      (generated && isSingleScript(generated) ? generated : '') ||
       newId()
         .toLowerCase()
         .replace(/[^a-z0-9]/g, '');

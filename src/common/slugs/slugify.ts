@@ -1,3 +1,5 @@
+import { withoutInvisible } from '../validation/identifiers.js';
+
 /** The longest slug we generate or accept. */
 export const MAX_SLUG_LENGTH = 100;
 
@@ -10,7 +12,7 @@ export const SLUG_PATTERN = /^[\p{Ll}\p{Lo}\p{Lm}\p{N}]+(?:-[\p{Ll}\p{Lo}\p{Lm}\
  * everything else becomes a single hyphen. Returns '' when nothing usable is left.
  */
 export function slugify(text: string): string {
-  const slug = text
+  const slug = withoutInvisible(text.normalize('NFKC'))
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .replace(/ß/g, 'ss')

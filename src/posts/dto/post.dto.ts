@@ -16,6 +16,7 @@ import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
+import { NoInvisibleCharacters, Nfkc, SingleScript } from '../../common/validation/identifiers.js';
 import { POST_STATUSES, type PostStatus } from '../post.entity.js';
 
 /** Content bound: 100,000 characters and 200,000 bytes of UTF-8, so the content item stays far below 400 KB. */
@@ -32,9 +33,12 @@ export class CreatePostDto {
 
   /** Generated from the title when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. */
   @IsOptional()
+  @Nfkc()
   @IsString()
   @MaxLength(MAX_SLUG_LENGTH)
   @Matches(SLUG_PATTERN, { message: 'slug must be lower-case letters and digits joined by single hyphens' })
+  @NoInvisibleCharacters()
+  @SingleScript()
   slug?: string;
 
   /** Up to 500 characters; derived from the content when absent. */
@@ -113,6 +117,7 @@ export class OwnPostsQueryDto extends PageQueryDto {
 }
 
 export class PostSlugParams {
+  @Nfkc()
   @IsString()
   @MaxLength(MAX_SLUG_LENGTH)
   slug!: string;

@@ -3,22 +3,26 @@ import { OmitType, PartialType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
-import { Trim } from '../../common/validation/validators.js';
+import { NoInvisibleCharacters, Nfkc, SingleScript, TrimNfkc } from '../../common/validation/identifiers.js';
 
 const SLUG_MESSAGE = 'slug must be lower-case letters and digits joined by single hyphens';
 
 export class CreateTagDto {
-  /** @example TypeScript */
-  @Trim()
+  /** NFKC-normalised; no invisible or filler characters. @example TypeScript */
+  @TrimNfkc()
   @IsString()
   @Length(1, 80)
+  @NoInvisibleCharacters()
   name!: string;
 
   /** Generated from the name when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. @example typescript */
   @IsOptional()
+  @Nfkc()
   @IsString()
   @MaxLength(MAX_SLUG_LENGTH)
   @Matches(SLUG_PATTERN, { message: SLUG_MESSAGE })
+  @NoInvisibleCharacters()
+  @SingleScript()
   slug?: string;
 
   @IsOptional()
@@ -77,6 +81,7 @@ export class ListTagsQueryDto extends PageQueryDto {
 
 export class SlugParams {
   /** @example typescript */
+  @Nfkc()
   @IsString()
   @MaxLength(MAX_SLUG_LENGTH)
   slug!: string;

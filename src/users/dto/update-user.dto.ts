@@ -1,3 +1,4 @@
+import { TrimNfkcLower } from '../../common/validation/identifiers.js';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,7 +17,7 @@ import {
 import { PickType } from '@nestjs/swagger';
 import { RegisterDto } from '../../auth/dto/register.dto.js';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
-import { AccountEmail, IsPastIsoDate, IsSmallFlatRecord, TrimLower } from '../../common/validation/validators.js';
+import { AccountEmail, IsPastIsoDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
 import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../user.entity.js';
 
 /** `PATCH /users/me`: names and username only; anything else is refused. */
@@ -132,7 +133,7 @@ export class DeleteUserQueryDto {
 
 export class UsernameParams {
   /** @example ada */
-  @TrimLower()
+  @TrimNfkcLower()
   @IsString()
   @MaxLength(30)
   username!: string;

@@ -1,0 +1,43 @@
+import { hasInvisible, isSingleScript, withoutInvisible } from './identifiers.js';
+import { slugify } from '../slugs/slugify.js';
+
+describe('identifier rules', () => {
+  it.each([
+    ['typescript-6', true],
+    ['привет-мир', true],
+    ['日本語のタイトル', true],
+    ['한국어-漢字', true],
+    ['ελληνικά-2', true],
+    ['pаypal', false], // Cyrillic а (U+0430) among Latin letters
+    ['аpple-store', false],
+    ['latin-кириллица', false],
+    ['ひらがな-한글', false],
+  ])('single script: %s -> %s', (text, expected) => {
+    expect(isSingleScript(text)).toBe(expected);
+  });
+
+  it('lets combining marks and digits go with any script', () => {
+    expect(isSingleScript('cafe\u0301-42')).toBe(true);
+    expect(isSingleScript('й-1')).toBe(true);
+  });
+
+  it.each([
+    ['\u3164', 'HANGUL FILLER'],
+    ['\u115F', 'HANGUL CHOSEONG FILLER'],
+    ['\uFFA0', 'HALFWIDTH HANGUL FILLER'],
+    ['\u200B', 'ZERO WIDTH SPACE'],
+    ['\u200D', 'ZERO WIDTH JOINER'],
+    ['\u202E', 'RIGHT-TO-LEFT OVERRIDE'],
+    ['\u00AD', 'SOFT HYPHEN'],
+    ['\uFEFF', 'ZERO WIDTH NO-BREAK SPACE'],
+    ['\u2800', 'BRAILLE PATTERN BLANK'],
+  ])('finds and removes U+%s (%s)', (char) => {
+    expect(hasInvisible(`ad${char}a`)).toBe(true);
+    expect(withoutInvisible(`ad${char}a`)).toBe('ada');
+  });
+
+  it('keeps invisible characters out of generated slugs, and NFKC-normalises them', () => {
+    expect(slugify('Type\u3164Script')).toBe('typescript');
+    expect(slugify('ｔｙｐｅｓｃｒｉｐｔ ﬁle')).toBe('typescript-file');
+  });
+});
