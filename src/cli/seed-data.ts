@@ -175,9 +175,9 @@ export async function seedDemoData(context: INestApplicationContext): Promise<vo
     await comments.create(post.id, reader, 'One follow-up question: how do you page across buckets?', reply.id);
     await comments.create(post.id, newcomer, 'First comment here, waiting for moderation.');
     const spam = await comments.create(post.id, newcomer, 'Cheap watches at example.com');
-    await comments.moderate(post.id, spam.id, 'spam');
+    await comments.moderate(post.id, spam.id, 'spam', moderator);
     const rude = await comments.create(post.id, newcomer, 'This is rubbish.');
-    await comments.moderate(post.id, rude.id, 'rejected');
+    await comments.moderate(post.id, rude.id, 'rejected', moderator);
     await posts.setLike(post.id, reader, true);
     await posts.setLike(post.id, moderator, true);
     await comments.setLike(post.id, first.id, moderator, true);

@@ -15,6 +15,11 @@ export interface Comment {
   status: CommentStatus;
   deleted: boolean;
   likeCount: number;
+  /**
+   * Replies attached to this comment, changed in the same transaction as each reply: a delete
+   * conditioned on zero cannot race a new reply into an orphan. Absent on comments from before it.
+   */
+  replyCount?: number;
   createdAt: string;
   updatedAt: string;
   editedAt?: string;

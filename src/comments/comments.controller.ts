@@ -104,13 +104,20 @@ export class CommentsController {
     await this.comments.delete(postId, id, viewer);
   }
 
-  /** Sets the moderation status (moderators and admins). */
-  @Roles('moderator', 'admin')
+  /**
+   * Sets the moderation status (moderators and admins). The post's author may hide an approved
+   * comment on their own post (`rejected`), and nothing else.
+   */
+  @Authenticated()
   @Post(':id/moderate')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404, 412)
-  async moderate(@Param() { postId, id }: CommentParams, @Body() dto: ModerateCommentDto): Promise<CommentDto> {
-    return CommentMapper.toDto(await this.comments.moderate(postId, id, dto.status));
+  async moderate(
+    @Param() { postId, id }: CommentParams,
+    @Body() dto: ModerateCommentDto,
+    @CurrentUser() viewer: AuthUser,
+  ): Promise<CommentDto> {
+    return CommentMapper.toDto(await this.comments.moderate(postId, id, dto.status, viewer));
   }
 
   @Authenticated()

@@ -5,7 +5,7 @@ import {
   type NativeAttributeValue,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { notFound, preconditionFailed } from '../common/errors/domain-error.js';
+import { notFound, preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -24,6 +24,14 @@ const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3P
 const stale = () =>
   preconditionFailed(ErrorCode.VersionMismatch, 'The comment changed since you read it; fetch it again.');
 const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
+export const unknownParent = (parentId: string) =>
+  unprocessable(ErrorCode.UnknownParentComment, `Comment ${parentId} is not on this post.`, {
+    invalidIds: [parentId],
+  });
+
+/** The path of the comment a reply is attached to (its path without the last segment). */
+const parentPathOf = (comment: Comment): string | undefined =>
+  comment.depth > 1 ? comment.path.slice(0, comment.path.lastIndexOf('/')) : undefined;
 
 /**
  * Index keys for a comment's state: every authored comment is listed under its author (for
@@ -58,9 +66,31 @@ export class CommentsRepository {
     private readonly cursors: CursorCodec,
   ) {}
 
-  /** Creates the comment and its id pointer, on condition that the post is live; counts it if approved. */
-  async create(comment: Comment, now: string): Promise<void> {
+  /**
+   * Creates the comment and its id pointer, on condition that the post is live; counts it if
+   * approved. A reply also adds one to its parent's `replyCount`, on condition that the parent
+   * still exists: a parent deleted meanwhile makes it `422 unknown_parent_comment`, never an orphan.
+   */
+  async create(comment: Comment, now: string, requestedParentId?: string): Promise<void> {
+    const parentPath = parentPathOf(comment);
+    const parentOperation: TransactOperation[] = parentPath
+      ? [
+          {
+            item: {
+              Update: {
+                TableName: this.tableName,
+                Key: Keys.comment(comment.postId, parentPath),
+                UpdateExpression: 'ADD replyCount :one',
+                ConditionExpression: 'attribute_exists(PK) AND deleted = :false',
+                ExpressionAttributeValues: { ':one': 1, ':false': false },
+              },
+            },
+            onConditionFailed: () => unknownParent(requestedParentId ?? comment.parentId ?? ''),
+          },
+        ]
+      : [];
     await transactWrite(this.db, [
+      ...parentOperation,
       {
         item: {
           Put: {
@@ -152,7 +182,7 @@ export class CommentsRepository {
               before,
               after,
               {
-                keep: ['id', 'postId', 'path', 'likeCount'],
+                keep: ['id', 'postId', 'path', 'likeCount', 'replyCount'],
                 indexKeys: indexKeysOf(after),
                 indexAttributes: COMMENT_INDEX_ATTRIBUTES,
               },
@@ -166,21 +196,41 @@ export class CommentsRepository {
     ]);
   }
 
-  /** Deletes a comment without replies, its pointer and its count, in one transaction. */
+  /**
+   * Deletes a comment without replies, its pointer and its count, in one transaction, on
+   * condition of its version and of no reply having arrived (`replyCount`); the parent's
+   * `replyCount` goes down with it. A failed condition is `412`: the caller reads again.
+   */
   async delete(before: Comment): Promise<void> {
+    const parentPath = parentPathOf(before);
     await transactWrite(this.db, [
       {
         item: {
           Delete: {
             TableName: this.tableName,
             Key: Keys.comment(before.postId, before.path),
-            ConditionExpression: 'version = :v',
-            ExpressionAttributeValues: { ':v': before.version },
+            ConditionExpression: 'version = :v AND (attribute_not_exists(replyCount) OR replyCount <= :zero)',
+            ExpressionAttributeValues: { ':v': before.version, ':zero': 0 },
           },
         },
         onConditionFailed: stale,
       },
       { item: { Delete: { TableName: this.tableName, Key: Keys.commentPointer(before.postId, before.id) } } },
+      ...(parentPath
+        ? [
+            {
+              item: {
+                Update: {
+                  TableName: this.tableName,
+                  Key: Keys.comment(before.postId, parentPath),
+                  UpdateExpression: 'ADD replyCount :minus',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':minus': -1 },
+                },
+              },
+            },
+          ]
+        : []),
       ...this.countChange(before, undefined),
     ]);
   }

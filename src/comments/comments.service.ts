@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AuthUser } from '../auth/auth-user.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { forbidden, notFound, unprocessable } from '../common/errors/domain-error.js';
+import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/http/etag.js';
 import { newId } from '../common/ids.js';
@@ -12,7 +12,7 @@ import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
-import { CommentsRepository } from './comments.repository.js';
+import { CommentsRepository, unknownParent } from './comments.repository.js';
 
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
@@ -77,11 +77,9 @@ export class CommentsService implements OnModuleInit {
     let parent: Comment | undefined;
     if (parentId) {
       parent = await this.comments.findById(postId, parentId);
-      if (!parent) {
-        throw unprocessable(ErrorCode.UnknownParentComment, `Comment ${parentId} is not on this post.`, {
-          invalidIds: [parentId],
-        });
-      }
+      // Missing, deleted and invisible parents get one answer, so a reply cannot probe for
+      // comments the replier may not see (pending, spam, rejected ones of others).
+      if (!parent || parent.deleted || !this.canSee(parent, author)) throw unknownParent(parentId);
       // At the depth limit, the reply becomes a sibling of the parent: attached to the deepest allowed ancestor.
       const segments = parent.path.split('/');
       const base = parent.depth >= this.config.comments.maxDepth ? segments.slice(0, -1) : segments;
@@ -104,7 +102,7 @@ export class CommentsService implements OnModuleInit {
       updatedAt: now,
       version: 1,
     };
-    await this.comments.create(comment, now);
+    await this.comments.create(comment, now, parentId);
     return comment;
   }
 
@@ -140,24 +138,53 @@ export class CommentsService implements OnModuleInit {
       (await this.posts.findSummary(postId))?.authorId === viewer.userId;
     if (!allowed)
       throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author, the post author or staff may delete a comment.');
-    if (await this.comments.hasReplies(comment)) {
-      const now = this.clock.now().toISOString();
-      await this.comments.save(comment, {
-        ...comment,
-        deleted: true,
-        content: undefined,
-        authorId: undefined,
-        updatedAt: now,
-      });
-    } else {
-      await this.comments.delete(comment);
+    // The delete is conditioned on the version and on no reply having arrived; when a reply or
+    // an edit got in first, read again and decide again (a tombstone now, most likely).
+    let current = comment;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if ((current.replyCount ?? 0) > 0 || (await this.comments.hasReplies(current))) {
+          await this.comments.save(current, {
+            ...current,
+            deleted: true,
+            content: undefined,
+            authorId: undefined,
+            updatedAt: this.clock.now().toISOString(),
+          });
+        } else {
+          await this.comments.delete(current);
+        }
+        return;
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCode.VersionMismatch) || attempt >= 5) throw error;
+        const reread = await this.comments.findById(postId, commentId);
+        if (!reread || reread.deleted) return; // deleted meanwhile: the outcome the caller asked for
+        current = reread;
+      }
     }
   }
 
-  /** Moderators and admins set the status; the comment leaves the queue when it is no longer pending. */
-  async moderate(postId: string, commentId: string, status: CommentStatus): Promise<Comment> {
+  /**
+   * Moderators and admins set any status; the comment leaves the queue when it is no longer
+   * pending. A post's author may hide (`rejected`) an approved comment on their own post, and
+   * nothing else: restoring, approving and marking spam stay with staff, so an author cannot undo
+   * a moderator's decision or see comments they could not see before.
+   */
+  async moderate(postId: string, commentId: string, status: CommentStatus, viewer: AuthUser): Promise<Comment> {
     const comment = await this.comments.findById(postId, commentId);
     if (!comment) throw commentNotFound();
+    if (!isStaff(viewer)) {
+      const post = await this.posts.findSummary(postId);
+      if (post?.authorId !== viewer.userId)
+        throw forbidden(ErrorCode.InsufficientRole, 'Your role does not allow this.');
+      if (!this.canSee(comment, viewer)) throw commentNotFound();
+      if (status !== 'rejected' || comment.status !== 'approved' || comment.deleted) {
+        throw forbidden(
+          ErrorCode.InsufficientRole,
+          "A post's author may only hide (reject) approved comments on the post; other changes are for moderators.",
+        );
+      }
+    }
     if (comment.status !== status) {
       await this.comments.save(comment, { ...comment, status, updatedAt: this.clock.now().toISOString() });
     }
@@ -195,10 +222,12 @@ export class CommentsService implements OnModuleInit {
   /** A comment the viewer may see (approved, their own, or any for staff); 404 otherwise. */
   private async visible(postId: string, commentId: string, viewer: AuthUser): Promise<Comment> {
     const comment = await this.comments.findById(postId, commentId);
-    if (!comment) throw commentNotFound();
-    if (comment.status !== 'approved' && !comment.deleted && comment.authorId !== viewer.userId && !isStaff(viewer)) {
-      throw commentNotFound();
-    }
+    if (!comment || !this.canSee(comment, viewer)) throw commentNotFound();
     return comment;
+  }
+
+  /** Approved comments and tombstones are public; others only for their author and staff. */
+  private canSee(comment: Comment, viewer: AuthUser): boolean {
+    return comment.status === 'approved' || comment.deleted || comment.authorId === viewer.userId || isStaff(viewer);
   }
 }

@@ -1,0 +1,140 @@
+import {
+  ADMIN_ENV,
+  createTestApp,
+  signInAdmin,
+  signUp,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+  verifyEmail,
+} from './helpers/test-app.js';
+
+interface CommentBody {
+  id: string;
+  status: string;
+}
+
+/** Replies racing deletes, the existence leak through replies, and post authors hiding comments. */
+describe('comments: races, leaks and post-author moderation (e2e)', () => {
+  let t: TestApp;
+  let moderator: SignedIn;
+  let postAuthor: SignedIn;
+  let verified: SignedIn;
+  let other: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    const admin = await signInAdmin(t);
+    moderator = await signUpWithRole(t, admin, 'moderator');
+    postAuthor = await signUp(t);
+    verified = await signUp(t);
+    await verifyEmail(t, verified);
+    other = await signUp(t); // unverified: their comments wait as pending
+  });
+  afterAll(() => t.close());
+
+  const newPost = async (author: SignedIn = postAuthor) => {
+    const post = (
+      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title: 'Race', content: 'x' })
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    return post.id;
+  };
+  const comment = (postId: string, as: SignedIn, body: object) =>
+    t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', as.bearer).send(body);
+  const moderate = (postId: string, id: string, status: string, as: SignedIn) =>
+    t.api.post(`/api/v1/posts/${postId}/comments/${id}/moderate`).set('authorization', as.bearer).send({ status });
+
+  it('answers a reply to a missing, an invisible and a deleted parent identically', async () => {
+    const postId = await newPost();
+    const pending = (await comment(postId, other, { content: 'awaiting moderation' }).expect(201)).body as CommentBody;
+    expect(pending.status).toBe('pending');
+    const gone = (await comment(postId, verified, { content: 'soon gone' }).expect(201)).body as CommentBody;
+    await t.api.delete(`/api/v1/posts/${postId}/comments/${gone.id}`).set('authorization', verified.bearer).expect(204);
+
+    const answers = [];
+    for (const parentId of ['BBBBBBBBBBBBBBBBBBBBB', pending.id, gone.id]) {
+      const res = await comment(postId, verified, { content: 'reply', parentId }).expect(422);
+      const { instance: _i, requestId: _r, ...body } = res.body;
+      answers.push(JSON.stringify(body).replaceAll(parentId, '<id>'));
+    }
+    expect(new Set(answers).size).toBe(1);
+    expect(JSON.parse(answers[0])).toMatchObject({ code: 'unknown_parent_comment', invalidIds: ['<id>'] });
+    // The pending comment's author and staff may still reply to it.
+    await comment(postId, other, { content: 'self-reply', parentId: pending.id }).expect(201);
+    await comment(postId, moderator, { content: 'staff reply', parentId: pending.id }).expect(201);
+  });
+
+  it('100 mixed concurrent replies and deletes leave no orphan and an exact commentCount', async () => {
+    const postId = await newPost();
+    const parents: CommentBody[] = [];
+    for (let i = 0; i < 20; i++) {
+      parents.push((await comment(postId, verified, { content: `parent ${i}` }).expect(201)).body as CommentBody);
+    }
+    const operations = Array.from({ length: 100 }, (_, i) => {
+      const parent = parents[(i * 7) % parents.length];
+      if (i % 5 === 0) {
+        // 20 deletes, by the comment's author or the post's author, racing the replies below.
+        const as = i % 10 === 0 ? verified : postAuthor;
+        return t.http.delete(`/api/v1/posts/${postId}/comments/${parent.id}`).set('authorization', as.bearer);
+      }
+      return t.http
+        .post(`/api/v1/posts/${postId}/comments`)
+        .set('authorization', verified.bearer)
+        .send({ content: `reply ${i}`, parentId: parent.id });
+    });
+    const statuses = (await Promise.all(operations)).map((res) => res.status);
+    // 404: a second delete of a parent already gone.
+    for (const status of statuses) expect([201, 204, 404, 422]).toContain(status);
+
+    const items = await t.queryPartition(`POST#${postId}`);
+    const comments = items.filter((item) => String(item.SK).startsWith('COMMENT#'));
+    const bySk = new Map(comments.map((c) => [String(c.SK), c]));
+    for (const c of comments) {
+      const sk = String(c.SK);
+      if (Number(c.depth) > 1) expect(bySk.has(sk.slice(0, sk.lastIndexOf('/')))).toBe(true);
+      // replyCount is exact: the direct children present.
+      const children = comments.filter((x) => {
+        const xs = String(x.SK);
+        return xs.startsWith(`${sk}/`) && !xs.slice(sk.length + 1).includes('/');
+      }).length;
+      expect(Number(c.replyCount ?? 0)).toBe(children);
+    }
+    const counted = comments.filter((c) => c.status === 'approved' && !c.deleted).length;
+    const post = (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body as { commentCount: number };
+    expect(post.commentCount).toBe(counted);
+    // Every 201 reply is there, every pointer points at a comment.
+    expect(comments.filter((c) => Number(c.depth) === 2).length).toBe(statuses.filter((s) => s === 201).length);
+    for (const pointer of items.filter((item) => String(item.SK).startsWith('CMTID#'))) {
+      expect(bySk.has(`COMMENT#${String(pointer.path)}`)).toBe(true);
+    }
+  });
+
+  it("lets a post's author hide an approved comment on their own post, and nothing more", async () => {
+    const postId = await newPost();
+    const approved = (await comment(postId, verified, { content: 'off-topic' }).expect(201)).body as CommentBody;
+    const pending = (await comment(postId, other, { content: 'pending' }).expect(201)).body as CommentBody;
+
+    const hidden = await moderate(postId, approved.id, 'rejected', postAuthor).expect(200);
+    expect(hidden.body.status).toBe('rejected');
+    const thread = await t.api.get(`/api/v1/posts/${postId}/comments`).expect(200);
+    expect(thread.body.items.map((c: CommentBody) => c.id)).not.toContain(approved.id);
+    expect((await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.commentCount).toBe(0);
+
+    // Restoring, spam and approving are for moderators; what the author hid or cannot see is not theirs.
+    const another = (await comment(postId, verified, { content: 'on topic' }).expect(201)).body as CommentBody;
+    for (const status of ['spam', 'pending', 'approved']) {
+      expect((await moderate(postId, another.id, status, postAuthor).expect(403)).body.code).toBe('insufficient_role');
+    }
+    await moderate(postId, approved.id, 'approved', postAuthor).expect(404);
+    expect((await moderate(postId, pending.id, 'rejected', postAuthor).expect(404)).body.code).toBe(
+      'comment_not_found',
+    );
+    // Another user, and the author on someone else's post, may not.
+    await moderate(postId, approved.id, 'rejected', other).expect(403);
+    const foreignPost = await newPost(other);
+    const foreign = (await comment(foreignPost, verified, { content: 'fine' }).expect(201)).body as CommentBody;
+    await moderate(foreignPost, foreign.id, 'rejected', postAuthor).expect(403);
+    await moderate(postId, approved.id, 'approved', moderator).expect(200);
+  });
+});
