@@ -110,12 +110,16 @@ export async function fuzz(base, { minimum = 5000 } = {}) {
   const statuses = {};
   await pool(requests.length, 8, async (i) => {
     const r = requests[i];
-    const res = await call(base, r.method.toUpperCase(), r.path, {
-      token: r.token,
-      rawBody: r.rawBody,
-      headers: r.headers ?? {},
-      timeoutMs: 30000,
-    });
+    const send = () =>
+      call(base, r.method.toUpperCase(), r.path, {
+        token: r.token,
+        rawBody: r.rawBody,
+        headers: r.headers ?? {},
+        timeoutMs: 30000,
+      });
+    // A dropped connection is retried once: a keep-alive socket the server closed is a client-side race.
+    let res = await send();
+    if (res.status === 0) res = await send();
     const bucket = `${Math.floor(res.status / 100)}xx`;
     statuses[bucket] = (statuses[bucket] ?? 0) + 1;
     if (res.status >= 500 || res.status === 0 || LEAK.test(res.text)) {
