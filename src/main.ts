@@ -7,6 +7,7 @@ import { StartupError } from './common/startup-error.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { prepareDatabase } from './dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from './logging/logger.js';
+import { checkMigrationsAtStart } from './migrations/startup-check.js';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -16,6 +17,10 @@ async function bootstrap(): Promise<void> {
   // Start-up lines (the embedded engine, the table) in the same format as the app's.
   Logger.overrideLogger(nestLoggerFor(rootLogger));
   const database = await prepareDatabase(config, undefined, 'app');
+  await checkMigrationsAtStart(database.config, logger).catch(async (error: unknown) => {
+    await database.stop();
+    throw error;
+  });
   const app = await createApp(database.config, { logger: rootLogger });
 
   let closing = false;
@@ -46,7 +51,7 @@ bootstrap().catch((error: unknown) => {
   if (
     error instanceof ConfigError ||
     error instanceof StartupError ||
-    (error instanceof Error && error.name === 'EmbeddedDynamoError')
+    (error instanceof Error && ['EmbeddedDynamoError', 'MigrationsPendingError'].includes(error.name))
   ) {
     console.error(`\n${error.message}\n`);
   } else {

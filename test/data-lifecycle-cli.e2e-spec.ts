@@ -2,7 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { readMigrationState } from '../src/migrations/state.js';
 import { builtScript } from './helpers/built-scripts.js';
+import { writeOldLayoutItems } from './helpers/old-layout.js';
 import { importTable } from '../src/admin-tools/import/table-import.js';
 import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
 
@@ -33,6 +35,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
         JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
         ADMIN_EMAIL: '',
         ADMIN_PASSWORD: '',
+        PORT: '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -84,6 +87,65 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     expect(second.output()).toContain(`Imported ${total - killedAt} items`);
     expect(existsSync(checkpoint)).toBe(false);
     expect(await exportedLines(db.client, tableName, dir)).toEqual(sortedLines(SEED_FIXTURE));
+  });
+
+  it('db:migrate: the app refuses to start while it is pending; killed mid-run, it continues from its checkpoint', async () => {
+    const tableName = await db.newTable();
+    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    const oldItems = await writeOldLayoutItems(
+      db.client,
+      tableName,
+      ['u1aaaaaaaaaaaaaaaaaaa', 'u2aaaaaaaaaaaaaaaaaaa'],
+      20,
+    );
+    const { Count: total } = await db.client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }));
+
+    const app = await run('../main', [], tableName);
+    expect((await app.exit).code).toBe(1);
+    expect(app.output()).toContain('0001-index-user-owned-items (online)');
+    expect(app.output()).toContain('npm run db:migrate');
+
+    const record = async () => (await readMigrationState(db.client, tableName)).records[0];
+    let scanned = 0;
+    const poll = setInterval(
+      () =>
+        void record().then(
+          (r) => (scanned = r?.scanned ?? 0),
+          () => undefined,
+        ),
+      50,
+    );
+    try {
+      // At 1 RCU/s a page of 5 items takes about a second: time enough to kill it between pages.
+      const first = await run('migrate', ['--page-size', '5', '--max-rcu', '1'], tableName);
+      await until(first, () => scanned >= 10, 'two pages were checkpointed');
+      first.child.kill('SIGKILL');
+      await first.exit;
+    } finally {
+      clearInterval(poll);
+    }
+    const killed = await record();
+    expect(killed.status).toBe('running');
+    expect(killed.scanned).toBeLessThan(total!);
+
+    const status = await run('migrate', ['status'], tableName);
+    expect((await status.exit).code).toBe(0);
+    expect(status.output()).toMatch(/0001-index-user-owned-items \(online\): running since .*: \d+ read/);
+
+    const second = await run('migrate', [], tableName);
+    expect((await second.exit).code).toBe(0);
+    expect(second.output()).toMatch(
+      /0001-index-user-owned-items: \d+ items read, \d+ changed \(continued from its checkpoint\)\./,
+    );
+    const done = await record();
+    expect(done).toMatchObject({ status: 'applied', changed: oldItems });
+    expect(done.scanned).toBeLessThan(total! + 10); // at most the page in flight read twice
+
+    const after = await run('migrate', ['status'], tableName);
+    await after.exit;
+    expect(after.output()).toMatch(
+      new RegExp(`0001-index-user-owned-items \\(online\\): applied .*, ${oldItems} changed`),
+    );
   });
 
   it('db:import refuses a non-empty table and a bad command line, writing nothing', async () => {

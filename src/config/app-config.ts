@@ -133,6 +133,18 @@ export interface AppConfig {
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
   trustProxy: number;
+  // --- data lifecycle (issue 14) ---
+  migrations: {
+    /** Start while migrations are pending if every one of them is online (reads work during it). */
+    allowOnlinePending: boolean;
+  };
+  /** What `db:create-table` switches on (default: in production). */
+  tableProtection: {
+    /** Point-in-time recovery: restore to any second of the last 35 days. */
+    pointInTimeRecovery: boolean;
+    /** DeleteTable is refused until it is switched off. */
+    deletionProtection: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -386,6 +398,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     comments: {
       maxDepth: int('COMMENT_MAX_DEPTH', 3, 1, 10),
       autoApprove: oneOf('COMMENT_AUTO_APPROVE', ['all', 'verified', 'staff'] as const, 'verified'),
+    },
+    // --- data lifecycle (issue 14) ---
+    migrations: { allowOnlinePending: bool('MIGRATIONS_ALLOW_ONLINE_PENDING', false) },
+    tableProtection: {
+      pointInTimeRecovery: bool('DYNAMODB_PITR', production),
+      deletionProtection: bool('DYNAMODB_DELETION_PROTECTION', production),
     },
   };
   // A shared window variable is read once per limit that uses it: report each problem once.

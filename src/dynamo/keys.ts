@@ -144,6 +144,19 @@ export const UserIndexKeys = {
   },
 } as const;
 
+/**
+ * Expiring items that hold a user's id outside the user's partition (reset and verification
+ * tokens, idempotency records) carry GSI3 keys under `OWNED#<userId>`, so that the personal-data
+ * export and self-erasure find them with one Query. Added by migration 0001.
+ */
+export const OwnedIndexKeys = {
+  actionToken: (userId: string, createdAt: string) => ({ GSI3PK: `OWNED#${userId}`, GSI3SK: `TOKEN#${createdAt}` }),
+  idempotency: (userId: string, key: string) => ({ GSI3PK: `OWNED#${userId}`, GSI3SK: `IDEMPOTENCY#${key}` }),
+  partition: (userId: string): string => `OWNED#${userId}`,
+  /** The user id in an idempotency record's key (`IDEMPOTENCY#<userId>#<key>`; ids have no `#`). */
+  idempotencyOwner: (pk: string): string => pk.split('#')[1],
+} as const;
+
 /** The exact count of active admins, kept in the same transactions as role and status changes. */
 export const ADMIN_COUNTER_KEY: ItemKey = { PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' };
 

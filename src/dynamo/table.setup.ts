@@ -3,11 +3,13 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  PutItemCommand,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { tableDefinition, TTL_ATTRIBUTE } from './table.definition.js';
+import { Keys } from './keys.js';
+import { TABLE_LAYOUT_VERSION, tableDefinition, TTL_ATTRIBUTE } from './table.definition.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -41,6 +43,30 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string): Pro
 }
 
 /**
+ * A new table holds no data in an older layout, so no migration is pending for it: it records
+ * the layout version it starts at. (A table without this record predates migrations: layout 0.)
+ */
+async function recordBaseline(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client
+    .send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          PK: { S: Keys.migrationBaseline.PK },
+          SK: { S: Keys.migrationBaseline.SK },
+          entity: { S: 'Migration' },
+          version: { N: String(TABLE_LAYOUT_VERSION) },
+          createdAt: { S: new Date().toISOString() },
+        },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    )
+    .catch((error: { name?: string }) => {
+      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    });
+}
+
+/**
  * Creates the table from `tableDefinition` when it does not exist, waits until it is
  * ACTIVE, and enables TTL on `ttl`. Safe to run any number of times, also concurrently.
  * Returns true when it created the table.
@@ -60,6 +86,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     }
   }
   await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
+  if (created) await recordBaseline(client, tableName);
   if (!created) await addMissingIndexes(client, tableName);
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;

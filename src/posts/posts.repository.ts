@@ -12,7 +12,7 @@ import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
-import { ENTITY, feedBucket, Keys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
+import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
@@ -426,6 +426,7 @@ export class PostsRepository {
           TableName: this.tableName,
           Item: {
             ...Keys.idempotency(userId, key),
+            ...OwnedIndexKeys.idempotency(userId, key),
             entity: ENTITY.Idempotency,
             requestHash,
             postId,

@@ -3,7 +3,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../../dynamo/expressions.js';
-import { ENTITY, Keys } from '../../dynamo/keys.js';
+import { ENTITY, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
 
 export type ActionTokenKind = 'password_reset' | 'email_verification';
 
@@ -32,6 +32,7 @@ export class ActionTokensRepository {
         TableName: this.tableName,
         Item: {
           ...Keys.actionToken(hash),
+          ...OwnedIndexKeys.actionToken(token.userId, token.createdAt),
           entity: ENTITY.ActionToken,
           ttl: epochSeconds(new Date(token.expiresAt)),
           ...token,

@@ -1,0 +1,47 @@
+import { readdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TABLE_LAYOUT_VERSION } from '../dynamo/table.definition.js';
+import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
+import { MIGRATIONS } from './index.js';
+import { migrationLabel } from './migration.js';
+
+describe('the migration list', () => {
+  it('has one file per migration, in version order, ending at the layout new tables start at', () => {
+    const files = readdirSync(dirname(fileURLToPath(import.meta.url)))
+      .filter((name) => /^\d{4}-.+\.ts$/.test(name) && !name.endsWith('.spec.ts'))
+      .sort();
+    expect(MIGRATIONS.map((m) => `${migrationLabel(m)}.ts`)).toEqual(files);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    expect(MIGRATIONS.at(-1)?.version ?? 0).toBe(TABLE_LAYOUT_VERSION);
+  });
+});
+
+describe('0001-index-user-owned-items', () => {
+  const token = {
+    PK: { S: `TOKEN#${'a'.repeat(64)}` },
+    SK: { S: 'TOKEN' },
+    entity: { S: 'ActionToken' },
+    userId: { S: 'u1' },
+    createdAt: { S: '2026-01-01T00:00:00.000Z' },
+  };
+  const record = {
+    PK: { S: 'IDEMPOTENCY#u2#key#with#hashes' },
+    SK: { S: 'IDEMPOTENCY' },
+    entity: { S: 'Idempotency' },
+  };
+
+  it('indexes tokens and idempotency records under their owner, once', () => {
+    expect(indexUserOwnedItems.migrate(token)?.values).toEqual({
+      ':pk': { S: 'OWNED#u1' },
+      ':sk': { S: 'TOKEN#2026-01-01T00:00:00.000Z' },
+    });
+    expect(indexUserOwnedItems.migrate(record)?.values).toEqual({
+      ':pk': { S: 'OWNED#u2' },
+      ':sk': { S: 'IDEMPOTENCY#key#with#hashes' },
+    });
+    expect(indexUserOwnedItems.migrate({ ...token, GSI3PK: { S: 'OWNED#u1' } })).toBeUndefined();
+    expect(indexUserOwnedItems.migrate({ PK: { S: 'TAG#1' }, SK: { S: 'TAG' }, entity: { S: 'Tag' } })).toBeUndefined();
+    expect(indexUserOwnedItems.migrate(token)?.conditionExpression).toContain('attribute_not_exists(GSI3PK)');
+  });
+});

@@ -1,0 +1,9 @@
+import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
+import type { Migration } from './migration.js';
+
+/**
+ * Every migration, in version order. Each lives in its own `NNNN-name.ts` file beside this one;
+ * `index.spec.ts` checks that the list and the files agree, and that the last version is
+ * `TABLE_LAYOUT_VERSION` (the layout a new table starts at).
+ */
+export const MIGRATIONS: readonly Migration[] = [indexUserOwnedItems];

@@ -1,0 +1,43 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+
+export type Item = Record<string, AttributeValue>;
+
+/** One item's change: an UpdateItem on the item's key. */
+export interface ItemUpdate {
+  /** What changes, for `--dry-run` and the log. */
+  description: string;
+  updateExpression: string;
+  /**
+   * Must hold only while the item still needs the change (and `attribute_exists(PK)`), so that
+   * running the migration again, or after the live app rewrote the item, changes nothing twice.
+   */
+  conditionExpression: string;
+  names?: Record<string, string>;
+  values?: Record<string, AttributeValue>;
+}
+
+/**
+ * A versioned data migration: one file under `src/migrations/` named `NNNN-name.ts`, listed in
+ * `src/migrations/index.ts`. The runner Scans the table page by page (with `filter`), asks
+ * `migrate` for each item's change and applies it with its condition, checkpointing after each
+ * page in the migration's record.
+ */
+export interface Migration {
+  /** 1, 2, ...: the layout version the table is at once this migration is applied. */
+  version: number;
+  name: string;
+  description: string;
+  /**
+   * Whether the code of this version serves correct reads while the migration runs (it reads
+   * both layouts). Then the app may start with it pending, if MIGRATIONS_ALLOW_ONLINE_PENDING=true.
+   */
+  online: boolean;
+  /** A Scan FilterExpression narrowing what `migrate` sees (it is still read, and billed, in full). */
+  filter?: { expression: string; names?: Record<string, string>; values?: Record<string, AttributeValue> };
+  /** The change an item needs, or undefined when it has the new layout already. */
+  migrate(item: Item): ItemUpdate | undefined;
+}
+
+export const formatVersion = (version: number): string => String(version).padStart(4, '0');
+export const migrationLabel = (m: Pick<Migration, 'version' | 'name'>): string =>
+  `${formatVersion(m.version)}-${m.name}`;

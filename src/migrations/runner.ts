@@ -1,0 +1,212 @@
+import {
+  type AttributeValue,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { itemFromJson, itemToJson } from '../admin-tools/dynamodb-json.js';
+import { createProgress, type ProgressStream } from '../admin-tools/progress.js';
+import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { Keys } from '../dynamo/keys.js';
+import { type Migration, migrationLabel } from './migration.js';
+import { migrationStatuses, readMigrationState } from './state.js';
+
+export interface RunMigrationsOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  migrations: readonly Migration[];
+  /** Print what would change; write nothing (not even the records). */
+  dryRun?: boolean;
+  /** Items per Scan page, i.e. between checkpoints (default 100). */
+  pageSize?: number;
+  /** Read and write capacity units per second to stay under; unbounded when absent. */
+  maxRcu?: number;
+  maxWcu?: number;
+  /** Aborting stops after the page in flight, with its checkpoint written. */
+  signal?: AbortSignal;
+  /** Lines for a person (what changes in a dry run, each migration's result). */
+  log?: (line: string) => void;
+  progress?: ProgressStream;
+}
+
+export interface MigrationRun {
+  label: string;
+  /** Items read (this run), items changed (or that would be, in a dry run). */
+  scanned: number;
+  changed: number;
+  /** Whether it continued from a checkpoint. */
+  resumed: boolean;
+}
+
+export class MigrationInterrupted extends Error {
+  constructor(label: string) {
+    super(`Migration ${label} stopped after a checkpoint; run npm run db:migrate again to continue.`);
+    this.name = 'MigrationInterrupted';
+  }
+}
+
+type Key = Record<string, AttributeValue>;
+const recordKey = (version: number): Key => {
+  const key = Keys.migration(version);
+  return { PK: { S: key.PK }, SK: { S: key.SK } };
+};
+
+/**
+ * Applies the pending migrations in version order. Each one reads the table page by page with a
+ * Scan (admin tooling, at `maxRcu`), applies each item's conditional update (at `maxWcu`), and after
+ * every page stores the Scan position and its totals in the migration's record
+ * (`PK=MIGRATION, SK=VERSION#NNNN`): killed at any point, the next run continues from the last
+ * page recorded, and the items of the page in flight are changed at most once because every
+ * update is conditioned on the item still needing it. The record gets `finishedAt` and
+ * `status=applied` at the end.
+ */
+export async function runMigrations(options: RunMigrationsOptions): Promise<MigrationRun[]> {
+  const { client, tableName } = options;
+  const log = options.log ?? (() => undefined);
+  const reads = new CapacityLimiter(options.maxRcu);
+  const writes = new CapacityLimiter(options.maxWcu);
+  const statuses = migrationStatuses(options.migrations, await readMigrationState(client, tableName));
+  const runs: MigrationRun[] = [];
+
+  for (const { migration, state } of statuses) {
+    if (state === 'applied' || state === 'baseline') continue;
+    const label = migrationLabel(migration);
+    const record = recordKey(migration.version);
+    let startKey: Key | undefined;
+    if (!options.dryRun) {
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              ...record,
+              entity: { S: 'Migration' },
+              version: { N: String(migration.version) },
+              name: { S: migration.name },
+              status: { S: 'running' },
+              startedAt: { S: new Date().toISOString() },
+              scanned: { N: '0' },
+              changed: { N: '0' },
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+        // Started before: continue from its checkpoint.
+        startKey = await readCheckpoint(client, tableName, record);
+      }
+    }
+    const run: MigrationRun = { label, scanned: 0, changed: 0, resumed: startKey !== undefined };
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const progress = createProgress({ label, total: Table?.ItemCount ?? 0, stream: options.progress });
+    let lastReadCost = 1;
+
+    do {
+      await reads.take(lastReadCost);
+      const page = await client.send(
+        new ScanCommand({
+          TableName: tableName,
+          Limit: options.pageSize ?? 100,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+          FilterExpression: migration.filter?.expression,
+          ExpressionAttributeNames: migration.filter?.names,
+          ExpressionAttributeValues: migration.filter?.values,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      const readCost = page.ConsumedCapacity?.CapacityUnits ?? lastReadCost;
+      reads.settle(lastReadCost, readCost);
+      lastReadCost = readCost;
+
+      let changed = 0;
+      for (const item of page.Items ?? []) {
+        const update = migration.migrate(item);
+        if (!update) continue;
+        if (options.dryRun) {
+          log(`  would change ${update.description}`);
+          changed++;
+          continue;
+        }
+        await writes.take(1);
+        try {
+          const result = await client.send(
+            new UpdateItemCommand({
+              TableName: tableName,
+              Key: { PK: item.PK, SK: item.SK },
+              UpdateExpression: update.updateExpression,
+              ConditionExpression: update.conditionExpression,
+              ExpressionAttributeNames: update.names,
+              ExpressionAttributeValues: update.values,
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+          );
+          writes.settle(1, result.ConsumedCapacity?.CapacityUnits ?? 1);
+          changed++;
+        } catch (error) {
+          // Changed meanwhile (by a run killed mid-page, or the app) or deleted: nothing left to do.
+          if (!isConditionalCheckFailed(error)) throw error;
+        }
+      }
+      // Scanned counts what the Scan read, before the filter, like the capacity it cost.
+      run.scanned += page.ScannedCount ?? 0;
+      run.changed += changed;
+      startKey = page.LastEvaluatedKey;
+      if (!options.dryRun) await saveCheckpoint(client, tableName, record, startKey, page.ScannedCount ?? 0, changed);
+      progress.update(run.scanned);
+      if (startKey && options.signal?.aborted) throw new MigrationInterrupted(label);
+    } while (startKey);
+
+    progress.finish();
+    if (!options.dryRun)
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: record,
+          UpdateExpression: 'SET #status = :applied, finishedAt = :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':applied': { S: 'applied' }, ':now': { S: new Date().toISOString() } },
+        }),
+      );
+    log(
+      `${label}: ${run.scanned} items read, ${run.changed} ${options.dryRun ? 'would change' : 'changed'}` +
+        `${run.resumed ? ' (continued from its checkpoint)' : ''}.`,
+    );
+    runs.push(run);
+  }
+  return runs;
+}
+
+async function readCheckpoint(client: DynamoDBClient, tableName: string, record: Key): Promise<Key | undefined> {
+  const result = await client.send(new GetItemCommand({ TableName: tableName, Key: record, ConsistentRead: true }));
+  const checkpoint = result.Item?.checkpoint?.S;
+  return checkpoint ? itemFromJson(JSON.parse(checkpoint)) : undefined;
+}
+
+/** The Scan position after a page and the page's totals, in one update of the record. */
+async function saveCheckpoint(
+  client: DynamoDBClient,
+  tableName: string,
+  record: Key,
+  next: Key | undefined,
+  scanned: number,
+  changed: number,
+): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: tableName,
+      Key: record,
+      UpdateExpression: `${next ? 'SET checkpoint = :checkpoint ' : 'REMOVE checkpoint '}ADD scanned :scanned, changed :changed`,
+      ExpressionAttributeValues: {
+        ...(next ? { ':checkpoint': { S: JSON.stringify(itemToJson(next)) } } : {}),
+        ':scanned': { N: String(scanned) },
+        ':changed': { N: String(changed) },
+      },
+    }),
+  );
+}

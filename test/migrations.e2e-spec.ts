@@ -1,0 +1,169 @@
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { importTable } from '../src/admin-tools/import/table-import.js';
+import { Keys } from '../src/dynamo/keys.js';
+import { MIGRATIONS } from '../src/migrations/index.js';
+import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
+import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
+import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
+import { exportedLines, scratchDir, SEED_FIXTURE, silent, testDatabase } from './helpers/data-files.js';
+import { toOldLayout, writeOldLayoutItems } from './helpers/old-layout.js';
+import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
+
+/** Tokens and idempotency records without their GSI3 keys (what migration 0001 fixes). */
+async function unindexedOwnedItems(t: TestApp): Promise<number> {
+  const { Count } = await db.client.send(
+    new ScanCommand({
+      TableName: t.tableName,
+      Select: 'COUNT',
+      FilterExpression: 'entity IN (:a, :b) AND attribute_not_exists(GSI3PK)',
+      ExpressionAttributeValues: { ':a': { S: 'ActionToken' }, ':b': { S: 'Idempotency' } },
+      ConsistentRead: true,
+    }),
+  );
+  return Count ?? 0;
+}
+
+const db = testDatabase();
+
+describe('db:migrate (e2e)', () => {
+  const dir = scratchDir();
+  afterAll(() => db.drop());
+
+  /** An app whose table holds the seed fixture (layout 0, before any migration). */
+  async function fixtureApp(): Promise<TestApp> {
+    const t = await createTestApp();
+    await importTable({ client: db.client, tableName: t.tableName, file: SEED_FIXTURE, progress: silent });
+    return t;
+  }
+
+  it('a new table needs no migration; a table in the old layout is refused at start-up, naming the migration', async () => {
+    const fresh = await createTestApp();
+    try {
+      const state = await readMigrationState(db.client, fresh.tableName);
+      expect(migrationStatuses(MIGRATIONS, state).map((s) => s.state)).toEqual(MIGRATIONS.map(() => 'baseline'));
+      await checkMigrationsAtStart(fresh.config, { warn: () => undefined });
+    } finally {
+      await fresh.close();
+    }
+
+    const old = await fixtureApp();
+    try {
+      const warnings: string[] = [];
+      const logger = { warn: (line: string) => void warnings.push(line) };
+      const refusal = checkMigrationsAtStart(old.config, logger);
+      await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
+      await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
+      const online = { ...old.config, migrations: { allowOnlinePending: true } };
+      await checkMigrationsAtStart(online, logger);
+      expect(warnings).toEqual([
+        'Migration 0001-index-user-owned-items is pending; serving while it runs (it is online).',
+      ]);
+      // An offline migration is never skipped.
+      const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
+      await expect(checkMigrationsAtStart(online, logger, offline)).rejects.toBeInstanceOf(MigrationsPendingError);
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('--dry-run lists the changes and writes nothing', async () => {
+    const t = await fixtureApp();
+    try {
+      const author = (await t.queryPartition('UNIQUE#EMAIL#author@demo.example'))[0];
+      const oldItems = await writeOldLayoutItems(db.client, t.tableName, [author.userId as string], 3);
+      const before = await exportedLines(db.client, t.tableName, dir);
+      const lines: string[] = [];
+      const [run] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        dryRun: true,
+        log: (line) => lines.push(line),
+        progress: silent,
+      });
+      expect(run.changed).toBe(oldItems);
+      expect(lines.filter((l) => l.startsWith('  would change '))).toHaveLength(oldItems);
+      expect(lines.at(-1)).toMatch(/^0001-index-user-owned-items: \d+ items read, 6 would change\.$/);
+      expect(await exportedLines(db.client, t.tableName, dir)).toEqual(before);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('runs page by page while the app serves correct reads, continues from its checkpoint, and is idempotent', async () => {
+    const t = await fixtureApp();
+    try {
+      // Old-layout tokens made through the API: the verification mails of new accounts.
+      const users = await Promise.all([signUp(t), signUp(t), signUp(t)]);
+      for (const user of users) {
+        const [token] = (await t.allItems()).filter((i) => i.entity === 'ActionToken' && i.userId === user.userId);
+        await toOldLayout(t.db, t.tableName, token);
+      }
+      const author = (await t.queryPartition('UNIQUE#EMAIL#author@demo.example'))[0];
+      await writeOldLayoutItems(db.client, t.tableName, [author.userId as string], 10);
+      expect(await unindexedOwnedItems(t)).toBe(23);
+      const feedBefore = (await t.api.get('/api/v1/posts').expect(200)).body;
+
+      // Stop after the first page, as a kill between pages would.
+      const stop = new AbortController();
+      stop.abort();
+      await expect(
+        runMigrations({
+          client: db.client,
+          tableName: t.tableName,
+          migrations: MIGRATIONS,
+          pageSize: 20,
+          signal: stop.signal,
+          progress: silent,
+        }),
+      ).rejects.toBeInstanceOf(MigrationInterrupted);
+      const [midway] = (await readMigrationState(db.client, t.tableName)).records;
+      expect(midway).toMatchObject({ status: 'running', scanned: 20 });
+
+      // Reads during the migration answer as before: the feed, a sign-in, and a verification
+      // link whose token is in the old layout.
+      expect((await t.api.get('/api/v1/posts').expect(200)).body).toEqual(feedBefore);
+      await t.api
+        .post('/api/v1/auth/login')
+        .send({ email: 'reader@demo.example', password: 'demo-reader-pass' })
+        .expect(200);
+      const link = t.mailer.tokenFor(users[0].email, 'email_verification')!;
+      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: link }).expect(204);
+
+      const [resumed] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        pageSize: 20,
+        progress: silent,
+      });
+      expect(resumed.resumed).toBe(true);
+      expect(await unindexedOwnedItems(t)).toBe(0);
+      const [record] = (await readMigrationState(db.client, t.tableName)).records;
+      expect(record).toMatchObject({ status: 'applied', finishedAt: expect.any(String) });
+      const { Count: total } = await db.client.send(new ScanCommand({ TableName: t.tableName, Select: 'COUNT' }));
+      expect(record.scanned).toBeLessThan(total! + 20); // continued, not started over
+      expect(record.changed).toBe(22); // the consumed verification token is gone
+      await checkMigrationsAtStart(t.config, { warn: () => undefined });
+
+      // Again: nothing pending. And its changes run again over migrated data change nothing.
+      expect(await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS })).toEqual([]);
+      const after = await exportedLines(db.client, t.tableName, dir);
+      const recordKey = Keys.migration(1);
+      await db.client.send(
+        new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: recordKey.PK }, SK: { S: recordKey.SK } } }),
+      );
+      const [again] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+      });
+      expect(again.changed).toBe(0);
+      const strip = (lines: string[]) => lines.filter((l) => !l.includes('"VERSION#0001"'));
+      expect(strip(await exportedLines(db.client, t.tableName, dir))).toEqual(strip(after));
+    } finally {
+      await t.close();
+    }
+  });
+});
