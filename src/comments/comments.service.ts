@@ -11,6 +11,9 @@ import type { Page } from '../dynamo/pagination.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
+import { PersonalDataHooks } from '../users/personal-data.hooks.js';
+import { allPages } from '../dynamo/pagination.js';
+import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
 
@@ -25,6 +28,7 @@ export class CommentsService implements OnModuleInit {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly erasureHooks: UserErasureHooks,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly personalData: PersonalDataHooks,
   ) {}
 
   onModuleInit(): void {
@@ -32,6 +36,12 @@ export class CommentsService implements OnModuleInit {
       'comments',
       (userId) => this.anonymiseAuthor(userId),
       async (userId) => (await this.comments.allByAuthor(userId, 1)).items.length > 0,
+    );
+    this.personalData.register('comments', async (userId) =>
+      (await allPages((cursor) => this.comments.allByAuthor(userId, 100, cursor))).map((c) => CommentMapper.toDto(c)),
+    );
+    this.personalData.register('commentLikes', (userId) =>
+      allPages((cursor) => this.comments.likesBy(userId, 100, cursor)),
     );
   }
 

@@ -66,3 +66,15 @@ export async function queryAll(
   } while (ExclusiveStartKey);
   return items;
 }
+
+/** Every item of a paged listing, page after page (a user's own collections, e.g. for their data export). */
+export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return items;
+}

@@ -4,6 +4,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   PutItemCommand,
+  UpdateContinuousBackupsCommand,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
@@ -99,4 +100,34 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     );
   }
   return created;
+}
+
+/**
+ * Production safety nets for the table (`db:create-table` with DYNAMODB_PITR and
+ * DYNAMODB_DELETION_PROTECTION, on by default in production): point-in-time recovery (restore
+ * to any second of the last 35 days into a new table) and deletion protection (DeleteTable is
+ * refused until it is switched off). Both are idempotent.
+ */
+export async function protectTable(
+  client: DynamoDBClient,
+  tableName: string,
+  options: { pointInTimeRecovery: boolean; deletionProtection: boolean },
+): Promise<string[]> {
+  const done: string[] = [];
+  if (options.pointInTimeRecovery) {
+    await client.send(
+      new UpdateContinuousBackupsCommand({
+        TableName: tableName,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      }),
+    );
+    done.push('point-in-time recovery');
+  }
+  if (options.deletionProtection) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (!Table?.DeletionProtectionEnabled)
+      await client.send(new UpdateTableCommand({ TableName: tableName, DeletionProtectionEnabled: true }));
+    done.push('deletion protection');
+  }
+  return done;
 }

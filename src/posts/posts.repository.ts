@@ -341,6 +341,35 @@ export class PostsRepository {
     return { items: await this.findSummaries(page.items), nextCursor: page.nextCursor };
   }
 
+  /** A page of a user's likes with their times (GSI2), newest first: for the user's data export. */
+  async likeRecords(
+    userId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<{ postId: string; likedAt: string }>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI2',
+      partition: `LIKES#${userId}`,
+      limit,
+      cursor,
+    });
+    return {
+      items: page.items.map((like) => ({ postId: like.postId as string, likedAt: like.likedAt as string })),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  /** The contents of several posts by id (BatchGetItem, 100 a call). */
+  async findContents(postIds: string[]): Promise<Map<string, string>> {
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      postIds.map((id) => Keys.postContent(id)),
+    );
+    return new Map(items.map((item) => [String(item.PK).slice('POST#'.length), item.content as string]));
+  }
+
   /** A page of the post ids a user likes (GSI2), newest like first. */
   async likedPostIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
     const page = await queryIndexPage(this.db, this.cursors, {

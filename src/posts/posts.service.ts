@@ -25,6 +25,10 @@ import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
 import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
+import { PersonalDataHooks } from '../users/personal-data.hooks.js';
+import { allPages } from '../dynamo/pagination.js';
+import { PostMapper } from './post.mapper.js';
+import type { PostDto } from './dto/post.dto.js';
 
 const logger = new Logger('PostsService');
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -60,6 +64,7 @@ export class PostsService implements OnModuleInit {
     private readonly categoryPosts: CategoryPostsHooks,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly personalData: PersonalDataHooks,
   ) {
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
@@ -74,6 +79,8 @@ export class PostsService implements OnModuleInit {
       (userId) => this.anonymiseAuthor(userId),
       async (userId) => (await this.posts.ownPosts(userId, undefined, 1)).items.length > 0,
     );
+    this.personalData.register('posts', (userId, now) => this.postsForExport(userId, now));
+    this.personalData.register('likes', (userId) => allPages((cursor) => this.posts.likeRecords(userId, 100, cursor)));
     this.categoryPosts.register((from, to) => this.moveCategoryPosts(from, to));
   }
 
@@ -88,6 +95,13 @@ export class PostsService implements OnModuleInit {
         undefined,
       );
     }
+  }
+
+  /** The user's posts in every status, with their content (their personal-data export). */
+  async postsForExport(userId: string, now: Date): Promise<PostDto[]> {
+    const posts = await allPages((cursor) => this.posts.ownPosts(userId, undefined, 100, cursor));
+    const contents = await this.posts.findContents(posts.map((post) => post.id));
+    return posts.map((post) => PostMapper.full({ ...post, content: contents.get(post.id) ?? '' }, undefined, now));
   }
 
   /**

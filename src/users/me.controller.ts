@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
@@ -6,7 +6,10 @@ import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
 import { MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
-import { ChangeEmailDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
+import { ChangeEmailDto, DeleteMeQueryDto, EraseMeDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
+import { type CommentLikeRecordDto, type LikeRecordDto, PersonalDataExportDto } from './dto/personal-data.dto.js';
+import type { CommentDto } from '../comments/dto/comment.dto.js';
+import type { PostDto } from '../posts/dto/post.dto.js';
 import { UserMapper } from './user.mapper.js';
 import type { ProfileChanges } from './users.repository.js';
 import { UsersService } from './users.service.js';
@@ -89,11 +92,52 @@ export class MeController {
     return UserMapper.toProfile(profile);
   }
 
-  /** Deactivates the account (soft delete): every session ends and sign-in is refused. */
+  /**
+   * Everything the service holds about the caller, as one JSON document (a data-access or
+   * portability request): account, profile, sessions, posts with content, comments, likes,
+   * unused emailed links, idempotency keys. Nothing about anyone else.
+   */
+  @Get('export')
+  async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
+    const data = await this.users.exportPersonalData(caller.userId);
+    return {
+      exportedAt: data.exportedAt,
+      account: UserMapper.toMe(data.user),
+      profile: UserMapper.toProfile(data.profile),
+      sessions: data.sessions.map((s) => ({
+        id: s.id,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        createdAt: s.createdAt,
+        lastUsedAt: s.lastUsedAt,
+        expiresAt: s.expiresAt,
+        current: s.id === caller.sessionId,
+      })),
+      posts: data.posts as PostDto[],
+      comments: data.comments as CommentDto[],
+      likes: data.likes as LikeRecordDto[],
+      commentLikes: data.commentLikes as CommentLikeRecordDto[],
+      actionTokens: data.actionTokens,
+      idempotencyKeys: data.idempotencyKeys,
+      follows: [],
+    };
+  }
+
+  /**
+   * `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is
+   * refused. `mode=erase` (body `{ "password": ... }`): the account and its personal data are
+   * erased exactly as an admin's hard delete does; posts and comments stay, credited to
+   * `deleted-user`. The last active admin can do neither (409 last_admin).
+   */
   @Delete()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(409)
-  async deactivate(@CurrentUser() caller: AuthUser): Promise<void> {
-    await this.users.deactivate(caller.userId);
+  @ApiProblemResponses(400, 403, 409)
+  async remove(
+    @CurrentUser() caller: AuthUser,
+    @Query() query: DeleteMeQueryDto,
+    @Body() body: EraseMeDto,
+  ): Promise<void> {
+    if (query.mode === 'erase') await this.users.eraseSelf(caller.userId, body?.password);
+    else await this.users.deactivate(caller.userId);
   }
 }

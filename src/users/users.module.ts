@@ -5,6 +5,7 @@ import { AdminBootstrap } from './admin-bootstrap.js';
 import { MeController } from './me.controller.js';
 import { PasswordHasher } from './password-hasher.js';
 import { UserErasureHooks } from './user-erasure.hooks.js';
+import { PersonalDataHooks } from './personal-data.hooks.js';
 import { UsersAdminController } from './users-admin.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
@@ -14,7 +15,7 @@ import { UsersService } from './users.service.js';
   imports: [SessionsModule, ActionLinksModule],
   // MeController first: `/users/me` must win over `/users/{id}`.
   controllers: [MeController, UsersAdminController, UsersController],
-  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap, UserErasureHooks],
-  exports: [UsersService, UsersRepository, PasswordHasher, UserErasureHooks],
+  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap, UserErasureHooks, PersonalDataHooks],
+  exports: [UsersService, UsersRepository, PasswordHasher, UserErasureHooks, PersonalDataHooks],
 })
 export class UsersModule {}

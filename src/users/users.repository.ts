@@ -8,7 +8,7 @@ import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildUpdate, buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
-import { ADMIN_COUNTER_KEY, ENTITY, Keys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
+import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
@@ -289,8 +289,23 @@ export class UsersRepository {
       ProjectionExpression: 'PK, SK',
     });
     rest.push(...(partition as ItemKey[]));
+    // Tokens and idempotency records name the user outside the partition (GSI3 OWNED#, migration 0001).
+    rest.push(...(await this.ownedItems(user.id)).map((item) => ({ PK: item.PK as string, SK: item.SK as string })));
     const deletes: WriteRequest[] = rest.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
     await batchWriteAll(this.db, this.tableName, deletes);
+  }
+
+  /**
+   * Items outside the user's partition that hold the user's id: unused reset and verification
+   * tokens, idempotency records (GSI3 `OWNED#<id>`). Few and short-lived, so read in full.
+   */
+  async ownedItems(userId: string): Promise<Item[]> {
+    return queryAll(this.db, {
+      TableName: this.tableName,
+      IndexName: 'GSI3',
+      KeyConditionExpression: 'GSI3PK = :pk',
+      ExpressionAttributeValues: { ':pk': OwnedIndexKeys.partition(userId) },
+    });
   }
 
   /** The user and profile, with one Query on the user's partition. */

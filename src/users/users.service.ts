@@ -5,20 +5,31 @@ import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../auth/action-links/action-links.service.js';
 import { SessionsRepository } from '../auth/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
+import { badRequest, DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/http/etag.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';
 import { UserErasureHooks } from './user-erasure.hooks.js';
+import { PersonalDataHooks, type PersonalDataSections } from './personal-data.hooks.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
-import { normalizeEmail } from '../dynamo/keys.js';
+import { ENTITY, normalizeEmail } from '../dynamo/keys.js';
+import type { Session } from '../auth/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from './username.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 import { SecurityNotices } from '../mail/security-notices.js';
+
+export interface PersonalDataExport extends PersonalDataSections {
+  exportedAt: string;
+  user: User;
+  profile: Profile;
+  sessions: Session[];
+  actionTokens: { kind: string; email: string; createdAt: string; expiresAt: string }[];
+  idempotencyKeys: { key: string; postId: string }[];
+}
 
 export interface NewUser {
   email: string;
@@ -48,6 +59,7 @@ export class UsersService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly personalData: PersonalDataHooks,
   ) {}
 
   /**
@@ -154,6 +166,55 @@ export class UsersService {
     }
     await this.erasureHooks.run(userId);
     await this.users.erase((await this.users.findById(userId))!);
+  }
+
+  /**
+   * Self-erasure (`DELETE /users/me?mode=erase`): the current password, then exactly the admin's
+   * hard delete (`erase`), so both leave the same nothing behind.
+   */
+  async eraseSelf(userId: string, password: string | undefined): Promise<void> {
+    const user = await this.users.findWithPassword(userId);
+    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    if (password === undefined)
+      throw badRequest(ErrorCode.PasswordRequired, 'Erasing the account needs the current password in the body.');
+    // It checks the current password: limited like a password change, per account.
+    await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
+    if (!(await this.passwords.verify(password, user.passwordHash)))
+      throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
+    await this.erase(userId);
+  }
+
+  /**
+   * Everything held about the user (`GET /users/me/export`): the account, profile and sessions,
+   * unused links and idempotency records (GSI3 `OWNED#`), and what other modules contribute
+   * (posts, comments, likes). Queries of the user's own collections only, never of anyone else's.
+   */
+  async exportPersonalData(userId: string): Promise<PersonalDataExport> {
+    const now = this.clock.now();
+    const { user, profile } = await this.getOwn(userId);
+    const sessions = (await this.sessions.listForUser(userId)).filter((s) => s.expiresAt > now.toISOString());
+    const owned = await this.users.ownedItems(userId);
+    return {
+      exportedAt: now.toISOString(),
+      user,
+      profile,
+      sessions,
+      actionTokens: owned
+        .filter((item) => item.entity === ENTITY.ActionToken && String(item.expiresAt) > now.toISOString())
+        .map((item) => ({
+          kind: item.kind as string,
+          email: item.email as string,
+          createdAt: item.createdAt as string,
+          expiresAt: item.expiresAt as string,
+        })),
+      idempotencyKeys: owned
+        .filter((item) => item.entity === ENTITY.Idempotency && Number(item.ttl) > now.getTime() / 1000)
+        .map((item) => ({
+          key: String(item.PK).slice(`IDEMPOTENCY#${userId}#`.length),
+          postId: item.postId as string,
+        })),
+      ...(await this.personalData.collect(userId, now)),
+    };
   }
 
   async getByUsername(username: string): Promise<UserAggregate> {

@@ -29,6 +29,7 @@ export const ErrorCode = {
   SessionNotFound: 'session_not_found',
   InvalidActionToken: 'invalid_or_expired_token',
   WrongPassword: 'wrong_password',
+  PasswordRequired: 'password_required',
   InsufficientRole: 'insufficient_role',
   InvalidMetricsToken: 'invalid_metrics_token',
   // users

@@ -131,6 +131,22 @@ export class DeleteUserQueryDto {
   mode?: 'soft' | 'hard';
 }
 
+export class DeleteMeQueryDto {
+  /** `deactivate` (default) keeps the account, inactive; `erase` erases it (password in the body). */
+  @IsOptional()
+  @IsIn(['deactivate', 'erase'])
+  mode?: 'deactivate' | 'erase';
+}
+
+/** The body of `DELETE /users/me?mode=erase`. */
+export class EraseMeDto {
+  /** The current password, to prove it is really the account holder. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 1024)
+  password?: string;
+}
+
 export class UsernameParams {
   /** @example ada */
   @TrimNfkcLower()

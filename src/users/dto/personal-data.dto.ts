@@ -1,0 +1,54 @@
+/* eslint-disable @typescript-eslint/consistent-type-imports -- the Swagger CLI plugin turns these property types into runtime references */
+import { SessionDto } from '../../auth/dto/auth.dto.js';
+import { CommentDto } from '../../comments/dto/comment.dto.js';
+import { PostDto } from '../../posts/dto/post.dto.js';
+import { MeDto, ProfileDto } from './user-response.dto.js';
+
+/** A post the caller likes. */
+export class LikeRecordDto {
+  postId!: string;
+  likedAt!: string;
+}
+
+/** A comment the caller likes. */
+export class CommentLikeRecordDto {
+  postId!: string;
+  commentId!: string;
+}
+
+/** A password-reset or verification link not used yet (the token itself is not stored). */
+export class ActionTokenRecordDto {
+  /** @example email_verification */
+  kind!: string;
+  /** The address the link was sent to. */
+  email!: string;
+  createdAt!: string;
+  expiresAt!: string;
+}
+
+/** An `Idempotency-Key` the caller sent with a post creation (kept 24 hours). */
+export class IdempotencyRecordDto {
+  key!: string;
+  postId!: string;
+}
+
+/**
+ * Everything the service holds about the caller, for a data-access request (GDPR art. 15/20).
+ * Password hashes and token hashes are left out: they are not readable data about the person.
+ */
+export class PersonalDataExportDto {
+  exportedAt!: string;
+  account!: MeDto;
+  profile!: ProfileDto;
+  sessions!: SessionDto[];
+  /** The caller's posts in every status, with their content. */
+  posts!: PostDto[];
+  /** The caller's comments in every status. */
+  comments!: CommentDto[];
+  likes!: LikeRecordDto[];
+  commentLikes!: CommentLikeRecordDto[];
+  actionTokens!: ActionTokenRecordDto[];
+  idempotencyKeys!: IdempotencyRecordDto[];
+  /** The service has no follows yet: always empty. */
+  follows!: string[];
+}

@@ -1,0 +1,119 @@
+import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+
+describe('personal data: export and self-erasure (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ ...ADMIN_ENV, COMMENT_AUTO_APPROVE: 'all' });
+  });
+  afterAll(() => t.close());
+
+  /** Two users who interact: each posts, comments on the other's post and likes it. */
+  async function twoUsers() {
+    const alice = await signUp(t, { username: `alice_${Math.random().toString(36).slice(2, 8)}` });
+    const bob = await signUp(t);
+    const post = async (user: SignedIn, title: string, key?: string) => {
+      const req = t.api.post('/api/v1/posts').set('authorization', user.bearer);
+      if (key) void req.set('idempotency-key', key);
+      const res = await req.send({ title, content: `${title}: the whole text` }).expect(201);
+      await t.api.post(`/api/v1/posts/${res.body.id}/publish`).set('authorization', user.bearer).send({}).expect(200);
+      return res.body.id as string;
+    };
+    const alicePost = await post(alice, 'Alice writes', 'alice-key-1');
+    const bobPost = await post(bob, 'Bob writes');
+    const comment = async (user: SignedIn, postId: string, content: string) =>
+      (
+        await t.api
+          .post(`/api/v1/posts/${postId}/comments`)
+          .set('authorization', user.bearer)
+          .send({ content })
+          .expect(201)
+      ).body.id as string;
+    const aliceComment = await comment(alice, bobPost, 'Alice comments on Bob');
+    const bobComment = await comment(bob, alicePost, 'Bob comments on Alice');
+    await t.api.put(`/api/v1/posts/${bobPost}/like`).set('authorization', alice.bearer).expect(200);
+    await t.api.put(`/api/v1/posts/${alicePost}/like`).set('authorization', bob.bearer).expect(200);
+    await t.api
+      .put(`/api/v1/posts/${alicePost}/comments/${bobComment}/like`)
+      .set('authorization', alice.bearer)
+      .expect(200);
+    // A second device.
+    await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password }).expect(200);
+    return { alice, bob, alicePost, bobPost, aliceComment, bobComment };
+  }
+
+  it('GET /users/me/export holds everything about the caller and nothing about anyone else', async () => {
+    const { alice, bob, alicePost, bobPost, aliceComment, bobComment } = await twoUsers();
+    const res = await t.api.get('/api/v1/users/me/export').set('authorization', alice.bearer).expect(200);
+    const data = res.body;
+
+    expect(data.account).toMatchObject({ id: alice.userId, email: alice.email });
+    expect(data.profile).toMatchObject({ version: 1 });
+    expect(data.sessions).toHaveLength(2);
+    expect(data.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+    expect(data.posts).toEqual([
+      expect.objectContaining({ id: alicePost, authorId: alice.userId, content: 'Alice writes: the whole text' }),
+    ]);
+    expect(data.comments).toEqual([
+      expect.objectContaining({ id: aliceComment, postId: bobPost, content: 'Alice comments on Bob' }),
+    ]);
+    expect(data.likes).toEqual([{ postId: bobPost, likedAt: expect.any(String) }]);
+    expect(data.commentLikes).toEqual([{ postId: alicePost, commentId: bobComment }]);
+    expect(data.actionTokens).toEqual([expect.objectContaining({ kind: 'email_verification', email: alice.email })]);
+    expect(data.idempotencyKeys).toEqual([{ key: 'alice-key-1', postId: alicePost }]);
+    expect(data.follows).toEqual([]);
+
+    const text = JSON.stringify(data);
+    for (const foreign of [bob.userId, bob.email, 'Bob comments on Alice', 'Bob writes: the whole text'])
+      expect(text).not.toContain(foreign);
+    for (const internal of ['"PK"', '"SK"', 'GSI', 'passwordHash', 'refreshTokenHash', 'requestHash'])
+      expect(text).not.toContain(internal);
+  });
+
+  it('DELETE /users/me?mode=erase needs the current password, then leaves nothing that names the user', async () => {
+    const { alice, bob, alicePost, aliceComment, bobPost } = await twoUsers();
+    const me = (await t.api.get('/api/v1/users/me').set('authorization', alice.bearer).expect(200)).body;
+    const before = (await t.allItems()).length;
+
+    const missing = await t.api.delete('/api/v1/users/me?mode=erase').set('authorization', alice.bearer).expect(400);
+    expect(missing.body.code).toBe('password_required');
+    const wrong = await t.api
+      .delete('/api/v1/users/me?mode=erase')
+      .set('authorization', alice.bearer)
+      .send({ password: 'not-her-password' })
+      .expect(403);
+    expect(wrong.body.code).toBe('wrong_password');
+    expect((await t.allItems()).length).toBe(before);
+
+    await t.api
+      .delete('/api/v1/users/me?mode=erase')
+      .set('authorization', alice.bearer)
+      .send({ password: alice.password })
+      .expect(204);
+
+    const names = [alice.userId, alice.email, me.username as string];
+    const leftovers = (await t.allItems()).filter((item) => names.some((name) => JSON.stringify(item).includes(name)));
+    expect(leftovers).toEqual([]);
+    await t.api.get('/api/v1/users/me').set('authorization', alice.bearer).expect(401);
+    await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password }).expect(401);
+
+    // Content stays, credited to deleted-user, with exact counts; Bob is untouched.
+    const post = await t.api.get(`/api/v1/posts/${alicePost}`).expect(200);
+    expect(post.body).toMatchObject({ authorId: 'deleted-user', likeCount: 1, commentCount: 1 });
+    const bobsPost = await t.api.get(`/api/v1/posts/${bobPost}`).expect(200);
+    expect(bobsPost.body).toMatchObject({ likeCount: 0, commentCount: 1 });
+    const thread = await t.api.get(`/api/v1/posts/${bobPost}/comments`).expect(200);
+    expect(thread.body.items).toEqual([expect.objectContaining({ id: aliceComment, authorId: 'deleted-user' })]);
+    await t.api.get('/api/v1/users/me').set('authorization', bob.bearer).expect(200);
+  });
+
+  it('refuses to erase the last active admin, as the admin hard delete does', async () => {
+    const admin = await signInAdmin(t);
+    const res = await t.api
+      .delete('/api/v1/users/me?mode=erase')
+      .set('authorization', admin.bearer)
+      .send({ password: admin.password })
+      .expect(409);
+    expect(res.body.code).toBe('last_admin');
+    await t.api.get('/api/v1/users/me').set('authorization', admin.bearer).expect(200);
+  });
+});
