@@ -22,7 +22,9 @@ const common = {
 export default {
   globalSetup: './test/global-setup.ts',
   globalTeardown: './test/global-teardown.ts',
-  testTimeout: 60000,
+  // A bound, not a wait: on a loaded 2-core machine (five suites at once) one e2e test that boots
+  // apps, hashes passwords and writes hundreds of items can take minutes; a hang still fails.
+  testTimeout: 180000,
   projects: [
     { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },

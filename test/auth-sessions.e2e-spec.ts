@@ -33,9 +33,11 @@ describe('auth: login, tokens and sessions (e2e)', () => {
   describe('POST /auth/login', () => {
     it('returns a token pair and stores a session with only the refresh token hash', async () => {
       const user = await signUp(t);
+      const before = t.clock.now().toISOString();
       const res = await login(user.email.toUpperCase(), user.password, 'MyPhone/1.0').expect(200);
+      const after = t.clock.now().toISOString();
       expect(res.body).toMatchObject({ tokenType: 'Bearer', expiresIn: 900, user: { id: user.userId, loginCount: 2 } });
-      expect(res.body.user.lastLoginAt).toBeDefined();
+      expect(res.body.user.lastLoginAt >= before && res.body.user.lastLoginAt <= after).toBe(true);
 
       const claims = decodeJwt(res.body.accessToken);
       expect(claims).toMatchObject({
@@ -148,7 +150,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
           ExpressionAttributeValues: { ':past': new Date(Date.now() - 1000).toISOString() },
         }),
       );
-      expect(await t.getItem(`USER#${victim.userId}`, `SESSION#${sid}`)).toBeDefined();
+      expect(await t.getItem(`USER#${victim.userId}`, `SESSION#${sid}`)).toMatchObject({ userId: victim.userId });
       expect((await sessions(victim.bearer).expect(401)).body.code).toBe('session_revoked');
       expect((await refresh(victim.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
     });
@@ -228,7 +230,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       const user = await signUp(t);
       await t.api.post('/api/v1/auth/logout').set('authorization', user.bearer).expect(204);
       expect((await sessions(user.bearer).expect(401)).body.code).toBe('session_revoked');
-      await refresh(user.refreshToken).expect(401);
+      expect((await refresh(user.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
     });
 
     it('lists sessions with the current one marked, and logout-all ends them all', async () => {
@@ -241,8 +243,8 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       expect(res.headers['server-timing']).toMatch(/calls=2 /); // BatchGet for the guard, one Query
 
       await t.api.post('/api/v1/auth/logout-all').set('authorization', user.bearer).expect(204);
-      await sessions(user.bearer).expect(401);
-      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
+      expect((await sessions(user.bearer).expect(401)).body.code).toBe('session_revoked');
+      expect((await sessions(`Bearer ${phone.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
     });
 
     it("revokes one of the caller's sessions, and answers 404 for another user's session", async () => {
@@ -260,7 +262,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       await sessions(other.bearer).expect(200); // untouched
 
       await t.api.delete(`/api/v1/auth/sessions/${phoneSid}`).set('authorization', user.bearer).expect(204);
-      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
+      expect((await sessions(`Bearer ${phone.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
       await sessions(user.bearer).expect(200);
     });
   });
@@ -275,8 +277,8 @@ describe('auth: login, tokens and sessions (e2e)', () => {
         .send({ currentPassword: user.password, newPassword: 'a brand new password' })
         .expect(204);
       await sessions(user.bearer).expect(200);
-      await sessions(`Bearer ${phone.body.accessToken}`).expect(401);
-      await login(user.email, user.password).expect(401);
+      expect((await sessions(`Bearer ${phone.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+      expect((await login(user.email, user.password).expect(401)).body.code).toBe('invalid_credentials');
       await login(user.email, 'a brand new password').expect(200);
     });
 
@@ -288,11 +290,15 @@ describe('auth: login, tokens and sessions (e2e)', () => {
         .send({ currentPassword: 'nope-nope', newPassword: 'another password' })
         .expect(403);
       expect(wrong.body.code).toBe('wrong_password');
-      await t.api
-        .post('/api/v1/auth/password')
-        .set('authorization', user.bearer)
-        .send({ currentPassword: user.password, newPassword: 'x'.repeat(73) })
-        .expect(400);
+      expect(
+        (
+          await t.api
+            .post('/api/v1/auth/password')
+            .set('authorization', user.bearer)
+            .send({ currentPassword: user.password, newPassword: 'x'.repeat(73) })
+            .expect(400)
+        ).body.code,
+      ).toBe('validation_failed');
       await login(user.email, user.password).expect(200);
     });
   });
@@ -307,7 +313,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
         .expect(202);
       expect(known.body).toEqual(unknown.body);
       await t.mailSent();
-      expect(t.mailer.last(user.email, 'password_reset')).toBeDefined();
+      expect(t.mailer.last(user.email, 'password_reset')).toMatchObject({ to: user.email, kind: 'password_reset' });
       expect(t.mailer.outbox.some((m) => m.to === 'ghost@example.com')).toBe(false);
     });
 
@@ -316,15 +322,19 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
       await t.mailSent();
       const token = t.mailer.tokenFor(user.email, 'password_reset')!;
-      const stored = (await t.allItems()).filter((i) => String(i.PK).startsWith('TOKEN#'));
+      const stored = (await t.allItems()).filter((i) => String(i.PK).startsWith('TOKEN#') && i.userId === user.userId);
+      expect(stored.map((i) => i.kind).sort()).toEqual(['email_verification', 'password_reset']);
       expect(JSON.stringify(stored)).not.toContain(token); // stored hashed
-      expect(stored.every((i) => typeof i.ttl === 'number')).toBe(true);
+      for (const item of stored) {
+        expect(item.ttl).toBe(Math.floor(Date.parse(String(item.expiresAt)) / 1000));
+        expect(Date.parse(String(item.expiresAt)) - Date.parse(String(item.createdAt))).toBe(3_600_000);
+      }
 
       await t.api
         .post('/api/v1/auth/password-reset/confirm')
         .send({ token, newPassword: 'reset password 1' })
         .expect(204);
-      await sessions(user.bearer).expect(401);
+      expect((await sessions(user.bearer).expect(401)).body.code).toBe('session_revoked');
       await login(user.email, 'reset password 1').expect(200);
       const again = await t.api
         .post('/api/v1/auth/password-reset/confirm')
@@ -346,12 +356,16 @@ describe('auth: login, tokens and sessions (e2e)', () => {
     it('activates a pending user with the link sent at registration, once', async () => {
       const user = await signUp(t);
       const token = t.mailer.tokenFor(user.email, 'email_verification')!;
-      expect(token).toBeDefined();
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const before = t.clock.now().toISOString();
       await t.api.post('/api/v1/auth/verify-email/confirm').send({ token }).expect(204);
+      const after = t.clock.now().toISOString();
       const item = await t.getItem(`USER#${user.userId}`, 'USER');
       expect(item).toMatchObject({ emailVerified: true, status: 'active' });
-      expect(item?.emailVerifiedAt).toBeDefined();
-      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token }).expect(400);
+      expect(String(item?.emailVerifiedAt) >= before && String(item?.emailVerifiedAt) <= after).toBe(true);
+      expect((await t.api.post('/api/v1/auth/verify-email/confirm').send({ token }).expect(400)).body.code).toBe(
+        'invalid_or_expired_token',
+      );
     });
 
     it('answers requests the same way for known and unknown emails', async () => {
@@ -400,7 +414,10 @@ describe('auth: login rate limits (e2e)', () => {
   it('limits attempts per account with 429 and Retry-After', async () => {
     const user = await signUp(t);
     for (let i = 0; i < 3; i++)
-      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-one' }).expect(401);
+      expect(
+        (await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-one' }).expect(401)).body
+          .code,
+      ).toBe('invalid_credentials');
     const limited = await t.api
       .post('/api/v1/auth/login')
       .send({ email: user.email, password: user.password })
@@ -418,10 +435,14 @@ describe('auth: login rate limits (e2e)', () => {
   it('limits attempts per IP across accounts', async () => {
     // Six attempts on six accounts from one IP reach the limit of 6; the seventh is refused.
     for (let i = 0; i < 6; i++)
-      await t.api
-        .post('/api/v1/auth/login')
-        .send({ email: `x${i}@example.com`, password: 'whatever1' })
-        .expect(401);
+      expect(
+        (
+          await t.api
+            .post('/api/v1/auth/login')
+            .send({ email: `x${i}@example.com`, password: 'whatever1' })
+            .expect(401)
+        ).body.code,
+      ).toBe('invalid_credentials');
     const limited = await t.api
       .post('/api/v1/auth/login')
       .send({ email: 'fresh@example.com', password: 'whatever1' })

@@ -168,18 +168,27 @@ describe('comments (e2e)', () => {
       .send({ content: 'second' })
       .expect(200);
     expect(res.body).toMatchObject({ content: 'second', version: 2 });
-    expect(res.body.editedAt).toBeDefined();
-    await t.api
-      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
-      .set('authorization', verified.bearer)
-      .set('if-match', '"1"')
-      .send({ content: 'x' })
-      .expect(412);
-    await t.api
-      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
-      .set('authorization', moderator.bearer)
-      .send({ content: 'x' })
-      .expect(403);
+    expect(Date.parse(res.body.editedAt)).toBeGreaterThanOrEqual(Date.parse(res.body.createdAt));
+    expect(res.body.editedAt).toBe(res.body.updatedAt);
+    expect(
+      (
+        await t.api
+          .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+          .set('authorization', verified.bearer)
+          .set('if-match', '"1"')
+          .send({ content: 'x' })
+          .expect(412)
+      ).body.code,
+    ).toBe('version_mismatch');
+    expect(
+      (
+        await t.api
+          .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+          .set('authorization', moderator.bearer)
+          .send({ content: 'x' })
+          .expect(403)
+      ).body.code,
+    ).toBe('not_comment_author');
   });
 
   it('keeps commentCount exact under concurrent creates, approvals, rejections and deletions', async () => {
@@ -224,12 +233,14 @@ describe('comments (e2e)', () => {
         ).body.items as CommentBody[]
       ).map((c) => c.id);
     const before = await queue();
-    expect(before.indexOf(first.id)).toBeLessThan(before.indexOf(second.id));
+    expect(before.filter((id) => id === first.id || id === second.id)).toEqual([first.id, second.id]);
     await moderate(postId, first.id, 'approved').expect(200);
     expect(await queue()).not.toContain(first.id);
     expect(await queue()).toContain(second.id);
-    await t.api.get('/api/v1/comments/moderation').set('authorization', verified.bearer).expect(403);
-    await moderate(postId, second.id, 'approved', verified).expect(403);
+    expect(
+      (await t.api.get('/api/v1/comments/moderation').set('authorization', verified.bearer).expect(403)).body.code,
+    ).toBe('insufficient_role');
+    expect((await moderate(postId, second.id, 'approved', verified).expect(403)).body.code).toBe('insufficient_role');
   });
 
   it("lists a user's approved comments newest first", async () => {
@@ -272,22 +283,28 @@ describe('comments (e2e)', () => {
 
   it('answers 404 for drafts and unknown posts, and 4xx for bad input', async () => {
     const draft = await newPost(false);
-    await comment(draft, verified, { content: 'x' }).expect(404);
-    await t.api.get(`/api/v1/posts/${draft}/comments`).expect(404);
-    await comment('AAAAAAAAAAAAAAAAAAAAA', verified, { content: 'x' }).expect(404);
+    expect((await comment(draft, verified, { content: 'x' }).expect(404)).body.code).toBe('post_not_found');
+    expect((await t.api.get(`/api/v1/posts/${draft}/comments`).expect(404)).body.code).toBe('post_not_found');
+    expect((await comment('AAAAAAAAAAAAAAAAAAAAA', verified, { content: 'x' }).expect(404)).body.code).toBe(
+      'post_not_found',
+    );
     const postId = await newPost();
     const otherPost = await newPost();
     const foreign = (await comment(otherPost, verified, { content: 'elsewhere' }).expect(201)).body as CommentBody;
     const before = (await t.allItems()).length;
-    await comment(postId, verified, { content: '' }).expect(400);
-    await comment(postId, verified, { content: 'x'.repeat(10_001) }).expect(400);
+    expect((await comment(postId, verified, { content: '' }).expect(400)).body.code).toBe('validation_failed');
+    expect((await comment(postId, verified, { content: 'x'.repeat(10_001) }).expect(400)).body.code).toBe(
+      'validation_failed',
+    );
     expect(
       (await comment(postId, verified, { content: 'x', parentId: 'BBBBBBBBBBBBBBBBBBBBB' }).expect(422)).body.code,
     ).toBe('unknown_parent_comment');
     expect((await comment(postId, verified, { content: 'x', parentId: foreign.id }).expect(422)).body.code).toBe(
       'unknown_parent_comment',
     );
-    await comment(postId, verified, { content: 'x', status: 'approved' }).expect(400);
+    expect((await comment(postId, verified, { content: 'x', status: 'approved' }).expect(400)).body.code).toBe(
+      'validation_failed',
+    );
     expect((await t.allItems()).length).toBe(before);
     await comment(postId, verified, { content: 'x'.repeat(10_000) }).expect(201);
   });

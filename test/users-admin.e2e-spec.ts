@@ -4,7 +4,14 @@ import { batchWriteAll } from '../src/dynamo/batch.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
 import type { UserWithPassword } from '../src/users/user.entity.js';
 import { toUserItem } from '../src/users/users.repository.js';
-import { createTestApp, dynamoCost, type SignedIn, signUp, type TestApp } from './helpers/test-app.js';
+import {
+  createTestApp,
+  dynamoCost,
+  SEEDING_TIMEOUT_MS,
+  type SignedIn,
+  signUp,
+  type TestApp,
+} from './helpers/test-app.js';
 
 const ADMIN = { email: 'root@example.com', password: 'root-password-1' };
 
@@ -85,8 +92,12 @@ describe('users: administration (e2e)', () => {
       const user = await signUp(t);
       await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(200);
       await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'suspended' }).expect(200);
-      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401);
-      await t.api.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
+      expect((await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401)).body.code).toBe(
+        'session_revoked',
+      );
+      expect(
+        (await t.api.post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401)).body.code,
+      ).toBe('invalid_refresh_token');
       expect(
         (await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(403)).body
           .code,
@@ -106,7 +117,7 @@ describe('users: administration (e2e)', () => {
         .send({ status: 'suspended' })
         .expect(409);
       expect(suspend.body.code).toBe('last_admin');
-      await as(admin.bearer).delete('/api/v1/users/me').expect(409);
+      expect((await as(admin.bearer).delete('/api/v1/users/me').expect(409)).body.code).toBe('last_admin');
       expect(await t.getItem(`USER#${admin.userId}`, 'USER')).toMatchObject({ role: 'admin', status: 'active' });
     });
 
@@ -160,8 +171,10 @@ describe('users: administration (e2e)', () => {
       const user = await signUp(t);
       await as(admin.bearer).delete(`/api/v1/users/${user.userId}`).expect(204);
       expect(await t.getItem(`USER#${user.userId}`, 'USER')).toMatchObject({ status: 'inactive' });
-      await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
-      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401);
+      expect((await t.api.get(`/api/v1/users/${user.userId}`).expect(404)).body.code).toBe('user_not_found');
+      expect((await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401)).body.code).toBe(
+        'session_revoked',
+      );
     });
 
     it('erases user, profile, uniqueness items and sessions with mode=hard', async () => {
@@ -171,7 +184,9 @@ describe('users: administration (e2e)', () => {
         (i) => String(i.PK) === `USER#${user.userId}` || i.userId === user.userId || String(i.PK).includes(user.email),
       );
       expect(left.filter((i) => !String(i.PK).startsWith('TOKEN#'))).toEqual([]);
-      await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(404);
+      expect((await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(404)).body.code).toBe(
+        'user_not_found',
+      );
       // the email and username are free again
       await signUp(t, { email: user.email, username: 'erase_me' });
     });
@@ -180,7 +195,7 @@ describe('users: administration (e2e)', () => {
       const user = await signUp(t, { username: 'half_gone' });
       // The first step of the erase happened (the user item), the batch did not.
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${user.userId}`, SK: 'USER' } }));
-      await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
+      expect((await t.api.get(`/api/v1/users/${user.userId}`).expect(404)).body.code).toBe('user_not_found');
       const swept = await sweepOrphans(t.db, t.tableName);
       expect(swept.orphanPartitions.sort()).toEqual(
         [`USER#${user.userId}`, `UNIQUE#EMAIL#${user.email}`, 'UNIQUE#USERNAME#half_gone'].sort(),
@@ -192,7 +207,9 @@ describe('users: administration (e2e)', () => {
     });
 
     it('answers 400 for an unknown mode', async () => {
-      await as(admin.bearer).delete(`/api/v1/users/${admin.userId}?mode=everything`).expect(400);
+      expect(
+        (await as(admin.bearer).delete(`/api/v1/users/${admin.userId}?mode=everything`).expect(400)).body.code,
+      ).toBe('validation_failed');
     });
   });
 
@@ -214,15 +231,24 @@ describe('users: administration (e2e)', () => {
       const second = await as(admin.bearer).get(`/api/v1/users?limit=2&cursor=${first.body.nextCursor}`).expect(200);
       expect(second.body.items.map((u: { id: string }) => u.id)).toEqual([created[1].userId, created[0].userId]);
 
-      const admins = await as(admin.bearer).get('/api/v1/users?role=admin&status=active').expect(200);
-      expect(admins.body.items.map((u: { id: string }) => u.id)).toContain(admin.userId);
-      expect(
-        admins.body.items.every((u: { role: string; status: string }) => u.role === 'admin' && u.status === 'active'),
-      ).toBe(true);
-      const pending = await as(admin.bearer).get('/api/v1/users?status=pending&limit=100').expect(200);
-      expect(pending.body.items.every((u: { status: string }) => u.status === 'pending')).toBe(true);
-      const moderators = await as(admin.bearer).get('/api/v1/users?role=moderator').expect(200);
-      expect(moderators.body.items.every((u: { role: string }) => u.role === 'moderator')).toBe(true);
+      const list = async (query: string) =>
+        (await as(admin.bearer).get(`/api/v1/users?limit=100&${query}`).expect(200)).body.items as {
+          id: string;
+          role: string;
+          status: string;
+        }[];
+      const admins = await list('role=admin&status=active');
+      expect(admins.map((u) => u.id)).toEqual([admin.userId]);
+      const pending = await list('status=pending');
+      expect(pending.map((u) => u.id)).toEqual(expect.arrayContaining(created.map((u) => u.userId)));
+      expect(pending.filter((u) => u.status !== 'pending')).toEqual([]);
+      const moderator = await signUp(t);
+      await as(admin.bearer).patch(`/api/v1/users/${moderator.userId}/role`).send({ role: 'moderator' }).expect(200);
+      const moderators = await list('role=moderator');
+      expect(moderators.map((u) => u.id)).toContain(moderator.userId);
+      expect(moderators.filter((u) => u.role !== 'moderator')).toEqual([]);
+      expect((await list('role=moderator&status=pending')).map((u) => u.id)).toContain(moderator.userId);
+      expect((await list('role=user&status=pending')).map((u) => u.id)).not.toContain(moderator.userId);
       expect(JSON.stringify(first.body)).not.toMatch(/passwordHash|GSI|"PK"/);
     });
 
@@ -238,42 +264,46 @@ describe('users: administration (e2e)', () => {
       );
     });
 
-    it('costs the same for a page of 20 with 50 users and with 2,000 users', async () => {
-      const costOfPage = async () => {
-        const res = await as(admin.bearer).get('/api/v1/users?limit=20').expect(200);
-        expect(res.body.items).toHaveLength(20);
-        return dynamoCost(res);
-      };
-      const seed = async (count: number) => {
-        const now = Date.now();
-        const items = Array.from({ length: count }, (_, i) => {
-          const id = `seed${String(now).slice(-8)}${String(i).padStart(9, '0')}`;
-          const at = new Date(now - 86_400_000 - i * 1000).toISOString();
-          const user: UserWithPassword = {
-            id,
-            email: `${id}@seed.example`,
-            username: `seed-${id}`.toLowerCase(),
-            role: 'user',
-            status: 'active',
-            emailVerified: true,
-            loginCount: 0,
-            createdAt: at,
-            updatedAt: at,
-            version: 1,
-            passwordHash: 'x',
-          };
-          return { PutRequest: { Item: toUserItem(user) } };
-        });
-        await batchWriteAll(t.db, t.tableName, items);
-      };
-      const existing = (await t.allItems()).filter((i) => i.SK === 'USER').length;
-      await seed(Math.max(0, 50 - existing));
-      const small = await costOfPage();
-      await seed(2000 - 50);
-      expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(2000);
-      const large = await costOfPage();
-      expect(large).toEqual(small);
-      expect(large.calls).toBe(2); // the guard's BatchGet and one Query
-    });
+    it(
+      'costs the same for a page of 20 with 50 users and with 2,000 users',
+      async () => {
+        const costOfPage = async () => {
+          const res = await as(admin.bearer).get('/api/v1/users?limit=20').expect(200);
+          expect(res.body.items).toHaveLength(20);
+          return dynamoCost(res);
+        };
+        const seed = async (count: number) => {
+          const now = Date.now();
+          const items = Array.from({ length: count }, (_, i) => {
+            const id = `seed${String(now).slice(-8)}${String(i).padStart(9, '0')}`;
+            const at = new Date(now - 86_400_000 - i * 1000).toISOString();
+            const user: UserWithPassword = {
+              id,
+              email: `${id}@seed.example`,
+              username: `seed-${id}`.toLowerCase(),
+              role: 'user',
+              status: 'active',
+              emailVerified: true,
+              loginCount: 0,
+              createdAt: at,
+              updatedAt: at,
+              version: 1,
+              passwordHash: 'x',
+            };
+            return { PutRequest: { Item: toUserItem(user) } };
+          });
+          await batchWriteAll(t.db, t.tableName, items);
+        };
+        const existing = (await t.allItems()).filter((i) => i.SK === 'USER').length;
+        await seed(Math.max(0, 50 - existing));
+        const small = await costOfPage();
+        await seed(2000 - 50);
+        expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(2000);
+        const large = await costOfPage();
+        expect(large).toEqual(small);
+        expect(large.calls).toBe(2); // the guard's BatchGet and one Query
+      },
+      SEEDING_TIMEOUT_MS,
+    );
   });
 });

@@ -72,7 +72,7 @@ describe('users (e2e)', () => {
       });
       expect(res.body.profile).toMatchObject({ version: 1 });
       expect(res.headers.etag).toBe('"1"');
-      await t.api.get('/api/v1/users/me').expect(401);
+      expect((await t.api.get('/api/v1/users/me').expect(401)).body.code).toBe('missing_token');
     });
 
     it('changes names and the username, swapping the uniqueness items', async () => {
@@ -83,12 +83,12 @@ describe('users (e2e)', () => {
       expect(await t.getItem(`UNIQUE#USERNAME#${old}`, 'UNIQUE')).toBeUndefined();
       expect((await t.getItem('UNIQUE#USERNAME#countess_ada', 'UNIQUE'))?.userId).toBe(me.userId);
       await t.api.get('/api/v1/users/by-username/countess_ada').expect(200);
-      await t.api.get(`/api/v1/users/by-username/${old}`).expect(404);
+      expect((await t.api.get(`/api/v1/users/by-username/${old}`).expect(404)).body.code).toBe('user_not_found');
     });
 
     it('answers 409 for a taken username and changes nothing', async () => {
       const other = await signUp(t, { username: 'taken_name' });
-      expect(other.userId).toBeDefined();
+      expect((await t.getItem('UNIQUE#USERNAME#taken_name', 'UNIQUE'))?.userId).toBe(other.userId);
       const res = await patch({ username: 'taken_name', firstName: 'X' }).expect(409);
       expect(res.body.code).toBe('username_taken');
       expect((await get()).body).toMatchObject({ version: 1 });
@@ -141,12 +141,17 @@ describe('users (e2e)', () => {
       expect(res.body).toMatchObject({ email: 'new.address@example.com', emailVerified: false });
       expect(await t.getItem(`UNIQUE#EMAIL#${me.email}`, 'UNIQUE')).toBeUndefined();
       expect((await t.getItem('UNIQUE#EMAIL#new.address@example.com', 'UNIQUE'))?.userId).toBe(me.userId);
-      expect(t.mailer.last('new.address@example.com', 'email_verification')).toBeDefined();
+      expect(t.mailer.last('new.address@example.com', 'email_verification')).toMatchObject({
+        to: 'new.address@example.com',
+        kind: 'email_verification',
+      });
       await t.api
         .post('/api/v1/auth/login')
         .send({ email: 'new.address@example.com', password: me.password })
         .expect(200);
-      await t.api.post('/api/v1/auth/login').send({ email: me.email, password: me.password }).expect(401);
+      expect(
+        (await t.api.post('/api/v1/auth/login').send({ email: me.email, password: me.password }).expect(401)).body.code,
+      ).toBe('invalid_credentials');
     });
 
     it('refuses a wrong password (403) and a taken email (409)', async () => {
@@ -175,7 +180,9 @@ describe('users (e2e)', () => {
         .set('authorization', me.bearer)
         .send({ email: `moved-${me.email}`, password: me.password })
         .expect(200);
-      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: oldToken }).expect(400);
+      expect(
+        (await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: oldToken }).expect(400)).body.code,
+      ).toBe('invalid_or_expired_token');
       expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.emailVerified).toBe(false);
     });
   });
@@ -256,10 +263,12 @@ describe('users (e2e)', () => {
   describe('DELETE /api/v1/users/me', () => {
     it('deactivates: sessions end, sign-in is refused, the public page is gone', async () => {
       const me = await signUp(t, { username: 'leaving' });
+      const before = t.clock.now().toISOString();
       await t.api.delete('/api/v1/users/me').set('authorization', me.bearer).expect(204);
+      const after = t.clock.now().toISOString();
       const item = await t.getItem(`USER#${me.userId}`, 'USER');
       expect(item).toMatchObject({ status: 'inactive' });
-      expect(item?.deletedAt).toBeDefined();
+      expect(String(item?.deletedAt) >= before && String(item?.deletedAt) <= after).toBe(true);
       await t.api.get('/api/v1/users/me').set('authorization', me.bearer).expect(401);
       expect(
         (await t.api.post('/api/v1/auth/login').send({ email: me.email, password: me.password }).expect(403)).body.code,

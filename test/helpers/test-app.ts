@@ -43,6 +43,12 @@ export function setTestLogging(logging: Pick<CreateAppOptions, 'logLevel' | 'log
   testLogging = logging;
 }
 
+/**
+ * Bound of the tests that seed thousands of items to show that a page's cost does not grow: the
+ * writes alone can take minutes on a loaded machine. Nothing waits for it; it only bounds.
+ */
+export const SEEDING_TIMEOUT_MS = 300_000;
+
 export interface TestApp {
   app: NestExpressApplication;
   /** Requests whose responses are all checked against the OpenAPI document. */

@@ -1,0 +1,18 @@
+// `npm run test:mutation:e2e`: one DynamoDB Local for the whole scoped mutation run (every
+// mutant's Jest run gets tables of its own in it), then StrykerJS with stryker.e2e.config.mjs.
+// Needs `npm run build` first (the script imports the launcher from dist/; the npm pre-script does it).
+import { spawn } from 'node:child_process';
+import { startEmbeddedDynamo } from '../../dist/dynamo/embedded-dynamo.js';
+
+const engine = await startEmbeddedDynamo();
+let code = 1;
+try {
+  const stryker = spawn('npx', ['stryker', 'run', 'stryker.e2e.config.mjs', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, TEST_DYNAMODB_ENDPOINT: engine.endpoint },
+  });
+  code = await new Promise((resolve) => stryker.on('exit', (exitCode) => resolve(exitCode ?? 1)));
+} finally {
+  await engine.stop();
+}
+process.exit(code);
