@@ -65,16 +65,21 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
   const rows: Row[] = [
     [
       1,
-      'register',
+      'register (the register-IP counter is off in test apps: 3 with it)',
       2,
       () => t.api.post('/api/v1/auth/register').send({ email: 'p1@example.com', password: 'password-1' }),
     ],
     [2, 'public user by id', 1, () => t.api.get(`/api/v1/users/${author.userId}`)],
     [5, 'readiness probe', 1, () => t.api.get('/health/ready')],
-    [6, 'login', 5, () => t.api.post('/api/v1/auth/login').send({ email: author.email, password: author.password })],
+    [
+      6,
+      'login',
+      [8, 9],
+      () => t.api.post('/api/v1/auth/login').send({ email: author.email, password: author.password }),
+    ],
     [
       8,
-      'refresh',
+      'refresh (the refresh counter is off in test apps: 3 with it)',
       2,
       async () => t.api.post('/api/v1/auth/refresh').send({ refreshToken: (await signUp(t)).refreshToken }),
     ],
@@ -196,7 +201,7 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
       },
     ],
     [36, 'my likes', 2 + GUARD, () => as(reader).get('/api/v1/users/me/likes')],
-    [37, 'count a view', 1, async () => t.api.post(`/api/v1/posts/${(await newPost(true)).id}/views`)],
+    [37, 'count a view', 2, async () => t.api.post(`/api/v1/posts/${(await newPost(true)).id}/views`)],
     [
       39,
       'comment',
