@@ -30,6 +30,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'Post', pk: new RegExp(`^POST#${ID}$`), sk: /^POST$/ },
   { entity: 'PostContent', pk: new RegExp(`^POST#${ID}$`), sk: /^POST#CONTENT$/ },
   { entity: 'Like', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^LIKE#${ID}$`) },
+  { entity: 'View', pk: new RegExp(`^VIEW#${ID}#.+$`), sk: /^VIEW$/ },
   { entity: 'Comment', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^COMMENT#${TIME}#${ID}(/${TIME}#${ID})*$`) },
   { entity: 'CommentPointer', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CMTID#${ID}$`) },
   { entity: 'CommentLike', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CLIKE#${ID}#${ID}$`) },
