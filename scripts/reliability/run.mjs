@@ -59,6 +59,7 @@ async function main() {
         DYNAMODB_ENDPOINT: f.engine.endpoint,
         JWT_SECRET: 'reliability-battery-secret-0123456789abcdef',
         LOG_LEVEL: 'error',
+        NO_COLOR: '1', // plain text for the table in docs/reliability.md
       },
       encoding: 'utf8',
     }).trim();
