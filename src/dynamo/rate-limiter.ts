@@ -40,7 +40,11 @@ export class RateLimiter {
    * and `code` when any of them is now over its limit. Refused events count too, so hammering
    * a limit does not reopen it.
    */
-  async consume(checks: RateCheck[], code: string = ErrorCode.TooManyRequests, now = this.clock.now()): Promise<void> {
+  async consume(
+    checks: RateCheck[],
+    code: ErrorCode = ErrorCode.TooManyRequests,
+    now = this.clock.now(),
+  ): Promise<void> {
     const active = checks.filter((check) => check.rule.max > 0);
     const windows = await Promise.all(active.map((check) => this.add(check, now)));
     const over = windows.map((w, i) => ({ ...w, max: active[i].rule.max })).filter((w) => w.count > w.max);
@@ -94,7 +98,7 @@ export class RateLimiter {
   }
 
   /** The 429 a limit answers with. */
-  refusal(code: string, retryAfter: number) {
+  refusal(code: ErrorCode, retryAfter: number) {
     const detail =
       code === ErrorCode.TooManyLoginAttempts
         ? 'Too many login attempts; try again later.'

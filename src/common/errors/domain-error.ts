@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * A failure the API reports to its client. Services and repositories throw these; the one
  * exception filter (`ProblemDetailsFilter`) renders them as RFC 9457 problem+json. `code` is
@@ -12,7 +14,7 @@ export interface FieldError {
 export class DomainError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     detail: string,
     readonly extras: { errors?: FieldError[]; retryAfterSeconds?: number; [key: string]: unknown } = {},
   ) {
@@ -21,16 +23,16 @@ export class DomainError extends Error {
   }
 }
 
-export const badRequest = (code: string, detail: string, errors?: FieldError[]) =>
+export const badRequest = (code: ErrorCode, detail: string, errors?: FieldError[]) =>
   new DomainError(400, code, detail, errors ? { errors } : {});
-export const unauthorized = (code: string, detail: string) => new DomainError(401, code, detail);
-export const forbidden = (code: string, detail: string) => new DomainError(403, code, detail);
-export const notFound = (code: string, detail: string) => new DomainError(404, code, detail);
-export const conflict = (code: string, detail: string) => new DomainError(409, code, detail);
-export const preconditionFailed = (code: string, detail: string) => new DomainError(412, code, detail);
-export const unprocessable = (code: string, detail: string, extras: Record<string, unknown> = {}) =>
+export const unauthorized = (code: ErrorCode, detail: string) => new DomainError(401, code, detail);
+export const forbidden = (code: ErrorCode, detail: string) => new DomainError(403, code, detail);
+export const notFound = (code: ErrorCode, detail: string) => new DomainError(404, code, detail);
+export const conflict = (code: ErrorCode, detail: string) => new DomainError(409, code, detail);
+export const preconditionFailed = (code: ErrorCode, detail: string) => new DomainError(412, code, detail);
+export const unprocessable = (code: ErrorCode, detail: string, extras: Record<string, unknown> = {}) =>
   new DomainError(422, code, detail, extras);
-export const tooManyRequests = (code: string, detail: string, retryAfterSeconds: number) =>
+export const tooManyRequests = (code: ErrorCode, detail: string, retryAfterSeconds: number) =>
   new DomainError(429, code, detail, { retryAfterSeconds });
-export const serviceUnavailable = (code: string, detail: string, retryAfterSeconds?: number) =>
+export const serviceUnavailable = (code: ErrorCode, detail: string, retryAfterSeconds?: number) =>
   new DomainError(503, code, detail, retryAfterSeconds ? { retryAfterSeconds } : {});

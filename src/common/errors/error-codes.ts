@@ -62,5 +62,35 @@ export const ErrorCode = {
   ServerBusy: 'server_busy',
   TransactionConflict: 'transaction_conflict',
   InternalError: 'internal_error',
+  // Nest's and Express's own HTTP errors that no rule above names (`http_<status>`): the statuses
+  // Nest has an HttpException class for. Any other status is answered as bad_request or internal_error.
+  Http400: 'http_400',
+  Http401: 'http_401',
+  Http403: 'http_403',
+  Http404: 'http_404',
+  Http405: 'http_405',
+  Http406: 'http_406',
+  Http408: 'http_408',
+  Http409: 'http_409',
+  Http410: 'http_410',
+  Http412: 'http_412',
+  Http413: 'http_413',
+  Http415: 'http_415',
+  Http418: 'http_418',
+  Http421: 'http_421',
+  Http422: 'http_422',
+  Http429: 'http_429',
+  Http500: 'http_500',
+  Http501: 'http_501',
+  Http502: 'http_502',
+  Http503: 'http_503',
+  Http504: 'http_504',
+  Http505: 'http_505',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The whole catalogue, in declaration order: the `code` enum of the OpenAPI problem schema. */
+export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+const KNOWN = new Set<string>(ERROR_CODES);
+export const isErrorCode = (value: string): value is ErrorCode => KNOWN.has(value);

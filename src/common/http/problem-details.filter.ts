@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ErrorCode, isErrorCode } from '../errors/error-codes.js';
 import { translateDynamoError } from '../../dynamo/dynamo-errors.js';
 import type { ProblemDto } from '../dto/problem.dto.js';
 import { scrubUrl } from '../../logging/logger.js';
@@ -22,8 +22,18 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/**
+ * The catalogue's `http_<status>` code of a status that no rule names; a status outside the
+ * catalogue (a custom HttpException) falls back to the generic code of its class.
+ */
+function fallbackCode(status: number): ErrorCode {
+  const code = `http_${status}`;
+  if (isErrorCode(code)) return code;
+  return status >= 500 ? ErrorCode.InternalError : ErrorCode.BadRequest;
+}
+
 /** Codes for errors raised by Nest or Express themselves rather than by our services. */
-function codeForHttpException(exception: HttpException): string {
+function codeForHttpException(exception: HttpException): ErrorCode {
   const status = exception.getStatus();
   const body = exception.getResponse() as { message?: unknown } | string;
   const message = typeof body === 'string' ? body : typeof body.message === 'string' ? body.message : '';
@@ -32,7 +42,7 @@ function codeForHttpException(exception: HttpException): string {
   if (status === 413) return ErrorCode.PayloadTooLarge;
   if (status === 415) return ErrorCode.UnsupportedMediaType;
   if (status === 400 && /JSON/i.test(message)) return ErrorCode.MalformedJson;
-  return `http_${status}`;
+  return fallbackCode(status);
 }
 
 const logger = new Logger('ProblemDetails');
@@ -72,7 +82,7 @@ function toProblem(
   instance: string,
   requestId: string,
 ): ProblemDto {
-  const make = (status: number, code: string, detail: string, extras: Partial<ProblemDto> = {}): ProblemDto => ({
+  const make = (status: number, code: ErrorCode, detail: string, extras: Partial<ProblemDto> = {}): ProblemDto => ({
     type: `https://errors.publishing-api.dev/${code.replace(/_/g, '-')}`,
     title: TITLES[status] ?? 'Error',
     status,
