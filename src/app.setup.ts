@@ -1,12 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { json, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
-import { ProblemDto } from './common/dto/problem.dto.js';
 import { bodyShape } from './common/http/body-shape.middleware.js';
 import { jsonOnly } from './common/http/json-only.middleware.js';
 import { metricsAccess } from './common/http/metrics-access.middleware.js';
@@ -19,6 +18,7 @@ import { createHttpLogger, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
 import { AppMetrics } from './metrics/app-metrics.js';
 import { httpMetrics } from './metrics/http-metrics.middleware.js';
+import { buildOpenApiDocument } from './openapi/openapi-document.js';
 
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
@@ -35,19 +35,6 @@ export interface CreateAppOptions {
   mailer?: Mailer;
   /** Replaces the system clock (tests pass a `SettableClock`). */
   clock?: Clock;
-}
-
-/** Builds the OpenAPI document of the app as it is configured. */
-export function buildOpenApiDocument(app: NestExpressApplication): OpenAPIObject {
-  const config = new DocumentBuilder()
-    .setTitle('Publishing API')
-    .setDescription(
-      'REST API of a publishing platform. Errors are RFC 9457 `application/problem+json` bodies with a stable `code`.',
-    )
-    .setVersion('1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
-    .build();
-  return SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
 }
 
 /**

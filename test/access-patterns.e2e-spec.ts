@@ -130,7 +130,12 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
       async () => as(admin).patch(`/api/v1/users/${(await signUp(t)).userId}/role`, { role: 'moderator' }),
     ],
     [22, 'category tree', 1, () => t.api.get('/api/v1/categories')],
-    [22, 'category by slug', 1, async () => t.api.get(`/api/v1/categories/${(await newCategory('Pattern 22')).slug}`)],
+    [
+      22,
+      'category by slug',
+      1,
+      async () => t.api.get(`/api/v1/categories/by-slug/${(await newCategory('Pattern 22')).slug}`),
+    ],
     [23, 'create category', 1 + GUARD, () => as(admin).post('/api/v1/categories', { name: 'Pattern 23' })],
     [23, 'create tag', 1 + GUARD, () => as(admin).post('/api/v1/tags', { name: 'Pattern 23' })],
     [
@@ -141,7 +146,7 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     ],
     [26, 'tags A-Z', 1, () => t.api.get('/api/v1/tags')],
     [26, 'tags by use', 1, () => t.api.get('/api/v1/tags?sort=popular')],
-    [27, 'tag by slug', 2, async () => t.api.get(`/api/v1/tags/${(await newTag('Pattern 27')).slug}`)],
+    [27, 'tag by slug', 2, async () => t.api.get(`/api/v1/tags/by-slug/${(await newTag('Pattern 27')).slug}`)],
     [28, 'create post', 1 + GUARD, () => as(author).post('/api/v1/posts', { title: 'Plain 28', content: 'x' })],
     [
       28,

@@ -74,7 +74,7 @@ describe('identifiers (e2e)', () => {
     expect(created.body).toMatchObject({ name: 'Fullwidth', slug: 'fullwidth' });
     const again = await tag({ name: 'Fullwidth again', slug: 'fullwidth' }).expect(409);
     expect(again.body.code).toBe('slug_taken');
-    await t.api.get(`/api/v1/tags/${encodeURIComponent('ｆｕｌｌｗｉｄｔｈ')}`).expect(200);
+    await t.api.get(`/api/v1/tags/by-slug/${encodeURIComponent('ｆｕｌｌｗｉｄｔｈ')}`).expect(200);
   });
 
   it('refuses names with invisible or filler characters', async () => {

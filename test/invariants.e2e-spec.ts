@@ -72,7 +72,7 @@ describe('invariants (e2e)', () => {
       });
       const stale = await patch('"1"', 'Stale Write').expect(412);
       expect(stale.body.code).toBe('version_mismatch');
-      expect((await t.api.get(`/api/v1/tags/${tag.slug}`).expect(200)).body).toMatchObject({
+      expect((await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200)).body).toMatchObject({
         name: 'Versioned Two',
         version: 2,
       });

@@ -50,7 +50,7 @@ describe('posts (e2e)', () => {
       slug: string;
     };
   const tagCount = async (slug: string) =>
-    (await t.api.get(`/api/v1/tags/${slug}`).expect(200)).body.postCount as number;
+    (await t.api.get(`/api/v1/tags/by-slug/${slug}`).expect(200)).body.postCount as number;
   const drift = () => t.app.get(TaxonomyService).tagCountDrift();
 
   describe('create and read', () => {
@@ -249,7 +249,7 @@ describe('posts (e2e)', () => {
       const byAuthor = await t.api.get(`/api/v1/posts?author=${author.userId}&limit=4`).expect(200);
       expect(byAuthor.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
       expect(await tagCount(tag.slug)).toBe(4);
-      expect((await t.api.get(`/api/v1/categories/${category.slug}`).expect(200)).body.postCount).toBe(4);
+      expect((await t.api.get(`/api/v1/categories/by-slug/${category.slug}`).expect(200)).body.postCount).toBe(4);
 
       const own = await t.api
         .get('/api/v1/users/me/posts?status=draft&limit=100')
@@ -553,8 +553,10 @@ describe('posts (e2e)', () => {
         .delete(`/api/v1/categories/${from.id}?moveTo=${to.id}`)
         .set('authorization', admin.bearer)
         .expect(204);
-      expect((await t.api.get(`/api/v1/categories/${from.slug}`).expect(404)).body.code).toBe('category_not_found');
-      expect((await t.api.get(`/api/v1/categories/${to.slug}`).expect(200)).body.postCount).toBe(2);
+      expect((await t.api.get(`/api/v1/categories/by-slug/${from.slug}`).expect(404)).body.code).toBe(
+        'category_not_found',
+      );
+      expect((await t.api.get(`/api/v1/categories/by-slug/${to.slug}`).expect(200)).body.postCount).toBe(2);
       const feed = await t.api.get(`/api/v1/posts?category=${to.slug}`).expect(200);
       expect(feed.body.items.map((p: { id: string }) => p.id).sort()).toEqual([...ids].sort());
       expect((await get(ids[0])).body.categoryId).toBe(to.id);

@@ -43,10 +43,10 @@ describe('taxonomy (e2e)', () => {
       expect(node.children.map((c: { id: string }) => c.id)).toEqual([first.id, a.id, b.id]);
       expect(node.children[1].children.map((c: { id: string }) => c.id)).toEqual([leaf.id]);
 
-      const detail = await t.api.get(`/api/v1/categories/${leaf.slug}`).expect(200);
+      const detail = await t.api.get(`/api/v1/categories/by-slug/${leaf.slug}`).expect(200);
       expect(detail.body.ancestors.map((c: { id: string }) => c.id)).toEqual([root.id, a.id]);
       expect(detail.headers.etag).toBe('"1"');
-      const middle = await t.api.get(`/api/v1/categories/${a.slug}`).expect(200);
+      const middle = await t.api.get(`/api/v1/categories/by-slug/${a.slug}`).expect(200);
       expect(middle.body.children.map((c: { id: string }) => c.id)).toEqual([leaf.id]);
     });
 
@@ -80,9 +80,11 @@ describe('taxonomy (e2e)', () => {
       expect((await del(`?moveTo=${child.id}`).expect(409)).body.code).toBe('category_cycle');
       expect((await del('?moveTo=AAAAAAAAAAAAAAAAAAAAA').expect(422)).body.code).toBe('unknown_parent');
       await del(`?moveTo=${target.id}`).expect(204);
-      const shelter = await t.api.get(`/api/v1/categories/${target.slug}`).expect(200);
+      const shelter = await t.api.get(`/api/v1/categories/by-slug/${target.slug}`).expect(200);
       expect(shelter.body.children.map((c: { id: string }) => c.id)).toEqual([child.id]);
-      expect((await t.api.get(`/api/v1/categories/${parent.slug}`).expect(404)).body.code).toBe('category_not_found');
+      expect((await t.api.get(`/api/v1/categories/by-slug/${parent.slug}`).expect(404)).body.code).toBe(
+        'category_not_found',
+      );
       // the slug is free again
       expect((await createCategory({ name: 'Doomed' }).expect(201)).body.slug).toBe(parent.slug);
     });
@@ -125,9 +127,9 @@ describe('taxonomy (e2e)', () => {
 
       const popular = await t.api.get('/api/v1/tags?sort=popular&limit=100').expect(200);
       expect(popular.body.items).toHaveLength(4 + 0);
-      const bySlug = await t.api.get('/api/v1/tags/elixir').expect(200);
+      const bySlug = await t.api.get('/api/v1/tags/by-slug/elixir').expect(200);
       expect(bySlug.body).toMatchObject({ name: 'Elixir', postCount: 0 });
-      expect((await t.api.get('/api/v1/tags/nope').expect(404)).body.code).toBe('tag_not_found');
+      expect((await t.api.get('/api/v1/tags/by-slug/nope').expect(404)).body.code).toBe('tag_not_found');
       expect((await t.api.get(`/api/v1/tags?sort=popular&cursor=${first.body.nextCursor}`).expect(400)).body.code).toBe(
         'invalid_cursor',
       );
@@ -142,8 +144,8 @@ describe('taxonomy (e2e)', () => {
         .send({ name: 'JavaScript', slug: 'js' })
         .expect(200);
       expect(res.body).toMatchObject({ name: 'JavaScript', slug: 'js', version: 2 });
-      await t.api.get('/api/v1/tags/js').expect(200);
-      expect((await t.api.get('/api/v1/tags/javascript').expect(404)).body.code).toBe('tag_not_found');
+      await t.api.get('/api/v1/tags/by-slug/js').expect(200);
+      expect((await t.api.get('/api/v1/tags/by-slug/javascript').expect(404)).body.code).toBe('tag_not_found');
       expect((await createTag({ name: 'Other', slug: 'js' }).expect(409)).body.code).toBe('slug_taken');
       expect((await createTag({ name: 'javascript' }).expect(201)).body.slug).toBe('javascript');
     });

@@ -38,7 +38,13 @@ const toTokens = (issued: IssuedTokens): AuthTokensDto => ({
 export class AuthController {
   constructor(private readonly auth: AuthService) {}
 
-  /** Creates an account (status `pending` until the email is verified) and signs it in. */
+  /**
+   * Register an account
+   *
+   * @remarks Creates an account (status `pending` until the email is verified), mails a verification link and
+   * signs it in: the answer holds an access and a refresh token. A taken email or username is 409
+   * (`email_taken`, `username_taken`); registrations per IP are rate-limited (429).
+   */
   @Public()
   @Post('register')
   @HttpCode(HttpStatus.CREATED)
@@ -47,7 +53,13 @@ export class AuthController {
     return toTokens(await this.auth.register(dto, clientOf(req)));
   }
 
-  /** Signs in with email and password and opens a session for this device. */
+  /**
+   * Sign in
+   *
+   * @remarks Checks email and password and opens a session for this device. Wrong credentials are 401
+   * `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403;
+   * repeated failures lock the account for a while (429 `too_many_login_attempts`).
+   */
   @Public()
   @Post('login')
   @HttpCode(HttpStatus.OK)
@@ -56,7 +68,13 @@ export class AuthController {
     return toTokens(await this.auth.login(dto.email, dto.password, clientOf(req)));
   }
 
-  /** Exchanges a refresh token for a new access and refresh token. Reusing a rotated token revokes the session. */
+  /**
+   * Refresh the tokens
+   *
+   * @remarks Exchanges a refresh token for a new access and refresh token (rotation: each refresh token works
+   * once). Reusing a rotated token revokes the whole session (401 `refresh_token_reused`). Send no
+   * `Authorization` header: this route reads only the body.
+   */
   @Public()
   @Post('refresh')
   @HttpCode(HttpStatus.OK)
@@ -65,7 +83,12 @@ export class AuthController {
     return toTokens(await this.auth.refresh(dto.refreshToken));
   }
 
-  /** Ends the current session. */
+  /**
+   * Sign out
+   *
+   * @remarks Ends the current session: its refresh token stops working and its access token is refused from the
+   * next request on.
+   */
   @Authenticated()
   @Post('logout')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -73,7 +96,11 @@ export class AuthController {
     await this.auth.logout(user.userId, user.sessionId);
   }
 
-  /** Ends every session of the caller, on every device. */
+  /**
+   * Sign out everywhere
+   *
+   * @remarks Ends every session of the caller, on every device, including this one.
+   */
   @Authenticated()
   @Post('logout-all')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -81,7 +108,12 @@ export class AuthController {
     await this.auth.logoutAll(user.userId);
   }
 
-  /** The caller's live sessions (devices), a page at a time, in a stable order. */
+  /**
+   * List my sessions
+   *
+   * @remarks The caller's live sessions (devices), a page at a time in a stable order, with the one of this
+   * token marked `current`.
+   */
   @Authenticated()
   @Get('sessions')
   @ApiProblemResponses(400)
@@ -101,7 +133,12 @@ export class AuthController {
     };
   }
 
-  /** Revokes one of the caller's sessions. */
+  /**
+   * Revoke one of my sessions
+   *
+   * @remarks Ends one of the caller's sessions (another device). A session of someone else is 404, like one that
+   * does not exist.
+   */
   @Authenticated()
   @Delete('sessions/:id')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -110,7 +147,12 @@ export class AuthController {
     await this.auth.revokeSession(user.userId, id);
   }
 
-  /** Changes the password; every other session is revoked. */
+  /**
+   * Change my password
+   *
+   * @remarks Needs the current password (403 `wrong_password` otherwise, rate-limited). Every other session is
+   * revoked and a security notice is mailed.
+   */
   @Authenticated()
   @Post('password')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -119,7 +161,12 @@ export class AuthController {
     await this.auth.changePassword(user.userId, user.sessionId, dto.currentPassword, dto.newPassword);
   }
 
-  /** Emails a password-reset link. Answers the same whether or not the address is registered. */
+  /**
+   * Request a password-reset mail
+   *
+   * @remarks Mails a link with a single-use token to the address. Answers 202 the same whether or not the
+   * address is registered, so it cannot be used to find accounts; rate-limited per IP and per address.
+   */
   @Public()
   @Post('password-reset/request')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -129,7 +176,12 @@ export class AuthController {
     return ACCEPTED;
   }
 
-  /** Sets a new password with the emailed token; all sessions are revoked. */
+  /**
+   * Reset the password with the mailed token
+   *
+   * @remarks Sets a new password with the token of the mail; every session of the account is revoked. An
+   * unknown, used or expired token is 400 `invalid_or_expired_token`.
+   */
   @Public()
   @Post('password-reset/confirm')
   @HttpCode(HttpStatus.NO_CONTENT)
@@ -138,7 +190,12 @@ export class AuthController {
     await this.auth.confirmPasswordReset(dto.token, dto.newPassword);
   }
 
-  /** Emails a verification link. Answers the same whether or not the address is registered. */
+  /**
+   * Request a verification mail
+   *
+   * @remarks Mails a verification link again. Answers 202 the same whether or not the address is registered;
+   * rate-limited.
+   */
   @Public()
   @Post('verify-email/request')
   @HttpCode(HttpStatus.ACCEPTED)
@@ -148,7 +205,12 @@ export class AuthController {
     return ACCEPTED;
   }
 
-  /** Confirms the email with the emailed token; a `pending` account becomes `active`. */
+  /**
+   * Verify the email with the mailed token
+   *
+   * @remarks Confirms the address with the token of the mail; a `pending` account becomes `active`. An unknown,
+   * used or expired token is 400 `invalid_or_expired_token`.
+   */
   @Public()
   @Post('verify-email/confirm')
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -1,15 +1,38 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import type { UserRole } from '../users/user.entity.js';
 import type { AuthUser } from './auth-user.js';
 
-export const IS_PUBLIC = 'auth:isPublic';
+export const AUTH_MODE = 'auth:mode';
 export const REQUIRED_ROLES = 'auth:roles';
+/**
+ * How a route authenticates, for the guard and for the OpenAPI document (`buildOpenApiDocument`
+ * turns this extension into the operation's `security`): `public` routes ignore any token,
+ * `optional` ones personalise the answer for a valid token and refuse a bad one.
+ */
+export const AUTH_MODE_EXTENSION = 'x-auth-mode';
+export type AuthMode = 'public' | 'optional';
 
-/** Opens a route to anonymous callers (the JWT guard is global). A bearer token is still read if sent. */
-export const Public = () => SetMetadata(IS_PUBLIC, true);
+/**
+ * Opens a route to anonymous callers (the JWT guard is global). An `Authorization` header is not
+ * read at all: an expired token left on a client must not break sign-in, refresh or a probe.
+ */
+export const Public = () =>
+  applyDecorators(SetMetadata(AUTH_MODE, 'public' satisfies AuthMode), ApiExtension(AUTH_MODE_EXTENSION, 'public'));
+
+/**
+ * A public route that personalises its answer for a signed-in viewer (drafts for their author,
+ * `likedByMe`, one view per user): no token is fine, a sent token must be valid (401 otherwise,
+ * so a client learns its token expired instead of silently seeing the anonymous answer).
+ */
+export const OptionalAuth = () =>
+  applyDecorators(
+    SetMetadata(AUTH_MODE, 'optional' satisfies AuthMode),
+    ApiExtension(AUTH_MODE_EXTENSION, 'optional'),
+    ApiProblemResponses(401),
+  );
 
 /**
  * Documents a route as needing a bearer token: the lock in Swagger UI, 401 for a missing,

@@ -7,14 +7,15 @@ import type { UserRole } from '../users/user.entity.js';
 import { AuthGuard } from '@nestjs/passport';
 import { JWT_STRATEGY } from './jwt.strategy.js';
 import type { AuthUser } from './auth-user.js';
-import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators.js';
+import { AUTH_MODE, type AuthMode, REQUIRED_ROLES } from './auth.decorators.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
 
 /**
  * The global authentication guard: Passport's `AuthGuard('jwt')` (see `JwtStrategy`) with our
- * answers. Every route needs a valid bearer token unless marked `@Public()`; a public route still
- * authenticates a token that is sent (so it can say `likedByMe`), but does not require one.
+ * answers. Every route needs a valid bearer token unless marked `@Public()` (no token read) or
+ * `@OptionalAuth()` (a token that is sent is authenticated, so the answer can be personalised,
+ * but none is required).
  * Failures keep the problem+json codes clients branch on: `missing_token`, `invalid_token`,
  * `token_expired`, and whatever the verifier decides (`session_revoked`, `account_suspended`).
  */
@@ -25,10 +26,14 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    const mode = this.reflector.getAllAndOverride<AuthMode | undefined>(AUTH_MODE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (mode === 'public') return true;
     const header = context.switchToHttp().getRequest<AuthenticatedRequest>().headers.authorization;
     if (header === undefined) {
-      if (isPublic) return true;
+      if (mode === 'optional') return true;
       throw unauthorized(ErrorCode.MissingToken, 'A bearer token is required.');
     }
     // passport-jwt would call a malformed header "no token"; it is a wrong one.

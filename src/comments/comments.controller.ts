@@ -16,7 +16,7 @@ import {
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser, Public, Roles } from '../auth/auth.decorators.js';
+import { Authenticated, CurrentUser, OptionalAuth, Public, Roles } from '../auth/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
@@ -48,8 +48,13 @@ const toPage = (page: Page<Comment>): CommentPageDto => ({
 export class CommentsController {
   constructor(private readonly comments: CommentsService) {}
 
-  /** The thread in display order (each reply right after its parent, siblings oldest first). */
-  @Public()
+  /**
+   * List a post's comments
+   *
+   * @remarks The thread in display order (each reply right after its parent, siblings oldest first). Pending and
+   * rejected comments are shown only to their author and staff.
+   */
+  @OptionalAuth()
   @Get()
   @ApiProblemResponses(400, 404)
   async thread(
@@ -60,7 +65,13 @@ export class CommentsController {
     return toPage(await this.comments.thread(postId, viewer, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
   }
 
-  /** Comments on a published post. */
+  /**
+   * Comment on a post
+   *
+   * @remarks Comments on a published post, or replies with `parentId` (422 `unknown_parent_comment` when the
+   * parent is missing, deleted or not visible). Comments wait for moderation unless auto-approval is
+   * on.
+   */
   @Authenticated()
   @ContentWrite()
   @Post()
@@ -76,7 +87,11 @@ export class CommentsController {
     return CommentMapper.toDto(comment);
   }
 
-  /** The author edits the content, with `If-Match`. */
+  /**
+   * Edit my comment
+   *
+   * @remarks The author changes the content. Send the `ETag` as `If-Match`: a stale one is 412.
+   */
   @Authenticated()
   @ContentWrite()
   @Patch(':id')
@@ -94,7 +109,12 @@ export class CommentsController {
     return CommentMapper.toDto(comment);
   }
 
-  /** Deletes (the author, the post's author, moderators, admins); with replies it stays as a tombstone. */
+  /**
+   * Delete a comment
+   *
+   * @remarks Deletes a comment (its author, the post's author, moderators, admins). A comment with replies stays
+   * as a tombstone so the thread keeps its shape.
+   */
   @Authenticated()
   @ContentWrite()
   @Delete(':id')
@@ -105,8 +125,10 @@ export class CommentsController {
   }
 
   /**
-   * Sets the moderation status (moderators and admins). The post's author may hide an approved
-   * comment on their own post (`rejected`), and nothing else.
+   * Moderate a comment
+   *
+   * @remarks Sets the moderation status (moderators and admins). The post's author may hide an approved comment
+   * on their own post (`rejected`), and nothing else.
    */
   @Authenticated()
   @Post(':id/moderate')
@@ -120,6 +142,11 @@ export class CommentsController {
     return CommentMapper.toDto(await this.comments.moderate(postId, id, dto.status, viewer));
   }
 
+  /**
+   * Like a comment
+   *
+   * @remarks Likes an approved comment. Idempotent.
+   */
   @Authenticated()
   @ContentWrite()
   @Put(':id/like')
@@ -128,6 +155,11 @@ export class CommentsController {
     return this.comments.setLike(postId, id, viewer, true);
   }
 
+  /**
+   * Remove my like of a comment
+   *
+   * @remarks Removes the caller's like of a comment. Idempotent.
+   */
   @Authenticated()
   @ContentWrite()
   @Delete(':id/like')
@@ -142,7 +174,11 @@ export class CommentsController {
 export class CommentListsController {
   constructor(private readonly comments: CommentsService) {}
 
-  /** The moderation queue, oldest first. */
+  /**
+   * List comments awaiting moderation (moderator)
+   *
+   * @remarks The moderation queue, oldest first, one index Query per page.
+   */
   @Roles('moderator', 'admin')
   @Get('comments/moderation')
   @ApiProblemResponses(400)
@@ -150,7 +186,11 @@ export class CommentListsController {
     return toPage(await this.comments.pending(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
   }
 
-  /** A user's approved comments, newest first. */
+  /**
+   * List a user's comments
+   *
+   * @remarks A user's approved comments, newest first.
+   */
   @Public()
   @Get('users/:id/comments')
   @ApiProblemResponses(400)

@@ -18,13 +18,23 @@ export class HealthController {
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
   ) {}
 
-  /** The process is up. Never touches the database. */
+  /**
+   * Liveness probe
+   *
+   * @remarks Answers 200 while the process runs. It never touches the database, so a load balancer does not
+   * restart an instance because DynamoDB is slow.
+   */
   @Get('live')
   live(): HealthDto {
     return { status: 'ok' };
   }
 
-  /** The table answers DescribeTable and is ACTIVE; 503 otherwise. */
+  /**
+   * Readiness probe
+   *
+   * @remarks Answers 200 when the table answers DescribeTable within 2 s and is ACTIVE (or UPDATING); otherwise
+   * 503 `database_unavailable` with `Retry-After`, so traffic moves to another instance.
+   */
   @Get('ready')
   @ApiProblemResponses(503)
   async ready(): Promise<ReadinessDto> {

@@ -1,12 +1,15 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiProduces, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/auth.decorators.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { METRICS_SCHEME } from '../openapi/openapi-document.js';
 
 /**
  * The app's metrics in the Prometheus text format, for scraping. Like the probes it is outside
- * `/api/v1`; restrict it at the load balancer if it must not be public.
+ * `/api/v1`. It takes no user token (hence `@Public()`): `metricsAccess` checks `METRICS_TOKEN`
+ * in front of it, and without one configured the route does not exist (404).
  */
 @ApiTags('health')
 @Public()
@@ -15,6 +18,8 @@ export class MetricsController {
   constructor(private readonly metrics: AppMetrics) {}
 
   @Get()
+  @ApiSecurity(METRICS_SCHEME)
+  @ApiProblemResponses(401, 404)
   @ApiOperation({
     summary: 'Prometheus metrics',
     description:

@@ -18,7 +18,7 @@ import {
 import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import { Authenticated, CurrentUser, OptionalAuth, Public } from '../auth/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
@@ -53,7 +53,12 @@ export class PostsController {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). */
+  /**
+   * List published posts
+   *
+   * @remarks The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). One
+   * index Query per page, whatever the length of the posts.
+   */
   @Public()
   @Get()
   @ApiProblemResponses(400)
@@ -62,7 +67,13 @@ export class PostsController {
     return { items: page.items.map((post) => PostMapper.summary(post, this.clock.now())), nextCursor: page.nextCursor };
   }
 
-  /** Creates a draft. Send `Idempotency-Key` to make retries safe. */
+  /**
+   * Create a draft post
+   *
+   * @remarks Creates a draft owned by the caller. Send an `Idempotency-Key` to make retries safe: a retry with
+   * the same key and body answers 200 with the post created the first time; the same key with another
+   * body is 409 `idempotency_key_reused`.
+   */
   @Authenticated()
   @ContentWrite()
   @Post()
@@ -89,8 +100,13 @@ export class PostsController {
     return send(res, { post, likedByViewer: false }, this.clock.now(), viewer);
   }
 
-  /** A post by slug: published for everyone; others for their author, moderators and admins. */
-  @Public()
+  /**
+   * Get a post by slug
+   *
+   * @remarks A published post for everyone; a draft, scheduled or archived one only for its author, moderators
+   * and admins (404 for others). With a token, `likedByMe` says whether the caller likes it.
+   */
+  @OptionalAuth()
   @Get('by-slug/:slug')
   @ApiProblemResponses(400, 404)
   async bySlug(
@@ -101,8 +117,13 @@ export class PostsController {
     return send(res, await this.posts.getBySlug(slug, viewer), this.clock.now(), viewer);
   }
 
-  /** A post by id: published for everyone; others for their author, moderators and admins. */
-  @Public()
+  /**
+   * Get a post
+   *
+   * @remarks A published post for everyone; a draft, scheduled or archived one only for its author, moderators
+   * and admins (404 for others). With a token, `likedByMe` says whether the caller likes it.
+   */
+  @OptionalAuth()
   @Get(':id')
   @ApiProblemResponses(400, 404)
   async get(
@@ -113,7 +134,12 @@ export class PostsController {
     return send(res, await this.posts.get(id, viewer), this.clock.now(), viewer);
   }
 
-  /** Changes a post (author or admin) with `If-Match`. */
+  /**
+   * Change a post
+   *
+   * @remarks Changes a post (its author or an admin). Send the `ETag` you read as `If-Match`: a stale one is 412
+   * `version_mismatch`. A changed title keeps the slug unless a new one is given.
+   */
   @Authenticated()
   @ContentWrite()
   @Patch(':id')
@@ -130,7 +156,12 @@ export class PostsController {
     return send(res, { post, likedByViewer: false }, this.clock.now());
   }
 
-  /** Publishes now, or schedules with a future `publishAt`. */
+  /**
+   * Publish or schedule a post
+   *
+   * @remarks Publishes now, or schedules with a future `publishAt`. Only from `draft` (409 `invalid_transition`
+   * otherwise); the category must still exist (422).
+   */
   @Authenticated()
   @ContentWrite()
   @Post(':id/publish')
@@ -149,7 +180,11 @@ export class PostsController {
     );
   }
 
-  /** Back to draft. */
+  /**
+   * Unpublish a post
+   *
+   * @remarks Takes a published or scheduled post back to draft: out of every feed.
+   */
   @Authenticated()
   @ContentWrite()
   @Post(':id/unpublish')
@@ -163,7 +198,11 @@ export class PostsController {
     return send(res, { post: await this.posts.unpublish(id, viewer), likedByViewer: false }, this.clock.now());
   }
 
-  /** Archives: out of the feeds, still readable by its author and staff. */
+  /**
+   * Archive a post
+   *
+   * @remarks Archives a post: out of the feeds, still readable by its author and staff.
+   */
   @Authenticated()
   @ContentWrite()
   @Post(':id/archive')
@@ -177,7 +216,11 @@ export class PostsController {
     return send(res, { post: await this.posts.archive(id, viewer), likedByViewer: false }, this.clock.now());
   }
 
-  /** Deletes a post (author, moderator or admin). */
+  /**
+   * Delete a post
+   *
+   * @remarks Deletes a post with its likes and tag links (its author, moderators or admins).
+   */
   @Authenticated()
   @ContentWrite()
   @Delete(':id')
@@ -187,7 +230,12 @@ export class PostsController {
     await this.posts.delete(id, viewer);
   }
 
-  /** Likes a published post (idempotent). */
+  /**
+   * Like a post
+   *
+   * @remarks Likes a published post. Idempotent: a second like changes nothing and the count stays exact under
+   * concurrent likes.
+   */
   @Authenticated()
   @ContentWrite()
   @Put(':id/like')
@@ -196,7 +244,11 @@ export class PostsController {
     return this.posts.setLike(id, viewer, true);
   }
 
-  /** Removes the caller's like (idempotent). */
+  /**
+   * Remove my like
+   *
+   * @remarks Removes the caller's like. Idempotent.
+   */
   @Authenticated()
   @ContentWrite()
   @Delete(':id/like')
@@ -206,10 +258,12 @@ export class PostsController {
   }
 
   /**
-   * Counts a view of a published post and returns the count. A viewer (the signed-in user, or
-   * else the client's IP and user agent) counts once per post per hour.
+   * Count a view
+   *
+   * @remarks Counts a view of a published post and returns the count. A viewer (the signed-in user, or else the
+   * client's IP and user agent) counts once per post per hour.
    */
-  @Public()
+  @OptionalAuth()
   @Post(':id/views')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 404)

@@ -26,7 +26,11 @@ export class UserPostsController {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** The caller's posts in any status (or `status=`), newest first. */
+  /**
+   * List my posts
+   *
+   * @remarks The caller's posts in any status (or only `status=`), newest first, one index Query per page.
+   */
   @Authenticated()
   @Get('me/posts')
   @ApiProblemResponses(400)
@@ -37,7 +41,11 @@ export class UserPostsController {
     );
   }
 
-  /** The published posts the caller likes, newest like first. */
+  /**
+   * List the posts I like
+   *
+   * @remarks The published posts the caller likes, newest like first.
+   */
   @Authenticated()
   @Get('me/likes')
   @ApiProblemResponses(400)
@@ -48,7 +56,11 @@ export class UserPostsController {
     );
   }
 
-  /** A user's published posts, newest first. */
+  /**
+   * List a user's published posts
+   *
+   * @remarks A user's published posts, newest first, one index Query per page.
+   */
   @Public()
   @Get(':id/posts')
   @ApiProblemResponses(400)

@@ -35,16 +35,25 @@ import { TaxonomyService } from './taxonomy.service.js';
 export class CategoriesController {
   constructor(private readonly taxonomy: TaxonomyService) {}
 
-  /** The whole category tree, from one Query. */
+  /**
+   * Get the category tree
+   *
+   * @remarks The whole category tree, from one Query, with each category's published post count.
+   */
   @Public()
   @Get()
   async tree(): Promise<CategoryTreeDto> {
     return { items: (await this.taxonomy.tree()).map((node) => TaxonomyMapper.node(node)) };
   }
 
-  /** One category with its children and its ancestors (breadcrumb). */
+  /**
+   * Get a category by slug
+   *
+   * @remarks One category with its children and its ancestors (the breadcrumb), from one Query
+   * and one BatchGetItem. The `ETag` is the category's version, for `If-Match` on a later change.
+   */
   @Public()
-  @Get(':slug')
+  @Get('by-slug/:slug')
   @ApiProblemResponses(400, 404)
   async bySlug(@Param() { slug }: SlugParams, @Res({ passthrough: true }) res: Response): Promise<CategoryDetailDto> {
     const detail = await this.taxonomy.categoryBySlug(slug);
@@ -52,7 +61,12 @@ export class CategoriesController {
     return TaxonomyMapper.detail(detail);
   }
 
-  /** Creates a category (admins). */
+  /**
+   * Create a category (admin)
+   *
+   * @remarks Creates a category, under `parentId` when given (422 `unknown_parent` when it does not exist). The
+   * slug comes from the name unless given; an explicit taken slug is 409 `slug_taken`.
+   */
   @Roles('admin')
   @Post()
   @ApiProblemResponses(400, 409, 422)
@@ -62,7 +76,12 @@ export class CategoriesController {
     return TaxonomyMapper.category(category);
   }
 
-  /** Changes a category; moving it under one of its own descendants is refused (409 category_cycle). */
+  /**
+   * Change a category (admin)
+   *
+   * @remarks Renames, re-slugs or moves a category. Moving it under one of its own descendants is refused (409
+   * `category_cycle`); a stale `If-Match` is 412.
+   */
   @Roles('admin')
   @Patch(':id')
   @ApiIfMatch()
@@ -78,7 +97,12 @@ export class CategoriesController {
     return TaxonomyMapper.category(category);
   }
 
-  /** Deletes a category; with children, `moveTo` names their new parent. */
+  /**
+   * Delete a category (admin)
+   *
+   * @remarks Deletes a category. With children or posts, `moveTo` names the category that takes them over (409
+   * `category_not_empty` without it).
+   */
   @Roles('admin')
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -28,7 +28,11 @@ import { TaxonomyService } from './taxonomy.service.js';
 export class TagsController {
   constructor(private readonly taxonomy: TaxonomyService) {}
 
-  /** Tags by name or by post count, one index Query per page. */
+  /**
+   * List tags
+   *
+   * @remarks Tags by name (A-Z) or by post count (`sort=popular`), one index Query per page.
+   */
   @Public()
   @Get()
   @ApiProblemResponses(400)
@@ -37,8 +41,13 @@ export class TagsController {
     return { items: page.items.map((tag) => TaxonomyMapper.tag(tag)), nextCursor: page.nextCursor };
   }
 
+  /**
+   * Get a tag by slug
+   *
+   * @remarks The tag with its post count. The `ETag` is the tag's version, for `If-Match` on a later change.
+   */
   @Public()
-  @Get(':slug')
+  @Get('by-slug/:slug')
   @ApiProblemResponses(400, 404)
   async bySlug(@Param() { slug }: SlugParams, @Res({ passthrough: true }) res: Response): Promise<TagDto> {
     const tag = await this.taxonomy.tagBySlug(slug);
@@ -46,7 +55,12 @@ export class TagsController {
     return TaxonomyMapper.tag(tag);
   }
 
-  /** Creates a tag (moderators and admins). */
+  /**
+   * Create a tag (moderator)
+   *
+   * @remarks Creates a tag. The slug comes from the name unless given; an explicit taken slug is 409
+   * `slug_taken`.
+   */
   @Roles('moderator', 'admin')
   @Post()
   @ApiProblemResponses(400, 409)
@@ -56,7 +70,12 @@ export class TagsController {
     return TaxonomyMapper.tag(tag);
   }
 
-  /** Renames a tag or changes its slug (the uniqueness items are swapped atomically). */
+  /**
+   * Change a tag (moderator)
+   *
+   * @remarks Renames a tag or changes its slug; the uniqueness items are swapped atomically. A stale `If-Match`
+   * is 412.
+   */
   @Roles('moderator', 'admin')
   @Patch(':id')
   @ApiIfMatch()
@@ -72,7 +91,11 @@ export class TagsController {
     return TaxonomyMapper.tag(tag);
   }
 
-  /** Deletes a tag that no published post uses (409 tag_in_use otherwise). */
+  /**
+   * Delete a tag (moderator)
+   *
+   * @remarks Deletes a tag that no published post uses (409 `tag_in_use` otherwise).
+   */
   @Roles('moderator', 'admin')
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)

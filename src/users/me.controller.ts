@@ -21,7 +21,12 @@ import { UsersService } from './users.service.js';
 export class MeController {
   constructor(private readonly users: UsersService) {}
 
-  /** The caller with profile. The `ETag` is the account's version. */
+  /**
+   * Get my account
+   *
+   * @remarks The caller's account with profile. The `ETag` is the account's version: send it as `If-Match` to
+   * `PATCH /users/me`.
+   */
   @Get()
   async get(@CurrentUser() caller: AuthUser, @Res({ passthrough: true }) res: Response): Promise<MeWithProfileDto> {
     const { user, profile } = await this.users.getOwn(caller.userId);
@@ -29,7 +34,12 @@ export class MeController {
     return UserMapper.toMeWithProfile(user, profile);
   }
 
-  /** Changes first name, last name and username (nothing else). */
+  /**
+   * Change my names or username
+   *
+   * @remarks Changes first name, last name and username (nothing else). A taken username is 409; a stale
+   * `If-Match` is 412.
+   */
   @Patch()
   @ApiIfMatch()
   @ApiProblemResponses(400, 409, 412)
@@ -44,7 +54,12 @@ export class MeController {
     return UserMapper.toMeWithProfile(user, profile);
   }
 
-  /** Moves the account to a new email (password required); the new address must be verified. */
+  /**
+   * Change my email
+   *
+   * @remarks Moves the account to a new address (the current password is required). The new address must be
+   * verified again, and a notice goes to the old one.
+   */
   @Post('email')
   @HttpCode(HttpStatus.OK)
   @ApiProblemResponses(400, 409, 429)
@@ -58,7 +73,11 @@ export class MeController {
     return UserMapper.toMeWithProfile(user, profile);
   }
 
-  /** The caller's whole profile. The `ETag` is the profile's version. */
+  /**
+   * Get my profile
+   *
+   * @remarks The caller's whole profile, private fields included. The `ETag` is the profile's version.
+   */
   @Get('profile')
   async getProfile(@CurrentUser() caller: AuthUser, @Res({ passthrough: true }) res: Response): Promise<ProfileDto> {
     const { profile } = await this.users.getOwn(caller.userId);
@@ -66,7 +85,11 @@ export class MeController {
     return UserMapper.toProfile(profile);
   }
 
-  /** Changes profile fields; `null` clears one. */
+  /**
+   * Change my profile
+   *
+   * @remarks Changes profile fields; `null` clears one, an absent field stays. A stale `If-Match` is 412.
+   */
   @Patch('profile')
   @ApiIfMatch()
   @ApiProblemResponses(400, 412)
@@ -93,9 +116,11 @@ export class MeController {
   }
 
   /**
-   * Everything the service holds about the caller, as one JSON document (a data-access or
-   * portability request): account, profile, sessions, posts with content, comments, likes,
-   * unused emailed links, idempotency keys. Nothing about anyone else.
+   * Export my personal data
+   *
+   * @remarks Everything the service holds about the caller, as one JSON document (a data-access or portability
+   * request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
+   * idempotency keys. Nothing about anyone else.
    */
   @Get('export')
   async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
@@ -124,10 +149,12 @@ export class MeController {
   }
 
   /**
-   * `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is
-   * refused. `mode=erase` (body `{ "password": ... }`): the account and its personal data are
-   * erased exactly as an admin's hard delete does; posts and comments stay, credited to
-   * `deleted-user`. The last active admin can do neither (409 last_admin).
+   * Deactivate or erase my account
+   *
+   * @remarks `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
+   * `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
+   * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
+   * admin can do neither (409 `last_admin`).
    */
   @Delete()
   @HttpCode(HttpStatus.NO_CONTENT)

@@ -18,7 +18,12 @@ import { UsersService } from './users.service.js';
 export class UsersAdminController {
   constructor(private readonly users: UsersService) {}
 
-  /** Users newest first, optionally by role and status: one index Query per page. */
+  /**
+   * List users (admin)
+   *
+   * @remarks Users newest first, optionally filtered by role and status: one index Query per page, whatever the
+   * filter.
+   */
   @Get()
   @ApiProblemResponses(400)
   async list(@Query() query: ListUsersQueryDto): Promise<UserPageDto> {
@@ -30,7 +35,12 @@ export class UsersAdminController {
     return { items: page.items.map((user) => UserMapper.toMe(user)), nextCursor: page.nextCursor };
   }
 
-  /** Sets a user's role. The last active admin cannot be demoted. */
+  /**
+   * Set a user's role (admin)
+   *
+   * @remarks Sets the role. The last active admin cannot be demoted (409 `last_admin`); a stale `If-Match` is
+   * 412.
+   */
   @Patch(':id/role')
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
@@ -45,7 +55,12 @@ export class UsersAdminController {
     return UserMapper.toMe(user);
   }
 
-  /** Sets a user's status; `suspended` and `inactive` revoke every session at once. */
+  /**
+   * Set a user's status (admin)
+   *
+   * @remarks `suspended` and `inactive` revoke every session of the user at once. The last active admin cannot
+   * be suspended (409 `last_admin`).
+   */
   @Patch(':id/status')
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
@@ -60,7 +75,12 @@ export class UsersAdminController {
     return UserMapper.toMe(user);
   }
 
-  /** Deactivates (`mode=soft`, default) or erases (`mode=hard`) a user. */
+  /**
+   * Deactivate or erase a user (admin)
+   *
+   * @remarks `mode=soft` (default) deactivates; `mode=hard` erases the account and its personal data (content
+   * stays, credited to `deleted-user`).
+   */
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404, 409)

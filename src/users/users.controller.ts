@@ -15,7 +15,12 @@ import { UsersService } from './users.service.js';
 export class UsersController {
   constructor(private readonly users: UsersService) {}
 
-  /** A user's public page by username. */
+  /**
+   * Get a user's public page by username
+   *
+   * @remarks Username, names and public profile; never the email. The username is matched case-insensitively
+   * after NFKC.
+   */
   @Public()
   @Get('by-username/:username')
   @ApiProblemResponses(400, 404)
@@ -28,7 +33,11 @@ export class UsersController {
     return UserMapper.toPublic(user, profile);
   }
 
-  /** A user's public page: username, names and public profile; never the email. */
+  /**
+   * Get a user's public page
+   *
+   * @remarks Username, names and public profile; never the email.
+   */
   @Public()
   @Get(':id')
   @ApiProblemResponses(400, 404)

@@ -1,3 +1,4 @@
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { IsString, Length } from 'class-validator';
 import { AccountEmail, NewPassword } from '../../common/validation/validators.js';
 import { MeDto } from '../../users/dto/user-response.dto.js';
@@ -69,8 +70,11 @@ export class SessionDto {
   userAgent?: string;
   /** The client IP that signed in. */
   ip?: string;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   lastUsedAt!: string;
+  @ApiTimestamp()
   expiresAt!: string;
   /** True for the session of the token making this request. */
   current!: boolean;
@@ -78,7 +82,7 @@ export class SessionDto {
 
 export class SessionListDto {
   items!: SessionDto[];
-  /** Cursor of the next page; null on the last page. */
+  /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;
 }
 

@@ -1,3 +1,4 @@
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PickType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
@@ -56,8 +57,11 @@ export class CommentDto {
   /** A deleted comment that still has replies stays as a tombstone. */
   deleted!: boolean;
   likeCount!: number;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   updatedAt!: string;
+  @ApiTimestamp()
   editedAt?: string;
   /** Also the `ETag`. */
   version!: number;
@@ -65,6 +69,7 @@ export class CommentDto {
 
 export class CommentPageDto {
   items!: CommentDto[];
+  /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;
 }
 

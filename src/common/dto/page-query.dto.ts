@@ -14,7 +14,7 @@ export class PageQueryDto {
   @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  /** The `nextCursor` of the previous page. */
+  /** The `nextCursor` of the previous page (opaque; valid only for the listing that gave it). */
   @IsOptional()
   @IsString()
   @MaxLength(2048)

@@ -1,3 +1,6 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.js';
+
 /** One invalid field of a request. */
 export class FieldErrorDto {
   /** Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
@@ -19,7 +22,8 @@ export class ProblemDto {
   /** The request path. */
   instance!: string;
   /** Stable machine-readable code; branch on this, not on `detail`. */
-  code!: string;
+  @ApiProperty({ enum: ERROR_CODES, enumName: 'ErrorCode' })
+  code!: ErrorCode;
   /** The request's id, as in the `X-Request-Id` response header and the server's log: quote it in support requests. */
   requestId!: string;
   /** Per-field validation errors (for `validation_failed`). */

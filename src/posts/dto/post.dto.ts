@@ -1,3 +1,4 @@
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -88,6 +89,7 @@ export class PublishPostDto {
   /** When the post goes live (ISO 8601); now when absent. A future time schedules it. */
   @IsOptional()
   @IsISO8601({ strict: true, strictSeparator: true }, { message: 'publishAt must be an ISO 8601 date-time' })
+  @ApiTimestamp()
   publishAt?: string;
 }
 
@@ -135,12 +137,15 @@ export class PostSummaryDto {
   tagIds!: string[];
   /** `scheduled` while `publishedAt` lies ahead. @example published */
   status!: PostStatus;
+  @ApiTimestamp()
   publishedAt?: string;
   viewCount!: number;
   likeCount!: number;
   /** Approved, non-deleted comments. */
   commentCount!: number;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   updatedAt!: string;
   /** Also the `ETag`. */
   version!: number;
@@ -154,6 +159,7 @@ export class PostDto extends PostSummaryDto {
 
 export class PostPageDto {
   items!: PostSummaryDto[];
+  /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;
 }
 

@@ -1,3 +1,4 @@
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { OmitType, PartialType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
@@ -95,13 +96,16 @@ export class TagDto {
   color?: string;
   /** Published posts with this tag. */
   postCount!: number;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   updatedAt!: string;
   version!: number;
 }
 
 export class TagPageDto {
   items!: TagDto[];
+  /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;
 }
 
@@ -116,7 +120,9 @@ export class CategoryDto {
   parentId?: string;
   /** Published posts in this category. */
   postCount!: number;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   updatedAt!: string;
   version!: number;
 }

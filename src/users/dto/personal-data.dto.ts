@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/consistent-type-imports -- the Swagger CLI plugin turns these property types into runtime references */
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { SessionDto } from '../../auth/dto/auth.dto.js';
 import { CommentDto } from '../../comments/dto/comment.dto.js';
 import { PostDto } from '../../posts/dto/post.dto.js';
@@ -7,6 +7,7 @@ import { MeDto, ProfileDto } from './user-response.dto.js';
 /** A post the caller likes. */
 export class LikeRecordDto {
   postId!: string;
+  @ApiTimestamp()
   likedAt!: string;
 }
 
@@ -22,7 +23,9 @@ export class ActionTokenRecordDto {
   kind!: string;
   /** The address the link was sent to. */
   email!: string;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   expiresAt!: string;
 }
 
@@ -37,6 +40,7 @@ export class IdempotencyRecordDto {
  * Password hashes and token hashes are left out: they are not readable data about the person.
  */
 export class PersonalDataExportDto {
+  @ApiTimestamp()
   exportedAt!: string;
   account!: MeDto;
   profile!: ProfileDto;

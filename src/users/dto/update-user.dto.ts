@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { TrimNfkcLower } from '../../common/validation/identifiers.js';
 import { Type } from 'class-transformer';
 import {
@@ -78,6 +79,7 @@ export class UpdateProfileDto {
   /** A real calendar date in the past, `YYYY-MM-DD`. @example 1815-12-10 */
   @IsOptional()
   @IsPastIsoDate()
+  @ApiProperty({ format: 'date' })
   dateOfBirth?: string | null;
 
   /** E.164. @example +447700900123 */

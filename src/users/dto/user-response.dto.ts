@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import type { UserRole, UserStatus } from '../user.entity.js';
 
 /** A link to the user elsewhere. */
@@ -24,6 +26,7 @@ export class PublicUserDto {
   firstName?: string;
   lastName?: string;
   /** When the account was created (ISO 8601). */
+  @ApiTimestamp()
   createdAt!: string;
   profile!: PublicProfileDto;
 }
@@ -40,10 +43,14 @@ export class MeDto {
   /** @example active */
   status!: UserStatus;
   emailVerified!: boolean;
+  @ApiTimestamp()
   emailVerifiedAt?: string;
+  @ApiTimestamp()
   lastLoginAt?: string;
   loginCount!: number;
+  @ApiTimestamp()
   createdAt!: string;
+  @ApiTimestamp()
   updatedAt!: string;
   /** Increases by one with every change; also sent as the `ETag`. */
   version!: number;
@@ -51,9 +58,12 @@ export class MeDto {
 
 /** The whole profile, as its owner sees it. */
 export class ProfileDto extends PublicProfileDto {
+  /** `YYYY-MM-DD`. */
+  @ApiProperty({ format: 'date' })
   dateOfBirth?: string;
   phoneNumber?: string;
   preferences?: Record<string, string | number | boolean>;
+  @ApiTimestamp()
   updatedAt!: string;
   /** Also sent as the `ETag` of `/users/me/profile`. */
   version!: number;
@@ -68,5 +78,6 @@ export class MeWithProfileDto extends MeDto {
 export class UserPageDto {
   items!: MeDto[];
   /** Pass as `cursor` to get the next page; null on the last page. */
+  /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;
 }

@@ -1,0 +1,268 @@
+import { ERROR_CODES } from '../src/common/errors/error-codes.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  signInAdmin,
+  signUp,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
+
+type Operation = {
+  operationId?: string;
+  summary?: string;
+  description?: string;
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+};
+type Schema = { properties?: Record<string, { format?: string; type?: string }> };
+
+/** Routes that take no user token: an `Authorization` header is not even read. */
+const PUBLIC = [
+  'GET /health/live',
+  'GET /health/ready',
+  'GET /metrics',
+  'POST /api/v1/auth/register',
+  'POST /api/v1/auth/login',
+  'POST /api/v1/auth/refresh',
+  'POST /api/v1/auth/password-reset/request',
+  'POST /api/v1/auth/password-reset/confirm',
+  'POST /api/v1/auth/verify-email/request',
+  'POST /api/v1/auth/verify-email/confirm',
+  'GET /api/v1/users/{id}',
+  'GET /api/v1/users/by-username/{username}',
+  'GET /api/v1/categories',
+  'GET /api/v1/categories/by-slug/{slug}',
+  'GET /api/v1/tags',
+  'GET /api/v1/tags/by-slug/{slug}',
+  'GET /api/v1/posts',
+  'GET /api/v1/users/{id}/posts',
+  'GET /api/v1/users/{id}/comments',
+];
+/** Public routes whose answer depends on who asks (drafts for their author, likedByMe, one view per user). */
+const OPTIONAL_AUTH = [
+  'GET /api/v1/posts/{id}',
+  'GET /api/v1/posts/by-slug/{slug}',
+  'POST /api/v1/posts/{id}/views',
+  'GET /api/v1/posts/{postId}/comments',
+];
+
+describe('OpenAPI contract (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  let author: SignedIn;
+  const operations: [name: string, operation: Operation][] = [];
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+    author = await signUpWithRole(t, admin, 'user');
+    for (const [path, methods] of Object.entries(t.openapi.document.paths))
+      for (const [method, operation] of Object.entries(methods))
+        operations.push([`${method.toUpperCase()} ${path}`, operation as unknown as Operation]);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  describe('the document', () => {
+    it("declares the bearer scheme once, and each operation's security as the guard enforces it", () => {
+      const schemes = (t.openapi.document as unknown as { components: { securitySchemes: Record<string, object> } })
+        .components.securitySchemes;
+      expect(schemes).toEqual({
+        bearer: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+        metricsToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      });
+      const seen = { public: [] as string[], optional: [] as string[] };
+      for (const [name, operation] of operations) {
+        const statuses = Object.keys(operation.responses);
+        if (name === 'GET /metrics') {
+          expect(operation.security).toEqual([{ metricsToken: [] }]);
+          seen.public.push(name);
+        } else if (JSON.stringify(operation.security) === '[]') {
+          seen.public.push(name);
+        } else if (JSON.stringify(operation.security) === JSON.stringify([{}, { bearer: [] }])) {
+          // Anonymous or signed in; a bad or expired token is a 401, documented.
+          expect({ name, statuses }).toEqual({ name, statuses: expect.arrayContaining(['401']) });
+          seen.optional.push(name);
+        } else {
+          expect({ name, security: operation.security }).toEqual({ name, security: [{ bearer: [] }] });
+          expect({ name, statuses }).toEqual({ name, statuses: expect.arrayContaining(['401', '403']) });
+        }
+      }
+      expect(seen.public.sort()).toEqual([...PUBLIC].sort());
+      expect(seen.optional.sort()).toEqual([...OPTIONAL_AUTH].sort());
+    });
+
+    it('has the error catalogue as the enum of the problem `code`', () => {
+      const schemas = t.openapi.document.components.schemas as Record<string, { enum?: string[] }>;
+      expect(schemas.ErrorCode?.enum).toEqual([...ERROR_CODES]);
+      expect(JSON.stringify(schemas.ProblemDto)).toContain('#/components/schemas/ErrorCode');
+    });
+
+    it('gives every operation a unique camelCase operationId, a summary, a description and a defined tag', () => {
+      const tags = new Set(
+        (t.openapi.document as unknown as { tags: { name: string; description: string }[] }).tags.map((tag) => {
+          expect(tag.description.length).toBeGreaterThan(10);
+          return tag.name;
+        }),
+      );
+      const ids = operations.map(([, operation]) => operation.operationId);
+      expect(new Set(ids).size).toBe(operations.length);
+      for (const [name, operation] of operations) {
+        expect({ name, id: operation.operationId }).toEqual({ name, id: expect.stringMatching(/^[a-z][A-Za-z]+$/) });
+        expect({ name, summary: Boolean(operation.summary), description: Boolean(operation.description) }).toEqual({
+          name,
+          summary: true,
+          description: true,
+        });
+        for (const tag of (operation as { tags?: string[] }).tags ?? []) expect(tags.has(tag)).toBe(true);
+      }
+      expect((t.openapi.document as unknown as { servers: unknown[] }).servers.length).toBeGreaterThan(0);
+    });
+
+    it('declares every error response as problem+json, and 503 on every route that reaches the database', () => {
+      for (const [name, operation] of operations) {
+        for (const [status, response] of Object.entries(operation.responses)) {
+          if (Number(status) < 400) continue;
+          expect({ name, status, content: Object.keys(response.content ?? {}) }).toEqual({
+            name,
+            status,
+            content: ['application/problem+json'],
+          });
+        }
+        if (name.includes(' /api/v1/'))
+          expect({ name, has503: '503' in operation.responses }).toEqual({ name, has503: true });
+        if (/^(POST|PUT|PATCH) /.test(name))
+          expect({ name, statuses: Object.keys(operation.responses) }).toEqual({
+            name,
+            statuses: expect.arrayContaining(['400', '413', '415']),
+          });
+      }
+    });
+
+    it('marks every timestamp `format: date-time`', () => {
+      const timestamps: string[] = [];
+      for (const [name, schema] of Object.entries(t.openapi.document.components.schemas as Record<string, Schema>))
+        for (const [property, definition] of Object.entries(schema.properties ?? {}))
+          if (/At$/.test(property)) {
+            timestamps.push(`${name}.${property}`);
+            expect({ property: `${name}.${property}`, format: definition.format }).toEqual({
+              property: `${name}.${property}`,
+              format: 'date-time',
+            });
+          }
+      expect(timestamps.length).toBeGreaterThan(20);
+    });
+  });
+
+  describe('real answers match it', () => {
+    it('on the main routes, as a client uses them (every t.api response is validated against the document)', async () => {
+      const category = (
+        await t.api.post('/api/v1/categories').set('authorization', admin.bearer).send({ name: 'Contract' }).expect(201)
+      ).body;
+      const tag = (
+        await t.api.post('/api/v1/tags').set('authorization', admin.bearer).send({ name: 'Contract Tag' }).expect(201)
+      ).body;
+      await t.api.get(`/api/v1/categories/by-slug/${category.slug}`).expect(200);
+      await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200);
+      await t.api.get('/api/v1/tags?sort=popular&limit=1').expect(200);
+
+      const created = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .set('idempotency-key', 'contract-1')
+        .send({ title: 'Contract post', content: 'Body', categoryId: category.id, tagIds: [tag.id] })
+        .expect(201);
+      const post = created.body;
+      expect(post.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+      await t.api.get(`/api/v1/posts/${post.id}`).expect(200);
+      const mine = await t.api
+        .get(`/api/v1/posts/by-slug/${post.slug}`)
+        .set('authorization', author.bearer)
+        .expect(200);
+      expect(mine.body.likedByMe).toBe(false);
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', author.bearer).expect(200);
+      await t.api.post(`/api/v1/posts/${post.id}/views`).expect(200);
+      const feed = await t.api.get('/api/v1/posts?limit=1').expect(200);
+      expect(feed.body.items).toHaveLength(1);
+      await t.api
+        .post(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', admin.bearer)
+        .send({ content: 'Hi' })
+        .expect(201);
+      await t.api.get(`/api/v1/posts/${post.id}/comments`).expect(200);
+      await t.api.get('/api/v1/users/me').set('authorization', author.bearer).expect(200);
+      await t.api.get('/api/v1/auth/sessions').set('authorization', author.bearer).expect(200);
+      await t.api.get(`/api/v1/users/${author.userId}`).expect(200);
+      await t.api.post('/api/v1/auth/refresh').send({ refreshToken: author.refreshToken }).expect(200);
+    });
+
+    it('on errors: problem+json with a catalogue code, from handlers, guards and middleware', async () => {
+      const codes = [
+        (await t.api.get('/api/v1/no-such-route').expect(404)).body.code,
+        (await t.api.get('/api/v1/posts/AAAAAAAAAAAAAAAAAAAAA').expect(404)).body.code,
+        (await t.api.post('/api/v1/auth/login').send({ email: 'nope' }).expect(400)).body.code,
+        (await t.api.get('/api/v1/users/me').expect(401)).body.code,
+        (await t.api.post('/api/v1/tags').set('authorization', author.bearer).send({ name: 'x' }).expect(403)).body
+          .code,
+      ];
+      const unsupported = await t.http
+        .post('/api/v1/auth/login')
+        .set('content-type', 'text/plain')
+        .send('hello')
+        .expect(415);
+      t.openapi.assertResponse(unsupported);
+      const tooLarge = await t.http
+        .post('/api/v1/auth/login')
+        .set('content-type', 'application/json')
+        .send(JSON.stringify({ email: 'a@b.c', password: 'x'.repeat(300 * 1024) }))
+        .expect(413);
+      t.openapi.assertResponse(tooLarge);
+      codes.push(JSON.parse(unsupported.text).code, JSON.parse(tooLarge.text).code);
+      expect(codes).toEqual([
+        'route_not_found',
+        'post_not_found',
+        'validation_failed',
+        'missing_token',
+        'insufficient_role',
+        'unsupported_media_type',
+        'payload_too_large',
+      ]);
+    });
+
+    it('the old slug paths are gone: `/categories/{slug}` and `/tags/{slug}` are unknown routes', async () => {
+      expect((await t.api.get('/api/v1/tags/contract-tag').expect(404)).body.code).toBe('route_not_found');
+      expect((await t.api.get('/api/v1/categories/contract').expect(404)).body.code).toBe('route_not_found');
+    });
+  });
+
+  describe('security as documented', () => {
+    it('a public route ignores any Authorization header; an optional-auth route refuses a bad one with 401', async () => {
+      const post = (
+        await t.api
+          .post('/api/v1/posts')
+          .set('authorization', author.bearer)
+          .send({ title: 'Draft', content: 'x' })
+          .expect(201)
+      ).body;
+      // Public: the token is not read, so a stale one left on a client does no harm.
+      await t.api.get('/api/v1/posts').set('authorization', 'Bearer not-a-jwt').expect(200);
+      await t.api.get('/api/v1/tags').set('authorization', 'Basic abc').expect(200);
+      // Optional: no token is anonymous (a draft is hidden), a valid one personalises, a bad one is 401.
+      expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(404)).body.code).toBe('post_not_found');
+      await t.api.get(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(200);
+      const bad = await t.api.get(`/api/v1/posts/${post.id}`).set('authorization', 'Bearer not-a-jwt').expect(401);
+      expect(bad.body.code).toBe('invalid_token');
+      const other = await signUp(t);
+      await t.api.post('/api/v1/auth/logout').set('authorization', other.bearer).expect(204);
+      const revoked = await t.api
+        .get(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', other.bearer)
+        .expect(401);
+      expect(revoked.body.code).toBe('session_revoked');
+    });
+  });
+});
