@@ -158,7 +158,7 @@ export class MeController {
    */
   @Delete()
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400, 403, 409)
+  @ApiProblemResponses(400, 403, 409, 429)
   async remove(
     @CurrentUser() caller: AuthUser,
     @Query() query: DeleteMeQueryDto,
