@@ -170,9 +170,10 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     ],
     [30, 'post by id', 1, async () => t.api.get(`/api/v1/posts/${(await newPost(true)).id}`)],
     [30, 'post by slug', 2, async () => t.api.get(`/api/v1/posts/by-slug/${(await newPost(true)).slug}`)],
-    [31, 'global feed page (a bucket that fills the page)', 1, () => t.api.get('/api/v1/posts?limit=1')],
-    [31, 'global feed page (the bucket runs out)', [2, 6], () => t.api.get('/api/v1/posts?limit=100')],
-    [32, 'author feed', 1, () => t.api.get(`/api/v1/posts?author=${author.userId}`)],
+    // Index pages add one BatchGetItem of the page's counter items (none for an empty page).
+    [31, 'global feed page (a bucket that fills the page)', 2, () => t.api.get('/api/v1/posts?limit=1')],
+    [31, 'global feed page (the bucket runs out)', [3, 7], () => t.api.get('/api/v1/posts?limit=100')],
+    [32, 'author feed', 2, () => t.api.get(`/api/v1/posts?author=${author.userId}`)],
     [
       33,
       'tag feed',
@@ -193,12 +194,12 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
         return t.api.get(`/api/v1/posts?category=${category.slug}`);
       },
     ],
-    [34, 'my posts', 1 + GUARD, () => as(author).get('/api/v1/users/me/posts')],
-    [35, 'like a post', 3 + GUARD, async () => as(reader).put(`/api/v1/posts/${(await newPost(true)).id}/like`)],
+    [34, 'my posts', 2 + GUARD, () => as(author).get('/api/v1/users/me/posts')],
+    [35, 'like a post', 2 + GUARD, async () => as(reader).put(`/api/v1/posts/${(await newPost(true)).id}/like`)],
     [
       35,
       'unlike a post',
-      3 + GUARD,
+      2 + GUARD,
       async () => {
         const post = await newPost(true);
         await as(reader).put(`/api/v1/posts/${post.id}/like`).expect(200);
@@ -206,7 +207,7 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
       },
     ],
     [36, 'my likes', 2 + GUARD, () => as(reader).get('/api/v1/users/me/likes')],
-    [37, 'count a view', 2, async () => t.api.post(`/api/v1/posts/${(await newPost(true)).id}/views`)],
+    [37, 'count a view', 3, async () => t.api.post(`/api/v1/posts/${(await newPost(true)).id}/views`)],
     [
       39,
       'comment',

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../dynamo/batch.js';
-import type { ItemKey } from '../dynamo/keys.js';
+import { type ItemKey, Keys } from '../dynamo/keys.js';
 
 /** The item that must exist for a partition to be alive: a post's summary, a user's user item. */
 const ANCHORS: Record<string, string> = { 'POST#': 'POST', 'USER#': 'USER' };
@@ -30,13 +30,15 @@ export async function sweepOrphans(
     const page = await client.send(
       new ScanCommand({
         TableName: tableName,
-        ProjectionExpression: 'PK, SK, userId',
+        ProjectionExpression: 'PK, SK, userId, deletedAt',
         ExclusiveStartKey,
         ConsistentRead: true,
       }),
     );
-    for (const item of (page.Items ?? []) as (ItemKey & { userId?: string })[]) {
+    for (const item of (page.Items ?? []) as (ItemKey & { userId?: string; deletedAt?: string })[]) {
       scannedItems++;
+      // A deleted post's counter tombstone is meant to outlive the post (it expires by `ttl`).
+      if (item.SK === Keys.postCounts('').SK && item.deletedAt) continue;
       if (/^UNIQUE#(EMAIL|USERNAME)#/.test(item.PK) && item.userId) {
         userUniques.push({ PK: item.PK, SK: item.SK, userId: item.userId });
         continue;

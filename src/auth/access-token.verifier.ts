@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { ID_PATTERN } from '../common/ids.js';
 import type { AuthUser } from './auth-user.js';
 import { SessionsRepository } from './sessions/sessions.repository.js';
-import { JWT_ALGORITHM } from './tokens/token.service.js';
+import { JWT_ALGORITHM, jwtKeyOf } from './tokens/token.service.js';
 
 interface AccessTokenPayload {
   sub?: unknown;
@@ -55,7 +55,8 @@ export class AccessTokenVerifier {
     let payload: AccessTokenPayload;
     try {
       payload = await this.jwt.verifyAsync<AccessTokenPayload>(token, {
-        secret: this.config.auth.jwtSecret,
+        // A KeyObject, which jsonwebtoken takes; only @nestjs/jwt's verify types say string | Buffer.
+        publicKey: jwtKeyOf(this.config.auth) as unknown as Buffer,
         algorithms: [JWT_ALGORITHM],
         issuer: this.config.auth.jwtIssuer,
         audience: this.config.auth.jwtAudience,

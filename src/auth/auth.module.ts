@@ -12,7 +12,7 @@ import { JwtAuthGuard, RolesGuard } from './guards.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { ActionLinksModule } from './action-links/action-links.module.js';
 import { SessionsModule } from './sessions/sessions.module.js';
-import { TokenService } from './tokens/token.service.js';
+import { jwtKeyOf, TokenService } from './tokens/token.service.js';
 
 /**
  * Sign-in, sessions and tokens. Registers the JWT guard (Passport, `AuthGuard('jwt')`) and the
@@ -42,6 +42,6 @@ export class AuthModule implements OnModuleInit {
   /** Binds this app's secret and verifier to its Express app, where `JwtStrategy` finds them per request. */
   onModuleInit(): void {
     const express = this.adapterHost.httpAdapter?.getInstance<{ locals: object } | undefined>();
-    if (express?.locals) bindAuthContext(express, { secret: this.config.auth.jwtSecret, verifier: this.verifier });
+    if (express?.locals) bindAuthContext(express, { key: jwtKeyOf(this.config.auth), verifier: this.verifier });
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import type { KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy, type VerifiedCallback } from 'passport-jwt';
 import type { AccessTokenVerifier } from './access-token.verifier.js';
@@ -14,7 +15,8 @@ const AUTH_CONTEXT = Symbol.for('publishing-api.auth');
 
 /** What one app instance checks tokens with. */
 export interface AppAuthContext {
-  secret: string;
+  /** The HS256 key as a KeyObject (`jwtKeyOf`): no failed `createPublicKey` per verify. */
+  key: KeyObject;
   verifier: AccessTokenVerifier;
 }
 
@@ -47,9 +49,11 @@ export class JwtStrategy extends PassportStrategy(Strategy, JWT_STRATEGY) {
   constructor() {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKeyProvider: (req: Request, _raw: string, done: (error: Error | null, secret?: string) => void) => {
+      secretOrKeyProvider: (req: Request, _raw: string, done: (error: Error | null, key?: string | Buffer) => void) => {
         try {
-          done(null, authContextOf(req).secret);
+          // passport-jwt passes the key on to jsonwebtoken, which takes a KeyObject; only
+          // passport-jwt's types say string | Buffer.
+          done(null, authContextOf(req).key as unknown as Buffer);
         } catch (error) {
           done(error as Error);
         }

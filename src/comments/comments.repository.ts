@@ -15,6 +15,7 @@ import { CommentIndexKeys, ENTITY, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -67,11 +68,12 @@ export class CommentsRepository {
   ) {}
 
   /**
-   * Creates the comment and its id pointer, on condition that the post is live; counts it if
-   * approved. A reply also adds one to its parent's `replyCount`, on condition that the parent
+   * Creates the comment and its id pointer (the service checked that the post is live), on
+   * condition that the post was not deleted meanwhile; counts it if approved, on the post's
+   * counter item. A reply also adds one to its parent's `replyCount`, on condition that the parent
    * still exists: a parent deleted meanwhile makes it `422 unknown_parent_comment`, never an orphan.
    */
-  async create(comment: Comment, now: string, requestedParentId?: string): Promise<void> {
+  async create(comment: Comment, requestedParentId?: string): Promise<void> {
     const parentPath = parentPathOf(comment);
     const parentOperation: TransactOperation[] = parentPath
       ? [
@@ -118,17 +120,10 @@ export class CommentsRepository {
           },
         },
       },
+      // The service checked that the post is live; the counter item's tombstone stops a
+      // comment racing the post's deletion.
       {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.post(comment.postId),
-            UpdateExpression: 'ADD commentCount :delta',
-            ConditionExpression: '#status = :published AND publishedAt <= :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':delta': isCounted(comment) ? 1 : 0, ':published': 'published', ':now': now },
-          },
-        },
+        item: postCounterChange(this.tableName, comment.postId, 'commentCount', isCounted(comment) ? 1 : 0),
         onConditionFailed: postGone,
       },
     ]);
@@ -368,15 +363,7 @@ export class CommentsRepository {
     const postId = (before ?? after)!.postId;
     return [
       {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.post(postId),
-            UpdateExpression: 'ADD commentCount :delta',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':delta': delta },
-          },
-        },
+        item: postCounterChange(this.tableName, postId, 'commentCount', delta),
         onConditionFailed: postGone,
       },
     ];

@@ -112,7 +112,7 @@ export class CommentsService implements OnModuleInit {
       updatedAt: now,
       version: 1,
     };
-    await this.comments.create(comment, now, parentId);
+    await this.comments.create(comment, parentId);
     return comment;
   }
 

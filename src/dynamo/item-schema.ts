@@ -29,6 +29,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'PostLink', pk: new RegExp(`^(TAG|CATFEED)#${ID}$`), sk: new RegExp(`^POST#${TIME}#${ID}$`) },
   { entity: 'Post', pk: new RegExp(`^POST#${ID}$`), sk: /^POST$/ },
   { entity: 'PostContent', pk: new RegExp(`^POST#${ID}$`), sk: /^POST#CONTENT$/ },
+  { entity: 'PostCounts', pk: new RegExp(`^POST#${ID}$`), sk: /^COUNTS$/ },
   { entity: 'Like', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^LIKE#${ID}$`) },
   { entity: 'View', pk: new RegExp(`^VIEW#${ID}#.+$`), sk: /^VIEW$/ },
   { entity: 'Comment', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^COMMENT#${TIME}#${ID}(/${TIME}#${ID})*$`) },

@@ -13,6 +13,7 @@ export const ENTITY = {
   Tag: 'Tag',
   Post: 'Post',
   PostContent: 'PostContent',
+  PostCounts: 'PostCounts',
   PostLink: 'PostLink',
   Like: 'Like',
   Idempotency: 'Idempotency',
@@ -59,6 +60,8 @@ export const Keys = {
   post: (postId: string): ItemKey => ({ PK: `POST#${postId}`, SK: 'POST' }),
   /** The content, in its own item so that feed pages stay small. */
   postContent: (postId: string): ItemKey => ({ PK: `POST#${postId}`, SK: 'POST#CONTENT' }),
+  /** The post's often-changing counters, on a small item no index copies (src/posts/post-counters.ts). */
+  postCounts: (postId: string): ItemKey => ({ PK: `POST#${postId}`, SK: 'COUNTS' }),
   postPartition: (postId: string): string => `POST#${postId}`,
   /** Sort-key prefix shared by the summary and content items. */
   postPrefix: 'POST',
@@ -104,6 +107,8 @@ export const Keys = {
   /** The layout version a table was created at (nothing older needs migrating). */
   migrationBaseline: { PK: 'MIGRATION', SK: 'BASELINE' },
   migrationPartition: 'MIGRATION',
+  /** What `/health/ready` reads (a GetItem that need not find anything: it proves the table answers). */
+  readinessProbe: { PK: 'HEALTH', SK: 'READY' },
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;

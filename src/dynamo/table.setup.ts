@@ -3,6 +3,7 @@ import {
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
+  type TableDescription,
   PutItemCommand,
   UpdateContinuousBackupsCommand,
   UpdateTableCommand,
@@ -19,11 +20,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * (DynamoDB allows one index creation per UpdateTable) and waits for each to be ACTIVE.
  * So a table made by an older version of the app keeps working after an upgrade.
  */
-async function addMissingIndexes(client: DynamoDBClient, tableName: string): Promise<void> {
+async function addMissingIndexes(client: DynamoDBClient, tableName: string, table: TableDescription): Promise<void> {
   const wanted = tableDefinition(tableName);
+  // The description read at start-up says which exist: no DescribeTable per index (each grows
+  // with the table's size), only while waiting for one this call creates.
+  const existing = new Set(table.GlobalSecondaryIndexes?.map((index) => index.IndexName));
   for (const index of wanted.GlobalSecondaryIndexes ?? []) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (Table?.GlobalSecondaryIndexes?.some((existing) => existing.IndexName === index.IndexName)) continue;
+    if (existing.has(index.IndexName)) continue;
     const attributes = new Set(index.KeySchema?.map((key) => key.AttributeName));
     await client.send(
       new UpdateTableCommand({
@@ -74,8 +77,9 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
   let created = false;
+  let described: TableDescription | undefined;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
     try {
@@ -86,9 +90,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       if ((createError as { name?: string }).name !== 'ResourceInUseException') throw createError;
     }
   }
-  await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
+  if (described?.TableStatus !== 'ACTIVE')
+    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
   if (created) await recordBaseline(client, tableName);
-  if (!created) await addMissingIndexes(client, tableName);
+  if (!created && described) await addMissingIndexes(client, tableName, described);
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
   if (status !== 'ENABLED' && status !== 'ENABLING') {

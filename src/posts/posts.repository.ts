@@ -3,8 +3,11 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   type NativeAttributeValue,
+  PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
@@ -16,7 +19,8 @@ import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey }
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
-import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
+import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { Post, PostSummary, StoredPostStatus } from './post.entity.js';
@@ -55,6 +59,12 @@ function summaryOf(item: Item): PostSummary {
 export interface PostRead {
   post: Post;
   likedByViewer: boolean;
+}
+
+/** A summary as a like or a view reads it: the stored base and the counter item apart. */
+export interface SummaryRead {
+  summary: PostSummary;
+  counts: PostCounts;
 }
 
 /**
@@ -124,7 +134,7 @@ export class PostsRepository {
   }
 
   /** Deletes the summary, the content, the links and their counts at once; likes follow (`deleteLikes`). */
-  async delete(before: PostSummary, extra: TransactOperation[]): Promise<void> {
+  async delete(before: PostSummary, extra: TransactOperation[], now: Date): Promise<void> {
     await transactWrite(this.db, [
       {
         item: {
@@ -138,19 +148,25 @@ export class PostsRepository {
         onConditionFailed: versionMismatch,
       },
       { item: { Delete: { TableName: this.tableName, Key: Keys.postContent(before.id) } } },
+      { item: postCountsTombstone(this.tableName, before.id, now) },
       ...this.linkOperations(before, undefined),
       ...extra,
     ]);
   }
 
-  /** Removes what remains in a deleted post's partition (likes), in batches with retries. */
+  /**
+   * Removes what remains in a deleted post's partition (likes, comments), in batches with
+   * retries. The counter item's tombstone stays until its `ttl`, so late counts fail.
+   */
   async deletePartitionRemains(postId: string): Promise<number> {
-    const keys = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk',
-      ExpressionAttributeValues: { ':pk': Keys.postPartition(postId) },
-      ProjectionExpression: 'PK, SK',
-    });
+    const keys = (
+      await queryAll(this.db, {
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': Keys.postPartition(postId) },
+        ProjectionExpression: 'PK, SK',
+      })
+    ).filter((key) => key.SK !== Keys.postCounts(postId).SK);
     await batchWriteAll(
       this.db,
       this.tableName,
@@ -159,16 +175,38 @@ export class PostsRepository {
     return keys.length;
   }
 
-  /** Summary, content and (for a signed-in viewer) the like, in one consistent BatchGetItem. */
+  /** Summary, content, counters and (for a signed-in viewer) the like, in one consistent BatchGetItem. */
   async findById(postId: string, viewerId?: string): Promise<PostRead | undefined> {
-    const keys = [Keys.post(postId), Keys.postContent(postId), ...(viewerId ? [Keys.like(postId, viewerId)] : [])];
+    const keys = [
+      Keys.post(postId),
+      Keys.postContent(postId),
+      Keys.postCounts(postId),
+      ...(viewerId ? [Keys.like(postId, viewerId)] : []),
+    ];
     const items = await batchGetAll(this.db, this.tableName, keys, { consistentRead: true });
-    const summary = items.find((item) => item.SK === 'POST');
+    const summary = items.find((item) => item.SK === Keys.post(postId).SK);
     if (!summary) return undefined;
     const content = items.find((item) => item.SK === Keys.postContent(postId).SK);
+    const counts = countsOf(items.find((item) => item.SK === Keys.postCounts(postId).SK));
     return {
-      post: { ...summaryOf(summary), content: (content?.content as string | undefined) ?? '' },
+      post: { ...withCounts(summaryOf(summary), counts), content: (content?.content as string | undefined) ?? '' },
       likedByViewer: items.some((item) => String(item.SK).startsWith(Keys.likePrefix)),
+    };
+  }
+
+  /**
+   * The summary (its counts are the base: see `withCounts`) and the counter item, in one
+   * consistent BatchGetItem: what a like or a view reads before it writes.
+   */
+  async findForCounting(postId: string): Promise<SummaryRead | undefined> {
+    const items = await batchGetAll(this.db, this.tableName, [Keys.post(postId), Keys.postCounts(postId)], {
+      consistentRead: true,
+    });
+    const summary = items.find((item) => item.SK === Keys.post(postId).SK);
+    if (!summary) return undefined;
+    return {
+      summary: summaryOf(summary),
+      counts: countsOf(items.find((item) => item.SK === Keys.postCounts(postId).SK)),
     };
   }
 
@@ -179,16 +217,46 @@ export class PostsRepository {
     return result.Item ? summaryOf(result.Item) : undefined;
   }
 
-  /** Summaries for a list of ids, in the order of the ids (missing ones skipped): one BatchGetItem. */
+  /**
+   * Summaries for a list of ids with their counts, in the order of the ids (missing ones
+   * skipped): one BatchGetItem of the summaries and counter items together.
+   */
   async findSummaries(postIds: string[]): Promise<PostSummary[]> {
     if (postIds.length === 0) return [];
     const items = await batchGetAll(
       this.db,
       this.tableName,
-      postIds.map((id) => Keys.post(id)),
+      postIds.flatMap((id) => [Keys.post(id), Keys.postCounts(id)]),
     );
-    const byId = new Map(items.map((item) => [item.id as string, summaryOf(item)]));
+    const counts = new Map(
+      items.filter((item) => item.SK === Keys.postCounts('').SK).map((item) => [item.PK as string, countsOf(item)]),
+    );
+    const byId = new Map(
+      items
+        .filter((item) => item.SK === Keys.post('').SK)
+        .map((item) => [
+          item.id as string,
+          withCounts(summaryOf(item), counts.get(item.PK as string) ?? countsOf(undefined)),
+        ]),
+    );
     return postIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /**
+   * Adds the counter items to summaries read from an index (whose entries hold only the base):
+   * one eventually consistent BatchGetItem of small items, none for an empty page.
+   */
+  async addCounts(summaries: PostSummary[]): Promise<PostSummary[]> {
+    if (summaries.length === 0) return summaries;
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      summaries.map((summary) => Keys.postCounts(summary.id)),
+    );
+    const counts = new Map(items.map((item) => [item.PK as string, countsOf(item)]));
+    return summaries.map((summary) =>
+      withCounts(summary, counts.get(Keys.postPartition(summary.id)) ?? countsOf(undefined)),
+    );
   }
 
   // --- feeds ------------------------------------------------------------------------------
@@ -199,6 +267,11 @@ export class PostsRepository {
    * (`FEED#MONTHS`), at most three buckets: a bounded number of calls whatever the table size.
    */
   async globalFeed(limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+    const page = await this.globalFeedBase(limit, cursor, now);
+    return { items: await this.addCounts(page.items), nextCursor: page.nextCursor };
+  }
+
+  private async globalFeedBase(limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
     const scope = 'feed';
     // The cursor holds the month it points into, plus either its LastEvaluatedKey or `older: 1`
     // (start with the month before it).
@@ -260,7 +333,7 @@ export class PostsRepository {
       limit,
       cursor,
     });
-    return { items: page.items.map(summaryOf), nextCursor: page.nextCursor };
+    return { items: await this.addCounts(page.items.map(summaryOf)), nextCursor: page.nextCursor };
   }
 
   /** A tag's published posts: one Query of its links, one BatchGetItem of the summaries. */
@@ -286,8 +359,11 @@ export class PostsRepository {
 
   // --- likes and views --------------------------------------------------------------------
 
-  /** Likes a post once: the like item and `likeCount + 1` in one conditional transaction. False if already liked. */
-  addLike(postId: string, userId: string, now: string): Promise<boolean> {
+  /**
+   * Likes a post once: the like item and `likeCount + 1` on the counter item in one conditional
+   * transaction. False if already liked.
+   */
+  addLike(postId: string, userId: string, now: string, onPostGone?: () => Error): Promise<boolean> {
     return writeCountedMarker(
       this.db,
       {
@@ -304,12 +380,13 @@ export class PostsRepository {
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
-      this.likeCountChange(postId, 1),
+      postCounterChange(this.tableName, postId, 'likeCount', 1),
+      onPostGone,
     );
   }
 
   /** Removes a like: the like item and `likeCount - 1` in one conditional transaction. False if not liked. */
-  removeLike(postId: string, userId: string): Promise<boolean> {
+  removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
     return writeCountedMarker(
       this.db,
       {
@@ -319,20 +396,9 @@ export class PostsRepository {
           ConditionExpression: 'attribute_exists(PK)',
         },
       },
-      this.likeCountChange(postId, -1),
+      postCounterChange(this.tableName, postId, 'likeCount', -1),
+      onPostGone,
     );
-  }
-
-  private likeCountChange(postId: string, delta: 1 | -1): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: Keys.post(postId),
-        UpdateExpression: 'ADD likeCount :delta',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':delta': delta },
-      },
-    };
   }
 
   /** The caller's liked posts, newest like first: one index Query and one BatchGetItem. */
@@ -383,52 +449,52 @@ export class PostsRepository {
   }
 
   /**
-   * Counts a view at most once per viewer per post per `periodSeconds`: a view marker (keyed
-   * by post and viewer, expiring by `ttl`) and `viewCount + 1` in one transaction, the marker
-   * written only when absent or expired. The post's current count, or undefined when the post
-   * is not published.
+   * Counts a view at most once per viewer per post per `periodSeconds`, in two single-item
+   * writes and no transaction (views are not an exact count; a crash between the two loses one
+   * view): the view marker (keyed by post and viewer, expiring by `ttl`), written only when
+   * absent or expired, then `ADD viewCount 1` on the counter item. 2 WCU. The post's current
+   * count, or undefined when the post is not published.
    */
   async addView(postId: string, viewer: string, now: Date, periodSeconds: number): Promise<number | undefined> {
     const at = now.toISOString();
+    const read = await this.findForCounting(postId);
+    const live = (post: PostSummary | undefined) =>
+      post !== undefined && post.status === 'published' && (post.publishedAt ?? '') <= at;
+    if (!read || !live(read.summary)) return undefined;
+    const base = read.summary.viewCount ?? 0;
     const expiresAt = new Date(now.getTime() + periodSeconds * 1000);
-    const notLive = new Error('post not live');
     try {
-      const counted = await writeCountedMarker(
-        this.db,
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...Keys.view(postId, viewer),
-              entity: ENTITY.View,
-              viewedAt: at,
-              expiresAt: expiresAt.toISOString(),
-              ttl: epochSeconds(expiresAt),
-            },
-            ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
-            ExpressionAttributeValues: { ':now': at },
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...Keys.view(postId, viewer),
+            entity: ENTITY.View,
+            viewedAt: at,
+            expiresAt: expiresAt.toISOString(),
+            ttl: epochSeconds(expiresAt),
           },
-        },
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.post(postId),
-            UpdateExpression: 'ADD viewCount :one',
-            ConditionExpression: '#status = :published AND publishedAt <= :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':one': 1, ':published': 'published', ':now': at },
-          },
-        },
-        () => notLive,
+          ConditionExpression: 'attribute_not_exists(PK) OR expiresAt <= :now',
+          ExpressionAttributeValues: { ':now': at },
+        }),
       );
-      if (counted) return (await this.findSummary(postId))?.viewCount;
     } catch (error) {
-      if (error === notLive) return undefined;
+      // Counted for this viewer already: the count as read.
+      if (isConditionalCheckFailed(error)) return base + read.counts.viewCount;
       throw error;
     }
-    // Already counted for this viewer: answer the count, if the post is still live.
-    const post = await this.findSummary(postId);
-    return post && post.status === 'published' && (post.publishedAt ?? '') <= at ? post.viewCount : undefined;
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          ...postCounterChange(this.tableName, postId, 'viewCount', 1).Update!,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return base + countsOf(result.Attributes).viewCount;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined; // deleted meanwhile
+      throw error;
+    }
   }
 
   /** Reads the result stored under an idempotency key. */
@@ -591,7 +657,7 @@ export class PostsRepository {
       }),
     );
     return {
-      items: (result.Items ?? []).map(summaryOf),
+      items: await this.addCounts((result.Items ?? []).map(summaryOf)),
       nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope),
     };
   }

@@ -280,7 +280,7 @@ export class PostsService implements OnModuleInit {
   async delete(postId: string, viewer: AuthUser): Promise<void> {
     const { post } = await this.manageable(postId, viewer, true);
     const { content: _content, ...summary } = post;
-    await this.posts.delete(summary, [this.slugs.release('post', post.slug, post.id)]);
+    await this.posts.delete(summary, [this.slugs.release('post', post.slug, post.id)], this.clock.now());
     const removed = await this.posts.deletePartitionRemains(post.id);
     logger.debug(`post ${post.id}: removed ${removed} remaining items`);
   }
@@ -337,13 +337,16 @@ export class PostsService implements OnModuleInit {
 
   /** Idempotent like / unlike of a live post; answers the state after the call. */
   async setLike(postId: string, viewer: AuthUser, liked: boolean): Promise<{ liked: boolean; likeCount: number }> {
-    const summary = await this.posts.findSummary(postId);
+    const read = await this.posts.findForCounting(postId);
     const now = this.clock.now();
-    if (!summary || !isLive(summary, now)) throw postNotFound();
-    if (liked) await this.posts.addLike(postId, viewer.userId, now.toISOString());
-    else await this.posts.removeLike(postId, viewer.userId);
-    const after = await this.posts.findSummary(postId);
-    return { liked, likeCount: after?.likeCount ?? 0 };
+    if (!read || !isLive(read.summary, now)) throw postNotFound();
+    const changed = liked
+      ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound)
+      : await this.posts.removeLike(postId, viewer.userId, postNotFound);
+    // The count read before the write, plus this write: no second read (the like path is 3
+    // calls with the guard's). Concurrent likes of others may make it one or two behind.
+    const likeCount = (read.summary.likeCount ?? 0) + read.counts.likeCount + (changed ? (liked ? 1 : -1) : 0);
+    return { liked, likeCount };
   }
 
   /**

@@ -1,4 +1,12 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import type { AppConfig } from '../../config/app-config.js';
@@ -15,6 +23,22 @@ export interface AccessTokenClaims {
 
 /** The one signing algorithm; verification accepts nothing else (no `none`, no RS/HS confusion). */
 export const JWT_ALGORITHM = 'HS256';
+
+const jwtKeys = new WeakMap<AppConfig['auth'], KeyObject>();
+
+/**
+ * The HS256 key of an app's configuration as a `KeyObject`, made once. Given a string secret,
+ * `jsonwebtoken` first tries (and fails) `createPublicKey` on every verify: ~0.37 ms against
+ * ~0.01 ms with a KeyObject, twice per authenticated request (passport-jwt, then the verifier).
+ */
+export function jwtKeyOf(auth: AppConfig['auth']): KeyObject {
+  let key = jwtKeys.get(auth);
+  if (!key) {
+    key = createSecretKey(Buffer.from(auth.jwtSecret, 'utf8'));
+    jwtKeys.set(auth, key);
+  }
+  return key;
+}
 
 export const sha256 = (value: string): string => createHash('sha256').update(value).digest('hex');
 
@@ -63,7 +87,7 @@ export class TokenService {
         issuer: this.config.auth.jwtIssuer,
         audience: this.config.auth.jwtAudience,
         expiresIn: this.config.auth.accessTokenTtlSeconds,
-        secret: this.config.auth.jwtSecret,
+        privateKey: jwtKeyOf(this.config.auth),
       },
     );
   }
