@@ -117,8 +117,10 @@ export class AuthService {
     const { loginPerIp } = this.config.rateLimits;
     await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
     const [account, accountFromIp] = this.loginFailureChecks(email, client);
+    let failed = false;
     if (account.rule.max > 0) {
       const [failures, failuresFromIp] = await this.limiter.peek([account, accountFromIp]);
+      failed = failures.count > 0 || failuresFromIp.count > 0;
       if (failures.count >= account.rule.max && failuresFromIp.count > 0) {
         throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
       }
@@ -130,7 +132,8 @@ export class AuthService {
       throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
     }
     this.assertMaySignIn(user);
-    if (account.rule.max > 0) await this.clearLoginFailures(email, client);
+    // Counters that the peek found empty need no delete (2 WCU saved on most sign-ins).
+    if (failed) await this.clearLoginFailures(email, client);
 
     const { session, refreshToken } = this.newSession(user.id, client);
     await this.sessions.createWithLogin(session, this.usersRepository.recordLoginItem(user.id, session.createdAt));
@@ -152,7 +155,7 @@ export class AuthService {
     const invalid = () => unauthorized(ErrorCode.InvalidRefreshToken, 'The refresh token is invalid or expired.');
     const parsed = this.tokens.parseRefreshToken(refreshToken);
     if (!parsed) throw invalid();
-    const { session, user } = await this.sessions.findWithUser(parsed.userId, parsed.sessionId);
+    const { session, user } = await this.sessions.findWithUser(parsed.userId, parsed.sessionId, { withSignIns: true });
     if (!session || !user) throw invalid();
     const generation = session.generation ?? 0;
     if (session.refreshTokenHash !== parsed.hash) {

@@ -19,6 +19,7 @@ const TIME = '\\d{4}-\\d{2}-\\d{2}T[0-9:.]+Z';
 export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'User', pk: new RegExp(`^USER#${ID}$`), sk: /^USER$/ },
   { entity: 'Profile', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#PROFILE$/ },
+  { entity: 'UserLogin', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#LOGIN$/ },
   { entity: 'Session', pk: new RegExp(`^USER#${ID}$`), sk: new RegExp(`^SESSION#${ID}$`) },
   { entity: 'Unique', pk: /^UNIQUE#(EMAIL|USERNAME|[A-Z]+_SLUG)#.+$/, sk: /^UNIQUE$/ },
   { entity: 'ActionToken', pk: /^TOKEN#[0-9a-f]{64}$/, sk: /^TOKEN$/ },

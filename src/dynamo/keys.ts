@@ -5,6 +5,7 @@
 export const ENTITY = {
   User: 'User',
   Profile: 'Profile',
+  UserLogin: 'UserLogin',
   Unique: 'Unique',
   Session: 'Session',
   ActionToken: 'ActionToken',
@@ -37,7 +38,9 @@ const POST_LINK_PREFIX = 'POST#';
 export const Keys = {
   user: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER' }),
   profile: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#PROFILE' }),
-  /** Sort-key prefix shared by the user and profile items, so one Query reads both. */
+  /** Sign-in bookkeeping, off the indexed user item (src/users/login-bookkeeping.ts). */
+  userLogin: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#LOGIN' }),
+  /** Sort-key prefix shared by the user, profile and sign-in items, so one Query reads them. */
   userAggregatePrefix: 'USER',
   userPartition: (userId: string): string => `USER#${userId}`,
   uniqueEmail: (email: string): ItemKey => ({ PK: `UNIQUE#EMAIL#${normalizeEmail(email)}`, SK: 'UNIQUE' }),

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { conflict, DomainError, preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
+import { batchGetAll, batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -11,6 +11,7 @@ import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { recordLogin, withLogin } from './login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 
 type Item = Record<string, unknown>;
@@ -70,17 +71,9 @@ export class UsersRepository {
     ]);
   }
 
-  /** The login bookkeeping, to run in the same transaction as the new session. */
+  /** The sign-in bookkeeping, to run in the same transaction as the new session. */
   recordLoginItem(userId: string, at: string): TransactItem {
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: Keys.user(userId),
-        UpdateExpression: 'SET lastLoginAt = :at ADD loginCount :one',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeValues: { ':at': at, ':one': 1 },
-      },
-    };
+    return recordLogin(this.tableName, userId, at);
   }
 
   /**
@@ -325,15 +318,29 @@ export class UsersRepository {
     const profile = profileItem
       ? stripInternal<Profile>(profileItem)
       : { userId, updatedAt: userItem.createdAt as string, version: 1 };
-    return { user: toUser(userItem), profile };
+    return {
+      user: withLogin(
+        toUser(userItem),
+        items.find((item) => item.SK === Keys.userLogin(userId).SK),
+      ),
+      profile,
+    };
   }
 
-  /** Strongly consistent read of the user item with its password hash (login, password change). */
+  /**
+   * Strongly consistent read of the user item with its password hash (login, password change)
+   * and its sign-in bookkeeping: one BatchGetItem.
+   */
   async findWithPassword(userId: string): Promise<UserWithPassword | undefined> {
-    const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: Keys.user(userId), ConsistentRead: true }),
+    const items = await batchGetAll(this.db, this.tableName, [Keys.user(userId), Keys.userLogin(userId)], {
+      consistentRead: true,
+    });
+    const userItem = items.find((item) => item.SK === Keys.user(userId).SK);
+    if (!userItem) return undefined;
+    return withLogin(
+      stripInternal<UserWithPassword>(userItem),
+      items.find((item) => item.SK === Keys.userLogin(userId).SK),
     );
-    return result.Item ? stripInternal<UserWithPassword>(result.Item) : undefined;
   }
 
   async findById(userId: string): Promise<User | undefined> {
@@ -359,7 +366,21 @@ export class UsersRepository {
   ): Promise<Page<User>> {
     const { index, partition } = UserIndexKeys.listing(filter);
     const page = await queryIndexPage(this.db, cursors, { tableName: this.tableName, index, partition, limit, cursor });
-    return { items: page.items.map(toUser), nextCursor: page.nextCursor };
+    // The index entries hold the user item only: one eventually consistent BatchGetItem of the
+    // page's sign-in items (admin-only, so the extra call is worth sign-ins that write no index).
+    const logins =
+      page.items.length === 0
+        ? []
+        : await batchGetAll(
+            this.db,
+            this.tableName,
+            page.items.map((item) => Keys.userLogin(item.id as string)),
+          );
+    const byPartition = new Map(logins.map((login) => [login.PK as string, login]));
+    return {
+      items: page.items.map((item) => withLogin(toUser(item), byPartition.get(item.PK as string))),
+      nextCursor: page.nextCursor,
+    };
   }
 
   private async findIdByUnique(key: ItemKey): Promise<string | undefined> {

@@ -17,6 +17,7 @@ import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
 import { transactWrite, type TransactItem } from '../../dynamo/transactions.js';
+import { withLogin } from '../../users/login-bookkeeping.js';
 import type { UserWithPassword } from '../../users/user.entity.js';
 import type { Session } from './session.entity.js';
 
@@ -83,15 +84,20 @@ export class SessionsRepository {
    * The session and its user in one strongly consistent BatchGetItem: every authenticated
    * request sees revocation, suspension and role changes at once. Expired sessions are absent.
    */
-  async findWithUser(userId: string, sessionId: string): Promise<{ session?: Session; user?: UserWithPassword }> {
-    const items = await batchGetAll(this.db, this.tableName, [Keys.session(userId, sessionId), Keys.user(userId)], {
-      consistentRead: true,
-    });
+  async findWithUser(
+    userId: string,
+    sessionId: string,
+    { withSignIns = false }: { withSignIns?: boolean } = {},
+  ): Promise<{ session?: Session; user?: UserWithPassword }> {
+    // The guard needs no sign-in bookkeeping; a refresh answers the user with it, in the same call.
+    const keys = [Keys.session(userId, sessionId), Keys.user(userId), ...(withSignIns ? [Keys.userLogin(userId)] : [])];
+    const items = await batchGetAll(this.db, this.tableName, keys, { consistentRead: true });
     const sessionItem = items.find((item) => item.SK === Keys.session(userId, sessionId).SK);
     const userItem = items.find((item) => item.SK === Keys.user(userId).SK);
+    const loginItem = items.find((item) => item.SK === Keys.userLogin(userId).SK);
     return {
       session: sessionItem && this.live(sessionItem) ? stripInternal<Session>(sessionItem) : undefined,
-      user: userItem ? stripInternal<UserWithPassword>(userItem) : undefined,
+      user: userItem ? withLogin(stripInternal<UserWithPassword>(userItem), loginItem) : undefined,
     };
   }
 
