@@ -120,6 +120,8 @@ export interface AppConfig {
   bodyLimit: string;
   /** Serve Swagger UI at /docs and the JSON at /docs-json. */
   docs: boolean;
+  /** Anonymous GETs of public pages are answered from memory this long (0: off). Issue 15. */
+  publicCacheSeconds: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -342,6 +344,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     serverTiming: bool('SERVER_TIMING', !production),
     bodyLimit: `${int('BODY_LIMIT_KB', 256, 1, 10240)}kb`,
     docs: bool('API_DOCS', !production),
+    // issue 15: data model v2
+    publicCacheSeconds: int('PUBLIC_CACHE_SECONDS', production ? 5 : 0, 0, 300),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

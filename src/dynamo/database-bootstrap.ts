@@ -12,7 +12,7 @@ import {
   readEngineLock,
   releaseEngineLock,
 } from './engine-lock.js';
-import { ensureTable } from './table.setup.js';
+import { assertIndexesMatch, ensureTable } from './table.setup.js';
 
 export interface PreparedDatabase {
   /** The configuration with the endpoint of the embedded engine filled in, when one was started. */
@@ -68,7 +68,8 @@ async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: ()
 /** Where start-up may not create the table: it must exist. */
 async function requireTable(client: DynamoDBClient, config: AppConfig): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: config.dynamo.tableName }));
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: config.dynamo.tableName }));
+    if (Table) assertIndexesMatch(config.dynamo.tableName, Table);
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
     throw new StartupError(

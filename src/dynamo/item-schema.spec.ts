@@ -18,6 +18,8 @@ describe('declared item layout', () => {
       { ...Keys.user('u1'), entity: ENTITY.User },
       { ...Keys.session('u1', 's1'), entity: ENTITY.Session },
       { ...Keys.like('p1', 'u1'), entity: ENTITY.Like },
+      { ...Keys.postCounts('p1'), entity: ENTITY.PostCounts },
+      { ...Keys.userLogin('u1'), entity: ENTITY.UserLogin },
       { ...Keys.view('p1', 'u:u1'), entity: ENTITY.View },
       { ...Keys.view('p1', 'a:9f86d081884c7d65'), entity: ENTITY.View },
       { ...Keys.rateLimit('login#ip#127.0.0.1', 123), entity: ENTITY.RateLimit },

@@ -10,6 +10,8 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { StartupError } from '../common/startup-error.js';
+import { indexDrift } from './index-drift.js';
 import { Keys } from './keys.js';
 import { TABLE_LAYOUT_VERSION, tableDefinition, TTL_ATTRIBUTE } from './table.definition.js';
 
@@ -44,6 +46,21 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string, tabl
       await sleep(1000);
     }
   }
+}
+
+/**
+ * Refuses a table whose existing indexes have other keys or another projection than the
+ * definition: DynamoDB cannot change them in place, and keeping them would silently serve
+ * listings from an index that lacks what they show.
+ */
+export function assertIndexesMatch(tableName: string, table: TableDescription): void {
+  const problems = indexDrift(table, tableDefinition(tableName).GlobalSecondaryIndexes ?? []);
+  if (problems.length === 0) return;
+  throw new StartupError(
+    `The table ${tableName} does not match this version's layout: ${problems.join('; ')}. DynamoDB cannot ` +
+      "change an index's keys or projection in place; run `npm run db:migrate`, whose migration creates the " +
+      'new index under a new name, backfills it and switches to it.',
+  );
 }
 
 /**
@@ -93,7 +110,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   if (described?.TableStatus !== 'ACTIVE')
     await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
   if (created) await recordBaseline(client, tableName);
-  if (!created && described) await addMissingIndexes(client, tableName, described);
+  if (!created && described) {
+    assertIndexesMatch(tableName, described);
+    await addMissingIndexes(client, tableName, described);
+  }
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
   if (status !== 'ENABLED' && status !== 'ENABLING') {

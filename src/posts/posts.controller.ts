@@ -39,6 +39,7 @@ import { PostMapper } from './post.mapper.js';
 import type { PostRead } from './posts.repository.js';
 import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
 import { PostsService } from './posts.service.js';
+import { PublicCache } from '../common/http/public-cache.interceptor.js';
 
 const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): PostDto => {
   res.setHeader('ETag', etagOf(read.post.version));
@@ -60,6 +61,7 @@ export class PostsController {
    * index Query per page, whatever the length of the posts.
    */
   @Public()
+  @PublicCache()
   @Get()
   @ApiProblemResponses(400)
   async feed(@Query() query: FeedQueryDto): Promise<PostPageDto> {
@@ -107,6 +109,7 @@ export class PostsController {
    * and admins (404 for others). With a token, `likedByMe` says whether the caller likes it.
    */
   @OptionalAuth()
+  @PublicCache()
   @Get('by-slug/:slug')
   @ApiProblemResponses(400, 404)
   async bySlug(
@@ -124,6 +127,7 @@ export class PostsController {
    * and admins (404 for others). With a token, `likedByMe` says whether the caller likes it.
    */
   @OptionalAuth()
+  @PublicCache()
   @Get(':id')
   @ApiProblemResponses(400, 404)
   async get(

@@ -29,6 +29,7 @@ import {
 } from './dto/taxonomy.dto.js';
 import { TaxonomyMapper } from './taxonomy.mapper.js';
 import { TaxonomyService } from './taxonomy.service.js';
+import { PublicCache } from '../common/http/public-cache.interceptor.js';
 
 @ApiTags('categories')
 @Controller('categories')
@@ -41,6 +42,7 @@ export class CategoriesController {
    * @remarks The whole category tree, from one Query, with each category's published post count.
    */
   @Public()
+  @PublicCache()
   @Get()
   async tree(): Promise<CategoryTreeDto> {
     return { items: (await this.taxonomy.tree()).map((node) => TaxonomyMapper.node(node)) };

@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  type NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { type Observable, of, tap } from 'rxjs';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
+import { CLOCK, type Clock } from '../clock/clock.js';
+
+interface Entry {
+  body: unknown;
+  etag: string;
+  expiresAt: number;
+}
+
+/** Entries one app keeps at most; the oldest goes first (a Map iterates in insertion order). */
+const MAX_ENTRIES = 1000;
+
+/**
+ * A short-lived cache for public pages read anonymously (feeds, a post, the category tree):
+ * for `PUBLIC_CACHE_SECONDS` an anonymous GET of the same URL is answered from memory, with no
+ * DynamoDB call, and every anonymous answer says `Cache-Control: public, max-age=<n>` with an
+ * ETag so that a CDN or browser may keep it too. Requests with an Authorization header (whose
+ * answers depend on the caller) pass through untouched.
+ *
+ * Why: the front page read 10,000 times/s would otherwise be 10,000 Queries/s on one month's
+ * index partition (3,000 RCU/s per partition); with this each instance reads it once per
+ * period. The price is that an anonymous reader sees a change up to that many seconds late.
+ * Each app instance has its own cache (nothing shared between instances, nothing to invalidate).
+ */
+@Injectable()
+export class PublicCacheInterceptor implements NestInterceptor {
+  private readonly entries = new Map<string, Entry>();
+  private readonly seconds: number;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.seconds = config.publicCacheSeconds;
+  }
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    if (this.seconds <= 0 || req.method !== 'GET' || req.headers.authorization !== undefined) return next.handle();
+    const key = req.originalUrl;
+    const now = this.clock.now().getTime();
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > now) {
+      this.setHeaders(res, hit, now);
+      return of(hit.body);
+    }
+    return next.handle().pipe(
+      tap((body) => {
+        if (res.statusCode !== 200) return;
+        // A route's own ETag (an item version, which If-Match relies on) is kept; else a body hash.
+        const own = res.getHeader('ETag');
+        const entry: Entry = {
+          body,
+          etag:
+            typeof own === 'string'
+              ? own
+              : `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`,
+          expiresAt: now + this.seconds * 1000,
+        };
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+        this.setHeaders(res, entry, now);
+      }),
+    );
+  }
+
+  private setHeaders(res: Response, entry: Entry, now: number): void {
+    const left = Math.max(1, Math.ceil((entry.expiresAt - now) / 1000));
+    res.setHeader('Cache-Control', `public, max-age=${left}`);
+    res.setHeader('ETag', entry.etag);
+  }
+}
+
+/** Marks a public GET route whose anonymous answers may be cached briefly (`PublicCacheInterceptor`). */
+export const PublicCache = () => UseInterceptors(PublicCacheInterceptor);
