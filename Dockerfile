@@ -8,7 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+# The API only: `npm run build` also builds clients/typescript, which the image does not hold.
+RUN npx nest build
 
 FROM node:24.11.1-bookworm-slim AS runtime
 ENV NODE_ENV=production \
