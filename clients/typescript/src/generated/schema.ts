@@ -1018,8 +1018,10 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the table answers DescribeTable within 2 s and is ACTIVE (or UPDATING); otherwise
-         *     503 `database_unavailable` with `Retry-After`, so traffic moves to another instance.
+         * @description Answers 200 when the table answers a GetItem of a fixed key within 2 s (the item need
+         *     not exist); otherwise 503 `database_unavailable` with `Retry-After`, so traffic moves to another
+         *     instance. A GetItem costs the same on an empty table and at any size, where DescribeTable grew
+         *     to most of a second at 100k items; the table's definition is checked once, at start-up.
          */
         get: operations["healthReady"];
         put?: never;
