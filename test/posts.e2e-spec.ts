@@ -3,7 +3,7 @@ import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
-import { toPostSummaryItem } from '../src/posts/posts.repository.js';
+import { PostsRepository, toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
 import {
@@ -603,6 +603,17 @@ describe('posts (e2e)', () => {
       ]);
       expect((await t.queryPartition(`TAG#${tag.id}`)).filter((i) => String(i.SK).startsWith('POST#'))).toEqual([]);
       expect((await create({ title: 'To delete', content: 'y' }).expect(201)).body.slug).toBe('to-delete');
+    });
+
+    it("refuses a like that read the post before its deletion: the counter item's tombstone fails it", async () => {
+      const post = (await create({ title: 'Raced delete', content: 'x' }).expect(201)).body;
+      await publish(post.id).expect(200);
+      await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+      // The service's read happened before the delete; its transaction comes after.
+      const gone = new Error('post gone');
+      const repository = t.app.get(PostsRepository);
+      await expect(repository.addLike(post.id, reader.userId, new Date().toISOString(), () => gone)).rejects.toBe(gone);
+      expect((await t.queryPartition(`POST#${post.id}`)).map((item) => item.SK)).toEqual(['COUNTS']);
     });
   });
 
