@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 // Jest 30 in native ESM mode (NODE_OPTIONS=--experimental-vm-modules, see package.json) with
 // ts-jest. The Swagger CLI plugin runs as an AST transformer so that the OpenAPI document the
 // tests see is the one `nest build` produces; it needs the type checker, hence no isolatedModules.
@@ -22,9 +24,14 @@ const common = {
 export default {
   globalSetup: './test/global-setup.ts',
   globalTeardown: './test/global-teardown.ts',
-  // A bound, not a wait: on a loaded 2-core machine (five suites at once) one e2e test that boots
-  // apps, hashes passwords and writes hundreds of items can take minutes; a hang still fails.
-  testTimeout: 180000,
+  // Jest's default is one worker per core less one: a single worker on a 2-core machine, which
+  // left the second core mostly idle while each e2e test waited on DynamoDB Local. Two workers
+  // overlap that waiting (measured in docs/testing.md); every suite has its own table, and the
+  // suites that build dist/ share a lock.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
+  // A bound, not a wait: the slowest ordinary test takes about 10 s on an idle 2-core machine.
+  // Tests that seed thousands of items or spawn built commands have their own, larger bound.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', rootDir: '.', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },

@@ -2,11 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { jest } from '@jest/globals';
 import { readMigrationState } from '../src/migrations/state.js';
-import { builtScript } from './helpers/built-scripts.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
 import { writeOldLayoutItems } from './helpers/old-layout.js';
 import { importTable } from '../src/admin-tools/import/table-import.js';
 import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
+
+jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,10 +2,12 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { freePort } from '../src/dynamo/embedded-dynamo.js';
 import { type EngineLock, lockFileOf } from '../src/dynamo/engine-lock.js';
-import { builtScript } from './helpers/built-scripts.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
+
+jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
 
 const root = process.cwd();
 

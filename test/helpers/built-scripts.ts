@@ -13,6 +13,12 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+/**
+ * Bound of a test that spawns built commands (each one a Node process booting the app's
+ * modules): under 15 s on an idle 2-core machine, about 60 s on a loaded one.
+ */
+export const CHILD_PROCESS_TIMEOUT_MS = 120_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
