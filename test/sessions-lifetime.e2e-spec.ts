@@ -1,4 +1,3 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
@@ -37,29 +36,41 @@ describe('sessions: cap, absolute lifetime, pagination, reuse (e2e)', () => {
   });
 
   it('ends a session SESSION_MAX_AGE_SECONDS after sign-in, however often it is refreshed', async () => {
-    const user = await signUp(t);
-    const sid = decodeJwt(user.accessToken).sid as string;
-    const item = async () => (await t.getItem(`USER#${user.userId}`, `SESSION#${sid}`))!;
-    const createdAt = Date.parse((await item()).createdAt as string);
-    const deadline = createdAt + 600 * 1000;
-    expect(Date.parse((await item()).expiresAt as string)).toBeLessThanOrEqual(deadline);
-    const next = (await refresh(user.refreshToken).expect(200)).body as { accessToken: string; refreshToken: string };
-    expect(Date.parse((await item()).expiresAt as string)).toBeLessThanOrEqual(deadline);
+    // The app's clock, stopped at sign-in and moved: no waiting, no rewriting of the stored session.
+    // On a whole second, because the `ttl` attribute counts whole seconds.
+    const start = t.clock
+      .set(new Date(Math.floor(Date.now() / 1000) * 1000))
+      .now()
+      .getTime();
+    const deadline = start + 600 * 1000;
+    try {
+      const user = await signUp(t);
+      const sid = decodeJwt(user.accessToken).sid as string;
+      const item = async () => (await t.getItem(`USER#${user.userId}`, `SESSION#${sid}`))!;
+      expect(Date.parse((await item()).createdAt as string)).toBe(start);
+      expect(Date.parse((await item()).expiresAt as string)).toBe(deadline);
 
-    // Eleven minutes later (the sliding expiry alone would still allow it): dead.
-    await t.db.send(
-      new UpdateCommand({
-        TableName: t.tableName,
-        Key: { PK: `USER#${user.userId}`, SK: `SESSION#${sid}` },
-        UpdateExpression: 'SET createdAt = :then, expiresAt = :later',
-        ExpressionAttributeValues: {
-          ':then': new Date(Date.now() - 11 * 60 * 1000).toISOString(),
-          ':later': new Date(Date.now() + 86400 * 1000).toISOString(),
-        },
-      }),
-    );
-    expect((await sessions(`Bearer ${next.accessToken}`).expect(401)).body.code).toBe('session_revoked');
-    await refresh(next.refreshToken).expect(401);
+      // Refreshed five minutes in: a sliding expiry alone would now reach fifteen minutes.
+      t.clock.advance(5 * 60 * 1000);
+      const second = (await refresh(user.refreshToken).expect(200)).body as { refreshToken: string };
+      expect(Date.parse((await item()).expiresAt as string)).toBe(deadline);
+
+      // A millisecond before the deadline it is still live and refreshes once more.
+      t.clock.set(new Date(deadline - 1));
+      const last = (await refresh(second.refreshToken).expect(200)).body as {
+        accessToken: string;
+        refreshToken: string;
+      };
+      await sessions(`Bearer ${last.accessToken}`).expect(200);
+      expect(Date.parse((await item()).expiresAt as string)).toBe(deadline);
+
+      // At the deadline: dead, for the access token and the refresh token alike.
+      t.clock.set(new Date(deadline));
+      expect((await sessions(`Bearer ${last.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+      await refresh(last.refreshToken).expect(401);
+    } finally {
+      t.clock.reset();
+    }
   });
 
   it('pages GET /auth/sessions with a cursor bound to the caller', async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
@@ -59,6 +60,7 @@ export class AuthService {
     private readonly limiter: RateLimiter,
     private readonly cursors: CursorCodec,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -100,7 +102,7 @@ export class AuthService {
     if (!userId) return true;
     const holder = await this.usersRepository.findById(userId);
     if (!holder || holder.status !== 'pending' || holder.emailVerified) return false;
-    const cutoff = Date.now() - this.config.auth.pendingAccountTtlHours * 3600 * 1000;
+    const cutoff = this.clock.now().getTime() - this.config.auth.pendingAccountTtlHours * 3600 * 1000;
     if (Date.parse(holder.createdAt) > cutoff) return false;
     if (!(await this.users.replacePendingAccount(holder))) return false;
     this.logger.warn(`A stale unverified account (${holder.id}) was replaced by a new registration of its email`);
@@ -173,7 +175,7 @@ export class AuthService {
     // Counted only for the session's current token, so nobody can spend another session's budget.
     await this.limiter.consume([{ rule: this.config.rateLimits.refreshPerSession, subject: session.id }]);
 
-    const now = new Date();
+    const now = this.clock.now();
     const next = this.tokens.newRefreshToken(session.userId, session.id, generation + 1);
     const expiresAt = new Date(
       Math.min(
@@ -221,7 +223,7 @@ export class AuthService {
     if (!user || !(await this.passwords.verify(current, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
     }
-    await this.usersRepository.setPassword(userId, await this.passwords.hash(next), new Date().toISOString());
+    await this.usersRepository.setPassword(userId, await this.passwords.hash(next), this.clock.now().toISOString());
     await this.sessions.revokeAll(userId, sessionId);
     this.notices.passwordChanged(user.email);
   }
@@ -250,10 +252,15 @@ export class AuthService {
     const consumed = await this.actionLinks.consume(token, 'password_reset');
     if (!consumed) throw invalidLink();
     const passwordHash = await this.passwords.hash(newPassword);
-    const changed = await this.usersRepository.setPassword(consumed.userId, passwordHash, new Date().toISOString(), {
-      email: consumed.email,
-      passwordGeneration: consumed.passwordGeneration,
-    });
+    const changed = await this.usersRepository.setPassword(
+      consumed.userId,
+      passwordHash,
+      this.clock.now().toISOString(),
+      {
+        email: consumed.email,
+        passwordGeneration: consumed.passwordGeneration,
+      },
+    );
     if (!changed) throw invalidLink();
     await this.sessions.revokeAll(consumed.userId);
     this.notices.passwordChanged(consumed.email);
@@ -279,7 +286,7 @@ export class AuthService {
     if (!consumed) throw invalidLink();
     const user = await this.usersRepository.findById(consumed.userId);
     if (!user) throw invalidLink();
-    const verified = await this.usersRepository.markEmailVerified(user, consumed.email, new Date().toISOString());
+    const verified = await this.usersRepository.markEmailVerified(user, consumed.email, this.clock.now().toISOString());
     if (!verified) throw invalidLink();
   }
 
@@ -315,7 +322,7 @@ export class AuthService {
   private newSession(userId: string, client: ClientInfo): { session: Session; refreshToken: string } {
     const sessionId = newId();
     const { token, hash } = this.tokens.newRefreshToken(userId, sessionId, 0);
-    const now = new Date();
+    const now = this.clock.now();
     const ttl = Math.min(this.config.auth.refreshTokenTtlSeconds, this.config.auth.sessionMaxAgeSeconds);
     return {
       refreshToken: token,

@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
@@ -80,6 +81,7 @@ export class PostsRepository {
     private readonly tags: TagsRepository,
     private readonly categories: CategoriesRepository,
     private readonly cursors: CursorCodec,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(post: Post, extra: TransactOperation[]): Promise<void> {
@@ -525,7 +527,7 @@ export class PostsRepository {
             entity: ENTITY.Idempotency,
             requestHash,
             postId,
-            ttl: Math.floor(Date.now() / 1000) + 86_400,
+            ttl: epochSeconds(this.clock.now()) + 86_400,
           },
           ConditionExpression: 'attribute_not_exists(PK)',
         },

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { SlugService } from '../common/slugs/slug.service.js';
@@ -26,6 +27,7 @@ export class CategoriesRepository {
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** Every category, with one consistent Query of the categories partition. */
@@ -68,7 +70,7 @@ export class CategoriesRepository {
    * parent must exist and be unchanged since the cycle check read it.
    */
   async update(current: Category, changes: CategoryChanges, slugs: SlugService, newParent?: Category): Promise<void> {
-    const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+    const set: Record<string, unknown> = { updatedAt: this.clock.now().toISOString() };
     for (const [field, value] of Object.entries(changes)) if (value !== undefined && value !== null) set[field] = value;
     const remove = changes.parentId === null ? ['parentId'] : [];
     const operations: TransactOperation[] = [
@@ -106,7 +108,7 @@ export class CategoriesRepository {
     newParentId: string | undefined,
     slugs: SlugService,
   ): Promise<void> {
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       {
         item: {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { SlugService } from '../common/slugs/slug.service.js';
@@ -23,6 +24,7 @@ export class TagsRepository {
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(tag: Tag, slugs: SlugService): Promise<void> {
@@ -77,7 +79,7 @@ export class TagsRepository {
               {
                 set: {
                   ...changes,
-                  updatedAt: new Date().toISOString(),
+                  updatedAt: this.clock.now().toISOString(),
                   ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
                 },
                 allowIndexAttributes: renamed,

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, DomainError, preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
@@ -43,6 +44,7 @@ export class UsersRepository {
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /**
@@ -123,7 +125,7 @@ export class UsersRepository {
    * status active, with the active-admin count, in one transaction on the user's version.
    */
   async takeOverAsAdmin(user: User, passwordHash: string): Promise<void> {
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, {
         set: {
@@ -173,7 +175,7 @@ export class UsersRepository {
     changes: { firstName?: string | null; lastName?: string | null; username?: string },
     expectedVersion: number,
   ): Promise<void> {
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     const operations: TransactOperation[] = [];
     const swapUsername = changes.username !== undefined && changes.username !== user.username;
     operations.push(
@@ -202,7 +204,7 @@ export class UsersRepository {
 
   /** Moves the account to a new email: uniqueness items swapped, verification reset, in one transaction. */
   async changeEmail(user: User, email: string): Promise<void> {
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, { set: { email, emailVerified: false, updatedAt: at }, remove: ['emailVerifiedAt'] }),
       this.releaseUnique(Keys.uniqueEmail(user.email), user.id),
@@ -215,7 +217,7 @@ export class UsersRepository {
     user: User,
     next: { role?: UserRole; status?: UserStatus; deletedAt?: string },
   ): Promise<void> {
-    const at = new Date().toISOString();
+    const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, {
         set: { updatedAt: at, ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}) },
@@ -228,7 +230,7 @@ export class UsersRepository {
 
   /** Updates the profile fields given; `null` removes one. Honours the profile's version. */
   async updateProfile(userId: string, changes: ProfileChanges, expectedVersion: number): Promise<void> {
-    const set: Record<string, unknown> = { updatedAt: new Date().toISOString() };
+    const set: Record<string, unknown> = { updatedAt: this.clock.now().toISOString() };
     const remove: string[] = [];
     for (const [field, value] of Object.entries(changes)) {
       if (value === null) remove.push(field);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { DynamoUsage, runWithUsage } from '../../dynamo/request-accounting.js';
@@ -41,11 +42,12 @@ export class ActionLinksService implements BeforeApplicationShutdown {
     private readonly tokens: ActionTokensRepository,
     @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async send(kind: ActionTokenKind, user: LinkRecipient): Promise<void> {
     const token = randomBytes(32).toString('base64url');
-    const now = new Date();
+    const now = this.clock.now();
     await this.tokens.create(sha256(token), {
       kind,
       userId: user.id,
@@ -84,6 +86,6 @@ export class ActionLinksService implements BeforeApplicationShutdown {
 
   /** Uses up a token: what it held, or undefined when it is unknown, used, expired or of another kind. */
   consume(token: string, kind: ActionTokenKind): Promise<ActionToken | undefined> {
-    return this.tokens.consume(sha256(token), kind);
+    return this.tokens.consume(sha256(token), kind, this.clock.now());
   }
 }

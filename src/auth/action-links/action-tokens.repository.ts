@@ -47,7 +47,7 @@ export class ActionTokensRepository {
    * expired, and returns what it held. A second use, a wrong kind or an expired token all
    * give undefined, and a token can never be used twice, even concurrently.
    */
-  async consume(hash: string, kind: ActionTokenKind, now: Date = new Date()): Promise<ActionToken | undefined> {
+  async consume(hash: string, kind: ActionTokenKind, now: Date): Promise<ActionToken | undefined> {
     try {
       const result = await this.db.send(
         new DeleteCommand({

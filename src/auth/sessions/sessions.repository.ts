@@ -6,6 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import type { CursorCodec } from '../../dynamo/cursor.js';
@@ -43,10 +44,11 @@ export class SessionsRepository {
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   /** The earliest `createdAt` a live session can have now. */
-  oldestLiveCreatedAt(now = new Date()): string {
+  oldestLiveCreatedAt(now = this.clock.now()): string {
     return new Date(now.getTime() - this.config.auth.sessionMaxAgeSeconds * 1000).toISOString();
   }
 
@@ -55,7 +57,7 @@ export class SessionsRepository {
     return new Date(Date.parse(createdAt) + this.config.auth.sessionMaxAgeSeconds * 1000);
   }
 
-  private live(item: Record<string, unknown>, now = new Date()): boolean {
+  private live(item: Record<string, unknown>, now = this.clock.now()): boolean {
     return isLive(item, this.oldestLiveCreatedAt(now), now);
   }
 
@@ -147,7 +149,7 @@ export class SessionsRepository {
    * cap (the one created first goes first). Runs after a sign-in; concurrent sign-ins each
    * trim, so the count settles at the cap. One Query (keys and dates only) and one batch.
    */
-  async trimToNewest(userId: string, max: number, now = new Date()): Promise<number> {
+  async trimToNewest(userId: string, max: number, now = this.clock.now()): Promise<number> {
     const items = await queryAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
