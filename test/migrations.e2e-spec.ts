@@ -1,5 +1,6 @@
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { importTable } from '../src/admin-tools/import/table-import.js';
+import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
@@ -57,6 +58,7 @@ describe('db:migrate (e2e)', () => {
       await checkMigrationsAtStart(online, logger);
       expect(warnings).toEqual([
         'Migration 0001-index-user-owned-items is pending; serving while it runs (it is online).',
+        'Migration 0002-backfill-reply-counts is pending; serving while it runs (it is online).',
       ]);
       // An offline migration is never skipped.
       const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
@@ -82,8 +84,9 @@ describe('db:migrate (e2e)', () => {
         progress: silent,
       });
       expect(run.changed).toBe(oldItems);
-      expect(lines.filter((l) => l.startsWith('  would change '))).toHaveLength(oldItems);
-      expect(lines.at(-1)).toMatch(/^0001-index-user-owned-items: \d+ items read, 6 would change\.$/);
+      const summary = lines.findIndex((l) => l.startsWith('0001-index-user-owned-items: '));
+      expect(lines.slice(0, summary).filter((l) => l.startsWith('  would change '))).toHaveLength(oldItems);
+      expect(lines[summary]).toMatch(/^0001-index-user-owned-items: \d+ items read, 6 would change\.$/);
       expect(await exportedLines(db.client, t.tableName, dir)).toEqual(before);
     } finally {
       await t.close();
@@ -167,6 +170,71 @@ describe('db:migrate (e2e)', () => {
       expect(again.changed).toBe(0);
       const strip = (lines: string[]) => lines.filter((l) => !l.includes('"VERSION#0001"'));
       expect(strip(await exportedLines(db.client, t.tableName, dir))).toEqual(strip(after));
+    } finally {
+      await t.close();
+    }
+  });
+  it('0002 sets replyCount on comments made before it existed, counting replies made since too, once', async () => {
+    const t = await fixtureApp();
+    try {
+      const comments = async () => (await t.allItems()).filter((i) => i.entity === 'Comment');
+      const recount = (items: Record<string, unknown>[]) => {
+        const counts = new Map<string, number>();
+        for (const item of items) {
+          const parent = parentCommentKey(String(item.SK));
+          if (parent) counts.set(`${String(item.PK)} ${parent}`, (counts.get(`${String(item.PK)} ${parent}`) ?? 0) + 1);
+        }
+        return counts;
+      };
+      const legacy = await comments();
+      const legacyCounts = recount(legacy);
+      expect(legacyCounts.size).toBeGreaterThan(0); // the fixture has replies
+      expect(legacy.filter((c) => c.replyCount !== undefined)).toEqual([]); // made before replyCount
+
+      // A reply made through today's API to a legacy comment with replies: its ADD counts only itself.
+      const [parentKey, legacyReplies] = [...legacyCounts][0];
+      const parent = legacy.find((c) => `${String(c.PK)} ${String(c.SK)}` === parentKey)!;
+      const reader = (
+        await t.api.post('/api/v1/auth/login').send({ email: 'reader@demo.example', password: 'demo-reader-pass' })
+      ).body as { accessToken: string };
+      await t.api
+        .post(`/api/v1/posts/${String(parent.postId)}/comments`)
+        .set('authorization', `Bearer ${reader.accessToken}`)
+        .send({ content: 'A reply after the upgrade', parentId: parent.id })
+        .expect(201);
+      expect((await t.getItem(String(parent.PK), String(parent.SK)))!.replyCount).toBe(1);
+
+      const runs = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+      });
+      expect(runs.map((r) => r.label)).toEqual(['0001-index-user-owned-items', '0002-backfill-reply-counts']);
+      expect(runs[1].changed).toBe(legacyCounts.size);
+
+      const after = await comments();
+      const counts = recount(after);
+      expect(counts.get(parentKey)).toBe(legacyReplies + 1);
+      for (const comment of after) {
+        expect({ key: `${String(comment.PK)} ${String(comment.SK)}`, replyCount: comment.replyCount ?? 0 }).toEqual({
+          key: `${String(comment.PK)} ${String(comment.SK)}`,
+          replyCount: counts.get(`${String(comment.PK)} ${String(comment.SK)}`) ?? 0,
+        });
+      }
+
+      // Run again from scratch (its record deleted): every count is right, so nothing changes.
+      const recordKey = Keys.migration(2);
+      await db.client.send(
+        new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: recordKey.PK }, SK: { S: recordKey.SK } } }),
+      );
+      const [again] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+      });
+      expect(again).toMatchObject({ label: '0002-backfill-reply-counts', changed: 0 });
     } finally {
       await t.close();
     }

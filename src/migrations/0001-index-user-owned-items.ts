@@ -9,7 +9,7 @@ import type { Item, Migration } from './migration.js';
  * Online: no read depends on the new keys. While it runs, an erasure can miss an old token or
  * record, which expires by TTL within a day anyway.
  */
-export const indexUserOwnedItems: Migration = {
+export const indexUserOwnedItems = {
   version: 1,
   name: 'index-user-owned-items',
   description: 'GSI3 keys OWNED#<userId> on action tokens and idempotency records',
@@ -38,4 +38,4 @@ export const indexUserOwnedItems: Migration = {
       values: { ':pk': { S: keys.GSI3PK }, ':sk': { S: keys.GSI3SK } },
     };
   },
-};
+} satisfies Migration;

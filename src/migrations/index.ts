@@ -1,4 +1,5 @@
 import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
+import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -6,4 +7,4 @@ import type { Migration } from './migration.js';
  * `index.spec.ts` checks that the list and the files agree, and that the last version is
  * `TABLE_LAYOUT_VERSION` (the layout a new table starts at).
  */
-export const MIGRATIONS: readonly Migration[] = [indexUserOwnedItems];
+export const MIGRATIONS: readonly Migration[] = [indexUserOwnedItems, backfillReplyCounts];

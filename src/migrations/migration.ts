@@ -1,4 +1,4 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 export type Item = Record<string, AttributeValue>;
 
@@ -14,6 +14,12 @@ export interface ItemUpdate {
   conditionExpression: string;
   names?: Record<string, string>;
   values?: Record<string, AttributeValue>;
+}
+
+/** What a migration may read besides the item (a count under the item's key, say). */
+export interface MigrationContext {
+  client: DynamoDBClient;
+  tableName: string;
 }
 
 /**
@@ -35,7 +41,7 @@ export interface Migration {
   /** A Scan FilterExpression narrowing what `migrate` sees (it is still read, and billed, in full). */
   filter?: { expression: string; names?: Record<string, string>; values?: Record<string, AttributeValue> };
   /** The change an item needs, or undefined when it has the new layout already. */
-  migrate(item: Item): ItemUpdate | undefined;
+  migrate(item: Item, context: MigrationContext): ItemUpdate | undefined | Promise<ItemUpdate | undefined>;
 }
 
 export const formatVersion = (version: number): string => String(version).padStart(4, '0');

@@ -126,7 +126,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
 
       let changed = 0;
       for (const item of page.Items ?? []) {
-        const update = migration.migrate(item);
+        const update = await migration.migrate(item, { client, tableName });
         if (!update) continue;
         if (options.dryRun) {
           log(`  would change ${update.description}`);
