@@ -13,7 +13,15 @@ import { exportTable } from '../src/admin-tools/export/table-export.js';
 import { ImportRefused, importTable } from '../src/admin-tools/import/table-import.js';
 import { DEMO_USERS, seedDemoData } from '../src/cli/seed-data.js';
 import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
-import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
+import {
+  exportedLines,
+  importFixture,
+  scratchDir,
+  SEED_FIXTURE,
+  silent,
+  sortedLines,
+  testDatabase,
+} from './helpers/data-files.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
 
 /** Every attribute type, in an item that fits the declared layout (a seed marker). */
@@ -114,16 +122,16 @@ describe('db:export and db:import (e2e)', () => {
 
   it('imports the seed fixture into an empty table, and --merge of the same file again changes nothing', async () => {
     const tableName = await db.newTable();
-    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    await importFixture({ client: db.client, tableName });
     const fixture = sortedLines(SEED_FIXTURE);
     expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
 
-    await expect(importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent })).rejects.toThrow(
+    await expect(importFixture({ client: db.client, tableName })).rejects.toThrow(
       new ImportRefused(
         `Table ${tableName} already holds items; import into an empty table, or pass --merge to overwrite items with the same keys.`,
       ),
     );
-    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, merge: true, progress: silent });
+    await importFixture({ client: db.client, tableName, merge: true });
     expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
   });
 
@@ -191,11 +199,9 @@ describe('db:export and db:import (e2e)', () => {
       },
     } as unknown as DynamoDBClient;
 
-    const summary = await importTable({
+    const summary = await importFixture({
       client: stingy,
       tableName,
-      file: SEED_FIXTURE,
-      progress: silent,
       batch: { retryDelayMs: () => 1, maxAttempts: 10 },
     });
     const fixture = sortedLines(SEED_FIXTURE);

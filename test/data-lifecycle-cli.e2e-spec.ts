@@ -6,8 +6,14 @@ import { jest } from '@jest/globals';
 import { readMigrationState } from '../src/migrations/state.js';
 import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
 import { writeOldLayoutItems } from './helpers/old-layout.js';
-import { importTable } from '../src/admin-tools/import/table-import.js';
-import { exportedLines, scratchDir, SEED_FIXTURE, silent, sortedLines, testDatabase } from './helpers/data-files.js';
+import {
+  exportedLines,
+  importFixture,
+  scratchDir,
+  SEED_FIXTURE,
+  sortedLines,
+  testDatabase,
+} from './helpers/data-files.js';
 
 jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
 
@@ -94,7 +100,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
 
   it('db:migrate: the app refuses to start while it is pending; killed mid-run, it continues from its checkpoint', async () => {
     const tableName = await db.newTable();
-    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    await importFixture({ client: db.client, tableName });
     const oldItems = await writeOldLayoutItems(
       db.client,
       tableName,
@@ -157,7 +163,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     expect((await bad.exit).code).toBe(2);
     expect(bad.output()).toContain('--max-wcu must be an integer');
 
-    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    await importFixture({ client: db.client, tableName });
     const again = await run('import', ['--in', SEED_FIXTURE], tableName);
     expect((await again.exit).code).toBe(1);
     expect(again.output()).toContain(`Table ${tableName} already holds items`);
@@ -165,7 +171,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
 
   it('db:export writes the table and states items, bytes and time; plain progress lines off a terminal', async () => {
     const tableName = await db.newTable();
-    await importTable({ client: db.client, tableName, file: SEED_FIXTURE, progress: silent });
+    await importFixture({ client: db.client, tableName });
     const out = join(dir, 'cli-export.ndjson.gz');
     const exported = await run('export', ['--out', out, '--segments', '3'], tableName);
     expect((await exported.exit).code).toBe(0);

@@ -1,12 +1,11 @@
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { importTable } from '../src/admin-tools/import/table-import.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
-import { exportedLines, scratchDir, SEED_FIXTURE, silent, testDatabase } from './helpers/data-files.js';
+import { exportedLines, importFixture, scratchDir, silent, testDatabase } from './helpers/data-files.js';
 import { toOldLayout, writeOldLayoutItems } from './helpers/old-layout.js';
 import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
 
@@ -33,7 +32,7 @@ describe('db:migrate (e2e)', () => {
   /** An app whose table holds the seed fixture (layout 0, before any migration). */
   async function fixtureApp(): Promise<TestApp> {
     const t = await createTestApp();
-    await importTable({ client: db.client, tableName: t.tableName, file: SEED_FIXTURE, progress: silent });
+    await importFixture({ client: db.client, tableName: t.tableName });
     return t;
   }
 

@@ -1,16 +1,39 @@
-import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
-import { failCommand, runWithAppContext } from './app-context.js';
+import { checkCounts, COUNTERS, describeDrift } from '../admin-tools/count-check.js';
+import { parseCommandLine } from './args.js';
+import { failCommand, runWithDatabase } from './app-context.js';
+
+const USAGE = 'npm run db:check-counts [-- --fix]';
 
 /**
- * `npm run db:check-counts`: recounts every tag's post links and reports tags whose
- * `postCount` drifted. Exits 1 when any did. Reads every tag: operations tooling, not a request path.
+ * `npm run db:check-counts [-- --fix]`: recounts every exact counter (see
+ * `src/admin-tools/count-check.ts`) and prints one line per drifted counter and a summary per
+ * kind. `--fix` sets each drifted counter to its recount. Exits 1 while drift remains (always
+ * when drift is found without `--fix`). One Scan of the table: operations tooling, not a request path.
  */
-runWithAppContext(async (context) => {
-  const drift = await context.get(TaxonomyService).tagCountDrift();
-  if (drift.length === 0) {
-    console.log('Tag post counts match their links.');
-    return;
-  }
-  for (const d of drift) console.log(`tag ${d.slug} (${d.tagId}): postCount=${d.postCount}, links=${d.links}`);
-  process.exitCode = 1;
-}).catch(failCommand);
+try {
+  const { values } = parseCommandLine(process.argv.slice(2), { fix: { type: 'boolean' } }, USAGE);
+  const fix = values.fix === true;
+  await runWithDatabase(async ({ client, tableName }) => {
+    const { checked, drift } = await checkCounts({ client, tableName, fix });
+    for (const d of drift) console.log(describeDrift(d));
+    for (const counter of COUNTERS) {
+      const found = drift.filter((d) => d.counter === counter);
+      const left = found.filter((d) => !d.fixed).length;
+      console.log(
+        `${counter}: ${checked[counter]} checked, ${found.length} drifted` +
+          (fix ? `, ${found.length - left} fixed` : ''),
+      );
+    }
+    const remaining = drift.filter((d) => !d.fixed).length;
+    console.log(
+      remaining === 0
+        ? drift.length === 0
+          ? 'Every counter matches its recount.'
+          : `Fixed ${drift.length} counter(s).`
+        : `${remaining} counter(s) drifted${fix ? ' and could not be fixed (changed meanwhile; run again)' : '; run with --fix to repair'}.`,
+    );
+    if (remaining > 0) process.exitCode = 1;
+  });
+} catch (error) {
+  failCommand(error, error instanceof Error && error.name === 'UsageError' ? 2 : 1);
+}

@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { nanoid } from 'nanoid';
 import { exportTable } from '../../src/admin-tools/export/table-export.js';
+import { importTable, type ImportOptions, type ImportSummary } from '../../src/admin-tools/import/table-import.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
@@ -17,6 +18,19 @@ export const scratchDir = (): string => mkdtempSync(join(tmpdir(), 'data-lifecyc
 
 /** A quiet stream for progress output. */
 export const silent = { write: () => true };
+
+/**
+ * Imports the seed fixture, with the import's checkpoint in a scratch directory of its own:
+ * beside the fixture (the default) it would be shared by suites running at once in other Jest
+ * workers, and one left by a killed run would refuse every later import.
+ */
+export const importFixture = (options: Omit<ImportOptions, 'file'>): Promise<ImportSummary> =>
+  importTable({
+    file: SEED_FIXTURE,
+    progress: silent,
+    checkpointFile: join(scratchDir(), 'import.checkpoint.json'),
+    ...options,
+  });
 
 /** A low-level client on the run's DynamoDB Local and a way to make tables that `drop()` removes. */
 export function testDatabase() {

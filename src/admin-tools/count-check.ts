@@ -1,0 +1,204 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { parentCommentKey } from '../comments/comment-keys.js';
+import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { ADMIN_COUNTER_KEY, ENTITY, type ItemKey } from '../dynamo/keys.js';
+
+type Item = Record<string, unknown>;
+
+/** Every counter the app keeps exact (docs/data-model.md), in the order they are reported. */
+export const COUNTERS = [
+  'tag postCount',
+  'category postCount',
+  'post likeCount',
+  'post commentCount',
+  'comment likeCount',
+  'comment replyCount',
+  'activeAdmins',
+] as const;
+export type CounterName = (typeof COUNTERS)[number];
+
+export interface CounterDrift {
+  counter: CounterName;
+  /** The item holding the counter. */
+  key: ItemKey;
+  /** The stored value (undefined when the attribute, or the counter item, is missing). */
+  stored: number | undefined;
+  /** The recount. */
+  actual: number;
+  /** Copies of the count on the same item (a tag's GSI5SK), by attribute. */
+  mirrors: Record<string, number | undefined>;
+  /** With `fix`: whether the repair was written (false when the item changed meanwhile). */
+  fixed?: boolean;
+}
+
+export interface CountCheck {
+  /** How many counters of each kind were compared. */
+  checked: Record<CounterName, number>;
+  drift: CounterDrift[];
+}
+
+/** One stored counter, its recount, and the attributes that mirror it. */
+interface Counter {
+  counter: CounterName;
+  key: ItemKey;
+  attribute: string;
+  stored: number | undefined;
+  actual: number;
+  /** Attributes that copy the count (a tag's GSI5SK orders tags by use), with their values. */
+  mirrors: Record<string, number | undefined>;
+}
+
+const keyOf = (item: Item): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
+const numberOrUndefined = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+const increment = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+const drifted = (c: Counter): boolean =>
+  c.stored !== c.actual || Object.values(c.mirrors).some((value) => value !== c.actual);
+
+/**
+ * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
+ * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
+ * items) and `commentCount` (approved, not deleted comments), a comment's `likeCount` (comment likes)
+ * and `replyCount` (comments attached to it), and the active-admin counter (active admin users).
+ * `viewCount` is not recountable (view markers expire) and is not checked.
+ *
+ * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
+ * drifted counter is set to its recount on condition that it still holds the value read, so a
+ * write the app makes meanwhile is never overwritten (that counter is reported as not fixed; run
+ * the check again).
+ */
+export async function checkCounts(options: {
+  client: DynamoDBClient;
+  tableName: string;
+  fix?: boolean;
+}): Promise<CountCheck> {
+  const db = createDocumentClient(options.client);
+  const items: Item[] = [];
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({ TableName: options.tableName, ConsistentRead: true, ExclusiveStartKey }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+
+  const counters = recount(items);
+  const checked = Object.fromEntries(COUNTERS.map((name) => [name, 0])) as Record<CounterName, number>;
+  const drift: CounterDrift[] = [];
+  for (const c of counters) {
+    checked[c.counter]++;
+    if (!drifted(c)) continue;
+    const found: CounterDrift = {
+      counter: c.counter,
+      key: c.key,
+      stored: c.stored,
+      actual: c.actual,
+      mirrors: c.mirrors,
+    };
+    if (options.fix) found.fixed = await repair(db, options.tableName, c);
+    drift.push(found);
+  }
+  return { checked, drift };
+}
+
+/** The stored counters of the table's items and their recounts. */
+function recount(items: Item[]): Counter[] {
+  const tagLinks = new Map<string, number>(); // by tag partition
+  const categoryLinks = new Map<string, number>(); // by category id
+  const likes = new Map<string, number>(); // by post partition
+  const counted = new Map<string, number>(); // approved, live comments by post partition
+  const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
+  const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
+  let activeAdmins = 0;
+  for (const item of items) {
+    const pk = String(item.PK);
+    const sk = String(item.SK);
+    if (item.entity === ENTITY.PostLink && pk.startsWith('TAG#')) increment(tagLinks, pk);
+    else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
+    else if (item.entity === ENTITY.Like) increment(likes, pk);
+    else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);
+    else if (item.entity === ENTITY.Comment) {
+      if (item.status === 'approved' && item.deleted !== true) increment(counted, pk);
+      const parent = parentCommentKey(sk);
+      if (parent) increment(replies, `${pk} ${parent}`);
+    } else if (item.entity === ENTITY.User && item.role === 'admin' && item.status === 'active') activeAdmins++;
+  }
+
+  const counters: Counter[] = [];
+  let adminCounter: Item | undefined;
+  for (const item of items) {
+    const pk = String(item.PK);
+    const at = (counter: CounterName, attribute: string, actual: number, mirrors: string[] = []) =>
+      counters.push({
+        counter,
+        key: keyOf(item),
+        attribute,
+        stored: numberOrUndefined(item[attribute]),
+        actual,
+        mirrors: Object.fromEntries(mirrors.map((m) => [m, numberOrUndefined(item[m])])),
+      });
+    if (item.entity === ENTITY.Tag) at('tag postCount', 'postCount', tagLinks.get(pk) ?? 0, ['GSI5SK']);
+    else if (item.entity === ENTITY.Category)
+      at('category postCount', 'postCount', categoryLinks.get(String(item.id)) ?? 0);
+    else if (item.entity === ENTITY.Post) {
+      at('post likeCount', 'likeCount', likes.get(pk) ?? 0);
+      at('post commentCount', 'commentCount', counted.get(pk) ?? 0);
+    } else if (item.entity === ENTITY.Comment) {
+      at('comment likeCount', 'likeCount', commentLikes.get(`${pk} ${String(item.id)}`) ?? 0);
+      const actual = replies.get(`${pk} ${String(item.SK)}`) ?? 0;
+      // No replyCount and no reply is a comment never replied to, not drift.
+      if (item.replyCount !== undefined || actual > 0) at('comment replyCount', 'replyCount', actual);
+    } else if (pk === ADMIN_COUNTER_KEY.PK && item.SK === ADMIN_COUNTER_KEY.SK) adminCounter = item;
+  }
+  // A table that never had an active admin may have no counter item: not drift.
+  if (adminCounter || activeAdmins > 0)
+    counters.push({
+      counter: 'activeAdmins',
+      key: ADMIN_COUNTER_KEY,
+      attribute: 'activeAdmins',
+      stored: numberOrUndefined(adminCounter?.activeAdmins),
+      actual: activeAdmins,
+      mirrors: {},
+    });
+  return counters;
+}
+
+/** Sets a counter (and its mirrors) to its recount, on condition that it still holds what was read. */
+async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter): Promise<boolean> {
+  const isAdminCounter = c.key.PK === ADMIN_COUNTER_KEY.PK && c.key.SK === ADMIN_COUNTER_KEY.SK;
+  const attributes = [c.attribute, ...Object.keys(c.mirrors)];
+  const asRead = c.stored === undefined ? 'attribute_not_exists(#a0)' : '#a0 = :stored';
+  try {
+    await db.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: c.key,
+        UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :actual`).join(', ')}${isAdminCounter ? ', entity = :entity' : ''}`,
+        // The counter item itself may be missing (the admin counter); any other item must still exist.
+        ConditionExpression: isAdminCounter ? asRead : `attribute_exists(PK) AND ${asRead}`,
+        ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a])),
+        ExpressionAttributeValues: {
+          ':actual': c.actual,
+          ...(c.stored === undefined ? {} : { ':stored': c.stored }),
+          ...(isAdminCounter ? { ':entity': 'Counter' } : {}),
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
+}
+
+/** A drift line for people: which counter, on which item, stored and actual, and the repair's outcome. */
+export function describeDrift(d: CounterDrift): string {
+  const outcome = d.fixed === undefined ? '' : d.fixed ? ' (fixed)' : ' (changed meanwhile, not fixed: run again)';
+  const copies = Object.entries(d.mirrors)
+    .filter(([, value]) => value !== d.actual)
+    .map(([name, value]) => `, ${name} ${value ?? 'none'}`)
+    .join('');
+  return `${d.counter} of ${d.key.PK} ${d.key.SK}: stored ${d.stored ?? 'none'}${copies}, actual ${d.actual}${outcome}`;
+}

@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
+import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+
+jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
+
+describe('npm run db:check-counts (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  const ids = { tag: '', category: '', post: '', comment: '' };
+
+  /** Runs the built command on the suite's table: its exit code and output. */
+  async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
+    const child = spawn(process.execPath, [await builtScript('check-counts'), ...args], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'test',
+        DYNAMODB_ENDPOINT: t.config.dynamo.endpoint,
+        DYNAMODB_TABLE_NAME: t.tableName,
+        JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+        NO_COLOR: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, output };
+  }
+
+  /** Sets attributes of an item directly: the drift a bug, a partial restore or a hand edit leaves. */
+  const corrupt = (Key: { PK: string; SK: string }, values: Record<string, number>) =>
+    t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key,
+        UpdateExpression: `SET ${Object.keys(values)
+          .map((_, i) => `#a${i} = :v${i}`)
+          .join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((name, i) => [`#a${i}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(Object.values(values).map((value, i) => [`:v${i}`, value])),
+      }),
+    );
+
+  beforeAll(async () => {
+    t = await createTestApp({ ...ADMIN_ENV, COMMENT_AUTO_APPROVE: 'all' });
+    admin = await signInAdmin(t);
+    const as = (user: SignedIn) => ({
+      post: (url: string, body: object) => t.api.post(url).set('authorization', user.bearer).send(body),
+      put: (url: string) => t.api.put(url).set('authorization', user.bearer).send({}),
+    });
+    ids.tag = (await as(admin).post('/api/v1/tags', { name: 'Counting' }).expect(201)).body.id;
+    ids.category = (await as(admin).post('/api/v1/categories', { name: 'Counted' }).expect(201)).body.id;
+    ids.post = (
+      await as(admin)
+        .post('/api/v1/posts', { title: 'Counted post', content: 'x', tagIds: [ids.tag], categoryId: ids.category })
+        .expect(201)
+    ).body.id;
+    await as(admin).post(`/api/v1/posts/${ids.post}/publish`, {}).expect(200);
+    const readers = [await signUp(t), await signUp(t)];
+    for (const reader of readers) await as(reader).put(`/api/v1/posts/${ids.post}/like`).expect(200);
+    ids.comment = (
+      await as(readers[0]).post(`/api/v1/posts/${ids.post}/comments`, { content: 'Top' }).expect(201)
+    ).body.id;
+    await as(readers[1])
+      .post(`/api/v1/posts/${ids.post}/comments`, { content: 'Reply', parentId: ids.comment })
+      .expect(201);
+    await as(readers[1]).put(`/api/v1/posts/${ids.post}/comments/${ids.comment}/like`).expect(200);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('finds every counter exact on data written through the API, and exits 0', async () => {
+    const { code, output } = await checkCounts();
+    expect(output).toContain('tag postCount: 1 checked, 0 drifted');
+    expect(output).toContain('category postCount: 1 checked, 0 drifted');
+    expect(output).toContain('post likeCount: 1 checked, 0 drifted');
+    expect(output).toContain('post commentCount: 1 checked, 0 drifted');
+    expect(output).toContain('comment likeCount: 2 checked, 0 drifted');
+    expect(output).toContain('comment replyCount: 1 checked, 0 drifted');
+    expect(output).toContain('activeAdmins: 1 checked, 0 drifted');
+    expect(output).toContain('Every counter matches its recount.');
+    expect(code).toBe(0);
+  });
+
+  it('reports each corrupted counter with its stored and actual value and exits 1; --fix repairs them all', async () => {
+    const comment = (await t.allItems()).find((i) => i.entity === 'Comment' && i.id === ids.comment)!;
+    const commentKey = { PK: String(comment.PK), SK: String(comment.SK) };
+    await corrupt({ PK: `TAG#${ids.tag}`, SK: 'TAG' }, { postCount: 5, GSI5SK: 5 });
+    await corrupt({ PK: 'CATEGORIES', SK: `CATEGORY#${ids.category}` }, { postCount: 0 });
+    await corrupt({ PK: `POST#${ids.post}`, SK: 'POST' }, { likeCount: 7, commentCount: 9 });
+    await corrupt(commentKey, { likeCount: 3, replyCount: 0 });
+    await corrupt({ PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' }, { activeAdmins: 2 });
+
+    const found = await checkCounts();
+    expect(found.code).toBe(1);
+    const lines = found.output.split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `tag postCount of TAG#${ids.tag} TAG: stored 5, GSI5SK 5, actual 1`,
+        `category postCount of CATEGORIES CATEGORY#${ids.category}: stored 0, actual 1`,
+        `post likeCount of POST#${ids.post} POST: stored 7, actual 2`,
+        `post commentCount of POST#${ids.post} POST: stored 9, actual 2`,
+        `comment likeCount of ${commentKey.PK} ${commentKey.SK}: stored 3, actual 1`,
+        `comment replyCount of ${commentKey.PK} ${commentKey.SK}: stored 0, actual 1`,
+        'activeAdmins of STATS#USERS ACTIVE_ADMINS: stored 2, actual 1',
+        '7 counter(s) drifted; run with --fix to repair.',
+      ]),
+    );
+    for (const counter of ['tag postCount', 'category postCount', 'post likeCount', 'post commentCount'])
+      expect(found.output).toContain(`${counter}: 1 checked, 1 drifted`);
+
+    const fixed = await checkCounts('--fix');
+    expect(fixed.output).toContain('Fixed 7 counter(s).');
+    expect(fixed.code).toBe(0);
+    expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
+    expect(await t.getItem(`POST#${ids.post}`, 'POST')).toMatchObject({ likeCount: 2, commentCount: 2 });
+    expect(await t.getItem(commentKey.PK, commentKey.SK)).toMatchObject({ likeCount: 1, replyCount: 1 });
+    expect(await t.getItem('STATS#USERS', 'ACTIVE_ADMINS')).toMatchObject({ activeAdmins: 1 });
+
+    const after = await checkCounts();
+    expect(after.output).toContain('Every counter matches its recount.');
+    expect(after.code).toBe(0);
+  });
+
+  it('reports a tag whose index copy (GSI5SK) alone drifted, which misorders tags by use', async () => {
+    await corrupt({ PK: `TAG#${ids.tag}`, SK: 'TAG' }, { GSI5SK: 40 });
+    const found = await checkCounts();
+    expect(found.code).toBe(1);
+    expect(found.output).toContain(`tag postCount of TAG#${ids.tag} TAG: stored 1, GSI5SK 40, actual 1`);
+    expect((await checkCounts('--fix')).code).toBe(0);
+    expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
+  });
+});
