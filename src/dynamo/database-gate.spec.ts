@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { DomainError } from '../common/errors/domain-error.js';
 import { DatabaseGate } from './database-gate.js';
 import { DynamoUsage, runWithUsage } from './request-accounting.js';
@@ -34,11 +35,20 @@ describe('DatabaseGate', () => {
   });
 
   it('lets queued calls wait beyond the budget while the database keeps answering', async () => {
-    const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 10, budgetMs: 200 });
-    const slow = (i: number) => gate.run(() => new Promise((resolve) => setTimeout(() => resolve(i), 100)));
-    const started = Date.now();
-    expect(await Promise.all([0, 1, 2, 3, 4].map(slow))).toEqual([0, 1, 2, 3, 4]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    // Fake timers (Date.now too): on a loaded machine real ones fired late and failed the last call.
+    jest.useFakeTimers();
+    try {
+      const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 10, budgetMs: 200 });
+      const slow = (i: number) => gate.run(() => new Promise((resolve) => setTimeout(() => resolve(i), 100)));
+      const started = Date.now();
+      const all = Promise.all([0, 1, 2, 3, 4].map(slow));
+      await jest.advanceTimersByTimeAsync(500);
+      // The last call waited 400 ms in the queue, twice the budget, and still ran.
+      expect(await all).toEqual([0, 1, 2, 3, 4]);
+      expect(Date.now() - started).toBe(500);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('fails a queued call after a budget without any answer from the database', async () => {
@@ -56,18 +66,29 @@ describe('DatabaseGate', () => {
   it('inside a request, a call after a timed-out one fails at once', async () => {
     const gate = new DatabaseGate({ maxConcurrency: 4, maxQueue: 4, budgetMs: 150 });
     const usage = new DynamoUsage();
-    await runWithUsage(usage, async () => {
-      await expect(gate.run(frozenCall)).rejects.toBeInstanceOf(DomainError);
-      const started = Date.now();
-      await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ code: 'database_timeout' });
-      expect(Date.now() - started).toBeLessThan(50);
-    });
-    const progressing = new DynamoUsage();
-    await runWithUsage(progressing, async () => {
-      for (let i = 0; i < 4; i++) {
-        expect(await gate.run(() => new Promise((resolve) => setTimeout(() => resolve(i), 60)))).toBe(i);
-      }
-    });
+    jest.useFakeTimers();
+    try {
+      await runWithUsage(usage, async () => {
+        const frozen = expect(gate.run(frozenCall)).rejects.toBeInstanceOf(DomainError);
+        await jest.advanceTimersByTimeAsync(150);
+        await frozen;
+        // At once: the fake clock does not move while it fails.
+        const started = Date.now();
+        await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ code: 'database_timeout' });
+        expect(Date.now()).toBe(started);
+      });
+      // Another request's calls, each well within the budget, all answer.
+      const progressing = new DynamoUsage();
+      await runWithUsage(progressing, async () => {
+        for (let i = 0; i < 4; i++) {
+          const answer = gate.run(() => new Promise((resolve) => setTimeout(() => resolve(i), 60)));
+          await jest.advanceTimersByTimeAsync(60);
+          expect(await answer).toBe(i);
+        }
+      });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('passes other errors through and frees the slot', async () => {
