@@ -92,7 +92,8 @@ describe('npm run db:check-counts (e2e)', () => {
     const commentKey = { PK: String(comment.PK), SK: String(comment.SK) };
     await corrupt({ PK: `TAG#${ids.tag}`, SK: 'TAG' }, { postCount: 5, GSI5SK: 5 });
     await corrupt({ PK: 'CATEGORIES', SK: `CATEGORY#${ids.category}` }, { postCount: 0 });
-    await corrupt({ PK: `POST#${ids.post}`, SK: 'POST' }, { likeCount: 7, commentCount: 9 });
+    // A post's counts are its summary's base (0 here) plus its COUNTS item.
+    await corrupt({ PK: `POST#${ids.post}`, SK: 'COUNTS' }, { likeCount: 7, commentCount: 9 });
     await corrupt(commentKey, { likeCount: 3, replyCount: 0 });
     await corrupt({ PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' }, { activeAdmins: 2 });
 
@@ -118,7 +119,11 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(fixed.output).toContain('Fixed 7 counter(s).');
     expect(fixed.code).toBe(0);
     expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
-    expect(await t.getItem(`POST#${ids.post}`, 'POST')).toMatchObject({ likeCount: 2, commentCount: 2 });
+    expect(await t.getItem(`POST#${ids.post}`, 'COUNTS')).toMatchObject({ likeCount: 2, commentCount: 2 });
+    expect((await t.api.get(`/api/v1/posts/${ids.post}`).expect(200)).body).toMatchObject({
+      likeCount: 2,
+      commentCount: 2,
+    });
     expect(await t.getItem(commentKey.PK, commentKey.SK)).toMatchObject({ likeCount: 1, replyCount: 1 });
     expect(await t.getItem('STATS#USERS', 'ACTIVE_ADMINS')).toMatchObject({ activeAdmins: 1 });
 

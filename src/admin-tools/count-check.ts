@@ -48,6 +48,11 @@ interface Counter {
   actual: number;
   /** Attributes that copy the count (a tag's GSI5SK orders tags by use), with their values. */
   mirrors: Record<string, number | undefined>;
+  /**
+   * Where a post's counter is kept: its summary holds a fixed base, the `COUNTS` item the rest
+   * (src/posts/post-counters.ts). A repair sets the `COUNTS` item's value to the recount less the base.
+   */
+  split?: { key: ItemKey; base: number; value: number | undefined };
 }
 
 const keyOf = (item: Item): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
@@ -59,7 +64,7 @@ const drifted = (c: Counter): boolean =>
 /**
  * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
- * items) and `commentCount` (approved, not deleted comments), a comment's `likeCount` (comment likes)
+ * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), and the active-admin counter (active admin users).
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
@@ -111,10 +116,12 @@ function recount(items: Item[]): Counter[] {
   const counted = new Map<string, number>(); // approved, live comments by post partition
   const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
   const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
+  const postCounts = new Map<string, Item>(); // the COUNTS item by post partition
   let activeAdmins = 0;
   for (const item of items) {
     const pk = String(item.PK);
     const sk = String(item.SK);
+    if (item.entity === ENTITY.PostCounts) postCounts.set(pk, item);
     if (item.entity === ENTITY.PostLink && pk.startsWith('TAG#')) increment(tagLinks, pk);
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
     else if (item.entity === ENTITY.Like) increment(likes, pk);
@@ -143,8 +150,23 @@ function recount(items: Item[]): Counter[] {
     else if (item.entity === ENTITY.Category)
       at('category postCount', 'postCount', categoryLinks.get(String(item.id)) ?? 0);
     else if (item.entity === ENTITY.Post) {
-      at('post likeCount', 'likeCount', likes.get(pk) ?? 0);
-      at('post commentCount', 'commentCount', counted.get(pk) ?? 0);
+      const counts = postCounts.get(pk);
+      for (const [counter, attribute, actual] of [
+        ['post likeCount', 'likeCount', likes.get(pk) ?? 0],
+        ['post commentCount', 'commentCount', counted.get(pk) ?? 0],
+      ] as const) {
+        const base = numberOrUndefined(item[attribute]) ?? 0;
+        const value = numberOrUndefined(counts?.[attribute]);
+        counters.push({
+          counter,
+          key: keyOf(item),
+          attribute,
+          stored: base + (value ?? 0),
+          actual,
+          mirrors: {},
+          split: { key: { PK: pk, SK: 'COUNTS' }, base, value },
+        });
+      }
     } else if (item.entity === ENTITY.Comment) {
       at('comment likeCount', 'likeCount', commentLikes.get(`${pk} ${String(item.id)}`) ?? 0);
       const actual = replies.get(`${pk} ${String(item.SK)}`) ?? 0;
@@ -169,20 +191,30 @@ function recount(items: Item[]): Counter[] {
 async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter): Promise<boolean> {
   const isAdminCounter = c.key.PK === ADMIN_COUNTER_KEY.PK && c.key.SK === ADMIN_COUNTER_KEY.SK;
   const attributes = [c.attribute, ...Object.keys(c.mirrors)];
-  const asRead = c.stored === undefined ? 'attribute_not_exists(#a0)' : '#a0 = :stored';
+  // The value on the item written, as read: the condition that no write landed since.
+  const read = c.split ? c.split.value : c.stored;
+  const asRead = read === undefined ? 'attribute_not_exists(#a0)' : '#a0 = :read';
+  // Counter items may be missing (the admin counter, a post's COUNTS item) and are then created;
+  // a post's deleted COUNTS item (a tombstone) is left alone. Any other item must still exist.
+  const condition = isAdminCounter
+    ? asRead
+    : c.split
+      ? `attribute_not_exists(deletedAt) AND ${asRead}`
+      : `attribute_exists(PK) AND ${asRead}`;
+  const entity = isAdminCounter ? 'Counter' : c.split ? ENTITY.PostCounts : undefined;
   try {
     await db.send(
       new UpdateCommand({
         TableName: tableName,
-        Key: c.key,
-        UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = :actual`).join(', ')}${isAdminCounter ? ', entity = :entity' : ''}`,
-        // The counter item itself may be missing (the admin counter); any other item must still exist.
-        ConditionExpression: isAdminCounter ? asRead : `attribute_exists(PK) AND ${asRead}`,
+        Key: c.split?.key ?? c.key,
+        UpdateExpression: `SET ${attributes.map((_, i) => `#a${i} = ${i === 0 ? ':value' : ':actual'}`).join(', ')}${entity ? ', entity = :entity' : ''}`,
+        ConditionExpression: condition,
         ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#a${i}`, a])),
         ExpressionAttributeValues: {
-          ':actual': c.actual,
-          ...(c.stored === undefined ? {} : { ':stored': c.stored }),
-          ...(isAdminCounter ? { ':entity': 'Counter' } : {}),
+          ':value': c.actual - (c.split?.base ?? 0),
+          ...(attributes.length > 1 ? { ':actual': c.actual } : {}),
+          ...(read === undefined ? {} : { ':read': read }),
+          ...(entity ? { ':entity': entity } : {}),
         },
       }),
     );
