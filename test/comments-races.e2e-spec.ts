@@ -1,3 +1,5 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DYNAMODB_DOCUMENT_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -63,6 +65,81 @@ describe('comments: races, leaks and post-author moderation (e2e)', () => {
     // The pending comment's author and staff may still reply to it.
     await comment(postId, other, { content: 'self-reply', parentId: pending.id }).expect(201);
     await comment(postId, moderator, { content: 'staff reply', parentId: pending.id }).expect(201);
+  });
+
+  /**
+   * Holds the app's next transaction that touches `sk` (a Delete or an Update of that comment)
+   * until `release()`: a deterministic interleaving of the reply/delete race, which 100 random
+   * concurrent requests hit too rarely to fail without the conditions.
+   */
+  function holdNextTransactionOn(sk: string) {
+    const db = t.app.get<DynamoDBDocumentClient>(DYNAMODB_DOCUMENT_CLIENT);
+    const original = db.send.bind(db) as (command: unknown) => Promise<unknown>;
+    let held!: () => void;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    (db as { send: unknown }).send = async (command: {
+      input?: { TransactItems?: Record<string, { Key?: { SK?: string } }>[] };
+    }) => {
+      const touches = (command.input?.TransactItems ?? []).some((item) =>
+        Object.values(item).some((operation) => operation.Key?.SK === sk),
+      );
+      if (touches) {
+        (db as { send: unknown }).send = original;
+        held();
+        await released;
+      }
+      return original(command);
+    };
+    return { reached, release };
+  }
+
+  const commentItems = async (postId: string) =>
+    (await t.queryPartition(`POST#${postId}`)).filter((item) => String(item.SK).startsWith('COMMENT#'));
+
+  it("a reply that lands between a delete's read and its write turns the delete into a tombstone", async () => {
+    const postId = await newPost();
+    const parent = (await comment(postId, verified, { content: 'parent' }).expect(201)).body as CommentBody;
+    const [parentItem] = await commentItems(postId);
+    const hold = holdNextTransactionOn(String(parentItem.SK));
+    const deleting = t.http
+      .delete(`/api/v1/posts/${postId}/comments/${parent.id}`)
+      .set('authorization', verified.bearer)
+      .then((res) => res);
+    // The delete read the parent without replies and is about to write (a delete that never touches it fails here).
+    await Promise.race([
+      hold.reached,
+      deleting.then(() => Promise.reject(new Error('the delete did not write the parent'))),
+    ]);
+    await comment(postId, verified, { content: 'reply', parentId: parent.id }).expect(201);
+    hold.release();
+    expect((await deleting).status).toBe(204);
+    const items = await commentItems(postId);
+    expect(items).toHaveLength(2);
+    expect(items.find((i) => i.id === parent.id)).toMatchObject({ deleted: true, replyCount: 1 });
+  });
+
+  it("a delete that lands between a reply's read and its write refuses the reply", async () => {
+    const postId = await newPost();
+    const parent = (await comment(postId, verified, { content: 'parent' }).expect(201)).body as CommentBody;
+    const [parentItem] = await commentItems(postId);
+    const hold = holdNextTransactionOn(String(parentItem.SK));
+    const replying = comment(postId, verified, { content: 'reply', parentId: parent.id }).then((res) => res);
+    // The reply read its parent and is about to write (a reply that never touches it fails here).
+    await Promise.race([
+      hold.reached,
+      replying.then(() => Promise.reject(new Error('the reply did not write its parent'))),
+    ]);
+    // The hold is spent: this delete runs through and removes the parent (no replies yet).
+    await t.api
+      .delete(`/api/v1/posts/${postId}/comments/${parent.id}`)
+      .set('authorization', verified.bearer)
+      .expect(204);
+    hold.release();
+    const reply = await replying;
+    expect({ status: reply.status, code: reply.body.code }).toEqual({ status: 422, code: 'unknown_parent_comment' });
+    expect(await commentItems(postId)).toEqual([]);
   });
 
   it('100 mixed concurrent replies and deletes leave no orphan and an exact commentCount', async () => {

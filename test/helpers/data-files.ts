@@ -36,7 +36,8 @@ export const importFixture = (options: Omit<ImportOptions, 'file'>): Promise<Imp
 export function testDatabase() {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
-  const config = loadConfig({ NODE_ENV: 'test', DYNAMODB_ENDPOINT: endpoint });
+  // The same request budget as the test apps (createTestApp): the shared engine is slow under load.
+  const config = loadConfig({ NODE_ENV: 'test', DYNAMODB_ENDPOINT: endpoint, DYNAMODB_REQUEST_TIMEOUT_MS: '30000' });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);
   const tables: string[] = [];
   return {
