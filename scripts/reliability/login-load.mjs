@@ -1,15 +1,19 @@
-// Load script: GET /health/live latency idle and while logins saturate the bcrypt limiter.
+// Load script: latency of GET /health/live and of a cached anonymous read (the global feed, served
+// from the public page cache) idle and while logins saturate the bcrypt limiter.
 // `npm run build && node scripts/reliability/login-load.mjs` (BCRYPT_COST 12, the default).
 import { call, cleanup, percentile, pool, register, sleep, startApp, tempDir } from './lib.mjs';
 
+const PROBED = { live: '/health/live', cachedFeed: '/api/v1/posts' };
+
 async function probe(base, seconds) {
-  const samples = [];
+  const samples = { live: [], cachedFeed: [] };
   const until = Date.now() + seconds * 1000;
   while (Date.now() < until) {
-    samples.push((await call(base, 'GET', '/health/live')).ms);
+    for (const [name, path] of Object.entries(PROBED)) samples[name].push((await call(base, 'GET', path)).ms);
     await sleep(20);
   }
-  return { p50: percentile(samples, 50), p99: percentile(samples, 99), n: samples.length };
+  const summary = (list) => ({ p50: percentile(list, 50), p99: percentile(list, 99), n: list.length });
+  return { live: summary(samples.live), cachedFeed: summary(samples.cachedFeed) };
 }
 
 export async function loginLoad({ seconds = 8 } = {}) {
@@ -20,6 +24,8 @@ export async function loginLoad({ seconds = 8 } = {}) {
     DYNAMODB_EMBEDDED_DATA_DIR: tempDir('login-'),
     LOGIN_RATE_MAX_PER_ACCOUNT: '100000',
     LOGIN_RATE_MAX_PER_IP: '100000',
+    // The production default, so the anonymous feed is answered from the page cache.
+    PUBLIC_CACHE_SECONDS: '5',
   });
   const user = await register(app.base, 'load');
   const idle = await probe(app.base, seconds);
