@@ -32,6 +32,7 @@ describe('public page cache (e2e)', () => {
     expect(dynamoCost(first).calls).toBeGreaterThan(0);
     expect(first.headers['cache-control']).toBe('public, max-age=5');
     expect(first.headers.etag).toMatch(/^"[\w-]{27}"$/);
+    expect(first.headers.vary).toMatch(/\bAuthorization\b/i);
     expect(titles(first.body)).toEqual(['First']);
 
     t.clock.advance(1000);
@@ -46,6 +47,7 @@ describe('public page cache (e2e)', () => {
     const signedIn = await t.api.get('/api/v1/posts').set('authorization', author.bearer).expect(200);
     expect(dynamoCost(signedIn).calls).toBeGreaterThan(0);
     expect(signedIn.headers['cache-control']).toBeUndefined();
+    expect(signedIn.headers.vary).toMatch(/\bAuthorization\b/i);
     expect(titles(signedIn.body)).toEqual(['Second', 'First']);
 
     // Another URL is another entry; after the period the feed is read again.

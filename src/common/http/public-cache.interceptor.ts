@@ -50,7 +50,11 @@ export class PublicCacheInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    if (this.seconds <= 0 || req.method !== 'GET' || req.headers.authorization !== undefined) return next.handle();
+    if (this.seconds <= 0 || req.method !== 'GET') return next.handle();
+    // The answer differs with and without a token: a CDN that keeps the public one must not
+    // hand it to a signed-in reader (or the reverse).
+    res.vary('Authorization');
+    if (req.headers.authorization !== undefined) return next.handle();
     const key = req.originalUrl;
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
