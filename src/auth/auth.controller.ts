@@ -20,6 +20,7 @@ import {
   TokenDto,
 } from './dto/auth.dto.js';
 import { RegisterDto } from './dto/register.dto.js';
+import { toSessionDto } from './sessions/session.mapper.js';
 
 const ACCEPTED: AcceptedDto = { message: 'If the address is registered, a message is on its way.' };
 
@@ -121,15 +122,7 @@ export class AuthController {
     const page = await this.auth.listSessions(user.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
     return {
       nextCursor: page.nextCursor,
-      items: page.items.map((s) => ({
-        id: s.id,
-        userAgent: s.userAgent,
-        ip: s.ip,
-        createdAt: s.createdAt,
-        lastUsedAt: s.lastUsedAt,
-        expiresAt: s.expiresAt,
-        current: s.id === user.sessionId,
-      })),
+      items: page.items.map((s) => toSessionDto(s, user.sessionId)),
     };
   }
 

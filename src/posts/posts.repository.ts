@@ -440,14 +440,8 @@ export class PostsRepository {
 
   /** A page of the post ids a user likes (GSI2), newest like first. */
   async likedPostIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
-    const page = await queryIndexPage(this.db, this.cursors, {
-      tableName: this.tableName,
-      index: 'GSI2',
-      partition: `LIKES#${userId}`,
-      limit,
-      cursor,
-    });
-    return { items: page.items.map((like) => like.postId as string), nextCursor: page.nextCursor };
+    const page = await this.likeRecords(userId, limit, cursor);
+    return { items: page.items.map((like) => like.postId), nextCursor: page.nextCursor };
   }
 
   /**

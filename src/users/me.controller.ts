@@ -10,6 +10,7 @@ import { ChangeEmailDto, DeleteMeQueryDto, EraseMeDto, UpdateMeDto, UpdateProfil
 import { type CommentLikeRecordDto, type LikeRecordDto, PersonalDataExportDto } from './dto/personal-data.dto.js';
 import type { CommentDto } from '../comments/dto/comment.dto.js';
 import type { PostDto } from '../posts/dto/post.dto.js';
+import { toSessionDto } from '../auth/sessions/session.mapper.js';
 import { UserMapper } from './user.mapper.js';
 import type { ProfileChanges } from './users.repository.js';
 import { UsersService } from './users.service.js';
@@ -129,15 +130,7 @@ export class MeController {
       exportedAt: data.exportedAt,
       account: UserMapper.toMe(data.user),
       profile: UserMapper.toProfile(data.profile),
-      sessions: data.sessions.map((s) => ({
-        id: s.id,
-        userAgent: s.userAgent,
-        ip: s.ip,
-        createdAt: s.createdAt,
-        lastUsedAt: s.lastUsedAt,
-        expiresAt: s.expiresAt,
-        current: s.id === caller.sessionId,
-      })),
+      sessions: data.sessions.map((s) => toSessionDto(s, caller.sessionId)),
       posts: data.posts as PostDto[],
       comments: data.comments as CommentDto[],
       likes: data.likes as LikeRecordDto[],
