@@ -1,6 +1,5 @@
-import { createPublishingClient, ProblemError } from '../src/index.js';
+import { createPublishingClient, ProblemError } from '@publishing-api/client';
 
-// The example of README.md, run by test/client.e2e-spec.ts against the real app.
 export async function quickStart(baseUrl: string): Promise<string[]> {
   const client = createPublishingClient({ baseUrl });
   await client.auth.register({ email: `ada-${Date.now()}@example.com`, password: 'correct horse battery' });

@@ -12,6 +12,12 @@ export type CreatePost = Schemas['CreatePostDto'];
 export type UpdatePost = Schemas['UpdatePostDto'];
 export type FeedQuery = NonNullable<operations['postsFeed']['parameters']['query']>;
 export type OwnPostsQuery = NonNullable<operations['userPostsOwn']['parameters']['query']>;
+export type PostPage = Schemas['PostPageDto'];
+export type Comment = Schemas['CommentDto'];
+export type CommentPage = Schemas['CommentPageDto'];
+export type CommentsQuery = NonNullable<operations['commentsThread']['parameters']['query']>;
+export type CreateComment = Schemas['CreateCommentDto'];
+export type LikeState = Schemas['LikeStateDto'];
 
 export interface PublishingClientOptions {
   /** The API's origin, e.g. `http://localhost:3000` (paths carry `/api/v1`). */
@@ -116,10 +122,29 @@ export function createPublishingClient(options: PublishingClientOptions) {
         everyItem((cursor) => unwrap(raw.GET('/api/v1/users/me/posts', { params: { query: { ...query, cursor } } }))),
     },
     posts: {
+      /**
+       * One page of the published feed, newest first: the whole feed, or a tag's, a category's
+       * (slugs) or an author's (id); pass the previous page's `nextCursor` as `cursor`.
+       */
+      page: (query: FeedQuery = {}): Promise<PostPage> => unwrap(raw.GET('/api/v1/posts', { params: { query } })),
       /** The published feed, every page: `for await (const post of client.posts.list({ tag: 'nestjs' }))`. */
       list: (query: Omit<FeedQuery, 'cursor'> = {}): AsyncGenerator<PostSummary, void, undefined> =>
         everyItem((cursor) => unwrap(raw.GET('/api/v1/posts', { params: { query: { ...query, cursor } } }))),
       get: (id: string): Promise<Post> => unwrap(raw.GET('/api/v1/posts/{id}', { params: { path: { id } } })),
+      bySlug: (slug: string): Promise<Post> =>
+        unwrap(raw.GET('/api/v1/posts/by-slug/{slug}', { params: { path: { slug } } })),
+      /** Likes a published post (idempotent); a post that is not live (any more) is 404 `post_not_found`. */
+      like: (id: string): Promise<LikeState> =>
+        unwrap(raw.PUT('/api/v1/posts/{id}/like', { params: { path: { id } } })),
+      /** Removes the caller's like (idempotent). */
+      unlike: (id: string): Promise<LikeState> =>
+        unwrap(raw.DELETE('/api/v1/posts/{id}/like', { params: { path: { id } } })),
+      /** Publishes a draft now, or schedules it with a future `publishAt` (ISO 8601). */
+      publish: (id: string, publishAt?: string): Promise<Post> =>
+        unwrap(raw.POST('/api/v1/posts/{id}/publish', { params: { path: { id } }, body: { publishAt } })),
+      /** Takes a published or scheduled post back to draft: out of every feed. */
+      unpublish: (id: string): Promise<Post> =>
+        unwrap(raw.POST('/api/v1/posts/{id}/unpublish', { params: { path: { id } } })),
       /**
        * Creates a draft with an `Idempotency-Key` (generated unless given) and sends it again with
        * the same key when the network fails or the server answers 5xx: one post, however many tries.
@@ -144,6 +169,21 @@ export function createPublishingClient(options: PublishingClientOptions) {
             body: changes,
           }),
         ),
+    },
+    comments: {
+      /** One page of a post's thread in display order (each reply right after its parent). */
+      page: (postId: string, query: CommentsQuery = {}): Promise<CommentPage> =>
+        unwrap(raw.GET('/api/v1/posts/{postId}/comments', { params: { path: { postId }, query } })),
+      /** A post's whole thread, every page: `for await (const comment of client.comments.list(postId))`. */
+      list: (postId: string, query: Omit<CommentsQuery, 'cursor'> = {}): AsyncGenerator<Comment, void, undefined> =>
+        everyItem((cursor) =>
+          unwrap(
+            raw.GET('/api/v1/posts/{postId}/comments', { params: { path: { postId }, query: { ...query, cursor } } }),
+          ),
+        ),
+      /** Comments on a published post, or replies with `parentId`; it may wait for moderation (`status`). */
+      create: (postId: string, body: CreateComment): Promise<Comment> =>
+        unwrap(raw.POST('/api/v1/posts/{postId}/comments', { params: { path: { postId } }, body })),
     },
   };
 }

@@ -1,11 +1,17 @@
 export { createPublishingClient } from './client.js';
 export type {
   AuthTokens,
+  Comment,
+  CommentPage,
+  CommentsQuery,
+  CreateComment,
   CreatePost,
   FeedQuery,
+  LikeState,
   Me,
   OwnPostsQuery,
   Post,
+  PostPage,
   PostSummary,
   PublishingClient,
   PublishingClientOptions,
