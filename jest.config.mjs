@@ -16,9 +16,14 @@ const tsJest = [
 
 const common = {
   testEnvironment: 'node',
-  extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': tsJest },
+  extensionsToTreatAsEsm: ['.ts', '.tsx'],
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // The client packages by name, from their sources (as tsconfig.json's `paths`).
+    '^@publishing-api/client$': '<rootDir>/clients/typescript/src/index.ts',
+    '^@publishing-api/react$': '<rootDir>/clients/react/src/index.ts',
+  },
+  transform: { '^.+\\.tsx?$': tsJest },
 };
 
 export default {

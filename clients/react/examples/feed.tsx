@@ -1,0 +1,28 @@
+import type { PublishingClient } from '@publishing-api/client';
+import { ApiClientProvider, useLikePost, usePostsFeed } from '@publishing-api/react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+
+const queryClient = new QueryClient();
+
+export function Feed({ tag }: { tag?: string }) {
+  const feed = usePostsFeed({ tag, limit: 10 }); // infinite scroll over the cursor pages
+  const like = useLikePost(); // optimistic: the count moves at once, and back if refused
+  return (
+    <ul>
+      {feed.data?.items.map((post) => (
+        <li key={post.id}>
+          {post.title} <button onClick={() => like.mutate(post.id)}>♥ {post.likeCount}</button>
+        </li>
+      ))}
+      {feed.hasNextPage && <button onClick={() => void feed.fetchNextPage()}>More</button>}
+    </ul>
+  );
+}
+
+export const App = ({ client }: { client: PublishingClient }) => (
+  <QueryClientProvider client={queryClient}>
+    <ApiClientProvider client={client}>
+      <Feed />
+    </ApiClientProvider>
+  </QueryClientProvider>
+);
