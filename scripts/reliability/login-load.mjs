@@ -1,7 +1,8 @@
 // Load script: latency of GET /health/live and of a cached anonymous read (the global feed, served
 // from the public page cache) idle and while logins saturate the bcrypt limiter.
 // `npm run build && node scripts/reliability/login-load.mjs` (BCRYPT_COST 12, the default).
-import { call, cleanup, percentile, pool, register, sleep, startApp, tempDir } from './lib.mjs';
+import { fork } from 'node:child_process';
+import { call, cleanup, percentile, register, sleep, startApp, tempDir } from './lib.mjs';
 
 const PROBED = { live: '/health/live', cachedFeed: '/api/v1/posts' };
 
@@ -16,7 +17,27 @@ async function probe(base, seconds) {
   return { live: summary(samples.live), cachedFeed: summary(samples.cachedFeed) };
 }
 
-export async function loginLoad({ seconds = 8 } = {}) {
+/** The sign-in clients run in their own process, so their event loop does not delay the probe's. */
+function startSignIns(base, user, clients) {
+  const child = fork(new URL('./login-load-clients.mjs', import.meta.url), [
+    base,
+    user.email,
+    'password-1234',
+    String(clients),
+  ]);
+  const finished = new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(message.logins));
+    child.once('exit', (code) => reject(new Error(`the sign-in clients exited with code ${code}`)));
+  });
+  return {
+    stop: async () => {
+      child.send('stop');
+      return finished;
+    },
+  };
+}
+
+export async function loginLoad({ seconds = 8, env = {} } = {}) {
   const app = await startApp({
     BCRYPT_COST: '12',
     MAIL_TRANSPORT: 'log',
@@ -26,28 +47,23 @@ export async function loginLoad({ seconds = 8 } = {}) {
     LOGIN_RATE_MAX_PER_IP: '100000',
     // The production default, so the anonymous feed is answered from the page cache.
     PUBLIC_CACHE_SECONDS: '5',
+    ...env,
   });
   const user = await register(app.base, 'load');
   const idle = await probe(app.base, seconds);
-  let running = true;
-  let logins = 0;
-  const load = pool(16, 16, async () => {
-    while (running) {
-      await call(app.base, 'POST', '/api/v1/auth/login', { body: { email: user.email, password: 'password-1234' } });
-      logins++;
-    }
-  });
+  const signIns = startSignIns(app.base, user, 16);
   await sleep(1000);
   const busy = await probe(app.base, seconds);
-  running = false;
-  await load;
+  const logins = await signIns.stop();
   await app.stop();
   return { idle, underLogin: busy, loginsPerSecond: logins / (seconds + 1) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    console.log(JSON.stringify(await loginLoad(), null, 1));
+    // PASSWORD_HASH_NICE / PASSWORD_HASH_CONCURRENCY from the environment, to compare settings.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('PASSWORD_HASH_')));
+    console.log(JSON.stringify({ env, ...(await loginLoad({ env })) }));
   } finally {
     await cleanup();
   }

@@ -108,6 +108,8 @@ export interface AppConfig {
   metricsToken: string | undefined;
   /** bcrypt hashes and compares run at most this many at once; the rest queue. */
   passwordHashConcurrency: number;
+  /** Nice value (0-19, Linux) of the bcrypt worker threads: higher yields the CPU to everything else. */
+  passwordHashNice: number;
   /** The front end's base URL: mailed links point to its pages (`/reset-password?token=...`). */
   publicUrl: string;
   mail: MailConfig;
@@ -352,6 +354,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsCredentials: bool('CORS_CREDENTIALS', false),
     metricsToken: metricsTokenFrom(env.METRICS_TOKEN, problems),
     passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
+    passwordHashNice: int('PASSWORD_HASH_NICE', 10, 0, 19),
     dynamo: {
       region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
       endpoint,

@@ -1,9 +1,23 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import bcrypt from 'bcrypt';
 import { loadConfig } from '../config/app-config.js';
+import { BcryptWorkers } from './bcrypt-workers.js';
 import { PasswordHasher } from './password-hasher.js';
+
+/** Every hasher a test makes, so that its worker threads stop after the test. */
+const hashers: PasswordHasher[] = [];
+const hasher = (env: Record<string, string>) => {
+  const made = new PasswordHasher(loadConfig(env));
+  hashers.push(made);
+  return made;
+};
+afterEach(async () => {
+  await Promise.all(hashers.splice(0).map((made) => made.onModuleDestroy()));
+});
 
 describe('PasswordHasher', () => {
   it('hashes with cost 12 by default outside tests, and at least 10 in production', async () => {
-    const development = new PasswordHasher(loadConfig({ NODE_ENV: 'development', BCRYPT_COST: '10' }));
+    const development = hasher({ NODE_ENV: 'development', BCRYPT_COST: '10' });
     expect(await development.hash('a password')).toMatch(/^\$2b\$10\$/);
     expect(loadConfig({ NODE_ENV: 'development' }).auth.bcryptCost).toBe(12);
     expect(
@@ -18,30 +32,99 @@ describe('PasswordHasher', () => {
   });
 
   it('verifies, and answers false with no hash after doing the same work', async () => {
-    const hasher = new PasswordHasher(loadConfig({ NODE_ENV: 'test' }));
-    const hash = await hasher.hash('a password');
-    expect(await hasher.verify('a password', hash)).toBe(true);
-    expect(await hasher.verify('another', hash)).toBe(false);
-    expect(await hasher.verify('a password', undefined)).toBe(false);
+    const passwords = hasher({ NODE_ENV: 'test' });
+    const hash = await passwords.hash('a password');
+    expect(await passwords.verify('a password', hash)).toBe(true);
+    expect(await passwords.verify('another', hash)).toBe(false);
+    expect(await passwords.verify('a password', undefined)).toBe(false);
   });
 });
 
 describe('PasswordHasher limiter', () => {
   it('runs at most PASSWORD_HASH_CONCURRENCY bcrypt operations at once; the rest queue', async () => {
-    const hasher = new PasswordHasher(loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1' }));
+    const passwords = hasher({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1' });
     let peak = 0;
-    const sample = setInterval(() => (peak = Math.max(peak, hasher.limiter.active)), 1);
-    const all = Promise.all(Array.from({ length: 6 }, (_, i) => hasher.hash(`password ${i}`)));
-    expect(hasher.limiter.active).toBe(1);
-    expect(hasher.limiter.waiting).toBe(5);
+    const sample = setInterval(() => (peak = Math.max(peak, passwords.limiter.active)), 1);
+    const all = Promise.all(Array.from({ length: 6 }, (_, i) => passwords.hash(`password ${i}`)));
+    expect(passwords.limiter.active).toBe(1);
+    expect(passwords.limiter.waiting).toBe(5);
     const hashes = await all;
     clearInterval(sample);
     expect(new Set(hashes).size).toBe(6);
     expect(peak).toBeLessThanOrEqual(1);
-    expect(hasher.limiter.active + hasher.limiter.waiting).toBe(0);
+    expect(passwords.limiter.active + passwords.limiter.waiting).toBe(0);
+  });
+
+  it('runs its bcrypt threads at PASSWORD_HASH_NICE (default 10; 0-19 accepted)', async () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).passwordHashNice).toBe(10);
+    expect(() => loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_NICE: '20' })).toThrow(/PASSWORD_HASH_NICE/);
+    const passwords = hasher({ NODE_ENV: 'test', PASSWORD_HASH_NICE: '15', PASSWORD_HASH_CONCURRENCY: '2' });
+    await Promise.all([passwords.hash('one'), passwords.hash('two')]);
+    if (process.platform === 'linux') expect(threadNiceValues().filter((nice) => nice === 15)).toHaveLength(2);
   });
 
   it('defaults to the cores less one, at least one', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).passwordHashConcurrency).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/** The nice value of every thread of this process, read from the kernel (Linux). */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // Fields after the command name in parentheses start at field 3; nice is field 19.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
+describe('BcryptWorkers', () => {
+  it('runs bcrypt on worker threads whose nice value is PASSWORD_HASH_NICE (Linux), and the hashes are plain bcrypt', async () => {
+    const workers = new BcryptWorkers(1, 10);
+    try {
+      const hash = await workers.hash('a password', 4);
+      expect(await bcrypt.compare('a password', hash)).toBe(true);
+      expect(await workers.compare('a password', hash)).toBe(true);
+      expect(await workers.compare('another', hash)).toBe(false);
+      if (process.platform === 'linux') {
+        expect(workers.lowered).toBe(true);
+        expect(threadNiceValues().filter((nice) => nice === 10)).toHaveLength(1);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('leaves the threads at the process priority with PASSWORD_HASH_NICE=0', async () => {
+    const workers = new BcryptWorkers(2, 0);
+    try {
+      await Promise.all([workers.hash('one', 4), workers.hash('two', 4)]);
+      expect(workers.lowered).toBe(false);
+      if (process.platform === 'linux') expect(threadNiceValues().every((nice) => nice === 0)).toBe(true);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('fails the jobs of a worker that dies and starts a new one for the next call', async () => {
+    const workers = new BcryptWorkers(1, 10);
+    try {
+      await workers.hash('warm up', 4);
+      const inFlight = workers.hash('x', 14);
+      await workers['slots'][0]!.worker.terminate();
+      await expect(inFlight).rejects.toThrow(/bcrypt worker exited/);
+      expect(await workers.compare('warm up', await workers.hash('warm up', 4))).toBe(true);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('reports a bcrypt error as a rejected promise, not a crash', async () => {
+    const workers = new BcryptWorkers(1, 10);
+    try {
+      await expect(workers.hash('a password', 99)).rejects.toThrow(/bcrypt:/);
+      expect(await workers.compare('a', await workers.hash('a', 4))).toBe(true);
+    } finally {
+      await workers.close();
+    }
   });
 });

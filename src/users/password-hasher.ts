@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import bcrypt from 'bcrypt';
 import { Limiter, QueueFullError } from '../common/concurrency/limiter.js';
+import { BcryptWorkers } from './bcrypt-workers.js';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -11,29 +12,36 @@ const MAX_WAITING = 1000;
 
 /**
  * bcrypt with the configured cost (12 by default; tests use 4), through a limiter of
- * `PASSWORD_HASH_CONCURRENCY` slots (default: the cores less one). bcrypt runs on libuv's
- * thread pool; without the limit a burst of sign-ins takes every core and the pool's four
- * threads, and probes, cached reads and DynamoDB I/O wait behind it. With it, sign-ins queue
- * and everything else keeps its latency.
+ * `PASSWORD_HASH_CONCURRENCY` slots (default: the cores less one), each slot a worker thread
+ * running at a lowered CPU priority (`PASSWORD_HASH_NICE`). Without the limit a burst of
+ * sign-ins takes every core and libuv's pool, and probes, cached reads and DynamoDB I/O wait
+ * behind it; without the lower priority the one busy core still slows the event loop's tail
+ * (measured in docs/reliability.md). With both, sign-ins queue and use only spare CPU.
  */
 @Injectable()
-export class PasswordHasher {
+export class PasswordHasher implements OnModuleDestroy {
   /** Compared against when there is no user, so an unknown email costs the same time as a wrong password. */
   private readonly dummyHash: string;
   readonly limiter: Limiter;
+  readonly workers: BcryptWorkers;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.dummyHash = bcrypt.hashSync('not-a-real-password-just-for-timing', config.auth.bcryptCost);
     this.limiter = new Limiter('password hashing', config.passwordHashConcurrency, MAX_WAITING);
+    this.workers = new BcryptWorkers(config.passwordHashConcurrency, config.passwordHashNice);
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.workers.close();
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(() => bcrypt.hash(password, this.config.auth.bcryptCost));
+    return this.limited(() => this.workers.hash(password, this.config.auth.bcryptCost));
   }
 
   /** True when the password matches; with no hash it does the same work and answers false. */
   async verify(password: string, hash: string | undefined): Promise<boolean> {
-    const matches = await this.limited(() => bcrypt.compare(password, hash ?? this.dummyHash));
+    const matches = await this.limited(() => this.workers.compare(password, hash ?? this.dummyHash));
     return hash !== undefined && matches;
   }
 
