@@ -1,9 +1,16 @@
 import { DomainError } from '../common/errors/domain-error.js';
-import { createHmac } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import { CursorCodec, deriveCursorKey } from './cursor.js';
 
+// Codecs are made inside each test (beforeEach), not when the file loads: code run at load time
+// is "static" to StrykerJS, which then runs the whole unit tier for each of its mutants.
+const SECRET = 'a-secret-that-is-at-least-32-bytes-long!!';
+
 describe('CursorCodec', () => {
-  const codec = new CursorCodec('a-secret-that-is-at-least-32-bytes-long!!');
+  let codec: CursorCodec;
+  beforeEach(() => {
+    codec = new CursorCodec(SECRET);
+  });
   const key = { PK: 'USER#abc', SK: 'USER', GSI1PK: 'USERS', GSI1SK: '2026-01-01T00:00:00.000Z#abc' };
 
   const expectInvalid = (fn: () => unknown) => {
@@ -69,5 +76,77 @@ describe('CursorCodec', () => {
 
   it.each(['garbage', 'a.b.c', '.', '!!!.???', 'x'.repeat(5000)])('refuses malformed input %#', (cursor) => {
     expectInvalid(() => codec.decode(cursor, 'users'));
+  });
+});
+
+describe('CursorCodec bounds and shape', () => {
+  let codec: CursorCodec;
+  beforeEach(() => {
+    codec = new CursorCodec(SECRET);
+  });
+  const invalidCursor = expect.objectContaining({ status: 400, code: 'invalid_cursor' });
+
+  // A cursor is IV (12) + ciphertext + tag (16) bytes in base64url: a key whose JSON is 1,508
+  // bytes seals into 1,536 bytes, exactly 2,048 characters.
+  const sealedKeyOf = (valueLength: number) => ({ PK: 'x'.repeat(valueLength) });
+
+  it('accepts a cursor of exactly 2,048 characters and refuses a longer one before decrypting it', () => {
+    const longest = codec.encode(sealedKeyOf(1499), 'users')!;
+    expect(longest).toHaveLength(2048);
+    expect(codec.decode(longest, 'users')).toEqual(sealedKeyOf(1499));
+
+    const tooLong = codec.encode(sealedKeyOf(1500), 'users')!;
+    expect(tooLong.length).toBeGreaterThan(2048);
+    expect(() => codec.decode(tooLong, 'users')).toThrow(invalidCursor);
+  });
+
+  it('refuses characters outside base64url anywhere in the cursor', () => {
+    const cursor = codec.encode({ PK: 'USER#abc' }, 'users')!;
+    for (const bad of [`${cursor}=`, `+${cursor}`, `${cursor.slice(0, 10)}/${cursor.slice(11)}`])
+      expect(() => codec.decode(bad, 'users')).toThrow(invalidCursor);
+  });
+
+  it('refuses a cursor too short to hold an IV and a tag', () => {
+    const cursor = codec.encode({ PK: 'USER#abc' }, 'users')!;
+    const bytes = Buffer.from(cursor, 'base64url');
+    // The IV and the tag alone, without the sealed key, and shorter still.
+    for (const length of [28, 27, 1]) {
+      const short = Buffer.concat([bytes.subarray(0, 12), bytes.subarray(bytes.length - 16)]).subarray(0, length);
+      expect(() => codec.decode(short.toString('base64url'), 'users')).toThrow(invalidCursor);
+    }
+  });
+
+  // Sealed with the real key but not a LastEvaluatedKey (a cursor of another format or version):
+  // refused rather than handed to DynamoDB as ExclusiveStartKey.
+  it.each([
+    ['an array', ['USER#abc', 'USER']],
+    ['a string', 'USER#abc'],
+    ['a number', 42],
+    ['a key with a nested object', { PK: 'USER#abc', SK: { S: 'USER' } }],
+    ['a key with a boolean', { PK: 'USER#abc', SK: true }],
+    ['a key with a null', { PK: 'USER#abc', SK: null }],
+  ])('refuses a sealed value that is %s', (_what, value) => {
+    const cursor = codec.encode(value as never, 'users')!;
+    expect(() => codec.decode(cursor, 'users')).toThrow(invalidCursor);
+  });
+
+  // The documented format sealed by hand, for plaintexts `encode` never produces.
+  const seal = (plain: string, scope: string) => {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', deriveCursorKey(SECRET), iv);
+    cipher.setAAD(Buffer.from(scope, 'utf8'));
+    const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+  };
+
+  it('decodes what is sealed in the documented format, and refuses sealed JSON null or non-JSON', () => {
+    expect(codec.decode(seal('{"PK":"USER#abc"}', 'users'), 'users')).toEqual({ PK: 'USER#abc' });
+    expect(() => codec.decode(seal('null', 'users'), 'users')).toThrow(invalidCursor);
+    expect(() => codec.decode(seal('{"PK":', 'users'), 'users')).toThrow(invalidCursor);
+  });
+
+  it('accepts string and number key attributes', () => {
+    const key = { PK: 'POST#abc', SK: 'POST', GSI5SK: 17 };
+    expect(codec.decode(codec.encode(key, 'tags')!, 'tags')).toEqual(key);
   });
 });
