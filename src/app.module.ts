@@ -17,6 +17,7 @@ import { PostsModule } from './posts/posts.module.js';
 import { CommentsModule } from './comments/comments.module.js';
 import { createRootLogger } from './logging/logger.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { StreamModule } from './stream/stream.module.js';
 
 export interface AppModuleOptions {
   mailer?: Mailer;
@@ -49,6 +50,7 @@ export class AppModule {
         TaxonomyModule,
         PostsModule,
         CommentsModule,
+        StreamModule,
       ],
     };
   }

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup.js';
 import { listen } from './common/http/listen.js';
-import { StartupError } from './common/startup-error.js';
-import { ConfigError, loadConfig } from './config/app-config.js';
+import { exitOnStartupFailure } from './common/startup-error.js';
+import { loadConfig } from './config/app-config.js';
 import { prepareDatabase } from './dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from './logging/logger.js';
 import { checkMigrationsAtStart } from './migrations/startup-check.js';
@@ -46,16 +46,4 @@ async function bootstrap(): Promise<void> {
   logger.log(`API on ${base}/api/v1, Swagger UI on ${base}/docs, OpenAPI JSON on ${base}/docs-json`);
 }
 
-bootstrap().catch((error: unknown) => {
-  // Configuration and start-up problems are for a person to read: no stack trace needed.
-  if (
-    error instanceof ConfigError ||
-    error instanceof StartupError ||
-    (error instanceof Error && ['EmbeddedDynamoError', 'MigrationsPendingError'].includes(error.name))
-  ) {
-    console.error(`\n${error.message}\n`);
-  } else {
-    console.error(error);
-  }
-  process.exit(1);
-});
+bootstrap().catch(exitOnStartupFailure);

@@ -8,3 +8,13 @@ export class StartupError extends Error {
     this.name = 'StartupError';
   }
 }
+
+/** Errors whose message is for a person to read as it is: no stack trace needed. */
+const READABLE_ERRORS = ['StartupError', 'ConfigError', 'EmbeddedDynamoError', 'MigrationsPendingError'];
+
+/** Prints why a process could not start (the message alone when it is meant for a person) and exits 1. */
+export function exitOnStartupFailure(error: unknown): never {
+  if (error instanceof Error && READABLE_ERRORS.includes(error.name)) console.error(`\n${error.message}\n`);
+  else console.error(error);
+  process.exit(1);
+}

@@ -149,6 +149,21 @@ export interface AppConfig {
     /** DeleteTable is refused until it is switched off. */
     deletionProtection: boolean;
   };
+  // --- change streams (issue 17) ---
+  streamWorker: StreamWorkerConfig;
+}
+
+export const STREAM_WORKER_MODES = ['inline', 'off'] as const;
+export type StreamWorkerMode = (typeof STREAM_WORKER_MODES)[number];
+
+export interface StreamWorkerConfig {
+  /**
+   * `inline`: this process polls the table's stream (the development default, so `npm start`
+   * shows the cascades). `off`: another process does (`npm run worker`, or the Lambda handler).
+   */
+  mode: StreamWorkerMode;
+  /** `/health/ready` reports the inline worker stalled when it has made no progress this long. */
+  stallSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -411,6 +426,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tableProtection: {
       pointInTimeRecovery: bool('DYNAMODB_PITR', production),
       deletionProtection: bool('DYNAMODB_DELETION_PROTECTION', production),
+    },
+    // --- change streams (issue 17) ---
+    streamWorker: {
+      mode: oneOf('STREAM_WORKER', STREAM_WORKER_MODES, nodeEnv === 'development' ? 'inline' : 'off'),
+      stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
     },
   };
   // A shared window variable is read once per limit that uses it: report each problem once.

@@ -7,6 +7,22 @@ import type { DynamoConfig } from '../config/app-config.js';
 import { DatabaseGate } from './database-gate.js';
 import { type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
 
+/**
+ * Region, endpoint, attempts and credentials of any AWS client on the configured DynamoDB (this
+ * client, the Streams client): DynamoDB Local accepts any credentials; AWS uses the default chain.
+ */
+export function awsClientOptions(config: DynamoConfig) {
+  const local = config.endpoint !== undefined;
+  return {
+    region: config.region,
+    endpoint: config.endpoint,
+    maxAttempts: config.maxAttempts,
+    ...(local && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  };
+}
+
 const gates = new WeakMap<DynamoDBClient, DatabaseGate>();
 
 /**
@@ -16,15 +32,8 @@ const gates = new WeakMap<DynamoDBClient, DatabaseGate>();
  * of a hung request. `observer` hears of every call (the app's metrics).
  */
 export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallObserver): DynamoDBClient {
-  const local = config.endpoint !== undefined;
   const client = new DynamoDBClient({
-    region: config.region,
-    endpoint: config.endpoint,
-    maxAttempts: config.maxAttempts,
-    // DynamoDB Local accepts any credentials; AWS uses the default provider chain.
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
+    ...awsClientOptions(config),
     requestHandler: new NodeHttpHandler({
       connectionTimeout: config.connectionTimeoutMs,
       requestTimeout: config.requestTimeoutMs,

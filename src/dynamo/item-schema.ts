@@ -40,6 +40,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'Idempotency', pk: new RegExp(`^IDEMPOTENCY#${ID}#.+$`), sk: /^IDEMPOTENCY$/ },
   { entity: 'SlugCounter', pk: /^SLUGSEQ#[A-Z]+#.+$/, sk: /^SEQ$/ },
   { entity: 'SeedMarker', pk: /^SEED#.+$/, sk: /^SEED$/ },
+  { entity: 'StreamCheckpoint', pk: /^STREAM#CHECKPOINT$/, sk: /^SHARD#.+$/ },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },
 ];
 

@@ -22,6 +22,7 @@ export const ENTITY = {
   CommentPointer: 'CommentPointer',
   CommentLike: 'CommentLike',
   View: 'View',
+  StreamCheckpoint: 'StreamCheckpoint',
 } as const;
 
 export interface ItemKey {
@@ -112,6 +113,12 @@ export const Keys = {
   migrationPartition: 'MIGRATION',
   /** What `/health/ready` reads (a GetItem that need not find anything: it proves the table answers). */
   readinessProbe: { PK: 'HEALTH', SK: 'READY' },
+  /**
+   * How far the local stream poller got in one shard of the table's stream (src/stream/): the
+   * last sequence number whose record was handled, and whether the shard is finished.
+   */
+  streamCheckpoint: (shardId: string): ItemKey => ({ PK: 'STREAM#CHECKPOINT', SK: `SHARD#${shardId}` }),
+  streamCheckpointPartition: 'STREAM#CHECKPOINT',
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;

@@ -7,6 +7,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
+import { StreamPoller } from '../stream/stream-poller.js';
 import { HealthDto, ReadinessDto } from './health.dto.js';
 
 /** Probes for load balancers and orchestrators; outside `/api/v1` by convention. */
@@ -17,6 +18,7 @@ export class HealthController {
   constructor(
     @Inject(DYNAMODB_CLIENT) private readonly client: DynamoDBClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    private readonly streamWorker: StreamPoller,
   ) {}
 
   /**
@@ -37,6 +39,8 @@ export class HealthController {
    * not exist); otherwise 503 `database_unavailable` with `Retry-After`, so traffic moves to another
    * instance. A GetItem costs the same on an empty table and at any size, where DescribeTable grew
    * to most of a second at 100k items; the table's definition is checked once, at start-up.
+   * Where the stream worker runs in the process (`STREAM_WORKER=inline`) and has made no progress
+   * for `STREAM_WORKER_STALL_SECONDS`, 503 `stream_worker_stalled`: a restart starts it afresh.
    */
   @Get('ready')
   @ApiProblemResponses(503)
@@ -51,9 +55,16 @@ export class HealthController {
         }),
         { abortSignal: AbortSignal.timeout(2000) },
       );
-      return { status: 'ok', table: 'ACTIVE' };
     } catch {
       throw serviceUnavailable(ErrorCode.DatabaseUnavailable, 'DynamoDB or its table is not available.', 5);
     }
+    if (this.streamWorker.status().state === 'stalled') {
+      throw serviceUnavailable(
+        ErrorCode.StreamWorkerStalled,
+        'The stream worker in this process has made no progress for too long.',
+        5,
+      );
+    }
+    return { status: 'ok', table: 'ACTIVE' };
   }
 }

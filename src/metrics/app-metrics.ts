@@ -5,8 +5,8 @@ import type { DynamoCall } from '../dynamo/request-accounting.js';
 export interface StreamWorkerMetrics {
   /** Stream records handled, by event name (`INSERT`, `MODIFY`, `REMOVE`) and outcome (`ok`, `error`). */
   records: Counter<'event' | 'outcome'>;
-  /** Age of the newest record handled, in seconds (how far behind the table the worker is). */
-  lagSeconds: Gauge;
+  /** Per shard, the age of the oldest record not yet handled, in seconds (0 when caught up). */
+  lagSeconds: Gauge<'shard'>;
   /** Time spent on one batch of records. */
   batchDuration: Histogram;
 }
@@ -81,7 +81,8 @@ export class AppMetrics {
       }),
       lagSeconds: new Gauge({
         name: 'stream_worker_lag_seconds',
-        help: 'Age of the newest stream record the worker handled.',
+        help: 'Per shard, age of the oldest stream record the worker has not handled yet (0 when caught up).',
+        labelNames: ['shard'] as const,
         registers: [this.registry],
       }),
       batchDuration: new Histogram({

@@ -135,7 +135,10 @@ export class PostsRepository {
     ]);
   }
 
-  /** Deletes the summary, the content, the links and their counts at once; likes follow (`deleteLikes`). */
+  /**
+   * Deletes the summary, the content, the links and their counts at once; the rest of the
+   * partition follows from the stream (`deletePartitionRemains`).
+   */
   async delete(before: PostSummary, extra: TransactOperation[], now: Date): Promise<void> {
     await transactWrite(this.db, [
       {
@@ -158,7 +161,8 @@ export class PostsRepository {
 
   /**
    * Removes what remains in a deleted post's partition (likes, comments), in batches with
-   * retries. The counter item's tombstone stays until its `ttl`, so late counts fail.
+   * retries: the stream processor's cascade, never a request. The counter item's tombstone stays
+   * until its `ttl`, so late counts fail. Deleting what is gone already is fine, so it can run again.
    */
   async deletePartitionRemains(postId: string): Promise<number> {
     const keys = (

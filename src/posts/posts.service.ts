@@ -1,5 +1,5 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../auth/auth-user.js';
@@ -30,7 +30,6 @@ import { allPages } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostDto } from './dto/post.dto.js';
 
-const logger = new Logger('PostsService');
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** The first 280 characters of the content as plain text, for posts without an excerpt. */
@@ -274,15 +273,15 @@ export class PostsService implements OnModuleInit {
   }
 
   /**
-   * Deletes at once (post, content, slug, links and counts in one transaction), then removes
-   * its likes through the batch helper. A crash in between leaves only unreachable like items.
+   * Deletes at once (post, content, slug, links and counts in one transaction). Its likes and
+   * comments are removed by the stream processor when it sees the post's removal
+   * (src/stream/handlers/post-cascade.handler.ts), not in the request: a crash cannot cut the
+   * request in two, and its cost does not grow with the post's comments.
    */
   async delete(postId: string, viewer: AuthUser): Promise<void> {
     const { post } = await this.manageable(postId, viewer, true);
     const { content: _content, ...summary } = post;
     await this.posts.delete(summary, [this.slugs.release('post', post.slug, post.id)], this.clock.now());
-    const removed = await this.posts.deletePartitionRemains(post.id);
-    logger.debug(`post ${post.id}: removed ${removed} remaining items`);
   }
 
   /** The published feed, optionally by category (slug), tag (slug) or author (id); one filter at a time. */

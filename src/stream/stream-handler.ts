@@ -1,0 +1,13 @@
+import type { StreamItemType } from './item-types.js';
+import type { ItemChange } from './stream-record.js';
+
+/**
+ * One effect of the stream: what it does when an item of `itemType` changes. The stream
+ * delivers each record at least once and, across items, in no fixed order: `handle` must be safe
+ * to run twice and must finish a job a crash cut short when the same record comes again.
+ */
+export interface StreamHandler {
+  readonly name: string;
+  readonly itemType: StreamItemType;
+  handle(change: ItemChange, itemId: string): Promise<void>;
+}

@@ -1,0 +1,72 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import { classifyKey } from './item-types.js';
+import type { StreamHandler } from './stream-handler.js';
+import { STREAM_HANDLERS } from './stream.constants.js';
+import { recordTime, type StreamRecord, toItemChange } from './stream-record.js';
+
+/** How a batch went: the records handled in order before the first failure, if any. */
+export interface BatchOutcome {
+  /** Records handled, from the first: `records.slice(0, handled)` are done. */
+  handled: number;
+  /** The index of the record that failed (the rest of the batch was not tried). */
+  failedAt?: number;
+  error?: unknown;
+}
+
+/**
+ * The one stream processor, whichever host feeds it (the local poller, the Lambda handler).
+ * Records are handled strictly in order: per item, the stream's order is the order of the
+ * writes, and a record that fails stops the batch, so the host retries from it and never
+ * checkpoints past work not done.
+ */
+@Injectable()
+export class StreamProcessor {
+  private readonly logger = new Logger(StreamProcessor.name);
+
+  constructor(
+    @Inject(STREAM_HANDLERS) private readonly handlers: StreamHandler[],
+    private readonly metrics: AppMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Handles a batch from one shard; `shard` labels the lag metric. */
+  async handleBatch(records: readonly StreamRecord[], shard = 'lambda'): Promise<BatchOutcome> {
+    const worker = this.metrics.streamWorker();
+    if (records.length === 0) return { handled: 0 };
+    const oldest = recordTime(records[0]);
+    if (oldest) worker.lagSeconds.set({ shard }, Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000));
+    const stopTimer = worker.batchDuration.startTimer();
+    try {
+      for (let index = 0; index < records.length; index++) {
+        const record = records[index];
+        const event = record.eventName ?? 'unknown';
+        try {
+          await this.handleRecord(record);
+          worker.records.inc({ event, outcome: 'ok' });
+        } catch (error) {
+          worker.records.inc({ event, outcome: 'error' });
+          // The record's key is not logged: some keys hold a token hash.
+          this.logger.warn(
+            `stream record ${record.dynamodb?.SequenceNumber ?? '?'} (${event}) failed: ${
+              error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+            }`,
+          );
+          return { handled: index, failedAt: index, error };
+        }
+      }
+      return { handled: records.length };
+    } finally {
+      stopTimer();
+    }
+  }
+
+  private async handleRecord(record: StreamRecord): Promise<void> {
+    const change = toItemChange(record);
+    const { type, id } = classifyKey(change.key);
+    for (const handler of this.handlers) {
+      if (handler.itemType === type) await handler.handle(change, id);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { awsClientOptions } from '../dynamo/dynamo-client.factory.js';
+import { PostsModule } from '../posts/posts.module.js';
+import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
+import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
+import { StreamPoller } from './stream-poller.js';
+import { StreamProcessor } from './stream-processor.js';
+import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js';
+
+/**
+ * The change-stream processor and its local host. With `STREAM_WORKER=inline` the poller runs
+ * in this process from start-up to shutdown; otherwise it is idle here and runs in
+ * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
+ */
+@Module({
+  imports: [PostsModule],
+  providers: [
+    PostCascadeHandler,
+    {
+      provide: STREAM_HANDLERS,
+      inject: [PostCascadeHandler],
+      useFactory: (...handlers: PostCascadeHandler[]) => handlers,
+    },
+    {
+      provide: DYNAMODB_STREAMS_CLIENT,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => new DynamoDBStreamsClient(awsClientOptions(config.dynamo)),
+    },
+    StreamProcessor,
+    StreamCheckpointsRepository,
+    StreamPoller,
+  ],
+  exports: [StreamProcessor, StreamPoller],
+})
+export class StreamModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly poller: StreamPoller,
+    @Inject(DYNAMODB_STREAMS_CLIENT) private readonly streams: DynamoDBStreamsClient,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.streamWorker.mode === 'inline') this.poller.start();
+  }
+
+  /** Finishes the batch in hand and checkpoints it before the database client closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.poller.stop();
+  }
+
+  onApplicationShutdown(): void {
+    this.streams.destroy();
+  }
+}

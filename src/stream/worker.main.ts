@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../app.module.js';
+import { exitOnStartupFailure } from '../common/startup-error.js';
+import { loadConfig } from '../config/app-config.js';
+import { prepareDatabase } from '../dynamo/database-bootstrap.js';
+import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
+import { StreamPoller } from './stream-poller.js';
+
+/**
+ * `npm run worker`: the stream worker as a process of its own (the `worker` service of
+ * docker-compose.yml): the app's DI context without HTTP, polling the table's stream until
+ * SIGTERM or SIGINT, then finishing the batch in hand and its checkpoint before it exits.
+ */
+async function runWorker(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const loaded = loadConfig();
+  // This process starts the poller itself below, whatever STREAM_WORKER says for the API's processes.
+  const config = { ...loaded, streamWorker: { ...loaded.streamWorker, mode: 'off' as const } };
+  const rootLogger = createRootLogger(config);
+  Logger.overrideLogger(nestLoggerFor(rootLogger));
+  const logger = new Logger('Worker');
+  // Like a command, it shares the engine of an API running on the same embedded data.
+  const database = await prepareDatabase(config, undefined, 'script');
+  const context = await NestFactory.createApplicationContext(
+    AppModule.forRoot(database.config, { logger: rootLogger }),
+    {
+      logger: nestLoggerFor(rootLogger),
+    },
+  );
+  const poller = context.get(StreamPoller);
+  poller.start();
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: finishing the batch in hand`);
+    await context.close().catch((error: unknown) => logger.error(error)); // stops the poller first
+    await database.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+runWorker().catch(exitOnStartupFailure);

@@ -1,0 +1,311 @@
+import { performance } from 'node:perf_hooks';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { checkCounts } from '../src/admin-tools/count-check.js';
+import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
+import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
+import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { CommentIndexKeys, ENTITY, Keys, PostIndexKeys } from '../src/dynamo/keys.js';
+import { SettableClock } from '../src/common/clock/clock.js';
+import { AppMetrics } from '../src/metrics/app-metrics.js';
+import { StreamPoller } from '../src/stream/stream-poller.js';
+import { processStream } from './helpers/stream.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUp,
+  type SignedIn,
+  type TestApp,
+  SEEDING_TIMEOUT_MS,
+} from './helpers/test-app.js';
+
+jest.setTimeout(SEEDING_TIMEOUT_MS);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+const COMMENTS = 200;
+const LIKES = 300;
+/**
+ * The bound this suite holds the cascade to: every child of a post with 200 comments and 300
+ * likes is gone this long after the processor starts on the stream (about 2 s on an idle 2-core
+ * machine; the bound leaves room for a loaded one).
+ */
+const CASCADE_BOUND_MS = 60_000;
+
+describe('change streams: the post cascade (e2e)', () => {
+  let t: TestApp;
+  let raw: DynamoDBClient;
+  let admin: SignedIn;
+  let author: SignedIn;
+  let tag: { id: string; slug: string };
+
+  beforeAll(async () => {
+    t = await createTestApp({ ...ADMIN_ENV, METRICS_TOKEN });
+    raw = createDynamoClient(t.config.dynamo);
+    admin = await signInAdmin(t);
+    author = await signUp(t);
+    tag = (await t.api.post('/api/v1/tags').set('authorization', admin.bearer).send({ name: 'Streams' }).expect(201))
+      .body as { id: string; slug: string };
+    await processStream(t); // the set-up's own records
+  });
+  afterAll(async () => {
+    raw.destroy();
+    await t.close();
+  });
+
+  const poller = () => t.app.get(StreamPoller);
+
+  async function publishedPost(title: string): Promise<string> {
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title, content: 'x', tagIds: [tag.id] })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    return post.id;
+  }
+
+  /**
+   * 200 approved comments (with their id pointers and author-index keys) and 300 likes, written
+   * with BatchWriteItem, and the post's counter item set to match: exact counts, without 500 requests.
+   */
+  async function seedChildren(postId: string): Promise<void> {
+    const now = new Date().toISOString();
+    const writes: WriteRequest[] = [];
+    for (let i = 0; i < COMMENTS; i++) {
+      const id = `seedcomment${String(i).padStart(10, '0')}`;
+      const path = `${now}#${id}`;
+      const comment = { id, postId, path, depth: 0, authorId: author.userId, createdAt: now };
+      writes.push(
+        {
+          PutRequest: {
+            Item: {
+              ...Keys.comment(postId, path),
+              ...CommentIndexKeys.byAuthor(comment),
+              ...CommentIndexKeys.allByAuthor(comment),
+              entity: ENTITY.Comment,
+              ...comment,
+              content: `comment ${i}`,
+              status: 'approved',
+              deleted: false,
+              likeCount: 0,
+              replyCount: 0,
+              updatedAt: now,
+              version: 1,
+            },
+          },
+        },
+        { PutRequest: { Item: { ...Keys.commentPointer(postId, id), entity: ENTITY.CommentPointer, path } } },
+      );
+    }
+    for (let i = 0; i < LIKES; i++) {
+      const userId = `seedliker${String(i).padStart(12, '0')}`;
+      writes.push({
+        PutRequest: {
+          Item: {
+            ...Keys.like(postId, userId),
+            ...PostIndexKeys.like(userId, now, postId),
+            entity: ENTITY.Like,
+            postId,
+            userId,
+            likedAt: now,
+          },
+        },
+      });
+    }
+    await batchWriteAll(t.db, t.tableName, writes);
+    await setCounts(postId, LIKES, COMMENTS);
+  }
+
+  /** The post's counter item with these values (written as the app's ADDs would leave it). */
+  async function setCounts(postId: string, likes: number, comments: number): Promise<void> {
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: Keys.postCounts(postId),
+        UpdateExpression: 'SET entity = :entity ADD likeCount :likes, commentCount :comments',
+        ExpressionAttributeValues: { ':entity': ENTITY.PostCounts, ':likes': likes, ':comments': comments },
+      }),
+    );
+  }
+
+  const partition = (postId: string) => t.queryPartition(Keys.postPartition(postId));
+  const countPartition = async (postId: string) =>
+    (
+      await t.db.send(
+        new QueryCommand({
+          TableName: t.tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': Keys.postPartition(postId) },
+          Select: 'COUNT',
+        }),
+      )
+    ).Count ?? 0;
+  const authorComments = async () =>
+    (
+      await t.db.send(
+        new QueryCommand({
+          TableName: t.tableName,
+          IndexName: 'GSI3',
+          KeyConditionExpression: 'GSI3PK = :pk',
+          ExpressionAttributeValues: {
+            ':pk': CommentIndexKeys.allByAuthor({ authorId: author.userId, createdAt: '', id: '' }).GSI3PK,
+          },
+        }),
+      )
+    ).Items ?? [];
+  const drift = async () => (await checkCounts({ client: raw, tableName: t.tableName })).drift;
+  const deletePost = (postId: string) =>
+    t.api.delete(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(204);
+
+  it('costs the request what a post without children costs, and the processor removes every child', async () => {
+    const bare = await publishedPost('Bare post');
+    const busy = await publishedPost('Busy post');
+    await setCounts(bare, 0, 0); // the same items to read and delete, children apart
+    await seedChildren(busy);
+    expect(await partition(busy)).toHaveLength(3 + 2 * COMMENTS + LIKES); // summary, content, counts
+    expect(await drift()).toEqual([]);
+    await processStream(t);
+
+    const bareCost = dynamoCost(await deletePost(bare));
+    const busyCost = dynamoCost(await deletePost(busy));
+    expect(busyCost).toEqual(bareCost);
+    // The request removed the post from every feed at once; its children are left to the processor.
+    expect((await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200)).body.postCount).toBe(0);
+    expect((await partition(busy)).length).toBe(1 + 2 * COMMENTS + LIKES);
+
+    const started = performance.now();
+    await processStream(t);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeLessThan(CASCADE_BOUND_MS);
+    // Only the counter item's tombstone stays, until its ttl (it refuses late likes and comments).
+    expect(await partition(busy)).toEqual([expect.objectContaining({ SK: 'COUNTS', deletedAt: expect.any(String) })]);
+    expect(await authorComments()).toEqual([]);
+    expect(await drift()).toEqual([]);
+  });
+
+  it('finishes the cascade after a crash of the processor midway: no orphan, no double effect', async () => {
+    const postId = await publishedPost('Crashing cascade');
+    await seedChildren(postId);
+    await processStream(t);
+    await deletePost(postId);
+
+    // The processor "crashes" after 5 of its BatchWriteItem calls: the record stays unacknowledged.
+    const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
+    let batches = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchWriteItemCommand' && ++batches > 5) throw new Error('worker crashed');
+        return next(args);
+      },
+      { step: 'initialize', name: 'crashAfterFiveBatches' },
+    );
+    try {
+      await expect(processStream(t)).rejects.toThrow(/keeps failing/);
+    } finally {
+      client.middlewareStack.remove('crashAfterFiveBatches');
+    }
+    const left = (await partition(postId)).length;
+    expect(left).toBeGreaterThan(1);
+    expect(left).toBeLessThan(1 + 2 * COMMENTS + LIKES);
+
+    // A restart knows only the checkpoints, which never passed the post's removal: the worker
+    // loop reads that record again and finishes the cascade.
+    await poller().stop();
+    poller().start();
+    try {
+      const deadline = Date.now() + CASCADE_BOUND_MS;
+      while ((await countPartition(postId)) > 1 && Date.now() < deadline) await sleep(250);
+    } finally {
+      await poller().stop();
+    }
+    expect(await partition(postId)).toEqual([expect.objectContaining({ SK: 'COUNTS' })]);
+    await processStream(t); // a second delivery of anything would change nothing
+    expect(await drift()).toEqual([]);
+    expect((await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200)).body.postCount).toBe(0);
+  });
+
+  it('shows the records handled and the lag per shard in /metrics', async () => {
+    const res = await t.http.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
+    expect(res.text).toMatch(/stream_worker_records_total\{event="REMOVE",outcome="ok"\} [1-9]\d*/);
+    expect(res.text).toMatch(/stream_worker_records_total\{event="REMOVE",outcome="error"\} [1-9]\d*/);
+    expect(res.text).toMatch(/stream_worker_lag_seconds\{shard="[^"]+"\} 0/);
+    expect(res.text).toMatch(/stream_worker_batch_duration_seconds_count [1-9]\d*/);
+  });
+});
+
+describe('change streams: the inline worker (e2e)', () => {
+  let t: TestApp;
+  let author: SignedIn;
+  const clock = new SettableClock();
+
+  beforeAll(async () => {
+    // What `npm start` does in development: the poller runs in the API's process.
+    t = await createTestApp({ STREAM_WORKER: 'inline', STREAM_WORKER_STALL_SECONDS: '30' }, { clock });
+    author = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const postWithComment = async (title: string) => {
+    const post = (
+      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    await t.api
+      .post(`/api/v1/posts/${post.id}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'hi' })
+      .expect(201);
+    return post.id;
+  };
+  const remains = async (postId: string) => (await t.queryPartition(Keys.postPartition(postId))).length;
+  /** Polls until `done` or the bound passes (the worker's loop runs on its own). */
+  const eventually = async (done: () => Promise<boolean>) => {
+    const deadline = Date.now() + CASCADE_BOUND_MS;
+    while (!(await done()) && Date.now() < deadline) await sleep(100);
+    return done();
+  };
+
+  it("removes a deleted post's comments without anyone driving it", async () => {
+    expect(t.app.get(StreamPoller).running).toBe(true);
+    const postId = await postWithComment('Inline cascade');
+    await t.api.delete(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(204);
+    expect(await eventually(async () => (await remains(postId)) === 1)).toBe(true);
+  });
+
+  it('reports a stalled worker on /health/ready, and ready again once it makes progress', async () => {
+    const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchWriteItemCommand') throw new Error('database refuses batches');
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseBatches' },
+    );
+    let postId: string;
+    try {
+      postId = await postWithComment('Stalled cascade');
+      await t.api.delete(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(204);
+      const failures = () =>
+        t.app
+          .get(AppMetrics)
+          .render()
+          .then((text) => /stream_worker_records_total\{event="REMOVE",outcome="error"\} [1-9]/.test(text));
+      expect(await eventually(failures)).toBe(true);
+      await t.api.get('/health/ready').expect(200); // failing, but not for long yet
+      clock.advance(31_000);
+      expect((await t.api.get('/health/ready').expect(503)).body.code).toBe('stream_worker_stalled');
+    } finally {
+      client.middlewareStack.remove('refuseBatches');
+    }
+    expect(await eventually(async () => (await remains(postId)) === 1)).toBe(true);
+    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200)).toBe(true);
+  });
+});
