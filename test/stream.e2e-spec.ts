@@ -6,7 +6,8 @@ import { checkCounts } from '../src/admin-tools/count-check.js';
 import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
 import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
-import { CommentIndexKeys, ENTITY, Keys, PostIndexKeys } from '../src/dynamo/keys.js';
+import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
+import { toLikeItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
@@ -105,18 +106,7 @@ describe('change streams: the post cascade (e2e)', () => {
     }
     for (let i = 0; i < LIKES; i++) {
       const userId = `seedliker${String(i).padStart(12, '0')}`;
-      writes.push({
-        PutRequest: {
-          Item: {
-            ...Keys.like(postId, userId),
-            ...PostIndexKeys.like(userId, now, postId),
-            entity: ENTITY.Like,
-            postId,
-            userId,
-            likedAt: now,
-          },
-        },
-      });
+      writes.push({ PutRequest: { Item: toLikeItem(postId, userId, now) } });
     }
     await batchWriteAll(t.db, t.tableName, writes);
     await setCounts(postId, LIKES, COMMENTS);

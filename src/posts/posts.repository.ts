@@ -53,6 +53,18 @@ export function toPostSummaryItem(summary: PostSummary): Item {
   return { ...Keys.post(summary.id), entity: ENTITY.Post, ...summary, ...indexKeysOf(summary) };
 }
 
+/** The stored form of a user's like of a post (in the post's partition, and in the user's likes on GSI2). */
+export function toLikeItem(postId: string, userId: string, likedAt: string): Item {
+  return {
+    ...Keys.like(postId, userId),
+    ...PostIndexKeys.like(userId, likedAt, postId),
+    entity: ENTITY.Like,
+    postId,
+    userId,
+    likedAt,
+  };
+}
+
 function summaryOf(item: Item): PostSummary {
   return stripInternal<PostSummary>(item);
 }
@@ -375,14 +387,7 @@ export class PostsRepository {
       {
         Put: {
           TableName: this.tableName,
-          Item: {
-            ...Keys.like(postId, userId),
-            ...PostIndexKeys.like(userId, now, postId),
-            entity: ENTITY.Like,
-            postId,
-            userId,
-            likedAt: now,
-          },
+          Item: toLikeItem(postId, userId, now),
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
