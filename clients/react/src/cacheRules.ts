@@ -50,8 +50,9 @@ export const cacheRules = {
    * it is cached. Returns the rollback, which puts every entry back as it was.
    */
   async likeOptimistically(queryClient: QueryClient, id: string, liked: boolean): Promise<() => void> {
-    // A read in flight would overwrite the optimistic value with the old one when it lands.
-    await queryClient.cancelQueries({ queryKey: queryKeys.posts() });
+    // A read in flight of an entry that holds the post would land with the old value over the
+    // optimistic one; reads of other feeds and posts (a next page loading) go on.
+    await queryClient.cancelQueries({ queryKey: queryKeys.posts(), predicate: (query) => holds(query.state.data, id) });
     const before = entriesOf(queryClient, id);
     // Feed summaries do not say whether the caller likes a post; its own entry does, if cached.
     const known = before.map(([, data]) => data).find(isPost)?.likedByMe;
