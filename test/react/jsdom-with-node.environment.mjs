@@ -1,11 +1,11 @@
 import { TestEnvironment } from 'jest-environment-jsdom';
 
 /**
- * jsdom for the React hooks' tests, which also run the real app in the same worker. jsdom is a
- * browser without the web platform pieces a browser has and Node already ships (text codecs,
- * streams, the fetch classes); the app's AWS SDK and the client need them, so they come from
- * Node itself (no polyfill). `fetch` itself stays out, as in a browser build that must be given
- * one: Node's is there as `nodeFetch`, which the tests hand to the client explicitly.
+ * jsdom for the React hooks' tests, which also run the real app in the same worker. jsdom lacks
+ * web platform pieces that browsers and Node both have (text codecs, streams, the fetch classes);
+ * the app's AWS SDK and the client need them, so they come from Node itself (no polyfill).
+ * `fetch` itself stays out, as for a client that must be given one: Node's is there as
+ * `nodeFetch`, which the tests hand to the client explicitly.
  */
 const FROM_NODE = [
   'TextEncoder',
