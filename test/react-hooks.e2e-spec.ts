@@ -18,10 +18,15 @@ import {
   useUpdatePost,
 } from '@publishing-api/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { act, fireEvent, render, renderHook, screen, waitFor, within } from '@testing-library/react';
+import { act, configure, fireEvent, render, renderHook, screen, waitFor, within } from '@testing-library/react';
 import { createElement, type ReactNode } from 'react';
 import { App } from '../clients/react/examples/feed.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+// How long `waitFor`/`findBy*` may keep polling: a bound, not a wait (they return as soon as the
+// condition holds, ~100 ms on an idle machine). RTL's 1 s default failed on a machine loaded many
+// times over, where one request of the app under test took longer than that.
+configure({ asyncUtilTimeout: 60_000 });
 
 declare global {
   /** Node's own fetch (jsdom has none), from test/react/jsdom-with-node.environment.mjs. */
