@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import bcrypt from 'bcrypt';
 import { loadConfig } from '../config/app-config.js';
 import { BcryptWorkers } from './bcrypt-workers.js';
@@ -12,7 +12,7 @@ const hasher = (env: Record<string, string>) => {
   return made;
 };
 afterEach(async () => {
-  await Promise.all(hashers.splice(0).map((made) => made.onModuleDestroy()));
+  await Promise.all(hashers.splice(0).map((made) => made.onApplicationShutdown()));
 });
 
 describe('PasswordHasher', () => {
@@ -60,7 +60,7 @@ describe('PasswordHasher limiter', () => {
     expect(() => loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_NICE: '20' })).toThrow(/PASSWORD_HASH_NICE/);
     const passwords = hasher({ NODE_ENV: 'test', PASSWORD_HASH_NICE: '15', PASSWORD_HASH_CONCURRENCY: '2' });
     await Promise.all([passwords.hash('one'), passwords.hash('two')]);
-    if (process.platform === 'linux') expect(threadNiceValues().filter((nice) => nice === 15)).toHaveLength(2);
+    if (process.platform === 'linux') expect(niceValues(passwords.workers.threadIds)).toEqual([15, 15]);
   });
 
   it('defaults to the cores less one, at least one', () => {
@@ -68,17 +68,19 @@ describe('PasswordHasher limiter', () => {
   });
 });
 
-/** The nice value of every thread of this process, read from the kernel (Linux). */
-function threadNiceValues(): number[] {
-  return readdirSync('/proc/self/task').map((tid) => {
+/** The nice value of these threads of this process, read from the kernel (Linux). */
+function niceValues(tids: number[]): number[] {
+  return tids.map((tid) => {
     const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     // Fields after the command name in parentheses start at field 3; nice is field 19.
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
   });
 }
+const processNice = () => niceValues([process.pid])[0];
 
 describe('BcryptWorkers', () => {
   it('runs bcrypt on worker threads whose nice value is PASSWORD_HASH_NICE (Linux), and the hashes are plain bcrypt', async () => {
+    const before = process.platform === 'linux' ? processNice() : 0;
     const workers = new BcryptWorkers(1, 10);
     try {
       const hash = await workers.hash('a password', 4);
@@ -87,7 +89,9 @@ describe('BcryptWorkers', () => {
       expect(await workers.compare('another', hash)).toBe(false);
       if (process.platform === 'linux') {
         expect(workers.lowered).toBe(true);
-        expect(threadNiceValues().filter((nice) => nice === 10)).toHaveLength(1);
+        expect(niceValues(workers.threadIds)).toEqual([10]);
+        // Only the worker's thread: the main thread (the event loop) keeps its priority.
+        expect(processNice()).toBe(before);
       }
     } finally {
       await workers.close();
@@ -99,7 +103,7 @@ describe('BcryptWorkers', () => {
     try {
       await Promise.all([workers.hash('one', 4), workers.hash('two', 4)]);
       expect(workers.lowered).toBe(false);
-      if (process.platform === 'linux') expect(threadNiceValues().every((nice) => nice === 0)).toBe(true);
+      if (process.platform === 'linux') expect(niceValues(workers.threadIds)).toEqual([processNice(), processNice()]);
     } finally {
       await workers.close();
     }
@@ -113,6 +117,19 @@ describe('BcryptWorkers', () => {
       await workers['slots'][0]!.worker.terminate();
       await expect(inFlight).rejects.toThrow(/bcrypt worker exited/);
       expect(await workers.compare('warm up', await workers.hash('warm up', 4))).toBe(true);
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('runs bcrypt in-process when a worker cannot start, without starting thread after thread', async () => {
+    const workers = new BcryptWorkers(1, 10, '/nonexistent/bcrypt.node');
+    try {
+      const hashes = await Promise.all([workers.hash('one', 4), workers.hash('two', 4)]);
+      expect(await bcrypt.compare('one', hashes[0])).toBe(true);
+      expect(await workers.compare('two', hashes[1])).toBe(true);
+      expect(workers.threadIds).toEqual([]);
+      expect(workers['slots']).toEqual([undefined]);
     } finally {
       await workers.close();
     }

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import bcrypt from 'bcrypt';
 import { Limiter, QueueFullError } from '../common/concurrency/limiter.js';
 import { BcryptWorkers } from './bcrypt-workers.js';
@@ -19,7 +19,7 @@ const MAX_WAITING = 1000;
  * (measured in docs/reliability.md). With both, sign-ins queue and use only spare CPU.
  */
 @Injectable()
-export class PasswordHasher implements OnModuleDestroy {
+export class PasswordHasher implements OnApplicationShutdown {
   /** Compared against when there is no user, so an unknown email costs the same time as a wrong password. */
   private readonly dummyHash: string;
   readonly limiter: Limiter;
@@ -31,7 +31,8 @@ export class PasswordHasher implements OnModuleDestroy {
     this.workers = new BcryptWorkers(config.passwordHashConcurrency, config.passwordHashNice);
   }
 
-  onModuleDestroy(): Promise<void> {
+  /** After the HTTP server has closed, so sign-ins still in flight at shutdown finish first. */
+  onApplicationShutdown(): Promise<void> {
     return this.workers.close();
   }
 
