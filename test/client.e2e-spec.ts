@@ -45,6 +45,29 @@ describe('TypeScript client (e2e)', () => {
     expect(await other.storage.get()).toBeUndefined();
   });
 
+  it('forgets the tokens on sign-out even when the server refuses it (revoked) or cannot be reached', async () => {
+    const account = newAccount();
+    const client = createPublishingClient({ baseUrl });
+    await client.auth.register(account);
+    // Another device with the same session signs it out first.
+    const revoked = createPublishingClient({ baseUrl });
+    await revoked.storage.set(await client.storage.get());
+    await client.auth.logout();
+    await expect(revoked.auth.logout()).rejects.toMatchObject({ status: 401, code: 'session_revoked' });
+    expect(await revoked.storage.get()).toBeUndefined();
+
+    const offline = createPublishingClient({
+      baseUrl,
+      fetch: (request) =>
+        new URL(request.url).pathname.endsWith('/logout')
+          ? Promise.reject(new TypeError('fetch failed'))
+          : fetch(request),
+    });
+    await offline.auth.login(account.email, account.password);
+    await expect(offline.auth.logout()).rejects.toThrow('fetch failed');
+    expect(await offline.storage.get()).toBeUndefined();
+  });
+
   it('refreshes an expired access token once for 5 concurrent calls, and retries them', async () => {
     const signUp = createPublishingClient({ baseUrl });
     const account = newAccount();

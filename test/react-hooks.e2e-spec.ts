@@ -2,7 +2,7 @@
  * @jest-environment ./test/react/jsdom-with-node.environment.mjs
  */
 import { readFileSync } from 'node:fs';
-import { createPublishingClient, ProblemError, type PublishingClient } from '@publishing-api/client';
+import { createPublishingClient, type Post, ProblemError, type PublishingClient } from '@publishing-api/client';
 import {
   ApiClientProvider,
   queryKeys,
@@ -61,12 +61,16 @@ describe('React hooks (e2e, jsdom)', () => {
   };
   const likeRequests: string[] = [];
 
-  /** A client on Node's fetch, given explicitly (jsdom has no fetch). */
-  const newClient = () =>
+  /**
+   * A client on Node's fetch, given explicitly (jsdom has no fetch); `beforeSend` may hold a
+   * request back before it reaches the server.
+   */
+  const newClient = (beforeSend?: (request: Request) => Promise<void>) =>
     createPublishingClient({
       baseUrl,
       fetch: async (request) => {
         const isLike = new URL(request.url).pathname.endsWith('/like');
+        await beforeSend?.(request);
         const response = await nodeFetch(request);
         if (isLike) {
           likeRequests.push(`${request.method} ${response.status}`);
@@ -213,6 +217,53 @@ describe('React hooks (e2e, jsdom)', () => {
     expect(likeRequests).toEqual(['PUT 200', 'DELETE 200']);
   });
 
+  it('shows an unlike fired right after a like as it is, until both settle, and then the server state', async () => {
+    const { posts } = await authorWithPosts(1);
+    const [post] = posts;
+    // The unlike reaches the server only once the like has settled: a read the like's settling
+    // started would see the post liked.
+    let sendUnlike = () => {};
+    const unlikeMayGo = new Promise<void>((resolve) => (sendUnlike = resolve));
+    const reader = newClient(async (request) => {
+      if (request.method === 'DELETE' && request.url.endsWith('/like')) await unlikeMayGo;
+    });
+    await reader.auth.register(newAccount());
+    const { result } = renderHook(
+      () => ({ post: usePost({ id: post.id }), like: useLikePost(), unlike: useUnlikePost() }),
+      { wrapper: providers(reader) },
+    );
+    await waitFor(() => expect(result.current.post.isSuccess).toBe(true));
+    const cached = () => {
+      const data = queryClient.getQueryData<Post>(queryKeys.post(post.id));
+      return [data?.likeCount, data?.likedByMe];
+    };
+    const seen: unknown[] = [];
+    const unsubscribe = queryClient.getQueryCache().subscribe(() => seen.push(cached()));
+    try {
+      act(() => {
+        result.current.like.mutate(post.id);
+        result.current.unlike.mutate(post.id);
+      });
+      await waitFor(() => expect(result.current.like.isSuccess).toBe(true));
+      await waitFor(() => expect(queryClient.isFetching()).toBe(0));
+      expect(cached()).toEqual([0, false]);
+    } finally {
+      sendUnlike();
+    }
+    await waitFor(() => expect(result.current.unlike.isSuccess).toBe(true));
+    await waitFor(() => expect(queryClient.isFetching()).toBe(0));
+    unsubscribe();
+    const server = await reader.posts.get(post.id);
+    expect([server.likeCount, server.likedByMe]).toEqual([0, false]);
+    expect(cached()).toEqual([0, false]);
+    // After the unlike was fired, the post never showed as liked again.
+    const shown = seen.map((value) => JSON.stringify(value));
+    const unlikeShown = shown.indexOf('[0,false]', shown.indexOf('[1,true]'));
+    expect(unlikeShown).toBeGreaterThan(0);
+    expect(shown.slice(unlikeShown).filter((value) => value !== '[0,false]')).toEqual([]);
+    expect(likeRequests).toEqual(['PUT 200', 'DELETE 200']);
+  });
+
   it('gives the current user after sign-in, and null after sign-out with the cache emptied', async () => {
     const account = newAccount();
     await newClient().auth.register(account);
@@ -233,6 +284,29 @@ describe('React hooks (e2e, jsdom)', () => {
     await waitFor(() => expect(result.current.me.data).toBeNull());
     expect(queryClient.getQueryData(queryKeys.post('some-post'))).toBeUndefined();
     expect(await client.storage.get()).toBeUndefined();
+  });
+
+  it('signs out of a session already revoked elsewhere: tokens and cache go, the 401 is the error', async () => {
+    const account = newAccount();
+    await newClient().auth.register(account);
+    const client = newClient();
+    const { result } = renderHook(() => ({ me: useCurrentUser(), signIn: useSignIn(), signOut: useSignOut() }), {
+      wrapper: providers(client),
+    });
+    act(() => result.current.signIn.mutate(account));
+    await waitFor(() => expect(result.current.me.data?.email).toBe(account.email));
+    // Another device signs this session out (the same token pair).
+    const elsewhere = newClient();
+    await elsewhere.storage.set(await client.storage.get());
+    await elsewhere.auth.logout();
+    queryClient.setQueryData(queryKeys.post('some-post'), { likedByMe: true });
+
+    act(() => result.current.signOut.mutate());
+    await waitFor(() => expect(result.current.signOut.isError).toBe(true));
+    expect(result.current.signOut.error).toMatchObject({ status: 401, code: 'session_revoked' });
+    expect(await client.storage.get()).toBeUndefined();
+    expect(queryClient.getQueryData(queryKeys.post('some-post'))).toBeUndefined();
+    await waitFor(() => expect(result.current.me.data).toBeNull());
   });
 
   it('creates a post, updates it with If-Match from the entity, and refuses a stale update', async () => {

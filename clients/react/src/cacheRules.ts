@@ -68,8 +68,17 @@ export const cacheRules = {
     };
   },
 
-  /** The server's answer to a like or unlike replaces the optimistic guess. */
+  /** How many likes and unlikes of post `id` are pending, the one settling included. */
+  likesInFlight(queryClient: QueryClient, id: string): number {
+    return queryClient.isMutating({ mutationKey: queryKeys.likes(), predicate: (m) => m.state.variables === id });
+  },
+
+  /**
+   * The server's answer to a like or unlike replaces the optimistic guess, unless another like or
+   * unlike of the post is still pending: this answer is then older than what the cache shows.
+   */
   likeConfirmed(queryClient: QueryClient, id: string, state: LikeState): void {
+    if (cacheRules.likesInFlight(queryClient, id) > 1) return;
     patchPost(
       queryClient,
       id,
@@ -78,9 +87,14 @@ export const cacheRules = {
     );
   },
 
-  /** After a like settles either way, the post's own entries are read again (feeds keep the patch). */
-  likeSettled(queryClient: QueryClient, id: string): Promise<void> {
-    return queryClient.invalidateQueries({
+  /**
+   * After a like settles either way, the post's own entries are read again (feeds keep the patch);
+   * not while another like or unlike of it is pending (a rapid like, unlike): the read could land
+   * before that one and show the state it undoes. The last one to settle reads.
+   */
+  async likeSettled(queryClient: QueryClient, id: string): Promise<void> {
+    if (cacheRules.likesInFlight(queryClient, id) > 1) return;
+    await queryClient.invalidateQueries({
       queryKey: queryKeys.posts(),
       predicate: (query) => isPost(query.state.data) && query.state.data.id === id,
     });

@@ -79,6 +79,7 @@ function useSetLike(liked: boolean) {
   const client = useApiClient();
   const queryClient = useQueryClient();
   return useMutation<LikeState, Error, string, () => void>({
+    mutationKey: queryKeys.likes(),
     mutationFn: (postId) => (liked ? client.posts.like(postId) : client.posts.unlike(postId)),
     onMutate: (postId) => cacheRules.likeOptimistically(queryClient, postId, liked),
     onError: (_error, _postId, rollback) => rollback?.(),
@@ -132,12 +133,15 @@ export function useSignIn() {
   });
 }
 
-/** Signs out (`mutate()`): the session ends on the server, the tokens and the cache go. */
+/**
+ * Signs out (`mutate()`): the session ends on the server, the tokens and the cache go. They go
+ * even when the server call fails (a session already revoked, the network): `error` then says why.
+ */
 export function useSignOut() {
   const client = useApiClient();
   const queryClient = useQueryClient();
   return useMutation<void, Error, void>({
     mutationFn: () => client.auth.logout(),
-    onSuccess: () => cacheRules.sessionChanged(queryClient),
+    onSettled: () => cacheRules.sessionChanged(queryClient),
   });
 }

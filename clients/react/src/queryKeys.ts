@@ -21,4 +21,9 @@ export const queryKeys = {
   feeds: () => [...all, 'posts', 'feed'] as const,
   feed: (filter: FeedFilter = {}) => [...all, 'posts', 'feed', filter] as const,
   comments: (postId: string, filter: CommentsFilter = {}) => [...all, 'comments', postId, filter] as const,
+  /**
+   * Mutation keys (not queries): every like and unlike carries `likes()`, and its post id is the
+   * mutation's variables; `cacheRules.likesInFlight` counts those of one post.
+   */
+  likes: () => [...all, 'likes'] as const,
 };

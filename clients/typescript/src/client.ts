@@ -110,9 +110,17 @@ export function createPublishingClient(options: PublishingClientOptions) {
       register: (body: Schemas['RegisterDto']) => signedIn(unwrap(plain.POST('/api/v1/auth/register', { body }))),
       login: (email: string, password: string) =>
         signedIn(unwrap(plain.POST('/api/v1/auth/login', { body: { email, password } }))),
+      /**
+       * Ends the session on the server (best effort) and always forgets the tokens: a session
+       * already revoked (401) or a network failure must not leave the user unable to sign out.
+       * The server's refusal, if any, still rejects the call.
+       */
       async logout(): Promise<void> {
-        await unwrap(raw.POST('/api/v1/auth/logout'));
-        await storage.set(undefined);
+        try {
+          await unwrap(raw.POST('/api/v1/auth/logout'));
+        } finally {
+          await storage.set(undefined);
+        }
       },
     },
     me: {
