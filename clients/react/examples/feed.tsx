@@ -1,8 +1,7 @@
 import type { PublishingClient } from '@publishing-api/client';
 import { ApiClientProvider, useLikePost, usePostsFeed } from '@publishing-api/react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-
-const queryClient = new QueryClient();
+import { useState } from 'react';
 
 export function Feed({ tag }: { tag?: string }) {
   const feed = usePostsFeed({ tag, limit: 10 }); // infinite scroll over the cursor pages
@@ -19,10 +18,14 @@ export function Feed({ tag }: { tag?: string }) {
   );
 }
 
-export const App = ({ client }: { client: PublishingClient }) => (
-  <QueryClientProvider client={queryClient}>
-    <ApiClientProvider client={client}>
-      <Feed />
-    </ApiClientProvider>
-  </QueryClientProvider>
-);
+export function App({ client }: { client: PublishingClient }) {
+  // One cache per mounted app, not per module: under server-side rendering a module-level one is shared by every user.
+  const [queryClient] = useState(() => new QueryClient());
+  return (
+    <QueryClientProvider client={queryClient}>
+      <ApiClientProvider client={client}>
+        <Feed />
+      </ApiClientProvider>
+    </QueryClientProvider>
+  );
+}
