@@ -1,5 +1,10 @@
 import { DomainError } from '../common/errors/domain-error.js';
-import { cancellationReasons, isConditionalCheckFailed, translateDynamoError } from './dynamo-errors.js';
+import {
+  cancellationReasons,
+  isConditionalCheckFailed,
+  isTransactionCanceled,
+  translateDynamoError,
+} from './dynamo-errors.js';
 
 const sdkError = (name: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(name), { name, ...extra });
@@ -68,5 +73,109 @@ describe('cancellationReasons', () => {
       { index: 1, code: 'ConditionalCheckFailed', message: 'The conditional request failed' },
     ]);
     expect(isConditionalCheckFailed(sdkError('ConditionalCheckFailedException'))).toBe(true);
+  });
+});
+
+describe('translateDynamoError: every way an infrastructure failure shows up', () => {
+  const answer = (error: unknown) => {
+    const translated = translateDynamoError(error);
+    return (
+      translated && {
+        status: translated.status,
+        code: translated.code,
+        retryAfter: translated.extras.retryAfterSeconds,
+      }
+    );
+  };
+  const busy = { status: 503, code: 'database_throttled', retryAfter: 1 };
+  const timeout = { status: 503, code: 'database_timeout', retryAfter: 1 };
+  const unavailable = { status: 503, code: 'database_unavailable', retryAfter: 5 };
+  const conflict = { status: 503, code: 'transaction_conflict', retryAfter: 1 };
+
+  it('maps throttling by name, with a retry after a second', () => {
+    expect(answer(sdkError('LimitExceededException'))).toEqual(busy);
+    expect(translateDynamoError(sdkError('ThrottlingException'))?.message).toBe('The database is busy; retry shortly.');
+  });
+
+  it.each([
+    ['RequestTimeout', {}],
+    ['RequestTimeoutException', {}],
+    ['AbortError', {}],
+    ['Error', { code: 'ETIMEDOUT' }],
+    ['Error', { message: 'Connection timed out after 2000 ms' }],
+    ['Error', { message: 'socket timeout' }],
+    ['Error', { message: 'TIME OUT' }],
+  ])('maps a timeout (%s %j)', (name, extra) => {
+    expect(answer(sdkError(name, extra))).toEqual(timeout);
+  });
+
+  it('does not take any error for a timeout', () => {
+    expect(answer(sdkError('Error', { code: 'EOTHER' }))).toBeUndefined();
+    expect(answer(sdkError('Error', { message: undefined }))).toBeUndefined();
+  });
+
+  it.each(['ECONNRESET', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN'])(
+    'maps %s, by code, by errno and in a message, as unavailable',
+    (code) => {
+      expect(answer(Object.assign(new Error('x'), { code }))).toEqual(unavailable);
+      expect(answer(Object.assign(new Error('x'), { errno: code }))).toEqual(unavailable);
+      expect(answer(new Error(`request failed: ${code}`))).toEqual(unavailable);
+    },
+  );
+
+  it('finds a connection error up to four causes deep, not deeper, and stops at a loop', () => {
+    const refused = Object.assign(new Error('x'), { code: 'ECONNREFUSED' });
+    const wrap = (cause: unknown, times: number): unknown =>
+      times === 0 ? cause : wrap(Object.assign(new Error('wrapper'), { cause }), times - 1);
+    expect(answer(wrap(refused, 4))).toEqual(unavailable);
+    expect(answer(wrap(refused, 5))).toBeUndefined();
+    const loop: { name: string; message: string; cause?: unknown } = { name: 'Error', message: 'loop' };
+    loop.cause = loop;
+    expect(answer(loop)).toBeUndefined();
+  });
+
+  it('maps a missing table as unavailable, a conflict and an in-progress transaction as conflicts', () => {
+    expect(answer(sdkError('ResourceNotFoundException'))).toEqual(unavailable);
+    expect(translateDynamoError(sdkError('ResourceNotFoundException'))?.message).toBe(
+      'The database table is not available.',
+    );
+    expect(answer(sdkError('TransactionInProgressException'))).toEqual(conflict);
+    expect(translateDynamoError(sdkError('TransactionConflictException'))?.message).toBe(
+      'A concurrent change got in the way; retry.',
+    );
+  });
+
+  it('maps a transaction cancelled by throttling as busy, and not one cancelled for another reason', () => {
+    const throttled = sdkError('TransactionCanceledException', {
+      CancellationReasons: [{ Code: 'None' }, { Code: 'ThrottlingError' }],
+    });
+    expect(answer(throttled)).toEqual(busy);
+    expect(
+      answer(sdkError('TransactionCanceledException', { CancellationReasons: [{ Code: 'ValidationError' }] })),
+    ).toBeUndefined();
+    expect(answer(sdkError('TransactionCanceledException'))).toBeUndefined();
+    // The same reasons on an error that is not a cancelled transaction mean nothing.
+    expect(
+      answer(sdkError('ValidationException', { CancellationReasons: [{ Code: 'ThrottlingError' }] })),
+    ).toBeUndefined();
+    expect(
+      answer(sdkError('ValidationException', { CancellationReasons: [{ Code: 'TransactionConflict' }] })),
+    ).toBeUndefined();
+  });
+
+  it('leaves values that are not errors alone', () => {
+    for (const value of [null, undefined, 'ECONNREFUSED', 42]) expect(answer(value)).toBeUndefined();
+  });
+
+  it('recognises cancelled transactions and conditional failures by name only', () => {
+    expect(isTransactionCanceled(sdkError('TransactionCanceledException'))).toBe(true);
+    expect(isTransactionCanceled(sdkError('ConditionalCheckFailedException'))).toBe(false);
+    expect(isTransactionCanceled(null)).toBe(false);
+    expect(isConditionalCheckFailed(sdkError('TransactionCanceledException'))).toBe(false);
+    expect(isConditionalCheckFailed(undefined)).toBe(false);
+    expect(cancellationReasons(sdkError('TransactionCanceledException', { CancellationReasons: [{}] }))).toEqual([
+      { index: 0, code: 'None', message: undefined },
+    ]);
+    expect(cancellationReasons(null)).toEqual([]);
   });
 });

@@ -127,6 +127,17 @@ describe('buildStateUpdate', () => {
     expect(values[':expected']).toBe(2);
   });
 
+  it('never removes a kept field the new state lacks, nor an index key it writes', () => {
+    const before = { id: 'p1', likeCount: 4, GSI1PK: 'AUTHOR#old', title: 'Same' };
+    const after = { title: 'Same' };
+    const update = buildStateUpdate(before, after, options, 5);
+    const removed = (update.UpdateExpression.split(' REMOVE ')[1] ?? '')
+      .split(', ')
+      .map((placeholder) => update.ExpressionAttributeNames[placeholder]);
+    expect(removed.sort()).toEqual(['GSI2PK', 'GSI2SK']);
+    expect(update.ExpressionAttributeValues).toMatchObject({ ':u0': 'AUTHOR#u1' });
+  });
+
   it('removes nothing when the new state keeps every field and index', () => {
     const state = { id: 'p1', title: 'Same', GSI2PK: 'x' };
     const update = buildStateUpdate(state, state, { ...options, indexAttributes: ['GSI1PK', 'GSI1SK'] }, 1);

@@ -40,4 +40,30 @@ describe('category tree', () => {
     expect(isSelfOrDescendant('b', 'b', byId)).toBe(true);
     expect(isSelfOrDescendant('a', 'b', byId)).toBe(false);
   });
+
+  it('orders siblings whose names differ only in case or accents by id', () => {
+    const tree = buildTree([cat('y', 'apple'), cat('x', 'Apple'), cat('z', 'Äpple')]);
+    expect(tree.map((n) => n.id)).toEqual(['x', 'y', 'z']);
+  });
+
+  it('shows a category whose parent is missing at the top, and stops its ancestors there', () => {
+    const orphan = cat('o', 'Orphan', 0, 'gone');
+    const child = cat('k', 'Kid', 0, 'o');
+    const map = new Map([orphan, child].map((c) => [c.id, c]));
+    expect(buildTree([orphan, child]).map((n) => n.id)).toEqual(['o']);
+    expect(ancestorsOf(child, map).map((c) => c.id)).toEqual(['o']);
+  });
+
+  it('stops at a loop instead of spinning', () => {
+    const loop = [cat('p', 'P', 0, 'q'), cat('q', 'Q', 0, 'p')];
+    const map = new Map(loop.map((c) => [c.id, c]));
+    expect(ancestorsOf(loop[0], map).map((c) => c.id)).toEqual(['q']);
+    expect(isSelfOrDescendant('p', 'q', map)).toBe(true);
+  });
+
+  it('does not take a sibling, a cousin or an unknown id for a descendant', () => {
+    expect(isSelfOrDescendant('d', 'c', byId)).toBe(false);
+    expect(isSelfOrDescendant('e', 'd', byId)).toBe(false);
+    expect(isSelfOrDescendant('unknown', 'b', byId)).toBe(false);
+  });
 });

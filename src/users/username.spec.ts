@@ -19,3 +19,23 @@ describe('usernameFromEmail', () => {
     }
   });
 });
+
+describe('usernameFromEmail edge cases', () => {
+  it.each([
+    ['a--b.c@example.com', 'a-b-c'],
+    ['__abc__@example.com', 'abc'],
+    ['abcdefghijklmnopqrstuvw-xyz@example.com', 'abcdefghijklmnopqrstuvw'],
+  ])('%s -> %s', (email, expected) => {
+    expect(usernameFromEmail(email)).toBe(expected);
+  });
+
+  it('gives an empty local part a numbered name, and a short one a prefix', () => {
+    expect(usernameFromEmail('@example.com')).toMatch(/^user\d{4}$/);
+    expect(usernameFromEmail('ab@example.com')).toBe('user-ab');
+  });
+
+  it('keeps a suffixed name within 30 characters', () => {
+    expect(withRandomSuffix('a'.repeat(30))).toMatch(/^a{25}-\d{4}$/);
+    expect(withRandomSuffix('ada')).toMatch(/^ada-\d{4}$/);
+  });
+});

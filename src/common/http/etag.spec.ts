@@ -1,5 +1,5 @@
 import { DomainError } from '../errors/domain-error.js';
-import { assertVersion, etagOf, parseIfMatch } from './etag.js';
+import { assertVersion, compositeEtagOf, etagOf, parseIfMatch } from './etag.js';
 
 describe('ETag helpers', () => {
   it('quotes versions and parses them back', () => {
@@ -22,5 +22,31 @@ describe('ETag helpers', () => {
     expect(() => assertVersion(3, 4)).toThrow(
       expect.objectContaining({ status: 412, code: 'version_mismatch' }) as DomainError,
     );
+  });
+});
+
+describe('ETag helpers: the exact forms', () => {
+  it('joins the versions of a composite read with dots', () => {
+    expect(compositeEtagOf(3, 1)).toBe('"3.1"');
+    expect(compositeEtagOf(7)).toBe('"7"');
+  });
+
+  it('allows whitespace around the ETag and around `*`, nothing else', () => {
+    expect(parseIfMatch('  "5"  ')).toBe(5);
+    expect(parseIfMatch(' * ')).toBeUndefined();
+    for (const bad of ['x"5"', '"5"x', 'W/ "5"', '"5" "6"', '"1234567890123"']) {
+      expect(() => parseIfMatch(bad)).toThrow(
+        expect.objectContaining({
+          status: 400,
+          code: 'invalid_if_match',
+          message: 'If-Match must be one ETag of this resource, e.g. "3".',
+        }) as DomainError,
+      );
+    }
+    expect(parseIfMatch('"123456789012"')).toBe(123456789012);
+  });
+
+  it('tells a stale writer to fetch the resource again', () => {
+    expect(() => assertVersion(1, 2)).toThrow('The resource changed since you read it; fetch it again.');
   });
 });

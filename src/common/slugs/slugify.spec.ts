@@ -5,6 +5,8 @@ describe('slugify', () => {
     ['Café déjà vu', 'cafe-deja-vu'],
     ['  Hello,   World!  ', 'hello-world'],
     ['Straße & Øresund', 'strasse-oresund'],
+    ['Æsir æble', 'aesir-aeble'],
+    ['Łódź', 'lodz'],
     ['Привет мир', 'привет-мир'],
     ['日本語のタイトル', '日本語のタイトル'],
     ['C++ & TypeScript 6', 'c-typescript-6'],
