@@ -1,5 +1,6 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
+import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
 import type { UserWithPassword } from '../src/users/user.entity.js';
@@ -180,6 +181,10 @@ describe('users: administration (e2e)', () => {
     it('erases user, profile, uniqueness items and sessions with mode=hard', async () => {
       const user = await signUp(t, { username: 'erase_me' });
       await as(admin.bearer).delete(`/api/v1/users/${user.userId}?mode=hard`).expect(204);
+      // The request removed the account and its email and username; the stream processor the rest.
+      expect(await t.getItem(`UNIQUE#EMAIL#${user.email}`, 'UNIQUE')).toBeUndefined();
+      expect((await t.queryPartition(`USER#${user.userId}`)).map((i) => i.SK)).toContain('USER#PROFILE');
+      await processStream(t);
       const left = (await t.allItems()).filter(
         (i) => String(i.PK) === `USER#${user.userId}` || i.userId === user.userId || String(i.PK).includes(user.email),
       );
@@ -193,7 +198,7 @@ describe('users: administration (e2e)', () => {
 
     it('leaves nothing reachable after a crash midway, and the orphan sweep removes the rest', async () => {
       const user = await signUp(t, { username: 'half_gone' });
-      // The first step of the erase happened (the user item), the batch did not.
+      // Only the user item is gone (data from before the stream cascade, or a stream that lost the record).
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${user.userId}`, SK: 'USER' } }));
       expect((await t.api.get(`/api/v1/users/${user.userId}`).expect(404)).body.code).toBe('user_not_found');
       const swept = await sweepOrphans(t.db, t.tableName);

@@ -10,9 +10,12 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { awsClientOptions } from '../dynamo/dynamo-client.factory.js';
 import { PostsModule } from '../posts/posts.module.js';
+import { UsersModule } from '../users/users.module.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
+import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { StreamPoller } from './stream-poller.js';
+import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
 import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js';
 
@@ -22,13 +25,14 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
  */
 @Module({
-  imports: [PostsModule],
+  imports: [PostsModule, UsersModule],
   providers: [
     PostCascadeHandler,
+    UserCascadeHandler,
     {
       provide: STREAM_HANDLERS,
-      inject: [PostCascadeHandler],
-      useFactory: (...handlers: PostCascadeHandler[]) => handlers,
+      inject: [PostCascadeHandler, UserCascadeHandler],
+      useFactory: (...handlers: StreamHandler[]) => handlers,
     },
     {
       provide: DYNAMODB_STREAMS_CLIENT,

@@ -275,19 +275,30 @@ export class UsersRepository {
         onConditionFailed: versionMismatch,
       },
       ...(isActiveAdmin(user) ? [this.adminCounterChange(-1)] : []),
+      // The email and username are free again the moment the account is gone.
+      this.releaseUnique(Keys.uniqueEmail(user.email), user.id, true),
+      this.releaseUnique(Keys.uniqueUsername(user.username), user.id, true),
     ]);
-    const rest: ItemKey[] = [Keys.uniqueEmail(user.email), Keys.uniqueUsername(user.username)];
+  }
+
+  /**
+   * What an erased account leaves (its profile, sign-in item and sessions; its tokens and
+   * idempotency records under GSI3 `OWNED#`): removed by the stream processor when it sees the user
+   * item's removal, never in the request. Deleting what is gone is fine, so it can run again.
+   */
+  async deleteAccountRemains(userId: string): Promise<number> {
     const partition = await queryAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk',
-      ExpressionAttributeValues: { ':pk': Keys.userPartition(user.id) },
+      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId) },
       ProjectionExpression: 'PK, SK',
     });
-    rest.push(...(partition as ItemKey[]));
-    // Tokens and idempotency records name the user outside the partition (GSI3 OWNED#, migration 0001).
-    rest.push(...(await this.ownedItems(user.id)).map((item) => ({ PK: item.PK as string, SK: item.SK as string })));
-    const deletes: WriteRequest[] = rest.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } }));
+    const owned = await this.ownedItems(userId);
+    const deletes: WriteRequest[] = [...partition, ...owned].map((item) => ({
+      DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } },
+    }));
     await batchWriteAll(this.db, this.tableName, deletes);
+    return deletes.length;
   }
 
   /**
@@ -478,14 +489,17 @@ export class UsersRepository {
     };
   }
 
-  /** Deletes a uniqueness item, on condition that it still belongs to the user. */
-  private releaseUnique(key: ItemKey, userId: string): TransactOperation {
+  /**
+   * Deletes a uniqueness item, on condition that it still belongs to the user (or, with
+   * `ifPresent`, that it is gone already).
+   */
+  private releaseUnique(key: ItemKey, userId: string, ifPresent = false): TransactOperation {
     return {
       item: {
         Delete: {
           TableName: this.tableName,
           Key: key,
-          ConditionExpression: 'userId = :me',
+          ConditionExpression: ifPresent ? 'attribute_not_exists(PK) OR userId = :me' : 'userId = :me',
           ExpressionAttributeValues: { ':me': userId },
         },
       },
