@@ -161,10 +161,15 @@ describe('change streams: the post cascade (e2e)', () => {
     expect(await partition(busy)).toHaveLength(3 + 2 * COMMENTS + LIKES); // summary, content, counts
     expect(await drift()).toEqual([]);
     await processStream(t);
+    const listed = async () =>
+      ((await t.api.get(`/api/v1/users/${author.userId}/comments`).expect(200)).body as { items: unknown[] }).items;
+    expect(await listed()).toHaveLength(20);
 
     const bareCost = dynamoCost(await deletePost(bare));
     const busyCost = dynamoCost(await deletePost(busy));
     expect(busyCost).toEqual(bareCost);
+    // Before the processor runs, the comments are still in the author index: never listed.
+    expect(await listed()).toEqual([]);
     // The request removed the post from every feed at once; its children are left to the processor.
     expect((await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200)).body.postCount).toBe(0);
     expect((await partition(busy)).length).toBe(1 + 2 * COMMENTS + LIKES);

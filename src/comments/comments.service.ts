@@ -201,12 +201,24 @@ export class CommentsService implements OnModuleInit {
     return (await this.comments.findById(postId, commentId))!;
   }
 
-  pending(limit: number, cursor?: string): Promise<Page<Comment>> {
-    return this.comments.pending(limit, cursor);
+  async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
+    return this.onExistingPosts(await this.comments.pending(limit, cursor));
   }
 
-  byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
-    return this.comments.byAuthor(userId, limit, cursor);
+  async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    return this.onExistingPosts(await this.comments.byAuthor(userId, limit, cursor));
+  }
+
+  /**
+   * Drops comments whose post is gone. A post's delete removes its summary at once, but its
+   * comments leave these indexes only when the stream processor deletes them (seconds later, or
+   * never where no worker runs): until then they must not be listed. One BatchGetItem of the
+   * page's posts; a page may come back shorter than `limit`, with its cursor unchanged.
+   */
+  private async onExistingPosts(page: Page<Comment>): Promise<Page<Comment>> {
+    if (page.items.length === 0) return page;
+    const existing = await this.posts.existingIds([...new Set(page.items.map((comment) => comment.postId))]);
+    return { ...page, items: page.items.filter((comment) => existing.has(comment.postId)) };
   }
 
   async setLike(

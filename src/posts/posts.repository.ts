@@ -260,6 +260,17 @@ export class PostsRepository {
     return postIds.flatMap((id) => byId.get(id) ?? []);
   }
 
+  /** Which of these posts exist (any status): one BatchGetItem of their summaries, no counters. */
+  async existingIds(postIds: string[]): Promise<Set<string>> {
+    if (postIds.length === 0) return new Set();
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      postIds.map((id) => Keys.post(id)),
+    );
+    return new Set(items.map((item) => item.id as string));
+  }
+
   /**
    * Adds the counter items to summaries read from an index (whose entries hold only the base):
    * one eventually consistent BatchGetItem of small items, none for an empty page.
