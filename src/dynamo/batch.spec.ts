@@ -1,5 +1,6 @@
 import { type BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchWriteRaw, type RawWriteRequest, UnprocessedItemsError } from './batch.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchWriteRaw, deletePartition, type RawWriteRequest, UnprocessedItemsError } from './batch.js';
 
 const put = (n: number): RawWriteRequest => ({ PutRequest: { Item: { PK: { S: `X#${n}` }, SK: { S: 'X' } } } });
 
@@ -49,5 +50,41 @@ describe('batchWriteRaw', () => {
       batchWriteRaw(client, 't', [put(1), put(2)], { maxAttempts: 3, retryDelayMs: () => 0 }),
     ).rejects.toEqual(new UnprocessedItemsError(2));
     expect(calls).toHaveLength(3);
+  });
+});
+
+describe('deletePartition', () => {
+  it('reads a page of keys consistently, deletes it, then reads the next; kept keys stay', async () => {
+    const pages = [
+      {
+        Items: [
+          { PK: 'P#1', SK: 'A' },
+          { PK: 'P#1', SK: 'COUNTS' },
+        ],
+        LastEvaluatedKey: { PK: 'P#1', SK: 'COUNTS' },
+      },
+      { Items: [{ PK: 'P#1', SK: 'B' }] },
+    ];
+    const calls: { name: string; input: Record<string, unknown> }[] = [];
+    const client = {
+      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+        calls.push({ name: command.constructor.name, input: command.input });
+        return command.constructor.name === 'QueryCommand' ? pages.shift() : {};
+      },
+    } as unknown as DynamoDBDocumentClient;
+
+    const deleted = await deletePartition(client, 'T', 'P#1', (key) => key.SK === 'COUNTS');
+
+    expect(deleted).toBe(2);
+    expect(calls.map((call) => call.name)).toEqual([
+      'QueryCommand',
+      'BatchWriteCommand',
+      'QueryCommand',
+      'BatchWriteCommand',
+    ]);
+    expect(calls[0]!.input).toMatchObject({ ConsistentRead: true, ExpressionAttributeValues: { ':pk': 'P#1' } });
+    expect(calls[2]!.input.ExclusiveStartKey).toEqual({ PK: 'P#1', SK: 'COUNTS' });
+    expect(calls[1]!.input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'A' } } }] });
+    expect(calls[3]!.input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'B' } } }] });
   });
 });

@@ -9,6 +9,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   type NativeAttributeValue,
+  QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ItemKey } from './keys.js';
 
@@ -93,6 +94,44 @@ export async function batchWriteAll(
     },
     options,
   );
+}
+
+/**
+ * Deletes every item of one partition of the table (not an index), a page of keys at a time: each
+ * page is read strongly consistent, so an item written just before is seen, and deleted before the
+ * next is read, so memory stays at one page however large the collection. Items `keep` names stay.
+ * Deleting what is gone is fine, so a run cut short is finished by running it again.
+ * Returns how many items it deleted.
+ */
+export async function deletePartition(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  partitionKey: string,
+  keep: (key: ItemKey) => boolean = () => false,
+): Promise<number> {
+  let deleted = 0;
+  let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': partitionKey },
+        ProjectionExpression: 'PK, SK',
+        ConsistentRead: true,
+        ExclusiveStartKey,
+      }),
+    );
+    const keys = ((page.Items ?? []) as ItemKey[]).filter((key) => !keep(key));
+    await batchWriteAll(
+      client,
+      tableName,
+      keys.map((key) => ({ DeleteRequest: { Key: { PK: key.PK, SK: key.SK } } })),
+    );
+    deleted += keys.length;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return deleted;
 }
 
 export type { RawWriteRequest };

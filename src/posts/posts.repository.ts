@@ -11,7 +11,7 @@ import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
+import { batchGetAll, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
@@ -177,20 +177,8 @@ export class PostsRepository {
    * until its `ttl`, so late counts fail. Deleting what is gone already is fine, so it can run again.
    */
   async deletePartitionRemains(postId: string): Promise<number> {
-    const keys = (
-      await queryAll(this.db, {
-        TableName: this.tableName,
-        KeyConditionExpression: 'PK = :pk',
-        ExpressionAttributeValues: { ':pk': Keys.postPartition(postId) },
-        ProjectionExpression: 'PK, SK',
-      })
-    ).filter((key) => key.SK !== Keys.postCounts(postId).SK);
-    await batchWriteAll(
-      this.db,
-      this.tableName,
-      keys.map((key) => ({ DeleteRequest: { Key: { PK: key.PK as string, SK: key.SK as string } } })),
-    );
-    return keys.length;
+    const counts = Keys.postCounts(postId).SK;
+    return deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
   }
 
   /** Summary, content, counters and (for a signed-in viewer) the like, in one consistent BatchGetItem. */

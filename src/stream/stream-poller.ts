@@ -114,8 +114,10 @@ export class StreamPoller {
       this.loop = undefined;
       this.stopping = new AbortController();
     }
-    // What a restart knows is what the checkpoints say: iterators and positions are read afresh.
+    // What a restart knows is what the checkpoints say: iterators, positions and the shard
+    // listing are read afresh (without the listing, a restart would wait for the next one).
     this.shards.clear();
+    this.describedAt = 0;
   }
 
   /**

@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } 
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, DomainError, preconditionFailed } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { batchGetAll, batchWriteAll, type WriteRequest } from '../dynamo/batch.js';
+import { batchGetAll, batchWriteAll, deletePartition, type WriteRequest } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -287,18 +287,12 @@ export class UsersRepository {
    * item's removal, never in the request. Deleting what is gone is fine, so it can run again.
    */
   async deleteAccountRemains(userId: string): Promise<number> {
-    const partition = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk',
-      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId) },
-      ProjectionExpression: 'PK, SK',
-    });
-    const owned = await this.ownedItems(userId);
-    const deletes: WriteRequest[] = [...partition, ...owned].map((item) => ({
+    const fromPartition = await deletePartition(this.db, this.tableName, Keys.userPartition(userId));
+    const deletes: WriteRequest[] = (await this.ownedItems(userId)).map((item) => ({
       DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } },
     }));
     await batchWriteAll(this.db, this.tableName, deletes);
-    return deletes.length;
+    return fromPartition + deletes.length;
   }
 
   /**
