@@ -67,9 +67,9 @@ describe('deletePartition', () => {
     ];
     const calls: { name: string; input: Record<string, unknown> }[] = [];
     const client = {
-      send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
         calls.push({ name: command.constructor.name, input: command.input });
-        return command.constructor.name === 'QueryCommand' ? pages.shift() : {};
+        return Promise.resolve(command.constructor.name === 'QueryCommand' ? pages.shift() : {});
       },
     } as unknown as DynamoDBDocumentClient;
 
@@ -82,9 +82,9 @@ describe('deletePartition', () => {
       'QueryCommand',
       'BatchWriteCommand',
     ]);
-    expect(calls[0]!.input).toMatchObject({ ConsistentRead: true, ExpressionAttributeValues: { ':pk': 'P#1' } });
-    expect(calls[2]!.input.ExclusiveStartKey).toEqual({ PK: 'P#1', SK: 'COUNTS' });
-    expect(calls[1]!.input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'A' } } }] });
-    expect(calls[3]!.input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'B' } } }] });
+    expect(calls[0].input).toMatchObject({ ConsistentRead: true, ExpressionAttributeValues: { ':pk': 'P#1' } });
+    expect(calls[2].input.ExclusiveStartKey).toEqual({ PK: 'P#1', SK: 'COUNTS' });
+    expect(calls[1].input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'A' } } }] });
+    expect(calls[3].input.RequestItems).toEqual({ T: [{ DeleteRequest: { Key: { PK: 'P#1', SK: 'B' } } }] });
   });
 });
