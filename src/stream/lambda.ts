@@ -46,9 +46,11 @@ let context: Promise<INestApplicationContext> | undefined;
  * the API; `STREAM_WORKER` stays `off`, Lambda is the host here).
  */
 function appContext(): Promise<INestApplicationContext> {
-  context ??= NestFactory.createApplicationContext(AppModule.forRoot(loadConfig()), { logger: ['error', 'warn'] });
-  // A failed start is not cached: the next invocation tries again.
-  context.catch(() => (context = undefined));
+  if (!context) {
+    context = NestFactory.createApplicationContext(AppModule.forRoot(loadConfig()), { logger: ['error', 'warn'] });
+    // A failed start is not cached: the next invocation tries again.
+    context.catch(() => (context = undefined));
+  }
   return context;
 }
 

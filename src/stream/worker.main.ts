@@ -39,7 +39,7 @@ async function runWorker(): Promise<void> {
     closing = true;
     logger.log(`${signal} received: finishing the batch in hand`);
     await context.close().catch((error: unknown) => logger.error(error)); // stops the poller first
-    await database.stop();
+    await database.stop().catch((error: unknown) => logger.error(error));
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
