@@ -177,18 +177,19 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     [32, 'author feed', 2, () => t.api.get(`/api/v1/posts?author=${author.userId}`)],
     [
       33,
-      'tag feed',
-      3,
+      'tag feed (the slug remembered)',
+      1,
       async () => {
         const tag = await newTag('Pattern 33');
         await newPost(true, { tagIds: [tag.id] });
+        await t.api.get(`/api/v1/posts?tag=${tag.slug}`).expect(200); // 2 calls: the slug is read once
         return t.api.get(`/api/v1/posts?tag=${tag.slug}`);
       },
     ],
     [
       33,
-      'category feed',
-      3,
+      'category feed (the slug not yet remembered)',
+      2,
       async () => {
         const category = await newCategory('Pattern 33');
         await newPost(true, { categoryId: category.id });

@@ -7,7 +7,7 @@ import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
 import { exportedLines, importFixture, scratchDir, silent, testDatabase } from './helpers/data-files.js';
 import { toOldLayout, writeOldLayoutItems } from './helpers/old-layout.js';
-import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, dynamoCost, signUp, type TestApp } from './helpers/test-app.js';
 
 /** Tokens and idempotency records without their GSI3 keys (what migration 0001 fixes). */
 async function unindexedOwnedItems(t: TestApp): Promise<number> {
@@ -67,6 +67,7 @@ describe('db:migrate (e2e)', () => {
       expect(warnings).toEqual([
         'Migration 0001-index-user-owned-items is pending; serving while it runs (it is online).',
         'Migration 0002-backfill-reply-counts is pending; serving while it runs (it is online).',
+        'Migration 0003-post-link-summaries is pending; serving while it runs (it is online).',
       ]);
       // An offline migration is never skipped.
       const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
@@ -209,7 +210,11 @@ describe('db:migrate (e2e)', () => {
         migrations: MIGRATIONS,
         progress: silent,
       });
-      expect(runs.map((r) => r.label)).toEqual(['0001-index-user-owned-items', '0002-backfill-reply-counts']);
+      expect(runs.map((r) => r.label)).toEqual([
+        '0001-index-user-owned-items',
+        '0002-backfill-reply-counts',
+        '0003-post-link-summaries',
+      ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
       const after = await comments();
@@ -225,6 +230,34 @@ describe('db:migrate (e2e)', () => {
       // Run again from scratch (its record deleted): every count is right, so nothing changes.
       const [again] = await rerunFromScratch(t, 2);
       expect(again).toMatchObject({ label: '0002-backfill-reply-counts', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('0003 copies the post summary onto the tag and category links, so a feed page is one Query, once', async () => {
+    const t = await fixtureApp();
+    try {
+      const links = async () => (await t.allItems()).filter((i) => i.entity === 'PostLink');
+      const legacy = await links();
+      expect(legacy.length).toBeGreaterThan(0); // the fixture's published posts have tags
+      expect(legacy.filter((link) => link.summary !== undefined)).toEqual([]);
+      const tagLink = legacy.find((link) => String(link.PK).startsWith(Keys.tagPartition('')))!;
+      const tag = await t.getItem(String(tagLink.PK), Keys.tag('').SK);
+      const feed = `/api/v1/posts?tag=${String(tag!.slug)}&limit=100`;
+      const before = await t.api.get(feed).expect(200);
+      expect(before.body.items.length).toBeGreaterThan(0);
+      expect(dynamoCost(before).calls).toBe(3); // slug, links, the summaries' BatchGetItem
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.at(-1)).toMatchObject({ label: '0003-post-link-summaries', changed: legacy.length });
+      expect((await links()).filter((link) => link.summary === undefined)).toEqual([]);
+      const after = await t.api.get(feed).expect(200);
+      expect(dynamoCost(after).calls).toBe(1); // the slug is remembered; the links carry the summaries
+      expect(after.body.items).toEqual(before.body.items);
+
+      const [again] = await rerunFromScratch(t, 3);
+      expect(again).toMatchObject({ label: '0003-post-link-summaries', changed: 0 });
     } finally {
       await t.close();
     }

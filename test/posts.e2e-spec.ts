@@ -244,7 +244,7 @@ describe('posts (e2e)', () => {
 
       const byTag = await t.api.get(`/api/v1/posts?tag=${tag.slug}`).expect(200);
       expect(byTag.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
-      expect(dynamoCost(byTag).calls).toBe(3); // tag slug, link Query, summaries BatchGet
+      expect(dynamoCost(byTag).calls).toBe(2); // tag slug (then remembered), link Query carrying the summaries
       const byCategory = await t.api.get(`/api/v1/posts?category=${category.slug}`).expect(200);
       expect(byCategory.body.items.map((p: { id: string }) => p.id)).toEqual([...ids].reverse());
       const byAuthor = await t.api.get(`/api/v1/posts?author=${author.userId}&limit=4`).expect(200);
@@ -258,6 +258,49 @@ describe('posts (e2e)', () => {
         .expect(200);
       expect(own.body.items.every((p: { status: string }) => p.status === 'draft')).toBe(true);
       expect(own.body.items.length).toBeGreaterThan(0);
+    });
+
+    it('tag and category feeds show an edit at once, and a summary too large for its link in full', async () => {
+      const tag = (
+        await t.api.post('/api/v1/tags').set('authorization', admin.bearer).send({ name: 'Fresh links' }).expect(201)
+      ).body;
+      const category = (
+        await t.api
+          .post('/api/v1/categories')
+          .set('authorization', admin.bearer)
+          .send({ name: 'Fresh links' })
+          .expect(201)
+      ).body;
+      const small = (
+        await create({ title: 'Before', content: 'body', tagIds: [tag.id], categoryId: category.id }).expect(201)
+      ).body;
+      await publish(small.id).expect(200);
+      // 500 three-byte characters and a 2 KB image link: far over the link's 1.2 KB copy.
+      const large = (
+        await create({
+          title: 'Large',
+          content: 'body',
+          excerpt: '語'.repeat(500),
+          featuredImageUrl: `https://example.com/${'i'.repeat(2000)}.png`,
+          tagIds: [tag.id],
+          categoryId: category.id,
+        }).expect(201)
+      ).body;
+      t.clock.advance(1_000);
+      await publish(large.id).expect(200);
+      const edited = await t.api
+        .patch(`/api/v1/posts/${small.id}`)
+        .set('authorization', author.bearer)
+        .set('if-match', `"${small.version + 1}"`)
+        .send({ title: 'After', excerpt: 'New excerpt' })
+        .expect(200);
+      for (const query of [`tag=${tag.slug}`, `category=${category.slug}`]) {
+        const feed = await t.api.get(`/api/v1/posts?${query}`).expect(200);
+        const { content: _content, ...summary } = edited.body;
+        expect(feed.body.items[1]).toEqual(summary);
+        expect(feed.body.items[0]).toMatchObject({ id: large.id, excerpt: '語'.repeat(500) });
+        expect(feed.body.items[0].featuredImageUrl).toHaveLength(2024);
+      }
     });
 
     it('refuses bad queries with 400', async () => {

@@ -124,6 +124,11 @@ export interface AppConfig {
   docs: boolean;
   /** Anonymous GETs of public pages are answered from memory this long (0: off). Issue 15. */
   publicCacheSeconds: number;
+  /**
+   * How long an instance remembers which tag or category a slug names, for the tag and category
+   * feeds (one call a page instead of two). A renamed slug may still resolve elsewhere this long. Issue 15.
+   */
+  slugCacheSeconds: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -363,6 +368,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     docs: bool('API_DOCS', !production),
     // issue 15: data model v2
     publicCacheSeconds: int('PUBLIC_CACHE_SECONDS', production ? 5 : 0, 0, 300),
+    slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

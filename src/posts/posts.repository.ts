@@ -20,6 +20,7 @@ import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey }
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
+import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
@@ -142,7 +143,8 @@ export class PostsRepository {
         onConditionFailed: versionMismatch,
       },
       ...(content !== undefined ? [this.putContent(before.id, content)] : []),
-      ...this.linkOperations(before, after),
+      // The links copy the summary as this save leaves it: with the version it is about to get.
+      ...this.linkOperations(before, { ...after, version: before.version + 1 }),
       ...extra,
     ]);
   }
@@ -214,6 +216,15 @@ export class PostsRepository {
       summary: summaryOf(summary),
       counts: countsOf(items.find((item) => item.SK === Keys.postCounts(postId).SK)),
     };
+  }
+
+  /**
+   * The summary with its counts, for a save that is not a request's (moving a category's posts,
+   * anonymising an author): the links it rewrites copy the counts.
+   */
+  async findSummaryWithCounts(postId: string): Promise<PostSummary | undefined> {
+    const read = await this.findForCounting(postId);
+    return read && withCounts(read.summary, read.counts);
   }
 
   async findSummary(postId: string): Promise<PostSummary | undefined> {
@@ -353,7 +364,7 @@ export class PostsRepository {
     return { items: await this.addCounts(page.items.map(summaryOf)), nextCursor: page.nextCursor };
   }
 
-  /** A tag's published posts: one Query of its links, one BatchGetItem of the summaries. */
+  /** A tag's published posts: one Query of its links, which carry the summaries. */
   tagFeed(tagId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
     return this.linkFeed(Keys.tagPartition(tagId), limit, cursor, now);
   }
@@ -369,7 +380,7 @@ export class PostsRepository {
     return links.map((link) => link.postId as string);
   }
 
-  /** A category's published posts: one Query of its links, one BatchGetItem of the summaries. */
+  /** A category's published posts: one Query of its links, which carry the summaries. */
   categoryFeed(categoryId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
     return this.linkFeed(Keys.categoryFeedPartition(categoryId), limit, cursor, now);
   }
@@ -575,16 +586,15 @@ export class PostsRepository {
     for (const [id, link] of old) {
       if (!next.has(id)) operations.push({ item: { Delete: { TableName: this.tableName, Key: link.key } } });
     }
+    // A link carries a copy of the summary: a new link is written, and so is a kept one whose
+    // copy this save changes (an edit rewrites its links: see docs/data-model.md for the cost).
     for (const [id, link] of next) {
-      if (!old.has(id)) {
-        operations.push({
-          item: {
-            Put: {
-              TableName: this.tableName,
-              Item: { ...link.key, entity: ENTITY.PostLink, postId: after!.id, publishedAt: after!.publishedAt },
-            },
-          },
-        });
+      const item = toPostLinkItem(link.key, after as PostSummary & { publishedAt: string });
+      const previous = old.has(id)
+        ? toPostLinkItem(link.key, before as PostSummary & { publishedAt: string })
+        : undefined;
+      if (previous === undefined || JSON.stringify(previous) !== JSON.stringify(item)) {
+        operations.push({ item: { Put: { TableName: this.tableName, Item: item } } });
       }
     }
 
@@ -687,7 +697,12 @@ export class PostsRepository {
         ExclusiveStartKey: this.cursors.decode(cursor, scope),
       }),
     );
-    const ids = (result.Items ?? []).map((link) => link.postId as string);
-    return { items: await this.findSummaries(ids), nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
+    // Links carry their post's summary; only those without one (too large for the cap, or written
+    // before migration 0003) need the summaries read, in one BatchGetItem.
+    const links = result.Items ?? [];
+    const missing = links.filter((link) => summaryFromLink(link) === undefined).map((link) => link.postId as string);
+    const read = new Map((await this.findSummaries(missing)).map((summary) => [summary.id, summary]));
+    const items = links.flatMap((link) => summaryFromLink(link) ?? read.get(link.postId as string) ?? []);
+    return { items, nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
   }
 }

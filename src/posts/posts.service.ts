@@ -86,7 +86,7 @@ export class PostsService implements OnModuleInit {
   /** Moves every published post of a category to another (links and counts follow each post). */
   async moveCategoryPosts(fromCategoryId: string, toCategoryId: string): Promise<void> {
     for (const postId of await this.posts.categoryPostIds(fromCategoryId)) {
-      const post = await this.posts.findSummary(postId);
+      const post = await this.posts.findSummaryWithCounts(postId);
       if (!post || post.categoryId !== fromCategoryId) continue;
       await this.posts.save(
         post,
@@ -119,7 +119,7 @@ export class PostsService implements OnModuleInit {
       const page = await this.posts.ownPosts(userId, undefined, 100, cursor);
       for (const listed of page.items) {
         // The index may lag the table: read the post itself, and skip what is done already.
-        const post = await this.posts.findSummary(listed.id);
+        const post = await this.posts.findSummaryWithCounts(listed.id);
         if (!post || post.authorId !== userId) continue;
         await this.posts.save(
           post,
@@ -297,10 +297,10 @@ export class PostsService implements OnModuleInit {
     const now = at.toISOString();
     let page: Page<PostSummary>;
     if (filter.tag !== undefined) {
-      const tagId = await this.slugs.ownerOf('tag', filter.tag);
+      const tagId = await this.slugs.cachedOwnerOf('tag', filter.tag);
       page = tagId ? await this.posts.tagFeed(tagId, limit, cursor, now) : { items: [], nextCursor: null };
     } else if (filter.category !== undefined) {
-      const categoryId = await this.slugs.ownerOf('category', filter.category);
+      const categoryId = await this.slugs.cachedOwnerOf('category', filter.category);
       page = categoryId
         ? await this.posts.categoryFeed(categoryId, limit, cursor, now)
         : { items: [], nextCursor: null };

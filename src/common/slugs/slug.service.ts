@@ -4,6 +4,9 @@ import { conflict, DomainError } from '../errors/domain-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { CLOCK, type Clock } from '../clock/clock.js';
 import type { TransactOperation } from '../../dynamo/transactions.js';
 import { newId } from '../ids.js';
 import { isSingleScript } from '../validation/identifiers.js';
@@ -22,10 +25,38 @@ const ATTEMPTS = 12;
  */
 @Injectable()
 export class SlugService {
+  /** Slug owners this instance read recently (tags and categories only): `kind|slug` -> owner and expiry. */
+  private readonly owners = new Map<string, { ownerId: string; until: number }>();
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
+
+  /**
+   * The owner of a tag's or category's slug, remembered for `SLUG_CACHE_SECONDS`, so that a feed
+   * page by slug is one Query, not a GetItem and a Query. Only found owners are kept (a slug
+   * claimed a moment ago is seen at once); this instance forgets a slug it releases, other
+   * instances within the setting. The cache is bounded: it is cleared when it reaches 10,000 slugs.
+   */
+  async cachedOwnerOf(kind: 'tag' | 'category', slug: string): Promise<string | undefined> {
+    const seconds = this.config.slugCacheSeconds;
+    if (seconds === 0) return this.ownerOf(kind, slug);
+    const key = `${kind}|${slug}`;
+    const now = this.clock.now().getTime();
+    const known = this.owners.get(key);
+    if (known && known.until > now) return known.ownerId;
+    const ownerId = await this.ownerOf(kind, slug);
+    if (ownerId === undefined) {
+      this.owners.delete(key);
+      return undefined;
+    }
+    if (this.owners.size >= 10_000) this.owners.clear();
+    this.owners.set(key, { ownerId, until: now + seconds * 1000 });
+    return ownerId;
+  }
 
   /** The transaction operation that claims `slug` for `ownerId` (409 `slug_taken` when taken). */
   claim(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
@@ -51,6 +82,7 @@ export class SlugService {
 
   /** The transaction operation that gives up `slug`, on condition that `ownerId` still owns it. */
   release(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
+    this.owners.delete(`${kind}|${slug}`);
     return {
       item: {
         Delete: {
