@@ -1,8 +1,14 @@
 // Load script: latency of GET /health/live and of a cached anonymous read (the global feed, served
 // from the public page cache) idle and while logins saturate the bcrypt limiter.
 // `npm run build && node scripts/reliability/login-load.mjs` (BCRYPT_COST 12, the default).
+// LOGIN_LOAD_SECONDS sets each phase's length (default 8). LOGIN_LOAD_APART=1 runs DynamoDB Local and the sign-in clients at the lowest CPU priority
+// (nice 19), as if they were on other hosts (in production the database and the clients are
+// elsewhere): then the app's own work is all that competes with the probes for the cores.
 import { fork } from 'node:child_process';
-import { call, cleanup, percentile, register, sleep, startApp, tempDir } from './lib.mjs';
+import { setPriority } from 'node:os';
+import { call, cleanup, percentile, register, sleep, startApp, startEngine, tempDir } from './lib.mjs';
+
+const LOWEST_PRIORITY = 19;
 
 const PROBED = { live: '/health/live', cachedFeed: '/api/v1/posts' };
 
@@ -18,13 +24,14 @@ async function probe(base, seconds) {
 }
 
 /** The sign-in clients run in their own process, so their event loop does not delay the probe's. */
-function startSignIns(base, user, clients) {
+function startSignIns(base, user, clients, apart) {
   const child = fork(new URL('./login-load-clients.mjs', import.meta.url), [
     base,
     user.email,
     'password-1234',
     String(clients),
   ]);
+  if (apart) setPriority(child.pid, LOWEST_PRIORITY);
   const finished = new Promise((resolve, reject) => {
     child.once('message', (message) => resolve(message.logins));
     child.once('exit', (code) => reject(new Error(`the sign-in clients exited with code ${code}`)));
@@ -37,12 +44,17 @@ function startSignIns(base, user, clients) {
   };
 }
 
-export async function loginLoad({ seconds = 8, env = {} } = {}) {
+export async function loginLoad({ seconds = 8, env = {}, apart = false } = {}) {
+  let database = { DYNAMODB_EMBEDDED_IN_MEMORY: 'true', DYNAMODB_EMBEDDED_DATA_DIR: tempDir('login-') };
+  if (apart) {
+    const engine = await startEngine({});
+    setPriority(engine.process.pid, LOWEST_PRIORITY);
+    database = { DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: 'login-load' };
+  }
   const app = await startApp({
     BCRYPT_COST: '12',
     MAIL_TRANSPORT: 'log',
-    DYNAMODB_EMBEDDED_IN_MEMORY: 'true',
-    DYNAMODB_EMBEDDED_DATA_DIR: tempDir('login-'),
+    ...database,
     LOGIN_RATE_MAX_PER_ACCOUNT: '100000',
     LOGIN_RATE_MAX_PER_IP: '100000',
     // The production default, so the anonymous feed is answered from the page cache.
@@ -51,19 +63,28 @@ export async function loginLoad({ seconds = 8, env = {} } = {}) {
   });
   const user = await register(app.base, 'load');
   const idle = await probe(app.base, seconds);
-  const signIns = startSignIns(app.base, user, 16);
+  const signIns = startSignIns(app.base, user, 16, apart);
   await sleep(1000);
   const busy = await probe(app.base, seconds);
   const logins = await signIns.stop();
   await app.stop();
-  return { idle, underLogin: busy, loginsPerSecond: logins / (seconds + 1) };
+  return { apart, idle, underLogin: busy, loginsPerSecond: logins / (seconds + 1) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     // PASSWORD_HASH_NICE / PASSWORD_HASH_CONCURRENCY from the environment, to compare settings.
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('PASSWORD_HASH_')));
-    console.log(JSON.stringify({ env, ...(await loginLoad({ env })) }));
+    console.log(
+      JSON.stringify({
+        env,
+        ...(await loginLoad({
+          env,
+          apart: process.env.LOGIN_LOAD_APART === '1',
+          seconds: Number(process.env.LOGIN_LOAD_SECONDS ?? 8),
+        })),
+      }),
+    );
   } finally {
     await cleanup();
   }
