@@ -22,7 +22,7 @@ import { buildOpenApiDocument } from './openapi/openapi-document.js';
 
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
-const UNPREFIXED = ['health/live', 'health/ready', 'metrics'];
+const UNPREFIXED = ['health/live', 'health/ready', 'health/worker', 'metrics'];
 
 export interface CreateAppOptions {
   /** Overrides `LOG_LEVEL` (tests pass `error` or `silent`). */

@@ -22,6 +22,7 @@ type Schema = { properties?: Record<string, { format?: string; type?: string }> 
 const PUBLIC = [
   'GET /health/live',
   'GET /health/ready',
+  'GET /health/worker',
   'GET /metrics',
   'POST /api/v1/auth/register',
   'POST /api/v1/auth/login',

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
@@ -225,7 +225,67 @@ describe('change streams: the post cascade (e2e)', () => {
     expect((await t.api.get(`/api/v1/tags/by-slug/${tag.slug}`).expect(200)).body.postCount).toBe(0);
   });
 
+  it('writes nothing under a deleted post before the processor cleans up, even after the counter tombstone expired', async () => {
+    const postId = await publishedPost('Late writes');
+    // The author is not verified: their comment waits for moderation; the admin's is approved.
+    const pending = (
+      await t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', author.bearer).send({ content: 'p' })
+    ).body as { id: string; status: string };
+    expect(pending.status).toBe('pending');
+    const approved = (
+      await t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', admin.bearer).send({ content: 'a' })
+    ).body as { id: string; status: string; version: number };
+    expect(approved.status).toBe('approved');
+    await processStream(t);
+    await deletePost(postId);
+    // The tombstone's ttl passed (the processor can be hours late); only the summary's absence is left to refuse.
+    await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: Keys.postCounts(postId) }));
+    const before = await partition(postId);
+
+    const comments = `/api/v1/posts/${postId}/comments`;
+    const refused = [
+      await t.api
+        .post(`${comments}/${pending.id}/moderate`)
+        .set('authorization', admin.bearer)
+        .send({ status: 'approved' }),
+      await t.api
+        .patch(`${comments}/${approved.id}`)
+        .set('authorization', admin.bearer)
+        .set('if-match', `"${approved.version}"`)
+        .send({ content: 'edited' }),
+      await t.api.put(`${comments}/${approved.id}/like`).set('authorization', author.bearer),
+      await t.api.delete(`${comments}/${approved.id}`).set('authorization', admin.bearer),
+    ];
+    expect(refused.map((res): unknown[] => [res.status, (res.body as { code?: string }).code])).toEqual(
+      Array(4).fill([404, 'post_not_found']),
+    );
+    expect(await partition(postId)).toEqual(before); // no counter item recreated without a ttl, no like
+    await processStream(t);
+    expect(await partition(postId)).toEqual([]);
+  });
+
   it('shows the records handled and the lag per shard in /metrics', async () => {
+    // Its own failure and success, whatever ran before: a post whose cascade fails once.
+    const postId = await publishedPost('Counted cascade');
+    await t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', admin.bearer).send({ content: 'c' });
+    await processStream(t);
+    await deletePost(postId);
+    const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'BatchWriteItemCommand') throw new Error('database refuses batches');
+        return next(args);
+      },
+      { step: 'initialize', name: 'refuseBatchesOnce' },
+    );
+    try {
+      await expect(processStream(t)).rejects.toThrow(/keeps failing/);
+    } finally {
+      client.middlewareStack.remove('refuseBatchesOnce');
+    }
+    t.clock.advance(60_000); // past the shard's backoff
+    await processStream(t);
+    expect(await partition(postId)).toEqual([expect.objectContaining({ SK: 'COUNTS' })]);
     const res = await t.http.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
     expect(res.text).toMatch(/stream_worker_records_total\{event="REMOVE",outcome="ok"\} [1-9]\d*/);
     expect(res.text).toMatch(/stream_worker_records_total\{event="REMOVE",outcome="error"\} [1-9]\d*/);
@@ -275,7 +335,9 @@ describe('change streams: the inline worker (e2e)', () => {
     expect(await eventually(async () => (await remains(postId)) === 1)).toBe(true);
   });
 
-  it('reports a stalled worker on /health/ready, and ready again once it makes progress', async () => {
+  it('reports a stalled worker on /health/worker and in /metrics, never on /health/ready', async () => {
+    // The clock stands still: only the test moves it, so a slow machine cannot make the worker stall early.
+    clock.set(new Date());
     const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -284,6 +346,7 @@ describe('change streams: the inline worker (e2e)', () => {
       },
       { step: 'initialize', name: 'refuseBatches' },
     );
+    const stalledGauge = async () => /^stream_worker_stalled (\d)$/m.exec(await t.app.get(AppMetrics).render())?.[1];
     let postId: string;
     try {
       postId = await postWithComment('Stalled cascade');
@@ -294,13 +357,22 @@ describe('change streams: the inline worker (e2e)', () => {
           .render()
           .then((text) => /stream_worker_records_total\{event="REMOVE",outcome="error"\} [1-9]/.test(text));
       expect(await eventually(failures)).toBe(true);
-      await t.api.get('/health/ready').expect(200); // failing, but not for long yet
+      expect((await t.api.get('/health/worker').expect(200)).body.state).toBe('running'); // failing, not for long yet
+      expect(await stalledGauge()).toBe('0');
       clock.advance(31_000);
-      expect((await t.api.get('/health/ready').expect(503)).body.code).toBe('stream_worker_stalled');
+      expect((await t.api.get('/health/worker').expect(503)).body.code).toBe('stream_worker_stalled');
+      expect(await stalledGauge()).toBe('1');
+      await t.api.get('/health/ready').expect(200); // the API still serves
     } finally {
       client.middlewareStack.remove('refuseBatches');
     }
-    expect(await eventually(async () => (await remains(postId)) === 1)).toBe(true);
-    expect(await eventually(async () => (await t.http.get('/health/ready')).status === 200)).toBe(true);
+    clock.advance(31_000); // past the shard's backoff
+    try {
+      expect(await eventually(async () => (await remains(postId)) === 1)).toBe(true);
+      expect(await eventually(async () => (await t.http.get('/health/worker')).status === 200)).toBe(true);
+      expect(await stalledGauge()).toBe('0');
+    } finally {
+      clock.reset();
+    }
   });
 });

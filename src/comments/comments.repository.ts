@@ -121,11 +121,12 @@ export class CommentsRepository {
         },
       },
       // The service checked that the post is live; the counter item's tombstone stops a
-      // comment racing the post's deletion.
+      // comment racing the post's deletion, the summary's check one arriving after the tombstone's ttl.
       {
         item: postCounterChange(this.tableName, comment.postId, 'commentCount', isCounted(comment) ? 1 : 0),
         onConditionFailed: postGone,
       },
+      this.postExists(comment.postId),
     ]);
   }
 
@@ -188,6 +189,7 @@ export class CommentsRepository {
         onConditionFailed: stale,
       },
       ...this.countChange(before, after),
+      this.postExists(before.postId),
     ]);
   }
 
@@ -227,6 +229,7 @@ export class CommentsRepository {
           ]
         : []),
       ...this.countChange(before, undefined),
+      this.postExists(before.postId),
     ]);
   }
 
@@ -354,7 +357,29 @@ export class CommentsRepository {
           ExpressionAttributeValues: { ':delta': delta },
         },
       },
+      undefined,
+      [this.postExists(comment.postId)],
     );
+  }
+
+  /**
+   * Every write under a post checks that its summary still exists. A deleted post's comments and
+   * likes are removed later by the stream processor (hours later, at worst): without this check an
+   * edit, a moderation or a like in between would write under a deleted post, and approving an
+   * orphaned pending comment after the counter tombstone's ttl would recreate a counter item
+   * that nothing ever removes.
+   */
+  private postExists(postId: string): TransactOperation {
+    return {
+      item: {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: Keys.post(postId),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
+      onConditionFailed: postGone,
+    };
   }
 
   private countChange(before: Comment | undefined, after: Comment | undefined): TransactOperation[] {

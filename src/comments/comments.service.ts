@@ -19,6 +19,14 @@ import { CommentsRepository, unknownParent } from './comments.repository.js';
 
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
+/** A write refused because the post is gone: the stream processor removes what is under it. */
+const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {
+  try {
+    await write;
+  } catch (error) {
+    if (!(error instanceof DomainError && error.code === ErrorCode.PostNotFound)) throw error;
+  }
+};
 
 @Injectable()
 export class CommentsService implements OnModuleInit {
@@ -55,7 +63,7 @@ export class CommentsService implements OnModuleInit {
       const page = await this.comments.likesBy(userId, 100, likes);
       for (const like of page.items) {
         const comment = await this.comments.findById(like.postId, like.commentId);
-        if (comment) await this.comments.removeLike(comment, userId);
+        if (comment) await skipOnDeletedPost(this.comments.removeLike(comment, userId));
       }
       likes = page.nextCursor ?? undefined;
     } while (likes);
@@ -66,11 +74,13 @@ export class CommentsService implements OnModuleInit {
         // The index may lag the table: read the comment itself, and skip what is done already.
         const comment = await this.comments.findById(listed.postId, listed.id);
         if (!comment || comment.authorId !== userId) continue;
-        await this.comments.save(comment, {
-          ...comment,
-          authorId: DELETED_USER_ID,
-          updatedAt: this.clock.now().toISOString(),
-        });
+        await skipOnDeletedPost(
+          this.comments.save(comment, {
+            ...comment,
+            authorId: DELETED_USER_ID,
+            updatedAt: this.clock.now().toISOString(),
+          }),
+        );
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);

@@ -167,8 +167,10 @@ export interface StreamWorkerConfig {
    * shows the cascades). `off`: another process does (`npm run worker`, or the Lambda handler).
    */
   mode: StreamWorkerMode;
-  /** `/health/ready` reports the inline worker stalled when it has made no progress this long. */
+  /** The worker counts as stalled (`/health/worker`, `stream_worker_stalled`) after this long without progress. */
   stallSeconds: number;
+  /** Attempts at a failing record before the local poller writes it to the dead-letter list and moves on. */
+  maxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -437,6 +439,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     streamWorker: {
       mode: oneOf('STREAM_WORKER', STREAM_WORKER_MODES, nodeEnv === 'development' ? 'inline' : 'off'),
       stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
+      maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
     },
   };
   // A shared window variable is read once per limit that uses it: report each problem once.

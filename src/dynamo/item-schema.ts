@@ -41,6 +41,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'SlugCounter', pk: /^SLUGSEQ#[A-Z]+#.+$/, sk: /^SEQ$/ },
   { entity: 'SeedMarker', pk: /^SEED#.+$/, sk: /^SEED$/ },
   { entity: 'StreamCheckpoint', pk: /^STREAM#CHECKPOINT$/, sk: /^SHARD#.+$/ },
+  { entity: 'StreamDeadLetter', pk: /^STREAM#DEADLETTER$/, sk: /^SHARD#.+#\d{40}$/ },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },
 ];
 

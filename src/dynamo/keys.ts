@@ -23,6 +23,7 @@ export const ENTITY = {
   CommentLike: 'CommentLike',
   View: 'View',
   StreamCheckpoint: 'StreamCheckpoint',
+  StreamDeadLetter: 'StreamDeadLetter',
 } as const;
 
 export interface ItemKey {
@@ -119,6 +120,15 @@ export const Keys = {
    */
   streamCheckpoint: (shardId: string): ItemKey => ({ PK: 'STREAM#CHECKPOINT', SK: `SHARD#${shardId}` }),
   streamCheckpointPartition: 'STREAM#CHECKPOINT',
+  /**
+   * A stream record the local poller gave up on after `STREAM_WORKER_MAX_ATTEMPTS`, so its shard
+   * could move on (one partition: a handful of items, listed and replayed by an operator).
+   */
+  streamDeadLetter: (shardId: string, position: string): ItemKey => ({
+    PK: 'STREAM#DEADLETTER',
+    SK: `SHARD#${shardId}#${position}`,
+  }),
+  streamDeadLetterPartition: 'STREAM#DEADLETTER',
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;

@@ -8,7 +8,7 @@ import { ApiProblemResponses } from '../common/http/api-problem-responses.decora
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
 import { StreamPoller } from '../stream/stream-poller.js';
-import { HealthDto, ReadinessDto } from './health.dto.js';
+import { HealthDto, ReadinessDto, StreamWorkerHealthDto } from './health.dto.js';
 
 /** Probes for load balancers and orchestrators; outside `/api/v1` by convention. */
 @ApiTags('health')
@@ -39,8 +39,8 @@ export class HealthController {
    * not exist); otherwise 503 `database_unavailable` with `Retry-After`, so traffic moves to another
    * instance. A GetItem costs the same on an empty table and at any size, where DescribeTable grew
    * to most of a second at 100k items; the table's definition is checked once, at start-up.
-   * Where the stream worker runs in the process (`STREAM_WORKER=inline`) and has made no progress
-   * for `STREAM_WORKER_STALL_SECONDS`, 503 `stream_worker_stalled`: a restart starts it afresh.
+   * It is about the API's own ability to serve: a stalled stream worker in the process does not
+   * take the instance out of the load balancer (see `/health/worker`).
    */
   @Get('ready')
   @ApiProblemResponses(503)
@@ -58,13 +58,30 @@ export class HealthController {
     } catch {
       throw serviceUnavailable(ErrorCode.DatabaseUnavailable, 'DynamoDB or its table is not available.', 5);
     }
-    if (this.streamWorker.status().state === 'stalled') {
+    return { status: 'ok', table: 'ACTIVE' };
+  }
+
+  /**
+   * Stream worker probe
+   *
+   * @remarks The state of the stream worker in this process (`STREAM_WORKER=inline`): 200 with
+   * `off` or `running`; 503 `stream_worker_stalled` when it has made no progress for
+   * `STREAM_WORKER_STALL_SECONDS`. For alerting (also `stream_worker_stalled` in `/metrics`), not for
+   * a load balancer: background work that is stuck is no reason to stop serving requests.
+   */
+  @Get('worker')
+  @ApiProblemResponses(503)
+  worker(): StreamWorkerHealthDto {
+    const status = this.streamWorker.status();
+    if (status.state === 'stalled') {
       throw serviceUnavailable(
         ErrorCode.StreamWorkerStalled,
         'The stream worker in this process has made no progress for too long.',
         5,
       );
     }
-    return { status: 'ok', table: 'ACTIVE' };
+    return status.lastProgressAt
+      ? { state: status.state, lastProgressAt: status.lastProgressAt }
+      : { state: status.state };
   }
 }

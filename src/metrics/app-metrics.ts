@@ -9,6 +9,12 @@ export interface StreamWorkerMetrics {
   lagSeconds: Gauge<'shard'>;
   /** Time spent on one batch of records. */
   batchDuration: Histogram;
+  /** 1 while the worker counts as stalled (no progress for `STREAM_WORKER_STALL_SECONDS`), else 0. */
+  stalled: Gauge;
+  /** Records in the dead-letter list (`STREAM#DEADLETTER`). */
+  deadLetters: Gauge;
+  /** Per shard, the times a checkpoint was older than the stream keeps (records lost: run `db:sweep-orphans`). */
+  trimmed: Counter<'shard'>;
 }
 
 const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -46,6 +52,7 @@ export class AppMetrics {
   });
 
   private worker: StreamWorkerMetrics | undefined;
+  private workerStalled: () => boolean = () => false;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -71,7 +78,9 @@ export class AppMetrics {
    * The hook for the stream worker: its metrics are registered the first time it asks for them,
    * so `/metrics` shows `stream_worker_*` only in a process where the worker runs.
    */
-  streamWorker(): StreamWorkerMetrics {
+  streamWorker(stalled?: () => boolean): StreamWorkerMetrics {
+    if (stalled) this.workerStalled = stalled;
+    const probe = () => (this.workerStalled() ? 1 : 0);
     this.worker ??= {
       records: new Counter({
         name: 'stream_worker_records_total',
@@ -89,6 +98,26 @@ export class AppMetrics {
         name: 'stream_worker_batch_duration_seconds',
         help: 'Time the worker spent on one batch of stream records.',
         buckets: DYNAMO_BUCKETS,
+        registers: [this.registry],
+      }),
+      stalled: new Gauge({
+        name: 'stream_worker_stalled',
+        help: 'Whether the stream worker has made no progress for STREAM_WORKER_STALL_SECONDS (1) or not (0).',
+        registers: [this.registry],
+        // Read when scraped: a worker stuck inside a call updates nothing itself.
+        collect() {
+          this.set(probe());
+        },
+      }),
+      deadLetters: new Gauge({
+        name: 'stream_worker_dead_letters',
+        help: 'Stream records the worker gave up on after STREAM_WORKER_MAX_ATTEMPTS (the dead-letter list).',
+        registers: [this.registry],
+      }),
+      trimmed: new Counter({
+        name: 'stream_worker_trimmed_total',
+        help: 'Per shard, checkpoints found older than the stream retention: records were lost (run db:sweep-orphans).',
+        labelNames: ['shard'] as const,
         registers: [this.registry],
       }),
     };

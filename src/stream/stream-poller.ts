@@ -14,6 +14,7 @@ import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { classifyKey } from './item-types.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
+import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamProcessor } from './stream-processor.js';
 import type { StreamRecord } from './stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
@@ -25,6 +26,9 @@ const IDLE_BASE_MS = 100;
 const IDLE_MAX_MS = 2000;
 /** How often the shard list is read again (shards split and close about every 4 hours on AWS). */
 const DESCRIBE_EVERY_MS = 10_000;
+/** A failing shard waits this long before its next attempt, doubling up to the maximum (the others go on). */
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 30_000;
 
 interface ShardState {
   id: string;
@@ -33,9 +37,15 @@ interface ShardState {
   sequenceNumber: string | undefined;
   finished: boolean;
   iterator: string | undefined;
-  /** Since when its records have kept failing (undefined while it makes progress). */
+  /** Since when it has kept failing, a record or a read (undefined while it makes progress). */
   failingSince: number | undefined;
-  failures: number;
+  /** Consecutive errors on this shard (its backoff). */
+  errors: number;
+  /** Not read again before this time (epoch ms): the shard's own backoff. */
+  retryAt: number;
+  /** The record that keeps failing, and how many attempts it has had (for the dead-letter list). */
+  failingSequence: string | undefined;
+  attempts: number;
 }
 
 export interface StreamWorkerStatus {
@@ -89,6 +99,7 @@ export class StreamPoller {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly processor: StreamProcessor,
     private readonly checkpoints: StreamCheckpointsRepository,
+    private readonly deadLetters: StreamDeadLettersRepository,
     private readonly metrics: AppMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -101,7 +112,8 @@ export class StreamPoller {
   start(): void {
     if (this.loop) return;
     this.startedAt = this.clock.now().getTime();
-    this.metrics.streamWorker(); // its metrics show in /metrics from the start
+    // Its metrics show in /metrics from the start; the stall is read when scraped.
+    this.metrics.streamWorker(() => this.status().state === 'stalled');
     this.logger.log(`stream worker polling the stream of table ${this.tableName}`);
     this.loop = this.run();
   }
@@ -150,6 +162,11 @@ export class StreamPoller {
   }
 
   private async run(): Promise<void> {
+    try {
+      this.metrics.streamWorker().deadLetters.set(await this.deadLetters.count());
+    } catch (error) {
+      this.logger.warn(`stream worker could not count its dead letters: ${errorName(error)}`);
+    }
     let idlePasses = 0;
     while (!this.stopping.signal.aborted) {
       let seen = 0;
@@ -187,7 +204,17 @@ export class StreamPoller {
       finishedOne = false;
       for (const shard of this.readableShards()) {
         if (this.stopping.signal.aborted) break;
-        seen += await this.readShard(shard);
+        if (shard.retryAt > this.clock.now().getTime()) continue; // backing off, alone
+        try {
+          seen += await this.readShard(shard);
+        } catch (error) {
+          // One shard's error (throttling, a network fault) ends neither the pass nor the others' reading.
+          this.logger.warn(
+            `stream worker: shard ${shard.id} failed: ${errorName(error)} ${(error as Error)?.message ?? ''}`,
+          );
+          shard.iterator = undefined;
+          this.failed(shard);
+        }
         finishedOne ||= shard.finished;
       }
       if (finishedOne) await this.refreshShards();
@@ -232,7 +259,10 @@ export class StreamPoller {
         finished: checkpoint?.finished ?? false,
         iterator: undefined,
         failingSince: undefined,
-        failures: 0,
+        errors: 0,
+        retryAt: 0,
+        failingSequence: undefined,
+        attempts: 0,
       });
     }
     this.describedAt = this.clock.now().getTime();
@@ -251,8 +281,12 @@ export class StreamPoller {
     return result.ShardIterator;
   }
 
-  /** One GetRecords of a shard, its batch handled and checkpointed; the number of records read. */
-  private async readShard(shard: ShardState): Promise<number> {
+  /**
+   * One GetRecords of a shard, its batch handled and checkpointed; the number of records read.
+   * An expired iterator or a trimmed checkpoint is followed at once by a read from the new
+   * position: a read that found nothing must mean the shard has nothing (a drain relies on it).
+   */
+  private async readShard(shard: ShardState, retry = true): Promise<number> {
     let response;
     try {
       shard.iterator ??= await this.iteratorFor(shard);
@@ -261,14 +295,20 @@ export class StreamPoller {
       );
     } catch (error) {
       shard.iterator = undefined;
-      if (errorName(error) === 'ExpiredIteratorException') return 0; // a new one next pass, from the checkpoint
+      if (errorName(error) === 'ExpiredIteratorException') {
+        // Iterators last 15 minutes: a new one from the checkpoint.
+        if (retry) return this.readShard(shard, false);
+        throw error;
+      }
       if (errorName(error) === 'TrimmedDataAccessException') {
         // The checkpoint is older than the stream keeps (24 hours): what lay between is lost.
         this.logger.error(
-          `shard ${shard.id}: records after the checkpoint were trimmed; going on from the oldest kept`,
+          `shard ${shard.id}: records after the checkpoint were trimmed; going on from the oldest kept (run db:sweep-orphans)`,
         );
+        this.metrics.streamWorker().trimmed.inc({ shard: shard.id });
         shard.sequenceNumber = undefined;
-        return 0;
+        if (retry) return this.readShard(shard, false);
+        throw error;
       }
       if (errorName(error) === 'ResourceNotFoundException') {
         this.streamArn = undefined; // the table was re-created: a new stream
@@ -290,17 +330,24 @@ export class StreamPoller {
         shard.sequenceNumber = last;
       }
       if (outcome.failedAt !== undefined) {
-        shard.iterator = undefined; // read again from the failed record, next pass
-        shard.failures++;
-        shard.failingSince ??= this.clock.now().getTime();
+        shard.iterator = undefined; // read again from the failed record, after the shard's backoff
+        const failed = records[outcome.failedAt];
+        const sequence = failed.dynamodb?.SequenceNumber;
+        shard.attempts = sequence !== undefined && sequence === shard.failingSequence ? shard.attempts + 1 : 1;
+        shard.failingSequence = sequence;
+        if (shard.attempts >= this.config.streamWorker.maxAttempts && sequence !== undefined) {
+          await this.deadLetter(shard, failed, outcome.error);
+        } else {
+          this.failed(shard);
+        }
         return records.length;
       }
-      shard.failingSince = undefined;
-      shard.failures = 0;
+      this.recovered(shard);
     } else {
       lag.set({ shard: shard.id }, 0);
     }
     shard.iterator = response.NextShardIterator;
+    if (records.length === 0) this.recovered(shard);
     if (!response.NextShardIterator) {
       // A closed shard read to its end: its children come next.
       await this.checkpoints.advance(shard.id, shard.sequenceNumber, true);
@@ -308,6 +355,35 @@ export class StreamPoller {
       lag.set({ shard: shard.id }, 0);
     }
     return records.length;
+  }
+
+  /** Gives up on a poison record: it goes to the dead-letter list and the shard moves past it. */
+  private async deadLetter(shard: ShardState, record: StreamRecord, error: unknown): Promise<void> {
+    const sequence = record.dynamodb!.SequenceNumber!;
+    await this.deadLetters.add(shard.id, record, shard.attempts, error);
+    await this.checkpoints.advance(shard.id, sequence);
+    shard.sequenceNumber = sequence;
+    this.metrics.streamWorker().deadLetters.inc();
+    this.logger.error(
+      `stream record ${sequence} of shard ${shard.id} failed ${shard.attempts} times: written to the dead-letter list, the shard goes on`,
+    );
+    this.recovered(shard);
+  }
+
+  /** The shard failed (a record or a read): it alone waits, longer each time. */
+  private failed(shard: ShardState): void {
+    const now = this.clock.now().getTime();
+    shard.errors++;
+    shard.failingSince ??= now;
+    shard.retryAt = now + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(shard.errors - 1, 10));
+  }
+
+  private recovered(shard: ShardState): void {
+    shard.errors = 0;
+    shard.retryAt = 0;
+    shard.failingSince = undefined;
+    shard.failingSequence = undefined;
+    shard.attempts = 0;
   }
 }
 

@@ -14,6 +14,7 @@ import { UsersModule } from '../users/users.module.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
+import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
@@ -41,6 +42,7 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
     },
     StreamProcessor,
     StreamCheckpointsRepository,
+    StreamDeadLettersRepository,
     StreamPoller,
   ],
   exports: [StreamProcessor, StreamPoller],

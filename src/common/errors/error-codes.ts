@@ -60,7 +60,7 @@ export const ErrorCode = {
   DatabaseThrottled: 'database_throttled',
   DatabaseBusy: 'database_busy',
   ServerBusy: 'server_busy',
-  /** `/health/ready`: the in-process stream worker made no progress for too long (issue 17). */
+  /** `/health/worker`: the in-process stream worker made no progress for too long (issue 17). */
   StreamWorkerStalled: 'stream_worker_stalled',
   TransactionConflict: 'transaction_conflict',
   InternalError: 'internal_error',

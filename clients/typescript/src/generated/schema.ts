@@ -1022,10 +1022,33 @@ export interface paths {
          *     not exist); otherwise 503 `database_unavailable` with `Retry-After`, so traffic moves to another
          *     instance. A GetItem costs the same on an empty table and at any size, where DescribeTable grew
          *     to most of a second at 100k items; the table's definition is checked once, at start-up.
-         *     Where the stream worker runs in the process (`STREAM_WORKER=inline`) and has made no progress
-         *     for `STREAM_WORKER_STALL_SECONDS`, 503 `stream_worker_stalled`: a restart starts it afresh.
+         *     It is about the API's own ability to serve: a stalled stream worker in the process does not
+         *     take the instance out of the load balancer (see `/health/worker`).
          */
         get: operations["healthReady"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/health/worker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream worker probe
+         * @description The state of the stream worker in this process (`STREAM_WORKER=inline`): 200 with
+         *     `off` or `running`; 503 `stream_worker_stalled` when it has made no progress for
+         *     `STREAM_WORKER_STALL_SECONDS`. For alerting (also `stream_worker_stalled` in `/metrics`), not for
+         *     a load balancer: background work that is stuck is no reason to stop serving requests.
+         */
+        get: operations["healthWorker"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1637,6 +1660,19 @@ export interface components {
              * @example https://github.com/ada
              */
             url: string;
+        };
+        StreamWorkerHealthDto: {
+            /**
+             * Format: date-time
+             * @description When the worker last finished a pass with no failing shard, if it has.
+             */
+            lastProgressAt?: string;
+            /**
+             * @description `off` when no worker runs in this process, `running`, or `stalled` (no progress for too long).
+             * @example running
+             * @enum {string}
+             */
+            state: "off" | "running" | "stalled";
         };
         TagDto: {
             color?: string;
@@ -10709,6 +10745,45 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReadinessDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    healthWorker: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamWorkerHealthDto"];
                 };
             };
             /** @description The database is unavailable or busy; retry after Retry-After seconds. */

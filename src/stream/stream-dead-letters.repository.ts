@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { ENTITY, Keys } from '../dynamo/keys.js';
+import { queryAll } from '../dynamo/pagination.js';
+import { sequencePosition, type StreamRecord } from './stream-record.js';
+
+/** Above this, the record's images are left out of the dead letter (an item holds at most 400 KB). */
+const MAX_RECORD_JSON = 300_000;
+
+export interface StreamDeadLetter {
+  shardId: string;
+  sequenceNumber: string;
+  eventName: string | undefined;
+  attempts: number;
+  error: string;
+  failedAt: string;
+  /** The record as received (JSON), without its images when they were too large. */
+  record: string;
+}
+
+/**
+ * Stream records the local poller gave up on (`STREAM_WORKER_MAX_ATTEMPTS` failed attempts), in one
+ * partition of the table (`PK=STREAM#DEADLETTER`), so the shard moves on and an operator can see,
+ * fix and replay them. Keyed by shard and sequence number: writing the same record twice is one item.
+ */
+@Injectable()
+export class StreamDeadLettersRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async add(shardId: string, record: StreamRecord, attempts: number, error: unknown): Promise<void> {
+    const sequenceNumber = record.dynamodb?.SequenceNumber ?? '0';
+    let json = JSON.stringify(record);
+    if (json.length > MAX_RECORD_JSON) {
+      json = JSON.stringify({ ...record, dynamodb: { ...record.dynamodb, NewImage: undefined, OldImage: undefined } });
+    }
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...Keys.streamDeadLetter(shardId, sequencePosition(sequenceNumber)),
+          entity: ENTITY.StreamDeadLetter,
+          shardId,
+          sequenceNumber,
+          eventName: record.eventName,
+          attempts,
+          // The name and message only: a stack or the record's key could hold a token hash in a log.
+          error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 1000) : String(error),
+          failedAt: this.clock.now().toISOString(),
+          record: json,
+        },
+      }),
+    );
+  }
+
+  /** Every dead letter (one small partition). */
+  async all(): Promise<StreamDeadLetter[]> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
+      ConsistentRead: true,
+    });
+    return items.map((item) => ({
+      shardId: item.shardId as string,
+      sequenceNumber: item.sequenceNumber as string,
+      eventName: item.eventName as string | undefined,
+      attempts: item.attempts as number,
+      error: item.error as string,
+      failedAt: item.failedAt as string,
+      record: item.record as string,
+    }));
+  }
+
+  /** How many there are (the `stream_worker_dead_letters` gauge at start-up). */
+  async count(): Promise<number> {
+    let count = 0;
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
+          Select: 'COUNT',
+          ExclusiveStartKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return count;
+  }
+}

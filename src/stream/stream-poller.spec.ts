@@ -1,0 +1,299 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type GetShardIteratorCommandInput,
+} from '@aws-sdk/client-dynamodb-streams';
+import { Test } from '@nestjs/testing';
+import { CLOCK, SettableClock } from '../common/clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import { type BatchOutcome, StreamProcessor } from './stream-processor.js';
+import { StreamCheckpointsRepository, type ShardCheckpoint } from './stream-checkpoints.repository.js';
+import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
+import { StreamPoller } from './stream-poller.js';
+import type { StreamRecord } from './stream-record.js';
+import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
+
+const awsError = (name: string) => Object.assign(new Error(name), { name });
+
+const record = (sequence: number): StreamRecord => ({
+  eventName: 'MODIFY',
+  dynamodb: {
+    Keys: { PK: { S: `POST#p${sequence}` }, SK: { S: 'POST' } },
+    SequenceNumber: String(sequence),
+    ApproximateCreationDateTime: new Date('2026-11-26T05:00:00Z'),
+  },
+});
+
+interface FakeShard {
+  id: string;
+  parent?: string;
+  records: StreamRecord[];
+  /** Closed shards end: their last GetRecords has no NextShardIterator. */
+  closed: boolean;
+  /** Records before this sequence number are past the stream's retention. */
+  trimmedBefore?: number;
+  /** Errors the next GetRecords calls of this shard throw, in order. */
+  failReads: string[];
+}
+
+/**
+ * The Streams API over in-memory shards: paged DescribeStream (one shard a page), iterators
+ * that say where they point, trimmed records, and errors on demand.
+ */
+class FakeStreams {
+  readonly shards: FakeShard[] = [];
+  /** Iterators handed out before this are expired. */
+  private expireBefore = 0;
+  private issued = 0;
+
+  /** Every iterator handed out so far expires (as after 15 minutes on AWS). */
+  expireAll(): void {
+    this.expireBefore = this.issued;
+  }
+
+  shard(id: string, sequences: number[], options: Partial<FakeShard> = {}): FakeShard {
+    const shard = { id, records: sequences.map(record), closed: false, failReads: [], ...options };
+    this.shards.push(shard);
+    return shard;
+  }
+
+  send(command: unknown): Promise<unknown> {
+    try {
+      return Promise.resolve(this.answer(command));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private answer(command: unknown): unknown {
+    if (command instanceof DescribeStreamCommand) {
+      const start = command.input.ExclusiveStartShardId;
+      const index = start ? this.shards.findIndex((shard) => shard.id === start) + 1 : 0;
+      const shard = this.shards[index];
+      return {
+        StreamDescription: {
+          Shards: shard ? [{ ShardId: shard.id, ParentShardId: shard.parent }] : [],
+          LastEvaluatedShardId: index < this.shards.length - 1 ? shard.id : undefined,
+        },
+      };
+    }
+    if (command instanceof GetShardIteratorCommand) return { ShardIterator: this.iterator(command.input) };
+    if (command instanceof GetRecordsCommand) {
+      const [id, position, serial] = command.input.ShardIterator!.split('|');
+      const shard = this.byId(id);
+      const failure = shard.failReads.shift();
+      if (failure) throw awsError(failure);
+      if (Number(serial) < this.expireBefore) throw awsError('ExpiredIteratorException');
+      const from = Number(position);
+      const records = shard.records.slice(from, from + (command.input.Limit ?? 1000));
+      const next = from + records.length;
+      const ended = shard.closed && next >= shard.records.length;
+      return { Records: records, NextShardIterator: ended ? undefined : this.at(shard, next) };
+    }
+    throw new Error(`unexpected command ${(command as object).constructor.name}`);
+  }
+
+  private iterator(input: GetShardIteratorCommandInput): string {
+    const shard = this.byId(input.ShardId!);
+    const kept = shard.records.findIndex((r) => Number(r.dynamodb!.SequenceNumber) >= (shard.trimmedBefore ?? 0));
+    const firstKept = kept < 0 ? shard.records.length : kept;
+    if (input.ShardIteratorType === 'TRIM_HORIZON') return this.at(shard, firstKept);
+    const after = Number(input.SequenceNumber);
+    if (after < (shard.trimmedBefore ?? 0) - 1) throw awsError('TrimmedDataAccessException');
+    const next = shard.records.findIndex((r) => Number(r.dynamodb!.SequenceNumber) > after);
+    return this.at(shard, next < 0 ? shard.records.length : next);
+  }
+
+  private at(shard: FakeShard, position: number): string {
+    return `${shard.id}|${position}|${this.issued++}`;
+  }
+
+  private byId(id: string): FakeShard {
+    const shard = this.shards.find((s) => s.id === id);
+    if (!shard) throw awsError('ResourceNotFoundException');
+    return shard;
+  }
+}
+
+/** The processor: records what it handled, in order, and fails on the poison sequence numbers. */
+class FakeProcessor {
+  readonly handled: string[] = [];
+  readonly poison = new Set<string>();
+  handleBatch(records: readonly StreamRecord[]): Promise<BatchOutcome> {
+    for (let index = 0; index < records.length; index++) {
+      const sequence = records[index].dynamodb!.SequenceNumber!;
+      if (this.poison.has(sequence))
+        return Promise.resolve({ handled: index, failedAt: index, error: new Error('poison') });
+      this.handled.push(sequence);
+    }
+    return Promise.resolve({ handled: records.length });
+  }
+}
+
+class FakeCheckpoints {
+  readonly saved = new Map<string, ShardCheckpoint>();
+  all(): Promise<Map<string, ShardCheckpoint>> {
+    return Promise.resolve(new Map(this.saved));
+  }
+  advance(shardId: string, sequenceNumber: string | undefined, finished = false): Promise<boolean> {
+    const before = this.saved.get(shardId);
+    this.saved.set(shardId, {
+      shardId,
+      sequenceNumber: sequenceNumber ?? before?.sequenceNumber,
+      finished: finished || (before?.finished ?? false),
+    });
+    return Promise.resolve(true);
+  }
+}
+
+class FakeDeadLetters {
+  readonly added: { shardId: string; sequence: string; attempts: number }[] = [];
+  add(shardId: string, failed: StreamRecord, attempts: number): Promise<void> {
+    this.added.push({ shardId, sequence: failed.dynamodb!.SequenceNumber!, attempts });
+    return Promise.resolve();
+  }
+  count(): Promise<number> {
+    return Promise.resolve(this.added.length);
+  }
+}
+
+describe('StreamPoller (a fake Streams API)', () => {
+  let streams: FakeStreams;
+  let processor: FakeProcessor;
+  let checkpoints: FakeCheckpoints;
+  let deadLetters: FakeDeadLetters;
+  let metrics: AppMetrics;
+  let clock: SettableClock;
+
+  async function poller(maxAttempts = 3): Promise<StreamPoller> {
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        StreamPoller,
+        { provide: DYNAMODB_STREAMS_CLIENT, useValue: streams },
+        {
+          provide: DYNAMODB_CLIENT,
+          useValue: {
+            send: (command: unknown) =>
+              command instanceof DescribeTableCommand
+                ? Promise.resolve({ Table: { LatestStreamArn: 'arn:stream' } })
+                : Promise.reject(new Error('unexpected')),
+          },
+        },
+        { provide: DYNAMODB_TABLE_NAME, useValue: 'table' },
+        {
+          provide: APP_CONFIG,
+          useValue: { streamWorker: { mode: 'off', stallSeconds: 60, maxAttempts } } as AppConfig,
+        },
+        { provide: StreamProcessor, useValue: processor },
+        { provide: StreamCheckpointsRepository, useValue: checkpoints },
+        { provide: StreamDeadLettersRepository, useValue: deadLetters },
+        { provide: AppMetrics, useValue: metrics },
+        { provide: CLOCK, useValue: clock },
+      ],
+    }).compile();
+    return moduleRef.get(StreamPoller);
+  }
+  const metric = async (pattern: RegExp) => pattern.exec(await metrics.render())?.[1];
+
+  beforeEach(() => {
+    streams = new FakeStreams();
+    processor = new FakeProcessor();
+    checkpoints = new FakeCheckpoints();
+    deadLetters = new FakeDeadLetters();
+    metrics = new AppMetrics();
+    clock = new SettableClock().set('2026-11-26T05:00:00Z');
+  });
+
+  it('reads a child shard only after its parent, even when the listing names the child first', async () => {
+    streams.shard('grandchild', [5], { parent: 'child' });
+    streams.shard('child', [3, 4], { parent: 'parent', closed: true });
+    streams.shard('parent', [1, 2], { closed: true });
+    streams.shard('open-child', [6], { parent: 'grandchild' }); // its parent is still open: not read
+    await (await poller()).drain();
+    expect(processor.handled).toEqual(['1', '2', '3', '4', '5']);
+    expect(checkpoints.saved.get('parent')).toEqual({ shardId: 'parent', sequenceNumber: '2', finished: true });
+    expect(checkpoints.saved.get('grandchild')).toEqual({
+      shardId: 'grandchild',
+      sequenceNumber: '5',
+      finished: false,
+    });
+    expect(checkpoints.saved.has('open-child')).toBe(false);
+  });
+
+  it('a child shard that opens after a pass is read once its parent ends', async () => {
+    const parent = streams.shard('parent', [1]);
+    const worker = await poller();
+    await worker.drain();
+    parent.records.push(record(2));
+    parent.closed = true;
+    streams.shard('child', [3], { parent: 'parent' });
+    await worker.drain();
+    expect(processor.handled).toEqual(['1', '2', '3']);
+  });
+
+  it('takes a new iterator from its checkpoint when the old one expired: nothing skipped, nothing twice', async () => {
+    const shard = streams.shard('open', [1, 2]);
+    const worker = await poller();
+    await worker.drain();
+    shard.records.push(record(3), record(4));
+    streams.expireAll();
+    await worker.drain();
+    expect(processor.handled).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('goes on from the oldest kept record when its checkpoint was trimmed, and counts it', async () => {
+    streams.shard('old', [5, 6], { trimmedBefore: 5 });
+    await checkpoints.advance('old', '2');
+    await (await poller()).drain();
+    expect(processor.handled).toEqual(['5', '6']);
+    expect(await metric(/^stream_worker_trimmed_total\{shard="old"\} (\d+)$/m)).toBe('1');
+  });
+
+  it('writes a record that keeps failing to the dead-letter list after the attempts allowed, then goes on', async () => {
+    streams.shard('s', [1, 2, 3]);
+    processor.poison.add('2');
+    const worker = await poller(3);
+    for (let attempt = 1; attempt < 3; attempt++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      // The shard waits for its backoff: without the clock moving, nothing is tried again.
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(60_000);
+    }
+    expect(deadLetters.added).toEqual([]);
+    await worker.drain();
+    expect(deadLetters.added).toEqual([{ shardId: 's', sequence: '2', attempts: 3 }]);
+    expect(processor.handled).toEqual(['1', '3']);
+    expect(checkpoints.saved.get('s')?.sequenceNumber).toBe('3');
+    expect(await metric(/^stream_worker_dead_letters (\d+)$/m)).toBe('1');
+  });
+
+  it('a record that fails and then succeeds is not dead-lettered, and the attempts start again', async () => {
+    streams.shard('s', [1, 2]);
+    processor.poison.add('1');
+    const worker = await poller(2);
+    await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+    processor.poison.clear();
+    clock.advance(60_000);
+    await worker.drain();
+    expect(processor.handled).toEqual(['1', '2']);
+    expect(deadLetters.added).toEqual([]);
+  });
+
+  it('an error on one shard neither ends the pass for the others nor delays them', async () => {
+    streams.shard('a', [1], { failReads: ['ProvisionedThroughputExceededException', 'InternalServerError'] });
+    streams.shard('b', [2]);
+    const worker = await poller();
+    await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+    expect(processor.handled).toEqual(['2']);
+    clock.advance(60_000);
+    await expect(worker.drain()).rejects.toThrow(/keeps failing/); // the second error, after its backoff
+    clock.advance(60_000);
+    await worker.drain();
+    expect(processor.handled).toEqual(['2', '1']);
+  });
+});
