@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { checkCounts } from '../src/admin-tools/count-check.js';
@@ -11,6 +17,9 @@ import { toLikeItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
+import type { StreamRecord } from '../src/stream/stream-record.js';
+import { DYNAMODB_STREAMS_CLIENT } from '../src/stream/stream.constants.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -125,6 +134,30 @@ describe('change streams: the post cascade (e2e)', () => {
   }
 
   const partition = (postId: string) => t.queryPartition(Keys.postPartition(postId));
+  /** Every record of the user item still in the table's stream, read straight from the Streams API. */
+  async function userRecords(userId: string): Promise<StreamRecord[]> {
+    const streams = t.app.get<DynamoDBStreamsClient>(DYNAMODB_STREAMS_CLIENT);
+    const table = await raw.send(new DescribeTableCommand({ TableName: t.tableName }));
+    const StreamArn = table.Table!.LatestStreamArn!;
+    const shards = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription?.Shards ?? [];
+    const found: StreamRecord[] = [];
+    for (const shard of shards) {
+      let iterator = (
+        await streams.send(
+          new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+        )
+      ).ShardIterator;
+      while (iterator) {
+        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        for (const record of (page.Records ?? []) as StreamRecord[]) {
+          const keys = record.dynamodb?.Keys;
+          if (keys?.PK?.S === Keys.user(userId).PK && keys?.SK?.S === Keys.user(userId).SK) found.push(record);
+        }
+        iterator = (page.Records ?? []).length > 0 ? page.NextShardIterator : undefined;
+      }
+    }
+    return found;
+  }
   const countPartition = async (postId: string) =>
     (
       await t.db.send(
@@ -262,6 +295,57 @@ describe('change streams: the post cascade (e2e)', () => {
     expect(await partition(postId)).toEqual(before); // no counter item recreated without a ttl, no like
     await processStream(t);
     expect(await partition(postId)).toEqual([]);
+  });
+
+  it("copies a renamed author's name to their posts, feed links and comments; replaying the records changes nothing", async () => {
+    const writer = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', writer.bearer)
+        .send({ title: 'Renamed', content: 'x', tagIds: [tag.id] })
+        .expect(201)
+    ).body as { id: string; authorUsername: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', writer.bearer).send({}).expect(200);
+    await t.api.post(`/api/v1/posts/${post.id}/comments`).set('authorization', writer.bearer).send({ content: 'mine' });
+    const me = await t.api.get('/api/v1/users/me').set('authorization', writer.bearer).expect(200);
+    expect(post.authorUsername).toBe(me.body.username); // written at creation, from the guard's read of the user
+
+    const rename = async (changes: object) => {
+      const current = await t.api.get('/api/v1/users/me').set('authorization', writer.bearer).expect(200);
+      await t.api
+        .patch('/api/v1/users/me')
+        .set('authorization', writer.bearer)
+        .set('if-match', current.headers.etag)
+        .send(changes)
+        .expect(200);
+    };
+    const username = `ada_${Date.now().toString(36)}`;
+    await rename({ username: `${username}_1`, firstName: 'Ada' });
+    await rename({ username, firstName: 'Ada', lastName: 'Lovelace' });
+    await processStream(t);
+
+    const shown = { authorUsername: username, authorName: 'Ada Lovelace' };
+    expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body).toMatchObject(shown);
+    const feed = (await t.api.get(`/api/v1/posts?tag=${tag.slug}&limit=100`).expect(200)).body as { items: object[] };
+    expect(feed.items).toContainEqual(expect.objectContaining({ id: post.id, ...shown }));
+    const links = (await t.queryPartition(Keys.tagPartition(tag.id))).filter((item) => item.postId === post.id);
+    expect(links).toEqual([expect.objectContaining(shown)]);
+    const thread = await t.api.get(`/api/v1/posts/${post.id}/comments`).set('authorization', writer.bearer).expect(200);
+    expect(thread.body.items).toEqual([expect.objectContaining({ content: 'mine', ...shown })]);
+
+    // The same records again, in their order and then the older one last: nothing changes.
+    const copies = async () => [
+      ...(await partition(post.id)).filter((item) => item.SK === 'POST' || String(item.SK).startsWith('COMMENT#')),
+      ...(await t.queryPartition(Keys.tagPartition(tag.id))).filter((item) => item.postId === post.id),
+    ];
+    const before = await copies();
+    const renames = (await userRecords(writer.userId)).filter((record) => record.eventName === 'MODIFY');
+    expect(renames.length).toBeGreaterThanOrEqual(2);
+    const processor = t.app.get(StreamProcessor);
+    expect(await processor.handleBatch(renames)).toEqual({ handled: renames.length });
+    expect(await processor.handleBatch(renames.slice(0, 1))).toEqual({ handled: 1 });
+    expect(await copies()).toEqual(before);
   });
 
   it('shows the records handled and the lag per shard in /metrics', async () => {

@@ -1,3 +1,4 @@
+import { authorDisplayOf } from '../users/author-display.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { forbidden, unauthorized } from '../common/errors/domain-error.js';
@@ -80,6 +81,7 @@ export class AccessTokenVerifier {
       status: user.status,
       email: user.email,
       emailVerified: user.emailVerified,
+      display: authorDisplayOf(user),
     };
   }
 }

@@ -1,3 +1,4 @@
+import type { AuthorDisplay } from '../users/author-display.js';
 import type { UserRole, UserStatus } from '../users/user.entity.js';
 
 /** Who is calling: set on the request by the JWT strategy from the live session and user items. */
@@ -8,4 +9,6 @@ export interface AuthUser {
   status: UserStatus;
   email: string;
   emailVerified: boolean;
+  /** The name and username the caller's new posts and comments carry (from the same user read). */
+  display?: AuthorDisplay;
 }

@@ -24,6 +24,10 @@ export interface Comment {
   updatedAt: string;
   editedAt?: string;
   version: number;
+  /** The author's display data (src/users/author-display.ts); absent on tombstones and older comments. */
+  authorUsername?: string;
+  authorName?: string;
+  authorVersion?: number;
 }
 
 /** Counted in the post's `commentCount`. */

@@ -9,6 +9,8 @@ export const CommentMapper = {
       parentId: comment.parentId,
       depth: comment.depth,
       authorId: comment.deleted ? undefined : comment.authorId,
+      authorUsername: comment.deleted ? undefined : comment.authorUsername,
+      authorName: comment.deleted ? undefined : comment.authorName,
       content: comment.deleted ? undefined : comment.content,
       status: comment.status,
       deleted: comment.deleted,

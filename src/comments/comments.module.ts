@@ -9,6 +9,6 @@ import { CommentsService } from './comments.service.js';
   imports: [PostsModule, UsersModule],
   controllers: [CommentsController, CommentListsController],
   providers: [CommentsRepository, CommentsService],
-  exports: [CommentsService],
+  exports: [CommentsService, CommentsRepository],
 })
 export class CommentsModule {}

@@ -4,7 +4,9 @@ import {
   GetCommand,
   type NativeAttributeValue,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { notFound, preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -17,6 +19,7 @@ import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
+import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../users/author-display.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -130,6 +133,27 @@ export class CommentsRepository {
     ]);
   }
 
+  /**
+   * The stream processor's fan-out of an author's new name onto one of their comments, only over
+   * an older copy and while the comment is still theirs; false when the condition left it as it was.
+   */
+  async setAuthorDisplay(comment: Comment, display: AuthorDisplay): Promise<boolean> {
+    if (!comment.authorId) return false;
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.comment(comment.postId, comment.path),
+          ...authorDisplayUpdate(display, { authorId: comment.authorId }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   /** A comment by id: the pointer, then the comment (both strongly consistent). */
   async findById(postId: string, commentId: string): Promise<Comment | undefined> {
     const pointer = await this.db.send(
@@ -178,7 +202,15 @@ export class CommentsRepository {
               before,
               after,
               {
-                keep: ['id', 'postId', 'path', 'likeCount', 'replyCount'],
+                // The author's name is the fan-out's to write, unless the comment loses its author.
+                keep: [
+                  'id',
+                  'postId',
+                  'path',
+                  'likeCount',
+                  'replyCount',
+                  ...(after.authorId === before.authorId ? AUTHOR_DISPLAY_FIELDS : []),
+                ],
                 indexKeys: indexKeysOf(after),
                 indexAttributes: COMMENT_INDEX_ATTRIBUTES,
               },

@@ -16,6 +16,7 @@ import { allPages } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
+import { NO_AUTHOR_DISPLAY } from '../users/author-display.js';
 
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
@@ -78,6 +79,7 @@ export class CommentsService implements OnModuleInit {
           this.comments.save(comment, {
             ...comment,
             authorId: DELETED_USER_ID,
+            ...NO_AUTHOR_DISPLAY,
             updatedAt: this.clock.now().toISOString(),
           }),
         );
@@ -121,6 +123,7 @@ export class CommentsService implements OnModuleInit {
       createdAt: now,
       updatedAt: now,
       version: 1,
+      ...author.display,
     };
     await this.comments.create(comment, parentId);
     return comment;
@@ -169,6 +172,7 @@ export class CommentsService implements OnModuleInit {
             deleted: true,
             content: undefined,
             authorId: undefined,
+            ...NO_AUTHOR_DISPLAY,
             updatedAt: this.clock.now().toISOString(),
           });
         } else {

@@ -32,6 +32,10 @@ const COPIED: readonly (keyof PostSummary)[] = [
   'createdAt',
   'updatedAt',
   'version',
+  // The author's display data (issue 17): the stream processor's fan-out updates it in place.
+  'authorUsername',
+  'authorName',
+  'authorVersion',
 ];
 
 /**

@@ -24,6 +24,10 @@ export interface PostSummary {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** The author's display data (src/users/author-display.ts); absent on posts from before it. */
+  authorUsername?: string;
+  authorName?: string;
+  authorVersion?: number;
 }
 
 /** The whole post: summary plus content (`SK=POST#CONTENT`). */

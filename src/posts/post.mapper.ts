@@ -6,6 +6,8 @@ export const PostMapper = {
     return {
       id: post.id,
       authorId: post.authorId,
+      authorUsername: post.authorUsername,
+      authorName: post.authorName,
       title: post.title,
       slug: post.slug,
       excerpt: post.excerpt,

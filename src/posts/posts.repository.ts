@@ -14,7 +14,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
+import { type BuiltUpdate, buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
@@ -26,6 +26,12 @@ import { type TransactOperation, transactWrite } from '../dynamo/transactions.js
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { Post, PostSummary, StoredPostStatus } from './post.entity.js';
+import {
+  AUTHOR_DISPLAY_FIELDS,
+  type AuthorDisplay,
+  authorDisplayUpdate,
+  unchangedAuthorDisplay,
+} from '../users/author-display.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -36,6 +42,20 @@ const versionMismatch = () =>
 const POST_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
 /** Never written by a save: the id, and counters that change only through their own atomic ADDs. */
 const IMMUTABLE_FIELDS = ['id', 'viewCount', 'likeCount', 'commentCount'];
+/**
+ * The save's condition also requires the author display copy it read: the links it rewrites copy
+ * the summary, and must not put back a name the stream processor replaced meanwhile (a rename
+ * racing an edit makes the edit a `412`, read again and retried by the client).
+ */
+function withAuthorDisplayUnchanged(before: PostSummary, update: BuiltUpdate): BuiltUpdate {
+  const unchanged = unchangedAuthorDisplay(before);
+  return {
+    ...update,
+    ConditionExpression: `${update.ConditionExpression} AND ${unchanged.expression}`,
+    ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...unchanged.values },
+  };
+}
+
 /** How many month buckets one page of the global feed may read (bounded cost per page). */
 const MAX_BUCKETS_PER_PAGE = 3;
 
@@ -132,11 +152,23 @@ export class PostsRepository {
           Update: {
             TableName: this.tableName,
             Key: Keys.post(before.id),
-            ...buildStateUpdate(
+            ...withAuthorDisplayUnchanged(
               before,
-              after,
-              { keep: IMMUTABLE_FIELDS, indexKeys: indexKeysOf(after), indexAttributes: POST_INDEX_ATTRIBUTES },
-              before.version,
+              buildStateUpdate(
+                before,
+                after,
+                {
+                  // The author's name is the fan-out's to write (an edit that read an older one must
+                  // not put it back), except when the post changes hands (anonymised).
+                  keep:
+                    after.authorId === before.authorId
+                      ? [...IMMUTABLE_FIELDS, ...AUTHOR_DISPLAY_FIELDS]
+                      : IMMUTABLE_FIELDS,
+                  indexKeys: indexKeysOf(after),
+                  indexAttributes: POST_INDEX_ATTRIBUTES,
+                },
+                before.version,
+              ),
             ),
           },
         },
@@ -181,6 +213,33 @@ export class PostsRepository {
   async deletePartitionRemains(postId: string): Promise<number> {
     const counts = Keys.postCounts(postId).SK;
     return deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
+  }
+
+  /**
+   * The stream processor's fan-out of an author's new name: the summary and the post's feed links
+   * get `display`, each only over an older copy (and the summary only while the post is still the
+   * author's). Safe to repeat and to receive late: a failed condition is a copy already as new.
+   */
+  async setAuthorDisplay(post: PostSummary, display: AuthorDisplay): Promise<void> {
+    const links = [Keys.post(post.id)];
+    if (inFeeds(post)) {
+      for (const tagId of post.tagIds) links.push(Keys.tagPostLink(tagId, post.publishedAt, post.id));
+      if (post.categoryId) links.push(Keys.categoryPostLink(post.categoryId, post.publishedAt, post.id));
+    }
+    for (const [index, key] of links.entries()) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            // The summary itself, then the links' summary copies (a link without one has nothing to update).
+            ...authorDisplayUpdate(display, index === 0 ? { authorId: post.authorId } : { within: 'summary' }),
+          }),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
   }
 
   /** Summary, content, counters and (for a signed-in viewer) the like, in one consistent BatchGetItem. */

@@ -29,6 +29,7 @@ import { PersonalDataHooks } from '../users/personal-data.hooks.js';
 import { allPages } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostDto } from './dto/post.dto.js';
+import { NO_AUTHOR_DISPLAY } from '../users/author-display.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -123,7 +124,7 @@ export class PostsService implements OnModuleInit {
         if (!post || post.authorId !== userId) continue;
         await this.posts.save(
           post,
-          { ...post, authorId: DELETED_USER_ID, updatedAt: this.clock.now().toISOString() },
+          { ...post, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: this.clock.now().toISOString() },
           undefined,
         );
       }
@@ -173,6 +174,7 @@ export class PostsService implements OnModuleInit {
           createdAt: now,
           updatedAt: now,
           version: 1,
+          ...author.display,
         };
         const extra: TransactOperation[] = [this.slugs.claim('post', slug, id)];
         if (idempotencyKey !== undefined) {

@@ -9,8 +9,10 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { awsClientOptions } from '../dynamo/dynamo-client.factory.js';
+import { CommentsModule } from '../comments/comments.module.js';
 import { PostsModule } from '../posts/posts.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AuthorDisplayHandler } from './handlers/author-display.handler.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
@@ -26,13 +28,14 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
  */
 @Module({
-  imports: [PostsModule, UsersModule],
+  imports: [PostsModule, UsersModule, CommentsModule],
   providers: [
     PostCascadeHandler,
     UserCascadeHandler,
+    AuthorDisplayHandler,
     {
       provide: STREAM_HANDLERS,
-      inject: [PostCascadeHandler, UserCascadeHandler],
+      inject: [PostCascadeHandler, UserCascadeHandler, AuthorDisplayHandler],
       useFactory: (...handlers: StreamHandler[]) => handlers,
     },
     {

@@ -50,6 +50,13 @@ export class CommentDto {
   depth!: number;
   /** Absent on a deleted comment. */
   authorId?: string;
+  /**
+   * The author's username (at most 64 bytes), kept current by the stream processor after a rename.
+   * Absent on a deleted comment and on comments from before it was copied.
+   */
+  authorUsername?: string;
+  /** The author's name (first and last, at most 64 bytes), when they set one; like `authorUsername`. */
+  authorName?: string;
   /** Absent on a deleted comment. */
   content?: string;
   /** @example approved */

@@ -129,6 +129,13 @@ export class PostSlugParams {
 export class PostSummaryDto {
   id!: string;
   authorId!: string;
+  /**
+   * The author's username (at most 64 bytes), kept current by the stream processor after a rename
+   * (seconds later). Absent on posts from before it was copied and on anonymised posts.
+   */
+  authorUsername?: string;
+  /** The author's name (first and last, at most 64 bytes), when they set one; like `authorUsername`. */
+  authorName?: string;
   title!: string;
   slug!: string;
   excerpt!: string;

@@ -1195,6 +1195,13 @@ export interface components {
         CommentDto: {
             /** @description Absent on a deleted comment. */
             authorId?: string;
+            /** @description The author's name (first and last, at most 64 bytes), when they set one; like `authorUsername`. */
+            authorName?: string;
+            /**
+             * @description The author's username (at most 64 bytes), kept current by the stream processor after a rename.
+             *     Absent on a deleted comment and on comments from before it was copied.
+             */
+            authorUsername?: string;
             /** @description Absent on a deleted comment. */
             content?: string;
             /** Format: date-time */
@@ -1429,6 +1436,13 @@ export interface components {
         };
         PostDto: {
             authorId: string;
+            /** @description The author's name (first and last, at most 64 bytes), when they set one; like `authorUsername`. */
+            authorName?: string;
+            /**
+             * @description The author's username (at most 64 bytes), kept current by the stream processor after a rename
+             *     (seconds later). Absent on posts from before it was copied and on anonymised posts.
+             */
+            authorUsername?: string;
             categoryId?: string;
             /** @description Approved, non-deleted comments. */
             commentCount: number;
@@ -1468,6 +1482,13 @@ export interface components {
         };
         PostSummaryDto: {
             authorId: string;
+            /** @description The author's name (first and last, at most 64 bytes), when they set one; like `authorUsername`. */
+            authorName?: string;
+            /**
+             * @description The author's username (at most 64 bytes), kept current by the stream processor after a rename
+             *     (seconds later). Absent on posts from before it was copied and on anonymised posts.
+             */
+            authorUsername?: string;
             categoryId?: string;
             /** @description Approved, non-deleted comments. */
             commentCount: number;

@@ -1,0 +1,56 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { CommentsRepository } from '../../comments/comments.repository.js';
+import { PostsRepository } from '../../posts/posts.repository.js';
+import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../users/author-display.js';
+import type { StreamHandler } from '../stream-handler.js';
+import type { Item, ItemChange } from '../stream-record.js';
+
+const PAGE = 100;
+
+const displayOf = (image: Item | undefined): AuthorDisplay | undefined =>
+  image && typeof image.username === 'string' && typeof image.version === 'number'
+    ? authorDisplayOf(image as { username: string; firstName?: string; lastName?: string; version: number })
+    : undefined;
+
+/**
+ * The fan-out of an author's display data: when a user item's username or name changes, their
+ * post summaries, those posts' feed links and their comments get the new copy. Every write is
+ * conditioned on the copy's `authorVersion` being older than the user's version in the record, so
+ * a second delivery, a crash midway or an older record arriving late changes nothing, and the
+ * order across items does not matter.
+ */
+@Injectable()
+export class AuthorDisplayHandler implements StreamHandler {
+  readonly name = 'author-display';
+  readonly itemType = 'user' as const;
+  private readonly logger = new Logger(AuthorDisplayHandler.name);
+
+  constructor(
+    private readonly posts: PostsRepository,
+    private readonly comments: CommentsRepository,
+  ) {}
+
+  async handle(change: ItemChange, userId: string): Promise<void> {
+    if (change.event !== 'MODIFY') return;
+    const before = displayOf(change.oldImage);
+    const after = displayOf(change.newImage);
+    if (!after || (before && sameDisplay(before, after))) return;
+    let posts = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await this.posts.ownPosts(userId, undefined, PAGE, cursor);
+      for (const post of page.items) {
+        await this.posts.setAuthorDisplay(post, after);
+        posts++;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    let comments = 0;
+    do {
+      const page = await this.comments.allByAuthor(userId, PAGE, cursor);
+      for (const comment of page.items) if (await this.comments.setAuthorDisplay(comment, after)) comments++;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    this.logger.debug(`user ${userId}: display data copied to ${posts} posts and ${comments} comments`);
+  }
+}
