@@ -184,22 +184,25 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
 
 describe('loadConfig: the stream worker (issue 17)', () => {
   it('runs the worker inline in development only, unless STREAM_WORKER says otherwise', () => {
-    expect(loadConfig({}).streamWorker).toEqual({ mode: 'inline', stallSeconds: 60 });
+    expect(loadConfig({}).streamWorker).toEqual({ mode: 'inline', stallSeconds: 60, maxAttempts: 5 });
     expect(loadConfig({ NODE_ENV: 'test' }).streamWorker.mode).toBe('off');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL }).streamWorker.mode).toBe(
       'off',
     );
     expect(loadConfig({ NODE_ENV: 'test', STREAM_WORKER: 'inline' }).streamWorker.mode).toBe('inline');
-    expect(loadConfig({ STREAM_WORKER: 'off', STREAM_WORKER_STALL_SECONDS: '30' }).streamWorker).toEqual({
-      mode: 'off',
-      stallSeconds: 30,
-    });
+    expect(
+      loadConfig({ STREAM_WORKER: 'off', STREAM_WORKER_STALL_SECONDS: '30', STREAM_WORKER_MAX_ATTEMPTS: '2' })
+        .streamWorker,
+    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2 });
   });
 
-  it('names a bad STREAM_WORKER or stall time', () => {
-    expect(problemsOf({ STREAM_WORKER: 'lambda', STREAM_WORKER_STALL_SECONDS: '1' })).toEqual([
+  it('names a bad STREAM_WORKER, stall time or attempt count', () => {
+    expect(
+      problemsOf({ STREAM_WORKER: 'lambda', STREAM_WORKER_STALL_SECONDS: '1', STREAM_WORKER_MAX_ATTEMPTS: '0' }),
+    ).toEqual([
       'STREAM_WORKER must be one of inline, off (got "lambda")',
       'STREAM_WORKER_STALL_SECONDS must be an integer from 5 to 3600 (got "1")',
+      'STREAM_WORKER_MAX_ATTEMPTS must be an integer from 1 to 100 (got "0")',
     ]);
   });
 });

@@ -67,6 +67,21 @@ export async function queryAll(
   return items;
 }
 
+/** How many items a Query matches (`Select: COUNT`, following `LastEvaluatedKey`). */
+export async function countAll(
+  client: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey' | 'Select'>,
+): Promise<number> {
+  let count = 0;
+  let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
+  do {
+    const page = await client.send(new QueryCommand({ ...input, Select: 'COUNT', ExclusiveStartKey }));
+    count += page.Count ?? 0;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return count;
+}
+
 /** Every item of a paged listing, page after page (a user's own collections, e.g. for their data export). */
 export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
   const items: T[] = [];

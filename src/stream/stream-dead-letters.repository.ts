@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { queryAll } from '../dynamo/pagination.js';
+import { countAll, queryAll } from '../dynamo/pagination.js';
 import { sequencePosition, type StreamRecord } from './stream-record.js';
 
 /** Above this, the record's images are left out of the dead letter (an item holds at most 400 KB). */
@@ -79,21 +79,10 @@ export class StreamDeadLettersRepository {
 
   /** How many there are (the `stream_worker_dead_letters` gauge at start-up). */
   async count(): Promise<number> {
-    let count = 0;
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
-          Select: 'COUNT',
-          ExclusiveStartKey,
-        }),
-      );
-      count += page.Count ?? 0;
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return count;
+    return countAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -10,7 +10,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
-import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { countAll, type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import type { Tag } from './taxonomy.entity.js';
 
@@ -166,22 +166,11 @@ export class TagsRepository {
 
   /** Counts a tag's post links with a COUNT Query (consistency checks, not request paths). */
   async countLinks(tagId: string): Promise<number> {
-    let count = 0;
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-          ExpressionAttributeValues: { ':pk': Keys.tagPartition(tagId), ':prefix': Keys.postLinkPrefix },
-          Select: 'COUNT',
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      count += page.Count ?? 0;
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return count;
+    return countAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': Keys.tagPartition(tagId), ':prefix': Keys.postLinkPrefix },
+      ConsistentRead: true,
+    });
   }
 }
