@@ -106,7 +106,3 @@ export function unchangedAuthorDisplay(read: Partial<AuthorDisplay>): {
     ? { expression: 'attribute_not_exists(authorVersion)', values: {} }
     : { expression: 'authorVersion = :readAuthorVersion', values: { ':readAuthorVersion': read.authorVersion } };
 }
-
-/** The display fields of an item, to copy onto what is derived from it (a feed link). */
-export const authorDisplayFieldsOf = (item: Partial<AuthorDisplay>): Partial<AuthorDisplay> =>
-  Object.fromEntries(AUTHOR_DISPLAY_FIELDS.filter((f) => item[f] !== undefined).map((f) => [f, item[f]]));
