@@ -111,12 +111,16 @@ describe('capacity per hot pattern (e2e)', () => {
     const first = await t.api.get(`/api/v1/posts?tag=${tag.slug}&limit=20`);
     expect(cost(first, 200)).toMatchObject({ calls: 2 }); // the slug is read once per SLUG_CACHE_SECONDS
     const byTag = await t.api.get(`/api/v1/posts?tag=${tag.slug}&limit=20`);
-    expect(cost(byTag, 200)).toEqual({ calls: 1, rcu: 2, wcu: 0 });
+    // 2 RCU, or 2.5 since the links also copy the author's username and name (issue 17): the
+    // key and the author's name lengths decide which side of 16 KB a page of 20 falls.
+    expect(cost(byTag, 200)).toMatchObject({ calls: 1, wcu: 0 });
+    expect(cost(byTag, 200).rcu).toBeLessThanOrEqual(2.5);
     expect(byTag.body.items).toHaveLength(20);
     expect(byTag.body.items).toEqual(first.body.items);
     await t.api.get(`/api/v1/posts?category=${category.slug}&limit=20`).expect(200);
     const byCategory = await t.api.get(`/api/v1/posts?category=${category.slug}&limit=20`);
-    expect(cost(byCategory, 200)).toEqual({ calls: 1, rcu: 2, wcu: 0 });
+    expect(cost(byCategory, 200)).toMatchObject({ calls: 1, wcu: 0 });
+    expect(cost(byCategory, 200).rcu).toBeLessThanOrEqual(2.5);
     expect(byCategory.body.items).toHaveLength(20);
   });
 
