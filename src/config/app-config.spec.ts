@@ -184,16 +184,20 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
 
 describe('loadConfig: the stream worker (issue 17)', () => {
   it('runs the worker inline in development only, unless STREAM_WORKER says otherwise', () => {
-    expect(loadConfig({}).streamWorker).toEqual({ mode: 'inline', stallSeconds: 60, maxAttempts: 5 });
+    expect(loadConfig({}).streamWorker).toEqual({ mode: 'inline', stallSeconds: 60, maxAttempts: 5, metricsPort: 0 });
     expect(loadConfig({ NODE_ENV: 'test' }).streamWorker.mode).toBe('off');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL }).streamWorker.mode).toBe(
       'off',
     );
     expect(loadConfig({ NODE_ENV: 'test', STREAM_WORKER: 'inline' }).streamWorker.mode).toBe('inline');
     expect(
-      loadConfig({ STREAM_WORKER: 'off', STREAM_WORKER_STALL_SECONDS: '30', STREAM_WORKER_MAX_ATTEMPTS: '2' })
-        .streamWorker,
-    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2 });
+      loadConfig({
+        STREAM_WORKER: 'off',
+        STREAM_WORKER_STALL_SECONDS: '30',
+        STREAM_WORKER_MAX_ATTEMPTS: '2',
+        WORKER_METRICS_PORT: '9464',
+      }).streamWorker,
+    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2, metricsPort: 9464 });
   });
 
   it('names a bad STREAM_WORKER, stall time or attempt count', () => {

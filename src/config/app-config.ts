@@ -171,6 +171,8 @@ export interface StreamWorkerConfig {
   stallSeconds: number;
   /** Attempts at a failing record before the local poller writes it to the dead-letter list and moves on. */
   maxAttempts: number;
+  /** `npm run worker` serves `/metrics` and its probes on this port (on `HOST`); 0: no server. */
+  metricsPort: number;
 }
 
 export class ConfigError extends Error {
@@ -440,6 +442,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       mode: oneOf('STREAM_WORKER', STREAM_WORKER_MODES, nodeEnv === 'development' ? 'inline' : 'off'),
       stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
+      metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
     },
   };
   // A shared window variable is read once per limit that uses it: report each problem once.

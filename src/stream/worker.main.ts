@@ -7,7 +7,9 @@ import { exitOnStartupFailure } from '../common/startup-error.js';
 import { loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
 import { StreamPoller } from './stream-poller.js';
+import { startWorkerMetricsServer } from './worker-metrics.server.js';
 
 /**
  * `npm run worker`: the stream worker as a process of its own (the `worker` service of
@@ -32,12 +34,24 @@ async function runWorker(): Promise<void> {
   );
   const poller = context.get(StreamPoller);
   poller.start();
+  const metricsServer =
+    config.streamWorker.metricsPort > 0
+      ? await startWorkerMetricsServer({
+          port: config.streamWorker.metricsPort,
+          host: config.host,
+          metricsToken: config.metricsToken,
+          metrics: context.get(AppMetrics),
+          status: () => poller.status(),
+        })
+      : undefined;
+  if (metricsServer) logger.log(`worker metrics on ${config.host}:${config.streamWorker.metricsPort}`);
 
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     logger.log(`${signal} received: finishing the batch in hand`);
+    metricsServer?.close();
     await context.close().catch((error: unknown) => logger.error(error)); // stops the poller first
     await database.stop().catch((error: unknown) => logger.error(error));
     process.exit(0);

@@ -1,0 +1,59 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import type { StreamWorkerStatus } from './stream-poller.js';
+import { startWorkerMetricsServer } from './worker-metrics.server.js';
+
+const TOKEN = 'worker-metrics-token-0123456789';
+
+describe("npm run worker's metrics server", () => {
+  let server: Server;
+  let base: string;
+  let status: StreamWorkerStatus;
+  const metrics = new AppMetrics();
+
+  beforeAll(async () => {
+    status = { state: 'running', lastProgressAt: undefined };
+    const worker = metrics.streamWorker(() => status.state === 'stalled');
+    worker.lagSeconds.set({ shard: 'shardId-1' }, 12);
+    worker.records.inc({ event: 'MODIFY', outcome: 'ok' }, 3);
+    worker.records.inc({ event: 'REMOVE', outcome: 'error' });
+    worker.deadLetters.set(2);
+    server = await startWorkerMetricsServer({
+      port: 0,
+      host: '127.0.0.1',
+      metricsToken: TOKEN,
+      metrics,
+      status: () => status,
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('serves the lag per shard, the counts by outcome, the dead letters and the stall behind the token', async () => {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/^stream_worker_lag_seconds\{shard="shardId-1"\} 12$/m);
+    expect(text).toMatch(/^stream_worker_records_total\{event="MODIFY",outcome="ok"\} 3$/m);
+    expect(text).toMatch(/^stream_worker_records_total\{event="REMOVE",outcome="error"\} 1$/m);
+    expect(text).toMatch(/^stream_worker_dead_letters 2$/m);
+    expect(text).toMatch(/^stream_worker_stalled 0$/m);
+  });
+
+  it('refuses a scrape without the token', async () => {
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { code: string }).code).toBe('invalid_metrics_token');
+  });
+
+  it('answers the liveness probe, and the worker probe with 503 while stalled', async () => {
+    expect((await fetch(`${base}/health/live`)).status).toBe(200);
+    expect((await fetch(`${base}/health/worker`)).status).toBe(200);
+    status = { state: 'stalled', lastProgressAt: '2026-11-26T05:00:00.000Z' };
+    expect((await fetch(`${base}/health/worker`)).status).toBe(503);
+    const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    expect(text).toMatch(/^stream_worker_stalled 1$/m);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+});
