@@ -110,6 +110,8 @@ export interface AppConfig {
   passwordHashConcurrency: number;
   /** Nice value (0-19, Linux) of the bcrypt worker threads: higher yields the CPU to everything else. */
   passwordHashNice: number;
+  /** How long a password check may wait for a slot before it is `503 server_busy` (ms). */
+  passwordHashMaxWaitMs: number;
   /** The front end's base URL: mailed links point to its pages (`/reset-password?token=...`). */
   publicUrl: string;
   mail: MailConfig;
@@ -380,6 +382,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: metricsTokenFrom(env.METRICS_TOKEN, problems),
     passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
     passwordHashNice: int('PASSWORD_HASH_NICE', 10, 0, 19),
+    passwordHashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 10_000, 100, 600_000),
     dynamo: {
       region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
       endpoint,

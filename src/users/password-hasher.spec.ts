@@ -63,6 +63,23 @@ describe('PasswordHasher limiter', () => {
     if (process.platform === 'linux') expect(niceValues(passwords.workers.threadIds)).toEqual([15, 15]);
   });
 
+  it('answers 503 server_busy to a check that waited PASSWORD_HASH_MAX_WAIT_MS for a slot, and runs the next one', async () => {
+    expect(loadConfig({ NODE_ENV: 'test' }).passwordHashMaxWaitMs).toBe(10_000);
+    const passwords = hasher({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1', PASSWORD_HASH_MAX_WAIT_MS: '100' });
+    let free!: () => void;
+    const holding = passwords.limiter.run(() => new Promise<void>((resolve) => (free = resolve)));
+    const startedAt = Date.now();
+    await expect(passwords.verify('a password', undefined)).rejects.toMatchObject({
+      status: 503,
+      code: 'server_busy',
+    });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(95);
+    expect(passwords.limiter.waiting).toBe(0); // it left the queue
+    free();
+    await holding;
+    expect(await passwords.verify('a password', await passwords.hash('a password'))).toBe(true);
+  }, 10_000); // without the bound the check waits for good: fail fast
+
   it('defaults to the cores less one, at least one', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).passwordHashConcurrency).toBeGreaterThanOrEqual(1);
   });

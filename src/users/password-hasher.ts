@@ -1,13 +1,17 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import bcrypt from 'bcrypt';
-import { Limiter, QueueFullError } from '../common/concurrency/limiter.js';
+import { Limiter, QueueFullError, QueueWaitAbortedError } from '../common/concurrency/limiter.js';
 import { BcryptWorkers } from './bcrypt-workers.js';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 
-/** Password checks allowed to wait for a slot; beyond that a sign-in is `503 server_busy`. */
+/**
+ * Password checks allowed to wait for a slot; beyond that a sign-in is `503 server_busy`. Each
+ * waits at most `PASSWORD_HASH_MAX_WAIT_MS` too: a client has given up long before a place at the
+ * back of a long queue comes up, and the check would then only take CPU from those still waiting.
+ */
 const MAX_WAITING = 1000;
 
 /**
@@ -48,9 +52,9 @@ export class PasswordHasher implements OnApplicationShutdown {
 
   private async limited<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await this.limiter.run(work);
+      return await this.limiter.run(work, AbortSignal.timeout(this.config.passwordHashMaxWaitMs));
     } catch (error) {
-      if (error instanceof QueueFullError) {
+      if (error instanceof QueueFullError || error instanceof QueueWaitAbortedError) {
         throw serviceUnavailable(ErrorCode.ServerBusy, 'Too many password checks are waiting; retry shortly.', 1);
       }
       throw error;
