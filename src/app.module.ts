@@ -18,6 +18,8 @@ import { CommentsModule } from './comments/comments.module.js';
 import { createRootLogger } from './logging/logger.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { StreamModule } from './stream/stream.module.js';
+import { FollowsModule } from './follows/follows.module.js';
+import { FeedModule } from './feed/feed.module.js';
 
 export interface AppModuleOptions {
   mailer?: Mailer;
@@ -51,6 +53,8 @@ export class AppModule {
         PostsModule,
         CommentsModule,
         StreamModule,
+        FollowsModule,
+        FeedModule,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { quickStart } from '../clients/typescript/examples/quick-start.js';
 import { createPublishingClient, ProblemError, type TokenPair } from '../clients/typescript/src/index.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 import { createTestApp, SEEDING_TIMEOUT_MS, setUserAttributes, type TestApp } from './helpers/test-app.js';
+import { processStream } from './helpers/stream.js';
 
 /**
  * The TypeScript client (clients/typescript) against the real app listening on loopback, through
@@ -220,6 +221,25 @@ describe('TypeScript client (e2e)', () => {
     const all: string[] = [];
     for await (const comment of client.comments.list(post.id, { limit: 1 })) all.push(comment.id);
     expect(all).toEqual([first.id, reply.id, second.id]);
+  });
+
+  it('follows an author, reads the personal feed by page and with `for await`, and unfollows', async () => {
+    const author = createPublishingClient({ baseUrl });
+    const authorId = (await author.auth.register(newAccount())).user.id;
+    const reader = createPublishingClient({ baseUrl });
+    const readerId = (await reader.auth.register(newAccount())).user.id;
+    expect(await reader.users.follow(authorId)).toEqual({ following: true, followerCount: 1 });
+    const post = await author.posts.publish((await author.posts.create({ title: 'Followed', content: 'x' })).id);
+    await processStream(t);
+
+    expect((await reader.feed.page()).items.map((p) => p.id)).toEqual([post.id]);
+    const all: string[] = [];
+    for await (const summary of reader.feed.list({ limit: 1 })) all.push(summary.id);
+    expect(all).toEqual([post.id]);
+    expect(await reader.users.unfollow(authorId)).toEqual({ following: false, followerCount: 0 });
+    expect((await reader.feed.page()).items).toEqual([]);
+    const refused = await reader.users.follow(readerId).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ status: 422, code: 'cannot_follow_self' });
   });
 });
 

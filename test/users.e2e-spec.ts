@@ -23,9 +23,12 @@ describe('users (e2e)', () => {
         lastName: 'Lovelace',
         createdAt: created.body.user.createdAt,
         profile: {},
+        followerCount: 0,
+        followingCount: 0,
       });
       expect(JSON.stringify(res.body)).not.toMatch(/email|passwordHash|role|"PK"|"SK"|GSI|version/);
-      expect(res.headers.etag).toBe('"1.1"');
+      // User and profile versions, then the follower and following counts (issue 18).
+      expect(res.headers.etag).toBe('"1.1.0.0"');
     });
 
     it('reads the user and profile with one Query', async () => {

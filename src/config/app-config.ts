@@ -158,6 +158,11 @@ export interface AppConfig {
   };
   // --- change streams (issue 17) ---
   streamWorker: StreamWorkerConfig;
+  // --- follows and the personal feed (issue 18) ---
+  feed: {
+    /** Authors with more followers than this are not fanned out on write: readers fan them in. */
+    fanoutMaxFollowers: number;
+  };
 }
 
 export const STREAM_WORKER_MODES = ['inline', 'off'] as const;
@@ -447,6 +452,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
     },
+    // --- follows and the personal feed (issue 18) ---
+    feed: { fanoutMaxFollowers: int('FEED_FANOUT_MAX_FOLLOWERS', 10_000, 0, 1_000_000) },
   };
   // A shared window variable is read once per limit that uses it: report each problem once.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

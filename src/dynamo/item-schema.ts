@@ -42,6 +42,9 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'SeedMarker', pk: /^SEED#.+$/, sk: /^SEED$/ },
   { entity: 'StreamCheckpoint', pk: /^STREAM#CHECKPOINT$/, sk: /^SHARD#.+$/ },
   { entity: 'StreamDeadLetter', pk: /^STREAM#DEADLETTER$/, sk: /^SHARD#.+#\d{40}$/ },
+  { entity: 'Follow', pk: new RegExp(`^FOLLOW#${ID}#${ID}$`), sk: /^FOLLOW$/ },
+  { entity: 'FollowCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#FOLLOWS$/ },
+  { entity: 'TimelineEntry', pk: new RegExp(`^TIMELINE#${ID}$`), sk: new RegExp(`^${TIME}#${ID}$`) },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },
 ];
 

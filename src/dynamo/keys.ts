@@ -24,6 +24,9 @@ export const ENTITY = {
   View: 'View',
   StreamCheckpoint: 'StreamCheckpoint',
   StreamDeadLetter: 'StreamDeadLetter',
+  Follow: 'Follow',
+  FollowCounts: 'FollowCounts',
+  TimelineEntry: 'TimelineEntry',
 } as const;
 
 export interface ItemKey {
@@ -129,6 +132,21 @@ export const Keys = {
     SK: `SHARD#${shardId}#${position}`,
   }),
   streamDeadLetterPartition: 'STREAM#DEADLETTER',
+  // --- follows and the personal feed (issue 18) ---
+  /** That `followerId` follows `authorId`: its own partition, so a follow touches no shared one. */
+  follow: (followerId: string, authorId: string): ItemKey => ({ PK: `FOLLOW#${followerId}#${authorId}`, SK: 'FOLLOW' }),
+  /**
+   * A user's follower and following counts (and, for readers, the fan-in authors they follow):
+   * a small item no index copies, in the user's partition under the aggregate's prefix, so the
+   * public user view reads it in the same Query and the account erasure removes it.
+   */
+  followCounts: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#FOLLOWS' }),
+  /** A post in a reader's timeline (fan-out on write), newest first by `<publishedAt>#<postId>`. */
+  timelineEntry: (userId: string, publishedAt: string, postId: string): ItemKey => ({
+    PK: `TIMELINE#${userId}`,
+    SK: `${publishedAt}#${postId}`,
+  }),
+  timelinePartition: (userId: string): string => `TIMELINE#${userId}`,
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
@@ -216,6 +234,18 @@ export const PostIndexKeys = {
     GSI2PK: `LIKES#${userId}`,
     GSI2SK: `${likedAt}#${postId}`,
   }),
+} as const;
+
+/** Index keys of a follow: the author's followers (GSI1) and the follower's following (GSI2), newest first. */
+export const FollowIndexKeys = {
+  edge: (followerId: string, authorId: string, followedAt: string) => ({
+    GSI1PK: `FOLLOWERS#${authorId}`,
+    GSI1SK: `${followedAt}#${followerId}`,
+    GSI2PK: `FOLLOWING#${followerId}`,
+    GSI2SK: `${followedAt}#${authorId}`,
+  }),
+  followers: (authorId: string): string => `FOLLOWERS#${authorId}`,
+  following: (followerId: string): string => `FOLLOWING#${followerId}`,
 } as const;
 
 /** Index keys of a comment: the moderation queue (GSI1, pending only) and the author's approved comments (GSI2). */

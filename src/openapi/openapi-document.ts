@@ -20,6 +20,8 @@ const TAGS: [name: string, description: string][] = [
   ['auth', 'Registration, sign-in, token refresh, sessions, password reset and email verification.'],
   ['me', "The signed-in user's own account and profile, personal-data export and account deletion."],
   ['users', 'Public user pages, by id or username.'],
+  ['follows', 'Following users: follow, unfollow, followers and following lists.'],
+  ['feed', "The signed-in reader's personal feed: posts of the authors they follow."],
   ['users (admin)', 'User administration: listing, roles, status and deletion (admins only).'],
   ['posts', 'Posts, feeds, likes and views. Drafts are visible to their author and staff only.'],
   ['comments', 'Threaded comments on posts, their moderation and likes.'],

@@ -298,12 +298,25 @@ export class PostsRepository {
    * skipped): one BatchGetItem of the summaries and counter items together.
    */
   async findSummaries(postIds: string[]): Promise<PostSummary[]> {
-    if (postIds.length === 0) return [];
-    const items = await batchGetAll(
-      this.db,
-      this.tableName,
-      postIds.flatMap((id) => [Keys.post(id), Keys.postCounts(id)]),
-    );
+    return (await this.findSummariesWith(postIds, [])).summaries;
+  }
+
+  /**
+   * `findSummaries` plus other items read in the same BatchGetItem (a feed page's follow edges),
+   * returned apart: one call for both when the keys fit in 100.
+   */
+  async findSummariesWith(
+    postIds: string[],
+    extraKeys: ItemKey[],
+  ): Promise<{ summaries: PostSummary[]; extra: Item[] }> {
+    if (postIds.length === 0 && extraKeys.length === 0) return { summaries: [], extra: [] };
+    const all = await batchGetAll(this.db, this.tableName, [
+      ...postIds.flatMap((id) => [Keys.post(id), Keys.postCounts(id)]),
+      ...extraKeys,
+    ]);
+    const isPostItem = (item: Item) => String(item.PK).startsWith(Keys.postPartition(''));
+    const items = all.filter(isPostItem);
+    const extra = all.filter((item) => !isPostItem(item));
     const counts = new Map(
       items.filter((item) => item.SK === Keys.postCounts('').SK).map((item) => [item.PK as string, countsOf(item)]),
     );
@@ -315,7 +328,43 @@ export class PostsRepository {
           withCounts(summaryOf(item), counts.get(item.PK as string) ?? countsOf(undefined)),
         ]),
     );
-    return postIds.flatMap((id) => byId.get(id) ?? []);
+    return { summaries: postIds.flatMap((id) => byId.get(id) ?? []), extra };
+  }
+
+  /**
+   * Positions (`<publishedAt>#<id>`) of an author's published posts below `before`, newest first:
+   * one Query of the author feed (GSI2) with only the attributes a feed merge needs. What a
+   * reader's feed reads for an author fanned in on read.
+   */
+  async publishedPositions(
+    authorId: string,
+    before: string,
+    limit: number,
+  ): Promise<{ candidates: { position: string; postId: string; authorId: string }[]; more: boolean }> {
+    const gsi = GSI.GSI2;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: gsi.name,
+        KeyConditionExpression: '#pk = :pk AND #sk < :before',
+        ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey, '#id': 'id' },
+        ExpressionAttributeValues: {
+          ':pk': PostIndexKeys.published({ id: '', authorId, publishedAt: '' }).GSI2PK,
+          ':before': before,
+        },
+        ProjectionExpression: '#id, #sk',
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return {
+      candidates: (result.Items ?? []).map((item) => ({
+        position: item[gsi.sortKey] as string,
+        postId: item.id as string,
+        authorId,
+      })),
+      more: result.LastEvaluatedKey !== undefined,
+    };
   }
 
   /** Which of these posts exist (any status): one BatchGetItem of their summaries, no counters. */

@@ -4,14 +4,15 @@ import { Keys, type ItemKey } from '../dynamo/keys.js';
  * The kinds of item whose changes the processor acts on, recognised by the shape of their key
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
-export type StreamItemType = 'post' | 'user' | 'checkpoint' | 'other';
+export type StreamItemType = 'post' | 'user' | 'checkpoint' | 'followCounts' | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
 const USER_PARTITION = Keys.userPartition('');
+const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 
 export interface ClassifiedKey {
   type: StreamItemType;
-  /** The post's or user's id (empty for `checkpoint` and `other`). */
+  /** The post's or user's id (the user's for `followCounts`; empty for `checkpoint` and `other`). */
   id: string;
 }
 
@@ -20,6 +21,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'post', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
+  if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)
+    return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK === Keys.streamCheckpointPartition) return { type: 'checkpoint', id: '' };
   return { type: 'other', id: '' };
 }

@@ -15,6 +15,10 @@ import { UsersModule } from '../users/users.module.js';
 import { AuthorDisplayHandler } from './handlers/author-display.handler.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
+import { FeedModule } from '../feed/feed.module.js';
+import { FollowsModule } from '../follows/follows.module.js';
+import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
+import { FanInPromotionHandler, FollowErasureHandler } from './handlers/follow-graph.handlers.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
@@ -28,14 +32,26 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
  */
 @Module({
-  imports: [PostsModule, UsersModule, CommentsModule],
+  imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule],
   providers: [
     PostCascadeHandler,
     UserCascadeHandler,
     AuthorDisplayHandler,
+    // follows and the personal feed (issue 18)
+    FeedFanoutHandler,
+    FanInPromotionHandler,
+    FollowErasureHandler,
     {
       provide: STREAM_HANDLERS,
-      inject: [PostCascadeHandler, UserCascadeHandler, AuthorDisplayHandler],
+      inject: [
+        PostCascadeHandler,
+        UserCascadeHandler,
+        AuthorDisplayHandler,
+        // follows and the personal feed (issue 18)
+        FeedFanoutHandler,
+        FanInPromotionHandler,
+        FollowErasureHandler,
+      ],
       useFactory: (...handlers: StreamHandler[]) => handlers,
     },
     {

@@ -50,4 +50,6 @@ export interface Profile {
 export interface UserAggregate {
   user: User;
   profile: Profile;
+  /** Exact follow counts, from the unindexed counter item in the same partition (issue 18). */
+  follows: { followerCount: number; followingCount: number };
 }

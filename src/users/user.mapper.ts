@@ -1,5 +1,5 @@
 import type { MeDto, MeWithProfileDto, ProfileDto, PublicProfileDto, PublicUserDto } from './dto/user-response.dto.js';
-import type { Profile, User } from './user.entity.js';
+import type { Profile, User, UserAggregate } from './user.entity.js';
 
 /**
  * Responses are built field by field here: an attribute added to the item (a hash, an index
@@ -16,7 +16,7 @@ export const UserMapper = {
     };
   },
 
-  toPublic(user: User, profile: Profile): PublicUserDto {
+  toPublic({ user, profile, follows }: UserAggregate, followedByMe?: boolean): PublicUserDto {
     return {
       id: user.id,
       username: user.username,
@@ -24,6 +24,9 @@ export const UserMapper = {
       lastName: user.lastName,
       createdAt: user.createdAt,
       profile: UserMapper.toPublicProfile(profile),
+      followerCount: follows.followerCount,
+      followingCount: follows.followingCount,
+      ...(followedByMe === undefined ? {} : { followedByMe }),
     };
   },
 

@@ -10,9 +10,10 @@ import { UsersAdminController } from './users-admin.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { FollowsModule } from '../follows/follows.module.js';
 
 @Module({
-  imports: [SessionsModule, ActionLinksModule],
+  imports: [SessionsModule, ActionLinksModule, FollowsModule],
   // MeController first: `/users/me` must win over `/users/{id}`.
   controllers: [MeController, UsersAdminController, UsersController],
   providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap, UserErasureHooks, PersonalDataHooks],

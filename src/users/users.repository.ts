@@ -1,3 +1,4 @@
+import { followCountsOf } from '../follows/follow-items.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
@@ -331,6 +332,7 @@ export class UsersRepository {
         items.find((item) => item.SK === Keys.userLogin(userId).SK),
       ),
       profile,
+      follows: followCountsOf(items.find((item) => item.SK === Keys.followCounts(userId).SK)),
     };
   }
 

@@ -18,6 +18,8 @@ export type CommentPage = Schemas['CommentPageDto'];
 export type CommentsQuery = NonNullable<operations['commentsThread']['parameters']['query']>;
 export type CreateComment = Schemas['CreateCommentDto'];
 export type LikeState = Schemas['LikeStateDto'];
+export type FollowState = Schemas['FollowStateDto'];
+export type PersonalFeedQuery = NonNullable<operations['feedPage']['parameters']['query']>;
 
 export interface PublishingClientOptions {
   /** The API's origin, e.g. `http://localhost:3000` (paths carry `/api/v1`). */
@@ -177,6 +179,22 @@ export function createPublishingClient(options: PublishingClientOptions) {
             body: changes,
           }),
         ),
+    },
+    users: {
+      /** Follows a user (idempotent); yourself is a `ProblemError` 422 `cannot_follow_self`. */
+      follow: (id: string): Promise<FollowState> =>
+        unwrap(raw.PUT('/api/v1/users/{id}/follow', { params: { path: { id } } })),
+      /** Stops following a user (idempotent). */
+      unfollow: (id: string): Promise<FollowState> =>
+        unwrap(raw.DELETE('/api/v1/users/{id}/follow', { params: { path: { id } } })),
+    },
+    feed: {
+      /** One page of the caller's personal feed (posts of the authors they follow), newest first. */
+      page: (query: PersonalFeedQuery = {}): Promise<PostPage> =>
+        unwrap(raw.GET('/api/v1/feed', { params: { query } })),
+      /** The caller's personal feed, every page: `for await (const post of client.feed.list())`. */
+      list: (query: Omit<PersonalFeedQuery, 'cursor'> = {}): AsyncGenerator<PostSummary, void, undefined> =>
+        everyItem((cursor) => unwrap(raw.GET('/api/v1/feed', { params: { query: { ...query, cursor } } }))),
     },
     comments: {
       /** One page of a post's thread in display order (each reply right after its parent). */

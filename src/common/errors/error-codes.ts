@@ -54,6 +54,8 @@ export const ErrorCode = {
   CommentNotFound: 'comment_not_found',
   UnknownParentComment: 'unknown_parent_comment',
   NotCommentAuthor: 'not_comment_author',
+  // follows (issue 18)
+  CannotFollowSelf: 'cannot_follow_self',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

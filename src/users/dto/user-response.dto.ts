@@ -29,6 +29,12 @@ export class PublicUserDto {
   @ApiTimestamp()
   createdAt!: string;
   profile!: PublicProfileDto;
+  /** How many users follow this one (exact). */
+  followerCount!: number;
+  /** How many users this one follows (exact). */
+  followingCount!: number;
+  /** Whether the caller follows this user: present only when the request is signed in. */
+  followedByMe?: boolean;
 }
 
 /** The signed-in user's own view of their account. */

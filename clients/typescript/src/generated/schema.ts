@@ -347,6 +347,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My feed
+         * @description Published posts of the authors you follow, newest first, in cursor pages. A post reaches it shortly
+         *     after publication (the stream processor writes it into followers' timelines); unfollowing, unpublishing and
+         *     deleting take effect at once. A page may hold fewer than `limit` posts when some were filtered out: follow
+         *     `nextCursor` until it is null. Three DynamoDB calls a page however many authors you follow, plus one Query per
+         *     followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at most 100).
+         */
+        get: operations["feedPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/posts": {
         parameters: {
             query?: never;
@@ -729,7 +753,8 @@ export interface paths {
         };
         /**
          * Get a user's public page
-         * @description Username, names and public profile; never the email.
+         * @description Username, names, public profile and follow counts; never the email. With a token, `followedByMe`
+         *     says whether the caller follows the user (one more GetItem).
          */
         get: operations["usersGetPublic"];
         put?: never;
@@ -757,6 +782,73 @@ export interface paths {
          * @description A user's approved comments, newest first.
          */
         get: operations["commentListsByUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/follow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Follow a user
+         * @description Idempotent: following again changes nothing. Not yourself (422 `cannot_follow_self`), not a
+         *     deactivated or unknown account (404). The user's posts reach your feed (`GET /feed`) from their next
+         *     publication on.
+         */
+        put: operations["followsFollow"];
+        post?: never;
+        /**
+         * Unfollow a user
+         * @description Idempotent: unfollowing someone you do not follow changes nothing. Their posts leave your feed at
+         *     once.
+         */
+        delete: operations["followsUnfollow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/followers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's followers
+         * @description Newest follow first: one index Query and one BatchGetItem per page.
+         */
+        get: operations["followsFollowers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/{id}/following": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List whom a user follows
+         * @description Newest follow first: one index Query and one BatchGetItem per page.
+         */
+        get: operations["followsFollowing"];
         put?: never;
         post?: never;
         delete?: never;
@@ -836,8 +928,8 @@ export interface paths {
         };
         /**
          * Get a user's public page by username
-         * @description Username, names and public profile; never the email. The username is matched case-insensitively
-         *     after NFKC.
+         * @description Username, names, public profile and follow counts; never the email. The username is matched
+         *     case-insensitively after NFKC. With a token, `followedByMe` says whether the caller follows the user.
          */
         get: operations["usersGetByUsername"];
         put?: never;
@@ -1319,12 +1411,34 @@ export interface components {
          * @description Stable machine-readable code; branch on this, not on `detail`.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
             /** @description What is wrong with it. */
             messages: string[];
+        };
+        FollowListEntryDto: {
+            firstName?: string;
+            /**
+             * Format: date-time
+             * @description When the follow began (ISO 8601).
+             */
+            followedAt: string;
+            id: string;
+            lastName?: string;
+            username: string;
+        };
+        FollowListPageDto: {
+            items: components["schemas"]["FollowListEntryDto"][];
+            /** @description Pass it as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        FollowStateDto: {
+            /** @description The user's follower count after the change (exact: kept in the same transaction as the follow). */
+            followerCount: number;
+            /** @description Whether the caller follows the user now. */
+            following: boolean;
         };
         HealthDto: {
             /** @example ok */
@@ -1569,6 +1683,12 @@ export interface components {
              */
             createdAt: string;
             firstName?: string;
+            /** @description Whether the caller follows this user: present only when the request is signed in. */
+            followedByMe?: boolean;
+            /** @description How many users follow this one (exact). */
+            followerCount: number;
+            /** @description How many users this one follows (exact). */
+            followingCount: number;
             id: string;
             lastName?: string;
             profile: components["schemas"]["PublicProfileDto"];
@@ -4284,6 +4404,118 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CommentPageDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/insufficient-role",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role does not allow this.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "insufficient_role",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    feedPage: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page (opaque; valid only for your own feed). */
+                cursor?: string;
+                /** @description Posts per page, 1 to 30. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostPageDto"];
                 };
             };
             /** @description The request is malformed or fails validation. */
@@ -8653,6 +8885,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description Not found. */
             404: {
                 headers: {
@@ -8894,6 +9146,576 @@ export interface operations {
                      *           ]
                      *         }
                      *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    followsFollow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The 21-character id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowStateDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/insufficient-role",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role does not allow this.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "insufficient_role",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/post-not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such post.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "post_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
+                     *       "title": "Content Too Large",
+                     *       "status": 413,
+                     *       "detail": "The body is larger than the server accepts.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Send the body as application/json.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request refers to something that does not exist or cannot be used. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/category-not-found",
+                     *       "title": "Unprocessable Content",
+                     *       "status": 422,
+                     *       "detail": "The category does not exist.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "category_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    followsUnfollow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The 21-character id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowStateDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/insufficient-role",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role does not allow this.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "insufficient_role",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/post-not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such post.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "post_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request refers to something that does not exist or cannot be used. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/category-not-found",
+                     *       "title": "Unprocessable Content",
+                     *       "status": 422,
+                     *       "detail": "The category does not exist.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "category_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    followsFollowers: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page (opaque; valid only for the listing that gave it). */
+                cursor?: string;
+                /** @description Items per page, 1 to 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The 21-character id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowListPageDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/post-not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such post.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "post_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    followsFollowing: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page (opaque; valid only for the listing that gave it). */
+                cursor?: string;
+                /** @description Items per page, 1 to 100. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The 21-character id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FollowListPageDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/post-not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such post.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "post_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
@@ -9472,6 +10294,26 @@ export interface operations {
                      *           ]
                      *         }
                      *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];

@@ -1,0 +1,38 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '../auth/auth-user.js';
+import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
+import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { PostPageDto } from '../posts/dto/post.dto.js';
+import { PostMapper } from '../posts/post.mapper.js';
+import { PersonalFeedQueryDto } from './dto/feed-query.dto.js';
+import { FeedService } from './feed.service.js';
+
+@ApiTags('feed')
+@Controller('feed')
+export class FeedController {
+  constructor(
+    private readonly feed: FeedService,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /**
+   * My feed
+   *
+   * @remarks Published posts of the authors you follow, newest first, in cursor pages. A post reaches it shortly
+   * after publication (the stream processor writes it into followers' timelines); unfollowing, unpublishing and
+   * deleting take effect at once. A page may hold fewer than `limit` posts when some were filtered out: follow
+   * `nextCursor` until it is null. Three DynamoDB calls a page however many authors you follow, plus one Query per
+   * followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at most 100).
+   */
+  @Authenticated()
+  @Get()
+  @ApiProblemResponses(400)
+  async page(@CurrentUser() viewer: AuthUser, @Query() query: PersonalFeedQueryDto): Promise<PostPageDto> {
+    const page = await this.feed.page(viewer.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const now = this.clock.now();
+    return { items: page.items.map((post) => PostMapper.summary(post, now)), nextCursor: page.nextCursor };
+  }
+}

@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { Keys } from '../dynamo/keys.js';
+import type { Page } from '../dynamo/pagination.js';
+import { FollowsRepository } from '../follows/follows.repository.js';
+import { isLive, type PostSummary } from '../posts/post.entity.js';
+import { PostsRepository } from '../posts/posts.repository.js';
+import { type FeedCandidate, TimelineRepository } from './timeline.repository.js';
+
+/** At most this many fanned-in authors are merged into one page (one parallel Query each). */
+export const MAX_FAN_IN_AUTHORS = 100;
+/**
+ * The largest feed page: its post summaries, counter items and follow edges (3 keys a post at
+ * most) fit one BatchGetItem of 100 keys, so a page is always 3 calls plus the fan-in Queries.
+ */
+export const MAX_FEED_PAGE = 30;
+
+/**
+ * The personal feed: posts of the authors the reader follows, newest first. Two sources merged
+ * by the same sort position (`<publishedAt>#<postId>`): the reader's timeline, which the stream
+ * processor fills when an author publishes (fan-out on write), and, for the few authors with
+ * more than FEED_FANOUT_MAX_FOLLOWERS followers, their own published-posts index (fan-in on read).
+ *
+ * A page is: the reader's counter item (`GetItem`, for the fan-in authors) and the timeline
+ * (`Query`) in parallel, one `Query` per fan-in author followed (parallel, at most 100), then one
+ * `BatchGetItem` of the page's summaries, counter items and the reader's follow edges for the
+ * page's authors. Whatever is no longer true is dropped there: an unpublished, deleted or
+ * re-authored post (its summary), an author the reader no longer follows (the edge): unfollow and
+ * unpublish take effect at once, before the processor cleans the timeline.
+ */
+@Injectable()
+export class FeedService {
+  constructor(
+    private readonly timeline: TimelineRepository,
+    private readonly follows: FollowsRepository,
+    private readonly posts: PostsRepository,
+    private readonly cursors: CursorCodec,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async page(readerId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+    const scope = `feed|${readerId}`;
+    const now = this.clock.now();
+    const decoded = this.cursors.decode(cursor, scope);
+    // Positions are `<publishedAt>#<id>`: `<now>#~` is above every post whose time has come.
+    const before = typeof decoded?.before === 'string' ? decoded.before : `${now.toISOString()}#~`;
+    const [counts, own] = await Promise.all([
+      this.follows.counts(readerId),
+      this.timeline.page(readerId, before, limit, now),
+    ]);
+    const fanIn = await Promise.all(
+      counts.fanInAuthors
+        .slice(0, MAX_FAN_IN_AUTHORS)
+        .map((authorId) => this.posts.publishedPositions(authorId, before, limit)),
+    );
+
+    const merged = new Map<string, FeedCandidate>();
+    for (const candidate of [own, ...fanIn].flatMap((source) => source.candidates)) {
+      merged.set(candidate.postId, candidate);
+    }
+    const ordered = [...merged.values()].sort((a, b) => (a.position < b.position ? 1 : -1));
+    const taken = ordered.slice(0, limit);
+    const more = ordered.length > limit || own.more || fanIn.some((source) => source.more);
+    const last = taken.at(-1)?.position ?? own.lastPosition;
+    const nextCursor = more && last ? this.cursors.encode({ before: last }, scope) : null;
+
+    const authors = [...new Set(taken.map((candidate) => candidate.authorId))];
+    const { summaries, extra } = await this.posts.findSummariesWith(
+      taken.map((candidate) => candidate.postId),
+      authors.map((authorId) => Keys.follow(readerId, authorId)),
+    );
+    const followed = new Set(extra.map((edge) => edge.authorId as string));
+    const byId = new Map(summaries.map((summary) => [summary.id, summary]));
+    const items = taken.flatMap((candidate) => {
+      const post = byId.get(candidate.postId);
+      const stillTrue =
+        post && isLive(post, now) && post.authorId === candidate.authorId && followed.has(post.authorId);
+      return stillTrue ? [post] : [];
+    });
+    return { items, nextCursor };
+  }
+}

@@ -1,0 +1,67 @@
+import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { ENTITY, FollowIndexKeys, Keys } from '../dynamo/keys.js';
+import { epochSeconds } from '../dynamo/expressions.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+/** How long a timeline entry lives after the post's publication (DynamoDB TTL; reads filter it too). */
+export const TIMELINE_TTL_DAYS = 30;
+
+/** The follow edge: its own partition, listed by GSI1 (the author's followers) and GSI2 (the follower's following). */
+export function toFollowItem(followerId: string, authorId: string, followedAt: string): Item {
+  return {
+    ...Keys.follow(followerId, authorId),
+    ...FollowIndexKeys.edge(followerId, authorId, followedAt),
+    entity: ENTITY.Follow,
+    followerId,
+    authorId,
+    followedAt,
+  };
+}
+
+/** A user's counter item as the follow requests build it up with ADD (for seeding and imports). */
+export function toFollowCountsItem(
+  userId: string,
+  counts: { followerCount: number; followingCount: number; fanIn?: boolean; fanInAuthors?: string[] },
+): Item {
+  return {
+    ...Keys.followCounts(userId),
+    entity: ENTITY.FollowCounts,
+    followerCount: counts.followerCount,
+    followingCount: counts.followingCount,
+    ...(counts.fanIn ? { fanIn: true } : {}),
+    ...(counts.fanInAuthors?.length ? { fanInAuthors: new Set(counts.fanInAuthors) } : {}),
+  };
+}
+
+/** A post in a reader's timeline: just enough to order, filter and fetch it (the summary is read at page time). */
+export function toTimelineItem(readerId: string, post: { id: string; authorId: string; publishedAt: string }): Item {
+  return {
+    ...Keys.timelineEntry(readerId, post.publishedAt, post.id),
+    entity: ENTITY.TimelineEntry,
+    postId: post.id,
+    authorId: post.authorId,
+    ttl: epochSeconds(new Date(Date.parse(post.publishedAt) + TIMELINE_TTL_DAYS * 86_400_000)),
+  };
+}
+
+/** A user's follow counts as read from the counter item (absent: all zero). */
+export interface FollowCounts {
+  followerCount: number;
+  followingCount: number;
+  /** Sticky: the author passed FEED_FANOUT_MAX_FOLLOWERS once; their posts are fanned in on read. */
+  fanIn: boolean;
+  /** The fan-in authors this user follows (their posts are merged into the feed on read). */
+  fanInAuthors: string[];
+}
+
+export function followCountsOf(item: Item | undefined): FollowCounts {
+  const number = (name: string) => (typeof item?.[name] === 'number' ? item[name] : 0);
+  const authors = item?.fanInAuthors as Set<string> | undefined;
+  return {
+    followerCount: number('followerCount'),
+    followingCount: number('followingCount'),
+    fanIn: item?.fanIn === true,
+    fanInAuthors: authors ? [...authors].sort() : [],
+  };
+}

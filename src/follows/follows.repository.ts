@@ -1,0 +1,407 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { notFound } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { batchGetAll } from '../dynamo/batch.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { ENTITY, FollowIndexKeys, type ItemKey, Keys } from '../dynamo/keys.js';
+import { GSI } from '../dynamo/table.definition.js';
+import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { type FollowCounts, followCountsOf, toFollowItem } from './follow-items.js';
+
+type Item = Record<string, NativeAttributeValue>;
+
+/** A user as a follow needs to see them: whether they exist and their status, with their counts. */
+export interface FollowTarget {
+  exists: boolean;
+  status?: string;
+  counts: FollowCounts;
+}
+
+/** One row of a followers or following page: the other user's id and when the follow began. */
+export interface FollowEdge {
+  userId: string;
+  followedAt: string;
+}
+
+/** A page of edges with the listed users' items (and the owner's), read in one BatchGetItem. */
+export interface FollowPage {
+  owner: Item | undefined;
+  edges: FollowEdge[];
+  users: Map<string, Item>;
+  nextCursor: string | null;
+}
+
+const edgeGone = () => new EdgeGoneError();
+/** The follow edge was not (or no longer) there: the request or the stream record has nothing to do. */
+export class EdgeGoneError extends Error {
+  constructor() {
+    super('follow edge absent');
+    this.name = 'EdgeGoneError';
+  }
+}
+const userGone = () => notFound(ErrorCode.UserNotFound, 'No such user.');
+
+/**
+ * Persistence of follows: the edge items (`FOLLOW#<follower>#<author>`, listed by GSI1 and GSI2)
+ * and each user's counter item (`USER#<id>` / `USER#FOLLOWS`, unindexed). Every write of an edge
+ * changes both users' counts in the same transaction, so the counts are exact under concurrency.
+ */
+@Injectable()
+export class FollowsRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /** The author's user item (status only) and counts: one consistent BatchGetItem. */
+  async findTarget(userId: string): Promise<FollowTarget> {
+    const items = await batchGetAll(this.db, this.tableName, [Keys.user(userId), Keys.followCounts(userId)], {
+      consistentRead: true,
+    });
+    const user = items.find((item) => item.SK === Keys.user(userId).SK);
+    return {
+      exists: user !== undefined,
+      status: user?.status as string | undefined,
+      counts: followCountsOf(items.find((item) => item.SK === Keys.followCounts(userId).SK)),
+    };
+  }
+
+  /** A user's counts (strongly consistent when `consistent`). */
+  async counts(userId: string, consistent = false): Promise<FollowCounts> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.followCounts(userId), ConsistentRead: consistent }),
+    );
+    return followCountsOf(result.Item);
+  }
+
+  /** Whether `followerId` follows `authorId` (one GetItem). */
+  async isFollowing(followerId: string, authorId: string): Promise<boolean> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.follow(followerId, authorId), ProjectionExpression: 'PK' }),
+    );
+    return result.Item !== undefined;
+  }
+
+  /**
+   * Follows once: the edge (absent before), `followerCount + 1` on the author's counter item and
+   * `followingCount + 1` on the follower's, on condition that the author is there and not
+   * deactivated and the follower still exists (an erased user's counter item is never recreated).
+   * A fan-in author (`authorFanIn`, as read before) also goes into the follower's fan-in set; the
+   * author's counter item is conditioned on that flag still being what was read, so a follow
+   * racing the author's promotion fails with `FanInChangedError` (read again and retry) instead of
+   * being missed by the promotion. False when the edge was there already (nothing written).
+   */
+  async follow(followerId: string, authorId: string, at: string, authorFanIn: boolean): Promise<boolean> {
+    return this.edgeWrite([
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: toFollowItem(followerId, authorId, at),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        onConditionFailed: edgeGone,
+      },
+      {
+        item: withCondition(
+          this.countChange(authorId, 'followerCount', 1),
+          authorFanIn ? 'fanIn = :yes' : 'attribute_not_exists(fanIn)',
+          authorFanIn ? { ':yes': true } : {},
+        ),
+        onConditionFailed: () => new FanInChangedError(),
+      },
+      { item: this.countChange(followerId, 'followingCount', 1, authorFanIn ? { add: authorId } : undefined) },
+      {
+        item: {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: Keys.user(authorId),
+            ConditionExpression: 'attribute_exists(PK) AND #status <> :inactive',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':inactive': 'inactive' },
+          },
+        },
+        onConditionFailed: userGone,
+      },
+      {
+        item: this.exists(Keys.user(followerId)),
+        onConditionFailed: userGone,
+      },
+    ]);
+  }
+
+  /**
+   * Unfollows: deletes the edge (present before), both counts `- 1`, and the author from the
+   * follower's fan-in set, in one transaction; the author must still exist (an erased author's
+   * edges are the erasure cascade's). False when there was no edge.
+   */
+  async unfollow(followerId: string, authorId: string): Promise<boolean> {
+    return this.edgeWrite([
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.follow(followerId, authorId),
+            ConditionExpression: 'attribute_exists(PK)',
+          },
+        },
+        onConditionFailed: edgeGone,
+      },
+      { item: this.countChange(authorId, 'followerCount', -1) },
+      { item: this.countChange(followerId, 'followingCount', -1, { drop: authorId }) },
+      {
+        item: this.exists(Keys.user(authorId)),
+        onConditionFailed: userGone,
+      },
+    ]);
+  }
+
+  /** Marks an author as fanned in on read from now on (sticky; once). False when it was already. */
+  async markFanIn(authorId: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.followCounts(authorId),
+          UpdateExpression: 'SET fanIn = :yes',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(fanIn)',
+          ExpressionAttributeValues: { ':yes': true },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Adds a fan-in author to a follower's set, on condition that the follow still exists (a
+   * record handled after an unfollow adds nothing). False when the edge is gone.
+   */
+  async addFanInAuthor(followerId: string, authorId: string): Promise<boolean> {
+    return this.edgeWrite([
+      {
+        item: this.exists(Keys.follow(followerId, authorId)),
+        onConditionFailed: edgeGone,
+      },
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.followCounts(followerId),
+            UpdateExpression: 'ADD fanInAuthors :author',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeValues: { ':author': new Set([authorId]) },
+          },
+        },
+        onConditionFailed: edgeGone,
+      },
+    ]);
+  }
+
+  /** A page of an author's followers, newest first: one index Query, one BatchGetItem of the users (and the author). */
+  followersPage(authorId: string, limit: number, cursor?: string): Promise<FollowPage> {
+    return this.edgePage('GSI1', FollowIndexKeys.followers(authorId), authorId, limit, cursor);
+  }
+
+  /** A page of the users someone follows, newest first: one index Query, one BatchGetItem. */
+  followingPage(followerId: string, limit: number, cursor?: string): Promise<FollowPage> {
+    return this.edgePage('GSI2', FollowIndexKeys.following(followerId), followerId, limit, cursor);
+  }
+
+  /**
+   * Every follower of an author, a page of ids at a time (GSI1, keys only): what the stream
+   * processor fans out to. Memory stays at one page however many followers there are.
+   */
+  async forEachFollowerPage(authorId: string, each: (followerIds: string[]) => Promise<void>): Promise<void> {
+    await this.forEachEdgePage('GSI1', FollowIndexKeys.followers(authorId), 'followerId', each);
+  }
+
+  /** Every user someone follows, a page of ids at a time (GSI2): the erasure cascade. */
+  async forEachFollowingPage(followerId: string, each: (authorIds: string[]) => Promise<void>): Promise<void> {
+    await this.forEachEdgePage('GSI2', FollowIndexKeys.following(followerId), 'authorId', each);
+  }
+
+  /**
+   * Removes one edge of an erased user and counts it down on the other user's counter item only
+   * (the erased user's own counter item goes with their partition). If the other user's counter
+   * item is gone too (erased as well), the edge is deleted alone. Safe to run twice.
+   */
+  async removeEdgeOfErased(
+    followerId: string,
+    authorId: string,
+    survivor: { userId: string; counter: 'followerCount' | 'followingCount' },
+  ): Promise<void> {
+    const deleteEdge: TransactItem = {
+      Delete: {
+        TableName: this.tableName,
+        Key: Keys.follow(followerId, authorId),
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    };
+    const fanInChange = survivor.counter === 'followingCount' ? { drop: authorId } : undefined;
+    const countDown = withCondition(
+      this.countChange(survivor.userId, survivor.counter, -1, fanInChange),
+      'attribute_exists(PK)',
+    );
+    try {
+      await transactWrite(this.db, [
+        { item: deleteEdge, onConditionFailed: edgeGone },
+        { item: countDown, onConditionFailed: () => new SurvivorGoneError() },
+      ]);
+    } catch (error) {
+      if (error instanceof EdgeGoneError) return;
+      if (!(error instanceof SurvivorGoneError)) throw error;
+      await transactWrite(this.db, [{ item: deleteEdge, onConditionFailed: edgeGone }]).catch((e: unknown) => {
+        if (!(e instanceof EdgeGoneError)) throw e;
+      });
+    }
+  }
+
+  /** Runs a transaction on a follow edge: false when the edge's condition failed (nothing written). */
+  private async edgeWrite(operations: TransactOperation[]): Promise<boolean> {
+    try {
+      await transactWrite(this.db, operations);
+      return true;
+    } catch (error) {
+      if (error instanceof EdgeGoneError) return false;
+      throw error;
+    }
+  }
+
+  private exists(key: ItemKey): TransactItem {
+    return { ConditionCheck: { TableName: this.tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' } };
+  }
+
+  /** `ADD <counter> :delta` on a user's counter item (created by the first follow), with a fan-in author added or dropped. */
+  private countChange(
+    userId: string,
+    counter: 'followerCount' | 'followingCount',
+    delta: number,
+    fanInAuthor?: { add: string } | { drop: string },
+  ): TransactItem {
+    const author = fanInAuthor && ('add' in fanInAuthor ? fanInAuthor.add : fanInAuthor.drop);
+    const setChange = !fanInAuthor
+      ? ''
+      : 'add' in fanInAuthor
+        ? ', fanInAuthors :author'
+        : ' DELETE fanInAuthors :author';
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: Keys.followCounts(userId),
+        UpdateExpression: `SET entity = :entity ADD #counter :delta${setChange}`,
+        ExpressionAttributeNames: { '#counter': counter },
+        ExpressionAttributeValues: {
+          ':delta': delta,
+          ':entity': ENTITY.FollowCounts,
+          ...(author ? { ':author': new Set([author]) } : {}),
+        },
+      },
+    };
+  }
+
+  private async edgePage(
+    index: 'GSI1' | 'GSI2',
+    partition: string,
+    ownerId: string,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<FollowPage> {
+    const gsi = GSI[index];
+    const scope = `${gsi.name}|${partition}`;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: gsi.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': gsi.partitionKey },
+        ExpressionAttributeValues: { ':pk': partition },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: this.cursors.decode(cursor, scope),
+      }),
+    );
+    const other = index === 'GSI1' ? 'followerId' : 'authorId';
+    const edges = (result.Items ?? []).map((item) => ({
+      userId: item[other] as string,
+      followedAt: item.followedAt as string,
+    }));
+    const items = await batchGetAll(this.db, this.tableName, [
+      Keys.user(ownerId),
+      ...edges.map((edge) => Keys.user(edge.userId)),
+    ]);
+    const users = new Map(items.map((item) => [item.id as string, item]));
+    return {
+      owner: users.get(ownerId),
+      edges,
+      users,
+      nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope),
+    };
+  }
+
+  private async forEachEdgePage(
+    index: 'GSI1' | 'GSI2',
+    partition: string,
+    attribute: 'followerId' | 'authorId',
+    each: (ids: string[]) => Promise<void>,
+  ): Promise<void> {
+    const gsi = GSI[index];
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: gsi.name,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#id': attribute },
+          ExpressionAttributeValues: { ':pk': partition },
+          ProjectionExpression: '#id',
+          ExclusiveStartKey,
+        }),
+      );
+      const ids = (page.Items ?? []).map((item) => item[attribute] as string);
+      if (ids.length > 0) await each(ids);
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+  }
+}
+
+/** The author's fan-in flag changed between the read and the follow's transaction: read again. */
+export class FanInChangedError extends Error {
+  constructor() {
+    super('fan-in flag changed');
+    this.name = 'FanInChangedError';
+  }
+}
+
+/** A transaction update with a condition (and its values) added. */
+function withCondition(item: TransactItem, condition: string, values: Record<string, unknown> = {}): TransactItem {
+  const update = item.Update!;
+  return {
+    Update: {
+      ...update,
+      ConditionExpression: condition,
+      ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...values },
+    },
+  };
+}
+
+class SurvivorGoneError extends Error {
+  constructor() {
+    super('counter item of the other user absent');
+    this.name = 'SurvivorGoneError';
+  }
+}

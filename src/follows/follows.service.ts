@@ -1,0 +1,94 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { notFound, unprocessable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { Page } from '../dynamo/pagination.js';
+import { FanInChangedError, type FollowPage, FollowsRepository } from './follows.repository.js';
+
+export interface FollowState {
+  following: boolean;
+  followerCount: number;
+}
+
+/** A row of a followers or following page. */
+export interface FollowListEntry {
+  id: string;
+  username: string;
+  firstName?: string;
+  lastName?: string;
+  followedAt: string;
+}
+
+const noSuchUser = () => notFound(ErrorCode.UserNotFound, 'No such user.');
+
+/**
+ * Follow rules: nobody follows themselves, nobody follows a deactivated or missing account, and
+ * following twice (or unfollowing twice) changes nothing. The answer's `followerCount` is read
+ * strongly consistent after the write, so it includes every follow that finished before.
+ */
+@Injectable()
+export class FollowsService {
+  constructor(
+    private readonly follows: FollowsRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async follow(followerId: string, authorId: string): Promise<FollowState> {
+    if (followerId === authorId) throw unprocessable(ErrorCode.CannotFollowSelf, 'You cannot follow yourself.');
+    const target = await this.follows.findTarget(authorId);
+    if (!target.exists || target.status === 'inactive') throw noSuchUser();
+    const at = this.clock.now().toISOString();
+    try {
+      await this.follows.follow(followerId, authorId, at, target.counts.fanIn);
+    } catch (error) {
+      // The author was promoted to fan-in meanwhile (the flag is sticky, so this happens once).
+      if (!(error instanceof FanInChangedError)) throw error;
+      await this.follows.follow(followerId, authorId, at, true);
+    }
+    const counts = await this.follows.counts(authorId, true);
+    // The request that takes an author past the threshold flags them (once): from then on their
+    // posts are merged into readers' feeds on read instead of being written into every timeline.
+    if (counts.followerCount > this.config.feed.fanoutMaxFollowers && !counts.fanIn) {
+      await this.follows.markFanIn(authorId);
+    }
+    return { following: true, followerCount: counts.followerCount };
+  }
+
+  async unfollow(followerId: string, authorId: string): Promise<FollowState> {
+    if (followerId === authorId) throw unprocessable(ErrorCode.CannotFollowSelf, 'You cannot follow yourself.');
+    await this.follows.unfollow(followerId, authorId);
+    const target = await this.follows.findTarget(authorId);
+    if (!target.exists) throw noSuchUser();
+    return { following: false, followerCount: target.counts.followerCount };
+  }
+
+  async followers(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
+    return this.toList(await this.follows.followersPage(userId, limit, cursor));
+  }
+
+  async following(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
+    return this.toList(await this.follows.followingPage(userId, limit, cursor));
+  }
+
+  /** Deactivated and erased accounts are left out of the listed page (the counts still hold their edges until erasure). */
+  private toList(page: FollowPage): Page<FollowListEntry> {
+    if (!page.owner || page.owner.status === 'inactive') throw noSuchUser();
+    const items = page.edges.flatMap((edge) => {
+      const user = page.users.get(edge.userId);
+      if (!user || user.status === 'inactive') return [];
+      return [
+        {
+          id: edge.userId,
+          username: user.username as string,
+          firstName: user.firstName as string | undefined,
+          lastName: user.lastName as string | undefined,
+          followedAt: edge.followedAt,
+        },
+      ];
+    });
+    return { items, nextCursor: page.nextCursor };
+  }
+}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { chunk } from '../../dynamo/batch.js';
+import { TimelineRepository } from '../../feed/timeline.repository.js';
+import { FollowsRepository } from '../../follows/follows.repository.js';
+import type { StreamHandler } from '../stream-handler.js';
+import type { ItemChange } from '../stream-record.js';
+
+/** Single-item transactions of one page in flight at once. */
+const IN_FLIGHT = 10;
+
+async function eachInParallel(ids: string[], work: (id: string) => Promise<unknown>): Promise<void> {
+  for (const group of chunk(ids, IN_FLIGHT)) await Promise.all(group.map(work));
+}
+
+/**
+ * An author just flagged fan-in (past FEED_FANOUT_MAX_FOLLOWERS): every follower gets the author
+ * in their fan-in set, once, a page of followers at a time (conditional on each edge, so an
+ * unfollow in between adds nothing). Later follows add the author in their own transaction.
+ */
+@Injectable()
+export class FanInPromotionHandler implements StreamHandler {
+  readonly name = 'fan-in-promotion';
+  readonly itemType = 'followCounts' as const;
+
+  constructor(private readonly follows: FollowsRepository) {}
+
+  async handle(change: ItemChange, authorId: string): Promise<void> {
+    if (change.newImage?.fanIn !== true || change.oldImage?.fanIn === true) return;
+    await this.follows.forEachFollowerPage(authorId, (followerIds) =>
+      eachInParallel(followerIds, (followerId) => this.follows.addFanInAuthor(followerId, authorId)),
+    );
+  }
+}
+
+/**
+ * An erased account's follows, in both directions: each edge is deleted with the other user's
+ * count (and fan-in set) corrected in the same transaction; the erased user's own counter item
+ * goes with their partition (`UserCascadeHandler`). Their timeline is deleted too. Idempotent:
+ * an edge already gone is skipped.
+ */
+@Injectable()
+export class FollowErasureHandler implements StreamHandler {
+  readonly name = 'follow-erasure';
+  readonly itemType = 'user' as const;
+
+  constructor(
+    private readonly follows: FollowsRepository,
+    private readonly timeline: TimelineRepository,
+  ) {}
+
+  async handle(change: ItemChange, userId: string): Promise<void> {
+    if (change.event !== 'REMOVE') return;
+    await this.follows.forEachFollowingPage(userId, (authorIds) =>
+      eachInParallel(authorIds, (authorId) =>
+        this.follows.removeEdgeOfErased(userId, authorId, { userId: authorId, counter: 'followerCount' }),
+      ),
+    );
+    await this.follows.forEachFollowerPage(userId, (followerIds) =>
+      eachInParallel(followerIds, (followerId) =>
+        this.follows.removeEdgeOfErased(followerId, userId, { userId: followerId, counter: 'followingCount' }),
+      ),
+    );
+    await this.timeline.deleteTimeline(userId);
+  }
+}

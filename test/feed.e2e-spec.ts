@@ -1,0 +1,311 @@
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { nanoid } from 'nanoid';
+import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
+import { Keys } from '../src/dynamo/keys.js';
+import { toFollowCountsItem, toFollowItem, toTimelineItem } from '../src/follows/follow-items.js';
+import { toPostSummaryItem } from '../src/posts/posts.repository.js';
+import type { PostSummary } from '../src/posts/post.entity.js';
+import { processStream } from './helpers/stream.js';
+import {
+  createTestApp,
+  dynamoCost,
+  signUp,
+  type SignedIn,
+  type TestApp,
+  SEEDING_TIMEOUT_MS,
+} from './helpers/test-app.js';
+
+jest.setTimeout(SEEDING_TIMEOUT_MS);
+
+/**
+ * The bound this suite holds the fan-out to: a post of an author with 10,000 followers is in
+ * every follower's timeline this long after the processor starts on its record (see the figure
+ * in docs/data-model.md; the bound leaves room for a loaded machine).
+ */
+const FANOUT_10K_BOUND_MS = 120_000;
+const BIG_AUDIENCE = 10_000;
+
+interface FeedPage {
+  items: { id: string; title: string; authorId: string }[];
+  nextCursor: string | null;
+}
+
+/** Seeds items with batch writes, eight in flight. */
+async function seed(t: TestApp, writes: WriteRequest[]): Promise<void> {
+  const groups: WriteRequest[][] = [];
+  for (let i = 0; i < writes.length; i += 25) groups.push(writes.slice(i, i + 25));
+  for (let i = 0; i < groups.length; i += 8) {
+    await Promise.all(groups.slice(i, i + 8).map((group) => batchWriteAll(t.db, t.tableName, group)));
+  }
+}
+
+const put = (Item: Record<string, unknown>): WriteRequest => ({ PutRequest: { Item } });
+
+function summary(authorId: string, publishedAt: string, title: string): PostSummary {
+  const id = nanoid();
+  return {
+    id,
+    authorId,
+    title,
+    slug: `seeded-${id.toLowerCase()}`,
+    excerpt: title,
+    tagIds: [],
+    status: 'published',
+    publishedAt,
+    viewCount: 0,
+    likeCount: 0,
+    commentCount: 0,
+    createdAt: publishedAt,
+    updatedAt: publishedAt,
+    version: 1,
+  };
+}
+
+describe('personal feed (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const feed = (as: SignedIn, query: Record<string, string | number> = {}) =>
+    t.api.get('/api/v1/feed').query(query).set('authorization', as.bearer).expect(200);
+  const feedIds = async (as: SignedIn) => ((await feed(as)).body as FeedPage).items.map((post) => post.id);
+  const follow = (as: SignedIn, id: string) =>
+    t.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer).expect(200);
+
+  async function draft(author: SignedIn, title: string): Promise<string> {
+    const res = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', author.bearer)
+      .send({ title, content: 'x' })
+      .expect(201);
+    return (res.body as { id: string }).id;
+  }
+  const publish = (author: SignedIn, id: string) =>
+    t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+  const timelineEntry = (reader: SignedIn, postId: string, publishedAt: string) => {
+    const key = Keys.timelineEntry(reader.userId, publishedAt, postId);
+    return t.getItem(key.PK, key.SK);
+  };
+
+  it('fans a post out through the stream processor, not the request, and takes it out again on unpublish and delete', async () => {
+    const [reader, author] = [await signUp(t), await signUp(t)];
+    await follow(reader, author.userId);
+    const postId = await draft(author, 'First');
+    const published = await publish(author, postId);
+    const publishedAt = (published.body as { publishedAt: string }).publishedAt;
+    // The request wrote no timeline: the post is not in the feed until the processor has run.
+    expect(await feedIds(reader)).toEqual([]);
+    const started = performance.now();
+    await processStream(t);
+    const delay = performance.now() - started;
+    expect(await feedIds(reader)).toEqual([postId]);
+    expect(await timelineEntry(reader, postId, publishedAt)).toMatchObject({ postId, authorId: author.userId });
+    expect(delay).toBeLessThan(10_000);
+
+    // An edit shows at once: the feed reads the summary at page time.
+    await t.api
+      .patch(`/api/v1/posts/${postId}`)
+      .set('authorization', author.bearer)
+      .send({ title: 'First, edited' })
+      .expect(200);
+    expect(((await feed(reader)).body as FeedPage).items[0].title).toBe('First, edited');
+
+    // Unpublish: gone from the feed at once (read filter), and from the timeline once processed.
+    await t.api.post(`/api/v1/posts/${postId}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+    expect(await feedIds(reader)).toEqual([]);
+    await processStream(t);
+    expect(await timelineEntry(reader, postId, publishedAt)).toBeUndefined();
+
+    // Published again, then deleted: the same.
+    const again = (await publish(author, postId)).body as { publishedAt: string };
+    await processStream(t);
+    expect(await feedIds(reader)).toEqual([postId]);
+    await t.api.delete(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(204);
+    expect(await feedIds(reader)).toEqual([]);
+    await processStream(t);
+    expect(await timelineEntry(reader, postId, again.publishedAt)).toBeUndefined();
+  });
+
+  it('drops an unfollowed author at once (filtered on read) and entries older than 30 days', async () => {
+    const [reader, author] = [await signUp(t), await signUp(t)];
+    await follow(reader, author.userId);
+    const postId = await draft(author, 'Kept');
+    await publish(author, postId);
+    await processStream(t);
+    expect(await feedIds(reader)).toEqual([postId]);
+    await t.api.delete(`/api/v1/users/${author.userId}/follow`).set('authorization', reader.bearer).expect(200);
+    expect(await feedIds(reader)).toEqual([]);
+    await follow(reader, author.userId);
+    expect(await feedIds(reader)).toEqual([postId]);
+
+    // An entry past its 30 days that DynamoDB's TTL has not deleted yet is not shown.
+    const old = summary(author.userId, new Date(Date.now() - 31 * 86_400_000).toISOString(), 'Old');
+    await seed(t, [put(toPostSummaryItem(old)), put(toTimelineItem(reader.userId, old as Required<PostSummary>))]);
+    const entry = await t.getItem(
+      Keys.timelineEntry(reader.userId, old.publishedAt!, old.id).PK,
+      Keys.timelineEntry(reader.userId, old.publishedAt!, old.id).SK,
+    );
+    expect(entry?.ttl).toBeLessThan(Date.now() / 1000);
+    expect(await feedIds(reader)).toEqual([postId]);
+  });
+
+  /**
+   * A reader who follows `authors` authors: the 10 most active have 3 recent posts each, every
+   * author an older one, all in the reader's timeline. The follow items, counts, summaries and
+   * timeline entries are written with the repositories' item builders (BatchWriteItem), not
+   * thousands of requests. The first page (20 of the 30 recent posts) is the same for any `authors`.
+   */
+  async function seededReader(authors: number): Promise<{ reader: SignedIn; newest: string[] }> {
+    const reader = await signUp(t);
+    const writes: WriteRequest[] = [
+      put(toFollowCountsItem(reader.userId, { followerCount: 0, followingCount: authors })),
+    ];
+    const posts: PostSummary[] = [];
+    const old = Date.now() - 2 * 86_400_000;
+    const recent = Date.now() - 3_600_000;
+    const authorIds = Array.from({ length: authors }, () => nanoid());
+    authorIds.forEach((authorId, a) => {
+      writes.push(put(toFollowItem(reader.userId, authorId, new Date(old).toISOString())));
+      posts.push(summary(authorId, new Date(old + a * 1000).toISOString(), `older ${a}`));
+    });
+    for (let p = 0; p < 30; p++) {
+      posts.push(summary(authorIds[p % 10], new Date(recent + p * 1000).toISOString(), `recent ${p}`));
+    }
+    for (const post of posts) {
+      writes.push(put(toPostSummaryItem(post)), put(toTimelineItem(reader.userId, post as Required<PostSummary>)));
+    }
+    await seed(t, writes);
+    return { reader, newest: posts.map((post) => post.id).reverse() };
+  }
+
+  it('costs the same three calls a page (plus the token check) with 10 or 1,000 followed authors', async () => {
+    const costs: { calls: number; rcu: number }[] = [];
+    for (const authors of [10, 1_000]) {
+      const { reader, newest } = await seededReader(authors);
+      const first = await feed(reader);
+      const second = await feed(reader, { cursor: (first.body as FeedPage).nextCursor! });
+      const ids = [...(first.body as FeedPage).items, ...(second.body as FeedPage).items].map((post) => post.id);
+      expect(ids).toEqual(newest.slice(0, 40));
+      const cost = dynamoCost(first);
+      // The token check's BatchGetItem, then the counter item, the timeline Query and one BatchGetItem.
+      expect(cost.calls).toBe(4);
+      expect(dynamoCost(second).calls).toBe(4);
+      costs.push(cost);
+    }
+    // The same page costs the same read capacity whether the reader follows 10 authors or 1,000.
+    expect(costs[1]).toEqual(costs[0]);
+  });
+
+  it('a 10,000-follower author publishes at the cost of a 0-follower one; the fan-out completes within its bound', async () => {
+    const [lonely, famous, reader] = [await signUp(t), await signUp(t), await signUp(t)];
+    // 9,999 followers seeded in bulk, and one real reader through the API: 10,000, the threshold itself.
+    const writes: WriteRequest[] = [
+      put(toFollowCountsItem(famous.userId, { followerCount: BIG_AUDIENCE - 1, followingCount: 0 })),
+    ];
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (let i = 0; i < BIG_AUDIENCE - 1; i++) writes.push(put(toFollowItem(nanoid(), famous.userId, since)));
+    const seeding = performance.now();
+    await seed(t, writes);
+    process.stdout.write(`seeded ${writes.length} items in ${Math.round(performance.now() - seeding)} ms\n`);
+    expect((await follow(reader, famous.userId)).body).toEqual({ following: true, followerCount: BIG_AUDIENCE });
+    await processStream(t);
+
+    const cost = async (author: SignedIn) => dynamoCost(await publish(author, await draft(author, 'Costs')));
+    const alone = await cost(lonely);
+    const crowded = await cost(famous);
+    expect(crowded).toEqual(alone);
+
+    const started = performance.now();
+    await processStream(t);
+    const fanoutMs = performance.now() - started;
+    expect(fanoutMs).toBeLessThan(FANOUT_10K_BOUND_MS);
+    const [post] = ((await feed(reader)).body as FeedPage).items;
+    expect(post.authorId).toBe(famous.userId);
+    const sampleFollower = writes[1] as { PutRequest: { Item: { followerId: string } } };
+    const entries = await t.db.send(
+      new QueryCommand({
+        TableName: t.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': Keys.timelinePartition(sampleFollower.PutRequest.Item.followerId) },
+      }),
+    );
+    expect(entries.Items?.map((item) => item.postId as string)).toEqual([post.id]);
+    process.stdout.write(`fan-out of one post to ${BIG_AUDIENCE} timelines: ${Math.round(fanoutMs)} ms\n`);
+  });
+});
+
+describe('personal feed: authors fanned in on read (e2e)', () => {
+  let t: TestApp;
+  const THRESHOLD = 3;
+
+  beforeAll(async () => {
+    t = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: String(THRESHOLD) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const follow = (as: SignedIn, id: string) =>
+    t.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer).expect(200);
+  const feed = (as: SignedIn) => t.api.get('/api/v1/feed').set('authorization', as.bearer).expect(200);
+
+  it('an author past the threshold is merged into readers’ feeds on read, with no timeline writes', async () => {
+    const author = await signUp(t);
+    const small = await signUp(t);
+    const readers = [await signUp(t), await signUp(t), await signUp(t), await signUp(t)];
+    for (const reader of readers) await follow(reader, author.userId);
+    await follow(readers[0], small.userId);
+    await processStream(t); // the 4th follow flagged the author; the processor tells every follower
+    const flagged = await t.getItem(Keys.followCounts(author.userId).PK, Keys.followCounts(author.userId).SK);
+    expect(flagged).toMatchObject({ fanIn: true, followerCount: THRESHOLD + 1 });
+
+    const late = await signUp(t);
+    await follow(late, author.userId);
+    await processStream(t);
+
+    const bigPost = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Big', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${bigPost.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    const smallPost = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', small.bearer)
+        .send({ title: 'Small', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${smallPost.id}/publish`).set('authorization', small.bearer).send({}).expect(200);
+    await processStream(t);
+
+    // No follower's timeline holds the big author's post; each feed shows it anyway.
+    for (const reader of [...readers, late]) {
+      expect(
+        await t.queryPartition(Keys.timelinePartition(reader.userId)).then((items) => items.map((i) => i.postId)),
+      ).not.toContain(bigPost.id);
+    }
+    const mixed = await feed(readers[0]);
+    expect((mixed.body as FeedPage).items.map((post) => post.id)).toEqual([smallPost.id, bigPost.id]);
+    // Token check, counter item, timeline Query, one Query for the fan-in author, one BatchGetItem.
+    expect(dynamoCost(mixed).calls).toBe(5);
+    for (const reader of readers.slice(1).concat(late)) {
+      expect(((await feed(reader)).body as FeedPage).items.map((post) => post.id)).toEqual([bigPost.id]);
+    }
+
+    // Unfollowing takes the author out of the reader's fan-in set in the same transaction.
+    await t.api.delete(`/api/v1/users/${author.userId}/follow`).set('authorization', readers[1].bearer).expect(200);
+    const after = await feed(readers[1]);
+    expect((after.body as FeedPage).items).toEqual([]);
+    expect(dynamoCost(after).calls).toBe(3);
+  });
+});

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Keys } from '../src/dynamo/keys.js';
+import { processStream } from './helpers/stream.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  setUserAttributes,
+  signInAdmin,
+  signUp,
+  type SignedIn,
+  type TestApp,
+  SEEDING_TIMEOUT_MS,
+} from './helpers/test-app.js';
+
+jest.setTimeout(SEEDING_TIMEOUT_MS);
+
+const CONCURRENT_FOLLOWERS = 100;
+
+interface PublicUser {
+  followerCount: number;
+  followingCount: number;
+  followedByMe?: boolean;
+}
+
+describe('follows (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const follow = (as: SignedIn, id: string) => t.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer);
+  const unfollow = (as: SignedIn, id: string) =>
+    t.api.delete(`/api/v1/users/${id}/follow`).set('authorization', as.bearer);
+  const publicUser = async (id: string, as?: SignedIn): Promise<PublicUser> => {
+    const req = t.api.get(`/api/v1/users/${id}`);
+    if (as) void req.set('authorization', as.bearer);
+    return (await req.expect(200)).body as PublicUser;
+  };
+
+  /** Registers `n` users, a few at a time (each registration hashes a password). */
+  async function signUpMany(n: number): Promise<SignedIn[]> {
+    const users: SignedIn[] = [];
+    while (users.length < n) {
+      users.push(...(await Promise.all(Array.from({ length: Math.min(10, n - users.length) }, () => signUp(t)))));
+    }
+    return users;
+  }
+
+  it('follows and unfollows idempotently, with counts and followedByMe on the public user view', async () => {
+    const [reader, author] = await signUpMany(2);
+    expect((await follow(reader, author.userId).expect(200)).body).toEqual({ following: true, followerCount: 1 });
+    expect((await follow(reader, author.userId).expect(200)).body).toEqual({ following: true, followerCount: 1 });
+
+    expect(await publicUser(author.userId, reader)).toMatchObject({
+      followerCount: 1,
+      followingCount: 0,
+      followedByMe: true,
+    });
+    expect(await publicUser(reader.userId, author)).toMatchObject({
+      followerCount: 0,
+      followingCount: 1,
+      followedByMe: false,
+    });
+    const anonymous = await publicUser(author.userId);
+    expect(anonymous.followerCount).toBe(1);
+    expect(anonymous).not.toHaveProperty('followedByMe');
+
+    expect((await unfollow(reader, author.userId).expect(200)).body).toEqual({ following: false, followerCount: 0 });
+    expect((await unfollow(reader, author.userId).expect(200)).body).toEqual({ following: false, followerCount: 0 });
+    expect(await publicUser(author.userId, reader)).toMatchObject({ followerCount: 0, followedByMe: false });
+    expect(await publicUser(reader.userId)).toMatchObject({ followingCount: 0 });
+  });
+
+  it('the public view reads the counts in its one Query; signed in, one GetItem more for followedByMe', async () => {
+    const [reader, author] = await signUpMany(2);
+    await follow(reader, author.userId).expect(200);
+    expect(dynamoCost(await t.api.get(`/api/v1/users/${author.userId}`).expect(200)).calls).toBe(1);
+    // The token check's BatchGetItem, the Query and the edge's GetItem.
+    const signedIn = await t.api.get(`/api/v1/users/${author.userId}`).set('authorization', reader.bearer).expect(200);
+    expect(dynamoCost(signedIn).calls).toBe(3);
+  });
+
+  it('refuses to follow yourself (422), an unknown user or a deactivated one (404), writing nothing', async () => {
+    const [reader, gone] = await signUpMany(2);
+    const self = await follow(reader, reader.userId).expect(422);
+    expect(self.body.code).toBe('cannot_follow_self');
+    expect((await unfollow(reader, reader.userId).expect(422)).body.code).toBe('cannot_follow_self');
+    expect((await follow(reader, 'AAAAAAAAAAAAAAAAAAAAA').expect(404)).body.code).toBe('user_not_found');
+    await setUserAttributes(t, gone.userId, { status: 'inactive' });
+    expect((await follow(reader, gone.userId).expect(404)).body.code).toBe('user_not_found');
+    expect((await follow(reader, 'not-an-id').expect(400)).body.code).toBe('validation_failed');
+    expect(await t.getItem(Keys.follow(reader.userId, gone.userId).PK, 'FOLLOW')).toBeUndefined();
+    expect(await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK)).toBeUndefined();
+  });
+
+  it('keeps followerCount exact under 100 concurrent follows of one author, and as many unfollows', async () => {
+    const [author, ...followers] = await signUpMany(CONCURRENT_FOLLOWERS + 1);
+    // Each follower also follows twice at once: the second must count for nothing.
+    const results = await Promise.all(
+      [...followers, ...followers.slice(0, 20)].map((reader) => follow(reader, author.userId)),
+    );
+    expect(results.map((res) => res.status)).toEqual(results.map(() => 200));
+    expect((await publicUser(author.userId)).followerCount).toBe(CONCURRENT_FOLLOWERS);
+    for (const reader of followers.slice(0, 5)) expect((await publicUser(reader.userId)).followingCount).toBe(1);
+
+    const undone = await Promise.all(followers.slice(0, 60).map((reader) => unfollow(reader, author.userId)));
+    expect(undone.map((res) => res.status)).toEqual(undone.map(() => 200));
+    expect((await publicUser(author.userId)).followerCount).toBe(CONCURRENT_FOLLOWERS - 60);
+  });
+
+  it('lists followers and following in cursor pages, newest first, one Query and one BatchGetItem a page', async () => {
+    const [author, ...readers] = await signUpMany(6);
+    for (const reader of readers) await follow(reader, author.userId).expect(200);
+    const seen: string[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const res = await t.api
+        .get(`/api/v1/users/${author.userId}/followers`)
+        .query({ limit: 2, ...(cursor ? { cursor } : {}) })
+        .expect(200);
+      expect(dynamoCost(res).calls).toBe(2);
+      const body = res.body as {
+        items: { id: string; username: string; followedAt: string }[];
+        nextCursor: string | null;
+      };
+      seen.push(...body.items.map((item) => item.id));
+      cursor = body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(readers.map((reader) => reader.userId).reverse());
+
+    const following = await t.api.get(`/api/v1/users/${readers[0].userId}/following`).expect(200);
+    expect(following.body.items.map((item: { id: string }) => item.id)).toEqual([author.userId]);
+    expect(following.body.nextCursor).toBeNull();
+    expect((await t.api.get(`/api/v1/users/AAAAAAAAAAAAAAAAAAAAA/followers`).expect(404)).body.code).toBe(
+      'user_not_found',
+    );
+    const other = await t.api.get(`/api/v1/users/${readers[1].userId}/followers`).expect(200);
+    await t.api
+      .get(`/api/v1/users/${author.userId}/followers`)
+      .query({ cursor: other.body.nextCursor ?? 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' })
+      .expect(400);
+  });
+
+  it('a hard-deleted user loses their follows in both directions, with the other users’ counts', async () => {
+    const [leaving, followedA, followedB, fan] = await signUpMany(4);
+    await follow(leaving, followedA.userId).expect(200);
+    await follow(leaving, followedB.userId).expect(200);
+    await follow(fan, leaving.userId).expect(200);
+    await follow(fan, followedA.userId).expect(200);
+    await t.api.delete(`/api/v1/users/${leaving.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+    await processStream(t);
+
+    expect(await publicUser(followedA.userId)).toMatchObject({ followerCount: 1 });
+    expect(await publicUser(followedB.userId)).toMatchObject({ followerCount: 0 });
+    expect(await publicUser(fan.userId)).toMatchObject({ followingCount: 1 });
+    for (const key of [
+      Keys.follow(leaving.userId, followedA.userId),
+      Keys.follow(leaving.userId, followedB.userId),
+      Keys.follow(fan.userId, leaving.userId),
+      Keys.followCounts(leaving.userId),
+    ]) {
+      expect(await t.getItem(key.PK, key.SK)).toBeUndefined();
+    }
+    const fanFollowing = await t.api.get(`/api/v1/users/${fan.userId}/following`).expect(200);
+    expect(fanFollowing.body.items.map((item: { id: string }) => item.id)).toEqual([followedA.userId]);
+    // A second delivery of the same records changes nothing.
+    await processStream(t);
+    expect(await publicUser(followedA.userId)).toMatchObject({ followerCount: 1 });
+  });
+});
