@@ -31,8 +31,8 @@ const PUBLIC = [
   'POST /api/v1/auth/password-reset/confirm',
   'POST /api/v1/auth/verify-email/request',
   'POST /api/v1/auth/verify-email/confirm',
-  'GET /api/v1/users/{id}',
-  'GET /api/v1/users/by-username/{username}',
+  'GET /api/v1/users/{id}/followers',
+  'GET /api/v1/users/{id}/following',
   'GET /api/v1/categories',
   'GET /api/v1/categories/by-slug/{slug}',
   'GET /api/v1/tags',
@@ -41,8 +41,10 @@ const PUBLIC = [
   'GET /api/v1/users/{id}/posts',
   'GET /api/v1/users/{id}/comments',
 ];
-/** Public routes whose answer depends on who asks (drafts for their author, likedByMe, one view per user). */
+/** Public routes whose answer depends on who asks (drafts for their author, likedByMe, followedByMe, one view per user). */
 const OPTIONAL_AUTH = [
+  'GET /api/v1/users/{id}',
+  'GET /api/v1/users/by-username/{username}',
   'GET /api/v1/posts/{id}',
   'GET /api/v1/posts/by-slug/{slug}',
   'POST /api/v1/posts/{id}/views',
