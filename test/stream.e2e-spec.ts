@@ -13,7 +13,7 @@ import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
 import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
-import { toLikeItem } from '../src/posts/posts.repository.js';
+import { PostsRepository, toLikeItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
@@ -346,6 +346,21 @@ describe('change streams: the post cascade (e2e)', () => {
     expect(await processor.handleBatch(renames)).toEqual({ handled: renames.length });
     expect(await processor.handleBatch(renames.slice(0, 1))).toEqual({ handled: 1 });
     expect(await copies()).toEqual(before);
+
+    // A rename handled late: the handler listed the post, then an erasure anonymised it (and its
+    // links' copies) before the handler wrote. Neither the post nor a link gets the name back.
+    const posts = t.app.get(PostsRepository);
+    const [listed] = (await posts.ownPosts(writer.userId, undefined, 10)).items;
+    expect(listed.id).toBe(post.id);
+    await t.api.delete(`/api/v1/users/${writer.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+    await posts.setAuthorDisplay(listed, {
+      authorUsername: 'late_rename',
+      authorName: 'Late Rename',
+      authorVersion: 1e9,
+    });
+    const anonymised = JSON.stringify(await copies());
+    expect(anonymised).not.toContain('late_rename');
+    expect(anonymised).not.toContain(username);
   });
 
   it('shows the records handled and the lag per shard in /metrics', async () => {

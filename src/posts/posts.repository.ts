@@ -217,8 +217,8 @@ export class PostsRepository {
 
   /**
    * The stream processor's fan-out of an author's new name: the summary and the post's feed links
-   * get `display`, each only over an older copy (and the summary only while the post is still the
-   * author's). Safe to repeat and to receive late: a failed condition is a copy already as new.
+   * get `display`, each only over an older copy and only while the post (or the link's copy of it)
+   * is still the author's: after an erasure anonymised the post, a late rename changes nothing. Safe to repeat and to receive late: a failed condition is a copy already as new.
    */
   async setAuthorDisplay(post: PostSummary, display: AuthorDisplay): Promise<void> {
     const links = [Keys.post(post.id)];
@@ -233,7 +233,10 @@ export class PostsRepository {
             TableName: this.tableName,
             Key: key,
             // The summary itself, then the links' summary copies (a link without one has nothing to update).
-            ...authorDisplayUpdate(display, index === 0 ? { authorId: post.authorId } : { within: 'summary' }),
+            ...authorDisplayUpdate(
+              display,
+              index === 0 ? { authorId: post.authorId } : { authorId: post.authorId, within: 'summary' },
+            ),
           }),
         );
       } catch (error) {

@@ -3,11 +3,12 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
+import { epochSeconds } from '../dynamo/expressions.js';
 import { countAll, queryAll } from '../dynamo/pagination.js';
 import { sequencePosition, type StreamRecord } from './stream-record.js';
 
-/** Above this, the record's images are left out of the dead letter (an item holds at most 400 KB). */
-const MAX_RECORD_JSON = 300_000;
+/** Dead letters expire (DynamoDB TTL) after this long: 30 days, past the time to look at them. */
+const DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600;
 
 export interface StreamDeadLetter {
   shardId: string;
@@ -16,7 +17,11 @@ export interface StreamDeadLetter {
   attempts: number;
   error: string;
   failedAt: string;
-  /** The record as received (JSON), without its images when they were too large. */
+  /**
+   * The record's identity as JSON: event id and name, the changed item's keys, sequence number and
+   * time. Never its images: they hold password hashes, emails and token hashes, which must not
+   * outlive the item (an erasure would not reach them), and they can pass the 400 KB item limit.
+   */
   record: string;
 }
 
@@ -35,10 +40,16 @@ export class StreamDeadLettersRepository {
 
   async add(shardId: string, record: StreamRecord, attempts: number, error: unknown): Promise<void> {
     const sequenceNumber = record.dynamodb?.SequenceNumber ?? '0';
-    let json = JSON.stringify(record);
-    if (json.length > MAX_RECORD_JSON) {
-      json = JSON.stringify({ ...record, dynamodb: { ...record.dynamodb, NewImage: undefined, OldImage: undefined } });
-    }
+    const json = JSON.stringify({
+      eventID: record.eventID,
+      eventName: record.eventName,
+      dynamodb: {
+        Keys: record.dynamodb?.Keys,
+        SequenceNumber: record.dynamodb?.SequenceNumber,
+        ApproximateCreationDateTime: record.dynamodb?.ApproximateCreationDateTime,
+      },
+    });
+    const now = this.clock.now();
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
@@ -51,8 +62,9 @@ export class StreamDeadLettersRepository {
           attempts,
           // The name and message only: a stack or the record's key could hold a token hash in a log.
           error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 1000) : String(error),
-          failedAt: this.clock.now().toISOString(),
+          failedAt: now.toISOString(),
           record: json,
+          ttl: epochSeconds(now) + DEAD_LETTER_TTL_SECONDS,
         },
       }),
     );

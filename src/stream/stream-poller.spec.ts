@@ -124,11 +124,19 @@ class FakeStreams {
 class FakeProcessor {
   readonly handled: string[] = [];
   readonly poison = new Set<string>();
+  /** Sequence numbers whose handling meets a throttled database. */
+  readonly throttled = new Set<string>();
   handleBatch(records: readonly StreamRecord[]): Promise<BatchOutcome> {
     for (let index = 0; index < records.length; index++) {
       const sequence = records[index].dynamodb!.SequenceNumber!;
       if (this.poison.has(sequence))
         return Promise.resolve({ handled: index, failedAt: index, error: new Error('poison') });
+      if (this.throttled.has(sequence))
+        return Promise.resolve({
+          handled: index,
+          failedAt: index,
+          error: awsError('ProvisionedThroughputExceededException'),
+        });
       this.handled.push(sequence);
     }
     return Promise.resolve({ handled: records.length });
@@ -270,6 +278,21 @@ describe('StreamPoller (a fake Streams API)', () => {
     expect(processor.handled).toEqual(['1', '3']);
     expect(checkpoints.saved.get('s')?.sequenceNumber).toBe('3');
     expect(await metric(/^stream_worker_dead_letters (\d+)$/m)).toBe('1');
+  });
+
+  it('never dead-letters a record that fails on a throttled database, however often; it is handled once the database recovers', async () => {
+    streams.shard('s', [1, 2]);
+    processor.throttled.add('1');
+    const worker = await poller(2);
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(60_000);
+    }
+    expect(deadLetters.added).toEqual([]);
+    processor.throttled.clear();
+    await worker.drain();
+    expect(processor.handled).toEqual(['1', '2']);
+    expect(deadLetters.added).toEqual([]);
   });
 
   it('a record that fails and then succeeds is not dead-lettered, and the attempts start again', async () => {

@@ -11,6 +11,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { classifyKey } from './item-types.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
@@ -333,9 +334,18 @@ export class StreamPoller {
         shard.iterator = undefined; // read again from the failed record, after the shard's backoff
         const failed = records[outcome.failedAt];
         const sequence = failed.dynamodb?.SequenceNumber;
-        shard.attempts = sequence !== undefined && sequence === shard.failingSequence ? shard.attempts + 1 : 1;
+        // A database that is throttling, slow or away fails every record alike, and will recover:
+        // such a failure never counts towards the dead letter, or an outage would dead-letter the
+        // next record of every shard (cascades and erasures lost). Only failures that would
+        // repeat (a bug, a malformed record) do.
+        const transient = isTransientFailure(outcome.error);
+        shard.attempts = transient
+          ? 0
+          : sequence !== undefined && sequence === shard.failingSequence
+            ? shard.attempts + 1
+            : 1;
         shard.failingSequence = sequence;
-        if (shard.attempts >= this.config.streamWorker.maxAttempts && sequence !== undefined) {
+        if (!transient && shard.attempts >= this.config.streamWorker.maxAttempts && sequence !== undefined) {
           await this.deadLetter(shard, failed, outcome.error);
         } else {
           this.failed(shard);
@@ -391,4 +401,9 @@ function isCheckpointRecord(record: StreamRecord): boolean {
   const pk = record.dynamodb?.Keys?.PK?.S;
   const sk = record.dynamodb?.Keys?.SK?.S;
   return pk !== undefined && sk !== undefined && classifyKey({ PK: pk, SK: sk }).type === 'checkpoint';
+}
+
+/** Throttling, timeouts, an unreachable database, transaction conflicts: what a retry outlives. */
+function isTransientFailure(error: unknown): boolean {
+  return translateDynamoError(error)?.status === 503;
 }

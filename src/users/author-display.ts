@@ -60,7 +60,8 @@ export const NO_AUTHOR_DISPLAY = { authorUsername: undefined, authorName: undefi
  * (`authorVersion` absent or lower) and, with `authorId`, only while the item is still that
  * author's: a replayed or late record, or an anonymised item, is left as it is (the condition
  * fails). With `within`, the copy is the map attribute of that name (a feed link's summary copy),
- * and an item without that map is left alone.
+ * and an item without that map is left alone; `authorId` is then the copy's, which anonymising
+ * rewrites, so a late rename never puts an erased author's name back on a link.
  */
 export function authorDisplayUpdate(
   display: AuthorDisplay,
@@ -80,7 +81,7 @@ export function authorDisplayUpdate(
   if (authorId !== undefined) values[':author'] = authorId;
   const conditions = [
     within ? 'attribute_exists(#copy)' : 'attribute_exists(PK)',
-    ...(authorId !== undefined ? ['authorId = :author'] : []),
+    ...(authorId !== undefined ? [`${at}authorId = :author`] : []),
     `(attribute_not_exists(${at}authorVersion) OR ${at}authorVersion < :version)`,
   ];
   return {
