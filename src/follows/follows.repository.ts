@@ -84,10 +84,15 @@ export class FollowsRepository {
     return followCountsOf(result.Item);
   }
 
-  /** Whether `followerId` follows `authorId` (one GetItem). */
+  /** Whether `followerId` follows `authorId` (one strongly consistent GetItem: a follow just made shows). */
   async isFollowing(followerId: string, authorId: string): Promise<boolean> {
     const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: Keys.follow(followerId, authorId), ProjectionExpression: 'PK' }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.follow(followerId, authorId),
+        ProjectionExpression: 'PK',
+        ConsistentRead: true,
+      }),
     );
     return result.Item !== undefined;
   }

@@ -1,20 +1,19 @@
-import { BatchGetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { batchGetAll } from '../dynamo/batch.js';
+import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { toPostLinkItem } from '../posts/post-links.js';
 import { countsOf, withCounts } from '../posts/post-counters.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import type { Item, Migration, MigrationContext } from './migration.js';
 
-/** The post's summary with its counts (summary and counter item in one consistent BatchGetItem). */
+/**
+ * The post's summary with its counts (summary and counter item in one consistent BatchGetItem,
+ * its unprocessed keys retried: a throttled read must not pass for a missing post).
+ */
 async function readSummary(postId: string, { client, tableName }: MigrationContext): Promise<PostSummary | undefined> {
   const keys = [Keys.post(postId), Keys.postCounts(postId)];
-  const result = await client.send(
-    new BatchGetItemCommand({
-      RequestItems: { [tableName]: { Keys: keys.map((key) => marshall(key)), ConsistentRead: true } },
-    }),
-  );
-  const items = (result.Responses?.[tableName] ?? []).map((item) => unmarshall(item));
+  const items = await batchGetAll(createDocumentClient(client), tableName, keys, { consistentRead: true });
   const summary = items.find((item) => item.SK === Keys.post(postId).SK);
   if (!summary) return undefined;
   return withCounts(summary as PostSummary, countsOf(items.find((item) => item.SK === Keys.postCounts(postId).SK)));
