@@ -387,7 +387,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken: metricsTokenFrom(env.METRICS_TOKEN, problems),
     passwordHashConcurrency: int('PASSWORD_HASH_CONCURRENCY', Math.max(1, availableParallelism() - 1), 1, 256),
     passwordHashNice: int('PASSWORD_HASH_NICE', 10, 0, 19),
-    passwordHashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 10_000, 100, 600_000),
+    passwordHashMaxWaitMs: int('PASSWORD_HASH_MAX_WAIT_MS', 60_000, 100, 600_000),
     dynamo: {
       region: str('AWS_REGION', str('AWS_DEFAULT_REGION', 'us-east-1')),
       endpoint,
