@@ -210,3 +210,52 @@ describe('loadConfig: the stream worker (issue 17)', () => {
     ]);
   });
 });
+
+describe('loadConfig: webhooks (issue 17)', () => {
+  const SECRET = 'webhook-secret-of-at-least-32-bytes!!';
+
+  it('reads the URLs, the secret and the timings; no URLs by default', () => {
+    expect(loadConfig({}).webhooks).toEqual({
+      urls: [],
+      secret: '',
+      timeoutMs: 5000,
+      retryBaseMs: 30_000,
+      retryMaxMs: 3_600_000,
+      pollMs: 1000,
+    });
+    expect(
+      loadConfig({
+        WEBHOOK_URLS: ' https://a.example/hook , http://127.0.0.1:9/x?k=1 ',
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_TIMEOUT_MS: '2000',
+        WEBHOOK_RETRY_BASE_MS: '0',
+        WEBHOOK_RETRY_MAX_MS: '10',
+      }).webhooks,
+    ).toMatchObject({
+      urls: ['https://a.example/hook', 'http://127.0.0.1:9/x?k=1'],
+      secret: SECRET,
+      timeoutMs: 2000,
+      retryBaseMs: 0,
+      retryMaxMs: 10,
+    });
+  });
+
+  it('refuses other schemes without echoing the URL, and URLs without a secret', () => {
+    expect(problemsOf({ WEBHOOK_URLS: 'ftp://user:pw@host/x', WEBHOOK_SECRET: SECRET })).toEqual([
+      'WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "ftp:")',
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'not a url', WEBHOOK_SECRET: SECRET })).toEqual([
+      'WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "none")',
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'https://a.example/hook' })).toEqual([
+      'WEBHOOK_SECRET (at least 32 bytes) is required when WEBHOOK_URLS is set',
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'https://a.example/hook', WEBHOOK_SECRET: 'short' })).toHaveLength(1);
+    expect(problemsOf({ WEBHOOK_URLS: 'https://a.example/h,https://a.example/h', WEBHOOK_SECRET: SECRET })).toEqual([
+      'WEBHOOK_URLS lists a URL twice',
+    ]);
+    expect(problemsOf({ WEBHOOK_RETRY_BASE_MS: '10', WEBHOOK_RETRY_MAX_MS: '5' })).toEqual([
+      'WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS',
+    ]);
+  });
+});

@@ -158,6 +158,7 @@ export interface AppConfig {
   };
   // --- change streams (issue 17) ---
   streamWorker: StreamWorkerConfig;
+  webhooks: WebhooksConfig;
   // --- follows and the personal feed (issue 18) ---
   feed: {
     /** Authors with more followers than this are not fanned out on write: readers fan them in. */
@@ -180,6 +181,66 @@ export interface StreamWorkerConfig {
   maxAttempts: number;
   /** `npm run worker` serves `/metrics` and its probes on this port (on `HOST`); 0: no server. */
   metricsPort: number;
+}
+
+/** Outbound events delivered to webhooks by the stream worker (issue 17, docs/streams.md). */
+export interface WebhooksConfig {
+  /** Receivers of every event (`WEBHOOK_URLS`, comma-separated http(s) URLs, at most 10); empty: events are only listed. */
+  urls: string[];
+  /** HMAC-SHA256 key of `X-Webhook-Signature` (required when `urls` is not empty). */
+  secret: string;
+  /** A delivery attempt is abandoned (and counted as failed) after this long. */
+  timeoutMs: number;
+  /** The wait after the first failed attempt, doubling after each further one up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often the worker looks for due deliveries. */
+  pollMs: number;
+}
+
+/** Attempts at one delivery before it is dead-lettered (the issue fixes it at 8). */
+export const WEBHOOK_MAX_ATTEMPTS = 8;
+const MAX_WEBHOOK_URLS = 10;
+
+function webhooksFrom(
+  env: Env,
+  str: (name: string, fallback: string) => string,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): WebhooksConfig {
+  const urls = str('WEBHOOK_URLS', '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of urls) {
+    let scheme = '';
+    try {
+      scheme = new URL(entry).protocol;
+    } catch {
+      // reported below
+    }
+    // Only the scheme is named: a webhook URL's path or query may hold the receiver's own secret.
+    if (scheme !== 'http:' && scheme !== 'https:') {
+      problems.push(`WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "${scheme || 'none'}")`);
+    }
+  }
+  if (urls.length > MAX_WEBHOOK_URLS) problems.push(`WEBHOOK_URLS takes at most ${MAX_WEBHOOK_URLS} URLs`);
+  if (new Set(urls).size !== urls.length) problems.push('WEBHOOK_URLS lists a URL twice');
+  const secret = env.WEBHOOK_SECRET?.trim() ?? '';
+  if (urls.length > 0 && Buffer.byteLength(secret) < 32) {
+    problems.push('WEBHOOK_SECRET (at least 32 bytes) is required when WEBHOOK_URLS is set');
+  }
+  const retryBaseMs = int('WEBHOOK_RETRY_BASE_MS', 30_000, 0, 86_400_000);
+  const retryMaxMs = int('WEBHOOK_RETRY_MAX_MS', 3_600_000, 0, 86_400_000);
+  if (retryMaxMs < retryBaseMs) problems.push('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
+  return {
+    urls,
+    secret,
+    timeoutMs: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+    retryBaseMs,
+    retryMaxMs,
+    pollMs: int('WEBHOOK_POLL_MS', 1000, 50, 60_000),
+  };
 }
 
 export class ConfigError extends Error {
@@ -452,6 +513,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
     },
+    webhooks: webhooksFrom(env, str, int, problems),
     // --- follows and the personal feed (issue 18) ---
     feed: { fanoutMaxFollowers: int('FEED_FANOUT_MAX_FOLLOWERS', 10_000, 0, 1_000_000) },
   };

@@ -45,6 +45,8 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'Follow', pk: new RegExp(`^FOLLOW#${ID}#${ID}$`), sk: /^FOLLOW$/ },
   { entity: 'FollowCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#FOLLOWS$/ },
   { entity: 'TimelineEntry', pk: new RegExp(`^TIMELINE#${ID}$`), sk: new RegExp(`^${TIME}#${ID}$`) },
+  { entity: 'OutboundEvent', pk: new RegExp(`^EVENT#${ID}$`), sk: /^EVENT$/ },
+  { entity: 'WebhookDelivery', pk: new RegExp(`^EVENT#${ID}$`), sk: /^DELIVERY#[0-9a-f]{16}$/ },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },
 ];
 

@@ -27,6 +27,9 @@ export const ENTITY = {
   Follow: 'Follow',
   FollowCounts: 'FollowCounts',
   TimelineEntry: 'TimelineEntry',
+  // outbound events and webhooks (issue 17)
+  OutboundEvent: 'OutboundEvent',
+  WebhookDelivery: 'WebhookDelivery',
 } as const;
 
 export interface ItemKey {
@@ -147,6 +150,14 @@ export const Keys = {
     SK: `${publishedAt}#${postId}`,
   }),
   timelinePartition: (userId: string): string => `TIMELINE#${userId}`,
+  // --- outbound events and webhooks (issue 17) ---
+  /** An outbound event (`post.published`...), made by the stream processor; its deliveries share its partition. */
+  outboundEvent: (eventId: string): ItemKey => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),
+  /** One event's delivery to one webhook (`target`: a hash of the URL, never the URL itself). */
+  webhookDelivery: (eventId: string, target: string): ItemKey => ({
+    PK: `EVENT#${eventId}`,
+    SK: `DELIVERY#${target}`,
+  }),
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
@@ -246,6 +257,31 @@ export const FollowIndexKeys = {
   }),
   followers: (authorId: string): string => `FOLLOWERS#${authorId}`,
   following: (followerId: string): string => `FOLLOWING#${followerId}`,
+} as const;
+
+/**
+ * Index keys of outbound events (GSI1): every event newest first (`GET /admin/events`), the
+ * deliveries due for an attempt (oldest due first) and the dead-lettered deliveries. A delivery is
+ * in one of the two delivery partitions while pending or dead, in none once delivered (sparse).
+ */
+export const EventIndexKeys = {
+  event: (occurredAt: string, eventId: string) => ({ GSI1PK: 'EVENTS', GSI1SK: `${occurredAt}#${eventId}` }),
+  due: (dueAt: string, eventId: string, target: string) => ({
+    GSI1PK: 'WEBHOOKS#DUE',
+    GSI1SK: `${dueAt}#${eventId}#${target}`,
+  }),
+  dead: (failedAt: string, eventId: string, target: string) => ({
+    GSI1PK: 'WEBHOOKS#DEAD',
+    GSI1SK: `${failedAt}#${eventId}#${target}`,
+  }),
+  eventsPartition: 'EVENTS',
+  duePartition: 'WEBHOOKS#DUE',
+  deadPartition: 'WEBHOOKS#DEAD',
+  /** An event that names a user (GSI3 `OWNED#<userId>`): the user's erasure removes it. */
+  owned: (userId: string, occurredAt: string, eventId: string) => ({
+    GSI3PK: OwnedIndexKeys.partition(userId),
+    GSI3SK: `EVENT#${occurredAt}#${eventId}`,
+  }),
 } as const;
 
 /** Index keys of a comment: the moderation queue (GSI1, pending only) and the author's approved comments (GSI2). */

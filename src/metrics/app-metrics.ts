@@ -52,6 +52,7 @@ export class AppMetrics {
   });
 
   private worker: StreamWorkerMetrics | undefined;
+  private webhooks: Counter<'outcome'> | undefined;
   private workerStalled: () => boolean = () => false;
 
   constructor() {
@@ -122,6 +123,20 @@ export class AppMetrics {
       }),
     };
     return this.worker;
+  }
+
+  /**
+   * Webhook delivery attempts and their ends, by outcome: `delivered`, `failed` (retried later),
+   * `dead` (dead-lettered after 8), `dropped` (webhook unconfigured or event gone). Issue 17.
+   */
+  webhookDeliveries(): Counter<'outcome'> {
+    this.webhooks ??= new Counter({
+      name: 'webhook_deliveries_total',
+      help: 'Webhook deliveries by outcome: delivered, failed (to be retried), dead (dead-lettered), dropped.',
+      labelNames: ['outcome'] as const,
+      registers: [this.registry],
+    });
+    return this.webhooks;
   }
 
   /** The registry in the Prometheus text format. */

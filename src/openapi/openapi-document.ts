@@ -27,6 +27,7 @@ const TAGS: [name: string, description: string][] = [
   ['comments', 'Threaded comments on posts, their moderation and likes.'],
   ['categories', 'The hierarchical category tree (changed by admins).'],
   ['tags', 'Flat tags with post counts (changed by moderators and admins).'],
+  ['events (admin)', 'Outbound events (also sent to webhooks) and dead-lettered webhook deliveries (admins only).'],
   ['health', 'Liveness and readiness probes and Prometheus metrics, outside `/api/v1`.'],
 ];
 

@@ -4,7 +4,7 @@ import { Keys, type ItemKey } from '../dynamo/keys.js';
  * The kinds of item whose changes the processor acts on, recognised by the shape of their key
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
-export type StreamItemType = 'post' | 'user' | 'checkpoint' | 'followCounts' | 'other';
+export type StreamItemType = 'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
 const USER_PARTITION = Keys.userPartition('');
@@ -12,13 +12,15 @@ const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 
 export interface ClassifiedKey {
   type: StreamItemType;
-  /** The post's or user's id (the user's for `followCounts`; empty for `checkpoint` and `other`). */
+  /** The post's or user's id (the user's for `followCounts`, the post's for `comment`; empty for `checkpoint` and `other`). */
   id: string;
 }
 
 export function classifyKey(key: ItemKey): ClassifiedKey {
   if (key.PK.startsWith(POST_PARTITION) && key.SK === Keys.post('').SK)
     return { type: 'post', id: key.PK.slice(POST_PARTITION.length) };
+  if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.commentPrefix))
+    return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)

@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../app.module.js';
 import { loadConfig } from '../config/app-config.js';
+import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { StreamProcessor } from './stream-processor.js';
 import type { StreamRecord } from './stream-record.js';
 
@@ -56,3 +57,11 @@ function appContext(): Promise<INestApplicationContext> {
 
 /** The Lambda entry point: `dist/stream/lambda.handler`. */
 export const handler = createStreamHandler(async () => (await appContext()).get(StreamProcessor));
+
+/**
+ * The scheduled entry point of webhook deliveries (an EventBridge schedule, e.g. every minute):
+ * `dist/stream/lambda.deliverWebhooks`. On Lambda nothing else sends the due deliveries.
+ */
+export const deliverWebhooks = async (): Promise<{ changed: number }> => ({
+  changed: await (await appContext()).get(WebhookDispatcher).dispatchDue(),
+});

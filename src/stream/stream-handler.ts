@@ -8,6 +8,7 @@ import type { ItemChange } from './stream-record.js';
  */
 export interface StreamHandler {
   readonly name: string;
-  readonly itemType: StreamItemType;
+  /** The kind of item it acts on, or several (the outbound events read posts, comments and users). */
+  readonly itemType: StreamItemType | readonly StreamItemType[];
   handle(change: ItemChange, itemId: string): Promise<void>;
 }

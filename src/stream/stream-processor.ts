@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { classifyKey } from './item-types.js';
+import { classifyKey, type StreamItemType } from './item-types.js';
 import type { StreamHandler } from './stream-handler.js';
 import { STREAM_HANDLERS } from './stream.constants.js';
 import { recordTime, type StreamRecord, toItemChange } from './stream-record.js';
@@ -66,7 +66,8 @@ export class StreamProcessor {
     const change = toItemChange(record);
     const { type, id } = classifyKey(change.key);
     for (const handler of this.handlers) {
-      if (handler.itemType === type) await handler.handle(change, id);
+      const types: readonly StreamItemType[] = Array.isArray(handler.itemType) ? handler.itemType : [handler.itemType];
+      if (types.includes(type)) await handler.handle(change, id);
     }
   }
 }

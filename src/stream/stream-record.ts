@@ -27,6 +27,8 @@ export type Item = Record<string, NativeAttributeValue>;
 
 /** One item's change, as the handlers see it: plain JavaScript images and the item's key. */
 export interface ItemChange {
+  /** The record's `eventID` (unique per record, the same when the record is delivered again). */
+  eventId?: string;
   event: StreamEventName;
   key: ItemKey;
   oldImage: Item | undefined;
@@ -60,6 +62,7 @@ export function toItemChange(record: StreamRecord): ItemChange {
   const keys = data.Keys ? unmarshall(data.Keys) : {};
   if (typeof keys.PK !== 'string' || typeof keys.SK !== 'string') throw new MalformedStreamRecordError('no PK/SK');
   return {
+    eventId: record.eventID,
     event: record.eventName as StreamEventName,
     key: { PK: keys.PK, SK: keys.SK },
     oldImage: data.OldImage ? unmarshall(data.OldImage) : undefined,

@@ -19,6 +19,9 @@ import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
 import { FanInPromotionHandler, FollowErasureHandler } from './handlers/follow-graph.handlers.js';
+import { EventsModule } from '../events/events.module.js';
+import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
+import { OutboundEventsHandler } from './handlers/outbound-events.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
@@ -32,7 +35,7 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
  */
 @Module({
-  imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule],
+  imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule, EventsModule],
   providers: [
     PostCascadeHandler,
     UserCascadeHandler,
@@ -41,6 +44,8 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
     FeedFanoutHandler,
     FanInPromotionHandler,
     FollowErasureHandler,
+    // outbound events (issue 17)
+    OutboundEventsHandler,
     {
       provide: STREAM_HANDLERS,
       inject: [
@@ -51,6 +56,8 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
         FeedFanoutHandler,
         FanInPromotionHandler,
         FollowErasureHandler,
+        // outbound events (issue 17)
+        OutboundEventsHandler,
       ],
       useFactory: (...handlers: StreamHandler[]) => handlers,
     },
@@ -70,16 +77,20 @@ export class StreamModule implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly poller: StreamPoller,
+    private readonly webhooks: WebhookDispatcher,
     @Inject(DYNAMODB_STREAMS_CLIENT) private readonly streams: DynamoDBStreamsClient,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.streamWorker.mode === 'inline') this.poller.start();
+    if (this.config.streamWorker.mode === 'inline') {
+      this.poller.start();
+      this.webhooks.start();
+    }
   }
 
   /** Finishes the batch in hand and checkpoints it before the database client closes. */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.poller.stop();
+    await Promise.all([this.poller.stop(), this.webhooks.stop()]);
   }
 
   onApplicationShutdown(): void {

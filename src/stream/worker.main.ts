@@ -8,6 +8,7 @@ import { loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
+import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { StreamPoller } from './stream-poller.js';
 import { startWorkerMetricsServer } from './worker-metrics.server.js';
 
@@ -34,6 +35,8 @@ async function runWorker(): Promise<void> {
   );
   const poller = context.get(StreamPoller);
   poller.start();
+  // Webhook deliveries are sent beside the stream, never inside a shard's batch (docs/streams.md).
+  context.get(WebhookDispatcher).start();
   const metricsServer =
     config.streamWorker.metricsPort > 0
       ? await startWorkerMetricsServer({

@@ -1,0 +1,265 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { batchGetAll } from '../dynamo/batch.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { isConditionalCheckFailed, isTransactionCanceled, cancellationReasons } from '../dynamo/dynamo-errors.js';
+import { buildUpdate, epochSeconds, isExpired, type UpdateSpec } from '../dynamo/expressions.js';
+import { ENTITY, EventIndexKeys, Keys } from '../dynamo/keys.js';
+import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { transactWrite } from '../dynamo/transactions.js';
+import type { OutboundEvent } from './outbound-event.js';
+
+/** Events and their deliveries expire (DynamoDB TTL) after 30 days, past the time to look at them. */
+export const EVENT_TTL_SECONDS = 30 * 24 * 3600;
+
+export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'dropped';
+
+/** One event's delivery to one webhook, as the dispatcher sees it. */
+export interface WebhookDelivery {
+  eventId: string;
+  eventType: string;
+  /** A hash of the webhook URL (the URL itself is never stored: its path or query may hold a secret). */
+  target: string;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: string;
+  lastError?: string;
+  lastStatus?: number;
+  failedAt?: string;
+}
+
+const toDelivery = (item: Record<string, unknown>): WebhookDelivery => ({
+  eventId: item.eventId as string,
+  eventType: item.eventType as string,
+  target: item.target as string,
+  state: item.state as DeliveryState,
+  attempts: item.attempts as number,
+  nextAttemptAt: item.nextAttemptAt as string,
+  ...(typeof item.lastError === 'string' ? { lastError: item.lastError } : {}),
+  ...(typeof item.lastStatus === 'number' ? { lastStatus: item.lastStatus } : {}),
+  ...(typeof item.failedAt === 'string' ? { failedAt: item.failedAt } : {}),
+});
+
+/**
+ * Outbound events and their webhook deliveries (docs/streams.md, "Outbound events"): an event item
+ * (`PK=EVENT#<id>`, `SK=EVENT`, the exact JSON body in `payload`) and one delivery item per webhook
+ * in the same partition, written together by the stream processor. Deliveries move between the GSI1
+ * partitions `WEBHOOKS#DUE` (by due time) and `WEBHOOKS#DEAD`, and leave them once delivered.
+ */
+@Injectable()
+export class EventsRepository {
+  constructor(
+    @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
+    @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /**
+   * Stores an event and one pending delivery per target, due at once, in one transaction on
+   * condition that the event is new: a record handled twice writes nothing the second time
+   * (false), so a receiver is never sent an event twice because the stream repeated it.
+   */
+  async record(
+    event: OutboundEvent,
+    ownerId: string | undefined,
+    targets: readonly string[],
+    now: Date,
+  ): Promise<boolean> {
+    const ttl = epochSeconds(now) + EVENT_TTL_SECONDS;
+    const dueAt = now.toISOString();
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.outboundEvent(event.id),
+                ...EventIndexKeys.event(event.occurredAt, event.id),
+                ...(ownerId ? EventIndexKeys.owned(ownerId, event.occurredAt, event.id) : {}),
+                entity: ENTITY.OutboundEvent,
+                id: event.id,
+                type: event.type,
+                occurredAt: event.occurredAt,
+                payload: JSON.stringify(event),
+                ttl,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+        },
+        ...targets.map((target) => ({
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.webhookDelivery(event.id, target),
+                ...EventIndexKeys.due(dueAt, event.id, target),
+                entity: ENTITY.WebhookDelivery,
+                eventId: event.id,
+                eventType: event.type,
+                target,
+                state: 'pending',
+                attempts: 0,
+                nextAttemptAt: dueAt,
+                ttl,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+        })),
+      ]);
+      return true;
+    } catch (error) {
+      if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'ConditionalCheckFailed'))
+        return false;
+      throw error;
+    }
+  }
+
+  /** Events newest first: one Query of GSI1 `EVENTS` per page (expired ones not shown). */
+  async listEvents(limit: number, cursor: string | undefined, now: Date): Promise<Page<OutboundEvent>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI1',
+      partition: EventIndexKeys.eventsPartition,
+      limit,
+      cursor,
+    });
+    return {
+      items: page.items
+        .filter((item) => !isExpired(item, now))
+        .map((item) => JSON.parse(item.payload as string) as OutboundEvent),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  /** Dead-lettered deliveries, newest first: one Query of GSI1 `WEBHOOKS#DEAD` per page. */
+  async listDeadLetters(limit: number, cursor: string | undefined, now: Date): Promise<Page<WebhookDelivery>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: 'GSI1',
+      partition: EventIndexKeys.deadPartition,
+      limit,
+      cursor,
+    });
+    return { items: page.items.filter((item) => !isExpired(item, now)).map(toDelivery), nextCursor: page.nextCursor };
+  }
+
+  /** Up to `limit` pending deliveries due by `now`, the longest due first (one Query of GSI1 `WEBHOOKS#DUE`). */
+  async dueDeliveries(now: Date, limit: number): Promise<WebhookDelivery[]> {
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
+        // `$` sorts just after `#`: every key whose due time is `now` or earlier.
+        ExpressionAttributeValues: { ':pk': EventIndexKeys.duePartition, ':upper': `${now.toISOString()}$` },
+        ScanIndexForward: true,
+        Limit: limit,
+      }),
+    );
+    return (result.Items ?? []).map(toDelivery);
+  }
+
+  /** The JSON bodies of events by id (one BatchGetItem per 100); an erased or expired event is missing. */
+  async payloads(eventIds: readonly string[], now: Date): Promise<Map<string, string>> {
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      eventIds.map((id) => Keys.outboundEvent(id)),
+    );
+    return new Map(
+      items.filter((item) => !isExpired(item, now)).map((item) => [item.id as string, item.payload as string]),
+    );
+  }
+
+  /**
+   * Takes a due delivery for one attempt: counts the attempt and moves its due time to when the
+   * next one would be (so a crash during the call retries then), on condition that no one else took
+   * it meanwhile (same attempts, still pending). The index lags the table: a delivery read there
+   * may already be done, which the condition catches. False when it was not taken.
+   */
+  async claim(delivery: WebhookDelivery, nextAttemptAt: Date): Promise<boolean> {
+    const next = nextAttemptAt.toISOString();
+    return this.conditionally(delivery, {
+      set: {
+        attempts: delivery.attempts + 1,
+        nextAttemptAt: next,
+        ...EventIndexKeys.due(next, delivery.eventId, delivery.target),
+      },
+    });
+  }
+
+  /** The attempt succeeded: the delivery leaves the due partition for good. */
+  delivered(delivery: WebhookDelivery, attempts: number, status: number, at: Date): Promise<boolean> {
+    return this.conditionally(
+      { ...delivery, attempts },
+      {
+        set: { state: 'delivered', deliveredAt: at.toISOString(), lastStatus: status },
+        remove: ['GSI1PK', 'GSI1SK'],
+      },
+    );
+  }
+
+  /** The attempt failed and more are allowed: it stays due at the time the claim set. */
+  failed(delivery: WebhookDelivery, attempts: number, error: string, status: number | undefined): Promise<boolean> {
+    return this.conditionally(
+      { ...delivery, attempts },
+      { set: { lastError: error, lastStatus: status }, remove: status === undefined ? ['lastStatus'] : [] },
+    );
+  }
+
+  /** No attempt left: the delivery moves to the dead-letter partition. */
+  dead(delivery: WebhookDelivery, attempts: number, error: string, status: number | undefined, at: Date) {
+    const failedAt = at.toISOString();
+    return this.conditionally(
+      { ...delivery, attempts },
+      {
+        set: {
+          state: 'dead',
+          failedAt,
+          lastError: error,
+          lastStatus: status,
+          ...EventIndexKeys.dead(failedAt, delivery.eventId, delivery.target),
+        },
+        remove: status === undefined ? ['lastStatus'] : [],
+      },
+    );
+  }
+
+  /** Its webhook is no longer configured, or its event is gone (erased, expired): nothing to send. */
+  dropped(delivery: WebhookDelivery, reason: string): Promise<boolean> {
+    return this.conditionally(delivery, {
+      set: { state: 'dropped', lastError: reason },
+      remove: ['GSI1PK', 'GSI1SK'],
+    });
+  }
+
+  /** An update of a pending delivery on condition that its attempts are still `delivery.attempts`. */
+  private async conditionally(delivery: WebhookDelivery, spec: Omit<UpdateSpec, 'condition'>): Promise<boolean> {
+    const update = buildUpdate({
+      ...spec,
+      allowIndexAttributes: true,
+      condition: {
+        expression: '#state = :pending AND #attempts = :attempts',
+        names: { '#state': 'state', '#attempts': 'attempts' },
+        values: { ':pending': 'pending', ':attempts': delivery.attempts },
+      },
+    });
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.webhookDelivery(delivery.eventId, delivery.target),
+          ...update,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+}

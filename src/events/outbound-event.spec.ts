@@ -1,0 +1,64 @@
+import type { ItemChange } from '../stream/stream-record.js';
+import { outboundEventOf } from './outbound-event.js';
+
+const change = (over: Partial<ItemChange>): ItemChange => ({
+  eventId: 'abc',
+  event: 'MODIFY',
+  key: { PK: 'POST#p1', SK: 'POST' },
+  oldImage: undefined,
+  newImage: undefined,
+  sequenceNumber: '100',
+  at: new Date('2026-11-26T08:00:00Z'),
+  ...over,
+});
+
+const post = { id: 'p1', slug: 's', title: 'T', excerpt: 'e', authorId: 'u1', tagIds: ['t1'], passwordHash: 'x' };
+
+describe('outboundEventOf', () => {
+  it('gives the same id for the same record and another for another record', () => {
+    const published = { ...post, status: 'published', publishedAt: '2026-11-26T08:00:00.000Z' };
+    const a = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
+    const b = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
+    const c = outboundEventOf(change({ eventId: 'abd', newImage: published }), 'post');
+    expect(a?.event.id).toMatch(/^evt_[0-9a-f]{32}$/);
+    expect(a?.event.id).toBe(b?.event.id);
+    expect(c?.event.id).not.toBe(a?.event.id);
+  });
+
+  it('maps a publication, not an edit of a published post, with public fields only', () => {
+    const published = { ...post, status: 'published', publishedAt: '2026-11-26T08:00:00.000Z' };
+    const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
+    expect(mapped?.event).toMatchObject({ type: 'post.published', occurredAt: '2026-11-26T08:00:00.000Z' });
+    expect(Object.keys(mapped!.event.data).sort()).toEqual(
+      ['authorId', 'authorUsername', 'categoryId', 'excerpt', 'id', 'publishedAt', 'slug', 'tagIds', 'title'].sort(),
+    );
+    expect(mapped?.ownerId).toBe('u1');
+    expect(outboundEventOf(change({ oldImage: published, newImage: { ...published, title: 'U' } }), 'post')).toBe(
+      undefined,
+    );
+  });
+
+  it('maps a deletion (the slug only of a published post), comments and registrations', () => {
+    const removed = outboundEventOf(change({ event: 'REMOVE', oldImage: { ...post, status: 'draft' } }), 'post');
+    expect(removed?.event).toMatchObject({ type: 'post.deleted', data: { id: 'p1', slug: null } });
+    const comment = outboundEventOf(
+      change({
+        event: 'INSERT',
+        key: { PK: 'POST#p1', SK: 'COMMENT#x' },
+        newImage: { id: 'c1', postId: 'p1', authorId: 'u2', status: 'pending', content: 'hidden', createdAt: 'now' },
+      }),
+      'comment',
+    );
+    expect(comment?.event).toMatchObject({ type: 'comment.created', data: { id: 'c1', content: null } });
+    const user = outboundEventOf(
+      change({
+        event: 'INSERT',
+        key: { PK: 'USER#u3', SK: 'USER' },
+        newImage: { id: 'u3', username: 'ann', email: 'ann@example.com', passwordHash: 'h', createdAt: 'now' },
+      }),
+      'user',
+    );
+    expect(user?.event.data).toEqual({ id: 'u3', username: 'ann', createdAt: 'now' });
+    expect(outboundEventOf(change({ event: 'MODIFY', newImage: { id: 'u3' } }), 'user')).toBe(undefined);
+  });
+});

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import type { StreamItemType } from '../stream/item-types.js';
+import type { Item, ItemChange } from '../stream/stream-record.js';
+
+export const OUTBOUND_EVENT_TYPES = ['post.published', 'post.deleted', 'comment.created', 'user.registered'] as const;
+export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
+
+/** What receivers get (the JSON body of a webhook call) and `GET /admin/events` lists. */
+export interface OutboundEvent {
+  /** Derived from the stream record: the same record delivered twice yields the same id (receivers deduplicate on it). */
+  id: string;
+  type: OutboundEventType;
+  /** When DynamoDB recorded the change (to the second). */
+  occurredAt: string;
+  /** Public fields only, chosen field by field below: never emails, hashes, tokens or internal keys. */
+  data: Record<string, string | number | boolean | string[] | null>;
+}
+
+/** An event with the user it names, if any (so that the user's erasure removes it). */
+export interface MappedEvent {
+  event: OutboundEvent;
+  ownerId: string | undefined;
+}
+
+/** `evt_` and 32 hex characters of the SHA-256 of the record's event id (else its sequence number and key). */
+export function outboundEventId(change: ItemChange): string {
+  const source = change.eventId ?? `${change.sequenceNumber}|${change.key.PK}|${change.key.SK}`;
+  return `evt_${createHash('sha256').update(source).digest('hex').slice(0, 32)}`;
+}
+
+const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+function postData(image: Item): OutboundEvent['data'] {
+  return {
+    id: String(image.id),
+    slug: str(image.slug),
+    title: str(image.title),
+    excerpt: str(image.excerpt),
+    authorId: str(image.authorId),
+    authorUsername: str(image.authorUsername),
+    categoryId: str(image.categoryId),
+    tagIds: Array.isArray(image.tagIds) ? image.tagIds.map(String) : [],
+    publishedAt: str(image.publishedAt),
+  };
+}
+
+/**
+ * The outbound event a stream record means, if any:
+ * - `post.published`: a post summary whose stored status becomes `published` (a scheduled post at the
+ *   moment it is scheduled: its `publishedAt` lies ahead);
+ * - `post.deleted`: a post summary removed (its slug only if it was published: a draft's slug is not public);
+ * - `comment.created`: a comment inserted (its text only when approved at once);
+ * - `user.registered`: a user item inserted (id, username, time; never the email or names).
+ */
+export function outboundEventOf(change: ItemChange, itemType: StreamItemType): MappedEvent | undefined {
+  const make = (type: OutboundEventType, data: OutboundEvent['data'], ownerId: unknown): MappedEvent => ({
+    event: { id: outboundEventId(change), type, occurredAt: change.at.toISOString(), data },
+    ownerId: typeof ownerId === 'string' ? ownerId : undefined,
+  });
+  const { oldImage: before, newImage: after } = change;
+  if (itemType === 'post') {
+    if (change.event === 'REMOVE' && before) {
+      const wasPublished = before.status === 'published';
+      return make('post.deleted', { id: String(before.id), slug: wasPublished ? str(before.slug) : null }, undefined);
+    }
+    if (after && after.status === 'published' && before?.status !== 'published') {
+      return make('post.published', postData(after), after.authorId);
+    }
+    return undefined;
+  }
+  if (itemType === 'comment' && change.event === 'INSERT' && after) {
+    const approved = after.status === 'approved';
+    return make(
+      'comment.created',
+      {
+        id: String(after.id),
+        postId: String(after.postId),
+        parentId: str(after.parentId),
+        authorId: str(after.authorId),
+        authorUsername: str(after.authorUsername),
+        status: String(after.status),
+        content: approved ? str(after.content) : null,
+        createdAt: str(after.createdAt),
+      },
+      after.authorId,
+    );
+  }
+  if (itemType === 'user' && change.event === 'INSERT' && after) {
+    return make(
+      'user.registered',
+      { id: String(after.id), username: str(after.username), createdAt: str(after.createdAt) },
+      after.id,
+    );
+  }
+  return undefined;
+}

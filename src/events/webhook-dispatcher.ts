@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { type AppConfig, WEBHOOK_MAX_ATTEMPTS } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import { EventsRepository, type WebhookDelivery } from './events.repository.js';
+import { WebhookSender } from './webhook-sender.js';
+
+/** Deliveries taken per round, and sent at once. */
+const ROUND_SIZE = 25;
+
+/** The stored name of a webhook: 16 hex characters of the SHA-256 of its URL. */
+export const webhookTarget = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+/**
+ * Delivers outbound events to the webhooks, apart from the stream: the stream processor only
+ * stores an event and its pending deliveries, and this loop (run beside the poller) sends the due
+ * ones. A receiver that is down delays only its own deliveries, never a shard. Each attempt is
+ * claimed first (a conditional update that counts it and sets the next due time), so two rounds
+ * never send the same attempt, and a crash mid-call retries at the next due time: at least once,
+ * receivers deduplicate on the event id. After WEBHOOK_MAX_ATTEMPTS (8) failures: dead letter.
+ */
+@Injectable()
+export class WebhookDispatcher {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+  private readonly targets: Map<string, string>;
+  private loop: Promise<void> | undefined;
+  private stopping = new AbortController();
+  private round: Promise<number> | undefined;
+
+  constructor(
+    private readonly events: EventsRepository,
+    private readonly sender: WebhookSender,
+    private readonly metrics: AppMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.targets = new Map(config.webhooks.urls.map((url) => [webhookTarget(url), url]));
+  }
+
+  /** The targets (URL hashes) an event is delivered to. */
+  targetIds(): string[] {
+    return [...this.targets.keys()];
+  }
+
+  start(): void {
+    if (this.loop || this.targets.size === 0) return;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.stopping.abort();
+    await this.loop;
+    this.loop = undefined;
+    this.stopping = new AbortController();
+  }
+
+  /**
+   * Sends what is due until a round changes nothing; the number of deliveries changed. For the loop,
+   * the tests and the Lambda schedule. A failed attempt is due again only after its backoff.
+   */
+  async dispatchDue(): Promise<number> {
+    let attempts = 0;
+    for (;;) {
+      const made = await this.dispatchRound();
+      attempts += made;
+      if (made === 0) return attempts;
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      try {
+        await this.dispatchDue();
+      } catch (error) {
+        this.logger.warn(
+          `webhook round failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+        );
+      }
+      await sleep(this.config.webhooks.pollMs, this.stopping.signal);
+    }
+  }
+
+  /** One page of due deliveries, each claimed and attempted (in parallel). One round at a time. */
+  private dispatchRound(): Promise<number> {
+    this.round ??= this.roundOnce().finally(() => (this.round = undefined));
+    return this.round;
+  }
+
+  private async roundOnce(): Promise<number> {
+    const now = this.clock.now();
+    const due = await this.events.dueDeliveries(now, ROUND_SIZE);
+    if (due.length === 0) return 0;
+    const payloads = await this.events.payloads([...new Set(due.map((d) => d.eventId))], now);
+    const results = await Promise.all(due.map((delivery) => this.attempt(delivery, payloads.get(delivery.eventId))));
+    return results.filter(Boolean).length;
+  }
+
+  /** Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round took it. */
+  private async attempt(delivery: WebhookDelivery, body: string | undefined): Promise<boolean> {
+    const outcomes = this.metrics.webhookDeliveries();
+    const url = this.targets.get(delivery.target);
+    if (!url || body === undefined) {
+      const dropped = await this.events.dropped(
+        delivery,
+        url ? 'event gone (erased or expired)' : 'webhook no longer configured',
+      );
+      if (dropped) outcomes.inc({ outcome: 'dropped' });
+      return dropped;
+    }
+    if (delivery.attempts >= WEBHOOK_MAX_ATTEMPTS) {
+      // Its last attempt was claimed but its outcome never written (a crash): it counts as failed.
+      const error = delivery.lastError ?? 'no outcome recorded';
+      const dead = await this.events.dead(delivery, delivery.attempts, error, delivery.lastStatus, this.clock.now());
+      if (dead) outcomes.inc({ outcome: 'dead' });
+      return dead;
+    }
+    const attempts = delivery.attempts + 1;
+    if (!(await this.events.claim(delivery, this.retryAt(attempts)))) return false;
+    const result = await this.sender.send(url, delivery.eventId, delivery.eventType, body);
+    const claimed = { ...delivery, attempts };
+    if (result.ok) {
+      await this.events.delivered(claimed, attempts, result.status!, this.clock.now());
+      outcomes.inc({ outcome: 'delivered' });
+      return true;
+    }
+    const error = result.error ?? 'failed';
+    if (attempts >= WEBHOOK_MAX_ATTEMPTS) {
+      await this.events.dead(claimed, attempts, error, result.status, this.clock.now());
+      outcomes.inc({ outcome: 'dead' });
+      // The event id and target hash only: the URL may hold the receiver's secret.
+      this.logger.warn(
+        `webhook delivery of ${delivery.eventId} to ${delivery.target} dead after ${attempts} attempts: ${error}`,
+      );
+    } else {
+      await this.events.failed(claimed, attempts, error, result.status);
+      outcomes.inc({ outcome: 'failed' });
+    }
+    return true;
+  }
+
+  /** When attempt `n + 1` is due if attempt `n` fails: the base, doubling, capped. */
+  private retryAt(attempt: number): Date {
+    const { retryBaseMs, retryMaxMs } = this.config.webhooks;
+    const wait = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+    return new Date(this.clock.now().getTime() + wait);
+  }
+}

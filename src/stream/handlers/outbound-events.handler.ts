@@ -1,0 +1,33 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../../common/clock/clock.js';
+import { EventsRepository } from '../../events/events.repository.js';
+import { outboundEventOf } from '../../events/outbound-event.js';
+import { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
+import { classifyKey } from '../item-types.js';
+import type { StreamHandler } from '../stream-handler.js';
+import type { ItemChange } from '../stream-record.js';
+
+/**
+ * Outbound events: the table's stream is the outbox. A record that means an event (a post
+ * published or deleted, a comment created, a user registered) is stored with one pending delivery
+ * per webhook, in one transaction conditioned on the event being new (its id comes from the
+ * record): a record delivered twice stores and sends nothing more. Sending is the
+ * `WebhookDispatcher`'s job, so a receiver that is down never holds up the shard.
+ */
+@Injectable()
+export class OutboundEventsHandler implements StreamHandler {
+  readonly name = 'outbound-events';
+  readonly itemType = ['post', 'comment', 'user'] as const;
+
+  constructor(
+    private readonly events: EventsRepository,
+    private readonly dispatcher: WebhookDispatcher,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async handle(change: ItemChange): Promise<void> {
+    const mapped = outboundEventOf(change, classifyKey(change.key).type);
+    if (!mapped) return;
+    await this.events.record(mapped.event, mapped.ownerId, this.dispatcher.targetIds(), this.clock.now());
+  }
+}

@@ -1,0 +1,266 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Keys } from '../src/dynamo/keys.js';
+import { epochSeconds } from '../src/dynamo/expressions.js';
+import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
+import { verifyWebhook } from '../src/events/webhook-signature.js';
+import { StreamPoller } from '../src/stream/stream-poller.js';
+import { processStream } from './helpers/stream.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  signInAdmin,
+  signUp,
+  type SignedIn,
+  type TestApp,
+  SEEDING_TIMEOUT_MS,
+} from './helpers/test-app.js';
+
+jest.setTimeout(SEEDING_TIMEOUT_MS);
+
+const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+/** Short and fixed backoff for the test: 1 s after the first failure, doubling, at most 60 s (the test moves the clock). */
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 60_000;
+
+interface Received {
+  body: string;
+  signature: string | undefined;
+  id: string | undefined;
+  status: number;
+}
+
+/**
+ * A local webhook receiver on 127.0.0.1: answers each call with `answer(n)`, n counting from 1 the
+ * calls for the same event id, and keeps what it got.
+ */
+class Receiver {
+  readonly calls: Received[] = [];
+  private server: Server | undefined;
+  url = '';
+
+  constructor(private readonly answer: (call: number) => number) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const id = req.headers['x-webhook-id'] as string | undefined;
+        const status = this.answer(this.calls.filter((call) => call.id === id).length + 1);
+        this.calls.push({
+          body: Buffer.concat(chunks).toString('utf8'),
+          signature: req.headers['x-webhook-signature'] as string | undefined,
+          id,
+          status,
+        });
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks/receiver?k=1`;
+    return this;
+  }
+
+  callsFor(eventId: string): Received[] {
+    return this.calls.filter((call) => call.id === eventId);
+  }
+
+  close(): Promise<void> {
+    this.server?.closeAllConnections();
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+describe('outbound events and webhooks (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+  const ok = new Receiver(() => 204);
+  /** Fails the first 3 calls of each event, then succeeds. */
+  const flaky = new Receiver((call) => (call <= 3 ? 500 : 200));
+  const down = new Receiver(() => 503);
+  let registered: { userId: string; email: string; eventId: string };
+
+  const dispatcher = () => t.app.get(WebhookDispatcher);
+  const eventOf = (call: Received) =>
+    JSON.parse(call.body) as { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
+
+  beforeAll(async () => {
+    await Promise.all([ok.start(), flaky.start(), down.start()]);
+    t = await createTestApp({
+      ...ADMIN_ENV,
+      METRICS_TOKEN,
+      WEBHOOK_URLS: [ok.url, flaky.url, down.url].join(','),
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS),
+      WEBHOOK_RETRY_MAX_MS: String(RETRY_MAX_MS),
+    });
+    admin = await signInAdmin(t);
+    await processStream(t);
+    await dispatcher().dispatchDue(); // the set-up's own events (the admin's registration)
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([ok.close(), flaky.close(), down.close()]);
+  });
+
+  it('delivers a registration to a local receiver with a valid signature, and public fields only', async () => {
+    const user = await signUp(t);
+    await processStream(t);
+    expect(ok.calls.filter((c) => eventOf(c).data.id === user.userId)).toHaveLength(0); // nothing sent by the stream itself
+    await dispatcher().dispatchDue();
+
+    const calls = ok.calls.filter((c) => eventOf(c).type === 'user.registered' && eventOf(c).data.id === user.userId);
+    expect(calls).toHaveLength(1);
+    const [call] = calls;
+    const event = eventOf(call);
+    expect(event).toEqual({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      type: 'user.registered',
+      occurredAt: expect.any(String),
+      data: { id: user.userId, username: expect.any(String), createdAt: expect.any(String) },
+    });
+    expect(call.id).toBe(event.id);
+    expect(call.body).not.toContain(user.email);
+    expect(call.body).not.toMatch(/password|hash|token/i);
+    expect(verifyWebhook(SECRET, call.body, call.signature, epochSeconds(t.clock.now()))).toBe(true);
+    expect(verifyWebhook(`${SECRET}-other`, call.body, call.signature, epochSeconds(t.clock.now()))).toBe(false);
+    registered = { userId: user.userId, email: user.email, eventId: event.id };
+  });
+
+  it('retries with backoff: a receiver failing 3 times gets the event once more (4 calls, 1 success)', async () => {
+    const { eventId } = registered;
+    expect(flaky.callsFor(eventId).map((c) => c.status)).toEqual([500]);
+    // Not due again before its backoff: a round now sends nothing.
+    await dispatcher().dispatchDue();
+    expect(flaky.callsFor(eventId)).toHaveLength(1);
+    for (let round = 0; round < 12; round++) {
+      t.clock.advance(RETRY_MAX_MS);
+      await dispatcher().dispatchDue();
+    }
+    expect(flaky.callsFor(eventId).map((c) => c.status)).toEqual([500, 500, 500, 200]);
+    expect(ok.callsFor(eventId)).toHaveLength(1);
+    // Every retry carries the same body, signed again at its own time.
+    expect(new Set(flaky.callsFor(eventId).map((c) => c.body)).size).toBe(1);
+  });
+
+  it('dead-letters a delivery to a receiver that always fails, after exactly 8 attempts', async () => {
+    const { eventId } = registered;
+    expect(down.callsFor(eventId)).toHaveLength(8);
+    const res = await t.api.get('/api/v1/admin/webhooks/dead-letters').set('authorization', admin.bearer).expect(200);
+    const letters = (res.body as { items: { eventId: string; target: string; attempts: number }[] }).items;
+    const mine = letters.filter((letter) => letter.eventId === eventId);
+    expect(mine).toEqual([
+      expect.objectContaining({
+        eventId,
+        eventType: 'user.registered',
+        target: webhookTarget(down.url),
+        attempts: 8,
+        lastStatus: 503,
+        lastError: 'HTTP 503',
+      }),
+    ]);
+    // A dead letter is never tried again.
+    t.clock.advance(24 * 3600 * 1000);
+    await dispatcher().dispatchDue();
+    expect(down.callsFor(eventId)).toHaveLength(8);
+    // The URL itself is not stored (it may hold the receiver's secret).
+    expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
+  });
+
+  it('a stream replayed from the start stores and sends nothing again (event ids come from the records)', async () => {
+    const before = [ok.calls.length, flaky.calls.length, down.calls.length];
+    const poller = t.app.get(StreamPoller);
+    await poller.stop();
+    const checkpoints = await t.db.send(
+      new QueryCommand({
+        TableName: t.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': Keys.streamCheckpointPartition },
+      }),
+    );
+    for (const item of checkpoints.Items ?? []) {
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: item.PK, SK: item.SK } }));
+    }
+    await processStream(t); // every record again, from TRIM_HORIZON
+    t.clock.advance(RETRY_MAX_MS);
+    await dispatcher().dispatchDue();
+    expect([ok.calls.length, flaky.calls.length, down.calls.length]).toEqual(before);
+  });
+
+  it('lists post.published, comment.created, post.deleted and user.registered for admins, newest first', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Outbound', content: 'x' })
+        .expect(201)
+    ).body as { id: string; slug: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    await t.api
+      .post(`/api/v1/posts/${post.id}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'first' })
+      .expect(201);
+    await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+    await processStream(t);
+
+    // Events of the same second are in no set order among themselves: a page wide enough for this test's.
+    const res = await t.api.get('/api/v1/admin/events?limit=12').set('authorization', admin.bearer).expect(200);
+    const page = res.body as {
+      items: { id: string; type: string; occurredAt: string; data: Record<string, unknown> }[];
+      nextCursor: string | null;
+    };
+    expect(page.items.length).toBeLessThanOrEqual(12);
+    const times = page.items.map((e) => e.occurredAt);
+    expect([...times].sort().reverse()).toEqual(times);
+    const types = page.items.map(
+      (e) => `${e.type} ${String(e.data.id === post.id || e.data.postId === post.id || e.data.id === author.userId)}`,
+    );
+    expect(types).toEqual(
+      expect.arrayContaining([
+        'post.deleted true',
+        'comment.created true',
+        'post.published true',
+        'user.registered true',
+      ]),
+    );
+    const published = page.items.find((e) => e.type === 'post.published')!;
+    expect(published.data).toMatchObject({ id: post.id, slug: post.slug, title: 'Outbound', authorId: author.userId });
+    expect(JSON.stringify(page.items)).not.toContain(author.email);
+    // Pages of 2 go on from each other, newest first, with no event twice.
+    const first = await t.api.get('/api/v1/admin/events?limit=2').set('authorization', admin.bearer).expect(200);
+    const firstPage = first.body as { items: { id: string; occurredAt: string }[]; nextCursor: string };
+    expect(firstPage.nextCursor).toEqual(expect.any(String));
+    const next = await t.api
+      .get(`/api/v1/admin/events?limit=2&cursor=${firstPage.nextCursor}`)
+      .set('authorization', admin.bearer)
+      .expect(200);
+    const older = (next.body as { items: { id: string; occurredAt: string }[] }).items;
+    expect(older).toHaveLength(2);
+    expect(older.some((e) => firstPage.items.some((f) => f.id === e.id))).toBe(false);
+    expect(older[0].occurredAt <= firstPage.items[1].occurredAt).toBe(true);
+  });
+
+  it('refuses the event listings to non-admins (403) and to anonymous callers (401)', async () => {
+    const user = await signUp(t);
+    for (const path of ['/api/v1/admin/events', '/api/v1/admin/webhooks/dead-letters']) {
+      const forbidden = await t.api.get(path).set('authorization', user.bearer).expect(403);
+      expect((forbidden.body as { code: string }).code).toBe('insufficient_role');
+      await t.api.get(path).expect(401);
+    }
+  });
+
+  it('counts deliveries by outcome in /metrics', async () => {
+    const res = await t.http.get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
+    const count = (outcome: string) =>
+      Number(new RegExp(`^webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(res.text)?.[1] ?? 0);
+    expect(count('delivered')).toBeGreaterThanOrEqual(2);
+    expect(count('failed')).toBeGreaterThanOrEqual(3 + 7);
+    expect(count('dead')).toBeGreaterThanOrEqual(1);
+  });
+});
