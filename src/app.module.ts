@@ -20,6 +20,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { StreamModule } from './stream/stream.module.js';
 import { FollowsModule } from './follows/follows.module.js';
 import { FeedModule } from './feed/feed.module.js';
+import { ConduitModule } from './conduit/conduit.module.js';
 
 export interface AppModuleOptions {
   mailer?: Mailer;
@@ -55,6 +56,8 @@ export class AppModule {
         StreamModule,
         FollowsModule,
         FeedModule,
+        // The RealWorld API under /api (docs/conduit.md): absent, so 404, when CONDUIT_API=off.
+        ...(config.conduitApi ? [ConduitModule] : []),
       ],
     };
   }

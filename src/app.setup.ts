@@ -23,6 +23,8 @@ import { buildOpenApiDocument } from './openapi/openapi-document.js';
 export const API_PREFIX = 'api/v1';
 /** Probes stay outside the versioned prefix, where load balancers expect them. */
 const UNPREFIXED = ['health/live', 'health/ready', 'health/worker', 'metrics'];
+/** The Conduit (RealWorld) controllers declare their own `/api/...` paths (docs/conduit.md). */
+const CONDUIT_ROUTES = 'api/{*path}';
 
 export interface CreateAppOptions {
   /** Overrides `LOG_LEVEL` (tests pass `error` or `silent`). */
@@ -72,7 +74,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   app.use(json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
   app.use(bodyShape);
   app.use(problemErrorMiddleware);
-  app.setGlobalPrefix(API_PREFIX, { exclude: UNPREFIXED });
+  app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED, CONDUIT_ROUTES] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   if (config.docs) {

@@ -7,12 +7,9 @@
 //      an optional-auth route (GET /api/v1/posts/{id} of the user's own draft): 200 only if Swagger
 //      UI sent the token;
 // with no console error and no request leaving 127.0.0.1. Not part of `npm test` (it needs Chromium).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { startLocalApp } from '../lib/local-app.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium tries to reach Google's hosts at start.
@@ -34,47 +31,12 @@ if (!existsSync(CHROMIUM)) {
   );
   process.exit(1);
 }
-if (!existsSync('dist/main.js')) {
-  console.error('dist/main.js is missing: run `npm run build` first (`npm run test:browser` does).');
-  process.exit(1);
-}
-
-const freePort = () =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'swagger-ui-check-'));
-const app = spawn(process.execPath, ['dist/main.js'], {
-  env: {
-    ...process.env,
-    NODE_ENV: 'development',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    API_DOCS: 'true',
-    LOG_LEVEL: 'warn',
-    MAIL_TRANSPORT: 'log',
-    DYNAMODB_ENDPOINT: '',
-    DYNAMODB_EMBEDDED_IN_MEMORY: 'true',
-    DYNAMODB_EMBEDDED_DATA_DIR: join(dataDir, 'dynamodb'),
-  },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-let appErrors = '';
-app.stderr.on('data', (chunk) => (appErrors += chunk));
+const { base, stop, errors } = await startLocalApp('swagger-ui-check', { API_DOCS: 'true' });
 
 let browser;
 const failures = [];
 const step = (message) => console.log(`- ${message}`);
 try {
-  await waitForReady();
   step(`app ready on ${base}`);
   const document = await (await fetch(`${base}/docs-json`)).json();
   const operationCount = Object.values(document.paths).reduce((n, item) => n + Object.keys(item).length, 0);
@@ -134,14 +96,12 @@ try {
   failures.push(error instanceof Error ? error.message : String(error));
 } finally {
   await browser?.close();
-  app.kill('SIGTERM');
-  await new Promise((resolve) => (app.exitCode !== null ? resolve() : app.once('exit', resolve)));
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 }
 
 if (failures.length > 0) {
   console.error(`Swagger UI check failed:\n${failures.map((f) => `  ${f}`).join('\n')}`);
-  if (appErrors) console.error(`app stderr:\n${appErrors.slice(-2000)}`);
+  if (errors()) console.error(`app stderr:\n${errors().slice(-2000)}`);
   process.exit(1);
 }
 console.log('Swagger UI check passed: 3 passed, 0 failed');
@@ -168,18 +128,4 @@ async function post(path, body, token) {
   });
   if (!res.ok) throw new Error(`POST ${path} answered ${res.status}: ${await res.text()}`);
   return res.json();
-}
-
-async function waitForReady() {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the app exited (${app.exitCode}) before it was ready`);
-    const ok = await fetch(`${base}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error('the app was not ready within 120 s');
 }

@@ -14,6 +14,8 @@ export const REQUIRED_ROLES = 'auth:roles';
  */
 export const AUTH_MODE_EXTENSION = 'x-auth-mode';
 export type AuthMode = 'public' | 'optional';
+/** How a Conduit route (src/conduit) is documented: its own `Token` scheme, required or optional. */
+export type ConduitAuthMode = 'conduit' | 'conduit-optional' | 'conduit-public';
 
 /**
  * Opens a route to anonymous callers (the JWT guard is global). An `Authorization` header is not

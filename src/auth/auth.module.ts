@@ -30,7 +30,7 @@ import { jwtKeyOf, TokenService } from './tokens/token.service.js';
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
-  exports: [AuthService],
+  exports: [AuthService, AccessTokenVerifier],
 })
 export class AuthModule implements OnModuleInit {
   constructor(

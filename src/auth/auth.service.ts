@@ -26,6 +26,12 @@ export interface ClientInfo {
   userAgent?: string;
 }
 
+/**
+ * How long the access token of a sign-in lives: the configured short lifetime (clients refresh),
+ * or as long as the session (Conduit clients have no refresh: docs/conduit.md).
+ */
+export type AccessTokenLifetime = 'access' | 'session';
+
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
@@ -67,7 +73,11 @@ export class AuthService {
    * Creates the account and its first session in one transaction. A stale unverified account
    * holding the email is replaced (see `replaceStalePendingAccount`); any other holder is 409.
    */
-  async register(dto: RegisterDto, client: ClientInfo): Promise<IssuedTokens> {
+  async register(
+    dto: RegisterDto,
+    client: ClientInfo,
+    lifetime: AccessTokenLifetime = 'access',
+  ): Promise<IssuedTokens> {
     await this.limiter.consume([{ rule: this.config.rateLimits.registerPerIp, subject: ipOf(client) }]);
     const { email, username, firstName, lastName } = dto;
     const hash = await this.passwords.hash(dto.password);
@@ -89,7 +99,7 @@ export class AuthService {
     await this.actionLinks.send('email_verification', user).catch((error: unknown) => {
       this.logger.warn(`Verification mail failed: ${error instanceof Error ? error.name : typeof error}`);
     });
-    return this.issue(user, issued!.session, issued!.refreshToken);
+    return this.issue(user, issued!.session, issued!.refreshToken, lifetime);
   }
 
   /**
@@ -115,7 +125,12 @@ export class AuthService {
    * passwords cannot lock the owner out (docs/architecture.md). Known and unknown emails cost
    * the same DynamoDB calls and bcrypt work, and get the same 401 invalid_credentials.
    */
-  async login(email: string, password: string, client: ClientInfo): Promise<IssuedTokens> {
+  async login(
+    email: string,
+    password: string,
+    client: ClientInfo,
+    lifetime: AccessTokenLifetime = 'access',
+  ): Promise<IssuedTokens> {
     const { loginPerIp } = this.config.rateLimits;
     await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
     const [account, accountFromIp] = this.loginFailureChecks(email, client);
@@ -144,6 +159,7 @@ export class AuthService {
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,
       refreshToken,
+      lifetime,
     );
   }
 
@@ -341,9 +357,22 @@ export class AuthService {
     };
   }
 
-  private async issue(user: User, session: Session, refreshToken: string): Promise<IssuedTokens> {
-    const accessToken = await this.tokens.signAccessToken({ sub: user.id, sid: session.id, role: user.role });
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.tokens.accessTokenTtlSeconds, user };
+  private async issue(
+    user: User,
+    session: Session,
+    refreshToken: string,
+    lifetime: AccessTokenLifetime = 'access',
+  ): Promise<IssuedTokens> {
+    // A session-long token expires with the session (at the latest at its absolute maximum age).
+    const expiresIn =
+      lifetime === 'session'
+        ? Math.max(1, Math.floor((Date.parse(session.expiresAt) - this.clock.now().getTime()) / 1000))
+        : this.tokens.accessTokenTtlSeconds;
+    const accessToken = await this.tokens.signAccessToken(
+      { sub: user.id, sid: session.id, role: user.role },
+      expiresIn,
+    );
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn, user };
   }
 }
 

@@ -89,7 +89,17 @@ export class CommentsService implements OnModuleInit {
   }
 
   /** Comments on a live post; approved at once or pending, by the configured policy. */
-  async create(postId: string, author: AuthUser, content: string, parentId?: string): Promise<Comment> {
+  /**
+   * `approveAtOnce` is the Conduit API's policy (its clients have no notion of a pending comment:
+   * docs/conduit.md); such comments stay subject to moderation after the fact.
+   */
+  async create(
+    postId: string,
+    author: AuthUser,
+    content: string,
+    parentId?: string,
+    options: { approveAtOnce?: boolean } = {},
+  ): Promise<Comment> {
     const post = await this.posts.findSummary(postId);
     if (!post || !isLive(post, this.clock.now())) throw notFound(ErrorCode.PostNotFound, 'No such post.');
     const now = this.clock.now().toISOString();
@@ -117,7 +127,7 @@ export class CommentsService implements OnModuleInit {
       depth,
       authorId: author.userId,
       content,
-      status: this.initialStatus(author),
+      status: options.approveAtOnce ? 'approved' : this.initialStatus(author),
       deleted: false,
       likeCount: 0,
       createdAt: now,

@@ -164,6 +164,8 @@ export interface AppConfig {
     /** Authors with more followers than this are not fanned out on write: readers fan them in. */
     fanoutMaxFollowers: number;
   };
+  /** Serve the RealWorld ("Conduit") API under `/api` (docs/conduit.md). Issue 18. */
+  conduitApi: boolean;
 }
 
 export const STREAM_WORKER_MODES = ['inline', 'off'] as const;
@@ -516,6 +518,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     webhooks: webhooksFrom(env, str, int, problems),
     // --- follows and the personal feed (issue 18) ---
     feed: { fanoutMaxFollowers: int('FEED_FANOUT_MAX_FOLLOWERS', 10_000, 0, 1_000_000) },
+    conduitApi: bool('CONDUIT_API', true),
   };
   // A shared window variable is read once per limit that uses it: report each problem once.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

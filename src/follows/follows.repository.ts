@@ -97,6 +97,18 @@ export class FollowsRepository {
     return result.Item !== undefined;
   }
 
+  /** Which of these authors `followerId` follows: one BatchGetItem of the edges (for a list page). */
+  async followedAmong(followerId: string, authorIds: string[]): Promise<Set<string>> {
+    const unique = [...new Set(authorIds)].filter((authorId) => authorId !== followerId);
+    if (unique.length === 0) return new Set();
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      unique.map((authorId) => Keys.follow(followerId, authorId)),
+    );
+    return new Set(items.map((item) => item.authorId as string));
+  }
+
   /**
    * Follows once: the edge (absent before), `followerCount + 1` on the author's counter item and
    * `followingCount + 1` on the follower's, on condition that the author is there and not

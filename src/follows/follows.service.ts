@@ -65,6 +65,16 @@ export class FollowsService {
     return { following: false, followerCount: target.counts.followerCount };
   }
 
+  /** Whether the reader follows the author (strongly consistent: a follow just made shows). */
+  isFollowing(readerId: string, authorId: string): Promise<boolean> {
+    return this.follows.isFollowing(readerId, authorId);
+  }
+
+  /** Which of these authors the reader follows: one BatchGetItem (for a list page). */
+  followedAmong(readerId: string, authorIds: string[]): Promise<Set<string>> {
+    return this.follows.followedAmong(readerId, authorIds);
+  }
+
   async followers(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
     return this.toList(await this.follows.followersPage(userId, limit, cursor));
   }

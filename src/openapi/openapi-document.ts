@@ -6,7 +6,7 @@ import {
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import { AUTH_MODE_EXTENSION, type AuthMode } from '../auth/auth.decorators.js';
+import { AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../auth/auth.decorators.js';
 import { ProblemDto } from '../common/dto/problem.dto.js';
 import { problemResponse } from '../common/http/api-problem-responses.decorator.js';
 
@@ -14,6 +14,8 @@ import { problemResponse } from '../common/http/api-problem-responses.decorator.
 export const BEARER_SCHEME = 'bearer';
 /** The scrape credential of `/metrics` (`METRICS_TOKEN`), not a user token. */
 export const METRICS_SCHEME = 'metricsToken';
+/** The Conduit (RealWorld) token: `Authorization: Token <jwt>` (src/conduit/conduit-auth.ts). */
+export const CONDUIT_SCHEME = 'conduitToken';
 
 /** Tags in the order Swagger UI shows them, each with what it groups. */
 const TAGS: [name: string, description: string][] = [
@@ -28,6 +30,11 @@ const TAGS: [name: string, description: string][] = [
   ['categories', 'The hierarchical category tree (changed by admins).'],
   ['tags', 'Flat tags with post counts (changed by moderators and admins).'],
   ['events (admin)', 'Outbound events (also sent to webhooks) and dead-lettered webhook deliveries (admins only).'],
+  [
+    'conduit',
+    'The RealWorld ("Conduit") API under `/api`, for existing Conduit front ends: its own shapes, ' +
+      '`{"errors": {...}}` bodies and `Authorization: Token <jwt>` (docs/conduit.md).',
+  ],
   ['health', 'Liveness and readiness probes and Prometheus metrics, outside `/api/v1`.'],
 ];
 
@@ -70,6 +77,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', description: 'The `METRICS_TOKEN` the server is configured with.' },
       METRICS_SCHEME,
+    )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Authorization',
+        description: '`Token <token>` (or `Bearer <token>`), the `token` of `POST /api/users` or `/api/users/login`.',
+      },
+      CONDUIT_SCHEME,
     );
   for (const [name, description] of TAGS) builder.addTag(name, description);
   const document = SwaggerModule.createDocument(app, builder.build(), {
@@ -100,9 +116,14 @@ function finishOperation(path: string, method: string, operation: OperationObjec
   const problems: string[] = [];
   const where = `${method.toUpperCase()} ${path}`;
   const extensible = operation as OperationObject & Record<string, unknown>;
-  const mode = extensible[AUTH_MODE_EXTENSION] as AuthMode | undefined;
+  const mode = extensible[AUTH_MODE_EXTENSION] as AuthMode | ConduitAuthMode | undefined;
   delete extensible[AUTH_MODE_EXTENSION];
-  if (mode === 'public') operation.security ??= [];
+  // Conduit routes document their own errors, in the RealWorld format (src/conduit); only the
+  // body parser's (400, 413, 415), which answer before any route, stay problem+json there too.
+  const conduit = mode === 'conduit' || mode === 'conduit-optional' || mode === 'conduit-public';
+  if (mode === 'conduit') operation.security = [{ [CONDUIT_SCHEME]: [] }];
+  else if (mode === 'conduit-optional') operation.security = [{}, { [CONDUIT_SCHEME]: [] }];
+  else if (mode === 'public' || mode === 'conduit-public') operation.security ??= [];
   else if (mode === 'optional') operation.security = [{}, { [BEARER_SCHEME]: [] }];
   else if (!operation.security?.some((requirement) => BEARER_SCHEME in requirement)) {
     // The global guard requires a token on this route: the document must say so.
@@ -113,7 +134,7 @@ function finishOperation(path: string, method: string, operation: OperationObjec
     operation.responses[String(status)] ??= problemResponse(status) as ResponseObject;
   };
   if (BODY_METHODS.has(method) || operation.requestBody) [400, 413, 415].forEach(add);
-  if (path.startsWith('/api/')) add(503);
+  if (!conduit && path.startsWith('/api/')) add(503);
   operation.responses = sortByStatus(operation.responses);
 
   if (!operation.summary || !operation.description) {

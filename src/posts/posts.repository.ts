@@ -558,6 +558,17 @@ export class PostsRepository {
     };
   }
 
+  /** Which of these posts `userId` likes: one eventually consistent BatchGetItem of the like items (keys only). */
+  async likedAmong(userId: string, postIds: string[]): Promise<Set<string>> {
+    if (postIds.length === 0) return new Set();
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      postIds.map((id) => Keys.like(id, userId)),
+    );
+    return new Set(items.map((item) => item.postId as string));
+  }
+
   /** The contents of several posts by id (BatchGetItem, 100 a call). */
   async findContents(postIds: string[]): Promise<Map<string, string>> {
     const items = await batchGetAll(

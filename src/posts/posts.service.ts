@@ -141,6 +141,7 @@ export class PostsService implements OnModuleInit {
     author: AuthUser,
     dto: CreatePostDto,
     idempotencyKey?: string,
+    options: { publishNow?: boolean } = {},
   ): Promise<{ post: Post; replayed: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify(dto)).digest('hex');
     if (idempotencyKey !== undefined) {
@@ -167,7 +168,9 @@ export class PostsService implements OnModuleInit {
           featuredImageUrl: dto.featuredImageUrl,
           categoryId: dto.categoryId,
           tagIds: dto.tagIds ?? [],
-          status: 'draft',
+          // Published in the creating transaction (links, counts and feeds with it) when asked:
+          // the Conduit API publishes on creation (docs/conduit.md).
+          ...(options.publishNow ? { status: 'published' as const, publishedAt: now } : { status: 'draft' as const }),
           viewCount: 0,
           likeCount: 0,
           commentCount: 0,
@@ -328,6 +331,16 @@ export class PostsService implements OnModuleInit {
       items: status ? page.items.filter((post) => effectiveStatus(post, now) === status) : page.items,
       nextCursor: page.nextCursor,
     };
+  }
+
+  /** Which of these posts the user likes: one BatchGetItem of the like items (for a list page). */
+  likedAmong(userId: string, postIds: string[]): Promise<Set<string>> {
+    return this.posts.likedAmong(userId, postIds);
+  }
+
+  /** The contents of a page of posts by id: one BatchGetItem (100 a call). */
+  contents(postIds: string[]): Promise<Map<string, string>> {
+    return this.posts.findContents(postIds);
   }
 
   async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { conflict, notFound, unprocessable } from '../common/errors/domain-error.js';
+import { conflict, DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/http/etag.js';
 import { newId } from '../common/ids.js';
 import { SlugService } from '../common/slugs/slug.service.js';
+import { slugify } from '../common/slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
@@ -145,6 +146,38 @@ export class TaxonomyService {
     const tag = tagId ? await this.tags.findById(tagId) : undefined;
     if (!tag) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
     return tag;
+  }
+
+  /** Several tags by id: one BatchGetItem (the names of a page of posts' tags). */
+  tagsByIds(tagIds: string[]): Promise<Tag[]> {
+    return this.tags.findMany([...new Set(tagIds)]);
+  }
+
+  /**
+   * The tags these names denote (by the slug of each name), creating those that do not exist:
+   * what the Conduit API's `tagList` means (docs/conduit.md). Cost: one strongly consistent GetItem
+   * per name (the slug's owner), one transaction and one GetItem per new tag. Concurrent creations of
+   * one name meet at its slug's uniqueness item: the loser reads the winner's tag.
+   */
+  async tagsNamed(names: string[]): Promise<Tag[]> {
+    const bySlug = new Map<string, string>();
+    for (const name of names) {
+      const slug = slugify(name);
+      if (!slug) throw unprocessable(ErrorCode.ValidationFailed, `The tag "${name}" has no letters or digits.`);
+      if (!bySlug.has(slug)) bySlug.set(slug, name.trim());
+    }
+    return Promise.all(
+      [...bySlug].map(async ([slug, name]) => {
+        const existing = await this.slugs.ownerOf('tag', slug);
+        if (existing) return (await this.tags.findById(existing)) ?? this.tagBySlug(slug);
+        try {
+          return await this.createTag({ name, slug });
+        } catch (error) {
+          if (!(error instanceof DomainError && error.code === ErrorCode.SlugTaken)) throw error;
+          return this.tagBySlug(slug);
+        }
+      }),
+    );
   }
 
   async createTag(dto: CreateTagDto): Promise<Tag> {

@@ -357,6 +357,18 @@ export class UsersRepository {
     return user ? toUser(user as unknown as Item) : undefined;
   }
 
+  /** The profiles of several users (bio, avatar): one BatchGetItem; a user without a profile item is absent. */
+  async findProfiles(userIds: string[]): Promise<Map<string, Profile>> {
+    const unique = [...new Set(userIds)];
+    if (unique.length === 0) return new Map();
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      unique.map((id) => Keys.profile(id)),
+    );
+    return new Map(items.map((item) => [item.userId as string, stripInternal<Profile>(item)]));
+  }
+
   /** Resolves an email to a user id through its uniqueness item (strongly consistent). */
   findIdByEmail(email: string): Promise<string | undefined> {
     return this.findIdByUnique(Keys.uniqueEmail(email));

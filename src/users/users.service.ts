@@ -217,6 +217,16 @@ export class UsersService {
     };
   }
 
+  /** The id a username belongs to, if any: one strongly consistent GetItem of its uniqueness item. */
+  idByUsername(username: string): Promise<string | undefined> {
+    return this.users.findIdByUsername(username);
+  }
+
+  /** Profiles (bio, avatar) of the authors of a page: one BatchGetItem, whatever the page size. */
+  profilesOf(userIds: string[]): Promise<Map<string, Profile>> {
+    return this.users.findProfiles(userIds);
+  }
+
   async getByUsername(username: string): Promise<UserAggregate> {
     const userId = await this.users.findIdByUsername(username);
     if (!userId) throw notFound(ErrorCode.UserNotFound, 'No such user.');

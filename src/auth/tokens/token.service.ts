@@ -78,7 +78,15 @@ export class TokenService {
     return this.config.auth.accessTokenTtlSeconds;
   }
 
-  signAccessToken(claims: AccessTokenClaims): Promise<string> {
+  /**
+   * An access token of the configured lifetime, or of `expiresInSeconds` (a Conduit token lives
+   * as long as its session: docs/conduit.md). Every request still loads the session, so either
+   * kind dies with it.
+   */
+  signAccessToken(
+    claims: AccessTokenClaims,
+    expiresInSeconds = this.config.auth.accessTokenTtlSeconds,
+  ): Promise<string> {
     return this.jwt.signAsync(
       { sid: claims.sid, role: claims.role },
       {
@@ -86,7 +94,7 @@ export class TokenService {
         algorithm: JWT_ALGORITHM,
         issuer: this.config.auth.jwtIssuer,
         audience: this.config.auth.jwtAudience,
-        expiresIn: this.config.auth.accessTokenTtlSeconds,
+        expiresIn: expiresInSeconds,
         privateKey: jwtKeyOf(this.config.auth),
       },
     );

@@ -1,0 +1,83 @@
+import {
+  applyDecorators,
+  type CanActivate,
+  type ExecutionContext,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiExtension } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AccessTokenVerifier } from '../auth/access-token.verifier.js';
+import type { AuthUser } from '../auth/auth-user.js';
+import { AUTH_MODE, AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../auth/auth.decorators.js';
+import { unauthorized } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { ConduitErrors } from './conduit-errors.filter.js';
+import { ContentWriteGuard } from '../common/rate-limit/content-write.guard.js';
+
+const CONDUIT_AUTH = 'conduit:auth';
+type ConduitGuardMode = 'required' | 'optional';
+
+export type ConduitRequest = Request & { user?: AuthUser; conduitToken?: string };
+
+/** `Token <jwt>` as the RealWorld spec says, and `Bearer <jwt>` as most HTTP tooling sends. */
+const SCHEME = /^(?:Token|Bearer)\s+(\S+)$/i;
+
+/**
+ * Authentication of the Conduit routes. They are public to the global JWT guard (which reads only
+ * `Bearer`); this guard reads either scheme and checks the token with the same verifier, so a
+ * revoked session or a suspended account is refused here exactly as on the native API.
+ */
+@Injectable()
+export class ConduitAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: AccessTokenVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const mode = this.reflector.getAllAndOverride<ConduitGuardMode | undefined>(CONDUIT_AUTH, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const req = context.switchToHttp().getRequest<ConduitRequest>();
+    const header = req.headers.authorization;
+    if (header === undefined) {
+      if (mode === 'optional') return true;
+      throw unauthorized(ErrorCode.MissingToken, 'A token is required: send `Authorization: Token <token>`.');
+    }
+    const token = SCHEME.exec(header)?.[1];
+    if (!token) throw unauthorized(ErrorCode.InvalidToken, 'Send the token as `Authorization: Token <token>`.');
+    req.user = await this.verifier.verify(token);
+    req.conduitToken = token;
+    return true;
+  }
+}
+
+const conduitRoute = (mode: ConduitGuardMode) =>
+  applyDecorators(
+    // The global guard lets the route through; ConduitAuthGuard decides.
+    SetMetadata(AUTH_MODE, 'public' satisfies AuthMode),
+    SetMetadata(CONDUIT_AUTH, mode),
+    ApiExtension(AUTH_MODE_EXTENSION, (mode === 'required' ? 'conduit' : 'conduit-optional') satisfies ConduitAuthMode),
+    UseGuards(ConduitAuthGuard),
+    ConduitErrors(401, 403),
+  );
+
+/** A Conduit route that needs a token (401 without one). */
+export const ConduitAuthenticated = () => conduitRoute('required');
+
+/** A Conduit route that personalises its answer (`following`, `favorited`) for a valid token. */
+export const ConduitOptionalAuth = () => conduitRoute('optional');
+
+/** A content write (article, comment, favorite, follow) under the shared per-account limit (429). */
+export const ConduitContentWrite = () => applyDecorators(UseGuards(ContentWriteGuard), ConduitErrors(429));
+
+/** A Conduit route that reads no token (registration, sign-in, tags). */
+export const ConduitPublic = () =>
+  applyDecorators(
+    SetMetadata(AUTH_MODE, 'public' satisfies AuthMode),
+    ApiExtension(AUTH_MODE_EXTENSION, 'conduit-public' satisfies ConduitAuthMode),
+  );

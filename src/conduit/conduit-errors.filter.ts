@@ -1,0 +1,97 @@
+import {
+  type ArgumentsHost,
+  applyDecorators,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { translateDynamoError } from '../dynamo/dynamo-errors.js';
+import { scrubUrl } from '../logging/logger.js';
+import { ConduitErrorsDto } from './dto/conduit.dto.js';
+
+/** The RealWorld error body: `{"errors": {"<field or body>": ["message"]}}`. */
+export interface ConduitErrorBody {
+  errors: Record<string, string[]>;
+}
+
+/** Codes that RealWorld clients expect as a 422 on the field they name (a taken email or username). */
+const TAKEN: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.EmailTaken]: 'email',
+  [ErrorCode.UsernameTaken]: 'username',
+  [ErrorCode.SlugTaken]: 'title',
+};
+
+/**
+ * The status and RealWorld body of an error raised under `/api`. Validation failures become
+ * `422` keyed by field (the request wrapper, `user.`/`article.`/`comment.`, is dropped); taken
+ * emails and usernames become `422` on that field; every other status is kept, with its message
+ * under `body` (the spec's GenericErrorModel).
+ */
+export function toConduitError(exception: unknown): { status: number; body: ConduitErrorBody; retryAfter?: number } {
+  const domain = exception instanceof DomainError ? exception : translateDynamoError(exception);
+  if (domain) {
+    if (domain.code === ErrorCode.ValidationFailed) {
+      const errors: Record<string, string[]> = {};
+      for (const field of domain.extras.errors ?? [{ field: 'body', messages: [domain.message] }]) {
+        const name = field.field.includes('.') ? field.field.slice(field.field.indexOf('.') + 1) : field.field;
+        (errors[name] ??= []).push(...field.messages);
+      }
+      return { status: 422, body: { errors } };
+    }
+    const takenField = TAKEN[domain.code];
+    if (takenField) return { status: 422, body: { errors: { [takenField]: ['has already been taken'] } } };
+    return {
+      status: domain.status,
+      body: { errors: { body: [domain.message] } },
+      retryAfter: domain.extras.retryAfterSeconds,
+    };
+  }
+  if (exception instanceof HttpException) {
+    return { status: exception.getStatus(), body: { errors: { body: [exception.message] } } };
+  }
+  return { status: 500, body: { errors: { body: ['An unexpected error occurred.'] } } };
+}
+
+/** Renders every error of the Conduit controllers in the RealWorld format (never problem+json). */
+@Catch()
+export class ConduitErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Conduit');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const { status, body, retryAfter } = toConduitError(exception);
+    if (status >= 500) {
+      this.logger.error(
+        `${request.method} ${scrubUrl(request.originalUrl)} -> ${status}`,
+        exception instanceof Error ? exception.stack : String(exception),
+      );
+    }
+    if (response.headersSent) return;
+    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
+    response.status(status).json(body);
+  }
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  401: 'Missing, invalid or expired token, or an ended session.',
+  403: 'The caller may not do this (not the author; a suspended account).',
+  404: 'No such user, article or comment.',
+  422: 'Validation failed, or the request cannot be applied; the errors name the fields.',
+  429: 'Too many requests; see Retry-After.',
+  503: 'The database is unavailable or busy; retry after Retry-After seconds.',
+};
+
+/** Documents RealWorld error responses (`{errors}`) of a Conduit route. */
+export const ConduitErrors = (...statuses: number[]) =>
+  applyDecorators(
+    ...statuses.map((status) =>
+      ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error.', type: ConduitErrorsDto }),
+    ),
+  );

@@ -1,0 +1,403 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthUser } from '../auth/auth-user.js';
+import { AuthService, type ClientInfo, type IssuedTokens } from '../auth/auth.service.js';
+import { DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { slugify } from '../common/slugs/slugify.js';
+import type { Page } from '../dynamo/pagination.js';
+import { normalizeEmail } from '../dynamo/keys.js';
+import { CommentsService } from '../comments/comments.service.js';
+import type { Comment } from '../comments/comment.entity.js';
+import { FeedService, MAX_FEED_PAGE } from '../feed/feed.service.js';
+import { FollowsService } from '../follows/follows.service.js';
+import type { Post, PostSummary } from '../posts/post.entity.js';
+import { PostsService } from '../posts/posts.service.js';
+import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
+import type { Profile, User } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import type { ProfileChanges } from '../users/users.repository.js';
+import {
+  CONDUIT_DEFAULT_LIMIT,
+  type ConduitArticleChangesDto,
+  type ConduitArticleDto,
+  type ConduitArticlesQueryDto,
+  type ConduitArticlesResponseDto,
+  type ConduitCommentDto,
+  type ConduitFeedQueryDto,
+  type ConduitNewArticleDto,
+  type ConduitNewUserDto,
+  type ConduitProfileDto,
+  type ConduitUserChangesDto,
+  type ConduitUserDto,
+} from './dto/conduit.dto.js';
+
+/** Comments a Conduit article shows: its first page of the thread (the spec has no paging). */
+const COMMENTS_SHOWN = 100;
+/** Entries read per call while skipping to an `offset` (the native page maximum). */
+const SKIP_CHUNK = 100;
+
+const fieldError = (field: string, message: string) =>
+  unprocessable(ErrorCode.ValidationFailed, message, { errors: [{ field, messages: [message] }] });
+
+/**
+ * Pages a cursor listing by `offset`: the entries before it are read and dropped, `SKIP_CHUNK` a
+ * call, so the cost grows with the offset (bounded by CONDUIT_MAX_OFFSET: docs/conduit.md).
+ */
+async function offsetPage<T>(
+  fetch: (limit: number, cursor: string | undefined) => Promise<Page<T>>,
+  offset: number,
+  limit: number,
+  chunk = SKIP_CHUNK,
+): Promise<{ items: T[]; more: boolean }> {
+  let cursor: string | undefined;
+  let skipped = 0;
+  while (skipped < offset) {
+    const page = await fetch(Math.min(chunk, offset - skipped), cursor);
+    skipped += page.items.length;
+    if (!page.nextCursor) return { items: [], more: false };
+    cursor = page.nextCursor;
+  }
+  const items: T[] = [];
+  let more = false;
+  // A page may come back short (entries filtered on read): read on until it is full or the end.
+  for (let round = 0; items.length < limit && round < 3; round++) {
+    const page = await fetch(Math.min(chunk, limit - items.length), cursor);
+    items.push(...page.items);
+    more = page.nextCursor !== null;
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return { items, more };
+}
+
+/**
+ * The RealWorld ("Conduit") API as an adapter: every rule, key and query is the native services'
+ * (users, auth, posts, likes, comments, taxonomy, follows, feed); this class only translates
+ * shapes and names (docs/conduit.md has each mapping decision).
+ */
+@Injectable()
+export class ConduitService {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+    private readonly posts: PostsService,
+    private readonly comments: CommentsService,
+    private readonly taxonomy: TaxonomyService,
+    private readonly follows: FollowsService,
+    private readonly feed: FeedService,
+  ) {}
+
+  // --- users ------------------------------------------------------------------------------
+
+  /** Registers and signs in with a session-long token (no profile yet: bio and image are null). */
+  async register(dto: ConduitNewUserDto, client: ClientInfo): Promise<ConduitUserDto> {
+    const issued = await this.auth.register(
+      { email: dto.email, password: dto.password, username: dto.username },
+      client,
+      'session',
+    );
+    return this.userOf(issued.user, undefined, issued.accessToken);
+  }
+
+  async login(email: string, password: string, client: ClientInfo): Promise<ConduitUserDto> {
+    const issued: IssuedTokens = await this.auth.login(email, password, client, 'session');
+    const profiles = await this.users.profilesOf([issued.user.id]);
+    return this.userOf(issued.user, profiles.get(issued.user.id), issued.accessToken);
+  }
+
+  async currentUser(viewer: AuthUser, token: string): Promise<ConduitUserDto> {
+    const { user, profile } = await this.users.getOwn(viewer.userId);
+    return this.userOf(user, profile, token);
+  }
+
+  /**
+   * Username, bio and image change here. The email may only be sent unchanged (a no-op: clients
+   * send the whole user back); a real change of email or password needs the current password,
+   * which this API does not carry, so it is a 422 naming the native endpoint.
+   */
+  async updateUser(viewer: AuthUser, token: string, changes: ConduitUserChangesDto): Promise<ConduitUserDto> {
+    const { user } = await this.users.getOwn(viewer.userId);
+    if (changes.email !== undefined && normalizeEmail(changes.email) !== user.email) {
+      throw fieldError('email', 'is changed with POST /api/v1/users/me/email, which needs the current password');
+    }
+    if (changes.password !== undefined) {
+      throw fieldError('password', 'is changed with POST /api/v1/auth/password, which needs the current password');
+    }
+    if (changes.username !== undefined && changes.username !== user.username) {
+      await this.users.updateOwn(viewer.userId, { username: changes.username }, undefined);
+    }
+    const profile: ProfileChanges = {};
+    if (changes.bio !== undefined) profile.bio = changes.bio;
+    if (changes.image !== undefined) profile.avatarUrl = changes.image;
+    if (Object.keys(profile).length > 0) await this.users.updateProfile(viewer.userId, profile, undefined);
+    return this.currentUser(viewer, token);
+  }
+
+  // --- profiles ---------------------------------------------------------------------------
+
+  async profile(username: string, viewer: AuthUser | undefined): Promise<ConduitProfileDto> {
+    const { user, profile } = await this.users.getByUsername(username);
+    const following = viewer ? await this.follows.isFollowing(viewer.userId, user.id) : false;
+    return { username: user.username, bio: profile.bio ?? null, image: profile.avatarUrl ?? null, following };
+  }
+
+  async setFollowing(viewer: AuthUser, username: string, following: boolean): Promise<ConduitProfileDto> {
+    const authorId = await this.userIdOf(username);
+    if (following) await this.follows.follow(viewer.userId, authorId);
+    else await this.follows.unfollow(viewer.userId, authorId);
+    return this.profile(username, viewer);
+  }
+
+  // --- articles ---------------------------------------------------------------------------
+
+  /**
+   * The article lists: by one of `tag`, `author` (username) or `favorited` (username), or all.
+   * An unknown tag or username is an empty list, as RealWorld clients expect.
+   */
+  async articles(query: ConduitArticlesQueryDto, viewer: AuthUser | undefined): Promise<ConduitArticlesResponseDto> {
+    const filters = [query.tag, query.author, query.favorited].filter((filter) => filter !== undefined);
+    if (filters.length > 1) throw fieldError('query', 'filter by one of tag, author or favorited at a time');
+    const limit = query.limit ?? CONDUIT_DEFAULT_LIMIT;
+    const offset = query.offset ?? 0;
+    const empty = { articles: [], articlesCount: 0 };
+
+    let fetch: (limit: number, cursor: string | undefined) => Promise<Page<PostSummary>>;
+    let count: number | undefined;
+    if (query.tag !== undefined) {
+      const slug = slugify(query.tag);
+      const tag = slug ? await this.taxonomy.tagBySlug(slug).catch(notFoundAs(undefined)) : undefined;
+      if (!tag) return empty;
+      count = tag.postCount;
+      fetch = (n, cursor) => this.posts.feed({ tag: tag.slug }, n, cursor);
+    } else if (query.author !== undefined) {
+      const authorId = await this.users.idByUsername(query.author);
+      if (!authorId) return empty;
+      fetch = (n, cursor) => this.posts.feed({ author: authorId }, n, cursor);
+    } else if (query.favorited !== undefined) {
+      const userId = await this.users.idByUsername(query.favorited);
+      if (!userId) return empty;
+      fetch = (n, cursor) => this.posts.likedBy(userId, n, cursor);
+    } else {
+      fetch = (n, cursor) => this.posts.feed({}, n, cursor);
+    }
+    const page = await offsetPage(fetch, offset, limit);
+    return {
+      articles: await this.articlesOf(page.items, viewer),
+      articlesCount: count ?? countSoFar(offset, page),
+    };
+  }
+
+  /** The reader's feed (native `GET /feed`), paged by offset; pages hold at most MAX_FEED_PAGE. */
+  async feedArticles(viewer: AuthUser, query: ConduitFeedQueryDto): Promise<ConduitArticlesResponseDto> {
+    const limit = Math.min(query.limit ?? CONDUIT_DEFAULT_LIMIT, MAX_FEED_PAGE);
+    const offset = query.offset ?? 0;
+    const page = await offsetPage(
+      (n, cursor) => this.feed.page(viewer.userId, n, cursor),
+      offset,
+      limit,
+      MAX_FEED_PAGE,
+    );
+    return { articles: await this.articlesOf(page.items, viewer), articlesCount: countSoFar(offset, page) };
+  }
+
+  async article(slug: string, viewer: AuthUser | undefined): Promise<ConduitArticleDto> {
+    const { post, likedByViewer } = await this.posts.getBySlug(slug, viewer);
+    return this.articleOf(post, likedByViewer, viewer);
+  }
+
+  /** Published at once (in the creating transaction); tag names are found or created. */
+  async createArticle(viewer: AuthUser, dto: ConduitNewArticleDto): Promise<ConduitArticleDto> {
+    const tags = await this.taxonomy.tagsNamed(dto.tagList ?? []);
+    const { post } = await this.posts.create(
+      viewer,
+      { title: dto.title, excerpt: dto.description, content: dto.body, tagIds: tags.map((tag) => tag.id) },
+      undefined,
+      { publishNow: true },
+    );
+    return this.articleOf(post, false, viewer);
+  }
+
+  async updateArticle(viewer: AuthUser, slug: string, changes: ConduitArticleChangesDto): Promise<ConduitArticleDto> {
+    const { post, likedByViewer } = await this.posts.getBySlug(slug, viewer);
+    const tagIds = changes.tagList ? (await this.taxonomy.tagsNamed(changes.tagList)).map((tag) => tag.id) : undefined;
+    const updated = await this.posts.update(post.id, viewer, {
+      title: changes.title,
+      excerpt: changes.description,
+      content: changes.body,
+      tagIds,
+    });
+    return this.articleOf(updated, likedByViewer, viewer);
+  }
+
+  async deleteArticle(viewer: AuthUser, slug: string): Promise<void> {
+    const { post } = await this.posts.getBySlug(slug, viewer);
+    await this.posts.delete(post.id, viewer);
+  }
+
+  async setFavorite(viewer: AuthUser, slug: string, favorite: boolean): Promise<ConduitArticleDto> {
+    const { post } = await this.posts.getBySlug(slug, viewer);
+    const { liked, likeCount } = await this.posts.setLike(post.id, viewer, favorite);
+    return this.articleOf({ ...post, likeCount }, liked, viewer);
+  }
+
+  // --- comments ---------------------------------------------------------------------------
+
+  async commentsOf(slug: string, viewer: AuthUser | undefined): Promise<ConduitCommentDto[]> {
+    const { post } = await this.posts.getBySlug(slug, viewer);
+    const page = await this.comments.thread(post.id, viewer, COMMENTS_SHOWN);
+    const shown = page.items.filter((comment) => !comment.deleted && comment.authorId !== undefined);
+    const [profiles, followed] = await this.authorsOf(
+      shown.map((comment) => comment.authorId!),
+      viewer,
+    );
+    return shown.map((comment) => this.commentOf(comment, profiles, followed));
+  }
+
+  /** Visible to everyone at once (the Conduit policy); moderators can still hide it later. */
+  async addComment(viewer: AuthUser, slug: string, body: string): Promise<ConduitCommentDto> {
+    const { post } = await this.posts.getBySlug(slug, viewer);
+    const comment = await this.comments.create(post.id, viewer, body, undefined, { approveAtOnce: true });
+    const [profiles] = await this.authorsOf([viewer.userId], undefined);
+    return this.commentOf(comment, profiles, new Set());
+  }
+
+  async deleteComment(viewer: AuthUser, slug: string, commentId: string): Promise<void> {
+    const { post } = await this.posts.getBySlug(slug, viewer);
+    await this.comments.delete(post.id, commentId, viewer);
+  }
+
+  // --- tags -------------------------------------------------------------------------------
+
+  /** The 100 most used tags' names (one Query of the tag popularity index). */
+  async tags(): Promise<string[]> {
+    const page = await this.taxonomy.listTags('popular', 100);
+    return page.items.map((tag) => tag.name);
+  }
+
+  // --- mapping ----------------------------------------------------------------------------
+
+  private async userIdOf(username: string): Promise<string> {
+    const userId = await this.users.idByUsername(username);
+    if (!userId) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    return userId;
+  }
+
+  private userOf(user: User, profile: Profile | undefined, token: string): ConduitUserDto {
+    return {
+      email: user.email,
+      token,
+      username: user.username,
+      bio: profile?.bio ?? null,
+      image: profile?.avatarUrl ?? null,
+    };
+  }
+
+  /** The profiles and the viewer's follow edges of some authors: two BatchGetItems in parallel. */
+  private authorsOf(authorIds: string[], viewer: AuthUser | undefined): Promise<[Map<string, Profile>, Set<string>]> {
+    return Promise.all([
+      this.users.profilesOf(authorIds),
+      viewer ? this.follows.followedAmong(viewer.userId, authorIds) : Promise.resolve(new Set<string>()),
+    ]);
+  }
+
+  /**
+   * A page of articles: contents, the viewer's likes, the authors' profiles, the viewer's follow
+   * edges and the tags' names, each one BatchGetItem, all in parallel: the cost of a page does
+   * not grow with its length beyond the 100 keys a call takes.
+   */
+  private async articlesOf(summaries: PostSummary[], viewer: AuthUser | undefined): Promise<ConduitArticleDto[]> {
+    if (summaries.length === 0) return [];
+    const ids = summaries.map((summary) => summary.id);
+    const [contents, liked, [profiles, followed], tags] = await Promise.all([
+      this.posts.contents(ids),
+      viewer ? this.posts.likedAmong(viewer.userId, ids) : Promise.resolve(new Set<string>()),
+      this.authorsOf(
+        summaries.map((summary) => summary.authorId),
+        viewer,
+      ),
+      this.taxonomy.tagsByIds(summaries.flatMap((summary) => summary.tagIds)),
+    ]);
+    const names = new Map(tags.map((tag) => [tag.id, tag.name]));
+    return summaries.map((summary) =>
+      this.toArticle(
+        { ...summary, content: contents.get(summary.id) ?? '' },
+        liked.has(summary.id),
+        profiles,
+        followed,
+        names,
+      ),
+    );
+  }
+
+  private async articleOf(post: Post, favorited: boolean, viewer: AuthUser | undefined): Promise<ConduitArticleDto> {
+    const [[profiles, followed], tags] = await Promise.all([
+      this.authorsOf([post.authorId], viewer),
+      this.taxonomy.tagsByIds(post.tagIds),
+    ]);
+    return this.toArticle(post, favorited, profiles, followed, new Map(tags.map((tag) => [tag.id, tag.name])));
+  }
+
+  private toArticle(
+    post: Post,
+    favorited: boolean,
+    profiles: Map<string, Profile>,
+    followed: Set<string>,
+    tagNames: Map<string, string>,
+  ): ConduitArticleDto {
+    return {
+      slug: post.slug,
+      title: post.title,
+      description: post.excerpt,
+      body: post.content,
+      // Sorted, as RealWorld clients and its test suite expect.
+      tagList: post.tagIds.flatMap((id) => tagNames.get(id) ?? []).sort(),
+      createdAt: post.createdAt,
+      updatedAt: post.updatedAt,
+      favorited,
+      favoritesCount: post.likeCount,
+      author: this.profileOf(post.authorId, post.authorUsername, profiles, followed),
+    };
+  }
+
+  private commentOf(comment: Comment, profiles: Map<string, Profile>, followed: Set<string>): ConduitCommentDto {
+    return {
+      id: comment.id,
+      createdAt: comment.createdAt,
+      updatedAt: comment.updatedAt,
+      body: comment.content ?? '',
+      author: this.profileOf(comment.authorId!, comment.authorUsername, profiles, followed),
+    };
+  }
+
+  /** An author as Conduit shows one, from the username copied on the post or comment. */
+  private profileOf(
+    authorId: string,
+    username: string | undefined,
+    profiles: Map<string, Profile>,
+    followed: Set<string>,
+  ): ConduitProfileDto {
+    const profile = profiles.get(authorId);
+    return {
+      username: username ?? authorId,
+      bio: profile?.bio ?? null,
+      image: profile?.avatarUrl ?? null,
+      following: followed.has(authorId),
+    };
+  }
+}
+
+/**
+ * What a list without a counter can say about its size: the entries before this page, this
+ * page, and one more when there is a next page (so clients show a "next" link). The feed only.
+ */
+function countSoFar(offset: number, page: { items: unknown[]; more: boolean }): number {
+  return offset + page.items.length + (page.more ? 1 : 0);
+}
+
+/** A 404 domain error becomes `value`; anything else is rethrown. */
+const notFoundAs =
+  <T>(value: T) =>
+  (error: unknown): T => {
+    if (error instanceof DomainError && error.status === 404) return value;
+    throw error;
+  };

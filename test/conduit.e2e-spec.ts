@@ -1,0 +1,350 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nanoid } from 'nanoid';
+import { CONDUIT_MAX_OFFSET } from '../src/conduit/dto/conduit.dto.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/**
+ * The Conduit (RealWorld) API under /api (docs/conduit.md). Every response of `t.api` is checked
+ * against the app's OpenAPI document, whose Conduit schemas are the RealWorld shapes; the tests
+ * below pin the values, statuses and `{"errors": {...}}` bodies.
+ */
+interface ConduitUser {
+  email: string;
+  token: string;
+  username: string;
+  bio: string | null;
+  image: string | null;
+}
+interface Article {
+  slug: string;
+  title: string;
+  description: string;
+  body: string;
+  tagList: string[];
+  favorited: boolean;
+  favoritesCount: number;
+  author: { username: string; following: boolean; bio: string | null; image: string | null };
+}
+
+describe('Conduit API (e2e)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const token = (user: ConduitUser) => `Token ${user.token}`;
+
+  async function register(
+    name = `u${nanoid(8)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, 'x')}`,
+  ): Promise<ConduitUser> {
+    const res = await t.api
+      .post('/api/users')
+      .send({ user: { username: name, email: `${name}@example.com`, password: 'password-1234' } })
+      .expect(201);
+    return (res.body as { user: ConduitUser }).user;
+  }
+
+  async function createArticle(author: ConduitUser, article: Record<string, unknown>): Promise<Article> {
+    const res = await t.api.post('/api/articles').set('authorization', token(author)).send({ article }).expect(201);
+    return (res.body as { article: Article }).article;
+  }
+
+  describe('users and profiles', () => {
+    it('registers, signs in and reads the current user with a Token (and a Bearer) token', async () => {
+      const user = await register();
+      expect(user).toEqual({
+        email: user.email,
+        token: expect.any(String),
+        username: user.username,
+        bio: null,
+        image: null,
+      });
+
+      const login = await t.api
+        .post('/api/users/login')
+        .send({ user: { email: user.email, password: 'password-1234' } })
+        .expect(200);
+      const signedIn = (login.body as { user: ConduitUser }).user;
+      expect(signedIn.username).toBe(user.username);
+
+      const viaToken = await t.api.get('/api/user').set('authorization', `Token ${signedIn.token}`).expect(200);
+      expect(viaToken.body).toEqual({ user: { ...signedIn } });
+      await t.api.get('/api/user').set('authorization', `Bearer ${signedIn.token}`).expect(200);
+    });
+
+    it('issues a token that lives as long as its session, and dies with it', async () => {
+      const user = await register();
+      const [, payload] = user.token.split('.');
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { exp: number; iat: number };
+      // Far longer than the native 15-minute access token: the session's lifetime.
+      expect(claims.exp - claims.iat).toBeGreaterThan(t.config.auth.accessTokenTtlSeconds);
+      expect(claims.exp - claims.iat).toBeLessThanOrEqual(
+        Math.min(t.config.auth.refreshTokenTtlSeconds, t.config.auth.sessionMaxAgeSeconds),
+      );
+      // Revoked like any session: signing out everywhere ends it.
+      await t.api.post('/api/v1/auth/logout-all').set('authorization', `Bearer ${user.token}`).expect(204);
+      const res = await t.api.get('/api/user').set('authorization', token(user)).expect(401);
+      expect(res.body).toEqual({ errors: { body: [expect.any(String)] } });
+    });
+
+    it('answers 401 without a token, with a malformed one, and with a wrong one', async () => {
+      expect((await t.api.get('/api/user').expect(401)).body).toEqual({ errors: { body: [expect.any(String)] } });
+      await t.api.get('/api/user').set('authorization', 'Basic abc').expect(401);
+      await t.api.get('/api/user').set('authorization', 'Token not-a-jwt').expect(401);
+    });
+
+    it('answers 422 with {errors: {field: [...]}} for invalid or taken registrations', async () => {
+      const bad = await t.api
+        .post('/api/users')
+        .send({ user: { username: 'x', email: 'not-an-email', password: 'short' } })
+        .expect(422);
+      const errors = (bad.body as { errors: Record<string, string[]> }).errors;
+      expect(Object.keys(errors).sort()).toEqual(['email', 'password', 'username']);
+      expect(errors.email[0]).toEqual(expect.any(String));
+
+      expect((await t.api.post('/api/users').send({}).expect(422)).body).toEqual({
+        errors: { user: expect.any(Array) },
+      });
+      const taken = await register();
+      const again = await t.api
+        .post('/api/users')
+        .send({ user: { username: taken.username, email: `other-${taken.email}`, password: 'password-1234' } })
+        .expect(422);
+      expect(again.body).toEqual({ errors: { username: ['has already been taken'] } });
+    });
+
+    it('updates username, bio and image; an unchanged email is a no-op, a new email or a password is 422', async () => {
+      const user = await register();
+      const res = await t.api
+        .put('/api/user')
+        .set('authorization', token(user))
+        .send({
+          user: { email: user.email, bio: 'I like dragons', image: 'https://example.com/me.png', token: user.token },
+        })
+        .expect(200);
+      expect(res.body).toEqual({
+        user: { ...user, bio: 'I like dragons', image: 'https://example.com/me.png' },
+      });
+      const renamed = `${user.username}-2`;
+      expect(
+        (
+          await t.api
+            .put('/api/user')
+            .set('authorization', token(user))
+            .send({ user: { username: renamed } })
+            .expect(200)
+        ).body,
+      ).toMatchObject({ user: { username: renamed } });
+
+      const email = await t.api
+        .put('/api/user')
+        .set('authorization', token(user))
+        .send({ user: { email: `new-${user.email}` } })
+        .expect(422);
+      expect((email.body as { errors: Record<string, string[]> }).errors.email[0]).toContain('/api/v1/users/me/email');
+      const password = await t.api
+        .put('/api/user')
+        .set('authorization', token(user))
+        .send({ user: { password: 'another-password' } })
+        .expect(422);
+      expect((password.body as { errors: Record<string, string[]> }).errors.password[0]).toContain(
+        '/api/v1/auth/password',
+      );
+    });
+
+    it('shows profiles and follows / unfollows by username', async () => {
+      const [reader, celeb] = await Promise.all([register(), register()]);
+      const anonymous = await t.api.get(`/api/profiles/${celeb.username}`).expect(200);
+      expect(anonymous.body).toEqual({
+        profile: { username: celeb.username, bio: null, image: null, following: false },
+      });
+
+      const followed = await t.api
+        .post(`/api/profiles/${celeb.username}/follow`)
+        .set('authorization', token(reader))
+        .expect(200);
+      expect(followed.body).toMatchObject({ profile: { username: celeb.username, following: true } });
+      const seen = await t.api.get(`/api/profiles/${celeb.username}`).set('authorization', token(reader)).expect(200);
+      expect(seen.body).toMatchObject({ profile: { following: true } });
+      const unfollowed = await t.api
+        .delete(`/api/profiles/${celeb.username}/follow`)
+        .set('authorization', token(reader))
+        .expect(200);
+      expect(unfollowed.body).toMatchObject({ profile: { following: false } });
+
+      await t.api.get('/api/profiles/nobody-here').expect(404);
+      await t.api.post('/api/profiles/nobody-here/follow').set('authorization', token(reader)).expect(404);
+      await t.api.post(`/api/profiles/${reader.username}/follow`).set('authorization', token(reader)).expect(422);
+      await t.api.post(`/api/profiles/${celeb.username}/follow`).expect(401);
+    });
+  });
+
+  describe('articles, favorites, comments and tags', () => {
+    it('creates a published article with new tags, reads, lists, updates and deletes it', async () => {
+      const author = await register();
+      const tagA = `dragons-${nanoid(5)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      const tagB = `training-${nanoid(5)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      const article = await createArticle(author, {
+        title: 'How to train your dragon',
+        description: 'Ever wonder how?',
+        body: 'Very carefully.',
+        tagList: [tagB, tagA],
+      });
+      expect(article).toMatchObject({
+        title: 'How to train your dragon',
+        description: 'Ever wonder how?',
+        body: 'Very carefully.',
+        tagList: [tagA, tagB],
+        favorited: false,
+        favoritesCount: 0,
+        author: { username: author.username, following: false },
+      });
+
+      // Published on creation: anyone reads it, the tag list finds it, the tags exist.
+      expect((await t.api.get(`/api/articles/${article.slug}`).expect(200)).body).toEqual({ article });
+      const byTag = await t.api.get(`/api/articles?tag=${tagA}`).expect(200);
+      expect(byTag.body).toEqual({ articles: [article], articlesCount: 1 });
+      const byAuthor = await t.api.get(`/api/articles?author=${author.username}`).expect(200);
+      expect((byAuthor.body as { articles: Article[] }).articles.map((a) => a.slug)).toEqual([article.slug]);
+      expect((await t.api.get('/api/tags').expect(200)).body).toMatchObject({
+        tags: expect.arrayContaining([tagA, tagB]),
+      });
+
+      const updated = await t.api
+        .put(`/api/articles/${article.slug}`)
+        .set('authorization', token(author))
+        .send({ article: { body: 'With two hands' } })
+        .expect(200);
+      expect(updated.body).toMatchObject({
+        article: { slug: article.slug, body: 'With two hands', tagList: [tagA, tagB] },
+      });
+
+      const other = await register();
+      await t.api
+        .put(`/api/articles/${article.slug}`)
+        .set('authorization', token(other))
+        .send({ article: { body: 'mine now' } })
+        .expect(403);
+      await t.api.delete(`/api/articles/${article.slug}`).set('authorization', token(other)).expect(403);
+      await t.api.delete(`/api/articles/${article.slug}`).set('authorization', token(author)).expect(200);
+      expect((await t.api.get(`/api/articles/${article.slug}`).expect(404)).body).toEqual({
+        errors: { body: [expect.any(String)] },
+      });
+    });
+
+    it('answers 422 with field errors for an invalid article, and 401 without a token', async () => {
+      const author = await register();
+      const res = await t.api
+        .post('/api/articles')
+        .set('authorization', token(author))
+        .send({ article: { title: '', body: 'x' } })
+        .expect(422);
+      expect(Object.keys((res.body as { errors: Record<string, string[]> }).errors).sort()).toEqual([
+        'description',
+        'title',
+      ]);
+      await t.api
+        .post('/api/articles')
+        .send({ article: { title: 't', description: 'd', body: 'b' } })
+        .expect(401);
+    });
+
+    it('favorites and unfavorites, and lists what a user favorited', async () => {
+      const [author, fan] = await Promise.all([register(), register()]);
+      const article = await createArticle(author, { title: 'Fav me', description: 'd', body: 'b' });
+      const fav = await t.api
+        .post(`/api/articles/${article.slug}/favorite`)
+        .set('authorization', token(fan))
+        .expect(200);
+      expect(fav.body).toMatchObject({ article: { favorited: true, favoritesCount: 1 } });
+      const listed = await t.api
+        .get(`/api/articles?favorited=${fan.username}`)
+        .set('authorization', token(fan))
+        .expect(200);
+      expect(listed.body).toMatchObject({ articles: [{ slug: article.slug, favorited: true, favoritesCount: 1 }] });
+      const unfav = await t.api
+        .delete(`/api/articles/${article.slug}/favorite`)
+        .set('authorization', token(fan))
+        .expect(200);
+      expect(unfav.body).toMatchObject({ article: { favorited: false, favoritesCount: 0 } });
+      await t.api.post('/api/articles/no-such-article/favorite').set('authorization', token(fan)).expect(404);
+    });
+
+    it('adds comments visible to others at once, lists and deletes them', async () => {
+      const [author, commenter, stranger] = await Promise.all([register(), register(), register()]);
+      const article = await createArticle(author, { title: 'Comment me', description: 'd', body: 'b' });
+      const created = await t.api
+        .post(`/api/articles/${article.slug}/comments`)
+        .set('authorization', token(commenter))
+        .send({ comment: { body: 'Thank you so much!' } })
+        .expect(200);
+      const comment = (created.body as { comment: { id: string } }).comment;
+      expect(created.body).toMatchObject({
+        comment: { body: 'Thank you so much!', author: { username: commenter.username } },
+      });
+
+      // Visible to an anonymous reader at once, although the commenter's email is not verified.
+      const listed = await t.api.get(`/api/articles/${article.slug}/comments`).expect(200);
+      expect(listed.body).toEqual({ comments: [created.body.comment] });
+
+      await t.api
+        .delete(`/api/articles/${article.slug}/comments/${comment.id}`)
+        .set('authorization', token(stranger))
+        .expect(403);
+      await t.api
+        .delete(`/api/articles/${article.slug}/comments/${comment.id}`)
+        .set('authorization', token(commenter))
+        .expect(200);
+      expect((await t.api.get(`/api/articles/${article.slug}/comments`).expect(200)).body).toEqual({ comments: [] });
+      await t.api
+        .post(`/api/articles/${article.slug}/comments`)
+        .set('authorization', token(commenter))
+        .send({ comment: {} })
+        .expect(422);
+    });
+
+    it('pages by limit and offset, bounds the offset, and serves the feed of followed authors', async () => {
+      const [author, reader] = await Promise.all([register(), register()]);
+      const slugs: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        slugs.unshift((await createArticle(author, { title: `Paged ${i}`, description: 'd', body: 'b' })).slug);
+      }
+      const page = await t.api.get(`/api/articles?author=${author.username}&limit=2&offset=1`).expect(200);
+      expect((page.body as { articles: Article[] }).articles.map((a) => a.slug)).toEqual(slugs.slice(1, 3));
+      const tooDeep = await t.api.get(`/api/articles?offset=${CONDUIT_MAX_OFFSET + 1}`).expect(422);
+      expect((tooDeep.body as { errors: Record<string, string[]> }).errors.offset).toEqual([expect.any(String)]);
+      await t.api.get('/api/articles?limit=0').expect(422);
+      await t.api.get(`/api/articles?tag=x&author=${author.username}`).expect(422);
+      expect((await t.api.get('/api/articles?author=nobody-here').expect(200)).body).toEqual({
+        articles: [],
+        articlesCount: 0,
+      });
+
+      await t.api.post(`/api/profiles/${author.username}/follow`).set('authorization', token(reader)).expect(200);
+      const feed = await t.api.get('/api/articles/feed').set('authorization', token(reader)).expect(200);
+      expect(feed.body).toMatchObject({ articles: expect.any(Array), articlesCount: expect.any(Number) });
+      await t.api.get('/api/articles/feed').expect(401);
+    });
+  });
+
+  it('is absent with CONDUIT_API=off (404), while the native API still serves', async () => {
+    const off = await createTestApp({ CONDUIT_API: 'off' });
+    try {
+      await off.http.get('/api/tags').expect(404);
+      await off.http.post('/api/users').send({ user: {} }).expect(404);
+      await off.http.get('/api/v1/tags').expect(200);
+    } finally {
+      await off.close();
+    }
+  });
+});
