@@ -76,6 +76,8 @@ export interface RateLimitsConfig {
   refreshPerSession: RateRule;
   /** Posts, comments and likes together, per account per minute; staff are exempt. */
   contentPerAccount: RateRule;
+  /** Username or name changes per account: each one is fanned out to every post and comment (issue 17). */
+  renamePerAccount: RateRule;
 }
 
 export const MAIL_TRANSPORTS = ['file', 'smtp', 'ses', 'log'] as const;
@@ -495,6 +497,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         max: int('CONTENT_RATE_LIMIT_PER_MINUTE', 120, 0, 1_000_000),
         windowSeconds: int('CONTENT_RATE_WINDOW_SECONDS', 60, 1, 7 * 86400),
       },
+      // issue 17: a rename costs the stream processor a write per post, link and comment
+      renamePerAccount: rule('rename-account', 'RENAME', 'ACCOUNT', 5, 3600),
     },
     trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
     bootstrapAdmin: adminFrom(env, problems),

@@ -45,7 +45,7 @@ const IMMUTABLE_FIELDS = ['id', 'viewCount', 'likeCount', 'commentCount'];
 /**
  * The save's condition also requires the author display copy it read: the links it rewrites copy
  * the summary, and must not put back a name the stream processor replaced meanwhile (a rename
- * racing an edit makes the edit a `412`, read again and retried by the client).
+ * racing an edit fails the save with `412`; `PostsService` then reads again and saves once more).
  */
 function withAuthorDisplayUnchanged(before: PostSummary, update: BuiltUpdate): BuiltUpdate {
   const unchanged = unchangedAuthorDisplay(before);

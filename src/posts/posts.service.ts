@@ -53,6 +53,22 @@ const VIEW_DEDUP_SECONDS = 3600;
 
 const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
+/**
+ * Runs a read-then-save once more when the save lost a race (`412 version_mismatch`). Most often
+ * the stream processor copied an author's rename onto the post between the read and the save (a
+ * save requires the display copy it read), which is no reason to fail a client that sent no
+ * `If-Match`, nor a server loop. The work reads afresh, so `If-Match` is checked again: a client
+ * that sent one still gets 412 when the post itself changed.
+ */
+async function onceMoreOnRace<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) return work();
+    throw error;
+  }
+}
+
 @Injectable()
 export class PostsService implements OnModuleInit {
   constructor(
@@ -87,13 +103,15 @@ export class PostsService implements OnModuleInit {
   /** Moves every published post of a category to another (links and counts follow each post). */
   async moveCategoryPosts(fromCategoryId: string, toCategoryId: string): Promise<void> {
     for (const postId of await this.posts.categoryPostIds(fromCategoryId)) {
-      const post = await this.posts.findSummaryWithCounts(postId);
-      if (!post || post.categoryId !== fromCategoryId) continue;
-      await this.posts.save(
-        post,
-        { ...post, categoryId: toCategoryId, updatedAt: this.clock.now().toISOString() },
-        undefined,
-      );
+      await onceMoreOnRace(async () => {
+        const post = await this.posts.findSummaryWithCounts(postId);
+        if (!post || post.categoryId !== fromCategoryId) return;
+        await this.posts.save(
+          post,
+          { ...post, categoryId: toCategoryId, updatedAt: this.clock.now().toISOString() },
+          undefined,
+        );
+      });
     }
   }
 
@@ -119,14 +137,16 @@ export class PostsService implements OnModuleInit {
     do {
       const page = await this.posts.ownPosts(userId, undefined, 100, cursor);
       for (const listed of page.items) {
-        // The index may lag the table: read the post itself, and skip what is done already.
-        const post = await this.posts.findSummaryWithCounts(listed.id);
-        if (!post || post.authorId !== userId) continue;
-        await this.posts.save(
-          post,
-          { ...post, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: this.clock.now().toISOString() },
-          undefined,
-        );
+        await onceMoreOnRace(async () => {
+          // The index may lag the table: read the post itself, and skip what is done already.
+          const post = await this.posts.findSummaryWithCounts(listed.id);
+          if (!post || post.authorId !== userId) return;
+          await this.posts.save(
+            post,
+            { ...post, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: this.clock.now().toISOString() },
+            undefined,
+          );
+        });
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -217,7 +237,11 @@ export class PostsService implements OnModuleInit {
   }
 
   /** Author or admin; a stale If-Match is 412. Slug, tags and category changes move links and counts with it. */
-  async update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
+  update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
+    return onceMoreOnRace(() => this.updateOnce(postId, viewer, dto, ifMatch));
+  }
+
+  private async updateOnce(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
     assertVersion(ifMatch, post.version);
     const tagIds = dto.tagIds ?? post.tagIds;
@@ -254,7 +278,11 @@ export class PostsService implements OnModuleInit {
    * Publishes now, or schedules for `publishAt`. A draft or archived post can be published; a
    * scheduled one can be rescheduled; a live one cannot be published again (409).
    */
-  async publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
+  publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
+    return onceMoreOnRace(() => this.publishOnce(postId, viewer, publishAt));
+  }
+
+  private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
     const now = this.clock.now();
     const when = publishAt ? new Date(publishAt) : now;
@@ -265,16 +293,20 @@ export class PostsService implements OnModuleInit {
   }
 
   /** Back to draft: out of every feed, counts adjusted. */
-  async unpublish(postId: string, viewer: AuthUser): Promise<Post> {
-    const { post } = await this.manageable(postId, viewer, false);
-    if (post.status === 'draft') throw conflict(ErrorCode.InvalidTransition, 'The post is a draft already.');
-    return this.transition(post, { status: 'draft', publishedAt: undefined });
+  unpublish(postId: string, viewer: AuthUser): Promise<Post> {
+    return onceMoreOnRace(async () => {
+      const { post } = await this.manageable(postId, viewer, false);
+      if (post.status === 'draft') throw conflict(ErrorCode.InvalidTransition, 'The post is a draft already.');
+      return this.transition(post, { status: 'draft', publishedAt: undefined });
+    });
   }
 
-  async archive(postId: string, viewer: AuthUser): Promise<Post> {
-    const { post } = await this.manageable(postId, viewer, false);
-    if (post.status === 'archived') throw conflict(ErrorCode.InvalidTransition, 'The post is archived already.');
-    return this.transition(post, { status: 'archived' });
+  archive(postId: string, viewer: AuthUser): Promise<Post> {
+    return onceMoreOnRace(async () => {
+      const { post } = await this.manageable(postId, viewer, false);
+      if (post.status === 'archived') throw conflict(ErrorCode.InvalidTransition, 'The post is archived already.');
+      return this.transition(post, { status: 'archived' });
+    });
   }
 
   /**

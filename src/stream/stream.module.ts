@@ -13,6 +13,7 @@ import { CommentsModule } from '../comments/comments.module.js';
 import { PostsModule } from '../posts/posts.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthorDisplayHandler } from './handlers/author-display.handler.js';
+import { AuthorDisplayOnCreateHandler } from './handlers/author-display-on-create.handler.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
@@ -40,6 +41,7 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
     PostCascadeHandler,
     UserCascadeHandler,
     AuthorDisplayHandler,
+    AuthorDisplayOnCreateHandler,
     // follows and the personal feed (issue 18)
     FeedFanoutHandler,
     FanInPromotionHandler,
@@ -52,6 +54,7 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
         PostCascadeHandler,
         UserCascadeHandler,
         AuthorDisplayHandler,
+        AuthorDisplayOnCreateHandler,
         // follows and the personal feed (issue 18)
         FeedFanoutHandler,
         FanInPromotionHandler,

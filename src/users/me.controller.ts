@@ -39,11 +39,12 @@ export class MeController {
    * Change my names or username
    *
    * @remarks Changes first name, last name and username (nothing else). A taken username is 409; a stale
-   * `If-Match` is 412.
+   * `If-Match` is 412. Changes of the username or name are limited per account (`RENAME_RATE_MAX_PER_ACCOUNT`, 5 an
+   * hour by default): 429 `too_many_renames`.
    */
   @Patch()
   @ApiIfMatch()
-  @ApiProblemResponses(400, 409, 412)
+  @ApiProblemResponses(400, 409, 412, 429)
   async update(
     @CurrentUser() caller: AuthUser,
     @Body() dto: UpdateMeDto,

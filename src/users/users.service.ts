@@ -115,7 +115,18 @@ export class UsersService {
     ifMatch: number | undefined,
   ): Promise<UserAggregate> {
     const { user } = await this.getOwn(userId);
-    await this.users.updateAccount(user, changes, assertVersion(ifMatch, user.version));
+    const expected = assertVersion(ifMatch, user.version);
+    // Each change of what posts and comments show (username, name) is copied onto every one of
+    // them by the stream processor: limited per account, so renaming in a loop cannot flood it.
+    const changed = (field: 'username' | 'firstName' | 'lastName') =>
+      changes[field] !== undefined && (changes[field] ?? undefined) !== user[field];
+    if (changed('username') || changed('firstName') || changed('lastName')) {
+      await this.limiter.consume(
+        [{ rule: this.config.rateLimits.renamePerAccount, subject: userId }],
+        ErrorCode.TooManyRenames,
+      );
+    }
+    await this.users.updateAccount(user, changes, expected);
     return this.getOwn(userId);
   }
 

@@ -39,6 +39,8 @@ export const ErrorCode = {
   VersionMismatch: 'version_mismatch',
   InvalidIfMatch: 'invalid_if_match',
   LastAdmin: 'last_admin',
+  /** Too many username or name changes for the account in the window (issue 17). */
+  TooManyRenames: 'too_many_renames',
   // taxonomy and content
   SlugTaken: 'slug_taken',
   CategoryNotFound: 'category_not_found',

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { CommentsRepository } from '../../comments/comments.repository.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../users/author-display.js';
+import { UsersRepository } from '../../users/users.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { Item, ItemChange } from '../stream-record.js';
 
@@ -28,6 +29,7 @@ export class AuthorDisplayHandler implements StreamHandler {
   constructor(
     private readonly posts: PostsRepository,
     private readonly comments: CommentsRepository,
+    private readonly users: UsersRepository,
   ) {}
 
   async handle(change: ItemChange, userId: string): Promise<void> {
@@ -35,6 +37,15 @@ export class AuthorDisplayHandler implements StreamHandler {
     const before = displayOf(change.oldImage);
     const after = displayOf(change.newImage);
     if (!after || (before && sameDisplay(before, after))) return;
+    // A rename costs a write per post, link and comment: skip one that a newer rename has already
+    // replaced (its own record does the work), and one of a user erased since (anonymised). A
+    // newer version that shows the same name (a role change, say) does not skip it.
+    const current = await this.users.findById(userId);
+    if (!current) return;
+    if (current.version > after.authorVersion && !sameDisplay(authorDisplayOf(current), after)) {
+      this.logger.debug(`user ${userId}: rename at version ${after.authorVersion} skipped, a newer one is pending`);
+      return;
+    }
     let posts = 0;
     let cursor: string | undefined;
     do {

@@ -1280,7 +1280,8 @@ export interface paths {
         /**
          * Change my names or username
          * @description Changes first name, last name and username (nothing else). A taken username is 409; a stale
-         *     `If-Match` is 412.
+         *     `If-Match` is 412. Changes of the username or name are limited per account (`RENAME_RATE_MAX_PER_ACCOUNT`, 5 an
+         *     hour by default): 429 `too_many_renames`.
          */
         patch: operations["meUpdate"];
         trace?: never;
@@ -1882,7 +1883,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this, not on `detail`.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "too_many_renames" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
@@ -13332,6 +13333,26 @@ export interface operations {
                      *       "detail": "Send the body as application/json.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
