@@ -213,13 +213,13 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     [
       39,
       'comment',
-      [2 + GUARD, 4 + GUARD],
+      [3 + GUARD, 5 + GUARD],
       async () => as(reader).post(`/api/v1/posts/${(await newPost(true)).id}/comments`, { content: 'c' }),
     ],
     [
       39,
       'reply',
-      [2 + GUARD, 4 + GUARD],
+      [3 + GUARD, 5 + GUARD],
       async () => {
         const post = await newPost(true);
         const parent = await newComment(post.id);
@@ -268,7 +268,7 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     ],
     // + 1 BatchGetItem of the page's posts when the page is not empty (deleted posts' comments are dropped)
     [42, 'moderation queue', [1 + GUARD, 2 + GUARD], () => as(moderator).get('/api/v1/comments/moderation')],
-    [43, "a user's approved comments", 2, () => t.api.get(`/api/v1/users/${reader.userId}/comments`)],
+    [43, "a user's approved comments", 3, () => t.api.get(`/api/v1/users/${reader.userId}/comments`)],
     [
       44,
       'like a comment',

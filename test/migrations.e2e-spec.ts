@@ -63,7 +63,15 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      await checkMigrationsAtStart(online, logger);
+      // 0004 is offline: even then the app refuses, naming it.
+      await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
+        /0004-comment-pointer-index \(offline\)/,
+      );
+      await checkMigrationsAtStart(
+        online,
+        logger,
+        MIGRATIONS.filter((m) => m.online),
+      );
       expect(warnings).toEqual([
         'Migration 0001-index-user-owned-items is pending; serving while it runs (it is online).',
         'Migration 0002-backfill-reply-counts is pending; serving while it runs (it is online).',
@@ -214,6 +222,7 @@ describe('db:migrate (e2e)', () => {
         '0001-index-user-owned-items',
         '0002-backfill-reply-counts',
         '0003-post-link-summaries',
+        '0004-comment-pointer-index',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -250,7 +259,7 @@ describe('db:migrate (e2e)', () => {
       expect(dynamoCost(before).calls).toBe(3); // slug, links, the summaries' BatchGetItem
 
       const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
-      expect(runs.at(-1)).toMatchObject({ label: '0003-post-link-summaries', changed: legacy.length });
+      expect(runs.find((run) => run.label === '0003-post-link-summaries')).toMatchObject({ changed: legacy.length });
       expect((await links()).filter((link) => link.summary === undefined)).toEqual([]);
       const after = await t.api.get(feed).expect(200);
       expect(dynamoCost(after).calls).toBe(1); // the slug is remembered; the links carry the summaries
@@ -258,6 +267,36 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 3);
       expect(again).toMatchObject({ label: '0003-post-link-summaries', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("0004 lists every comment under its author on GSI6 of the pointers and takes the comments' GSI2/GSI3 keys off", async () => {
+    const t = await fixtureApp();
+    try {
+      const items = async () => await t.allItems();
+      const legacy = (await items()).filter((i) => i.entity === 'Comment' && !i.deleted && i.authorId);
+      expect(legacy.length).toBeGreaterThan(0);
+      expect(legacy.filter((c) => c.GSI3PK === undefined)).toEqual([]); // the old layout indexed them on GSI3
+      const author = String(legacy[0].authorId);
+      const mine = legacy.filter((c) => c.authorId === author);
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.map((run) => run.label)).toContain('0004-comment-pointer-index');
+      const after = await items();
+      expect(after.filter((i) => i.entity === 'Comment' && (i.GSI2PK ?? i.GSI3PK) !== undefined)).toEqual([]);
+      const pointers = after.filter((i) => i.entity === 'CommentPointer' && i.GSI6PK === `COMMENTER#${author}`);
+      expect(pointers.map((p) => String(p.SK).split('#')[1]).sort()).toEqual(mine.map((c) => String(c.id)).sort());
+      // The author's public listing now comes from GSI6.
+      const approved = mine.filter((c) => c.status === 'approved');
+      const listing = await t.api.get(`/api/v1/users/${author}/comments?limit=100`).expect(200);
+      expect(listing.body.items.map((c: { id: string }) => c.id).sort()).toEqual(
+        approved.map((c) => String(c.id)).sort(),
+      );
+
+      const [again] = await rerunFromScratch(t, 4);
+      expect(again).toMatchObject({ label: '0004-comment-pointer-index', changed: 0 });
     } finally {
       await t.close();
     }

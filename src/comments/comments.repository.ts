@@ -1,14 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   type NativeAttributeValue,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { notFound, preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
+import { batchGetAll } from '../dynamo/batch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildStateUpdate } from '../dynamo/expressions.js';
@@ -38,18 +41,25 @@ const parentPathOf = (comment: Comment): string | undefined =>
   comment.depth > 1 ? comment.path.slice(0, comment.path.lastIndexOf('/')) : undefined;
 
 /**
- * Index keys for a comment's state: every authored comment is listed under its author (for
- * anonymisation), pending ones are queued for moderation, approved ones listed publicly.
+ * Index keys of the comment item: only pending ones, queued for moderation. (Comments made before
+ * migration 0004 also carried GSI2 and GSI3 keys, projecting the whole comment: any save removes them.)
  */
 function indexKeysOf(comment: Comment): Record<string, string> {
   if (comment.deleted || !comment.authorId) return {};
-  const authored = { ...comment, authorId: comment.authorId };
-  return {
-    ...CommentIndexKeys.allByAuthor(authored),
-    ...(comment.status === 'pending' ? CommentIndexKeys.moderation(comment) : {}),
-    ...(comment.status === 'approved' ? CommentIndexKeys.byAuthor(authored) : {}),
-  };
+  return comment.status === 'pending' ? CommentIndexKeys.moderation(comment) : {};
 }
+
+/**
+ * Index keys of the comment's pointer: every authored comment is listed under its author on GSI6
+ * by status (the public listing of approved ones, anonymisation and export of all), on the small
+ * pointer item so that the entry is about 200 bytes, not a copy of the comment.
+ */
+function pointerIndexKeysOf(comment: Comment): Record<string, string> {
+  if (comment.deleted || !comment.authorId) return {};
+  return CommentIndexKeys.commenter({ ...comment, authorId: comment.authorId });
+}
+
+const POINTER_INDEX_ATTRIBUTES = ['GSI6PK', 'GSI6SK'];
 
 /** Who sees what in a thread (see CommentsService). */
 export interface ThreadViewer {
@@ -94,43 +104,46 @@ export class CommentsRepository {
           },
         ]
       : [];
-    await transactWrite(this.db, [
-      ...parentOperation,
-      {
-        item: {
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...Keys.comment(comment.postId, comment.path),
-              entity: ENTITY.Comment,
-              ...comment,
-              ...indexKeysOf(comment),
+    // The pointer goes first, on its own (1 WCU and its GSI6 entry, not doubled by the
+    // transaction): a pointer whose comment never came is harmless (every read goes on to the
+    // comment and finds none) and is removed at once when the transaction fails.
+    const pointer = Keys.commentPointer(comment.postId, comment.id);
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...pointer, entity: ENTITY.CommentPointer, path: comment.path, ...pointerIndexKeysOf(comment) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+    try {
+      await transactWrite(this.db, [
+        ...parentOperation,
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.comment(comment.postId, comment.path),
+                entity: ENTITY.Comment,
+                ...comment,
+                ...indexKeysOf(comment),
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
             },
-            ConditionExpression: 'attribute_not_exists(PK)',
           },
         },
-      },
-      {
-        item: {
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              ...Keys.commentPointer(comment.postId, comment.id),
-              entity: ENTITY.CommentPointer,
-              path: comment.path,
-            },
-            ConditionExpression: 'attribute_not_exists(PK)',
-          },
+        // The service checked that the post is live; the counter item's tombstone stops a
+        // comment racing the post's deletion, the summary's check one arriving after the tombstone's ttl.
+        {
+          item: postCounterChange(this.tableName, comment.postId, 'commentCount', isCounted(comment) ? 1 : 0),
+          onConditionFailed: postGone,
         },
-      },
-      // The service checked that the post is live; the counter item's tombstone stops a
-      // comment racing the post's deletion, the summary's check one arriving after the tombstone's ttl.
-      {
-        item: postCounterChange(this.tableName, comment.postId, 'commentCount', isCounted(comment) ? 1 : 0),
-        onConditionFailed: postGone,
-      },
-      this.postExists(comment.postId),
-    ]);
+        this.postExists(comment.postId),
+      ]);
+    } catch (error) {
+      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: pointer })).catch(() => undefined);
+      throw error;
+    }
   }
 
   /**
@@ -220,9 +233,36 @@ export class CommentsRepository {
         },
         onConditionFailed: stale,
       },
+      ...this.pointerChange(before, after),
       ...this.countChange(before, after),
       this.postExists(before.postId),
     ]);
+  }
+
+  /** The pointer's GSI6 keys follow the comment's status, author and deletion (same transaction). */
+  private pointerChange(before: Comment, after: Comment): TransactOperation[] {
+    const keys = pointerIndexKeysOf(after);
+    if (JSON.stringify(pointerIndexKeysOf(before)) === JSON.stringify(keys)) return [];
+    const set = Object.keys(keys);
+    return [
+      {
+        item: {
+          Update: {
+            TableName: this.tableName,
+            Key: Keys.commentPointer(before.postId, before.id),
+            UpdateExpression:
+              set.length > 0
+                ? `SET ${set.map((name) => `${name} = :${name}`).join(', ')}`
+                : `REMOVE ${POINTER_INDEX_ATTRIBUTES.join(', ')}`,
+            ConditionExpression: 'attribute_exists(PK)',
+            ...(set.length > 0
+              ? { ExpressionAttributeValues: Object.fromEntries(set.map((name) => [`:${name}`, keys[name]])) }
+              : {}),
+          },
+        },
+        onConditionFailed: stale,
+      },
+    ];
   }
 
   /**
@@ -311,28 +351,49 @@ export class CommentsRepository {
     return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
   }
 
-  /** A user's approved comments, newest first (GSI2). */
+  /** A user's approved comments, newest first: a Query of GSI6, then the comments themselves. */
   async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
-    const page = await queryIndexPage(this.db, this.cursors, {
-      tableName: this.tableName,
-      index: 'GSI2',
-      partition: `USERCOMMENTS#${userId}`,
-      limit,
-      cursor,
-    });
-    return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
+    const page = await this.commenterPage(userId, CommentIndexKeys.commenterApprovedPrefix, limit, cursor);
+    return { ...page, items: page.items.filter((comment) => comment.status === 'approved' && !comment.deleted) };
   }
 
-  /** Every comment of an author in any status, a page at a time (GSI3): for anonymisation. */
-  async allByAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+  /** Every comment of an author in any status, a page at a time: for anonymisation and the export. */
+  allByAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    return this.commenterPage(userId, undefined, limit, cursor);
+  }
+
+  /**
+   * A page of a commenter's pointers on GSI6 (each projects its comment's path), then one
+   * BatchGetItem of the comments, in the index's order. An entry whose comment is gone (deleted
+   * meanwhile, or a pointer whose transaction failed) is skipped.
+   */
+  private async commenterPage(
+    userId: string,
+    sortKeyPrefix: string | undefined,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<Comment>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI3',
-      partition: `AUTHOR#${userId}#COMMENTS`,
+      index: 'GSI6',
+      partition: CommentIndexKeys.commenterPartition(userId),
+      sortKeyPrefix,
       limit,
       cursor,
     });
-    return { items: page.items.map((item) => stripInternal<Comment>(item)), nextCursor: page.nextCursor };
+    const keys = page.items.map((pointer) => ({
+      PK: pointer.PK as string,
+      SK: Keys.comment('', pointer.path as string).SK,
+    }));
+    const found = await batchGetAll(this.db, this.tableName, keys);
+    const byKey = new Map(found.map((item) => [`${String(item.PK)}|${String(item.SK)}`, item]));
+    return {
+      items: keys.flatMap((key) => {
+        const item = byKey.get(`${key.PK}|${key.SK}`);
+        return item ? [stripInternal<Comment>(item)] : [];
+      }),
+      nextCursor: page.nextCursor,
+    };
   }
 
   /** A page of a user's comment likes (GSI2), as `{ postId, commentId }`. */

@@ -284,24 +284,27 @@ export const EventIndexKeys = {
   }),
 } as const;
 
-/** Index keys of a comment: the moderation queue (GSI1, pending only) and the author's approved comments (GSI2). */
+/** Index keys of a comment (the moderation queue, GSI1, pending only) and of its pointer (the commenter's comments, GSI6). */
 export const CommentIndexKeys = {
   moderation: (c: { createdAt: string; postId: string; id: string }) => ({
     GSI1PK: 'MODERATION#pending',
     GSI1SK: `${c.createdAt}#${c.postId}#${c.id}`,
-  }),
-  byAuthor: (c: { authorId: string; createdAt: string; id: string }) => ({
-    GSI2PK: `USERCOMMENTS#${c.authorId}`,
-    GSI2SK: `${c.createdAt}#${c.id}`,
   }),
   /** A user's comment likes (GSI2): found and removed when the user is hard-deleted. */
   like: (userId: string, likedAt: string, commentId: string) => ({
     GSI2PK: `CLIKES#${userId}`,
     GSI2SK: `${likedAt}#${commentId}`,
   }),
-  /** Every comment of an author in any status (GSI3): what a hard delete anonymises. */
-  allByAuthor: (c: { authorId: string; createdAt: string; id: string }) => ({
-    GSI3PK: `AUTHOR#${c.authorId}#COMMENTS`,
-    GSI3SK: `${c.createdAt}#${c.id}`,
+  /**
+   * A commenter's comments on GSI6, carried by the small pointer item (projection: the path):
+   * by status, newest first within it. The approved ones are the public listing; all of them are
+   * what a hard delete anonymises and the personal-data export lists.
+   */
+  commenter: (c: { authorId: string; status: string; createdAt: string; id: string }) => ({
+    GSI6PK: `COMMENTER#${c.authorId}`,
+    GSI6SK: `${c.status}#${c.createdAt}#${c.id}`,
   }),
+  commenterPartition: (authorId: string): string => `COMMENTER#${authorId}`,
+  /** Sort-key prefix of a commenter's approved comments on GSI6. */
+  commenterApprovedPrefix: 'approved#',
 } as const;

@@ -21,6 +21,8 @@ export interface IndexPageQuery {
   cursor?: string;
   /** Newest (highest sort key) first by default. */
   ascending?: boolean;
+  /** Only the entries whose sort key starts with this (a key condition: read and billed only for those). */
+  sortKeyPrefix?: string;
 }
 
 /**
@@ -38,9 +40,17 @@ export async function queryIndexPage(
     new QueryCommand({
       TableName: query.tableName,
       IndexName: index.name,
-      KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': index.partitionKey },
-      ExpressionAttributeValues: { ':pk': query.partition },
+      ...(query.sortKeyPrefix === undefined
+        ? {
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': index.partitionKey },
+            ExpressionAttributeValues: { ':pk': query.partition },
+          }
+        : {
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+            ExpressionAttributeValues: { ':pk': query.partition, ':prefix': query.sortKeyPrefix },
+          }),
       ScanIndexForward: query.ascending ?? false,
       Limit: query.limit,
       ExclusiveStartKey: cursors.decode(query.cursor, scope),

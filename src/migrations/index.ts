@@ -1,6 +1,7 @@
 import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
 import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { postLinkSummaries } from './0003-post-link-summaries.js';
+import { commentPointerIndex } from './0004-comment-pointer-index.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -8,4 +9,9 @@ import type { Migration } from './migration.js';
  * `index.spec.ts` checks that the list and the files agree, and that the last version is
  * `TABLE_LAYOUT_VERSION` (the layout a new table starts at).
  */
-export const MIGRATIONS: readonly Migration[] = [indexUserOwnedItems, backfillReplyCounts, postLinkSummaries];
+export const MIGRATIONS: readonly Migration[] = [
+  indexUserOwnedItems,
+  backfillReplyCounts,
+  postLinkSummaries,
+  commentPointerIndex,
+];
