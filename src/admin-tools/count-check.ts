@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sd
 import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
-import { ADMIN_COUNTER_KEY, ENTITY, type ItemKey } from '../dynamo/keys.js';
+import { ADMIN_COUNTER_KEY, ENTITY, type ItemKey, Keys } from '../dynamo/keys.js';
 
 type Item = Record<string, unknown>;
 
@@ -122,7 +122,7 @@ function recount(items: Item[]): Counter[] {
     const pk = String(item.PK);
     const sk = String(item.SK);
     if (item.entity === ENTITY.PostCounts) postCounts.set(pk, item);
-    if (item.entity === ENTITY.PostLink && pk.startsWith('TAG#')) increment(tagLinks, pk);
+    if (item.entity === ENTITY.PostLink && pk.startsWith(Keys.tagPartition(''))) increment(tagLinks, pk);
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
     else if (item.entity === ENTITY.Like) increment(likes, pk);
     else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);

@@ -3,7 +3,10 @@ import { batchWriteAll } from '../dynamo/batch.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
 
 /** The item that must exist for a partition to be alive: a post's summary, a user's user item. */
-const ANCHORS: Record<string, string> = { 'POST#': 'POST', 'USER#': 'USER' };
+const ANCHORS: Record<string, string> = {
+  [Keys.postPartition('')]: Keys.post('').SK,
+  [Keys.userPartition('')]: Keys.user('').SK,
+};
 
 export interface SweepResult {
   scannedItems: number;
@@ -54,7 +57,9 @@ export async function sweepOrphans(
   } while (ExclusiveStartKey);
 
   const orphans = [...partitions.entries()].filter(([, entry]) => !entry.anchored);
-  const ownerless = userUniques.filter((unique) => !partitions.get(`USER#${unique.userId}`)?.anchored);
+  const ownerless = userUniques.filter(
+    (unique) => !partitions.get(Keys.userPartition(String(unique.userId)))?.anchored,
+  );
   const keys = [
     ...orphans.flatMap(([, entry]) => entry.keys),
     ...ownerless.map((unique) => ({ PK: unique.PK, SK: unique.SK })),

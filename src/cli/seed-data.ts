@@ -4,6 +4,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { CommentsService } from '../comments/comments.service.js';
 import { SlugService } from '../common/slugs/slug.service.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { Keys } from '../dynamo/keys.js';
 import { PostsService } from '../posts/posts.service.js';
 import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 import { PasswordHasher } from '../users/password-hasher.js';
@@ -35,7 +36,7 @@ export const DEMO_USERS: { email: string; password: string; role: UserRole; user
     verified: false,
   },
 ];
-const MARKER = { PK: 'SEED#demo', SK: 'SEED' };
+const MARKER = Keys.seedMarker('demo');
 
 const step = (text: string) => process.stdout.write(`  ${text}... `);
 const done = (text = 'done') => console.log(text);

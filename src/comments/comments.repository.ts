@@ -343,7 +343,7 @@ export class CommentsRepository {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: 'GSI1',
-      partition: 'MODERATION#pending',
+      partition: CommentIndexKeys.moderationPartition,
       ascending: true,
       limit,
       cursor,
@@ -401,7 +401,7 @@ export class CommentsRepository {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: 'GSI2',
-      partition: `CLIKES#${userId}`,
+      partition: CommentIndexKeys.likesPartition(userId),
       limit,
       cursor,
     });

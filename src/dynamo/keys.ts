@@ -158,6 +158,8 @@ export const Keys = {
     PK: `EVENT#${eventId}`,
     SK: `DELIVERY#${target}`,
   }),
+  /** That the demo data (`npm run db:seed`) was written: a second run adds nothing. */
+  seedMarker: (name: string): ItemKey => ({ PK: `SEED#${name}`, SK: 'SEED' }),
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */
   rateLimit: (scope: string, window: number): ItemKey => ({ PK: `RATE#${scope}`, SK: `WINDOW#${window}` }),
 } as const;
@@ -225,26 +227,37 @@ export const TagIndexKeys = {
 export const feedBucket = (publishedAt: string): string => publishedAt.slice(0, 7);
 
 /** Index keys of a post summary: the feeds it appears in. */
+const feedPartition = (month: string): string => `FEED#${month}`;
+const authorPublishedPartition = (authorId: string): string => `AUTHOR#${authorId}#PUBLISHED`;
+const ownPostsPartition = (authorId: string): string => `AUTHOR#${authorId}#POSTS`;
+const ownPostsByStatusPartition = (authorId: string, status: string): string => `AUTHOR#${authorId}#STATUS#${status}`;
+const likesPartition = (userId: string): string => `LIKES#${userId}`;
+
 export const PostIndexKeys = {
   /** Global feed (GSI1, by month) and author feed (GSI2): only published or scheduled posts. */
   published: (post: { id: string; authorId: string; publishedAt: string }) => ({
-    GSI1PK: `FEED#${feedBucket(post.publishedAt)}`,
+    GSI1PK: feedPartition(feedBucket(post.publishedAt)),
     GSI1SK: `${post.publishedAt}#${post.id}`,
-    GSI2PK: `AUTHOR#${post.authorId}#PUBLISHED`,
+    GSI2PK: authorPublishedPartition(post.authorId),
     GSI2SK: `${post.publishedAt}#${post.id}`,
   }),
   /** The author's own listing, all statuses (GSI3) and by status (GSI4). */
   own: (post: { id: string; authorId: string; createdAt: string; status: string }) => ({
-    GSI3PK: `AUTHOR#${post.authorId}#POSTS`,
+    GSI3PK: ownPostsPartition(post.authorId),
     GSI3SK: `${post.createdAt}#${post.id}`,
-    GSI4PK: `AUTHOR#${post.authorId}#STATUS#${post.status}`,
+    GSI4PK: ownPostsByStatusPartition(post.authorId, post.status),
     GSI4SK: `${post.createdAt}#${post.id}`,
   }),
   /** A user's likes, newest first (GSI2 on the like item). */
   like: (userId: string, likedAt: string, postId: string) => ({
-    GSI2PK: `LIKES#${userId}`,
+    GSI2PK: likesPartition(userId),
     GSI2SK: `${likedAt}#${postId}`,
   }),
+  feedPartition,
+  authorPublishedPartition,
+  ownPostsPartition,
+  ownPostsByStatusPartition,
+  likesPartition,
 } as const;
 
 /** Index keys of a follow: the author's followers (GSI1) and the follower's following (GSI2), newest first. */
@@ -290,11 +303,13 @@ export const CommentIndexKeys = {
     GSI1PK: 'MODERATION#pending',
     GSI1SK: `${c.createdAt}#${c.postId}#${c.id}`,
   }),
+  moderationPartition: 'MODERATION#pending',
   /** A user's comment likes (GSI2): found and removed when the user is hard-deleted. */
   like: (userId: string, likedAt: string, commentId: string) => ({
     GSI2PK: `CLIKES#${userId}`,
     GSI2SK: `${likedAt}#${commentId}`,
   }),
+  likesPartition: (userId: string): string => `CLIKES#${userId}`,
   /**
    * A commenter's comments on GSI6, carried by the small pointer item (projection: the path):
    * by status, newest first within it. The approved ones are the public listing; all of them are

@@ -10,7 +10,7 @@ async function commentOf(pointer: Item, { client, tableName }: MigrationContext)
   const result = await client.send(
     new GetItemCommand({
       TableName: tableName,
-      Key: marshall({ PK: pointer.PK.S!, SK: Keys.comment('', pointer.path!.S!).SK }),
+      Key: marshall({ PK: pointer.PK.S!, SK: Keys.comment('', pointer.path.S!).SK }),
       ConsistentRead: true,
     }),
   );

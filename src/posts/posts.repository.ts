@@ -425,7 +425,7 @@ export class PostsRepository {
           TableName: this.tableName,
           IndexName: GSI.GSI1.name,
           KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upTo',
-          ExpressionAttributeValues: { ':pk': `FEED#${month}`, ':upTo': upTo(now) },
+          ExpressionAttributeValues: { ':pk': PostIndexKeys.feedPartition(month), ':upTo': upTo(now) },
           ScanIndexForward: false,
           Limit: limit - items.length,
           ExclusiveStartKey: startKey,
@@ -452,7 +452,7 @@ export class PostsRepository {
     cursor: string | undefined,
     now: string,
   ): Promise<Page<PostSummary>> {
-    return this.indexFeed('GSI2', `AUTHOR#${authorId}#PUBLISHED`, limit, cursor, upTo(now));
+    return this.indexFeed('GSI2', PostIndexKeys.authorPublishedPartition(authorId), limit, cursor, upTo(now));
   }
 
   /** The author's own posts in any status (GSI3) or one stored status (GSI4), newest first. */
@@ -463,8 +463,8 @@ export class PostsRepository {
     cursor?: string,
   ): Promise<Page<PostSummary>> {
     const [index, partition] = status
-      ? (['GSI4', `AUTHOR#${authorId}#STATUS#${status}`] as const)
-      : (['GSI3', `AUTHOR#${authorId}#POSTS`] as const);
+      ? (['GSI4', PostIndexKeys.ownPostsByStatusPartition(authorId, status)] as const)
+      : (['GSI3', PostIndexKeys.ownPostsPartition(authorId)] as const);
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index,
@@ -548,7 +548,7 @@ export class PostsRepository {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: 'GSI2',
-      partition: `LIKES#${userId}`,
+      partition: PostIndexKeys.likesPartition(userId),
       limit,
       cursor,
     });
@@ -576,7 +576,7 @@ export class PostsRepository {
       this.tableName,
       postIds.map((id) => Keys.postContent(id)),
     );
-    return new Map(items.map((item) => [String(item.PK).slice('POST#'.length), item.content as string]));
+    return new Map(items.map((item) => [String(item.PK).slice(Keys.postPartition('').length), item.content as string]));
   }
 
   /** A page of the post ids a user likes (GSI2), newest like first. */

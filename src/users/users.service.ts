@@ -14,7 +14,7 @@ import { UserErasureHooks } from './user-erasure.hooks.js';
 import { PersonalDataHooks, type PersonalDataSections } from './personal-data.hooks.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
-import { ENTITY, normalizeEmail } from '../dynamo/keys.js';
+import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
 import type { Session } from '../auth/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from './username.js';
@@ -221,7 +221,7 @@ export class UsersService {
       idempotencyKeys: owned
         .filter((item) => item.entity === ENTITY.Idempotency && Number(item.ttl) > now.getTime() / 1000)
         .map((item) => ({
-          key: String(item.PK).slice(`IDEMPOTENCY#${userId}#`.length),
+          key: String(item.PK).slice(Keys.idempotency(userId, '').PK.length),
           postId: item.postId as string,
         })),
       ...(await this.personalData.collect(userId, now)),
