@@ -73,7 +73,13 @@ describe('app (e2e)', () => {
           'GSI3',
           'GSI4',
           'GSI5',
+          'GSI6',
         ]);
+        // The comment pointers' index projects the path only (issue 15).
+        expect(Table!.GlobalSecondaryIndexes!.find((g) => g.IndexName === 'GSI6')!.Projection).toEqual({
+          ProjectionType: 'INCLUDE',
+          NonKeyAttributes: ['path'],
+        });
         const gsi5 = Table!.AttributeDefinitions!.find((a) => a.AttributeName === 'GSI5SK');
         expect(gsi5?.AttributeType).toBe('N');
       } finally {
