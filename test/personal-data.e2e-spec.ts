@@ -1,3 +1,5 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
 import { processStream } from './helpers/stream.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
@@ -84,6 +86,27 @@ describe('personal data: export and self-erasure (e2e)', () => {
       .expect(403);
     expect(wrong.body.code).toBe('wrong_password');
     expect((await t.allItems()).length).toBe(before);
+
+    // A pointer whose comment never came (a create that crashed after writing it) names her on
+    // GSI6: the erasure removes it too.
+    const orphanId = `orphan${Math.random().toString(36).slice(2, 10)}`;
+    const orphanPath = `2026-01-01T00:00:00.000Z_${orphanId}`;
+    await t.db.send(
+      new PutCommand({
+        TableName: t.tableName,
+        Item: {
+          ...Keys.commentPointer(bobPost, orphanId),
+          entity: ENTITY.CommentPointer,
+          path: orphanPath,
+          ...CommentIndexKeys.commenter({
+            authorId: alice.userId,
+            status: 'approved',
+            createdAt: '2026-01-01T00:00:00.000Z',
+            id: orphanId,
+          }),
+        },
+      }),
+    );
 
     await t.api
       .delete('/api/v1/users/me?mode=erase')

@@ -16,10 +16,10 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildStateUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
-import { CommentIndexKeys, ENTITY, Keys } from '../dynamo/keys.js';
+import { CommentIndexKeys, ENTITY, type ItemKey, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
-import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
 import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../users/author-display.js';
@@ -60,6 +60,17 @@ function pointerIndexKeysOf(comment: Comment): Record<string, string> {
 }
 
 const POINTER_INDEX_ATTRIBUTES = ['GSI6PK', 'GSI6SK'];
+
+/** A comment pointer whose comment was not found, and the key of that comment. */
+export interface OrphanPointer {
+  pointerKey: ItemKey;
+  commentKey: ItemKey;
+}
+
+/** A page of a commenter's comments, and the pointers on it whose comment is missing. */
+export interface CommenterPage extends Page<Comment> {
+  orphanPointers: OrphanPointer[];
+}
 
 /** Who sees what in a thread (see CommentsService). */
 export interface ThreadViewer {
@@ -106,7 +117,9 @@ export class CommentsRepository {
       : [];
     // The pointer goes first, on its own (1 WCU and its GSI6 entry, not doubled by the
     // transaction): a pointer whose comment never came is harmless (every read goes on to the
-    // comment and finds none) and is removed at once when the transaction fails.
+    // comment and finds none). It is removed at once when DynamoDB cancelled the transaction;
+    // after an unknown outcome (a timeout: the comment may have committed) it stays, and a
+    // pointer left without its comment is removed by the author's erasure (`removeOrphanPointer`).
     const pointer = Keys.commentPointer(comment.postId, comment.id);
     await this.db.send(
       new PutCommand({
@@ -141,7 +154,8 @@ export class CommentsRepository {
         this.postExists(comment.postId),
       ]);
     } catch (error) {
-      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: pointer })).catch(() => undefined);
+      if (wasCanceled(error))
+        await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: pointer })).catch(() => undefined);
       throw error;
     }
   }
@@ -357,9 +371,38 @@ export class CommentsRepository {
     return { ...page, items: page.items.filter((comment) => comment.status === 'approved' && !comment.deleted) };
   }
 
-  /** Every comment of an author in any status, a page at a time: for anonymisation and the export. */
-  allByAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+  /**
+   * Every comment of an author in any status, a page at a time: for anonymisation and the export;
+   * with the pointers on the page whose comment was not found (see `removeOrphanPointer`).
+   */
+  allByAuthor(userId: string, limit: number, cursor?: string): Promise<CommenterPage> {
     return this.commenterPage(userId, undefined, limit, cursor);
+  }
+
+  /**
+   * Deletes a pointer whose comment does not exist (a create that crashed, or whose transaction
+   * failed after an unknown outcome), on condition, in the same transaction, that the comment
+   * still does not exist: a comment that did commit keeps its pointer. False when it exists.
+   */
+  async removeOrphanPointer(orphan: OrphanPointer): Promise<boolean> {
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: orphan.commentKey,
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+        },
+        { item: { Delete: { TableName: this.tableName, Key: orphan.pointerKey } } },
+      ]);
+      return true;
+    } catch (error) {
+      if (wasCanceled(error)) return false;
+      throw error;
+    }
   }
 
   /**
@@ -372,7 +415,7 @@ export class CommentsRepository {
     sortKeyPrefix: string | undefined,
     limit: number,
     cursor: string | undefined,
-  ): Promise<Page<Comment>> {
+  ): Promise<CommenterPage> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: 'GSI6',
@@ -381,17 +424,23 @@ export class CommentsRepository {
       limit,
       cursor,
     });
-    const keys = page.items.map((pointer) => ({
-      PK: pointer.PK as string,
-      SK: Keys.comment('', pointer.path as string).SK,
+    const pointers = page.items.map((pointer) => ({
+      pointerKey: { PK: pointer.PK as string, SK: pointer.SK as string },
+      commentKey: { PK: pointer.PK as string, SK: Keys.comment('', pointer.path as string).SK },
     }));
-    const found = await batchGetAll(this.db, this.tableName, keys);
+    const found = await batchGetAll(
+      this.db,
+      this.tableName,
+      pointers.map((pointer) => pointer.commentKey),
+    );
     const byKey = new Map(found.map((item) => [`${String(item.PK)}|${String(item.SK)}`, item]));
+    const comment = (pointer: OrphanPointer) => byKey.get(`${pointer.commentKey.PK}|${pointer.commentKey.SK}`);
     return {
-      items: keys.flatMap((key) => {
-        const item = byKey.get(`${key.PK}|${key.SK}`);
+      items: pointers.flatMap((pointer) => {
+        const item = comment(pointer);
         return item ? [stripInternal<Comment>(item)] : [];
       }),
+      orphanPointers: pointers.filter((pointer) => !comment(pointer)),
       nextCursor: page.nextCursor,
     };
   }

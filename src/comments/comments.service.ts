@@ -84,6 +84,8 @@ export class CommentsService implements OnModuleInit {
           }),
         );
       }
+      // A pointer left without its comment still names the user on GSI6: it goes too.
+      for (const orphan of page.orphanPointers) await this.comments.removeOrphanPointer(orphan);
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
   }

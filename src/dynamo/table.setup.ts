@@ -20,9 +20,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Brings an existing table up to the definition: creates the GSIs it lacks, one at a time
  * (DynamoDB allows one index creation per UpdateTable) and waits for each to be ACTIVE.
- * So a table made by an older version of the app keeps working after an upgrade.
+ * So a table made by an older version of the app keeps working after an upgrade. An index
+ * still not ACTIVE after `maxWaitMs` (a large table's backfill) is a `StartupError`: starting
+ * anyway would fail every Query of it (a commenter's listing, the export, the erasure).
  */
-async function addMissingIndexes(client: DynamoDBClient, tableName: string, table: TableDescription): Promise<void> {
+export async function addMissingIndexes(
+  client: DynamoDBClient,
+  tableName: string,
+  table: TableDescription,
+  {
+    maxWaitMs = 600_000,
+    pollMs = 1000,
+    wait = sleep,
+  }: { maxWaitMs?: number; pollMs?: number; wait?: typeof sleep } = {},
+): Promise<void> {
   const wanted = tableDefinition(tableName);
   // The description read at start-up says which exist: no DescribeTable per index (each grows
   // with the table's size), only while waiting for one this call creates.
@@ -39,11 +50,16 @@ async function addMissingIndexes(client: DynamoDBClient, tableName: string, tabl
         ],
       }),
     );
-    for (let i = 0; i < 600; i++) {
+    for (let waited = 0; ; waited += pollMs) {
       const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
       const status = table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)?.IndexStatus;
       if (status === 'ACTIVE') break;
-      await sleep(1000);
+      if (waited >= maxWaitMs)
+        throw new StartupError(
+          `The index ${index.IndexName} of ${tableName} is still ${status ?? 'missing'} after ` +
+            `${Math.round(maxWaitMs / 1000)} s (DynamoDB is backfilling it); start the app again once it is ACTIVE.`,
+        );
+      await wait(pollMs);
     }
   }
 }

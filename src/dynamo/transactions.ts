@@ -20,6 +20,21 @@ export const MAX_TRANSACTION_ITEMS = 100;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Errors thrown for a transaction that DynamoDB definitely cancelled (see `wasCanceled`). */
+const canceledErrors = new WeakSet<object>();
+const markCanceled = <E>(error: E): E => {
+  if (typeof error === 'object' && error !== null) canceledErrors.add(error);
+  return error;
+};
+
+/**
+ * True when `error` (thrown by `transactWrite`) means DynamoDB cancelled the transaction, so none
+ * of it was written. False for an unknown outcome (a timeout, a dropped connection, a 500): the
+ * transaction may have committed, so a caller must not undo what it wrote beside it.
+ */
+export const wasCanceled = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && canceledErrors.has(error);
+
 /**
  * Runs a TransactWriteItems and turns a cancellation into the domain error of the first
  * item whose condition failed. A cancellation caused only by `TransactionConflict` (another
@@ -45,15 +60,14 @@ export async function transactWrite(
       const failed = reasons.find((r) => r.code === 'ConditionalCheckFailed');
       if (failed) {
         const mapper = operations[failed.index]?.onConditionFailed;
-        if (mapper) throw mapper();
-        throw error;
+        throw markCanceled(mapper ? mapper() : error);
       }
       const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
       if (conflicted && attempt < maxConflictRetries) {
         await sleep(Math.min(400, 10 * 2 ** attempt) * (0.5 + Math.random()));
         continue;
       }
-      throw translateDynamoError(error) ?? error;
+      throw markCanceled(translateDynamoError(error) ?? error);
     }
   }
 }
