@@ -4,7 +4,7 @@ import { tableDefinition } from './table.definition.js';
 import { addMissingIndexes } from './table.setup.js';
 
 const indexes = tableDefinition('t').GlobalSecondaryIndexes ?? [];
-const last = indexes[indexes.length - 1]!.IndexName!;
+const last = String(indexes.at(-1)?.IndexName);
 /** A table that has every index of the definition but the last one. */
 const olderTable: TableDescription = {
   GlobalSecondaryIndexes: indexes.slice(0, -1).map((index) => ({ IndexName: index.IndexName })),

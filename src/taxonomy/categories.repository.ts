@@ -91,7 +91,8 @@ export class CategoriesRepository {
         onConditionFailed: versionMismatch,
       },
     ];
-    if (changes.slug && changes.slug !== current.slug) {
+    const slugChanged = Boolean(changes.slug) && changes.slug !== current.slug;
+    if (changes.slug && slugChanged) {
       operations.push(
         slugs.release('category', current.slug, current.id),
         slugs.claim('category', changes.slug, current.id),
@@ -99,6 +100,7 @@ export class CategoriesRepository {
     }
     if (newParent) operations.push(this.parentUnchanged(newParent));
     await transactWrite(this.db, operations);
+    if (slugChanged) slugs.forget('category', current.slug);
   }
 
   /** Deletes the category and its slug; its children move to `newParentId` (or the top level). */
@@ -125,6 +127,7 @@ export class CategoriesRepository {
       ...children.map((child) => this.reparent(child, newParentId, at)),
       ...(newParentId ? [this.parentExists(newParentId)] : []),
     ]);
+    slugs.forget('category', current.slug);
   }
 
   /** For the posts module: a transaction check that the category exists (422 with its id otherwise). */

@@ -91,10 +91,12 @@ export class TagsRepository {
         onConditionFailed: versionMismatch,
       },
     ];
-    if (changes.slug && changes.slug !== current.slug) {
+    const slugChanged = Boolean(changes.slug) && changes.slug !== current.slug;
+    if (changes.slug && slugChanged) {
       operations.push(slugs.release('tag', current.slug, current.id), slugs.claim('tag', changes.slug, current.id));
     }
     await transactWrite(this.db, operations);
+    if (slugChanged) slugs.forget('tag', current.slug);
   }
 
   /** Deletes an unused tag and its slug (a tag on published posts is refused: 409 tag_in_use). */
@@ -113,6 +115,7 @@ export class TagsRepository {
       },
       slugs.release('tag', current.slug, current.id),
     ]);
+    slugs.forget('tag', current.slug);
   }
 
   /** A page of tags by name (A-Z) or by post count (most used first): one index Query. */

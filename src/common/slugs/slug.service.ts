@@ -27,6 +27,8 @@ const ATTEMPTS = 12;
 export class SlugService {
   /** Slug owners this instance read recently (tags and categories only): `kind|slug` -> owner and expiry. */
   private readonly owners = new Map<string, { ownerId: string; until: number }>();
+  /** Bumped by every `forget`: a read that was in flight across one does not cache what it read. */
+  private forgets = 0;
 
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
@@ -38,8 +40,9 @@ export class SlugService {
   /**
    * The owner of a tag's or category's slug, remembered for `SLUG_CACHE_SECONDS`, so that a feed
    * page by slug is one Query, not a GetItem and a Query. Only found owners are kept (a slug
-   * claimed a moment ago is seen at once); this instance forgets a slug it releases, other
-   * instances within the setting. The cache is bounded: it is cleared when it reaches 10,000 slugs.
+   * claimed a moment ago is seen at once); this instance forgets a slug once its release has
+   * committed (`forget`), other instances serve the old owner for up to the setting. The cache is
+   * bounded: it is cleared when it reaches 10,000 slugs.
    */
   async cachedOwnerOf(kind: 'tag' | 'category', slug: string): Promise<string | undefined> {
     const seconds = this.config.slugCacheSeconds;
@@ -48,10 +51,11 @@ export class SlugService {
     const now = this.clock.now().getTime();
     const known = this.owners.get(key);
     if (known && known.until > now) return known.ownerId;
+    const forgets = this.forgets;
     const ownerId = await this.ownerOf(kind, slug);
-    if (ownerId === undefined) {
-      this.owners.delete(key);
-      return undefined;
+    if (ownerId === undefined || forgets !== this.forgets) {
+      if (ownerId === undefined) this.owners.delete(key);
+      return ownerId;
     }
     if (this.owners.size >= 10_000) this.owners.clear();
     this.owners.set(key, { ownerId, until: now + seconds * 1000 });
@@ -80,9 +84,12 @@ export class SlugService {
     return result.Item?.ownerId as string | undefined;
   }
 
-  /** The transaction operation that gives up `slug`, on condition that `ownerId` still owns it. */
+  /**
+   * The transaction operation that gives up `slug`, on condition that `ownerId` still owns it.
+   * The caller calls `forget` once the transaction has committed (not before: a feed request in
+   * between would cache the old owner again; and a failed transaction leaves the slug owned).
+   */
   release(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
-    this.owners.delete(`${kind}|${slug}`);
     return {
       item: {
         Delete: {
@@ -94,6 +101,12 @@ export class SlugService {
       },
       onConditionFailed: () => conflict(ErrorCode.SlugTaken, `The slug "${slug}" changed hands; retry.`),
     };
+  }
+
+  /** Drops a released slug from this instance's cache: for after the release's commit. */
+  forget(kind: 'tag' | 'category', slug: string): void {
+    this.forgets++;
+    this.owners.delete(`${kind}|${slug}`);
   }
 
   /**
