@@ -23,6 +23,7 @@ import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/tr
 import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../users/author-display.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -356,7 +357,7 @@ export class CommentsRepository {
   async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI1',
+      index: INDEX_PATTERNS.moderationQueue.index,
       partition: CommentIndexKeys.moderationPartition,
       ascending: true,
       limit,
@@ -418,7 +419,7 @@ export class CommentsRepository {
   ): Promise<CommenterPage> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI6',
+      index: INDEX_PATTERNS.commenterComments.index,
       partition: CommentIndexKeys.commenterPartition(userId),
       sortKeyPrefix,
       limit,
@@ -449,7 +450,7 @@ export class CommentsRepository {
   async likesBy(userId: string, limit: number, cursor?: string): Promise<Page<{ postId: string; commentId: string }>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI2',
+      index: INDEX_PATTERNS.commentLikesBy.index,
       partition: CommentIndexKeys.likesPartition(userId),
       limit,
       cursor,

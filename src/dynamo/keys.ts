@@ -2,6 +2,7 @@
  * Key builders: the only place that knows how keys are spelled. Repositories compose items
  * from these, and `docs/data-model.md` lists the same shapes.
  */
+import { GSI, type GsiName } from './table.definition.js';
 export const ENTITY = {
   User: 'User',
   Profile: 'Profile',
@@ -188,15 +189,12 @@ export const UserIndexKeys = {
     };
   },
   /** Which index and partition serve a listing filter. */
-  listing: (filter: {
-    role?: string;
-    status?: string;
-  }): { index: 'GSI1' | 'GSI2' | 'GSI3' | 'GSI4'; partition: string } => {
+  listing: (filter: { role?: string; status?: string }): { index: GsiName; partition: string } => {
     if (filter.role && filter.status)
-      return { index: 'GSI4', partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
-    if (filter.role) return { index: 'GSI3', partition: `USERS#ROLE#${filter.role}` };
-    if (filter.status) return { index: 'GSI2', partition: `USERS#STATUS#${filter.status}` };
-    return { index: 'GSI1', partition: 'USERS' };
+      return { index: GSI.GSI4.name, partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
+    if (filter.role) return { index: GSI.GSI3.name, partition: `USERS#ROLE#${filter.role}` };
+    if (filter.status) return { index: GSI.GSI2.name, partition: `USERS#STATUS#${filter.status}` };
+    return { index: GSI.GSI1.name, partition: 'USERS' };
   },
 } as const;
 

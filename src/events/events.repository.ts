@@ -7,6 +7,7 @@ import { isConditionalCheckFailed, isTransactionCanceled, cancellationReasons } 
 import { buildUpdate, epochSeconds, isExpired, type UpdateSpec } from '../dynamo/expressions.js';
 import { ENTITY, EventIndexKeys, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { transactWrite } from '../dynamo/transactions.js';
 import type { OutboundEvent } from './outbound-event.js';
 
@@ -122,7 +123,7 @@ export class EventsRepository {
   async listEvents(limit: number, cursor: string | undefined, now: Date): Promise<Page<OutboundEvent>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI1',
+      index: INDEX_PATTERNS.events.index,
       partition: EventIndexKeys.eventsPartition,
       limit,
       cursor,
@@ -139,7 +140,7 @@ export class EventsRepository {
   async listDeadLetters(limit: number, cursor: string | undefined, now: Date): Promise<Page<WebhookDelivery>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI1',
+      index: INDEX_PATTERNS.deadDeliveries.index,
       partition: EventIndexKeys.deadPartition,
       limit,
       cursor,
@@ -152,7 +153,7 @@ export class EventsRepository {
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
-        IndexName: 'GSI1',
+        IndexName: INDEX_PATTERNS.dueDeliveries.index,
         KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
         // `$` sorts just after `#`: every key whose due time is `now` or earlier.
         ExpressionAttributeValues: { ':pk': EventIndexKeys.duePartition, ':upper': `${now.toISOString()}$` },

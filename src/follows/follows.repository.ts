@@ -16,6 +16,10 @@ import { ENTITY, FollowIndexKeys, type ItemKey, Keys } from '../dynamo/keys.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { type FollowCounts, followCountsOf, toFollowItem } from './follow-items.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
+
+/** The index of a follow edge listing: the followers (GSI1) or the following (GSI2). */
+type EdgeIndex = (typeof INDEX_PATTERNS)['followers' | 'following']['index'];
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -230,12 +234,18 @@ export class FollowsRepository {
 
   /** A page of an author's followers, newest first: one index Query, one BatchGetItem of the users (and the author). */
   followersPage(authorId: string, limit: number, cursor?: string): Promise<FollowPage> {
-    return this.edgePage('GSI1', FollowIndexKeys.followers(authorId), authorId, limit, cursor);
+    return this.edgePage(INDEX_PATTERNS.followers.index, FollowIndexKeys.followers(authorId), authorId, limit, cursor);
   }
 
   /** A page of the users someone follows, newest first: one index Query, one BatchGetItem. */
   followingPage(followerId: string, limit: number, cursor?: string): Promise<FollowPage> {
-    return this.edgePage('GSI2', FollowIndexKeys.following(followerId), followerId, limit, cursor);
+    return this.edgePage(
+      INDEX_PATTERNS.following.index,
+      FollowIndexKeys.following(followerId),
+      followerId,
+      limit,
+      cursor,
+    );
   }
 
   /**
@@ -243,12 +253,12 @@ export class FollowsRepository {
    * processor fans out to. Memory stays at one page however many followers there are.
    */
   async forEachFollowerPage(authorId: string, each: (followerIds: string[]) => Promise<void>): Promise<void> {
-    await this.forEachEdgePage('GSI1', FollowIndexKeys.followers(authorId), 'followerId', each);
+    await this.forEachEdgePage(INDEX_PATTERNS.followers.index, FollowIndexKeys.followers(authorId), 'followerId', each);
   }
 
   /** Every user someone follows, a page of ids at a time (GSI2): the erasure cascade. */
   async forEachFollowingPage(followerId: string, each: (authorIds: string[]) => Promise<void>): Promise<void> {
-    await this.forEachEdgePage('GSI2', FollowIndexKeys.following(followerId), 'authorId', each);
+    await this.forEachEdgePage(INDEX_PATTERNS.following.index, FollowIndexKeys.following(followerId), 'authorId', each);
   }
 
   /**
@@ -331,7 +341,7 @@ export class FollowsRepository {
   }
 
   private async edgePage(
-    index: 'GSI1' | 'GSI2',
+    index: EdgeIndex,
     partition: string,
     ownerId: string,
     limit: number,
@@ -351,7 +361,7 @@ export class FollowsRepository {
         ExclusiveStartKey: this.cursors.decode(cursor, scope),
       }),
     );
-    const other = index === 'GSI1' ? 'followerId' : 'authorId';
+    const other = index === INDEX_PATTERNS.followers.index ? 'followerId' : 'authorId';
     const edges = (result.Items ?? []).map((item) => ({
       userId: item[other] as string,
       followedAt: item.followedAt as string,
@@ -370,7 +380,7 @@ export class FollowsRepository {
   }
 
   private async forEachEdgePage(
-    index: 'GSI1' | 'GSI2',
+    index: EdgeIndex,
     partition: string,
     attribute: 'followerId' | 'authorId',
     each: (ids: string[]) => Promise<void>,

@@ -32,6 +32,7 @@ import {
   authorDisplayUpdate,
   unchangedAuthorDisplay,
 } from '../users/author-display.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -423,7 +424,7 @@ export class PostsRepository {
       const result = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: GSI.GSI1.name,
+          IndexName: INDEX_PATTERNS.globalFeedMonth.index,
           KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upTo',
           ExpressionAttributeValues: { ':pk': PostIndexKeys.feedPartition(month), ':upTo': upTo(now) },
           ScanIndexForward: false,
@@ -452,7 +453,13 @@ export class PostsRepository {
     cursor: string | undefined,
     now: string,
   ): Promise<Page<PostSummary>> {
-    return this.indexFeed('GSI2', PostIndexKeys.authorPublishedPartition(authorId), limit, cursor, upTo(now));
+    return this.indexFeed(
+      INDEX_PATTERNS.authorPublished.index,
+      PostIndexKeys.authorPublishedPartition(authorId),
+      limit,
+      cursor,
+      upTo(now),
+    );
   }
 
   /** The author's own posts in any status (GSI3) or one stored status (GSI4), newest first. */
@@ -463,8 +470,8 @@ export class PostsRepository {
     cursor?: string,
   ): Promise<Page<PostSummary>> {
     const [index, partition] = status
-      ? (['GSI4', PostIndexKeys.ownPostsByStatusPartition(authorId, status)] as const)
-      : (['GSI3', PostIndexKeys.ownPostsPartition(authorId)] as const);
+      ? ([INDEX_PATTERNS.ownPostsByStatus.index, PostIndexKeys.ownPostsByStatusPartition(authorId, status)] as const)
+      : ([INDEX_PATTERNS.ownPosts.index, PostIndexKeys.ownPostsPartition(authorId)] as const);
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index,
@@ -547,7 +554,7 @@ export class PostsRepository {
   ): Promise<Page<{ postId: string; likedAt: string }>> {
     const page = await queryIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
-      index: 'GSI2',
+      index: INDEX_PATTERNS.likesBy.index,
       partition: PostIndexKeys.likesPartition(userId),
       limit,
       cursor,
@@ -772,7 +779,7 @@ export class PostsRepository {
   }
 
   private async indexFeed(
-    index: 'GSI2',
+    index: typeof INDEX_PATTERNS.authorPublished.index,
     partition: string,
     limit: number,
     cursor: string | undefined,

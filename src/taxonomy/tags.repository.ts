@@ -13,6 +13,7 @@ import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
 import { countAll, type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import type { Tag } from './taxonomy.entity.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 const versionMismatch = () =>
   preconditionFailed(ErrorCode.VersionMismatch, 'The tag changed since you read it; fetch it again.');
@@ -122,7 +123,7 @@ export class TagsRepository {
   async list(cursors: CursorCodec, sort: 'name' | 'popular', limit: number, cursor?: string): Promise<Page<Tag>> {
     const page = await queryIndexPage(this.db, cursors, {
       tableName: this.tableName,
-      index: sort === 'name' ? 'GSI1' : 'GSI5',
+      index: sort === 'name' ? INDEX_PATTERNS.tagsByName.index : INDEX_PATTERNS.tagsByPostCount.index,
       partition: TagIndexKeys.partition,
       ascending: sort === 'name',
       limit,

@@ -15,6 +15,7 @@ import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
 import { recordLogin, withLogin } from './login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, unknown>;
 
@@ -303,7 +304,7 @@ export class UsersRepository {
   async ownedItems(userId: string): Promise<Item[]> {
     return queryAll(this.db, {
       TableName: this.tableName,
-      IndexName: 'GSI3',
+      IndexName: INDEX_PATTERNS.ownedItems.index,
       KeyConditionExpression: 'GSI3PK = :pk',
       ExpressionAttributeValues: { ':pk': OwnedIndexKeys.partition(userId) },
     });

@@ -1,0 +1,345 @@
+import {
+  ADMIN_COUNTER_KEY,
+  CommentIndexKeys,
+  ENTITY,
+  EventIndexKeys,
+  FollowIndexKeys,
+  type ItemKey,
+  Keys,
+  OwnedIndexKeys,
+  PostIndexKeys,
+  TagIndexKeys,
+  UserIndexKeys,
+} from './keys.js';
+import { GSI, type GsiName } from './table.definition.js';
+
+/**
+ * The declared schema: every entity's keys and the index entries it carries, and every named
+ * index access pattern with its key condition, calls and cost. The keys are not spelled here:
+ * each declaration calls the key builders of `keys.ts` with placeholders (`<userId>`), so what the
+ * docs show is what the code writes. Repositories name the index of a pattern through
+ * `INDEX_PATTERNS.<name>.index`; `npm run docs:data-model` renders both tables into
+ * `docs/data-model.md` (src/dynamo/schema-docs.ts), and its `--check` fails on a difference.
+ */
+
+/** One kind of item: its key, and the index keys it carries (absent ones: not in that index). */
+export interface EntityDeclaration {
+  entity: string;
+  key: ItemKey;
+  /** Index key attributes (`GSI1PK`...) and their values, from the index key builders. */
+  indexKeys?: Record<string, string | number>;
+  /** What it is, in a few words. */
+  about: string;
+}
+
+const at = '<createdAt>';
+
+/** A key whose builder takes a number: its sort key with the placeholder in place of the number. */
+const placeholderAtEnd = (key: ItemKey, written: string, placeholder: string): ItemKey => ({
+  PK: key.PK,
+  SK: key.SK.slice(0, key.SK.length - written.length) + placeholder,
+});
+
+export const ENTITIES: readonly EntityDeclaration[] = [
+  {
+    entity: ENTITY.User,
+    key: Keys.user('<userId>'),
+    indexKeys: UserIndexKeys.forUser({ id: '<userId>', createdAt: at, role: '<role>', status: '<status>' }),
+    about: 'account; the four admin listings',
+  },
+  { entity: ENTITY.UserLogin, key: Keys.userLogin('<userId>'), about: 'sign-in bookkeeping, unindexed' },
+  { entity: ENTITY.Profile, key: Keys.profile('<userId>'), about: 'public profile' },
+  { entity: ENTITY.FollowCounts, key: Keys.followCounts('<userId>'), about: 'follower and following counts' },
+  { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
+  { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
+  { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },
+  { entity: 'SlugCounter', key: Keys.slugCounter('<kind>', '<base>'), about: 'suffixes issued for a slug base' },
+  { entity: ENTITY.Session, key: Keys.session('<userId>', '<sessionId>'), about: 'a refresh session' },
+  {
+    entity: ENTITY.ActionToken,
+    key: Keys.actionToken('<sha256(token)>'),
+    indexKeys: OwnedIndexKeys.actionToken('<userId>', at),
+    about: 'reset or verification token (ttl)',
+  },
+  {
+    entity: ENTITY.Idempotency,
+    key: Keys.idempotency('<userId>', '<key>'),
+    indexKeys: OwnedIndexKeys.idempotency('<userId>', '<key>'),
+    about: 'an idempotent post creation (ttl)',
+  },
+  {
+    entity: ENTITY.RateLimit,
+    key: placeholderAtEnd(Keys.rateLimit('<scope>', 0), '0', '<windowStart>'),
+    about: 'fixed-window counter (ttl)',
+  },
+  { entity: 'Stats', key: ADMIN_COUNTER_KEY, about: 'exact count of active admins' },
+  { entity: ENTITY.Category, key: Keys.category('<categoryId>'), about: 'the whole tree in one partition' },
+  {
+    entity: ENTITY.Tag,
+    key: Keys.tag('<tagId>'),
+    indexKeys: {
+      ...TagIndexKeys.byName({ id: '<tagId>', name: '<name>' }),
+      GSI5PK: TagIndexKeys.partition,
+      GSI5SK: '<postCount>',
+    },
+    about: 'by name (GSI1), by post count (GSI5, numeric `postCount`)',
+  },
+  {
+    entity: ENTITY.Post,
+    key: Keys.post('<postId>'),
+    indexKeys: {
+      ...PostIndexKeys.published({ id: '<postId>', authorId: '<authorId>', publishedAt: '<publishedAt>' }),
+      // The feed is bucketed by the month of `publishedAt` (feedBucket).
+      GSI1PK: PostIndexKeys.feedPartition('<YYYY-MM>'),
+      ...PostIndexKeys.own({ id: '<postId>', authorId: '<authorId>', createdAt: at, status: '<status>' }),
+    },
+    about: 'summary; GSI1/GSI2 only once published or scheduled',
+  },
+  { entity: ENTITY.PostContent, key: Keys.postContent('<postId>'), about: 'the content' },
+  { entity: ENTITY.PostCounts, key: Keys.postCounts('<postId>'), about: 'views, likes, comments: unindexed' },
+  { entity: 'FeedMonth', key: Keys.feedMonth('<YYYY-MM>'), about: 'a month with published posts' },
+  {
+    entity: ENTITY.PostLink,
+    key: Keys.tagPostLink('<tagId>', '<publishedAt>', '<postId>'),
+    about: "a post in a tag's feed, with a summary copy",
+  },
+  {
+    entity: ENTITY.PostLink,
+    key: Keys.categoryPostLink('<categoryId>', '<publishedAt>', '<postId>'),
+    about: "a post in a category's feed, with a summary copy",
+  },
+  {
+    entity: ENTITY.Like,
+    key: Keys.like('<postId>', '<userId>'),
+    indexKeys: PostIndexKeys.like('<userId>', '<likedAt>', '<postId>'),
+    about: "a like; the user's likes",
+  },
+  { entity: ENTITY.View, key: Keys.view('<postId>', '<viewer>'), about: 'a viewer counted recently (ttl)' },
+  {
+    entity: ENTITY.Comment,
+    key: Keys.comment('<postId>', '<path>'),
+    indexKeys: CommentIndexKeys.moderation({ createdAt: at, postId: '<postId>', id: '<commentId>' }),
+    about: 'in display order; GSI1 only while pending',
+  },
+  {
+    entity: ENTITY.CommentPointer,
+    key: Keys.commentPointer('<postId>', '<commentId>'),
+    indexKeys: CommentIndexKeys.commenter({
+      authorId: '<authorId>',
+      status: '<status>',
+      createdAt: at,
+      id: '<commentId>',
+    }),
+    about: "id to path; the commenter's comments (no GSI6 keys once deleted)",
+  },
+  {
+    entity: ENTITY.CommentLike,
+    key: Keys.commentLike('<postId>', '<commentId>', '<userId>'),
+    indexKeys: CommentIndexKeys.like('<userId>', '<likedAt>', '<commentId>'),
+    about: "a comment like; the user's comment likes",
+  },
+  {
+    entity: ENTITY.Follow,
+    key: Keys.follow('<followerId>', '<authorId>'),
+    indexKeys: FollowIndexKeys.edge('<followerId>', '<authorId>', '<followedAt>'),
+    about: "a follow; the author's followers, the follower's following",
+  },
+  {
+    entity: ENTITY.TimelineEntry,
+    key: Keys.timelineEntry('<userId>', '<publishedAt>', '<postId>'),
+    about: "a post in a reader's timeline",
+  },
+  {
+    entity: ENTITY.OutboundEvent,
+    key: Keys.outboundEvent('<eventId>'),
+    indexKeys: {
+      ...EventIndexKeys.event('<occurredAt>', '<eventId>'),
+      ...EventIndexKeys.owned('<userId>', '<occurredAt>', '<eventId>'),
+    },
+    about: 'an outbound event (ttl); GSI3 when it names a user',
+  },
+  {
+    entity: ENTITY.WebhookDelivery,
+    key: Keys.webhookDelivery('<eventId>', '<target>'),
+    indexKeys: EventIndexKeys.due('<dueAt>', '<eventId>', '<target>'),
+    about: 'a delivery while pending',
+  },
+  {
+    entity: ENTITY.WebhookDelivery,
+    key: Keys.webhookDelivery('<eventId>', '<target>'),
+    indexKeys: EventIndexKeys.dead('<failedAt>', '<eventId>', '<target>'),
+    about: 'a delivery given up on (none once delivered)',
+  },
+  {
+    entity: 'Migration',
+    key: placeholderAtEnd(Keys.migration(0), '0000', '<NNNN>'),
+    about: 'an applied migration (`SK=BASELINE`: the layout at creation)',
+  },
+  { entity: ENTITY.StreamCheckpoint, key: Keys.streamCheckpoint('<shardId>'), about: 'stream poller position' },
+  {
+    entity: ENTITY.StreamDeadLetter,
+    key: Keys.streamDeadLetter('<shardId>', '<position>'),
+    about: 'a record given up on (ttl)',
+  },
+  { entity: 'Seed', key: Keys.seedMarker('<name>'), about: 'the demo data was written' },
+];
+
+/** A named Query of an index: what a repository runs, with its key condition and cost. */
+export interface IndexPattern {
+  index: GsiName;
+  /** The partition queried, from the key builders. */
+  partition: string;
+  /** The sort-key condition and order, in words. */
+  sort: string;
+  /** Who runs it. */
+  usedBy: string;
+  /** DynamoDB calls per page and read units, with the reason. */
+  cost: string;
+}
+
+const perPage = (entry: string) => `1 Query a page; ${entry}`;
+
+export const INDEX_PATTERNS = {
+  usersAll: {
+    index: GSI.GSI1.name,
+    partition: UserIndexKeys.listing({}).partition,
+    sort: 'newest first',
+    usedBy: 'admin user listing',
+    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+  },
+  usersByStatus: {
+    index: GSI.GSI2.name,
+    partition: UserIndexKeys.listing({ status: '<status>' }).partition,
+    sort: 'newest first',
+    usedBy: 'admin user listing by status',
+    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+  },
+  usersByRole: {
+    index: GSI.GSI3.name,
+    partition: UserIndexKeys.listing({ role: '<role>' }).partition,
+    sort: 'newest first',
+    usedBy: 'admin user listing by role',
+    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+  },
+  usersByRoleAndStatus: {
+    index: GSI.GSI4.name,
+    partition: UserIndexKeys.listing({ role: '<role>', status: '<status>' }).partition,
+    sort: 'newest first',
+    usedBy: 'admin user listing by role and status',
+    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+  },
+  ownedItems: {
+    index: GSI.GSI3.name,
+    partition: OwnedIndexKeys.partition('<userId>'),
+    sort: 'all (few, short-lived)',
+    usedBy: 'export, erasure: tokens, idempotency records, events',
+    cost: '1 Query (a handful of items)',
+  },
+  tagsByName: {
+    index: GSI.GSI1.name,
+    partition: TagIndexKeys.partition,
+    sort: 'A-Z by lower-cased name',
+    usedBy: 'GET /tags',
+    cost: perPage('0.5 RCU per 4 KB of tags'),
+  },
+  tagsByPostCount: {
+    index: GSI.GSI5.name,
+    partition: TagIndexKeys.partition,
+    sort: 'most used first (numeric)',
+    usedBy: 'GET /tags?sort=popular',
+    cost: perPage('0.5 RCU per 4 KB of tags'),
+  },
+  globalFeedMonth: {
+    index: GSI.GSI1.name,
+    partition: PostIndexKeys.feedPartition('<YYYY-MM>'),
+    sort: '`<= now`, newest first',
+    usedBy: `GET /posts (the months from \`${Keys.feedMonthsPartition}\`)`,
+    cost: perPage('a page of 20 summaries: 2.5 RCU'),
+  },
+  authorPublished: {
+    index: GSI.GSI2.name,
+    partition: PostIndexKeys.authorPublishedPartition('<authorId>'),
+    sort: '`<= now`, newest first',
+    usedBy: 'GET /posts?author=, GET /users/{id}/posts',
+    cost: perPage('a page of 20 summaries: 2.5 RCU'),
+  },
+  ownPosts: {
+    index: GSI.GSI3.name,
+    partition: PostIndexKeys.ownPostsPartition('<authorId>'),
+    sort: 'newest first',
+    usedBy: 'GET /users/me/posts',
+    cost: perPage('a page of 20 summaries: 2.5 RCU'),
+  },
+  ownPostsByStatus: {
+    index: GSI.GSI4.name,
+    partition: PostIndexKeys.ownPostsByStatusPartition('<authorId>', '<status>'),
+    sort: 'newest first',
+    usedBy: 'GET /users/me/posts?status=',
+    cost: perPage('a page of 20 summaries: 2.5 RCU'),
+  },
+  likesBy: {
+    index: GSI.GSI2.name,
+    partition: PostIndexKeys.likesPartition('<userId>'),
+    sort: 'newest first',
+    usedBy: 'GET /users/me/likes, export, erasure',
+    cost: perPage('small items: 0.5 RCU for 100'),
+  },
+  moderationQueue: {
+    index: GSI.GSI1.name,
+    partition: CommentIndexKeys.moderationPartition,
+    sort: 'oldest first',
+    usedBy: 'GET /comments/moderation',
+    cost: perPage('pending comments only (sparse)'),
+  },
+  commenterComments: {
+    index: GSI.GSI6.name,
+    partition: CommentIndexKeys.commenterPartition('<authorId>'),
+    sort: `\`begins_with(${CommentIndexKeys.commenterApprovedPrefix})\` for the public listing; all for export and erasure`,
+    usedBy: 'GET /users/{id}/comments, export, erasure, rename fan-out',
+    cost: '1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments',
+  },
+  commentLikesBy: {
+    index: GSI.GSI2.name,
+    partition: CommentIndexKeys.likesPartition('<userId>'),
+    sort: 'newest first',
+    usedBy: "a user's comment likes (export, erasure)",
+    cost: perPage('small items'),
+  },
+  followers: {
+    index: GSI.GSI1.name,
+    partition: FollowIndexKeys.followers('<authorId>'),
+    sort: 'newest first',
+    usedBy: 'GET /users/{id}/followers, the fan-out',
+    cost: perPage('small edges'),
+  },
+  following: {
+    index: GSI.GSI2.name,
+    partition: FollowIndexKeys.following('<followerId>'),
+    sort: 'newest first',
+    usedBy: 'GET /users/{id}/following',
+    cost: perPage('small edges'),
+  },
+  events: {
+    index: GSI.GSI1.name,
+    partition: EventIndexKeys.eventsPartition,
+    sort: 'newest first',
+    usedBy: 'GET /admin/events',
+    cost: perPage('small events'),
+  },
+  dueDeliveries: {
+    index: GSI.GSI1.name,
+    partition: EventIndexKeys.duePartition,
+    sort: 'due by now, oldest first, 25',
+    usedBy: 'the webhook dispatcher',
+    cost: '1 Query + 1 BatchGetItem of the payloads a round',
+  },
+  deadDeliveries: {
+    index: GSI.GSI1.name,
+    partition: EventIndexKeys.deadPartition,
+    sort: 'newest first',
+    usedBy: 'GET /admin/webhooks/dead-letters',
+    cost: perPage('small deliveries'),
+  },
+} as const satisfies Record<string, IndexPattern>;
+
+export type IndexPatternName = keyof typeof INDEX_PATTERNS;
