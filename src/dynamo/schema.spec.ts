@@ -24,7 +24,7 @@ describe('spliceGenerated', () => {
   it('replaces what is between each pair of markers and leaves the rest', () => {
     const document = [
       '# Data model',
-      markers('attributes', 'old'),
+      markers('attributes', 'STALE TABLE'),
       'prose',
       markers('entities', ''),
       markers('index-patterns', 'x'),
@@ -32,7 +32,7 @@ describe('spliceGenerated', () => {
     const result = spliceGenerated(document);
     expect(result.startsWith('# Data model\n')).toBe(true);
     expect(result).toContain('prose');
-    expect(result).not.toContain('old');
+    expect(result).not.toContain('STALE TABLE');
     expect(result).toContain('| `GSI6PK`, `GSI6SK` | S, S | index `GSI6` (projection INCLUDE `path`)');
     expect(result).toContain('| CommentPointer | `POST#<postId>` | `CMTID#<commentId>` | GSI6: `COMMENTER#<authorId>`');
     expect(result).toContain('| `commenterComments` | GSI6 (INCLUDE `path`) | GSI6PK = `COMMENTER#<authorId>`');
