@@ -108,6 +108,11 @@ describe('Conduit API (e2e)', () => {
       expect(Object.keys(errors).sort()).toEqual(['email', 'password', 'username']);
       expect(errors.email[0]).toEqual(expect.any(String));
 
+      const noUsername = await t.api
+        .post('/api/users')
+        .send({ user: { email: 'no-username@example.com', password: 'password-1234' } })
+        .expect(422);
+      expect(noUsername.body).toEqual({ errors: { username: ["can't be blank"] } });
       expect((await t.api.post('/api/users').send({}).expect(422)).body).toEqual({
         errors: { user: expect.any(Array) },
       });

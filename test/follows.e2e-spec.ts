@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Keys } from '../src/dynamo/keys.js';
+import { MAX_FAN_IN_AUTHORS } from '../src/follows/follow-items.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -173,5 +174,41 @@ describe('follows (e2e)', () => {
     // A second delivery of the same records changes nothing.
     await processStream(t);
     expect(await publicUser(followedA.userId)).toMatchObject({ followerCount: 1 });
+  });
+
+  it('refuses a follow past 100 fan-in authors (422 too_many_fan_in_follows), also to concurrent follows', async () => {
+    // Every author with a follower is fan-in here, so the reader's fan-in set fills fast.
+    const fanIn = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: '0' });
+    try {
+      const users: SignedIn[] = [];
+      while (users.length < MAX_FAN_IN_AUTHORS + 4) {
+        users.push(...(await Promise.all(Array.from({ length: 10 }, () => signUp(fanIn)))));
+      }
+      const [reader, promoter, ...authors] = users;
+      const followAs = (as: SignedIn, id: string) =>
+        fanIn.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer);
+      for (let i = 0; i < authors.length; i += 10) {
+        await Promise.all(authors.slice(i, i + 10).map((author) => followAs(promoter, author.userId).expect(200)));
+      }
+      const [last1, last2, ...first] = authors;
+      for (let i = 0; i < MAX_FAN_IN_AUTHORS - 1; i += 10) {
+        await Promise.all(
+          first.slice(i, Math.min(i + 10, MAX_FAN_IN_AUTHORS - 1)).map((a) => followAs(reader, a.userId).expect(200)),
+        );
+      }
+      // 99 fan-in authors followed: of three concurrent follows, exactly one gets the last place.
+      const statuses = await Promise.all(
+        [last1, last2, first[MAX_FAN_IN_AUTHORS - 1]].map(async (a) => {
+          const res = await followAs(reader, a.userId);
+          return res.status === 422 ? (res.body as { code: string }).code : String(res.status);
+        }),
+      );
+      expect(statuses.sort()).toEqual(['200', 'too_many_fan_in_follows', 'too_many_fan_in_follows']);
+      const counts = await fanIn.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
+      expect((counts?.fanInAuthors as Set<string>).size).toBe(MAX_FAN_IN_AUTHORS);
+      expect(counts?.followingCount).toBe(MAX_FAN_IN_AUTHORS);
+    } finally {
+      await fanIn.close();
+    }
   });
 });

@@ -91,6 +91,8 @@ export class ConduitService {
 
   /** Registers and signs in with a session-long token (no profile yet: bio and image are null). */
   async register(dto: ConduitNewUserDto, client: ClientInfo): Promise<ConduitUserDto> {
+    // RealWorld requires it; natively it is derived from the email when absent.
+    if (dto.username === undefined) throw fieldError('username', "can't be blank");
     const issued = await this.auth.register(
       { email: dto.email, password: dto.password, username: dto.username },
       client,

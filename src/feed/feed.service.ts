@@ -3,13 +3,14 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { Keys } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
+import { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import { isLive, type PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { type FeedCandidate, TimelineRepository } from './timeline.repository.js';
 
-/** At most this many fanned-in authors are merged into one page (one parallel Query each). */
-export const MAX_FAN_IN_AUTHORS = 100;
+/** At most this many fanned-in authors are merged into one page (one parallel Query each): a follow past it is refused. */
+export { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 /**
  * The largest feed page: its post summaries, counter items and follow edges (3 keys a post at
  * most) fit one BatchGetItem of 100 keys, so a page is always 3 calls plus the fan-in Queries.
@@ -74,8 +75,14 @@ export class FeedService {
     const byId = new Map(summaries.map((summary) => [summary.id, summary]));
     const items = taken.flatMap((candidate) => {
       const post = byId.get(candidate.postId);
+      // The position too: an entry left from an earlier publication (an author promoted to fan-in
+      // meanwhile is not withdrawn from timelines) must not show a republished post a second time.
       const stillTrue =
-        post && isLive(post, now) && post.authorId === candidate.authorId && followed.has(post.authorId);
+        post &&
+        isLive(post, now) &&
+        post.authorId === candidate.authorId &&
+        candidate.position === `${post.publishedAt}#${post.id}` &&
+        followed.has(post.authorId);
       return stillTrue ? [post] : [];
     });
     return { items, nextCursor };

@@ -4,6 +4,13 @@ import { epochSeconds } from '../dynamo/expressions.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
+/**
+ * The most fan-in authors (past FEED_FANOUT_MAX_FOLLOWERS) a reader may follow: a feed page merges
+ * one Query per such author, and their ids live in a set on the reader's counter item, read on
+ * every feed page and public user view. A follow past it is 422 `too_many_fan_in_follows`.
+ */
+export const MAX_FAN_IN_AUTHORS = 100;
+
 /** How long a timeline entry lives after the post's publication (DynamoDB TTL; reads filter it too). */
 export const TIMELINE_TTL_DAYS = 30;
 

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { notFound } from '../common/errors/domain-error.js';
+import { notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -15,7 +15,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { ENTITY, FollowIndexKeys, type ItemKey, Keys } from '../dynamo/keys.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
-import { type FollowCounts, followCountsOf, toFollowItem } from './follow-items.js';
+import { type FollowCounts, followCountsOf, MAX_FAN_IN_AUTHORS, toFollowItem } from './follow-items.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 /** The index of a follow edge listing: the followers (GSI1) or the following (GSI2). */
@@ -142,7 +142,22 @@ export class FollowsRepository {
         ),
         onConditionFailed: () => new FanInChangedError(),
       },
-      { item: this.countChange(followerId, 'followingCount', 1, authorFanIn ? { add: authorId } : undefined) },
+      authorFanIn
+        ? {
+            // The reader's fan-in set is capped (MAX_FAN_IN_AUTHORS), in the transaction, so
+            // concurrent follows cannot pass it either.
+            item: withCondition(
+              this.countChange(followerId, 'followingCount', 1, { add: authorId }),
+              'attribute_not_exists(fanInAuthors) OR size(fanInAuthors) < :maxFanIn',
+              { ':maxFanIn': MAX_FAN_IN_AUTHORS },
+            ),
+            onConditionFailed: () =>
+              unprocessable(
+                ErrorCode.TooManyFanInFollows,
+                `You follow ${MAX_FAN_IN_AUTHORS} authors with very many followers already; unfollow one of them first.`,
+              ),
+          }
+        : { item: this.countChange(followerId, 'followingCount', 1) },
       {
         item: {
           ConditionCheck: {

@@ -58,6 +58,7 @@ export const ErrorCode = {
   NotCommentAuthor: 'not_comment_author',
   // follows (issue 18)
   CannotFollowSelf: 'cannot_follow_self',
+  TooManyFanInFollows: 'too_many_fan_in_follows',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

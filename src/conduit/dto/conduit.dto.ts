@@ -1,4 +1,4 @@
-import { ApiProperty, PickType } from '@nestjs/swagger';
+import { ApiProperty, IntersectionType, PartialType, PickType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -10,7 +10,6 @@ import {
   IsString,
   IsUrl,
   Length,
-  Matches,
   Max,
   MaxLength,
   Min,
@@ -19,11 +18,9 @@ import {
 import { RegisterDto } from '../../auth/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
-import { TrimNfkcLower } from '../../common/validation/identifiers.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
-import { USERNAME_PATTERN } from '../../users/username.js';
 
 /**
  * The RealWorld ("Conduit") request and response shapes (docs/conduit.md). Requests reuse the
@@ -40,15 +37,8 @@ const emptyAsNull = () => Transform(({ value }: { value: unknown }) => (value ==
 
 // --- users ----------------------------------------------------------------------------------
 
-export class ConduitNewUserDto extends PickType(RegisterDto, ['email', 'password'] as const) {
-  /** 3-30 characters of a-z, 0-9, `_` and `-` (lower-cased). @example jake */
-  @TrimNfkcLower()
-  @IsString()
-  @Matches(USERNAME_PATTERN, {
-    message: 'username must be 3-30 characters of a-z, 0-9, _ and -, starting and ending with a letter or digit',
-  })
-  username!: string;
-}
+/** `username` is optional natively (derived from the email); Conduit requires it (the service says so). */
+export class ConduitNewUserDto extends PickType(RegisterDto, ['email', 'password', 'username'] as const) {}
 
 export class ConduitRegisterDto {
   @IsDefined()
@@ -68,7 +58,10 @@ export class ConduitLoginDto {
   user!: ConduitLoginUserDto;
 }
 
-export class ConduitUserChangesDto extends PickType(UpdateProfileDto, ['bio'] as const) {
+export class ConduitUserChangesDto extends IntersectionType(
+  PickType(UpdateProfileDto, ['bio'] as const),
+  PickType(RegisterDto, ['username'] as const),
+) {
   /** Only the current email is accepted here (a no-op); change it with `POST /api/v1/users/me/email`. */
   @IsOptional()
   @IsString()
@@ -80,14 +73,6 @@ export class ConduitUserChangesDto extends PickType(UpdateProfileDto, ['bio'] as
   @IsString()
   @MaxLength(1024)
   password?: string;
-
-  @IsOptional()
-  @TrimNfkcLower()
-  @IsString()
-  @Matches(USERNAME_PATTERN, {
-    message: 'username must be 3-30 characters of a-z, 0-9, _ and -, starting and ending with a letter or digit',
-  })
-  username?: string;
 
   /** The avatar's http(s) URL; `null` or `""` removes it. */
   @IsOptional()
@@ -182,33 +167,8 @@ export class ConduitCreateArticleDto {
   article!: ConduitNewArticleDto;
 }
 
-export class ConduitArticleChangesDto {
-  @IsOptional()
-  @IsString()
-  @Trim()
-  @Length(1, 200)
-  title?: string;
-
-  @IsOptional()
-  @IsString()
-  @Trim()
-  @Length(1, 500)
-  description?: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, MAX_CONTENT_CHARS)
-  @MaxBytes(MAX_CONTENT_BYTES)
-  body?: string;
-
-  /** Replaces the tags when present; unknown names are created. */
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_TAGS)
-  @IsString({ each: true })
-  @Length(1, 80, { each: true })
-  tagList?: string[];
-}
+/** Every field optional; `tagList`, when present, replaces the tags (unknown names are created). */
+export class ConduitArticleChangesDto extends PartialType(ConduitNewArticleDto) {}
 
 export class ConduitUpdateArticleDto {
   @IsDefined()

@@ -1648,10 +1648,19 @@ export interface components {
             nextCursor: string | null;
         };
         ConduitArticleChangesDto: {
+            /** @description Becomes the post's content. */
             body?: string;
+            /** @description Becomes the post's excerpt. */
             description?: string;
-            /** @description Replaces the tags when present; unknown names are created. */
+            /**
+             * @description Tag names; unknown ones are created.
+             * @example [
+             *       "dragons",
+             *       "training"
+             *     ]
+             */
             tagList?: string[];
+            /** @description 1 to 200 characters. */
             title?: string;
         };
         ConduitArticleDto: {
@@ -1753,10 +1762,11 @@ export interface components {
              */
             password: string;
             /**
-             * @description 3-30 characters of a-z, 0-9, `_` and `-` (lower-cased).
-             * @example jake
+             * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
+             *     Derived from the email when absent.
+             * @example ada_l
              */
-            username: string;
+            username?: string;
         };
         ConduitProfileDto: {
             bio: string | null;
@@ -1793,6 +1803,11 @@ export interface components {
             password?: string;
             /** @description Sent back by some clients with the rest of the user; ignored. */
             token?: string;
+            /**
+             * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
+             *     Derived from the email when absent.
+             * @example ada_l
+             */
             username?: string;
         };
         ConduitUserDto: {
@@ -1883,7 +1898,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this, not on `detail`.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "too_many_renames" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "too_many_renames" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
