@@ -5,6 +5,7 @@ import { pathSegment } from '../src/comments/comment.entity.js';
 import type { UserRole, UserStatus, UserWithPassword } from '../src/users/user.entity.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { decodeJwt } from './helpers/jwt.js';
+import { atScale } from './helpers/scale.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -19,6 +20,11 @@ import {
 } from './helpers/test-app.js';
 
 /** What README.md and docs/data-model.md promise, each checked against the running app. */
+/** Users added per role and status combination (12) to the 72 of the admin listing's small table (`npm run test:scale`: 50, 600 users). */
+const MORE_USERS_ROUNDS = atScale(15, 50);
+/** Comments in the long thread compared with a thread of 30 (`npm run test:scale`: 1,000). */
+const LONG_THREAD = atScale(300, 1_000);
+
 describe('documented behaviour (e2e)', () => {
   let t: TestApp;
   let admin: SignedIn;
@@ -106,7 +112,7 @@ describe('documented behaviour (e2e)', () => {
       async () => {
         await seed(6); // 72 users: every filter has a full page
         const small = await costs();
-        await seed(50); // 600 more
+        await seed(MORE_USERS_ROUNDS); // 12 users a round (180 more; `npm run test:scale`: 600)
         const large = await costs();
         expect(large).toEqual(small);
         expect(Object.values(large).map((cost) => (cost as { calls: number }).calls)).toEqual(filters.map(() => 3));
@@ -117,7 +123,7 @@ describe('documented behaviour (e2e)', () => {
 
   describe('a comment thread page costs O(limit)', () => {
     it(
-      'is the same for a thread of 30 and of 1,000 comments',
+      `is the same for a thread of 30 and of ${LONG_THREAD.toLocaleString('en')} comments`,
       async () => {
         const postId = await newPost();
         let n = 0;
@@ -162,7 +168,7 @@ describe('documented behaviour (e2e)', () => {
         };
         await seedComments(30);
         const short = await page();
-        await seedComments(970);
+        await seedComments(LONG_THREAD - 30);
         const long = await page();
         expect(long[0]).toEqual(short[0]);
         expect(long.map((cost) => cost.calls)).toEqual([2, 2]); // the post, one Query

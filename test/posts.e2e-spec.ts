@@ -6,6 +6,7 @@ import type { PostSummary } from '../src/posts/post.entity.js';
 import { PostsRepository, toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
+import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -18,6 +19,11 @@ import {
   type TestApp,
   SEEDING_TIMEOUT_MS,
 } from './helpers/test-app.js';
+
+/** Posts in the table for the page-cost comparison with 100 (`npm run test:scale`: 2,000). */
+const SEEDED_POSTS = atScale(400, 2_000);
+/** Users liking one post at once (`npm run test:scale`: 100). */
+const CONCURRENT_LIKES = atScale(30, 100);
 
 describe('posts (e2e)', () => {
   let t: TestApp;
@@ -432,7 +438,7 @@ describe('posts (e2e)', () => {
     );
 
     it(
-      'is the same with 100 and with 2,000 posts in the table',
+      `is the same with 100 and with ${SEEDED_POSTS.toLocaleString('en')} posts in the table`,
       async () => {
         const seed = async (count: number, offset: number) => {
           const start = new Date(NOW).getTime() - 60_000 - offset * 10;
@@ -462,10 +468,10 @@ describe('posts (e2e)', () => {
         // Seeded before NOW; the previous test's posts are after NOW (its clock is back at NOW), so not yet listed.
         await seed(100, 0);
         const small = await firstTwoPages();
-        await seed(1900, 100);
+        await seed(SEEDED_POSTS - 100, 100);
         expect(
           (await own.allItems()).filter((i) => String(i.PK).startsWith('POST#seed') && i.SK === 'POST'),
-        ).toHaveLength(2000);
+        ).toHaveLength(SEEDED_POSTS);
         const large = await firstTwoPages();
         expect(large.items.map((p) => p.id)).toEqual(small.items.map((p) => p.id));
         expect(large.cost).toEqual(small.cost);
@@ -482,17 +488,18 @@ describe('posts (e2e)', () => {
       await publish(live.id).expect(200);
     });
 
-    it('counts 100 concurrent likes by 100 users as 100', async () => {
+    it(`counts ${CONCURRENT_LIKES} concurrent likes by ${CONCURRENT_LIKES} users as ${CONCURRENT_LIKES}`, async () => {
       // Ten registrations at a time: set-up, not the race under test (100 at once timed out on a loaded machine).
       const users: SignedIn[] = [];
-      for (let i = 0; i < 10; i++) users.push(...(await Promise.all(Array.from({ length: 10 }, () => signUp(t)))));
+      while (users.length < CONCURRENT_LIKES)
+        users.push(...(await Promise.all(Array.from({ length: 10 }, () => signUp(t)))));
       const results = await Promise.all(
         users.map((u) => t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', u.bearer)),
       );
       expect(results.every((r) => r.status === 200)).toBe(true);
-      expect((await get(live.id)).body.likeCount).toBe(100);
+      expect((await get(live.id)).body.likeCount).toBe(CONCURRENT_LIKES);
       const likes = (await t.queryPartition(`POST#${live.id}`)).filter((i) => String(i.SK).startsWith('LIKE#'));
-      expect(likes).toHaveLength(100);
+      expect(likes).toHaveLength(CONCURRENT_LIKES);
     });
 
     it('counts 50 concurrent likes by one user as 1, and like/unlike races stay consistent', async () => {

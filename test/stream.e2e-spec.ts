@@ -20,6 +20,7 @@ import { StreamPoller } from '../src/stream/stream-poller.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import type { StreamRecord } from '../src/stream/stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from '../src/stream/stream.constants.js';
+import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -36,8 +37,9 @@ jest.setTimeout(SEEDING_TIMEOUT_MS);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
-const COMMENTS = 200;
-const LIKES = 300;
+/** The issue's post with 200 comments and 300 likes in `npm run test:scale`; 60 and 90 in `npm test`. */
+const COMMENTS = atScale(60, 200);
+const LIKES = atScale(90, 300);
 /**
  * The bound this suite holds the cascade to: every child of a post with 200 comments and 300
  * likes is gone this long after the processor starts on the stream (about 2 s on an idle 2-core
@@ -81,8 +83,8 @@ describe('change streams: the post cascade (e2e)', () => {
   }
 
   /**
-   * 200 approved comments (with their id pointers and author-index keys) and 300 likes, written
-   * with BatchWriteItem, and the post's counter item set to match: exact counts, without 500 requests.
+   * COMMENTS approved comments (with their id pointers and author-index keys) and LIKES likes, written
+   * with BatchWriteItem, and the post's counter item set to match: exact counts, without hundreds of requests.
    */
   async function seedChildren(postId: string): Promise<void> {
     const now = new Date().toISOString();

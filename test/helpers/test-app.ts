@@ -18,6 +18,7 @@ import { ensureTable } from '../../src/dynamo/table.setup.js';
 import { ActionLinksService } from '../../src/auth/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
+import { atScale } from './scale.js';
 
 /**
  * The limits added for account security are off (0) in ordinary suites: they register and write
@@ -48,7 +49,7 @@ export function setTestLogging(logging: Pick<CreateAppOptions, 'logLevel' | 'log
  * (under 25 s each on an idle 2-core machine, up to 8x that on a loaded one). Nothing waits
  * for it; it only bounds.
  */
-export const SEEDING_TIMEOUT_MS = 240_000;
+export const SEEDING_TIMEOUT_MS = atScale(240_000, 900_000);
 
 export interface TestApp {
   app: NestExpressApplication;
