@@ -2087,7 +2087,7 @@ export interface components {
              * @example published
              * @enum {string}
              */
-            status: "draft" | "published" | "archived" | "scheduled";
+            status: "draft" | "scheduled" | "published" | "archived";
             tagIds: string[];
             title: string;
             /** Format: date-time */
@@ -2130,7 +2130,7 @@ export interface components {
              * @example published
              * @enum {string}
              */
-            status: "draft" | "published" | "archived" | "scheduled";
+            status: "draft" | "scheduled" | "published" | "archived";
             tagIds: string[];
             title: string;
             /** Format: date-time */
