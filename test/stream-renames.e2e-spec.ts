@@ -14,7 +14,7 @@ describe('renames and the author display copies (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp();
+    t = await createTestApp({ RENAME_RATE_MAX_PER_ACCOUNT: '5' }); // off in ordinary suites (test-app.ts)
   });
   afterAll(async () => {
     await t.close();
