@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
@@ -9,7 +9,7 @@ jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
 describe('npm run db:check-counts (e2e)', () => {
   let t: TestApp;
   let admin: SignedIn;
-  const ids = { tag: '', category: '', post: '', comment: '' };
+  const ids = { tag: '', category: '', post: '', comment: '', readers: [] as string[] };
 
   /** Runs the built command on the suite's table: its exit code and output. */
   async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
@@ -69,6 +69,10 @@ describe('npm run db:check-counts (e2e)', () => {
       .post(`/api/v1/posts/${ids.post}/comments`, { content: 'Reply', parentId: ids.comment })
       .expect(201);
     await as(readers[1]).put(`/api/v1/posts/${ids.post}/comments/${ids.comment}/like`).expect(200);
+    // Both readers follow the admin; the first also follows the second.
+    for (const reader of readers) await as(reader).put(`/api/v1/users/${admin.userId}/follow`).expect(200);
+    await as(readers[0]).put(`/api/v1/users/${readers[1].userId}/follow`).expect(200);
+    ids.readers = readers.map((reader) => reader.userId);
   });
   afterAll(async () => {
     await t.close();
@@ -82,6 +86,9 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(output).toContain('post commentCount: 1 checked, 0 drifted');
     expect(output).toContain('comment likeCount: 2 checked, 0 drifted');
     expect(output).toContain('comment replyCount: 1 checked, 0 drifted');
+    // The admin and the second reader have followers; both readers follow someone.
+    expect(output).toContain('user followerCount: 2 checked, 0 drifted');
+    expect(output).toContain('user followingCount: 2 checked, 0 drifted');
     expect(output).toContain('activeAdmins: 1 checked, 0 drifted');
     expect(output).toContain('Every counter matches its recount.');
     expect(code).toBe(0);
@@ -96,6 +103,11 @@ describe('npm run db:check-counts (e2e)', () => {
     await corrupt({ PK: `POST#${ids.post}`, SK: 'COUNTS' }, { likeCount: 7, commentCount: 9 });
     await corrupt(commentKey, { likeCount: 3, replyCount: 0 });
     await corrupt({ PK: 'STATS#USERS', SK: 'ACTIVE_ADMINS' }, { activeAdmins: 2 });
+    await corrupt({ PK: `USER#${admin.userId}`, SK: 'USER#FOLLOWS' }, { followerCount: 9 });
+    // A counter item lost altogether (a partial restore): its edges still count.
+    await t.db.send(
+      new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${ids.readers[0]}`, SK: 'USER#FOLLOWS' } }),
+    );
 
     const found = await checkCounts();
     expect(found.code).toBe(1);
@@ -109,14 +121,16 @@ describe('npm run db:check-counts (e2e)', () => {
         `comment likeCount of ${commentKey.PK} ${commentKey.SK}: stored 3, actual 1`,
         `comment replyCount of ${commentKey.PK} ${commentKey.SK}: stored 0, actual 1`,
         'activeAdmins of STATS#USERS ACTIVE_ADMINS: stored 2, actual 1',
-        '7 counter(s) drifted; run with --fix to repair.',
+        `user followerCount of USER#${admin.userId} USER#FOLLOWS: stored 9, actual 2`,
+        `user followingCount of USER#${ids.readers[0]} USER#FOLLOWS: stored none, actual 2`,
+        '9 counter(s) drifted; run with --fix to repair.',
       ]),
     );
     for (const counter of ['tag postCount', 'category postCount', 'post likeCount', 'post commentCount'])
       expect(found.output).toContain(`${counter}: 1 checked, 1 drifted`);
 
     const fixed = await checkCounts('--fix');
-    expect(fixed.output).toContain('Fixed 7 counter(s).');
+    expect(fixed.output).toContain('Fixed 9 counter(s).');
     expect(fixed.code).toBe(0);
     expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
     expect(await t.getItem(`POST#${ids.post}`, 'COUNTS')).toMatchObject({ likeCount: 2, commentCount: 2 });
@@ -126,6 +140,13 @@ describe('npm run db:check-counts (e2e)', () => {
     });
     expect(await t.getItem(commentKey.PK, commentKey.SK)).toMatchObject({ likeCount: 1, replyCount: 1 });
     expect(await t.getItem('STATS#USERS', 'ACTIVE_ADMINS')).toMatchObject({ activeAdmins: 1 });
+    expect(await t.getItem(`USER#${admin.userId}`, 'USER#FOLLOWS')).toMatchObject({ followerCount: 2 });
+    expect(await t.getItem(`USER#${ids.readers[0]}`, 'USER#FOLLOWS')).toMatchObject({
+      entity: 'FollowCounts',
+      followingCount: 2,
+    });
+    const profile = await t.api.get(`/api/v1/users/${ids.readers[0]}`).expect(200);
+    expect(profile.body).toMatchObject({ followingCount: 2 });
 
     const after = await checkCounts();
     expect(after.output).toContain('Every counter matches its recount.');

@@ -15,6 +15,8 @@ export const COUNTERS = [
   'post commentCount',
   'comment likeCount',
   'comment replyCount',
+  'user followerCount',
+  'user followingCount',
   'activeAdmins',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
@@ -53,6 +55,8 @@ interface Counter {
    * (src/posts/post-counters.ts). A repair sets the `COUNTS` item's value to the recount less the base.
    */
   split?: { key: ItemKey; base: number; value: number | undefined };
+  /** Counter items that may be missing and are then created by a repair, with their entity. */
+  createAs?: string;
 }
 
 const keyOf = (item: Item): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
@@ -65,7 +69,8 @@ const drifted = (c: Counter): boolean =>
  * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
  * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
- * and `replyCount` (comments attached to it), and the active-admin counter (active admin users).
+ * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
+ * edges to and from them), and the active-admin counter (active admin users).
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
  * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
@@ -108,6 +113,13 @@ export async function checkCounts(options: {
   return { checked, drift };
 }
 
+/** A user's two follow counters with the edge counts they are compared against. */
+const FOLLOW_COUNTERS = (followers: Map<string, number>, following: Map<string, number>) =>
+  [
+    ['user followerCount', 'followerCount', followers],
+    ['user followingCount', 'followingCount', following],
+  ] as const;
+
 /** The stored counters of the table's items and their recounts. */
 function recount(items: Item[]): Counter[] {
   const tagLinks = new Map<string, number>(); // by tag partition
@@ -117,6 +129,8 @@ function recount(items: Item[]): Counter[] {
   const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
   const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
   const postCounts = new Map<string, Item>(); // the COUNTS item by post partition
+  const followers = new Map<string, number>(); // follow edges by followed user id
+  const following = new Map<string, number>(); // follow edges by follower id
   let activeAdmins = 0;
   for (const item of items) {
     const pk = String(item.PK);
@@ -125,7 +139,10 @@ function recount(items: Item[]): Counter[] {
     if (item.entity === ENTITY.PostLink && pk.startsWith(Keys.tagPartition(''))) increment(tagLinks, pk);
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
     else if (item.entity === ENTITY.Like) increment(likes, pk);
-    else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);
+    else if (item.entity === ENTITY.Follow) {
+      increment(followers, String(item.authorId));
+      increment(following, String(item.followerId));
+    } else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);
     else if (item.entity === ENTITY.Comment) {
       if (item.status === 'approved' && item.deleted !== true) increment(counted, pk);
       const parent = parentCommentKey(sk);
@@ -135,6 +152,7 @@ function recount(items: Item[]): Counter[] {
 
   const counters: Counter[] = [];
   let adminCounter: Item | undefined;
+  const followCounted = new Set<string>(); // users whose follow counter item exists
   for (const item of items) {
     const pk = String(item.PK);
     const at = (counter: CounterName, attribute: string, actual: number, mirrors: string[] = []) =>
@@ -172,8 +190,30 @@ function recount(items: Item[]): Counter[] {
       const actual = replies.get(`${pk} ${String(item.SK)}`) ?? 0;
       // No replyCount and no reply is a comment never replied to, not drift.
       if (item.replyCount !== undefined || actual > 0) at('comment replyCount', 'replyCount', actual);
+    } else if (item.entity === ENTITY.FollowCounts) {
+      const userId = pk.slice(pk.indexOf('#') + 1);
+      followCounted.add(userId);
+      // The item holds only the counters its follows have touched: a missing one with no edge is 0, not drift.
+      for (const [counter, attribute, edges] of FOLLOW_COUNTERS(followers, following)) {
+        const actual = edges.get(userId) ?? 0;
+        if (item[attribute] !== undefined || actual > 0) at(counter, attribute, actual);
+      }
     } else if (pk === ADMIN_COUNTER_KEY.PK && item.SK === ADMIN_COUNTER_KEY.SK) adminCounter = item;
   }
+  // Follow edges without their users' counter item: the item is created by the first follow, so
+  // its absence where edges exist is drift (a repair creates it).
+  for (const [counter, attribute, edges] of FOLLOW_COUNTERS(followers, following))
+    for (const [userId, actual] of edges)
+      if (!followCounted.has(userId))
+        counters.push({
+          counter,
+          key: Keys.followCounts(userId),
+          attribute,
+          stored: undefined,
+          actual,
+          mirrors: {},
+          createAs: ENTITY.FollowCounts,
+        });
   // A table that never had an active admin may have no counter item: not drift.
   if (adminCounter || activeAdmins > 0)
     counters.push({
@@ -194,14 +234,16 @@ async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter)
   // The value on the item written, as read: the condition that no write landed since.
   const read = c.split ? c.split.value : c.stored;
   const asRead = read === undefined ? 'attribute_not_exists(#a0)' : '#a0 = :read';
-  // Counter items may be missing (the admin counter, a post's COUNTS item) and are then created;
-  // a post's deleted COUNTS item (a tombstone) is left alone. Any other item must still exist.
-  const condition = isAdminCounter
-    ? asRead
-    : c.split
-      ? `attribute_not_exists(deletedAt) AND ${asRead}`
-      : `attribute_exists(PK) AND ${asRead}`;
-  const entity = isAdminCounter ? 'Counter' : c.split ? ENTITY.PostCounts : undefined;
+  // Counter items may be missing (the admin counter, a post's COUNTS item, a user's follow counts)
+  // and are then created; a post's deleted COUNTS item (a tombstone) is left alone. Any other item
+  // must still exist.
+  const condition =
+    isAdminCounter || c.createAs
+      ? asRead
+      : c.split
+        ? `attribute_not_exists(deletedAt) AND ${asRead}`
+        : `attribute_exists(PK) AND ${asRead}`;
+  const entity = isAdminCounter ? 'Counter' : c.split ? ENTITY.PostCounts : c.createAs;
   try {
     await db.send(
       new UpdateCommand({
