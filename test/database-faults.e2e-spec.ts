@@ -3,7 +3,7 @@ import { type AddressInfo, createServer, Socket as NetSocket, type Socket } from
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import request from 'supertest';
 import { createApp } from '../src/app.setup.js';
-import { listen } from '../src/common/http/listen.js';
+import { listen } from '../src/http/listen.js';
 import { StartupError } from '../src/common/startup-error.js';
 import { loadConfig } from '../src/config/app-config.js';
 import { prepareDatabase } from '../src/dynamo/database-bootstrap.js';

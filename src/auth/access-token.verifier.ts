@@ -1,4 +1,4 @@
-import { authorDisplayOf } from '../users/author-display.js';
+import { authorDisplayOf } from '../identity/author-display.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { forbidden, unauthorized } from '../common/errors/domain-error.js';
@@ -6,8 +6,8 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { ID_PATTERN } from '../common/ids.js';
-import type { AuthUser } from './auth-user.js';
-import { SessionsRepository } from './sessions/sessions.repository.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { JWT_ALGORITHM, jwtKeyOf } from './tokens/token.service.js';
 
 interface AccessTokenPayload {

@@ -3,10 +3,10 @@ import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { UserMapper } from '../users/user.mapper.js';
-import type { AuthUser } from './auth-user.js';
-import { Authenticated, CurrentUser, Public } from './auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser, Public } from '../identity/auth.decorators.js';
 import { AuthService, type ClientInfo, type IssuedTokens } from './auth.service.js';
 import {
   AcceptedDto,
@@ -16,11 +16,11 @@ import {
   LoginDto,
   RefreshDto,
   ResetPasswordDto,
-  SessionListDto,
   TokenDto,
 } from './dto/auth.dto.js';
-import { RegisterDto } from './dto/register.dto.js';
-import { toSessionDto } from './sessions/session.mapper.js';
+import { SessionListDto } from '../identity/sessions/session.dto.js';
+import { RegisterDto } from '../users/dto/register.dto.js';
+import { toSessionDto } from '../identity/sessions/session.mapper.js';
 
 const ACCEPTED: AcceptedDto = { message: 'If the address is registered, a message is on its way.' };
 

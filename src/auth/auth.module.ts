@@ -10,8 +10,8 @@ import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
-import { ActionLinksModule } from './action-links/action-links.module.js';
-import { SessionsModule } from './sessions/sessions.module.js';
+import { ActionLinksModule } from '../identity/action-links/action-links.module.js';
+import { SessionsModule } from '../identity/sessions/sessions.module.js';
 import { jwtKeyOf, TokenService } from './tokens/token.service.js';
 
 /**

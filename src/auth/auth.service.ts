@@ -9,15 +9,15 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
-import type { User, UserWithPassword } from '../users/user.entity.js';
+import type { User, UserWithPassword } from '../identity/account.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
-import type { RegisterDto } from './dto/register.dto.js';
+import type { RegisterDto } from '../users/dto/register.dto.js';
 import { PasswordHasher } from '../users/password-hasher.js';
 import { SecurityNotices } from '../mail/security-notices.js';
-import type { Session } from './sessions/session.entity.js';
-import { SessionsRepository } from './sessions/sessions.repository.js';
-import { ActionLinksService } from './action-links/action-links.service.js';
+import type { Session } from '../identity/sessions/session.entity.js';
+import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
+import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { TokenService } from './tokens/token.service.js';
 
 /** Where a sign-in comes from, kept on the session so users can tell their devices apart. */

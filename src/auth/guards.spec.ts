@@ -1,8 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../common/errors/domain-error.js';
-import type { UserRole } from '../users/user.entity.js';
-import { AUTH_MODE, REQUIRED_ROLES } from './auth.decorators.js';
+import type { UserRole } from '../identity/account.js';
+import { AUTH_MODE, REQUIRED_ROLES } from '../identity/auth.decorators.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
 
 const contextFor = (roles: UserRole[] | undefined, user?: { role: UserRole }): ExecutionContext => {

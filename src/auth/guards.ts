@@ -3,11 +3,11 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { forbidden, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import type { UserRole } from '../users/user.entity.js';
+import type { UserRole } from '../identity/account.js';
 import { AuthGuard } from '@nestjs/passport';
 import { JWT_STRATEGY } from './jwt.strategy.js';
-import type { AuthUser } from './auth-user.js';
-import { AUTH_MODE, type AuthMode, REQUIRED_ROLES } from './auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { AUTH_MODE, type AuthMode, REQUIRED_ROLES } from '../identity/auth.decorators.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
 

@@ -4,7 +4,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { ExtractJwt, Strategy, type VerifiedCallback } from 'passport-jwt';
 import type { AccessTokenVerifier } from './access-token.verifier.js';
-import type { AuthUser } from './auth-user.js';
+import type { AuthUser } from '../identity/auth-user.js';
 import { JWT_ALGORITHM } from './tokens/token.service.js';
 
 /** Name of the strategy in Passport's registry (`AuthGuard('jwt')`). */

@@ -15,17 +15,17 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser, OptionalAuth, Public, Roles } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser, OptionalAuth, Public, Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import type { Page } from '../dynamo/pagination.js';
 import type { Comment } from './comment.entity.js';
 import { CommentMapper } from './comment.mapper.js';
 import { CommentsService } from './comments.service.js';
-import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
+import { ContentWrite } from '../identity/content-write.guard.js';
 import {
   CommentDto,
   CommentLikeStateDto,

@@ -22,7 +22,7 @@ import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
 import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
-import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../users/author-display.js';
+import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../identity/author-display.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, NativeAttributeValue>;

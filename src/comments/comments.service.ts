@@ -1,9 +1,10 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { AuthUser } from '../auth/auth-user.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { isStaff } from '../identity/account.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../common/http/etag.js';
+import { assertVersion } from '../http/etag.js';
 import { newId } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
@@ -16,9 +17,8 @@ import { allPages } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
-import { NO_AUTHOR_DISPLAY } from '../users/author-display.js';
+import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
-const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
 /** A write refused because the post is gone: the stream processor removes what is under it. */
 const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {

@@ -12,8 +12,8 @@ import {
   UseFilters,
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '../auth/auth-user.js';
-import { CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { CurrentUser } from '../identity/auth.decorators.js';
 import { ConduitAuthenticated, ConduitContentWrite, ConduitOptionalAuth } from './conduit-auth.js';
 import { ConduitErrorFilter, ConduitErrors } from './conduit-errors.filter.js';
 import { ConduitService } from './conduit.service.js';

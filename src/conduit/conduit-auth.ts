@@ -10,12 +10,12 @@ import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AccessTokenVerifier } from '../auth/access-token.verifier.js';
-import type { AuthUser } from '../auth/auth-user.js';
-import { AUTH_MODE, AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { AUTH_MODE, AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../identity/auth.decorators.js';
 import { unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ConduitErrors } from './conduit-errors.filter.js';
-import { ContentWriteGuard } from '../common/rate-limit/content-write.guard.js';
+import { ContentWriteGuard } from '../identity/content-write.guard.js';
 
 const CONDUIT_AUTH = 'conduit:auth';
 type ConduitGuardMode = 'required' | 'optional';

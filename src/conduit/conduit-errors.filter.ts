@@ -8,9 +8,8 @@ import {
 } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { translateDynamoError } from '../dynamo/dynamo-errors.js';
+import { domainErrorOf } from '../http/problem-details.filter.js';
 import { scrubUrl } from '../logging/logger.js';
 import { ConduitErrorsDto } from './dto/conduit.dto.js';
 
@@ -33,7 +32,7 @@ const TAKEN: Partial<Record<ErrorCode, string>> = {
  * under `body` (the spec's GenericErrorModel).
  */
 export function toConduitError(exception: unknown): { status: number; body: ConduitErrorBody; retryAfter?: number } {
-  const domain = exception instanceof DomainError ? exception : translateDynamoError(exception);
+  const domain = domainErrorOf(exception);
   if (domain) {
     if (domain.code === ErrorCode.ValidationFailed) {
       const errors: Record<string, string[]> = {};

@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Put, Req, UseFilters } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import type { AuthUser } from '../auth/auth-user.js';
-import { CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { CurrentUser } from '../identity/auth.decorators.js';
 import {
   ConduitAuthenticated,
   ConduitContentWrite,

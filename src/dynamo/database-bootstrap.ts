@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { StartupError } from '../common/startup-error.js';
 import { createDynamoClient } from './dynamo-client.factory.js';
+import { DatabaseError } from './dynamo-errors.js';
 import { startEmbeddedDynamo } from './embedded-dynamo.js';
 import {
   claimEngineLock,
@@ -31,8 +32,7 @@ function isTransient(error: unknown): boolean {
       `${code} ${message}`,
     ) ||
     ['TimeoutError', 'AbortError', 'RequestTimeout', 'ThrottlingException', 'InternalServerError'].includes(name) ||
-    (error as { code?: string }).code === 'database_timeout' ||
-    (error as { code?: string }).code === 'database_busy'
+    (error instanceof DatabaseError && (error.failure === 'timeout' || error.failure === 'busy'))
   );
 }
 

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { DomainError } from '../common/errors/domain-error.js';
+import { DatabaseError } from './dynamo-errors.js';
 import { DatabaseGate } from './database-gate.js';
 import { DynamoUsage, runWithUsage } from './request-accounting.js';
 
@@ -8,7 +8,7 @@ const frozenCall = (signal: AbortSignal) =>
   new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
 
 describe('DatabaseGate', () => {
-  it('gives up at the budget with 503 database_timeout, and aborts the call', async () => {
+  it('gives up at the budget as a timeout failure (503 database_timeout over HTTP), and aborts the call', async () => {
     const gate = new DatabaseGate({ maxConcurrency: 2, maxQueue: 2, budgetMs: 200 });
     let aborted = false;
     const started = Date.now();
@@ -17,19 +17,19 @@ describe('DatabaseGate', () => {
         signal.addEventListener('abort', () => (aborted = true));
         return frozenCall(signal);
       }),
-    ).rejects.toMatchObject({ status: 503, code: 'database_timeout' });
+    ).rejects.toMatchObject({ failure: 'timeout' });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(aborted).toBe(true);
   });
 
-  it('answers database_busy at once only when the queue is full', async () => {
+  it('fails as busy (503 database_busy over HTTP) at once only when the queue is full', async () => {
     const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 1, budgetMs: 300 });
     const started = Date.now();
     const settled = Promise.allSettled([gate.run(frozenCall), gate.run(frozenCall)]);
-    await expect(gate.run(frozenCall)).rejects.toMatchObject({ status: 503, code: 'database_busy' });
+    await expect(gate.run(frozenCall)).rejects.toMatchObject({ failure: 'busy' });
     expect(Date.now() - started).toBeLessThan(100);
     for (const result of await settled) {
-      expect(result).toMatchObject({ status: 'rejected', reason: { code: 'database_timeout' } });
+      expect(result).toMatchObject({ status: 'rejected', reason: { failure: 'timeout' } });
     }
     expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
   });
@@ -56,8 +56,8 @@ describe('DatabaseGate', () => {
     // A call that ignores the abort holds its slot until it settles, after the deadline.
     const busy = gate.run(() => new Promise((resolve) => setTimeout(resolve, 400)));
     let ran = false;
-    await expect(gate.run(() => Promise.resolve((ran = true)))).rejects.toMatchObject({ code: 'database_timeout' });
-    await expect(busy).rejects.toMatchObject({ code: 'database_timeout' });
+    await expect(gate.run(() => Promise.resolve((ran = true)))).rejects.toMatchObject({ failure: 'timeout' });
+    await expect(busy).rejects.toMatchObject({ failure: 'timeout' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(ran).toBe(false);
     expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
@@ -69,12 +69,12 @@ describe('DatabaseGate', () => {
     jest.useFakeTimers();
     try {
       await runWithUsage(usage, async () => {
-        const frozen = expect(gate.run(frozenCall)).rejects.toBeInstanceOf(DomainError);
+        const frozen = expect(gate.run(frozenCall)).rejects.toBeInstanceOf(DatabaseError);
         await jest.advanceTimersByTimeAsync(150);
         await frozen;
         // At once: the fake clock does not move while it fails.
         const started = Date.now();
-        await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ code: 'database_timeout' });
+        await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ failure: 'timeout' });
         expect(Date.now()).toBe(started);
       });
       // Another request's calls, each well within the budget, all answer.

@@ -1,8 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { serviceUnavailable } from '../common/errors/domain-error.js';
-import { ErrorCode } from '../common/errors/error-codes.js';
 import { Limiter, QueueFullError, QueueWaitAbortedError } from '../common/concurrency/limiter.js';
+import { databaseBusy, databaseTimeout } from './dynamo-errors.js';
 import { currentUsage } from './request-accounting.js';
 
 export interface DatabaseGateOptions {
@@ -13,11 +12,6 @@ export interface DatabaseGateOptions {
   /** The whole time budget (DYNAMODB_REQUEST_TIMEOUT_MS): queueing, every attempt and backoff. */
   budgetMs: number;
 }
-
-export const databaseTimeout = () =>
-  serviceUnavailable(ErrorCode.DatabaseTimeout, 'The database did not answer in time; retry shortly.', 1);
-export const databaseBusy = () =>
-  serviceUnavailable(ErrorCode.DatabaseBusy, 'Too many requests are waiting for the database; retry shortly.', 1);
 
 type Send = (command: unknown, options?: { abortSignal?: AbortSignal } & Record<string, unknown>) => Promise<unknown>;
 

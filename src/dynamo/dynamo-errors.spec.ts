@@ -1,6 +1,6 @@
-import { DomainError } from '../common/errors/domain-error.js';
 import {
   cancellationReasons,
+  DatabaseError,
   isConditionalCheckFailed,
   isTransactionCanceled,
   translateDynamoError,
@@ -11,38 +11,35 @@ const sdkError = (name: string, extra: Record<string, unknown> = {}) =>
 
 describe('translateDynamoError', () => {
   it.each([
-    ['ProvisionedThroughputExceededException', 'database_throttled'],
-    ['ThrottlingException', 'database_throttled'],
-    ['RequestLimitExceeded', 'database_throttled'],
-    ['TimeoutError', 'database_timeout'],
-    ['TransactionConflictException', 'transaction_conflict'],
-    ['ResourceNotFoundException', 'database_unavailable'],
-  ])('maps %s to 503 %s', (name, code) => {
+    ['ProvisionedThroughputExceededException', 'throttled'],
+    ['ThrottlingException', 'throttled'],
+    ['RequestLimitExceeded', 'throttled'],
+    ['TimeoutError', 'timeout'],
+    ['TransactionConflictException', 'conflict'],
+    ['ResourceNotFoundException', 'unavailable'],
+  ])('recognises %s as a database failure: %s', (name, failure) => {
     const translated = translateDynamoError(sdkError(name));
-    expect(translated).toBeInstanceOf(DomainError);
-    expect(translated?.status).toBe(503);
-    expect(translated?.code).toBe(code);
-    expect(translated?.extras.retryAfterSeconds).toBeGreaterThan(0);
+    expect(translated).toBeInstanceOf(DatabaseError);
+    expect(translated?.failure).toBe(failure);
+    expect(translated?.retryAfterSeconds).toBeGreaterThan(0);
   });
 
   it('maps a refused connection wrapped into a message-only error', () => {
     const wrapped = new Error('AWS SDK error wrapper for Error: connect ECONNREFUSED 127.0.0.1:1');
-    expect(translateDynamoError(wrapped)?.code).toBe('database_unavailable');
+    expect(translateDynamoError(wrapped)?.failure).toBe('unavailable');
   });
 
   it('maps a refused connection, also when wrapped as a cause', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
-    expect(translateDynamoError(refused)?.code).toBe('database_unavailable');
-    expect(translateDynamoError(Object.assign(new Error('wrapped'), { cause: refused }))?.code).toBe(
-      'database_unavailable',
-    );
+    expect(translateDynamoError(refused)?.failure).toBe('unavailable');
+    expect(translateDynamoError(Object.assign(new Error('wrapped'), { cause: refused }))?.failure).toBe('unavailable');
   });
 
   it('maps a transaction cancelled by a conflict, but not one cancelled by a condition', () => {
     const conflicted = sdkError('TransactionCanceledException', {
       CancellationReasons: [{ Code: 'None' }, { Code: 'TransactionConflict' }],
     });
-    expect(translateDynamoError(conflicted)?.code).toBe('transaction_conflict');
+    expect(translateDynamoError(conflicted)?.failure).toBe('conflict');
     const conditional = sdkError('TransactionCanceledException', {
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
     });
@@ -54,9 +51,10 @@ describe('translateDynamoError', () => {
     expect(translateDynamoError(sdkError('ValidationException'))).toBeUndefined();
   });
 
-  it('passes domain errors through', () => {
-    const domain = new DomainError(409, 'email_taken', 'taken');
-    expect(translateDynamoError(domain)).toBe(domain);
+  it('passes its own failures through and leaves other errors alone', () => {
+    const failure = new DatabaseError('busy', 'busy', 1);
+    expect(translateDynamoError(failure)).toBe(failure);
+    expect(translateDynamoError(Object.assign(new Error('taken'), { code: 'email_taken' }))).toBeUndefined();
   });
 });
 
@@ -81,16 +79,15 @@ describe('translateDynamoError: every way an infrastructure failure shows up', (
     const translated = translateDynamoError(error);
     return (
       translated && {
-        status: translated.status,
-        code: translated.code,
-        retryAfter: translated.extras.retryAfterSeconds,
+        failure: translated.failure,
+        retryAfter: translated.retryAfterSeconds,
       }
     );
   };
-  const busy = { status: 503, code: 'database_throttled', retryAfter: 1 };
-  const timeout = { status: 503, code: 'database_timeout', retryAfter: 1 };
-  const unavailable = { status: 503, code: 'database_unavailable', retryAfter: 5 };
-  const conflict = { status: 503, code: 'transaction_conflict', retryAfter: 1 };
+  const busy = { failure: 'throttled', retryAfter: 1 };
+  const timeout = { failure: 'timeout', retryAfter: 1 };
+  const unavailable = { failure: 'unavailable', retryAfter: 5 };
+  const conflict = { failure: 'conflict', retryAfter: 1 };
 
   it('maps throttling by name, with a retry after a second', () => {
     expect(answer(sdkError('LimitExceededException'))).toEqual(busy);

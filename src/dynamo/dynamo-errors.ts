@@ -1,5 +1,28 @@
-import { DomainError, serviceUnavailable } from '../common/errors/domain-error.js';
-import { ErrorCode } from '../common/errors/error-codes.js';
+/**
+ * Why the database could not serve a call. These are infrastructure failures, not rules of the
+ * domain: `dynamo/` knows nothing of HTTP, and the one exception filter (`src/http/`) maps each
+ * to its status and stable code (all 503 today, with `Retry-After`).
+ */
+export type DatabaseFailure = 'throttled' | 'timeout' | 'unavailable' | 'conflict' | 'busy';
+
+/** A database call that failed for infrastructure reasons; `retryAfterSeconds` is a hint for clients. */
+export class DatabaseError extends Error {
+  constructor(
+    readonly failure: DatabaseFailure,
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'DatabaseError';
+  }
+}
+
+const failure = (kind: DatabaseFailure, message: string, retryAfterSeconds: number) =>
+  new DatabaseError(kind, message, retryAfterSeconds);
+const throttled = () => failure('throttled', 'The database is busy; retry shortly.', 1);
+const conflict = () => failure('conflict', 'A concurrent change got in the way; retry.', 1);
+export const databaseTimeout = () => failure('timeout', 'The database did not answer in time; retry shortly.', 1);
+export const databaseBusy = () => failure('busy', 'Too many requests are waiting for the database; retry shortly.', 1);
 
 /** One entry of a cancelled transaction, aligned with the items sent. */
 export interface CancellationReason {
@@ -57,36 +80,29 @@ function connectionCode(error: SdkLikeError): string | undefined {
 }
 
 /**
- * Maps infrastructure failures of the SDK to domain errors with stable codes, so that a
- * throttled, frozen or absent database answers 503 with a clear code instead of a bare 500.
- * Returns undefined for errors that are not infrastructure failures (bugs stay 500s).
+ * Recognises infrastructure failures of the SDK (throttled, frozen or absent database, a
+ * transaction conflict that outlived its retries) as `DatabaseError`s, so that they answer 503
+ * with a clear code instead of a bare 500. A `DatabaseError` passes through. Returns undefined
+ * for anything else (conditions, validation, bugs: the caller decides).
  */
-export function translateDynamoError(error: unknown): DomainError | undefined {
-  if (error instanceof DomainError) return error;
+export function translateDynamoError(error: unknown): DatabaseError | undefined {
+  if (error instanceof DatabaseError) return error;
   const sdk = asSdkError(error);
   const name = sdk.name ?? '';
-  if (THROTTLING.has(name)) {
-    return serviceUnavailable(ErrorCode.DatabaseThrottled, 'The database is busy; retry shortly.', 1);
-  }
+  if (THROTTLING.has(name)) return throttled();
   if (TIMEOUTS.has(name) || sdk.code === 'ETIMEDOUT' || /timed? ?out/i.test(sdk.message ?? '')) {
-    return serviceUnavailable(ErrorCode.DatabaseTimeout, 'The database did not answer in time; retry shortly.', 1);
+    return databaseTimeout();
   }
-  if (connectionCode(sdk)) {
-    return serviceUnavailable(ErrorCode.DatabaseUnavailable, 'The database cannot be reached.', 5);
-  }
+  if (connectionCode(sdk)) return failure('unavailable', 'The database cannot be reached.', 5);
   // Only tables and indexes are "resources" of the data-plane calls: the table is missing
   // (deleted, or never created where start-up does not create it).
-  if (name === 'ResourceNotFoundException') {
-    return serviceUnavailable(ErrorCode.DatabaseUnavailable, 'The database table is not available.', 5);
-  }
-  if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') {
-    return serviceUnavailable(ErrorCode.TransactionConflict, 'A concurrent change got in the way; retry.', 1);
-  }
+  if (name === 'ResourceNotFoundException') return failure('unavailable', 'The database table is not available.', 5);
+  if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') return conflict();
   if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'TransactionConflict')) {
-    return serviceUnavailable(ErrorCode.TransactionConflict, 'A concurrent change got in the way; retry.', 1);
+    return conflict();
   }
   if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'ThrottlingError')) {
-    return serviceUnavailable(ErrorCode.DatabaseThrottled, 'The database is busy; retry shortly.', 1);
+    return throttled();
   }
   return undefined;
 }

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Roles } from '../auth/auth.decorators.js';
+import { Roles } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { OutboundEventPageDto, WebhookDeadLetterPageDto } from './dto/event.dto.js';
 import { EventsRepository } from './events.repository.js';
 

@@ -1,10 +1,10 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { PostPageDto } from '../posts/dto/post.dto.js';
 import { PostMapper } from '../posts/post.mapper.js';
 import { PersonalFeedQueryDto } from './dto/feed-query.dto.js';

@@ -1,11 +1,11 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Put, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser, Public } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser, Public } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ContentWrite } from '../identity/content-write.guard.js';
 import { FollowListPageDto, FollowStateDto } from './dto/follow.dto.js';
 import { FollowsService } from './follows.service.js';
 

@@ -1,10 +1,10 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { Public } from '../auth/auth.decorators.js';
+import { Public } from '../identity/auth.decorators.js';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
 import { StreamPoller } from '../stream/stream-poller.js';

@@ -1,9 +1,9 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth/auth.decorators.js';
+import { Public } from '../identity/auth.decorators.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { METRICS_SCHEME } from '../openapi/openapi-document.js';
 
 /**

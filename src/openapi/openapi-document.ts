@@ -6,9 +6,9 @@ import {
   type ResponseObject,
   SwaggerModule,
 } from '@nestjs/swagger';
-import { AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../auth/auth.decorators.js';
+import { AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../identity/auth.decorators.js';
 import { ProblemDto } from '../common/dto/problem.dto.js';
-import { problemResponse } from '../common/http/api-problem-responses.decorator.js';
+import { problemResponse } from '../http/api-problem-responses.decorator.js';
 
 /** The security scheme of user access tokens (declared once; operations refer to it by this name). */
 export const BEARER_SCHEME = 'bearer';

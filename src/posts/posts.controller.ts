@@ -17,13 +17,13 @@ import {
 } from '@nestjs/common';
 import { ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import type { AuthUser } from '../auth/auth-user.js';
-import { Authenticated, CurrentUser, OptionalAuth, Public } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser, OptionalAuth, Public } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import {
   CreatePostDto,
   FeedQueryDto,
@@ -37,9 +37,9 @@ import {
 } from './dto/post.dto.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostRead } from './posts.repository.js';
-import { ContentWrite } from '../common/rate-limit/content-write.guard.js';
+import { ContentWrite } from '../identity/content-write.guard.js';
 import { PostsService } from './posts.service.js';
-import { PublicCache } from '../common/http/public-cache.interceptor.js';
+import { PublicCache } from '../http/public-cache.interceptor.js';
 
 const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): PostDto => {
   res.setHeader('ETag', etagOf(read.post.version));

@@ -31,7 +31,7 @@ import {
   type AuthorDisplay,
   authorDisplayUpdate,
   unchangedAuthorDisplay,
-} from '../users/author-display.js';
+} from '../identity/author-display.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, NativeAttributeValue>;

@@ -2,7 +2,8 @@ import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
-import type { AuthUser } from '../auth/auth-user.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { isStaff } from '../identity/account.js';
 import {
   badRequest,
   conflict,
@@ -13,7 +14,7 @@ import {
 } from '../common/errors/domain-error.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../common/http/etag.js';
+import { assertVersion } from '../http/etag.js';
 import { newId } from '../common/ids.js';
 import { SlugService } from '../common/slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
@@ -29,7 +30,7 @@ import { PersonalDataHooks } from '../users/personal-data.hooks.js';
 import { allPages } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostDto } from './dto/post.dto.js';
-import { NO_AUTHOR_DISPLAY } from '../users/author-display.js';
+import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -50,8 +51,6 @@ const VIEWER_KEY_LABEL = 'publishing-api/anonymous-viewer/hmac-sha256/v1';
 
 /** A viewer's views of one post count once per this period. */
 const VIEW_DEDUP_SECONDS = 3600;
-
-const isStaff = (viewer?: AuthUser) => viewer?.role === 'admin' || viewer?.role === 'moderator';
 
 /**
  * Runs a read-then-save once more when the save lost a race (`412 version_mismatch`). Most often

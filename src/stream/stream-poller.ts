@@ -405,5 +405,5 @@ function isCheckpointRecord(record: StreamRecord): boolean {
 
 /** Throttling, timeouts, an unreachable database, transaction conflicts: what a retry outlives. */
 function isTransientFailure(error: unknown): boolean {
-  return translateDynamoError(error)?.status === 503;
+  return translateDynamoError(error) !== undefined;
 }

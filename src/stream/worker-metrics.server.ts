@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { metricsAccess } from '../common/http/metrics-access.middleware.js';
+import { metricsAccess } from '../http/metrics-access.middleware.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppMetrics } from '../metrics/app-metrics.js';

@@ -14,10 +14,10 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public, Roles } from '../auth/auth.decorators.js';
+import { Public, Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import {
   CategoryDetailDto,
   CategoryDto,
@@ -29,7 +29,7 @@ import {
 } from './dto/taxonomy.dto.js';
 import { TaxonomyMapper } from './taxonomy.mapper.js';
 import { TaxonomyService } from './taxonomy.service.js';
-import { PublicCache } from '../common/http/public-cache.interceptor.js';
+import { PublicCache } from '../http/public-cache.interceptor.js';
 
 @ApiTags('categories')
 @Controller('categories')

@@ -14,11 +14,11 @@ import {
 } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public, Roles } from '../auth/auth.decorators.js';
+import { Public, Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import { CreateTagDto, ListTagsQueryDto, SlugParams, TagDto, TagPageDto, UpdateTagDto } from './dto/taxonomy.dto.js';
 import { TaxonomyMapper } from './taxonomy.mapper.js';
 import { TaxonomyService } from './taxonomy.service.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../common/http/etag.js';
+import { assertVersion } from '../http/etag.js';
 import { newId } from '../common/ids.js';
 import { SlugService } from '../common/slugs/slug.service.js';
 import { slugify } from '../common/slugs/slugify.js';

@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Patch, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Roles } from '../auth/auth.decorators.js';
+import { Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import { ApiIfMatch, etagOf, parseIfMatch } from '../common/http/etag.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import { MeDto, UserPageDto } from './dto/user-response.dto.js';
 import { DeleteUserQueryDto, ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';

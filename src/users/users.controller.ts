@@ -1,11 +1,11 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthUser } from '../auth/auth-user.js';
-import { compositeEtagOf } from '../common/http/etag.js';
-import { CurrentUser, OptionalAuth } from '../auth/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { compositeEtagOf } from '../http/etag.js';
+import { CurrentUser, OptionalAuth } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import { PublicUserDto } from './dto/user-response.dto.js';
 import { UsernameParams } from './dto/update-user.dto.js';

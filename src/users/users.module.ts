@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ActionLinksModule } from '../auth/action-links/action-links.module.js';
-import { SessionsModule } from '../auth/sessions/sessions.module.js';
+import { ActionLinksModule } from '../identity/action-links/action-links.module.js';
+import { SessionsModule } from '../identity/sessions/sessions.module.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { MeController } from './me.controller.js';
 import { PasswordHasher } from './password-hasher.js';

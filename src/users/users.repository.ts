@@ -13,7 +13,7 @@ import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
-import { recordLogin, withLogin } from './login-bookkeeping.js';
+import { recordLogin, withLogin } from '../identity/login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 

@@ -15,7 +15,7 @@ import { SettableClock } from '../../src/common/clock/clock.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
-import { ActionLinksService } from '../../src/auth/action-links/action-links.service.js';
+import { ActionLinksService } from '../../src/identity/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 import { atScale } from './scale.js';

@@ -6,11 +6,11 @@
 export const UNIT_RULES = [
   'src/auth/guards.ts',
   'src/common/clock/clock.ts',
-  'src/common/http/etag.ts',
+  'src/http/etag.ts',
   'src/common/slugs/slugify.ts',
   'src/dynamo/cursor.ts',
   'src/dynamo/dynamo-errors.ts',
   'src/dynamo/expressions.ts',
   'src/taxonomy/category-tree.ts',
-  'src/users/username.ts',
+  'src/identity/username.ts',
 ];

@@ -12,7 +12,7 @@ import { JwtService } from '@nestjs/jwt';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { ID_PATTERN } from '../../common/ids.js';
-import type { UserRole } from '../../users/user.entity.js';
+import type { UserRole } from '../../identity/account.js';
 
 /** The claims of an access token. */
 export interface AccessTokenClaims {

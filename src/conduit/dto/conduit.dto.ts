@@ -15,7 +15,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { RegisterDto } from '../../auth/dto/register.dto.js';
+import { RegisterDto } from '../../users/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';

@@ -3,7 +3,7 @@ import type { Comment } from '../../comments/comment.entity.js';
 import { CommentsRepository } from '../../comments/comments.repository.js';
 import type { PostSummary } from '../../posts/post.entity.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
-import { authorDisplayOf, sameDisplay } from '../../users/author-display.js';
+import { authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import { classifyKey } from '../item-types.js';
 import type { StreamHandler } from '../stream-handler.js';

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CommentsRepository } from '../../comments/comments.repository.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
-import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../users/author-display.js';
+import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { Item, ItemChange } from '../stream-record.js';

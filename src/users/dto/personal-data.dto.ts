@@ -1,5 +1,5 @@
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
-import { SessionDto } from '../../auth/dto/auth.dto.js';
+import { SessionDto } from '../../identity/sessions/session.dto.js';
 import { CommentDto } from '../../comments/dto/comment.dto.js';
 import { PostDto } from '../../posts/dto/post.dto.js';
 import { MeDto, ProfileDto } from './user-response.dto.js';

@@ -16,7 +16,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { PickType } from '@nestjs/swagger';
-import { RegisterDto } from '../../auth/dto/register.dto.js';
+import { RegisterDto } from './register.dto.js';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { AccountEmail, IsPastIsoDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
 import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../user.entity.js';

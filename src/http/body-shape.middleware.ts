@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 /** Deepest nesting of objects and arrays a body may have (our deepest DTO needs 3). */
 export const MAX_BODY_DEPTH = 32;

@@ -1,6 +1,6 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { AccountEmail, NewPassword, Trim } from '../../common/validation/validators.js';
-import { USERNAME_PATTERN } from '../../users/username.js';
+import { USERNAME_PATTERN } from '../../identity/username.js';
 import { TrimNfkcLower } from '../../common/validation/identifiers.js';
 
 export class RegisterDto {

@@ -1,4 +1,4 @@
-import type { SessionDto } from '../dto/auth.dto.js';
+import type { SessionDto } from './session.dto.js';
 import type { Session } from './session.entity.js';
 
 /**

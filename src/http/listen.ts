@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { StartupError } from '../startup-error.js';
+import { StartupError } from '../common/startup-error.js';
 
 /**
  * Listens on `host:port`; a port that is taken or not allowed becomes one sentence a person can

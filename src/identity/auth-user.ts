@@ -1,5 +1,5 @@
-import type { AuthorDisplay } from '../users/author-display.js';
-import type { UserRole, UserStatus } from '../users/user.entity.js';
+import type { AuthorDisplay } from './author-display.js';
+import type { UserRole, UserStatus } from './account.js';
 
 /** Who is calling: set on the request by the JWT strategy from the live session and user items. */
 export interface AuthUser {

@@ -1,4 +1,4 @@
-import { DomainError } from '../errors/domain-error.js';
+import { DomainError } from '../common/errors/domain-error.js';
 import { assertVersion, compositeEtagOf, etagOf, parseIfMatch } from './etag.js';
 
 describe('ETag helpers', () => {

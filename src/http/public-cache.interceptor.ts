@@ -9,9 +9,9 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { type Observable, of, tap } from 'rxjs';
-import type { AppConfig } from '../../config/app-config.js';
-import { APP_CONFIG } from '../../config/config.constants.js';
-import { CLOCK, type Clock } from '../clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 
 interface Entry {
   body: unknown;

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { attachUsage, DynamoUsage, runWithUsage } from '../../dynamo/request-accounting.js';
+import { attachUsage, DynamoUsage, runWithUsage } from '../dynamo/request-accounting.js';
 
 /**
  * Opens a DynamoDB usage record for the request (AsyncLocalStorage, and reachable from the

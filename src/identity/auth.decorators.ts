@@ -1,8 +1,8 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { ApiProblemResponses } from '../common/http/api-problem-responses.decorator.js';
-import type { UserRole } from '../users/user.entity.js';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import type { UserRole } from './account.js';
 import type { AuthUser } from './auth-user.js';
 
 export const AUTH_MODE = 'auth:mode';

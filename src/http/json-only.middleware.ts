@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 

@@ -1,9 +1,10 @@
 import { jest } from '@jest/globals';
 import { HttpException, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError } from '../errors/domain-error.js';
-import { ERROR_CODES, ErrorCode } from '../errors/error-codes.js';
-import { sendProblem } from './problem-details.filter.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ERROR_CODES, ErrorCode } from '../common/errors/error-codes.js';
+import { DatabaseError, type DatabaseFailure } from '../dynamo/dynamo-errors.js';
+import { domainErrorOf, sendProblem } from './problem-details.filter.js';
 
 /** Renders one exception the way the app does and returns the problem body. */
 function render(exception: unknown): { status: number; code: string } {
@@ -69,6 +70,22 @@ describe('problem+json codes', () => {
     // A status the catalogue has no code for falls back to its class's generic code.
     expect(render(new HttpException('x', 451)).code).toBe(ErrorCode.BadRequest);
     expect(render(new HttpException('x', 599)).code).toBe(ErrorCode.InternalError);
+  });
+
+  it.each<[DatabaseFailure, ErrorCode]>([
+    ['throttled', ErrorCode.DatabaseThrottled],
+    ['timeout', ErrorCode.DatabaseTimeout],
+    ['unavailable', ErrorCode.DatabaseUnavailable],
+    ['conflict', ErrorCode.TransactionConflict],
+    ['busy', ErrorCode.DatabaseBusy],
+  ])("answers the database's %s failure with 503 %s, its detail and Retry-After", (failure, code) => {
+    const error = new DatabaseError(failure, 'The database said no.', 7);
+    expect(render(error)).toMatchObject({ status: 503, code, detail: 'The database said no.' });
+    expect(domainErrorOf(error)?.extras.retryAfterSeconds).toBe(7);
+    // An SDK error is recognised on the way (the same path as the request pipeline's).
+    expect(render(Object.assign(new Error('x'), { name: 'ThrottlingException' })).code).toBe(
+      ErrorCode.DatabaseThrottled,
+    );
   });
 
   it('has unique values', () => {

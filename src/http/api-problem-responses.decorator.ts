@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
-import { ProblemDto } from '../dto/problem.dto.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { ProblemDto } from '../common/dto/problem.dto.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or fails validation.',

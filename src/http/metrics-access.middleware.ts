@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 

@@ -1,10 +1,10 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import { DomainError } from '../errors/domain-error.js';
-import { ErrorCode, isErrorCode } from '../errors/error-codes.js';
-import { translateDynamoError } from '../../dynamo/dynamo-errors.js';
-import type { ProblemDto } from '../dto/problem.dto.js';
-import { scrubUrl } from '../../logging/logger.js';
+import { DomainError, serviceUnavailable } from '../common/errors/domain-error.js';
+import { ErrorCode, isErrorCode } from '../common/errors/error-codes.js';
+import { type DatabaseFailure, translateDynamoError } from '../dynamo/dynamo-errors.js';
+import type { ProblemDto } from '../common/dto/problem.dto.js';
+import { scrubUrl } from '../logging/logger.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -47,13 +47,32 @@ function codeForHttpException(exception: HttpException): ErrorCode {
 
 const logger = new Logger('ProblemDetails');
 
+/** The stable code of each infrastructure failure `dynamo/` raises: all are 503 with `Retry-After`. */
+const DATABASE_FAILURE_CODES: Record<DatabaseFailure, ErrorCode> = {
+  throttled: ErrorCode.DatabaseThrottled,
+  timeout: ErrorCode.DatabaseTimeout,
+  unavailable: ErrorCode.DatabaseUnavailable,
+  conflict: ErrorCode.TransactionConflict,
+  busy: ErrorCode.DatabaseBusy,
+};
+
+/** The domain error a thrown value stands for: its own, or the 503 of a database failure. */
+export function domainErrorOf(exception: unknown): DomainError | undefined {
+  if (exception instanceof DomainError) return exception;
+  const database = translateDynamoError(exception);
+  return (
+    database &&
+    serviceUnavailable(DATABASE_FAILURE_CODES[database.failure], database.message, database.retryAfterSeconds)
+  );
+}
+
 /**
  * Renders any error as RFC 9457 `application/problem+json` with a stable `code`. Domain
  * errors carry their own; SDK infrastructure failures are translated; Express/body-parser
  * errors get request-shape codes; anything else is a 500 whose details go to the log only.
  */
 export function sendProblem(exception: unknown, request: Request, response: Response): void {
-  const domain = translateDynamoError(exception);
+  const domain = domainErrorOf(exception);
   const problem = toProblem(exception, domain, request.originalUrl ?? request.url, requestIdOf(request, response));
   if (problem.status >= 500 && domain) {
     // An expected operational failure (database down, throttled): one line, no stack.

@@ -1,6 +1,6 @@
 import { ApiHeader } from '@nestjs/swagger';
-import { badRequest, preconditionFailed } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
+import { badRequest, preconditionFailed } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 /** The ETag of a versioned resource: its version, quoted (a strong validator). */
 export const etagOf = (version: number): string => `"${version}"`;

@@ -18,8 +18,8 @@ import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
 import { transactWrite, type TransactItem } from '../../dynamo/transactions.js';
-import { withLogin } from '../../users/login-bookkeeping.js';
-import type { UserWithPassword } from '../../users/user.entity.js';
+import { withLogin } from '../login-bookkeeping.js';
+import type { UserWithPassword } from '../account.js';
 import type { Session } from './session.entity.js';
 
 /** How many rotated-out refresh token hashes a session remembers for reuse detection. */

@@ -7,10 +7,10 @@ import {
   applyDecorators,
 } from '@nestjs/common';
 import type { Request } from 'express';
-import type { AuthUser } from '../../auth/auth-user.js';
-import type { AppConfig } from '../../config/app-config.js';
-import { APP_CONFIG } from '../../config/config.constants.js';
-import { RateLimiter } from '../../dynamo/rate-limiter.js';
+import type { AuthUser } from './auth-user.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 
 /**

@@ -1,0 +1,36 @@
+export const USER_ROLES = ['user', 'moderator', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** Moderators and admins: they see drafts, hidden comments and others' content where users do not. */
+export const isStaff = (caller?: { role: UserRole }): boolean =>
+  caller?.role === 'admin' || caller?.role === 'moderator';
+
+/** `pending` until the email is verified; `suspended` by an admin; `inactive` once deleted. */
+export const USER_STATUSES = ['pending', 'active', 'suspended', 'inactive'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+/** The user item (`PK=USER#<id>`, `SK=USER`) as the domain sees it. */
+export interface User {
+  id: string;
+  email: string;
+  username: string;
+  firstName?: string;
+  lastName?: string;
+  role: UserRole;
+  status: UserStatus;
+  emailVerified: boolean;
+  emailVerifiedAt?: string;
+  lastLoginAt?: string;
+  loginCount: number;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt?: string;
+  version: number;
+  /** Rises with every password change: reset links are bound to it. Internal, never returned. */
+  passwordGeneration?: number;
+}
+
+/** The user with its credential: only the auth code ever sees this. */
+export interface UserWithPassword extends User {
+  passwordHash: string;
+}
