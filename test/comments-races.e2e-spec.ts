@@ -194,15 +194,19 @@ describe('comments: races, leaks and post-author moderation (e2e)', () => {
     const counted = comments.filter((c) => c.status === 'approved' && !c.deleted).length;
     const post = (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body as { commentCount: number };
     expect(post.commentCount).toBe(counted);
-    // Every 201 reply is there (and at most one more per 503 answer), every pointer points at a comment.
+    // Every 201 reply is there (and at most one more per 503 answer), and every pointer points at
+    // a comment, except at most one per 503: a reply whose transaction outcome was unknown when the
+    // budget ran out keeps its pointer by design (docs/data-model.md: deleting it could orphan a
+    // comment that did commit), and the author's erasure removes it.
     const created = answers.filter((res) => res.status === 201).map((res) => res.body.id);
     const replies = comments.filter((c) => Number(c.depth) === 2).map((c) => c.id);
     expect(created.length).toBeGreaterThan(0);
     expect(replies).toEqual(expect.arrayContaining(created));
     expect(replies.length).toBeLessThanOrEqual(created.length + unanswered);
-    for (const pointer of items.filter((item) => String(item.SK).startsWith('CMTID#'))) {
-      expect(bySk.has(`COMMENT#${String(pointer.path)}`)).toBe(true);
-    }
+    const pointers = items.filter((item) => String(item.SK).startsWith('CMTID#'));
+    expect(pointers.length).toBeGreaterThanOrEqual(comments.length);
+    const orphanPointers = pointers.filter((pointer) => !bySk.has(`COMMENT#${String(pointer.path)}`));
+    expect(orphanPointers.length).toBeLessThanOrEqual(unanswered);
   });
 
   it("lets a post's author hide an approved comment on their own post, and nothing more", async () => {
