@@ -1,0 +1,222 @@
+// `npm run bench` (after `npm run build`, which the npm pre-script runs): the built app on a
+// DynamoDB Local of its own (in memory), measured from outside. Prints tables and writes JSON
+// under bench/results/. Not part of `npm test`; docs/performance.md summarises its latest run.
+//
+//   BENCH_SIZES=1000,10000,100000   table sizes (items) at which the capacity patterns are measured
+//   BENCH_SECONDS=3                 length of each closed-loop run (3 interleaved rounds each)
+//   BENCH_CONCURRENCY=16            callers in each closed loop
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { loadConfig } from '../../dist/config/app-config.js';
+import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
+import { call, cleanup, JWT_SECRET, register, startApp, startEngine } from '../reliability/lib.mjs';
+import { createFixture, documentedCalls, growTo, measurePatterns, templateOf } from './capacity.mjs';
+import { appAgainstRaw, cachedAgainstExpress, cpuPerRequest, loginsAgainstBcrypt, round2 } from './throughput.mjs';
+
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const OPTIONS = {
+  rounds: 3,
+  seconds: Number(process.env.BENCH_SECONDS ?? 3),
+  concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16),
+};
+const BCRYPT_COST = 10;
+const TABLE = 'bench';
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
+
+const log = (line) => console.log(line);
+const pad = (value, width) => String(value).padEnd(width);
+
+async function main() {
+  const started = Date.now();
+  const engine = await startEngine({});
+  const appEnv = {
+    DYNAMODB_ENDPOINT: engine.endpoint,
+    DYNAMODB_TABLE_NAME: TABLE,
+    BCRYPT_COST: String(BCRYPT_COST),
+    MAIL_TRANSPORT: 'log',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+  };
+  // The throughput runs sign in and write far past the per-account and per-IP limits.
+  const unlimited = {
+    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+    LOGIN_RATE_MAX_PER_IP: '0',
+    REGISTER_RATE_MAX_PER_IP: '0',
+    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+  };
+  // The capacity app has the default limits (their counters are part of a sign-in's cost) and
+  // answers every read from DynamoDB (no public page cache), so each pattern's cost shows.
+  let app = await startApp({ ...appEnv, PUBLIC_CACHE_SECONDS: '0' });
+  const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...appEnv });
+  const db = createDocumentClient(createDynamoClient(config.dynamo));
+
+  const signIn = await call(app.base, 'POST', '/api/v1/auth/login', { body: ADMIN });
+  if (signIn.status !== 200) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text}`);
+  const admin = { token: signIn.json.accessToken, userId: signIn.json.user.id };
+  const fixture = await createFixture(app.base, admin);
+  const template = await templateOf(db, TABLE, fixture);
+  log(`fixture: ${template.tableItems} items; a copy of the template is ${template.items.length} items`);
+
+  // Capacity at each size.
+  const capacity = [];
+  let items = template.tableItems;
+  for (const [round, size] of SIZES.entries()) {
+    const growStarted = Date.now();
+    items = await growTo(db, TABLE, template, items, size);
+    log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s`);
+    capacity.push({ items, patterns: await measurePatterns(app.base, fixture, round + 1) });
+  }
+  const documented = documentedCalls();
+  const rows = capacity[0].patterns.map((first, i) => {
+    const bySize = capacity.map((c) => c.patterns[i]);
+    const last = bySize[bySize.length - 1];
+    // Growth: more calls, or more capacity for the same number of listed items beyond one
+    // rounding step (a page's items differ a little in size from one table size to the next).
+    const capacityOf = (c) => (first.kind === 'read' ? c.rcu : c.wcu);
+    const grows =
+      last.calls > first.calls || (last.listed === first.listed && capacityOf(last) > capacityOf(first) + 0.5);
+    return {
+      row: first.row,
+      name: first.name,
+      signedIn: first.signedIn,
+      documentedCalls: documented.get(first.row) ?? '?',
+      bySize: bySize.map(({ calls, rcu, wcu, listed }) => ({ calls, rcu, wcu, listed })),
+      grows,
+    };
+  });
+  log(
+    "\nCapacity per request (calls / RCU / WCU) at each table size. docs: data-model.md's calls column,\n" +
+      "which leaves out the guard's BatchGetItem of a signed-in request (*: signed in, one call more)",
+  );
+  log(
+    `${pad('#', 4)}${pad('pattern', 36)}${pad('docs', 28)}${capacity.map((c) => pad(`${c.items} items`, 18)).join('')}grows`,
+  );
+  for (const r of rows)
+    log(
+      `${pad(r.row, 4)}${pad(`${r.name}${r.signedIn ? ' *' : ''}`, 36)}${pad(r.documentedCalls.slice(0, 26), 28)}${r.bySize
+        .map((c) => pad(`${c.calls} / ${c.rcu} / ${c.wcu}`, 18))
+        .join('')}${r.grows ? 'YES' : 'no'}`,
+    );
+
+  await app.stop();
+  app = await startApp({ ...appEnv, ...unlimited, PUBLIC_CACHE_SECONDS: '0' });
+
+  // Throughput: the app against the raw calls its routes make.
+  const raw = await appAgainstRaw({ base: app.base, db, tableName: TABLE, fixture, options: OPTIONS });
+  log('\nRequests per second, app against the raw DynamoDB calls of the route (median of 3, min-max):');
+  for (const [name, r] of Object.entries(raw))
+    log(
+      `  ${pad(name, 44)} app ${r.app.median} (${r.app.min}-${r.app.max})  raw ${r.raw.median} (${r.raw.min}-${r.raw.max})  ratio ${r.ratio} (target >= ${r.target})`,
+    );
+
+  // Sign-ins against bcrypt's bound.
+  const hashThreads = Math.max(1, availableParallelism() - 1); // PASSWORD_HASH_CONCURRENCY's default
+  const logins = await loginsAgainstBcrypt({
+    base: app.base,
+    fixture,
+    cost: BCRYPT_COST,
+    hashThreads,
+    options: OPTIONS,
+  });
+  log(
+    `\nSign-ins: ${logins.loginsPerSecond}/s against bcrypt's bound ${logins.boundPerSecond}/s (${hashThreads} hashing thread(s), ${logins.compareMs} ms a comparison at cost ${BCRYPT_COST}): ratio ${logins.ratio} (target >= ${logins.target})`,
+  );
+
+  // CPU per request of the app process.
+  const readers = await Promise.all(
+    Array.from({ length: OPTIONS.concurrency }, (_, i) => register(app.base, `cpu-${i}`)),
+  );
+  const postId = fixture.post.id;
+  const status = (res) => res.status >= 200 && res.status < 300;
+  const cpu = await cpuPerRequest({
+    pid: app.child.pid,
+    concurrency: OPTIONS.concurrency,
+    count: 200,
+    operations: {
+      'list of 20 (GET /posts)': async () => status(await call(app.base, 'GET', '/api/v1/posts?limit=20')),
+      'one post (GET /posts/{id})': async () => status(await call(app.base, 'GET', `/api/v1/posts/${postId}`)),
+      'like or unlike': async (i) =>
+        status(
+          await call(
+            app.base,
+            i % 2 ? 'DELETE' : 'PUT',
+            `/api/v1/posts/${postId}/like`,
+            readers[Math.floor(i / 2) % readers.length],
+          ),
+        ),
+    },
+  });
+  const cpuBcrypt = await cpuPerRequest({
+    pid: app.child.pid,
+    concurrency: OPTIONS.concurrency,
+    count: 40,
+    operations: {
+      login: async (i) =>
+        status(
+          await call(app.base, 'POST', '/api/v1/auth/login', {
+            body: { email: readers[i % readers.length].email, password: 'password-1234' },
+          }),
+        ),
+      register: async () =>
+        status(
+          await call(app.base, 'POST', '/api/v1/auth/register', {
+            body: { email: `cpu-${Math.random().toString(36).slice(2)}@example.com`, password: 'password-1234' },
+          }),
+        ),
+    },
+  });
+  const cpuRows = {
+    ...cpu,
+    ...Object.fromEntries(
+      Object.entries(cpuBcrypt).map(([name, ms]) => [
+        name,
+        { total: ms, withoutBcrypt: round2(ms - logins.compareMs) },
+      ]),
+    ),
+  };
+  log("\nApp process CPU per request (user + system, ms; one bcrypt comparison's CPU subtracted where it runs):");
+  for (const [name, value] of Object.entries(cpuRows))
+    log(
+      `  ${pad(name, 30)} ${typeof value === 'number' ? value : `${value.total} (${value.withoutBcrypt} without bcrypt)`}`,
+    );
+  await app.stop();
+
+  // The cached anonymous front page against express answering the same bytes.
+  const cachedApp = await startApp({ ...appEnv, ...unlimited, PUBLIC_CACHE_SECONDS: '5' });
+  const cached = await cachedAgainstExpress({ base: cachedApp.base, options: OPTIONS });
+  log(
+    `\nCached front page: app ${cached.app.median}/s (${cached.app.min}-${cached.app.max}), bare express ${cached.express.median}/s (${cached.express.min}-${cached.express.max}): ratio ${cached.ratio} (target >= ${cached.target})`,
+  );
+  await cachedApp.stop();
+
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const result = {
+    at: new Date().toISOString(),
+    machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    seconds,
+    options: { sizes: SIZES, ...OPTIONS, bcryptCost: BCRYPT_COST },
+    capacity: rows.map((r) => ({ ...r, sizes: capacity.map((c) => c.items) })),
+    appAgainstRaw: raw,
+    logins,
+    cpuPerRequestMs: cpuRows,
+    cachedAgainstExpress: cached,
+  };
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/${result.at.slice(0, 19).replace(/:/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  log(`\n${seconds} s; written to ${file}`);
+  const growing = rows.filter((r) => r.grows);
+  if (growing.length) {
+    log(`Patterns whose cost grows with the table: ${growing.map((r) => r.name).join(', ')}`);
+    process.exitCode = 1;
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
