@@ -11,7 +11,7 @@ import { HealthModule } from './health/health.module.js';
 import { MailModule } from './mail/mail.module.js';
 import type { Mailer } from './mail/mailer.js';
 import { UsersModule } from './users/users.module.js';
-import { SlugsModule } from './common/slugs/slugs.module.js';
+import { SlugsModule } from './slugs/slugs.module.js';
 import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
 import { PostsModule } from './posts/posts.module.js';
 import { CommentsModule } from './comments/comments.module.js';

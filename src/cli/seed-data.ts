@@ -2,7 +2,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuthUser } from '../identity/auth-user.js';
 import { CommentsService } from '../comments/comments.service.js';
-import { SlugService } from '../common/slugs/slug.service.js';
+import { SlugService } from '../slugs/slug.service.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
 import { PostsService } from '../posts/posts.service.js';

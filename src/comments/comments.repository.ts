@@ -9,8 +9,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
-import { notFound, preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
+import { notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -20,6 +21,7 @@ import { CommentIndexKeys, ENTITY, type ItemKey, Keys } from '../dynamo/keys.js'
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
+import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { postCounterChange } from '../posts/post-counters.js';
 import { type Comment, isCounted } from './comment.entity.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../identity/author-display.js';
@@ -29,8 +31,7 @@ type Item = Record<string, NativeAttributeValue>;
 
 const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'];
 
-const stale = () =>
-  preconditionFailed(ErrorCode.VersionMismatch, 'The comment changed since you read it; fetch it again.');
+const stale = () => versionMismatch('comment');
 const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 export const unknownParent = (parentId: string) =>
   unprocessable(ErrorCode.UnknownParentComment, `Comment ${parentId} is not on this post.`, {
@@ -86,11 +87,15 @@ export interface ThreadViewer {
  */
 @Injectable()
 export class CommentsRepository {
+  private readonly versioned: VersionedWrites;
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     private readonly cursors: CursorCodec,
-  ) {}
+  ) {
+    this.versioned = new VersionedWrites(tableName, stale);
+  }
 
   /**
    * Creates the comment and its id pointer (the service checked that the post is live), on
@@ -221,33 +226,27 @@ export class CommentsRepository {
    */
   async save(before: Comment, after: Comment): Promise<void> {
     await transactWrite(this.db, [
-      {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.comment(before.postId, before.path),
-            ...buildStateUpdate(
-              before,
-              after,
-              {
-                // The author's name is the fan-out's to write, unless the comment loses its author.
-                keep: [
-                  'id',
-                  'postId',
-                  'path',
-                  'likeCount',
-                  'replyCount',
-                  ...(after.authorId === before.authorId ? AUTHOR_DISPLAY_FIELDS : []),
-                ],
-                indexKeys: indexKeysOf(after),
-                indexAttributes: COMMENT_INDEX_ATTRIBUTES,
-              },
-              before.version,
-            ),
+      this.versioned.apply(
+        Keys.comment(before.postId, before.path),
+        buildStateUpdate(
+          before,
+          after,
+          {
+            // The author's name is the fan-out's to write, unless the comment loses its author.
+            keep: [
+              'id',
+              'postId',
+              'path',
+              'likeCount',
+              'replyCount',
+              ...(after.authorId === before.authorId ? AUTHOR_DISPLAY_FIELDS : []),
+            ],
+            indexKeys: indexKeysOf(after),
+            indexAttributes: COMMENT_INDEX_ATTRIBUTES,
           },
-        },
-        onConditionFailed: stale,
-      },
+          before.version,
+        ),
+      ),
       ...this.pointerChange(before, after),
       ...this.countChange(before, after),
       this.postExists(before.postId),
@@ -288,17 +287,9 @@ export class CommentsRepository {
   async delete(before: Comment): Promise<void> {
     const parentPath = parentPathOf(before);
     await transactWrite(this.db, [
-      {
-        item: {
-          Delete: {
-            TableName: this.tableName,
-            Key: Keys.comment(before.postId, before.path),
-            ConditionExpression: 'version = :v AND (attribute_not_exists(replyCount) OR replyCount <= :zero)',
-            ExpressionAttributeValues: { ':v': before.version, ':zero': 0 },
-          },
-        },
-        onConditionFailed: stale,
-      },
+      this.versioned.delete(Keys.comment(before.postId, before.path), before.version, {
+        also: { expression: '(attribute_not_exists(replyCount) OR replyCount <= :none)', values: { ':none': 0 } },
+      }),
       { item: { Delete: { TableName: this.tableName, Key: Keys.commentPointer(before.postId, before.id) } } },
       ...(parentPath
         ? [

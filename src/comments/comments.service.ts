@@ -13,7 +13,7 @@ import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
 import { PersonalDataHooks } from '../users/personal-data.hooks.js';
-import { allPages } from '../dynamo/pagination.js';
+import { allPages, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
@@ -59,22 +59,19 @@ export class CommentsService implements OnModuleInit {
    * removed, with the counts (docs/data-model.md).
    */
   async anonymiseAuthor(userId: string): Promise<void> {
-    let likes: string | undefined;
-    do {
-      const page = await this.comments.likesBy(userId, 100, likes);
-      for (const like of page.items) {
+    await drainListing(
+      (cursor) => this.comments.likesBy(userId, 100, cursor),
+      async (like) => {
         const comment = await this.comments.findById(like.postId, like.commentId);
         if (comment) await skipOnDeletedPost(this.comments.removeLike(comment, userId));
-      }
-      likes = page.nextCursor ?? undefined;
-    } while (likes);
-    let cursor: string | undefined;
-    do {
-      const page = await this.comments.allByAuthor(userId, 100, cursor);
-      for (const listed of page.items) {
+      },
+    );
+    await drainListing(
+      (cursor) => this.comments.allByAuthor(userId, 100, cursor),
+      async (listed) => {
         // The index may lag the table: read the comment itself, and skip what is done already.
         const comment = await this.comments.findById(listed.postId, listed.id);
-        if (!comment || comment.authorId !== userId) continue;
+        if (!comment || comment.authorId !== userId) return;
         await skipOnDeletedPost(
           this.comments.save(comment, {
             ...comment,
@@ -83,11 +80,12 @@ export class CommentsService implements OnModuleInit {
             updatedAt: this.clock.now().toISOString(),
           }),
         );
-      }
+      },
       // A pointer left without its comment still names the user on GSI6: it goes too.
-      for (const orphan of page.orphanPointers) await this.comments.removeOrphanPointer(orphan);
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+      async (page) => {
+        for (const orphan of page.orphanPointers) await this.comments.removeOrphanPointer(orphan);
+      },
+    );
   }
 
   /** Comments on a live post; approved at once or pending, by the configured policy. */

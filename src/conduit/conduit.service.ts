@@ -3,7 +3,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { AuthService, type ClientInfo, type IssuedTokens } from '../auth/auth.service.js';
 import { DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { slugify } from '../common/slugs/slugify.js';
+import { slugify } from '../slugs/slugify.js';
 import type { Page } from '../dynamo/pagination.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import { CommentsService } from '../comments/comments.service.js';

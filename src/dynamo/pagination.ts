@@ -92,14 +92,32 @@ export async function countAll(
   return count;
 }
 
-/** Every item of a paged listing, page after page (a user's own collections, e.g. for their data export). */
-export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
-  const items: T[] = [];
+/**
+ * Drains a paged listing: fetches page after page and hands each item to `each`, one at a time, in
+ * order (a user's likes to remove, their posts to anonymise), then the page to `afterPage` (for
+ * what a page carries beside its items). A page is fetched only once the previous one is done, so
+ * an `each` that changes the listing it drains (a removed like leaves the index) is fine: the
+ * cursor continues after the last key read.
+ */
+export async function drainListing<P extends Page<unknown>>(
+  fetch: (cursor: string | undefined) => Promise<P>,
+  each: (item: P['items'][number]) => Promise<unknown> | void,
+  afterPage?: (page: P) => Promise<unknown> | void,
+): Promise<void> {
   let cursor: string | undefined;
   do {
     const page = await fetch(cursor);
-    items.push(...page.items);
+    for (const item of page.items) await each(item);
+    await afterPage?.(page);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
+}
+
+/** Every item of a paged listing, page after page (a user's own collections, e.g. for their data export). */
+export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
+  const items: T[] = [];
+  await drainListing(fetch, (item: T) => {
+    items.push(item);
+  });
   return items;
 }

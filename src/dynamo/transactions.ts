@@ -3,7 +3,6 @@ import {
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { DomainError } from '../common/errors/domain-error.js';
 import { cancellationReasons, isTransactionCanceled, translateDynamoError } from './dynamo-errors.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -12,11 +11,46 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 export interface TransactOperation {
   item: TransactItem;
   /** Raised when this item's ConditionExpression fails (e.g. "email taken"). */
-  onConditionFailed?: () => DomainError | Error;
+  onConditionFailed?: () => Error;
 }
+
+/**
+ * A write that a module owns, ready to join another module's transaction: one operation or
+ * several (a post's links and counts, a slug swap). Modules export parts, not their
+ * repositories: posts add taxonomy's "link this post" part to the post's save, comments add
+ * posts' "comment count change" to the comment's write, and each part keeps its own error for
+ * its own failed condition.
+ */
+export type TransactionPart = TransactOperation | readonly TransactionPart[];
 
 /** DynamoDB's limit on items per TransactWriteItems. */
 export const MAX_TRANSACTION_ITEMS = 100;
+
+/** A transaction composed of more items than DynamoDB takes: a bug of the caller, never a client's 4xx. */
+export class TransactionTooLargeError extends Error {
+  constructor(readonly items: number) {
+    super(`A transaction takes at most ${MAX_TRANSACTION_ITEMS} items (got ${items})`);
+    this.name = 'TransactionTooLargeError';
+  }
+}
+
+/**
+ * The transaction builder: flattens the parts of several modules into the operations of one
+ * TransactWriteItems, in order (the order is the CancellationReasons index that maps a failed
+ * condition back to its part's error), and refuses more than DynamoDB's 100 items.
+ */
+export function composeTransaction(...parts: TransactionPart[]): TransactOperation[] {
+  const operations: TransactOperation[] = [];
+  const add = (part: TransactionPart) => {
+    if (isOperation(part)) operations.push(part);
+    else for (const inner of part) add(inner);
+  };
+  for (const part of parts) add(part);
+  if (operations.length > MAX_TRANSACTION_ITEMS) throw new TransactionTooLargeError(operations.length);
+  return operations;
+}
+
+const isOperation = (part: TransactionPart): part is TransactOperation => !Array.isArray(part);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -36,20 +70,18 @@ export const wasCanceled = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && canceledErrors.has(error);
 
 /**
- * Runs a TransactWriteItems and turns a cancellation into the domain error of the first
- * item whose condition failed. A cancellation caused only by `TransactionConflict` (another
+ * Runs the parts as one TransactWriteItems (see `composeTransaction`) and turns a cancellation
+ * into the domain error of the first item whose condition failed. A cancellation caused only by `TransactionConflict` (another
  * transaction touching the same item at the same moment) is retried with jittered backoff,
  * because the retry will then see the winner's write and fail on the real condition.
  */
 export async function transactWrite(
   client: DynamoDBDocumentClient,
-  operations: TransactOperation[],
+  parts: readonly TransactionPart[],
   { maxConflictRetries = 8 }: { maxConflictRetries?: number } = {},
 ): Promise<void> {
+  const operations = composeTransaction(...parts);
   if (operations.length === 0) return;
-  if (operations.length > MAX_TRANSACTION_ITEMS) {
-    throw new Error(`A transaction takes at most ${MAX_TRANSACTION_ITEMS} items (got ${operations.length})`);
-  }
   for (let attempt = 0; ; attempt++) {
     try {
       await client.send(new TransactWriteCommand({ TransactItems: operations.map((op) => op.item) }));

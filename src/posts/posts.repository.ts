@@ -9,8 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { preconditionFailed } from '../common/errors/domain-error.js';
-import { ErrorCode } from '../common/errors/error-codes.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { batchGetAll, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -22,10 +21,11 @@ import { GSI } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
-import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
+import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
-import type { Post, PostSummary, StoredPostStatus } from './post.entity.js';
+import { isLive, type Post, type PostSummary, type StoredPostStatus } from './post.entity.js';
 import {
   AUTHOR_DISPLAY_FIELDS,
   type AuthorDisplay,
@@ -35,9 +35,6 @@ import {
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, NativeAttributeValue>;
-
-const versionMismatch = () =>
-  preconditionFailed(ErrorCode.VersionMismatch, 'The post changed since you read it; fetch it again.');
 
 /** Index attributes a summary may carry; those not set for its state are removed on update. */
 const POST_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK'];
@@ -109,6 +106,8 @@ export interface SummaryRead {
  */
 @Injectable()
 export class PostsRepository {
+  private readonly versioned: VersionedWrites;
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
@@ -116,9 +115,12 @@ export class PostsRepository {
     private readonly categories: CategoriesRepository,
     private readonly cursors: CursorCodec,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.versioned = new VersionedWrites(tableName, () => versionMismatch('post'));
+  }
 
-  async create(post: Post, extra: TransactOperation[]): Promise<void> {
+  /** Creates the post with the caller's parts (its slug's claim, an idempotency record) in one transaction. */
+  async create(post: Post, ...parts: TransactionPart[]): Promise<void> {
     const { content, ...summary } = post;
     await transactWrite(this.db, [
       {
@@ -132,77 +134,60 @@ export class PostsRepository {
       },
       this.putContent(post.id, content),
       ...this.linkOperations(undefined, summary),
-      ...extra,
+      ...parts,
     ]);
   }
 
   /**
    * Saves a new state of the post on condition of the version it was read at. Counters are
    * left alone (likes and views may change concurrently); index keys, links and counts follow
-   * the new state in the same transaction.
+   * the new state in the same transaction, with the caller's parts (a slug swap).
    */
   async save(
     before: PostSummary,
     after: PostSummary,
     content: string | undefined,
-    extra: TransactOperation[] = [],
+    ...parts: TransactionPart[]
   ): Promise<void> {
     await transactWrite(this.db, [
-      {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.post(before.id),
-            ...withAuthorDisplayUnchanged(
-              before,
-              buildStateUpdate(
-                before,
-                after,
-                {
-                  // The author's name is the fan-out's to write (an edit that read an older one must
-                  // not put it back), except when the post changes hands (anonymised).
-                  keep:
-                    after.authorId === before.authorId
-                      ? [...IMMUTABLE_FIELDS, ...AUTHOR_DISPLAY_FIELDS]
-                      : IMMUTABLE_FIELDS,
-                  indexKeys: indexKeysOf(after),
-                  indexAttributes: POST_INDEX_ATTRIBUTES,
-                },
-                before.version,
-              ),
-            ),
-          },
-        },
-        onConditionFailed: versionMismatch,
-      },
+      this.versioned.apply(
+        Keys.post(before.id),
+        withAuthorDisplayUnchanged(
+          before,
+          buildStateUpdate(
+            before,
+            after,
+            {
+              // The author's name is the fan-out's to write (an edit that read an older one must
+              // not put it back), except when the post changes hands (anonymised).
+              keep:
+                after.authorId === before.authorId ? [...IMMUTABLE_FIELDS, ...AUTHOR_DISPLAY_FIELDS] : IMMUTABLE_FIELDS,
+              indexKeys: indexKeysOf(after),
+              indexAttributes: POST_INDEX_ATTRIBUTES,
+            },
+            before.version,
+          ),
+        ),
+      ),
       ...(content !== undefined ? [this.putContent(before.id, content)] : []),
       // The links copy the summary as this save leaves it: with the version it is about to get.
       ...this.linkOperations(before, { ...after, version: before.version + 1 }),
-      ...extra,
+      ...parts,
     ]);
   }
 
   /**
    * Deletes the summary, the content, the links and their counts at once; the rest of the
-   * partition follows from the stream (`deletePartitionRemains`).
+   * partition follows from the stream (`deletePartitionRemains`). The caller's parts (the
+   * slug's release) join the transaction.
    */
-  async delete(before: PostSummary, extra: TransactOperation[], now: Date): Promise<void> {
+  async delete(before: PostSummary, now: Date, ...parts: TransactionPart[]): Promise<void> {
     await transactWrite(this.db, [
-      {
-        item: {
-          Delete: {
-            TableName: this.tableName,
-            Key: Keys.post(before.id),
-            ConditionExpression: 'version = :v',
-            ExpressionAttributeValues: { ':v': before.version },
-          },
-        },
-        onConditionFailed: versionMismatch,
-      },
+      this.versioned.delete(Keys.post(before.id), before.version),
       { item: { Delete: { TableName: this.tableName, Key: Keys.postContent(before.id) } } },
       { item: postCountsTombstone(this.tableName, before.id, now) },
       ...this.linkOperations(before, undefined),
-      ...extra,
+      ...parts,
     ]);
   }
 
@@ -602,9 +587,7 @@ export class PostsRepository {
   async addView(postId: string, viewer: string, now: Date, periodSeconds: number): Promise<number | undefined> {
     const at = now.toISOString();
     const read = await this.findForCounting(postId);
-    const live = (post: PostSummary | undefined) =>
-      post !== undefined && post.status === 'published' && (post.publishedAt ?? '') <= at;
-    if (!read || !live(read.summary)) return undefined;
+    if (!read || !isLive(read.summary, now)) return undefined;
     const base = read.summary.viewCount ?? 0;
     const expiresAt = new Date(now.getTime() + periodSeconds * 1000);
     try {

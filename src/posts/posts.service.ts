@@ -16,9 +16,8 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
 import { newId } from '../common/ids.js';
-import { SlugService } from '../common/slugs/slug.service.js';
+import { SlugService } from '../slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
-import type { TransactOperation } from '../dynamo/transactions.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
 import { CategoryPostsHooks } from '../taxonomy/category-posts.hooks.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
@@ -27,7 +26,7 @@ import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary }
 import { type PostRead, PostsRepository } from './posts.repository.js';
 import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
 import { PersonalDataHooks } from '../users/personal-data.hooks.js';
-import { allPages } from '../dynamo/pagination.js';
+import { allPages, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostDto } from './dto/post.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
@@ -126,17 +125,14 @@ export class PostsService implements OnModuleInit {
    * with the counts (docs/data-model.md).
    */
   async anonymiseAuthor(userId: string): Promise<void> {
-    let likes: string | undefined;
-    do {
-      const page = await this.posts.likedPostIds(userId, 100, likes);
-      for (const postId of page.items) await this.posts.removeLike(postId, userId);
-      likes = page.nextCursor ?? undefined;
-    } while (likes);
-    let cursor: string | undefined;
-    do {
-      const page = await this.posts.ownPosts(userId, undefined, 100, cursor);
-      for (const listed of page.items) {
-        await onceMoreOnRace(async () => {
+    await drainListing(
+      (cursor) => this.posts.likedPostIds(userId, 100, cursor),
+      (postId) => this.posts.removeLike(postId, userId),
+    );
+    await drainListing(
+      (cursor) => this.posts.ownPosts(userId, undefined, 100, cursor),
+      (listed) =>
+        onceMoreOnRace(async () => {
           // The index may lag the table: read the post itself, and skip what is done already.
           const post = await this.posts.findSummaryWithCounts(listed.id);
           if (!post || post.authorId !== userId) return;
@@ -145,10 +141,8 @@ export class PostsService implements OnModuleInit {
             { ...post, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: this.clock.now().toISOString() },
             undefined,
           );
-        });
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+        }),
+    );
   }
 
   /**
@@ -198,19 +192,19 @@ export class PostsService implements OnModuleInit {
           version: 1,
           ...author.display,
         };
-        const extra: TransactOperation[] = [this.slugs.claim('post', slug, id)];
-        if (idempotencyKey !== undefined) {
-          extra.push(
-            this.posts.idempotencyOperation(
-              author.userId,
-              idempotencyKey,
-              requestHash,
-              id,
-              () => new IdempotencyRace(),
-            ),
-          );
-        }
-        await this.posts.create(created, extra);
+        await this.posts.create(
+          created,
+          this.slugs.claim('post', slug, id),
+          idempotencyKey === undefined
+            ? []
+            : this.posts.idempotencyOperation(
+                author.userId,
+                idempotencyKey,
+                requestHash,
+                id,
+                () => new IdempotencyRace(),
+              ),
+        );
       });
     } catch (error) {
       if (error instanceof IdempotencyRace && idempotencyKey !== undefined) {
@@ -265,11 +259,12 @@ export class PostsService implements OnModuleInit {
       tagIds,
       updatedAt: this.clock.now().toISOString(),
     };
-    const extra =
-      after.slug !== before.slug
-        ? [this.slugs.release('post', before.slug, post.id), this.slugs.claim('post', after.slug, post.id)]
-        : [];
-    await this.posts.save(before, after, dto.content !== undefined ? content : undefined, extra);
+    await this.posts.save(
+      before,
+      after,
+      dto.content !== undefined ? content : undefined,
+      this.slugs.swap('post', before.slug, after.slug, post.id),
+    );
     return (await this.posts.findById(postId))!.post;
   }
 
@@ -317,7 +312,7 @@ export class PostsService implements OnModuleInit {
   async delete(postId: string, viewer: AuthUser): Promise<void> {
     const { post } = await this.manageable(postId, viewer, true);
     const { content: _content, ...summary } = post;
-    await this.posts.delete(summary, [this.slugs.release('post', post.slug, post.id)], this.clock.now());
+    await this.posts.delete(summary, this.clock.now(), this.slugs.release('post', post.slug, post.id));
   }
 
   /** The published feed, optionally by category (slug), tag (slug) or author (id); one filter at a time. */

@@ -1,34 +1,36 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { preconditionFailed, unprocessable } from '../common/errors/domain-error.js';
+import { unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import type { SlugService } from '../common/slugs/slug.service.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildVersionedUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
 import { countAll, type Page, queryIndexPage } from '../dynamo/pagination.js';
-import { type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
+import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import type { Tag } from './taxonomy.entity.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
-
-const versionMismatch = () =>
-  preconditionFailed(ErrorCode.VersionMismatch, 'The tag changed since you read it; fetch it again.');
 
 export type TagChanges = Partial<Pick<Tag, 'name' | 'slug' | 'description' | 'color'>>;
 
 @Injectable()
 export class TagsRepository {
+  private readonly versioned: VersionedWrites;
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.versioned = new VersionedWrites(tableName, () => versionMismatch('tag'));
+  }
 
-  async create(tag: Tag, slugs: SlugService): Promise<void> {
+  /** Creates the tag with the caller's parts (its slug's claim) in one transaction. */
+  async create(tag: Tag, ...parts: TransactionPart[]): Promise<void> {
     await transactWrite(this.db, [
       {
         item: {
@@ -45,7 +47,7 @@ export class TagsRepository {
           },
         },
       },
-      slugs.claim('tag', tag.slug, tag.id),
+      ...parts,
     ]);
   }
 
@@ -67,56 +69,35 @@ export class TagsRepository {
     return items.map((item) => stripInternal<Tag>(item));
   }
 
-  /** Renames (rewriting the name index key) and/or swaps the slug, on condition of the version. */
-  async update(current: Tag, changes: TagChanges, slugs: SlugService): Promise<void> {
+  /**
+   * Renames (rewriting the name index key), on condition of the version, with the caller's
+   * parts (a slug swap) in the same transaction.
+   */
+  async update(current: Tag, changes: TagChanges, ...parts: TransactionPart[]): Promise<void> {
     const renamed = changes.name !== undefined && changes.name !== current.name;
-    const operations: TransactOperation[] = [
-      {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.tag(current.id),
-            ...buildVersionedUpdate(
-              {
-                set: {
-                  ...changes,
-                  updatedAt: this.clock.now().toISOString(),
-                  ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
-                },
-                allowIndexAttributes: renamed,
-              },
-              current.version,
-            ),
+    await transactWrite(this.db, [
+      this.versioned.update(
+        Keys.tag(current.id),
+        {
+          set: {
+            ...changes,
+            updatedAt: this.clock.now().toISOString(),
+            ...(renamed ? TagIndexKeys.byName({ id: current.id, name: changes.name! }) : {}),
           },
+          allowIndexAttributes: renamed,
         },
-        onConditionFailed: versionMismatch,
-      },
-    ];
-    const slugChanged = Boolean(changes.slug) && changes.slug !== current.slug;
-    if (changes.slug && slugChanged) {
-      operations.push(slugs.release('tag', current.slug, current.id), slugs.claim('tag', changes.slug, current.id));
-    }
-    await transactWrite(this.db, operations);
-    if (slugChanged) slugs.forget('tag', current.slug);
+        current.version,
+      ),
+      ...parts,
+    ]);
   }
 
-  /** Deletes an unused tag and its slug (a tag on published posts is refused: 409 tag_in_use). */
-  async delete(current: Tag, slugs: SlugService): Promise<void> {
+  /** Deletes an unused tag with the caller's parts (its slug's release); a tag on published posts stays (412). */
+  async delete(current: Tag, ...parts: TransactionPart[]): Promise<void> {
     await transactWrite(this.db, [
-      {
-        item: {
-          Delete: {
-            TableName: this.tableName,
-            Key: Keys.tag(current.id),
-            ConditionExpression: 'version = :v AND postCount = :zero',
-            ExpressionAttributeValues: { ':v': current.version, ':zero': 0 },
-          },
-        },
-        onConditionFailed: versionMismatch,
-      },
-      slugs.release('tag', current.slug, current.id),
+      this.versioned.delete(Keys.tag(current.id), current.version, { whileZero: 'postCount' }),
+      ...parts,
     ]);
-    slugs.forget('tag', current.slug);
   }
 
   /** A page of tags by name (A-Z) or by post count (most used first): one index Query. */

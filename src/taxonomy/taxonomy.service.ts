@@ -4,10 +4,10 @@ import { conflict, DomainError, notFound, unprocessable } from '../common/errors
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
 import { newId } from '../common/ids.js';
-import { SlugService } from '../common/slugs/slug.service.js';
-import { slugify } from '../common/slugs/slugify.js';
+import { SlugService } from '../slugs/slug.service.js';
+import { slugify } from '../slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
-import type { Page } from '../dynamo/pagination.js';
+import { drainListing, type Page } from '../dynamo/pagination.js';
 import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
 import { CategoryPostsHooks } from './category-posts.hooks.js';
 import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
@@ -76,7 +76,7 @@ export class TaxonomyService {
         updatedAt: now,
         version: 1,
       };
-      await this.categories.create(created, this.slugs);
+      await this.categories.create(created, this.slugs.claim('category', slug, id));
     });
     return created!;
   }
@@ -98,7 +98,13 @@ export class TaxonomyService {
         throw conflict(ErrorCode.CategoryCycle, 'A category cannot move under itself or one of its descendants.');
       }
     }
-    await this.categories.update(current, changes, this.slugs, newParent);
+    await this.categories.update(
+      current,
+      changes,
+      newParent,
+      this.slugs.swap('category', current.slug, changes.slug, current.id),
+    );
+    if (changes.slug && changes.slug !== current.slug) this.slugs.forget('category', current.slug);
     return (await this.categories.findById(id))!;
   }
 
@@ -132,7 +138,8 @@ export class TaxonomyService {
         current = (await this.categories.findById(id))!;
       }
     }
-    await this.categories.delete(current, children, moveTo, this.slugs);
+    await this.categories.delete(current, children, moveTo, this.slugs.release('category', current.slug, current.id));
+    this.slugs.forget('category', current.slug);
   }
 
   // --- tags -------------------------------------------------------------------------------
@@ -196,7 +203,7 @@ export class TaxonomyService {
         updatedAt: now,
         version: 1,
       };
-      await this.tags.create(created, this.slugs);
+      await this.tags.create(created, this.slugs.claim('tag', slug, id));
     });
     return created!;
   }
@@ -205,7 +212,8 @@ export class TaxonomyService {
     const current = await this.tags.findById(id);
     if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
     assertVersion(ifMatch, current.version);
-    await this.tags.update(current, { ...dto }, this.slugs);
+    await this.tags.update(current, { ...dto }, this.slugs.swap('tag', current.slug, dto.slug, current.id));
+    if (dto.slug && dto.slug !== current.slug) this.slugs.forget('tag', current.slug);
     return (await this.tags.findById(id))!;
   }
 
@@ -214,7 +222,8 @@ export class TaxonomyService {
     if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
     if (current.postCount > 0)
       throw conflict(ErrorCode.TagInUse, 'The tag is on published posts; remove it from them first.');
-    await this.tags.delete(current, this.slugs);
+    await this.tags.delete(current, this.slugs.release('tag', current.slug, current.id));
+    this.slugs.forget('tag', current.slug);
   }
 
   /**
@@ -223,15 +232,13 @@ export class TaxonomyService {
    */
   async tagCountDrift(): Promise<CountDrift[]> {
     const drift: CountDrift[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await this.tags.list(this.cursors, 'name', 100, cursor);
-      for (const tag of page.items) {
+    await drainListing(
+      (cursor) => this.tags.list(this.cursors, 'name', 100, cursor),
+      async (tag) => {
         const links = await this.tags.countLinks(tag.id);
         if (links !== tag.postCount) drift.push({ tagId: tag.id, slug: tag.slug, postCount: tag.postCount, links });
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+      },
+    );
     return drift;
   }
 }

@@ -2,17 +2,25 @@ import { followCountsOf } from '../follows/follow-items.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { conflict, DomainError, preconditionFailed } from '../common/errors/domain-error.js';
+import { conflict, DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { batchGetAll, batchWriteAll, deletePartition, type WriteRequest } from '../dynamo/batch.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate, buildVersionedUpdate } from '../dynamo/expressions.js';
+import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
-import { type TransactItem, type TransactOperation, transactWrite } from '../dynamo/transactions.js';
+import {
+  type TransactItem,
+  type TransactOperation,
+  type TransactionPart,
+  transactWrite,
+} from '../dynamo/transactions.js';
+import { UniqueValues } from '../dynamo/uniqueness.js';
+import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { recordLogin, withLogin } from '../identity/login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -31,8 +39,6 @@ export function toUserItem(user: UserWithPassword): Item {
 
 const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) => user.role === 'admin' && user.status === 'active';
 
-const versionMismatch = () =>
-  preconditionFailed(ErrorCode.VersionMismatch, 'The resource changed since you read it; fetch it again.');
 const lastAdmin = () => conflict(ErrorCode.LastAdmin, 'This is the last active admin; promote another admin first.');
 
 /** Fields of the profile that a user may change. `null` removes a field. */
@@ -43,18 +49,42 @@ export type ProfileChanges = Partial<{
 /** Persistence of users, profiles and their uniqueness items. The only code that speaks DynamoDB for them. */
 @Injectable()
 export class UsersRepository {
+  private readonly versioned: VersionedWrites;
+  private readonly emails: UniqueValues;
+  private readonly usernames: UniqueValues;
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    this.versioned = new VersionedWrites(tableName, () => versionMismatch());
+    // A release whose condition fails means the account changed meanwhile: the version's 412.
+    this.emails = new UniqueValues({
+      tableName,
+      key: (email) => Keys.uniqueEmail(email),
+      kind: 'email',
+      ownerAttribute: 'userId',
+      taken: () => conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
+      lost: () => versionMismatch(),
+    });
+    this.usernames = new UniqueValues({
+      tableName,
+      key: (username) => Keys.uniqueUsername(username),
+      kind: 'username',
+      ownerAttribute: 'userId',
+      taken: () => conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
+      lost: () => versionMismatch(),
+    });
+  }
 
   /**
    * Writes the user, the profile and the email and username uniqueness items in one
    * transaction: a taken email or username fails the whole write (409), so two concurrent
-   * registrations of one email can never both succeed.
+   * registrations of one email can never both succeed. `parts` join the same transaction (the
+   * first session of a registration that signs in at once).
    */
-  async create(user: UserWithPassword, profile: Profile, alsoWrite: TransactItem[] = []): Promise<void> {
+  async create(user: UserWithPassword, profile: Profile, ...parts: TransactionPart[]): Promise<void> {
     const TableName = this.tableName;
     const notExists = 'attribute_not_exists(PK)';
     await transactWrite(this.db, [
@@ -68,10 +98,10 @@ export class UsersRepository {
           },
         },
       },
-      this.claimEmail(user.email, user.id),
-      this.claimUsername(user.username, user.id),
+      this.emails.claim(user.email, user.id),
+      this.usernames.claim(user.username, user.id),
       ...(isActiveAdmin(user) ? [this.adminCounterChange(+1)] : []),
-      ...alsoWrite.map((item) => ({ item })),
+      ...parts,
     ]);
   }
 
@@ -197,10 +227,7 @@ export class UsersRepository {
         },
       ),
     );
-    if (swapUsername) {
-      operations.push(this.releaseUnique(Keys.uniqueUsername(user.username), user.id));
-      operations.push(this.claimUsername(changes.username!, user.id));
-    }
+    if (swapUsername) operations.push(...this.usernames.swap(user.username, changes.username!, user.id));
     await transactWrite(this.db, operations);
   }
 
@@ -209,8 +236,7 @@ export class UsersRepository {
     const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, { set: { email, emailVerified: false, updatedAt: at }, remove: ['emailVerifiedAt'] }),
-      this.releaseUnique(Keys.uniqueEmail(user.email), user.id),
-      this.claimEmail(email, user.id),
+      ...this.emails.swap(user.email, email, user.id),
     ]);
   }
 
@@ -238,24 +264,7 @@ export class UsersRepository {
       if (value === null) remove.push(field);
       else if (value !== undefined) set[field] = value;
     }
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: Keys.profile(userId),
-          ...buildVersionedUpdate(
-            {
-              set,
-              remove,
-            },
-            expectedVersion,
-          ),
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw versionMismatch();
-      throw error;
-    }
+    await this.versioned.send(this.db, this.versioned.update(Keys.profile(userId), { set, remove }, expectedVersion));
   }
 
   /**
@@ -265,21 +274,11 @@ export class UsersRepository {
    */
   async erase(user: User): Promise<void> {
     await transactWrite(this.db, [
-      {
-        item: {
-          Delete: {
-            TableName: this.tableName,
-            Key: Keys.user(user.id),
-            ConditionExpression: 'version = :v',
-            ExpressionAttributeValues: { ':v': user.version },
-          },
-        },
-        onConditionFailed: versionMismatch,
-      },
+      this.versioned.delete(Keys.user(user.id), user.version),
       ...(isActiveAdmin(user) ? [this.adminCounterChange(-1)] : []),
       // The email and username are free again the moment the account is gone.
-      this.releaseUnique(Keys.uniqueEmail(user.email), user.id, true),
-      this.releaseUnique(Keys.uniqueUsername(user.username), user.id, true),
+      this.emails.release(user.email, user.id, { ifPresent: true }),
+      this.usernames.release(user.username, user.id, { ifPresent: true }),
     ]);
   }
 
@@ -428,7 +427,8 @@ export class UsersRepository {
     const role = change.role ?? user.role;
     const status = change.status ?? user.status;
     const indexChanged = role !== user.role || status !== user.status;
-    const update = buildVersionedUpdate(
+    return this.versioned.update(
+      Keys.user(user.id),
       {
         set: {
           ...change.set,
@@ -441,10 +441,6 @@ export class UsersRepository {
       user.version,
       extraCondition,
     );
-    return {
-      item: { Update: { TableName: this.tableName, Key: Keys.user(user.id), ...update } },
-      onConditionFailed: versionMismatch,
-    };
   }
 
   private adminCounterOperations(
@@ -469,50 +465,6 @@ export class UsersRepository {
         },
       },
       onConditionFailed: lastAdmin,
-    };
-  }
-
-  private claimEmail(email: string, userId: string): TransactOperation {
-    return {
-      item: {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...Keys.uniqueEmail(email), entity: ENTITY.Unique, kind: 'email', userId },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      onConditionFailed: () => conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
-    };
-  }
-
-  private claimUsername(username: string, userId: string): TransactOperation {
-    return {
-      item: {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...Keys.uniqueUsername(username), entity: ENTITY.Unique, kind: 'username', userId },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      onConditionFailed: () => conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
-    };
-  }
-
-  /**
-   * Deletes a uniqueness item, on condition that it still belongs to the user (or, with
-   * `ifPresent`, that it is gone already).
-   */
-  private releaseUnique(key: ItemKey, userId: string, ifPresent = false): TransactOperation {
-    return {
-      item: {
-        Delete: {
-          TableName: this.tableName,
-          Key: key,
-          ConditionExpression: ifPresent ? 'attribute_not_exists(PK) OR userId = :me' : 'userId = :me',
-          ExpressionAttributeValues: { ':me': userId },
-        },
-      },
-      onConditionFailed: versionMismatch,
     };
   }
 }

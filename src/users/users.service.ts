@@ -92,7 +92,7 @@ export class UsersService {
       const profile: Profile = { userId: user.id, updatedAt: now, version: 1 };
       const { passwordHash: _hash, ...created } = user;
       try {
-        await this.users.create(user, profile, signIn ? signIn(created) : []);
+        await this.users.create(user, profile, ...(signIn?.(created) ?? []).map((item) => ({ item })));
         return created;
       } catch (error) {
         const usernameTaken = error instanceof DomainError && error.code === ErrorCode.UsernameTaken;

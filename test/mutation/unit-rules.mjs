@@ -7,7 +7,7 @@ export const UNIT_RULES = [
   'src/auth/guards.ts',
   'src/common/clock/clock.ts',
   'src/http/etag.ts',
-  'src/common/slugs/slugify.ts',
+  'src/slugs/slugify.ts',
   'src/dynamo/cursor.ts',
   'src/dynamo/dynamo-errors.ts',
   'src/dynamo/expressions.ts',

@@ -1,5 +1,5 @@
 import { hasInvisible, isSingleScript, withoutInvisible } from './identifiers.js';
-import { slugify } from '../slugs/slugify.js';
+import { slugify } from '../../slugs/slugify.js';
 
 describe('identifier rules', () => {
   it.each([

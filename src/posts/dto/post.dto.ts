@@ -15,7 +15,7 @@ import {
 import { ApiProperty, OmitType, PartialType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
-import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
+import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
 import { NoInvisibleCharacters, Nfkc, SingleScript } from '../../common/validation/identifiers.js';
 import { POST_STATUSES, type PostStatus } from '../post.entity.js';

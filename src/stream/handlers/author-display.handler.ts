@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { CommentsRepository } from '../../comments/comments.repository.js';
+import { drainListing } from '../../dynamo/pagination.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
@@ -47,21 +48,20 @@ export class AuthorDisplayHandler implements StreamHandler {
       return;
     }
     let posts = 0;
-    let cursor: string | undefined;
-    do {
-      const page = await this.posts.ownPosts(userId, undefined, PAGE, cursor);
-      for (const post of page.items) {
+    await drainListing(
+      (cursor) => this.posts.ownPosts(userId, undefined, PAGE, cursor),
+      async (post) => {
         await this.posts.setAuthorDisplay(post, after);
         posts++;
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+      },
+    );
     let comments = 0;
-    do {
-      const page = await this.comments.allByAuthor(userId, PAGE, cursor);
-      for (const comment of page.items) if (await this.comments.setAuthorDisplay(comment, after)) comments++;
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
+    await drainListing(
+      (cursor) => this.comments.allByAuthor(userId, PAGE, cursor),
+      async (comment) => {
+        if (await this.comments.setAuthorDisplay(comment, after)) comments++;
+      },
+    );
     this.logger.debug(`user ${userId}: display data copied to ${posts} posts and ${comments} comments`);
   }
 }

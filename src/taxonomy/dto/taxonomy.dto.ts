@@ -3,7 +3,7 @@ import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min
 import { OmitType, PartialType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
-import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../common/slugs/slugify.js';
+import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
 import { NoInvisibleCharacters, Nfkc, SingleScript, TrimNfkc } from '../../common/validation/identifiers.js';
 
 const SLUG_MESSAGE = 'slug must be lower-case letters and digits joined by single hyphens';

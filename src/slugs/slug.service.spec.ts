@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { AppConfig } from '../../config/app-config.js';
-import { SettableClock } from '../clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { SettableClock } from '../common/clock/clock.js';
 import { SlugService } from './slug.service.js';
 
 /** A document client double holding slug owners by slug (the end of the key's `PK`); counts the GetItems it answers. */

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { conflict, DomainError } from '../errors/domain-error.js';
-import { ErrorCode } from '../errors/error-codes.js';
-import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
-import { ENTITY, Keys } from '../../dynamo/keys.js';
-import { APP_CONFIG } from '../../config/config.constants.js';
-import type { AppConfig } from '../../config/app-config.js';
-import { CLOCK, type Clock } from '../clock/clock.js';
-import type { TransactOperation } from '../../dynamo/transactions.js';
-import { newId } from '../ids.js';
-import { isSingleScript } from '../validation/identifiers.js';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { conflict, DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { Keys } from '../dynamo/keys.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AppConfig } from '../config/app-config.js';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
+import type { TransactOperation } from '../dynamo/transactions.js';
+import { UniqueValues } from '../dynamo/uniqueness.js';
+import { newId } from '../common/ids.js';
+import { isSingleScript } from '../common/validation/identifiers.js';
 import { slugify, withSuffix } from './slugify.js';
 
 /** What a slug names: each kind has its own namespace. */
@@ -29,13 +30,26 @@ export class SlugService {
   private readonly owners = new Map<string, { ownerId: string; until: number }>();
   /** Bumped by every `forget`: a read that was in flight across one does not cache what it read. */
   private forgets = 0;
+  /** The uniqueness items of each kind's slugs. */
+  private readonly unique: Record<SlugKind, UniqueValues>;
 
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+  ) {
+    const slugs = (kind: SlugKind) =>
+      new UniqueValues({
+        tableName,
+        key: (slug) => Keys.uniqueSlug(kind, slug),
+        kind: `${kind}-slug`,
+        ownerAttribute: 'ownerId',
+        taken: (slug) => conflict(ErrorCode.SlugTaken, `The slug "${slug}" is taken.`),
+        lost: (slug) => conflict(ErrorCode.SlugTaken, `The slug "${slug}" changed hands; retry.`),
+      });
+    this.unique = { category: slugs('category'), tag: slugs('tag'), post: slugs('post') };
+  }
 
   /**
    * The owner of a tag's or category's slug, remembered for `SLUG_CACHE_SECONDS`, so that a feed
@@ -62,45 +76,28 @@ export class SlugService {
     return ownerId;
   }
 
-  /** The transaction operation that claims `slug` for `ownerId` (409 `slug_taken` when taken). */
+  /** The transaction part that claims `slug` for `ownerId` (409 `slug_taken` when taken). */
   claim(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
-    return {
-      item: {
-        Put: {
-          TableName: this.tableName,
-          Item: { ...Keys.uniqueSlug(kind, slug), entity: ENTITY.Unique, kind: `${kind}-slug`, ownerId },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
-      onConditionFailed: () => conflict(ErrorCode.SlugTaken, `The slug "${slug}" is taken.`),
-    };
+    return this.unique[kind].claim(slug, ownerId);
   }
 
   /** The id of whatever owns a slug (strongly consistent). */
-  async ownerOf(kind: SlugKind, slug: string): Promise<string | undefined> {
-    const result = await this.db.send(
-      new GetCommand({ TableName: this.tableName, Key: Keys.uniqueSlug(kind, slug), ConsistentRead: true }),
-    );
-    return result.Item?.ownerId as string | undefined;
+  ownerOf(kind: SlugKind, slug: string): Promise<string | undefined> {
+    return this.unique[kind].ownerOf(this.db, slug);
   }
 
   /**
-   * The transaction operation that gives up `slug`, on condition that `ownerId` still owns it.
+   * The transaction part that gives up `slug`, on condition that `ownerId` still owns it.
    * The caller calls `forget` once the transaction has committed (not before: a feed request in
    * between would cache the old owner again; and a failed transaction leaves the slug owned).
    */
   release(kind: SlugKind, slug: string, ownerId: string): TransactOperation {
-    return {
-      item: {
-        Delete: {
-          TableName: this.tableName,
-          Key: Keys.uniqueSlug(kind, slug),
-          ConditionExpression: 'ownerId = :owner',
-          ExpressionAttributeValues: { ':owner': ownerId },
-        },
-      },
-      onConditionFailed: () => conflict(ErrorCode.SlugTaken, `The slug "${slug}" changed hands; retry.`),
-    };
+    return this.unique[kind].release(slug, ownerId);
+  }
+
+  /** The parts that move `ownerId` from one slug to another (none when it is the same); `forget` the old one after the commit. */
+  swap(kind: SlugKind, from: string, to: string | undefined, ownerId: string): TransactOperation[] {
+    return to ? this.unique[kind].swap(from, to, ownerId) : [];
   }
 
   /** Drops a released slug from this instance's cache: for after the release's commit. */

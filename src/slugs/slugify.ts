@@ -1,4 +1,4 @@
-import { withoutInvisible } from '../validation/identifiers.js';
+import { withoutInvisible } from '../common/validation/identifiers.js';
 
 /** The longest slug we generate or accept. */
 export const MAX_SLUG_LENGTH = 100;

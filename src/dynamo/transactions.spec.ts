@@ -1,0 +1,112 @@
+import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  composeTransaction,
+  MAX_TRANSACTION_ITEMS,
+  type TransactOperation,
+  TransactionTooLargeError,
+  transactWrite,
+  wasCanceled,
+} from './transactions.js';
+
+const check = (n: number, onConditionFailed?: () => Error): TransactOperation => ({
+  item: {
+    ConditionCheck: { TableName: 't', Key: { PK: `X#${n}`, SK: 'X' }, ConditionExpression: 'attribute_exists(PK)' },
+  },
+  onConditionFailed,
+});
+
+/** DynamoDB's cancellation, with one reason per item sent (`None` where the item was fine). */
+const canceled = (codes: string[]) =>
+  Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+
+/** A client double that answers each TransactWriteItems with the next scripted outcome (an error, or success). */
+function fakeClient(outcomes: (Error | undefined)[]) {
+  const sent: number[] = [];
+  const client = {
+    send: (command: TransactWriteCommand) => {
+      sent.push(command.input.TransactItems!.length);
+      const outcome = outcomes[sent.length - 1];
+      return outcome ? Promise.reject(outcome) : Promise.resolve({});
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, sent };
+}
+
+class PartError extends Error {}
+
+describe('composeTransaction: the builder that joins the parts of several modules', () => {
+  it('flattens single operations and nested parts in order', () => {
+    const parts = composeTransaction(check(1), [check(2), [check(3)]], [], check(4));
+    expect(parts.map((op) => String(op.item.ConditionCheck?.Key?.PK))).toEqual(['X#1', 'X#2', 'X#3', 'X#4']);
+  });
+
+  it(`takes ${MAX_TRANSACTION_ITEMS} items and refuses one more, before anything is sent`, async () => {
+    const many = Array.from({ length: MAX_TRANSACTION_ITEMS }, (_, i) => check(i));
+    expect(composeTransaction(many.slice(0, 60), many.slice(60))).toHaveLength(MAX_TRANSACTION_ITEMS);
+    expect(() => composeTransaction(many, check(100))).toThrow(TransactionTooLargeError);
+    const { client, sent } = fakeClient([]);
+    await expect(transactWrite(client, [many, check(100)])).rejects.toThrow(/at most 100 items \(got 101\)/);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('transactWrite: a failed condition is the error of the part it belongs to', () => {
+  it('maps the CancellationReasons index to that operation’s error, across parts', async () => {
+    const tagGone = new PartError('tag gone');
+    const { client } = fakeClient([canceled(['None', 'None', 'ConditionalCheckFailed', 'None'])]);
+    const parts = [
+      check(1, () => new PartError('post')),
+      [check(2, () => new PartError('slug')), check(3, () => tagGone)],
+      check(4),
+    ];
+    const error = await transactWrite(client, parts).catch((e: unknown) => e);
+    expect(error).toBe(tagGone);
+    expect(wasCanceled(error)).toBe(true);
+  });
+
+  it('raises the first failed part’s error when several conditions failed', async () => {
+    const { client } = fakeClient([canceled(['None', 'ConditionalCheckFailed', 'ConditionalCheckFailed'])]);
+    const error = await transactWrite(client, [
+      check(1),
+      check(2, () => new PartError('second')),
+      check(3, () => new PartError('third')),
+    ]).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('second');
+  });
+
+  it('passes DynamoDB’s own error on when the failed operation names none (still marked cancelled)', async () => {
+    const cancellation = canceled(['ConditionalCheckFailed']);
+    const { client } = fakeClient([cancellation]);
+    const error = await transactWrite(client, [check(1)]).catch((e: unknown) => e);
+    expect(error).toBe(cancellation);
+    expect(wasCanceled(error)).toBe(true);
+  });
+
+  it('retries a cancellation caused only by a conflicting transaction, then maps the real condition', async () => {
+    const { client, sent } = fakeClient([
+      canceled(['TransactionConflict', 'None']),
+      canceled(['None', 'ConditionalCheckFailed']),
+    ]);
+    const error = await transactWrite(client, [check(1), check(2, () => new PartError('taken'))]).catch(
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe('taken');
+    expect(sent).toEqual([2, 2]);
+  });
+
+  it('does not mark an unknown outcome as cancelled (the write may have committed)', async () => {
+    const timeout = Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+    const { client } = fakeClient([timeout]);
+    const error = await transactWrite(client, [check(1)]).catch((e: unknown) => e);
+    expect(wasCanceled(error)).toBe(false);
+  });
+
+  it('sends nothing for an empty transaction', async () => {
+    const { client, sent } = fakeClient([]);
+    await transactWrite(client, [[], []]);
+    expect(sent).toEqual([]);
+  });
+});
