@@ -1,5 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CursorCodec } from '../dynamo/cursor.js';
+import { PostWriteParts } from '../posts/post-write-parts.js';
 import type { Comment } from './comment.entity.js';
 import { CommentsRepository } from './comments.repository.js';
 
@@ -38,7 +39,8 @@ const canceled = (codes: string[]) =>
   });
 
 describe('CommentsRepository.create and the comment pointer', () => {
-  const repository = (db: DynamoDBDocumentClient) => new CommentsRepository(db, 't', new CursorCodec('secret'));
+  const repository = (db: DynamoDBDocumentClient) =>
+    new CommentsRepository(db, 't', new CursorCodec('secret'), new PostWriteParts('t'));
 
   it('removes the pointer when DynamoDB cancelled the transaction (nothing of it was written)', async () => {
     const { db, sent } = fakeDb(canceled(['None', 'ConditionalCheckFailed', 'None']));

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
-import { notFound, unprocessable } from '../common/errors/domain-error.js';
+import { unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { batchGetAll } from '../dynamo/batch.js';
@@ -22,7 +22,7 @@ import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
-import { postCounterChange } from '../posts/post-counters.js';
+import { PostWriteParts } from '../posts/post-write-parts.js';
 import { type Comment, isCounted } from './comment.entity.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../identity/author-display.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -32,7 +32,6 @@ type Item = Record<string, NativeAttributeValue>;
 const COMMENT_INDEX_ATTRIBUTES = ['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK'];
 
 const stale = () => versionMismatch('comment');
-const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 export const unknownParent = (parentId: string) =>
   unprocessable(ErrorCode.UnknownParentComment, `Comment ${parentId} is not on this post.`, {
     invalidIds: [parentId],
@@ -83,7 +82,9 @@ export interface ThreadViewer {
 /**
  * Comments live in their post's partition, keyed by thread path, so one Query reads a page of
  * the thread in display order. `commentCount` on the post changes in the same transaction as
- * anything that makes a comment start or stop counting (approved and not deleted).
+ * anything that makes a comment start or stop counting (approved and not deleted). Every write
+ * under a post carries the posts module's guard that the post is still there, and changes its
+ * count only through the posts module's part (`PostWriteParts`).
  */
 @Injectable()
 export class CommentsRepository {
@@ -93,6 +94,7 @@ export class CommentsRepository {
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     private readonly cursors: CursorCodec,
+    private readonly posts: PostWriteParts,
   ) {
     this.versioned = new VersionedWrites(tableName, stale);
   }
@@ -153,11 +155,8 @@ export class CommentsRepository {
         },
         // The service checked that the post is live; the counter item's tombstone stops a
         // comment racing the post's deletion, the summary's check one arriving after the tombstone's ttl.
-        {
-          item: postCounterChange(this.tableName, comment.postId, 'commentCount', isCounted(comment) ? 1 : 0),
-          onConditionFailed: postGone,
-        },
-        this.postExists(comment.postId),
+        this.posts.commentCountChange(comment.postId, isCounted(comment) ? 1 : 0),
+        this.posts.liveGuard(comment.postId),
       ]);
     } catch (error) {
       if (wasCanceled(error))
@@ -249,7 +248,7 @@ export class CommentsRepository {
       ),
       ...this.pointerChange(before, after),
       ...this.countChange(before, after),
-      this.postExists(before.postId),
+      this.posts.liveGuard(before.postId),
     ]);
   }
 
@@ -307,7 +306,7 @@ export class CommentsRepository {
           ]
         : []),
       ...this.countChange(before, undefined),
-      this.postExists(before.postId),
+      this.posts.liveGuard(before.postId),
     ]);
   }
 
@@ -492,39 +491,14 @@ export class CommentsRepository {
         },
       },
       undefined,
-      [this.postExists(comment.postId)],
+      [this.posts.liveGuard(comment.postId)],
     );
-  }
-
-  /**
-   * Every write under a post checks that its summary still exists. A deleted post's comments and
-   * likes are removed later by the stream processor (hours later, at worst): without this check an
-   * edit, a moderation or a like in between would write under a deleted post, and approving an
-   * orphaned pending comment after the counter tombstone's ttl would recreate a counter item
-   * that nothing ever removes.
-   */
-  private postExists(postId: string): TransactOperation {
-    return {
-      item: {
-        ConditionCheck: {
-          TableName: this.tableName,
-          Key: Keys.post(postId),
-          ConditionExpression: 'attribute_exists(PK)',
-        },
-      },
-      onConditionFailed: postGone,
-    };
   }
 
   private countChange(before: Comment | undefined, after: Comment | undefined): TransactOperation[] {
     const delta = (after && isCounted(after) ? 1 : 0) - (before && isCounted(before) ? 1 : 0);
     if (delta === 0) return [];
     const postId = (before ?? after)!.postId;
-    return [
-      {
-        item: postCounterChange(this.tableName, postId, 'commentCount', delta),
-        onConditionFailed: postGone,
-      },
-    ];
+    return [this.posts.commentCountChange(postId, delta)];
   }
 }

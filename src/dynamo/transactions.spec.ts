@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-
 import {
   composeTransaction,
   MAX_TRANSACTION_ITEMS,
+  mustExist,
   type TransactOperation,
   TransactionTooLargeError,
   transactWrite,
@@ -108,5 +109,20 @@ describe('transactWrite: a failed condition is the error of the part it belongs 
     const { client, sent } = fakeClient([]);
     await transactWrite(client, [[], []]);
     expect(sent).toEqual([]);
+  });
+});
+
+describe('mustExist', () => {
+  it('is a condition check of existence whose failure is the caller’s error', () => {
+    const missing = new PartError('missing');
+    const op = mustExist('t', { PK: 'POST#1', SK: 'POST' }, () => missing);
+    expect(op.item).toEqual({
+      ConditionCheck: {
+        TableName: 't',
+        Key: { PK: 'POST#1', SK: 'POST' },
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    });
+    expect(op.onConditionFailed?.()).toBe(missing);
   });
 });

@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { ItemKey } from './keys.js';
 import { cancellationReasons, isTransactionCanceled, translateDynamoError } from './dynamo-errors.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -51,6 +52,14 @@ export function composeTransaction(...parts: TransactionPart[]): TransactOperati
 }
 
 const isOperation = (part: TransactionPart): part is TransactOperation => !Array.isArray(part);
+
+/** A transaction part that writes nothing and requires the item to exist (`onMissing` otherwise). */
+export function mustExist(tableName: string, key: ItemKey, onMissing: () => Error): TransactOperation {
+  return {
+    item: { ConditionCheck: { TableName: tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' } },
+    onConditionFailed: onMissing,
+  };
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

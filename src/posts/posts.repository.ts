@@ -23,8 +23,7 @@ import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
-import { CategoriesRepository } from '../taxonomy/categories.repository.js';
-import { TagsRepository } from '../taxonomy/tags.repository.js';
+import { type LinkablePost, PostLinkWrites } from '../taxonomy/post-link-writes.js';
 import { isLive, type Post, type PostSummary, type StoredPostStatus } from './post.entity.js';
 import {
   AUTHOR_DISPLAY_FIELDS,
@@ -62,6 +61,15 @@ const inFeeds = (post: PostSummary | undefined): post is PostSummary & { publish
 
 /** Upper bound of sort keys `<publishedAt>#<id>` that are not in the future. */
 const upTo = (now: string) => `${now}#~`;
+
+/** A post as taxonomy links it: in the feeds (with its link items, copies of its summary) only while published. */
+function linkable(post: PostSummary | undefined): LinkablePost | undefined {
+  if (!post) return undefined;
+  const feed = inFeeds(post)
+    ? { publishedAt: post.publishedAt, linkItem: (key: ItemKey) => toPostLinkItem(key, post) }
+    : undefined;
+  return { id: post.id, tagIds: post.tagIds, categoryId: post.categoryId, feed };
+}
 
 function indexKeysOf(post: PostSummary): Record<string, string> {
   return { ...PostIndexKeys.own(post), ...(inFeeds(post) ? PostIndexKeys.published(post) : {}) };
@@ -111,8 +119,7 @@ export class PostsRepository {
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
-    private readonly tags: TagsRepository,
-    private readonly categories: CategoriesRepository,
+    private readonly links: PostLinkWrites,
     private readonly cursors: CursorCodec,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
@@ -207,11 +214,7 @@ export class PostsRepository {
    * is still the author's: after an erasure anonymised the post, a late rename changes nothing. Safe to repeat and to receive late: a failed condition is a copy already as new.
    */
   async setAuthorDisplay(post: PostSummary, display: AuthorDisplay): Promise<void> {
-    const links = [Keys.post(post.id)];
-    if (inFeeds(post)) {
-      for (const tagId of post.tagIds) links.push(Keys.tagPostLink(tagId, post.publishedAt, post.id));
-      if (post.categoryId) links.push(Keys.categoryPostLink(post.categoryId, post.publishedAt, post.id));
-    }
+    const links = [Keys.post(post.id), ...this.links.linkKeys(linkable(post)!)];
     for (const [index, key] of links.entries()) {
       try {
         await this.db.send(
@@ -672,69 +675,11 @@ export class PostsRepository {
   }
 
   /**
-   * The link items and exact counts that follow a post from one state to the next: a tag or
-   * category gains a link and +1 when the post enters its feed, loses both when it leaves.
-   * Tags and categories added to a post that is not published are checked for existence.
+   * What follows a post from one state to the next outside its own items: taxonomy's links and
+   * counts (its `PostLinkWrites` parts), and the month of the global feed it enters.
    */
   private linkOperations(before: PostSummary | undefined, after: PostSummary | undefined): TransactOperation[] {
-    const operations: TransactOperation[] = [];
-    const linkKeys = (
-      post: PostSummary | undefined,
-    ): Map<string, { key: ItemKey; tagId?: string; categoryId?: string }> => {
-      const keys = new Map<string, { key: ItemKey; tagId?: string; categoryId?: string }>();
-      if (!inFeeds(post)) return keys;
-      for (const tagId of post.tagIds) {
-        const key = Keys.tagPostLink(tagId, post.publishedAt, post.id);
-        keys.set(`${key.PK}|${key.SK}`, { key, tagId });
-      }
-      if (post.categoryId) {
-        const key = Keys.categoryPostLink(post.categoryId, post.publishedAt, post.id);
-        keys.set(`${key.PK}|${key.SK}`, { key, categoryId: post.categoryId });
-      }
-      return keys;
-    };
-    const old = linkKeys(before);
-    const next = linkKeys(after);
-    for (const [id, link] of old) {
-      if (!next.has(id)) operations.push({ item: { Delete: { TableName: this.tableName, Key: link.key } } });
-    }
-    // A link carries a copy of the summary: a new link is written, and so is a kept one whose
-    // copy this save changes (an edit rewrites its links: see docs/data-model.md for the cost).
-    for (const [id, link] of next) {
-      const item = toPostLinkItem(link.key, after as PostSummary & { publishedAt: string });
-      const previous = old.has(id)
-        ? toPostLinkItem(link.key, before as PostSummary & { publishedAt: string })
-        : undefined;
-      if (previous === undefined || JSON.stringify(previous) !== JSON.stringify(item)) {
-        operations.push({ item: { Put: { TableName: this.tableName, Item: item } } });
-      }
-    }
-
-    const count = (post: PostSummary | undefined, kind: 'tag' | 'category') => {
-      const counts = new Map<string, number>();
-      if (!inFeeds(post)) return counts;
-      const ids = kind === 'tag' ? post.tagIds : post.categoryId ? [post.categoryId] : [];
-      for (const id of ids) counts.set(id, 1);
-      return counts;
-    };
-    for (const kind of ['tag', 'category'] as const) {
-      const was = count(before, kind);
-      const is = count(after, kind);
-      const referenced = new Set(kind === 'tag' ? (after?.tagIds ?? []) : after?.categoryId ? [after.categoryId] : []);
-      const previously = new Set(
-        kind === 'tag' ? (before?.tagIds ?? []) : before?.categoryId ? [before.categoryId] : [],
-      );
-      for (const id of new Set([...was.keys(), ...is.keys(), ...referenced])) {
-        const delta = (is.get(id) ?? 0) - (was.get(id) ?? 0);
-        if (delta !== 0) {
-          operations.push(
-            kind === 'tag' ? this.tags.postCountChange(id, delta) : this.categories.postCountChange(id, delta),
-          );
-        } else if (referenced.has(id) && !previously.has(id)) {
-          operations.push(kind === 'tag' ? this.tags.existenceCheck(id) : this.categories.existenceCheck(id));
-        }
-      }
-    }
+    const operations = this.links.relink(linkable(before), linkable(after));
     if (inFeeds(after) && (!inFeeds(before) || feedBucket(before.publishedAt) !== feedBucket(after.publishedAt))) {
       operations.push({
         item: {

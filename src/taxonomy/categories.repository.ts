@@ -8,9 +8,12 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { queryAll } from '../dynamo/pagination.js';
-import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
+import { mustExist, type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import type { Category } from './taxonomy.entity.js';
+
+const categoryNotFound = (categoryId: string) =>
+  unprocessable(ErrorCode.CategoryNotFound, `Category ${categoryId} does not exist.`, { invalidIds: [categoryId] });
 
 export type CategoryChanges = Partial<
   Pick<Category, 'name' | 'slug' | 'description' | 'color' | 'icon' | 'sortOrder'>
@@ -105,24 +108,12 @@ export class CategoriesRepository {
     ]);
   }
 
-  /** For the posts module: a transaction check that the category exists (422 with its id otherwise). */
+  /** For `PostLinkWrites`: a transaction check that the category exists (422 with its id otherwise). */
   existenceCheck(categoryId: string): TransactOperation {
-    return {
-      item: {
-        ConditionCheck: {
-          TableName: this.tableName,
-          Key: Keys.category(categoryId),
-          ConditionExpression: 'attribute_exists(PK)',
-        },
-      },
-      onConditionFailed: () =>
-        unprocessable(ErrorCode.CategoryNotFound, `Category ${categoryId} does not exist.`, {
-          invalidIds: [categoryId],
-        }),
-    };
+    return mustExist(this.tableName, Keys.category(categoryId), () => categoryNotFound(categoryId));
   }
 
-  /** For the posts module: the change of a category's post count, inside its transaction. */
+  /** For `PostLinkWrites`: the change of a category's post count, inside its transaction. */
   postCountChange(categoryId: string, delta: number): TransactOperation {
     return {
       item: {
@@ -134,10 +125,7 @@ export class CategoriesRepository {
           ExpressionAttributeValues: { ':delta': delta },
         },
       },
-      onConditionFailed: () =>
-        unprocessable(ErrorCode.CategoryNotFound, `Category ${categoryId} does not exist.`, {
-          invalidIds: [categoryId],
-        }),
+      onConditionFailed: () => categoryNotFound(categoryId),
     };
   }
 
@@ -150,16 +138,8 @@ export class CategoriesRepository {
   }
 
   private parentExists(parentId: string): TransactOperation {
-    return {
-      item: {
-        ConditionCheck: {
-          TableName: this.tableName,
-          Key: Keys.category(parentId),
-          ConditionExpression: 'attribute_exists(PK)',
-        },
-      },
-      onConditionFailed: () =>
-        unprocessable(ErrorCode.UnknownParent, `Category ${parentId} does not exist.`, { invalidIds: [parentId] }),
-    };
+    return mustExist(this.tableName, Keys.category(parentId), () =>
+      unprocessable(ErrorCode.UnknownParent, `Category ${parentId} does not exist.`, { invalidIds: [parentId] }),
+    );
   }
 }

@@ -10,10 +10,13 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, Keys, TagIndexKeys } from '../dynamo/keys.js';
 import { countAll, type Page, queryIndexPage } from '../dynamo/pagination.js';
-import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
+import { mustExist, type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import type { Tag } from './taxonomy.entity.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
+
+const tagNotFound = (tagId: string) =>
+  unprocessable(ErrorCode.TagNotFound, `Tag ${tagId} does not exist.`, { invalidIds: [tagId] });
 
 export type TagChanges = Partial<Pick<Tag, 'name' | 'slug' | 'description' | 'color'>>;
 
@@ -113,23 +116,13 @@ export class TagsRepository {
     return { items: page.items.map((item) => stripInternal<Tag>(item)), nextCursor: page.nextCursor };
   }
 
-  /** For the posts module: a transaction check that the tag exists (422 with its id otherwise). */
+  /** For `PostLinkWrites`: a transaction check that the tag exists (422 with its id otherwise). */
   existenceCheck(tagId: string): TransactOperation {
-    return {
-      item: {
-        ConditionCheck: {
-          TableName: this.tableName,
-          Key: Keys.tag(tagId),
-          ConditionExpression: 'attribute_exists(PK)',
-        },
-      },
-      onConditionFailed: () =>
-        unprocessable(ErrorCode.TagNotFound, `Tag ${tagId} does not exist.`, { invalidIds: [tagId] }),
-    };
+    return mustExist(this.tableName, Keys.tag(tagId), () => tagNotFound(tagId));
   }
 
   /**
-   * For the posts module: the change of a tag's post count inside the transaction that links
+   * For `PostLinkWrites`: the change of a tag's post count inside the transaction that links
    * or unlinks a published post. `ADD` on the count and on its numeric index key keeps both
    * exact under any concurrency; a missing tag fails the transaction (422 with its id).
    */
@@ -144,8 +137,7 @@ export class TagsRepository {
           ExpressionAttributeValues: { ':delta': delta },
         },
       },
-      onConditionFailed: () =>
-        unprocessable(ErrorCode.TagNotFound, `Tag ${tagId} does not exist.`, { invalidIds: [tagId] }),
+      onConditionFailed: () => tagNotFound(tagId),
     };
   }
 

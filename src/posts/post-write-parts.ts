@@ -1,0 +1,38 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { notFound } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { Keys } from '../dynamo/keys.js';
+import { mustExist, type TransactOperation } from '../dynamo/transactions.js';
+import { postCounterChange } from './post-counters.js';
+
+const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
+
+/**
+ * The writes the posts module owns in other modules' transactions (a comment's): the guard that
+ * the post is still there, and the change of its comment count. Each fails as `404
+ * post_not_found`. Other modules add these parts; none writes a post's items itself.
+ */
+@Injectable()
+export class PostWriteParts {
+  constructor(@Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string) {}
+
+  /**
+   * The post is live for writes under it: its summary still exists. A deleted post's comments and
+   * likes are removed later by the stream processor (hours later, at worst): without this check an
+   * edit, a moderation or a like in between would write under a deleted post, and approving an
+   * orphaned pending comment after the counter tombstone's ttl would recreate a counter item
+   * that nothing ever removes.
+   */
+  liveGuard(postId: string): TransactOperation {
+    return mustExist(this.tableName, Keys.post(postId), postGone);
+  }
+
+  /**
+   * `commentCount` + `delta` on the post's counter item (0 still checks it: the tombstone a
+   * deletion leaves stops a comment racing it).
+   */
+  commentCountChange(postId: string, delta: number): TransactOperation {
+    return { item: postCounterChange(this.tableName, postId, 'commentCount', delta), onConditionFailed: postGone };
+  }
+}
