@@ -21,6 +21,7 @@ import { StreamModule } from './stream/stream.module.js';
 import { FollowsModule } from './follows/follows.module.js';
 import { FeedModule } from './feed/feed.module.js';
 import { ConduitModule } from './conduit/conduit.module.js';
+import { WorkflowsModule } from './workflows/workflows.module.js';
 
 export interface AppModuleOptions {
   mailer?: Mailer;
@@ -56,6 +57,7 @@ export class AppModule {
         StreamModule,
         FollowsModule,
         FeedModule,
+        WorkflowsModule,
         // The RealWorld API under /api (docs/conduit.md): absent, so 404, when CONDUIT_API=off.
         ...(config.conduitApi ? [ConduitModule] : []),
       ],

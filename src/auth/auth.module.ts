@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { bindAuthContext, JwtStrategy } from './jwt.strategy.js';
 import { UsersModule } from '../users/users.module.js';
+import { WorkflowsModule } from '../workflows/workflows.module.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
@@ -20,7 +21,7 @@ import { jwtKeyOf, TokenService } from './tokens/token.service.js';
  * marked `@Public()`.
  */
 @Module({
-  imports: [UsersModule, SessionsModule, ActionLinksModule, JwtModule.register({}), PassportModule],
+  imports: [UsersModule, WorkflowsModule, SessionsModule, ActionLinksModule, JwtModule.register({}), PassportModule],
   controllers: [AuthController],
   providers: [
     AuthService,

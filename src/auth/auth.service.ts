@@ -10,6 +10,7 @@ import { normalizeEmail } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
 import type { User, UserWithPassword } from '../identity/account.js';
+import { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from '../users/dto/register.dto.js';
@@ -67,6 +68,7 @@ export class AuthService {
     private readonly cursors: CursorCodec,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly erasure: UserErasureWorkflow,
   ) {}
 
   /**
@@ -114,7 +116,7 @@ export class AuthService {
     if (!holder || holder.status !== 'pending' || holder.emailVerified) return false;
     const cutoff = this.clock.now().getTime() - this.config.auth.pendingAccountTtlHours * 3600 * 1000;
     if (Date.parse(holder.createdAt) > cutoff) return false;
-    if (!(await this.users.replacePendingAccount(holder))) return false;
+    if (!(await this.erasure.replacePendingAccount(holder))) return false;
     this.logger.warn(`A stale unverified account (${holder.id}) was replaced by a new registration of its email`);
     return true;
   }

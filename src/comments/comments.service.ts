@@ -1,6 +1,6 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AuthUser } from '../identity/auth-user.js';
-import { isStaff } from '../identity/account.js';
+import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -11,12 +11,11 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
-import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
-import { PersonalDataHooks } from '../users/personal-data.hooks.js';
 import { allPages, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
+import type { CommentDto } from './dto/comment.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
 const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
@@ -30,28 +29,28 @@ const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {
 };
 
 @Injectable()
-export class CommentsService implements OnModuleInit {
+export class CommentsService {
   constructor(
     private readonly comments: CommentsRepository,
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly erasureHooks: UserErasureHooks,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly personalData: PersonalDataHooks,
   ) {}
 
-  onModuleInit(): void {
-    this.erasureHooks.register(
-      'comments',
-      (userId) => this.anonymiseAuthor(userId),
-      async (userId) => (await this.comments.allByAuthor(userId, 1)).items.length > 0,
-    );
-    this.personalData.register('comments', async (userId) =>
-      (await allPages((cursor) => this.comments.allByAuthor(userId, 100, cursor))).map((c) => CommentMapper.toDto(c)),
-    );
-    this.personalData.register('commentLikes', (userId) =>
-      allPages((cursor) => this.comments.likesBy(userId, 100, cursor)),
-    );
+  /** Whether the user authored any comment, in any status (one small index Query). */
+  async hasAuthored(userId: string): Promise<boolean> {
+    return (await this.comments.allByAuthor(userId, 1)).items.length > 0;
+  }
+
+  /** The user's comments in every status (their personal-data export). */
+  async commentsForExport(userId: string): Promise<CommentDto[]> {
+    const comments = await allPages((cursor) => this.comments.allByAuthor(userId, 100, cursor));
+    return comments.map((comment) => CommentMapper.toDto(comment));
+  }
+
+  /** The comments the user likes (their personal-data export). */
+  commentLikesForExport(userId: string): Promise<{ postId: string; commentId: string }[]> {
+    return allPages((cursor) => this.comments.likesBy(userId, 100, cursor));
   }
 
   /**

@@ -1,3 +1,6 @@
+/** The id that content of an erased user is credited to afterwards. */
+export const DELETED_USER_ID = 'deleted-user';
+
 export const USER_ROLES = ['user', 'moderator', 'admin'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
 

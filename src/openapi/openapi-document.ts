@@ -42,11 +42,22 @@ const BODY_METHODS = new Set(['post', 'put', 'patch']);
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
 /**
+ * The controllers of `src/workflows/` serve routes of a feature's resource (`DELETE /users/me`
+ * is `meRemove`, as it was when MeController held it): their operation ids keep that resource,
+ * so moving a route into a workflow does not rename a client's method.
+ */
+const WORKFLOW_CONTROLLER_RESOURCES: Record<string, string> = {
+  MeAccountController: 'Me',
+  UsersAdminErasureController: 'UsersAdmin',
+  CategoryDeletionController: 'Categories',
+};
+
+/**
  * `PostsController.feed` -> `postsFeed`: names a client generator turns into sensible methods
  * (`client.postsFeed()`), unique because a controller's method names are.
  */
 export function operationIdOf(controllerKey: string, methodKey: string): string {
-  const resource = controllerKey.replace(/Controller$/, '');
+  const resource = WORKFLOW_CONTROLLER_RESOURCES[controllerKey] ?? controllerKey.replace(/Controller$/, '');
   return `${resource.charAt(0).toLowerCase()}${resource.slice(1)}${methodKey.charAt(0).toUpperCase()}${methodKey.slice(1)}`;
 }
 

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { TaxonomyModule } from '../taxonomy/taxonomy.module.js';
-import { UsersModule } from '../users/users.module.js';
 import { PostWriteParts } from './post-write-parts.js';
 import { PostsController } from './posts.controller.js';
 import { PostsRepository } from './posts.repository.js';
@@ -8,7 +7,7 @@ import { PostsService } from './posts.service.js';
 import { UserPostsController } from './user-posts.controller.js';
 
 @Module({
-  imports: [TaxonomyModule, UsersModule],
+  imports: [TaxonomyModule],
   controllers: [UserPostsController, PostsController],
   providers: [PostsRepository, PostsService, PostWriteParts],
   // PostWriteParts: the writes on a post that other modules' transactions carry (a comment's).

@@ -1,9 +1,9 @@
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { isStaff } from '../identity/account.js';
+import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import {
   badRequest,
   conflict,
@@ -19,13 +19,10 @@ import { newId } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
-import { CategoryPostsHooks } from '../taxonomy/category-posts.hooks.js';
 import { TagsRepository } from '../taxonomy/tags.repository.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
-import { DELETED_USER_ID, UserErasureHooks } from '../users/user-erasure.hooks.js';
-import { PersonalDataHooks } from '../users/personal-data.hooks.js';
 import { allPages, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import type { PostDto } from './dto/post.dto.js';
@@ -68,17 +65,14 @@ async function onceMoreOnRace<T>(work: () => Promise<T>): Promise<T> {
 }
 
 @Injectable()
-export class PostsService implements OnModuleInit {
+export class PostsService {
   constructor(
     private readonly posts: PostsRepository,
     private readonly tags: TagsRepository,
     private readonly categories: CategoriesRepository,
     private readonly slugs: SlugService,
-    private readonly erasureHooks: UserErasureHooks,
-    private readonly categoryPosts: CategoryPostsHooks,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly personalData: PersonalDataHooks,
   ) {
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
@@ -87,15 +81,9 @@ export class PostsService implements OnModuleInit {
 
   private readonly viewerHashKey: Buffer;
 
-  onModuleInit(): void {
-    this.erasureHooks.register(
-      'posts',
-      (userId) => this.anonymiseAuthor(userId),
-      async (userId) => (await this.posts.ownPosts(userId, undefined, 1)).items.length > 0,
-    );
-    this.personalData.register('posts', (userId, now) => this.postsForExport(userId, now));
-    this.personalData.register('likes', (userId) => allPages((cursor) => this.posts.likeRecords(userId, 100, cursor)));
-    this.categoryPosts.register((from, to) => this.moveCategoryPosts(from, to));
+  /** Whether the user authored any post, in any status (one small index Query). */
+  async hasAuthored(userId: string): Promise<boolean> {
+    return (await this.posts.ownPosts(userId, undefined, 1)).items.length > 0;
   }
 
   /** Moves every published post of a category to another (links and counts follow each post). */
@@ -118,6 +106,11 @@ export class PostsService implements OnModuleInit {
     const posts = await allPages((cursor) => this.posts.ownPosts(userId, undefined, 100, cursor));
     const contents = await this.posts.findContents(posts.map((post) => post.id));
     return posts.map((post) => PostMapper.full({ ...post, content: contents.get(post.id) ?? '' }, undefined, now));
+  }
+
+  /** The posts the user likes (their personal-data export). */
+  likesForExport(userId: string): Promise<{ postId: string; likedAt: string }[]> {
+    return allPages((cursor) => this.posts.likeRecords(userId, 100, cursor));
   }
 
   /**

@@ -1,17 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Headers,
-  HttpCode,
-  HttpStatus,
-  Param,
-  Patch,
-  Post,
-  Query,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Patch, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public, Roles } from '../identity/auth.decorators.js';
@@ -23,7 +10,6 @@ import {
   CategoryDto,
   CategoryTreeDto,
   CreateCategoryDto,
-  DeleteCategoryQueryDto,
   SlugParams,
   UpdateCategoryDto,
 } from './dto/taxonomy.dto.js';
@@ -97,19 +83,5 @@ export class CategoriesController {
     const category = await this.taxonomy.updateCategory(id, { ...dto }, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(category.version));
     return TaxonomyMapper.category(category);
-  }
-
-  /**
-   * Delete a category (admin)
-   *
-   * @remarks Deletes a category. With children or posts, `moveTo` names the category that takes them over (409
-   * `category_not_empty` without it).
-   */
-  @Roles('admin')
-  @Delete(':id')
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400, 404, 409, 412, 422)
-  async remove(@Param() { id }: IdParams, @Query() query: DeleteCategoryQueryDto): Promise<void> {
-    await this.taxonomy.deleteCategory(id, query.moveTo);
   }
 }

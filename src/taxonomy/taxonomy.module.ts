@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CategoriesController } from './categories.controller.js';
 import { CategoriesRepository } from './categories.repository.js';
-import { CategoryPostsHooks } from './category-posts.hooks.js';
 import { PostLinkWrites } from './post-link-writes.js';
 import { TagsController } from './tags.controller.js';
 import { TagsRepository } from './tags.repository.js';
@@ -13,7 +12,7 @@ import { TaxonomyService } from './taxonomy.service.js';
  */
 @Module({
   controllers: [CategoriesController, TagsController],
-  providers: [CategoriesRepository, TagsRepository, TaxonomyService, CategoryPostsHooks, PostLinkWrites],
-  exports: [CategoriesRepository, TagsRepository, TaxonomyService, CategoryPostsHooks, PostLinkWrites],
+  providers: [CategoriesRepository, TagsRepository, TaxonomyService, PostLinkWrites],
+  exports: [CategoriesRepository, TagsRepository, TaxonomyService, PostLinkWrites],
 })
 export class TaxonomyModule {}

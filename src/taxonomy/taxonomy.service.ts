@@ -9,7 +9,6 @@ import { slugify } from '../slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { drainListing, type Page } from '../dynamo/pagination.js';
 import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
-import { CategoryPostsHooks } from './category-posts.hooks.js';
 import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
 import type { CreateCategoryDto, CreateTagDto, UpdateTagDto } from './dto/taxonomy.dto.js';
 import { TagsRepository } from './tags.repository.js';
@@ -28,6 +27,13 @@ export interface CountDrift {
   links: number;
 }
 
+/** A category deletion that passed its checks: the category as read, its children, where they go. */
+export interface CategoryDeletion {
+  category: Category;
+  children: Category[];
+  moveTo?: string;
+}
+
 @Injectable()
 export class TaxonomyService {
   constructor(
@@ -35,7 +41,6 @@ export class TaxonomyService {
     private readonly tags: TagsRepository,
     private readonly slugs: SlugService,
     private readonly cursors: CursorCodec,
-    private readonly categoryPosts: CategoryPostsHooks,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -109,15 +114,15 @@ export class TaxonomyService {
   }
 
   /**
-   * Deletes a category. With children or published posts it is refused (409
-   * category_not_empty) unless `moveTo` names where they go: the posts move first (each with its
-   * links and counts), then the category goes, with its children re-parented, in one
-   * transaction that also requires its post count to be zero by then.
+   * Checks that a category may be deleted, before anything moves. With children or published
+   * posts it is refused (409 category_not_empty) unless `moveTo` names where they go, which must
+   * exist and lie outside the deleted category's subtree. The posts are the posts module's to
+   * move (the category deletion workflow does it); then `deleteCategory` finishes.
    */
-  async deleteCategory(id: string, moveTo?: string): Promise<void> {
+  async categoryDeletion(id: string, moveTo?: string): Promise<CategoryDeletion> {
     const all = await this.categories.all();
     const byId = new Map(all.map((c) => [c.id, c]));
-    let current = byId.get(id);
+    const current = byId.get(id);
     if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
     const children = all.filter((c) => c.parentId === id);
     if ((children.length > 0 || current.postCount > 0) && !moveTo) {
@@ -133,11 +138,17 @@ export class TaxonomyService {
       if (isSelfOrDescendant(moveTo, id, byId)) {
         throw conflict(ErrorCode.CategoryCycle, 'Children cannot move under the deleted category or its descendants.');
       }
-      if (current.postCount > 0) {
-        await this.categoryPosts.movePosts(id, moveTo);
-        current = (await this.categories.findById(id))!;
-      }
     }
+    return { category: current, children, moveTo };
+  }
+
+  /**
+   * Deletes a checked category, with its children re-parented, in one transaction that also
+   * requires its post count to be zero by then (its posts moved first).
+   */
+  async deleteCategory({ category, children, moveTo }: CategoryDeletion): Promise<void> {
+    const current = category.postCount > 0 ? await this.categories.findById(category.id) : category;
+    if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
     await this.categories.delete(current, children, moveTo, this.slugs.release('category', current.slug, current.id));
     this.slugs.forget('category', current.slug);
   }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '../identity/auth-user.js';
@@ -6,11 +6,7 @@ import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import { MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
-import { ChangeEmailDto, DeleteMeQueryDto, EraseMeDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
-import { type CommentLikeRecordDto, type LikeRecordDto, PersonalDataExportDto } from './dto/personal-data.dto.js';
-import type { CommentDto } from '../comments/dto/comment.dto.js';
-import type { PostDto } from '../posts/dto/post.dto.js';
-import { toSessionDto } from '../identity/sessions/session.mapper.js';
+import { ChangeEmailDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import type { ProfileChanges } from './users.repository.js';
 import { UsersService } from './users.service.js';
@@ -115,50 +111,5 @@ export class MeController {
     const { profile } = await this.users.updateProfile(caller.userId, changes, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(profile.version));
     return UserMapper.toProfile(profile);
-  }
-
-  /**
-   * Export my personal data
-   *
-   * @remarks Everything the service holds about the caller, as one JSON document (a data-access or portability
-   * request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
-   * idempotency keys. Nothing about anyone else.
-   */
-  @Get('export')
-  async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
-    const data = await this.users.exportPersonalData(caller.userId);
-    return {
-      exportedAt: data.exportedAt,
-      account: UserMapper.toMe(data.user),
-      profile: UserMapper.toProfile(data.profile),
-      sessions: data.sessions.map((s) => toSessionDto(s, caller.sessionId)),
-      posts: data.posts as PostDto[],
-      comments: data.comments as CommentDto[],
-      likes: data.likes as LikeRecordDto[],
-      commentLikes: data.commentLikes as CommentLikeRecordDto[],
-      actionTokens: data.actionTokens,
-      idempotencyKeys: data.idempotencyKeys,
-      follows: [],
-    };
-  }
-
-  /**
-   * Deactivate or erase my account
-   *
-   * @remarks `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
-   * `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
-   * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
-   * admin can do neither (409 `last_admin`).
-   */
-  @Delete()
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400, 403, 409, 429)
-  async remove(
-    @CurrentUser() caller: AuthUser,
-    @Query() query: DeleteMeQueryDto,
-    @Body() body: EraseMeDto,
-  ): Promise<void> {
-    if (query.mode === 'erase') await this.users.eraseSelf(caller.userId, body?.password);
-    else await this.users.deactivate(caller.userId);
   }
 }

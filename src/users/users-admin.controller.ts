@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Patch, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Patch, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../identity/auth.decorators.js';
@@ -7,7 +7,7 @@ import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import { MeDto, UserPageDto } from './dto/user-response.dto.js';
-import { DeleteUserQueryDto, ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
+import { ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import { UsersService } from './users.service.js';
 
@@ -73,19 +73,5 @@ export class UsersAdminController {
     const user = await this.users.setStatus(id, dto.status, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(user.version));
     return UserMapper.toMe(user);
-  }
-
-  /**
-   * Deactivate or erase a user (admin)
-   *
-   * @remarks `mode=soft` (default) deactivates; `mode=hard` erases the account and its personal data (content
-   * stays, credited to `deleted-user`).
-   */
-  @Delete(':id')
-  @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400, 404, 409)
-  async remove(@Param() { id }: IdParams, @Query() query: DeleteUserQueryDto): Promise<void> {
-    if (query.mode === 'hard') await this.users.erase(id);
-    else await this.users.deactivate(id);
   }
 }

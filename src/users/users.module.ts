@@ -4,8 +4,6 @@ import { SessionsModule } from '../identity/sessions/sessions.module.js';
 import { AdminBootstrap } from './admin-bootstrap.js';
 import { MeController } from './me.controller.js';
 import { PasswordHasher } from './password-hasher.js';
-import { UserErasureHooks } from './user-erasure.hooks.js';
-import { PersonalDataHooks } from './personal-data.hooks.js';
 import { UsersAdminController } from './users-admin.controller.js';
 import { UsersController } from './users.controller.js';
 import { UsersRepository } from './users.repository.js';
@@ -16,7 +14,7 @@ import { FollowsModule } from '../follows/follows.module.js';
   imports: [SessionsModule, ActionLinksModule, FollowsModule],
   // MeController first: `/users/me` must win over `/users/{id}`.
   controllers: [MeController, UsersAdminController, UsersController],
-  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap, UserErasureHooks, PersonalDataHooks],
-  exports: [UsersService, UsersRepository, PasswordHasher, UserErasureHooks, PersonalDataHooks],
+  providers: [UsersRepository, UsersService, PasswordHasher, AdminBootstrap],
+  exports: [UsersService, UsersRepository, PasswordHasher],
 })
 export class UsersModule {}

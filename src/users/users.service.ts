@@ -10,8 +10,6 @@ import { assertVersion } from '../http/etag.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';
-import { UserErasureHooks } from './user-erasure.hooks.js';
-import { PersonalDataHooks, type PersonalDataSections } from './personal-data.hooks.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { newId } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
@@ -22,7 +20,8 @@ import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 import { SecurityNotices } from '../mail/security-notices.js';
 
-export interface PersonalDataExport extends PersonalDataSections {
+/** What the account holds of a user's personal data (the export workflow adds their content). */
+export interface AccountPersonalData {
   exportedAt: string;
   user: User;
   profile: Profile;
@@ -55,11 +54,9 @@ export class UsersService {
     private readonly actionLinks: ActionLinksService,
     private readonly notices: SecurityNotices,
     private readonly cursors: CursorCodec,
-    private readonly erasureHooks: UserErasureHooks,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly personalData: PersonalDataHooks,
   ) {}
 
   /**
@@ -164,26 +161,37 @@ export class UsersService {
   }
 
   /**
-   * Hard delete: what the user authored is anonymised first (posts and comments stay, credited
-   * to `deleted-user`), then the account and its personal data are erased. If anything fails
-   * midway the account still exists and the admin can run the delete again.
+   * The first step of a hard delete, before any content is touched: 404 for an unknown user, and
+   * the last active admin is refused here (suspending an admin checks that another remains).
    */
-  async erase(userId: string): Promise<void> {
+  async prepareErasure(userId: string): Promise<void> {
     const before = await this.users.findById(userId);
     if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     if (before.role === 'admin' && before.status === 'active') {
-      // Refuse early, before any content is touched, when this is the last admin.
       await this.users.setRoleAndStatus(before, { status: 'suspended' });
     }
-    await this.erasureHooks.run(userId);
-    await this.users.erase((await this.users.findById(userId))!);
+  }
+
+  /** The last step of a hard delete: the account and its personal data, once the content is anonymised. */
+  async eraseAccount(userId: string): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    await this.users.erase(user);
   }
 
   /**
-   * Self-erasure (`DELETE /users/me?mode=erase`): the current password, then exactly the admin's
-   * hard delete (`erase`), so both leave the same nothing behind.
+   * Erases the account as it was read (a stale pending one a registration replaces): 412
+   * version_mismatch when it changed meanwhile (verified, signed in elsewhere).
    */
-  async eraseSelf(userId: string, password: string | undefined): Promise<void> {
+  async eraseAsRead(holder: User): Promise<void> {
+    await this.users.erase(holder);
+  }
+
+  /**
+   * What self-erasure (`DELETE /users/me?mode=erase`) asks before the admin's hard delete runs:
+   * the current password, limited like a password change.
+   */
+  async confirmErasure(userId: string, password: string | undefined): Promise<void> {
     const user = await this.users.findWithPassword(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     if (password === undefined)
@@ -192,16 +200,13 @@ export class UsersService {
     await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
     if (!(await this.passwords.verify(password, user.passwordHash)))
       throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
-    await this.erase(userId);
   }
 
   /**
-   * Everything held about the user (`GET /users/me/export`): the account, profile and sessions,
-   * unused links and idempotency records (GSI3 `OWNED#`), and what other modules contribute
-   * (posts, comments, likes). Queries of the user's own collections only, never of anyone else's.
+   * The account's part of `GET /users/me/export`: the account, profile and sessions, unused
+   * links and idempotency records (GSI3 `OWNED#`). Queries of the user's own collections only.
    */
-  async exportPersonalData(userId: string): Promise<PersonalDataExport> {
-    const now = this.clock.now();
+  async accountPersonalData(userId: string, now: Date): Promise<AccountPersonalData> {
     const { user, profile } = await this.getOwn(userId);
     const sessions = (await this.sessions.listForUser(userId)).filter((s) => s.expiresAt > now.toISOString());
     const owned = await this.users.ownedItems(userId);
@@ -224,7 +229,6 @@ export class UsersService {
           key: String(item.PK).slice(Keys.idempotency(userId, '').PK.length),
           postId: item.postId as string,
         })),
-      ...(await this.personalData.collect(userId, now)),
     };
   }
 
@@ -312,23 +316,6 @@ export class UsersService {
       return 'taken-over';
     }
     throw new Error(`Could not create or take over the admin ${email}`);
-  }
-
-  /**
-   * Erases a stale unverified account so that a new registration can take its email. Never an
-   * account that authored anything; false when it did, or when it changed meanwhile (verified,
-   * signed in elsewhere): the account's version guards the erase.
-   */
-  async replacePendingAccount(holder: User): Promise<boolean> {
-    if (await this.erasureHooks.hasAuthored(holder.id)) return false;
-    try {
-      await this.erasureHooks.run(holder.id);
-      await this.users.erase(holder);
-    } catch (error) {
-      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) return false;
-      throw error;
-    }
-    return true;
   }
 
   /**

@@ -2,7 +2,7 @@ import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { SessionDto } from '../../identity/sessions/session.dto.js';
 import { CommentDto } from '../../comments/dto/comment.dto.js';
 import { PostDto } from '../../posts/dto/post.dto.js';
-import { MeDto, ProfileDto } from './user-response.dto.js';
+import { MeDto, ProfileDto } from '../../users/dto/user-response.dto.js';
 
 /** A post the caller likes. */
 export class LikeRecordDto {

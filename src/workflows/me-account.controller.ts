@@ -1,0 +1,69 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
+import { toSessionDto } from '../identity/sessions/session.mapper.js';
+import { DeleteMeQueryDto, EraseMeDto } from '../users/dto/update-user.dto.js';
+import { UserMapper } from '../users/user.mapper.js';
+import { UsersService } from '../users/users.service.js';
+import { PersonalDataExportDto } from './dto/personal-data.dto.js';
+import { PersonalDataExportWorkflow } from './personal-data-export.workflow.js';
+import { UserErasureWorkflow } from './user-erasure.workflow.js';
+
+/** The routes of the caller's own account that run across modules (`/users/me`, tag `me`). */
+@ApiTags('me')
+@Authenticated()
+@Controller('users/me')
+export class MeAccountController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly erasure: UserErasureWorkflow,
+    private readonly personalData: PersonalDataExportWorkflow,
+  ) {}
+
+  /**
+   * Export my personal data
+   *
+   * @remarks Everything the service holds about the caller, as one JSON document (a data-access or portability
+   * request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
+   * idempotency keys. Nothing about anyone else.
+   */
+  @Get('export')
+  async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
+    const data = await this.personalData.export(caller.userId);
+    return {
+      exportedAt: data.exportedAt,
+      account: UserMapper.toMe(data.user),
+      profile: UserMapper.toProfile(data.profile),
+      sessions: data.sessions.map((s) => toSessionDto(s, caller.sessionId)),
+      posts: data.posts,
+      comments: data.comments,
+      likes: data.likes,
+      commentLikes: data.commentLikes,
+      actionTokens: data.actionTokens,
+      idempotencyKeys: data.idempotencyKeys,
+      follows: [],
+    };
+  }
+
+  /**
+   * Deactivate or erase my account
+   *
+   * @remarks `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
+   * `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
+   * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
+   * admin can do neither (409 `last_admin`).
+   */
+  @Delete()
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400, 403, 409, 429)
+  async remove(
+    @CurrentUser() caller: AuthUser,
+    @Query() query: DeleteMeQueryDto,
+    @Body() body: EraseMeDto,
+  ): Promise<void> {
+    if (query.mode === 'erase') await this.erasure.eraseSelf(caller.userId, body?.password);
+    else await this.users.deactivate(caller.userId);
+  }
+}

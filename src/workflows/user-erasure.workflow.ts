@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { CommentsService } from '../comments/comments.service.js';
+import { DomainError } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { User } from '../identity/account.js';
+import { PostsService } from '../posts/posts.service.js';
+import { UsersService } from '../users/users.service.js';
+
+/**
+ * Erasing a user, across the modules that hold what they did. Each module anonymises its own
+ * items (posts and comments stay, credited to `deleted-user`; likes go, with their counts);
+ * the account goes last, so a failure midway leaves an account the delete can be run on again.
+ * Every step is a method call: a module without its step does not compile.
+ */
+@Injectable()
+export class UserErasureWorkflow {
+  constructor(
+    private readonly users: UsersService,
+    private readonly posts: PostsService,
+    private readonly comments: CommentsService,
+  ) {}
+
+  /** Hard delete (`DELETE /users/{id}?mode=hard`): the last active admin is refused before anything moves. */
+  async erase(userId: string): Promise<void> {
+    await this.users.prepareErasure(userId);
+    await this.anonymiseContent(userId);
+    await this.users.eraseAccount(userId);
+  }
+
+  /** Self-erasure (`DELETE /users/me?mode=erase`): the current password, then exactly the admin's hard delete. */
+  async eraseSelf(userId: string, password: string | undefined): Promise<void> {
+    await this.users.confirmErasure(userId, password);
+    await this.erase(userId);
+  }
+
+  /**
+   * Erases a stale unverified account so that a new registration can take its email. Never an
+   * account that authored anything; false when it did, or when it changed meanwhile (verified,
+   * signed in elsewhere): the account's version guards the erase.
+   */
+  async replacePendingAccount(holder: User): Promise<boolean> {
+    if ((await this.posts.hasAuthored(holder.id)) || (await this.comments.hasAuthored(holder.id))) return false;
+    try {
+      await this.anonymiseContent(holder.id);
+      await this.users.eraseAsRead(holder);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  private async anonymiseContent(userId: string): Promise<void> {
+    await this.posts.anonymiseAuthor(userId);
+    await this.comments.anonymiseAuthor(userId);
+  }
+}
