@@ -4,6 +4,7 @@ import {
   Module,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type Type,
 } from '@nestjs/common';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { AppConfig } from '../config/app-config.js';
@@ -31,6 +32,24 @@ import { StreamProcessor } from './stream-processor.js';
 import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js';
 
 /**
+ * Every effect of the change stream, in the order the processor runs them for a record. Adding
+ * a handler is one line here: the list provides each class and, in this order, the
+ * `STREAM_HANDLERS` array the processor takes; a class that is not a `StreamHandler` does not compile.
+ */
+const STREAM_HANDLER_CLASSES = [
+  PostCascadeHandler,
+  UserCascadeHandler,
+  AuthorDisplayHandler,
+  AuthorDisplayOnCreateHandler,
+  // follows and the personal feed (issue 18)
+  FeedFanoutHandler,
+  FanInPromotionHandler,
+  FollowErasureHandler,
+  // outbound events (issue 17)
+  OutboundEventsHandler,
+] as const satisfies readonly Type<StreamHandler>[];
+
+/**
  * The change-stream processor and its local host. With `STREAM_WORKER=inline` the poller runs
  * in this process from start-up to shutdown; otherwise it is idle here and runs in
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
@@ -38,30 +57,10 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
 @Module({
   imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule, EventsModule],
   providers: [
-    PostCascadeHandler,
-    UserCascadeHandler,
-    AuthorDisplayHandler,
-    AuthorDisplayOnCreateHandler,
-    // follows and the personal feed (issue 18)
-    FeedFanoutHandler,
-    FanInPromotionHandler,
-    FollowErasureHandler,
-    // outbound events (issue 17)
-    OutboundEventsHandler,
+    ...STREAM_HANDLER_CLASSES,
     {
       provide: STREAM_HANDLERS,
-      inject: [
-        PostCascadeHandler,
-        UserCascadeHandler,
-        AuthorDisplayHandler,
-        AuthorDisplayOnCreateHandler,
-        // follows and the personal feed (issue 18)
-        FeedFanoutHandler,
-        FanInPromotionHandler,
-        FollowErasureHandler,
-        // outbound events (issue 17)
-        OutboundEventsHandler,
-      ],
+      inject: [...STREAM_HANDLER_CLASSES],
       useFactory: (...handlers: StreamHandler[]) => handlers,
     },
     {
