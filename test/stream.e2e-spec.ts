@@ -18,7 +18,7 @@ import { SettableClock } from '../src/common/clock/clock.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
-import type { StreamRecord } from '../src/stream/stream-record.js';
+import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from '../src/stream/stream.constants.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';

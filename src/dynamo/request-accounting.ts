@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoCall } from '../metrics/app-metrics.js';
 
 /** What one HTTP request spent on DynamoDB. */
 export class DynamoUsage {
@@ -16,17 +17,6 @@ export class DynamoUsage {
     const round = (n: number) => Math.round(n * 100) / 100;
     return `db;dur=${round(this.durationMs)};desc="dynamodb calls=${this.calls} rcu=${round(this.readCapacity)} wcu=${round(this.writeCapacity)}"`;
   }
-}
-
-/** One finished DynamoDB call, as reported to a `DynamoCallObserver` (metrics). */
-export interface DynamoCall {
-  /** Operation name without the `Command` suffix, e.g. `GetItem`, `TransactWriteItems`. */
-  operation: string;
-  durationMs: number;
-  readCapacity: number;
-  writeCapacity: number;
-  /** False when the call threw (after the SDK's own retries). */
-  ok: boolean;
 }
 
 /** Receives every DynamoDB call of one client; the app's metrics register one. */

@@ -1,4 +1,4 @@
-import type { ItemChange } from '../stream/stream-record.js';
+import type { ItemChange } from '../dynamo/stream-record.js';
 import { outboundEventOf } from './outbound-event.js';
 
 const change = (over: Partial<ItemChange>): ItemChange => ({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { StreamItemType } from '../stream/item-types.js';
-import type { Item, ItemChange } from '../stream/stream-record.js';
+import type { StreamItemType } from '../dynamo/item-types.js';
+import type { Item, ItemChange } from '../dynamo/stream-record.js';
 
 export const OUTBOUND_EVENT_TYPES = ['post.published', 'post.deleted', 'comment.created', 'user.registered'] as const;
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];

@@ -1,5 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DynamoCall } from '../dynamo/request-accounting.js';
+
+/** One finished DynamoDB call, as the DynamoDB client's accounting middleware reports it (`src/dynamo/request-accounting.ts`). */
+export interface DynamoCall {
+  /** Operation name without the `Command` suffix, e.g. `GetItem`, `TransactWriteItems`. */
+  operation: string;
+  durationMs: number;
+  readCapacity: number;
+  writeCapacity: number;
+  /** False when the call threw (after the SDK's own retries). */
+  ok: boolean;
+}
 
 /** Figures the DynamoDB Streams worker reports when it runs in this process (see `streamWorker()`). */
 export interface StreamWorkerMetrics {

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
 import { CLOCK, SettableClock } from '../common/clock/clock.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import type { StreamItemType } from './item-types.js';
+import type { StreamItemType } from '../dynamo/item-types.js';
 import { createStreamHandler, type DynamoDBStreamEvent } from './lambda.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
-import type { ItemChange } from './stream-record.js';
+import type { ItemChange } from '../dynamo/stream-record.js';
 import { STREAM_HANDLERS } from './stream.constants.js';
 
 /**

@@ -5,7 +5,7 @@ import { AppModule } from '../app.module.js';
 import { loadConfig } from '../config/app-config.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { StreamProcessor } from './stream-processor.js';
-import type { StreamRecord } from './stream-record.js';
+import type { StreamRecord } from '../dynamo/stream-record.js';
 
 /** The event a DynamoDB event source mapping invokes the function with. */
 export interface DynamoDBStreamEvent {

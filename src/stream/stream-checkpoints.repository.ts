@@ -5,7 +5,7 @@ import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { queryAll } from '../dynamo/pagination.js';
-import { sequencePosition } from './stream-record.js';
+import { sequencePosition } from '../dynamo/stream-record.js';
 
 export interface ShardCheckpoint {
   shardId: string;

@@ -5,7 +5,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { countAll, queryAll } from '../dynamo/pagination.js';
-import { sequencePosition, type StreamRecord } from './stream-record.js';
+import { sequencePosition, type StreamRecord } from '../dynamo/stream-record.js';
 
 /** Dead letters expire (DynamoDB TTL) after this long: 30 days, past the time to look at them. */
 const DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600;

@@ -1,5 +1,5 @@
-import type { StreamItemType } from './item-types.js';
-import type { ItemChange } from './stream-record.js';
+import type { StreamItemType } from '../dynamo/item-types.js';
+import type { ItemChange } from '../dynamo/stream-record.js';
 
 /**
  * One effect of the stream: what it does when an item of `itemType` changes. The stream

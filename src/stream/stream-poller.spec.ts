@@ -15,7 +15,7 @@ import { type BatchOutcome, StreamProcessor } from './stream-processor.js';
 import { StreamCheckpointsRepository, type ShardCheckpoint } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
-import type { StreamRecord } from './stream-record.js';
+import type { StreamRecord } from '../dynamo/stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
 
 const awsError = (name: string) => Object.assign(new Error(name), { name });

@@ -13,11 +13,11 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { classifyKey } from './item-types.js';
+import { classifyKey } from '../dynamo/item-types.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamProcessor } from './stream-processor.js';
-import type { StreamRecord } from './stream-record.js';
+import type { StreamRecord } from '../dynamo/stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
 
 /** Records per GetRecords call (the API's maximum). */

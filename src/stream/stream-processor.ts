@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { classifyKey, type StreamItemType } from './item-types.js';
+import { classifyKey, type StreamItemType } from '../dynamo/item-types.js';
 import type { StreamHandler } from './stream-handler.js';
 import { STREAM_HANDLERS } from './stream.constants.js';
-import { recordTime, type StreamRecord, toItemChange } from './stream-record.js';
+import { recordTime, type StreamRecord, toItemChange } from '../dynamo/stream-record.js';
 
 /** How a batch went: the records handled in order before the first failure, if any. */
 export interface BatchOutcome {

@@ -5,9 +5,9 @@ import type { PostSummary } from '../../posts/post.entity.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import { authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
-import { classifyKey } from '../item-types.js';
+import { classifyKey } from '../../dynamo/item-types.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { ItemChange } from '../stream-record.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * A post or comment created while its author was being renamed: the request copied the name the

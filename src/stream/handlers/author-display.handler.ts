@@ -5,7 +5,7 @@ import { PostsRepository } from '../../posts/posts.repository.js';
 import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { Item, ItemChange } from '../stream-record.js';
+import type { Item, ItemChange } from '../../dynamo/stream-record.js';
 
 const PAGE = 100;
 

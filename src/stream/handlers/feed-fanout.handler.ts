@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type FeedPost, FeedFanout } from '../../feed/feed-fanout.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { Item, ItemChange } from '../stream-record.js';
+import type { Item, ItemChange } from '../../dynamo/stream-record.js';
 
 /** The post as feeds see it in one image: published with a time, or not in feeds. */
 function inFeeds(image: Item | undefined): FeedPost | undefined {

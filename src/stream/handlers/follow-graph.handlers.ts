@@ -3,7 +3,7 @@ import { chunk } from '../../dynamo/batch.js';
 import { TimelineRepository } from '../../feed/timeline.repository.js';
 import { FollowsRepository } from '../../follows/follows.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { ItemChange } from '../stream-record.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /** Single-item transactions of one page in flight at once. */
 const IN_FLIGHT = 10;

@@ -3,9 +3,9 @@ import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { EventsRepository } from '../../events/events.repository.js';
 import { outboundEventOf } from '../../events/outbound-event.js';
 import { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
-import { classifyKey } from '../item-types.js';
+import { classifyKey } from '../../dynamo/item-types.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { ItemChange } from '../stream-record.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * Outbound events: the table's stream is the outbox. A record that means an event (a post

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { ItemChange } from '../stream-record.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * A deleted post's remains: the request's transaction removed the summary, content, slug, feed

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
-import type { ItemChange } from '../stream-record.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * An erased account's remains: the erasing request removed the user item, the admin count and

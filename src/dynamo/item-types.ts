@@ -1,4 +1,4 @@
-import { Keys, type ItemKey } from '../dynamo/keys.js';
+import { Keys, type ItemKey } from './keys.js';
 
 /**
  * The kinds of item whose changes the processor acts on, recognised by the shape of their key

@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import type { ItemKey } from '../dynamo/keys.js';
+import type { ItemKey } from './keys.js';
 
 export type StreamEventName = 'INSERT' | 'MODIFY' | 'REMOVE';
 
