@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
@@ -14,14 +14,7 @@ describe('npm run db:check-counts (e2e)', () => {
   /** Runs the built command on the suite's table: its exit code and output. */
   async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
     const child = spawn(process.execPath, [await builtScript('check-counts'), ...args], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DYNAMODB_ENDPOINT: t.config.dynamo.endpoint,
-        DYNAMODB_TABLE_NAME: t.tableName,
-        JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
-        NO_COLOR: '1',
-      },
+      env: { ...commandEnv(t.config.dynamo.endpoint, t.tableName), NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

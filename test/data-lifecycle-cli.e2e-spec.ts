@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
 import { readMigrationState } from '../src/migrations/state.js';
-import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
 import { writeOldLayoutItems } from './helpers/old-layout.js';
 import {
   exportedLines,
@@ -37,11 +37,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     const script = await builtScript(name);
     const child = spawn(process.execPath, [script, ...args], {
       env: {
-        ...process.env,
-        NODE_ENV: 'test',
-        DYNAMODB_ENDPOINT: db.endpoint,
-        DYNAMODB_TABLE_NAME: tableName,
-        JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+        ...commandEnv(db.endpoint, tableName),
         ADMIN_EMAIL: '',
         ADMIN_PASSWORD: '',
         PORT: '0',
@@ -147,13 +143,27 @@ describe('data lifecycle commands as child processes (e2e)', () => {
       /0001-index-user-owned-items: \d+ items read, \d+ changed \(continued from its checkpoint\)\./,
     );
     const done = await record();
-    expect(done).toMatchObject({ status: 'applied', changed: oldItems });
+    expect(done.status).toBe('applied');
+    // Every old item is in the new layout. The recorded total can miss the changes the killed run
+    // made in its page in flight, after its last checkpoint (docs/operations.md): at most a page.
+    const { Count: leftOld } = await db.client.send(
+      new ScanCommand({
+        TableName: tableName,
+        Select: 'COUNT',
+        FilterExpression: '#entity IN (:token, :idempotency) AND attribute_not_exists(GSI3PK)',
+        ExpressionAttributeNames: { '#entity': 'entity' },
+        ExpressionAttributeValues: { ':token': { S: 'ActionToken' }, ':idempotency': { S: 'Idempotency' } },
+      }),
+    );
+    expect(leftOld).toBe(0);
+    expect(done.changed).toBeLessThanOrEqual(oldItems);
+    expect(done.changed).toBeGreaterThanOrEqual(oldItems - 5);
     expect(done.scanned).toBeLessThan(total! + 10); // at most the page in flight read twice
 
     const after = await run('migrate', ['status'], tableName);
     await after.exit;
     expect(after.output()).toMatch(
-      new RegExp(`0001-index-user-owned-items \\(online\\): applied .*, ${oldItems} changed`),
+      new RegExp(`0001-index-user-owned-items \\(online\\): applied .*, ${done.changed} changed`),
     );
   });
 

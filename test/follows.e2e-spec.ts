@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Keys } from '../src/dynamo/keys.js';
-import { MAX_FAN_IN_AUTHORS } from '../src/follows/follow-items.js';
+import { batchWriteAll } from '../src/dynamo/batch.js';
+import { MAX_FAN_IN_AUTHORS, toFollowCountsItem } from '../src/follows/follow-items.js';
+import type { UserWithPassword } from '../src/users/user.entity.js';
+import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import {
@@ -182,20 +185,42 @@ describe('follows (e2e)', () => {
   });
 
   it('refuses a follow past 100 fan-in authors (422 too_many_fan_in_follows), also to concurrent follows', async () => {
-    // Every author with a follower is fan-in here, so the reader's fan-in set fills fast.
-    const fanIn = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: '0' });
+    const fanIn = await createTestApp();
     try {
-      const users: SignedIn[] = [];
-      while (users.length < MAX_FAN_IN_AUTHORS + 4) {
-        users.push(...(await Promise.all(Array.from({ length: 10 }, () => signUp(fanIn)))));
-      }
-      const [reader, promoter, ...authors] = users;
+      const reader = await signUp(fanIn);
+      // 102 authors already fan-in (past FEED_FANOUT_MAX_FOLLOWERS once), written with the
+      // modules' own item builders: what is under test is the reader's follows, not how the
+      // authors got there (the promotion has its own tests above).
+      const base = Date.parse('2026-01-01T00:00:00.000Z');
+      const authors = Array.from({ length: MAX_FAN_IN_AUTHORS + 2 }, (_, n) => {
+        const id = `fan${String(n).padStart(18, '0')}`;
+        const at = new Date(base + n * 1000).toISOString();
+        const user: UserWithPassword = {
+          id,
+          email: `${id}@seed.example`,
+          username: `fan-${n}`,
+          role: 'user',
+          status: 'active',
+          emailVerified: true,
+          loginCount: 0,
+          createdAt: at,
+          updatedAt: at,
+          version: 1,
+          passwordHash: 'x',
+        };
+        return user;
+      });
+      await batchWriteAll(
+        fanIn.db,
+        fanIn.tableName,
+        authors.flatMap((user) => [
+          { PutRequest: { Item: toUserItem(user) } },
+          { PutRequest: { Item: toFollowCountsItem(user.id, { followerCount: 1, followingCount: 0, fanIn: true }) } },
+        ]),
+      );
       const followAs = (as: SignedIn, id: string) =>
         fanIn.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer);
-      for (let i = 0; i < authors.length; i += 10) {
-        await Promise.all(authors.slice(i, i + 10).map((author) => followAs(promoter, author.userId).expect(200)));
-      }
-      const [last1, last2, ...first] = authors;
+      const [last1, last2, ...first] = authors.map((user) => ({ userId: user.id }));
       for (let i = 0; i < MAX_FAN_IN_AUTHORS - 1; i += 10) {
         await Promise.all(
           first.slice(i, Math.min(i + 10, MAX_FAN_IN_AUTHORS - 1)).map((a) => followAs(reader, a.userId).expect(200)),

@@ -22,6 +22,24 @@ export const CHILD_PROCESS_TIMEOUT_MS = 240_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The database budget of the test apps and commands: the shared test engine can be slow on a
+ * loaded machine (table creation most of all), and a command that gives up after the 5 s default
+ * fails a test for the machine's load, not for its code. The budget itself is tested with its own
+ * small values in test/database-faults.e2e-spec.ts.
+ */
+export const TEST_REQUEST_TIMEOUT_MS = '30000';
+
+/** The environment of a built command run against the test engine and one suite's table. */
+export const commandEnv = (endpoint: string | undefined, tableName: string): NodeJS.ProcessEnv => ({
+  ...process.env,
+  NODE_ENV: 'test',
+  DYNAMODB_ENDPOINT: endpoint,
+  DYNAMODB_TABLE_NAME: tableName,
+  DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
+  JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
+});
+
+/**
  * The path of a built command (`dist/cli/<name>.js`), building the app first when `dist` is
  * missing or older than `src` (CI builds before testing, so there it never builds). Suites that
  * spawn commands share a lock so that two never run `nest build` at once.

@@ -17,6 +17,7 @@ import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynam
 import { ensureTable } from '../../src/dynamo/table.setup.js';
 import { ActionLinksService } from '../../src/identity/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
+import { TEST_REQUEST_TIMEOUT_MS } from './built-scripts.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 import { atScale } from './scale.js';
 
@@ -100,9 +101,7 @@ export async function createTestApp(
     DYNAMODB_ENDPOINT: endpoint,
     DYNAMODB_TABLE_NAME: tableName,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
-    // The shared test engine can be slow on a loaded machine (table creation most of all); the
-    // budget itself is tested with its own small values in test/database-faults.e2e-spec.ts.
-    DYNAMODB_REQUEST_TIMEOUT_MS: '30000',
+    DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
     ...RELAXED_LIMITS,
     ...env,
   });
