@@ -4,6 +4,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ClockModule } from './common/clock/clock.module.js';
 import type { Clock } from './common/clock/clock.js';
+import type { IdGenerator } from './common/ids.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DynamoModule } from './dynamo/dynamo.module.js';
@@ -29,6 +30,8 @@ export interface AppModuleOptions {
   logger?: PinoLogger;
   /** The app's clock; the system's when absent (tests pass a `SettableClock`). */
   clock?: Clock;
+  /** The app's id generator; random ids when absent. */
+  ids?: IdGenerator;
 }
 
 /** The root module, built from an already validated configuration. */
@@ -44,7 +47,7 @@ export class AppModule {
         // else (see logging/logger.ts); nestjs-pino only binds each request's child logger for Nest's Logger.
         LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         MetricsModule,
-        ClockModule.forRoot(options.clock),
+        ClockModule.forRoot(options.clock, options.ids),
         DynamoModule,
         MailModule.forRoot(options.mailer),
         HealthModule,

@@ -9,6 +9,7 @@ import { ID_PATTERN } from '../common/ids.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { JWT_ALGORITHM, jwtKeyOf } from './tokens/token.service.js';
+import { systemClock } from '../common/clock/clock.js';
 
 interface AccessTokenPayload {
   sub?: unknown;
@@ -25,7 +26,10 @@ const isEpochSeconds = (value: unknown): value is number =>
  * present, so a token minted without one (a leaked secret, a test tool) would never expire:
  * here a missing or malformed `exp`, `iat`, `sub` or `sid`, or an `iat` in the future, is 401.
  */
-export function hasRequiredClaims(payload: AccessTokenPayload, nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+export function hasRequiredClaims(
+  payload: AccessTokenPayload,
+  nowSeconds = Math.floor(systemClock.now().getTime() / 1000),
+): boolean {
   return (
     typeof payload.sub === 'string' &&
     ID_PATTERN.test(payload.sub) &&

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import type { AppConfig, RateRule } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -69,6 +69,7 @@ export class AuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly erasure: UserErasureWorkflow,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
 
   /**
@@ -338,7 +339,7 @@ export class AuthService {
   }
 
   private newSession(userId: string, client: ClientInfo): { session: Session; refreshToken: string } {
-    const sessionId = newId();
+    const sessionId = this.ids.next();
     const { token, hash } = this.tokens.newRefreshToken(userId, sessionId, 0);
     const now = this.clock.now();
     const ttl = Math.min(this.config.auth.refreshTokenTtlSeconds, this.config.auth.sessionMaxAgeSeconds);

@@ -11,6 +11,7 @@ import { PasswordHasher } from '../users/password-hasher.js';
 import type { UserRole } from '../users/user.entity.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
+import { systemClock } from '../common/clock/clock.js';
 
 /**
  * `npm run db:seed`: a small, realistic data set across every module, made through the
@@ -168,7 +169,7 @@ export async function seedDemoData(context: INestApplicationContext): Promise<vo
     });
     created++;
     if (demo.state === 'scheduled')
-      await posts.publish(post.id, author, new Date(Date.now() + 7 * 86_400_000).toISOString());
+      await posts.publish(post.id, author, new Date(systemClock.now().getTime() + 7 * 86_400_000).toISOString());
     if (demo.state !== 'published') continue;
     await posts.publish(post.id, author);
     const first = await comments.create(post.id, reader, 'Great read, thanks!');
@@ -185,7 +186,7 @@ export async function seedDemoData(context: INestApplicationContext): Promise<vo
   }
   done(`${created} new posts`);
 
-  await db.send(new PutCommand({ TableName: tableName, Item: { ...MARKER, at: new Date().toISOString() } }));
+  await db.send(new PutCommand({ TableName: tableName, Item: { ...MARKER, at: systemClock.now().toISOString() } }));
   console.log('Done.');
   printCredentials();
 }

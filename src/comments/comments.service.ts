@@ -5,7 +5,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
@@ -35,6 +35,7 @@ export class CommentsService {
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
 
   /** Whether the user authored any comment, in any status (one small index Query). */
@@ -102,7 +103,7 @@ export class CommentsService {
     const post = await this.posts.findSummary(postId);
     if (!post || !isLive(post, this.clock.now())) throw notFound(ErrorCode.PostNotFound, 'No such post.');
     const now = this.clock.now().toISOString();
-    const id = newId();
+    const id = this.ids.next();
     let path = pathSegment(now, id);
     let depth = 1;
     let parent: Comment | undefined;

@@ -43,7 +43,7 @@ const where = (config: AppConfig) => config.dynamo.endpoint ?? `AWS DynamoDB in 
  * reachable, for at most `startupWaitSeconds`; then stops with one sentence a person can act on.
  */
 async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + config.dynamo.startupWaitSeconds * 1000;
+  const deadline = performance.now() + config.dynamo.startupWaitSeconds * 1000;
   for (let delay = 250, tries = 1; ; tries++, delay = Math.min(delay * 2, 5000)) {
     try {
       return await attempt();
@@ -53,7 +53,7 @@ async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: ()
         const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
         throw new StartupError(`DynamoDB at ${where(config)} refused the start-up check: ${reason}`);
       }
-      if (Date.now() + delay > deadline) {
+      if (performance.now() + delay > deadline) {
         throw new StartupError(
           `DynamoDB at ${where(config)} did not answer within ${config.dynamo.startupWaitSeconds} s ` +
             `(DYNAMODB_STARTUP_WAIT_SECONDS); start it or point DYNAMODB_ENDPOINT at a running one.`,

@@ -62,10 +62,10 @@ export class DatabaseGate {
 
     // Waiting for a slot: give up after `budget` without any answer from the database.
     const queued = new AbortController();
-    const enqueuedAt = Date.now();
+    const enqueuedAt = performance.now();
     let queueTimer: NodeJS.Timeout | undefined;
     const watch = () => {
-      const left = Math.max(enqueuedAt, this.lastAnswerAt) + budget - Date.now();
+      const left = Math.max(enqueuedAt, this.lastAnswerAt) + budget - performance.now();
       if (left <= 0) queued.abort();
       else queueTimer = setTimeout(watch, left);
     };
@@ -89,13 +89,13 @@ export class DatabaseGate {
           }, budget);
           return call(inFlight.signal).then(
             (result) => {
-              this.lastAnswerAt = Date.now();
+              this.lastAnswerAt = performance.now();
               return result;
             },
             (error: unknown) => {
               // A refusal the service sent (a failed condition, a validation error) is an answer too.
               if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode) {
-                this.lastAnswerAt = Date.now();
+                this.lastAnswerAt = performance.now();
               }
               throw error;
             },

@@ -127,7 +127,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
   });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const deadline = performance.now() + (options.startTimeoutMs ?? 60_000);
   try {
     for (;;) {
       if (failure) throw failure;
@@ -135,7 +135,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
         await probe.send(new ListTablesCommand({ Limit: 1 }));
         return { endpoint, port, process: child, stop };
       } catch {
-        if (Date.now() > deadline)
+        if (performance.now() > deadline)
           throw new EmbeddedDynamoError(`DynamoDB Local did not answer on ${endpoint}:\n${output}`);
         await sleep(100);
       }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { systemClock } from '../common/clock/clock.js';
 
 /**
  * The file through which processes share one embedded DynamoDB Local per data directory
@@ -49,7 +50,12 @@ export function readEngineLock(dataDir: string): EngineLock | undefined {
 export function claimEngineLock(dataDir: string, owner: EngineLock['owner']): boolean {
   const file = lockFileOf(dataDir);
   mkdirSync(dirname(file), { recursive: true });
-  const lock: EngineLock = { pid: process.pid, owner, dataDir: resolve(dataDir), startedAt: new Date().toISOString() };
+  const lock: EngineLock = {
+    pid: process.pid,
+    owner,
+    dataDir: resolve(dataDir),
+    startedAt: systemClock.now().toISOString(),
+  };
   try {
     writeFileSync(file, JSON.stringify(lock), { flag: 'wx' });
     return true;
@@ -66,7 +72,7 @@ export function publishEndpoint(dataDir: string, owner: EngineLock['owner'], end
     owner,
     endpoint,
     dataDir: resolve(dataDir),
-    startedAt: new Date().toISOString(),
+    startedAt: systemClock.now().toISOString(),
   };
   writeFileSync(lockFileOf(dataDir), JSON.stringify(lock));
 }

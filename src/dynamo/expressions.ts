@@ -1,5 +1,6 @@
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { GSI, TABLE_KEYS, TTL_ATTRIBUTE } from './table.definition.js';
+import { systemClock } from '../common/clock/clock.js';
 
 export interface UpdateSpec {
   /** Attributes to set (undefined values are skipped, so optional DTO fields can be passed as they are). */
@@ -136,5 +137,5 @@ export function buildStateUpdate(
 export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
 /** True when an item carrying a `ttl` has expired but DynamoDB has not deleted it yet. */
-export const isExpired = (item: Record<string, unknown>, now: Date = new Date()): boolean =>
+export const isExpired = (item: Record<string, unknown>, now: Date = systemClock.now()): boolean =>
   typeof item[TTL_ATTRIBUTE] === 'number' && item[TTL_ATTRIBUTE] <= epochSeconds(now);

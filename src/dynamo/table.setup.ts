@@ -14,6 +14,7 @@ import { StartupError } from '../common/startup-error.js';
 import { indexDrift } from './index-drift.js';
 import { Keys } from './keys.js';
 import { TABLE_LAYOUT_VERSION, tableDefinition, TTL_ATTRIBUTE } from './table.definition.js';
+import { systemClock } from '../common/clock/clock.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -93,7 +94,7 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
           SK: { S: Keys.migrationBaseline.SK },
           entity: { S: 'Migration' },
           version: { N: String(TABLE_LAYOUT_VERSION) },
-          createdAt: { S: new Date().toISOString() },
+          createdAt: { S: systemClock.now().toISOString() },
         },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),

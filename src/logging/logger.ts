@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
@@ -8,6 +7,7 @@ import { type HttpLogger, pinoHttp } from 'pino-http';
 import type { AppConfig } from '../config/app-config.js';
 import { usageOf } from '../dynamo/request-accounting.js';
 import { routeOf } from '../metrics/http-metrics.middleware.js';
+import { newRequestId } from '../common/ids.js';
 
 /**
  * Paths pino replaces with `[Redacted]` in every log line: credentials in headers, and any
@@ -87,7 +87,7 @@ export function createRootLogger(config: AppConfig, options: LoggerOptions = {})
 /** The request id: the client's `X-Request-Id` when well-formed, else a new UUID; echoed on the response. */
 export function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
   const offered = req.headers['x-request-id'];
-  const id = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
+  const id = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : newRequestId();
   res.setHeader('X-Request-Id', id);
   return id;
 }

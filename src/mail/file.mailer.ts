@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import type { Mailer, MailMessage } from './mailer.js';
+import { systemClock } from '../common/clock/clock.js';
 
 /**
  * The development transport: each mail becomes two files in `dir` (`.data/mail/` by default),
@@ -22,13 +23,14 @@ export class FileMailer implements Mailer {
 
   async send(message: MailMessage): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const sent = systemClock.now();
+    const stamp = sent.toISOString().replace(/[:.]/g, '-');
     const base = join(this.dir, `${stamp}-${message.kind}-${randomBytes(3).toString('hex')}`);
     const headers = [
       `From: ${this.from}`,
       `To: ${message.to}`,
       `Subject: ${message.subject}`,
-      `Date: ${new Date().toUTCString()}`,
+      `Date: ${sent.toUTCString()}`,
     ];
     await writeFile(`${base}.txt`, `${headers.join('\n')}\n\n${message.text}`, { mode: 0o600 });
     await writeFile(`${base}.html`, message.html, { mode: 0o600 });

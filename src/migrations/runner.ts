@@ -14,6 +14,7 @@ import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { Keys } from '../dynamo/keys.js';
 import { type Migration, migrationLabel } from './migration.js';
 import { migrationStatuses, readMigrationState } from './state.js';
+import { systemClock } from '../common/clock/clock.js';
 
 export interface RunMigrationsOptions {
   client: DynamoDBClient;
@@ -88,7 +89,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
               version: { N: String(migration.version) },
               name: { S: migration.name },
               status: { S: 'running' },
-              startedAt: { S: new Date().toISOString() },
+              startedAt: { S: systemClock.now().toISOString() },
               scanned: { N: '0' },
               changed: { N: '0' },
             },
@@ -170,7 +171,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
           Key: record,
           UpdateExpression: 'SET #status = :applied, finishedAt = :now',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':applied': { S: 'applied' }, ':now': { S: new Date().toISOString() } },
+          ExpressionAttributeValues: { ':applied': { S: 'applied' }, ':now': { S: systemClock.now().toISOString() } },
         }),
       );
     log(

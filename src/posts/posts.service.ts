@@ -15,7 +15,7 @@ import {
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
 import { CategoriesRepository } from '../taxonomy/categories.repository.js';
@@ -72,6 +72,7 @@ export class PostsService {
     private readonly categories: CategoriesRepository,
     private readonly slugs: SlugService,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.viewerHashKey = Buffer.from(
@@ -160,7 +161,7 @@ export class PostsService {
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
 
     const now = this.clock.now().toISOString();
-    const id = newId();
+    const id = this.ids.next();
     let created: Post | undefined;
     try {
       await this.slugs.withSlug('post', dto.slug, dto.title, async (slug) => {

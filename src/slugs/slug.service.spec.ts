@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { AppConfig } from '../config/app-config.js';
 import { SettableClock } from '../common/clock/clock.js';
+import { SequentialIds } from '../common/ids.js';
 import { SlugService } from './slug.service.js';
 
 /** A document client double holding slug owners by slug (the end of the key's `PK`); counts the GetItems it answers. */
@@ -26,7 +27,7 @@ describe('SlugService: the slug-owner cache of tag and category feeds', () => {
   };
   const service = (seconds = 30) => {
     const { db, reads } = fakeDb(owners);
-    const slugs = new SlugService(db, 't', { slugCacheSeconds: seconds } as AppConfig, clock);
+    const slugs = new SlugService(db, 't', { slugCacheSeconds: seconds } as AppConfig, clock, new SequentialIds());
     return { slugs, reads };
   };
 

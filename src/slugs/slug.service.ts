@@ -9,7 +9,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import { UniqueValues } from '../dynamo/uniqueness.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { isSingleScript } from '../common/validation/identifiers.js';
 import { slugify, withSuffix } from './slugify.js';
 
@@ -38,6 +38,7 @@ export class SlugService {
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {
     const slugs = (kind: SlugKind) =>
       new UniqueValues({
@@ -126,7 +127,8 @@ export class SlugService {
     const generated = slugify(name);
     const base =
       (generated && isSingleScript(generated) ? generated : '') ||
-      newId()
+      this.ids
+        .next()
         .toLowerCase()
         .replace(/[^a-z0-9]/g, '');
     let slug = base;

@@ -3,7 +3,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import { slugify } from '../slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -42,6 +42,7 @@ export class TaxonomyService {
     private readonly slugs: SlugService,
     private readonly cursors: CursorCodec,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
   ) {}
 
   // --- categories -------------------------------------------------------------------------
@@ -64,7 +65,7 @@ export class TaxonomyService {
 
   async createCategory(dto: CreateCategoryDto): Promise<Category> {
     const now = this.clock.now().toISOString();
-    const id = newId();
+    const id = this.ids.next();
     let created: Category | undefined;
     await this.slugs.withSlug('category', dto.slug, dto.name, async (slug) => {
       created = {
@@ -200,7 +201,7 @@ export class TaxonomyService {
 
   async createTag(dto: CreateTagDto): Promise<Tag> {
     const now = this.clock.now().toISOString();
-    const id = newId();
+    const id = this.ids.next();
     let created: Tag | undefined;
     await this.slugs.withSlug('tag', dto.slug, dto.name, async (slug) => {
       created = {

@@ -11,7 +11,7 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { newId } from '../common/ids.js';
+import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
 import type { Session } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
@@ -55,6 +55,7 @@ export class UsersService {
     private readonly notices: SecurityNotices,
     private readonly cursors: CursorCodec,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -70,7 +71,7 @@ export class UsersService {
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now().toISOString();
       const user: UserWithPassword = {
-        id: newId(),
+        id: this.ids.next(),
         email: normalizeEmail(input.email),
         username,
         firstName: input.firstName,

@@ -46,7 +46,7 @@ async function writeChunk(stream: Writable, text: string): Promise<void> {
  * (eventually consistent), so run it off-peak on a large table.
  */
 export async function exportTable(options: ExportOptions): Promise<ExportSummary> {
-  const started = Date.now();
+  const started = performance.now();
   const segments = options.segments ?? defaultSegments();
   if (!Number.isInteger(segments) || segments < 1 || segments > 1000000)
     throw new Error('--segments must be an integer from 1 to 1000000');
@@ -101,5 +101,5 @@ export async function exportTable(options: ExportOptions): Promise<ExportSummary
   }
   await rename(partial, options.out);
   progress.finish();
-  return { items, bytes: file.bytesWritten, rawBytes, seconds: (Date.now() - started) / 1000, segments };
+  return { items, bytes: file.bytesWritten, rawBytes, seconds: (performance.now() - started) / 1000, segments };
 }

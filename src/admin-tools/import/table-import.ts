@@ -13,6 +13,7 @@ import { Keys } from '../../dynamo/keys.js';
 import { GSI } from '../../dynamo/table.definition.js';
 import { type Item, ItemFormatError, itemSize, parseExportLine } from '../dynamodb-json.js';
 import { createProgress, type ProgressStream } from '../progress.js';
+import { systemClock } from '../../common/clock/clock.js';
 
 export interface ImportOptions {
   client: DynamoDBClient;
@@ -188,7 +189,7 @@ function estimateWcu(item: Item): number {
  * import ends exactly like an uninterrupted one (counters are attributes, never added to).
  */
 export async function importTable(options: ImportOptions): Promise<ImportSummary> {
-  const started = Date.now();
+  const started = performance.now();
   const file = resolve(options.file);
   if (!existsSync(file)) throw new ImportRefused(`${options.file} does not exist`);
   const checkpointPath = options.checkpointFile ?? `${file}.checkpoint.json`;
@@ -212,7 +213,7 @@ export async function importTable(options: ImportOptions): Promise<ImportSummary
         `Table ${options.tableName} already holds items; import into an empty table, or pass --merge to overwrite items with the same keys.`,
       );
     if (!options.merge) await replaceMigrationRecords(options.client, options.tableName);
-    const now = new Date().toISOString();
+    const now = systemClock.now().toISOString();
     checkpoint = { file, sha256, tableName: options.tableName, linesDone: 0, items, startedAt: now, updatedAt: now };
     await saveCheckpoint(checkpointPath, checkpoint);
   }
@@ -244,7 +245,7 @@ export async function importTable(options: ImportOptions): Promise<ImportSummary
     );
     written += batch.length;
     checkpoint.linesDone = batch[batch.length - 1].line;
-    checkpoint.updatedAt = new Date().toISOString();
+    checkpoint.updatedAt = systemClock.now().toISOString();
     await saveCheckpoint(checkpointPath, checkpoint);
     progress.update(checkpoint.linesDone);
     batch = [];
@@ -271,7 +272,7 @@ export async function importTable(options: ImportOptions): Promise<ImportSummary
     items,
     resumedAfterLine,
     consumedWcu,
-    seconds: (Date.now() - started) / 1000,
+    seconds: (performance.now() - started) / 1000,
     countProblems,
   };
 }

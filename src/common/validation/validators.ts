@@ -2,6 +2,7 @@ import { Transform } from 'class-transformer';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
+import { systemClock } from '../clock/clock.js';
 
 /** The string's UTF-8 encoding is at most `max` bytes (bcrypt reads only 72). */
 export function MaxBytes(max: number, options?: ValidationOptions): PropertyDecorator {
@@ -53,7 +54,11 @@ export function IsPastIsoDate(options?: ValidationOptions) {
         validate: (value: unknown) => {
           if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
           const date = new Date(`${value}T00:00:00Z`);
-          return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value) && date.getTime() < Date.now();
+          return (
+            !Number.isNaN(date.getTime()) &&
+            date.toISOString().startsWith(value) &&
+            date.getTime() < systemClock.now().getTime()
+          );
         },
       },
     });
