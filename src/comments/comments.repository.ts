@@ -24,6 +24,7 @@ import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/tr
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { PostWriteParts } from '../posts/post-write-parts.js';
 import { type Comment, isCounted } from './comment.entity.js';
+import { commentCountDelta } from './comment-rules.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../identity/author-display.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
@@ -496,7 +497,7 @@ export class CommentsRepository {
   }
 
   private countChange(before: Comment | undefined, after: Comment | undefined): TransactOperation[] {
-    const delta = (after && isCounted(after) ? 1 : 0) - (before && isCounted(before) ? 1 : 0);
+    const delta = commentCountDelta(before, after);
     if (delta === 0) return [];
     const postId = (before ?? after)!.postId;
     return [this.posts.commentCountChange(postId, delta)];

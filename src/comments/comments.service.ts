@@ -13,12 +13,20 @@ import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { allPages, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
-import { type Comment, type CommentStatus, pathSegment } from './comment.entity.js';
+import { type Comment, type CommentStatus } from './comment.entity.js';
+import {
+  assertPostAuthorMayModerate,
+  canReplyTo,
+  canSeeComment,
+  commentNotFound,
+  initialCommentStatus,
+  placeComment,
+} from './comment-rules.js';
+import { canSeePost, postNotFound } from '../posts/post-rules.js';
 import { CommentsRepository, unknownParent } from './comments.repository.js';
 import type { CommentDto } from './dto/comment.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
-const commentNotFound = () => notFound(ErrorCode.CommentNotFound, 'No such comment.');
 /** A write refused because the post is gone: the stream processor removes what is under it. */
 const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {
   try {
@@ -104,30 +112,20 @@ export class CommentsService {
     if (!post || !isLive(post, this.clock.now())) throw notFound(ErrorCode.PostNotFound, 'No such post.');
     const now = this.clock.now().toISOString();
     const id = this.ids.next();
-    let path = pathSegment(now, id);
-    let depth = 1;
     let parent: Comment | undefined;
     if (parentId) {
       parent = await this.comments.findById(postId, parentId);
       // Missing, deleted and invisible parents get one answer, so a reply cannot probe for
       // comments the replier may not see (pending, spam, rejected ones of others).
-      if (!parent || parent.deleted || !this.canSee(parent, author)) throw unknownParent(parentId);
-      // At the depth limit, the reply becomes a sibling of the parent: attached to the deepest allowed ancestor.
-      const segments = parent.path.split('/');
-      const base = parent.depth >= this.config.comments.maxDepth ? segments.slice(0, -1) : segments;
-      path = [...base, pathSegment(now, id)].join('/');
-      depth = base.length + 1;
+      if (!canReplyTo(parent, author)) throw unknownParent(parentId);
     }
-    const attachedTo = depth > 1 ? path.split('/')[depth - 2].split('#')[1] : undefined;
     const comment: Comment = {
       id,
       postId,
-      path,
-      parentId: attachedTo,
-      depth,
+      ...placeComment(parent, now, id, this.config.comments.maxDepth),
       authorId: author.userId,
       content,
-      status: options.approveAtOnce ? 'approved' : this.initialStatus(author),
+      status: options.approveAtOnce ? 'approved' : initialCommentStatus(this.config.comments.autoApprove, author),
       deleted: false,
       likeCount: 0,
       createdAt: now,
@@ -142,8 +140,7 @@ export class CommentsService {
   /** One page of the thread, as the viewer may see it. */
   async thread(postId: string, viewer: AuthUser | undefined, limit: number, cursor?: string): Promise<Page<Comment>> {
     const post = await this.posts.findSummary(postId);
-    const canSeePost = post && (isLive(post, this.clock.now()) || viewer?.userId === post.authorId || isStaff(viewer));
-    if (!canSeePost) throw notFound(ErrorCode.PostNotFound, 'No such post.');
+    if (!post || !canSeePost(post, viewer, this.clock.now())) throw postNotFound();
     return this.comments.thread(postId, { userId: viewer?.userId, staff: isStaff(viewer) }, limit, cursor);
   }
 
@@ -208,16 +205,7 @@ export class CommentsService {
     const comment = await this.comments.findById(postId, commentId);
     if (!comment) throw commentNotFound();
     if (!isStaff(viewer)) {
-      const post = await this.posts.findSummary(postId);
-      if (post?.authorId !== viewer.userId)
-        throw forbidden(ErrorCode.InsufficientRole, 'Your role does not allow this.');
-      if (!this.canSee(comment, viewer)) throw commentNotFound();
-      if (status !== 'rejected' || comment.status !== 'approved' || comment.deleted) {
-        throw forbidden(
-          ErrorCode.InsufficientRole,
-          "A post's author may only hide (reject) approved comments on the post; other changes are for moderators.",
-        );
-      }
+      assertPostAuthorMayModerate(comment, status, viewer, (await this.posts.findSummary(postId))?.authorId);
     }
     if (comment.status !== status) {
       await this.comments.save(comment, { ...comment, status, updatedAt: this.clock.now().toISOString() });
@@ -258,22 +246,10 @@ export class CommentsService {
     return { liked, likeCount: (await this.comments.findById(postId, commentId))?.likeCount ?? 0 };
   }
 
-  private initialStatus(author: AuthUser): CommentStatus {
-    const policy = this.config.comments.autoApprove;
-    if (policy === 'all' || isStaff(author)) return 'approved';
-    if (policy === 'verified' && author.emailVerified) return 'approved';
-    return 'pending';
-  }
-
   /** A comment the viewer may see (approved, their own, or any for staff); 404 otherwise. */
   private async visible(postId: string, commentId: string, viewer: AuthUser): Promise<Comment> {
     const comment = await this.comments.findById(postId, commentId);
-    if (!comment || !this.canSee(comment, viewer)) throw commentNotFound();
+    if (!comment || !canSeeComment(comment, viewer)) throw commentNotFound();
     return comment;
-  }
-
-  /** Approved comments and tombstones are public; others only for their author and staff. */
-  private canSee(comment: Comment, viewer: AuthUser): boolean {
-    return comment.status === 'approved' || comment.deleted || comment.authorId === viewer.userId || isStaff(viewer);
   }
 }

@@ -3,15 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { DELETED_USER_ID, isStaff } from '../identity/account.js';
-import {
-  badRequest,
-  conflict,
-  DomainError,
-  forbidden,
-  notFound,
-  unprocessable,
-} from '../common/errors/domain-error.js';
+import { DELETED_USER_ID } from '../identity/account.js';
+import { badRequest, DomainError, unprocessable } from '../common/errors/domain-error.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
@@ -25,6 +18,7 @@ import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary }
 import { type PostRead, PostsRepository } from './posts.repository.js';
 import { allPages, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
+import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
 import type { PostDto } from './dto/post.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
@@ -41,7 +35,6 @@ export function deriveExcerpt(content: string): string {
   return chars.length <= 280 ? text : `${chars.slice(0, 279).join('').trimEnd()}…`;
 }
 
-const postNotFound = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 /** The HKDF label of the key that hashes anonymous viewers. */
 const VIEWER_KEY_LABEL = 'publishing-api/anonymous-viewer/hmac-sha256/v1';
 
@@ -272,28 +265,21 @@ export class PostsService {
 
   private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
-    const now = this.clock.now();
-    const when = publishAt ? new Date(publishAt) : now;
-    if (Number.isNaN(when.getTime())) throw badRequest(ErrorCode.ValidationFailed, 'publishAt is not a date.');
-    const status = effectiveStatus(post, now);
-    if (status === 'published') throw conflict(ErrorCode.InvalidTransition, 'The post is already published.');
-    return this.transition(post, { status: 'published', publishedAt: when.toISOString() });
+    return this.transition(post, postTransition(post, { to: 'published', publishAt }, this.clock.now()));
   }
 
   /** Back to draft: out of every feed, counts adjusted. */
   unpublish(postId: string, viewer: AuthUser): Promise<Post> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
-      if (post.status === 'draft') throw conflict(ErrorCode.InvalidTransition, 'The post is a draft already.');
-      return this.transition(post, { status: 'draft', publishedAt: undefined });
+      return this.transition(post, postTransition(post, { to: 'draft' }, this.clock.now()));
     });
   }
 
   archive(postId: string, viewer: AuthUser): Promise<Post> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
-      if (post.status === 'archived') throw conflict(ErrorCode.InvalidTransition, 'The post is archived already.');
-      return this.transition(post, { status: 'archived' });
+      return this.transition(post, postTransition(post, { to: 'archived' }, this.clock.now()));
     });
   }
 
@@ -402,7 +388,7 @@ export class PostsService {
   }
 
   private canSee(post: PostSummary, viewer?: AuthUser): boolean {
-    return isLive(post, this.clock.now()) || viewer?.userId === post.authorId || isStaff(viewer);
+    return canSeePost(post, viewer, this.clock.now());
   }
 
   /**
@@ -411,13 +397,8 @@ export class PostsService {
    */
   private async manageable(postId: string, viewer: AuthUser, allowModerators: boolean): Promise<PostRead> {
     const read = await this.posts.findById(postId);
-    if (!read || !this.canSee(read.post, viewer)) throw postNotFound();
-    const allowed =
-      read.post.authorId === viewer.userId ||
-      viewer.role === 'admin' ||
-      (allowModerators && viewer.role === 'moderator');
-    if (!allowed) throw forbidden(ErrorCode.NotPostAuthor, 'Only the author or an admin may change this post.');
-    return read;
+    assertMayManagePost(read?.post, viewer, this.clock.now(), allowModerators);
+    return read!;
   }
 
   private async transition(post: Post, change: Partial<PostSummary>): Promise<Post> {
