@@ -23,6 +23,7 @@ import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { recordLogin, withLogin } from '../identity/login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
+import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, unknown>;
@@ -37,9 +38,6 @@ export function toUserItem(user: UserWithPassword): Item {
   return { ...Keys.user(user.id), ...UserIndexKeys.forUser(user), entity: ENTITY.User, ...user };
 }
 
-const isActiveAdmin = (user: Pick<User, 'role' | 'status'>) => user.role === 'admin' && user.status === 'active';
-
-const lastAdmin = () => conflict(ErrorCode.LastAdmin, 'This is the last active admin; promote another admin first.');
 
 /** Fields of the profile that a user may change. `null` removes a field. */
 export type ProfileChanges = Partial<{
@@ -100,7 +98,7 @@ export class UsersRepository {
       },
       this.emails.claim(user.email, user.id),
       this.usernames.claim(user.username, user.id),
-      ...(isActiveAdmin(user) ? [this.adminCounterChange(+1)] : []),
+      ...this.adminCounterOperations(undefined, user),
       ...parts,
     ]);
   }
@@ -275,7 +273,7 @@ export class UsersRepository {
   async erase(user: User): Promise<void> {
     await transactWrite(this.db, [
       this.versioned.delete(Keys.user(user.id), user.version),
-      ...(isActiveAdmin(user) ? [this.adminCounterChange(-1)] : []),
+      ...this.adminCounterOperations(user, undefined),
       // The email and username are free again the moment the account is gone.
       this.emails.release(user.email, user.id, { ifPresent: true }),
       this.usernames.release(user.username, user.id, { ifPresent: true }),
@@ -443,28 +441,18 @@ export class UsersRepository {
     );
   }
 
+  /** The admin counter's change for a user's change (src/users/admin-counter.ts): none, or one. */
   private adminCounterOperations(
-    before: Pick<User, 'role' | 'status'>,
-    after: Pick<User, 'role' | 'status'>,
+    before: Pick<User, 'role' | 'status'> | undefined,
+    after: Pick<User, 'role' | 'status'> | undefined,
   ): TransactOperation[] {
-    if (isActiveAdmin(before) && !isActiveAdmin(after)) return [this.adminCounterChange(-1)];
-    if (!isActiveAdmin(before) && isActiveAdmin(after)) return [this.adminCounterChange(+1)];
-    return [];
-  }
-
-  /** Removing an admin requires that another active admin remains: the count never reaches zero. */
-  private adminCounterChange(delta: 1 | -1): TransactOperation {
-    return {
-      item: {
-        Update: {
-          TableName: this.tableName,
-          Key: ADMIN_COUNTER_KEY,
-          UpdateExpression: 'ADD activeAdmins :delta SET entity = :entity',
-          ...(delta < 0 ? { ConditionExpression: 'activeAdmins > :one' } : {}),
-          ExpressionAttributeValues: { ':delta': delta, ':entity': 'Counter', ...(delta < 0 ? { ':one': 1 } : {}) },
-        },
+    const delta = activeAdminDelta(before, after);
+    if (delta === 0) return [];
+    return [
+      {
+        item: { Update: { TableName: this.tableName, Key: ADMIN_COUNTER_KEY, ...adminCounterUpdate(delta) } },
+        onConditionFailed: lastAdmin,
       },
-      onConditionFailed: lastAdmin,
-    };
+    ];
   }
 }

@@ -16,6 +16,7 @@ import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
 import type { Session } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
+import { isActiveAdmin } from './admin-counter.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 import { SecurityNotices } from '../mail/security-notices.js';
@@ -168,7 +169,7 @@ export class UsersService {
   async prepareErasure(userId: string): Promise<void> {
     const before = await this.users.findById(userId);
     if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
-    if (before.role === 'admin' && before.status === 'active') {
+    if (isActiveAdmin(before)) {
       await this.users.setRoleAndStatus(before, { status: 'suspended' });
     }
   }
