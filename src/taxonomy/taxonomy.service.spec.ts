@@ -1,0 +1,234 @@
+import { jest } from '@jest/globals';
+import { SettableClock } from '../common/clock/clock.js';
+import { conflict } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
+import { SequentialIds } from '../common/ids.js';
+import type { SlugService } from '../common/slugs/slug.service.js';
+import { slugify } from '../common/slugs/slugify.js';
+import type { CursorCodec } from '../dynamo/cursor.js';
+import type { CategoriesRepository } from './categories.repository.js';
+import type { CategoryPostsHooks } from './category-posts.hooks.js';
+import type { TagsRepository } from './tags.repository.js';
+import type { Category, Tag } from './taxonomy.entity.js';
+import { TaxonomyService } from './taxonomy.service.js';
+
+const NOW = '2026-05-15T12:00:00.000Z';
+
+const category = (id: string, overrides: Partial<Category> = {}): Category => ({
+  id,
+  name: id,
+  slug: id,
+  sortOrder: 0,
+  postCount: 0,
+  createdAt: NOW,
+  updatedAt: NOW,
+  version: 1,
+  ...overrides,
+});
+const tag = (id: string, overrides: Partial<Tag> = {}): Tag => ({
+  id,
+  name: id,
+  slug: id,
+  postCount: 0,
+  createdAt: NOW,
+  updatedAt: NOW,
+  version: 1,
+  ...overrides,
+});
+
+/** The collaborators faked at their tokens: repositories over an in-memory list, the slug service's choice of slug. */
+function setUp(categories: Category[] = [], tags: Tag[] = []) {
+  const categoriesRepo = {
+    all: jest.fn(() => Promise.resolve(categories)),
+    findById: jest.fn((id: string) => Promise.resolve(categories.find((c) => c.id === id))),
+    create: jest.fn((_category: Category, _slugs: unknown) => Promise.resolve(undefined)),
+    update: jest.fn((_current: Category, _changes: unknown, _slugs: unknown, _parent?: Category) =>
+      Promise.resolve(undefined),
+    ),
+    delete: jest.fn((_current: Category, _children: Category[], _moveTo: string | undefined, _slugs: unknown) =>
+      Promise.resolve(undefined),
+    ),
+  };
+  const tagsRepo = {
+    findById: jest.fn((id: string) => Promise.resolve(tags.find((t) => t.id === id))),
+    create: jest.fn((_tag: Tag, _slugs: unknown) => Promise.resolve(undefined)),
+    update: jest.fn((_current: Tag, _changes: unknown, _slugs: unknown) => Promise.resolve(undefined)),
+    delete: jest.fn((_current: Tag, _slugs: unknown) => Promise.resolve(undefined)),
+  };
+  const owners = new Map(tags.map((t) => [t.slug, t.id]));
+  const slugs = {
+    withSlug: jest.fn(
+      async (_kind: string, explicit: string | undefined, name: string, write: (slug: string) => Promise<void>) => {
+        const slug = explicit ?? slugify(name);
+        await write(slug);
+        return slug;
+      },
+    ),
+    ownerOf: jest.fn((_kind: string, slug: string) => Promise.resolve(owners.get(slug))),
+  };
+  const categoryPosts = { movePosts: jest.fn((_from: string, _to: string) => Promise.resolve(undefined)) };
+  const service = new TaxonomyService(
+    categoriesRepo as unknown as CategoriesRepository,
+    tagsRepo as unknown as TagsRepository,
+    slugs as unknown as SlugService,
+    {} as CursorCodec,
+    categoryPosts as unknown as CategoryPostsHooks,
+    new SettableClock().set(NOW),
+    new SequentialIds('tax'),
+  );
+  return { service, categoriesRepo, tagsRepo, slugs, categoryPosts };
+}
+
+describe('TaxonomyService: categories', () => {
+  it('creates a category with a new id, the clock and the slug service’s slug', async () => {
+    const { service, categoriesRepo } = setUp();
+    const created = await service.createCategory({ name: 'Rust Lang' });
+    expect(created).toEqual({
+      id: 'tax000000000000000001',
+      name: 'Rust Lang',
+      slug: 'rust-lang',
+      description: undefined,
+      color: undefined,
+      icon: undefined,
+      sortOrder: 0,
+      parentId: undefined,
+      postCount: 0,
+      createdAt: NOW,
+      updatedAt: NOW,
+      version: 1,
+    });
+    expect(categoriesRepo.create.mock.calls[0][0]).toEqual(created);
+  });
+
+  it('a missing category: 404 category_not_found for detail, update and delete', async () => {
+    const { service, categoriesRepo } = setUp([category('a')]);
+    expect(await refusalOf(() => service.categoryBySlug('nope'))).toBe('404 category_not_found');
+    expect(await refusalOf(() => service.updateCategory('nope', { name: 'x' }))).toBe('404 category_not_found');
+    expect(await refusalOf(() => service.deleteCategory('nope'))).toBe('404 category_not_found');
+    expect(categoriesRepo.update).not.toHaveBeenCalled();
+    expect(categoriesRepo.delete).not.toHaveBeenCalled();
+  });
+
+  it('an update with a stale If-Match: 412 version_mismatch, nothing written', async () => {
+    const { service, categoriesRepo } = setUp([category('a', { version: 3 })]);
+    expect(await refusalOf(() => service.updateCategory('a', { name: 'x' }, 2))).toBe('412 version_mismatch');
+    expect(categoriesRepo.update).not.toHaveBeenCalled();
+    expect(await refusalOf(() => service.updateCategory('a', { name: 'x' }, 3))).toBe('allowed');
+  });
+
+  it('a move under an unknown parent is 422 unknown_parent; under itself or a descendant 409 category_cycle', async () => {
+    const tree = [category('root'), category('child', { parentId: 'root' }), category('leaf', { parentId: 'child' })];
+    const { service, categoriesRepo } = setUp(tree);
+    expect(await refusalOf(() => service.updateCategory('root', { parentId: 'ghost' }))).toBe('422 unknown_parent');
+    expect(await refusalOf(() => service.updateCategory('root', { parentId: 'root' }))).toBe('409 category_cycle');
+    expect(await refusalOf(() => service.updateCategory('root', { parentId: 'leaf' }))).toBe('409 category_cycle');
+    expect(categoriesRepo.update).not.toHaveBeenCalled();
+    await service.updateCategory('leaf', { parentId: 'root' });
+    expect(categoriesRepo.update.mock.calls[0][3]).toEqual(tree[0]);
+  });
+
+  it('the detail names the children in order and the ancestors', async () => {
+    const { service } = setUp([
+      category('root'),
+      category('b', { parentId: 'root', sortOrder: 2 }),
+      category('a', { parentId: 'root', sortOrder: 1 }),
+    ]);
+    const detail = await service.categoryBySlug('root');
+    expect(detail.children.map((c) => c.id)).toEqual(['a', 'b']);
+    expect((await service.categoryBySlug('b')).ancestors.map((c) => c.id)).toEqual(['root']);
+  });
+
+  it('a category with children or posts is 409 category_not_empty without moveTo', async () => {
+    for (const all of [[category('a'), category('kid', { parentId: 'a' })], [category('a', { postCount: 2 })]]) {
+      const { service, categoriesRepo } = setUp(all);
+      expect(await refusalOf(() => service.deleteCategory('a'))).toBe('409 category_not_empty');
+      expect(categoriesRepo.delete).not.toHaveBeenCalled();
+    }
+  });
+
+  it('an empty category is deleted without moving anything', async () => {
+    const { service, categoriesRepo, categoryPosts } = setUp([category('a')]);
+    await service.deleteCategory('a');
+    expect(categoryPosts.movePosts).not.toHaveBeenCalled();
+    expect(categoriesRepo.delete.mock.calls[0].slice(0, 3)).toEqual([category('a'), [], undefined]);
+  });
+
+  it('with moveTo: the posts move first, then the category goes with its children re-parented', async () => {
+    const all = [category('a', { postCount: 2 }), category('kid', { parentId: 'a' }), category('target')];
+    const { service, categoriesRepo, categoryPosts } = setUp(all);
+    await service.deleteCategory('a', 'target');
+    expect(categoryPosts.movePosts.mock.calls).toEqual([['a', 'target']]);
+    expect(categoriesRepo.delete.mock.calls[0].slice(1, 3)).toEqual([[all[1]], 'target']);
+    expect(categoryPosts.movePosts.mock.invocationCallOrder[0]).toBeLessThan(
+      categoriesRepo.delete.mock.invocationCallOrder[0],
+    );
+  });
+
+  it('moveTo must exist (422 unknown_parent) and not be the category or below it (409 category_cycle)', async () => {
+    const all = [category('a', { postCount: 1 }), category('kid', { parentId: 'a' })];
+    const { service, categoriesRepo, categoryPosts } = setUp(all);
+    expect(await refusalOf(() => service.deleteCategory('a', 'ghost'))).toBe('422 unknown_parent');
+    expect(await refusalOf(() => service.deleteCategory('a', 'kid'))).toBe('409 category_cycle');
+    expect(await refusalOf(() => service.deleteCategory('a', 'a'))).toBe('409 category_cycle');
+    expect(categoryPosts.movePosts).not.toHaveBeenCalled();
+    expect(categoriesRepo.delete).not.toHaveBeenCalled();
+  });
+});
+
+describe('TaxonomyService: tags', () => {
+  it('creates a tag with a new id, the clock and the slug', async () => {
+    const { service, tagsRepo } = setUp();
+    const created = await service.createTag({ name: 'Type Script', slug: 'ts' });
+    expect(created).toMatchObject({
+      id: 'tax000000000000000001',
+      slug: 'ts',
+      postCount: 0,
+      createdAt: NOW,
+      version: 1,
+    });
+    expect(tagsRepo.create.mock.calls[0][0]).toEqual(created);
+  });
+
+  it('a missing tag: 404 tag_not_found for read, update and delete', async () => {
+    const { service } = setUp();
+    expect(await refusalOf(() => service.tagBySlug('nope'))).toBe('404 tag_not_found');
+    expect(await refusalOf(() => service.updateTag('nope', { name: 'x' }))).toBe('404 tag_not_found');
+    expect(await refusalOf(() => service.deleteTag('nope'))).toBe('404 tag_not_found');
+  });
+
+  it('an update with a stale If-Match: 412 version_mismatch, nothing written', async () => {
+    const { service, tagsRepo } = setUp([], [tag('t', { version: 2 })]);
+    expect(await refusalOf(() => service.updateTag('t', { name: 'x' }, 1))).toBe('412 version_mismatch');
+    expect(tagsRepo.update).not.toHaveBeenCalled();
+  });
+
+  it('a tag on published posts cannot be deleted: 409 tag_in_use', async () => {
+    const { service, tagsRepo } = setUp([], [tag('used', { postCount: 1 }), tag('free')]);
+    expect(await refusalOf(() => service.deleteTag('used'))).toBe('409 tag_in_use');
+    expect(await refusalOf(() => service.deleteTag('free'))).toBe('allowed');
+    expect(tagsRepo.delete.mock.calls.map((call) => call[0].id)).toEqual(['free']);
+  });
+
+  it('tagsNamed: finds existing tags by slug, creates the others once per slug', async () => {
+    const { service, tagsRepo } = setUp([], [tag('t-rust', { slug: 'rust', name: 'Rust' })]);
+    const found = await service.tagsNamed(['Rust', 'Go', ' go ', 'GO']);
+    expect(found.map((t) => t.slug)).toEqual(['rust', 'go']);
+    expect(tagsRepo.create.mock.calls.map((call) => call[0].name)).toEqual(['Go']);
+  });
+
+  it('tagsNamed: a name without letters or digits is 422 validation_failed, nothing created', async () => {
+    const { service, tagsRepo } = setUp();
+    expect(await refusalOf(() => service.tagsNamed(['ok', '!!!']))).toBe('422 validation_failed');
+    expect(tagsRepo.create).not.toHaveBeenCalled();
+  });
+
+  it('tagsNamed: a creation that loses the slug race reads the winner’s tag', async () => {
+    const { service, tagsRepo, slugs } = setUp();
+    const winner = tag('winner', { slug: 'go' });
+    slugs.withSlug.mockRejectedValueOnce(conflict(ErrorCode.SlugTaken, 'taken'));
+    slugs.ownerOf.mockResolvedValueOnce(undefined).mockResolvedValueOnce('winner');
+    tagsRepo.findById.mockResolvedValueOnce(winner);
+    expect(await service.tagsNamed(['Go'])).toEqual([winner]);
+  });
+});
