@@ -35,7 +35,7 @@ export function placeComment(
   maxDepth: number,
 ): CommentPlacement {
   const own = pathSegment(createdAt, id);
-  if (!parent) return { path: own, depth: 1 };
+  if (!parent) return { path: own, depth: 1, parentId: undefined };
   const segments = parent.path.split('/');
   const base = parent.depth >= maxDepth ? segments.slice(0, -1) : segments;
   const depth = base.length + 1;
