@@ -1,0 +1,231 @@
+import { jest } from '@jest/globals';
+import { SettableClock } from '../common/clock/clock.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
+import { SequentialIds } from '../common/ids.js';
+import type { SlugService } from '../common/slugs/slug.service.js';
+import { slugify } from '../common/slugs/slugify.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { TransactOperation } from '../dynamo/transactions.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import type { CategoriesRepository } from '../taxonomy/categories.repository.js';
+import type { CategoryPostsHooks } from '../taxonomy/category-posts.hooks.js';
+import type { TagsRepository } from '../taxonomy/tags.repository.js';
+import type { PersonalDataHooks } from '../users/personal-data.hooks.js';
+import type { UserErasureHooks } from '../users/user-erasure.hooks.js';
+import type { Post, PostSummary } from './post.entity.js';
+import type { PostsRepository } from './posts.repository.js';
+import { PostsService } from './posts.service.js';
+
+const NOW = '2026-05-15T12:00:00.000Z';
+const EARLIER = '2026-05-15T11:00:00.000Z';
+const LATER = '2026-05-16T09:00:00.000Z';
+
+const viewer = (userId: string, role: AuthUser['role'] = 'user'): AuthUser => ({
+  userId,
+  sessionId: 's',
+  role,
+  status: 'active',
+  email: `${userId}@example.com`,
+  emailVerified: true,
+});
+
+const stored = (overrides: Partial<Post> = {}): Post => ({
+  id: 'p1',
+  authorId: 'author',
+  title: 'Title',
+  slug: 'title',
+  excerpt: 'body',
+  content: 'body',
+  tagIds: [],
+  status: 'draft',
+  viewCount: 0,
+  likeCount: 0,
+  commentCount: 0,
+  createdAt: EARLIER,
+  updatedAt: EARLIER,
+  version: 4,
+  ...overrides,
+});
+
+/** The collaborators faked: one stored post, known tags and categories, slug operations as labels. */
+function setUp(post: Post | undefined = stored(), known: { tags?: string[]; categories?: string[] } = {}) {
+  const posts = {
+    findById: jest.fn((_id: string, _viewerId?: string) =>
+      Promise.resolve(post ? { post, likedByViewer: false } : undefined),
+    ),
+    create: jest.fn((_post: Post, _extra: TransactOperation[]) => Promise.resolve()),
+    save: jest.fn(
+      (_before: PostSummary, _after: PostSummary, _content: string | undefined, _extra?: TransactOperation[]) =>
+        Promise.resolve(),
+    ),
+    delete: jest.fn((_before: PostSummary, _extra: TransactOperation[], _now: Date) => Promise.resolve()),
+    findForCounting: jest.fn((_id: string) =>
+      Promise.resolve(post ? { summary: post, counts: { viewCount: 0, likeCount: 2, commentCount: 0 } } : undefined),
+    ),
+    addLike: jest.fn((_postId: string, _userId: string, _at: string, _gone: unknown) => Promise.resolve(true)),
+    removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown) => Promise.resolve(true)),
+    idempotencyOperation: jest.fn(() => ({ item: {} }) as TransactOperation),
+  };
+  const tags = {
+    findMany: jest.fn((ids: string[]) =>
+      Promise.resolve(ids.filter((id) => known.tags?.includes(id)).map((id) => ({ id }))),
+    ),
+  };
+  const categories = {
+    findById: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ? { id } : undefined)),
+  };
+  const slugs = {
+    withSlug: jest.fn(
+      async (_kind: string, explicit: string | undefined, name: string, write: (slug: string) => Promise<void>) => {
+        const slug = explicit ?? slugify(name);
+        await write(slug);
+        return slug;
+      },
+    ),
+    claim: jest.fn(
+      (kind: string, slug: string, owner: string) => `claim ${kind} ${slug} ${owner}` as unknown as TransactOperation,
+    ),
+    release: jest.fn(
+      (kind: string, slug: string, owner: string) => `release ${kind} ${slug} ${owner}` as unknown as TransactOperation,
+    ),
+  };
+  const service = new PostsService(
+    posts as unknown as PostsRepository,
+    tags as unknown as TagsRepository,
+    categories as unknown as CategoriesRepository,
+    slugs as unknown as SlugService,
+    {} as UserErasureHooks,
+    {} as CategoryPostsHooks,
+    new SettableClock().set(NOW),
+    new SequentialIds('post'),
+    { auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' } } as AppConfig,
+    {} as PersonalDataHooks,
+  );
+  return { service, posts, tags, categories, slugs };
+}
+
+describe('PostsService.create', () => {
+  it('writes a draft with the next id, the clock, the derived excerpt and the slug claim', async () => {
+    const { service, posts } = setUp();
+    const { post, replayed } = await service.create(viewer('me'), { title: 'Hello World', content: '# Hi *there*' });
+    expect(replayed).toBe(false);
+    expect(post).toMatchObject({
+      id: 'post00000000000000001',
+      authorId: 'me',
+      slug: 'hello-world',
+      excerpt: 'Hi there',
+      status: 'draft',
+      createdAt: NOW,
+      updatedAt: NOW,
+      version: 1,
+    });
+    expect(post.publishedAt).toBeUndefined();
+    expect(posts.create.mock.calls).toEqual([[post, ['claim post hello-world post00000000000000001']]]);
+  });
+
+  it('publishNow publishes in the creating write, at the clock', async () => {
+    const { service } = setUp();
+    const { post } = await service.create(viewer('me'), { title: 'T', content: 'c' }, undefined, { publishNow: true });
+    expect([post.status, post.publishedAt]).toEqual(['published', NOW]);
+  });
+
+  it('unknown tags or category: 422 naming them, nothing written', async () => {
+    const { service, posts } = setUp(undefined, { tags: ['t1'], categories: ['c1'] });
+    expect(
+      await refusalOf(() => service.create(viewer('me'), { title: 'T', content: 'c', tagIds: ['t1', 't2'] })),
+    ).toBe('422 tag_not_found');
+    expect(await refusalOf(() => service.create(viewer('me'), { title: 'T', content: 'c', categoryId: 'c2' }))).toBe(
+      '422 category_not_found',
+    );
+    expect(posts.create).not.toHaveBeenCalled();
+  });
+
+  it('a malformed Idempotency-Key: 400 bad_request, nothing written', async () => {
+    const { service, posts } = setUp();
+    expect(await refusalOf(() => service.create(viewer('me'), { title: 'T', content: 'c' }, 'has space'))).toBe(
+      '400 bad_request',
+    );
+    expect(posts.create).not.toHaveBeenCalled();
+  });
+});
+
+describe('PostsService transitions', () => {
+  it('publish: saves the post as published at the clock (or at publishAt), updatedAt the clock', async () => {
+    const { service, posts } = setUp();
+    await service.publish('p1', viewer('author'));
+    const { content: _content, ...before } = stored();
+    expect(posts.save.mock.calls[0]).toEqual([
+      before,
+      { ...before, status: 'published', publishedAt: NOW, updatedAt: NOW },
+      undefined,
+    ]);
+    await service.publish('p1', viewer('author'), LATER);
+    expect(posts.save.mock.calls[1][1]).toMatchObject({ status: 'published', publishedAt: '2026-05-16T09:00:00.000Z' });
+  });
+
+  it('publishing a live post: 409 invalid_transition, nothing saved', async () => {
+    const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
+    expect(await refusalOf(() => service.publish('p1', viewer('author')))).toBe('409 invalid_transition');
+    expect(posts.save).not.toHaveBeenCalled();
+  });
+
+  it('unpublish and archive save the moved status; a draft cannot be unpublished', async () => {
+    const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
+    await service.unpublish('p1', viewer('author'));
+    expect(posts.save.mock.calls[0][1]).toMatchObject({ status: 'draft', publishedAt: undefined });
+    await service.archive('p1', viewer('author', 'admin'));
+    expect(posts.save.mock.calls[1][1]).toMatchObject({ status: 'archived', publishedAt: EARLIER });
+    const { service: draft } = setUp();
+    expect(await refusalOf(() => draft.unpublish('p1', viewer('author')))).toBe('409 invalid_transition');
+  });
+
+  it('another user: 404 for a draft they cannot see, 403 not_post_author for a live post; a moderator may not edit', async () => {
+    const { service, posts } = setUp();
+    expect(await refusalOf(() => service.publish('p1', viewer('other')))).toBe('404 post_not_found');
+    const { service: live } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
+    expect(await refusalOf(() => live.archive('p1', viewer('other')))).toBe('403 not_post_author');
+    expect(await refusalOf(() => live.archive('p1', viewer('mod', 'moderator')))).toBe('403 not_post_author');
+    expect(posts.save).not.toHaveBeenCalled();
+  });
+});
+
+describe('PostsService.update and delete', () => {
+  it('a slug change releases the old slug and claims the new one in the same save', async () => {
+    const { service, posts } = setUp();
+    await service.update('p1', viewer('author'), { slug: 'renamed' }, 4);
+    expect(posts.save.mock.calls[0][3]).toEqual(['release post title p1', 'claim post renamed p1']);
+    expect(posts.save.mock.calls[0][1]).toMatchObject({ slug: 'renamed', updatedAt: NOW });
+  });
+
+  it('a stale If-Match: 412 version_mismatch, nothing saved', async () => {
+    const { service, posts } = setUp();
+    expect(await refusalOf(() => service.update('p1', viewer('author'), { title: 'x' }, 3))).toBe(
+      '412 version_mismatch',
+    );
+    expect(posts.save).toHaveBeenCalledTimes(0);
+  });
+
+  it('a moderator may delete a live post (with its slug released, at the clock); another user may not', async () => {
+    const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
+    expect(await refusalOf(() => service.delete('p1', viewer('other')))).toBe('403 not_post_author');
+    await service.delete('p1', viewer('mod', 'moderator'));
+    expect(posts.delete.mock.calls[0][1]).toEqual(['release post title p1']);
+    expect(posts.delete.mock.calls[0][2].toISOString()).toBe(NOW);
+  });
+});
+
+describe('PostsService reads', () => {
+  it('the feed filters by one of category, tag or author: 400 validation_failed for two', async () => {
+    const { service } = setUp();
+    expect(await refusalOf(() => service.feed({ tag: 'a', author: 'b' }, 20))).toBe('400 validation_failed');
+  });
+
+  it('likes only a live post (404 post_not_found otherwise); answers the count with this like', async () => {
+    const { service: draft, posts: untouched } = setUp();
+    expect(await refusalOf(() => draft.setLike('p1', viewer('me'), true))).toBe('404 post_not_found');
+    expect(untouched.addLike).not.toHaveBeenCalled();
+    const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER, likeCount: 1 }));
+    expect(await service.setLike('p1', viewer('me'), true)).toEqual({ liked: true, likeCount: 4 });
+    expect(posts.addLike.mock.calls[0].slice(0, 3)).toEqual(['p1', 'me', NOW]);
+  });
+});
