@@ -2,8 +2,8 @@ import { jest } from '@jest/globals';
 import { SettableClock } from '../common/clock/clock.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
 import { SequentialIds } from '../common/ids.js';
-import type { SlugService } from '../common/slugs/slug.service.js';
-import { slugify } from '../common/slugs/slugify.js';
+import type { SlugService } from '../slugs/slug.service.js';
+import { slugify } from '../slugs/slugify.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
@@ -53,18 +53,18 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     findById: jest.fn((_id: string, _viewerId?: string) =>
       Promise.resolve(post ? { post, likedByViewer: false } : undefined),
     ),
-    create: jest.fn((_post: Post, _extra: TransactOperation[]) => Promise.resolve()),
+    create: jest.fn((_post: Post, _claim: TransactOperation, _idempotency: unknown) => Promise.resolve()),
     save: jest.fn(
       (_before: PostSummary, _after: PostSummary, _content: string | undefined, _extra?: TransactOperation[]) =>
         Promise.resolve(),
     ),
-    delete: jest.fn((_before: PostSummary, _extra: TransactOperation[], _now: Date) => Promise.resolve()),
+    delete: jest.fn((_before: PostSummary, _now: Date, _release: TransactOperation) => Promise.resolve()),
     findForCounting: jest.fn((_id: string) =>
       Promise.resolve(post ? { summary: post, counts: { viewCount: 0, likeCount: 2, commentCount: 0 } } : undefined),
     ),
     addLike: jest.fn((_postId: string, _userId: string, _at: string, _gone: unknown) => Promise.resolve(true)),
     removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown) => Promise.resolve(true)),
-    idempotencyOperation: jest.fn(() => ({ item: {} }) as TransactOperation),
+    idempotencyOperation: jest.fn(() => ({ item: {} })),
   };
   const tags = {
     findMany: jest.fn((ids: string[]) =>
@@ -87,6 +87,9 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     ),
     release: jest.fn(
       (kind: string, slug: string, owner: string) => `release ${kind} ${slug} ${owner}` as unknown as TransactOperation,
+    ),
+    swap: jest.fn((kind: string, from: string, to: string | undefined, owner: string) =>
+      to && to !== from ? [`release ${kind} ${from} ${owner}`, `claim ${kind} ${to} ${owner}`] : [],
     ),
   };
   const service = new PostsService(
@@ -120,7 +123,7 @@ describe('PostsService.create', () => {
       version: 1,
     });
     expect(post.publishedAt).toBeUndefined();
-    expect(posts.create.mock.calls).toEqual([[post, ['claim post hello-world post00000000000000001']]]);
+    expect(posts.create.mock.calls).toEqual([[post, 'claim post hello-world post00000000000000001', []]]);
   });
 
   it('publishNow publishes in the creating write, at the clock', async () => {
@@ -209,8 +212,8 @@ describe('PostsService.update and delete', () => {
     const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
     expect(await refusalOf(() => service.delete('p1', viewer('other')))).toBe('403 not_post_author');
     await service.delete('p1', viewer('mod', 'moderator'));
-    expect(posts.delete.mock.calls[0][1]).toEqual(['release post title p1']);
-    expect(posts.delete.mock.calls[0][2].toISOString()).toBe(NOW);
+    expect(posts.delete.mock.calls[0][1].toISOString()).toBe(NOW);
+    expect(posts.delete.mock.calls[0][2]).toBe('release post title p1');
   });
 });
 

@@ -4,8 +4,8 @@ import { conflict } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
 import { SequentialIds } from '../common/ids.js';
-import type { SlugService } from '../common/slugs/slug.service.js';
-import { slugify } from '../common/slugs/slugify.js';
+import type { SlugService } from '../slugs/slug.service.js';
+import { slugify } from '../slugs/slugify.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import type { CategoriesRepository } from './categories.repository.js';
 import type { CategoryPostsHooks } from './category-posts.hooks.js';
@@ -43,7 +43,7 @@ function setUp(categories: Category[] = [], tags: Tag[] = []) {
     all: jest.fn(() => Promise.resolve(categories)),
     findById: jest.fn((id: string) => Promise.resolve(categories.find((c) => c.id === id))),
     create: jest.fn((_category: Category, _slugs: unknown) => Promise.resolve(undefined)),
-    update: jest.fn((_current: Category, _changes: unknown, _slugs: unknown, _parent?: Category) =>
+    update: jest.fn((_current: Category, _changes: unknown, _parent: Category | undefined, _slugSwap: unknown) =>
       Promise.resolve(undefined),
     ),
     delete: jest.fn((_current: Category, _children: Category[], _moveTo: string | undefined, _slugs: unknown) =>
@@ -65,6 +65,12 @@ function setUp(categories: Category[] = [], tags: Tag[] = []) {
         return slug;
       },
     ),
+    claim: jest.fn((kind: string, slug: string, owner: string) => `claim ${kind} ${slug} ${owner}`),
+    release: jest.fn((kind: string, slug: string, owner: string) => `release ${kind} ${slug} ${owner}`),
+    swap: jest.fn((kind: string, from: string, to: string | undefined, owner: string) =>
+      to && to !== from ? [`release ${kind} ${from} ${owner}`, `claim ${kind} ${to} ${owner}`] : [],
+    ),
+    forget: jest.fn((_kind: string, _slug: string) => undefined),
     ownerOf: jest.fn((_kind: string, slug: string) => Promise.resolve(owners.get(slug))),
   };
   const categoryPosts = { movePosts: jest.fn((_from: string, _to: string) => Promise.resolve(undefined)) };
@@ -125,7 +131,7 @@ describe('TaxonomyService: categories', () => {
     expect(await refusalOf(() => service.updateCategory('root', { parentId: 'leaf' }))).toBe('409 category_cycle');
     expect(categoriesRepo.update).not.toHaveBeenCalled();
     await service.updateCategory('leaf', { parentId: 'root' });
-    expect(categoriesRepo.update.mock.calls[0][3]).toEqual(tree[0]);
+    expect(categoriesRepo.update.mock.calls[0][2]).toEqual(tree[0]);
   });
 
   it('the detail names the children in order and the ancestors', async () => {
