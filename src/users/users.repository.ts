@@ -38,7 +38,6 @@ export function toUserItem(user: UserWithPassword): Item {
   return { ...Keys.user(user.id), ...UserIndexKeys.forUser(user), entity: ENTITY.User, ...user };
 }
 
-
 /** Fields of the profile that a user may change. `null` removes a field. */
 export type ProfileChanges = Partial<{
   [K in keyof Omit<Profile, 'userId' | 'updatedAt' | 'version'>]: Profile[K] | null;

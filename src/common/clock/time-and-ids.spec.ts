@@ -35,7 +35,8 @@ describe('time and ids come from their providers', () => {
         .split('\n')
         .forEach((line, index) => {
           if (/^\s*(\/\/|\*|\/\*)/.test(line)) return; // comments may name them
-          for (const { name: call, pattern } of DIRECT) if (pattern.test(line)) found.push(`${name}:${index + 1} ${call}`);
+          for (const { name: call, pattern } of DIRECT)
+            if (pattern.test(line)) found.push(`${name}:${index + 1} ${call}`);
         });
     }
     expect(found).toEqual([]);
