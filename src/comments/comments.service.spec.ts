@@ -8,8 +8,6 @@ import type { AppConfig } from '../config/app-config.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import type { PostsRepository } from '../posts/posts.repository.js';
-import type { PersonalDataHooks } from '../users/personal-data.hooks.js';
-import type { UserErasureHooks } from '../users/user-erasure.hooks.js';
 import type { Comment } from './comment.entity.js';
 import type { CommentsRepository } from './comments.repository.js';
 import { CommentsService } from './comments.service.js';
@@ -80,10 +78,8 @@ function setUp(options: { post?: PostSummary; comments?: Comment[]; autoApprove?
     comments as unknown as CommentsRepository,
     posts as unknown as PostsRepository,
     config,
-    {} as UserErasureHooks,
     new SettableClock().set(NOW),
     new SequentialIds('cmt'),
-    {} as PersonalDataHooks,
   );
   return { service, comments, posts };
 }

@@ -8,10 +8,7 @@ import type { AppConfig } from '../config/app-config.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import type { CategoriesRepository } from '../taxonomy/categories.repository.js';
-import type { CategoryPostsHooks } from '../taxonomy/category-posts.hooks.js';
 import type { TagsRepository } from '../taxonomy/tags.repository.js';
-import type { PersonalDataHooks } from '../users/personal-data.hooks.js';
-import type { UserErasureHooks } from '../users/user-erasure.hooks.js';
 import type { Post, PostSummary } from './post.entity.js';
 import type { PostsRepository } from './posts.repository.js';
 import { PostsService } from './posts.service.js';
@@ -97,12 +94,9 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     tags as unknown as TagsRepository,
     categories as unknown as CategoriesRepository,
     slugs as unknown as SlugService,
-    {} as UserErasureHooks,
-    {} as CategoryPostsHooks,
     new SettableClock().set(NOW),
     new SequentialIds('post'),
     { auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' } } as AppConfig,
-    {} as PersonalDataHooks,
   );
   return { service, posts, tags, categories, slugs };
 }

@@ -8,7 +8,6 @@ import type { SlugService } from '../slugs/slug.service.js';
 import { slugify } from '../slugs/slugify.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import type { CategoriesRepository } from './categories.repository.js';
-import type { CategoryPostsHooks } from './category-posts.hooks.js';
 import type { TagsRepository } from './tags.repository.js';
 import type { Category, Tag } from './taxonomy.entity.js';
 import { TaxonomyService } from './taxonomy.service.js';
@@ -73,17 +72,15 @@ function setUp(categories: Category[] = [], tags: Tag[] = []) {
     forget: jest.fn((_kind: string, _slug: string) => undefined),
     ownerOf: jest.fn((_kind: string, slug: string) => Promise.resolve(owners.get(slug))),
   };
-  const categoryPosts = { movePosts: jest.fn((_from: string, _to: string) => Promise.resolve(undefined)) };
   const service = new TaxonomyService(
     categoriesRepo as unknown as CategoriesRepository,
     tagsRepo as unknown as TagsRepository,
     slugs as unknown as SlugService,
     {} as CursorCodec,
-    categoryPosts as unknown as CategoryPostsHooks,
     new SettableClock().set(NOW),
     new SequentialIds('tax'),
   );
-  return { service, categoriesRepo, tagsRepo, slugs, categoryPosts };
+  return { service, categoriesRepo, tagsRepo, slugs };
 }
 
 describe('TaxonomyService: categories', () => {
@@ -111,7 +108,7 @@ describe('TaxonomyService: categories', () => {
     const { service, categoriesRepo } = setUp([category('a')]);
     expect(await refusalOf(() => service.categoryBySlug('nope'))).toBe('404 category_not_found');
     expect(await refusalOf(() => service.updateCategory('nope', { name: 'x' }))).toBe('404 category_not_found');
-    expect(await refusalOf(() => service.deleteCategory('nope'))).toBe('404 category_not_found');
+    expect(await refusalOf(() => service.categoryDeletion('nope'))).toBe('404 category_not_found');
     expect(categoriesRepo.update).not.toHaveBeenCalled();
     expect(categoriesRepo.delete).not.toHaveBeenCalled();
   });
@@ -147,38 +144,35 @@ describe('TaxonomyService: categories', () => {
 
   it('a category with children or posts is 409 category_not_empty without moveTo', async () => {
     for (const all of [[category('a'), category('kid', { parentId: 'a' })], [category('a', { postCount: 2 })]]) {
-      const { service, categoriesRepo } = setUp(all);
-      expect(await refusalOf(() => service.deleteCategory('a'))).toBe('409 category_not_empty');
-      expect(categoriesRepo.delete).not.toHaveBeenCalled();
+      const { service } = setUp(all);
+      expect(await refusalOf(() => service.categoryDeletion('a'))).toBe('409 category_not_empty');
     }
   });
 
-  it('an empty category is deleted without moving anything', async () => {
-    const { service, categoriesRepo, categoryPosts } = setUp([category('a')]);
-    await service.deleteCategory('a');
-    expect(categoryPosts.movePosts).not.toHaveBeenCalled();
-    expect(categoriesRepo.delete.mock.calls[0].slice(0, 3)).toEqual([category('a'), [], undefined]);
+  it('an empty category is deleted with its slug released, and the slug forgotten', async () => {
+    const { service, categoriesRepo, slugs } = setUp([category('a')]);
+    await service.deleteCategory(await service.categoryDeletion('a'));
+    expect(categoriesRepo.delete.mock.calls).toEqual([[category('a'), [], undefined, 'release category a a']]);
+    expect(slugs.forget.mock.calls).toEqual([['category', 'a']]);
+    expect(categoriesRepo.findById).not.toHaveBeenCalled();
   });
 
-  it('with moveTo: the posts move first, then the category goes with its children re-parented', async () => {
+  it('with moveTo: the checked plan names the children; the delete reads the category again (its posts moved)', async () => {
     const all = [category('a', { postCount: 2 }), category('kid', { parentId: 'a' }), category('target')];
-    const { service, categoriesRepo, categoryPosts } = setUp(all);
-    await service.deleteCategory('a', 'target');
-    expect(categoryPosts.movePosts.mock.calls).toEqual([['a', 'target']]);
+    const { service, categoriesRepo } = setUp(all);
+    const plan = await service.categoryDeletion('a', 'target');
+    expect(plan).toEqual({ category: all[0], children: [all[1]], moveTo: 'target' });
+    await service.deleteCategory(plan);
+    expect(categoriesRepo.findById.mock.calls).toEqual([['a']]);
     expect(categoriesRepo.delete.mock.calls[0].slice(1, 3)).toEqual([[all[1]], 'target']);
-    expect(categoryPosts.movePosts.mock.invocationCallOrder[0]).toBeLessThan(
-      categoriesRepo.delete.mock.invocationCallOrder[0],
-    );
   });
 
   it('moveTo must exist (422 unknown_parent) and not be the category or below it (409 category_cycle)', async () => {
     const all = [category('a', { postCount: 1 }), category('kid', { parentId: 'a' })];
-    const { service, categoriesRepo, categoryPosts } = setUp(all);
-    expect(await refusalOf(() => service.deleteCategory('a', 'ghost'))).toBe('422 unknown_parent');
-    expect(await refusalOf(() => service.deleteCategory('a', 'kid'))).toBe('409 category_cycle');
-    expect(await refusalOf(() => service.deleteCategory('a', 'a'))).toBe('409 category_cycle');
-    expect(categoryPosts.movePosts).not.toHaveBeenCalled();
-    expect(categoriesRepo.delete).not.toHaveBeenCalled();
+    const { service } = setUp(all);
+    expect(await refusalOf(() => service.categoryDeletion('a', 'ghost'))).toBe('422 unknown_parent');
+    expect(await refusalOf(() => service.categoryDeletion('a', 'kid'))).toBe('409 category_cycle');
+    expect(await refusalOf(() => service.categoryDeletion('a', 'a'))).toBe('409 category_cycle');
   });
 });
 
