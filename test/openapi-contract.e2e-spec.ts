@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ERROR_CODES } from '../src/common/errors/error-codes.js';
 import {
   ADMIN_ENV,
@@ -8,6 +13,7 @@ import {
   type SignedIn,
   type TestApp,
 } from './helpers/test-app.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
 
 type Operation = {
   operationId?: string;
@@ -70,6 +76,16 @@ describe('OpenAPI contract (e2e)', () => {
   });
 
   describe('the document', () => {
+    it(
+      'is the one `nest build` produces: the Swagger plugin metadata the tests load matches the compiler plugin',
+      async () => {
+        const out = join(mkdtempSync(join(tmpdir(), 'openapi-')), 'openapi.json');
+        await promisify(execFile)(process.execPath, [await builtScript('openapi'), '--out', out]);
+        expect(t.openapi.document).toEqual(JSON.parse(readFileSync(out, 'utf8')));
+      },
+      CHILD_PROCESS_TIMEOUT_MS,
+    );
+
     it("declares the bearer scheme once, and each operation's security as the guard enforces it", () => {
       const schemes = (t.openapi.document as unknown as { components: { securitySchemes: Record<string, object> } })
         .components.securitySchemes;

@@ -1,4 +1,7 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { ApiTimestamp } from '../common/dto/api-timestamp.js';
+
+const STREAM_WORKER_STATES = ['off', 'running', 'stalled'] as const;
 
 export class HealthDto {
   /** @example ok */
@@ -12,7 +15,8 @@ export class ReadinessDto extends HealthDto {
 
 export class StreamWorkerHealthDto {
   /** `off` when no worker runs in this process, `running`, or `stalled` (no progress for too long). @example running */
-  state!: 'off' | 'running' | 'stalled';
+  @ApiProperty({ enum: STREAM_WORKER_STATES })
+  state!: (typeof STREAM_WORKER_STATES)[number];
   /** When the worker last finished a pass with no failing shard, if it has. */
   @ApiTimestamp()
   lastProgressAt?: string;

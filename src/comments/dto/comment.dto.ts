@@ -1,6 +1,6 @@
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { PickType } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import { COMMENT_STATUSES, type CommentStatus } from '../comment.entity.js';
@@ -60,6 +60,7 @@ export class CommentDto {
   /** Absent on a deleted comment. */
   content?: string;
   /** @example approved */
+  @ApiProperty({ enum: COMMENT_STATUSES })
   status!: CommentStatus;
   /** A deleted comment that still has replies stays as a tombstone. */
   deleted!: boolean;

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
-import type { UserRole, UserStatus } from '../user.entity.js';
+import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../../identity/account.js';
 
 /** A link to the user elsewhere. */
 export class SocialLinkDto {
@@ -45,8 +45,10 @@ export class MeDto {
   firstName?: string;
   lastName?: string;
   /** @example user */
+  @ApiProperty({ enum: USER_ROLES }) // stated: the plugin's order for a union varies (docs/testing.md)
   role!: UserRole;
   /** @example active */
+  @ApiProperty({ enum: USER_STATUSES })
   status!: UserStatus;
   emailVerified!: boolean;
   @ApiTimestamp()
