@@ -1,4 +1,4 @@
-import { DomainError } from '../common/errors/domain-error.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
 import type { Comment } from './comment.entity.js';
 import {
   assertPostAuthorMayModerate,
@@ -29,16 +29,6 @@ function comment(overrides: Partial<Comment> = {}): Comment {
     version: 1,
     ...overrides,
   };
-}
-
-function refusal(call: () => unknown): string {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof DomainError) return `${error.status} ${error.code}`;
-    throw error;
-  }
-  return 'allowed';
 }
 
 const user = (userId: string) => ({ userId, role: 'user' as const });
@@ -147,36 +137,42 @@ describe('initialCommentStatus: COMMENT_AUTO_APPROVE', () => {
 describe("assertPostAuthorMayModerate: what a post's author may do", () => {
   const author = user('post-author');
 
-  it('hides (rejects) an approved comment on their post', () => {
-    expect(refusal(() => assertPostAuthorMayModerate(comment(), 'rejected', author, 'post-author'))).toBe('allowed');
-  });
-
-  it('someone who is not the post author: 403 insufficient_role', () => {
-    expect(refusal(() => assertPostAuthorMayModerate(comment(), 'rejected', user('x'), 'post-author'))).toBe(
-      '403 insufficient_role',
-    );
-    expect(refusal(() => assertPostAuthorMayModerate(comment(), 'rejected', author, undefined))).toBe(
-      '403 insufficient_role',
+  it('hides (rejects) an approved comment on their post', async () => {
+    expect(await refusalOf(() => assertPostAuthorMayModerate(comment(), 'rejected', author, 'post-author'))).toBe(
+      'allowed',
     );
   });
 
-  it('approve, spam or pending, or a comment not approved, or a tombstone: 403 insufficient_role', () => {
+  it('someone who is not the post author: 403 insufficient_role', async () => {
+    expect(await refusalOf(() => assertPostAuthorMayModerate(comment(), 'rejected', user('x'), 'post-author'))).toBe(
+      '403 insufficient_role',
+    );
+    expect(await refusalOf(() => assertPostAuthorMayModerate(comment(), 'rejected', author, undefined))).toBe(
+      '403 insufficient_role',
+    );
+  });
+
+  it('approve, spam or pending, or a comment not approved, or a tombstone: 403 insufficient_role', async () => {
     for (const status of ['approved', 'spam', 'pending'] as const) {
-      expect(refusal(() => assertPostAuthorMayModerate(comment(), status, author, 'post-author'))).toBe(
+      expect(await refusalOf(() => assertPostAuthorMayModerate(comment(), status, author, 'post-author'))).toBe(
         '403 insufficient_role',
       );
     }
     expect(
-      refusal(() => assertPostAuthorMayModerate(comment({ status: 'rejected' }), 'rejected', author, 'post-author')),
+      await refusalOf(() =>
+        assertPostAuthorMayModerate(comment({ status: 'rejected' }), 'rejected', author, 'post-author'),
+      ),
     ).toBe('404 comment_not_found');
     expect(
-      refusal(() => assertPostAuthorMayModerate(comment({ deleted: true }), 'rejected', author, 'post-author')),
+      await refusalOf(() => assertPostAuthorMayModerate(comment({ deleted: true }), 'rejected', author, 'post-author')),
     ).toBe('403 insufficient_role');
   });
 
-  it('a comment the post author cannot see is 404 comment_not_found (it does not leak)', () => {
+  it('a comment the post author cannot see is 404 comment_not_found (it does not leak)', async () => {
     expect(
-      refusal(() => assertPostAuthorMayModerate(comment({ status: 'pending' }), 'rejected', author, 'post-author')),
+      await refusalOf(() =>
+        assertPostAuthorMayModerate(comment({ status: 'pending' }), 'rejected', author, 'post-author'),
+      ),
     ).toBe('404 comment_not_found');
   });
 });

@@ -1,4 +1,4 @@
-import { DomainError } from '../common/errors/domain-error.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
 import { assertMayManagePost, canSeePost, postTransition } from './post-rules.js';
 
 const NOW = new Date('2026-05-15T12:00:00.000Z');
@@ -9,17 +9,6 @@ const draft = { status: 'draft' as const, publishedAt: undefined, authorId: 'aut
 const live = { status: 'published' as const, publishedAt: PAST, authorId: 'author' };
 const scheduled = { status: 'published' as const, publishedAt: FUTURE, authorId: 'author' };
 const archived = { status: 'archived' as const, publishedAt: PAST, authorId: 'author' };
-
-/** The refusal a call throws, as `<status> <code>`. */
-function refusal(call: () => unknown): string {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof DomainError) return `${error.status} ${error.code}`;
-    throw error;
-  }
-  return 'allowed';
-}
 
 describe('postTransition', () => {
   it('publishes a draft now: published, at the clock', () => {
@@ -54,27 +43,27 @@ describe('postTransition', () => {
     );
   });
 
-  it('refuses to publish a live post again: 409 invalid_transition', () => {
-    expect(refusal(() => postTransition(live, { to: 'published' }, NOW))).toBe('409 invalid_transition');
-    expect(refusal(() => postTransition(live, { to: 'published', publishAt: FUTURE }, NOW))).toBe(
+  it('refuses to publish a live post again: 409 invalid_transition', async () => {
+    expect(await refusalOf(() => postTransition(live, { to: 'published' }, NOW))).toBe('409 invalid_transition');
+    expect(await refusalOf(() => postTransition(live, { to: 'published', publishAt: FUTURE }, NOW))).toBe(
       '409 invalid_transition',
     );
   });
 
-  it('a scheduled post becomes live at its time, and from then cannot be published again', () => {
-    expect(refusal(() => postTransition(scheduled, { to: 'published' }, new Date(FUTURE)))).toBe(
+  it('a scheduled post becomes live at its time, and from then cannot be published again', async () => {
+    expect(await refusalOf(() => postTransition(scheduled, { to: 'published' }, new Date(FUTURE)))).toBe(
       '409 invalid_transition',
     );
-    expect(refusal(() => postTransition(scheduled, { to: 'published' }, new Date(Date.parse(FUTURE) - 1)))).toBe(
-      'allowed',
-    );
+    expect(
+      await refusalOf(() => postTransition(scheduled, { to: 'published' }, new Date(Date.parse(FUTURE) - 1))),
+    ).toBe('allowed');
   });
 
-  it('refuses a publishAt that is not a date: 400 validation_failed, before the status check', () => {
-    expect(refusal(() => postTransition(draft, { to: 'published', publishAt: 'tomorrow' }, NOW))).toBe(
+  it('refuses a publishAt that is not a date: 400 validation_failed, before the status check', async () => {
+    expect(await refusalOf(() => postTransition(draft, { to: 'published', publishAt: 'tomorrow' }, NOW))).toBe(
       '400 validation_failed',
     );
-    expect(refusal(() => postTransition(live, { to: 'published', publishAt: 'tomorrow' }, NOW))).toBe(
+    expect(await refusalOf(() => postTransition(live, { to: 'published', publishAt: 'tomorrow' }, NOW))).toBe(
       '400 validation_failed',
     );
   });
@@ -87,8 +76,8 @@ describe('postTransition', () => {
     }
   });
 
-  it('refuses to unpublish a draft: 409 invalid_transition', () => {
-    expect(refusal(() => postTransition(draft, { to: 'draft' }, NOW))).toBe('409 invalid_transition');
+  it('refuses to unpublish a draft: 409 invalid_transition', async () => {
+    expect(await refusalOf(() => postTransition(draft, { to: 'draft' }, NOW))).toBe('409 invalid_transition');
   });
 
   it('archives a draft, live or scheduled post, keeping publishedAt', () => {
@@ -99,8 +88,8 @@ describe('postTransition', () => {
     }
   });
 
-  it('refuses to archive an archived post: 409 invalid_transition', () => {
-    expect(refusal(() => postTransition(archived, { to: 'archived' }, NOW))).toBe('409 invalid_transition');
+  it('refuses to archive an archived post: 409 invalid_transition', async () => {
+    expect(await refusalOf(() => postTransition(archived, { to: 'archived' }, NOW))).toBe('409 invalid_transition');
   });
 });
 
@@ -123,16 +112,16 @@ describe('who sees and who changes a post', () => {
     }
   });
 
-  it('the author and admins change a post; moderators only where deletion allows them', () => {
-    expect(refusal(() => assertMayManagePost(live, author, NOW, false))).toBe('allowed');
-    expect(refusal(() => assertMayManagePost(live, admin, NOW, false))).toBe('allowed');
-    expect(refusal(() => assertMayManagePost(live, moderator, NOW, false))).toBe('403 not_post_author');
-    expect(refusal(() => assertMayManagePost(live, moderator, NOW, true))).toBe('allowed');
-    expect(refusal(() => assertMayManagePost(live, other, NOW, true))).toBe('403 not_post_author');
+  it('the author and admins change a post; moderators only where deletion allows them', async () => {
+    expect(await refusalOf(() => assertMayManagePost(live, author, NOW, false))).toBe('allowed');
+    expect(await refusalOf(() => assertMayManagePost(live, admin, NOW, false))).toBe('allowed');
+    expect(await refusalOf(() => assertMayManagePost(live, moderator, NOW, false))).toBe('403 not_post_author');
+    expect(await refusalOf(() => assertMayManagePost(live, moderator, NOW, true))).toBe('allowed');
+    expect(await refusalOf(() => assertMayManagePost(live, other, NOW, true))).toBe('403 not_post_author');
   });
 
-  it('a post the viewer cannot see, or none, is 404 post_not_found (existence does not leak)', () => {
-    expect(refusal(() => assertMayManagePost(draft, other, NOW, false))).toBe('404 post_not_found');
-    expect(refusal(() => assertMayManagePost(undefined, admin, NOW, true))).toBe('404 post_not_found');
+  it('a post the viewer cannot see, or none, is 404 post_not_found (existence does not leak)', async () => {
+    expect(await refusalOf(() => assertMayManagePost(draft, other, NOW, false))).toBe('404 post_not_found');
+    expect(await refusalOf(() => assertMayManagePost(undefined, admin, NOW, true))).toBe('404 post_not_found');
   });
 });
