@@ -243,7 +243,7 @@ async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter)
       : c.split
         ? `attribute_not_exists(deletedAt) AND ${asRead}`
         : `attribute_exists(PK) AND ${asRead}`;
-  const entity = isAdminCounter ? 'Counter' : c.split ? ENTITY.PostCounts : c.createAs;
+  const entity = isAdminCounter ? ENTITY.Counter : c.split ? ENTITY.PostCounts : c.createAs;
   try {
     await db.send(
       new UpdateCommand({

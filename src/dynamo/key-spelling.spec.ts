@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CommentIndexKeys, Keys, OwnedIndexKeys, PostIndexKeys, TagIndexKeys, UserIndexKeys } from './keys.js';
+import { CommentIndexKeys, ENTITY, Keys, OwnedIndexKeys, PostIndexKeys, TagIndexKeys, UserIndexKeys } from './keys.js';
+import { ENTITIES } from './schema.js';
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -9,7 +10,7 @@ const src = join(dirname(fileURLToPath(import.meta.url)), '..');
  * The files that may spell a key: the declarations themselves. Migrations are left out on
  * purpose: each describes the layout of its own time and must not change when the keys do.
  */
-const DECLARATIONS = new Set(['dynamo/keys.ts', 'dynamo/item-schema.ts']);
+const DECLARATIONS = new Set(['dynamo/keys.ts', 'dynamo/item-schema.ts', 'dynamo/schema.ts']);
 
 /** Every key prefix the declarations build (`USER#`, `USERS#ROLE#`, `AUTHOR#`, `COMMENTER#`...), from the builders themselves. */
 function declaredPrefixes(): string[] {
@@ -52,6 +53,9 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
+/** Every item type (`entity` attribute) the declarations name: `ENTITY`'s and the declared schema's. */
+const entityNames = () => new Set<string>([...Object.values(ENTITY), ...ENTITIES.map((declared) => declared.entity)]);
+
 /** The code of a file without its comments (which may name keys to explain them). */
 const withoutComments = (code: string) =>
   code.replace(/\/\*[\s\S]*?\*\//g, (comment) => comment.replace(/[^\n]/g, '')).replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
@@ -75,6 +79,25 @@ describe('key spelling', () => {
             found.push(`${name}:${index + 1} spells ${prefix}`);
         }
       });
+    }
+    expect(found).toEqual([]);
+  });
+
+  it('spells no item type outside the declarations: code names it through ENTITY', () => {
+    const names = entityNames();
+    expect([...names]).toEqual(expect.arrayContaining(['User', 'Post', 'Counter', 'SlugCounter', 'FeedMonth']));
+    const found: string[] = [];
+    for (const file of sourceFiles(src)) {
+      const name = relative(src, file);
+      if (DECLARATIONS.has(name)) continue;
+      withoutComments(readFileSync(file, 'utf8'))
+        .split('\n')
+        .forEach((line, index) => {
+          for (const match of line.matchAll(/'([A-Za-z]+)'|"([A-Za-z]+)"/g)) {
+            const literal = match[1] ?? match[2];
+            if (names.has(literal)) found.push(`${name}:${index + 1} spells '${literal}'`);
+          }
+        });
     }
     expect(found).toEqual([]);
   });

@@ -31,6 +31,11 @@ export const ENTITY = {
   // outbound events and webhooks (issue 17)
   OutboundEvent: 'OutboundEvent',
   WebhookDelivery: 'WebhookDelivery',
+  // items of the table's own bookkeeping
+  Counter: 'Counter',
+  SlugCounter: 'SlugCounter',
+  FeedMonth: 'FeedMonth',
+  Migration: 'Migration',
 } as const;
 
 export interface ItemKey {

@@ -53,7 +53,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },
-  { entity: 'SlugCounter', key: Keys.slugCounter('<kind>', '<base>'), about: 'suffixes issued for a slug base' },
+  { entity: ENTITY.SlugCounter, key: Keys.slugCounter('<kind>', '<base>'), about: 'suffixes issued for a slug base' },
   { entity: ENTITY.Session, key: Keys.session('<userId>', '<sessionId>'), about: 'a refresh session' },
   {
     entity: ENTITY.ActionToken,
@@ -72,7 +72,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     key: placeholderAtEnd(Keys.rateLimit('<scope>', 0), '0', '<windowStart>'),
     about: 'fixed-window counter (ttl)',
   },
-  { entity: 'Stats', key: ADMIN_COUNTER_KEY, about: 'exact count of active admins' },
+  { entity: ENTITY.Counter, key: ADMIN_COUNTER_KEY, about: 'exact count of active admins' },
   { entity: ENTITY.Category, key: Keys.category('<categoryId>'), about: 'the whole tree in one partition' },
   {
     entity: ENTITY.Tag,
@@ -97,7 +97,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   },
   { entity: ENTITY.PostContent, key: Keys.postContent('<postId>'), about: 'the content' },
   { entity: ENTITY.PostCounts, key: Keys.postCounts('<postId>'), about: 'views, likes, comments: unindexed' },
-  { entity: 'FeedMonth', key: Keys.feedMonth('<YYYY-MM>'), about: 'a month with published posts' },
+  { entity: ENTITY.FeedMonth, key: Keys.feedMonth('<YYYY-MM>'), about: 'a month with published posts' },
   {
     entity: ENTITY.PostLink,
     key: Keys.tagPostLink('<tagId>', '<publishedAt>', '<postId>'),
@@ -171,7 +171,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     about: 'a delivery given up on (none once delivered)',
   },
   {
-    entity: 'Migration',
+    entity: ENTITY.Migration,
     key: placeholderAtEnd(Keys.migration(0), '0000', '<NNNN>'),
     about: 'an applied migration (`SK=BASELINE`: the layout at creation)',
   },

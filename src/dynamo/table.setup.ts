@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { StartupError } from '../common/startup-error.js';
 import { indexDrift } from './index-drift.js';
-import { Keys } from './keys.js';
+import { ENTITY, Keys } from './keys.js';
 import { TABLE_LAYOUT_VERSION, tableDefinition, TTL_ATTRIBUTE } from './table.definition.js';
 import { systemClock } from '../common/clock/clock.js';
 
@@ -92,7 +92,7 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
         Item: {
           PK: { S: Keys.migrationBaseline.PK },
           SK: { S: Keys.migrationBaseline.SK },
-          entity: { S: 'Migration' },
+          entity: { S: ENTITY.Migration },
           version: { N: String(TABLE_LAYOUT_VERSION) },
           createdAt: { S: systemClock.now().toISOString() },
         },

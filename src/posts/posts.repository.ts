@@ -685,7 +685,7 @@ export class PostsRepository {
         item: {
           Put: {
             TableName: this.tableName,
-            Item: { ...Keys.feedMonth(feedBucket(after.publishedAt)), entity: 'FeedMonth' },
+            Item: { ...Keys.feedMonth(feedBucket(after.publishedAt)), entity: ENTITY.FeedMonth },
           },
         },
       });

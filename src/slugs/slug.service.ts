@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { conflict, DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { Keys } from '../dynamo/keys.js';
+import { ENTITY, Keys } from '../dynamo/keys.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
@@ -151,7 +151,7 @@ export class SlugService {
         TableName: this.tableName,
         Key: Keys.slugCounter(kind, base),
         UpdateExpression: 'SET entity = :entity ADD issued :one',
-        ExpressionAttributeValues: { ':one': 1, ':entity': 'SlugCounter' },
+        ExpressionAttributeValues: { ':one': 1, ':entity': ENTITY.SlugCounter },
         ReturnValues: 'UPDATED_NEW',
       }),
     );

@@ -1,5 +1,6 @@
 import { conflict } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
+import { ENTITY } from '../dynamo/keys.js';
 import type { User } from './user.entity.js';
 
 /**
@@ -30,7 +31,7 @@ export function adminCounterUpdate(delta: 1 | -1): {
   return {
     UpdateExpression: 'ADD activeAdmins :delta SET entity = :entity',
     ...(delta < 0 ? { ConditionExpression: 'activeAdmins > :one' } : {}),
-    ExpressionAttributeValues: { ':delta': delta, ':entity': 'Counter', ...(delta < 0 ? { ':one': 1 } : {}) },
+    ExpressionAttributeValues: { ':delta': delta, ':entity': ENTITY.Counter, ...(delta < 0 ? { ':one': 1 } : {}) },
   };
 }
 

@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARCHITECTURE_DOC, folderGraph, folderLoops, SRC, withGraph } from '../scripts/module-graph.mjs';
+
+// The module rules of docs/architecture.md, checked on the imports themselves (no build, no Java).
+describe('module graph', () => {
+  const graph = folderGraph();
+
+  it('has no folder under src/ that imports another in a loop', () => {
+    const loops = folderLoops(graph).map((loop) => ({
+      loop: loop.join(' <-> '),
+      imports: loop.flatMap((from) => loop.flatMap((to) => graph.get(from)?.get(to) ?? [])),
+    }));
+    expect(loops).toEqual([]);
+  });
+
+  it('finds a loop through any number of folders, whatever kind of import closes it', () => {
+    const files: [string, string][] = [
+      [join(SRC, 'a', 'x.ts'), "import { y } from '../b/y.js';"],
+      [join(SRC, 'b', 'y.ts'), "export type { Z } from '../c/deep/z.js';"],
+      [join(SRC, 'c', 'deep', 'z.ts'), "const x = await import('../../a/x.js');"],
+      [join(SRC, 'd', 'w.ts'), "import '../a/x.js';"],
+      [join(SRC, 'root.ts'), "import '../src/d/w.js';"],
+    ];
+    expect(folderLoops(folderGraph(SRC, files))).toEqual([['a', 'b', 'c']]);
+    files.pop();
+    files.push([join(SRC, 'a', 'v.ts'), "import type { W } from '../d/w.js';"]);
+    expect(folderLoops(folderGraph(SRC, files))).toEqual([['a', 'b', 'c', 'd']]);
+  });
+
+  it('is drawn in docs/architecture.md as the imports make it (`npm run docs:module-graph` redraws it)', () => {
+    const doc = readFileSync(ARCHITECTURE_DOC, 'utf8');
+    expect(withGraph(doc, graph)).toBe(doc);
+  });
+});
