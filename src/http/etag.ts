@@ -1,6 +1,7 @@
 import { ApiHeader } from '@nestjs/swagger';
-import { badRequest, preconditionFailed } from '../common/errors/domain-error.js';
+import { badRequest } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
 
 /** The ETag of a versioned resource: its version, quoted (a strong validator). */
 export const etagOf = (version: number): string => `"${version}"`;
@@ -22,7 +23,7 @@ export function parseIfMatch(header: string | undefined): number | undefined {
 /** Refuses a write whose If-Match version is not the current one (412). */
 export function assertVersion(expected: number | undefined, current: number): number {
   if (expected !== undefined && expected !== current) {
-    throw preconditionFailed(ErrorCode.VersionMismatch, 'The resource changed since you read it; fetch it again.');
+    throw versionMismatch();
   }
   return current;
 }

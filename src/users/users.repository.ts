@@ -38,6 +38,17 @@ export function toUserItem(user: UserWithPassword): Item {
   return { ...Keys.user(user.id), ...UserIndexKeys.forUser(user), entity: ENTITY.User, ...user };
 }
 
+/**
+ * An account's unique values (emails, usernames), owned through `userId`. A release whose
+ * condition fails means the account changed meanwhile: the version's 412.
+ */
+const accountValues = (
+  tableName: string,
+  kind: 'email' | 'username',
+  key: (value: string) => ItemKey,
+  taken: () => Error,
+) => new UniqueValues({ tableName, key, kind, ownerAttribute: 'userId', taken, lost: () => versionMismatch() });
+
 /** Fields of the profile that a user may change. `null` removes a field. */
 export type ProfileChanges = Partial<{
   [K in keyof Omit<Profile, 'userId' | 'updatedAt' | 'version'>]: Profile[K] | null;
@@ -56,23 +67,12 @@ export class UsersRepository {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.versioned = new VersionedWrites(tableName, () => versionMismatch());
-    // A release whose condition fails means the account changed meanwhile: the version's 412.
-    this.emails = new UniqueValues({
-      tableName,
-      key: (email) => Keys.uniqueEmail(email),
-      kind: 'email',
-      ownerAttribute: 'userId',
-      taken: () => conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
-      lost: () => versionMismatch(),
-    });
-    this.usernames = new UniqueValues({
-      tableName,
-      key: (username) => Keys.uniqueUsername(username),
-      kind: 'username',
-      ownerAttribute: 'userId',
-      taken: () => conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
-      lost: () => versionMismatch(),
-    });
+    this.emails = accountValues(tableName, 'email', Keys.uniqueEmail, () =>
+      conflict(ErrorCode.EmailTaken, 'An account with this email already exists.'),
+    );
+    this.usernames = accountValues(tableName, 'username', Keys.uniqueUsername, () =>
+      conflict(ErrorCode.UsernameTaken, 'This username is taken.'),
+    );
   }
 
   /**
