@@ -31,7 +31,7 @@ export default {
     rangeOf('src/taxonomy/taxonomy.service.ts', /^ {2}async updateTag\(/),
     rangeOf('src/users/users.service.ts', /^ {2}async setStatus\(/),
     rangeOf('src/posts/posts.service.ts', /^ {2}private async manageable\(/),
-    rangeOf('src/identity/sessions/sessions.repository.ts', /^ {2}async listForUser\(/),
+    rangeOf('src/identity/sessions/sessions.repository.ts', /^ {2}async listPage\(/),
     rangeOf('src/identity/action-links/action-tokens.repository.ts', /^ {2}async consume\(/),
     rangeOf('src/taxonomy/tags.repository.ts', /^ {2}async list\(/),
     rangeOf('src/posts/posts.repository.ts', /^ {2}removeLike\(/),

@@ -166,6 +166,17 @@ describe('invariants (e2e)', () => {
       expect(res.body.code).toBe('invalid_or_expired_token');
       await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'expired reset 1' }).expect(401);
       await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+
+      // The control: a live token is accepted once (a check that refused every token would pass the above).
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      await t.mailSent();
+      const live = t.mailer.tokenFor(user.email, 'password_reset');
+      expect(live).not.toBe(token);
+      const confirm = () =>
+        t.api.post('/api/v1/auth/password-reset/confirm').send({ token: live, newPassword: 'live reset 1' });
+      await confirm().expect(204);
+      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'live reset 1' }).expect(200);
+      expect((await confirm().expect(400)).body.code).toBe('invalid_or_expired_token');
     });
 
     it('refuses an email-verification token after its expiresAt, and the email stays unverified', async () => {
@@ -208,6 +219,10 @@ describe('invariants (e2e)', () => {
       // every listed tag is ranked: counts never rise down the list
       const counts = (popular.body.items as { postCount: number }[]).map((tag) => tag.postCount);
       expect(counts).toEqual([...counts].sort((a, b) => b - a));
+      // ...unlike the default order, A-Z (a list that ranked by use for every sort would pass the above).
+      const byName = await t.api.get('/api/v1/tags?limit=100').expect(200);
+      const named = (byName.body.items as { id: string; name: string }[]).filter((tag) => ours.has(tag.id));
+      expect(named.map((tag) => tag.name)).toEqual(['Pop Alpha', 'Pop Bravo', 'Pop Charlie']);
     });
   });
 
