@@ -38,12 +38,12 @@ export async function startEngine({ dataDir, port }) {
 }
 
 /**
- * Starts `node dist/main.js` with `env` on a free port (loopback) and waits until /health/live
- * answers. Returns its base URL and a `stop()`.
+ * Starts `node [nodeArgs] dist/main.js` with `env` on a free port (loopback) and waits until
+ * /health/live answers. Returns its base URL and a `stop()`.
  */
-export async function startApp(env) {
+export async function startApp(env, { nodeArgs = [] } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     env: {
       PATH: process.env.PATH,
       JAVA_HOME: process.env.JAVA_HOME ?? '',

@@ -4,6 +4,7 @@
 // LOGIN_LOAD_SECONDS sets each phase's length (default 8). LOGIN_LOAD_APART=1 runs DynamoDB Local and the sign-in clients at the lowest CPU priority
 // (nice 19), as if they were on other hosts (in production the database and the clients are
 // elsewhere): then the app's own work is all that competes with the probes for the cores.
+// LOGIN_LOAD_NODE_ARGS passes Node/V8 flags to the app (e.g. "--single-threaded-gc"), to compare.
 import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { call, cleanup, percentile, register, sleep, startApp, startEngine, tempDir } from './lib.mjs';
@@ -44,23 +45,26 @@ function startSignIns(base, user, clients, apart) {
   };
 }
 
-export async function loginLoad({ seconds = 8, env = {}, apart = false } = {}) {
+export async function loginLoad({ seconds = 8, env = {}, apart = false, nodeArgs = [] } = {}) {
   let database = { DYNAMODB_EMBEDDED_IN_MEMORY: 'true', DYNAMODB_EMBEDDED_DATA_DIR: tempDir('login-') };
   if (apart) {
     const engine = await startEngine({});
     setPriority(engine.process.pid, LOWEST_PRIORITY);
     database = { DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: 'login-load' };
   }
-  const app = await startApp({
-    BCRYPT_COST: '12',
-    MAIL_TRANSPORT: 'log',
-    ...database,
-    LOGIN_RATE_MAX_PER_ACCOUNT: '100000',
-    LOGIN_RATE_MAX_PER_IP: '100000',
-    // The production default, so the anonymous feed is answered from the page cache.
-    PUBLIC_CACHE_SECONDS: '5',
-    ...env,
-  });
+  const app = await startApp(
+    {
+      BCRYPT_COST: '12',
+      MAIL_TRANSPORT: 'log',
+      ...database,
+      LOGIN_RATE_MAX_PER_ACCOUNT: '100000',
+      LOGIN_RATE_MAX_PER_IP: '100000',
+      // The production default, so the anonymous feed is answered from the page cache.
+      PUBLIC_CACHE_SECONDS: '5',
+      ...env,
+    },
+    { nodeArgs },
+  );
   const user = await register(app.base, 'load');
   const idle = await probe(app.base, seconds);
   const signIns = startSignIns(app.base, user, 16, apart);
@@ -81,6 +85,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         ...(await loginLoad({
           env,
           apart: process.env.LOGIN_LOAD_APART === '1',
+          nodeArgs: process.env.LOGIN_LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
           seconds: Number(process.env.LOGIN_LOAD_SECONDS ?? 8),
         })),
       }),
