@@ -166,6 +166,22 @@ export async function createTestApp(
   };
 }
 
+/**
+ * Sends an idempotent request again while it answers 503, as a client following `Retry-After`
+ * would (at most `attempts` times): under heavy concurrency on one item, or on a loaded machine,
+ * the server may run out of its own retries or of its time budget. A 503 can come after the write
+ * committed, so use it only for requests whose repetition changes nothing.
+ */
+export async function retryingUnavailable<R extends { status: number }>(
+  send: () => PromiseLike<R>,
+  attempts = 5,
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send();
+    if (res.status !== 503 || attempt === attempts) return res;
+  }
+}
+
 /** Parses `Server-Timing: db;dur=..;desc="dynamodb calls=N rcu=R wcu=W"`. */
 export function dynamoCost(res: { headers: Record<string, string | string[] | undefined> }) {
   const header = String(res.headers['server-timing'] ?? '');
