@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Keys } from '../src/dynamo/keys.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem } from '../src/follows/follow-items.js';
-import type { UserWithPassword } from '../src/users/user.entity.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
@@ -17,6 +16,7 @@ import {
   type SignedIn,
   type TestApp,
   SEEDING_TIMEOUT_MS,
+  seededUser,
 } from './helpers/test-app.js';
 
 jest.setTimeout(SEEDING_TIMEOUT_MS);
@@ -202,20 +202,7 @@ describe('follows (e2e)', () => {
       const authors = Array.from({ length: MAX_FAN_IN_AUTHORS + 2 }, (_, n) => {
         const id = `fan${String(n).padStart(18, '0')}`;
         const at = new Date(base + n * 1000).toISOString();
-        const user: UserWithPassword = {
-          id,
-          email: `${id}@seed.example`,
-          username: `fan-${n}`,
-          role: 'user',
-          status: 'active',
-          emailVerified: true,
-          loginCount: 0,
-          createdAt: at,
-          updatedAt: at,
-          version: 1,
-          passwordHash: 'x',
-        };
-        return user;
+        return seededUser(id, at, { username: `fan-${n}` });
       });
       await batchWriteAll(
         fanIn.db,

@@ -3,7 +3,6 @@ import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
-import type { UserWithPassword } from '../src/users/user.entity.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import {
   createTestApp,
@@ -12,6 +11,7 @@ import {
   type SignedIn,
   signUp,
   type TestApp,
+  seededUser,
 } from './helpers/test-app.js';
 
 const ADMIN = { email: 'root@example.com', password: 'root-password-1' };
@@ -282,20 +282,7 @@ describe('users: administration (e2e)', () => {
           const items = Array.from({ length: count }, (_, i) => {
             const id = `seed${String(now).slice(-8)}${String(i).padStart(9, '0')}`;
             const at = new Date(now - 86_400_000 - i * 1000).toISOString();
-            const user: UserWithPassword = {
-              id,
-              email: `${id}@seed.example`,
-              username: `seed-${id}`.toLowerCase(),
-              role: 'user',
-              status: 'active',
-              emailVerified: true,
-              loginCount: 0,
-              createdAt: at,
-              updatedAt: at,
-              version: 1,
-              passwordHash: 'x',
-            };
-            return { PutRequest: { Item: toUserItem(user) } };
+            return { PutRequest: { Item: toUserItem(seededUser(id, at)) } };
           });
           await batchWriteAll(t.db, t.tableName, items);
         };

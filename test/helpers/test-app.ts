@@ -17,6 +17,7 @@ import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynam
 import { ensureTable } from '../../src/dynamo/table.setup.js';
 import { ActionLinksService } from '../../src/identity/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
+import type { UserWithPassword } from '../../src/users/user.entity.js';
 import { TEST_REQUEST_TIMEOUT_MS } from './built-scripts.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 import { atScale } from './scale.js';
@@ -165,6 +166,25 @@ export async function createTestApp(
     },
   };
 }
+
+/**
+ * A user as the users repository stores one, for seeding many at once with `toUserItem` (active,
+ * verified, role `user`, a placeholder password hash that no password matches).
+ */
+export const seededUser = (id: string, at: string, overrides: Partial<UserWithPassword> = {}): UserWithPassword => ({
+  id,
+  email: `${id}@seed.example`,
+  username: `seed-${id}`.toLowerCase(),
+  role: 'user',
+  status: 'active',
+  emailVerified: true,
+  loginCount: 0,
+  createdAt: at,
+  updatedAt: at,
+  version: 1,
+  passwordHash: 'x',
+  ...overrides,
+});
 
 /**
  * Sends an idempotent request again while it answers 503, as a client following `Retry-After`
