@@ -3,7 +3,7 @@ import { SettableClock } from '../common/clock/clock.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
 import { SequentialIds } from '../common/ids.js';
 import type { SlugService } from '../slugs/slug.service.js';
-import { slugify } from '../slugs/slugify.js';
+import { fakeSlugService } from '../slugs/slug-service.testing.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
@@ -71,24 +71,7 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
   const categories = {
     findById: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ? { id } : undefined)),
   };
-  const slugs = {
-    withSlug: jest.fn(
-      async (_kind: string, explicit: string | undefined, name: string, write: (slug: string) => Promise<void>) => {
-        const slug = explicit ?? slugify(name);
-        await write(slug);
-        return slug;
-      },
-    ),
-    claim: jest.fn(
-      (kind: string, slug: string, owner: string) => `claim ${kind} ${slug} ${owner}` as unknown as TransactOperation,
-    ),
-    release: jest.fn(
-      (kind: string, slug: string, owner: string) => `release ${kind} ${slug} ${owner}` as unknown as TransactOperation,
-    ),
-    swap: jest.fn((kind: string, from: string, to: string | undefined, owner: string) =>
-      to && to !== from ? [`release ${kind} ${from} ${owner}`, `claim ${kind} ${to} ${owner}`] : [],
-    ),
-  };
+  const slugs = fakeSlugService();
   const service = new PostsService(
     posts as unknown as PostsRepository,
     tags as unknown as TagsRepository,

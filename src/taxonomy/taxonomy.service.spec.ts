@@ -5,7 +5,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
 import { SequentialIds } from '../common/ids.js';
 import type { SlugService } from '../slugs/slug.service.js';
-import { slugify } from '../slugs/slugify.js';
+import { fakeSlugService } from '../slugs/slug-service.testing.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import type { CategoriesRepository } from './categories.repository.js';
 import type { TagsRepository } from './tags.repository.js';
@@ -56,22 +56,7 @@ function setUp(categories: Category[] = [], tags: Tag[] = []) {
     delete: jest.fn((_current: Tag, _slugs: unknown) => Promise.resolve(undefined)),
   };
   const owners = new Map(tags.map((t) => [t.slug, t.id]));
-  const slugs = {
-    withSlug: jest.fn(
-      async (_kind: string, explicit: string | undefined, name: string, write: (slug: string) => Promise<void>) => {
-        const slug = explicit ?? slugify(name);
-        await write(slug);
-        return slug;
-      },
-    ),
-    claim: jest.fn((kind: string, slug: string, owner: string) => `claim ${kind} ${slug} ${owner}`),
-    release: jest.fn((kind: string, slug: string, owner: string) => `release ${kind} ${slug} ${owner}`),
-    swap: jest.fn((kind: string, from: string, to: string | undefined, owner: string) =>
-      to && to !== from ? [`release ${kind} ${from} ${owner}`, `claim ${kind} ${to} ${owner}`] : [],
-    ),
-    forget: jest.fn((_kind: string, _slug: string) => undefined),
-    ownerOf: jest.fn((_kind: string, slug: string) => Promise.resolve(owners.get(slug))),
-  };
+  const slugs = fakeSlugService(owners);
   const service = new TaxonomyService(
     categoriesRepo as unknown as CategoriesRepository,
     tagsRepo as unknown as TagsRepository,
