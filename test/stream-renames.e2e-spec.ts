@@ -154,6 +154,24 @@ describe('renames and the author display copies (e2e)', () => {
     await rename(await signUp(t), { firstName: 'Other' }).expect(200);
   });
 
+  it('counts only renames that commit: 20 concurrent PATCHes with one If-Match give 1x200 and 19x412, then 4 left', async () => {
+    const user = await signUp(t);
+    const me = await t.api.get('/api/v1/users/me').set('authorization', user.bearer).expect(200);
+    const etag = me.headers.etag;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => rename(user, { firstName: `Racer${i}` }).set('if-match', etag)),
+    );
+    const statuses = results.map((res) => res.status).sort();
+    expect(statuses).toEqual([200, ...Array<number>(19).fill(412)]);
+    for (const res of results.filter((r) => r.status === 412)) {
+      expect((res.body as { code: string }).code).toBe('version_mismatch');
+    }
+    // The 19 that lost the race used up nothing: 4 of the hour's 5 renames are left.
+    for (let i = 0; i < 4; i++) await rename(user, { firstName: `After${i}` }).expect(200);
+    const refused = await rename(user, { firstName: 'After4' }).expect(429);
+    expect((refused.body as { code: string }).code).toBe('too_many_renames');
+  });
+
   it('skips a rename whose user already has a newer name: two pending renames cost one fan-out (#4)', async () => {
     const author = await signUp(t);
     for (let i = 0; i < 4; i++) await draft(author, `Post ${i}`);

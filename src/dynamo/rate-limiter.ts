@@ -7,6 +7,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import type { RateRule } from '../config/app-config.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
 import { ENTITY, Keys } from './keys.js';
+import type { TransactionPart } from './transactions.js';
 
 /** One limit applied to one subject (an IP, an email, an account id, a session id). */
 export interface RateCheck {
@@ -49,6 +50,36 @@ export class RateLimiter {
     const windows = await Promise.all(active.map((check) => this.add(check, now)));
     const over = windows.map((w, i) => ({ ...w, max: active[i].rule.max })).filter((w) => w.count > w.max);
     if (over.length > 0) throw this.refusal(code, Math.max(...over.map((w) => w.retryAfter)));
+  }
+
+  /**
+   * One event as a transaction part, counted only if the transaction it joins commits and only
+   * while the window has room (`attempts < max`); a full window cancels the transaction with the
+   * 429 of `code`. For a limit on an effect that must not be used up by attempts that fail on
+   * their own condition (a rename losing its If-Match race is 412, and counts nothing). Unlike
+   * `consume`, refusals do not count. A rule that is off adds nothing.
+   */
+  countOnCommit({ rule, subject }: RateCheck, code: ErrorCode, now = this.clock.now()): TransactionPart {
+    if (rule.max <= 0) return [];
+    const { start, retryAfter } = this.window(rule, now);
+    return {
+      item: {
+        Update: {
+          TableName: this.tableName,
+          Key: Keys.rateLimit(this.scope(rule, subject), start),
+          UpdateExpression: 'ADD attempts :one SET #ttl = :ttl, entity = :entity',
+          ConditionExpression: 'attribute_not_exists(attempts) OR attempts < :max',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':max': rule.max,
+            ':ttl': start + rule.windowSeconds + 60,
+            ':entity': ENTITY.RateLimit,
+          },
+        },
+      },
+      onConditionFailed: () => this.refusal(code, retryAfter),
+    };
   }
 
   /** Adds one event to the subject's window without judging it; the new count. */

@@ -203,9 +203,10 @@ export class UsersRepository {
     user: User,
     changes: { firstName?: string | null; lastName?: string | null; username?: string },
     expectedVersion: number,
+    ...extra: TransactionPart[]
   ): Promise<void> {
     const at = this.clock.now().toISOString();
-    const operations: TransactOperation[] = [];
+    const operations: TransactionPart[] = [];
     const swapUsername = changes.username !== undefined && changes.username !== user.username;
     operations.push(
       this.userUpdate(
@@ -225,7 +226,8 @@ export class UsersRepository {
       ),
     );
     if (swapUsername) operations.push(...this.usernames.swap(user.username, changes.username!, user.id));
-    await transactWrite(this.db, operations);
+    // After the user's own update, so a stale version is reported (412) before a full rate window (429).
+    await transactWrite(this.db, [...operations, ...extra]);
   }
 
   /** Moves the account to a new email: uniqueness items swapped, verification reset, in one transaction. */

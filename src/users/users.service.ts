@@ -119,13 +119,17 @@ export class UsersService {
     // them by the stream processor: limited per account, so renaming in a loop cannot flood it.
     const changed = (field: 'username' | 'firstName' | 'lastName') =>
       changes[field] !== undefined && (changes[field] ?? undefined) !== user[field];
-    if (changed('username') || changed('firstName') || changed('lastName')) {
-      await this.limiter.consume(
-        [{ rule: this.config.rateLimits.renamePerAccount, subject: userId }],
-        ErrorCode.TooManyRenames,
-      );
-    }
-    await this.users.updateAccount(user, changes, expected);
+    // Counted inside the update's transaction: only a rename that commits uses up the quota.
+    const renames =
+      changed('username') || changed('firstName') || changed('lastName')
+        ? [
+            this.limiter.countOnCommit(
+              { rule: this.config.rateLimits.renamePerAccount, subject: userId },
+              ErrorCode.TooManyRenames,
+            ),
+          ]
+        : [];
+    await this.users.updateAccount(user, changes, expected, ...renames);
     return this.getOwn(userId);
   }
 
