@@ -175,10 +175,9 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(JSON.stringify(res.body)).not.toContain('127.0.0.1');
   });
 
-  it('a stream replayed from the start stores and sends nothing again (event ids come from the records)', async () => {
-    const before = [ok.calls.length, flaky.calls.length, down.calls.length];
-    const poller = t.app.get(StreamPoller);
-    await poller.stop();
+  /** Every record handled again from TRIM_HORIZON, as after a crash before any checkpoint. */
+  async function replayWholeStream(): Promise<void> {
+    await t.app.get(StreamPoller).stop();
     const checkpoints = await t.db.send(
       new QueryCommand({
         TableName: t.tableName,
@@ -189,7 +188,12 @@ describe('outbound events and webhooks (e2e)', () => {
     for (const item of checkpoints.Items ?? []) {
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: item.PK, SK: item.SK } }));
     }
-    await processStream(t); // every record again, from TRIM_HORIZON
+    await processStream(t);
+  }
+
+  it('a stream replayed from the start stores and sends nothing again (event ids come from the records)', async () => {
+    const before = [ok.calls.length, flaky.calls.length, down.calls.length];
+    await replayWholeStream();
     t.clock.advance(RETRY_MAX_MS);
     await dispatcher().dispatchDue();
     expect([ok.calls.length, flaky.calls.length, down.calls.length]).toEqual(before);
@@ -248,6 +252,39 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(older).toHaveLength(2);
     expect(older.some((e) => firstPage.items.some((f) => f.id === e.id))).toBe(false);
     expect(older[0].occurredAt <= firstPage.items[1].occurredAt).toBe(true);
+  });
+
+  it('stores and sends no id of a user erased before their records are handled (or handled again)', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Before erasure', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    await t.api
+      .post(`/api/v1/posts/${post.id}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'mine' })
+      .expect(201);
+    // Erased before the processor saw any of it; then its records are handled, and handled again
+    // (a crash before the checkpoint), after the erasure's own cascade has run.
+    await t.api.delete(`/api/v1/users/${author.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+    await processStream(t);
+    await replayWholeStream();
+    await dispatcher().dispatchDue();
+
+    const res = await t.api.get('/api/v1/admin/events?limit=100').set('authorization', admin.bearer).expect(200);
+    const stored = (res.body as { items: { type: string; data: Record<string, unknown> }[] }).items;
+    const published = stored.filter((e) => e.type === 'post.published' && e.data.id === post.id);
+    expect(published).toEqual([expect.objectContaining({ data: expect.objectContaining({ authorId: null }) })]);
+    expect(stored.filter((e) => e.type === 'comment.created' && e.data.postId === post.id)).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(author.userId);
+    const sent = ok.calls.filter((c) => c.body.includes(post.id));
+    expect(sent.map((c) => eventOf(c).type).sort()).toEqual(['comment.created', 'post.published']);
+    expect(ok.calls.filter((c) => c.body.includes(author.userId))).toEqual([]);
   });
 
   it('refuses the event listings to non-admins (403) and to anonymous callers (401)', async () => {

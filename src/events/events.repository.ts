@@ -59,14 +59,17 @@ export class EventsRepository {
   /**
    * Stores an event and one pending delivery per target, due at once, in one transaction on
    * condition that the event is new: a record handled twice writes nothing the second time
-   * (false), so a receiver is never sent an event twice because the stream repeated it.
+   * (`duplicate`), so a receiver is never sent an event twice because the stream repeated it.
+   * An event naming a user (`ownerId`) is also conditioned on that user's item still existing:
+   * a record processed after the user's erasure (which removed the user's events) must not store
+   * their id again (`ownerGone`, nothing written).
    */
   async record(
     event: OutboundEvent,
     ownerId: string | undefined,
     targets: readonly string[],
     now: Date,
-  ): Promise<boolean> {
+  ): Promise<'stored' | 'duplicate' | 'ownerGone'> {
     const ttl = epochSeconds(now) + EVENT_TTL_SECONDS;
     const dueAt = now.toISOString();
     try {
@@ -110,11 +113,26 @@ export class EventsRepository {
             },
           },
         })),
+        ...(ownerId
+          ? [
+              {
+                item: {
+                  ConditionCheck: {
+                    TableName: this.tableName,
+                    Key: Keys.user(ownerId),
+                    ConditionExpression: 'attribute_exists(PK)',
+                  },
+                },
+              },
+            ]
+          : []),
       ]);
-      return true;
+      return 'stored';
     } catch (error) {
-      if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'ConditionalCheckFailed'))
-        return false;
+      if (!isTransactionCanceled(error)) throw error;
+      const failed = cancellationReasons(error).filter((r) => r.code === 'ConditionalCheckFailed');
+      if (failed.some((r) => r.index === 0)) return 'duplicate';
+      if (ownerId && failed.some((r) => r.index === targets.length + 1)) return 'ownerGone';
       throw error;
     }
   }

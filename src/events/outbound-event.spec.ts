@@ -1,5 +1,5 @@
 import type { ItemChange } from '../dynamo/stream-record.js';
-import { outboundEventOf } from './outbound-event.js';
+import { outboundEventOf, withoutOwner } from './outbound-event.js';
 
 const change = (over: Partial<ItemChange>): ItemChange => ({
   eventId: 'abc',
@@ -60,5 +60,18 @@ describe('outboundEventOf', () => {
     );
     expect(user?.event.data).toEqual({ id: 'u3', username: 'ann', createdAt: 'now' });
     expect(outboundEventOf(change({ event: 'MODIFY', newImage: { id: 'u3' } }), 'user')).toBe(undefined);
+  });
+
+  it('keeps no id of an erased owner: a registration is dropped, a post or comment event loses its author', () => {
+    const published = { ...post, status: 'published', authorUsername: 'ann', publishedAt: '2026-11-26T08:00:00.000Z' };
+    const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post')!;
+    const anonymous = withoutOwner(mapped.event)!;
+    expect(anonymous).toMatchObject({ id: mapped.event.id, data: { id: 'p1', authorId: null, authorUsername: null } });
+    expect(JSON.stringify(anonymous)).not.toMatch(/u1|ann/);
+    const user = outboundEventOf(
+      change({ event: 'INSERT', key: { PK: 'USER#u3', SK: 'USER' }, newImage: { id: 'u3', username: 'ann' } }),
+      'user',
+    )!;
+    expect(withoutOwner(user.event)).toBe(undefined);
   });
 });

@@ -94,3 +94,12 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
   }
   return undefined;
 }
+
+/**
+ * The event as it may still be sent once the user it names is erased: a registration is dropped
+ * (it is about nobody else), a post's or comment's event loses its author's id and username.
+ */
+export function withoutOwner(event: OutboundEvent): OutboundEvent | undefined {
+  if (event.type === 'user.registered') return undefined;
+  return { ...event, data: { ...event.data, authorId: null, authorUsername: null } };
+}

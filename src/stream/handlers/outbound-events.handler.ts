@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { EventsRepository } from '../../events/events.repository.js';
-import { outboundEventOf } from '../../events/outbound-event.js';
+import { outboundEventOf, withoutOwner } from '../../events/outbound-event.js';
 import { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
 import { classifyKey } from '../../dynamo/item-types.js';
 import type { StreamHandler } from '../stream-handler.js';
@@ -11,7 +11,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * Outbound events: the table's stream is the outbox. A record that means an event (a post
  * published or deleted, a comment created, a user registered) is stored with one pending delivery
  * per webhook, in one transaction conditioned on the event being new (its id comes from the
- * record): a record delivered twice stores and sends nothing more. Sending is the
+ * record): a record delivered twice stores and sends nothing more. An event whose user is erased
+ * by the time its record is handled is stored without that user's id. Sending is the
  * `WebhookDispatcher`'s job, so a receiver that is down never holds up the shard.
  */
 @Injectable()
@@ -28,6 +29,12 @@ export class OutboundEventsHandler implements StreamHandler {
   async handle(change: ItemChange): Promise<void> {
     const mapped = outboundEventOf(change, classifyKey(change.key).type);
     if (!mapped) return;
-    await this.events.record(mapped.event, mapped.ownerId, this.dispatcher.targetIds(), this.clock.now());
+    const now = this.clock.now();
+    const outcome = await this.events.record(mapped.event, mapped.ownerId, this.dispatcher.targetIds(), now);
+    if (outcome !== 'ownerGone') return;
+    // Handled after its user's erasure: the erasure already removed that user's events, so the
+    // event is stored without their id (or not at all), never carrying it again.
+    const anonymous = withoutOwner(mapped.event);
+    if (anonymous) await this.events.record(anonymous, undefined, this.dispatcher.targetIds(), now);
   }
 }
