@@ -21,10 +21,18 @@ import {
 jest.setTimeout(SEEDING_TIMEOUT_MS);
 
 const SECRET = 'webhook-secret-for-tests-0123456789abcdef';
+/** The key being rotated out: every request carries a second v1 made with it. */
+const PREVIOUS_SECRET = 'previous-webhook-secret-for-tests-987654';
 const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
 /** Short and fixed backoff for the test: 1 s after the first failure, doubling, at most 60 s (the test moves the clock). */
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 60_000;
+/**
+ * The receivers run in this test's own process: on a loaded machine an answer can take seconds to
+ * be read, and an attempt timed out would be a failure the retry counts below do not expect. The
+ * longest timeout the configuration allows, so only a receiver's status decides an attempt.
+ */
+const TIMEOUT_MS = 60_000;
 
 interface Received {
   body: string;
@@ -82,6 +90,8 @@ describe('outbound events and webhooks (e2e)', () => {
   /** Fails the first 3 calls of each event, then succeeds. */
   const flaky = new Receiver((call) => (call <= 3 ? 500 : 200));
   const down = new Receiver(() => 503);
+  /** Subscribed to post.published only (`<url>|post.published`). */
+  const publishedOnly = new Receiver(() => 200);
   let registered: { userId: string; email: string; eventId: string };
 
   const dispatcher = () => t.app.get(WebhookDispatcher);
@@ -89,12 +99,14 @@ describe('outbound events and webhooks (e2e)', () => {
     JSON.parse(call.body) as { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
 
   beforeAll(async () => {
-    await Promise.all([ok.start(), flaky.start(), down.start()]);
+    await Promise.all([ok.start(), flaky.start(), down.start(), publishedOnly.start()]);
     t = await createTestApp({
       ...ADMIN_ENV,
       METRICS_TOKEN,
-      WEBHOOK_URLS: [ok.url, flaky.url, down.url].join(','),
+      WEBHOOK_URLS: [ok.url, flaky.url, down.url, `${publishedOnly.url}|post.published`].join(','),
       WEBHOOK_SECRET: SECRET,
+      WEBHOOK_SECRET_PREVIOUS: PREVIOUS_SECRET,
+      WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
       WEBHOOK_RETRY_BASE_MS: String(RETRY_BASE_MS),
       WEBHOOK_RETRY_MAX_MS: String(RETRY_MAX_MS),
     });
@@ -108,7 +120,7 @@ describe('outbound events and webhooks (e2e)', () => {
   });
   afterAll(async () => {
     await t.close();
-    await Promise.all([ok.close(), flaky.close(), down.close()]);
+    await Promise.all([ok.close(), flaky.close(), down.close(), publishedOnly.close()]);
   });
 
   it('delivers a registration to a local receiver with a valid signature, and public fields only', async () => {
@@ -132,6 +144,9 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(call.body).not.toMatch(/password|hash|token/i);
     expect(verifyWebhook(SECRET, call.body, call.signature, epochSeconds(t.clock.now()))).toBe(true);
     expect(verifyWebhook(`${SECRET}-other`, call.body, call.signature, epochSeconds(t.clock.now()))).toBe(false);
+    // A rotation is under way: a receiver still verifying with the previous key accepts it too.
+    expect(call.signature?.split(',').filter((part) => part.startsWith('v1='))).toHaveLength(2);
+    expect(verifyWebhook(PREVIOUS_SECRET, call.body, call.signature, epochSeconds(t.clock.now()))).toBe(true);
     registered = { userId: user.userId, email: user.email, eventId: event.id };
   });
 
@@ -192,11 +207,11 @@ describe('outbound events and webhooks (e2e)', () => {
   }
 
   it('a stream replayed from the start stores and sends nothing again (event ids come from the records)', async () => {
-    const before = [ok.calls.length, flaky.calls.length, down.calls.length];
+    const before = [ok.calls.length, flaky.calls.length, down.calls.length, publishedOnly.calls.length];
     await replayWholeStream();
     t.clock.advance(RETRY_MAX_MS);
     await dispatcher().dispatchDue();
-    expect([ok.calls.length, flaky.calls.length, down.calls.length]).toEqual(before);
+    expect([ok.calls.length, flaky.calls.length, down.calls.length, publishedOnly.calls.length]).toEqual(before);
   });
 
   it('lists post.published, comment.created, post.deleted and user.registered for admins, newest first', async () => {
@@ -239,6 +254,18 @@ describe('outbound events and webhooks (e2e)', () => {
     );
     const published = page.items.find((e) => e.type === 'post.published')!;
     expect(published.data).toMatchObject({ id: post.id, slug: post.slug, title: 'Outbound', authorId: author.userId });
+    // The receiver subscribed to post.published got that event of this post and nothing else of
+    // it (not the comment, the deletion or the author's registration); the unfiltered one got all four.
+    await dispatcher().dispatchDue();
+    const about = (r: Receiver) =>
+      r.calls
+        .map(eventOf)
+        .filter((e) => e.data.id === post.id || e.data.postId === post.id || e.data.id === author.userId)
+        .map((e) => e.type)
+        .sort();
+    expect(about(publishedOnly)).toEqual(['post.published']);
+    expect(about(ok)).toEqual(['comment.created', 'post.deleted', 'post.published', 'user.registered']);
+    expect(new Set(publishedOnly.calls.map((c) => eventOf(c).type))).toEqual(new Set(['post.published']));
     expect(JSON.stringify(page.items)).not.toContain(author.email);
     // Pages of 2 go on from each other, newest first, with no event twice.
     const first = await t.api.get('/api/v1/admin/events?limit=2').set('authorization', admin.bearer).expect(200);

@@ -216,8 +216,9 @@ describe('loadConfig: webhooks (issue 17)', () => {
 
   it('reads the URLs, the secret and the timings; no URLs by default', () => {
     expect(loadConfig({}).webhooks).toEqual({
-      urls: [],
+      endpoints: [],
       secret: '',
+      previousSecret: '',
       timeoutMs: 5000,
       retryBaseMs: 30_000,
       retryMaxMs: 3_600_000,
@@ -232,7 +233,10 @@ describe('loadConfig: webhooks (issue 17)', () => {
         WEBHOOK_RETRY_MAX_MS: '10',
       }).webhooks,
     ).toMatchObject({
-      urls: ['https://a.example/hook', 'http://127.0.0.1:9/x?k=1'],
+      endpoints: [
+        { url: 'https://a.example/hook', events: undefined },
+        { url: 'http://127.0.0.1:9/x?k=1', events: undefined },
+      ],
       secret: SECRET,
       timeoutMs: 2000,
       retryBaseMs: 0,
@@ -256,6 +260,39 @@ describe('loadConfig: webhooks (issue 17)', () => {
     ]);
     expect(problemsOf({ WEBHOOK_RETRY_BASE_MS: '10', WEBHOOK_RETRY_MAX_MS: '5' })).toEqual([
       'WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS',
+    ]);
+  });
+
+  it('reads per-webhook event filters (url|type,type) beside plain URLs, and refuses unknown types', () => {
+    expect(
+      loadConfig({
+        WEBHOOK_URLS:
+          'https://a.example/all, https://b.example/x?k=1|post.published,comment.created ,https://c.example|user.registered',
+        WEBHOOK_SECRET: SECRET,
+      }).webhooks.endpoints,
+    ).toEqual([
+      { url: 'https://a.example/all', events: undefined },
+      { url: 'https://b.example/x?k=1', events: ['post.published', 'comment.created'] },
+      { url: 'https://c.example', events: ['user.registered'] },
+    ]);
+    expect(
+      problemsOf({ WEBHOOK_URLS: 'https://b.example/x|post.published,post.edited', WEBHOOK_SECRET: SECRET }),
+    ).toEqual([
+      'WEBHOOK_URLS names an unknown event type "post.edited" after a "|" (known types: post.published, post.deleted, comment.created, user.registered)',
+    ]);
+    expect(problemsOf({ WEBHOOK_URLS: 'https://b.example/x|', WEBHOOK_SECRET: SECRET })).toHaveLength(1);
+  });
+
+  it('reads WEBHOOK_SECRET_PREVIOUS for a rotation: as long as the secret, and not the same', () => {
+    const previous = 'the-previous-webhook-secret-32-bytes-long';
+    expect(loadConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: previous }).webhooks.previousSecret).toBe(
+      previous,
+    );
+    expect(problemsOf({ WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: 'short' })).toEqual([
+      'WEBHOOK_SECRET_PREVIOUS, when set, must be at least 32 bytes like WEBHOOK_SECRET',
+    ]);
+    expect(problemsOf({ WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: SECRET })).toEqual([
+      'WEBHOOK_SECRET_PREVIOUS must differ from WEBHOOK_SECRET (unset it once the rotation is over)',
     ]);
   });
 });

@@ -187,12 +187,28 @@ export interface StreamWorkerConfig {
   metricsPort: number;
 }
 
+/** The outbound event types (issue 17): what a webhook may subscribe to (docs/streams.md). */
+export const OUTBOUND_EVENT_TYPES = ['post.published', 'post.deleted', 'comment.created', 'user.registered'] as const;
+export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
+
+/** One receiver of `WEBHOOK_URLS`: `<url>` (every event) or `<url>|<type>,<type>...` (those only). */
+export interface WebhookEndpoint {
+  url: string;
+  /** The event types it gets; undefined: all of them. */
+  events: readonly OutboundEventType[] | undefined;
+}
+
 /** Outbound events delivered to webhooks by the stream worker (issue 17, docs/streams.md). */
 export interface WebhooksConfig {
-  /** Receivers of every event (`WEBHOOK_URLS`, comma-separated http(s) URLs, at most 10); empty: events are only listed. */
-  urls: string[];
-  /** HMAC-SHA256 key of `X-Webhook-Signature` (required when `urls` is not empty). */
+  /** Receivers (`WEBHOOK_URLS`, comma-separated http(s) URLs, at most 10, each optionally `|type,type`); empty: events are only listed. */
+  endpoints: WebhookEndpoint[];
+  /** HMAC-SHA256 key of `X-Webhook-Signature` (required when there are endpoints). */
   secret: string;
+  /**
+   * The key being rotated out (`WEBHOOK_SECRET_PREVIOUS`): while set, each request carries a
+   * second `v1=` made with it, so receivers still verifying with the old key accept it. Empty: none.
+   */
+  previousSecret: string;
   /** A delivery attempt is abandoned (and counted as failed) after this long. */
   timeoutMs: number;
   /** The wait after the first failed attempt, doubling after each further one up to `retryMaxMs`. */
@@ -206,20 +222,27 @@ export interface WebhooksConfig {
 export const WEBHOOK_MAX_ATTEMPTS = 8;
 const MAX_WEBHOOK_URLS = 10;
 
-function webhooksFrom(
-  env: Env,
-  str: (name: string, fallback: string) => string,
-  int: (name: string, fallback: number, min: number, max: number) => number,
-  problems: string[],
-): WebhooksConfig {
-  const urls = str('WEBHOOK_URLS', '')
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  for (const entry of urls) {
+/**
+ * `WEBHOOK_URLS`: comma-separated entries, each a URL, or a URL, `|` and an event type, followed by
+ * further types as their own comma-separated items (`https://a/x|post.published,comment.created,https://b/y`).
+ * An item with a scheme (`:`) or a `|` starts an entry; any other item after a filtered entry is
+ * one more type of it. Plain URL lists (the earlier form) read as before.
+ */
+function webhookEndpoints(raw: string, problems: string[]): WebhookEndpoint[] {
+  const entries: { url: string; events: string[] | undefined }[] = [];
+  for (const item of raw.split(',').map((part) => part.trim())) {
+    if (item === '') continue;
+    const bar = item.indexOf('|');
+    const previous = entries.at(-1);
+    if (bar < 0 && !item.includes(':') && previous?.events) previous.events.push(item);
+    else if (bar < 0) entries.push({ url: item, events: undefined });
+    else entries.push({ url: item.slice(0, bar).trim(), events: [item.slice(bar + 1).trim()] });
+  }
+  const known: readonly string[] = OUTBOUND_EVENT_TYPES;
+  return entries.map(({ url, events }) => {
     let scheme = '';
     try {
-      scheme = new URL(entry).protocol;
+      scheme = new URL(url).protocol;
     } catch {
       // reported below
     }
@@ -227,19 +250,45 @@ function webhooksFrom(
     if (scheme !== 'http:' && scheme !== 'https:') {
       problems.push(`WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "${scheme || 'none'}")`);
     }
-  }
+    for (const type of events ?? []) {
+      if (!known.includes(type)) {
+        problems.push(
+          `WEBHOOK_URLS names an unknown event type "${type}" after a "|" (known types: ${known.join(', ')})`,
+        );
+      }
+    }
+    return { url, events: events ? ([...new Set(events)] as OutboundEventType[]) : undefined };
+  });
+}
+
+function webhooksFrom(
+  env: Env,
+  str: (name: string, fallback: string) => string,
+  int: (name: string, fallback: number, min: number, max: number) => number,
+  problems: string[],
+): WebhooksConfig {
+  const endpoints = webhookEndpoints(str('WEBHOOK_URLS', ''), problems);
+  const urls = endpoints.map((endpoint) => endpoint.url);
   if (urls.length > MAX_WEBHOOK_URLS) problems.push(`WEBHOOK_URLS takes at most ${MAX_WEBHOOK_URLS} URLs`);
   if (new Set(urls).size !== urls.length) problems.push('WEBHOOK_URLS lists a URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() ?? '';
   if (urls.length > 0 && Buffer.byteLength(secret) < 32) {
     problems.push('WEBHOOK_SECRET (at least 32 bytes) is required when WEBHOOK_URLS is set');
   }
+  const previousSecret = env.WEBHOOK_SECRET_PREVIOUS?.trim() ?? '';
+  if (previousSecret !== '' && Buffer.byteLength(previousSecret) < 32) {
+    problems.push('WEBHOOK_SECRET_PREVIOUS, when set, must be at least 32 bytes like WEBHOOK_SECRET');
+  }
+  if (previousSecret !== '' && previousSecret === secret) {
+    problems.push('WEBHOOK_SECRET_PREVIOUS must differ from WEBHOOK_SECRET (unset it once the rotation is over)');
+  }
   const retryBaseMs = int('WEBHOOK_RETRY_BASE_MS', 30_000, 0, 86_400_000);
   const retryMaxMs = int('WEBHOOK_RETRY_MAX_MS', 3_600_000, 0, 86_400_000);
   if (retryMaxMs < retryBaseMs) problems.push('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
   return {
-    urls,
+    endpoints,
     secret,
+    previousSecret,
     timeoutMs: int('WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
     retryBaseMs,
     retryMaxMs,

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { StreamItemType } from '../dynamo/item-types.js';
 import type { Item, ItemChange } from '../dynamo/stream-record.js';
+import { OUTBOUND_EVENT_TYPES, type OutboundEventType } from '../config/app-config.js';
 
-export const OUTBOUND_EVENT_TYPES = ['post.published', 'post.deleted', 'comment.created', 'user.registered'] as const;
-export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
+// The list lives with the configuration, which validates WEBHOOK_URLS' event filters against it.
+export { OUTBOUND_EVENT_TYPES, type OutboundEventType };
 
 /** What receivers get (the JSON body of a webhook call) and `GET /admin/events` lists. */
 export interface OutboundEvent {

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { type AppConfig, WEBHOOK_MAX_ATTEMPTS } from '../config/app-config.js';
+import {
+  type AppConfig,
+  type OutboundEventType,
+  WEBHOOK_MAX_ATTEMPTS,
+  type WebhookEndpoint,
+} from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { EventsRepository, type WebhookDelivery } from './events.repository.js';
@@ -36,7 +41,8 @@ const sleep = (ms: number, signal: AbortSignal) =>
 @Injectable()
 export class WebhookDispatcher {
   private readonly logger = new Logger(WebhookDispatcher.name);
-  private readonly targets: Map<string, string>;
+  /** Each webhook by its target id (the hash of its URL). */
+  private readonly targets: Map<string, WebhookEndpoint>;
   private loop: Promise<void> | undefined;
   private stopping = new AbortController();
   private round: Promise<number> | undefined;
@@ -48,12 +54,16 @@ export class WebhookDispatcher {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.targets = new Map(config.webhooks.urls.map((url) => [webhookTarget(url), url]));
+    this.targets = new Map(config.webhooks.endpoints.map((endpoint) => [webhookTarget(endpoint.url), endpoint]));
   }
 
-  /** The targets (URL hashes) an event is delivered to. */
-  targetIds(): string[] {
-    return [...this.targets.keys()];
+  /**
+   * The targets (URL hashes) an event of `type` is delivered to: every webhook without a filter,
+   * and those whose filter names the type. Decided when the event is stored: a filter changed
+   * later does not take back deliveries already pending.
+   */
+  targetIds(type: OutboundEventType): string[] {
+    return [...this.targets].filter(([, { events }]) => !events || events.includes(type)).map(([id]) => id);
   }
 
   start(): void {
@@ -113,7 +123,7 @@ export class WebhookDispatcher {
   /** Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round took it. */
   private async attempt(delivery: WebhookDelivery, body: string | undefined): Promise<boolean> {
     const outcomes = this.metrics.webhookDeliveries();
-    const url = this.targets.get(delivery.target);
+    const url = this.targets.get(delivery.target)?.url;
     if (!url || body === undefined) {
       const dropped = await this.events.dropped(
         delivery,

@@ -25,7 +25,7 @@ export class WebhookSender {
   ) {}
 
   async send(url: string, eventId: string, eventType: string, body: string): Promise<AttemptResult> {
-    const { secret, timeoutMs } = this.config.webhooks;
+    const { secret, previousSecret, timeoutMs } = this.config.webhooks;
     // Checked at start-up too; checked again here because this is the call that would follow it.
     const scheme = new URL(url).protocol;
     if (scheme !== 'http:' && scheme !== 'https:') return { ok: false, error: 'refused: not an http(s) URL' };
@@ -37,7 +37,7 @@ export class WebhookSender {
           'user-agent': 'publishing-api-webhooks/1',
           'x-webhook-id': eventId,
           'x-webhook-event': eventType,
-          'x-webhook-signature': signWebhook(secret, body, epochSeconds(this.clock.now())),
+          'x-webhook-signature': signWebhook([secret, previousSecret], body, epochSeconds(this.clock.now())),
         },
         body,
         redirect: 'manual',

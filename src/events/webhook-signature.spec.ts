@@ -25,4 +25,18 @@ describe('webhook signature', () => {
     expect(verifyWebhook(SECRET, BODY, undefined, 1000)).toBe(false);
     expect(verifyWebhook(SECRET, BODY, 'v1=abc', 1000)).toBe(false);
   });
+
+  it('carries one v1 per key during a rotation, the current first: a receiver with either key accepts it', () => {
+    const previous = 'the-previous-webhook-secret-32-bytes-long';
+    const header = signWebhook([SECRET, previous], BODY, 1000);
+    const [t, current, old] = header.split(',');
+    expect(t).toBe('t=1000');
+    expect(current).toBe(signWebhook(SECRET, BODY, 1000).split(',')[1]);
+    expect(old).toBe(signWebhook(previous, BODY, 1000).split(',')[1]);
+    expect(verifyWebhook(SECRET, BODY, header, 1000)).toBe(true);
+    expect(verifyWebhook(previous, BODY, header, 1000)).toBe(true);
+    expect(verifyWebhook(`${SECRET}x`, BODY, header, 1000)).toBe(false);
+    // No previous key: one v1 only.
+    expect(signWebhook([SECRET, ''], BODY, 1000)).toBe(signWebhook(SECRET, BODY, 1000));
+  });
 });

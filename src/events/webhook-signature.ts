@@ -1,17 +1,23 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+const mac = (secret: string, body: string, unixSeconds: number): string =>
+  createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
+
 /**
  * `X-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed by
- * WEBHOOK_SECRET. The time is inside the MAC so a receiver can refuse old replays.
+ * WEBHOOK_SECRET. The time is inside the MAC so a receiver can refuse old replays. During a key
+ * rotation (WEBHOOK_SECRET_PREVIOUS) one `v1=` per key, the current first, as Stripe does: a
+ * receiver that knows either key accepts the request.
  */
-export function signWebhook(secret: string, body: string, unixSeconds: number): string {
-  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex');
-  return `t=${unixSeconds},v1=${mac}`;
+export function signWebhook(secrets: string | readonly string[], body: string, unixSeconds: number): string {
+  const keys = typeof secrets === 'string' ? [secrets] : secrets.filter((key) => key !== '');
+  return [`t=${unixSeconds}`, ...keys.map((key) => `v1=${mac(key, body, unixSeconds)}`)].join(',');
 }
 
 /**
- * What a receiver does (the docs' example, and the tests' receivers): true when the header's MAC
- * matches the body and its time is within `toleranceSeconds` of `nowSeconds`.
+ * What a receiver does (the docs' example, and the tests' receivers): true when one of the
+ * header's `v1` MACs matches the body under `secret` and its time is within `toleranceSeconds`
+ * of `nowSeconds`. Unknown schemes in the header are ignored.
  */
 export function verifyWebhook(
   secret: string,
@@ -20,10 +26,13 @@ export function verifyWebhook(
   nowSeconds: number,
   toleranceSeconds = 300,
 ): boolean {
-  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
-  if (!match) return false;
-  const t = Number(match[1]);
+  const parts = (header ?? '').split(',').map((part) => part.split('='));
+  const time = parts.find(([key]) => key === 't')?.[1];
+  if (!time || !/^\d+$/.test(time)) return false;
+  const t = Number(time);
   if (Math.abs(nowSeconds - t) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhook(secret, body, t).slice(`t=${t},v1=`.length), 'hex');
-  return timingSafeEqual(expected, Buffer.from(match[2], 'hex'));
+  const expected = Buffer.from(mac(secret, body, t), 'hex');
+  return parts
+    .filter(([key, value]) => key === 'v1' && /^[0-9a-f]{64}$/.test(value ?? ''))
+    .some(([, value]) => timingSafeEqual(expected, Buffer.from(value, 'hex')));
 }

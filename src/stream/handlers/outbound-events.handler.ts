@@ -30,11 +30,12 @@ export class OutboundEventsHandler implements StreamHandler {
     const mapped = outboundEventOf(change, classifyKey(change.key).type);
     if (!mapped) return;
     const now = this.clock.now();
-    const outcome = await this.events.record(mapped.event, mapped.ownerId, this.dispatcher.targetIds(), now);
+    const targets = this.dispatcher.targetIds(mapped.event.type);
+    const outcome = await this.events.record(mapped.event, mapped.ownerId, targets, now);
     if (outcome !== 'ownerGone') return;
     // Handled after its user's erasure: the erasure already removed that user's events, so the
     // event is stored without their id (or not at all), never carrying it again.
     const anonymous = withoutOwner(mapped.event);
-    if (anonymous) await this.events.record(anonymous, undefined, this.dispatcher.targetIds(), now);
+    if (anonymous) await this.events.record(anonymous, undefined, targets, now);
   }
 }
