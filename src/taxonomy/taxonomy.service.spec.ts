@@ -188,6 +188,29 @@ describe('TaxonomyService: tags', () => {
     expect(tagsRepo.update).not.toHaveBeenCalled();
   });
 
+  it('a slug change swaps the slugs in the update and forgets the old one only once it committed', async () => {
+    const { service, tagsRepo, categoriesRepo, slugs } = setUp([category('c')], [tag('t')]);
+    await service.updateTag('t', { name: 'same slug' });
+    expect(tagsRepo.update.mock.calls[0][2]).toEqual([]);
+    expect(slugs.forget).not.toHaveBeenCalled();
+
+    tagsRepo.update.mockImplementationOnce(() => {
+      expect(slugs.forget).not.toHaveBeenCalled();
+      return Promise.reject(conflict(ErrorCode.SlugTaken, 'taken'));
+    });
+    expect(await refusalOf(() => service.updateTag('t', { slug: 'taken' }))).toBe('409 slug_taken');
+    expect(slugs.forget).not.toHaveBeenCalled();
+
+    await service.updateTag('t', { slug: 'renamed' });
+    expect(tagsRepo.update.mock.calls[2][2]).toEqual(['release tag t t', 'claim tag renamed t']);
+    await service.updateCategory('c', { slug: 'moved' });
+    expect(categoriesRepo.update.mock.calls[0][3]).toEqual(['release category c c', 'claim category moved c']);
+    expect(slugs.forget.mock.calls).toEqual([
+      ['tag', 't'],
+      ['category', 'c'],
+    ]);
+  });
+
   it('a tag on published posts cannot be deleted: 409 tag_in_use', async () => {
     const { service, tagsRepo } = setUp([], [tag('used', { postCount: 1 }), tag('free')]);
     expect(await refusalOf(() => service.deleteTag('used'))).toBe('409 tag_in_use');

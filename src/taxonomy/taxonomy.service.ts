@@ -8,6 +8,7 @@ import { SlugService } from '../slugs/slug.service.js';
 import { slugify } from '../slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { drainListing, type Page } from '../dynamo/pagination.js';
+import type { TransactOperation } from '../dynamo/transactions.js';
 import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
 import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
 import type { CreateCategoryDto, CreateTagDto, UpdateTagDto } from './dto/taxonomy.dto.js';
@@ -104,13 +105,9 @@ export class TaxonomyService {
         throw conflict(ErrorCode.CategoryCycle, 'A category cannot move under itself or one of its descendants.');
       }
     }
-    await this.categories.update(
-      current,
-      changes,
-      newParent,
-      this.slugs.swap('category', current.slug, changes.slug, current.id),
+    await this.movingSlug('category', current, changes.slug, (parts) =>
+      this.categories.update(current, changes, newParent, parts),
     );
-    if (changes.slug && changes.slug !== current.slug) this.slugs.forget('category', current.slug);
     return (await this.categories.findById(id))!;
   }
 
@@ -150,8 +147,7 @@ export class TaxonomyService {
   async deleteCategory({ category, children, moveTo }: CategoryDeletion): Promise<void> {
     const current = category.postCount > 0 ? await this.categories.findById(category.id) : category;
     if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
-    await this.categories.delete(current, children, moveTo, this.slugs.release('category', current.slug, current.id));
-    this.slugs.forget('category', current.slug);
+    await this.releasingSlug('category', current, (part) => this.categories.delete(current, children, moveTo, part));
   }
 
   // --- tags -------------------------------------------------------------------------------
@@ -224,8 +220,7 @@ export class TaxonomyService {
     const current = await this.tags.findById(id);
     if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
     assertVersion(ifMatch, current.version);
-    await this.tags.update(current, { ...dto }, this.slugs.swap('tag', current.slug, dto.slug, current.id));
-    if (dto.slug && dto.slug !== current.slug) this.slugs.forget('tag', current.slug);
+    await this.movingSlug('tag', current, dto.slug, (parts) => this.tags.update(current, { ...dto }, parts));
     return (await this.tags.findById(id))!;
   }
 
@@ -234,8 +229,32 @@ export class TaxonomyService {
     if (!current) throw notFound(ErrorCode.TagNotFound, 'No such tag.');
     if (current.postCount > 0)
       throw conflict(ErrorCode.TagInUse, 'The tag is on published posts; remove it from them first.');
-    await this.tags.delete(current, this.slugs.release('tag', current.slug, current.id));
-    this.slugs.forget('tag', current.slug);
+    await this.releasingSlug('tag', current, (part) => this.tags.delete(current, part));
+  }
+
+  /**
+   * Runs `write` with the parts that move `owner` to slug `to` (none when unchanged), then drops the
+   * old slug from this instance's cache: only after the commit, since a feed request in between would
+   * cache the old owner again, and a failed write leaves the old slug owned.
+   */
+  private async movingSlug(
+    kind: 'tag' | 'category',
+    owner: { id: string; slug: string },
+    to: string | undefined,
+    write: (parts: TransactOperation[]) => Promise<void>,
+  ): Promise<void> {
+    await write(this.slugs.swap(kind, owner.slug, to, owner.id));
+    if (to && to !== owner.slug) this.slugs.forget(kind, owner.slug);
+  }
+
+  /** Runs `write` with the part that releases `owner`'s slug, then forgets the slug (after the commit, as above). */
+  private async releasingSlug(
+    kind: 'tag' | 'category',
+    owner: { id: string; slug: string },
+    write: (part: TransactOperation) => Promise<void>,
+  ): Promise<void> {
+    await write(this.slugs.release(kind, owner.slug, owner.id));
+    this.slugs.forget(kind, owner.slug);
   }
 
   /**
