@@ -230,6 +230,23 @@ describe('users (e2e)', () => {
       expect((await patch({ bio: 'stale' }, '"2"').expect(412)).body.code).toBe('version_mismatch');
     });
 
+    it("checks that a birth date is in the past on the app's clock, not the machine's", async () => {
+      // The app stands at 2000-06-01: a date of 2001 lies in its future, though in the machine's past.
+      t.clock.set('2000-06-01T12:00:00.000Z');
+      try {
+        const before = await t.getItem(`USER#${me.userId}`, 'USER#PROFILE');
+        const refused = await patch({ dateOfBirth: '2001-01-01' }).expect(400);
+        expect(refused.body).toMatchObject({
+          code: 'validation_failed',
+          errors: [{ field: 'dateOfBirth', messages: ['dateOfBirth must be a real date (YYYY-MM-DD) in the past'] }],
+        });
+        expect(await t.getItem(`USER#${me.userId}`, 'USER#PROFILE')).toEqual(before);
+        await patch({ dateOfBirth: '2000-05-31' }).expect(200);
+      } finally {
+        t.clock.reset();
+      }
+    });
+
     it.each([
       ['a non-http URL', { website: 'javascript:alert(1)' }],
       ['an ftp avatar', { avatarUrl: 'ftp://example.com/a.png' }],

@@ -88,7 +88,7 @@ export class AuthService {
     const create = () =>
       this.users.create({ email, username, firstName, lastName, passwordHash: hash }, (created) => {
         issued = this.newSession(created.id, client);
-        return [this.sessions.putItem(issued.session)];
+        return this.sessions.createPart(issued.session);
       });
     let user: User;
     try {
@@ -156,7 +156,7 @@ export class AuthService {
     if (failed) await this.clearLoginFailures(email, client);
 
     const { session, refreshToken } = this.newSession(user.id, client);
-    await this.sessions.createWithLogin(session, this.usersRepository.recordLoginItem(user.id, session.createdAt));
+    await this.sessions.create(session, this.usersRepository.recordLoginPart(user.id, session.createdAt));
     await this.sessions.trimToNewest(user.id, this.config.auth.maxSessionsPerUser);
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { nanoid } from 'nanoid';
+import { customAlphabet, nanoid } from 'nanoid';
 
 /** Ids are 21-character nanoids (URL-safe, ~126 bits of randomness). */
 export const ID_PATTERN = /^[A-Za-z0-9_-]{21}$/;
@@ -13,12 +13,20 @@ export const ID_GENERATOR = 'ID_GENERATOR';
  */
 export interface IdGenerator {
   next(): string;
+  /** `length` random decimal digits (a taken username's suffix). */
+  digits(length: number): string;
 }
+
+const DIGITS = '0123456789';
 
 /** Production: random 21-character nanoids. */
 export class RandomIds implements IdGenerator {
   next(): string {
     return nanoid();
+  }
+
+  digits(length: number): string {
+    return customAlphabet(DIGITS, length)();
   }
 }
 
@@ -31,6 +39,11 @@ export class SequentialIds implements IdGenerator {
   next(): string {
     const counter = String(++this.count);
     return `${this.prefix}${counter.padStart(21 - this.prefix.length, '0')}`;
+  }
+
+  /** The next counter value, the last `length` digits, zero-padded (`0001`, `0002`...). */
+  digits(length: number): string {
+    return String(++this.count).padStart(length, '0').slice(-length);
   }
 }
 

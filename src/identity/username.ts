@@ -1,11 +1,12 @@
-import { customAlphabet } from 'nanoid';
+import type { IdGenerator } from '../common/ids.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9_-]{1,28}[a-z0-9]$/;
 
-const suffix = customAlphabet('0123456789', 4);
+/** Digits of the random suffix: 10,000 names per base, enough for the few retries of a taken one. */
+const SUFFIX_DIGITS = 4;
 
 /** A valid username derived from an email's local part (`Ada.Lovelace+x@...` -> `ada-lovelace-x`). */
-export function usernameFromEmail(email: string): string {
+export function usernameFromEmail(email: string, ids: IdGenerator): string {
   const local = email.split('@')[0] ?? '';
   let base = local
     .normalize('NFKD')
@@ -16,9 +17,10 @@ export function usernameFromEmail(email: string): string {
     .replace(/^[-_]+|[-_]+$/g, '')
     .slice(0, 24)
     .replace(/[-_]+$/, '');
-  if (base.length < 3) base = `user-${base}`.replace(/-$/, '') + (base.length === 0 ? suffix() : '');
+  if (base.length < 3) base = `user-${base}`.replace(/-$/, '') + (base.length === 0 ? ids.digits(SUFFIX_DIGITS) : '');
   return base;
 }
 
 /** The same base with a random numeric suffix, for when the derived name is taken. */
-export const withRandomSuffix = (username: string): string => `${username.slice(0, 25)}-${suffix()}`;
+export const withRandomSuffix = (username: string, ids: IdGenerator): string =>
+  `${username.slice(0, 25)}-${ids.digits(SUFFIX_DIGITS)}`;

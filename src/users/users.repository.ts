@@ -13,12 +13,7 @@ import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
-import {
-  type TransactItem,
-  type TransactOperation,
-  type TransactionPart,
-  transactWrite,
-} from '../dynamo/transactions.js';
+import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { recordLogin, withLogin } from '../identity/login-bookkeeping.js';
@@ -102,9 +97,9 @@ export class UsersRepository {
     ]);
   }
 
-  /** The sign-in bookkeeping, to run in the same transaction as the new session. */
-  recordLoginItem(userId: string, at: string): TransactItem {
-    return recordLogin(this.tableName, userId, at);
+  /** The sign-in bookkeeping, as a part of the new session's transaction. */
+  recordLoginPart(userId: string, at: string): TransactOperation {
+    return { item: recordLogin(this.tableName, userId, at) };
   }
 
   /**

@@ -18,8 +18,9 @@ import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPasswo
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { isActiveAdmin } from './admin-counter.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
-import type { TransactItem } from '../dynamo/transactions.js';
+import type { TransactionPart } from '../dynamo/transactions.js';
 import { SecurityNotices } from '../mail/security-notices.js';
+import { isDateBefore, pastDateMessage } from '../common/validation/dates.js';
 
 /** What the account holds of a user's personal data (the export workflow adds their content). */
 export interface AccountPersonalData {
@@ -62,13 +63,13 @@ export class UsersService {
   ) {}
 
   /**
-   * Creates a `pending` user with an empty profile; `signIn` adds items (the first session)
+   * Creates a `pending` user with an empty profile; `signIn` adds its part (the first session)
    * to the same transaction. A username the caller chose must be free
    * (409 otherwise); one derived from the email gets a random suffix when taken.
    */
-  async create(input: NewUser, signIn?: (user: User) => TransactItem[]): Promise<User> {
+  async create(input: NewUser, signIn?: (user: User) => TransactionPart): Promise<User> {
     const derived = input.username === undefined;
-    let username = input.username ?? usernameFromEmail(input.email);
+    let username = input.username ?? usernameFromEmail(input.email, this.ids);
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now().toISOString();
       const user: UserWithPassword = {
@@ -91,12 +92,12 @@ export class UsersService {
       const profile: Profile = { userId: user.id, updatedAt: now, version: 1 };
       const { passwordHash: _hash, ...created } = user;
       try {
-        await this.users.create(user, profile, ...(signIn?.(created) ?? []).map((item) => ({ item })));
+        await this.users.create(user, profile, ...(signIn ? [signIn(created)] : []));
         return created;
       } catch (error) {
         const usernameTaken = error instanceof DomainError && error.code === ErrorCode.UsernameTaken;
         if (!usernameTaken || !derived || attempt >= DERIVED_USERNAME_ATTEMPTS) throw error;
-        username = withRandomSuffix(usernameFromEmail(input.email));
+        username = withRandomSuffix(usernameFromEmail(input.email, this.ids), this.ids);
       }
     }
   }
@@ -134,6 +135,12 @@ export class UsersService {
   }
 
   async updateProfile(userId: string, changes: ProfileChanges, ifMatch: number | undefined): Promise<UserAggregate> {
+    // The DTO checked the date's form; "in the past" is checked here, on the app's clock.
+    if (changes.dateOfBirth && !isDateBefore(changes.dateOfBirth, this.clock.now())) {
+      throw badRequest(ErrorCode.ValidationFailed, 'Invalid request: dateOfBirth', [
+        { field: 'dateOfBirth', messages: [pastDateMessage('dateOfBirth')] },
+      ]);
+    }
     const { profile } = await this.getOwn(userId);
     await this.users.updateProfile(userId, changes, assertVersion(ifMatch, profile.version));
     return this.getOwn(userId);

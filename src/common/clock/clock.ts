@@ -19,7 +19,7 @@ export class SystemClock implements Clock {
 
 /**
  * The machine's time for code that runs outside the app's injector or must not follow a test's
- * clock: tooling (migrations, import/export, seed, engine locks), class-validator rules, and the
+ * clock: tooling (migrations, import/export, seed, engine locks) and the
  * access-token claims that the JWT library also checks on the machine's time. Services inject
  * `CLOCK` instead. Durations (deadlines, elapsed seconds) use `performance.now()`: monotonic, and
  * not a time of day.

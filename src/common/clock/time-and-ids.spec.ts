@@ -14,6 +14,7 @@ const DIRECT = [
   { name: 'Date.now()', pattern: /Date\.now\(/ },
   { name: 'randomUUID', pattern: /\brandomUUID\b/ },
   { name: 'nanoid()', pattern: /\bnanoid\(/ },
+  { name: "nanoid's customAlphabet", pattern: /\bcustomAlphabet\b/ },
   { name: 'newId()', pattern: /\bnewId\(/ },
 ];
 
@@ -50,6 +51,13 @@ describe('RandomIds', () => {
     for (const id of made) expect(id).toMatch(ID_PATTERN);
     expect(new Set(made).size).toBe(50);
   });
+
+  it('makes random decimal digits of the length asked', () => {
+    const ids = new RandomIds();
+    const made = Array.from({ length: 50 }, () => ids.digits(6));
+    for (const digits of made) expect(digits).toMatch(/^\d{6}$/);
+    expect(new Set(made).size).toBeGreaterThan(40);
+  });
 });
 
 describe('SequentialIds', () => {
@@ -58,5 +66,10 @@ describe('SequentialIds', () => {
     expect([ids.next(), ids.next()]).toEqual(['post00000000000000001', 'post00000000000000002']);
     expect(ids.next()).toMatch(ID_PATTERN);
     expect(new SequentialIds().next()).toBe('id0000000000000000001');
+  });
+
+  it('makes digits from the same counter, the last ones when it outgrows the length', () => {
+    const ids = new SequentialIds();
+    expect([ids.digits(4), ids.next(), ids.digits(2)]).toEqual(['0001', 'id0000000000000000002', '03']);
   });
 });

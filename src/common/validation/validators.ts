@@ -2,7 +2,7 @@ import { Transform } from 'class-transformer';
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
-import { systemClock } from '../clock/clock.js';
+import { isIsoCalendarDate, pastDateMessage } from './dates.js';
 
 /** The string's UTF-8 encoding is at most `max` bytes (bcrypt reads only 72). */
 export function MaxBytes(max: number, options?: ValidationOptions): PropertyDecorator {
@@ -42,25 +42,19 @@ export const Trim = () =>
 export const TrimLower = () =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
 
-/** A `YYYY-MM-DD` string naming a real calendar date before today. */
-export function IsPastIsoDate(options?: ValidationOptions) {
+/**
+ * A `YYYY-MM-DD` string naming a real calendar date. Whether it lies in the past is the service's
+ * check (`isDateBefore`) on the app's clock: class-validator's rules run outside the app's injector,
+ * and its container is one per process, so a rule here could only read the machine's time.
+ */
+export function IsIsoCalendarDate(options?: ValidationOptions) {
   return (target: object, propertyName: string) =>
     registerDecorator({
-      name: 'isPastIsoDate',
+      name: 'isIsoCalendarDate',
       target: target.constructor,
       propertyName,
-      options: { message: '$property must be a real date (YYYY-MM-DD) in the past', ...options },
-      validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
-          const date = new Date(`${value}T00:00:00Z`);
-          return (
-            !Number.isNaN(date.getTime()) &&
-            date.toISOString().startsWith(value) &&
-            date.getTime() < systemClock.now().getTime()
-          );
-        },
-      },
+      options: { message: pastDateMessage('$property'), ...options },
+      validator: { validate: isIsoCalendarDate },
     });
 }
 

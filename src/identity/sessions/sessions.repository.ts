@@ -17,7 +17,7 @@ import { epochSeconds, isExpired } from '../../dynamo/expressions.js';
 import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
-import { transactWrite, type TransactItem } from '../../dynamo/transactions.js';
+import { transactWrite, type TransactionPart, type TransactOperation } from '../../dynamo/transactions.js';
 import { withLogin } from '../login-bookkeeping.js';
 import type { UserWithPassword } from '../account.js';
 import type { Session } from './session.entity.js';
@@ -61,25 +61,27 @@ export class SessionsRepository {
     return isLive(item, this.oldestLiveCreatedAt(now), now);
   }
 
-  /** The Put of a new session, to run inside the caller's transaction (login, registration). */
-  putItem(session: Session): TransactItem {
+  /** The write of a new session, as a part of the caller's transaction (a registration's first session). */
+  createPart(session: Session): TransactOperation {
     return {
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          ...Keys.session(session.userId, session.id),
-          entity: ENTITY.Session,
-          ttl: epochSeconds(new Date(session.expiresAt)),
-          ...session,
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...Keys.session(session.userId, session.id),
+            entity: ENTITY.Session,
+            ttl: epochSeconds(new Date(session.expiresAt)),
+            ...session,
+          },
+          ConditionExpression: 'attribute_not_exists(PK)',
         },
-        ConditionExpression: 'attribute_not_exists(PK)',
       },
     };
   }
 
-  /** Creates the session and records the login on the user, in one transaction. */
-  async createWithLogin(session: Session, recordLogin: TransactItem): Promise<void> {
-    await transactWrite(this.db, [{ item: this.putItem(session) }, { item: recordLogin }]);
+  /** Creates the session with the caller's parts (a sign-in's bookkeeping on the user) in one transaction. */
+  async create(session: Session, ...parts: TransactionPart[]): Promise<void> {
+    await transactWrite(this.db, [this.createPart(session), ...parts]);
   }
 
   /**

@@ -18,7 +18,7 @@ import {
 import { PickType } from '@nestjs/swagger';
 import { RegisterDto } from './register.dto.js';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
-import { AccountEmail, IsPastIsoDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
+import { AccountEmail, IsIsoCalendarDate, IsSmallFlatRecord } from '../../common/validation/validators.js';
 import { USER_ROLES, USER_STATUSES, type UserRole, type UserStatus } from '../user.entity.js';
 
 /** `PATCH /users/me`: names and username only; anything else is refused. */
@@ -78,7 +78,7 @@ export class UpdateProfileDto {
 
   /** A real calendar date in the past, `YYYY-MM-DD`. @example 1815-12-10 */
   @IsOptional()
-  @IsPastIsoDate()
+  @IsIsoCalendarDate()
   @ApiProperty({ format: 'date' })
   dateOfBirth?: string | null;
 

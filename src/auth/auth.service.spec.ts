@@ -1,0 +1,402 @@
+import { jest } from '@jest/globals';
+import { SettableClock } from '../common/clock/clock.js';
+import { conflict, tooManyRequests } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
+import { SequentialIds } from '../common/ids.js';
+import type { AppConfig, RateRule } from '../config/app-config.js';
+import type { CursorCodec } from '../dynamo/cursor.js';
+import type { RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
+import type { TransactionPart } from '../dynamo/transactions.js';
+import type { User, UserWithPassword } from '../identity/account.js';
+import type { ActionLinksService } from '../identity/action-links/action-links.service.js';
+import type { Session } from '../identity/sessions/session.entity.js';
+import type { SessionsRepository } from '../identity/sessions/sessions.repository.js';
+import type { SecurityNotices } from '../mail/security-notices.js';
+import type { PasswordHasher } from '../users/password-hasher.js';
+import type { UsersRepository } from '../users/users.repository.js';
+import type { NewUser, UsersService } from '../users/users.service.js';
+import type { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
+import { AuthService } from './auth.service.js';
+import type { TokenService } from './tokens/token.service.js';
+
+const NOW = '2026-05-15T12:00:00.000Z';
+const HOUR = 3600_000;
+const at = (ms: number) => new Date(Date.parse(NOW) + ms).toISOString();
+
+const rule = (name: string, max = 10): RateRule => ({ name, max, windowSeconds: 60 });
+const config = {
+  auth: {
+    pendingAccountTtlHours: 24,
+    refreshTokenTtlSeconds: 7 * 24 * 3600,
+    sessionMaxAgeSeconds: 30 * 24 * 3600,
+    maxSessionsPerUser: 10,
+  },
+  rateLimits: {
+    registerPerIp: rule('register-ip'),
+    loginPerIp: rule('login-ip'),
+    loginPerAccount: rule('login-account', 5),
+    refreshPerSession: rule('refresh-session'),
+    passwordCheckPerAccount: rule('password-check'),
+    passwordResetPerIp: rule('reset-ip'),
+    passwordResetPerEmail: rule('reset-email'),
+    verificationPerIp: rule('verify-ip'),
+    verificationPerEmail: rule('verify-email'),
+  },
+} as unknown as AppConfig;
+
+const account = (id: string, overrides: Partial<UserWithPassword> = {}): UserWithPassword => ({
+  id,
+  email: `${id}@example.com`,
+  username: id,
+  role: 'user',
+  status: 'active',
+  emailVerified: true,
+  loginCount: 4,
+  createdAt: at(-100 * HOUR),
+  updatedAt: at(-100 * HOUR),
+  version: 2,
+  passwordHash: `hash of ${id}'s password`,
+  ...overrides,
+});
+
+const session = (overrides: Partial<Session> = {}): Session => ({
+  id: 's1',
+  userId: 'u1',
+  createdAt: at(-HOUR),
+  lastUsedAt: at(-HOUR),
+  expiresAt: at(HOUR),
+  refreshTokenHash: 'hash u1.s1.3',
+  previousTokenHashes: [],
+  generation: 3,
+  ...overrides,
+});
+
+/**
+ * The collaborators faked at their tokens: accounts in a map by email, a hasher whose right password
+ * is `right`, refresh tokens of the readable form `<user>.<session>.<generation>`, a limiter whose
+ * failure counts a spec sets, and recorders for what is written and sent.
+ */
+function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
+  const byEmail = new Map(accounts.map((a) => [a.email, a]));
+  const byId = new Map(accounts.map((a) => [a.id, a]));
+  const clock = new SettableClock().set(NOW);
+  const firstSessions: TransactionPart[] = [];
+  const users = {
+    create: jest.fn((input: NewUser, signIn?: (user: User) => TransactionPart) => {
+      if (byEmail.has(input.email)) return Promise.reject(conflict(ErrorCode.EmailTaken, 'taken'));
+      const created = { ...account('new'), email: input.email, status: 'pending' as const, emailVerified: false };
+      if (signIn) firstSessions.push(signIn(created));
+      return Promise.resolve(created);
+    }),
+  };
+  const usersRepository = {
+    findIdByEmail: jest.fn((email: string) => Promise.resolve(byEmail.get(email)?.id)),
+    findById: jest.fn((id: string) => Promise.resolve(byId.get(id))),
+    findWithPassword: jest.fn((id: string) => Promise.resolve(byId.get(id))),
+    recordLoginPart: jest.fn((userId: string, at: string) => `record login ${userId} ${at}`),
+    setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect?: unknown) => Promise.resolve(true)),
+    markEmailVerified: jest.fn((_user: User, _email: string, _at: string) => Promise.resolve(true)),
+  };
+  const sessions = {
+    createPart: jest.fn((s: Session) => `create session ${s.id}`),
+    create: jest.fn((_session: Session, ..._parts: unknown[]) => Promise.resolve()),
+    trimToNewest: jest.fn((_userId: string, _keep: number) => Promise.resolve()),
+    findWithUser: jest.fn((userId: string, sessionId: string, _options?: unknown) =>
+      Promise.resolve(
+        stored && stored.userId === userId && stored.id === sessionId
+          ? { session: stored, user: byId.get(userId) }
+          : {},
+      ),
+    ),
+    rotate: jest.fn((_session: Session, _hash: string, _next: { expiresAt: string }) => Promise.resolve(true)),
+    revoke: jest.fn((_userId: string, _sessionId: string) => Promise.resolve(true)),
+    revokeAll: jest.fn((_userId: string, _except?: string) => Promise.resolve(1)),
+    absoluteExpiry: jest.fn((createdAt: string) => new Date(Date.parse(createdAt) + 30 * 24 * HOUR)),
+  };
+  const actionLinks = {
+    send: jest.fn((_kind: string, _to: unknown) => Promise.resolve()),
+    sendInBackground: jest.fn((_kind: string, _to: unknown) => undefined),
+    consume: jest.fn((_token: string, _kind: string) =>
+      Promise.resolve<{ userId: string; email: string; passwordGeneration?: number } | undefined>(undefined),
+    ),
+  };
+  const notices = { passwordChanged: jest.fn((_email: string) => undefined) };
+  const passwords = {
+    hash: jest.fn((password: string) => Promise.resolve(`hash of ${password}`)),
+    verify: jest.fn((password: string, _hash: string | undefined) => Promise.resolve(password === 'right')),
+  };
+  const tokens = {
+    accessTokenTtlSeconds: 900,
+    newRefreshToken: jest.fn((userId: string, sessionId: string, generation: number) => ({
+      token: `${userId}.${sessionId}.${generation}`,
+      hash: `hash ${userId}.${sessionId}.${generation}`,
+    })),
+    parseRefreshToken: jest.fn((token: string) => {
+      const [userId, sessionId, generation] = token.split('.');
+      return generation === undefined
+        ? undefined
+        : { userId, sessionId, generation: Number(generation), hash: `hash ${token}` };
+    }),
+    signAccessToken: jest.fn((claims: { sub: string; sid: string }, expiresIn: number) =>
+      Promise.resolve(`access ${claims.sub} ${claims.sid} ${expiresIn}`),
+    ),
+  };
+  /** Failed sign-ins so far: the account's, and from the caller's IP. */
+  const failures = { account: 0, fromIp: 0 };
+  const limiter = {
+    consume: jest.fn((_checks: RateCheck[], _code?: ErrorCode) => Promise.resolve()),
+    peek: jest.fn((_checks: RateCheck[]) =>
+      Promise.resolve([
+        { count: failures.account, retryAfter: 30 },
+        { count: failures.fromIp, retryAfter: 30 },
+      ]),
+    ),
+    add: jest.fn((_check: RateCheck) => Promise.resolve({ count: 1, retryAfter: 30 })),
+    reset: jest.fn((_check: RateCheck) => Promise.resolve()),
+    refusal: (code: ErrorCode, retryAfter: number) => tooManyRequests(code, 'slow down', retryAfter),
+  };
+  const erasure = {
+    replacePendingAccount: jest.fn((holder: User) => {
+      byEmail.delete(holder.email);
+      return Promise.resolve(true);
+    }),
+  };
+  const service = new AuthService(
+    users as unknown as UsersService,
+    usersRepository as unknown as UsersRepository,
+    sessions as unknown as SessionsRepository,
+    actionLinks as unknown as ActionLinksService,
+    notices as unknown as SecurityNotices,
+    passwords as unknown as PasswordHasher,
+    tokens as unknown as TokenService,
+    limiter as unknown as RateLimiter,
+    {} as CursorCodec,
+    config,
+    clock,
+    erasure as unknown as UserErasureWorkflow,
+    new SequentialIds('sess'),
+  );
+  return {
+    service,
+    clock,
+    users,
+    usersRepository,
+    sessions,
+    actionLinks,
+    notices,
+    tokens,
+    limiter,
+    failures,
+    erasure,
+    firstSessions,
+  };
+}
+
+const client = { ip: '203.0.113.9', userAgent: 'spec' };
+const register = { email: 'new@example.com', password: 'right-password' };
+
+describe('AuthService.register', () => {
+  it('creates the account with its first session in the same write, then sends the verification link', async () => {
+    const { service, limiter, users, sessions, actionLinks, firstSessions } = setUp();
+    const issued = await service.register(register, client);
+    expect(limiter.consume.mock.calls[0][0]).toEqual([{ rule: config.rateLimits.registerPerIp, subject: client.ip }]);
+    expect(users.create.mock.calls[0][0]).toMatchObject({
+      email: 'new@example.com',
+      passwordHash: 'hash of right-password',
+    });
+    expect(firstSessions).toEqual(['create session sess00000000000000001']);
+    expect(sessions.createPart.mock.calls[0][0]).toMatchObject({
+      id: 'sess00000000000000001',
+      userId: 'new',
+      ip: client.ip,
+      createdAt: NOW,
+      // The shorter of the refresh token's lifetime and the session's maximum age.
+      expiresAt: at(7 * 24 * HOUR),
+      refreshTokenHash: 'hash new.sess00000000000000001.0',
+      generation: 0,
+    });
+    expect(actionLinks.send.mock.calls).toEqual([['email_verification', issued.user]]);
+    expect(issued).toMatchObject({
+      accessToken: 'access new sess00000000000000001 900',
+      refreshToken: 'new.sess00000000000000001.0',
+      expiresIn: 900,
+    });
+  });
+
+  it('a session-long token (Conduit) lives until the session expires', async () => {
+    const { service } = setUp();
+    expect((await service.register(register, client, 'session')).expiresIn).toBe(7 * 24 * 3600);
+  });
+
+  it('a verification mail that fails does not undo the registration', async () => {
+    const { service, actionLinks } = setUp();
+    actionLinks.send.mockRejectedValueOnce(new Error('mail server down'));
+    expect(await refusalOf(() => service.register(register, client))).toBe('allowed');
+  });
+
+  it('an email held by a verified or active account is 409 email_taken, nothing erased', async () => {
+    const { service, erasure } = setUp([account('holder', { email: 'new@example.com' })]);
+    expect(await refusalOf(() => service.register(register, client))).toBe('409 email_taken');
+    expect(erasure.replacePendingAccount).not.toHaveBeenCalled();
+  });
+
+  it("a stale unverified account (older than the TTL on the app's clock) is replaced; a fresh one is not", async () => {
+    const pending = account('holder', {
+      email: 'new@example.com',
+      status: 'pending',
+      emailVerified: false,
+      createdAt: at(-23 * HOUR),
+    });
+    const { service, clock, erasure, users } = setUp([pending]);
+    expect(await refusalOf(() => service.register(register, client))).toBe('409 email_taken');
+    expect(erasure.replacePendingAccount).not.toHaveBeenCalled();
+
+    // Two hours later it is 25 hours old: erased, and the registration tried again.
+    clock.advance(2 * HOUR);
+    expect(await refusalOf(() => service.register(register, client))).toBe('allowed');
+    expect(erasure.replacePendingAccount.mock.calls).toEqual([[pending]]);
+    expect(users.create).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('AuthService.login', () => {
+  it('a wrong password and an unknown email: the same 401, the same reads, each failure counted', async () => {
+    const { service, usersRepository, limiter, sessions } = setUp([account('u1')]);
+    expect(await refusalOf(() => service.login('u1@example.com', 'wrong', client))).toBe('401 invalid_credentials');
+    expect(await refusalOf(() => service.login('nobody@example.com', 'right', client))).toBe('401 invalid_credentials');
+    // An unknown email still reads a user item (one no id can name), so both cost the same calls.
+    expect(usersRepository.findWithPassword.mock.calls).toEqual([['u1'], ['~no-such-user~']]);
+    expect(limiter.add).toHaveBeenCalledTimes(4);
+    expect(sessions.create).not.toHaveBeenCalled();
+  });
+
+  it('once the account has too many failures, only IPs that failed get 429; another IP signs in', async () => {
+    const { service, failures, limiter } = setUp([account('u1')]);
+    failures.account = 5;
+    failures.fromIp = 1;
+    expect(await refusalOf(() => service.login('u1@example.com', 'right', client))).toBe('429 too_many_login_attempts');
+    failures.fromIp = 0;
+    expect(await refusalOf(() => service.login('u1@example.com', 'right', client))).toBe('allowed');
+    // The failures it had are cleared by the sign-in.
+    expect(limiter.reset).toHaveBeenCalled();
+  });
+
+  it('a suspended or deactivated account is refused with its own 403, after the password check', async () => {
+    const { service, sessions } = setUp([account('s', { status: 'suspended' }), account('i', { status: 'inactive' })]);
+    expect(await refusalOf(() => service.login('s@example.com', 'right', client))).toBe('403 account_suspended');
+    expect(await refusalOf(() => service.login('i@example.com', 'right', client))).toBe('403 account_inactive');
+    expect(await refusalOf(() => service.login('s@example.com', 'wrong', client))).toBe('401 invalid_credentials');
+    expect(sessions.create).not.toHaveBeenCalled();
+  });
+
+  it('writes the session with the sign-in bookkeeping in one transaction, trims old sessions, clears nothing needlessly', async () => {
+    const { service, sessions, limiter } = setUp([account('u1')]);
+    const issued = await service.login('u1@example.com', 'right', client);
+    expect(sessions.create.mock.calls).toEqual([
+      [expect.objectContaining({ id: 'sess00000000000000001', userId: 'u1' }), `record login u1 ${NOW}`],
+    ]);
+    expect(sessions.trimToNewest.mock.calls).toEqual([['u1', 10]]);
+    expect(limiter.reset).not.toHaveBeenCalled();
+    expect(issued.user).toMatchObject({ lastLoginAt: NOW, loginCount: 5 });
+    expect(issued.user).not.toHaveProperty('passwordHash');
+  });
+});
+
+describe('AuthService.refresh', () => {
+  it('rotates the current token: the next generation, expiring at the sliding window', async () => {
+    const { service, sessions } = setUp([account('u1')], session());
+    const issued = await service.refresh('u1.s1.3');
+    expect(issued.refreshToken).toBe('u1.s1.4');
+    expect(sessions.rotate.mock.calls).toEqual([
+      [session(), 'hash u1.s1.3', { hash: 'hash u1.s1.4', expiresAt: at(7 * 24 * HOUR), usedAt: NOW, generation: 4 }],
+    ]);
+  });
+
+  it('never past the session’s absolute maximum age', async () => {
+    const old = session({ createdAt: at(-29 * 24 * HOUR) });
+    const { service, sessions } = setUp([account('u1')], old);
+    await service.refresh('u1.s1.3');
+    expect(sessions.rotate.mock.calls[0][2].expiresAt).toBe(at(24 * HOUR));
+  });
+
+  it('a token of an earlier generation is reuse: the session is revoked, 401 refresh_token_reused', async () => {
+    const { service, sessions } = setUp([account('u1')], session());
+    expect(await refusalOf(() => service.refresh('u1.s1.2'))).toBe('401 refresh_token_reused');
+    expect(sessions.revoke.mock.calls).toEqual([['u1', 's1']]);
+    expect(sessions.rotate).not.toHaveBeenCalled();
+  });
+
+  it('losing the rotation to a concurrent refresh with the same token is reuse too', async () => {
+    const { service, sessions } = setUp([account('u1')], session());
+    sessions.rotate.mockResolvedValueOnce(false);
+    expect(await refusalOf(() => service.refresh('u1.s1.3'))).toBe('401 refresh_token_reused');
+    expect(sessions.revoke.mock.calls).toEqual([['u1', 's1']]);
+  });
+
+  it('a malformed token, an unknown session or a later generation: 401 invalid_refresh_token, nothing revoked', async () => {
+    const { service, sessions } = setUp([account('u1')], session());
+    for (const token of ['garbage', 'u1.other.3', 'u1.s1.9'])
+      expect(await refusalOf(() => service.refresh(token))).toBe('401 invalid_refresh_token');
+    expect(sessions.revoke).not.toHaveBeenCalled();
+  });
+
+  it('a suspended account cannot refresh', async () => {
+    const { service } = setUp([account('u1', { status: 'suspended' })], session());
+    expect(await refusalOf(() => service.refresh('u1.s1.3'))).toBe('403 account_suspended');
+  });
+});
+
+describe('AuthService: passwords and links', () => {
+  it('changePassword: a wrong current password is 403 wrong_password; a right one signs out every other session', async () => {
+    const { service, usersRepository, sessions, notices } = setUp([account('u1')]);
+    expect(await refusalOf(() => service.changePassword('u1', 's1', 'wrong', 'next-password'))).toBe(
+      '403 wrong_password',
+    );
+    expect(usersRepository.setPassword).not.toHaveBeenCalled();
+    await service.changePassword('u1', 's1', 'right', 'next-password');
+    expect(usersRepository.setPassword.mock.calls).toEqual([['u1', 'hash of next-password', NOW]]);
+    expect(sessions.revokeAll.mock.calls).toEqual([['u1', 's1']]);
+    expect(notices.passwordChanged.mock.calls).toEqual([['u1@example.com']]);
+  });
+
+  it('a reset request sends a link only to an account that exists and is not deactivated', async () => {
+    const { service, actionLinks } = setUp([account('u1'), account('gone', { status: 'inactive' })]);
+    await service.requestPasswordReset('nobody@example.com', client);
+    await service.requestPasswordReset('gone@example.com', client);
+    await service.requestPasswordReset('u1@example.com', client);
+    expect(actionLinks.sendInBackground.mock.calls.map(([kind, to]) => [kind, (to as User).id])).toEqual([
+      ['password_reset', 'u1'],
+    ]);
+  });
+
+  it('a reset confirmation: an unusable link or a changed account is 400; a good one revokes every session', async () => {
+    const { service, actionLinks, usersRepository, sessions, limiter } = setUp([account('u1')]);
+    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password'))).toBe(
+      '400 invalid_or_expired_token',
+    );
+    const link = { userId: 'u1', email: 'u1@example.com', passwordGeneration: 2 };
+    actionLinks.consume.mockResolvedValue(link);
+    usersRepository.setPassword.mockResolvedValueOnce(false);
+    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password'))).toBe(
+      '400 invalid_or_expired_token',
+    );
+    expect(sessions.revokeAll).not.toHaveBeenCalled();
+    await service.confirmPasswordReset('t', 'next-password');
+    expect(usersRepository.setPassword.mock.calls[1]).toEqual([
+      'u1',
+      'hash of next-password',
+      NOW,
+      { email: 'u1@example.com', passwordGeneration: 2 },
+    ]);
+    expect(sessions.revokeAll.mock.calls).toEqual([['u1']]);
+    // The owner proved the mailbox: the account's failed sign-ins are cleared.
+    expect(limiter.reset.mock.calls.map(([check]) => check.subject)).toEqual(['u1@example.com']);
+  });
+
+  it('revoking a session the caller does not have is 404 session_not_found', async () => {
+    const { service, sessions } = setUp();
+    sessions.revoke.mockResolvedValueOnce(false);
+    expect(await refusalOf(() => service.revokeSession('u1', 'other'))).toBe('404 session_not_found');
+  });
+});

@@ -1,0 +1,334 @@
+import { jest } from '@jest/globals';
+import { SettableClock } from '../common/clock/clock.js';
+import { conflict, DomainError } from '../common/errors/domain-error.js';
+import { versionMismatch } from '../common/errors/version-mismatch.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import { refusalOf } from '../common/errors/refusal.testing.js';
+import { SequentialIds } from '../common/ids.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { CursorCodec } from '../dynamo/cursor.js';
+import type { RateLimiter } from '../dynamo/rate-limiter.js';
+import type { TransactionPart } from '../dynamo/transactions.js';
+import type { ActionLinksService } from '../identity/action-links/action-links.service.js';
+import type { SessionsRepository } from '../identity/sessions/sessions.repository.js';
+import type { SecurityNotices } from '../mail/security-notices.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { Profile, User, UserWithPassword } from './user.entity.js';
+import type { UsersRepository } from './users.repository.js';
+import { UsersService } from './users.service.js';
+
+const NOW = '2026-05-15T12:00:00.000Z';
+const EARLIER = '2026-05-01T08:00:00.000Z';
+
+const user = (id: string, overrides: Partial<UserWithPassword> = {}): UserWithPassword => ({
+  id,
+  email: `${id}@example.com`,
+  username: id,
+  role: 'user',
+  status: 'active',
+  emailVerified: true,
+  loginCount: 0,
+  createdAt: EARLIER,
+  updatedAt: EARLIER,
+  version: 3,
+  passwordHash: `hash of ${id}'s password`,
+  ...overrides,
+});
+const profile = (userId: string, version = 2): Profile => ({ userId, updatedAt: EARLIER, version });
+
+/**
+ * The collaborators faked at their tokens: the repository over an in-memory map of users, usernames
+ * taken by someone else, a hasher whose right password is `right`, and recorders for the rest.
+ */
+function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
+  const byId = new Map(stored.map((u) => [u.id, u]));
+  const withoutHash = (u: UserWithPassword | undefined): User | undefined => {
+    if (!u) return undefined;
+    const { passwordHash: _hash, ...rest } = u;
+    return rest;
+  };
+  const users = {
+    create: jest.fn((created: UserWithPassword, _profile: Profile, ..._parts: TransactionPart[]) =>
+      takenUsernames.includes(created.username)
+        ? Promise.reject(conflict(ErrorCode.UsernameTaken, 'taken'))
+        : Promise.resolve(),
+    ),
+    findById: jest.fn((id: string) => Promise.resolve(withoutHash(byId.get(id)))),
+    findWithPassword: jest.fn((id: string) => Promise.resolve(byId.get(id))),
+    findAggregate: jest.fn((id: string, _consistent?: boolean) => {
+      const found = withoutHash(byId.get(id));
+      return Promise.resolve(
+        found && { user: found, profile: profile(id), follows: { followerCount: 0, followingCount: 0 } },
+      );
+    }),
+    findIdByEmail: jest.fn((email: string) => Promise.resolve([...byId.values()].find((u) => u.email === email)?.id)),
+    updateProfile: jest.fn((_userId: string, _changes: unknown, _version: number) => Promise.resolve()),
+    changeEmail: jest.fn((_user: User, _email: string) => Promise.resolve()),
+    setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve()),
+    takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve()),
+    erase: jest.fn((_user: User) => Promise.resolve()),
+  };
+  const sessions = { revokeAll: jest.fn((_userId: string) => Promise.resolve(1)) };
+  const passwords = { verify: jest.fn((password: string, _hash: string) => Promise.resolve(password === 'right')) };
+  const actionLinks = { send: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()) };
+  const notices = { emailChanged: jest.fn((_from: string, _to: string) => undefined) };
+  const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
+  const clock = new SettableClock().set(NOW);
+  const config = {
+    rateLimits: {
+      renamePerAccount: { name: 'rename' },
+      passwordCheckPerAccount: { name: 'password-check' },
+    },
+  } as unknown as AppConfig;
+  const service = new UsersService(
+    users as unknown as UsersRepository,
+    sessions as unknown as SessionsRepository,
+    passwords as unknown as PasswordHasher,
+    actionLinks as unknown as ActionLinksService,
+    notices as unknown as SecurityNotices,
+    {} as CursorCodec,
+    clock,
+    new SequentialIds('user'),
+    limiter as unknown as RateLimiter,
+    config,
+  );
+  return { service, users, sessions, passwords, actionLinks, notices, limiter, clock };
+}
+
+describe('UsersService.create', () => {
+  it('writes a pending user and its empty profile with the next id and the clock, and returns no hash', async () => {
+    const { service, users } = setUp();
+    const created = await service.create({ email: ' Ada@Example.com', passwordHash: 'h' });
+    expect(created).toEqual({
+      id: 'user00000000000000001',
+      email: 'ada@example.com',
+      username: 'ada',
+      firstName: undefined,
+      lastName: undefined,
+      role: 'user',
+      status: 'pending',
+      emailVerified: false,
+      loginCount: 0,
+      createdAt: NOW,
+      updatedAt: NOW,
+      version: 1,
+    });
+    expect(users.create.mock.calls).toEqual([
+      [
+        { ...created, passwordHash: 'h' },
+        { userId: created.id, updatedAt: NOW, version: 1 },
+      ],
+    ]);
+  });
+
+  it('a registration signs in in the same write: the sign-in items join it, and the login is counted', async () => {
+    const { service, users } = setUp();
+    const session = { item: { Put: { TableName: 't', Item: { PK: 'session' } } } };
+    const signIn = jest.fn((_user: User) => session);
+    const created = await service.create({ email: 'ada@example.com', passwordHash: 'h' }, signIn);
+    expect(created).toMatchObject({ lastLoginAt: NOW, loginCount: 1 });
+    expect(signIn.mock.calls).toEqual([[created]]);
+    expect(users.create.mock.calls[0].slice(2)).toEqual([session]);
+  });
+
+  it('a derived username that is taken gets a suffix from the id generator, up to 5 attempts', async () => {
+    const { service, users } = setUp([], ['ada', 'ada-0002']);
+    const created = await service.create({ email: 'ada@example.com', passwordHash: 'h' });
+    // Ids and digits come from one sequence: id 1, digits 2 (taken), id 3, digits 4, id 5.
+    expect(users.create.mock.calls.map(([u]) => u.username)).toEqual(['ada', 'ada-0002', 'ada-0004']);
+    expect(created.username).toBe('ada-0004');
+
+    const unlucky = setUp([], ['bob', 'bob-0002', 'bob-0004', 'bob-0006', 'bob-0008']);
+    expect(await refusalOf(() => unlucky.service.create({ email: 'bob@example.com', passwordHash: 'h' }))).toBe(
+      '409 username_taken',
+    );
+    expect(unlucky.users.create).toHaveBeenCalledTimes(5);
+  });
+
+  it('a username the caller chose that is taken is 409 username_taken at once, never suffixed', async () => {
+    const { service, users } = setUp([], ['ada']);
+    expect(await refusalOf(() => service.create({ email: 'x@example.com', passwordHash: 'h', username: 'ada' }))).toBe(
+      '409 username_taken',
+    );
+    expect(users.create).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('UsersService.updateProfile', () => {
+  it("refuses a birth date that is not before the app's clock: 400 validation_failed, nothing read or written", async () => {
+    const { service, users, clock } = setUp([user('u1')]);
+    clock.set('2000-06-01T12:00:00.000Z');
+    expect(await refusalOf(() => service.updateProfile('u1', { dateOfBirth: '2000-06-02' }, undefined))).toBe(
+      '400 validation_failed',
+    );
+    expect(await refusalOf(() => service.updateProfile('u1', { dateOfBirth: '2001-01-01' }, undefined))).toBe(
+      '400 validation_failed',
+    );
+    expect(users.findAggregate).not.toHaveBeenCalled();
+    expect(users.updateProfile).not.toHaveBeenCalled();
+
+    // The same date once the clock has moved past it.
+    clock.set('2001-01-01T00:00:01.000Z');
+    expect(await refusalOf(() => service.updateProfile('u1', { dateOfBirth: '2001-01-01' }, undefined))).toBe(
+      'allowed',
+    );
+    expect(users.updateProfile.mock.calls).toEqual([['u1', { dateOfBirth: '2001-01-01' }, 2]]);
+  });
+
+  it('names the field in the refusal', async () => {
+    const { service } = setUp([user('u1')]);
+    const error = await service.updateProfile('u1', { dateOfBirth: '2999-01-01' }, undefined).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DomainError);
+    expect((error as DomainError).extras).toEqual({
+      errors: [{ field: 'dateOfBirth', messages: ['dateOfBirth must be a real date (YYYY-MM-DD) in the past'] }],
+    });
+  });
+
+  it('a stale If-Match is 412 version_mismatch, nothing written; the current one writes at that version', async () => {
+    const { service, users } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.updateProfile('u1', { bio: 'x' }, 1))).toBe('412 version_mismatch');
+    expect(users.updateProfile).not.toHaveBeenCalled();
+    await service.updateProfile('u1', { bio: 'x' }, 2);
+    expect(users.updateProfile.mock.calls).toEqual([['u1', { bio: 'x' }, 2]]);
+  });
+});
+
+describe('UsersService.changeEmail', () => {
+  it('a wrong password is 403 wrong_password after the per-account limit is counted; nothing changes', async () => {
+    const { service, users, limiter, actionLinks } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'wrong'))).toBe('403 wrong_password');
+    expect(limiter.consume.mock.calls).toEqual([[[{ rule: { name: 'password-check' }, subject: 'u1' }]]]);
+    expect(users.changeEmail).not.toHaveBeenCalled();
+    expect(actionLinks.send).not.toHaveBeenCalled();
+  });
+
+  it('a new address: moved, a verification link sent to it, a notice to the old one', async () => {
+    const { service, users, actionLinks, notices } = setUp([user('u1')]);
+    await service.changeEmail('u1', ' New@Example.com ', 'right');
+    expect(users.changeEmail.mock.calls[0][1]).toBe('new@example.com');
+    expect(actionLinks.send.mock.calls).toEqual([['email_verification', { id: 'u1', email: 'new@example.com' }]]);
+    expect(notices.emailChanged.mock.calls).toEqual([['u1@example.com', 'new@example.com']]);
+  });
+
+  it('the same address (in another case) writes and sends nothing', async () => {
+    const { service, users, actionLinks, notices } = setUp([user('u1')]);
+    await service.changeEmail('u1', 'U1@example.com', 'right');
+    expect(users.changeEmail).not.toHaveBeenCalled();
+    expect(actionLinks.send).not.toHaveBeenCalled();
+    expect(notices.emailChanged).not.toHaveBeenCalled();
+  });
+});
+
+describe('UsersService: deactivation, erasure', () => {
+  it('deactivate: inactive at the clock and every session revoked; an inactive account is not written again', async () => {
+    const { service, users, sessions } = setUp([user('u1'), user('gone', { status: 'inactive' })]);
+    await service.deactivate('u1');
+    expect(users.setRoleAndStatus.mock.calls).toEqual([[user('u1', { passwordHash: undefined }), expect.anything()]]);
+    expect(users.setRoleAndStatus.mock.calls[0][1]).toEqual({ status: 'inactive', deletedAt: NOW });
+    await service.deactivate('gone');
+    expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
+    expect(sessions.revokeAll.mock.calls).toEqual([['u1'], ['gone']]);
+    expect(await refusalOf(() => service.deactivate('nobody'))).toBe('404 user_not_found');
+  });
+
+  it('prepareErasure suspends an active admin first (so the last-admin rule applies); others are not written', async () => {
+    const { service, users } = setUp([user('admin', { role: 'admin' }), user('u1')]);
+    await service.prepareErasure('u1');
+    expect(users.setRoleAndStatus).not.toHaveBeenCalled();
+    await service.prepareErasure('admin');
+    expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
+      ['admin', { status: 'suspended' }],
+    ]);
+    expect(await refusalOf(() => service.prepareErasure('nobody'))).toBe('404 user_not_found');
+  });
+
+  it('confirmErasure: 400 password_required without a password (before the limit), 403 wrong_password', async () => {
+    const { service, limiter } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.confirmErasure('u1', undefined))).toBe('400 password_required');
+    expect(limiter.consume).not.toHaveBeenCalled();
+    expect(await refusalOf(() => service.confirmErasure('u1', 'wrong'))).toBe('403 wrong_password');
+    expect(await refusalOf(() => service.confirmErasure('u1', 'right'))).toBe('allowed');
+    expect(limiter.consume).toHaveBeenCalledTimes(2);
+    expect(await refusalOf(() => service.confirmErasure('nobody', 'right'))).toBe('404 user_not_found');
+  });
+});
+
+describe('UsersService: admin changes', () => {
+  it('setStatus: suspending revokes every session; inactive is stamped at the clock; active keeps sessions', async () => {
+    const { service, users, sessions } = setUp([user('u1'), user('u2'), user('u3', { status: 'suspended' })]);
+    await service.setStatus('u1', 'suspended');
+    await service.setStatus('u2', 'inactive');
+    await service.setStatus('u3', 'active');
+    expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
+      ['u1', { status: 'suspended' }],
+      ['u2', { status: 'inactive', deletedAt: NOW }],
+      ['u3', { status: 'active' }],
+    ]);
+    expect(sessions.revokeAll.mock.calls).toEqual([['u1'], ['u2']]);
+  });
+
+  it('setRole and setStatus honour If-Match (412) and write nothing when nothing changes', async () => {
+    const { service, users } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.setRole('u1', 'moderator', 2))).toBe('412 version_mismatch');
+    expect(await refusalOf(() => service.setStatus('u1', 'suspended', 2))).toBe('412 version_mismatch');
+    await service.setRole('u1', 'user', 3);
+    expect(users.setRoleAndStatus).not.toHaveBeenCalled();
+    await service.setRole('u1', 'moderator', 3);
+    expect(users.setRoleAndStatus.mock.calls.map(([, change]) => change)).toEqual([{ role: 'moderator' }]);
+    expect(await refusalOf(() => service.setRole('nobody', 'admin'))).toBe('404 user_not_found');
+  });
+
+  it('setRoleByEmail makes an admin active, and says when the email was never verified', async () => {
+    const { service, users } = setUp([user('u1', { status: 'pending', emailVerified: false })]);
+    const { unverifiedAdmin } = await service.setRoleByEmail('u1@example.com', 'admin');
+    expect(unverifiedAdmin).toBe(true);
+    expect(users.setRoleAndStatus.mock.calls.map(([, change]) => change)).toEqual([
+      { role: 'admin', status: 'active' },
+    ]);
+    expect(await refusalOf(() => service.setRoleByEmail('nobody@example.com', 'admin'))).toBe('404 user_not_found');
+  });
+});
+
+describe('UsersService.ensureAdmin', () => {
+  const hash = () => Promise.resolve('operator hash');
+
+  it('creates a verified, active admin when the email is free', async () => {
+    const { service, users } = setUp();
+    expect(await service.ensureAdmin('root@example.com', hash)).toBe('created');
+    expect(users.create.mock.calls[0][0]).toMatchObject({
+      email: 'root@example.com',
+      role: 'admin',
+      status: 'active',
+      emailVerified: true,
+      emailVerifiedAt: NOW,
+      passwordHash: 'operator hash',
+    });
+  });
+
+  it('leaves an active verified admin alone; takes over any other account and revokes its sessions', async () => {
+    const { service, users, sessions } = setUp([
+      user('root', { email: 'root@example.com', role: 'admin' }),
+      user('squatter', { email: 'boss@example.com', status: 'pending', emailVerified: false }),
+    ]);
+    expect(await service.ensureAdmin('root@example.com', hash)).toBe('unchanged');
+    expect(users.takeOverAsAdmin).not.toHaveBeenCalled();
+    expect(await service.ensureAdmin('boss@example.com', hash)).toBe('taken-over');
+    expect(users.takeOverAsAdmin.mock.calls.map(([u, h]) => [u.id, h])).toEqual([['squatter', 'operator hash']]);
+    expect(sessions.revokeAll.mock.calls).toEqual([['squatter']]);
+  });
+
+  it('looks again when the account changed meanwhile (412) and gives up after 3 rounds', async () => {
+    const { service, users } = setUp([user('squatter', { email: 'boss@example.com' })]);
+    users.takeOverAsAdmin.mockRejectedValue(versionMismatch());
+    await expect(service.ensureAdmin('boss@example.com', hash)).rejects.toThrow('Could not create or take over');
+    expect(users.takeOverAsAdmin).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('UsersService: reads', () => {
+  it('the public view hides a deactivated account (404), the own view does not', async () => {
+    const { service } = setUp([user('gone', { status: 'inactive' })]);
+    expect(await refusalOf(() => service.getPublic('gone'))).toBe('404 user_not_found');
+    expect(await refusalOf(() => service.getOwn('gone'))).toBe('allowed');
+  });
+});
