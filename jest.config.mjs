@@ -1,9 +1,18 @@
 import { availableParallelism } from 'node:os';
 
 // Jest 30 in native ESM mode (NODE_OPTIONS=--experimental-vm-modules, see package.json) with
-// ts-jest. The Swagger CLI plugin runs as an AST transformer so that the OpenAPI document the
-// tests see is the one `nest build` produces; it needs the type checker, hence no isolatedModules.
-const tsJest = [
+// ts-jest. Every project transpiles each TypeScript file on its own (no type checker): the type
+// checker cost about 16 s of CPU per Jest process even with a warm cache, and far more on a cold
+// one (docs/testing.md, "Suite time"). `npm run typecheck` checks the types of every file.
+const tsJestTranspileOnly = [
+  'ts-jest',
+  { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: { ignoreCodes: [151002] } },
+];
+
+// The Swagger CLI plugin runs as an AST transformer and needs the type checker. Only the scoped
+// e2e mutation run (jest.e2e-invariants.config.mjs) still compiles the app from its sources with
+// it, because StrykerJS mutates `src/`; it exports this transform for that.
+export const tsJestWithSwaggerPlugin = [
   'ts-jest',
   {
     useESM: true,
@@ -12,14 +21,6 @@ const tsJest = [
     diagnostics: { ignoreCodes: [151002] },
     astTransformers: { before: [{ path: './test/swagger-plugin.transformer.cjs' }] },
   },
-];
-
-// The unit tier (`src/**/*.spec.ts`) needs neither the type checker nor the Swagger plugin: ts-jest
-// transpiles each file on its own, which keeps `npm run test:unit` to seconds. `npm run typecheck`
-// checks the types of the specs.
-const tsJestTranspileOnly = [
-  'ts-jest',
-  { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: { ignoreCodes: [151002] } },
 ];
 
 const common = {
@@ -31,7 +32,7 @@ const common = {
     '^@publishing-api/client$': '<rootDir>/clients/typescript/src/index.ts',
     '^@publishing-api/react$': '<rootDir>/clients/react/src/index.ts',
   },
-  transform: { '^.+\\.tsx?$': tsJest },
+  transform: { '^.+\\.tsx?$': tsJestTranspileOnly },
 };
 
 export default {
@@ -50,17 +51,20 @@ export default {
       displayName: 'unit',
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
-      transform: { '^.+\\.tsx?$': tsJestTranspileOnly },
     },
     // DynamoDB Local (Java) is started by the e2e project's global setup only: Jest runs a
     // project's global setup only when that project has tests to run, so the unit tier needs no Java.
+    // The e2e suites test the app as `nest build` emits it, the Swagger plugin's output included:
+    // every import of `src/` from `test/` loads its `dist/` file. The global setup builds `dist/`
+    // when it is missing or older than `src/` (CI has built it already).
     {
       ...common,
       displayName: 'e2e',
       rootDir: '.',
+      moduleNameMapper: { '^(?:\\.{1,2}/)+src/(.*)\\.js$': '<rootDir>/dist/$1.js', ...common.moduleNameMapper },
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      globalSetup: './test/global-setup.ts',
-      globalTeardown: './test/global-teardown.ts',
+      globalSetup: './test/global-setup.mjs',
+      globalTeardown: './test/global-teardown.mjs',
     },
   ],
 };

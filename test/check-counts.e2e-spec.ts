@@ -13,7 +13,7 @@ describe('npm run db:check-counts (e2e)', () => {
 
   /** Runs the built command on the suite's table: its exit code and output. */
   async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, [await builtScript('check-counts'), ...args], {
+    const child = spawn(process.execPath, [builtScript('check-counts'), ...args], {
       env: { ...commandEnv(t.config.dynamo.endpoint, t.tableName), NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -28,13 +28,11 @@ interface Run {
 describe('data lifecycle commands as child processes (e2e)', () => {
   const db = testDatabase();
   const dir = scratchDir();
-  // Building dist/ (only when it is older than src/) can take minutes on a busy machine.
-  beforeAll(() => builtScript('import'), 600_000);
   afterAll(() => db.drop());
 
   /** Starts a built command against the run's DynamoDB Local and the given table. */
-  async function run(name: string, args: string[], tableName: string): Promise<Run> {
-    const script = await builtScript(name);
+  function run(name: string, args: string[], tableName: string): Run {
+    const script = builtScript(name);
     const child = spawn(process.execPath, [script, ...args], {
       env: {
         ...commandEnv(db.endpoint, tableName),
@@ -73,7 +71,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
       existsSync(checkpoint) ? (JSON.parse(readFileSync(checkpoint, 'utf8')) as { linesDone: number }).linesDone : 0;
 
     // 20 WCU/s makes each 25-item batch take over a second: time enough to kill it between batches.
-    const first = await run('import', ['--in', file, '--max-wcu', '20'], tableName);
+    const first = run('import', ['--in', file, '--max-wcu', '20'], tableName);
     await until(first, () => linesDone() >= 25, 'the first batch was checkpointed');
     first.child.kill('SIGKILL');
     expect(await first.exit).toEqual({ code: null, signal: 'SIGKILL' });
@@ -82,7 +80,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     const partial = await db.client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }));
     expect(partial.Count).toBeLessThan(total);
 
-    const second = await run('import', ['--in', file, '--resume'], tableName);
+    const second = run('import', ['--in', file, '--resume'], tableName);
     const { code } = await second.exit;
     expect({ code, output: second.output() }).toEqual({
       code: 0,
@@ -105,7 +103,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     );
     const { Count: total } = await db.client.send(new ScanCommand({ TableName: tableName, Select: 'COUNT' }));
 
-    const app = await run('../main', [], tableName);
+    const app = run('../main', [], tableName);
     expect((await app.exit).code).toBe(1);
     expect(app.output()).toContain('0001-index-user-owned-items (online)');
     expect(app.output()).toContain('npm run db:migrate');
@@ -122,7 +120,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     );
     try {
       // At 1 RCU/s a page of 5 items takes about a second: time enough to kill it between pages.
-      const first = await run('migrate', ['--page-size', '5', '--max-rcu', '1'], tableName);
+      const first = run('migrate', ['--page-size', '5', '--max-rcu', '1'], tableName);
       await until(first, () => scanned >= 10, 'two pages were checkpointed');
       first.child.kill('SIGKILL');
       await first.exit;
@@ -133,11 +131,11 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     expect(killed.status).toBe('running');
     expect(killed.scanned).toBeLessThan(total!);
 
-    const status = await run('migrate', ['status'], tableName);
+    const status = run('migrate', ['status'], tableName);
     expect((await status.exit).code).toBe(0);
     expect(status.output()).toMatch(/0001-index-user-owned-items \(online\): running since .*: \d+ read/);
 
-    const second = await run('migrate', [], tableName);
+    const second = run('migrate', [], tableName);
     expect((await second.exit).code).toBe(0);
     expect(second.output()).toMatch(
       /0001-index-user-owned-items: \d+ items read, \d+ changed \(continued from its checkpoint\)\./,
@@ -160,7 +158,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     expect(done.changed).toBeGreaterThanOrEqual(oldItems - 5);
     expect(done.scanned).toBeLessThan(total! + 10); // at most the page in flight read twice
 
-    const after = await run('migrate', ['status'], tableName);
+    const after = run('migrate', ['status'], tableName);
     await after.exit;
     expect(after.output()).toMatch(
       new RegExp(`0001-index-user-owned-items \\(online\\): applied .*, ${done.changed} changed`),
@@ -169,12 +167,12 @@ describe('data lifecycle commands as child processes (e2e)', () => {
 
   it('db:import refuses a non-empty table and a bad command line, writing nothing', async () => {
     const tableName = await db.newTable();
-    const bad = await run('import', ['--in', SEED_FIXTURE, '--max-wcu', 'lots'], tableName);
+    const bad = run('import', ['--in', SEED_FIXTURE, '--max-wcu', 'lots'], tableName);
     expect((await bad.exit).code).toBe(2);
     expect(bad.output()).toContain('--max-wcu must be an integer');
 
     await importFixture({ client: db.client, tableName });
-    const again = await run('import', ['--in', SEED_FIXTURE], tableName);
+    const again = run('import', ['--in', SEED_FIXTURE], tableName);
     expect((await again.exit).code).toBe(1);
     expect(again.output()).toContain(`Table ${tableName} already holds items`);
   });
@@ -183,7 +181,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     const tableName = await db.newTable();
     await importFixture({ client: db.client, tableName });
     const out = join(dir, 'cli-export.ndjson.gz');
-    const exported = await run('export', ['--out', out, '--segments', '3'], tableName);
+    const exported = run('export', ['--out', out, '--segments', '3'], tableName);
     expect((await exported.exit).code).toBe(0);
     const total = sortedLines(SEED_FIXTURE).length;
     expect(exported.output()).toMatch(new RegExp(`^export: ${total} done`, 'm'));

@@ -34,7 +34,7 @@ describe('Scripts beside a running app (one embedded engine per data directory)'
   let checkCounts: string;
 
   beforeAll(async () => {
-    checkCounts = await builtScript('check-counts');
+    checkCounts = builtScript('check-counts');
     const { TEST_DYNAMODB_ENDPOINT: _ignored, DYNAMODB_ENDPOINT: _none, ...rest } = process.env;
     env = {
       ...rest,

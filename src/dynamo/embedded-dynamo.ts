@@ -5,8 +5,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 
-// Resolved from the working directory (the project root for `npm start`, the scripts and Jest) rather
-// than from import.meta, because Jest loads its global setup, which uses this file, as CommonJS.
+// Resolved from the working directory: the project root for `npm start`, the scripts and Jest.
 const requireFromProject = createRequire(join(process.cwd(), 'package.json'));
 
 export interface EmbeddedDynamo {

@@ -1,25 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = process.cwd();
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
 
 /**
  * Bound of a test that spawns built commands (each one a Node process booting the app's
  * modules): under 15 s on an idle 2-core machine, up to 8x that on a loaded one.
  */
 export const CHILD_PROCESS_TIMEOUT_MS = 240_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The database budget of the test apps and commands: the shared test engine can be slow on a
@@ -39,29 +27,9 @@ export const commandEnv = (endpoint: string | undefined, tableName: string): Nod
   JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
 });
 
-/**
- * The path of a built command (`dist/cli/<name>.js`), building the app first when `dist` is
- * missing or older than `src` (CI builds before testing, so there it never builds). Suites that
- * spawn commands share a lock so that two never run `nest build` at once.
- */
-export async function builtScript(name: string): Promise<string> {
+/** The path of a built command (`dist/cli/<name>.js`); the e2e global set-up (test/global-setup.mjs) has built it. */
+export function builtScript(name: string): string {
   const script = join(root, 'dist', 'cli', `${name}.js`);
-  const lock = join(root, '.build-lock');
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than a build can take was left by a killed run.
-      if (Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(500);
-    }
-  }
-  try {
-    if (!existsSync(script) || statSync(script).mtimeMs < newestSource(join(root, 'src')))
-      execFileSync('npx', ['nest', 'build'], { cwd: root, stdio: 'ignore' });
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\``);
   return script;
 }
