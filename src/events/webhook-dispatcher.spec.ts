@@ -1,0 +1,206 @@
+import { jest } from '@jest/globals';
+import { SettableClock } from '../common/clock/clock.js';
+import { type AppConfig, type OutboundEventType, WEBHOOK_MAX_ATTEMPTS } from '../config/app-config.js';
+import type { AppMetrics } from '../metrics/app-metrics.js';
+import type { EventsRepository, WebhookDelivery } from './events.repository.js';
+import { WebhookDispatcher, webhookTarget } from './webhook-dispatcher.js';
+import type { AttemptResult, WebhookSender } from './webhook-sender.js';
+
+const NOW = '2026-05-15T12:00:00.000Z';
+const A = 'https://a.example/hook';
+const B = 'https://b.example/hook?key=receiver-secret';
+
+/**
+ * The collaborators faked at their tokens: deliveries in memory with the repository's conditional
+ * claim (a delivery is claimed once per attempt), a sender whose answers a spec scripts per URL,
+ * and counters of outcomes.
+ */
+function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventType[]>) {
+  const clock = new SettableClock().set(NOW);
+  const deliveries: WebhookDelivery[] = [];
+  const payloads = new Map<string, string>();
+  const enqueue = (eventId: string, url: string, overrides: Partial<WebhookDelivery> = {}) => {
+    payloads.set(eventId, `{"id":"${eventId}"}`);
+    deliveries.push({
+      eventId,
+      eventType: 'post.published',
+      target: webhookTarget(url),
+      state: 'pending',
+      attempts: 0,
+      nextAttemptAt: clock.now().toISOString(),
+      ...overrides,
+    });
+  };
+  const find = (d: WebhookDelivery) => deliveries.find((x) => x.eventId === d.eventId && x.target === d.target)!;
+  const repository = {
+    dueDeliveries: jest.fn((now: Date, limit: number) =>
+      Promise.resolve(
+        deliveries
+          .filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString())
+          .slice(0, limit)
+          .map((d) => ({ ...d })),
+      ),
+    ),
+    payloads: jest.fn((ids: readonly string[]) =>
+      Promise.resolve(new Map(ids.filter((id) => payloads.has(id)).map((id) => [id, payloads.get(id)!]))),
+    ),
+    claim: jest.fn((d: WebhookDelivery, nextAttemptAt: Date) => {
+      const stored = find(d);
+      // Conditional on the attempts it read: a round that read it before another claimed it loses.
+      if (stored.state !== 'pending' || stored.attempts !== d.attempts) return Promise.resolve(false);
+      Object.assign(stored, { attempts: d.attempts + 1, nextAttemptAt: nextAttemptAt.toISOString() });
+      return Promise.resolve(true);
+    }),
+    delivered: jest.fn((d: WebhookDelivery, _attempts: number, _status: number, _at: Date) => {
+      find(d).state = 'delivered';
+      return Promise.resolve(true);
+    }),
+    failed: jest.fn((d: WebhookDelivery, _attempts: number, error: string, _status?: number) => {
+      find(d).lastError = error;
+      return Promise.resolve(true);
+    }),
+    dead: jest.fn((d: WebhookDelivery, _attempts: number, _error: string, _status: number | undefined, _at: Date) => {
+      find(d).state = 'dead';
+      return Promise.resolve(true);
+    }),
+    dropped: jest.fn((d: WebhookDelivery, _reason: string) => {
+      find(d).state = 'dropped';
+      return Promise.resolve(true);
+    }),
+  };
+  const answers = new Map<string, AttemptResult>();
+  const sender = {
+    send: jest.fn((url: string, _eventId: string, _type: string, _body: string) =>
+      Promise.resolve(answers.get(url) ?? { ok: true, status: 204 }),
+    ),
+  };
+  const outcomes: string[] = [];
+  const metrics = { webhookDeliveries: () => ({ inc: ({ outcome }: { outcome: string }) => outcomes.push(outcome) }) };
+  const config = {
+    webhooks: {
+      endpoints: urls.map((url) => ({ url, events: events?.[url] })),
+      secret: 's',
+      previousSecret: '',
+      timeoutMs: 1000,
+      retryBaseMs: 1000,
+      retryMaxMs: 5000,
+      pollMs: 1000,
+    },
+  } as unknown as AppConfig;
+  const dispatcher = new WebhookDispatcher(
+    repository as unknown as EventsRepository,
+    sender as unknown as WebhookSender,
+    metrics as unknown as AppMetrics,
+    config,
+    clock,
+  );
+  return { dispatcher, clock, deliveries, payloads, enqueue, events: repository, sender, answers, outcomes };
+}
+
+describe('WebhookDispatcher', () => {
+  it('an event goes to every webhook without a filter and to those whose filter names its type', () => {
+    const { dispatcher } = setUp([A, B], { [B]: ['comment.created'] });
+    expect(dispatcher.targetIds('post.published')).toEqual([webhookTarget(A)]);
+    expect(dispatcher.targetIds('comment.created')).toEqual([webhookTarget(A), webhookTarget(B)]);
+  });
+
+  it('sends each due delivery once, to its own URL with the stored body, and records it delivered', async () => {
+    const { dispatcher, enqueue, sender, events, outcomes, deliveries } = setUp();
+    enqueue('e1', A);
+    enqueue('e1', B);
+    expect(await dispatcher.dispatchDue()).toBe(2);
+    expect(sender.send.mock.calls.sort()).toEqual([
+      [A, 'e1', 'post.published', '{"id":"e1"}'],
+      [B, 'e1', 'post.published', '{"id":"e1"}'],
+    ]);
+    expect(events.delivered.mock.calls.map(([, attempts, status]) => [attempts, status])).toEqual([
+      [1, 204],
+      [1, 204],
+    ]);
+    expect(outcomes).toEqual(['delivered', 'delivered']);
+    expect(deliveries.map((d) => d.state)).toEqual(['delivered', 'delivered']);
+    expect(await dispatcher.dispatchDue()).toBe(0);
+  });
+
+  it("a failed attempt is due again only after its backoff on the app's clock: the base, doubling, capped", async () => {
+    const { dispatcher, enqueue, answers, clock, sender, deliveries } = setUp([A]);
+    answers.set(A, { ok: false, status: 500, error: 'HTTP 500' });
+    enqueue('e1', A);
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect(await dispatcher.dispatchDue()).toBe(1);
+      const wait = Date.parse(deliveries[0].nextAttemptAt) - clock.now().getTime();
+      waits.push(wait);
+      // Not due a moment before its time, due at it.
+      clock.advance(wait - 1);
+      expect(await dispatcher.dispatchDue()).toBe(0);
+      clock.advance(1);
+    }
+    expect(waits).toEqual([1000, 2000, 4000, 5000, 5000]);
+    expect(sender.send).toHaveBeenCalledTimes(5);
+    expect(deliveries[0]).toMatchObject({ state: 'pending', attempts: 5, lastError: 'HTTP 500' });
+  });
+
+  it(`dead-letters a delivery after ${WEBHOOK_MAX_ATTEMPTS} failed attempts, and sends it no more`, async () => {
+    const { dispatcher, enqueue, answers, clock, sender, events, outcomes } = setUp([A]);
+    answers.set(A, { ok: false, error: 'timeout after 1000 ms' });
+    enqueue('e1', A);
+    for (let round = 0; round < WEBHOOK_MAX_ATTEMPTS + 2; round++) {
+      await dispatcher.dispatchDue();
+      clock.advance(60_000);
+    }
+    expect(sender.send).toHaveBeenCalledTimes(WEBHOOK_MAX_ATTEMPTS);
+    expect(events.dead.mock.calls.map(([, attempts, error]) => [attempts, error])).toEqual([
+      [WEBHOOK_MAX_ATTEMPTS, 'timeout after 1000 ms'],
+    ]);
+    expect(outcomes).toEqual([...Array<string>(WEBHOOK_MAX_ATTEMPTS - 1).fill('failed'), 'dead']);
+  });
+
+  it('a last attempt claimed but never recorded (a crash) counts as failed: dead, without another call', async () => {
+    const { dispatcher, enqueue, sender, events } = setUp([A]);
+    enqueue('e1', A, { attempts: WEBHOOK_MAX_ATTEMPTS, lastError: 'HTTP 502', lastStatus: 502 });
+    expect(await dispatcher.dispatchDue()).toBe(1);
+    expect(sender.send).not.toHaveBeenCalled();
+    expect(events.dead.mock.calls.map(([, attempts, error, status]) => [attempts, error, status])).toEqual([
+      [WEBHOOK_MAX_ATTEMPTS, 'HTTP 502', 502],
+    ]);
+  });
+
+  it('drops, without a call, a delivery to a webhook no longer configured or of an event that is gone', async () => {
+    const { dispatcher, enqueue, payloads, sender, events, outcomes } = setUp([A]);
+    enqueue('e1', 'https://removed.example/hook');
+    enqueue('e2', A);
+    payloads.delete('e2');
+    expect(await dispatcher.dispatchDue()).toBe(2);
+    expect(sender.send).not.toHaveBeenCalled();
+    expect(events.dropped.mock.calls.map(([d, reason]) => [d.eventId, reason])).toEqual([
+      ['e1', 'webhook no longer configured'],
+      ['e2', 'event gone (erased or expired)'],
+    ]);
+    expect(outcomes).toEqual(['dropped', 'dropped']);
+  });
+
+  it('concurrent calls share one round: every attempt is sent once', async () => {
+    const { dispatcher, enqueue, sender } = setUp();
+    enqueue('e1', A);
+    enqueue('e2', B);
+    const made = await Promise.all([dispatcher.dispatchDue(), dispatcher.dispatchDue(), dispatcher.dispatchDue()]);
+    expect(made.every((n) => n === 2)).toBe(true);
+    expect(sender.send).toHaveBeenCalledTimes(2);
+  });
+
+  it('an attempt another instance claimed first is not sent', async () => {
+    const { dispatcher, enqueue, sender, events } = setUp([A]);
+    enqueue('e1', A);
+    events.claim.mockResolvedValueOnce(false);
+    expect(await dispatcher.dispatchDue()).toBe(0);
+    expect(sender.send).not.toHaveBeenCalled();
+  });
+
+  it('with no webhook configured, start() runs no loop', async () => {
+    const { dispatcher, events } = setUp([]);
+    dispatcher.start();
+    await dispatcher.stop();
+    expect(events.dueDeliveries).not.toHaveBeenCalled();
+  });
+});
