@@ -7,8 +7,7 @@ import { fakeSlugService } from '../slugs/slug-service.testing.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import type { CategoriesRepository } from '../taxonomy/categories.repository.js';
-import type { TagsRepository } from '../taxonomy/tags.repository.js';
+import type { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { Post, PostSummary } from './post.entity.js';
 import type { PostsRepository } from './posts.repository.js';
 import { PostsService } from './posts.service.js';
@@ -63,25 +62,20 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown) => Promise.resolve(true)),
     idempotencyOperation: jest.fn(() => ({ item: {} })),
   };
-  const tags = {
-    findMany: jest.fn((ids: string[]) =>
-      Promise.resolve(ids.filter((id) => known.tags?.includes(id)).map((id) => ({ id }))),
-    ),
-  };
-  const categories = {
-    findById: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ? { id } : undefined)),
+  const taxonomy = {
+    unknownTagIds: jest.fn((ids: readonly string[]) => Promise.resolve(ids.filter((id) => !known.tags?.includes(id)))),
+    categoryExists: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ?? false)),
   };
   const slugs = fakeSlugService();
   const service = new PostsService(
     posts as unknown as PostsRepository,
-    tags as unknown as TagsRepository,
-    categories as unknown as CategoriesRepository,
+    taxonomy as unknown as PostTaxonomyReads,
     slugs as unknown as SlugService,
     new SettableClock().set(NOW),
     new SequentialIds('post'),
     { auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' } } as AppConfig,
   );
-  return { service, posts, tags, categories, slugs };
+  return { service, posts, taxonomy, slugs };
 }
 
 describe('PostsService.create', () => {

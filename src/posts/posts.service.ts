@@ -11,8 +11,7 @@ import { assertVersion } from '../http/etag.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import type { Page } from '../dynamo/pagination.js';
-import { CategoriesRepository } from '../taxonomy/categories.repository.js';
-import { TagsRepository } from '../taxonomy/tags.repository.js';
+import { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
@@ -61,8 +60,7 @@ async function onceMoreOnRace<T>(work: () => Promise<T>): Promise<T> {
 export class PostsService {
   constructor(
     private readonly posts: PostsRepository,
-    private readonly tags: TagsRepository,
-    private readonly categories: CategoriesRepository,
+    private readonly taxonomy: PostTaxonomyReads,
     private readonly slugs: SlugService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
@@ -410,14 +408,11 @@ export class PostsService {
 
   /** Unknown tags or category are 422 naming the ids (one BatchGetItem / GetItem). */
   private async assertTaxonomyExists(tagIds: string[], categoryId: string | undefined): Promise<void> {
-    if (tagIds.length > 0) {
-      const found = new Set((await this.tags.findMany(tagIds)).map((tag) => tag.id));
-      const unknown = tagIds.filter((id) => !found.has(id));
-      if (unknown.length > 0) {
-        throw unprocessable(ErrorCode.TagNotFound, `Unknown tag id(s): ${unknown.join(', ')}`, { invalidIds: unknown });
-      }
+    const unknown = await this.taxonomy.unknownTagIds(tagIds);
+    if (unknown.length > 0) {
+      throw unprocessable(ErrorCode.TagNotFound, `Unknown tag id(s): ${unknown.join(', ')}`, { invalidIds: unknown });
     }
-    if (categoryId && !(await this.categories.findById(categoryId))) {
+    if (categoryId && !(await this.taxonomy.categoryExists(categoryId))) {
       throw unprocessable(ErrorCode.CategoryNotFound, `Unknown category id: ${categoryId}`, {
         invalidIds: [categoryId],
       });
