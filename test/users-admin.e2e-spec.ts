@@ -1,5 +1,6 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
+import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
@@ -15,6 +16,9 @@ import {
 } from './helpers/test-app.js';
 
 const ADMIN = { email: 'root@example.com', password: 'root-password-1' };
+
+/** Users in the larger directory of the page-cost test: 1,000 in `npm run test:scale`. */
+const LARGE_DIRECTORY = atScale(300, 1_000);
 
 describe('users: administration (e2e)', () => {
   let t: TestApp;
@@ -270,7 +274,7 @@ describe('users: administration (e2e)', () => {
     });
 
     it(
-      'costs the same for a page of 20 with 50 users and with 1,000 users',
+      `costs the same for a page of 20 with 50 users and with ${LARGE_DIRECTORY.toLocaleString('en')} users`,
       async () => {
         const costOfPage = async () => {
           const res = await as(admin.bearer).get('/api/v1/users?limit=20').expect(200);
@@ -289,8 +293,8 @@ describe('users: administration (e2e)', () => {
         const existing = (await t.allItems()).filter((i) => i.SK === 'USER').length;
         await seed(Math.max(0, 50 - existing));
         const small = await costOfPage();
-        await seed(1000 - 50);
-        expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(1000);
+        await seed(LARGE_DIRECTORY - 50);
+        expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(LARGE_DIRECTORY);
         const large = await costOfPage();
         expect(large).toEqual(small);
         expect(large.calls).toBe(3); // the guard's BatchGet, one Query, one BatchGet of the page's sign-in items
