@@ -89,6 +89,20 @@ describe('capacity per hot pattern (e2e)', () => {
     expect(cost(res, 201)).toEqual({ calls: 4, rcu: 3, wcu: 8 });
   });
 
+  it('pending comment of 1 KB (held for moderation)', async () => {
+    const post = await newPost();
+    const unverified = await signUp(t); // COMMENT_AUTO_APPROVE=verified (the default) holds their comments
+    const res = await t.api
+      .post(`/api/v1/posts/${post.id}/comments`)
+      .set('authorization', unverified.bearer)
+      .send({ content: 'c'.repeat(1000) });
+    expect(res.body.status).toBe('pending');
+    // The approved comment's 8 (a pending one updates the counter item too, by 0, as its guard),
+    // plus the comment's copy in the moderation queue (the sparse GSI1 holds pending comments
+    // only, projection ALL: 2 WCU for a 1 KB comment), doubled in the transaction: 12.
+    expect(cost(res, 201)).toEqual({ calls: 4, rcu: 3, wcu: 12 });
+  });
+
   it('login', async () => {
     const res = await t.api.post('/api/v1/auth/login').send({ email: author.email, password: author.password });
     // Before: 8 calls, 15 WCU (the bookkeeping rewrote the user item and its four index entries,
