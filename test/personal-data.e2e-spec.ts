@@ -1,7 +1,18 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '../src/dynamo/batch.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
+import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { toUserItem } from '../src/users/users.repository.js';
 import { processStream } from './helpers/stream.js';
-import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  seededUser,
+  signInAdmin,
+  signUp,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
 
 describe('personal data: export and self-erasure (e2e)', () => {
   let t: TestApp;
@@ -63,13 +74,65 @@ describe('personal data: export and self-erasure (e2e)', () => {
     expect(data.commentLikes).toEqual([{ postId: alicePost, commentId: bobComment }]);
     expect(data.actionTokens).toEqual([expect.objectContaining({ kind: 'email_verification', email: alice.email })]);
     expect(data.idempotencyKeys).toEqual([{ key: 'alice-key-1', postId: alicePost }]);
-    expect(data.follows).toEqual([]);
+    expect(data.follows).toEqual({ following: [], followers: [] });
 
     const text = JSON.stringify(data);
     for (const foreign of [bob.userId, bob.email, 'Bob comments on Alice', 'Bob writes: the whole text'])
       expect(text).not.toContain(foreign);
     for (const internal of ['"PK"', '"SK"', 'GSI', 'passwordHash', 'refreshTokenHash', 'requestHash'])
       expect(text).not.toContain(internal);
+  });
+
+  it('GET /users/me/export lists whom the caller follows and who follows them, every page of both', async () => {
+    const alice = await signUp(t);
+    const bobName = `bob_${Math.random().toString(36).slice(2, 8)}`;
+    const bob = await signUp(t, { username: bobName });
+    const carol = await signUp(t);
+    const gone = await signUp(t);
+    const follow = (who: SignedIn, whom: SignedIn) =>
+      t.api.put(`/api/v1/users/${whom.userId}/follow`).set('authorization', who.bearer).expect(200);
+    await follow(alice, bob);
+    await follow(alice, carol);
+    await follow(alice, gone);
+    await follow(bob, alice);
+    // A deactivated account is left out, as the public listings leave it out.
+    await t.api.delete('/api/v1/users/me').set('authorization', gone.bearer).expect(204);
+    // More followers than one listing page (100): 120 seeded users, with the follows' own item
+    // builders, so the export has to drain the listing page by page.
+    const base = Date.parse('2026-01-01T00:00:00.000Z');
+    const fans = Array.from({ length: 120 }, (_, n) =>
+      seededUser(
+        `pdfan${alice.userId.slice(-6)}${String(n).padStart(6, '0')}`,
+        new Date(base + n * 1000).toISOString(),
+      ),
+    );
+    await batchWriteAll(t.db, t.tableName, [
+      ...fans.flatMap((fan) => [
+        { PutRequest: { Item: toUserItem(fan) } },
+        { PutRequest: { Item: toFollowItem(fan.id, alice.userId, fan.createdAt) } },
+        { PutRequest: { Item: toFollowCountsItem(fan.id, { followerCount: 0, followingCount: 1 }) } },
+      ]),
+    ]);
+
+    const data = (await t.api.get('/api/v1/users/me/export').set('authorization', alice.bearer).expect(200)).body;
+    const ids = (entries: { id: string }[]) => entries.map((entry) => entry.id);
+    expect(new Set(ids(data.follows.following))).toEqual(new Set([bob.userId, carol.userId]));
+    expect(data.follows.following).toContainEqual({
+      id: bob.userId,
+      username: bobName,
+      followedAt: expect.any(String),
+    });
+    expect(data.follows.followers).toHaveLength(121);
+    expect(new Set(ids(data.follows.followers))).toEqual(new Set([bob.userId, ...fans.map((fan) => fan.id)]));
+    expect(data.follows.followers).toContainEqual(
+      expect.objectContaining({ id: fans[0].id, username: fans[0].username }),
+    );
+    expect(JSON.stringify(data.follows)).not.toContain(gone.userId);
+    // Both sides' public view agrees with the export.
+    const publicFollowing = (
+      await t.api.get(`/api/v1/users/${alice.userId}/following?limit=100`).expect(200)
+    ).body.items.map((entry: { id: string }) => entry.id);
+    expect(new Set(publicFollowing)).toEqual(new Set(ids(data.follows.following)));
   });
 
   it('DELETE /users/me?mode=erase needs the current password, then leaves nothing that names the user', async () => {

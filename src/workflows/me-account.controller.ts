@@ -27,7 +27,8 @@ export class MeAccountController {
    *
    * @remarks Everything the service holds about the caller, as one JSON document (a data-access or portability
    * request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
-   * idempotency keys. Nothing about anyone else.
+   * idempotency keys, whom the caller follows and who follows them (id and username, as the public listings
+   * show them). Nothing else about anyone else.
    */
   @Get('export')
   async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
@@ -43,7 +44,7 @@ export class MeAccountController {
       commentLikes: data.commentLikes,
       actionTokens: data.actionTokens,
       idempotencyKeys: data.idempotencyKeys,
-      follows: [],
+      follows: data.follows,
     };
   }
 

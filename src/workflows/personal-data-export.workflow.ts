@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { CommentsService } from '../comments/comments.service.js';
+import { type FollowsExport, FollowsService } from '../follows/follows.service.js';
 import { PostsService } from '../posts/posts.service.js';
 import { type AccountPersonalData, UsersService } from '../users/users.service.js';
 import type { CommentDto } from '../comments/dto/comment.dto.js';
@@ -11,6 +12,7 @@ export interface PersonalDataExport extends AccountPersonalData {
   comments: CommentDto[];
   likes: { postId: string; likedAt: string }[];
   commentLikes: { postId: string; commentId: string }[];
+  follows: FollowsExport;
 }
 
 /**
@@ -24,6 +26,7 @@ export class PersonalDataExportWorkflow {
     private readonly users: UsersService,
     private readonly posts: PostsService,
     private readonly comments: CommentsService,
+    private readonly follows: FollowsService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -35,6 +38,7 @@ export class PersonalDataExportWorkflow {
       likes: await this.posts.likesForExport(userId),
       comments: await this.comments.commentsForExport(userId),
       commentLikes: await this.comments.commentLikesForExport(userId),
+      follows: await this.follows.followsForExport(userId),
     };
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CommentsModule } from '../comments/comments.module.js';
+import { FollowsModule } from '../follows/follows.module.js';
 import { PostsModule } from '../posts/posts.module.js';
 import { TaxonomyModule } from '../taxonomy/taxonomy.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -16,7 +17,7 @@ import { UsersAdminErasureController } from './users-admin-erasure.controller.js
  * no longer provides is a compile error here, or a start-up error when its provider is missing.
  */
 @Module({
-  imports: [UsersModule, PostsModule, CommentsModule, TaxonomyModule],
+  imports: [UsersModule, PostsModule, CommentsModule, TaxonomyModule, FollowsModule],
   // MeAccountController first: `DELETE /users/me` must win over `DELETE /users/{id}`.
   controllers: [MeAccountController, UsersAdminErasureController, CategoryDeletionController],
   providers: [UserErasureWorkflow, PersonalDataExportWorkflow, CategoryDeletionWorkflow],

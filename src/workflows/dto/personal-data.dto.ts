@@ -1,6 +1,7 @@
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { SessionDto } from '../../identity/sessions/session.dto.js';
 import { CommentDto } from '../../comments/dto/comment.dto.js';
+import { FollowListEntryDto } from '../../follows/dto/follow.dto.js';
 import { PostDto } from '../../posts/dto/post.dto.js';
 import { MeDto, ProfileDto } from '../../users/dto/user-response.dto.js';
 
@@ -35,6 +36,14 @@ export class IdempotencyRecordDto {
   postId!: string;
 }
 
+/** The caller's follows both ways, newest first, as the public listings show them. */
+export class FollowsRecordDto {
+  /** The users the caller follows. */
+  following!: FollowListEntryDto[];
+  /** The users who follow the caller. */
+  followers!: FollowListEntryDto[];
+}
+
 /**
  * Everything the service holds about the caller, for a data-access request (GDPR art. 15/20).
  * Password hashes and token hashes are left out: they are not readable data about the person.
@@ -53,6 +62,9 @@ export class PersonalDataExportDto {
   commentLikes!: CommentLikeRecordDto[];
   actionTokens!: ActionTokenRecordDto[];
   idempotencyKeys!: IdempotencyRecordDto[];
-  /** The service has no follows yet: always empty. */
-  follows!: string[];
+  /**
+   * Whom the caller follows and who follows them (deactivated and erased accounts left out, as in
+   * `GET /users/{id}/following` and `/followers`).
+   */
+  follows!: FollowsRecordDto;
 }

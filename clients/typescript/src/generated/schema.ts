@@ -1318,7 +1318,8 @@ export interface paths {
          * Export my personal data
          * @description Everything the service holds about the caller, as one JSON document (a data-access or portability
          *     request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
-         *     idempotency keys. Nothing about anyone else.
+         *     idempotency keys, whom the caller follows and who follows them (id and username, as the public listings
+         *     show them). Nothing else about anyone else.
          */
         get: operations["meExportData"];
         put?: never;
@@ -1921,6 +1922,12 @@ export interface components {
             /** @description Pass it as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
+        FollowsRecordDto: {
+            /** @description The users who follow the caller. */
+            followers: components["schemas"]["FollowListEntryDto"][];
+            /** @description The users the caller follows. */
+            following: components["schemas"]["FollowListEntryDto"][];
+        };
         FollowStateDto: {
             /** @description The user's follower count after the change (exact: kept in the same transaction as the follow). */
             followerCount: number;
@@ -2049,8 +2056,11 @@ export interface components {
             comments: components["schemas"]["CommentDto"][];
             /** Format: date-time */
             exportedAt: string;
-            /** @description The service has no follows yet: always empty. */
-            follows: string[];
+            /**
+             * @description Whom the caller follows and who follows them (deactivated and erased accounts left out, as in
+             *     `GET /users/{id}/following` and `/followers`).
+             */
+            follows: components["schemas"]["FollowsRecordDto"];
             idempotencyKeys: components["schemas"]["IdempotencyRecordDto"][];
             likes: components["schemas"]["LikeRecordDto"][];
             /** @description The caller's posts in every status, with their content. */
