@@ -162,6 +162,70 @@ describe('personal feed (e2e)', () => {
     expect(await feedIds(reader)).toEqual([postId]);
   });
 
+  it('publishing and unpublishing 5 times before the processor runs costs no timeline write (review #5)', async () => {
+    const author = await signUp(t);
+    const readers = [await signUp(t), await signUp(t), await signUp(t)];
+    for (const reader of readers) await follow(reader, author.userId);
+    const postId = await draft(author, 'Toggled');
+    await processStream(t);
+    const unpublish = () =>
+      t.api.post(`/api/v1/posts/${postId}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+    for (let i = 0; i < 5; i++) {
+      await publish(author, postId);
+      await unpublish();
+    }
+    // Each publication's record is checked against the post as it is now (a draft): nothing is
+    // fanned out, so each withdrawal has nothing to take out either.
+    const usage = new DynamoUsage();
+    await runWithUsage(usage, () => processStream(t));
+    expect(usage.commands.filter((command) => command.startsWith('BatchWrite'))).toEqual([]);
+    for (const reader of readers) {
+      const timeline = await t.db.send(
+        new QueryCommand({
+          TableName: t.tableName,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': Keys.timelinePartition(reader.userId) },
+        }),
+      );
+      expect(timeline.Items).toEqual([]);
+    }
+    // A publication that stays is fanned out as usual.
+    await publish(author, postId);
+    await processStream(t);
+    for (const reader of readers) expect(await feedIds(reader)).toEqual([postId]);
+  });
+
+  it('limits publications and withdrawals per author: 429 too_many_publishes, and the post stays as it was', async () => {
+    const limited = await createTestApp({ PUBLISH_RATE_MAX_PER_AUTHOR: '3' });
+    try {
+      const [author, other] = [await signUp(limited), await signUp(limited)];
+      const as = (user: SignedIn, path: string) =>
+        limited.api.post(`/api/v1/posts${path}`).set('authorization', user.bearer).send({});
+      const created = async (user: SignedIn) =>
+        (
+          await limited.api
+            .post('/api/v1/posts')
+            .set('authorization', user.bearer)
+            .send({ title: 'Limited', content: 'x' })
+            .expect(201)
+        ).body.id as string;
+      const postId = await created(author);
+      await as(author, `/${postId}/publish`).expect(200);
+      await as(author, `/${postId}/unpublish`).expect(200);
+      await as(author, `/${postId}/publish`).expect(200);
+      const refused = await as(author, `/${postId}/unpublish`).expect(429);
+      expect(refused.body).toMatchObject({ code: 'too_many_publishes' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      const post = await limited.api.get(`/api/v1/posts/${postId}`).expect(200);
+      expect(post.body).toMatchObject({ status: 'published' });
+      // Archiving a draft moves nothing in the feeds: not counted. Another author has their own count.
+      await as(author, `/${await created(author)}/archive`).expect(200);
+      await as(other, `/${await created(other)}/publish`).expect(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
   /**
    * A reader who follows `authors` authors: the 10 most active have 3 recent posts each, every
    * author an older one, all in the reader's timeline. The follow items, counts, summaries and

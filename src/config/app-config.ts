@@ -78,6 +78,12 @@ export interface RateLimitsConfig {
   contentPerAccount: RateRule;
   /** Username or name changes per account: each one is fanned out to every post and comment (issue 17). */
   renamePerAccount: RateRule;
+  /**
+   * Publications and withdrawals (publish, unpublish, archive of a live post, a Conduit article
+   * created published) per author: each one is fanned out to up to FEED_FANOUT_MAX_FOLLOWERS
+   * timelines by the stream processor (issue 18, review #5).
+   */
+  publishPerAuthor: RateRule;
 }
 
 export const MAIL_TRANSPORTS = ['file', 'smtp', 'ses', 'log'] as const;
@@ -548,6 +554,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
       // issue 17: a rename costs the stream processor a write per post, link and comment
       renamePerAccount: rule('rename-account', 'RENAME', 'ACCOUNT', 5, 3600),
+      // issue 18: a publish or withdrawal costs the stream processor a write per follower
+      publishPerAuthor: rule('publish-author', 'PUBLISH', 'AUTHOR', 30, 3600),
     },
     trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
     bootstrapAdmin: adminFrom(env, problems),

@@ -3,6 +3,8 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { chunk, MAX_BATCH_WRITE } from '../dynamo/batch.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
+import type { PostSummary } from '../posts/post.entity.js';
+import { PostsRepository } from '../posts/posts.repository.js';
 import { TimelineRepository } from './timeline.repository.js';
 
 /** A post as it stands in feeds: published with a publication time. */
@@ -15,8 +17,21 @@ export interface FeedPost {
 /** Batch writes of one follower page in flight at once (the processor's share of the table). */
 const WRITES_IN_FLIGHT = 4;
 
+/**
+ * Publications skipped because the post had already left that place, remembered so that their
+ * withdrawal writes nothing either. A restart forgets them: the withdrawal then sends its deletes,
+ * which find nothing, as before.
+ */
+const MAX_REMEMBERED_SKIPS = 10_000;
+
 /** How a publication was delivered. */
-export type Delivery = { mode: 'fan-out'; timelines: number } | { mode: 'fan-in' };
+export type Delivery = { mode: 'fan-out'; timelines: number } | { mode: 'fan-in' } | { mode: 'skipped' };
+
+const placeOf = (post: FeedPost) => `${post.id}|${post.publishedAt}`;
+
+/** Whether the post, as read now, is still published at the place the record gave it. */
+const stillAt = (current: PostSummary | undefined, post: FeedPost) =>
+  current?.status === 'published' && current.publishedAt === post.publishedAt && current.authorId === post.authorId;
 
 /**
  * Fan-out on write, run by the stream processor (never by the publishing request): a post that
@@ -29,10 +44,23 @@ export class FeedFanout {
   constructor(
     private readonly follows: FollowsRepository,
     private readonly timeline: TimelineRepository,
+    private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  private readonly skipped = new Set<string>();
+
+  /**
+   * Fans a publication out, unless the post has left that place since the record was written
+   * (review #5): the summary is read again, consistently (one GetItem), so an author who publishes
+   * and unpublishes in a loop before the processor catches up costs no timeline write at all.
+   */
   async published(post: FeedPost): Promise<Delivery> {
+    if (!stillAt(await this.posts.findSummary(post.id), post)) {
+      this.skipped.add(placeOf(post));
+      if (this.skipped.size > MAX_REMEMBERED_SKIPS) this.skipped.delete(this.skipped.values().next().value!);
+      return { mode: 'skipped' };
+    }
     if (await this.isFanIn(post.authorId)) return { mode: 'fan-in' };
     let timelines = 0;
     await this.follows.forEachFollowerPage(post.authorId, async (followerIds) => {
@@ -45,9 +73,13 @@ export class FeedFanout {
   /**
    * Takes a post out of its followers' timelines. For a fan-in author nothing was written since
    * the flag; entries from before it are dropped by the feed's read (the summary says unpublished)
-   * and expire with their `ttl`.
+   * and expire with their `ttl`. A publication that was skipped (above) has nothing to take out;
+   * entries a crashed earlier pass wrote for it are dropped by the feed's read too (the position
+   * no longer matches) and expire.
    */
   async withdrawn(post: FeedPost): Promise<void> {
+    // Skipped at publication: nothing was written for this place.
+    if (this.skipped.delete(placeOf(post))) return;
     if (await this.isFanIn(post.authorId)) return;
     await this.follows.forEachFollowerPage(post.authorId, (followerIds) =>
       this.inParallel(followerIds, (ids) => this.timeline.removeEntries(ids, post)),

@@ -5,6 +5,7 @@ import { SequentialIds } from '../common/ids.js';
 import type { SlugService } from '../slugs/slug.service.js';
 import { fakeSlugService } from '../slugs/slug-service.testing.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import type { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
@@ -43,6 +44,8 @@ const stored = (overrides: Partial<Post> = {}): Post => ({
   ...overrides,
 });
 
+const PUBLISH_RULE = { name: 'publish-author', max: 30, windowSeconds: 3600 };
+
 /** The collaborators faked: one stored post, known tags and categories, slug operations as labels. */
 function setUp(post: Post | undefined = stored(), known: { tags?: string[]; categories?: string[] } = {}) {
   const posts = {
@@ -67,15 +70,20 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     categoryExists: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ?? false)),
   };
   const slugs = fakeSlugService();
+  const limiter = { consume: jest.fn((_checks: RateCheck[], _code?: string) => Promise.resolve()) };
   const service = new PostsService(
     posts as unknown as PostsRepository,
     taxonomy as unknown as PostTaxonomyReads,
     slugs as unknown as SlugService,
     new SettableClock().set(NOW),
     new SequentialIds('post'),
-    { auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' } } as AppConfig,
+    {
+      auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' },
+      rateLimits: { publishPerAuthor: PUBLISH_RULE },
+    } as AppConfig,
+    limiter as unknown as RateLimiter,
   );
-  return { service, posts, taxonomy, slugs };
+  return { service, posts, taxonomy, slugs, limiter };
 }
 
 describe('PostsService.create', () => {
@@ -151,6 +159,19 @@ describe('PostsService transitions', () => {
     expect(posts.save.mock.calls[1][1]).toMatchObject({ status: 'archived', publishedAt: EARLIER });
     const { service: draft } = setUp();
     expect(await refusalOf(() => draft.unpublish('p1', viewer('author')))).toBe('409 invalid_transition');
+  });
+
+  it("counts each publication and withdrawal against the post's author (too_many_publishes), not other moves", async () => {
+    const { service, limiter } = setUp();
+    await service.publish('p1', viewer('author'));
+    expect(limiter.consume.mock.calls).toEqual([[[{ rule: PUBLISH_RULE, subject: 'author' }], 'too_many_publishes']]);
+    const { service: live, limiter: liveLimiter } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
+    await live.archive('p1', viewer('admin', 'admin'));
+    expect(liveLimiter.consume.mock.calls[0][0]).toEqual([{ rule: PUBLISH_RULE, subject: 'author' }]);
+    // Archiving a draft leaves the feeds alone: not counted.
+    const { service: draft, limiter: draftLimiter } = setUp();
+    await draft.archive('p1', viewer('author'));
+    expect(draftLimiter.consume).not.toHaveBeenCalled();
   });
 
   it('another user: 404 for a draft they cannot see, 403 not_post_author for a live post; a moderator may not edit', async () => {

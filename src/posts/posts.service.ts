@@ -10,6 +10,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../http/etag.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
+import { RateLimiter } from '../dynamo/rate-limiter.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
@@ -64,7 +65,8 @@ export class PostsService {
     private readonly slugs: SlugService,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
-    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly limiter: RateLimiter,
   ) {
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
@@ -150,6 +152,7 @@ export class PostsService {
       if (replay) return { post: replay, replayed: true };
     }
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
+    if (options.publishNow) await this.limitFeedChange(author.userId, 'draft', 'published');
 
     const now = this.clock.now().toISOString();
     const id = this.ids.next();
@@ -264,6 +267,20 @@ export class PostsService {
   private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
     return this.transition(post, postTransition(post, { to: 'published', publishAt }, this.clock.now()));
+  }
+
+  /**
+   * Counts a publication or withdrawal against the post's author (`PUBLISH_RATE_*`, 429
+   * `too_many_publishes`): each one costs the stream processor a timeline write per follower, so
+   * toggling a post in a loop must not turn one account into tens of thousands of writes a second.
+   * Changes that leave the feeds alone (archiving a draft) are not counted.
+   */
+  private async limitFeedChange(authorId: string, before: PostStatus, after: PostStatus): Promise<void> {
+    if (before !== 'published' && after !== 'published') return;
+    await this.limiter.consume(
+      [{ rule: this.config.rateLimits.publishPerAuthor, subject: authorId }],
+      ErrorCode.TooManyPublishes,
+    );
   }
 
   /** Back to draft: out of every feed, counts adjusted. */
@@ -400,6 +417,7 @@ export class PostsService {
   }
 
   private async transition(post: Post, change: Partial<PostSummary>): Promise<Post> {
+    await this.limitFeedChange(post.authorId, post.status, change.status ?? post.status);
     const { content: _content, ...before } = post;
     const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
     await this.posts.save(before, after, undefined);

@@ -38,6 +38,7 @@ const RELAXED_LIMITS: Record<string, string> = {
   CONTENT_RATE_LIMIT_PER_MINUTE: '0',
   // 5 renames an hour: 20 concurrent PATCHes of a name would be refused for the limit, not for their If-Match.
   RENAME_RATE_MAX_PER_ACCOUNT: '0',
+  PUBLISH_RATE_MAX_PER_AUTHOR: '0',
 };
 
 /** Log level and destination of the apps a test file creates, unless a call says otherwise. */

@@ -59,6 +59,8 @@ export const ErrorCode = {
   // follows (issue 18)
   CannotFollowSelf: 'cannot_follow_self',
   TooManyFanInFollows: 'too_many_fan_in_follows',
+  /** Too many publications and withdrawals of one author's posts in the window (review #5). */
+  TooManyPublishes: 'too_many_publishes',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
   DatabaseTimeout: 'database_timeout',

@@ -35,7 +35,7 @@ export class FeedFanoutHandler implements StreamHandler {
     if (after) {
       const delivery = await this.fanout.published(after);
       this.logger.debug(
-        `post ${after.id}: ${delivery.mode === 'fan-out' ? `${delivery.timelines} timelines` : 'fan-in on read'}`,
+        `post ${after.id}: ${delivery.mode === 'fan-out' ? `${delivery.timelines} timelines` : delivery.mode}`,
       );
     }
   }
