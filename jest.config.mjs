@@ -9,20 +9,6 @@ const tsJestTranspileOnly = [
   { useESM: true, tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: { ignoreCodes: [151002] } },
 ];
 
-// The Swagger CLI plugin runs as an AST transformer and needs the type checker. Only the scoped
-// e2e mutation run (jest.e2e-invariants.config.mjs) still compiles the app from its sources with
-// it, because StrykerJS mutates `src/`; it exports this transform for that.
-export const tsJestWithSwaggerPlugin = [
-  'ts-jest',
-  {
-    useESM: true,
-    tsconfig: 'tsconfig.json',
-    // 151002: ts-jest's note that hybrid module kinds prefer isolatedModules, which would disable the plugin.
-    diagnostics: { ignoreCodes: [151002] },
-    astTransformers: { before: [{ path: './test/swagger-plugin.transformer.cjs' }] },
-  },
-];
-
 const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts', '.tsx'],

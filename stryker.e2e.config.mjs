@@ -25,6 +25,9 @@ export default {
   testRunner: 'jest',
   jest: { projectType: 'custom', configFile: 'jest.e2e-invariants.config.mjs', enableFindRelatedTests: false },
   testRunnerNodeArgs: ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning'],
+  // The suite runs the built app (jest.config.mjs maps src/ to dist/): build the instrumented
+  // sources once; mutation switching turns each mutant on at run time.
+  buildCommand: 'npx nest build',
   // Every e2e test boots the whole app, so per-test coverage would select them all anyway.
   coverageAnalysis: 'off',
   mutate: [
