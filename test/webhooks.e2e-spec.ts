@@ -331,4 +331,43 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(count('failed')).toBeGreaterThanOrEqual(3 + 7);
     expect(count('dead')).toBeGreaterThanOrEqual(1);
   });
+
+  it('replays a dead letter for admins: concurrent calls make one new delivery; 404 unknown, 403 non-admin', async () => {
+    const { eventId } = registered;
+    const deadLetters = async () =>
+      (
+        (await t.api.get('/api/v1/admin/webhooks/dead-letters').set('authorization', admin.bearer).expect(200))
+          .body as { items: { id: string; eventId: string; attempts: number }[] }
+      ).items.filter((letter) => letter.eventId === eventId);
+    const [letter] = await deadLetters();
+    expect(letter.id).toBe(`${eventId}.${webhookTarget(down.url)}`);
+    const replay = (id: string, bearer = admin.bearer) =>
+      t.api.post(`/api/v1/admin/webhooks/dead-letters/${id}/replay`).set('authorization', bearer);
+
+    const user = await signUp(t);
+    expect((await replay(letter.id, user.bearer).expect(403)).body).toMatchObject({ code: 'insufficient_role' });
+    await t.api.post(`/api/v1/admin/webhooks/dead-letters/${letter.id}/replay`).expect(401);
+    for (const unknown of [`${eventId}.${'0'.repeat(16)}`, 'evt_nothing', `${eventId}.${webhookTarget(ok.url)}`]) {
+      // The last one exists but was delivered, never dead.
+      expect((await replay(unknown).expect(404)).body).toMatchObject({ code: 'dead_letter_not_found' });
+    }
+    expect(down.callsFor(eventId)).toHaveLength(8);
+
+    const answers = await Promise.all(Array.from({ length: 5 }, () => replay(letter.id)));
+    expect(answers.map((res) => res.status)).toEqual([202, 202, 202, 202, 202]);
+    expect(answers.filter((res) => (res.body as { replayed: boolean }).replayed)).toHaveLength(1);
+    expect(await deadLetters()).toEqual([]);
+    await dispatcher().dispatchDue();
+    expect(down.callsFor(eventId)).toHaveLength(9); // one new delivery, its first attempt
+    expect(flaky.callsFor(eventId)).toHaveLength(4); // the other webhooks' deliveries untouched
+    expect((await replay(letter.id).expect(202)).body).toEqual({ id: letter.id, replayed: false });
+
+    // It is retried as a new delivery: 8 attempts, then a dead letter again, replayable again.
+    for (let round = 0; round < 12; round++) {
+      t.clock.advance(RETRY_MAX_MS);
+      await dispatcher().dispatchDue();
+    }
+    expect(down.callsFor(eventId)).toHaveLength(16);
+    expect(await deadLetters()).toEqual([expect.objectContaining({ id: letter.id, attempts: 8 })]);
+  });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -28,7 +28,12 @@ export interface WebhookDelivery {
   lastError?: string;
   lastStatus?: number;
   failedAt?: string;
+  /** When an operator last sent it again after it was dead-lettered. */
+  replayedAt?: string;
 }
+
+/** What a replay of a dead letter did. */
+export type ReplayOutcome = 'replayed' | 'alreadyReplayed' | 'notFound';
 
 const toDelivery = (item: Record<string, unknown>): WebhookDelivery => ({
   eventId: item.eventId as string,
@@ -40,6 +45,7 @@ const toDelivery = (item: Record<string, unknown>): WebhookDelivery => ({
   ...(typeof item.lastError === 'string' ? { lastError: item.lastError } : {}),
   ...(typeof item.lastStatus === 'number' ? { lastStatus: item.lastStatus } : {}),
   ...(typeof item.failedAt === 'string' ? { failedAt: item.failedAt } : {}),
+  ...(typeof item.replayedAt === 'string' ? { replayedAt: item.replayedAt } : {}),
 });
 
 /**
@@ -246,6 +252,40 @@ export class EventsRepository {
         remove: status === undefined ? ['lastStatus'] : [],
       },
     );
+  }
+
+  /**
+   * Sends a dead-lettered delivery again (the admin endpoint, `db:stream-replay`): back to
+   * `pending` with a fresh count of attempts, due at once, on condition that it is still dead. Of
+   * concurrent replays one changes it (`replayed`); the others find it already taken back
+   * (`alreadyReplayed`) and change nothing, so a replay makes one new delivery however often it is
+   * asked. `notFound` for no such delivery, or one that never died.
+   */
+  async replayDead(eventId: string, target: string, now: Date): Promise<ReplayOutcome> {
+    const dueAt = now.toISOString();
+    const update = buildUpdate({
+      set: {
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: dueAt,
+        replayedAt: dueAt,
+        ...EventIndexKeys.due(dueAt, eventId, target),
+      },
+      add: { replays: 1 },
+      allowIndexAttributes: true,
+      condition: { expression: '#state = :dead', names: { '#state': 'state' }, values: { ':dead': 'dead' } },
+    });
+    const key = Keys.webhookDelivery(eventId, target);
+    try {
+      await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
+      return 'replayed';
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const found = await this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    const item = found.Item;
+    if (item?.entity !== ENTITY.WebhookDelivery || isExpired(item, now)) return 'notFound';
+    return typeof item.replayedAt === 'string' ? 'alreadyReplayed' : 'notFound';
   }
 
   /** Its webhook is no longer configured, or its event is gone (erased, expired): nothing to send. */

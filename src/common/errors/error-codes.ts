@@ -41,6 +41,8 @@ export const ErrorCode = {
   LastAdmin: 'last_admin',
   /** Too many username or name changes for the account in the window (issue 17). */
   TooManyRenames: 'too_many_renames',
+  /** No dead-lettered webhook delivery has this id (issue 17: replaying dead letters). */
+  DeadLetterNotFound: 'dead_letter_not_found',
   // taxonomy and content
   SlugTaken: 'slug_taken',
   CategoryNotFound: 'category_not_found',

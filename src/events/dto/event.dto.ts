@@ -24,6 +24,8 @@ export class OutboundEventPageDto {
 
 /** A webhook delivery given up on after 8 failed attempts. */
 export class WebhookDeadLetterDto {
+  /** `<eventId>.<target>`: what `POST /admin/webhooks/dead-letters/{id}/replay` takes. @example evt_3f2a9c0d51b84e7aa6c1f09b2d7e4c15.9b2d7e4c153f2a9c */
+  id!: string;
   eventId!: string;
   eventType!: string;
   /** The webhook, as 16 hex characters of the SHA-256 of its URL (the URL itself may hold a secret). */
@@ -41,4 +43,11 @@ export class WebhookDeadLetterPageDto {
   items!: WebhookDeadLetterDto[];
   /** Pass it as `cursor` for the next page; null on the last page. */
   nextCursor!: string | null;
+}
+
+/** A dead letter sent again: pending, due at once, with a fresh count of 8 attempts. */
+export class WebhookReplayDto {
+  id!: string;
+  /** False when another call had already replayed it: this call changed nothing. */
+  replayed!: boolean;
 }
