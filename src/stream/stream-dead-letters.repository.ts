@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
@@ -87,6 +87,16 @@ export class StreamDeadLettersRepository {
       failedAt: item.failedAt as string,
       record: item.record as string,
     }));
+  }
+
+  /** Removes one once its record's effect is done (`db:stream-replay`). */
+  async remove(shardId: string, sequenceNumber: string): Promise<void> {
+    await this.db.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: Keys.streamDeadLetter(shardId, sequencePosition(sequenceNumber)),
+      }),
+    );
   }
 
   /** How many there are (the `stream_worker_dead_letters` gauge at start-up). */

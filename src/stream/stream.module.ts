@@ -29,6 +29,7 @@ import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js
 import { StreamPoller } from './stream-poller.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
+import { StreamReplay } from './stream-replay.js';
 import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js';
 
 /**
@@ -72,8 +73,9 @@ const STREAM_HANDLER_CLASSES = [
     StreamCheckpointsRepository,
     StreamDeadLettersRepository,
     StreamPoller,
+    StreamReplay,
   ],
-  exports: [StreamProcessor, StreamPoller],
+  exports: [StreamProcessor, StreamPoller, StreamReplay],
 })
 export class StreamModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
