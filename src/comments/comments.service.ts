@@ -4,7 +4,7 @@ import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../http/etag.js';
+import { assertVersion } from '../common/errors/version-mismatch.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';

@@ -1,5 +1,6 @@
 import { DomainError } from '../common/errors/domain-error.js';
-import { assertVersion, compositeEtagOf, etagOf, parseIfMatch } from './etag.js';
+import { assertVersion } from '../common/errors/version-mismatch.js';
+import { compositeEtagOf, etagOf, parseIfMatch } from './etag.js';
 
 describe('ETag helpers', () => {
   it('quotes versions and parses them back', () => {

@@ -1,7 +1,6 @@
 import { ApiHeader } from '@nestjs/swagger';
 import { badRequest } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { versionMismatch } from '../common/errors/version-mismatch.js';
 
 /** The ETag of a versioned resource: its version, quoted (a strong validator). */
 export const etagOf = (version: number): string => `"${version}"`;
@@ -18,14 +17,6 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   const match = /^\s*(?:W\/)?"(\d{1,12})"\s*$/.exec(header);
   if (!match) throw badRequest(ErrorCode.InvalidIfMatch, 'If-Match must be one ETag of this resource, e.g. "3".');
   return Number(match[1]);
-}
-
-/** Refuses a write whose If-Match version is not the current one (412). */
-export function assertVersion(expected: number | undefined, current: number): number {
-  if (expected !== undefined && expected !== current) {
-    throw versionMismatch();
-  }
-  return current;
 }
 
 /** Documents the optional `If-Match` request header of a versioned write. */

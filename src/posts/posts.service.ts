@@ -7,7 +7,7 @@ import { DELETED_USER_ID } from '../identity/account.js';
 import { badRequest, DomainError, unprocessable } from '../common/errors/domain-error.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../http/etag.js';
+import { assertVersion } from '../common/errors/version-mismatch.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import { RateLimiter } from '../dynamo/rate-limiter.js';

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { CLOCK, SettableClock } from '../common/clock/clock.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import type { StreamItemType } from '../dynamo/item-types.js';
-import { createStreamHandler, type DynamoDBStreamEvent } from './lambda.js';
+import { createStreamHandler, type DynamoDBStreamEvent } from './lambda-batch.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
 import type { ItemChange } from '../dynamo/stream-record.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { conflict, DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { assertVersion } from '../http/etag.js';
+import { assertVersion } from '../common/errors/version-mismatch.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import { slugify } from '../slugs/slugify.js';

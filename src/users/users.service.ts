@@ -6,7 +6,7 @@ import { ActionLinksService } from '../identity/action-links/action-links.servic
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { badRequest, DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
-import { assertVersion } from '../http/etag.js';
+import { assertVersion } from '../common/errors/version-mismatch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';

@@ -8,3 +8,13 @@ import { ErrorCode } from './error-codes.js';
  */
 export const versionMismatch = (subject = 'resource') =>
   preconditionFailed(ErrorCode.VersionMismatch, `The ${subject} changed since you read it; fetch it again.`);
+
+/**
+ * Refuses a write whose If-Match version is not the current one (412); the version to write at.
+ * Here, not beside the ETag helpers in `http/`, so that services and their unit specs do not load
+ * the Swagger decorators.
+ */
+export function assertVersion(expected: number | undefined, current: number): number {
+  if (expected !== undefined && expected !== current) throw versionMismatch();
+  return current;
+}
