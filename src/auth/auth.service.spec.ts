@@ -17,6 +17,7 @@ import type { PasswordHasher } from '../users/password-hasher.js';
 import type { UsersRepository } from '../users/users.repository.js';
 import type { NewUser, UsersService } from '../users/users.service.js';
 import type { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
+import { accountFixture } from '../identity/account.testing.js';
 import { AuthService } from './auth.service.js';
 import type { TokenService } from './tokens/token.service.js';
 
@@ -45,20 +46,9 @@ const config = {
   },
 } as unknown as AppConfig;
 
-const account = (id: string, overrides: Partial<UserWithPassword> = {}): UserWithPassword => ({
-  id,
-  email: `${id}@example.com`,
-  username: id,
-  role: 'user',
-  status: 'active',
-  emailVerified: true,
-  loginCount: 4,
-  createdAt: at(-100 * HOUR),
-  updatedAt: at(-100 * HOUR),
-  version: 2,
-  passwordHash: `hash of ${id}'s password`,
-  ...overrides,
-});
+/** An account that has signed in 4 times. */
+const account = (id: string, overrides: Partial<UserWithPassword> = {}) =>
+  accountFixture(id, { loginCount: 4, ...overrides });
 
 const session = (overrides: Partial<Session> = {}): Session => ({
   id: 's1',

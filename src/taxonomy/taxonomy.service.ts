@@ -64,28 +64,20 @@ export class TaxonomyService {
     };
   }
 
-  async createCategory(dto: CreateCategoryDto): Promise<Category> {
-    const now = this.clock.now().toISOString();
-    const id = this.ids.next();
-    let created: Category | undefined;
-    await this.slugs.withSlug('category', dto.slug, dto.name, async (slug) => {
-      created = {
-        id,
-        name: dto.name,
-        slug,
+  createCategory(dto: CreateCategoryDto): Promise<Category> {
+    return this.createWithSlug(
+      'category',
+      dto,
+      (fresh) => ({
+        ...fresh,
         description: dto.description,
         color: dto.color,
         icon: dto.icon,
         sortOrder: dto.sortOrder ?? 0,
         parentId: dto.parentId,
-        postCount: 0,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      };
-      await this.categories.create(created, this.slugs.claim('category', slug, id));
-    });
-    return created!;
+      }),
+      (category, claim) => this.categories.create(category, claim),
+    );
   }
 
   async updateCategory(id: string, changes: CategoryChanges, ifMatch?: number): Promise<Category> {
@@ -195,25 +187,13 @@ export class TaxonomyService {
     );
   }
 
-  async createTag(dto: CreateTagDto): Promise<Tag> {
-    const now = this.clock.now().toISOString();
-    const id = this.ids.next();
-    let created: Tag | undefined;
-    await this.slugs.withSlug('tag', dto.slug, dto.name, async (slug) => {
-      created = {
-        id,
-        name: dto.name,
-        slug,
-        description: dto.description,
-        color: dto.color,
-        postCount: 0,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      };
-      await this.tags.create(created, this.slugs.claim('tag', slug, id));
-    });
-    return created!;
+  createTag(dto: CreateTagDto): Promise<Tag> {
+    return this.createWithSlug(
+      'tag',
+      dto,
+      (fresh) => ({ ...fresh, description: dto.description, color: dto.color }),
+      (tag, claim) => this.tags.create(tag, claim),
+    );
   }
 
   async updateTag(id: string, dto: UpdateTagDto, ifMatch?: number): Promise<Tag> {
@@ -230,6 +210,26 @@ export class TaxonomyService {
     if (current.postCount > 0)
       throw conflict(ErrorCode.TagInUse, 'The tag is on published posts; remove it from them first.');
     await this.releasingSlug('tag', current, (part) => this.tags.delete(current, part));
+  }
+
+  /**
+   * Creates a tag or category: a new id, the clock, the explicit slug or one generated from the
+   * name (the slug service retries a generated one that is taken), written with the slug's claim.
+   */
+  private async createWithSlug<T extends Tag | Category>(
+    kind: 'tag' | 'category',
+    dto: { name: string; slug?: string },
+    build: (fresh: Pick<T, 'id' | 'name' | 'slug' | 'postCount' | 'createdAt' | 'updatedAt' | 'version'>) => T,
+    write: (created: T, claim: TransactOperation) => Promise<void>,
+  ): Promise<T> {
+    const now = this.clock.now().toISOString();
+    const id = this.ids.next();
+    let created: T | undefined;
+    await this.slugs.withSlug(kind, dto.slug, dto.name, async (slug) => {
+      created = build({ id, name: dto.name, slug, postCount: 0, createdAt: now, updatedAt: now, version: 1 });
+      await write(created, this.slugs.claim(kind, slug, id));
+    });
+    return created!;
   }
 
   /**

@@ -16,24 +16,12 @@ import type { PasswordHasher } from './password-hasher.js';
 import type { Profile, User, UserWithPassword } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
 import { UsersService } from './users.service.js';
+import { accountFixture } from '../identity/account.testing.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const EARLIER = '2026-05-01T08:00:00.000Z';
 
-const user = (id: string, overrides: Partial<UserWithPassword> = {}): UserWithPassword => ({
-  id,
-  email: `${id}@example.com`,
-  username: id,
-  role: 'user',
-  status: 'active',
-  emailVerified: true,
-  loginCount: 0,
-  createdAt: EARLIER,
-  updatedAt: EARLIER,
-  version: 3,
-  passwordHash: `hash of ${id}'s password`,
-  ...overrides,
-});
+const user = accountFixture;
 const profile = (userId: string, version = 2): Profile => ({ userId, updatedAt: EARLIER, version });
 
 /**
