@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Keys } from '../src/dynamo/keys.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
-import { MAX_FAN_IN_AUTHORS, toFollowCountsItem } from '../src/follows/follow-items.js';
+import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
@@ -189,6 +190,67 @@ describe('follows (e2e)', () => {
     // A second delivery of the same records changes nothing.
     await processStream(t);
     expect(await publicUser(followedA.userId)).toMatchObject({ followerCount: 1 });
+  });
+
+  /**
+   * The two races of review #7, written in the order the index-paging cascades lose: the edge
+   * appears only after the cascade that should have seen it has run (an edge that committed while
+   * the cascade paged an index that did not show it yet).
+   */
+  describe('a new follow edge is checked against its users by the processor (review #7)', () => {
+    const edgeOf = (followerId: string, authorId: string) => {
+      const key = Keys.follow(followerId, authorId);
+      return t.getItem(key.PK, key.SK);
+    };
+    /** What a follow's transaction writes (the edge, both counts), without the request's checks. */
+    async function committedFollow(followerId: string, authorId: string): Promise<void> {
+      const count = (userId: string, counter: string) =>
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: Keys.followCounts(userId),
+          UpdateExpression: 'SET entity = :entity ADD #counter :one',
+          ExpressionAttributeNames: { '#counter': counter },
+          ExpressionAttributeValues: { ':one': 1, ':entity': 'FollowCounts' },
+        });
+      await t.db.send(
+        new PutCommand({ TableName: t.tableName, Item: toFollowItem(followerId, authorId, new Date().toISOString()) }),
+      );
+      await t.db.send(count(authorId, 'followerCount'));
+      await t.db.send(count(followerId, 'followingCount'));
+    }
+
+    it('an edge of a user erased before it was seen is deleted, with the survivor’s count', async () => {
+      const [gone, author] = [await signUp(t), await signUp(t)];
+      await t.api.delete(`/api/v1/users/${gone.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+      await processStream(t);
+      await committedFollow(gone.userId, author.userId);
+      expect(await publicUser(author.userId)).toMatchObject({ followerCount: 1 });
+
+      await processStream(t);
+      expect(await edgeOf(gone.userId, author.userId)).toBeUndefined();
+      expect(await publicUser(author.userId)).toMatchObject({ followerCount: 0 });
+      // Seen again (a replayed record), it changes nothing.
+      await processStream(t);
+      expect(await publicUser(author.userId)).toMatchObject({ followerCount: 0 });
+    });
+
+    it('a follower of an author promoted to fan-in before the edge was seen gets the author in their fan-in set', async () => {
+      const [reader, author] = [await signUp(t), await signUp(t)];
+      // The author is fan-in, and the promotion has run (it found no follower).
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: toFollowCountsItem(author.userId, { followerCount: 0, followingCount: 0, fanIn: true }),
+        }),
+      );
+      await processStream(t);
+      await committedFollow(reader.userId, author.userId);
+
+      await processStream(t);
+      const counts = await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
+      expect(counts?.fanInAuthors).toEqual(new Set([author.userId]));
+      expect(await edgeOf(reader.userId, author.userId)).toBeDefined();
+    });
   });
 
   it('refuses a follow past 100 fan-in authors (422 too_many_fan_in_follows), also to concurrent follows', async () => {

@@ -4,15 +4,19 @@ import { Keys, type ItemKey } from './keys.js';
  * The kinds of item whose changes the processor acts on, recognised by the shape of their key
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
-export type StreamItemType = 'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'other';
+export type StreamItemType = 'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'follow' | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
+const FOLLOW_EDGE_SK = Keys.follow('', '').SK;
 
 export interface ClassifiedKey {
   type: StreamItemType;
-  /** The post's or user's id (the user's for `followCounts`, the post's for `comment`; empty for `checkpoint` and `other`). */
+  /**
+   * The post's or user's id (the user's for `followCounts`, the post's for `comment`; empty for
+   * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
+   */
   id: string;
 }
 
@@ -25,6 +29,7 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)
     return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
+  if (key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };
   if (key.PK === Keys.streamCheckpointPartition) return { type: 'checkpoint', id: '' };
   return { type: 'other', id: '' };
 }

@@ -80,6 +80,28 @@ export class FollowsRepository {
     };
   }
 
+  /**
+   * What a new edge's stream record needs to know, read strongly consistent in one BatchGetItem:
+   * whether both users still exist, and whether the author is fan-in.
+   */
+  async edgeState(
+    followerId: string,
+    authorId: string,
+  ): Promise<{ followerExists: boolean; authorExists: boolean; authorFanIn: boolean }> {
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      [Keys.user(followerId), Keys.user(authorId), Keys.followCounts(authorId)],
+      { consistentRead: true },
+    );
+    const has = (key: ItemKey) => items.some((item) => item.PK === key.PK && item.SK === key.SK);
+    return {
+      followerExists: has(Keys.user(followerId)),
+      authorExists: has(Keys.user(authorId)),
+      authorFanIn: followCountsOf(items.find((item) => item.SK === Keys.followCounts(authorId).SK)).fanIn,
+    };
+  }
+
   /** A user's counts (strongly consistent when `consistent`). */
   async counts(userId: string, consistent = false): Promise<FollowCounts> {
     const result = await this.db.send(

@@ -20,7 +20,7 @@ import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
-import { FanInPromotionHandler, FollowErasureHandler } from './handlers/follow-graph.handlers.js';
+import { FanInPromotionHandler, FollowEdgeHandler, FollowErasureHandler } from './handlers/follow-graph.handlers.js';
 import { EventsModule } from '../events/events.module.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { OutboundEventsHandler } from './handlers/outbound-events.handler.js';
@@ -45,6 +45,7 @@ const STREAM_HANDLER_CLASSES = [
   // follows and the personal feed (issue 18)
   FeedFanoutHandler,
   FanInPromotionHandler,
+  FollowEdgeHandler,
   FollowErasureHandler,
   // outbound events (issue 17)
   OutboundEventsHandler,

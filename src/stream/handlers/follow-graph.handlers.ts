@@ -33,6 +33,36 @@ export class FanInPromotionHandler implements StreamHandler {
 }
 
 /**
+ * A new follow edge (review #7), per item and idempotent, against the two races the cascades above
+ * lose because they page eventually consistent indexes: read consistently now, a fan-in author
+ * (promoted while the follow committed, so the promotion's page missed the edge) goes into the
+ * follower's fan-in set; an edge whose follower or author is gone (erased while the follow
+ * committed, so the erasure's page missed it) is deleted with the survivor's count. Whatever the
+ * order in which the records arrive, one of the two handlers sees the other's write.
+ */
+@Injectable()
+export class FollowEdgeHandler implements StreamHandler {
+  readonly name = 'follow-edge';
+  readonly itemType = 'follow' as const;
+
+  constructor(private readonly follows: FollowsRepository) {}
+
+  async handle(change: ItemChange): Promise<void> {
+    if (change.event !== 'INSERT' || !change.newImage) return;
+    const followerId = change.newImage.followerId as string;
+    const authorId = change.newImage.authorId as string;
+    const state = await this.follows.edgeState(followerId, authorId);
+    if (!state.followerExists) {
+      await this.follows.removeEdgeOfErased(followerId, authorId, { userId: authorId, counter: 'followerCount' });
+    } else if (!state.authorExists) {
+      await this.follows.removeEdgeOfErased(followerId, authorId, { userId: followerId, counter: 'followingCount' });
+    } else if (state.authorFanIn) {
+      await this.follows.addFanInAuthor(followerId, authorId);
+    }
+  }
+}
+
+/**
  * An erased account's follows, in both directions: each edge is deleted with the other user's
  * count (and fan-in set) corrected in the same transaction; the erased user's own counter item
  * goes with their partition (`UserCascadeHandler`). Their timeline is deleted too. Idempotent:
