@@ -33,12 +33,15 @@ export class FanInPromotionHandler implements StreamHandler {
 }
 
 /**
- * A new follow edge (review #7), per item and idempotent, against the two races the cascades above
- * lose because they page eventually consistent indexes: read consistently now, a fan-in author
- * (promoted while the follow committed, so the promotion's page missed the edge) goes into the
- * follower's fan-in set; an edge whose follower or author is gone (erased while the follow
- * committed, so the erasure's page missed it) is deleted with the survivor's count. Whatever the
- * order in which the records arrive, one of the two handlers sees the other's write.
+ * A new follow edge (review #7), per item and idempotent: read consistently now, a fan-in author
+ * (promoted while the follow committed, so the promotion's page of the eventually consistent
+ * followers index missed the edge) goes into the follower's fan-in set.
+ *
+ * An edge whose follower or author item is absent is left alone: absent is not erased. `db:import`
+ * writes items in its file's order, so an edge often arrives before its users, and deleting it
+ * here lost imported follows whenever a processor ran during an import (review 3, #1). The
+ * erasure race (an edge that commits while the erasure pages the index) therefore stays as it was:
+ * `db:check-counts` reports and repairs its +1 (docs/streams.md).
  */
 @Injectable()
 export class FollowEdgeHandler implements StreamHandler {
@@ -52,11 +55,7 @@ export class FollowEdgeHandler implements StreamHandler {
     const followerId = change.newImage.followerId as string;
     const authorId = change.newImage.authorId as string;
     const state = await this.follows.edgeState(followerId, authorId);
-    if (!state.followerExists) {
-      await this.follows.removeEdgeOfErased(followerId, authorId, { userId: authorId, counter: 'followerCount' });
-    } else if (!state.authorExists) {
-      await this.follows.removeEdgeOfErased(followerId, authorId, { userId: followerId, counter: 'followingCount' });
-    } else if (state.authorFanIn) {
+    if (state.followerExists && state.authorExists && state.authorFanIn) {
       await this.follows.addFanInAuthor(followerId, authorId);
     }
   }
