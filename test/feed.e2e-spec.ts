@@ -228,12 +228,6 @@ describe('personal feed (e2e)', () => {
     }
   });
 
-  /**
-   * A reader who follows `authors` authors: the 10 most active have 3 recent posts each, every
-   * author an older one, all in the reader's timeline. The follow items, counts, summaries and
-   * timeline entries are written with the repositories' item builders (BatchWriteItem), not
-   * thousands of requests. The first page (20 of the 30 recent posts) is the same for any `authors`.
-   */
   it(`a ${BIG_AUDIENCE.toLocaleString('en')}-follower author publishes at the cost of a 0-follower one; the fan-out work is bounded by the followers`, async () => {
     const [lonely, famous, reader] = [await signUp(t), await signUp(t), await signUp(t)];
     // BIG_AUDIENCE - 1 followers seeded in bulk, and one real reader through the API.
@@ -304,6 +298,12 @@ describe('personal feed: page cost (e2e)', () => {
   const feed = (as: SignedIn, query: Record<string, string | number> = {}) =>
     t.api.get('/api/v1/feed').query(query).set('authorization', as.bearer).expect(200);
 
+  /**
+   * A reader who follows `authors` authors: the 10 most active have 3 recent posts each, every
+   * author an older one, all in the reader's timeline. The follow items, counts, summaries and
+   * timeline entries are written with the repositories' item builders (BatchWriteItem), not
+   * thousands of requests. The first page (20 of the 30 recent posts) is the same for any `authors`.
+   */
   async function seededReader(authors: number): Promise<{ reader: SignedIn; newest: string[] }> {
     const reader = await signUp(t);
     const writes: WriteRequest[] = [

@@ -39,6 +39,13 @@ const SKIP_CHUNK = 100;
 const fieldError = (field: string, message: string) =>
   unprocessable(ErrorCode.ValidationFailed, message, { errors: [{ field, messages: [message] }] });
 
+/** A page read by offset; `total` when the list ended before the offset (then its length is known). */
+interface OffsetPage<T> {
+  items: T[];
+  more: boolean;
+  total?: number;
+}
+
 /**
  * Pages a cursor listing by `offset`: the entries before it are read and dropped, `SKIP_CHUNK` a
  * call, so the cost grows with the offset (bounded by CONDUIT_MAX_OFFSET: docs/conduit.md).
@@ -48,13 +55,14 @@ async function offsetPage<T>(
   offset: number,
   limit: number,
   chunk = SKIP_CHUNK,
-): Promise<{ items: T[]; more: boolean }> {
+): Promise<OffsetPage<T>> {
   let cursor: string | undefined;
   let skipped = 0;
   while (skipped < offset) {
     const page = await fetch(Math.min(chunk, offset - skipped), cursor);
     skipped += page.items.length;
-    if (!page.nextCursor) return { items: [], more: false };
+    // The list ended before the offset: its whole length is known.
+    if (!page.nextCursor) return { items: [], more: false, total: skipped };
     cursor = page.nextCursor;
   }
   const items: T[] = [];
@@ -392,8 +400,8 @@ export class ConduitService {
  * What a list without a counter can say about its size: the entries before this page, this
  * page, and one more when there is a next page (so clients show a "next" link). The feed only.
  */
-function countSoFar(offset: number, page: { items: unknown[]; more: boolean }): number {
-  return offset + page.items.length + (page.more ? 1 : 0);
+function countSoFar(offset: number, page: OffsetPage<unknown>): number {
+  return page.total ?? offset + page.items.length + (page.more ? 1 : 0);
 }
 
 /** A 404 domain error becomes `value`; anything else is rethrown. */

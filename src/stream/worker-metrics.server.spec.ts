@@ -30,6 +30,16 @@ describe("npm run worker's metrics server", () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+  /**
+   * The status of a GET, with its body read: an unread body keeps fetch's keep-alive socket out of
+   * its pool, open after the server closes, and Jest then reports a worker that failed to exit.
+   */
+  async function statusOf(path: string): Promise<number> {
+    const res = await fetch(`${base}${path}`);
+    await res.arrayBuffer();
+    return res.status;
+  }
+
   it('serves the lag per shard, the counts by outcome, the dead letters and the stall behind the token', async () => {
     const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
@@ -48,12 +58,12 @@ describe("npm run worker's metrics server", () => {
   });
 
   it('answers the liveness probe, and the worker probe with 503 while stalled', async () => {
-    expect((await fetch(`${base}/health/live`)).status).toBe(200);
-    expect((await fetch(`${base}/health/worker`)).status).toBe(200);
+    expect(await statusOf('/health/live')).toBe(200);
+    expect(await statusOf('/health/worker')).toBe(200);
     status = { state: 'stalled', lastProgressAt: '2026-11-26T05:00:00.000Z' };
-    expect((await fetch(`${base}/health/worker`)).status).toBe(503);
+    expect(await statusOf('/health/worker')).toBe(503);
     const text = await (await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
     expect(text).toMatch(/^stream_worker_stalled 1$/m);
-    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect(await statusOf('/nope')).toBe(404);
   });
 });

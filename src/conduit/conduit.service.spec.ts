@@ -1,0 +1,210 @@
+import { jest } from '@jest/globals';
+import { refusalOf } from '../common/errors/refusal.testing.js';
+import { notFound } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+import type { Page } from '../dynamo/pagination.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import type { PostSummary } from '../posts/post.entity.js';
+import { ConduitService } from './conduit.service.js';
+
+const viewer = { userId: 'reader-id', role: 'user' } as AuthUser;
+
+const summary = (id: string, overrides: Partial<PostSummary> = {}): PostSummary => ({
+  id,
+  authorId: 'author-id',
+  authorUsername: 'author',
+  title: `Title ${id}`,
+  slug: `slug-${id}`,
+  excerpt: `About ${id}`,
+  tagIds: [],
+  status: 'published',
+  publishedAt: '2026-05-01T00:00:00.000Z',
+  viewCount: 0,
+  likeCount: 3,
+  commentCount: 0,
+  createdAt: '2026-05-01T00:00:00.000Z',
+  updatedAt: '2026-05-02T00:00:00.000Z',
+  version: 1,
+  ...overrides,
+});
+
+/** A cursor listing of `total` posts, `limit` a call: what each call asked for is recorded. */
+function listing(total: number) {
+  const all = Array.from({ length: total }, (_, i) => summary(`p${i}`));
+  return jest.fn((limit: number, cursor: string | undefined): Promise<Page<PostSummary>> => {
+    const start = cursor ? Number(cursor) : 0;
+    const end = Math.min(start + limit, total);
+    return Promise.resolve({ items: all.slice(start, end), nextCursor: end < total ? String(end) : null });
+  });
+}
+
+/** The native services faked at their class tokens; each method answers what the case needs. */
+function fakes() {
+  const posts = {
+    feed: jest.fn((_filter: object, _limit: number, _cursor?: string) =>
+      Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
+    ),
+    likedBy: jest.fn(),
+    contents: jest.fn((ids: string[]) => Promise.resolve(new Map(ids.map((id) => [id, `Body of ${id}`])))),
+    likedAmong: jest.fn((_userId: string, _ids: string[]) => Promise.resolve(new Set<string>())),
+    create: jest.fn((..._args: unknown[]): Promise<{ post: object }> => Promise.resolve({ post: summary('created') })),
+  };
+  const users = {
+    getOwn: jest.fn(() =>
+      Promise.resolve({ user: { id: 'reader-id', email: 'reader@example.com', username: 'reader' }, profile: {} }),
+    ),
+    updateOwn: jest.fn(() => Promise.resolve(undefined)),
+    updateProfile: jest.fn(() => Promise.resolve(undefined)),
+    idByUsername: jest.fn((_username: string): Promise<string | undefined> => Promise.resolve(undefined)),
+    profilesOf: jest.fn((_ids: string[]) =>
+      Promise.resolve(new Map([['author-id', { bio: 'Writes', avatarUrl: undefined }]])),
+    ),
+  };
+  const taxonomy = {
+    tagBySlug: jest.fn((_slug: string): Promise<unknown> =>
+      Promise.reject(notFound(ErrorCode.TagNotFound, 'No such tag.')),
+    ),
+    tagsByIds: jest.fn((_ids: string[]) => Promise.resolve([] as { id: string; name: string }[])),
+    tagsNamed: jest.fn((names: string[]) => Promise.resolve(names.map((name) => ({ id: `tag-${name}`, name })))),
+  };
+  const follows = { followedAmong: jest.fn(() => Promise.resolve(new Set<string>(['author-id']))) };
+  const comments = { create: jest.fn() };
+  const auth = { register: jest.fn() };
+  const service = new ConduitService(
+    auth as never,
+    users as never,
+    posts as never,
+    comments as never,
+    taxonomy as never,
+    follows as never,
+    {} as never,
+  );
+  return { service, posts, users, taxonomy, follows, comments, auth };
+}
+
+describe('ConduitService: users', () => {
+  it('register: RealWorld needs a username (422 on the field), where the native API derives one', async () => {
+    const { service, auth } = fakes();
+    expect(await refusalOf(() => service.register({ email: 'a@example.com', password: 'password-1234' }, {}))).toBe(
+      '422 validation_failed',
+    );
+    expect(auth.register).not.toHaveBeenCalled();
+  });
+
+  it('update: the unchanged email (in any case) is a no-op; a new email or any password is 422 naming the native endpoint', async () => {
+    const { service, users } = fakes();
+    await service.updateUser(viewer, 'token', { email: 'Reader@Example.com' });
+    expect(users.updateOwn).not.toHaveBeenCalled();
+    expect(users.updateProfile).not.toHaveBeenCalled();
+    expect(await refusalOf(() => service.updateUser(viewer, 'token', { email: 'other@example.com' }))).toBe(
+      '422 validation_failed',
+    );
+    expect(await refusalOf(() => service.updateUser(viewer, 'token', { password: 'new-password-1234' }))).toBe(
+      '422 validation_failed',
+    );
+    expect(users.updateOwn).not.toHaveBeenCalled();
+  });
+
+  it('update: a new username goes through the native rename, bio and image to the profile (image is the avatar)', async () => {
+    const { service, users } = fakes();
+    const answer = await service.updateUser(viewer, 'token', {
+      username: 'renamed',
+      bio: 'Hi',
+      image: 'https://x.test/a.png',
+    });
+    expect(users.updateOwn.mock.calls).toEqual([['reader-id', { username: 'renamed' }, undefined]]);
+    expect(users.updateProfile.mock.calls).toEqual([
+      ['reader-id', { bio: 'Hi', avatarUrl: 'https://x.test/a.png' }, undefined],
+    ]);
+    expect(answer).toMatchObject({ email: 'reader@example.com', token: 'token' });
+    // The same username again writes nothing.
+    users.updateOwn.mockClear();
+    await service.updateUser(viewer, 'token', { username: 'reader' });
+    expect(users.updateOwn).not.toHaveBeenCalled();
+  });
+});
+
+describe('ConduitService: article lists', () => {
+  it('filters by one of tag, author or favorited at a time (422 for two)', async () => {
+    const { service, posts } = fakes();
+    expect(await refusalOf(() => service.articles({ tag: 'a', author: 'b' }, undefined))).toBe('422 validation_failed');
+    expect(posts.feed).not.toHaveBeenCalled();
+  });
+
+  it('an unknown tag or author is an empty list with articlesCount 0, not a 404', async () => {
+    const { service, posts } = fakes();
+    expect(await service.articles({ tag: 'nothing' }, undefined)).toEqual({ articles: [], articlesCount: 0 });
+    expect(await service.articles({ author: 'nobody' }, undefined)).toEqual({ articles: [], articlesCount: 0 });
+    expect(await service.articles({ favorited: 'nobody' }, undefined)).toEqual({ articles: [], articlesCount: 0 });
+    expect(posts.feed).not.toHaveBeenCalled();
+  });
+
+  it("a tag's list counts from the tag's postCount, whatever page is shown", async () => {
+    const { service, posts, taxonomy } = fakes();
+    taxonomy.tagBySlug.mockResolvedValue({ id: 'tag-1', slug: 'dragons', postCount: 42 });
+    posts.feed.mockImplementation((_filter, limit, cursor) => listing(5)(limit, cursor));
+    const answer = await service.articles({ tag: 'Dragons', limit: 2 }, undefined);
+    expect(answer.articlesCount).toBe(42);
+    expect(posts.feed.mock.calls[0][0]).toEqual({ tag: 'dragons' });
+  });
+
+  it('offset: skips by reading the entries before it, 100 a call, and shows the next `limit`', async () => {
+    const { service, posts } = fakes();
+    const source = listing(250);
+    posts.feed.mockImplementation((_filter, limit, cursor) => source(limit, cursor));
+    const answer = await service.articles({ offset: 205, limit: 10 }, undefined);
+    expect(answer.articles.map((article) => article.slug)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `slug-p${205 + i}`),
+    );
+    // Three skipping reads (100, 100, 5), then the page.
+    expect(source.mock.calls.map(([limit]) => limit)).toEqual([100, 100, 5, 10]);
+    // Without a counter: the entries before, this page and one more for "there is a next page".
+    expect(answer.articlesCount).toBe(205 + 10 + 1);
+  });
+
+  it('an offset past the end is an empty page, counting the entries the skip found', async () => {
+    const { service, posts } = fakes();
+    const source = listing(30);
+    posts.feed.mockImplementation((_filter, limit, cursor) => source(limit, cursor));
+    expect(await service.articles({ offset: 40 }, undefined)).toEqual({ articles: [], articlesCount: 30 });
+  });
+
+  it('maps a post to an article: description, body, sorted tag names, favorites, the author as a profile', async () => {
+    const { service, posts, taxonomy } = fakes();
+    posts.feed.mockResolvedValue({
+      items: [summary('p1', { tagIds: ['t-z', 't-a'], authorUsername: undefined })],
+      nextCursor: null,
+    });
+    taxonomy.tagsByIds.mockResolvedValue([
+      { id: 't-z', name: 'zebra' },
+      { id: 't-a', name: 'aardvark' },
+    ]);
+    posts.likedAmong.mockResolvedValue(new Set(['p1']));
+    const [article] = (await service.articles({}, viewer)).articles;
+    expect(article).toEqual({
+      slug: 'slug-p1',
+      title: 'Title p1',
+      description: 'About p1',
+      body: 'Body of p1',
+      tagList: ['aardvark', 'zebra'],
+      createdAt: '2026-05-01T00:00:00.000Z',
+      updatedAt: '2026-05-02T00:00:00.000Z',
+      favorited: true,
+      favoritesCount: 3,
+      // No username copied on the post (not yet fanned out): the id stands in.
+      author: { username: 'author-id', bio: 'Writes', image: null, following: true },
+    });
+  });
+});
+
+describe('ConduitService: writes', () => {
+  it('creates an article published at once, with its tag names found or created', async () => {
+    const { service, posts, taxonomy } = fakes();
+    posts.create.mockResolvedValue({ post: { ...summary('new'), content: 'Body', tagIds: ['tag-b'] } });
+    await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['b'] });
+    expect(taxonomy.tagsNamed.mock.calls).toEqual([[['b']]]);
+    expect(posts.create.mock.calls).toEqual([
+      [viewer, { title: 'T', excerpt: 'D', content: 'B', tagIds: ['tag-b'] }, undefined, { publishNow: true }],
+    ]);
+  });
+});
