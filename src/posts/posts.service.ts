@@ -266,14 +266,15 @@ export class PostsService {
 
   private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
     const { post } = await this.manageable(postId, viewer, false);
-    return this.transition(post, postTransition(post, { to: 'published', publishAt }, this.clock.now()));
+    return this.transition(post, postTransition(post, { to: 'published', publishAt }, this.clock.now()), viewer);
   }
 
   /**
    * Counts a publication or withdrawal against the post's author (`PUBLISH_RATE_*`, 429
    * `too_many_publishes`): each one costs the stream processor a timeline write per follower, so
    * toggling a post in a loop must not turn one account into tens of thousands of writes a second.
-   * Changes that leave the feeds alone (archiving a draft) are not counted.
+   * Changes that leave the feeds alone (archiving a draft) are not counted, nor are staff's changes
+   * to other authors' posts.
    */
   private async limitFeedChange(authorId: string, before: PostStatus, after: PostStatus): Promise<void> {
     if (before !== 'published' && after !== 'published') return;
@@ -287,14 +288,14 @@ export class PostsService {
   unpublish(postId: string, viewer: AuthUser): Promise<Post> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
-      return this.transition(post, postTransition(post, { to: 'draft' }, this.clock.now()));
+      return this.transition(post, postTransition(post, { to: 'draft' }, this.clock.now()), viewer);
     });
   }
 
   archive(postId: string, viewer: AuthUser): Promise<Post> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
-      return this.transition(post, postTransition(post, { to: 'archived' }, this.clock.now()));
+      return this.transition(post, postTransition(post, { to: 'archived' }, this.clock.now()), viewer);
     });
   }
 
@@ -416,8 +417,12 @@ export class PostsService {
     return read!;
   }
 
-  private async transition(post: Post, change: Partial<PostSummary>): Promise<Post> {
-    await this.limitFeedChange(post.authorId, post.status, change.status ?? post.status);
+  private async transition(post: Post, change: Partial<PostSummary>, viewer: AuthUser): Promise<Post> {
+    // Staff acting on someone else's post are not counted: an author who fills their own window
+    // must not stop a moderator from taking their post down (review 3, #2).
+    if (viewer.userId === post.authorId) {
+      await this.limitFeedChange(post.authorId, post.status, change.status ?? post.status);
+    }
     const { content: _content, ...before } = post;
     const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
     await this.posts.save(before, after, undefined);
