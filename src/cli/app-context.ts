@@ -21,6 +21,16 @@ export interface CommandDatabase {
 }
 
 /**
+ * A command never hosts the stream worker or the webhook dispatcher, whatever `STREAM_WORKER` says
+ * (`inline` is the development default): with `npm start` running, a second poller on the table
+ * would break "one poller per table" (docs/streams.md), and `db:stream-replay` drives the processor
+ * itself (review 3, #6).
+ */
+function withoutStreamWorker(config: AppConfig): AppConfig {
+  return { ...config, streamWorker: { ...config.streamWorker, mode: 'off' } };
+}
+
+/**
  * Runs a command-line task against the configured DynamoDB (starting the embedded engine when
  * that is the configuration), and always cleans up. `config` replaces the environment (the
  * fixture generator runs on a throw-away engine of its own).
@@ -39,9 +49,12 @@ export async function runWithDatabase(
       client,
       tableName: database.config.dynamo.tableName,
       appContext: async () =>
-        (context ??= await NestFactory.createApplicationContext(AppModule.forRoot(database.config), {
-          logger: ['error'],
-        })),
+        (context ??= await NestFactory.createApplicationContext(
+          AppModule.forRoot(withoutStreamWorker(database.config)),
+          {
+            logger: ['error'],
+          },
+        )),
     });
   } finally {
     await context?.close();
