@@ -1,8 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AppModule } from '../app.module.js';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createDynamoClient } from '../dynamo/dynamo-client.factory.js';
@@ -31,6 +29,16 @@ function withoutStreamWorker(config: AppConfig): AppConfig {
 }
 
 /**
+ * The app's DI context, its modules loaded on first use: loading NestJS and every module of the app
+ * costs about 2 s of CPU, which the commands that need no service (`db:migrate`, `db:export`, a
+ * wrong command line) no longer pay at each start.
+ */
+async function createAppContext(config: AppConfig): Promise<INestApplicationContext> {
+  const [{ NestFactory }, { AppModule }] = await Promise.all([import('@nestjs/core'), import('../app.module.js')]);
+  return NestFactory.createApplicationContext(AppModule.forRoot(config), { logger: ['error'] });
+}
+
+/**
  * Runs a command-line task against the configured DynamoDB (starting the embedded engine when
  * that is the configuration), and always cleans up. `config` replaces the environment (the
  * fixture generator runs on a throw-away engine of its own).
@@ -48,13 +56,7 @@ export async function runWithDatabase(
       config: database.config,
       client,
       tableName: database.config.dynamo.tableName,
-      appContext: async () =>
-        (context ??= await NestFactory.createApplicationContext(
-          AppModule.forRoot(withoutStreamWorker(database.config)),
-          {
-            logger: ['error'],
-          },
-        )),
+      appContext: async () => (context ??= await createAppContext(withoutStreamWorker(database.config))),
     });
   } finally {
     await context?.close();

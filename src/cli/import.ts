@@ -1,5 +1,4 @@
 import { ImportInterrupted, importTable } from '../admin-tools/import/table-import.js';
-import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 import { failCommand, runWithDatabase } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
@@ -44,6 +43,8 @@ try {
       checkpointFile: typeof values.checkpoint === 'string' ? values.checkpoint : undefined,
       signal: stop.signal,
       checkCounts: async () => {
+        // Loaded here, with the app context it needs: a command line refused above starts faster.
+        const { TaxonomyService } = await import('../taxonomy/taxonomy.service.js');
         const drift = await (await database.appContext()).get(TaxonomyService).tagCountDrift();
         return drift.map((d) => `tag ${d.slug} (${d.tagId}): postCount=${d.postCount}, links=${d.links}`);
       },
