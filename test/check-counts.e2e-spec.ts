@@ -82,6 +82,10 @@ describe('npm run db:check-counts (e2e)', () => {
     // The admin and the second reader have followers; both readers follow someone.
     expect(output).toContain('user followerCount: 2 checked, 0 drifted');
     expect(output).toContain('user followingCount: 2 checked, 0 drifted');
+    // One month with a published post, its author, and the two readers who liked it.
+    expect(output).toContain('month publishedCount: 1 checked, 0 drifted');
+    expect(output).toContain('user publishedCount: 1 checked, 0 drifted');
+    expect(output).toContain('user likedCount: 2 checked, 0 drifted');
     expect(output).toContain('activeAdmins: 1 checked, 0 drifted');
     expect(output).toContain('Every counter matches its recount.');
     expect(code).toBe(0);
@@ -101,6 +105,13 @@ describe('npm run db:check-counts (e2e)', () => {
     await t.db.send(
       new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${ids.readers[0]}`, SK: 'USER#FOLLOWS' } }),
     );
+    // The published-post counters behind Conduit's articlesCount: a month, an author, a liker.
+    const month = String((await t.getItem(`POST#${ids.post}`, 'POST'))!.publishedAt).slice(0, 7);
+    await corrupt({ PK: 'FEED#MONTHS', SK: month }, { publishedCount: 3 });
+    await corrupt({ PK: `USER#${admin.userId}`, SK: 'USER#POSTS' }, { publishedCount: 4 });
+    await t.db.send(
+      new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${ids.readers[1]}`, SK: 'USER#POSTS' } }),
+    );
 
     const found = await checkCounts();
     expect(found.code).toBe(1);
@@ -116,14 +127,17 @@ describe('npm run db:check-counts (e2e)', () => {
         'activeAdmins of STATS#USERS ACTIVE_ADMINS: stored 2, actual 1',
         `user followerCount of USER#${admin.userId} USER#FOLLOWS: stored 9, actual 2`,
         `user followingCount of USER#${ids.readers[0]} USER#FOLLOWS: stored none, actual 2`,
-        '9 counter(s) drifted; run with --fix to repair.',
+        `month publishedCount of FEED#MONTHS ${month}: stored 3, actual 1`,
+        `user publishedCount of USER#${admin.userId} USER#POSTS: stored 4, actual 1`,
+        `user likedCount of USER#${ids.readers[1]} USER#POSTS: stored none, actual 1`,
+        '12 counter(s) drifted; run with --fix to repair.',
       ]),
     );
     for (const counter of ['tag postCount', 'category postCount', 'post likeCount', 'post commentCount'])
       expect(found.output).toContain(`${counter}: 1 checked, 1 drifted`);
 
     const fixed = await checkCounts('--fix');
-    expect(fixed.output).toContain('Fixed 9 counter(s).');
+    expect(fixed.output).toContain('Fixed 12 counter(s).');
     expect(fixed.code).toBe(0);
     expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
     expect(await t.getItem(`POST#${ids.post}`, 'COUNTS')).toMatchObject({ likeCount: 2, commentCount: 2 });
@@ -140,6 +154,15 @@ describe('npm run db:check-counts (e2e)', () => {
     });
     const profile = await t.api.get(`/api/v1/users/${ids.readers[0]}`).expect(200);
     expect(profile.body).toMatchObject({ followingCount: 2 });
+    expect(await t.getItem('FEED#MONTHS', month)).toMatchObject({ publishedCount: 1 });
+    expect(await t.getItem(`USER#${admin.userId}`, 'USER#POSTS')).toMatchObject({ publishedCount: 1 });
+    expect(await t.getItem(`USER#${ids.readers[1]}`, 'USER#POSTS')).toMatchObject({
+      entity: 'UserPostCounts',
+      likedCount: 1,
+    });
+    const reader = (await t.getItem(`USER#${ids.readers[1]}`, 'USER'))!;
+    const favorited = await t.api.get(`/api/articles?favorited=${String(reader.username)}`).expect(200);
+    expect(favorited.body).toMatchObject({ articlesCount: 1 });
 
     const after = await checkCounts();
     expect(after.output).toContain('Every counter matches its recount.');

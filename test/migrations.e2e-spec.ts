@@ -1,4 +1,5 @@
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
@@ -63,9 +64,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 is offline: even then the app refuses, naming it.
+      // 0004 and 0005 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -223,6 +224,7 @@ describe('db:migrate (e2e)', () => {
         '0002-backfill-reply-counts',
         '0003-post-link-summaries',
         '0004-comment-pointer-index',
+        '0005-published-post-counters',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -297,6 +299,43 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 4);
       expect(again).toMatchObject({ label: '0004-comment-pointer-index', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('0005 sets the published-post counters behind Conduit articlesCount (months, authors, likers), once', async () => {
+    const t = await fixtureApp();
+    try {
+      const counters = ['month publishedCount', 'user publishedCount', 'user likedCount'];
+      const drift = async () =>
+        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+          counters.includes(d.counter),
+        );
+      const legacy = await drift();
+      // The fixture has published posts and likes, and no counter of them.
+      expect(legacy.map((d) => d.counter).sort()).toEqual(expect.arrayContaining(counters));
+      expect(legacy.every((d) => d.stored === undefined)).toBe(true);
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.find((run) => run.label === '0005-published-post-counters')?.changed).toBeGreaterThan(0);
+      expect(await drift()).toEqual([]);
+      // Conduit's count is the live posts: the fixture's scheduled post is counted by the month's
+      // and author's counters and taken off on read until its time comes.
+      const now = new Date().toISOString();
+      const published = (await t.allItems()).filter((i) => i.entity === 'Post' && i.status === 'published');
+      const live = published.filter((post) => String(post.publishedAt) <= now);
+      expect(live.length).toBeLessThan(published.length);
+      const all = await t.api.get('/api/articles?limit=100').expect(200);
+      expect(all.body.articlesCount).toBe(live.length);
+      expect(all.body.articles).toHaveLength(live.length);
+      const author = String(live[0].authorUsername);
+      const byAuthor = await t.api.get(`/api/articles?limit=100&author=${author}`).expect(200);
+      expect(byAuthor.body.articlesCount).toBe(live.filter((p) => p.authorUsername === author).length);
+      expect(byAuthor.body.articles).toHaveLength(byAuthor.body.articlesCount);
+
+      const [again] = await rerunFromScratch(t, 5);
+      expect(again).toMatchObject({ label: '0005-published-post-counters', changed: 0 });
     } finally {
       await t.close();
     }

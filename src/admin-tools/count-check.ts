@@ -3,7 +3,8 @@ import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sd
 import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
-import { ADMIN_COUNTER_KEY, ENTITY, type ItemKey, Keys } from '../dynamo/keys.js';
+import { ADMIN_COUNTER_KEY, ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
+import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
 
 type Item = Record<string, unknown>;
 
@@ -17,6 +18,9 @@ export const COUNTERS = [
   'comment replyCount',
   'user followerCount',
   'user followingCount',
+  'month publishedCount',
+  'user publishedCount',
+  'user likedCount',
   'activeAdmins',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
@@ -70,7 +74,9 @@ const drifted = (c: Counter): boolean =>
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
  * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
- * edges to and from them), and the active-admin counter (active admin users).
+ * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
+ * posts of that month, or by that author) and a user's `likedCount` (their like items), and the
+ * active-admin counter (active admin users).
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
  * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
@@ -120,6 +126,13 @@ const FOLLOW_COUNTERS = (followers: Map<string, number>, following: Map<string, 
     ['user followingCount', 'followingCount', following],
   ] as const;
 
+/** A user's two post counters with the counts they are compared against. */
+const POST_COUNTERS = (published: Map<string, number>, liked: Map<string, number>) =>
+  [
+    ['user publishedCount', PUBLISHED_COUNT, published],
+    ['user likedCount', LIKED_COUNT, liked],
+  ] as const;
+
 /** The stored counters of the table's items and their recounts. */
 function recount(items: Item[]): Counter[] {
   const tagLinks = new Map<string, number>(); // by tag partition
@@ -131,6 +144,9 @@ function recount(items: Item[]): Counter[] {
   const postCounts = new Map<string, Item>(); // the COUNTS item by post partition
   const followers = new Map<string, number>(); // follow edges by followed user id
   const following = new Map<string, number>(); // follow edges by follower id
+  const monthPosts = new Map<string, number>(); // published (or scheduled) posts by feed month
+  const authorPosts = new Map<string, number>(); // published (or scheduled) posts by author id
+  const userLikes = new Map<string, number>(); // like items by user id
   let activeAdmins = 0;
   for (const item of items) {
     const pk = String(item.PK);
@@ -138,8 +154,13 @@ function recount(items: Item[]): Counter[] {
     if (item.entity === ENTITY.PostCounts) postCounts.set(pk, item);
     if (item.entity === ENTITY.PostLink && pk.startsWith(Keys.tagPartition(''))) increment(tagLinks, pk);
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
-    else if (item.entity === ENTITY.Like) increment(likes, pk);
-    else if (item.entity === ENTITY.Follow) {
+    else if (item.entity === ENTITY.Like) {
+      increment(likes, pk);
+      increment(userLikes, String(item.userId));
+    } else if (item.entity === ENTITY.Post && item.status === 'published' && typeof item.publishedAt === 'string') {
+      increment(monthPosts, feedBucket(item.publishedAt));
+      increment(authorPosts, String(item.authorId));
+    } else if (item.entity === ENTITY.Follow) {
       increment(followers, String(item.authorId));
       increment(following, String(item.followerId));
     } else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);
@@ -153,6 +174,8 @@ function recount(items: Item[]): Counter[] {
   const counters: Counter[] = [];
   let adminCounter: Item | undefined;
   const followCounted = new Set<string>(); // users whose follow counter item exists
+  const postCounted = new Set<string>(); // users whose post counter item exists
+  const monthCounted = new Set<string>(); // months whose item exists
   for (const item of items) {
     const pk = String(item.PK);
     const at = (counter: CounterName, attribute: string, actual: number, mirrors: string[] = []) =>
@@ -198,8 +221,30 @@ function recount(items: Item[]): Counter[] {
         const actual = edges.get(userId) ?? 0;
         if (item[attribute] !== undefined || actual > 0) at(counter, attribute, actual);
       }
+    } else if (item.entity === ENTITY.UserPostCounts) {
+      const userId = pk.slice(pk.indexOf('#') + 1);
+      postCounted.add(userId);
+      for (const [counter, attribute, counts] of POST_COUNTERS(authorPosts, userLikes)) {
+        const actual = counts.get(userId) ?? 0;
+        if (item[attribute] !== undefined || actual > 0) at(counter, attribute, actual);
+      }
+    } else if (item.entity === ENTITY.FeedMonth) {
+      const month = String(item.SK);
+      monthCounted.add(month);
+      const actual = monthPosts.get(month) ?? 0;
+      if (item[PUBLISHED_COUNT] !== undefined || actual > 0) at('month publishedCount', PUBLISHED_COUNT, actual);
     } else if (pk === ADMIN_COUNTER_KEY.PK && item.SK === ADMIN_COUNTER_KEY.SK) adminCounter = item;
   }
+  // Published posts or likes without their counter item (created by the first change): drift.
+  const missing = (counter: CounterName, key: ItemKey, attribute: string, actual: number, createAs: string) =>
+    counters.push({ counter, key, attribute, stored: undefined, actual, mirrors: {}, createAs });
+  for (const [counter, attribute, counts] of POST_COUNTERS(authorPosts, userLikes))
+    for (const [userId, actual] of counts)
+      if (!postCounted.has(userId))
+        missing(counter, Keys.userPostCounts(userId), attribute, actual, ENTITY.UserPostCounts);
+  for (const [month, actual] of monthPosts)
+    if (!monthCounted.has(month))
+      missing('month publishedCount', Keys.feedMonth(month), PUBLISHED_COUNT, actual, ENTITY.FeedMonth);
   // Follow edges without their users' counter item: the item is created by the first follow, so
   // its absence where edges exist is drift (a repair creates it).
   for (const [counter, attribute, edges] of FOLLOW_COUNTERS(followers, following))

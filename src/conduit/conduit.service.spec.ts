@@ -44,7 +44,14 @@ function fakes() {
     feed: jest.fn((_filter: object, _limit: number, _cursor?: string) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
     ),
-    likedBy: jest.fn(),
+    likedBy: jest.fn((_userId: string, _limit: number, _cursor?: string) =>
+      Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
+    ),
+    skip: jest.fn((_list: object, _n: number, _cursor?: string) =>
+      Promise.resolve({ skipped: 0, nextCursor: null as string | null }),
+    ),
+    liveCount: jest.fn((_of?: { author?: string; tag?: { id: string; postCount: number } }) => Promise.resolve(0)),
+    likedCount: jest.fn((_userId: string) => Promise.resolve(0)),
     contents: jest.fn((ids: string[]) => Promise.resolve(new Map(ids.map((id) => [id, `Body of ${id}`])))),
     likedAmong: jest.fn((_userId: string, _ids: string[]) => Promise.resolve(new Set<string>())),
     create: jest.fn((..._args: unknown[]): Promise<{ post: object }> => Promise.resolve({ post: summary('created') })),
@@ -139,33 +146,57 @@ describe('ConduitService: article lists', () => {
     expect(posts.feed).not.toHaveBeenCalled();
   });
 
-  it("a tag's list counts from the tag's postCount, whatever page is shown", async () => {
+  it("a tag's list counts from the tag's postCount (less its scheduled posts), whatever page is shown", async () => {
     const { service, posts, taxonomy } = fakes();
     taxonomy.tagBySlug.mockResolvedValue({ id: 'tag-1', slug: 'dragons', postCount: 42 });
     posts.feed.mockImplementation((_filter, limit, cursor) => listing(5)(limit, cursor));
+    posts.liveCount.mockResolvedValue(40); // 2 of the 42 are scheduled
     const answer = await service.articles({ tag: 'Dragons', limit: 2 }, undefined);
-    expect(answer.articlesCount).toBe(42);
+    expect(answer.articlesCount).toBe(40);
+    expect(posts.liveCount.mock.calls).toEqual([[{ tag: { id: 'tag-1', slug: 'dragons', postCount: 42 } }]]);
     expect(posts.feed.mock.calls[0][0]).toEqual({ tag: 'dragons' });
   });
 
-  it('offset: skips by reading the entries before it, 100 a call, and shows the next `limit`', async () => {
+  it('offset: skips the entries before it with count-only reads (no item), then reads the next `limit`', async () => {
     const { service, posts } = fakes();
     const source = listing(250);
     posts.feed.mockImplementation((_filter, limit, cursor) => source(limit, cursor));
+    // DynamoDB's 1 MB page cuts the first skip short: the loop asks for the rest.
+    posts.skip
+      .mockResolvedValueOnce({ skipped: 150, nextCursor: '150' })
+      .mockResolvedValueOnce({ skipped: 55, nextCursor: '205' });
+    posts.liveCount.mockResolvedValue(250);
     const answer = await service.articles({ offset: 205, limit: 10 }, undefined);
     expect(answer.articles.map((article) => article.slug)).toEqual(
       Array.from({ length: 10 }, (_, i) => `slug-p${205 + i}`),
     );
-    // Three skipping reads (100, 100, 5), then the page.
-    expect(source.mock.calls.map(([limit]) => limit)).toEqual([100, 100, 5, 10]);
-    // Without a counter: the entries before, this page and one more for "there is a next page".
-    expect(answer.articlesCount).toBe(205 + 10 + 1);
+    expect(posts.skip.mock.calls).toEqual([
+      [{}, 205, undefined],
+      [{}, 55, '150'],
+    ]);
+    // Only the page itself is read as items.
+    expect(source.mock.calls).toEqual([[10, '205']]);
+    // The table's published-post counter, not a count of what was read.
+    expect(answer.articlesCount).toBe(250);
   });
 
-  it('an offset past the end is an empty page, counting the entries the skip found', async () => {
+  it("an author's and a favoriter's lists count from the user's counters, read beside the page", async () => {
+    const { service, posts, users } = fakes();
+    users.idByUsername.mockResolvedValue('someone-id');
+    posts.liveCount.mockResolvedValue(7);
+    posts.likedCount.mockResolvedValue(3);
+    expect((await service.articles({ author: 'someone' }, undefined)).articlesCount).toBe(7);
+    expect(posts.feed.mock.calls[0][0]).toEqual({ author: 'someone-id' });
+    expect(posts.liveCount.mock.calls).toEqual([[{ author: 'someone-id' }]]);
+    expect((await service.articles({ favorited: 'someone' }, undefined)).articlesCount).toBe(3);
+    expect(posts.likedBy.mock.calls[0][0]).toBe('someone-id');
+    expect(posts.likedCount.mock.calls).toEqual([['someone-id']]);
+  });
+
+  it('an offset past the end is an empty page, with the count of the whole list', async () => {
     const { service, posts } = fakes();
-    const source = listing(30);
-    posts.feed.mockImplementation((_filter, limit, cursor) => source(limit, cursor));
+    posts.skip.mockResolvedValue({ skipped: 30, nextCursor: null });
+    posts.liveCount.mockResolvedValue(30);
     expect(await service.articles({ offset: 40 }, undefined)).toEqual({ articles: [], articlesCount: 30 });
   });
 

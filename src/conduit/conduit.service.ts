@@ -10,7 +10,7 @@ import { CommentsService } from '../comments/comments.service.js';
 import type { Comment } from '../comments/comment.entity.js';
 import { FeedService, MAX_FEED_PAGE } from '../feed/feed.service.js';
 import { FollowsService } from '../follows/follows.service.js';
-import type { Post, PostSummary } from '../posts/post.entity.js';
+import type { Post, PostList, PostSummary, SkippedEntries } from '../posts/post.entity.js';
 import { PostsService } from '../posts/posts.service.js';
 import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 import type { Profile, User } from '../users/user.entity.js';
@@ -33,8 +33,10 @@ import {
 
 /** Comments a Conduit article shows: its first page of the thread (the spec has no paging). */
 const COMMENTS_SHOWN = 100;
-/** Entries read per call while skipping to an `offset` (the native page maximum). */
-const SKIP_CHUNK = 100;
+/** Entries read per call for a page (the native page maximum). */
+const PAGE_CHUNK = 100;
+/** A skip to an offset: how many entries it passed and the cursor after them. */
+type Skip = (n: number, cursor: string | undefined) => Promise<SkippedEntries>;
 
 const fieldError = (field: string, message: string) =>
   unprocessable(ErrorCode.ValidationFailed, message, { errors: [{ field, messages: [message] }] });
@@ -47,20 +49,23 @@ interface OffsetPage<T> {
 }
 
 /**
- * Pages a cursor listing by `offset`: the entries before it are read and dropped, `SKIP_CHUNK` a
- * call, so the cost grows with the offset (bounded by CONDUIT_MAX_OFFSET: docs/conduit.md).
+ * Pages a cursor listing by `offset`: `skip` passes the entries before it (asked for all at once;
+ * DynamoDB's 1 MB page may cut a call short, and the loop goes on), then `fetch` reads the page,
+ * `chunk` at most a call. The skip's cost grows with the offset, which CONDUIT_MAX_OFFSET bounds
+ * (docs/conduit.md has the figures).
  */
 async function offsetPage<T>(
   fetch: (limit: number, cursor: string | undefined) => Promise<Page<T>>,
+  skip: Skip,
   offset: number,
   limit: number,
-  chunk = SKIP_CHUNK,
+  chunk = PAGE_CHUNK,
 ): Promise<OffsetPage<T>> {
   let cursor: string | undefined;
   let skipped = 0;
   while (skipped < offset) {
-    const page = await fetch(Math.min(chunk, offset - skipped), cursor);
-    skipped += page.items.length;
+    const page = await skip(offset - skipped, cursor);
+    skipped += page.skipped;
     // The list ended before the offset: its whole length is known.
     if (!page.nextCursor) return { items: [], more: false, total: skipped };
     cursor = page.nextCursor;
@@ -77,6 +82,14 @@ async function offsetPage<T>(
   }
   return { items, more };
 }
+
+/** A skip that reads the pages it passes (the personal feed, merged on read), `chunk` a call. */
+const skipByReading =
+  <T>(fetch: (limit: number, cursor: string | undefined) => Promise<Page<T>>, chunk: number): Skip =>
+  async (n, cursor) => {
+    const page = await fetch(Math.min(n, chunk), cursor);
+    return { skipped: page.items.length, nextCursor: page.nextCursor };
+  };
 
 /**
  * The RealWorld ("Conduit") API as an adapter: every rule, key and query is the native services'
@@ -171,42 +184,46 @@ export class ConduitService {
     const offset = query.offset ?? 0;
     const empty = { articles: [], articlesCount: 0 };
 
+    // Each list's count is a counter kept exact in the transactions that change the list
+    // (docs/conduit.md): read beside the page, never counted by reading the list.
     let fetch: (limit: number, cursor: string | undefined) => Promise<Page<PostSummary>>;
-    let count: number | undefined;
+    let list: PostList;
+    let count: Promise<number>;
     if (query.tag !== undefined) {
       const slug = slugify(query.tag);
       const tag = slug ? await this.taxonomy.tagBySlug(slug).catch(notFoundAs(undefined)) : undefined;
       if (!tag) return empty;
-      count = tag.postCount;
+      count = this.posts.liveCount({ tag });
+      list = { tagId: tag.id };
       fetch = (n, cursor) => this.posts.feed({ tag: tag.slug }, n, cursor);
     } else if (query.author !== undefined) {
       const authorId = await this.users.idByUsername(query.author);
       if (!authorId) return empty;
+      count = this.posts.liveCount({ author: authorId });
+      list = { authorId };
       fetch = (n, cursor) => this.posts.feed({ author: authorId }, n, cursor);
     } else if (query.favorited !== undefined) {
       const userId = await this.users.idByUsername(query.favorited);
       if (!userId) return empty;
+      count = this.posts.likedCount(userId);
+      list = { likedBy: userId };
       fetch = (n, cursor) => this.posts.likedBy(userId, n, cursor);
     } else {
+      count = this.posts.liveCount();
+      list = {};
       fetch = (n, cursor) => this.posts.feed({}, n, cursor);
     }
-    const page = await offsetPage(fetch, offset, limit);
-    return {
-      articles: await this.articlesOf(page.items, viewer),
-      articlesCount: count ?? countSoFar(offset, page),
-    };
+    const skip: Skip = (n, cursor) => this.posts.skip(list, n, cursor);
+    const [page, articlesCount] = await Promise.all([offsetPage(fetch, skip, offset, limit), count]);
+    return { articles: await this.articlesOf(page.items, viewer), articlesCount };
   }
 
   /** The reader's feed (native `GET /feed`), paged by offset; pages hold at most MAX_FEED_PAGE. */
   async feedArticles(viewer: AuthUser, query: ConduitFeedQueryDto): Promise<ConduitArticlesResponseDto> {
     const limit = Math.min(query.limit ?? CONDUIT_DEFAULT_LIMIT, MAX_FEED_PAGE);
     const offset = query.offset ?? 0;
-    const page = await offsetPage(
-      (n, cursor) => this.feed.page(viewer.userId, n, cursor),
-      offset,
-      limit,
-      MAX_FEED_PAGE,
-    );
+    const fetch = (n: number, cursor: string | undefined) => this.feed.page(viewer.userId, n, cursor);
+    const page = await offsetPage(fetch, skipByReading(fetch, MAX_FEED_PAGE), offset, limit, MAX_FEED_PAGE);
     return { articles: await this.articlesOf(page.items, viewer), articlesCount: countSoFar(offset, page) };
   }
 
@@ -398,7 +415,8 @@ export class ConduitService {
 
 /**
  * What a list without a counter can say about its size: the entries before this page, this
- * page, and one more when there is a next page (so clients show a "next" link). The feed only.
+ * page, and one more when there is a next page (so clients show a "next" link). The personal
+ * feed only: its length is not counted anywhere (timelines expire and are filtered on read).
  */
 function countSoFar(offset: number, page: OffsetPage<unknown>): number {
   return page.total ?? offset + page.items.length + (page.more ? 1 : 0);

@@ -27,6 +27,7 @@ export const ENTITY = {
   StreamDeadLetter: 'StreamDeadLetter',
   Follow: 'Follow',
   FollowCounts: 'FollowCounts',
+  UserPostCounts: 'UserPostCounts',
   TimelineEntry: 'TimelineEntry',
   // outbound events and webhooks (issue 17)
   OutboundEvent: 'OutboundEvent',
@@ -150,6 +151,12 @@ export const Keys = {
    * public user view reads it in the same Query and the account erasure removes it.
    */
   followCounts: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#FOLLOWS' }),
+  /**
+   * A user's published posts and likes (`publishedCount`, `likedCount`): the exact counts behind
+   * Conduit's `articlesCount` for `?author=` and `?favorited=`, kept in the transactions that
+   * publish, withdraw or delete a post and like or unlike one (src/posts/published-counters.ts).
+   */
+  userPostCounts: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#POSTS' }),
   /** A post in a reader's timeline (fan-out on write), newest first by `<publishedAt>#<postId>`. */
   timelineEntry: (userId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TIMELINE#${userId}`,

@@ -23,6 +23,8 @@ export interface IndexPageQuery {
   ascending?: boolean;
   /** Only the entries whose sort key starts with this (a key condition: read and billed only for those). */
   sortKeyPrefix?: string;
+  /** `COUNT`: return no item, only how many (and the cursor after them): a skip to an offset. */
+  select?: 'COUNT';
 }
 
 /**
@@ -33,7 +35,7 @@ export async function queryIndexPage(
   client: DynamoDBDocumentClient,
   cursors: CursorCodec,
   query: IndexPageQuery,
-): Promise<Page<Record<string, NativeAttributeValue>>> {
+): Promise<Page<Record<string, NativeAttributeValue>> & { count?: number }> {
   const index = GSI[query.index];
   const scope = `${index.name}|${query.partition}`;
   const result = await client.send(
@@ -53,10 +55,15 @@ export async function queryIndexPage(
           }),
       ScanIndexForward: query.ascending ?? false,
       Limit: query.limit,
+      Select: query.select,
       ExclusiveStartKey: cursors.decode(query.cursor, scope),
     }),
   );
-  return { items: result.Items ?? [], nextCursor: cursors.encode(result.LastEvaluatedKey, scope) };
+  return {
+    items: result.Items ?? [],
+    nextCursor: cursors.encode(result.LastEvaluatedKey, scope),
+    ...(query.select === 'COUNT' ? { count: result.Count ?? 0 } : {}),
+  };
 }
 
 /**

@@ -50,6 +50,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   { entity: ENTITY.UserLogin, key: Keys.userLogin('<userId>'), about: 'sign-in bookkeeping, unindexed' },
   { entity: ENTITY.Profile, key: Keys.profile('<userId>'), about: 'public profile' },
   { entity: ENTITY.FollowCounts, key: Keys.followCounts('<userId>'), about: 'follower and following counts' },
+  {
+    entity: ENTITY.UserPostCounts,
+    key: Keys.userPostCounts('<userId>'),
+    about: 'published posts and likes (`publishedCount`, `likedCount`)',
+  },
   { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },
@@ -97,7 +102,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   },
   { entity: ENTITY.PostContent, key: Keys.postContent('<postId>'), about: 'the content' },
   { entity: ENTITY.PostCounts, key: Keys.postCounts('<postId>'), about: 'views, likes, comments: unindexed' },
-  { entity: ENTITY.FeedMonth, key: Keys.feedMonth('<YYYY-MM>'), about: 'a month with published posts' },
+  {
+    entity: ENTITY.FeedMonth,
+    key: Keys.feedMonth('<YYYY-MM>'),
+    about: 'a month with published posts; `publishedCount` of them',
+  },
   {
     entity: ENTITY.PostLink,
     key: Keys.tagPostLink('<tagId>', '<publishedAt>', '<postId>'),

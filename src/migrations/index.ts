@@ -2,6 +2,7 @@ import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
 import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { postLinkSummaries } from './0003-post-link-summaries.js';
 import { commentPointerIndex } from './0004-comment-pointer-index.js';
+import { publishedPostCounters } from './0005-published-post-counters.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   backfillReplyCounts,
   postLinkSummaries,
   commentPointerIndex,
+  publishedPostCounters,
 ];

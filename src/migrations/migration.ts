@@ -6,6 +6,8 @@ export type Item = Record<string, AttributeValue>;
 export interface ItemUpdate {
   /** What changes, for `--dry-run` and the log. */
   description: string;
+  /** The item to update when it is not the item read (a counter kept for it elsewhere). */
+  key?: Item;
   updateExpression: string;
   /**
    * Must hold only while the item still needs the change (and `attribute_exists(PK)`), so that

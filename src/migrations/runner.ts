@@ -139,7 +139,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
           const result = await client.send(
             new UpdateItemCommand({
               TableName: tableName,
-              Key: { PK: item.PK, SK: item.SK },
+              Key: update.key ?? { PK: item.PK, SK: item.SK },
               UpdateExpression: update.updateExpression,
               ConditionExpression: update.conditionExpression,
               ExpressionAttributeNames: update.names,

@@ -44,3 +44,12 @@ export function effectiveStatus(post: Pick<PostSummary, 'status' | 'publishedAt'
 /** Visible to everyone: published and its time has come. */
 export const isLive = (post: Pick<PostSummary, 'status' | 'publishedAt'>, now: Date): boolean =>
   effectiveStatus(post, now) === 'published';
+
+/** A list of posts an offset can skip in: all published, an author's, a tag's, a user's likes. */
+export type PostList = Record<string, never> | { authorId: string } | { tagId: string } | { likedBy: string };
+
+/** What a skip passed: how many entries, and the cursor after them (null at the end of the list). */
+export interface SkippedEntries {
+  skipped: number;
+  nextCursor: string | null;
+}

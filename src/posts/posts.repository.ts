@@ -17,14 +17,28 @@ import { type BuiltUpdate, buildStateUpdate, epochSeconds } from '../dynamo/expr
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
-import { GSI } from '../dynamo/table.definition.js';
+import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
+import {
+  countOf,
+  LIKED_COUNT,
+  likedCountChange,
+  PUBLISHED_COUNT,
+  publishedCountChanges,
+} from './published-counters.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type LinkablePost, PostLinkWrites } from '../taxonomy/post-link-writes.js';
-import { isLive, type Post, type PostSummary, type StoredPostStatus } from './post.entity.js';
+import {
+  isLive,
+  type Post,
+  type PostList,
+  type PostSummary,
+  type SkippedEntries,
+  type StoredPostStatus,
+} from './post.entity.js';
 import {
   AUTHOR_DISPLAY_FIELDS,
   type AuthorDisplay,
@@ -52,6 +66,9 @@ function withAuthorDisplayUnchanged(before: PostSummary, update: BuiltUpdate): B
     ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...unchanged.values },
   };
 }
+
+/** Likes of a deleted post removed in parallel by the cascade (each a transaction with its user's count). */
+const LIKE_REMOVALS_AT_ONCE = 10;
 
 /** How many month buckets one page of the global feed may read (bounded cost per page). */
 const MAX_BUCKETS_PER_PAGE = 3;
@@ -204,8 +221,37 @@ export class PostsRepository {
    * until its `ttl`, so late counts fail. Deleting what is gone already is fine, so it can run again.
    */
   async deletePartitionRemains(postId: string): Promise<number> {
+    // Each like goes with its user's `likedCount - 1` (a transaction a like, 10 at a time); a like
+    // removed already (a retry, an unlike) fails its condition and counts nothing twice.
+    const likes = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
+      ExpressionAttributeValues: { ':pk': Keys.postPartition(postId), ':like': Keys.likePrefix },
+      ProjectionExpression: 'PK, SK, userId',
+      ConsistentRead: true,
+    });
+    for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
+      await Promise.all(
+        likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) =>
+          writeCountedMarker(
+            this.db,
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { PK: String(like.PK), SK: String(like.SK) },
+                ConditionExpression: 'attribute_exists(PK)',
+              },
+            },
+            likedCountChange(this.tableName, String(like.userId), -1).item,
+          ),
+        ),
+      );
+    }
     const counts = Keys.postCounts(postId).SK;
-    return deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
+    return (
+      likes.length +
+      (await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts))
+    );
   }
 
   /**
@@ -399,7 +445,12 @@ export class PostsRepository {
     return { items: await this.addCounts(page.items), nextCursor: page.nextCursor };
   }
 
-  private async globalFeedBase(limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+  private async globalFeedBase(
+    limit: number,
+    cursor: string | undefined,
+    now: string,
+    countOnly = false,
+  ): Promise<Page<PostSummary> & { count: number }> {
     const scope = 'feed';
     // The cursor holds the month it points into, plus either its LastEvaluatedKey or `older: 1`
     // (start with the month before it).
@@ -408,7 +459,8 @@ export class PostsRepository {
     let startKey: LastEvaluatedKey | undefined = !older && Object.keys(key).length > 0 ? key : undefined;
     if (older) month = await this.olderMonth(month);
     const items: PostSummary[] = [];
-    for (let buckets = 0; month && items.length < limit && buckets < MAX_BUCKETS_PER_PAGE; buckets++) {
+    let count = 0; // entries read (items are kept unless countOnly)
+    for (let buckets = 0; month && count < limit && buckets < MAX_BUCKETS_PER_PAGE; buckets++) {
       const result = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -416,22 +468,24 @@ export class PostsRepository {
           KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upTo',
           ExpressionAttributeValues: { ':pk': PostIndexKeys.feedPartition(month), ':upTo': upTo(now) },
           ScanIndexForward: false,
-          Limit: limit - items.length,
+          Limit: limit - count,
+          Select: countOnly ? 'COUNT' : undefined,
           ExclusiveStartKey: startKey,
         }),
       );
       items.push(...(result.Items ?? []).map(summaryOf));
+      count += result.Count ?? 0;
       if (result.LastEvaluatedKey) {
-        if (items.length >= limit)
-          return { items, nextCursor: this.cursors.encode({ month, ...result.LastEvaluatedKey }, scope) };
+        if (count >= limit)
+          return { items, count, nextCursor: this.cursors.encode({ month, ...result.LastEvaluatedKey }, scope) };
         startKey = result.LastEvaluatedKey; // DynamoDB stopped at its 1 MB page: go on in the same bucket
         continue;
       }
       startKey = undefined;
-      if (items.length >= limit) return { items, nextCursor: this.cursors.encode({ month, older: 1 }, scope) };
+      if (count >= limit) return { items, count, nextCursor: this.cursors.encode({ month, older: 1 }, scope) };
       month = await this.olderMonth(month);
     }
-    return { items, nextCursor: month ? this.cursors.encode({ month, older: 1 }, scope) : null };
+    return { items, count, nextCursor: month ? this.cursors.encode({ month, older: 1 }, scope) : null };
   }
 
   /** An author's published posts, newest first (GSI2). */
@@ -491,11 +545,116 @@ export class PostsRepository {
     return this.linkFeed(Keys.categoryFeedPartition(categoryId), limit, cursor, now);
   }
 
+  /**
+   * Skips up to `limit` entries of a list, as an offset does: the same Query as the list's page
+   * with `Select: COUNT`, so no item comes back and nothing is read per entry (no counter items,
+   * summaries or link copies), only the cursor after them. DynamoDB bills a Query by the size of
+   * the index entries it reads whatever is returned, so its RCU are the page's Query's; what the
+   * skip saves is the page's other reads (docs/conduit.md has the figures).
+   */
+  async skip(list: PostList, limit: number, cursor: string | undefined, now: string): Promise<SkippedEntries> {
+    let page: { count?: number; nextCursor: string | null };
+    if ('authorId' in list)
+      page = await this.indexFeed(
+        INDEX_PATTERNS.authorPublished.index,
+        PostIndexKeys.authorPublishedPartition(list.authorId),
+        limit,
+        cursor,
+        upTo(now),
+        true,
+      );
+    else if ('tagId' in list) page = await this.linkFeed(Keys.tagPartition(list.tagId), limit, cursor, now, true);
+    else if ('likedBy' in list)
+      page = await queryIndexPage(this.db, this.cursors, {
+        tableName: this.tableName,
+        index: INDEX_PATTERNS.likesBy.index,
+        partition: PostIndexKeys.likesPartition(list.likedBy),
+        limit,
+        cursor,
+        select: 'COUNT',
+      });
+    else page = await this.globalFeedBase(limit, cursor, now, true);
+    return { skipped: page.count ?? 0, nextCursor: page.nextCursor };
+  }
+
+  // --- published-post counts (src/posts/published-counters.ts) ---------------------------
+
+  /**
+   * Live posts in the whole table: the months' `publishedCount`s summed (one Query of the small
+   * `FEED#MONTHS` partition, one item a month), less the scheduled posts not out yet, counted in
+   * the months from this one on (a `Select: COUNT` Query each, reading only those entries).
+   */
+  async liveCount(now: string): Promise<number> {
+    const months = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.feedMonthsPartition },
+      ExpressionAttributeNames: { '#count': PUBLISHED_COUNT, '#month': 'SK' },
+      ProjectionExpression: '#month, #count',
+    });
+    const counted = months.reduce((sum, month) => sum + countOf(month, PUBLISHED_COUNT), 0);
+    const ahead = months.map((month) => String(month.SK)).filter((month) => month >= feedBucket(now));
+    const scheduled = await Promise.all(
+      ahead.map((month) =>
+        this.countAfter(INDEX_PATTERNS.globalFeedMonth.index, PostIndexKeys.feedPartition(month), now),
+      ),
+    );
+    return counted - scheduled.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** An author's live posts: their `publishedCount` (one GetItem) less their scheduled ones (one Query). */
+  async authorLiveCount(authorId: string, now: string): Promise<number> {
+    const [counts, scheduled] = await Promise.all([
+      this.userPostCounts(authorId),
+      this.countAfter(INDEX_PATTERNS.authorPublished.index, PostIndexKeys.authorPublishedPartition(authorId), now),
+    ]);
+    return counts.published - scheduled;
+  }
+
+  /** A tag's scheduled posts not out yet (one Query of its links after now), to take from its `postCount`. */
+  tagScheduledCount(tagId: string, now: string): Promise<number> {
+    return this.countAfter(undefined, Keys.tagPartition(tagId), now);
+  }
+
+  /** A user's published posts and likes: one GetItem of the user's counts item. */
+  async userPostCounts(userId: string): Promise<{ published: number; liked: number }> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: Keys.userPostCounts(userId) }));
+    return { published: countOf(result.Item, PUBLISHED_COUNT), liked: countOf(result.Item, LIKED_COUNT) };
+  }
+
+  /**
+   * How many entries of a feed partition lie after `now` (scheduled posts): `Select: COUNT`
+   * Queries, which read only those entries (0.5 RCU when there are none). The table's own tag
+   * link partition when `index` is undefined (its links sort as `POST#<publishedAt>#<id>`).
+   */
+  private async countAfter(index: GsiName | undefined, partition: string, now: string): Promise<number> {
+    const gsi = index ? GSI[index] : { name: undefined, partitionKey: 'PK', sortKey: 'SK' };
+    const prefix = index ? '' : Keys.postLinkPrefix;
+    let count = 0;
+    let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: gsi.name,
+          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :after AND :end',
+          ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey },
+          ExpressionAttributeValues: { ':pk': partition, ':after': `${prefix}${upTo(now)}`, ':end': `${prefix}~` },
+          Select: 'COUNT',
+          ExclusiveStartKey,
+        }),
+      );
+      count += page.Count ?? 0;
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return count;
+  }
+
   // --- likes and views --------------------------------------------------------------------
 
   /**
-   * Likes a post once: the like item and `likeCount + 1` on the counter item in one conditional
-   * transaction. False if already liked.
+   * Likes a post once: the like item, `likeCount + 1` on the post's counter item and the user's
+   * `likedCount + 1` in one conditional transaction. False if already liked.
    */
   addLike(postId: string, userId: string, now: string, onPostGone?: () => Error): Promise<boolean> {
     return writeCountedMarker(
@@ -509,10 +668,11 @@ export class PostsRepository {
       },
       postCounterChange(this.tableName, postId, 'likeCount', 1),
       onPostGone,
+      [likedCountChange(this.tableName, userId, 1)],
     );
   }
 
-  /** Removes a like: the like item and `likeCount - 1` in one conditional transaction. False if not liked. */
+  /** Removes a like: the like item, `likeCount - 1` and the user's `likedCount - 1` in one conditional transaction. False if not liked. */
   removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
     return writeCountedMarker(
       this.db,
@@ -525,6 +685,7 @@ export class PostsRepository {
       },
       postCounterChange(this.tableName, postId, 'likeCount', -1),
       onPostGone,
+      [likedCountChange(this.tableName, userId, -1)],
     );
   }
 
@@ -676,21 +837,15 @@ export class PostsRepository {
 
   /**
    * What follows a post from one state to the next outside its own items: taxonomy's links and
-   * counts (its `PostLinkWrites` parts), and the month of the global feed it enters.
+   * counts (its `PostLinkWrites` parts), and the published-post counts of its month of the global
+   * feed and of its author (src/posts/published-counters.ts).
    */
   private linkOperations(before: PostSummary | undefined, after: PostSummary | undefined): TransactOperation[] {
-    const operations = this.links.relink(linkable(before), linkable(after));
-    if (inFeeds(after) && (!inFeeds(before) || feedBucket(before.publishedAt) !== feedBucket(after.publishedAt))) {
-      operations.push({
-        item: {
-          Put: {
-            TableName: this.tableName,
-            Item: { ...Keys.feedMonth(feedBucket(after.publishedAt)), entity: ENTITY.FeedMonth },
-          },
-        },
-      });
-    }
-    return operations;
+    // The month's `publishedCount` change also creates the month's item on its first post.
+    return [
+      ...this.links.relink(linkable(before), linkable(after)),
+      ...publishedCountChanges(this.tableName, before, after),
+    ];
   }
 
   private async olderMonth(month: string): Promise<string | undefined> {
@@ -712,7 +867,8 @@ export class PostsRepository {
     limit: number,
     cursor: string | undefined,
     bound: string,
-  ): Promise<Page<PostSummary>> {
+    countOnly = false,
+  ): Promise<Page<PostSummary> & { count: number }> {
     const scope = `${index}|${partition}`;
     const gsi = GSI[index];
     const result = await this.db.send(
@@ -724,11 +880,13 @@ export class PostsRepository {
         ExpressionAttributeValues: { ':pk': partition, ':bound': bound },
         ScanIndexForward: false,
         Limit: limit,
+        Select: countOnly ? 'COUNT' : undefined,
         ExclusiveStartKey: this.cursors.decode(cursor, scope),
       }),
     );
     return {
-      items: await this.addCounts((result.Items ?? []).map(summaryOf)),
+      items: countOnly ? [] : await this.addCounts((result.Items ?? []).map(summaryOf)),
+      count: result.Count ?? 0,
       nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope),
     };
   }
@@ -738,7 +896,8 @@ export class PostsRepository {
     limit: number,
     cursor: string | undefined,
     now: string,
-  ): Promise<Page<PostSummary>> {
+    countOnly = false,
+  ): Promise<Page<PostSummary> & { count: number }> {
     const scope = `links|${partition}`;
     const result = await this.db.send(
       new QueryCommand({
@@ -751,15 +910,18 @@ export class PostsRepository {
         },
         ScanIndexForward: false,
         Limit: limit,
+        Select: countOnly ? 'COUNT' : undefined,
         ExclusiveStartKey: this.cursors.decode(cursor, scope),
       }),
     );
+    const count = result.Count ?? 0;
+    if (countOnly) return { items: [], count, nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
     // Links carry their post's summary; only those without one (too large for the cap, or written
     // before migration 0003) need the summaries read, in one BatchGetItem.
     const links = result.Items ?? [];
     const missing = links.filter((link) => summaryFromLink(link) === undefined).map((link) => link.postId as string);
     const read = new Map((await this.findSummaries(missing)).map((summary) => [summary.id, summary]));
     const items = links.flatMap((link) => summaryFromLink(link) ?? read.get(link.postId as string) ?? []);
-    return { items, nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
+    return { items, count, nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
   }
 }

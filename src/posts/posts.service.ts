@@ -14,7 +14,15 @@ import { RateLimiter } from '../dynamo/rate-limiter.js';
 import type { Page } from '../dynamo/pagination.js';
 import { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
-import { effectiveStatus, isLive, type Post, type PostStatus, type PostSummary } from './post.entity.js';
+import {
+  effectiveStatus,
+  isLive,
+  type Post,
+  type PostList,
+  type PostStatus,
+  type PostSummary,
+  type SkippedEntries,
+} from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
 import { allPages, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
@@ -353,6 +361,34 @@ export class PostsService {
       items: status ? page.items.filter((post) => effectiveStatus(post, now) === status) : page.items,
       nextCursor: page.nextCursor,
     };
+  }
+
+  /**
+   * Skips `n` entries of a list, for an offset (the Conduit API): the list's Query with
+   * `Select: COUNT`, no item read or returned. Scheduled posts are outside the Query's key range.
+   */
+  skip(list: PostList, n: number, cursor?: string): Promise<SkippedEntries> {
+    return this.posts.skip(list, n, cursor, this.clock.now().toISOString());
+  }
+
+  /**
+   * Exact counts of live posts from the counters (src/posts/published-counters.ts), never by
+   * reading the list: the whole table's, an author's or a tag's counter, less the scheduled
+   * posts not out yet (one `Select: COUNT` Query of those entries).
+   */
+  async liveCount(of: { author?: string; tag?: { id: string; postCount: number } } = {}): Promise<number> {
+    const now = this.clock.now().toISOString();
+    if (of.author !== undefined) return this.posts.authorLiveCount(of.author, now);
+    if (of.tag !== undefined) return of.tag.postCount - (await this.posts.tagScheduledCount(of.tag.id, now));
+    return this.posts.liveCount(now);
+  }
+
+  /**
+   * How many posts a user likes: their `likedCount` (one GetItem). A like stays while its post is
+   * withdrawn (unpublished, archived) and goes with its deletion (docs/conduit.md).
+   */
+  async likedCount(userId: string): Promise<number> {
+    return (await this.posts.userPostCounts(userId)).liked;
   }
 
   /** Which of these posts the user likes: one BatchGetItem of the like items (for a list page). */

@@ -1,0 +1,83 @@
+import { ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
+import type { TransactOperation } from '../dynamo/transactions.js';
+import type { PostSummary } from './post.entity.js';
+
+/**
+ * The counts of published posts behind Conduit's exact `articlesCount` (docs/conduit.md): per
+ * month of the global feed (`publishedCount` on the `FEED#MONTHS` item, summed on read: one Query
+ * of that small partition) and per author (`publishedCount` on the author's `USER#POSTS` item).
+ * A post counts from the transaction that puts it in the feeds (published, or scheduled: the same
+ * rule as a tag's `postCount`) to the one that takes it out (unpublish, archive, delete), and moves
+ * with its author when an erasure anonymises it.
+ *
+ * Why per month and not one global item: every publication already wrote its month's item (the
+ * global feed's list of months), so the count adds no new hot key; the month item takes about 500
+ * transactional publications a second (1,000 WCU per item, 2 per transactional write of an item
+ * under 1 KB), far above what the per-author publish limit lets through in practice.
+ */
+
+/** The attribute counting published posts on a month item and on a user's counts item. */
+export const PUBLISHED_COUNT = 'publishedCount';
+/** The attribute counting a user's likes on the user's counts item. */
+export const LIKED_COUNT = 'likedCount';
+
+/** Posts the counters count: in the feeds (published, or scheduled), with a publication time. */
+const counted = (post: PostSummary | undefined): post is PostSummary & { publishedAt: string } =>
+  post !== undefined && post.status === 'published' && post.publishedAt !== undefined;
+
+/** `ADD <attribute> :delta` on a counter item, created by the first change. */
+export function counterChange(tableName: string, key: ItemKey, entity: string, attribute: string, delta: number) {
+  return {
+    item: {
+      Update: {
+        TableName: tableName,
+        Key: key,
+        UpdateExpression: 'SET entity = :entity ADD #counter :delta',
+        ExpressionAttributeNames: { '#counter': attribute },
+        ExpressionAttributeValues: { ':delta': delta, ':entity': entity },
+      },
+    },
+  } satisfies TransactOperation;
+}
+
+/** The net change per key of one post's move from `before` to `after` (nothing for a no-op). */
+function netChanges(
+  before: PostSummary | undefined,
+  after: PostSummary | undefined,
+  keyOf: (post: PostSummary & { publishedAt: string }) => string,
+): Map<string, number> {
+  const changes = new Map<string, number>();
+  const add = (key: string, delta: number) => changes.set(key, (changes.get(key) ?? 0) + delta);
+  if (counted(before)) add(keyOf(before), -1);
+  if (counted(after)) add(keyOf(after), +1);
+  return new Map([...changes].filter(([, delta]) => delta !== 0));
+}
+
+/**
+ * The counter writes that follow a post from one state to the next (undefined: not there), as
+ * parts of the transaction that writes the post: its month's and its author's `publishedCount`.
+ */
+export function publishedCountChanges(
+  tableName: string,
+  before: PostSummary | undefined,
+  after: PostSummary | undefined,
+): TransactOperation[] {
+  const months = netChanges(before, after, (post) => feedBucket(post.publishedAt));
+  const authors = netChanges(before, after, (post) => post.authorId);
+  return [
+    ...[...months].map(([month, delta]) =>
+      counterChange(tableName, Keys.feedMonth(month), ENTITY.FeedMonth, PUBLISHED_COUNT, delta),
+    ),
+    ...[...authors].map(([authorId, delta]) =>
+      counterChange(tableName, Keys.userPostCounts(authorId), ENTITY.UserPostCounts, PUBLISHED_COUNT, delta),
+    ),
+  ];
+}
+
+/** `likedCount ± 1` on the user's counts item, in the transaction that writes or removes a like. */
+export const likedCountChange = (tableName: string, userId: string, delta: 1 | -1): TransactOperation =>
+  counterChange(tableName, Keys.userPostCounts(userId), ENTITY.UserPostCounts, LIKED_COUNT, delta);
+
+/** A counter's value on an item read (0 for an absent item or attribute). */
+export const countOf = (item: Record<string, unknown> | undefined, attribute: string): number =>
+  typeof item?.[attribute] === 'number' ? item[attribute] : 0;
