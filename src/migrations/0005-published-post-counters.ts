@@ -1,35 +1,22 @@
-import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
+import { countAll } from '../dynamo/pagination.js';
 import { ENTITY, Keys, PostIndexKeys } from '../dynamo/keys.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
-import { GSI } from '../dynamo/table.definition.js';
+import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
 import type { Item, ItemUpdate, Migration, MigrationContext } from './migration.js';
 
 /** How many entries an index partition holds: Queries with `Select: COUNT` (no item is returned). */
-async function countEntries(
-  { client, tableName }: MigrationContext,
-  index: keyof typeof GSI,
-  partition: string,
-): Promise<number> {
+function countEntries({ client, tableName }: MigrationContext, index: GsiName, partition: string): Promise<number> {
   const gsi = GSI[index];
-  let count = 0;
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: gsi.name,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': gsi.partitionKey },
-        ExpressionAttributeValues: { ':pk': { S: partition } },
-        Select: 'COUNT',
-        ExclusiveStartKey,
-      }),
-    );
-    count += page.Count ?? 0;
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
-  return count;
+  return countAll(createDocumentClient(client), {
+    TableName: tableName,
+    IndexName: gsi.name,
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': gsi.partitionKey },
+    ExpressionAttributeValues: { ':pk': partition },
+  });
 }
 
 /**

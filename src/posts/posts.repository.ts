@@ -16,7 +16,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { type BuiltUpdate, buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey } from '../dynamo/keys.js';
-import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
+import { countAll, type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
@@ -630,24 +630,13 @@ export class PostsRepository {
   private async countAfter(index: GsiName | undefined, partition: string, now: string): Promise<number> {
     const gsi = index ? GSI[index] : { name: undefined, partitionKey: 'PK', sortKey: 'SK' };
     const prefix = index ? '' : Keys.postLinkPrefix;
-    let count = 0;
-    let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: gsi.name,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :after AND :end',
-          ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey },
-          ExpressionAttributeValues: { ':pk': partition, ':after': `${prefix}${upTo(now)}`, ':end': `${prefix}~` },
-          Select: 'COUNT',
-          ExclusiveStartKey,
-        }),
-      );
-      count += page.Count ?? 0;
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return count;
+    return countAll(this.db, {
+      TableName: this.tableName,
+      IndexName: gsi.name,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :after AND :end',
+      ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey },
+      ExpressionAttributeValues: { ':pk': partition, ':after': `${prefix}${upTo(now)}`, ':end': `${prefix}~` },
+    });
   }
 
   // --- likes and views --------------------------------------------------------------------
