@@ -6,9 +6,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
+const source = (name) => readFileSync(join(root, 'test', name), 'utf8');
+// A grouped e2e file (docs/testing.md) counts with the `*.e2e-part.ts` specs it imports.
+const withParts = (name) =>
+  [
+    source(name),
+    ...[...source(name).matchAll(/import '\.\/(.+?\.e2e-part)\.js'/g)].map((m) => source(`${m[1]}.ts`)),
+  ].join('\n');
 const files = readdirSync(join(root, 'test'))
   .filter((name) => name.endsWith('.e2e-spec.ts'))
-  .filter((name) => /\batScale\(/.test(readFileSync(join(root, 'test', name), 'utf8')))
+  .filter((name) => /\batScale\(/.test(withParts(name)))
   .map((name) => `test/${name}`);
 if (files.length === 0) {
   console.error('test:scale: no e2e file uses atScale(); nothing to run');

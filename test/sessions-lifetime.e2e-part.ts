@@ -2,15 +2,17 @@ import { decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
-captureLogs(['password-1234']);
-
 describe('sessions: cap, absolute lifetime, pagination, reuse (e2e)', () => {
   let t: TestApp;
-  beforeAll(async () => {
-    t = await createTestApp({ MAX_SESSIONS_PER_USER: '3', SESSION_MAX_AGE_SECONDS: '600' });
-  });
+  // Hooks run in the order they are declared: the capture starts before the app and checks its
+  // lines after the app closed. Inside the describe, it captures this spec only, not the others of
+  // its grouped file (test/jwt-sessions.e2e-spec.ts).
   afterAll(async () => {
     await t.close();
+  });
+  captureLogs(['password-1234']);
+  beforeAll(async () => {
+    t = await createTestApp({ MAX_SESSIONS_PER_USER: '3', SESSION_MAX_AGE_SECONDS: '600' });
   });
 
   const login = (user: SignedIn, device: string) =>

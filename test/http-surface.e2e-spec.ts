@@ -1,0 +1,5 @@
+// Small e2e specs in one Jest file, so that NestJS, the AWS SDK and the app load once for all of them
+// (docs/testing.md, "Grouped e2e files"). Each spec is its own `*.e2e-part.ts`, in its own `describe`.
+import './exposure.e2e-part.js';
+import './public-cache.e2e-part.js';
+import './hostile-input.e2e-part.js';
