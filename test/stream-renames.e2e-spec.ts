@@ -1,7 +1,9 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { nanoid } from 'nanoid';
+import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
+import { AuthorDisplayHandler, DisplayFanoutJobHandler } from '../src/stream/handlers/author-display.handler.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { PostsRepository, toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { processStream } from './helpers/stream.js';
@@ -14,7 +16,9 @@ describe('renames and the author display copies (e2e)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await createTestApp({ RENAME_RATE_MAX_PER_ACCOUNT: '5' }); // off in ordinary suites (test-app.ts)
+    // The rename limit is off in ordinary suites (test-app.ts). A run copies a rename onto at most 2
+    // items here, so every rename of this file with more goes on through its job item.
+    t = await createTestApp({ RENAME_RATE_MAX_PER_ACCOUNT: '5', STREAM_RENAME_ITEMS_PER_RUN: '2' });
   });
   afterAll(async () => {
     await t.close();
@@ -194,5 +198,72 @@ describe('renames and the author display copies (e2e)', () => {
     };
     expect(own.items).toHaveLength(4);
     for (const post of own.items) expect(post.authorUsername).toBe(username);
+  });
+
+  it("copies a rename onto a prolific author's items in bounded runs, each continued by its job item's record (review-2 #4)", async () => {
+    const author = await signUp(t);
+    const posts: { id: string }[] = [];
+    for (let i = 0; i < 5; i++) posts.push(await draft(author, `Bounded ${i}`));
+    await t.api.post(`/api/v1/posts/${posts[0].id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    for (let i = 0; i < 3; i++) {
+      await t.api
+        .post(`/api/v1/posts/${posts[0].id}/comments`)
+        .set('authorization', author.bearer)
+        .send({ content: `c${i}` })
+        .expect(201);
+    }
+    await processStream(t);
+    const before = await t.getItem(Keys.user(author.userId).PK, Keys.user(author.userId).SK);
+    const username = newName();
+    await rename(author, { username }).expect(200);
+    const after = await t.getItem(Keys.user(author.userId).PK, Keys.user(author.userId).SK);
+
+    const copies = async () => {
+      const items = [];
+      for (const post of posts) {
+        items.push(
+          ...(await t.queryPartition(Keys.postPartition(post.id))).filter(
+            (item) => item.SK === 'POST' || String(item.SK).startsWith('COMMENT#'),
+          ),
+        );
+      }
+      return items;
+    };
+    const renamed = async () => (await copies()).filter((item) => item.authorUsername === username).length;
+    const job = () => t.getItem(Keys.displayFanoutJob(author.userId).PK, Keys.displayFanoutJob(author.userId).SK);
+
+    // The user's record, handled as the processor would: one run copies 2 items and leaves a job.
+    const key = Keys.user(author.userId);
+    await t.app
+      .get(AuthorDisplayHandler)
+      .handle(
+        { event: 'MODIFY', key, oldImage: before, newImage: after, sequenceNumber: '1', at: new Date() },
+        author.userId,
+      );
+    expect(await renamed()).toBe(2);
+    const started = await job();
+    expect(started).toMatchObject({ authorUsername: username, phase: 'posts', step: 1, cursor: expect.any(String) });
+    expect(started?.ttl).toEqual(expect.any(Number));
+
+    // The job's record delivered twice: one more run's worth, and the step moves once.
+    const jobKey = Keys.displayFanoutJob(author.userId);
+    const jobRecord = {
+      event: 'INSERT' as const,
+      key: jobKey,
+      oldImage: undefined,
+      newImage: started,
+      sequenceNumber: '2',
+      at: new Date(),
+    };
+    await t.app.get(DisplayFanoutJobHandler).handle(jobRecord, author.userId);
+    await t.app.get(DisplayFanoutJobHandler).handle(jobRecord, author.userId);
+    expect(await renamed()).toBe(4);
+    expect(await job()).toMatchObject({ step: 2 });
+
+    // The processor finishes it from the records (the real ones, the same rename's included): all
+    // 5 posts and 3 comments, and the job is gone.
+    await processStream(t);
+    expect(await renamed()).toBe(8);
+    expect(await job()).toBeUndefined();
   });
 });

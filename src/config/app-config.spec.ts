@@ -184,7 +184,13 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
 
 describe('loadConfig: the stream worker (issue 17)', () => {
   it('runs the worker inline in development only, unless STREAM_WORKER says otherwise', () => {
-    expect(loadConfig({}).streamWorker).toEqual({ mode: 'inline', stallSeconds: 60, maxAttempts: 5, metricsPort: 0 });
+    expect(loadConfig({}).streamWorker).toEqual({
+      mode: 'inline',
+      stallSeconds: 60,
+      maxAttempts: 5,
+      metricsPort: 0,
+      renameItemsPerRun: 1000,
+    });
     expect(loadConfig({ NODE_ENV: 'test' }).streamWorker.mode).toBe('off');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL }).streamWorker.mode).toBe(
       'off',
@@ -196,17 +202,24 @@ describe('loadConfig: the stream worker (issue 17)', () => {
         STREAM_WORKER_STALL_SECONDS: '30',
         STREAM_WORKER_MAX_ATTEMPTS: '2',
         WORKER_METRICS_PORT: '9464',
+        STREAM_RENAME_ITEMS_PER_RUN: '250',
       }).streamWorker,
-    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2, metricsPort: 9464 });
+    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2, metricsPort: 9464, renameItemsPerRun: 250 });
   });
 
-  it('names a bad STREAM_WORKER, stall time or attempt count', () => {
+  it('names a bad STREAM_WORKER, stall time, attempt count or rename bound', () => {
     expect(
-      problemsOf({ STREAM_WORKER: 'lambda', STREAM_WORKER_STALL_SECONDS: '1', STREAM_WORKER_MAX_ATTEMPTS: '0' }),
+      problemsOf({
+        STREAM_WORKER: 'lambda',
+        STREAM_WORKER_STALL_SECONDS: '1',
+        STREAM_WORKER_MAX_ATTEMPTS: '0',
+        STREAM_RENAME_ITEMS_PER_RUN: '0',
+      }),
     ).toEqual([
       'STREAM_WORKER must be one of inline, off (got "lambda")',
       'STREAM_WORKER_STALL_SECONDS must be an integer from 5 to 3600 (got "1")',
       'STREAM_WORKER_MAX_ATTEMPTS must be an integer from 1 to 100 (got "0")',
+      'STREAM_RENAME_ITEMS_PER_RUN must be an integer from 1 to 100000 (got "0")',
     ]);
   });
 });

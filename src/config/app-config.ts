@@ -191,6 +191,12 @@ export interface StreamWorkerConfig {
   maxAttempts: number;
   /** `npm run worker` serves `/metrics` and its probes on this port (on `HOST`); 0: no server. */
   metricsPort: number;
+  /**
+   * The most posts and comments one handler run copies a rename onto; the rest continues from a
+   * job item's own stream record, so a prolific author's rename never holds a shard (or a Lambda
+   * invocation) for long.
+   */
+  renameItemsPerRun: number;
 }
 
 /** The outbound event types (issue 17): what a webhook may subscribe to (docs/streams.md). */
@@ -575,6 +581,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
+      renameItemsPerRun: int('STREAM_RENAME_ITEMS_PER_RUN', 1000, 1, 100_000),
     },
     webhooks: webhooksFrom(env, str, int, problems),
     // --- follows and the personal feed (issue 18) ---

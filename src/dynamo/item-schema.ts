@@ -45,6 +45,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'Follow', pk: new RegExp(`^FOLLOW#${ID}#${ID}$`), sk: /^FOLLOW$/ },
   { entity: 'FollowCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#FOLLOWS$/ },
   { entity: 'UserPostCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#POSTS$/ },
+  { entity: 'DisplayFanoutJob', pk: new RegExp(`^USER#${ID}$`), sk: /^FANOUT#AUTHOR_DISPLAY$/ },
   { entity: 'TimelineEntry', pk: new RegExp(`^TIMELINE#${ID}$`), sk: new RegExp(`^${TIME}#${ID}$`) },
   { entity: 'OutboundEvent', pk: new RegExp(`^EVENT#${ID}$`), sk: /^EVENT$/ },
   { entity: 'WebhookDelivery', pk: new RegExp(`^EVENT#${ID}$`), sk: /^DELIVERY#[0-9a-f]{16}$/ },

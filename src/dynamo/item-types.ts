@@ -4,11 +4,13 @@ import { Keys, type ItemKey } from './keys.js';
  * The kinds of item whose changes the processor acts on, recognised by the shape of their key
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
-export type StreamItemType = 'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'follow' | 'other';
+export type StreamItemType =
+  'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'displayFanoutJob' | 'follow' | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
+const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
 const FOLLOW_EDGE_SK = Keys.follow('', '').SK;
 
 export interface ClassifiedKey {
@@ -29,6 +31,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)
     return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
+  if (key.PK.startsWith(USER_PARTITION) && key.SK === DISPLAY_FANOUT_JOB_SK)
+    return { type: 'displayFanoutJob', id: key.PK.slice(USER_PARTITION.length) };
   if (key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };
   if (key.PK === Keys.streamCheckpointPartition) return { type: 'checkpoint', id: '' };
   return { type: 'other', id: '' };

@@ -28,6 +28,7 @@ export const ENTITY = {
   Follow: 'Follow',
   FollowCounts: 'FollowCounts',
   UserPostCounts: 'UserPostCounts',
+  DisplayFanoutJob: 'DisplayFanoutJob',
   TimelineEntry: 'TimelineEntry',
   // outbound events and webhooks (issue 17)
   OutboundEvent: 'OutboundEvent',
@@ -157,6 +158,12 @@ export const Keys = {
    * publish, withdraw or delete a post and like or unlike one (src/posts/published-counters.ts).
    */
   userPostCounts: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'USER#POSTS' }),
+  /**
+   * Where the stream processor got in copying a user's new name to their posts and comments, when
+   * one run did not finish it (issue 17): outside the user aggregate's `USER#` prefix, so the user
+   * views never read it; its own stream record continues the copy.
+   */
+  displayFanoutJob: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'FANOUT#AUTHOR_DISPLAY' }),
   /** A post in a reader's timeline (fan-out on write), newest first by `<publishedAt>#<postId>`. */
   timelineEntry: (userId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TIMELINE#${userId}`,

@@ -55,6 +55,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     key: Keys.userPostCounts('<userId>'),
     about: 'published posts and likes (`publishedCount`, `likedCount`)',
   },
+  {
+    entity: ENTITY.DisplayFanoutJob,
+    key: Keys.displayFanoutJob('<userId>'),
+    about: "a rename's copy still in progress (ttl)",
+  },
   { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },

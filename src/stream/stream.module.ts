@@ -13,7 +13,7 @@ import { awsClientOptions } from '../dynamo/dynamo-client.factory.js';
 import { CommentsModule } from '../comments/comments.module.js';
 import { PostsModule } from '../posts/posts.module.js';
 import { UsersModule } from '../users/users.module.js';
-import { AuthorDisplayHandler } from './handlers/author-display.handler.js';
+import { AuthorDisplayCopy, AuthorDisplayHandler, DisplayFanoutJobHandler } from './handlers/author-display.handler.js';
 import { AuthorDisplayOnCreateHandler } from './handlers/author-display-on-create.handler.js';
 import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
@@ -25,6 +25,7 @@ import { EventsModule } from '../events/events.module.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { OutboundEventsHandler } from './handlers/outbound-events.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
+import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamHandler } from './stream-handler.js';
@@ -41,6 +42,7 @@ const STREAM_HANDLER_CLASSES = [
   PostCascadeHandler,
   UserCascadeHandler,
   AuthorDisplayHandler,
+  DisplayFanoutJobHandler,
   AuthorDisplayOnCreateHandler,
   // follows and the personal feed (issue 18)
   FeedFanoutHandler,
@@ -70,6 +72,8 @@ const STREAM_HANDLER_CLASSES = [
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => new DynamoDBStreamsClient(awsClientOptions(config.dynamo)),
     },
+    AuthorDisplayCopy,
+    DisplayFanoutJobsRepository,
     StreamProcessor,
     StreamCheckpointsRepository,
     StreamDeadLettersRepository,

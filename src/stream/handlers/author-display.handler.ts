@@ -1,11 +1,21 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommentsRepository } from '../../comments/comments.repository.js';
-import { drainListing } from '../../dynamo/pagination.js';
+import { DomainError } from '../../common/errors/domain-error.js';
+import { ErrorCode } from '../../common/errors/error-codes.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
+import type { Page } from '../../dynamo/pagination.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import { type AuthorDisplay, authorDisplayOf, sameDisplay } from '../../identity/author-display.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { Item, ItemChange } from '../../dynamo/stream-record.js';
+import {
+  type DisplayFanoutJob,
+  DisplayFanoutJobsRepository,
+  type FanoutProgress,
+  fanoutJobOf,
+} from '../display-fanout-jobs.repository.js';
 
 const PAGE = 100;
 
@@ -15,11 +25,78 @@ const displayOf = (image: Item | undefined): AuthorDisplay | undefined =>
     : undefined;
 
 /**
+ * The copy of an author's display data onto their post summaries (with those posts' feed links)
+ * and their comments, one bounded run at a time: at most `STREAM_RENAME_ITEMS_PER_RUN` items, then
+ * it answers where the next run starts. Every write is conditioned on the copy's `authorVersion`
+ * being older than the name's (and on the item still being the author's), so a run repeated, cut
+ * short or arriving late changes nothing twice and never puts back an older name.
+ */
+@Injectable()
+export class AuthorDisplayCopy {
+  constructor(
+    private readonly posts: PostsRepository,
+    private readonly comments: CommentsRepository,
+    private readonly users: UsersRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Whether a newer rename replaced this one (its own record does the work; a newer version that
+   * shows the same name, a role change say, does not), or the user is gone (erased: anonymised).
+   */
+  async superseded(userId: string, display: AuthorDisplay): Promise<boolean> {
+    const current = await this.users.findById(userId);
+    return !current || (current.version > display.authorVersion && !sameDisplay(authorDisplayOf(current), display));
+  }
+
+  /** Copies from `from` on, up to the per-run bound: where the next run starts, or undefined when done. */
+  async run(userId: string, display: AuthorDisplay, from: FanoutProgress): Promise<FanoutProgress | undefined> {
+    let budget = this.config.streamWorker.renameItemsPerRun;
+    let { phase, cursor } = from;
+    for (;;) {
+      const limit = Math.min(PAGE, budget);
+      const page = await this.page(userId, phase, limit, cursor);
+      for (const item of page.items) {
+        if (phase === 'posts') await this.posts.setAuthorDisplay(item as never, display);
+        else await this.comments.setAuthorDisplay(item as never, display);
+      }
+      budget -= page.items.length;
+      cursor = page.nextCursor ?? undefined;
+      if (cursor === undefined) {
+        if (phase === 'comments') return undefined;
+        phase = 'comments';
+      }
+      if (budget <= 0) return { phase, ...(cursor !== undefined ? { cursor } : {}) };
+    }
+  }
+
+  private async page(
+    userId: string,
+    phase: FanoutProgress['phase'],
+    limit: number,
+    cursor?: string,
+  ): Promise<Page<unknown>> {
+    const read = (at?: string) =>
+      phase === 'posts'
+        ? this.posts.ownPosts(userId, undefined, limit, at)
+        : this.comments.allByAuthor(userId, limit, at);
+    try {
+      return await read(cursor);
+    } catch (error) {
+      // A cursor kept in a job no longer opens after CURSOR_SECRET (or JWT_SECRET) changed: the
+      // phase starts over, and the items done already fail their condition (a write unit each).
+      if (cursor !== undefined && error instanceof DomainError && error.code === ErrorCode.InvalidCursor) return read();
+      throw error;
+    }
+  }
+}
+
+/**
  * The fan-out of an author's display data: when a user item's username or name changes, their
- * post summaries, those posts' feed links and their comments get the new copy. Every write is
- * conditioned on the copy's `authorVersion` being older than the user's version in the record, so
- * a second delivery, a crash midway or an older record arriving late changes nothing, and the
- * order across items does not matter.
+ * post summaries, those posts' feed links and their comments get the new copy. The first run starts
+ * from the user's record; a rename with more than one run's worth of items leaves a job item
+ * (`DisplayFanoutJobHandler` continues it), so a prolific author's rename never holds a shard or a
+ * Lambda invocation for long. The order across items does not matter (see `AuthorDisplayCopy`).
  */
 @Injectable()
 export class AuthorDisplayHandler implements StreamHandler {
@@ -28,9 +105,8 @@ export class AuthorDisplayHandler implements StreamHandler {
   private readonly logger = new Logger(AuthorDisplayHandler.name);
 
   constructor(
-    private readonly posts: PostsRepository,
-    private readonly comments: CommentsRepository,
-    private readonly users: UsersRepository,
+    private readonly copy: AuthorDisplayCopy,
+    private readonly jobs: DisplayFanoutJobsRepository,
   ) {}
 
   async handle(change: ItemChange, userId: string): Promise<void> {
@@ -38,30 +114,32 @@ export class AuthorDisplayHandler implements StreamHandler {
     const before = displayOf(change.oldImage);
     const after = displayOf(change.newImage);
     if (!after || (before && sameDisplay(before, after))) return;
-    // A rename costs a write per post, link and comment: skip one that a newer rename has already
-    // replaced (its own record does the work), and one of a user erased since (anonymised). A
-    // newer version that shows the same name (a role change, say) does not skip it.
-    const current = await this.users.findById(userId);
-    if (!current) return;
-    if (current.version > after.authorVersion && !sameDisplay(authorDisplayOf(current), after)) {
-      this.logger.debug(`user ${userId}: rename at version ${after.authorVersion} skipped, a newer one is pending`);
+    if (await this.copy.superseded(userId, after)) {
+      this.logger.debug(`user ${userId}: rename at version ${after.authorVersion} skipped (newer rename, or erased)`);
       return;
     }
-    let posts = 0;
-    await drainListing(
-      (cursor) => this.posts.ownPosts(userId, undefined, PAGE, cursor),
-      async (post) => {
-        await this.posts.setAuthorDisplay(post, after);
-        posts++;
-      },
-    );
-    let comments = 0;
-    await drainListing(
-      (cursor) => this.comments.allByAuthor(userId, PAGE, cursor),
-      async (comment) => {
-        if (await this.comments.setAuthorDisplay(comment, after)) comments++;
-      },
-    );
-    this.logger.debug(`user ${userId}: display data copied to ${posts} posts and ${comments} comments`);
+    const next = await this.copy.run(userId, after, { phase: 'posts' });
+    if (next) await this.jobs.start(userId, after, next);
+  }
+}
+
+/** Continues a rename's copy from its job item's record, one bounded run per record (see above). */
+@Injectable()
+export class DisplayFanoutJobHandler implements StreamHandler {
+  readonly name = 'author-display-job';
+  readonly itemType = 'displayFanoutJob' as const;
+
+  constructor(
+    private readonly copy: AuthorDisplayCopy,
+    private readonly jobs: DisplayFanoutJobsRepository,
+  ) {}
+
+  async handle(change: ItemChange, userId: string): Promise<void> {
+    if (change.event === 'REMOVE') return;
+    const job: DisplayFanoutJob | undefined = fanoutJobOf(userId, change.newImage);
+    if (!job) return;
+    if (await this.copy.superseded(userId, job.display)) return this.jobs.finish(job);
+    const next = await this.copy.run(userId, job.display, job.progress);
+    await (next ? this.jobs.advance(job, next) : this.jobs.finish(job));
   }
 }
