@@ -296,6 +296,17 @@ describe('loadConfig: webhooks (issue 17)', () => {
     expect(problemsOf({ WEBHOOK_URLS: 'https://b.example/x|', WEBHOOK_SECRET: SECRET })).toHaveLength(1);
   });
 
+  it('never echoes a scheme-less URL written after a filter: its query may hold a secret (review-3 #8)', () => {
+    const problems = problemsOf({
+      WEBHOOK_URLS: 'https://a.example/x|post.published,b.example/hook?token=SECRET',
+      WEBHOOK_SECRET: SECRET,
+    });
+    expect(problems).toEqual([
+      'WEBHOOK_URLS has an entry after a "|" filter that is neither a known event type nor an http(s) URL (known types: post.published, post.deleted, comment.created, user.registered)',
+    ]);
+    expect(problems.join(' ')).not.toContain('SECRET');
+  });
+
   it('reads WEBHOOK_SECRET_PREVIOUS for a rotation: as long as the secret, and not the same', () => {
     const previous = 'the-previous-webhook-secret-32-bytes-long';
     expect(loadConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: previous }).webhooks.previousSecret).toBe(

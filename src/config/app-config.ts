@@ -233,6 +233,8 @@ export interface WebhooksConfig {
 /** Attempts at one delivery before it is dead-lettered (the issue fixes it at 8). */
 export const WEBHOOK_MAX_ATTEMPTS = 8;
 const MAX_WEBHOOK_URLS = 10;
+/** The shape of an event type (`post.published`): an item of another shape is never echoed in an error. */
+const EVENT_TYPE_SHAPE = /^[a-z]+\.[a-z]+$/;
 
 /**
  * `WEBHOOK_URLS`: comma-separated entries, each a URL, or a URL, `|` and an event type, followed by
@@ -263,11 +265,14 @@ function webhookEndpoints(raw: string, problems: string[]): WebhookEndpoint[] {
       problems.push(`WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "${scheme || 'none'}")`);
     }
     for (const type of events ?? []) {
-      if (!known.includes(type)) {
-        problems.push(
-          `WEBHOOK_URLS names an unknown event type "${type}" after a "|" (known types: ${known.join(', ')})`,
-        );
-      }
+      if (known.includes(type)) continue;
+      // Only a word.word item is echoed: anything else may be a scheme-less URL whose path or
+      // query holds the receiver's secret (review-3 #8).
+      problems.push(
+        EVENT_TYPE_SHAPE.test(type)
+          ? `WEBHOOK_URLS names an unknown event type "${type}" after a "|" (known types: ${known.join(', ')})`
+          : `WEBHOOK_URLS has an entry after a "|" filter that is neither a known event type nor an http(s) URL (known types: ${known.join(', ')})`,
+      );
     }
     return { url, events: events ? ([...new Set(events)] as OutboundEventType[]) : undefined };
   });
