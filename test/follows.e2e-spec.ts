@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Keys } from '../src/dynamo/keys.js';
+import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { toUserItem } from '../src/users/users.repository.js';
@@ -246,6 +247,49 @@ describe('follows (e2e)', () => {
       const counts = await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
       expect(counts?.fanInAuthors).toEqual(new Set([author.userId]));
       expect(await edgeOf(reader.userId, author.userId)).toBeDefined();
+    });
+
+    /** An author marked fan-in whose promotion has run (it found no follower). */
+    async function fanInAuthor(): Promise<SignedIn> {
+      const author = await signUp(t);
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: toFollowCountsItem(author.userId, { followerCount: 0, followingCount: 0, fanIn: true }),
+        }),
+      );
+      await processStream(t);
+      return author;
+    }
+
+    it('a follow of an author already fan-in costs the processor no transaction: the follow added the author (review 3, #10)', async () => {
+      const [reader, author] = [await signUp(t), await fanInAuthor()];
+      await t.api.put(`/api/v1/users/${author.userId}/follow`).set('authorization', reader.bearer).expect(200);
+      const usage = new DynamoUsage();
+      await runWithUsage(usage, () => processStream(t));
+      expect(usage.commands.filter((command) => command.startsWith('TransactWrite'))).toEqual([]);
+      const counts = await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
+      expect(counts?.fanInAuthors).toEqual(new Set([author.userId]));
+    });
+
+    it('the processor keeps a full fan-in set at its cap, as a follow request does (review 3, #10)', async () => {
+      const [reader, author] = [await signUp(t), await fanInAuthor()];
+      const full = Array.from({ length: MAX_FAN_IN_AUTHORS }, (_, n) => `capped${String(n).padStart(14, '0')}`);
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: toFollowCountsItem(reader.userId, {
+            followerCount: 0,
+            followingCount: MAX_FAN_IN_AUTHORS,
+            fanInAuthors: full,
+          }),
+        }),
+      );
+      await committedFollow(reader.userId, author.userId);
+      await processStream(t);
+      const counts = await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
+      expect((counts?.fanInAuthors as Set<string>).size).toBe(MAX_FAN_IN_AUTHORS);
+      expect((counts?.fanInAuthors as Set<string>).has(author.userId)).toBe(false);
     });
   });
 

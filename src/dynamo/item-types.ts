@@ -12,6 +12,8 @@ const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
 const FOLLOW_EDGE_SK = Keys.follow('', '').SK;
+/** `FOLLOW#`: the partition prefix of every follow edge (`FOLLOW#<followerId>#<authorId>`). */
+const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 
 export interface ClassifiedKey {
   type: StreamItemType;
@@ -33,7 +35,7 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === DISPLAY_FANOUT_JOB_SK)
     return { type: 'displayFanoutJob', id: key.PK.slice(USER_PARTITION.length) };
-  if (key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };
+  if (key.PK.startsWith(FOLLOW_EDGE_PARTITION) && key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };
   if (key.PK === Keys.streamCheckpointPartition) return { type: 'checkpoint', id: '' };
   return { type: 'other', id: '' };
 }

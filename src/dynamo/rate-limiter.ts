@@ -62,20 +62,13 @@ export class RateLimiter {
   countOnCommit({ rule, subject }: RateCheck, code: ErrorCode, now = this.clock.now()): TransactionPart {
     if (rule.max <= 0) return [];
     const { start, retryAfter } = this.window(rule, now);
+    const increment = this.countOne(rule, subject, start);
     return {
       item: {
         Update: {
-          TableName: this.tableName,
-          Key: Keys.rateLimit(this.scope(rule, subject), start),
-          UpdateExpression: 'ADD attempts :one SET #ttl = :ttl, entity = :entity',
+          ...increment,
           ConditionExpression: 'attribute_not_exists(attempts) OR attempts < :max',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: {
-            ':one': 1,
-            ':max': rule.max,
-            ':ttl': start + rule.windowSeconds + 60,
-            ':entity': ENTITY.RateLimit,
-          },
+          ExpressionAttributeValues: { ...increment.ExpressionAttributeValues, ':max': rule.max },
         },
       },
       onConditionFailed: () => this.refusal(code, retryAfter),
@@ -86,14 +79,7 @@ export class RateLimiter {
   async add({ rule, subject }: RateCheck, now = this.clock.now()): Promise<RateWindow> {
     const { start, retryAfter } = this.window(rule, now);
     const result = await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: Keys.rateLimit(this.scope(rule, subject), start),
-        UpdateExpression: 'ADD attempts :one SET #ttl = :ttl, entity = :entity',
-        ExpressionAttributeNames: { '#ttl': 'ttl' },
-        ExpressionAttributeValues: { ':one': 1, ':ttl': start + rule.windowSeconds + 60, ':entity': ENTITY.RateLimit },
-        ReturnValues: 'UPDATED_NEW',
-      }),
+      new UpdateCommand({ ...this.countOne(rule, subject, start), ReturnValues: 'UPDATED_NEW' }),
     );
     return { count: Number(result.Attributes?.attempts ?? 0), retryAfter };
   }
@@ -135,6 +121,21 @@ export class RateLimiter {
         ? 'Too many login attempts; try again later.'
         : 'Too many requests; try again later.';
     return tooManyRequests(code, detail, Math.max(1, retryAfter));
+  }
+
+  /** `attempts + 1` on the subject's window item (created by the first), expiring after the window. */
+  private countOne(rule: RateRule, subject: string, start: number) {
+    return {
+      TableName: this.tableName,
+      Key: Keys.rateLimit(this.scope(rule, subject), start),
+      UpdateExpression: 'ADD attempts :one SET #ttl = :ttl, entity = :entity',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':ttl': start + rule.windowSeconds + 60,
+        ':entity': ENTITY.RateLimit,
+      } as Record<string, number | string>,
+    };
   }
 
   private window(rule: RateRule, now: Date): { start: number; retryAfter: number } {

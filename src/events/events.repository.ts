@@ -3,13 +3,18 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } 
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { batchGetAll } from '../dynamo/batch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
-import { isConditionalCheckFailed, isTransactionCanceled, cancellationReasons } from '../dynamo/dynamo-errors.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { buildUpdate, epochSeconds, isExpired, type UpdateSpec } from '../dynamo/expressions.js';
 import { ENTITY, EventIndexKeys, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
-import { transactWrite } from '../dynamo/transactions.js';
+import { mustExist, transactWrite } from '../dynamo/transactions.js';
 import type { OutboundEvent } from './outbound-event.js';
+
+/** The event is stored already: the stream delivered its record again. */
+class DuplicateEvent extends Error {}
+/** The user the event names is gone (erased): nothing of theirs may be stored again. */
+class OwnerGone extends Error {}
 
 /** Events and their deliveries expire (DynamoDB TTL) after 30 days, past the time to look at them. */
 export const EVENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -98,6 +103,7 @@ export class EventsRepository {
               ConditionExpression: 'attribute_not_exists(PK)',
             },
           },
+          onConditionFailed: () => new DuplicateEvent(),
         },
         ...targets.map((target) => ({
           item: {
@@ -119,26 +125,12 @@ export class EventsRepository {
             },
           },
         })),
-        ...(ownerId
-          ? [
-              {
-                item: {
-                  ConditionCheck: {
-                    TableName: this.tableName,
-                    Key: Keys.user(ownerId),
-                    ConditionExpression: 'attribute_exists(PK)',
-                  },
-                },
-              },
-            ]
-          : []),
+        ...(ownerId ? [mustExist(this.tableName, Keys.user(ownerId), () => new OwnerGone())] : []),
       ]);
       return 'stored';
     } catch (error) {
-      if (!isTransactionCanceled(error)) throw error;
-      const failed = cancellationReasons(error).filter((r) => r.code === 'ConditionalCheckFailed');
-      if (failed.some((r) => r.index === 0)) return 'duplicate';
-      if (ownerId && failed.some((r) => r.index === targets.length + 1)) return 'ownerGone';
+      if (error instanceof DuplicateEvent) return 'duplicate';
+      if (error instanceof OwnerGone) return 'ownerGone';
       throw error;
     }
   }

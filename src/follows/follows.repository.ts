@@ -53,6 +53,8 @@ export class EdgeGoneError extends Error {
   }
 }
 const userGone = () => notFound(ErrorCode.UserNotFound, 'No such user.');
+/** The reader's fan-in set is at MAX_FAN_IN_AUTHORS (or their counter item is gone). */
+class FanInSetFull extends Error {}
 
 /**
  * Persistence of follows: the edge items (`FOLLOW#<follower>#<author>`, listed by GSI1 and GSI2)
@@ -87,18 +89,20 @@ export class FollowsRepository {
   async edgeState(
     followerId: string,
     authorId: string,
-  ): Promise<{ followerExists: boolean; authorExists: boolean; authorFanIn: boolean }> {
+  ): Promise<{ followerExists: boolean; authorExists: boolean; authorFanIn: boolean; fannedInAlready: boolean }> {
     const items = await batchGetAll(
       this.db,
       this.tableName,
-      [Keys.user(followerId), Keys.user(authorId), Keys.followCounts(authorId)],
+      [Keys.user(followerId), Keys.user(authorId), Keys.followCounts(authorId), Keys.followCounts(followerId)],
       { consistentRead: true },
     );
-    const has = (key: ItemKey) => items.some((item) => item.PK === key.PK && item.SK === key.SK);
+    const find = (key: ItemKey) => items.find((item) => item.PK === key.PK && item.SK === key.SK);
     return {
-      followerExists: has(Keys.user(followerId)),
-      authorExists: has(Keys.user(authorId)),
-      authorFanIn: followCountsOf(items.find((item) => item.SK === Keys.followCounts(authorId).SK)).fanIn,
+      followerExists: find(Keys.user(followerId)) !== undefined,
+      authorExists: find(Keys.user(authorId)) !== undefined,
+      authorFanIn: followCountsOf(find(Keys.followCounts(authorId))).fanIn,
+      // The follow's own transaction adds a fan-in author to the set: then there is nothing to do.
+      fannedInAlready: followCountsOf(find(Keys.followCounts(followerId))).fanInAuthors.includes(authorId),
     };
   }
 
@@ -246,27 +250,43 @@ export class FollowsRepository {
 
   /**
    * Adds a fan-in author to a follower's set, on condition that the follow still exists (a
-   * record handled after an unfollow adds nothing). False when the edge is gone.
+   * record handled after an unfollow adds nothing: `edgeGone`) and that the set is under
+   * MAX_FAN_IN_AUTHORS (`full`, nothing written: the feed merges at most that many authors, so one
+   * more would be dropped on read anyway: that reader's feed lacks the author's posts until they
+   * unfollow another fan-in author).
    */
-  async addFanInAuthor(followerId: string, authorId: string): Promise<boolean> {
-    return this.edgeWrite([
-      {
-        item: this.exists(Keys.follow(followerId, authorId)),
-        onConditionFailed: edgeGone,
-      },
-      {
-        item: {
-          Update: {
-            TableName: this.tableName,
-            Key: Keys.followCounts(followerId),
-            UpdateExpression: 'ADD fanInAuthors :author',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeValues: { ':author': new Set([authorId]) },
-          },
+  async addFanInAuthor(followerId: string, authorId: string): Promise<'added' | 'edgeGone' | 'full'> {
+    try {
+      const added = await this.edgeWrite([
+        {
+          item: this.exists(Keys.follow(followerId, authorId)),
+          onConditionFailed: edgeGone,
         },
-        onConditionFailed: edgeGone,
-      },
-    ]);
+        {
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: Keys.followCounts(followerId),
+              UpdateExpression: 'ADD fanInAuthors :author',
+              // The set's cap holds here as in a follow's transaction (a set already holding the
+              // author is no change).
+              ConditionExpression:
+                'attribute_exists(PK) AND (attribute_not_exists(fanInAuthors) OR size(fanInAuthors) < :maxFanIn OR contains(fanInAuthors, :authorId))',
+              ExpressionAttributeValues: {
+                ':author': new Set([authorId]),
+                ':authorId': authorId,
+                ':maxFanIn': MAX_FAN_IN_AUTHORS,
+              },
+            },
+          },
+          onConditionFailed: () => new FanInSetFull(),
+        },
+      ]);
+      return added ? 'added' : 'edgeGone';
+    } catch (error) {
+      if (error instanceof FanInSetFull) return 'full';
+      throw error;
+    }
   }
 
   /** A page of an author's followers, newest first: one index Query, one BatchGetItem of the users (and the author). */

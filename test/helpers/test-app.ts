@@ -36,7 +36,7 @@ const RELAXED_LIMITS: Record<string, string> = {
   PASSWORD_CHECK_RATE_MAX_PER_ACCOUNT: '0',
   REFRESH_RATE_MAX_PER_SESSION: '0',
   CONTENT_RATE_LIMIT_PER_MINUTE: '0',
-  // 5 renames an hour: 20 concurrent PATCHes of a name would be refused for the limit, not for their If-Match.
+  // 5 written renames an hour (a PATCH that loses its If-Match race counts nothing): off, as the other limits.
   RENAME_RATE_MAX_PER_ACCOUNT: '0',
   PUBLISH_RATE_MAX_PER_AUTHOR: '0',
 };

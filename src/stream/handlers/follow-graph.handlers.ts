@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { chunk } from '../../dynamo/batch.js';
 import { TimelineRepository } from '../../feed/timeline.repository.js';
 import { FollowsRepository } from '../../follows/follows.repository.js';
@@ -12,6 +12,12 @@ async function eachInParallel(ids: string[], work: (id: string) => Promise<unkno
   for (const group of chunk(ids, IN_FLIGHT)) await Promise.all(group.map(work));
 }
 
+/** A fan-in set at its cap refused an author (review 3, #10): said once, with ids only. */
+function logWhenFull(logger: Logger, outcome: 'added' | 'edgeGone' | 'full', followerId: string, authorId: string) {
+  if (outcome === 'full')
+    logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
+}
+
 /**
  * An author just flagged fan-in (past FEED_FANOUT_MAX_FOLLOWERS): every follower gets the author
  * in their fan-in set, once, a page of followers at a time (conditional on each edge, so an
@@ -22,12 +28,16 @@ export class FanInPromotionHandler implements StreamHandler {
   readonly name = 'fan-in-promotion';
   readonly itemType = 'followCounts' as const;
 
+  private readonly logger = new Logger(FanInPromotionHandler.name);
+
   constructor(private readonly follows: FollowsRepository) {}
 
   async handle(change: ItemChange, authorId: string): Promise<void> {
     if (change.newImage?.fanIn !== true || change.oldImage?.fanIn === true) return;
     await this.follows.forEachFollowerPage(authorId, (followerIds) =>
-      eachInParallel(followerIds, (followerId) => this.follows.addFanInAuthor(followerId, authorId)),
+      eachInParallel(followerIds, async (followerId) =>
+        logWhenFull(this.logger, await this.follows.addFanInAuthor(followerId, authorId), followerId, authorId),
+      ),
     );
   }
 }
@@ -48,15 +58,19 @@ export class FollowEdgeHandler implements StreamHandler {
   readonly name = 'follow-edge';
   readonly itemType = 'follow' as const;
 
+  private readonly logger = new Logger(FollowEdgeHandler.name);
+
   constructor(private readonly follows: FollowsRepository) {}
 
   async handle(change: ItemChange): Promise<void> {
     if (change.event !== 'INSERT' || !change.newImage) return;
     const followerId = change.newImage.followerId as string;
     const authorId = change.newImage.authorId as string;
+    // One consistent BatchGetItem of both users and both counter items: a follow of an author who
+    // was fan-in already put the author in the set in its own transaction, so this writes nothing.
     const state = await this.follows.edgeState(followerId, authorId);
-    if (state.followerExists && state.authorExists && state.authorFanIn) {
-      await this.follows.addFanInAuthor(followerId, authorId);
+    if (state.followerExists && state.authorExists && state.authorFanIn && !state.fannedInAlready) {
+      logWhenFull(this.logger, await this.follows.addFanInAuthor(followerId, authorId), followerId, authorId);
     }
   }
 }
