@@ -5,7 +5,7 @@ import { PostCascadeHandler } from '../src/stream/handlers/post-cascade.handler.
 import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.repository.js';
 import { StreamReplay } from '../src/stream/stream-replay.js';
 import { processStream } from './helpers/stream.js';
-import { createTestApp, signUp, type TestApp, SEEDING_TIMEOUT_MS } from './helpers/test-app.js';
+import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type TestApp, SEEDING_TIMEOUT_MS } from './helpers/test-app.js';
 
 jest.setTimeout(SEEDING_TIMEOUT_MS);
 
@@ -15,7 +15,7 @@ describe('replaying stream dead letters (e2e)', () => {
 
   beforeAll(async () => {
     // One failed attempt dead-letters a record, so the test needs no backoff to pass.
-    t = await createTestApp({ STREAM_WORKER_MAX_ATTEMPTS: '1' });
+    t = await createTestApp({ STREAM_WORKER_MAX_ATTEMPTS: '1', ...ADMIN_ENV });
   });
   afterAll(async () => {
     await t.close();
@@ -104,5 +104,64 @@ describe('replaying stream dead letters (e2e)', () => {
       spy.mockRestore();
     }
     expect((await t.app.get(StreamReplay).replayStreamDeadLetters()).map((r) => r.outcome)).toEqual(['replayed']);
+  });
+
+  it('announces a publication or a comment handled late only if it still holds: nothing for a post deleted since, no text of a comment rejected since (review-3 #4)', async () => {
+    const admin = await signInAdmin(t);
+    const events = async () =>
+      (
+        (await t.api.get('/api/v1/admin/events?limit=100').set('authorization', admin.bearer).expect(200)).body as {
+          items: { type: string; data: Record<string, unknown> }[];
+        }
+      ).items;
+    const create = async (title: string) => {
+      const post = (
+        await t.api.post('/api/v1/posts').set('authorization', admin.bearer).send({ title, content: 'x' }).expect(201)
+      ).body as { id: string };
+      await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', admin.bearer).send({}).expect(200);
+      return post;
+    };
+
+    // Published, then deleted before the processor got to the publication's record.
+    const gone = await create('Published then deleted');
+    await t.api.delete(`/api/v1/posts/${gone.id}`).set('authorization', admin.bearer).expect(204);
+    // A live post with two approved comments (staff), one deleted and one rejected before processing.
+    const live = await create('Live');
+    const comment = async (content: string) =>
+      (
+        await t.api
+          .post(`/api/v1/posts/${live.id}/comments`)
+          .set('authorization', admin.bearer)
+          .send({ content })
+          .expect(201)
+      ).body as { id: string; status: string };
+    const deleted = await comment('deleted since');
+    const rejected = await comment('rejected since');
+    const kept = await comment('still approved');
+    expect([deleted.status, rejected.status, kept.status]).toEqual(['approved', 'approved', 'approved']);
+    await t.api
+      .delete(`/api/v1/posts/${live.id}/comments/${deleted.id}`)
+      .set('authorization', admin.bearer)
+      .expect(204);
+    await t.api
+      .post(`/api/v1/posts/${live.id}/comments/${rejected.id}/moderate`)
+      .set('authorization', admin.bearer)
+      .send({ status: 'rejected' })
+      .expect(200);
+    await processStream(t);
+
+    const listed = await events();
+    const about = (id: string) => listed.filter((event) => event.data.id === id).map((event) => event.type);
+    expect(about(gone.id)).toEqual(['post.deleted']); // no post.published for what is gone
+    expect(about(live.id)).toEqual(['post.published']);
+    expect(about(deleted.id)).toEqual([]);
+    expect(listed.find((event) => event.data.id === rejected.id)?.data).toMatchObject({
+      status: 'rejected',
+      content: null,
+    });
+    expect(listed.find((event) => event.data.id === kept.id)?.data).toMatchObject({
+      status: 'approved',
+      content: 'still approved',
+    });
   });
 });

@@ -192,13 +192,13 @@ export class CommentsRepository {
     const pointer = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: Keys.commentPointer(postId, commentId), ConsistentRead: true }),
     );
-    if (!pointer.Item) return undefined;
+    return pointer.Item ? this.findAtPath(postId, pointer.Item.path as string) : undefined;
+  }
+
+  /** A comment by its place in the thread (its sort key's path), strongly consistent: one GetItem. */
+  async findAtPath(postId: string, path: string): Promise<Comment | undefined> {
     const result = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: Keys.comment(postId, pointer.Item.path as string),
-        ConsistentRead: true,
-      }),
+      new GetCommand({ TableName: this.tableName, Key: Keys.comment(postId, path), ConsistentRead: true }),
     );
     return result.Item ? stripInternal<Comment>(result.Item) : undefined;
   }

@@ -35,7 +35,8 @@ export interface StreamReplayResult {
  * - **stream records** the poller gave up on (`PK=STREAM#DEADLETTER`): the dead letter holds the
  *   record's position, not its images, so the record is read again from the stream by its shard
  *   and sequence number and handed to the same `StreamProcessor.handleBatch` as the hosts use.
- *   Every handler is idempotent, so a replay after the effect was partly done finishes it. A record
+ *   Every handler is idempotent, so a replay after the effect was partly done finishes it, and
+ *   handlers that announce something (outbound events) check that it still holds first. A record
  *   handled is removed from the list; one that fails again stays; one past the stream's retention
  *   (24 hours on AWS) cannot be replayed and stays too: its cascade is for `db:sweep-orphans`.
  */

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
+import { CommentsRepository } from '../../comments/comments.repository.js';
 import { EventsRepository } from '../../events/events.repository.js';
-import { outboundEventOf, withoutOwner } from '../../events/outbound-event.js';
+import { type MappedEvent, outboundEventOf, withoutOwner } from '../../events/outbound-event.js';
+import { PostsRepository } from '../../posts/posts.repository.js';
 import { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
 import { classifyKey } from '../../dynamo/item-types.js';
 import type { StreamHandler } from '../stream-handler.js';
@@ -14,6 +16,11 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * record): a record delivered twice stores and sends nothing more. An event whose user is erased
  * by the time its record is handled is stored without that user's id. Sending is the
  * `WebhookDispatcher`'s job, so a receiver that is down never holds up the shard.
+ *
+ * A record may be handled long after its write (a dead letter replayed hours later, a worker that
+ * was down): a publication or a new comment is announced only if it is still so when handled, read
+ * consistently (one GetItem), so a receiver never gets `post.published` for a post deleted or
+ * withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4).
  */
 @Injectable()
 export class OutboundEventsHandler implements StreamHandler {
@@ -23,11 +30,14 @@ export class OutboundEventsHandler implements StreamHandler {
   constructor(
     private readonly events: EventsRepository,
     private readonly dispatcher: WebhookDispatcher,
+    private readonly posts: PostsRepository,
+    private readonly comments: CommentsRepository,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async handle(change: ItemChange): Promise<void> {
-    const mapped = outboundEventOf(change, classifyKey(change.key).type);
+    const found = outboundEventOf(change, classifyKey(change.key).type);
+    const mapped = found && (await this.asItIsNow(found, change));
     if (!mapped) return;
     const now = this.clock.now();
     const targets = this.dispatcher.targetIds(mapped.event.type);
@@ -37,5 +47,22 @@ export class OutboundEventsHandler implements StreamHandler {
     // event is stored without their id (or not at all), never carrying it again.
     const anonymous = withoutOwner(mapped.event);
     if (anonymous) await this.events.record(anonymous, undefined, targets, now);
+  }
+
+  /** The event if what it announces still holds (see above); a comment's text only while it is approved. */
+  private async asItIsNow(mapped: MappedEvent, change: ItemChange): Promise<MappedEvent | undefined> {
+    const { event } = mapped;
+    if (event.type === 'post.published') {
+      const current = await this.posts.findSummary(String(event.data.id));
+      const still = current?.status === 'published' && current.publishedAt === event.data.publishedAt;
+      return still ? mapped : undefined;
+    }
+    if (event.type === 'comment.created') {
+      const current = await this.comments.findAtPath(String(event.data.postId), String(change.newImage?.path));
+      if (!current || current.deleted || current.id !== event.data.id) return undefined;
+      if (current.status === 'approved' || event.data.content === null) return mapped;
+      return { ...mapped, event: { ...event, data: { ...event.data, status: current.status, content: null } } };
+    }
+    return mapped;
   }
 }
