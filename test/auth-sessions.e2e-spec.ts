@@ -355,6 +355,7 @@ describe('auth: login, tokens and sessions (e2e)', () => {
   describe('email verification', () => {
     it('activates a pending user with the link sent at registration, once', async () => {
       const user = await signUp(t);
+      await t.mailSent();
       const token = t.mailer.tokenFor(user.email, 'email_verification')!;
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const before = t.clock.now().toISOString();

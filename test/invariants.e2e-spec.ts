@@ -181,6 +181,7 @@ describe('invariants (e2e)', () => {
 
     it('refuses an email-verification token after its expiresAt, and the email stays unverified', async () => {
       const user = await signUp(t);
+      await t.mailSent();
       const token = t.mailer.tokenFor(user.email, 'email_verification');
       expect(token).toEqual(expect.any(String));
       const [stored] = (await t.allItems()).filter((i) => i.kind === 'email_verification' && i.userId === user.userId);

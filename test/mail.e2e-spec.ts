@@ -2,15 +2,18 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SecurityNotices } from '../src/mail/security-notices.js';
 import { SmtpInbox } from './helpers/smtp-inbox.js';
 import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
 
 const FRONT_END = 'https://app.example.test';
+/**
+ * One capture for the file's apps: mails are sent by the stream processor, outside any request,
+ * and nestjs-pino logs those lines through one root logger per process (the first app's stream).
+ */
+const logs = new LogCapture();
 
 describe('Mail through a real SMTP server', () => {
   const inbox = new SmtpInbox();
-  const logs = new LogCapture();
   let t: TestApp;
 
   beforeAll(async () => {
@@ -34,6 +37,7 @@ describe('Mail through a real SMTP server', () => {
     const user = await signUp(t);
     await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
 
+    await t.mailSent(); // the stream processor sends it
     const mail = await inbox.next(user.email, 'password_reset');
     expect(mail.header('From')).toBe('Publishing <no-reply@example.test>');
     expect(mail.header('To')).toBe(user.email);
@@ -52,6 +56,7 @@ describe('Mail through a real SMTP server', () => {
     await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'a-brand-new-password' }).expect(200);
 
     // The security notice goes to the account's address.
+    await t.mailSent();
     const notice = await inbox.next(user.email, 'password_changed');
     expect(notice.header('Subject')).toBe('Your password was changed');
     expect(notice.decoded).not.toMatch(/token=/);
@@ -61,6 +66,7 @@ describe('Mail through a real SMTP server', () => {
 
   it('verifies the address with the mailed link, and tells the old address when the email changes', async () => {
     const user = await signUp(t);
+    await t.mailSent();
     const verification = await inbox.next(user.email, 'email_verification');
     const link = /https:\/\/app\.example\.test\/verify-email\?token=[A-Za-z0-9_-]+/.exec(verification.decoded)?.[0];
     await t.api
@@ -74,6 +80,7 @@ describe('Mail through a real SMTP server', () => {
       .set('authorization', user.bearer)
       .send({ email: newEmail, password: user.password })
       .expect(200);
+    await t.mailSent();
     const notice = await inbox.next(user.email, 'email_changed');
     expect(notice.header('Subject')).toBe('Your account email was changed');
     expect(notice.decoded).toContain(newEmail);
@@ -91,7 +98,7 @@ describe('Mail through a real SMTP server', () => {
       .set('authorization', user.bearer)
       .send({ currentPassword: user.password, newPassword: 'another-password-1' })
       .expect(204);
-    await t.app.get(SecurityNotices).idle();
+    await t.mailSent();
     expect((await inbox.next(user.email, 'password_changed')).to).toEqual([user.email]);
   });
 });
@@ -99,7 +106,6 @@ describe('Mail through a real SMTP server', () => {
 describe('The development file transport', () => {
   let dir: string;
   let t: TestApp;
-  const logs = new LogCapture();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mail-'));
@@ -115,6 +121,7 @@ describe('The development file transport', () => {
 
   it('writes each mail as a text and an HTML file, and logs only the file name', async () => {
     const user = await signUp(t);
+    await t.mailSent();
     let files: string[] = [];
     for (let i = 0; i < 200 && files.length < 2; i++) {
       files = (await readdir(dir)).filter((f) => f.includes('email_verification'));

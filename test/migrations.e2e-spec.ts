@@ -116,6 +116,7 @@ describe('db:migrate (e2e)', () => {
     try {
       // Old-layout tokens made through the API: the verification mails of new accounts.
       const users = await Promise.all([signUp(t), signUp(t), signUp(t)]);
+      await t.mailSent();
       for (const user of users) {
         const [token] = (await t.allItems()).filter((i) => i.entity === 'ActionToken' && i.userId === user.userId);
         await toOldLayout(t.db, t.tableName, token);

@@ -57,6 +57,7 @@ describe('personal data: export and self-erasure (e2e)', () => {
 
   it('GET /users/me/export holds everything about the caller and nothing about anyone else', async () => {
     const { alice, bob, alicePost, bobPost, aliceComment, bobComment } = await twoUsers();
+    await t.mailSent(); // the stream processor mints the verification links (issue 17)
     const res = await t.api.get('/api/v1/users/me/export').set('authorization', alice.bearer).expect(200);
     const data = res.body;
 

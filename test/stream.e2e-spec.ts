@@ -1,11 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DescribeStreamCommand,
-  type DynamoDBStreamsClient,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { checkCounts } from '../src/admin-tools/count-check.js';
@@ -19,9 +13,8 @@ import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import type { StreamRecord } from '../src/dynamo/stream-record.js';
-import { DYNAMODB_STREAMS_CLIENT } from '../src/stream/stream.constants.js';
 import { atScale } from './helpers/scale.js';
-import { processStream } from './helpers/stream.js';
+import { processStream, streamRecords } from './helpers/stream.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -148,29 +141,11 @@ describe('change streams: the post cascade (e2e)', () => {
 
   const partition = (postId: string) => t.queryPartition(Keys.postPartition(postId));
   /** Every record of the user item still in the table's stream, read straight from the Streams API. */
-  async function userRecords(userId: string): Promise<StreamRecord[]> {
-    const streams = t.app.get<DynamoDBStreamsClient>(DYNAMODB_STREAMS_CLIENT);
-    const table = await raw.send(new DescribeTableCommand({ TableName: t.tableName }));
-    const StreamArn = table.Table!.LatestStreamArn!;
-    const shards = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription?.Shards ?? [];
-    const found: StreamRecord[] = [];
-    for (const shard of shards) {
-      let iterator = (
-        await streams.send(
-          new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
-        )
-      ).ShardIterator;
-      while (iterator) {
-        const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-        for (const record of (page.Records ?? []) as StreamRecord[]) {
-          const keys = record.dynamodb?.Keys;
-          if (keys?.PK?.S === Keys.user(userId).PK && keys?.SK?.S === Keys.user(userId).SK) found.push(record);
-        }
-        iterator = (page.Records ?? []).length > 0 ? page.NextShardIterator : undefined;
-      }
-    }
-    return found;
-  }
+  const userRecords = async (userId: string): Promise<StreamRecord[]> =>
+    (await streamRecords(t)).filter(
+      (record) =>
+        record.dynamodb?.Keys?.PK?.S === Keys.user(userId).PK && record.dynamodb?.Keys?.SK?.S === Keys.user(userId).SK,
+    );
   const countPartition = async (postId: string) =>
     (
       await t.db.send(
@@ -439,6 +414,13 @@ describe('change streams: the inline worker (e2e)', () => {
     while (!(await done()) && Date.now() < deadline) await sleep(100);
     return done();
   };
+
+  it('mails the verification link of a registration without anyone driving it (no request sends mail)', async () => {
+    expect(t.app.get(StreamPoller).running).toBe(true);
+    const user = await signUp(t);
+    const mailed = () => Promise.resolve(t.mailer.last(user.email, 'email_verification') !== undefined);
+    expect(await eventually(mailed)).toBe(true);
+  });
 
   it("removes a deleted post's comments without anyone driving it", async () => {
     expect(t.app.get(StreamPoller).running).toBe(true);

@@ -144,6 +144,7 @@ describe('users (e2e)', () => {
       expect(res.body).toMatchObject({ email: 'new.address@example.com', emailVerified: false });
       expect(await t.getItem(`UNIQUE#EMAIL#${me.email}`, 'UNIQUE')).toBeUndefined();
       expect((await t.getItem('UNIQUE#EMAIL#new.address@example.com', 'UNIQUE'))?.userId).toBe(me.userId);
+      await t.mailSent();
       expect(t.mailer.last('new.address@example.com', 'email_verification')).toMatchObject({
         to: 'new.address@example.com',
         kind: 'email_verification',
@@ -177,6 +178,7 @@ describe('users (e2e)', () => {
 
     it('makes a verification link sent to the old address useless', async () => {
       const me = await signUp(t);
+      await t.mailSent();
       const oldToken = t.mailer.tokenFor(me.email, 'email_verification')!;
       await t.api
         .post('/api/v1/users/me/email')

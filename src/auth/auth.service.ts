@@ -15,7 +15,6 @@ import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from '../users/dto/register.dto.js';
 import { PasswordHasher } from '../users/password-hasher.js';
-import { SecurityNotices } from '../mail/security-notices.js';
 import type { Session } from '../identity/sessions/session.entity.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
@@ -61,7 +60,6 @@ export class AuthService {
     private readonly usersRepository: UsersRepository,
     private readonly sessions: SessionsRepository,
     private readonly actionLinks: ActionLinksService,
-    private readonly notices: SecurityNotices,
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
     private readonly limiter: RateLimiter,
@@ -98,9 +96,10 @@ export class AuthService {
       if (!emailTaken || !(await this.replaceStalePendingAccount(email))) throw error;
       user = await create();
     }
-    // The account exists whatever happens to the mail; the user can ask for another link.
-    await this.actionLinks.send('email_verification', user).catch((error: unknown) => {
-      this.logger.warn(`Verification mail failed: ${error instanceof Error ? error.name : typeof error}`);
+    // The processor mints and mails the link. The account exists whatever happens to the
+    // request; the user can ask for another link.
+    await this.actionLinks.requestLink('email_verification', user).catch((error: unknown) => {
+      this.logger.warn(`Verification mail request failed: ${error instanceof Error ? error.name : typeof error}`);
     });
     return this.issue(user, issued!.session, issued!.refreshToken, lifetime);
   }
@@ -243,13 +242,14 @@ export class AuthService {
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
     }
     await this.usersRepository.setPassword(userId, await this.passwords.hash(next), this.clock.now().toISOString());
+    // The processor sends the security notice from the user item's change (docs/streams.md).
     await this.sessions.revokeAll(userId, sessionId);
-    this.notices.passwordChanged(user.email);
   }
 
   /**
-   * Sends a reset link when the email belongs to an account that may sign in; the caller cannot
-   * tell either way: same status, body and DynamoDB calls, and the mail leaves after the answer.
+   * Asks for a reset link when the email belongs to an account that may sign in; the caller
+   * cannot tell either way: same status, body and DynamoDB calls (a mail request is written in
+   * both cases, see `requestLink`), and the stream processor sends the mail.
    */
   async requestPasswordReset(email: string, client: ClientInfo): Promise<void> {
     const { passwordResetPerIp, passwordResetPerEmail } = this.config.rateLimits;
@@ -258,8 +258,7 @@ export class AuthService {
       { rule: passwordResetPerEmail, subject: normalizeEmail(email) },
     ]);
     const user = await this.findWithPasswordByEmail(email);
-    if (!user || user.status === 'inactive') return;
-    this.actionLinks.sendInBackground('password_reset', user);
+    await this.actionLinks.requestLink('password_reset', user && user.status !== 'inactive' ? user : undefined);
   }
 
   /**
@@ -282,7 +281,6 @@ export class AuthService {
     );
     if (!changed) throw invalidLink();
     await this.sessions.revokeAll(consumed.userId);
-    this.notices.passwordChanged(consumed.email);
     // The owner proved control of the mailbox: failed sign-ins no longer count against them.
     await this.clearLoginFailures(consumed.email);
   }
@@ -295,8 +293,8 @@ export class AuthService {
       { rule: verificationPerEmail, subject: normalizeEmail(email) },
     ]);
     const user = await this.findWithPasswordByEmail(email);
-    if (!user || user.emailVerified || user.status === 'inactive') return;
-    this.actionLinks.sendInBackground('email_verification', user);
+    const eligible = user && !user.emailVerified && user.status !== 'inactive';
+    await this.actionLinks.requestLink('email_verification', eligible ? user : undefined);
   }
 
   /** Verifies the address the link was sent to, only while it is still the account's email. */

@@ -23,6 +23,8 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'Session', pk: new RegExp(`^USER#${ID}$`), sk: new RegExp(`^SESSION#${ID}$`) },
   { entity: 'Unique', pk: /^UNIQUE#(EMAIL|USERNAME|[A-Z]+_SLUG)#.+$/, sk: /^UNIQUE$/ },
   { entity: 'ActionToken', pk: /^TOKEN#[0-9a-f]{64}$/, sk: /^TOKEN$/ },
+  { entity: 'MailRequest', pk: new RegExp(`^USER#${ID}$`), sk: new RegExp(`^MAILREQ#${ID}$`) },
+  { entity: 'NoticeSent', pk: new RegExp(`^USER#${ID}$`), sk: /^NOTICE#[a-z_]+#\d+$/ },
   { entity: 'RateLimit', pk: /^RATE#.+$/, sk: /^WINDOW#\d+$/ },
   { entity: 'Counter', pk: /^STATS#USERS$/, sk: /^ACTIVE_ADMINS$/ },
   { entity: 'Category', pk: /^CATEGORIES$/, sk: new RegExp(`^CATEGORY#${ID}$`) },

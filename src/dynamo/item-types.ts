@@ -5,7 +5,7 @@ import { Keys, type ItemKey } from './keys.js';
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
 export type StreamItemType =
-  'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'displayFanoutJob' | 'follow' | 'other';
+  'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'displayFanoutJob' | 'follow' | 'mailRequest' | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
 const USER_PARTITION = Keys.userPartition('');
@@ -18,7 +18,7 @@ const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 export interface ClassifiedKey {
   type: StreamItemType;
   /**
-   * The post's or user's id (the user's for `followCounts`, the post's for `comment`; empty for
+   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -35,6 +35,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === DISPLAY_FANOUT_JOB_SK)
     return { type: 'displayFanoutJob', id: key.PK.slice(USER_PARTITION.length) };
+  if (key.PK.startsWith(USER_PARTITION) && key.SK.startsWith(Keys.mailRequestPrefix))
+    return { type: 'mailRequest', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(FOLLOW_EDGE_PARTITION) && key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };
   if (key.PK === Keys.streamCheckpointPartition) return { type: 'checkpoint', id: '' };
   return { type: 'other', id: '' };

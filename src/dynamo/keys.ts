@@ -10,6 +10,9 @@ export const ENTITY = {
   Unique: 'Unique',
   Session: 'Session',
   ActionToken: 'ActionToken',
+  // transactional mail sent by the stream processor (issue 17)
+  MailRequest: 'MailRequest',
+  NoticeSent: 'NoticeSent',
   RateLimit: 'RateLimit',
   Category: 'Category',
   Tag: 'Tag',
@@ -69,6 +72,12 @@ export const Keys = {
   sessionPrefix: 'SESSION#',
   /** Password-reset and verification tokens, keyed by the SHA-256 of the token. */
   actionToken: (tokenHash: string): ItemKey => ({ PK: `TOKEN#${tokenHash}`, SK: 'TOKEN' }),
+  /** A mail the processor sends (a link it mints): written by the request, deleted when minted. */
+  mailRequest: (userId: string, requestId: string): ItemKey => ({ PK: `USER#${userId}`, SK: `MAILREQ#${requestId}` }),
+  /** Sort-key prefix of mail requests (the processor recognises them by it). */
+  mailRequestPrefix: 'MAILREQ#',
+  /** A security notice already sent for one change of the user item (a replay sends it no more). */
+  noticeSent: (userId: string, notice: string): ItemKey => ({ PK: `USER#${userId}`, SK: `NOTICE#${notice}` }),
   /** Every category lives in one partition: the tree is one consistent Query (see docs/data-model.md). */
   category: (categoryId: string): ItemKey => ({ PK: 'CATEGORIES', SK: `CATEGORY#${categoryId}` }),
   categoriesPartition: 'CATEGORIES',

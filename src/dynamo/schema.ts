@@ -72,6 +72,16 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     about: 'reset or verification token (ttl)',
   },
   {
+    entity: ENTITY.MailRequest,
+    key: Keys.mailRequest('<userId>', '<requestId>'),
+    about: 'a link mail for the processor to mint and send (ttl)',
+  },
+  {
+    entity: ENTITY.NoticeSent,
+    key: Keys.noticeSent('<userId>', '<kind>#<n>'),
+    about: 'a security notice sent once (ttl)',
+  },
+  {
     entity: ENTITY.Idempotency,
     key: Keys.idempotency('<userId>', '<key>'),
     indexKeys: OwnedIndexKeys.idempotency('<userId>', '<key>'),

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { FileMailer } from './file.mailer.js';
 import { LoggingMailer } from './logging.mailer.js';
 import { MAILER, type Mailer } from './mailer.js';
+import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SecurityNotices } from './security-notices.js';
 import { SesMailer } from './ses.mailer.js';
 import { SmtpMailer } from './smtp.mailer.js';
@@ -34,6 +35,7 @@ export class MailModule implements OnApplicationShutdown {
       module: MailModule,
       providers: [
         { provide: MAILER, inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailer ?? createMailer(config) },
+        NoticesSentRepository,
         SecurityNotices,
       ],
       exports: [MAILER, SecurityNotices],

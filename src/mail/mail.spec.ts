@@ -1,5 +1,6 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SesMailer, type SesSender } from './ses.mailer.js';
+import { noticesOf } from './security-notices.js';
 import { renderMail } from './templates.js';
 
 describe('mail templates', () => {
@@ -44,5 +45,36 @@ describe('SesMailer', () => {
       },
       EmailTags: [{ Name: 'kind', Value: 'email_verification' }],
     });
+  });
+});
+
+describe('the security notices a change of the user item calls for', () => {
+  const before = { email: 'old@example.com', passwordGeneration: 1, version: 4, loginCount: 2 };
+
+  it('a sign-in, a rename or a role change: none', () => {
+    expect(noticesOf(before, { ...before, version: 5, loginCount: 3, username: 'new' })).toEqual([]);
+  });
+
+  it('a password generation that rose (an account that never had one counts as 0): password_changed to the address', () => {
+    expect(noticesOf(before, { ...before, passwordGeneration: 2, version: 5 })).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com' } },
+    ]);
+    expect(
+      noticesOf({ email: 'a@example.com', version: 1 }, { email: 'a@example.com', passwordGeneration: 1, version: 2 }),
+    ).toEqual([{ marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com' } }]);
+  });
+
+  it('a new email: email_changed to the old address, naming the new one', () => {
+    expect(noticesOf(before, { ...before, email: 'new@example.com', version: 5 })).toEqual([
+      {
+        marker: 'email_changed#5',
+        mail: { kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' },
+      },
+    ]);
+  });
+
+  it('an insert or a removal: none (no before or no after)', () => {
+    expect(noticesOf(undefined, before)).toEqual([]);
+    expect(noticesOf(before, undefined)).toEqual([]);
   });
 });

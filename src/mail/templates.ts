@@ -69,3 +69,7 @@ export function renderMail(request: MailRequest): MailMessage {
   const kind: MailKind = request.kind;
   return { kind, to: request.to, subject: template.subject, text: `${text}\n`, html, ...(link ? { link } : {}) };
 }
+
+/** An error's name and code only: a mail transport's message may quote the mail, link included. */
+export const describeMailError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}${'code' in error ? ` (${String(error.code)})` : ''}` : typeof error;

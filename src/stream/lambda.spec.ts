@@ -8,6 +8,16 @@ import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
 import type { ItemChange } from '../dynamo/stream-record.js';
 import { STREAM_HANDLERS } from './stream.constants.js';
+import { loadConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { ItemKey } from '../dynamo/keys.js';
+import { ActionLinksService } from '../identity/action-links/action-links.service.js';
+import { type ActionToken, ActionTokensRepository } from '../identity/action-links/action-tokens.repository.js';
+import { InMemoryMailer } from '../mail/in-memory.mailer.js';
+import { MAILER } from '../mail/mailer.js';
+import { NoticesSentRepository } from '../mail/notices-sent.repository.js';
+import { SecurityNotices } from '../mail/security-notices.js';
+import { TransactionalMailHandler } from './handlers/transactional-mail.handler.js';
 
 /**
  * Records read from DynamoDB Local's stream of a real run (a post created, commented on and
@@ -102,5 +112,83 @@ describe('Lambda handler (recorded stream events)', () => {
   it('reports nothing for an empty batch', async () => {
     const handler = await handlerWith(new FakeHandler('post'));
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('Lambda handler: transactional mail (recorded stream events)', () => {
+  /**
+   * Records of a real run (a registration, a reset request, a password change), the user's
+   * partition only: the user's INSERT, two mail requests' INSERTs, the user's MODIFY.
+   */
+  const mailEvent = (): DynamoDBStreamEvent =>
+    JSON.parse(
+      readFileSync(new URL('./fixtures/transactional-mail.event.json', import.meta.url), 'utf8'),
+    ) as DynamoDBStreamEvent;
+
+  /** The mint and the notice claim as DynamoDB's conditions make them: once per request, once per notice. */
+  class FakeStore {
+    readonly minted: ActionToken[] = [];
+    private readonly used = new Set<string>();
+    mint(_hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
+      const key = `${request.PK}/${request.SK}`;
+      if (this.used.has(key)) return Promise.resolve(false);
+      this.used.add(key);
+      this.minted.push(token);
+      return Promise.resolve(true);
+    }
+    claim(userId: string, notice: string): Promise<boolean> {
+      const key = `${userId}/${notice}`;
+      if (this.used.has(key)) return Promise.resolve(false);
+      this.used.add(key);
+      return Promise.resolve(true);
+    }
+  }
+
+  async function lambdaWith(at: string) {
+    const store = new FakeStore();
+    const mailer = new InMemoryMailer();
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        StreamProcessor,
+        TransactionalMailHandler,
+        ActionLinksService,
+        SecurityNotices,
+        { provide: STREAM_HANDLERS, inject: [TransactionalMailHandler], useFactory: (h: StreamHandler) => [h] },
+        { provide: ActionTokensRepository, useValue: store },
+        { provide: NoticesSentRepository, useValue: store },
+        { provide: MAILER, useValue: mailer },
+        { provide: AppMetrics, useValue: new AppMetrics() },
+        { provide: CLOCK, useValue: new SettableClock().set(new Date(at)) },
+        { provide: APP_CONFIG, useValue: loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://blog.example' }) },
+      ],
+    }).compile();
+    return { handler: createStreamHandler(async () => moduleRef.get(StreamProcessor)), store, mailer };
+  }
+
+  it('mints and mails both links and sends the password notice; the same event again sends nothing more', async () => {
+    const { handler, store, mailer } = await lambdaWith('2026-11-26T18:16:00Z');
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(mailer.outbox.map((m) => [m.kind, m.to])).toEqual([
+      ['email_verification', 'ada@example.com'],
+      ['password_reset', 'ada@example.com'],
+      ['password_changed', 'ada@example.com'],
+    ]);
+    expect(mailer.last('ada@example.com', 'password_reset')!.link).toMatch(
+      /^https:\/\/blog\.example\/reset-password\?token=[A-Za-z0-9_-]{43}$/,
+    );
+    // The reset link is bound to the password generation of the request's time.
+    expect(store.minted.map((m) => [m.kind, m.passwordGeneration])).toEqual([
+      ['email_verification', 0],
+      ['password_reset', 0],
+    ]);
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(mailer.outbox).toHaveLength(3);
+  });
+
+  it('an hour later (the link lifetime) the requests are stale: only the notice goes out', async () => {
+    const { handler, store, mailer } = await lambdaWith('2026-11-26T19:16:00Z');
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(mailer.outbox.map((m) => m.kind)).toEqual(['password_changed']);
+    expect(store.minted).toEqual([]);
   });
 });

@@ -24,6 +24,8 @@ import { FanInPromotionHandler, FollowEdgeHandler, FollowErasureHandler } from '
 import { EventsModule } from '../events/events.module.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { OutboundEventsHandler } from './handlers/outbound-events.handler.js';
+import { ActionLinksModule } from '../identity/action-links/action-links.module.js';
+import { TransactionalMailHandler } from './handlers/transactional-mail.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
@@ -51,6 +53,8 @@ const STREAM_HANDLER_CLASSES = [
   FollowErasureHandler,
   // outbound events (issue 17)
   OutboundEventsHandler,
+  // transactional mail: links minted and mailed, security notices (issue 17 item 5)
+  TransactionalMailHandler,
 ] as const satisfies readonly Type<StreamHandler>[];
 
 /**
@@ -59,7 +63,7 @@ const STREAM_HANDLER_CLASSES = [
  * `npm run worker` (src/stream/worker.main.ts) or behind the Lambda handler (src/stream/lambda.ts).
  */
 @Module({
-  imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule, EventsModule],
+  imports: [PostsModule, UsersModule, CommentsModule, FollowsModule, FeedModule, EventsModule, ActionLinksModule],
   providers: [
     ...STREAM_HANDLER_CLASSES,
     {

@@ -11,7 +11,6 @@ import type { RateLimiter } from '../dynamo/rate-limiter.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import type { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import type { SessionsRepository } from '../identity/sessions/sessions.repository.js';
-import type { SecurityNotices } from '../mail/security-notices.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { Profile, User, UserWithPassword } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
@@ -58,8 +57,9 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
   };
   const sessions = { revokeAll: jest.fn((_userId: string) => Promise.resolve(1)) };
   const passwords = { verify: jest.fn((password: string, _hash: string) => Promise.resolve(password === 'right')) };
-  const actionLinks = { send: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()) };
-  const notices = { emailChanged: jest.fn((_from: string, _to: string) => undefined) };
+  const actionLinks = {
+    requestLink: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()),
+  };
   const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
   const clock = new SettableClock().set(NOW);
   const config = {
@@ -73,14 +73,13 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     sessions as unknown as SessionsRepository,
     passwords as unknown as PasswordHasher,
     actionLinks as unknown as ActionLinksService,
-    notices as unknown as SecurityNotices,
     {} as CursorCodec,
     clock,
     new SequentialIds('user'),
     limiter as unknown as RateLimiter,
     config,
   );
-  return { service, users, sessions, passwords, actionLinks, notices, limiter, clock };
+  return { service, users, sessions, passwords, actionLinks, limiter, clock };
 }
 
 describe('UsersService.create', () => {
@@ -187,23 +186,23 @@ describe('UsersService.changeEmail', () => {
     expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'wrong'))).toBe('403 wrong_password');
     expect(limiter.consume.mock.calls).toEqual([[[{ rule: { name: 'password-check' }, subject: 'u1' }]]]);
     expect(users.changeEmail).not.toHaveBeenCalled();
-    expect(actionLinks.send).not.toHaveBeenCalled();
+    expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
-  it('a new address: moved, a verification link sent to it, a notice to the old one', async () => {
-    const { service, users, actionLinks, notices } = setUp([user('u1')]);
+  it('a new address: moved, a verification link asked for it (the processor sends the notice to the old one)', async () => {
+    const { service, users, actionLinks } = setUp([user('u1')]);
     await service.changeEmail('u1', ' New@Example.com ', 'right');
     expect(users.changeEmail.mock.calls[0][1]).toBe('new@example.com');
-    expect(actionLinks.send.mock.calls).toEqual([['email_verification', { id: 'u1', email: 'new@example.com' }]]);
-    expect(notices.emailChanged.mock.calls).toEqual([['u1@example.com', 'new@example.com']]);
+    expect(actionLinks.requestLink.mock.calls).toEqual([
+      ['email_verification', { id: 'u1', email: 'new@example.com' }],
+    ]);
   });
 
   it('the same address (in another case) writes and sends nothing', async () => {
-    const { service, users, actionLinks, notices } = setUp([user('u1')]);
+    const { service, users, actionLinks } = setUp([user('u1')]);
     await service.changeEmail('u1', 'U1@example.com', 'right');
     expect(users.changeEmail).not.toHaveBeenCalled();
-    expect(actionLinks.send).not.toHaveBeenCalled();
-    expect(notices.emailChanged).not.toHaveBeenCalled();
+    expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 });
 

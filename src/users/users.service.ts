@@ -19,7 +19,6 @@ import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { isActiveAdmin } from './admin-counter.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
-import { SecurityNotices } from '../mail/security-notices.js';
 import { isDateBefore, pastDateMessage } from '../common/validation/dates.js';
 
 /** What the account holds of a user's personal data (the export workflow adds their content). */
@@ -54,7 +53,6 @@ export class UsersService {
     private readonly sessions: SessionsRepository,
     private readonly passwords: PasswordHasher,
     private readonly actionLinks: ActionLinksService,
-    private readonly notices: SecurityNotices,
     private readonly cursors: CursorCodec,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
@@ -157,8 +155,8 @@ export class UsersService {
     const normalized = normalizeEmail(email);
     if (normalized !== user.email) {
       await this.users.changeEmail(user, normalized);
-      await this.actionLinks.send('email_verification', { id: user.id, email: normalized });
-      this.notices.emailChanged(user.email, normalized);
+      // The processor mails the link, and the notice to the old address from this change's record.
+      await this.actionLinks.requestLink('email_verification', { id: user.id, email: normalized });
     }
     return this.getOwn(userId);
   }

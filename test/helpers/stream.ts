@@ -1,5 +1,15 @@
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from '@aws-sdk/client-dynamodb-streams';
 import type { TestApp } from './test-app.js';
+import { DYNAMODB_CLIENT } from '../../src/dynamo/dynamo.constants.js';
+import type { StreamRecord } from '../../src/dynamo/stream-record.js';
 import { StreamPoller } from '../../src/stream/stream-poller.js';
+import { DYNAMODB_STREAMS_CLIENT } from '../../src/stream/stream.constants.js';
 
 /**
  * Runs the app's stream poller until the suite's table's stream has nothing new: what a test
@@ -8,4 +18,28 @@ import { StreamPoller } from '../../src/stream/stream-poller.js';
  */
 export async function processStream(t: TestApp): Promise<void> {
   await t.app.get(StreamPoller).drain();
+}
+
+/** Every record still in the suite's table's stream, read straight from the Streams API, in shard order. */
+export async function streamRecords(t: TestApp): Promise<StreamRecord[]> {
+  const streams = t.app.get<DynamoDBStreamsClient>(DYNAMODB_STREAMS_CLIENT);
+  const table = await t.app
+    .get<DynamoDBClient>(DYNAMODB_CLIENT)
+    .send(new DescribeTableCommand({ TableName: t.tableName }));
+  const StreamArn = table.Table!.LatestStreamArn!;
+  const shards = (await streams.send(new DescribeStreamCommand({ StreamArn }))).StreamDescription?.Shards ?? [];
+  const records: StreamRecord[] = [];
+  for (const shard of shards) {
+    let iterator = (
+      await streams.send(
+        new GetShardIteratorCommand({ StreamArn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }),
+      )
+    ).ShardIterator;
+    while (iterator) {
+      const page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      records.push(...((page.Records ?? []) as StreamRecord[]));
+      iterator = (page.Records ?? []).length > 0 ? page.NextShardIterator : undefined;
+    }
+  }
+  return records;
 }

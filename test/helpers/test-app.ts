@@ -15,8 +15,8 @@ import { SettableClock } from '../../src/common/clock/clock.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
-import { ActionLinksService } from '../../src/identity/action-links/action-links.service.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
+import { StreamPoller } from '../../src/stream/stream-poller.js';
 import type { UserWithPassword } from '../../src/users/user.entity.js';
 import { TEST_REQUEST_TIMEOUT_MS } from './built-scripts.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
@@ -75,7 +75,10 @@ export interface TestApp {
   /** Every item of the suite's table (tests only: the app itself never scans). */
   allItems(): Promise<Record<string, unknown>[]>;
   getItem(PK: string, SK: string): Promise<Record<string, unknown> | undefined>;
-  /** Waits until the mails that requests started in the background have been sent. */
+  /**
+   * Runs the stream processor until the stream is drained: it sends every mail asked for so far
+   * (requests never send mail themselves, issue 17). It runs every other effect of the stream too.
+   */
   mailSent(): Promise<void>;
   queryPartition(PK: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -144,7 +147,7 @@ export async function createTestApp(
       return items;
     },
     async mailSent() {
-      await app.get(ActionLinksService).idle();
+      await app.get(StreamPoller).drain();
     },
     async getItem(PK, SK) {
       return (await db.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;
@@ -298,6 +301,7 @@ export async function signUpWithRole(
 
 /** Confirms the user's email with the link the app mailed at registration. */
 export async function verifyEmail(t: TestApp, user: SignedIn): Promise<void> {
+  await t.mailSent();
   const token = t.mailer.tokenFor(user.email, 'email_verification');
   if (!token) throw new Error(`no verification mail for ${user.email}`);
   const res = await t.api.post('/api/v1/auth/verify-email/confirm').send({ token });

@@ -3,25 +3,45 @@ import { Test } from '@nestjs/testing';
 import { CLOCK, SettableClock } from '../../common/clock/clock.js';
 import { loadConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
+import type { ItemKey } from '../../dynamo/keys.js';
 import { InMemoryMailer } from '../../mail/in-memory.mailer.js';
 import { MAILER } from '../../mail/mailer.js';
 import { ActionLinksService } from './action-links.service.js';
-import type { ActionToken, ActionTokenKind } from './action-tokens.repository.js';
+import type { ActionToken, ActionTokenKind, MailRequest } from './action-tokens.repository.js';
 import { ActionTokensRepository } from './action-tokens.repository.js';
 
-/** Records what the service stores and asks to consume, in place of DynamoDB. */
+/** Records what the service stores, mints and consumes, in place of DynamoDB. */
 class FakeTokens {
-  readonly created: { hash: string; token: ActionToken }[] = [];
+  readonly requests = new Map<string, { key: ItemKey; request: MailRequest }>();
+  readonly minted: { hash: string; token: ActionToken }[] = [];
   readonly consumed: { hash: string; kind: ActionTokenKind; now: Date }[] = [];
 
-  create(hash: string, token: ActionToken): Promise<void> {
-    this.created.push({ hash, token });
+  requestMail(key: ItemKey, request: MailRequest): Promise<void> {
+    this.requests.set(`${key.PK}/${key.SK}`, { key, request });
     return Promise.resolve();
+  }
+
+  /** Like the transaction: only while the request is there, and it goes. */
+  mint(hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
+    if (!this.requests.delete(`${request.PK}/${request.SK}`)) return Promise.resolve(false);
+    this.minted.push({ hash, token });
+    return Promise.resolve(true);
   }
 
   consume(hash: string, kind: ActionTokenKind, now: Date): Promise<ActionToken | undefined> {
     this.consumed.push({ hash, kind, now });
-    return Promise.resolve(this.created.find((c) => c.hash === hash)?.token);
+    return Promise.resolve(this.minted.find((c) => c.hash === hash)?.token);
+  }
+
+  only(): { key: ItemKey; request: MailRequest } {
+    expect(this.requests.size).toBe(1);
+    return [...this.requests.values()][0];
+  }
+}
+
+class FailingMailer extends InMemoryMailer {
+  override send(): Promise<void> {
+    return Promise.reject(new Error('mail server down'));
   }
 }
 
@@ -32,9 +52,9 @@ describe('ActionLinksService on a fixed clock', () => {
   let mailer: InMemoryMailer;
   let clock: SettableClock;
 
-  beforeEach(async () => {
+  async function build(mail: InMemoryMailer = new InMemoryMailer()) {
     tokens = new FakeTokens();
-    mailer = new InMemoryMailer();
+    mailer = mail;
     clock = new SettableClock().set(AT);
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -53,12 +73,16 @@ describe('ActionLinksService on a fixed clock', () => {
       ],
     }).compile();
     service = moduleRef.get(ActionLinksService);
-  });
+  }
 
-  it("dates a link by the clock: created now, expiring ACTION_TOKEN_TTL_SECONDS later, its token's hash stored", async () => {
-    await service.send('password_reset', { id: 'u1', email: 'ada@example.com', passwordGeneration: 3 });
-    expect(tokens.created).toHaveLength(1);
-    expect(tokens.created[0].token).toEqual({
+  beforeEach(() => build());
+
+  it('a request writes who the link is for, dated by the clock, and no token; the mailer is not called', async () => {
+    await service.requestLink('password_reset', { id: 'u1', email: 'ada@example.com', passwordGeneration: 3 });
+    const { key, request } = tokens.only();
+    expect(key.PK).toBe('USER#u1');
+    expect(key.SK).toMatch(/^MAILREQ#[A-Za-z0-9_-]{16}$/);
+    expect(request).toEqual({
       kind: 'password_reset',
       userId: 'u1',
       email: 'ada@example.com',
@@ -66,25 +90,74 @@ describe('ActionLinksService on a fixed clock', () => {
       createdAt: AT,
       expiresAt: '2026-05-15T12:30:00.000Z',
     });
+    expect(mailer.outbox).toEqual([]);
+  });
+
+  it('nobody to mail: a stand-in of the same shape without an address, in a partition of its own; delivering it sends nothing', async () => {
+    await service.requestLink('password_reset', undefined);
+    const { key, request } = tokens.only();
+    expect(key.PK).toMatch(/^USER#nobody-[A-Za-z0-9_-]{16}$/);
+    expect(request).not.toHaveProperty('email');
+    expect(await service.deliver(key, { ...request })).toBe('nobody');
+    expect(tokens.minted).toEqual([]);
+    expect(mailer.outbox).toEqual([]);
+  });
+
+  it("delivery mints the link with the request's dates and binding, stores its hash, mails it; a replay mints and sends nothing", async () => {
+    await service.requestLink('password_reset', { id: 'u1', email: 'ada@example.com', passwordGeneration: 3 });
+    const { key, request } = tokens.only();
+    clock.advance(60_000); // the worker's lag does not lengthen the link
+    expect(await service.deliver(key, { ...request })).toBe('sent');
+    expect(tokens.minted).toHaveLength(1);
+    expect(tokens.minted[0].token).toEqual(request);
     const token = mailer.tokenFor('ada@example.com', 'password_reset')!;
     expect(mailer.last('ada@example.com', 'password_reset')!.link).toBe(
       `https://blog.example/reset-password?token=${token}`,
     );
-    expect(tokens.created[0].hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(tokens.minted[0].hash).toBe(createHash('sha256').update(token).digest('hex'));
+
+    expect(await service.deliver(key, { ...request })).toBe('already_minted');
+    expect(tokens.minted).toHaveLength(1);
+    expect(mailer.outbox).toHaveLength(1);
+  });
+
+  it('a request past its link lifetime when the processor reaches it is neither minted nor sent', async () => {
+    await service.requestLink('email_verification', { id: 'u2', email: 'bob@example.com' });
+    const { key, request } = tokens.only();
+    clock.advance(1800 * 1000);
+    expect(await service.deliver(key, { ...request })).toBe('expired');
+    expect(tokens.minted).toEqual([]);
+    expect(mailer.outbox).toEqual([]);
+  });
+
+  it('a mail that fails after the mint is lost, not retried (at most once): the request is used up', async () => {
+    await build(new FailingMailer());
+    await service.requestLink('email_verification', { id: 'u2', email: 'bob@example.com' });
+    const { key, request } = tokens.only();
+    expect(await service.deliver(key, { ...request })).toBe('send_failed');
+    expect(await service.deliver(key, { ...request })).toBe('already_minted');
+    expect(tokens.minted).toHaveLength(1);
+  });
+
+  it('an image that is not a mail request is refused as malformed', async () => {
+    expect(await service.deliver({ PK: 'USER#u1', SK: 'MAILREQ#x' }, { kind: 'password_changed' })).toBe('malformed');
+    expect(await service.deliver({ PK: 'USER#u1', SK: 'MAILREQ#x' }, undefined)).toBe('malformed');
   });
 
   it("judges a link's expiry at the clock's time, not the machine's", async () => {
-    await service.send('email_verification', { id: 'u2', email: 'bob@example.com' });
+    await service.requestLink('email_verification', { id: 'u2', email: 'bob@example.com' });
+    const { key, request } = tokens.only();
+    await service.deliver(key, { ...request });
     const token = mailer.tokenFor('bob@example.com', 'email_verification')!;
     clock.advance(29 * 60_000);
     await service.consume(token, 'email_verification');
     expect(tokens.consumed).toEqual([
       {
-        hash: tokens.created[0].hash,
+        hash: tokens.minted[0].hash,
         kind: 'email_verification',
         now: new Date('2026-05-15T12:29:00.000Z'),
       },
     ]);
-    expect(tokens.created[0].token.passwordGeneration).toBe(0);
+    expect(tokens.minted[0].token.passwordGeneration).toBe(0);
   });
 });

@@ -1,12 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
-import { DynamoUsage, runWithUsage } from '../../dynamo/request-accounting.js';
+import { type ItemKey, Keys } from '../../dynamo/keys.js';
+import type { Item } from '../../dynamo/stream-record.js';
 import { MAILER, type Mailer } from '../../mail/mailer.js';
-import { renderMail } from '../../mail/templates.js';
-import { type ActionToken, type ActionTokenKind, ActionTokensRepository } from './action-tokens.repository.js';
+import { describeMailError, renderMail } from '../../mail/templates.js';
+import {
+  type ActionToken,
+  type ActionTokenKind,
+  ActionTokensRepository,
+  type MailRequest,
+} from './action-tokens.repository.js';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -16,6 +22,8 @@ const PAGES: Record<ActionTokenKind, string> = {
   email_verification: '/verify-email',
 };
 
+const KINDS: readonly string[] = Object.keys(PAGES);
+
 /** Who a link is for, and the state it is bound to. */
 export interface LinkRecipient {
   id: string;
@@ -24,19 +32,20 @@ export interface LinkRecipient {
   passwordGeneration?: number;
 }
 
-/** An error's name and code only: a mail transport's message may quote the mail, link included. */
-const describe = (error: unknown): string =>
-  error instanceof Error ? `${error.name}${'code' in error ? ` (${String(error.code)})` : ''}` : typeof error;
+/** What a delivery did with a mail request (logged at debug, asserted by tests). */
+export type DeliveryOutcome = 'sent' | 'send_failed' | 'already_minted' | 'expired' | 'nobody' | 'malformed';
 
 /**
- * Single-use emailed links (password reset, email verification): a random token goes into
- * the link, only its SHA-256 is stored, with an expiry, a `ttl`, and the state it is bound to
- * (user, email, password generation). Neither the token nor the link is ever logged.
+ * Single-use emailed links (password reset, email verification). A request never sees a token:
+ * it writes a mail request (`requestLink`); the stream processor, on that item's INSERT, mints
+ * the token, stores only its SHA-256 (deleting the request in the same transaction) and sends
+ * the mail (`deliver`). Neither the token nor the link ever reaches the table, the stream or a
+ * log. At most once per request: a crash or a mail failure after the mint loses that mail (the
+ * user asks again); see docs/streams.md.
  */
 @Injectable()
-export class ActionLinksService implements BeforeApplicationShutdown {
+export class ActionLinksService {
   private readonly logger = new Logger('ActionLinks');
-  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     private readonly tokens: ActionTokensRepository,
@@ -45,47 +54,76 @@ export class ActionLinksService implements BeforeApplicationShutdown {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async send(kind: ActionTokenKind, user: LinkRecipient): Promise<void> {
-    const token = randomBytes(32).toString('base64url');
+  /**
+   * Asks the processor for a link mail: one PutItem, the same for a recipient and for nobody
+   * (`undefined`: an unknown or ineligible address gets a stand-in the processor drops), so the
+   * answer's time and DynamoDB calls do not tell whether a mail goes out.
+   */
+  async requestLink(kind: ActionTokenKind, user: LinkRecipient | undefined): Promise<void> {
     const now = this.clock.now();
-    await this.tokens.create(sha256(token), {
+    // Not from ID_GENERATOR: a request id names no entity, and must not shift the ids tests predict.
+    const requestId = randomBytes(12).toString('base64url');
+    // The stand-in's partition is its own (user ids are 21 characters: no account has this one).
+    const userId = user?.id ?? `nobody-${requestId}`;
+    const request: MailRequest = {
       kind,
-      userId: user.id,
-      email: user.email,
-      passwordGeneration: user.passwordGeneration ?? 0,
+      userId,
+      ...(user ? { email: user.email } : {}),
+      passwordGeneration: user?.passwordGeneration ?? 0,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
-    });
-    const link = `${this.config.publicUrl}${PAGES[kind]}?token=${token}`;
-    await this.mailer.send(renderMail({ kind, to: user.email, link }));
+    };
+    await this.tokens.requestMail(Keys.mailRequest(userId, requestId), request);
   }
 
   /**
-   * Creates the link and sends the mail after the request has answered: the answer then takes
-   * the same time and the same DynamoDB calls whether or not a mail goes out (no enumeration
-   * by timing), and a slow mail server never holds a request. The work runs outside the
-   * request's DynamoDB accounting, and shutdown waits for it.
+   * The processor's part, on a mail request's INSERT: mints the token (unless the request was
+   * minted before, or has expired), then sends the mail. A failed send is logged without the
+   * mail's content and not retried: the request is gone, so a retry could not send it anyway.
    */
-  sendInBackground(kind: ActionTokenKind, user: LinkRecipient): void {
-    const job = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => runWithUsage(new DynamoUsage(), () => this.send(kind, user)))
-      .catch((error: unknown) => this.logger.warn(`A ${kind} mail could not be sent: ${describe(error)}`))
-      .finally(() => this.pending.delete(job));
-    this.pending.add(job);
-  }
-
-  /** Resolves once every mail started so far has been sent (or has failed). */
-  async idle(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
-  }
-
-  /** Lets mails still being sent finish before the DynamoDB client closes. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.idle();
+  async deliver(key: ItemKey, image: Item | undefined): Promise<DeliveryOutcome> {
+    const request = mailRequestOf(image);
+    if (!request) return 'malformed';
+    if (!request.email) return 'nobody';
+    const now = this.clock.now();
+    if (Date.parse(request.expiresAt) <= now.getTime()) return 'expired';
+    const token = randomBytes(32).toString('base64url');
+    const minted: ActionToken = {
+      kind: request.kind,
+      userId: request.userId,
+      email: request.email,
+      passwordGeneration: request.passwordGeneration,
+      createdAt: request.createdAt,
+      expiresAt: request.expiresAt,
+    };
+    if (!(await this.tokens.mint(sha256(token), minted, key))) return 'already_minted';
+    const link = `${this.config.publicUrl}${PAGES[request.kind]}?token=${token}`;
+    try {
+      await this.mailer.send(renderMail({ kind: request.kind, to: request.email, link }));
+      return 'sent';
+    } catch (error) {
+      this.logger.warn(`A ${request.kind} mail could not be sent: ${describeMailError(error)}`);
+      return 'send_failed';
+    }
   }
 
   /** Uses up a token: what it held, or undefined when it is unknown, used, expired or of another kind. */
   consume(token: string, kind: ActionTokenKind): Promise<ActionToken | undefined> {
     return this.tokens.consume(sha256(token), kind, this.clock.now());
   }
+}
+
+/** A mail request from a stream image, or undefined when the image is not one. */
+function mailRequestOf(image: Item | undefined): MailRequest | undefined {
+  if (!image || typeof image.kind !== 'string' || !KINDS.includes(image.kind)) return undefined;
+  if (typeof image.userId !== 'string' || typeof image.expiresAt !== 'string' || typeof image.createdAt !== 'string')
+    return undefined;
+  return {
+    kind: image.kind as ActionTokenKind,
+    userId: image.userId,
+    ...(typeof image.email === 'string' ? { email: image.email } : {}),
+    passwordGeneration: Number(image.passwordGeneration ?? 0),
+    createdAt: image.createdAt,
+    expiresAt: image.expiresAt,
+  };
 }

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
+import { transactWrite } from '../../dynamo/transactions.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../../dynamo/expressions.js';
-import { ENTITY, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
+import { ENTITY, type ItemKey, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
 
 export type ActionTokenKind = 'password_reset' | 'email_verification';
 
@@ -18,7 +19,25 @@ export interface ActionToken {
   expiresAt: string;
 }
 
-/** Single-use tokens for emailed links, stored by hash with a `ttl`. */
+/**
+ * A link mail waiting for the stream processor: who it goes to and the state the link will be
+ * bound to, never a token (the processor mints it). `email` is absent on the stand-in written when
+ * nobody gets a mail (an unknown address), so that the request costs the same either way.
+ */
+export interface MailRequest {
+  kind: ActionTokenKind;
+  userId: string;
+  email?: string;
+  passwordGeneration: number;
+  createdAt: string;
+  /** The link's expiry, counted from the request: the worker's lag does not lengthen it. */
+  expiresAt: string;
+}
+
+/** The mail request was deleted already: its link was minted (and its mail sent) before. */
+class RequestUsed extends Error {}
+
+/** Single-use tokens for emailed links, stored by hash with a `ttl`, and the requests for them. */
 @Injectable()
 export class ActionTokensRepository {
   constructor(
@@ -26,20 +45,50 @@ export class ActionTokensRepository {
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
   ) {}
 
-  async create(hash: string, token: ActionToken): Promise<void> {
+  /** One PutItem; its `ttl` is the link's expiry, so a request the processor never handled goes away. */
+  async requestMail(key: ItemKey, request: MailRequest): Promise<void> {
     await this.db.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
-          ...Keys.actionToken(hash),
-          ...OwnedIndexKeys.actionToken(token.userId, token.createdAt),
-          entity: ENTITY.ActionToken,
-          ttl: epochSeconds(new Date(token.expiresAt)),
-          ...token,
-        },
+        Item: { ...key, entity: ENTITY.MailRequest, ttl: epochSeconds(new Date(request.expiresAt)), ...request },
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     );
+  }
+
+  /**
+   * Mints the link of a mail request: stores the token's hash and deletes the request in one
+   * transaction conditioned on the request still being there, so a replayed stream record (or a
+   * second worker) mints nothing. False when the request was already used.
+   */
+  async mint(hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.actionToken(hash),
+                ...OwnedIndexKeys.actionToken(token.userId, token.createdAt),
+                entity: ENTITY.ActionToken,
+                ttl: epochSeconds(new Date(token.expiresAt)),
+                ...token,
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
+          },
+        },
+        {
+          item: { Delete: { TableName: this.tableName, Key: request, ConditionExpression: 'attribute_exists(PK)' } },
+          onConditionFailed: () => new RequestUsed(),
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof RequestUsed) return false;
+      throw error;
+    }
   }
 
   /**

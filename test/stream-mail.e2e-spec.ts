@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { StreamRecord } from '../src/dynamo/stream-record.js';
+import type { MailMessage } from '../src/mail/mailer.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { streamRecords } from './helpers/stream.js';
+import { createTestApp, dynamoCost, signUp, type TestApp } from './helpers/test-app.js';
+
+const isMailRequest = (record: StreamRecord) => record.dynamodb?.Keys?.SK?.S?.startsWith('MAILREQ#') === true;
+const tokenOf = (mail: MailMessage) => new URL(mail.link!).searchParams.get('token')!;
+
+describe('Transactional mail sent by the stream processor (issue 17 item 5)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ PUBLIC_URL: 'https://front.example.test', ACTION_TOKEN_TTL_SECONDS: '600' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('no token and no link reaches a table item or a stream record, through registration, verification and reset', async () => {
+    const user = await signUp(t);
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+    await t.api.post('/api/v1/auth/verify-email/request').send({ email: user.email }).expect(202);
+    expect(t.mailer.outbox.filter((m) => m.to === user.email)).toEqual([]); // nothing sent by a request
+    await t.mailSent();
+    const mails = t.mailer.outbox.filter((m) => m.to === user.email && m.link);
+    expect(mails.map((m) => m.kind).sort()).toEqual(['email_verification', 'email_verification', 'password_reset']);
+    const [verification] = mails.filter((m) => m.kind === 'email_verification');
+    await t.api
+      .post('/api/v1/auth/verify-email/confirm')
+      .send({ token: tokenOf(verification) })
+      .expect(204);
+    const reset = mails.find((m) => m.kind === 'password_reset')!;
+    await t.api
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token: tokenOf(reset), newPassword: 'after-the-reset-1' })
+      .expect(204);
+    await t.mailSent();
+
+    const items = JSON.stringify(await t.allItems());
+    const records = await streamRecords(t);
+    // What was read holds the mail requests and the minted tokens' hashes (the search is not empty)...
+    const mine = records.filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${user.userId}`);
+    expect(
+      mine
+        .filter(isMailRequest)
+        .map((r) => r.eventName)
+        .sort(),
+    ).toEqual(['INSERT', 'INSERT', 'INSERT', 'REMOVE', 'REMOVE', 'REMOVE']);
+    expect(items).toContain('"entity":"ActionToken"');
+    // ...and no token, link or front-end page.
+    const stream = JSON.stringify(records);
+    for (const mail of mails) {
+      for (const secret of [tokenOf(mail), mail.link!]) {
+        expect(items).not.toContain(secret);
+        expect(stream).not.toContain(secret);
+      }
+    }
+    expect(items).not.toContain('front.example.test');
+    expect(stream).not.toContain('front.example.test');
+  });
+
+  it('a replayed batch mints and sends nothing more: neither links nor security notices', async () => {
+    const user = await signUp(t);
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', user.bearer)
+      .send({ currentPassword: user.password, newPassword: 'changed-password-1' })
+      .expect(204);
+    await t.mailSent();
+    const sent = t.mailer.outbox.filter((m) => m.to === user.email).map((m) => m.kind);
+    expect(sent.sort()).toEqual(['email_verification', 'password_changed', 'password_reset']);
+    const tokensBefore = (await t.allItems()).filter((i) => i.entity === 'ActionToken').length;
+
+    const records = await streamRecords(t);
+    const mine = records.filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${user.userId}`);
+    expect(mine.filter(isMailRequest).length).toBeGreaterThanOrEqual(2);
+    const processor = t.app.get(StreamProcessor);
+    expect(await processor.handleBatch(mine)).toEqual({ handled: mine.length });
+    expect(await processor.handleBatch(mine)).toEqual({ handled: mine.length });
+
+    expect(
+      t.mailer.outbox
+        .filter((m) => m.to === user.email)
+        .map((m) => m.kind)
+        .sort(),
+    ).toEqual(sent);
+    expect((await t.allItems()).filter((i) => i.entity === 'ActionToken')).toHaveLength(tokensBefore);
+  });
+
+  it("tells the old address once when the email changes, from the user item's own change", async () => {
+    const user = await signUp(t);
+    const newEmail = `moved-${user.email}`;
+    await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', user.bearer)
+      .send({ email: newEmail, password: user.password })
+      .expect(200);
+    await t.mailSent();
+    expect(t.mailer.outbox.filter((m) => m.kind === 'email_changed' && m.to === user.email)).toEqual([
+      expect.objectContaining({ text: expect.stringContaining(newEmail) }),
+    ]);
+    expect(t.mailer.outbox.filter((m) => m.to === newEmail).map((m) => m.kind)).toEqual(['email_verification']);
+  });
+
+  it('a mail request older than the link lifetime when the processor reaches it is neither minted nor sent', async () => {
+    const user = await signUp(t);
+    await t.mailSent();
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+    t.clock.advance(600 * 1000); // the worker was down for the link's whole lifetime
+    try {
+      await t.mailSent();
+    } finally {
+      t.clock.reset();
+    }
+    expect(t.mailer.outbox.filter((m) => m.to === user.email && m.kind === 'password_reset')).toEqual([]);
+    const tokens = (await t.allItems()).filter((i) => i.entity === 'ActionToken' && i.userId === user.userId);
+    expect(tokens.map((i) => i.kind)).toEqual(['email_verification']);
+  });
+});
+
+describe('Requests never call the mailer', () => {
+  let t: TestApp;
+  let calls = 0;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    // A mail server that never answers: a request that waited for it would never answer either.
+    t.mailer.send = () => {
+      calls++;
+      return new Promise<void>(() => undefined);
+    };
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('register, reset, verification and email change answer without a mail, at the same DynamoDB cost for known and unknown addresses', async () => {
+    const user = await signUp(t);
+    const reset = (email: string) => t.api.post('/api/v1/auth/password-reset/request').send({ email }).expect(202);
+    const verify = (email: string) => t.api.post('/api/v1/auth/verify-email/request').send({ email }).expect(202);
+    // Calls and writes; the read units differ as before (a found user item is larger than none).
+    const cost = (res: Parameters<typeof dynamoCost>[0]) => {
+      const { calls, wcu } = dynamoCost(res);
+      return { calls, wcu };
+    };
+    const known = [cost(await reset(user.email)), cost(await verify(user.email))];
+    const unknown = [cost(await reset('nobody@example.com')), cost(await verify('nobody@example.com'))];
+    expect(unknown).toEqual(known);
+    // One write each: the mail request (the stand-in for an unknown address).
+    expect(known.map((c) => c.wcu)).toEqual([1, 1]);
+    await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', user.bearer)
+      .send({ email: `moved-${user.email}`, password: user.password })
+      .expect(200);
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', user.bearer)
+      .send({ currentPassword: user.password, newPassword: 'changed-password-1' })
+      .expect(204);
+    expect(calls).toBe(0);
+    const requests = (await t.allItems()).filter((i) => i.entity === 'MailRequest');
+    // registration, reset, verification, email change; and the two stand-ins, with no address.
+    expect(requests.filter((i) => i.userId === user.userId)).toHaveLength(4);
+    expect(requests.filter((i) => String(i.userId).startsWith('nobody-')).map((i) => i.email)).toEqual([
+      undefined,
+      undefined,
+    ]);
+  });
+});
