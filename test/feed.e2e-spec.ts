@@ -11,8 +11,10 @@ import type { PostSummary } from '../src/posts/post.entity.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import {
+  ADMIN_ENV,
   createTestApp,
   dynamoCost,
+  signInAdmin,
   signUp,
   type SignedIn,
   type TestApp,
@@ -195,10 +197,10 @@ describe('personal feed (e2e)', () => {
     for (const reader of readers) expect(await feedIds(reader)).toEqual([postId]);
   });
 
-  it('limits publications and withdrawals per author: 429 too_many_publishes, and the post stays as it was', async () => {
-    const limited = await createTestApp({ PUBLISH_RATE_MAX_PER_AUTHOR: '3' });
+  it('limits publications per author (429 too_many_publishes, the post stays a draft); withdrawals are never refused (review 3, #2)', async () => {
+    const limited = await createTestApp({ ...ADMIN_ENV, PUBLISH_RATE_MAX_PER_AUTHOR: '3' });
     try {
-      const [author, other] = [await signUp(limited), await signUp(limited)];
+      const [author, other, admin] = [await signUp(limited), await signUp(limited), await signInAdmin(limited)];
       const as = (user: SignedIn, path: string) =>
         limited.api.post(`/api/v1/posts${path}`).set('authorization', user.bearer).send({});
       const created = async (user: SignedIn) =>
@@ -209,15 +211,25 @@ describe('personal feed (e2e)', () => {
             .send({ title: 'Limited', content: 'x' })
             .expect(201)
         ).body.id as string;
-      const postId = await created(author);
+      const [postId, live] = [await created(author), await created(author)];
+      await as(author, `/${live}/publish`).expect(200);
       await as(author, `/${postId}/publish`).expect(200);
       await as(author, `/${postId}/unpublish`).expect(200);
       await as(author, `/${postId}/publish`).expect(200);
-      const refused = await as(author, `/${postId}/unpublish`).expect(429);
+      // Three publications: the fourth is refused, and the post stays a draft.
+      await as(author, `/${postId}/unpublish`).expect(200);
+      const refused = await as(author, `/${postId}/publish`).expect(429);
       expect(refused.body).toMatchObject({ code: 'too_many_publishes' });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-      const post = await limited.api.get(`/api/v1/posts/${postId}`).expect(200);
-      expect(post.body).toMatchObject({ status: 'published' });
+      const post = await limited.api.get(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(200);
+      expect(post.body).toMatchObject({ status: 'draft' });
+      // With the window full, an admin's unpublish of the author's live post and the author's own
+      // withdrawal both go through.
+      await as(admin, `/${live}/unpublish`).expect(200);
+      await as(author, `/${await created(author)}/archive`).expect(200);
+      expect((await limited.api.get(`/api/v1/posts/${live}`).set('authorization', author.bearer)).body).toMatchObject({
+        status: 'draft',
+      });
       // Archiving a draft moves nothing in the feeds: not counted. Another author has their own count.
       await as(author, `/${await created(author)}/archive`).expect(200);
       await as(other, `/${await created(other)}/publish`).expect(200);

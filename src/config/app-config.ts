@@ -79,9 +79,9 @@ export interface RateLimitsConfig {
   /** Username or name changes per account: each one is fanned out to every post and comment (issue 17). */
   renamePerAccount: RateRule;
   /**
-   * Publications and withdrawals (publish, unpublish, archive of a live post, a Conduit article
-   * created published) per author: each one is fanned out to up to FEED_FANOUT_MAX_FOLLOWERS
-   * timelines by the stream processor (issue 18, review #5).
+   * Publications (publish, a Conduit article created published) per author: each one is fanned
+   * out to up to FEED_FANOUT_MAX_FOLLOWERS timelines by the stream processor (issue 18, review #5);
+   * withdrawals are not counted (review 3, #2).
    */
   publishPerAuthor: RateRule;
 }

@@ -70,7 +70,10 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     categoryExists: jest.fn((id: string) => Promise.resolve(known.categories?.includes(id) ?? false)),
   };
   const slugs = fakeSlugService();
-  const limiter = { consume: jest.fn((_checks: RateCheck[], _code?: string) => Promise.resolve()) };
+  const limiter = {
+    consume: jest.fn((_checks: RateCheck[], _code?: string) => Promise.resolve()),
+    countOnCommit: jest.fn((_check: RateCheck, _code: string) => ({ item: { Update: {} } })),
+  };
   const service = new PostsService(
     posts as unknown as PostsRepository,
     taxonomy as unknown as PostTaxonomyReads,
@@ -102,7 +105,8 @@ describe('PostsService.create', () => {
       version: 1,
     });
     expect(post.publishedAt).toBeUndefined();
-    expect(posts.create.mock.calls).toEqual([[post, 'claim post hello-world post00000000000000001', []]]);
+    // A draft is not a publication: no count (the empty part), no idempotency record.
+    expect(posts.create.mock.calls).toEqual([[post, 'claim post hello-world post00000000000000001', [], []]]);
   });
 
   it('publishNow publishes in the creating write, at the clock', async () => {
@@ -140,6 +144,7 @@ describe('PostsService transitions', () => {
       before,
       { ...before, status: 'published', publishedAt: NOW, updatedAt: NOW },
       undefined,
+      { item: { Update: {} } }, // the publication's count, in the same transaction
     ]);
     await service.publish('p1', viewer('author'), LATER);
     expect(posts.save.mock.calls[1][1]).toMatchObject({ status: 'published', publishedAt: '2026-05-16T09:00:00.000Z' });
@@ -161,21 +166,28 @@ describe('PostsService transitions', () => {
     expect(await refusalOf(() => draft.unpublish('p1', viewer('author')))).toBe('409 invalid_transition');
   });
 
-  it("counts each publication and withdrawal by the post's author (too_many_publishes), not other moves", async () => {
-    const { service, limiter } = setUp();
+  it("counts each publication by the post's author in its own transaction (too_many_publishes), never a withdrawal", async () => {
+    const { service, limiter, posts } = setUp();
     await service.publish('p1', viewer('author'));
-    expect(limiter.consume.mock.calls).toEqual([[[{ rule: PUBLISH_RULE, subject: 'author' }], 'too_many_publishes']]);
+    expect(limiter.countOnCommit.mock.calls).toEqual([
+      [{ rule: PUBLISH_RULE, subject: 'author' }, 'too_many_publishes'],
+    ]);
+    // The count is a part of the save's transaction (review 3, #2): a lost race counts nothing.
+    expect(posts.save.mock.calls[0][3]).toEqual({ item: { Update: {} } });
+    expect(limiter.consume).not.toHaveBeenCalled();
+    // Withdrawals are neither counted nor refused, the author's own included.
     const { service: live, limiter: liveLimiter } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
     await live.archive('p1', viewer('author'));
-    expect(liveLimiter.consume.mock.calls[0][0]).toEqual([{ rule: PUBLISH_RULE, subject: 'author' }]);
-    // An admin taking someone's post down is not counted: the author's full window cannot stop it.
-    const { service: moderated, limiter: staffLimiter } = setUp(stored({ status: 'published', publishedAt: EARLIER }));
-    await moderated.archive('p1', viewer('admin', 'admin'));
-    expect(staffLimiter.consume).not.toHaveBeenCalled();
+    await live.unpublish('p1', viewer('author'));
+    expect(liveLimiter.countOnCommit).not.toHaveBeenCalled();
+    // An admin publishing someone's post is not counted either.
+    const { service: moderated, limiter: staffLimiter } = setUp();
+    await moderated.publish('p1', viewer('admin', 'admin'));
+    expect(staffLimiter.countOnCommit).not.toHaveBeenCalled();
     // Archiving a draft leaves the feeds alone: not counted.
     const { service: draft, limiter: draftLimiter } = setUp();
     await draft.archive('p1', viewer('author'));
-    expect(draftLimiter.consume).not.toHaveBeenCalled();
+    expect(draftLimiter.countOnCommit).not.toHaveBeenCalled();
   });
 
   it('another user: 404 for a draft they cannot see, 403 not_post_author for a live post; a moderator may not edit', async () => {

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID } from '../identity/account.js';
 import { badRequest, DomainError, unprocessable } from '../common/errors/domain-error.js';
+import type { TransactionPart } from '../dynamo/transactions.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
@@ -160,7 +161,7 @@ export class PostsService {
       if (replay) return { post: replay, replayed: true };
     }
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
-    if (options.publishNow) await this.limitFeedChange(author.userId, 'draft', 'published');
+    const limit = options.publishNow ? this.publicationLimit(author.userId, 'draft', 'published') : [];
 
     const now = this.clock.now().toISOString();
     const id = this.ids.next();
@@ -191,6 +192,7 @@ export class PostsService {
         await this.posts.create(
           created,
           this.slugs.claim('post', slug, id),
+          limit,
           idempotencyKey === undefined
             ? []
             : this.posts.idempotencyOperation(
@@ -278,16 +280,18 @@ export class PostsService {
   }
 
   /**
-   * Counts a publication or withdrawal against the post's author (`PUBLISH_RATE_*`, 429
-   * `too_many_publishes`): each one costs the stream processor a timeline write per follower, so
-   * toggling a post in a loop must not turn one account into tens of thousands of writes a second.
-   * Changes that leave the feeds alone (archiving a draft) are not counted, nor are staff's changes
-   * to other authors' posts.
+   * Counts a publication against the post's author (`PUBLISH_RATE_*`, 429 `too_many_publishes`):
+   * each one costs the stream processor a timeline write per follower, so toggling a post in a
+   * loop must not turn one account into tens of thousands of writes a second. A transaction part
+   * of the write that publishes (review 3, #2): a publication that loses a version race counts
+   * nothing. Withdrawals (unpublish, archive, delete) are neither counted nor refused: each needs
+   * an earlier counted publication, so the fan-out stays bounded (at twice the limit), and an
+   * author can always take a post down. Staff acting on others' posts are not counted (the caller).
    */
-  private async limitFeedChange(authorId: string, before: PostStatus, after: PostStatus): Promise<void> {
-    if (before !== 'published' && after !== 'published') return;
-    await this.limiter.consume(
-      [{ rule: this.config.rateLimits.publishPerAuthor, subject: authorId }],
+  private publicationLimit(authorId: string, before: PostStatus, after: PostStatus): TransactionPart {
+    if (before === 'published' || after !== 'published') return [];
+    return this.limiter.countOnCommit(
+      { rule: this.config.rateLimits.publishPerAuthor, subject: authorId },
       ErrorCode.TooManyPublishes,
     );
   }
@@ -456,12 +460,13 @@ export class PostsService {
   private async transition(post: Post, change: Partial<PostSummary>, viewer: AuthUser): Promise<Post> {
     // Staff acting on someone else's post are not counted: an author who fills their own window
     // must not stop a moderator from taking their post down (review 3, #2).
-    if (viewer.userId === post.authorId) {
-      await this.limitFeedChange(post.authorId, post.status, change.status ?? post.status);
-    }
+    const limit =
+      viewer.userId === post.authorId
+        ? this.publicationLimit(post.authorId, post.status, change.status ?? post.status)
+        : [];
     const { content: _content, ...before } = post;
     const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
-    await this.posts.save(before, after, undefined);
+    await this.posts.save(before, after, undefined, limit);
     return (await this.posts.findById(post.id))!.post;
   }
 

@@ -61,7 +61,7 @@ export const ErrorCode = {
   // follows (issue 18)
   CannotFollowSelf: 'cannot_follow_self',
   TooManyFanInFollows: 'too_many_fan_in_follows',
-  /** Too many publications and withdrawals of one author's posts in the window (review #5). */
+  /** Too many publications of one author's posts in the window (review #5; withdrawals are not counted). */
   TooManyPublishes: 'too_many_publishes',
   // infrastructure
   DatabaseUnavailable: 'database_unavailable',
