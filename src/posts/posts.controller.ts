@@ -163,8 +163,9 @@ export class PostsController {
   /**
    * Publish or schedule a post
    *
-   * @remarks Publishes now, or schedules with a future `publishAt`. Only from `draft` (409 `invalid_transition`
-   * otherwise); the category must still exist (422).
+   * @remarks Publishes now, or schedules with a future `publishAt`. From `draft` or `archived`, or to reschedule
+   * a scheduled post (409 `invalid_transition` for a live one); the category must still exist (422). Counted
+   * against `PUBLISH_RATE_MAX_PER_AUTHOR` when the author does it (429 `too_many_publishes`).
    */
   @Authenticated()
   @ContentWrite()

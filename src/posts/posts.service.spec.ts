@@ -190,6 +190,16 @@ describe('PostsService transitions', () => {
     expect(draftLimiter.countOnCommit).not.toHaveBeenCalled();
   });
 
+  it('counts a reschedule of a scheduled post (a new place in every timeline), not the same time again (review 4, #1)', async () => {
+    const scheduledAt = '2030-01-01T00:00:00.000Z';
+    const { service, limiter } = setUp(stored({ status: 'published', publishedAt: scheduledAt }));
+    await service.publish('p1', viewer('author'), '2030-01-02T00:00:00.000Z');
+    expect(limiter.countOnCommit).toHaveBeenCalledTimes(1);
+    const { service: same, limiter: sameLimiter } = setUp(stored({ status: 'published', publishedAt: scheduledAt }));
+    await same.publish('p1', viewer('author'), scheduledAt);
+    expect(sameLimiter.countOnCommit).not.toHaveBeenCalled();
+  });
+
   it('another user: 404 for a draft they cannot see, 403 not_post_author for a live post; a moderator may not edit', async () => {
     const { service, posts } = setUp();
     expect(await refusalOf(() => service.publish('p1', viewer('other')))).toBe('404 post_not_found');

@@ -66,6 +66,9 @@ async function onceMoreOnRace<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Where a post stands in the feeds: published (or scheduled) at `publishedAt`, or not in them. */
+type FeedPlace = { status: PostStatus; publishedAt?: string };
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -161,7 +164,9 @@ export class PostsService {
       if (replay) return { post: replay, replayed: true };
     }
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
-    const limit = options.publishNow ? this.publicationLimit(author.userId, 'draft', 'published') : [];
+    const limit = options.publishNow
+      ? this.publicationLimit(author.userId, { status: 'draft' }, { status: 'published' })
+      : [];
 
     const now = this.clock.now().toISOString();
     const id = this.ids.next();
@@ -287,9 +292,13 @@ export class PostsService {
    * nothing. Withdrawals (unpublish, archive, delete) are neither counted nor refused: each needs
    * an earlier counted publication, so the fan-out stays bounded (at twice the limit), and an
    * author can always take a post down. Staff acting on others' posts are not counted (the caller).
+   * A reschedule of a scheduled post counts too: it moves the post to a new place in every
+   * follower's timeline, as the fan-out's `samePlace` rule sees it (review 4, #1).
    */
-  private publicationLimit(authorId: string, before: PostStatus, after: PostStatus): TransactionPart {
-    if (before === 'published' || after !== 'published') return [];
+  private publicationLimit(authorId: string, before: FeedPlace, after: FeedPlace): TransactionPart {
+    const newPlace =
+      after.status === 'published' && (before.status !== 'published' || before.publishedAt !== after.publishedAt);
+    if (!newPlace) return [];
     return this.limiter.countOnCommit(
       { rule: this.config.rateLimits.publishPerAuthor, subject: authorId },
       ErrorCode.TooManyPublishes,
@@ -461,9 +470,7 @@ export class PostsService {
     // Staff acting on someone else's post are not counted: an author who fills their own window
     // must not stop a moderator from taking their post down (review 3, #2).
     const limit =
-      viewer.userId === post.authorId
-        ? this.publicationLimit(post.authorId, post.status, change.status ?? post.status)
-        : [];
+      viewer.userId === post.authorId ? this.publicationLimit(post.authorId, post, { ...post, ...change }) : [];
     const { content: _content, ...before } = post;
     const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
     await this.posts.save(before, after, undefined, limit);

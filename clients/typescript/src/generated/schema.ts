@@ -819,8 +819,9 @@ export interface paths {
         put?: never;
         /**
          * Publish or schedule a post
-         * @description Publishes now, or schedules with a future `publishAt`. Only from `draft` (409 `invalid_transition`
-         *     otherwise); the category must still exist (422).
+         * @description Publishes now, or schedules with a future `publishAt`. From `draft` or `archived`, or to reschedule
+         *     a scheduled post (409 `invalid_transition` for a live one); the category must still exist (422). Counted
+         *     against `PUBLISH_RATE_MAX_PER_AUTHOR` when the author does it (429 `too_many_publishes`).
          */
         post: operations["postsPublish"];
         delete?: never;
