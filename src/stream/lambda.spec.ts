@@ -18,6 +18,7 @@ import { MAILER } from '../mail/mailer.js';
 import { NoticesSentRepository } from '../mail/notices-sent.repository.js';
 import { SecurityNotices } from '../mail/security-notices.js';
 import { TransactionalMailHandler } from './handlers/transactional-mail.handler.js';
+import { UsersRepository } from '../users/users.repository.js';
 
 /**
  * Records read from DynamoDB Local's stream of a real run (a post created, commented on and
@@ -144,7 +145,9 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     }
   }
 
-  async function lambdaWith(at: string) {
+  /** The account as the processor reads it now: Ada, active, at the address of the records; or gone. */
+  const ada = { id: 'x', email: 'ada@example.com', status: 'active' };
+  async function lambdaWith(at: string, account: object | null = ada) {
     const store = new FakeStore();
     const mailer = new InMemoryMailer();
     const moduleRef = await Test.createTestingModule({
@@ -156,6 +159,7 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
         { provide: STREAM_HANDLERS, inject: [TransactionalMailHandler], useFactory: (h: StreamHandler) => [h] },
         { provide: ActionTokensRepository, useValue: store },
         { provide: NoticesSentRepository, useValue: store },
+        { provide: UsersRepository, useValue: { findById: () => Promise.resolve(account ?? undefined) } },
         { provide: MAILER, useValue: mailer },
         { provide: AppMetrics, useValue: new AppMetrics() },
         { provide: CLOCK, useValue: new SettableClock().set(new Date(at)) },
@@ -190,5 +194,19 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
     expect(mailer.outbox.map((m) => m.kind)).toEqual(['password_changed']);
     expect(store.minted).toEqual([]);
+  });
+
+  it('sends nothing to an account erased since, nor to an address that is no longer its own (review 4, #3)', async () => {
+    const erased = await lambdaWith('2026-11-26T18:16:00Z', null);
+    expect(await erased.handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(erased.mailer.outbox).toEqual([]);
+    expect(erased.store.minted).toEqual([]);
+    const moved = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, email: 'ada@elsewhere.example' });
+    expect(await moved.handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(moved.mailer.outbox.map((m) => m.kind)).toEqual(['password_changed']); // the notice goes to the account
+    expect(moved.store.minted).toEqual([]);
+    const deactivated = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, status: 'inactive' });
+    await deactivated.handler(mailEvent());
+    expect(deactivated.mailer.outbox.map((m) => m.kind)).toEqual(['email_verification', 'password_changed']);
   });
 });

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ActionLinksService } from '../../identity/action-links/action-links.service.js';
-import { SecurityNotices } from '../../mail/security-notices.js';
+import { noticesOf, SecurityNotices } from '../../mail/security-notices.js';
+import { UsersRepository } from '../../users/users.repository.js';
+import type { Item } from '../../dynamo/stream-record.js';
 import { classifyKey } from '../../dynamo/item-types.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
@@ -9,6 +11,11 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * Transactional mail (issue 17 item 5): no request waits on a mail server. A mail request's
  * INSERT gets its link minted and mailed; a user item's MODIFY gets the security notices it calls
  * for (password or email changed). Both are at most once per request or change, replays included.
+ *
+ * A record may be handled late (a worker that was down, `db:stream-replay`): before minting a link
+ * or sending a notice, the account is read as it is now (one consistent GetItem), and nothing is
+ * sent to an account erased since, to an address that is no longer the account's, or a reset link
+ * to an account deactivated since (review 4, #3). Request paths are unchanged.
  */
 @Injectable()
 export class TransactionalMailHandler implements StreamHandler {
@@ -19,16 +26,33 @@ export class TransactionalMailHandler implements StreamHandler {
   constructor(
     private readonly links: ActionLinksService,
     private readonly notices: SecurityNotices,
+    private readonly users: UsersRepository,
   ) {}
 
   async handle(change: ItemChange, userId: string): Promise<void> {
     if (classifyKey(change.key).type === 'user') {
-      if (change.event === 'MODIFY') await this.notices.fromUserChange(userId, change.oldImage, change.newImage);
+      if (change.event !== 'MODIFY' || noticesOf(change.oldImage, change.newImage).length === 0) return;
+      if (!(await this.users.findById(userId))) return; // erased since: no mail to the erased address
+      await this.notices.fromUserChange(userId, change.oldImage, change.newImage);
       return;
     }
     if (change.event !== 'INSERT') return;
-    const outcome = await this.links.deliver(change.key, change.newImage);
+    const outcome = (await this.stillFor(userId, change.newImage))
+      ? await this.links.deliver(change.key, change.newImage)
+      : 'stale';
     // The user id only: the request's image holds an address, and nothing here holds a token.
     this.logger.debug(`mail request of user ${userId}: ${outcome}`);
+  }
+
+  /**
+   * Whether a link request still fits the account: it exists, the address is still its own, and a
+   * reset is not for an account deactivated since. A stand-in without an address (an unknown
+   * recipient) is left to `deliver`, which drops it without a read.
+   */
+  private async stillFor(userId: string, image: Item | undefined): Promise<boolean> {
+    if (typeof image?.email !== 'string') return true;
+    const user = await this.users.findById(userId);
+    if (!user || user.email !== image.email) return false;
+    return !(image.kind === 'password_reset' && user.status === 'inactive');
   }
 }
