@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARCHITECTURE_DOC, folderGraph, folderLoops, SRC, withGraph } from '../scripts/module-graph.mjs';
 
@@ -31,5 +31,21 @@ describe('module graph', () => {
   it('is drawn in docs/architecture.md as the imports make it (`npm run docs:module-graph` redraws it)', () => {
     const doc = readFileSync(ARCHITECTURE_DOC, 'utf8');
     expect(withGraph(doc, graph)).toBe(doc);
+  });
+});
+
+// Grouped e2e files (docs/testing.md): Jest runs only `*.e2e-spec.ts`, so a part that no group
+// imports any more would silently stop running (review 4, #10).
+describe('grouped e2e files', () => {
+  it('has every *.e2e-part.ts under test/ imported by exactly one *.e2e-spec.ts', () => {
+    const testDir = join(SRC, '..', 'test');
+    const files = readdirSync(testDir);
+    const groups = files.filter((file) => file.endsWith('.e2e-spec.ts'));
+    const importers = (part: string) =>
+      groups.filter((group) =>
+        readFileSync(join(testDir, group), 'utf8').includes(`'./${part.replace(/\.ts$/, '.js')}'`),
+      );
+    const parts = files.filter((file) => file.endsWith('.e2e-part.ts'));
+    expect(parts.filter((part) => importers(part).length !== 1)).toEqual([]);
   });
 });
