@@ -41,9 +41,12 @@ describe('grouped e2e files', () => {
     const testDir = join(SRC, '..', 'test');
     const files = readdirSync(testDir);
     const groups = files.filter((file) => file.endsWith('.e2e-spec.ts'));
+    // An import statement at the start of a line (a commented-out one does not count).
     const importers = (part: string) =>
       groups.filter((group) =>
-        readFileSync(join(testDir, group), 'utf8').includes(`'./${part.replace(/\.ts$/, '.js')}'`),
+        new RegExp(`^import '\\./${part.replace(/\.ts$/, '').replace(/\./g, '\\.')}\\.js';$`, 'm').test(
+          readFileSync(join(testDir, group), 'utf8'),
+        ),
       );
     const parts = files.filter((file) => file.endsWith('.e2e-part.ts'));
     expect(parts.filter((part) => importers(part).length !== 1)).toEqual([]);
