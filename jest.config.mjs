@@ -49,6 +49,8 @@ export default {
   // the bound leaves room for a machine loaded many times over (a shared one measured 8x slower).
   // Tests that seed thousands of items or spawn built commands have their own, larger bound.
   testTimeout: 120_000,
+  // Long files first in a fresh clone too (CI): see test/sequencer.mjs.
+  testSequencer: './test/sequencer.mjs',
   projects: [
     {
       ...common,

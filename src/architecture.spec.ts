@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARCHITECTURE_DOC, folderGraph, folderLoops, SRC, withGraph } from '../scripts/module-graph.mjs';
+import { byEstimate, estimatedSize } from '../test/sequencer.mjs';
 
 // The module rules of docs/architecture.md, checked on the imports themselves (no build, no Java).
 describe('module graph', () => {
@@ -50,5 +51,26 @@ describe('grouped e2e files', () => {
       );
     const parts = files.filter((file) => file.endsWith('.e2e-part.ts'));
     expect(parts.filter((part) => importers(part).length !== 1)).toEqual([]);
+  });
+});
+
+// The order of files Jest has not timed (every file in a fresh clone): test/sequencer.mjs.
+describe('test order', () => {
+  it('weighs a grouped e2e file by the parts it imports, and runs e2e files before unit specs', () => {
+    const testDir = join(SRC, '..', 'test');
+    const group = join(testDir, 'storage-and-engine.e2e-spec.ts');
+    const parts = [...readFileSync(group, 'utf8').matchAll(/^import '\.\/(.+)\.js';$/gm)].map(([, part]) => part);
+    expect(parts.length).toBeGreaterThan(1);
+    const partsSize = parts.reduce((sum, part) => sum + statSync(join(testDir, `${part}.ts`)).size, 0);
+    expect(estimatedSize(group)).toBe(statSync(group).size + partsSize);
+
+    const single = join(testDir, 'mail.e2e-spec.ts');
+    expect(estimatedSize(single)).toBe(statSync(single).size);
+    // By its own bytes the group file is the smallest; by its parts it comes before mail.
+    expect(statSync(group).size).toBeLessThan(statSync(single).size);
+    // A unit spec larger than both still runs after them.
+    const unit = join(SRC, 'auth', 'auth.service.spec.ts');
+    expect(statSync(unit).size).toBeGreaterThan(estimatedSize(group));
+    expect(byEstimate([unit, single, group])).toEqual([group, single, unit]);
   });
 });
