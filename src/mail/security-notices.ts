@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { Item } from '../dynamo/stream-record.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { describeMailError, type MailRequest, renderMail } from './templates.js';
@@ -52,6 +53,7 @@ export class SecurityNotices {
     @Inject(MAILER) private readonly mailer: Mailer,
     private readonly sent: NoticesSentRepository,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: AppMetrics,
   ) {}
 
   /** Sends what a MODIFY of the user item calls for; returns the kinds it sent. */
@@ -63,8 +65,10 @@ export class SecurityNotices {
       try {
         await this.mailer.send(renderMail(notice.mail));
         sent.push(notice.mail.kind);
+        this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {
         this.logger.warn(`A ${notice.mail.kind} notice could not be sent: ${describeMailError(error)}`);
+        this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'failed' });
       }
     }
     return sent;

@@ -63,6 +63,7 @@ export class AppMetrics {
 
   private worker: StreamWorkerMetrics | undefined;
   private webhooks: Counter<'outcome'> | undefined;
+  private mails: Counter<'kind' | 'outcome'> | undefined;
   private workerStalled: () => boolean = () => false;
 
   constructor() {
@@ -147,6 +148,21 @@ export class AppMetrics {
       registers: [this.registry],
     });
     return this.webhooks;
+  }
+
+  /**
+   * Transactional mails the stream processor handed to the mailer, by kind and outcome (`sent`,
+   * `failed`). A failed mail is lost (at most once per request, docs/streams.md) and only logged
+   * otherwise, so this is what an alert watches (review 4, #8).
+   */
+  mailDeliveries(): Counter<'kind' | 'outcome'> {
+    this.mails ??= new Counter({
+      name: 'mail_deliveries_total',
+      help: 'Transactional mails (links and security notices) handed to the mailer, by kind and outcome: sent or failed (lost).',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [this.registry],
+    });
+    return this.mails;
   }
 
   /** The registry in the Prometheus text format. */

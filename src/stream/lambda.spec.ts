@@ -150,6 +150,7 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
   async function lambdaWith(at: string, account: object | null = ada) {
     const store = new FakeStore();
     const mailer = new InMemoryMailer();
+    const metrics = new AppMetrics();
     const moduleRef = await Test.createTestingModule({
       providers: [
         StreamProcessor,
@@ -161,12 +162,12 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
         { provide: NoticesSentRepository, useValue: store },
         { provide: UsersRepository, useValue: { findById: () => Promise.resolve(account ?? undefined) } },
         { provide: MAILER, useValue: mailer },
-        { provide: AppMetrics, useValue: new AppMetrics() },
+        { provide: AppMetrics, useValue: metrics },
         { provide: CLOCK, useValue: new SettableClock().set(new Date(at)) },
         { provide: APP_CONFIG, useValue: loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://blog.example' }) },
       ],
     }).compile();
-    return { handler: createStreamHandler(async () => moduleRef.get(StreamProcessor)), store, mailer };
+    return { handler: createStreamHandler(async () => moduleRef.get(StreamProcessor)), store, mailer, metrics };
   }
 
   it('mints and mails both links and sends the password notice; the same event again sends nothing more', async () => {
@@ -187,6 +188,16 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     ]);
     expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
     expect(mailer.outbox).toHaveLength(3);
+  });
+
+  it('counts a notice the mailer refused as failed (review 4, #8: a lost mail shows in /metrics)', async () => {
+    const { handler, mailer, metrics } = await lambdaWith('2026-11-26T19:16:00Z');
+    mailer.send = () => Promise.reject(new Error('mail server down'));
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    const { values } = await metrics.mailDeliveries().get();
+    expect(values.map(({ labels, value }) => [labels.kind, labels.outcome, value])).toEqual([
+      ['password_changed', 'failed', 1],
+    ]);
   });
 
   it('an hour later (the link lifetime) the requests are stale: only the notice goes out', async () => {

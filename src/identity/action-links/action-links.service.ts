@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../../config/config.constants.js';
 import { type ItemKey, Keys } from '../../dynamo/keys.js';
 import type { Item } from '../../dynamo/stream-record.js';
 import { MAILER, type Mailer } from '../../mail/mailer.js';
+import { AppMetrics } from '../../metrics/app-metrics.js';
 import { describeMailError, renderMail } from '../../mail/templates.js';
 import {
   type ActionToken,
@@ -52,6 +53,7 @@ export class ActionLinksService {
     @Inject(MAILER) private readonly mailer: Mailer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly metrics: AppMetrics,
   ) {}
 
   /**
@@ -100,9 +102,11 @@ export class ActionLinksService {
     const link = `${this.config.publicUrl}${PAGES[request.kind]}?token=${token}`;
     try {
       await this.mailer.send(renderMail({ kind: request.kind, to: request.email, link }));
+      this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'sent' });
       return 'sent';
     } catch (error) {
       this.logger.warn(`A ${request.kind} mail could not be sent: ${describeMailError(error)}`);
+      this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'failed' });
       return 'send_failed';
     }
   }
