@@ -38,6 +38,34 @@ function listing(total: number) {
   });
 }
 
+/**
+ * A cursor listing of raw entries (index entries, feed places), some of them filtered on read:
+ * `fetch` reads `limit` entries and returns the shown ones, `skip` passes `n` entries without
+ * reading them, as the repositories do.
+ */
+function filteredListing(entries: number[], hidden: Set<number>) {
+  const after = (start: number, n: number) => {
+    const end = Math.min(start + n, entries.length);
+    return { end, nextCursor: end < entries.length ? String(end) : null };
+  };
+  return {
+    fetch: (limit: number, cursor: string | undefined): Promise<Page<PostSummary>> => {
+      const start = cursor ? Number(cursor) : 0;
+      const { end, nextCursor } = after(start, limit);
+      const items = entries
+        .slice(start, end)
+        .filter((i) => !hidden.has(i))
+        .map((i) => summary(`p${i}`));
+      return Promise.resolve({ items, nextCursor });
+    },
+    skip: (n: number, cursor: string | undefined) => {
+      const start = cursor ? Number(cursor) : 0;
+      const { end, nextCursor } = after(start, n);
+      return Promise.resolve({ skipped: end - start, nextCursor });
+    },
+  };
+}
+
 /** The native services faked at their class tokens; each method answers what the case needs. */
 function fakes() {
   const posts = {
@@ -77,6 +105,14 @@ function fakes() {
   const follows = { followedAmong: jest.fn(() => Promise.resolve(new Set<string>(['author-id']))) };
   const comments = { create: jest.fn() };
   const auth = { register: jest.fn() };
+  const feed = {
+    page: jest.fn((_readerId: string, _limit: number, _cursor?: string) =>
+      Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
+    ),
+    skip: jest.fn((_readerId: string, _n: number, _cursor?: string) =>
+      Promise.resolve({ skipped: 0, nextCursor: null as string | null }),
+    ),
+  };
   const service = new ConduitService(
     auth as never,
     users as never,
@@ -84,9 +120,9 @@ function fakes() {
     comments as never,
     taxonomy as never,
     follows as never,
-    {} as never,
+    feed as never,
   );
-  return { service, posts, users, taxonomy, follows, comments, auth };
+  return { service, posts, users, taxonomy, follows, comments, auth, feed };
 }
 
 describe('ConduitService: users', () => {
@@ -191,6 +227,45 @@ describe('ConduitService: article lists', () => {
     expect((await service.articles({ favorited: 'someone' }, undefined)).articlesCount).toBe(3);
     expect(posts.likedBy.mock.calls[0][0]).toBe('someone-id');
     expect(posts.likedCount.mock.calls).toEqual([['someone-id']]);
+  });
+
+  it('offset: consecutive pages partition a list with filtered entries exactly (no repeat, no gap)', async () => {
+    const { service, posts, users } = fakes();
+    users.idByUsername.mockResolvedValue('fan-id');
+    // 12 like entries; those of withdrawn or deleted posts (2, 3, 4, 7, 10) are filtered on read.
+    const hidden = new Set([2, 3, 4, 7, 10]);
+    const entries = Array.from({ length: 12 }, (_, i) => i);
+    const source = filteredListing(entries, hidden);
+    posts.likedBy.mockImplementation((_userId, limit, cursor) => source.fetch(limit, cursor));
+    posts.skip.mockImplementation((_list, n, cursor) => source.skip(n, cursor));
+    for (const limit of [1, 2, 3, 5]) {
+      const seen: string[] = [];
+      for (let offset = 0; offset < entries.length; offset += limit) {
+        const page = await service.articles({ favorited: 'fan', offset, limit }, undefined);
+        seen.push(...page.articles.map((article) => article.slug));
+      }
+      expect(seen).toEqual(entries.filter((i) => !hidden.has(i)).map((i) => `slug-p${i}`));
+    }
+  });
+
+  it('the feed: pages partition its places exactly, a page past MAX_FEED_PAGE reads in chunks, the count asks for the next offset', async () => {
+    const { service, feed } = fakes();
+    const hidden = new Set([0, 5, 6, 31, 32, 33, 40]);
+    const entries = Array.from({ length: 75 }, (_, i) => i);
+    const source = filteredListing(entries, hidden);
+    feed.page.mockImplementation((_readerId, limit, cursor) => source.fetch(limit, cursor));
+    feed.skip.mockImplementation((_readerId, n, cursor) => source.skip(n, cursor));
+    for (const limit of [2, 7, 50]) {
+      const seen: string[] = [];
+      for (let offset = 0, count = 1; offset < count; offset += limit) {
+        const page = await service.feedArticles(viewer, { offset, limit });
+        seen.push(...page.articles.map((article) => article.slug));
+        count = page.articlesCount;
+      }
+      expect(seen).toEqual(entries.filter((i) => !hidden.has(i)).map((i) => `slug-p${i}`));
+    }
+    // limit 50 at offset 0: two reads (30 + 20), never more than MAX_FEED_PAGE a call.
+    expect(Math.max(...feed.page.mock.calls.map(([, limit]) => limit))).toBe(30);
   });
 
   it('an offset past the end is an empty page, with the count of the whole list', async () => {

@@ -33,8 +33,8 @@ import {
 
 /** Comments a Conduit article shows: its first page of the thread (the spec has no paging). */
 const COMMENTS_SHOWN = 100;
-/** Entries read per call for a page (the native page maximum). */
-const PAGE_CHUNK = 100;
+/** Feed places a skip passes per call (its Queries only: no post is read). */
+const FEED_SKIP_CHUNK = 100;
 /** A skip to an offset: how many entries it passed and the cursor after them. */
 type Skip = (n: number, cursor: string | undefined) => Promise<SkippedEntries>;
 
@@ -49,17 +49,22 @@ interface OffsetPage<T> {
 }
 
 /**
- * Pages a cursor listing by `offset`: `skip` passes the entries before it (asked for all at once;
- * DynamoDB's 1 MB page may cut a call short, and the loop goes on), then `fetch` reads the page,
- * `chunk` at most a call. The skip's cost grows with the offset, which CONDUIT_MAX_OFFSET bounds
- * (docs/conduit.md has the figures).
+ * Pages a cursor listing by `offset`. An offset counts the list's entries (index entries, feed
+ * places), shown or not: `skip` passes `offset` entries (asked for all at once; DynamoDB's 1 MB
+ * page may cut a call short, and the loop goes on), then `fetch` reads the next `limit` entries
+ * and the page is those of them that are shown. It never reads on past them to fill a page that
+ * entries filtered on read (a withdrawn or deleted post's like, a feed entry of a post gone)
+ * made short: the next offset's skip would land inside what it read, and consecutive pages
+ * would repeat an article (or, counted the other way, skip one). So offsets 0, n, 2n, ...
+ * partition the list exactly, and a page can hold fewer than `limit` (docs/conduit.md).
+ * The skip's cost grows with the offset, which CONDUIT_MAX_OFFSET bounds.
  */
 async function offsetPage<T>(
   fetch: (limit: number, cursor: string | undefined) => Promise<Page<T>>,
   skip: Skip,
   offset: number,
   limit: number,
-  chunk = PAGE_CHUNK,
+  chunk = limit,
 ): Promise<OffsetPage<T>> {
   let cursor: string | undefined;
   let skipped = 0;
@@ -70,26 +75,23 @@ async function offsetPage<T>(
     if (!page.nextCursor) return { items: [], more: false, total: skipped };
     cursor = page.nextCursor;
   }
+  // A list whose pages are smaller than `limit` (the feed's MAX_FEED_PAGE) reads its `limit`
+  // entries in chunks: a page cut to the chunk would leave a gap before the client's next offset.
   const items: T[] = [];
-  let more = false;
-  // A page may come back short (entries filtered on read): read on until it is full or the end.
-  for (let round = 0; items.length < limit && round < 3; round++) {
-    const page = await fetch(Math.min(chunk, limit - items.length), cursor);
+  for (let read = 0; read < limit; read += chunk) {
+    const page = await fetch(Math.min(chunk, limit - read), cursor);
     items.push(...page.items);
-    more = page.nextCursor !== null;
-    if (!page.nextCursor) break;
+    if (!page.nextCursor) return { items, more: false };
     cursor = page.nextCursor;
   }
-  return { items, more };
+  return { items, more: true };
 }
 
-/** A skip that reads the pages it passes (the personal feed, merged on read), `chunk` a call. */
-const skipByReading =
-  <T>(fetch: (limit: number, cursor: string | undefined) => Promise<Page<T>>, chunk: number): Skip =>
-  async (n, cursor) => {
-    const page = await fetch(Math.min(n, chunk), cursor);
-    return { skipped: page.items.length, nextCursor: page.nextCursor };
-  };
+/** A skip of the personal feed: its places, read `chunk` a call without their posts. */
+const feedSkip =
+  (skipPlaces: (limit: number, cursor: string | undefined) => Promise<SkippedEntries>, chunk: number): Skip =>
+  (n, cursor) =>
+    skipPlaces(Math.min(n, chunk), cursor);
 
 /**
  * The RealWorld ("Conduit") API as an adapter: every rule, key and query is the native services'
@@ -218,13 +220,14 @@ export class ConduitService {
     return { articles: await this.articlesOf(page.items, viewer), articlesCount };
   }
 
-  /** The reader's feed (native `GET /feed`), paged by offset; pages hold at most MAX_FEED_PAGE. */
+  /** The reader's feed (native `GET /feed`), paged by offset; read MAX_FEED_PAGE places a call. */
   async feedArticles(viewer: AuthUser, query: ConduitFeedQueryDto): Promise<ConduitArticlesResponseDto> {
-    const limit = Math.min(query.limit ?? CONDUIT_DEFAULT_LIMIT, MAX_FEED_PAGE);
+    const limit = query.limit ?? CONDUIT_DEFAULT_LIMIT;
     const offset = query.offset ?? 0;
     const fetch = (n: number, cursor: string | undefined) => this.feed.page(viewer.userId, n, cursor);
-    const page = await offsetPage(fetch, skipByReading(fetch, MAX_FEED_PAGE), offset, limit, MAX_FEED_PAGE);
-    return { articles: await this.articlesOf(page.items, viewer), articlesCount: countSoFar(offset, page) };
+    const skip = feedSkip((n, cursor) => this.feed.skip(viewer.userId, n, cursor), FEED_SKIP_CHUNK);
+    const page = await offsetPage(fetch, skip, offset, limit, MAX_FEED_PAGE);
+    return { articles: await this.articlesOf(page.items, viewer), articlesCount: countSoFar(offset, limit, page) };
   }
 
   async article(slug: string, viewer: AuthUser | undefined): Promise<ConduitArticleDto> {
@@ -414,12 +417,13 @@ export class ConduitService {
 }
 
 /**
- * What a list without a counter can say about its size: the entries before this page, this
- * page, and one more when there is a next page (so clients show a "next" link). The personal
- * feed only: its length is not counted anywhere (timelines expire and are filtered on read).
+ * What a list without a counter can say about its size: the places up to the end of this page,
+ * and one more when there is a next page (so clients ask for the next offset, `offset + limit`,
+ * even when this page showed fewer than `limit`). The personal feed only: its length is not
+ * counted anywhere (timelines expire and are filtered on read).
  */
-function countSoFar(offset: number, page: OffsetPage<unknown>): number {
-  return page.total ?? offset + page.items.length + (page.more ? 1 : 0);
+function countSoFar(offset: number, limit: number, page: OffsetPage<unknown>): number {
+  return page.total ?? (page.more ? offset + limit + 1 : offset + page.items.length);
 }
 
 /** A 404 domain error becomes `value`; anything else is rethrown. */

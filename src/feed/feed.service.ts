@@ -41,8 +41,57 @@ export class FeedService {
   ) {}
 
   async page(readerId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
-    const scope = `feed|${readerId}`;
     const now = this.clock.now();
+    const { taken, nextCursor } = await this.candidates(readerId, limit, cursor, now);
+    const shown = taken.filter((candidate) => !candidate.expired);
+    const authors = [...new Set(shown.map((candidate) => candidate.authorId))];
+    const { summaries, extra } = await this.posts.findSummariesWith(
+      shown.map((candidate) => candidate.postId),
+      authors.map((authorId) => Keys.follow(readerId, authorId)),
+    );
+    const followed = new Set(extra.map((edge) => edge.authorId as string));
+    const byId = new Map(summaries.map((summary) => [summary.id, summary]));
+    const items = shown.flatMap((candidate) => {
+      const post = byId.get(candidate.postId);
+      // The position too: an entry left from an earlier publication (an author promoted to fan-in
+      // meanwhile is not withdrawn from timelines) must not show a republished post a second time.
+      const stillTrue =
+        post &&
+        isLive(post, now) &&
+        post.authorId === candidate.authorId &&
+        candidate.position === `${post.publishedAt}#${post.id}` &&
+        followed.has(post.authorId);
+      return stillTrue ? [post] : [];
+    });
+    return { items, nextCursor };
+  }
+
+  /**
+   * Passes the next `limit` places of the feed without reading their posts, for an offset (the
+   * Conduit feed): the candidates' Queries only, no BatchGetItem. It counts places, shown or not,
+   * as a page takes them, so consecutive offset pages neither repeat nor skip a post.
+   */
+  async skip(
+    readerId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ skipped: number; nextCursor: string | null }> {
+    const { taken, nextCursor } = await this.candidates(readerId, limit, cursor, this.clock.now());
+    return { skipped: taken.length, nextCursor };
+  }
+
+  /**
+   * The next `limit` places below the cursor: the reader's counter item (`GetItem`, for the
+   * fan-in authors) and the timeline (`Query`) in parallel, then one `Query` per fan-in author,
+   * merged by position.
+   */
+  private async candidates(
+    readerId: string,
+    limit: number,
+    cursor: string | undefined,
+    now: Date,
+  ): Promise<{ taken: FeedCandidate[]; nextCursor: string | null }> {
+    const scope = `feed|${readerId}`;
     const decoded = this.cursors.decode(cursor, scope);
     // Positions are `<publishedAt>#<id>`: `<now>#~` is above every post whose time has come.
     const before = typeof decoded?.before === 'string' ? decoded.before : `${now.toISOString()}#~`;
@@ -64,27 +113,6 @@ export class FeedService {
     const taken = ordered.slice(0, limit);
     const more = ordered.length > limit || own.more || fanIn.some((source) => source.more);
     const last = taken.at(-1)?.position ?? own.lastPosition;
-    const nextCursor = more && last ? this.cursors.encode({ before: last }, scope) : null;
-
-    const authors = [...new Set(taken.map((candidate) => candidate.authorId))];
-    const { summaries, extra } = await this.posts.findSummariesWith(
-      taken.map((candidate) => candidate.postId),
-      authors.map((authorId) => Keys.follow(readerId, authorId)),
-    );
-    const followed = new Set(extra.map((edge) => edge.authorId as string));
-    const byId = new Map(summaries.map((summary) => [summary.id, summary]));
-    const items = taken.flatMap((candidate) => {
-      const post = byId.get(candidate.postId);
-      // The position too: an entry left from an earlier publication (an author promoted to fan-in
-      // meanwhile is not withdrawn from timelines) must not show a republished post a second time.
-      const stillTrue =
-        post &&
-        isLive(post, now) &&
-        post.authorId === candidate.authorId &&
-        candidate.position === `${post.publishedAt}#${post.id}` &&
-        followed.has(post.authorId);
-      return stillTrue ? [post] : [];
-    });
-    return { items, nextCursor };
+    return { taken, nextCursor: more && last ? this.cursors.encode({ before: last }, scope) : null };
   }
 }

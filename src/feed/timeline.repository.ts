@@ -11,6 +11,8 @@ export interface FeedCandidate {
   position: string;
   postId: string;
   authorId: string;
+  /** A timeline entry past its 30 days that TTL has not deleted yet: it keeps its place, and is not shown. */
+  expired?: boolean;
 }
 
 export interface CandidatePage {
@@ -66,13 +68,15 @@ export class TimelineRepository {
     );
     const items = result.Items ?? [];
     return {
-      candidates: items
-        .filter((item) => !isExpired(item, now))
-        .map((item) => ({
-          position: item.SK as string,
-          postId: item.postId as string,
-          authorId: item.authorId as string,
-        })),
+      // Expired entries stay candidates (dropped with the other entries filtered on read), so a
+      // page takes its `limit` places of the merged list whatever it shows: offset pages
+      // (the Conduit feed) then count places the same way as the skip before them.
+      candidates: items.map((item) => ({
+        position: item.SK as string,
+        postId: item.postId as string,
+        authorId: item.authorId as string,
+        ...(isExpired(item, now) ? { expired: true } : {}),
+      })),
       more: result.LastEvaluatedKey !== undefined,
       lastPosition: items.at(-1)?.SK as string | undefined,
     };
