@@ -226,11 +226,12 @@ export class UsersRepository {
   }
 
   /** Moves the account to a new email: uniqueness items swapped, verification reset, in one transaction. */
-  async changeEmail(user: User, email: string): Promise<void> {
+  async changeEmail(user: User, email: string, ...extra: TransactionPart[]): Promise<void> {
     const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, { set: { email, emailVerified: false, updatedAt: at }, remove: ['emailVerifiedAt'] }),
       ...this.emails.swap(user.email, email, user.id),
+      ...extra,
     ]);
   }
 

@@ -50,7 +50,7 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     }),
     findIdByEmail: jest.fn((email: string) => Promise.resolve([...byId.values()].find((u) => u.email === email)?.id)),
     updateProfile: jest.fn((_userId: string, _changes: unknown, _version: number) => Promise.resolve()),
-    changeEmail: jest.fn((_user: User, _email: string) => Promise.resolve()),
+    changeEmail: jest.fn((_user: User, _email: string, ..._parts: TransactionPart[]) => Promise.resolve()),
     setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve()),
     takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve()),
     erase: jest.fn((_user: User) => Promise.resolve()),
@@ -59,6 +59,9 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
   const passwords = { verify: jest.fn((password: string, _hash: string) => Promise.resolve(password === 'right')) };
   const actionLinks = {
     requestLink: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()),
+    linkRequestPart: jest.fn((kind: string, to: { id: string; email: string }): TransactionPart => ({
+      item: { Put: { TableName: 't', Item: { kind, to } } },
+    })),
   };
   const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
   const clock = new SettableClock().set(NOW);
@@ -189,13 +192,22 @@ describe('UsersService.changeEmail', () => {
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
-  it('a new address: moved, a verification link asked for it (the processor sends the notice to the old one)', async () => {
+  it('a new address: moved, and its verification link asked for in the same transaction (the processor sends the notice to the old one)', async () => {
     const { service, users, actionLinks } = setUp([user('u1')]);
     await service.changeEmail('u1', ' New@Example.com ', 'right');
-    expect(users.changeEmail.mock.calls[0][1]).toBe('new@example.com');
-    expect(actionLinks.requestLink.mock.calls).toEqual([
-      ['email_verification', { id: 'u1', email: 'new@example.com' }],
+    // One write (review 4, #5): the request is a part of the change's transaction, not a write after it.
+    expect(users.changeEmail.mock.calls).toEqual([
+      [
+        expect.objectContaining({ id: 'u1' }),
+        'new@example.com',
+        {
+          item: {
+            Put: { TableName: 't', Item: { kind: 'email_verification', to: { id: 'u1', email: 'new@example.com' } } },
+          },
+        },
+      ],
     ]);
+    expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
   it('the same address (in another case) writes and sends nothing', async () => {
@@ -203,6 +215,7 @@ describe('UsersService.changeEmail', () => {
     await service.changeEmail('u1', 'U1@example.com', 'right');
     expect(users.changeEmail).not.toHaveBeenCalled();
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
+    expect(actionLinks.linkRequestPart).not.toHaveBeenCalled();
   });
 });
 

@@ -154,9 +154,13 @@ export class UsersService {
     }
     const normalized = normalizeEmail(email);
     if (normalized !== user.email) {
-      await this.users.changeEmail(user, normalized);
-      // The processor mails the link, and the notice to the old address from this change's record.
-      await this.actionLinks.requestLink('email_verification', { id: user.id, email: normalized });
+      // The link's request commits with the change (review 4, #5): no moved address without its
+      // link. The processor mails the link, and the notice to the old address from this change's record.
+      await this.users.changeEmail(
+        user,
+        normalized,
+        this.actionLinks.linkRequestPart('email_verification', { id: user.id, email: normalized }),
+      );
     }
     return this.getOwn(userId);
   }

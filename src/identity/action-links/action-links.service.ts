@@ -4,6 +4,7 @@ import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { type ItemKey, Keys } from '../../dynamo/keys.js';
+import type { TransactionPart } from '../../dynamo/transactions.js';
 import type { Item } from '../../dynamo/stream-record.js';
 import { MAILER, type Mailer } from '../../mail/mailer.js';
 import { AppMetrics } from '../../metrics/app-metrics.js';
@@ -62,6 +63,20 @@ export class ActionLinksService {
    * answer's time and DynamoDB calls do not tell whether a mail goes out.
    */
   async requestLink(kind: ActionTokenKind, user: LinkRecipient | undefined): Promise<void> {
+    const { key, request } = this.newRequest(kind, user);
+    await this.tokens.requestMail(key, request);
+  }
+
+  /**
+   * The same request as a part of the caller's transaction, so that the change that calls for the
+   * link and the link's request commit together or not at all (an email change, review 4, #5).
+   */
+  linkRequestPart(kind: ActionTokenKind, user: LinkRecipient): TransactionPart {
+    const { key, request } = this.newRequest(kind, user);
+    return this.tokens.mailRequestPart(key, request);
+  }
+
+  private newRequest(kind: ActionTokenKind, user: LinkRecipient | undefined): { key: ItemKey; request: MailRequest } {
     const now = this.clock.now();
     // Not from ID_GENERATOR: a request id names no entity, and must not shift the ids tests predict.
     const requestId = randomBytes(12).toString('base64url');
@@ -75,7 +90,7 @@ export class ActionLinksService {
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
     };
-    await this.tokens.requestMail(Keys.mailRequest(userId, requestId), request);
+    return { key: Keys.mailRequest(userId, requestId), request };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
-import { transactWrite } from '../../dynamo/transactions.js';
+import { type TransactionPart, transactWrite } from '../../dynamo/transactions.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../../dynamo/expressions.js';
 import { ENTITY, type ItemKey, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
@@ -47,13 +47,20 @@ export class ActionTokensRepository {
 
   /** One PutItem; its `ttl` is the link's expiry, so a request the processor never handled goes away. */
   async requestMail(key: ItemKey, request: MailRequest): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...key, entity: ENTITY.MailRequest, ttl: epochSeconds(new Date(request.expiresAt)), ...request },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      }),
-    );
+    await this.db.send(new PutCommand(this.mailRequestPut(key, request)));
+  }
+
+  /** The same write as a part of another module's transaction (an email change and its link). */
+  mailRequestPart(key: ItemKey, request: MailRequest): TransactionPart {
+    return { item: { Put: this.mailRequestPut(key, request) } };
+  }
+
+  private mailRequestPut(key: ItemKey, request: MailRequest) {
+    return {
+      TableName: this.tableName,
+      Item: { ...key, entity: ENTITY.MailRequest, ttl: epochSeconds(new Date(request.expiresAt)), ...request },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    };
   }
 
   /**
