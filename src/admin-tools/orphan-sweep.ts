@@ -1,12 +1,21 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../dynamo/batch.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
+import { DELETED_USER_ID } from '../identity/account.js';
 
 /** The item that must exist for a partition to be alive: a post's summary, a user's user item. */
 const ANCHORS: Record<string, string> = {
   [Keys.postPartition('')]: Keys.post('').SK,
   [Keys.userPartition('')]: Keys.user('').SK,
 };
+
+/**
+ * User partitions that have no user item by design (review 4, #6): `deleted-user`, whose counters
+ * count the posts of erased authors, and the stand-ins of link requests for unknown addresses
+ * (`USER#nobody-<requestId>`, which the stream processor drops and `ttl` removes).
+ */
+const ANCHORLESS_BY_DESIGN = (partition: string): boolean =>
+  partition === Keys.userPartition(DELETED_USER_ID) || partition.startsWith(Keys.userPartition('nobody-'));
 
 export interface SweepResult {
   scannedItems: number;
@@ -47,7 +56,7 @@ export async function sweepOrphans(
         continue;
       }
       const prefix = Object.keys(ANCHORS).find((p) => item.PK.startsWith(p));
-      if (!prefix) continue;
+      if (!prefix || ANCHORLESS_BY_DESIGN(item.PK)) continue;
       const entry = partitions.get(item.PK) ?? { anchored: false, keys: [] };
       if (item.SK === ANCHORS[prefix]) entry.anchored = true;
       entry.keys.push({ PK: item.PK, SK: item.SK });

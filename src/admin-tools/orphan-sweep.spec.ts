@@ -1,0 +1,54 @@
+import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { sweepOrphans } from './orphan-sweep.js';
+
+/** A table of keys, served to the sweep's Scan in one page; records the batch deletes. */
+function tableOf(items: Record<string, unknown>[]) {
+  const deleted: string[] = [];
+  const client = {
+    send(command: unknown) {
+      if (command instanceof ScanCommand) return Promise.resolve({ Items: items });
+      if (command instanceof BatchWriteCommand) {
+        for (const request of Object.values(command.input.RequestItems ?? {}).flat())
+          deleted.push(`${String(request.DeleteRequest?.Key?.PK)} ${String(request.DeleteRequest?.Key?.SK)}`);
+        return Promise.resolve({});
+      }
+      return Promise.reject(new Error(`unexpected ${String(command)}`));
+    },
+  };
+  return { client: client as unknown as DynamoDBDocumentClient, deleted };
+}
+
+describe('sweepOrphans', () => {
+  it('removes a user partition without its user item, and keeps those without one by design (review 4, #6)', async () => {
+    const { client, deleted } = tableOf([
+      { PK: 'USER#alive', SK: 'USER' },
+      { PK: 'USER#alive', SK: 'PROFILE' },
+      // A hard delete that stopped after the user item: the rest is left over.
+      { PK: 'USER#gone', SK: 'PROFILE' },
+      { PK: 'USER#gone', SK: 'USER#POSTS' },
+      { PK: 'UNIQUE#EMAIL#gone@example.com', SK: 'UNIQUE', userId: 'gone' },
+      // Erased authors' posts are counted here: there is never a user item.
+      { PK: 'USER#deleted-user', SK: 'USER#POSTS' },
+      // A link request for an unknown address: the processor drops it, `ttl` removes it.
+      { PK: 'USER#nobody-Xy3_abc', SK: 'MAILREQ#Xy3_abc' },
+    ]);
+    const result = await sweepOrphans(client, 'table');
+    expect(result.orphanPartitions.sort()).toEqual(['UNIQUE#EMAIL#gone@example.com', 'USER#gone']);
+    expect(deleted.sort()).toEqual([
+      'UNIQUE#EMAIL#gone@example.com UNIQUE',
+      'USER#gone PROFILE',
+      'USER#gone USER#POSTS',
+    ]);
+    expect(result).toMatchObject({ scannedItems: 7, deletedItems: 3 });
+  });
+
+  it('reports without deleting on a dry run', async () => {
+    const { client, deleted } = tableOf([{ PK: 'USER#gone', SK: 'PROFILE' }]);
+    expect(await sweepOrphans(client, 'table', true)).toEqual({
+      scannedItems: 1,
+      orphanPartitions: ['USER#gone'],
+      deletedItems: 0,
+    });
+    expect(deleted).toEqual([]);
+  });
+});
