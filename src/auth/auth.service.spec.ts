@@ -7,6 +7,7 @@ import { SequentialIds } from '../common/ids.js';
 import type { AppConfig, RateRule } from '../config/app-config.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import type { RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
+import type { ReadPart } from '../dynamo/read-parts.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import type { User, UserWithPassword } from '../identity/account.js';
 import type { ActionLinksService } from '../identity/action-links/action-links.service.js';
@@ -81,6 +82,9 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
   };
   const usersRepository = {
     findIdByEmail: jest.fn((email: string) => Promise.resolve(byEmail.get(email)?.id)),
+    findIdByEmailWith: jest.fn(<T>(email: string, part: ReadPart<T>) =>
+      Promise.resolve([byEmail.get(email)?.id, part.decode([])] as const),
+    ),
     findById: jest.fn((id: string) => Promise.resolve(byId.get(id))),
     findWithPassword: jest.fn((id: string) => Promise.resolve(byId.get(id))),
     recordLoginPart: jest.fn((userId: string, at: string) => `record login ${userId} ${at}`),
@@ -133,12 +137,14 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
   const failures = { account: 0, fromIp: 0 };
   const limiter = {
     consume: jest.fn((_checks: RateCheck[], _code?: ErrorCode) => Promise.resolve()),
-    peek: jest.fn((_checks: RateCheck[]) =>
-      Promise.resolve([
-        { count: failures.account, retryAfter: 30 },
-        { count: failures.fromIp, retryAfter: 30 },
-      ]),
-    ),
+    peekPart: jest.fn((checks: RateCheck[]) => ({
+      keys: [],
+      decode: () =>
+        [
+          { count: failures.account, retryAfter: 30 },
+          { count: failures.fromIp, retryAfter: 30 },
+        ].slice(0, checks.length),
+    })),
     add: jest.fn((_check: RateCheck) => Promise.resolve({ count: 1, retryAfter: 30 })),
     reset: jest.fn((_check: RateCheck) => Promise.resolve()),
     refusal: (code: ErrorCode, retryAfter: number) => tooManyRequests(code, 'slow down', retryAfter),

@@ -136,15 +136,17 @@ export class AuthService {
     const { loginPerIp } = this.config.rateLimits;
     await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
     const [account, accountFromIp] = this.loginFailureChecks(email, client);
-    let failed = false;
-    if (account.rule.max > 0) {
-      const [failures, failuresFromIp] = await this.limiter.peek([account, accountFromIp]);
-      failed = failures.count > 0 || failuresFromIp.count > 0;
-      if (failures.count >= account.rule.max && failuresFromIp.count > 0) {
-        throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
-      }
+    const counted = account.rule.max > 0;
+    // The failure counters come with the email item: one BatchGetItem, whatever the counts say.
+    const [userId, [failures, failuresFromIp] = []] = await this.usersRepository.findIdByEmailWith(
+      email,
+      this.limiter.peekPart(counted ? [account, accountFromIp] : []),
+    );
+    const failed = counted && (failures.count > 0 || failuresFromIp.count > 0);
+    if (counted && failures.count >= account.rule.max && failuresFromIp.count > 0) {
+      throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
     }
-    const user = await this.findWithPasswordByEmail(email);
+    const user = await this.findWithPasswordById(userId);
     const valid = await this.passwords.verify(password, user?.passwordHash);
     if (!user || !valid) {
       if (account.rule.max > 0) await Promise.all([this.limiter.add(account), this.limiter.add(accountFromIp)]);
@@ -307,9 +309,13 @@ export class AuthService {
     if (!verified) throw invalidLink();
   }
 
-  /** Always two strongly consistent GetItems (email item, user item), found or not. */
+  /** Always two strongly consistent reads (email item, user and sign-in items), found or not. */
   private async findWithPasswordByEmail(email: string): Promise<UserWithPassword | undefined> {
-    const userId = await this.usersRepository.findIdByEmail(email);
+    return this.findWithPasswordById(await this.usersRepository.findIdByEmail(email));
+  }
+
+  /** The account of an email's item: a read of a placeholder when the email is unknown (same calls). */
+  private async findWithPasswordById(userId: string | undefined): Promise<UserWithPassword | undefined> {
     const user = await this.usersRepository.findWithPassword(userId ?? NO_SUCH_USER_ID);
     return userId ? user : undefined;
   }

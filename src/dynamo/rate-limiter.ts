@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { BatchGetCommand, DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { RateRule } from '../config/app-config.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
 import { ENTITY, Keys } from './keys.js';
+import { itemAt, type ReadPart } from './read-parts.js';
 import type { TransactionPart } from './transactions.js';
 
 /** One limit applied to one subject (an IP, an email, an account id, a session id). */
@@ -84,24 +85,23 @@ export class RateLimiter {
     return { count: Number(result.Attributes?.attempts ?? 0), retryAfter };
   }
 
-  /** The current counts of several checks, in one consistent BatchGetItem (nothing is counted). */
-  async peek(checks: RateCheck[], now = this.clock.now()): Promise<RateWindow[]> {
+  /**
+   * The current counts of several checks, as a part of another strongly consistent read (a
+   * sign-in reads the failure counters with the email item, in one call). Nothing is counted.
+   */
+  peekPart(checks: RateCheck[], now = this.clock.now()): ReadPart<RateWindow[]> {
     const keys = checks.map(({ rule, subject }) =>
       Keys.rateLimit(this.scope(rule, subject), this.window(rule, now).start),
     );
-    const result = await this.db.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'PK, SK, attempts' },
-        },
-      }),
-    );
     // A throttled key comes back unprocessed; counting it as zero only errs on the side of the owner.
-    const items = result.Responses?.[this.tableName] ?? [];
-    return keys.map((key, i) => {
-      const item = items.find((candidate) => candidate.PK === key.PK && candidate.SK === key.SK);
-      return { count: Number(item?.attempts ?? 0), retryAfter: this.window(checks[i].rule, now).retryAfter };
-    });
+    return {
+      keys,
+      decode: (items) =>
+        keys.map((key, i) => ({
+          count: Number(itemAt(items, key)?.attempts ?? 0),
+          retryAfter: this.window(checks[i].rule, now).retryAfter,
+        })),
+    };
   }
 
   /** Clears the subject's current window (a successful sign-in clears the failures). */

@@ -13,6 +13,7 @@ import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
+import { itemAt, type ReadPart, readTogether } from '../dynamo/read-parts.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
@@ -367,6 +368,19 @@ export class UsersRepository {
   /** Resolves an email to a user id through its uniqueness item (strongly consistent). */
   findIdByEmail(email: string): Promise<string | undefined> {
     return this.findIdByUnique(Keys.uniqueEmail(email));
+  }
+
+  /**
+   * `findIdByEmail` and another read (`part`) in one strongly consistent BatchGetItem: a
+   * sign-in reads the account's failure counters with it.
+   */
+  async findIdByEmailWith<T>(email: string, part: ReadPart<T>): Promise<[string | undefined, T]> {
+    const key = Keys.uniqueEmail(email);
+    const emailPart: ReadPart<string | undefined> = {
+      keys: [key],
+      decode: (items) => itemAt(items, key)?.userId as string | undefined,
+    };
+    return readTogether(this.db, this.tableName, emailPart, part);
   }
 
   findIdByUsername(username: string): Promise<string | undefined> {
