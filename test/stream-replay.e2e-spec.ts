@@ -164,4 +164,29 @@ describe('replaying stream dead letters (e2e)', () => {
       content: 'still approved',
     });
   });
+  // Last in the file: it moves the app's clock 31 days on.
+  it('neither lists, counts nor replays a dead letter past its ttl, which DynamoDB may not have deleted yet (review 3, #7)', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Expiring letter', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await processStream(t);
+    const cascade = t.app.get(PostCascadeHandler);
+    const spy = jest.spyOn(cascade, 'handle').mockRejectedValueOnce(new TypeError('a bug'));
+    await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+    await processStream(t);
+    spy.mockRestore();
+    const letters = t.app.get(StreamDeadLettersRepository);
+    expect(await letters.all()).toHaveLength(1);
+    expect(await letters.count()).toBe(1);
+
+    t.clock.advance(31 * 24 * 3600 * 1000); // dead letters live 30 days
+    expect(await letters.all()).toEqual([]);
+    expect(await letters.count()).toBe(0);
+    expect(await t.app.get(StreamReplay).replayStreamDeadLetters()).toEqual([]);
+  });
 });

@@ -70,12 +70,12 @@ export class StreamDeadLettersRepository {
     );
   }
 
-  /** Every dead letter (one small partition). */
+  /** Every dead letter not yet expired (one small partition). */
   async all(): Promise<StreamDeadLetter[]> {
     const items = await queryAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk',
-      ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
+      ...this.unexpired(),
       ConsistentRead: true,
     });
     return items.map((item) => ({
@@ -104,7 +104,20 @@ export class StreamDeadLettersRepository {
     return countAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk',
-      ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition },
+      ...this.unexpired(),
     });
+  }
+
+  /**
+   * DynamoDB's TTL deletes an expired item up to days later: until then it is still read, so it is
+   * filtered out here, as everywhere a `ttl` item is read (review 3, #7). An expired dead letter is
+   * neither listed, counted nor replayed.
+   */
+  private unexpired() {
+    return {
+      FilterExpression: '#ttl > :now',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ExpressionAttributeValues: { ':pk': Keys.streamDeadLetterPartition, ':now': epochSeconds(this.clock.now()) },
+    };
   }
 }
