@@ -206,3 +206,32 @@ describe('personal data: export and self-erasure (e2e)', () => {
     await t.api.get('/api/v1/users/me').set('authorization', admin.bearer).expect(200);
   });
 });
+
+describe('personal data export: bounded and rate limited (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ EXPORT_MAX_ITEMS: '3', EXPORT_RATE_MAX_PER_ACCOUNT: '3' });
+  });
+  afterAll(() => t.close());
+
+  const draft = (user: SignedIn, title: string) =>
+    t.api.post('/api/v1/posts').set('authorization', user.bearer).send({ title, content: 'text' }).expect(201);
+
+  it('refuses a collection past EXPORT_MAX_ITEMS with 422 export_too_large, and more than EXPORT_RATE_MAX_PER_ACCOUNT exports with 429', async () => {
+    const [writer, other] = await Promise.all([signUp(t), signUp(t)]);
+    for (let i = 0; i < 3; i++) await draft(writer, `Draft ${i}`);
+    const full = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(200);
+    expect(full.body.posts).toHaveLength(3);
+
+    await draft(writer, 'One too many');
+    const tooLarge = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(422);
+    expect(tooLarge.body).toMatchObject({ code: 'export_too_large', detail: expect.stringContaining('3 posts') });
+    await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(422);
+    // The fourth export of the window is refused before anything is read; refusals count.
+    const limited = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(429);
+    expect(limited.body).toMatchObject({ code: 'too_many_requests' });
+    expect(limited.headers['retry-after']).toEqual(expect.any(String));
+    // Per account: another account still exports.
+    await t.api.get('/api/v1/users/me/export').set('authorization', other.bearer).expect(200);
+  });
+});

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
+import { DomainError, exportTooLarge, forbidden, notFound } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
-import { allPages, drainListing } from '../dynamo/pagination.js';
+import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus } from './comment.entity.js';
 import {
@@ -52,14 +52,22 @@ export class CommentsService {
   }
 
   /** The user's comments in every status (their personal-data export). */
-  async commentsForExport(userId: string): Promise<CommentDto[]> {
-    const comments = await allPages((cursor) => this.comments.allByAuthor(userId, 100, cursor));
+  async commentsForExport(userId: string, max: number): Promise<CommentDto[]> {
+    const comments = await allPagesUpTo(
+      (cursor) => this.comments.allByAuthor(userId, 100, cursor),
+      max,
+      () => exportTooLarge('comments', max),
+    );
     return comments.map((comment) => CommentMapper.toDto(comment));
   }
 
   /** The comments the user likes (their personal-data export). */
-  commentLikesForExport(userId: string): Promise<{ postId: string; commentId: string }[]> {
-    return allPages((cursor) => this.comments.likesBy(userId, 100, cursor));
+  commentLikesForExport(userId: string, max: number): Promise<{ postId: string; commentId: string }[]> {
+    return allPagesUpTo(
+      (cursor) => this.comments.likesBy(userId, 100, cursor),
+      max,
+      () => exportTooLarge('comment likes', max),
+    );
   }
 
   /**

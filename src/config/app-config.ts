@@ -84,6 +84,8 @@ export interface RateLimitsConfig {
    * withdrawals are not counted (review 3, #2).
    */
   publishPerAuthor: RateRule;
+  /** Personal-data exports per account: each one reads everything the account holds (review 3, #3). */
+  exportPerAccount: RateRule;
 }
 
 export const MAIL_TRANSPORTS = ['file', 'smtp', 'ses', 'log'] as const;
@@ -148,6 +150,12 @@ export interface AppConfig {
     /** Who gets `approved` at once: `all`, `verified` (verified emails and staff) or `staff`. */
     autoApprove: 'all' | 'verified' | 'staff';
   };
+  /**
+   * The most items one section of `GET /users/me/export` holds (posts, likes, comments, comment
+   * likes, followed, followers): a request reads at most this many + a page per section, and
+   * refuses past it (422 `export_too_large`) instead of reading without bound.
+   */
+  exportMaxItems: number;
   /** When both are set, start-up makes sure this active admin exists (created or promoted). */
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
@@ -567,6 +575,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       renamePerAccount: rule('rename-account', 'RENAME', 'ACCOUNT', 5, 3600),
       // issue 18: a publish or withdrawal costs the stream processor a write per follower
       publishPerAuthor: rule('publish-author', 'PUBLISH', 'AUTHOR', 30, 3600),
+      // review 3, #3: an export reads everything the account holds
+      exportPerAccount: rule('export-account', 'EXPORT', 'ACCOUNT', 5, 3600),
     },
     trustProxy: int('TRUST_PROXY_HOPS', 0, 0, 10),
     bootstrapAdmin: adminFrom(env, problems),
@@ -574,6 +584,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxDepth: int('COMMENT_MAX_DEPTH', 3, 1, 10),
       autoApprove: oneOf('COMMENT_AUTO_APPROVE', ['all', 'verified', 'staff'] as const, 'verified'),
     },
+    exportMaxItems: int('EXPORT_MAX_ITEMS', 10_000, 1, 1_000_000),
     // --- data lifecycle (issue 14) ---
     migrations: { allowOnlinePending: bool('MIGRATIONS_ALLOW_ONLINE_PENDING', false) },
     tableProtection: {

@@ -120,7 +120,27 @@ export async function drainListing<P extends Page<unknown>>(
   } while (cursor);
 }
 
-/** Every item of a paged listing, page after page (a user's own collections, e.g. for their data export). */
+/**
+ * Every item of a listing, at most `max`: past it, `tooMany()` is thrown once the page that
+ * crossed it is read (a bounded read: `max` + one page at most).
+ */
+export async function allPagesUpTo<T>(
+  fetch: (cursor: string | undefined) => Promise<Page<T>>,
+  max: number,
+  tooMany: () => Error,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetch(cursor);
+    items.push(...page.items);
+    if (items.length > max) throw tooMany();
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  return items;
+}
+
+/** Every item of a paged listing, page after page. */
 export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
   const items: T[] = [];
   await drainListing(fetch, (item: T) => {

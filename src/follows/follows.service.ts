@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { notFound, unprocessable } from '../common/errors/domain-error.js';
+import { exportTooLarge, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { allPages, type Page } from '../dynamo/pagination.js';
+import { allPagesUpTo, type Page } from '../dynamo/pagination.js';
 import { FanInChangedError, type FollowPage, FollowsRepository } from './follows.repository.js';
 
 export interface FollowState {
@@ -97,10 +97,18 @@ export class FollowsService {
    * deactivated or erased left out): the two listings drained a page at a time, so the reads are
    * O(edges / 100) Queries and BatchGetItems, never a read per edge.
    */
-  async followsForExport(userId: string): Promise<FollowsExport> {
+  async followsForExport(userId: string, max: number): Promise<FollowsExport> {
     const [following, followers] = await Promise.all([
-      allPages((cursor) => this.following(userId, EXPORT_PAGE, cursor)),
-      allPages((cursor) => this.followers(userId, EXPORT_PAGE, cursor)),
+      allPagesUpTo(
+        (cursor) => this.following(userId, EXPORT_PAGE, cursor),
+        max,
+        () => exportTooLarge('followed users', max),
+      ),
+      allPagesUpTo(
+        (cursor) => this.followers(userId, EXPORT_PAGE, cursor),
+        max,
+        () => exportTooLarge('followers', max),
+      ),
     ]);
     return { following, followers };
   }

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID } from '../identity/account.js';
-import { badRequest, DomainError, unprocessable } from '../common/errors/domain-error.js';
+import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -25,7 +25,7 @@ import {
   type SkippedEntries,
 } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
-import { allPages, drainListing } from '../dynamo/pagination.js';
+import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
 import type { PostDto } from './dto/post.dto.js';
@@ -108,15 +108,23 @@ export class PostsService {
   }
 
   /** The user's posts in every status, with their content (their personal-data export). */
-  async postsForExport(userId: string, now: Date): Promise<PostDto[]> {
-    const posts = await allPages((cursor) => this.posts.ownPosts(userId, undefined, 100, cursor));
+  async postsForExport(userId: string, now: Date, max: number): Promise<PostDto[]> {
+    const posts = await allPagesUpTo(
+      (cursor) => this.posts.ownPosts(userId, undefined, 100, cursor),
+      max,
+      () => exportTooLarge('posts', max),
+    );
     const contents = await this.posts.findContents(posts.map((post) => post.id));
     return posts.map((post) => PostMapper.full({ ...post, content: contents.get(post.id) ?? '' }, undefined, now));
   }
 
   /** The posts the user likes (their personal-data export). */
-  likesForExport(userId: string): Promise<{ postId: string; likedAt: string }[]> {
-    return allPages((cursor) => this.posts.likeRecords(userId, 100, cursor));
+  likesForExport(userId: string, max: number): Promise<{ postId: string; likedAt: string }[]> {
+    return allPagesUpTo(
+      (cursor) => this.posts.likeRecords(userId, 100, cursor),
+      max,
+      () => exportTooLarge('likes', max),
+    );
   }
 
   /**

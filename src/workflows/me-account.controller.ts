@@ -28,9 +28,12 @@ export class MeAccountController {
    * @remarks Everything the service holds about the caller, as one JSON document (a data-access or portability
    * request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
    * idempotency keys, whom the caller follows and who follows them (id and username, as the public listings
-   * show them). Nothing else about anyone else.
+   * show them). Nothing else about anyone else. At most `EXPORT_RATE_MAX_PER_ACCOUNT` exports per window
+   * (default 5 an hour; 429), and at most `EXPORT_MAX_ITEMS` items (default 10,000) per collection: past it
+   * the request is 422 `export_too_large`.
    */
   @Get('export')
+  @ApiProblemResponses(422, 429)
   async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
     const data = await this.personalData.export(caller.userId);
     return {

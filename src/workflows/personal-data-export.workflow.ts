@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
+import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { CommentsService } from '../comments/comments.service.js';
 import { type FollowsExport, FollowsService } from '../follows/follows.service.js';
 import { PostsService } from '../posts/posts.service.js';
@@ -27,18 +30,27 @@ export class PersonalDataExportWorkflow {
     private readonly posts: PostsService,
     private readonly comments: CommentsService,
     private readonly follows: FollowsService,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  /**
+   * Bounded twice: EXPORT_RATE_MAX_PER_ACCOUNT exports per window (429 before anything is read),
+   * and EXPORT_MAX_ITEMS items per section (422 `export_too_large` once a section passes it), so
+   * one request reads at most sections x (max + a page).
+   */
   async export(userId: string): Promise<PersonalDataExport> {
+    await this.limiter.consume([{ rule: this.config.rateLimits.exportPerAccount, subject: userId }]);
     const now = this.clock.now();
+    const max = this.config.exportMaxItems;
     return {
       ...(await this.users.accountPersonalData(userId, now)),
-      posts: await this.posts.postsForExport(userId, now),
-      likes: await this.posts.likesForExport(userId),
-      comments: await this.comments.commentsForExport(userId),
-      commentLikes: await this.comments.commentLikesForExport(userId),
-      follows: await this.follows.followsForExport(userId),
+      posts: await this.posts.postsForExport(userId, now, max),
+      likes: await this.posts.likesForExport(userId, max),
+      comments: await this.comments.commentsForExport(userId, max),
+      commentLikes: await this.comments.commentLikesForExport(userId, max),
+      follows: await this.follows.followsForExport(userId, max),
     };
   }
 }

@@ -39,6 +39,7 @@ const RELAXED_LIMITS: Record<string, string> = {
   // 5 written renames an hour (a PATCH that loses its If-Match race counts nothing): off, as the other limits.
   RENAME_RATE_MAX_PER_ACCOUNT: '0',
   PUBLISH_RATE_MAX_PER_AUTHOR: '0',
+  EXPORT_RATE_MAX_PER_ACCOUNT: '0',
 };
 
 /** Log level and destination of the apps a test file creates, unless a call says otherwise. */

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './error-codes.js';
+import { ErrorCode } from './error-codes.js';
 
 /**
  * A failure the API reports to its client. Services and repositories throw these; the one
@@ -36,3 +36,13 @@ export const tooManyRequests = (code: ErrorCode, detail: string, retryAfterSecon
   new DomainError(429, code, detail, { retryAfterSeconds });
 export const serviceUnavailable = (code: ErrorCode, detail: string, retryAfterSeconds?: number) =>
   new DomainError(503, code, detail, retryAfterSeconds ? { retryAfterSeconds } : {});
+
+/**
+ * A personal-data export section holds more than EXPORT_MAX_ITEMS: the request stops reading
+ * there (422), so one export is a bounded read.
+ */
+export const exportTooLarge = (section: string, max: number): DomainError =>
+  unprocessable(
+    ErrorCode.ExportTooLarge,
+    `The account holds more than ${max} ${section}, more than one export returns (EXPORT_MAX_ITEMS): ask an operator for this export.`,
+  );

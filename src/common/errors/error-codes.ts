@@ -36,6 +36,7 @@ export const ErrorCode = {
   EmailTaken: 'email_taken',
   UsernameTaken: 'username_taken',
   UserNotFound: 'user_not_found',
+  ExportTooLarge: 'export_too_large',
   VersionMismatch: 'version_mismatch',
   InvalidIfMatch: 'invalid_if_match',
   LastAdmin: 'last_admin',

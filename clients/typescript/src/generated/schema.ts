@@ -1343,7 +1343,9 @@ export interface paths {
          * @description Everything the service holds about the caller, as one JSON document (a data-access or portability
          *     request): account, profile, sessions, posts with content, comments, likes, unused emailed links,
          *     idempotency keys, whom the caller follows and who follows them (id and username, as the public listings
-         *     show them). Nothing else about anyone else.
+         *     show them). Nothing else about anyone else. At most `EXPORT_RATE_MAX_PER_ACCOUNT` exports per window
+         *     (default 5 an hour; 429), and at most `EXPORT_MAX_ITEMS` items (default 10,000) per collection: past it
+         *     the request is 422 `export_too_large`.
          */
         get: operations["meExportData"];
         put?: never;
@@ -1923,7 +1925,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this, not on `detail`.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "version_mismatch" | "invalid_if_match" | "last_admin" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "username_taken" | "user_not_found" | "export_too_large" | "version_mismatch" | "invalid_if_match" | "last_admin" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
@@ -13851,6 +13853,46 @@ export interface operations {
                      *       "detail": "Your role does not allow this.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "insufficient_role",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The request refers to something that does not exist or cannot be used. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/category-not-found",
+                     *       "title": "Unprocessable Content",
+                     *       "status": 422,
+                     *       "detail": "The category does not exist.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "category_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
