@@ -6,17 +6,24 @@ import { LoggingMailer } from './logging.mailer.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SecurityNotices } from './security-notices.js';
-import { SesMailer } from './ses.mailer.js';
-import { SmtpMailer } from './smtp.mailer.js';
 
-/** The mailer `MAIL_TRANSPORT` names (the configuration has already checked its settings). */
-export function createMailer(config: AppConfig): Mailer {
+/**
+ * The mailer `MAIL_TRANSPORT` names (the configuration has already checked its settings). The SMTP
+ * and SES transports are imported only when configured: their libraries (nodemailer, the SES
+ * client) are a large share of the app's start-up module loading, for a transport most processes
+ * (tests, `npm start`, the CLI) never use.
+ */
+export async function createMailer(config: AppConfig): Promise<Mailer> {
   const { mail } = config;
   switch (mail.transport) {
-    case 'smtp':
+    case 'smtp': {
+      const { SmtpMailer } = await import('./smtp.mailer.js');
       return new SmtpMailer(mail.smtpUrl!, mail.from);
-    case 'ses':
+    }
+    case 'ses': {
+      const { SesMailer } = await import('./ses.mailer.js');
       return SesMailer.create(config.dynamo.region, mail.from);
+    }
     case 'file':
       return new FileMailer(mail.dir, mail.from);
     case 'log':
@@ -34,7 +41,11 @@ export class MailModule implements OnApplicationShutdown {
     return {
       module: MailModule,
       providers: [
-        { provide: MAILER, inject: [APP_CONFIG], useFactory: (config: AppConfig) => mailer ?? createMailer(config) },
+        {
+          provide: MAILER,
+          inject: [APP_CONFIG],
+          useFactory: async (config: AppConfig) => mailer ?? (await createMailer(config)),
+        },
         NoticesSentRepository,
         SecurityNotices,
       ],
