@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { type DestinationStream, type Level, type LevelWithSilent, type Logger, pino } from 'pino';
-import { type HttpLogger, pinoHttp } from 'pino-http';
 import type { AppConfig } from '../config/app-config.js';
 import { usageOf } from '../dynamo/request-accounting.js';
 import { routeOf } from '../metrics/http-metrics.middleware.js';
@@ -112,33 +111,61 @@ function accessFields(req: Request) {
 }
 
 /**
- * The access log and request id middleware (pino-http): mounted first, so every request gets an
- * id (also on errors raised by body parsing) and exactly one `request completed` line with
- * method, URL, route template, status, duration, DynamoDB calls and capacity, the user id when
- * signed in, and the request id. 5xx lines are errors, the rest info.
+ * The access log and request id middleware: mounted first, so every request gets an id (also on
+ * errors raised by body parsing) and exactly one `request completed` line with method, URL,
+ * route template, status, duration, DynamoDB calls and capacity, the user id when signed in, and
+ * the request id. 5xx lines are errors, the rest info. `req.log` is the request's logger (only
+ * the request id bound), which nestjs-pino hands to Nest's `Logger` inside the request.
+ *
+ * It writes the lines pino-http wrote here before (same keys, same order), but does no logging
+ * work on a request whose line is off: pino-http bound the whole serialised request (headers
+ * included, redacted, as JSON) to a child logger on every request, whatever the level.
  */
-export function createHttpLogger(logger: Logger): HttpLogger<Request, Response> {
-  return pinoHttp<Request, Response>({
-    logger,
-    genReqId: requestIdOf,
-    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
-    // Request-scoped lines made through Nest's logger carry only the request id, not the whole request.
-    quietReqLogger: true,
-    serializers: {
-      req: (req: { method: string; url: string; headers: Record<string, unknown>; remoteAddress?: string }) => ({
-        method: req.method,
-        url: scrubUrl(req.url),
-        remoteAddress: req.remoteAddress,
-        headers: req.headers,
-      }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+export function createHttpLogger(logger: Logger): RequestHandler {
+  const access = logger.child(
+    {},
+    {
+      serializers: {
+        req: (req: Request) => ({
+          method: req.method,
+          url: scrubUrl(req.originalUrl || req.url),
+          remoteAddress: req.socket?.remoteAddress,
+          headers: req.headers,
+        }),
+        res: (res: Response) => ({ statusCode: res.statusCode }),
+      },
     },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${routeOf(req)} ${res.statusCode}`,
-    customSuccessObject: (req, _res, value: object) => ({ ...value, ...accessFields(req) }),
-    customErrorObject: (req, _res, _error, value: object) => ({ ...value, ...accessFields(req) }),
-  });
+  );
+  return (req: Request, res: Response, next: NextFunction) => {
+    // pino-http's typing of Express's request (`id`, `log`), which nestjs-pino reads.
+    req.id ??= requestIdOf(req, res);
+    const log = access.child({ requestId: req.id });
+    req.log = log;
+    const started = Date.now();
+    const done = (error?: Error) => {
+      res.removeListener('close', done);
+      res.removeListener('finish', done);
+      res.removeListener('error', done);
+      const failure =
+        error ??
+        (res as Response & { err?: Error }).err ??
+        (res.statusCode >= 500 ? new Error(`failed with status code ${res.statusCode}`) : undefined);
+      const level = failure ? 'error' : 'info';
+      if (!log.isLevelEnabled(level)) return;
+      const line = {
+        req,
+        res,
+        ...(failure ? { err: failure } : {}),
+        durationMs: Date.now() - started,
+        ...accessFields(req),
+      };
+      log[level](line, `${req.method} ${routeOf(req)} ${res.statusCode}`);
+    };
+    res.on('close', done);
+    res.on('finish', done);
+    res.on('error', done);
+    next();
+  };
 }
 
 /**
