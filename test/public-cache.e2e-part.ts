@@ -42,6 +42,9 @@ describe('public page cache (e2e)', () => {
     expect(titles(cached.body)).toEqual(['First']);
     expect(cached.headers.etag).toBe(first.headers.etag);
     expect(cached.headers['cache-control']).toBe('public, max-age=4');
+    // A hit sends the stored JSON text: the same bytes and type as the answer it keeps.
+    expect(cached.headers['content-type']).toBe(first.headers['content-type']);
+    expect(cached.text).toBe(first.text);
 
     // A signed-in reader is never served (or stored) from the cache.
     const signedIn = await t.api.get('/api/v1/posts').set('authorization', author.bearer).expect(200);
@@ -67,6 +70,8 @@ describe('public page cache (e2e)', () => {
     expect(dynamoCost(again).calls).toBe(0);
     expect(again.headers.etag).toBe(read.headers.etag);
     expect(again.headers.etag).toMatch(/^(W\/)?"\d+"$/);
+    expect(again.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(again.text).toBe(read.text);
 
     const missing = '/api/v1/posts/AAAAAAAAAAAAAAAAAAAAA';
     await t.api.get(missing).expect(404);

@@ -14,10 +14,14 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 
 interface Entry {
-  body: unknown;
+  /** The answer's JSON text: a hit sends it as it is, without serialising the page again. */
+  json: string;
   etag: string;
   expiresAt: number;
 }
+
+/** What Express's `res.json` sends as the type; a hit's text goes out with the same. */
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Entries one app keeps at most; the oldest goes first (a Map iterates in insertion order). */
 const MAX_ENTRIES = 1000;
@@ -60,19 +64,21 @@ export class PublicCacheInterceptor implements NestInterceptor {
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > now) {
       this.setHeaders(res, hit, now);
-      return of(hit.body);
+      // A string reaches `res.send` as it is (Nest serialises only objects), with the type set here.
+      res.setHeader('Content-Type', JSON_TYPE);
+      return of(hit.json);
     }
     return next.handle().pipe(
       tap((body) => {
-        if (res.statusCode !== 200) return;
+        // Our public pages answer JSON objects; anything else is left alone.
+        if (res.statusCode !== 200 || typeof body !== 'object' || body === null) return;
+        const json = JSON.stringify(body);
         // A route's own ETag (an item version, which If-Match relies on) is kept; else a body hash.
         const own = res.getHeader('ETag');
         const entry: Entry = {
-          body,
+          json,
           etag:
-            typeof own === 'string'
-              ? own
-              : `"${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 27)}"`,
+            typeof own === 'string' ? own : `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`,
           expiresAt: now + this.seconds * 1000,
         };
         this.entries.delete(key);
