@@ -89,6 +89,17 @@ describe('exposure (e2e)', () => {
     });
   });
 
+  it("sends helmet's security headers on every answer, an error too, and no X-Powered-By", async () => {
+    for (const res of [await t.api.get('/health/live').expect(200), await t.api.get('/api/v1/nope').expect(404)]) {
+      expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+
   it('does not serve the API docs in production unless API_DOCS says so', async () => {
     const env = {
       NODE_ENV: 'production',
