@@ -38,12 +38,12 @@ export async function startEngine({ dataDir, port }) {
 }
 
 /**
- * Starts `node [nodeArgs] dist/main.js` with `env` on a free port (loopback) and waits until
- * /health/live answers. Returns its base URL and a `stop()`.
+ * Starts `node [nodeArgs] dist/main.js` (or another build's `main`) with `env` on a free port
+ * (loopback) and waits until /health/live answers. Returns its base URL and a `stop()`.
  */
-export async function startApp(env, { nodeArgs = [] } = {}) {
+export async function startApp(env, { nodeArgs = [], main = 'dist/main.js' } = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       PATH: process.env.PATH,
       JAVA_HOME: process.env.JAVA_HOME ?? '',
