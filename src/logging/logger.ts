@@ -141,7 +141,8 @@ export function createHttpLogger(logger: Logger): RequestHandler {
     req.id ??= requestIdOf(req, res);
     const log = access.child({ requestId: req.id });
     req.log = log;
-    const started = Date.now();
+    // A duration, not a time of day: the monotonic clock (whole milliseconds, as pino-http wrote them).
+    const started = performance.now();
     const done = (error?: Error) => {
       res.removeListener('close', done);
       res.removeListener('finish', done);
@@ -156,7 +157,7 @@ export function createHttpLogger(logger: Logger): RequestHandler {
         req,
         res,
         ...(failure ? { err: failure } : {}),
-        durationMs: Date.now() - started,
+        durationMs: Math.round(performance.now() - started),
         ...accessFields(req),
       };
       log[level](line, `${req.method} ${routeOf(req)} ${res.statusCode}`);
