@@ -36,7 +36,7 @@ describe('auth (e2e)', () => {
         version: 1,
       });
       expect(JSON.stringify(res.body)).not.toMatch(/passwordHash|"PK"|"SK"|GSI/);
-      expect(dynamoCost(res).calls).toBe(2); // one TransactWriteItems (user, profile, uniqueness, session), one Put of the verification mail request (the registration limit is off in this suite)
+      expect(dynamoCost(res).calls).toBe(1); // one TransactWriteItems: user, profile, uniqueness, session and the verification mail request (the registration limit is off in this suite)
 
       const partition = await t.queryPartition(`USER#${res.body.user.id}`);
       // MAILREQ#: the verification mail's request, for the stream processor to mint and send.

@@ -71,7 +71,8 @@ export class AuthService {
   ) {}
 
   /**
-   * Creates the account and its first session in one transaction. A stale unverified account
+   * Creates the account, its first session and the request of its verification link in one
+   * transaction. A stale unverified account
    * holding the email is replaced (see `replaceStalePendingAccount`); any other holder is 409.
    */
   async register(
@@ -86,7 +87,12 @@ export class AuthService {
     const create = () =>
       this.users.create({ email, username, firstName, lastName, passwordHash: hash }, (created) => {
         issued = this.newSession(created.id, client);
-        return this.sessions.createPart(issued.session);
+        // The verification link's request commits with the account (one call fewer, and no
+        // account is left without its link); the processor mints and mails the link.
+        return [
+          this.sessions.createPart(issued.session),
+          this.actionLinks.linkRequestPart('email_verification', created),
+        ];
       });
     let user: User;
     try {
@@ -96,11 +102,6 @@ export class AuthService {
       if (!emailTaken || !(await this.replaceStalePendingAccount(email))) throw error;
       user = await create();
     }
-    // The processor mints and mails the link. The account exists whatever happens to the
-    // request; the user can ask for another link.
-    await this.actionLinks.requestLink('email_verification', user).catch((error: unknown) => {
-      this.logger.warn(`Verification mail request failed: ${error instanceof Error ? error.name : typeof error}`);
-    });
     return this.issue(user, issued!.session, issued!.refreshToken, lifetime);
   }
 
