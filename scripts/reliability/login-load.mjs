@@ -6,6 +6,7 @@
 // elsewhere): then the app's own work is all that competes with the probes for the cores.
 // LOGIN_LOAD_NODE_ARGS passes Node/V8 flags to the app (e.g. "--single-threaded-gc"), to compare.
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { call, cleanup, percentile, register, sleep, startApp, startEngine, tempDir } from './lib.mjs';
 
@@ -75,21 +76,47 @@ export async function loginLoad({ seconds = 8, env = {}, apart = false, nodeArgs
   return { apart, idle, underLogin: busy, loginsPerSecond: logins / (seconds + 1) };
 }
 
+/**
+ * One run as a row of the tables in docs/reliability.md, to paste: when, the load average
+ * before and after, where the engine and clients ran, then idle -> under sign-ins.
+ */
+export function tableRow(result, { startedAt, loadBefore, loadAfter }) {
+  const ms = (value) => `${value.toFixed(1)}`;
+  const change = (idle, busy) => `${ms(idle)} -> ${ms(busy)} ms (${(busy / idle).toFixed(1)}x)`;
+  const { idle, underLogin } = result;
+  return [
+    '',
+    `${startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    `${loadBefore} -> ${loadAfter}`,
+    result.apart ? 'nice 19 ("on other hosts")' : 'same priority as the app',
+    `${ms(idle.live.p50)} -> ${ms(underLogin.live.p50)} ms`,
+    change(idle.live.p99, underLogin.live.p99),
+    change(idle.cachedFeed.p99, underLogin.cachedFeed.p99),
+    result.loginsPerSecond.toFixed(1),
+    '',
+  ]
+    .join(' | ')
+    .trim();
+}
+
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     // PASSWORD_HASH_NICE / PASSWORD_HASH_CONCURRENCY from the environment, to compare settings.
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => key.startsWith('PASSWORD_HASH_')));
-    console.log(
-      JSON.stringify({
-        env,
-        ...(await loginLoad({
-          env,
-          apart: process.env.LOGIN_LOAD_APART === '1',
-          nodeArgs: process.env.LOGIN_LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
-          seconds: Number(process.env.LOGIN_LOAD_SECONDS ?? 8),
-        })),
-      }),
-    );
+    const startedAt = new Date().toISOString();
+    const loadBefore = loadAverage();
+    const result = await loginLoad({
+      env,
+      apart: process.env.LOGIN_LOAD_APART === '1',
+      nodeArgs: process.env.LOGIN_LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+      seconds: Number(process.env.LOGIN_LOAD_SECONDS ?? 8),
+    });
+    console.log(JSON.stringify({ env, ...result }));
+    // Columns: started, load average before -> after, engine and clients, /health/live p50 and
+    // p99, cached feed p99 (idle -> under sign-ins), sign-ins/s.
+    console.log(tableRow(result, { startedAt, loadBefore, loadAfter: loadAverage() }));
   } finally {
     await cleanup();
   }
