@@ -1,0 +1,387 @@
+// `npm run bench:heat` (after `npm run build`): partition-key heat of the hot patterns, and the
+// highest rate each reaches before one partition key passes DynamoDB's per-partition limits
+// (1,000 WCU/s and 3,000 RCU/s). DynamoDB reports capacity per request (or per table and index),
+// never per key, so the app talks to DynamoDB Local through a recording proxy here: each write's
+// items are read before and after it, and their write units are computed per base-table and
+// per-index partition from the item sizes and the indexes' projections (a transaction doubles
+// them; an index whose projected attributes did not change is not written). Reads are attributed
+// to the partition they Query or the keys they get. The computed write units are checked against
+// the units DynamoDB Local reported for the same calls. Not part of `npm test`; the figures are in
+// docs/performance.md ("Partition-key heat").
+//
+// Each scenario runs the pattern as the issue's load would: many different users on one hot post,
+// many different users signing in or registering, anonymous readers of the front page.
+import { createServer, request as httpRequest } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { call, cleanup, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
+
+const TABLE = 'heat';
+const LIMITS = { write: 1000, read: 3000 };
+const RUNS = Number(process.env.HEAT_RUNS ?? 20);
+const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
+const TARGETS = {
+  view: 20_000,
+  like: 2_000,
+  comment: 200,
+  register: 2_000,
+  login: 10_000,
+  'front page': 10_000,
+};
+
+/** DynamoDB's item size: attribute names plus values (numbers about one byte per two digits). */
+export function sizeOf(value) {
+  if (value === undefined || value === null) return 0;
+  if ('S' in value) return Buffer.byteLength(value.S);
+  if ('N' in value) return Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+  if ('B' in value) return Buffer.from(value.B, 'base64').length;
+  if ('BOOL' in value || 'NULL' in value) return 1;
+  if ('SS' in value) return value.SS.reduce((sum, s) => sum + Buffer.byteLength(s), 0);
+  if ('NS' in value) return value.NS.reduce((sum, n) => sum + sizeOf({ N: n }), 0);
+  if ('L' in value) return 3 + value.L.reduce((sum, v) => sum + 1 + sizeOf(v), 0);
+  if ('M' in value) return 3 + itemSize(value.M);
+  return 0;
+}
+export const itemSize = (item) =>
+  Object.entries(item ?? {}).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + sizeOf(value), 0);
+const units = (bytes, per) => Math.max(1, Math.ceil(bytes / per));
+
+/** The attributes of `item` an index projects (its keys, the table's keys, and what it includes). */
+function projected(item, index, tableKeys) {
+  if (!item || !(index.pk in item)) return undefined;
+  if (index.projection === 'ALL') return item;
+  const names = new Set([...tableKeys, index.pk, index.sk, ...(index.include ?? [])].filter(Boolean));
+  return Object.fromEntries(Object.entries(item).filter(([name]) => names.has(name)));
+}
+
+const keyOf = (item) => `${item.PK?.S ?? '?'}`;
+
+/**
+ * The write units of changing one item from `before` to `after` (either may be absent), per
+ * partition: `table PK` and `index GSIx-partition`.
+ */
+export function writeUnits(before, after, indexes, tableKeys, factor) {
+  const out = new Map();
+  const add = (where, n) => out.set(where, (out.get(where) ?? 0) + n * factor);
+  const base = after ?? before;
+  if (!base) return out;
+  add(`table ${keyOf(base)}`, units(Math.max(itemSize(before), itemSize(after)), 1024));
+  for (const index of indexes) {
+    const old = projected(before, index, tableKeys);
+    const now = projected(after, index, tableKeys);
+    if (!old && !now) continue;
+    const oldKey = old?.[index.pk]?.S ?? old?.[index.pk]?.N;
+    const newKey = now?.[index.pk]?.S ?? now?.[index.pk]?.N;
+    if (old && now && oldKey === newKey && old[index.sk]?.S === now[index.sk]?.S) {
+      if (JSON.stringify(old) === JSON.stringify(now)) continue; // nothing it projects changed
+      add(`${index.name} ${newKey}`, units(Math.max(itemSize(old), itemSize(now)), 1024));
+      continue;
+    }
+    if (old) add(`${index.name} ${oldKey}`, units(itemSize(old), 1024));
+    if (now) add(`${index.name} ${newKey}`, units(itemSize(now), 1024));
+  }
+  return out;
+}
+
+/** The keys a write request touches, with whether it is transactional. */
+function writesOf(target, input) {
+  switch (target) {
+    case 'PutItem':
+      return { keys: [{ PK: input.Item.PK, SK: input.Item.SK }], factor: 1 };
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return { keys: [input.Key], factor: 1 };
+    case 'BatchWriteItem':
+      return {
+        keys: Object.values(input.RequestItems)
+          .flat()
+          .map((r) => (r.PutRequest ? { PK: r.PutRequest.Item.PK, SK: r.PutRequest.Item.SK } : r.DeleteRequest.Key)),
+        factor: 1,
+      };
+    case 'TransactWriteItems':
+      return {
+        keys: input.TransactItems.map((t) => {
+          const op = t.Put ?? t.Update ?? t.Delete ?? t.ConditionCheck;
+          return { ...(op.Item ? { PK: op.Item.PK, SK: op.Item.SK } : op.Key), check: Boolean(t.ConditionCheck) };
+        }),
+        factor: 2,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The partition a read touches, per read, with the capacity DynamoDB reported split evenly. */
+function readsOf(target, input, output) {
+  const reported = [output?.ConsumedCapacity ?? []].flat().reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+  const where = [];
+  if (target === 'GetItem') where.push(`table ${input.Key.PK.S}`);
+  if (target === 'Query') {
+    const names = input.ExpressionAttributeNames ?? {};
+    const clause = /(#?\w+)\s*=\s*(:\w+)/.exec(input.KeyConditionExpression);
+    const value = clause && input.ExpressionAttributeValues[clause[2]];
+    where.push(`${input.IndexName ?? 'table'} ${value?.S ?? value?.N ?? '?'}`);
+    void names;
+  }
+  if (target === 'BatchGetItem')
+    for (const { Keys } of Object.values(input.RequestItems)) for (const key of Keys) where.push(`table ${key.PK.S}`);
+  if (target === 'TransactGetItems') for (const t of input.TransactItems) where.push(`table ${t.Get.Key.PK.S}`);
+  return where.map((w) => [w, reported / where.length]);
+}
+
+/** A proxy in front of the engine that records, per scenario, the units each partition took. */
+async function recordingProxy(engineEndpoint) {
+  const raw = new DynamoDBClient({
+    endpoint: engineEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'heat', secretAccessKey: 'heat' },
+  });
+  const table = (await raw.send(new DescribeTableCommand({ TableName: TABLE }))).Table;
+  const tableKeys = table.KeySchema.map((k) => k.AttributeName);
+  const indexes = (table.GlobalSecondaryIndexes ?? []).map((gsi) => ({
+    name: gsi.IndexName,
+    pk: gsi.KeySchema.find((k) => k.KeyType === 'HASH').AttributeName,
+    sk: gsi.KeySchema.find((k) => k.KeyType === 'RANGE')?.AttributeName,
+    projection: gsi.Projection.ProjectionType,
+    include: gsi.Projection.NonKeyAttributes,
+  }));
+  const read = async (key) =>
+    (await raw.send(new GetItemCommand({ TableName: TABLE, Key: { PK: key.PK, SK: key.SK }, ConsistentRead: true })))
+      .Item;
+
+  const state = { scope: undefined, op: 0, writes: new Map(), reads: new Map(), computed: 0, reported: 0 };
+  // Units per partition, and which operations (or the worker after them) touched it.
+  const bump = (map, where, n) => {
+    const entry = map.get(where) ?? { units: 0, ops: new Set() };
+    entry.units += n;
+    entry.ops.add(state.op);
+    map.set(where, entry);
+  };
+  const url = new URL(engineEndpoint);
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const target = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      let input;
+      try {
+        input = JSON.parse(body.toString() || '{}');
+      } catch {
+        input = {};
+      }
+      const scoped = state.scope !== undefined && !String(req.headers['x-amz-target']).startsWith('DynamoDBStreams');
+      const writes = scoped ? writesOf(target, input) : undefined;
+      const before = writes ? await Promise.all(writes.keys.map(read)) : [];
+      const forward = httpRequest(
+        { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          const parts = [];
+          answer.on('data', (chunk) => parts.push(chunk));
+          answer.on('end', async () => {
+            const out = Buffer.concat(parts);
+            let output;
+            try {
+              output = JSON.parse(out.toString() || '{}');
+            } catch {
+              output = {};
+            }
+            if (scoped && answer.statusCode === 200) {
+              if (writes) {
+                const after = await Promise.all(writes.keys.map(read));
+                writes.keys.forEach((key, i) => {
+                  const change = key.check
+                    ? new Map([[`table ${key.PK.S}`, units(itemSize(before[i]), 1024) * writes.factor]])
+                    : writeUnits(before[i], after[i], indexes, tableKeys, writes.factor);
+                  for (const [where, n] of change) {
+                    bump(state.writes, where, n);
+                    state.computed += n;
+                  }
+                });
+                const reported = [output.ConsumedCapacity ?? []]
+                  .flat()
+                  .reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0);
+                state.reported += reported;
+                if (process.env.HEAT_DEBUG)
+                  console.log(
+                    JSON.stringify([
+                      target,
+                      reported,
+                      writes.keys.map((key, i) => [
+                        `${key.PK.S} ${key.SK.S}`,
+                        itemSize(before[i]),
+                        itemSize(after[i]),
+                        [...writeUnits(before[i], after[i], indexes, tableKeys, writes.factor)],
+                      ]),
+                    ]),
+                  );
+              } else for (const [where, n] of readsOf(target, input, output)) bump(state.reads, where, n);
+            }
+            res.writeHead(answer.statusCode, answer.headers);
+            res.end(out);
+          });
+        },
+      );
+      forward.on('error', (error) => {
+        res.writeHead(502);
+        res.end(String(error));
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    /** Runs `task(setOp)` with its DynamoDB traffic recorded; returns the units per partition. */
+    async record(task) {
+      Object.assign(state, { scope: true, op: 0, writes: new Map(), reads: new Map(), computed: 0, reported: 0 });
+      await task((op) => (state.op = op));
+      state.op = 'worker';
+      await sleep(2500); // the stream worker's writes that follow (a poll interval and some)
+      state.scope = undefined;
+      return { writes: state.writes, reads: state.reads, computed: state.computed, reported: state.reported };
+    },
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/**
+ * The hottest shared partition of a recording, per operation, and the rate at which it reaches its
+ * limit. Shared: touched by two or more of the operations, or by the stream worker after them (it
+ * may batch many operations into one write). A partition of one actor only (a reader's own user
+ * partition, a new account's) is not shared: at scale the load spreads over as many of them as
+ * there are actors. The stream worker's own bookkeeping (`STREAM#...`: checkpoints, leases) is
+ * polled at a fixed rate, not per request, so it is left out.
+ */
+function verdict(name, recording, runs) {
+  // One operation (a cache miss) shares whatever it touches.
+  const shared = (map) =>
+    [...map.entries()].filter(
+      ([where, { ops }]) => !/ STREAM#/.test(where) && (runs === 1 || ops.size > 1 || ops.has('worker')),
+    );
+  const hottest = (map) =>
+    shared(map)
+      .map(([where, { units }]) => [where, units])
+      .sort((a, b) => b[1] - a[1])[0] ?? ['-', 0];
+  const [writeKey, writeUnitsTotal] = hottest(recording.writes);
+  const [readKey, readUnitsTotal] = hottest(recording.reads);
+  const perOpWrite = writeUnitsTotal / runs;
+  const perOpRead = readUnitsTotal / runs;
+  const maxRate = Math.min(
+    perOpWrite > 0 ? LIMITS.write / perOpWrite : Infinity,
+    perOpRead > 0 ? LIMITS.read / perOpRead : Infinity,
+  );
+  const mask = (where) => where.replace(/[A-Za-z0-9_-]{21}/g, '<id>');
+  return {
+    pattern: name,
+    runs,
+    hottestWrite: { partition: mask(writeKey), wcuPerOp: round(perOpWrite) },
+    hottestRead: { partition: mask(readKey), rcuPerOp: round(perOpRead) },
+    maxRatePerSecond: Number.isFinite(maxRate) ? Math.floor(maxRate) : 'unbounded',
+    target: TARGETS[name],
+    meets: !Number.isFinite(maxRate) || maxRate >= TARGETS[name],
+    computedWcu: round(recording.computed),
+    reportedWcu: round(recording.reported),
+  };
+}
+const round = (n) => Math.round(n * 100) / 100;
+
+async function main() {
+  const engine = await startEngine({});
+  // The table first (the app creates it at start), then the proxy that reads its indexes.
+  let app = await startApp({ DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: TABLE, MAIL_TRANSPORT: 'log' });
+  await app.stop();
+  const proxy = await recordingProxy(engine.endpoint);
+  app = await startApp({
+    DYNAMODB_ENDPOINT: proxy.endpoint,
+    DYNAMODB_TABLE_NAME: TABLE,
+    MAIL_TRANSPORT: 'log',
+    BCRYPT_COST: '4',
+    COMMENT_AUTO_APPROVE: 'all',
+    PUBLIC_CACHE_SECONDS: '5',
+    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+    LOGIN_RATE_MAX_PER_IP: '0',
+    REGISTER_RATE_MAX_PER_IP: '0',
+    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+  });
+  const base = app.base;
+  const author = await register(base, 'heat-author');
+  const post = (
+    await call(base, 'POST', '/api/v1/posts', { token: author.token, body: { title: 'Viral', content: BODY } })
+  ).json;
+  await call(base, 'POST', `/api/v1/posts/${post.id}/publish`, { token: author.token });
+  const readers = [];
+  for (let i = 0; i < RUNS; i++) readers.push(await register(base, `heat-reader-${i}`));
+  await sleep(2500);
+
+  const scenarios = [
+    [
+      'view',
+      (i) => call(base, 'POST', `/api/v1/posts/${post.id}/views`, { headers: { 'user-agent': `heat-viewer-${i}` } }),
+    ],
+    ['like', (i) => call(base, 'PUT', `/api/v1/posts/${post.id}/like`, { token: readers[i].token })],
+    [
+      'comment',
+      (i) =>
+        call(base, 'POST', `/api/v1/posts/${post.id}/comments`, {
+          token: readers[i].token,
+          body: { content: BODY.slice(0, 200) },
+        }),
+    ],
+    [
+      'register',
+      (i) =>
+        call(base, 'POST', '/api/v1/auth/register', {
+          body: { email: `heat-new-${i}-${Date.now()}@example.com`, password: 'password-1234' },
+        }),
+    ],
+    [
+      'login',
+      (i) => call(base, 'POST', '/api/v1/auth/login', { body: { email: readers[i].email, password: 'password-1234' } }),
+    ],
+  ];
+  const rows = [];
+  const recorded = async (name, runs, run) => {
+    const recording = await proxy.record(async (setOp) => {
+      for (let i = 0; i < runs; i++) {
+        setOp(i);
+        const res = await run(i);
+        if (res.status >= 300) throw new Error(`${name}: ${res.status} ${res.text.slice(0, 200)}`);
+      }
+    });
+    return verdict(name, recording, runs);
+  };
+  for (const [name, run] of scenarios) rows.push(await recorded(name, RUNS, run));
+  // The anonymous front page is served from each instance's public cache (PUBLIC_CACHE_SECONDS=5
+  // here): the database sees one read per instance per 5 s whatever the request rate, so 10
+  // instances make 2 misses/s. Measured: one miss (a cold cache), then the hottest partition's
+  // load at 2 misses/s against its limit.
+  const front = await recorded('front page', 1, () => call(base, 'GET', '/api/v1/posts?limit=20'));
+  const missesPerSecond = 10 / 5;
+  const load = front.hottestRead.rcuPerOp * missesPerSecond;
+  Object.assign(front, {
+    maxRatePerSecond: load < LIMITS.read ? 'unbounded (cached)' : 0,
+    meets: load < LIMITS.read,
+    note: `one cache miss costs ${front.hottestRead.rcuPerOp} RCU on its hottest partition; 10 instances with a 5 s cache miss 2 times/s: ${round(load)} RCU/s of ${LIMITS.read}`,
+  });
+  rows.push(front);
+
+  console.log('\nPartition-key heat (per operation, the hottest partition):');
+  for (const row of rows)
+    console.log(
+      `${row.pattern.padEnd(11)} ${String(row.runs).padStart(3)} ops  write ${String(row.hottestWrite.wcuPerOp).padStart(5)} WCU/op on ${row.hottestWrite.partition.padEnd(28)} read ${String(row.hottestRead.rcuPerOp).padStart(5)} RCU/op on ${row.hottestRead.partition.padEnd(28)} max ${String(row.maxRatePerSecond).padStart(9)}/s  target ${String(row.target).padStart(6)}/s  ${row.meets ? 'ok' : 'OVER'}  (computed ${row.computedWcu} WCU, reported ${row.reportedWcu})`,
+    );
+  mkdirSync('bench/results', { recursive: true });
+  const file = `bench/results/heat-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`;
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, rows }, null, 2)}\n`);
+  console.log(`${front.pattern}: ${front.note}`);
+  console.log(`\nwritten: ${file}`);
+  await proxy.close();
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
