@@ -381,6 +381,79 @@ describe('change streams: the post cascade (e2e)', () => {
   });
 });
 
+describe('change streams: a post cascade in bounded runs (e2e)', () => {
+  /** Likes per run, small so that a post with LIKES likes needs many runs. */
+  const PER_RUN = 7;
+  let t: TestApp;
+  let raw: DynamoDBClient;
+
+  beforeAll(async () => {
+    t = await createTestApp({ STREAM_CASCADE_LIKES_PER_RUN: String(PER_RUN) });
+    raw = createDynamoClient(t.config.dynamo);
+  });
+  afterAll(async () => {
+    raw.destroy();
+    await t.close();
+  });
+
+  it('removes a post with many likes in runs of at most STREAM_CASCADE_LIKES_PER_RUN, each step carried by the tombstone; counts stay exact', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Many likes', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    // 12 likes through the API, at once (their likers' counts in the same transactions), and
+    // LIKES seeded as the like's transaction leaves them; a comment for the rest of the partition.
+    const likers = await Promise.all(Array.from({ length: 12 }, () => signUp(t)));
+    await Promise.all(
+      likers.map((liker) => t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', liker.bearer).expect(200)),
+    );
+    const now = new Date().toISOString();
+    const writes: WriteRequest[] = [];
+    for (let i = 0; i < LIKES; i++) {
+      const userId = `runliker${String(i).padStart(12, '0')}`;
+      writes.push({ PutRequest: { Item: toLikeItem(post.id, userId, now) } });
+      writes.push({
+        PutRequest: { Item: { ...Keys.userPostCounts(userId), entity: ENTITY.UserPostCounts, likedCount: 1 } },
+      });
+    }
+    await batchWriteAll(t.db, t.tableName, writes);
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: Keys.postCounts(post.id),
+        UpdateExpression: 'ADD likeCount :likes',
+        ExpressionAttributeValues: { ':likes': LIKES },
+      }),
+    );
+    await t.api
+      .post(`/api/v1/posts/${post.id}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'stays until the likes are gone' })
+      .expect(201);
+    await processStream(t);
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+
+    await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+    await processStream(t); // the post's REMOVE, then each step's MODIFY of the tombstone
+
+    // Only the tombstone stays, and it counts the runs: one per PER_RUN likes (the last one
+    // finds fewer and deletes the rest of the partition).
+    const runs = Math.ceil((LIKES + 12) / PER_RUN) + ((LIKES + 12) % PER_RUN === 0 ? 1 : 0);
+    expect(await t.queryPartition(Keys.postPartition(post.id))).toEqual([
+      expect.objectContaining({ SK: 'COUNTS', deletedAt: expect.any(String), cascadeStep: runs }),
+    ]);
+    // Every liker's likedCount went down once (the API likers' to 0), and no counter drifts.
+    const counts = await t.queryPartition(Keys.userPostCounts(likers[0].userId).PK);
+    expect(counts.find((item) => item.SK === Keys.userPostCounts('').SK)).toMatchObject({ likedCount: 0 });
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+  });
+});
+
 describe('change streams: the inline worker (e2e)', () => {
   let t: TestApp;
   let author: SignedIn;

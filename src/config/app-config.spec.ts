@@ -190,7 +190,9 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       maxAttempts: 5,
       metricsPort: 0,
       renameItemsPerRun: 1000,
+      cascadeLikesPerRun: 500,
     });
+    expect(loadConfig({ STREAM_CASCADE_LIKES_PER_RUN: '7' }).streamWorker.cascadeLikesPerRun).toBe(7);
     expect(loadConfig({ NODE_ENV: 'test' }).streamWorker.mode).toBe('off');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL }).streamWorker.mode).toBe(
       'off',
@@ -204,7 +206,14 @@ describe('loadConfig: the stream worker (issue 17)', () => {
         WORKER_METRICS_PORT: '9464',
         STREAM_RENAME_ITEMS_PER_RUN: '250',
       }).streamWorker,
-    ).toEqual({ mode: 'off', stallSeconds: 30, maxAttempts: 2, metricsPort: 9464, renameItemsPerRun: 250 });
+    ).toEqual({
+      mode: 'off',
+      stallSeconds: 30,
+      maxAttempts: 2,
+      metricsPort: 9464,
+      renameItemsPerRun: 250,
+      cascadeLikesPerRun: 500,
+    });
   });
 
   it('names a bad STREAM_WORKER, stall time, attempt count or rename bound', () => {

@@ -205,6 +205,11 @@ export interface StreamWorkerConfig {
    * invocation) for long.
    */
   renameItemsPerRun: number;
+  /**
+   * The most likes one run of a deleted post's cascade removes (each with its liker's
+   * `likedCount - 1`); the rest goes on from the post's counter tombstone's own stream record.
+   */
+  cascadeLikesPerRun: number;
 }
 
 /** The outbound event types (issue 17): what a webhook may subscribe to (docs/streams.md). */
@@ -598,6 +603,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
       renameItemsPerRun: int('STREAM_RENAME_ITEMS_PER_RUN', 1000, 1, 100_000),
+      cascadeLikesPerRun: int('STREAM_CASCADE_LIKES_PER_RUN', 500, 1, 100_000),
     },
     webhooks: webhooksFrom(env, str, int, problems),
     // --- follows and the personal feed (issue 18) ---

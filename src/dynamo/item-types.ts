@@ -5,9 +5,19 @@ import { Keys, type ItemKey } from './keys.js';
  * as `src/dynamo/keys.ts` builds it (never a prefix spelled again here). Everything else is `other`.
  */
 export type StreamItemType =
-  'post' | 'user' | 'comment' | 'checkpoint' | 'followCounts' | 'displayFanoutJob' | 'follow' | 'mailRequest' | 'other';
+  | 'post'
+  | 'postCounts'
+  | 'user'
+  | 'comment'
+  | 'checkpoint'
+  | 'followCounts'
+  | 'displayFanoutJob'
+  | 'follow'
+  | 'mailRequest'
+  | 'other';
 
 const POST_PARTITION = Keys.postPartition('');
+const POST_COUNTS_SK = Keys.postCounts('').SK;
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
@@ -18,7 +28,7 @@ const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 export interface ClassifiedKey {
   type: StreamItemType;
   /**
-   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`; empty for
+   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment` and `postCounts`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -27,6 +37,8 @@ export interface ClassifiedKey {
 export function classifyKey(key: ItemKey): ClassifiedKey {
   if (key.PK.startsWith(POST_PARTITION) && key.SK === Keys.post('').SK)
     return { type: 'post', id: key.PK.slice(POST_PARTITION.length) };
+  if (key.PK.startsWith(POST_PARTITION) && key.SK === POST_COUNTS_SK)
+    return { type: 'postCounts', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.commentPrefix))
     return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)

@@ -45,6 +45,9 @@ export function postCounterChange(
 }
 
 /** Replaces the counter item with a tombstone, in the transaction that deletes the post. */
+/** When a tombstone written (or a cascade step recorded on it) at `now` expires. */
+export const tombstoneTtl = (now: Date): number => epochSeconds(new Date(now.getTime() + TOMBSTONE_SECONDS * 1000));
+
 export function postCountsTombstone(tableName: string, postId: string, now: Date): TransactItem {
   return {
     Put: {
@@ -53,7 +56,7 @@ export function postCountsTombstone(tableName: string, postId: string, now: Date
         ...Keys.postCounts(postId),
         entity: ENTITY.PostCounts,
         deletedAt: now.toISOString(),
-        ttl: epochSeconds(new Date(now.getTime() + TOMBSTONE_SECONDS * 1000)),
+        ttl: tombstoneTtl(now),
       },
     },
   };

@@ -20,7 +20,14 @@ import { countAll, type Page, queryAll, queryIndexPage } from '../dynamo/paginat
 import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
-import { countsOf, postCounterChange, postCountsTombstone, type PostCounts, withCounts } from './post-counters.js';
+import {
+  countsOf,
+  postCounterChange,
+  postCountsTombstone,
+  type PostCounts,
+  tombstoneTtl,
+  withCounts,
+} from './post-counters.js';
 import {
   countOf,
   LIKED_COUNT,
@@ -216,20 +223,27 @@ export class PostsRepository {
   }
 
   /**
-   * Removes what remains in a deleted post's partition (likes, comments), in batches with
-   * retries: the stream processor's cascade, never a request. The counter item's tombstone stays
-   * until its `ttl`, so late counts fail. Deleting what is gone already is fine, so it can run again.
+   * One bounded run of a deleted post's cascade (the stream processor, never a request): removes
+   * at most `maxLikes` of its likes, each with its user's `likedCount - 1` (a transaction a like,
+   * 10 at a time; a like removed already, by a retry or an unlike, fails its condition and counts
+   * nothing twice). While likes remain it stops there and answers `more`; once none remain it
+   * deletes the rest of the partition (comments, pointers, comment likes) except the counter
+   * item's tombstone, which stays until its `ttl` so late counts fail. The rest of the partition
+   * waits for the likes because deleting a like without its count would leave `likedCount` high.
+   * Deleting what is gone already is fine, so a run can be repeated.
    */
-  async deletePartitionRemains(postId: string): Promise<number> {
-    // Each like goes with its user's `likedCount - 1` (a transaction a like, 10 at a time); a like
-    // removed already (a retry, an unlike) fails its condition and counts nothing twice.
-    const likes = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
-      ExpressionAttributeValues: { ':pk': Keys.postPartition(postId), ':like': Keys.likePrefix },
-      ProjectionExpression: 'PK, SK, userId',
-      ConsistentRead: true,
-    });
+  async deletePartitionRemains(postId: string, maxLikes: number): Promise<{ removed: number; more: boolean }> {
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
+        ExpressionAttributeValues: { ':pk': Keys.postPartition(postId), ':like': Keys.likePrefix },
+        ProjectionExpression: 'PK, SK, userId',
+        ConsistentRead: true,
+        Limit: maxLikes,
+      }),
+    );
+    const likes = page.Items ?? [];
     for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
       await Promise.all(
         likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) =>
@@ -247,11 +261,33 @@ export class PostsRepository {
         ),
       );
     }
+    if (page.LastEvaluatedKey) return { removed: likes.length, more: true };
     const counts = Keys.postCounts(postId).SK;
-    return (
-      likes.length +
-      (await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts))
-    );
+    const rest = await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
+    return { removed: likes.length + rest, more: false };
+  }
+
+  /**
+   * Asks for the cascade's next run: `cascadeStep = step` on the post's counter tombstone, whose
+   * own stream record carries it (and its `ttl` pushed back, so a long cascade keeps its carrier).
+   * Only over an older step of a deleted post's tombstone: a record delivered twice moves nothing.
+   */
+  async continueCascade(postId: string, step: number, now: Date): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.postCounts(postId),
+          UpdateExpression: 'SET cascadeStep = :step, #ttl = :ttl',
+          ConditionExpression:
+            'attribute_exists(deletedAt) AND (attribute_not_exists(cascadeStep) OR cascadeStep < :step)',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':step': step, ':ttl': tombstoneTtl(now) },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
   }
 
   /**

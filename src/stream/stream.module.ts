@@ -15,7 +15,7 @@ import { PostsModule } from '../posts/posts.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AuthorDisplayCopy, AuthorDisplayHandler, DisplayFanoutJobHandler } from './handlers/author-display.handler.js';
 import { AuthorDisplayOnCreateHandler } from './handlers/author-display-on-create.handler.js';
-import { PostCascadeHandler } from './handlers/post-cascade.handler.js';
+import { PostCascade, PostCascadeHandler, PostCascadeStepHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
@@ -42,6 +42,7 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
  */
 const STREAM_HANDLER_CLASSES = [
   PostCascadeHandler,
+  PostCascadeStepHandler,
   UserCascadeHandler,
   AuthorDisplayHandler,
   DisplayFanoutJobHandler,
@@ -78,6 +79,7 @@ const STREAM_HANDLER_CLASSES = [
     },
     AuthorDisplayCopy,
     DisplayFanoutJobsRepository,
+    PostCascade,
     StreamProcessor,
     StreamCheckpointsRepository,
     StreamDeadLettersRepository,

@@ -1,4 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../../common/clock/clock.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
@@ -6,21 +9,61 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
 /**
  * A deleted post's remains: the request's transaction removed the summary, content, slug, feed
  * links and counts, and left a tombstone on the counter item that refuses late likes and
- * comments. This removes what is left in the post's partition (comments, comment pointers and
- * likes, likes of comments) with the batch helper. Idempotent: it deletes whatever is still
- * there, so a second delivery, or one after a crash midway, finishes the job.
+ * comments. The cascade removes what is left in the post's partition, in bounded runs: each run
+ * removes at most STREAM_CASCADE_LIKES_PER_RUN likes (a transaction each, with the liker's
+ * `likedCount`), and while likes remain it records its step on the tombstone, whose own stream
+ * record starts the next run (`PostCascadeStepHandler`), as the rename fan-out does with its job
+ * item. Once no like is left, the run deletes the comments and the rest. Idempotent: a run
+ * deletes whatever is still there, so a second delivery, or one after a crash midway, finishes
+ * the job, and a step recorded twice moves nothing.
  */
+@Injectable()
+export class PostCascade {
+  private readonly logger = new Logger(PostCascade.name);
+
+  constructor(
+    private readonly posts: PostsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async run(postId: string, step: number): Promise<void> {
+    const { removed, more } = await this.posts.deletePartitionRemains(
+      postId,
+      this.config.streamWorker.cascadeLikesPerRun,
+    );
+    this.logger.debug(`post ${postId}: run ${step} removed ${removed} items${more ? ', more to go' : ''}`);
+    if (more) await this.posts.continueCascade(postId, step + 1, this.clock.now());
+  }
+}
+
+/** The first run, from the post's own removal. */
 @Injectable()
 export class PostCascadeHandler implements StreamHandler {
   readonly name = 'post-cascade';
   readonly itemType = 'post' as const;
-  private readonly logger = new Logger(PostCascadeHandler.name);
 
-  constructor(private readonly posts: PostsRepository) {}
+  constructor(private readonly cascade: PostCascade) {}
 
   async handle(change: ItemChange, postId: string): Promise<void> {
     if (change.event !== 'REMOVE') return;
-    const removed = await this.posts.deletePartitionRemains(postId);
-    this.logger.debug(`post ${postId}: removed ${removed} remaining items`);
+    await this.cascade.run(postId, 1);
+  }
+}
+
+/** The next runs, from the tombstone's record of a new step (see `PostCascade`). */
+@Injectable()
+export class PostCascadeStepHandler implements StreamHandler {
+  readonly name = 'post-cascade-step';
+  readonly itemType = 'postCounts' as const;
+
+  constructor(private readonly cascade: PostCascade) {}
+
+  async handle(change: ItemChange, postId: string): Promise<void> {
+    if (change.event !== 'MODIFY') return;
+    const step: unknown = change.newImage?.cascadeStep;
+    const before: unknown = change.oldImage?.cascadeStep;
+    if (typeof step !== 'number' || step === before || change.newImage?.deletedAt === undefined) return;
+    await this.cascade.run(postId, step);
   }
 }
