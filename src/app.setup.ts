@@ -7,7 +7,6 @@ import { Logger } from 'nestjs-pino';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
 import { bodyShape } from './http/body-shape.middleware.js';
-import { fixedHeaders } from './http/fixed-headers.js';
 import { jsonOnly } from './http/json-only.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware } from './http/problem-details.filter.js';
@@ -55,8 +54,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   app.use(httpLogger);
   app.use(httpMetrics(app.get(AppMetrics)));
   app.use(serverTiming(config.serverTiming));
-  // helmet's default headers do not depend on the request: set them without its 13 middlewares.
-  app.use(fixedHeaders(helmet()));
+  app.use(helmet());
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.enableCors({
