@@ -1,12 +1,38 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from './orphan-sweep.js';
 
-/** A table of keys, served to the sweep's Scan in one page; records the batch deletes. */
-function tableOf(items: Record<string, unknown>[]) {
+/**
+ * A table of keys, served to the sweep's Scan in one page; `writtenSince` are items committed after
+ * the Scan passed their place (found by a later read only). Records the deletes.
+ */
+function tableOf(items: Record<string, unknown>[], writtenSince: Record<string, unknown>[] = []) {
   const deleted: string[] = [];
+  const conditions: string[] = [];
+  const now = [...items, ...writtenSince];
   const client = {
     send(command: unknown) {
       if (command instanceof ScanCommand) return Promise.resolve({ Items: items });
+      if (command instanceof BatchGetCommand) {
+        const request = Object.values(command.input.RequestItems ?? {})[0];
+        expect(request.ConsistentRead).toBe(true);
+        const keys = (request.Keys ?? []).map((key) => `${String(key.PK)} ${String(key.SK)}`);
+        return Promise.resolve({
+          Responses: { table: now.filter((item) => keys.includes(`${String(item.PK)} ${String(item.SK)}`)) },
+        });
+      }
+      if (command instanceof DeleteCommand) {
+        deleted.push(`${String(command.input.Key?.PK)} ${String(command.input.Key?.SK)}`);
+        conditions.push(
+          `${command.input.ConditionExpression} ${String(command.input.ExpressionAttributeValues?.[':userId'])}`,
+        );
+        return Promise.resolve({});
+      }
       if (command instanceof BatchWriteCommand) {
         for (const request of Object.values(command.input.RequestItems ?? {}).flat())
           deleted.push(`${String(request.DeleteRequest?.Key?.PK)} ${String(request.DeleteRequest?.Key?.SK)}`);
@@ -15,12 +41,12 @@ function tableOf(items: Record<string, unknown>[]) {
       return Promise.reject(new Error(`unexpected ${String(command)}`));
     },
   };
-  return { client: client as unknown as DynamoDBDocumentClient, deleted };
+  return { client: client as unknown as DynamoDBDocumentClient, deleted, conditions };
 }
 
 describe('sweepOrphans', () => {
   it('removes a user partition without its user item, and keeps those without one by design (review 4, #6)', async () => {
-    const { client, deleted } = tableOf([
+    const { client, deleted, conditions } = tableOf([
       { PK: 'USER#alive', SK: 'USER' },
       { PK: 'USER#alive', SK: 'PROFILE' },
       // A hard delete that stopped after the user item: the rest is left over.
@@ -40,6 +66,25 @@ describe('sweepOrphans', () => {
       'USER#gone USER#POSTS',
     ]);
     expect(result).toMatchObject({ scannedItems: 7, deletedItems: 3 });
+    // The claim goes only while it still names the user the Scan saw.
+    expect(conditions).toEqual(['userId = :userId gone']);
+  });
+
+  it('keeps what an account or a post created during the Scan left without its anchor in the Scan (review 5, #2)', async () => {
+    // The Scan passed USER#new and POST#p before their transactions committed, then saw the rest.
+    const { client, deleted } = tableOf(
+      [
+        { PK: 'UNIQUE#EMAIL#new@example.com', SK: 'UNIQUE', userId: 'new' },
+        { PK: 'UNIQUE#USERNAME#newbie', SK: 'UNIQUE', userId: 'new' },
+        { PK: 'POST#p', SK: 'CONTENT' },
+      ],
+      [
+        { PK: 'USER#new', SK: 'USER' },
+        { PK: 'POST#p', SK: 'POST' },
+      ],
+    );
+    expect(await sweepOrphans(client, 'table')).toEqual({ scannedItems: 3, orphanPartitions: [], deletedItems: 0 });
+    expect(deleted).toEqual([]);
   });
 
   it('reports without deleting on a dry run', async () => {

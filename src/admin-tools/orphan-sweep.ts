@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { batchWriteAll } from '../dynamo/batch.js';
+import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
+import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
 import { DELETED_USER_ID } from '../identity/account.js';
 
@@ -34,7 +35,7 @@ export async function sweepOrphans(
   tableName: string,
   dryRun = false,
 ): Promise<SweepResult> {
-  const partitions = new Map<string, { anchored: boolean; keys: ItemKey[] }>();
+  const partitions = new Map<string, { anchored: boolean; anchor: ItemKey; keys: ItemKey[] }>();
   const userUniques: (ItemKey & { userId: string })[] = [];
   let scannedItems = 0;
   let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -57,7 +58,11 @@ export async function sweepOrphans(
       }
       const prefix = Object.keys(ANCHORS).find((p) => item.PK.startsWith(p));
       if (!prefix || ANCHORLESS_BY_DESIGN(item.PK)) continue;
-      const entry = partitions.get(item.PK) ?? { anchored: false, keys: [] };
+      const entry = partitions.get(item.PK) ?? {
+        anchored: false,
+        anchor: { PK: item.PK, SK: ANCHORS[prefix] },
+        keys: [],
+      };
       if (item.SK === ANCHORS[prefix]) entry.anchored = true;
       entry.keys.push({ PK: item.PK, SK: item.SK });
       partitions.set(item.PK, entry);
@@ -65,20 +70,55 @@ export async function sweepOrphans(
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
 
-  const orphans = [...partitions.entries()].filter(([, entry]) => !entry.anchored);
-  const ownerless = userUniques.filter(
+  const ownerOf = (unique: { userId: string }): ItemKey => Keys.user(String(unique.userId));
+  const candidates = [...partitions.entries()].filter(([, entry]) => !entry.anchored);
+  const claimCandidates = userUniques.filter(
     (unique) => !partitions.get(Keys.userPartition(String(unique.userId)))?.anchored,
   );
+  // A Scan is not a snapshot (review 5, #2): an account registered or a post created while it ran
+  // can show its uniqueness claims or children without its anchor, which the Scan passed before the
+  // write committed. Each candidate's anchor is read again, strongly consistent: one that exists
+  // now keeps its partition and claims.
+  const anchorsNow = new Set(
+    (
+      await batchGetAll(
+        client,
+        tableName,
+        [...candidates.map(([, entry]) => entry.anchor), ...claimCandidates.map(ownerOf)],
+        { consistentRead: true },
+      )
+    ).map((item) => `${String(item.PK)}\u0000${String(item.SK)}`),
+  );
+  const isAnchoredNow = (key: ItemKey) => anchorsNow.has(`${key.PK}\u0000${key.SK}`);
+  const orphans = candidates.filter(([, entry]) => !isAnchoredNow(entry.anchor));
+  const ownerless = claimCandidates.filter((unique) => !isAnchoredNow(ownerOf(unique)));
   const keys = [
     ...orphans.flatMap(([, entry]) => entry.keys),
     ...ownerless.map((unique) => ({ PK: unique.PK, SK: unique.SK })),
   ];
-  if (!dryRun)
+  if (!dryRun) {
     await batchWriteAll(
       client,
       tableName,
-      keys.map((Key) => ({ DeleteRequest: { Key } })),
+      orphans.flatMap(([, entry]) => entry.keys).map((Key) => ({ DeleteRequest: { Key } })),
     );
+    // A claim goes only while it still names the user it named in the Scan: an address released
+    // and taken by a new account since is that account's claim now.
+    for (const unique of ownerless) {
+      await client
+        .send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { PK: unique.PK, SK: unique.SK },
+            ConditionExpression: 'userId = :userId',
+            ExpressionAttributeValues: { ':userId': unique.userId },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionalCheckFailed(error)) throw error;
+        });
+    }
+  }
   return {
     scannedItems,
     orphanPartitions: [...orphans.map(([pk]) => pk), ...ownerless.map((unique) => unique.PK)],
