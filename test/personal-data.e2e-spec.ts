@@ -210,7 +210,11 @@ describe('personal data: export and self-erasure (e2e)', () => {
 describe('personal data export: bounded and rate limited (e2e)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ EXPORT_MAX_ITEMS: '3', EXPORT_RATE_MAX_PER_ACCOUNT: '3' });
+    t = await createTestApp({
+      EXPORT_MAX_ITEMS: '3',
+      EXPORT_RATE_MAX_PER_ACCOUNT: '3',
+      EXPORT_MAX_CONTENT_CHARS: '2048',
+    });
   });
   afterAll(() => t.close());
 
@@ -233,5 +237,29 @@ describe('personal data export: bounded and rate limited (e2e)', () => {
     expect(limited.headers['retry-after']).toEqual(expect.any(String));
     // Per account: another account still exports.
     await t.api.get('/api/v1/users/me/export').set('authorization', other.bearer).expect(200);
+  });
+
+  it('refuses post contents past EXPORT_MAX_CONTENT_CHARS (as JSON) with 422, before building the answer (review 5, #1)', async () => {
+    const writer = await signUp(t);
+    // 600 quotes are 1,202 characters as JSON: two such posts pass the 2,048 of this app.
+    const quoted = '"'.repeat(600);
+    await t.api
+      .post('/api/v1/posts')
+      .set('authorization', writer.bearer)
+      .send({ title: 'One', content: quoted })
+      .expect(201);
+    expect(
+      (await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(200)).body.posts,
+    ).toEqual([expect.objectContaining({ content: quoted })]);
+    await t.api
+      .post('/api/v1/posts')
+      .set('authorization', writer.bearer)
+      .send({ title: 'Two', content: quoted })
+      .expect(201);
+    const tooLarge = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(422);
+    expect(tooLarge.body).toMatchObject({
+      code: 'export_too_large',
+      detail: expect.stringContaining('EXPORT_MAX_CONTENT_CHARS'),
+    });
   });
 });

@@ -156,6 +156,11 @@ export interface AppConfig {
    * refuses past it (422 `export_too_large`) instead of reading without bound.
    */
   exportMaxItems: number;
+  /**
+   * `EXPORT_MAX_CONTENT_CHARS`: the most characters of post content (as JSON) one personal-data export
+   * holds. Items alone do not bound it: a post may hold 200 KB (review 5, #1).
+   */
+  exportMaxContentChars: number;
   /** When both are set, start-up makes sure this active admin exists (created or promoted). */
   bootstrapAdmin: { email: string; password: string } | undefined;
   /** Reverse proxies in front of the app whose X-Forwarded-For is trusted (client IPs for rate limits). */
@@ -590,6 +595,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       autoApprove: oneOf('COMMENT_AUTO_APPROVE', ['all', 'verified', 'staff'] as const, 'verified'),
     },
     exportMaxItems: int('EXPORT_MAX_ITEMS', 10_000, 1, 1_000_000),
+    exportMaxContentChars: int('EXPORT_MAX_CONTENT_CHARS', 50 * 1024 * 1024, 1024, 256 * 1024 * 1024),
     // --- data lifecycle (issue 14) ---
     migrations: { allowOnlinePending: bool('MIGRATIONS_ALLOW_ONLINE_PENDING', false) },
     tableProtection: {

@@ -4,7 +4,13 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID } from '../identity/account.js';
-import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
+import {
+  badRequest,
+  DomainError,
+  exportContentTooLarge,
+  exportTooLarge,
+  unprocessable,
+} from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -107,14 +113,28 @@ export class PostsService {
     }
   }
 
-  /** The user's posts in every status, with their content (their personal-data export). */
-  async postsForExport(userId: string, now: Date, max: number): Promise<PostDto[]> {
+  /**
+   * The user's posts in every status, with their content (their personal-data export): at most
+   * `max` posts, and contents read 100 at a time up to `maxContentChars` characters as JSON (a
+   * post may hold 200 KB, so a count alone bounds neither memory nor the answer; review 5, #1).
+   */
+  async postsForExport(userId: string, now: Date, max: number, maxContentChars: number): Promise<PostDto[]> {
     const posts = await allPagesUpTo(
       (cursor) => this.posts.ownPosts(userId, undefined, 100, cursor),
       max,
       () => exportTooLarge('posts', max),
     );
-    const contents = await this.posts.findContents(posts.map((post) => post.id));
+    const contents = new Map<string, string>();
+    let chars = 0;
+    for (let start = 0; start < posts.length; start += 100) {
+      const chunk = await this.posts.findContents(posts.slice(start, start + 100).map((post) => post.id));
+      for (const [postId, content] of chunk) {
+        // As the answer will hold it: quotes, backslashes and control characters grow when escaped.
+        chars += JSON.stringify(content).length;
+        if (chars > maxContentChars) throw exportContentTooLarge(maxContentChars);
+        contents.set(postId, content);
+      }
+    }
     return posts.map((post) => PostMapper.full({ ...post, content: contents.get(post.id) ?? '' }, undefined, now));
   }
 

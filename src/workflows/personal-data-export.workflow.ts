@@ -46,7 +46,7 @@ export class PersonalDataExportWorkflow {
     const max = this.config.exportMaxItems;
     return {
       ...(await this.users.accountPersonalData(userId, now)),
-      posts: await this.posts.postsForExport(userId, now, max),
+      posts: await this.posts.postsForExport(userId, now, max, this.config.exportMaxContentChars),
       likes: await this.posts.likesForExport(userId, max),
       comments: await this.comments.commentsForExport(userId, max),
       commentLikes: await this.comments.commentLikesForExport(userId, max),

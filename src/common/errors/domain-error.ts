@@ -37,6 +37,13 @@ export const tooManyRequests = (code: ErrorCode, detail: string, retryAfterSecon
 export const serviceUnavailable = (code: ErrorCode, detail: string, retryAfterSeconds?: number) =>
   new DomainError(503, code, detail, retryAfterSeconds ? { retryAfterSeconds } : {});
 
+/** A personal-data export whose post contents pass `EXPORT_MAX_CONTENT_CHARS`. */
+export const exportContentTooLarge = (max: number): DomainError =>
+  unprocessable(
+    ErrorCode.ExportTooLarge,
+    `The account's posts hold more than ${max} characters of content, more than one export returns (EXPORT_MAX_CONTENT_CHARS): ask an operator for this export.`,
+  );
+
 /**
  * A personal-data export section holds more than EXPORT_MAX_ITEMS: the request stops reading
  * there (422), so one export is a bounded read.
