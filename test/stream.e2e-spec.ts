@@ -452,6 +452,50 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
     expect(counts.find((item) => item.SK === Keys.userPostCounts('').SK)).toMatchObject({ likedCount: 0 });
     expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
   });
+
+  it('finishes the cascade when the tombstone expired before it ran (a worker down for over an hour; review 5, #6b)', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Deleted while the worker was down', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    const likes = 3 * PER_RUN - 1;
+    const now = new Date().toISOString();
+    const writes: WriteRequest[] = [];
+    for (let i = 0; i < likes; i++) {
+      const userId = `lateliker${String(i).padStart(12, '0')}`;
+      writes.push({ PutRequest: { Item: toLikeItem(post.id, userId, now) } });
+      writes.push({
+        PutRequest: { Item: { ...Keys.userPostCounts(userId), entity: ENTITY.UserPostCounts, likedCount: 1 } },
+      });
+    }
+    await batchWriteAll(t.db, t.tableName, writes);
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: Keys.postCounts(post.id),
+        UpdateExpression: 'ADD likeCount :likes',
+        ExpressionAttributeValues: { ':likes': likes },
+      }),
+    );
+    await processStream(t);
+
+    await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+    // DynamoDB's TTL removed the tombstone before the worker reached the post's REMOVE.
+    await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: Keys.postCounts(post.id) }));
+    await processStream(t);
+
+    expect(await t.queryPartition(Keys.postPartition(post.id))).toEqual([
+      expect.objectContaining({ SK: 'COUNTS', deletedAt: expect.any(String), cascadeStep: 3 }),
+    ]);
+    const liker = await t.queryPartition(Keys.userPostCounts('lateliker000000000000').PK);
+    expect(liker).toEqual([expect.objectContaining({ likedCount: 0 })]);
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+  });
 });
 
 describe('change streams: the inline worker (e2e)', () => {

@@ -287,6 +287,27 @@ export class PostsRepository {
       );
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
+      // No tombstone any more: its `ttl` passed before the cascade got here (a worker stopped for
+      // over an hour; review 5, #6b). Without a carrier the rest of the partition would stay for
+      // good, so a new one is put, and its INSERT carries the step. Where the tombstone is there
+      // (a step delivered twice), this put fails its condition and changes nothing.
+      await this.db
+        .send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...Keys.postCounts(postId),
+              entity: ENTITY.PostCounts,
+              deletedAt: now.toISOString(),
+              cascadeStep: step,
+              ttl: tombstoneTtl(now),
+            },
+            ConditionExpression: 'attribute_not_exists(PK)',
+          }),
+        )
+        .catch((putError: unknown) => {
+          if (!isConditionalCheckFailed(putError)) throw putError;
+        });
     }
   }
 

@@ -60,7 +60,8 @@ export class PostCascadeStepHandler implements StreamHandler {
   constructor(private readonly cascade: PostCascade) {}
 
   async handle(change: ItemChange, postId: string): Promise<void> {
-    if (change.event !== 'MODIFY') return;
+    // MODIFY: a step on the tombstone; INSERT: a carrier put again after the tombstone expired.
+    if (change.event !== 'MODIFY' && change.event !== 'INSERT') return;
     const step: unknown = change.newImage?.cascadeStep;
     const before: unknown = change.oldImage?.cascadeStep;
     if (typeof step !== 'number' || step === before || change.newImage?.deletedAt === undefined) return;
