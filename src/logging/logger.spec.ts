@@ -4,13 +4,17 @@ import type { DestinationStream, LevelWithSilent } from 'pino';
 import { createHttpLogger, createRootLogger } from './logger.js';
 import type { AppConfig } from '../config/app-config.js';
 
-/** The access-log middleware over a captured stream, and one request through it. */
-function serveOne(level: LevelWithSilent) {
+/**
+ * The access-log middleware over a captured stream, and one request through it; `hangUp`: the
+ * client goes away before the answer (`close` without `finish`, the socket destroyed).
+ */
+function serveOne(level: LevelWithSilent, hangUp = false) {
   const lines: Record<string, unknown>[] = [];
   const stream: DestinationStream = { write: (line: string) => void lines.push(JSON.parse(line)) };
   const root = createRootLogger({ logLevel: 'log', nodeEnv: 'test' } as AppConfig, { level, stream });
   const middleware = createHttpLogger(root);
   let socketReads = 0;
+  let destroyed = false;
   const req = {
     method: 'GET',
     url: '/api/v1/posts?token=abc',
@@ -18,7 +22,8 @@ function serveOne(level: LevelWithSilent) {
     headers: { authorization: 'Bearer secret', 'user-agent': 'spec' },
     get socket() {
       socketReads++;
-      return { remoteAddress: '127.0.0.1', remotePort: 50000 };
+      // As Node's: a destroyed socket no longer knows its peer.
+      return destroyed ? {} : { remoteAddress: '127.0.0.1', remotePort: 50000 };
     },
   };
   const res = Object.assign(new EventEmitter(), {
@@ -27,7 +32,10 @@ function serveOne(level: LevelWithSilent) {
     getHeaders: () => ({}),
   });
   middleware(req as unknown as Request, res as unknown as Response, () => undefined);
-  res.emit('finish');
+  if (hangUp) {
+    destroyed = true;
+    res.emit('close');
+  } else res.emit('finish');
   return { lines, socketReads: () => socketReads };
 }
 
@@ -53,6 +61,12 @@ describe('createHttpLogger', () => {
       remoteAddress: '127.0.0.1',
       headers: { authorization: '[Redacted]', 'user-agent': 'spec' },
     });
+  });
+
+  it("keeps the client's address on the line of a request whose client hung up before the answer (review 5, #4)", () => {
+    const { lines } = serveOne('info', true);
+    expect(lines).toHaveLength(1);
+    expect(lines[0].req).toMatchObject({ remoteAddress: '127.0.0.1' });
   });
 
   it('does not serialise the request when the access line is off (a cost on every request)', () => {

@@ -121,6 +121,8 @@ function accessFields(req: Request) {
  * work on a request whose line is off: pino-http bound the whole serialised request (headers
  * included, redacted, as JSON) to a child logger on every request, whatever the level.
  */
+const remoteAddresses = new WeakMap<Request, string>();
+
 export function createHttpLogger(logger: Logger): RequestHandler {
   const access = logger.child(
     {},
@@ -129,7 +131,7 @@ export function createHttpLogger(logger: Logger): RequestHandler {
         req: (req: Request) => ({
           method: req.method,
           url: scrubUrl(req.originalUrl || req.url),
-          remoteAddress: req.socket?.remoteAddress,
+          remoteAddress: remoteAddresses.get(req) ?? req.socket?.remoteAddress,
           headers: req.headers,
         }),
         res: (res: Response) => ({ statusCode: res.statusCode }),
@@ -143,6 +145,13 @@ export function createHttpLogger(logger: Logger): RequestHandler {
     req.log = log;
     // A duration, not a time of day: the monotonic clock (whole milliseconds, as pino-http wrote them).
     const started = performance.now();
+    // The client's address while the socket is open: a client that hangs up before the answer
+    // leaves a destroyed socket without one by the time the line is written (review 5, #4). Read
+    // only when the line will be written at `info`, so a request whose line is off pays nothing.
+    if (log.isLevelEnabled('info')) {
+      const address = req.socket?.remoteAddress;
+      if (address) remoteAddresses.set(req, address);
+    }
     const done = (error?: Error) => {
       res.removeListener('close', done);
       res.removeListener('finish', done);
