@@ -63,6 +63,21 @@ describe('public page cache (e2e)', () => {
     t.clock.reset();
   });
 
+  it('serves the spellings of one page from one entry: leading zeros, an encoded name, the path in capitals (review 5, #3)', async () => {
+    t.clock.set(new Date());
+    await publish('Spelled');
+    const first = await t.api.get('/api/v1/posts?limit=7').expect(200);
+    expect(dynamoCost(first).calls).toBeGreaterThan(0);
+    for (const spelling of ['/api/v1/posts?limit=007', '/api/v1/posts?%6Cimit=7', '/api/v1/POSTS?limit=7']) {
+      const again = await t.api.get(spelling).expect(200);
+      expect({ spelling, calls: dynamoCost(again).calls }).toEqual({ spelling, calls: 0 });
+      expect(again.text).toBe(first.text);
+    }
+    // Another page is another entry.
+    expect(dynamoCost(await t.api.get('/api/v1/posts?limit=8').expect(200)).calls).toBeGreaterThan(0);
+    t.clock.reset();
+  });
+
   it("keeps a post's own version ETag and does not cache a 404", async () => {
     const id = await publish('Versioned');
     const read = await t.api.get(`/api/v1/posts/${id}`).expect(200);

@@ -23,6 +23,28 @@ interface Entry {
 /** What Express's `res.json` sends as the type; a hit's text goes out with the same. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Query parameters that are whole numbers: `?limit=020` is the page of `?limit=20`. */
+const NUMERIC_QUERY = new Set(['limit', 'offset']);
+
+/**
+ * The entry of a request: the route template, its parameters, and the query as parsed, keys sorted
+ * and numbers without leading zeros. So the spellings of one page (`?limit=020`, `?%6Cimit=20`,
+ * `/api/v1/POSTS`) share one entry instead of each missing it (review 5, #3); a query parameter
+ * the route does not take is refused before the handler (400, no DynamoDB call). Distinct pages
+ * (another `limit`, filter or cursor) stay distinct entries.
+ */
+export function cacheKeyOf(req: Pick<Request, 'route' | 'path' | 'params' | 'query'>): string {
+  const route = (req.route as { path?: unknown } | undefined)?.path;
+  const query = Object.entries(req.query ?? {})
+    .map(([name, value]): [string, unknown] => [
+      name,
+      NUMERIC_QUERY.has(name) && typeof value === 'string' && /^\d{1,15}$/.test(value) ? String(Number(value)) : value,
+    ])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const params = Object.entries(req.params ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([typeof route === 'string' ? route : req.path, params, query]);
+}
+
 /** Entries one app keeps at most; the oldest goes first (a Map iterates in insertion order). */
 const MAX_ENTRIES = 1000;
 
@@ -59,7 +81,7 @@ export class PublicCacheInterceptor implements NestInterceptor {
     // hand it to a signed-in reader (or the reverse).
     res.vary('Authorization');
     if (req.headers.authorization !== undefined) return next.handle();
-    const key = req.originalUrl;
+    const key = cacheKeyOf(req);
     const now = this.clock.now().getTime();
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > now) {
