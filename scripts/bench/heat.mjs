@@ -5,8 +5,9 @@
 // items are read before and after it, and their write units are computed per base-table and
 // per-index partition from the item sizes and the indexes' projections (a transaction doubles
 // them; an index whose projected attributes did not change is not written). Reads are attributed
-// to the partition they Query or the keys they get. The computed write units are checked against
-// the units DynamoDB Local reported for the same calls. Not part of `npm test`; the figures are in
+// to the partition they Query or the keys they get. The computed write units are printed beside
+// the units DynamoDB Local reported for the same calls (it leaves index writes out of transactions;
+// HEAT_DEBUG=1 prints both per call). Not part of `npm test`; the figures are in
 // docs/performance.md ("Partition-key heat").
 //
 // Each scenario runs the pattern as the issue's load would: many different users on one hot post,
@@ -33,13 +34,17 @@ const TARGETS = {
 export function sizeOf(value) {
   if (value === undefined || value === null) return 0;
   if ('S' in value) return Buffer.byteLength(value.S);
-  if ('N' in value) return Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+  if ('N' in value) {
+    // Significant digits: no sign, no point, no leading or trailing zeros.
+    const digits = value.N.replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+    return Math.ceil(digits.length / 2) + 1;
+  }
   if ('B' in value) return Buffer.from(value.B, 'base64').length;
   if ('BOOL' in value || 'NULL' in value) return 1;
   if ('SS' in value) return value.SS.reduce((sum, s) => sum + Buffer.byteLength(s), 0);
   if ('NS' in value) return value.NS.reduce((sum, n) => sum + sizeOf({ N: n }), 0);
   if ('L' in value) return 3 + value.L.reduce((sum, v) => sum + 1 + sizeOf(v), 0);
-  if ('M' in value) return 3 + itemSize(value.M);
+  if ('M' in value) return 3 + Object.keys(value.M).length + itemSize(value.M);
   return 0;
 }
 export const itemSize = (item) =>

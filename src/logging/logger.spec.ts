@@ -17,9 +17,9 @@ function serveOne(level: LevelWithSilent, hangUp = false) {
   let destroyed = false;
   const req = {
     method: 'GET',
-    url: '/api/v1/posts?token=abc',
-    originalUrl: '/api/v1/posts?token=abc',
-    headers: { authorization: 'Bearer secret', 'user-agent': 'spec' },
+    url: '/api/v1/posts?token=abc&cursor=c1&limit=5',
+    originalUrl: '/api/v1/posts?token=abc&cursor=c1&limit=5',
+    headers: { authorization: 'Bearer secret', 'idempotency-key': 'k-1', 'user-agent': 'spec' },
     get socket() {
       socketReads++;
       // As Node's: a destroyed socket no longer knows its peer.
@@ -57,9 +57,9 @@ describe('createHttpLogger', () => {
     ]);
     expect(lines[0].req).toEqual({
       method: 'GET',
-      url: '/api/v1/posts?token=[Redacted]',
+      url: '/api/v1/posts?token=[Redacted]&cursor=[Redacted]&limit=5',
       remoteAddress: '127.0.0.1',
-      headers: { authorization: '[Redacted]', 'user-agent': 'spec' },
+      headers: { authorization: '[Redacted]', 'idempotency-key': '[Redacted]', 'user-agent': 'spec' },
     });
   });
 

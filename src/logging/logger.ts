@@ -17,6 +17,8 @@ export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-metrics-token"]',
+  // Replaying a key replays its request's answer (DESIGN.md: idempotency keys are never logged).
+  'req.headers["idempotency-key"]',
   'res.headers["set-cookie"]',
   ...[
     'password',
@@ -34,7 +36,8 @@ export const REDACTED_PATHS = [
 const REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 /** Query parameters whose values never reach a log line. */
-const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|password)=)[^&#]*/gi;
+// Cursors too (DESIGN.md: never logged): one names where a listing stands, for whoever holds it.
+const SECRET_QUERY = /([?&](?:token|access_token|refresh_token|code|password|cursor)=)[^&#]*/gi;
 
 /** A URL as logged: secret query values replaced. */
 export const scrubUrl = (url: string): string => url.replace(SECRET_QUERY, '$1[Redacted]');
