@@ -68,8 +68,9 @@ describe('public page cache (e2e)', () => {
     await publish('Spelled');
     const first = await t.api.get('/api/v1/posts?limit=7').expect(200);
     expect(dynamoCost(first).calls).toBeGreaterThan(0);
+    // Plain supertest: the OpenAPI check takes `/POSTS` for an undocumented route (Express does not).
     for (const spelling of ['/api/v1/posts?limit=007', '/api/v1/posts?%6Cimit=7', '/api/v1/POSTS?limit=7']) {
-      const again = await t.api.get(spelling).expect(200);
+      const again = await t.http.get(spelling).expect(200);
       expect({ spelling, calls: dynamoCost(again).calls }).toEqual({ spelling, calls: 0 });
       expect(again.text).toBe(first.text);
     }
