@@ -69,7 +69,13 @@ describe('public page cache (e2e)', () => {
     const first = await t.api.get('/api/v1/posts?limit=7').expect(200);
     expect(dynamoCost(first).calls).toBeGreaterThan(0);
     // Plain supertest: the OpenAPI check takes `/POSTS` for an undocumented route (Express does not).
-    for (const spelling of ['/api/v1/posts?limit=007', '/api/v1/posts?%6Cimit=7', '/api/v1/POSTS?limit=7']) {
+    for (const spelling of [
+      '/api/v1/posts?limit=007',
+      '/api/v1/posts?limit=7.0',
+      '/api/v1/posts?limit=%2B7',
+      '/api/v1/posts?%6Cimit=7',
+      '/api/v1/POSTS?limit=7',
+    ]) {
       const again = await t.http.get(spelling).expect(200);
       expect({ spelling, calls: dynamoCost(again).calls }).toEqual({ spelling, calls: 0 });
       expect(again.text).toBe(first.text);

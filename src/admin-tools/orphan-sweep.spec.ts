@@ -87,6 +87,17 @@ describe('sweepOrphans', () => {
     expect(deleted).toEqual([]);
   });
 
+  it("leaves a deleted post's partition to its cascade while the tombstone is there (its likes go with their counts)", async () => {
+    const { client, deleted } = tableOf([
+      { PK: 'POST#p', SK: 'COUNTS', deletedAt: '2026-11-26T22:00:00.000Z' },
+      { PK: 'POST#p', SK: 'LIKE#u1' },
+      { PK: 'POST#q', SK: 'LIKE#u2' },
+    ]);
+    const result = await sweepOrphans(client, 'table');
+    expect(result.orphanPartitions).toEqual(['POST#q']);
+    expect(deleted).toEqual(['POST#q LIKE#u2']);
+  });
+
   it('reports without deleting on a dry run', async () => {
     const { client, deleted } = tableOf([{ PK: 'USER#gone', SK: 'PROFILE' }]);
     expect(await sweepOrphans(client, 'table', true)).toEqual({

@@ -37,6 +37,7 @@ export async function sweepOrphans(
 ): Promise<SweepResult> {
   const partitions = new Map<string, { anchored: boolean; anchor: ItemKey; keys: ItemKey[] }>();
   const userUniques: (ItemKey & { userId: string })[] = [];
+  const cascading = new Set<string>();
   let scannedItems = 0;
   let ExclusiveStartKey: Record<string, unknown> | undefined;
   do {
@@ -50,8 +51,13 @@ export async function sweepOrphans(
     );
     for (const item of (page.Items ?? []) as (ItemKey & { userId?: string; deletedAt?: string })[]) {
       scannedItems++;
-      // A deleted post's counter tombstone is meant to outlive the post (it expires by `ttl`).
-      if (item.SK === Keys.postCounts('').SK && item.deletedAt) continue;
+      // A deleted post's counter tombstone is meant to outlive the post (it expires by `ttl`), and
+      // while it is there the stream's cascade owns the partition: it removes the likes with their
+      // likers' counts, in bounded runs; a blind delete here would leave those counts too high.
+      if (item.SK === Keys.postCounts('').SK && item.deletedAt) {
+        cascading.add(item.PK);
+        continue;
+      }
       if (/^UNIQUE#(EMAIL|USERNAME)#/.test(item.PK) && item.userId) {
         userUniques.push({ PK: item.PK, SK: item.SK, userId: item.userId });
         continue;
@@ -90,7 +96,7 @@ export async function sweepOrphans(
     ).map((item) => `${String(item.PK)}\u0000${String(item.SK)}`),
   );
   const isAnchoredNow = (key: ItemKey) => anchorsNow.has(`${key.PK}\u0000${key.SK}`);
-  const orphans = candidates.filter(([, entry]) => !isAnchoredNow(entry.anchor));
+  const orphans = candidates.filter(([pk, entry]) => !cascading.has(pk) && !isAnchoredNow(entry.anchor));
   const ownerless = claimCandidates.filter((unique) => !isAnchoredNow(ownerOf(unique)));
   const keys = [
     ...orphans.flatMap(([, entry]) => entry.keys),

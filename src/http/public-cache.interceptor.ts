@@ -26,6 +26,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 /** Query parameters that are whole numbers: `?limit=020` is the page of `?limit=20`. */
 const NUMERIC_QUERY = new Set(['limit', 'offset']);
 
+/** A whole number the way validation reads it (`020`, `20.0`, `2e1`, `+20`, ` 20` are all 20), else as given. */
+function canonicalNumber(value: string): string {
+  const number = Number(value);
+  return value.trim() !== '' && Number.isSafeInteger(number) ? String(number) : value;
+}
+
 /**
  * The entry of a request: the route template, its parameters, and the query as parsed, keys sorted
  * and numbers without leading zeros. So the spellings of one page (`?limit=020`, `?%6Cimit=20`,
@@ -38,7 +44,7 @@ export function cacheKeyOf(req: Pick<Request, 'route' | 'path' | 'params' | 'que
   const query = Object.entries(req.query ?? {})
     .map(([name, value]): [string, unknown] => [
       name,
-      NUMERIC_QUERY.has(name) && typeof value === 'string' && /^\d{1,15}$/.test(value) ? String(Number(value)) : value,
+      NUMERIC_QUERY.has(name) && typeof value === 'string' ? canonicalNumber(value) : value,
     ])
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const params = Object.entries(req.params ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
