@@ -396,6 +396,31 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
     await t.close();
   });
 
+  /**
+   * `count` likes of the post by users `<prefix>000000000000`..., written as the like's transaction
+   * leaves them (the like item, the liker's likedCount, the post's likeCount), in bulk.
+   */
+  async function seedLikes(postId: string, count: number, prefix: string): Promise<void> {
+    const now = new Date().toISOString();
+    const writes: WriteRequest[] = [];
+    for (let i = 0; i < count; i++) {
+      const userId = `${prefix}${String(i).padStart(12, '0')}`;
+      writes.push({ PutRequest: { Item: toLikeItem(postId, userId, now) } });
+      writes.push({
+        PutRequest: { Item: { ...Keys.userPostCounts(userId), entity: ENTITY.UserPostCounts, likedCount: 1 } },
+      });
+    }
+    await batchWriteAll(t.db, t.tableName, writes);
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: Keys.postCounts(postId),
+        UpdateExpression: 'ADD likeCount :likes',
+        ExpressionAttributeValues: { ':likes': count },
+      }),
+    );
+  }
+
   it('removes a post with many likes in runs of at most STREAM_CASCADE_LIKES_PER_RUN, each step carried by the tombstone; counts stay exact', async () => {
     const author = await signUp(t);
     const post = (
@@ -412,24 +437,7 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
     await Promise.all(
       likers.map((liker) => t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', liker.bearer).expect(200)),
     );
-    const now = new Date().toISOString();
-    const writes: WriteRequest[] = [];
-    for (let i = 0; i < LIKES; i++) {
-      const userId = `runliker${String(i).padStart(12, '0')}`;
-      writes.push({ PutRequest: { Item: toLikeItem(post.id, userId, now) } });
-      writes.push({
-        PutRequest: { Item: { ...Keys.userPostCounts(userId), entity: ENTITY.UserPostCounts, likedCount: 1 } },
-      });
-    }
-    await batchWriteAll(t.db, t.tableName, writes);
-    await t.db.send(
-      new UpdateCommand({
-        TableName: t.tableName,
-        Key: Keys.postCounts(post.id),
-        UpdateExpression: 'ADD likeCount :likes',
-        ExpressionAttributeValues: { ':likes': LIKES },
-      }),
-    );
+    await seedLikes(post.id, LIKES, 'runliker');
     await t.api
       .post(`/api/v1/posts/${post.id}/comments`)
       .set('authorization', author.bearer)
@@ -464,24 +472,7 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
     ).body as { id: string };
     await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
     const likes = 3 * PER_RUN - 1;
-    const now = new Date().toISOString();
-    const writes: WriteRequest[] = [];
-    for (let i = 0; i < likes; i++) {
-      const userId = `lateliker${String(i).padStart(12, '0')}`;
-      writes.push({ PutRequest: { Item: toLikeItem(post.id, userId, now) } });
-      writes.push({
-        PutRequest: { Item: { ...Keys.userPostCounts(userId), entity: ENTITY.UserPostCounts, likedCount: 1 } },
-      });
-    }
-    await batchWriteAll(t.db, t.tableName, writes);
-    await t.db.send(
-      new UpdateCommand({
-        TableName: t.tableName,
-        Key: Keys.postCounts(post.id),
-        UpdateExpression: 'ADD likeCount :likes',
-        ExpressionAttributeValues: { ':likes': likes },
-      }),
-    );
+    await seedLikes(post.id, likes, 'lateliker');
     await processStream(t);
 
     await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
