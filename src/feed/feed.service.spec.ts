@@ -88,3 +88,108 @@ describe('FeedService', () => {
     expect((await feed.page('reader', 10)).items.map((item) => item.id)).toEqual(['p1']);
   });
 });
+
+/**
+ * A feed whose timeline and fan-in author both hold places: `timeline` and `fanIn` are
+ * `[postId, publishedAt]` entries; each post's current position is `current[postId]`.
+ */
+async function mergedFeed(
+  timelineEntries: [string, string][],
+  fanInEntries: [string, string][],
+  current: Record<string, string>,
+): Promise<FeedService> {
+  const below = (entries: [string, string][], before: string, limit: number, authorId: string) => {
+    const all = entries
+      .map(([postId, at]) => ({ position: `${at}#${postId}`, postId, authorId }))
+      .filter((c) => c.position < before)
+      .sort((a, b) => (a.position < b.position ? 1 : -1));
+    return { candidates: all.slice(0, limit), more: all.length > limit, lastPosition: all.at(limit - 1)?.position };
+  };
+  const timeline: Pick<TimelineRepository, 'page'> = {
+    page: (_reader, before, limit) => Promise.resolve(below(timelineEntries, before, limit, 'author')),
+  };
+  const follows: Pick<FollowsRepository, 'counts'> = {
+    counts: () => Promise.resolve({ followerCount: 0, followingCount: 1, fanIn: false, fanInAuthors: ['author'] }),
+  };
+  const posts: Pick<PostsRepository, 'publishedPositions' | 'findSummariesWith'> = {
+    publishedPositions: (authorId, before, limit) => Promise.resolve(below(fanInEntries, before, limit, authorId)),
+    findSummariesWith: (postIds) =>
+      Promise.resolve({
+        summaries: postIds.map((id) => ({ ...post, id, slug: id, publishedAt: current[id] })),
+        extra: [{ authorId: 'author' }],
+      }),
+  };
+  const module = await Test.createTestingModule({
+    providers: [
+      FeedService,
+      { provide: TimelineRepository, useValue: timeline },
+      { provide: FollowsRepository, useValue: follows },
+      { provide: PostsRepository, useValue: posts },
+      { provide: CursorCodec, useValue: cursors },
+      { provide: CLOCK, useValue: new SettableClock().set(NOW) },
+    ],
+  }).compile();
+  return module.get(FeedService);
+}
+
+describe('FeedService offset pages across a post in both sources (review 5, #5)', () => {
+  const at = (day: number) => `2026-11-${String(day).padStart(2, '0')}T08:00:00.000Z`;
+
+  /** The Conduit walk: offsets 0, n, 2n, ...: a skip of `offset` places in one call, then a page of `limit`. */
+  async function walk(feed: FeedService, limit: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let offset = 0; offset < 50; offset += limit) {
+      let cursor: string | undefined;
+      if (offset > 0) {
+        const skipped = await feed.skip('reader', offset);
+        if (skipped.skipped < offset || !skipped.nextCursor) break;
+        cursor = skipped.nextCursor;
+      }
+      const page = await feed.page('reader', limit, cursor);
+      ids.push(...page.items.map((item) => item.id));
+      if (!page.nextCursor) break;
+    }
+    return ids;
+  }
+
+  it('keeps offset pages an exact partition when a timeline entry is left at a republished post’s old position', async () => {
+    // The author went fan-in after p1's first publication was fanned out; p1 was republished on
+    // the 24th, so the reader's timeline still holds its place of the 10th (shown never) and the
+    // fan-in source has its current one. q1 and q0 came through the timeline, a2 through fan-in.
+    const feed = await mergedFeed(
+      [
+        ['q1', at(25)],
+        ['p1', at(10)],
+        ['q0', at(5)],
+      ],
+      [
+        ['p1', at(24)],
+        ['a2', at(20)],
+      ],
+      { q1: at(25), p1: at(24), a2: at(20), q0: at(5) },
+    );
+    const whole = (await feed.page('reader', 30)).items.map((item) => item.id);
+    expect(whole).toEqual(['q1', 'p1', 'a2', 'q0']);
+    for (const limit of [1, 2, 3, 4]) {
+      expect({ limit, ids: await walk(feed, limit) }).toEqual({ limit, ids: whole });
+    }
+  });
+
+  it('counts a post found at the same position in both sources as one place', async () => {
+    const feed = await mergedFeed(
+      [
+        ['p1', at(24)],
+        ['q0', at(5)],
+      ],
+      [
+        ['p1', at(24)],
+        ['a2', at(20)],
+      ],
+      { p1: at(24), a2: at(20), q0: at(5) },
+    );
+    expect((await feed.skip('reader', 10)).skipped).toBe(3);
+    for (const limit of [1, 2, 3]) {
+      expect({ limit, ids: await walk(feed, limit) }).toEqual({ limit, ids: ['p1', 'a2', 'q0'] });
+    }
+  });
+});

@@ -105,9 +105,14 @@ export class FeedService {
         .map((authorId) => this.posts.publishedPositions(authorId, before, limit)),
     );
 
+    // One place per position (`<publishedAt>#<postId>`), not per post: a post in both sources at
+    // its current position is one place, but a timeline entry left at an older position of a
+    // republished post is a place of its own (not shown: \`page\` checks the position). Merging
+    // by post id made the number of places depend on whether both entries fell into the same
+    // read, so a skip of 100 and pages of 1 disagreed and an offset page could leave a gap.
     const merged = new Map<string, FeedCandidate>();
     for (const candidate of [own, ...fanIn].flatMap((source) => source.candidates)) {
-      merged.set(candidate.postId, candidate);
+      merged.set(candidate.position, candidate);
     }
     const ordered = [...merged.values()].sort((a, b) => (a.position < b.position ? 1 : -1));
     const taken = ordered.slice(0, limit);

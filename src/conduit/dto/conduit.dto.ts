@@ -27,7 +27,7 @@ import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
  * native DTOs' rules through `PickType`, so a field is checked the same way on both surfaces.
  */
 
-/** The deepest `offset` the article lists accept (each skipped entry is read: docs/conduit.md). */
+/** The deepest `offset` the article lists accept (a skip's cost grows with the entries it passes: docs/conduit.md). */
 export const CONDUIT_MAX_OFFSET = 1000;
 export const CONDUIT_DEFAULT_LIMIT = 20;
 export const CONDUIT_MAX_LIMIT = 100;
@@ -199,7 +199,7 @@ export class ConduitFeedQueryDto {
   @Max(CONDUIT_MAX_LIMIT)
   limit?: number;
 
-  /** How many articles to skip (at most 1,000: each skipped one is read). */
+  /** How many entries of the list to skip (at most 1,000): passed by count-only reads, no article is read, but the cost grows with the offset. */
   @IsOptional()
   @Type(() => Number)
   @IsInt()

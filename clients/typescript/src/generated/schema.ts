@@ -2546,7 +2546,7 @@ export interface operations {
                 favorited?: string;
                 /** @description Articles per page (default 20, at most 100). */
                 limit?: number;
-                /** @description How many articles to skip (at most 1,000: each skipped one is read). */
+                /** @description How many entries of the list to skip (at most 1,000): passed by count-only reads, no article is read, but the cost grows with the offset. */
                 offset?: number;
                 /** @description Only articles with this tag. */
                 tag?: string;
@@ -3533,7 +3533,7 @@ export interface operations {
             query?: {
                 /** @description Articles per page (default 20, at most 100). */
                 limit?: number;
-                /** @description How many articles to skip (at most 1,000: each skipped one is read). */
+                /** @description How many entries of the list to skip (at most 1,000): passed by count-only reads, no article is read, but the cost grows with the offset. */
                 offset?: number;
             };
             header?: never;
