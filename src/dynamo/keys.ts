@@ -2,6 +2,7 @@
  * Key builders: the only place that knows how keys are spelled. Repositories compose items
  * from these, and `docs/data-model.md` lists the same shapes.
  */
+import { shardOf, shardPartition } from './sharding.js';
 import { GSI, type GsiName } from './table.definition.js';
 export const ENTITY = {
   User: 'User',
@@ -201,28 +202,40 @@ export interface UserIndexFields {
   status: string;
 }
 
+/** The listing partitions before their shard suffix (src/dynamo/sharding.ts). */
+const usersBase = (filter: { role?: string; status?: string }): string => {
+  if (filter.role && filter.status) return `USERS#ROLE#${filter.role}#STATUS#${filter.status}`;
+  if (filter.role) return `USERS#ROLE#${filter.role}`;
+  if (filter.status) return `USERS#STATUS#${filter.status}`;
+  return 'USERS';
+};
+
 export const UserIndexKeys = {
-  /** All four listings (all users; by status; by role; by role and status). */
-  forUser: (user: UserIndexFields) => {
+  /**
+   * All four listings (all users; by status; by role; by role and status), each sharded by the
+   * user's id so that registrations spread over `INDEX_SHARDS` partitions per listing; `shard` is
+   * a placeholder only in the declared schema.
+   */
+  forUser: (user: UserIndexFields, shard: number | string = shardOf(user.id)) => {
     const sort = `${user.createdAt}#${user.id}`;
     return {
-      GSI1PK: 'USERS',
+      GSI1PK: shardPartition(usersBase({}), shard),
       GSI1SK: sort,
-      GSI2PK: `USERS#STATUS#${user.status}`,
+      GSI2PK: shardPartition(usersBase({ status: user.status }), shard),
       GSI2SK: sort,
-      GSI3PK: `USERS#ROLE#${user.role}`,
+      GSI3PK: shardPartition(usersBase({ role: user.role }), shard),
       GSI3SK: sort,
-      GSI4PK: `USERS#ROLE#${user.role}#STATUS#${user.status}`,
+      GSI4PK: shardPartition(usersBase({ role: user.role, status: user.status }), shard),
       GSI4SK: sort,
     };
   },
-  /** Which index and partition serve a listing filter. */
-  listing: (filter: { role?: string; status?: string }): { index: GsiName; partition: string } => {
-    if (filter.role && filter.status)
-      return { index: GSI.GSI4.name, partition: `USERS#ROLE#${filter.role}#STATUS#${filter.status}` };
-    if (filter.role) return { index: GSI.GSI3.name, partition: `USERS#ROLE#${filter.role}` };
-    if (filter.status) return { index: GSI.GSI2.name, partition: `USERS#STATUS#${filter.status}` };
-    return { index: GSI.GSI1.name, partition: 'USERS' };
+  /** Which index serves a listing filter, and its partition before the shard suffix (merged on read). */
+  listing: (filter: { role?: string; status?: string }): { index: GsiName; base: string } => {
+    const base = usersBase(filter);
+    if (filter.role && filter.status) return { index: GSI.GSI4.name, base };
+    if (filter.role) return { index: GSI.GSI3.name, base };
+    if (filter.status) return { index: GSI.GSI2.name, base };
+    return { index: GSI.GSI1.name, base };
   },
 } as const;
 
@@ -298,13 +311,19 @@ export const FollowIndexKeys = {
   following: (followerId: string): string => `FOLLOWING#${followerId}`,
 } as const;
 
+const EVENTS_BASE = 'EVENTS';
+
 /**
  * Index keys of outbound events (GSI1): every event newest first (`GET /admin/events`), the
  * deliveries due for an attempt (oldest due first) and the dead-lettered deliveries. A delivery is
  * in one of the two delivery partitions while pending or dead, in none once delivered (sparse).
  */
 export const EventIndexKeys = {
-  event: (occurredAt: string, eventId: string) => ({ GSI1PK: 'EVENTS', GSI1SK: `${occurredAt}#${eventId}` }),
+  /** Sharded by the event's id (src/dynamo/sharding.ts): every outbound event writes one of them. */
+  event: (occurredAt: string, eventId: string, shard: number | string = shardOf(eventId)) => ({
+    GSI1PK: shardPartition(EVENTS_BASE, shard),
+    GSI1SK: `${occurredAt}#${eventId}`,
+  }),
   due: (dueAt: string, eventId: string, target: string) => ({
     GSI1PK: 'WEBHOOKS#DUE',
     GSI1SK: `${dueAt}#${eventId}#${target}`,
@@ -313,7 +332,8 @@ export const EventIndexKeys = {
     GSI1PK: 'WEBHOOKS#DEAD',
     GSI1SK: `${failedAt}#${eventId}#${target}`,
   }),
-  eventsPartition: 'EVENTS',
+  /** The events partition before its shard suffix (merged on read). */
+  eventsBase: EVENTS_BASE,
   duePartition: 'WEBHOOKS#DUE',
   deadPartition: 'WEBHOOKS#DEAD',
   /** An event that names a user (GSI3 `OWNED#<userId>`): the user's erasure removes it. */

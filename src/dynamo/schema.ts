@@ -11,6 +11,7 @@ import {
   TagIndexKeys,
   UserIndexKeys,
 } from './keys.js';
+import { INDEX_SHARDS, shardPartition } from './sharding.js';
 import { GSI, type GsiName } from './table.definition.js';
 
 /**
@@ -33,6 +34,8 @@ export interface EntityDeclaration {
 }
 
 const at = '<createdAt>';
+/** A shard number (src/dynamo/sharding.ts): `0` to `INDEX_SHARDS - 1`, from the item's id. */
+const SHARD = '<shard>';
 
 /** A key whose builder takes a number: its sort key with the placeholder in place of the number. */
 const placeholderAtEnd = (key: ItemKey, written: string, placeholder: string): ItemKey => ({
@@ -44,8 +47,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.User,
     key: Keys.user('<userId>'),
-    indexKeys: UserIndexKeys.forUser({ id: '<userId>', createdAt: at, role: '<role>', status: '<status>' }),
-    about: 'account; the four admin listings',
+    indexKeys: UserIndexKeys.forUser({ id: '<userId>', createdAt: at, role: '<role>', status: '<status>' }, SHARD),
+    about: 'account; the four admin listings (sharded by id)',
   },
   { entity: ENTITY.UserLogin, key: Keys.userLogin('<userId>'), about: 'sign-in bookkeeping, unindexed' },
   { entity: ENTITY.Profile, key: Keys.profile('<userId>'), about: 'public profile' },
@@ -177,7 +180,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     entity: ENTITY.OutboundEvent,
     key: Keys.outboundEvent('<eventId>'),
     indexKeys: {
-      ...EventIndexKeys.event('<occurredAt>', '<eventId>'),
+      ...EventIndexKeys.event('<occurredAt>', '<eventId>', SHARD),
       ...EventIndexKeys.owned('<userId>', '<occurredAt>', '<eventId>'),
     },
     about: 'an outbound event (ttl); GSI3 when it names a user',
@@ -222,35 +225,40 @@ export interface IndexPattern {
 }
 
 const perPage = (entry: string) => `1 Query a page; ${entry}`;
+/** A listing merged from the shards of its partition (src/dynamo/sharded-page.ts). */
+const perMergedPage = (entry: string) =>
+  `${INDEX_SHARDS} Queries a page in parallel (one per shard, at most the page size each), merged; ${entry}`;
+const usersPartition = (filter: { role?: string; status?: string }) =>
+  shardPartition(UserIndexKeys.listing(filter).base, SHARD);
 
 export const INDEX_PATTERNS = {
   usersAll: {
     index: GSI.GSI1.name,
-    partition: UserIndexKeys.listing({}).partition,
+    partition: usersPartition({}),
     sort: 'newest first',
     usedBy: 'admin user listing',
-    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+    cost: perMergedPage('0.5 RCU per 4 KB of users (ALL) read in each shard'),
   },
   usersByStatus: {
     index: GSI.GSI2.name,
-    partition: UserIndexKeys.listing({ status: '<status>' }).partition,
+    partition: usersPartition({ status: '<status>' }),
     sort: 'newest first',
     usedBy: 'admin user listing by status',
-    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+    cost: perMergedPage('0.5 RCU per 4 KB of users (ALL) read in each shard'),
   },
   usersByRole: {
     index: GSI.GSI3.name,
-    partition: UserIndexKeys.listing({ role: '<role>' }).partition,
+    partition: usersPartition({ role: '<role>' }),
     sort: 'newest first',
     usedBy: 'admin user listing by role',
-    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+    cost: perMergedPage('0.5 RCU per 4 KB of users (ALL) read in each shard'),
   },
   usersByRoleAndStatus: {
     index: GSI.GSI4.name,
-    partition: UserIndexKeys.listing({ role: '<role>', status: '<status>' }).partition,
+    partition: usersPartition({ role: '<role>', status: '<status>' }),
     sort: 'newest first',
     usedBy: 'admin user listing by role and status',
-    cost: perPage('0.5 RCU per 4 KB of users (ALL)'),
+    cost: perMergedPage('0.5 RCU per 4 KB of users (ALL) read in each shard'),
   },
   ownedItems: {
     index: GSI.GSI3.name,
@@ -345,10 +353,10 @@ export const INDEX_PATTERNS = {
   },
   events: {
     index: GSI.GSI1.name,
-    partition: EventIndexKeys.eventsPartition,
+    partition: shardPartition(EventIndexKeys.eventsBase, SHARD),
     sort: 'newest first',
     usedBy: 'GET /admin/events',
-    cost: perPage('small events'),
+    cost: perMergedPage('small events'),
   },
   dueDeliveries: {
     index: GSI.GSI1.name,

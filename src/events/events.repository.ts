@@ -7,6 +7,7 @@ import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { buildUpdate, epochSeconds, isExpired, type UpdateSpec } from '../dynamo/expressions.js';
 import { ENTITY, EventIndexKeys, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { mustExist, transactWrite } from '../dynamo/transactions.js';
 import type { OutboundEvent } from './outbound-event.js';
@@ -135,12 +136,12 @@ export class EventsRepository {
     }
   }
 
-  /** Events newest first: one Query of GSI1 `EVENTS` per page (expired ones not shown). */
+  /** Events newest first: the shards of GSI1 `EVENTS#<n>` merged, per page (expired ones not shown). */
   async listEvents(limit: number, cursor: string | undefined, now: Date): Promise<Page<OutboundEvent>> {
-    const page = await queryIndexPage(this.db, this.cursors, {
+    const page = await queryShardedIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: INDEX_PATTERNS.events.index,
-      partition: EventIndexKeys.eventsPartition,
+      base: EventIndexKeys.eventsBase,
       limit,
       cursor,
     });

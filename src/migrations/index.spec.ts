@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { TABLE_LAYOUT_VERSION } from '../dynamo/table.definition.js';
 import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
 import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
+import { shardListingPartitions } from './0006-shard-listing-partitions.js';
+import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { migrationLabel } from './migration.js';
 
@@ -90,5 +92,58 @@ describe('0002-backfill-reply-counts', () => {
     expect(
       await backfillReplyCounts.migrate({ ...parent, entity: { S: 'Post' } }, context(['COMMENT#a/b']).context),
     ).toBeUndefined();
+  });
+});
+
+describe('0006-shard-listing-partitions', () => {
+  const user = {
+    PK: { S: 'USER#u1' },
+    SK: { S: 'USER' },
+    entity: { S: 'User' },
+    id: { S: 'u1' },
+    createdAt: { S: '2026-01-01T00:00:00.000Z' },
+    role: { S: 'moderator' },
+    status: { S: 'active' },
+    GSI1PK: { S: 'USERS' },
+    GSI1SK: { S: '2026-01-01T00:00:00.000Z#u1' },
+    GSI2PK: { S: 'USERS#STATUS#active' },
+    GSI3PK: { S: 'USERS#ROLE#moderator' },
+    GSI4PK: { S: 'USERS#ROLE#moderator#STATUS#active' },
+  };
+  const event = {
+    PK: { S: 'EVENT#e1' },
+    SK: { S: 'EVENT' },
+    entity: { S: 'OutboundEvent' },
+    id: { S: 'e1' },
+    occurredAt: { S: '2026-01-01T00:00:00.000Z' },
+    GSI1PK: { S: 'EVENTS' },
+  };
+
+  it("moves a user's four listing keys to the user's shard, conditioned on the keys it read", () => {
+    const n = shardOf('u1');
+    const update = shardListingPartitions.migrate(user);
+    expect(update?.values).toEqual({
+      ':n0': { S: `USERS#${n}` },
+      ':n1': { S: `USERS#STATUS#active#${n}` },
+      ':n2': { S: `USERS#ROLE#moderator#${n}` },
+      ':n3': { S: `USERS#ROLE#moderator#STATUS#active#${n}` },
+      ':o0': { S: 'USERS' },
+      ':o1': { S: 'USERS#STATUS#active' },
+      ':o2': { S: 'USERS#ROLE#moderator' },
+      ':o3': { S: 'USERS#ROLE#moderator#STATUS#active' },
+    });
+    expect(update?.conditionExpression).toBe(
+      'attribute_exists(PK) AND GSI1PK = :o0 AND GSI2PK = :o1 AND GSI3PK = :o2 AND GSI4PK = :o3',
+    );
+  });
+
+  it('moves an outbound event to its shard, and leaves what is moved already or is something else', () => {
+    expect(shardListingPartitions.migrate(event)?.values).toEqual({
+      ':n': { S: `EVENTS#${shardOf('e1')}` },
+      ':o': { S: 'EVENTS' },
+    });
+    expect(shardListingPartitions.migrate({ ...user, GSI1PK: { S: `USERS#${shardOf('u1')}` } })).toBeUndefined();
+    expect(shardListingPartitions.migrate({ ...event, GSI1PK: { S: 'EVENTS#3' } })).toBeUndefined();
+    expect(shardListingPartitions.migrate({ ...event, entity: { S: 'WebhookDelivery' } })).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { postLinkSummaries } from './0003-post-link-summaries.js';
 import { commentPointerIndex } from './0004-comment-pointer-index.js';
 import { publishedPostCounters } from './0005-published-post-counters.js';
+import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -16,4 +17,5 @@ export const MIGRATIONS: readonly Migration[] = [
   postLinkSummaries,
   commentPointerIndex,
   publishedPostCounters,
+  shardListingPartitions,
 ];

@@ -12,7 +12,8 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
-import { type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
+import { type Page, queryAll } from '../dynamo/pagination.js';
+import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { itemAt, type ReadPart, readTogether } from '../dynamo/read-parts.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { UniqueValues } from '../dynamo/uniqueness.js';
@@ -387,15 +388,21 @@ export class UsersRepository {
     return this.findIdByUnique(Keys.uniqueUsername(username));
   }
 
-  /** A page of users, newest first, from the index that serves the filter: one Query. */
+  /** A page of users, newest first, from the index that serves the filter: its shards merged. */
   async list(
     cursors: CursorCodec,
     filter: { role?: UserRole; status?: UserStatus },
     limit: number,
     cursor?: string,
   ): Promise<Page<User>> {
-    const { index, partition } = UserIndexKeys.listing(filter);
-    const page = await queryIndexPage(this.db, cursors, { tableName: this.tableName, index, partition, limit, cursor });
+    const { index, base } = UserIndexKeys.listing(filter);
+    const page = await queryShardedIndexPage(this.db, cursors, {
+      tableName: this.tableName,
+      index,
+      base,
+      limit,
+      cursor,
+    });
     // The index entries hold the user item only: one eventually consistent BatchGetItem of the
     // page's sign-in items (admin-only, so the extra call is worth sign-ins that write no index).
     const logins =

@@ -1,0 +1,32 @@
+/**
+ * Write-sharded index partitions (issue 15, "no hot key"). A constant index partition that every
+ * registration or event writes (`USERS`, `USERS#STATUS#<status>`, ..., `EVENTS`) is split into
+ * `INDEX_SHARDS` partitions `<base>#<n>`, n derived from the item's id: stable, so an item always
+ * lives in the same shard number and a role or status change moves it within that number.
+ *
+ * Sizing (docs/data-model.md, "Sharded listing partitions"): a registration writes each of the
+ * four user listing partitions once inside a transaction, 2 WCU for a user item under 1 KB
+ * (a transaction doubles every write). 2,000 registrations/s x 2 WCU = 4,000 WCU/s per listing,
+ * 4 partitions' worth at DynamoDB's 1,000 WCU/s per partition key. 8 shards put 500 WCU/s on
+ * each at the target (a 2x margin for hash unevenness, bursts and larger items), so the
+ * ceiling is 8 x 1,000 / 2 = 4,000 registrations/s. Outbound events (2 WCU each, one per
+ * registration among others) share the number.
+ */
+export const INDEX_SHARDS = 8;
+
+/** The shard of an id: FNV-1a (32 bits) of its UTF-8 bytes, modulo the shard count. */
+export function shardOf(id: string, shards: number = INDEX_SHARDS): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** One shard's partition key: `<base>#<n>` (`n` may be a placeholder in the declared schema). */
+export const shardPartition = (base: string, shard: number | string): string => `${base}#${shard}`;
+
+/** Every shard partition of a base, in shard order. */
+export const shardPartitions = (base: string, shards: number = INDEX_SHARDS): string[] =>
+  Array.from({ length: shards }, (_, n) => shardPartition(base, n));
