@@ -3,6 +3,7 @@ import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
+import { INDEX_SHARDS, shardOf } from '../src/dynamo/sharding.js';
 import { AdminBootstrap } from '../src/users/admin-bootstrap.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import {
@@ -269,38 +270,114 @@ describe('users: administration (e2e)', () => {
       expect((await api.get('/api/v1/users?role=king').expect(400)).body.code).toBe('validation_failed');
       expect((await api.get('/api/v1/users?cursor=garbage').expect(400)).body.code).toBe('invalid_cursor');
       const page = await api.get('/api/v1/users?limit=1').expect(200);
+      const tampered = Buffer.from(page.body.nextCursor as string, 'base64url');
+      tampered[tampered.length - 20] ^= 0x01;
+      const res = await api.get(`/api/v1/users?limit=1&cursor=${tampered.toString('base64url')}`).expect(400);
+      expect(res.body.code).toBe('invalid_cursor');
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect((await api.get(`/api/v1/users?role=admin&cursor=${page.body.nextCursor}`).expect(400)).body.code).toBe(
         'invalid_cursor',
       );
     });
 
     it(
-      `costs the same for a page of 20 with 50 users and with ${LARGE_DIRECTORY.toLocaleString('en')} users`,
+      `costs the same for a page of 20 once each of the ${INDEX_SHARDS} shards holds a page, and with ${LARGE_DIRECTORY.toLocaleString('en')} users`,
       async () => {
         const costOfPage = async () => {
           const res = await as(admin.bearer).get('/api/v1/users?limit=20').expect(200);
           expect(res.body.items).toHaveLength(20);
           return dynamoCost(res);
         };
-        const seed = async (count: number) => {
-          const now = Date.now();
-          const items = Array.from({ length: count }, (_, i) => {
+        const now = Date.now();
+        let n = 0;
+        // Users whose ids fall in the given shards, `perShard` in each, older than the tests' own.
+        const seed = async (perShard: number, shards: number[]) => {
+          const wanted = new Map(shards.map((shard) => [shard, perShard]));
+          const items = [];
+          while ([...wanted.values()].some((left) => left > 0)) {
+            const i = n++;
             const id = `seed${String(now).slice(-8)}${String(i).padStart(9, '0')}`;
+            const shard = shardOf(id);
+            if (!wanted.get(shard)) continue;
+            wanted.set(shard, wanted.get(shard)! - 1);
             const at = new Date(now - 86_400_000 - i * 1000).toISOString();
-            return { PutRequest: { Item: toUserItem(seededUser(id, at)) } };
-          });
+            items.push({ PutRequest: { Item: toUserItem(seededUser(id, at)) } });
+          }
           await batchWriteAll(t.db, t.tableName, items);
+          return items.length;
         };
-        const existing = (await t.allItems()).filter((i) => i.SK === 'USER').length;
-        await seed(Math.max(0, 50 - existing));
+        const all = Array.from({ length: INDEX_SHARDS }, (_, shard) => shard);
+        // A page reads up to 20 entries from each shard: once each holds 20, more users change nothing.
+        const seeded = await seed(20, all);
         const small = await costOfPage();
-        await seed(LARGE_DIRECTORY - 50);
+        await seed(Math.ceil(Math.max(0, LARGE_DIRECTORY - seeded) / INDEX_SHARDS), all);
         expect((await t.allItems()).filter((i) => i.SK === 'USER').length).toBeGreaterThanOrEqual(LARGE_DIRECTORY);
         const large = await costOfPage();
         expect(large).toEqual(small);
-        expect(large.calls).toBe(3); // the guard's BatchGet, one Query, one BatchGet of the page's sign-in items
+        // The guard's BatchGet, one Query per shard (in parallel), one BatchGet of the page's sign-in items.
+        expect(large.calls).toBe(INDEX_SHARDS + 2);
       },
       SEEDING_TIMEOUT_MS,
     );
+
+    it('walks every filter page by page in the order of one partition: no repeat, no gap, users added between pages', async () => {
+      const roles = ['user', 'moderator', 'admin'] as const;
+      const statuses = ['pending', 'active', 'suspended', 'inactive'] as const;
+      const base = Date.parse('2026-03-01T00:00:00.000Z');
+      // 48 users in every role and status, some created in the same millisecond (the id orders them).
+      const items = Array.from({ length: 48 }, (_, i) => {
+        const id = `walk${String(i).padStart(17, '0')}`;
+        const at = new Date(base - Math.floor(i / 2) * 1000).toISOString();
+        return {
+          PutRequest: { Item: toUserItem(seededUser(id, at, { role: roles[i % 3], status: statuses[i % 4] })) },
+        };
+      });
+      await batchWriteAll(t.db, t.tableName, items);
+      type Listed = { id: string; role: string; status: string; createdAt: string };
+      // Pages of 7 (of 40 where the other tests' seeded users make the listing long).
+      const walk = async (query: string, limit: number, between?: () => Promise<void>) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const res = await as(admin.bearer)
+            .get(`/api/v1/users?limit=${limit}&${query}${cursor ? `&cursor=${cursor}` : ''}`)
+            .expect(200);
+          ids.push(...(res.body.items as Listed[]).map((u) => u.id));
+          cursor = res.body.nextCursor ?? undefined;
+          if (pages++ === 0) await between?.();
+        } while (cursor);
+        return ids;
+      };
+      // What one partition per filter gave before the shards: newest first by `<createdAt>#<id>`.
+      const users = (await t.allItems()).filter((i) => i.SK === 'USER');
+      const expected = (filter: { role?: string; status?: string }) =>
+        users
+          .filter((u) => (!filter.role || u.role === filter.role) && (!filter.status || u.status === filter.status))
+          .map((u) => ({ id: String(u.id), sort: `${String(u.createdAt)}#${String(u.id)}` }))
+          .sort((a, b) => (a.sort < b.sort ? 1 : -1))
+          .map((u) => u.id);
+      const filters = [
+        {},
+        ...roles.map((role) => ({ role })),
+        ...statuses.map((status) => ({ status })),
+        ...roles.flatMap((role) => statuses.map((status) => ({ role, status }))),
+      ];
+      for (const filter of filters) {
+        const want = expected(filter);
+        expect(await walk(new URLSearchParams(filter).toString(), want.length > 70 ? 40 : 7)).toEqual(want);
+      }
+      // Added after the first page: an older user shows once, where it sorts; a newer one is before the cursor.
+      const before = expected({});
+      const older = seededUser('walkolder000000000001', new Date(base - 10 * 1000 - 500).toISOString());
+      const newer = seededUser('walknewer000000000001', new Date().toISOString());
+      const ids = await walk('', 40, async () => {
+        await batchWriteAll(t.db, t.tableName, [
+          { PutRequest: { Item: toUserItem(older) } },
+          { PutRequest: { Item: toUserItem(newer) } },
+        ]);
+      });
+      expect(ids).toEqual(before.flatMap((id) => (id === 'walk00000000000000020' ? [id, older.id] : [id])));
+    });
   });
 });
