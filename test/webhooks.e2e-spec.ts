@@ -2,7 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { Keys } from '../src/dynamo/keys.js';
+import { batchWriteAll } from '../src/dynamo/batch.js';
+import { EventIndexKeys, Keys } from '../src/dynamo/keys.js';
+import { INDEX_SHARDS, shardPartitions } from '../src/dynamo/sharding.js';
 import { epochSeconds } from '../src/dynamo/expressions.js';
 import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { verifyWebhook } from '../src/events/webhook-signature.js';
@@ -11,6 +13,7 @@ import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
   createTestApp,
+  dynamoCost,
   signInAdmin,
   signUp,
   type SignedIn,
@@ -372,5 +375,66 @@ describe('outbound events and webhooks (e2e)', () => {
     }
     expect(down.callsFor(eventId)).toHaveLength(16);
     expect(await deadLetters()).toEqual([expect.objectContaining({ id: letter.id, attempts: 8 })]);
+  });
+  it('lists every event once, newest first, merging the shards of EVENTS page by page at a flat cost', async () => {
+    const base = Date.parse('2026-05-01T00:00:00.000Z');
+    const ttl = epochSeconds(t.clock.now()) + 86_400;
+    const seed = (from: number, count: number) =>
+      batchWriteAll(
+        t.db,
+        t.tableName,
+        Array.from({ length: count }, (_, k) => {
+          const i = from + k;
+          const id = `evt_walk${String(i).padStart(6, '0')}`;
+          // Pairs in the same millisecond: the id orders them, as in one partition.
+          const occurredAt = new Date(base - Math.floor(i / 2) * 1000).toISOString();
+          const event = { id, type: 'user.registered', occurredAt, data: { id: `u${i}` } };
+          return {
+            PutRequest: {
+              Item: {
+                ...Keys.outboundEvent(id),
+                ...EventIndexKeys.event(occurredAt, id),
+                entity: 'OutboundEvent',
+                id,
+                type: event.type,
+                occurredAt,
+                payload: JSON.stringify(event),
+                ttl,
+              },
+            },
+          };
+        }),
+      );
+    const walk = async (limit: number) => {
+      const ids: string[] = [];
+      const costs: number[] = [];
+      let cursor: string | undefined;
+      do {
+        const res = await t.api
+          .get(`/api/v1/admin/events?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+          .set('authorization', admin.bearer)
+          .expect(200);
+        ids.push(...(res.body.items as { id: string }[]).map((e) => e.id));
+        costs.push(dynamoCost(res).calls);
+        cursor = res.body.nextCursor ?? undefined;
+      } while (cursor);
+      return { ids, costs };
+    };
+    const expected = async () =>
+      (await t.allItems())
+        .filter((i) => i.entity === 'OutboundEvent' && Number(i.ttl) > epochSeconds(t.clock.now()))
+        .sort((a, b) => (String(a.GSI1SK) < String(b.GSI1SK) ? 1 : -1))
+        .map((e) => String(e.id));
+    await seed(0, 30);
+    const small = await walk(4);
+    expect(small.ids).toEqual(await expected());
+    // The guard's BatchGet and one Query per shard, in parallel, on every page.
+    expect(new Set(small.costs)).toEqual(new Set([INDEX_SHARDS + 1]));
+    await seed(30, 200);
+    const large = await walk(25);
+    expect(large.ids).toEqual(await expected());
+    expect(new Set(large.costs)).toEqual(new Set([INDEX_SHARDS + 1]));
+    const written = (await t.allItems()).filter((i) => String(i.id).startsWith('evt_walk'));
+    expect(new Set(written.map((i) => i.GSI1PK))).toEqual(new Set(shardPartitions('EVENTS')));
   });
 });
