@@ -2,13 +2,14 @@ import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
+import { shardOf } from '../src/dynamo/sharding.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
 import { exportedLines, importFixture, scratchDir, silent, testDatabase } from './helpers/data-files.js';
-import { toOldLayout, writeOldLayoutItems } from './helpers/old-layout.js';
-import { createTestApp, dynamoCost, signUp, type TestApp } from './helpers/test-app.js';
+import { toOldLayout, writeOldLayoutEvents, writeOldLayoutItems } from './helpers/old-layout.js';
+import { ADMIN_ENV, createTestApp, dynamoCost, signInAdmin, signUp, type TestApp } from './helpers/test-app.js';
 
 /** Tokens and idempotency records without their GSI3 keys (what migration 0001 fixes). */
 async function unindexedOwnedItems(t: TestApp): Promise<number> {
@@ -64,9 +65,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 and 0005 are offline: even then the app refuses, naming them.
+      // 0004, 0005 and 0006 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -226,6 +227,7 @@ describe('db:migrate (e2e)', () => {
         '0003-post-link-summaries',
         '0004-comment-pointer-index',
         '0005-published-post-counters',
+        '0006-shard-listing-partitions',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -338,6 +340,63 @@ describe('db:migrate (e2e)', () => {
       const [again] = await rerunFromScratch(t, 5);
       expect(again).toMatchObject({ label: '0005-published-post-counters', changed: 0 });
     } finally {
+      await t.close();
+    }
+  });
+  it('0006 moves the users and outbound events of the unsharded listing partitions to their shards, once', async () => {
+    const t = await fixtureApp();
+    // A second instance over the same table, whose admin bootstrap adds an admin (written sharded).
+    const withAdmin = await createTestApp(ADMIN_ENV, { tableName: t.tableName });
+    try {
+      const eventIds = await writeOldLayoutEvents(db.client, t.tableName, 12, t.clock.now());
+      const admin = await signInAdmin(withAdmin);
+      const walk = async (path: string, filter = '') => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const res = await withAdmin.api
+            .get(`${path}?limit=3${filter}${cursor ? `&cursor=${cursor}` : ''}`)
+            .set('authorization', admin.bearer)
+            .expect(200);
+          ids.push(...(res.body.items as { id: string }[]).map((item) => item.id));
+          cursor = res.body.nextCursor ?? undefined;
+        } while (cursor);
+        return ids;
+      };
+      const users = async () =>
+        (await t.allItems())
+          .filter((i) => i.entity === 'User')
+          .sort((a, b) => (String(a.GSI1SK) < String(b.GSI1SK) ? 1 : -1));
+      const legacy = (await users()).filter((u) => u.GSI1PK === 'USERS');
+      expect(legacy.length).toBeGreaterThanOrEqual(5);
+      // Before it: the listings read only the shards, so they miss the fixture's users and the old events.
+      expect(await walk('/api/v1/users')).toEqual([admin.userId]);
+      expect(await walk('/api/v1/admin/events')).toEqual([]);
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.find((run) => run.label === '0006-shard-listing-partitions')?.changed).toBe(
+        legacy.length + eventIds.length,
+      );
+      const moved = await users();
+      for (const user of moved) {
+        const n = shardOf(String(user.id));
+        expect([user.GSI1PK, user.GSI2PK, user.GSI3PK, user.GSI4PK]).toEqual([
+          `USERS#${n}`,
+          `USERS#STATUS#${String(user.status)}#${n}`,
+          `USERS#ROLE#${String(user.role)}#${n}`,
+          `USERS#ROLE#${String(user.role)}#STATUS#${String(user.status)}#${n}`,
+        ]);
+      }
+      // Every user and event, newest first, as the one partition listed them.
+      expect(await walk('/api/v1/users')).toEqual(moved.map((u) => String(u.id)));
+      expect(await walk('/api/v1/admin/events')).toEqual(eventIds);
+      const actives = moved.filter((u) => u.status === 'active').map((u) => String(u.id));
+      expect(await walk('/api/v1/users', '&status=active')).toEqual(actives);
+
+      const [again] = await rerunFromScratch(t, 6);
+      expect(again).toMatchObject({ label: '0006-shard-listing-partitions', changed: 0 });
+    } finally {
+      await withAdmin.close();
       await t.close();
     }
   });

@@ -54,3 +54,42 @@ export async function toOldLayout(db: DynamoDBDocumentClient, tableName: string,
   const { GSI3PK: _pk, GSI3SK: _sk, ...rest } = item;
   await db.send(new PutCommand({ TableName: tableName, Item: rest }));
 }
+
+/**
+ * Outbound events as the code before migration 0006 wrote them: all in the one `EVENTS` partition
+ * of GSI1 (not yet `EVENTS#<n>`). Returns their ids.
+ */
+export async function writeOldLayoutEvents(
+  client: DynamoDBClient,
+  tableName: string,
+  count: number,
+  now: Date,
+): Promise<string[]> {
+  const ttl = String(Math.floor(now.getTime() / 1000) + 86_400);
+  const ids = Array.from({ length: count }, (_, i) => `evt_old${String(i).padStart(4, '0')}`);
+  await batchWriteRaw(
+    client,
+    tableName,
+    ids.map((id, i) => {
+      const occurredAt = new Date(now.getTime() - (i + 1) * 1000).toISOString();
+      const payload = JSON.stringify({ id, type: 'user.registered', occurredAt, data: { id: `u${i}` } });
+      return {
+        PutRequest: {
+          Item: {
+            PK: { S: `EVENT#${id}` },
+            SK: { S: 'EVENT' },
+            GSI1PK: { S: 'EVENTS' },
+            GSI1SK: { S: `${occurredAt}#${id}` },
+            entity: { S: 'OutboundEvent' },
+            id: { S: id },
+            type: { S: 'user.registered' },
+            occurredAt: { S: occurredAt },
+            payload: { S: payload },
+            ttl: { N: ttl },
+          },
+        },
+      };
+    }),
+  );
+  return ids;
+}
