@@ -70,6 +70,8 @@ export default {
       moduleNameMapper: { '^(?:\\.{1,2}/)+src/(.*)\\.js$': '<rootDir>/dist/$1.js', ...common.moduleNameMapper },
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: './test/global-setup.mjs',
+      // A database of its own in the run's engine for each test file (see the file).
+      setupFiles: ['./test/engine-database.mjs'],
       globalTeardown: './test/global-teardown.mjs',
     },
   ],

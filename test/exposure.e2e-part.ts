@@ -105,6 +105,7 @@ describe('exposure (e2e)', () => {
       NODE_ENV: 'production',
       BCRYPT_COST: '10',
       DYNAMODB_ENDPOINT: t.config.dynamo.endpoint!,
+      AWS_REGION: t.config.dynamo.region,
       JWT_SECRET: t.config.auth.jwtSecret,
       MAIL_TRANSPORT: 'ses',
       MAIL_FROM: 'no-reply@example.com',

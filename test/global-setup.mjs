@@ -46,14 +46,16 @@ async function ensureBuilt() {
 }
 
 /**
- * Builds the app if needed, then starts one in-memory DynamoDB Local for the whole run; each suite
- * makes its own table in it.
+ * Builds the app if needed, then starts one in-memory DynamoDB Local for the whole run, with one
+ * database per access key and region (no `-sharedDb`): each test file uses a region of its own
+ * (test/engine-database.mjs), so no file's writes pay for the stream records that earlier files
+ * left behind. Each suite makes its own table in its file's database.
  */
 export default async function globalSetup() {
   await ensureBuilt();
   if (process.env.TEST_DYNAMODB_ENDPOINT) return; // an engine the caller already runs
   const { startEmbeddedDynamo } = await import('../dist/dynamo/embedded-dynamo.js');
-  const engine = await startEmbeddedDynamo();
+  const engine = await startEmbeddedDynamo({ sharedDb: false });
   globalThis.__DYNAMO__ = engine;
   process.env.TEST_DYNAMODB_ENDPOINT = engine.endpoint;
 }

@@ -14,6 +14,7 @@ describe('table layout check at start-up (e2e)', () => {
   const config = loadConfig({
     NODE_ENV: 'test',
     DYNAMODB_ENDPOINT: process.env.TEST_DYNAMODB_ENDPOINT ?? '',
+    AWS_REGION: process.env.AWS_REGION,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     DYNAMODB_REQUEST_TIMEOUT_MS: '30000',
   });

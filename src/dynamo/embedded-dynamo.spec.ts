@@ -13,19 +13,32 @@ describe('startEmbeddedDynamo', () => {
     expect((error as Error).message).toMatch(/DYNAMODB_ENDPOINT/);
   });
 
-  it('starts the JVM with the first JIT tier only and the serial collector, before the jar', async () => {
-    // A stand-in for `java` that records its arguments and exits: no Java needed.
+  /** The arguments a stand-in for `java` (it records them and exits: no Java needed) was started with. */
+  async function engineArguments(options: { sharedDb?: boolean } = {}): Promise<string[]> {
     const dir = mkdtempSync(join(tmpdir(), 'fake-java-'));
     const java = join(dir, 'java');
     writeFileSync(java, `#!/bin/sh\necho "$@" > "${join(dir, 'args')}"\nexit 3\n`);
     chmodSync(java, 0o755);
-    const error = await startEmbeddedDynamo({ javaPath: java, startTimeoutMs: 10_000 }).catch((e: unknown) => e);
+    const error = await startEmbeddedDynamo({ javaPath: java, startTimeoutMs: 10_000, ...options }).catch(
+      (e: unknown) => e,
+    );
     expect((error as Error).message).toMatch(/exited during start-up \(code 3/);
-    const args = readFileSync(join(dir, 'args'), 'utf8').trim().split(' ');
+    return readFileSync(join(dir, 'args'), 'utf8').trim().split(' ');
+  }
+
+  it('starts the JVM with the first JIT tier only and the serial collector, before the jar', async () => {
+    const args = await engineArguments();
     expect(args.slice(0, 2)).toEqual(['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC']);
     expect(args).toContain('-jar');
     expect(args).toContain('-inMemory');
     expect(args.at(-1)).toBe('-disableTelemetry');
+    expect(args).toContain('-sharedDb');
+  });
+
+  it('gives every access key and region a database of its own when asked (the test run)', async () => {
+    const args = await engineArguments({ sharedDb: false });
+    expect(args).toContain('-inMemory');
+    expect(args).not.toContain('-sharedDb');
   });
 
   it('says in one sentence that Java is too old, not with the JVM stack (the engine needs Java 17)', async () => {

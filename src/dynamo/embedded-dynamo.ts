@@ -24,6 +24,12 @@ export interface EmbeddedDynamoOptions {
   startTimeoutMs?: number;
   /** The Java executable: `$JAVA_HOME/bin/java` when JAVA_HOME is set, else `java` from the PATH. */
   javaPath?: string;
+  /**
+   * One database for every client (`-sharedDb`, the default), or one per access key and region.
+   * The test run uses one per test file: DynamoDB Local keeps a deleted table's stream records,
+   * and every write to a database gets slower with the records it holds (docs/testing.md).
+   */
+  sharedDb?: boolean;
 }
 
 export class EmbeddedDynamoError extends Error {
@@ -110,7 +116,7 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
   if (dataDir) mkdirSync(dataDir, { recursive: true });
 
   const javaPath = options.javaPath ?? (process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java');
-  const child = packagedSpawn(javaPath)({ path: dataDir, port, sharedDb: true, stdio: 'pipe' });
+  const child = packagedSpawn(javaPath)({ path: dataDir, port, sharedDb: options.sharedDb ?? true, stdio: 'pipe' });
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);

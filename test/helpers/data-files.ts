@@ -37,7 +37,12 @@ export function testDatabase() {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
   // The same request budget as the test apps (createTestApp): the shared engine is slow under load.
-  const config = loadConfig({ NODE_ENV: 'test', DYNAMODB_ENDPOINT: endpoint, DYNAMODB_REQUEST_TIMEOUT_MS: '30000' });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DYNAMODB_ENDPOINT: endpoint,
+    AWS_REGION: process.env.AWS_REGION, // the test file's database (test/engine-database.mjs)
+    DYNAMODB_REQUEST_TIMEOUT_MS: '30000',
+  });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);
   const tables: string[] = [];
   return {

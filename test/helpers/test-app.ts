@@ -105,6 +105,8 @@ export async function createTestApp(
   const config = loadConfig({
     NODE_ENV: 'test',
     DYNAMODB_ENDPOINT: endpoint,
+    // The test file's own database in the run's engine (test/engine-database.mjs).
+    AWS_REGION: process.env.AWS_REGION,
     DYNAMODB_TABLE_NAME: tableName,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
