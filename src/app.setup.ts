@@ -9,7 +9,7 @@ import { AppModule } from './app.module.js';
 import { bodyShape } from './http/body-shape.middleware.js';
 import { jsonOnly } from './http/json-only.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
-import { ProblemDetailsFilter, problemErrorMiddleware } from './http/problem-details.filter.js';
+import { ProblemDetailsFilter, problemErrorMiddleware, routeNotFound } from './http/problem-details.filter.js';
 import { serverTiming } from './http/server-timing.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import type { Clock } from './common/clock/clock.js';
@@ -85,7 +85,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   }
 }
 
-/** Creates the configured application (not yet listening). */
+/** Creates the configured application, initialised but not yet listening. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
   const app = await NestFactory.create<NestExpressApplication>(
@@ -94,5 +94,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   );
   app.useLogger(app.get(Logger));
   configureApp(app, config, createHttpLogger(logger));
+  // Initialised here so that the final 404 goes after every route Nest registers (init is idempotent:
+  // `listen` and the test helpers call it again).
+  await app.init();
+  app.use(routeNotFound);
   return app;
 }

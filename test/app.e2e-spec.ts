@@ -115,6 +115,17 @@ describe('app (e2e)', () => {
       expect(res.body).toMatchObject({ status: 404, code: 'route_not_found', instance: '/api/v1/nothing-here' });
     });
 
+    it('answers paths outside the API prefix with the same 404 problem, not an HTML page', async () => {
+      for (const path of ['/', '/api', '/foo/bar']) {
+        const res = await t.http.get(path).expect(404);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 404, code: 'route_not_found', instance: path });
+        expect(res.body.requestId).toEqual(expect.any(String));
+      }
+      // A POST with a body too: the body is read (and refused or accepted) before the 404.
+      expect((await t.http.post('/foo').send({ a: 1 }).expect(404)).body.code).toBe('route_not_found');
+    });
+
     it('turns a refused database connection into 503 database_unavailable, not a 500', async () => {
       const app = await appAgainst(`http://127.0.0.1:${await freePort()}`);
       try {

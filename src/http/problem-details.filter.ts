@@ -152,3 +152,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 export function problemErrorMiddleware(error: unknown, req: Request, res: Response, _next: NextFunction): void {
   sendProblem(error, req, res);
 }
+
+/**
+ * The last handler of the app, after every route: Nest answers unknown paths under its global
+ * prefix only, so `/`, `/api` or `/foo` fell through to Express's HTML page.
+ */
+export function routeNotFound(req: Request, res: Response): void {
+  sendProblem(new DomainError(404, ErrorCode.RouteNotFound, `Cannot ${req.method} ${req.path}`), req, res);
+}
