@@ -15,6 +15,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { INDEX_SHARDS } from '../../dist/dynamo/sharding.js';
 import { call, cleanup, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 
 const TABLE = 'heat';
@@ -258,7 +259,37 @@ async function recordingProxy(engineEndpoint) {
  * there are actors. The stream worker's own bookkeeping (`STREAM#...`: checkpoints, leases) is
  * polled at a fixed rate, not per request, so it is left out.
  */
+/**
+ * The sharded listing partitions (`USERS#<n>`, `USERS#STATUS#<s>#<n>`, ..., `EVENTS#<n>`: src/dynamo/
+ * sharding.ts) as one entry per listing, `<partition>#<n>`, holding a shard's share of the
+ * listing's units: the units over all its shards divided by the shard count. The ids are random,
+ * so at the target rate each shard takes its share (2,000 registrations/s over 8 shards: 250 a
+ * shard, give or take 16 at one standard deviation); a sample of 20 operations would instead
+ * measure which shard drew the most of 20 (printed beside it, `sampleHottestShard`).
+ */
+const SHARDED = /^(GSI\d) ((USERS(#[A-Z]+#[a-z]+)*)|EVENTS)#(\d+)$/;
+function groupShards(map) {
+  const out = new Map();
+  let sampleHottestShard = ['-', 0];
+  for (const [where, entry] of map) {
+    const match = SHARDED.exec(where);
+    if (!match) {
+      out.set(where, entry);
+      continue;
+    }
+    if (entry.units > sampleHottestShard[1]) sampleHottestShard = [where, entry.units];
+    const group = `${match[1]} ${match[2]}#<n>`;
+    const sum = out.get(group) ?? { units: 0, ops: new Set() };
+    sum.units += entry.units / INDEX_SHARDS;
+    for (const op of entry.ops) sum.ops.add(op);
+    out.set(group, sum);
+  }
+  return { map: out, sampleHottestShard };
+}
+
 function verdict(name, recording, runs) {
+  const grouped = groupShards(recording.writes);
+  recording = { ...recording, writes: grouped.map };
   // One operation (a cache miss) shares whatever it touches.
   const shared = (map) =>
     [...map.entries()].filter(
@@ -282,6 +313,14 @@ function verdict(name, recording, runs) {
     runs,
     hottestWrite: { partition: mask(writeKey), wcuPerOp: round(perOpWrite) },
     hottestRead: { partition: mask(readKey), rcuPerOp: round(perOpRead) },
+    ...(grouped.sampleHottestShard[1] > 0
+      ? {
+          sampleHottestShard: {
+            partition: mask(grouped.sampleHottestShard[0]),
+            wcuPerOp: round(grouped.sampleHottestShard[1] / runs),
+          },
+        }
+      : {}),
     maxRatePerSecond: Number.isFinite(maxRate) ? Math.floor(maxRate) : 'unbounded',
     target: TARGETS[name],
     meets: !Number.isFinite(maxRate) || maxRate >= TARGETS[name],
@@ -376,9 +415,16 @@ async function main() {
     console.log(
       `${row.pattern.padEnd(11)} ${String(row.runs).padStart(3)} ops  write ${String(row.hottestWrite.wcuPerOp).padStart(5)} WCU/op on ${row.hottestWrite.partition.padEnd(28)} read ${String(row.hottestRead.rcuPerOp).padStart(5)} RCU/op on ${row.hottestRead.partition.padEnd(28)} max ${String(row.maxRatePerSecond).padStart(9)}/s  target ${String(row.target).padStart(6)}/s  ${row.meets ? 'ok' : 'OVER'}  (computed ${row.computedWcu} WCU, reported ${row.reportedWcu})`,
     );
+  for (const row of rows.filter((r) => r.sampleHottestShard))
+    console.log(
+      `${row.pattern}: the sharded partitions as a shard's share of ${INDEX_SHARDS}; in this sample of ${row.runs} the busiest single shard was ${row.sampleHottestShard.partition} at ${row.sampleHottestShard.wcuPerOp} WCU/op`,
+    );
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/heat-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`;
-  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, rows }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, indexShards: INDEX_SHARDS, rows }, null, 2)}\n`,
+  );
   console.log(`${front.pattern}: ${front.note}`);
   console.log(`\nwritten: ${file}`);
   await proxy.close();
