@@ -23,7 +23,7 @@ export class AdminEventsController {
    * List outbound events (admin)
    *
    * @remarks `post.published`, `post.deleted`, `comment.created` and `user.registered`, newest first, as webhooks
-   * receive them; kept 30 days. One index Query per page.
+   * receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
    */
   @Get('events')
   @ApiProblemResponses(400)

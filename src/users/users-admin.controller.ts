@@ -21,8 +21,8 @@ export class UsersAdminController {
   /**
    * List users (admin)
    *
-   * @remarks Users newest first, optionally filtered by role and status: one index Query per page, whatever the
-   * filter.
+   * @remarks Users newest first, optionally filtered by role and status: per page, one index Query per shard of the
+   * listing (8, in parallel), whatever the filter and the number of users.
    */
   @Get()
   @ApiProblemResponses(400)

@@ -282,7 +282,7 @@ export interface paths {
         /**
          * List outbound events (admin)
          * @description `post.published`, `post.deleted`, `comment.created` and `user.registered`, newest first, as webhooks
-         *     receive them; kept 30 days. One index Query per page.
+         *     receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
          */
         get: operations["adminEventsList"];
         put?: never;
@@ -1068,8 +1068,8 @@ export interface paths {
         };
         /**
          * List users (admin)
-         * @description Users newest first, optionally filtered by role and status: one index Query per page, whatever the
-         *     filter.
+         * @description Users newest first, optionally filtered by role and status: per page, one index Query per shard of the
+         *     listing (8, in parallel), whatever the filter and the number of users.
          */
         get: operations["usersAdminList"];
         put?: never;
