@@ -7,6 +7,7 @@ import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
 import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
+import { HIDDEN_LIKE_PREFIX } from '../src/posts/like-visibility.js';
 import { PostsRepository, toLikeItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
@@ -459,6 +460,81 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
     const counts = await t.queryPartition(Keys.userPostCounts(likers[0].userId).PK);
     expect(counts.find((item) => item.SK === Keys.userPostCounts('').SK)).toMatchObject({ likedCount: 0 });
     expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+  });
+
+  /** Every like of the post sits where its post's state places it (src/posts/like-visibility.ts). */
+  async function expectLikesPlaced(postId: string, hidden: boolean): Promise<number> {
+    const likes = (await t.queryPartition(Keys.postPartition(postId))).filter((item) => item.entity === ENTITY.Like);
+    for (const like of likes) {
+      expect({ place: like.GSI2SK, hidden }).toEqual({
+        place: hidden ? `${HIDDEN_LIKE_PREFIX}${String(like.likedAt)}#${postId}` : expect.not.stringMatching(/^~/),
+        hidden,
+      });
+    }
+    return likes.length;
+  }
+
+  it('moves a post’s likes out of and back into their likers’ lists in runs of STREAM_CASCADE_LIKES_PER_RUN, exact under concurrent likes and unlikes', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Liked, withdrawn, back', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    const move = (action: string) =>
+      t.api.post(`/api/v1/posts/${post.id}/${action}`).set('authorization', author.bearer).send({}).expect(200);
+    const like = (liker: SignedIn, on: boolean) =>
+      t.api[on ? 'put' : 'delete'](`/api/v1/posts/${post.id}/like`).set('authorization', liker.bearer);
+    await move('publish');
+    const likers = await Promise.all(Array.from({ length: 12 }, () => signUp(t)));
+    const late = await Promise.all(Array.from({ length: 8 }, () => signUp(t)));
+    await Promise.all(likers.map((liker) => like(liker, true).expect(200)));
+    await seedLikes(post.id, LIKES, 'hidliker');
+    await processStream(t);
+
+    // Withdrawn while half the likers unlike and the late ones like: whatever each request met
+    // (200, or 404 once the post is out), every like left ends hidden and uncounted.
+    await Promise.all([
+      move('unpublish'),
+      ...likers.slice(0, 6).map((liker) => like(liker, false)),
+      ...late.map((liker) => like(liker, true)),
+    ]);
+    await processStream(t);
+    const left = await expectLikesPlaced(post.id, true);
+    expect(left).toBeGreaterThanOrEqual(LIKES + 6);
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+    const counts = await t.getItem(Keys.userPostCounts(likers[11].userId).PK, Keys.userPostCounts('').SK);
+    expect(counts).toMatchObject({ likedCount: 0 });
+    // The runs' steps went through the counter item: one per PER_RUN likes read.
+    const counter = await t.getItem(Keys.postCounts(post.id).PK, Keys.postCounts(post.id).SK);
+    expect(counter?.likeSyncStep).toBeGreaterThanOrEqual(Math.floor(left / PER_RUN));
+
+    // Back, while the other half unlike (their likes may be hidden still) and the late ones like again.
+    await Promise.all([
+      move('publish'),
+      ...likers.slice(6).map((liker) => like(liker, false)),
+      ...late.map((liker) => like(liker, true)),
+    ]);
+    await processStream(t);
+    // Which likes are left depends on what each request met (an unlike of a post not out is a
+    // 404 and leaves its like); each liker's count is whether their like is there.
+    expect(await expectLikesPlaced(post.id, false)).toBeGreaterThanOrEqual(LIKES);
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
+    for (const liker of [...likers, ...late]) {
+      const likeItem = await t.getItem(Keys.like(post.id, liker.userId).PK, Keys.like(post.id, liker.userId).SK);
+      const own = await t.getItem(Keys.userPostCounts(liker.userId).PK, Keys.userPostCounts('').SK);
+      expect({ liker: liker.userId, count: own?.likedCount ?? 0 }).toEqual({
+        liker: liker.userId,
+        count: likeItem ? 1 : 0,
+      });
+    }
+    expect(
+      await Promise.all(
+        late.map(async (liker) => (await like(liker, false)).status), // the post is out: each unlike goes through
+      ),
+    ).toEqual(late.map(() => 200));
   });
 
   it('finishes the cascade when the tombstone expired before it ran (a worker down for over an hour; review 5, #6b)', async () => {

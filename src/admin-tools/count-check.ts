@@ -5,6 +5,7 @@ import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { ADMIN_COUNTER_KEY, ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
 import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
+import { isCountedPosition } from '../posts/like-visibility.js';
 
 type Item = Record<string, unknown>;
 
@@ -75,7 +76,7 @@ const drifted = (c: Counter): boolean =>
  * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
- * posts of that month, or by that author) and a user's `likedCount` (their like items), and the
+ * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), and the
  * active-admin counter (active admin users).
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
@@ -156,7 +157,8 @@ function recount(items: Item[]): Counter[] {
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
     else if (item.entity === ENTITY.Like) {
       increment(likes, pk);
-      increment(userLikes, String(item.userId));
+      // `likedCount` counts the likes of posts in the feeds, not the hidden ones (src/posts/like-visibility.ts).
+      if (typeof item.GSI2SK !== 'string' || isCountedPosition(item.GSI2SK)) increment(userLikes, String(item.userId));
     } else if (item.entity === ENTITY.Post && item.status === 'published' && typeof item.publishedAt === 'string') {
       increment(monthPosts, feedBucket(item.publishedAt));
       increment(authorPosts, String(item.authorId));

@@ -212,7 +212,9 @@ export interface StreamWorkerConfig {
   renameItemsPerRun: number;
   /**
    * The most likes one run of a deleted post's cascade removes (each with its liker's
-   * `likedCount - 1`); the rest goes on from the post's counter tombstone's own stream record.
+   * `likedCount - 1`), and the most likes one run of a post's like-place sync moves (a post
+   * withdrawn or back: src/posts/like-visibility.ts); the rest goes on from the post's counter
+   * item's own stream record.
    */
   cascadeLikesPerRun: number;
 }

@@ -7,6 +7,7 @@ import { Keys, type ItemKey } from './keys.js';
 export type StreamItemType =
   | 'post'
   | 'postCounts'
+  | 'like'
   | 'user'
   | 'comment'
   | 'checkpoint'
@@ -28,7 +29,7 @@ const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 export interface ClassifiedKey {
   type: StreamItemType;
   /**
-   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment` and `postCounts`; empty for
+   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`, `like` and `postCounts`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -39,6 +40,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'post', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK === POST_COUNTS_SK)
     return { type: 'postCounts', id: key.PK.slice(POST_PARTITION.length) };
+  if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.likePrefix))
+    return { type: 'like', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.commentPrefix))
     return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)

@@ -23,8 +23,30 @@ export interface IndexPageQuery {
   ascending?: boolean;
   /** Only the entries whose sort key starts with this (a key condition: read and billed only for those). */
   sortKeyPrefix?: string;
+  /** Only the entries whose sort key is at most this (a key condition), e.g. those whose time has come. */
+  sortKeyAtMost?: string;
   /** `COUNT`: return no item, only how many (and the cursor after them): a skip to an offset. */
   select?: 'COUNT';
+}
+
+function keyCondition(query: IndexPageQuery, index: (typeof GSI)[GsiName]): Partial<QueryCommandInput> {
+  if (query.sortKeyPrefix !== undefined)
+    return {
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+      ExpressionAttributeValues: { ':pk': query.partition, ':prefix': query.sortKeyPrefix },
+    };
+  if (query.sortKeyAtMost !== undefined)
+    return {
+      KeyConditionExpression: '#pk = :pk AND #sk <= :max',
+      ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
+      ExpressionAttributeValues: { ':pk': query.partition, ':max': query.sortKeyAtMost },
+    };
+  return {
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': index.partitionKey },
+    ExpressionAttributeValues: { ':pk': query.partition },
+  };
 }
 
 /**
@@ -42,17 +64,7 @@ export async function queryIndexPage(
     new QueryCommand({
       TableName: query.tableName,
       IndexName: index.name,
-      ...(query.sortKeyPrefix === undefined
-        ? {
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': index.partitionKey },
-            ExpressionAttributeValues: { ':pk': query.partition },
-          }
-        : {
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            ExpressionAttributeNames: { '#pk': index.partitionKey, '#sk': index.sortKey },
-            ExpressionAttributeValues: { ':pk': query.partition, ':prefix': query.sortKeyPrefix },
-          }),
+      ...keyCondition(query, index),
       ScanIndexForward: query.ascending ?? false,
       Limit: query.limit,
       Select: query.select,

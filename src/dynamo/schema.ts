@@ -139,7 +139,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     entity: ENTITY.Like,
     key: Keys.like('<postId>', '<userId>'),
     indexKeys: PostIndexKeys.like('<userId>', '<likedAt>', '<postId>'),
-    about: "a like; the user's likes",
+    about: "a like; the user's likes (placed by its post: `~#<likedAt>#<postId>` while withdrawn)",
   },
   { entity: ENTITY.View, key: Keys.view('<postId>', '<viewer>'), about: 'a viewer counted recently (ttl)' },
   {
@@ -312,7 +312,7 @@ export const INDEX_PATTERNS = {
   likesBy: {
     index: GSI.GSI2.name,
     partition: PostIndexKeys.likesPartition('<userId>'),
-    sort: 'newest first',
+    sort: 'newest place first; lists read up to now (hidden likes sort above)',
     usedBy: 'GET /users/me/likes, export, erasure',
     cost: perPage('small items: 0.5 RCU for 100'),
   },

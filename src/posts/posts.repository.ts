@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
   type DynamoDBDocumentClient,
+  DeleteCommand,
   GetCommand,
   type NativeAttributeValue,
   PutCommand,
@@ -20,6 +21,7 @@ import { countAll, type Page, queryAll, queryIndexPage } from '../dynamo/paginat
 import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
+import { HIDDEN_LIKE_PREFIX, isCountedPosition, likePosition } from './like-visibility.js';
 import {
   countsOf,
   postCounterChange,
@@ -73,6 +75,9 @@ function withAuthorDisplayUnchanged(before: PostSummary, update: BuiltUpdate): B
     ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...unchanged.values },
   };
 }
+
+/** A like moved by someone else, or its post changed, since the sync read them. */
+class PlaceChanged extends Error {}
 
 /** Likes of a deleted post removed in parallel by the cascade (each a transaction with its user's count). */
 const LIKE_REMOVALS_AT_ONCE = 10;
@@ -238,30 +243,22 @@ export class PostsRepository {
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
         ExpressionAttributeValues: { ':pk': Keys.postPartition(postId), ':like': Keys.likePrefix },
-        ProjectionExpression: 'PK, SK, userId',
+        ProjectionExpression: 'PK, SK, userId, GSI2SK',
         ConsistentRead: true,
         Limit: maxLikes,
       }),
     );
     const likes = page.Items ?? [];
+    let moved = false;
     for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
-      await Promise.all(
-        likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) =>
-          writeCountedMarker(
-            this.db,
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: { PK: String(like.PK), SK: String(like.SK) },
-                ConditionExpression: 'attribute_exists(PK)',
-              },
-            },
-            likedCountChange(this.tableName, String(like.userId), -1).item,
-          ),
-        ),
+      const removed = await Promise.all(
+        likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) => this.removeLikeCounted(like)),
       );
+      moved ||= removed.includes(false);
     }
-    if (page.LastEvaluatedKey) return { removed: likes.length, more: true };
+    // A like whose place moved between the Query and its removal (never once the summary is gone,
+    // but cheap to be sure of) is still there: the next run takes it with its new place.
+    if (page.LastEvaluatedKey || moved) return { removed: likes.length, more: true };
     const counts = Keys.postCounts(postId).SK;
     const rest = await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
     return { removed: likes.length + rest, more: false };
@@ -626,6 +623,7 @@ export class PostsRepository {
         tableName: this.tableName,
         index: INDEX_PATTERNS.likesBy.index,
         partition: PostIndexKeys.likesPartition(list.likedBy),
+        sortKeyAtMost: upTo(now),
         limit,
         cursor,
         select: 'COUNT',
@@ -699,6 +697,149 @@ export class PostsRepository {
   // --- likes and views --------------------------------------------------------------------
 
   /**
+   * Removes a like (the cascade's) on condition of the place it was read at, with its user's
+   * `likedCount - 1` when that place is counted (a hidden like is not in the count). False when
+   * the like is gone already or its place changed meanwhile.
+   */
+  private async removeLikeCounted(like: Record<string, unknown>): Promise<boolean> {
+    const position = typeof like.GSI2SK === 'string' ? like.GSI2SK : undefined;
+    const remove = {
+      Delete: {
+        TableName: this.tableName,
+        Key: { PK: String(like.PK), SK: String(like.SK) },
+        ConditionExpression: position === undefined ? 'attribute_exists(PK)' : 'GSI2SK = :position',
+        ...(position === undefined ? {} : { ExpressionAttributeValues: { ':position': position } }),
+      },
+    };
+    if (position !== undefined && !isCountedPosition(position)) {
+      try {
+        await this.db.send(new DeleteCommand(remove.Delete));
+        return true;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+      }
+    }
+    return writeCountedMarker(this.db, remove, likedCountChange(this.tableName, String(like.userId), -1).item);
+  }
+
+  // --- likes' places follow their posts' visibility (src/posts/like-visibility.ts) -------
+
+  /**
+   * One bounded run of a post's likes moving to the places its current state gives them (the
+   * stream processor's `LikeVisibilitySync`, never a request): reads the summary (consistent),
+   * then at most `maxLikes` likes after `after` (their sort keys in the post's partition), and
+   * moves each whose place differs, in a transaction a like: the like's new place on condition
+   * of its old one, its user's `likedCount ± 1` when it enters or leaves the count, and a check
+   * that the post is still in the state read. A like moved already, or whose post changed since,
+   * fails its condition and counts nothing (the post's change has its own run). Answers where the
+   * next run starts, or undefined when none is needed (the last like read, or the post is gone:
+   * its cascade removes the likes with their counts).
+   */
+  async syncLikePlaces(postId: string, after: string | undefined, maxLikes: number): Promise<SyncRun> {
+    const summary = await this.findSummaryConsistent(postId);
+    if (!summary) return { moved: 0 };
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression:
+          after === undefined ? 'PK = :pk AND begins_with(SK, :like)' : 'PK = :pk AND SK > :after',
+        ExpressionAttributeValues: {
+          ':pk': Keys.postPartition(postId),
+          ...(after === undefined ? { ':like': Keys.likePrefix } : { ':after': after }),
+        },
+        ProjectionExpression: 'SK, userId, likedAt, GSI2SK',
+        ConsistentRead: true,
+        Limit: maxLikes,
+      }),
+    );
+    const likes = (page.Items ?? []).filter((item) => String(item.SK).startsWith(Keys.likePrefix));
+    let moved = 0;
+    for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
+      const results = await Promise.all(
+        likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) => this.moveLike(summary, like as LikePlace)),
+      );
+      moved += results.filter(Boolean).length;
+    }
+    const last = page.Items?.at(-1)?.SK as string | undefined;
+    const more = page.LastEvaluatedKey !== undefined && last !== undefined && last.startsWith(Keys.likePrefix);
+    return { moved, ...(more ? { next: last } : {}) };
+  }
+
+  /** The summary as it is now (a strongly consistent GetItem), or undefined when deleted. */
+  async findSummaryConsistent(postId: string): Promise<PostSummary | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.post(postId), ConsistentRead: true }),
+    );
+    return result.Item ? summaryOf(result.Item) : undefined;
+  }
+
+  /** One like to the place its post's state (`summary`, as read) gives it: see `syncLikePlaces`. */
+  async moveLike(summary: PostSummary, like: LikePlace): Promise<boolean> {
+    const postId = summary.id;
+    const target = likePosition({ likedAt: like.likedAt, postId }, summary);
+    if (like.GSI2SK === target) return false;
+    const wasCounted = like.GSI2SK !== undefined && isCountedPosition(like.GSI2SK);
+    const delta = (isCountedPosition(target) ? 1 : 0) - (wasCounted ? 1 : 0);
+    const shown = isCountedPosition(target);
+    const postUnchanged = {
+      ConditionCheck: {
+        TableName: this.tableName,
+        Key: Keys.post(postId),
+        ConditionExpression: shown
+          ? '#status = :published AND publishedAt = :at'
+          : 'attribute_exists(PK) AND NOT (#status = :published AND attribute_exists(publishedAt))',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':published': 'published', ...(shown ? { ':at': summary.publishedAt } : {}) },
+      },
+    };
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: Keys.like(postId, like.userId),
+              UpdateExpression: 'SET GSI2SK = :target',
+              ConditionExpression:
+                like.GSI2SK === undefined ? 'attribute_exists(PK) AND attribute_not_exists(GSI2SK)' : 'GSI2SK = :place',
+              ExpressionAttributeValues: {
+                ':target': target,
+                ...(like.GSI2SK === undefined ? {} : { ':place': like.GSI2SK }),
+              },
+            },
+          },
+          onConditionFailed: () => new PlaceChanged(),
+        },
+        { item: postUnchanged, onConditionFailed: () => new PlaceChanged() },
+        ...(delta === 0 ? [] : [likedCountChange(this.tableName, like.userId, delta as 1 | -1)]),
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof PlaceChanged) return false;
+      throw error;
+    }
+  }
+
+  /** Records where a post's like-place sync goes on: its counter item's stream record starts the next run. */
+  async continueLikeSync(postId: string, step: number, after: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.postCounts(postId),
+          UpdateExpression: 'SET likeSyncStep = :step, likeSyncAfter = :after',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deletedAt)',
+          ExpressionAttributeValues: { ':step': step, ':after': after },
+        }),
+      );
+    } catch (error) {
+      // Deleted meanwhile: its cascade removes the likes.
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+  }
+
+  /**
    * Likes a post once: the like item, `likeCount + 1` on the post's counter item and the user's
    * `likedCount + 1` in one conditional transaction. False if already liked.
    */
@@ -718,27 +859,67 @@ export class PostsRepository {
     );
   }
 
-  /** Removes a like: the like item, `likeCount - 1` and the user's `likedCount - 1` in one conditional transaction. False if not liked. */
-  removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
-    return writeCountedMarker(
-      this.db,
-      {
-        Delete: {
-          TableName: this.tableName,
-          Key: Keys.like(postId, userId),
-          ConditionExpression: 'attribute_exists(PK)',
-        },
+  /**
+   * Removes a like: the like item, `likeCount - 1` and the user's `likedCount - 1` in one
+   * conditional transaction. A hidden like (its post withdrawn: src/posts/like-visibility.ts) is
+   * not in `likedCount`, so when the first transaction finds no counted like a second removes a
+   * hidden one without it (only then: a like or an unlike of a counted like is one transaction).
+   * False if not liked.
+   */
+  async removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
+    const remove = (condition: string) => ({
+      Delete: {
+        TableName: this.tableName,
+        Key: Keys.like(postId, userId),
+        ConditionExpression: condition,
+        ExpressionAttributeValues: { ':hidden': HIDDEN_LIKE_PREFIX },
       },
+    });
+    const counted = await writeCountedMarker(
+      this.db,
+      remove('attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)'),
       postCounterChange(this.tableName, postId, 'likeCount', -1),
       onPostGone,
       [likedCountChange(this.tableName, userId, -1)],
     );
+    if (counted) return true;
+    return writeCountedMarker(
+      this.db,
+      remove('begins_with(GSI2SK, :hidden)'),
+      postCounterChange(this.tableName, postId, 'likeCount', -1),
+      onPostGone,
+    );
   }
 
-  /** The caller's liked posts, newest like first: one index Query and one BatchGetItem. */
-  async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
-    const page = await this.likedPostIds(userId, limit, cursor);
-    return { items: await this.findSummaries(page.items), nextCursor: page.nextCursor };
+  /**
+   * The user's liked posts that are out, newest first by place (src/posts/like-visibility.ts):
+   * one index Query bounded at now (no hidden like, no like of a post not out yet) and one
+   * BatchGetItem.
+   */
+  async likedBy(userId: string, limit: number, cursor: string | undefined, now: string): Promise<Page<PostSummary>> {
+    const page = await queryIndexPage(this.db, this.cursors, {
+      tableName: this.tableName,
+      index: INDEX_PATTERNS.likesBy.index,
+      partition: PostIndexKeys.likesPartition(userId),
+      sortKeyAtMost: upTo(now),
+      limit,
+      cursor,
+    });
+    const ids = page.items.map((like) => like.postId as string);
+    return { items: await this.findSummaries(ids), nextCursor: page.nextCursor };
+  }
+
+  /**
+   * The user's liked posts that are out: their `likedCount` (one GetItem) less their likes of
+   * posts scheduled for later (one `Select: COUNT` Query of the likes placed after now, which
+   * reads only those), in parallel.
+   */
+  async likedLiveCount(userId: string, now: string): Promise<number> {
+    const [counts, scheduled] = await Promise.all([
+      this.userPostCounts(userId),
+      this.countAfter(INDEX_PATTERNS.likesBy.index, PostIndexKeys.likesPartition(userId), now),
+    ]);
+    return counts.liked - scheduled;
   }
 
   /** A page of a user's likes with their times (GSI2), newest first: for the user's data export. */
@@ -970,4 +1151,17 @@ export class PostsRepository {
     const items = links.flatMap((link) => summaryFromLink(link) ?? read.get(link.postId as string) ?? []);
     return { items, count, nextCursor: this.cursors.encode(result.LastEvaluatedKey, scope) };
   }
+}
+
+/** A like as the place sync reads it from the post's partition. */
+export interface LikePlace {
+  userId: string;
+  likedAt: string;
+  GSI2SK?: string;
+}
+
+/** What one run of a post's like-place sync did, and where the next starts (none: done). */
+export interface SyncRun {
+  moved: number;
+  next?: string;
 }

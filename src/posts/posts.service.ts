@@ -425,11 +425,13 @@ export class PostsService {
   }
 
   /**
-   * How many posts a user likes: their `likedCount` (one GetItem). A like stays while its post is
-   * withdrawn (unpublished, archived) and goes with its deletion (docs/conduit.md).
+   * How many of a user's liked posts are out, as the favorites list pages through them: their
+   * `likedCount` (likes of posts in the feeds) less those of posts scheduled for later (one
+   * GetItem and one COUNT Query). A withdrawn post's likes leave the count when the stream
+   * processor hides them and come back with it; a deleted post's go with it (docs/conduit.md).
    */
-  async likedCount(userId: string): Promise<number> {
-    return (await this.posts.userPostCounts(userId)).liked;
+  likedCount(userId: string): Promise<number> {
+    return this.posts.likedLiveCount(userId, this.clock.now().toISOString());
   }
 
   /** Which of these posts the user likes: one BatchGetItem of the like items (for a list page). */
@@ -442,9 +444,14 @@ export class PostsService {
     return this.posts.findContents(postIds);
   }
 
+  /**
+   * The user's liked posts that are out, newest first by place: a like of a post withdrawn since
+   * keeps its place only until the stream processor hides it (src/posts/like-visibility.ts), and
+   * is filtered here meanwhile.
+   */
   async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
-    const page = await this.posts.likedBy(userId, limit, cursor);
     const now = this.clock.now();
+    const page = await this.posts.likedBy(userId, limit, cursor, now.toISOString());
     return { items: page.items.filter((post) => isLive(post, now)), nextCursor: page.nextCursor };
   }
 

@@ -17,6 +17,12 @@ import { AuthorDisplayCopy, AuthorDisplayHandler, DisplayFanoutJobHandler } from
 import { AuthorDisplayOnCreateHandler } from './handlers/author-display-on-create.handler.js';
 import { PostCascade, PostCascadeHandler, PostCascadeStepHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
+import {
+  LikePlaceHandler,
+  LikeVisibilityHandler,
+  LikeVisibilitySync,
+  LikeVisibilityStepHandler,
+} from './handlers/like-visibility.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
@@ -44,6 +50,10 @@ const STREAM_HANDLER_CLASSES = [
   PostCascadeHandler,
   PostCascadeStepHandler,
   UserCascadeHandler,
+  // likes' places follow their posts' visibility (issue 18, `?favorited=` articlesCount)
+  LikeVisibilityHandler,
+  LikeVisibilityStepHandler,
+  LikePlaceHandler,
   AuthorDisplayHandler,
   DisplayFanoutJobHandler,
   AuthorDisplayOnCreateHandler,
@@ -78,6 +88,7 @@ const STREAM_HANDLER_CLASSES = [
       useFactory: (config: AppConfig) => new DynamoDBStreamsClient(awsClientOptions(config.dynamo)),
     },
     AuthorDisplayCopy,
+    LikeVisibilitySync,
     DisplayFanoutJobsRepository,
     PostCascade,
     StreamProcessor,
