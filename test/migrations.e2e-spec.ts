@@ -65,9 +65,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004, 0005 and 0006 are offline: even then the app refuses, naming them.
+      // 0004 to 0007 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -228,6 +228,7 @@ describe('db:migrate (e2e)', () => {
         '0004-comment-pointer-index',
         '0005-published-post-counters',
         '0006-shard-listing-partitions',
+        '0007-like-places',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -343,6 +344,66 @@ describe('db:migrate (e2e)', () => {
       await t.close();
     }
   });
+  it("0007 places the likes of a table written before: a withdrawn post's likes hidden and uncounted, a scheduled post's at its time, once", async () => {
+    // The fixture at the current layout, so that the rerun below changes only what this test wrote.
+    const t = await fixtureApp();
+    try {
+      await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
+      const [author, fan] = [await signUp(t), await signUp(t)];
+      const posts: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const post = await t.api
+          .post('/api/v1/posts')
+          .set('authorization', author.bearer)
+          .send({ title: `Liked before 0007 ${i}`, content: 'x' })
+          .expect(201);
+        const id = (post.body as { id: string }).id;
+        await t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+        await t.api.put(`/api/v1/posts/${id}/like`).set('authorization', fan.bearer).expect(200);
+        posts.push(id);
+      }
+      // As the code before 0007 left them (the stream processor does not run here): the likes of
+      // a post withdrawn (1) and of one withdrawn then scheduled an hour ahead (2) sit at their
+      // like time and are counted.
+      const at = new Date(Date.now() + 3_600_000).toISOString();
+      for (const id of posts.slice(1)) {
+        await t.api.post(`/api/v1/posts/${id}/unpublish`).set('authorization', author.bearer).expect(200);
+      }
+      await t.api
+        .post(`/api/v1/posts/${posts[2]}/publish`)
+        .set('authorization', author.bearer)
+        .send({ publishAt: at })
+        .expect(200);
+      const like = async (id: string) => t.getItem(Keys.like(id, fan.userId).PK, Keys.like(id, fan.userId).SK);
+      const likedCount = async () =>
+        (await t.getItem(Keys.userPostCounts(fan.userId).PK, Keys.userPostCounts(fan.userId).SK))?.likedCount;
+      const likedAt = await Promise.all(posts.map(async (id) => String((await like(id))?.likedAt)));
+      expect((await Promise.all(posts.map(like))).map((item) => item?.GSI2SK)).toEqual(
+        posts.map((id, i) => `${likedAt[i]}#${id}`),
+      );
+      expect(await likedCount()).toBe(3);
+
+      const [run] = await rerunFromScratch(t, 7);
+      // The two likes moved and the fan's count.
+      expect(run).toMatchObject({ label: '0007-like-places', changed: 3 });
+      expect((await Promise.all(posts.map(like))).map((item) => item?.GSI2SK)).toEqual([
+        `${likedAt[0]}#${posts[0]}`,
+        `~#${likedAt[1]}#${posts[1]}`,
+        `${at}#${posts[2]}`,
+      ]);
+      expect(await likedCount()).toBe(2);
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+      // The list and its count: the live post only, until the scheduled one's time.
+      const mine = await t.api.get('/api/v1/users/me/likes').set('authorization', fan.bearer).expect(200);
+      expect((mine.body as { items: { id: string }[] }).items.map((post) => post.id)).toEqual([posts[0]]);
+
+      const [again] = await rerunFromScratch(t, 7);
+      expect(again).toMatchObject({ label: '0007-like-places', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
   it('0006 moves the users and outbound events of the unsharded listing partitions to their shards, once', async () => {
     const t = await fixtureApp();
     // A second instance over the same table, whose admin bootstrap adds an admin (written sharded).

@@ -4,6 +4,7 @@ import { postLinkSummaries } from './0003-post-link-summaries.js';
 import { commentPointerIndex } from './0004-comment-pointer-index.js';
 import { publishedPostCounters } from './0005-published-post-counters.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
+import { likePlaces } from './0007-like-places.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   commentPointerIndex,
   publishedPostCounters,
   shardListingPartitions,
+  likePlaces,
 ];
