@@ -76,6 +76,15 @@ describe('queryShardedIndexPage', () => {
     return { ids, pages };
   }
 
+  it('derives the shard with FNV-1a, fixed: stored entries sit in the shard their id gave when written', () => {
+    // FNV-1a (32 bits) of "a" is 0xe40c292c (the published test vector): 0xe40c292c % 8 = 4.
+    expect(0xe40c292c % 8).toBe(4);
+    expect(shardOf('a')).toBe(4);
+    expect(shardOf('V1StGXR8_Z5jdHi6B-myT')).toBe(4);
+    expect(shardOf('evt_0123456789abcdef0123456789abcdef')).toBe(7);
+    expect(shardOf('a', 1_000_000)).toBe(0xe40c292c % 1_000_000);
+  });
+
   it('spreads ids over every shard', () => {
     const used = new Set(Array.from({ length: 400 }, (_, i) => shardOf(`user-${i}`)));
     expect([...used].sort((a, b) => a - b)).toEqual(Array.from({ length: INDEX_SHARDS }, (_, n) => n));
