@@ -44,7 +44,7 @@ export class UserPostsController {
   /**
    * List the posts I like
    *
-   * @remarks The published posts the caller likes, newest like first.
+   * @remarks The published posts the caller likes, newest like first (a like of a post republished since sorts from its republication; one of a post withdrawn is not listed until it is back).
    */
   @Authenticated()
   @Get('me/likes')

@@ -1365,7 +1365,7 @@ export interface paths {
         };
         /**
          * List the posts I like
-         * @description The published posts the caller likes, newest like first.
+         * @description The published posts the caller likes, newest like first (a like of a post republished since sorts from its republication; one of a post withdrawn is not listed until it is back).
          */
         get: operations["userPostsLikes"];
         put?: never;
