@@ -4,7 +4,9 @@
 import { spawn } from 'node:child_process';
 import { startEmbeddedDynamo } from '../../dist/dynamo/embedded-dynamo.js';
 
-const engine = await startEmbeddedDynamo();
+// One database per access key and region: every mutant's Jest run uses a region of its own
+// (test/engine-database.mjs), so late mutants do not pay for the stream records of earlier ones.
+const engine = await startEmbeddedDynamo({ sharedDb: false });
 let code = 1;
 try {
   const stryker = spawn('npx', ['stryker', 'run', 'stryker.e2e.config.mjs', ...process.argv.slice(2)], {
