@@ -262,4 +262,43 @@ describe('personal data export: bounded and rate limited (e2e)', () => {
       detail: expect.stringContaining('EXPORT_MAX_CONTENT_CHARS'),
     });
   });
+
+  it('spends one content budget on posts and comments together (review 5, #1: comments had none)', async () => {
+    const writer = await signUp(t);
+    // 600 quotes are 1,202 characters as JSON: the post alone fits the 2,048 of this app.
+    const quoted = '"'.repeat(600);
+    const post = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', writer.bearer)
+      .send({ title: 'Quoted', content: quoted })
+      .expect(201);
+    await t.api.post(`/api/v1/posts/${post.body.id}/publish`).set('authorization', writer.bearer).send({}).expect(200);
+    await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(200);
+    // A comment of the same text: together they pass it, though each section alone would fit.
+    await t.api
+      .post(`/api/v1/posts/${post.body.id}/comments`)
+      .set('authorization', writer.bearer)
+      .send({ content: quoted })
+      .expect(201);
+    const tooLarge = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(422);
+    expect(tooLarge.body).toMatchObject({ code: 'export_too_large', detail: expect.stringContaining('comments') });
+  });
+
+  it('caps the idempotency records an export reads at EXPORT_MAX_ITEMS too (review 5, #9: read in full before)', async () => {
+    const writer = await signUp(t);
+    for (let i = 0; i < 4; i++) {
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', writer.bearer)
+        .set('idempotency-key', `export-cap-${i}`)
+        .send({ title: `Keyed ${i}`, content: 'text' })
+        .expect(201);
+    }
+    const tooLarge = await t.api.get('/api/v1/users/me/export').set('authorization', writer.bearer).expect(422);
+    // The account's section is read first: its records stop the export before the posts do.
+    expect(tooLarge.body).toMatchObject({
+      code: 'export_too_large',
+      detail: expect.stringContaining('3 links and idempotency records'),
+    });
+  });
 });

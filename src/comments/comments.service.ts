@@ -9,6 +9,7 @@ import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
+import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
@@ -52,9 +53,14 @@ export class CommentsService {
   }
 
   /** The user's comments in every status (their personal-data export). */
-  async commentsForExport(userId: string, max: number): Promise<CommentDto[]> {
+  async commentsForExport(userId: string, max: number, budget: ExportContentBudget): Promise<CommentDto[]> {
     const comments = await allPagesUpTo(
-      (cursor) => this.comments.allByAuthor(userId, 100, cursor),
+      async (cursor) => {
+        const page = await this.comments.allByAuthor(userId, 100, cursor);
+        // Spent page by page: 10,000 comments of 10,000 characters are allowed (review 5, #1).
+        for (const comment of page.items) if (comment.content) budget.spend(comment.content);
+        return page;
+      },
       max,
       () => exportTooLarge('comments', max),
     );

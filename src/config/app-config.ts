@@ -157,8 +157,8 @@ export interface AppConfig {
    */
   exportMaxItems: number;
   /**
-   * `EXPORT_MAX_CONTENT_CHARS`: the most characters of post content (as JSON) one personal-data export
-   * holds. Items alone do not bound it: a post may hold 200 KB (review 5, #1).
+   * `EXPORT_MAX_CONTENT_CHARS`: the most characters of post and comment content together (as JSON)
+   * one personal-data export holds. Items alone do not bound it: a post may hold 200 KB (review 5, #1).
    */
   exportMaxContentChars: number;
   /** When both are set, start-up makes sure this active admin exists (created or promoted). */

@@ -87,12 +87,30 @@ export async function queryAll(
   input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
 ): Promise<Record<string, NativeAttributeValue>[]> {
   const items: Record<string, NativeAttributeValue>[] = [];
+  for await (const page of queryPages(client, input)) items.push(...page);
+  return items;
+}
+
+/** The pages of a Query one at a time, following `LastEvaluatedKey`: memory stays at one page. */
+export async function* queryPages(
+  client: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): AsyncGenerator<Record<string, NativeAttributeValue>[]> {
   let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
   do {
     const page = await client.send(new QueryCommand({ ...input, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []));
+    yield page.Items ?? [];
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
+}
+
+/** Every item of `pages` up to `max`: past it, `tooMany()` is thrown and nothing more is read. */
+export async function collectUpTo<T>(pages: AsyncIterable<T[]>, max: number, tooMany: () => Error): Promise<T[]> {
+  const items: T[] = [];
+  for await (const page of pages) {
+    items.push(...page);
+    if (items.length > max) throw tooMany();
+  }
   return items;
 }
 

@@ -4,13 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID } from '../identity/account.js';
-import {
-  badRequest,
-  DomainError,
-  exportContentTooLarge,
-  exportTooLarge,
-  unprocessable,
-} from '../common/errors/domain-error.js';
+import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -19,6 +13,7 @@ import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { SlugService } from '../slugs/slug.service.js';
 import { RateLimiter } from '../dynamo/rate-limiter.js';
 import type { Page } from '../dynamo/pagination.js';
+import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { CreatePostDto, UpdatePostDto } from './dto/post.dto.js';
 import {
@@ -115,23 +110,20 @@ export class PostsService {
 
   /**
    * The user's posts in every status, with their content (their personal-data export): at most
-   * `max` posts, and contents read 100 at a time up to `maxContentChars` characters as JSON (a
-   * post may hold 200 KB, so a count alone bounds neither memory nor the answer; review 5, #1).
+   * `max` posts, and contents read 100 at a time, each spent from the export's content budget as
+   * it is read (a post may hold 200 KB, so a count alone bounds neither memory nor the answer).
    */
-  async postsForExport(userId: string, now: Date, max: number, maxContentChars: number): Promise<PostDto[]> {
+  async postsForExport(userId: string, now: Date, max: number, budget: ExportContentBudget): Promise<PostDto[]> {
     const posts = await allPagesUpTo(
       (cursor) => this.posts.ownPosts(userId, undefined, 100, cursor),
       max,
       () => exportTooLarge('posts', max),
     );
     const contents = new Map<string, string>();
-    let chars = 0;
     for (let start = 0; start < posts.length; start += 100) {
       const chunk = await this.posts.findContents(posts.slice(start, start + 100).map((post) => post.id));
       for (const [postId, content] of chunk) {
-        // As the answer will hold it: quotes, backslashes and control characters grow when escaped.
-        chars += JSON.stringify(content).length;
-        if (chars > maxContentChars) throw exportContentTooLarge(maxContentChars);
+        budget.spend(content);
         contents.set(postId, content);
       }
     }

@@ -12,7 +12,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
-import { type Page, queryAll } from '../dynamo/pagination.js';
+import { type Page, queryPages } from '../dynamo/pagination.js';
 import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { itemAt, type ReadPart, readTogether } from '../dynamo/read-parts.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
@@ -285,20 +285,26 @@ export class UsersRepository {
    * item's removal, never in the request. Deleting what is gone is fine, so it can run again.
    */
   async deleteAccountRemains(userId: string): Promise<number> {
-    const fromPartition = await deletePartition(this.db, this.tableName, Keys.userPartition(userId));
-    const deletes: WriteRequest[] = (await this.ownedItems(userId)).map((item) => ({
-      DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } },
-    }));
-    await batchWriteAll(this.db, this.tableName, deletes);
-    return fromPartition + deletes.length;
+    let deleted = await deletePartition(this.db, this.tableName, Keys.userPartition(userId));
+    // Page by page: idempotency records can number many thousands (review 5, #9).
+    for await (const page of this.ownedItemPages(userId)) {
+      const deletes: WriteRequest[] = page.map((item) => ({
+        DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } },
+      }));
+      await batchWriteAll(this.db, this.tableName, deletes);
+      deleted += deletes.length;
+    }
+    return deleted;
   }
 
   /**
-   * Items outside the user's partition that hold the user's id: unused reset and verification
-   * tokens, idempotency records (GSI3 `OWNED#<id>`). Few and short-lived, so read in full.
+   * Items outside the user's partition that hold the user's id, a page at a time: unused reset and
+   * verification tokens, idempotency records (GSI3 `OWNED#<id>`). Short-lived, but an author
+   * creating posts with idempotency keys leaves one a creation for 24 h (and TTL lags), so they
+   * are never read all at once.
    */
-  async ownedItems(userId: string): Promise<Item[]> {
-    return queryAll(this.db, {
+  ownedItemPages(userId: string): AsyncGenerator<Item[]> {
+    return queryPages(this.db, {
       TableName: this.tableName,
       IndexName: INDEX_PATTERNS.ownedItems.index,
       KeyConditionExpression: 'GSI3PK = :pk',

@@ -5,10 +5,10 @@ import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { badRequest, DomainError, forbidden, notFound } from '../common/errors/domain-error.js';
+import { badRequest, DomainError, exportTooLarge, forbidden, notFound } from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
-import type { Page } from '../dynamo/pagination.js';
+import { collectUpTo, type Page } from '../dynamo/pagination.js';
 import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
@@ -219,12 +219,15 @@ export class UsersService {
 
   /**
    * The account's part of `GET /users/me/export`: the account, profile and sessions, unused
-   * links and idempotency records (GSI3 `OWNED#`). Queries of the user's own collections only.
+   * links and idempotency records (GSI3 `OWNED#`, at most `max`: 422 `export_too_large` past it).
+   * Queries of the user's own collections only.
    */
-  async accountPersonalData(userId: string, now: Date): Promise<AccountPersonalData> {
+  async accountPersonalData(userId: string, now: Date, max: number): Promise<AccountPersonalData> {
     const { user, profile } = await this.getOwn(userId);
     const sessions = (await this.sessions.listForUser(userId)).filter((s) => s.expiresAt > now.toISOString());
-    const owned = await this.users.ownedItems(userId);
+    const owned = await collectUpTo(this.users.ownedItemPages(userId), max, () =>
+      exportTooLarge('links and idempotency records', max),
+    );
     return {
       exportedAt: now.toISOString(),
       user,

@@ -37,11 +37,11 @@ export const tooManyRequests = (code: ErrorCode, detail: string, retryAfterSecon
 export const serviceUnavailable = (code: ErrorCode, detail: string, retryAfterSeconds?: number) =>
   new DomainError(503, code, detail, retryAfterSeconds ? { retryAfterSeconds } : {});
 
-/** A personal-data export whose post contents pass `EXPORT_MAX_CONTENT_CHARS`. */
+/** A personal-data export whose post and comment contents pass `EXPORT_MAX_CONTENT_CHARS`. */
 export const exportContentTooLarge = (max: number): DomainError =>
   unprocessable(
     ErrorCode.ExportTooLarge,
-    `The account's posts hold more than ${max} characters of content, more than one export returns (EXPORT_MAX_CONTENT_CHARS): ask an operator for this export.`,
+    `The account's posts and comments hold more than ${max} characters of content, more than one export returns (EXPORT_MAX_CONTENT_CHARS): ask an operator for this export.`,
   );
 
 /**
