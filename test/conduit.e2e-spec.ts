@@ -526,6 +526,14 @@ describe('Conduit API (e2e)', () => {
       // An author: the username's GetItem, the counts' GetItem, the author's scheduled-post count,
       // the author feed Query + 3 BatchGetItems.
       expect(dynamoCost(byAuthor).calls).toBe(7);
+      const [slug] = ((all.body as { articles: Article[] }).articles ?? []).map((a) => a.slug);
+      await t.api.post(`/api/articles/${slug}/favorite`).set('authorization', token(author)).expect(200);
+      const favorited = await t.api.get(`/api/articles?limit=1&favorited=${author.username}`).expect(200);
+      expect((favorited.body as { articlesCount: number }).articlesCount).toBe(1);
+      // A favoriter: the username's GetItem, the counts' GetItem, the COUNT Query of likes placed
+      // after now (posts scheduled for later), the likes index Query and the summaries' BatchGetItem,
+      // the content's and the author profile's BatchGetItems.
+      expect(dynamoCost(favorited).calls).toBe(7);
     });
   });
 
