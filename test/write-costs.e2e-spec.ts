@@ -57,8 +57,11 @@ describe('capacity per hot pattern (e2e)', () => {
     const res = await t.api.post(`/api/v1/posts/${post.id}/views`);
     expect(cost(res, 200)).toEqual({ calls: 3, rcu: 1, wcu: 2 });
     expect(res.body.viewCount).toBe(1);
-    // The same viewer again: the read (now with the counter item) and the refused marker, nothing
-    // written (AWS bills a refused conditional write 1 WCU; DynamoDB Local reports 0).
+    // The marker and one view counter shard (its own partition, not the post's). Once the stream
+    // folded the shard into the counter item, the same viewer again: the read (now with the
+    // counter item) and the refused marker, nothing written (AWS bills a refused conditional
+    // write 1 WCU; DynamoDB Local reports 0).
+    await t.mailSent();
     const again = await t.api.post(`/api/v1/posts/${post.id}/views`);
     expect(cost(again, 200)).toEqual({ calls: 2, rcu: 2, wcu: 0 });
     expect(again.body.viewCount).toBe(1);

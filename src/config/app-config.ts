@@ -141,6 +141,11 @@ export interface AppConfig {
    * feeds (one call a page instead of two). A renamed slug may still resolve elsewhere this long. Issue 15.
    */
   slugCacheSeconds: number;
+  /**
+   * How many shard items a post's views are spread over (src/posts/view-shards.ts): one shard takes
+   * 1,000 views/s. May be raised at any time, not lowered while posts that used the higher shards exist. Issue 15.
+   */
+  viewCounterShards: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -531,6 +536,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // issue 15: data model v2
     publicCacheSeconds: int('PUBLIC_CACHE_SECONDS', production ? 5 : 0, 0, 300),
     slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),
+    viewCounterShards: int('VIEW_COUNTER_SHARDS', 32, 1, 100),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

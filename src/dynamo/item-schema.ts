@@ -35,6 +35,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'PostCounts', pk: new RegExp(`^POST#${ID}$`), sk: /^COUNTS$/ },
   { entity: 'Like', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^LIKE#${ID}$`) },
   { entity: 'View', pk: new RegExp(`^VIEW#${ID}#.+$`), sk: /^VIEW$/ },
+  { entity: 'PostViewShard', pk: new RegExp(`^VIEWS#${ID}#\\d+$`), sk: /^VIEWS$/ },
   { entity: 'Comment', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^COMMENT#${TIME}#${ID}(/${TIME}#${ID})*$`) },
   { entity: 'CommentPointer', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CMTID#${ID}$`) },
   { entity: 'CommentLike', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CLIKE#${ID}#${ID}$`) },

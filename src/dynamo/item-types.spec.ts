@@ -18,4 +18,10 @@ describe('classifyKey', () => {
     // The user's post counts item (issue 18) is not a user record.
     expect(classifyKey(Keys.userPostCounts('u1')).type).toBe('other');
   });
+
+  it("recognises a view counter shard and names its post, not the shard's number", () => {
+    expect(classifyKey(Keys.postViewShard('p1', 17))).toEqual({ type: 'postViewShard', id: 'p1' });
+    // A view marker (`VIEW#<postId>#<viewer>`) is not a shard.
+    expect(classifyKey(Keys.view('p1', 'u1')).type).toBe('other');
+  });
 });

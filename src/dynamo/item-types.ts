@@ -8,6 +8,7 @@ export type StreamItemType =
   | 'post'
   | 'postCounts'
   | 'like'
+  | 'postViewShard'
   | 'user'
   | 'comment'
   | 'checkpoint'
@@ -19,6 +20,9 @@ export type StreamItemType =
 
 const POST_PARTITION = Keys.postPartition('');
 const POST_COUNTS_SK = Keys.postCounts('').SK;
+const VIEW_SHARD_SK = Keys.postViewShard('', 0).SK;
+/** `VIEWS#`: the partition prefix of every view counter shard (`VIEWS#<postId>#<n>`). */
+const VIEW_SHARD_PARTITION = Keys.postViewShard('', 0).PK.replace(/#+0$/, '#');
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
@@ -29,7 +33,8 @@ const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 export interface ClassifiedKey {
   type: StreamItemType;
   /**
-   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`, `like` and `postCounts`; empty for
+   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`, `like`,
+   * `postCounts` and `postViewShard`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -44,6 +49,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'like', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.commentPrefix))
     return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
+  if (key.PK.startsWith(VIEW_SHARD_PARTITION) && key.SK === VIEW_SHARD_SK)
+    return { type: 'postViewShard', id: key.PK.slice(VIEW_SHARD_PARTITION.length, key.PK.lastIndexOf('#')) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)

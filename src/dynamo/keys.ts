@@ -20,6 +20,7 @@ export const ENTITY = {
   Post: 'Post',
   PostContent: 'PostContent',
   PostCounts: 'PostCounts',
+  PostViewShard: 'PostViewShard',
   PostLink: 'PostLink',
   Like: 'Like',
   Idempotency: 'Idempotency',
@@ -98,6 +99,12 @@ export const Keys = {
   likePrefix: 'LIKE#',
   /** That a viewer (a user id, or a keyed hash of IP and user agent) was counted recently. */
   view: (postId: string, viewer: string): ItemKey => ({ PK: `VIEW#${postId}#${viewer}`, SK: 'VIEW' }),
+  /**
+   * One of a post's view counter shards (src/posts/view-shards.ts), each a partition of its own so
+   * that a viral post's views spread over them. Outside `POST#`, whose partitions tools treat as
+   * a post's (the orphan sweep would take a shard without a summary for an orphan).
+   */
+  postViewShard: (postId: string, shard: number): ItemKey => ({ PK: `VIEWS#${postId}#${shard}`, SK: 'VIEWS' }),
   /** A published post in a tag's feed (in the tag's partition, so links can be counted). */
   tagPostLink: (tagId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TAG#${tagId}`,

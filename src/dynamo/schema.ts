@@ -143,6 +143,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   },
   { entity: ENTITY.View, key: Keys.view('<postId>', '<viewer>'), about: 'a viewer counted recently (ttl)' },
   {
+    entity: ENTITY.PostViewShard,
+    key: { PK: Keys.postViewShard('<postId>', 0).PK.replace(/0$/, '<n>'), SK: Keys.postViewShard('', 0).SK },
+    about: 'a view counter shard (the stream folds it into COUNTS)',
+  },
+  {
     entity: ENTITY.Comment,
     key: Keys.comment('<postId>', '<path>'),
     indexKeys: CommentIndexKeys.moderation({ createdAt: at, postId: '<postId>', id: '<commentId>' }),

@@ -3,6 +3,7 @@ import { epochSeconds } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 import type { PostSummary } from './post.entity.js';
+import { snapshotViews } from './view-shards.js';
 
 /**
  * A post's counters that change often. They live on a small item of their own
@@ -62,10 +63,17 @@ export function postCountsTombstone(tableName: string, postId: string, now: Date
   };
 }
 
-/** The counter item's values (0 for an absent item or counter). */
+/**
+ * The counter item's values (0 for an absent item or counter). Views: its `viewCount` (counted
+ * there before the view shards) plus the shards' snapshots the stream folded in (view-shards.ts).
+ */
 export function countsOf(item: Item | undefined): PostCounts {
   const value = (counter: PostCounter) => (typeof item?.[counter] === 'number' ? item[counter] : 0);
-  return { viewCount: value('viewCount'), likeCount: value('likeCount'), commentCount: value('commentCount') };
+  return {
+    viewCount: value('viewCount') + snapshotViews(item),
+    likeCount: value('likeCount'),
+    commentCount: value('commentCount'),
+  };
 }
 
 /** The summary with its counts: the stored base plus the counter item. */

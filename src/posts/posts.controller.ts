@@ -265,8 +265,10 @@ export class PostsController {
   /**
    * Count a view
    *
-   * @remarks Counts a view of a published post and returns the count. A viewer (the signed-in user, or else the
-   * client's IP and user agent) counts once per post per hour.
+   * @remarks Counts a view of a published post and returns the count, approximately: the count as read plus this
+   * view (views are counted on sharded counters that the change stream folds into the post's count a moment later, so
+   * views just made by others may be missing from it). A viewer (the signed-in user, or else the client's IP and user
+   * agent) counts once per post per hour.
    */
   @OptionalAuth()
   @Post(':id/views')

@@ -11,7 +11,7 @@ import {
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { versionMismatch } from '../common/errors/version-mismatch.js';
-import { batchGetAll, deletePartition } from '../dynamo/batch.js';
+import { batchGetAll, batchWriteAll, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { type BuiltUpdate, buildStateUpdate, epochSeconds } from '../dynamo/expressions.js';
@@ -20,6 +20,7 @@ import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey }
 import { countAll, type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
+import { foldUpdate, pickShard, shardIncrement, shardTombstones } from './view-shards.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { HIDDEN_LIKE_PREFIX, isCountedPosition, likePosition } from './like-visibility.js';
 import {
@@ -37,7 +38,13 @@ import {
   PUBLISHED_COUNT,
   publishedCountChanges,
 } from './published-counters.js';
-import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
+import {
+  mustExist,
+  type TransactOperation,
+  type TransactionPart,
+  transactWrite,
+  wasCanceled,
+} from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type LinkablePost, PostLinkWrites } from '../taxonomy/post-link-writes.js';
 import {
@@ -972,14 +979,22 @@ export class PostsRepository {
    * Counts a view at most once per viewer per post per `periodSeconds`, in two single-item
    * writes and no transaction (views are not an exact count; a crash between the two loses one
    * view): the view marker (keyed by post and viewer, expiring by `ttl`), written only when
-   * absent or expired, then `ADD viewCount 1` on the counter item. 2 WCU. The post's current
-   * count, or undefined when the post is not published.
+   * absent or expired, then `ADD viewCount 1` on one of the post's `shards` view counter shards,
+   * at random (src/posts/view-shards.ts). 2 WCU, neither in the post's partition. The count
+   * returned is approximate: the count read (the stream folds the shards into it a moment later)
+   * plus this view. Undefined when the post is not published.
    */
-  async addView(postId: string, viewer: string, now: Date, periodSeconds: number): Promise<number | undefined> {
+  async addView(
+    postId: string,
+    viewer: string,
+    now: Date,
+    periodSeconds: number,
+    shards: number,
+  ): Promise<number | undefined> {
     const at = now.toISOString();
     const read = await this.findForCounting(postId);
     if (!read || !isLive(read.summary, now)) return undefined;
-    const base = read.summary.viewCount ?? 0;
+    const counted = (read.summary.viewCount ?? 0) + read.counts.viewCount;
     const expiresAt = new Date(now.getTime() + periodSeconds * 1000);
     try {
       await this.db.send(
@@ -998,21 +1013,74 @@ export class PostsRepository {
       );
     } catch (error) {
       // Counted for this viewer already: the count as read.
-      if (isConditionalCheckFailed(error)) return base + read.counts.viewCount;
+      if (isConditionalCheckFailed(error)) return counted;
       throw error;
     }
     try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          ...postCounterChange(this.tableName, postId, 'viewCount', 1).Update!,
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return base + countsOf(result.Attributes).viewCount;
+      await this.db.send(new UpdateCommand(shardIncrement(this.tableName, postId, pickShard(shards))));
+      return counted + 1;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined; // deleted meanwhile
+      if (isConditionalCheckFailed(error)) return undefined; // deleted meanwhile: the shard's tombstone
       throw error;
     }
+  }
+
+  /**
+   * The stream processor's fold of a post's view shards into its counter item (`snapshots`: shard
+   * number to its latest count in a batch; view-shards.ts): one UpdateItem in the usual case.
+   * Safe to repeat. Nothing is written over a deleted post's tombstone, and the counter item of a
+   * post that has none yet is created only while the post exists (in a transaction with a check
+   * of its summary), so a fold that comes late never leaves a counter item behind.
+   */
+  async foldViewShards(postId: string, snapshots: ReadonlyMap<number, number>): Promise<void> {
+    if (snapshots.size === 0) return;
+    try {
+      await this.db.send(new UpdateCommand(foldUpdate(this.tableName, postId, snapshots)));
+      return;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const current = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.postCounts(postId), ConsistentRead: true }),
+    );
+    if (current.Item?.deletedAt !== undefined) return; // deleted: its tombstone stays as it is
+    if (!current.Item) {
+      try {
+        await transactWrite(this.db, [
+          { item: { Update: foldUpdate(this.tableName, postId, snapshots, { create: true }) } },
+          mustExist(this.tableName, Keys.post(postId), () => new Error('post gone')),
+        ]);
+        return;
+      } catch (error) {
+        if (!wasCanceled(error)) throw error;
+        // The post is gone (nothing to fold into), or a like or comment created the counter item
+        // meanwhile: then the shard-by-shard fold below writes into it.
+      }
+    }
+    // An older batch after a newer one (a stored snapshot is higher): each shard on its own, only upwards.
+    for (const [shard, count] of snapshots) {
+      try {
+        await this.db.send(
+          new UpdateCommand(foldUpdate(this.tableName, postId, new Map([[shard, count]]), { strict: true })),
+        );
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
+    }
+  }
+
+  /**
+   * A deleted post's view shards get tombstones (the cascade's first run): a view that read the
+   * post before its deletion fails on them instead of leaving a shard behind; they expire at the
+   * counter tombstone's `ttl`. One BatchWriteItem per 25 shards.
+   */
+  async tombstoneViewShards(postId: string, shards: number, now: Date): Promise<void> {
+    const items = shardTombstones(postId, shards, now.toISOString(), tombstoneTtl(now));
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      items.map((Item) => ({ PutRequest: { Item } })),
+    );
   }
 
   /** Reads the result stored under an idempotency key. */

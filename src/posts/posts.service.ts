@@ -474,7 +474,13 @@ export class PostsService {
 
   /** Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. */
   async addView(postId: string, viewer: string): Promise<number> {
-    const count = await this.posts.addView(postId, viewer, this.clock.now(), VIEW_DEDUP_SECONDS);
+    const count = await this.posts.addView(
+      postId,
+      viewer,
+      this.clock.now(),
+      VIEW_DEDUP_SECONDS,
+      this.config.viewCounterShards,
+    );
     if (count === undefined) throw postNotFound();
     return count;
   }

@@ -11,4 +11,12 @@ export interface StreamHandler {
   /** The kind of item it acts on, or several (the outbound events read posts, comments and users). */
   readonly itemType: StreamItemType | readonly StreamItemType[];
   handle(change: ItemChange, itemId: string): Promise<void>;
+  /**
+   * Optional: the batch's changes of `itemType` at once, in stream order, before the records are
+   * handled one by one (and then `handle` is not called for them). For an effect that coalesces a
+   * batch into fewer writes (the view-shard fold writes a post's counter item once per batch, not
+   * once per view). The same rules hold: safe to run twice, and on a failure the whole batch comes
+   * again.
+   */
+  handleBatch?(changes: readonly { change: ItemChange; id: string }[]): Promise<void>;
 }

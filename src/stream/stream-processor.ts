@@ -39,6 +39,17 @@ export class StreamProcessor {
     if (oldest) worker.lagSeconds.set({ shard }, Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000));
     const stopTimer = worker.batchDuration.startTimer();
     try {
+      try {
+        await this.handleCoalesced(records);
+      } catch (error) {
+        // Nothing of the batch counts as done: it comes again whole (the coalesced effects are idempotent).
+        this.logger.warn(
+          `stream batch of ${records.length} failed in a coalescing handler: ${
+            error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+          }`,
+        );
+        return { handled: 0, failedAt: 0, error };
+      }
       for (let index = 0; index < records.length; index++) {
         const record = records[index];
         const event = record.eventName ?? 'unknown';
@@ -66,8 +77,31 @@ export class StreamProcessor {
     const change = toItemChange(record);
     const { type, id } = classifyKey(change.key);
     for (const handler of this.handlers) {
-      const types: readonly StreamItemType[] = Array.isArray(handler.itemType) ? handler.itemType : [handler.itemType];
-      if (types.includes(type)) await handler.handle(change, id);
+      if (!handler.handleBatch && typesOf(handler).includes(type)) await handler.handle(change, id);
     }
   }
+
+  /** The handlers that take a batch at once get their records first (a malformed one is left to the loop). */
+  private async handleCoalesced(records: readonly StreamRecord[]): Promise<void> {
+    const coalescing = this.handlers.filter((handler) => handler.handleBatch !== undefined);
+    if (coalescing.length === 0) return;
+    const changes = records.flatMap((record) => {
+      try {
+        const change = toItemChange(record);
+        return [{ change, ...classifyKey(change.key) }];
+      } catch {
+        return [];
+      }
+    });
+    for (const handler of coalescing) {
+      const types = typesOf(handler);
+      const mine = changes.filter((change) => types.includes(change.type));
+      if (mine.length > 0) await handler.handleBatch!(mine.map(({ change, id }) => ({ change, id })));
+    }
+  }
+}
+
+function typesOf(handler: StreamHandler): readonly StreamItemType[] {
+  const { itemType } = handler;
+  return typeof itemType === 'string' ? [itemType] : itemType;
 }

@@ -23,6 +23,7 @@ import {
   LikeVisibilitySync,
   LikeVisibilityStepHandler,
 } from './handlers/like-visibility.handler.js';
+import { ViewShardFoldHandler } from './handlers/view-shard-fold.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
@@ -49,6 +50,8 @@ import { DYNAMODB_STREAMS_CLIENT, STREAM_HANDLERS } from './stream.constants.js'
 const STREAM_HANDLER_CLASSES = [
   PostCascadeHandler,
   PostCascadeStepHandler,
+  // issue 15: a viral post's views, write-sharded and folded into its counter item
+  ViewShardFoldHandler,
   UserCascadeHandler,
   // likes' places follow their posts' visibility (issue 18, `?favorited=` articlesCount)
   LikeVisibilityHandler,

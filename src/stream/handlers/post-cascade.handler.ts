@@ -13,7 +13,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * removes at most STREAM_CASCADE_LIKES_PER_RUN likes (a transaction each, with the liker's
  * `likedCount`), and while likes remain it records its step on the tombstone, whose own stream
  * record starts the next run (`PostCascadeStepHandler`), as the rename fan-out does with its job
- * item. Once no like is left, the run deletes the comments and the rest. Idempotent: a run
+ * item. Once no like is left, the run deletes the comments and the rest. The first run also puts a
+ * tombstone on each of the post's view counter shards (src/posts/view-shards.ts). Idempotent: a run
  * deletes whatever is still there, so a second delivery, or one after a crash midway, finishes
  * the job, and a step recorded twice moves nothing.
  */
@@ -28,6 +29,8 @@ export class PostCascade {
   ) {}
 
   async run(postId: string, step: number): Promise<void> {
+    // The view shards live outside the post's partition: tombstoned at once, so late views fail on them.
+    if (step === 1) await this.posts.tombstoneViewShards(postId, this.config.viewCounterShards, this.clock.now());
     const { removed, more } = await this.posts.deletePartitionRemains(
       postId,
       this.config.streamWorker.cascadeLikesPerRun,
