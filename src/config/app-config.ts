@@ -146,6 +146,11 @@ export interface AppConfig {
    * 1,000 views/s. May be raised at any time, not lowered while posts that used the higher shards exist. Issue 15.
    */
   viewCounterShards: number;
+  /**
+   * How long an instance remembers a live post as the view path read it (src/posts/recent-view-reads.ts):
+   * one read per post per instance that long instead of one per view (0: off). Issue 15.
+   */
+  viewReadCacheSeconds: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -537,6 +542,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     publicCacheSeconds: int('PUBLIC_CACHE_SECONDS', production ? 5 : 0, 0, 300),
     slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),
     viewCounterShards: int('VIEW_COUNTER_SHARDS', 32, 1, 100),
+    viewReadCacheSeconds: int('VIEW_READ_CACHE_SECONDS', production ? 1 : 0, 0, 60),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

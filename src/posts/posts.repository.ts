@@ -48,7 +48,6 @@ import {
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type LinkablePost, PostLinkWrites } from '../taxonomy/post-link-writes.js';
 import {
-  isLive,
   type Post,
   type PostList,
   type PostSummary,
@@ -980,20 +979,20 @@ export class PostsRepository {
    * writes and no transaction (views are not an exact count; a crash between the two loses one
    * view): the view marker (keyed by post and viewer, expiring by `ttl`), written only when
    * absent or expired, then `ADD viewCount 1` on one of the post's `shards` view counter shards,
-   * at random (src/posts/view-shards.ts). 2 WCU, neither in the post's partition. The count
-   * returned is approximate: the count read (the stream folds the shards into it a moment later)
-   * plus this view. Undefined when the post is not published.
+   * at random (src/posts/view-shards.ts). 2 WCU, neither in the post's partition. `read` is the
+   * post as the caller read it (`findForCounting`, live). The count returned is approximate: the
+   * count read (the stream folds the shards into it a moment later) plus this view. Undefined when
+   * the post was deleted meanwhile.
    */
   async addView(
-    postId: string,
+    read: SummaryRead,
     viewer: string,
     now: Date,
     periodSeconds: number,
     shards: number,
   ): Promise<number | undefined> {
+    const postId = read.summary.id;
     const at = now.toISOString();
-    const read = await this.findForCounting(postId);
-    if (!read || !isLive(read.summary, now)) return undefined;
     const counted = (read.summary.viewCount ?? 0) + read.counts.viewCount;
     const expiresAt = new Date(now.getTime() + periodSeconds * 1000);
     try {

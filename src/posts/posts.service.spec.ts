@@ -47,7 +47,11 @@ const stored = (overrides: Partial<Post> = {}): Post => ({
 const PUBLISH_RULE = { name: 'publish-author', max: 30, windowSeconds: 3600 };
 
 /** The collaborators faked: one stored post, known tags and categories, slug operations as labels. */
-function setUp(post: Post | undefined = stored(), known: { tags?: string[]; categories?: string[] } = {}) {
+function setUp(
+  post: Post | undefined = stored(),
+  known: { tags?: string[]; categories?: string[] } = {},
+  config: Partial<AppConfig> = {},
+) {
   const posts = {
     findById: jest.fn((_id: string, _viewerId?: string) =>
       Promise.resolve(post ? { post, likedByViewer: false } : undefined),
@@ -63,6 +67,9 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     ),
     addLike: jest.fn((_postId: string, _userId: string, _at: string, _gone: unknown) => Promise.resolve(true)),
     removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown) => Promise.resolve(true)),
+    addView: jest.fn((_read: unknown, _viewer: string, _now: Date, _period: number, _shards: number) =>
+      Promise.resolve(1),
+    ),
     idempotencyOperation: jest.fn(() => ({ item: {} })),
   };
   const taxonomy = {
@@ -74,19 +81,23 @@ function setUp(post: Post | undefined = stored(), known: { tags?: string[]; cate
     consume: jest.fn((_checks: RateCheck[], _code?: string) => Promise.resolve()),
     countOnCommit: jest.fn((_check: RateCheck, _code: string) => ({ item: { Update: {} } })),
   };
+  const clock = new SettableClock().set(NOW);
   const service = new PostsService(
     posts as unknown as PostsRepository,
     taxonomy as unknown as PostTaxonomyReads,
     slugs as unknown as SlugService,
-    new SettableClock().set(NOW),
+    clock,
     new SequentialIds('post'),
     {
       auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' },
       rateLimits: { publishPerAuthor: PUBLISH_RULE },
+      viewCounterShards: 32,
+      viewReadCacheSeconds: 0,
+      ...config,
     } as AppConfig,
     limiter as unknown as RateLimiter,
   );
-  return { service, posts, taxonomy, slugs, limiter };
+  return { service, posts, taxonomy, slugs, limiter, clock };
 }
 
 describe('PostsService.create', () => {
@@ -248,5 +259,36 @@ describe('PostsService reads', () => {
     const { service, posts } = setUp(stored({ status: 'published', publishedAt: EARLIER, likeCount: 1 }));
     expect(await service.setLike('p1', viewer('me'), true)).toEqual({ liked: true, likeCount: 4 });
     expect(posts.addLike.mock.calls[0].slice(0, 3)).toEqual(['p1', 'me', NOW]);
+  });
+});
+
+describe('PostsService.addView', () => {
+  const live = () => stored({ status: 'published', publishedAt: EARLIER });
+
+  it('reads the post once per VIEW_READ_CACHE_SECONDS per instance while it is live, then again', async () => {
+    const { service, posts, clock } = setUp(live(), {}, { viewReadCacheSeconds: 1 });
+    await service.addView('p1', 'viewer-1');
+    await service.addView('p1', 'viewer-2');
+    expect(posts.findForCounting).toHaveBeenCalledTimes(1);
+    expect(posts.addView.mock.calls.map((call) => [call[1], call[4]])).toEqual([
+      ['viewer-1', 32],
+      ['viewer-2', 32],
+    ]);
+    clock.set(new Date(Date.parse(NOW) + 1000));
+    await service.addView('p1', 'viewer-3');
+    expect(posts.findForCounting).toHaveBeenCalledTimes(2);
+  });
+
+  it('reads on every view with the cache off, and never remembers a post that is not live', async () => {
+    const off = setUp(live());
+    await off.service.addView('p1', 'a');
+    await off.service.addView('p1', 'b');
+    expect(off.posts.findForCounting).toHaveBeenCalledTimes(2);
+
+    const draft = setUp(stored(), {}, { viewReadCacheSeconds: 60 });
+    for (const who of ['a', 'b'])
+      expect(await refusalOf(() => draft.service.addView('p1', who))).toBe('404 post_not_found');
+    expect(draft.posts.findForCounting).toHaveBeenCalledTimes(2);
+    expect(draft.posts.addView).not.toHaveBeenCalled();
   });
 });

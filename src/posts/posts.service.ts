@@ -26,6 +26,7 @@ import {
   type SkippedEntries,
 } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
+import { RecentViewReads } from './recent-view-reads.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
@@ -81,12 +82,14 @@ export class PostsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly limiter: RateLimiter,
   ) {
+    this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
     );
   }
 
   private readonly viewerHashKey: Buffer;
+  private readonly viewReads: RecentViewReads;
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -474,13 +477,10 @@ export class PostsService {
 
   /** Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. */
   async addView(postId: string, viewer: string): Promise<number> {
-    const count = await this.posts.addView(
-      postId,
-      viewer,
-      this.clock.now(),
-      VIEW_DEDUP_SECONDS,
-      this.config.viewCounterShards,
-    );
+    const now = this.clock.now();
+    const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
+    if (!read || !isLive(read.summary, now)) throw postNotFound();
+    const count = await this.posts.addView(read, viewer, now, VIEW_DEDUP_SECONDS, this.config.viewCounterShards);
     if (count === undefined) throw postNotFound();
     return count;
   }

@@ -1,0 +1,35 @@
+import { isLive } from './post.entity.js';
+import type { SummaryRead } from './posts.repository.js';
+
+/** Posts one instance remembers at most; the oldest goes first (a Map iterates in insertion order). */
+const MAX_ENTRIES = 1000;
+
+/**
+ * What the view path read of a live post (its summary and counter item), remembered per instance
+ * for `VIEW_READ_CACHE_SECONDS` (issue 15). A view must know that the post is live, and answers the
+ * count read plus itself; read on every view, that is 1-2 RCU on the post's own partition per view,
+ * so one post could take at most 1,500-3,000 views/s before its partition's 3,000 RCU/s. Remembered
+ * for a second, each instance reads it once a second whatever the rate (10 instances: 10 reads/s).
+ *
+ * Only a live post is remembered (a draft just published is counted at once). The price: for up to
+ * that long a view may be counted on a post just withdrawn (a deleted post's view fails on its
+ * shard's tombstone, or the cascade overwrites it), and its answer misses views folded meanwhile.
+ */
+export class RecentViewReads {
+  private readonly entries = new Map<string, { read: SummaryRead; expiresAt: number }>();
+
+  constructor(private readonly seconds: number) {}
+
+  async get(postId: string, now: Date, load: () => Promise<SummaryRead | undefined>): Promise<SummaryRead | undefined> {
+    if (this.seconds <= 0) return load();
+    const hit = this.entries.get(postId);
+    if (hit && hit.expiresAt > now.getTime()) return hit.read;
+    const read = await load();
+    this.entries.delete(postId);
+    if (read && isLive(read.summary, now)) {
+      this.entries.set(postId, { read, expiresAt: now.getTime() + this.seconds * 1000 });
+      if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
+    }
+    return read;
+  }
+}
