@@ -181,10 +181,9 @@ async function recordingProxy(engineEndpoint) {
       const scoped = state.scope !== undefined && !String(req.headers['x-amz-target']).startsWith('DynamoDBStreams');
       const writes = scoped ? writesOf(target, input) : undefined;
       // The stream worker's fold of the view shards (it runs in the app's process, between the
-      // requests): the worker's, not the request's in flight.
-      const folds = /viewShard/.test(
-        JSON.stringify(target === 'TransactWriteItems' ? input.TransactItems : (input.UpdateExpression ?? '')),
-      );
+      // requests): the worker's, not the request's in flight, recognised by its snapshot attributes
+      // (`viewShard<n>`, named in ExpressionAttributeNames).
+      const folds = ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard/.test(JSON.stringify(input));
       const before = writes ? await Promise.all(writes.keys.map(read)) : [];
       const forward = httpRequest(
         { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers },
