@@ -416,8 +416,9 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
       new UpdateCommand({
         TableName: t.tableName,
         Key: Keys.postCounts(postId),
-        UpdateExpression: 'ADD likeCount :likes',
-        ExpressionAttributeValues: { ':likes': count },
+        // As a like's transaction leaves it (postCounterChange): db:check-counts finds counter items by entity.
+        UpdateExpression: 'SET entity = :entity ADD likeCount :likes',
+        ExpressionAttributeValues: { ':likes': count, ':entity': ENTITY.PostCounts },
       }),
     );
   }
@@ -535,6 +536,32 @@ describe('change streams: a post cascade in bounded runs (e2e)', () => {
         late.map(async (liker) => (await like(liker, false)).status), // the post is out: each unlike goes through
       ),
     ).toEqual(late.map(() => 200));
+  });
+
+  it('runs every sync of a post to its end when two syncs stop at the same step and like (review 11, H1)', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Out and back, two runs each', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    const move = (action: string) =>
+      t.api.post(`/api/v1/posts/${post.id}/${action}`).set('authorization', author.bearer).send({}).expect(200);
+    await move('publish');
+    // Between one and two runs of likes: each sync records step 2 after the same like.
+    const likes = PER_RUN + 3;
+    await seedLikes(post.id, likes, 'twicesync');
+    await processStream(t);
+    await move('unpublish');
+    await processStream(t);
+    expect(await expectLikesPlaced(post.id, true)).toBe(likes);
+    await move('publish');
+    await processStream(t);
+    // Before, the second sync's step 2 wrote the values already there: no record, no second run.
+    expect(await expectLikesPlaced(post.id, false)).toBe(likes);
+    expect((await checkCounts({ client: raw, tableName: t.tableName })).drift).toEqual([]);
   });
 
   it('finishes the cascade when the tombstone expired before it ran (a worker down for over an hour; review 5, #6b)', async () => {

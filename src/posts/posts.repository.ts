@@ -761,12 +761,10 @@ export class PostsRepository {
     );
     const likes = (page.Items ?? []).filter((item) => String(item.SK).startsWith(Keys.likePrefix));
     let moved = 0;
-    for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
-      const results = await Promise.all(
-        likes.slice(start, start + LIKE_REMOVALS_AT_ONCE).map((like) => this.moveLike(summary, like as LikePlace)),
-      );
-      moved += results.filter(Boolean).length;
-    }
+    // One at a time: every move's transaction checks the same post item, and DynamoDB cancels
+    // concurrent transactions on one item (TransactionConflict), so parallel moves would retry
+    // each other (review 11, M1). A run is bounded by STREAM_CASCADE_LIKES_PER_RUN.
+    for (const like of likes) if (await this.moveLike(summary, like as LikePlace)) moved++;
     const last = page.Items?.at(-1)?.SK as string | undefined;
     const more = page.LastEvaluatedKey !== undefined && last !== undefined && last.startsWith(Keys.likePrefix);
     return { moved, ...(more ? { next: last } : {}) };
@@ -828,15 +826,18 @@ export class PostsRepository {
   }
 
   /** Records where a post's like-place sync goes on: its counter item's stream record starts the next run. */
-  async continueLikeSync(postId: string, step: number, after: string): Promise<void> {
+  async continueLikeSync(postId: string, step: number, after: string, syncId: string): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: Keys.postCounts(postId),
-          UpdateExpression: 'SET likeSyncStep = :step, likeSyncAfter = :after',
+          // The sync's id makes each sync's steps new values: without it a later sync that stopped
+          // at the same step and like wrote what was there, DynamoDB emitted no record, and its
+          // next run never started (review 11, H1).
+          UpdateExpression: 'SET likeSyncStep = :step, likeSyncAfter = :after, likeSyncId = :sync',
           ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deletedAt)',
-          ExpressionAttributeValues: { ':step': step, ':after': after },
+          ExpressionAttributeValues: { ':step': step, ':after': after, ':sync': syncId },
         }),
       );
     } catch (error) {

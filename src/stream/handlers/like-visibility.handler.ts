@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
@@ -29,10 +30,11 @@ export class LikeVisibilitySync {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async run(postId: string, after: string | undefined, step: number): Promise<void> {
+  /** One run of the sync `syncId` (one per change of the post's visibility). */
+  async run(postId: string, after: string | undefined, step: number, syncId: string): Promise<void> {
     const run = await this.posts.syncLikePlaces(postId, after, this.config.streamWorker.cascadeLikesPerRun);
     this.logger.debug(`post ${postId}: like places run ${step} moved ${run.moved}${run.next ? ', more to go' : ''}`);
-    if (run.next) await this.posts.continueLikeSync(postId, step + 1, run.next);
+    if (run.next) await this.posts.continueLikeSync(postId, step + 1, run.next, syncId);
   }
 }
 
@@ -48,7 +50,7 @@ export class LikeVisibilityHandler implements StreamHandler {
     // A new post has no likes; a deleted one's go with its cascade.
     if (change.event !== 'MODIFY') return;
     if (visibility(change.oldImage) === visibility(change.newImage)) return;
-    await this.sync.run(postId, undefined, 1);
+    await this.sync.run(postId, undefined, 1, randomUUID());
   }
 }
 
@@ -64,9 +66,11 @@ export class LikeVisibilityStepHandler implements StreamHandler {
     if (change.event !== 'MODIFY') return;
     const step: unknown = change.newImage?.likeSyncStep;
     const after: unknown = change.newImage?.likeSyncAfter;
-    if (typeof step !== 'number' || typeof after !== 'string') return;
-    if (step === change.oldImage?.likeSyncStep && after === change.oldImage?.likeSyncAfter) return;
-    await this.sync.run(postId, after, step);
+    const syncId: unknown = change.newImage?.likeSyncId;
+    if (typeof step !== 'number' || typeof after !== 'string' || typeof syncId !== 'string') return;
+    const old = change.oldImage;
+    if (step === old?.likeSyncStep && after === old?.likeSyncAfter && syncId === old?.likeSyncId) return;
+    await this.sync.run(postId, after, step, syncId);
   }
 }
 
