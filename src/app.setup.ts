@@ -37,6 +37,11 @@ export interface CreateAppOptions {
   mailer?: Mailer;
   /** Replaces the system clock (tests pass a `SettableClock`). */
   clock?: Clock;
+  /**
+   * False: the app is created but not initialised, so no start-up hook runs and nothing is sent to
+   * the database (`npm run openapi` reads only the routes and DTOs). Default true.
+   */
+  initialise?: boolean;
 }
 
 /**
@@ -85,7 +90,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   }
 }
 
-/** Creates the configured application, initialised but not yet listening. */
+/** Creates the configured application, initialised (unless asked not to) but not yet listening. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
   const app = await NestFactory.create<NestExpressApplication>(
@@ -96,6 +101,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   configureApp(app, config, createHttpLogger(logger));
   // Initialised here so that the final 404 goes after every route Nest registers (init is idempotent:
   // `listen` and the test helpers call it again).
+  if (options.initialise === false) return app;
   await app.init();
   app.use(routeNotFound);
   return app;

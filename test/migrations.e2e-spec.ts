@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
@@ -7,6 +9,7 @@ import { MIGRATIONS } from '../src/migrations/index.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
+import { commandEnv } from './helpers/built-scripts.js';
 import { exportedLines, importFixture, scratchDir, silent, testDatabase } from './helpers/data-files.js';
 import { toOldLayout, writeOldLayoutEvents, writeOldLayoutItems } from './helpers/old-layout.js';
 import { ADMIN_ENV, createTestApp, dynamoCost, signInAdmin, signUp, type TestApp } from './helpers/test-app.js';
@@ -46,6 +49,33 @@ describe('db:migrate (e2e)', () => {
     await importFixture({ client: db.client, tableName: t.tableName });
     return t;
   }
+
+  it('the stream worker (`npm run worker`) refuses to start while a migration is pending, as the API does (review 11, M2)', async () => {
+    const old = await fixtureApp();
+    try {
+      const worker = spawn(process.execPath, [join(process.cwd(), 'dist', 'stream', 'worker.main.js')], {
+        env: {
+          ...commandEnv(old.config.dynamo.endpoint, old.tableName),
+          STREAM_WORKER_METRICS_PORT: '0',
+          NO_COLOR: '1',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      // A worker that started would poll until stopped: bounded, then killed (and the test fails).
+      const timer = setTimeout(() => worker.kill('SIGKILL'), 30_000);
+      const code = await new Promise<number | null>((resolve) => worker.on('exit', (exitCode) => resolve(exitCode)));
+      clearTimeout(timer);
+      expect({ code, output }).toEqual({
+        code: 1,
+        output: expect.stringMatching(/0006-shard-listing-partitions.*npm run db:migrate/s),
+      });
+    } finally {
+      await old.close();
+    }
+  });
 
   it('a new table needs no migration; a table in the old layout is refused at start-up, naming the migration', async () => {
     const fresh = await createTestApp();

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     JWT_SECRET: 'openapi-document-only-secret-0123456789',
     API_DOCS: 'true',
   });
-  const app = await createApp(config, { logLevel: 'silent' });
+  const app = await createApp(config, { logLevel: 'silent', initialise: false });
   try {
     const document = buildOpenApiDocument(app);
     mkdirSync(dirname(out), { recursive: true });

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
+import { checkMigrationsAtStart } from '../migrations/startup-check.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { StreamPoller } from './stream-poller.js';
 import { startWorkerMetricsServer } from './worker-metrics.server.js';
@@ -27,6 +28,12 @@ async function runWorker(): Promise<void> {
   const logger = new Logger('Worker');
   // Like a command, it shares the engine of an API running on the same embedded data.
   const database = await prepareDatabase(config, undefined, 'script');
+  // Refused like the API while a migration this version needs is pending: an offline one (0004-0007)
+  // rewrites what the handlers write, so a worker running beside it would undo it (review 11, M2).
+  await checkMigrationsAtStart(database.config, logger).catch(async (error: unknown) => {
+    await database.stop();
+    throw error;
+  });
   const context = await NestFactory.createApplicationContext(
     AppModule.forRoot(database.config, { logger: rootLogger }),
     {
