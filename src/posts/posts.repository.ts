@@ -11,6 +11,8 @@ import {
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { versionMismatch } from '../common/errors/version-mismatch.js';
+import { serviceUnavailable } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 import { batchGetAll, batchWriteAll, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -87,6 +89,8 @@ class PlaceChanged extends Error {}
 
 /** Likes of a deleted post removed in parallel by the cascade (each a transaction with its user's count). */
 const LIKE_REMOVALS_AT_ONCE = 10;
+/** Rounds of an unlike's two attempts while the stream's sync moves the like under it (`removeLike`). */
+const UNLIKE_ROUNDS = 3;
 
 /** How many month buckets one page of the global feed may read (bounded cost per page). */
 const MAX_BUCKETS_PER_PAGE = 3;
@@ -871,7 +875,9 @@ export class PostsRepository {
    * conditional transaction. A hidden like (its post withdrawn: src/posts/like-visibility.ts) is
    * not in `likedCount`, so when the first transaction finds no counted like a second removes a
    * hidden one without it (only then: a like or an unlike of a counted like is one transaction).
-   * False if not liked.
+   * When neither finds its like, the stream's sync may have moved it between the two (review 11,
+   * L2): a consistent read says whether it is there, and if so the pair runs again (at most
+   * UNLIKE_ROUNDS times, then 503). False if not liked.
    */
   async removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
     const remove = (condition: string) => ({
@@ -882,20 +888,28 @@ export class PostsRepository {
         ExpressionAttributeValues: { ':hidden': HIDDEN_LIKE_PREFIX },
       },
     });
-    const counted = await writeCountedMarker(
-      this.db,
-      remove('attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)'),
-      postCounterChange(this.tableName, postId, 'likeCount', -1),
-      onPostGone,
-      [likedCountChange(this.tableName, userId, -1)],
-    );
-    if (counted) return true;
-    return writeCountedMarker(
-      this.db,
-      remove('begins_with(GSI2SK, :hidden)'),
-      postCounterChange(this.tableName, postId, 'likeCount', -1),
-      onPostGone,
-    );
+    for (let round = 0; round < UNLIKE_ROUNDS; round++) {
+      const counted = await writeCountedMarker(
+        this.db,
+        remove('attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)'),
+        postCounterChange(this.tableName, postId, 'likeCount', -1),
+        onPostGone,
+        [likedCountChange(this.tableName, userId, -1)],
+      );
+      if (counted) return true;
+      const hidden = await writeCountedMarker(
+        this.db,
+        remove('begins_with(GSI2SK, :hidden)'),
+        postCounterChange(this.tableName, postId, 'likeCount', -1),
+        onPostGone,
+      );
+      if (hidden) return true;
+      const like = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: Keys.like(postId, userId), ConsistentRead: true }),
+      );
+      if (!like.Item) return false;
+    }
+    throw serviceUnavailable(ErrorCode.TransactionConflict, 'The like is being moved; try again.', 1);
   }
 
   /**
