@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ID_GENERATOR, type IdGenerator } from '../../common/ids.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
@@ -44,13 +44,16 @@ export class LikeVisibilityHandler implements StreamHandler {
   readonly name = 'like-visibility';
   readonly itemType = 'post' as const;
 
-  constructor(private readonly sync: LikeVisibilitySync) {}
+  constructor(
+    private readonly sync: LikeVisibilitySync,
+    @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+  ) {}
 
   async handle(change: ItemChange, postId: string): Promise<void> {
     // A new post has no likes; a deleted one's go with its cascade.
     if (change.event !== 'MODIFY') return;
     if (visibility(change.oldImage) === visibility(change.newImage)) return;
-    await this.sync.run(postId, undefined, 1, randomUUID());
+    await this.sync.run(postId, undefined, 1, this.ids.next()); // a new id per sync
   }
 }
 
