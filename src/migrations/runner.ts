@@ -12,7 +12,7 @@ import { createProgress, type ProgressStream } from '../admin-tools/progress.js'
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { Keys } from '../dynamo/keys.js';
-import { type Migration, migrationLabel } from './migration.js';
+import { type ItemUpdate, type Migration, migrationLabel } from './migration.js';
 import { migrationStatuses, readMigrationState } from './state.js';
 import { systemClock } from '../common/clock/clock.js';
 
@@ -134,25 +134,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
           changed++;
           continue;
         }
-        await writes.take(1);
-        try {
-          const result = await client.send(
-            new UpdateItemCommand({
-              TableName: tableName,
-              Key: update.key ?? { PK: item.PK, SK: item.SK },
-              UpdateExpression: update.updateExpression,
-              ConditionExpression: update.conditionExpression,
-              ExpressionAttributeNames: update.names,
-              ExpressionAttributeValues: update.values,
-              ReturnConsumedCapacity: 'TOTAL',
-            }),
-          );
-          writes.settle(1, result.ConsumedCapacity?.CapacityUnits ?? 1);
-          changed++;
-        } catch (error) {
-          // Changed meanwhile (by a run killed mid-page, or the app) or deleted: nothing left to do.
-          if (!isConditionalCheckFailed(error)) throw error;
-        }
+        if (await applyToItem({ client, tableName, migration, label, writes }, item, update)) changed++;
       }
       // Scanned counts what the Scan read, before the filter, like the capacity it cost.
       run.scanned += page.ScannedCount ?? 0;
@@ -181,6 +163,58 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
     runs.push(run);
   }
   return runs;
+}
+
+/** How many times one item's update is tried while what it was computed from keeps changing. */
+const ATTEMPTS_PER_ITEM = 3;
+
+/**
+ * Writes one item's update, conditioned on the item still needing it. When the condition fails,
+ * the item changed since it was read (a run killed mid-page, the app, a stream worker left
+ * running): it is read again (consistent) and `migrate` asked again, so a concurrent change is
+ * migrated from its new value instead of skipped as done (review 11, M2). After ATTEMPTS_PER_ITEM
+ * the run stops, naming the item, and `db:migrate` continues from the page's checkpoint. True
+ * when it wrote.
+ */
+export async function applyToItem(
+  run: { client: DynamoDBClient; tableName: string; migration: Migration; label: string; writes: CapacityLimiter },
+  item: Key,
+  first: ItemUpdate,
+): Promise<boolean> {
+  const { client, tableName, migration, writes } = run;
+  let update: ItemUpdate | undefined = first;
+  for (let attempt = 1; update; attempt++) {
+    await writes.take(1);
+    try {
+      const result = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: update.key ?? { PK: item.PK, SK: item.SK },
+          UpdateExpression: update.updateExpression,
+          ConditionExpression: update.conditionExpression,
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: update.values,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      writes.settle(1, result.ConsumedCapacity?.CapacityUnits ?? 1);
+      return true;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    if (attempt >= ATTEMPTS_PER_ITEM) {
+      throw new Error(
+        `Migration ${run.label}: the item ${item.PK?.S}/${item.SK?.S} changed under it ${attempt} times; ` +
+          'stop what writes it (the stream worker, the app) and run npm run db:migrate again.',
+      );
+    }
+    const fresh = await client.send(
+      new GetItemCommand({ TableName: tableName, Key: { PK: item.PK, SK: item.SK }, ConsistentRead: true }),
+    );
+    // Deleted meanwhile: nothing left to do. Migrated meanwhile: `migrate` gives nothing.
+    update = fresh.Item ? await migration.migrate(fresh.Item, { client, tableName }) : undefined;
+  }
+  return false;
 }
 
 async function readCheckpoint(client: DynamoDBClient, tableName: string, record: Key): Promise<Key | undefined> {

@@ -1,0 +1,76 @@
+import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
+import type { Item, ItemUpdate, Migration } from './migration.js';
+import { applyToItem } from './runner.js';
+
+const conditionFailed = () =>
+  Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+
+/** A migration that sets `count` to twice the item's `base`, on condition of the `base` it read. */
+const doubling: Migration = {
+  version: 99,
+  name: 'doubling',
+  description: 'test',
+  online: false,
+  migrate: (item: Item): ItemUpdate | undefined =>
+    item.count
+      ? undefined
+      : {
+          description: 'double',
+          updateExpression: 'SET #count = :count',
+          conditionExpression: '#base = :base',
+          names: { '#count': 'count', '#base': 'base' },
+          values: { ':count': { N: String(2 * Number(item.base.N)) }, ':base': item.base },
+        },
+};
+
+/** Answers UpdateItem with the scripted outcomes and GetItem with the scripted items, recording the writes. */
+function scriptedClient(updates: ('ok' | 'refused')[], reads: (Item | undefined)[]) {
+  const written: string[] = [];
+  const answer = (command: unknown) => {
+    if (command instanceof UpdateItemCommand) {
+      written.push(String(command.input.ExpressionAttributeValues?.[':count']?.N));
+      if (updates.shift() === 'refused') throw conditionFailed();
+      return {};
+    }
+    if (command instanceof GetItemCommand) return { Item: reads.shift() };
+    throw new Error('unexpected command');
+  };
+  return { client: { send: (command: unknown) => Promise.resolve().then(() => answer(command)) } as never, written };
+}
+
+const item: Item = { PK: { S: 'A' }, SK: { S: 'B' }, base: { N: '1' } };
+const run = (client: never) => ({
+  client,
+  tableName: 't',
+  migration: doubling,
+  label: '0099-doubling',
+  writes: new CapacityLimiter(undefined),
+});
+
+describe('applyToItem (db:migrate, one item)', () => {
+  it('migrates an item that changed since the Scan from its new value, not skipping it (review 11, M2)', async () => {
+    // A writer moved base from 1 to 5 between the Scan and the update: the update computed from 1 fails.
+    const { client, written } = scriptedClient(['refused', 'ok'], [{ ...item, base: { N: '5' } }]);
+    await expect(applyToItem(run(client), item, doubling.migrate(item, {} as never) as ItemUpdate)).resolves.toBe(true);
+    expect(written).toEqual(['2', '10']);
+  });
+
+  it('counts nothing for an item migrated or deleted meanwhile', async () => {
+    const migrated = scriptedClient(['refused'], [{ ...item, count: { N: '2' } }]);
+    await expect(
+      applyToItem(run(migrated.client), item, doubling.migrate(item, {} as never) as ItemUpdate),
+    ).resolves.toBe(false);
+    const deleted = scriptedClient(['refused'], [undefined]);
+    await expect(
+      applyToItem(run(deleted.client), item, doubling.migrate(item, {} as never) as ItemUpdate),
+    ).resolves.toBe(false);
+  });
+
+  it('stops the run, naming the item, when it keeps changing', async () => {
+    const { client } = scriptedClient(['refused', 'refused', 'refused'], [item, item]);
+    await expect(applyToItem(run(client), item, doubling.migrate(item, {} as never) as ItemUpdate)).rejects.toThrow(
+      /0099-doubling: the item A\/B changed under it 3 times/,
+    );
+  });
+});
