@@ -33,6 +33,21 @@ const post: PostSummary = {
   version: 3,
 };
 
+/** The service over fakes of its repositories (at their classes' tokens), with the clock at NOW. */
+async function feedServiceOver(timeline: object, follows: object, posts: object): Promise<FeedService> {
+  const module = await Test.createTestingModule({
+    providers: [
+      FeedService,
+      { provide: TimelineRepository, useValue: timeline },
+      { provide: FollowsRepository, useValue: follows },
+      { provide: PostsRepository, useValue: posts },
+      { provide: CursorCodec, useValue: cursors },
+      { provide: CLOCK, useValue: new SettableClock().set(NOW) },
+    ],
+  }).compile();
+  return module.get(FeedService);
+}
+
 /**
  * The reader's timeline still holds the entry of the post's first publication: the author was
  * promoted to fan-in after it was fanned out, so its unpublication withdrew nothing (review-2 #14).
@@ -60,17 +75,7 @@ async function feedWith(timelineEntries: CandidatePage['candidates']): Promise<F
         extra: [{ authorId: 'author' }],
       }),
   };
-  const module = await Test.createTestingModule({
-    providers: [
-      FeedService,
-      { provide: TimelineRepository, useValue: timeline },
-      { provide: FollowsRepository, useValue: follows },
-      { provide: PostsRepository, useValue: posts },
-      { provide: CursorCodec, useValue: cursors },
-      { provide: CLOCK, useValue: new SettableClock().set(NOW) },
-    ],
-  }).compile();
-  return module.get(FeedService);
+  return feedServiceOver(timeline, follows, posts);
 }
 
 describe('FeedService', () => {
@@ -119,17 +124,7 @@ async function mergedFeed(
         extra: [{ authorId: 'author' }],
       }),
   };
-  const module = await Test.createTestingModule({
-    providers: [
-      FeedService,
-      { provide: TimelineRepository, useValue: timeline },
-      { provide: FollowsRepository, useValue: follows },
-      { provide: PostsRepository, useValue: posts },
-      { provide: CursorCodec, useValue: cursors },
-      { provide: CLOCK, useValue: new SettableClock().set(NOW) },
-    ],
-  }).compile();
-  return module.get(FeedService);
+  return feedServiceOver(timeline, follows, posts);
 }
 
 describe('FeedService offset pages across a post in both sources (review 5, #5)', () => {
