@@ -33,11 +33,11 @@ export default {
   mutate: [
     rangeOf('src/taxonomy/taxonomy.service.ts', /^ {2}async updateTag\(/),
     rangeOf('src/users/users.service.ts', /^ {2}async setStatus\(/),
-    rangeOf('src/posts/posts.service.ts', /^ {2}private async manageable\(/),
+    rangeOf('src/posts/post-rules.ts', /^export function assertMayManagePost\(/),
     rangeOf('src/identity/sessions/sessions.repository.ts', /^ {2}async listPage\(/),
     rangeOf('src/identity/action-links/action-tokens.repository.ts', /^ {2}async consume\(/),
     rangeOf('src/taxonomy/tags.repository.ts', /^ {2}async list\(/),
-    rangeOf('src/posts/posts.repository.ts', /^ {2}removeLike\(/),
+    rangeOf('src/posts/posts.repository.ts', /^ {2}async removeLike\(/),
     rangeOf('src/dynamo/counted-markers.ts', /^export async function writeCountedMarker\(/),
   ],
   ignorePatterns: ['.data', 'dist', 'coverage', 'reports'],

@@ -74,3 +74,18 @@ describe('test order', () => {
     expect(byEstimate([unit, single, group])).toEqual([group, single, unit]);
   });
 });
+
+// `npm run test:mutation:e2e` mutates functions found by name (stryker.e2e.config.mjs); it is not
+// in CI, so a rename broke it unnoticed once (`removeLike` became `async removeLike`). Loading the
+// config here fails the unit tier instead.
+describe('the scoped e2e mutation config', () => {
+  it('finds every function it mutates', async () => {
+    const url = new URL('../stryker.e2e.config.mjs', import.meta.url).href;
+    const { default: config } = (await import(url)) as { default: { mutate: string[] } };
+    expect(config.mutate).toHaveLength(8);
+    for (const range of config.mutate) {
+      const [, start, end] = /^src\/.+\.ts:(\d+)-(\d+)$/.exec(range) ?? [];
+      expect(Number(end) - Number(start)).toBeGreaterThanOrEqual(3);
+    }
+  });
+});
