@@ -77,6 +77,35 @@ describe('db:migrate (e2e)', () => {
     }
   });
 
+  it('the Lambda stream handler refuses to handle a batch while a migration is pending, as the worker does', async () => {
+    const old = await fixtureApp();
+    try {
+      // The built entry point in a process of its own (its context is built once per process),
+      // invoked as Lambda would, with an empty batch: without the check it answers no failure.
+      const invoke = [
+        `const { handler } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'stream', 'lambda.js'))});`,
+        'try { console.log(JSON.stringify(await handler({ Records: [] }))); }',
+        'catch (error) { console.log(`${error.name}: ${error.message}`); process.exitCode = 1; }',
+      ].join('\n');
+      const lambda = spawn(process.execPath, ['--input-type=module', '-e', invoke], {
+        env: { ...commandEnv(old.config.dynamo.endpoint, old.tableName), NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      lambda.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      lambda.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const timer = setTimeout(() => lambda.kill('SIGKILL'), 30_000);
+      const code = await new Promise<number | null>((resolve) => lambda.on('exit', (exitCode) => resolve(exitCode)));
+      clearTimeout(timer);
+      expect({ code, output }).toEqual({
+        code: 1,
+        output: expect.stringMatching(/MigrationsPendingError: .*0006-shard-listing-partitions.*npm run db:migrate/s),
+      });
+    } finally {
+      await old.close();
+    }
+  });
+
   it('a new table needs no migration; a table in the old layout is refused at start-up, naming the migration', async () => {
     const fresh = await createTestApp();
     try {
