@@ -1,0 +1,197 @@
+// `npm run bench:cold-start` (after `npm run build`): issue 15's readiness and cold-start targets on
+// the on-disk engine. `/health/ready` latency on an empty table and at COLD_START_ITEMS items, then
+// the time from starting the app to its first 200 from `/health/ready` with that table on disk:
+// the two-command start (`npm start`'s embedded engine: Java start-up included) and an app whose
+// engine already runs (a deployment, where the database outlives the app).
+//
+// The on-disk engine fsyncs about twice per item (~56 items/s here), so 100,000 items would take
+// half an hour to write to disk. The table is written on tmpfs (/dev/shm, where fsync costs
+// nothing) by the same engine in the same on-disk mode, then its SQLite file is copied to a disk
+// directory, and every start reads it from there. Each start is timed beside a start on an empty
+// table, interleaved, so that a busy machine slows both alike.
+//
+//   COLD_START_ITEMS=100000   table size
+//   COLD_START_ROUNDS=3       starts of each kind, interleaved
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../dist/config/app-config.js';
+import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
+import {
+  call,
+  cleanup,
+  freePort,
+  JWT_SECRET,
+  percentile,
+  sleep,
+  startApp,
+  startEngine,
+  tempDir,
+} from '../reliability/lib.mjs';
+import { createFixture, growTo, templateOf } from './capacity.mjs';
+
+const SIZE = Number(process.env.COLD_START_ITEMS ?? 100_000);
+const ROUNDS = Number(process.env.COLD_START_ROUNDS ?? 3);
+const TABLE = 'coldstart';
+const ADMIN = { email: 'cold-admin@example.com', password: 'cold-admin-password-1' };
+const PROBES = 300;
+
+const log = (line) => console.log(line);
+const ms = (value) => `${value.toFixed(1)} ms`;
+
+/** `PROBES` sequential `GET /health/ready`: their p50, p99 and max. */
+async function readiness(base) {
+  const times = [];
+  for (let i = 0; i < PROBES; i++) {
+    const res = await call(base, 'GET', '/health/ready');
+    if (res.status !== 200) throw new Error(`/health/ready answered ${res.status}`);
+    times.push(res.ms);
+  }
+  return { p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) };
+}
+
+/**
+ * Starts `node dist/main.js` with `env` and returns the milliseconds from spawn to the first 200
+ * from `/health/ready` (polled every 20 ms), then stops it.
+ */
+async function timeToReady(env) {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: {
+      PATH: process.env.PATH,
+      JAVA_HOME: process.env.JAVA_HOME ?? '',
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      JWT_SECRET,
+      LOG_LEVEL: 'warn',
+      DYNAMODB_TABLE_NAME: TABLE,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output = (output + chunk).slice(-5000)));
+  child.stderr.on('data', (chunk) => (output = (output + chunk).slice(-5000)));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${output}`);
+      try {
+        if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      if (performance.now() - started > 120_000) throw new Error(`not ready after 120 s:\n${output}`);
+      await sleep(20);
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+const removals = [];
+
+async function main() {
+  const scratch = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/cold-start-') : tempDir('cold-start-fast-');
+  removals.push(scratch);
+  const fastDir = join(scratch, 'dynamodb');
+  mkdirSync(fastDir);
+  const port = await freePort();
+  let engine = await startEngine({ dataDir: fastDir, port });
+  const appEnv = { DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: TABLE, MAIL_TRANSPORT: 'log' };
+  const app = await startApp({ ...appEnv, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
+  const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...appEnv });
+  const db = createDocumentClient(createDynamoClient(config.dynamo));
+
+  const empty = await readiness(app.base);
+  log(`/health/ready on a new table: p50 ${ms(empty.p50)}, p99 ${ms(empty.p99)}, max ${ms(empty.max)}`);
+  const signIn = await call(app.base, 'POST', '/api/v1/auth/login', { body: ADMIN });
+  if (signIn.status !== 200) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text}`);
+  const fixture = await createFixture(app.base, { token: signIn.json.accessToken, userId: signIn.json.user.id });
+  const template = await templateOf(db, TABLE, fixture);
+  const growStarted = Date.now();
+  const items = await growTo(db, TABLE, template, template.tableItems, SIZE);
+  log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s (tmpfs)`);
+  const full = await readiness(app.base);
+  log(`/health/ready at ${items} items: p50 ${ms(full.p50)}, p99 ${ms(full.p99)}, max ${ms(full.max)}`);
+  await app.stop();
+  await engine.stop();
+
+  // The table's file onto the disk; every start below reads it from there.
+  const diskParent = mkdtempSync(join(tmpdir(), 'cold-start-disk-'));
+  removals.push(diskParent);
+  const diskDir = join(diskParent, 'dynamodb');
+  cpSync(fastDir, diskDir, { recursive: true });
+
+  // The same starts on an empty table (created by a first start that is not counted), interleaved
+  // with the full one's, so a loaded machine slows both alike: the target is a start that does not
+  // grow with the table.
+  const emptyParent = mkdtempSync(join(tmpdir(), 'cold-start-empty-'));
+  removals.push(emptyParent);
+  const emptyDir = join(emptyParent, 'dynamodb');
+  const embedded = (dataDir) =>
+    timeToReady({ DYNAMODB_EMBEDDED: 'true', DYNAMODB_EMBEDDED_DATA_DIR: dataDir, MAIL_TRANSPORT: 'log' });
+  const againstRunning = async (dataDir) => {
+    const running = await startEngine({ dataDir, port });
+    try {
+      return await timeToReady({ DYNAMODB_ENDPOINT: running.endpoint, MAIL_TRANSPORT: 'log' });
+    } finally {
+      await running.stop();
+    }
+  };
+  await embedded(emptyDir);
+  const starts = { embedded: { empty: [], full: [] }, running: { empty: [], full: [] } };
+  for (let round = 0; round < ROUNDS; round++) {
+    // `npm start`: the app starts its own engine on the data directory (Java start-up included).
+    starts.embedded.empty.push(await embedded(emptyDir));
+    starts.embedded.full.push(await embedded(diskDir));
+    // A deployment: the engine is up; the app starts against it.
+    starts.running.empty.push(await againstRunning(emptyDir));
+    starts.running.full.push(await againstRunning(diskDir));
+  }
+  engine = await startEngine({ dataDir: diskDir, port });
+  const again = await startApp({
+    DYNAMODB_ENDPOINT: engine.endpoint,
+    DYNAMODB_TABLE_NAME: TABLE,
+    MAIL_TRANSPORT: 'log',
+  });
+  const fromDisk = await readiness(again.base);
+  log(`/health/ready at ${items} items, engine on disk: p50 ${ms(fromDisk.p50)}, p99 ${ms(fromDisk.p99)}`);
+
+  const seconds = (list) => `${list.map((value) => (value / 1000).toFixed(2)).join(', ')} s`;
+  log(
+    `start to ready, npm start (embedded engine on disk): empty ${seconds(starts.embedded.empty)}; ${items} items ${seconds(starts.embedded.full)}`,
+  );
+  log(
+    `start to ready, engine already running: empty ${seconds(starts.running.empty)}; ${items} items ${seconds(starts.running.full)}`,
+  );
+  log(
+    `load average at the end: ${loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' ')}`,
+  );
+
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version },
+    items,
+    readiness: { empty, full, fromDisk },
+    startToReadyMs: starts,
+    loadAverage: loadavg(),
+  };
+  mkdirSync(new URL('../../bench/results/', import.meta.url), { recursive: true });
+  const file = new URL(`../../bench/results/cold-start-${result.at.replace(/[:.]/g, '-')}.json`, import.meta.url);
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  log(`written ${file.pathname}`);
+}
+
+try {
+  await main();
+} finally {
+  await cleanup();
+  for (const dir of removals) rmSync(dir, { recursive: true, force: true });
+}
