@@ -45,7 +45,8 @@ try {
       for (const { migration, state: where, record } of migrationStatuses(MIGRATIONS, state)) {
         const detail =
           where === 'applied'
-            ? `applied ${record!.startedAt} - ${record!.finishedAt}, ${record!.changed} changed`
+            ? `applied ${record!.startedAt} - ${record!.finishedAt}, ${record!.changed} changed` +
+              (record!.skipped ? `, ${record!.skipped} skipped` : '')
             : where === 'running'
               ? `running since ${record!.startedAt} (or stopped): ${record!.scanned} read, ${record!.changed} changed so far`
               : where === 'baseline'

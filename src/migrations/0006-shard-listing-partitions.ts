@@ -1,6 +1,6 @@
 import { ENTITY, EventIndexKeys, UserIndexKeys } from '../dynamo/keys.js';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Item, Migration } from './migration.js';
+import type { Item, ItemSkipped, ItemUpdate, Migration } from './migration.js';
 
 /** The unsharded partitions of the layout before this migration (spelled here: they are that layout's). */
 const OLD_USERS = 'USERS';
@@ -36,11 +36,12 @@ export const shardListingPartitions = {
       ':events': { S: OLD_EVENTS },
     },
   },
-  migrate(item: Item) {
+  migrate(item: Item): ItemUpdate | ItemSkipped | undefined {
     const s = (name: string) => item[name]?.S;
     if (s('entity') === ENTITY.User && s('GSI1PK') === OLD_USERS) {
       const [id, createdAt, role, status] = [s('id'), s('createdAt'), s('role'), s('status')];
-      if (!id || !createdAt || !role || !status) return undefined;
+      if (!id || !createdAt || !role || !status)
+        return { skipped: 'a user item without id, createdAt, role or status' };
       const keys = UserIndexKeys.forUser({ id, createdAt, role, status });
       const read = USER_INDEX_PKS.map((name) => item[name]);
       return {
@@ -62,7 +63,7 @@ export const shardListingPartitions = {
     }
     if (s('entity') === ENTITY.OutboundEvent && s('GSI1PK') === OLD_EVENTS) {
       const [id, occurredAt] = [s('id'), s('occurredAt')];
-      if (!id || !occurredAt) return undefined;
+      if (!id || !occurredAt) return { skipped: 'an outbound event without id or occurredAt' };
       const { GSI1PK } = EventIndexKeys.event(occurredAt, id);
       return {
         description: `${s('PK')}: GSI1PK=${GSI1PK}`,

@@ -7,7 +7,7 @@ import { GSI } from '../dynamo/table.definition.js';
 import { isCountedPosition, likePosition, placesLikes } from '../posts/like-visibility.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import { LIKED_COUNT } from '../posts/published-counters.js';
-import type { Item, ItemUpdate, Migration, MigrationContext } from './migration.js';
+import type { Item, ItemSkipped, ItemUpdate, Migration, MigrationContext } from './migration.js';
 
 /** The summary of a post as it is now (consistent), or undefined when it is deleted. */
 async function summaryOf({ client, tableName }: MigrationContext, postId: string) {
@@ -73,7 +73,7 @@ export const likePlaces = {
     names: { '#entity': 'entity' },
     values: { ':user': { S: ENTITY.User }, ':like': { S: ENTITY.Like } },
   },
-  async migrate(item: Item, context: MigrationContext): Promise<ItemUpdate | undefined> {
+  async migrate(item: Item, context: MigrationContext): Promise<ItemUpdate | ItemSkipped | undefined> {
     const entity = item.entity?.S;
     if (entity === ENTITY.Like && item.postId?.S && item.likedAt?.S) {
       const post = await summaryOf(context, item.postId.S);
@@ -117,6 +117,9 @@ export const likePlaces = {
         },
       };
     }
+    // The filter matched it as a like or a user: without these it has no place or count to set.
+    if (entity === ENTITY.Like) return { skipped: 'a like without postId or likedAt' };
+    if (entity === ENTITY.User) return { skipped: 'a user item without id' };
     return undefined;
   },
 } satisfies Migration;

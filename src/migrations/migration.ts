@@ -18,6 +18,17 @@ export interface ItemUpdate {
   values?: Record<string, AttributeValue>;
 }
 
+/**
+ * An item the filter matched that the migration cannot change (a required attribute missing or
+ * malformed): it stays in the old layout, so the runner counts it and names it with the reason,
+ * where returning nothing would report it as already migrated (review 11, L4).
+ */
+export interface ItemSkipped {
+  skipped: string;
+}
+
+export const isSkipped = (result: ItemUpdate | ItemSkipped): result is ItemSkipped => 'skipped' in result;
+
 /** What a migration may read besides the item (a count under the item's key, say). */
 export interface MigrationContext {
   client: DynamoDBClient;
@@ -42,8 +53,14 @@ export interface Migration {
   online: boolean;
   /** A Scan FilterExpression narrowing what `migrate` sees (it is still read, and billed, in full). */
   filter?: { expression: string; names?: Record<string, string>; values?: Record<string, AttributeValue> };
-  /** The change an item needs, or undefined when it has the new layout already. */
-  migrate(item: Item, context: MigrationContext): ItemUpdate | undefined | Promise<ItemUpdate | undefined>;
+  /**
+   * The change an item needs, undefined when it has the new layout already, or `{ skipped }` when
+   * it needs one that cannot be computed from it.
+   */
+  migrate(
+    item: Item,
+    context: MigrationContext,
+  ): ItemUpdate | ItemSkipped | undefined | Promise<ItemUpdate | ItemSkipped | undefined>;
 }
 
 export const formatVersion = (version: number): string => String(version).padStart(4, '0');

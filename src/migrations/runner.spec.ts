@@ -1,7 +1,7 @@
 import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
 import type { Item, ItemUpdate, Migration } from './migration.js';
-import { applyToItem } from './runner.js';
+import { applyToItem, runMigrations } from './runner.js';
 
 const conditionFailed = () =>
   Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
@@ -72,5 +72,47 @@ describe('applyToItem (db:migrate, one item)', () => {
     await expect(applyToItem(run(client), item, doubling.migrate(item, {} as never) as ItemUpdate)).rejects.toThrow(
       /0099-doubling: the item A\/B changed under it 3 times/,
     );
+  });
+});
+
+describe('runMigrations (db:migrate)', () => {
+  /** One Scan page of `items`; records every other call's command name and the log's lines. */
+  function tableOf(items: Item[]) {
+    const updates: Record<string, unknown>[] = [];
+    const answer = (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      switch (command.constructor.name) {
+        case 'QueryCommand':
+          return { Items: [] };
+        case 'PutItemCommand':
+          return {};
+        case 'DescribeTableCommand':
+          return { Table: { ItemCount: items.length } };
+        case 'ScanCommand':
+          return { Items: items, ScannedCount: items.length };
+        case 'UpdateItemCommand':
+          updates.push(command.input);
+          return {};
+        default:
+          throw new Error(`unexpected ${command.constructor.name}`);
+      }
+    };
+    const client = { send: (command: never) => Promise.resolve().then(() => answer(command)) } as never;
+    return { client, updates };
+  }
+
+  it('counts and names an item the migration skips, and does not count it as changed (review 11, L4)', async () => {
+    const skipping: Migration = {
+      ...doubling,
+      migrate: (row: Item) => (row.base ? doubling.migrate(row, {} as never) : { skipped: 'no base to double' }),
+    };
+    const { client, updates } = tableOf([item, { PK: { S: 'C' }, SK: { S: 'D' } }]);
+    const lines: string[] = [];
+    const [result] = await runMigrations({ client, tableName: 't', migrations: [skipping], log: (l) => lines.push(l) });
+    expect(result).toMatchObject({ scanned: 2, changed: 1, skipped: 1 });
+    expect(lines).toContain('  skipped C/D: no base to double');
+    expect(lines.at(-1)).toContain('1 changed, 1 skipped');
+    // The page's checkpoint keeps the count for a run that continues later.
+    const checkpoint = updates.find((u) => String(u.UpdateExpression).includes('ADD scanned'));
+    expect(checkpoint?.ExpressionAttributeValues).toMatchObject({ ':skipped': { N: '1' }, ':changed': { N: '1' } });
   });
 });

@@ -12,7 +12,7 @@ import { createProgress, type ProgressStream } from '../admin-tools/progress.js'
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { Keys } from '../dynamo/keys.js';
-import { type ItemUpdate, type Migration, migrationLabel } from './migration.js';
+import { isSkipped, type ItemUpdate, type Migration, migrationLabel } from './migration.js';
 import { migrationStatuses, readMigrationState } from './state.js';
 import { systemClock } from '../common/clock/clock.js';
 
@@ -39,6 +39,8 @@ export interface MigrationRun {
   /** Items read (this run), items changed (or that would be, in a dry run). */
   scanned: number;
   changed: number;
+  /** Items the filter matched that the migration could not change (each named in the log). */
+  skipped: number;
   /** Whether it continued from a checkpoint. */
   resumed: boolean;
 }
@@ -102,7 +104,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
         startKey = await readCheckpoint(client, tableName, record);
       }
     }
-    const run: MigrationRun = { label, scanned: 0, changed: 0, resumed: startKey !== undefined };
+    const run: MigrationRun = { label, scanned: 0, changed: 0, skipped: 0, resumed: startKey !== undefined };
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const progress = createProgress({ label, total: Table?.ItemCount ?? 0, stream: options.progress });
     let lastReadCost = 1;
@@ -126,9 +128,15 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
       lastReadCost = readCost;
 
       let changed = 0;
+      let skipped = 0;
       for (const item of page.Items ?? []) {
         const update = await migration.migrate(item, { client, tableName });
         if (!update) continue;
+        if (isSkipped(update)) {
+          log(`  skipped ${item.PK?.S}/${item.SK?.S}: ${update.skipped}`);
+          skipped++;
+          continue;
+        }
         if (options.dryRun) {
           log(`  would change ${update.description}`);
           changed++;
@@ -139,8 +147,14 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
       // Scanned counts what the Scan read, before the filter, like the capacity it cost.
       run.scanned += page.ScannedCount ?? 0;
       run.changed += changed;
+      run.skipped += skipped;
       startKey = page.LastEvaluatedKey;
-      if (!options.dryRun) await saveCheckpoint(client, tableName, record, startKey, page.ScannedCount ?? 0, changed);
+      if (!options.dryRun)
+        await saveCheckpoint(client, tableName, record, startKey, {
+          scanned: page.ScannedCount ?? 0,
+          changed,
+          skipped,
+        });
       progress.update(run.scanned);
       if (startKey && options.signal?.aborted) throw new MigrationInterrupted(label);
     } while (startKey);
@@ -158,6 +172,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
       );
     log(
       `${label}: ${run.scanned} items read, ${run.changed} ${options.dryRun ? 'would change' : 'changed'}` +
+        `${run.skipped ? `, ${run.skipped} skipped (named above: fix or delete them by hand)` : ''}` +
         `${run.resumed ? ' (continued from its checkpoint)' : ''}.`,
     );
     runs.push(run);
@@ -212,7 +227,9 @@ export async function applyToItem(
       new GetItemCommand({ TableName: tableName, Key: { PK: item.PK, SK: item.SK }, ConsistentRead: true }),
     );
     // Deleted meanwhile: nothing left to do. Migrated meanwhile: `migrate` gives nothing.
-    update = fresh.Item ? await migration.migrate(fresh.Item, { client, tableName }) : undefined;
+    const again = fresh.Item ? await migration.migrate(fresh.Item, { client, tableName }) : undefined;
+    // Rewritten into something it cannot migrate: left as it is, like an item skipped by the Scan.
+    update = again && !isSkipped(again) ? again : undefined;
   }
   return false;
 }
@@ -229,18 +246,18 @@ async function saveCheckpoint(
   tableName: string,
   record: Key,
   next: Key | undefined,
-  scanned: number,
-  changed: number,
+  { scanned, changed, skipped }: { scanned: number; changed: number; skipped: number },
 ): Promise<void> {
   await client.send(
     new UpdateItemCommand({
       TableName: tableName,
       Key: record,
-      UpdateExpression: `${next ? 'SET checkpoint = :checkpoint ' : 'REMOVE checkpoint '}ADD scanned :scanned, changed :changed`,
+      UpdateExpression: `${next ? 'SET checkpoint = :checkpoint ' : 'REMOVE checkpoint '}ADD scanned :scanned, changed :changed, skipped :skipped`,
       ExpressionAttributeValues: {
         ...(next ? { ':checkpoint': { S: JSON.stringify(itemToJson(next)) } } : {}),
         ':scanned': { N: String(scanned) },
         ':changed': { N: String(changed) },
+        ':skipped': { N: String(skipped) },
       },
     }),
   );

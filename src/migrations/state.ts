@@ -10,6 +10,8 @@ export interface MigrationRecord {
   finishedAt?: string;
   scanned: number;
   changed: number;
+  /** Items the migration could not change (named in its run's log). */
+  skipped: number;
 }
 
 export interface MigrationState {
@@ -47,6 +49,7 @@ export async function readMigrationState(client: DynamoDBClient, tableName: stri
         finishedAt: item.finishedAt?.S,
         scanned: Number(item.scanned?.N ?? 0),
         changed: Number(item.changed?.N ?? 0),
+        skipped: Number(item.skipped?.N ?? 0),
       });
   }
   return { baseline, records };
