@@ -8,8 +8,17 @@ import { startEmbeddedDynamo } from '../../dist/dynamo/embedded-dynamo.js';
 // (test/engine-database.mjs), so late mutants do not pay for the stream records of earlier ones.
 const engine = await startEmbeddedDynamo({ sharedDb: false });
 let code = 1;
+let stryker;
+// Stopped (Ctrl-C, a CI timeout): stop StrykerJS and the engine too. Without this the `finally`
+// below never ran and the engine's Java process was left running on its port.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stryker?.kill(signal);
+    void engine.stop().finally(() => process.exit(130));
+  });
+}
 try {
-  const stryker = spawn('npx', ['stryker', 'run', 'stryker.e2e.config.mjs', ...process.argv.slice(2)], {
+  stryker = spawn('npx', ['stryker', 'run', 'stryker.e2e.config.mjs', ...process.argv.slice(2)], {
     stdio: 'inherit',
     env: { ...process.env, TEST_DYNAMODB_ENDPOINT: engine.endpoint },
   });
