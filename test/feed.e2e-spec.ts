@@ -5,7 +5,10 @@ import { nanoid } from 'nanoid';
 import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
-import { toFollowCountsItem, toFollowItem, toTimelineItem } from '../src/follows/follow-items.js';
+import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { FeedFanout } from '../src/feed/feed-fanout.js';
+import { toTimelineItem } from '../src/feed/timeline.repository.js';
+import { dayAttribute } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { atScale } from './helpers/scale.js';
@@ -24,7 +27,7 @@ import {
 jest.setTimeout(SEEDING_TIMEOUT_MS);
 
 /**
- * Calls the processor may make for the fan-out besides its batch writes (one per 25 followers) (the author's counts,
+ * Calls the processor may make for the fan-out besides its transactions (one per 50 followers) (the author's counts,
  * pages of the followers index, the records of the requests before it, checkpoints).
  */
 const FANOUT_OTHER_CALLS = 60;
@@ -180,7 +183,8 @@ describe('personal feed (e2e)', () => {
     // fanned out, so each withdrawal has nothing to take out either.
     const usage = new DynamoUsage();
     await runWithUsage(usage, () => processStream(t));
-    expect(usage.commands.filter((command) => command.startsWith('BatchWrite'))).toEqual([]);
+    // Neither the fan-out's transactions (entry and day count) nor a batch of deletes.
+    expect(usage.commands.filter((command) => /^(BatchWrite|TransactWrite)/.test(command))).toEqual([]);
     for (const reader of readers) {
       const timeline = await t.db.send(
         new QueryCommand({
@@ -260,15 +264,15 @@ describe('personal feed (e2e)', () => {
     expect(crowded).toEqual(alone);
 
     // The processor's work for the publication, counted by the same accounting as requests: bounded
-    // by the followers (a batch write per 25 followers, a page or two of the followers index), not by time,
-    // so a loaded machine cannot make it fail.
+    // by the followers (a transaction per 50 followers, each entry with its reader's day count; a
+    // page or two of the followers index), not by time, so a loaded machine cannot make it fail.
     const usage = new DynamoUsage();
     const started = performance.now();
     await runWithUsage(usage, () => processStream(t));
     const fanoutMs = performance.now() - started;
-    const batchWrites = usage.commands.filter((command) => command.startsWith('BatchWrite')).length;
-    expect(batchWrites).toBeGreaterThanOrEqual(BIG_AUDIENCE / 25);
-    expect(usage.calls).toBeLessThan(BIG_AUDIENCE / 25 + FANOUT_OTHER_CALLS);
+    const transactions = usage.commands.filter((command) => command.startsWith('TransactWrite')).length;
+    expect(transactions).toBeGreaterThanOrEqual(BIG_AUDIENCE / 50);
+    expect(usage.calls).toBeLessThan(BIG_AUDIENCE / 50 + FANOUT_OTHER_CALLS);
     const [post] = ((await feed(reader)).body as FeedPage).items;
     expect(post.authorId).toBe(famous.userId);
     const sampleFollower = writes.find(
@@ -284,8 +288,14 @@ describe('personal feed (e2e)', () => {
       }),
     );
     expect(entries.Items?.map((item) => item.postId as string)).toEqual([post.id]);
+    const days = Keys.feedDays(sampleFollower.PutRequest.Item.followerId);
+    const published = await t.api.get(`/api/v1/posts/${post.id}`).set('authorization', famous.bearer).expect(200);
+    expect(await t.getItem(days.PK, days.SK)).toMatchObject({
+      [dayAttribute((published.body as { publishedAt: string }).publishedAt)]: 1,
+    });
     process.stdout.write(
-      `fan-out of one post to ${BIG_AUDIENCE} timelines: ${Math.round(fanoutMs)} ms, ${usage.calls} calls\n`,
+      `fan-out of one post to ${BIG_AUDIENCE} timelines: ${Math.round(fanoutMs)} ms, ${usage.calls} calls, ` +
+        `${usage.writeCapacity} WCU (${(usage.writeCapacity / BIG_AUDIENCE).toFixed(2)} a follower)\n`,
     );
   });
 });
@@ -420,5 +430,128 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
     const after = await feed(readers[1]);
     expect((after.body as FeedPage).items).toEqual([]);
     expect(dynamoCost(after).calls).toBe(3);
+  });
+
+  describe('Conduit articlesCount of the feed, from counters', () => {
+    /** Every post the native feed shows, page by page (cursor) to its end: the truth. */
+    async function shown(reader: SignedIn): Promise<string[]> {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await t.api
+          .get('/api/v1/feed')
+          .query({ limit: 7, ...(cursor ? { cursor } : {}) })
+          .set('authorization', reader.bearer)
+          .expect(200);
+        const page = res.body as FeedPage;
+        ids.push(...page.items.map((post) => post.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return ids;
+    }
+    /** Conduit's feed by offset, 2 a page, up to its articlesCount; the count read on every page must agree. */
+    async function walkByOffset(reader: SignedIn): Promise<{ count: number; titles: string[] }> {
+      const titles: string[] = [];
+      const counts = new Set<number>();
+      for (let offset = 0, count = 1; offset < count; offset += 2) {
+        const res = await t.api
+          .get(`/api/articles/feed?limit=2&offset=${offset}`)
+          .set('authorization', reader.bearer)
+          .expect(200);
+        const body = res.body as { articles: { title: string }[]; articlesCount: number };
+        titles.push(...body.articles.map((article) => article.title));
+        count = body.articlesCount;
+        counts.add(count);
+      }
+      expect(counts.size).toBe(1);
+      return { count: [...counts][0], titles };
+    }
+    /** The count equals what the feed shows, and an offset walk by it lists each shown post once. */
+    async function expectExact(reader: SignedIn, expected: number): Promise<void> {
+      const ids = await shown(reader);
+      const { count, titles } = await walkByOffset(reader);
+      expect({ count, shown: ids.length, walked: titles.length }).toEqual({
+        count: expected,
+        shown: expected,
+        walked: expected,
+      });
+      expect(new Set(titles).size).toBe(titles.length);
+    }
+    const publishNew = async (author: SignedIn, title: string) => {
+      const id = (
+        await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
+      ).body.id as string;
+      const res = await t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send({});
+      return { id, authorId: author.userId, publishedAt: (res.body as { publishedAt: string }).publishedAt };
+    };
+
+    it('equals what an offset walk shows through publish, unpublish, unfollow, a fan-in author, a promotion and replays', async () => {
+      const [reader, a, b, star, rising] = [
+        await signUp(t),
+        await signUp(t),
+        await signUp(t),
+        await signUp(t),
+        await signUp(t),
+      ];
+      const fans = [await signUp(t), await signUp(t), await signUp(t)];
+      for (const author of [a, b, star, rising]) await follow(reader, author.userId);
+      for (const fan of fans) await follow(fan, star.userId); // star: 4 followers, past the threshold (3)
+      for (const fan of fans.slice(0, 2)) await follow(fan, rising.userId); // rising: 3, fanned out
+      await processStream(t);
+      await expectExact(reader, 0);
+
+      const aPosts = [await publishNew(a, 'A1'), await publishNew(a, 'A2'), await publishNew(a, 'A3')];
+      await publishNew(b, 'B1');
+      await publishNew(b, 'B2');
+      const starPosts = [await publishNew(star, 'S1'), await publishNew(star, 'S2')];
+      await publishNew(rising, 'R1');
+      await processStream(t);
+      await expectExact(reader, 8);
+      // Read beside the page: the follow counts' and day counts' GetItems and the COUNT Query of
+      // later today, then the fan-in authors' BatchGetItem and a COUNT Query for the one that
+      // published today: 5 calls on top of the page's.
+      const page = await t.api.get('/api/articles/feed?limit=2').set('authorization', reader.bearer).expect(200);
+      process.stdout.write(`Conduit feed page (limit 2, one fan-in author): ${JSON.stringify(dynamoCost(page))}\n`);
+      expect(dynamoCost(page).calls).toBe(14);
+
+      // A replayed fan-out (at-least-once delivery): the same post fanned out twice counts once,
+      // and a withdrawal delivered twice takes it out once.
+      const fanout = t.app.get(FeedFanout);
+      await fanout.published(aPosts[0]);
+      await expectExact(reader, 8);
+      await t.api.post(`/api/v1/posts/${aPosts[1].id}/unpublish`).set('authorization', a.bearer).send({}).expect(200);
+      await processStream(t);
+      await expectExact(reader, 7);
+      await fanout.withdrawn(aPosts[1]);
+      await expectExact(reader, 7);
+
+      // A fan-in author's unpublish changes their day count in its own transaction.
+      await t.api
+        .post(`/api/v1/posts/${starPosts[0].id}/unpublish`)
+        .set('authorization', star.bearer)
+        .send({})
+        .expect(200);
+      await expectExact(reader, 6);
+
+      // Unfollow: the author's entries leave the timeline with their counts.
+      await t.api.delete(`/api/v1/users/${b.userId}/follow`).set('authorization', reader.bearer).expect(200);
+      await processStream(t);
+      await expectExact(reader, 4);
+      expect(
+        (await t.queryPartition(Keys.timelinePartition(reader.userId))).map((item) => item.authorId),
+      ).not.toContain(b.userId);
+
+      // rising passes the threshold: the reader merges them in from now on, and the entry fanned
+      // out before leaves the timeline, so R1 is counted (and shown) once.
+      await follow(fans[2], rising.userId);
+      await processStream(t);
+      expect(
+        (await t.queryPartition(Keys.timelinePartition(reader.userId))).map((item) => item.authorId),
+      ).not.toContain(rising.userId);
+      await expectExact(reader, 4);
+      await publishNew(rising, 'R2');
+      await processStream(t);
+      await expectExact(reader, 5);
+    });
   });
 });

@@ -112,6 +112,7 @@ function fakes() {
     skip: jest.fn((_readerId: string, _n: number, _cursor?: string) =>
       Promise.resolve({ skipped: 0, nextCursor: null as string | null }),
     ),
+    count: jest.fn((_readerId: string) => Promise.resolve(0)),
   };
   const service = new ConduitService(
     auth as never,
@@ -248,22 +249,24 @@ describe('ConduitService: article lists', () => {
     }
   });
 
-  it('the feed: pages partition its places exactly, a page past MAX_FEED_PAGE reads in chunks, the count asks for the next offset', async () => {
+  it('the feed: pages partition its places exactly, a page past MAX_FEED_PAGE reads in chunks, the count is the counter', async () => {
     const { service, feed } = fakes();
     const hidden = new Set([0, 5, 6, 31, 32, 33, 40]);
     const entries = Array.from({ length: 75 }, (_, i) => i);
     const source = filteredListing(entries, hidden);
     feed.page.mockImplementation((_readerId, limit, cursor) => source.fetch(limit, cursor));
     feed.skip.mockImplementation((_readerId, n, cursor) => source.skip(n, cursor));
+    feed.count.mockResolvedValue(68);
     for (const limit of [2, 7, 50]) {
       const seen: string[] = [];
-      for (let offset = 0, count = 1; offset < count; offset += limit) {
+      for (let offset = 0; offset < entries.length; offset += limit) {
         const page = await service.feedArticles(viewer, { offset, limit });
         seen.push(...page.articles.map((article) => article.slug));
-        count = page.articlesCount;
+        expect(page.articlesCount).toBe(68);
       }
       expect(seen).toEqual(entries.filter((i) => !hidden.has(i)).map((i) => `slug-p${i}`));
     }
+    expect(feed.count.mock.calls[0]).toEqual([viewer.userId]);
     // limit 50 at offset 0: two reads (30 + 20), never more than MAX_FEED_PAGE a call.
     expect(Math.max(...feed.page.mock.calls.map(([, limit]) => limit))).toBe(30);
   });

@@ -226,8 +226,12 @@ export class ConduitService {
     const offset = query.offset ?? 0;
     const fetch = (n: number, cursor: string | undefined) => this.feed.page(viewer.userId, n, cursor);
     const skip = feedSkip((n, cursor) => this.feed.skip(viewer.userId, n, cursor), FEED_SKIP_CHUNK);
-    const page = await offsetPage(fetch, skip, offset, limit, MAX_FEED_PAGE);
-    return { articles: await this.articlesOf(page.items, viewer), articlesCount: countSoFar(offset, limit, page) };
+    // Read beside the page, from the feed's day counters (FeedService.count), like the other lists.
+    const [page, articlesCount] = await Promise.all([
+      offsetPage(fetch, skip, offset, limit, MAX_FEED_PAGE),
+      this.feed.count(viewer.userId),
+    ]);
+    return { articles: await this.articlesOf(page.items, viewer), articlesCount };
   }
 
   async article(slug: string, viewer: AuthUser | undefined): Promise<ConduitArticleDto> {
@@ -414,16 +418,6 @@ export class ConduitService {
       following: followed.has(authorId),
     };
   }
-}
-
-/**
- * What a list without a counter can say about its size: the places up to the end of this page,
- * and one more when there is a next page (so clients ask for the next offset, `offset + limit`,
- * even when this page showed fewer than `limit`). The personal feed only: its length is not
- * counted anywhere (timelines expire and are filtered on read).
- */
-function countSoFar(offset: number, limit: number, page: OffsetPage<unknown>): number {
-  return page.total ?? (page.more ? offset + limit + 1 : offset + page.items.length);
 }
 
 /** A 404 domain error becomes `value`; anything else is rethrown. */

@@ -1,5 +1,6 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type TransactItem, type TransactOperation, transactWrite } from './transactions.js';
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { cancellationReasons, isTransactionCanceled } from './dynamo-errors.js';
+import { type TransactItem, type TransactOperation, MAX_TRANSACTION_ITEMS, transactWrite } from './transactions.js';
 
 /** The marker's own condition failed: the like exists already, or there is none to remove. */
 class MarkerUnchanged extends Error {}
@@ -29,4 +30,54 @@ export async function writeCountedMarker(
     if (error instanceof MarkerUnchanged) return false;
     throw error;
   }
+}
+
+/** A marker and the counter that counts it (distinct items, and distinct from every other pair's). */
+export interface CountedMarker {
+  marker: TransactItem;
+  counter: TransactItem;
+}
+
+/** Pairs of one transaction: DynamoDB's 100 items. */
+export const MARKERS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS / 2;
+
+const MAX_CONFLICT_ROUNDS = 8;
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Many counted markers (the fan-out's timeline entries with their readers' day counts), 50 pairs
+ * a transaction, each marker carrying its own condition. A pair whose marker condition fails
+ * (written already, or gone already) is done: the transaction is cancelled, and sent again
+ * without it, so a replayed batch, or one resumed after a crash, counts each marker once. Returns
+ * how many markers this call wrote (or removed).
+ */
+export async function writeCountedMarkers(client: DynamoDBDocumentClient, pairs: readonly CountedMarker[]): Promise<number> {
+  let written = 0;
+  for (let start = 0; start < pairs.length; start += MARKERS_PER_TRANSACTION) {
+    let pending = pairs.slice(start, start + MARKERS_PER_TRANSACTION);
+    let conflicts = 0;
+    while (pending.length > 0) {
+      try {
+        await client.send(
+          new TransactWriteCommand({ TransactItems: pending.flatMap((pair) => [pair.marker, pair.counter]) }),
+        );
+        written += pending.length;
+        break;
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw error;
+        const reasons = cancellationReasons(error);
+        // Markers sit at even positions: those whose own condition failed need nothing more.
+        const done = new Set(
+          reasons.filter((r) => r.code === 'ConditionalCheckFailed' && r.index % 2 === 0).map((r) => r.index / 2),
+        );
+        const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
+        if (done.size === 0) {
+          if (!conflicted || conflicts >= MAX_CONFLICT_ROUNDS) throw error;
+          await pause(Math.min(400, 10 * 2 ** conflicts++) * (0.5 + Math.random()));
+        }
+        pending = pending.filter((_, i) => !done.has(i));
+      }
+    }
+  }
+  return written;
 }

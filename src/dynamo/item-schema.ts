@@ -50,6 +50,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'UserPostCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#POSTS$/ },
   { entity: 'DisplayFanoutJob', pk: new RegExp(`^USER#${ID}$`), sk: /^FANOUT#AUTHOR_DISPLAY$/ },
   { entity: 'TimelineEntry', pk: new RegExp(`^TIMELINE#${ID}$`), sk: new RegExp(`^${TIME}#${ID}$`) },
+  { entity: 'FeedDays', pk: new RegExp(`^USER#${ID}$`), sk: /^FEED#DAYS$/ },
   { entity: 'OutboundEvent', pk: new RegExp(`^EVENT#${ID}$`), sk: /^EVENT$/ },
   { entity: 'WebhookDelivery', pk: new RegExp(`^EVENT#${ID}$`), sk: /^DELIVERY#[0-9a-f]{16}$/ },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },

@@ -35,6 +35,7 @@ export const ENTITY = {
   UserPostCounts: 'UserPostCounts',
   DisplayFanoutJob: 'DisplayFanoutJob',
   TimelineEntry: 'TimelineEntry',
+  FeedDays: 'FeedDays',
   // outbound events and webhooks (issue 17)
   OutboundEvent: 'OutboundEvent',
   WebhookDelivery: 'WebhookDelivery',
@@ -187,6 +188,13 @@ export const Keys = {
     SK: `${publishedAt}#${postId}`,
   }),
   timelinePartition: (userId: string): string => `TIMELINE#${userId}`,
+  /**
+   * A reader's timeline entries counted per publication day (`d<yyyymmdd>`), written with them by
+   * the stream processor: the personal feed's exact count (src/posts/feed-days.ts). In the user's
+   * partition, so the account erasure removes it, and outside the aggregate's `USER` prefix, so
+   * the user views never read it.
+   */
+  feedDays: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'FEED#DAYS' }),
   // --- outbound events and webhooks (issue 17) ---
   /** An outbound event (`post.published`...), made by the stream processor; its deliveries share its partition. */
   outboundEvent: (eventId: string): ItemKey => ({ PK: `EVENT#${eventId}`, SK: 'EVENT' }),

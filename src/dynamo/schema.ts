@@ -56,7 +56,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.UserPostCounts,
     key: Keys.userPostCounts('<userId>'),
-    about: 'published posts and likes (`publishedCount`, `likedCount`)',
+    about: 'published posts and likes (`publishedCount`, `likedCount`), published posts per day (`d<yyyymmdd>`)',
   },
   {
     entity: ENTITY.DisplayFanoutJob,
@@ -180,6 +180,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     entity: ENTITY.TimelineEntry,
     key: Keys.timelineEntry('<userId>', '<publishedAt>', '<postId>'),
     about: "a post in a reader's timeline",
+  },
+  {
+    entity: ENTITY.FeedDays,
+    key: Keys.feedDays('<userId>'),
+    about: "a reader's timeline entries per publication day (`d<yyyymmdd>`)",
   },
   {
     entity: ENTITY.OutboundEvent,

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
-import { chunk, MAX_BATCH_WRITE } from '../dynamo/batch.js';
+import { chunk } from '../dynamo/batch.js';
+import { MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import type { PostSummary } from '../posts/post.entity.js';
+import { dayInWindow } from '../posts/feed-days.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { TimelineRepository } from './timeline.repository.js';
 
@@ -14,7 +17,7 @@ export interface FeedPost {
   publishedAt: string;
 }
 
-/** Batch writes of one follower page in flight at once (the processor's share of the table). */
+/** Transactions of one follower page in flight at once (the processor's share of the table). */
 const WRITES_IN_FLIGHT = 4;
 
 /**
@@ -23,6 +26,9 @@ const WRITES_IN_FLIGHT = 4;
  * which find nothing, as before.
  */
 const MAX_REMEMBERED_SKIPS = 10_000;
+
+/** An author's published positions read a call when their entries leave a reader's timeline. */
+const AUTHOR_PAGE = 100;
 
 /** How a publication was delivered. */
 export type Delivery = { mode: 'fan-out'; timelines: number } | { mode: 'fan-in' } | { mode: 'skipped' };
@@ -46,6 +52,7 @@ export class FeedFanout {
     private readonly timeline: TimelineRepository,
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   private readonly skipped = new Set<string>();
@@ -63,8 +70,9 @@ export class FeedFanout {
     }
     if (await this.isFanIn(post.authorId)) return { mode: 'fan-in' };
     let timelines = 0;
+    const now = this.clock.now();
     await this.follows.forEachFollowerPage(post.authorId, async (followerIds) => {
-      await this.inParallel(followerIds, (ids) => this.timeline.addEntries(ids, post));
+      await this.inParallel(followerIds, (ids) => this.timeline.addEntries(ids, post, now));
       timelines += followerIds.length;
     });
     return { mode: 'fan-out', timelines };
@@ -81,9 +89,36 @@ export class FeedFanout {
     // Skipped at publication: nothing was written for this place.
     if (this.skipped.delete(placeOf(post))) return;
     if (await this.isFanIn(post.authorId)) return;
+    const now = this.clock.now();
     await this.follows.forEachFollowerPage(post.authorId, (followerIds) =>
-      this.inParallel(followerIds, (ids) => this.timeline.removeEntries(ids, post)),
+      this.inParallel(followerIds, (ids) => this.timeline.removeEntries(ids, post, now)),
     );
+  }
+
+  /**
+   * Takes an author's posts out of one reader's timeline, each with its day's `-1`: when the
+   * reader unfollowed the author (the feed hides them from then on, so its count must not keep
+   * them), or when the author went fan-in (the reader merges their posts in from then on, counted
+   * by the author's own day counts, so the entries would count them twice). The author's
+   * published posts of the window are paged from their index (`GSI2`, newest first, scheduled ones
+   * included), one 2-item transaction per entry found. Idempotent: a gone entry counts nothing.
+   */
+  async authorLeft(readerId: string, authorId: string): Promise<number> {
+    const now = this.clock.now();
+    let removed = 0;
+    let before = '~';
+    for (;;) {
+      const page = await this.posts.publishedPositions(authorId, before, AUTHOR_PAGE);
+      const inWindow = page.candidates
+        .map((candidate) => ({
+          id: candidate.postId,
+          publishedAt: candidate.position.slice(0, candidate.position.length - candidate.postId.length - 1),
+        }))
+        .filter((post) => dayInWindow(post.publishedAt, now));
+      for (const post of inWindow) removed += await this.timeline.removeEntries([readerId], post, now);
+      if (!page.more || inWindow.length < page.candidates.length) return removed;
+      before = page.candidates.at(-1)!.position;
+    }
   }
 
   /** Whether the author is fanned in: flagged, or past the threshold now (then flagged here, once). */
@@ -95,9 +130,9 @@ export class FeedFanout {
     return true;
   }
 
-  private async inParallel(ids: string[], write: (ids: string[]) => Promise<void>): Promise<void> {
-    for (const group of chunk(ids, MAX_BATCH_WRITE * WRITES_IN_FLIGHT)) {
-      await Promise.all(chunk(group, MAX_BATCH_WRITE).map(write));
+  private async inParallel(ids: string[], write: (ids: string[]) => Promise<unknown>): Promise<void> {
+    for (const group of chunk(ids, MARKERS_PER_TRANSACTION * WRITES_IN_FLIGHT)) {
+      await Promise.all(chunk(group, MARKERS_PER_TRANSACTION).map(write));
     }
   }
 }

@@ -5,6 +5,7 @@ import { Keys } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
+import { todayCount, windowSum } from '../posts/feed-days.js';
 import { isLive, type PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { type FeedCandidate, TimelineRepository } from './timeline.repository.js';
@@ -64,6 +65,33 @@ export class FeedService {
       return stillTrue ? [post] : [];
     });
     return { items, nextCursor };
+  }
+
+  /**
+   * How many posts a walk of the whole feed shows, once the stream processor has run (Conduit's
+   * `articlesCount`): from counters, never by reading the feed (src/posts/feed-days.ts). The
+   * reader's timeline entries per publication day (`FEED#DAYS`) and the fan-in authors' published
+   * posts per day (their `USER#POSTS`), each summed over the window (today and the 30 days
+   * before, the days whose entries have not expired), less what is scheduled for later today
+   * (counted by its day, not shown yet). Calls: the reader's follow counts and day counts
+   * (`GetItem`s) and the timeline's `COUNT` Query of later today, in parallel; with fan-in
+   * authors one `BatchGetItem` of theirs, and a `COUNT` Query for each that published today.
+   */
+  async count(readerId: string): Promise<number> {
+    const now = this.clock.now();
+    const [counts, days, laterInTimeline] = await Promise.all([
+      this.follows.counts(readerId),
+      this.timeline.dayCounts(readerId),
+      this.timeline.scheduledLaterToday(readerId, now),
+    ]);
+    const authors = await this.posts.authorDayCounts(counts.fanInAuthors.slice(0, MAX_FAN_IN_AUTHORS));
+    const laterOfAuthors = await Promise.all(
+      authors
+        .filter((item) => todayCount(item, now) > 0)
+        .map((item) => this.posts.authorScheduledLaterToday(String(item.PK).slice('USER#'.length), now)),
+    );
+    const counted = authors.reduce((sum, item) => sum + windowSum(item, now), windowSum(days, now));
+    return counted - laterInTimeline - laterOfAuthors.reduce((sum, n) => sum + n, 0);
   }
 
   /**

@@ -1,10 +1,41 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, type NativeAttributeValue, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll, deletePartition } from '../dynamo/batch.js';
+import { type CountedMarker, writeCountedMarkers } from '../dynamo/counted-markers.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { isExpired } from '../dynamo/expressions.js';
-import { Keys } from '../dynamo/keys.js';
-import { toTimelineItem } from '../follows/follow-items.js';
+import { ENTITY, Keys } from '../dynamo/keys.js';
+import { countAll } from '../dynamo/pagination.js';
+import {
+  dayAttribute,
+  dayCounterClauses,
+  dayInWindow,
+  endOfDay,
+  timelineEntryTtl,
+  updateExpression,
+} from '../posts/feed-days.js';
+
+/** The post a timeline entry stands for: its place in the feed. */
+export interface TimelinePost {
+  id: string;
+  authorId: string;
+  publishedAt: string;
+}
+
+/**
+ * A post in a reader's timeline: just enough to order, filter and fetch it (the summary is read
+ * at page time). It expires with its publication day's place in the feed's count window: the end
+ * of that day (UTC) plus 30 days (src/posts/feed-days.ts), so entries live 30 to 31 days.
+ */
+export function toTimelineItem(readerId: string, post: TimelinePost): Record<string, NativeAttributeValue> {
+  return {
+    ...Keys.timelineEntry(readerId, post.publishedAt, post.id),
+    entity: ENTITY.TimelineEntry,
+    postId: post.id,
+    authorId: post.authorId,
+    ttl: timelineEntryTtl(post.publishedAt),
+  };
+}
 
 /** A post's place in a feed: the sort position `<publishedAt>#<postId>` is the same in every source. */
 export interface FeedCandidate {
@@ -35,24 +66,90 @@ export class TimelineRepository {
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
   ) {}
 
-  /** Puts the post into each reader's timeline (a Put is idempotent: a second delivery rewrites the same item). */
-  async addEntries(readerIds: string[], post: { id: string; authorId: string; publishedAt: string }): Promise<void> {
-    await batchWriteAll(
+  /**
+   * Puts the post into each reader's timeline with `+1` on the reader's count of its publication
+   * day (`FEED#DAYS`), 50 readers a transaction (`writeCountedMarkers`): an entry there already
+   * (a replayed record) is left, and not counted again. A post whose day has left the window
+   * would be expired at once: nothing is written. Returns how many entries were new.
+   */
+  addEntries(readerIds: string[], post: TimelinePost, now: Date): Promise<number> {
+    if (!dayInWindow(post.publishedAt, now)) return Promise.resolve(0);
+    return writeCountedMarkers(
       this.db,
-      this.tableName,
-      readerIds.map((readerId) => ({ PutRequest: { Item: toTimelineItem(readerId, post) } })),
+      readerIds.map((readerId) => ({
+        marker: {
+          Put: {
+            TableName: this.tableName,
+            Item: toTimelineItem(readerId, post),
+            ConditionExpression: 'attribute_not_exists(PK)',
+          },
+        },
+        counter: this.dayChange(readerId, post.publishedAt, +1, now),
+      })),
     );
   }
 
-  /** Removes the post from each reader's timeline (deleting what is gone is a no-op). */
-  async removeEntries(readerIds: string[], post: { id: string; publishedAt: string }): Promise<void> {
-    await batchWriteAll(
-      this.db,
-      this.tableName,
-      readerIds.map((readerId) => ({
-        DeleteRequest: { Key: Keys.timelineEntry(readerId, post.publishedAt, post.id) },
-      })),
-    );
+  /**
+   * Removes the post from each reader's timeline with `-1` on the reader's day, for the entries
+   * that are there (deleting what is gone counts nothing). Past the window the day is no longer
+   * summed, so the entries (expired, not yet deleted by TTL) go without a count: a batch delete.
+   */
+  async removeEntries(readerIds: string[], post: { id: string; publishedAt: string }, now: Date): Promise<number> {
+    if (!dayInWindow(post.publishedAt, now)) {
+      await batchWriteAll(
+        this.db,
+        this.tableName,
+        readerIds.map((readerId) => ({
+          DeleteRequest: { Key: Keys.timelineEntry(readerId, post.publishedAt, post.id) },
+        })),
+      );
+      return 0;
+    }
+    const pairs: CountedMarker[] = readerIds.map((readerId) => ({
+      marker: {
+        Delete: {
+          TableName: this.tableName,
+          Key: Keys.timelineEntry(readerId, post.publishedAt, post.id),
+          ConditionExpression: 'attribute_exists(PK)',
+        },
+      },
+      counter: this.dayChange(readerId, post.publishedAt, -1, now),
+    }));
+    return writeCountedMarkers(this.db, pairs);
+  }
+
+  /** The reader's day counter item (`FEED#DAYS`), or undefined when nothing was ever counted. */
+  async dayCounts(readerId: string): Promise<Record<string, unknown> | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: Keys.feedDays(readerId) }));
+    return result.Item;
+  }
+
+  /**
+   * How many entries of today sort after `now` (posts scheduled for later today: counted by the
+   * day, not shown yet): one `Select: COUNT` Query that reads only those entries.
+   */
+  scheduledLaterToday(readerId: string, now: Date): Promise<number> {
+    return countAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :after AND :end',
+      ExpressionAttributeValues: {
+        ':pk': Keys.timelinePartition(readerId),
+        ':after': `${now.toISOString()}#~`,
+        ':end': endOfDay(now),
+      },
+    });
+  }
+
+  private dayChange(readerId: string, publishedAt: string, delta: 1 | -1, now: Date) {
+    const clauses = dayCounterClauses(new Map([[dayAttribute(publishedAt), delta]]), now);
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: Keys.feedDays(readerId),
+        UpdateExpression: updateExpression({ set: ['entity = :entity'], add: clauses.add, remove: clauses.remove }),
+        ExpressionAttributeValues: { ':entity': ENTITY.FeedDays, ...clauses.values },
+      },
+    };
   }
 
   /** Up to `limit` entries below `before`, newest first: one Query. */

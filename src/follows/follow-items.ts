@@ -1,6 +1,5 @@
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { ENTITY, FollowIndexKeys, Keys } from '../dynamo/keys.js';
-import { epochSeconds } from '../dynamo/expressions.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -10,9 +9,6 @@ type Item = Record<string, NativeAttributeValue>;
  * every feed page and public user view. A follow past it is 422 `too_many_fan_in_follows`.
  */
 export const MAX_FAN_IN_AUTHORS = 100;
-
-/** How long a timeline entry lives after the post's publication (DynamoDB TTL; reads filter it too). */
-export const TIMELINE_TTL_DAYS = 30;
 
 /** The follow edge: its own partition, listed by GSI1 (the author's followers) and GSI2 (the follower's following). */
 export function toFollowItem(followerId: string, authorId: string, followedAt: string): Item {
@@ -38,17 +34,6 @@ export function toFollowCountsItem(
     followingCount: counts.followingCount,
     ...(counts.fanIn ? { fanIn: true } : {}),
     ...(counts.fanInAuthors?.length ? { fanInAuthors: new Set(counts.fanInAuthors) } : {}),
-  };
-}
-
-/** A post in a reader's timeline: just enough to order, filter and fetch it (the summary is read at page time). */
-export function toTimelineItem(readerId: string, post: { id: string; authorId: string; publishedAt: string }): Item {
-  return {
-    ...Keys.timelineEntry(readerId, post.publishedAt, post.id),
-    entity: ENTITY.TimelineEntry,
-    postId: post.id,
-    authorId: post.authorId,
-    ttl: epochSeconds(new Date(Date.parse(post.publishedAt) + TIMELINE_TTL_DAYS * 86_400_000)),
   };
 }
 

@@ -40,6 +40,7 @@ import {
   PUBLISHED_COUNT,
   publishedCountChanges,
 } from './published-counters.js';
+import { endOfDay } from './feed-days.js';
 import {
   mustExist,
   type TransactOperation,
@@ -688,6 +689,35 @@ export class PostsRepository {
   }
 
   /**
+   * Authors' `USER#POSTS` items, for their published posts per day (the personal feed's count of
+   * its fan-in authors, src/posts/feed-days.ts): one BatchGetItem for up to 100 authors.
+   */
+  async authorDayCounts(authorIds: readonly string[]): Promise<Record<string, unknown>[]> {
+    if (authorIds.length === 0) return [];
+    return batchGetAll(
+      this.db,
+      this.tableName,
+      authorIds.map((authorId) => Keys.userPostCounts(authorId)),
+    );
+  }
+
+  /** An author's posts scheduled for later today (counted by their day, not out yet): one COUNT Query. */
+  authorScheduledLaterToday(authorId: string, now: Date): Promise<number> {
+    const gsi = GSI[INDEX_PATTERNS.authorPublished.index];
+    return countAll(this.db, {
+      TableName: this.tableName,
+      IndexName: gsi.name,
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :after AND :end',
+      ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#sk': gsi.sortKey },
+      ExpressionAttributeValues: {
+        ':pk': PostIndexKeys.authorPublishedPartition(authorId),
+        ':after': upTo(now.toISOString()),
+        ':end': endOfDay(now),
+      },
+    });
+  }
+
+  /**
    * How many entries of a feed partition lie after `now` (scheduled posts): `Select: COUNT`
    * Queries, which read only those entries (0.5 RCU when there are none). The table's own tag
    * link partition when `index` is undefined (its links sort as `POST#<publishedAt>#<id>`).
@@ -1153,7 +1183,7 @@ export class PostsRepository {
     // The month's `publishedCount` change also creates the month's item on its first post.
     return [
       ...this.links.relink(linkable(before), linkable(after)),
-      ...publishedCountChanges(this.tableName, before, after),
+      ...publishedCountChanges(this.tableName, before, after, this.clock.now()),
     ];
   }
 

@@ -1,5 +1,6 @@
 import { ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
+import { dayAttribute, dayCounterClauses, dayInWindow, updateExpression } from './feed-days.js';
 import type { PostSummary } from './post.entity.js';
 
 /**
@@ -55,23 +56,66 @@ function netChanges(
 
 /**
  * The counter writes that follow a post from one state to the next (undefined: not there), as
- * parts of the transaction that writes the post: its month's and its author's `publishedCount`.
+ * parts of the transaction that writes the post: its month's and its author's `publishedCount`,
+ * and on the author's item the count of the post's publication day (`d<yyyymmdd>`), which the
+ * personal feed sums for readers who merge that author in (fan-in, src/posts/feed-days.ts). A
+ * day already out of the feed's window is not changed (it is no longer summed), and each write
+ * removes the days just before the window, so the item keeps about 31 days.
  */
 export function publishedCountChanges(
   tableName: string,
   before: PostSummary | undefined,
   after: PostSummary | undefined,
+  now: Date,
 ): TransactOperation[] {
   const months = netChanges(before, after, (post) => feedBucket(post.publishedAt));
   const authors = netChanges(before, after, (post) => post.authorId);
+  const days = netChanges(before, after, (post) => `${post.authorId} ${post.publishedAt}`);
+  const daysOf = new Map<string, Map<string, number>>();
+  for (const [key, delta] of days) {
+    const [authorId, publishedAt] = key.split(' ') as [string, string];
+    if (!dayInWindow(publishedAt, now)) continue;
+    const changes = daysOf.get(authorId) ?? new Map<string, number>();
+    const day = dayAttribute(publishedAt);
+    changes.set(day, (changes.get(day) ?? 0) + delta);
+    daysOf.set(authorId, changes);
+  }
   return [
     ...[...months].map(([month, delta]) =>
       counterChange(tableName, Keys.feedMonth(month), ENTITY.FeedMonth, PUBLISHED_COUNT, delta),
     ),
-    ...[...authors].map(([authorId, delta]) =>
-      counterChange(tableName, Keys.userPostCounts(authorId), ENTITY.UserPostCounts, PUBLISHED_COUNT, delta),
-    ),
+    ...[...new Set([...authors.keys(), ...daysOf.keys()])]
+      .filter((authorId) => authors.has(authorId) || [...daysOf.get(authorId)!.values()].some((delta) => delta !== 0))
+      .map((authorId) =>
+        authorCountsChange(tableName, authorId, authors.get(authorId) ?? 0, daysOf.get(authorId) ?? new Map(), now),
+      ),
   ];
+}
+
+/** `publishedCount` and the day counts of one author, in one update of their `USER#POSTS` item. */
+function authorCountsChange(
+  tableName: string,
+  authorId: string,
+  delta: number,
+  days: ReadonlyMap<string, number>,
+  now: Date,
+): TransactOperation {
+  const clauses = dayCounterClauses(days, now);
+  return {
+    item: {
+      Update: {
+        TableName: tableName,
+        Key: Keys.userPostCounts(authorId),
+        UpdateExpression: updateExpression({
+          set: ['entity = :entity'],
+          add: [...(delta !== 0 ? ['#counter :delta'] : []), ...clauses.add],
+          remove: clauses.remove,
+        }),
+        ExpressionAttributeNames: delta !== 0 ? { '#counter': PUBLISHED_COUNT } : undefined,
+        ExpressionAttributeValues: { ':entity': ENTITY.UserPostCounts, ...(delta !== 0 ? { ':delta': delta } : {}), ...clauses.values },
+      },
+    },
+  } satisfies TransactOperation;
 }
 
 /** `likedCount ± 1` on the user's counts item, in the transaction that writes or removes a like. */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { chunk } from '../../dynamo/batch.js';
+import { FeedFanout } from '../../feed/feed-fanout.js';
 import { TimelineRepository } from '../../feed/timeline.repository.js';
 import { FollowsRepository } from '../../follows/follows.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
@@ -30,14 +31,21 @@ export class FanInPromotionHandler implements StreamHandler {
 
   private readonly logger = new Logger(FanInPromotionHandler.name);
 
-  constructor(private readonly follows: FollowsRepository) {}
+  constructor(
+    private readonly follows: FollowsRepository,
+    private readonly fanout: FeedFanout,
+  ) {}
 
   async handle(change: ItemChange, authorId: string): Promise<void> {
     if (change.newImage?.fanIn !== true || change.oldImage?.fanIn === true) return;
     await this.follows.forEachFollowerPage(authorId, (followerIds) =>
-      eachInParallel(followerIds, async (followerId) =>
-        logWhenFull(this.logger, await this.follows.addFanInAuthor(followerId, authorId), followerId, authorId),
-      ),
+      eachInParallel(followerIds, async (followerId) => {
+        const outcome = await this.follows.addFanInAuthor(followerId, authorId);
+        logWhenFull(this.logger, outcome, followerId, authorId);
+        // The reader merges the author in from now on: the entries fanned out before would be
+        // counted twice (timeline days and the author's days), so they leave the timeline.
+        if (outcome === 'added') await this.fanout.authorLeft(followerId, authorId);
+      }),
     );
   }
 }
@@ -60,9 +68,13 @@ export class FollowEdgeHandler implements StreamHandler {
 
   private readonly logger = new Logger(FollowEdgeHandler.name);
 
-  constructor(private readonly follows: FollowsRepository) {}
+  constructor(
+    private readonly follows: FollowsRepository,
+    private readonly fanout: FeedFanout,
+  ) {}
 
   async handle(change: ItemChange): Promise<void> {
+    if (change.event === 'REMOVE' && change.oldImage) return this.unfollowed(change.oldImage);
     if (change.event !== 'INSERT' || !change.newImage) return;
     const followerId = change.newImage.followerId as string;
     const authorId = change.newImage.authorId as string;
@@ -72,6 +84,18 @@ export class FollowEdgeHandler implements StreamHandler {
     if (state.followerExists && state.authorExists && state.authorFanIn && !state.fannedInAlready) {
       logWhenFull(this.logger, await this.follows.addFanInAuthor(followerId, authorId), followerId, authorId);
     }
+  }
+
+  /**
+   * An edge removed (unfollow, or an erasure's): the author's posts leave the reader's timeline
+   * with their day counts, so the feed's `articlesCount` drops with what the feed stops showing.
+   * Unless the reader follows the author again by now (one consistent GetItem): their entries stay.
+   */
+  private async unfollowed(edge: Record<string, unknown>): Promise<void> {
+    const followerId = edge.followerId as string;
+    const authorId = edge.authorId as string;
+    if (await this.follows.isFollowing(followerId, authorId)) return;
+    await this.fanout.authorLeft(followerId, authorId);
   }
 }
 
