@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { dayAttribute } from '../src/posts/feed-days.js';
 import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
@@ -9,7 +10,7 @@ jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
 describe('npm run db:check-counts (e2e)', () => {
   let t: TestApp;
   let admin: SignedIn;
-  const ids = { tag: '', category: '', post: '', comment: '', readers: [] as string[] };
+  const ids = { tag: '', category: '', post: '', comment: '', readers: [] as string[], bearers: [] as string[] };
 
   /** Runs the built command on the suite's table: its exit code and output. */
   async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
@@ -66,6 +67,7 @@ describe('npm run db:check-counts (e2e)', () => {
     for (const reader of readers) await as(reader).put(`/api/v1/users/${admin.userId}/follow`).expect(200);
     await as(readers[0]).put(`/api/v1/users/${readers[1].userId}/follow`).expect(200);
     ids.readers = readers.map((reader) => reader.userId);
+    ids.bearers = readers.map((reader) => reader.bearer);
   });
   afterAll(async () => {
     await t.close();
@@ -176,5 +178,53 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(found.output).toContain(`tag postCount of TAG#${ids.tag} TAG: stored 1, GSI5SK 40, actual 1`);
     expect((await checkCounts('--fix')).code).toBe(0);
     expect(await t.getItem(`TAG#${ids.tag}`, 'TAG')).toMatchObject({ postCount: 1, GSI5SK: 1 });
+  });
+
+  it("checks the personal feed's day counts (a reader's timeline entries, an author's posts) and --fix repairs them", async () => {
+    // A post the two readers' timelines get (they follow the admin), counted on their FEED#DAYS;
+    // the processor, run here for the first time, fans the first post out to them too.
+    const post = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', admin.bearer)
+      .send({ title: 'Fanned out', content: 'x' })
+      .expect(201);
+    const published = await t.api
+      .post(`/api/v1/posts/${post.body.id}/publish`)
+      .set('authorization', admin.bearer)
+      .send({})
+      .expect(200);
+    await t.mailSent(); // the fan-out
+    const day = dayAttribute((published.body as { publishedAt: string }).publishedAt);
+    const exact = await checkCounts();
+    expect(exact.output).toContain('reader feed day: 2 checked, 0 drifted');
+    expect(exact.output).toContain('author published day: 1 checked, 0 drifted');
+    expect(exact.code).toBe(0);
+
+    await corrupt({ PK: `USER#${ids.readers[0]}`, SK: 'FEED#DAYS' }, { [day]: 5 });
+    await t.db.send(
+      new DeleteCommand({ TableName: t.tableName, Key: { PK: `USER#${ids.readers[1]}`, SK: 'FEED#DAYS' } }),
+    );
+    await corrupt({ PK: `USER#${admin.userId}`, SK: 'USER#POSTS' }, { [day]: 9 });
+    const found = await checkCounts();
+    expect(found.code).toBe(1);
+    expect(found.output.split('\n')).toEqual(
+      expect.arrayContaining([
+        `reader feed day of USER#${ids.readers[0]} FEED#DAYS: stored 5, actual 2`,
+        `reader feed day of USER#${ids.readers[1]} FEED#DAYS: stored none, actual 2`,
+        `author published day of USER#${admin.userId} USER#POSTS: stored 9, actual 2`,
+        '3 counter(s) drifted; run with --fix to repair.',
+      ]),
+    );
+    expect((await checkCounts('--fix')).code).toBe(0);
+    expect(await t.getItem(`USER#${ids.readers[1]}`, 'FEED#DAYS')).toMatchObject({ entity: 'FeedDays', [day]: 2 });
+    expect(await t.getItem(`USER#${admin.userId}`, 'USER#POSTS')).toMatchObject({ [day]: 2 });
+    for (const bearer of ids.bearers) {
+      const feed = await t.api.get('/api/articles/feed').set('authorization', bearer).expect(200);
+      expect(feed.body).toMatchObject({ articlesCount: 2 });
+      expect((feed.body as { articles: { title: string }[] }).articles.map((a) => a.title)).toEqual([
+        'Fanned out',
+        'Counted post',
+      ]);
+    }
   });
 });

@@ -4,6 +4,8 @@ import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { ADMIN_COUNTER_KEY, ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
+import { systemClock } from '../common/clock/clock.js';
+import { dayAttribute, dayInWindow, windowDays } from '../posts/feed-days.js';
 import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
 import { isCountedPosition } from '../posts/like-visibility.js';
 
@@ -22,6 +24,8 @@ export const COUNTERS = [
   'month publishedCount',
   'user publishedCount',
   'user likedCount',
+  'reader feed day',
+  'author published day',
   'activeAdmins',
 ] as const;
 export type CounterName = (typeof COUNTERS)[number];
@@ -76,8 +80,10 @@ const drifted = (c: Counter): boolean =>
  * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
- * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), and the
- * active-admin counter (active admin users).
+ * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
+ * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries on `FEED#DAYS`,
+ * an author's published posts on `USER#POSTS`, by publication day; older days are not summed and not
+ * checked) and the active-admin counter (active admin users).
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
  * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
@@ -89,6 +95,8 @@ export async function checkCounts(options: {
   client: DynamoDBClient;
   tableName: string;
   fix?: boolean;
+  /** The instant whose feed window the day counts are checked in (now by default). */
+  now?: Date;
 }): Promise<CountCheck> {
   const db = createDocumentClient(options.client);
   const items: Item[] = [];
@@ -101,7 +109,7 @@ export async function checkCounts(options: {
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
 
-  const counters = recount(items);
+  const counters = recount(items, options.now ?? systemClock.now());
   const checked = Object.fromEntries(COUNTERS.map((name) => [name, 0])) as Record<CounterName, number>;
   const drift: CounterDrift[] = [];
   for (const c of counters) {
@@ -135,7 +143,7 @@ const POST_COUNTERS = (published: Map<string, number>, liked: Map<string, number
   ] as const;
 
 /** The stored counters of the table's items and their recounts. */
-function recount(items: Item[]): Counter[] {
+function recount(items: Item[], now: Date): Counter[] {
   const tagLinks = new Map<string, number>(); // by tag partition
   const categoryLinks = new Map<string, number>(); // by category id
   const likes = new Map<string, number>(); // by post partition
@@ -148,6 +156,9 @@ function recount(items: Item[]): Counter[] {
   const monthPosts = new Map<string, number>(); // published (or scheduled) posts by feed month
   const authorPosts = new Map<string, number>(); // published (or scheduled) posts by author id
   const userLikes = new Map<string, number>(); // like items by user id
+  // The feed's day counts (src/posts/feed-days.ts), by `<user id> <d<yyyymmdd>>`, days of the window only.
+  const readerDays = new Map<string, number>(); // timeline entries by reader and publication day
+  const authorDays = new Map<string, number>(); // published (or scheduled) posts by author and day
   let activeAdmins = 0;
   for (const item of items) {
     const pk = String(item.PK);
@@ -162,6 +173,12 @@ function recount(items: Item[]): Counter[] {
     } else if (item.entity === ENTITY.Post && item.status === 'published' && typeof item.publishedAt === 'string') {
       increment(monthPosts, feedBucket(item.publishedAt));
       increment(authorPosts, String(item.authorId));
+      if (dayInWindow(item.publishedAt, now))
+        increment(authorDays, `${String(item.authorId)} ${dayAttribute(item.publishedAt)}`);
+    } else if (item.entity === ENTITY.TimelineEntry) {
+      const publishedAt = sk.slice(0, sk.length - String(item.postId).length - 1);
+      if (dayInWindow(publishedAt, now))
+        increment(readerDays, `${pk.slice(pk.indexOf('#') + 1)} ${dayAttribute(publishedAt)}`);
     } else if (item.entity === ENTITY.Follow) {
       increment(followers, String(item.authorId));
       increment(following, String(item.followerId));
@@ -178,6 +195,23 @@ function recount(items: Item[]): Counter[] {
   const followCounted = new Set<string>(); // users whose follow counter item exists
   const postCounted = new Set<string>(); // users whose post counter item exists
   const monthCounted = new Set<string>(); // months whose item exists
+  const daysCounted = new Set<string>(); // readers whose FEED#DAYS item exists
+  const window = windowDays(now);
+  /** The window's day counts of a reader's or author's item: each day stored or with something to count. */
+  const dayCounters = (item: Item, counter: CounterName, actuals: Map<string, number>, userId: string) => {
+    for (const day of window) {
+      const actual = actuals.get(`${userId} ${day}`) ?? 0;
+      if (item[day] !== undefined || actual > 0)
+        counters.push({
+          counter,
+          key: keyOf(item),
+          attribute: day,
+          stored: numberOrUndefined(item[day]),
+          actual,
+          mirrors: {},
+        });
+    }
+  };
   for (const item of items) {
     const pk = String(item.PK);
     const at = (counter: CounterName, attribute: string, actual: number, mirrors: string[] = []) =>
@@ -230,6 +264,11 @@ function recount(items: Item[]): Counter[] {
         const actual = counts.get(userId) ?? 0;
         if (item[attribute] !== undefined || actual > 0) at(counter, attribute, actual);
       }
+      dayCounters(item, 'author published day', authorDays, userId);
+    } else if (item.entity === ENTITY.FeedDays) {
+      const userId = pk.slice(pk.indexOf('#') + 1);
+      daysCounted.add(userId);
+      dayCounters(item, 'reader feed day', readerDays, userId);
     } else if (item.entity === ENTITY.FeedMonth) {
       const month = String(item.SK);
       monthCounted.add(month);
@@ -244,6 +283,15 @@ function recount(items: Item[]): Counter[] {
     for (const [userId, actual] of counts)
       if (!postCounted.has(userId))
         missing(counter, Keys.userPostCounts(userId), attribute, actual, ENTITY.UserPostCounts);
+  for (const [key, actual] of authorDays) {
+    const [userId, day] = key.split(' ') as [string, string];
+    if (!postCounted.has(userId))
+      missing('author published day', Keys.userPostCounts(userId), day, actual, ENTITY.UserPostCounts);
+  }
+  for (const [key, actual] of readerDays) {
+    const [userId, day] = key.split(' ') as [string, string];
+    if (!daysCounted.has(userId)) missing('reader feed day', Keys.feedDays(userId), day, actual, ENTITY.FeedDays);
+  }
   for (const [month, actual] of monthPosts)
     if (!monthCounted.has(month))
       missing('month publishedCount', Keys.feedMonth(month), PUBLISHED_COUNT, actual, ENTITY.FeedMonth);

@@ -51,7 +51,10 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * without it, so a replayed batch, or one resumed after a crash, counts each marker once. Returns
  * how many markers this call wrote (or removed).
  */
-export async function writeCountedMarkers(client: DynamoDBDocumentClient, pairs: readonly CountedMarker[]): Promise<number> {
+export async function writeCountedMarkers(
+  client: DynamoDBDocumentClient,
+  pairs: readonly CountedMarker[],
+): Promise<number> {
   let written = 0;
   for (let start = 0; start < pairs.length; start += MARKERS_PER_TRANSACTION) {
     let pending = pairs.slice(start, start + MARKERS_PER_TRANSACTION);

@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, GetCommand, type NativeAttributeValue, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  type NativeAttributeValue,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll, deletePartition } from '../dynamo/batch.js';
 import { type CountedMarker, writeCountedMarkers } from '../dynamo/counted-markers.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';

@@ -43,11 +43,11 @@ describe('feed day counts', () => {
     expect(new Date(entry.ttl * 1000).toISOString()).toBe('2026-11-28T00:00:00.000Z');
     const lastSecond = new Date('2026-11-27T23:59:59.000Z');
     const next = new Date('2026-11-28T00:00:00.000Z');
-    expect([isExpired(entry, lastSecond), windowSum(counter, lastSecond), dayInWindow(publishedAt, lastSecond)]).toEqual([
-      false,
-      1,
-      true,
-    ]);
+    expect([
+      isExpired(entry, lastSecond),
+      windowSum(counter, lastSecond),
+      dayInWindow(publishedAt, lastSecond),
+    ]).toEqual([false, 1, true]);
     expect([isExpired(entry, next), windowSum(counter, next), dayInWindow(publishedAt, next)]).toEqual([
       true,
       0,

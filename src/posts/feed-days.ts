@@ -19,7 +19,8 @@ const DAY_MS = 86_400_000;
 /** The UTC day number (days since the epoch) of an instant. */
 const dayNumber = (at: Date | string): number => Math.floor(new Date(at).getTime() / DAY_MS);
 
-const attributeOfDay = (day: number): string => `d${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
+const attributeOfDay = (day: number): string =>
+  `d${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
 
 /** The counter attribute of a publication time's day: `d<yyyymmdd>` (UTC). */
 export const dayAttribute = (publishedAt: string): string => attributeOfDay(dayNumber(publishedAt));

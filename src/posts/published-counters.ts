@@ -112,7 +112,11 @@ function authorCountsChange(
           remove: clauses.remove,
         }),
         ExpressionAttributeNames: delta !== 0 ? { '#counter': PUBLISHED_COUNT } : undefined,
-        ExpressionAttributeValues: { ':entity': ENTITY.UserPostCounts, ...(delta !== 0 ? { ':delta': delta } : {}), ...clauses.values },
+        ExpressionAttributeValues: {
+          ':entity': ENTITY.UserPostCounts,
+          ...(delta !== 0 ? { ':delta': delta } : {}),
+          ...clauses.values,
+        },
       },
     },
   } satisfies TransactOperation;
