@@ -86,11 +86,11 @@ export class FeedService {
     ]);
     const authors = await this.posts.authorDayCounts(counts.fanInAuthors.slice(0, MAX_FAN_IN_AUTHORS));
     const laterOfAuthors = await Promise.all(
-      authors
-        .filter((item) => todayCount(item, now) > 0)
-        .map((item) => this.posts.authorScheduledLaterToday(String(item.PK).slice('USER#'.length), now)),
+      [...authors]
+        .filter(([, item]) => todayCount(item, now) > 0)
+        .map(([authorId]) => this.posts.authorScheduledLaterToday(authorId, now)),
     );
-    const counted = authors.reduce((sum, item) => sum + windowSum(item, now), windowSum(days, now));
+    const counted = [...authors.values()].reduce((sum, item) => sum + windowSum(item, now), windowSum(days, now));
     return counted - laterInTimeline - laterOfAuthors.reduce((sum, n) => sum + n, 0);
   }
 

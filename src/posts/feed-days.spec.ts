@@ -9,6 +9,7 @@ import {
   todayCount,
   updateExpression,
   windowDays,
+  windowStart,
   windowSum,
 } from './feed-days.js';
 
@@ -83,5 +84,7 @@ describe('feed day counts', () => {
   it('bounds today by the start of the next UTC day', () => {
     expect(endOfDay(now)).toBe('2026-11-28T00:00:00.000Z');
     expect(endOfDay(new Date('2026-12-31T23:59:59.999Z'))).toBe('2027-01-01T00:00:00.000Z');
+    expect(windowStart(now)).toBe('2026-10-28T00:00:00.000Z');
+    expect(dayAttribute(windowStart(now))).toBe(windowDays(now).at(-1));
   });
 });

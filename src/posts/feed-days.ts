@@ -57,6 +57,9 @@ export const todayCount = (item: Record<string, unknown> | undefined, now: Date)
   return typeof value === 'number' ? value : 0;
 };
 
+/** The start of the window's first day (UTC), as an ISO string: the lowest position the window counts. */
+export const windowStart = (now: Date): string => new Date((dayNumber(now) - FEED_WINDOW_DAYS) * DAY_MS).toISOString();
+
 /** The start of the next UTC day, as an ISO string (the upper bound of today's positions). */
 export const endOfDay = (now: Date): string => new Date((dayNumber(now) + 1) * DAY_MS).toISOString();
 

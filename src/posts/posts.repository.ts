@@ -692,12 +692,16 @@ export class PostsRepository {
    * Authors' `USER#POSTS` items, for their published posts per day (the personal feed's count of
    * its fan-in authors, src/posts/feed-days.ts): one BatchGetItem for up to 100 authors.
    */
-  async authorDayCounts(authorIds: readonly string[]): Promise<Record<string, unknown>[]> {
-    if (authorIds.length === 0) return [];
-    return batchGetAll(
-      this.db,
-      this.tableName,
-      authorIds.map((authorId) => Keys.userPostCounts(authorId)),
+  async authorDayCounts(authorIds: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    if (authorIds.length === 0) return new Map();
+    const keys = authorIds.map((authorId) => Keys.userPostCounts(authorId));
+    const items = await batchGetAll(this.db, this.tableName, keys);
+    const byKey = new Map(items.map((item) => [String(item.PK), item]));
+    return new Map(
+      authorIds.flatMap((authorId, i) => {
+        const item = byKey.get(keys[i].PK);
+        return item ? [[authorId, item] as const] : [];
+      }),
     );
   }
 
