@@ -451,7 +451,10 @@ describe('db:migrate (e2e)', () => {
         `${at}#${posts[2]}`,
       ]);
       expect(await likedCount()).toBe(2);
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+      // Every counter but the feed's day counts: the fixture's recent posts have none until
+      // migration 0009 (not in the list yet: it lands after 0008) counts them.
+      const drift = (await checkCounts({ client: db.client, tableName: t.tableName })).drift;
+      expect(drift.filter((d) => !['reader feed day', 'author published day'].includes(d.counter))).toEqual([]);
       // The list and its count: the live post only, until the scheduled one's time.
       const mine = await t.api.get('/api/v1/users/me/likes').set('authorization', fan.bearer).expect(200);
       expect((mine.body as { items: { id: string }[] }).items.map((post) => post.id)).toEqual([posts[0]]);
