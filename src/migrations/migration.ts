@@ -27,7 +27,24 @@ export interface ItemSkipped {
   skipped: string;
 }
 
-export const isSkipped = (result: ItemUpdate | ItemSkipped): result is ItemSkipped => 'skipped' in result;
+export const isSkipped = (result: ItemChange | ItemSkipped): result is ItemSkipped => 'skipped' in result;
+
+/**
+ * One item's move to another key (a layout that keys it elsewhere): `moveTo` (the whole item at its
+ * new key) is Put where nothing is, and the item read is deleted on `conditionExpression`, in one
+ * transaction, so a second run, or one after a crash, moves nothing twice.
+ */
+export interface ItemMove {
+  description: string;
+  moveTo: Item;
+  /** Must hold only while the item still needs the move (as `ItemUpdate`'s). */
+  conditionExpression: string;
+  names?: Record<string, string>;
+  values?: Record<string, AttributeValue>;
+}
+
+/** What `migrate` asks for one item. */
+export type ItemChange = ItemUpdate | ItemMove;
 
 /** What a migration may read besides the item (a count under the item's key, say). */
 export interface MigrationContext {
@@ -54,13 +71,13 @@ export interface Migration {
   /** A Scan FilterExpression narrowing what `migrate` sees (it is still read, and billed, in full). */
   filter?: { expression: string; names?: Record<string, string>; values?: Record<string, AttributeValue> };
   /**
-   * The change an item needs, undefined when it has the new layout already, or `{ skipped }` when
-   * it needs one that cannot be computed from it.
+   * The change an item needs (an update, or a move to another key), undefined when it has the new
+   * layout already, or `{ skipped }` when it needs one that cannot be computed from it.
    */
   migrate(
     item: Item,
     context: MigrationContext,
-  ): ItemUpdate | ItemSkipped | undefined | Promise<ItemUpdate | ItemSkipped | undefined>;
+  ): ItemChange | ItemSkipped | undefined | Promise<ItemChange | ItemSkipped | undefined>;
 }
 
 export const formatVersion = (version: number): string => String(version).padStart(4, '0');

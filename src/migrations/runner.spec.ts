@@ -1,6 +1,6 @@
-import { GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
-import type { Item, ItemUpdate, Migration } from './migration.js';
+import type { Item, ItemMove, ItemUpdate, Migration } from './migration.js';
 import { applyToItem, runMigrations } from './runner.js';
 
 const conditionFailed = () =>
@@ -72,6 +72,47 @@ describe('applyToItem (db:migrate, one item)', () => {
     await expect(applyToItem(run(client), item, doubling.migrate(item, {} as never) as ItemUpdate)).rejects.toThrow(
       /0099-doubling: the item A\/B changed under it 3 times/,
     );
+  });
+
+  it('moves an item to another key in one transaction: the copy where nothing is, the item deleted on its condition', async () => {
+    const move: ItemMove = {
+      description: 'move',
+      moveTo: { ...item, PK: { S: 'C' } },
+      conditionExpression: 'attribute_exists(PK)',
+    };
+    const sent: TransactWriteItemsCommand[] = [];
+    const refusals = [true, false];
+    const reads: (Item | undefined)[] = [item];
+    const client = {
+      send: (command: unknown) =>
+        Promise.resolve().then(() => {
+          if (command instanceof GetItemCommand) return { Item: reads.shift() };
+          if (!(command instanceof TransactWriteItemsCommand)) throw new Error('unexpected command');
+          sent.push(command);
+          if (refusals.shift())
+            throw Object.assign(new Error('canceled'), {
+              name: 'TransactionCanceledException',
+              CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+            });
+          return {};
+        }),
+    } as never;
+    const moving: Migration = { ...doubling, migrate: () => move };
+    // Refused once (the item changed), read again, moved.
+    await expect(applyToItem({ ...run(client), migration: moving }, item, move)).resolves.toBe(true);
+    expect(sent).toHaveLength(2);
+    expect(sent[1].input.TransactItems).toEqual([
+      { Put: { TableName: 't', Item: move.moveTo, ConditionExpression: 'attribute_not_exists(PK)' } },
+      {
+        Delete: {
+          TableName: 't',
+          Key: { PK: item.PK, SK: item.SK },
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: undefined,
+          ExpressionAttributeValues: undefined,
+        },
+      },
+    ]);
   });
 });
 

@@ -5,14 +5,15 @@ import {
   GetItemCommand,
   PutItemCommand,
   ScanCommand,
+  TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { itemFromJson, itemToJson } from '../admin-tools/dynamodb-json.js';
 import { createProgress, type ProgressStream } from '../admin-tools/progress.js';
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
-import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { cancellationReasons, isConditionalCheckFailed, isTransactionCanceled } from '../dynamo/dynamo-errors.js';
 import { Keys } from '../dynamo/keys.js';
-import { isSkipped, type ItemUpdate, type Migration, migrationLabel } from './migration.js';
+import { isSkipped, type ItemChange, type Migration, migrationLabel } from './migration.js';
 import { migrationStatuses, readMigrationState } from './state.js';
 import { systemClock } from '../common/clock/clock.js';
 
@@ -194,29 +195,32 @@ const ATTEMPTS_PER_ITEM = 3;
 export async function applyToItem(
   run: { client: DynamoDBClient; tableName: string; migration: Migration; label: string; writes: CapacityLimiter },
   item: Key,
-  first: ItemUpdate,
+  first: ItemChange,
 ): Promise<boolean> {
   const { client, tableName, migration, writes } = run;
-  let update: ItemUpdate | undefined = first;
+  let update: ItemChange | undefined = first;
   for (let attempt = 1; update; attempt++) {
     await writes.take(1);
-    try {
-      const result = await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: update.key ?? { PK: item.PK, SK: item.SK },
-          UpdateExpression: update.updateExpression,
-          ConditionExpression: update.conditionExpression,
-          ExpressionAttributeNames: update.names,
-          ExpressionAttributeValues: update.values,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      );
-      writes.settle(1, result.ConsumedCapacity?.CapacityUnits ?? 1);
-      return true;
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
+    if ('moveTo' in update) {
+      if (await moveItem(client, tableName, item, update, writes)) return true;
+    } else
+      try {
+        const result = await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: update.key ?? { PK: item.PK, SK: item.SK },
+            UpdateExpression: update.updateExpression,
+            ConditionExpression: update.conditionExpression,
+            ExpressionAttributeNames: update.names,
+            ExpressionAttributeValues: update.values,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        writes.settle(1, result.ConsumedCapacity?.CapacityUnits ?? 1);
+        return true;
+      } catch (error) {
+        if (!isConditionalCheckFailed(error)) throw error;
+      }
     if (attempt >= ATTEMPTS_PER_ITEM) {
       throw new Error(
         `Migration ${run.label}: the item ${item.PK?.S}/${item.SK?.S} changed under it ${attempt} times; ` +
@@ -232,6 +236,41 @@ export async function applyToItem(
     update = again && !isSkipped(again) ? again : undefined;
   }
   return false;
+}
+
+/** An `ItemMove`: the copy Put at its new key and the item deleted, in one transaction. False when a condition failed. */
+async function moveItem(
+  client: DynamoDBClient,
+  tableName: string,
+  item: Key,
+  move: Extract<ItemChange, { moveTo: unknown }>,
+  writes: CapacityLimiter,
+): Promise<boolean> {
+  try {
+    const result = await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: tableName, Item: move.moveTo, ConditionExpression: 'attribute_not_exists(PK)' } },
+          {
+            Delete: {
+              TableName: tableName,
+              Key: { PK: item.PK, SK: item.SK },
+              ConditionExpression: move.conditionExpression,
+              ExpressionAttributeNames: move.names,
+              ExpressionAttributeValues: move.values,
+            },
+          },
+        ],
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    writes.settle(1, (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) || 1);
+    return true;
+  } catch (error) {
+    if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'ConditionalCheckFailed'))
+      return false;
+    throw error;
+  }
 }
 
 async function readCheckpoint(client: DynamoDBClient, tableName: string, record: Key): Promise<Key | undefined> {
