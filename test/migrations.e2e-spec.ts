@@ -124,9 +124,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 to 0007 are offline: even then the app refuses, naming them.
+      // 0004 to 0008 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -288,6 +288,7 @@ describe('db:migrate (e2e)', () => {
         '0005-published-post-counters',
         '0006-shard-listing-partitions',
         '0007-like-places',
+        '0008-like-shards',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -461,6 +462,51 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 7);
       expect(again).toMatchObject({ label: '0007-like-places', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("0008 moves the likes of a table written before from their post's partition to its like shards, once; counts stay exact", async () => {
+    const t = await fixtureApp();
+    try {
+      const oldLikes = (await t.allItems()).filter(
+        (item) => item.entity === 'Like' && String(item.PK).startsWith(Keys.postPartition('')),
+      );
+      expect(oldLikes.length).toBeGreaterThanOrEqual(5);
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.find((run) => run.label === '0008-like-shards')).toMatchObject({ changed: oldLikes.length });
+      const likes = (await t.allItems()).filter((item) => item.entity === 'Like');
+      // Every like at its shard's key, with all its attributes (its place in its user's likes too).
+      expect(likes.sort((a, b) => (String(a.GSI2SK) < String(b.GSI2SK) ? -1 : 1))).toEqual(
+        oldLikes
+          .map((like): Record<string, unknown> => ({ ...like, ...Keys.like(String(like.postId), String(like.userId)) }))
+          .sort((a, b) => (String(a.GSI2SK) < String(b.GSI2SK) ? -1 : 1)),
+      );
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+
+      // The app finds a moved like: liking again counts nothing, the unlike removes it, once.
+      const reader = (
+        await t.api.post('/api/v1/auth/login').send({ email: 'reader@demo.example', password: 'demo-reader-pass' })
+      ).body as { accessToken: string; user: { id: string } };
+      const liked = oldLikes.find((like) => like.userId === reader.user.id)!;
+      const postId = String(liked.postId);
+      const count = async () => (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.likeCount as number;
+      const before = await count();
+      expect(before).toBeGreaterThanOrEqual(1);
+      const bearer = `Bearer ${reader.accessToken}`;
+      await t.api.put(`/api/v1/posts/${postId}/like`).set('authorization', bearer).expect(200);
+      await t.mailSent();
+      expect(await count()).toBe(before);
+      const unlike = await t.api.delete(`/api/v1/posts/${postId}/like`).set('authorization', bearer).expect(200);
+      expect(unlike.body).toEqual({ liked: false, likeCount: before - 1 });
+      await t.mailSent();
+      expect(await count()).toBe(before - 1);
+      expect(await t.postLikes(postId)).toHaveLength(oldLikes.filter((like) => like.postId === postId).length - 1);
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+
+      const [again] = await rerunFromScratch(t, 8);
+      expect(again).toMatchObject({ label: '0008-like-shards', changed: 0 });
     } finally {
       await t.close();
     }

@@ -2,6 +2,8 @@ import type { Response } from 'supertest';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
+import { Keys } from '../src/dynamo/keys.js';
+import { LIKE_SHARDS } from '../src/dynamo/sharding.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { PostsRepository, toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { SettableClock } from '../src/common/clock/clock.js';
@@ -497,9 +499,10 @@ describe('posts (e2e)', () => {
         users.map((u) => t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', u.bearer)),
       );
       expect(results.every((r) => r.status === 200)).toBe(true);
+      // The like shards are exact at once; the post's likeCount once the stream has folded them.
+      await t.mailSent();
       expect((await get(live.id)).body.likeCount).toBe(CONCURRENT_LIKES);
-      const likes = (await t.queryPartition(`POST#${live.id}`)).filter((i) => String(i.SK).startsWith('LIKE#'));
-      expect(likes).toHaveLength(CONCURRENT_LIKES);
+      expect(await t.postLikes(live.id)).toHaveLength(CONCURRENT_LIKES);
     });
 
     it('counts 50 concurrent likes by one user as 1, and like/unlike races stay consistent', async () => {
@@ -511,6 +514,7 @@ describe('posts (e2e)', () => {
         ),
       );
       expect(results.every((r) => r.status === 200 && r.body.liked === true)).toBe(true);
+      await t.mailSent();
       expect((await get(post.id)).body.likeCount).toBe(1);
       expect((await get(post.id, reader)).body.likedByMe).toBe(true);
 
@@ -522,7 +526,8 @@ describe('posts (e2e)', () => {
         ),
       );
       expect(races.every((r) => r.status === 200)).toBe(true);
-      const likeItems = (await t.queryPartition(`POST#${post.id}`)).filter((i) => String(i.SK).startsWith('LIKE#'));
+      await t.mailSent();
+      const likeItems = await t.postLikes(post.id);
       expect((await get(post.id)).body.likeCount).toBe(likeItems.length);
       expect(likeItems.length).toBeLessThanOrEqual(1);
     });
@@ -654,29 +659,46 @@ describe('posts (e2e)', () => {
       await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', moderator.bearer).expect(204);
       expect((await get(post.id, admin).expect(404)).body.code).toBe('post_not_found');
       expect(await tagCount(tag.slug)).toBe(0);
-      // The like is the stream processor's to remove, not the request's.
-      expect((await t.queryPartition(`POST#${post.id}`)).map((item) => item.entity).sort()).toEqual([
-        'Like',
-        'PostCounts',
-      ]);
+      // The like (in its like shard) is the stream processor's to remove, not the request's.
+      expect((await t.queryPartition(`POST#${post.id}`)).map((item) => item.entity)).toEqual(['PostCounts']);
+      expect(await t.postLikes(post.id)).toHaveLength(1);
       await processStream(t);
       // Only the counter item's tombstone is left, until its ttl (late likes and comments fail on it).
       expect(await t.queryPartition(`POST#${post.id}`)).toEqual([
         expect.objectContaining({ SK: 'COUNTS', deletedAt: expect.any(String), ttl: expect.any(Number) }),
       ]);
+      expect(await t.postLikes(post.id)).toEqual([]);
       expect((await t.queryPartition(`TAG#${tag.id}`)).filter((i) => String(i.SK).startsWith('POST#'))).toEqual([]);
       expect((await create({ title: 'To delete', content: 'y' }).expect(201)).body.slug).toBe('to-delete');
     });
 
-    it("refuses a like that read the post before its deletion: the counter item's tombstone fails it", async () => {
+    it("a like racing the post's deletion leaves nothing behind: written before the cascade it is removed with its count, after it its shard's tombstone refuses it", async () => {
       const post = (await create({ title: 'Raced delete', content: 'x' }).expect(201)).body;
       await publish(post.id).expect(200);
+      const [early, late] = [await signUp(t), await signUp(t)];
+      const likedCount = async (userId: string) =>
+        (await t.getItem(Keys.userPostCounts(userId).PK, Keys.userPostCounts(userId).SK))?.likedCount;
       await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
-      // The service's read happened before the delete; its transaction comes after.
+      // Both requests read the post before the delete; their transactions come after it. Nothing of
+      // a like is in the post's partition (no check of the summary): the first one is written.
       const gone = new Error('post gone');
       const repository = t.app.get(PostsRepository);
-      await expect(repository.addLike(post.id, reader.userId, new Date().toISOString(), () => gone)).rejects.toBe(gone);
+      await expect(repository.addLike(post.id, early.userId, new Date().toISOString(), () => gone)).resolves.toBe(true);
+      expect(await likedCount(early.userId)).toBe(1);
+      await processStream(t);
+      // The cascade tombstoned the like shards first, then found the like and removed it with its count.
+      expect(await t.postLikes(post.id)).toEqual([]);
+      expect(await likedCount(early.userId)).toBe(0);
+      await expect(repository.addLike(post.id, late.userId, new Date().toISOString(), () => gone)).rejects.toBe(gone);
+      expect(await t.postLikes(post.id)).toEqual([]);
+      expect(await likedCount(late.userId)).toBeUndefined();
+      await processStream(t);
       expect((await t.queryPartition(`POST#${post.id}`)).map((item) => item.SK)).toEqual(['COUNTS']);
+      // Every like shard holds only its tombstone (it expires by ttl).
+      const shards = await Promise.all(
+        Array.from({ length: LIKE_SHARDS }, (_, n) => t.queryPartition(Keys.postLikeShardPartition(post.id, n))),
+      );
+      expect(shards.every((items) => items.length === 1 && items[0].deletedAt !== undefined)).toBe(true);
     });
   });
 

@@ -3,6 +3,7 @@ import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sd
 import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { classifyKey } from '../dynamo/item-types.js';
 import { ADMIN_COUNTER_KEY, ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
 import { systemClock } from '../common/clock/clock.js';
 import { dayAttribute, dayInWindow, windowDays } from '../posts/feed-days.js';
@@ -77,7 +78,7 @@ const drifted = (c: Counter): boolean =>
 /**
  * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
- * items) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
+ * items; the summary's base, its `COUNTS` item's and its like shards' counts) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
  * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
@@ -147,6 +148,7 @@ function recount(items: Item[], now: Date): Counter[] {
   const tagLinks = new Map<string, number>(); // by tag partition
   const categoryLinks = new Map<string, number>(); // by category id
   const likes = new Map<string, number>(); // by post partition
+  const likeShards = new Map<string, number>(); // the like shards' counts (not tombstones), by post partition
   const counted = new Map<string, number>(); // approved, live comments by post partition
   const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
   const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
@@ -166,8 +168,12 @@ function recount(items: Item[], now: Date): Counter[] {
     if (item.entity === ENTITY.PostCounts) postCounts.set(pk, item);
     if (item.entity === ENTITY.PostLink && pk.startsWith(Keys.tagPartition(''))) increment(tagLinks, pk);
     else if (item.entity === ENTITY.PostLink) increment(categoryLinks, pk.slice(pk.indexOf('#') + 1));
-    else if (item.entity === ENTITY.Like) {
-      increment(likes, pk);
+    else if (item.entity === ENTITY.PostLikeShard) {
+      const post = Keys.postPartition(String(classifyKey(keyOf(item)).id));
+      if (item.deletedAt === undefined)
+        likeShards.set(post, (likeShards.get(post) ?? 0) + (numberOrUndefined(item.likeCount) ?? 0));
+    } else if (item.entity === ENTITY.Like) {
+      increment(likes, Keys.postPartition(String(item.postId)));
       // `likedCount` counts the likes of posts in the feeds, not the hidden ones (src/posts/like-visibility.ts).
       if (typeof item.GSI2SK !== 'string' || isCountedPosition(item.GSI2SK)) increment(userLikes, String(item.userId));
     } else if (item.entity === ENTITY.Post && item.status === 'published' && typeof item.publishedAt === 'string') {
@@ -232,7 +238,10 @@ function recount(items: Item[], now: Date): Counter[] {
         ['post likeCount', 'likeCount', likes.get(pk) ?? 0],
         ['post commentCount', 'commentCount', counted.get(pk) ?? 0],
       ] as const) {
-        const base = numberOrUndefined(item[attribute]) ?? 0;
+        // Likes: the like shards' counts too (exact at once; the snapshots the stream folds into
+        // COUNTS follow them within moments, and are not what is checked: src/posts/like-shards.ts).
+        const base =
+          (numberOrUndefined(item[attribute]) ?? 0) + (attribute === 'likeCount' ? (likeShards.get(pk) ?? 0) : 0);
         const value = numberOrUndefined(counts?.[attribute]);
         counters.push({
           counter,

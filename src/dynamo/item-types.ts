@@ -9,6 +9,7 @@ export type StreamItemType =
   | 'postCounts'
   | 'like'
   | 'postViewShard'
+  | 'postLikeShard'
   | 'user'
   | 'comment'
   | 'checkpoint'
@@ -23,6 +24,9 @@ const POST_COUNTS_SK = Keys.postCounts('').SK;
 const VIEW_SHARD_SK = Keys.postViewShard('', 0).SK;
 /** `VIEWS#`: the partition prefix of every view counter shard (`VIEWS#<postId>#<n>`). */
 const VIEW_SHARD_PARTITION = Keys.postViewShard('', 0).PK.replace(/#+0$/, '#');
+/** `POSTLIKES#`: the partition prefix of every like shard (`POSTLIKES#<postId>#<n>`: likes and a counter). */
+const LIKE_SHARD_PARTITION = Keys.postLikeShardPartition('', 0).replace(/#+0$/, '#');
+const LIKE_SHARD_SK = Keys.postLikeShard('', 0).SK;
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
@@ -34,7 +38,7 @@ export interface ClassifiedKey {
   type: StreamItemType;
   /**
    * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`, `like`,
-   * `postCounts` and `postViewShard`; empty for
+   * `postCounts`, `postViewShard` and `postLikeShard`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -45,8 +49,10 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'post', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK === POST_COUNTS_SK)
     return { type: 'postCounts', id: key.PK.slice(POST_PARTITION.length) };
-  if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.likePrefix))
-    return { type: 'like', id: key.PK.slice(POST_PARTITION.length) };
+  if (key.PK.startsWith(LIKE_SHARD_PARTITION) && key.SK.startsWith(Keys.likePrefix))
+    return { type: 'like', id: key.PK.slice(LIKE_SHARD_PARTITION.length, key.PK.lastIndexOf('#')) };
+  if (key.PK.startsWith(LIKE_SHARD_PARTITION) && key.SK === LIKE_SHARD_SK)
+    return { type: 'postLikeShard', id: key.PK.slice(LIKE_SHARD_PARTITION.length, key.PK.lastIndexOf('#')) };
   if (key.PK.startsWith(POST_PARTITION) && key.SK.startsWith(Keys.commentPrefix))
     return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(VIEW_SHARD_PARTITION) && key.SK === VIEW_SHARD_SK)

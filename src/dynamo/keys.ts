@@ -2,7 +2,7 @@
  * Key builders: the only place that knows how keys are spelled. Repositories compose items
  * from these, and `docs/data-model.md` lists the same shapes.
  */
-import { shardOf, shardPartition } from './sharding.js';
+import { LIKE_SHARDS, shardOf, shardPartition } from './sharding.js';
 import { GSI, type GsiName } from './table.definition.js';
 export const ENTITY = {
   User: 'User',
@@ -21,6 +21,7 @@ export const ENTITY = {
   PostContent: 'PostContent',
   PostCounts: 'PostCounts',
   PostViewShard: 'PostViewShard',
+  PostLikeShard: 'PostLikeShard',
   PostLink: 'PostLink',
   Like: 'Like',
   Idempotency: 'Idempotency',
@@ -96,8 +97,20 @@ export const Keys = {
   postPartition: (postId: string): string => `POST#${postId}`,
   /** Sort-key prefix shared by the summary and content items. */
   postPrefix: 'POST',
-  like: (postId: string, userId: string): ItemKey => ({ PK: `POST#${postId}`, SK: `LIKE#${userId}` }),
+  /**
+   * A like, in one of its post's like shards (`POSTLIKES#<postId>#<n>`, n from the liker's id:
+   * src/dynamo/sharding.ts, LIKE_SHARDS), not in the post's partition: a viral post's likes spread
+   * over the shards. Outside `POST#`, like the view shards.
+   */
+  like: (postId: string, userId: string): ItemKey => ({
+    PK: `POSTLIKES#${postId}#${shardOf(userId, LIKE_SHARDS)}`,
+    SK: `LIKE#${userId}`,
+  }),
   likePrefix: 'LIKE#',
+  /** A post's like shard `n`: its likes and its like counter shard (src/posts/like-shards.ts). */
+  postLikeShardPartition: (postId: string, shard: number | string): string => `POSTLIKES#${postId}#${shard}`,
+  /** The like counter of a post's like shard `n` (the stream folds it into COUNTS). */
+  postLikeShard: (postId: string, shard: number): ItemKey => ({ PK: `POSTLIKES#${postId}#${shard}`, SK: 'COUNT' }),
   /** That a viewer (a user id, or a keyed hash of IP and user agent) was counted recently. */
   view: (postId: string, viewer: string): ItemKey => ({ PK: `VIEW#${postId}#${viewer}`, SK: 'VIEW' }),
   /**

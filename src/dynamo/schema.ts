@@ -137,9 +137,14 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   },
   {
     entity: ENTITY.Like,
-    key: Keys.like('<postId>', '<userId>'),
+    key: { PK: Keys.postLikeShardPartition('<postId>', '<n>'), SK: Keys.like('', '<userId>').SK },
     indexKeys: PostIndexKeys.like('<userId>', '<likedAt>', '<postId>'),
-    about: "a like; the user's likes (placed by its post: `~#<likedAt>#<postId>` while withdrawn)",
+    about: "a like (n: the liker's shard); the user's likes (`~#<likedAt>#<postId>` if withdrawn)",
+  },
+  {
+    entity: ENTITY.PostLikeShard,
+    key: { PK: Keys.postLikeShardPartition('<postId>', '<n>'), SK: Keys.postLikeShard('', 0).SK },
+    about: 'a like counter shard (`likeCount`, `version`): folded into COUNTS',
   },
   { entity: ENTITY.View, key: Keys.view('<postId>', '<viewer>'), about: 'a viewer counted recently (ttl)' },
   {

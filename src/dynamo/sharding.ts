@@ -14,6 +14,18 @@
  */
 export const INDEX_SHARDS = 8;
 
+/**
+ * A post's like shards (issue 15: 2,000 likes/s on one post, exact). A like item and the counter
+ * shard that counts it live in partition `POSTLIKES#<postId>#<n>`, n from the liker's id (so an
+ * unlike, a like check and the cascade find the like by its key, and an unlike hits the shard its
+ * like hit). A like writes its item and its shard's counter in one transaction: 2 + 2 WCU on that
+ * partition, so 2,000 likes/s spread over 16 shards are about 125 likes/s and 500 WCU/s on each (a
+ * 2x margin for hash unevenness and unlikes); the ceiling is 16 x 1,000 / 4 = 4,000 likes/s.
+ * Fixed: a like's shard must not change while it exists (a new count means a migration moving
+ * every like).
+ */
+export const LIKE_SHARDS = 16;
+
 /** The shard of an id: FNV-1a (32 bits) of its UTF-8 bytes, modulo the shard count. */
 export function shardOf(id: string, shards: number = INDEX_SHARDS): number {
   let hash = 0x811c9dc5;

@@ -5,6 +5,7 @@ import { commentPointerIndex } from './0004-comment-pointer-index.js';
 import { publishedPostCounters } from './0005-published-post-counters.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likePlaces } from './0007-like-places.js';
+import { likeShards } from './0008-like-shards.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   publishedPostCounters,
   shardListingPartitions,
   likePlaces,
+  likeShards,
 ];

@@ -239,7 +239,9 @@ export class PostsController {
    * Like a post
    *
    * @remarks Likes a published post. Idempotent: a second like changes nothing and the count stays exact under
-   * concurrent likes.
+   * concurrent likes. The answer's likeCount is the post's count as last read plus this like (likes are counted on
+   * sharded counters that the change stream folds into the post's likeCount a moment later, so others' likes not
+   * folded yet are missing from it); the post's likeCount is exact once the stream has run.
    */
   @Authenticated()
   @ContentWrite()
@@ -252,7 +254,8 @@ export class PostsController {
   /**
    * Remove my like
    *
-   * @remarks Removes the caller's like. Idempotent.
+   * @remarks Removes the caller's like. Idempotent. The answer's likeCount is the post's count as last read less this
+   * like, never below 0 (see the like); the post's likeCount is exact once the change stream has run.
    */
   @Authenticated()
   @ContentWrite()

@@ -22,17 +22,19 @@ import { ENTITY, feedBucket, Keys, OwnedIndexKeys, PostIndexKeys, type ItemKey }
 import { countAll, type Page, queryAll, queryIndexPage } from '../dynamo/pagination.js';
 import { GSI, type GsiName } from '../dynamo/table.definition.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
-import { foldUpdate, pickShard, shardIncrement, shardTombstones } from './view-shards.js';
+import {
+  pickShard,
+  shardIncrement,
+  type ShardSnapshot,
+  shardTombstones,
+  snapshotFoldUpdate,
+  viewSnapshot,
+} from './view-shards.js';
+import { likeCursor, likeShardChange, likeShardTombstones, parseLikeCursor } from './like-shards.js';
+import { LIKE_SHARDS } from '../dynamo/sharding.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { HIDDEN_LIKE_PREFIX, isCountedPosition, likePosition } from './like-visibility.js';
-import {
-  countsOf,
-  postCounterChange,
-  postCountsTombstone,
-  type PostCounts,
-  tombstoneTtl,
-  withCounts,
-} from './post-counters.js';
+import { countsOf, postCountsTombstone, type PostCounts, tombstoneTtl, withCounts } from './post-counters.js';
 import {
   countOf,
   LIKED_COUNT,
@@ -120,7 +122,7 @@ export function toPostSummaryItem(summary: PostSummary): Item {
   return { ...Keys.post(summary.id), entity: ENTITY.Post, ...summary, ...indexKeysOf(summary) };
 }
 
-/** The stored form of a user's like of a post (in the post's partition, and in the user's likes on GSI2). */
+/** The stored form of a user's like of a post (in one of the post's like shards, and in the user's likes on GSI2). */
 export function toLikeItem(postId: string, userId: string, likedAt: string): Item {
   return {
     ...Keys.like(postId, userId),
@@ -240,26 +242,38 @@ export class PostsRepository {
 
   /**
    * One bounded run of a deleted post's cascade (the stream processor, never a request): removes
-   * at most `maxLikes` of its likes, each with its user's `likedCount - 1` (a transaction a like,
-   * 10 at a time; a like removed already, by a retry or an unlike, fails its condition and counts
-   * nothing twice). While likes remain it stops there and answers `more`; once none remain it
-   * deletes the rest of the partition (comments, pointers, comment likes) except the counter
-   * item's tombstone, which stays until its `ttl` so late counts fail. The rest of the partition
-   * waits for the likes because deleting a like without its count would leave `likedCount` high.
-   * Deleting what is gone already is fine, so a run can be repeated.
+   * at most `maxLikes` of its likes (from its like shards, src/posts/like-shards.ts), each with its
+   * user's `likedCount - 1` (a transaction a like, 10 at a time; a like removed already, by a retry
+   * or an unlike, fails its condition and counts nothing twice). While likes remain it stops there
+   * and answers `more`; once none remain it deletes the rest of the post's partition (comments,
+   * pointers, comment likes) except the counter item's tombstone, which stays until its `ttl` so
+   * late counts fail. The rest waits for the likes because deleting a like without its count would
+   * leave `likedCount` high. The like shards' counter tombstones stay too (put by the cascade's first
+   * run: `tombstoneCounterShards`). Deleting what is gone already is fine, so a run can be repeated.
    */
   async deletePartitionRemains(postId: string, maxLikes: number): Promise<{ removed: number; more: boolean }> {
-    const page = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
-        ExpressionAttributeValues: { ':pk': Keys.postPartition(postId), ':like': Keys.likePrefix },
-        ProjectionExpression: 'PK, SK, userId, GSI2SK',
-        ConsistentRead: true,
-        Limit: maxLikes,
-      }),
-    );
-    const likes = page.Items ?? [];
+    const likes: Item[] = [];
+    let more = false;
+    // Shard by shard (each run starts again at shard 0: the likes removed are gone, and an empty
+    // shard's Query reads 0.5 RCU), until `maxLikes` are found.
+    for (let shard = 0; shard < LIKE_SHARDS; shard++) {
+      if (likes.length >= maxLikes) {
+        more = true;
+        break;
+      }
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :like)',
+          ExpressionAttributeValues: { ':pk': Keys.postLikeShardPartition(postId, shard), ':like': Keys.likePrefix },
+          ProjectionExpression: 'PK, SK, userId, GSI2SK',
+          ConsistentRead: true,
+          Limit: maxLikes - likes.length,
+        }),
+      );
+      likes.push(...(page.Items ?? []));
+      if (page.LastEvaluatedKey) more = true;
+    }
     let moved = false;
     for (let start = 0; start < likes.length; start += LIKE_REMOVALS_AT_ONCE) {
       const removed = await Promise.all(
@@ -269,7 +283,7 @@ export class PostsRepository {
     }
     // A like whose place moved between the Query and its removal (never once the summary is gone,
     // but cheap to be sure of) is still there: the next run takes it with its new place.
-    if (page.LastEvaluatedKey || moved) return { removed: likes.length, more: true };
+    if (more || moved) return { removed: likes.length, more: true };
     const counts = Keys.postCounts(postId).SK;
     const rest = await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
     return { removed: likes.length + rest, more: false };
@@ -772,7 +786,7 @@ export class PostsRepository {
   /**
    * One bounded run of a post's likes moving to the places its current state gives them (the
    * stream processor's `LikeVisibilitySync`, never a request): reads the summary (consistent),
-   * then at most `maxLikes` likes after `after` (their sort keys in the post's partition), and
+   * then at most `maxLikes` likes after `after` (a like shard and a sort key in it), and
    * moves each whose place differs, in a transaction a like: the like's new place on condition
    * of its old one, its user's `likedCount ± 1` when it enters or leaves the count, and a check
    * that the post is still in the state read. A like moved already, or whose post changed since,
@@ -783,29 +797,37 @@ export class PostsRepository {
   async syncLikePlaces(postId: string, after: string | undefined, maxLikes: number): Promise<SyncRun> {
     const summary = await this.findSummaryConsistent(postId);
     if (!summary) return { moved: 0 };
-    const page = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression:
-          after === undefined ? 'PK = :pk AND begins_with(SK, :like)' : 'PK = :pk AND SK > :after',
-        ExpressionAttributeValues: {
-          ':pk': Keys.postPartition(postId),
-          ...(after === undefined ? { ':like': Keys.likePrefix } : { ':after': after }),
-        },
-        ProjectionExpression: 'SK, userId, likedAt, GSI2SK',
-        ConsistentRead: true,
-        Limit: maxLikes,
-      }),
-    );
-    const likes = (page.Items ?? []).filter((item) => String(item.SK).startsWith(Keys.likePrefix));
+    const from = parseLikeCursor(after);
     let moved = 0;
-    // One at a time: every move's transaction checks the same post item, and DynamoDB cancels
-    // concurrent transactions on one item (TransactionConflict), so parallel moves would retry
-    // each other (review 11, M1). A run is bounded by STREAM_CASCADE_LIKES_PER_RUN.
-    for (const like of likes) if (await this.moveLike(summary, like as LikePlace)) moved++;
-    const last = page.Items?.at(-1)?.SK as string | undefined;
-    const more = page.LastEvaluatedKey !== undefined && last !== undefined && last.startsWith(Keys.likePrefix);
-    return { moved, ...(more ? { next: last } : {}) };
+    let read = 0;
+    // The like shards in order, from where the last run stopped (`<n>#<SK>`: src/posts/like-shards.ts).
+    for (let shard = from.shard; shard < LIKE_SHARDS; shard++) {
+      if (read >= maxLikes) return { moved, next: likeCursor(shard, '') };
+      const start = shard === from.shard ? from.after : undefined;
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: start ? 'PK = :pk AND SK > :after' : 'PK = :pk AND begins_with(SK, :like)',
+          ExpressionAttributeValues: {
+            ':pk': Keys.postLikeShardPartition(postId, shard),
+            ...(start ? { ':after': start } : { ':like': Keys.likePrefix }),
+          },
+          ProjectionExpression: 'SK, userId, likedAt, GSI2SK',
+          ConsistentRead: true,
+          Limit: maxLikes - read,
+        }),
+      );
+      const likes = (page.Items ?? []).filter((item) => String(item.SK).startsWith(Keys.likePrefix));
+      read += likes.length;
+      // One at a time: every move's transaction checks the same post item, and DynamoDB cancels
+      // concurrent transactions on one item (TransactionConflict), so parallel moves would retry
+      // each other (review 11, M1). A run is bounded by STREAM_CASCADE_LIKES_PER_RUN.
+      for (const like of likes) if (await this.moveLike(summary, like as LikePlace)) moved++;
+      const last = page.Items?.at(-1)?.SK as string | undefined;
+      if (page.LastEvaluatedKey !== undefined && last !== undefined && last.startsWith(Keys.likePrefix))
+        return { moved, next: likeCursor(shard, last) };
+    }
+    return { moved };
   }
 
   /** The summary as it is now (a strongly consistent GetItem), or undefined when deleted. */
@@ -885,8 +907,9 @@ export class PostsRepository {
   }
 
   /**
-   * Likes a post once: the like item, `likeCount + 1` on the post's counter item and the user's
-   * `likedCount + 1` in one conditional transaction. False if already liked.
+   * Likes a post once: the like item, `likeCount + 1` on its like shard's counter (the same
+   * partition: src/posts/like-shards.ts) and the user's `likedCount + 1` in one conditional
+   * transaction; nothing in the post's partition. False if already liked.
    */
   addLike(postId: string, userId: string, now: string, onPostGone?: () => Error): Promise<boolean> {
     return writeCountedMarker(
@@ -898,14 +921,14 @@ export class PostsRepository {
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
-      postCounterChange(this.tableName, postId, 'likeCount', 1),
+      likeShardChange(this.tableName, postId, userId, 1),
       onPostGone,
       [likedCountChange(this.tableName, userId, 1)],
     );
   }
 
   /**
-   * Removes a like: the like item, `likeCount - 1` and the user's `likedCount - 1` in one
+   * Removes a like: the like item, its shard's `likeCount - 1` and the user's `likedCount - 1` in one
    * conditional transaction. A hidden like (its post withdrawn: src/posts/like-visibility.ts) is
    * not in `likedCount`, so when the first transaction finds no counted like a second removes a
    * hidden one without it (only then: a like or an unlike of a counted like is one transaction).
@@ -926,7 +949,7 @@ export class PostsRepository {
       const counted = await writeCountedMarker(
         this.db,
         remove('attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)'),
-        postCounterChange(this.tableName, postId, 'likeCount', -1),
+        likeShardChange(this.tableName, postId, userId, -1),
         onPostGone,
         [likedCountChange(this.tableName, userId, -1)],
       );
@@ -934,7 +957,7 @@ export class PostsRepository {
       const hidden = await writeCountedMarker(
         this.db,
         remove('begins_with(GSI2SK, :hidden)'),
-        postCounterChange(this.tableName, postId, 'likeCount', -1),
+        likeShardChange(this.tableName, postId, userId, -1),
         onPostGone,
       );
       if (hidden) return true;
@@ -1075,15 +1098,26 @@ export class PostsRepository {
 
   /**
    * The stream processor's fold of a post's view shards into its counter item (`snapshots`: shard
-   * number to its latest count in a batch; view-shards.ts): one UpdateItem in the usual case.
-   * Safe to repeat. Nothing is written over a deleted post's tombstone, and the counter item of a
-   * post that has none yet is created only while the post exists (in a transaction with a check
-   * of its summary), so a fold that comes late never leaves a counter item behind.
+   * number to its latest count in a batch; view-shards.ts): see `foldCounterShards`.
    */
-  async foldViewShards(postId: string, snapshots: ReadonlyMap<number, number>): Promise<void> {
-    if (snapshots.size === 0) return;
+  foldViewShards(postId: string, snapshots: ReadonlyMap<number, number>): Promise<void> {
+    return this.foldCounterShards(
+      postId,
+      [...snapshots].map(([shard, count]) => viewSnapshot(shard, count)),
+    );
+  }
+
+  /**
+   * The stream processor's fold of a post's counter shards (view or like shards: view-shards.ts,
+   * like-shards.ts) into its counter item: one UpdateItem in the usual case. Safe to repeat.
+   * Nothing is written over a deleted post's tombstone, and the counter item of a post that has
+   * none yet is created only while the post exists (in a transaction with a check of its summary),
+   * so a fold that comes late never leaves a counter item behind.
+   */
+  async foldCounterShards(postId: string, snapshots: readonly ShardSnapshot[]): Promise<void> {
+    if (snapshots.length === 0) return;
     try {
-      await this.db.send(new UpdateCommand(foldUpdate(this.tableName, postId, snapshots)));
+      await this.db.send(new UpdateCommand(snapshotFoldUpdate(this.tableName, postId, snapshots)));
       return;
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;
@@ -1095,22 +1129,20 @@ export class PostsRepository {
     if (!current.Item) {
       try {
         await transactWrite(this.db, [
-          { item: { Update: foldUpdate(this.tableName, postId, snapshots, { create: true }) } },
+          { item: { Update: snapshotFoldUpdate(this.tableName, postId, snapshots, { create: true }) } },
           mustExist(this.tableName, Keys.post(postId), () => new Error('post gone')),
         ]);
         return;
       } catch (error) {
         if (!wasCanceled(error)) throw error;
-        // The post is gone (nothing to fold into), or a like or comment created the counter item
-        // meanwhile: then the shard-by-shard fold below writes into it.
+        // The post is gone (nothing to fold into), or a comment or another fold created the counter
+        // item meanwhile: then the shard-by-shard fold below writes into it.
       }
     }
-    // An older batch after a newer one (a stored snapshot is higher): each shard on its own, only upwards.
-    for (const [shard, count] of snapshots) {
+    // An older batch after a newer one (a stored snapshot is newer): each shard on its own, only forwards.
+    for (const snapshot of snapshots) {
       try {
-        await this.db.send(
-          new UpdateCommand(foldUpdate(this.tableName, postId, new Map([[shard, count]]), { strict: true })),
-        );
+        await this.db.send(new UpdateCommand(snapshotFoldUpdate(this.tableName, postId, [snapshot], { strict: true })));
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
       }
@@ -1118,12 +1150,18 @@ export class PostsRepository {
   }
 
   /**
-   * A deleted post's view shards get tombstones (the cascade's first run): a view that read the
-   * post before its deletion fails on them instead of leaving a shard behind; they expire at the
-   * counter tombstone's `ttl`. One BatchWriteItem per 25 shards.
+   * A deleted post's counter shards get tombstones (the cascade's first run): its view shards and
+   * its like shards' counters. A view or a like that read the post before its deletion fails on
+   * them instead of leaving a shard (or a like) behind; they expire at the counter tombstone's `ttl`.
+   * One BatchWriteItem per 25 shards.
    */
-  async tombstoneViewShards(postId: string, shards: number, now: Date): Promise<void> {
-    const items = shardTombstones(postId, shards, now.toISOString(), tombstoneTtl(now));
+  async tombstoneCounterShards(postId: string, viewShards: number, now: Date): Promise<void> {
+    const deletedAt = now.toISOString();
+    const ttl = tombstoneTtl(now);
+    const items = [
+      ...shardTombstones(postId, viewShards, deletedAt, ttl),
+      ...likeShardTombstones(postId, deletedAt, ttl),
+    ];
     await batchWriteAll(
       this.db,
       this.tableName,
@@ -1269,7 +1307,7 @@ export class PostsRepository {
   }
 }
 
-/** A like as the place sync reads it from the post's partition. */
+/** A like as the place sync reads it from the post's like shards. */
 export interface LikePlace {
   userId: string;
   likedAt: string;

@@ -450,17 +450,28 @@ export class PostsService {
     return { items: page.items.filter((post) => isLive(post, now)), nextCursor: page.nextCursor };
   }
 
-  /** Idempotent like / unlike of a live post; answers the state after the call. */
+  /**
+   * Idempotent like / unlike of a live post; answers the state after the call. The post is read as
+   * a view reads it (remembered per instance for VIEW_READ_CACHE_SECONDS: at 2,000 likes/s, a read
+   * per like would pass the post partition's 3,000 RCU/s); a like on a post withdrawn meanwhile is
+   * hidden by the stream's like-place check, one on a post deleted meanwhile is refused by its like
+   * shard's tombstone or removed by the cascade (src/posts/like-shards.ts).
+   */
   async setLike(postId: string, viewer: AuthUser, liked: boolean): Promise<{ liked: boolean; likeCount: number }> {
-    const read = await this.posts.findForCounting(postId);
     const now = this.clock.now();
+    const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
     if (!read || !isLive(read.summary, now)) throw postNotFound();
     const changed = liked
       ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound)
       : await this.posts.removeLike(postId, viewer.userId, postNotFound);
-    // The count read before the write, plus this write: no second read (the like path is 3
-    // calls with the guard's). Concurrent likes of others may make it one or two behind.
-    const likeCount = (read.summary.likeCount ?? 0) + read.counts.likeCount + (changed ? (liked ? 1 : -1) : 0);
+    // The count read before the write (as the stream last folded the like shards), plus this
+    // write: no second read (the like path is 3 calls with the guard's). Likes not folded yet are
+    // missing from it (the post's `likeCount` is exact once the stream has run), so an unlike of
+    // one would answer -1: never below 0.
+    const likeCount = Math.max(
+      0,
+      (read.summary.likeCount ?? 0) + read.counts.likeCount + (changed ? (liked ? 1 : -1) : 0),
+    );
     return { liked, likeCount };
   }
 

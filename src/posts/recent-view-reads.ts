@@ -5,15 +5,17 @@ import type { SummaryRead } from './posts.repository.js';
 const MAX_ENTRIES = 1000;
 
 /**
- * What the view path read of a live post (its summary and counter item), remembered per instance
- * for `VIEW_READ_CACHE_SECONDS` (issue 15). A view must know that the post is live, and answers the
- * count read plus itself; read on every view, that is 1-2 RCU on the post's own partition per view,
- * so one post could take at most 1,500-3,000 views/s before its partition's 3,000 RCU/s. Remembered
- * for a second, each instance reads it once a second whatever the rate (10 instances: 10 reads/s).
+ * What the view and like paths read of a live post (its summary and counter item), remembered per
+ * instance for `VIEW_READ_CACHE_SECONDS` (issue 15). A view or a like must know that the post is
+ * live, and answers the count read plus itself; read on every one, that is 1-2 RCU on the post's own
+ * partition each, so one post could take at most 1,500-3,000 views and likes/s before its
+ * partition's 3,000 RCU/s. Remembered for a second, each instance reads it once a second whatever
+ * the rate (10 instances: 10 reads/s).
  *
  * Only a live post is remembered (a draft just published is counted at once). The price: for up to
  * that long a view may be counted on a post just withdrawn (a deleted post's view fails on its
- * shard's tombstone, or the cascade overwrites it), and its answer misses views folded meanwhile.
+ * shard's tombstone, or the cascade overwrites it), a like made on it (the stream's like-place
+ * check hides it; a deleted post's cascade removes it), and the answer misses counts folded meanwhile.
  */
 export class RecentViewReads {
   private readonly entries = new Map<string, { read: SummaryRead; expiresAt: number }>();

@@ -83,28 +83,56 @@ export function foldPlan(changes: readonly { change: ItemChange; id: string }[])
 }
 
 /**
+ * One shard's snapshot on the counter item: `attribute` set to `value`, ordered by `order` (an
+ * attribute holding `orderValue`): a view shard's own count (only ever raised), a like shard's
+ * `likeShardVersion<n>` (likes go down, so their order is the shard's version: src/posts/like-shards.ts).
+ */
+export interface ShardSnapshot {
+  attribute: string;
+  value: number;
+  order: string;
+  orderValue: number;
+}
+
+/** A view shard's snapshot: its count, ordered by itself. */
+export const viewSnapshot = (shard: number, count: number): ShardSnapshot => ({
+  attribute: shardSnapshot(shard),
+  value: count,
+  order: shardSnapshot(shard),
+  orderValue: count,
+});
+
+/**
  * The fold of one post's shards into its counter item, as one UpdateItem: every snapshot set, on
- * condition that none stored is higher (an equal one is a replay, set again harmlessly) and that
+ * condition that none stored is further on (an equal one is a replay, set again harmlessly) and that
  * the item is not a tombstone. `create`: the counter item does not exist yet (a post with no view,
- * like or comment so far) and is created; else it must exist. A failure on a higher snapshot
+ * like or comment so far) and is created; else it must exist. A failure on a newer snapshot
  * (an older batch delivered after a newer one) is resolved shard by shard (`strict`: `<`).
  */
-export function foldUpdate(
+export function snapshotFoldUpdate(
   tableName: string,
   postId: string,
-  snapshots: ReadonlyMap<number, number>,
+  snapshots: readonly ShardSnapshot[],
   { create = false, strict = false }: { create?: boolean; strict?: boolean } = {},
 ): Update {
   const names: Record<string, string> = {};
   const values: Record<string, NativeAttributeValue> = { ':entity': ENTITY.PostCounts };
   const sets = ['entity = :entity'];
   const conditions = [create ? 'attribute_not_exists(PK)' : 'attribute_exists(PK) AND attribute_not_exists(deletedAt)'];
-  for (const [shard, count] of snapshots) {
-    names[`#s${shard}`] = shardSnapshot(shard);
-    values[`:s${shard}`] = count;
-    sets.push(`#s${shard} = :s${shard}`);
-    if (!create) conditions.push(`(attribute_not_exists(#s${shard}) OR #s${shard} ${strict ? '<' : '<='} :s${shard})`);
-  }
+  snapshots.forEach((snapshot, i) => {
+    names[`#s${i}`] = snapshot.attribute;
+    values[`:s${i}`] = snapshot.value;
+    sets.push(`#s${i} = :s${i}`);
+    let order = `#s${i}`;
+    if (snapshot.order !== snapshot.attribute) {
+      names[`#o${i}`] = snapshot.order;
+      values[`:o${i}`] = snapshot.orderValue;
+      sets.push(`#o${i} = :o${i}`);
+      order = `#o${i}`;
+    }
+    const bound = order === `#s${i}` ? `:s${i}` : `:o${i}`;
+    if (!create) conditions.push(`(attribute_not_exists(${order}) OR ${order} ${strict ? '<' : '<='} ${bound})`);
+  });
   return {
     TableName: tableName,
     Key: Keys.postCounts(postId),
@@ -113,6 +141,21 @@ export function foldUpdate(
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
+}
+
+/** The fold of one post's view shards (`snapshots`: shard number to count): see `snapshotFoldUpdate`. */
+export function foldUpdate(
+  tableName: string,
+  postId: string,
+  snapshots: ReadonlyMap<number, number>,
+  options: { create?: boolean; strict?: boolean } = {},
+): Update {
+  return snapshotFoldUpdate(
+    tableName,
+    postId,
+    [...snapshots].map(([shard, count]) => viewSnapshot(shard, count)),
+    options,
+  );
 }
 
 /** Tombstones on shards `0..shards-1` of a deleted post (put by its cascade; they expire at `ttl`). */

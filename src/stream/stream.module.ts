@@ -24,6 +24,7 @@ import {
   LikeVisibilityStepHandler,
 } from './handlers/like-visibility.handler.js';
 import { ViewShardFoldHandler } from './handlers/view-shard-fold.handler.js';
+import { LikeShardFoldHandler } from './handlers/like-shard-fold.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
@@ -52,6 +53,8 @@ const STREAM_HANDLER_CLASSES = [
   PostCascadeStepHandler,
   // issue 15: a viral post's views, write-sharded and folded into its counter item
   ViewShardFoldHandler,
+  // issue 15: a viral post's likes, write-sharded and folded into its counter item (exact, versioned)
+  LikeShardFoldHandler,
   UserCascadeHandler,
   // likes' places follow their posts' visibility (issue 18, `?favorited=` articlesCount)
   LikeVisibilityHandler,

@@ -28,7 +28,7 @@ async function runWorker(): Promise<void> {
   const logger = new Logger('Worker');
   // Like a command, it shares the engine of an API running on the same embedded data.
   const database = await prepareDatabase(config, undefined, 'script');
-  // Refused like the API while a migration this version needs is pending: an offline one (0004-0007)
+  // Refused like the API while a migration this version needs is pending: an offline one (0004-0008)
   // rewrites what the handlers write, so a worker running beside it would undo it (review 11, M2).
   await checkMigrationsAtStart(database.config, logger).catch(async (error: unknown) => {
     await database.stop();

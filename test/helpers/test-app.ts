@@ -14,6 +14,8 @@ import { createApp, type CreateAppOptions } from '../../src/app.setup.js';
 import { SettableClock } from '../../src/common/clock/clock.js';
 import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
+import { Keys } from '../../src/dynamo/keys.js';
+import { LIKE_SHARDS } from '../../src/dynamo/sharding.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
 import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { StreamPoller } from '../../src/stream/stream-poller.js';
@@ -82,6 +84,8 @@ export interface TestApp {
    */
   mailSent(): Promise<void>;
   queryPartition(PK: string): Promise<Record<string, unknown>[]>;
+  /** A post's like items, from its like shards (src/posts/like-shards.ts; not its counter shards). */
+  postLikes(postId: string): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -129,6 +133,17 @@ export async function createTestApp(
   const http = request(app.getHttpServer());
   const openapi = await OpenApiValidator.fromApp(http);
 
+  const queryPartition = async (PK: string): Promise<Record<string, unknown>[]> => {
+    const result = await db.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': PK },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Items ?? [];
+  };
   return {
     app,
     api: validatingAgent(http, openapi),
@@ -155,16 +170,12 @@ export async function createTestApp(
     async getItem(PK, SK) {
       return (await db.send(new GetCommand({ TableName: tableName, Key: { PK, SK }, ConsistentRead: true }))).Item;
     },
-    async queryPartition(PK) {
-      const result = await db.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: 'PK = :pk',
-          ExpressionAttributeValues: { ':pk': PK },
-          ConsistentRead: true,
-        }),
+    queryPartition,
+    async postLikes(postId) {
+      const shards = await Promise.all(
+        Array.from({ length: LIKE_SHARDS }, (_, n) => queryPartition(Keys.postLikeShardPartition(postId, n))),
       );
-      return result.Items ?? [];
+      return shards.flat().filter((item) => String(item.SK).startsWith(Keys.likePrefix));
     },
     async close() {
       await app.close();

@@ -150,6 +150,7 @@ export class PostSummaryDto {
   @ApiTimestamp()
   publishedAt?: string;
   viewCount!: number;
+  /** Exact once the change stream has folded the post's like counter shards in (usually within a second). */
   likeCount!: number;
   /** Approved, non-deleted comments. */
   commentCount!: number;

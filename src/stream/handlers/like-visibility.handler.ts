@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ID_GENERATOR, type IdGenerator } from '../../common/ids.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
-import { PostsRepository } from '../../posts/posts.repository.js';
+import { type LikePlace, PostsRepository } from '../../posts/posts.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { Item, ItemChange } from '../../dynamo/stream-record.js';
 
@@ -81,7 +81,8 @@ export class LikeVisibilityStepHandler implements StreamHandler {
  * A new like, checked against its post once: a like made while its post was being withdrawn
  * (the request read it live, the withdrawal committed, its sync ran, then the like was written)
  * would otherwise stay counted and listed for a post that is not out. One consistent GetItem of
- * the summary per like, in the processor; a move only in that race.
+ * the summary per post per batch (a viral post's likes come in batches: one read of its partition
+ * per batch, not one per like), in the processor; a move only in that race.
  */
 @Injectable()
 export class LikePlaceHandler implements StreamHandler {
@@ -90,16 +91,29 @@ export class LikePlaceHandler implements StreamHandler {
 
   constructor(private readonly posts: PostsRepository) {}
 
-  async handle(change: ItemChange, postId: string): Promise<void> {
-    if (change.event !== 'INSERT' || !change.newImage) return;
-    const like = change.newImage;
-    if (typeof like.userId !== 'string' || typeof like.likedAt !== 'string') return;
-    const summary = await this.posts.findSummaryConsistent(postId);
-    if (!summary) return;
-    await this.posts.moveLike(summary, {
-      userId: like.userId,
-      likedAt: like.likedAt,
-      ...(typeof like.GSI2SK === 'string' ? { GSI2SK: like.GSI2SK } : {}),
-    });
+  handle(change: ItemChange, postId: string): Promise<void> {
+    return this.handleBatch([{ change, id: postId }]);
+  }
+
+  async handleBatch(changes: readonly { change: ItemChange; id: string }[]): Promise<void> {
+    const byPost = new Map<string, LikePlace[]>();
+    for (const { change, id } of changes) {
+      if (change.event !== 'INSERT' || !change.newImage) continue;
+      const like = change.newImage;
+      if (typeof like.userId !== 'string' || typeof like.likedAt !== 'string') continue;
+      const likes = byPost.get(id) ?? [];
+      likes.push({
+        userId: like.userId,
+        likedAt: like.likedAt,
+        ...(typeof like.GSI2SK === 'string' ? { GSI2SK: like.GSI2SK } : {}),
+      });
+      byPost.set(id, likes);
+    }
+    for (const [postId, likes] of byPost) {
+      const summary = await this.posts.findSummaryConsistent(postId);
+      if (!summary) continue; // deleted: its cascade removes the likes
+      // One at a time, as the sync moves them (each move checks the post item).
+      for (const like of likes) await this.posts.moveLike(summary, like);
+    }
   }
 }

@@ -9,12 +9,14 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
 /**
  * A deleted post's remains: the request's transaction removed the summary, content, slug, feed
  * links and counts, and left a tombstone on the counter item that refuses late likes and
- * comments. The cascade removes what is left in the post's partition, in bounded runs: each run
- * removes at most STREAM_CASCADE_LIKES_PER_RUN likes (a transaction each, with the liker's
+ * comments. The cascade removes what is left in the post's partition and its like shards, in
+ * bounded runs: each run removes at most STREAM_CASCADE_LIKES_PER_RUN likes (a transaction each, with the liker's
  * `likedCount`), and while likes remain it records its step on the tombstone, whose own stream
  * record starts the next run (`PostCascadeStepHandler`), as the rename fan-out does with its job
- * item. Once no like is left, the run deletes the comments and the rest. The first run also puts a
- * tombstone on each of the post's view counter shards (src/posts/view-shards.ts). Idempotent: a run
+ * item. Once no like is left, the run deletes the comments and the rest. The first run first puts a
+ * tombstone on each of the post's view counter shards and like counter shards (src/posts/view-shards.ts,
+ * like-shards.ts): a like racing the deletion either fails on its shard's tombstone or was written
+ * before it and is found by the run's Query. Idempotent: a run
  * deletes whatever is still there, so a second delivery, or one after a crash midway, finishes
  * the job, and a step recorded twice moves nothing.
  */
@@ -29,8 +31,9 @@ export class PostCascade {
   ) {}
 
   async run(postId: string, step: number): Promise<void> {
-    // The view shards live outside the post's partition: tombstoned at once, so late views fail on them.
-    if (step === 1) await this.posts.tombstoneViewShards(postId, this.config.viewCounterShards, this.clock.now());
+    // The view and like shards live outside the post's partition: tombstoned at once, so late views
+    // and likes fail on them; then the likes written before are found and removed.
+    if (step === 1) await this.posts.tombstoneCounterShards(postId, this.config.viewCounterShards, this.clock.now());
     const { removed, more } = await this.posts.deletePartitionRemains(
       postId,
       this.config.streamWorker.cascadeLikesPerRun,

@@ -794,13 +794,16 @@ export interface paths {
         /**
          * Like a post
          * @description Likes a published post. Idempotent: a second like changes nothing and the count stays exact under
-         *     concurrent likes.
+         *     concurrent likes. The answer's likeCount is the post's count as last read plus this like (likes are counted on
+         *     sharded counters that the change stream folds into the post's likeCount a moment later, so others' likes not
+         *     folded yet are missing from it); the post's likeCount is exact once the stream has run.
          */
         put: operations["postsLike"];
         post?: never;
         /**
          * Remove my like
-         * @description Removes the caller's like. Idempotent.
+         * @description Removes the caller's like. Idempotent. The answer's likeCount is the post's count as last read less this
+         *     like, never below 0 (see the like); the post's likeCount is exact once the change stream has run.
          */
         delete: operations["postsUnlike"];
         options?: never;
@@ -2114,6 +2117,7 @@ export interface components {
             excerpt: string;
             featuredImageUrl?: string;
             id: string;
+            /** @description Exact once the change stream has folded the post's like counter shards in (usually within a second). */
             likeCount: number;
             /** @description Whether the signed-in caller likes the post (absent for anonymous callers). */
             likedByMe?: boolean;
@@ -2159,6 +2163,7 @@ export interface components {
             excerpt: string;
             featuredImageUrl?: string;
             id: string;
+            /** @description Exact once the change stream has folded the post's like counter shards in (usually within a second). */
             likeCount: number;
             /** Format: date-time */
             publishedAt?: string;
