@@ -15,7 +15,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { INDEX_SHARDS } from '../../dist/dynamo/sharding.js';
+import { INDEX_SHARDS, LIKE_SHARDS } from '../../dist/dynamo/sharding.js';
 import { call, cleanup, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 
 const TABLE = 'heat';
@@ -180,10 +180,15 @@ async function recordingProxy(engineEndpoint) {
       }
       const scoped = state.scope !== undefined && !String(req.headers['x-amz-target']).startsWith('DynamoDBStreams');
       const writes = scoped ? writesOf(target, input) : undefined;
-      // The stream worker's fold of the view shards (it runs in the app's process, between the
-      // requests): the worker's, not the request's in flight, recognised by its snapshot attributes
-      // (`viewShard<n>`, named in ExpressionAttributeNames).
-      const folds = ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard/.test(JSON.stringify(input));
+      // The stream worker's fold of the view and like shards (it runs in the app's process, between
+      // the requests): the worker's, not the request's in flight, recognised by its snapshot
+      // attributes (`viewShard<n>`, `likeShard<n>`, named in ExpressionAttributeNames).
+      const folds =
+        ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard|likeShard/.test(JSON.stringify(input));
+      // A GetItem of a post's summary is the worker's too: the request paths read it with the counter
+      // item in one BatchGetItem (findForCounting, findById); the like-place check of new likes and the
+      // like sync read it alone (once per post per stream batch).
+      const workerRead = target === 'GetItem' && input.Key?.SK?.S === 'POST' && /^POST#/.test(input.Key?.PK?.S ?? '');
       const before = writes ? await Promise.all(writes.keys.map(read)) : [];
       const forward = httpRequest(
         { host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers },
@@ -227,7 +232,16 @@ async function recordingProxy(engineEndpoint) {
                       ]),
                     ]),
                   );
-              } else for (const [where, n] of readsOf(target, input, output)) bump(state.reads, where, n);
+              } else if (workerRead)
+                // The worker's client does not ask for ConsumedCapacity: its read's units from the item's
+                // size, kept apart from the requests' reads of the same partition.
+                bump(
+                  state.reads,
+                  `table ${input.Key.PK.S} (worker)`,
+                  units(itemSize(output.Item), 4096) * (input.ConsistentRead ? 1 : 0.5),
+                  'worker',
+                );
+              else for (const [where, n] of readsOf(target, input, output)) bump(state.reads, where, n);
             }
             res.writeHead(answer.statusCode, answer.headers);
             res.end(out);
@@ -293,9 +307,21 @@ function groupShards(map) {
   return { map: out, sampleHottestShard };
 }
 
-function verdict(name, recording, runs, own = new Set(), { shards, folded, cachedRead } = {}) {
+function verdict(name, recording, runs, own = new Set(), { families: shardFamilies = [], folded, cachedRead } = {}) {
   const grouped = groupShards(recording.writes);
-  recording = { ...recording, writes: grouped.map };
+  recording = { ...recording, writes: grouped.map, reads: new Map(recording.reads) };
+  // The worker's reads of a post's summary are kept apart only where the scenario reports them
+  // (`folded`); elsewhere they load the post's partition with the requests' reads.
+  if (!folded)
+    for (const [where, entry] of [...recording.reads])
+      if (where.endsWith(' (worker)')) {
+        recording.reads.delete(where);
+        const into = where.slice(0, -' (worker)'.length);
+        const sum = recording.reads.get(into) ?? { units: 0, ops: new Set() };
+        sum.units += entry.units;
+        for (const op of entry.ops) sum.ops.add(op);
+        recording.reads.set(into, sum);
+      }
   // One operation (a cache miss) shares whatever it touches. A partition of the actor of one
   // operation (a new account's `USER#<id>`) is never shared, though the stream worker's writes to
   // it (the verification mail) land while later operations run and are counted under them.
@@ -307,27 +333,31 @@ function verdict(name, recording, runs, own = new Set(), { shards, folded, cache
         !(folded && folded.test(where) && ops.size === 1 && ops.has('worker')) &&
         (runs === 1 || ops.size > 1 || ops.has('worker')),
     );
-  // Write-sharded partitions (`VIEWS#<postId>#<n>`): the operations pick one of `shards` at random,
-  // so at any rate each takes 1/shards of the family's load. A handful of runs over 32 shards says
-  // nothing about the busiest one, so the family counts as one partition at its expected share
-  // (the busiest shard of the recording is kept beside it).
+  // Write-sharded partitions (`VIEWS#<postId>#<n>`, `POSTLIKES#<postId>#<n>`): a view picks one of
+  // its shards at random, a like its liker's (a hash of a random id), so at any rate each takes
+  // 1/shards of the family's load. A handful of runs over 16 or 32 shards says nothing about the
+  // busiest one, so the family counts as one partition at its expected share (the busiest shard of
+  // the recording is kept beside it).
   const families = new Map();
-  if (shards)
+  for (const [pattern, shards] of shardFamilies)
     for (const [where, entry] of recording.writes) {
-      const family = /^(table VIEWS#[^#]+#)\d+$/.exec(where)?.[1];
+      const family = pattern.exec(where)?.[1];
       if (!family) continue;
-      const sum = families.get(family) ?? { units: 0, ops: new Set(), busiest: 0 };
+      const sum = families.get(family) ?? { units: 0, ops: new Set(), busiest: 0, shards };
       sum.units += entry.units;
       for (const op of entry.ops) sum.ops.add(op);
       sum.busiest = Math.max(sum.busiest, entry.units);
       families.set(family, sum);
+      recording.writes.delete(where);
     }
-  if (families.size > 0) {
-    for (const where of [...recording.writes.keys()])
-      if (/^table VIEWS#[^#]+#\d+$/.test(where)) recording.writes.delete(where);
-    for (const [family, sum] of families)
-      recording.writes.set(`${family}<n> (each of ${shards})`, { units: sum.units / shards, ops: sum.ops });
-  }
+  for (const [family, sum] of families)
+    recording.writes.set(`${family}<n> (each of ${sum.shards})`, { units: sum.units / sum.shards, ops: sum.ops });
+  // The worker's reads of a post (the like-place check): once per post per stream batch, reported apart.
+  const workerReads = folded
+    ? [...recording.reads.entries()]
+        .filter(([where, { ops }]) => folded.test(where) && ops.size === 1 && ops.has('worker'))
+        .reduce((sum, [, { units }]) => sum + units, 0)
+    : undefined;
   const foldWrites = folded
     ? [...recording.writes.entries()]
         .filter(([where, { ops }]) => folded.test(where) && ops.size === 1 && ops.has('worker'))
@@ -340,7 +370,9 @@ function verdict(name, recording, runs, own = new Set(), { shards, folded, cache
   // A read the app remembers per instance (VIEW_READ_CACHE_SECONDS in production): measured here
   // on every operation (the bench's app reads each time), charged per instance and second, not per operation.
   const remembered = cachedRead
-    ? [...recording.reads.entries()].filter(([where]) => cachedRead.partition.test(where))
+    ? [...recording.reads.entries()].filter(
+        ([where, { ops }]) => cachedRead.partition.test(where) && !(ops.size === 1 && ops.has('worker')),
+      )
     : [];
   for (const [where] of remembered) recording.reads.delete(where);
   const rememberedRcuPerRead = remembered.reduce((sum, [, { units }]) => sum + units, 0) / runs;
@@ -375,6 +407,7 @@ function verdict(name, recording, runs, own = new Set(), { shards, folded, cache
       ? { busiestShardWcuPerOp: round(Math.max(...[...families.values()].map((f) => f.busiest)) / runs) }
       : {}),
     ...(foldWrites !== undefined ? { foldWcu: round(foldWrites) } : {}),
+    ...(workerReads ? { workerReadRcu: round(workerReads) } : {}),
     ...(cachedRead
       ? {
           cachedRead: {
@@ -464,7 +497,16 @@ async function main() {
   // production (VIEW_READ_CACHE_SECONDS): 10 instances read it 10 times/s whatever the view rate.
   const options = {
     view: {
-      shards: VIEW_SHARDS,
+      families: [[/^(table VIEWS#[^#]+#)\d+$/, VIEW_SHARDS]],
+      folded: /^table POST#/,
+      cachedRead: { partition: /^table POST#/, seconds: 1, instances: 10 },
+    },
+    // Likes (src/posts/like-shards.ts): the like item and its shard's counter in the liker's like
+    // shard (`POSTLIKES#<postId>#<n>`, 16), one family; the fold into the counter item and the
+    // like-place check's read of the post are the worker's, once per post per stream batch; the
+    // like's read of the post is remembered 1 s per instance, as the view's.
+    like: {
+      families: [[/^(table POSTLIKES#[^#]+#)\d+$/, LIKE_SHARDS]],
       folded: /^table POST#/,
       cachedRead: { partition: /^table POST#/, seconds: 1, instances: 10 },
     },
@@ -504,6 +546,11 @@ async function main() {
   if (view?.foldWcu !== undefined)
     console.log(
       `view: the stream's fold wrote ${view.foldWcu} WCU on the post's counter item for ${view.runs} views (once per post per batch: here the views came one at a time, at 20,000/s a batch holds many); the busiest of ${VIEW_SHARDS} shards took ${view.busiestShardWcuPerOp} WCU/op in this sample; the post's read (${view.cachedRead.rcuPerRead} RCU on ${view.cachedRead.partition}) remembered 1 s by 10 instances: ${view.cachedRead.rcuPerSecond} RCU/s of ${LIMITS.read}`,
+    );
+  const liked = rows.find((row) => row.pattern === 'like');
+  if (liked?.foldWcu !== undefined)
+    console.log(
+      `like: the stream's fold wrote ${liked.foldWcu} WCU and its like-place check read ${liked.workerReadRcu ?? 0} RCU on the post's partition for ${liked.runs} likes (each once per post per stream batch, however many likes the batch holds); the busiest of ${LIKE_SHARDS} like shards took ${liked.busiestShardWcuPerOp} WCU/op in this sample; the post's read (${liked.cachedRead.rcuPerRead} RCU on ${liked.cachedRead.partition}) remembered 1 s by 10 instances: ${liked.cachedRead.rcuPerSecond} RCU/s of ${LIMITS.read}`,
     );
   console.log(`\nwritten: ${file}`);
   await proxy.close();
