@@ -474,6 +474,11 @@ describe('db:migrate (e2e)', () => {
         (item) => item.entity === 'Like' && String(item.PK).startsWith(Keys.postPartition('')),
       );
       expect(oldLikes.length).toBeGreaterThanOrEqual(5);
+      // The like counters (the fixture's feed day counts wait for a later migration).
+      const likeDrift = async () =>
+        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+          ['post likeCount', 'user likedCount'].includes(d.counter),
+        );
       const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0008-like-shards')).toMatchObject({ changed: oldLikes.length });
       const likes = (await t.allItems()).filter((item) => item.entity === 'Like');
@@ -483,7 +488,7 @@ describe('db:migrate (e2e)', () => {
           .map((like): Record<string, unknown> => ({ ...like, ...Keys.like(String(like.postId), String(like.userId)) }))
           .sort((a, b) => (String(a.GSI2SK) < String(b.GSI2SK) ? -1 : 1)),
       );
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+      expect(await likeDrift()).toEqual([]);
 
       // The app finds a moved like: liking again counts nothing, the unlike removes it, once.
       const reader = (
@@ -503,7 +508,7 @@ describe('db:migrate (e2e)', () => {
       await t.mailSent();
       expect(await count()).toBe(before - 1);
       expect(await t.postLikes(postId)).toHaveLength(oldLikes.filter((like) => like.postId === postId).length - 1);
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+      expect(await likeDrift()).toEqual([]);
 
       const [again] = await rerunFromScratch(t, 8);
       expect(again).toMatchObject({ label: '0008-like-shards', changed: 0 });
