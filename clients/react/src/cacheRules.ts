@@ -88,15 +88,18 @@ export const cacheRules = {
   },
 
   /**
-   * After a like settles either way, the post's own entries are read again (feeds keep the patch);
-   * not while another like or unlike of it is pending (a rapid like, unlike): the read could land
-   * before that one and show the state it undoes. The last one to settle reads.
+   * After a like settles either way, the post's own entries are marked stale (feeds keep the
+   * patch), to be read again when next used, not at once: the server's `likeCount` counts a like
+   * once its change stream has folded it in, a moment later, so a read right after the like would
+   * show the count without it. Not while another like or unlike of it is pending (a rapid like,
+   * unlike): the entry keeps what that one will answer. The last one to settle marks them.
    */
   async likeSettled(queryClient: QueryClient, id: string): Promise<void> {
     if (cacheRules.likesInFlight(queryClient, id) > 1) return;
     await queryClient.invalidateQueries({
       queryKey: queryKeys.posts(),
       predicate: (query) => isPost(query.state.data) && query.state.data.id === id,
+      refetchType: 'none',
     });
   },
 
