@@ -182,9 +182,9 @@ async function recordingProxy(engineEndpoint) {
       const writes = scoped ? writesOf(target, input) : undefined;
       // The stream worker's fold of the view and like shards (it runs in the app's process, between
       // the requests): the worker's, not the request's in flight, recognised by its snapshot
-      // attributes (`viewShard<n>`, `likeShard<n>`, named in ExpressionAttributeNames).
+      // attributes (`viewShard<n>`, `ls<n>`, named in ExpressionAttributeNames).
       const folds =
-        ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard|likeShard/.test(JSON.stringify(input));
+        ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard|"l[sv]\d+"/.test(JSON.stringify(input));
       // A GetItem of a post's summary is the worker's too: the request paths read it with the counter
       // item in one BatchGetItem (findForCounting, findById); the like-place check of new likes and the
       // like sync read it alone (once per post per stream batch).

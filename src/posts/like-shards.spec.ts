@@ -60,10 +60,10 @@ describe('like shards: the fold', () => {
   it("takes each shard's count at its newest version, going down as well as up", () => {
     const plan = likeFoldPlan([...history, last, change('p2', 3, 4, 7)]);
     expect(plan.get('p1')).toEqual([
-      { attribute: 'likeShard0', value: 1, order: 'likeShardVersion0', orderValue: 3 },
-      { attribute: 'likeShard5', value: 0, order: 'likeShardVersion5', orderValue: 2 },
+      { attribute: 'ls0', value: 1, order: 'lv0', orderValue: 3 },
+      { attribute: 'ls5', value: 0, order: 'lv5', orderValue: 2 },
     ]);
-    expect(plan.get('p2')).toEqual([{ attribute: 'likeShard3', value: 4, order: 'likeShardVersion3', orderValue: 7 }]);
+    expect(plan.get('p2')).toEqual([{ attribute: 'ls3', value: 4, order: 'lv3', orderValue: 7 }]);
     // A tombstone (a deleted post's shard) is no count.
     expect(likeFoldPlan([change('p1', 0, 0, 9, { deletedAt: '2026-11-27T00:00:00.000Z' })]).size).toBe(0);
   });

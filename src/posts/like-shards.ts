@@ -13,12 +13,12 @@ import type { ShardSnapshot } from './view-shards.js';
  * same user twice still counts once and the shard's `likeCount` is exact under any concurrency.
  *
  * Readers never read the shards. The stream processor folds each shard's count into the post's
- * counter item (`COUNTS`), as views do (src/posts/view-shards.ts): a snapshot `likeShard<n>`, and
+ * counter item (`COUNTS`), as views do (src/posts/view-shards.ts): a snapshot `ls<n>`, and
  * the read adds the snapshots to `COUNTS.likeCount` (the likes counted there before the shards, kept
  * as a base: an unlike of an older like takes its shard below 0, and the sum stays exact). Unlike
  * views, likes go down, so a snapshot cannot be ordered by its value: each shard carries a
  * `version` raised by every change (`ADD version 1` in the like's transaction), the fold stores it
- * beside the snapshot (`likeShardVersion<n>`) and writes a snapshot only over an older version. A
+ * beside the snapshot (`lv<n>`) and writes a snapshot only over an older version. A
  * record delivered twice, or a batch replayed, sets what is there already; an older batch after a
  * newer one changes nothing. The displayed `likeCount` is exact once the processor has folded the
  * shards (usually within a second).
@@ -35,10 +35,14 @@ type Item = Record<string, NativeAttributeValue>;
 /** The like shard of a liker (a like, its unlike and its counter change all go there). */
 export const likeShardOf = (userId: string): number => shardOf(userId, LIKE_SHARDS);
 
-/** The snapshot attribute of like shard `n` on the counter item, and the version it was taken at. */
-export const likeShardSnapshot = (shard: number): string => `likeShard${shard}`;
-export const likeShardVersion = (shard: number): string => `likeShardVersion${shard}`;
-const SNAPSHOT = /^likeShard\d+$/;
+/**
+ * The snapshot attribute of like shard `n` on the counter item, and the version it was taken at.
+ * Short names: the counter item holds them beside the 32 view snapshots and must stay under 1 KB
+ * (a write of it is then 1 WCU, 2 in a transaction: a comment's count change writes it).
+ */
+export const likeShardSnapshot = (shard: number): string => `ls${shard}`;
+export const likeShardVersion = (shard: number): string => `lv${shard}`;
+const SNAPSHOT = /^ls\d+$/;
 
 /** The likes the counter item's snapshots hold (the read adds its `likeCount` base). */
 export function snapshotLikes(item: Item | undefined): number {

@@ -85,7 +85,7 @@ export function foldPlan(changes: readonly { change: ItemChange; id: string }[])
 /**
  * One shard's snapshot on the counter item: `attribute` set to `value`, ordered by `order` (an
  * attribute holding `orderValue`): a view shard's own count (only ever raised), a like shard's
- * `likeShardVersion<n>` (likes go down, so their order is the shard's version: src/posts/like-shards.ts).
+ * `lv<n>` (likes go down, so their order is the shard's version: src/posts/like-shards.ts).
  */
 export interface ShardSnapshot {
   attribute: string;
