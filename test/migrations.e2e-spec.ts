@@ -1,11 +1,16 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { shardOf } from '../src/dynamo/sharding.js';
+import { toFollowItem } from '../src/follows/follow-items.js';
+import { feedDayCounts } from '../src/migrations/0009-feed-day-counts.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
+import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
+import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
@@ -124,9 +129,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 to 0008 are offline: even then the app refuses, naming them.
+      // 0004 to 0009 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -289,6 +294,7 @@ describe('db:migrate (e2e)', () => {
         '0006-shard-listing-partitions',
         '0007-like-places',
         '0008-like-shards',
+        '0009-feed-day-counts',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -452,10 +458,7 @@ describe('db:migrate (e2e)', () => {
         `${at}#${posts[2]}`,
       ]);
       expect(await likedCount()).toBe(2);
-      // Every counter but the feed's day counts: the fixture's recent posts have none until
-      // migration 0009 (not in the list yet: it lands after 0008) counts them.
-      const drift = (await checkCounts({ client: db.client, tableName: t.tableName })).drift;
-      expect(drift.filter((d) => !['reader feed day', 'author published day'].includes(d.counter))).toEqual([]);
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
       // The list and its count: the live post only, until the scheduled one's time.
       const mine = await t.api.get('/api/v1/users/me/likes').set('authorization', fan.bearer).expect(200);
       expect((mine.body as { items: { id: string }[] }).items.map((post) => post.id)).toEqual([posts[0]]);
@@ -571,6 +574,101 @@ describe('db:migrate (e2e)', () => {
       expect(again).toMatchObject({ label: '0006-shard-listing-partitions', changed: 0 });
     } finally {
       await withAdmin.close();
+      await t.close();
+    }
+  });
+
+  it("0009 counts the timelines and authors' posts of a table written before the feed's day counts, and aligns the entries' ttl, once", async () => {
+    const t = await fixtureApp();
+    try {
+      await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
+      const [reader, author] = [await signUp(t), await signUp(t)];
+      // As the code before 0009 left them: posts, the reader's follow edge and timeline entries
+      // whose ttl is the publication time plus 30 days, and no day count anywhere.
+      const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+      const posts = [2, 10, 29.5, 40].map((days, i) => ({
+        id: `legacy0009post${i}`,
+        authorId: author.userId,
+        title: `Before 0009 ${i}`,
+        slug: `before-0009-${i}`,
+        excerpt: 'x',
+        tagIds: [],
+        status: 'published' as const,
+        publishedAt: ago(days),
+        viewCount: 0,
+        likeCount: 0,
+        commentCount: 0,
+        createdAt: ago(days),
+        updatedAt: ago(days),
+        version: 1,
+      }));
+      const put = (Item: Record<string, unknown>) => t.db.send(new PutCommand({ TableName: t.tableName, Item }));
+      await put(toFollowItem(reader.userId, author.userId, ago(50)));
+      for (const post of posts) {
+        await put(toPostSummaryItem(post));
+        await put({
+          ...Keys.timelineEntry(reader.userId, post.publishedAt, post.id),
+          entity: 'TimelineEntry',
+          postId: post.id,
+          authorId: author.userId,
+          ttl: Math.floor(Date.parse(post.publishedAt) / 1000) + 30 * 86_400,
+        });
+      }
+      const dayDrift = async () =>
+        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+          ['reader feed day', 'author published day'].includes(d.counter),
+        );
+      const feedCount = async () =>
+        (
+          (await t.api.get('/api/articles/feed?limit=100').set('authorization', reader.bearer).expect(200)).body as {
+            articlesCount: number;
+            articles: { title: string }[];
+          }
+        ).articlesCount;
+      expect((await dayDrift()).length).toBeGreaterThan(0);
+      expect(await feedCount()).toBe(0);
+
+      // 0009 over the table as it is now (the run above applied it to the fixture if it is listed).
+      const record = Keys.migration(9);
+      const forget = () =>
+        db.client.send(
+          new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: record.PK }, SK: { S: record.SK } } }),
+        );
+      await forget();
+      const [run] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: [feedDayCounts],
+        progress: silent,
+      });
+      expect(run).toMatchObject({ label: '0009-feed-day-counts' });
+      expect(run.changed).toBeGreaterThan(0);
+      expect(await dayDrift()).toEqual([]);
+      // The three posts of the window, counted once each; the one of 40 days ago is not.
+      const shown = await t.api.get('/api/articles/feed?limit=100').set('authorization', reader.bearer).expect(200);
+      expect((shown.body as { articles: { title: string }[] }).articles.map((a) => a.title)).toEqual([
+        'Before 0009 0',
+        'Before 0009 1',
+        'Before 0009 2',
+      ]);
+      expect(await feedCount()).toBe(3);
+      const days = await t.getItem(Keys.feedDays(reader.userId).PK, Keys.feedDays(reader.userId).SK);
+      expect(days).toMatchObject({ entity: 'FeedDays', [dayAttribute(posts[0].publishedAt)]: 1 });
+      for (const post of posts) {
+        const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
+        expect((await t.getItem(key.PK, key.SK))?.ttl).toBe(timelineEntryTtl(post.publishedAt));
+      }
+
+      // Run again from scratch (its record deleted): every count is right, so nothing changes.
+      await forget();
+      const [again] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: [feedDayCounts],
+        progress: silent,
+      });
+      expect(again).toMatchObject({ label: '0009-feed-day-counts', changed: 0 });
+    } finally {
       await t.close();
     }
   });

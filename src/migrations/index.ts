@@ -6,6 +6,7 @@ import { publishedPostCounters } from './0005-published-post-counters.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likePlaces } from './0007-like-places.js';
 import { likeShards } from './0008-like-shards.js';
+import { feedDayCounts } from './0009-feed-day-counts.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   shardListingPartitions,
   likePlaces,
   likeShards,
+  feedDayCounts,
 ];
