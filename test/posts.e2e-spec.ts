@@ -716,8 +716,10 @@ describe('posts (e2e)', () => {
       expect(dry.orphanPartitions).toContain(`POST#${post.id}`);
       expect((await t.queryPartition(`POST#${post.id}`)).length).toBeGreaterThan(0);
       const swept = await sweepOrphans(t.db, t.tableName);
-      expect(swept.orphanPartitions).toEqual([`POST#${post.id}`]);
+      // The post's partition and its like's shard (outside it, anchored by the summary).
+      expect(swept.orphanPartitions.sort()).toEqual([`POST#${post.id}`, Keys.like(post.id, reader.userId).PK].sort());
       expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
+      expect(await t.postLikes(post.id)).toEqual([]);
     });
   });
 

@@ -22,6 +22,8 @@ function tableOf(items: Record<string, unknown>[], writtenSince: Record<string, 
         const request = Object.values(command.input.RequestItems ?? {})[0];
         expect(request.ConsistentRead).toBe(true);
         const keys = (request.Keys ?? []).map((key) => `${String(key.PK)} ${String(key.SK)}`);
+        // As DynamoDB: a BatchGetItem with a key twice is refused.
+        expect(new Set(keys).size).toBe(keys.length);
         return Promise.resolve({
           Responses: { table: now.filter((item) => keys.includes(`${String(item.PK)} ${String(item.SK)}`)) },
         });
@@ -96,6 +98,37 @@ describe('sweepOrphans', () => {
     const result = await sweepOrphans(client, 'table');
     expect(result.orphanPartitions).toEqual(['POST#q']);
     expect(deleted).toEqual(['POST#q LIKE#u2']);
+  });
+
+  it("removes a post's like and view shards with its partition when its summary is gone, and keeps them while it exists or its cascade runs", async () => {
+    const { client, deleted } = tableOf([
+      // Gone without its cascade (a crash midway): its partition and its shards go.
+      { PK: 'POST#gone', SK: 'POST#CONTENT' },
+      { PK: 'POSTLIKES#gone#3', SK: 'LIKE#u1' },
+      { PK: 'POSTLIKES#gone#3', SK: 'COUNT' },
+      { PK: 'POSTLIKES#gone#7', SK: 'LIKE#u2' },
+      { PK: 'VIEWS#gone#0', SK: 'VIEWS' },
+      // Alive: its summary is there.
+      { PK: 'POST#live', SK: 'POST' },
+      { PK: 'POSTLIKES#live#3', SK: 'LIKE#u1' },
+      // Deleted, its cascade still running: the tombstone says so.
+      { PK: 'POST#deleted', SK: 'COUNTS', deletedAt: '2026-11-27T04:00:00.000Z' },
+      { PK: 'POSTLIKES#deleted#1', SK: 'LIKE#u3' },
+    ]);
+    const result = await sweepOrphans(client, 'table');
+    expect(result.orphanPartitions.sort()).toEqual([
+      'POST#gone',
+      'POSTLIKES#gone#3',
+      'POSTLIKES#gone#7',
+      'VIEWS#gone#0',
+    ]);
+    expect(deleted.sort()).toEqual([
+      'POST#gone POST#CONTENT',
+      'POSTLIKES#gone#3 COUNT',
+      'POSTLIKES#gone#3 LIKE#u1',
+      'POSTLIKES#gone#7 LIKE#u2',
+      'VIEWS#gone#0 VIEWS',
+    ]);
   });
 
   it('reports without deleting on a dry run', async () => {

@@ -1,6 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import { classifyKey } from '../dynamo/item-types.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
 import { DELETED_USER_ID } from '../identity/account.js';
 
@@ -25,7 +26,8 @@ export interface SweepResult {
 }
 
 /**
- * Admin tooling, never a request path: finds post and user partitions whose anchor item is
+ * Admin tooling, never a request path: finds post and user partitions (and a post's like and view
+ * shard partitions, anchored by its summary) whose anchor item is
  * gone (a crash between the two steps of a post delete or a hard user delete) and deletes what
  * is left in them, and the email and username uniqueness items of users that no longer exist. It Scans the whole table (keys only), so run it off-peak:
  * `npm run db:sweep-orphans`. With `dryRun` it only reports.
@@ -35,7 +37,8 @@ export async function sweepOrphans(
   tableName: string,
   dryRun = false,
 ): Promise<SweepResult> {
-  const partitions = new Map<string, { anchored: boolean; anchor: ItemKey; keys: ItemKey[] }>();
+  // `owner`: the partition whose counter tombstone says the stream's cascade owns this one.
+  const partitions = new Map<string, { anchored: boolean; anchor: ItemKey; owner: string; keys: ItemKey[] }>();
   const userUniques: (ItemKey & { userId: string })[] = [];
   const cascading = new Set<string>();
   let scannedItems = 0;
@@ -62,11 +65,25 @@ export async function sweepOrphans(
         userUniques.push({ PK: item.PK, SK: item.SK, userId: item.userId });
         continue;
       }
+      // A post's like and view shards live outside its partition: anchored by its summary there.
+      const shardOf = classifyKey(item);
+      if (['like', 'postLikeShard', 'postViewShard'].includes(shardOf.type)) {
+        const entry = partitions.get(item.PK) ?? {
+          anchored: false,
+          anchor: Keys.post(shardOf.id),
+          owner: Keys.postPartition(shardOf.id),
+          keys: [],
+        };
+        entry.keys.push({ PK: item.PK, SK: item.SK });
+        partitions.set(item.PK, entry);
+        continue;
+      }
       const prefix = Object.keys(ANCHORS).find((p) => item.PK.startsWith(p));
       if (!prefix || ANCHORLESS_BY_DESIGN(item.PK)) continue;
       const entry = partitions.get(item.PK) ?? {
         anchored: false,
         anchor: { PK: item.PK, SK: ANCHORS[prefix] },
+        owner: item.PK,
         keys: [],
       };
       if (item.SK === ANCHORS[prefix]) entry.anchored = true;
@@ -85,6 +102,7 @@ export async function sweepOrphans(
   // can show its uniqueness claims or children without its anchor, which the Scan passed before the
   // write committed. Each candidate's anchor is read again, strongly consistent: one that exists
   // now keeps its partition and claims.
+  // batchGetAll reads a key once: a post's partition and its shards share their anchor.
   const anchorsNow = new Set(
     (
       await batchGetAll(
@@ -96,7 +114,7 @@ export async function sweepOrphans(
     ).map((item) => `${String(item.PK)}\u0000${String(item.SK)}`),
   );
   const isAnchoredNow = (key: ItemKey) => anchorsNow.has(`${key.PK}\u0000${key.SK}`);
-  const orphans = candidates.filter(([pk, entry]) => !cascading.has(pk) && !isAnchoredNow(entry.anchor));
+  const orphans = candidates.filter(([, entry]) => !cascading.has(entry.owner) && !isAnchoredNow(entry.anchor));
   const ownerless = claimCandidates.filter((unique) => !isAnchoredNow(ownerOf(unique)));
   const keys = [
     ...orphans.flatMap(([, entry]) => entry.keys),
