@@ -505,6 +505,11 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
       await publishNew(b, 'B2');
       const starPosts = [await publishNew(star, 'S1'), await publishNew(star, 'S2')];
       await publishNew(rising, 'R1');
+      // A fan-in author's post of 40 days ago: past the window, like an expired timeline entry, it
+      // is neither shown nor counted.
+      await seed(t, [
+        put(toPostSummaryItem(summary(star.userId, new Date(Date.now() - 40 * 86_400_000).toISOString(), 'S0'))),
+      ]);
       await processStream(t);
       await expectExact(reader, 8);
       // Read beside the page: the follow counts' and day counts' GetItems and the COUNT Query of

@@ -5,7 +5,7 @@ import { Keys } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
-import { todayCount, windowSum } from '../posts/feed-days.js';
+import { todayCount, windowStart, windowSum } from '../posts/feed-days.js';
 import { isLive, type PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { type FeedCandidate, TimelineRepository } from './timeline.repository.js';
@@ -127,11 +127,20 @@ export class FeedService {
       this.follows.counts(readerId),
       this.timeline.page(readerId, before, limit, now),
     ]);
-    const fanIn = await Promise.all(
-      counts.fanInAuthors
-        .slice(0, MAX_FAN_IN_AUTHORS)
-        .map((authorId) => this.posts.publishedPositions(authorId, before, limit)),
-    );
+    // A fan-in author's posts are in the feed for as long as a timeline entry would be: from the
+    // window's first day on (src/posts/feed-days.ts), so the feed and its count agree. Positions
+    // come newest first: once one is older, the rest are too, and that source has no more.
+    const from = windowStart(now);
+    const fanIn = (
+      await Promise.all(
+        counts.fanInAuthors
+          .slice(0, MAX_FAN_IN_AUTHORS)
+          .map((authorId) => this.posts.publishedPositions(authorId, before, limit)),
+      )
+    ).map((source) => {
+      const recent = source.candidates.filter((candidate) => candidate.position >= from);
+      return { candidates: recent, more: source.more && recent.length === source.candidates.length };
+    });
 
     // One place per position (`<publishedAt>#<postId>`), not per post: a post in both sources at
     // its current position is one place, but a timeline entry left at an older position of a
