@@ -89,7 +89,10 @@ async function timeToReady(env) {
     }
   } finally {
     child.kill('SIGTERM');
+    // A hung app must not hang the bench: SIGKILL after 10 s.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
+    clearTimeout(timer);
   }
 }
 

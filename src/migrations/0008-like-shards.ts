@@ -1,5 +1,5 @@
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import type { Item, ItemMove, Migration } from './migration.js';
+import type { Item, ItemMove, ItemSkipped, Migration } from './migration.js';
 
 /** The like items' partition before this migration: their post's (spelled here: it is that layout's). */
 const OLD_LIKE_PARTITION = 'POST#';
@@ -31,9 +31,11 @@ export const likeShards = {
     names: { '#entity': 'entity' },
     values: { ':like': { S: ENTITY.Like }, ':old': { S: OLD_LIKE_PARTITION } },
   },
-  migrate(item: Item): ItemMove | undefined {
+  migrate(item: Item): ItemMove | ItemSkipped | undefined {
     const [pk, postId, userId] = [item.PK?.S, item.postId?.S, item.userId?.S];
-    if (item.entity?.S !== ENTITY.Like || !pk?.startsWith(OLD_LIKE_PARTITION) || !postId || !userId) return undefined;
+    if (item.entity?.S !== ENTITY.Like || !pk?.startsWith(OLD_LIKE_PARTITION)) return undefined;
+    // An old like the filter matched but whose shard cannot be known: named and counted, not left as done.
+    if (!postId || !userId) return { skipped: 'a like without postId or userId' };
     const key = Keys.like(postId, userId);
     return {
       description: `${pk} ${item.SK?.S}: -> ${key.PK} ${key.SK}`,

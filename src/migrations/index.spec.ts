@@ -5,6 +5,7 @@ import { TABLE_LAYOUT_VERSION } from '../dynamo/table.definition.js';
 import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
 import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
+import { likeShards } from './0008-like-shards.js';
 import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { type ItemUpdate, migrationLabel } from './migration.js';
@@ -156,5 +157,24 @@ describe('0006-shard-listing-partitions', () => {
     expect(shardListingPartitions.migrate(eventWithoutTime)).toEqual({
       skipped: expect.stringContaining('occurredAt'),
     });
+  });
+});
+
+describe('0008-like-shards', () => {
+  const like = {
+    PK: { S: 'POST#p1' },
+    SK: { S: 'LIKE#u1' },
+    entity: { S: 'Like' },
+    postId: { S: 'p1' },
+    userId: { S: 'u1' },
+  };
+
+  it("moves an old like to its liker's shard, and skips by name one whose shard cannot be known", () => {
+    expect(likeShards.migrate(like)).toMatchObject({
+      moveTo: { PK: { S: expect.stringMatching(/^POSTLIKES#p1#\d+$/) } },
+    });
+    const { userId: _userId, ...withoutUser } = like;
+    expect(likeShards.migrate(withoutUser)).toEqual({ skipped: 'a like without postId or userId' });
+    expect(likeShards.migrate({ ...like, PK: { S: 'POSTLIKES#p1#3' } })).toBeUndefined();
   });
 });
