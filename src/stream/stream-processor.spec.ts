@@ -18,13 +18,15 @@ class Coalescing implements StreamHandler {
   readonly itemType = 'postViewShard' as const;
   readonly batches: string[][] = [];
   readonly single: string[] = [];
-  constructor(private readonly fail = false) {}
+  /** Fails every batch holding a record of post `failOn`, or every batch when true. */
+  constructor(private readonly fail: boolean | string = false) {}
   handle(change: ItemChange): Promise<void> {
     this.single.push(change.key.PK);
     return Promise.resolve();
   }
   handleBatch(changes: readonly { change: ItemChange; id: string }[]): Promise<void> {
-    if (this.fail) return Promise.reject(new Error('fold failed'));
+    if (this.fail === true || changes.some(({ id }) => id === this.fail))
+      return Promise.reject(new Error('fold failed'));
     this.batches.push(changes.map(({ id }) => id));
     return Promise.resolve();
   }
@@ -60,10 +62,20 @@ describe('StreamProcessor: handlers that take a batch at once', () => {
     expect(posts.seen).toEqual(['p9']);
   });
 
-  it('fail the whole batch when they fail: nothing of it counts as handled', async () => {
+  it('when they fail on the first record, nothing of the batch counts as handled', async () => {
     const posts = new PerRecord();
     const outcome = await processor(new Coalescing(true), posts).handleBatch(records);
     expect(outcome).toMatchObject({ handled: 0, failedAt: 0 });
     expect(posts.seen).toEqual([]);
+  });
+
+  it('report the record that fails alone, with the records before it handled (review 12, M4)', async () => {
+    const posts = new PerRecord();
+    const fold = new Coalescing('p2');
+    const outcome = await processor(fold, posts).handleBatch(records);
+    // The host retries, then dead-letters, record 3 (post p2's shard), not record 0.
+    expect(outcome).toMatchObject({ handled: 3, failedAt: 3, error: new Error('fold failed') });
+    expect(posts.seen).toEqual(['p9']);
+    expect(fold.batches).toEqual([['p1'], ['p1']]);
   });
 });

@@ -39,18 +39,27 @@ export class StreamProcessor {
     if (oldest) worker.lagSeconds.set({ shard }, Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000));
     const stopTimer = worker.batchDuration.startTimer();
     try {
+      // Records from `stopAt` on are not handled this time (a coalescing handler failed on one).
+      let stopAt = records.length;
+      let coalescedError: unknown;
       try {
         await this.handleCoalesced(records);
       } catch (error) {
-        // Nothing of the batch counts as done: it comes again whole (the coalesced effects are idempotent).
         this.logger.warn(
           `stream batch of ${records.length} failed in a coalescing handler: ${
             error instanceof Error ? `${error.name}: ${error.message}` : String(error)
           }`,
         );
-        return { handled: 0, failedAt: 0, error };
+        // Which record fails? Each one alone (the coalesced effects are idempotent, so those done
+        // twice change nothing). The records before it are handled and the failure is reported at
+        // it, so a record that keeps failing is the one the host dead-letters, not the batch's
+        // first (review 12, M4). When none fails alone (the failure was the database's, now gone),
+        // nothing counts as done and the batch comes again whole.
+        const failing = await this.firstFailingAlone(records);
+        stopAt = failing?.index ?? 0;
+        coalescedError = failing?.error ?? error;
       }
-      for (let index = 0; index < records.length; index++) {
+      for (let index = 0; index < stopAt; index++) {
         const record = records[index];
         const event = record.eventName ?? 'unknown';
         try {
@@ -67,6 +76,7 @@ export class StreamProcessor {
           return { handled: index, failedAt: index, error };
         }
       }
+      if (stopAt < records.length) return { handled: stopAt, failedAt: stopAt, error: coalescedError };
       return { handled: records.length };
     } finally {
       stopTimer();
@@ -79,6 +89,20 @@ export class StreamProcessor {
     for (const handler of this.handlers) {
       if (!handler.handleBatch && typesOf(handler).includes(type)) await handler.handle(change, id);
     }
+  }
+
+  /** The first record whose coalescing handlers fail when it is handled alone, and their error. */
+  private async firstFailingAlone(
+    records: readonly StreamRecord[],
+  ): Promise<{ index: number; error: unknown } | undefined> {
+    for (let index = 0; index < records.length; index++) {
+      try {
+        await this.handleCoalesced([records[index]]);
+      } catch (error) {
+        return { index, error };
+      }
+    }
+    return undefined;
   }
 
   /** The handlers that take a batch at once get their records first (a malformed one is left to the loop). */
