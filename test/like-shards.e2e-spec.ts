@@ -50,6 +50,53 @@ describe('like shards (e2e)', () => {
   const drift = async () =>
     (await checkCounts({ client: t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), tableName: t.tableName })).drift;
 
+  it('a like of a quiet post is in its likeCount at once, and so is its unlike (counted on the post, review 12 M3)', async () => {
+    const postId = await newPost('Quiet');
+    const fan = await signUp(t);
+    expect((await like(postId, fan).expect(200)).body).toMatchObject({ likeCount: 1 });
+    // No stream run: the count is on the post's counter item, and the like says so.
+    expect(await likeCount(postId)).toBe(1);
+    expect((await likeItem(postId, fan.userId))?.countedOnPost).toBe(true);
+    expect((await t.getItem(Keys.postCounts(postId).PK, Keys.postCounts(postId).SK))?.likeCount).toBe(1);
+    expect(await drift()).toEqual([]);
+    expect((await like(postId, fan, false).expect(200)).body).toMatchObject({ likeCount: 0 });
+    expect(await likeCount(postId)).toBe(0);
+    expect(await likedCount(fan.userId)).toBe(0);
+    expect(await t.postLikes(postId)).toEqual([]);
+    await processStream(t);
+    expect(await likeCount(postId)).toBe(0);
+    expect(await drift()).toEqual([]);
+  });
+
+  it('a burst above LIKE_DIRECT_MAX_PER_SECOND goes to the like shards: the first 10 at once, all once the stream ran, and their unlikes from where each was counted', async () => {
+    const postId = await newPost('Burst');
+    const likers: SignedIn[] = [];
+    while (likers.length < 16) likers.push(...(await Promise.all(Array.from({ length: 8 }, () => signUp(t)))));
+    // One instant: all 16 within the heat's second, whatever the machine's load.
+    t.clock.set(new Date());
+    try {
+      const liked = await Promise.all(likers.map((liker) => like(postId, liker)));
+      expect(liked.map((r) => r.status)).toEqual(liked.map(() => 200));
+      expect(await likeCount(postId)).toBe(10);
+      const onPost = await Promise.all(likers.map(async (l) => (await likeItem(postId, l.userId))?.countedOnPost));
+      expect(onPost.filter((v) => v === true)).toHaveLength(10);
+      expect(await drift()).toEqual([]);
+      await processStream(t);
+      expect(await likeCount(postId)).toBe(16);
+      // Unliked while still hot: the heat guesses the shards first, the ten counted on the post are
+      // found by the read and taken off there.
+      const unliked = await Promise.all(likers.map((liker) => like(postId, liker, false)));
+      expect(unliked.map((r) => r.status)).toEqual(unliked.map(() => 200));
+    } finally {
+      t.clock.reset();
+    }
+    await t.mailSent();
+    expect(await likeCount(postId)).toBe(0);
+    expect(await t.postLikes(postId)).toEqual([]);
+    for (const liker of likers) expect(await likedCount(liker.userId)).toBe(0);
+    expect(await drift()).toEqual([]);
+  });
+
   it('100 concurrent likes and unlikes on one post: exact once the stream ran, each liker exact, and a replayed batch changes nothing', async () => {
     const postId = await newPost('Viral');
     const likers: SignedIn[] = [];

@@ -700,6 +700,28 @@ describe('posts (e2e)', () => {
       );
       expect(shards.every((items) => items.length === 1 && items[0].deletedAt !== undefined)).toBe(true);
     });
+    it("a like counted on the post (not hot) racing its deletion leaves nothing either: before the delete the cascade removes it, after it the counter item's tombstone refuses it", async () => {
+      const post = (await create({ title: 'Raced delete, direct', content: 'x' }).expect(201)).body;
+      await publish(post.id).expect(200);
+      const [early, late] = [await signUp(t), await signUp(t)];
+      const likedCount = async (userId: string) =>
+        (await t.getItem(Keys.userPostCounts(userId).PK, Keys.userPostCounts(userId).SK))?.likedCount;
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', early.bearer).expect(200);
+      expect((await t.getItem(`POST#${post.id}`, 'COUNTS'))?.likeCount).toBe(1);
+      await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+      // The late request read the post before the delete; its transaction comes after it.
+      const gone = new Error('post gone');
+      const repository = t.app.get(PostsRepository);
+      await expect(repository.addLike(post.id, late.userId, new Date().toISOString(), () => gone, true)).rejects.toBe(
+        gone,
+      );
+      expect(await likedCount(late.userId)).toBeUndefined();
+      await processStream(t);
+      expect(await t.postLikes(post.id)).toEqual([]);
+      expect(await likedCount(early.userId)).toBe(0);
+      expect((await t.queryPartition(`POST#${post.id}`)).map((item) => item.SK)).toEqual(['COUNTS']);
+      expect((await t.getItem(`POST#${post.id}`, 'COUNTS'))?.deletedAt).toBeDefined();
+    });
   });
 
   describe('a crash in the middle of a delete', () => {

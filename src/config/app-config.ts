@@ -151,6 +151,12 @@ export interface AppConfig {
    * one read per post per instance that long instead of one per view (0: off). Issue 15.
    */
   viewReadCacheSeconds: number;
+  /**
+   * Likes of one post a second that an instance counts on the post's counter item (in `likeCount` at
+   * once); more go to its like shards, counted once the stream folds them (src/posts/like-heat.ts).
+   * 0: all to the shards. Review 12, M3.
+   */
+  likeDirectMaxPerSecond: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -543,6 +549,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),
     viewCounterShards: int('VIEW_COUNTER_SHARDS', 32, 1, 100),
     viewReadCacheSeconds: int('VIEW_READ_CACHE_SECONDS', production ? 1 : 0, 0, 60),
+    likeDirectMaxPerSecond: int('LIKE_DIRECT_MAX_PER_SECOND', 10, 0, 50),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

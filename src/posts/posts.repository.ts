@@ -34,7 +34,14 @@ import { likeCursor, likeShardChange, likeShardTombstones, parseLikeCursor } fro
 import { LIKE_SHARDS } from '../dynamo/sharding.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { HIDDEN_LIKE_PREFIX, isCountedPosition, likePosition } from './like-visibility.js';
-import { countsOf, postCountsTombstone, type PostCounts, tombstoneTtl, withCounts } from './post-counters.js';
+import {
+  countsOf,
+  postCounterChange,
+  postCountsTombstone,
+  type PostCounts,
+  tombstoneTtl,
+  withCounts,
+} from './post-counters.js';
 import {
   countOf,
   LIKED_COUNT,
@@ -123,7 +130,7 @@ export function toPostSummaryItem(summary: PostSummary): Item {
 }
 
 /** The stored form of a user's like of a post (in one of the post's like shards, and in the user's likes on GSI2). */
-export function toLikeItem(postId: string, userId: string, likedAt: string): Item {
+export function toLikeItem(postId: string, userId: string, likedAt: string, countedOnPost = false): Item {
   return {
     ...Keys.like(postId, userId),
     ...PostIndexKeys.like(userId, likedAt, postId),
@@ -131,7 +138,15 @@ export function toLikeItem(postId: string, userId: string, likedAt: string): Ite
     postId,
     userId,
     likedAt,
+    // Counted on the post's counter item, not on its like shard: its unlike takes it off there.
+    ...(countedOnPost ? { countedOnPost: true } : {}),
   };
+}
+
+/** Where a like is counted (`countedOnPost`) and whether it is hidden, which decide how it is removed. */
+interface LikeCounting {
+  onPost: boolean;
+  hidden: boolean;
 }
 
 function summaryOf(item: Item): PostSummary {
@@ -907,66 +922,85 @@ export class PostsRepository {
   }
 
   /**
-   * Likes a post once: the like item, `likeCount + 1` on its like shard's counter (the same
-   * partition: src/posts/like-shards.ts) and the user's `likedCount + 1` in one conditional
-   * transaction; nothing in the post's partition. False if already liked.
+   * Likes a post once: the like item, `likeCount + 1` and the user's `likedCount + 1` in one
+   * conditional transaction (6 WCU). The count goes to the post's counter item (`COUNTS`, visible at
+   * once) when `onPost`, else to the like's shard (same partition as the like, nothing in the
+   * post's: src/posts/like-shards.ts); the like records which (`countedOnPost`). A deleted post's
+   * tombstone on either fails it (`onPostGone`). False if already liked.
    */
-  addLike(postId: string, userId: string, now: string, onPostGone?: () => Error): Promise<boolean> {
+  addLike(postId: string, userId: string, now: string, onPostGone?: () => Error, onPost = false): Promise<boolean> {
     return writeCountedMarker(
       this.db,
       {
         Put: {
           TableName: this.tableName,
-          Item: toLikeItem(postId, userId, now),
+          Item: toLikeItem(postId, userId, now, onPost),
           ConditionExpression: 'attribute_not_exists(PK)',
         },
       },
-      likeShardChange(this.tableName, postId, userId, 1),
+      onPost
+        ? postCounterChange(this.tableName, postId, 'likeCount', 1)
+        : likeShardChange(this.tableName, postId, userId, 1),
       onPostGone,
       [likedCountChange(this.tableName, userId, 1)],
     );
   }
 
   /**
-   * Removes a like: the like item, its shard's `likeCount - 1` and the user's `likedCount - 1` in one
-   * conditional transaction. A hidden like (its post withdrawn: src/posts/like-visibility.ts) is
-   * not in `likedCount`, so when the first transaction finds no counted like a second removes a
-   * hidden one without it (only then: a like or an unlike of a counted like is one transaction).
-   * When neither finds its like, the stream's sync may have moved it between the two (review 11,
-   * L2): a consistent read says whether it is there, and if so the pair runs again (at most
-   * UNLIKE_ROUNDS times, then 503). False if not liked.
+   * Removes a like: the like item, `likeCount - 1` where the like was counted (its post's counter
+   * item or its shard: `countedOnPost`) and, for a counted like, the user's `likedCount - 1` (a
+   * hidden like, its post withdrawn, is not in `likedCount`: src/posts/like-visibility.ts), in one
+   * transaction conditional on the like being of that kind. The first attempt guesses a counted
+   * like counted where `onPostFirst` says (the post's heat: src/posts/like-heat.ts). When it finds
+   * no such like, a consistent read says whether there is one and of what kind, and that kind is
+   * removed; refused again, the stream's sync moved the like between the read and the write (review
+   * 11, L2): the read and the write run again (at most UNLIKE_ROUNDS times, then 503). One
+   * transaction when the guess is right. False if not liked.
    */
-  async removeLike(postId: string, userId: string, onPostGone?: () => Error): Promise<boolean> {
-    const remove = (condition: string) => ({
-      Delete: {
-        TableName: this.tableName,
-        Key: Keys.like(postId, userId),
-        ConditionExpression: condition,
-        ExpressionAttributeValues: { ':hidden': HIDDEN_LIKE_PREFIX },
-      },
-    });
+  async removeLike(postId: string, userId: string, onPostGone?: () => Error, onPostFirst = true): Promise<boolean> {
+    let kind: LikeCounting = { onPost: onPostFirst, hidden: false };
     for (let round = 0; round < UNLIKE_ROUNDS; round++) {
-      const counted = await writeCountedMarker(
-        this.db,
-        remove('attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)'),
-        likeShardChange(this.tableName, postId, userId, -1),
-        onPostGone,
-        [likedCountChange(this.tableName, userId, -1)],
-      );
-      if (counted) return true;
-      const hidden = await writeCountedMarker(
-        this.db,
-        remove('begins_with(GSI2SK, :hidden)'),
-        likeShardChange(this.tableName, postId, userId, -1),
-        onPostGone,
-      );
-      if (hidden) return true;
+      if (await this.removeLikeOfKind(postId, userId, kind, onPostGone)) return true;
       const like = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: Keys.like(postId, userId), ConsistentRead: true }),
       );
       if (!like.Item) return false;
+      const place: unknown = like.Item.GSI2SK;
+      kind = {
+        onPost: like.Item.countedOnPost === true,
+        hidden: typeof place === 'string' && !isCountedPosition(place),
+      };
     }
     throw serviceUnavailable(ErrorCode.TransactionConflict, 'The like is being moved; try again.', 1);
+  }
+
+  /** One attempt of `removeLike`: the like if it is of this kind, with its counts. */
+  private removeLikeOfKind(
+    postId: string,
+    userId: string,
+    kind: LikeCounting,
+    onPostGone?: () => Error,
+  ): Promise<boolean> {
+    const counted = kind.hidden
+      ? 'begins_with(GSI2SK, :hidden)'
+      : 'attribute_exists(PK) AND NOT begins_with(GSI2SK, :hidden)';
+    const where = kind.onPost ? 'countedOnPost = :true' : 'attribute_not_exists(countedOnPost)';
+    return writeCountedMarker(
+      this.db,
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: Keys.like(postId, userId),
+          ConditionExpression: `${counted} AND ${where}`,
+          ExpressionAttributeValues: { ':hidden': HIDDEN_LIKE_PREFIX, ...(kind.onPost ? { ':true': true } : {}) },
+        },
+      },
+      kind.onPost
+        ? postCounterChange(this.tableName, postId, 'likeCount', -1)
+        : likeShardChange(this.tableName, postId, userId, -1),
+      onPostGone,
+      kind.hidden ? [] : [likedCountChange(this.tableName, userId, -1)],
+    );
   }
 
   /**

@@ -93,6 +93,7 @@ function setUp(
       rateLimits: { publishPerAuthor: PUBLISH_RULE },
       viewCounterShards: 32,
       viewReadCacheSeconds: 0,
+      likeDirectMaxPerSecond: 10,
       ...config,
     } as AppConfig,
     limiter as unknown as RateLimiter,

@@ -26,6 +26,7 @@ import {
   type SkippedEntries,
 } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
+import { LikeHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
@@ -83,6 +84,7 @@ export class PostsService {
     private readonly limiter: RateLimiter,
   ) {
     this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
+    this.likeHeat = new LikeHeat(config.likeDirectMaxPerSecond);
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
     );
@@ -90,6 +92,7 @@ export class PostsService {
 
   private readonly viewerHashKey: Buffer;
   private readonly viewReads: RecentViewReads;
+  private readonly likeHeat: LikeHeat;
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -454,20 +457,23 @@ export class PostsService {
    * Idempotent like / unlike of a live post; answers the state after the call. The post is read as
    * a view reads it (remembered per instance for VIEW_READ_CACHE_SECONDS: at 2,000 likes/s, a read
    * per like would pass the post partition's 3,000 RCU/s); a like on a post withdrawn meanwhile is
-   * hidden by the stream's like-place check, one on a post deleted meanwhile is refused by its like
-   * shard's tombstone or removed by the cascade (src/posts/like-shards.ts).
+   * hidden by the stream's like-place check, one on a post deleted meanwhile is refused by its
+   * counter's tombstone or removed by the cascade (src/posts/like-shards.ts). A like of a post that
+   * is not hot on this instance is counted on its counter item, in `likeCount` at once; one of a hot
+   * post on its like shard (LIKE_DIRECT_MAX_PER_SECOND, src/posts/like-heat.ts; review 12, M3).
    */
   async setLike(postId: string, viewer: AuthUser, liked: boolean): Promise<{ liked: boolean; likeCount: number }> {
     const now = this.clock.now();
     const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
     if (!read || !isLive(read.summary, now)) throw postNotFound();
+    const direct = !this.likeHeat.hot(postId, now);
     const changed = liked
-      ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound)
-      : await this.posts.removeLike(postId, viewer.userId, postNotFound);
-    // The count read before the write (as the stream last folded the like shards), plus this
-    // write: no second read (the like path is 3 calls with the guard's). Likes not folded yet are
-    // missing from it (the post's `likeCount` is exact once the stream has run), so an unlike of
-    // one would answer -1: never below 0.
+      ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound, direct)
+      : await this.posts.removeLike(postId, viewer.userId, postNotFound, direct);
+    // The count read before the write, plus this write: no second read (the like path is 3 calls
+    // with the guard's). Exact for likes counted on the post; likes counted on the shards and not
+    // folded yet are missing from it (the post's `likeCount` is exact once the stream has run), so
+    // an unlike of one would answer -1: never below 0.
     const likeCount = Math.max(
       0,
       (read.summary.likeCount ?? 0) + read.counts.likeCount + (changed ? (liked ? 1 : -1) : 0),
