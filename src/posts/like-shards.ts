@@ -6,7 +6,9 @@ import type { TransactItem } from '../dynamo/transactions.js';
 import type { ShardSnapshot } from './view-shards.js';
 
 /**
- * Write-sharded likes (issue 15: 2,000 likes/s on one post, and still exact). A like writes
+ * Write-sharded likes (issue 15: 2,000 likes/s on one post, and still exact), for a post that is
+ * hot on the instance (src/posts/like-heat.ts; the likes of other posts are counted on its counter
+ * item, in `likeCount` at once, their items here all the same). A like of a hot post writes
  * nothing in its post's partition: its item and the counter that counts it live in one of the
  * post's `LIKE_SHARDS` like shards (`POSTLIKES#<postId>#<n>`, n from the liker's id: an unlike
  * hits the shard its like hit), in one transaction with the liker's `likedCount`, so a like by the
