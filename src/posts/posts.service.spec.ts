@@ -263,6 +263,31 @@ describe('PostsService reads', () => {
   });
 });
 
+describe('PostsService.setLike', () => {
+  const live = () => stored({ status: 'published', publishedAt: EARLIER, likeCount: 1 });
+  const liker = (n: number) => viewer(`u${n}`);
+
+  it('counts a like on the post while this instance saw at most LIKE_DIRECT_MAX_PER_SECOND in the last second, then on its shard', async () => {
+    const { service, posts, clock } = setUp(live(), {}, { likeDirectMaxPerSecond: 2 });
+    for (const n of [1, 2, 3]) await service.setLike('p1', liker(n), true);
+    await service.setLike('p1', liker(1), false);
+    expect(posts.addLike.mock.calls.map((call) => call[4])).toEqual([true, true, false]);
+    // The unlike's first guess: the shard, as the post is still hot.
+    expect(posts.removeLike.mock.calls.map((call) => call[3])).toEqual([false]);
+    clock.set(new Date(Date.parse(NOW) + 1000));
+    await service.setLike('p1', liker(4), true);
+    expect(posts.addLike.mock.calls[3][4]).toBe(true);
+  });
+
+  it("answers a remembered read with this instance's likes since counted (VIEW_READ_CACHE_SECONDS)", async () => {
+    const { service, posts } = setUp(live(), {}, { viewReadCacheSeconds: 1 });
+    expect((await service.setLike('p1', liker(1), true)).likeCount).toBe(4);
+    expect((await service.setLike('p1', liker(2), true)).likeCount).toBe(5);
+    expect((await service.setLike('p1', liker(2), false)).likeCount).toBe(4);
+    expect(posts.findForCounting).toHaveBeenCalledTimes(1);
+  });
+});
+
 describe('PostsService.addView', () => {
   const live = () => stored({ status: 'published', publishedAt: EARLIER });
 

@@ -470,6 +470,7 @@ export class PostsService {
     const changed = liked
       ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound, direct)
       : await this.posts.removeLike(postId, viewer.userId, postNotFound, direct);
+    if (changed) this.viewReads.countLike(postId, liked ? 1 : -1);
     // The count read before the write, plus this write: no second read (the like path is 3 calls
     // with the guard's). Exact for likes counted on the post; likes counted on the shards and not
     // folded yet are missing from it (the post's `likeCount` is exact once the stream has run), so

@@ -34,4 +34,16 @@ export class RecentViewReads {
     }
     return read;
   }
+
+  /**
+   * A like or unlike this instance wrote: the remembered read counts it, so the next like's answer
+   * (the count read plus itself) has it (review 12, M3: without it a like within the same second
+   * answered the count without the one before it).
+   */
+  countLike(postId: string, delta: 1 | -1): void {
+    const hit = this.entries.get(postId);
+    if (!hit) return;
+    const counts = { ...hit.read.counts, likeCount: hit.read.counts.likeCount + delta };
+    this.entries.set(postId, { ...hit, read: { ...hit.read, counts } });
+  }
 }
