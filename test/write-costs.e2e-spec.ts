@@ -73,8 +73,8 @@ describe('capacity per hot pattern (e2e)', () => {
     const like = await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer);
     expect(cost(like, 200)).toMatchObject({ calls: 3, wcu: 6 });
     expect(like.body).toEqual({ liked: true, likeCount: 1 });
-    // The like's shard is not folded into the post's count yet (the stream has not run): the unlike
-    // reads 0 and answers it, never -1.
+    // A quiet post's like is counted on its COUNTS item (review 12, M3), in the count at once: the
+    // unlike reads 1 and answers 0, in one transaction as well (its first guess is right).
     const unlike = await t.api.delete(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer);
     expect(cost(unlike, 200)).toMatchObject({ calls: 3, wcu: 6 });
     expect(unlike.body).toEqual({ liked: false, likeCount: 0 });
