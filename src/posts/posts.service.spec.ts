@@ -65,8 +65,12 @@ function setUp(
     findForCounting: jest.fn((_id: string) =>
       Promise.resolve(post ? { summary: post, counts: { viewCount: 0, likeCount: 2, commentCount: 0 } } : undefined),
     ),
-    addLike: jest.fn((_postId: string, _userId: string, _at: string, _gone: unknown) => Promise.resolve(true)),
-    removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown) => Promise.resolve(true)),
+    addLike: jest.fn((_postId: string, _userId: string, _at: string, _gone: unknown, _onPost?: boolean) =>
+      Promise.resolve(true),
+    ),
+    removeLike: jest.fn((_postId: string, _userId: string, _gone: unknown, _onPostFirst?: boolean) =>
+      Promise.resolve(true),
+    ),
     addView: jest.fn((_read: unknown, _viewer: string, _now: Date, _period: number, _shards: number) =>
       Promise.resolve(1),
     ),
