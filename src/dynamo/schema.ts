@@ -139,7 +139,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     entity: ENTITY.Like,
     key: { PK: Keys.postLikeShardPartition('<postId>', '<n>'), SK: Keys.like('', '<userId>').SK },
     indexKeys: PostIndexKeys.like('<userId>', '<likedAt>', '<postId>'),
-    about: "a like (n: the liker's shard); the user's likes (`~#<likedAt>#<postId>` if withdrawn)",
+    about:
+      "a like (n: the liker's shard; `countedOnPost` if counted on COUNTS); the user's likes (`~#<likedAt>#<postId>` if withdrawn)",
   },
   {
     entity: ENTITY.PostLikeShard,
