@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { dayAttribute } from '../src/posts/feed-days.js';
+import { Keys } from '../src/dynamo/keys.js';
+import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
 import { PostsRepository } from '../src/posts/posts.repository.js';
 import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
@@ -233,5 +234,76 @@ describe('npm run db:check-counts (e2e)', () => {
         'Counted post',
       ]);
     }
+  });
+
+  it('reports the timeline entries the feed never shows (an unfollowed or fan-in author), counts them not, and --fix deletes them', async () => {
+    const [first, second] = ids.readers as [string, string];
+    // As the code before the feed's day counts left them (and 0009 counted them): an entry of the
+    // first reader's post in the second's timeline, whom they never followed back (an unfollow
+    // leaves the same), counted on its day; and the first reader merging the admin in as fan-in
+    // (a promotion that left the two entries it had fanned out before).
+    const publishedAt = String((await t.getItem(`POST#${ids.post}`, 'POST'))!.publishedAt);
+    const day = dayAttribute(publishedAt);
+    const unfollowed = Keys.timelineEntry(second, publishedAt, 'unfollowedpost01');
+    await t.db.send(
+      new PutCommand({
+        TableName: t.tableName,
+        Item: {
+          ...unfollowed,
+          entity: 'TimelineEntry',
+          postId: 'unfollowedpost01',
+          authorId: first,
+          ttl: timelineEntryTtl(publishedAt),
+        },
+      }),
+    );
+    await corrupt({ PK: `USER#${second}`, SK: 'FEED#DAYS' }, { [day]: 3 });
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: Keys.followCounts(first),
+        UpdateExpression: 'ADD fanInAuthors :admin',
+        ExpressionAttributeValues: { ':admin': new Set([admin.userId]) },
+      }),
+    );
+    const fanInEntries = (await t.allItems())
+      .filter((item) => item.PK === Keys.timelinePartition(first) && item.authorId === admin.userId)
+      .map((item) => String(item.SK));
+    expect(fanInEntries).toHaveLength(2);
+    // Counted twice before: the first reader's timeline days and the admin's own.
+    const before = await t.api.get('/api/articles/feed').set('authorization', ids.bearers[0]).expect(200);
+    expect(before.body).toMatchObject({ articlesCount: 4 });
+
+    const found = await checkCounts();
+    expect(found.code).toBe(1);
+    expect(found.output.split('\n')).toEqual(
+      expect.arrayContaining([
+        `hidden timeline entry ${unfollowed.PK} ${unfollowed.SK}: author ${first} not followed, not counted`,
+        ...fanInEntries.map(
+          (sk) => `hidden timeline entry TIMELINE#${first} ${sk}: author ${admin.userId} fan-in, not counted`,
+        ),
+        `reader feed day of USER#${first} FEED#DAYS: stored 2, actual 0`,
+        `reader feed day of USER#${second} FEED#DAYS: stored 3, actual 2`,
+        'hidden timeline entries: 3 found; run with --fix to delete them',
+      ]),
+    );
+
+    const fixed = await checkCounts('--fix');
+    expect(fixed.output).toContain('hidden timeline entries: 3 found, 3 deleted');
+    expect(fixed.code).toBe(0);
+    expect(await t.getItem(unfollowed.PK, unfollowed.SK)).toBeUndefined();
+    for (const sk of fanInEntries) expect(await t.getItem(Keys.timelinePartition(first), sk)).toBeUndefined();
+    // Each feed's count is what it shows: the admin's two posts (merged in as fan-in for the first).
+    for (const bearer of ids.bearers) {
+      const feed = await t.api.get('/api/articles/feed').set('authorization', bearer).expect(200);
+      expect(feed.body).toMatchObject({ articlesCount: 2 });
+      expect((feed.body as { articles: { title: string }[] }).articles.map((a) => a.title)).toEqual([
+        'Fanned out',
+        'Counted post',
+      ]);
+    }
+    const after = await checkCounts();
+    expect(after.output).toContain('hidden timeline entries: 0 found');
+    expect(after.code).toBe(0);
   });
 });

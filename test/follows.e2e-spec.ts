@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { toTimelineItem } from '../src/feed/timeline.repository.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
@@ -261,6 +262,36 @@ describe('follows (e2e)', () => {
       await processStream(t);
       return author;
     }
+
+    it("an edge removed after its follower's user item went (an erasure's) recreates nothing in the follower's partition (review 12, M5)", async () => {
+      const author = await signUp(t);
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Read by the erased', content: 'x' })
+        .expect(201);
+      const published = await t.api
+        .post(`/api/v1/posts/${(draft.body as { id: string }).id}/publish`)
+        .set('authorization', author.bearer)
+        .send({})
+        .expect(200);
+      // An erased reader (no user item) whose edge and timeline entry are still there: the
+      // erasure's stream work deleted the user's partition before the edge's REMOVE is handled.
+      const erased = 'erased-follower-0001';
+      await committedFollow(erased, author.userId);
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: toTimelineItem(erased, published.body as { id: string; authorId: string; publishedAt: string }),
+        }),
+      );
+      await processStream(t);
+      const edge = Keys.follow(erased, author.userId);
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: edge }));
+      await processStream(t);
+      const days = Keys.feedDays(erased);
+      expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
+    });
 
     it('a follow of an author already fan-in costs the processor no transaction: the follow added the author (review 3, #10)', async () => {
       const [reader, author] = [await signUp(t), await fanInAuthor()];

@@ -6,7 +6,7 @@ import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { shardOf } from '../src/dynamo/sharding.js';
-import { toFollowItem } from '../src/follows/follow-items.js';
+import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { feedDayCounts } from '../src/migrations/0009-feed-day-counts.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
@@ -582,13 +582,20 @@ describe('db:migrate (e2e)', () => {
     const t = await fixtureApp();
     try {
       await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
-      const [reader, author] = [await signUp(t), await signUp(t)];
+      const [reader, author, unfollowed, fanIn] = [await signUp(t), await signUp(t), await signUp(t), await signUp(t)];
       // As the code before 0009 left them: posts, the reader's follow edge and timeline entries
-      // whose ttl is the publication time plus 30 days, and no day count anywhere.
+      // whose ttl is the publication time plus 30 days, and no day count anywhere. Also entries the
+      // feed does not show: those of an author the reader unfollowed (the unfollow left them) and
+      // of an author the reader merges in as fan-in (the promotion left those fanned out before).
       const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
-      const posts = [2, 10, 29.5, 40].map((days, i) => ({
+      const posts = [
+        ...[2, 10, 29.5, 40].map((days) => ({ days, authorId: author.userId })),
+        { days: 3, authorId: unfollowed.userId },
+        { days: 12, authorId: unfollowed.userId },
+        { days: 5, authorId: fanIn.userId },
+      ].map(({ days, authorId }, i) => ({
         id: `legacy0009post${i}`,
-        authorId: author.userId,
+        authorId,
         title: `Before 0009 ${i}`,
         slug: `before-0009-${i}`,
         excerpt: 'x',
@@ -604,13 +611,18 @@ describe('db:migrate (e2e)', () => {
       }));
       const put = (Item: Record<string, unknown>) => t.db.send(new PutCommand({ TableName: t.tableName, Item }));
       await put(toFollowItem(reader.userId, author.userId, ago(50)));
+      await put(toFollowItem(reader.userId, fanIn.userId, ago(50)));
+      await put(toFollowCountsItem(fanIn.userId, { followerCount: 1, followingCount: 0, fanIn: true }));
+      await put(
+        toFollowCountsItem(reader.userId, { followerCount: 0, followingCount: 2, fanInAuthors: [fanIn.userId] }),
+      );
       for (const post of posts) {
         await put(toPostSummaryItem(post));
         await put({
           ...Keys.timelineEntry(reader.userId, post.publishedAt, post.id),
           entity: 'TimelineEntry',
           postId: post.id,
-          authorId: author.userId,
+          authorId: post.authorId,
           ttl: Math.floor(Date.parse(post.publishedAt) / 1000) + 30 * 86_400,
         });
       }
@@ -627,6 +639,14 @@ describe('db:migrate (e2e)', () => {
         ).articlesCount;
       expect((await dayDrift()).length).toBeGreaterThan(0);
       expect(await feedCount()).toBe(0);
+      // db:check-counts tells the entries the feed does not show: two unfollowed, one fan-in.
+      const hiddenBefore = (await checkCounts({ client: db.client, tableName: t.tableName })).hidden;
+      expect(hiddenBefore.map((h) => [h.key.SK, h.reason]).sort()).toEqual(
+        posts
+          .slice(4)
+          .map((post, i) => [`${post.publishedAt}#${post.id}`, i < 2 ? 'not followed' : 'fan-in'])
+          .sort(),
+      );
 
       // 0009 over the table as it is now (the run above applied it to the fixture if it is listed).
       const record = Keys.migration(9);
@@ -644,17 +664,26 @@ describe('db:migrate (e2e)', () => {
       expect(run).toMatchObject({ label: '0009-feed-day-counts' });
       expect(run.changed).toBeGreaterThan(0);
       expect(await dayDrift()).toEqual([]);
-      // The three posts of the window, counted once each; the one of 40 days ago is not.
+      // The three posts of the window the author followed wrote, counted once each (the one of 40
+      // days ago is not), and the fan-in author's, counted by their own day counts: what the feed
+      // shows. The unfollowed and fan-in authors' entries are gone, so no withdrawal takes a -1
+      // for them later.
       const shown = await t.api.get('/api/articles/feed?limit=100').set('authorization', reader.bearer).expect(200);
       expect((shown.body as { articles: { title: string }[] }).articles.map((a) => a.title)).toEqual([
         'Before 0009 0',
+        'Before 0009 6',
         'Before 0009 1',
         'Before 0009 2',
       ]);
-      expect(await feedCount()).toBe(3);
+      expect(await feedCount()).toBe(4);
       const days = await t.getItem(Keys.feedDays(reader.userId).PK, Keys.feedDays(reader.userId).SK);
       expect(days).toMatchObject({ entity: 'FeedDays', [dayAttribute(posts[0].publishedAt)]: 1 });
-      for (const post of posts) {
+      for (const post of posts.slice(4)) {
+        const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
+        expect(await t.getItem(key.PK, key.SK)).toBeUndefined();
+      }
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toEqual([]);
+      for (const post of posts.slice(0, 4)) {
         const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
         expect((await t.getItem(key.PK, key.SK))?.ttl).toBe(timelineEntryTtl(post.publishedAt));
       }

@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
@@ -9,6 +9,7 @@ import { systemClock } from '../common/clock/clock.js';
 import { dayAttribute, dayInWindow, windowDays } from '../posts/feed-days.js';
 import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
 import { isCountedPosition } from '../posts/like-visibility.js';
+import { followCountsOf } from '../follows/follow-items.js';
 
 type Item = Record<string, unknown>;
 
@@ -45,10 +46,27 @@ export interface CounterDrift {
   fixed?: boolean;
 }
 
+/**
+ * A timeline entry of the window the feed never shows: its author is one the reader no longer
+ * follows, or one the reader merges in as fan-in (counted by the author's own day counts). It is
+ * not counted on the reader's `FEED#DAYS`, and `fix` deletes it: left in place, a withdrawal would
+ * later take it out with its day's -1 and push the count too low.
+ */
+export interface HiddenEntry {
+  key: ItemKey;
+  readerId: string;
+  authorId: string;
+  reason: 'not followed' | 'fan-in';
+  /** With `fix`: whether it was deleted. */
+  deleted?: boolean;
+}
+
 export interface CountCheck {
   /** How many counters of each kind were compared. */
   checked: Record<CounterName, number>;
   drift: CounterDrift[];
+  /** Hidden timeline entries of the window (reported, deleted by `fix`). */
+  hidden: HiddenEntry[];
 }
 
 /** One stored counter, its recount, and the attributes that mirror it. */
@@ -70,6 +88,11 @@ interface Counter {
 }
 
 const keyOf = (item: Item): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
+/** A timeline entry's publication time: its SK is `<publishedAt>#<postId>`. */
+const publishedAtOf = (entry: Item): string => {
+  const sk = String(entry.SK);
+  return sk.slice(0, sk.length - String(entry.postId).length - 1);
+};
 const numberOrUndefined = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
 const increment = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const drifted = (c: Counter): boolean =>
@@ -82,9 +105,11 @@ const drifted = (c: Counter): boolean =>
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
  * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
- * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries on `FEED#DAYS`,
+ * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries the feed shows on `FEED#DAYS`,
  * an author's published posts on `USER#POSTS`, by publication day; older days are not summed and not
- * checked) and the active-admin counter (active admin users).
+ * checked) and the active-admin counter (active admin users). A timeline entry of the window
+ * whose author the reader no longer follows, or merges in as fan-in, is not counted: it is
+ * reported (`hidden`), and `fix` deletes it.
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
  * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
@@ -110,7 +135,8 @@ export async function checkCounts(options: {
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
 
-  const counters = recount(items, options.now ?? systemClock.now());
+  const { counters, hidden } = recount(items, options.now ?? systemClock.now());
+  if (options.fix) for (const entry of hidden) entry.deleted = await deleteEntry(db, options.tableName, entry.key);
   const checked = Object.fromEntries(COUNTERS.map((name) => [name, 0])) as Record<CounterName, number>;
   const drift: CounterDrift[] = [];
   for (const c of counters) {
@@ -126,7 +152,18 @@ export async function checkCounts(options: {
     if (options.fix) found.fixed = await repair(db, options.tableName, c);
     drift.push(found);
   }
-  return { checked, drift };
+  return { checked, drift, hidden };
+}
+
+/** Deletes a hidden timeline entry (true), unless it is gone already (false). */
+async function deleteEntry(db: DynamoDBDocumentClient, tableName: string, key: ItemKey): Promise<boolean> {
+  try {
+    await db.send(new DeleteCommand({ TableName: tableName, Key: key, ConditionExpression: 'attribute_exists(PK)' }));
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw error;
+  }
 }
 
 /** A user's two follow counters with the edge counts they are compared against. */
@@ -143,8 +180,8 @@ const POST_COUNTERS = (published: Map<string, number>, liked: Map<string, number
     ['user likedCount', LIKED_COUNT, liked],
   ] as const;
 
-/** The stored counters of the table's items and their recounts. */
-function recount(items: Item[], now: Date): Counter[] {
+/** The stored counters of the table's items and their recounts, and the hidden timeline entries. */
+function recount(items: Item[], now: Date): { counters: Counter[]; hidden: HiddenEntry[] } {
   const tagLinks = new Map<string, number>(); // by tag partition
   const categoryLinks = new Map<string, number>(); // by category id
   const likes = new Map<string, number>(); // by post partition
@@ -161,6 +198,10 @@ function recount(items: Item[], now: Date): Counter[] {
   // The feed's day counts (src/posts/feed-days.ts), by `<user id> <d<yyyymmdd>>`, days of the window only.
   const readerDays = new Map<string, number>(); // timeline entries by reader and publication day
   const authorDays = new Map<string, number>(); // published (or scheduled) posts by author and day
+  // What the feed shows of a timeline entry: its author followed, and not fan-in for the reader.
+  const edges = new Set<string>(); // `<follower id> <author id>`
+  const fanIn = new Map<string, string[]>(); // the reader's fan-in authors, by reader id
+  const entries: Item[] = []; // timeline entries of the window, counted once edges and sets are known
   let activeAdmins = 0;
   for (const item of items) {
     const pk = String(item.PK);
@@ -182,10 +223,9 @@ function recount(items: Item[], now: Date): Counter[] {
       if (dayInWindow(item.publishedAt, now))
         increment(authorDays, `${String(item.authorId)} ${dayAttribute(item.publishedAt)}`);
     } else if (item.entity === ENTITY.TimelineEntry) {
-      const publishedAt = sk.slice(0, sk.length - String(item.postId).length - 1);
-      if (dayInWindow(publishedAt, now))
-        increment(readerDays, `${pk.slice(pk.indexOf('#') + 1)} ${dayAttribute(publishedAt)}`);
+      if (dayInWindow(publishedAtOf(item), now)) entries.push(item);
     } else if (item.entity === ENTITY.Follow) {
+      edges.add(`${String(item.followerId)} ${String(item.authorId)}`);
       increment(followers, String(item.authorId));
       increment(following, String(item.followerId));
     } else if (item.entity === ENTITY.CommentLike) increment(commentLikes, `${pk} ${sk.split('#')[1]}`);
@@ -194,6 +234,23 @@ function recount(items: Item[], now: Date): Counter[] {
       const parent = parentCommentKey(sk);
       if (parent) increment(replies, `${pk} ${parent}`);
     } else if (item.entity === ENTITY.User && item.role === 'admin' && item.status === 'active') activeAdmins++;
+    if (item.entity === ENTITY.FollowCounts)
+      fanIn.set(pk.slice(pk.indexOf('#') + 1), followCountsOf(item).fanInAuthors);
+  }
+  const hidden: HiddenEntry[] = [];
+  for (const entry of entries) {
+    const pk = String(entry.PK);
+    const readerId = pk.slice(pk.indexOf('#') + 1);
+    const authorId = typeof entry.authorId === 'string' ? entry.authorId : undefined;
+    const reason = !authorId
+      ? undefined
+      : !edges.has(`${readerId} ${authorId}`)
+        ? 'not followed'
+        : fanIn.get(readerId)?.includes(authorId)
+          ? 'fan-in'
+          : undefined;
+    if (reason) hidden.push({ key: keyOf(entry), readerId, authorId: authorId!, reason });
+    else increment(readerDays, `${readerId} ${dayAttribute(publishedAtOf(entry))}`);
   }
 
   const counters: Counter[] = [];
@@ -328,7 +385,7 @@ function recount(items: Item[], now: Date): Counter[] {
       actual: activeAdmins,
       mirrors: {},
     });
-  return counters;
+  return { counters, hidden };
 }
 
 /** Sets a counter (and its mirrors) to its recount, on condition that it still holds what was read. */
@@ -369,6 +426,12 @@ async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter)
     if (isConditionalCheckFailed(error)) return false;
     throw error;
   }
+}
+
+/** A hidden entry's line for people: which entry, why, and with `fix` whether it was deleted. */
+export function describeHidden(h: HiddenEntry): string {
+  const outcome = h.deleted === undefined ? '' : h.deleted ? ' (deleted)' : ' (gone meanwhile)';
+  return `hidden timeline entry ${h.key.PK} ${h.key.SK}: author ${h.authorId} ${h.reason}, not counted${outcome}`;
 }
 
 /** A drift line for people: which counter, on which item, stored and actual, and the repair's outcome. */

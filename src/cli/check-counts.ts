@@ -1,4 +1,4 @@
-import { checkCounts, COUNTERS, describeDrift } from '../admin-tools/count-check.js';
+import { checkCounts, COUNTERS, describeDrift, describeHidden } from '../admin-tools/count-check.js';
 import { parseCommandLine } from './args.js';
 import { failCommand, runWithDatabase } from './app-context.js';
 
@@ -7,14 +7,16 @@ const USAGE = 'npm run db:check-counts [-- --fix]';
 /**
  * `npm run db:check-counts [-- --fix]`: recounts every exact counter (see
  * `src/admin-tools/count-check.ts`) and prints one line per drifted counter and a summary per
- * kind. `--fix` sets each drifted counter to its recount. Exits 1 while drift remains (always
- * when drift is found without `--fix`). One Scan of the table: operations tooling, not a request path.
+ * kind, and one line per timeline entry of the feed's window the feed never shows (an unfollowed
+ * or fan-in author's: not counted). `--fix` sets each drifted counter to its recount and deletes
+ * those entries. Exits 1 while drift or such entries remain (always when found without `--fix`). One Scan of the table: operations tooling, not a request path.
  */
 try {
   const { values } = parseCommandLine(process.argv.slice(2), { fix: { type: 'boolean' } }, USAGE);
   const fix = values.fix === true;
   await runWithDatabase(async ({ client, tableName }) => {
-    const { checked, drift } = await checkCounts({ client, tableName, fix });
+    const { checked, drift, hidden } = await checkCounts({ client, tableName, fix });
+    for (const h of hidden) console.log(describeHidden(h));
     for (const d of drift) console.log(describeDrift(d));
     for (const counter of COUNTERS) {
       const found = drift.filter((d) => d.counter === counter);
@@ -24,6 +26,10 @@ try {
           (fix ? `, ${found.length - left} fixed` : ''),
       );
     }
+    console.log(
+      `hidden timeline entries: ${hidden.length} found` +
+        (fix ? `, ${hidden.filter((h) => h.deleted).length} deleted` : '; run with --fix to delete them'),
+    );
     const remaining = drift.filter((d) => !d.fixed).length;
     console.log(
       remaining === 0
@@ -32,7 +38,7 @@ try {
           : `Fixed ${drift.length} counter(s).`
         : `${remaining} counter(s) drifted${fix ? ' and could not be fixed (changed meanwhile; run again)' : '; run with --fix to repair'}.`,
     );
-    if (remaining > 0) process.exitCode = 1;
+    if (remaining > 0 || (!fix && hidden.length > 0)) process.exitCode = 1;
   });
 } catch (error) {
   failCommand(error, error instanceof Error && error.name === 'UsageError' ? 2 : 1);

@@ -127,6 +127,27 @@ export class FollowsRepository {
     return result.Item !== undefined;
   }
 
+  /**
+   * What a removed edge's stream record needs to know, read strongly consistent in one
+   * BatchGetItem: whether the follower follows the author again, and whether the follower's user
+   * item is still there (an erased reader's partition must not get a counter item back).
+   */
+  async removedEdgeState(
+    followerId: string,
+    authorId: string,
+  ): Promise<{ following: boolean; followerExists: boolean }> {
+    const items = await batchGetAll(
+      this.db,
+      this.tableName,
+      [Keys.follow(followerId, authorId), Keys.user(followerId)],
+      {
+        consistentRead: true,
+      },
+    );
+    const has = (key: ItemKey) => items.some((item) => item.PK === key.PK && item.SK === key.SK);
+    return { following: has(Keys.follow(followerId, authorId)), followerExists: has(Keys.user(followerId)) };
+  }
+
   /** Which of these authors `followerId` follows: one BatchGetItem of the edges (for a list page). */
   async followedAmong(followerId: string, authorIds: string[]): Promise<Set<string>> {
     const unique = [...new Set(authorIds)].filter((authorId) => authorId !== followerId);

@@ -2,7 +2,9 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { systemClock } from '../common/clock/clock.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { ENTITY, type ItemKey, Keys, PostIndexKeys } from '../dynamo/keys.js';
+import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { queryAll } from '../dynamo/pagination.js';
+import { followCountsOf } from '../follows/follow-items.js';
 import { GSI } from '../dynamo/table.definition.js';
 import { dayAttribute, dayInWindow, timelineEntryTtl, windowDays, windowStart } from '../posts/feed-days.js';
 import type { Item, ItemSkipped, ItemUpdate, Migration, MigrationContext } from './migration.js';
@@ -46,18 +48,59 @@ function setDays(key: ItemKey, entity: string, stored: Item | undefined, actual:
   } satisfies ItemUpdate;
 }
 
-/** A reader's timeline entries by publication day (the whole partition: offline, keys only). */
-async function timelineDays({ client, tableName }: MigrationContext, readerId: string, now: Date) {
-  const entries = await queryAll(createDocumentClient(client), {
-    TableName: tableName,
-    KeyConditionExpression: 'PK = :pk',
-    ExpressionAttributeValues: { ':pk': Keys.timelinePartition(readerId) },
-    ProjectionExpression: 'SK, postId',
-  });
-  return byDay(
-    entries.map((entry) => publishedAtOf(String(entry.SK), String(entry.postId))),
-    now,
-  );
+/**
+ * A reader's timeline entries by publication day (the whole partition: offline, keys only), less
+ * the entries of the window the feed never shows: an author the reader no longer follows (an
+ * unfollow left them, before this version), or one the reader merges in as fan-in (a promotion
+ * left the entries fanned out before it: counted there by the author's own day counts). Those are
+ * deleted, not only left out: an entry left in place but uncounted would later be taken out by a
+ * withdrawal with its day's -1, and push the count too low. The follow edges of the window's
+ * distinct authors and the reader's fan-in set are read in one consistent BatchGetItem (chunks of
+ * 100 keys). Returns the counts and the hidden entries (deleted unless `dryRun`).
+ */
+async function timelineDays({ client, tableName, dryRun }: MigrationContext, readerId: string, now: Date) {
+  const db = createDocumentClient(client);
+  const entries = (
+    await queryAll(db, {
+      TableName: tableName,
+      KeyConditionExpression: 'PK = :pk',
+      ExpressionAttributeValues: { ':pk': Keys.timelinePartition(readerId) },
+      ProjectionExpression: 'SK, postId, authorId',
+    })
+  ).map((entry) => ({
+    SK: String(entry.SK),
+    authorId: typeof entry.authorId === 'string' ? entry.authorId : undefined,
+    publishedAt: publishedAtOf(String(entry.SK), String(entry.postId)),
+  }));
+  const inWindow = entries.filter((entry) => dayInWindow(entry.publishedAt, now));
+  const authors = [...new Set(inWindow.flatMap((entry) => (entry.authorId ? [entry.authorId] : [])))];
+  const hiddenAuthors = new Set<string>();
+  if (authors.length > 0) {
+    const items = await batchGetAll(
+      db,
+      tableName,
+      [Keys.followCounts(readerId), ...authors.map((authorId) => Keys.follow(readerId, authorId))],
+      { consistentRead: true },
+    );
+    const fanIn = followCountsOf(items.find((item) => item.SK === Keys.followCounts(readerId).SK)).fanInAuthors;
+    const followed = new Set(items.flatMap((item) => (item.entity === ENTITY.Follow ? [String(item.authorId)] : [])));
+    for (const authorId of authors)
+      if (!followed.has(authorId) || fanIn.includes(authorId)) hiddenAuthors.add(authorId);
+  }
+  const hidden = inWindow.filter((entry) => entry.authorId !== undefined && hiddenAuthors.has(entry.authorId));
+  if (!dryRun && hidden.length > 0)
+    await batchWriteAll(
+      db,
+      tableName,
+      hidden.map((entry) => ({ DeleteRequest: { Key: { PK: Keys.timelinePartition(readerId), SK: entry.SK } } })),
+    );
+  return {
+    days: byDay(
+      entries.filter((entry) => !hidden.includes(entry)).map((entry) => entry.publishedAt),
+      now,
+    ),
+    hidden: hidden.length,
+  };
 }
 
 /** An author's published (or scheduled) posts by publication day: their GSI2 positions from the window's first day on. */
@@ -86,7 +129,9 @@ async function authorDays({ client, tableName }: MigrationContext, authorId: str
  * before, this:
  * - aligns each timeline entry's `ttl` to the end of its publication day plus 30 days (it was the
  *   publication time plus 30 days), so a day leaves the summed window when its entries expire;
- * - sets each user's `FEED#DAYS` to their timeline entries per publication day of the window;
+ * - sets each user's `FEED#DAYS` to their timeline entries per publication day of the window
+ *   that the feed shows, after deleting the others (an unfollowed or fan-in author's: see
+ *   `timelineDays`);
  * - sets the day counts on the `USER#POSTS` item of each author with a post in the window (found
  *   from their published posts, so an author without the item gets it) to their published posts
  *   per day.
@@ -143,7 +188,10 @@ export const feedDayCounts = {
         ),
         timelineDays(context, userId, now),
       ]);
-      return setDays(key, ENTITY.FeedDays, stored.Item, actual, now);
+      const update = setDays(key, ENTITY.FeedDays, stored.Item, actual.days, now);
+      if (update && actual.hidden > 0)
+        update.description += ` (${actual.hidden} hidden entries ${context.dryRun ? 'to delete' : 'deleted'}, not counted)`;
+      return update;
     }
     if (entity === ENTITY.Post && item.status?.S === 'published' && item.publishedAt?.S) {
       // A post of the window: its author's day counts, recounted (the author's other posts of the

@@ -50,6 +50,8 @@ export type ItemChange = ItemUpdate | ItemMove;
 export interface MigrationContext {
   client: DynamoDBClient;
   tableName: string;
+  /** `--dry-run`: `migrate` must write nothing itself either (0009 deletes hidden timeline entries). */
+  dryRun?: boolean;
 }
 
 /**

@@ -131,7 +131,7 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
       let changed = 0;
       let skipped = 0;
       for (const item of page.Items ?? []) {
-        const update = await migration.migrate(item, { client, tableName });
+        const update = await migration.migrate(item, { client, tableName, dryRun: options.dryRun });
         if (!update) continue;
         if (isSkipped(update)) {
           log(`  skipped ${item.PK?.S}/${item.SK?.S}: ${update.skipped}`);
