@@ -655,6 +655,20 @@ describe('db:migrate (e2e)', () => {
           new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: record.PK }, SK: { S: record.SK } } }),
         );
       await forget();
+      // A dry run names the hidden entries it would delete, and deletes none.
+      const lines: string[] = [];
+      const [dry] = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: [feedDayCounts],
+        progress: silent,
+        dryRun: true,
+        log: (line: string) => lines.push(line),
+      });
+      expect(dry.changed).toBeGreaterThan(0);
+      expect(lines.join('\n')).toContain(`USER#${reader.userId} FEED#DAYS`);
+      expect(lines.join('\n')).toContain('(3 hidden entries to delete, not counted)');
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toHaveLength(3);
       const [run] = await runMigrations({
         client: db.client,
         tableName: t.tableName,
