@@ -38,6 +38,8 @@ export default {
     rangeOf('src/identity/action-links/action-tokens.repository.ts', /^ {2}async consume\(/),
     rangeOf('src/taxonomy/tags.repository.ts', /^ {2}async list\(/),
     rangeOf('src/posts/posts.repository.ts', /^ {2}async removeLike\(/),
+    // Since likes are counted on the post or on a shard, the conditions of an unlike live here.
+    rangeOf('src/posts/posts.repository.ts', /^ {2}private removeLikeOfKind\(/),
     rangeOf('src/dynamo/counted-markers.ts', /^export async function writeCountedMarker\(/),
   ],
   ignorePatterns: ['.data', 'dist', 'coverage', 'reports'],
