@@ -13,13 +13,16 @@ let stryker;
 // below never ran and the engine's Java process was left running on its port.
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
-    stryker?.kill(signal);
+    // The whole group: npx does not pass the signal on to StrykerJS and its test runners.
+    if (stryker?.pid) process.kill(-stryker.pid, signal);
     void engine.stop().finally(() => process.exit(130));
   });
 }
 try {
   stryker = spawn('npx', ['stryker', 'run', 'stryker.e2e.config.mjs', ...process.argv.slice(2)], {
     stdio: 'inherit',
+    // A process group of its own, so a stop reaches StrykerJS's children too.
+    detached: true,
     env: { ...process.env, TEST_DYNAMODB_ENDPOINT: engine.endpoint },
   });
   code = await new Promise((resolve) => stryker.on('exit', (exitCode) => resolve(exitCode ?? 1)));
