@@ -142,6 +142,18 @@ async function authorDays({ client, tableName }: MigrationContext, authorId: str
  * feed counts that miss the entries written before it. An entry TTL deletes between the count and
  * its alignment leaves its day one high until `db:check-counts --fix` (or the day leaves the window).
  */
+/** A counter item as stored now (consistent), to compare with its recount. */
+async function storedCounter(context: MigrationContext, key: { PK: string; SK: string }): Promise<Item | undefined> {
+  const { Item } = await context.client.send(
+    new GetItemCommand({
+      TableName: context.tableName,
+      Key: { PK: { S: key.PK }, SK: { S: key.SK } },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
+}
+
 export const feedDayCounts = {
   version: 9,
   name: 'feed-day-counts',
@@ -178,17 +190,8 @@ export const feedDayCounts = {
       const userId = item.id?.S;
       if (!userId) return { skipped: 'a user item without id' };
       const key = Keys.feedDays(userId);
-      const [stored, actual] = await Promise.all([
-        context.client.send(
-          new GetItemCommand({
-            TableName: context.tableName,
-            Key: { PK: { S: key.PK }, SK: { S: key.SK } },
-            ConsistentRead: true,
-          }),
-        ),
-        timelineDays(context, userId, now),
-      ]);
-      const update = setDays(key, ENTITY.FeedDays, stored.Item, actual.days, now);
+      const [stored, actual] = await Promise.all([storedCounter(context, key), timelineDays(context, userId, now)]);
+      const update = setDays(key, ENTITY.FeedDays, stored, actual.days, now);
       if (update && actual.hidden > 0)
         update.description += ` (${actual.hidden} hidden entries ${context.dryRun ? 'to delete' : 'deleted'}, not counted)`;
       return update;
@@ -200,17 +203,8 @@ export const feedDayCounts = {
       const authorId = item.authorId?.S;
       if (!authorId) return { skipped: 'a published post without authorId' };
       const key = Keys.userPostCounts(authorId);
-      const [stored, actual] = await Promise.all([
-        context.client.send(
-          new GetItemCommand({
-            TableName: context.tableName,
-            Key: { PK: { S: key.PK }, SK: { S: key.SK } },
-            ConsistentRead: true,
-          }),
-        ),
-        authorDays(context, authorId, now),
-      ]);
-      return setDays(key, ENTITY.UserPostCounts, stored.Item, actual, now);
+      const [stored, actual] = await Promise.all([storedCounter(context, key), authorDays(context, authorId, now)]);
+      return setDays(key, ENTITY.UserPostCounts, stored, actual, now);
     }
     return undefined;
   },
