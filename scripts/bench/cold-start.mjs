@@ -12,7 +12,6 @@
 //
 //   COLD_START_ITEMS=100000   table size
 //   COLD_START_ROUNDS=3       starts of each kind, interleaved
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,6 @@ import {
   freePort,
   JWT_SECRET,
   percentile,
-  sleep,
   startApp,
   startEngine,
   tempDir,
@@ -56,43 +54,11 @@ async function readiness(base) {
  * from `/health/ready` (polled every 20 ms), then stops it.
  */
 async function timeToReady(env) {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    env: {
-      PATH: process.env.PATH,
-      JAVA_HOME: process.env.JAVA_HOME ?? '',
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      JWT_SECRET,
-      LOG_LEVEL: 'warn',
-      DYNAMODB_TABLE_NAME: TABLE,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output = (output + chunk).slice(-5000)));
-  child.stderr.on('data', (chunk) => (output = (output + chunk).slice(-5000)));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const app = await startApp({ DYNAMODB_TABLE_NAME: TABLE, ...env }, { readyPath: '/health/ready', pollMs: 20 });
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${output}`);
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/health/ready`)).ok) return performance.now() - started;
-      } catch {
-        // not listening yet
-      }
-      if (performance.now() - started > 120_000) throw new Error(`not ready after 120 s:\n${output}`);
-      await sleep(20);
-    }
+    return app.readyMs;
   } finally {
-    child.kill('SIGTERM');
-    // A hung app must not hang the bench: SIGKILL after 10 s.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+    await app.stop();
   }
 }
 

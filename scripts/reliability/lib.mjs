@@ -39,10 +39,15 @@ export async function startEngine({ dataDir, port }) {
 
 /**
  * Starts `node [nodeArgs] dist/main.js` (or another build's `main`) with `env` on a free port
- * (loopback) and waits until /health/live answers. Returns its base URL and a `stop()`.
+ * (loopback) and waits until `readyPath` (/health/live) answers, polled every `pollMs`. Returns its
+ * base URL, a `stop()` and `readyMs`, the time from spawn to that first answer (`bench:cold-start`).
  */
-export async function startApp(env, { nodeArgs = [], main = 'dist/main.js' } = {}) {
+export async function startApp(
+  env,
+  { nodeArgs = [], main = 'dist/main.js', readyPath = '/health/live', pollMs = 200 } = {},
+) {
   const port = await freePort();
+  const started = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, main], {
     env: {
       PATH: process.env.PATH,
@@ -75,14 +80,14 @@ export async function startApp(env, { nodeArgs = [], main = 'dist/main.js' } = {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the app exited during start-up:\n${output}`);
     try {
-      if ((await fetch(`${base}/health/live`)).ok) break;
+      if ((await fetch(`${base}${readyPath}`)).ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`the app did not start:\n${output}`);
-    await sleep(200);
+    await sleep(pollMs);
   }
-  return { base, stop, child, output: () => output };
+  return { base, stop, child, output: () => output, readyMs: performance.now() - started };
 }
 
 /** One request; never throws: a network failure is status 0. Records the time taken. */
