@@ -37,10 +37,15 @@ export const likeShards = {
     // An old like the filter matched but whose shard cannot be known: named and counted, not left as done.
     if (!postId || !userId) return { skipped: 'a like without postId or userId' };
     const key = Keys.like(postId, userId);
+    // The delete is pinned to the likes-index position that was read (review 12, L2): a like whose
+    // visibility changed meanwhile (LikeVisibilityHandler) is read again, not moved with a stale copy.
+    const gsi2sk = item.GSI2SK?.S;
     return {
       description: `${pk} ${item.SK?.S}: -> ${key.PK} ${key.SK}`,
       moveTo: { ...item, PK: { S: key.PK }, SK: { S: key.SK } },
-      conditionExpression: 'attribute_exists(PK)',
+      conditionExpression:
+        gsi2sk === undefined ? 'attribute_exists(PK) AND attribute_not_exists(GSI2SK)' : 'GSI2SK = :gsi2sk',
+      values: gsi2sk === undefined ? undefined : { ':gsi2sk': { S: gsi2sk } },
     };
   },
 } satisfies Migration;

@@ -177,4 +177,14 @@ describe('0008-like-shards', () => {
     expect(likeShards.migrate(withoutUser)).toEqual({ skipped: 'a like without postId or userId' });
     expect(likeShards.migrate({ ...like, PK: { S: 'POSTLIKES#p1#3' } })).toBeUndefined();
   });
+
+  it('pins the delete to the likes-index position it read (review 12, L2)', () => {
+    expect(likeShards.migrate({ ...like, GSI2SK: { S: 'V#2026' } })).toMatchObject({
+      conditionExpression: 'GSI2SK = :gsi2sk',
+      values: { ':gsi2sk': { S: 'V#2026' } },
+    });
+    expect(likeShards.migrate(like)).toMatchObject({
+      conditionExpression: 'attribute_exists(PK) AND attribute_not_exists(GSI2SK)',
+    });
+  });
 });

@@ -114,6 +114,31 @@ describe('applyToItem (db:migrate, one item)', () => {
       },
     ]);
   });
+
+  it('skips, naming the new key, a move whose new key is taken: no retries, no "changed under it" (review 12, L2)', async () => {
+    const move: ItemMove = {
+      description: 'move',
+      moveTo: { ...item, PK: { S: 'C' } },
+      conditionExpression: 'attribute_exists(PK)',
+    };
+    let sends = 0;
+    const client = {
+      send: () =>
+        Promise.resolve().then(() => {
+          sends++;
+          throw Object.assign(new Error('canceled'), {
+            name: 'TransactionCanceledException',
+            CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+          });
+        }),
+    } as never;
+    await expect(
+      applyToItem({ ...run(client), migration: { ...doubling, migrate: () => move } }, item, move),
+    ).resolves.toEqual({
+      skipped: expect.stringContaining('its new key C/B holds an item already'),
+    });
+    expect(sends).toBe(1);
+  });
 });
 
 describe('runMigrations (db:migrate)', () => {

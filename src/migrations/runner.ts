@@ -13,7 +13,7 @@ import { createProgress, type ProgressStream } from '../admin-tools/progress.js'
 import { CapacityLimiter } from '../dynamo/capacity-limiter.js';
 import { cancellationReasons, isConditionalCheckFailed, isTransactionCanceled } from '../dynamo/dynamo-errors.js';
 import { Keys } from '../dynamo/keys.js';
-import { isSkipped, type ItemChange, type Migration, migrationLabel } from './migration.js';
+import { isSkipped, type ItemChange, type ItemSkipped, type Migration, migrationLabel } from './migration.js';
 import { migrationStatuses, readMigrationState } from './state.js';
 import { systemClock } from '../common/clock/clock.js';
 
@@ -143,7 +143,12 @@ export async function runMigrations(options: RunMigrationsOptions): Promise<Migr
           changed++;
           continue;
         }
-        if (await applyToItem({ client, tableName, migration, label, writes }, item, update)) changed++;
+        const outcome = await applyToItem({ client, tableName, migration, label, writes }, item, update);
+        if (outcome === true) changed++;
+        else if (outcome) {
+          log(`  skipped ${item.PK?.S}/${item.SK?.S}: ${outcome.skipped}`);
+          skipped++;
+        }
       }
       // Scanned counts what the Scan read, before the filter, like the capacity it cost.
       run.scanned += page.ScannedCount ?? 0;
@@ -190,19 +195,25 @@ const ATTEMPTS_PER_ITEM = 3;
  * running): it is read again (consistent) and `migrate` asked again, so a concurrent change is
  * migrated from its new value instead of skipped as done (review 11, M2). After ATTEMPTS_PER_ITEM
  * the run stops, naming the item, and `db:migrate` continues from the page's checkpoint. True
- * when it wrote.
+ * when it wrote; skipped (with the reason) when an `ItemMove`'s new key holds an item already:
+ * trying again cannot help, and it is not a change under the run (review 12, L2).
  */
 export async function applyToItem(
   run: { client: DynamoDBClient; tableName: string; migration: Migration; label: string; writes: CapacityLimiter },
   item: Key,
   first: ItemChange,
-): Promise<boolean> {
+): Promise<boolean | ItemSkipped> {
   const { client, tableName, migration, writes } = run;
   let update: ItemChange | undefined = first;
   for (let attempt = 1; update; attempt++) {
     await writes.take(1);
     if ('moveTo' in update) {
-      if (await moveItem(client, tableName, item, update, writes)) return true;
+      const moved = await moveItem(client, tableName, item, update, writes);
+      if (moved === 'moved') return true;
+      if (moved === 'target-exists')
+        return {
+          skipped: `its new key ${update.moveTo.PK?.S}/${update.moveTo.SK?.S} holds an item already (compare the two, keep one)`,
+        };
     } else
       try {
         const result = await client.send(
@@ -238,14 +249,17 @@ export async function applyToItem(
   return false;
 }
 
-/** An `ItemMove`: the copy Put at its new key and the item deleted, in one transaction. False when a condition failed. */
+/**
+ * An `ItemMove`: the copy Put at its new key and the item deleted, in one transaction. Says which
+ * condition failed when one did: the Put's (the new key is taken) or the Delete's (the item changed).
+ */
 async function moveItem(
   client: DynamoDBClient,
   tableName: string,
   item: Key,
   move: Extract<ItemChange, { moveTo: unknown }>,
   writes: CapacityLimiter,
-): Promise<boolean> {
+): Promise<'moved' | 'target-exists' | 'changed'> {
   try {
     const result = await client.send(
       new TransactWriteItemsCommand({
@@ -265,10 +279,14 @@ async function moveItem(
       }),
     );
     writes.settle(1, (result.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.CapacityUnits ?? 0), 0) || 1);
-    return true;
+    return 'moved';
   } catch (error) {
-    if (isTransactionCanceled(error) && cancellationReasons(error).some((r) => r.code === 'ConditionalCheckFailed'))
-      return false;
+    if (isTransactionCanceled(error)) {
+      const [put, remove] = cancellationReasons(error).map((r) => r.code === 'ConditionalCheckFailed');
+      // The item changed (or went) first: read again. Only a taken new key is reported as such.
+      if (remove) return 'changed';
+      if (put) return 'target-exists';
+    }
     throw error;
   }
 }
