@@ -67,6 +67,17 @@ describe('applyToItem (db:migrate, one item)', () => {
     ).resolves.toBe(false);
   });
 
+  it('reports as skipped an item rewritten meanwhile into one it cannot migrate (review 12, L3)', async () => {
+    const { client } = scriptedClient(['refused'], [{ ...item, base: { N: '7' } }]);
+    const picky: Migration = {
+      ...doubling,
+      migrate: (read) => (read.base.N === '7' ? { skipped: 'odd base' } : doubling.migrate(read, {} as never)),
+    };
+    await expect(
+      applyToItem({ ...run(client), migration: picky }, item, doubling.migrate(item, {} as never) as ItemUpdate),
+    ).resolves.toEqual({ skipped: 'odd base' });
+  });
+
   it('stops the run, naming the item, when it keeps changing', async () => {
     const { client } = scriptedClient(['refused', 'refused', 'refused'], [item, item]);
     await expect(applyToItem(run(client), item, doubling.migrate(item, {} as never) as ItemUpdate)).rejects.toThrow(

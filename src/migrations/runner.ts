@@ -243,8 +243,10 @@ export async function applyToItem(
     );
     // Deleted meanwhile: nothing left to do. Migrated meanwhile: `migrate` gives nothing.
     const again = fresh.Item ? await migration.migrate(fresh.Item, { client, tableName }) : undefined;
-    // Rewritten into something it cannot migrate: left as it is, like an item skipped by the Scan.
-    update = again && !isSkipped(again) ? again : undefined;
+    // Rewritten into something it cannot migrate: left as it is, and counted and named like an
+    // item skipped at the Scan (review 12, L3: it was left uncounted, as if done).
+    if (again && isSkipped(again)) return again;
+    update = again;
   }
   return false;
 }
