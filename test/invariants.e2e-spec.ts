@@ -97,6 +97,27 @@ describe('invariants (e2e)', () => {
       expect(await t.getItem(`USER#${user.userId}`, 'USER')).toMatchObject({ status: 'active', version: 2 });
       // the session was not revoked either: the refused change had no effect at all
       await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(200);
+
+      // What the accepted changes do besides the version (session 13: these survived the scoped
+      // mutation run): a suspension revokes the user's sessions at once, deactivation stamps deletedAt.
+      await t.api
+        .patch(`/api/v1/users/${user.userId}/status`)
+        .set('authorization', admin.bearer)
+        .set('if-match', '"2"')
+        .send({ status: 'suspended' })
+        .expect(200);
+      await t.api.get('/api/v1/auth/sessions').set('authorization', user.bearer).expect(401);
+      expect(await t.getItem(`USER#${user.userId}`, 'USER')).not.toHaveProperty('deletedAt');
+      await t.api
+        .patch(`/api/v1/users/${user.userId}/status`)
+        .set('authorization', admin.bearer)
+        .set('if-match', '"3"')
+        .send({ status: 'inactive' })
+        .expect(200);
+      expect(await t.getItem(`USER#${user.userId}`, 'USER')).toMatchObject({
+        status: 'inactive',
+        deletedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
     });
   });
 
@@ -149,6 +170,40 @@ describe('invariants (e2e)', () => {
       await expire(`USER#${user.userId}`, `SESSION#${decodeJwt(phone.body.accessToken).sid as string}`);
       const listed = (await sessions()).body.items as { id: string; current: boolean }[];
       expect(listed).toEqual([expect.objectContaining({ id: decodeJwt(user.accessToken).sid, current: true })]);
+    });
+
+    it("binds a session page's cursor to its user: another user's cursor is refused", async () => {
+      const user = await signUp(t);
+      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const first = await t.api.get('/api/v1/auth/sessions?limit=1').set('authorization', user.bearer).expect(200);
+      expect(first.body.items).toHaveLength(1);
+      const cursor = first.body.nextCursor as string;
+      expect(cursor).toEqual(expect.any(String));
+      const next = await t.api
+        .get(`/api/v1/auth/sessions?limit=1&cursor=${encodeURIComponent(cursor)}`)
+        .set('authorization', user.bearer)
+        .expect(200);
+      expect(next.body.items).toHaveLength(1);
+      expect(next.body.items[0].id).not.toBe(first.body.items[0].id);
+      const other = await t.api
+        .get(`/api/v1/auth/sessions?limit=1&cursor=${encodeURIComponent(cursor)}`)
+        .set('authorization', reader.bearer)
+        .expect(400);
+      expect(other.body.code).toBe('invalid_cursor');
+    });
+
+    it('accepts a reset token of a user who changed their password before (the token carries the generation)', async () => {
+      const user = await signUp(t);
+      await t.api
+        .post('/api/v1/auth/password')
+        .set('authorization', user.bearer)
+        .send({ currentPassword: user.password, newPassword: 'changed once 1' })
+        .expect(204);
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+      await t.mailSent();
+      const token = t.mailer.tokenFor(user.email, 'password_reset');
+      await t.api.post('/api/v1/auth/password-reset/confirm').send({ token, newPassword: 'reset after 1' }).expect(204);
+      await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'reset after 1' }).expect(200);
     });
 
     it('refuses a password-reset token after its expiresAt, and the password stays', async () => {
