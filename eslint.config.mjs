@@ -15,6 +15,8 @@ export default tseslint.config(
       '.data/',
       '.stryker-tmp/',
       'reports/',
+      // The bench's peer (`npm run bench:peer`): another app with its own packages, not ours.
+      'bench/peer/',
     ],
   },
   js.configs.recommended,

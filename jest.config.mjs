@@ -37,6 +37,8 @@ const common = {
     '^@publishing-api/react$': '<rootDir>/clients/react/src/index.ts',
   },
   transform,
+  // The bench's peer (bench/peer/, `npm run bench:peer`) has its own node_modules: not ours to crawl.
+  modulePathIgnorePatterns: ['<rootDir>/bench/peer/'],
 };
 
 export default {

@@ -29,7 +29,7 @@ export function documentedCalls() {
 const anonymous = (request) => Object.assign(request, { signedIn: false });
 
 /** A 21-character id in the app's alphabet (a nanoid's shape). */
-const newId = () => randomBytes(16).toString('base64url').slice(0, 21).padEnd(21, 'x');
+export const newId = () => randomBytes(16).toString('base64url').slice(0, 21).padEnd(21, 'x');
 
 async function ok(res, what) {
   if (res.status < 200 || res.status >= 300) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
@@ -105,9 +105,9 @@ export async function templateOf(db, tableName, fixture) {
   return { ids, items: template, tableItems: items.length };
 }
 
-const replacer = (_key, value) => (value instanceof Set ? [...value] : value);
+export const replacer = (_key, value) => (value instanceof Set ? [...value] : value);
 
-function substitute(value, from, to) {
+export function substitute(value, from, to) {
   if (typeof value === 'string') return from.reduce((text, id, i) => text.split(id).join(to[i]), value);
   if (value instanceof Set) return new Set([...value].map((v) => substitute(v, from, to)));
   if (Array.isArray(value)) return value.map((v) => substitute(v, from, to));
@@ -120,13 +120,20 @@ function substitute(value, from, to) {
 export async function growTo(db, tableName, template, current, target) {
   const perClone = template.items.length;
   const clones = Math.max(0, Math.ceil((target - current) / perClone));
-  const writes = [];
+  const items = [];
   for (let c = 0; c < clones; c++) {
     const to = template.ids.map(() => newId());
-    for (const item of template.items) writes.push({ PutRequest: { Item: substitute(item, template.ids, to) } });
+    for (const item of template.items) items.push(substitute(item, template.ids, to));
   }
+  await putAll(db, tableName, items);
+  return current + items.length;
+}
+
+/** Writes `items`, 25 a `BatchWriteItem`, 8 in flight, retrying what DynamoDB leaves unprocessed. */
+export async function putAll(db, tableName, items) {
   const batches = [];
-  for (let i = 0; i < writes.length; i += 25) batches.push(writes.slice(i, i + 25));
+  for (let i = 0; i < items.length; i += 25)
+    batches.push(items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })));
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -140,7 +147,6 @@ export async function growTo(db, tableName, template, current, target) {
       }
     }),
   );
-  return current + writes.length;
 }
 
 /**

@@ -1,0 +1,412 @@
+// `npm run bench:peer`: app-process CPU per request, ours against a peer (a NestJS RealWorld
+// backend on PostgreSQL through TypeORM, bench/peer/), on the same data: 1,000 users and 5,000 posts
+// with 3 tags each, plus the bench's own signed-in users. Both apps run side by side; each round
+// measures ours, then the peer (interleaved, so that a drifting machine load affects both alike).
+// The figure is the app process's utime + stime from /proc over a fixed number of requests at 16
+// callers, after a warm-up: CPU time, robust to the machine's load (wall-clock figures are not, and
+// are not taken here). The database engines (DynamoDB Local, PostgreSQL) are other processes and
+// are not counted on either side.
+//
+// bcrypt is excluded from the comparison: both apps hash with the same native package, so at one
+// cost it costs the same in both. Both run at BCRYPT_COST=4 (a hash or comparison is about 1 ms
+// of CPU there, against ~60 ms at 10, whose noise alone would hide the rest of a sign-in); the
+// CPU of one comparison (login) or one hash (register) at cost 4, measured in this process, is
+// subtracted for the figure "without bcrypt", and the same at cost 10 added back for "with bcrypt
+// at cost 10".
+//
+// Needs the peer's packages: `npm install --prefix bench/peer` (once), and PostgreSQL (initdb and
+// postgres; PG_BIN to point at them).
+//   BENCH_PEER_ROUNDS=3          rounds (ours then the peer in each)
+//   BENCH_PEER_COUNT=600         requests per operation and round (list, one post, like/unlike)
+//   BENCH_PEER_AUTH_COUNT=100    requests per round for login and register (bcrypt-bound)
+//   BENCH_CONCURRENCY=16         callers
+//   BENCH_CPU_PROF=dir           also write a V8 CPU profile of our app into dir (--cpu-prof)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import bcrypt from 'bcrypt';
+import { loadConfig } from '../../dist/config/app-config.js';
+import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
+import { call, cleanup, JWT_SECRET, percentile, register, startApp, startEngine } from '../reliability/lib.mjs';
+import { newId, putAll, replacer, substitute } from './capacity.mjs';
+import { startPostgres } from './postgres.mjs';
+import { cpuPerRequest, round2 } from './throughput.mjs';
+
+const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 3);
+const COUNT = Number(process.env.BENCH_PEER_COUNT ?? 600);
+const AUTH_COUNT = Number(process.env.BENCH_PEER_AUTH_COUNT ?? 100);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const PROF = process.env.BENCH_CPU_PROF;
+const USERS = 1000;
+const POSTS = 5000;
+const TAGS = ['benchmarks', 'databases', 'nestjs'];
+const BCRYPT_COST = 4; // what both apps hash with here
+const REAL_BCRYPT_COST = 10; // what "with bcrypt" is reported at
+const PASSWORD = 'password-1234';
+const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
+const TABLE = 'bench';
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
+const PEER_MAIN = 'bench/peer/src/main.mjs';
+
+const log = (line) => console.log(line);
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const ok = (res) => res.status >= 200 && res.status < 300;
+const must = (res, what) => {
+  if (!ok(res)) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
+  return res.json;
+};
+
+/** Our app on an in-memory DynamoDB Local, loaded with the data set. */
+async function startOurs() {
+  const engine = await startEngine({});
+  const env = {
+    DYNAMODB_ENDPOINT: engine.endpoint,
+    DYNAMODB_TABLE_NAME: TABLE,
+    BCRYPT_COST: String(BCRYPT_COST),
+    MAIL_TRANSPORT: 'log',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    // The peer has no rate limits and no page cache: neither does ours here.
+    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+    LOGIN_RATE_MAX_PER_IP: '0',
+    REGISTER_RATE_MAX_PER_IP: '0',
+    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+    PUBLIC_CACHE_SECONDS: '0',
+  };
+  const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-name=ours.cpuprofile'] : [];
+  const app = await startApp(env, { nodeArgs });
+  const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...env });
+  const db = createDocumentClient(createDynamoClient(config.dynamo));
+
+  const admin = must(await call(app.base, 'POST', '/api/v1/auth/login', { body: ADMIN }), 'admin sign-in');
+  const tagIds = [];
+  for (const name of TAGS)
+    tagIds.push(
+      must(await call(app.base, 'POST', '/api/v1/tags', { token: admin.accessToken, body: { name } }), 'tag').id,
+    );
+  const author = await register(app.base, 'bench-author');
+  const template = await register(app.base, 'bench-template');
+  const created = must(
+    await call(app.base, 'POST', '/api/v1/posts', {
+      token: author.token,
+      body: { title: 'Template post', content: BODY, tagIds },
+    }),
+    'create post',
+  );
+  must(await call(app.base, 'POST', `/api/v1/posts/${created.id}/publish`, { token: author.token }), 'publish');
+
+  // The bulk load: the template user's and the template post's items copied under new ids (the
+  // post's author becomes one of the copied users), 25 items a BatchWriteItem.
+  const items = await scanAll(db);
+  const naming = (id, entities) =>
+    items.filter((item) => entities.includes(item.entity) && JSON.stringify(item, replacer).includes(id));
+  const userItems = naming(template.userId, ['User', 'Profile', 'UserLogin']);
+  const postItems = naming(created.id, ['Post', 'PostContent', 'PostCounts', 'PostLink']);
+  const userIds = Array.from({ length: USERS }, () => newId());
+  const postIds = [created.id, ...Array.from({ length: POSTS - 1 }, () => newId())];
+  const copies = [];
+  for (const id of userIds) for (const item of userItems) copies.push(substitute(item, [template.userId], [id]));
+  for (const [i, id] of postIds.entries()) {
+    if (i === 0) continue;
+    const to = [id, userIds[i % USERS]];
+    for (const item of postItems) copies.push(substitute(item, [created.id, author.userId], to));
+  }
+  const started = Date.now();
+  await putAll(db, TABLE, copies);
+  log(
+    `ours: ${copies.length} items written in ${((Date.now() - started) / 1000).toFixed(1)} s (a user is ${userItems.length} items: ${userItems.map((i) => i.entity).join(', ')}; a post ${postItems.length}: ${postItems.map((i) => i.entity).join(', ')})`,
+  );
+  return { app, postIds };
+}
+
+async function scanAll(db) {
+  const items = [];
+  let ExclusiveStartKey;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: TABLE, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+/** The peer on a throw-away PostgreSQL cluster, loaded with the same data set in SQL. */
+async function startPeer(pg) {
+  const env = { PGHOST: '127.0.0.1', PGPORT: String(pg.port), PGUSER: 'postgres', PGDATABASE: 'peer' };
+  const app = await startApp({ ...env, BCRYPT_COST: String(BCRYPT_COST) }, { main: PEER_MAIN });
+  // One hash for the bulk users (at the same cost; nobody signs in as them).
+  const hash = await bcrypt.hash(PASSWORD, BCRYPT_COST);
+  const started = Date.now();
+  pg.psql(`
+    INSERT INTO users (username, email, bio, password)
+      SELECT 'user' || i, 'user' || i || '@example.com', '', '${hash}' FROM generate_series(1, ${USERS}) AS i;
+    INSERT INTO tags (name) VALUES ${TAGS.map((t) => `('${t}')`).join(', ')};
+    INSERT INTO articles (slug, title, description, body, "tagList", "authorId", "createdAt", "updatedAt")
+      SELECT 'post-' || i, 'Post ' || i, 'What post ' || i || ' is about.', '${BODY}', '${TAGS.join(',')}',
+             (SELECT min(id) FROM users) + i % ${USERS}, now() - i * interval '1 second', now() - i * interval '1 second'
+      FROM generate_series(1, ${POSTS}) AS i;
+    ANALYZE;`);
+  log(`peer: ${USERS} users and ${POSTS} articles inserted in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return { app, slugs: Array.from({ length: POSTS }, (_, i) => `post-${i + 1}`) };
+}
+
+/** The five operations on each side, as functions of the request's number. */
+function oursOperations(base, ours, readers) {
+  const post = (i) => ours.postIds[i % 16];
+  return {
+    reads: {
+      'list of 20': async () => ok(await call(base, 'GET', '/api/v1/posts?limit=20')),
+      'one post': async (i) => ok(await call(base, 'GET', `/api/v1/posts/${post(i)}`)),
+      // Request 2k likes and 2k+1 unlikes: reader k % 16 on post (k / 16) % 16.
+      'like/unlike': async (i) => {
+        const k = Math.floor(i / 2);
+        const path = `/api/v1/posts/${post(Math.floor(k / 16))}/like`;
+        return ok(await call(base, i % 2 ? 'DELETE' : 'PUT', path, { token: readers[k % 16].token }));
+      },
+    },
+    auth: {
+      login: async (i) =>
+        ok(
+          await call(base, 'POST', '/api/v1/auth/login', {
+            body: { email: readers[i % 16].email, password: PASSWORD },
+          }),
+        ),
+      register: async () =>
+        ok(
+          await call(base, 'POST', '/api/v1/auth/register', {
+            body: { email: `r-${newId()}@example.com`.toLowerCase(), password: PASSWORD },
+          }),
+        ),
+    },
+  };
+}
+
+function peerOperations(base, peer, readers) {
+  const slug = (i) => peer.slugs[i % 16];
+  return {
+    reads: {
+      'list of 20': async () => ok(await call(base, 'GET', '/api/articles?limit=20')),
+      'one post': async (i) => ok(await call(base, 'GET', `/api/articles/${slug(i)}`)),
+      'like/unlike': async (i) => {
+        const k = Math.floor(i / 2);
+        const path = `/api/articles/${slug(Math.floor(k / 16))}/favorite`;
+        return ok(
+          await call(base, i % 2 ? 'DELETE' : 'POST', path, {
+            headers: { authorization: `Token ${readers[k % 16].token}` },
+          }),
+        );
+      },
+    },
+    auth: {
+      login: async (i) =>
+        ok(
+          await call(base, 'POST', '/api/users/login', {
+            body: { user: { email: readers[i % 16].email, password: PASSWORD } },
+          }),
+        ),
+      register: async () => {
+        const name = `r${newId()}`.toLowerCase();
+        return ok(
+          await call(base, 'POST', '/api/users', {
+            body: { user: { username: name, email: `${name}@example.com`, password: PASSWORD } },
+          }),
+        );
+      },
+    },
+  };
+}
+
+async function peerReaders(base) {
+  const readers = [];
+  for (let i = 0; i < 16; i++) {
+    const name = `reader${i}`;
+    const res = must(
+      await call(base, 'POST', '/api/users', {
+        body: { user: { username: name, email: `${name}@example.com`, password: PASSWORD } },
+      }),
+      'peer register',
+    );
+    readers.push({ email: res.user.email, token: res.user.token });
+  }
+  return readers;
+}
+
+/** CPU of one bcrypt hash and one comparison at `cost`, in this process (the thread pool's included). */
+async function bcryptCpu(cost, n = 8) {
+  const cpuMs = async (task) => {
+    await task(); // warm
+    const before = process.cpuUsage();
+    for (let i = 0; i < n; i++) await task();
+    const used = process.cpuUsage(before);
+    return (used.user + used.system) / 1000 / n;
+  };
+  const hash = await bcrypt.hash(PASSWORD, cost);
+  return {
+    hashMs: round2(await cpuMs(() => bcrypt.hash(PASSWORD, cost))),
+    compareMs: round2(await cpuMs(() => bcrypt.compare(PASSWORD, hash))),
+  };
+}
+
+async function main() {
+  if (!existsSync('bench/peer/node_modules'))
+    throw new Error('The peer is not installed: run `npm install --prefix bench/peer` first (once).');
+  const started = Date.now();
+  const load = [loadavg()];
+  const pg = await startPostgres();
+  try {
+    const ours = await startOurs();
+    const peer = await startPeer(pg);
+    const ourReaders = await Promise.all(Array.from({ length: 16 }, (_, i) => register(ours.app.base, `reader${i}`)));
+    const peerSignedIn = await peerReaders(peer.app.base);
+    const sides = {
+      ours: { pid: ours.app.child.pid, ops: oursOperations(ours.app.base, ours, ourReaders) },
+      peer: { pid: peer.app.child.pid, ops: peerOperations(peer.app.base, peer, peerSignedIn) },
+    };
+    const bcryptCost = {
+      [BCRYPT_COST]: await bcryptCpu(BCRYPT_COST),
+      [REAL_BCRYPT_COST]: await bcryptCpu(REAL_BCRYPT_COST),
+    };
+    for (const [cost, { hashMs, compareMs }] of Object.entries(bcryptCost))
+      log(`bcrypt at cost ${cost}, CPU in this process: hash ${hashMs} ms, compare ${compareMs} ms`);
+
+    // Warm-up: every operation on both sides, not counted (JIT, connection pools, caches).
+    for (const side of Object.values(sides)) {
+      await cpuPerRequest({ pid: side.pid, operations: side.ops.reads, count: 200, concurrency: CONCURRENCY });
+      await cpuPerRequest({ pid: side.pid, operations: side.ops.auth, count: 32, concurrency: CONCURRENCY });
+    }
+    const runs = { ours: {}, peer: {} };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, side] of Object.entries(sides)) {
+        const cpu = {
+          ...(await cpuPerRequest({
+            pid: side.pid,
+            operations: side.ops.reads,
+            count: COUNT,
+            concurrency: CONCURRENCY,
+          })),
+          ...(await cpuPerRequest({
+            pid: side.pid,
+            operations: side.ops.auth,
+            count: AUTH_COUNT,
+            concurrency: CONCURRENCY,
+          })),
+        };
+        for (const [op, ms] of Object.entries(cpu)) (runs[name][op] ??= []).push(ms);
+        log(`round ${round + 1} ${name}: ${JSON.stringify(cpu)} (load ${loadavg()})`);
+      }
+      load.push(loadavg());
+    }
+
+    // What one request of each of ours costs in DynamoDB calls (the like path's target: 3 at most).
+    const costs = {};
+    const costOf = (res) => {
+      const m = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
+      return m ? { calls: Number(m[1]), rcu: Number(m[2]), wcu: Number(m[3]) } : undefined;
+    };
+    const reader = ourReaders[0];
+    const base = ours.app.base;
+    costs['list of 20'] = costOf(await call(base, 'GET', '/api/v1/posts?limit=20'));
+    costs['one post'] = costOf(await call(base, 'GET', `/api/v1/posts/${ours.postIds[1]}`));
+    costs.like = costOf(await call(base, 'PUT', `/api/v1/posts/${ours.postIds[1]}/like`, { token: reader.token }));
+    costs.unlike = costOf(await call(base, 'DELETE', `/api/v1/posts/${ours.postIds[1]}/like`, { token: reader.token }));
+    costs.login = costOf(
+      await call(base, 'POST', '/api/v1/auth/login', { body: { email: reader.email, password: PASSWORD } }),
+    );
+    costs.register = costOf(
+      await call(base, 'POST', '/api/v1/auth/register', {
+        body: { email: `c-${newId()}@example.com`.toLowerCase(), password: PASSWORD },
+      }),
+    );
+    await ours.app.stop();
+    await peer.app.stop();
+
+    const summary = (values) => ({
+      median: round2(percentile(values, 50)),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      rounds: values,
+    });
+    // login: one comparison; register: one hash.
+    const bcryptOp = { login: 'compareMs', register: 'hashMs' };
+    const rows = Object.keys(runs.ours).map((op) => {
+      const o = summary(runs.ours[op]);
+      const p = summary(runs.peer[op]);
+      const field = bcryptOp[op];
+      if (field === undefined)
+        return { operation: op, ours: o, peer: p, ratio: round2(o.median / p.median), target: 0.8 };
+      const without = (s) => round2(s.median - bcryptCost[BCRYPT_COST][field]);
+      const withReal = (s) => round2(without(s) + bcryptCost[REAL_BCRYPT_COST][field]);
+      return {
+        operation: op,
+        ours: o,
+        peer: p,
+        measuredAtCost: BCRYPT_COST,
+        bcryptSubtractedMs: bcryptCost[BCRYPT_COST][field],
+        oursWithoutBcrypt: without(o),
+        peerWithoutBcrypt: without(p),
+        ratio: round2(without(o) / without(p)),
+        [`withBcryptAtCost${REAL_BCRYPT_COST}`]: {
+          ours: withReal(o),
+          peer: withReal(p),
+          ratio: round2(withReal(o) / withReal(p)),
+        },
+        target: 0.8,
+      };
+    });
+    for (const row of rows) row.met = row.ratio <= row.target;
+    log(
+      `\nApp-process CPU per request (ms, utime + stime; median of ${ROUNDS} interleaved rounds, min-max), ${COUNT} requests (login and register ${AUTH_COUNT}) at ${CONCURRENCY} callers.\n` +
+        `Login and register at bcrypt cost ${BCRYPT_COST} in both; "without bcrypt" less one comparison or hash at ${BCRYPT_COST}, "with" plus one at ${REAL_BCRYPT_COST}:`,
+    );
+    const pad = (v, w) => String(v).padEnd(w);
+    log(
+      `${pad('operation', 14)}${pad('ours', 22)}${pad('peer', 22)}${pad('without bcrypt', 16)}${pad('ours/peer', 11)}${pad(`with bcrypt at ${REAL_BCRYPT_COST}`, 26)}target`,
+    );
+    for (const r of rows) {
+      const real = r[`withBcryptAtCost${REAL_BCRYPT_COST}`];
+      log(
+        `${pad(r.operation, 14)}${pad(`${r.ours.median} (${r.ours.min}-${r.ours.max})`, 22)}${pad(`${r.peer.median} (${r.peer.min}-${r.peer.max})`, 22)}${pad(real ? `${r.oursWithoutBcrypt} / ${r.peerWithoutBcrypt}` : '-', 16)}${pad(r.ratio, 11)}${pad(real ? `${real.ours} / ${real.peer} = ${real.ratio}` : '-', 26)}<= ${r.target} ${r.met ? 'met' : 'NOT met'}`,
+      );
+    }
+    log(`\nOur DynamoDB calls / RCU / WCU per request: ${JSON.stringify(costs)}`);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    const result = {
+      at: new Date().toISOString(),
+      machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      loadavg: load,
+      seconds,
+      method:
+        'app-process utime+stime from /proc over a fixed number of requests at the given concurrency, after a warm-up; ' +
+        'ours then the peer in each round; login and register at bcrypt cost 4 in both, one comparison or hash at 4 ' +
+        '(measured in the bench process) subtracted for "without bcrypt", one at 10 added for "with bcrypt"',
+      options: {
+        rounds: ROUNDS,
+        count: COUNT,
+        authCount: AUTH_COUNT,
+        concurrency: CONCURRENCY,
+        bcryptCost: BCRYPT_COST,
+        reportedBcryptCost: REAL_BCRYPT_COST,
+        users: USERS,
+        posts: POSTS,
+        tagsPerPost: TAGS.length,
+      },
+      bcrypt: bcryptCost,
+      rows,
+      ourCosts: costs,
+    };
+    mkdirSync('bench/results', { recursive: true });
+    const file = `bench/results/peer-${result.at.slice(0, 19).replace(/:/g, '-')}.json`;
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`\n${seconds} s, load average ${load.join(' | ')}; written to ${file}`);
+  } finally {
+    await cleanup();
+    await pg.stop();
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+}
