@@ -1,0 +1,78 @@
+// CPU per DynamoDB call of the AWS SDK itself, on a bare client against an in-memory DynamoDB Local
+// (docs/performance.md, "CPU per request against a peer"): GetItem of one small item through
+// DynamoDBClient with its middleware stack resolved on every call (the default), with the SDK's
+// `cacheMiddleware: true` (resolved once per command class), and through DynamoDBDocumentClient
+// (which refuses `cacheMiddleware`). Interleaved rounds, the first one a warm-up. CPU time of this
+// process (utime + stime), which the machine's load disturbs far less than wall-clock time.
+// `npm run build && node scripts/bench/sdk-call-cpu.mjs` (SDK_CALL_CPU_COUNT calls per round, default 3,000).
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { cleanup, startEngine } from '../reliability/lib.mjs';
+
+const COUNT = Number(process.env.SDK_CALL_CPU_COUNT ?? 3000);
+const ROUNDS = 4;
+const CONCURRENCY = 16;
+const TABLE = 'sdk-call-cpu';
+
+try {
+  const engine = await startEngine({});
+  const client = (cacheMiddleware) =>
+    new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: engine.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      cacheMiddleware,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }) }),
+    });
+  const perCall = client(false);
+  await perCall.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'PK', AttributeType: 'S' },
+        { AttributeName: 'SK', AttributeType: 'S' },
+      ],
+    }),
+  );
+  const key = { PK: { S: 'POST#1' }, SK: { S: 'POST' } };
+  await perCall.send(
+    new PutItemCommand({ TableName: TABLE, Item: { ...key, title: { S: 'A title' }, body: { S: 'x'.repeat(500) } } }),
+  );
+  const cached = client(true);
+  const documents = DynamoDBDocumentClient.from(client(false));
+  const contenders = {
+    'DynamoDBClient, stack per call': () => perCall.send(new GetItemCommand({ TableName: TABLE, Key: key })),
+    'DynamoDBClient, cacheMiddleware': () => cached.send(new GetItemCommand({ TableName: TABLE, Key: key })),
+    DynamoDBDocumentClient: () =>
+      documents.send(new GetCommand({ TableName: TABLE, Key: { PK: 'POST#1', SK: 'POST' } })),
+  };
+  const runs = {};
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [name, task] of Object.entries(contenders)) {
+      const before = process.cpuUsage();
+      let started = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (started++ < COUNT) await task();
+        }),
+      );
+      const used = process.cpuUsage(before);
+      if (round > 0) (runs[name] ??= []).push(Math.round((used.user + used.system) / COUNT));
+    }
+  console.log(`CPU per GetItem (µs), rounds 2-${ROUNDS} of ${ROUNDS}, ${COUNT} calls each at ${CONCURRENCY}:`);
+  for (const [name, values] of Object.entries(runs)) console.log(`  ${name.padEnd(34)} ${values.join(', ')}`);
+  console.log(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await cleanup();
+}
