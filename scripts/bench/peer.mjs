@@ -374,6 +374,10 @@ async function main() {
       );
     }
     log(`\nOur DynamoDB calls / RCU / WCU per request: ${JSON.stringify(costs)}`);
+    // Issue 15: the like path makes at most 3 calls, the guard's included.
+    const likeCalls = Math.max(costs.like?.calls ?? Infinity, costs.unlike?.calls ?? Infinity);
+    const likePath = { calls: likeCalls, target: 3, met: likeCalls <= 3 };
+    log(`Like path: ${likeCalls} calls at most (target <= 3): ${likePath.met ? 'met' : 'NOT met'}`);
     const seconds = Math.round((Date.now() - started) / 1000);
     const result = {
       at: new Date().toISOString(),
@@ -398,6 +402,7 @@ async function main() {
       bcrypt: bcryptCost,
       rows,
       ourCosts: costs,
+      likePath,
     };
     mkdirSync('bench/results', { recursive: true });
     const file = `bench/results/peer-${result.at.slice(0, 19).replace(/:/g, '-')}.json`;
