@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { regionOf } from './databases.js';
 
 const root = process.cwd();
 
@@ -20,6 +21,7 @@ export const TEST_REQUEST_TIMEOUT_MS = '30000';
 /** The environment of a built command run against the test engine and one suite's table. */
 export const commandEnv = (endpoint: string | undefined, tableName: string): NodeJS.ProcessEnv => ({
   ...process.env,
+  AWS_REGION: regionOf(tableName), // the table's database (./databases.ts)
   NODE_ENV: 'test',
   DYNAMODB_ENDPOINT: endpoint,
   DYNAMODB_TABLE_NAME: tableName,

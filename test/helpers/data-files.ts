@@ -9,6 +9,7 @@ import { importTable, type ImportOptions, type ImportSummary } from '../../src/a
 import { loadConfig } from '../../src/config/app-config.js';
 import { createDynamoClient } from '../../src/dynamo/dynamo-client.factory.js';
 import { ensureTable } from '../../src/dynamo/table.setup.js';
+import { keepTablesInFileDatabase } from './databases.js';
 
 /** The seed fixture (see `npm run fixture:seed-export`). */
 export const SEED_FIXTURE = join(process.cwd(), 'test/fixtures/seed-export.ndjson');
@@ -36,6 +37,8 @@ export const importFixture = (options: Omit<ImportOptions, 'file'>): Promise<Imp
 export function testDatabase() {
   const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   if (!endpoint) throw new Error('TEST_DYNAMODB_ENDPOINT is not set: run the tests through `npm test`');
+  // Its client reaches every table of the file (the apps' too): they stay in the file's database.
+  keepTablesInFileDatabase();
   // The same request budget as the test apps (createTestApp): the shared engine is slow under load.
   const config = loadConfig({
     NODE_ENV: 'test',

@@ -21,6 +21,7 @@ import { InMemoryMailer } from '../../src/mail/in-memory.mailer.js';
 import { StreamPoller } from '../../src/stream/stream-poller.js';
 import type { UserWithPassword } from '../../src/users/user.entity.js';
 import { TEST_REQUEST_TIMEOUT_MS } from './built-scripts.js';
+import { placeNewTable, regionOf } from './databases.js';
 import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 import { atScale } from './scale.js';
 
@@ -109,8 +110,8 @@ export async function createTestApp(
   const config = loadConfig({
     NODE_ENV: 'test',
     DYNAMODB_ENDPOINT: endpoint,
-    // The test file's own database in the run's engine (test/engine-database.mjs).
-    AWS_REGION: process.env.AWS_REGION,
+    // A new table's own database in the run's engine; another app's table, where that one is (./databases.ts).
+    AWS_REGION: options.tableName ? regionOf(tableName) : placeNewTable(tableName),
     DYNAMODB_TABLE_NAME: tableName,
     JWT_SECRET: 'test-secret-that-is-long-enough-0123456789',
     DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
