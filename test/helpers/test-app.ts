@@ -91,6 +91,37 @@ export interface TestApp {
 }
 
 /**
+ * The OpenAPI validators of this file's apps, by the routes an app serves. An app builds its
+ * document when `/docs-json` is first asked for (about 0.3 s of CPU: Swagger reads every route and
+ * DTO), and the validator compiles each response schema on first use: a second app of the same
+ * build that serves the same routes serves the same document, so it reuses the first one's.
+ */
+const validators = new Map<string, Promise<OpenApiValidator>>();
+
+/** Every route the app's router serves (method and path), as one key. */
+function servedRoutes(app: NestExpressApplication): string {
+  const { router } = app.getHttpAdapter().getInstance() as {
+    router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+  };
+  return router.stack
+    .flatMap((layer) => (layer.route ? Object.keys(layer.route.methods).map((m) => `${m} ${layer.route!.path}`) : []))
+    .sort()
+    .join('\n');
+}
+
+function validatorFor(app: NestExpressApplication, http: TestAgent): Promise<OpenApiValidator> {
+  const routes = servedRoutes(app);
+  let validator = validators.get(routes);
+  if (!validator) {
+    validator = OpenApiValidator.fromApp(http);
+    validators.set(routes, validator);
+    // A failed fetch is not kept: the next app asks its own `/docs-json` again.
+    validator.catch(() => validators.delete(routes));
+  }
+  return validator;
+}
+
+/**
  * Boots the real application (the same `createApp` as `main.ts`) against the run's DynamoDB
  * Local, on a table of its own so that suites can run in parallel.
  */
@@ -132,7 +163,7 @@ export async function createTestApp(
   });
   await app.init();
   const http = request(app.getHttpServer());
-  const openapi = await OpenApiValidator.fromApp(http);
+  const openapi = await validatorFor(app, http);
 
   const queryPartition = async (PK: string): Promise<Record<string, unknown>[]> => {
     const result = await db.send(
