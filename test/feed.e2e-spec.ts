@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nanoid } from 'nanoid';
 import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
-import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { FeedFanout } from '../src/feed/feed-fanout.js';
+import { FanInPromotionHandler, FanInPromotionStepHandler } from '../src/stream/handlers/follow-graph.handlers.js';
 import { toTimelineItem } from '../src/feed/timeline.repository.js';
 import { dayAttribute } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
@@ -373,7 +374,8 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
   const THRESHOLD = 3;
 
   beforeAll(async () => {
-    t = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: String(THRESHOLD) });
+    // Two followers a promotion step: every promotion below runs in several stream records.
+    t = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: String(THRESHOLD), STREAM_FAN_IN_FOLLOWERS_PER_STEP: '2' });
   });
   afterAll(async () => {
     await t.close();
@@ -436,6 +438,79 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
     expect(dynamoCost(after).calls).toBe(3);
   });
 
+  it('promotes an author in bounded, resumable steps: 2 followers a stream record, driven by its job item (review 12, M2)', async () => {
+    const author = await signUp(t);
+    const fans = [await signUp(t), await signUp(t), await signUp(t), await signUp(t), await signUp(t)];
+    for (const fan of fans.slice(0, THRESHOLD)) await follow(fan, author.userId);
+    const post = (
+      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title: 'Before', content: 'x' })
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    await processStream(t); // fanned out to the first three
+    for (const fan of fans.slice(THRESHOLD)) await follow(fan, author.userId); // the 4th passes the threshold
+    const countsKey = Keys.followCounts(author.userId);
+    const counts = await t.getItem(countsKey.PK, countsKey.SK);
+    expect(counts).toMatchObject({ fanIn: true });
+    const jobKey = Keys.fanInPromotionJob(author.userId);
+    const job = () => t.getItem(jobKey.PK, jobKey.SK);
+    const setsHolding = async () => {
+      let n = 0;
+      for (const fan of fans) {
+        const key = Keys.followCounts(fan.userId);
+        if (((await t.getItem(key.PK, key.SK))?.fanInAuthors as Set<string> | undefined)?.has(author.userId)) n++;
+      }
+      return n;
+    };
+    const record = (key: { PK: string; SK: string }, oldImage: unknown, newImage: unknown, n: number) => ({
+      event: oldImage ? ('MODIFY' as const) : ('INSERT' as const),
+      key,
+      oldImage: oldImage as Record<string, unknown> | undefined,
+      newImage: newImage as Record<string, unknown>,
+      sequenceNumber: String(n),
+      at: new Date(),
+    });
+
+    // The flag's record, as the processor hands it: it starts the job (one PutItem), and tells no follower.
+    const flagged = new DynamoUsage();
+    await runWithUsage(flagged, () =>
+      t.app
+        .get(FanInPromotionHandler)
+        .handle(record(countsKey, { ...counts, fanIn: undefined }, counts, 1), author.userId),
+    );
+    expect(flagged.commands).toEqual(['PutItem']);
+    const started = await job();
+    expect(started).toMatchObject({ entity: 'FanInPromotionJob', step: 1, ttl: expect.any(Number) });
+    // Only the follow made after the flag: it added the author in its own transaction.
+    expect(await setsHolding()).toBe(1);
+
+    // The job's record delivered twice (a crash after its step): two followers each time, the
+    // same two (the oldest follows first), and the job moves once, to where the next step starts.
+    const stepHandler = t.app.get(FanInPromotionStepHandler);
+    const step = new DynamoUsage();
+    await runWithUsage(step, () => stepHandler.handle(record(jobKey, undefined, started, 2), author.userId));
+    await stepHandler.handle(record(jobKey, undefined, started, 2), author.userId);
+    expect(await setsHolding()).toBe(3);
+    // One page of the followers index, two set transactions, each follower's window read and at
+    // most one clean-up transaction each, and the job's update: nothing grows with the audience.
+    expect(step.commands.filter((command) => command === 'Query').length).toBe(1 + 2);
+    expect(step.commands.filter((command) => command === 'TransactWriteItems').length).toBeLessThanOrEqual(4);
+    expect(step.commands.filter((command) => command === 'UpdateItem')).toHaveLength(1);
+    expect(await job()).toMatchObject({ step: 2, after: expect.any(Object) });
+
+    // The processor goes on from the records (the flag's and the job's own, replays included):
+    // every follower is told, the fanned-out entries are gone, and the job is kept as done.
+    await processStream(t);
+    expect(await setsHolding()).toBe(fans.length);
+    for (const fan of fans) {
+      expect((await t.queryPartition(Keys.timelinePartition(fan.userId))).map((item) => item.authorId)).not.toContain(
+        author.userId,
+      );
+      expect(((await feed(fan)).body as FeedPage).items.map((item) => item.id)).toEqual([post.id]);
+    }
+    expect(await job()).toMatchObject({ done: true, step: 4 });
+    expect((await job())?.after).toBeUndefined();
+  });
+
   describe('Conduit articlesCount of the feed, from counters', () => {
     /** Every post the native feed shows, page by page (cursor) to its end: the truth. */
     async function shown(reader: SignedIn): Promise<string[]> {
@@ -488,6 +563,52 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
       const res = await t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send({});
       return { id, authorId: author.userId, publishedAt: (res.body as { publishedAt: string }).publishedAt };
     };
+
+    it('stays equal when a post is withdrawn while its author is being promoted to fan-in (review 12, M1)', async () => {
+      const reader = await signUp(t);
+      const full = await signUp(t); // a reader whose fan-in set is at its cap
+      const author = await signUp(t);
+      const fans = [await signUp(t), await signUp(t)]; // with the two readers: 4, past the threshold (3)
+      await follow(reader, author.userId);
+      await follow(full, author.userId);
+      const [gone, kept] = [await publishNew(author, 'Withdrawn'), await publishNew(author, 'Kept')];
+      await processStream(t);
+      await expectExact(reader, 2);
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: Keys.followCounts(full.userId),
+          UpdateExpression: 'ADD fanInAuthors :others',
+          ExpressionAttributeValues: {
+            ':others': new Set(
+              Array.from({ length: MAX_FAN_IN_AUTHORS }, (_, n) => `elsewhere${String(n).padStart(12, '0')}`),
+            ),
+          },
+        }),
+      );
+      // The author passes the threshold (flagged by the follow request) and withdraws a post before
+      // the processor runs: the withdrawal finds the author fan-in and touches no timeline, and the
+      // post is no longer among the author's published posts when the promotion reaches the reader.
+      for (const fan of fans) await follow(fan, author.userId);
+      await t.api.post(`/api/v1/posts/${gone.id}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+      await processStream(t);
+      // Both entries left the reader's timeline with their counts: the kept post is merged in.
+      expect((await t.queryPartition(Keys.timelinePartition(reader.userId))).map((item) => item.postId)).not.toContain(
+        gone.id,
+      );
+      await expectExact(reader, 1);
+      expect((await shown(reader))[0]).toBe(kept.id);
+      // The full reader does not merge the author in (their set is full): the entries left too,
+      // so nothing of the author is counted that the feed does not show.
+      expect((await t.queryPartition(Keys.timelinePartition(full.userId))).map((item) => item.authorId)).not.toContain(
+        author.userId,
+      );
+      const fullCount = await t.api.get('/api/articles/feed?limit=1').set('authorization', full.bearer).expect(200);
+      expect({ count: (fullCount.body as { articlesCount: number }).articlesCount, shown: await shown(full) }).toEqual({
+        count: 0,
+        shown: [],
+      });
+    });
 
     it('equals what an offset walk shows through publish, unpublish, unfollow, a fan-in author, a promotion and replays', async () => {
       const [reader, a, b, star, rising] = [

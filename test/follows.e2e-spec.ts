@@ -4,6 +4,7 @@ import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { FeedFanout } from '../src/feed/feed-fanout.js';
 import { toTimelineItem } from '../src/feed/timeline.repository.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
@@ -290,6 +291,11 @@ describe('follows (e2e)', () => {
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: edge }));
       await processStream(t);
       const days = Keys.feedDays(erased);
+      expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
+
+      // The same reader erased after that read, before the clean-up's transaction (the race left
+      // by the read): the transaction checks the reader's user item, so it writes nothing.
+      expect(await t.app.get(FeedFanout).authorLeft(erased, author.userId)).toBe(0);
       expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
     });
 

@@ -191,7 +191,9 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       metricsPort: 0,
       renameItemsPerRun: 1000,
       cascadeLikesPerRun: 500,
+      fanInFollowersPerStep: 100,
     });
+    expect(loadConfig({ STREAM_FAN_IN_FOLLOWERS_PER_STEP: '2' }).streamWorker.fanInFollowersPerStep).toBe(2);
     expect(loadConfig({ STREAM_CASCADE_LIKES_PER_RUN: '7' }).streamWorker.cascadeLikesPerRun).toBe(7);
     expect(loadConfig({ NODE_ENV: 'test' }).streamWorker.mode).toBe('off');
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL }).streamWorker.mode).toBe(
@@ -213,6 +215,7 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       metricsPort: 9464,
       renameItemsPerRun: 250,
       cascadeLikesPerRun: 500,
+      fanInFollowersPerStep: 100,
     });
   });
 
@@ -223,12 +226,14 @@ describe('loadConfig: the stream worker (issue 17)', () => {
         STREAM_WORKER_STALL_SECONDS: '1',
         STREAM_WORKER_MAX_ATTEMPTS: '0',
         STREAM_RENAME_ITEMS_PER_RUN: '0',
+        STREAM_FAN_IN_FOLLOWERS_PER_STEP: '1001',
       }),
     ).toEqual([
       'STREAM_WORKER must be one of inline, off (got "lambda")',
       'STREAM_WORKER_STALL_SECONDS must be an integer from 5 to 3600 (got "1")',
       'STREAM_WORKER_MAX_ATTEMPTS must be an integer from 1 to 100 (got "0")',
       'STREAM_RENAME_ITEMS_PER_RUN must be an integer from 1 to 100000 (got "0")',
+      'STREAM_FAN_IN_FOLLOWERS_PER_STEP must be an integer from 1 to 1000 (got "1001")',
     ]);
   });
 });

@@ -233,6 +233,11 @@ export interface StreamWorkerConfig {
    * item's own stream record.
    */
   cascadeLikesPerRun: number;
+  /**
+   * The followers one step of an author's fan-in promotion tells (review 12, M2): each step is
+   * one stream record, the job item's write that ends it the record of the next.
+   */
+  fanInFollowersPerStep: number;
 }
 
 /** The outbound event types (issue 17): what a webhook may subscribe to (docs/streams.md). */
@@ -631,6 +636,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
       renameItemsPerRun: int('STREAM_RENAME_ITEMS_PER_RUN', 1000, 1, 100_000),
       cascadeLikesPerRun: int('STREAM_CASCADE_LIKES_PER_RUN', 500, 1, 100_000),
+      fanInFollowersPerStep: int('STREAM_FAN_IN_FOLLOWERS_PER_STEP', 100, 1, 1000),
     },
     webhooks: webhooksFrom(env, str, int, problems),
     // --- follows and the personal feed (issue 18) ---

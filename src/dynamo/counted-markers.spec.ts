@@ -1,5 +1,11 @@
 import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { type CountedMarker, MARKERS_PER_TRANSACTION, writeCountedMarkers } from './counted-markers.js';
+import {
+  type CountedMarker,
+  MARKERS_PER_TRANSACTION,
+  writeCountedMarkers,
+  writeSharedCounterMarkers,
+} from './counted-markers.js';
+import type { TransactItem } from './transactions.js';
 
 /** DynamoDB's cancellation, with one reason per item sent (`None` where the item was fine). */
 const canceled = (codes: string[]) =>
@@ -66,5 +72,79 @@ describe('writeCountedMarkers', () => {
     expect(conflict.sent).toHaveLength(2);
     const counterFailed = fakeClient([() => canceled(['None', 'ConditionalCheckFailed'])]);
     await expect(writeCountedMarkers(counterFailed.client, [pair(0)])).rejects.toThrow('Transaction cancelled');
+  });
+});
+
+describe('writeSharedCounterMarkers', () => {
+  const marker = (n: number): TransactItem => ({
+    Delete: { TableName: 't', Key: { PK: `M#${n}`, SK: 'M' }, ConditionExpression: 'attribute_exists(PK)' },
+  });
+  const guard: TransactItem = {
+    ConditionCheck: { TableName: 't', Key: { PK: 'U', SK: 'U' }, ConditionExpression: 'attribute_exists(PK)' },
+  };
+  /** The counter's change records how many markers it counts: `ADD n :<count>`. */
+  const counter = (indexes: readonly number[]): TransactItem => ({
+    Update: { TableName: 't', Key: { PK: 'C', SK: 'C' }, UpdateExpression: `ADD n :${indexes.length}` },
+  });
+  /** A client double: scripted outcomes per TransactWriteItems; records (counter expression, markers) sent. */
+  function fakeClient(outcomes: ((markers: string[]) => Error | undefined)[]) {
+    const sent: { counter: string; markers: string[] }[] = [];
+    const client = {
+      send: (command: TransactWriteCommand) => {
+        const items = command.input.TransactItems ?? [];
+        const markers = items.filter((item) => item.Delete).map((item) => String(item.Delete?.Key?.PK));
+        sent.push({ counter: String(items[0].Update?.UpdateExpression), markers });
+        const outcome = outcomes.shift()?.(markers);
+        return outcome ? Promise.reject(outcome) : Promise.resolve({});
+      },
+    };
+    return { client: client as unknown as DynamoDBDocumentClient, sent };
+  }
+  const markers = (count: number) => Array.from({ length: count }, (_, n) => marker(n));
+
+  it('sends 98 markers a transaction after the counter (their summed change) and the guard', async () => {
+    const { client, sent } = fakeClient([]);
+    expect(await writeSharedCounterMarkers(client, { markers: markers(100), counter, guard })).toEqual({
+      written: 100,
+      stopped: false,
+    });
+    expect(sent.map((t) => [t.counter, t.markers.length])).toEqual([
+      ['ADD n :98', 98],
+      ['ADD n :2', 2],
+    ]);
+  });
+
+  it('resends without the markers gone already, counting only the others (a replay counts nothing twice)', async () => {
+    const { client, sent } = fakeClient([
+      (sentMarkers) =>
+        canceled(['None', 'None', ...sentMarkers.map((m) => (m === 'M#1' ? 'ConditionalCheckFailed' : 'None'))]),
+    ]);
+    expect(await writeSharedCounterMarkers(client, { markers: markers(3), counter, guard })).toEqual({
+      written: 2,
+      stopped: false,
+    });
+    expect(sent).toEqual([
+      { counter: 'ADD n :3', markers: ['M#0', 'M#1', 'M#2'] },
+      { counter: 'ADD n :2', markers: ['M#0', 'M#2'] },
+    ]);
+  });
+
+  it('stops, writing nothing more, when the guard fails (the owner is gone)', async () => {
+    const { client, sent } = fakeClient([() => canceled(['None', 'ConditionalCheckFailed', 'None'])]);
+    expect(await writeSharedCounterMarkers(client, { markers: markers(200), counter, guard })).toEqual({
+      written: 0,
+      stopped: true,
+    });
+    expect(sent).toHaveLength(1);
+  });
+
+  it('retries a conflict, and throws a cancellation no marker explains', async () => {
+    const conflict = fakeClient([() => canceled(['TransactionConflict', 'None', 'None']), () => undefined]);
+    expect((await writeSharedCounterMarkers(conflict.client, { markers: markers(1), counter, guard })).written).toBe(1);
+    expect(conflict.sent).toHaveLength(2);
+    const counterFailed = fakeClient([() => canceled(['ConditionalCheckFailed', 'None', 'None'])]);
+    await expect(
+      writeSharedCounterMarkers(counterFailed.client, { markers: markers(1), counter, guard }),
+    ).rejects.toThrow('Transaction cancelled');
   });
 });

@@ -84,3 +84,63 @@ export async function writeCountedMarkers(
   }
   return written;
 }
+
+/** Markers of one owner that share one counter item (a reader's timeline entries and their `FEED#DAYS`). */
+export interface SharedCounterMarkers {
+  /** Each carries its own condition (`attribute_exists` for a removal): a failed one is done already. */
+  markers: readonly TransactItem[];
+  /** The counter's change for the markers of one transaction (indexes into `markers`). */
+  counter: (indexes: readonly number[]) => TransactItem;
+  /** A condition check on another item (the owner's): when it fails, nothing more is written. */
+  guard?: TransactItem;
+}
+
+/**
+ * Many markers that one counter item counts (a reader's entries of one author, removed with their
+ * days' `-1`): up to 98 markers a transaction with the counter's summed change and the guard. A
+ * marker whose own condition fails is done already and the transaction is sent again without it,
+ * so a replay counts nothing twice. A failed guard stops everything (`stopped`): the owner is gone
+ * (an erased reader), and the counter must not be written again (it would recreate the item).
+ */
+export async function writeSharedCounterMarkers(
+  client: DynamoDBDocumentClient,
+  write: SharedCounterMarkers,
+): Promise<{ written: number; stopped: boolean }> {
+  const head = write.guard ? 2 : 1;
+  const perTransaction = MAX_TRANSACTION_ITEMS - head;
+  let written = 0;
+  for (let start = 0; start < write.markers.length; start += perTransaction) {
+    let pending = write.markers.slice(start, start + perTransaction).map((_, i) => start + i);
+    let conflicts = 0;
+    while (pending.length > 0) {
+      try {
+        await client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              write.counter(pending),
+              ...(write.guard ? [write.guard] : []),
+              ...pending.map((index) => write.markers[index]),
+            ],
+          }),
+        );
+        written += pending.length;
+        break;
+      } catch (error) {
+        if (!isTransactionCanceled(error)) throw error;
+        const reasons = cancellationReasons(error);
+        if (write.guard && reasons[1]?.code === 'ConditionalCheckFailed') return { written, stopped: true };
+        // Markers follow the counter and the guard: those whose own condition failed need nothing more.
+        const done = new Set(
+          reasons.filter((r) => r.code === 'ConditionalCheckFailed' && r.index >= head).map((r) => r.index - head),
+        );
+        const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
+        if (done.size === 0) {
+          if (!conflicted || conflicts >= MAX_CONFLICT_ROUNDS) throw error;
+          await pause(Math.min(400, 10 * 2 ** conflicts++) * (0.5 + Math.random()));
+        }
+        pending = pending.filter((_, i) => !done.has(i));
+      }
+    }
+  }
+  return { written, stopped: false };
+}

@@ -53,6 +53,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'FollowCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#FOLLOWS$/ },
   { entity: 'UserPostCounts', pk: new RegExp(`^USER#${ID}$`), sk: /^USER#POSTS$/ },
   { entity: 'DisplayFanoutJob', pk: new RegExp(`^USER#${ID}$`), sk: /^FANOUT#AUTHOR_DISPLAY$/ },
+  { entity: 'FanInPromotionJob', pk: new RegExp(`^USER#${ID}$`), sk: /^FANOUT#FAN_IN$/ },
   { entity: 'TimelineEntry', pk: new RegExp(`^TIMELINE#${ID}$`), sk: new RegExp(`^${TIME}#${ID}$`) },
   { entity: 'FeedDays', pk: new RegExp(`^USER#${ID}$`), sk: /^FEED#DAYS$/ },
   { entity: 'OutboundEvent', pk: new RegExp(`^EVENT#${ID}$`), sk: /^EVENT$/ },

@@ -17,6 +17,9 @@ describe('classifyKey', () => {
     expect(classifyKey(Keys.comment('p1', 'x#y')).type).toBe('comment');
     // The user's post counts item (issue 18) is not a user record.
     expect(classifyKey(Keys.userPostCounts('u1')).type).toBe('other');
+    // The fan-in promotion's job (review 12, M2) drives its own steps.
+    expect(classifyKey(Keys.fanInPromotionJob('u1'))).toEqual({ type: 'fanInPromotionJob', id: 'u1' });
+    expect(classifyKey(Keys.displayFanoutJob('u1')).type).toBe('displayFanoutJob');
   });
 
   it("recognises a view counter shard and names its post, not the shard's number", () => {

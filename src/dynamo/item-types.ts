@@ -15,6 +15,7 @@ export type StreamItemType =
   | 'checkpoint'
   | 'followCounts'
   | 'displayFanoutJob'
+  | 'fanInPromotionJob'
   | 'follow'
   | 'mailRequest'
   | 'other';
@@ -30,6 +31,7 @@ const LIKE_SHARD_SK = Keys.postLikeShard('', 0).SK;
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
+const FAN_IN_PROMOTION_JOB_SK = Keys.fanInPromotionJob('').SK;
 const FOLLOW_EDGE_SK = Keys.follow('', '').SK;
 /** `FOLLOW#`: the partition prefix of every follow edge (`FOLLOW#<followerId>#<authorId>`). */
 const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
@@ -37,7 +39,7 @@ const FOLLOW_EDGE_PARTITION = Keys.follow('', '').PK.replace(/#+$/, '#');
 export interface ClassifiedKey {
   type: StreamItemType;
   /**
-   * The post's or user's id (the user's for `followCounts` and `mailRequest`, the post's for `comment`, `like`,
+   * The post's or user's id (the user's for `followCounts`, `fanInPromotionJob` and `mailRequest`, the post's for `comment`, `like`,
    * `postCounts`, `postViewShard` and `postLikeShard`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
@@ -63,6 +65,8 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'followCounts', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === DISPLAY_FANOUT_JOB_SK)
     return { type: 'displayFanoutJob', id: key.PK.slice(USER_PARTITION.length) };
+  if (key.PK.startsWith(USER_PARTITION) && key.SK === FAN_IN_PROMOTION_JOB_SK)
+    return { type: 'fanInPromotionJob', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK.startsWith(Keys.mailRequestPrefix))
     return { type: 'mailRequest', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(FOLLOW_EDGE_PARTITION) && key.SK === FOLLOW_EDGE_SK) return { type: 'follow', id: '' };

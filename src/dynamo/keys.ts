@@ -35,6 +35,7 @@ export const ENTITY = {
   FollowCounts: 'FollowCounts',
   UserPostCounts: 'UserPostCounts',
   DisplayFanoutJob: 'DisplayFanoutJob',
+  FanInPromotionJob: 'FanInPromotionJob',
   TimelineEntry: 'TimelineEntry',
   FeedDays: 'FeedDays',
   // outbound events and webhooks (issue 17)
@@ -195,6 +196,12 @@ export const Keys = {
    * views never read it; its own stream record continues the copy.
    */
   displayFanoutJob: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'FANOUT#AUTHOR_DISPLAY' }),
+  /**
+   * Where the stream processor got in telling an author's followers that the author went fan-in
+   * (review 12, M2): a page of followers a step, each step's write the record of the next. Beside
+   * the display job, outside the user aggregate's `USER#` prefix.
+   */
+  fanInPromotionJob: (userId: string): ItemKey => ({ PK: `USER#${userId}`, SK: 'FANOUT#FAN_IN' }),
   /** A post in a reader's timeline (fan-out on write), newest first by `<publishedAt>#<postId>`. */
   timelineEntry: (userId: string, publishedAt: string, postId: string): ItemKey => ({
     PK: `TIMELINE#${userId}`,

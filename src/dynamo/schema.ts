@@ -63,6 +63,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     key: Keys.displayFanoutJob('<userId>'),
     about: "a rename's copy still in progress (ttl)",
   },
+  {
+    entity: ENTITY.FanInPromotionJob,
+    key: Keys.fanInPromotionJob('<userId>'),
+    about: "an author's fan-in promotion: the followers index cursor, or done (ttl)",
+  },
   { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },

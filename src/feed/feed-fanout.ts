@@ -6,7 +6,6 @@ import { chunk } from '../dynamo/batch.js';
 import { MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import type { PostSummary } from '../posts/post.entity.js';
-import { dayInWindow } from '../posts/feed-days.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { TimelineRepository } from './timeline.repository.js';
 
@@ -26,9 +25,6 @@ const WRITES_IN_FLIGHT = 4;
  * which find nothing, as before.
  */
 const MAX_REMEMBERED_SKIPS = 10_000;
-
-/** An author's published positions read a call when their entries leave a reader's timeline. */
-const AUTHOR_PAGE = 100;
 
 /** How a publication was delivered. */
 export type Delivery = { mode: 'fan-out'; timelines: number } | { mode: 'fan-in' } | { mode: 'skipped' };
@@ -99,26 +95,14 @@ export class FeedFanout {
    * Takes an author's posts out of one reader's timeline, each with its day's `-1`: when the
    * reader unfollowed the author (the feed hides them from then on, so its count must not keep
    * them), or when the author went fan-in (the reader merges their posts in from then on, counted
-   * by the author's own day counts, so the entries would count them twice). The author's
-   * published posts of the window are paged from their index (`GSI2`, newest first, scheduled ones
-   * included), one 2-item transaction per entry found. Idempotent: a gone entry counts nothing.
+   * by the author's own day counts, so the entries would count them twice). The entries are found
+   * in the reader's own timeline by their `authorId` (`TimelineRepository.removeAuthorEntries`),
+   * not from the author's current posts: an entry whose post left that list meanwhile (withdrawn
+   * during a promotion, anonymised by an erasure) goes too (review 12, M1). Nothing is written for
+   * an erased reader (M5). Idempotent: a gone entry counts nothing.
    */
-  async authorLeft(readerId: string, authorId: string): Promise<number> {
-    const now = this.clock.now();
-    let removed = 0;
-    let before = '~';
-    for (;;) {
-      const page = await this.posts.publishedPositions(authorId, before, AUTHOR_PAGE);
-      const inWindow = page.candidates
-        .map((candidate) => ({
-          id: candidate.postId,
-          publishedAt: candidate.position.slice(0, candidate.position.length - candidate.postId.length - 1),
-        }))
-        .filter((post) => dayInWindow(post.publishedAt, now));
-      for (const post of inWindow) removed += await this.timeline.removeEntries([readerId], post, now);
-      if (!page.more || inWindow.length < page.candidates.length) return removed;
-      before = page.candidates.at(-1)!.position;
-    }
+  authorLeft(readerId: string, authorId: string): Promise<number> {
+    return this.timeline.removeAuthorEntries(readerId, authorId, this.clock.now());
   }
 
   /** Whether the author is fanned in: flagged, or past the threshold now (then flagged here, once). */

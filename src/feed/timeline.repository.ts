@@ -6,11 +6,11 @@ import {
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll, deletePartition } from '../dynamo/batch.js';
-import { type CountedMarker, writeCountedMarkers } from '../dynamo/counted-markers.js';
+import { type CountedMarker, writeCountedMarkers, writeSharedCounterMarkers } from '../dynamo/counted-markers.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { isExpired } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { countAll } from '../dynamo/pagination.js';
+import { countAll, queryPages } from '../dynamo/pagination.js';
 import {
   dayAttribute,
   dayCounterClauses,
@@ -18,6 +18,7 @@ import {
   endOfDay,
   timelineEntryTtl,
   updateExpression,
+  windowStart,
 } from '../posts/feed-days.js';
 
 /** The post a timeline entry stands for: its place in the feed. */
@@ -123,6 +124,63 @@ export class TimelineRepository {
     return writeCountedMarkers(this.db, pairs);
   }
 
+  /**
+   * Takes one author's entries of the window out of the reader's timeline, each with its day's
+   * `-1` (review 12, M1): found in the reader's own timeline (a Query of the window, filtered on
+   * the entry's `authorId`), so an entry whose post has left the author's list since (withdrawn
+   * while the author went fan-in, or anonymised by the author's erasure) goes too. Each page's
+   * entries are deleted 98 a transaction with one update of the reader's `FEED#DAYS` (the sum of
+   * their days) and a check that the reader's user item is there (review 12, M5: an erased
+   * reader's counter item is never written again). Idempotent: an entry gone already counts
+   * nothing. Cost: one Query per 1 MB of the reader's window (every entry is read; the filter
+   * saves only the transfer), and a transaction per 98 entries found. Returns how many it removed.
+   */
+  async removeAuthorEntries(readerId: string, authorId: string, now: Date): Promise<number> {
+    let removed = 0;
+    const pages = queryPages(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK >= :from',
+      FilterExpression: 'authorId = :author',
+      ExpressionAttributeValues: {
+        ':pk': Keys.timelinePartition(readerId),
+        ':from': windowStart(now),
+        ':author': authorId,
+      },
+      ProjectionExpression: 'SK, postId',
+    });
+    for await (const page of pages) {
+      const entries = page.map((item) => {
+        const sk = String(item.SK);
+        return { SK: sk, day: dayAttribute(sk.slice(0, sk.length - String(item.postId).length - 1)) };
+      });
+      if (entries.length === 0) continue;
+      const { written, stopped } = await writeSharedCounterMarkers(this.db, {
+        markers: entries.map((entry) => ({
+          Delete: {
+            TableName: this.tableName,
+            Key: { PK: Keys.timelinePartition(readerId), SK: entry.SK },
+            ConditionExpression: 'attribute_exists(PK)',
+          },
+        })),
+        counter: (indexes) => {
+          const days = new Map<string, number>();
+          for (const index of indexes) days.set(entries[index].day, (days.get(entries[index].day) ?? 0) - 1);
+          return this.daysChange(readerId, days, now);
+        },
+        guard: {
+          ConditionCheck: {
+            TableName: this.tableName,
+            Key: Keys.user(readerId),
+            ConditionExpression: 'attribute_exists(PK)',
+          },
+        },
+      });
+      removed += written;
+      if (stopped) break;
+    }
+    return removed;
+  }
+
   /** The reader's day counter item (`FEED#DAYS`), or undefined when nothing was ever counted. */
   async dayCounts(readerId: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: Keys.feedDays(readerId) }));
@@ -146,7 +204,11 @@ export class TimelineRepository {
   }
 
   private dayChange(readerId: string, publishedAt: string, delta: 1 | -1, now: Date) {
-    const clauses = dayCounterClauses(new Map([[dayAttribute(publishedAt), delta]]), now);
+    return this.daysChange(readerId, new Map([[dayAttribute(publishedAt), delta]]), now);
+  }
+
+  private daysChange(readerId: string, days: ReadonlyMap<string, number>, now: Date) {
+    const clauses = dayCounterClauses(days, now);
     return {
       Update: {
         TableName: this.tableName,

@@ -334,6 +334,20 @@ export class FollowsRepository {
     await this.forEachEdgePage(INDEX_PATTERNS.followers.index, FollowIndexKeys.followers(authorId), 'followerId', each);
   }
 
+  /**
+   * Up to `limit` followers of an author after `after` (GSI1, keys only), and where the next page
+   * starts (absent at the end): a step of a resumable walk (the fan-in promotion's job keeps it).
+   */
+  followerIdsPage(authorId: string, limit: number, after?: Item): Promise<{ ids: string[]; after?: Item }> {
+    return this.edgeIdsPage(
+      INDEX_PATTERNS.followers.index,
+      FollowIndexKeys.followers(authorId),
+      'followerId',
+      limit,
+      after,
+    );
+  }
+
   /** Every user someone follows, a page of ids at a time (GSI2): the erasure cascade. */
   async forEachFollowingPage(followerId: string, each: (authorIds: string[]) => Promise<void>): Promise<void> {
     await this.forEachEdgePage(INDEX_PATTERNS.following.index, FollowIndexKeys.following(followerId), 'authorId', each);
@@ -463,24 +477,39 @@ export class FollowsRepository {
     attribute: 'followerId' | 'authorId',
     each: (ids: string[]) => Promise<void>,
   ): Promise<void> {
-    const gsi = GSI[index];
-    let ExclusiveStartKey: Item | undefined;
+    let after: Item | undefined;
     do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: gsi.name,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#id': attribute },
-          ExpressionAttributeValues: { ':pk': partition },
-          ProjectionExpression: '#id',
-          ExclusiveStartKey,
-        }),
-      );
-      const ids = (page.Items ?? []).map((item) => item[attribute] as string);
-      if (ids.length > 0) await each(ids);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+      const page = await this.edgeIdsPage(index, partition, attribute, undefined, after);
+      if (page.ids.length > 0) await each(page.ids);
+      after = page.after;
+    } while (after);
+  }
+
+  /** One page of an edge index (keys only): the other users' ids and the key to start the next page from. */
+  private async edgeIdsPage(
+    index: EdgeIndex,
+    partition: string,
+    attribute: 'followerId' | 'authorId',
+    limit: number | undefined,
+    after: Item | undefined,
+  ): Promise<{ ids: string[]; after?: Item }> {
+    const gsi = GSI[index];
+    const page = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: gsi.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': gsi.partitionKey, '#id': attribute },
+        ExpressionAttributeValues: { ':pk': partition },
+        ProjectionExpression: '#id',
+        Limit: limit,
+        ExclusiveStartKey: after,
+      }),
+    );
+    return {
+      ids: (page.Items ?? []).map((item) => item[attribute] as string),
+      ...(page.LastEvaluatedKey ? { after: page.LastEvaluatedKey } : {}),
+    };
   }
 }
 

@@ -28,7 +28,12 @@ import { LikeShardFoldHandler } from './handlers/like-shard-fold.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
-import { FanInPromotionHandler, FollowEdgeHandler, FollowErasureHandler } from './handlers/follow-graph.handlers.js';
+import {
+  FanInPromotionHandler,
+  FanInPromotionStepHandler,
+  FollowEdgeHandler,
+  FollowErasureHandler,
+} from './handlers/follow-graph.handlers.js';
 import { EventsModule } from '../events/events.module.js';
 import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { OutboundEventsHandler } from './handlers/outbound-events.handler.js';
@@ -36,6 +41,7 @@ import { ActionLinksModule } from '../identity/action-links/action-links.module.
 import { TransactionalMailHandler } from './handlers/transactional-mail.handler.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
+import { FanInPromotionJobsRepository } from './fan-in-promotion-jobs.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamHandler } from './stream-handler.js';
@@ -66,6 +72,7 @@ const STREAM_HANDLER_CLASSES = [
   // follows and the personal feed (issue 18)
   FeedFanoutHandler,
   FanInPromotionHandler,
+  FanInPromotionStepHandler,
   FollowEdgeHandler,
   FollowErasureHandler,
   // outbound events (issue 17)
@@ -96,6 +103,7 @@ const STREAM_HANDLER_CLASSES = [
     AuthorDisplayCopy,
     LikeVisibilitySync,
     DisplayFanoutJobsRepository,
+    FanInPromotionJobsRepository,
     PostCascade,
     StreamProcessor,
     StreamCheckpointsRepository,

@@ -1,10 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AppConfig } from '../../config/app-config.js';
+import { APP_CONFIG } from '../../config/config.constants.js';
 import { chunk } from '../../dynamo/batch.js';
 import { FeedFanout } from '../../feed/feed-fanout.js';
 import { TimelineRepository } from '../../feed/timeline.repository.js';
 import { FollowsRepository } from '../../follows/follows.repository.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
+import { fanInJobOf, FanInPromotionJobsRepository } from '../fan-in-promotion-jobs.repository.js';
 
 /** Single-item transactions of one page in flight at once. */
 const IN_FLIGHT = 10;
@@ -21,32 +24,66 @@ function logWhenFull(logger: Logger, outcome: 'added' | 'edgeGone' | 'full', fol
 
 /**
  * An author just flagged fan-in (past FEED_FANOUT_MAX_FOLLOWERS): every follower gets the author
- * in their fan-in set, once, a page of followers at a time (conditional on each edge, so an
- * unfollow in between adds nothing). Later follows add the author in their own transaction.
+ * in their fan-in set, once, and the author's entries leave their timeline. The flag's record
+ * only starts a job (`FanInPromotionStep` runs it, a page of followers a stream record), so an
+ * author with 100,000 followers never holds one record for the whole promotion (review 12, M2).
+ * Later follows add the author in their own transaction.
  */
 @Injectable()
 export class FanInPromotionHandler implements StreamHandler {
   readonly name = 'fan-in-promotion';
   readonly itemType = 'followCounts' as const;
 
-  private readonly logger = new Logger(FanInPromotionHandler.name);
+  constructor(private readonly jobs: FanInPromotionJobsRepository) {}
+
+  async handle(change: ItemChange, authorId: string): Promise<void> {
+    if (change.newImage?.fanIn !== true || change.oldImage?.fanIn === true) return;
+    await this.jobs.start(authorId);
+  }
+}
+
+/**
+ * One step of a fan-in promotion, from its job item's record: the next
+ * `STREAM_FAN_IN_FOLLOWERS_PER_STEP` followers (one page of the followers index, keys only), then
+ * the job moves past them (or is marked done), and that write's record runs the next step. Per
+ * follower: the author added to their fan-in set (a transaction conditioned on the follow edge:
+ * an unfollow in between adds nothing), and the author's entries taken out of their timeline
+ * (`FeedFanout.authorLeft`: the reader merges the author in from now on, so the entries would be
+ * counted twice). A reader whose set is full gets the clean-up too: they do not merge the author
+ * in, so no new post of the author reaches them, and old entries left behind would stay counted
+ * after their posts are withdrawn (a fan-in author's withdrawal touches no timeline). A crash
+ * mid-step runs the step again from the same place: both writes are idempotent.
+ */
+@Injectable()
+export class FanInPromotionStepHandler implements StreamHandler {
+  readonly name = 'fan-in-promotion-step';
+  readonly itemType = 'fanInPromotionJob' as const;
+
+  private readonly logger = new Logger(FanInPromotionStepHandler.name);
 
   constructor(
     private readonly follows: FollowsRepository,
     private readonly fanout: FeedFanout,
+    private readonly jobs: FanInPromotionJobsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async handle(change: ItemChange, authorId: string): Promise<void> {
-    if (change.newImage?.fanIn !== true || change.oldImage?.fanIn === true) return;
-    await this.follows.forEachFollowerPage(authorId, (followerIds) =>
-      eachInParallel(followerIds, async (followerId) => {
-        const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-        logWhenFull(this.logger, outcome, followerId, authorId);
-        // The reader merges the author in from now on: the entries fanned out before would be
-        // counted twice (timeline days and the author's days), so they leave the timeline.
-        if (outcome === 'added') await this.fanout.authorLeft(followerId, authorId);
-      }),
+    if (change.event === 'REMOVE') return;
+    const job = fanInJobOf(authorId, change.newImage);
+    // A record whose write did not move the step (the job's ttl refreshed, say) runs nothing again.
+    if (!job || change.oldImage?.step === job.step) return;
+    const page = await this.follows.followerIdsPage(
+      authorId,
+      this.config.streamWorker.fanInFollowersPerStep,
+      job.after,
     );
+    await eachInParallel(page.ids, async (followerId) => {
+      const outcome = await this.follows.addFanInAuthor(followerId, authorId);
+      logWhenFull(this.logger, outcome, followerId, authorId);
+      if (outcome !== 'edgeGone') await this.fanout.authorLeft(followerId, authorId);
+    });
+    await (page.after ? this.jobs.advance(job, page.after) : this.jobs.finish(job));
   }
 }
 
