@@ -94,6 +94,8 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(output).toContain('user publishedCount: 1 checked, 0 drifted');
     expect(output).toContain('user likedCount: 2 checked, 0 drifted');
     expect(output).toContain('activeAdmins: 1 checked, 0 drifted');
+    // Nothing hidden: nothing to run --fix for.
+    expect(output.split('\n')).toContain('hidden timeline entries: 0 found');
     expect(output).toContain('Every counter matches its recount.');
     expect(code).toBe(0);
   });
@@ -305,5 +307,37 @@ describe('npm run db:check-counts (e2e)', () => {
     const after = await checkCounts();
     expect(after.output).toContain('hidden timeline entries: 0 found');
     expect(after.code).toBe(0);
+  });
+
+  it('does not count an entry that names no author (never shown), and says the counters match but an entry is left', async () => {
+    const second = ids.readers[1];
+    const publishedAt = String((await t.getItem(`POST#${ids.post}`, 'POST'))!.publishedAt);
+    const entry = Keys.timelineEntry(second, publishedAt, 'noauthorpost0001');
+    // Not counted on the reader's FEED#DAYS either: the counters all match their recounts.
+    await t.db.send(
+      new PutCommand({
+        TableName: t.tableName,
+        Item: { ...entry, entity: 'TimelineEntry', postId: 'noauthorpost0001', ttl: timelineEntryTtl(publishedAt) },
+      }),
+    );
+    const found = await checkCounts();
+    const lines = found.output.split('\n');
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        `hidden timeline entry ${entry.PK} ${entry.SK}: no author, not counted`,
+        'hidden timeline entries: 1 found; run with --fix to delete them',
+        'Every counter matches its recount; 1 hidden timeline entry left (run with --fix to delete them).',
+      ]),
+    );
+    expect(lines).not.toContain('Every counter matches its recount.');
+    expect(lines.filter((line) => line.startsWith('reader feed day of'))).toEqual([]);
+    expect(found.code).toBe(1);
+
+    const fixed = await checkCounts('--fix');
+    expect(fixed.output.split('\n')).toEqual(
+      expect.arrayContaining(['hidden timeline entries: 1 found, 1 deleted', 'Every counter matches its recount.']),
+    );
+    expect(fixed.code).toBe(0);
+    expect(await t.getItem(entry.PK, entry.SK)).toBeUndefined();
   });
 });

@@ -626,6 +626,15 @@ describe('db:migrate (e2e)', () => {
           ttl: Math.floor(Date.parse(post.publishedAt) / 1000) + 30 * 86_400,
         });
       }
+      // An entry that names no author (written before entries carried one): never shown, so
+      // neither counted nor kept.
+      const noAuthor = Keys.timelineEntry(reader.userId, ago(4), 'legacy0009noauthor');
+      await put({
+        ...noAuthor,
+        entity: 'TimelineEntry',
+        postId: 'legacy0009noauthor',
+        ttl: Math.floor(Date.parse(ago(4)) / 1000) + 30 * 86_400,
+      });
       const dayDrift = async () =>
         (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
           ['reader feed day', 'author published day'].includes(d.counter),
@@ -639,12 +648,14 @@ describe('db:migrate (e2e)', () => {
         ).articlesCount;
       expect((await dayDrift()).length).toBeGreaterThan(0);
       expect(await feedCount()).toBe(0);
-      // db:check-counts tells the entries the feed does not show: two unfollowed, one fan-in.
+      // db:check-counts tells the entries the feed does not show: two unfollowed, one fan-in, one
+      // without an author.
       const hiddenBefore = (await checkCounts({ client: db.client, tableName: t.tableName })).hidden;
       expect(hiddenBefore.map((h) => [h.key.SK, h.reason]).sort()).toEqual(
         posts
           .slice(4)
           .map((post, i) => [`${post.publishedAt}#${post.id}`, i < 2 ? 'not followed' : 'fan-in'])
+          .concat([[noAuthor.SK, 'no author']])
           .sort(),
       );
 
@@ -667,8 +678,8 @@ describe('db:migrate (e2e)', () => {
       });
       expect(dry.changed).toBeGreaterThan(0);
       expect(lines.join('\n')).toContain(`USER#${reader.userId} FEED#DAYS`);
-      expect(lines.join('\n')).toContain('(3 hidden entries to delete, not counted)');
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toHaveLength(3);
+      expect(lines.join('\n')).toContain('(4 hidden entries to delete, not counted)');
+      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toHaveLength(4);
       const [run] = await runMigrations({
         client: db.client,
         tableName: t.tableName,
@@ -696,6 +707,7 @@ describe('db:migrate (e2e)', () => {
         const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
         expect(await t.getItem(key.PK, key.SK)).toBeUndefined();
       }
+      expect(await t.getItem(noAuthor.PK, noAuthor.SK)).toBeUndefined();
       expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toEqual([]);
       for (const post of posts.slice(0, 4)) {
         const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);

@@ -48,15 +48,16 @@ export interface CounterDrift {
 
 /**
  * A timeline entry of the window the feed never shows: its author is one the reader no longer
- * follows, or one the reader merges in as fan-in (counted by the author's own day counts). It is
- * not counted on the reader's `FEED#DAYS`, and `fix` deletes it: left in place, a withdrawal would
- * later take it out with its day's -1 and push the count too low.
+ * follows, or one the reader merges in as fan-in (counted by the author's own day counts), or it
+ * names no author at all (the feed shows an entry only when its `authorId` is the post's author
+ * and followed). It is not counted on the reader's `FEED#DAYS`, and `fix` deletes it: left in
+ * place, a withdrawal would later take it out with its day's -1 and push the count too low.
  */
 export interface HiddenEntry {
   key: ItemKey;
   readerId: string;
-  authorId: string;
-  reason: 'not followed' | 'fan-in';
+  authorId: string | undefined;
+  reason: 'not followed' | 'fan-in' | 'no author';
   /** With `fix`: whether it was deleted. */
   deleted?: boolean;
 }
@@ -108,8 +109,8 @@ const drifted = (c: Counter): boolean =>
  * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries the feed shows on `FEED#DAYS`,
  * an author's published posts on `USER#POSTS`, by publication day; older days are not summed and not
  * checked) and the active-admin counter (active admin users). A timeline entry of the window
- * whose author the reader no longer follows, or merges in as fan-in, is not counted: it is
- * reported (`hidden`), and `fix` deletes it.
+ * whose author the reader no longer follows, or merges in as fan-in, or that names no author, is
+ * not counted: it is reported (`hidden`), and `fix` deletes it.
  * `viewCount` is not recountable (view markers expire) and is not checked.
  *
  * Admin tooling: one consistent Scan of the whole table, so run it off-peak. With `fix`, each
@@ -243,13 +244,13 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
     const readerId = pk.slice(pk.indexOf('#') + 1);
     const authorId = typeof entry.authorId === 'string' ? entry.authorId : undefined;
     const reason = !authorId
-      ? undefined
+      ? 'no author'
       : !edges.has(`${readerId} ${authorId}`)
         ? 'not followed'
         : fanIn.get(readerId)?.includes(authorId)
           ? 'fan-in'
           : undefined;
-    if (reason) hidden.push({ key: keyOf(entry), readerId, authorId: authorId!, reason });
+    if (reason) hidden.push({ key: keyOf(entry), readerId, authorId, reason });
     else increment(readerDays, `${readerId} ${dayAttribute(publishedAtOf(entry))}`);
   }
 
@@ -431,7 +432,8 @@ async function repair(db: DynamoDBDocumentClient, tableName: string, c: Counter)
 /** A hidden entry's line for people: which entry, why, and with `fix` whether it was deleted. */
 export function describeHidden(h: HiddenEntry): string {
   const outcome = h.deleted === undefined ? '' : h.deleted ? ' (deleted)' : ' (gone meanwhile)';
-  return `hidden timeline entry ${h.key.PK} ${h.key.SK}: author ${h.authorId} ${h.reason}, not counted${outcome}`;
+  const why = h.authorId === undefined ? 'no author' : `author ${h.authorId} ${h.reason}`;
+  return `hidden timeline entry ${h.key.PK} ${h.key.SK}: ${why}, not counted${outcome}`;
 }
 
 /** A drift line for people: which counter, on which item, stored and actual, and the repair's outcome. */

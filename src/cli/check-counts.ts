@@ -26,17 +26,28 @@ try {
           (fix ? `, ${found.length - left} fixed` : ''),
       );
     }
+    // Without --fix the hidden entries stay (and the exit code says so); with it, an entry gone
+    // meanwhile is gone all the same.
+    const hiddenLeft = fix ? 0 : hidden.length;
     console.log(
       `hidden timeline entries: ${hidden.length} found` +
-        (fix ? `, ${hidden.filter((h) => h.deleted).length} deleted` : '; run with --fix to delete them'),
+        (fix
+          ? `, ${hidden.filter((h) => h.deleted).length} deleted`
+          : hiddenLeft > 0
+            ? '; run with --fix to delete them'
+            : ''),
     );
     const remaining = drift.filter((d) => !d.fixed).length;
-    console.log(
+    const counters =
       remaining === 0
         ? drift.length === 0
-          ? 'Every counter matches its recount.'
-          : `Fixed ${drift.length} counter(s).`
-        : `${remaining} counter(s) drifted${fix ? ' and could not be fixed (changed meanwhile; run again)' : '; run with --fix to repair'}.`,
+          ? 'Every counter matches its recount'
+          : `Fixed ${drift.length} counter(s)`
+        : `${remaining} counter(s) drifted${fix ? ' and could not be fixed (changed meanwhile; run again)' : '; run with --fix to repair'}`;
+    console.log(
+      hiddenLeft === 0
+        ? `${counters}.`
+        : `${counters}; ${hiddenLeft} hidden timeline entr${hiddenLeft === 1 ? 'y' : 'ies'} left (run with --fix to delete them).`,
     );
     if (remaining > 0 || (!fix && hidden.length > 0)) process.exitCode = 1;
   });

@@ -52,7 +52,8 @@ function setDays(key: ItemKey, entity: string, stored: Item | undefined, actual:
  * A reader's timeline entries by publication day (the whole partition: offline, keys only), less
  * the entries of the window the feed never shows: an author the reader no longer follows (an
  * unfollow left them, before this version), or one the reader merges in as fan-in (a promotion
- * left the entries fanned out before it: counted there by the author's own day counts). Those are
+ * left the entries fanned out before it: counted there by the author's own day counts), and an
+ * entry without `authorId` (the feed never shows one). Those are
  * deleted, not only left out: an entry left in place but uncounted would later be taken out by a
  * withdrawal with its day's -1, and push the count too low. The follow edges of the window's
  * distinct authors and the reader's fan-in set are read in one consistent BatchGetItem (chunks of
@@ -87,7 +88,9 @@ async function timelineDays({ client, tableName, dryRun }: MigrationContext, rea
     for (const authorId of authors)
       if (!followed.has(authorId) || fanIn.includes(authorId)) hiddenAuthors.add(authorId);
   }
-  const hidden = inWindow.filter((entry) => entry.authorId !== undefined && hiddenAuthors.has(entry.authorId));
+  // An entry that names no author is never shown either (the feed shows an entry only when its
+  // `authorId` is the post's author, followed): deleted, not counted, like the others.
+  const hidden = inWindow.filter((entry) => entry.authorId === undefined || hiddenAuthors.has(entry.authorId));
   if (!dryRun && hidden.length > 0)
     await batchWriteAll(
       db,
