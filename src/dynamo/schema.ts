@@ -56,7 +56,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.UserPostCounts,
     key: Keys.userPostCounts('<userId>'),
-    about: 'published posts and likes (`publishedCount`, `likedCount`), published posts per day (`d<yyyymmdd>`)',
+    about:
+      'published posts and likes (`publishedCount`, `likedCount`), published posts per day (`d<yyyymmdd>`, hints `p`/`q<yyyymmdd>`)',
   },
   {
     entity: ENTITY.DisplayFanoutJob,

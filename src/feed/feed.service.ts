@@ -5,7 +5,7 @@ import { Keys } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
-import { todayCount, windowStart, windowSum } from '../posts/feed-days.js';
+import { mayHaveLaterToday, windowStart, windowSum } from '../posts/feed-days.js';
 import { isLive, type PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { type FeedCandidate, TimelineRepository } from './timeline.repository.js';
@@ -75,7 +75,10 @@ export class FeedService {
    * before, the days whose entries have not expired), less what is scheduled for later today
    * (counted by its day, not shown yet). Calls: the reader's follow counts and day counts
    * (`GetItem`s) and the timeline's `COUNT` Query of later today, in parallel; with fan-in
-   * authors one `BatchGetItem` of theirs, and a `COUNT` Query for each that published today.
+   * authors one `BatchGetItem` of theirs, and a `COUNT` Query only for each whose item says some
+   * of today's posts may still be ahead (`mayHaveLaterToday`: scheduled at their write, or counted
+   * before the hints existed): an author who published today, but not for later, costs nothing
+   * more (review 12, L6).
    */
   async count(readerId: string): Promise<number> {
     const now = this.clock.now();
@@ -87,7 +90,7 @@ export class FeedService {
     const authors = await this.posts.authorDayCounts(counts.fanInAuthors.slice(0, MAX_FAN_IN_AUTHORS));
     const laterOfAuthors = await Promise.all(
       [...authors]
-        .filter(([, item]) => todayCount(item, now) > 0)
+        .filter(([, item]) => mayHaveLaterToday(item, now))
         .map(([authorId]) => this.posts.authorScheduledLaterToday(authorId, now)),
     );
     const counted = [...authors.values()].reduce((sum, item) => sum + windowSum(item, now), windowSum(days, now));

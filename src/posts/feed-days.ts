@@ -51,11 +51,32 @@ export function windowSum(item: Record<string, unknown> | undefined, now: Date):
   return windowDays(now).reduce((sum, day) => sum + (typeof item[day] === 'number' ? item[day] : 0), 0);
 }
 
-/** Today's count on a counter item: when it is 0, nothing of today can be scheduled for later. */
-export const todayCount = (item: Record<string, unknown> | undefined, now: Date): number => {
-  const value = item?.[attributeOfDay(dayNumber(now))];
-  return typeof value === 'number' ? value : 0;
-};
+/**
+ * The two hints an author's `USER#POSTS` item keeps beside `d<yyyymmdd>` (review 12, L6), so the
+ * feed's count Queries an author's posts of later today only when there may be some:
+ * - `p<yyyymmdd>`: the day's posts counted by this version's writes (each `±1` with `d<day>`);
+ * - `q<yyyymmdd>`: those of them scheduled at their write (`+1` when a post enters the feeds with
+ *   a publication time still ahead, `-1` when one leaves them while still ahead: never below the
+ *   day's posts still scheduled, since a post ahead when it leaves was ahead when it entered).
+ */
+export const HINT_PREFIXES = { counted: 'p', scheduled: 'q' } as const;
+
+/** The attribute of a publication time's day under another prefix (`p<yyyymmdd>`, `q<yyyymmdd>`). */
+export const dayAttributeAs = (prefix: string, publishedAt: string): string =>
+  prefix + dayAttribute(publishedAt).slice(1);
+
+/**
+ * Whether an author's posts of today may include some scheduled for later today: some were
+ * scheduled at their write (`q<today>` above 0), or the day counts posts this version did not
+ * write (`d<today>` differs from `p<today>`: counted before the hints existed, by migration 0009
+ * or an older version, or repaired by `db:check-counts --fix`), of which nothing is known. Only
+ * then does the count read the author's positions after now (one `COUNT` Query).
+ */
+export function mayHaveLaterToday(item: Record<string, unknown> | undefined, now: Date): boolean {
+  const digits = attributeOfDay(dayNumber(now)).slice(1);
+  const value = (name: string) => (typeof item?.[name] === 'number' ? item[name] : 0);
+  return value(HINT_PREFIXES.scheduled + digits) > 0 || value(`d${digits}`) !== value(HINT_PREFIXES.counted + digits);
+}
 
 /** The start of the window's first day (UTC), as an ISO string: the lowest position the window counts. */
 export const windowStart = (now: Date): string => new Date((dayNumber(now) - FEED_WINDOW_DAYS) * DAY_MS).toISOString();
@@ -65,17 +86,21 @@ export const endOfDay = (now: Date): string => new Date((dayNumber(now) + 1) * D
 
 /**
  * The clauses that change day counters by `changes` (attribute -> delta) and remove the days just
- * before the window, to join an UpdateExpression (`ADD ...` and `REMOVE ...` may appear once each
- * in one): the names are plain attribute names (`d` and digits are never reserved words).
+ * before the window (under each of `prefixes`: `d`, and an author's `p` and `q` hints), to join
+ * an UpdateExpression (`ADD ...` and `REMOVE ...` may appear once each in one): the names are
+ * plain attribute names (a letter and digits are never reserved words).
  */
 export function dayCounterClauses(
   changes: ReadonlyMap<string, number>,
   now: Date,
+  prefixes: readonly string[] = ['d'],
 ): { add: string[]; remove: string[]; values: Record<string, number> } {
   const adds = [...changes].filter(([, delta]) => delta !== 0);
   return {
     add: adds.map(([day], i) => `${day} :day${i}`),
-    remove: prunedDays(now).filter((day) => !changes.has(day)),
+    remove: prunedDays(now)
+      .flatMap((day) => prefixes.map((prefix) => prefix + day.slice(1)))
+      .filter((day) => !changes.has(day)),
     values: Object.fromEntries(adds.map(([, delta], i) => [`:day${i}`, delta])),
   };
 }

@@ -1,6 +1,13 @@
 import { ENTITY, feedBucket, type ItemKey, Keys } from '../dynamo/keys.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
-import { dayAttribute, dayCounterClauses, dayInWindow, updateExpression } from './feed-days.js';
+import {
+  dayAttribute,
+  dayAttributeAs,
+  dayCounterClauses,
+  dayInWindow,
+  HINT_PREFIXES,
+  updateExpression,
+} from './feed-days.js';
 import type { PostSummary } from './post.entity.js';
 
 /**
@@ -58,9 +65,11 @@ function netChanges(
  * The counter writes that follow a post from one state to the next (undefined: not there), as
  * parts of the transaction that writes the post: its month's and its author's `publishedCount`,
  * and on the author's item the count of the post's publication day (`d<yyyymmdd>`), which the
- * personal feed sums for readers who merge that author in (fan-in, src/posts/feed-days.ts). A
- * day already out of the feed's window is not changed (it is no longer summed), and each write
- * removes the days just before the window, so the item keeps about 31 days.
+ * personal feed sums for readers who merge that author in (fan-in, src/posts/feed-days.ts), with
+ * its hints `p<day>` (the same count, of this version's writes) and `q<day>` (those scheduled at
+ * their write), which spare the feed's count a Query per author. A day already out of the feed's
+ * window is not changed (it is no longer summed), and each write removes the days just before the
+ * window, so the item keeps about 31 days.
  */
 export function publishedCountChanges(
   tableName: string,
@@ -70,16 +79,24 @@ export function publishedCountChanges(
 ): TransactOperation[] {
   const months = netChanges(before, after, (post) => feedBucket(post.publishedAt));
   const authors = netChanges(before, after, (post) => post.authorId);
-  const days = netChanges(before, after, (post) => `${post.authorId} ${post.publishedAt}`);
+  const placeOf = (post: PostSummary & { publishedAt: string }) => `${post.authorId} ${post.publishedAt}`;
+  const days = netChanges(before, after, placeOf);
+  // The same moves, of posts whose time is still ahead (scheduled): the `q<day>` hint.
+  const ahead = (post: PostSummary | undefined) =>
+    post?.publishedAt !== undefined && post.publishedAt > now.toISOString() ? post : undefined;
+  const scheduled = netChanges(ahead(before), ahead(after), placeOf);
   const daysOf = new Map<string, Map<string, number>>();
-  for (const [key, delta] of days) {
+  const change = (key: string, delta: number, attributeOf: (publishedAt: string) => string[]) => {
     const [authorId, publishedAt] = key.split(' ') as [string, string];
-    if (!dayInWindow(publishedAt, now)) continue;
+    if (!dayInWindow(publishedAt, now)) return;
     const changes = daysOf.get(authorId) ?? new Map<string, number>();
-    const day = dayAttribute(publishedAt);
-    changes.set(day, (changes.get(day) ?? 0) + delta);
+    for (const day of attributeOf(publishedAt)) changes.set(day, (changes.get(day) ?? 0) + delta);
     daysOf.set(authorId, changes);
-  }
+  };
+  // `d<day>` and `p<day>` move together: `p` counts what this version wrote (src/posts/feed-days.ts).
+  for (const [key, delta] of days)
+    change(key, delta, (at) => [dayAttribute(at), dayAttributeAs(HINT_PREFIXES.counted, at)]);
+  for (const [key, delta] of scheduled) change(key, delta, (at) => [dayAttributeAs(HINT_PREFIXES.scheduled, at)]);
   return [
     ...[...months].map(([month, delta]) =>
       counterChange(tableName, Keys.feedMonth(month), ENTITY.FeedMonth, PUBLISHED_COUNT, delta),
@@ -100,7 +117,7 @@ function authorCountsChange(
   days: ReadonlyMap<string, number>,
   now: Date,
 ): TransactOperation {
-  const clauses = dayCounterClauses(days, now);
+  const clauses = dayCounterClauses(days, now, ['d', HINT_PREFIXES.counted, HINT_PREFIXES.scheduled]);
   return {
     item: {
       Update: {
