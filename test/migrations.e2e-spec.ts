@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
@@ -129,9 +129,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 to 0009 are offline: even then the app refuses, naming them.
+      // 0004 to 0010 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -272,6 +272,17 @@ describe('db:migrate (e2e)', () => {
       const reader = (
         await t.api.post('/api/v1/auth/login').send({ email: 'reader@demo.example', password: 'demo-reader-pass' })
       ).body as { accessToken: string };
+      // This version finds the parent by id through its pointer's own partition, where 0010 (offline:
+      // run before the app starts) moves it; here the reply comes first, so the pointer is moved by hand.
+      const oldPointer = Keys.postPartition(String(parent.postId));
+      const pointer = (await t.queryPartition(oldPointer)).find((item) => item.SK === `CMTID#${String(parent.id)}`)!;
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: { ...pointer, ...Keys.commentPointer(String(parent.postId), String(parent.id)) },
+        }),
+      );
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: pointer.PK, SK: pointer.SK } }));
       await t.api
         .post(`/api/v1/posts/${String(parent.postId)}/comments`)
         .set('authorization', `Bearer ${reader.accessToken}`)
@@ -295,6 +306,7 @@ describe('db:migrate (e2e)', () => {
         '0007-like-places',
         '0008-like-shards',
         '0009-feed-day-counts',
+        '0010-comment-pointer-partitions',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -359,7 +371,8 @@ describe('db:migrate (e2e)', () => {
       const after = await items();
       expect(after.filter((i) => i.entity === 'Comment' && (i.GSI2PK ?? i.GSI3PK) !== undefined)).toEqual([]);
       const pointers = after.filter((i) => i.entity === 'CommentPointer' && i.GSI6PK === `COMMENTER#${author}`);
-      expect(pointers.map((p) => String(p.SK).split('#')[1]).sort()).toEqual(mine.map((c) => String(c.id)).sort());
+      // (0010 then moved each pointer to `CMTID#<postId>#<commentId>`.)
+      expect(pointers.map((p) => String(p.PK).split('#').at(-1)).sort()).toEqual(mine.map((c) => String(c.id)).sort());
       // The author's public listing now comes from GSI6.
       const approved = mine.filter((c) => c.status === 'approved');
       const listing = await t.api.get(`/api/v1/users/${author}/comments?limit=100`).expect(200);
@@ -515,6 +528,63 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 8);
       expect(again).toMatchObject({ label: '0008-like-shards', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("0010 moves the comment pointers of a table written before out of their post's partition, once; comments stay found by id", async () => {
+    const t = await fixtureApp();
+    try {
+      // The table as the layout before 0010 left it (0004 gave the pointers their GSI6 keys).
+      const before = MIGRATIONS.filter((migration) => migration.version < 10);
+      await runMigrations({ client: db.client, tableName: t.tableName, migrations: before, progress: silent });
+      const oldPointers = (await t.allItems()).filter(
+        (item) => item.entity === 'CommentPointer' && String(item.PK).startsWith(Keys.postPartition('')),
+      );
+      expect(oldPointers.length).toBeGreaterThanOrEqual(5);
+      const runs = await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+      });
+      expect(runs.find((run) => run.label === '0010-comment-pointer-partitions')).toMatchObject({
+        changed: oldPointers.length,
+      });
+      const idOf = (pointer: Record<string, unknown>) => String(pointer.path).split('#').at(-1)!;
+      const postOf = (pointer: Record<string, unknown>) => String(pointer.PK).slice(Keys.postPartition('').length);
+      const pointers = (await t.allItems()).filter((item) => item.entity === 'CommentPointer');
+      // Every pointer at its own key, with all its attributes (its commenter's GSI6 entry too).
+      const byKey = (a: Record<string, unknown>, b: Record<string, unknown>) => (String(a.PK) < String(b.PK) ? -1 : 1);
+      expect(pointers.sort(byKey)).toEqual(
+        oldPointers
+          .map((pointer): Record<string, unknown> => ({
+            ...pointer,
+            ...Keys.commentPointer(postOf(pointer), idOf(pointer)),
+          }))
+          .sort(byKey),
+      );
+      // The app finds a moved comment by id (its routes go through the pointer), and a status
+      // change moves the moved pointer's GSI6 keys (conditioned on the pointer at its new key).
+      const moved = oldPointers.find(
+        (pointer) => typeof pointer.GSI6SK === 'string' && pointer.GSI6SK.startsWith('approved#'),
+      )!;
+      const admin = (
+        await t.api.post('/api/v1/auth/login').send({ email: 'admin@demo.example', password: 'demo-admin-pass' })
+      ).body as { accessToken: string };
+      const moderated = await t.api
+        .post(`/api/v1/posts/${postOf(moved)}/comments/${idOf(moved)}/moderate`)
+        .set('authorization', `Bearer ${admin.accessToken}`)
+        .send({ status: 'rejected' });
+      expect(moderated.status).toBe(200);
+      expect(moderated.body).toMatchObject({ id: idOf(moved), status: 'rejected' });
+      expect(
+        await t.getItem(...(Object.values(Keys.commentPointer(postOf(moved), idOf(moved))) as [string, string])),
+      ).toMatchObject({ GSI6SK: expect.stringMatching(/^rejected#/) });
+
+      const [again] = await rerunFromScratch(t, 10);
+      expect(again).toMatchObject({ label: '0010-comment-pointer-partitions', changed: 0 });
     } finally {
       await t.close();
     }

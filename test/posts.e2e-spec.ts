@@ -732,6 +732,14 @@ describe('posts (e2e)', () => {
       const post = (await create({ title: 'Crashed delete', content: 'x' }).expect(201)).body;
       await publish(post.id).expect(200);
       await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer).expect(200);
+      const comment = (
+        await t.api
+          .post(`/api/v1/posts/${post.id}/comments`)
+          .set('authorization', admin.bearer)
+          .send({ content: 'left behind' })
+          .expect(201)
+      ).body as { id: string };
+      const pointer = Keys.commentPointer(post.id, comment.id);
       // The first step of the delete happened, the second did not: only the summary is gone.
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: `POST#${post.id}`, SK: 'POST' } }));
       expect((await get(post.id, admin).expect(404)).body.code).toBe('post_not_found');
@@ -741,10 +749,13 @@ describe('posts (e2e)', () => {
       expect(dry.orphanPartitions).toContain(`POST#${post.id}`);
       expect((await t.queryPartition(`POST#${post.id}`)).length).toBeGreaterThan(0);
       const swept = await sweepOrphans(t.db, t.tableName);
-      // The post's partition and its like's shard (outside it, anchored by the summary).
-      expect(swept.orphanPartitions.sort()).toEqual([`POST#${post.id}`, Keys.like(post.id, reader.userId).PK].sort());
+      // The post's partition, its like's shard and its comment's pointer (outside it, anchored by the summary).
+      expect(swept.orphanPartitions.sort()).toEqual(
+        [`POST#${post.id}`, Keys.like(post.id, reader.userId).PK, pointer.PK].sort(),
+      );
       expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
       expect(await t.postLikes(post.id)).toEqual([]);
+      expect(await t.getItem(pointer.PK, pointer.SK)).toBeUndefined();
     });
   });
 

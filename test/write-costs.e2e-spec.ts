@@ -1,4 +1,7 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Response } from 'supertest';
+import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { Keys } from '../src/dynamo/keys.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -51,6 +54,51 @@ describe('capacity per hot pattern (e2e)', () => {
     return dynamoCost(res);
   };
 
+  const WRITES = new Set([
+    'PutItemCommand',
+    'UpdateItemCommand',
+    'DeleteItemCommand',
+    'BatchWriteItemCommand',
+    'TransactWriteItemsCommand',
+  ]);
+  /**
+   * The keys every write the app sends during `task` writes or checks (a transaction's items, a
+   * batch's requests, a single write), in order: where a pattern's write units land, per partition.
+   */
+  const writtenKeys = async (task: () => Promise<unknown>): Promise<{ PK: string; SK: string }[]> => {
+    const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
+    const keys: { PK: string; SK: string }[] = [];
+    // Marshalled or not, depending on where the document client's middleware sits.
+    const text = (value: unknown): string =>
+      typeof value === 'string' ? value : String((value as { S?: string } | undefined)?.S);
+    const add = (key: Record<string, unknown> | undefined) => {
+      if (key) keys.push({ PK: text(key.PK), SK: text(key.SK) });
+    };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+        if (!WRITES.has(context.commandName ?? '')) return next(args);
+        add(input.Item ?? input.Key);
+        for (const op of input.TransactItems ?? []) {
+          const write = op.Put ?? op.Update ?? op.Delete ?? op.ConditionCheck;
+          add(write?.Item ?? write?.Key);
+        }
+        // A BatchWriteItem's requests (a BatchGetItem's RequestItems are reads: not arrays).
+        for (const requests of Object.values(input.RequestItems ?? {}))
+          if (Array.isArray(requests))
+            for (const request of requests) add(request.PutRequest?.Item ?? request.DeleteRequest?.Key);
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordWrittenKeys' },
+    );
+    try {
+      await task();
+    } finally {
+      client.middlewareStack.remove('recordWrittenKeys');
+    }
+    return keys;
+  };
+
   it('view a post', async () => {
     const post = await newPost();
     // Before: 2 calls, 12 WCU (the ADD rewrote the summary and its four feed-index entries, in a transaction).
@@ -90,10 +138,59 @@ describe('capacity per hot pattern (e2e)', () => {
       .send({ content: 'c'.repeat(1000) });
     // Before: 24 WCU, then 14 (the comment's GSI2 and GSI3 entries, projection ALL, doubled in the
     // transaction). Now: the transaction writes the comment (2 x 2) and the counter item (1 x 2);
-    // the pointer and its GSI6 entry (the path only) go first, outside it (1 + 1). On AWS a
-    // ConditionCheck on the post would add 2 (DynamoDB Local reports 0): at most 10.
+    // the pointer and its GSI6 entry (the path only) go first, outside it (1 + 1). The same on
+    // AWS since the transaction checks the post on the counter item's tombstone only (it also
+    // held a ConditionCheck of the summary: 2 more, which DynamoDB Local reports as 0).
     expect(res.body.status).toBe('approved');
     expect(cost(res, 201)).toEqual({ calls: 4, rcu: 3, wcu: 8 });
+  });
+
+  it("a comment writes only itself and the counter item in its post's partition (issue 15)", async () => {
+    const post = await newPost();
+    let res: Response | undefined;
+    const keys = await writtenKeys(async () => {
+      res = await t.api
+        .post(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', reader.bearer)
+        .send({ content: 'c'.repeat(200) })
+        .expect(201);
+    });
+    // What one viral post's partition takes per comment (1,000 WCU/s a partition: 200 comments/s
+    // wanted): 2 + 2 WCU. No ConditionCheck of the summary (the counter item's tombstone refuses a
+    // comment racing the deletion: it wrote 2 WCU there per comment on AWS), and the pointer in a
+    // partition of its own (it took 1 there).
+    const inPost = keys
+      .filter((key) => key.PK === Keys.postPartition(post.id))
+      .map((key) => (key.SK.startsWith(Keys.commentPrefix) ? Keys.commentPrefix : key.SK));
+    expect(inPost.sort()).toEqual([Keys.commentPrefix, Keys.postCounts('').SK].sort());
+    expect(keys).toContainEqual(Keys.commentPointer(post.id, (res?.body as { id: string }).id));
+  });
+
+  it("a hot post's comment writes only itself in the post's partition, its count on a comment counter shard (issue 15)", async () => {
+    const post = await newPost();
+    const say = () =>
+      t.api
+        .post(`/api/v1/posts/${post.id}/comments`)
+        .set('authorization', reader.bearer)
+        .send({ content: 'c'.repeat(200) })
+        .expect(201);
+    // COMMENT_DIRECT_MAX_PER_SECOND (5) comments in one instant, then the one that makes the post hot.
+    t.clock.set(new Date());
+    try {
+      for (let i = 0; i < 5; i++) await say();
+      const keys = await writtenKeys(say);
+      expect(keys.filter((key) => key.PK === Keys.postPartition(post.id)).map((key) => key.SK)).toEqual([
+        expect.stringMatching(new RegExp(`^${Keys.commentPrefix}`)),
+      ]);
+      expect(keys).toContainEqual(
+        expect.objectContaining({
+          PK: expect.stringMatching(new RegExp(`^${Keys.postCommentShard(post.id, '').PK}\\d$`)),
+          SK: Keys.postCommentShard('', 0).SK,
+        }),
+      );
+    } finally {
+      t.clock.reset();
+    }
   });
 
   it('pending comment of 1 KB (held for moderation)', async () => {

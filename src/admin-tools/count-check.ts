@@ -102,7 +102,7 @@ const drifted = (c: Counter): boolean =>
 /**
  * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
- * items; the summary's base, its `COUNTS` item's and its like shards' counts) and `commentCount` (approved, not deleted comments; the summary's base plus its `COUNTS` item), a comment's `likeCount` (comment likes)
+ * items; the summary's base, its `COUNTS` item's and its like shards' counts) and `commentCount` (approved, not deleted comments; the summary's base, its `COUNTS` item's and its comment counter shards' counts), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
  * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
@@ -187,6 +187,7 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
   const categoryLinks = new Map<string, number>(); // by category id
   const likes = new Map<string, number>(); // by post partition
   const likeShards = new Map<string, number>(); // the like shards' counts (not tombstones), by post partition
+  const commentShards = new Map<string, number>(); // the comment counter shards' counts (not tombstones), likewise
   const counted = new Map<string, number>(); // approved, live comments by post partition
   const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
   const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
@@ -214,6 +215,10 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
       const post = Keys.postPartition(String(classifyKey(keyOf(item)).id));
       if (item.deletedAt === undefined)
         likeShards.set(post, (likeShards.get(post) ?? 0) + (numberOrUndefined(item.likeCount) ?? 0));
+    } else if (item.entity === ENTITY.PostCommentShard) {
+      const post = Keys.postPartition(String(classifyKey(keyOf(item)).id));
+      if (item.deletedAt === undefined)
+        commentShards.set(post, (commentShards.get(post) ?? 0) + (numberOrUndefined(item.commentCount) ?? 0));
     } else if (item.entity === ENTITY.Like) {
       increment(likes, Keys.postPartition(String(item.postId)));
       // `likedCount` counts the likes of posts in the feeds, not the hidden ones (src/posts/like-visibility.ts).
@@ -296,10 +301,11 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
         ['post likeCount', 'likeCount', likes.get(pk) ?? 0],
         ['post commentCount', 'commentCount', counted.get(pk) ?? 0],
       ] as const) {
-        // Likes: the like shards' counts too (exact at once; the snapshots the stream folds into
-        // COUNTS follow them within moments, and are not what is checked: src/posts/like-shards.ts).
-        const base =
-          (numberOrUndefined(item[attribute]) ?? 0) + (attribute === 'likeCount' ? (likeShards.get(pk) ?? 0) : 0);
+        // The like and comment shards' counts too (exact at once; the snapshots the stream folds into
+        // COUNTS follow them within moments, and are not what is checked: src/posts/like-shards.ts,
+        // comment-shards.ts).
+        const shards = attribute === 'likeCount' ? likeShards : commentShards;
+        const base = (numberOrUndefined(item[attribute]) ?? 0) + (shards.get(pk) ?? 0);
         const value = numberOrUndefined(counts?.[attribute]);
         counters.push({
           counter,

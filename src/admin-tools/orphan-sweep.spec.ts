@@ -100,7 +100,7 @@ describe('sweepOrphans', () => {
     expect(deleted).toEqual(['POST#q LIKE#u2']);
   });
 
-  it("removes a post's like and view shards with its partition when its summary is gone, and keeps them while it exists or its cascade runs", async () => {
+  it("removes a post's like, view and comment shards and comment pointers with its partition when its summary is gone, and keeps them while it exists or its cascade runs", async () => {
     const { client, deleted } = tableOf([
       // Gone without its cascade (a crash midway): its partition and its shards go.
       { PK: 'POST#gone', SK: 'POST#CONTENT' },
@@ -108,22 +108,30 @@ describe('sweepOrphans', () => {
       { PK: 'POSTLIKES#gone#3', SK: 'COUNT' },
       { PK: 'POSTLIKES#gone#7', SK: 'LIKE#u2' },
       { PK: 'VIEWS#gone#0', SK: 'VIEWS' },
+      { PK: 'CMTID#gone#c1', SK: 'CMTID' },
+      { PK: 'POSTCOMMENTS#gone#2', SK: 'COUNT' },
       // Alive: its summary is there.
       { PK: 'POST#live', SK: 'POST' },
       { PK: 'POSTLIKES#live#3', SK: 'LIKE#u1' },
+      { PK: 'CMTID#live#c2', SK: 'CMTID' },
+      { PK: 'POSTCOMMENTS#live#1', SK: 'COUNT' },
       // Deleted, its cascade still running: the tombstone says so.
       { PK: 'POST#deleted', SK: 'COUNTS', deletedAt: '2026-11-27T04:00:00.000Z' },
       { PK: 'POSTLIKES#deleted#1', SK: 'LIKE#u3' },
     ]);
     const result = await sweepOrphans(client, 'table');
     expect(result.orphanPartitions.sort()).toEqual([
+      'CMTID#gone#c1',
       'POST#gone',
+      'POSTCOMMENTS#gone#2',
       'POSTLIKES#gone#3',
       'POSTLIKES#gone#7',
       'VIEWS#gone#0',
     ]);
     expect(deleted.sort()).toEqual([
+      'CMTID#gone#c1 CMTID',
       'POST#gone POST#CONTENT',
+      'POSTCOMMENTS#gone#2 COUNT',
       'POSTLIKES#gone#3 COUNT',
       'POSTLIKES#gone#3 LIKE#u1',
       'POSTLIKES#gone#7 LIKE#u2',

@@ -26,8 +26,8 @@ export interface SweepResult {
 }
 
 /**
- * Admin tooling, never a request path: finds post and user partitions (and a post's like and view
- * shard partitions, anchored by its summary) whose anchor item is
+ * Admin tooling, never a request path: finds post and user partitions (and a post's like, view and
+ * comment counter shard partitions and its comment pointers, anchored by its summary) whose anchor item is
  * gone (a crash between the two steps of a post delete or a hard user delete) and deletes what
  * is left in them, and the email and username uniqueness items of users that no longer exist. It Scans the whole table (keys only), so run it off-peak:
  * `npm run db:sweep-orphans`. With `dryRun` it only reports.
@@ -65,9 +65,10 @@ export async function sweepOrphans(
         userUniques.push({ PK: item.PK, SK: item.SK, userId: item.userId });
         continue;
       }
-      // A post's like and view shards live outside its partition: anchored by its summary there.
+      // A post's like, view and comment counter shards and its comments' pointers live outside its
+      // partition: anchored by its summary there.
       const shardOf = classifyKey(item);
-      if (['like', 'postLikeShard', 'postViewShard'].includes(shardOf.type)) {
+      if (['like', 'postLikeShard', 'postViewShard', 'postCommentShard', 'commentPointer'].includes(shardOf.type)) {
         const entry = partitions.get(item.PK) ?? {
           anchored: false,
           anchor: Keys.post(shardOf.id),

@@ -60,11 +60,18 @@ const comment = (overrides: Partial<Comment> = {}): Comment => ({
 });
 
 /** The repositories faked: the post and the comments it holds, and each write recorded. */
-function setUp(options: { post?: PostSummary; comments?: Comment[]; autoApprove?: 'all' | 'verified' | 'staff' } = {}) {
+function setUp(
+  options: {
+    post?: PostSummary;
+    comments?: Comment[];
+    autoApprove?: 'all' | 'verified' | 'staff';
+    commentDirectMaxPerSecond?: number;
+  } = {},
+) {
   const stored = new Map((options.comments ?? []).map((c) => [c.id, c]));
   const comments = {
     findById: jest.fn((_postId: string, id: string) => Promise.resolve(stored.get(id))),
-    create: jest.fn((_comment: Comment, _parentId?: string) => Promise.resolve()),
+    create: jest.fn((_comment: Comment, _parentId?: string, _hot?: boolean) => Promise.resolve()),
     save: jest.fn((_before: Comment, _after: Comment) => Promise.resolve()),
     delete: jest.fn((_before: Comment) => Promise.resolve()),
     hasReplies: jest.fn((_comment: Comment) => Promise.resolve(false)),
@@ -73,15 +80,19 @@ function setUp(options: { post?: PostSummary; comments?: Comment[]; autoApprove?
   };
   const found = 'post' in options ? options.post : post();
   const posts = { findSummary: jest.fn((_postId: string) => Promise.resolve(found)) };
-  const config = { comments: { maxDepth: 2, autoApprove: options.autoApprove ?? 'verified' } } as AppConfig;
+  const config = {
+    comments: { maxDepth: 2, autoApprove: options.autoApprove ?? 'verified' },
+    commentDirectMaxPerSecond: options.commentDirectMaxPerSecond ?? 5,
+  } as AppConfig;
+  const clock = new SettableClock().set(NOW);
   const service = new CommentsService(
     comments as unknown as CommentsRepository,
     posts as unknown as PostsRepository,
     config,
-    new SettableClock().set(NOW),
+    clock,
     new SequentialIds('cmt'),
   );
-  return { service, comments, posts };
+  return { service, comments, posts, clock };
 }
 
 describe('CommentsService.create', () => {
@@ -99,7 +110,17 @@ describe('CommentsService.create', () => {
       createdAt: NOW,
       version: 1,
     });
-    expect(comments.create.mock.calls).toEqual([[created, undefined]]);
+    expect(comments.create.mock.calls).toEqual([[created, undefined, false]]);
+  });
+
+  it('counts on a comment shard once this instance saw more than COMMENT_DIRECT_MAX_PER_SECOND comments of the post in the last second (issue 15)', async () => {
+    const { service, comments, clock } = setUp({ commentDirectMaxPerSecond: 2 });
+    for (let i = 0; i < 4; i++) await service.create('p1', viewer(`u${i}`), 'hi');
+    clock.advance(1001);
+    await service.create('p1', viewer('later'), 'hi');
+    // The first two on the counter item (in commentCount at once), the next two on shards, and a
+    // second later the post is quiet again.
+    expect(comments.create.mock.calls.map((call) => call[2])).toEqual([false, false, true, true, false]);
   });
 
   it('an unverified author’s comment waits (pending); approveAtOnce approves it', async () => {

@@ -11,6 +11,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
 import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { isLive } from '../posts/post.entity.js';
+import { PostHeat } from '../posts/like-heat.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
@@ -39,13 +40,18 @@ const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {
 
 @Injectable()
 export class CommentsService {
+  /** Posts commented on more than COMMENT_DIRECT_MAX_PER_SECOND times in the last second here (issue 15). */
+  private readonly heat: PostHeat;
+
   constructor(
     private readonly comments: CommentsRepository,
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
-  ) {}
+  ) {
+    this.heat = new PostHeat(config.commentDirectMaxPerSecond);
+  }
 
   /** Whether the user authored any comment, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -147,7 +153,9 @@ export class CommentsService {
       version: 1,
       ...author.display,
     };
-    await this.comments.create(comment, parentId);
+    // A hot post's comment counts on a comment counter shard, outside the post's partition, and
+    // shows in `commentCount` once the stream folds it; any other at once (src/posts/comment-shards.ts).
+    await this.comments.create(comment, parentId, this.heat.hot(postId, this.clock.now()));
     return comment;
   }
 

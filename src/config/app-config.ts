@@ -157,6 +157,12 @@ export interface AppConfig {
    * 0: all to the shards. Review 12, M3.
    */
   likeDirectMaxPerSecond: number;
+  /**
+   * Comments on one post a second that an instance counts on the post's counter item (in
+   * `commentCount` at once); more count on its comment counter shards, counted once the stream folds
+   * them (src/posts/comment-shards.ts). 0: all to the shards. Issue 15.
+   */
+  commentDirectMaxPerSecond: number;
   dynamo: DynamoConfig;
   auth: AuthConfig;
   rateLimits: RateLimitsConfig;
@@ -555,6 +561,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     viewCounterShards: int('VIEW_COUNTER_SHARDS', 32, 1, 100),
     viewReadCacheSeconds: int('VIEW_READ_CACHE_SECONDS', production ? 1 : 0, 0, 60),
     likeDirectMaxPerSecond: int('LIKE_DIRECT_MAX_PER_SECOND', 10, 0, 50),
+    commentDirectMaxPerSecond: int('COMMENT_DIRECT_MAX_PER_SECOND', 5, 0, 50),
     // issue 12: exposure and CPU limits
     host: str('HOST', production ? '0.0.0.0' : '127.0.0.1'),
     corsOrigins: corsOriginsFrom(str('CORS_ORIGINS', ''), problems),

@@ -100,14 +100,16 @@ export async function batchWriteAll(
  * Deletes every item of one partition of the table (not an index), a page of keys at a time: each
  * page is read strongly consistent, so an item written just before is seen, and deleted before the
  * next is read, so memory stays at one page however large the collection. Items `keep` names stay.
- * Deleting what is gone is fine, so a run cut short is finished by running it again.
- * Returns how many items it deleted.
+ * `companion` names an item outside the partition that goes with one inside it (a comment's
+ * pointer), deleted in the same batch. Deleting what is gone is fine, so a run cut short is
+ * finished by running it again. Returns how many items it deleted.
  */
 export async function deletePartition(
   client: DynamoDBDocumentClient,
   tableName: string,
   partitionKey: string,
   keep: (key: ItemKey) => boolean = () => false,
+  companion: (key: ItemKey) => ItemKey | undefined = () => undefined,
 ): Promise<number> {
   let deleted = 0;
   let ExclusiveStartKey: Record<string, NativeAttributeValue> | undefined;
@@ -122,7 +124,9 @@ export async function deletePartition(
         ExclusiveStartKey,
       }),
     );
-    const keys = ((page.Items ?? []) as ItemKey[]).filter((key) => !keep(key));
+    const keys = ((page.Items ?? []) as ItemKey[])
+      .filter((key) => !keep(key))
+      .flatMap((key) => [key, ...[companion(key)].filter((other) => other !== undefined)]);
     await batchWriteAll(
       client,
       tableName,

@@ -35,12 +35,16 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'PostCounts', pk: new RegExp(`^POST#${ID}$`), sk: /^COUNTS$/ },
   { entity: 'Like', pk: new RegExp(`^POSTLIKES#${ID}#\\d+$`), sk: new RegExp(`^LIKE#${ID}$`) },
   { entity: 'PostLikeShard', pk: new RegExp(`^POSTLIKES#${ID}#\\d+$`), sk: /^COUNT$/ },
+  { entity: 'PostCommentShard', pk: new RegExp(`^POSTCOMMENTS#${ID}#\\d+$`), sk: /^COUNT$/ },
   // A like of a table written before migration 0008 (in its post's partition): an export of one
   // imports, and db:migrate moves it.
   { entity: 'Like', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^LIKE#${ID}$`) },
   { entity: 'View', pk: new RegExp(`^VIEW#${ID}#.+$`), sk: /^VIEW$/ },
   { entity: 'PostViewShard', pk: new RegExp(`^VIEWS#${ID}#\\d+$`), sk: /^VIEWS$/ },
   { entity: 'Comment', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^COMMENT#${TIME}#${ID}(/${TIME}#${ID})*$`) },
+  { entity: 'CommentPointer', pk: new RegExp(`^CMTID#${ID}#${ID}$`), sk: /^CMTID$/ },
+  // A comment pointer of a table written before migration 0010 (in its post's partition): an export
+  // of one imports, and db:migrate moves it.
   { entity: 'CommentPointer', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CMTID#${ID}$`) },
   { entity: 'CommentLike', pk: new RegExp(`^POST#${ID}$`), sk: new RegExp(`^CLIKE#${ID}#${ID}$`) },
   { entity: 'FeedMonth', pk: /^FEED#MONTHS$/, sk: /^\d{4}-\d{2}$/ },

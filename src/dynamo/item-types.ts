@@ -10,6 +10,8 @@ export type StreamItemType =
   | 'like'
   | 'postViewShard'
   | 'postLikeShard'
+  | 'postCommentShard'
+  | 'commentPointer'
   | 'user'
   | 'comment'
   | 'checkpoint'
@@ -28,6 +30,12 @@ const VIEW_SHARD_PARTITION = Keys.postViewShard('', 0).PK.replace(/#+0$/, '#');
 /** `POSTLIKES#`: the partition prefix of every like shard (`POSTLIKES#<postId>#<n>`: likes and a counter). */
 const LIKE_SHARD_PARTITION = Keys.postLikeShardPartition('', 0).replace(/#+0$/, '#');
 const LIKE_SHARD_SK = Keys.postLikeShard('', 0).SK;
+/** `POSTCOMMENTS#`: the partition prefix of every comment counter shard (`POSTCOMMENTS#<postId>#<n>`). */
+const COMMENT_SHARD_PARTITION = Keys.postCommentShard('', 0).PK.replace(/#+0$/, '#');
+const COMMENT_SHARD_SK = Keys.postCommentShard('', 0).SK;
+/** `CMTID#`: the partition prefix of every comment pointer (`CMTID#<postId>#<commentId>`). */
+const POINTER_PARTITION = Keys.commentPointer('', '').PK.replace(/#+$/, '#');
+const POINTER_SK = Keys.commentPointer('', '').SK;
 const USER_PARTITION = Keys.userPartition('');
 const FOLLOW_COUNTS_SK = Keys.followCounts('').SK;
 const DISPLAY_FANOUT_JOB_SK = Keys.displayFanoutJob('').SK;
@@ -40,7 +48,7 @@ export interface ClassifiedKey {
   type: StreamItemType;
   /**
    * The post's or user's id (the user's for `followCounts`, `fanInPromotionJob` and `mailRequest`, the post's for `comment`, `like`,
-   * `postCounts`, `postViewShard` and `postLikeShard`; empty for
+   * `postCounts`, `postViewShard`, `postLikeShard`, `postCommentShard` and `commentPointer`; empty for
    * `checkpoint`, `other` and `follow`, whose image holds both users' ids).
    */
   id: string;
@@ -59,6 +67,10 @@ export function classifyKey(key: ItemKey): ClassifiedKey {
     return { type: 'comment', id: key.PK.slice(POST_PARTITION.length) };
   if (key.PK.startsWith(VIEW_SHARD_PARTITION) && key.SK === VIEW_SHARD_SK)
     return { type: 'postViewShard', id: key.PK.slice(VIEW_SHARD_PARTITION.length, key.PK.lastIndexOf('#')) };
+  if (key.PK.startsWith(COMMENT_SHARD_PARTITION) && key.SK === COMMENT_SHARD_SK)
+    return { type: 'postCommentShard', id: key.PK.slice(COMMENT_SHARD_PARTITION.length, key.PK.lastIndexOf('#')) };
+  if (key.PK.startsWith(POINTER_PARTITION) && key.SK === POINTER_SK)
+    return { type: 'commentPointer', id: Keys.postOfCommentPointer(key.PK) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === Keys.user('').SK)
     return { type: 'user', id: key.PK.slice(USER_PARTITION.length) };
   if (key.PK.startsWith(USER_PARTITION) && key.SK === FOLLOW_COUNTS_SK)

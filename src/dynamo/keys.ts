@@ -22,6 +22,7 @@ export const ENTITY = {
   PostCounts: 'PostCounts',
   PostViewShard: 'PostViewShard',
   PostLikeShard: 'PostLikeShard',
+  PostCommentShard: 'PostCommentShard',
   PostLink: 'PostLink',
   Like: 'Like',
   Idempotency: 'Idempotency',
@@ -112,6 +113,11 @@ export const Keys = {
   postLikeShardPartition: (postId: string, shard: number | string): string => `POSTLIKES#${postId}#${shard}`,
   /** The like counter of a post's like shard `n` (the stream folds it into COUNTS). */
   postLikeShard: (postId: string, shard: number): ItemKey => ({ PK: `POSTLIKES#${postId}#${shard}`, SK: 'COUNT' }),
+  /** A post's comment counter shard `n` (src/posts/comment-shards.ts): the stream folds it into COUNTS. */
+  postCommentShard: (postId: string, shard: number | string): ItemKey => ({
+    PK: `POSTCOMMENTS#${postId}#${shard}`,
+    SK: 'COUNT',
+  }),
   /** That a viewer (a user id, or a keyed hash of IP and user agent) was counted recently. */
   view: (postId: string, viewer: string): ItemKey => ({ PK: `VIEW#${postId}#${viewer}`, SK: 'VIEW' }),
   /**
@@ -139,8 +145,18 @@ export const Keys = {
   /** A comment, at its thread path (`<root>/<reply>/...`, each `<createdAt>#<id>`): SK order is display order. */
   comment: (postId: string, path: string): ItemKey => ({ PK: `POST#${postId}`, SK: `COMMENT#${path}` }),
   commentPrefix: 'COMMENT#',
-  /** Finds a comment's path from its id. */
-  commentPointer: (postId: string, commentId: string): ItemKey => ({ PK: `POST#${postId}`, SK: `CMTID#${commentId}` }),
+  /**
+   * Finds a comment's path from its id. A partition of its own per comment, outside `POST#`
+   * (migration 0010): in the post's partition it took 1 WCU of every comment there (issue 15: 200
+   * comments/s on one post). The post's cascade finds it from the comment's key (`commentPointerOf`).
+   */
+  commentPointer: (postId: string, commentId: string): ItemKey => ({ PK: `CMTID#${postId}#${commentId}`, SK: 'CMTID' }),
+  /** The pointer of the comment at `commentKey` (`COMMENT#.../<createdAt>#<id>`: the id ends it). */
+  commentPointerOf: (commentKey: ItemKey): ItemKey =>
+    Keys.commentPointer(commentKey.PK.slice('POST#'.length), commentKey.SK.slice(commentKey.SK.lastIndexOf('#') + 1)),
+  /** The post of a comment pointer, from its partition key (`CMTID#<postId>#<commentId>`). */
+  postOfCommentPointer: (pointerPartition: string): string =>
+    pointerPartition.slice('CMTID#'.length, pointerPartition.lastIndexOf('#')),
   commentLike: (postId: string, commentId: string, userId: string): ItemKey => ({
     PK: `POST#${postId}`,
     SK: `CLIKE#${commentId}#${userId}`,

@@ -34,7 +34,9 @@ describe('spliceGenerated', () => {
     expect(result).toContain('prose');
     expect(result).not.toContain('STALE TABLE');
     expect(result).toContain('| `GSI6PK`, `GSI6SK` | S, S | index `GSI6` (projection INCLUDE `path`)');
-    expect(result).toContain('| CommentPointer | `POST#<postId>` | `CMTID#<commentId>` | GSI6: `COMMENTER#<authorId>`');
+    expect(result).toContain(
+      '| CommentPointer | `CMTID#<postId>#<commentId>` | `CMTID` | GSI6: `COMMENTER#<authorId>`',
+    );
     expect(result).toContain('| `commenterComments` | GSI6 (INCLUDE `path`) | GSI6PK = `COMMENTER#<authorId>`');
   });
 

@@ -153,6 +153,12 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     key: { PK: Keys.postLikeShardPartition('<postId>', '<n>'), SK: Keys.postLikeShard('', 0).SK },
     about: 'a like counter shard (`likeCount`, `version`): folded into COUNTS',
   },
+  {
+    entity: ENTITY.PostCommentShard,
+    key: Keys.postCommentShard('<postId>', '<n>'),
+    about:
+      "a comment counter shard (`commentCount`, `version`; n from the comment's id): a hot post's, folded into COUNTS",
+  },
   { entity: ENTITY.View, key: Keys.view('<postId>', '<viewer>'), about: 'a viewer counted recently (ttl)' },
   {
     entity: ENTITY.PostViewShard,

@@ -26,6 +26,18 @@ export const INDEX_SHARDS = 8;
  */
 export const LIKE_SHARDS = 16;
 
+/**
+ * A post's comment counter shards (issue 15: 200 comments/s on one post, exact). A comment of a
+ * post that is hot on the instance (src/posts/like-heat.ts) counts on one of them
+ * (`POSTCOMMENTS#<postId>#<n>`, n from the comment's id) instead of the post's counter item, in
+ * the comment's transaction: 2 WCU on that shard, a quarter of them on each, so a shard takes 0.5
+ * WCU per comment and the family reaches 1,000 WCU/s a shard at 2,000 comments/s, ten times the
+ * target (the comment itself, 2 WCU in the post's partition, is the limit: docs/performance.md).
+ * Four rather than one so that concurrent transactions rarely meet on one counter item (DynamoDB
+ * cancels one of two that do). Fixed: a comment's shard is not recorded, a count is folded per shard.
+ */
+export const COMMENT_SHARDS = 4;
+
 /** The shard of an id: FNV-1a (32 bits) of its UTF-8 bytes, modulo the shard count. */
 export function shardOf(id: string, shards: number = INDEX_SHARDS): number {
   let hash = 0x811c9dc5;

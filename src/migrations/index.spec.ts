@@ -6,6 +6,7 @@ import { indexUserOwnedItems } from './0001-index-user-owned-items.js';
 import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likeShards } from './0008-like-shards.js';
+import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { type ItemUpdate, migrationLabel } from './migration.js';
@@ -186,5 +187,29 @@ describe('0008-like-shards', () => {
     expect(likeShards.migrate(like)).toMatchObject({
       conditionExpression: 'attribute_exists(PK) AND attribute_not_exists(GSI2SK)',
     });
+  });
+});
+
+describe('0010-comment-pointer-partitions', () => {
+  const pointer = {
+    PK: { S: 'POST#p1' },
+    SK: { S: 'CMTID#c1' },
+    entity: { S: 'CommentPointer' },
+    path: { S: '2026-11-27T06:00:00.000Z#c1' },
+    GSI6PK: { S: 'COMMENTER#u1' },
+  };
+
+  it('moves an old pointer out of its post partition with its attributes, and skips by name one without an id', () => {
+    expect(commentPointerPartitions.migrate(pointer)).toEqual({
+      description: 'POST#p1 CMTID#c1: -> CMTID#p1#c1 CMTID',
+      moveTo: { ...pointer, PK: { S: 'CMTID#p1#c1' }, SK: { S: 'CMTID' } },
+      conditionExpression: 'attribute_exists(PK)',
+    });
+    expect(commentPointerPartitions.migrate({ ...pointer, SK: { S: 'CMTID#' } })).toEqual({
+      skipped: 'a pointer without CMTID#<id>',
+    });
+    expect(
+      commentPointerPartitions.migrate({ ...pointer, PK: { S: 'CMTID#p1#c1' }, SK: { S: 'CMTID' } }),
+    ).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@ import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likePlaces } from './0007-like-places.js';
 import { likeShards } from './0008-like-shards.js';
 import { feedDayCounts } from './0009-feed-day-counts.js';
+import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   likePlaces,
   likeShards,
   feedDayCounts,
+  commentPointerPartitions,
 ];

@@ -3,6 +3,7 @@ import { ENTITY, Keys } from '../dynamo/keys.js';
 import { LIKE_SHARDS, shardOf } from '../dynamo/sharding.js';
 import type { ItemChange } from '../dynamo/stream-record.js';
 import type { TransactItem } from '../dynamo/transactions.js';
+import { snapshotSum, versionedFoldPlan } from './versioned-fold.js';
 import type { ShardSnapshot } from './view-shards.js';
 
 /**
@@ -47,12 +48,7 @@ export const likeShardVersion = (shard: number): string => `lv${shard}`;
 const SNAPSHOT = /^ls\d+$/;
 
 /** The likes the counter item's snapshots hold (the read adds its `likeCount` base). */
-export function snapshotLikes(item: Item | undefined): number {
-  if (!item) return 0;
-  let sum = 0;
-  for (const [name, value] of Object.entries(item)) if (SNAPSHOT.test(name) && typeof value === 'number') sum += value;
-  return sum;
-}
+export const snapshotLikes = (item: Item | undefined): number => snapshotSum(item, SNAPSHOT);
 
 /**
  * `ADD likeCount <delta>, version 1` on the liker's like shard (created by its first like), in
@@ -70,41 +66,12 @@ export function likeShardChange(tableName: string, postId: string, userId: strin
   };
 }
 
-/** The shard's number from its key (`POSTLIKES#<postId>#<n>`). */
-function shardNumber(key: { PK: string }): number | undefined {
-  const n = Number(key.PK.slice(key.PK.lastIndexOf('#') + 1));
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
-
 /**
  * Per post, each like shard's count at its newest version in these changes: what one fold writes.
  * Removals and tombstones are not counts.
  */
-export function likeFoldPlan(changes: readonly { change: ItemChange; id: string }[]): Map<string, ShardSnapshot[]> {
-  const newest = new Map<string, Map<number, { count: number; version: number }>>();
-  for (const { change, id } of changes) {
-    const count: unknown = change.newImage?.likeCount;
-    const version: unknown = change.newImage?.version;
-    const shard = shardNumber(change.key);
-    if (change.event === 'REMOVE' || change.newImage?.deletedAt !== undefined) continue;
-    if (typeof count !== 'number' || typeof version !== 'number' || shard === undefined || !id) continue;
-    const shards = newest.get(id) ?? new Map<number, { count: number; version: number }>();
-    if (version > (shards.get(shard)?.version ?? -Infinity)) shards.set(shard, { count, version });
-    newest.set(id, shards);
-  }
-  const plan = new Map<string, ShardSnapshot[]>();
-  for (const [postId, shards] of newest)
-    plan.set(
-      postId,
-      [...shards].map(([shard, { count, version }]) => ({
-        attribute: likeShardSnapshot(shard),
-        value: count,
-        order: likeShardVersion(shard),
-        orderValue: version,
-      })),
-    );
-  return plan;
-}
+export const likeFoldPlan = (changes: readonly { change: ItemChange; id: string }[]): Map<string, ShardSnapshot[]> =>
+  versionedFoldPlan({ counter: 'likeCount', snapshot: likeShardSnapshot, version: likeShardVersion }, changes);
 
 /** Tombstones on every like counter shard of a deleted post (put by its cascade; they expire at `ttl`). */
 export function likeShardTombstones(postId: string, deletedAt: string, ttl: number): Item[] {

@@ -3,6 +3,7 @@ import { epochSeconds } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import type { TransactItem } from '../dynamo/transactions.js';
 import type { PostSummary } from './post.entity.js';
+import { snapshotComments } from './comment-shards.js';
 import { snapshotLikes } from './like-shards.js';
 import { snapshotViews } from './view-shards.js';
 
@@ -65,16 +66,17 @@ export function postCountsTombstone(tableName: string, postId: string, now: Date
 }
 
 /**
- * The counter item's values (0 for an absent item or counter). Views and likes: its `viewCount` and
- * `likeCount` (counted there before the shards) plus the shards' snapshots the stream folded in
- * (view-shards.ts, like-shards.ts).
+ * The counter item's values (0 for an absent item or counter). Views, likes and comments: its
+ * `viewCount`, `likeCount` and `commentCount` (counted there before the shards, and a quiet post's
+ * likes and comments) plus the shards' snapshots the stream folded in (view-shards.ts,
+ * like-shards.ts, comment-shards.ts).
  */
 export function countsOf(item: Item | undefined): PostCounts {
   const value = (counter: PostCounter) => (typeof item?.[counter] === 'number' ? item[counter] : 0);
   return {
     viewCount: value('viewCount') + snapshotViews(item),
     likeCount: value('likeCount') + snapshotLikes(item),
-    commentCount: value('commentCount'),
+    commentCount: value('commentCount') + snapshotComments(item),
   };
 }
 

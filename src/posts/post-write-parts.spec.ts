@@ -26,3 +26,25 @@ describe('PostWriteParts: the writes on a post that other modules’ transaction
     expect(op.onConditionFailed?.()).toEqual(expect.objectContaining({ status: 404, code: 'post_not_found' }));
   });
 });
+
+describe('PostWriteParts.newCommentCount: where a new comment counts (issue 15)', () => {
+  it("on the counter item for a quiet post; on the comment's counter shard, outside the post's partition, for a hot one", () => {
+    expect(parts.newCommentCount('p1', 'c1', 1, false)).toEqual(parts.commentCountChange('p1', 1));
+    const hot = parts.newCommentCount('p1', 'c1', 1, true);
+    expect(hot.item.Update).toMatchObject({
+      Key: { PK: expect.stringMatching(/^POSTCOMMENTS#p1#[0-3]$/), SK: 'COUNT' },
+      UpdateExpression: 'SET entity = :entity ADD commentCount :delta, version :one',
+      ConditionExpression: 'attribute_not_exists(deletedAt)',
+      ExpressionAttributeValues: expect.objectContaining({ ':delta': 1, ':one': 1 }) as unknown,
+    });
+    // A comment's shard follows from its id, and comments spread over the shards.
+    expect(parts.newCommentCount('p1', 'c1', 0, true).item.Update?.Key).toEqual(hot.item.Update?.Key);
+    const shards = new Set(
+      ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) =>
+        String(parts.newCommentCount('p1', id, 1, true).item.Update?.Key?.PK),
+      ),
+    );
+    expect(shards.size).toBeGreaterThan(1);
+    expect(hot.onConditionFailed?.()).toEqual(expect.objectContaining({ status: 404, code: 'post_not_found' }));
+  });
+});

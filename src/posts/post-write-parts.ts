@@ -4,6 +4,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
 import { mustExist, type TransactOperation } from '../dynamo/transactions.js';
+import { commentShardChange } from './comment-shards.js';
 import { postCounterChange } from './post-counters.js';
 
 const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
@@ -34,5 +35,17 @@ export class PostWriteParts {
    */
   commentCountChange(postId: string, delta: number): TransactOperation {
     return { item: postCounterChange(this.tableName, postId, 'commentCount', delta), onConditionFailed: postGone };
+  }
+
+  /**
+   * A new comment's count (`delta` 1, or 0 for a pending one: the deletion check alone): on the
+   * post's counter item, or, when `hot` (the post is hot on this instance: src/posts/like-heat.ts),
+   * on the comment's counter shard outside the post's partition (src/posts/comment-shards.ts),
+   * folded into the count by the stream. Either refuses a comment racing the post's deletion.
+   */
+  newCommentCount(postId: string, commentId: string, delta: number, hot: boolean): TransactOperation {
+    return hot
+      ? { item: commentShardChange(this.tableName, postId, commentId, delta), onConditionFailed: postGone }
+      : this.commentCountChange(postId, delta);
   }
 }

@@ -31,6 +31,7 @@ import {
   viewSnapshot,
 } from './view-shards.js';
 import { likeCursor, likeShardChange, likeShardTombstones, parseLikeCursor } from './like-shards.js';
+import { commentShardTombstones } from './comment-shards.js';
 import { LIKE_SHARDS } from '../dynamo/sharding.js';
 import { summaryFromLink, toPostLinkItem } from './post-links.js';
 import { HIDDEN_LIKE_PREFIX, isCountedPosition, likePosition } from './like-visibility.js';
@@ -260,9 +261,9 @@ export class PostsRepository {
    * at most `maxLikes` of its likes (from its like shards, src/posts/like-shards.ts), each with its
    * user's `likedCount - 1` (a transaction a like, 10 at a time; a like removed already, by a retry
    * or an unlike, fails its condition and counts nothing twice). While likes remain it stops there
-   * and answers `more`; once none remain it deletes the rest of the post's partition (comments,
-   * pointers, comment likes) except the counter item's tombstone, which stays until its `ttl` so
-   * late counts fail. The rest waits for the likes because deleting a like without its count would
+   * and answers `more`; once none remain it deletes the rest of the post's partition (comments with
+   * their pointers, which live outside it, and comment likes) except the counter item's tombstone,
+   * which stays until its `ttl` so late counts fail. The rest waits for the likes because deleting a like without its count would
    * leave `likedCount` high. The like shards' counter tombstones stay too (put by the cascade's first
    * run: `tombstoneCounterShards`). Deleting what is gone already is fine, so a run can be repeated.
    */
@@ -300,7 +301,14 @@ export class PostsRepository {
     // but cheap to be sure of) is still there: the next run takes it with its new place.
     if (more || moved) return { removed: likes.length, more: true };
     const counts = Keys.postCounts(postId).SK;
-    const rest = await deletePartition(this.db, this.tableName, Keys.postPartition(postId), (key) => key.SK === counts);
+    // A comment's pointer lives in a partition of its own (src/dynamo/keys.ts): it goes with its comment.
+    const rest = await deletePartition(
+      this.db,
+      this.tableName,
+      Keys.postPartition(postId),
+      (key) => key.SK === counts,
+      (key) => (key.SK.startsWith(Keys.commentPrefix) ? Keys.commentPointerOf(key) : undefined),
+    );
     return { removed: likes.length + rest, more: false };
   }
 
@@ -1184,10 +1192,11 @@ export class PostsRepository {
   }
 
   /**
-   * A deleted post's counter shards get tombstones (the cascade's first run): its view shards and
-   * its like shards' counters. A view or a like that read the post before its deletion fails on
-   * them instead of leaving a shard (or a like) behind; they expire at the counter tombstone's `ttl`.
-   * One BatchWriteItem per 25 shards.
+   * A deleted post's counter shards get tombstones (the cascade's first run): its view shards, its
+   * like shards' counters and its comment counter shards. A view, a like or a hot post's comment that
+   * read the post before its deletion fails on them instead of leaving a shard (or a like) behind
+   * (a comment written before is in the post's partition, which the cascade deletes after); they
+   * expire at the counter tombstone's `ttl`. One BatchWriteItem per 25 shards.
    */
   async tombstoneCounterShards(postId: string, viewShards: number, now: Date): Promise<void> {
     const deletedAt = now.toISOString();
@@ -1195,6 +1204,7 @@ export class PostsRepository {
     const items = [
       ...shardTombstones(postId, viewShards, deletedAt, ttl),
       ...likeShardTombstones(postId, deletedAt, ttl),
+      ...commentShardTombstones(postId, deletedAt, ttl),
     ];
     await batchWriteAll(
       this.db,

@@ -26,7 +26,7 @@ import {
   type SkippedEntries,
 } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
-import { LikeHeat } from './like-heat.js';
+import { PostHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
@@ -84,7 +84,7 @@ export class PostsService {
     private readonly limiter: RateLimiter,
   ) {
     this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
-    this.likeHeat = new LikeHeat(config.likeDirectMaxPerSecond);
+    this.likeHeat = new PostHeat(config.likeDirectMaxPerSecond);
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
     );
@@ -92,7 +92,7 @@ export class PostsService {
 
   private readonly viewerHashKey: Buffer;
   private readonly viewReads: RecentViewReads;
-  private readonly likeHeat: LikeHeat;
+  private readonly likeHeat: PostHeat;
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {

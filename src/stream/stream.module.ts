@@ -25,6 +25,7 @@ import {
 } from './handlers/like-visibility.handler.js';
 import { ViewShardFoldHandler } from './handlers/view-shard-fold.handler.js';
 import { LikeShardFoldHandler } from './handlers/like-shard-fold.handler.js';
+import { CommentShardFoldHandler } from './handlers/comment-shard-fold.handler.js';
 import { FeedModule } from '../feed/feed.module.js';
 import { FollowsModule } from '../follows/follows.module.js';
 import { FeedFanoutHandler } from './handlers/feed-fanout.handler.js';
@@ -61,6 +62,8 @@ const STREAM_HANDLER_CLASSES = [
   ViewShardFoldHandler,
   // issue 15: a viral post's likes, write-sharded and folded into its counter item (exact, versioned)
   LikeShardFoldHandler,
+  // issue 15: a viral post's comment counts, write-sharded and folded into its counter item (exact, versioned)
+  CommentShardFoldHandler,
   UserCascadeHandler,
   // likes' places follow their posts' visibility (issue 18, `?favorited=` articlesCount)
   LikeVisibilityHandler,

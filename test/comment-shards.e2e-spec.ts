@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { checkCounts } from '../src/admin-tools/count-check.js';
+import type { Comment } from '../src/comments/comment.entity.js';
+import { CommentsRepository } from '../src/comments/comments.repository.js';
+import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { classifyKey } from '../src/dynamo/item-types.js';
+import { Keys } from '../src/dynamo/keys.js';
+import { COMMENT_SHARDS } from '../src/dynamo/sharding.js';
+import { toItemChange } from '../src/dynamo/stream-record.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { processStream, streamRecords } from './helpers/stream.js';
+import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+
+/**
+ * Issue 15: comments on one viral post (200/s), still exact. A comment of a post that is hot on the
+ * instance (more than COMMENT_DIRECT_MAX_PER_SECOND, 5 by default, in the last second) counts on
+ * one of the post's comment counter shards (`POSTCOMMENTS#<postId>#<n>`), outside the post's
+ * partition; the stream folds them into the post's counter item by version
+ * (src/posts/comment-shards.ts). Any other comment counts on the counter item, at once.
+ */
+describe('comment counter shards (e2e)', () => {
+  let t: TestApp;
+  let author: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp({ COMMENT_AUTO_APPROVE: 'all' });
+    author = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const newPost = async (title: string) => {
+    const post = (
+      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
+    ).body as { id: string };
+    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+    await processStream(t);
+    return post.id;
+  };
+  const comment = (postId: string, as: SignedIn, content = 'hello') =>
+    t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', as.bearer).send({ content });
+  const commentCount = async (postId: string) =>
+    (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.commentCount as number;
+  const shards = async (postId: string) =>
+    (
+      await Promise.all(
+        Array.from({ length: COMMENT_SHARDS }, (_, n) =>
+          t.getItem(Keys.postCommentShard(postId, n).PK, Keys.postCommentShard(postId, n).SK),
+        ),
+      )
+    ).filter((item) => item !== undefined);
+  const shardTotal = async (postId: string) =>
+    (await shards(postId)).reduce((sum, item) => sum + Number(item.commentCount ?? 0), 0);
+  const drift = async () =>
+    (await checkCounts({ client: t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), tableName: t.tableName })).drift;
+
+  it("a quiet post's comment is in its commentCount at once, counted on its counter item", async () => {
+    const postId = await newPost('Quiet');
+    await comment(postId, author).expect(201);
+    expect(await commentCount(postId)).toBe(1);
+    expect(await shards(postId)).toEqual([]);
+    expect(await drift()).toEqual([]);
+  });
+
+  it('a burst above COMMENT_DIRECT_MAX_PER_SECOND counts on the comment shards: the first 5 at once, all once the stream ran, deletions exact', async () => {
+    const postId = await newPost('Burst');
+    // One instant: all 12 within the heat's second, whatever the machine's load.
+    t.clock.set(new Date());
+    let ids: string[];
+    try {
+      const made = await Promise.all(Array.from({ length: 12 }, (_, i) => comment(postId, author, `c${i}`)));
+      expect(made.map((r) => r.status)).toEqual(made.map(() => 201));
+      ids = made.map((r) => (r.body as { id: string }).id);
+    } finally {
+      t.clock.reset();
+    }
+    expect(await commentCount(postId)).toBe(5);
+    expect(await shardTotal(postId)).toBe(7);
+    // Exact in the table at once: check-counts adds the shards' own counts.
+    expect(await drift()).toEqual([]);
+    await processStream(t);
+    expect(await commentCount(postId)).toBe(12);
+    // Deleting comments counted on shards takes them off the counter item: the sum stays exact.
+    for (const id of ids.slice(0, 6))
+      await t.api.delete(`/api/v1/posts/${postId}/comments/${id}`).set('authorization', author.bearer).expect(204);
+    expect(await commentCount(postId)).toBe(6);
+    await processStream(t);
+    expect(await commentCount(postId)).toBe(6);
+    expect(await drift()).toEqual([]);
+
+    // The shards' records delivered again (all, an older half, one by one): the count stays.
+    const records = (await streamRecords(t)).filter((record) => {
+      const { type, id } = classifyKey(toItemChange(record).key);
+      return type === 'postCommentShard' && id === postId;
+    });
+    expect(records.length).toBe(7);
+    const processor = t.app.get(StreamProcessor);
+    await processor.handleBatch(records);
+    await processor.handleBatch(records.slice(0, 3));
+    for (const record of records) await processor.handleBatch([record]);
+    expect(await commentCount(postId)).toBe(6);
+  });
+
+  it('40 concurrent comments on one post: exact in the table at once, and in commentCount once the stream ran', async () => {
+    const postId = await newPost('Viral');
+    const commenters = await Promise.all(Array.from({ length: 8 }, () => signUp(t)));
+    const made = await Promise.all(Array.from({ length: 40 }, (_, i) => comment(postId, commenters[i % 8], `v${i}`)));
+    expect(made.map((r) => r.status)).toEqual(made.map(() => 201));
+    expect(await drift()).toEqual([]);
+    await processStream(t);
+    expect(await commentCount(postId)).toBe(40);
+    // In the post's partition: its own items and the comments; no pointer, no count shard.
+    const partition = await t.queryPartition(Keys.postPartition(postId));
+    expect(
+      partition
+        .filter((item) => !String(item.SK).startsWith(Keys.commentPrefix))
+        .map((i) => i.SK)
+        .sort(),
+    ).toEqual(['COUNTS', 'POST', 'POST#CONTENT']);
+    expect(partition).toHaveLength(43);
+  });
+
+  it("a hot comment racing the post's deletion: written before the cascade it goes with the post, after it fails on the shard's tombstone", async () => {
+    const postId = await newPost('Deleted under comments');
+    const repository = t.app.get(CommentsRepository);
+    const now = new Date().toISOString();
+    const hotComment = (id: string): Comment => ({
+      id,
+      postId,
+      path: `${now}#${id}`,
+      depth: 1,
+      authorId: author.userId,
+      content: 'late',
+      status: 'approved',
+      deleted: false,
+      likeCount: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+    });
+    await t.api.delete(`/api/v1/posts/${postId}`).set('authorization', author.bearer).expect(204);
+    // Its request read the post live; the deletion committed; its transaction comes before the cascade.
+    await repository.create(hotComment('latecomment0000000001'), undefined, true);
+    const early = Keys.commentPointer(postId, 'latecomment0000000001');
+    expect(await t.getItem(early.PK, early.SK)).toBeDefined();
+    await processStream(t);
+    expect((await t.queryPartition(Keys.postPartition(postId))).map((item) => item.SK)).toEqual(['COUNTS']);
+    expect(await t.getItem(early.PK, early.SK)).toBeUndefined();
+    const tombstones = await shards(postId);
+    expect(tombstones).toHaveLength(COMMENT_SHARDS);
+    for (const shard of tombstones) expect(shard).toMatchObject({ deletedAt: expect.any(String) });
+    // One that comes after the cascade's first run fails on its shard's tombstone: 404, nothing left.
+    await expect(repository.create(hotComment('latecomment0000000002'), undefined, true)).rejects.toMatchObject({
+      status: 404,
+      code: 'post_not_found',
+    });
+    const late = Keys.commentPointer(postId, 'latecomment0000000002');
+    expect(await t.getItem(late.PK, late.SK)).toBeUndefined();
+    expect((await t.queryPartition(Keys.postPartition(postId))).map((item) => item.SK)).toEqual(['COUNTS']);
+  });
+});
