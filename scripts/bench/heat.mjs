@@ -15,7 +15,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { INDEX_SHARDS, LIKE_SHARDS } from '../../dist/dynamo/sharding.js';
+import { COMMENT_SHARDS, INDEX_SHARDS, LIKE_SHARDS } from '../../dist/dynamo/sharding.js';
 import { call, cleanup, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 
 const TABLE = 'heat';
@@ -23,6 +23,17 @@ const LIMITS = { write: 1000, read: 3000 };
 const RUNS = Number(process.env.HEAT_RUNS ?? 20);
 /** The app's view counter shards (VIEW_COUNTER_SHARDS, its default unless set). */
 const VIEW_SHARDS = Number(process.env.VIEW_COUNTER_SHARDS ?? 32);
+/** App instances serving the issue's load (its front page: 10), each counting on the post up to its bound. */
+const INSTANCES = 10;
+/**
+ * Likes and comments of one post a second that one instance counts directly on the post's counter
+ * item (LIKE_DIRECT_MAX_PER_SECOND, COMMENT_DIRECT_MAX_PER_SECOND: the app's defaults unless set);
+ * past that the post is hot on the instance and they go to its shards (src/posts/like-heat.ts).
+ */
+const DIRECT_BOUND = {
+  like: Number(process.env.LIKE_DIRECT_MAX_PER_SECOND ?? 10),
+  comment: Number(process.env.COMMENT_DIRECT_MAX_PER_SECOND ?? 5),
+};
 const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
 const TARGETS = {
   view: 20_000,
@@ -180,11 +191,11 @@ async function recordingProxy(engineEndpoint) {
       }
       const scoped = state.scope !== undefined && !String(req.headers['x-amz-target']).startsWith('DynamoDBStreams');
       const writes = scoped ? writesOf(target, input) : undefined;
-      // The stream worker's fold of the view and like shards (it runs in the app's process, between
-      // the requests): the worker's, not the request's in flight, recognised by its snapshot
-      // attributes (`viewShard<n>`, `ls<n>`, named in ExpressionAttributeNames).
+      // The stream worker's fold of the view, like and comment shards (it runs in the app's process,
+      // between the requests): the worker's, not the request's in flight, recognised by its snapshot
+      // attributes (`viewShard<n>`, `ls<n>`, `cs<n>`, named in ExpressionAttributeNames).
       const folds =
-        ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard|"l[sv]\d+"/.test(JSON.stringify(input));
+        ['UpdateItem', 'TransactWriteItems'].includes(target) && /viewShard|"[lc][sv]\d+"/.test(JSON.stringify(input));
       // A GetItem of a post's summary is the worker's too: the request paths read it with the counter
       // item in one BatchGetItem (findForCounting, findById); the like-place check of new likes and the
       // like sync read it alone (once per post per stream batch).
@@ -211,7 +222,9 @@ async function recordingProxy(engineEndpoint) {
                     ? new Map([[`table ${key.PK.S}`, units(itemSize(before[i]), 1024) * writes.factor]])
                     : writeUnits(before[i], after[i], indexes, tableKeys, writes.factor);
                   for (const [where, n] of change) {
-                    bump(state.writes, where, n, folds ? 'worker' : state.op);
+                    // A fold's units apart from the requests' in the same partition (a comment and
+                    // the fold of its count both write the post's): once per batch, not per operation.
+                    bump(state.writes, folds ? `${where} (worker)` : where, n, folds ? 'worker' : state.op);
                     state.computed += n;
                   }
                 });
@@ -307,21 +320,33 @@ function groupShards(map) {
   return { map: out, sampleHottestShard };
 }
 
-function verdict(name, recording, runs, own = new Set(), { families: shardFamilies = [], folded, cachedRead } = {}) {
+function verdict(
+  name,
+  recording,
+  runs,
+  own = new Set(),
+  { families: shardFamilies = [], folded, cachedRead, requestReadsSummary = false } = {},
+) {
   const grouped = groupShards(recording.writes);
   recording = { ...recording, writes: grouped.map, reads: new Map(recording.reads) };
   // The worker's reads of a post's summary are kept apart only where the scenario reports them
-  // (`folded`); elsewhere they load the post's partition with the requests' reads.
-  if (!folded)
-    for (const [where, entry] of [...recording.reads])
+  // (`folded`); elsewhere they load the post's partition with the requests' reads. A GetItem of the
+  // summary is taken for the worker's (the like paths read it in a BatchGetItem), but a comment's
+  // request reads it that way itself (`requestReadsSummary`).
+  const mergeWorker = (map) => {
+    for (const [where, entry] of [...map])
       if (where.endsWith(' (worker)')) {
-        recording.reads.delete(where);
+        map.delete(where);
         const into = where.slice(0, -' (worker)'.length);
-        const sum = recording.reads.get(into) ?? { units: 0, ops: new Set() };
+        const sum = map.get(into) ?? { units: 0, ops: new Set() };
         sum.units += entry.units;
         for (const op of entry.ops) sum.ops.add(op);
-        recording.reads.set(into, sum);
+        map.set(into, sum);
       }
+  };
+  if (!folded || requestReadsSummary) mergeWorker(recording.reads);
+  // Likewise the worker's folds: reported apart where the scenario says what they fold (`folded`).
+  if (!folded) mergeWorker(recording.writes);
   // One operation (a cache miss) shares whatever it touches. A partition of the actor of one
   // operation (a new account's `USER#<id>`) is never shared, though the stream worker's writes to
   // it (the verification mail) land while later operations run and are counted under them.
@@ -407,6 +432,11 @@ function verdict(name, recording, runs, own = new Set(), { families: shardFamili
       ? { busiestShardWcuPerOp: round(Math.max(...[...families.values()].map((f) => f.busiest)) / runs) }
       : {}),
     ...(foldWrites !== undefined ? { foldWcu: round(foldWrites) } : {}),
+    // Every shared partition's units per operation: what the adaptive model combines (`adaptive`).
+    perOp: {
+      writes: perOpOf(shared(recording.writes), runs, mask),
+      reads: perOpOf(shared(recording.reads), runs, mask),
+    },
     ...(workerReads ? { workerReadRcu: round(workerReads) } : {}),
     ...(cachedRead
       ? {
@@ -420,6 +450,48 @@ function verdict(name, recording, runs, own = new Set(), { families: shardFamili
   };
 }
 const round = (n) => Math.round(n * 100) / 100;
+const perOpOf = (entries, runs, mask) =>
+  Object.fromEntries(entries.map(([where, { units }]) => [mask(where), round(units / runs)]));
+
+/**
+ * A pattern counted on the post's counter item up to a bound per instance a second and on shards past
+ * it (likes, comments: src/posts/like-heat.ts). `direct` was recorded with every operation counted on
+ * the post, `hot` with every one on the shards; at a rate R from INSTANCES instances, at most
+ * INSTANCES x bound of them are direct and the rest hot, so a partition taking d units per direct
+ * operation and s per hot one carries d x min(R, D) + s x (R - D) with D = INSTANCES x bound. The
+ * highest rate is where the first partition reaches its limit.
+ */
+function adaptive(name, direct, hot, bound) {
+  const directRate = INSTANCES * bound;
+  const highest = (d, s, limit) => {
+    if (d * directRate >= limit) return limit / d; // the direct operations alone fill it
+    return s > 0 ? directRate + (limit - d * directRate) / s : Infinity;
+  };
+  let max = Infinity;
+  let limiting = { partition: '-', kind: 'write', direct: 0, hot: 0 };
+  for (const [kind, limit] of [
+    ['writes', LIMITS.write],
+    ['reads', LIMITS.read],
+  ]) {
+    const partitions = new Set([...Object.keys(direct.perOp[kind]), ...Object.keys(hot.perOp[kind])]);
+    for (const partition of partitions) {
+      const [d, s] = [direct.perOp[kind][partition] ?? 0, hot.perOp[kind][partition] ?? 0];
+      const rate = highest(d, s, limit);
+      if (rate < max) [max, limiting] = [rate, { partition, kind: kind.slice(0, -1), direct: d, hot: s }];
+    }
+  }
+  return {
+    pattern: name,
+    runs: direct.runs,
+    model: `${INSTANCES} instances, each counting up to ${bound}/s on the post (${directRate}/s in all), the rest on shards`,
+    limitedBy: limiting,
+    maxRatePerSecond: Number.isFinite(max) ? Math.floor(max) : 'unbounded',
+    target: TARGETS[name],
+    meets: !Number.isFinite(max) || max >= TARGETS[name],
+    direct,
+    hot,
+  };
+}
 
 async function main() {
   const engine = await startEngine({});
@@ -427,43 +499,52 @@ async function main() {
   let app = await startApp({ DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: TABLE, MAIL_TRANSPORT: 'log' });
   await app.stop();
   const proxy = await recordingProxy(engine.endpoint);
-  app = await startApp({
-    DYNAMODB_ENDPOINT: proxy.endpoint,
-    DYNAMODB_TABLE_NAME: TABLE,
-    MAIL_TRANSPORT: 'log',
-    BCRYPT_COST: '4',
-    COMMENT_AUTO_APPROVE: 'all',
-    PUBLIC_CACHE_SECONDS: '5',
-    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
-    LOGIN_RATE_MAX_PER_IP: '0',
-    REGISTER_RATE_MAX_PER_IP: '0',
-    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
-    VIEW_COUNTER_SHARDS: String(VIEW_SHARDS),
-  });
-  const base = app.base;
+  // `bound`: LIKE_DIRECT_MAX_PER_SECOND and COMMENT_DIRECT_MAX_PER_SECOND of this app. 50 (the most):
+  // every like and comment of a run is counted on the post (20 come in well over 0.4 s); 0: none is.
+  const appWith = (bound) =>
+    startApp({
+      DYNAMODB_ENDPOINT: proxy.endpoint,
+      DYNAMODB_TABLE_NAME: TABLE,
+      MAIL_TRANSPORT: 'log',
+      BCRYPT_COST: '4',
+      COMMENT_AUTO_APPROVE: 'all',
+      PUBLIC_CACHE_SECONDS: '5',
+      LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+      LOGIN_RATE_MAX_PER_IP: '0',
+      REGISTER_RATE_MAX_PER_IP: '0',
+      CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+      VIEW_COUNTER_SHARDS: String(VIEW_SHARDS),
+      LIKE_DIRECT_MAX_PER_SECOND: String(bound),
+      COMMENT_DIRECT_MAX_PER_SECOND: String(bound),
+    });
+  app = await appWith(50);
+  let base = app.base;
   const author = await register(base, 'heat-author');
-  const post = (
-    await call(base, 'POST', '/api/v1/posts', { token: author.token, body: { title: 'Viral', content: BODY } })
-  ).json;
-  await call(base, 'POST', `/api/v1/posts/${post.id}/publish`, { token: author.token });
+  const publish = async (title) => {
+    const created = (await call(base, 'POST', '/api/v1/posts', { token: author.token, body: { title, content: BODY } }))
+      .json;
+    await call(base, 'POST', `/api/v1/posts/${created.id}/publish`, { token: author.token });
+    return created;
+  };
+  // The second post takes the likes and comments of the hot runs (a reader likes a post once).
+  const [post, hotPost] = [await publish('Viral'), await publish('Viral too')];
   const readers = [];
   for (let i = 0; i < RUNS; i++) readers.push(await register(base, `heat-reader-${i}`));
   await sleep(2500);
 
+  const like = (target) => (i) => call(base, 'PUT', `/api/v1/posts/${target.id}/like`, { token: readers[i].token });
+  const comment = (target) => (i) =>
+    call(base, 'POST', `/api/v1/posts/${target.id}/comments`, {
+      token: readers[i].token,
+      body: { content: BODY.slice(0, 200) },
+    });
   const scenarios = [
     [
       'view',
       (i) => call(base, 'POST', `/api/v1/posts/${post.id}/views`, { headers: { 'user-agent': `heat-viewer-${i}` } }),
     ],
-    ['like', (i) => call(base, 'PUT', `/api/v1/posts/${post.id}/like`, { token: readers[i].token })],
-    [
-      'comment',
-      (i) =>
-        call(base, 'POST', `/api/v1/posts/${post.id}/comments`, {
-          token: readers[i].token,
-          body: { content: BODY.slice(0, 200) },
-        }),
-    ],
+    ['like', like(post)],
+    ['comment', comment(post)],
     [
       'register',
       (i) =>
@@ -510,8 +591,22 @@ async function main() {
       folded: /^table POST#/,
       cachedRead: { partition: /^table POST#/, seconds: 1, instances: 10 },
     },
+    // Comments: the comment in the post's partition (the thread is one Query of it); a hot post's
+    // count on one of its comment counter shards (`POSTCOMMENTS#<postId>#<n>`, 4, n from the
+    // comment's id), one family, folded into the counter item by the worker once per post per
+    // batch. The comment's read of the post (a GetItem of its summary) is the request's own.
+    comment: {
+      families: [[/^(table POSTCOMMENTS#[^#]+#)\d+$/, COMMENT_SHARDS]],
+      folded: /^table POST#/,
+      requestReadsSummary: true,
+    },
   };
-  for (const [name, run] of scenarios) rows.push(await recorded(name, RUNS, run, options[name]));
+  const direct = {};
+  for (const [name, run] of scenarios) {
+    const row = await recorded(name, RUNS, run, options[name]);
+    if (name in DIRECT_BOUND) direct[name] = row;
+    rows.push(row);
+  }
   // The anonymous front page is served from each instance's public cache (PUBLIC_CACHE_SECONDS=5
   // here): the database sees one read per instance per 5 s whatever the request rate, so 10
   // instances make 2 misses/s. Measured: one miss (a cold cache), then the hottest partition's
@@ -526,11 +621,31 @@ async function main() {
   });
   rows.push(front);
 
+  // The same likes and comments on a post that is hot on every instance (bound 0: all on shards),
+  // then each row as the adaptive model combines the two (`adaptive`).
+  await app.stop();
+  app = await appWith(0);
+  base = app.base;
+  for (const [name, run] of [
+    ['like', like(hotPost)],
+    ['comment', comment(hotPost)],
+  ]) {
+    const hot = await recorded(name, RUNS, run, options[name]);
+    rows[rows.indexOf(direct[name])] = adaptive(name, direct[name], hot, DIRECT_BOUND[name]);
+  }
+
   console.log('\nPartition-key heat (per operation, the hottest partition):');
+  const line = (row, label = row.pattern) =>
+    `${label.padEnd(14)} ${String(row.runs).padStart(3)} ops  write ${String(row.hottestWrite.wcuPerOp).padStart(5)} WCU/op on ${row.hottestWrite.partition.padEnd(36)} read ${String(row.hottestRead.rcuPerOp).padStart(5)} RCU/op on ${row.hottestRead.partition.padEnd(28)} max ${String(row.maxRatePerSecond).padStart(9)}/s  target ${String(row.target).padStart(6)}/s  ${row.meets ? 'ok' : 'OVER'}  (computed ${row.computedWcu} WCU, reported ${row.reportedWcu})`;
   for (const row of rows)
-    console.log(
-      `${row.pattern.padEnd(11)} ${String(row.runs).padStart(3)} ops  write ${String(row.hottestWrite.wcuPerOp).padStart(5)} WCU/op on ${row.hottestWrite.partition.padEnd(36)} read ${String(row.hottestRead.rcuPerOp).padStart(5)} RCU/op on ${row.hottestRead.partition.padEnd(28)} max ${String(row.maxRatePerSecond).padStart(9)}/s  target ${String(row.target).padStart(6)}/s  ${row.meets ? 'ok' : 'OVER'}  (computed ${row.computedWcu} WCU, reported ${row.reportedWcu})`,
-    );
+    if (row.model) {
+      console.log(line(row.direct, `${row.pattern} (direct)`));
+      console.log(line(row.hot, `${row.pattern} (hot)`));
+      const { partition, kind, direct: d, hot: h } = row.limitedBy;
+      console.log(
+        `${row.pattern.padEnd(14)} ${row.model}: max ${row.maxRatePerSecond}/s (the ${kind}s of ${partition}: ${d} a direct one, ${h} a hot one), target ${row.target}/s  ${row.meets ? 'ok' : 'OVER'}`,
+      );
+    } else console.log(line(row));
   for (const row of rows.filter((r) => r.sampleHottestShard))
     console.log(
       `${row.pattern}: the sharded partitions as a shard's share of ${INDEX_SHARDS}; in this sample of ${row.runs} the busiest single shard was ${row.sampleHottestShard.partition} at ${row.sampleHottestShard.wcuPerOp} WCU/op`,
@@ -539,7 +654,7 @@ async function main() {
   const file = `bench/results/heat-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`;
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, indexShards: INDEX_SHARDS, rows }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), runs: RUNS, indexShards: INDEX_SHARDS, instances: INSTANCES, rows }, null, 2)}\n`,
   );
   console.log(`${front.pattern}: ${front.note}`);
   const view = rows.find((row) => row.pattern === 'view');
@@ -547,10 +662,15 @@ async function main() {
     console.log(
       `view: the stream's fold wrote ${view.foldWcu} WCU on the post's counter item for ${view.runs} views (once per post per batch: here the views came one at a time, at 20,000/s a batch holds many); the busiest of ${VIEW_SHARDS} shards took ${view.busiestShardWcuPerOp} WCU/op in this sample; the post's read (${view.cachedRead.rcuPerRead} RCU on ${view.cachedRead.partition}) remembered 1 s by 10 instances: ${view.cachedRead.rcuPerSecond} RCU/s of ${LIMITS.read}`,
     );
-  const liked = rows.find((row) => row.pattern === 'like');
+  const liked = rows.find((row) => row.pattern === 'like')?.hot;
   if (liked?.foldWcu !== undefined)
     console.log(
-      `like: the stream's fold wrote ${liked.foldWcu} WCU and its like-place check read ${liked.workerReadRcu ?? 0} RCU on the post's partition for ${liked.runs} likes (each once per post per stream batch, however many likes the batch holds); the busiest of ${LIKE_SHARDS} like shards took ${liked.busiestShardWcuPerOp} WCU/op in this sample; the post's read (${liked.cachedRead.rcuPerRead} RCU on ${liked.cachedRead.partition}) remembered 1 s by 10 instances: ${liked.cachedRead.rcuPerSecond} RCU/s of ${LIMITS.read}`,
+      `like (hot): the stream's fold wrote ${liked.foldWcu} WCU and its like-place check read ${liked.workerReadRcu ?? 0} RCU on the post's partition for ${liked.runs} likes (each once per post per stream batch, however many likes the batch holds); the busiest of ${LIKE_SHARDS} like shards took ${liked.busiestShardWcuPerOp} WCU/op in this sample; the post's read (${liked.cachedRead.rcuPerRead} RCU on ${liked.cachedRead.partition}) remembered 1 s by 10 instances: ${liked.cachedRead.rcuPerSecond} RCU/s of ${LIMITS.read}`,
+    );
+  const commented = rows.find((row) => row.pattern === 'comment')?.hot;
+  if (commented?.foldWcu !== undefined)
+    console.log(
+      `comment (hot): the stream's fold wrote ${commented.foldWcu} WCU on the post's counter item for ${commented.runs} comments (once per post per stream batch); the busiest of ${COMMENT_SHARDS} comment shards took ${commented.busiestShardWcuPerOp} WCU/op in this sample`,
     );
   console.log(`\nwritten: ${file}`);
   await proxy.close();
