@@ -73,7 +73,9 @@ async function main() {
   let engine = await startEngine({ dataDir: fastDir, port });
   const appEnv = { DYNAMODB_ENDPOINT: engine.endpoint, DYNAMODB_TABLE_NAME: TABLE, MAIL_TRANSPORT: 'log' };
   const app = await startApp({ ...appEnv, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
-  const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...appEnv });
+  // The loader's own client waits up to 60 s a call: a BatchWriteItem into a table of tens of thousands of
+  // items can take longer than the app's 5 s budget (the 100k run timed out in growTo at load 0.3-1.5).
+  const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...appEnv, DYNAMODB_REQUEST_TIMEOUT_MS: '60000' });
   const db = createDocumentClient(createDynamoClient(config.dynamo));
 
   const empty = await readiness(app.base);
