@@ -1,6 +1,13 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { SettableClock } from '../common/clock/clock.js';
+import { epochSeconds } from '../dynamo/expressions.js';
+import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
+import { AppMetrics } from '../metrics/app-metrics.js';
+import { InMemoryMailer } from './in-memory.mailer.js';
+import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SesMailer, type SesSender } from './ses.mailer.js';
-import { noticesOf } from './security-notices.js';
+import { noticesOf, SecurityNotices } from './security-notices.js';
 import { renderMail } from './templates.js';
 
 describe('mail templates', () => {
@@ -76,5 +83,44 @@ describe('the security notices a change of the user item calls for', () => {
   it('an insert or a removal: none (no before or no after)', () => {
     expect(noticesOf(undefined, before)).toEqual([]);
     expect(noticesOf(before, undefined)).toEqual([]);
+  });
+});
+
+// A dead-lettered record of the user item can be replayed (`db:stream-replay`) until its dead letter
+// expires, 30 days on: the notice's marker must still be there then, or the replay mails it again.
+describe('a security notice replayed from a dead letter', () => {
+  /** A table double for the marker's conditional Put, where an item past its `ttl` is gone (as TTL deletes it). */
+  function markerTable(clock: SettableClock) {
+    const ttls = new Map<string, number>();
+    const send = (command: PutCommand) => {
+      const item = command.input.Item ?? {};
+      const key = `${String(item.PK)}|${String(item.SK)}`;
+      const ttl = ttls.get(key);
+      if (ttl !== undefined && ttl > epochSeconds(clock.now()))
+        return Promise.reject(
+          Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }),
+        );
+      ttls.set(key, Number(item.ttl));
+      return Promise.resolve({});
+    };
+    return { send } as never;
+  }
+
+  it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
+    const clock = new SettableClock().set('2026-11-27T08:00:00Z');
+    const mailer = new InMemoryMailer();
+    const notices = new SecurityNotices(
+      mailer,
+      new NoticesSentRepository(markerTable(clock), 't'),
+      clock,
+      new AppMetrics(),
+    );
+    const before = { email: 'ada@example.com', passwordGeneration: 1, version: 4 };
+    const after = { ...before, passwordGeneration: 2, version: 5 };
+    expect(await notices.fromUserChange('user', before, after)).toEqual(['password_changed']);
+    // The record failed after the mail (a later handler), was dead-lettered, and is replayed late.
+    clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
+    expect(await notices.fromUserChange('user', before, after)).toEqual([]);
+    expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
   });
 });

@@ -15,8 +15,8 @@ export class NoticesSentRepository {
 
   /**
    * Claims a notice: true the first time for this user and notice, false when it was claimed
-   * before (a replayed record, a second worker). The marker outlives the stream's 24-hour
-   * retention (`until`), after which no record can come again.
+   * before (a replayed record, a second worker). The marker outlives the last replay of a
+   * dead-lettered record (`until`), after which no record can come again.
    */
   async claim(userId: string, notice: string, at: Date, until: Date): Promise<boolean> {
     try {

@@ -1,13 +1,18 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { describeMailError, type MailRequest, renderMail } from './templates.js';
 
-/** How long a notice's marker is kept: longer than the stream keeps a record (24 hours). */
-const MARKER_LIFETIME_MS = 48 * 3600 * 1000;
+/**
+ * How long a notice's marker is kept: past the last replay of its record. The stream keeps a
+ * record 24 hours, but a dead-lettered one can be replayed for 30 days: with the 48 hours this
+ * was, a replay on day 3 found no marker (TTL had deleted it) and mailed the notice again.
+ */
+const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 
 interface Notice {
   /** Unique per change: the kind and the generation or version the change produced. */

@@ -6,7 +6,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate, epochSeconds } from '../dynamo/expressions.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { STREAM_JOB_TTL_SECONDS } from './stream-dead-letters.repository.js';
+import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 import type { AuthorDisplay } from '../identity/author-display.js';
 
 /** Where a copy stands: which listing, and the cursor after the last item done (none: its start). */
@@ -23,8 +23,8 @@ export interface DisplayFanoutJob {
   step: number;
 }
 
-/** A job outlives the replay of a dead-lettered step (STREAM_JOB_TTL_SECONDS): after that it cannot go on. */
-const JOB_TTL_SECONDS = STREAM_JOB_TTL_SECONDS;
+/** A job outlives the replay of a dead-lettered step (OUTLIVES_REPLAY_TTL_SECONDS): after that it cannot go on. */
+const JOB_TTL_SECONDS = OUTLIVES_REPLAY_TTL_SECONDS;
 
 /** The job of a job item's stream image, or undefined when the image is not one. */
 export function fanoutJobOf(userId: string, image: Item | undefined): DisplayFanoutJob | undefined {

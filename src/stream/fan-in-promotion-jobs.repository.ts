@@ -11,7 +11,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate, epochSeconds } from '../dynamo/expressions.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { STREAM_JOB_TTL_SECONDS } from './stream-dead-letters.repository.js';
+import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 
 /** A fan-in promotion in progress: the author, the followers index key to go on after (none: the start), the step. */
 export interface FanInPromotionJob {
@@ -21,11 +21,11 @@ export interface FanInPromotionJob {
 }
 
 /**
- * A job outlives the replay of a dead-lettered step (STREAM_JOB_TTL_SECONDS), and the done job stays
+ * A job outlives the replay of a dead-lettered step (OUTLIVES_REPLAY_TTL_SECONDS), and the done job stays
  * that long too, so that the promotion's own record, delivered or replayed again, finds it and does
  * not start the promotion over.
  */
-const JOB_TTL_SECONDS = STREAM_JOB_TTL_SECONDS;
+const JOB_TTL_SECONDS = OUTLIVES_REPLAY_TTL_SECONDS;
 
 /** The job of a job item's stream image: undefined when the image is not one, or the job is done. */
 export function fanInJobOf(authorId: string, image: Item | undefined): FanInPromotionJob | undefined {

@@ -5,19 +5,8 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { countAll, queryAll } from '../dynamo/pagination.js';
+import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
 import { sequencePosition, type StreamRecord } from '../dynamo/stream-record.js';
-
-/** Dead letters expire (DynamoDB TTL) after this long: 30 days, past the time to look at them. */
-export const DEAD_LETTER_TTL_SECONDS = 30 * 24 * 3600;
-
-/**
- * How long a stream job's item (a rename's display copy, a fan-in promotion) lives after its last
- * step: a day past a dead letter's life. A step whose record was dead-lettered is replayed at most
- * 30 days later, and must find its job to go on: with a 2-day life the job was gone by then, the
- * replayed step's condition failed as a lost race, and the rest of the followers were never reached
- * (review 13, M-a1).
- */
-export const STREAM_JOB_TTL_SECONDS = DEAD_LETTER_TTL_SECONDS + 24 * 3600;
 
 export interface StreamDeadLetter {
   shardId: string;

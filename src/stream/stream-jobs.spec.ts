@@ -3,7 +3,7 @@ import { SettableClock } from '../common/clock/clock.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
 import { FanInPromotionJobsRepository } from './fan-in-promotion-jobs.repository.js';
-import { DEAD_LETTER_TTL_SECONDS } from './stream-dead-letters.repository.js';
+import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
 
 /** Records the `ttl` of every item a Put or an Update writes. */
 function recordingClient() {
