@@ -6,6 +6,7 @@ import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { FeedFanout } from '../src/feed/feed-fanout.js';
 import { toTimelineItem } from '../src/feed/timeline.repository.js';
+import { dayAttribute } from '../src/posts/feed-days.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
 import { processStream } from './helpers/stream.js';
@@ -297,6 +298,45 @@ describe('follows (e2e)', () => {
       // by the read): the transaction checks the reader's user item, so it writes nothing.
       expect(await t.app.get(FeedFanout).authorLeft(erased, author.userId)).toBe(0);
       expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
+    });
+
+    it('a fan-out to a reader erased meanwhile writes nothing for them, nor does the withdrawal: no entry, no FEED#DAYS back', async () => {
+      const [author, reader] = [await signUp(t), await signUp(t)];
+      await follow(reader, author.userId).expect(200);
+      // An erased reader whose edge the fan-out still finds: it read the followers index before the
+      // erasure's stream work removed the edge (the user item went first, in the erasing request).
+      const erased = 'erased-follower-0002';
+      await committedFollow(erased, author.userId);
+      await processStream(t);
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Fanned out past the erased', content: 'x' })
+        .expect(201);
+      const postId = (draft.body as { id: string }).id;
+      const published = await t.api
+        .post(`/api/v1/posts/${postId}/publish`)
+        .set('authorization', author.bearer)
+        .send({})
+        .expect(200);
+      const post = published.body as { id: string; authorId: string; publishedAt: string };
+      await processStream(t);
+      const day = dayAttribute(post.publishedAt);
+      const entry = (readerId: string) => Keys.timelineEntry(readerId, post.publishedAt, post.id);
+      const daysOf = (readerId: string) => t.getItem(Keys.feedDays(readerId).PK, Keys.feedDays(readerId).SK);
+      expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeDefined();
+      expect((await daysOf(reader.userId))?.[day]).toBe(1);
+      expect(await t.getItem(entry(erased).PK, entry(erased).SK)).toBeUndefined();
+      expect(await daysOf(erased)).toBeUndefined();
+
+      // The withdrawal, with an entry still in the erased reader's timeline (the erasure deletes
+      // their FEED#DAYS and their timeline one after the other): its -1 recreates nothing.
+      await t.db.send(new PutCommand({ TableName: t.tableName, Item: toTimelineItem(erased, post) }));
+      await t.api.post(`/api/v1/posts/${postId}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+      await processStream(t);
+      expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeUndefined();
+      expect((await daysOf(reader.userId))?.[day]).toBe(0);
+      expect(await daysOf(erased)).toBeUndefined();
     });
 
     it('a follow of an author already fan-in costs the processor no transaction: the follow added the author (review 3, #10)', async () => {

@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type CountedMarker,
+  GUARDED_MARKERS_PER_TRANSACTION,
   MARKERS_PER_TRANSACTION,
   writeCountedMarkers,
   writeSharedCounterMarkers,
@@ -72,6 +73,64 @@ describe('writeCountedMarkers', () => {
     expect(conflict.sent).toHaveLength(2);
     const counterFailed = fakeClient([() => canceled(['None', 'ConditionalCheckFailed'])]);
     await expect(writeCountedMarkers(counterFailed.client, [pair(0)])).rejects.toThrow('Transaction cancelled');
+  });
+});
+
+describe('writeCountedMarkers with guards (the fan-out: each reader checked)', () => {
+  const guarded = (n: number): CountedMarker => ({
+    ...pair(n),
+    guard: {
+      ConditionCheck: { TableName: 't', Key: { PK: `U#${n}`, SK: 'U' }, ConditionExpression: 'attribute_exists(PK)' },
+    },
+  });
+  /** Records the markers of each transaction sent (every third item, from the first). */
+  function guardedClient(outcomes: ((markers: string[]) => Error | undefined)[]) {
+    const sent: string[][] = [];
+    const client = {
+      send: (command: TransactWriteCommand) => {
+        const items = command.input.TransactItems ?? [];
+        const markers = items.filter((_, i) => i % 3 === 0).map((item) => String(item.Put?.Item?.PK));
+        sent.push(markers);
+        const outcome = outcomes.shift()?.(markers);
+        return outcome ? Promise.reject(outcome) : Promise.resolve({});
+      },
+    };
+    return { client: client as unknown as DynamoDBDocumentClient, sent };
+  }
+
+  it('sends 33 guarded pairs a transaction, each marker, counter and guard together', async () => {
+    const { client, sent } = guardedClient([]);
+    expect(
+      await writeCountedMarkers(
+        client,
+        Array.from({ length: 70 }, (_, n) => guarded(n)),
+      ),
+    ).toBe(70);
+    expect(sent.map((markers) => markers.length)).toEqual([
+      GUARDED_MARKERS_PER_TRANSACTION,
+      GUARDED_MARKERS_PER_TRANSACTION,
+      4,
+    ]);
+  });
+
+  it('resends without a pair whose guard failed (its owner is gone): neither its marker nor its counter is written', async () => {
+    // U#1 is gone: its guard (position 1 * 3 + 2) fails.
+    const { client, sent } = guardedClient([
+      (markers) =>
+        canceled(
+          markers.flatMap((m) => (m === 'M#1' ? ['None', 'None', 'ConditionalCheckFailed'] : ['None', 'None', 'None'])),
+        ),
+    ]);
+    expect(await writeCountedMarkers(client, [0, 1, 2].map(guarded))).toBe(2);
+    expect(sent).toEqual([
+      ['M#0', 'M#1', 'M#2'],
+      ['M#0', 'M#2'],
+    ]);
+  });
+
+  it('refuses pairs of which only some are guarded', async () => {
+    const { client } = guardedClient([]);
+    await expect(writeCountedMarkers(client, [guarded(0), pair(1)])).rejects.toThrow('some pairs have no guard');
   });
 });
 

@@ -32,46 +32,63 @@ export async function writeCountedMarker(
   }
 }
 
-/** A marker and the counter that counts it (distinct items, and distinct from every other pair's). */
+/**
+ * A marker and the counter that counts it (distinct items, and distinct from every other pair's),
+ * and optionally a guard: a condition check on the owner's item (the reader's user item), without
+ * which neither is written (an erased reader's counter item must not come back).
+ */
 export interface CountedMarker {
   marker: TransactItem;
   counter: TransactItem;
+  guard?: TransactItem;
 }
 
 /** Pairs of one transaction: DynamoDB's 100 items. */
 export const MARKERS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS / 2;
+/** Guarded pairs of one transaction: three items each. */
+export const GUARDED_MARKERS_PER_TRANSACTION = Math.floor(MAX_TRANSACTION_ITEMS / 3);
 
 const MAX_CONFLICT_ROUNDS = 8;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Many counted markers (the fan-out's timeline entries with their readers' day counts), 50 pairs
- * a transaction, each marker carrying its own condition. A pair whose marker condition fails
- * (written already, or gone already) is done: the transaction is cancelled, and sent again
- * without it, so a replayed batch, or one resumed after a crash, counts each marker once. Returns
- * how many markers this call wrote (or removed).
+ * a transaction (33 guarded ones), each marker carrying its own condition. A pair whose marker
+ * condition fails (written already, or gone already) is done, and so is one whose guard fails
+ * (its owner is gone: nothing is to be written for them): the transaction is cancelled, and sent
+ * again without it, so a replayed batch, or one resumed after a crash, counts each marker once.
+ * Returns how many markers this call wrote (or removed).
  */
 export async function writeCountedMarkers(
   client: DynamoDBDocumentClient,
   pairs: readonly CountedMarker[],
 ): Promise<number> {
+  const guarded = pairs.some((pair) => pair.guard);
+  // Positions in a cancelled transaction map back to pairs by their width: all pairs or none guarded.
+  if (guarded && !pairs.every((pair) => pair.guard)) throw new Error('writeCountedMarkers: some pairs have no guard');
+  const width = guarded ? 3 : 2;
+  const perTransaction = guarded ? GUARDED_MARKERS_PER_TRANSACTION : MARKERS_PER_TRANSACTION;
   let written = 0;
-  for (let start = 0; start < pairs.length; start += MARKERS_PER_TRANSACTION) {
-    let pending = pairs.slice(start, start + MARKERS_PER_TRANSACTION);
+  for (let start = 0; start < pairs.length; start += perTransaction) {
+    let pending = pairs.slice(start, start + perTransaction);
     let conflicts = 0;
     while (pending.length > 0) {
       try {
         await client.send(
-          new TransactWriteCommand({ TransactItems: pending.flatMap((pair) => [pair.marker, pair.counter]) }),
+          new TransactWriteCommand({
+            TransactItems: pending.flatMap((pair) => [pair.marker, pair.counter, ...(guarded ? [pair.guard!] : [])]),
+          }),
         );
         written += pending.length;
         break;
       } catch (error) {
         if (!isTransactionCanceled(error)) throw error;
         const reasons = cancellationReasons(error);
-        // Markers sit at even positions: those whose own condition failed need nothing more.
+        // Each pair is `width` items from its marker: a failed marker (0) or guard (2) means it is done.
         const done = new Set(
-          reasons.filter((r) => r.code === 'ConditionalCheckFailed' && r.index % 2 === 0).map((r) => r.index / 2),
+          reasons
+            .filter((r) => r.code === 'ConditionalCheckFailed' && r.index % width !== 1)
+            .map((r) => Math.floor(r.index / width)),
         );
         const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
         if (done.size === 0) {

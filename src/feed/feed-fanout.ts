@@ -3,7 +3,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { chunk } from '../dynamo/batch.js';
-import { MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
+import { GUARDED_MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
@@ -115,8 +115,8 @@ export class FeedFanout {
   }
 
   private async inParallel(ids: string[], write: (ids: string[]) => Promise<unknown>): Promise<void> {
-    for (const group of chunk(ids, MARKERS_PER_TRANSACTION * WRITES_IN_FLIGHT)) {
-      await Promise.all(chunk(group, MARKERS_PER_TRANSACTION).map(write));
+    for (const group of chunk(ids, GUARDED_MARKERS_PER_TRANSACTION * WRITES_IN_FLIGHT)) {
+      await Promise.all(chunk(group, GUARDED_MARKERS_PER_TRANSACTION).map(write));
     }
   }
 }

@@ -74,9 +74,11 @@ export class TimelineRepository {
 
   /**
    * Puts the post into each reader's timeline with `+1` on the reader's count of its publication
-   * day (`FEED#DAYS`), 50 readers a transaction (`writeCountedMarkers`): an entry there already
-   * (a replayed record) is left, and not counted again. A post whose day has left the window
-   * would be expired at once: nothing is written. Returns how many entries were new.
+   * day (`FEED#DAYS`) and a check that the reader's user item is there, 33 readers a transaction
+   * (`writeCountedMarkers`): an entry there already (a replayed record) is left, and not counted
+   * again; a reader erased since the followers index was read gets nothing (their timeline and
+   * `FEED#DAYS` were deleted with the account, and are not recreated). A post whose day has left
+   * the window would be expired at once: nothing is written. Returns how many entries were new.
    */
   addEntries(readerIds: string[], post: TimelinePost, now: Date): Promise<number> {
     if (!dayInWindow(post.publishedAt, now)) return Promise.resolve(0);
@@ -91,13 +93,16 @@ export class TimelineRepository {
           },
         },
         counter: this.dayChange(readerId, post.publishedAt, +1, now),
+        guard: this.readerExists(readerId),
       })),
     );
   }
 
   /**
    * Removes the post from each reader's timeline with `-1` on the reader's day, for the entries
-   * that are there (deleting what is gone counts nothing). Past the window the day is no longer
+   * that are there (deleting what is gone counts nothing), with the same check of the reader's user
+   * item (an erasure deletes the reader's `FEED#DAYS` and timeline one after the other: a `-1`
+   * between the two would recreate the counter item). Past the window the day is no longer
    * summed, so the entries (expired, not yet deleted by TTL) go without a count: a batch delete.
    */
   async removeEntries(readerIds: string[], post: { id: string; publishedAt: string }, now: Date): Promise<number> {
@@ -120,8 +125,20 @@ export class TimelineRepository {
         },
       },
       counter: this.dayChange(readerId, post.publishedAt, -1, now),
+      guard: this.readerExists(readerId),
     }));
     return writeCountedMarkers(this.db, pairs);
+  }
+
+  /** The condition that the reader's user item is there (not erased), for the fan-out's transactions. */
+  private readerExists(readerId: string) {
+    return {
+      ConditionCheck: {
+        TableName: this.tableName,
+        Key: Keys.user(readerId),
+        ConditionExpression: 'attribute_exists(PK)',
+      },
+    };
   }
 
   /**
@@ -167,13 +184,7 @@ export class TimelineRepository {
           for (const index of indexes) days.set(entries[index].day, (days.get(entries[index].day) ?? 0) - 1);
           return this.daysChange(readerId, days, now);
         },
-        guard: {
-          ConditionCheck: {
-            TableName: this.tableName,
-            Key: Keys.user(readerId),
-            ConditionExpression: 'attribute_exists(PK)',
-          },
-        },
+        guard: this.readerExists(readerId),
       });
       removed += written;
       if (stopped) break;
