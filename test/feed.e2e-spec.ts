@@ -481,14 +481,15 @@ describe('personal feed: authors fanned in on read (e2e)', () => {
       at: new Date(),
     });
 
-    // The flag's record, as the processor hands it: it starts the job (one PutItem), and tells no follower.
+    // The flag's record, as the processor hands it: it starts the job (its Put and a check of the
+    // author's user item, one transaction: review 13, L-a3), and tells no follower.
     const flagged = new DynamoUsage();
     await runWithUsage(flagged, () =>
       t.app
         .get(FanInPromotionHandler)
         .handle(record(countsKey, { ...counts, fanIn: undefined }, counts, 1), author.userId),
     );
-    expect(flagged.commands).toEqual(['PutItem']);
+    expect(flagged.commands).toEqual(['TransactWriteItems']);
     const started = await job();
     expect(started).toMatchObject({ entity: 'FanInPromotionJob', step: 1, ttl: expect.any(Number) });
     // Only the follow made after the flag: it added the author in its own transaction.

@@ -339,6 +339,26 @@ describe('follows (e2e)', () => {
       expect(await daysOf(erased)).toBeUndefined();
     });
 
+    it("a fan-in flag's record handled after its author's erasure starts no promotion job (review 13, L-a3)", async () => {
+      // The author's counter item flagged, as the erasure's cascade finds it: the user item is gone
+      // (the erasing request removed it), and the flag's record is handled late (or replayed).
+      const erased = 'erased-author-0000001';
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: toFollowCountsItem(erased, { followerCount: 0, followingCount: 0, fanIn: true }),
+        }),
+      );
+      await processStream(t);
+      const job = Keys.fanInPromotionJob(erased);
+      expect(await t.getItem(job.PK, job.SK)).toBeUndefined();
+
+      // An author who is there gets the job (run through: no follower, so done at once).
+      const author = await fanInAuthor();
+      const started = Keys.fanInPromotionJob(author.userId);
+      expect(await t.getItem(started.PK, started.SK)).toMatchObject({ done: true });
+    });
+
     it('a follow of an author already fan-in costs the processor no transaction: the follow added the author (review 3, #10)', async () => {
       const [reader, author] = [await signUp(t), await fanInAuthor()];
       await t.api.put(`/api/v1/users/${author.userId}/follow`).set('authorization', reader.bearer).expect(200);

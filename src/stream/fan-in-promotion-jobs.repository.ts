@@ -1,16 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  type DynamoDBDocumentClient,
-  type NativeAttributeValue,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, type NativeAttributeValue, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { buildUpdate, epochSeconds } from '../dynamo/expressions.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
+import { mustExist, transactWrite } from '../dynamo/transactions.js';
 import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 
 /** A fan-in promotion in progress: the author, the followers index key to go on after (none: the start), the step. */
@@ -26,6 +22,9 @@ export interface FanInPromotionJob {
  * not start the promotion over.
  */
 const JOB_TTL_SECONDS = OUTLIVES_REPLAY_TTL_SECONDS;
+
+/** The job was started already (a duplicate delivery), or the author's user item is gone (an erasure). */
+class NothingToStart extends Error {}
 
 /** The job of a job item's stream image: undefined when the image is not one, or the job is done. */
 export function fanInJobOf(authorId: string, image: Item | undefined): FanInPromotionJob | undefined {
@@ -52,22 +51,35 @@ export class FanInPromotionJobsRepository {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Starts the author's promotion at the first follower, unless it was started already (running or done). */
+  /**
+   * Starts the author's promotion at the first follower, unless it was started already (running or
+   * done), or the author is gone: the job's `Put` is in one transaction with a check of the author's
+   * user item (review 13, L-a3). The job lives in the author's partition, which the erasure deletes;
+   * a flag record handled after that (late, or replayed) put it back, and it lingered 31 days.
+   */
   async start(authorId: string): Promise<void> {
-    await this.ignoringLostRace(
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...Keys.fanInPromotionJob(authorId),
-            entity: ENTITY.FanInPromotionJob,
-            step: 1,
-            ...this.stamp(),
+    try {
+      await transactWrite(this.db, [
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.fanInPromotionJob(authorId),
+                entity: ENTITY.FanInPromotionJob,
+                step: 1,
+                ...this.stamp(),
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
           },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      ),
-    );
+          onConditionFailed: () => new NothingToStart(),
+        },
+        mustExist(this.tableName, Keys.user(authorId), () => new NothingToStart()),
+      ]);
+    } catch (error) {
+      if (!(error instanceof NothingToStart)) throw error;
+    }
   }
 
   /** Moves the job past the step just run (its next record runs the next one), if it is still at that step. */

@@ -1,16 +1,18 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
 import { FanInPromotionJobsRepository } from './fan-in-promotion-jobs.repository.js';
 import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
 
-/** Records the `ttl` of every item a Put or an Update writes. */
+/** Records the `ttl` of every item a Put (alone or in a transaction) or an Update writes. */
 function recordingClient() {
   const ttls: number[] = [];
   const send = (command: unknown) => {
     if (command instanceof PutCommand) ttls.push(Number(command.input.Item?.ttl));
-    else if (command instanceof UpdateCommand) {
+    else if (command instanceof TransactWriteCommand) {
+      for (const item of command.input.TransactItems ?? []) if (item.Put) ttls.push(Number(item.Put.Item?.ttl));
+    } else if (command instanceof UpdateCommand) {
       const values = command.input.ExpressionAttributeValues ?? {};
       const names = command.input.ExpressionAttributeNames ?? {};
       const ttlName = Object.entries(names).find(([, name]) => name === 'ttl')?.[0];
