@@ -1,15 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { nanoid } from 'nanoid';
-import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
+import { batchWriteAll, chunk, type WriteRequest } from '../src/dynamo/batch.js';
 import { GUARDED_MARKERS_PER_TRANSACTION } from '../src/dynamo/counted-markers.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
-import { FeedFanout } from '../src/feed/feed-fanout.js';
+import { FollowsRepository } from '../src/follows/follows.repository.js';
+import { FANOUT_GROUP_READERS, FeedFanout } from '../src/feed/feed-fanout.js';
 import { FanInPromotionHandler, FanInPromotionStepHandler } from '../src/stream/handlers/follow-graph.handlers.js';
-import { toTimelineItem } from '../src/feed/timeline.repository.js';
+import { TimelineRepository, toTimelineItem } from '../src/feed/timeline.repository.js';
 import { dayAttribute } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
@@ -284,10 +285,13 @@ describe('personal feed (e2e)', () => {
     expect(transactions).toBeGreaterThanOrEqual(BIG_AUDIENCE / GUARDED_MARKERS_PER_TRANSACTION);
     // A transaction cancelled by a conflict is resent (writeCountedMarkers, at most a few rounds):
     // the scale run's 10,000 followers made 274 calls against a floor of 200 + the others (CI,
-    // 2026-11-27, 50 followers a transaction then), so a quarter more transactions is allowed; a
+    // 2026-11-27, 50 followers a transaction then), so a quarter more transactions is allowed; and
+    // one read of the author's fan-in flag per group of writes after the first (review 13, L-a2). A
     // read or write per follower would still be 10,000 calls.
     expect(usage.calls).toBeLessThan(
-      Math.ceil((BIG_AUDIENCE / GUARDED_MARKERS_PER_TRANSACTION) * 1.25) + FANOUT_OTHER_CALLS,
+      Math.ceil((BIG_AUDIENCE / GUARDED_MARKERS_PER_TRANSACTION) * 1.25) +
+        Math.ceil(BIG_AUDIENCE / FANOUT_GROUP_READERS) +
+        FANOUT_OTHER_CALLS,
     );
     const [post] = ((await feed(reader)).body as FeedPage).items;
     expect(post.authorId).toBe(famous.userId);
@@ -313,6 +317,70 @@ describe('personal feed (e2e)', () => {
       `fan-out of one post to ${BIG_AUDIENCE} timelines: ${Math.round(fanoutMs)} ms, ${usage.calls} calls, ` +
         `${usage.writeCapacity} WCU (${(usage.writeCapacity / BIG_AUDIENCE).toFixed(2)} a follower)\n`,
     );
+  });
+
+  it('stops a fan-out whose author is promoted to fan-in while it runs: no follower keeps an entry counted beside the merged-in author (review 13, L-a2)', async () => {
+    const author = await signUp(t);
+    // One group of writes and some more: the flag is read again between groups.
+    const ids = Array.from({ length: FANOUT_GROUP_READERS + 8 }, () => nanoid());
+    const since = new Date(Date.now() - 60_000).toISOString();
+    await seed(t, [
+      put(toFollowCountsItem(author.userId, { followerCount: ids.length, followingCount: 0 })),
+      ...ids.flatMap((id) => [put(toFollowItem(id, author.userId, since)), put(toUserItem(seededUser(id, since)))]),
+    ]);
+    await skipStream(t);
+    const postId = await draft(author, 'Promoted mid-fan-out');
+    const { publishedAt } = (await publish(author, postId)).body as { publishedAt: string };
+
+    // Once the fan-out's first group of writes is done, the author is promoted, and the whole
+    // promotion runs (on other shards, before the fan-out reaches the rest): per follower the author
+    // goes into their fan-in set and the author's entries out of their timeline, and the job is
+    // done (so the flag's record, handled after this one, starts nothing more).
+    const timeline = t.app.get(TimelineRepository);
+    const follows = t.app.get(FollowsRepository);
+    const fanout = t.app.get(FeedFanout);
+    const addEntries = timeline.addEntries.bind(timeline);
+    let calls = 0;
+    let finished = 0;
+    const spy = jest.spyOn(timeline, 'addEntries').mockImplementation(async (readerIds, post, now) => {
+      calls++;
+      const added = await addEntries(readerIds, post, now);
+      if (++finished === FANOUT_GROUP_READERS / GUARDED_MARKERS_PER_TRANSACTION) {
+        await follows.markFanIn(author.userId);
+        await t.db.send(
+          new PutCommand({
+            TableName: t.tableName,
+            Item: { ...Keys.fanInPromotionJob(author.userId), entity: 'FanInPromotionJob', step: 2, done: true },
+          }),
+        );
+        for (const group of chunk(ids, 10)) {
+          await Promise.all(
+            group.map(async (id) => {
+              await follows.addFanInAuthor(id, author.userId);
+              await fanout.authorLeft(id, author.userId);
+            }),
+          );
+        }
+      }
+      return added;
+    });
+    try {
+      await processStream(t);
+    } finally {
+      spy.mockRestore();
+    }
+
+    const day = dayAttribute(publishedAt);
+    const counted: string[] = [];
+    for (const group of chunk(ids, 20)) {
+      const days = await Promise.all(group.map((id) => t.getItem(Keys.feedDays(id).PK, Keys.feedDays(id).SK)));
+      days.forEach((item, i) => {
+        if (Number(item?.[day] ?? 0) !== 0) counted.push(group[i]);
+      });
+    }
+    expect(counted).toEqual([]);
+    // The fan-out wrote the first group only.
+    expect(calls).toBe(FANOUT_GROUP_READERS / GUARDED_MARKERS_PER_TRANSACTION);
   });
 });
 
