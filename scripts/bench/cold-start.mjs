@@ -103,7 +103,9 @@ async function main() {
   const template = await templateOf(db, TABLE, fixture);
   const growStarted = Date.now();
   const items = await growTo(db, TABLE, template, template.tableItems, SIZE);
-  log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s (tmpfs)`);
+  log(
+    `table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s (${IN_MEMORY ? 'in memory' : 'tmpfs'})`,
+  );
   const full = await readiness(app.base);
   log(`/health/ready at ${items} items: p50 ${ms(full.p50)}, p99 ${ms(full.p99)}, max ${ms(full.max)}`);
   await app.stop();
