@@ -17,6 +17,7 @@
 // Needs the peer's packages: `npm install --prefix bench/peer` (once), and PostgreSQL (initdb and
 // postgres; PG_BIN to point at them).
 //   BENCH_PEER_ROUNDS=3          rounds (ours then the peer in each)
+//   DYNAMODB_CLIENT=sdk          our app on the AWS SDK's transport instead of its default
 //   BENCH_PEER_COUNT=600         requests per operation and round (list, one post, like/unlike)
 //   BENCH_PEER_AUTH_COUNT=100    requests per round for login and register (bcrypt-bound)
 //   BENCH_CONCURRENCY=16         callers
@@ -76,6 +77,8 @@ async function startOurs() {
     REGISTER_RATE_MAX_PER_IP: '0',
     CONTENT_RATE_LIMIT_PER_MINUTE: '0',
     PUBLIC_CACHE_SECONDS: '0',
+    // To compare our DynamoDB transports (`lean`, the default, or the AWS SDK's `sdk`).
+    ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
   };
   const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-name=ours.cpuprofile'] : [];
   const app = await startApp(env, { nodeArgs });
