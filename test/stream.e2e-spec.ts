@@ -4,7 +4,7 @@ import { DeleteCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamod
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { batchWriteAll, type WriteRequest } from '../src/dynamo/batch.js';
-import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
+import { addCallHook, createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
 import { HIDDEN_LIKE_PREFIX } from '../src/posts/like-visibility.js';
@@ -225,18 +225,14 @@ describe('change streams: the post cascade (e2e)', () => {
       Object.values((input.RequestItems ?? {}) as Record<string, object[]>).some((requests) =>
         requests.some((request) => 'DeleteRequest' in request),
       ) || ((input.TransactItems ?? []) as object[]).some((item) => 'Delete' in item);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const write = ['BatchWriteItemCommand', 'TransactWriteItemsCommand'].includes(context.commandName ?? '');
-        if (write && deletes(args.input as Record<string, unknown>) && ++batches > 5) throw new Error('worker crashed');
-        return next(args);
-      },
-      { step: 'initialize', name: 'crashAfterFiveBatches' },
-    );
+    const removeCrash = addCallHook(client, (command, input) => {
+      const write = ['BatchWriteItemCommand', 'TransactWriteItemsCommand'].includes(command);
+      if (write && deletes(input) && ++batches > 5) throw new Error('worker crashed');
+    });
     try {
       await expect(processStream(t)).rejects.toThrow(/keeps failing/);
     } finally {
-      client.middlewareStack.remove('crashAfterFiveBatches');
+      removeCrash();
     }
     const left = (await partition(postId)).length + (await t.postLikes(postId)).length;
     expect(left).toBeGreaterThan(1);
@@ -374,17 +370,13 @@ describe('change streams: the post cascade (e2e)', () => {
     await processStream(t);
     await deletePost(postId);
     const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchWriteItemCommand') throw new Error('database refuses batches');
-        return next(args);
-      },
-      { step: 'initialize', name: 'refuseBatchesOnce' },
-    );
+    const refuseBatches = addCallHook(client, (command) => {
+      if (command === 'BatchWriteItemCommand') throw new Error('database refuses batches');
+    });
     try {
       await expect(processStream(t)).rejects.toThrow(/keeps failing/);
     } finally {
-      client.middlewareStack.remove('refuseBatchesOnce');
+      refuseBatches();
     }
     t.clock.advance(60_000); // past the shard's backoff
     await processStream(t);
@@ -659,13 +651,9 @@ describe('change streams: the inline worker (e2e)', () => {
     // The clock stands still: only the test moves it, so a slow machine cannot make the worker stall early.
     clock.set(new Date());
     const client = t.app.get<DynamoDBClient>(DYNAMODB_CLIENT);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'BatchWriteItemCommand') throw new Error('database refuses batches');
-        return next(args);
-      },
-      { step: 'initialize', name: 'refuseBatches' },
-    );
+    const refuseBatches = addCallHook(client, (command) => {
+      if (command === 'BatchWriteItemCommand') throw new Error('database refuses batches');
+    });
     const stalledGauge = async () => /^stream_worker_stalled (\d)$/m.exec(await t.app.get(AppMetrics).render())?.[1];
     let postId: string;
     try {
@@ -684,7 +672,7 @@ describe('change streams: the inline worker (e2e)', () => {
       expect(await stalledGauge()).toBe('1');
       await t.api.get('/health/ready').expect(200); // the API still serves
     } finally {
-      client.middlewareStack.remove('refuseBatches');
+      refuseBatches();
     }
     clock.advance(31_000); // past the shard's backoff
     try {

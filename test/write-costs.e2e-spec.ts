@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Response } from 'supertest';
+import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { Keys } from '../src/dynamo/keys.js';
 import {
@@ -74,27 +75,24 @@ describe('capacity per hot pattern (e2e)', () => {
     const add = (key: Record<string, unknown> | undefined) => {
       if (key) keys.push({ PK: text(key.PK), SK: text(key.SK) });
     };
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-        if (!WRITES.has(context.commandName ?? '')) return next(args);
-        add(input.Item ?? input.Key);
-        for (const op of input.TransactItems ?? []) {
-          const write = op.Put ?? op.Update ?? op.Delete ?? op.ConditionCheck;
-          add(write?.Item ?? write?.Key);
-        }
-        // A BatchWriteItem's requests (a BatchGetItem's RequestItems are reads: not arrays).
-        for (const requests of Object.values(input.RequestItems ?? {}))
-          if (Array.isArray(requests))
-            for (const request of requests) add(request.PutRequest?.Item ?? request.DeleteRequest?.Key);
-        return next(args);
-      },
-      { step: 'initialize', name: 'recordWrittenKeys' },
-    );
+    // Either transport (DYNAMODB_CLIENT) calls the client's hooks with the input as the repository built it.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const remove = addCallHook(client, (command, input: Record<string, any>) => {
+      if (!WRITES.has(command)) return;
+      add(input.Item ?? input.Key);
+      for (const op of input.TransactItems ?? []) {
+        const write = op.Put ?? op.Update ?? op.Delete ?? op.ConditionCheck;
+        add(write?.Item ?? write?.Key);
+      }
+      // A BatchWriteItem's requests (a BatchGetItem's RequestItems are reads: not arrays).
+      for (const requests of Object.values(input.RequestItems ?? {}))
+        if (Array.isArray(requests))
+          for (const request of requests) add(request.PutRequest?.Item ?? request.DeleteRequest?.Key);
+    });
     try {
       await task();
     } finally {
-      client.middlewareStack.remove('recordWrittenKeys');
+      remove();
     }
     return keys;
   };

@@ -180,6 +180,13 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
     expect(loadConfig({ DYNAMODB_EMBEDDED_IN_MEMORY: 'true' }).dynamo.embeddedInMemory).toBe(true);
     expect(problemsOf({ DYNAMODB_MAX_CONCURRENCY: '0' })[0]).toMatch(/^DYNAMODB_MAX_CONCURRENCY/);
   });
+
+  it('sends item calls through the lean transport unless DYNAMODB_CLIENT=sdk (issue 15)', () => {
+    expect(loadConfig({}).dynamo.client).toBe('lean');
+    expect(loadConfig(production).dynamo.client).toBe('lean');
+    expect(loadConfig({ DYNAMODB_CLIENT: 'sdk' }).dynamo.client).toBe('sdk');
+    expect(problemsOf({ DYNAMODB_CLIENT: 'fast' })[0]).toBe('DYNAMODB_CLIENT must be one of lean, sdk (got "fast")');
+  });
 });
 
 describe('loadConfig: the stream worker (issue 17)', () => {

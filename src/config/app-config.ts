@@ -31,7 +31,15 @@ export interface DynamoConfig {
   startupWaitSeconds: number;
   /** The embedded engine keeps its data in memory (throw-away runs) instead of under `embeddedDataDir`. */
   embeddedInMemory: boolean;
+  /**
+   * Transport of the repositories' data-plane calls: `lean` (our own, src/dynamo/lean-dynamo-client.ts)
+   * or `sdk` (the AWS SDK's document client), the operators' escape hatch (DYNAMODB_CLIENT).
+   */
+  client: DynamoClientKind;
 }
+
+export const DYNAMODB_CLIENT_KINDS = ['lean', 'sdk'] as const;
+export type DynamoClientKind = (typeof DYNAMODB_CLIENT_KINDS)[number];
 
 export interface AuthConfig {
   jwtSecret: string;
@@ -585,6 +593,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxQueue: int('DYNAMODB_MAX_QUEUE', 1000, 0, 100000),
       startupWaitSeconds: int('DYNAMODB_STARTUP_WAIT_SECONDS', 30, 0, 3600),
       embeddedInMemory: bool('DYNAMODB_EMBEDDED_IN_MEMORY', false),
+      client: oneOf('DYNAMODB_CLIENT', DYNAMODB_CLIENT_KINDS, 'lean'),
     },
     auth: {
       jwtSecret,

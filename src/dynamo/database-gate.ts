@@ -40,7 +40,10 @@ export class DatabaseGate {
     this.limiter = new Limiter('database', options.maxConcurrency, options.maxQueue);
   }
 
-  /** Wraps `send` of an SDK client (the low-level one and the document client each have their own). */
+  /**
+   * Wraps `send` of an SDK client (the low-level one and the document client each have their own).
+   * The lean transport's document client calls `run` itself.
+   */
   install(client: DynamoDBClient | DynamoDBDocumentClient): void {
     const original = client.send.bind(client) as Send;
     const gated = (command: unknown, options?: unknown, callback?: unknown) => {
@@ -48,7 +51,10 @@ export class DatabaseGate {
         throw new Error('DynamoDB calls use promises here, not callbacks');
       }
       return this.run((abortSignal) =>
-        original(command, { ...(options as Record<string, unknown>), abortSignal: linked(abortSignal, options) }),
+        original(command, {
+          ...(options as Record<string, unknown>),
+          abortSignal: withCallerSignal(abortSignal, options),
+        }),
       );
     };
     (client as { send: unknown }).send = gated;
@@ -118,7 +124,7 @@ export class DatabaseGate {
 }
 
 /** The gate's signal, combined with one the caller passed (e.g. a probe's shorter timeout). */
-function linked(signal: AbortSignal, options: unknown): AbortSignal {
+export function withCallerSignal(signal: AbortSignal, options: unknown): AbortSignal {
   const own = (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal;
   return own ? AbortSignal.any([signal, own]) : signal;
 }

@@ -5,7 +5,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { DynamoConfig } from '../config/app-config.js';
 import { DatabaseGate } from './database-gate.js';
-import { type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
+import { LeanDocumentClient, LeanDynamoTransport } from './lean-dynamo-client.js';
+import { type DynamoCallHook, type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
 
 /**
  * Region, endpoint, attempts and credentials of any AWS client on the configured DynamoDB (this
@@ -23,7 +24,14 @@ export function awsClientOptions(config: DynamoConfig) {
   };
 }
 
-const gates = new WeakMap<DynamoDBClient, DatabaseGate>();
+/** What `createDynamoClient` made beside each client: its gate, call hooks and (lean) transport. */
+interface ClientParts {
+  gate: DatabaseGate;
+  observer: DynamoCallObserver | undefined;
+  hooks: DynamoCallHook[];
+  transport: LeanDynamoTransport | undefined;
+}
+const parts = new WeakMap<DynamoDBClient, ClientParts>();
 
 /**
  * The one DynamoDB client of the process: keep-alive sockets, explicit connection and request
@@ -44,27 +52,72 @@ export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallOb
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: config.maxConcurrency }),
     }),
   });
-  installRequestAccounting(client, observer);
+  const hooks: DynamoCallHook[] = [];
+  installRequestAccounting(client, observer, hooks);
   const gate = new DatabaseGate({
     maxConcurrency: config.maxConcurrency,
     maxQueue: config.maxQueue,
     budgetMs: config.requestTimeoutMs,
   });
   gate.install(client);
-  gates.set(client, gate);
+  let transport: LeanDynamoTransport | undefined;
+  if (config.client === 'lean') {
+    transport = new LeanDynamoTransport({
+      region: config.region,
+      endpoint: config.endpoint,
+      // The SDK's resolved provider (the default chain on AWS): it caches and refreshes itself.
+      credentials: client.config.credentials,
+      maxAttempts: config.maxAttempts,
+      connectionTimeoutMs: config.connectionTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxSockets: config.maxConcurrency,
+    });
+    const destroy = client.destroy.bind(client);
+    client.destroy = () => {
+      transport?.destroy();
+      destroy();
+    };
+  }
+  parts.set(client, { gate, observer, hooks, transport });
   return client;
 }
 
 /** The gate of a client made by `createDynamoClient` (its limiter's queue, for tests and metrics). */
-export const gateOf = (client: DynamoDBClient): DatabaseGate | undefined => gates.get(client);
+export const gateOf = (client: DynamoDBClient): DatabaseGate | undefined => parts.get(client)?.gate;
 
+/**
+ * Tests: `hook` sees every call of the client's repositories (command name as the SDK names it,
+ * input as built) on either transport, and may throw to fail it. Returns its removal.
+ */
+export function addCallHook(client: DynamoDBClient, hook: DynamoCallHook): () => void {
+  const hooks = parts.get(client)?.hooks;
+  if (!hooks) throw new Error('not a client of createDynamoClient');
+  hooks.push(hook);
+  return () => void hooks.splice(hooks.indexOf(hook), 1);
+}
+
+/**
+ * The repositories' client. With `DYNAMODB_CLIENT=lean` (the default) the data-plane commands go
+ * through our own transport (docs/performance.md: the SDK's per-call pipeline was most of a
+ * request's CPU), everything else through the SDK's document client; `sdk` is the SDK for all.
+ */
 export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
   const documentClient = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
     unmarshallOptions: { wrapNumbers: false },
   });
+  const own = parts.get(client);
   // The document client sends through the shared middleware stack, not through `client.send`:
   // it gets the same gate, so both share one queue and one concurrency limit.
-  gates.get(client)?.install(documentClient);
-  return documentClient;
+  own?.gate.install(documentClient);
+  if (!own?.transport) return documentClient;
+  const lean = new LeanDocumentClient({
+    transport: own.transport,
+    gate: own.gate,
+    observer: own.observer,
+    hooks: own.hooks,
+    fallback: documentClient,
+  });
+  // Repositories only call `send` (and the module `destroy`): the lean client answers both.
+  return lean as unknown as DynamoDBDocumentClient;
 }

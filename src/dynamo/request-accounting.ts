@@ -64,40 +64,71 @@ function addCapacity(usage: { readCapacity: number; writeCapacity: number }, com
   }
 }
 
+/** Test and diagnostics seam: sees every call (command name, input as the caller built it) before it is sent. */
+export type DynamoCallHook = (command: string, input: Record<string, unknown>) => void;
+
 /**
- * Client middleware: asks DynamoDB for the consumed capacity of every data-plane call and
- * adds the call, its time and its capacity to the current request's usage (AsyncLocalStorage)
- * and reports it to the observer (the app's metrics). Installed once on the shared client, so
- * no repository has to care.
+ * Accounts one DynamoDB call: asks for the consumed capacity of a data-plane call (sets
+ * `ReturnConsumedCapacity` on `input` unless the caller chose), runs it, and adds the call, its
+ * time and its capacity to the current request's usage (AsyncLocalStorage) and to the observer
+ * (the app's metrics). The SDK path runs it as a middleware, the lean transport around its `send`.
  */
-export function installRequestAccounting(client: DynamoDBClient, observer?: DynamoCallObserver): void {
+export async function accountCall<T>(
+  command: string,
+  input: Record<string, unknown>,
+  observer: DynamoCallObserver | undefined,
+  run: () => Promise<T>,
+  consumedOf: (result: T) => unknown,
+): Promise<T> {
+  if (reportsCapacity(command) && input.ReturnConsumedCapacity === undefined) {
+    input.ReturnConsumedCapacity = 'TOTAL';
+  }
+  const usage = usageStorage.getStore();
+  const call = { readCapacity: 0, writeCapacity: 0, ok: false };
+  const started = performance.now();
+  try {
+    const result = await run();
+    addCapacity(call, command, consumedOf(result));
+    call.ok = true;
+    return result;
+  } finally {
+    const elapsed = performance.now() - started;
+    const operation = command.replace(/Command$/, '');
+    if (usage) {
+      usage.calls++;
+      usage.durationMs += elapsed;
+      usage.readCapacity += call.readCapacity;
+      usage.writeCapacity += call.writeCapacity;
+      usage.commands.push(operation);
+    }
+    observer?.({ operation, durationMs: elapsed, ...call });
+  }
+}
+
+/**
+ * Client middleware of the SDK path: `accountCall` on every call of the shared client (and of
+ * the SDK document client, which sends through its stack), then the client's hooks, so that no
+ * repository has to care.
+ */
+export function installRequestAccounting(
+  client: DynamoDBClient,
+  observer?: DynamoCallObserver,
+  hooks: readonly DynamoCallHook[] = [],
+): void {
   client.middlewareStack.add(
-    (next, context) => async (args) => {
+    (next, context) => (args) => {
       const command = context.commandName ?? 'UnknownCommand';
       const input = args.input as Record<string, unknown>;
-      if (reportsCapacity(command) && input.ReturnConsumedCapacity === undefined) {
-        input.ReturnConsumedCapacity = 'TOTAL';
-      }
-      const usage = usageStorage.getStore();
-      const call = { readCapacity: 0, writeCapacity: 0, ok: false };
-      const started = performance.now();
-      try {
-        const result = await next(args);
-        addCapacity(call, command, (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity);
-        call.ok = true;
-        return result;
-      } finally {
-        const elapsed = performance.now() - started;
-        const operation = command.replace(/Command$/, '');
-        if (usage) {
-          usage.calls++;
-          usage.durationMs += elapsed;
-          usage.readCapacity += call.readCapacity;
-          usage.writeCapacity += call.writeCapacity;
-          usage.commands.push(operation);
-        }
-        observer?.({ operation, durationMs: elapsed, ...call });
-      }
+      return accountCall(
+        command,
+        input,
+        observer,
+        () => {
+          for (const hook of hooks) hook(command, input);
+          return next(args);
+        },
+        (result) => (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity,
+      );
     },
     { step: 'initialize', name: 'requestAccountingMiddleware', override: true },
   );

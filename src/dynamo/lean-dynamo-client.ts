@@ -1,0 +1,453 @@
+import { Agent as HttpAgent, type IncomingHttpHeaders, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactGetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import {
+  INITIAL_RETRY_TOKENS,
+  isThrottlingError,
+  isTransientError,
+  MAXIMUM_RETRY_DELAY,
+  NO_RETRY_INCREMENT,
+  Retry,
+} from '@smithy/core/retry';
+import { Hash } from '@smithy/core/serde';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { newRequestId } from '../common/ids.js';
+import { type DatabaseGate, withCallerSignal } from './database-gate.js';
+import { accountCall, type DynamoCallHook, type DynamoCallObserver } from './request-accounting.js';
+
+/**
+ * The data-plane commands of lib-dynamodb this transport sends itself, by class, with their
+ * DynamoDB operation (the `X-Amz-Target`). Any other command goes to the SDK.
+ */
+const OPERATIONS = new Map<unknown, string>([
+  [GetCommand, 'GetItem'],
+  [PutCommand, 'PutItem'],
+  [UpdateCommand, 'UpdateItem'],
+  [DeleteCommand, 'DeleteItem'],
+  [QueryCommand, 'Query'],
+  [ScanCommand, 'Scan'],
+  [BatchGetCommand, 'BatchGetItem'],
+  [BatchWriteCommand, 'BatchWriteItem'],
+  [TransactGetCommand, 'TransactGetItems'],
+  [TransactWriteCommand, 'TransactWriteItems'],
+]);
+
+/** The DynamoDB operation a command is sent as by this transport, or undefined (the SDK's). */
+export const leanOperationOf = (command: unknown): string | undefined =>
+  OPERATIONS.get((command as { constructor?: unknown } | null)?.constructor);
+
+// lib-dynamodb's options, as `createDocumentClient` gives them to the SDK document client.
+const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false, convertTopLevelContainer: true };
+const UNMARSHALL = { wrapNumbers: false, convertWithoutMapWrapper: true };
+
+/** lib-dynamodb's description of which parts of an input or output are attribute values. */
+type KeyNodes = Record<string, unknown> | null;
+type Processor = (value: unknown) => unknown;
+
+// The walk of lib-dynamodb's `marshallInput`/`unmarshallOutput` (commands/utils.js, not exported):
+// `{}` marks "every member is a value", `{ '*': nodes }` "every member, one level down", named keys
+// "these members only"; everything else passes through unchanged.
+function processValue(value: unknown, process: Processor, nodes: KeyNodes | undefined): unknown {
+  if (value === undefined) return undefined;
+  if (nodes == null) return process(value);
+  const keys = Object.keys(nodes);
+  if (keys.length === 1 && keys[0] === '*') {
+    const next = nodes['*'] as KeyNodes;
+    const out: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
+    for (const [key, member] of Object.entries(value as object)) {
+      if (typeof member !== 'function') (out as Record<string, unknown>)[key] = processValue(member, process, next);
+    }
+    return out;
+  }
+  if (keys.length === 0) return processAll(value, process);
+  return processKeys(value as Record<string, unknown>, process, nodes);
+}
+
+function processAll(value: unknown, process: Processor): unknown {
+  if (Array.isArray(value)) {
+    return value.filter((item) => typeof item !== 'function').map((item) => processValue(item, process, null));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value as object)) {
+    if (typeof member === 'function') continue;
+    const processed = processValue(member, process, null);
+    if (processed !== undefined && typeof processed !== 'function') out[key] = processed;
+  }
+  return out;
+}
+
+function processKeys(value: Record<string, unknown>, process: Processor, nodes: Record<string, unknown>): unknown {
+  let out: Record<string, unknown> | unknown[];
+  if (Array.isArray(value)) out = value.filter((item) => typeof item !== 'function');
+  else {
+    out = {};
+    for (const key in value) if (typeof value[key] !== 'function') out[key] = value[key];
+  }
+  for (const key in nodes) {
+    if (typeof value[key] === 'function') continue;
+    const processed = processValue(value[key], process, nodes[key] as KeyNodes);
+    if (processed !== undefined && typeof processed !== 'function') (out as Record<string, unknown>)[key] = processed;
+  }
+  return out;
+}
+
+const toWire: Processor = (value) => marshall(value as Record<string, unknown>, MARSHALL);
+const fromWire: Processor = (value) => unmarshall(value as Record<string, never>, UNMARSHALL);
+
+/** A command's input in DynamoDB JSON, as lib-dynamodb gives it to the SDK's serializer. */
+export const marshallInput = (input: object, nodes: KeyNodes): Record<string, unknown> =>
+  processKeys(input as Record<string, unknown>, toWire, nodes ?? {}) as Record<string, unknown>;
+
+/** An answer in DynamoDB JSON as lib-dynamodb returns it to the caller (plain values). */
+export const unmarshallOutput = (output: object, nodes: KeyNodes): Record<string, unknown> =>
+  processKeys(output as Record<string, unknown>, fromWire, nodes ?? {}) as Record<string, unknown>;
+
+// Binary attributes (`B`, `BS`) travel as base64 in the JSON protocol. `Buffer#toJSON` runs before
+// a replacer sees the value, hence the look at the holder's own member. A replacer slows every
+// `JSON.stringify` several times, so it only runs when a plain one shows a binary (or an attribute
+// named `B` holding a map: harmless).
+function binaryReplacer(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const own = this[key];
+  return own instanceof Uint8Array ? Buffer.from(own.buffer, own.byteOffset, own.byteLength).toString('base64') : value;
+}
+const binaryReviver = (key: string, value: unknown): unknown => {
+  if (key === 'B' && typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+  if (key === 'BS' && Array.isArray(value))
+    return value.map((item) => new Uint8Array(Buffer.from(String(item), 'base64')));
+  return value;
+};
+const HAS_BINARY = /"BS?":/;
+const MAY_HOLD_BINARY = /"BS?":\[?\{/;
+
+/** The request body: DynamoDB JSON as marshalled, binaries in base64. */
+export function toBody(input: Record<string, unknown>): string {
+  const plain = JSON.stringify(input);
+  return MAY_HOLD_BINARY.test(plain) ? JSON.stringify(input, binaryReplacer) : plain;
+}
+
+/** `$metadata` of an answer or a failure, as the SDK fills it. */
+export interface ResponseMetadata {
+  httpStatusCode?: number;
+  requestId?: string;
+  attempts: number;
+  totalRetryDelay: number;
+}
+
+/**
+ * A refusal DynamoDB sent (or a failed attempt), shaped as the SDK's service exceptions are for
+ * everything that reads them (`dynamo-errors.ts`, the gate, the repositories): `name` is the
+ * error code (`ConditionalCheckFailedException`), `$fault`, `$metadata.httpStatusCode`, and the
+ * body's members (`CancellationReasons`, `Item`) as they came (DynamoDB JSON, as the SDK leaves them).
+ */
+export class DynamoServiceError extends Error {
+  readonly $fault: 'client' | 'server';
+  $metadata: ResponseMetadata;
+  [member: string]: unknown;
+
+  constructor(name: string, message: string, status: number, requestId: string | undefined, members: object) {
+    super(message);
+    Object.assign(this, members);
+    this.name = name;
+    this.$fault = status >= 500 ? 'server' : 'client';
+    this.$metadata = { httpStatusCode: status, requestId, attempts: 1, totalRetryDelay: 0 };
+  }
+}
+
+/** The error code of a failed answer: `x-amzn-errortype` or the body's `__type`, without namespace or suffix. */
+function errorCode(headers: IncomingHttpHeaders, body: Record<string, unknown>): string {
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  const raw = text(headers['x-amzn-errortype']) ?? text(body.__type) ?? text(body.code) ?? 'UnknownError';
+  const code = raw.split(':')[0];
+  return code.includes('#') ? code.slice(code.lastIndexOf('#') + 1) : code;
+}
+
+export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, text: string): DynamoServiceError {
+  let body: Record<string, unknown> = {};
+  try {
+    body = text ? (JSON.parse(text, HAS_BINARY.test(text) ? binaryReviver : undefined) as Record<string, unknown>) : {};
+  } catch {
+    body = {};
+  }
+  const { __type: _type, message, Message, code: _code, ...members } = body;
+  const requestId = headers['x-amzn-requestid'] as string | undefined;
+  const name = errorCode(headers, body);
+  const said = [message, Message].find((value): value is string => typeof value === 'string');
+  return new DynamoServiceError(name, said ?? name, status, requestId, members);
+}
+
+export interface LeanTransportOptions {
+  region: string;
+  /** `DYNAMODB_ENDPOINT`; AWS's regional endpoint when undefined (FIPS or dual-stack need it set). */
+  endpoint: string | undefined;
+  /** Keys or a provider of them (the SDK client's resolved chain, which refreshes itself). */
+  credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  maxAttempts: number;
+  connectionTimeoutMs: number;
+  /** Socket idle time of one attempt (as the SDK's `requestTimeout`); the gate bounds the whole call. */
+  requestTimeoutMs: number;
+  maxSockets: number;
+  /** Tests: a fixed signing date (the signer reads the clock otherwise). */
+  signingDate?: () => Date;
+  /** Tests: backoff jitter (Math.random otherwise). */
+  random?: () => number;
+}
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+const timeoutError = (message: string): Error => Object.assign(new Error(message), { name: 'TimeoutError' });
+
+/** Sleeps `ms`, or rejects at once with the signal's reason when it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * One POST of the DynamoDB JSON protocol per attempt: keep-alive sockets, SigV4 by AWS's own
+ * signer (it caches the day's signing key), the SDK's standard retry rules (throttling, transient
+ * and 5xx failures; exponential backoff with full jitter; a retry quota) and no middleware.
+ */
+export class LeanDynamoTransport {
+  private readonly signer: SignatureV4;
+  private readonly agent: HttpAgent;
+  private readonly send: typeof httpRequest;
+  private readonly url: URL;
+  private readonly host: string;
+  /** The SDK's retry quota: retries spend it, successes refill it, so a failing engine is not hammered. */
+  private retryCapacity = INITIAL_RETRY_TOKENS;
+
+  constructor(private readonly options: LeanTransportOptions) {
+    this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
+    this.host = this.url.host;
+    const https = this.url.protocol === 'https:';
+    this.agent = https
+      ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets })
+      : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets });
+    this.send = https ? httpsRequest : httpRequest;
+    this.signer = new SignatureV4({
+      credentials: options.credentials,
+      region: options.region,
+      service: 'dynamodb',
+      sha256: Hash.bind(null, 'sha256'),
+    });
+  }
+
+  /** The headers of one signed request (exported for the signature's parity spec). */
+  async signedHeaders(
+    target: string,
+    body: string,
+    extra: Record<string, string> = {},
+  ): Promise<Record<string, string>> {
+    const signed = await this.signer.sign(
+      {
+        method: 'POST',
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        port: this.url.port ? Number(this.url.port) : undefined,
+        path: this.url.pathname,
+        query: {},
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `DynamoDB_20120810.${target}`,
+          'content-length': String(Buffer.byteLength(body)),
+          host: this.host,
+          ...extra,
+        },
+        body,
+      },
+      this.options.signingDate ? { signingDate: this.options.signingDate() } : undefined,
+    );
+    return signed.headers;
+  }
+
+  /** Sends one operation (its input in DynamoDB JSON) with retries; resolves with the parsed answer. */
+  async call(
+    operation: string,
+    input: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
+    const body = toBody(input);
+    let totalRetryDelay = 0;
+    for (let attempt = 1; ; attempt++) {
+      let answer: Answer;
+      try {
+        answer = await this.attempt(operation, body, signal);
+      } catch (error) {
+        // Network failures and attempt timeouts; an abort (the gate's deadline) is never retried.
+        totalRetryDelay += await this.backoff(error, attempt, signal);
+        continue;
+      }
+      const requestId = answer.headers['x-amzn-requestid'] as string | undefined;
+      if (answer.status >= 200 && answer.status < 300) {
+        this.retryCapacity = Math.min(INITIAL_RETRY_TOKENS, this.retryCapacity + NO_RETRY_INCREMENT);
+        const output = (
+          answer.text ? JSON.parse(answer.text, HAS_BINARY.test(answer.text) ? binaryReviver : undefined) : {}
+        ) as Record<string, unknown>;
+        const $metadata = { httpStatusCode: answer.status, requestId, attempts: attempt, totalRetryDelay };
+        return Object.assign(output, { $metadata });
+      }
+      const error = errorFromAnswer(answer.status, answer.headers, answer.text);
+      error.$metadata.attempts = attempt;
+      error.$metadata.totalRetryDelay = totalRetryDelay;
+      totalRetryDelay += await this.backoff(error, attempt, signal);
+    }
+  }
+
+  /** Waits before the next attempt when `error` is retried, else throws it. Returns the delay. */
+  private async backoff(error: unknown, attempt: number, signal: AbortSignal | undefined): Promise<number> {
+    if (signal?.aborted) throw error;
+    const classified = error as Parameters<typeof isTransientError>[0];
+    const throttling = isThrottlingError(classified);
+    if (!throttling && !isTransientError(classified)) throw error;
+    const cost = throttling ? Retry.throttlingCost() : Retry.cost();
+    if (attempt >= this.options.maxAttempts || this.retryCapacity < cost) throw error;
+    this.retryCapacity -= cost;
+    const base = throttling ? Retry.throttlingDelay() : Retry.delay();
+    const delay = Math.floor(
+      (this.options.random ?? Math.random)() * Math.min(base * 2 ** (attempt - 1), MAXIMUM_RETRY_DELAY),
+    );
+    await sleep(delay, signal);
+    return delay;
+  }
+
+  private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
+    const headers = await this.signedHeaders(operation, body);
+    return new Promise<Answer>((resolve, reject) => {
+      const { connectionTimeoutMs, requestTimeoutMs } = this.options;
+      let connecting: NodeJS.Timeout | undefined;
+      const request = this.send({
+        agent: this.agent,
+        method: 'POST',
+        protocol: this.url.protocol,
+        hostname: this.url.hostname,
+        port: this.url.port || undefined,
+        path: this.url.pathname,
+        headers,
+        signal,
+      });
+      request.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        connecting = setTimeout(
+          () => request.destroy(timeoutError(`No connection to DynamoDB within ${connectionTimeoutMs} ms`)),
+          connectionTimeoutMs,
+        );
+        socket.once('connect', () => clearTimeout(connecting));
+      });
+      // As the SDK's NodeHttpHandler `requestTimeout` with `throwOnRequestTimeout`: an idle socket fails the attempt.
+      request.setTimeout(requestTimeoutMs, () =>
+        request.destroy(timeoutError(`DynamoDB did not answer within ${requestTimeoutMs} ms`)),
+      );
+      request.once('error', (error) => {
+        clearTimeout(connecting);
+        reject(error);
+      });
+      request.once('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.once('error', reject);
+        response.once('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      });
+      request.end(body);
+    });
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface LeanDocumentClientOptions {
+  transport: LeanDynamoTransport;
+  gate: DatabaseGate | undefined;
+  observer: DynamoCallObserver | undefined;
+  hooks: readonly DynamoCallHook[];
+  /** Every command this client does not send itself (table management, PartiQL...). */
+  fallback: DynamoDBDocumentClient;
+}
+
+interface DocumentCommand {
+  input: Record<string, unknown>;
+  inputKeyNodes: KeyNodes;
+  outputKeyNodes: KeyNodes;
+}
+
+/**
+ * What the repositories get as their `DynamoDBDocumentClient`: `send` takes lib-dynamodb's
+ * command objects and answers as lib-dynamodb does, through the same gate and accounting as the
+ * SDK path, over `LeanDynamoTransport`. Other commands go to the SDK's document client.
+ */
+export class LeanDocumentClient {
+  constructor(private readonly options: LeanDocumentClientOptions) {}
+
+  send(command: unknown, options?: unknown, callback?: unknown): Promise<unknown> {
+    if (typeof options === 'function' || callback !== undefined) {
+      throw new Error('DynamoDB calls use promises here, not callbacks');
+    }
+    const operation = leanOperationOf(command);
+    if (!operation) return this.options.fallback.send(command as never, options as never);
+    const { gate } = this.options;
+    const run = (signal: AbortSignal | undefined) => this.call(operation, command as DocumentCommand, signal);
+    if (!gate) return run((options as { abortSignal?: AbortSignal } | undefined)?.abortSignal);
+    return gate.run((signal) => run(withCallerSignal(signal, options)));
+  }
+
+  private call(operation: string, command: DocumentCommand, signal: AbortSignal | undefined): Promise<unknown> {
+    const { transport, observer, hooks } = this.options;
+    const name = `${operation}Command`;
+    const input = command.input;
+    return accountCall(
+      name,
+      input,
+      observer,
+      async () => {
+        for (const hook of hooks) hook(name, input);
+        const wire = marshallInput(input, command.inputKeyNodes);
+        // As the SDK's serializer: an idempotency token, so that a retried transaction applies once.
+        if (operation === 'TransactWriteItems' && wire.ClientRequestToken === undefined) {
+          wire.ClientRequestToken = newRequestId();
+        }
+        const output = await transport.call(operation, wire, signal);
+        return unmarshallOutput(output, command.outputKeyNodes);
+      },
+      (output) => output.ConsumedCapacity,
+    );
+  }
+
+  /** The SDK document client's `destroy`; the transport's sockets close with the base client. */
+  destroy(): void {
+    this.options.fallback.destroy();
+  }
+}
