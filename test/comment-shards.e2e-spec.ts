@@ -103,6 +103,30 @@ describe('comment counter shards (e2e)', () => {
     expect(await commentCount(postId)).toBe(6);
   });
 
+  it('hot comments deleted before the stream folds their shards: commentCount reads 0 meanwhile, never below (review 13, L-b3)', async () => {
+    const postId = await newPost('Deleted before the fold');
+    t.clock.set(new Date());
+    let ids: string[];
+    try {
+      const made = await Promise.all(Array.from({ length: 12 }, (_, i) => comment(postId, author, `d${i}`)));
+      expect(made.map((r) => r.status)).toEqual(made.map(() => 201));
+      ids = made.map((r) => (r.body as { id: string }).id);
+    } finally {
+      t.clock.reset();
+    }
+    expect(await shardTotal(postId)).toBe(7);
+    // Each deletion takes its -1 off the counter item at once; the 7 shard-counted +1s wait for the
+    // fold: the stored parts sum to 5 - 12.
+    for (const id of ids)
+      await t.api.delete(`/api/v1/posts/${postId}/comments/${id}`).set('authorization', author.bearer).expect(204);
+    const counts = await t.getItem(Keys.postCounts(postId).PK, Keys.postCounts(postId).SK);
+    expect(counts?.commentCount).toBe(-7);
+    expect(await commentCount(postId)).toBe(0);
+    await processStream(t);
+    expect(await commentCount(postId)).toBe(0);
+    expect(await drift()).toEqual([]);
+  });
+
   it('40 concurrent comments on one post: exact in the table at once, and in commentCount once the stream ran', async () => {
     const postId = await newPost('Viral');
     const commenters = await Promise.all(Array.from({ length: 8 }, () => signUp(t)));

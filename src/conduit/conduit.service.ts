@@ -11,6 +11,7 @@ import type { Comment } from '../comments/comment.entity.js';
 import { FeedService, MAX_FEED_PAGE } from '../feed/feed.service.js';
 import { FollowsService } from '../follows/follows.service.js';
 import type { Post, PostList, PostSummary, SkippedEntries } from '../posts/post.entity.js';
+import { shownCount } from '../posts/post.mapper.js';
 import { PostsService } from '../posts/posts.service.js';
 import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 import type { Profile, User } from '../users/user.entity.js';
@@ -388,7 +389,7 @@ export class ConduitService {
       createdAt: post.createdAt,
       updatedAt: post.updatedAt,
       favorited,
-      favoritesCount: post.likeCount,
+      favoritesCount: shownCount(post.likeCount),
       author: this.profileOf(post.authorId, post.authorUsername, profiles, followed),
     };
   }
