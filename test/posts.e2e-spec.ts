@@ -1,5 +1,5 @@
 import type { Response } from 'supertest';
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { sweepOrphans } from '../src/admin-tools/orphan-sweep.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { Keys } from '../src/dynamo/keys.js';
@@ -770,6 +770,34 @@ describe('posts (e2e)', () => {
       expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
       expect(await t.postLikes(post.id)).toEqual([]);
       expect(await t.getItem(pointer.PK, pointer.SK)).toBeUndefined();
+    });
+
+    it("keeps the likes of a post deleted after its Scan passed it: the cascade removes them with their likers' counts (review 12, L4)", async () => {
+      const post = (await create({ title: 'Deleted during the sweep', content: 'x' }).expect(201)).body;
+      await publish(post.id).expect(200);
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', reader.bearer).expect(200);
+      await processStream(t);
+      const likedCount = async () =>
+        (await t.getItem(Keys.userPostCounts(reader.userId).PK, Keys.userPostCounts(reader.userId).SK))?.likedCount;
+      const before = Number(await likedCount());
+      // The post is deleted once the Scan is done, before the sweep reads the candidates' anchors.
+      let deleted = false;
+      const racing = {
+        send: async (command: unknown) => {
+          if (command instanceof BatchGetCommand && !deleted) {
+            deleted = true;
+            await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+          }
+          return t.db.send(command as BatchGetCommand);
+        },
+      } as unknown as typeof t.db;
+      const swept = await sweepOrphans(racing, t.tableName);
+      expect(deleted).toBe(true);
+      expect(swept.orphanPartitions).not.toContain(Keys.like(post.id, reader.userId).PK);
+      expect(await t.postLikes(post.id)).toHaveLength(1);
+      await processStream(t);
+      expect(await t.postLikes(post.id)).toEqual([]);
+      expect(await likedCount()).toBe(before - 1);
     });
   });
 

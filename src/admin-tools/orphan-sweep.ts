@@ -103,17 +103,21 @@ export async function sweepOrphans(
   // can show its uniqueness claims or children without its anchor, which the Scan passed before the
   // write committed. Each candidate's anchor is read again, strongly consistent: one that exists
   // now keeps its partition and claims.
+  // A post deleted after the Scan passed its counter item has a tombstone there now, and its
+  // cascade owns its likes (review 12, L4: deleted here, a like's `likedCount` was never lowered):
+  // the counter item of each candidate's post is read too.
+  const countersNow = candidates
+    .filter(([, entry]) => entry.owner.startsWith(Keys.postPartition('')))
+    .map(([, entry]) => ({ PK: entry.owner, SK: Keys.postCounts('').SK }));
   // batchGetAll reads a key once: a post's partition and its shards share their anchor.
-  const anchorsNow = new Set(
-    (
-      await batchGetAll(
-        client,
-        tableName,
-        [...candidates.map(([, entry]) => entry.anchor), ...claimCandidates.map(ownerOf)],
-        { consistentRead: true },
-      )
-    ).map((item) => `${String(item.PK)}\u0000${String(item.SK)}`),
+  const readNow = await batchGetAll(
+    client,
+    tableName,
+    [...candidates.map(([, entry]) => entry.anchor), ...countersNow, ...claimCandidates.map(ownerOf)],
+    { consistentRead: true },
   );
+  const anchorsNow = new Set(readNow.map((item) => `${String(item.PK)}\u0000${String(item.SK)}`));
+  for (const item of readNow) if (item.SK === Keys.postCounts('').SK && item.deletedAt) cascading.add(String(item.PK));
   const isAnchoredNow = (key: ItemKey) => anchorsNow.has(`${key.PK}\u0000${key.SK}`);
   const orphans = candidates.filter(([, entry]) => !cascading.has(entry.owner) && !isAnchoredNow(entry.anchor));
   const ownerless = claimCandidates.filter((unique) => !isAnchoredNow(ownerOf(unique)));
