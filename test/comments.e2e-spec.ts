@@ -1,3 +1,4 @@
+import { shardOf } from '../src/dynamo/sharding.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -245,6 +246,60 @@ describe('comments (e2e)', () => {
       (await t.api.get('/api/v1/comments/moderation').set('authorization', verified.bearer).expect(403)).body.code,
     ).toBe('insufficient_role');
     expect((await moderate(postId, second.id, 'approved', verified).expect(403)).body.code).toBe('insufficient_role');
+  });
+
+  it('merges the moderation queue from its shards: every pending comment once, oldest first, across pages; moderated ones leave it', async () => {
+    // Issue 15 (review 13, M-b2): a pending comment's queue entry is on one of INDEX_SHARDS GSI1
+    // partitions (`MODERATION#pending#<n>`, n from its id), not on one for the whole platform.
+    const postIds = [await newPost(), await newPost()];
+    const made: CommentBody[] = [];
+    for (let i = 0; i < 16; i++) {
+      t.clock.advance(1_000); // the queue's order is the creation time: explicit, not a matter of milliseconds
+      made.push(
+        (await comment(postIds[i % 2], unverified, { content: `queued ${i}` }).expect(201)).body as CommentBody,
+      );
+    }
+    const shards = new Set(made.map((c) => shardOf(c.id)));
+    expect(shards.size).toBeGreaterThan(1);
+    for (const c of made) {
+      const postId = postIds[made.indexOf(c) % 2];
+      const [item] = (await t.queryPartition(`POST#${postId}`)).filter((i) => i.id === c.id);
+      expect(item).toMatchObject({ GSI1PK: `MODERATION#pending#${shardOf(c.id)}` });
+    }
+    const mine = new Set(made.map((c) => c.id));
+    const walk = async (limit: number) => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const res = await t.api
+          .get(`/api/v1/comments/moderation?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+          .set('authorization', moderator.bearer)
+          .expect(200);
+        ids.push(...(res.body.items as CommentBody[]).map((c) => c.id));
+        cursor = res.body.nextCursor ?? undefined;
+        pages++;
+      } while (cursor && pages < 100);
+      return ids.filter((id) => mine.has(id));
+    };
+    // Pages of 3 cut across the shards: each comment once, in creation order.
+    expect(await walk(3)).toEqual(made.map((c) => c.id));
+    expect(await walk(100)).toEqual(made.map((c) => c.id));
+    // Approved and rejected ones leave the queue (their GSI1 keys go); the others stay, in order.
+    await moderate(postIds[0], made[0].id, 'approved').expect(200);
+    await moderate(postIds[1], made[5].id, 'rejected').expect(200);
+    await moderate(postIds[0], made[10].id, 'spam').expect(200);
+    const left = made.filter((_, i) => ![0, 5, 10].includes(i)).map((c) => c.id);
+    expect(await walk(4)).toEqual(left);
+    // A cursor of another listing, or a tampered one, is refused.
+    expect(
+      (
+        await t.api
+          .get('/api/v1/comments/moderation?limit=3&cursor=not-a-cursor')
+          .set('authorization', moderator.bearer)
+          .expect(400)
+      ).body.code,
+    ).toBe('invalid_cursor');
   });
 
   it("lists a user's approved comments newest first", async () => {

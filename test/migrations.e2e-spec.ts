@@ -129,9 +129,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 to 0010 are offline: even then the app refuses, naming them.
+      // 0004 to 0011 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -307,6 +307,7 @@ describe('db:migrate (e2e)', () => {
         '0008-like-shards',
         '0009-feed-day-counts',
         '0010-comment-pointer-partitions',
+        '0011-shard-moderation-queue',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -585,6 +586,55 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 10);
       expect(again).toMatchObject({ label: '0010-comment-pointer-partitions', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("0011 moves the fixture's pending comments from the one moderation queue partition to their shards, once; the queue lists them all", async () => {
+    const t = await fixtureApp();
+    try {
+      // The table as the layout before 0011 left it: the pending comments on `MODERATION#pending`.
+      await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS.filter((migration) => migration.version < 11),
+        progress: silent,
+      });
+      const byQueueOrder = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        String(a.GSI1SK) < String(b.GSI1SK) ? -1 : 1;
+      const old = (await t.allItems()).filter((item) => item.GSI1PK === 'MODERATION#pending').sort(byQueueOrder);
+      expect(old.length).toBeGreaterThanOrEqual(1);
+      const admin = (
+        await t.api.post('/api/v1/auth/login').send({ email: 'admin@demo.example', password: 'demo-admin-pass' })
+      ).body as { accessToken: string };
+      const queue = async () => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const res = await t.api
+            .get(`/api/v1/comments/moderation?limit=1${cursor ? `&cursor=${cursor}` : ''}`)
+            .set('authorization', `Bearer ${admin.accessToken}`)
+            .expect(200);
+          ids.push(...(res.body.items as { id: string }[]).map((item) => item.id));
+          cursor = res.body.nextCursor ?? undefined;
+        } while (cursor);
+        return ids;
+      };
+      // Before it: the queue reads only the shards, so it misses them.
+      expect(await queue()).toEqual([]);
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.find((run) => run.label === '0011-shard-moderation-queue')?.changed).toBe(old.length);
+      const moved = (await t.allItems()).filter((item) => old.some((o) => o.PK === item.PK && o.SK === item.SK));
+      expect(moved.sort(byQueueOrder)).toEqual(
+        old.map((item) => ({ ...item, GSI1PK: `MODERATION#pending#${shardOf(String(item.id))}` })),
+      );
+      // Every pending comment, oldest first, a page of one at a time, as the one partition listed them.
+      expect(await queue()).toEqual(old.map((item) => String(item.id)));
+
+      const [again] = await rerunFromScratch(t, 11);
+      expect(again).toMatchObject({ label: '0011-shard-moderation-queue', changed: 0 });
     } finally {
       await t.close();
     }

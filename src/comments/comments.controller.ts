@@ -177,7 +177,7 @@ export class CommentListsController {
   /**
    * List comments awaiting moderation (moderator)
    *
-   * @remarks The moderation queue, oldest first, one index Query per page.
+   * @remarks The moderation queue, oldest first: per page, one index Query per shard of the queue (8, in parallel).
    */
   @Roles('moderator', 'admin')
   @Get('comments/moderation')

@@ -19,6 +19,7 @@ import { buildStateUpdate } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { CommentIndexKeys, ENTITY, type ItemKey, Keys } from '../dynamo/keys.js';
 import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
@@ -349,12 +350,15 @@ export class CommentsRepository {
     };
   }
 
-  /** The moderation queue, oldest first (the sparse GSI1 holds only pending comments). */
+  /**
+   * The moderation queue, oldest first (the sparse GSI1 holds only pending comments): its shards
+   * (by comment id) merged into one page, one Query each in one round trip.
+   */
   async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
-    const page = await queryIndexPage(this.db, this.cursors, {
+    const page = await queryShardedIndexPage(this.db, this.cursors, {
       tableName: this.tableName,
       index: INDEX_PATTERNS.moderationQueue.index,
-      partition: CommentIndexKeys.moderationPartition,
+      base: CommentIndexKeys.moderationBase,
       ascending: true,
       limit,
       cursor,

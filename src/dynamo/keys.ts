@@ -394,13 +394,20 @@ export const EventIndexKeys = {
   }),
 } as const;
 
+const MODERATION_BASE = 'MODERATION#pending';
+
 /** Index keys of a comment (the moderation queue, GSI1, pending only) and of its pointer (the commenter's comments, GSI6). */
 export const CommentIndexKeys = {
-  moderation: (c: { createdAt: string; postId: string; id: string }) => ({
-    GSI1PK: 'MODERATION#pending',
+  /**
+   * The moderation queue, sharded by the comment's id (src/dynamo/sharding.ts) as the user
+   * listings are: every pending comment of the platform wrote one partition (migration 0011).
+   */
+  moderation: (c: { createdAt: string; postId: string; id: string }, shard: number | string = shardOf(c.id)) => ({
+    GSI1PK: shardPartition(MODERATION_BASE, shard),
     GSI1SK: `${c.createdAt}#${c.postId}#${c.id}`,
   }),
-  moderationPartition: 'MODERATION#pending',
+  /** The queue's partition before its shard suffix (merged on read). */
+  moderationBase: MODERATION_BASE,
   /** A user's comment likes (GSI2): found and removed when the user is hard-deleted. */
   like: (userId: string, likedAt: string, commentId: string) => ({
     GSI2PK: `CLIKES#${userId}`,

@@ -168,8 +168,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.Comment,
     key: Keys.comment('<postId>', '<path>'),
-    indexKeys: CommentIndexKeys.moderation({ createdAt: at, postId: '<postId>', id: '<commentId>' }),
-    about: 'in display order; GSI1 only while pending',
+    indexKeys: CommentIndexKeys.moderation({ createdAt: at, postId: '<postId>', id: '<commentId>' }, SHARD),
+    about: 'in display order; GSI1 only while pending (the queue sharded by id)',
   },
   {
     entity: ENTITY.CommentPointer,
@@ -346,10 +346,10 @@ export const INDEX_PATTERNS = {
   },
   moderationQueue: {
     index: GSI.GSI1.name,
-    partition: CommentIndexKeys.moderationPartition,
+    partition: shardPartition(CommentIndexKeys.moderationBase, SHARD),
     sort: 'oldest first',
     usedBy: 'GET /comments/moderation',
-    cost: perPage('pending comments only (sparse)'),
+    cost: perMergedPage('pending comments only (sparse)'),
   },
   commenterComments: {
     index: GSI.GSI6.name,

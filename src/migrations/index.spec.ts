@@ -7,6 +7,7 @@ import { backfillReplyCounts } from './0002-backfill-reply-counts.js';
 import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likeShards } from './0008-like-shards.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
+import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { type ItemUpdate, migrationLabel } from './migration.js';
@@ -211,5 +212,36 @@ describe('0010-comment-pointer-partitions', () => {
     expect(
       commentPointerPartitions.migrate({ ...pointer, PK: { S: 'CMTID#p1#c1' }, SK: { S: 'CMTID' } }),
     ).toBeUndefined();
+  });
+});
+
+describe('0011-shard-moderation-queue', () => {
+  const pending = {
+    PK: { S: 'POST#p1' },
+    SK: { S: 'COMMENT#2026-11-27T06:00:00.000Z#c1' },
+    entity: { S: 'Comment' },
+    id: { S: 'c1' },
+    postId: { S: 'p1' },
+    createdAt: { S: '2026-11-27T06:00:00.000Z' },
+    status: { S: 'pending' },
+    GSI1PK: { S: 'MODERATION#pending' },
+    GSI1SK: { S: '2026-11-27T06:00:00.000Z#p1#c1' },
+  };
+
+  it("moves a pending comment's queue key to its id's shard, on condition it is still the old one", () => {
+    expect(shardModerationQueue.migrate(pending)).toEqual({
+      description: `POST#p1 COMMENT#2026-11-27T06:00:00.000Z#c1: GSI1PK=MODERATION#pending#${shardOf('c1')}`,
+      updateExpression: 'SET GSI1PK = :n',
+      conditionExpression: 'attribute_exists(PK) AND GSI1PK = :o',
+      values: { ':n': { S: `MODERATION#pending#${shardOf('c1')}` }, ':o': { S: 'MODERATION#pending' } },
+    });
+    // Moved already, or moderated (no queue key): nothing to do.
+    expect(shardModerationQueue.migrate({ ...pending, GSI1PK: { S: 'MODERATION#pending#3' } })).toBeUndefined();
+    const { GSI1PK: _pk, ...moderated } = pending;
+    expect(shardModerationQueue.migrate(moderated)).toBeUndefined();
+    const { createdAt: _createdAt, ...withoutTime } = pending;
+    expect(shardModerationQueue.migrate(withoutTime)).toEqual({
+      skipped: 'a pending comment without id, postId or createdAt',
+    });
   });
 });

@@ -8,6 +8,7 @@ import { likePlaces } from './0007-like-places.js';
 import { likeShards } from './0008-like-shards.js';
 import { feedDayCounts } from './0009-feed-day-counts.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
+import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   likeShards,
   feedDayCounts,
   commentPointerPartitions,
+  shardModerationQueue,
 ];

@@ -671,7 +671,7 @@ export interface paths {
         };
         /**
          * List comments awaiting moderation (moderator)
-         * @description The moderation queue, oldest first, one index Query per page.
+         * @description The moderation queue, oldest first: per page, one index Query per shard of the queue (8, in parallel).
          */
         get: operations["commentListsQueue"];
         put?: never;
