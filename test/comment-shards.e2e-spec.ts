@@ -127,6 +127,97 @@ describe('comment counter shards (e2e)', () => {
     expect(await drift()).toEqual([]);
   });
 
+  it("a hot post's reply counts on its parent's pointer, not on the parent (review 13, M-b1); deletions exact, the pointer guards the parent", async () => {
+    const postId = await newPost('Replies');
+    const reply = (parentId: string, content: string) =>
+      t.api.post(`/api/v1/posts/${postId}/comments`).set('authorization', author.bearer).send({ content, parentId });
+    // One instant: the parent and 7 replies within the heat's second (5 a second direct, the rest hot).
+    t.clock.set(new Date());
+    let parent: { id: string };
+    const replies: string[] = [];
+    try {
+      parent = (await comment(postId, author, 'parent').expect(201)).body as { id: string };
+      for (let i = 0; i < 7; i++)
+        replies.push(((await reply(parent.id, `r${i}`).expect(201)).body as { id: string }).id);
+      // A post hot for comments here sends its likes to the like shards too: nothing on COUNTS.
+      await t.api.put(`/api/v1/posts/${postId}/like`).set('authorization', author.bearer).expect(200);
+    } finally {
+      t.clock.reset();
+    }
+    const items = await t.queryPartition(Keys.postPartition(postId));
+    const parentItem = items.find((item) => item.id === parent.id)!;
+    const pointer = Keys.commentPointer(postId, parent.id);
+    // The first 4 replies (with the parent, 5 comments) raised the parent's replyCount; the 3 hot ones
+    // wrote nothing in the post's partition but themselves: they are on the parent's pointer.
+    expect(parentItem.replyCount).toBe(4);
+    expect(await t.getItem(pointer.PK, pointer.SK)).toMatchObject({ replyCount: 3 });
+    const hot = items.filter((item) => item.countedOnParentPointer === true).map((item) => item.id);
+    expect(hot).toEqual(replies.slice(4));
+    expect(await t.getItem(Keys.postCounts(postId).PK, Keys.postCounts(postId).SK)).not.toHaveProperty('likeCount');
+    const like = (await t.allItems()).find((item) => item.entity === 'Like' && item.postId === postId);
+    expect(like).toBeDefined();
+    expect(like).not.toHaveProperty('countedOnPost');
+    // Exact in the table at once: check-counts recounts the pointer's replies apart.
+    expect(await drift()).toEqual([]);
+
+    // The parent with no reply counted on it but some on its pointer: its hard delete is refused
+    // (412), so no reply is left without its parent even past the service's check.
+    const repository = t.app.get(CommentsRepository);
+    const direct = replies.slice(0, 4);
+    for (const id of direct)
+      await t.api.delete(`/api/v1/posts/${postId}/comments/${id}`).set('authorization', author.bearer).expect(204);
+    const parentNow = (await repository.findById(postId, parent.id))!;
+    expect(parentNow.replyCount).toBe(0);
+    await expect(repository.delete(parentNow)).rejects.toMatchObject({ status: 412 });
+    expect(await repository.findById(postId, parent.id)).toMatchObject({ deleted: false });
+    // Deleting a hot reply takes it off the pointer; then the parent goes (no reply left).
+    for (const id of replies.slice(4))
+      await t.api.delete(`/api/v1/posts/${postId}/comments/${id}`).set('authorization', author.bearer).expect(204);
+    expect(await t.getItem(pointer.PK, pointer.SK)).toMatchObject({ replyCount: 0 });
+    expect(await drift()).toEqual([]);
+    await t.api.delete(`/api/v1/posts/${postId}/comments/${parent.id}`).set('authorization', author.bearer).expect(204);
+    expect(await repository.findById(postId, parent.id)).toBeUndefined();
+  });
+
+  it("a hot reply to a parent deleted meanwhile is refused (422): the parent's pointer has lost its GSI6 keys", async () => {
+    const postId = await newPost('Reply race');
+    const parent = (await comment(postId, author, 'parent').expect(201)).body as { id: string };
+    // A reply keeps it as a tombstone when it is deleted.
+    await t.api
+      .post(`/api/v1/posts/${postId}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'first', parentId: parent.id })
+      .expect(201);
+    const repository = t.app.get(CommentsRepository);
+    const read = (await repository.findById(postId, parent.id))!;
+    // Its request read the parent live; the parent's deletion committed (a tombstone); then its transaction.
+    await t.api.delete(`/api/v1/posts/${postId}/comments/${parent.id}`).set('authorization', author.bearer).expect(204);
+    const now = new Date().toISOString();
+    const id = 'latereply000000000001';
+    const late: Comment = {
+      id,
+      postId,
+      path: `${read.path}/${now}#${id}`,
+      parentId: parent.id,
+      depth: 2,
+      authorId: author.userId,
+      content: 'late',
+      status: 'approved',
+      deleted: false,
+      likeCount: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 1,
+      countedOnParentPointer: true,
+    };
+    await expect(repository.create(late, parent.id, true)).rejects.toMatchObject({
+      status: 422,
+      code: 'unknown_parent_comment',
+    });
+    expect(await repository.findById(postId, id)).toBeUndefined();
+    expect(await drift()).toEqual([]);
+  });
+
   it('40 concurrent comments on one post: exact in the table at once, and in commentCount once the stream ran', async () => {
     const postId = await newPost('Viral');
     const commenters = await Promise.all(Array.from({ length: 8 }, () => signUp(t)));

@@ -186,12 +186,15 @@ describe('comments: races, leaks and post-author moderation (e2e)', () => {
     for (const c of comments) {
       const sk = String(c.SK);
       if (Number(c.depth) > 1) expect(bySk.has(sk.slice(0, sk.lastIndexOf('/')))).toBe(true);
-      // replyCount is exact: the direct children present.
+      // replyCount is exact: the direct children present. The burst makes the post hot, and a hot
+      // post's replies count on their parent's pointer (review 13, M-b1): the two together.
       const children = comments.filter((x) => {
         const xs = String(x.SK);
         return xs.startsWith(`${sk}/`) && !xs.slice(sk.length + 1).includes('/');
       }).length;
-      expect(Number(c.replyCount ?? 0)).toBe(children);
+      const pointer = Keys.commentPointer(postId, String(c.id));
+      const onPointer = Number((await t.getItem(pointer.PK, pointer.SK))?.replyCount ?? 0);
+      expect(Number(c.replyCount ?? 0) + onPointer).toBe(children);
     }
     const counted = comments.filter((c) => c.status === 'approved' && !c.deleted).length;
     // A burst makes the post hot: replies past COMMENT_DIRECT_MAX_PER_SECOND count on its comment

@@ -21,6 +21,7 @@ export const COUNTERS = [
   'post commentCount',
   'comment likeCount',
   'comment replyCount',
+  'comment pointer replyCount',
   'user followerCount',
   'user followingCount',
   'month publishedCount',
@@ -103,7 +104,8 @@ const drifted = (c: Counter): boolean =>
  * Recounts every exact counter from the items it counts and compares (`npm run db:check-counts`):
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
  * items; the summary's base, its `COUNTS` item's and its like shards' counts) and `commentCount` (approved, not deleted comments; the summary's base, its `COUNTS` item's and its comment counter shards' counts), a comment's `likeCount` (comment likes)
- * and `replyCount` (comments attached to it), a user's `followerCount` and `followingCount` (follow
+ * and `replyCount` (comments attached to it; those made while the post was hot are counted on the
+ * comment's pointer, `countedOnParentPointer`, and checked there), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
  * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
  * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries the feed shows on `FEED#DAYS`,
@@ -191,6 +193,7 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
   const counted = new Map<string, number>(); // approved, live comments by post partition
   const commentLikes = new Map<string, number>(); // by `<post partition> <comment id>`
   const replies = new Map<string, number>(); // by `<post partition> <parent SK>`
+  const pointerReplies = new Map<string, number>(); // counted on the parent's pointer: by the pointer's PK
   const postCounts = new Map<string, Item>(); // the COUNTS item by post partition
   const followers = new Map<string, number>(); // follow edges by followed user id
   const following = new Map<string, number>(); // follow edges by follower id
@@ -238,7 +241,9 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
     else if (item.entity === ENTITY.Comment) {
       if (item.status === 'approved' && item.deleted !== true) increment(counted, pk);
       const parent = parentCommentKey(sk);
-      if (parent) increment(replies, `${pk} ${parent}`);
+      if (parent && item.countedOnParentPointer === true)
+        increment(pointerReplies, Keys.commentPointerOf({ PK: pk, SK: parent }).PK);
+      else if (parent) increment(replies, `${pk} ${parent}`);
     } else if (item.entity === ENTITY.User && item.role === 'admin' && item.status === 'active') activeAdmins++;
     if (item.entity === ENTITY.FollowCounts)
       fanIn.set(pk.slice(pk.indexOf('#') + 1), followCountsOf(item).fanInAuthors);
@@ -322,6 +327,9 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
       const actual = replies.get(`${pk} ${String(item.SK)}`) ?? 0;
       // No replyCount and no reply is a comment never replied to, not drift.
       if (item.replyCount !== undefined || actual > 0) at('comment replyCount', 'replyCount', actual);
+    } else if (item.entity === ENTITY.CommentPointer) {
+      const actual = pointerReplies.get(pk) ?? 0;
+      if (item.replyCount !== undefined || actual > 0) at('comment pointer replyCount', 'replyCount', actual);
     } else if (item.entity === ENTITY.FollowCounts) {
       const userId = pk.slice(pk.indexOf('#') + 1);
       followCounted.add(userId);

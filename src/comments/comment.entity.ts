@@ -20,6 +20,12 @@ export interface Comment {
    * conditioned on zero cannot race a new reply into an orphan. Absent on comments from before it.
    */
   replyCount?: number;
+  /**
+   * This reply is counted in its parent's pointer's `replyCount` (`CMTID#<postId>#<parentId>`), not
+   * on the parent: it was made while the post was hot on the instance (issue 15, review 13 M-b1),
+   * so it wrote nothing in the post's partition but itself. Its deletion takes it off there.
+   */
+  countedOnParentPointer?: boolean;
   createdAt: string;
   updatedAt: string;
   editedAt?: string;

@@ -115,15 +115,7 @@ export class CommentsRepository {
     const parentOperation: TransactOperation[] = parentPath
       ? [
           {
-            item: {
-              Update: {
-                TableName: this.tableName,
-                Key: Keys.comment(comment.postId, parentPath),
-                UpdateExpression: 'ADD replyCount :one',
-                ConditionExpression: 'attribute_exists(PK) AND deleted = :false',
-                ExpressionAttributeValues: { ':one': 1, ':false': false },
-              },
-            },
+            ...this.replyCountChange(comment, parentPath, 1),
             onConditionFailed: () => unknownParent(requestedParentId ?? comment.parentId ?? ''),
           },
         ]
@@ -245,6 +237,7 @@ export class CommentsRepository {
               'path',
               'likeCount',
               'replyCount',
+              'countedOnParentPointer',
               ...(after.authorId === before.authorId ? AUTHOR_DISPLAY_FIELDS : []),
             ],
             indexKeys: indexKeysOf(after),
@@ -257,6 +250,34 @@ export class CommentsRepository {
       ...this.countChange(before, after),
       this.posts.liveGuard(before.postId),
     ]);
+  }
+
+  /**
+   * `ADD replyCount <delta>` on the item that counts a reply: its parent's pointer for a reply made
+   * while the post was hot (`countedOnParentPointer`: outside the post's partition, which then takes
+   * only the reply itself), else the parent, as before. A new reply's is conditioned on the parent
+   * being there and not deleted; on the pointer, through its GSI6 keys, which it carries exactly
+   * while its comment is not deleted (`pointerIndexKeysOf`, changed in the comment's transaction).
+   */
+  private replyCountChange(reply: Comment, parentPath: string, delta: 1 | -1): TransactOperation {
+    const onPointer = reply.countedOnParentPointer === true && reply.parentId !== undefined;
+    const condition =
+      delta < 0
+        ? 'attribute_exists(PK)'
+        : onPointer
+          ? `attribute_exists(PK) AND attribute_exists(${POINTER_INDEX_ATTRIBUTES[0]})`
+          : 'attribute_exists(PK) AND deleted = :false';
+    return {
+      item: {
+        Update: {
+          TableName: this.tableName,
+          Key: onPointer ? Keys.commentPointer(reply.postId, reply.parentId!) : Keys.comment(reply.postId, parentPath),
+          UpdateExpression: 'ADD replyCount :delta',
+          ConditionExpression: condition,
+          ExpressionAttributeValues: { ':delta': delta, ...(onPointer || delta < 0 ? {} : { ':false': false }) },
+        },
+      },
+    };
   }
 
   /** The pointer's GSI6 keys follow the comment's status, author and deletion (same transaction). */
@@ -296,22 +317,19 @@ export class CommentsRepository {
       this.versioned.delete(Keys.comment(before.postId, before.path), before.version, {
         also: { expression: '(attribute_not_exists(replyCount) OR replyCount <= :none)', values: { ':none': 0 } },
       }),
-      { item: { Delete: { TableName: this.tableName, Key: Keys.commentPointer(before.postId, before.id) } } },
-      ...(parentPath
-        ? [
-            {
-              item: {
-                Update: {
-                  TableName: this.tableName,
-                  Key: Keys.comment(before.postId, parentPath),
-                  UpdateExpression: 'ADD replyCount :minus',
-                  ConditionExpression: 'attribute_exists(PK)',
-                  ExpressionAttributeValues: { ':minus': -1 },
-                },
-              },
-            },
-          ]
-        : []),
+      // The pointer holds the replies counted there while the post was hot: none may have arrived.
+      {
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.commentPointer(before.postId, before.id),
+            ConditionExpression: 'attribute_not_exists(replyCount) OR replyCount <= :none',
+            ExpressionAttributeValues: { ':none': 0 },
+          },
+        },
+        onConditionFailed: stale,
+      },
+      ...(parentPath ? [this.replyCountChange(before, parentPath, -1)] : []),
       ...this.countChange(before, undefined),
       this.posts.liveGuard(before.postId),
     ]);

@@ -6,6 +6,7 @@ import { refusalOf } from '../common/errors/refusal.testing.js';
 import { SequentialIds } from '../common/ids.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { AuthUser } from '../identity/auth-user.js';
+import { PostWriteHeat } from '../posts/like-heat.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import type { PostsRepository } from '../posts/posts.repository.js';
 import type { Comment } from './comment.entity.js';
@@ -91,6 +92,7 @@ function setUp(
     config,
     clock,
     new SequentialIds('cmt'),
+    new PostWriteHeat({ likeDirectMaxPerSecond: 10, commentDirectMaxPerSecond: config.commentDirectMaxPerSecond }),
   );
   return { service, comments, posts, clock };
 }
@@ -139,6 +141,19 @@ describe('CommentsService.create', () => {
       expect(await refusalOf(() => service.create('p1', viewer('me'), 'hi'))).toBe('404 post_not_found');
       expect(comments.create).not.toHaveBeenCalled();
     }
+  });
+
+  it("counts a hot post's reply on its parent's pointer (countedOnParentPointer), a quiet post's on the parent (review 13, M-b1)", async () => {
+    const { service, comments } = setUp({ comments: [comment()], commentDirectMaxPerSecond: 1 });
+    const quiet = await service.create('p1', viewer('u1'), 'first', 'c1');
+    const hot = await service.create('p1', viewer('u2'), 'second', 'c1');
+    const top = await service.create('p1', viewer('u3'), 'top level');
+    expect([quiet.countedOnParentPointer, hot.countedOnParentPointer, top.countedOnParentPointer]).toEqual([
+      undefined,
+      true,
+      undefined,
+    ]);
+    expect(comments.create.mock.calls.map((call) => call[2])).toEqual([false, true, true]);
   });
 
   it('a reply is placed under its parent; at the depth limit beside it', async () => {

@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import type { Page } from '../dynamo/pagination.js';
 import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { isLive } from '../posts/post.entity.js';
-import { PostHeat } from '../posts/like-heat.js';
+import { PostWriteHeat } from '../posts/like-heat.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
@@ -40,18 +40,15 @@ const skipOnDeletedPost = async (write: Promise<unknown>): Promise<void> => {
 
 @Injectable()
 export class CommentsService {
-  /** Posts commented on more than COMMENT_DIRECT_MAX_PER_SECOND times in the last second here (issue 15). */
-  private readonly heat: PostHeat;
-
   constructor(
     private readonly comments: CommentsRepository,
     private readonly posts: PostsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
-  ) {
-    this.heat = new PostHeat(config.commentDirectMaxPerSecond);
-  }
+    /** Posts commented on more than COMMENT_DIRECT_MAX_PER_SECOND times in the last second here (issue 15). */
+    private readonly heat: PostWriteHeat,
+  ) {}
 
   /** Whether the user authored any comment, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -139,10 +136,17 @@ export class CommentsService {
       // comments the replier may not see (pending, spam, rejected ones of others).
       if (!canReplyTo(parent, author)) throw unknownParent(parentId);
     }
+    // A hot post's comment counts on a comment counter shard, outside the post's partition, and
+    // shows in `commentCount` once the stream folds it; any other at once (src/posts/comment-shards.ts).
+    // A hot post's reply also counts on its parent's pointer, not on the parent (issue 15, review 13
+    // M-b1): then the post's partition takes the reply alone.
+    const hot = this.heat.comment(postId, this.clock.now());
+    const placement = placeComment(parent, now, id, this.config.comments.maxDepth);
     const comment: Comment = {
       id,
       postId,
-      ...placeComment(parent, now, id, this.config.comments.maxDepth),
+      ...placement,
+      ...(hot && placement.parentId !== undefined ? { countedOnParentPointer: true } : {}),
       authorId: author.userId,
       content,
       status: options.approveAtOnce ? 'approved' : initialCommentStatus(this.config.comments.autoApprove, author),
@@ -153,9 +157,7 @@ export class CommentsService {
       version: 1,
       ...author.display,
     };
-    // A hot post's comment counts on a comment counter shard, outside the post's partition, and
-    // shows in `commentCount` once the stream folds it; any other at once (src/posts/comment-shards.ts).
-    await this.comments.create(comment, parentId, this.heat.hot(postId, this.clock.now()));
+    await this.comments.create(comment, parentId, hot);
     return comment;
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { PostHeat } from './like-heat.js';
+import { PostHeat, PostWriteHeat } from './like-heat.js';
 
 const at = (ms: number) => new Date(Date.UTC(2026, 10, 27) + ms);
 
@@ -27,5 +27,35 @@ describe('PostHeat', () => {
 
   it('sends every like to the shards at 0', () => {
     expect(new PostHeat(0).hot('p', at(0))).toBe(true);
+  });
+});
+
+describe('PostWriteHeat (review 13, M-b1)', () => {
+  it("sends a post's likes to the shards while it is hot for comments, without counting them as comments", () => {
+    const heat = new PostWriteHeat({ likeDirectMaxPerSecond: 10, commentDirectMaxPerSecond: 2 });
+    expect(heat.like('p', at(0))).toBe(false);
+    expect([1, 2, 3].map((ms) => heat.comment('p', at(ms)))).toEqual([false, false, true]);
+    // Hot for comments: a like goes to the shards, though one like is far below its own bound.
+    expect(heat.like('p', at(4))).toBe(true);
+    expect(heat.like('q', at(5))).toBe(false);
+    // Asking did not record comments: a second after the third the post is quiet for both again.
+    expect(heat.like('p', at(1004))).toBe(false);
+    expect(heat.comment('p', at(1005))).toBe(false);
+  });
+
+  it('peeks without recording (isHot)', () => {
+    const heat = new PostHeat(1);
+    expect(heat.isHot('p', at(0))).toBe(false);
+    heat.hot('p', at(0));
+    expect(heat.isHot('p', at(1))).toBe(false);
+    heat.hot('p', at(2));
+    expect(heat.isHot('p', at(3))).toBe(true);
+    expect(heat.isHot('p', at(1002))).toBe(false);
+    // At 0 every write is hot, and the post is hot for a second after any.
+    const none = new PostHeat(0);
+    expect(none.isHot('p', at(0))).toBe(false);
+    expect(none.hot('p', at(0))).toBe(true);
+    expect(none.isHot('p', at(999))).toBe(true);
+    expect(none.isHot('p', at(1000))).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ import type { PostTaxonomyReads } from '../taxonomy/post-taxonomy-reads.js';
 import type { Post, PostSummary } from './post.entity.js';
 import type { PostsRepository } from './posts.repository.js';
 import { PostsService } from './posts.service.js';
+import { PostWriteHeat } from './like-heat.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const EARLIER = '2026-05-15T11:00:00.000Z';
@@ -86,23 +87,27 @@ function setUp(
     countOnCommit: jest.fn((_check: RateCheck, _code: string) => ({ item: { Update: {} } })),
   };
   const clock = new SettableClock().set(NOW);
+  const appConfig = {
+    auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' },
+    rateLimits: { publishPerAuthor: PUBLISH_RULE },
+    viewCounterShards: 32,
+    viewReadCacheSeconds: 0,
+    likeDirectMaxPerSecond: 10,
+    commentDirectMaxPerSecond: 5,
+    ...config,
+  } as AppConfig;
+  const heat = new PostWriteHeat(appConfig);
   const service = new PostsService(
     posts as unknown as PostsRepository,
     taxonomy as unknown as PostTaxonomyReads,
     slugs as unknown as SlugService,
     clock,
     new SequentialIds('post'),
-    {
-      auth: { jwtSecret: 'unit-spec-secret-unit-spec-secret' },
-      rateLimits: { publishPerAuthor: PUBLISH_RULE },
-      viewCounterShards: 32,
-      viewReadCacheSeconds: 0,
-      likeDirectMaxPerSecond: 10,
-      ...config,
-    } as AppConfig,
+    appConfig,
     limiter as unknown as RateLimiter,
+    heat,
   );
-  return { service, posts, taxonomy, slugs, limiter, clock };
+  return { service, posts, taxonomy, slugs, limiter, clock, heat };
 }
 
 describe('PostsService.create', () => {
@@ -281,6 +286,20 @@ describe('PostsService.setLike', () => {
     clock.set(new Date(Date.parse(NOW) + 1000));
     await service.setLike('p1', liker(4), true);
     expect(posts.addLike.mock.calls[3][4]).toBe(true);
+  });
+
+  it('counts every like of a post hot for comments on this instance on its shard (review 13, M-b1)', async () => {
+    const { service, posts, heat, clock } = setUp(live(), {}, { commentDirectMaxPerSecond: 2 });
+    await service.setLike('p1', liker(1), true);
+    for (let i = 0; i < 3; i++) heat.comment('p1', clock.now());
+    await service.setLike('p1', liker(2), true);
+    await service.setLike('p1', liker(2), false);
+    expect(posts.addLike.mock.calls.map((call) => call[4])).toEqual([true, false]);
+    expect(posts.removeLike.mock.calls.map((call) => call[3])).toEqual([false]);
+    // A second later the post is quiet again: direct.
+    clock.set(new Date(Date.parse(NOW) + 1000));
+    await service.setLike('p1', liker(3), true);
+    expect(posts.addLike.mock.calls[2][4]).toBe(true);
   });
 
   it("answers a remembered read with this instance's likes since counted (VIEW_READ_CACHE_SECONDS)", async () => {

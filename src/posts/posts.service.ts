@@ -26,7 +26,7 @@ import {
   type SkippedEntries,
 } from './post.entity.js';
 import { type PostRead, PostsRepository } from './posts.repository.js';
-import { PostHeat } from './like-heat.js';
+import { PostWriteHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
@@ -82,9 +82,10 @@ export class PostsService {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly limiter: RateLimiter,
+    /** Posts liked (or commented on) often on this instance: their likes go to the shards (like-heat.ts). */
+    private readonly heat: PostWriteHeat,
   ) {
     this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
-    this.likeHeat = new PostHeat(config.likeDirectMaxPerSecond);
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
     );
@@ -92,7 +93,6 @@ export class PostsService {
 
   private readonly viewerHashKey: Buffer;
   private readonly viewReads: RecentViewReads;
-  private readonly likeHeat: PostHeat;
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -466,7 +466,7 @@ export class PostsService {
     const now = this.clock.now();
     const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
     if (!read || !isLive(read.summary, now)) throw postNotFound();
-    const direct = !this.likeHeat.hot(postId, now);
+    const direct = !this.heat.like(postId, now);
     const changed = liked
       ? await this.posts.addLike(postId, viewer.userId, now.toISOString(), postNotFound, direct)
       : await this.posts.removeLike(postId, viewer.userId, postNotFound, direct);
