@@ -33,15 +33,29 @@ const INSTANCES = 10;
 const DIRECT_BOUND = {
   like: Number(process.env.LIKE_DIRECT_MAX_PER_SECOND ?? 10),
   comment: Number(process.env.COMMENT_DIRECT_MAX_PER_SECOND ?? 5),
+  reply: Number(process.env.COMMENT_DIRECT_MAX_PER_SECOND ?? 5),
+  'comment 1 KB': Number(process.env.COMMENT_DIRECT_MAX_PER_SECOND ?? 5),
 };
+/**
+ * The direct likes' load on a viral post's partition while it is not hot for comments (10
+ * instances x LIKE_DIRECT_MAX_PER_SECOND x 2 WCU): what the comment rows met there before review
+ * 13 M-b1. A post hot for comments on an instance now sends its likes to the like shards
+ * (src/posts/like-heat.ts, PostWriteHeat), so at 200 comments/s (20 an instance) none are direct.
+ */
+const DIRECT_LIKES_WCU = INSTANCES * DIRECT_BOUND.like * 2;
 const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
 const TARGETS = {
   view: 20_000,
   like: 2_000,
   comment: 200,
+  reply: 200,
+  'comment 1 KB': 200,
   register: 2_000,
   login: 10_000,
   'front page': 10_000,
+  // Not in issue 15: pending comments platform-wide at the registration rate (a new, unverified
+  // account's comments are held for moderation under the default COMMENT_AUTO_APPROVE=verified).
+  'pending comment': 2_000,
 };
 
 /** DynamoDB's item size: attribute names plus values (numbers about one byte per two digits). */
@@ -293,14 +307,14 @@ async function recordingProxy(engineEndpoint) {
  * polled at a fixed rate, not per request, so it is left out.
  */
 /**
- * The sharded listing partitions (`USERS#<n>`, `USERS#STATUS#<s>#<n>`, ..., `EVENTS#<n>`: src/dynamo/
- * sharding.ts) as one entry per listing, `<partition>#<n>`, holding a shard's share of the
+ * The sharded listing partitions (`USERS#<n>`, `USERS#STATUS#<s>#<n>`, ..., `EVENTS#<n>`, the
+ * moderation queue's `MODERATION#pending#<n>`: src/dynamo/sharding.ts) as one entry per listing, `<partition>#<n>`, holding a shard's share of the
  * listing's units: the units over all its shards divided by the shard count. The ids are random,
  * so at the target rate each shard takes its share (2,000 registrations/s over 8 shards: 250 a
  * shard, give or take 16 at one standard deviation); a sample of 20 operations would instead
  * measure which shard drew the most of 20 (printed beside it, `sampleHottestShard`).
  */
-const SHARDED = /^(GSI\d) ((USERS(#[A-Z]+#[a-z]+)*)|EVENTS)#(\d+)$/;
+const SHARDED = /^(GSI\d) ((USERS(#[A-Z]+#[a-z]+)*)|EVENTS|MODERATION#pending)#(\d+)$/;
 function groupShards(map) {
   const out = new Map();
   let sampleHottestShard = ['-', 0];
@@ -461,7 +475,7 @@ const perOpOf = (entries, runs, mask) =>
  * operation and s per hot one carries d x min(R, D) + s x (R - D) with D = INSTANCES x bound. The
  * highest rate is where the first partition reaches its limit.
  */
-function adaptive(name, direct, hot, bound) {
+function adaptive(name, direct, hot, bound, extra = { partition: /^$/, wcuPerSecond: 0 }) {
   const directRate = INSTANCES * bound;
   const highest = (d, s, limit) => {
     if (d * directRate >= limit) return limit / d; // the direct operations alone fill it
@@ -476,14 +490,16 @@ function adaptive(name, direct, hot, bound) {
     const partitions = new Set([...Object.keys(direct.perOp[kind]), ...Object.keys(hot.perOp[kind])]);
     for (const partition of partitions) {
       const [d, s] = [direct.perOp[kind][partition] ?? 0, hot.perOp[kind][partition] ?? 0];
-      const rate = highest(d, s, limit);
+      // Another pattern's steady load on the same partition (a viral post's direct likes) leaves less.
+      const taken = kind === 'writes' && extra.partition.test(partition) ? extra.wcuPerSecond : 0;
+      const rate = highest(d, s, limit - taken);
       if (rate < max) [max, limiting] = [rate, { partition, kind: kind.slice(0, -1), direct: d, hot: s }];
     }
   }
   return {
     pattern: name,
     runs: direct.runs,
-    model: `${INSTANCES} instances, each counting up to ${bound}/s on the post (${directRate}/s in all), the rest on shards`,
+    model: `${INSTANCES} instances, each counting up to ${bound}/s on the post (${directRate}/s in all), the rest on shards${extra.wcuPerSecond ? `, with ${extra.wcuPerSecond} WCU/s of ${extra.why} on the post's partition` : ''}`,
     limitedBy: limiting,
     maxRatePerSecond: Number.isFinite(max) ? Math.floor(max) : 'unbounded',
     target: TARGETS[name],
@@ -501,7 +517,7 @@ async function main() {
   const proxy = await recordingProxy(engine.endpoint);
   // `bound`: LIKE_DIRECT_MAX_PER_SECOND and COMMENT_DIRECT_MAX_PER_SECOND of this app. 50 (the most):
   // every like and comment of a run is counted on the post (20 come in well over 0.4 s); 0: none is.
-  const appWith = (bound) =>
+  const appWith = (bound, env = {}) =>
     startApp({
       DYNAMODB_ENDPOINT: proxy.endpoint,
       DYNAMODB_TABLE_NAME: TABLE,
@@ -516,6 +532,7 @@ async function main() {
       VIEW_COUNTER_SHARDS: String(VIEW_SHARDS),
       LIKE_DIRECT_MAX_PER_SECOND: String(bound),
       COMMENT_DIRECT_MAX_PER_SECOND: String(bound),
+      ...env,
     });
   app = await appWith(50);
   let base = app.base;
@@ -528,15 +545,41 @@ async function main() {
   };
   // The second post takes the likes and comments of the hot runs (a reader likes a post once).
   const [post, hotPost] = [await publish('Viral'), await publish('Viral too')];
+  // A post per comment scenario and phase, so that one scenario's comments do not make the next one's post hot.
+  const [replyPost, hotReplyPost, bigPost, hotBigPost] = [
+    await publish('Replied'),
+    await publish('Replied too'),
+    await publish('Long comments'),
+    await publish('Long comments too'),
+  ];
+  // The pending comments' posts: one each, so that only what every pending comment of the platform
+  // writes is shared (the moderation queue), not a post's partition.
+  const quietPosts = [];
+  for (let i = 0; i < RUNS; i++) quietPosts.push(await publish(`Quiet ${i}`));
   const readers = [];
   for (let i = 0; i < RUNS; i++) readers.push(await register(base, `heat-reader-${i}`));
-  await sleep(2500);
+  // The stream worker's work for the setup (26 publications' events, 20 registrations' mails) must be
+  // done before the first recording, or it lands in it (2.5 s was short once the setup published 26).
+  await sleep(15_000);
 
   const like = (target) => (i) => call(base, 'PUT', `/api/v1/posts/${target.id}/like`, { token: readers[i].token });
-  const comment = (target) => (i) =>
+  const comment =
+    (target, content = BODY.slice(0, 200)) =>
+    (i) =>
+      call(base, 'POST', `/api/v1/posts/${target.id}/comments`, { token: readers[i].token, body: { content } });
+  // Replies of 200 characters to one comment of the post (its most replied-to thread), made before.
+  const parentOf = async (target) =>
+    (
+      await call(base, 'POST', `/api/v1/posts/${target.id}/comments`, {
+        token: author.token,
+        body: { content: 'The comment everyone answers.' },
+      })
+    ).json;
+  const [replyParent, hotReplyParent] = [await parentOf(replyPost), await parentOf(hotReplyPost)];
+  const reply = (target, parent) => (i) =>
     call(base, 'POST', `/api/v1/posts/${target.id}/comments`, {
       token: readers[i].token,
-      body: { content: BODY.slice(0, 200) },
+      body: { content: BODY.slice(0, 200), parentId: parent.id },
     });
   const scenarios = [
     [
@@ -545,6 +588,8 @@ async function main() {
     ],
     ['like', like(post)],
     ['comment', comment(post)],
+    ['reply', reply(replyPost, replyParent)],
+    ['comment 1 KB', comment(bigPost, BODY)],
     [
       'register',
       (i) =>
@@ -601,6 +646,10 @@ async function main() {
       requestReadsSummary: true,
     },
   };
+  // Replies and 1 KB comments as comments: a hot post's reply counts on its parent's pointer
+  // (`CMTID#<postId>#<parentId>`, shared by the replies to one comment), not on the parent.
+  options.reply = options.comment;
+  options['comment 1 KB'] = options.comment;
   const direct = {};
   for (const [name, run] of scenarios) {
     const row = await recorded(name, RUNS, run, options[name]);
@@ -629,10 +678,39 @@ async function main() {
   for (const [name, run] of [
     ['like', like(hotPost)],
     ['comment', comment(hotPost)],
+    ['reply', reply(hotReplyPost, hotReplyParent)],
+    ['comment 1 KB', comment(hotBigPost, BODY)],
   ]) {
     const hot = await recorded(name, RUNS, run, options[name]);
-    rows[rows.indexOf(direct[name])] = adaptive(name, direct[name], hot, DIRECT_BOUND[name]);
+    const row = adaptive(name, direct[name], hot, DIRECT_BOUND[name]);
+    // The comment rows with the post's direct likes beside them, as before review 13 M-b1 (a post
+    // hot for comments now sends its likes to the shards: the row itself).
+    if (name !== 'like')
+      row.withDirectLikes = adaptive(name, direct[name], hot, DIRECT_BOUND[name], {
+        partition: /^table POST#/,
+        wcuPerSecond: DIRECT_LIKES_WCU,
+        why: 'direct likes',
+      }).maxRatePerSecond;
+    rows[rows.indexOf(direct[name])] = row;
   }
+
+  // Pending comments platform-wide (review 13, M-b2): the readers are not verified, so under
+  // COMMENT_AUTO_APPROVE=verified (the default) each 1 KB comment is held for moderation and writes
+  // the moderation queue's GSI1 entry (`MODERATION#pending#<n>`, 8 shards by comment id: a shard's
+  // share, as the user listings'), each on a post of its own.
+  await app.stop();
+  app = await appWith(0, { COMMENT_AUTO_APPROVE: 'verified' });
+  base = app.base;
+  rows.push(
+    await recorded('pending comment', RUNS, async (i) => {
+      const res = await call(base, 'POST', `/api/v1/posts/${quietPosts[i].id}/comments`, {
+        token: readers[i].token,
+        body: { content: BODY },
+      });
+      if (res.json?.status !== 'pending') throw new Error(`pending comment: ${res.status} ${res.text.slice(0, 200)}`);
+      return res;
+    }),
+  );
 
   console.log('\nPartition-key heat (per operation, the hottest partition):');
   const line = (row, label = row.pattern) =>
@@ -643,7 +721,7 @@ async function main() {
       console.log(line(row.hot, `${row.pattern} (hot)`));
       const { partition, kind, direct: d, hot: h } = row.limitedBy;
       console.log(
-        `${row.pattern.padEnd(14)} ${row.model}: max ${row.maxRatePerSecond}/s (the ${kind}s of ${partition}: ${d} a direct one, ${h} a hot one), target ${row.target}/s  ${row.meets ? 'ok' : 'OVER'}`,
+        `${row.pattern.padEnd(14)} ${row.model}: max ${row.maxRatePerSecond}/s (the ${kind}s of ${partition}: ${d} a direct one, ${h} a hot one), target ${row.target}/s  ${row.meets ? 'ok' : 'OVER'}${row.withDirectLikes !== undefined ? `; with the post's direct likes (${DIRECT_LIKES_WCU} WCU/s, before review 13 M-b1): ${row.withDirectLikes}/s` : ''}`,
       );
     } else console.log(line(row));
   for (const row of rows.filter((r) => r.sampleHottestShard))
