@@ -516,6 +516,37 @@ describe('lean DynamoDB client: failures', () => {
     }
   });
 
+  it('retries that succeed cost no quota, as the SDK: 200 calls each throttled once all succeed', async () => {
+    // Every odd request is throttled, every even one answers: each call needs exactly one retry.
+    let requests = 0;
+    const fake = await fakeDynamo(() =>
+      ++requests % 2 === 1 ? { status: 400, body: JSON.stringify(throttled) } : { status: 200, body: '{}' },
+    );
+    const transport = new LeanDynamoTransport({
+      region: 'us-east-1',
+      endpoint: fake.endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 3,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+      maxSockets: 1,
+      random: () => 0,
+    });
+    try {
+      const full = transport.retryQuota;
+      expect(full).toBe(500);
+      for (let i = 0; i < 200; i++) {
+        const output = await transport.call('GetItem', { TableName: 't', Key: wireKey });
+        expect(output.$metadata.attempts).toBe(2);
+      }
+      expect(fake.received).toHaveLength(400);
+      expect(transport.retryQuota).toBe(full);
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
   /** A lean document client on `endpoint` behind a gate of `budgetMs`. */
   const gated = (endpoint: string, budgetMs: number, random?: () => number) => {
     const transport = new LeanDynamoTransport({

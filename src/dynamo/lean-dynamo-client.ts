@@ -240,8 +240,17 @@ export class LeanDynamoTransport {
   private readonly send: typeof httpRequest;
   private readonly url: URL;
   private readonly host: string;
-  /** The SDK's retry quota: retries spend it, successes refill it, so a failing engine is not hammered. */
+  /**
+   * The SDK's retry quota (StandardRetryStrategy): a retry spends its cost, a success refunds the
+   * cost of the retry that got it through (1 without a retry), so retries that succeed cost nothing
+   * and only a failing engine drains it and stops being hammered.
+   */
   private retryCapacity = INITIAL_RETRY_TOKENS;
+
+  /** Tests: the retry quota left (500 when full). */
+  get retryQuota(): number {
+    return this.retryCapacity;
+  }
 
   constructor(private readonly options: LeanTransportOptions) {
     this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
@@ -295,18 +304,22 @@ export class LeanDynamoTransport {
   ): Promise<Record<string, unknown> & { $metadata: ResponseMetadata }> {
     const body = toBody(input);
     let totalRetryDelay = 0;
+    // The cost of the last retry taken: what a success gives back to the quota, as the SDK's token.
+    let retryCost: number | undefined;
     for (let attempt = 1; ; attempt++) {
       let answer: Answer;
       try {
         answer = await this.attempt(operation, body, signal);
       } catch (error) {
         // Network failures and attempt timeouts; an abort (the gate's deadline) is never retried.
-        totalRetryDelay += await this.backoff(error, attempt, signal);
+        const retry = await this.backoff(error, attempt, signal);
+        totalRetryDelay += retry.delay;
+        retryCost = retry.cost;
         continue;
       }
       const requestId = answer.headers['x-amzn-requestid'] as string | undefined;
       if (answer.status >= 200 && answer.status < 300) {
-        this.retryCapacity = Math.min(INITIAL_RETRY_TOKENS, this.retryCapacity + NO_RETRY_INCREMENT);
+        this.retryCapacity = Math.min(INITIAL_RETRY_TOKENS, this.retryCapacity + (retryCost ?? NO_RETRY_INCREMENT));
         const output = (
           answer.text ? JSON.parse(answer.text, HAS_BINARY.test(answer.text) ? binaryReviver : undefined) : {}
         ) as Record<string, unknown>;
@@ -316,12 +329,23 @@ export class LeanDynamoTransport {
       const error = errorFromAnswer(answer.status, answer.headers, answer.text);
       error.$metadata.attempts = attempt;
       error.$metadata.totalRetryDelay = totalRetryDelay;
-      totalRetryDelay += await this.backoff(error, attempt, signal);
+      const retry = await this.backoff(error, attempt, signal);
+      totalRetryDelay += retry.delay;
+      retryCost = retry.cost;
     }
   }
 
-  /** Waits before the next attempt when `error` is retried, else throws it. Returns the delay. */
-  private async backoff(error: unknown, attempt: number, signal: AbortSignal | undefined): Promise<number> {
+  /**
+   * Waits before the next attempt when `error` is retried, else throws it. Returns the delay and
+   * the quota the retry spent. Costs as the SDK's StandardRetryStrategy (retries-2026 config):
+   * throttling 5, any transient failure 14 (a timeout included: the pre-SRA quota's
+   * TIMEOUT_RETRY_COST of 10 belongs to its RETRY_COST of 5, and the SDK client uses this one).
+   */
+  private async backoff(
+    error: unknown,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ delay: number; cost: number }> {
     if (signal?.aborted) throw error;
     const classified = error as Parameters<typeof isTransientError>[0];
     const throttling = isThrottlingError(classified);
@@ -334,7 +358,7 @@ export class LeanDynamoTransport {
       (this.options.random ?? Math.random)() * Math.min(base * 2 ** (attempt - 1), MAXIMUM_RETRY_DELAY),
     );
     await sleep(delay, signal);
-    return delay;
+    return { delay, cost };
   }
 
   private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
