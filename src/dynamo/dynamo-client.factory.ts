@@ -8,17 +8,44 @@ import { DatabaseGate } from './database-gate.js';
 import { LeanDocumentClient, LeanDynamoTransport } from './lean-dynamo-client.js';
 import { type DynamoCallHook, type DynamoCallObserver, installRequestAccounting } from './request-accounting.js';
 
+// DNS suffixes of AWS's partitions (aws, aws-cn, aws-us-gov, the ISO ones, EU sovereign) and of
+// the dual-stack endpoints: an endpoint under them is AWS, whatever its scheme.
+const AWS_DOMAINS = [
+  'amazonaws.com',
+  'amazonaws.com.cn',
+  'api.aws',
+  'api.amazonwebservices.com.cn',
+  'c2s.ic.gov',
+  'sc2s.sgov.gov',
+  'cloud.adc-e.uk',
+  'csp.hci.ic.gov',
+  'amazonaws.eu',
+];
+
+/**
+ * A DynamoDB Local endpoint (docker-compose's `http://dynamodb:8000`, loopback, the embedded
+ * engine's `http://127.0.0.1:<port>`): plain HTTP to a host outside AWS's domains. AWS's own
+ * endpoints (FIPS, VPC, dual-stack) are HTTPS and need real credentials.
+ */
+export function isLocalEndpoint(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return false;
+  const url = new URL(endpoint);
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  return url.protocol === 'http:' && !AWS_DOMAINS.some((domain) => host === domain || host.endsWith(`.${domain}`));
+}
+
 /**
  * Region, endpoint, attempts and credentials of any AWS client on the configured DynamoDB (this
- * client, the Streams client): DynamoDB Local accepts any credentials; AWS uses the default chain.
+ * client, the Streams client): DynamoDB Local accepts any credentials, so without AWS keys in the
+ * environment it gets fake ones; any other endpoint (AWS's FIPS, VPC or dual-stack ones) and AWS
+ * itself use the default chain (task role, instance profile, IRSA...).
  */
 export function awsClientOptions(config: DynamoConfig) {
-  const local = config.endpoint !== undefined;
   return {
     region: config.region,
     endpoint: config.endpoint,
     maxAttempts: config.maxAttempts,
-    ...(local && !process.env.AWS_ACCESS_KEY_ID
+    ...(isLocalEndpoint(config.endpoint) && !process.env.AWS_ACCESS_KEY_ID
       ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
   };
