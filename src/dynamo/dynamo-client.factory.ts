@@ -91,7 +91,7 @@ export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallOb
   if (config.client === 'lean') {
     transport = new LeanDynamoTransport({
       region: config.region,
-      endpoint: config.endpoint,
+      endpoint: sdkEndpointOf(client),
       // The SDK's resolved provider (the default chain on AWS): it caches and refreshes itself.
       credentials: client.config.credentials,
       maxAttempts: config.maxAttempts,
@@ -108,6 +108,38 @@ export function createDynamoClient(config: DynamoConfig, observer?: DynamoCallOb
   parts.set(client, { gate, observer, hooks, transport });
   return client;
 }
+
+/**
+ * The URL the SDK client sends DynamoDB calls to, resolved as its endpoint middleware does: the
+ * configured endpoint (`DYNAMODB_ENDPOINT`), else `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`
+ * (or the config file's), else the client's rules for the region (its partition: amazonaws.com.cn
+ * for cn-*, the ISO ones) with `AWS_USE_FIPS_ENDPOINT` / `AWS_USE_DUALSTACK_ENDPOINT`. Account-ID
+ * endpoints are left out: the lean transport does not know the account, the regional one is valid.
+ */
+export async function sdkEndpointOf(client: DynamoDBClient): Promise<string> {
+  const config = client.config as typeof client.config & {
+    serviceConfiguredEndpoint?: () => Promise<string | undefined>;
+  };
+  let custom: string | undefined;
+  if (config.isCustomEndpoint && config.endpoint) {
+    const { protocol, hostname, port, path } = await config.endpoint();
+    custom = `${protocol}//${hostname}${port ? `:${port}` : ''}${path}`;
+  } else if (!config.ignoreConfiguredEndpointUrls) {
+    custom = await config.serviceConfiguredEndpoint?.();
+  }
+  const resolved = config.endpointProvider({
+    Region: await config.region(),
+    UseFIPS: await config.useFipsEndpoint(),
+    UseDualStack: await config.useDualstackEndpoint(),
+    AccountIdEndpointMode: 'disabled',
+    ...(custom ? { Endpoint: custom } : {}),
+  });
+  return resolved.url.href;
+}
+
+/** Tests: the lean transport of a client made by `createDynamoClient` (undefined with `sdk`). */
+export const leanTransportOf = (client: DynamoDBClient): LeanDynamoTransport | undefined =>
+  parts.get(client)?.transport;
 
 /** The gate of a client made by `createDynamoClient` (its limiter's queue, for tests and metrics). */
 export const gateOf = (client: DynamoDBClient): DatabaseGate | undefined => parts.get(client)?.gate;

@@ -190,8 +190,11 @@ export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, te
 
 export interface LeanTransportOptions {
   region: string;
-  /** `DYNAMODB_ENDPOINT`; AWS's regional endpoint when undefined (FIPS or dual-stack need it set). */
-  endpoint: string | undefined;
+  /**
+   * Where to send: a URL, or its resolution in progress (`sdkEndpointOf`, the SDK client's own:
+   * `DYNAMODB_ENDPOINT`, `AWS_ENDPOINT_URL_DYNAMODB`, FIPS, dual-stack, the region's partition).
+   */
+  endpoint: string | Promise<string>;
   /** Keys or a provider of them (the SDK client's resolved chain, which refreshes itself). */
   credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
   maxAttempts: number;
@@ -203,6 +206,14 @@ export interface LeanTransportOptions {
   signingDate?: () => Date;
   /** Tests: backoff jitter (Math.random otherwise). */
   random?: () => number;
+}
+
+/** The resolved endpoint and the sockets to it. */
+interface Target {
+  url: URL;
+  host: string;
+  agent: HttpAgent;
+  send: typeof httpRequest;
 }
 
 interface Answer {
@@ -236,10 +247,9 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  */
 export class LeanDynamoTransport {
   private readonly signer: SignatureV4;
-  private readonly agent: HttpAgent;
-  private readonly send: typeof httpRequest;
-  private readonly url: URL;
-  private readonly host: string;
+  /** Set once the endpoint is resolved (at start); until then calls wait for `ready`. */
+  private target: Target | undefined;
+  private readonly ready: Promise<Target>;
   /**
    * The SDK's retry quota (StandardRetryStrategy): a retry spends its cost, a success refunds the
    * cost of the retry that got it through (1 without a retry), so retries that succeed cost nothing
@@ -253,13 +263,21 @@ export class LeanDynamoTransport {
   }
 
   constructor(private readonly options: LeanTransportOptions) {
-    this.url = new URL(options.endpoint ?? `https://dynamodb.${options.region}.amazonaws.com`);
-    this.host = this.url.host;
-    const https = this.url.protocol === 'https:';
-    this.agent = https
-      ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets })
-      : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets });
-    this.send = https ? httpsRequest : httpRequest;
+    this.ready = Promise.resolve(options.endpoint).then((endpoint) => {
+      const url = new URL(endpoint);
+      const https = url.protocol === 'https:';
+      this.target = {
+        url,
+        host: url.host,
+        agent: https
+          ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets })
+          : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets }),
+        send: https ? httpsRequest : httpRequest,
+      };
+      return this.target;
+    });
+    // A resolution that failed (a bad region or FIPS with a custom endpoint) fails every call instead.
+    this.ready.catch(() => undefined);
     this.signer = new SignatureV4({
       credentials: options.credentials,
       region: options.region,
@@ -268,25 +286,31 @@ export class LeanDynamoTransport {
     });
   }
 
+  /** The URL calls go to, once resolved. */
+  async endpoint(): Promise<string> {
+    return (await this.ready).url.href;
+  }
+
   /** The headers of one signed request (exported for the signature's parity spec). */
   async signedHeaders(
     target: string,
     body: string,
     extra: Record<string, string> = {},
   ): Promise<Record<string, string>> {
+    const { url, host } = this.target ?? (await this.ready);
     const signed = await this.signer.sign(
       {
         method: 'POST',
-        protocol: this.url.protocol,
-        hostname: this.url.hostname,
-        port: this.url.port ? Number(this.url.port) : undefined,
-        path: this.url.pathname,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port ? Number(url.port) : undefined,
+        path: url.pathname,
         query: {},
         headers: {
           'content-type': 'application/x-amz-json-1.0',
           'x-amz-target': `DynamoDB_20120810.${target}`,
           'content-length': String(Buffer.byteLength(body)),
-          host: this.host,
+          host,
           ...extra,
         },
         body,
@@ -362,17 +386,18 @@ export class LeanDynamoTransport {
   }
 
   private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
+    const { url, agent, send } = this.target ?? (await this.ready);
     const headers = await this.signedHeaders(operation, body);
     return new Promise<Answer>((resolve, reject) => {
       const { connectionTimeoutMs, requestTimeoutMs } = this.options;
       let connecting: NodeJS.Timeout | undefined;
-      const request = this.send({
-        agent: this.agent,
+      const request = send({
+        agent,
         method: 'POST',
-        protocol: this.url.protocol,
-        hostname: this.url.hostname,
-        port: this.url.port || undefined,
-        path: this.url.pathname,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port || undefined,
+        path: url.pathname,
         headers,
         signal,
       });
@@ -409,7 +434,7 @@ export class LeanDynamoTransport {
   }
 
   destroy(): void {
-    this.agent.destroy();
+    this.target?.agent.destroy();
   }
 }
 
