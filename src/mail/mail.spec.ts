@@ -1,5 +1,5 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
@@ -89,21 +89,34 @@ describe('the security notices a change of the user item calls for', () => {
 // A dead-lettered record of the user item can be replayed (`db:stream-replay`) until its dead letter
 // expires, 30 days on: the notice's marker must still be there then, or the replay mails it again.
 describe('a security notice replayed from a dead letter', () => {
-  /** A table double for the marker's conditional Put, where an item past its `ttl` is gone (as TTL deletes it). */
-  function markerTable(clock: SettableClock) {
+  /**
+   * A table double for the marker's claim (its conditional Put and the check of the user item, in
+   * one transaction), where an item past its `ttl` is gone (as TTL deletes it). `users` holds the
+   * user items that exist.
+   */
+  function markerTable(clock: SettableClock, users = new Set(['user'])) {
     const ttls = new Map<string, number>();
-    const send = (command: PutCommand) => {
-      const item = command.input.Item ?? {};
+    const send = (command: TransactWriteCommand) => {
+      const [{ Put: put }, { ConditionCheck: check }] = command.input.TransactItems ?? [];
+      const item = put?.Item ?? {};
       const key = `${String(item.PK)}|${String(item.SK)}`;
       const ttl = ttls.get(key);
-      if (ttl !== undefined && ttl > epochSeconds(clock.now()))
+      const claimed = ttl !== undefined && ttl > epochSeconds(clock.now());
+      const userGone =
+        check !== undefined && (check.Key?.SK !== 'USER' || !users.has(String(check.Key?.PK).replace('USER#', '')));
+      if (claimed || userGone) {
+        const reason = (failed: boolean) => (failed ? { Code: 'ConditionalCheckFailed' } : { Code: 'None' });
         return Promise.reject(
-          Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }),
+          Object.assign(new Error('Transaction cancelled'), {
+            name: 'TransactionCanceledException',
+            CancellationReasons: [reason(claimed), reason(userGone)],
+          }),
         );
+      }
       ttls.set(key, Number(item.ttl));
       return Promise.resolve({});
     };
-    return { send } as never;
+    return { send, ttls };
   }
 
   it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
@@ -111,7 +124,7 @@ describe('a security notice replayed from a dead letter', () => {
     const mailer = new InMemoryMailer();
     const notices = new SecurityNotices(
       mailer,
-      new NoticesSentRepository(markerTable(clock), 't'),
+      new NoticesSentRepository(markerTable(clock) as never, 't'),
       clock,
       new AppMetrics(),
     );
@@ -122,5 +135,25 @@ describe('a security notice replayed from a dead letter', () => {
     clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
     expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
+  });
+
+  it("replayed after the user's erasure: no mail to the erased address, no marker in the erased partition", async () => {
+    const clock = new SettableClock().set('2026-11-27T08:00:00Z');
+    const mailer = new InMemoryMailer();
+    const users = new Set(['user']);
+    const table = markerTable(clock, users);
+    const notices = new SecurityNotices(
+      mailer,
+      new NoticesSentRepository(table as never, 't'),
+      clock,
+      new AppMetrics(),
+    );
+    const before = { email: 'ada@example.com', passwordGeneration: 1, version: 4 };
+    // The record was dead-lettered before any notice went out; the user is erased, then it is replayed.
+    users.delete('user');
+    const after = { ...before, email: 'new@example.com', passwordGeneration: 2, version: 5 };
+    expect(await notices.fromUserChange('user', before, after)).toEqual([]);
+    expect(mailer.outbox).toEqual([]);
+    expect(table.ttls.size).toBe(0);
   });
 });

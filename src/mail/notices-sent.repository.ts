@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
+import { mustExist, transactWrite } from '../dynamo/transactions.js';
+
+/** The notice was claimed before, or its user is gone (erased): nothing to send. */
+class NothingToClaim extends Error {}
 
 /** The security notices already sent, one marker item per change of a user item. */
 @Injectable()
@@ -17,24 +20,35 @@ export class NoticesSentRepository {
    * Claims a notice: true the first time for this user and notice, false when it was claimed
    * before (a replayed record, a second worker). The marker outlives the last replay of a
    * dead-lettered record (`until`), after which no record can come again.
+   *
+   * False too when the user item is gone (review 14, L-C1): a record replayed after the user's
+   * erasure must neither mail the erased address nor put a 31-day marker back into the erased
+   * partition, so the marker's Put goes in one transaction with a check of the user item (as the
+   * fan-in job's start does). A notice is rare: 2 WCU more (the check) per notice.
    */
   async claim(userId: string, notice: string, at: Date, until: Date): Promise<boolean> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...Keys.noticeSent(userId, notice),
-            entity: ENTITY.NoticeSent,
-            sentAt: at.toISOString(),
-            ttl: epochSeconds(until),
+      await transactWrite(this.db, [
+        {
+          item: {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...Keys.noticeSent(userId, notice),
+                entity: ENTITY.NoticeSent,
+                sentAt: at.toISOString(),
+                ttl: epochSeconds(until),
+              },
+              ConditionExpression: 'attribute_not_exists(PK)',
+            },
           },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        }),
-      );
+          onConditionFailed: () => new NothingToClaim(),
+        },
+        mustExist(this.tableName, Keys.user(userId), () => new NothingToClaim()),
+      ]);
       return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (error instanceof NothingToClaim) return false;
       throw error;
     }
   }
