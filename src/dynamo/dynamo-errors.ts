@@ -94,6 +94,10 @@ export function translateDynamoError(error: unknown): DatabaseError | undefined 
     return databaseTimeout();
   }
   if (connectionCode(sdk)) return failure('unavailable', 'The database cannot be reached.', 5);
+  // The lean transport's answers that are not DynamoDB's (a proxy's page, a cut or huge body).
+  if (name === 'InvalidResponseException' || name === 'ResponseTooLargeException') {
+    return failure('unavailable', 'The database cannot be reached.', 5);
+  }
   // Only tables and indexes are "resources" of the data-plane calls: the table is missing
   // (deleted, or never created where start-up does not create it).
   if (name === 'ResourceNotFoundException') return failure('unavailable', 'The database table is not available.', 5);

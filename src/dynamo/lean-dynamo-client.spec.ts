@@ -547,6 +547,76 @@ describe('lean DynamoDB client: failures', () => {
     }
   });
 
+  /** A lean transport on `endpoint` without backoff delays. */
+  const quick = (endpoint: string, extra: { maxAttempts?: number; maxResponseBytes?: number } = {}) =>
+    new LeanDynamoTransport({
+      region: 'us-east-1',
+      endpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 2,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+      maxSockets: 1,
+      random: () => 0,
+      ...extra,
+    });
+
+  it('a 2xx body that is not JSON (a proxy page, a cut body): retried, then 503 database_unavailable', async () => {
+    let requests = 0;
+    const fake = await fakeDynamo(() =>
+      ++requests === 1 ? { status: 200, body: '<html>Bad gateway</html>' } : { status: 200, body: '{"Item":' },
+    );
+    const transport = quick(fake.endpoint);
+    try {
+      const error = (await transport
+        .call('GetItem', { TableName: 't', Key: wireKey })
+        .catch((e: unknown) => e)) as Record<string, unknown>;
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toMatchObject({
+        name: 'InvalidResponseException',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 200, attempts: 2 },
+      });
+      expect(fake.received).toHaveLength(2);
+      expect(translateDynamoError(error)).toMatchObject({ failure: 'unavailable' });
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
+  it('a 2xx body that is not JSON, then a good answer: the retry gets it', async () => {
+    let requests = 0;
+    const fake = await fakeDynamo(() =>
+      ++requests === 1 ? { status: 200, body: 'null' } : { status: 200, body: '{"Item":{"PK":{"S":"a"}}}' },
+    );
+    const transport = quick(fake.endpoint);
+    try {
+      const output = await transport.call('GetItem', { TableName: 't', Key: wireKey });
+      expect(output).toMatchObject({ Item: { PK: { S: 'a' } }, $metadata: { attempts: 2 } });
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
+  it('an answer past the size cap is cut, not read whole: 503 database_unavailable, not retried', async () => {
+    const fake = await fakeDynamo(() => ({
+      status: 200,
+      body: JSON.stringify({ Item: { b: { S: 'x'.repeat(4096) } } }),
+    }));
+    const transport = quick(fake.endpoint, { maxResponseBytes: 1024 });
+    try {
+      const error = await transport.call('GetItem', { TableName: 't', Key: wireKey }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ResponseTooLargeException', $metadata: { httpStatusCode: 200 } });
+      expect(fake.received).toHaveLength(1);
+      expect(translateDynamoError(error)).toMatchObject({ failure: 'unavailable' });
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
   /** A lean document client on `endpoint` behind a gate of `budgetMs`. */
   const gated = (endpoint: string, budgetMs: number, random?: () => number) => {
     const transport = new LeanDynamoTransport({

@@ -188,6 +188,34 @@ export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, te
   return new DynamoServiceError(name, said ?? name, status, requestId, members);
 }
 
+/** A 2xx body as DynamoDB JSON, or undefined when it is not JSON (a proxy's page, a cut body). */
+function parseAnswer(text: string): Record<string, unknown> | undefined {
+  if (!text) return {};
+  try {
+    const parsed: unknown = JSON.parse(text, HAS_BINARY.test(text) ? binaryReviver : undefined);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error of a 2xx answer that is not DynamoDB JSON: a server fault, transient (retried) as a 5xx. */
+function invalidAnswer(status: number, requestId: string | undefined): DynamoServiceError {
+  const error = new DynamoServiceError(
+    INVALID_ANSWER,
+    'DynamoDB answered with a body that is not JSON',
+    status,
+    requestId,
+    {
+      $retryable: {},
+    },
+  );
+  (error as { $fault: string }).$fault = 'server';
+  return error;
+}
+
 export interface LeanTransportOptions {
   region: string;
   /**
@@ -206,7 +234,22 @@ export interface LeanTransportOptions {
   signingDate?: () => Date;
   /** Tests: backoff jitter (Math.random otherwise). */
   random?: () => number;
+  /** Tests: the largest answer read (`MAX_RESPONSE_BYTES` otherwise). */
+  maxResponseBytes?: number;
 }
+
+/**
+ * DynamoDB's answers stay under 16 MB (a 1 MB page, 100 items of 400 KB of BatchGetItem, in JSON):
+ * anything larger is not DynamoDB (a proxy, a broken stream) and is cut before it fills the memory.
+ */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * An answer that is not DynamoDB's: a 2xx body that is not JSON (a proxy's HTML, a truncated body),
+ * or one past `MAX_RESPONSE_BYTES`. `dynamo-errors.ts` maps both to 503 database_unavailable.
+ */
+export const INVALID_ANSWER = 'InvalidResponseException';
+export const ANSWER_TOO_LARGE = 'ResponseTooLargeException';
 
 /** The resolved endpoint and the sockets to it. */
 interface Target {
@@ -342,15 +385,17 @@ export class LeanDynamoTransport {
         continue;
       }
       const requestId = answer.headers['x-amzn-requestid'] as string | undefined;
-      if (answer.status >= 200 && answer.status < 300) {
+      const output = answer.status >= 200 && answer.status < 300 ? parseAnswer(answer.text) : undefined;
+      if (output) {
         this.retryCapacity = Math.min(INITIAL_RETRY_TOKENS, this.retryCapacity + (retryCost ?? NO_RETRY_INCREMENT));
-        const output = (
-          answer.text ? JSON.parse(answer.text, HAS_BINARY.test(answer.text) ? binaryReviver : undefined) : {}
-        ) as Record<string, unknown>;
         const $metadata = { httpStatusCode: answer.status, requestId, attempts: attempt, totalRetryDelay };
         return Object.assign(output, { $metadata });
       }
-      const error = errorFromAnswer(answer.status, answer.headers, answer.text);
+      // A refusal, or a 2xx that is not DynamoDB JSON: the latter is retried (a transient error).
+      const error =
+        answer.status >= 200 && answer.status < 300
+          ? invalidAnswer(answer.status, requestId)
+          : errorFromAnswer(answer.status, answer.headers, answer.text);
       error.$metadata.attempts = attempt;
       error.$metadata.totalRetryDelay = totalRetryDelay;
       const retry = await this.backoff(error, attempt, signal);
@@ -413,14 +458,32 @@ export class LeanDynamoTransport {
       request.setTimeout(requestTimeoutMs, () =>
         request.destroy(timeoutError(`DynamoDB did not answer within ${requestTimeoutMs} ms`)),
       );
-      request.once('error', (error) => {
+      request.on('error', (error) => {
         clearTimeout(connecting);
         reject(error);
       });
       request.once('response', (response) => {
         const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.once('error', reject);
+        const limit = this.options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+        let size = 0;
+        const onData = (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= limit) return void chunks.push(chunk);
+          const tooLarge = new DynamoServiceError(
+            ANSWER_TOO_LARGE,
+            `DynamoDB's answer was larger than ${limit} bytes`,
+            response.statusCode ?? 0,
+            response.headers['x-amzn-requestid'] as string | undefined,
+            {},
+          );
+          chunks.length = 0;
+          response.off('data', onData);
+          reject(tooLarge);
+          request.destroy();
+        };
+        response.on('data', onData);
+        // `on`, not `once`: a destroyed response may report more than one error.
+        response.on('error', reject);
         response.once('end', () =>
           resolve({
             status: response.statusCode ?? 0,
