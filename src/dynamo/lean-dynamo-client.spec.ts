@@ -363,6 +363,43 @@ describe('lean DynamoDB client', () => {
     expect(ours.authorization).toBe(fromSdk.headers.authorization);
   });
 
+  it('temporary credentials: the session token is sent and signed; a refreshed provider signs the next attempt', async () => {
+    let calls = 0;
+    const flaky = await fakeDynamo(() =>
+      ++calls === 1 ? { status: 500, body: '{"__type":"InternalServerError"}' } : { status: 200, body: '{}' },
+    );
+    let provided = 0;
+    const transport = new LeanDynamoTransport({
+      region: 'us-east-1',
+      endpoint: flaky.endpoint,
+      // As the SDK's chain does when the first keys expire: the next call of the provider has new ones.
+      credentials: () => {
+        provided++;
+        return Promise.resolve({
+          accessKeyId: `ASIA${provided}`,
+          secretAccessKey: 's',
+          sessionToken: `token-${provided}`,
+        });
+      },
+      maxAttempts: 2,
+      connectionTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+      maxSockets: 1,
+      random: () => 0,
+    });
+    try {
+      await transport.call('GetItem', { TableName: 't', Key: wireKey });
+      const [first, second] = flaky.received.map((r) => r.headers);
+      expect(first['x-amz-security-token']).toBe('token-1');
+      expect(String(first.authorization)).toMatch(/Credential=ASIA1\/.*SignedHeaders=[a-z0-9;-]*x-amz-security-token/);
+      expect(second['x-amz-security-token']).toBe('token-2');
+      expect(String(second.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIA2\//);
+    } finally {
+      transport.destroy();
+      await flaky.close();
+    }
+  });
+
   it('sends any other command through the SDK', async () => {
     answers.set('DescribeExport', { ExportDescription: { ExportArn: 'arn' } });
     fake.received.length = 0;
