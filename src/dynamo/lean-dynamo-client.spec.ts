@@ -584,6 +584,53 @@ describe('lean DynamoDB client: failures', () => {
     }
   });
 
+  it.each([
+    // DynamoDB's words for each side; "not yet current" is retried only because the clock was corrected.
+    {
+      clock: 'slow',
+      ahead: 10 * 60_000,
+      message: 'Signature expired: 20261127T100000Z is now earlier than 20261127T100500Z',
+    },
+    {
+      clock: 'fast',
+      ahead: -10 * 60_000,
+      message: 'Signature not yet current: 20261127T102000Z is still later than 20261127T101500Z',
+    },
+  ])(
+    "a host clock 10 minutes $clock: the refusal's Date corrects the signing clock, and the retry gets through",
+    async ({ ahead, message }) => {
+      const fake = await fakeDynamo(({ headers }) => {
+        const signedAt = Date.parse(
+          String(headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+        );
+        const serverNow = Date.now() + ahead;
+        // As DynamoDB: a signature more than 5 minutes off the server's clock is refused.
+        return Math.abs(serverNow - signedAt) > 300_000
+          ? {
+              status: 400,
+              body: JSON.stringify({
+                __type: 'com.amazon.coral.service#InvalidSignatureException',
+                message,
+              }),
+              headers: { date: new Date(serverNow).toUTCString() },
+            }
+          : { status: 200, body: '{}', headers: { date: new Date(serverNow).toUTCString() } };
+      });
+      const transport = quick(fake.endpoint, { maxAttempts: 3 });
+      try {
+        const first = await transport.call('GetItem', { TableName: 't', Key: wireKey });
+        expect(first.$metadata.attempts).toBe(2);
+        // Corrected once: the next call signs at the server's time on its first attempt.
+        const second = await transport.call('GetItem', { TableName: 't', Key: wireKey });
+        expect(second.$metadata.attempts).toBe(1);
+        expect(fake.received).toHaveLength(3);
+      } finally {
+        transport.destroy();
+        await fake.close();
+      }
+    },
+  );
+
   /** A lean transport on `endpoint` without backoff delays. */
   const quick = (endpoint: string, extra: { maxAttempts?: number; maxResponseBytes?: number } = {}) =>
     new LeanDynamoTransport({

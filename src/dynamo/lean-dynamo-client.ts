@@ -144,6 +144,8 @@ export interface ResponseMetadata {
   requestId?: string;
   attempts: number;
   totalRetryDelay: number;
+  /** The refusal came with a server clock far from ours, and the clock offset was corrected (retried). */
+  clockSkewCorrected?: boolean;
 }
 
 /**
@@ -263,7 +265,13 @@ interface Answer {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /** When the attempt was signed, and the clock offset it was signed with. */
+  sentAt: number;
+  offset: number;
 }
+
+/** A skew of the signing clock past which the SDK retries a refusal once corrected (4 minutes). */
+const CLOCK_SKEW_MS = 240_000;
 
 const timeoutError = (message: string): Error => Object.assign(new Error(message), { name: 'TimeoutError' });
 
@@ -299,6 +307,12 @@ export class LeanDynamoTransport {
    * and only a failing engine drains it and stops being hammered.
    */
   private retryCapacity = INITIAL_RETRY_TOKENS;
+  /**
+   * Server time minus ours, from the `Date` of each answer, as the SDK's signer keeps its
+   * `systemClockOffset` (review 14, L-A1): a host whose clock is off by more than 5 minutes signs
+   * at the server's time instead of failing every call with "Signature expired".
+   */
+  private clockOffset = 0;
 
   /** Tests: the retry quota left (500 when full). */
   get retryQuota(): number {
@@ -358,7 +372,7 @@ export class LeanDynamoTransport {
         },
         body,
       },
-      this.options.signingDate ? { signingDate: this.options.signingDate() } : undefined,
+      { signingDate: this.options.signingDate?.() ?? new Date(Date.now() + this.clockOffset) },
     );
     return signed.headers;
   }
@@ -385,6 +399,7 @@ export class LeanDynamoTransport {
         continue;
       }
       const requestId = answer.headers['x-amzn-requestid'] as string | undefined;
+      const corrected = this.sampleClock(answer);
       const output = answer.status >= 200 && answer.status < 300 ? parseAnswer(answer.text) : undefined;
       if (output) {
         this.retryCapacity = Math.min(INITIAL_RETRY_TOKENS, this.retryCapacity + (retryCost ?? NO_RETRY_INCREMENT));
@@ -398,10 +413,27 @@ export class LeanDynamoTransport {
           : errorFromAnswer(answer.status, answer.headers, answer.text);
       error.$metadata.attempts = attempt;
       error.$metadata.totalRetryDelay = totalRetryDelay;
+      // As the SDK: a refusal after which the clock was corrected is transient (signed anew, retried).
+      if (corrected) error.$metadata.clockSkewCorrected = true;
       const retry = await this.backoff(error, attempt, signal);
       totalRetryDelay += retry.delay;
       retryCost = retry.cost;
     }
+  }
+
+  /**
+   * Takes the server's clock from an answer's `Date` as the SDK's signer does (not from a cached
+   * answer, one with `Age`, nor from one that took over 15 minutes). True when the offset changed
+   * since the attempt was signed and is past `CLOCK_SKEW_MS`: the refusal was the skew's.
+   */
+  private sampleClock(answer: Answer): boolean {
+    const date = answer.headers.date;
+    if (answer.headers.age !== undefined || !date) return false;
+    const serverTime = Date.parse(date);
+    const now = Date.now();
+    if (Number.isNaN(serverTime) || now - answer.sentAt > 900_000) return false;
+    this.clockOffset = serverTime - now;
+    return Math.abs(this.clockOffset) >= CLOCK_SKEW_MS && this.clockOffset !== answer.offset;
   }
 
   /**
@@ -432,6 +464,8 @@ export class LeanDynamoTransport {
 
   private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
     const { url, agent, send } = this.target ?? (await this.ready);
+    const offset = this.clockOffset;
+    const sentAt = Date.now();
     const headers = await this.signedHeaders(operation, body);
     return new Promise<Answer>((resolve, reject) => {
       const { connectionTimeoutMs, requestTimeoutMs } = this.options;
@@ -489,6 +523,8 @@ export class LeanDynamoTransport {
             status: response.statusCode ?? 0,
             headers: response.headers,
             text: chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+            sentAt,
+            offset,
           }),
         );
       });
