@@ -24,6 +24,7 @@ import {
 } from '@smithy/core/retry';
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { systemClock } from '../common/clock/clock.js';
 import { newRequestId } from '../common/ids.js';
 import { type DatabaseGate, withCallerSignal } from './database-gate.js';
 import { accountCall, type DynamoCallHook, type DynamoCallObserver } from './request-accounting.js';
@@ -372,7 +373,7 @@ export class LeanDynamoTransport {
         },
         body,
       },
-      { signingDate: this.options.signingDate?.() ?? new Date(Date.now() + this.clockOffset) },
+      { signingDate: this.options.signingDate?.() ?? new Date(systemClock.now().getTime() + this.clockOffset) },
     );
     return signed.headers;
   }
@@ -430,7 +431,7 @@ export class LeanDynamoTransport {
     const date = answer.headers.date;
     if (answer.headers.age !== undefined || !date) return false;
     const serverTime = Date.parse(date);
-    const now = Date.now();
+    const now = systemClock.now().getTime();
     if (Number.isNaN(serverTime) || now - answer.sentAt > 900_000) return false;
     this.clockOffset = serverTime - now;
     return Math.abs(this.clockOffset) >= CLOCK_SKEW_MS && this.clockOffset !== answer.offset;
@@ -465,7 +466,7 @@ export class LeanDynamoTransport {
   private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
     const { url, agent, send } = this.target ?? (await this.ready);
     const offset = this.clockOffset;
-    const sentAt = Date.now();
+    const sentAt = systemClock.now().getTime();
     const headers = await this.signedHeaders(operation, body);
     return new Promise<Answer>((resolve, reject) => {
       const { connectionTimeoutMs, requestTimeoutMs } = this.options;
