@@ -3,6 +3,7 @@ import {
   composeTransaction,
   MAX_TRANSACTION_ITEMS,
   mustExist,
+  putNewWhileOwnerExists,
   type TransactOperation,
   TransactionTooLargeError,
   transactWrite,
@@ -124,5 +125,38 @@ describe('mustExist', () => {
       },
     });
     expect(op.onConditionFailed?.()).toBe(missing);
+  });
+});
+
+describe('putNewWhileOwnerExists', () => {
+  const item = { PK: 'USER#1', SK: 'JOB', step: 1 };
+  const owner = { PK: 'USER#1', SK: 'USER' };
+
+  it('puts the item if new, in one transaction with a check of its owner', async () => {
+    const sent: unknown[] = [];
+    const client = {
+      send: (command: TransactWriteCommand) => (sent.push(command.input.TransactItems), Promise.resolve({})),
+    } as unknown as DynamoDBDocumentClient;
+    await expect(putNewWhileOwnerExists(client, 't', item, owner)).resolves.toBe(true);
+    expect(sent).toEqual([
+      [
+        { Put: { TableName: 't', Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+        { ConditionCheck: { TableName: 't', Key: owner, ConditionExpression: 'attribute_exists(PK)' } },
+      ],
+    ]);
+  });
+
+  it.each([
+    ['the item is there already', ['ConditionalCheckFailed', 'None']],
+    ['the owner is gone', ['None', 'ConditionalCheckFailed']],
+  ])('answers false when %s', async (_case, reasons) => {
+    const { client } = fakeClient([canceled(reasons)]);
+    await expect(putNewWhileOwnerExists(client, 't', item, owner)).resolves.toBe(false);
+  });
+
+  it('passes any other failure on', async () => {
+    const down = Object.assign(new Error('down'), { name: 'InternalServerError' });
+    const { client } = fakeClient([down]);
+    await expect(putNewWhileOwnerExists(client, 't', item, owner)).rejects.toBeDefined();
   });
 });

@@ -61,6 +61,36 @@ export function mustExist(tableName: string, key: ItemKey, onMissing: () => Erro
   };
 }
 
+/** The new item was there already, or its owner is gone (`putNewWhileOwnerExists`). */
+class NotPut extends Error {}
+
+/**
+ * Puts a new item (`attribute_not_exists`) in one transaction with a check that its owner's item
+ * exists: true when it was put, false when it was there already or the owner is gone. For items a
+ * late or replayed stream record writes into a user's partition: after the user's erasure, such a
+ * write would put an item back into the erased partition (review 13 L-a3, review 14 L-C1).
+ */
+export async function putNewWhileOwnerExists(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  item: Record<string, unknown> & ItemKey,
+  owner: ItemKey,
+): Promise<boolean> {
+  try {
+    await transactWrite(db, [
+      {
+        item: { Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+        onConditionFailed: () => new NotPut(),
+      },
+      mustExist(tableName, owner, () => new NotPut()),
+    ]);
+    return true;
+  } catch (error) {
+    if (error instanceof NotPut) return false;
+    throw error;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Errors thrown for a transaction that DynamoDB definitely cancelled (see `wasCanceled`). */

@@ -3,10 +3,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { mustExist, transactWrite } from '../dynamo/transactions.js';
-
-/** The notice was claimed before, or its user is gone (erased): nothing to send. */
-class NothingToClaim extends Error {}
+import { putNewWhileOwnerExists } from '../dynamo/transactions.js';
 
 /** The security notices already sent, one marker item per change of a user item. */
 @Injectable()
@@ -26,30 +23,13 @@ export class NoticesSentRepository {
    * partition, so the marker's Put goes in one transaction with a check of the user item (as the
    * fan-in job's start does). A notice is rare: 2 WCU more (the check) per notice.
    */
-  async claim(userId: string, notice: string, at: Date, until: Date): Promise<boolean> {
-    try {
-      await transactWrite(this.db, [
-        {
-          item: {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                ...Keys.noticeSent(userId, notice),
-                entity: ENTITY.NoticeSent,
-                sentAt: at.toISOString(),
-                ttl: epochSeconds(until),
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          onConditionFailed: () => new NothingToClaim(),
-        },
-        mustExist(this.tableName, Keys.user(userId), () => new NothingToClaim()),
-      ]);
-      return true;
-    } catch (error) {
-      if (error instanceof NothingToClaim) return false;
-      throw error;
-    }
+  claim(userId: string, notice: string, at: Date, until: Date): Promise<boolean> {
+    const marker = {
+      ...Keys.noticeSent(userId, notice),
+      entity: ENTITY.NoticeSent,
+      sentAt: at.toISOString(),
+      ttl: epochSeconds(until),
+    };
+    return putNewWhileOwnerExists(this.db, this.tableName, marker, Keys.user(userId));
   }
 }

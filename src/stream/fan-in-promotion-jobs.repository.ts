@@ -6,7 +6,7 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.
 import { buildUpdate, epochSeconds } from '../dynamo/expressions.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
-import { mustExist, transactWrite } from '../dynamo/transactions.js';
+import { putNewWhileOwnerExists } from '../dynamo/transactions.js';
 import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 
 /** A fan-in promotion in progress: the author, the followers index key to go on after (none: the start), the step. */
@@ -22,9 +22,6 @@ export interface FanInPromotionJob {
  * not start the promotion over.
  */
 const JOB_TTL_SECONDS = OUTLIVES_REPLAY_TTL_SECONDS;
-
-/** The job was started already (a duplicate delivery), or the author's user item is gone (an erasure). */
-class NothingToStart extends Error {}
 
 /** The job of a job item's stream image: undefined when the image is not one, or the job is done. */
 export function fanInJobOf(authorId: string, image: Item | undefined): FanInPromotionJob | undefined {
@@ -58,28 +55,8 @@ export class FanInPromotionJobsRepository {
    * a flag record handled after that (late, or replayed) put it back, and it lingered 31 days.
    */
   async start(authorId: string): Promise<void> {
-    try {
-      await transactWrite(this.db, [
-        {
-          item: {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                ...Keys.fanInPromotionJob(authorId),
-                entity: ENTITY.FanInPromotionJob,
-                step: 1,
-                ...this.stamp(),
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-          onConditionFailed: () => new NothingToStart(),
-        },
-        mustExist(this.tableName, Keys.user(authorId), () => new NothingToStart()),
-      ]);
-    } catch (error) {
-      if (!(error instanceof NothingToStart)) throw error;
-    }
+    const job = { ...Keys.fanInPromotionJob(authorId), entity: ENTITY.FanInPromotionJob, step: 1, ...this.stamp() };
+    await putNewWhileOwnerExists(this.db, this.tableName, job, Keys.user(authorId));
   }
 
   /** Moves the job past the step just run (its next record runs the next one), if it is still at that step. */
