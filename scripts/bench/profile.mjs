@@ -1,0 +1,240 @@
+// `npm run bench:profile -- <operation> [more operations]`: where the app's CPU goes on one operation.
+// Starts the app (built, `dist/`) under `--cpu-prof` on an in-memory DynamoDB Local, as `bench:peer`
+// runs it (no stream worker, no rate limits, no page cache, bcrypt at cost 4), drives only the named
+// operation for a fixed number of requests at 16 callers, stops the app and summarises the V8 profile:
+// self time by package or source folder, the heaviest functions, and the inclusive time of the
+// app's own frames, over the measured requests only. Operations: list, post, like, login, register, user.
+//   BENCH_PROFILE_COUNT=3000   requests per operation (after a warm-up of 300)
+//   BENCH_CONCURRENCY=16       callers
+//   BENCH_PROFILE_TOP=30       rows of each table
+//   DYNAMODB_CLIENT=sdk        the AWS SDK's transport instead of the default
+//   BENCH_PROFILE=off          no profiler: only the app process's CPU per request (utime + stime),
+//                              the figure `bench:peer` compares, for quick before/after checks
+// The profile itself is left in bench/results/profile-<op>-<time>.cpuprofile (open it in Chrome's
+// DevTools, Performance tab, or in VS Code) and not committed.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { call, cleanup, register, startApp, startEngine } from '../reliability/lib.mjs';
+import { cpuSecondsOf } from './throughput.mjs';
+
+const COUNT = Number(process.env.BENCH_PROFILE_COUNT ?? 3000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 30);
+const PASSWORD = 'password-1234';
+const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
+const OPERATIONS = ['list', 'post', 'like', 'login', 'register', 'user', 'live'];
+const PROFILING = process.env.BENCH_PROFILE !== 'off';
+
+const must = (res, what) => {
+  if (res.status < 200 || res.status >= 300) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
+  return res.json;
+};
+
+/** Twenty published posts with three tags, and 32 signed-in readers. */
+async function fixture(base) {
+  const admin = must(await call(base, 'POST', '/api/v1/auth/login', { body: ADMIN }), 'admin sign-in');
+  const tagIds = [];
+  for (const name of ['benchmarks', 'databases', 'nestjs'])
+    tagIds.push(must(await call(base, 'POST', '/api/v1/tags', { token: admin.accessToken, body: { name } }), 'tag').id);
+  const author = await register(base, 'bench-author');
+  const postIds = [];
+  for (let i = 0; i < 20; i++) {
+    const post = must(
+      await call(base, 'POST', '/api/v1/posts', {
+        token: author.token,
+        body: { title: `Post ${i}`, content: BODY, tagIds },
+      }),
+      'create post',
+    );
+    must(await call(base, 'POST', `/api/v1/posts/${post.id}/publish`, { token: author.token }), 'publish');
+    postIds.push(post.id);
+  }
+  const readers = [];
+  for (let i = 0; i < 32; i++) {
+    const email = `reader${i}-${Date.now()}@example.com`;
+    const res = must(
+      await call(base, 'POST', '/api/v1/auth/register', { body: { email, password: PASSWORD } }),
+      'reader',
+    );
+    readers.push({ email, token: res.accessToken, userId: res.user.id });
+  }
+  return { author, postIds, readers };
+}
+
+function operation(name, base, { author, postIds, readers }) {
+  const ok = (res) => res.status >= 200 && res.status < 300;
+  const post = (i) => postIds[i % 16];
+  switch (name) {
+    case 'list':
+      return async () => ok(await call(base, 'GET', '/api/v1/posts?limit=20'));
+    case 'post':
+      return async (i) => ok(await call(base, 'GET', `/api/v1/posts/${post(i)}`));
+    case 'live':
+      return async () => ok(await call(base, 'GET', '/health/live'));
+    case 'user':
+      return async () => ok(await call(base, 'GET', `/api/v1/users/${author.userId}`));
+    case 'like':
+      return async (i) => {
+        const k = Math.floor(i / 2);
+        const path = `/api/v1/posts/${post(Math.floor(k / 16))}/like`;
+        return ok(await call(base, i % 2 ? 'DELETE' : 'PUT', path, { token: readers[k % 16].token }));
+      };
+    case 'login':
+      return async (i) =>
+        ok(
+          await call(base, 'POST', '/api/v1/auth/login', {
+            body: { email: readers[16 + (i % 16)].email, password: PASSWORD },
+          }),
+        );
+    case 'register':
+      return async (i) =>
+        ok(
+          await call(base, 'POST', '/api/v1/auth/register', {
+            body: { email: `r${i}-${Date.now()}@example.com`, password: PASSWORD },
+          }),
+        );
+    default:
+      throw new Error(`unknown operation ${name}: one of ${OPERATIONS.join(', ')}`);
+  }
+}
+
+async function drive(task, count) {
+  let next = 0;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) if ((await task(next++)) === false) failed++;
+    }),
+  );
+  if (failed) throw new Error(`${failed} of ${count} requests failed`);
+}
+
+/** Where a frame's code comes from: a package, a folder of the app, Node itself or V8. */
+function origin(url) {
+  if (!url) return '(V8: GC, program, native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1];
+  const app = /\/dist\/([^/]+(?:\/[^/]+)?)\//.exec(url) ?? /\/dist\/([^/]+)$/.exec(url);
+  if (app) return `app: ${app[1]}`;
+  if (url.startsWith('node:')) return url.replace(/^node:(internal\/)?([^/]+).*$/, 'node: $2');
+  return url;
+}
+
+/** `from` and `to`: CLOCK_MONOTONIC in microseconds, the clock of V8's profile timestamps (Linux). */
+function summarise(file, label, from, to) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at < from || at > to) continue; // start-up, set-up and warm-up are not counted
+    const id = profile.samples[i];
+    const us = profile.timeDeltas[i + 1] ?? 0; // the time until the next sample
+    self.set(id, (self.get(id) ?? 0) + us);
+  }
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  let busy = 0;
+  const byOrigin = new Map();
+  const byFunction = new Map();
+  const inclusive = new Map();
+  const key = (frame) => `${frame.functionName || '(anonymous)'} ${origin(frame.url)}:${frame.lineNumber + 1}`;
+  if (self.size === 0) throw new Error('no sample fell in the measured window: is the clock not shared?');
+  for (const [id, us] of self) {
+    const node = byId.get(id);
+    const name = node.callFrame.functionName;
+    if (name === '(idle)') continue;
+    busy += us;
+    const o = name === '(garbage collector)' ? '(V8: GC)' : origin(node.callFrame.url);
+    byOrigin.set(o, (byOrigin.get(o) ?? 0) + us);
+    byFunction.set(key(node.callFrame), (byFunction.get(key(node.callFrame)) ?? 0) + us);
+    // Inclusive time of the app's frames: each distinct app frame on the stack counted once.
+    const seen = new Set();
+    for (let at = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at).callFrame;
+      if (!/\/dist\//.test(frame.url)) continue;
+      const k = key(frame);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + us);
+    }
+  }
+  const table = (title, map) => {
+    console.log(`\n${title}`);
+    const rows = [...map].sort((a, b) => b[1] - a[1]).slice(0, TOP);
+    for (const [name, us] of rows)
+      console.log(
+        `${((us / busy) * 100).toFixed(1).padStart(6)} %  ${((us / 1000 / COUNT) * 1000).toFixed(0).padStart(5)} us/req  ${name}`,
+      );
+  };
+  console.log(
+    `\n== ${label}: ${(busy / 1000 / COUNT).toFixed(2)} ms of busy main thread per request (${COUNT} requests, the warm-up and set-up left out)`,
+  );
+  table('Self time by origin', byOrigin);
+  table('Self time by function', byFunction);
+  table("Inclusive time of the app's own functions", inclusive);
+}
+
+async function main() {
+  const ops = process.argv.slice(2);
+  if (ops.length === 0) throw new Error(`name an operation: ${OPERATIONS.join(', ')}`);
+  const dir = 'bench/results';
+  mkdirSync(dir, { recursive: true });
+  for (const op of ops) {
+    const engine = await startEngine({});
+    const tmp = join(dir, `.prof-${process.pid}`);
+    const app = await startApp(
+      {
+        DYNAMODB_ENDPOINT: engine.endpoint,
+        DYNAMODB_TABLE_NAME: 'bench',
+        BCRYPT_COST: '4',
+        MAIL_TRANSPORT: 'log',
+        ADMIN_EMAIL: ADMIN.email,
+        ADMIN_PASSWORD: ADMIN.password,
+        STREAM_WORKER: 'off',
+        LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+        LOGIN_RATE_MAX_PER_IP: '0',
+        REGISTER_RATE_MAX_PER_IP: '0',
+        CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+        PUBLIC_CACHE_SECONDS: '0',
+        ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
+      },
+      { nodeArgs: PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${tmp}`] : [] },
+    );
+    const data = await fixture(app.base);
+    const task = operation(op, app.base, data);
+    await drive(task, 300);
+    const from = Number(process.hrtime.bigint() / 1000n);
+    const cpuBefore = cpuSecondsOf(app.child.pid);
+    await drive(task, COUNT);
+    const cpuMs = ((cpuSecondsOf(app.child.pid) - cpuBefore) * 1000) / COUNT;
+    const to = Number(process.hrtime.bigint() / 1000n);
+    await app.stop();
+    console.log(
+      `\n${op}: ${cpuMs.toFixed(2)} ms of app CPU per request (utime + stime, ${COUNT} requests at ${CONCURRENCY} callers${PROFILING ? ', under the profiler' : ''})`,
+    );
+    if (!PROFILING) {
+      await cleanup();
+      continue;
+    }
+    // One profile per thread (CPU.<date>.<time>.<pid>.<thread>.<seq>): the main thread's is thread 0.
+    const written = readdirSync(tmp);
+    const main = written.find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+    if (!main) throw new Error(`no main-thread profile among ${written.join(', ')}`);
+    const file = join(dir, `profile-${op}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    renameSync(join(tmp, main), file);
+    rmSync(tmp, { recursive: true, force: true });
+    summarise(file, op, from, to);
+    console.log(`\nprofile: ${file}`);
+    await cleanup();
+  }
+}
+
+main()
+  .catch(async (error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
