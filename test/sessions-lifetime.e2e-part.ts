@@ -1,6 +1,7 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
-import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import { createTestApp, dynamoCost, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 describe('sessions: cap, absolute lifetime, pagination, reuse (e2e)', () => {
   let t: TestApp;
@@ -35,6 +36,101 @@ describe('sessions: cap, absolute lifetime, pagination, reuse (e2e)', () => {
     ]);
     const stored = (await t.queryPartition(`USER#${user.userId}`)).filter((i) => String(i.SK).startsWith('SESSION#'));
     expect(stored).toHaveLength(3);
+  });
+
+  const storedSessions = async (userId: string) =>
+    (await t.queryPartition(`USER#${userId}`)).filter((i) => String(i.SK).startsWith('SESSION#'));
+  const signInItem = async (userId: string) => (await t.getItem(`USER#${userId}`, 'USER#LOGIN'))!;
+
+  it('counts sessions on the sign-in item: under the cap a sign-in reads no session, at the cap it counts once', async () => {
+    const user = await signUp(t); // the registration's session: the user item says so, no sign-in item yet
+    // The login-ip counter, the email item, the user and sign-in items, the transaction.
+    expect(dynamoCost(await login(user, 'Phone').expect(200))).toMatchObject({ calls: 4 });
+    expect(await signInItem(user.userId)).toMatchObject({ sessionCount: 2, loginCount: 1, sessionCountLogins: 1 });
+    expect(dynamoCost(await login(user, 'Tablet').expect(200))).toMatchObject({ calls: 4 });
+    expect(await signInItem(user.userId)).toMatchObject({ sessionCount: 3, loginCount: 2, sessionCountLogins: 2 });
+    // At the cap: one Query of the session keys, and the eviction in the session's transaction.
+    expect(dynamoCost(await login(user, 'Laptop').expect(200))).toMatchObject({ calls: 5 });
+    expect(await signInItem(user.userId)).toMatchObject({ sessionCount: 3, loginCount: 3, sessionCountLogins: 3 });
+    const left = await storedSessions(user.userId);
+    expect(left).toHaveLength(3);
+    expect(left.map((s) => s.userAgent).sort()).toEqual(['Laptop', 'Phone', 'Tablet']);
+  });
+
+  it('a count that over-states (a signed-out device) makes the sign-in count again, never evict a live session', async () => {
+    const user = await signUp(t);
+    const sid = (res: { body: { accessToken: string } }) => decodeJwt(res.body.accessToken).sid as string;
+    const phone = await login(user, 'Phone').expect(200);
+    const tablet = await login(user, 'Tablet').expect(200);
+    await t.api.post('/api/v1/auth/logout').set('authorization', `Bearer ${tablet.body.accessToken}`).expect(204);
+    // The count still says 3 (a sign-out does not lower it): the sign-in counts 2 live sessions and evicts none.
+    const laptop = await login(user, 'Laptop').expect(200);
+    expect(dynamoCost(laptop)).toMatchObject({ calls: 5 });
+    expect((await storedSessions(user.userId)).map((s) => s.id).sort()).toEqual(
+      [sid({ body: user }), sid(phone), sid(laptop)].sort(),
+    );
+    expect(await signInItem(user.userId)).toMatchObject({ sessionCount: 3 });
+  });
+
+  it('a sign-in that did not count (an older version of the app) makes the next one count the sessions', async () => {
+    const user = await signUp(t);
+    await login(user, 'Phone').expect(200); // counted: 2
+    // What an older version writes for a sign-in: a session, and only `ADD loginCount` on the sign-in item.
+    for (const id of ['oldapp0000000000000a', 'oldapp0000000000000b']) {
+      const now = new Date().toISOString();
+      await t.db.send(
+        new PutCommand({
+          TableName: t.tableName,
+          Item: {
+            PK: `USER#${user.userId}`,
+            SK: `SESSION#${id}`,
+            entity: 'Session',
+            id,
+            userId: user.userId,
+            userAgent: 'Old app',
+            createdAt: now,
+            lastUsedAt: now,
+            expiresAt: new Date(Date.now() + 3600_000).toISOString(),
+            ttl: Math.floor(Date.now() / 1000) + 3600,
+            refreshTokenHash: 'x',
+            previousTokenHashes: [],
+            generation: 0,
+          },
+        }),
+      );
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${user.userId}`, SK: 'USER#LOGIN' },
+          UpdateExpression: 'ADD loginCount :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
+    }
+    // 4 live sessions while the count says 2: the next sign-in does not trust it and counts.
+    expect(dynamoCost(await login(user, 'Laptop').expect(200))).toMatchObject({ calls: 5 });
+    const left = await storedSessions(user.userId);
+    expect(left).toHaveLength(3);
+    expect(left.map((s) => s.userAgent)).toContain('Laptop');
+    expect(await signInItem(user.userId)).toMatchObject({ sessionCount: 3, loginCount: 4, sessionCountLogins: 4 });
+  });
+
+  it('parallel sign-ins of one user never leave more than MAX_SESSIONS_PER_USER sessions', async () => {
+    const user = await signUp(t);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => login(user, `Device ${i}`)));
+    expect(results.map((res) => res.status)).toEqual(Array.from({ length: 12 }, () => 200));
+    const left = await storedSessions(user.userId);
+    expect(left).toHaveLength(3);
+    // Each surviving session is one that a sign-in answered with.
+    const issued = new Set(results.map((res) => decodeJwt(res.body.accessToken as string).sid as string));
+    for (const session of left) expect(issued.has(session.id as string)).toBe(true);
+    // The count bounds what is left (a sign-in that lost every race leaves it unknown: counted next time).
+    const item = await signInItem(user.userId);
+    expect(item.loginCount).toBe(12);
+    if (item.sessionCountLogins === item.loginCount) expect(item.sessionCount).toBeGreaterThanOrEqual(3);
+    // And the next sign-in still keeps the cap.
+    await login(user, 'After').expect(200);
+    expect(await storedSessions(user.userId)).toHaveLength(3);
   });
 
   it('ends a session SESSION_MAX_AGE_SECONDS after sign-in, however often it is refreshed', async () => {

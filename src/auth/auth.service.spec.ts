@@ -87,14 +87,15 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     ),
     findById: jest.fn((id: string) => Promise.resolve(byId.get(id))),
     findWithPassword: jest.fn((id: string) => Promise.resolve(byId.get(id))),
-    recordLoginPart: jest.fn((userId: string, at: string) => `record login ${userId} ${at}`),
+    findForSignIn: jest.fn((id: string) =>
+      Promise.resolve({ user: byId.get(id), sessions: { bound: 3, logins: 4, sessionsCounted: true } }),
+    ),
     setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect?: unknown) => Promise.resolve(true)),
     markEmailVerified: jest.fn((_user: User, _email: string, _at: string) => Promise.resolve(true)),
   };
   const sessions = {
     createPart: jest.fn((s: Session) => `create session ${s.id}`),
-    create: jest.fn((_session: Session, ..._parts: unknown[]) => Promise.resolve()),
-    trimToNewest: jest.fn((_userId: string, _keep: number) => Promise.resolve()),
+    openWithinCap: jest.fn((_session: Session, _max: number, _tally: unknown) => Promise.resolve()),
     findWithUser: jest.fn((userId: string, sessionId: string, _options?: unknown) =>
       Promise.resolve(
         stored && stored.userId === userId && stored.id === sessionId
@@ -253,9 +254,9 @@ describe('AuthService.login', () => {
     expect(await refusalOf(() => service.login('u1@example.com', 'wrong', client))).toBe('401 invalid_credentials');
     expect(await refusalOf(() => service.login('nobody@example.com', 'right', client))).toBe('401 invalid_credentials');
     // An unknown email still reads a user item (one no id can name), so both cost the same calls.
-    expect(usersRepository.findWithPassword.mock.calls).toEqual([['u1'], ['~no-such-user~']]);
+    expect(usersRepository.findForSignIn.mock.calls).toEqual([['u1'], ['~no-such-user~']]);
     expect(limiter.add).toHaveBeenCalledTimes(4);
-    expect(sessions.create).not.toHaveBeenCalled();
+    expect(sessions.openWithinCap).not.toHaveBeenCalled();
   });
 
   it('once the account has too many failures, only IPs that failed get 429; another IP signs in', async () => {
@@ -274,16 +275,19 @@ describe('AuthService.login', () => {
     expect(await refusalOf(() => service.login('s@example.com', 'right', client))).toBe('403 account_suspended');
     expect(await refusalOf(() => service.login('i@example.com', 'right', client))).toBe('403 account_inactive');
     expect(await refusalOf(() => service.login('s@example.com', 'wrong', client))).toBe('401 invalid_credentials');
-    expect(sessions.create).not.toHaveBeenCalled();
+    expect(sessions.openWithinCap).not.toHaveBeenCalled();
   });
 
-  it('writes the session with the sign-in bookkeeping in one transaction, trims old sessions, clears nothing needlessly', async () => {
+  it('opens the session within the cap with the tally read with the user, clears nothing needlessly', async () => {
     const { service, sessions, limiter } = setUp([account('u1')]);
     const issued = await service.login('u1@example.com', 'right', client);
-    expect(sessions.create.mock.calls).toEqual([
-      [expect.objectContaining({ id: 'sess00000000000000001', userId: 'u1' }), `record login u1 ${NOW}`],
+    expect(sessions.openWithinCap.mock.calls).toEqual([
+      [
+        expect.objectContaining({ id: 'sess00000000000000001', userId: 'u1', createdAt: NOW }),
+        10,
+        { bound: 3, logins: 4, sessionsCounted: true },
+      ],
     ]);
-    expect(sessions.trimToNewest.mock.calls).toEqual([['u1', 10]]);
     expect(limiter.reset).not.toHaveBeenCalled();
     expect(issued.user).toMatchObject({ lastLoginAt: NOW, loginCount: 5 });
     expect(issued.user).not.toHaveProperty('passwordHash');

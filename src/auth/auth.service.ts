@@ -147,7 +147,10 @@ export class AuthService {
     if (counted && failures.count >= account.rule.max && failuresFromIp.count > 0) {
       throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
     }
-    const user = await this.findWithPasswordById(userId);
+    // The placeholder's read when the email is unknown (same calls); with the user, the bound on
+    // their live sessions that spares the session cap's Query below the cap.
+    const found = await this.usersRepository.findForSignIn(userId ?? NO_SUCH_USER_ID);
+    const user = userId ? found.user : undefined;
     const valid = await this.passwords.verify(password, user?.passwordHash);
     if (!user || !valid) {
       if (account.rule.max > 0) await Promise.all([this.limiter.add(account), this.limiter.add(accountFromIp)]);
@@ -158,8 +161,7 @@ export class AuthService {
     if (failed) await this.clearLoginFailures(email, client);
 
     const { session, refreshToken } = this.newSession(user.id, client);
-    await this.sessions.create(session, this.usersRepository.recordLoginPart(user.id, session.createdAt));
-    await this.sessions.trimToNewest(user.id, this.config.auth.maxSessionsPerUser);
+    await this.sessions.openWithinCap(session, this.config.auth.maxSessionsPerUser, found.sessions);
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,

@@ -31,6 +31,11 @@ export interface User {
   version: number;
   /** Rises with every password change: reset links are bound to it. Internal, never returned. */
   passwordGeneration?: number;
+  /**
+   * Set on accounts created since session counting (src/identity/login-bookkeeping.ts): with no
+   * sign-in item yet, the account has at most its registration's session. Internal, never returned.
+   */
+  sessionsCounted?: boolean;
 }
 
 /** The user with its credential: only the auth code ever sees this. */

@@ -18,7 +18,7 @@ import { itemAt, type ReadPart, readTogether } from '../dynamo/read-parts.js';
 import { type TransactOperation, type TransactionPart, transactWrite } from '../dynamo/transactions.js';
 import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
-import { recordLogin, withLogin } from '../identity/login-bookkeeping.js';
+import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-bookkeeping.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -81,8 +81,11 @@ export class UsersRepository {
   async create(user: UserWithPassword, profile: Profile, ...parts: TransactionPart[]): Promise<void> {
     const TableName = this.tableName;
     const notExists = 'attribute_not_exists(PK)';
+    // Created with no sign-in item: until its first sign-in, the account has at most the one
+    // session of its registration, and that sign-in need not count them (SessionTally).
+    const item = { ...toUserItem(user), sessionsCounted: true };
     await transactWrite(this.db, [
-      { item: { Put: { TableName, Item: toUserItem(user), ConditionExpression: notExists } } },
+      { item: { Put: { TableName, Item: item, ConditionExpression: notExists } } },
       {
         item: {
           Put: {
@@ -97,11 +100,6 @@ export class UsersRepository {
       ...this.adminCounterOperations(undefined, user),
       ...parts,
     ]);
-  }
-
-  /** The sign-in bookkeeping, as a part of the new session's transaction. */
-  recordLoginPart(userId: string, at: string): TransactOperation {
-    return { item: recordLogin(this.tableName, userId, at) };
   }
 
   /**
@@ -344,15 +342,22 @@ export class UsersRepository {
    * and its sign-in bookkeeping: one BatchGetItem.
    */
   async findWithPassword(userId: string): Promise<UserWithPassword | undefined> {
+    return (await this.findForSignIn(userId)).user;
+  }
+
+  /**
+   * `findWithPassword` for a sign-in: with the bound on the user's live sessions that the
+   * sign-in item keeps, from the same `BatchGetItem` (src/identity/login-bookkeeping.ts).
+   */
+  async findForSignIn(userId: string): Promise<{ user?: UserWithPassword; sessions: SessionTally }> {
     const items = await batchGetAll(this.db, this.tableName, [Keys.user(userId), Keys.userLogin(userId)], {
       consistentRead: true,
     });
     const userItem = items.find((item) => item.SK === Keys.user(userId).SK);
-    if (!userItem) return undefined;
-    return withLogin(
-      stripInternal<UserWithPassword>(userItem),
-      items.find((item) => item.SK === Keys.userLogin(userId).SK),
-    );
+    const loginItem = items.find((item) => item.SK === Keys.userLogin(userId).SK);
+    const sessions = sessionTallyOf(userItem?.sessionsCounted === true, loginItem);
+    if (!userItem) return { sessions };
+    return { user: withLogin(stripInternal<UserWithPassword>(userItem), loginItem), sessions };
   }
 
   async findById(userId: string): Promise<User | undefined> {

@@ -17,13 +17,36 @@ import { epochSeconds, isExpired } from '../../dynamo/expressions.js';
 import { stripInternal } from '../../dynamo/items.js';
 import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
-import { transactWrite, type TransactionPart, type TransactOperation } from '../../dynamo/transactions.js';
-import { withLogin } from '../login-bookkeeping.js';
+import {
+  MAX_TRANSACTION_ITEMS,
+  transactWrite,
+  type TransactionPart,
+  type TransactOperation,
+} from '../../dynamo/transactions.js';
+import {
+  recordLogin,
+  type SessionCountChange,
+  type SessionTally,
+  sessionTallyOf,
+  withLogin,
+} from '../login-bookkeeping.js';
 import type { UserWithPassword } from '../account.js';
 import type { Session } from './session.entity.js';
 
 /** How many rotated-out refresh token hashes a session remembers for reuse detection. */
 const REMEMBERED_TOKENS = 5;
+
+/**
+ * Sign-ins of one user that raced for the cap (each counted, or recounted, against a state
+ * another one changed) try again with a fresh read this many times in all, then fall back to
+ * the uncounted way: create, then trim (`trimToNewest`), which settles at the cap whatever runs beside it.
+ */
+const CAP_ATTEMPTS = 3;
+
+/** A sign-in's transaction lost its race for the cap: the sign-in item changed since it was read. */
+class CountChanged extends Error {}
+
+type Item = Record<string, unknown>;
 
 /**
  * TTL deletion lags (minutes locally, up to days on AWS): a session item is only live before
@@ -79,9 +102,92 @@ export class SessionsRepository {
     };
   }
 
-  /** Creates the session with the caller's parts (a sign-in's bookkeeping on the user) in one transaction. */
+  /** Creates the session with the caller's parts in one transaction. */
   async create(session: Session, ...parts: TransactionPart[]): Promise<void> {
     await transactWrite(this.db, [this.createPart(session), ...parts]);
+  }
+
+  /**
+   * A sign-in's session, with its bookkeeping on the sign-in item, keeping at most `max` live
+   * sessions. The sign-in item holds a bound on the user's live sessions (`SessionTally`, read
+   * with the user before the password check): under the cap, the session transaction raises it
+   * on condition that it is still under the cap, and nothing is read (one call). At the cap, or
+   * with no valid bound, one `Query` (keys and dates) counts the live sessions first, and the
+   * transaction deletes the dead ones and the oldest live ones beyond the cap with the new
+   * session's `Put` and sets the count, on condition that no sign-in happened since the read.
+   * A condition lost to a concurrent sign-in re-reads the sign-in item and tries again.
+   */
+  async openWithinCap(session: Session, max: number, tally: SessionTally): Promise<void> {
+    let known = tally;
+    for (let attempt = 1; ; attempt++) {
+      if (await this.tryOpen(session, max, known)) return;
+      if (attempt === CAP_ATTEMPTS) break;
+      const login = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: Keys.userLogin(session.userId), ConsistentRead: true }),
+      );
+      known = sessionTallyOf(tally.sessionsCounted, login.Item);
+    }
+    await this.create(session, { item: recordLogin(this.tableName, session.userId, session.createdAt) });
+    await this.trimToNewest(session.userId, max);
+  }
+
+  /** One attempt of `openWithinCap`: false when the sign-in item changed since `tally` was read. */
+  private async tryOpen(session: Session, max: number, tally: SessionTally): Promise<boolean> {
+    let change: SessionCountChange;
+    let doomed: Item[] = [];
+    let later: Item[] = [];
+    if (tally.bound !== undefined && tally.bound < max) {
+      // With no sign-in item yet there is nothing to add to: the registration's session and this one.
+      change =
+        tally.logins === undefined ? { kind: 'set', count: tally.bound + 1, logins: undefined } : { kind: 'add', max };
+    } else {
+      const { live, dead } = await this.sessionKeys(session.userId);
+      // The newest live ones stay beside the new session; the cap's evictions go first into the
+      // transaction (they make the count true), dead ones after them, what does not fit after it.
+      const evicted = live.slice(Math.max(0, max - 1));
+      const room = MAX_TRANSACTION_ITEMS - 2;
+      doomed = [...evicted, ...dead].slice(0, room);
+      later = [...evicted, ...dead].slice(room);
+      const liveLeft = later.filter((item) => evicted.includes(item)).length;
+      change = { kind: 'set', count: Math.min(live.length, max - 1) + 1 + liveLeft, logins: tally.logins };
+    }
+    try {
+      await transactWrite(this.db, [
+        this.createPart(session),
+        {
+          item: recordLogin(this.tableName, session.userId, session.createdAt, change),
+          onConditionFailed: () => new CountChanged(),
+        },
+        ...doomed.map((item) => ({ item: { Delete: { TableName: this.tableName, Key: keyOf(item) } } })),
+      ]);
+    } catch (error) {
+      if (error instanceof CountChanged) return false;
+      throw error;
+    }
+    await batchWriteAll(
+      this.db,
+      this.tableName,
+      later.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
+    );
+    return true;
+  }
+
+  /** The user's session items (keys and dates): live ones newest first, and dead ones. One `Query`. */
+  private async sessionKeys(userId: string, now = this.clock.now()): Promise<{ live: Item[]; dead: Item[] }> {
+    const items = await queryAll(this.db, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
+      ProjectionExpression: 'PK, SK, createdAt, expiresAt, #ttl',
+      ExpressionAttributeNames: { '#ttl': 'ttl' },
+      ConsistentRead: true,
+    });
+    const live = items
+      .filter((item) => this.live(item, now))
+      .sort(
+        (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
+      );
+    return { live, dead: items.filter((item) => !this.live(item, now)) };
   }
 
   /**
@@ -148,28 +254,17 @@ export class SessionsRepository {
 
   /**
    * Keeps at most `max` live sessions: deletes dead items and the oldest live ones beyond the
-   * cap (the one created first goes first). Runs after a sign-in; concurrent sign-ins each
-   * trim, so the count settles at the cap. One Query (keys and dates only) and one batch.
+   * cap (the one created first goes first). Runs after a sign-in that lost its races for the
+   * count (`openWithinCap`); concurrent sign-ins each trim, so the count settles at the cap.
+   * One Query (keys and dates only) and one batch.
    */
   async trimToNewest(userId: string, max: number, now = this.clock.now()): Promise<number> {
-    const items = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
-      ProjectionExpression: 'PK, SK, createdAt, expiresAt, #ttl',
-      ExpressionAttributeNames: { '#ttl': 'ttl' },
-      ConsistentRead: true,
-    });
-    const live = items
-      .filter((item) => this.live(item, now))
-      .sort(
-        (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
-      );
-    const doomed = [...items.filter((item) => !this.live(item, now)), ...live.slice(max)];
+    const { live, dead } = await this.sessionKeys(userId, now);
+    const doomed = [...dead, ...live.slice(max)];
     await batchWriteAll(
       this.db,
       this.tableName,
-      doomed.map((item) => ({ DeleteRequest: { Key: { PK: item.PK as string, SK: item.SK as string } } })),
+      doomed.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
     );
     return doomed.length;
   }
@@ -240,3 +335,5 @@ export class SessionsRepository {
     return sessions.length;
   }
 }
+
+const keyOf = (item: Item): { PK: string; SK: string } => ({ PK: item.PK as string, SK: item.SK as string });
