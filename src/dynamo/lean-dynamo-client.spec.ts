@@ -304,6 +304,27 @@ describe('lean DynamoDB client', () => {
     },
   );
 
+  it('binary sets on their own (no single binary beside them): base64 on the wire both ways, as lib-dynamodb', async () => {
+    const other = new Uint8Array([9]);
+    answers.set('PutItem', {});
+    answers.set('GetItem', {
+      Item: { PK: { S: 'BIN#1' }, bins: { BS: [Buffer.from(binary).toString('base64'), 'CQ=='] } },
+    });
+    fake.received.length = 0;
+    for (const db of [sdk.db, lean.db]) {
+      await db.send(
+        new PutCommand({ TableName: 't', Item: { PK: 'BIN#1', SK: 'BIN', bins: new Set([binary, other]) } }),
+      );
+    }
+    const [sdkWire, leanWire] = fake.received;
+    expect(leanWire.body).toEqual(sdkWire.body);
+    expect(leanWire.body.Item).toMatchObject({ bins: { BS: [Buffer.from(binary).toString('base64'), 'CQ=='] } });
+    const read = (db: DynamoDBDocumentClient) => db.send(new GetCommand({ TableName: 't', Key: key }));
+    const [fromSdk, fromLean] = [await read(sdk.db), await read(lean.db)];
+    expect(fromLean.Item).toEqual(fromSdk.Item);
+    expect(fromLean.Item?.bins).toEqual(new Set([binary, other]));
+  });
+
   it('gives a transaction an idempotency token, the same one on every attempt', async () => {
     let calls = 0;
     const flaky = await fakeDynamo(() =>

@@ -13,7 +13,6 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   INITIAL_RETRY_TOKENS,
   isThrottlingError,
@@ -22,11 +21,11 @@ import {
   NO_RETRY_INCREMENT,
   Retry,
 } from '@smithy/core/retry';
-import { Hash } from '@smithy/core/serde';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { systemClock } from '../common/clock/clock.js';
 import { newRequestId } from '../common/ids.js';
 import { type DatabaseGate, withCallerSignal } from './database-gate.js';
+import { fromAttr, toAttr } from './lean-marshall.js';
+import { LeanSigner, type SigningCredentials } from './lean-signer.js';
 import { accountCall, type DynamoCallHook, type DynamoCallObserver } from './request-accounting.js';
 
 /**
@@ -50,13 +49,24 @@ const OPERATIONS = new Map<unknown, string>([
 export const leanOperationOf = (command: unknown): string | undefined =>
   OPERATIONS.get((command as { constructor?: unknown } | null)?.constructor);
 
-// lib-dynamodb's options, as `createDocumentClient` gives them to the SDK document client.
-const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false, convertTopLevelContainer: true };
-const UNMARSHALL = { wrapNumbers: false, convertWithoutMapWrapper: true };
-
 /** lib-dynamodb's description of which parts of an input or output are attribute values. */
 type KeyNodes = Record<string, unknown> | null;
 type Processor = (value: unknown) => unknown;
+
+/** How a key-nodes object reads: every member a value, every member one level down, named members. */
+const ALL = 0;
+const EACH = 1;
+const NAMED = 2;
+/** The shape of a key-nodes object, without the array of `Object.keys` (lib-dynamodb builds them per command). */
+function shapeOf(nodes: object): number {
+  let count = 0;
+  let star = false;
+  for (const key in nodes) {
+    if (++count > 1) return NAMED;
+    star = key === '*';
+  }
+  return count === 0 ? ALL : star ? EACH : NAMED;
+}
 
 // The walk of lib-dynamodb's `marshallInput`/`unmarshallOutput` (commands/utils.js, not exported):
 // `{}` marks "every member is a value", `{ '*': nodes }` "every member, one level down", named keys
@@ -64,16 +74,17 @@ type Processor = (value: unknown) => unknown;
 function processValue(value: unknown, process: Processor, nodes: KeyNodes | undefined): unknown {
   if (value === undefined) return undefined;
   if (nodes == null) return process(value);
-  const keys = Object.keys(nodes);
-  if (keys.length === 1 && keys[0] === '*') {
+  const shape = shapeOf(nodes);
+  if (shape === EACH) {
     const next = nodes['*'] as KeyNodes;
     const out: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
-    for (const [key, member] of Object.entries(value as object)) {
+    for (const key of Object.keys(value as object)) {
+      const member = (value as Record<string, unknown>)[key];
       if (typeof member !== 'function') (out as Record<string, unknown>)[key] = processValue(member, process, next);
     }
     return out;
   }
-  if (keys.length === 0) return processAll(value, process);
+  if (shape === ALL) return processAll(value, process);
   return processKeys(value as Record<string, unknown>, process, nodes);
 }
 
@@ -82,9 +93,10 @@ function processAll(value: unknown, process: Processor): unknown {
     return value.filter((item) => typeof item !== 'function').map((item) => processValue(item, process, null));
   }
   const out: Record<string, unknown> = {};
-  for (const [key, member] of Object.entries(value as object)) {
-    if (typeof member === 'function') continue;
-    const processed = processValue(member, process, null);
+  for (const key of Object.keys(value as object)) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || typeof member === 'function') continue;
+    const processed = process(member);
     if (processed !== undefined && typeof processed !== 'function') out[key] = processed;
   }
   return out;
@@ -105,8 +117,9 @@ function processKeys(value: Record<string, unknown>, process: Processor, nodes: 
   return out;
 }
 
-const toWire: Processor = (value) => marshall(value as Record<string, unknown>, MARSHALL);
-const fromWire: Processor = (value) => unmarshall(value as Record<string, never>, UNMARSHALL);
+// util-dynamodb's marshall/unmarshall of one value, without its per-call option handling (lean-marshall.ts).
+const toWire: Processor = toAttr;
+const fromWire: Processor = fromAttr;
 
 /** A command's input in DynamoDB JSON, as lib-dynamodb gives it to the SDK's serializer. */
 export const marshallInput = (input: object, nodes: KeyNodes): Record<string, unknown> =>
@@ -130,13 +143,16 @@ const binaryReviver = (key: string, value: unknown): unknown => {
     return value.map((item) => new Uint8Array(Buffer.from(String(item), 'base64')));
   return value;
 };
-const HAS_BINARY = /"BS?":/;
-const MAY_HOLD_BINARY = /"BS?":\[?\{/;
+// Substring searches, several times cheaper than a regular expression over a whole answer.
+/** An answer that names a binary attribute (`"B":` or `"BS":`) anywhere: parsed with the reviver. */
+const hasBinary = (text: string): boolean => text.includes('"B":') || text.includes('"BS":');
+/** A plain body with a `Uint8Array` as `B` or in `BS` (JSON.stringify makes it `{"0":...}`). */
+const mayHoldBinary = (text: string): boolean => text.includes('"B":{') || text.includes('"BS":[{');
 
 /** The request body: DynamoDB JSON as marshalled, binaries in base64. */
 export function toBody(input: Record<string, unknown>): string {
   const plain = JSON.stringify(input);
-  return MAY_HOLD_BINARY.test(plain) ? JSON.stringify(input, binaryReplacer) : plain;
+  return mayHoldBinary(plain) ? JSON.stringify(input, binaryReplacer) : plain;
 }
 
 /** `$metadata` of an answer or a failure, as the SDK fills it. */
@@ -180,7 +196,7 @@ function errorCode(headers: IncomingHttpHeaders, body: Record<string, unknown>):
 export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, text: string): DynamoServiceError {
   let body: Record<string, unknown> = {};
   try {
-    body = text ? (JSON.parse(text, HAS_BINARY.test(text) ? binaryReviver : undefined) as Record<string, unknown>) : {};
+    body = text ? (JSON.parse(text, hasBinary(text) ? binaryReviver : undefined) as Record<string, unknown>) : {};
   } catch {
     body = {};
   }
@@ -195,7 +211,7 @@ export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, te
 function parseAnswer(text: string): Record<string, unknown> | undefined {
   if (!text) return {};
   try {
-    const parsed: unknown = JSON.parse(text, HAS_BINARY.test(text) ? binaryReviver : undefined);
+    const parsed: unknown = JSON.parse(text, hasBinary(text) ? binaryReviver : undefined);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
       : undefined;
@@ -227,7 +243,7 @@ export interface LeanTransportOptions {
    */
   endpoint: string | Promise<string>;
   /** Keys or a provider of them (the SDK client's resolved chain, which refreshes itself). */
-  credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  credentials: SigningCredentials;
   maxAttempts: number;
   connectionTimeoutMs: number;
   /** Socket idle time of one attempt (as the SDK's `requestTimeout`); the gate bounds the whole call. */
@@ -260,6 +276,8 @@ interface Target {
   host: string;
   agent: HttpAgent;
   send: typeof httpRequest;
+  /** SigV4 of requests to this URL's path. */
+  signer: LeanSigner;
 }
 
 interface Answer {
@@ -293,12 +311,12 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 }
 
 /**
- * One POST of the DynamoDB JSON protocol per attempt: keep-alive sockets, SigV4 by AWS's own
- * signer (it caches the day's signing key), the SDK's standard retry rules (throttling, transient
- * and 5xx failures; exponential backoff with full jitter; a retry quota) and no middleware.
+ * One POST of the DynamoDB JSON protocol per attempt: keep-alive sockets, SigV4 of our own for this
+ * one request shape (lean-signer.ts: the SDK signer's output, byte for byte), the SDK's standard
+ * retry rules (throttling, transient and 5xx failures; exponential backoff with full jitter; a retry
+ * quota) and no middleware.
  */
 export class LeanDynamoTransport {
-  private readonly signer: SignatureV4;
   /** Set once the endpoint is resolved (at start); until then calls wait for `ready`. */
   private target: Target | undefined;
   private readonly ready: Promise<Target>;
@@ -331,17 +349,15 @@ export class LeanDynamoTransport {
           ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxSockets })
           : new HttpAgent({ keepAlive: true, maxSockets: options.maxSockets }),
         send: https ? httpsRequest : httpRequest,
+        signer: new LeanSigner(
+          { credentials: options.credentials, region: options.region, service: 'dynamodb' },
+          url.pathname,
+        ),
       };
       return this.target;
     });
     // A resolution that failed (a bad region or FIPS with a custom endpoint) fails every call instead.
     this.ready.catch(() => undefined);
-    this.signer = new SignatureV4({
-      credentials: options.credentials,
-      region: options.region,
-      service: 'dynamodb',
-      sha256: Hash.bind(null, 'sha256'),
-    });
   }
 
   /** The URL calls go to, once resolved. */
@@ -349,33 +365,34 @@ export class LeanDynamoTransport {
     return (await this.ready).url.href;
   }
 
-  /** The headers of one signed request (exported for the signature's parity spec). */
+  /**
+   * The headers of one signed request (the parity specs): `extra` (lower-case names) joins the
+   * transport's own, as the SDK's request carries more; headers the signer writes are dropped first.
+   */
   async signedHeaders(
     target: string,
     body: string,
     extra: Record<string, string> = {},
   ): Promise<Record<string, string>> {
-    const { url, host } = this.target ?? (await this.ready);
-    const signed = await this.signer.sign(
-      {
-        method: 'POST',
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: url.port ? Number(url.port) : undefined,
-        path: url.pathname,
-        query: {},
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': `DynamoDB_20120810.${target}`,
-          'content-length': String(Buffer.byteLength(body)),
-          host,
-          ...extra,
-        },
-        body,
-      },
-      { signingDate: this.options.signingDate?.() ?? new Date(systemClock.now().getTime() + this.clockOffset) },
-    );
-    return signed.headers;
+    const resolved = this.target ?? (await this.ready);
+    const credentials = await resolved.signer.credentials();
+    const headers = { ...this.requestHeaders(resolved, target, body), ...LeanSigner.withoutGenerated(extra) };
+    return resolved.signer.sign(credentials, headers, body, this.signingTime(systemClock.now().getTime()));
+  }
+
+  /** The unsigned headers of one request. */
+  private requestHeaders({ host }: Target, target: string, body: string): Record<string, string> {
+    return {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': `DynamoDB_20120810.${target}`,
+      'content-length': String(Buffer.byteLength(body)),
+      host,
+    };
+  }
+
+  /** When a request made at `now` (epoch ms) is signed: the server's time as last seen (tests: a fixed date). */
+  private signingTime(now: number): number {
+    return this.options.signingDate ? this.options.signingDate().getTime() : now + this.clockOffset;
   }
 
   /** Sends one operation (its input in DynamoDB JSON) with retries; resolves with the parsed answer. */
@@ -464,10 +481,21 @@ export class LeanDynamoTransport {
   }
 
   private async attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<Answer> {
-    const { url, agent, send } = this.target ?? (await this.ready);
+    const target = this.target ?? (await this.ready);
+    const { url, agent, send, signer } = target;
+    // Read on every attempt: a provider's refreshed keys sign the very next one.
+    const credentials = await signer.credentials();
     const offset = this.clockOffset;
     const sentAt = systemClock.now().getTime();
-    const headers = await this.signedHeaders(operation, body);
+    const headers = signer.sign(
+      credentials,
+      this.requestHeaders(target, operation, body),
+      body,
+      this.signingTime(sentAt),
+    );
+    // As a flat list, node writes the headers as given (host included) without a setHeader each.
+    const rawHeaders: string[] = [];
+    for (const name in headers) rawHeaders.push(name, headers[name]);
     return new Promise<Answer>((resolve, reject) => {
       const { connectionTimeoutMs, requestTimeoutMs } = this.options;
       let connecting: NodeJS.Timeout | undefined;
@@ -478,7 +506,7 @@ export class LeanDynamoTransport {
         hostname: url.hostname,
         port: url.port || undefined,
         path: url.pathname,
-        headers,
+        headers: rawHeaders,
         signal,
       });
       request.once('socket', (socket) => {
@@ -577,19 +605,21 @@ export class LeanDocumentClient {
     const { transport, observer, hooks } = this.options;
     const name = `${operation}Command`;
     const input = command.input;
-    return accountCall(
+    return accountCall<Record<string, unknown>>(
       name,
       input,
       observer,
-      async () => {
+      // Not async: a hook's or the marshaller's throw still rejects (accountCall awaits inside a try).
+      () => {
         for (const hook of hooks) hook(name, input);
         const wire = marshallInput(input, command.inputKeyNodes);
         // As the SDK's serializer: an idempotency token, so that a retried transaction applies once.
         if (operation === 'TransactWriteItems' && wire.ClientRequestToken === undefined) {
           wire.ClientRequestToken = newRequestId();
         }
-        const output = await transport.call(operation, wire, signal);
-        return unmarshallOutput(output, command.outputKeyNodes);
+        return transport
+          .call(operation, wire, signal)
+          .then((output) => unmarshallOutput(output, command.outputKeyNodes));
       },
       (output) => output.ConsumedCapacity,
     );
