@@ -98,4 +98,23 @@ describe('DatabaseGate', () => {
     );
     expect(await gate.run(() => Promise.resolve('next'))).toBe('next');
   });
+
+  it('the caller hears of the deadline at once, even from a call that ignores its abort; the slot stays held until it settles', async () => {
+    jest.useFakeTimers();
+    try {
+      const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 1, budgetMs: 100 });
+      let heard: unknown;
+      const stubborn = gate
+        .run(() => new Promise((resolve) => setTimeout(resolve, 500)))
+        .catch((error: unknown) => (heard = error));
+      await jest.advanceTimersByTimeAsync(100);
+      expect(heard).toMatchObject({ failure: 'timeout' });
+      expect(gate.limiter.active).toBe(1);
+      await jest.advanceTimersByTimeAsync(400);
+      await stubborn;
+      expect(gate.limiter.active).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

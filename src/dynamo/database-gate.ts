@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Limiter, QueueFullError, QueueWaitAbortedError } from '../common/concurrency/limiter.js';
 import { databaseBusy, databaseTimeout } from './dynamo-errors.js';
-import { currentUsage } from './request-accounting.js';
+import { currentUsage, type DynamoUsage } from './request-accounting.js';
 
 export interface DatabaseGateOptions {
   /** Calls in flight to DynamoDB at once (DYNAMODB_MAX_CONCURRENCY). */
@@ -61,12 +61,17 @@ export class DatabaseGate {
   }
 
   /** Runs one call under the concurrency limit and the deadline. */
-  async run<T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  run<T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const usage = currentUsage();
-    if (usage?.databaseTimedOut) throw databaseTimeout();
-    const budget = this.options.budgetMs;
+    if (usage?.databaseTimedOut) return Promise.reject(databaseTimeout());
+    // A free slot, the usual case: no queue watch, no timer nor promise for a wait.
+    if (this.limiter.tryAcquire()) return this.fly(call, usage);
+    return this.queued(call, usage);
+  }
 
-    // Waiting for a slot: give up after `budget` without any answer from the database.
+  /** Waits for a slot: gives up after `budget` without any answer from the database. */
+  private async queued<T>(call: (abortSignal: AbortSignal) => Promise<T>, usage: DynamoUsage | undefined): Promise<T> {
+    const budget = this.options.budgetMs;
     const queued = new AbortController();
     const enqueuedAt = performance.now();
     let queueTimer: NodeJS.Timeout | undefined;
@@ -76,50 +81,67 @@ export class DatabaseGate {
       else queueTimer = setTimeout(watch, left);
     };
     queueTimer = setTimeout(watch, budget);
-
-    // In flight: `budget` for all attempts; the caller hears of it at once, even while the SDK
-    // sleeps between attempts, and the aborted call settles (and frees its slot) right after.
-    const inFlight = new AbortController();
-    let flightTimer: NodeJS.Timeout | undefined;
-    let expire!: (error: unknown) => void;
-    const expired = new Promise<never>((_, reject) => (expire = reject));
-    expired.catch(() => undefined);
-
     try {
-      return await Promise.race([
-        this.limiter.run(() => {
-          clearTimeout(queueTimer);
-          flightTimer = setTimeout(() => {
-            inFlight.abort(databaseTimeout());
-            expire(databaseTimeout());
-          }, budget);
-          return call(inFlight.signal).then(
-            (result) => {
-              this.lastAnswerAt = performance.now();
-              return result;
-            },
-            (error: unknown) => {
-              // A refusal the service sent (a failed condition, a validation error) is an answer too.
-              if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode) {
-                this.lastAnswerAt = performance.now();
-              }
-              throw error;
-            },
-          );
-        }, queued.signal),
-        expired,
-      ]);
+      await this.limiter.acquire(queued.signal);
     } catch (error) {
       if (error instanceof QueueFullError) throw databaseBusy();
-      if (error instanceof QueueWaitAbortedError || inFlight.signal.aborted) {
+      if (error instanceof QueueWaitAbortedError) {
         if (usage) usage.databaseTimedOut = true;
         throw databaseTimeout();
       }
       throw error;
     } finally {
       clearTimeout(queueTimer);
-      clearTimeout(flightTimer);
     }
+    return this.fly(call, usage);
+  }
+
+  /**
+   * One call that holds a slot (released when the call settles): `budget` for all its attempts.
+   * At the deadline the call is aborted and the caller hears of it at once, even while the call
+   * sleeps between attempts; the aborted call settles (and frees its slot) right after. One
+   * timer and one settlement instead of a race of promises: this runs on every DynamoDB call.
+   */
+  private fly<T>(call: (abortSignal: AbortSignal) => Promise<T>, usage: DynamoUsage | undefined): Promise<T> {
+    const inFlight = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        inFlight.abort(databaseTimeout());
+        if (usage) usage.databaseTimedOut = true;
+        reject(databaseTimeout());
+      }, this.options.budgetMs);
+      const settle = () => {
+        clearTimeout(timer);
+        this.limiter.release();
+      };
+      let pending: Promise<T>;
+      try {
+        pending = call(inFlight.signal);
+      } catch (error) {
+        settle();
+        // The call's own failure, passed through as it is (as the async version rethrew it).
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return reject(error);
+      }
+      pending.then(
+        (result) => {
+          settle();
+          this.lastAnswerAt = performance.now();
+          resolve(result);
+        },
+        (error: Error) => {
+          settle();
+          // A refusal the service sent (a failed condition, a validation error) is an answer too.
+          if ((error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode) {
+            this.lastAnswerAt = performance.now();
+          }
+          if (inFlight.signal.aborted) {
+            if (usage) usage.databaseTimedOut = true;
+            reject(databaseTimeout());
+          } else reject(error);
+        },
+      );
+    });
   }
 }
 

@@ -44,19 +44,40 @@ const isRead = (command: string): boolean => /^(Get|Query|Scan|BatchGet|Transact
 const reportsCapacity = (command: string): boolean =>
   isRead(command) || /^(Put|Update|Delete)ItemCommand$|^(BatchWrite|TransactWrite)/.test(command);
 
+interface CommandKind {
+  /** The operation as metrics and `DynamoUsage.commands` name it (`GetItem`). */
+  operation: string;
+  read: boolean;
+  reportsCapacity: boolean;
+}
+// What the tests above say of each command name, once per name (a few dozen at most), not per call.
+const kinds = new Map<string, CommandKind>();
+function kindOf(command: string): CommandKind {
+  let kind = kinds.get(command);
+  if (!kind) {
+    kind = {
+      operation: command.replace(/Command$/, ''),
+      read: isRead(command),
+      reportsCapacity: reportsCapacity(command),
+    };
+    kinds.set(command, kind);
+  }
+  return kind;
+}
+
 interface Capacity {
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
 }
 
-function addCapacity(usage: { readCapacity: number; writeCapacity: number }, command: string, consumed: unknown) {
+function addCapacity(usage: { readCapacity: number; writeCapacity: number }, read: boolean, consumed: unknown) {
   const entries = (Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) as Capacity[];
   for (const entry of entries) {
     if (entry.ReadCapacityUnits !== undefined || entry.WriteCapacityUnits !== undefined) {
       usage.readCapacity += entry.ReadCapacityUnits ?? 0;
       usage.writeCapacity += entry.WriteCapacityUnits ?? 0;
-    } else if (isRead(command)) {
+    } else if (read) {
       usage.readCapacity += entry.CapacityUnits ?? 0;
     } else {
       usage.writeCapacity += entry.CapacityUnits ?? 0;
@@ -80,7 +101,8 @@ export async function accountCall<T>(
   run: () => Promise<T>,
   consumedOf: (result: T) => unknown,
 ): Promise<T> {
-  if (reportsCapacity(command) && input.ReturnConsumedCapacity === undefined) {
+  const kind = kindOf(command);
+  if (kind.reportsCapacity && input.ReturnConsumedCapacity === undefined) {
     input.ReturnConsumedCapacity = 'TOTAL';
   }
   const usage = usageStorage.getStore();
@@ -88,12 +110,12 @@ export async function accountCall<T>(
   const started = performance.now();
   try {
     const result = await run();
-    addCapacity(call, command, consumedOf(result));
+    addCapacity(call, kind.read, consumedOf(result));
     call.ok = true;
     return result;
   } finally {
     const elapsed = performance.now() - started;
-    const operation = command.replace(/Command$/, '');
+    const operation = kind.operation;
     if (usage) {
       usage.calls++;
       usage.durationMs += elapsed;

@@ -55,4 +55,18 @@ describe('Limiter', () => {
     await expect(first).rejects.toThrow('boom');
     expect(await limiter.run(() => Promise.resolve('next'))).toBe('next');
   });
+
+  it('tryAcquire takes a free slot at once and no more; release hands the slot to the first waiter', async () => {
+    const limiter = new Limiter('test', 1, 5);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.active).toBe(1);
+    expect(limiter.tryAcquire()).toBe(false);
+    const queued = limiter.run(() => Promise.resolve('queued'));
+    expect(limiter.waiting).toBe(1);
+    limiter.release();
+    expect(limiter.waiting).toBe(0);
+    expect(await queued).toBe('queued');
+    expect(limiter.active).toBe(0);
+    expect(limiter.tryAcquire()).toBe(true);
+  });
 });

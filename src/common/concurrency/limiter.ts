@@ -58,7 +58,23 @@ export class Limiter {
     }
   }
 
-  private acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Takes a free slot at once when there is one and nobody waits (FIFO kept); the caller must
+   * `release` it. For hot paths that want no promise when nothing queues (the database gate).
+   */
+  tryAcquire(): boolean {
+    if (this.running < this.concurrency && this.queue.length === 0) {
+      this.running++;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Resolves once a slot is the caller's (who must `release` it); rejects with `QueueFullError`
+   * when the queue is full, `QueueWaitAbortedError` when `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(new QueueWaitAbortedError(this.name));
     if (this.running < this.concurrency && this.queue.length === 0) {
       this.running++;
@@ -84,7 +100,8 @@ export class Limiter {
     });
   }
 
-  private release(): void {
+  /** Gives back a slot taken by `acquire` or `tryAcquire`: the first waiter gets it. */
+  release(): void {
     this.running--;
     const next = this.queue.shift();
     if (next) next.start();
