@@ -1,6 +1,4 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
-import type { Logger as PinoLogger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ClockModule } from './common/clock/clock.module.js';
 import type { Clock } from './common/clock/clock.js';
@@ -16,7 +14,6 @@ import { SlugsModule } from './slugs/slugs.module.js';
 import { TaxonomyModule } from './taxonomy/taxonomy.module.js';
 import { PostsModule } from './posts/posts.module.js';
 import { CommentsModule } from './comments/comments.module.js';
-import { createRootLogger } from './logging/logger.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { StreamModule } from './stream/stream.module.js';
 import { FollowsModule } from './follows/follows.module.js';
@@ -26,8 +23,6 @@ import { WorkflowsModule } from './workflows/workflows.module.js';
 
 export interface AppModuleOptions {
   mailer?: Mailer;
-  /** The app's root pino logger (`createApp` makes one; scripts get an error-level one). */
-  logger?: PinoLogger;
   /** The app's clock; the system's when absent (tests pass a `SettableClock`). */
   clock?: Clock;
   /** The app's id generator; random ids when absent. */
@@ -38,14 +33,10 @@ export interface AppModuleOptions {
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
-    const logger = options.logger ?? createRootLogger(config, { level: 'error' });
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        // `useExisting`: the access-log middleware is mounted by `configureApp` ahead of everything
-        // else (see logging/logger.ts); nestjs-pino only binds each request's child logger for Nest's Logger.
-        LoggerModule.forRoot({ pinoHttp: { logger }, useExisting: true }),
         MetricsModule,
         ClockModule.forRoot(options.clock, options.ids),
         DynamoModule,

@@ -1,23 +1,19 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
-import { json, type RequestHandler } from 'express';
-import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
-import { bodyShape } from './http/body-shape.middleware.js';
-import { jsonOnly } from './http/json-only.middleware.js';
+import { jsonBody } from './http/json-body.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware, routeNotFound } from './http/problem-details.filter.js';
-import { serverTiming } from './http/server-timing.middleware.js';
+import { requestContext } from './http/request-context.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import type { Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
-import { createHttpLogger, createRootLogger } from './logging/logger.js';
+import { AppLogger } from './logging/app-logger.js';
+import { type AccessLog, createAccessLog, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
 import { AppMetrics } from './metrics/app-metrics.js';
-import { httpMetrics } from './metrics/http-metrics.middleware.js';
 import { buildOpenApiDocument } from './openapi/openapi-document.js';
 
 export const API_PREFIX = 'api/v1';
@@ -50,16 +46,14 @@ export interface CreateAppOptions {
  * problem+json errors and the OpenAPI docs. `main.ts` and every e2e test use it, so the
  * tests exercise exactly what production serves.
  */
-export function configureApp(app: NestExpressApplication, config: AppConfig, httpLogger: RequestHandler): void {
+export function configureApp(app: NestExpressApplication, config: AppConfig, accessLog: AccessLog): void {
   app.disable('x-powered-by');
   // Our ETags come from item versions; Express's body hashes would only confuse clients.
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
-  // First: the request id and the access line cover every request, including body-parser rejections.
-  app.use(httpLogger);
-  app.use(httpMetrics(app.get(AppMetrics)));
-  app.use(serverTiming(config.serverTiming));
-  app.use(helmet());
+  // First: the request id, the access line, the metrics, Server-Timing and helmet's headers cover
+  // every request, including body-parser rejections.
+  app.use(requestContext({ accessLog, metrics: app.get(AppMetrics), serverTiming: config.serverTiming }));
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.enableCors({
@@ -75,9 +69,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
   }
   // Before routing, so it guards whatever serves /metrics.
   app.use('/metrics', metricsAccess(config.metricsToken));
-  app.use(jsonOnly);
-  app.use(json({ limit: config.bodyLimit, type: ['application/json', 'application/*+json'] }));
-  app.use(bodyShape);
+  app.use(jsonBody(config.bodyLimit));
   app.use(problemErrorMiddleware);
   app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED, CONDUIT_ROUTES] });
   app.useGlobalPipes(createValidationPipe());
@@ -94,11 +86,11 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, htt
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(config, { mailer: options.mailer, logger, clock: options.clock }),
+    AppModule.forRoot(config, { mailer: options.mailer, clock: options.clock }),
     { bodyParser: false, bufferLogs: true },
   );
-  app.useLogger(app.get(Logger));
-  configureApp(app, config, createHttpLogger(logger));
+  app.useLogger(new AppLogger(logger));
+  configureApp(app, config, createAccessLog(logger));
   // Initialised here so that the final 404 goes after every route Nest registers (init is idempotent:
   // `listen` and the test helpers call it again).
   if (options.initialise === false) return app;

@@ -250,18 +250,14 @@ function listRoutes(t: TestApp): { method: string; path: string }[] {
       router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
     }
   ).router;
-  return (
-    router.stack
-      .filter((layer) => layer.route && Object.keys(layer.route.methods).length === 1) // multi-method layers are Nest's not-found handlers
-      // Middleware bound to the unprefixed probes (nestjs-pino's request context) shows up as `GET /metrics/`.
-      .filter((layer) => !layer.route!.path.endsWith('/'))
-      .flatMap((layer) =>
-        Object.keys(layer.route!.methods)
-          .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
-          .map((method) => ({ method: method.toUpperCase(), path: layer.route!.path })),
-      )
-      .filter(({ path }) => !path.startsWith('/docs'))
-  );
+  return router.stack
+    .filter((layer) => layer.route && Object.keys(layer.route.methods).length === 1) // multi-method layers are Nest's not-found handlers
+    .flatMap((layer) =>
+      Object.keys(layer.route!.methods)
+        .filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        .map((method) => ({ method: method.toUpperCase(), path: layer.route!.path })),
+    )
+    .filter(({ path }) => !path.startsWith('/docs'));
 }
 
 /** The real app against a DynamoDB endpoint that is down or frozen (no table set-up possible). */

@@ -96,6 +96,14 @@ describe('exposure (e2e)', () => {
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      // The rest of helmet's defaults (set from a list computed once at start-up, session 15).
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['origin-agent-cluster']).toBe('?1');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-dns-prefetch-control']).toBe('off');
+      expect(res.headers['x-download-options']).toBe('noopen');
+      expect(res.headers['x-permitted-cross-domain-policies']).toBe('none');
+      expect(res.headers['x-xss-protection']).toBe('0');
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
   });

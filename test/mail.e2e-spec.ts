@@ -8,7 +8,7 @@ import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-
 const FRONT_END = 'https://app.example.test';
 /**
  * One capture for the file's apps: mails are sent by the stream processor, outside any request,
- * and nestjs-pino logs those lines through one root logger per process (the first app's stream).
+ * and the app's `AppLogger` writes those lines through one root logger per process (the first app's stream).
  */
 const logs = new LogCapture();
 

@@ -1,17 +1,21 @@
-// In-process micro benchmark of per-request work changed in session 10 (docs/performance.md): CPU
-// per call of the access-log middleware before (pino-http) and after, and of serialising a front
-// page, 5 interleaved rounds of 20,000 calls. `LEVEL=info` writes the access line (to a sink).
+// In-process micro benchmark of per-request work changed in sessions 10 and 15 (docs/performance.md):
+// CPU per call of the access log before session 10 (pino-http alone) and of today's first
+// middleware (request id, access log, metrics, Server-Timing and helmet's headers in one), and of
+// serialising a front page, 5 interleaved rounds of 20,000 calls. `LEVEL=info` writes the access
+// line (to a sink).
 // Run after a build: node scripts/bench/micro-pipeline.mjs
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { pinoHttp } from 'pino-http';
-import { createHttpLogger, createRootLogger, requestIdOf, scrubUrl } from '../../dist/logging/logger.js';
+import { requestContext } from '../../dist/http/request-context.middleware.js';
+import { createAccessLog, createRootLogger, requestIdOf, scrubUrl } from '../../dist/logging/logger.js';
+import { AppMetrics } from '../../dist/metrics/app-metrics.js';
 import { routeOf } from '../../dist/metrics/http-metrics.middleware.js';
 
 const sink = { write: () => undefined };
 const LEVEL = process.env.LEVEL ?? 'warn';
 const root = createRootLogger({ logLevel: 'warn', nodeEnv: 'test' }, { level: LEVEL, stream: sink });
-// The previous access log: pino-http with the options createHttpLogger passed it (commit 3c1d25e).
+// The access log before session 10: pino-http with the options the app passed it (commit 3c1d25e).
 const old = pinoHttp({
   logger: root,
   genReqId: requestIdOf,
@@ -32,7 +36,7 @@ const old = pinoHttp({
   customSuccessObject: (req, _res, value) => ({ ...value }),
   customErrorObject: (req, _res, _error, value) => ({ ...value }),
 });
-const now = createHttpLogger(root);
+const now = requestContext({ accessLog: createAccessLog(root), metrics: new AppMetrics(), serverTiming: true });
 const headers = {
   host: '127.0.0.1:3000',
   connection: 'keep-alive',
@@ -71,8 +75,8 @@ const cpu = (fn) => {
 };
 const cases = {
   'req+res objects only': base,
-  'pino-http (before)': () => logOnce(old),
-  'createHttpLogger (after)': () => logOnce(now),
+  'pino-http alone (before session 10)': () => logOnce(old),
+  'requestContext (all of it)': () => logOnce(now),
 };
 const runs = {};
 for (let r = 0; r < 5; r++) for (const [k, fn] of Object.entries(cases)) (runs[k] ??= []).push(cpu(fn));

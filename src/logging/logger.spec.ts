@@ -1,18 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import type { DestinationStream, LevelWithSilent } from 'pino';
-import { createHttpLogger, createRootLogger } from './logger.js';
+import { DynamoUsage, runWithUsage } from '../dynamo/request-accounting.js';
+import { AppLogger } from './app-logger.js';
+import { createAccessLog, createRootLogger } from './logger.js';
 import type { AppConfig } from '../config/app-config.js';
 
 /**
- * The access-log middleware over a captured stream, and one request through it; `hangUp`: the
- * client goes away before the answer (`close` without `finish`, the socket destroyed).
+ * The access log over a captured stream, and one request through it; `hangUp`: the client goes
+ * away before the answer (the socket destroyed before the line is written).
  */
 function serveOne(level: LevelWithSilent, hangUp = false) {
   const lines: Record<string, unknown>[] = [];
   const stream: DestinationStream = { write: (line: string) => void lines.push(JSON.parse(line)) };
   const root = createRootLogger({ logLevel: 'log', nodeEnv: 'test' } as AppConfig, { level, stream });
-  const middleware = createHttpLogger(root);
+  const open = createAccessLog(root);
   let socketReads = 0;
   let destroyed = false;
   const req = {
@@ -31,15 +33,13 @@ function serveOne(level: LevelWithSilent, hangUp = false) {
     setHeader: () => undefined,
     getHeaders: () => ({}),
   });
-  middleware(req as unknown as Request, res as unknown as Response, () => undefined);
-  if (hangUp) {
-    destroyed = true;
-    res.emit('close');
-  } else res.emit('finish');
+  const writeLine = open(req as unknown as Request, res as unknown as Response, {});
+  if (hangUp) destroyed = true;
+  writeLine();
   return { lines, socketReads: () => socketReads };
 }
 
-describe('createHttpLogger', () => {
+describe('createAccessLog', () => {
   it('writes one access line whose request part comes right after the request id', () => {
     const { lines } = serveOne('info');
     expect(lines).toHaveLength(1);
@@ -73,5 +73,21 @@ describe('createHttpLogger', () => {
     const { lines, socketReads } = serveOne('warn');
     expect(lines).toHaveLength(0);
     expect(socketReads()).toBe(0);
+  });
+
+  it("binds what Nest's Logger writes inside the request to the request id", () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream: DestinationStream = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    const root = createRootLogger({ logLevel: 'log', nodeEnv: 'test' } as AppConfig, { level: 'info', stream });
+    const nest = new AppLogger(root);
+    const req = { method: 'GET', url: '/', headers: { 'x-request-id': 'trace-9' } } as unknown as Request;
+    const res = Object.assign(new EventEmitter(), { statusCode: 200, setHeader: () => undefined });
+    const usage = new DynamoUsage();
+    createAccessLog(root)(req, res as unknown as Response, usage);
+    runWithUsage(usage, () => nest.log('inside the request', 'Posts'));
+    expect(lines.find((line) => line.msg === 'inside the request')).toMatchObject({
+      requestId: 'trace-9',
+      context: 'Posts',
+    });
   });
 });

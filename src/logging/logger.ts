@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoggerService } from '@nestjs/common';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { type DestinationStream, type Level, type LevelWithSilent, type Logger, pino } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { usageOf } from '../dynamo/request-accounting.js';
+import { bindRequestLogs } from './app-logger.js';
 import { routeOf } from '../metrics/http-metrics.middleware.js';
 import { newRequestId } from '../common/ids.js';
 
@@ -114,19 +115,24 @@ function accessFields(req: Request) {
 }
 
 /**
- * The access log and request id middleware: mounted first, so every request gets an id (also on
- * errors raised by body parsing) and exactly one `request completed` line with method, URL,
- * route template, status, duration, DynamoDB calls and capacity, the user id when signed in, and
- * the request id. 5xx lines are errors, the rest info. `req.log` is the request's logger (only
- * the request id bound), which nestjs-pino hands to Nest's `Logger` inside the request.
+ * The access log and the request id, opened at the start of every request by the request
+ * pipeline (`http/request-context.middleware.ts`, mounted first, so every request gets an id, also
+ * on errors raised by body parsing): gives the request its id and binds the lines Nest's `Logger`
+ * writes inside the request (`context`: the request's AsyncLocalStorage store) to that id. The
+ * function it returns writes the request's one `request completed` line with method, URL, route
+ * template, status, duration, DynamoDB calls and capacity, the user id when signed in, and the
+ * request id. 5xx lines (and a request ended by an error) are errors, the rest info.
  *
  * It writes the lines pino-http wrote here before (same keys, same order), but does no logging
  * work on a request whose line is off: pino-http bound the whole serialised request (headers
- * included, redacted, as JSON) to a child logger on every request, whatever the level.
+ * included, redacted, as JSON) to a child logger on every request, whatever the level; not even
+ * a child logger is made unless something logs inside the request.
  */
+export type AccessLog = (req: Request, res: Response, context: object) => (error?: Error) => void;
+
 const remoteAddresses = new WeakMap<Request, string>();
 
-export function createHttpLogger(logger: Logger): RequestHandler {
+export function createAccessLog(logger: Logger): AccessLog {
   const access = logger.child(
     {},
     {
@@ -141,49 +147,43 @@ export function createHttpLogger(logger: Logger): RequestHandler {
       },
     },
   );
-  return (req: Request, res: Response, next: NextFunction) => {
-    // pino-http's typing of Express's request (`id`, `log`), which nestjs-pino reads.
-    req.id ??= requestIdOf(req, res);
-    const log = access.child({ requestId: req.id });
-    req.log = log;
+  return (req, res, context) => {
+    // pino-http's typing of Express's request (`id`).
+    const requestId = (req.id ??= requestIdOf(req, res)) as string;
+    bindRequestLogs(context, access, requestId);
     // A duration, not a time of day: the monotonic clock (whole milliseconds, as pino-http wrote them).
     const started = performance.now();
     // The client's address while the socket is open: a client that hangs up before the answer
     // leaves a destroyed socket without one by the time the line is written (review 5, #4). Read
     // only when the line will be written at `info`, so a request whose line is off pays nothing.
-    if (log.isLevelEnabled('info')) {
+    if (access.isLevelEnabled('info')) {
       const address = req.socket?.remoteAddress;
       if (address) remoteAddresses.set(req, address);
     }
-    const done = (error?: Error) => {
-      res.removeListener('close', done);
-      res.removeListener('finish', done);
-      res.removeListener('error', done);
+    return (error?: Error) => {
       const failure =
         error ??
         (res as Response & { err?: Error }).err ??
         (res.statusCode >= 500 ? new Error(`failed with status code ${res.statusCode}`) : undefined);
       const level = failure ? 'error' : 'info';
-      if (!log.isLevelEnabled(level)) return;
+      if (!access.isLevelEnabled(level)) return;
+      // The request id first, where a child logger's binding put it.
       const line = {
+        requestId,
         req,
         res,
         ...(failure ? { err: failure } : {}),
         durationMs: Math.round(performance.now() - started),
         ...accessFields(req),
       };
-      log[level](line, `${req.method} ${routeOf(req)} ${res.statusCode}`);
+      access[level](line, `${req.method} ${routeOf(req)} ${res.statusCode}`);
     };
-    res.on('close', done);
-    res.on('finish', done);
-    res.on('error', done);
-    next();
   };
 }
 
 /**
  * Nest's `LoggerService` over a pino logger, for what is logged before the app exists (start-up,
- * the embedded engine): the same JSON lines as the app's. The app then installs nestjs-pino's.
+ * the embedded engine): the same JSON lines as the app's. The app then installs `AppLogger`.
  */
 export function nestLoggerFor(logger: Logger): LoggerService {
   const line =

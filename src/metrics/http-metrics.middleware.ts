@@ -1,5 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
-import type { AppMetrics } from './app-metrics.js';
+import type { Request } from 'express';
 
 /**
  * The route template of a handled request (`/api/v1/posts/:id`), or `unmatched` for a request
@@ -11,16 +10,4 @@ export function routeOf(req: Request): string {
   // Nest answers unknown paths from a catch-all route (`/api/v1*path`): that is no route either.
   if (typeof path !== 'string' || path.includes('*')) return 'unmatched';
   return `${req.baseUrl ?? ''}${path}`;
-}
-
-/** Observes every HTTP request's duration, by method, route template and status, when its response ends. */
-export function httpMetrics(metrics: AppMetrics) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = process.hrtime.bigint();
-    res.once('finish', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.observeHttp(req.method, routeOf(req), res.statusCode, seconds);
-    });
-    next();
-  };
 }

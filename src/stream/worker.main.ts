@@ -34,12 +34,9 @@ async function runWorker(): Promise<void> {
     await database.stop();
     throw error;
   });
-  const context = await NestFactory.createApplicationContext(
-    AppModule.forRoot(database.config, { logger: rootLogger }),
-    {
-      logger: nestLoggerFor(rootLogger),
-    },
-  );
+  const context = await NestFactory.createApplicationContext(AppModule.forRoot(database.config), {
+    logger: nestLoggerFor(rootLogger),
+  });
   const poller = context.get(StreamPoller);
   poller.start();
   // Webhook deliveries are sent beside the stream, never inside a shard's batch (docs/streams.md).

@@ -1,0 +1,86 @@
+import { jest } from '@jest/globals';
+import { ValidationPipe } from '@nestjs/common';
+import { getMetadataStorage, IsInt, IsString, MetadataStorage, validate } from 'class-validator';
+import { DomainError } from '../errors/domain-error.js';
+import { IdParams } from '../dto/id-params.dto.js';
+import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
+
+class Base {
+  @IsString()
+  name!: string;
+}
+
+class Derived extends Base {
+  @IsInt()
+  count!: number;
+}
+
+/** class-validator's own lookup, without the memo. */
+const unmemoised = (target: typeof Base) =>
+  MetadataStorage.prototype.getTargetValidationMetadatas.call(getMetadataStorage(), target, '', false, false);
+
+describe('memoiseValidationMetadata', () => {
+  beforeAll(() => memoiseValidationMetadata());
+
+  it("answers a class's rules, inherited ones included, as class-validator does, and once per class", () => {
+    const storage = getMetadataStorage();
+    const first = storage.getTargetValidationMetadatas(Derived, '', false, false);
+    expect(first).toEqual(unmemoised(Derived));
+    expect(first.map((rule) => rule.propertyName).sort()).toEqual(['count', 'name']);
+    // The same array: the lookup (a scan of every decorated class) ran once.
+    expect(storage.getTargetValidationMetadatas(Derived, '', false, false)).toBe(first);
+  });
+
+  it('sees rules added after a lookup: on the class itself, and on a class defined later', async () => {
+    const storage = getMetadataStorage();
+    storage.getTargetValidationMetadatas(Base, '', false, false);
+    // A decorator applied now, as when a module with a DTO is imported after the first request.
+    IsString()(Base.prototype, 'late');
+    expect(storage.getTargetValidationMetadatas(Base, '', false, false).map((rule) => rule.propertyName)).toContain(
+      'late',
+    );
+    class Later extends Base {
+      @IsInt()
+      extra!: number;
+    }
+    expect(storage.getTargetValidationMetadatas(Later, '', false, false)).toEqual(unmemoised(Later));
+    const errors = await validate(Object.assign(new Later(), { name: 'a', late: 1, extra: 'x' }));
+    expect(errors.map((error) => error.property).sort()).toEqual(['extra', 'late']);
+  });
+
+  it('is installed once per storage', () => {
+    const storage = getMetadataStorage();
+    const installed = () => Object.getOwnPropertyDescriptor(storage, 'getTargetValidationMetadatas')?.value as unknown;
+    const memoised = installed();
+    memoiseValidationMetadata();
+    expect(memoised).toBeDefined();
+    expect(installed()).toBe(memoised);
+  });
+});
+
+describe('createValidationPipe on { id } path parameters', () => {
+  const pipe = createValidationPipe();
+  const asParams = { type: 'param', metatype: IdParams } as const;
+  const validId = 'V1StGXR8_Z5jdHi6B-myT';
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('makes a valid id the DTO without running class-validator', async () => {
+    const validate = jest.spyOn(ValidationPipe.prototype as unknown as { validate: () => unknown }, 'validate');
+    const params = await pipe.transform({ id: validId }, asParams);
+    expect(params).toBeInstanceOf(IdParams);
+    expect(params).toEqual({ id: validId });
+    expect(validate).not.toHaveBeenCalled();
+  });
+
+  it('answers a wrong id or another key with the validation problem, as before', async () => {
+    for (const value of [{ id: 'short' }, { id: `${validId}x` }, { id: validId, extra: '1' }]) {
+      const error = await pipe.transform(value, asParams).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error).toMatchObject({ status: 400, code: 'validation_failed' });
+    }
+  });
+});
