@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { type AwsCredentialIdentity, canonicalPath, LeanSigner, type SigningCredentials } from './lean-signer.js';
@@ -236,6 +237,17 @@ describe('LeanSigner: the SDK signer, byte for byte', () => {
     expect(canonicalPath('/a/./b/../c/')).toBe('/a/c/');
     expect(canonicalPath('/%41/')).toBe('/%2541/');
     expect(canonicalPath("/it's(*)!")).toBe('/it%27s%28%2A%29%21');
+  });
+
+  it('keeps no secret key where a debug print of it would show it (keys from a provider)', async () => {
+    const signer = new LeanSigner(
+      { credentials: () => Promise.resolve(keys), region: 'us-east-1', service: 'dynamodb' },
+      '/',
+    );
+    const body = '{}';
+    await ours(signer, baseHeaders('GetItem', HOSTS[0], body), body, Date.parse('2026-11-27T12:00:00Z'));
+    const printed = `${inspect(signer, { depth: 10, showHidden: true })} ${JSON.stringify(signer)}`;
+    expect(printed).not.toContain(keys.secretAccessKey);
   });
 
   it('keys that are not keys: the SDK signer’s error', async () => {

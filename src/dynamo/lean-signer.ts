@@ -78,8 +78,11 @@ const sha256Hex = (data: string): string => hash('sha256', data, 'hex');
  */
 export class LeanSigner {
   private readonly canonicalUri: string;
-  /** The last signing key, for its date and secret (one entry: one set of keys at a time). */
-  private signingKey: { shortDate: string; secret: string; key: Buffer } | undefined;
+  /**
+   * The last signing key, for its date and secret (one entry: one set of keys at a time). A
+   * private field (#), so that no log or debug print of the transport shows the secret key.
+   */
+  #signingKey: { shortDate: string; secret: string; key: Buffer } | undefined;
   /** The last second formatted, as `YYYYMMDDTHHMMSSZ`. */
   private lastSecond = Number.NaN;
   private lastLongDate = '';
@@ -142,13 +145,13 @@ export class LeanSigner {
   }
 
   private keyFor(shortDate: string, secret: string): Buffer {
-    const cached = this.signingKey;
+    const cached = this.#signingKey;
     if (cached && cached.shortDate === shortDate && cached.secret === secret) return cached.key;
     let key: Buffer = Buffer.from(`AWS4${secret}`, 'utf8');
     for (const part of [shortDate, this.options.region, this.options.service, 'aws4_request']) {
       key = createHmac('sha256', key).update(part).digest();
     }
-    this.signingKey = { shortDate, secret, key };
+    this.#signingKey = { shortDate, secret, key };
     return key;
   }
 
