@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  type TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { DYNAMODB_DOCUMENT_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
@@ -295,7 +302,8 @@ describe('follows (e2e)', () => {
       expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
 
       // The same reader erased after that read, before the clean-up's transaction (the race left
-      // by the read): the transaction checks the reader's user item, so it writes nothing.
+      // by the read): the transaction's update of the reader's FEED#DAYS is conditioned on the item
+      // (gone with the erased partition), so it writes nothing.
       expect(await t.app.get(FeedFanout).authorLeft(erased, author.userId)).toBe(0);
       expect(await t.getItem(days.PK, days.SK)).toBeUndefined();
     });
@@ -337,6 +345,95 @@ describe('follows (e2e)', () => {
       expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeUndefined();
       expect((await daysOf(reader.userId))?.[day]).toBe(0);
       expect(await daysOf(erased)).toBeUndefined();
+    });
+
+    it('a reader erased after a fan-out wrote to them keeps nothing: the erasure deletes FEED#DAYS, then the timeline', async () => {
+      const [author, reader] = [await signUp(t), await signUp(t)];
+      await follow(reader, author.userId).expect(200);
+      await processStream(t);
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Fanned out before the erasure', content: 'x' })
+        .expect(201);
+      const postId = (draft.body as { id: string }).id;
+      const published = await t.api
+        .post(`/api/v1/posts/${postId}/publish`)
+        .set('authorization', author.bearer)
+        .send({})
+        .expect(200);
+      const post = published.body as { id: string; publishedAt: string };
+      // The erasure commits before the processor reaches the publication: the fan-out may still find
+      // the reader's edge and FEED#DAYS (when it runs before the erasure's stream work) and write
+      // to them; the erasure's stream work then deletes FEED#DAYS and the timeline.
+      await t.api
+        .delete('/api/v1/users/me?mode=erase')
+        .set('authorization', reader.bearer)
+        .send({ password: reader.password })
+        .expect(204);
+      await processStream(t);
+      const entry = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
+      expect(await t.getItem(entry.PK, entry.SK)).toBeUndefined();
+      expect(await t.getItem(Keys.feedDays(reader.userId).PK, Keys.feedDays(reader.userId).SK)).toBeUndefined();
+      expect(await t.queryPartition(Keys.timelinePartition(reader.userId))).toEqual([]);
+    });
+
+    it("the fan-out's transactions hold no item its readers' requests write: readers renaming themselves meanwhile get no 503 (review 14, L-C2)", async () => {
+      const author = await signUp(t);
+      const readers = await signUpMany(12);
+      await Promise.all(readers.map((reader) => follow(reader, author.userId).expect(200)));
+      await processStream(t);
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Read while renaming', content: 'x' })
+        .expect(201);
+      const postId = (draft.body as { id: string }).id;
+      await t.api.post(`/api/v1/posts/${postId}/publish`).set('authorization', author.bearer).send({}).expect(200);
+
+      // The items of every transaction that writes a timeline (the fan-out's), as sent.
+      const db = t.app.get<DynamoDBDocumentClient>(DYNAMODB_DOCUMENT_CLIENT);
+      const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
+      const held: string[] = [];
+      const spy = jest.spyOn(db, 'send').mockImplementation(((command: TransactWriteCommand) => {
+        const keys = (command.input.TransactItems ?? []).map((item) => {
+          const key = item.Put?.Item ?? item.Update?.Key ?? item.Delete?.Key ?? item.ConditionCheck?.Key ?? {};
+          return `${String(key.PK)} ${String(key.SK)}`;
+        });
+        if (keys.some((key) => key.startsWith('TIMELINE#'))) held.push(...keys);
+        return send(command);
+      }) as never);
+      // Each reader renames themself twice (a transaction on their user item) while the processor fans out.
+      const renames = async () => {
+        const statuses: number[] = [];
+        for (const round of [1, 2]) {
+          const answers = await Promise.all(
+            readers.map((reader) =>
+              t.api
+                .patch('/api/v1/users/me')
+                .set('authorization', reader.bearer)
+                .send({ firstName: `Renamed ${round}` }),
+            ),
+          );
+          statuses.push(...answers.map((res) => res.status));
+        }
+        return statuses;
+      };
+      let statuses: number[];
+      try {
+        [, statuses] = await Promise.all([processStream(t), renames()]);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(statuses).toEqual(readers.flatMap(() => [200, 200]));
+      // Only the readers' timeline entries and their FEED#DAYS, which no request writes: with a check
+      // of each reader's user item, a rename committing meanwhile cancelled the fan-out's transaction
+      // and a rename arriving while it held the item failed with TransactionConflict (503).
+      expect(held.length).toBeGreaterThanOrEqual(readers.length * 2);
+      for (const reader of readers) {
+        expect(held).toContain(`${Keys.feedDays(reader.userId).PK} ${Keys.feedDays(reader.userId).SK}`);
+      }
+      expect(held.filter((key) => !key.startsWith('TIMELINE#') && !key.endsWith(' FEED#DAYS'))).toEqual([]);
     });
 
     it("a fan-in flag's record handled after its author's erasure starts no promotion job (review 13, L-a3)", async () => {

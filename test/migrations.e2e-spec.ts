@@ -129,9 +129,9 @@ describe('db:migrate (e2e)', () => {
       await expect(refusal).rejects.toBeInstanceOf(MigrationsPendingError);
       await expect(refusal).rejects.toThrow(/0001-index-user-owned-items \(online\).*npm run db:migrate/);
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
-      // 0004 to 0011 are offline: even then the app refuses, naming them.
+      // 0004 to 0012 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -308,6 +308,7 @@ describe('db:migrate (e2e)', () => {
         '0009-feed-day-counts',
         '0010-comment-pointer-partitions',
         '0011-shard-moderation-queue',
+        '0012-feed-days-for-every-user',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -635,6 +636,42 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = await rerunFromScratch(t, 11);
       expect(again).toMatchObject({ label: '0011-shard-moderation-queue', changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('0012 gives every user of a table written before an empty FEED#DAYS and keeps the counted ones, once', async () => {
+    const t = await fixtureApp();
+    try {
+      await runMigrations({
+        client: db.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS.filter((migration) => migration.version < 12),
+        progress: silent,
+      });
+      const users = async () => (await t.allItems()).filter((item) => item.entity === 'User');
+      const feedDays = async () => (await t.allItems()).filter((item) => item.entity === 'FeedDays');
+      const userIds = (await users()).map((user) => String(user.id)).sort();
+      expect(userIds.length).toBeGreaterThan(1);
+      // One user already counted something (a fan-out before this version made the item): kept as it is.
+      const counted = { ...Keys.feedDays(userIds[0]), entity: 'FeedDays', d20261127: 2 };
+      await t.db.send(new PutCommand({ TableName: t.tableName, Item: counted }));
+      const before = await feedDays();
+
+      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.map((run) => run.label)).toEqual(['0012-feed-days-for-every-user']);
+      expect(runs[0].changed).toBe(userIds.length - before.length);
+      const after = await feedDays();
+      expect(after.map((item) => String(item.PK).slice('USER#'.length)).sort()).toEqual(userIds);
+      expect(after).toContainEqual(counted);
+      const made = after.filter((item) => !before.some((old) => old.PK === item.PK));
+      expect(made).toHaveLength(runs[0].changed);
+      for (const item of made) expect(Object.keys(item).sort()).toEqual(['PK', 'SK', 'entity']);
+
+      const [again] = await rerunFromScratch(t, 12);
+      expect(again).toMatchObject({ label: '0012-feed-days-for-every-user', changed: 0 });
+      expect(await feedDays()).toEqual(after);
     } finally {
       await t.close();
     }

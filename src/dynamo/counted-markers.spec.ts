@@ -1,7 +1,6 @@
 import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type CountedMarker,
-  GUARDED_MARKERS_PER_TRANSACTION,
   MARKERS_PER_TRANSACTION,
   writeCountedMarkers,
   writeSharedCounterMarkers,
@@ -67,70 +66,25 @@ describe('writeCountedMarkers', () => {
     expect(sent).toEqual([['M#0', 'M#1']]);
   });
 
-  it('retries a conflict, and throws a cancellation that no marker explains (a counter condition)', async () => {
-    const conflict = fakeClient([() => canceled(['None', 'TransactionConflict']), () => undefined]);
-    expect(await writeCountedMarkers(conflict.client, [pair(0)])).toBe(1);
-    expect(conflict.sent).toHaveLength(2);
-    const counterFailed = fakeClient([() => canceled(['None', 'ConditionalCheckFailed'])]);
-    await expect(writeCountedMarkers(counterFailed.client, [pair(0)])).rejects.toThrow('Transaction cancelled');
-  });
-});
-
-describe('writeCountedMarkers with guards (the fan-out: each reader checked)', () => {
-  const guarded = (n: number): CountedMarker => ({
-    ...pair(n),
-    guard: {
-      ConditionCheck: { TableName: 't', Key: { PK: `U#${n}`, SK: 'U' }, ConditionExpression: 'attribute_exists(PK)' },
-    },
-  });
-  /** Records the markers of each transaction sent (every third item, from the first). */
-  function guardedClient(outcomes: ((markers: string[]) => Error | undefined)[]) {
-    const sent: string[][] = [];
-    const client = {
-      send: (command: TransactWriteCommand) => {
-        const items = command.input.TransactItems ?? [];
-        const markers = items.filter((_, i) => i % 3 === 0).map((item) => String(item.Put?.Item?.PK));
-        sent.push(markers);
-        const outcome = outcomes.shift()?.(markers);
-        return outcome ? Promise.reject(outcome) : Promise.resolve({});
-      },
-    };
-    return { client: client as unknown as DynamoDBDocumentClient, sent };
-  }
-
-  it('sends 33 guarded pairs a transaction, each marker, counter and guard together', async () => {
-    const { client, sent } = guardedClient([]);
-    expect(
-      await writeCountedMarkers(
-        client,
-        Array.from({ length: 70 }, (_, n) => guarded(n)),
-      ),
-    ).toBe(70);
-    expect(sent.map((markers) => markers.length)).toEqual([
-      GUARDED_MARKERS_PER_TRANSACTION,
-      GUARDED_MARKERS_PER_TRANSACTION,
-      4,
-    ]);
-  });
-
-  it('resends without a pair whose guard failed (its owner is gone): neither its marker nor its counter is written', async () => {
-    // U#1 is gone: its guard (position 1 * 3 + 2) fails.
-    const { client, sent } = guardedClient([
+  it('resends without a pair whose counter condition failed (its owner is gone): neither is written', async () => {
+    // C#1's owner is gone: its counter's condition (position 1 * 2 + 1) fails.
+    const { client, sent } = fakeClient([
       (markers) =>
-        canceled(
-          markers.flatMap((m) => (m === 'M#1' ? ['None', 'None', 'ConditionalCheckFailed'] : ['None', 'None', 'None'])),
-        ),
+        canceled(markers.flatMap((m) => (m === 'M#1' ? ['None', 'ConditionalCheckFailed'] : ['None', 'None']))),
     ]);
-    expect(await writeCountedMarkers(client, [0, 1, 2].map(guarded))).toBe(2);
+    expect(await writeCountedMarkers(client, [0, 1, 2].map(pair))).toBe(2);
     expect(sent).toEqual([
       ['M#0', 'M#1', 'M#2'],
       ['M#0', 'M#2'],
     ]);
   });
 
-  it('refuses pairs of which only some are guarded', async () => {
-    const { client } = guardedClient([]);
-    await expect(writeCountedMarkers(client, [guarded(0), pair(1)])).rejects.toThrow('some pairs have no guard');
+  it('retries a conflict, and throws a cancellation that no condition explains', async () => {
+    const conflict = fakeClient([() => canceled(['None', 'TransactionConflict']), () => undefined]);
+    expect(await writeCountedMarkers(conflict.client, [pair(0)])).toBe(1);
+    expect(conflict.sent).toHaveLength(2);
+    const throttled = fakeClient([() => canceled(['None', 'ThrottlingError'])]);
+    await expect(writeCountedMarkers(throttled.client, [pair(0)])).rejects.toThrow('Transaction cancelled');
   });
 });
 
@@ -138,9 +92,6 @@ describe('writeSharedCounterMarkers', () => {
   const marker = (n: number): TransactItem => ({
     Delete: { TableName: 't', Key: { PK: `M#${n}`, SK: 'M' }, ConditionExpression: 'attribute_exists(PK)' },
   });
-  const guard: TransactItem = {
-    ConditionCheck: { TableName: 't', Key: { PK: 'U', SK: 'U' }, ConditionExpression: 'attribute_exists(PK)' },
-  };
   /** The counter's change records how many markers it counts: `ADD n :<count>`. */
   const counter = (indexes: readonly number[]): TransactItem => ({
     Update: { TableName: 't', Key: { PK: 'C', SK: 'C' }, UpdateExpression: `ADD n :${indexes.length}` },
@@ -161,24 +112,23 @@ describe('writeSharedCounterMarkers', () => {
   }
   const markers = (count: number) => Array.from({ length: count }, (_, n) => marker(n));
 
-  it('sends 98 markers a transaction after the counter (their summed change) and the guard', async () => {
+  it('sends 99 markers a transaction after the counter (their summed change)', async () => {
     const { client, sent } = fakeClient([]);
-    expect(await writeSharedCounterMarkers(client, { markers: markers(100), counter, guard })).toEqual({
+    expect(await writeSharedCounterMarkers(client, { markers: markers(100), counter })).toEqual({
       written: 100,
       stopped: false,
     });
     expect(sent.map((t) => [t.counter, t.markers.length])).toEqual([
-      ['ADD n :98', 98],
-      ['ADD n :2', 2],
+      ['ADD n :99', 99],
+      ['ADD n :1', 1],
     ]);
   });
 
   it('resends without the markers gone already, counting only the others (a replay counts nothing twice)', async () => {
     const { client, sent } = fakeClient([
-      (sentMarkers) =>
-        canceled(['None', 'None', ...sentMarkers.map((m) => (m === 'M#1' ? 'ConditionalCheckFailed' : 'None'))]),
+      (sentMarkers) => canceled(['None', ...sentMarkers.map((m) => (m === 'M#1' ? 'ConditionalCheckFailed' : 'None'))]),
     ]);
-    expect(await writeSharedCounterMarkers(client, { markers: markers(3), counter, guard })).toEqual({
+    expect(await writeSharedCounterMarkers(client, { markers: markers(3), counter })).toEqual({
       written: 2,
       stopped: false,
     });
@@ -188,22 +138,22 @@ describe('writeSharedCounterMarkers', () => {
     ]);
   });
 
-  it('stops, writing nothing more, when the guard fails (the owner is gone)', async () => {
-    const { client, sent } = fakeClient([() => canceled(['None', 'ConditionalCheckFailed', 'None'])]);
-    expect(await writeSharedCounterMarkers(client, { markers: markers(200), counter, guard })).toEqual({
+  it("stops, writing nothing more, when the counter's condition fails (the owner is gone)", async () => {
+    const { client, sent } = fakeClient([() => canceled(['ConditionalCheckFailed', 'None', 'None'])]);
+    expect(await writeSharedCounterMarkers(client, { markers: markers(200), counter })).toEqual({
       written: 0,
       stopped: true,
     });
     expect(sent).toHaveLength(1);
   });
 
-  it('retries a conflict, and throws a cancellation no marker explains', async () => {
-    const conflict = fakeClient([() => canceled(['TransactionConflict', 'None', 'None']), () => undefined]);
-    expect((await writeSharedCounterMarkers(conflict.client, { markers: markers(1), counter, guard })).written).toBe(1);
+  it('retries a conflict, and throws a cancellation no condition explains', async () => {
+    const conflict = fakeClient([() => canceled(['TransactionConflict', 'None']), () => undefined]);
+    expect((await writeSharedCounterMarkers(conflict.client, { markers: markers(1), counter })).written).toBe(1);
     expect(conflict.sent).toHaveLength(2);
-    const counterFailed = fakeClient([() => canceled(['ConditionalCheckFailed', 'None', 'None'])]);
-    await expect(
-      writeSharedCounterMarkers(counterFailed.client, { markers: markers(1), counter, guard }),
-    ).rejects.toThrow('Transaction cancelled');
+    const throttled = fakeClient([() => canceled(['None', 'ThrottlingError'])]);
+    await expect(writeSharedCounterMarkers(throttled.client, { markers: markers(1), counter })).rejects.toThrow(
+      'Transaction cancelled',
+    );
   });
 });

@@ -33,62 +33,50 @@ export async function writeCountedMarker(
 }
 
 /**
- * A marker and the counter that counts it (distinct items, and distinct from every other pair's),
- * and optionally a guard: a condition check on the owner's item (the reader's user item), without
- * which neither is written (an erased reader's counter item must not come back).
+ * A marker and the counter that counts it (distinct items, and distinct from every other pair's).
+ * The counter may carry a condition that its owner is there (a reader's `FEED#DAYS`, which exists
+ * exactly while the reader does): when it fails, nothing is to be written for that owner.
  */
 export interface CountedMarker {
   marker: TransactItem;
   counter: TransactItem;
-  guard?: TransactItem;
 }
 
 /** Pairs of one transaction: DynamoDB's 100 items. */
 export const MARKERS_PER_TRANSACTION = MAX_TRANSACTION_ITEMS / 2;
-/** Guarded pairs of one transaction: three items each. */
-export const GUARDED_MARKERS_PER_TRANSACTION = Math.floor(MAX_TRANSACTION_ITEMS / 3);
 
 const MAX_CONFLICT_ROUNDS = 8;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Many counted markers (the fan-out's timeline entries with their readers' day counts), 50 pairs
- * a transaction (33 guarded ones), each marker carrying its own condition. A pair whose marker
- * condition fails (written already, or gone already) is done, and so is one whose guard fails
- * (its owner is gone: nothing is to be written for them): the transaction is cancelled, and sent
- * again without it, so a replayed batch, or one resumed after a crash, counts each marker once.
+ * a transaction, each marker carrying its own condition. A pair whose marker condition fails
+ * (written already, or gone already) is done, and so is one whose counter condition fails (its
+ * owner is gone: nothing is to be written for them): the transaction is cancelled, and sent again
+ * without it, so a replayed batch, or one resumed after a crash, counts each marker once.
  * Returns how many markers this call wrote (or removed).
  */
 export async function writeCountedMarkers(
   client: DynamoDBDocumentClient,
   pairs: readonly CountedMarker[],
 ): Promise<number> {
-  const guarded = pairs.some((pair) => pair.guard);
-  // Positions in a cancelled transaction map back to pairs by their width: all pairs or none guarded.
-  if (guarded && !pairs.every((pair) => pair.guard)) throw new Error('writeCountedMarkers: some pairs have no guard');
-  const width = guarded ? 3 : 2;
-  const perTransaction = guarded ? GUARDED_MARKERS_PER_TRANSACTION : MARKERS_PER_TRANSACTION;
   let written = 0;
-  for (let start = 0; start < pairs.length; start += perTransaction) {
-    let pending = pairs.slice(start, start + perTransaction);
+  for (let start = 0; start < pairs.length; start += MARKERS_PER_TRANSACTION) {
+    let pending = pairs.slice(start, start + MARKERS_PER_TRANSACTION);
     let conflicts = 0;
     while (pending.length > 0) {
       try {
         await client.send(
-          new TransactWriteCommand({
-            TransactItems: pending.flatMap((pair) => [pair.marker, pair.counter, ...(guarded ? [pair.guard!] : [])]),
-          }),
+          new TransactWriteCommand({ TransactItems: pending.flatMap((pair) => [pair.marker, pair.counter]) }),
         );
         written += pending.length;
         break;
       } catch (error) {
         if (!isTransactionCanceled(error)) throw error;
         const reasons = cancellationReasons(error);
-        // Each pair is `width` items from its marker: a failed marker (0) or guard (2) means it is done.
+        // Each pair is 2 items from its marker: a failed marker or counter means it is done.
         const done = new Set(
-          reasons
-            .filter((r) => r.code === 'ConditionalCheckFailed' && r.index % width !== 1)
-            .map((r) => Math.floor(r.index / width)),
+          reasons.filter((r) => r.code === 'ConditionalCheckFailed').map((r) => Math.floor(r.index / 2)),
         );
         const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
         if (done.size === 0) {
@@ -106,25 +94,26 @@ export async function writeCountedMarkers(
 export interface SharedCounterMarkers {
   /** Each carries its own condition (`attribute_exists` for a removal): a failed one is done already. */
   markers: readonly TransactItem[];
-  /** The counter's change for the markers of one transaction (indexes into `markers`). */
+  /**
+   * The counter's change for the markers of one transaction (indexes into `markers`). When its
+   * condition fails (the owner is gone: a reader's `FEED#DAYS` exists exactly while the reader
+   * does), nothing more is written.
+   */
   counter: (indexes: readonly number[]) => TransactItem;
-  /** A condition check on another item (the owner's): when it fails, nothing more is written. */
-  guard?: TransactItem;
 }
 
 /**
  * Many markers that one counter item counts (a reader's entries of one author, removed with their
- * days' `-1`): up to 98 markers a transaction with the counter's summed change and the guard. A
- * marker whose own condition fails is done already and the transaction is sent again without it,
- * so a replay counts nothing twice. A failed guard stops everything (`stopped`): the owner is gone
- * (an erased reader), and the counter must not be written again (it would recreate the item).
+ * days' `-1`): up to 99 markers a transaction after the counter's summed change. A marker whose
+ * own condition fails is done already and the transaction is sent again without it, so a replay
+ * counts nothing twice. A failed counter condition stops everything (`stopped`): the owner is gone
+ * (an erased reader), and nothing is to be written for them.
  */
 export async function writeSharedCounterMarkers(
   client: DynamoDBDocumentClient,
   write: SharedCounterMarkers,
 ): Promise<{ written: number; stopped: boolean }> {
-  const head = write.guard ? 2 : 1;
-  const perTransaction = MAX_TRANSACTION_ITEMS - head;
+  const perTransaction = MAX_TRANSACTION_ITEMS - 1;
   let written = 0;
   for (let start = 0; start < write.markers.length; start += perTransaction) {
     let pending = write.markers.slice(start, start + perTransaction).map((_, i) => start + i);
@@ -133,11 +122,7 @@ export async function writeSharedCounterMarkers(
       try {
         await client.send(
           new TransactWriteCommand({
-            TransactItems: [
-              write.counter(pending),
-              ...(write.guard ? [write.guard] : []),
-              ...pending.map((index) => write.markers[index]),
-            ],
+            TransactItems: [write.counter(pending), ...pending.map((index) => write.markers[index])],
           }),
         );
         written += pending.length;
@@ -145,10 +130,10 @@ export async function writeSharedCounterMarkers(
       } catch (error) {
         if (!isTransactionCanceled(error)) throw error;
         const reasons = cancellationReasons(error);
-        if (write.guard && reasons[1]?.code === 'ConditionalCheckFailed') return { written, stopped: true };
-        // Markers follow the counter and the guard: those whose own condition failed need nothing more.
+        if (reasons[0]?.code === 'ConditionalCheckFailed') return { written, stopped: true };
+        // Markers follow the counter: those whose own condition failed need nothing more.
         const done = new Set(
-          reasons.filter((r) => r.code === 'ConditionalCheckFailed' && r.index >= head).map((r) => r.index - head),
+          reasons.filter((r) => r.code === 'ConditionalCheckFailed' && r.index >= 1).map((r) => r.index - 1),
         );
         const conflicted = reasons.some((r) => r.code === 'TransactionConflict');
         if (done.size === 0) {

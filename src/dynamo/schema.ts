@@ -202,7 +202,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.FeedDays,
     key: Keys.feedDays('<userId>'),
-    about: "a reader's timeline entries per publication day (`d<yyyymmdd>`)",
+    about:
+      "a reader's timeline entries per publication day (`d<yyyymmdd>`); made with the account, the fan-out's condition",
   },
   {
     entity: ENTITY.OutboundEvent,

@@ -3,7 +3,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { chunk } from '../dynamo/batch.js';
-import { GUARDED_MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
+import { MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import { PostsRepository } from '../posts/posts.repository.js';
@@ -19,7 +19,7 @@ export interface FeedPost {
 /** Transactions of one follower page in flight at once (the processor's share of the table). */
 const WRITES_IN_FLIGHT = 4;
 /** Readers written at once: a group of transactions in flight (the fan-in flag is read again between groups). */
-export const FANOUT_GROUP_READERS = GUARDED_MARKERS_PER_TRANSACTION * WRITES_IN_FLIGHT;
+export const FANOUT_GROUP_READERS = MARKERS_PER_TRANSACTION * WRITES_IN_FLIGHT;
 
 /**
  * Publications skipped because the post had already left that place, remembered so that their
@@ -149,7 +149,7 @@ export class FeedFanout {
     let done = 0;
     for (const group of chunk(ids, FANOUT_GROUP_READERS)) {
       if (goOn && !(await goOn())) break;
-      await Promise.all(chunk(group, GUARDED_MARKERS_PER_TRANSACTION).map(write));
+      await Promise.all(chunk(group, MARKERS_PER_TRANSACTION).map(write));
       done += group.length;
     }
     return done;

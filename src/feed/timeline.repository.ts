@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   type NativeAttributeValue,
@@ -74,11 +75,12 @@ export class TimelineRepository {
 
   /**
    * Puts the post into each reader's timeline with `+1` on the reader's count of its publication
-   * day (`FEED#DAYS`) and a check that the reader's user item is there, 33 readers a transaction
+   * day (`FEED#DAYS`, on condition that it is there), 50 readers a transaction
    * (`writeCountedMarkers`): an entry there already (a replayed record) is left, and not counted
-   * again; a reader erased since the followers index was read gets nothing (their timeline and
-   * `FEED#DAYS` were deleted with the account, and are not recreated). A post whose day has left
-   * the window would be expired at once: nothing is written. Returns how many entries were new.
+   * again; a reader erased since the followers index was read gets nothing (their `FEED#DAYS`,
+   * made with the account, is deleted before their timeline, and neither is recreated). A post
+   * whose day has left the window would be expired at once: nothing is written. Returns how many
+   * entries were new.
    */
   addEntries(readerIds: string[], post: TimelinePost, now: Date): Promise<number> {
     if (!dayInWindow(post.publishedAt, now)) return Promise.resolve(0);
@@ -93,16 +95,15 @@ export class TimelineRepository {
           },
         },
         counter: this.dayChange(readerId, post.publishedAt, +1, now),
-        guard: this.readerExists(readerId),
       })),
     );
   }
 
   /**
    * Removes the post from each reader's timeline with `-1` on the reader's day, for the entries
-   * that are there (deleting what is gone counts nothing), with the same check of the reader's user
-   * item (an erasure deletes the reader's `FEED#DAYS` and timeline one after the other: a `-1`
-   * between the two would recreate the counter item). Past the window the day is no longer
+   * that are there (deleting what is gone counts nothing), on the same condition that `FEED#DAYS`
+   * is there (an erasure deletes the reader's `FEED#DAYS` and then their timeline: a `-1` between
+   * the two would recreate the counter item). Past the window the day is no longer
    * summed, so the entries (expired, not yet deleted by TTL) go without a count: a batch delete.
    */
   async removeEntries(readerIds: string[], post: { id: string; publishedAt: string }, now: Date): Promise<number> {
@@ -125,20 +126,8 @@ export class TimelineRepository {
         },
       },
       counter: this.dayChange(readerId, post.publishedAt, -1, now),
-      guard: this.readerExists(readerId),
     }));
     return writeCountedMarkers(this.db, pairs);
-  }
-
-  /** The condition that the reader's user item is there (not erased), for the fan-out's transactions. */
-  private readerExists(readerId: string) {
-    return {
-      ConditionCheck: {
-        TableName: this.tableName,
-        Key: Keys.user(readerId),
-        ConditionExpression: 'attribute_exists(PK)',
-      },
-    };
   }
 
   /**
@@ -146,11 +135,11 @@ export class TimelineRepository {
    * `-1` (review 12, M1): found in the reader's own timeline (a Query of the window, filtered on
    * the entry's `authorId`), so an entry whose post has left the author's list since (withdrawn
    * while the author went fan-in, or anonymised by the author's erasure) goes too. Each page's
-   * entries are deleted 98 a transaction with one update of the reader's `FEED#DAYS` (the sum of
-   * their days) and a check that the reader's user item is there (review 12, M5: an erased
-   * reader's counter item is never written again). Idempotent: an entry gone already counts
-   * nothing. Cost: one Query per 1 MB of the reader's window (every entry is read; the filter
-   * saves only the transfer), and a transaction per 98 entries found. Returns how many it removed.
+   * entries are deleted 99 a transaction with one update of the reader's `FEED#DAYS` (the sum of
+   * their days), on condition that it is there (review 12, M5: an erased reader's counter item is
+   * never written again). Idempotent: an entry gone already counts nothing. Cost: one Query per
+   * 1 MB of the reader's window (every entry is read; the filter saves only the transfer), and a
+   * transaction per 99 entries found. Returns how many it removed.
    */
   async removeAuthorEntries(readerId: string, authorId: string, now: Date): Promise<number> {
     let removed = 0;
@@ -184,7 +173,6 @@ export class TimelineRepository {
           for (const index of indexes) days.set(entries[index].day, (days.get(entries[index].day) ?? 0) - 1);
           return this.daysChange(readerId, days, now);
         },
-        guard: this.readerExists(readerId),
       });
       removed += written;
       if (stopped) break;
@@ -218,14 +206,23 @@ export class TimelineRepository {
     return this.daysChange(readerId, new Map([[dayAttribute(publishedAt), delta]]), now);
   }
 
+  /**
+   * The change of a reader's day counts, on condition that their `FEED#DAYS` is there: it is made
+   * with the account (and by migration 0012 for older ones) and deleted by its erasure, so it says
+   * the reader exists. Conditioning on the reader's user item instead (a ConditionCheck, review 14
+   * L-C2) held that item in the fan-out's transaction: the reader's own writes to it (a rename, an
+   * email change) then failed with TransactionConflict (503), and it cost 2 WCU more per KB of user
+   * item. No request writes `FEED#DAYS`: only the stream processor, which retries its conflicts.
+   */
   private daysChange(readerId: string, days: ReadonlyMap<string, number>, now: Date) {
     const clauses = dayCounterClauses(days, now);
     return {
       Update: {
         TableName: this.tableName,
         Key: Keys.feedDays(readerId),
-        UpdateExpression: updateExpression({ set: ['entity = :entity'], add: clauses.add, remove: clauses.remove }),
-        ExpressionAttributeValues: { ':entity': ENTITY.FeedDays, ...clauses.values },
+        UpdateExpression: updateExpression({ add: clauses.add, remove: clauses.remove }),
+        ConditionExpression: 'attribute_exists(PK)',
+        ...(Object.keys(clauses.values).length > 0 ? { ExpressionAttributeValues: clauses.values } : {}),
       },
     };
   }
@@ -257,8 +254,14 @@ export class TimelineRepository {
     };
   }
 
-  /** A reader's whole timeline, when the reader's account is erased. */
-  deleteTimeline(readerId: string): Promise<number> {
+  /**
+   * A reader's whole timeline, when the reader's account is erased: their `FEED#DAYS` first (the
+   * user cascade deletes it with the partition too; here the order does not depend on the
+   * handlers'), then the entries, so a fan-out that commits before the first delete has its entry
+   * deleted by the second, and none after it writes anything (its condition fails).
+   */
+  async deleteTimeline(readerId: string): Promise<number> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: Keys.feedDays(readerId) }));
     return deletePartition(this.db, this.tableName, Keys.timelinePartition(readerId));
   }
 }

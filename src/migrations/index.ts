@@ -9,6 +9,7 @@ import { likeShards } from './0008-like-shards.js';
 import { feedDayCounts } from './0009-feed-day-counts.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
+import { feedDaysForEveryUser } from './0012-feed-days-for-every-user.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   feedDayCounts,
   commentPointerPartitions,
   shardModerationQueue,
+  feedDaysForEveryUser,
 ];

@@ -73,8 +73,8 @@ export class UsersRepository {
   }
 
   /**
-   * Writes the user, the profile and the email and username uniqueness items in one
-   * transaction: a taken email or username fails the whole write (409), so two concurrent
+   * Writes the user, the profile, the reader's empty `FEED#DAYS` and the email and username
+   * uniqueness items in one transaction: a taken email or username fails the whole write (409), so two concurrent
    * registrations of one email can never both succeed. `parts` join the same transaction (the
    * first session of a registration that signs in at once).
    */
@@ -95,6 +95,9 @@ export class UsersRepository {
           },
         },
       },
+      // The reader's day counts, made with the account: the feed's fan-out writes a reader's
+      // timeline only while this item is there, and the erasure deletes it (src/feed/timeline.repository.ts).
+      { item: { Put: { TableName, Item: { ...Keys.feedDays(user.id), entity: ENTITY.FeedDays } } } },
       this.emails.claim(user.email, user.id),
       this.usernames.claim(user.username, user.id),
       ...this.adminCounterOperations(undefined, user),
