@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { checkCounts } from '../src/admin-tools/count-check.js';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { checkCounts, describeDrift } from '../src/admin-tools/count-check.js';
 import type { Comment } from '../src/comments/comment.entity.js';
 import { CommentsRepository } from '../src/comments/comments.repository.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
@@ -8,6 +9,7 @@ import { classifyKey } from '../src/dynamo/item-types.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { COMMENT_SHARDS } from '../src/dynamo/sharding.js';
 import { toItemChange } from '../src/dynamo/stream-record.js';
+import { backfillReplyCounts } from '../src/migrations/0002-backfill-reply-counts.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import { processStream, streamRecords } from './helpers/stream.js';
 import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
@@ -160,6 +162,17 @@ describe('comment counter shards (e2e)', () => {
     expect(like).not.toHaveProperty('countedOnPost');
     // Exact in the table at once: check-counts recounts the pointer's replies apart.
     expect(await drift()).toEqual([]);
+    // Migration 0002 run again by hand (its record deleted) finds the parent's count right: the hot
+    // replies count on the pointer, not on the parent (it set the parent to all 7 replies).
+    const rawParent = await t.app.get<DynamoDBClient>(DYNAMODB_CLIENT).send(
+      new GetItemCommand({
+        TableName: t.tableName,
+        Key: { PK: { S: String(parentItem.PK) }, SK: { S: String(parentItem.SK) } },
+        ConsistentRead: true,
+      }),
+    );
+    const context = { client: t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), tableName: t.tableName };
+    expect(await backfillReplyCounts.migrate(rawParent.Item!, context)).toBeUndefined();
 
     // The parent with no reply counted on it but some on its pointer: its hard delete is refused
     // (412), so no reply is left without its parent even past the service's check.
@@ -178,6 +191,88 @@ describe('comment counter shards (e2e)', () => {
     expect(await drift()).toEqual([]);
     await t.api.delete(`/api/v1/posts/${postId}/comments/${parent.id}`).set('authorization', author.bearer).expect(204);
     expect(await repository.findById(postId, parent.id)).toBeUndefined();
+  });
+
+  it('a hot reply to a comment without an author (a legacy or imported one) is accepted, counted on the parent (review 14, L-B2)', async () => {
+    const postId = await newPost('Legacy parent');
+    const repository = t.app.get(CommentsRepository);
+    // One instant: the parent and 4 comments (5 a second direct), then the reply, hot.
+    t.clock.set(new Date());
+    let reply: { id: string };
+    let parentKey: { PK: string; SK: string };
+    let pointer: { PK: string; SK: string };
+    try {
+      const parent = (await comment(postId, author, 'parent').expect(201)).body as { id: string };
+      // As a comment of an older layout or an import without its author: no authorId, so its
+      // pointer carries no GSI6 keys (`pointerIndexKeysOf`).
+      parentKey = Keys.comment(postId, (await repository.findById(postId, parent.id))!.path);
+      pointer = Keys.commentPointer(postId, parent.id);
+      await t.db.send(
+        new UpdateCommand({ TableName: t.tableName, Key: parentKey, UpdateExpression: 'REMOVE authorId' }),
+      );
+      await t.db.send(
+        new UpdateCommand({ TableName: t.tableName, Key: pointer, UpdateExpression: 'REMOVE GSI6PK, GSI6SK' }),
+      );
+      for (let i = 0; i < 4; i++) await comment(postId, author, `warm ${i}`).expect(201);
+      // It was 422 unknown_parent_comment: the hot path's condition is the pointer's GSI6 keys.
+      reply = (
+        await t.api
+          .post(`/api/v1/posts/${postId}/comments`)
+          .set('authorization', author.bearer)
+          .send({ content: 'reply', parentId: parent.id })
+          .expect(201)
+      ).body as { id: string };
+    } finally {
+      t.clock.reset();
+    }
+    // Hot (counted on a comment shard), but its reply count on the parent: the pointer cannot say
+    // whether an authorless parent is live.
+    expect(await shardTotal(postId)).toBe(1);
+    expect(await t.getItem(parentKey.PK, parentKey.SK)).toMatchObject({ replyCount: 1 });
+    expect(await t.getItem(pointer.PK, pointer.SK)).not.toHaveProperty('replyCount');
+    expect(await repository.findById(postId, reply.id)).not.toHaveProperty('countedOnParentPointer');
+    expect(await drift()).toEqual([]);
+  });
+
+  it('db:check-counts reports replies counted on a pointer that is gone (review 14, L-B1), and --fix leaves them', async () => {
+    const postId = await newPost('Pointer gone');
+    t.clock.set(new Date());
+    let parent: { id: string };
+    try {
+      parent = (await comment(postId, author, 'parent').expect(201)).body as { id: string };
+      for (let i = 0; i < 6; i++)
+        await t.api
+          .post(`/api/v1/posts/${postId}/comments`)
+          .set('authorization', author.bearer)
+          .send({ content: `r${i}`, parentId: parent.id })
+          .expect(201);
+    } finally {
+      t.clock.reset();
+    }
+    const pointer = Keys.commentPointer(postId, parent.id);
+    expect(await t.getItem(pointer.PK, pointer.SK)).toMatchObject({ replyCount: 2 });
+    // The pointer removed outside `delete()` (an orphan pointer's removal, a sweep, a hand edit).
+    const removed = (await t.getItem(pointer.PK, pointer.SK))!;
+    await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: pointer }));
+    const check = (fix: boolean) =>
+      checkCounts({ client: t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), tableName: t.tableName, fix });
+    const expected = {
+      counter: 'comment pointer replyCount' as const,
+      key: pointer,
+      stored: undefined,
+      actual: 2,
+      mirrors: {},
+      notRepaired: 'pointer missing: not repaired, look at the parent comment',
+    };
+    expect((await check(false)).drift).toEqual([expected]);
+    expect(describeDrift(expected)).toBe(
+      `comment pointer replyCount of ${pointer.PK} ${pointer.SK}: stored none, actual 2 (pointer missing: not repaired, look at the parent comment)`,
+    );
+    expect((await check(true)).drift).toEqual([{ ...expected, fixed: false }]);
+    expect(await t.getItem(pointer.PK, pointer.SK)).toBeUndefined();
+    // Put back, so that the suite's other checks find the table exact.
+    await t.db.send(new PutCommand({ TableName: t.tableName, Item: removed }));
+    expect(await drift()).toEqual([]);
   });
 
   it("a hot reply to a parent deleted meanwhile is refused (422): the parent's pointer has lost its GSI6 keys", async () => {

@@ -43,8 +43,10 @@ export interface CounterDrift {
   actual: number;
   /** Copies of the count on the same item (a tag's GSI5SK), by attribute. */
   mirrors: Record<string, number | undefined>;
-  /** With `fix`: whether the repair was written (false when the item changed meanwhile). */
+  /** With `fix`: whether the repair was written (false when the item changed meanwhile, or cannot be repaired). */
   fixed?: boolean;
+  /** Why `fix` leaves it (a count whose item is gone, and no count can rebuild it). */
+  notRepaired?: string;
 }
 
 /**
@@ -87,6 +89,8 @@ interface Counter {
   split?: { key: ItemKey; base: number; value: number | undefined };
   /** Counter items that may be missing and are then created by a repair, with their entity. */
   createAs?: string;
+  /** A count with no item to hold it, which no repair can make (reported, left as it is). */
+  notRepaired?: string;
 }
 
 const keyOf = (item: Item): ItemKey => ({ PK: String(item.PK), SK: String(item.SK) });
@@ -105,7 +109,8 @@ const drifted = (c: Counter): boolean =>
  * tag and category `postCount` (their post links; a tag's `GSI5SK` too), a post's `likeCount` (like
  * items; the summary's base, its `COUNTS` item's and its like shards' counts) and `commentCount` (approved, not deleted comments; the summary's base, its `COUNTS` item's and its comment counter shards' counts), a comment's `likeCount` (comment likes)
  * and `replyCount` (comments attached to it; those made while the post was hot are counted on the
- * comment's pointer, `countedOnParentPointer`, and checked there), a user's `followerCount` and `followingCount` (follow
+ * comment's pointer, `countedOnParentPointer`, and checked there; a pointer gone with replies counted on it
+ * is reported, and left by `fix`), a user's `followerCount` and `followingCount` (follow
  * edges to and from them), a feed month's and a user's `publishedCount` (published or scheduled
  * posts of that month, or by that author) and a user's `likedCount` (their like items not hidden), the
  * personal feed's day counts of the window (`d<yyyymmdd>`: a reader's timeline entries the feed shows on `FEED#DAYS`,
@@ -152,7 +157,8 @@ export async function checkCounts(options: {
       actual: c.actual,
       mirrors: c.mirrors,
     };
-    if (options.fix) found.fixed = await repair(db, options.tableName, c);
+    if (c.notRepaired) found.notRepaired = c.notRepaired;
+    if (options.fix) found.fixed = c.notRepaired ? false : await repair(db, options.tableName, c);
     drift.push(found);
   }
   return { checked, drift, hidden };
@@ -270,6 +276,7 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
   const postCounted = new Set<string>(); // users whose post counter item exists
   const monthCounted = new Set<string>(); // months whose item exists
   const daysCounted = new Set<string>(); // readers whose FEED#DAYS item exists
+  const pointersSeen = new Set<string>(); // comment pointers read (by PK)
   const window = windowDays(now);
   /** The window's day counts of a reader's or author's item: each day stored or with something to count. */
   const dayCounters = (item: Item, counter: CounterName, actuals: Map<string, number>, userId: string) => {
@@ -328,6 +335,7 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
       // No replyCount and no reply is a comment never replied to, not drift.
       if (item.replyCount !== undefined || actual > 0) at('comment replyCount', 'replyCount', actual);
     } else if (item.entity === ENTITY.CommentPointer) {
+      pointersSeen.add(pk);
       const actual = pointerReplies.get(pk) ?? 0;
       if (item.replyCount !== undefined || actual > 0) at('comment pointer replyCount', 'replyCount', actual);
     } else if (item.entity === ENTITY.FollowCounts) {
@@ -373,6 +381,20 @@ function recount(items: Item[], now: Date): { counters: Counter[]; hidden: Hidde
     const [userId, day] = key.split(' ') as [string, string];
     if (!daysCounted.has(userId)) missing('reader feed day', Keys.feedDays(userId), day, actual, ENTITY.FeedDays);
   }
+  // Replies counted on a pointer that is gone (review 14, L-B1: its parent removed outside
+  // `delete()`, e.g. an orphan pointer's removal): nothing holds their count. A repair cannot make
+  // the pointer (its `path` is the parent's, and the parent may be gone too): reported only.
+  for (const [pointerPk, actual] of pointerReplies)
+    if (!pointersSeen.has(pointerPk))
+      counters.push({
+        counter: 'comment pointer replyCount',
+        key: { PK: pointerPk, SK: Keys.commentPointer('', '').SK },
+        attribute: 'replyCount',
+        stored: undefined,
+        actual,
+        mirrors: {},
+        notRepaired: 'pointer missing: not repaired, look at the parent comment',
+      });
   for (const [month, actual] of monthPosts)
     if (!monthCounted.has(month))
       missing('month publishedCount', Keys.feedMonth(month), PUBLISHED_COUNT, actual, ENTITY.FeedMonth);
@@ -452,7 +474,13 @@ export function describeHidden(h: HiddenEntry): string {
 
 /** A drift line for people: which counter, on which item, stored and actual, and the repair's outcome. */
 export function describeDrift(d: CounterDrift): string {
-  const outcome = d.fixed === undefined ? '' : d.fixed ? ' (fixed)' : ' (changed meanwhile, not fixed: run again)';
+  const outcome = d.notRepaired
+    ? ` (${d.notRepaired})`
+    : d.fixed === undefined
+      ? ''
+      : d.fixed
+        ? ' (fixed)'
+        : ' (changed meanwhile, not fixed: run again)';
   const copies = Object.entries(d.mirrors)
     .filter(([, value]) => value !== d.actual)
     .map(([name, value]) => `, ${name} ${value ?? 'none'}`)

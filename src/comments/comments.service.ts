@@ -139,14 +139,17 @@ export class CommentsService {
     // A hot post's comment counts on a comment counter shard, outside the post's partition, and
     // shows in `commentCount` once the stream folds it; any other at once (src/posts/comment-shards.ts).
     // A hot post's reply also counts on its parent's pointer, not on the parent (issue 15, review 13
-    // M-b1): then the post's partition takes the reply alone.
+    // M-b1): then the post's partition takes the reply alone. Not a reply to a comment without an
+    // author (a legacy or imported one): its pointer carries no GSI6 keys, which is what says the
+    // parent is live there, so it counts on the parent, as a quiet post's (review 14, L-B2).
     const hot = this.heat.comment(postId, this.clock.now());
     const placement = placeComment(parent, now, id, this.config.comments.maxDepth);
+    const onPointer = hot && placement.parentId !== undefined && parent?.authorId !== undefined;
     const comment: Comment = {
       id,
       postId,
       ...placement,
-      ...(hot && placement.parentId !== undefined ? { countedOnParentPointer: true } : {}),
+      ...(onPointer ? { countedOnParentPointer: true } : {}),
       authorId: author.userId,
       content,
       status: options.approveAtOnce ? 'approved' : initialCommentStatus(this.config.comments.autoApprove, author),

@@ -3,7 +3,12 @@ import { parentCommentKey } from '../comments/comment-keys.js';
 import { ENTITY } from '../dynamo/keys.js';
 import type { Item, Migration, MigrationContext } from './migration.js';
 
-/** How many comments are attached directly to this one: a Query of the keys under its path. */
+/**
+ * How many comments are attached directly to this one and counted on it: a Query of the keys under
+ * its path. A reply made while its post was hot counts on the parent's pointer
+ * (`countedOnParentPointer`), not on the parent: counting it here too would count it twice when
+ * this runs again on a later layout (by hand, its record deleted).
+ */
 async function countReplies(comment: Item, { client, tableName }: MigrationContext): Promise<number> {
   const parentKey = comment.SK.S!;
   let count = 0;
@@ -14,12 +19,14 @@ async function countReplies(comment: Item, { client, tableName }: MigrationConte
         TableName: tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
         ExpressionAttributeValues: { ':pk': comment.PK, ':prefix': { S: `${parentKey}/` } },
-        ProjectionExpression: 'SK',
+        ProjectionExpression: 'SK, countedOnParentPointer',
         ConsistentRead: true,
         ExclusiveStartKey,
       }),
     );
-    count += (page.Items ?? []).filter((reply) => parentCommentKey(reply.SK.S!) === parentKey).length;
+    count += (page.Items ?? []).filter(
+      (reply) => parentCommentKey(reply.SK.S!) === parentKey && reply.countedOnParentPointer?.BOOL !== true,
+    ).length;
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey);
   return count;
@@ -29,7 +36,8 @@ async function countReplies(comment: Item, { client, tableName }: MigrationConte
  * Comments created before `replyCount` existed have none (or count only the replies made since),
  * so a hard delete, conditioned on `replyCount` being 0, relies on the extra Query under the
  * comment's path to find their older replies. This sets every comment's `replyCount` to the
- * number of comments attached to it, tombstones included (they keep their replies attached).
+ * number of comments attached to it, tombstones included (they keep their replies attached),
+ * except the replies counted on its pointer (a hot post's, by later versions).
  *
  * The update is conditioned on the `replyCount` the migration read, so a reply or a delete that
  * lands between the count and the write makes the write fail (and the comment is counted again by
