@@ -304,6 +304,13 @@ describe('ConduitService: article lists', () => {
       author: { username: 'author-id', bio: 'Writes', image: null, following: true },
     });
   });
+
+  it('never shows favoritesCount below 0, as the native likeCount (a count read below 0: review 13, L-b3)', async () => {
+    const { service, posts } = fakes();
+    posts.feed.mockResolvedValue({ items: [summary('p1', { likeCount: -2 })], nextCursor: null });
+    const [article] = (await service.articles({}, viewer)).articles;
+    expect(article.favoritesCount).toBe(0);
+  });
 });
 
 describe('ConduitService: writes', () => {

@@ -10,7 +10,7 @@ import type { ItemChange } from '../dynamo/stream-record.js';
 import { STREAM_HANDLERS } from './stream.constants.js';
 import { loadConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
-import type { ItemKey } from '../dynamo/keys.js';
+import { CommentIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { type ActionToken, ActionTokensRepository } from '../identity/action-links/action-tokens.repository.js';
 import { InMemoryMailer } from '../mail/in-memory.mailer.js';
@@ -108,6 +108,16 @@ describe('Lambda handler (recorded stream events)', () => {
       '000000000000000000024',
       '000000000000000000029',
     ]);
+  });
+
+  it("is a recording of today's moderation queue: a pending comment's images carry its shard (migration 0011)", () => {
+    const images = recorded().Records.flatMap((record) => [record.dynamodb?.NewImage, record.dynamodb?.OldImage]);
+    const queued = images.filter((image) => image?.entity?.S === 'Comment' && image.GSI1PK !== undefined);
+    expect(queued).toHaveLength(2);
+    for (const image of queued) {
+      const [id, postId, createdAt] = [image!.id.S!, image!.postId.S!, image!.createdAt.S!];
+      expect(image!.GSI1PK.S).toBe(CommentIndexKeys.moderation({ id, postId, createdAt }).GSI1PK);
+    }
   });
 
   it('reports nothing for an empty batch', async () => {
