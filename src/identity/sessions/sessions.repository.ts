@@ -182,12 +182,15 @@ export class SessionsRepository {
       ExpressionAttributeNames: { '#ttl': 'ttl' },
       ConsistentRead: true,
     });
-    const live = items
-      .filter((item) => this.live(item, now))
-      .sort(
-        (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
-      );
-    return { live, dead: items.filter((item) => !this.live(item, now)) };
+    // One pass with the times computed once: a user at the cap has MAX_SESSIONS_PER_USER items here.
+    const oldest = this.oldestLiveCreatedAt(now);
+    const live: Item[] = [];
+    const dead: Item[] = [];
+    for (const item of items) (isLive(item, oldest, now) ? live : dead).push(item);
+    live.sort(
+      (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
+    );
+    return { live, dead };
   }
 
   /**
