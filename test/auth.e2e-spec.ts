@@ -40,7 +40,9 @@ describe('auth (e2e)', () => {
 
       const partition = await t.queryPartition(`USER#${res.body.user.id}`);
       // MAILREQ#: the verification mail's request, for the stream processor to mint and send.
+      // FEED#DAYS: the personal feed's day counts, created empty: the fan-out conditions on it.
       expect(partition.map((item) => String(item.SK).replace(/#.*$/, '#')).sort()).toEqual([
+        'FEED#',
         'MAILREQ#',
         'SESSION#',
         'USER',
