@@ -347,6 +347,34 @@ describe('follows (e2e)', () => {
       expect(await daysOf(erased)).toBeUndefined();
     });
 
+    it('a live reader without FEED#DAYS (an account written without it) has it made by the fan-out and gets the entry (review 15b M-D1)', async () => {
+      const [author, reader] = [await signUp(t), await signUp(t)];
+      await follow(reader, author.userId).expect(200);
+      const erased = 'erased-follower-0003';
+      await committedFollow(erased, author.userId);
+      await processStream(t);
+      const days = Keys.feedDays(reader.userId);
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: days }));
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Read without day counts', content: 'x' })
+        .expect(201);
+      const published = await t.api
+        .post(`/api/v1/posts/${(draft.body as { id: string }).id}/publish`)
+        .set('authorization', author.bearer)
+        .send({})
+        .expect(200);
+      const post = published.body as { id: string; authorId: string; publishedAt: string };
+      await processStream(t);
+      const entry = (readerId: string) => Keys.timelineEntry(readerId, post.publishedAt, post.id);
+      expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeDefined();
+      expect((await t.getItem(days.PK, days.SK))?.[dayAttribute(post.publishedAt)]).toBe(1);
+      // The erased reader in the same transaction group: found absent, nothing made for them.
+      expect(await t.getItem(entry(erased).PK, entry(erased).SK)).toBeUndefined();
+      expect(await t.getItem(Keys.feedDays(erased).PK, Keys.feedDays(erased).SK)).toBeUndefined();
+    });
+
     it('a reader erased after a fan-out wrote to them keeps nothing: the erasure deletes FEED#DAYS, then the timeline', async () => {
       const [author, reader] = [await signUp(t), await signUp(t)];
       await follow(reader, author.userId).expect(200);

@@ -79,6 +79,32 @@ describe('writeCountedMarkers', () => {
     ]);
   });
 
+  it('hands the pairs whose counter alone failed to onCounterMissing, once per group, and resends those it returns once', async () => {
+    // M#1: counter missing (made by the callback: handed back); M#2: marker there already AND counter
+    // missing (done, not handed); M#3: counter missing, owner gone (not handed back).
+    const counterFails = (names: string[]) => (markers: string[]) =>
+      canceled(
+        markers.flatMap((m) =>
+          m === 'M#2'
+            ? ['ConditionalCheckFailed', 'ConditionalCheckFailed']
+            : names.includes(m)
+              ? ['None', 'ConditionalCheckFailed']
+              : ['None', 'None'],
+        ),
+      );
+    const { client, sent } = fakeClient([counterFails(['M#1', 'M#3'])]);
+    const handed: string[][] = [];
+    const written = await writeCountedMarkers(client, [0, 1, 2, 3].map(pair), {
+      onCounterMissing: (failed) => {
+        handed.push(failed.map((p) => String(p.marker.Put?.Item?.PK)));
+        return Promise.resolve(failed.filter((p) => p.marker.Put?.Item?.PK === 'M#1'));
+      },
+    });
+    expect(handed).toEqual([['M#1', 'M#3']]);
+    expect(sent).toEqual([['M#0', 'M#1', 'M#2', 'M#3'], ['M#0'], ['M#1']]);
+    expect(written).toBe(2);
+  });
+
   it('retries a conflict, and throws a cancellation that no condition explains', async () => {
     const conflict = fakeClient([() => canceled(['None', 'TransactionConflict']), () => undefined]);
     expect(await writeCountedMarkers(conflict.client, [pair(0)])).toBe(1);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -6,12 +6,13 @@ import {
   type NativeAttributeValue,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { batchWriteAll, deletePartition } from '../dynamo/batch.js';
+import { batchGetAll, batchWriteAll, deletePartition } from '../dynamo/batch.js';
 import { type CountedMarker, writeCountedMarkers, writeSharedCounterMarkers } from '../dynamo/counted-markers.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { isExpired } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import { countAll, queryPages } from '../dynamo/pagination.js';
+import { putNewWhileOwnerExists } from '../dynamo/transactions.js';
 import {
   dayAttribute,
   dayCounterClauses,
@@ -68,6 +69,8 @@ export interface CandidatePage {
  */
 @Injectable()
 export class TimelineRepository {
+  private readonly logger = new Logger(TimelineRepository.name);
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
@@ -79,14 +82,15 @@ export class TimelineRepository {
    * (`writeCountedMarkers`): an entry there already (a replayed record) is left, and not counted
    * again; a reader erased since the followers index was read gets nothing (their `FEED#DAYS`,
    * made with the account, is deleted before their timeline, and neither is recreated). A post
-   * whose day has left the window would be expired at once: nothing is written. Returns how many
-   * entries were new.
+   * whose day has left the window would be expired at once: nothing is written. A live reader
+   * whose `FEED#DAYS` is missing (an account written without it: review 15b M-D1) has it made and
+   * gets the entry (`makeMissingDayCounts`). Returns how many entries were new.
    */
   addEntries(readerIds: string[], post: TimelinePost, now: Date): Promise<number> {
     if (!dayInWindow(post.publishedAt, now)) return Promise.resolve(0);
-    return writeCountedMarkers(
-      this.db,
-      readerIds.map((readerId) => ({
+    const readerOf = new Map<CountedMarker, string>();
+    const pairs = readerIds.map((readerId) => {
+      const pair: CountedMarker = {
         marker: {
           Put: {
             TableName: this.tableName,
@@ -95,8 +99,60 @@ export class TimelineRepository {
           },
         },
         counter: this.dayChange(readerId, post.publishedAt, +1, now),
-      })),
+      };
+      readerOf.set(pair, readerId);
+      return pair;
+    });
+    return writeCountedMarkers(this.db, pairs, {
+      onCounterMissing: (failed) => this.makeMissingDayCounts(failed, (pair) => readerOf.get(pair)!, post.id),
+    });
+  }
+
+  /**
+   * The fan-out's pairs whose `FEED#DAYS` condition failed: one consistent BatchGet of those
+   * readers' user items; a reader found there is live and only lacks the item, which is made
+   * (empty) and the pair is handed back to be sent again; the others are erased (nothing is
+   * written for them). Only on this failure path: the normal fan-out reads no user item.
+   *
+   * Race-free against erasure: the item is put in one transaction with a ConditionCheck that the
+   * user item exists (`putNewWhileOwnerExists`), and an erasure deletes the user item first (its
+   * stream record starts `deleteTimeline`, which deletes `FEED#DAYS` and then the timeline). A
+   * transaction serialised before that user item delete makes an item the erasure deletes after
+   * it; one serialised after fails its check and writes nothing. So an erased reader's
+   * `FEED#DAYS` is never made again, whatever the BatchGet saw. The check holds the user item
+   * for one transaction (a write of it at that moment gets TransactionConflict), once per such
+   * reader, never on the normal path.
+   */
+  private async makeMissingDayCounts(
+    failed: readonly CountedMarker[],
+    readerOf: (pair: CountedMarker) => string,
+    postId: string,
+  ): Promise<CountedMarker[]> {
+    const users = await batchGetAll(
+      this.db,
+      this.tableName,
+      failed.map((pair) => Keys.user(readerOf(pair))),
+      { consistentRead: true },
     );
+    const live = new Set(users.map((user) => String(user.PK)));
+    const missing = failed.filter((pair) => live.has(Keys.user(readerOf(pair)).PK));
+    for (const pair of missing) {
+      const readerId = readerOf(pair);
+      await putNewWhileOwnerExists(
+        this.db,
+        this.tableName,
+        { ...Keys.feedDays(readerId), entity: ENTITY.FeedDays },
+        Keys.user(readerId),
+      );
+    }
+    const erased = failed.length - missing.length;
+    if (missing.length > 0) {
+      this.logger.warn(
+        `Fan-out of post ${postId}: ${missing.length} live reader(s) had no FEED#DAYS, made now: ${missing.map(readerOf).join(', ')}`,
+      );
+    }
+    if (erased > 0) this.logger.log(`Fan-out of post ${postId}: ${erased} erased reader(s) skipped`);
+    return missing;
   }
 
   /**
@@ -180,7 +236,7 @@ export class TimelineRepository {
     return removed;
   }
 
-  /** The reader's day counter item (`FEED#DAYS`), or undefined when nothing was ever counted. */
+  /** The reader's day counter item (`FEED#DAYS`), or undefined when the reader is erased (or it is missing: review 15b M-D1). */
   async dayCounts(readerId: string): Promise<Record<string, unknown> | undefined> {
     const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: Keys.feedDays(readerId) }));
     return result.Item;
