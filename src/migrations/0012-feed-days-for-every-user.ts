@@ -11,8 +11,8 @@ import type { Item, ItemSkipped, ItemUpdate, Migration, MigrationContext } from 
  * user registered before has one only if an earlier fan-out (or 0009) counted something for them:
  * this makes the missing ones, empty.
  *
- * The Put is conditioned on the item being absent, so a second run, or one after the processor
- * counted something meanwhile, changes nothing. Offline: this version writes no timeline entry for
+ * The write (an `UpdateItem SET entity`, which creates the item) is conditioned on the item being
+ * absent, so a second run, or one after the processor counted something meanwhile, changes nothing. Offline: this version writes no timeline entry for
  * a reader without the item, so until it is done their feeds miss new posts; the app refuses to
  * start while it is pending. A user erased during the run could get their item back (the Scan read
  * them before the erasure): with the app stopped, no erasure starts.
