@@ -4,6 +4,7 @@ import {
   MAX_TRANSACTION_ITEMS,
   mustExist,
   putNewWhileOwnerExists,
+  retryWhileHeldByTransaction,
   type TransactOperation,
   TransactionTooLargeError,
   transactWrite,
@@ -158,5 +159,26 @@ describe('putNewWhileOwnerExists', () => {
     const down = Object.assign(new Error('down'), { name: 'InternalServerError' });
     const { client } = fakeClient([down]);
     await expect(putNewWhileOwnerExists(client, 't', item, owner)).rejects.toBeDefined();
+  });
+});
+
+describe('retryWhileHeldByTransaction', () => {
+  const held = () => Object.assign(new Error('held'), { name: 'TransactionConflictException' });
+
+  it('runs the write again while the item is held by a transaction, and answers its outcome', async () => {
+    let calls = 0;
+    const write = () => (++calls === 1 ? Promise.reject(held()) : Promise.resolve('done'));
+    await expect(retryWhileHeldByTransaction(write)).resolves.toBe('done');
+    expect(calls).toBe(2);
+  });
+
+  it('gives up after its attempts, and passes any other error at once', async () => {
+    let calls = 0;
+    await expect(retryWhileHeldByTransaction(() => (calls++, Promise.reject(held())), 3)).rejects.toThrow('held');
+    expect(calls).toBe(3);
+    calls = 0;
+    const other = Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' });
+    await expect(retryWhileHeldByTransaction(() => (calls++, Promise.reject(other)))).rejects.toBe(other);
+    expect(calls).toBe(1);
   });
 });

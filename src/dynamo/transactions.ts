@@ -142,3 +142,22 @@ export async function transactWrite(
     }
   }
 }
+
+/**
+ * Runs a single-item write again while DynamoDB answers `TransactionConflictException`: the item
+ * is held by a transaction in progress (a sign-in at the session cap deleting it, review 15a L2).
+ * Neither the SDK nor the lean transport retries that error (it is not in smithy's retryable set),
+ * and it maps to `503 transaction_conflict`; once the transaction is over, the write sees its
+ * outcome (the item gone: its own condition fails). Bounded: `attempts` in all.
+ */
+export async function retryWhileHeldByTransaction<T>(write: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      const held = (error as { name?: unknown } | null)?.name === 'TransactionConflictException';
+      if (!held || attempt >= attempts) throw error;
+      await sleep(Math.min(200, 10 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+  }
+}

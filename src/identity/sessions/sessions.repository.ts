@@ -19,6 +19,7 @@ import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
 import {
   MAX_TRANSACTION_ITEMS,
+  retryWhileHeldByTransaction,
   transactWrite,
   type TransactionPart,
   type TransactOperation,
@@ -283,25 +284,29 @@ export class SessionsRepository {
     next: { hash: string; expiresAt: string; usedAt: string; generation: number },
   ): Promise<boolean> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: Keys.session(session.userId, session.id),
-          UpdateExpression:
-            'SET refreshTokenHash = :next, previousTokenHashes = :previous, lastUsedAt = :now, expiresAt = :expiresAt, #ttl = :ttl, generation = :generation',
-          ConditionExpression: 'refreshTokenHash = :presented AND expiresAt > :now AND createdAt > :oldest',
-          ExpressionAttributeNames: { '#ttl': 'ttl' },
-          ExpressionAttributeValues: {
-            ':next': next.hash,
-            ':previous': [presentedHash, ...session.previousTokenHashes].slice(0, REMEMBERED_TOKENS),
-            ':now': next.usedAt,
-            ':expiresAt': next.expiresAt,
-            ':ttl': epochSeconds(new Date(next.expiresAt)),
-            ':presented': presentedHash,
-            ':generation': next.generation,
-            ':oldest': this.oldestLiveCreatedAt(new Date(next.usedAt)),
-          },
-        }),
+      // A sign-in at the cap may be evicting this session in its transaction at this moment
+      // (review 15a L2): once it is over, the rotation's condition finds the session gone (401).
+      await retryWhileHeldByTransaction(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: Keys.session(session.userId, session.id),
+            UpdateExpression:
+              'SET refreshTokenHash = :next, previousTokenHashes = :previous, lastUsedAt = :now, expiresAt = :expiresAt, #ttl = :ttl, generation = :generation',
+            ConditionExpression: 'refreshTokenHash = :presented AND expiresAt > :now AND createdAt > :oldest',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':next': next.hash,
+              ':previous': [presentedHash, ...session.previousTokenHashes].slice(0, REMEMBERED_TOKENS),
+              ':now': next.usedAt,
+              ':expiresAt': next.expiresAt,
+              ':ttl': epochSeconds(new Date(next.expiresAt)),
+              ':presented': presentedHash,
+              ':generation': next.generation,
+              ':oldest': this.oldestLiveCreatedAt(new Date(next.usedAt)),
+            },
+          }),
+        ),
       );
       return true;
     } catch (error) {
@@ -313,12 +318,15 @@ export class SessionsRepository {
   /** Revokes (deletes) one session; false when the user has no such session. */
   async revoke(userId: string, sessionId: string): Promise<boolean> {
     try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: Keys.session(userId, sessionId),
-          ConditionExpression: 'attribute_exists(PK)',
-        }),
+      // As `rotate`: a sign-in evicting this session at this moment holds it (review 15a L2).
+      await retryWhileHeldByTransaction(() =>
+        this.db.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: Keys.session(userId, sessionId),
+            ConditionExpression: 'attribute_exists(PK)',
+          }),
+        ),
       );
       return true;
     } catch (error) {
