@@ -95,7 +95,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
   };
   const sessions = {
     createPart: jest.fn((s: Session) => `create session ${s.id}`),
-    openWithinCap: jest.fn((_session: Session, _max: number, _tally: unknown) => Promise.resolve()),
+    openWithinCap: jest.fn((session: Session, _max: number, _tally: unknown) => Promise.resolve(session)),
     findWithUser: jest.fn((userId: string, sessionId: string, _options?: unknown) =>
       Promise.resolve(
         stored && stored.userId === userId && stored.id === sessionId

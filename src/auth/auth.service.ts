@@ -160,8 +160,9 @@ export class AuthService {
     // Counters that the peek found empty need no delete (2 WCU saved on most sign-ins).
     if (failed) await this.clearLoginFailures(email, client);
 
-    const { session, refreshToken } = this.newSession(user.id, client);
-    await this.sessions.openWithinCap(session, this.config.auth.maxSessionsPerUser, found.sessions);
+    const { session: fresh, refreshToken } = this.newSession(user.id, client);
+    // Stamped anew when it lost races for the session cap (review 15a L3).
+    const session = await this.sessions.openWithinCap(fresh, this.config.auth.maxSessionsPerUser, found.sessions);
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,

@@ -116,20 +116,41 @@ export class SessionsRepository {
    * with no valid bound, one `Query` (keys and dates) counts the live sessions first, and the
    * transaction deletes the dead ones and the oldest live ones beyond the cap with the new
    * session's `Put` and sets the count, on condition that no sign-in happened since the read.
-   * A condition lost to a concurrent sign-in re-reads the sign-in item and tries again.
+   * A condition lost to a concurrent sign-in re-reads the sign-in item and tries again, with the
+   * session stamped anew (`restamped`). Returns the session as written.
    */
-  async openWithinCap(session: Session, max: number, tally: SessionTally): Promise<void> {
+  async openWithinCap(session: Session, max: number, tally: SessionTally): Promise<Session> {
     let known = tally;
+    let current = session;
     for (let attempt = 1; ; attempt++) {
-      if (await this.tryOpen(session, max, known)) return;
+      if (await this.tryOpen(current, max, known)) return current;
       if (attempt === CAP_ATTEMPTS) break;
       const login = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: Keys.userLogin(session.userId), ConsistentRead: true }),
       );
       known = sessionTallyOf(tally.sessionsCounted, login.Item);
+      current = this.restamped(session);
     }
-    await this.create(session, { item: recordLogin(this.tableName, session.userId, session.createdAt) });
-    await this.trimToNewest(session.userId, max);
+    current = this.restamped(session);
+    await this.create(current, { item: recordLogin(this.tableName, current.userId, current.createdAt) });
+    await this.trimToNewest(current.userId, max);
+    return current;
+  }
+
+  /**
+   * The session as if created now, with the same lifetime (review 15a L3): evictions take the
+   * oldest `createdAt` first, so a sign-in that lost its races for the cap to later ones, and
+   * commits after them, must not look older than they do (it would be the next one evicted).
+   */
+  private restamped(session: Session): Session {
+    const now = this.clock.now();
+    const lifetime = Date.parse(session.expiresAt) - Date.parse(session.createdAt);
+    return {
+      ...session,
+      createdAt: now.toISOString(),
+      lastUsedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + lifetime).toISOString(),
+    };
   }
 
   /** One attempt of `openWithinCap`: false when the sign-in item changed since `tally` was read. */
