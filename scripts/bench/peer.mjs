@@ -30,6 +30,7 @@ import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { call, cleanup, JWT_SECRET, percentile, register, startApp, startEngine } from '../reliability/lib.mjs';
 import { newId, putAll, replacer, substitute } from './capacity.mjs';
+import { peerComparisonEnv } from './peer-env.mjs';
 import { startPostgres } from './postgres.mjs';
 import { cpuPerRequest, round2 } from './throughput.mjs';
 
@@ -60,26 +61,7 @@ const must = (res, what) => {
 /** Our app on an in-memory DynamoDB Local, loaded with the data set. */
 async function startOurs() {
   const engine = await startEngine({});
-  const env = {
-    DYNAMODB_ENDPOINT: engine.endpoint,
-    DYNAMODB_TABLE_NAME: TABLE,
-    BCRYPT_COST: String(BCRYPT_COST),
-    MAIL_TRANSPORT: 'log',
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    // The change-stream worker runs in a process of its own in production (its default there is
-    // off); in development it runs inside the app and its polling and folding would count as the
-    // app's CPU. Its work is the stream's, like the engine's: not counted on either side.
-    STREAM_WORKER: 'off',
-    // The peer has no rate limits and no page cache: neither does ours here.
-    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
-    LOGIN_RATE_MAX_PER_IP: '0',
-    REGISTER_RATE_MAX_PER_IP: '0',
-    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
-    PUBLIC_CACHE_SECONDS: '0',
-    // To compare our DynamoDB transports (`lean`, the default, or the AWS SDK's `sdk`).
-    ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
-  };
+  const env = peerComparisonEnv({ endpoint: engine.endpoint, tableName: TABLE, bcryptCost: BCRYPT_COST, admin: ADMIN });
   const nodeArgs = PROF ? ['--cpu-prof', `--cpu-prof-dir=${PROF}`, '--cpu-prof-name=ours.cpuprofile'] : [];
   const app = await startApp(env, { nodeArgs });
   // The loader's client waits longer than the app's 5 s: a BatchWriteItem of 25 on a busy machine can take that.

@@ -15,6 +15,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, cleanup, register, startApp, startEngine } from '../reliability/lib.mjs';
+import { peerComparisonEnv } from './peer-env.mjs';
 import { cpuSecondsOf } from './throughput.mjs';
 
 const COUNT = Number(process.env.BENCH_PROFILE_COUNT ?? 3000);
@@ -186,21 +187,7 @@ async function main() {
     const engine = await startEngine({});
     const tmp = join(dir, `.prof-${process.pid}`);
     const app = await startApp(
-      {
-        DYNAMODB_ENDPOINT: engine.endpoint,
-        DYNAMODB_TABLE_NAME: 'bench',
-        BCRYPT_COST: '4',
-        MAIL_TRANSPORT: 'log',
-        ADMIN_EMAIL: ADMIN.email,
-        ADMIN_PASSWORD: ADMIN.password,
-        STREAM_WORKER: 'off',
-        LOGIN_RATE_MAX_PER_ACCOUNT: '0',
-        LOGIN_RATE_MAX_PER_IP: '0',
-        REGISTER_RATE_MAX_PER_IP: '0',
-        CONTENT_RATE_LIMIT_PER_MINUTE: '0',
-        PUBLIC_CACHE_SECONDS: '0',
-        ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
-      },
+      peerComparisonEnv({ endpoint: engine.endpoint, tableName: 'bench', bcryptCost: 4, admin: ADMIN }),
       { nodeArgs: PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${tmp}`] : [] },
     );
     const data = await fixture(app.base);

@@ -1,0 +1,26 @@
+// The environment our app runs in when its CPU per request is compared with the peer's
+// (`bench:peer`) or profiled on its own (`bench:profile`): the same in both, so their figures agree.
+
+/** Our app's environment against `endpoint`, signing in `admin`, hashing at `bcryptCost`. */
+export function peerComparisonEnv({ endpoint, tableName, bcryptCost, admin }) {
+  return {
+    DYNAMODB_ENDPOINT: endpoint,
+    DYNAMODB_TABLE_NAME: tableName,
+    BCRYPT_COST: String(bcryptCost),
+    MAIL_TRANSPORT: 'log',
+    ADMIN_EMAIL: admin.email,
+    ADMIN_PASSWORD: admin.password,
+    // The change-stream worker runs in a process of its own in production (its default there is
+    // off); in development it runs inside the app and its polling and folding would count as the
+    // app's CPU. Its work is the stream's, like the engine's: not counted on either side.
+    STREAM_WORKER: 'off',
+    // The peer has no rate limits and no page cache: neither does ours here.
+    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
+    LOGIN_RATE_MAX_PER_IP: '0',
+    REGISTER_RATE_MAX_PER_IP: '0',
+    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
+    PUBLIC_CACHE_SECONDS: '0',
+    // To compare our DynamoDB transports (`lean`, the default, or the AWS SDK's `sdk`).
+    ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
+  };
+}
