@@ -67,6 +67,24 @@ describe('follows (e2e)', () => {
   };
 
   /** Registers `n` users, a few at a time (each registration hashes a password). */
+  /** A post of `author`'s, created and published through the API: the publication's answer. */
+  async function publishPost(
+    author: SignedIn,
+    title: string,
+  ): Promise<{ id: string; authorId: string; publishedAt: string }> {
+    const draft = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', author.bearer)
+      .send({ title, content: 'x' })
+      .expect(201);
+    const published = await t.api
+      .post(`/api/v1/posts/${(draft.body as { id: string }).id}/publish`)
+      .set('authorization', author.bearer)
+      .send({})
+      .expect(200);
+    return published.body as { id: string; authorId: string; publishedAt: string };
+  }
+
   async function signUpMany(n: number): Promise<SignedIn[]> {
     const users: SignedIn[] = [];
     while (users.length < n) {
@@ -274,16 +292,7 @@ describe('follows (e2e)', () => {
 
     it("an edge removed after its follower's user item went (an erasure's) recreates nothing in the follower's partition (review 12, M5)", async () => {
       const author = await signUp(t);
-      const draft = await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Read by the erased', content: 'x' })
-        .expect(201);
-      const published = await t.api
-        .post(`/api/v1/posts/${(draft.body as { id: string }).id}/publish`)
-        .set('authorization', author.bearer)
-        .send({})
-        .expect(200);
+      const post = await publishPost(author, 'Read by the erased');
       // An erased reader (no user item) whose edge and timeline entry are still there: the
       // erasure's stream work deleted the user's partition before the edge's REMOVE is handled.
       const erased = 'erased-follower-0001';
@@ -291,7 +300,7 @@ describe('follows (e2e)', () => {
       await t.db.send(
         new PutCommand({
           TableName: t.tableName,
-          Item: toTimelineItem(erased, published.body as { id: string; authorId: string; publishedAt: string }),
+          Item: toTimelineItem(erased, post),
         }),
       );
       await processStream(t);
@@ -316,18 +325,7 @@ describe('follows (e2e)', () => {
       const erased = 'erased-follower-0002';
       await committedFollow(erased, author.userId);
       await processStream(t);
-      const draft = await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Fanned out past the erased', content: 'x' })
-        .expect(201);
-      const postId = (draft.body as { id: string }).id;
-      const published = await t.api
-        .post(`/api/v1/posts/${postId}/publish`)
-        .set('authorization', author.bearer)
-        .send({})
-        .expect(200);
-      const post = published.body as { id: string; authorId: string; publishedAt: string };
+      const post = await publishPost(author, 'Fanned out past the erased');
       await processStream(t);
       const day = dayAttribute(post.publishedAt);
       const entry = (readerId: string) => Keys.timelineEntry(readerId, post.publishedAt, post.id);
@@ -340,7 +338,7 @@ describe('follows (e2e)', () => {
       // The withdrawal, with an entry still in the erased reader's timeline (the erasure deletes
       // their FEED#DAYS and their timeline one after the other): its -1 recreates nothing.
       await t.db.send(new PutCommand({ TableName: t.tableName, Item: toTimelineItem(erased, post) }));
-      await t.api.post(`/api/v1/posts/${postId}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+      await t.api.post(`/api/v1/posts/${post.id}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
       await processStream(t);
       expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeUndefined();
       expect((await daysOf(reader.userId))?.[day]).toBe(0);
@@ -355,17 +353,7 @@ describe('follows (e2e)', () => {
       await processStream(t);
       const days = Keys.feedDays(reader.userId);
       await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: days }));
-      const draft = await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Read without day counts', content: 'x' })
-        .expect(201);
-      const published = await t.api
-        .post(`/api/v1/posts/${(draft.body as { id: string }).id}/publish`)
-        .set('authorization', author.bearer)
-        .send({})
-        .expect(200);
-      const post = published.body as { id: string; authorId: string; publishedAt: string };
+      const post = await publishPost(author, 'Read without day counts');
       await processStream(t);
       const entry = (readerId: string) => Keys.timelineEntry(readerId, post.publishedAt, post.id);
       expect(await t.getItem(entry(reader.userId).PK, entry(reader.userId).SK)).toBeDefined();
@@ -379,18 +367,7 @@ describe('follows (e2e)', () => {
       const [author, reader] = [await signUp(t), await signUp(t)];
       await follow(reader, author.userId).expect(200);
       await processStream(t);
-      const draft = await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Fanned out before the erasure', content: 'x' })
-        .expect(201);
-      const postId = (draft.body as { id: string }).id;
-      const published = await t.api
-        .post(`/api/v1/posts/${postId}/publish`)
-        .set('authorization', author.bearer)
-        .send({})
-        .expect(200);
-      const post = published.body as { id: string; publishedAt: string };
+      const post = await publishPost(author, 'Fanned out before the erasure');
       // The erasure commits before the processor reaches the publication: the fan-out may still find
       // the reader's edge and FEED#DAYS (when it runs before the erasure's stream work) and write
       // to them; the erasure's stream work then deletes FEED#DAYS and the timeline.
@@ -411,13 +388,7 @@ describe('follows (e2e)', () => {
       const readers = await signUpMany(12);
       await Promise.all(readers.map((reader) => follow(reader, author.userId).expect(200)));
       await processStream(t);
-      const draft = await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Read while renaming', content: 'x' })
-        .expect(201);
-      const postId = (draft.body as { id: string }).id;
-      await t.api.post(`/api/v1/posts/${postId}/publish`).set('authorization', author.bearer).send({}).expect(200);
+      await publishPost(author, 'Read while renaming');
 
       // The items of every transaction that writes a timeline (the fan-out's), as sent.
       const db = t.app.get<DynamoDBDocumentClient>(DYNAMODB_DOCUMENT_CLIENT);
