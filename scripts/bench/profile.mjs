@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { call, cleanup, register, startApp, startEngine } from '../reliability/lib.mjs';
 import { peerComparisonEnv } from './peer-env.mjs';
-import { cpuSecondsOf } from './throughput.mjs';
+import { cpuPartsOf } from './throughput.mjs';
 
 const COUNT = Number(process.env.BENCH_PROFILE_COUNT ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -194,13 +194,15 @@ async function main() {
     const task = operation(op, app.base, data);
     await drive(task, 300);
     const from = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = cpuSecondsOf(app.child.pid);
+    const cpuBefore = cpuPartsOf(app.child.pid);
     await drive(task, COUNT);
-    const cpuMs = ((cpuSecondsOf(app.child.pid) - cpuBefore) * 1000) / COUNT;
+    const cpuAfter = cpuPartsOf(app.child.pid);
+    const perRequest = (part) => ((cpuAfter[part] - cpuBefore[part]) * 1000) / COUNT;
+    const cpuMs = perRequest('user') + perRequest('system');
     const to = Number(process.hrtime.bigint() / 1000n);
     await app.stop();
     console.log(
-      `\n${op}: ${cpuMs.toFixed(2)} ms of app CPU per request (utime + stime, ${COUNT} requests at ${CONCURRENCY} callers${PROFILING ? ', under the profiler' : ''})`,
+      `\n${op}: ${cpuMs.toFixed(2)} ms of app CPU per request (utime ${perRequest('user').toFixed(2)} + stime ${perRequest('system').toFixed(2)}, ${COUNT} requests at ${CONCURRENCY} callers${PROFILING ? ', under the profiler' : ''})`,
     );
     if (!PROFILING) {
       await cleanup();

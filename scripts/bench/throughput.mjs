@@ -162,9 +162,15 @@ export async function loginsAgainstBcrypt({ base, fixture, cost, hashThreads, op
 
 /** CPU seconds (user + system) the process has used so far, from /proc (Linux). */
 export function cpuSecondsOf(pid) {
+  const { user, system } = cpuPartsOf(pid);
+  return user + system;
+}
+
+/** A process's user and system (kernel) CPU seconds so far, from `/proc/<pid>/stat`. */
+export function cpuPartsOf(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the command name.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 /** The app process's CPU per request for each operation, over `count` requests at `concurrency`. */
