@@ -15,13 +15,13 @@ import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
 import { commandEnv } from './helpers/built-scripts.js';
-import { exportedLines, importFixture, scratchDir, silent, testDatabase } from './helpers/data-files.js';
+import { exportedLines, importFixture, scratchDir, silent } from './helpers/data-files.js';
 import { toOldLayout, writeOldLayoutEvents, writeOldLayoutItems } from './helpers/old-layout.js';
 import { ADMIN_ENV, createTestApp, dynamoCost, signInAdmin, signUp, type TestApp } from './helpers/test-app.js';
 
 /** Tokens and idempotency records without their GSI3 keys (what migration 0001 fixes). */
 async function unindexedOwnedItems(t: TestApp): Promise<number> {
-  const { Count } = await db.client.send(
+  const { Count } = await t.client.send(
     new ScanCommand({
       TableName: t.tableName,
       Select: 'COUNT',
@@ -33,25 +33,22 @@ async function unindexedOwnedItems(t: TestApp): Promise<number> {
   return Count ?? 0;
 }
 
-const db = testDatabase();
-
 /** Deletes a migration's record and runs the migrations again: that one runs over the whole table. */
 async function rerunFromScratch(t: TestApp, version: number) {
   const recordKey = Keys.migration(version);
-  await db.client.send(
+  await t.client.send(
     new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: recordKey.PK }, SK: { S: recordKey.SK } } }),
   );
-  return runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
+  return runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
 }
 
 describe('db:migrate (e2e)', () => {
   const dir = scratchDir();
-  afterAll(() => db.drop());
 
   /** An app whose table holds the seed fixture (layout 0, before any migration). */
   async function fixtureApp(): Promise<TestApp> {
     const t = await createTestApp();
-    await importFixture({ client: db.client, tableName: t.tableName });
+    await importFixture({ client: t.client, tableName: t.tableName });
     return t;
   }
 
@@ -114,7 +111,7 @@ describe('db:migrate (e2e)', () => {
   it('a new table needs no migration; a table in the old layout is refused at start-up, naming the migration', async () => {
     const fresh = await createTestApp();
     try {
-      const state = await readMigrationState(db.client, fresh.tableName);
+      const state = await readMigrationState(fresh.client, fresh.tableName);
       expect(migrationStatuses(MIGRATIONS, state).map((s) => s.state)).toEqual(MIGRATIONS.map(() => 'baseline'));
       await checkMigrationsAtStart(fresh.config, { warn: () => undefined });
     } finally {
@@ -155,11 +152,11 @@ describe('db:migrate (e2e)', () => {
     const t = await fixtureApp();
     try {
       const author = (await t.queryPartition('UNIQUE#EMAIL#author@demo.example'))[0];
-      const oldItems = await writeOldLayoutItems(db.client, t.tableName, [author.userId as string], 3);
-      const before = await exportedLines(db.client, t.tableName, dir);
+      const oldItems = await writeOldLayoutItems(t.client, t.tableName, [author.userId as string], 3);
+      const before = await exportedLines(t.client, t.tableName, dir);
       const lines: string[] = [];
       const [run] = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS,
         dryRun: true,
@@ -170,7 +167,7 @@ describe('db:migrate (e2e)', () => {
       const summary = lines.findIndex((l) => l.startsWith('0001-index-user-owned-items: '));
       expect(lines.slice(0, summary).filter((l) => l.startsWith('  would change '))).toHaveLength(oldItems);
       expect(lines[summary]).toMatch(/^0001-index-user-owned-items: \d+ items read, 6 would change\.$/);
-      expect(await exportedLines(db.client, t.tableName, dir)).toEqual(before);
+      expect(await exportedLines(t.client, t.tableName, dir)).toEqual(before);
     } finally {
       await t.close();
     }
@@ -187,7 +184,7 @@ describe('db:migrate (e2e)', () => {
         await toOldLayout(t.db, t.tableName, token);
       }
       const author = (await t.queryPartition('UNIQUE#EMAIL#author@demo.example'))[0];
-      await writeOldLayoutItems(db.client, t.tableName, [author.userId as string], 10);
+      await writeOldLayoutItems(t.client, t.tableName, [author.userId as string], 10);
       expect(await unindexedOwnedItems(t)).toBe(23);
       const feedBefore = (await t.api.get('/api/v1/posts').expect(200)).body;
 
@@ -196,7 +193,7 @@ describe('db:migrate (e2e)', () => {
       stop.abort();
       await expect(
         runMigrations({
-          client: db.client,
+          client: t.client,
           tableName: t.tableName,
           migrations: MIGRATIONS,
           pageSize: 20,
@@ -204,7 +201,7 @@ describe('db:migrate (e2e)', () => {
           progress: silent,
         }),
       ).rejects.toBeInstanceOf(MigrationInterrupted);
-      const [midway] = (await readMigrationState(db.client, t.tableName)).records;
+      const [midway] = (await readMigrationState(t.client, t.tableName)).records;
       expect(midway).toMatchObject({ status: 'running', scanned: 20 });
       // Scan order follows the hashed keys, so the first page may or may not hold the token used below.
       expect(midway.changed + (await unindexedOwnedItems(t))).toBe(23);
@@ -221,7 +218,7 @@ describe('db:migrate (e2e)', () => {
       const pendingAfterReads = await unindexedOwnedItems(t);
 
       const [resumed] = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS,
         pageSize: 20,
@@ -229,9 +226,9 @@ describe('db:migrate (e2e)', () => {
       });
       expect(resumed.resumed).toBe(true);
       expect(await unindexedOwnedItems(t)).toBe(0);
-      const [record] = (await readMigrationState(db.client, t.tableName)).records;
+      const [record] = (await readMigrationState(t.client, t.tableName)).records;
       expect(record).toMatchObject({ status: 'applied', finishedAt: expect.any(String) });
-      const { Count: total } = await db.client.send(new ScanCommand({ TableName: t.tableName, Select: 'COUNT' }));
+      const { Count: total } = await t.client.send(new ScanCommand({ TableName: t.tableName, Select: 'COUNT' }));
       expect(record.scanned).toBeLessThan(total! + 20); // continued, not started over
       // Every item still pending after the reads, and nothing else (a consumed token is gone).
       expect(record.changed).toBe(midway.changed + pendingAfterReads);
@@ -239,12 +236,12 @@ describe('db:migrate (e2e)', () => {
       await checkMigrationsAtStart(t.config, { warn: () => undefined });
 
       // Again: nothing pending. And its changes run again over migrated data change nothing.
-      expect(await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS })).toEqual([]);
-      const after = await exportedLines(db.client, t.tableName, dir);
+      expect(await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS })).toEqual([]);
+      const after = await exportedLines(t.client, t.tableName, dir);
       const [again] = await rerunFromScratch(t, 1);
       expect(again.changed).toBe(0);
       const strip = (lines: string[]) => lines.filter((l) => !l.includes('"VERSION#0001"'));
-      expect(strip(await exportedLines(db.client, t.tableName, dir))).toEqual(strip(after));
+      expect(strip(await exportedLines(t.client, t.tableName, dir))).toEqual(strip(after));
     } finally {
       await t.close();
     }
@@ -291,7 +288,7 @@ describe('db:migrate (e2e)', () => {
       expect((await t.getItem(String(parent.PK), String(parent.SK)))!.replyCount).toBe(1);
 
       const runs = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS,
         progress: silent,
@@ -344,7 +341,7 @@ describe('db:migrate (e2e)', () => {
       expect(before.body.items.length).toBeGreaterThan(0);
       expect(dynamoCost(before).calls).toBe(3); // slug, links, the summaries' BatchGetItem
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0003-post-link-summaries')).toMatchObject({ changed: legacy.length });
       expect((await links()).filter((link) => link.summary === undefined)).toEqual([]);
       const after = await t.api.get(feed).expect(200);
@@ -368,7 +365,7 @@ describe('db:migrate (e2e)', () => {
       const author = String(legacy[0].authorId);
       const mine = legacy.filter((c) => c.authorId === author);
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.map((run) => run.label)).toContain('0004-comment-pointer-index');
       const after = await items();
       expect(after.filter((i) => i.entity === 'Comment' && (i.GSI2PK ?? i.GSI3PK) !== undefined)).toEqual([]);
@@ -394,7 +391,7 @@ describe('db:migrate (e2e)', () => {
     try {
       const counters = ['month publishedCount', 'user publishedCount', 'user likedCount'];
       const drift = async () =>
-        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+        (await checkCounts({ client: t.client, tableName: t.tableName })).drift.filter((d) =>
           counters.includes(d.counter),
         );
       const legacy = await drift();
@@ -402,7 +399,7 @@ describe('db:migrate (e2e)', () => {
       expect(legacy.map((d) => d.counter).sort()).toEqual(expect.arrayContaining(counters));
       expect(legacy.every((d) => d.stored === undefined)).toBe(true);
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0005-published-post-counters')?.changed).toBeGreaterThan(0);
       expect(await drift()).toEqual([]);
       // Conduit's count is the live posts: the fixture's scheduled post is counted by the month's
@@ -429,7 +426,7 @@ describe('db:migrate (e2e)', () => {
     // The fixture at the current layout, so that the rerun below changes only what this test wrote.
     const t = await fixtureApp();
     try {
-      await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
+      await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
       const [author, fan] = [await signUp(t), await signUp(t)];
       const posts: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -473,7 +470,7 @@ describe('db:migrate (e2e)', () => {
         `${at}#${posts[2]}`,
       ]);
       expect(await likedCount()).toBe(2);
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).drift).toEqual([]);
+      expect((await checkCounts({ client: t.client, tableName: t.tableName })).drift).toEqual([]);
       // The list and its count: the live post only, until the scheduled one's time.
       const mine = await t.api.get('/api/v1/users/me/likes').set('authorization', fan.bearer).expect(200);
       expect((mine.body as { items: { id: string }[] }).items.map((post) => post.id)).toEqual([posts[0]]);
@@ -494,10 +491,10 @@ describe('db:migrate (e2e)', () => {
       expect(oldLikes.length).toBeGreaterThanOrEqual(5);
       // The like counters (the fixture's feed day counts wait for a later migration).
       const likeDrift = async () =>
-        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+        (await checkCounts({ client: t.client, tableName: t.tableName })).drift.filter((d) =>
           ['post likeCount', 'user likedCount'].includes(d.counter),
         );
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0008-like-shards')).toMatchObject({ changed: oldLikes.length });
       const likes = (await t.allItems()).filter((item) => item.entity === 'Like');
       // Every like at its shard's key, with all its attributes (its place in its user's likes too).
@@ -540,13 +537,13 @@ describe('db:migrate (e2e)', () => {
     try {
       // The table as the layout before 0010 left it (0004 gave the pointers their GSI6 keys).
       const before = MIGRATIONS.filter((migration) => migration.version < 10);
-      await runMigrations({ client: db.client, tableName: t.tableName, migrations: before, progress: silent });
+      await runMigrations({ client: t.client, tableName: t.tableName, migrations: before, progress: silent });
       const oldPointers = (await t.allItems()).filter(
         (item) => item.entity === 'CommentPointer' && String(item.PK).startsWith(Keys.postPartition('')),
       );
       expect(oldPointers.length).toBeGreaterThanOrEqual(5);
       const runs = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS,
         progress: silent,
@@ -597,7 +594,7 @@ describe('db:migrate (e2e)', () => {
     try {
       // The table as the layout before 0011 left it: the pending comments on `MODERATION#pending`.
       await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS.filter((migration) => migration.version < 11),
         progress: silent,
@@ -625,7 +622,7 @@ describe('db:migrate (e2e)', () => {
       // Before it: the queue reads only the shards, so it misses them.
       expect(await queue()).toEqual([]);
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0011-shard-moderation-queue')?.changed).toBe(old.length);
       const moved = (await t.allItems()).filter((item) => old.some((o) => o.PK === item.PK && o.SK === item.SK));
       expect(moved.sort(byQueueOrder)).toEqual(
@@ -645,7 +642,7 @@ describe('db:migrate (e2e)', () => {
     const t = await fixtureApp();
     try {
       await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: MIGRATIONS.filter((migration) => migration.version < 12),
         progress: silent,
@@ -659,7 +656,7 @@ describe('db:migrate (e2e)', () => {
       await t.db.send(new PutCommand({ TableName: t.tableName, Item: counted }));
       const before = await feedDays();
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.map((run) => run.label)).toEqual(['0012-feed-days-for-every-user']);
       expect(runs[0].changed).toBe(userIds.length - before.length);
       const after = await feedDays();
@@ -682,7 +679,7 @@ describe('db:migrate (e2e)', () => {
     // A second instance over the same table, whose admin bootstrap adds an admin (written sharded).
     const withAdmin = await createTestApp(ADMIN_ENV, { tableName: t.tableName });
     try {
-      const eventIds = await writeOldLayoutEvents(db.client, t.tableName, 12, t.clock.now());
+      const eventIds = await writeOldLayoutEvents(t.client, t.tableName, 12, t.clock.now());
       const admin = await signInAdmin(withAdmin);
       const walk = async (path: string, filter = '') => {
         const ids: string[] = [];
@@ -707,7 +704,7 @@ describe('db:migrate (e2e)', () => {
       expect(await walk('/api/v1/users')).toEqual([admin.userId]);
       expect(await walk('/api/v1/admin/events')).toEqual([]);
 
-      const runs = await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS });
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
       expect(runs.find((run) => run.label === '0006-shard-listing-partitions')?.changed).toBe(
         legacy.length + eventIds.length,
       );
@@ -738,7 +735,7 @@ describe('db:migrate (e2e)', () => {
   it("0009 counts the timelines and authors' posts of a table written before the feed's day counts, and aligns the entries' ttl, once", async () => {
     const t = await fixtureApp();
     try {
-      await runMigrations({ client: db.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
+      await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS, progress: silent });
       const [reader, author, unfollowed, fanIn] = [await signUp(t), await signUp(t), await signUp(t), await signUp(t)];
       // As the code before 0009 left them: posts, the reader's follow edge and timeline entries
       // whose ttl is the publication time plus 30 days, and no day count anywhere. Also entries the
@@ -793,7 +790,7 @@ describe('db:migrate (e2e)', () => {
         ttl: Math.floor(Date.parse(ago(4)) / 1000) + 30 * 86_400,
       });
       const dayDrift = async () =>
-        (await checkCounts({ client: db.client, tableName: t.tableName })).drift.filter((d) =>
+        (await checkCounts({ client: t.client, tableName: t.tableName })).drift.filter((d) =>
           ['reader feed day', 'author published day'].includes(d.counter),
         );
       const feedCount = async () =>
@@ -807,7 +804,7 @@ describe('db:migrate (e2e)', () => {
       expect(await feedCount()).toBe(0);
       // db:check-counts tells the entries the feed does not show: two unfollowed, one fan-in, one
       // without an author.
-      const hiddenBefore = (await checkCounts({ client: db.client, tableName: t.tableName })).hidden;
+      const hiddenBefore = (await checkCounts({ client: t.client, tableName: t.tableName })).hidden;
       expect(hiddenBefore.map((h) => [h.key.SK, h.reason]).sort()).toEqual(
         posts
           .slice(4)
@@ -819,14 +816,14 @@ describe('db:migrate (e2e)', () => {
       // 0009 over the table as it is now (the run above applied it to the fixture if it is listed).
       const record = Keys.migration(9);
       const forget = () =>
-        db.client.send(
+        t.client.send(
           new DeleteItemCommand({ TableName: t.tableName, Key: { PK: { S: record.PK }, SK: { S: record.SK } } }),
         );
       await forget();
       // A dry run names the hidden entries it would delete, and deletes none.
       const lines: string[] = [];
       const [dry] = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: [feedDayCounts],
         progress: silent,
@@ -836,9 +833,9 @@ describe('db:migrate (e2e)', () => {
       expect(dry.changed).toBeGreaterThan(0);
       expect(lines.join('\n')).toContain(`USER#${reader.userId} FEED#DAYS`);
       expect(lines.join('\n')).toContain('(4 hidden entries to delete, not counted)');
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toHaveLength(4);
+      expect((await checkCounts({ client: t.client, tableName: t.tableName })).hidden).toHaveLength(4);
       const [run] = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: [feedDayCounts],
         progress: silent,
@@ -865,7 +862,7 @@ describe('db:migrate (e2e)', () => {
         expect(await t.getItem(key.PK, key.SK)).toBeUndefined();
       }
       expect(await t.getItem(noAuthor.PK, noAuthor.SK)).toBeUndefined();
-      expect((await checkCounts({ client: db.client, tableName: t.tableName })).hidden).toEqual([]);
+      expect((await checkCounts({ client: t.client, tableName: t.tableName })).hidden).toEqual([]);
       for (const post of posts.slice(0, 4)) {
         const key = Keys.timelineEntry(reader.userId, post.publishedAt, post.id);
         expect((await t.getItem(key.PK, key.SK))?.ttl).toBe(timelineEntryTtl(post.publishedAt));
@@ -874,7 +871,7 @@ describe('db:migrate (e2e)', () => {
       // Run again from scratch (its record deleted): every count is right, so nothing changes.
       await forget();
       const [again] = await runMigrations({
-        client: db.client,
+        client: t.client,
         tableName: t.tableName,
         migrations: [feedDayCounts],
         progress: silent,

@@ -75,6 +75,8 @@ export interface TestApp {
   openapi: OpenApiValidator;
   /** Direct access to the suite's table, for assertions on what was (not) written. */
   db: DynamoDBDocumentClient;
+  /** The low-level client under `db`, in the table's own database (for the data commands' functions). */
+  client: DynamoDBClient;
   tableName: string;
   /** Every item of the suite's table (tests only: the app itself never scans). */
   allItems(): Promise<Record<string, unknown>[]>;
@@ -185,6 +187,7 @@ export async function createTestApp(
     mailer,
     openapi,
     db,
+    client,
     tableName,
     async allItems() {
       const items: Record<string, unknown>[] = [];
