@@ -6,9 +6,10 @@ import { AppModule } from './app.module.js';
 import { jsonBody } from './http/json-body.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware, routeNotFound } from './http/problem-details.filter.js';
+import { checkPublicCacheRoutes, mountPublicCache } from './http/public-cache.interceptor.js';
 import { requestContext } from './http/request-context.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
-import type { Clock } from './common/clock/clock.js';
+import { CLOCK, type Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
 import { AppLogger } from './logging/app-logger.js';
 import { type AccessLog, createAccessLog, createRootLogger } from './logging/logger.js';
@@ -71,6 +72,8 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   app.use('/metrics', metricsAccess(config.metricsToken));
   app.use(jsonBody(config.bodyLimit));
   app.use(problemErrorMiddleware);
+  // In front of Nest's routes, on the `@PublicCache()` ones only, and only when enabled.
+  mountPublicCache(app.getHttpAdapter().getInstance(), API_PREFIX, config.publicCacheSeconds, app.get<Clock>(CLOCK));
   app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED, CONDUIT_ROUTES] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -95,6 +98,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // `listen` and the test helpers call it again).
   if (options.initialise === false) return app;
   await app.init();
+  if (config.publicCacheSeconds > 0) checkPublicCacheRoutes(app.getHttpAdapter().getInstance(), API_PREFIX);
   app.use(routeNotFound);
   return app;
 }

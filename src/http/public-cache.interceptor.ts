@@ -1,17 +1,7 @@
 import { createHash } from 'node:crypto';
-import {
-  type CallHandler,
-  type ExecutionContext,
-  Inject,
-  Injectable,
-  type NestInterceptor,
-  UseInterceptors,
-} from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { type Observable, of, tap } from 'rxjs';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.constants.js';
-import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { PATH_METADATA } from '@nestjs/common/constants.js';
+import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Clock } from '../common/clock/clock.js';
 
 interface Entry {
   /** The answer's JSON text: a hit sends it as it is, without serialising the page again. */
@@ -54,6 +44,41 @@ export function cacheKeyOf(req: Pick<Request, 'route' | 'path' | 'params' | 'que
 /** Entries one app keeps at most; the oldest goes first (a Map iterates in insertion order). */
 const MAX_ENTRIES = 1000;
 
+/** The handlers marked `@PublicCache()`, with their controllers (read for their paths at start-up). */
+const cacheable: { controller: object; handler: object }[] = [];
+
+/**
+ * Marks a public GET route whose anonymous answers may be cached briefly (`publicCache`). It only
+ * records the route: the cache is an Express handler in front of the route, mounted only when
+ * `PUBLIC_CACHE_SECONDS` > 0 (was a Nest interceptor, which Nest runs through rxjs Observables, a
+ * ReplaySubject and client-disconnect listeners on every request of the route, signed-in and
+ * cache off included: about 0.1-0.2 ms of CPU a request).
+ */
+export const PublicCache =
+  (): MethodDecorator =>
+  (target: object, _key: string | symbol, descriptor: PropertyDescriptor): void =>
+    void cacheable.push({ controller: target.constructor, handler: descriptor.value as object });
+
+/** `/a/b` from path pieces as Nest joins them (`posts` + `/` is `/posts`, `posts` + `:id` is `/posts/:id`). */
+const joinPath = (...pieces: string[]): string =>
+  '/' +
+  pieces
+    .flatMap((piece) => piece.split('/'))
+    .filter((part) => part !== '')
+    .join('/');
+
+/** The path templates of the `@PublicCache()` routes under `prefix` (`api/v1`), as Nest registers them. */
+export function publicCachePaths(prefix: string): string[] {
+  return cacheable.map(({ controller, handler }) => {
+    const own = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
+    const base = Reflect.getMetadata(PATH_METADATA, controller) as unknown;
+    if (typeof own !== 'string' || typeof base !== 'string') {
+      throw new Error('@PublicCache() goes on a route with one path, in a controller with one path');
+    }
+    return joinPath(prefix, base, own);
+  });
+}
+
 /**
  * A short-lived cache for public pages read anonymously (feeds, a post, the category tree):
  * for `PUBLIC_CACHE_SECONDS` an anonymous GET of the same URL is answered from memory, with no
@@ -65,64 +90,93 @@ const MAX_ENTRIES = 1000;
  * index partition (3,000 RCU/s per partition); with this each instance reads it once per
  * period. The price is that an anonymous reader sees a change up to that many seconds late.
  * Each app instance has its own cache (nothing shared between instances, nothing to invalidate).
+ *
+ * Mounted with `app.get(path, ...)` on each `@PublicCache()` route's path, before Nest's routes:
+ * Express gives it the same route template, parameters and query as the route itself. A hit
+ * answers there (Nest's guards would let an anonymous reader through these public routes anyway,
+ * and the handler's validation never ran on a hit before either); a miss goes on to the route, and
+ * the answer the route sends with `res.json` is kept when it is a 200 of that very route.
  */
-@Injectable()
-export class PublicCacheInterceptor implements NestInterceptor {
-  private readonly entries = new Map<string, Entry>();
-  private readonly seconds: number;
-
-  constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
-    @Inject(CLOCK) private readonly clock: Clock,
-  ) {
-    this.seconds = config.publicCacheSeconds;
-  }
-
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const http = context.switchToHttp();
-    const req = http.getRequest<Request>();
-    const res = http.getResponse<Response>();
-    if (this.seconds <= 0 || req.method !== 'GET') return next.handle();
-    // The answer differs with and without a token: a CDN that keeps the public one must not
-    // hand it to a signed-in reader (or the reverse).
-    res.vary('Authorization');
-    if (req.headers.authorization !== undefined) return next.handle();
-    const key = cacheKeyOf(req);
-    const now = this.clock.now().getTime();
-    const hit = this.entries.get(key);
-    if (hit && hit.expiresAt > now) {
-      this.setHeaders(res, hit, now);
-      // A string reaches `res.send` as it is (Nest serialises only objects), with the type set here.
-      res.setHeader('Content-Type', JSON_TYPE);
-      return of(hit.json);
-    }
-    return next.handle().pipe(
-      tap((body) => {
-        // Our public pages answer JSON objects; anything else is left alone.
-        if (res.statusCode !== 200 || typeof body !== 'object' || body === null) return;
-        const json = JSON.stringify(body);
-        // A route's own ETag (an item version, which If-Match relies on) is kept; else a body hash.
-        const own = res.getHeader('ETag');
-        const entry: Entry = {
-          json,
-          etag:
-            typeof own === 'string' ? own : `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`,
-          expiresAt: now + this.seconds * 1000,
-        };
-        this.entries.delete(key);
-        this.entries.set(key, entry);
-        if (this.entries.size > MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
-        this.setHeaders(res, entry, now);
-      }),
-    );
-  }
-
-  private setHeaders(res: Response, entry: Entry, now: number): void {
+export function publicCache(seconds: number, clock: Clock): (path: string) => RequestHandler {
+  const entries = new Map<string, Entry>();
+  const setHeaders = (res: Response, entry: Entry, now: number): void => {
     const left = Math.max(1, Math.ceil((entry.expiresAt - now) / 1000));
     res.setHeader('Cache-Control', `public, max-age=${left}`);
     res.setHeader('ETag', entry.etag);
-  }
+  };
+  return (path) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      // Express's GET routes also take HEAD: left to the route, as before.
+      if (req.method !== 'GET') return next();
+      // The answer differs with and without a token: a CDN that keeps the public one must not
+      // hand it to a signed-in reader (or the reverse).
+      res.vary('Authorization');
+      if (req.headers.authorization !== undefined) return next();
+      const key = cacheKeyOf(req);
+      const now = clock.now().getTime();
+      const hit = entries.get(key);
+      if (hit && hit.expiresAt > now) {
+        setHeaders(res, hit, now);
+        res.setHeader('Content-Type', JSON_TYPE);
+        res.send(hit.json);
+        return;
+      }
+      const json = res.json;
+      res.json = function keep(this: Response, body: unknown) {
+        // Our public pages answer JSON objects; anything else, another status, or another route
+        // that took the path (`/posts/:id` also matches a static `/posts/mine`) is left alone.
+        const route = (req.route as { path?: unknown } | undefined)?.path;
+        if (res.statusCode !== 200 || typeof body !== 'object' || body === null || route !== path) {
+          return json.call(this, body);
+        }
+        const text = JSON.stringify(body);
+        // A route's own ETag (an item version, which If-Match relies on) is kept; else a body hash.
+        const own = res.getHeader('ETag');
+        const entry: Entry = {
+          json: text,
+          etag:
+            typeof own === 'string' ? own : `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`,
+          expiresAt: now + seconds * 1000,
+        };
+        entries.delete(key);
+        entries.set(key, entry);
+        if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+        setHeaders(res, entry, now);
+        // What `res.json` does with the app's settings (no replacer, no spacing), without a second stringify.
+        if (!res.getHeader('Content-Type')) res.setHeader('Content-Type', 'application/json');
+        return res.send(text);
+      };
+      next();
+    };
 }
 
-/** Marks a public GET route whose anonymous answers may be cached briefly (`PublicCacheInterceptor`). */
-export const PublicCache = () => UseInterceptors(PublicCacheInterceptor);
+/**
+ * Mounts the cache on every `@PublicCache()` route when `seconds` > 0 (nothing at all otherwise),
+ * in front of the routes Nest registers later. `checkPublicCacheRoutes` verifies, once Nest's routes
+ * exist, that each path is one of them.
+ */
+export function mountPublicCache(express: Express, prefix: string, seconds: number, clock: Clock): void {
+  if (seconds <= 0) return;
+  const cacheFor = publicCache(seconds, clock);
+  for (const path of publicCachePaths(prefix)) express.get(path, cacheFor(path));
+}
+
+/** Express 5's router layers, as far as this check reads them. */
+interface RouterLayer {
+  route?: { path?: unknown; methods?: Record<string, boolean> };
+}
+
+/**
+ * Throws unless every `@PublicCache()` path is a GET route Nest registered (run after `init`): a path
+ * computed differently from Nest's would otherwise leave the cache unused without a sign.
+ */
+export function checkPublicCacheRoutes(express: Express, prefix: string): void {
+  const stack = (express as unknown as { router: { stack: RouterLayer[] } }).router.stack;
+  const nestGets = stack.filter((layer) => layer.route?.methods?.get);
+  for (const path of publicCachePaths(prefix)) {
+    // The cache's own layer is one GET route with the path; Nest's is another, after it.
+    if (nestGets.filter((layer) => layer.route?.path === path).length < 2) {
+      throw new Error(`@PublicCache() route ${path} is not a route of the app`);
+    }
+  }
+}
