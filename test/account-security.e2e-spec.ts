@@ -1,4 +1,7 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
+import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { UsersService } from '../src/users/users.service.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
@@ -134,6 +137,88 @@ describe('account security (e2e)', () => {
       const b = await requestReset(t, user.email);
       const results = await Promise.all([confirmReset(t, a, 'after-reset-1'), confirmReset(t, b, 'after-reset-2')]);
       expect(results.map((r) => r.status).sort()).toEqual([204, 400]);
+    });
+  });
+
+  describe('sessions end with the write that ends them, whatever fails after it', () => {
+    /**
+     * Every batch delete (how session items are deleted) fails while `task` runs, as when a
+     * sign-in's transaction holds them (TransactionConflict) or the process dies after the user item's write.
+     */
+    const withSessionDeletesFailing = async <T>(task: () => Promise<T>): Promise<T> => {
+      const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command) => {
+        if (command === 'BatchWriteItemCommand') {
+          throw Object.assign(new Error('held by a transaction'), { name: 'TransactionConflictException' });
+        }
+      });
+      try {
+        return await task();
+      } finally {
+        remove();
+      }
+    };
+    const refresh = (token: string) => t.api.post('/api/v1/auth/refresh').send({ refreshToken: token });
+    /** Both of the session's tokens are refused with the documented codes. */
+    const expectEnded = async (session: { accessToken: string; refreshToken: string }) => {
+      expect((await me(t, `Bearer ${session.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+      expect((await refresh(session.refreshToken).expect(401)).body.code).toBe('invalid_refresh_token');
+    };
+    const signIn = async (email: string, password: string) =>
+      (await login(t, email, password).expect(200)).body as { accessToken: string; refreshToken: string };
+    const listedSessions = async (bearer: string) =>
+      (
+        (await t.api.get('/api/v1/auth/sessions').set('authorization', bearer).expect(200)).body.items as {
+          id: string;
+        }[]
+      ).length;
+
+    it('a password reset ends every session though no session item could be deleted', async () => {
+      const victim = await signUp(t);
+      const attacker = await signIn(victim.email, victim.password);
+      const link = await requestReset(t, victim.email);
+      await withSessionDeletesFailing(() => confirmReset(t, link, 'after-reset-1').expect(204));
+      await expectEnded(victim);
+      await expectEnded(attacker);
+      const after = await signIn(victim.email, 'after-reset-1');
+      await me(t, `Bearer ${after.accessToken}`).expect(200);
+      // The items are still there, but the owner's list shows only the session signed in since.
+      expect(await listedSessions(`Bearer ${after.accessToken}`)).toBe(1);
+    });
+
+    it('a password change keeps only the caller’s session', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      await withSessionDeletesFailing(() =>
+        t.api
+          .post('/api/v1/auth/password')
+          .set('authorization', user.bearer)
+          .send({ currentPassword: user.password, newPassword: 'changed-pass-1' })
+          .expect(204),
+      );
+      await expectEnded(other);
+      await me(t, user.bearer).expect(200);
+      const rotated = (await refresh(user.refreshToken).expect(200)).body as { accessToken: string };
+      expect(await listedSessions(`Bearer ${rotated.accessToken}`)).toBe(1);
+    });
+
+    it('sign-out everywhere ends every session, the caller’s too', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      await withSessionDeletesFailing(() =>
+        t.api.post('/api/v1/auth/logout-all').set('authorization', user.bearer).expect(204),
+      );
+      await expectEnded(user);
+      await expectEnded(other);
+    });
+
+    it('a suspension ends every session for good: none comes back with the reactivation', async () => {
+      const user = await signUp(t);
+      // What PATCH /users/{id}/status runs (this app has no admin).
+      const users = t.app.get(UsersService);
+      await withSessionDeletesFailing(() => users.setStatus(user.userId, 'suspended'));
+      await users.setStatus(user.userId, 'active');
+      await expectEnded(user);
+      await signIn(user.email, user.password);
     });
   });
 

@@ -11,7 +11,7 @@ import type { ReadPart } from '../dynamo/read-parts.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import type { User, UserWithPassword } from '../identity/account.js';
 import type { ActionLinksService } from '../identity/action-links/action-links.service.js';
-import type { Session } from '../identity/sessions/session.entity.js';
+import type { Session, SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import type { PasswordHasher } from '../users/password-hasher.js';
 import type { UsersRepository } from '../users/users.repository.js';
@@ -90,12 +90,18 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     findForSignIn: jest.fn((id: string) =>
       Promise.resolve({ user: byId.get(id), sessions: { bound: 3, logins: 4, sessionsCounted: true } }),
     ),
-    setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect?: unknown) => Promise.resolve(true)),
+    // The cutoff of the password's write: the epoch raised once, the kept session if any.
+    setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect?: unknown, keeps?: string) =>
+      Promise.resolve<SessionCutoff | undefined>({ epoch: 1, keeps }),
+    ),
+    endSessions: jest.fn((_id: string) => Promise.resolve<SessionCutoff | undefined>({ epoch: 1 })),
     markEmailVerified: jest.fn((_user: User, _email: string, _at: string) => Promise.resolve(true)),
   };
   const sessions = {
     createPart: jest.fn((s: Session) => `create session ${s.id}`),
-    openWithinCap: jest.fn((session: Session, _max: number, _tally: unknown) => Promise.resolve(session)),
+    openWithinCap: jest.fn((session: Session, _max: number, _tally: unknown, _cutoff?: SessionCutoff) =>
+      Promise.resolve(session),
+    ),
     findWithUser: jest.fn((userId: string, sessionId: string, _options?: unknown) =>
       Promise.resolve(
         stored && stored.userId === userId && stored.id === sessionId
@@ -105,7 +111,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     ),
     rotate: jest.fn((_session: Session, _hash: string, _next: { expiresAt: string }) => Promise.resolve(true)),
     revoke: jest.fn((_userId: string, _sessionId: string) => Promise.resolve(true)),
-    revokeAll: jest.fn((_userId: string, _except?: string) => Promise.resolve(1)),
+    deleteEnded: jest.fn((_userId: string, _cutoff: SessionCutoff) => Promise.resolve(1)),
     absoluteExpiry: jest.fn((createdAt: string) => new Date(Date.parse(createdAt) + 30 * 24 * HOUR)),
   };
   const actionLinks = {
@@ -286,11 +292,34 @@ describe('AuthService.login', () => {
         expect.objectContaining({ id: 'sess00000000000000001', userId: 'u1', createdAt: NOW }),
         10,
         { bound: 3, logins: 4, sessionsCounted: true },
+        { epoch: 0, keeps: undefined },
       ],
     ]);
+    expect(sessions.openWithinCap.mock.calls[0][0]).not.toHaveProperty('sessionEpoch');
     expect(limiter.reset).not.toHaveBeenCalled();
     expect(issued.user).toMatchObject({ lastLoginAt: NOW, loginCount: 5 });
     expect(issued.user).not.toHaveProperty('passwordHash');
+  });
+});
+
+describe('AuthService: sessions end with one write of the user item', () => {
+  it('a sign-in records the epoch it read with the password, and counts the cap by that cutoff', async () => {
+    const { service, sessions } = setUp([account('u1', { sessionEpoch: 3, sessionEpochKeeps: 'kept' })]);
+    await service.login('u1@example.com', 'right', client);
+    const [written, , , cutoff] = sessions.openWithinCap.mock.calls[0];
+    // A raise that commits before this session does ends it too.
+    expect(written.sessionEpoch).toBe(3);
+    expect(cutoff).toEqual({ epoch: 3, keeps: 'kept' });
+  });
+
+  it('sign-out everywhere raises the epoch, then cleans up by its cutoff; a gone account cleans nothing', async () => {
+    const { service, usersRepository, sessions } = setUp([account('u1')]);
+    await service.logoutAll('u1');
+    expect(usersRepository.endSessions.mock.calls).toEqual([['u1']]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1 }]]);
+    usersRepository.endSessions.mockResolvedValueOnce(undefined);
+    await service.logoutAll('gone');
+    expect(sessions.deleteEnded).toHaveBeenCalledTimes(1);
   });
 });
 
@@ -346,8 +375,9 @@ describe('AuthService: passwords and links', () => {
     );
     expect(usersRepository.setPassword).not.toHaveBeenCalled();
     await service.changePassword('u1', 's1', 'right', 'next-password');
-    expect(usersRepository.setPassword.mock.calls).toEqual([['u1', 'hash of next-password', NOW]]);
-    expect(sessions.revokeAll.mock.calls).toEqual([['u1', 's1']]);
+    // One write sets the password and ends every session but the caller's; the deletes are clean-up.
+    expect(usersRepository.setPassword.mock.calls).toEqual([['u1', 'hash of next-password', NOW, undefined, 's1']]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1, keeps: 's1' }]]);
   });
 
   it('a reset request asks for a link only for an account that exists and is not deactivated, and writes a stand-in otherwise', async () => {
@@ -369,11 +399,11 @@ describe('AuthService: passwords and links', () => {
     );
     const link = { userId: 'u1', email: 'u1@example.com', passwordGeneration: 2 };
     actionLinks.consume.mockResolvedValue(link);
-    usersRepository.setPassword.mockResolvedValueOnce(false);
+    usersRepository.setPassword.mockResolvedValueOnce(undefined);
     expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password'))).toBe(
       '400 invalid_or_expired_token',
     );
-    expect(sessions.revokeAll).not.toHaveBeenCalled();
+    expect(sessions.deleteEnded).not.toHaveBeenCalled();
     await service.confirmPasswordReset('t', 'next-password');
     expect(usersRepository.setPassword.mock.calls[1]).toEqual([
       'u1',
@@ -381,7 +411,7 @@ describe('AuthService: passwords and links', () => {
       NOW,
       { email: 'u1@example.com', passwordGeneration: 2 },
     ]);
-    expect(sessions.revokeAll.mock.calls).toEqual([['u1']]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1, keeps: undefined }]]);
     // The owner proved the mailbox: the account's failed sign-ins are cleared.
     expect(limiter.reset.mock.calls.map(([check]) => check.subject)).toEqual(['u1@example.com']);
   });

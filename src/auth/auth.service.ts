@@ -15,7 +15,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from '../users/dto/register.dto.js';
 import { PasswordHasher } from '../users/password-hasher.js';
-import type { Session } from '../identity/sessions/session.entity.js';
+import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { TokenService } from './tokens/token.service.js';
@@ -160,9 +160,17 @@ export class AuthService {
     // Counters that the peek found empty need no delete (2 WCU saved on most sign-ins).
     if (failed) await this.clearLoginFailures(email, client);
 
-    const { session: fresh, refreshToken } = this.newSession(user.id, client);
+    // The session records the epoch read with the password: a sign-out everywhere or password
+    // change that commits before this session does ends it too.
+    const cutoff = cutoffOf(user);
+    const { session: fresh, refreshToken } = this.newSession(user.id, client, cutoff.epoch);
     // Stamped anew when it lost races for the session cap (review 15a L3).
-    const session = await this.sessions.openWithinCap(fresh, this.config.auth.maxSessionsPerUser, found.sessions);
+    const session = await this.sessions.openWithinCap(
+      fresh,
+      this.config.auth.maxSessionsPerUser,
+      found.sessions,
+      cutoff,
+    );
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,
@@ -225,8 +233,10 @@ export class AuthService {
     await this.sessions.revoke(userId, sessionId);
   }
 
+  /** One write of the user item ends every session; deleting their items is clean-up. */
   async logoutAll(userId: string): Promise<void> {
-    await this.sessions.revokeAll(userId);
+    const cutoff = await this.usersRepository.endSessions(userId);
+    if (cutoff) await this.sessions.deleteEnded(userId, cutoff);
   }
 
   listSessions(userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
@@ -247,9 +257,16 @@ export class AuthService {
     if (!user || !(await this.passwords.verify(current, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
     }
-    await this.usersRepository.setPassword(userId, await this.passwords.hash(next), this.clock.now().toISOString());
-    // The processor sends the security notice from the user item's change (docs/streams.md).
-    await this.sessions.revokeAll(userId, sessionId);
+    // One write sets the password and ends every other session (the epoch); the processor sends
+    // the security notice from the user item's change (docs/streams.md).
+    const cutoff = await this.usersRepository.setPassword(
+      userId,
+      await this.passwords.hash(next),
+      this.clock.now().toISOString(),
+      undefined,
+      sessionId,
+    );
+    if (cutoff) await this.sessions.deleteEnded(userId, cutoff);
   }
 
   /**
@@ -270,13 +287,14 @@ export class AuthService {
   /**
    * Sets the new password with a reset link. The link is used up first (single use, even
    * concurrently), then the password is written only while the account still has the email
-   * and the password generation the link was issued for; every session is revoked.
+   * and the password generation the link was issued for, in the write that ends every session
+   * (the epoch): whatever fails after it, no session signed in before the reset lives on.
    */
   async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
     const consumed = await this.actionLinks.consume(token, 'password_reset');
     if (!consumed) throw invalidLink();
     const passwordHash = await this.passwords.hash(newPassword);
-    const changed = await this.usersRepository.setPassword(
+    const cutoff = await this.usersRepository.setPassword(
       consumed.userId,
       passwordHash,
       this.clock.now().toISOString(),
@@ -285,8 +303,8 @@ export class AuthService {
         passwordGeneration: consumed.passwordGeneration,
       },
     );
-    if (!changed) throw invalidLink();
-    await this.sessions.revokeAll(consumed.userId);
+    if (!cutoff) throw invalidLink();
+    await this.sessions.deleteEnded(consumed.userId, cutoff);
     // The owner proved control of the mailbox: failed sign-ins no longer count against them.
     await this.clearLoginFailures(consumed.email);
   }
@@ -346,7 +364,7 @@ export class AuthService {
     if (user.status === 'inactive') throw forbidden(ErrorCode.AccountInactive, 'The account is deactivated.');
   }
 
-  private newSession(userId: string, client: ClientInfo): { session: Session; refreshToken: string } {
+  private newSession(userId: string, client: ClientInfo, sessionEpoch = 0): { session: Session; refreshToken: string } {
     const sessionId = this.ids.next();
     const { token, hash } = this.tokens.newRefreshToken(userId, sessionId, 0);
     const now = this.clock.now();
@@ -364,6 +382,8 @@ export class AuthService {
         refreshTokenHash: hash,
         previousTokenHashes: [],
         generation: 0,
+        // Left out at 0 (a new account's): absent reads as 0.
+        ...(sessionEpoch > 0 ? { sessionEpoch } : {}),
       },
     };
   }

@@ -36,6 +36,10 @@ export interface User {
    * sign-in item yet, the account has at most its registration's session. Internal, never returned.
    */
   sessionsCounted?: boolean;
+  /** Raised to end every older session at once (src/identity/sessions/session.entity.ts). Internal. */
+  sessionEpoch?: number;
+  /** The one session of an earlier epoch that the latest raise kept (a password change's caller). Internal. */
+  sessionEpochKeeps?: string;
 }
 
 /** The user with its credential: only the auth code ever sees this. */

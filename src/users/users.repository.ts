@@ -19,6 +19,7 @@ import { type TransactOperation, type TransactionPart, transactWrite } from '../
 import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-bookkeeping.js';
+import { cutoffOf, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -109,14 +110,17 @@ export class UsersRepository {
    * Replaces the password hash. The version and the password generation rise, so stale writes
    * fail and every reset link issued for the old password dies. With `expect` (a reset link),
    * the write happens only while the account still has the email the link was sent to and the
-   * password generation it was issued for: false when either changed.
+   * password generation it was issued for: undefined when either changed. The same write raises
+   * the session epoch, ending every session but `keepSessionId` (src/identity/sessions/session.entity.ts),
+   * and returns the cutoff for the clean-up.
    */
   async setPassword(
     userId: string,
     passwordHash: string,
     at: string,
     expect?: { email: string; passwordGeneration: number },
-  ): Promise<boolean> {
+    keepSessionId?: string,
+  ): Promise<SessionCutoff | undefined> {
     const condition = expect
       ? {
           expression:
@@ -128,20 +132,49 @@ export class UsersRepository {
         }
       : { expression: 'attribute_exists(PK)' };
     try {
-      await this.db.send(
+      // The same write ends every other session (the epoch), so no failure after it leaves one alive.
+      const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: Keys.user(userId),
           ...buildUpdate({
-            set: { passwordHash, updatedAt: at },
-            add: { version: 1, passwordGeneration: 1 },
+            set: { passwordHash, updatedAt: at, sessionEpochKeeps: keepSessionId },
+            add: { version: 1, passwordGeneration: 1, sessionEpoch: 1 },
+            remove: keepSessionId === undefined ? ['sessionEpochKeeps'] : [],
             condition,
           }),
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return true;
+      return { epoch: Number(result.Attributes?.sessionEpoch), keeps: keepSessionId };
     } catch (error) {
-      if (expect && isConditionalCheckFailed(error)) return false;
+      if (expect && isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Ends every session of the user at once (sign-out everywhere): one `UpdateItem` raising the
+   * user item's `sessionEpoch`. The user item is copied by its four listing indexes, so this
+   * writes 5 items (about 5 WCU); sign-outs everywhere are rare. Undefined when the user is gone.
+   */
+  async endSessions(userId: string): Promise<SessionCutoff | undefined> {
+    try {
+      const result = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.user(userId),
+          ...buildUpdate({
+            add: { sessionEpoch: 1 },
+            remove: ['sessionEpochKeeps'],
+            condition: { expression: 'attribute_exists(PK)' },
+          }),
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return { epoch: Number(result.Attributes?.sessionEpoch) };
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
       throw error;
     }
   }
@@ -151,7 +184,7 @@ export class UsersRepository {
    * password generation, so outstanding reset links die), a verified email, role admin and
    * status active, with the active-admin count, in one transaction on the user's version.
    */
-  async takeOverAsAdmin(user: User, passwordHash: string): Promise<void> {
+  async takeOverAsAdmin(user: User, passwordHash: string): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
       this.userUpdate(user, {
@@ -161,12 +194,16 @@ export class UsersRepository {
           emailVerifiedAt: user.emailVerifiedAt ?? at,
           updatedAt: at,
         },
-        add: { passwordGeneration: 1 },
+        // Every session of whoever held the account ends with this write.
+        add: { passwordGeneration: 1, sessionEpoch: 1 },
+        remove: ['sessionEpochKeeps'],
         role: 'admin',
         status: 'active',
       }),
       ...this.adminCounterOperations(user, { role: 'admin', status: 'active' }),
     ]);
+    // The update was conditioned on the version read, so the epoch was the one read.
+    return { epoch: cutoffOf(user).epoch + 1 };
   }
 
   /**
@@ -238,20 +275,28 @@ export class UsersRepository {
     ]);
   }
 
-  /** Changes the role and/or the status, keeping the listings and the active-admin count exact. */
+  /**
+   * Changes the role and/or the status, keeping the listings and the active-admin count exact.
+   * A move to `suspended` or `inactive` also ends every session (the epoch, in the same write), so
+   * none comes back if the account is reactivated. Returns the user's cutoff after the write.
+   */
   async setRoleAndStatus(
     user: User,
     next: { role?: UserRole; status?: UserStatus; deletedAt?: string },
-  ): Promise<void> {
+  ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
+    const endsSessions = next.status === 'suspended' || next.status === 'inactive';
     await transactWrite(this.db, [
       this.userUpdate(user, {
         set: { updatedAt: at, ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}) },
+        ...(endsSessions ? { add: { sessionEpoch: 1 }, remove: ['sessionEpochKeeps'] } : {}),
         role: next.role,
         status: next.status,
       }),
       ...this.adminCounterOperations(user, { role: next.role ?? user.role, status: next.status ?? user.status }),
     ]);
+    // Conditioned on the version read: the epoch was the one read.
+    return endsSessions ? { epoch: cutoffOf(user).epoch + 1 } : cutoffOf(user);
   }
 
   /** Updates the profile fields given; `null` removes one. Honours the profile's version. */

@@ -51,11 +51,12 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     findIdByEmail: jest.fn((email: string) => Promise.resolve([...byId.values()].find((u) => u.email === email)?.id)),
     updateProfile: jest.fn((_userId: string, _changes: unknown, _version: number) => Promise.resolve()),
     changeEmail: jest.fn((_user: User, _email: string, ..._parts: TransactionPart[]) => Promise.resolve()),
-    setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve()),
-    takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve()),
+    // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
+    setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve({ epoch: 1 })),
+    takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve({ epoch: 1 })),
     erase: jest.fn((_user: User) => Promise.resolve()),
   };
-  const sessions = { revokeAll: jest.fn((_userId: string) => Promise.resolve(1)) };
+  const sessions = { deleteEnded: jest.fn((_userId: string, _cutoff: unknown) => Promise.resolve(1)) };
   const passwords = { verify: jest.fn((password: string, _hash: string) => Promise.resolve(password === 'right')) };
   const actionLinks = {
     requestLink: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()),
@@ -227,7 +228,11 @@ describe('UsersService: deactivation, erasure', () => {
     expect(users.setRoleAndStatus.mock.calls[0][1]).toEqual({ status: 'inactive', deletedAt: NOW });
     await service.deactivate('gone');
     expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
-    expect(sessions.revokeAll.mock.calls).toEqual([['u1'], ['gone']]);
+    // The deletes are clean-up after the status write's cutoff (an account already inactive: its own).
+    expect(sessions.deleteEnded.mock.calls).toEqual([
+      ['u1', { epoch: 1 }],
+      ['gone', { epoch: 0, keeps: undefined }],
+    ]);
     expect(await refusalOf(() => service.deactivate('nobody'))).toBe('404 user_not_found');
   });
 
@@ -264,7 +269,10 @@ describe('UsersService: admin changes', () => {
       ['u2', { status: 'inactive', deletedAt: NOW }],
       ['u3', { status: 'active' }],
     ]);
-    expect(sessions.revokeAll.mock.calls).toEqual([['u1'], ['u2']]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([
+      ['u1', { epoch: 1 }],
+      ['u2', { epoch: 1 }],
+    ]);
   });
 
   it('setRole and setStatus honour If-Match (412) and write nothing when nothing changes', async () => {
@@ -314,7 +322,7 @@ describe('UsersService.ensureAdmin', () => {
     expect(users.takeOverAsAdmin).not.toHaveBeenCalled();
     expect(await service.ensureAdmin('boss@example.com', hash)).toBe('taken-over');
     expect(users.takeOverAsAdmin.mock.calls.map(([u, h]) => [u.id, h])).toEqual([['squatter', 'operator hash']]);
-    expect(sessions.revokeAll.mock.calls).toEqual([['squatter']]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['squatter', { epoch: 1 }]]);
   });
 
   it('looks again when the account changed meanwhile (412) and gives up after 3 rounds', async () => {

@@ -13,7 +13,7 @@ import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
-import type { Session } from '../identity/sessions/session.entity.js';
+import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { isActiveAdmin } from './admin-counter.js';
@@ -169,10 +169,12 @@ export class UsersService {
   async deactivate(userId: string): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
-    if (user.status !== 'inactive') {
-      await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: this.clock.now().toISOString() });
-    }
-    await this.sessions.revokeAll(userId);
+    // The status write ends every session (the epoch); the deletes are clean-up.
+    const cutoff =
+      user.status !== 'inactive'
+        ? await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: this.clock.now().toISOString() })
+        : cutoffOf(user);
+    await this.sessions.deleteEnded(userId, cutoff);
   }
 
   /**
@@ -282,13 +284,15 @@ export class UsersService {
   async setStatus(userId: string, status: Exclude<UserStatus, 'pending'>, ifMatch?: number): Promise<User> {
     const user = await this.requireUser(userId);
     assertVersion(ifMatch, user.version);
-    if (user.status !== status) {
-      await this.users.setRoleAndStatus(user, {
-        status,
-        ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString() } : {}),
-      });
-    }
-    if (status !== 'active') await this.sessions.revokeAll(userId);
+    // A move away from active ends every session in the status write (the epoch); the deletes are clean-up.
+    const cutoff =
+      user.status !== status
+        ? await this.users.setRoleAndStatus(user, {
+            status,
+            ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString() } : {}),
+          })
+        : cutoffOf(user);
+    if (status !== 'active') await this.sessions.deleteEnded(userId, cutoff);
     return this.requireUser(userId);
   }
 
@@ -323,14 +327,15 @@ export class UsersService {
       }
       const user = await this.requireUser(userId);
       if (user.role === 'admin' && user.status === 'active' && user.emailVerified) return 'unchanged';
+      let cutoff;
       try {
-        await this.users.takeOverAsAdmin(user, await passwordHash());
+        cutoff = await this.users.takeOverAsAdmin(user, await passwordHash());
       } catch (error) {
         // Another instance (or a request) changed the account meanwhile: look again.
         if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
         throw error;
       }
-      await this.sessions.revokeAll(userId);
+      await this.sessions.deleteEnded(userId, cutoff);
       return 'taken-over';
     }
     throw new Error(`Could not create or take over the admin ${email}`);

@@ -193,3 +193,71 @@ describe('SessionsRepository.openWithinCap', () => {
     expect(deletedKeys).toContain('SESSION#s115');
   });
 });
+
+/** A session item of the user `u1` signed in at `sessionEpoch` (absent: before any raise). */
+const sessionItem = (id: string, sessionEpoch?: number, expiresAt = '2026-11-30T00:00:00.000Z') => ({
+  PK: 'USER#u1',
+  SK: `SESSION#${id}`,
+  id,
+  createdAt: '2026-11-27T10:00:00.000Z',
+  expiresAt,
+  ...(sessionEpoch === undefined ? {} : { sessionEpoch }),
+});
+/** A password change from session `kept` raised the epoch to 2. */
+const cutoff = { epoch: 2, keeps: 'kept' };
+
+describe('SessionsRepository: sessions ended by the user item’s epoch', () => {
+  it('findWithUser (guard and refresh) finds no session of an earlier epoch but the kept one', async () => {
+    const user = { PK: 'USER#u1', SK: 'USER', id: 'u1', sessionEpoch: 2, sessionEpochKeeps: 'kept' };
+    const found = async (item: Record<string, unknown>) => {
+      const { repository } = capRepository((name) =>
+        name === 'BatchGetCommand' ? { Responses: { table: [item, user] } } : undefined,
+      );
+      return (await repository.findWithUser('u1', String(item.id))).session?.id;
+    };
+    expect(await found(sessionItem('old'))).toBeUndefined();
+    expect(await found(sessionItem('older', 1))).toBeUndefined();
+    expect(await found(sessionItem('kept', 1))).toBe('kept');
+    expect(await found(sessionItem('new', 2))).toBe('new');
+  });
+
+  it('deleteEnded deletes ended and dead items only, sends a batch held by a transaction again, and never throws', async () => {
+    const items = [
+      sessionItem('old'),
+      sessionItem('kept', 1),
+      sessionItem('new', 2),
+      sessionItem('expired', 2, '2026-11-27T00:00:00.000Z'),
+    ];
+    let batches = 0;
+    const { repository, calls } = capRepository((name) => {
+      if (name === 'QueryCommand') return { Items: items };
+      if (name === 'BatchWriteCommand' && ++batches === 1) throw error('TransactionConflictException');
+      return undefined;
+    });
+    expect(await repository.deleteEnded('u1', cutoff)).toBe(2);
+    const sent = calls.filter((c) => c.constructor.name === 'BatchWriteCommand');
+    expect(sent).toHaveLength(2);
+    expect(sent[1].input.RequestItems.table.map((r) => r.DeleteRequest.Key.SK).sort()).toEqual([
+      'SESSION#expired',
+      'SESSION#old',
+    ]);
+
+    // A failure that outlasts the retries leaves items no read accepts: logged, not thrown.
+    const { repository: failing } = capRepository((name) => {
+      if (name === 'QueryCommand') return { Items: items };
+      if (name === 'BatchWriteCommand') throw error('TransactionConflictException');
+      return undefined;
+    });
+    await expect(failing.deleteEnded('u1', cutoff)).resolves.toBe(0);
+  });
+
+  it('a sign-in at the cap counts ended sessions as dead: deleted with its transaction, not counted', async () => {
+    const items = [sessionItem('old'), sessionItem('kept', 1), sessionItem('new', 2)];
+    const { repository, calls } = capRepository((name) => (name === 'QueryCommand' ? { Items: items } : undefined));
+    await repository.openWithinCap(session, 5, { bound: undefined, logins: 7, sessionsCounted: true }, cutoff);
+    const transaction = calls.find((c) => c.constructor.name === 'TransactWriteCommand')!;
+    expect(transaction.input.TransactItems.slice(2).map((i) => i.Delete!.Key.SK)).toEqual(['SESSION#old']);
+    // kept and new stay live beside the new session.
+    expect(transaction.input.TransactItems[1].Update!.ExpressionAttributeValues[':count']).toBe(3);
+  });
+});

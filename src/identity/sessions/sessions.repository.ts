@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -32,7 +32,7 @@ import {
   withLogin,
 } from '../login-bookkeeping.js';
 import type { UserWithPassword } from '../account.js';
-import type { Session } from './session.entity.js';
+import { cutoffOf, hasEnded, type Session, type SessionCutoff } from './session.entity.js';
 
 /** How many rotated-out refresh token hashes a session remembers for reuse detection. */
 const REMEMBERED_TOKENS = 5;
@@ -49,6 +49,9 @@ class CountChanged extends Error {}
 
 type Item = Record<string, unknown>;
 
+/** No session has ended by sign-out (an account whose user item never raised its epoch). */
+const NONE_ENDED: SessionCutoff = { epoch: 0 };
+
 /**
  * TTL deletion lags (minutes locally, up to days on AWS): a session item is only live before
  * its expiresAt (the sliding window) and while younger than the absolute maximum age. The age
@@ -64,6 +67,8 @@ const isLive = (item: Record<string, unknown>, oldestCreatedAt: string, now: Dat
 
 @Injectable()
 export class SessionsRepository {
+  private readonly logger = new Logger('SessionsRepository');
+
   constructor(
     @Inject(DYNAMODB_DOCUMENT_CLIENT) private readonly db: DynamoDBDocumentClient,
     @Inject(DYNAMODB_TABLE_NAME) private readonly tableName: string,
@@ -119,11 +124,16 @@ export class SessionsRepository {
    * A condition lost to a concurrent sign-in re-reads the sign-in item and tries again, with the
    * session stamped anew (`restamped`). Returns the session as written.
    */
-  async openWithinCap(session: Session, max: number, tally: SessionTally): Promise<Session> {
+  async openWithinCap(
+    session: Session,
+    max: number,
+    tally: SessionTally,
+    cutoff: SessionCutoff = NONE_ENDED,
+  ): Promise<Session> {
     let known = tally;
     let current = session;
     for (let attempt = 1; ; attempt++) {
-      if (await this.tryOpen(current, max, known)) return current;
+      if (await this.tryOpen(current, max, known, cutoff)) return current;
       if (attempt === CAP_ATTEMPTS) break;
       const login = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: Keys.userLogin(session.userId), ConsistentRead: true }),
@@ -133,7 +143,7 @@ export class SessionsRepository {
     }
     current = this.restamped(session);
     await this.create(current, { item: recordLogin(this.tableName, current.userId, current.createdAt) });
-    await this.trimToNewest(current.userId, max);
+    await this.trimToNewest(current.userId, max, this.clock.now(), cutoff);
     return current;
   }
 
@@ -154,7 +164,7 @@ export class SessionsRepository {
   }
 
   /** One attempt of `openWithinCap`: false when the sign-in item changed since `tally` was read. */
-  private async tryOpen(session: Session, max: number, tally: SessionTally): Promise<boolean> {
+  private async tryOpen(session: Session, max: number, tally: SessionTally, cutoff: SessionCutoff): Promise<boolean> {
     let change: SessionCountChange;
     let doomed: Item[] = [];
     let later: Item[] = [];
@@ -163,7 +173,7 @@ export class SessionsRepository {
       change =
         tally.logins === undefined ? { kind: 'set', count: tally.bound + 1, logins: undefined } : { kind: 'add', max };
     } else {
-      const { live, dead } = await this.sessionKeys(session.userId);
+      const { live, dead } = await this.sessionKeys(session.userId, this.clock.now(), cutoff);
       // The newest live ones stay beside the new session; the cap's evictions go first into the
       // transaction (they make the count true), dead ones after them, what does not fit after it.
       const evicted = live.slice(Math.max(0, max - 1));
@@ -194,13 +204,20 @@ export class SessionsRepository {
     return true;
   }
 
-  /** The user's session items (keys and dates): live ones newest first, and dead ones. One `Query`. */
-  private async sessionKeys(userId: string, now = this.clock.now()): Promise<{ live: Item[]; dead: Item[] }> {
+  /**
+   * The user's session items (keys and dates): live ones newest first, and dead ones (expired,
+   * or ended by `cutoff`). One `Query`.
+   */
+  private async sessionKeys(
+    userId: string,
+    now = this.clock.now(),
+    cutoff: SessionCutoff = NONE_ENDED,
+  ): Promise<{ live: Item[]; dead: Item[] }> {
     const items = await queryAll(this.db, {
       TableName: this.tableName,
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
       ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
-      ProjectionExpression: 'PK, SK, createdAt, expiresAt, #ttl',
+      ProjectionExpression: 'PK, SK, id, createdAt, expiresAt, sessionEpoch, #ttl',
       ExpressionAttributeNames: { '#ttl': 'ttl' },
       ConsistentRead: true,
     });
@@ -208,7 +225,7 @@ export class SessionsRepository {
     const oldest = this.oldestLiveCreatedAt(now);
     const live: Item[] = [];
     const dead: Item[] = [];
-    for (const item of items) (isLive(item, oldest, now) ? live : dead).push(item);
+    for (const item of items) (isLive(item, oldest, now) && !endedBy(item, cutoff) ? live : dead).push(item);
     live.sort(
       (a, b) => String(b.createdAt).localeCompare(String(a.createdAt)) || String(b.SK).localeCompare(String(a.SK)),
     );
@@ -230,8 +247,11 @@ export class SessionsRepository {
     const sessionItem = items.find((item) => item.SK === Keys.session(userId, sessionId).SK);
     const userItem = items.find((item) => item.SK === Keys.user(userId).SK);
     const loginItem = items.find((item) => item.SK === Keys.userLogin(userId).SK);
+    // A session that a sign-out everywhere, a password change or a status change ended is absent
+    // even while its item is still there: the user item read here holds the cutoff.
+    const ended = sessionItem && userItem ? endedBy(sessionItem, cutoffOf(userItem)) : false;
     return {
-      session: sessionItem && this.live(sessionItem) ? stripInternal<Session>(sessionItem) : undefined,
+      session: sessionItem && this.live(sessionItem) && !ended ? stripInternal<Session>(sessionItem) : undefined,
       user: userItem ? withLogin(stripInternal<UserWithPassword>(userItem), loginItem) : undefined,
     };
   }
@@ -243,36 +263,63 @@ export class SessionsRepository {
     return result.Item && this.live(result.Item) ? stripInternal<Session>(result.Item) : undefined;
   }
 
-  /** The user's live sessions, from one Query on the user's partition (paged internally). */
-  async listForUser(userId: string): Promise<Session[]> {
-    const items = await queryAll(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
-      ConsistentRead: true,
-    });
-    return items.filter((item) => this.live(item)).map((item) => stripInternal<Session>(item));
-  }
-
   /**
-   * One page of the user's live sessions, in session-id order: one Query of at most `limit`
-   * items on the user's partition, with a cursor bound to that user. Dead items that TTL has
-   * not removed yet are skipped, so a page can be shorter than `limit`.
+   * The user's live sessions, from one Query on the user's partition (paged internally) and,
+   * beside it, the user item's cutoff (one `GetItem`), so that ended sessions are left out.
    */
-  async listPage(cursors: CursorCodec, userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
-    const scope = `sessions|${userId}`;
-    const result = await this.db.send(
-      new QueryCommand({
+  async listForUser(userId: string): Promise<Session[]> {
+    const [items, cutoff] = await Promise.all([
+      queryAll(this.db, {
         TableName: this.tableName,
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
         ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
         ConsistentRead: true,
-        Limit: limit,
-        ExclusiveStartKey: cursors.decode(cursor, scope),
+      }),
+      this.cutoffFor(userId),
+    ]);
+    return items
+      .filter((item) => this.live(item) && !endedBy(item, cutoff))
+      .map((item) => stripInternal<Session>(item));
+  }
+
+  /** The user item's cutoff: one consistent `GetItem` of its two attributes (none ended when absent). */
+  private async cutoffFor(userId: string): Promise<SessionCutoff> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.user(userId),
+        ProjectionExpression: 'sessionEpoch, sessionEpochKeeps',
+        ConsistentRead: true,
       }),
     );
+    return result.Item ? cutoffOf(result.Item) : NONE_ENDED;
+  }
+
+  /**
+   * One page of the user's live sessions, in session-id order: one Query of at most `limit`
+   * items on the user's partition, with a cursor bound to that user, and the user item's cutoff
+   * beside it (one `GetItem`, in parallel). Dead items that TTL has not removed yet, and ended ones
+   * whose clean-up has not run or failed, are skipped, so a page can be shorter than `limit`.
+   */
+  async listPage(cursors: CursorCodec, userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
+    const scope = `sessions|${userId}`;
+    const [result, cutoff] = await Promise.all([
+      this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+          ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
+          ConsistentRead: true,
+          Limit: limit,
+          ExclusiveStartKey: cursors.decode(cursor, scope),
+        }),
+      ),
+      this.cutoffFor(userId),
+    ]);
     return {
-      items: (result.Items ?? []).filter((item) => this.live(item)).map((item) => stripInternal<Session>(item)),
+      items: (result.Items ?? [])
+        .filter((item) => this.live(item) && !endedBy(item, cutoff))
+        .map((item) => stripInternal<Session>(item)),
       nextCursor: cursors.encode(result.LastEvaluatedKey, scope),
     };
   }
@@ -283,8 +330,13 @@ export class SessionsRepository {
    * count (`openWithinCap`); concurrent sign-ins each trim, so the count settles at the cap.
    * One Query (keys and dates only) and one batch.
    */
-  async trimToNewest(userId: string, max: number, now = this.clock.now()): Promise<number> {
-    const { live, dead } = await this.sessionKeys(userId, now);
+  async trimToNewest(
+    userId: string,
+    max: number,
+    now = this.clock.now(),
+    cutoff: SessionCutoff = NONE_ENDED,
+  ): Promise<number> {
+    const { live, dead } = await this.sessionKeys(userId, now, cutoff);
     const doomed = [...dead, ...live.slice(max)];
     await batchWriteAll(
       this.db,
@@ -356,16 +408,44 @@ export class SessionsRepository {
     }
   }
 
-  /** Revokes every session of the user except `keepSessionId`, with batched deletes. */
-  async revokeAll(userId: string, keepSessionId?: string): Promise<number> {
-    const sessions = (await this.listForUser(userId)).filter((s) => s.id !== keepSessionId);
-    await batchWriteAll(
-      this.db,
-      this.tableName,
-      sessions.map((s) => ({ DeleteRequest: { Key: Keys.session(userId, s.id) } })),
-    );
-    return sessions.length;
+  /**
+   * Clean-up after a raise of the user's `sessionEpoch` (which already ended the sessions): deletes
+   * the items of the sessions `cutoff` ended, and dead ones, with one `Query` of their keys and
+   * batched deletes. Sessions signed in since the raise stay. It never throws: a failure leaves
+   * items that no read accepts, that the next sign-in at the cap or TTL removes, so it is logged
+   * and the request that ended them still succeeds. Returns how many items it deleted.
+   */
+  async deleteEnded(userId: string, cutoff: SessionCutoff): Promise<number> {
+    try {
+      const { dead } = await this.sessionKeys(userId, this.clock.now(), cutoff);
+      // DynamoDB documents TransactionConflictException for a single write to an item a transaction
+      // holds (a sign-in at the cap evicting it) and UnprocessedItems (retried by batchWriteAll) for
+      // throughput and internal failures, not what a batch meets: either way it is sent again.
+      await retryWhileHeldByTransaction(() =>
+        batchWriteAll(
+          this.db,
+          this.tableName,
+          dead.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
+        ),
+      );
+      return dead.length;
+    } catch (error) {
+      this.logger.warn(
+        `Ended sessions of user ${userId} are left for TTL and the cap's clean-up: ${(error as Error).message}`,
+      );
+      return 0;
+    }
   }
 }
+
+/** True when the user item's cutoff ended this session item. */
+const endedBy = (item: Item, cutoff: SessionCutoff): boolean =>
+  hasEnded(
+    {
+      id: typeof item.id === 'string' ? item.id : String(item.SK).slice(Keys.sessionPrefix.length),
+      sessionEpoch: item.sessionEpoch,
+    },
+    cutoff,
+  );
 
 const keyOf = (item: Item): { PK: string; SK: string } => ({ PK: item.PK as string, SK: item.SK as string });
