@@ -139,3 +139,17 @@ export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 
 /** True when an item carrying a `ttl` has expired but DynamoDB has not deleted it yet. */
 export const isExpired = (item: Record<string, unknown>, now: Date = systemClock.now()): boolean =>
   typeof item[TTL_ATTRIBUTE] === 'number' && item[TTL_ATTRIBUTE] <= epochSeconds(now);
+
+/** A read's `ProjectionExpression` and the names its placeholders stand for. */
+export interface Projection {
+  ProjectionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+}
+
+/** A projection of these attributes, each through a placeholder (`#status`: some names are DynamoDB reserved words). */
+export function projectionOf(attributes: readonly string[]): Projection {
+  return {
+    ProjectionExpression: attributes.map((name) => `#${name}`).join(', '),
+    ExpressionAttributeNames: Object.fromEntries(attributes.map((name) => [`#${name}`, name])),
+  };
+}

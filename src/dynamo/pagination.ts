@@ -5,6 +5,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { CursorCodec } from './cursor.js';
+import type { Projection } from './expressions.js';
 import { GSI, type GsiName } from './table.definition.js';
 
 export interface Page<T> {
@@ -27,6 +28,8 @@ export interface IndexPageQuery {
   sortKeyAtMost?: string;
   /** `COUNT`: return no item, only how many (and the cursor after them): a skip to an offset. */
   select?: 'COUNT';
+  /** Only these attributes of each entry (not with `COUNT`, which returns none). */
+  projection?: Projection;
 }
 
 function keyCondition(query: IndexPageQuery, index: (typeof GSI)[GsiName]): Partial<QueryCommandInput> {
@@ -60,11 +63,17 @@ export async function queryIndexPage(
 ): Promise<Page<Record<string, NativeAttributeValue>> & { count?: number }> {
   const index = GSI[query.index];
   const scope = `${index.name}|${query.partition}`;
+  const condition = keyCondition(query, index);
+  const projection = query.projection && query.select !== 'COUNT' ? query.projection : undefined;
   const result = await client.send(
     new QueryCommand({
       TableName: query.tableName,
       IndexName: index.name,
-      ...keyCondition(query, index),
+      ...condition,
+      ...(projection && {
+        ProjectionExpression: projection.ProjectionExpression,
+        ExpressionAttributeNames: { ...condition.ExpressionAttributeNames, ...projection.ExpressionAttributeNames },
+      }),
       ScanIndexForward: query.ascending ?? false,
       Limit: query.limit,
       Select: query.select,

@@ -1,7 +1,7 @@
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { itemSizeBytes } from '../dynamo/item-size.js';
 import { ENTITY, type ItemKey } from '../dynamo/keys.js';
-import type { PostSummary } from './post.entity.js';
+import { type PostSummary, SUMMARY_ATTRIBUTES } from './post.entity.js';
 
 type Item = Record<string, NativeAttributeValue>;
 
@@ -14,29 +14,11 @@ type Item = Record<string, NativeAttributeValue>;
  */
 export const LINK_ITEM_MAX_BYTES = 1200;
 
-/** The summary fields a link copies: what a feed shows, nothing internal. */
-const COPIED: readonly (keyof PostSummary)[] = [
-  'id',
-  'authorId',
-  'title',
-  'slug',
-  'excerpt',
-  'featuredImageUrl',
-  'categoryId',
-  'tagIds',
-  'status',
-  'publishedAt',
-  'viewCount',
-  'likeCount',
-  'commentCount',
-  'createdAt',
-  'updatedAt',
-  'version',
-  // The author's display data (issue 17): the stream processor's fan-out updates it in place.
-  'authorUsername',
-  'authorName',
-  'authorVersion',
-];
+/**
+ * The summary fields a link copies: all of them (what a feed shows, nothing internal), the
+ * author's display data included, which the stream processor's fan-out updates in place (issue 17).
+ */
+const COPIED = SUMMARY_ATTRIBUTES;
 
 /**
  * A tag's or category's link to a published post. It is written (again) in the same transaction

@@ -30,6 +30,33 @@ export interface PostSummary {
   authorVersion?: number;
 }
 
+/**
+ * Every attribute of a stored summary besides its keys, as the type declares them (the compiler
+ * refuses a field of `PostSummary` missing here): what a feed Query asks DynamoDB for
+ * (`SUMMARY_PROJECTION`) and what a tag's or category's link copies (post-links.ts).
+ */
+export const SUMMARY_ATTRIBUTES = Object.keys({
+  id: 0,
+  authorId: 0,
+  title: 0,
+  slug: 0,
+  excerpt: 0,
+  featuredImageUrl: 0,
+  categoryId: 0,
+  tagIds: 0,
+  status: 0,
+  publishedAt: 0,
+  viewCount: 0,
+  likeCount: 0,
+  commentCount: 0,
+  createdAt: 0,
+  updatedAt: 0,
+  version: 0,
+  authorUsername: 0,
+  authorName: 0,
+  authorVersion: 0,
+} satisfies Record<keyof PostSummary, 0>) as readonly (keyof PostSummary)[];
+
 /** The whole post: summary plus content (`SK=POST#CONTENT`). */
 export interface Post extends PostSummary {
   content: string;

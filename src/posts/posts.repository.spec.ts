@@ -1,6 +1,9 @@
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
-import { PostsRepository } from './posts.repository.js';
+import { CursorCodec } from '../dynamo/cursor.js';
+import { stripInternal } from '../dynamo/items.js';
+import { type PostList, type PostSummary, SUMMARY_ATTRIBUTES } from './post.entity.js';
+import { PostsRepository, toPostSummaryItem } from './posts.repository.js';
 
 /** A transaction cancelled because its first item's condition failed, as the SDK reports it. */
 const cancelled = () =>
@@ -125,5 +128,92 @@ describe('PostsRepository.removeLike', () => {
       status: 503,
       code: 'transaction_conflict',
     });
+  });
+});
+
+describe('PostsRepository feed Queries: only the summary attributes', () => {
+  const summary: PostSummary = {
+    id: 'p1',
+    authorId: 'a1',
+    title: 'T',
+    slug: 't',
+    excerpt: 'e',
+    featuredImageUrl: 'https://example.com/i.png',
+    categoryId: 'c1',
+    tagIds: ['t1'],
+    status: 'published',
+    publishedAt: '2026-11-27T08:00:00.000Z',
+    viewCount: 1,
+    likeCount: 2,
+    commentCount: 3,
+    createdAt: '2026-11-27T07:00:00.000Z',
+    updatedAt: '2026-11-27T07:30:00.000Z',
+    version: 4,
+    authorUsername: 'ann',
+    authorName: 'Ann',
+    authorVersion: 5,
+  };
+
+  /** Answers every Query with no entry, every BatchGetItem with nothing; keeps the Queries' inputs. */
+  function recordingClient() {
+    const queries: QueryCommand['input'][] = [];
+    const send = (command: unknown) => {
+      if (command instanceof QueryCommand) queries.push(command.input);
+      return Promise.resolve(command instanceof QueryCommand ? { Items: [], Count: 0 } : { Responses: {} });
+    };
+    return { client: { send } as never, queries };
+  }
+  const feeds = () => {
+    const { client, queries } = recordingClient();
+    const posts = new PostsRepository(
+      client,
+      'table',
+      undefined as never,
+      new CursorCodec('a cursor secret long enough to be a key'),
+      new SettableClock(),
+    );
+    return { posts, queries };
+  };
+  /** The attributes a Query asks for, its placeholders resolved (undefined: every attribute). */
+  const projected = (input: QueryCommand['input']) =>
+    input.ProjectionExpression?.split(', ').map((name) => input.ExpressionAttributeNames?.[name] ?? name);
+
+  it('declares every attribute a stored summary holds besides its keys and index keys', () => {
+    const stored = stripInternal<Record<string, unknown>>(toPostSummaryItem(summary));
+    expect([...SUMMARY_ATTRIBUTES].sort()).toEqual(Object.keys(stored).sort());
+  });
+
+  it('asks for them on the global, author and own-posts feeds, and for the link copies on tag and category feeds', async () => {
+    const { posts, queries } = feeds();
+    const now = '2026-11-27T09:00:00.000Z';
+    await posts.globalFeed(20, undefined, now);
+    await posts.authorFeed('a1', 20, undefined, now);
+    await posts.ownPosts('a1', undefined, 20);
+    await posts.ownPosts('a1', 'draft', 20);
+    const feedQueries = queries.filter((input) => input.IndexName !== undefined);
+    expect(feedQueries.map((input) => input.IndexName)).toEqual(['GSI1', 'GSI2', 'GSI3', 'GSI4']);
+    for (const input of feedQueries) {
+      expect(projected(input)).toEqual([...SUMMARY_ATTRIBUTES]);
+      // The key condition's own placeholders are still there.
+      for (const placeholder of input.KeyConditionExpression!.match(/#\w+/g) ?? [])
+        expect(input.ExpressionAttributeNames).toHaveProperty([placeholder]);
+    }
+    queries.length = 0;
+    await posts.tagFeed('t1', 20, undefined, now);
+    await posts.categoryFeed('c1', 20, undefined, now);
+    expect(queries.map(projected)).toEqual([
+      ['postId', 'summary'],
+      ['postId', 'summary'],
+    ]);
+  });
+
+  it('asks for no attribute on a skip, which counts entries only (Select COUNT refuses a projection)', async () => {
+    const { posts, queries } = feeds();
+    const now = '2026-11-27T09:00:00.000Z';
+    const lists: PostList[] = [{}, { authorId: 'a1' }, { tagId: 't1' }];
+    for (const list of lists) await posts.skip(list, 20, undefined, now);
+    const counts = queries.filter((input) => input.Select === 'COUNT');
+    expect(counts).toHaveLength(3);
+    for (const input of counts) expect(input.ProjectionExpression).toBeUndefined();
   });
 });
