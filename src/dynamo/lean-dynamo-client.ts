@@ -207,11 +207,15 @@ export function errorFromAnswer(status: number, headers: IncomingHttpHeaders, te
   return new DynamoServiceError(name, said ?? name, status, requestId, members);
 }
 
-/** A 2xx body as DynamoDB JSON, or undefined when it is not JSON (a proxy's page, a cut body). */
+/**
+ * A 2xx body as DynamoDB JSON, or undefined when it is not JSON (a proxy's page, a cut body).
+ * Binaries stay base64 strings: every attribute value of an answer goes through
+ * `unmarshallOutput`, whose `fromAttr` decodes them (lean-marshall.ts).
+ */
 function parseAnswer(text: string): Record<string, unknown> | undefined {
   if (!text) return {};
   try {
-    const parsed: unknown = JSON.parse(text, hasBinary(text) ? binaryReviver : undefined);
+    const parsed: unknown = JSON.parse(text);
     return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
       ? (parsed as Record<string, unknown>)
       : undefined;

@@ -77,10 +77,11 @@ export function fromAttr(data: unknown): unknown {
       case 'BOOL':
         return Boolean(value);
       case 'B':
-        return value;
+        return binaryOf(value);
       case 'SS':
-      case 'BS':
         return new Set(value as unknown[]);
+      case 'BS':
+        return new Set((value as unknown[]).map(binaryOf));
       case 'NS':
         return new Set((value as unknown[]).map(numberOf));
       default:
@@ -91,6 +92,14 @@ export function fromAttr(data: unknown): unknown {
 }
 
 const fromOne = (item: unknown): unknown => fromAttr(item);
+
+/**
+ * A binary as the JSON protocol carries it (base64) decoded here, where the attribute's type says
+ * it is one, rather than by a reviver over the whole answer: that needed a search of every answer
+ * for `"B":` first (~45 us on a 30 KB feed page). A value already decoded passes as it is.
+ */
+const binaryOf = (value: unknown): unknown =>
+  typeof value === 'string' ? new Uint8Array(Buffer.from(value, 'base64')) : value;
 
 function numberOf(value: unknown): unknown {
   const num = Number(value);
