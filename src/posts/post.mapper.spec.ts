@@ -1,4 +1,4 @@
-import type { PostSummary } from './post.entity.js';
+import { effectiveStatus, type PostSummary } from './post.entity.js';
 import { PostMapper } from './post.mapper.js';
 
 // Between a hot comment's deletion (its -1 on the counter item, at once) and the stream's fold of
@@ -32,5 +32,28 @@ describe('PostMapper counts', () => {
       likeCount: 0,
       commentCount: 7,
     });
+  });
+});
+
+describe('effectiveStatus', () => {
+  const post = { status: 'published' as const, publishedAt: '2026-11-27T09:00:00.000Z' };
+
+  it('is scheduled until publishedAt, published from then, for each instant asked in turn', () => {
+    const before = new Date('2026-11-27T08:59:59.999Z');
+    const at = new Date('2026-11-27T09:00:00.000Z');
+    expect([before, at, before, before, at].map((now) => effectiveStatus(post, now))).toEqual([
+      'scheduled',
+      'published',
+      'scheduled',
+      'scheduled',
+      'published',
+    ]);
+  });
+
+  it('follows a Date moved in place (the same object at another instant)', () => {
+    const now = new Date('2026-11-27T08:00:00.000Z');
+    expect(effectiveStatus(post, now)).toBe('scheduled');
+    now.setTime(Date.parse('2026-11-27T10:00:00.000Z'));
+    expect(effectiveStatus(post, now)).toBe('published');
   });
 });
