@@ -1,6 +1,7 @@
 // Jest's global set-up for the e2e project (plain ESM, so that Jest loads it without a transform).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = process.cwd();
@@ -53,6 +54,9 @@ async function ensureBuilt() {
  */
 export default async function globalSetup() {
   await ensureBuilt();
+  // A directory for this run only (the workers inherit the variable): what every file of the run
+  // would compute alike, kept once (the app's OpenAPI document, test/helpers/test-app.ts).
+  process.env.TEST_RUN_DIR = mkdtempSync(join(tmpdir(), 'publishing-api-test-run-'));
   if (process.env.TEST_DYNAMODB_ENDPOINT) return; // an engine the caller already runs
   const { startEmbeddedDynamo } = await import('../dist/dynamo/embedded-dynamo.js');
   const engine = await startEmbeddedDynamo({ sharedDb: false });

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -22,7 +25,7 @@ import { StreamPoller } from '../../src/stream/stream-poller.js';
 import type { UserWithPassword } from '../../src/users/user.entity.js';
 import { TEST_REQUEST_TIMEOUT_MS } from './built-scripts.js';
 import { placeNewTable, regionOf } from './databases.js';
-import { OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
+import { type OpenApiDocument, OpenApiValidator, validatingAgent, type ValidatingAgent } from './openapi.js';
 import { atScale } from './scale.js';
 
 /**
@@ -115,12 +118,35 @@ function validatorFor(app: NestExpressApplication, http: TestAgent): Promise<Ope
   const routes = servedRoutes(app);
   let validator = validators.get(routes);
   if (!validator) {
-    validator = OpenApiValidator.fromApp(http);
+    validator = runWideDocument(routes, http);
     validators.set(routes, validator);
     // A failed fetch is not kept: the next app asks its own `/docs-json` again.
     validator.catch(() => validators.delete(routes));
   }
   return validator;
+}
+
+/**
+ * The document of apps serving `routes`, fetched once per Jest run: the first file that needs it
+ * writes what `/docs-json` served to the run's directory (TEST_RUN_DIR, test/global-setup.mjs), and
+ * later files read it there. Building the document costs an app 0.3-0.4 s of CPU (Swagger reads
+ * every route and DTO), in every e2e file; all files of a run load the same `dist/` build, so they
+ * get the same document for the same routes (docs/testing.md, "Suite time", session 16).
+ */
+async function runWideDocument(routes: string, http: TestAgent): Promise<OpenApiValidator> {
+  const runDir = process.env.TEST_RUN_DIR;
+  if (!runDir) return OpenApiValidator.fromApp(http);
+  const file = join(runDir, `openapi-${createHash('sha256').update(routes).digest('hex').slice(0, 16)}.json`);
+  try {
+    return new OpenApiValidator(JSON.parse(readFileSync(file, 'utf8')) as OpenApiDocument);
+  } catch {
+    const validator = await OpenApiValidator.fromApp(http);
+    // Written whole, then renamed: a file of another worker never reads half a document.
+    const partial = `${file}.${process.pid}.${nanoid(6)}`;
+    writeFileSync(partial, JSON.stringify(validator.document));
+    renameSync(partial, file);
+    return validator;
+  }
 }
 
 /**
