@@ -1,7 +1,9 @@
+import { jest } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersService } from '../src/users/users.service.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
@@ -219,6 +221,98 @@ describe('account security (e2e)', () => {
       await users.setStatus(user.userId, 'active');
       await expectEnded(user);
       await signIn(user.email, user.password);
+    });
+  });
+
+  describe('a password change in flight never revives a session that ended meanwhile (review 16a H1)', () => {
+    const refresh = (token: string) => t.api.post('/api/v1/auth/refresh').send({ refreshToken: token });
+    const signIn = async (email: string, password: string) =>
+      (await login(t, email, password).expect(200)).body as { accessToken: string; refreshToken: string };
+
+    /**
+     * Starts a change of the password from `bearer` and holds it after its read and its check of
+     * the current password, at the hash of the new one, until `meanwhile` has run: the change's
+     * write then meets what `meanwhile` wrote.
+     */
+    const changeAround = async (bearer: string, current: string, meanwhile: () => Promise<unknown>) => {
+      const hasher = t.app.get(PasswordHasher);
+      const hash = hasher.hash.bind(hasher);
+      let reached!: () => void;
+      const atHash = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const spy = jest.spyOn(hasher, 'hash').mockImplementationOnce(async (password) => {
+        reached();
+        await held;
+        return hash(password);
+      });
+      try {
+        const change = t.api
+          .post('/api/v1/auth/password')
+          .set('authorization', bearer)
+          .send({ currentPassword: current, newPassword: 'changed-pass-1' })
+          .then((res) => res);
+        await atHash;
+        await meanwhile();
+        release();
+        return await change;
+      } finally {
+        spy.mockRestore();
+      }
+    };
+
+    it('a reset that completes while the attacker’s change is hashing: 401, the reset’s password stays', async () => {
+      const victim = await signUp(t);
+      const attacker = await signIn(victim.email, victim.password);
+      const link = await requestReset(t, victim.email);
+      let afterReset!: { accessToken: string };
+      const change = await changeAround(`Bearer ${attacker.accessToken}`, victim.password, async () => {
+        await confirmReset(t, link, 'after-reset-1').expect(204);
+        afterReset = await signIn(victim.email, 'after-reset-1');
+      });
+      expect([change.status, change.body.code]).toEqual([401, 'session_revoked']);
+      expect((await me(t, `Bearer ${attacker.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+      await refresh(attacker.refreshToken).expect(401);
+      await login(t, victim.email, 'changed-pass-1').expect(401);
+      // The victim's session since the reset lives on.
+      await me(t, `Bearer ${afterReset.accessToken}`).expect(200);
+    });
+
+    it('a sign-out everywhere while the change is hashing: 401, the caller’s session stays ended', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      const change = await changeAround(user.bearer, user.password, () =>
+        t.api.post('/api/v1/auth/logout-all').set('authorization', `Bearer ${other.accessToken}`).expect(204),
+      );
+      expect([change.status, change.body.code]).toEqual([401, 'session_revoked']);
+      expect((await me(t, user.bearer).expect(401)).body.code).toBe('session_revoked');
+      await refresh(user.refreshToken).expect(401);
+      await login(t, user.email, user.password).expect(200);
+    });
+
+    it('a suspension while the change is hashing: nothing comes back with the reactivation', async () => {
+      const user = await signUp(t);
+      const users = t.app.get(UsersService);
+      const change = await changeAround(user.bearer, user.password, () => users.setStatus(user.userId, 'suspended'));
+      expect([change.status, change.body.code]).toEqual([401, 'session_revoked']);
+      await users.setStatus(user.userId, 'active');
+      expect((await me(t, user.bearer).expect(401)).body.code).toBe('session_revoked');
+      await refresh(user.refreshToken).expect(401);
+      await login(t, user.email, user.password).expect(200);
+    });
+
+    it('two changes from one session at once: one 204, the other 403 wrong_password, never 500', async () => {
+      const user = await signUp(t);
+      const change = await changeAround(user.bearer, user.password, () =>
+        t.api
+          .post('/api/v1/auth/password')
+          .set('authorization', user.bearer)
+          .send({ currentPassword: user.password, newPassword: 'after-reset-2' })
+          .expect(204),
+      );
+      expect([change.status, change.body.code]).toEqual([403, 'wrong_password']);
+      await me(t, user.bearer).expect(200);
+      await login(t, user.email, 'after-reset-2').expect(200);
     });
   });
 

@@ -91,8 +91,11 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
       Promise.resolve({ user: byId.get(id), sessions: { bound: 3, logins: 4, sessionsCounted: true } }),
     ),
     // The cutoff of the password's write: the epoch raised once, the kept session if any.
-    setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect?: unknown, keeps?: string) =>
-      Promise.resolve<SessionCutoff | undefined>({ epoch: 1, keeps }),
+    setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect: unknown) =>
+      Promise.resolve<SessionCutoff | undefined>({ epoch: 1 }),
+    ),
+    changePassword: jest.fn((_id: string, _hash: string, _at: string, read: { sessionEpoch: number }, keeps: string) =>
+      Promise.resolve<SessionCutoff | undefined>({ epoch: read.sessionEpoch + 1, keeps }),
     ),
     endSessions: jest.fn((_id: string) => Promise.resolve<SessionCutoff | undefined>({ epoch: 1 })),
     markEmailVerified: jest.fn((_user: User, _email: string, _at: string) => Promise.resolve(true)),
@@ -103,7 +106,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
       Promise.resolve(session),
     ),
     findWithUser: jest.fn((userId: string, sessionId: string, _options?: unknown) =>
-      Promise.resolve(
+      Promise.resolve<{ session?: Session; user?: UserWithPassword }>(
         stored && stored.userId === userId && stored.id === sessionId
           ? { session: stored, user: byId.get(userId) }
           : {},
@@ -189,6 +192,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     failures,
     erasure,
     firstSessions,
+    passwords,
   };
 }
 
@@ -369,15 +373,52 @@ describe('AuthService.refresh', () => {
 
 describe('AuthService: passwords and links', () => {
   it('changePassword: a wrong current password is 403 wrong_password; a right one signs out every other session', async () => {
-    const { service, usersRepository, sessions } = setUp([account('u1')]);
+    const { service, usersRepository, sessions } = setUp(
+      [account('u1', { passwordGeneration: 4, sessionEpoch: 2 })],
+      session({ sessionEpoch: 2 }),
+    );
     expect(await refusalOf(() => service.changePassword('u1', 's1', 'wrong', 'next-password'))).toBe(
       '403 wrong_password',
     );
-    expect(usersRepository.setPassword).not.toHaveBeenCalled();
+    expect(usersRepository.changePassword).not.toHaveBeenCalled();
     await service.changePassword('u1', 's1', 'right', 'next-password');
-    // One write sets the password and ends every session but the caller's; the deletes are clean-up.
-    expect(usersRepository.setPassword.mock.calls).toEqual([['u1', 'hash of next-password', NOW, undefined, 's1']]);
-    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1, keeps: 's1' }]]);
+    // One write, conditioned on what the read found with the caller's live session, sets the
+    // password and ends every session but the caller's; the deletes are clean-up.
+    expect(sessions.findWithUser.mock.calls.at(-1)).toEqual(['u1', 's1']);
+    expect(usersRepository.changePassword.mock.calls).toEqual([
+      ['u1', 'hash of next-password', NOW, { passwordGeneration: 4, sessionEpoch: 2 }, 's1'],
+    ]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 3, keeps: 's1' }]]);
+  });
+
+  it('changePassword refuses a caller whose session has ended, and answers a lost condition without a 500', async () => {
+    // The session ended (or the account is gone) before the read: nothing is checked or written.
+    const ended = setUp([account('u1')]);
+    ended.sessions.findWithUser.mockResolvedValueOnce({ user: account('u1', { sessionEpoch: 1 }) });
+    expect(await refusalOf(() => ended.service.changePassword('u1', 's1', 'right', 'next-password'))).toBe(
+      '401 session_revoked',
+    );
+    expect(await refusalOf(() => ended.service.changePassword('gone', 's1', 'right', 'next-password'))).toBe(
+      '401 session_revoked',
+    );
+    expect(ended.passwords.verify).not.toHaveBeenCalled();
+    expect(ended.usersRepository.changePassword).not.toHaveBeenCalled();
+
+    // The write's condition lost to a raise that ended the caller's session: 401, no clean-up.
+    const raced = setUp([account('u1')], session());
+    raced.usersRepository.changePassword.mockResolvedValueOnce(undefined);
+    raced.sessions.findWithUser
+      .mockResolvedValueOnce({ session: session(), user: account('u1') })
+      .mockResolvedValueOnce({ user: account('u1', { sessionEpoch: 1 }) });
+    expect(await refusalOf(() => raced.service.changePassword('u1', 's1', 'right', 'next-password'))).toBe(
+      '401 session_revoked',
+    );
+    // ... to another change from this same session, which kept it: the password given is no longer current.
+    raced.usersRepository.changePassword.mockResolvedValueOnce(undefined);
+    expect(await refusalOf(() => raced.service.changePassword('u1', 's1', 'right', 'next-password'))).toBe(
+      '403 wrong_password',
+    );
+    expect(raced.sessions.deleteEnded).not.toHaveBeenCalled();
   });
 
   it('a reset request asks for a link only for an account that exists and is not deactivated, and writes a stand-in otherwise', async () => {
@@ -411,7 +452,7 @@ describe('AuthService: passwords and links', () => {
       NOW,
       { email: 'u1@example.com', passwordGeneration: 2 },
     ]);
-    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1, keeps: undefined }]]);
+    expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1 }]]);
     // The owner proved the mailbox: the account's failed sign-ins are cleared.
     expect(limiter.reset.mock.calls.map(([check]) => check.subject)).toEqual(['u1@example.com']);
   });

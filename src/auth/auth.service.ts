@@ -48,6 +48,8 @@ const NO_SUCH_USER_ID = '~no-such-user~';
 
 const withoutPassword = ({ passwordHash: _hash, ...user }: UserWithPassword): User => user;
 const invalidLink = () => badRequest(ErrorCode.InvalidActionToken, 'The link is invalid, used or expired.');
+// The guard's answer for an ended session (src/auth/access-token.verifier.ts).
+const sessionEnded = () => unauthorized(ErrorCode.SessionRevoked, 'The session has ended; sign in again.');
 const reused = () =>
   unauthorized(ErrorCode.RefreshTokenReused, 'This refresh token was already used; the session is revoked.');
 
@@ -250,23 +252,38 @@ export class AuthService {
     }
   }
 
-  /** Changes the password and signs out every other device; every outstanding reset link dies. */
+  /**
+   * Changes the password and signs out every other device; every outstanding reset link dies.
+   * The caller's session and the password are read together, and the write is conditioned on what
+   * was read (review 16a H1): a reset, sign-out everywhere or suspension that ends the caller's
+   * session while the hashes run makes the change fail with 401 `session_revoked` instead of
+   * reviving that session with the keep.
+   */
   async changePassword(userId: string, sessionId: string, current: string, next: string): Promise<void> {
     await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
-    const user = await this.usersRepository.findWithPassword(userId);
-    if (!user || !(await this.passwords.verify(current, user.passwordHash))) {
+    const { session, user } = await this.sessions.findWithUser(userId, sessionId);
+    if (!session || !user || user.status === 'inactive') throw sessionEnded();
+    if (!(await this.passwords.verify(current, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
     }
     // One write sets the password and ends every other session (the epoch); the processor sends
     // the security notice from the user item's change (docs/streams.md).
-    const cutoff = await this.usersRepository.setPassword(
+    const cutoff = await this.usersRepository.changePassword(
       userId,
       await this.passwords.hash(next),
       this.clock.now().toISOString(),
-      undefined,
+      { passwordGeneration: user.passwordGeneration ?? 0, sessionEpoch: cutoffOf(user).epoch },
       sessionId,
     );
-    if (cutoff) await this.sessions.deleteEnded(userId, cutoff);
+    if (!cutoff) {
+      // Something wrote the password or the epoch since the read (rare: look again). Either it
+      // ended this session (or the account is gone), or it was another change from this same
+      // session, after which the current password given is no longer the current one.
+      const again = await this.sessions.findWithUser(userId, sessionId);
+      if (!again.session || !again.user || again.user.status === 'inactive') throw sessionEnded();
+      throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
+    }
+    await this.sessions.deleteEnded(userId, cutoff);
   }
 
   /**

@@ -53,6 +53,12 @@ export type ProfileChanges = Partial<{
 }>;
 
 /** Persistence of users, profiles and their uniqueness items. The only code that speaks DynamoDB for them. */
+/** `attribute = :value`, where a counter that was never raised (0) is absent from the item. */
+const equalsOrAbsentAtZero = (attribute: string, placeholder: string, value: number): string =>
+  value === 0
+    ? `(attribute_not_exists(${attribute}) OR ${attribute} = ${placeholder})`
+    : `${attribute} = ${placeholder}`;
+
 @Injectable()
 export class UsersRepository {
   private readonly versioned: VersionedWrites;
@@ -107,30 +113,62 @@ export class UsersRepository {
   }
 
   /**
-   * Replaces the password hash. The version and the password generation rise, so stale writes
-   * fail and every reset link issued for the old password dies. With `expect` (a reset link),
-   * the write happens only while the account still has the email the link was sent to and the
-   * password generation it was issued for: undefined when either changed. The same write raises
-   * the session epoch, ending every session but `keepSessionId` (src/identity/sessions/session.entity.ts),
-   * and returns the cutoff for the clean-up.
+   * Replaces the password hash with a reset link: the write happens only while the account still
+   * has the email the link was sent to and the password generation it was issued for (undefined
+   * when either changed). The version and the password generation rise, so stale writes fail and
+   * every other reset link dies; the same write raises the session epoch, ending every session
+   * (src/identity/sessions/session.entity.ts), and returns the cutoff for the clean-up.
    */
   async setPassword(
     userId: string,
     passwordHash: string,
     at: string,
-    expect?: { email: string; passwordGeneration: number },
+    expect: { email: string; passwordGeneration: number },
+  ): Promise<SessionCutoff | undefined> {
+    return this.writePassword(userId, passwordHash, at, {
+      expression: `attribute_exists(PK) AND email = :boundEmail AND ${equalsOrAbsentAtZero('passwordGeneration', ':boundGeneration', expect.passwordGeneration)}`,
+      values: { ':boundEmail': expect.email, ':boundGeneration': expect.passwordGeneration },
+    });
+  }
+
+  /**
+   * Replaces the password hash for a change made from session `keepSessionId`, which the raise of
+   * the epoch spares. The write is conditioned on the password generation and the session epoch
+   * `read` with the caller's live session (review 16a H1): a reset, sign-out everywhere, suspension
+   * or other change that commits after that read fails this one (undefined, nothing written), so
+   * the keep can never revive a session that they ended. Undefined as well when the user is gone.
+   */
+  async changePassword(
+    userId: string,
+    passwordHash: string,
+    at: string,
+    read: { passwordGeneration: number; sessionEpoch: number },
+    keepSessionId: string,
+  ): Promise<SessionCutoff | undefined> {
+    return this.writePassword(
+      userId,
+      passwordHash,
+      at,
+      {
+        expression: [
+          'attribute_exists(PK)',
+          equalsOrAbsentAtZero('passwordGeneration', ':readGeneration', read.passwordGeneration),
+          equalsOrAbsentAtZero('sessionEpoch', ':readEpoch', read.sessionEpoch),
+        ].join(' AND '),
+        values: { ':readGeneration': read.passwordGeneration, ':readEpoch': read.sessionEpoch },
+      },
+      keepSessionId,
+    );
+  }
+
+  /** The password's one UpdateItem (see setPassword, changePassword): undefined when `condition` fails. */
+  private async writePassword(
+    userId: string,
+    passwordHash: string,
+    at: string,
+    condition: { expression: string; values: Record<string, unknown> },
     keepSessionId?: string,
   ): Promise<SessionCutoff | undefined> {
-    const condition = expect
-      ? {
-          expression:
-            'attribute_exists(PK) AND email = :boundEmail AND ' +
-            (expect.passwordGeneration === 0
-              ? '(attribute_not_exists(passwordGeneration) OR passwordGeneration = :boundGeneration)'
-              : 'passwordGeneration = :boundGeneration'),
-          values: { ':boundEmail': expect.email, ':boundGeneration': expect.passwordGeneration },
-        }
-      : { expression: 'attribute_exists(PK)' };
     try {
       // The same write ends every other session (the epoch), so no failure after it leaves one alive.
       const result = await this.db.send(
@@ -148,7 +186,7 @@ export class UsersRepository {
       );
       return { epoch: Number(result.Attributes?.sessionEpoch), keeps: keepSessionId };
     } catch (error) {
-      if (expect && isConditionalCheckFailed(error)) return undefined;
+      if (isConditionalCheckFailed(error)) return undefined;
       throw error;
     }
   }
