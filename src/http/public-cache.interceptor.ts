@@ -41,8 +41,15 @@ export function cacheKeyOf(req: Pick<Request, 'route' | 'path' | 'params' | 'que
   return JSON.stringify([typeof route === 'string' ? route : req.path, params, query]);
 }
 
-/** Entries one app keeps at most; the oldest goes first (a Map iterates in insertion order). */
+/**
+ * Entries one route keeps at most; the oldest goes first (a Map iterates in insertion order). Each
+ * route has its own map, so many distinct feed pages (tags, cursors) cannot push the category tree
+ * or one post out.
+ */
 const MAX_ENTRIES = 1000;
+
+/** Marks the cache's own Express handlers, for the start-up check of their place. */
+const CACHE_HANDLER = Symbol('publicCache');
 
 /** The handlers marked `@PublicCache()`, with their controllers (read for their paths at start-up). */
 const cacheable: { controller: object; handler: object }[] = [];
@@ -97,15 +104,15 @@ export function publicCachePaths(prefix: string): string[] {
  * and the handler's validation never ran on a hit before either); a miss goes on to the route, and
  * the answer the route sends with `res.json` is kept when it is a 200 of that very route.
  */
-export function publicCache(seconds: number, clock: Clock): (path: string) => RequestHandler {
-  const entries = new Map<string, Entry>();
+export function publicCache(seconds: number, clock: Clock, maxEntries = MAX_ENTRIES): (path: string) => RequestHandler {
   const setHeaders = (res: Response, entry: Entry, now: number): void => {
     const left = Math.max(1, Math.ceil((entry.expiresAt - now) / 1000));
     res.setHeader('Cache-Control', `public, max-age=${left}`);
     res.setHeader('ETag', entry.etag);
   };
-  return (path) =>
-    (req: Request, res: Response, next: NextFunction): void => {
+  return (path) => {
+    const entries = new Map<string, Entry>();
+    const handler = (req: Request, res: Response, next: NextFunction): void => {
       // Express's GET routes also take HEAD: left to the route, as before.
       if (req.method !== 'GET') return next();
       // The answer differs with and without a token: a CDN that keeps the public one must not
@@ -140,7 +147,7 @@ export function publicCache(seconds: number, clock: Clock): (path: string) => Re
         };
         entries.delete(key);
         entries.set(key, entry);
-        if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+        if (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
         setHeaders(res, entry, now);
         // What `res.json` does with the app's settings (no replacer, no spacing), without a second stringify.
         if (!res.getHeader('Content-Type')) res.setHeader('Content-Type', 'application/json');
@@ -148,6 +155,8 @@ export function publicCache(seconds: number, clock: Clock): (path: string) => Re
       };
       next();
     };
+    return Object.assign(handler, { [CACHE_HANDLER]: true });
+  };
 }
 
 /**
@@ -163,8 +172,11 @@ export function mountPublicCache(express: Express, prefix: string, seconds: numb
 
 /** Express 5's router layers, as far as this check reads them. */
 interface RouterLayer {
-  route?: { path?: unknown; methods?: Record<string, boolean> };
+  route?: { path?: unknown; methods?: Record<string, boolean>; stack?: { handle?: unknown }[] };
 }
+
+const isCacheLayer = (layer: RouterLayer): boolean =>
+  layer.route?.stack?.some((part) => (part.handle as Record<symbol, unknown> | undefined)?.[CACHE_HANDLER]) ?? false;
 
 /**
  * Throws unless every `@PublicCache()` path is a GET route Nest registered (run after `init`): a path
@@ -174,9 +186,12 @@ export function checkPublicCacheRoutes(express: Express, prefix: string): void {
   const stack = (express as unknown as { router: { stack: RouterLayer[] } }).router.stack;
   const nestGets = stack.filter((layer) => layer.route?.methods?.get);
   for (const path of publicCachePaths(prefix)) {
-    // The cache's own layer is one GET route with the path; Nest's is another, after it.
-    if (nestGets.filter((layer) => layer.route?.path === path).length < 2) {
-      throw new Error(`@PublicCache() route ${path} is not a route of the app`);
-    }
+    // The cache's own layer is one GET route with the path; Nest's is another, after it (Express
+    // runs layers in order: behind the route, the cache would never answer).
+    const layers = nestGets.filter((layer) => layer.route?.path === path);
+    const cache = layers.findIndex(isCacheLayer);
+    const route = layers.findIndex((layer) => !isCacheLayer(layer));
+    if (route < 0) throw new Error(`@PublicCache() route ${path} is not a route of the app`);
+    if (cache < 0 || cache > route) throw new Error(`@PublicCache() route ${path} has no cache in front of it`);
   }
 }

@@ -1,7 +1,10 @@
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { PostsController } from '../posts/posts.controller.js';
 import { CategoriesController } from '../taxonomy/categories.controller.js';
-import { publicCachePaths } from './public-cache.interceptor.js';
+import express, { type Express } from 'express';
+import request from 'supertest';
+import { systemClock } from '../common/clock/clock.js';
+import { checkPublicCacheRoutes, mountPublicCache, publicCache, publicCachePaths } from './public-cache.interceptor.js';
 
 describe('@PublicCache()', () => {
   it('lists the marked routes with the paths Nest gives them under the prefix', () => {
@@ -25,5 +28,44 @@ describe('@PublicCache()', () => {
       expect(handler).toBeInstanceOf(Function);
       expect(Reflect.getMetadata(INTERCEPTORS_METADATA, handler)).toBeUndefined();
     }
+  });
+
+  it('keeps a map per route: many distinct feed pages do not push another route out', async () => {
+    const cacheFor = publicCache(60, systemClock, 3);
+    const app = express();
+    const served = { feed: 0, tree: 0 };
+    app.get('/feed', cacheFor('/feed'), (_req, res) => void res.json({ feed: ++served.feed }));
+    app.get('/tree', cacheFor('/tree'), (_req, res) => void res.json({ tree: ++served.tree }));
+    await request(app).get('/tree').expect(200, { tree: 1 });
+    for (let page = 0; page <= 3; page++) await request(app).get(`/feed?cursor=${page}`).expect(200);
+    expect(served.feed).toBe(4);
+    await request(app).get('/tree').expect(200, { tree: 1 }); // still the cached answer
+    await request(app).get('/feed?cursor=0').expect(200, { feed: 5 }); // the oldest page went
+  });
+
+  describe('the start-up check of the mounted cache', () => {
+    const routes = (app: Express): void => {
+      for (const path of publicCachePaths('api/v1')) app.get(path, (_req, res) => void res.json({}));
+    };
+
+    it('passes with the cache in front of every route', () => {
+      const app = express();
+      mountPublicCache(app, 'api/v1', 5, systemClock);
+      routes(app);
+      expect(() => checkPublicCacheRoutes(app, 'api/v1')).not.toThrow();
+    });
+
+    it('fails when a route is missing', () => {
+      const app = express();
+      mountPublicCache(app, 'api/v1', 5, systemClock);
+      expect(() => checkPublicCacheRoutes(app, 'api/v1')).toThrow(/is not a route of the app/);
+    });
+
+    it('fails when the cache sits behind the routes, where it would never answer', () => {
+      const app = express();
+      routes(app);
+      mountPublicCache(app, 'api/v1', 5, systemClock);
+      expect(() => checkPublicCacheRoutes(app, 'api/v1')).toThrow(/has no cache in front of it/);
+    });
   });
 });
