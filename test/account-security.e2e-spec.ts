@@ -5,6 +5,8 @@ import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersService } from '../src/users/users.service.js';
+import { UserErasureWorkflow } from '../src/workflows/user-erasure.workflow.js';
+import { processStream } from './helpers/stream.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
 import {
@@ -313,6 +315,40 @@ describe('account security (e2e)', () => {
       expect([change.status, change.body.code]).toEqual([403, 'wrong_password']);
       await me(t, user.bearer).expect(200);
       await login(t, user.email, 'after-reset-2').expect(200);
+    });
+  });
+
+  describe('a sign-in during the erasure of its account', () => {
+    /**
+     * The account is erased while its sign-in checks the password (after the sign-in read it,
+     * before it writes); with `cascaded`, the stream processor has also removed the partition's
+     * remains by then, else it is still to run (or running: its Query may be behind the write).
+     */
+    const eraseDuringPasswordCheck = (userId: string, cascaded: boolean) => {
+      const hasher = t.app.get(PasswordHasher);
+      const verify = hasher.verify.bind(hasher);
+      return jest.spyOn(hasher, 'verify').mockImplementationOnce(async (password, hash) => {
+        await t.app.get(UserErasureWorkflow).erase(userId);
+        if (cascaded) await processStream(t);
+        return verify(password, hash);
+      });
+    };
+
+    it.each([
+      ['its first sign-in (no sign-in item yet), remains removed', false, true],
+      ['its first sign-in (no sign-in item yet), remains not yet removed', false, false],
+      ['a later sign-in, remains removed', true, true],
+      ['a later sign-in, remains not yet removed', true, false],
+    ])('is refused and writes nothing into the erased partition: %s', async (_case, signedInBefore, cascaded) => {
+      const user = await signUp(t);
+      if (signedInBefore) await login(t, user.email, user.password).expect(200);
+      const spy = eraseDuringPasswordCheck(user.userId, cascaded);
+      const res = await login(t, user.email, user.password).expect(401);
+      spy.mockRestore();
+      expect(res.body.code).toBe('invalid_credentials');
+      await processStream(t);
+      const left = (await t.allItems()).filter((item) => JSON.stringify(item).includes(user.userId));
+      expect(left.map((item) => item.SK)).toEqual([]);
     });
   });
 

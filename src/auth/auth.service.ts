@@ -16,7 +16,7 @@ import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from '../users/dto/register.dto.js';
 import { PasswordHasher } from '../users/password-hasher.js';
 import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
-import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
+import { AccountErasedDuringSignIn, SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { TokenService } from './tokens/token.service.js';
 
@@ -167,12 +167,16 @@ export class AuthService {
     const cutoff = cutoffOf(user);
     const { session: fresh, refreshToken } = this.newSession(user.id, client, cutoff.epoch);
     // Stamped anew when it lost races for the session cap (review 15a L3).
-    const session = await this.sessions.openWithinCap(
-      fresh,
-      this.config.auth.maxSessionsPerUser,
-      found.sessions,
-      cutoff,
-    );
+    let session: Session;
+    try {
+      session = await this.sessions.openWithinCap(fresh, this.config.auth.maxSessionsPerUser, found.sessions, cutoff);
+    } catch (error) {
+      // Erased after its password was checked: now an unknown email, and nothing was written.
+      if (error instanceof AccountErasedDuringSignIn) {
+        throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
+      }
+      throw error;
+    }
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,

@@ -349,13 +349,15 @@ export class UsersRepository {
   }
 
   /**
-   * Erases the user: the user item first (with the admin count, in one transaction), so the
-   * account is gone at once; then the rest of the partition (profile, sessions) and the
-   * uniqueness items, in batches with retries of unprocessed items.
+   * Erases the user: the user and sign-in items (with the admin count and the uniqueness items,
+   * in one transaction), so the account is gone at once; the stream processor removes the rest.
    */
   async erase(user: User): Promise<void> {
     await transactWrite(this.db, [
       this.versioned.delete(Keys.user(user.id), user.version),
+      // With the user item: every sign-in's transaction is conditioned on one of the two, so a
+      // sign-in that read the account before this cannot write a session into its partition after.
+      { item: { Delete: { TableName: this.tableName, Key: Keys.userLogin(user.id) } } },
       ...this.adminCounterOperations(user, undefined),
       // The email and username are free again the moment the account is gone.
       this.emails.release(user.email, user.id, { ifPresent: true }),

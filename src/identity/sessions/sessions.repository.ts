@@ -19,6 +19,7 @@ import { ENTITY, Keys } from '../../dynamo/keys.js';
 import { type Page, queryAll } from '../../dynamo/pagination.js';
 import {
   MAX_TRANSACTION_ITEMS,
+  mustExist,
   retryWhileHeldByTransaction,
   transactWrite,
   type TransactionPart,
@@ -46,6 +47,18 @@ const CAP_ATTEMPTS = 3;
 
 /** A sign-in's transaction lost its race for the cap: the sign-in item changed since it was read. */
 class CountChanged extends Error {}
+
+/**
+ * The account was erased while it signed in (after its password was checked): no session was
+ * written into the erased partition. The erasure deletes the user and sign-in items in one
+ * transaction, and every sign-in transaction is conditioned on one of them.
+ */
+export class AccountErasedDuringSignIn extends Error {
+  constructor() {
+    super('The account was erased during the sign-in');
+    this.name = 'AccountErasedDuringSignIn';
+  }
+}
 
 type Item = Record<string, unknown>;
 
@@ -142,7 +155,12 @@ export class SessionsRepository {
       current = this.restamped(session);
     }
     current = this.restamped(session);
-    await this.create(current, { item: recordLogin(this.tableName, current.userId, current.createdAt) });
+    // Not conditioned on the sign-in item (it may not exist): on the user item instead.
+    await this.create(
+      current,
+      { item: recordLogin(this.tableName, current.userId, current.createdAt) },
+      this.accountExists(current.userId),
+    );
     await this.trimToNewest(current.userId, max, this.clock.now(), cutoff);
     return current;
   }
@@ -187,9 +205,13 @@ export class SessionsRepository {
       await transactWrite(this.db, [
         this.createPart(session),
         {
+          // Its conditions need the sign-in item that was read (the erasure deletes it first).
           item: recordLogin(this.tableName, session.userId, session.createdAt, change),
           onConditionFailed: () => new CountChanged(),
         },
+        // With no sign-in item to condition on (an account's first sign-in), the user item must
+        // still exist: one item more in this transaction only.
+        ...(tally.logins === undefined ? [this.accountExists(session.userId)] : []),
         ...doomed.map((item) => ({ item: { Delete: { TableName: this.tableName, Key: keyOf(item) } } })),
       ]);
     } catch (error) {
@@ -202,6 +224,11 @@ export class SessionsRepository {
       later.map((item) => ({ DeleteRequest: { Key: keyOf(item) } })),
     );
     return true;
+  }
+
+  /** The transaction part that requires the user item, so no session outlives an erasure begun meanwhile. */
+  private accountExists(userId: string): TransactOperation {
+    return mustExist(this.tableName, Keys.user(userId), () => new AccountErasedDuringSignIn());
   }
 
   /**
