@@ -224,6 +224,27 @@ describe('account security (e2e)', () => {
       await expectEnded(user);
       await signIn(user.email, user.password);
     });
+
+    it('a deactivation ends every session for good: none comes back with the reactivation (review 16a L6)', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      const users = t.app.get(UsersService);
+      await withSessionDeletesFailing(() => users.deactivate(user.userId));
+      await users.setStatus(user.userId, 'active');
+      await expectEnded(user);
+      await expectEnded(other);
+      await signIn(user.email, user.password);
+    });
+
+    it('sign-out everywhere is a change of the user: a write on the version read before it fails (review 16a L1)', async () => {
+      const user = await signUp(t);
+      const users = t.app.get(UsersService);
+      const before = await users.setStatus(user.userId, 'active');
+      await t.api.post('/api/v1/auth/logout-all').set('authorization', user.bearer).expect(204);
+      await expect(users.setStatus(user.userId, 'suspended', before.version)).rejects.toMatchObject({
+        code: 'version_mismatch',
+      });
+    });
   });
 
   describe('a password change in flight never revives a session that ended meanwhile (review 16a H1)', () => {

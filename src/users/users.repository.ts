@@ -203,7 +203,10 @@ export class UsersRepository {
           TableName: this.tableName,
           Key: Keys.user(userId),
           ...buildUpdate({
-            add: { sessionEpoch: 1 },
+            // The version rises too, so that a status change or takeover conditioned on the version
+            // it read (with the epoch) fails instead of reporting a stale cutoff (review 16a L1),
+            // and If-Match clients see the change.
+            add: { sessionEpoch: 1, version: 1 },
             remove: ['sessionEpochKeeps'],
             condition: { expression: 'attribute_exists(PK)' },
           }),

@@ -1,0 +1,85 @@
+import { jest } from '@jest/globals';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SettableClock } from '../common/clock/clock.js';
+import { accountFixture } from '../identity/account.testing.js';
+import type { User } from './user.entity.js';
+import { UsersRepository } from './users.repository.js';
+
+type Update = {
+  Key?: { SK?: string };
+  UpdateExpression?: string;
+  ExpressionAttributeValues?: Record<string, unknown>;
+  ExpressionAttributeNames?: Record<string, string>;
+};
+type Command = { constructor: { name: string }; input: Update & { TransactItems?: { Update?: Update }[] } };
+
+/** The repository on a client that answers every call and records it. */
+function setUp() {
+  const calls: Command[] = [];
+  const db = {
+    send: jest.fn((command: Command) => {
+      calls.push(command);
+      return Promise.resolve({ Attributes: { sessionEpoch: 4 } });
+    }),
+  };
+  const repository = new UsersRepository(db as unknown as DynamoDBDocumentClient, 'table', new SettableClock());
+  /** The user item's update: its own UpdateItem, or the transaction's Update of the user item. */
+  const userUpdate = (): { expression: string; values: Record<string, unknown>; names: Record<string, string> } => {
+    const last = calls.at(-1)!;
+    const update =
+      last.constructor.name === 'TransactWriteCommand'
+        ? last.input.TransactItems!.find((i) => i.Update?.Key?.SK === 'USER')!.Update!
+        : last.input;
+    return {
+      expression: String(update.UpdateExpression),
+      values: update.ExpressionAttributeValues ?? {},
+      names: update.ExpressionAttributeNames ?? {},
+    };
+  };
+  /** The attributes the update ADDs and REMOVEs, by name. */
+  const changed = () => {
+    const { expression, names } = userUpdate();
+    const named = (clause: string) =>
+      [...(expression.match(new RegExp(`${clause} ([^A-Z]*)`))?.[1] ?? '').matchAll(/#\w+/g)].map(([p]) => names[p]);
+    return { add: named('ADD'), remove: named('REMOVE') };
+  };
+  return { repository, calls, changed };
+}
+
+const user = (overrides: Partial<User> = {}): User => {
+  const { passwordHash: _hash, ...rest } = accountFixture('u1', { version: 3, sessionEpoch: 2, ...overrides });
+  return rest;
+};
+
+describe('UsersRepository: the writes that end sessions raise the epoch (review 16a L6)', () => {
+  it('a move to suspended or inactive raises the epoch and drops the keep; a role change or a reactivation does not', async () => {
+    const { repository, changed } = setUp();
+    for (const status of ['suspended', 'inactive'] as const) {
+      expect(await repository.setRoleAndStatus(user(), { status })).toEqual({ epoch: 3 });
+      expect(changed().add).toContain('sessionEpoch');
+      expect(changed().remove).toContain('sessionEpochKeeps');
+    }
+    for (const next of [{ role: 'moderator' as const }, { status: 'active' as const }]) {
+      expect(await repository.setRoleAndStatus(user({ status: 'suspended' }), next)).toEqual({
+        epoch: 2,
+        keeps: undefined,
+      });
+      expect(changed().add).not.toContain('sessionEpoch');
+      expect(changed().remove).not.toContain('sessionEpochKeeps');
+    }
+  });
+
+  it('the admin takeover raises the epoch and drops the keep', async () => {
+    const { repository, changed } = setUp();
+    expect(await repository.takeOverAsAdmin(user(), 'operator hash')).toEqual({ epoch: 3 });
+    expect(changed().add).toEqual(expect.arrayContaining(['sessionEpoch', 'passwordGeneration']));
+    expect(changed().remove).toContain('sessionEpochKeeps');
+  });
+
+  it('sign-out everywhere raises the version with the epoch, so a write conditioned on the version read fails (L1)', async () => {
+    const { repository, changed } = setUp();
+    expect(await repository.endSessions('u1')).toEqual({ epoch: 4 });
+    expect(changed().add).toEqual(expect.arrayContaining(['sessionEpoch', 'version']));
+    expect(changed().remove).toEqual(['sessionEpochKeeps']);
+  });
+});
