@@ -9,7 +9,7 @@ import { batchGetAll, batchWriteAll, deletePartition, type WriteRequest } from '
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate } from '../dynamo/expressions.js';
+import { buildUpdate, type UpdateSpec } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryPages } from '../dynamo/pagination.js';
@@ -169,22 +169,28 @@ export class UsersRepository {
     condition: { expression: string; values: Record<string, unknown> },
     keepSessionId?: string,
   ): Promise<SessionCutoff | undefined> {
+    // The same write ends every other session (the epoch), so no failure after it leaves one alive.
+    const epoch = await this.raiseSessionEpoch(userId, {
+      set: { passwordHash, updatedAt: at, sessionEpochKeeps: keepSessionId },
+      add: { version: 1, passwordGeneration: 1, sessionEpoch: 1 },
+      remove: keepSessionId === undefined ? ['sessionEpochKeeps'] : [],
+      condition,
+    });
+    return epoch === undefined ? undefined : { epoch, keeps: keepSessionId };
+  }
+
+  /** One UpdateItem of the user item that raises `sessionEpoch`: the new epoch, undefined when `condition` fails. */
+  private async raiseSessionEpoch(userId: string, update: UpdateSpec): Promise<number | undefined> {
     try {
-      // The same write ends every other session (the epoch), so no failure after it leaves one alive.
       const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: Keys.user(userId),
-          ...buildUpdate({
-            set: { passwordHash, updatedAt: at, sessionEpochKeeps: keepSessionId },
-            add: { version: 1, passwordGeneration: 1, sessionEpoch: 1 },
-            remove: keepSessionId === undefined ? ['sessionEpochKeeps'] : [],
-            condition,
-          }),
+          ...buildUpdate(update),
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return { epoch: Number(result.Attributes?.sessionEpoch), keeps: keepSessionId };
+      return Number(result.Attributes?.sessionEpoch);
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
       throw error;
@@ -197,27 +203,15 @@ export class UsersRepository {
    * writes 5 items (about 5 WCU); sign-outs everywhere are rare. Undefined when the user is gone.
    */
   async endSessions(userId: string): Promise<SessionCutoff | undefined> {
-    try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: Keys.user(userId),
-          ...buildUpdate({
-            // The version rises too, so that a status change or takeover conditioned on the version
-            // it read (with the epoch) fails instead of reporting a stale cutoff (review 16a L1),
-            // and If-Match clients see the change.
-            add: { sessionEpoch: 1, version: 1 },
-            remove: ['sessionEpochKeeps'],
-            condition: { expression: 'attribute_exists(PK)' },
-          }),
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return { epoch: Number(result.Attributes?.sessionEpoch) };
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return undefined;
-      throw error;
-    }
+    const epoch = await this.raiseSessionEpoch(userId, {
+      // The version rises too, so that a status change or takeover conditioned on the version it
+      // read (with the epoch) fails instead of reporting a stale cutoff (review 16a L1), and
+      // If-Match clients see the change.
+      add: { sessionEpoch: 1, version: 1 },
+      remove: ['sessionEpochKeeps'],
+      condition: { expression: 'attribute_exists(PK)' },
+    });
+    return epoch === undefined ? undefined : { epoch };
   }
 
   /**
