@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
@@ -26,6 +27,7 @@ const logs = captureLogs([
   'after-reset-1',
   'after-reset-2',
   'changed-pass-1',
+  'changed-pass-2',
 ]);
 
 const login = (t: TestApp, email: string, password: string) =>
@@ -90,7 +92,7 @@ describe('account security (e2e)', () => {
     });
   });
 
-  describe('reset links are bound to the user, the email and the password generation', () => {
+  describe('reset links are bound to the user, the email and the reset generation', () => {
     it('dies when another reset completes', async () => {
       const user = await signUp(t);
       const first = await requestReset(t, user.email);
@@ -101,16 +103,64 @@ describe('account security (e2e)', () => {
       await login(t, user.email, 'after-reset-1').expect(200);
     });
 
-    it('dies when the password is changed', async () => {
+    it('survives a password change: the mailbox trumps the password, and the changer is signed out (review 16a M1)', async () => {
+      const victim = await signUp(t);
+      const link = await requestReset(t, victim.email);
+      // Someone holding the password and a session changes it, twice (each change once killed every link).
+      const signedIn = (await login(t, victim.email, victim.password).expect(200)).body as {
+        accessToken: string;
+        refreshToken: string;
+      };
+      const attacker = { bearer: `Bearer ${signedIn.accessToken}`, refreshToken: signedIn.refreshToken };
+      for (const [currentPassword, newPassword] of [
+        [victim.password, 'changed-pass-1'],
+        ['changed-pass-1', 'changed-pass-2'],
+      ]) {
+        await t.api
+          .post('/api/v1/auth/password')
+          .set('authorization', attacker.bearer)
+          .send({ currentPassword, newPassword })
+          .expect(204);
+      }
+      await me(t, attacker.bearer).expect(200);
+
+      await confirmReset(t, link, 'after-reset-1').expect(204);
+      expect((await me(t, attacker.bearer).expect(401)).body.code).toBe('session_revoked');
+      await t.api.post('/api/v1/auth/refresh').send({ refreshToken: attacker.refreshToken }).expect(401);
+      await login(t, victim.email, 'changed-pass-2').expect(401);
+      await login(t, victim.email, 'after-reset-1').expect(200);
+      // Still single use.
+      const again = await confirmReset(t, link, 'after-reset-2').expect(400);
+      expect(again.body.code).toBe('invalid_or_expired_token');
+    });
+
+    it('minted before reset generations (no resetGeneration): stays bound to the password generation', async () => {
       const user = await signUp(t);
-      const link = await requestReset(t, user.email);
+      // As a link of the previous build: its item carries only the password generation.
+      const asOlderBuild = async (token: string) => {
+        const hash = createHash('sha256').update(token).digest('hex');
+        await t.db.send(
+          new UpdateCommand({
+            TableName: t.tableName,
+            Key: { PK: `TOKEN#${hash}`, SK: 'TOKEN' },
+            UpdateExpression: 'REMOVE resetGeneration',
+            ConditionExpression: 'resetGeneration = :zero',
+            ExpressionAttributeValues: { ':zero': 0 },
+          }),
+        );
+        return token;
+      };
+      const beforeChange = await asOlderBuild(await requestReset(t, user.email));
       await t.api
         .post('/api/v1/auth/password')
         .set('authorization', user.bearer)
         .send({ currentPassword: user.password, newPassword: 'changed-pass-1' })
         .expect(204);
-      await confirmReset(t, link, 'after-reset-1').expect(400);
-      await login(t, user.email, 'changed-pass-1').expect(200);
+      // What such a link was issued under: a change killed it. They expire within the link TTL.
+      await confirmReset(t, beforeChange, 'after-reset-1').expect(400);
+      const afterChange = await asOlderBuild(await requestReset(t, user.email));
+      await confirmReset(t, afterChange, 'after-reset-2').expect(204);
+      await login(t, user.email, 'after-reset-2').expect(200);
     });
 
     it('dies when the email is changed', async () => {

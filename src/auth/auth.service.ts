@@ -257,7 +257,8 @@ export class AuthService {
   }
 
   /**
-   * Changes the password and signs out every other device; every outstanding reset link dies.
+   * Changes the password and signs out every other device. Outstanding reset links stay valid
+   * (review 16a M1): whoever holds the password cannot keep the mailbox's owner from a reset.
    * The caller's session and the password are read together, and the write is conditioned on what
    * was read (review 16a H1): a reset, sign-out everywhere or suspension that ends the caller's
    * session while the hashes run makes the change fail with 401 `session_revoked` instead of
@@ -308,7 +309,7 @@ export class AuthService {
   /**
    * Sets the new password with a reset link. The link is used up first (single use, even
    * concurrently), then the password is written only while the account still has the email
-   * and the password generation the link was issued for, in the write that ends every session
+   * and the reset generation the link was issued at, in the write that ends every session
    * (the epoch): whatever fails after it, no session signed in before the reset lives on.
    */
   async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
@@ -322,6 +323,7 @@ export class AuthService {
       {
         email: consumed.email,
         passwordGeneration: consumed.passwordGeneration,
+        resetGeneration: consumed.resetGeneration,
       },
     );
     if (!cutoff) throw invalidLink();

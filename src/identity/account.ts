@@ -29,8 +29,13 @@ export interface User {
   updatedAt: string;
   deletedAt?: string;
   version: number;
-  /** Rises with every password change: reset links are bound to it. Internal, never returned. */
+  /** Rises with every password write (change, reset, takeover): the "password changed" notice. Internal. */
   passwordGeneration?: number;
+  /**
+   * Rises with a reset and the admin takeover, not with a change made with the current password
+   * (review 16a M1): reset links are bound to it. Internal, never returned.
+   */
+  resetGeneration?: number;
   /**
    * Set on accounts created since session counting (src/identity/login-bookkeeping.ts): with no
    * sign-in item yet, the account has at most its registration's session. Internal, never returned.

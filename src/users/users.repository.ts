@@ -114,21 +114,33 @@ export class UsersRepository {
 
   /**
    * Replaces the password hash with a reset link: the write happens only while the account still
-   * has the email the link was sent to and the password generation it was issued for (undefined
-   * when either changed). The version and the password generation rise, so stale writes fail and
-   * every other reset link dies; the same write raises the session epoch, ending every session
-   * (src/identity/sessions/session.entity.ts), and returns the cutoff for the clean-up.
+   * has the email the link was sent to and the reset generation it was issued at (undefined when
+   * either changed). The version, the password generation and the reset generation rise, so stale
+   * writes fail and every other reset link dies; the same write raises the session epoch, ending
+   * every session (src/identity/sessions/session.entity.ts), and returns the cutoff for the clean-up.
+   * A link minted before reset generations existed carries none: it is bound to the password
+   * generation, as it was when issued (such links expire within ACTION_TOKEN_TTL_SECONDS).
    */
   async setPassword(
     userId: string,
     passwordHash: string,
     at: string,
-    expect: { email: string; passwordGeneration: number },
+    expect: { email: string; passwordGeneration: number; resetGeneration?: number },
   ): Promise<SessionCutoff | undefined> {
-    return this.writePassword(userId, passwordHash, at, {
-      expression: `attribute_exists(PK) AND email = :boundEmail AND ${equalsOrAbsentAtZero('passwordGeneration', ':boundGeneration', expect.passwordGeneration)}`,
-      values: { ':boundEmail': expect.email, ':boundGeneration': expect.passwordGeneration },
-    });
+    const [attribute, generation] =
+      expect.resetGeneration === undefined
+        ? ['passwordGeneration', expect.passwordGeneration]
+        : ['resetGeneration', expect.resetGeneration];
+    return this.writePassword(
+      userId,
+      passwordHash,
+      at,
+      {
+        expression: `attribute_exists(PK) AND email = :boundEmail AND ${equalsOrAbsentAtZero(attribute, ':boundGeneration', generation)}`,
+        values: { ':boundEmail': expect.email, ':boundGeneration': generation },
+      },
+      { resetGeneration: 1 },
+    );
   }
 
   /**
@@ -137,6 +149,8 @@ export class UsersRepository {
    * `read` with the caller's live session (review 16a H1): a reset, sign-out everywhere, suspension
    * or other change that commits after that read fails this one (undefined, nothing written), so
    * the keep can never revive a session that they ended. Undefined as well when the user is gone.
+   * The reset generation does not rise: reset links issued before the change still work (review
+   * 16a M1), since a link proves control of the mailbox, which knowing the password does not.
    */
   async changePassword(
     userId: string,
@@ -157,6 +171,7 @@ export class UsersRepository {
         ].join(' AND '),
         values: { ':readGeneration': read.passwordGeneration, ':readEpoch': read.sessionEpoch },
       },
+      {},
       keepSessionId,
     );
   }
@@ -167,12 +182,13 @@ export class UsersRepository {
     passwordHash: string,
     at: string,
     condition: { expression: string; values: Record<string, unknown> },
+    add: { resetGeneration?: number },
     keepSessionId?: string,
   ): Promise<SessionCutoff | undefined> {
     // The same write ends every other session (the epoch), so no failure after it leaves one alive.
     const epoch = await this.raiseSessionEpoch(userId, {
       set: { passwordHash, updatedAt: at, sessionEpochKeeps: keepSessionId },
-      add: { version: 1, passwordGeneration: 1, sessionEpoch: 1 },
+      add: { version: 1, passwordGeneration: 1, sessionEpoch: 1, ...add },
       remove: keepSessionId === undefined ? ['sessionEpochKeeps'] : [],
       condition,
     });
@@ -216,7 +232,7 @@ export class UsersRepository {
 
   /**
    * The admin bootstrap's takeover of an existing account: the operator's password (a new
-   * password generation, so outstanding reset links die), a verified email, role admin and
+   * password and reset generations, so outstanding reset links die), a verified email, role admin and
    * status active, with the active-admin count, in one transaction on the user's version.
    */
   async takeOverAsAdmin(user: User, passwordHash: string): Promise<SessionCutoff> {
@@ -230,7 +246,7 @@ export class UsersRepository {
           updatedAt: at,
         },
         // Every session of whoever held the account ends with this write.
-        add: { passwordGeneration: 1, sessionEpoch: 1 },
+        add: { passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
         remove: ['sessionEpochKeeps'],
         role: 'admin',
         status: 'active',

@@ -88,7 +88,12 @@ describe('ActionLinksService on a fixed clock', () => {
   beforeEach(() => build());
 
   it('a request writes who the link is for, dated by the clock, and no token; the mailer is not called', async () => {
-    await service.requestLink('password_reset', { id: 'u1', email: 'ada@example.com', passwordGeneration: 3 });
+    await service.requestLink('password_reset', {
+      id: 'u1',
+      email: 'ada@example.com',
+      passwordGeneration: 3,
+      resetGeneration: 2,
+    });
     const { key, request } = tokens.only();
     expect(key.PK).toBe('USER#u1');
     expect(key.SK).toMatch(/^MAILREQ#[A-Za-z0-9_-]{16}$/);
@@ -97,6 +102,7 @@ describe('ActionLinksService on a fixed clock', () => {
       userId: 'u1',
       email: 'ada@example.com',
       passwordGeneration: 3,
+      resetGeneration: 2,
       createdAt: AT,
       expiresAt: '2026-05-15T12:30:00.000Z',
     });

@@ -30,8 +30,10 @@ const KINDS: readonly string[] = Object.keys(PAGES);
 export interface LinkRecipient {
   id: string;
   email: string;
-  /** The password generation a reset link is bound to (absent on accounts that never changed it). */
+  /** Recorded too, for builds before reset generations (absent on accounts that never changed it). */
   passwordGeneration?: number;
+  /** The reset generation a reset link is bound to (absent on accounts never reset or taken over). */
+  resetGeneration?: number;
 }
 
 /** What a delivery did with a mail request (logged at debug, asserted by tests). */
@@ -87,6 +89,7 @@ export class ActionLinksService {
       userId,
       ...(user ? { email: user.email } : {}),
       passwordGeneration: user?.passwordGeneration ?? 0,
+      resetGeneration: user?.resetGeneration ?? 0,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
     };
@@ -110,6 +113,7 @@ export class ActionLinksService {
       userId: request.userId,
       email: request.email,
       passwordGeneration: request.passwordGeneration,
+      ...(request.resetGeneration === undefined ? {} : { resetGeneration: request.resetGeneration }),
       createdAt: request.createdAt,
       expiresAt: request.expiresAt,
     };
@@ -142,6 +146,7 @@ function mailRequestOf(image: Item | undefined): MailRequest | undefined {
     userId: image.userId,
     ...(typeof image.email === 'string' ? { email: image.email } : {}),
     passwordGeneration: Number(image.passwordGeneration ?? 0),
+    ...(image.resetGeneration === undefined ? {} : { resetGeneration: Number(image.resetGeneration) }),
     createdAt: image.createdAt,
     expiresAt: image.expiresAt,
   };

@@ -13,8 +13,10 @@ export interface ActionToken {
   userId: string;
   /** The address the token was sent to (verification applies only while it is still the user's). */
   email: string;
-  /** The password generation a reset link was issued for: a later password change kills it. */
+  /** The password generation at issue: what links minted before `resetGeneration` existed are bound to. */
   passwordGeneration: number;
+  /** The reset generation a reset link was issued at: a later reset or takeover kills it (absent on older links). */
+  resetGeneration?: number;
   createdAt: string;
   expiresAt: string;
 }
@@ -29,6 +31,8 @@ export interface MailRequest {
   userId: string;
   email?: string;
   passwordGeneration: number;
+  /** Absent on requests written before reset generations: their link stays bound to the password generation. */
+  resetGeneration?: number;
   createdAt: string;
   /** The link's expiry, counted from the request: the worker's lag does not lengthen it. */
   expiresAt: string;
@@ -121,6 +125,7 @@ export class ActionTokensRepository {
             userId: item.userId as string,
             email: item.email as string,
             passwordGeneration: Number(item.passwordGeneration ?? 0),
+            ...(item.resetGeneration === undefined ? {} : { resetGeneration: Number(item.resetGeneration) }),
             createdAt: item.createdAt as string,
             expiresAt: item.expiresAt as string,
           }
