@@ -1,3 +1,4 @@
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../src/common/clock/clock.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { createTestApp, setUserAttributes, signUp, type TestApp } from './helpers/test-app.js';
@@ -264,6 +265,31 @@ describe('auth: login, tokens and sessions (e2e)', () => {
 
       await t.api.delete(`/api/v1/auth/sessions/${phoneSid}`).set('authorization', user.bearer).expect(204);
       expect((await sessions(`Bearer ${phone.body.accessToken}`).expect(401)).body.code).toBe('session_revoked');
+      await sessions(user.bearer).expect(200);
+    });
+    it('answers 404 for a session that has ended though its item is still there, and deletes the item (review 16a L5)', async () => {
+      const user = await signUp(t);
+      const phone = await login(user.email, user.password, 'Phone').expect(200);
+      const phoneSid = decodeJwt(phone.body.accessToken).sid as string;
+      // A raise of the epoch keeping the caller's session, whose clean-up of the phone's item failed.
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${user.userId}`, SK: 'USER' },
+          UpdateExpression: 'ADD sessionEpoch :one SET sessionEpochKeeps = :keep',
+          ExpressionAttributeValues: { ':one': 1, ':keep': decodeJwt(user.accessToken).sid as string },
+        }),
+      );
+      const phoneItem = { TableName: t.tableName, Key: { PK: `USER#${user.userId}`, SK: `SESSION#${phoneSid}` } };
+      expect((await t.db.send(new GetCommand(phoneItem))).Item).toBeDefined();
+      expect((await sessions(user.bearer).expect(200)).body.items).toHaveLength(1);
+
+      const ended = await t.api
+        .delete(`/api/v1/auth/sessions/${phoneSid}`)
+        .set('authorization', user.bearer)
+        .expect(404);
+      expect(ended.body.code).toBe('session_not_found');
+      expect((await t.db.send(new GetCommand(phoneItem))).Item).toBeUndefined();
       await sessions(user.bearer).expect(200);
     });
   });

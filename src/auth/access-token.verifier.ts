@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { ID_PATTERN } from '../common/ids.js';
 import type { AuthUser } from '../identity/auth-user.js';
+import { cutoffOf } from '../identity/sessions/session.entity.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { JWT_ALGORITHM, jwtKeyOf } from './tokens/token.service.js';
 import { systemClock } from '../common/clock/clock.js';
@@ -85,6 +86,7 @@ export class AccessTokenVerifier {
       status: user.status,
       email: user.email,
       emailVerified: user.emailVerified,
+      sessionCutoff: cutoffOf(user),
       display: authorDisplayOf(user),
     };
   }

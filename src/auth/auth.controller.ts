@@ -137,7 +137,7 @@ export class AuthController {
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404)
   async revokeSession(@CurrentUser() user: AuthUser, @Param() { id }: IdParams): Promise<void> {
-    await this.auth.revokeSession(user.userId, id);
+    await this.auth.revokeSession(user.userId, id, user.sessionCutoff);
   }
 
   /**

@@ -15,7 +15,7 @@ import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
 import type { RegisterDto } from '../users/dto/register.dto.js';
 import { PasswordHasher } from '../users/password-hasher.js';
-import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
+import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import { AccountErasedDuringSignIn, SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { TokenService } from './tokens/token.service.js';
@@ -249,9 +249,12 @@ export class AuthService {
     return this.sessions.listPage(this.cursors, userId, limit, cursor);
   }
 
-  /** Revokes one of the caller's sessions; another user's session id is simply not found. */
-  async revokeSession(userId: string, sessionId: string): Promise<void> {
-    if (!(await this.sessions.revoke(userId, sessionId))) {
+  /**
+   * Revokes one of the caller's sessions; another user's session id is simply not found, and so is
+   * one that has ended (`cutoff`, the caller's user item as the guard read it) though its item is still there.
+   */
+  async revokeSession(userId: string, sessionId: string, cutoff?: SessionCutoff): Promise<void> {
+    if (!(await this.sessions.revoke(userId, sessionId, cutoff))) {
       throw notFound(ErrorCode.SessionNotFound, 'You have no session with this id.');
     }
   }

@@ -415,20 +415,25 @@ export class SessionsRepository {
     }
   }
 
-  /** Revokes (deletes) one session; false when the user has no such session. */
-  async revoke(userId: string, sessionId: string): Promise<boolean> {
+  /**
+   * Revokes (deletes) one session; false when the user has no such session. With the user's
+   * `cutoff`, also false for an item the list does not show (ended or expired, not yet cleaned up:
+   * review 16a L5), which is deleted all the same.
+   */
+  async revoke(userId: string, sessionId: string, cutoff?: SessionCutoff): Promise<boolean> {
     try {
       // As `rotate`: a sign-in evicting this session at this moment holds it (review 15a L2).
-      await retryWhileHeldByTransaction(() =>
+      const { Attributes: old } = await retryWhileHeldByTransaction(() =>
         this.db.send(
           new DeleteCommand({
             TableName: this.tableName,
             Key: Keys.session(userId, sessionId),
             ConditionExpression: 'attribute_exists(PK)',
+            ReturnValues: cutoff ? 'ALL_OLD' : 'NONE',
           }),
         ),
       );
-      return true;
+      return !cutoff || (old !== undefined && this.live(old) && !endedBy(old, cutoff));
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
       throw error;
