@@ -540,7 +540,8 @@ export interface paths {
         /**
          * Revoke one of my sessions
          * @description Ends one of the caller's sessions (another device). A session of someone else is 404, like one that
-         *     does not exist.
+         *     does not exist, and so is one that has already ended (a sign-out everywhere, a password reset) or expired:
+         *     the session list does not show those either.
          */
         delete: operations["authRevokeSession"];
         options?: never;
