@@ -119,7 +119,12 @@ export class AuthController {
   @Get('sessions')
   @ApiProblemResponses(400)
   async sessions(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto): Promise<SessionListDto> {
-    const page = await this.auth.listSessions(user.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const page = await this.auth.listSessions(
+      user.userId,
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+      user.sessionCutoff,
+    );
     return {
       nextCursor: page.nextCursor,
       items: page.items.map((s) => toSessionDto(s, user.sessionId)),

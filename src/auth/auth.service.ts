@@ -245,8 +245,9 @@ export class AuthService {
     if (cutoff) await this.sessions.deleteEnded(userId, cutoff);
   }
 
-  listSessions(userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
-    return this.sessions.listPage(this.cursors, userId, limit, cursor);
+  /** `cutoff`: the caller's user item as the guard read it (no second read of it). */
+  listSessions(userId: string, limit: number, cursor?: string, cutoff?: SessionCutoff): Promise<Page<Session>> {
+    return this.sessions.listPage(this.cursors, userId, limit, cursor, cutoff);
   }
 
   /**

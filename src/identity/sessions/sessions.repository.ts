@@ -291,10 +291,11 @@ export class SessionsRepository {
   }
 
   /**
-   * The user's live sessions, from one Query on the user's partition (paged internally) and,
-   * beside it, the user item's cutoff (one `GetItem`), so that ended sessions are left out.
+   * The user's live sessions, from one Query on the user's partition (paged internally); ended
+   * sessions are left out by `cutoff`, the user item's as the guard read it for this request
+   * (review 16a L4). Without it, the user item's is read beside the Query (one `GetItem`).
    */
-  async listForUser(userId: string): Promise<Session[]> {
+  async listForUser(userId: string, knownCutoff?: SessionCutoff): Promise<Session[]> {
     const [items, cutoff] = await Promise.all([
       queryAll(this.db, {
         TableName: this.tableName,
@@ -302,7 +303,7 @@ export class SessionsRepository {
         ExpressionAttributeValues: { ':pk': Keys.userPartition(userId), ':prefix': Keys.sessionPrefix },
         ConsistentRead: true,
       }),
-      this.cutoffFor(userId),
+      knownCutoff ?? this.cutoffFor(userId),
     ]);
     return items
       .filter((item) => this.live(item) && !endedBy(item, cutoff))
@@ -324,11 +325,19 @@ export class SessionsRepository {
 
   /**
    * One page of the user's live sessions, in session-id order: one Query of at most `limit`
-   * items on the user's partition, with a cursor bound to that user, and the user item's cutoff
-   * beside it (one `GetItem`, in parallel). Dead items that TTL has not removed yet, and ended ones
-   * whose clean-up has not run or failed, are skipped, so a page can be shorter than `limit`.
+   * items on the user's partition, with a cursor bound to that user. Ended sessions are judged by
+   * `knownCutoff`, the guard's read of the user item for this request (review 16a L4: no second
+   * read); without it, the user item's cutoff is read beside the Query (one `GetItem`, in
+   * parallel). Dead items that TTL has not removed yet, and ended ones whose clean-up has not run
+   * or failed, are skipped, so a page can be shorter than `limit`.
    */
-  async listPage(cursors: CursorCodec, userId: string, limit: number, cursor?: string): Promise<Page<Session>> {
+  async listPage(
+    cursors: CursorCodec,
+    userId: string,
+    limit: number,
+    cursor?: string,
+    knownCutoff?: SessionCutoff,
+  ): Promise<Page<Session>> {
     const scope = `sessions|${userId}`;
     const [result, cutoff] = await Promise.all([
       this.db.send(
@@ -341,7 +350,7 @@ export class SessionsRepository {
           ExclusiveStartKey: cursors.decode(cursor, scope),
         }),
       ),
-      this.cutoffFor(userId),
+      knownCutoff ?? this.cutoffFor(userId),
     ]);
     return {
       items: (result.Items ?? [])
