@@ -6,7 +6,7 @@
 //   BENCH_AB_COUNT=1000    requests per batch (after a warm-up of 300)
 import { readFileSync } from 'node:fs';
 import { cleanup, startApp, startEngine } from '../reliability/lib.mjs';
-import { ADMIN, CONCURRENCY, drive, fixture, operation } from './operations.mjs';
+import { ADMIN, CONCURRENCY, drive, fixture, lastCost, operation } from './operations.mjs';
 import { peerComparisonEnv } from './peer-env.mjs';
 import { cpuPartsOf } from './throughput.mjs';
 
@@ -32,7 +32,7 @@ async function main() {
       peerComparisonEnv({ endpoint: engine.endpoint, tableName: 'bench', bcryptCost: 4, admin: ADMIN }),
       { main },
     );
-    sides.push({ label, main, app, data: await fixture(app.base) });
+    sides.push({ label, main, app, data: await fixture(app.base, { ops, logins: 300 + ROUNDS * COUNT }) });
   }
   console.log(
     `A = ${mainA}, B = ${mainB}; ${ROUNDS} rounds of ${COUNT} requests at ${CONCURRENCY} callers; load ${loadavg()} at ${new Date().toISOString()}`,
@@ -53,7 +53,7 @@ async function main() {
     const a = median(figures.A);
     const b = median(figures.B);
     console.log(
-      `${op}: A ${a.toFixed(3)} ms, B ${b.toFixed(3)} ms (B/A ${(b / a).toFixed(3)}); A ${figures.A.map((x) => x.toFixed(2)).join(' ')} | B ${figures.B.map((x) => x.toFixed(2)).join(' ')}; load ${loadavg()}`,
+      `${op}: A ${a.toFixed(3)} ms, B ${b.toFixed(3)} ms (B/A ${(b / a).toFixed(3)}; the last request: ${lastCost()}); A ${figures.A.map((x) => x.toFixed(2)).join(' ')} | B ${figures.B.map((x) => x.toFixed(2)).join(' ')}; load ${loadavg()}`,
     );
   }
   for (const side of sides) await side.app.stop();

@@ -1,23 +1,76 @@
 // The app-CPU benches' common fixture and operations (`bench:profile`, `ab-cpu.mjs`): twenty published
 // posts with three tags and 32 signed-in readers, and the requests each operation sends, so that the
 // two tools measure the same thing.
+//
+// Two sign-in operations (docs/performance.md says what each measures):
+// - `login`: the common case, a user below MAX_SESSIONS_PER_USER. Each request signs in the next user
+//   of a pool (round robin, so 16 callers never race for one user), none more than LOGINS_PER_USER
+//   times counting its registration's session: the session transaction raises the sign-in item's
+//   bound and nothing else is read or deleted (3 calls).
+// - `login-at-cap`: 16 users already holding SESSION_CAP sessions (signed in that often by the
+//   fixture), so that every measured sign-in counts its sessions (one Query) and evicts the oldest
+//   in its transaction (4 calls). Before session 17 this was the benches' only "login".
 import { call, register } from '../reliability/lib.mjs';
+import { SESSION_CAP } from './peer-env.mjs';
 
-export const OPERATIONS = ['list', 'post', 'like', 'login', 'register', 'user', 'live'];
+export const OPERATIONS = ['list', 'post', 'like', 'login', 'login-at-cap', 'register', 'user', 'live'];
+/** Sign-ins per user of the `login` pool at most, the registration's session included: well below SESSION_CAP. */
+export const LOGINS_PER_USER = 8;
 export const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 export const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
 const PASSWORD = 'password-1234';
 const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
 /** The first answers that failed, for the error `drive` throws. */
 const failures = [];
+/** The `Server-Timing` accounting of the last successful answer, for `lastCost()`. */
+let lastTiming = '';
+
+/** DynamoDB calls / RCU / WCU of the last successful request an operation sent (its `Server-Timing`). */
+export function lastCost() {
+  const m = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(lastTiming);
+  return m ? `${m[1]} calls / ${m[2]} RCU / ${m[3]} WCU` : 'no Server-Timing';
+}
 
 const must = (res, what) => {
   if (res.status < 200 || res.status >= 300) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
   return res.json;
 };
 
-/** Twenty published posts with three tags, and 32 signed-in readers. */
-export async function fixture(base) {
+/**
+ * Users enough for `logins` sign-ins of `login` below the cap, registered 16 at a time. The pool's
+ * `next` counts sign-ins across batches (each `drive` numbers its requests from 0 again).
+ */
+export async function signInPool(base, logins, registerUser = (i) => register(base, `signer${i}`)) {
+  const size = Math.ceil(logins / (LOGINS_PER_USER - 1));
+  const users = [];
+  for (let i = 0; i < size; i += 16)
+    users.push(...(await Promise.all(Array.from({ length: Math.min(16, size - i) }, (_, k) => registerUser(i + k)))));
+  return { users, next: 0 };
+}
+
+/** The pool's next user; throws rather than take one to the cap. */
+export function nextSignIn(pool) {
+  const k = pool.next++;
+  if (k >= pool.users.length * (LOGINS_PER_USER - 1))
+    throw new Error(`the sign-in pool of ${pool.users.length} users is used up after ${k} sign-ins`);
+  return pool.users[k % pool.users.length];
+}
+
+/** Signs each of `emails` in until it holds SESSION_CAP sessions (its registration's one included). */
+export async function fillToCap(base, emails) {
+  for (let n = 1; n < SESSION_CAP; n++)
+    await Promise.all(
+      emails.map(async (email) =>
+        must(await call(base, 'POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } }), 'fill to cap'),
+      ),
+    );
+}
+
+/**
+ * Twenty published posts with three tags, and 32 signed-in readers; with `login` among `ops`, a
+ * sign-in pool for `logins` requests; with `login-at-cap`, readers 16-31 signed in to the cap.
+ */
+export async function fixture(base, { ops = [], logins = 0 } = {}) {
   const admin = must(await call(base, 'POST', '/api/v1/auth/login', { body: ADMIN }), 'admin sign-in');
   const tagIds = [];
   for (const name of ['benchmarks', 'databases', 'nestjs'])
@@ -44,12 +97,21 @@ export async function fixture(base) {
     );
     readers.push({ email, token: res.accessToken, userId: res.user.id });
   }
-  return { author, postIds, readers };
+  const signIns = ops.includes('login') ? await signInPool(base, logins) : undefined;
+  if (ops.includes('login-at-cap'))
+    await fillToCap(
+      base,
+      readers.slice(16).map((reader) => reader.email),
+    );
+  return { author, postIds, readers, signIns };
 }
 
-export function operation(name, base, { author, postIds, readers }) {
+export function operation(name, base, { author, postIds, readers, signIns }) {
   const ok = (res) => {
-    if (res.status >= 200 && res.status < 300) return true;
+    if (res.status >= 200 && res.status < 300) {
+      lastTiming = res.headers.get('server-timing') ?? '';
+      return true;
+    }
     if (failures.length < 5) failures.push(`${res.status} ${res.text.slice(0, 200)}`);
     return false;
   };
@@ -70,6 +132,14 @@ export function operation(name, base, { author, postIds, readers }) {
         return ok(await call(base, i % 2 ? 'DELETE' : 'PUT', path, { token: readers[k % 16].token }));
       };
     case 'login':
+      if (!signIns) throw new Error("the fixture has no sign-in pool: pass ops: ['login'] and logins");
+      return async () =>
+        ok(
+          await call(base, 'POST', '/api/v1/auth/login', {
+            body: { email: nextSignIn(signIns).email, password: PASSWORD },
+          }),
+        );
+    case 'login-at-cap':
       return async (i) =>
         ok(
           await call(base, 'POST', '/api/v1/auth/login', {

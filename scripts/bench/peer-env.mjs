@@ -1,6 +1,9 @@
 // The environment our app runs in when its CPU per request is compared with the peer's
 // (`bench:peer`) or profiled on its own (`bench:profile`): the same in both, so their figures agree.
 
+/** MAX_SESSIONS_PER_USER of the benches' app (the default): "login" stays below it, "login at the cap" is at it. */
+export const SESSION_CAP = 20;
+
 /** Our app's environment against `endpoint`, signing in `admin`, hashing at `bcryptCost`. */
 export function peerComparisonEnv({ endpoint, tableName, bcryptCost, admin }) {
   return {
@@ -20,6 +23,7 @@ export function peerComparisonEnv({ endpoint, tableName, bcryptCost, admin }) {
     REGISTER_RATE_MAX_PER_IP: '0',
     CONTENT_RATE_LIMIT_PER_MINUTE: '0',
     PUBLIC_CACHE_SECONDS: '0',
+    MAX_SESSIONS_PER_USER: String(SESSION_CAP),
     // To compare our DynamoDB transports (`lean`, the default, or the AWS SDK's `sdk`).
     ...(process.env.DYNAMODB_CLIENT ? { DYNAMODB_CLIENT: process.env.DYNAMODB_CLIENT } : {}),
   };
