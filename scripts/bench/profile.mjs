@@ -3,21 +3,61 @@
 // runs it (no stream worker, no rate limits, no page cache, bcrypt at cost 4), drives only the named
 // operation for a fixed number of requests at 16 callers, stops the app and summarises the V8 profile:
 // self time by package or source folder, the heaviest functions, and the inclusive time of the
-// app's own frames, over the measured requests only. Operations: list, post, like, login, register, user.
+// app's own frames, over the measured requests only. Operations: list, post, like, login (below the
+// session cap), login-at-cap, register, user, live (scripts/bench/operations.mjs).
 //   BENCH_PROFILE_COUNT=3000   requests per operation (after a warm-up of 300)
 //   BENCH_CONCURRENCY=16       callers
 //   BENCH_PROFILE_TOP=30       rows of each table
 //   DYNAMODB_CLIENT=sdk        the AWS SDK's transport instead of the default
 //   BENCH_PROFILE=off          no profiler: only the app process's CPU per request (utime + stime),
 //                              the figure `bench:peer` compares, for quick before/after checks
+// The CPU line splits the process's time by thread: the main thread (the event loop), bcrypt's worker
+// threads (told apart by their nice value, PASSWORD_HASH_NICE), and the rest (V8's GC and compiler
+// threads, libuv's pool). Under the profiler, V8's profiler threads (one per isolate: the main thread's
+// and each bcrypt worker's) cost 1-2 ms a sign-in by themselves (2026-11-27): they are shown apart and
+// left out of the total, so that it compares with a run without the profiler.
 // The profile itself is left in bench/results/profile-<op>-<time>.cpuprofile (open it in Chrome's
 // DevTools, Performance tab, or in VS Code) and not committed.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, startApp, startEngine } from '../reliability/lib.mjs';
-import { ADMIN, CONCURRENCY, drive, fixture, operation, OPERATIONS } from './operations.mjs';
+import { ADMIN, CONCURRENCY, drive, fixture, lastCost, operation, OPERATIONS } from './operations.mjs';
 import { peerComparisonEnv } from './peer-env.mjs';
-import { cpuPartsOf } from './throughput.mjs';
+
+/** Seconds of utime and stime of each of the process's threads so far, by the part it plays. */
+function threadCpu(pid) {
+  const parts = { main: 0, bcrypt: 0, other: 0, profiler: 0, user: 0, system: 0 };
+  const stat = (tid) => {
+    const line = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    // utime, stime and nice are fields 14, 15 and 19 of the line: 11, 12 and 16 after the name.
+    const name = line.slice(line.indexOf('(') + 1, line.lastIndexOf(')'));
+    return { name, user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, nice: Number(fields[16]) };
+  };
+  const main = stat(pid);
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let thread;
+    try {
+      thread = stat(tid);
+    } catch {
+      continue; // ended since the listing
+    }
+    const part =
+      Number(tid) === pid
+        ? 'main'
+        : thread.name.startsWith('v8:Prof')
+          ? 'profiler'
+          : thread.nice !== main.nice
+            ? 'bcrypt'
+            : 'other';
+    parts[part] += thread.user + thread.system;
+    if (part !== 'profiler') {
+      parts.user += thread.user;
+      parts.system += thread.system;
+    }
+  }
+  return parts;
+}
 
 const COUNT = Number(process.env.BENCH_PROFILE_COUNT ?? 3000);
 const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 30);
@@ -102,19 +142,22 @@ async function main() {
       peerComparisonEnv({ endpoint: engine.endpoint, tableName: 'bench', bcryptCost: 4, admin: ADMIN }),
       { nodeArgs: PROFILING ? ['--cpu-prof', `--cpu-prof-dir=${tmp}`] : [] },
     );
-    const data = await fixture(app.base);
+    const data = await fixture(app.base, { ops: [op], logins: 300 + COUNT });
     const task = operation(op, app.base, data);
     await drive(task, 300);
     const from = Number(process.hrtime.bigint() / 1000n);
-    const cpuBefore = cpuPartsOf(app.child.pid);
+    const cpuBefore = threadCpu(app.child.pid);
     await drive(task, COUNT);
-    const cpuAfter = cpuPartsOf(app.child.pid);
+    const cpuAfter = threadCpu(app.child.pid);
     const perRequest = (part) => ((cpuAfter[part] - cpuBefore[part]) * 1000) / COUNT;
     const cpuMs = perRequest('user') + perRequest('system');
     const to = Number(process.hrtime.bigint() / 1000n);
     await app.stop();
     console.log(
-      `\n${op}: ${cpuMs.toFixed(2)} ms of app CPU per request (utime ${perRequest('user').toFixed(2)} + stime ${perRequest('system').toFixed(2)}, ${COUNT} requests at ${CONCURRENCY} callers${PROFILING ? ', under the profiler' : ''})`,
+      `\n${op}: ${cpuMs.toFixed(2)} ms of app CPU per request (utime ${perRequest('user').toFixed(2)} + stime ${perRequest('system').toFixed(2)}, ${COUNT} requests at ${CONCURRENCY} callers${PROFILING ? ', under the profiler' : ''}; the last one: ${lastCost()})` +
+        `\n  by thread: main ${perRequest('main').toFixed(2)}, bcrypt's workers ${perRequest('bcrypt').toFixed(2)}, other (V8's GC and compiler, libuv) ${perRequest('other').toFixed(2)}` +
+        (PROFILING ? `; V8's profiler threads ${perRequest('profiler').toFixed(2)}, left out` : '') +
+        `; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
     );
     if (!PROFILING) {
       await cleanup();
