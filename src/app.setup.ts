@@ -11,6 +11,7 @@ import { requestContext } from './http/request-context.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import { CLOCK, type Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
+import { AUTH_MODE, type AuthMode } from './identity/auth.decorators.js';
 import { AppLogger } from './logging/app-logger.js';
 import { type AccessLog, createAccessLog, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
@@ -72,8 +73,18 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   app.use('/metrics', metricsAccess(config.metricsToken));
   app.use(jsonBody(config.bodyLimit));
   app.use(problemErrorMiddleware);
-  // In front of Nest's routes, on the `@PublicCache()` ones only, and only when enabled.
-  mountPublicCache(app.getHttpAdapter().getInstance(), API_PREFIX, config.publicCacheSeconds, app.get<Clock>(CLOCK));
+  // In front of Nest's routes, on the `@PublicCache()` ones only, and only when enabled. A `@Public()`
+  // route never reads the token (the guard lets every request through), so its cache ignores it too.
+  mountPublicCache(
+    app.getHttpAdapter().getInstance(),
+    API_PREFIX,
+    config.publicCacheSeconds,
+    app.get<Clock>(CLOCK),
+    // What the guard reads: the handler's mode, else its controller's.
+    ({ handler, controller }) =>
+      ((Reflect.getMetadata(AUTH_MODE, handler) ?? Reflect.getMetadata(AUTH_MODE, controller)) as AuthMode) ===
+      'public',
+  );
   app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED, CONDUIT_ROUTES] });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());

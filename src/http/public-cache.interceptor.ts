@@ -74,24 +74,37 @@ const joinPath = (...pieces: string[]): string =>
     .filter((part) => part !== '')
     .join('/');
 
-/** The path templates of the `@PublicCache()` routes under `prefix` (`api/v1`), as Nest registers them. */
-export function publicCachePaths(prefix: string): string[] {
+/** A `@PublicCache()` route as Nest registers it: its path template, handler and controller. */
+export interface PublicCacheRoute {
+  path: string;
+  handler: object;
+  controller: object;
+}
+
+/** The `@PublicCache()` routes under `prefix` (`api/v1`), with the paths Nest registers them at. */
+export function publicCacheRoutes(prefix: string): PublicCacheRoute[] {
   return cacheable.map(({ controller, handler }) => {
     const own = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
     const base = Reflect.getMetadata(PATH_METADATA, controller) as unknown;
     if (typeof own !== 'string' || typeof base !== 'string') {
       throw new Error('@PublicCache() goes on a route with one path, in a controller with one path');
     }
-    return joinPath(prefix, base, own);
+    return { path: joinPath(prefix, base, own), handler, controller };
   });
 }
+
+/** The path templates of the `@PublicCache()` routes under `prefix` (`api/v1`), as Nest registers them. */
+export const publicCachePaths = (prefix: string): string[] => publicCacheRoutes(prefix).map(({ path }) => path);
 
 /**
  * A short-lived cache for public pages read anonymously (feeds, a post, the category tree):
  * for `PUBLIC_CACHE_SECONDS` an anonymous GET of the same URL is answered from memory, with no
  * DynamoDB call, and every anonymous answer says `Cache-Control: public, max-age=<n>` with an
- * ETag so that a CDN or browser may keep it too. Requests with an Authorization header (whose
- * answers depend on the caller) pass through untouched.
+ * ETag so that a CDN or browser may keep it too. On a route that personalises (`@OptionalAuth()`),
+ * requests with an Authorization header (whose answers depend on the caller) pass through untouched;
+ * on a route that never reads the header (`@Public()`, `ignoresToken`), the header does not matter
+ * (review 16b L2: else any `Authorization: x` made every request a full read of the feed). HEAD is
+ * answered like GET, headers only (review 16b L3).
  *
  * Why: the front page read 10,000 times/s would otherwise be 10,000 Queries/s on one month's
  * index partition (3,000 RCU/s per partition); with this each instance reads it once per
@@ -104,21 +117,30 @@ export function publicCachePaths(prefix: string): string[] {
  * and the handler's validation never ran on a hit before either); a miss goes on to the route, and
  * the answer the route sends with `res.json` is kept when it is a 200 of that very route.
  */
-export function publicCache(seconds: number, clock: Clock, maxEntries = MAX_ENTRIES): (path: string) => RequestHandler {
+export function publicCache(
+  seconds: number,
+  clock: Clock,
+  maxEntries = MAX_ENTRIES,
+): (path: string, ignoresToken?: boolean) => RequestHandler {
   const setHeaders = (res: Response, entry: Entry, now: number): void => {
     const left = Math.max(1, Math.ceil((entry.expiresAt - now) / 1000));
     res.setHeader('Cache-Control', `public, max-age=${left}`);
     res.setHeader('ETag', entry.etag);
   };
-  return (path) => {
+  return (path, ignoresToken = false) => {
     const entries = new Map<string, Entry>();
     const handler = (req: Request, res: Response, next: NextFunction): void => {
-      // Express's GET routes also take HEAD: left to the route, as before.
-      if (req.method !== 'GET') return next();
-      // The answer differs with and without a token: a CDN that keeps the public one must not
-      // hand it to a signed-in reader (or the reverse).
-      res.vary('Authorization');
-      if (req.headers.authorization !== undefined) return next();
+      // Express's GET routes also take HEAD, which `res.send` answers with the headers only: the
+      // same entry serves both, and a HEAD's miss (the route computes the whole body) fills it.
+      if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+      if (!ignoresToken) {
+        // The answer differs with and without a token: a CDN that keeps the public one must not
+        // hand it to a signed-in reader (or the reverse).
+        res.vary('Authorization');
+        // A token that is sent is authenticated by the guard (a malformed or badly signed one is a
+        // 401 before any database call), and the answer is the caller's own.
+        if (req.headers.authorization !== undefined) return next();
+      }
       const key = cacheKeyOf(req);
       const now = clock.now().getTime();
       const hit = entries.get(key);
@@ -161,13 +183,21 @@ export function publicCache(seconds: number, clock: Clock, maxEntries = MAX_ENTR
 
 /**
  * Mounts the cache on every `@PublicCache()` route when `seconds` > 0 (nothing at all otherwise),
- * in front of the routes Nest registers later. `checkPublicCacheRoutes` verifies, once Nest's routes
- * exist, that each path is one of them.
+ * in front of the routes Nest registers later. `ignoresToken` says which routes never read the
+ * `Authorization` header (`@Public()`: their answer is the same for every caller); it is passed in
+ * because the auth modes live in `identity`, which depends on this module. `checkPublicCacheRoutes`
+ * verifies, once Nest's routes exist, that each path is one of them.
  */
-export function mountPublicCache(express: Express, prefix: string, seconds: number, clock: Clock): void {
+export function mountPublicCache(
+  express: Express,
+  prefix: string,
+  seconds: number,
+  clock: Clock,
+  ignoresToken: (route: PublicCacheRoute) => boolean = () => false,
+): void {
   if (seconds <= 0) return;
   const cacheFor = publicCache(seconds, clock);
-  for (const path of publicCachePaths(prefix)) express.get(path, cacheFor(path));
+  for (const route of publicCacheRoutes(prefix)) express.get(route.path, cacheFor(route.path, ignoresToken(route)));
 }
 
 /** Express 5's router layers, as far as this check reads them. */
