@@ -125,12 +125,15 @@ export function operation(name, base, { author, postIds, readers, signIns }) {
       return async () => ok(await call(base, 'GET', '/health/live'));
     case 'user':
       return async () => ok(await call(base, 'GET', `/api/v1/users/${author.userId}`));
-    case 'like':
-      return async (i) => {
-        const k = Math.floor(i / 2);
-        const path = `/api/v1/posts/${post(Math.floor(k / 16))}/like`;
-        return ok(await call(base, i % 2 ? 'DELETE' : 'PUT', path, { token: readers[k % 16].token }));
-      };
+    case 'like': {
+      const step = likeStep(readers);
+      return (i) =>
+        step(i, (liked, reader, p) =>
+          call(base, liked ? 'PUT' : 'DELETE', `/api/v1/posts/${post(p)}/like`, { token: readers[reader].token }).then(
+            ok,
+          ),
+        );
+    }
     case 'login':
       if (!signIns) throw new Error("the fixture has no sign-in pool: pass ops: ['login'] and logins");
       return async () =>
@@ -156,6 +159,34 @@ export function operation(name, base, { author, postIds, readers, signIns }) {
     default:
       throw new Error(`unknown operation ${name}: one of ${OPERATIONS.join(', ')}`);
   }
+}
+
+/** Each reader's like schedule, kept across batches (the warm-up, then each measured batch). */
+const likeStates = new WeakMap();
+
+/**
+ * The like operation's schedule, the same on both sides of `bench:peer`: request i is reader
+ * i % 16's, and each reader alternates like, unlike, like, ... on post 0, 0, 1, 1, ... (mod 16),
+ * one request at a time: a reader's next request waits for its previous one (kept across batches,
+ * by `readers`). So every like finds the post not liked by the reader and every unlike finds it
+ * liked. Before, request 2k liked and 2k+1 unliked at once: 10-20 % of the unlikes found no like
+ * yet, by timing, and cost one or two calls more. `send(like, reader, post)` sends one request and
+ * answers whether it succeeded.
+ */
+export function likeStep(readers) {
+  let states = likeStates.get(readers);
+  if (!states) {
+    states = Array.from({ length: 16 }, () => ({ sent: 0, previous: Promise.resolve() }));
+    likeStates.set(readers, states);
+  }
+  return (i, send) => {
+    const reader = i % 16;
+    const state = states[reader];
+    const n = state.sent++;
+    const done = state.previous.then(() => send(n % 2 === 0, reader, Math.floor(n / 2) % 16));
+    state.previous = done.catch(() => undefined);
+    return done;
+  };
 }
 
 export async function drive(task, count) {

@@ -30,7 +30,7 @@ import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { call, cleanup, JWT_SECRET, percentile, register, startApp, startEngine } from '../reliability/lib.mjs';
 import { newId, putAll, replacer, substitute } from './capacity.mjs';
-import { fillToCap, nextSignIn, signInPool } from './operations.mjs';
+import { fillToCap, likeStep, nextSignIn, signInPool } from './operations.mjs';
 import { peerComparisonEnv } from './peer-env.mjs';
 import { startPostgres } from './postgres.mjs';
 import { cpuPerRequest, round2 } from './throughput.mjs';
@@ -148,16 +148,20 @@ async function startPeer(pg) {
  */
 function oursOperations(base, ours, readers, signIns) {
   const post = (i) => ours.postIds[i % 16];
+  const likes = likeStep(readers);
   return {
     reads: {
       'list of 20': async () => ok(await call(base, 'GET', '/api/v1/posts?limit=20')),
       'one post': async (i) => ok(await call(base, 'GET', `/api/v1/posts/${post(i)}`)),
-      // Request 2k likes and 2k+1 unlikes: reader k % 16 on post (k / 16) % 16.
-      'like/unlike': async (i) => {
-        const k = Math.floor(i / 2);
-        const path = `/api/v1/posts/${post(Math.floor(k / 16))}/like`;
-        return ok(await call(base, i % 2 ? 'DELETE' : 'PUT', path, { token: readers[k % 16].token }));
-      },
+      // Each reader likes and unlikes in turn, never two at once (operations.mjs, `likeStep`).
+      'like/unlike': (i) =>
+        likes(i, async (like, reader, p) =>
+          ok(
+            await call(base, like ? 'PUT' : 'DELETE', `/api/v1/posts/${post(p)}/like`, {
+              token: readers[reader].token,
+            }),
+          ),
+        ),
     },
     auth: {
       login: async () =>
@@ -184,19 +188,19 @@ function oursOperations(base, ours, readers, signIns) {
 
 function peerOperations(base, peer, readers) {
   const slug = (i) => peer.slugs[i % 16];
+  const likes = likeStep(readers);
   return {
     reads: {
       'list of 20': async () => ok(await call(base, 'GET', '/api/articles?limit=20')),
       'one post': async (i) => ok(await call(base, 'GET', `/api/articles/${slug(i)}`)),
-      'like/unlike': async (i) => {
-        const k = Math.floor(i / 2);
-        const path = `/api/articles/${slug(Math.floor(k / 16))}/favorite`;
-        return ok(
-          await call(base, i % 2 ? 'DELETE' : 'POST', path, {
-            headers: { authorization: `Token ${readers[k % 16].token}` },
-          }),
-        );
-      },
+      'like/unlike': (i) =>
+        likes(i, async (like, reader, p) =>
+          ok(
+            await call(base, like ? 'POST' : 'DELETE', `/api/articles/${slug(p)}/favorite`, {
+              headers: { authorization: `Token ${readers[reader].token}` },
+            }),
+          ),
+        ),
     },
     auth: {
       // The peer has no session cap: both sign-in rows are the same request there.
