@@ -1,8 +1,10 @@
 import { jest } from '@jest/globals';
-import { ValidationPipe } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage, IsInt, IsString, MetadataStorage, validate } from 'class-validator';
 import { DomainError } from '../errors/domain-error.js';
 import { IdParams } from '../dto/id-params.dto.js';
+import { PageQueryDto } from '../dto/page-query.dto.js';
+import { FeedQueryDto } from '../../posts/dto/post.dto.js';
 import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
 
 class Base {
@@ -82,5 +84,86 @@ describe('createValidationPipe on { id } path parameters', () => {
       expect(error).toBeInstanceOf(DomainError);
       expect(error).toMatchObject({ status: 400, code: 'validation_failed' });
     }
+  });
+});
+
+describe('createValidationPipe on ?limit=&cursor= queries', () => {
+  const pipe = createValidationPipe();
+  /** What the pipe answers without the shortcut: ValidationPipe's own transform on the same pipe. */
+  const viaValidator = (value: object, metadata: ArgumentMetadata) =>
+    (ValidationPipe.prototype.transform as (v: unknown, m: ArgumentMetadata) => Promise<unknown>).call(
+      pipe,
+      value,
+      metadata,
+    );
+  const outcome = (promise: Promise<unknown>) =>
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error: (error as DomainError).code }),
+    );
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it.each([PageQueryDto, FeedQueryDto])(
+    'makes a plain page query the %p without class-validator, as the validator would',
+    async (metatype) => {
+      const metadata = { type: 'query', metatype } as const;
+      for (const value of [
+        {},
+        { limit: '20' },
+        { limit: '1' },
+        { limit: '100' },
+        { cursor: '' },
+        { limit: '7', cursor: 'x'.repeat(2048) },
+      ]) {
+        const expected = await viaValidator({ ...value }, metadata);
+        const validate = jest.spyOn(ValidationPipe.prototype as unknown as { validate: () => unknown }, 'validate');
+        const query = await pipe.transform({ ...value }, metadata);
+        expect(validate).not.toHaveBeenCalled();
+        expect(query).toBeInstanceOf(metatype);
+        expect(query).toStrictEqual(expected);
+        validate.mockRestore();
+      }
+    },
+  );
+
+  it('leaves every other query to class-validator, which answers as before', async () => {
+    const values = [
+      { limit: '0' },
+      { limit: '101' },
+      { limit: '999' },
+      { limit: '020' },
+      { limit: '1.5' },
+      { limit: ' 20' },
+      { limit: '0x10' },
+      { limit: ['1', '2'] },
+      { cursor: ['a', 'b'] },
+      { cursor: 'x'.repeat(2049) },
+      { limit: '20', extra: '1' },
+      { tag: 'nestjs' },
+      { limit: '20', author: 'short' },
+    ];
+    for (const metatype of [PageQueryDto, FeedQueryDto]) {
+      const metadata = { type: 'query', metatype } as const;
+      for (const value of values) {
+        const expected = await outcome(viaValidator({ ...value }, metadata));
+        const validate = jest.spyOn(ValidationPipe.prototype as unknown as { validate: () => unknown }, 'validate');
+        expect(await outcome(pipe.transform({ ...value }, metadata))).toStrictEqual(expected);
+        expect(validate).toHaveBeenCalled();
+        validate.mockRestore();
+      }
+    }
+  });
+
+  it('does not take a plain query for a subclass that did not ask for it', async () => {
+    class Required extends PageQueryDto {
+      @IsString()
+      status!: string;
+    }
+    const error = await pipe.transform({ limit: '20' }, { type: 'query', metatype: Required }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ status: 400, code: 'validation_failed' });
   });
 });

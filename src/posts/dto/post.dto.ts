@@ -17,6 +17,7 @@ import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
+import { acceptPlainPageQuery } from '../../common/validation/validation.js';
 import { NoInvisibleCharacters, Nfkc, SingleScript } from '../../common/validation/identifiers.js';
 import { POST_STATUSES, type PostStatus } from '../post.entity.js';
 
@@ -111,6 +112,8 @@ export class FeedQueryDto extends PageQueryDto {
   @Matches(ID_PATTERN, { message: 'author must be a user id' })
   author?: string;
 }
+// Its filters are optional: a plain page query is valid for it (the list of 20's fast path).
+acceptPlainPageQuery(FeedQueryDto);
 
 export class OwnPostsQueryDto extends PageQueryDto {
   @IsOptional()
