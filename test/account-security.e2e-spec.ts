@@ -286,6 +286,29 @@ describe('account security (e2e)', () => {
       await signIn(user.email, user.password);
     });
 
+    it('a hard erase ends every session in its first step: a later step that fails leaves none working (review 16a L2)', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      // The anonymising walk's first read of the user's content fails (every Query naming the user).
+      const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command, input) => {
+        if (command === 'QueryCommand' && JSON.stringify(input).includes(user.userId)) {
+          throw Object.assign(new Error('the walk fails'), { name: 'InternalServerError' });
+        }
+      });
+      const erasure = t.app.get(UserErasureWorkflow);
+      try {
+        await expect(erasure.erase(user.userId)).rejects.toThrow('the walk fails');
+      } finally {
+        remove();
+      }
+      await expectEnded(user);
+      await expectEnded(other);
+      expect((await login(t, user.email, user.password).expect(403)).body.code).toBe('account_suspended');
+      // Run again, the erase finishes (a suspended account is not written again): the account is gone.
+      await erasure.erase(user.userId);
+      expect((await login(t, user.email, user.password).expect(401)).body.code).toBe('invalid_credentials');
+    });
+
     it('sign-out everywhere is a change of the user: a write on the version read before it fails (review 16a L1)', async () => {
       const user = await signUp(t);
       const users = t.app.get(UsersService);

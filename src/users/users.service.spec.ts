@@ -236,13 +236,21 @@ describe('UsersService: deactivation, erasure', () => {
     expect(await refusalOf(() => service.deactivate('nobody'))).toBe('404 user_not_found');
   });
 
-  it('prepareErasure suspends an active admin first (so the last-admin rule applies); others are not written', async () => {
-    const { service, users } = setUp([user('admin', { role: 'admin' }), user('u1')]);
-    await service.prepareErasure('u1');
-    expect(users.setRoleAndStatus).not.toHaveBeenCalled();
-    await service.prepareErasure('admin');
+  it('prepareErasure suspends a pending or active account first (its sessions end; an admin: the last-admin rule applies)', async () => {
+    const { service, users } = setUp([
+      user('admin', { role: 'admin' }),
+      user('u1'),
+      user('new', { status: 'pending' }),
+      user('held', { status: 'suspended' }),
+      user('gone', { status: 'inactive' }),
+    ]);
+    for (const id of ['admin', 'u1', 'new', 'held', 'gone']) await service.prepareErasure(id);
+    // Review 16a L2: every session ends before any content is touched. Suspended and deactivated
+    // accounts' sessions ended with that move, and they cannot sign in: not written again.
     expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
       ['admin', { status: 'suspended' }],
+      ['u1', { status: 'suspended' }],
+      ['new', { status: 'suspended' }],
     ]);
     expect(await refusalOf(() => service.prepareErasure('nobody'))).toBe('404 user_not_found');
   });

@@ -16,7 +16,6 @@ import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
 import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
-import { isActiveAdmin } from './admin-counter.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { isDateBefore, pastDateMessage } from '../common/validation/dates.js';
@@ -178,13 +177,17 @@ export class UsersService {
   }
 
   /**
-   * The first step of a hard delete, before any content is touched: 404 for an unknown user, and
-   * the last active admin is refused here (suspending an admin checks that another remains).
+   * The first step of a hard delete, before any content is touched: 404 for an unknown user, then
+   * a suspension, which ends every session (the epoch, in its write) and refuses sign-in, so that
+   * the account cannot post behind the walk that anonymises its content, and stays shut if a later
+   * step fails until the delete is run again (review 16a L2). The last active admin is refused
+   * here (suspending an admin checks that another remains). A deactivated account's sessions
+   * ended with its deactivation, and it cannot sign in: it is left as it is.
    */
   async prepareErasure(userId: string): Promise<void> {
     const before = await this.users.findById(userId);
     if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
-    if (isActiveAdmin(before)) {
+    if (before.status === 'pending' || before.status === 'active') {
       await this.users.setRoleAndStatus(before, { status: 'suspended' });
     }
   }
