@@ -6,7 +6,9 @@
 //   BENCH_BCRYPT_ROUNDS=3  rounds, each measuring every variant in turn
 import { readdirSync, readFileSync } from 'node:fs';
 import bcrypt from 'bcrypt';
+import { loadConfig } from '../../dist/config/app-config.js';
 import { BcryptWorkers } from '../../dist/users/bcrypt-workers.js';
+import { PasswordHasher } from '../../dist/users/password-hasher.js';
 
 const N = Number(process.env.BENCH_BCRYPT_N ?? 200);
 const ROUNDS = Number(process.env.BENCH_BCRYPT_ROUNDS ?? 3);
@@ -50,6 +52,8 @@ async function measure(label, n, task) {
 
 const PASSWORD = 'password-1234';
 const workers = new BcryptWorkers(1, 10);
+// The app's path: the limiter (one slot, as on 2 cores) and its wait bound around the workers, at cost 4.
+const hasher = new PasswordHasher(loadConfig({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1' }));
 try {
   console.log(
     `load ${readFileSync('/proc/loadavg', 'utf8').trim()} at ${new Date().toISOString()}, Node ${process.version}`,
@@ -62,8 +66,10 @@ try {
       await measure(`workers hash, cost ${cost}`, n, () => workers.hash(PASSWORD, cost));
       await measure(`async compare, cost ${cost}`, n, () => bcrypt.compare(PASSWORD, hash));
       await measure(`workers compare, cost ${cost}`, n, () => workers.compare(PASSWORD, hash));
+      if (cost === 4) await measure(`PasswordHasher.verify, cost 4`, n, () => hasher.verify(PASSWORD, hash));
     }
   }
 } finally {
   await workers.close();
+  await hasher.onApplicationShutdown();
 }

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import bcrypt from 'bcrypt';
 import { loadConfig } from '../config/app-config.js';
@@ -79,6 +80,18 @@ describe('PasswordHasher limiter', () => {
     await holding;
     expect(await passwords.verify('a password', await passwords.hash('a password'))).toBe(true);
   }, 10_000); // without the bound the check waits for good: fail fast
+
+  it('makes no timeout signal per check: a timer bounds only a check that waits (session 17)', async () => {
+    const timeout = jest.spyOn(AbortSignal, 'timeout');
+    try {
+      const passwords = hasher({ NODE_ENV: 'test', PASSWORD_HASH_CONCURRENCY: '1' });
+      const hashes = await Promise.all([passwords.hash('one'), passwords.hash('two')]);
+      expect(await passwords.verify('two', hashes[1])).toBe(true);
+      expect(timeout).not.toHaveBeenCalled();
+    } finally {
+      timeout.mockRestore();
+    }
+  });
 
   it('defaults to the cores less one, at least one', () => {
     expect(loadConfig({ NODE_ENV: 'test' }).passwordHashConcurrency).toBeGreaterThanOrEqual(1);

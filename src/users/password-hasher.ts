@@ -52,7 +52,8 @@ export class PasswordHasher implements OnApplicationShutdown {
 
   private async limited<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await this.limiter.run(work, AbortSignal.timeout(this.config.passwordHashMaxWaitMs));
+      // The bound's timer exists only while the check waits (most find a free slot).
+      return await this.limiter.run(work, undefined, this.config.passwordHashMaxWaitMs);
     } catch (error) {
       if (error instanceof QueueFullError || error instanceof QueueWaitAbortedError) {
         throw serviceUnavailable(ErrorCode.ServerBusy, 'Too many password checks are waiting; retry shortly.', 1);

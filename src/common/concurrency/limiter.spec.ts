@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Limiter, QueueFullError, QueueWaitAbortedError } from './limiter.js';
 
 const deferred = () => {
@@ -68,5 +69,29 @@ describe('Limiter', () => {
     expect(await queued).toBe('queued');
     expect(limiter.active).toBe(0);
     expect(limiter.tryAcquire()).toBe(true);
+  });
+
+  it('bounds a wait by maxWaitMs with a timer that exists only while the task waits', async () => {
+    jest.useFakeTimers();
+    try {
+      const limiter = new Limiter('test', 1, 10);
+      const gate = deferred();
+      const first = limiter.run(() => gate.promise, undefined, 100);
+      expect(jest.getTimerCount()).toBe(0); // a free slot: no timer at all
+      const late = limiter.run(() => Promise.resolve('never'), undefined, 100).catch((error: unknown) => error);
+      const patient = limiter.run(() => Promise.resolve('patient'), undefined, 1000);
+      expect(jest.getTimerCount()).toBe(2);
+      jest.advanceTimersByTime(100);
+      expect(await late).toBeInstanceOf(QueueWaitAbortedError);
+      expect(limiter.waiting).toBe(1);
+      expect(jest.getTimerCount()).toBe(1);
+      gate.resolve();
+      await first;
+      await expect(patient).resolves.toBe('patient');
+      expect(jest.getTimerCount()).toBe(0); // cleared when the slot came
+      expect(limiter.active + limiter.waiting).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

@@ -6,7 +6,7 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Raised when a queued task's signal aborts before it got a slot. */
+/** Raised when a queued task's signal aborts, or its `maxWaitMs` passes, before it got a slot. */
 export class QueueWaitAbortedError extends Error {
   constructor(readonly limiter: string) {
     super(`Gave up waiting for a ${limiter} slot`);
@@ -48,9 +48,12 @@ export class Limiter {
     return this.queue.length;
   }
 
-  /** Runs `task` when a slot is free; the slot is held until the task's promise settles. */
-  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.acquire(signal);
+  /**
+   * Runs `task` when a slot is free; the slot is held until the task's promise settles. With
+   * `maxWaitMs`, a task still waiting after that long leaves the queue (`QueueWaitAbortedError`).
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal, maxWaitMs?: number): Promise<T> {
+    await this.acquire(signal, maxWaitMs);
     try {
       return await task();
     } finally {
@@ -72,9 +75,12 @@ export class Limiter {
 
   /**
    * Resolves once a slot is the caller's (who must `release` it); rejects with `QueueFullError`
-   * when the queue is full, `QueueWaitAbortedError` when `signal` aborts first.
+   * when the queue is full, `QueueWaitAbortedError` when `signal` aborts or `maxWaitMs` passes
+   * first. The wait's timer exists only while the caller is queued: a bound given as an
+   * `AbortSignal.timeout` costs every call a signal and a timer that lives on after the slot
+   * was taken (about 0.1 ms of CPU a sign-in, docs/performance.md, session 17).
    */
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(signal?: AbortSignal, maxWaitMs?: number): Promise<void> {
     if (signal?.aborted) return Promise.reject(new QueueWaitAbortedError(this.name));
     if (this.running < this.concurrency && this.queue.length === 0) {
       this.running++;
@@ -83,19 +89,28 @@ export class Limiter {
     if (this.queue.length >= this.maxQueue) return Promise.reject(new QueueFullError(this.name));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => waiter.abort();
+      let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         start: () => {
           signal?.removeEventListener('abort', onAbort);
+          clearTimeout(timer);
           this.running++;
           resolve();
         },
         abort: () => {
+          signal?.removeEventListener('abort', onAbort);
+          clearTimeout(timer);
           const index = this.queue.indexOf(waiter);
           if (index >= 0) this.queue.splice(index, 1);
           reject(new QueueWaitAbortedError(this.name));
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
+      if (maxWaitMs !== undefined) {
+        timer = setTimeout(onAbort, maxWaitMs);
+        // As AbortSignal.timeout's: a wait does not keep the process alive by itself.
+        timer.unref();
+      }
       this.queue.push(waiter);
     });
   }
