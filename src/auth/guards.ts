@@ -4,53 +4,48 @@ import type { Request } from 'express';
 import { forbidden, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { UserRole } from '../identity/account.js';
-import { AuthGuard } from '@nestjs/passport';
-import { JWT_STRATEGY } from './jwt.strategy.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { AUTH_MODE, type AuthMode, REQUIRED_ROLES } from '../identity/auth.decorators.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
 
+/** `Bearer <token>`, the scheme in any case, as RFC 6750 and most HTTP tooling send it. */
+const BEARER = /^Bearer\s+(\S+)$/i;
+
 /**
- * The global authentication guard: Passport's `AuthGuard('jwt')` (see `JwtStrategy`) with our
- * answers. Every route needs a valid bearer token unless marked `@Public()` (no token read) or
- * `@OptionalAuth()` (a token that is sent is authenticated, so the answer can be personalised,
- * but none is required).
- * Failures keep the problem+json codes clients branch on: `missing_token`, `invalid_token`,
- * `token_expired`, and whatever the verifier decides (`session_revoked`, `account_suspended`).
+ * The global authentication guard. Every route needs a valid bearer token unless marked
+ * `@Public()` (no token read) or `@OptionalAuth()` (a token that is sent is authenticated, so the
+ * answer can be personalised, but none is required). The token is checked once, by this app's
+ * `AccessTokenVerifier` (from Nest's injector, so two app instances in one process never share
+ * one: no process-wide strategy registry as with Passport), which also loads session and user.
+ * Failures keep the problem+json codes clients branch on: `missing_token`, `invalid_token`, and
+ * the verifier's `token_expired`, `session_revoked`, `account_suspended`.
  */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
-  constructor(private readonly reflector: Reflector) {
-    super({ session: false });
-  }
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: AccessTokenVerifier,
+  ) {}
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const mode = this.reflector.getAllAndOverride<AuthMode | undefined>(AUTH_MODE, [
       context.getHandler(),
       context.getClass(),
     ]);
     if (mode === 'public') return true;
-    const header = context.switchToHttp().getRequest<AuthenticatedRequest>().headers.authorization;
+    const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = req.headers.authorization;
     if (header === undefined) {
       if (mode === 'optional') return true;
       throw unauthorized(ErrorCode.MissingToken, 'A bearer token is required.');
     }
-    // passport-jwt would call a malformed header "no token"; it is a wrong one.
-    if (!/^Bearer\s+\S+$/i.test(header)) {
-      throw unauthorized(ErrorCode.InvalidToken, 'Send the access token as `Authorization: Bearer <token>`.');
-    }
-    return (await super.canActivate(context)) as boolean;
-  }
-
-  /** Turns Passport's outcome into our errors: the verifier's own, or one from passport-jwt's `info`. */
-  override handleRequest<TUser = AuthUser>(error: unknown, user: TUser | false, info: unknown): TUser {
-    if (error) throw error instanceof Error ? error : new Error('Authentication failed');
-    if (user) return user;
-    if (info instanceof Error && info.name === 'TokenExpiredError') {
-      throw unauthorized(ErrorCode.TokenExpired, 'The access token has expired.');
-    }
-    throw unauthorized(ErrorCode.InvalidToken, 'The access token is invalid.');
+    // A header that is sent but malformed is a wrong token, not an absent one (also where optional).
+    const token = BEARER.exec(header)?.[1];
+    if (!token) throw unauthorized(ErrorCode.InvalidToken, 'Send the access token as `Authorization: Bearer <token>`.');
+    req.user = await this.verifier.verify(token);
+    return true;
   }
 }
 
