@@ -4,6 +4,9 @@
 // Prints each batch and the median per build. Operations as bench:profile's.
 //   BENCH_AB_ROUNDS=8      batches per build and operation
 //   BENCH_AB_COUNT=1000    requests per batch (after a warm-up of 300)
+//   BENCH_AB_ENV_A='{"LIKE_DIRECT_MAX_PER_SECOND":"0"}'   settings of side A's app (JSON) over
+//   BENCH_AB_ENV_B=...     bench:profile's environment: one build under two settings, e.g. the like
+//                          counted on a like shard (0) against on the post (the bench's 50)
 import { readFileSync } from 'node:fs';
 import { cleanup, startApp, startEngine } from '../reliability/lib.mjs';
 import { ADMIN, CONCURRENCY, drive, fixture, lastCost, operation } from './operations.mjs';
@@ -28,14 +31,18 @@ async function main() {
     ['B', mainB],
   ]) {
     const engine = await startEngine({});
+    const settings = JSON.parse(process.env[`BENCH_AB_ENV_${label}`] ?? '{}');
     const app = await startApp(
-      peerComparisonEnv({ endpoint: engine.endpoint, tableName: 'bench', bcryptCost: 4, admin: ADMIN }),
+      {
+        ...peerComparisonEnv({ endpoint: engine.endpoint, tableName: 'bench', bcryptCost: 4, admin: ADMIN }),
+        ...settings,
+      },
       { main },
     );
     sides.push({ label, main, app, data: await fixture(app.base, { ops, logins: 300 + ROUNDS * COUNT }) });
   }
   console.log(
-    `A = ${mainA}, B = ${mainB}; ${ROUNDS} rounds of ${COUNT} requests at ${CONCURRENCY} callers; load ${loadavg()} at ${new Date().toISOString()}`,
+    `A = ${mainA} ${process.env.BENCH_AB_ENV_A ?? ''}, B = ${mainB} ${process.env.BENCH_AB_ENV_B ?? ''}; ${ROUNDS} rounds of ${COUNT} requests at ${CONCURRENCY} callers; load ${loadavg()} at ${new Date().toISOString()}`,
   );
   for (const op of ops) {
     const figures = { A: [], B: [] };
