@@ -7,6 +7,7 @@ import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersService } from '../src/users/users.service.js';
 import { UserErasureWorkflow } from '../src/workflows/user-erasure.workflow.js';
+import { sweepEndedSessions } from '../src/admin-tools/session-sweep.js';
 import { processStream } from './helpers/stream.js';
 import { craftJwt, decodeJwt } from './helpers/jwt.js';
 import { captureLogs } from './helpers/log-capture.js';
@@ -317,6 +318,49 @@ describe('account security (e2e)', () => {
       await expect(users.setStatus(user.userId, 'suspended', before.version)).rejects.toMatchObject({
         code: 'version_mismatch',
       });
+    });
+    it('sessions:sweep-ended deletes the items of ended sessions a failed clean-up left, and no live one (review 16a L3)', async () => {
+      const user = await signUp(t);
+      const other = await signIn(user.email, user.password);
+      await withSessionDeletesFailing(() =>
+        t.api
+          .post('/api/v1/auth/password')
+          .set('authorization', user.bearer)
+          .send({ currentPassword: user.password, newPassword: 'changed-pass-2' })
+          .expect(204),
+      );
+      const later = await signIn(user.email, 'changed-pass-2');
+      const quitter = await signUp(t);
+      await withSessionDeletesFailing(() =>
+        t.api.post('/api/v1/auth/logout-all').set('authorization', quitter.bearer).expect(204),
+      );
+      /** The session ids left in a user's partition (the ended ones are refused, not deleted yet). */
+      const sessionIds = async (userId: string) =>
+        (await t.allItems())
+          .filter((item) => item.PK === `USER#${userId}` && String(item.SK).startsWith('SESSION#'))
+          .map((item) => String(item.SK).slice('SESSION#'.length))
+          .sort();
+      const sidOf = (session: { accessToken: string }) => String(decodeJwt(session.accessToken).sid);
+      expect(await sessionIds(user.userId)).toEqual([sidOf(user), sidOf(other), sidOf(later)].sort());
+      expect(await sessionIds(quitter.userId)).toEqual([sidOf(quitter)]);
+
+      const quiet = { write: () => true };
+      const counted = await sweepEndedSessions(t.db, t.tableName, { dryRun: true, progress: quiet });
+      // Other tests of this file left ended sessions too: at least these two, and nothing deleted.
+      expect(counted.endedSessions).toBeGreaterThanOrEqual(2);
+      expect(counted.deletedItems).toBe(0);
+      expect(await sessionIds(quitter.userId)).toEqual([sidOf(quitter)]);
+
+      const swept = await sweepEndedSessions(t.db, t.tableName, { progress: quiet });
+      expect(swept.deletedItems).toBe(counted.endedSessions);
+      // The changer's kept session and the one signed in since stay, and work.
+      expect(await sessionIds(user.userId)).toEqual([sidOf(user), sidOf(later)].sort());
+      expect(await sessionIds(quitter.userId)).toEqual([]);
+      await me(t, user.bearer).expect(200);
+      await me(t, `Bearer ${later.accessToken}`).expect(200);
+      await expectEnded(other);
+      // Nothing ended is left: a second run finds nothing.
+      expect((await sweepEndedSessions(t.db, t.tableName, { progress: quiet })).endedSessions).toBe(0);
     });
   });
 
