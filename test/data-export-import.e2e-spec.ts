@@ -7,8 +7,10 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { exportLine, type Item } from '../src/admin-tools/dynamodb-json.js';
 import { exportTable } from '../src/admin-tools/export/table-export.js';
 import { ImportRefused, importTable } from '../src/admin-tools/import/table-import.js';
 import { DEMO_USERS, seedDemoData } from '../src/cli/seed-data.js';
@@ -22,7 +24,7 @@ import {
   sortedLines,
   testDatabase,
 } from './helpers/data-files.js';
-import { createTestApp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, signUp, type TestApp } from './helpers/test-app.js';
 
 /** Every attribute type, in an item that fits the declared layout (a seed marker). */
 const TYPED_ITEM = {
@@ -133,6 +135,66 @@ describe('db:export and db:import (e2e)', () => {
     );
     await importFixture({ client: db.client, tableName, merge: true });
     expect(await exportedLines(db.client, tableName, dir)).toEqual(fixture);
+  });
+
+  it('--merge never lowers a user’s session epoch: sessions ended since the export stay ended (review 16a L3)', async () => {
+    const user = await signUp(source);
+    const phone = (
+      await source.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200)
+    ).body as { accessToken: string };
+    // The user item and both sessions as an export of that moment has them (epoch 0).
+    const { Items = [] } = await db.client.send(
+      new QueryCommand({
+        TableName: source.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: `USER#${user.userId}` } },
+        ConsistentRead: true,
+      }),
+    );
+    const exported = Items.filter((item) => item.SK.S === 'USER' || item.SK.S?.startsWith('SESSION#'));
+    expect(exported).toHaveLength(3);
+    const file = join(dir, `epochs-${user.userId}.ndjson`);
+    writeFileSync(file, exported.map((item) => exportLine(item as Item)).join('\n'));
+
+    // Since the export, a password change ended the phone's session and kept the caller's.
+    await source.api
+      .post('/api/v1/auth/password')
+      .set('authorization', user.bearer)
+      .send({ currentPassword: user.password, newPassword: 'changed-pass-9' })
+      .expect(204);
+    const me = (token: string) => source.api.get('/api/v1/users/me').set('authorization', `Bearer ${token}`);
+    await me(phone.accessToken).expect(401);
+
+    await importTable({
+      client: db.client,
+      tableName: source.tableName,
+      file,
+      merge: true,
+      progress: silent,
+      checkpointFile: join(dir, `epochs-${user.userId}.checkpoint.json`),
+    });
+    // The phone's session item is back from the file, and still ended; the kept session still works.
+    const sessions = await db.client.send(
+      new QueryCommand({
+        TableName: source.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :session)',
+        ExpressionAttributeValues: { ':pk': { S: `USER#${user.userId}` }, ':session': { S: 'SESSION#' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(sessions.Items).toHaveLength(2);
+    expect((await me(phone.accessToken).expect(401)).body.code).toBe('session_revoked');
+    await me(user.accessToken).expect(200);
+    const { Item: merged } = await db.client.send(
+      new GetItemCommand({
+        TableName: source.tableName,
+        Key: { PK: { S: `USER#${user.userId}` }, SK: { S: 'USER' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(merged?.sessionEpoch).toEqual({ N: '1' });
+    // The rest of the user item is the file's, as for every merged item: the password of the export.
+    await source.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
   });
 
   it.each([

@@ -5,9 +5,17 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { type AttributeValue, type DynamoDBClient, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { type BatchWriteOptions, batchWriteRaw, type RawWriteRequest } from '../../dynamo/batch.js';
 import { CapacityLimiter } from '../../dynamo/capacity-limiter.js';
+import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
 import { layoutProblem } from '../../dynamo/item-schema.js';
 import { Keys } from '../../dynamo/keys.js';
 import { GSI } from '../../dynamo/table.definition.js';
@@ -20,7 +28,10 @@ export interface ImportOptions {
   tableName: string;
   /** An export (`db:export`), gzip when the name ends in `.gz`. */
   file: string;
-  /** Write into a table that already holds items (same keys are overwritten). */
+  /**
+   * Write into a table that already holds items (same keys are overwritten; a user item keeps the
+   * table's session epoch when that is higher).
+   */
   merge?: boolean;
   /** Write capacity units per second to stay under (GSI writes included); unbounded when absent. */
   maxWcu?: number;
@@ -180,13 +191,73 @@ function estimateWcu(item: Item): number {
   return Math.ceil(itemSize(item) / 1024) * (1 + indexes);
 }
 
+/** How often a merged user item is read and written again when its epoch rose in between. */
+const EPOCH_ATTEMPTS = 5;
+
+const isUserItem = (item: Item): boolean =>
+  item.SK.S === Keys.user('').SK && item.PK.S?.startsWith(Keys.userPartition('')) === true;
+
+const epochOf = (item: Record<string, AttributeValue> | undefined): number => Number(item?.sessionEpoch?.N ?? 0);
+
+/**
+ * A user item of the file as a merge writes it: with the table's `sessionEpoch` (and its
+ * `sessionEpochKeeps`) when that one is higher. The file's session items were signed in at its
+ * older epochs: written back with the older epoch, those the table has ended since the export
+ * would be alive again (review 16a L3).
+ */
+function withHigherEpoch(item: Item, current: Record<string, AttributeValue> | undefined): Item {
+  if (epochOf(current) <= epochOf(item)) return item;
+  const { sessionEpochKeeps: _fileKeeps, ...rest } = item;
+  return {
+    ...rest,
+    sessionEpoch: { N: String(epochOf(current)) },
+    ...(current?.sessionEpochKeeps ? { sessionEpochKeeps: current.sessionEpochKeeps } : {}),
+  };
+}
+
+/**
+ * Writes a user item in a merge without lowering the table's epoch: reads the table's epoch
+ * (consistent), puts the item with the higher one, conditioned on the table's epoch not having
+ * risen since the read (an epoch only rises, by ADD), and starts again when it has. Returns the
+ * write units consumed.
+ */
+async function putUserKeepingEpoch(client: DynamoDBClient, tableName: string, item: Item): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const { Item: current } = await client.send(
+      new GetItemCommand({
+        TableName: tableName,
+        Key: { PK: item.PK, SK: item.SK },
+        ProjectionExpression: 'sessionEpoch, sessionEpochKeeps',
+        ConsistentRead: true,
+      }),
+    );
+    const merged = withHigherEpoch(item, current);
+    try {
+      const written = await client.send(
+        new PutItemCommand({
+          TableName: tableName,
+          Item: merged,
+          ConditionExpression: 'attribute_not_exists(sessionEpoch) OR sessionEpoch <= :epoch',
+          ExpressionAttributeValues: { ':epoch': { N: String(epochOf(merged)) } },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return written.ConsumedCapacity?.CapacityUnits ?? 0;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error) || attempt >= EPOCH_ATTEMPTS) throw error;
+    }
+  }
+}
+
 /**
  * `db:import`: loads an export into a table. It refuses a table that holds data unless `merge`,
  * checks every line first (nothing is written when one is bad), then writes with BatchWriteItem
  * (25 items a call, `UnprocessedItems` retried with backoff and jitter) at most `maxWcu` units per
  * second, recording after each batch the last line written in a checkpoint file. Every write is a
  * Put of the whole item, so writing a batch again after a crash leaves the same item: a resumed
- * import ends exactly like an uninterrupted one (counters are attributes, never added to).
+ * import ends exactly like an uninterrupted one (counters are attributes, never added to). With
+ * `merge`, user items are Put one by one with the higher of the two session epochs
+ * (`putUserKeepingEpoch`), which a second write reads back the same.
  */
 export async function importTable(options: ImportOptions): Promise<ImportSummary> {
   const started = performance.now();
@@ -227,12 +298,22 @@ export async function importTable(options: ImportOptions): Promise<ImportSummary
 
   const flush = async () => {
     if (batch.length === 0) return;
-    const estimate = batch.reduce((sum, entry) => sum + estimateWcu(entry.item), 0);
+    // A merge writes user items one by one, never lowering their session epoch; the rest in batches.
+    const users = options.merge ? batch.filter(({ item }) => isUserItem(item)) : [];
+    for (const { item } of users) {
+      const estimateOne = estimateWcu(item);
+      await limiter.take(estimateOne);
+      const consumed = await putUserKeepingEpoch(options.client, options.tableName, item);
+      consumedWcu += consumed;
+      limiter.settle(estimateOne, consumed);
+    }
+    const rest = users.length > 0 ? batch.filter(({ item }) => !isUserItem(item)) : batch;
+    const estimate = rest.reduce((sum, entry) => sum + estimateWcu(entry.item), 0);
     let estimateLeft = estimate;
     await batchWriteRaw(
       options.client,
       options.tableName,
-      batch.map(({ item }) => ({ PutRequest: { Item: item } })),
+      rest.map(({ item }) => ({ PutRequest: { Item: item } })),
       {
         ...options.batch,
         beforeCall: () => limiter.take(estimateLeft),
