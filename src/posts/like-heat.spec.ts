@@ -43,6 +43,17 @@ describe('PostWriteHeat (review 13, M-b1)', () => {
     expect(heat.comment('p', at(1005))).toBe(false);
   });
 
+  it('at COMMENT_DIRECT_MAX_PER_SECOND=0 (as the README says): every comment is hot, and likes go to the shards for a second after one', () => {
+    const heat = new PostWriteHeat({ likeDirectMaxPerSecond: 10, commentDirectMaxPerSecond: 0 });
+    // Never commented on here: its likes are direct.
+    expect(heat.like('p', at(0))).toBe(false);
+    expect([1, 2].map((ms) => heat.comment('p', at(ms)))).toEqual([true, true]);
+    expect(heat.like('p', at(1001))).toBe(true);
+    expect(heat.like('q', at(1001))).toBe(false);
+    // A second after its last comment, its likes are direct again.
+    expect(heat.like('p', at(1002))).toBe(false);
+  });
+
   it('peeks without recording (isHot)', () => {
     const heat = new PostHeat(1);
     expect(heat.isHot('p', at(0))).toBe(false);
