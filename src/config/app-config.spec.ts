@@ -36,6 +36,29 @@ describe('loadConfig', () => {
     expect(config.dynamo.endpoint).toBe('http://localhost:8000');
   });
 
+  it('refuses at start what the AWS SDK would refuse at the first call: FIPS or dual-stack with an endpoint of ours, a value not exactly true or false', () => {
+    const endpoint = { DYNAMODB_ENDPOINT: 'http://localhost:8000' };
+    expect(problemsOf({ ...endpoint, AWS_USE_FIPS_ENDPOINT: 'true' })).toEqual([
+      'AWS_USE_FIPS_ENDPOINT=true does not go with DYNAMODB_ENDPOINT: the AWS SDK takes no custom endpoint with it',
+    ]);
+    expect(problemsOf({ AWS_USE_DUALSTACK_ENDPOINT: 'true' })).toEqual([
+      'AWS_USE_DUALSTACK_ENDPOINT=true does not go with the embedded DynamoDB Local: the AWS SDK takes no custom endpoint with it',
+    ]);
+    expect(problemsOf({ ...endpoint, AWS_USE_FIPS_ENDPOINT: 'TRUE' })).toEqual([
+      'AWS_USE_FIPS_ENDPOINT must be exactly true or false, as the AWS SDK reads it (got "TRUE")',
+    ]);
+    expect(() =>
+      loadConfig({ ...endpoint, AWS_USE_FIPS_ENDPOINT: 'false', AWS_USE_DUALSTACK_ENDPOINT: 'false' }),
+    ).not.toThrow();
+    expect(
+      problemsOf({ DYNAMODB_EMBEDDED: 'false', AWS_ENDPOINT_URL: 'http://x:4566', AWS_USE_FIPS_ENDPOINT: 'true' }),
+    ).toEqual([
+      'AWS_USE_FIPS_ENDPOINT=true does not go with AWS_ENDPOINT_URL: the AWS SDK takes no custom endpoint with it',
+    ]);
+    // On AWS (no endpoint of ours) both are the SDK's to use.
+    expect(() => loadConfig({ DYNAMODB_EMBEDDED: 'false', AWS_USE_FIPS_ENDPOINT: 'true' })).not.toThrow();
+  });
+
   it('names each bad variable', () => {
     const problems = problemsOf({ NODE_ENV: 'staging', PORT: 'eighty', DYNAMODB_ENDPOINT: 'ftp://x' });
     expect(problems.join('\n')).toMatch(/NODE_ENV/);

@@ -547,6 +547,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const endpoint = url('DYNAMODB_ENDPOINT', undefined);
   const embedded = !production && endpoint === undefined && bool('DYNAMODB_EMBEDDED', true);
+  // The AWS SDK reads these itself, at the first DynamoDB call: a value other than exactly `true` or
+  // `false`, or FIPS or dual-stack with an endpoint of our own (the embedded engine's too), failed
+  // there, as a 500 on the first request, instead of here.
+  // The endpoint the SDK will be given or find (DYNAMODB_ENDPOINT wins, as in `sdkEndpointOf`).
+  const customEndpoint =
+    endpoint !== undefined
+      ? 'DYNAMODB_ENDPOINT'
+      : embedded
+        ? 'the embedded DynamoDB Local'
+        : ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL'].find((name) => env[name]?.trim());
+  for (const name of ['AWS_USE_FIPS_ENDPOINT', 'AWS_USE_DUALSTACK_ENDPOINT']) {
+    const value = env[name];
+    if (value === undefined) continue;
+    if (value !== 'true' && value !== 'false') {
+      problems.push(`${name} must be exactly true or false, as the AWS SDK reads it (got "${value}")`);
+    } else if (value === 'true' && customEndpoint !== undefined) {
+      problems.push(`${name}=true does not go with ${customEndpoint}: the AWS SDK takes no custom endpoint with it`);
+    }
+  }
 
   const mail = mailFrom(env, nodeEnv, str, oneOf, problems);
   if (production && !env.PUBLIC_URL?.trim()) {
