@@ -11,7 +11,7 @@ import { requestContext } from './http/request-context.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import { CLOCK, type Clock } from './common/clock/clock.js';
 import type { AppConfig } from './config/app-config.js';
-import { AUTH_MODE, type AuthMode } from './identity/auth.decorators.js';
+import { readsNoToken } from './identity/auth.decorators.js';
 import { AppLogger } from './logging/app-logger.js';
 import { type AccessLog, createAccessLog, createRootLogger } from './logging/logger.js';
 import type { Mailer } from './mail/mailer.js';
@@ -80,10 +80,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
     API_PREFIX,
     config.publicCacheSeconds,
     app.get<Clock>(CLOCK),
-    // What the guard reads: the handler's mode, else its controller's.
-    ({ handler, controller }) =>
-      ((Reflect.getMetadata(AUTH_MODE, handler) ?? Reflect.getMetadata(AUTH_MODE, controller)) as AuthMode) ===
-      'public',
+    ({ handler, controller }) => readsNoToken(handler, controller),
   );
   app.setGlobalPrefix(API_PREFIX, { exclude: [...UNPREFIXED, CONDUIT_ROUTES] });
   app.useGlobalPipes(createValidationPipe());

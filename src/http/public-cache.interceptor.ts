@@ -155,7 +155,11 @@ export function publicCache(
         // Our public pages answer JSON objects; anything else, another status, or another route
         // that took the path (`/posts/:id` also matches a static `/posts/mine`) is left alone.
         const route = (req.route as { path?: unknown } | undefined)?.path;
-        if (res.statusCode !== 200 || typeof body !== 'object' || body === null || route !== path) {
+        // An answer computed for a signed-in caller (a guard set `req.user`) is never kept, whatever
+        // the route's marking says: a route marked public that authenticates on its own (review 17a M1)
+        // would otherwise hand one reader's answer to everyone and to any CDN.
+        const personal = (req as { user?: unknown }).user !== undefined;
+        if (personal || res.statusCode !== 200 || typeof body !== 'object' || body === null || route !== path) {
           return json.call(this, body);
         }
         const text = JSON.stringify(body);

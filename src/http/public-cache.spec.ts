@@ -43,6 +43,25 @@ describe('@PublicCache()', () => {
     await request(app).get('/feed?cursor=0').expect(200, { feed: 5 }); // the oldest page went
   });
 
+  it('never keeps an answer computed for a signed-in caller, even on a route taken for token-blind (review 17a M1)', async () => {
+    const cacheFor = publicCache(60, systemClock);
+    const app = express();
+    let served = 0;
+    // A route marked public that authenticates on its own, as the Conduit routes do: its guard sets req.user.
+    const ownGuard: express.RequestHandler = (req, _res, next) => {
+      if (req.headers.authorization) (req as { user?: unknown }).user = { userId: 'alice' };
+      next();
+    };
+    app.get('/page', cacheFor('/page', true), ownGuard, (req, res) => {
+      const user = (req as { user?: { userId: string } }).user;
+      res.json({ served: ++served, for: user?.userId ?? 'anyone' });
+    });
+    await request(app).get('/page').set('Authorization', 'Token alice').expect(200, { served: 1, for: 'alice' });
+    // Alice's answer was not kept: the next anonymous reader gets their own, which is kept.
+    await request(app).get('/page').expect(200, { served: 2, for: 'anyone' });
+    await request(app).get('/page').expect(200, { served: 2, for: 'anyone' });
+  });
+
   describe('the start-up check of the mounted cache', () => {
     const routes = (app: Express): void => {
       for (const path of publicCachePaths('api/v1')) app.get(path, (_req, res) => void res.json({}));

@@ -1,4 +1,5 @@
 import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { ApiBearerAuth, ApiExtension } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
@@ -50,3 +51,19 @@ export const CurrentUser = createParamDecorator(
   (_data: unknown, context: ExecutionContext): AuthUser | undefined =>
     context.switchToHttp().getRequest<Request & { user?: AuthUser }>().user,
 );
+
+/**
+ * Whether a route never reads the `Authorization` header, so that its answer is the same for every
+ * caller (the public page cache ignores the header there): `@Public()` to the global guard (the
+ * handler's mode, else its controller's, as the guard reads it) and no guard of its own, which could
+ * authenticate after all (the Conduit routes are `public` to the global guard; review 17a M1).
+ */
+export function readsNoToken(handler: object, controller: object): boolean {
+  const mode = (Reflect.getMetadata(AUTH_MODE, handler) ?? Reflect.getMetadata(AUTH_MODE, controller)) as
+    AuthMode | undefined;
+  return (
+    mode === 'public' &&
+    !Reflect.getMetadata(GUARDS_METADATA, handler) &&
+    !Reflect.getMetadata(GUARDS_METADATA, controller)
+  );
+}
