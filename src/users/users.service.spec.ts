@@ -56,7 +56,10 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve({ epoch: 1 })),
     erase: jest.fn((_user: User) => Promise.resolve()),
   };
-  const sessions = { deleteEnded: jest.fn((_userId: string, _cutoff: unknown) => Promise.resolve(1)) };
+  const sessions = {
+    deleteEnded: jest.fn((_userId: string, _cutoff: unknown) => Promise.resolve(1)),
+    listForUser: jest.fn((_userId: string, _cutoff?: unknown) => Promise.resolve([])),
+  };
   const passwords = { verify: jest.fn((password: string, _hash: string) => Promise.resolve(password === 'right')) };
   const actionLinks = {
     requestLink: jest.fn((_kind: string, _to: { id: string; email: string }) => Promise.resolve()),
@@ -346,5 +349,13 @@ describe('UsersService: reads', () => {
     const { service } = setUp([user('gone', { status: 'inactive' })]);
     expect(await refusalOf(() => service.getPublic('gone'))).toBe('404 user_not_found');
     expect(await refusalOf(() => service.getOwn('gone'))).toBe('allowed');
+  });
+
+  it('the export tells ended sessions apart by the user item it reads itself, not by an older copy (review 17a L2)', async () => {
+    const { service, users, sessions } = setUp([user('u1', { sessionEpoch: 3, sessionEpochKeeps: 'kept' })]);
+    (users as unknown as { ownedItemPages: unknown }).ownedItemPages = async function* () {};
+    await service.accountPersonalData('u1', new Date(NOW), 10);
+    expect(users.findAggregate).toHaveBeenCalledWith('u1', true);
+    expect(sessions.listForUser).toHaveBeenCalledWith('u1', { epoch: 3, keeps: 'kept' });
   });
 });

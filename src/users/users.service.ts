@@ -13,7 +13,7 @@ import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
-import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
+import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
@@ -225,17 +225,12 @@ export class UsersService {
   /**
    * The account's part of `GET /users/me/export`: the account, profile and sessions, unused
    * links and idempotency records (GSI3 `OWNED#`, at most `max`: 422 `export_too_large` past it).
-   * Queries of the user's own collections only. `sessionCutoff`: the caller's user item as the
-   * guard read it, which tells the ended sessions apart with no second read of it (review 16a L4).
+   * Queries of the user's own collections only. The ended sessions are told apart by the user item
+   * this reads (consistently) anyway: fresher than the guard's copy, at no extra call (review 17a L2).
    */
-  async accountPersonalData(
-    userId: string,
-    now: Date,
-    max: number,
-    sessionCutoff?: SessionCutoff,
-  ): Promise<AccountPersonalData> {
+  async accountPersonalData(userId: string, now: Date, max: number): Promise<AccountPersonalData> {
     const { user, profile } = await this.getOwn(userId);
-    const sessions = (await this.sessions.listForUser(userId, sessionCutoff)).filter(
+    const sessions = (await this.sessions.listForUser(userId, cutoffOf(user))).filter(
       (s) => s.expiresAt > now.toISOString(),
     );
     const owned = await collectUpTo(this.users.ownedItemPages(userId), max, () =>

@@ -35,7 +35,7 @@ export class MeAccountController {
   @Get('export')
   @ApiProblemResponses(422, 429)
   async exportData(@CurrentUser() caller: AuthUser): Promise<PersonalDataExportDto> {
-    const data = await this.personalData.export(caller.userId, caller.sessionCutoff);
+    const data = await this.personalData.export(caller.userId);
     return {
       exportedAt: data.exportedAt,
       account: UserMapper.toMe(data.user),

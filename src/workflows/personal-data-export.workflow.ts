@@ -10,7 +10,6 @@ import { PostsService } from '../posts/posts.service.js';
 import { type AccountPersonalData, UsersService } from '../users/users.service.js';
 import type { CommentDto } from '../comments/dto/comment.dto.js';
 import type { PostDto } from '../posts/dto/post.dto.js';
-import type { SessionCutoff } from '../identity/sessions/session.entity.js';
 
 export interface PersonalDataExport extends AccountPersonalData {
   posts: PostDto[];
@@ -42,14 +41,14 @@ export class PersonalDataExportWorkflow {
    * read), EXPORT_MAX_ITEMS items per section and EXPORT_MAX_CONTENT_CHARS characters of content in
    * all (422 `export_too_large` once passed), so one request reads at most sections x (max + a page).
    */
-  async export(userId: string, sessionCutoff?: SessionCutoff): Promise<PersonalDataExport> {
+  async export(userId: string): Promise<PersonalDataExport> {
     await this.limiter.consume([{ rule: this.config.rateLimits.exportPerAccount, subject: userId }]);
     const now = this.clock.now();
     const max = this.config.exportMaxItems;
     // One budget for the free text of every section (posts' and comments' contents).
     const contentBudget = new ExportContentBudget(this.config.exportMaxContentChars);
     return {
-      ...(await this.users.accountPersonalData(userId, now, max, sessionCutoff)),
+      ...(await this.users.accountPersonalData(userId, now, max)),
       posts: await this.posts.postsForExport(userId, now, max, contentBudget),
       likes: await this.posts.likesForExport(userId, max),
       comments: await this.comments.commentsForExport(userId, max, contentBudget),
