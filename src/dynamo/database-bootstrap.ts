@@ -13,7 +13,7 @@ import {
   readEngineLock,
   releaseEngineLock,
 } from './engine-lock.js';
-import { assertIndexesMatch, ensureTable, type TableCreation } from './table.setup.js';
+import { assertIndexesMatch, ensureTable } from './table.setup.js';
 
 export interface PreparedDatabase {
   /** The configuration with the endpoint of the embedded engine filled in, when one was started. */
@@ -142,11 +142,7 @@ export async function prepareDatabase(
   const client = createDynamoClient(resolved.dynamo);
   try {
     if (resolved.dynamo.createTable) {
-      // One record across the retries: a table found missing by a failed attempt is still new.
-      const creation: TableCreation = {};
-      const created = await waitForDatabase(resolved, logger, () =>
-        ensureTable(client, resolved.dynamo.tableName, creation),
-      );
+      const created = await waitForDatabase(resolved, logger, () => ensureTable(client, resolved.dynamo.tableName));
       logger.log(`Table ${resolved.dynamo.tableName} ${created ? 'created' : 'exists'}`);
     } else {
       await waitForDatabase(resolved, logger, () => requireTable(client, resolved));

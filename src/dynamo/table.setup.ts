@@ -105,50 +105,27 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
 }
 
 /**
- * What the start-up's attempts at `ensureTable` have seen so far: pass the same object to each
- * retry, so that a table this process found missing is still known to be new on the next attempt.
- */
-export interface TableCreation {
-  /** The table did not exist at one of the attempts: it holds nothing in an older layout. */
-  sawMissing?: boolean;
-}
-
-/**
  * Creates the table from `tableDefinition` when it does not exist, waits until it is
  * ACTIVE, and enables TTL on `ttl`. Safe to run any number of times, also concurrently.
- * Returns true when the table was new (this call, or an earlier attempt with the same `creation`,
- * found it missing).
- *
- * A new table gets its layout baseline even when the `CreateTable` that made it is not ours to see
- * succeed: a timed-out attempt the SDK retries (the engine made the table: the retry is told
- * ResourceInUse), another process's create between our describe and create, or a start-up attempt
- * that failed after the create and is retried (the retry finds the table). Without the baseline the
- * empty table would look older than migrations, and start-up would refuse it until `db:migrate`.
+ * Returns true when it created the table.
  */
-export async function ensureTable(
-  client: DynamoDBClient,
-  tableName: string,
-  creation: TableCreation = {},
-): Promise<boolean> {
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  let created = false;
   let described: TableDescription | undefined;
   try {
     described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
-    // Missing a moment ago: whoever creates it now, it is new.
-    creation.sawMissing = true;
     try {
       await client.send(new CreateTableCommand(tableDefinition(tableName)));
+      created = true;
     } catch (createError) {
-      // Created between our describe and create (another process, or our own attempt whose answer
-      // was lost and which the SDK retried): that is fine.
+      // Another process created it between our describe and create: that is fine.
       if ((createError as { name?: string }).name !== 'ResourceInUseException') throw createError;
     }
   }
-  const created = creation.sawMissing === true;
   if (described?.TableStatus !== 'ACTIVE')
     await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
-  // Idempotent (conditional): a retry, or the other process that created it, writes the same record.
   if (created) await recordBaseline(client, tableName);
   if (!created && described) {
     assertIndexesMatch(tableName, described);
