@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { parentCommentKey } from '../comments/comment-keys.js';
 import { createDocumentClient } from '../dynamo/dynamo-client.factory.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
@@ -10,6 +10,7 @@ import { dayAttribute, dayInWindow, windowDays } from '../posts/feed-days.js';
 import { LIKED_COUNT, PUBLISHED_COUNT } from '../posts/published-counters.js';
 import { isCountedPosition } from '../posts/like-visibility.js';
 import { followCountsOf } from '../follows/follow-items.js';
+import { scanPages } from './scan-pages.js';
 
 type Item = Record<string, unknown>;
 
@@ -134,14 +135,8 @@ export async function checkCounts(options: {
 }): Promise<CountCheck> {
   const db = createDocumentClient(options.client);
   const items: Item[] = [];
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({ TableName: options.tableName, ConsistentRead: true, ExclusiveStartKey }),
-    );
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  for await (const page of scanPages(db, { TableName: options.tableName, ConsistentRead: true }))
+    items.push(...page.items);
 
   const { counters, hidden } = recount(items, options.now ?? systemClock.now());
   if (options.fix) for (const entry of hidden) entry.deleted = await deleteEntry(db, options.tableName, entry.key);

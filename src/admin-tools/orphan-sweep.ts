@@ -1,9 +1,10 @@
-import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { classifyKey } from '../dynamo/item-types.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
 import { DELETED_USER_ID } from '../identity/account.js';
+import { scanPages } from './scan-pages.js';
 
 /** The item that must exist for a partition to be alive: a post's summary, a user's user item. */
 const ANCHORS: Record<string, string> = {
@@ -42,17 +43,13 @@ export async function sweepOrphans(
   const userUniques: (ItemKey & { userId: string })[] = [];
   const cascading = new Set<string>();
   let scannedItems = 0;
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: tableName,
-        ProjectionExpression: 'PK, SK, userId, deletedAt',
-        ExclusiveStartKey,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of (page.Items ?? []) as (ItemKey & { userId?: string; deletedAt?: string })[]) {
+  const pages = scanPages(client, {
+    TableName: tableName,
+    ProjectionExpression: 'PK, SK, userId, deletedAt',
+    ConsistentRead: true,
+  });
+  for await (const page of pages) {
+    for (const item of page.items as (ItemKey & { userId?: string; deletedAt?: string })[]) {
       scannedItems++;
       // A deleted post's counter tombstone is meant to outlive the post (it expires by `ttl`), and
       // while it is there the stream's cascade owns the partition: it removes the likes with their
@@ -91,8 +88,7 @@ export async function sweepOrphans(
       entry.keys.push({ PK: item.PK, SK: item.SK });
       partitions.set(item.PK, entry);
     }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
 
   const ownerOf = (unique: { userId: string }): ItemKey => Keys.user(String(unique.userId));
   const candidates = [...partitions.entries()].filter(([, entry]) => !entry.anchored);

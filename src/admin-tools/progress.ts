@@ -35,6 +35,8 @@ export function createProgress(options: ProgressOptions): Progress {
   const interval = tty ? 100 : (options.lineIntervalMs ?? 5000);
   let done = 0;
   let lastDrawn = -Infinity;
+  /** The count the last plain line showed: `finish` repeats no line (undefined: none written yet). */
+  let lastLineDone: number | undefined;
 
   const describe = () => {
     const seconds = (now() - started) / 1000;
@@ -52,6 +54,7 @@ export function createProgress(options: ProgressOptions): Progress {
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
       stream.write(`\r${options.label} ${bar} ${percent ?? '?'}% ${text}${final ? '\n' : ''}`);
     } else {
+      lastLineDone = done;
       stream.write(
         `${options.label}: ${done} done${percent === undefined ? '' : ` (${percent}% of ~${total})`}, ${rate}/s, ${seconds.toFixed(1)}s\n`,
       );
@@ -68,7 +71,9 @@ export function createProgress(options: ProgressOptions): Progress {
       }
     },
     finish() {
-      draw(true);
+      // A terminal's bar needs its final draw to end the line; a plain line already showing the
+      // final count is not written again (it printed the last line twice).
+      if (tty || lastLineDone !== done) draw(true);
     },
   };
 }

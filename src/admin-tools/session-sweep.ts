@@ -1,9 +1,10 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../dynamo/batch.js';
 import { type ItemKey, Keys } from '../dynamo/keys.js';
 import { cutoffOf, hasEnded } from '../identity/sessions/session.entity.js';
 import { createProgress, type ProgressStream } from './progress.js';
+import { scanPages } from './scan-pages.js';
 
 export interface SessionSweepOptions {
   /** Only report: nothing is deleted. */
@@ -51,31 +52,29 @@ export async function sweepEndedSessions(
   const users = new Map<string, Scanned>();
   const sessions = new Map<string, Scanned[]>();
   let scannedItems = 0;
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new ScanCommand({
-        TableName: tableName,
-        ProjectionExpression: 'PK, SK, sessionEpoch, sessionEpochKeeps',
-        FilterExpression: 'begins_with(PK, :users) AND (SK = :user OR begins_with(SK, :session))',
-        ExpressionAttributeValues: {
-          ':users': Keys.userPartition(''),
-          ':user': Keys.user('').SK,
-          ':session': Keys.sessionPrefix,
-        },
-        ExclusiveStartKey,
-        ConsistentRead: true,
-      }),
-    );
-    // ScannedCount: the filter drops most items, but the progress is over the whole table.
-    scannedItems += page.ScannedCount ?? 0;
-    for (const item of (page.Items ?? []) as Scanned[]) {
+  const pages = scanPages(
+    client,
+    {
+      TableName: tableName,
+      ProjectionExpression: 'PK, SK, sessionEpoch, sessionEpochKeeps',
+      FilterExpression: 'begins_with(PK, :users) AND (SK = :user OR begins_with(SK, :session))',
+      ExpressionAttributeValues: {
+        ':users': Keys.userPartition(''),
+        ':user': Keys.user('').SK,
+        ':session': Keys.sessionPrefix,
+      },
+      ConsistentRead: true,
+    },
+    // The filter drops most items, but the progress is over the whole table.
+    { onProgress: (scanned) => progress.update(scanned) },
+  );
+  for await (const page of pages) {
+    scannedItems += page.scanned;
+    for (const item of page.items as Scanned[]) {
       if (item.SK === Keys.user('').SK) users.set(item.PK, item);
       else sessions.set(item.PK, [...(sessions.get(item.PK) ?? []), item]);
     }
-    progress.update(scannedItems);
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
   progress.finish();
 
   const idOf = (session: Scanned) => session.SK.slice(Keys.sessionPrefix.length);
