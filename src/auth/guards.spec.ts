@@ -92,14 +92,24 @@ describe('JwtAuthGuard', () => {
     expect(verified).toEqual([]);
   });
 
-  it.each(['Basic abc', 'Bearer', 'Bearer ', 'Bearer a b', 'xBearer abc', 'Bearerabc', 'Token abc'])(
-    'refuses the header %j with 401 invalid_token, also where a token is optional',
-    async (header) => {
-      await expect(guardFor().canActivate(contextWith(undefined, header))).rejects.toThrow(refusal('invalid_token'));
-      await expect(guardFor().canActivate(contextWith('optional', header))).rejects.toThrow(refusal('invalid_token'));
-      expect(verified).toEqual([]);
-    },
-  );
+  it.each([
+    'Basic abc',
+    'Bearer',
+    'Bearer ',
+    'Bearer a b',
+    'xBearer abc',
+    'Bearerabc',
+    'Token abc',
+    // Unicode spaces are no separator (review 17a L4): only SP and HTAB are.
+    'Bearer\u00a0abc',
+    'Bearer\u2028abc',
+    'Bearer\u3000abc',
+    'Bearer\nabc',
+  ])('refuses the header %j with 401 invalid_token, also where a token is optional', async (header) => {
+    await expect(guardFor().canActivate(contextWith(undefined, header))).rejects.toThrow(refusal('invalid_token'));
+    await expect(guardFor().canActivate(contextWith('optional', header))).rejects.toThrow(refusal('invalid_token'));
+    expect(verified).toEqual([]);
+  });
 
   it.each([
     ['Bearer abc.def.ghi', 'abc.def.ghi'],

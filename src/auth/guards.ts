@@ -10,8 +10,12 @@ import { AccessTokenVerifier } from './access-token.verifier.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
 
-/** `Bearer <token>`, the scheme in any case, as RFC 6750 and most HTTP tooling send it. */
-const BEARER = /^Bearer\s+(\S+)$/i;
+/**
+ * `Bearer <token>`, the scheme in any case, as RFC 6750 and most HTTP tooling send it. Between
+ * them spaces (RFC 7235's `1*SP`) or tabs, which some tooling sends; not `\s`, whose Unicode
+ * spaces (a no-break space, a line separator) no client means as a separator (review 17a L4).
+ */
+const BEARER = /^Bearer[ \t]+(\S+)$/i;
 
 /**
  * The global authentication guard. Every route needs a valid bearer token unless marked
