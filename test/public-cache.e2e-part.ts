@@ -96,9 +96,20 @@ describe('public page cache (e2e)', () => {
     }
     const signedIn = await t.api.get(`/api/v1/posts/${id}`).set('authorization', author.bearer).expect(200);
     expect(dynamoCost(signedIn).calls).toBeGreaterThan(0);
-    expect(signedIn.headers['cache-control']).toBeUndefined();
+    // The reader's own answer: no shared cache or CDN may keep it (review 17a L4).
+    expect(signedIn.headers['cache-control']).toBe('private, no-store');
     expect(signedIn.headers.vary).toMatch(/\bAuthorization\b/i);
     expect(signedIn.body).toMatchObject({ id, likedByMe: false });
+  });
+
+  it('marks the answers computed for a signed-in caller private, no-store: GET /users/me and the personal feed (review 17a L4)', async () => {
+    for (const path of ['/api/v1/users/me', '/api/v1/feed']) {
+      const own = await t.api.get(path).set('authorization', author.bearer).expect(200);
+      expect({ path, cacheControl: own.headers['cache-control'] }).toEqual({ path, cacheControl: 'private, no-store' });
+      // Without a token these routes answer 401, which says nothing of caching.
+      const refused = await t.api.get(path).expect(401);
+      expect({ path, cacheControl: refused.headers['cache-control'] }).toEqual({ path, cacheControl: undefined });
+    }
   });
 
   it('answers HEAD from the same entry, headers only; a HEAD that misses fills it (review 16b L3)', async () => {

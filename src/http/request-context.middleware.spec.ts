@@ -70,6 +70,19 @@ describe('requestContext', () => {
     off.res.writeHead(200);
     expect(off.res.getHeader('server-timing')).toBeUndefined();
   });
+
+  it('says Cache-Control: private, no-store on an answer to a signed-in caller, over any other value (review 17a L4)', () => {
+    const signedIn = serveOne(false);
+    (signedIn.req as { user?: unknown }).user = { userId: 'u1' };
+    signedIn.res.setHeader('Cache-Control', 'public, max-age=5');
+    signedIn.res.writeHead(404);
+    expect(signedIn.res.getHeader('cache-control')).toBe('private, no-store');
+    const anonymous = serveOne(false);
+    anonymous.res.setHeader('Cache-Control', 'public, max-age=5');
+    anonymous.res.writeHead(200);
+    expect(anonymous.res.getHeader('cache-control')).toBe('public, max-age=5');
+    expect(serveOne(true).res.writeHead(200).getHeader('cache-control')).toBeUndefined();
+  });
 });
 
 describe('helmetHeaders', () => {

@@ -26,6 +26,9 @@ export function helmetHeaders(): [name: string, value: string][] {
   return headers;
 }
 
+/** What an answer computed for a signed-in caller (a guard set `req.user`) says of caching. */
+export const PERSONAL_CACHE_CONTROL = 'private, no-store';
+
 export interface RequestContextOptions {
   /** The request id, the request's log binding and the access line (`createAccessLog`). */
   accessLog: AccessLog;
@@ -46,7 +49,9 @@ export interface RequestContextOptions {
  * - helmet's security headers, computed once (`helmetHeaders`);
  * - the request's DynamoDB usage record (AsyncLocalStorage, and reachable from the request for
  *   the access line) and, when enabled, `Server-Timing: db;dur=..;desc="dynamodb calls=.. rcu=..
- *   wcu=.."` added just before the headers leave, so success and error answers alike carry it.
+ *   wcu=.."` added just before the headers leave, so success and error answers alike carry it;
+ * - `Cache-Control: private, no-store` on every answer to a signed-in caller (whoever set
+ *   `req.user`: the app's guard or the Conduit routes' own), set just before the headers leave.
  */
 export function requestContext(options: RequestContextOptions): RequestHandler {
   const { accessLog, metrics, serverTiming } = options;
@@ -58,13 +63,16 @@ export function requestContext(options: RequestContextOptions): RequestHandler {
     const writeLine = accessLog(req, res, usage);
     for (const [name, value] of headers) res.setHeader(name, value);
     attachUsage(req, usage);
-    if (serverTiming) {
-      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
-      res.writeHead = ((...args: unknown[]) => {
-        if (!res.headersSent) res.appendHeader('Server-Timing', usage.toServerTiming());
-        return writeHead(...args);
-      }) as typeof res.writeHead;
-    }
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => Response;
+    res.writeHead = ((...args: unknown[]) => {
+      if (!res.headersSent) {
+        if (serverTiming) res.appendHeader('Server-Timing', usage.toServerTiming());
+        // An answer computed for a signed-in caller is theirs alone (review 17a L4): no shared cache
+        // or CDN may keep it, whatever the route or its status.
+        if ((req as { user?: unknown }).user !== undefined) res.setHeader('Cache-Control', PERSONAL_CACHE_CONTROL);
+      }
+      return writeHead(...args);
+    }) as typeof res.writeHead;
     // One line per request: on `finish`, or on `close` (the client hung up first), or on `error`.
     let written = false;
     const end = (error?: Error) => {
