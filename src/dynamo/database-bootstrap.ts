@@ -13,7 +13,7 @@ import {
   readEngineLock,
   releaseEngineLock,
 } from './engine-lock.js';
-import { assertIndexesMatch, ensureTable } from './table.setup.js';
+import { assertIndexesMatch, ensureTable, type TableCreation } from './table.setup.js';
 
 export interface PreparedDatabase {
   /** The configuration with the endpoint of the embedded engine filled in, when one was started. */
@@ -63,6 +63,18 @@ async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: ()
       await sleep(delay);
     }
   }
+}
+
+/**
+ * Where start-up may create the table: `ensureTable`, retried while the database is not reachable.
+ * The attempts share one `TableCreation`: an attempt that sent the CreateTable and then failed
+ * leaves the table made but without its baseline, and the next attempt, finding the table there,
+ * must still judge it as possibly its own new one (from the ACTIVE table), not as an existing one.
+ * Returns true when the table was recorded as new.
+ */
+export function createOrCheckTable(client: DynamoDBClient, config: AppConfig, logger: Logger): Promise<boolean> {
+  const creation: TableCreation = {};
+  return waitForDatabase(config, logger, () => ensureTable(client, config.dynamo.tableName, creation));
 }
 
 /** Where start-up may not create the table: it must exist. */
@@ -142,7 +154,7 @@ export async function prepareDatabase(
   const client = createDynamoClient(resolved.dynamo);
   try {
     if (resolved.dynamo.createTable) {
-      const created = await waitForDatabase(resolved, logger, () => ensureTable(client, resolved.dynamo.tableName));
+      const created = await createOrCheckTable(client, resolved, logger);
       logger.log(`Table ${resolved.dynamo.tableName} ${created ? 'created' : 'exists'}`);
     } else {
       await waitForDatabase(resolved, logger, () => requireTable(client, resolved));

@@ -1,7 +1,11 @@
 import type { DynamoDBClient, TableDescription } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@nestjs/common';
 import { StartupError } from '../common/startup-error.js';
-import { tableDefinition } from './table.definition.js';
-import { addMissingIndexes } from './table.setup.js';
+import type { AppConfig } from '../config/app-config.js';
+import { createOrCheckTable } from './database-bootstrap.js';
+import { Keys } from './keys.js';
+import { TABLE_LAYOUT_VERSION, tableDefinition } from './table.definition.js';
+import { addMissingIndexes, ensureTable } from './table.setup.js';
 
 const indexes = tableDefinition('t').GlobalSecondaryIndexes ?? [];
 const last = String(indexes.at(-1)?.IndexName);
@@ -45,5 +49,152 @@ describe('addMissingIndexes', () => {
     await expect(started).rejects.toThrow(StartupError);
     await expect(started).rejects.toThrow(new RegExp(`${last} of t is still CREATING after 3 s`));
     expect(sent.filter((name) => name === 'DescribeTableCommand')).toHaveLength(4);
+  });
+});
+
+type Item = Record<string, { S?: string; N?: string }>;
+interface FakeTable {
+  items: Item[];
+  indexes: TableDescription['GlobalSecondaryIndexes'];
+  RestoreSummary?: TableDescription['RestoreSummary'];
+}
+
+/**
+ * A DynamoDB double holding one table (or none), for `ensureTable`'s decisions. `racingCreate`
+ * stands for whoever makes the table when our CreateTable arrives: its answer to us is
+ * ResourceInUse, as the SDK's retry of a create whose answer was lost is told, or a second
+ * process's create. `failOnce` names commands whose first call fails as a timeout, before it runs.
+ */
+function fakeEngine({
+  racingCreate,
+  failOnce = [],
+}: { racingCreate?: (table: FakeTable) => void; failOnce?: string[] } = {}) {
+  const definition = tableDefinition('t');
+  const sent: string[] = [];
+  let table: FakeTable | undefined;
+  const fail = new Set(failOnce);
+  const error = (name: string) => Object.assign(new Error(name), { name });
+  const client = {
+    send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      const name = command.constructor.name;
+      sent.push(name);
+      if (fail.delete(name)) return Promise.reject(error('TimeoutError'));
+      switch (name) {
+        case 'DescribeTableCommand':
+          if (!table) return Promise.reject(error('ResourceNotFoundException'));
+          return Promise.resolve({
+            Table: {
+              TableStatus: 'ACTIVE',
+              GlobalSecondaryIndexes: table.indexes,
+              RestoreSummary: table.RestoreSummary,
+            },
+          });
+        case 'CreateTableCommand': {
+          if (table) return Promise.reject(error('ResourceInUseException'));
+          table = { items: [], indexes: definition.GlobalSecondaryIndexes!.map((index) => ({ ...index })) };
+          if (!racingCreate) return Promise.resolve({});
+          racingCreate(table);
+          return Promise.reject(error('ResourceInUseException'));
+        }
+        case 'ScanCommand':
+          expect(command.input).toEqual({ TableName: 't', Limit: 1, ConsistentRead: true });
+          return Promise.resolve({ Items: table!.items.slice(0, 1) });
+        case 'PutItemCommand': {
+          const item = command.input.Item as Item;
+          const at = table!.items.findIndex((i) => i.PK.S === item.PK.S && i.SK.S === item.SK.S);
+          if (at >= 0 && command.input.ConditionExpression === 'attribute_not_exists(PK)')
+            return Promise.reject(error('ConditionalCheckFailedException'));
+          // Unconditional: a second write replaces the record (as DynamoDB does), recorded as a second one.
+          table!.items.push(item);
+          return Promise.resolve({});
+        }
+        case 'UpdateTableCommand': {
+          const update = (command.input.GlobalSecondaryIndexUpdates as { Create: { IndexName: string } }[])[0];
+          table!.indexes!.push({ ...update.Create, IndexStatus: 'ACTIVE' });
+          return Promise.resolve({});
+        }
+        case 'DescribeTimeToLiveCommand':
+          return Promise.resolve({ TimeToLiveDescription: { TimeToLiveStatus: 'ENABLED' } });
+        default:
+          return Promise.reject(new Error(`unexpected ${name}`));
+      }
+    },
+  } as unknown as DynamoDBClient;
+  const baselines = () =>
+    (table?.items ?? []).filter(
+      (item) => item.PK.S === Keys.migrationBaseline.PK && item.SK.S === Keys.migrationBaseline.SK,
+    );
+  return { client, sent, baselines, table: () => table };
+}
+
+const userItem: Item = { PK: { S: 'USER#u1' }, SK: { S: 'PROFILE' }, entity: { S: 'User' } };
+const silentLogger = { warn: () => undefined, log: () => undefined } as unknown as Logger;
+const startupConfig = (tableName: string) =>
+  ({ dynamo: { tableName, startupWaitSeconds: 30, endpoint: 'http://fake' } }) as unknown as AppConfig;
+
+describe('ensureTable when our CreateTable was not seen to succeed', () => {
+  it('baselines an empty, unrestored table once ACTIVE, after the index check (which adds an index it lacks)', async () => {
+    const engine = fakeEngine({ racingCreate: (table) => table.indexes!.pop() });
+    await expect(ensureTable(engine.client, 't')).resolves.toBe(true);
+    expect(engine.baselines()).toEqual([
+      expect.objectContaining({ version: { N: String(TABLE_LAYOUT_VERSION) }, entity: { S: 'Migration' } }),
+    ]);
+    expect(engine.sent).toContain('UpdateTableCommand');
+    expect(engine.table()!.indexes!.map((index) => index.IndexName)).toEqual(indexes.map((index) => index.IndexName));
+  });
+
+  it('leaves a table holding one item outside the MIGRATION partition without a baseline', async () => {
+    const engine = fakeEngine({ racingCreate: (table) => table.items.push(userItem) });
+    await expect(ensureTable(engine.client, 't')).resolves.toBe(false);
+    expect(engine.baselines()).toEqual([]);
+    expect(engine.sent).not.toContain('PutItemCommand');
+  });
+
+  it('leaves a restored table (RestoreSummary) without a baseline, even empty', async () => {
+    const engine = fakeEngine({
+      racingCreate: (table) => (table.RestoreSummary = { RestoreInProgress: false, RestoreDateTime: new Date() }),
+    });
+    await expect(ensureTable(engine.client, 't')).resolves.toBe(false);
+    expect(engine.baselines()).toEqual([]);
+  });
+
+  it('refuses, without a baseline, a table whose index projects something else, as for an existing table', async () => {
+    const engine = fakeEngine({
+      racingCreate: (table) =>
+        (table.indexes![1] = { ...table.indexes![1], Projection: { ProjectionType: 'KEYS_ONLY' } }),
+    });
+    const refusal = ensureTable(engine.client, 't');
+    await expect(refusal).rejects.toBeInstanceOf(StartupError);
+    await expect(refusal).rejects.toThrow(new RegExp(`index ${indexes[1].IndexName} projects KEYS_ONLY, not`));
+    expect(engine.baselines()).toEqual([]);
+  });
+
+  it('two processes judging one new table at once write one baseline, and both start', async () => {
+    const engine = fakeEngine({ racingCreate: () => undefined });
+    const both = await Promise.all([ensureTable(engine.client, 't'), ensureTable(engine.client, 't')]);
+    expect(both.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    expect(engine.baselines()).toHaveLength(1);
+  });
+});
+
+describe('createOrCheckTable (start-up with DYNAMODB_CREATE_TABLE)', () => {
+  it('an attempt that created the table, then failed before its baseline, is retried: the retry baselines the empty table', async () => {
+    const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(true);
+    expect(engine.sent.filter((name) => name === 'CreateTableCommand')).toHaveLength(1);
+    expect(engine.sent.filter((name) => name === 'PutItemCommand')).toHaveLength(2);
+    expect(engine.baselines()).toHaveLength(1);
+  });
+
+  it('the retry of an attempt that created the table leaves it un-baselined when an item arrived meanwhile', async () => {
+    const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
+    const scan = engine.client.send.bind(engine.client);
+    // An older build's process writes into the table between the attempts.
+    engine.client.send = ((command: { constructor: { name: string } }) => {
+      if (command.constructor.name === 'ScanCommand') engine.table()!.items.push(userItem);
+      return scan(command as never);
+    }) as typeof engine.client.send;
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(false);
+    expect(engine.baselines()).toEqual([]);
   });
 });

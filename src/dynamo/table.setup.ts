@@ -5,6 +5,7 @@ import {
   type DynamoDBClient,
   type TableDescription,
   PutItemCommand,
+  ScanCommand,
   UpdateContinuousBackupsCommand,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
@@ -105,32 +106,81 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
 }
 
 /**
+ * What this process's start-up attempts did to the table so far: `prepareDatabase` passes one
+ * object to every attempt `waitForDatabase` makes, so that an attempt that sent the CreateTable and
+ * then failed (a timeout on the baseline's write, say) lets the next attempt know that the table it
+ * now finds may be the one it made itself.
+ */
+export interface TableCreation {
+  /** A CreateTable for the table was sent (its answer may have been lost). */
+  createSent?: boolean;
+}
+
+/**
+ * Whether a table whose making we did not see succeed may be baselined as new, judged from the
+ * table once it is ACTIVE, never from a DescribeTable that found it missing (on AWS that can be
+ * answered for seconds after another process's CreateTable or RestoreTable): it was not restored
+ * from a backup or a point in time (`RestoreSummary`; the description exposes no trace of an S3
+ * import, but an import is ACTIVE only once its items are in, which the next check sees), and it
+ * holds no item at all, in the MIGRATION partition or outside it. Emptiness of a whole table is
+ * something no Query or GetItem can prove, so it is one consistent `Scan` with `Limit: 1` (one
+ * item read at most, 0.5 RCU): a start-up-only admin read, never on a request path.
+ */
+async function isNewAndEmpty(client: DynamoDBClient, tableName: string, table: TableDescription): Promise<boolean> {
+  if (table.RestoreSummary) return false;
+  const { Items = [], LastEvaluatedKey } = await client.send(
+    new ScanCommand({ TableName: tableName, Limit: 1, ConsistentRead: true }),
+  );
+  return Items.length === 0 && LastEvaluatedKey === undefined;
+}
+
+/**
  * Creates the table from `tableDefinition` when it does not exist, waits until it is
  * ACTIVE, and enables TTL on `ttl`. Safe to run any number of times, also concurrently.
- * Returns true when it created the table.
+ * Returns true when it recorded the table as new (its layout baseline).
+ *
+ * A table this call created gets the baseline at once. One whose CreateTable was sent but not seen
+ * to succeed (the SDK retried a create whose answer was lost and was told ResourceInUse; or an
+ * earlier attempt with the same `creation` sent it and failed later) may be ours and new, or
+ * another's: restored, imported, made by an older build. It gets the index check an existing table
+ * gets, and the baseline only when `isNewAndEmpty` says so; otherwise it stays without one, and the
+ * start-up's migration check refuses it as older than migrations until `db:migrate` (the safe side).
  */
-export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
+export async function ensureTable(
+  client: DynamoDBClient,
+  tableName: string,
+  creation: TableCreation = {},
+): Promise<boolean> {
   let created = false;
   let described: TableDescription | undefined;
   try {
     described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    creation.createSent = true;
     try {
       await client.send(new CreateTableCommand(tableDefinition(tableName)));
       created = true;
     } catch (createError) {
-      // Another process created it between our describe and create: that is fine.
+      // Made between our describe and create: by another process, or by our own attempt whose
+      // answer was lost and which the SDK retried. Which one, only the ACTIVE table can tell.
       if ((createError as { name?: string }).name !== 'ResourceInUseException') throw createError;
     }
   }
   if (described?.TableStatus !== 'ACTIVE')
     await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
-  if (created) await recordBaseline(client, tableName);
-  if (!created && described) {
+  let recordedNew = created;
+  if (!created && creation.createSent) {
+    const active = described?.TableStatus === 'ACTIVE' ? described : await describeTable(client, tableName);
+    assertIndexesMatch(tableName, active);
+    await addMissingIndexes(client, tableName, active);
+    recordedNew = await isNewAndEmpty(client, tableName, active);
+  } else if (!created && described) {
     assertIndexesMatch(tableName, described);
     await addMissingIndexes(client, tableName, described);
   }
+  // Conditional, so idempotent: two processes that both judged the table new write one record.
+  if (recordedNew) await recordBaseline(client, tableName);
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
   if (status !== 'ENABLED' && status !== 'ENABLING') {
@@ -141,7 +191,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       }),
     );
   }
-  return created;
+  return recordedNew;
+}
+
+async function describeTable(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  return Table ?? {};
 }
 
 /**
