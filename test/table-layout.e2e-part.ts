@@ -138,26 +138,35 @@ describe('table layout check at start-up (e2e)', () => {
     }
   }
 
+  /**
+   * `startApp` on a new table through `proxyToEngine(before)`: what it did, what the proxy passed
+   * on, and the table's layout baseline afterwards.
+   */
+  async function startThroughProxy(before: (operation: string, name: string) => Fate | Promise<Fate>) {
+    const name = `test-${nanoid(10)}`;
+    tables.push(name);
+    const proxy = await proxyToEngine((operation) => before(operation, name));
+    try {
+      const started = await startApp(proxy.endpoint, name);
+      return { started, answers: proxy.answers, baseline: (await readMigrationState(client, name)).baseline };
+    } finally {
+      await proxy.close();
+    }
+  }
+
   it(
     'the app starts and serves on a new table whose CreateTable answer was lost (the SDK retry is told ResourceInUse)',
     async () => {
-      const name = `test-${nanoid(10)}`;
-      tables.push(name);
       let creates = 0;
-      const proxy = await proxyToEngine((operation) =>
+      const run = await startThroughProxy((operation) =>
         operation === 'CreateTable' && creates++ === 0 ? 'lose' : undefined,
       );
-      try {
-        const started = await startApp(proxy.endpoint, name);
-        expect(started).toEqual({ code: 0, served: 200, output: expect.any(String) });
-        // The first CreateTable made the table unheard; the only answer to a create was ResourceInUse.
-        expect(proxy.answers.filter((answer) => answer.startsWith('CreateTable'))).toEqual([
-          'CreateTable 400 ResourceInUseException',
-        ]);
-        expect((await readMigrationState(client, name)).baseline).toBe(TABLE_LAYOUT_VERSION);
-      } finally {
-        await proxy.close();
-      }
+      expect(run.started).toEqual({ code: 0, served: 200, output: expect.any(String) });
+      // The first CreateTable made the table unheard; the only answer to a create was ResourceInUse.
+      expect(run.answers.filter((answer) => answer.startsWith('CreateTable'))).toEqual([
+        'CreateTable 400 ResourceInUseException',
+      ]);
+      expect(run.baseline).toBe(TABLE_LAYOUT_VERSION);
     },
     CHILD_PROCESS_TIMEOUT_MS,
   );
@@ -165,11 +174,9 @@ describe('table layout check at start-up (e2e)', () => {
   it(
     'still refuses, naming the migrations, a table another process made with one user item, when our CreateTable is told ResourceInUse',
     async () => {
-      const name = `test-${nanoid(10)}`;
-      tables.push(name);
       // An older build's process creates the table (same layout, no baseline) and writes a user,
       // between the app's DescribeTable and its CreateTable.
-      const proxy = await proxyToEngine(async (operation) => {
+      const run = await startThroughProxy(async (operation, name) => {
         if (operation !== 'CreateTable') return undefined;
         await client.send(new CreateTableCommand(tableDefinition(name)));
         await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: name });
@@ -181,19 +188,14 @@ describe('table layout check at start-up (e2e)', () => {
         );
         return undefined;
       });
-      try {
-        const started = await startApp(proxy.endpoint, name);
-        expect(started).toEqual({
-          code: 1,
-          output: expect.stringMatching(
-            /The table needs migrations before this version can start: 0001-index-user-owned-items \(online\), .*Run `npm run db:migrate`/,
-          ),
-        });
-        expect(proxy.answers).toContain('CreateTable 400 ResourceInUseException');
-        expect((await readMigrationState(client, name)).baseline).toBe(0);
-      } finally {
-        await proxy.close();
-      }
+      expect(run.started).toEqual({
+        code: 1,
+        output: expect.stringMatching(
+          /The table needs migrations before this version can start: 0001-index-user-owned-items \(online\), .*Run `npm run db:migrate`/,
+        ),
+      });
+      expect(run.answers).toContain('CreateTable 400 ResourceInUseException');
+      expect(run.baseline).toBe(0);
     },
     CHILD_PROCESS_TIMEOUT_MS,
   );
@@ -201,24 +203,17 @@ describe('table layout check at start-up (e2e)', () => {
   it(
     'the app starts on a new table when the start-up attempt that created it failed before the baseline and was retried',
     async () => {
-      const name = `test-${nanoid(10)}`;
-      tables.push(name);
       // Every SDK attempt of the first attempt's baseline write (DYNAMODB_MAX_ATTEMPTS, 3) is lost on
       // the way: the start-up attempt fails as unreachable, and waitForDatabase runs it again.
       let puts = 0;
-      const proxy = await proxyToEngine((operation) => (operation === 'PutItem' && ++puts <= 3 ? 'drop' : undefined));
-      try {
-        const started = await startApp(proxy.endpoint, name);
-        expect(started).toEqual({ code: 0, served: 200, output: expect.any(String) });
-        expect(proxy.answers.filter((answer) => /^(CreateTable|PutItem|Scan)/.test(answer))).toEqual([
-          'CreateTable 200',
-          'Scan 200',
-          'PutItem 200',
-        ]);
-        expect((await readMigrationState(client, name)).baseline).toBe(TABLE_LAYOUT_VERSION);
-      } finally {
-        await proxy.close();
-      }
+      const run = await startThroughProxy((operation) => (operation === 'PutItem' && ++puts <= 3 ? 'drop' : undefined));
+      expect(run.started).toEqual({ code: 0, served: 200, output: expect.any(String) });
+      expect(run.answers.filter((answer) => /^(CreateTable|PutItem|Scan)/.test(answer))).toEqual([
+        'CreateTable 200',
+        'Scan 200',
+        'PutItem 200',
+      ]);
+      expect(run.baseline).toBe(TABLE_LAYOUT_VERSION);
     },
     CHILD_PROCESS_TIMEOUT_MS,
   );
