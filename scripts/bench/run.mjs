@@ -5,12 +5,17 @@
 //   BENCH_SIZES=1000,10000,100000   table sizes (items) at which the capacity patterns are measured
 //   BENCH_SECONDS=3                 length of each closed-loop run (3 interleaved rounds each)
 //   BENCH_CONCURRENCY=16            callers in each closed loop
+//   BENCH_PIN=1                     also run the app-against-raw comparisons with DynamoDB Local's JVM
+//                                   pinned to core 1 and the measured side (app and this process, its
+//                                   driver and raw loop) to core 0, interleaved with the unpinned
+//                                   runs; prints both (needs taskset and 2 cores; off by default)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { call, cleanup, JWT_SECRET, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture, documentedCalls, growTo, measurePatterns, templateOf } from './capacity.mjs';
+import { corePinning } from './pin.mjs';
 import { appAgainstRaw, cachedAgainstExpress, cpuPerRequest, loginsAgainstBcrypt, round2 } from './throughput.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
@@ -19,6 +24,7 @@ const OPTIONS = {
   seconds: Number(process.env.BENCH_SECONDS ?? 3),
   concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16),
 };
+const PIN = process.env.BENCH_PIN === '1';
 const BCRYPT_COST = 10;
 const TABLE = 'bench';
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
@@ -125,11 +131,17 @@ async function main() {
   app = await startApp({ ...appEnv, ...noWorker, ...unlimited, PUBLIC_CACHE_SECONDS: '0' });
 
   // Throughput: the app against the raw calls its routes make.
-  const raw = await appAgainstRaw({ base: app.base, db, tableName: TABLE, fixture, options: OPTIONS });
+  const pinning = PIN ? corePinning({ engine: engine.process.pid, measured: [process.pid, app.child.pid] }) : undefined;
+  const raw = await appAgainstRaw({ base: app.base, db, tableName: TABLE, fixture, options: OPTIONS, pinning });
   log('\nRequests per second, app against the raw DynamoDB calls of the route (median of 3, min-max):');
+  if (pinning)
+    log(
+      `  (pinned: DynamoDB Local on core ${pinning.cores.engine}, the app, its driver and the raw loop on core ${pinning.cores.measured}; the unpinned rows share both cores, as without BENCH_PIN)`,
+    );
+  const nameWidth = Math.max(44, ...Object.keys(raw).map((name) => name.length + 1));
   for (const [name, r] of Object.entries(raw))
     log(
-      `  ${pad(name, 44)} app ${r.app.median} (${r.app.min}-${r.app.max})  raw ${r.raw.median} (${r.raw.min}-${r.raw.max})  ratio ${r.ratio} (target >= ${r.target})`,
+      `  ${pad(name, nameWidth)} app ${r.app.median} (${r.app.min}-${r.app.max})  raw ${r.raw.median} (${r.raw.min}-${r.raw.max})  ratio ${r.ratio} (target >= ${r.target})`,
     );
 
   // Sign-ins against bcrypt's bound.
@@ -217,7 +229,7 @@ async function main() {
     at: new Date().toISOString(),
     machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     seconds,
-    options: { sizes: SIZES, ...OPTIONS, bcryptCost: BCRYPT_COST },
+    options: { sizes: SIZES, ...OPTIONS, bcryptCost: BCRYPT_COST, ...(PIN ? { pin: true } : {}) },
     capacity: rows.map((r) => ({ ...r, sizes: capacity.map((c) => c.items) })),
     appAgainstRaw: raw,
     logins,

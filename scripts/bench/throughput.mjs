@@ -32,17 +32,24 @@ export async function closedLoop(task, { concurrency, seconds }) {
 }
 
 /**
- * Runs each contender in turn, `rounds` times, interleaved (a, b, a, b, ...), so that a machine
- * whose load drifts affects both alike; returns the median and the spread of each.
+ * Runs each contender in turn, `rounds` times, interleaved (a, b, a, b, ...; with `alternate`,
+ * a, b, b, a, a, b, ...), so that a machine whose load drifts affects both alike; returns the
+ * median and the spread of each. A contender is a task, or `{ task, before }` where `before()`
+ * runs ahead of each of its runs (BENCH_PIN's affinity changes).
  */
-export async function sideBySide(contenders, { rounds, concurrency, seconds }) {
+export async function sideBySide(contenders, { rounds, concurrency, seconds, alternate = false }) {
   const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
-  for (let round = 0; round < rounds; round++)
-    for (const [name, task] of Object.entries(contenders)) {
+  for (let round = 0; round < rounds; round++) {
+    const order = Object.entries(contenders);
+    if (alternate && round % 2) order.reverse();
+    for (const [name, contender] of order) {
+      const { task, before } = typeof contender === 'function' ? { task: contender } : contender;
+      before?.();
       const { perSecond, failed } = await closedLoop(task, { concurrency, seconds });
       if (failed) throw new Error(`${name}: ${failed} failed requests`);
       runs[name].push(perSecond);
     }
+  }
   const summary = (values) => ({
     median: Math.round(percentile(values, 50)),
     min: Math.round(Math.min(...values)),
@@ -53,8 +60,13 @@ export async function sideBySide(contenders, { rounds, concurrency, seconds }) {
 
 const okStatus = (res) => res.status >= 200 && res.status < 300;
 
-/** `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make. */
-export async function appAgainstRaw({ base, db, tableName, fixture, options }) {
+/**
+ * `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make.
+ * With `pinning` (BENCH_PIN=1, `corePinning` in pin.mjs), each round also runs both sides with the
+ * engine on one core and the measured side on the other, alternating the order from round to round,
+ * and each route gets a second row, "pinned".
+ */
+export async function appAgainstRaw({ base, db, tableName, fixture, options, pinning }) {
   const userId = fixture.author.userId;
   const rawUser = () =>
     db.send(
@@ -82,27 +94,48 @@ export async function appAgainstRaw({ base, db, tableName, fixture, options }) {
     const keys = (page.Items ?? []).map((item) => Keys.postCounts(String(item.id)));
     if (keys.length) await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
   };
-  const user = await sideBySide(
-    {
-      app: async () => okStatus(await call(base, 'GET', `/api/v1/users/${userId}`)),
-      raw: rawUser,
-    },
-    options,
-  );
-  const feed = await sideBySide(
-    {
-      app: async () => okStatus(await call(base, 'GET', '/api/v1/posts?limit=20')),
-      raw: rawFeed,
-    },
-    options,
-  );
-  return {
-    'GET /users/{id} (1 Query)': { ...user, ratio: round2(user.app.median / user.raw.median), target: 0.8 },
-    'GET /posts?limit=20 (Query + BatchGetItem)': {
-      ...feed,
-      ratio: round2(feed.app.median / feed.raw.median),
+  const compare = async (name, app, raw) => {
+    if (!pinning) {
+      const result = await sideBySide({ app, raw }, options);
+      return { [name]: { ...result, ratio: round2(result.app.median / result.raw.median), target: 0.8 } };
+    }
+    const { pin, unpin } = pinning;
+    let result;
+    try {
+      result = await sideBySide(
+        {
+          app: { task: app, before: unpin },
+          raw: { task: raw, before: unpin },
+          'app pinned': { task: app, before: pin },
+          'raw pinned': { task: raw, before: pin },
+        },
+        { ...options, alternate: true },
+      );
+    } finally {
+      unpin();
+    }
+    const row = (appSide, rawSide) => ({
+      app: appSide,
+      raw: rawSide,
+      ratio: round2(appSide.median / rawSide.median),
       target: 0.8,
-    },
+    });
+    return {
+      [name]: row(result.app, result.raw),
+      [`${name}, pinned`]: row(result['app pinned'], result['raw pinned']),
+    };
+  };
+  return {
+    ...(await compare(
+      'GET /users/{id} (1 Query)',
+      async () => okStatus(await call(base, 'GET', `/api/v1/users/${userId}`)),
+      rawUser,
+    )),
+    ...(await compare(
+      'GET /posts?limit=20 (Query + BatchGetItem)',
+      async () => okStatus(await call(base, 'GET', '/api/v1/posts?limit=20')),
+      rawFeed,
+    )),
   };
 }
 
