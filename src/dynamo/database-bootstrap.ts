@@ -13,7 +13,7 @@ import {
   readEngineLock,
   releaseEngineLock,
 } from './engine-lock.js';
-import { assertIndexesMatch, ensureTable, type TableCreation } from './table.setup.js';
+import { assertIndexesMatch, type BaselineWait, ensureTable, type TableCreation } from './table.setup.js';
 
 export interface PreparedDatabase {
   /** The configuration with the endpoint of the embedded engine filled in, when one was started. */
@@ -69,12 +69,18 @@ async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: ()
  * Where start-up may create the table: `ensureTable`, retried while the database is not reachable.
  * The attempts share one `TableCreation`: an attempt that sent the CreateTable and then failed
  * leaves the table made but without its baseline, and the next attempt, finding the table there,
- * must still judge it as possibly its own new one (from the ACTIVE table), not as an existing one.
- * Returns true when the table was recorded as new.
+ * must still judge it as possibly its own new one (from the ACTIVE table), not as an existing one;
+ * and an attempt that found the table CREATING lets the next one, finding it ACTIVE, still wait for
+ * its creator's baseline. Returns true when the table was recorded as new.
  */
-export function createOrCheckTable(client: DynamoDBClient, config: AppConfig, logger: Logger): Promise<boolean> {
+export function createOrCheckTable(
+  client: DynamoDBClient,
+  config: AppConfig,
+  logger: Logger,
+  baselineWait: BaselineWait = {},
+): Promise<boolean> {
   const creation: TableCreation = {};
-  return waitForDatabase(config, logger, () => ensureTable(client, config.dynamo.tableName, creation));
+  return waitForDatabase(config, logger, () => ensureTable(client, config.dynamo.tableName, creation, baselineWait));
 }
 
 /** Where start-up may not create the table: it must exist. */

@@ -2,6 +2,8 @@ import type { DynamoDBClient, TableDescription } from '@aws-sdk/client-dynamodb'
 import type { Logger } from '@nestjs/common';
 import { StartupError } from '../common/startup-error.js';
 import type { AppConfig } from '../config/app-config.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import { assertMigrationsApplied, MigrationsPendingError } from '../migrations/state.js';
 import { createOrCheckTable } from './database-bootstrap.js';
 import { Keys } from './keys.js';
 import { TABLE_LAYOUT_VERSION, tableDefinition } from './table.definition.js';
@@ -64,14 +66,33 @@ interface FakeTable {
  * stands for whoever makes the table when our CreateTable arrives: its answer to us is
  * ResourceInUse, as the SDK's retry of a create whose answer was lost is told, or a second
  * process's create. `failOnce` names commands whose first call fails as a timeout, before it runs.
+ * `othersCreate` stands for another process that created the table just before us: its first
+ * `creatingDescribes` DescribeTable answers say CREATING, and it writes its baseline when we send
+ * our `baselineAtGet`-th GetItem (never, when undefined).
  */
 function fakeEngine({
   racingCreate,
   failOnce = [],
-}: { racingCreate?: (table: FakeTable) => void; failOnce?: string[] } = {}) {
+  othersCreate,
+}: {
+  racingCreate?: (table: FakeTable) => void;
+  failOnce?: string[];
+  othersCreate?: { creatingDescribes: number; baselineAtGet?: number };
+} = {}) {
   const definition = tableDefinition('t');
+  const newTable = (): FakeTable => ({
+    items: [],
+    indexes: definition.GlobalSecondaryIndexes!.map((index) => ({ ...index })),
+  });
   const sent: string[] = [];
-  let table: FakeTable | undefined;
+  let table: FakeTable | undefined = othersCreate && newTable();
+  let creatingDescribes = othersCreate?.creatingDescribes ?? 0;
+  let gets = 0;
+  const baselineItem: Item = {
+    PK: { S: Keys.migrationBaseline.PK },
+    SK: { S: Keys.migrationBaseline.SK },
+    version: { N: String(TABLE_LAYOUT_VERSION) },
+  };
   const fail = new Set(failOnce);
   const error = (name: string) => Object.assign(new Error(name), { name });
   const client = {
@@ -84,18 +105,29 @@ function fakeEngine({
           if (!table) return Promise.reject(error('ResourceNotFoundException'));
           return Promise.resolve({
             Table: {
-              TableStatus: 'ACTIVE',
+              TableStatus: creatingDescribes-- > 0 ? 'CREATING' : 'ACTIVE',
               GlobalSecondaryIndexes: table.indexes,
               RestoreSummary: table.RestoreSummary,
             },
           });
         case 'CreateTableCommand': {
           if (table) return Promise.reject(error('ResourceInUseException'));
-          table = { items: [], indexes: definition.GlobalSecondaryIndexes!.map((index) => ({ ...index })) };
+          table = newTable();
           if (!racingCreate) return Promise.resolve({});
           racingCreate(table);
           return Promise.reject(error('ResourceInUseException'));
         }
+        case 'GetItemCommand': {
+          expect(command.input).toMatchObject({
+            Key: { PK: baselineItem.PK, SK: baselineItem.SK },
+            ConsistentRead: true,
+          });
+          if (++gets === othersCreate?.baselineAtGet) table!.items.push(baselineItem);
+          const found = table!.items.find((i) => i.PK.S === baselineItem.PK.S && i.SK.S === baselineItem.SK.S);
+          return Promise.resolve({ Item: found });
+        }
+        case 'QueryCommand':
+          return Promise.resolve({ Items: table!.items.filter((i) => i.PK.S === Keys.migrationPartition) });
         case 'ScanCommand':
           expect(command.input).toEqual({ TableName: 't', Limit: 1, ConsistentRead: true });
           return Promise.resolve({ Items: table!.items.slice(0, 1) });
@@ -196,5 +228,57 @@ describe('createOrCheckTable (start-up with DYNAMODB_CREATE_TABLE)', () => {
     }) as typeof engine.client.send;
     await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
+  });
+});
+
+describe('ensureTable on a table another process is creating (found CREATING)', () => {
+  /** A wait that only counts: the bound is 15 s of polls every 0.5 s, passed at once. */
+  function countedWait() {
+    const waits: number[] = [];
+    return { waits, wait: (ms: number) => Promise.resolve(void waits.push(ms)) };
+  }
+  const migrationCheck = (engine: ReturnType<typeof fakeEngine>) =>
+    assertMigrationsApplied(engine.client, 't', MIGRATIONS, false);
+
+  it("waits for its creator's baseline, writes none itself, and the migration check then passes", async () => {
+    const engine = fakeEngine({ othersCreate: { creatingDescribes: 1, baselineAtGet: 4 } });
+    const { waits, wait } = countedWait();
+    await expect(ensureTable(engine.client, 't', {}, { maxWaitMs: 15_000, pollMs: 500, wait })).resolves.toBe(false);
+    expect(waits).toEqual([500, 500, 500]);
+    expect(engine.sent).not.toContain('PutItemCommand');
+    expect(engine.sent).not.toContain('CreateTableCommand');
+    await expect(migrationCheck(engine)).resolves.toEqual([]);
+  });
+
+  it('gives up after the bound when no baseline comes (an older build made it), and the check refuses it', async () => {
+    const engine = fakeEngine({ othersCreate: { creatingDescribes: 1 } });
+    const { waits, wait } = countedWait();
+    await expect(ensureTable(engine.client, 't', {}, { maxWaitMs: 15_000, pollMs: 500, wait })).resolves.toBe(false);
+    expect(waits.reduce((sum, ms) => sum + ms, 0)).toBe(15_000);
+    expect(engine.sent.filter((name) => name === 'GetItemCommand')).toHaveLength(31);
+    expect(engine.baselines()).toEqual([]);
+    await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);
+  });
+
+  it('does not wait for a table found ACTIVE: an existing table without a baseline is refused at once', async () => {
+    const engine = fakeEngine({ othersCreate: { creatingDescribes: 0, baselineAtGet: 2 } });
+    const { waits, wait } = countedWait();
+    await expect(ensureTable(engine.client, 't', {}, { wait })).resolves.toBe(false);
+    expect(waits).toEqual([]);
+    expect(engine.sent).not.toContain('GetItemCommand');
+    await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);
+  });
+
+  it('a start-up attempt that found it CREATING and failed lets the retry, finding it ACTIVE, still wait', async () => {
+    const engine = fakeEngine({
+      othersCreate: { creatingDescribes: 1, baselineAtGet: 3 },
+      failOnce: ['GetItemCommand'],
+    });
+    const { waits, wait } = countedWait();
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger, { wait })).resolves.toBe(false);
+    expect(engine.sent.filter((name) => name === 'DescribeTableCommand').length).toBeGreaterThanOrEqual(3);
+    expect(waits).toEqual([500, 500]);
+    expect(engine.sent).not.toContain('PutItemCommand');
+    await expect(migrationCheck(engine)).resolves.toEqual([]);
   });
 });

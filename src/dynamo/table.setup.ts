@@ -4,6 +4,7 @@ import {
   DescribeTimeToLiveCommand,
   type DynamoDBClient,
   type TableDescription,
+  GetItemCommand,
   PutItemCommand,
   ScanCommand,
   UpdateContinuousBackupsCommand,
@@ -114,6 +115,46 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
 export interface TableCreation {
   /** A CreateTable for the table was sent (its answer may have been lost). */
   createSent?: boolean;
+  /** The table was found CREATING: another process's CreateTable, whose baseline may follow. */
+  foundCreating?: boolean;
+}
+
+/** How long start-up waits for the baseline of a table another process is creating (`waitForCreatorsBaseline`). */
+export interface BaselineWait {
+  maxWaitMs?: number;
+  pollMs?: number;
+  wait?: typeof sleep;
+}
+
+/** Whether the table holds its layout baseline: one consistent GetItem. */
+async function hasBaseline(client: DynamoDBClient, tableName: string): Promise<boolean> {
+  const { Item } = await client.send(
+    new GetItemCommand({
+      TableName: tableName,
+      Key: { PK: { S: Keys.migrationBaseline.PK }, SK: { S: Keys.migrationBaseline.SK } },
+      ProjectionExpression: 'PK',
+      ConsistentRead: true,
+    }),
+  );
+  return Item !== undefined;
+}
+
+/**
+ * A table found CREATING was made by another process starting at the same time (two `npm start`,
+ * two containers of a rollout), which writes the baseline only once it sees the table ACTIVE. So
+ * the migration check that follows would refuse the table if it ran now; this waits up to
+ * `maxWaitMs`, polling the baseline, for the creator's. It writes nothing itself: a table an older
+ * build is creating gets no baseline from it, and is still refused once the wait is over.
+ */
+async function waitForCreatorsBaseline(
+  client: DynamoDBClient,
+  tableName: string,
+  { maxWaitMs = 15_000, pollMs = 500, wait = sleep }: BaselineWait,
+): Promise<void> {
+  for (let waited = 0; !(await hasBaseline(client, tableName)); waited += pollMs) {
+    if (waited >= maxWaitMs) return;
+    await wait(pollMs);
+  }
 }
 
 /**
@@ -145,16 +186,20 @@ async function isNewAndEmpty(client: DynamoDBClient, tableName: string, table: T
  * another's: restored, imported, made by an older build. It gets the index check an existing table
  * gets, and the baseline only when `isNewAndEmpty` says so; otherwise it stays without one, and the
  * start-up's migration check refuses it as older than migrations until `db:migrate` (the safe side).
+ * A table found CREATING (another process's CreateTable) is checked as an existing one once ACTIVE,
+ * then given up to `baselineWait.maxWaitMs` (15 s) for its creator's baseline (`waitForCreatorsBaseline`).
  */
 export async function ensureTable(
   client: DynamoDBClient,
   tableName: string,
   creation: TableCreation = {},
+  baselineWait: BaselineWait = {},
 ): Promise<boolean> {
   let created = false;
   let described: TableDescription | undefined;
   try {
     described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    if (described?.TableStatus === 'CREATING') creation.foundCreating = true;
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
     creation.createSent = true;
@@ -178,6 +223,7 @@ export async function ensureTable(
   } else if (!created && described) {
     assertIndexesMatch(tableName, described);
     await addMissingIndexes(client, tableName, described);
+    if (creation.foundCreating) await waitForCreatorsBaseline(client, tableName, baselineWait);
   }
   // Conditional, so idempotent: two processes that both judged the table new write one record.
   if (recordedNew) await recordBaseline(client, tableName);
