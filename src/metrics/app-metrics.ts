@@ -64,6 +64,7 @@ export class AppMetrics {
   private worker: StreamWorkerMetrics | undefined;
   private webhooks: Counter<'outcome'> | undefined;
   private mails: Counter<'kind' | 'outcome'> | undefined;
+  private fanInFull: Counter<'path'> | undefined;
   private workerStalled: () => boolean = () => false;
 
   constructor() {
@@ -167,6 +168,22 @@ export class AppMetrics {
       registers: [this.registry],
     });
     return this.mails;
+  }
+
+  /**
+   * Authors the stream processor could not add to a reader's fan-in set because it holds
+   * MAX_FAN_IN_AUTHORS already (`addFanInAuthor` answered `full`): that reader's feed lacks the
+   * author's posts from then on, which nothing else shows but a `warn` line. By path: `promotion`
+   * (the author passed FEED_FANOUT_MAX_FOLLOWERS) or `follow` (a new follow of a fan-in author).
+   */
+  fanInSetFull(): Counter<'path'> {
+    this.fanInFull ??= new Counter({
+      name: 'feed_fan_in_set_full_total',
+      help: "Authors left out of a reader's full fan-in set (MAX_FAN_IN_AUTHORS): the reader's feed lacks their posts. By path: promotion or follow.",
+      labelNames: ['path'] as const,
+      registers: [this.registry],
+    });
+    return this.fanInFull;
   }
 
   /** The registry in the Prometheus text format. */

@@ -5,6 +5,7 @@ import { chunk } from '../../dynamo/batch.js';
 import { FeedFanout } from '../../feed/feed-fanout.js';
 import { TimelineRepository } from '../../feed/timeline.repository.js';
 import { FollowsRepository } from '../../follows/follows.repository.js';
+import { AppMetrics } from '../../metrics/app-metrics.js';
 import type { StreamHandler } from '../stream-handler.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
 import { fanInJobOf, FanInPromotionJobsRepository } from '../fan-in-promotion-jobs.repository.js';
@@ -16,10 +17,21 @@ async function eachInParallel(ids: string[], work: (id: string) => Promise<unkno
   for (const group of chunk(ids, IN_FLIGHT)) await Promise.all(group.map(work));
 }
 
-/** A fan-in set at its cap refused an author (review 3, #10): said once, with ids only. */
-function logWhenFull(logger: Logger, outcome: 'added' | 'edgeGone' | 'full', followerId: string, authorId: string) {
-  if (outcome === 'full')
-    logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
+/**
+ * A fan-in set at its cap refused an author (review 3, #10): said once, with ids only, and counted
+ * in `feed_fan_in_set_full_total{path}` for an alert (a record handled again counts again).
+ */
+function noteWhenFull(
+  logger: Logger,
+  metrics: AppMetrics,
+  path: 'promotion' | 'follow',
+  outcome: 'added' | 'edgeGone' | 'full',
+  followerId: string,
+  authorId: string,
+) {
+  if (outcome !== 'full') return;
+  logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
+  metrics.fanInSetFull().inc({ path });
 }
 
 /**
@@ -66,6 +78,7 @@ export class FanInPromotionStepHandler implements StreamHandler {
     private readonly fanout: FeedFanout,
     private readonly jobs: FanInPromotionJobsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: AppMetrics,
   ) {}
 
   async handle(change: ItemChange, authorId: string): Promise<void> {
@@ -80,7 +93,7 @@ export class FanInPromotionStepHandler implements StreamHandler {
     );
     await eachInParallel(page.ids, async (followerId) => {
       const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-      logWhenFull(this.logger, outcome, followerId, authorId);
+      noteWhenFull(this.logger, this.metrics, 'promotion', outcome, followerId, authorId);
       if (outcome !== 'edgeGone') await this.fanout.authorLeft(followerId, authorId);
     });
     await (page.after ? this.jobs.advance(job, page.after) : this.jobs.finish(job));
@@ -108,6 +121,7 @@ export class FollowEdgeHandler implements StreamHandler {
   constructor(
     private readonly follows: FollowsRepository,
     private readonly fanout: FeedFanout,
+    private readonly metrics: AppMetrics,
   ) {}
 
   async handle(change: ItemChange): Promise<void> {
@@ -119,7 +133,8 @@ export class FollowEdgeHandler implements StreamHandler {
     // was fan-in already put the author in the set in its own transaction, so this writes nothing.
     const state = await this.follows.edgeState(followerId, authorId);
     if (state.followerExists && state.authorExists && state.authorFanIn && !state.fannedInAlready) {
-      logWhenFull(this.logger, await this.follows.addFanInAuthor(followerId, authorId), followerId, authorId);
+      const outcome = await this.follows.addFanInAuthor(followerId, authorId);
+      noteWhenFull(this.logger, this.metrics, 'follow', outcome, followerId, authorId);
     }
   }
 
