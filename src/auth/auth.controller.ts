@@ -217,4 +217,21 @@ export class AuthController {
   async confirmEmailVerification(@Body() dto: TokenDto): Promise<void> {
     await this.auth.confirmEmailVerification(dto.token);
   }
+
+  /**
+   * Undo an email change with the link mailed to the old address
+   *
+   * @remarks The token of the "it wasn't me" link in the `email_changed` notice (valid
+   * `EMAIL_CHANGE_REVERT_TTL_HOURS`): moves the account back to the old address (verified), releases the
+   * address it was moved to, revokes every session and disables the password; the owner then chooses a new
+   * one with a password reset, mailed to the restored address. An unknown, used or expired token, or one
+   * whose change was undone or taken back since, is 400 `invalid_or_expired_token`.
+   */
+  @Public()
+  @Post('email-change/revert')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400)
+  async revertEmailChange(@Body() dto: TokenDto): Promise<void> {
+    await this.auth.revertEmailChange(dto.token);
+  }
 }

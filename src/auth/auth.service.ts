@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors/domain-error.js';
@@ -152,7 +153,9 @@ export class AuthService {
     // The placeholder's read when the email is unknown (same calls); with the user, the bound on
     // their live sessions that spares the session cap's Query below the cap.
     const found = await this.usersRepository.findForSignIn(userId ?? NO_SUCH_USER_ID);
-    const user = userId ? found.user : undefined;
+    // Only the account whose email this is now: an email item left behind by a change (a stale
+    // claim) must not sign in to an account that moved away from the address.
+    const user = userId && found.user?.email === normalizeEmail(email) ? found.user : undefined;
     const valid = await this.passwords.verify(password, user?.passwordHash);
     if (!user || !valid) {
       if (account.rule.max > 0) await Promise.all([this.limiter.add(account), this.limiter.add(accountFromIp)]);
@@ -329,6 +332,27 @@ export class AuthService {
         passwordGeneration: consumed.passwordGeneration,
         resetGeneration: consumed.resetGeneration,
       },
+    );
+    if (!cutoff) throw invalidLink();
+    await this.sessions.deleteEnded(consumed.userId, cutoff);
+    // The owner proved control of the mailbox: failed sign-ins no longer count against them.
+    await this.clearLoginFailures(consumed.email);
+  }
+
+  /**
+   * An email change's "it wasn't me" link (src/users/email-reverts.ts): used up first (single use,
+   * even concurrently), then one transaction restores the old address, verified, releases the
+   * current one, ends every session and replaces the password with the hash of a random secret
+   * nobody knows, so that the owner resets it by mail, which now goes to the restored address.
+   */
+  async revertEmailChange(token: string): Promise<void> {
+    const consumed = await this.actionLinks.consume(token, 'email_change_revert');
+    if (!consumed || consumed.emailGeneration === undefined) throw invalidLink();
+    const unusableHash = await this.passwords.hash(randomBytes(32).toString('base64url'));
+    const cutoff = await this.users.revertEmailChange(
+      consumed.userId,
+      { email: consumed.email, generation: consumed.emailGeneration },
+      unusableHash,
     );
     if (!cutoff) throw invalidLink();
     await this.sessions.deleteEnded(consumed.userId, cutoff);

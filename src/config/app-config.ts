@@ -56,6 +56,11 @@ export interface AuthConfig {
   maxSessionsPerUser: number;
   /** An unverified account older than this can be replaced by a new registration of its email. */
   pendingAccountTtlHours: number;
+  /**
+   * Lifetime of the "it wasn't me" link in the `email_changed` notice, counted from the change, and
+   * of the old address's reservation that keeps it free for the revert.
+   */
+  emailChangeRevertTtlHours: number;
 }
 
 /**
@@ -625,6 +630,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sessionMaxAgeSeconds: int('SESSION_MAX_AGE_SECONDS', 90 * 86400, 60, 3650 * 86400),
       maxSessionsPerUser: int('MAX_SESSIONS_PER_USER', 20, 1, 1000),
       pendingAccountTtlHours: int('PENDING_ACCOUNT_TTL_HOURS', 72, 1, 365 * 24),
+      emailChangeRevertTtlHours: int('EMAIL_CHANGE_REVERT_TTL_HOURS', 168, 1, 30 * 24),
     },
     rateLimits: {
       loginPerAccount: rule('login-account', 'LOGIN', 'ACCOUNT', 10, 900),

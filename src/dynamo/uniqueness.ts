@@ -25,15 +25,19 @@ export interface UniqueValueKind {
 export class UniqueValues {
   constructor(private readonly spec: UniqueValueKind) {}
 
-  /** The transaction part that claims `value` for `ownerId` (the kind's `taken` error when owned). */
-  claim(value: string, ownerId: string): TransactOperation {
+  /**
+   * The transaction part that claims `value` for `ownerId` (the kind's `taken` error when owned).
+   * `or` names an item that may be claimed though it is there (an email's lapsed reservation).
+   */
+  claim(value: string, ownerId: string, or?: { expression: string; values: Record<string, unknown> }): TransactOperation {
     const { tableName, key, kind, ownerAttribute, taken } = this.spec;
     return {
       item: {
         Put: {
           TableName: tableName,
           Item: { ...key(value), entity: ENTITY.Unique, kind, [ownerAttribute]: ownerId },
-          ConditionExpression: 'attribute_not_exists(PK)',
+          ConditionExpression: or ? `attribute_not_exists(PK) OR (${or.expression})` : 'attribute_not_exists(PK)',
+          ...(or ? { ExpressionAttributeValues: or.values } : {}),
         },
       },
       onConditionFailed: () => taken(value),

@@ -45,6 +45,20 @@ export interface User {
   sessionEpoch?: number;
   /** The one session of an earlier epoch that the latest raise kept (a password change's caller). Internal. */
   sessionEpochKeeps?: string;
+  /**
+   * Rises with every email change and revert: an "it wasn't me" link and its reservation are bound
+   * to the generation its change produced (src/users/email-reverts.ts). Internal, never returned.
+   */
+  emailGeneration?: number;
+  /** The old addresses reserved for the revert links of recent email changes, oldest first. Internal. */
+  emailReverts?: EmailRevert[];
+}
+
+/** One email change's revert: the address it left (reserved until `expiresAt`) and the generation it produced. */
+export interface EmailRevert {
+  generation: number;
+  email: string;
+  expiresAt: string;
 }
 
 /** The user with its credential: only the auth code ever sees this. */

@@ -20,6 +20,15 @@ describe('mail templates', () => {
     expect(mail.html).not.toContain('<y>');
   });
 
+  it("renders an email change's notice with its undo link, in the text and as the HTML button", () => {
+    const link = 'https://app.example.com/revert-email-change?token=abc';
+    const mail = renderMail({ kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com', link });
+    expect(mail.link).toBe(link);
+    expect(mail.text).toContain('changed to new@example.com');
+    expect(mail.text).toContain(`\n\n${link}\n\n`);
+    expect(mail.html).toContain('This was not me: undo the change');
+  });
+
   it('renders notices without any link', () => {
     const changed = renderMail({ kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' });
     expect(changed.text).toContain('changed to new@example.com');
@@ -80,6 +89,34 @@ describe('the security notices a change of the user item calls for', () => {
     ]);
   });
 
+  it("an email change that reserved the old address: the notice asks for the undo link bound to the change's generation", () => {
+    const reverts = [
+      { generation: 2, email: 'older@example.com', expiresAt: '2026-11-28T00:00:00.000Z' },
+      { generation: 3, email: 'old@example.com', expiresAt: '2026-11-30T00:00:00.000Z' },
+    ];
+    const after = { ...before, email: 'new@example.com', version: 5, emailGeneration: 3, emailReverts: reverts };
+    expect(noticesOf({ ...before, emailGeneration: 2 }, after, 'u1')).toEqual([
+      {
+        marker: 'email_changed#5',
+        mail: { kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' },
+        revert: { userId: 'u1', email: 'old@example.com', emailGeneration: 3, expiresAt: '2026-11-30T00:00:00.000Z' },
+      },
+    ]);
+  });
+
+  it('a revert (its undo link used): no email_changed notice to the address it leaves; password_changed to the restored one', () => {
+    const after = {
+      ...before,
+      email: 'restored@example.com',
+      passwordGeneration: 2,
+      version: 5,
+      emailRevertedAt: '2026-11-27T09:00:00.000Z',
+    };
+    expect(noticesOf(before, after)).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'restored@example.com' } },
+    ]);
+  });
+
   it('an insert or a removal: none (no before or no after)', () => {
     expect(noticesOf(undefined, before)).toEqual([]);
     expect(noticesOf(before, undefined)).toEqual([]);
@@ -135,6 +172,33 @@ describe('a security notice replayed from a dead letter', () => {
     clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
     expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
+  });
+
+  it("an email change's notice mints its undo link once: a replay mints nothing; a failed mint sends the notice without it", async () => {
+    const clock = new SettableClock().set('2026-11-27T08:00:00Z');
+    const mailer = new InMemoryMailer();
+    const notices = new SecurityNotices(
+      mailer,
+      new NoticesSentRepository(markerTable(clock) as never, 't'),
+      clock,
+      new AppMetrics(),
+    );
+    const minted: unknown[] = [];
+    const mint = (request: unknown) => (minted.push(request), Promise.resolve('https://a.example/revert?token=t'));
+    const before = { email: 'ada@example.com', version: 4 };
+    const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
+    const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
+    expect(await notices.fromUserChange('user', before, after, mint)).toEqual(['email_changed']);
+    expect(await notices.fromUserChange('user', before, after, mint)).toEqual([]);
+    expect(minted).toEqual([
+      { userId: 'user', email: 'ada@example.com', emailGeneration: 1, expiresAt: '2026-12-04T08:00:00.000Z' },
+    ]);
+    expect(mailer.outbox.map((mail) => mail.link)).toEqual(['https://a.example/revert?token=t']);
+
+    const later = { ...after, email: 'newer@example.com', version: 6 };
+    const failing = () => Promise.reject(new Error('table down'));
+    expect(await notices.fromUserChange('user', after, later, failing)).toEqual(['email_changed']);
+    expect(mailer.outbox.at(-1)?.link).toBeUndefined();
   });
 
   it("replayed after the user's erasure: no mail to the erased address, no marker in the erased partition", async () => {

@@ -18,6 +18,30 @@ interface Notice {
   /** Unique per change: the kind and the generation or version the change produced. */
   marker: string;
   mail: MailRequest;
+  /** An email change's undo link to mint for the mail (src/users/email-reverts.ts). */
+  revert?: RevertLinkRequest;
+}
+
+/** What an email change's undo link is bound to: the address it restores and the change's email generation. */
+export interface RevertLinkRequest {
+  userId: string;
+  email: string;
+  emailGeneration: number;
+  expiresAt: string;
+}
+
+/** Mints an undo link (ActionLinksService.mintRevertLink): passed in, so that mail does not depend on identity. */
+export type RevertLinkMinter = (request: RevertLinkRequest) => Promise<string>;
+
+/** The revert the change that produced `after` reserved its old address for, if it recorded one. */
+function revertOf(userId: string, before: Item, after: Item): RevertLinkRequest | undefined {
+  const generation = after.emailGeneration;
+  if (typeof generation !== 'number' || !Array.isArray(after.emailReverts)) return undefined;
+  const entry = (after.emailReverts as { generation?: unknown; email?: unknown; expiresAt?: unknown }[]).find(
+    (revert) => revert.generation === generation,
+  );
+  if (!entry || entry.email !== before.email || typeof entry.expiresAt !== 'string') return undefined;
+  return { userId, email: before.email as string, emailGeneration: generation, expiresAt: entry.expiresAt };
 }
 
 const numberOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
@@ -28,17 +52,22 @@ const numberOf = (value: unknown): number => (typeof value === 'number' ? value 
  * "your email was changed" to the old address (the one an attacker who took the account would
  * not read) when the email changed.
  */
-export function noticesOf(before: Item | undefined, after: Item | undefined): Notice[] {
+export function noticesOf(before: Item | undefined, after: Item | undefined, userId = ''): Notice[] {
   if (!before || !after || typeof after.email !== 'string') return [];
   const notices: Notice[] = [];
   const generation = numberOf(after.passwordGeneration);
   if (generation > numberOf(before.passwordGeneration)) {
     notices.push({ marker: `password_changed#${generation}`, mail: { kind: 'password_changed', to: after.email } });
   }
-  if (typeof before.email === 'string' && before.email !== after.email && typeof after.version === 'number') {
+  // A revert (its undo link used) tells nobody: the address it leaves is the one the account was
+  // taken to, and a notice there with a link would undo the revert.
+  const reverted = after.emailRevertedAt !== undefined && after.emailRevertedAt !== before.emailRevertedAt;
+  if (typeof before.email === 'string' && before.email !== after.email && typeof after.version === 'number' && !reverted) {
+    const revert = revertOf(userId, before, after);
     notices.push({
       marker: `email_changed#${after.version}`,
       mail: { kind: 'email_changed', to: before.email, newEmail: after.email },
+      ...(revert ? { revert } : {}),
     });
   }
   return notices;
@@ -61,14 +90,23 @@ export class SecurityNotices {
     private readonly metrics: AppMetrics,
   ) {}
 
-  /** Sends what a MODIFY of the user item calls for; returns the kinds it sent. */
-  async fromUserChange(userId: string, before: Item | undefined, after: Item | undefined): Promise<string[]> {
+  /**
+   * Sends what a MODIFY of the user item calls for; returns the kinds it sent. An email change's
+   * undo link is minted (`mintRevertLink`) after the notice's claim, so a replay mints none.
+   */
+  async fromUserChange(
+    userId: string,
+    before: Item | undefined,
+    after: Item | undefined,
+    mintRevertLink?: RevertLinkMinter,
+  ): Promise<string[]> {
     const sent: string[] = [];
-    for (const notice of noticesOf(before, after)) {
+    for (const notice of noticesOf(before, after, userId)) {
       const now = this.clock.now();
       if (!(await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS)))) continue;
+      const link = notice.revert && mintRevertLink ? await this.mintOrLog(notice.revert, mintRevertLink) : undefined;
       try {
-        await this.mailer.send(renderMail(notice.mail));
+        await this.mailer.send(renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail));
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {
@@ -77,5 +115,15 @@ export class SecurityNotices {
       }
     }
     return sent;
+  }
+
+  /** The undo link, or undefined when it could not be minted: the notice then goes out without it. */
+  private async mintOrLog(revert: RevertLinkRequest, mint: RevertLinkMinter): Promise<string | undefined> {
+    try {
+      return await mint(revert);
+    } catch (error) {
+      this.logger.warn(`An email change's undo link could not be minted: ${describeMailError(error)}`);
+      return undefined;
+    }
   }
 }

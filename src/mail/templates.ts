@@ -4,7 +4,8 @@ import type { MailKind, MailMessage } from './mailer.js';
 export type MailRequest =
   | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
   | { kind: 'password_changed'; to: string }
-  | { kind: 'email_changed'; to: string; newEmail: string };
+  /** `link`: the change's undo link (absent when it could not be minted, or on a change from before undo links). */
+  | { kind: 'email_changed'; to: string; newEmail: string; link?: string };
 
 const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -44,10 +45,21 @@ function templateOf(request: MailRequest): Template {
         paragraphs: ['The password of your account was just changed, and your other devices were signed out.', NOT_YOU],
       };
     case 'email_changed':
-      return {
-        subject: 'Your account email was changed',
-        paragraphs: [`The email address of your account was just changed to ${request.newEmail}.`, NOT_YOU],
-      };
+      return request.link
+        ? {
+            subject: 'Your account email was changed',
+            paragraphs: [
+              `The email address of your account was just changed to ${request.newEmail}. If this was not you, ` +
+                'follow this link: it moves the account back to this address, signs every device out and ' +
+                'disables the password. Then choose a new password with "Forgot password", which mails this address.',
+              'If you made the change yourself, you can ignore this message.',
+            ],
+            action: 'This was not me: undo the change',
+          }
+        : {
+            subject: 'Your account email was changed',
+            paragraphs: [`The email address of your account was just changed to ${request.newEmail}.`, NOT_YOU],
+          };
   }
 }
 

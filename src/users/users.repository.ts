@@ -9,7 +9,7 @@ import { batchGetAll, batchWriteAll, deletePartition, type WriteRequest } from '
 import type { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { buildUpdate, type UpdateSpec } from '../dynamo/expressions.js';
+import { buildUpdate, epochSeconds, type UpdateSpec } from '../dynamo/expressions.js';
 import { stripInternal } from '../dynamo/items.js';
 import { ADMIN_COUNTER_KEY, ENTITY, Keys, OwnedIndexKeys, UserIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { type Page, queryPages } from '../dynamo/pagination.js';
@@ -21,6 +21,8 @@ import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-bookkeeping.js';
 import { cutoffOf, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
+import type { EmailRevert } from '../identity/account.js';
+import type { RevertPlan } from './email-reverts.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
@@ -105,7 +107,7 @@ export class UsersRepository {
       // The reader's day counts, made with the account: the feed's fan-out writes a reader's
       // timeline only while this item is there, and the erasure deletes it (src/feed/timeline.repository.ts).
       { item: { Put: { TableName, Item: { ...Keys.feedDays(user.id), entity: ENTITY.FeedDays } } } },
-      this.emails.claim(user.email, user.id),
+      this.claimEmail(user.email, user.id),
       this.usernames.claim(user.username, user.id),
       ...this.adminCounterOperations(undefined, user),
       ...parts,
@@ -316,14 +318,138 @@ export class UsersRepository {
     await transactWrite(this.db, [...operations, ...extra]);
   }
 
-  /** Moves the account to a new email: uniqueness items swapped, verification reset, in one transaction. */
-  async changeEmail(user: User, email: string, ...extra: TransactionPart[]): Promise<void> {
+  /**
+   * Moves the account to a new email, verification reset, in one transaction: the new address is
+   * claimed, and the old one is not released but reserved for the change's revert link until
+   * `revert.expiresAt` (src/users/email-reverts.ts); `revert.reverts` is the account's list after
+   * the change. The email generation rises: the link and the reservation are bound to it.
+   */
+  async changeEmail(
+    user: User,
+    email: string,
+    revert: { expiresAt: string; reverts: EmailRevert[] },
+    ...extra: TransactionPart[]
+  ): Promise<void> {
     const at = this.clock.now().toISOString();
     await transactWrite(this.db, [
-      this.userUpdate(user, { set: { email, emailVerified: false, updatedAt: at }, remove: ['emailVerifiedAt'] }),
-      ...this.emails.swap(user.email, email, user.id),
+      this.userUpdate(user, {
+        set: { email, emailVerified: false, updatedAt: at, emailReverts: revert.reverts },
+        add: { emailGeneration: 1 },
+        remove: ['emailVerifiedAt'],
+      }),
+      this.reserveEmail(user, (user.emailGeneration ?? 0) + 1, revert.expiresAt),
+      this.claimEmail(email, user.id),
       ...extra,
     ]);
+  }
+
+  /**
+   * An email change's revert (its link used), in one transaction on the user's version: the
+   * reserved address becomes the account's again, verified; the current address and the
+   * reservations of later changes are released; the password becomes `unusableHash` (nobody knows
+   * it: the owner resets it by mail, which now goes to the restored address); every session ends
+   * (the epoch). A failed condition is the version's 412 (the caller reads again).
+   */
+  async revertEmail(user: User, plan: RevertPlan, unusableHash: string): Promise<SessionCutoff> {
+    const at = this.clock.now().toISOString();
+    const status = user.status === 'pending' ? 'active' : user.status;
+    const reservation = (revert: EmailRevert) => ({
+      expression: 'reservedFor = :owner AND reservationGeneration = :generation',
+      values: { ':owner': user.id, ':generation': revert.generation },
+    });
+    await transactWrite(this.db, [
+      this.userUpdate(user, {
+        set: {
+          email: plan.target.email,
+          emailVerified: true,
+          emailVerifiedAt: at,
+          emailRevertedAt: at,
+          emailReverts: plan.kept,
+          passwordHash: unusableHash,
+          updatedAt: at,
+        },
+        add: { emailGeneration: 1, passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
+        remove: ['sessionEpochKeeps'],
+        status,
+      }),
+      ...this.adminCounterOperations(user, { role: user.role, status }),
+      {
+        item: {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...Keys.uniqueEmail(plan.target.email), entity: ENTITY.Unique, kind: 'email', userId: user.id },
+            ConditionExpression: reservation(plan.target).expression,
+            ExpressionAttributeValues: reservation(plan.target).values,
+          },
+        },
+        onConditionFailed: () => versionMismatch(),
+      },
+      this.emails.release(user.email, user.id),
+      ...plan.undone.map(
+        (revert): TransactOperation => ({
+          item: {
+            Delete: {
+              TableName: this.tableName,
+              Key: Keys.uniqueEmail(revert.email),
+              ConditionExpression: reservation(revert).expression,
+              ExpressionAttributeValues: reservation(revert).values,
+            },
+          },
+          onConditionFailed: () => versionMismatch(),
+        }),
+      ),
+    ]);
+    // Conditioned on the version read: the epoch was the one read.
+    return { epoch: cutoffOf(user).epoch + 1 };
+  }
+
+  /**
+   * The reservation of the address the account leaves: the uniqueness item stays (nobody can claim
+   * the address) but names no `userId`, so no sign-in, reset or lookup by email resolves it to the
+   * account; `reservedFor` and `reservationGeneration` bind it to the change, `ttl` removes it once
+   * it has lapsed (a claim does not wait for that: see claimEmail).
+   */
+  private reserveEmail(user: User, generation: number, reservedUntil: string): TransactOperation {
+    return {
+      item: {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...Keys.uniqueEmail(user.email),
+            entity: ENTITY.Unique,
+            kind: 'email',
+            reservedFor: user.id,
+            reservationGeneration: generation,
+            reservedUntil,
+            ttl: epochSeconds(new Date(reservedUntil)),
+          },
+          ConditionExpression: 'userId = :owner',
+          ExpressionAttributeValues: { ':owner': user.id },
+        },
+      },
+      onConditionFailed: () => versionMismatch(),
+    };
+  }
+
+  /**
+   * The claim of an email: free, or only reserved and either lapsed or reserved for the claimer
+   * (an account moving back to an address it left, whose revert link then dies). 409 email_taken otherwise.
+   */
+  private claimEmail(email: string, userId: string): TransactOperation {
+    return this.emails.claim(email, userId, {
+      expression: 'attribute_not_exists(userId) AND (reservedUntil <= :now OR reservedFor = :claimer)',
+      values: { ':now': this.clock.now().toISOString(), ':claimer': userId },
+    });
+  }
+
+  /** The pending revert an address is reserved for, if it is only reserved (strongly consistent). */
+  async findEmailReservation(email: string): Promise<{ reservedFor: string; reservedUntil: string } | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.uniqueEmail(email), ConsistentRead: true }),
+    );
+    const item = result.Item;
+    if (!item || item.userId !== undefined || typeof item.reservedFor !== 'string') return undefined;
+    return { reservedFor: item.reservedFor, reservedUntil: String(item.reservedUntil) };
   }
 
   /**

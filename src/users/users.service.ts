@@ -5,7 +5,7 @@ import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { badRequest, DomainError, exportTooLarge, forbidden, notFound } from '../common/errors/domain-error.js';
+import { badRequest, conflict, DomainError, exportTooLarge, forbidden, notFound } from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { collectUpTo, type Page } from '../dynamo/pagination.js';
@@ -13,7 +13,8 @@ import { PasswordHasher } from './password-hasher.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
-import { cutoffOf, type Session } from '../identity/sessions/session.entity.js';
+import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
+import { liveReverts, MAX_PENDING_EMAIL_REVERTS, revertPlan, revertsAfterChange } from './email-reverts.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
@@ -153,15 +154,59 @@ export class UsersService {
     }
     const normalized = normalizeEmail(email);
     if (normalized !== user.email) {
+      const now = this.clock.now();
+      const pending = liveReverts(user.emailReverts, now.toISOString());
+      if (pending.length >= MAX_PENDING_EMAIL_REVERTS && !pending.some((revert) => revert.email === normalized)) {
+        throw conflict(
+          ErrorCode.TooManyEmailChanges,
+          `The account has ${pending.length} email changes whose undo links are still pending; try again once they expire.`,
+        );
+      }
+      const expiresAt = new Date(now.getTime() + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000).toISOString();
       // The link's request commits with the change (review 4, #5): no moved address without its
-      // link. The processor mails the link, and the notice to the old address from this change's record.
+      // link. The processor mails the link, and the notice to the old address (with its undo link)
+      // from this change's record; the old address stays reserved for that link.
       await this.users.changeEmail(
         user,
         normalized,
+        {
+          expiresAt,
+          reverts: revertsAfterChange(user.emailReverts, now.toISOString(), {
+            from: user.email,
+            to: normalized,
+            generation: (user.emailGeneration ?? 0) + 1,
+            expiresAt,
+          }),
+        },
         this.actionLinks.linkRequestPart('email_verification', { id: user.id, email: normalized }),
       );
     }
     return this.getOwn(userId);
+  }
+
+  /**
+   * An email change's "it wasn't me" link, used: restores `email` when the change of `generation`
+   * is still pending revert (src/users/email-reverts.ts), with an unusable password and every
+   * session ended. Reads the account again when it changed meanwhile; the cutoff for the clean-up,
+   * or undefined when the link's change is no longer pending (reverted, taken back, expired, erased).
+   */
+  async revertEmailChange(
+    userId: string,
+    link: { email: string; generation: number },
+    unusableHash: string,
+  ): Promise<SessionCutoff | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const user = await this.users.findById(userId);
+      const plan = user && revertPlan(user.emailReverts, this.clock.now().toISOString(), link.generation, link.email);
+      if (!user || !plan) return undefined;
+      try {
+        return await this.users.revertEmail(user, plan, unusableHash);
+      } catch (error) {
+        if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
+        throw error;
+      }
+    }
+    return undefined;
   }
 
   /** Soft delete: the account is deactivated, every session revoked; content stays. */
@@ -343,6 +388,14 @@ export class UsersService {
       }
       await this.sessions.deleteEnded(userId, cutoff);
       return 'taken-over';
+    }
+    const reservation = await this.users.findEmailReservation(email);
+    if (reservation) {
+      // Only reserved: the undo link of an email change of another account may still restore it.
+      throw new Error(
+        `Could not create the admin ${email}: the address is reserved until ${reservation.reservedUntil} for a pending ` +
+          `revert of an email change of account ${reservation.reservedFor}. Use another ADMIN_EMAIL, or start again once it lapses.`,
+      );
     }
     throw new Error(`Could not create or take over the admin ${email}`);
   }

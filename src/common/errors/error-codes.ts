@@ -34,6 +34,8 @@ export const ErrorCode = {
   InvalidMetricsToken: 'invalid_metrics_token',
   // users
   EmailTaken: 'email_taken',
+  /** An email change while MAX_PENDING_EMAIL_REVERTS earlier changes can still be undone (src/users/email-reverts.ts). */
+  TooManyEmailChanges: 'too_many_email_changes',
   UsernameTaken: 'username_taken',
   UserNotFound: 'user_not_found',
   ExportTooLarge: 'export_too_large',

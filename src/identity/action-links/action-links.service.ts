@@ -14,6 +14,7 @@ import {
   type ActionTokenKind,
   ActionTokensRepository,
   type MailRequest,
+  type MailRequestKind,
 } from './action-tokens.repository.js';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -22,9 +23,10 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('hex
 const PAGES: Record<ActionTokenKind, string> = {
   password_reset: '/reset-password',
   email_verification: '/verify-email',
+  email_change_revert: '/revert-email-change',
 };
 
-const KINDS: readonly string[] = Object.keys(PAGES);
+const REQUEST_KINDS: readonly string[] = ['password_reset', 'email_verification'] satisfies MailRequestKind[];
 
 /** Who a link is for, and the state it is bound to. */
 export interface LinkRecipient {
@@ -64,7 +66,7 @@ export class ActionLinksService {
    * (`undefined`: an unknown or ineligible address gets a stand-in the processor drops), so the
    * answer's time and DynamoDB calls do not tell whether a mail goes out.
    */
-  async requestLink(kind: ActionTokenKind, user: LinkRecipient | undefined): Promise<void> {
+  async requestLink(kind: MailRequestKind, user: LinkRecipient | undefined): Promise<void> {
     const { key, request } = this.newRequest(kind, user);
     await this.tokens.requestMail(key, request);
   }
@@ -73,12 +75,12 @@ export class ActionLinksService {
    * The same request as a part of the caller's transaction, so that the change that calls for the
    * link and the link's request commit together or not at all (an email change, review 4, #5).
    */
-  linkRequestPart(kind: ActionTokenKind, user: LinkRecipient): TransactionPart {
+  linkRequestPart(kind: MailRequestKind, user: LinkRecipient): TransactionPart {
     const { key, request } = this.newRequest(kind, user);
     return this.tokens.mailRequestPart(key, request);
   }
 
-  private newRequest(kind: ActionTokenKind, user: LinkRecipient | undefined): { key: ItemKey; request: MailRequest } {
+  private newRequest(kind: MailRequestKind, user: LinkRecipient | undefined): { key: ItemKey; request: MailRequest } {
     const now = this.clock.now();
     // Not from ID_GENERATOR: a request id names no entity, and must not shift the ids tests predict.
     const requestId = randomBytes(12).toString('base64url');
@@ -130,6 +132,32 @@ export class ActionLinksService {
     }
   }
 
+  /**
+   * Mints an email change's undo link for the notice to the old address (src/users/email-reverts.ts),
+   * bound to the user, the address to restore and the email generation the change produced, and
+   * living as long as the address's reservation: one conditional Put, with no request item (the
+   * notice's marker already makes it at most once per change; a second link minted for one change
+   * could do no more than the first, since the revert ends the reservation both are bound to).
+   */
+  async mintRevertLink(revert: {
+    userId: string;
+    email: string;
+    emailGeneration: number;
+    expiresAt: string;
+  }): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    await this.tokens.put(sha256(token), {
+      kind: 'email_change_revert',
+      userId: revert.userId,
+      email: revert.email,
+      passwordGeneration: 0,
+      emailGeneration: revert.emailGeneration,
+      createdAt: this.clock.now().toISOString(),
+      expiresAt: revert.expiresAt,
+    });
+    return `${this.config.publicUrl}${PAGES.email_change_revert}?token=${token}`;
+  }
+
   /** Uses up a token: what it held, or undefined when it is unknown, used, expired or of another kind. */
   consume(token: string, kind: ActionTokenKind): Promise<ActionToken | undefined> {
     return this.tokens.consume(sha256(token), kind, this.clock.now());
@@ -138,11 +166,11 @@ export class ActionLinksService {
 
 /** A mail request from a stream image, or undefined when the image is not one. */
 function mailRequestOf(image: Item | undefined): MailRequest | undefined {
-  if (!image || typeof image.kind !== 'string' || !KINDS.includes(image.kind)) return undefined;
+  if (!image || typeof image.kind !== 'string' || !REQUEST_KINDS.includes(image.kind)) return undefined;
   if (typeof image.userId !== 'string' || typeof image.expiresAt !== 'string' || typeof image.createdAt !== 'string')
     return undefined;
   return {
-    kind: image.kind as ActionTokenKind,
+    kind: image.kind as MailRequestKind,
     userId: image.userId,
     ...(typeof image.email === 'string' ? { email: image.email } : {}),
     passwordGeneration: Number(image.passwordGeneration ?? 0),

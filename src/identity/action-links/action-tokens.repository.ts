@@ -6,7 +6,9 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dyna
 import { epochSeconds } from '../../dynamo/expressions.js';
 import { ENTITY, type ItemKey, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
 
-export type ActionTokenKind = 'password_reset' | 'email_verification';
+export type ActionTokenKind = 'password_reset' | 'email_verification' | 'email_change_revert';
+/** The kinds a mail request asks for; an `email_change_revert` link is minted by the notice of the change. */
+export type MailRequestKind = Exclude<ActionTokenKind, 'email_change_revert'>;
 
 export interface ActionToken {
   kind: ActionTokenKind;
@@ -17,6 +19,8 @@ export interface ActionToken {
   passwordGeneration: number;
   /** The reset generation a reset link was issued at: a later reset or takeover kills it (absent on older links). */
   resetGeneration?: number;
+  /** An `email_change_revert` link's: the email generation its change produced (src/users/email-reverts.ts). */
+  emailGeneration?: number;
   createdAt: string;
   expiresAt: string;
 }
@@ -27,7 +31,7 @@ export interface ActionToken {
  * nobody gets a mail (an unknown address), so that the request costs the same either way.
  */
 export interface MailRequest {
-  kind: ActionTokenKind;
+  kind: MailRequestKind;
   userId: string;
   email?: string;
   passwordGeneration: number;
@@ -75,21 +79,7 @@ export class ActionTokensRepository {
   async mint(hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
     try {
       await transactWrite(this.db, [
-        {
-          item: {
-            Put: {
-              TableName: this.tableName,
-              Item: {
-                ...Keys.actionToken(hash),
-                ...OwnedIndexKeys.actionToken(token.userId, token.createdAt),
-                entity: ENTITY.ActionToken,
-                ttl: epochSeconds(new Date(token.expiresAt)),
-                ...token,
-              },
-              ConditionExpression: 'attribute_not_exists(PK)',
-            },
-          },
-        },
+        { item: { Put: this.tokenPut(hash, token) } },
         {
           item: { Delete: { TableName: this.tableName, Key: request, ConditionExpression: 'attribute_exists(PK)' } },
           onConditionFailed: () => new RequestUsed(),
@@ -100,6 +90,28 @@ export class ActionTokensRepository {
       if (error instanceof RequestUsed) return false;
       throw error;
     }
+  }
+
+  /**
+   * Stores a token minted without a mail request (an email change's undo link, minted by the
+   * notice of the change): one conditional Put of its hash, which a random token never repeats.
+   */
+  async put(hash: string, token: ActionToken): Promise<void> {
+    await this.db.send(new PutCommand(this.tokenPut(hash, token)));
+  }
+
+  private tokenPut(hash: string, token: ActionToken) {
+    return {
+      TableName: this.tableName,
+      Item: {
+        ...Keys.actionToken(hash),
+        ...OwnedIndexKeys.actionToken(token.userId, token.createdAt),
+        entity: ENTITY.ActionToken,
+        ttl: epochSeconds(new Date(token.expiresAt)),
+        ...token,
+      },
+      ConditionExpression: 'attribute_not_exists(PK)',
+    };
   }
 
   /**
@@ -126,6 +138,7 @@ export class ActionTokensRepository {
             email: item.email as string,
             passwordGeneration: Number(item.passwordGeneration ?? 0),
             ...(item.resetGeneration === undefined ? {} : { resetGeneration: Number(item.resetGeneration) }),
+            ...(item.emailGeneration === undefined ? {} : { emailGeneration: Number(item.emailGeneration) }),
             createdAt: item.createdAt as string,
             expiresAt: item.expiresAt as string,
           }

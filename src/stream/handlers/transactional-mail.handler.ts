@@ -33,7 +33,9 @@ export class TransactionalMailHandler implements StreamHandler {
     if (classifyKey(change.key).type === 'user') {
       if (change.event !== 'MODIFY' || noticesOf(change.oldImage, change.newImage).length === 0) return;
       if (!(await this.users.findById(userId))) return; // erased since: no mail to the erased address
-      await this.notices.fromUserChange(userId, change.oldImage, change.newImage);
+      await this.notices.fromUserChange(userId, change.oldImage, change.newImage, (revert) =>
+        this.links.mintRevertLink(revert),
+      );
       return;
     }
     if (change.event !== 'INSERT') return;

@@ -1,0 +1,31 @@
+import { liveReverts, revertPlan, revertsAfterChange } from './email-reverts.js';
+
+describe('email reverts (the undo links of email changes)', () => {
+  const NOW = '2026-11-27T12:00:00.000Z';
+  const a = { generation: 1, email: 'a@example.com', expiresAt: '2026-11-30T00:00:00.000Z' };
+  const b = { generation: 2, email: 'b@example.com', expiresAt: '2026-12-01T00:00:00.000Z' };
+  const c = { generation: 3, email: 'c@example.com', expiresAt: '2026-12-02T00:00:00.000Z' };
+  const lapsed = { generation: 1, email: 'z@example.com', expiresAt: NOW };
+
+  it('a lapsed revert is no longer live (expiry at the instant counts as lapsed)', () => {
+    expect(liveReverts([lapsed, a], NOW)).toEqual([a]);
+    expect(liveReverts(undefined, NOW)).toEqual([]);
+  });
+
+  it('a change reserves the address it leaves, drops lapsed reverts, and takes back its own reservation of the new address', () => {
+    const next = { from: 'b@example.com', to: 'a@example.com', generation: 2, expiresAt: b.expiresAt };
+    expect(revertsAfterChange([lapsed, a], NOW, next)).toEqual([b]);
+    expect(revertsAfterChange(undefined, NOW, { ...next, to: 'x@example.com' })).toEqual([b]);
+  });
+
+  it("a revert restores its change's address, keeps earlier changes' reverts and undoes later ones", () => {
+    expect(revertPlan([a, b, c], NOW, 2, 'b@example.com')).toEqual({ target: b, kept: [a], undone: [c] });
+    expect(revertPlan([a, b, c], NOW, 1, 'a@example.com')).toEqual({ target: a, kept: [], undone: [b, c] });
+  });
+
+  it('no plan for a revert no longer pending: another generation or address, or lapsed', () => {
+    expect(revertPlan([a, b], NOW, 3, 'c@example.com')).toBeUndefined();
+    expect(revertPlan([a, b], NOW, 2, 'a@example.com')).toBeUndefined();
+    expect(revertPlan([lapsed], NOW, 1, 'z@example.com')).toBeUndefined();
+  });
+});

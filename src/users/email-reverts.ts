@@ -1,0 +1,60 @@
+import type { EmailRevert } from '../identity/account.js';
+
+/**
+ * The "it wasn't me" link of an email change (review 16a M1): the `email_changed` notice to the
+ * old address carries a link that restores it. Each change reserves the address it leaves until
+ * its link expires and records the reservation on the user item (`emailReverts`), bound to the
+ * email generation the change produced. See docs/architecture.md, "Account security".
+ */
+
+/**
+ * Reverts an account may have pending at once: an email change beyond it is refused (409
+ * `too_many_email_changes`), which bounds the revert's transaction (one release per later change).
+ */
+export const MAX_PENDING_EMAIL_REVERTS = 10;
+
+/** The reverts still in force at `now` (ISO time): a lapsed reservation may be claimed by anyone. */
+export const liveReverts = (reverts: EmailRevert[] | undefined, now: string): EmailRevert[] =>
+  (reverts ?? []).filter((revert) => revert.expiresAt > now);
+
+/**
+ * The reverts after a change from `from` to `to` that produces `generation`: the lapsed ones go,
+ * a reservation of `to` (the account moving back to an address it left) is taken back as the
+ * account's own, so its link dies, and `from` is reserved until `expiresAt`.
+ */
+export function revertsAfterChange(
+  reverts: EmailRevert[] | undefined,
+  now: string,
+  change: { from: string; to: string; generation: number; expiresAt: string },
+): EmailRevert[] {
+  return [
+    ...liveReverts(reverts, now).filter((revert) => revert.email !== change.to),
+    { generation: change.generation, email: change.from, expiresAt: change.expiresAt },
+  ];
+}
+
+/** What a revert's link of `generation` does, or undefined when its reservation is no longer pending. */
+export interface RevertPlan {
+  /** The address restored (its reservation becomes the account's claim again). */
+  target: EmailRevert;
+  /** Reverts of earlier changes: still pending, their links still work (they restore an older address). */
+  kept: EmailRevert[];
+  /** Reverts of later changes, undone with them: their reservations are released and their links die. */
+  undone: EmailRevert[];
+}
+
+export function revertPlan(
+  reverts: EmailRevert[] | undefined,
+  now: string,
+  generation: number,
+  email: string,
+): RevertPlan | undefined {
+  const live = liveReverts(reverts, now);
+  const target = live.find((revert) => revert.generation === generation && revert.email === email);
+  if (!target) return undefined;
+  return {
+    target,
+    kept: live.filter((revert) => revert.generation < generation),
+    undone: live.filter((revert) => revert.generation > generation),
+  };
+}

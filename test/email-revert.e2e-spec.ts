@@ -1,0 +1,184 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { UsersService } from '../src/users/users.service.js';
+import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+
+/**
+ * The "it wasn't me" link of the `email_changed` notice (review 16a M1): src/users/email-reverts.ts.
+ * Real app, DynamoDB Local, the in-memory outbox the stream processor mails to.
+ */
+const login = (t: TestApp, email: string, password: string) =>
+  t.api.post('/api/v1/auth/login').send({ email, password });
+const revert = (t: TestApp, token: string | undefined) =>
+  t.api.post('/api/v1/auth/email-change/revert').send({ token });
+const me = (t: TestApp, bearer: string) => t.api.get('/api/v1/users/me').set('authorization', bearer);
+
+let moves = 0;
+const fresh = (label: string) => `${label}-${++moves}-${Date.now().toString(36)}@example.com`;
+
+/** Moves the account to `email` and returns the undo link's token from the notice to the address it left. */
+async function changeEmail(t: TestApp, user: SignedIn, from: string, email: string): Promise<string> {
+  await t.api
+    .post('/api/v1/users/me/email')
+    .set('authorization', user.bearer)
+    .send({ email, password: user.password })
+    .expect(200);
+  await t.mailSent();
+  const token = t.mailer.tokenFor(from, 'email_changed');
+  expect(token).toBeDefined();
+  return token!;
+}
+
+describe('undoing an email change from the old address (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ PUBLIC_URL: 'https://app.example.test', EMAIL_CHANGE_REVERT_TTL_HOURS: '48' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('restores the old address, verified; ends every session; the password is refused; a reset goes to the old address', async () => {
+    const owner = await signUp(t);
+    const other = await login(t, owner.email, owner.password).expect(200);
+    const stolen = fresh('thief');
+    const token = await changeEmail(t, owner, owner.email, stolen);
+    const notice = t.mailer.last(owner.email, 'email_changed')!;
+    expect(notice.link).toMatch(/^https:\/\/app\.example\.test\/revert-email-change\?token=[A-Za-z0-9_-]{43}$/);
+    expect(notice.text).toContain(stolen);
+    expect(notice.text).toContain(notice.link);
+
+    await revert(t, token).expect(204);
+
+    const user = await t.getItem(`USER#${owner.userId}`, 'USER');
+    expect(user).toMatchObject({ email: owner.email, emailVerified: true, emailReverts: [] });
+    expect((await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE'))?.userId).toBe(owner.userId);
+    expect(await t.getItem(`UNIQUE#EMAIL#${stolen}`, 'UNIQUE')).toBeUndefined();
+    for (const bearer of [owner.bearer, `Bearer ${(other.body as { accessToken: string }).accessToken}`]) {
+      expect((await me(t, bearer).expect(401)).body.code).toBe('session_revoked');
+    }
+    await t.api.post('/api/v1/auth/refresh').send({ refreshToken: owner.refreshToken }).expect(401);
+    expect((await login(t, owner.email, owner.password).expect(401)).body.code).toBe('invalid_credentials');
+    await login(t, stolen, owner.password).expect(401);
+
+    // The revert sends no email_changed notice (with a link) to the address it took the account from.
+    await t.mailSent();
+    expect(t.mailer.outbox.filter((m) => m.to === stolen && m.kind === 'email_changed')).toEqual([]);
+
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: stolen }).expect(202);
+    await t.mailSent();
+    expect(t.mailer.outbox.filter((m) => m.to === stolen && m.kind === 'password_reset')).toEqual([]);
+    await t.api
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token: t.mailer.tokenFor(owner.email, 'password_reset'), newPassword: 'mine-again-1' })
+      .expect(204);
+    await login(t, owner.email, 'mine-again-1').expect(200);
+
+    // Single use.
+    expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+  });
+
+  it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {
+    const owner = await signUp(t);
+    await changeEmail(t, owner, owner.email, fresh('thief'));
+    const reservation = await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE');
+    expect(reservation).toMatchObject({ reservedFor: owner.userId, reservationGeneration: 1 });
+    expect(reservation).not.toHaveProperty('userId');
+    expect(typeof reservation?.ttl).toBe('number');
+
+    const register = await t.api.post('/api/v1/auth/register').send({ email: owner.email, password: 'squat-pass-1' });
+    expect(register.status).toBe(409);
+    expect(register.body.code).toBe('email_taken');
+    const squatter = await signUp(t);
+    const move = await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', squatter.bearer)
+      .send({ email: owner.email, password: squatter.password })
+      .expect(409);
+    expect(move.body.code).toBe('email_taken');
+    // The reservation resolves to no account: a sign-in with the old address and the right password fails.
+    expect((await login(t, owner.email, owner.password).expect(401)).body.code).toBe('invalid_credentials');
+  });
+
+  it('the admin bootstrap says that its address is reserved by a pending revert', async () => {
+    const owner = await signUp(t);
+    await changeEmail(t, owner, owner.email, fresh('moved'));
+    await expect(t.app.get(UsersService).ensureAdmin(owner.email, () => Promise.resolve('x'))).rejects.toThrow(
+      `the address is reserved until`,
+    );
+  });
+
+  it('A -> B -> C: the A -> B link restores A and releases C and B; the B -> C link dies', async () => {
+    const owner = await signUp(t);
+    const [a, b, c] = [owner.email, fresh('b'), fresh('c')];
+    const first = await changeEmail(t, owner, a, b);
+    const second = await changeEmail(t, owner, b, c);
+    await revert(t, first).expect(204);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: a, emailReverts: [] });
+    expect((await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE'))?.userId).toBe(owner.userId);
+    expect(await t.getItem(`UNIQUE#EMAIL#${b}`, 'UNIQUE')).toBeUndefined();
+    expect(await t.getItem(`UNIQUE#EMAIL#${c}`, 'UNIQUE')).toBeUndefined();
+    expect((await revert(t, second).expect(400)).body.code).toBe('invalid_or_expired_token');
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(a);
+  });
+
+  it('A -> B -> C: the B -> C link restores B and leaves the A -> B link working', async () => {
+    const owner = await signUp(t);
+    const [a, b, c] = [owner.email, fresh('b'), fresh('c')];
+    const first = await changeEmail(t, owner, a, b);
+    const second = await changeEmail(t, owner, b, c);
+    await revert(t, second).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(b);
+    await revert(t, first).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(a);
+    expect(await t.getItem(`UNIQUE#EMAIL#${b}`, 'UNIQUE')).toBeUndefined();
+  });
+
+  it('A -> B -> A: the account takes its own reservation back, and the A -> B link is not revived', async () => {
+    const owner = await signUp(t);
+    const [a, b, d] = [owner.email, fresh('b'), fresh('d')];
+    const first = await changeEmail(t, owner, a, b);
+    await changeEmail(t, owner, b, a);
+    expect((await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE'))?.userId).toBe(owner.userId);
+    expect((await revert(t, first).expect(400)).body.code).toBe('invalid_or_expired_token');
+    // A is reserved again by a later change: still not the reservation the first link was bound to.
+    await changeEmail(t, owner, a, d);
+    expect((await revert(t, first).expect(400)).body.code).toBe('invalid_or_expired_token');
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(d);
+  });
+
+  it('two concurrent uses of one link: exactly one wins', async () => {
+    const owner = await signUp(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    const statuses = (await Promise.all([revert(t, token), revert(t, token)])).map((r) => r.status).sort();
+    expect(statuses).toEqual([204, 400]);
+  });
+
+  it('a sign-in through an email item that is not the account’s email is refused', async () => {
+    const owner = await signUp(t);
+    const stale = fresh('stale');
+    // An email item left pointing at an account that moved away (a stale uniqueness item).
+    await t.db.send(
+      new PutCommand({
+        TableName: t.tableName,
+        Item: { PK: `UNIQUE#EMAIL#${stale}`, SK: 'UNIQUE', entity: 'Unique', kind: 'email', userId: owner.userId },
+      }),
+    );
+    expect((await login(t, stale, owner.password).expect(401)).body.code).toBe('invalid_credentials');
+    await login(t, owner.email, owner.password).expect(200);
+  });
+
+  // Last: it moves the app's clock past the link's lifetime.
+  it('an expired link is refused, and the lapsed reservation no longer holds the address', async () => {
+    const owner = await signUp(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    t.clock.advance(48 * 3600 * 1000 + 1000);
+    try {
+      expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+      await signUp(t, { email: owner.email });
+      expect((await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE'))?.userId).not.toBe(owner.userId);
+    } finally {
+      t.clock.reset();
+    }
+  });
+});
