@@ -1,5 +1,10 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
+import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
 import { UsersService } from '../src/users/users.service.js';
+import { streamRecords } from './helpers/stream.js';
 import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 /**
@@ -78,6 +83,19 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
   });
 
+  it("a replay of the change's record mints no second link and sends no second notice", async () => {
+    const owner = await signUp(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('moved'));
+    const revertTokens = async () =>
+      (await t.allItems()).filter((i) => i.kind === 'email_change_revert' && i.userId === owner.userId);
+    expect(await revertTokens()).toHaveLength(1);
+    const mine = (await streamRecords(t)).filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${owner.userId}`);
+    await t.app.get(StreamProcessor).handleBatch(mine);
+    expect(await revertTokens()).toHaveLength(1);
+    expect(t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_changed')).toHaveLength(1);
+    await revert(t, token).expect(204);
+  });
+
   it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {
     const owner = await signUp(t);
     await changeEmail(t, owner, owner.email, fresh('thief'));
@@ -145,6 +163,26 @@ describe('undoing an email change from the old address (e2e)', () => {
     await changeEmail(t, owner, a, d);
     expect((await revert(t, first).expect(400)).body.code).toBe('invalid_or_expired_token');
     expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(d);
+  });
+
+  it('the revert ends every session in its own write, though no session item could be deleted after it', async () => {
+    const owner = await signUp(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    // Every batch delete (how session items are deleted) fails, as when a transaction holds them.
+    const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command) => {
+      if (command === 'BatchWriteItemCommand') {
+        throw Object.assign(new Error('held by a transaction'), { name: 'TransactionConflictException' });
+      }
+    });
+    try {
+      await revert(t, token).expect(204);
+    } finally {
+      remove();
+    }
+    expect((await me(t, owner.bearer).expect(401)).body.code).toBe('session_revoked');
+    expect(
+      (await t.api.post('/api/v1/auth/refresh').send({ refreshToken: owner.refreshToken }).expect(401)).body.code,
+    ).toBe('invalid_refresh_token');
   });
 
   it('two concurrent uses of one link: exactly one wins', async () => {

@@ -29,7 +29,11 @@ export class UniqueValues {
    * The transaction part that claims `value` for `ownerId` (the kind's `taken` error when owned).
    * `or` names an item that may be claimed though it is there (an email's lapsed reservation).
    */
-  claim(value: string, ownerId: string, or?: { expression: string; values: Record<string, unknown> }): TransactOperation {
+  claim(
+    value: string,
+    ownerId: string,
+    or?: { expression: string; values: Record<string, unknown> },
+  ): TransactOperation {
     const { tableName, key, kind, ownerAttribute, taken } = this.spec;
     return {
       item: {

@@ -35,7 +35,7 @@ export type RevertLinkMinter = (request: RevertLinkRequest) => Promise<string>;
 
 /** The revert the change that produced `after` reserved its old address for, if it recorded one. */
 function revertOf(userId: string, before: Item, after: Item): RevertLinkRequest | undefined {
-  const generation = after.emailGeneration;
+  const generation: unknown = after.emailGeneration;
   if (typeof generation !== 'number' || !Array.isArray(after.emailReverts)) return undefined;
   const entry = (after.emailReverts as { generation?: unknown; email?: unknown; expiresAt?: unknown }[]).find(
     (revert) => revert.generation === generation,
@@ -62,7 +62,12 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   // A revert (its undo link used) tells nobody: the address it leaves is the one the account was
   // taken to, and a notice there with a link would undo the revert.
   const reverted = after.emailRevertedAt !== undefined && after.emailRevertedAt !== before.emailRevertedAt;
-  if (typeof before.email === 'string' && before.email !== after.email && typeof after.version === 'number' && !reverted) {
+  if (
+    typeof before.email === 'string' &&
+    before.email !== after.email &&
+    typeof after.version === 'number' &&
+    !reverted
+  ) {
     const revert = revertOf(userId, before, after);
     notices.push({
       marker: `email_changed#${after.version}`,
@@ -106,7 +111,9 @@ export class SecurityNotices {
       if (!(await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS)))) continue;
       const link = notice.revert && mintRevertLink ? await this.mintOrLog(notice.revert, mintRevertLink) : undefined;
       try {
-        await this.mailer.send(renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail));
+        await this.mailer.send(
+          renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail),
+        );
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {

@@ -385,19 +385,17 @@ export class UsersRepository {
         onConditionFailed: () => versionMismatch(),
       },
       this.emails.release(user.email, user.id),
-      ...plan.undone.map(
-        (revert): TransactOperation => ({
-          item: {
-            Delete: {
-              TableName: this.tableName,
-              Key: Keys.uniqueEmail(revert.email),
-              ConditionExpression: reservation(revert).expression,
-              ExpressionAttributeValues: reservation(revert).values,
-            },
+      ...plan.undone.map((revert): TransactOperation => ({
+        item: {
+          Delete: {
+            TableName: this.tableName,
+            Key: Keys.uniqueEmail(revert.email),
+            ConditionExpression: reservation(revert).expression,
+            ExpressionAttributeValues: reservation(revert).values,
           },
-          onConditionFailed: () => versionMismatch(),
-        }),
-      ),
+        },
+        onConditionFailed: () => versionMismatch(),
+      })),
     ]);
     // Conditioned on the version read: the epoch was the one read.
     return { epoch: cutoffOf(user).epoch + 1 };

@@ -5,7 +5,14 @@ import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { badRequest, conflict, DomainError, exportTooLarge, forbidden, notFound } from '../common/errors/domain-error.js';
+import {
+  badRequest,
+  conflict,
+  DomainError,
+  exportTooLarge,
+  forbidden,
+  notFound,
+} from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { collectUpTo, type Page } from '../dynamo/pagination.js';
@@ -162,7 +169,9 @@ export class UsersService {
           `The account has ${pending.length} email changes whose undo links are still pending; try again once they expire.`,
         );
       }
-      const expiresAt = new Date(now.getTime() + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000).toISOString();
+      const expiresAt = new Date(
+        now.getTime() + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000,
+      ).toISOString();
       // The link's request commits with the change (review 4, #5): no moved address without its
       // link. The processor mails the link, and the notice to the old address (with its undo link)
       // from this change's record; the old address stays reserved for that link.
