@@ -147,6 +147,14 @@ describe('loadConfig', () => {
     expect(auth.sessionMaxAgeSeconds).toBe(90 * 86400);
     expect(auth.maxSessionsPerUser).toBe(20);
     expect(auth.pendingAccountTtlHours).toBe(72);
+    expect(auth.emailChangeRevertTtlHours).toBe(168);
+  });
+
+  it('reads EMAIL_CHANGE_REVERT_TTL_HOURS from 1 hour to 30 days, naming it when outside', () => {
+    expect(loadConfig({ EMAIL_CHANGE_REVERT_TTL_HOURS: '720' }).auth.emailChangeRevertTtlHours).toBe(720);
+    for (const bad of ['0', '721', 'a week']) {
+      expect(problemsOf({ EMAIL_CHANGE_REVERT_TTL_HOURS: bad }).join('\n')).toMatch(/EMAIL_CHANGE_REVERT_TTL_HOURS/);
+    }
   });
 });
 

@@ -50,7 +50,14 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     }),
     findIdByEmail: jest.fn((email: string) => Promise.resolve([...byId.values()].find((u) => u.email === email)?.id)),
     updateProfile: jest.fn((_userId: string, _changes: unknown, _version: number) => Promise.resolve()),
-    changeEmail: jest.fn((_user: User, _email: string, ..._parts: TransactionPart[]) => Promise.resolve()),
+    changeEmail: jest.fn((_user: User, _email: string, _revert: unknown, ..._parts: TransactionPart[]) =>
+      Promise.resolve(),
+    ),
+    findEmailReservation: jest.fn(
+      (_email: string): Promise<{ reservedFor: string; reservedUntil: string } | undefined> =>
+        Promise.resolve(undefined),
+    ),
+    revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string) => Promise.resolve({ epoch: 1 })),
     // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
     setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve({ epoch: 1 })),
     takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve({ epoch: 1 })),
@@ -70,6 +77,7 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
   const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
   const clock = new SettableClock().set(NOW);
   const config = {
+    auth: { emailChangeRevertTtlHours: 168 },
     rateLimits: {
       renamePerAccount: { name: 'rename' },
       passwordCheckPerAccount: { name: 'password-check' },
@@ -204,6 +212,11 @@ describe('UsersService.changeEmail', () => {
       [
         expect.objectContaining({ id: 'u1' }),
         'new@example.com',
+        // The old address is reserved for the change's undo link, bound to the generation it produces.
+        {
+          expiresAt: '2026-05-22T12:00:00.000Z',
+          reverts: [{ generation: 1, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z' }],
+        },
         {
           item: {
             Put: { TableName: 't', Item: { kind: 'email_verification', to: { id: 'u1', email: 'new@example.com' } } },
@@ -212,6 +225,24 @@ describe('UsersService.changeEmail', () => {
       ],
     ]);
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
+  });
+
+  it('10 undo links pending: a move to an 11th address is 409 too_many_email_changes; back to a reserved one is not', async () => {
+    const reverts = Array.from({ length: 10 }, (_, i) => ({
+      generation: i + 1,
+      email: `old${i}@example.com`,
+      expiresAt: '2026-06-02T00:00:00.000Z',
+    }));
+    const { service, users } = setUp([user('u1', { emailGeneration: 10, emailReverts: reverts })]);
+    expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'right'))).toBe(
+      '409 too_many_email_changes',
+    );
+    expect(users.changeEmail).not.toHaveBeenCalled();
+    await service.changeEmail('u1', 'old3@example.com', 'right');
+    expect(users.changeEmail.mock.calls[0][2]).toMatchObject({
+      reverts: expect.arrayContaining([{ generation: 11, email: 'u1@example.com', expiresAt: expect.any(String) }]),
+    });
+    expect((users.changeEmail.mock.calls[0][2] as { reverts: unknown[] }).reverts).toHaveLength(10);
   });
 
   it('the same address (in another case) writes and sends nothing', async () => {
@@ -336,6 +367,16 @@ describe('UsersService.ensureAdmin', () => {
     expect(sessions.deleteEnded.mock.calls).toEqual([['squatter', { epoch: 1 }]]);
   });
 
+  it('an address only reserved for a pending undo link: gives up saying so', async () => {
+    const { service, users } = setUp();
+    users.create.mockRejectedValue(conflict(ErrorCode.EmailTaken, 'taken'));
+    users.findEmailReservation.mockResolvedValue({ reservedFor: 'u9', reservedUntil: '2026-06-08T12:00:00.000Z' });
+    await expect(service.ensureAdmin('boss@example.com', hash)).rejects.toThrow(
+      'the address is reserved until 2026-06-08T12:00:00.000Z for a pending revert of an email change of account u9',
+    );
+    expect(users.create).toHaveBeenCalledTimes(3);
+  });
+
   it('looks again when the account changed meanwhile (412) and gives up after 3 rounds', async () => {
     const { service, users } = setUp([user('squatter', { email: 'boss@example.com' })]);
     users.takeOverAsAdmin.mockRejectedValue(versionMismatch());
@@ -357,5 +398,26 @@ describe('UsersService: reads', () => {
     await service.accountPersonalData('u1', new Date(NOW), 10);
     expect(users.findAggregate).toHaveBeenCalledWith('u1', true);
     expect(sessions.listForUser).toHaveBeenCalledWith('u1', { epoch: 3, keeps: 'kept' });
+  });
+});
+
+describe('UsersService.revertEmailChange', () => {
+  const pending = { generation: 2, email: 'u1@example.com', expiresAt: '2026-06-08T12:00:00.000Z' };
+
+  it("reads the account again when it changed meanwhile (412), and writes the plan of the link's generation", async () => {
+    const { service, users } = setUp([user('u1', { email: 'thief@example.com', emailReverts: [pending] })]);
+    users.revertEmail.mockRejectedValueOnce(versionMismatch());
+    expect(await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'unusable')).toEqual({
+      epoch: 1,
+    });
+    expect(users.findById).toHaveBeenCalledTimes(2);
+    expect(users.revertEmail.mock.calls[1].slice(1)).toEqual([{ target: pending, kept: [], undone: [] }, 'unusable']);
+  });
+
+  it('undefined, and no write, for a link whose change is no longer pending or an account that is gone', async () => {
+    const { service, users } = setUp([user('u1', { emailReverts: [pending] })]);
+    expect(await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 1 }, 'h')).toBeUndefined();
+    expect(await service.revertEmailChange('gone', { email: 'u1@example.com', generation: 2 }, 'h')).toBeUndefined();
+    expect(users.revertEmail).not.toHaveBeenCalled();
   });
 });
