@@ -69,7 +69,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     key: Keys.fanInPromotionJob('<userId>'),
     about: "an author's fan-in promotion: the followers index cursor, or done (ttl)",
   },
-  { entity: ENTITY.Unique, key: Keys.uniqueEmail('<email>'), about: 'an email is taken' },
+  {
+    entity: ENTITY.Unique,
+    key: Keys.uniqueEmail('<email>'),
+    about: "an email is taken, or reserved for an email change's undo link (ttl)",
+  },
   { entity: ENTITY.Unique, key: Keys.uniqueUsername('<username>'), about: 'a username is taken' },
   { entity: ENTITY.Unique, key: Keys.uniqueSlug('<kind>', '<slug>'), about: 'a slug is taken' },
   { entity: ENTITY.SlugCounter, key: Keys.slugCounter('<kind>', '<base>'), about: 'suffixes issued for a slug base' },
@@ -78,7 +82,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     entity: ENTITY.ActionToken,
     key: Keys.actionToken('<sha256(token)>'),
     indexKeys: OwnedIndexKeys.actionToken('<userId>', at),
-    about: 'reset or verification token (ttl)',
+    about: 'reset, verification or email-change undo token (ttl)',
   },
   {
     entity: ENTITY.MailRequest,
