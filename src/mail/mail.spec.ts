@@ -156,7 +156,8 @@ describe('a security notice replayed from a dead letter', () => {
     return { send, ttls };
   }
 
-  it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
+  /** SecurityNotices on a fixed clock, over the marker table double, mailing to memory. */
+  function noticesOnMarkerTable() {
     const clock = new SettableClock().set('2026-11-27T08:00:00Z');
     const mailer = new InMemoryMailer();
     const notices = new SecurityNotices(
@@ -165,6 +166,11 @@ describe('a security notice replayed from a dead letter', () => {
       clock,
       new AppMetrics(),
     );
+    return { clock, mailer, notices };
+  }
+
+  it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
+    const { clock, mailer, notices } = noticesOnMarkerTable();
     const before = { email: 'ada@example.com', passwordGeneration: 1, version: 4 };
     const after = { ...before, passwordGeneration: 2, version: 5 };
     expect(await notices.fromUserChange('user', before, after)).toEqual(['password_changed']);
@@ -175,14 +181,7 @@ describe('a security notice replayed from a dead letter', () => {
   });
 
   it("an email change's notice mints its undo link once: a replay mints nothing; a failed mint sends the notice without it", async () => {
-    const clock = new SettableClock().set('2026-11-27T08:00:00Z');
-    const mailer = new InMemoryMailer();
-    const notices = new SecurityNotices(
-      mailer,
-      new NoticesSentRepository(markerTable(clock) as never, 't'),
-      clock,
-      new AppMetrics(),
-    );
+    const { mailer, notices } = noticesOnMarkerTable();
     const minted: unknown[] = [];
     const mint = (request: unknown) => (minted.push(request), Promise.resolve('https://a.example/revert?token=t'));
     const before = { email: 'ada@example.com', version: 4 };
