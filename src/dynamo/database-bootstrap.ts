@@ -69,9 +69,10 @@ async function waitForDatabase<T>(config: AppConfig, logger: Logger, attempt: ()
  * Where start-up may create the table: `ensureTable`, retried while the database is not reachable.
  * The attempts share one `TableCreation`: an attempt that sent the CreateTable and then failed
  * leaves the table made but without its baseline, and the next attempt, finding the table there,
- * must still judge it as possibly its own new one (from the ACTIVE table), not as an existing one;
- * and an attempt that found the table CREATING lets the next one, finding it ACTIVE, still wait for
- * its creator's baseline. Returns true when the table was recorded as new.
+ * baselines it at once when that CreateTable was answered 200, and otherwise still judges it as
+ * possibly its own new one (from the ACTIVE table), not as an existing one; and an attempt that
+ * found the table CREATING lets the next one, finding it ACTIVE, still wait for its creator's
+ * baseline. Returns true when the table was recorded as new.
  */
 export function createOrCheckTable(
   client: DynamoDBClient,
@@ -80,7 +81,9 @@ export function createOrCheckTable(
   baselineWait: BaselineWait = {},
 ): Promise<boolean> {
   const creation: TableCreation = {};
-  return waitForDatabase(config, logger, () => ensureTable(client, config.dynamo.tableName, creation, baselineWait));
+  return waitForDatabase(config, logger, () =>
+    ensureTable(client, config.dynamo.tableName, creation, baselineWait, logger),
+  );
 }
 
 /** Where start-up may not create the table: it must exist. */

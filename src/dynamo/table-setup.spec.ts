@@ -52,20 +52,36 @@ describe('addMissingIndexes', () => {
     await expect(started).rejects.toThrow(new RegExp(`${last} of t is still CREATING after 3 s`));
     expect(sent.filter((name) => name === 'DescribeTableCommand')).toHaveLength(4);
   });
+
+  it('waits for an index that exists but is still CREATING (an UpdateTable whose answer was lost) until ACTIVE, without creating it again', async () => {
+    const { client, sent } = fakeClient(['CREATING', 'ACTIVE']);
+    const backfilling: TableDescription = {
+      GlobalSecondaryIndexes: [
+        ...(olderTable.GlobalSecondaryIndexes ?? []).map((index) => ({ ...index, IndexStatus: 'ACTIVE' as const })),
+        { IndexName: last, IndexStatus: 'CREATING' },
+      ],
+    };
+    await addMissingIndexes(client, 't', backfilling, { maxWaitMs: 10_000, pollMs: 1000, wait: noWait });
+    expect(sent).toEqual(['DescribeTableCommand', 'DescribeTableCommand']);
+  });
 });
 
 type Item = Record<string, { S?: string; N?: string }>;
 interface FakeTable {
   items: Item[];
   indexes: TableDescription['GlobalSecondaryIndexes'];
-  RestoreSummary?: TableDescription['RestoreSummary'];
+  /** More of the table's description: `RestoreSummary`, `Replicas`, `GlobalTableVersion`. */
+  description?: Partial<TableDescription>;
 }
 
 /**
  * A DynamoDB double holding one table (or none), for `ensureTable`'s decisions. `racingCreate`
  * stands for whoever makes the table when our CreateTable arrives: its answer to us is
  * ResourceInUse, as the SDK's retry of a create whose answer was lost is told, or a second
- * process's create. `failOnce` names commands whose first call fails as a timeout, before it runs.
+ * process's create. `failOnce` names commands whose first call fails as a timeout, before it runs;
+ * `loseOnce`, commands whose first call runs and then fails as a timeout (the answer lost on the
+ * way back). `creatingFor` DescribeTable answers after the table appears say CREATING. `denyScan`
+ * answers every Scan AccessDenied (a role without `dynamodb:Scan`). `sent` lists the calls in order.
  * `othersCreate` stands for another process that created the table just before us: its first
  * `creatingDescribes` DescribeTable answers say CREATING, and it writes its baseline when we send
  * our `baselineAtGet`-th GetItem (never, when undefined).
@@ -73,10 +89,16 @@ interface FakeTable {
 function fakeEngine({
   racingCreate,
   failOnce = [],
+  loseOnce = [],
+  creatingFor = 0,
+  denyScan = false,
   othersCreate,
 }: {
   racingCreate?: (table: FakeTable) => void;
   failOnce?: string[];
+  loseOnce?: string[];
+  creatingFor?: number;
+  denyScan?: boolean;
   othersCreate?: { creatingDescribes: number; baselineAtGet?: number };
 } = {}) {
   const definition = tableDefinition('t');
@@ -86,7 +108,7 @@ function fakeEngine({
   });
   const sent: string[] = [];
   let table: FakeTable | undefined = othersCreate && newTable();
-  let creatingDescribes = othersCreate?.creatingDescribes ?? 0;
+  let creating = othersCreate?.creatingDescribes ?? creatingFor;
   let gets = 0;
   const baselineItem: Item = {
     PK: { S: Keys.migrationBaseline.PK },
@@ -94,80 +116,94 @@ function fakeEngine({
     version: { N: String(TABLE_LAYOUT_VERSION) },
   };
   const fail = new Set(failOnce);
+  const lose = new Set(loseOnce);
   const error = (name: string) => Object.assign(new Error(name), { name });
+  const run = (name: string, input: Record<string, unknown>): Promise<unknown> => {
+    switch (name) {
+      case 'DescribeTableCommand':
+        if (!table) return Promise.reject(error('ResourceNotFoundException'));
+        return Promise.resolve({
+          Table: {
+            TableStatus: creating-- > 0 ? 'CREATING' : 'ACTIVE',
+            GlobalSecondaryIndexes: table.indexes,
+            ...table.description,
+          },
+        });
+      case 'CreateTableCommand': {
+        if (table) return Promise.reject(error('ResourceInUseException'));
+        table = newTable();
+        if (!racingCreate) return Promise.resolve({});
+        racingCreate(table);
+        return Promise.reject(error('ResourceInUseException'));
+      }
+      case 'GetItemCommand': {
+        expect(input).toMatchObject({ Key: { PK: baselineItem.PK, SK: baselineItem.SK }, ConsistentRead: true });
+        if (++gets === othersCreate?.baselineAtGet) table!.items.push(baselineItem);
+        const found = table!.items.find((i) => i.PK.S === baselineItem.PK.S && i.SK.S === baselineItem.SK.S);
+        return Promise.resolve({ Item: found });
+      }
+      case 'QueryCommand':
+        return Promise.resolve({ Items: table!.items.filter((i) => i.PK.S === Keys.migrationPartition) });
+      case 'ScanCommand':
+        expect(input).toEqual({ TableName: 't', Limit: 1, ConsistentRead: true });
+        if (denyScan) return Promise.reject(error('AccessDeniedException'));
+        return Promise.resolve({ Items: table!.items.slice(0, 1) });
+      case 'PutItemCommand': {
+        const item = input.Item as Item;
+        const at = table!.items.findIndex((i) => i.PK.S === item.PK.S && i.SK.S === item.SK.S);
+        if (at >= 0 && input.ConditionExpression === 'attribute_not_exists(PK)')
+          return Promise.reject(error('ConditionalCheckFailedException'));
+        // Unconditional: a second write replaces the record (as DynamoDB does), recorded as a second one.
+        table!.items.push(item);
+        return Promise.resolve({});
+      }
+      case 'UpdateTableCommand': {
+        const update = (input.GlobalSecondaryIndexUpdates as { Create: { IndexName: string } }[])[0];
+        table!.indexes!.push({ ...update.Create, IndexStatus: 'ACTIVE' });
+        return Promise.resolve({});
+      }
+      case 'DescribeTimeToLiveCommand':
+        return Promise.resolve({ TimeToLiveDescription: { TimeToLiveStatus: 'ENABLED' } });
+      default:
+        return Promise.reject(new Error(`unexpected ${name}`));
+    }
+  };
   const client = {
     send: (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       const name = command.constructor.name;
       sent.push(name);
       if (fail.delete(name)) return Promise.reject(error('TimeoutError'));
-      switch (name) {
-        case 'DescribeTableCommand':
-          if (!table) return Promise.reject(error('ResourceNotFoundException'));
-          return Promise.resolve({
-            Table: {
-              TableStatus: creatingDescribes-- > 0 ? 'CREATING' : 'ACTIVE',
-              GlobalSecondaryIndexes: table.indexes,
-              RestoreSummary: table.RestoreSummary,
-            },
-          });
-        case 'CreateTableCommand': {
-          if (table) return Promise.reject(error('ResourceInUseException'));
-          table = newTable();
-          if (!racingCreate) return Promise.resolve({});
-          racingCreate(table);
-          return Promise.reject(error('ResourceInUseException'));
-        }
-        case 'GetItemCommand': {
-          expect(command.input).toMatchObject({
-            Key: { PK: baselineItem.PK, SK: baselineItem.SK },
-            ConsistentRead: true,
-          });
-          if (++gets === othersCreate?.baselineAtGet) table!.items.push(baselineItem);
-          const found = table!.items.find((i) => i.PK.S === baselineItem.PK.S && i.SK.S === baselineItem.SK.S);
-          return Promise.resolve({ Item: found });
-        }
-        case 'QueryCommand':
-          return Promise.resolve({ Items: table!.items.filter((i) => i.PK.S === Keys.migrationPartition) });
-        case 'ScanCommand':
-          expect(command.input).toEqual({ TableName: 't', Limit: 1, ConsistentRead: true });
-          return Promise.resolve({ Items: table!.items.slice(0, 1) });
-        case 'PutItemCommand': {
-          const item = command.input.Item as Item;
-          const at = table!.items.findIndex((i) => i.PK.S === item.PK.S && i.SK.S === item.SK.S);
-          if (at >= 0 && command.input.ConditionExpression === 'attribute_not_exists(PK)')
-            return Promise.reject(error('ConditionalCheckFailedException'));
-          // Unconditional: a second write replaces the record (as DynamoDB does), recorded as a second one.
-          table!.items.push(item);
-          return Promise.resolve({});
-        }
-        case 'UpdateTableCommand': {
-          const update = (command.input.GlobalSecondaryIndexUpdates as { Create: { IndexName: string } }[])[0];
-          table!.indexes!.push({ ...update.Create, IndexStatus: 'ACTIVE' });
-          return Promise.resolve({});
-        }
-        case 'DescribeTimeToLiveCommand':
-          return Promise.resolve({ TimeToLiveDescription: { TimeToLiveStatus: 'ENABLED' } });
-        default:
-          return Promise.reject(new Error(`unexpected ${name}`));
-      }
+      const answer = run(name, command.input);
+      if (!lose.delete(name)) return answer;
+      return answer.then(
+        () => Promise.reject(error('TimeoutError')),
+        () => Promise.reject(error('TimeoutError')),
+      );
     },
   } as unknown as DynamoDBClient;
   const baselines = () =>
     (table?.items ?? []).filter(
       (item) => item.PK.S === Keys.migrationBaseline.PK && item.SK.S === Keys.migrationBaseline.SK,
     );
-  return { client, sent, baselines, table: () => table };
+  /** Runs `before(command name)` ahead of each call the engine gets; a promise it returns is the answer instead. */
+  const intercept = (before: (name: string) => Promise<unknown> | void) => {
+    const send = client.send.bind(client);
+    client.send = ((command: { constructor: { name: string } }) =>
+      before(command.constructor.name) ?? send(command as never)) as typeof client.send;
+  };
+  return { client, sent, baselines, intercept, table: () => table };
 }
 
 const userItem: Item = { PK: { S: 'USER#u1' }, SK: { S: 'PROFILE' }, entity: { S: 'User' } };
 const silentLogger = { warn: () => undefined, log: () => undefined } as unknown as Logger;
 const startupConfig = (tableName: string) =>
   ({ dynamo: { tableName, startupWaitSeconds: 30, endpoint: 'http://fake' } }) as unknown as AppConfig;
+const count = (sent: string[], name: string) => sent.filter((sentName) => sentName === name).length;
 
 describe('ensureTable when our CreateTable was not seen to succeed', () => {
   it('baselines an empty, unrestored table once ACTIVE, after the index check (which adds an index it lacks)', async () => {
     const engine = fakeEngine({ racingCreate: (table) => table.indexes!.pop() });
-    await expect(ensureTable(engine.client, 't')).resolves.toBe(true);
+    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(true);
     expect(engine.baselines()).toEqual([
       expect.objectContaining({ version: { N: String(TABLE_LAYOUT_VERSION) }, entity: { S: 'Migration' } }),
     ]);
@@ -177,55 +213,94 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
 
   it('leaves a table holding one item outside the MIGRATION partition without a baseline', async () => {
     const engine = fakeEngine({ racingCreate: (table) => table.items.push(userItem) });
-    await expect(ensureTable(engine.client, 't')).resolves.toBe(false);
+    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
     expect(engine.sent).not.toContain('PutItemCommand');
   });
 
-  it('leaves a restored table (RestoreSummary) without a baseline, even empty', async () => {
-    const engine = fakeEngine({
-      racingCreate: (table) => (table.RestoreSummary = { RestoreInProgress: false, RestoreDateTime: new Date() }),
-    });
-    await expect(ensureTable(engine.client, 't')).resolves.toBe(false);
+  it.each<[string, Partial<TableDescription>]>([
+    [
+      'a restored table (RestoreSummary)',
+      { RestoreSummary: { RestoreInProgress: false, RestoreDateTime: new Date() } },
+    ],
+    ['a replica of a global table (Replicas)', { Replicas: [{ RegionName: 'eu-west-1', ReplicaStatus: 'ACTIVE' }] }],
+    ['a global table of version 2017 (GlobalTableVersion)', { GlobalTableVersion: '2017.11.29' }],
+  ])('leaves %s without a baseline, even empty, and does not Scan it', async (_, description) => {
+    const engine = fakeEngine({ racingCreate: (table) => (table.description = description) });
+    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
+    expect(engine.sent).not.toContain('ScanCommand');
   });
 
-  it('refuses, without a baseline, a table whose index projects something else, as for an existing table', async () => {
-    const engine = fakeEngine({
-      racingCreate: (table) =>
-        (table.indexes![1] = { ...table.indexes![1], Projection: { ProjectionType: 'KEYS_ONLY' } }),
-    });
-    const refusal = ensureTable(engine.client, 't');
-    await expect(refusal).rejects.toBeInstanceOf(StartupError);
-    await expect(refusal).rejects.toThrow(new RegExp(`index ${indexes[1].IndexName} projects KEYS_ONLY, not`));
+  it('takes AccessDenied on the Scan (a role without dynamodb:Scan) as "not judged new": a warning, no baseline, no refusal', async () => {
+    const engine = fakeEngine({ racingCreate: () => undefined, denyScan: true });
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    await expect(ensureTable(engine.client, 't', {}, {}, logger)).resolves.toBe(false);
+    expect(engine.sent).toContain('ScanCommand');
     expect(engine.baselines()).toEqual([]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/table t is new .*dynamodb:Scan.*migration check decides.*db:migrate/),
+    ]);
   });
 
-  it('two processes judging one new table at once write one baseline, and both start', async () => {
+  it("goes on from the waiter's own description of the ACTIVE table: a DescribeTable lagging after it does not matter", async () => {
+    const engine = fakeEngine({ racingCreate: () => undefined, creatingFor: 1 });
+    let describes = 0;
+    // After ours (not found) and the waiter's two (CREATING, then ACTIVE), a DescribeTable answers
+    // ResourceNotFound, as an AWS endpoint lagging behind the create can.
+    engine.intercept((name) =>
+      name === 'DescribeTableCommand' && ++describes > 3
+        ? Promise.reject(Object.assign(new Error('lagging'), { name: 'ResourceNotFoundException' }))
+        : undefined,
+    );
+    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(true);
+    expect(describes).toBe(3);
+    expect(engine.baselines()).toHaveLength(1);
+  });
+
+  it('two processes judging one new table at once both Scan before either writes: one baseline (the conditional write), both start', async () => {
     const engine = fakeEngine({ racingCreate: () => undefined });
-    const both = await Promise.all([ensureTable(engine.client, 't'), ensureTable(engine.client, 't')]);
-    expect(both.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+    const both = await Promise.all([
+      ensureTable(engine.client, 't', {}, {}, silentLogger),
+      ensureTable(engine.client, 't', {}, {}, silentLogger),
+    ]);
+    const judged = engine.sent.filter((name) => name === 'ScanCommand' || name === 'PutItemCommand');
+    expect(judged).toEqual(['ScanCommand', 'ScanCommand', 'PutItemCommand', 'PutItemCommand']);
+    expect(both).toEqual([true, true]);
     expect(engine.baselines()).toHaveLength(1);
   });
 });
 
 describe('createOrCheckTable (start-up with DYNAMODB_CREATE_TABLE)', () => {
-  it('an attempt that created the table, then failed before its baseline, is retried: the retry baselines the empty table', async () => {
+  it('an attempt whose CreateTable was answered 200, then failed before its baseline, is retried: the retry writes the baseline without judging (no Scan)', async () => {
     const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
+    // Another process writes an item once the table is there: it is still the table we made, new
+    // (as when our first baseline write lands), so the retry does not judge it by its items.
+    engine.intercept((name) => {
+      if (name === 'DescribeTableCommand' && engine.table()?.items.length === 0) engine.table()!.items.push(userItem);
+    });
     await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(true);
-    expect(engine.sent.filter((name) => name === 'CreateTableCommand')).toHaveLength(1);
-    expect(engine.sent.filter((name) => name === 'PutItemCommand')).toHaveLength(2);
+    expect(count(engine.sent, 'CreateTableCommand')).toBe(1);
+    expect(engine.sent).not.toContain('ScanCommand');
+    expect(count(engine.sent, 'PutItemCommand')).toBe(2);
     expect(engine.baselines()).toHaveLength(1);
   });
 
-  it('the retry of an attempt that created the table leaves it un-baselined when an item arrived meanwhile', async () => {
-    const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
-    const scan = engine.client.send.bind(engine.client);
+  it('an attempt whose CreateTable was applied but every answer lost is retried: the retry judges the table and baselines it empty', async () => {
+    const engine = fakeEngine({ loseOnce: ['CreateTableCommand'] });
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(true);
+    expect(count(engine.sent, 'CreateTableCommand')).toBe(1);
+    expect(engine.sent).toContain('ScanCommand');
+    expect(engine.baselines()).toHaveLength(1);
+  });
+
+  it('the retry of an attempt whose CreateTable answer was lost leaves the table un-baselined when an item arrived meanwhile', async () => {
+    const engine = fakeEngine({ loseOnce: ['CreateTableCommand'] });
     // An older build's process writes into the table between the attempts.
-    engine.client.send = ((command: { constructor: { name: string } }) => {
-      if (command.constructor.name === 'ScanCommand') engine.table()!.items.push(userItem);
-      return scan(command as never);
-    }) as typeof engine.client.send;
+    engine.intercept((name) => {
+      if (name === 'ScanCommand') engine.table()!.items.push(userItem);
+    });
     await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
   });

@@ -12,6 +12,7 @@ import {
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
+import { Logger } from '@nestjs/common';
 import { StartupError } from '../common/startup-error.js';
 import { indexDrift } from './index-drift.js';
 import { ENTITY, Keys } from './keys.js';
@@ -20,9 +21,14 @@ import { systemClock } from '../common/clock/clock.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A rejection's `name` (the SDK's exception name), or ''. */
+const errorName = (error: unknown) => (error as { name?: string } | undefined)?.name ?? '';
+
 /**
  * Brings an existing table up to the definition: creates the GSIs it lacks, one at a time
- * (DynamoDB allows one index creation per UpdateTable) and waits for each to be ACTIVE.
+ * (DynamoDB allows one index creation per UpdateTable) and waits for each to be ACTIVE; one that
+ * exists but is still CREATING (an UpdateTable of an earlier start-up attempt whose answer was lost,
+ * or of another process) is waited for the same way, never counted as ready.
  * So a table made by an older version of the app keeps working after an upgrade. An index
  * still not ACTIVE after `maxWaitMs` (a large table's backfill) is a `StartupError`: starting
  * anyway would fail every Query of it (a commenter's listing, the export, the erasure).
@@ -39,20 +45,23 @@ export async function addMissingIndexes(
 ): Promise<void> {
   const wanted = tableDefinition(tableName);
   // The description read at start-up says which exist: no DescribeTable per index (each grows
-  // with the table's size), only while waiting for one this call creates.
-  const existing = new Set(table.GlobalSecondaryIndexes?.map((index) => index.IndexName));
+  // with the table's size), only while waiting for one this call creates, or for one that exists
+  // but is still CREATING (an earlier attempt's or another process's UpdateTable, backfilling).
+  const existing = new Map(table.GlobalSecondaryIndexes?.map((index) => [index.IndexName, index.IndexStatus]));
   for (const index of wanted.GlobalSecondaryIndexes ?? []) {
-    if (existing.has(index.IndexName)) continue;
-    const attributes = new Set(index.KeySchema?.map((key) => key.AttributeName));
-    await client.send(
-      new UpdateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: wanted.AttributeDefinitions?.filter((a) => attributes.has(a.AttributeName)),
-        GlobalSecondaryIndexUpdates: [
-          { Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } },
-        ],
-      }),
-    );
+    if (existing.has(index.IndexName) && existing.get(index.IndexName) !== 'CREATING') continue;
+    if (!existing.has(index.IndexName)) {
+      const attributes = new Set(index.KeySchema?.map((key) => key.AttributeName));
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: wanted.AttributeDefinitions?.filter((a) => attributes.has(a.AttributeName)),
+          GlobalSecondaryIndexUpdates: [
+            { Create: { IndexName: index.IndexName, KeySchema: index.KeySchema, Projection: index.Projection } },
+          ],
+        }),
+      );
+    }
     for (let waited = 0; ; waited += pollMs) {
       const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
       const status = table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === index.IndexName)?.IndexStatus;
@@ -101,8 +110,8 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
         ConditionExpression: 'attribute_not_exists(PK)',
       }),
     )
-    .catch((error: { name?: string }) => {
-      if (error.name !== 'ConditionalCheckFailedException') throw error;
+    .catch((error: unknown) => {
+      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
     });
 }
 
@@ -110,11 +119,13 @@ async function recordBaseline(client: DynamoDBClient, tableName: string): Promis
  * What this process's start-up attempts did to the table so far: `prepareDatabase` passes one
  * object to every attempt `waitForDatabase` makes, so that an attempt that sent the CreateTable and
  * then failed (a timeout on the baseline's write, say) lets the next attempt know that the table it
- * now finds may be the one it made itself.
+ * now finds may be, or is, the one it made itself.
  */
 export interface TableCreation {
   /** A CreateTable for the table was sent (its answer may have been lost). */
   createSent?: boolean;
+  /** A CreateTable for the table was answered 200: the table is ours and new. */
+  created?: boolean;
   /** The table was found CREATING: another process's CreateTable, whose baseline may follow. */
   foundCreating?: boolean;
 }
@@ -162,17 +173,52 @@ async function waitForCreatorsBaseline(
  * table once it is ACTIVE, never from a DescribeTable that found it missing (on AWS that can be
  * answered for seconds after another process's CreateTable or RestoreTable): it was not restored
  * from a backup or a point in time (`RestoreSummary`; the description exposes no trace of an S3
- * import, but an import is ACTIVE only once its items are in, which the next check sees), and it
- * holds no item at all, in the MIGRATION partition or outside it. Emptiness of a whole table is
+ * import, but an import is ACTIVE only once its items are in, which the next check sees); it is no
+ * global table (`Replicas`, `GlobalTableVersion`: a region's replica can be ACTIVE before its
+ * backfill ends, and a baseline written there would replicate over the other regions' record); and
+ * it holds no item at all, in the MIGRATION partition or outside it. Emptiness of a whole table is
  * something no Query or GetItem can prove, so it is one consistent `Scan` with `Limit: 1` (one
- * item read at most, 0.5 RCU): a start-up-only admin read, never on a request path.
+ * item read at most, 0.5 RCU): a start-up-only admin read, never on a request path. A role without
+ * `dynamodb:Scan` (the documented ones have none) gets "not judged new" and a warning: the table
+ * stays without a baseline and the migration check decides (the safe side).
  */
-async function isNewAndEmpty(client: DynamoDBClient, tableName: string, table: TableDescription): Promise<boolean> {
-  if (table.RestoreSummary) return false;
-  const { Items = [], LastEvaluatedKey } = await client.send(
-    new ScanCommand({ TableName: tableName, Limit: 1, ConsistentRead: true }),
+async function isNewAndEmpty(
+  client: DynamoDBClient,
+  tableName: string,
+  table: TableDescription,
+  logger: Pick<Logger, 'warn'>,
+): Promise<boolean> {
+  if (table.RestoreSummary || table.Replicas?.length || table.GlobalTableVersion) return false;
+  try {
+    const { Items = [], LastEvaluatedKey } = await client.send(
+      new ScanCommand({ TableName: tableName, Limit: 1, ConsistentRead: true }),
+    );
+    return Items.length === 0 && LastEvaluatedKey === undefined;
+  } catch (error) {
+    if (errorName(error) !== 'AccessDeniedException') throw error;
+    logger.warn(
+      `Could not tell whether the table ${tableName} is new and empty (its CreateTable was not seen to succeed, ` +
+        'and this role may not dynamodb:Scan): left without a layout baseline, so the migration check decides. ' +
+        'If it refuses a table that is in fact new, `npm run db:migrate` records the migrations (quick on an empty table).',
+    );
+    return false;
+  }
+}
+
+/**
+ * The ACTIVE table, once `waitUntilTableExists` saw it so: from the waiter's own last DescribeTable
+ * (no second one, which on AWS could still answer ResourceNotFound for a moment).
+ */
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
+  const result = await waitUntilTableExists(
+    { client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 },
+    { TableName: tableName },
   );
-  return Items.length === 0 && LastEvaluatedKey === undefined;
+  const table = (result.reason as { Table?: TableDescription } | undefined)?.Table;
+  // The waiter succeeds only on a description saying ACTIVE; never go on with an empty one, which
+  // would make addMissingIndexes create every index.
+  if (table?.TableStatus !== 'ACTIVE') throw new Error(`DescribeTable of ${tableName} answered no ACTIVE table`);
+  return table;
 }
 
 /**
@@ -180,9 +226,10 @@ async function isNewAndEmpty(client: DynamoDBClient, tableName: string, table: T
  * ACTIVE, and enables TTL on `ttl`. Safe to run any number of times, also concurrently.
  * Returns true when it recorded the table as new (its layout baseline).
  *
- * A table this call created gets the baseline at once. One whose CreateTable was sent but not seen
- * to succeed (the SDK retried a create whose answer was lost and was told ResourceInUse; or an
- * earlier attempt with the same `creation` sent it and failed later) may be ours and new, or
+ * A table this call created (CreateTable answered 200, in this attempt or an earlier one with the
+ * same `creation`) gets the conditional baseline at once. One whose CreateTable was sent but not
+ * seen to succeed (the SDK retried a create whose answer was lost and was told ResourceInUse; or an
+ * earlier attempt with the same `creation` sent it and never heard back) may be ours and new, or
  * another's: restored, imported, made by an older build. It gets the index check an existing table
  * gets, and the baseline only when `isNewAndEmpty` says so; otherwise it stays without one, and the
  * start-up's migration check refuses it as older than migrations until `db:migrate` (the safe side).
@@ -194,36 +241,31 @@ export async function ensureTable(
   tableName: string,
   creation: TableCreation = {},
   baselineWait: BaselineWait = {},
+  logger: Pick<Logger, 'warn'> = new Logger('Database'),
 ): Promise<boolean> {
-  let created = false;
   let described: TableDescription | undefined;
   try {
     described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
     if (described?.TableStatus === 'CREATING') creation.foundCreating = true;
   } catch (error) {
-    if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
+    if (errorName(error) !== 'ResourceNotFoundException') throw error;
     creation.createSent = true;
     try {
       await client.send(new CreateTableCommand(tableDefinition(tableName)));
-      created = true;
+      creation.created = true;
     } catch (createError) {
       // Made between our describe and create: by another process, or by our own attempt whose
       // answer was lost and which the SDK retried. Which one, only the ACTIVE table can tell.
-      if ((createError as { name?: string }).name !== 'ResourceInUseException') throw createError;
+      if (errorName(createError) !== 'ResourceInUseException') throw createError;
     }
   }
-  if (described?.TableStatus !== 'ACTIVE')
-    await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
-  let recordedNew = created;
-  if (!created && creation.createSent) {
-    const active = described?.TableStatus === 'ACTIVE' ? described : await describeTable(client, tableName);
+  const active = described?.TableStatus === 'ACTIVE' ? described : await waitUntilActive(client, tableName);
+  let recordedNew = Boolean(creation.created);
+  if (!recordedNew) {
     assertIndexesMatch(tableName, active);
     await addMissingIndexes(client, tableName, active);
-    recordedNew = await isNewAndEmpty(client, tableName, active);
-  } else if (!created && described) {
-    assertIndexesMatch(tableName, described);
-    await addMissingIndexes(client, tableName, described);
-    if (creation.foundCreating) await waitForCreatorsBaseline(client, tableName, baselineWait);
+    if (creation.createSent) recordedNew = await isNewAndEmpty(client, tableName, active, logger);
+    else if (creation.foundCreating) await waitForCreatorsBaseline(client, tableName, baselineWait);
   }
   // Conditional, so idempotent: two processes that both judged the table new write one record.
   if (recordedNew) await recordBaseline(client, tableName);
@@ -238,11 +280,6 @@ export async function ensureTable(
     );
   }
   return recordedNew;
-}
-
-async function describeTable(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
-  const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-  return Table ?? {};
 }
 
 /**
