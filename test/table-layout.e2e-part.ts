@@ -59,10 +59,11 @@ describe('table layout check at start-up (e2e)', () => {
    * An HTTP proxy to the engine that hands each call's operation (`CreateTable`, ...) to `before`
    * first: it may run what a racing process does; or answer `lose`, and the engine's answer to that
    * call is then dropped with the connection (the engine did the work; the caller never hears); or
-   * `drop`, and the call is dropped with the connection before it reaches the engine.
+   * `drop`, and the call is dropped with the connection before it reaches the engine; or `deny`, and
+   * the proxy answers AccessDeniedException itself, as AWS does to a role without the permission.
    * `answers` lists what the caller was told, `<operation> <status> [<error>]`.
    */
-  type Fate = 'lose' | 'drop' | undefined;
+  type Fate = 'lose' | 'drop' | 'deny' | undefined;
   async function proxyToEngine(before: (operation: string) => Fate | Promise<Fate>) {
     const engine = new URL(config.dynamo.endpoint!);
     const answers: string[] = [];
@@ -73,6 +74,11 @@ describe('table layout check at start-up (e2e)', () => {
         const operation = String(req.headers['x-amz-target']).split('.').pop()!;
         void Promise.resolve(before(operation)).then((fate) => {
           if (fate === 'drop') return req.socket.destroy();
+          if (fate === 'deny') {
+            answers.push(`${operation} 400 AccessDeniedException`);
+            const denial = { __type: 'com.amazon.coral.service#AccessDeniedException', message: 'not authorized' };
+            return res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(denial));
+          }
           const call = httpRequest(
             { host: engine.hostname, port: engine.port, path: req.url, method: req.method, headers: req.headers },
             (answer) => {
@@ -207,12 +213,49 @@ describe('table layout check at start-up (e2e)', () => {
       // the way: the start-up attempt fails as unreachable, and waitForDatabase runs it again.
       let puts = 0;
       const run = await startThroughProxy((operation) => (operation === 'PutItem' && ++puts <= 3 ? 'drop' : undefined));
-      expect(run.started).toEqual({ code: 0, served: 200, output: expect.any(String) });
+      expect(run.started).toEqual({ code: 0, served: 200, output: expect.stringMatching(/Table test-\S+ created/) });
+      // Its CreateTable was answered 200: the retry writes the baseline at once, without a Scan.
       expect(run.answers.filter((answer) => /^(CreateTable|PutItem|Scan)/.test(answer))).toEqual([
         'CreateTable 200',
+        'PutItem 200',
+      ]);
+      expect(run.baseline).toBe(TABLE_LAYOUT_VERSION);
+    },
+    CHILD_PROCESS_TIMEOUT_MS,
+  );
+
+  it(
+    'the app starts on a new table when every answer to its CreateTable was lost, the first having made it (the start-up attempt is retried)',
+    async () => {
+      const run = await startThroughProxy((operation) => (operation === 'CreateTable' ? 'lose' : undefined));
+      expect(run.started).toEqual({ code: 0, served: 200, output: expect.any(String) });
+      // No answer to any create was heard: the retried attempt judged the table from its ACTIVE state.
+      expect(run.answers.filter((answer) => /^(CreateTable|PutItem|Scan)/.test(answer))).toEqual([
         'Scan 200',
         'PutItem 200',
       ]);
+      expect(run.baseline).toBe(TABLE_LAYOUT_VERSION);
+    },
+    CHILD_PROCESS_TIMEOUT_MS,
+  );
+
+  it(
+    'without dynamodb:Scan, the app whose CreateTable is told ResourceInUse by a table another process made and baselined starts, with a warning',
+    async () => {
+      // Two creators at once (two `db:create-table` runs, say): the other one wins and baselines.
+      const run = await startThroughProxy(async (operation, name) => {
+        if (operation === 'Scan') return 'deny';
+        if (operation === 'CreateTable') await ensureTable(client, name);
+        return undefined;
+      });
+      expect(run.started).toEqual({
+        code: 0,
+        served: 200,
+        output: expect.stringMatching(/Could not tell whether the table test-\S+ is new.*dynamodb:Scan/),
+      });
+      expect(run.answers).toEqual(
+        expect.arrayContaining(['CreateTable 400 ResourceInUseException', 'Scan 400 AccessDeniedException']),
+      );
       expect(run.baseline).toBe(TABLE_LAYOUT_VERSION);
     },
     CHILD_PROCESS_TIMEOUT_MS,
