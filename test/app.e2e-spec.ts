@@ -115,6 +115,11 @@ describe('app (e2e)', () => {
       expect(res.body).toMatchObject({ status: 404, code: 'route_not_found', instance: '/api/v1/nothing-here' });
     });
 
+    it("redacts a mailed link's token in the problem's instance, as in the logs (review 18c)", async () => {
+      const res = await t.http.get('/verify-email?token=secret-token-value&x=1').expect(404);
+      expect(res.body.instance).toBe('/verify-email?token=[Redacted]&x=1');
+    });
+
     it('answers paths outside the API prefix with the same 404 problem, not an HTML page', async () => {
       for (const path of ['/', '/api', '/foo/bar']) {
         const res = await t.http.get(path).expect(404);

@@ -73,7 +73,14 @@ export function domainErrorOf(exception: unknown): DomainError | undefined {
  */
 export function sendProblem(exception: unknown, request: Request, response: Response): void {
   const domain = domainErrorOf(exception);
-  const problem = toProblem(exception, domain, request.originalUrl ?? request.url, requestIdOf(request, response));
+  // The instance echoes the path and query, with secrets (a mailed link's token) redacted as in the
+  // logs: error bodies end up in client-side error trackers.
+  const problem = toProblem(
+    exception,
+    domain,
+    scrubUrl(request.originalUrl ?? request.url),
+    requestIdOf(request, response),
+  );
   if (problem.status >= 500 && domain) {
     // An expected operational failure (database down, throttled): one line, no stack.
     logger.warn(`${request.method} ${scrubUrl(request.originalUrl)} -> ${problem.status} ${problem.code}`);
