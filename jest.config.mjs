@@ -51,6 +51,13 @@ export default {
   // the bound leaves room for a machine loaded many times over (a shared one measured 8x slower).
   // Tests that seed thousands of items or spawn built commands have their own, larger bound.
   testTimeout: 120_000,
+  // Jest force-exits a worker that has not exited 500 ms after it was told to end, and prints "A
+  // worker process has failed to exit gracefully ... tests leaking due to improper teardown". The
+  // unit workers leak nothing (measured 2026-11-27, docs/testing.md): when told to end they hold no
+  // timer, socket, server or worker thread, and reach 'exit' at once; what follows is the process's
+  // own teardown of a 490-610 MiB heap, 126-448 ms at load 10-14 on 2 cores, so a busier moment
+  // passes 500 ms. A worker that does hold something is still force-exited and reported, after 3 s.
+  workerGracefulExitTimeout: 3000,
   // Long files first in a fresh clone too (CI): see test/sequencer.mjs.
   testSequencer: './test/sequencer.mjs',
   projects: [
