@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Keys } from '../src/dynamo/keys.js';
 import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
 import { PostsRepository } from '../src/posts/posts.repository.js';
-import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
+import { CHILD_PROCESS_TIMEOUT_MS, runBuiltCommand } from './helpers/built-scripts.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 jest.setTimeout(CHILD_PROCESS_TIMEOUT_MS);
@@ -15,17 +14,8 @@ describe('npm run db:check-counts (e2e)', () => {
   const ids = { tag: '', category: '', post: '', comment: '', readers: [] as string[], bearers: [] as string[] };
 
   /** Runs the built command on the suite's table: its exit code and output. */
-  async function checkCounts(...args: string[]): Promise<{ code: number | null; output: string }> {
-    const child = spawn(process.execPath, [builtScript('check-counts'), ...args], {
-      env: { ...commandEnv(t.config.dynamo.endpoint, t.tableName), NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    return { code, output };
-  }
+  const checkCounts = (...args: string[]) =>
+    runBuiltCommand('check-counts', args, { endpoint: t.config.dynamo.endpoint, tableName: t.tableName });
 
   /** Sets attributes of an item directly: the drift a bug, a partial restore or a hand edit leaves. */
   const corrupt = (Key: { PK: string; SK: string }, values: Record<string, number>) =>

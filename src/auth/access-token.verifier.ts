@@ -6,6 +6,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { ID_PATTERN } from '../common/ids.js';
+import { isErasurePending } from '../identity/account.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { cutoffOf } from '../identity/sessions/session.entity.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
@@ -57,7 +58,11 @@ export class AccessTokenVerifier {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async verify(token: string): Promise<AuthUser> {
+  /**
+   * `erasureRetry`: the route is the owner's erase (`@ErasureRetry()`), which an account suspended
+   * for its erasure may still call (review 17a L1); everywhere else it is `403 account_suspended`.
+   */
+  async verify(token: string, options: { erasureRetry?: boolean } = {}): Promise<AuthUser> {
     let payload: AccessTokenPayload;
     try {
       payload = await this.jwt.verifyAsync<AccessTokenPayload>(token, {
@@ -78,7 +83,14 @@ export class AccessTokenVerifier {
     if (!session || !user || user.status === 'inactive') {
       throw unauthorized(ErrorCode.SessionRevoked, 'The session has ended; sign in again.');
     }
-    if (user.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
+    if (user.status === 'suspended' && !(options.erasureRetry === true && isErasurePending(user))) {
+      throw forbidden(
+        ErrorCode.AccountSuspended,
+        isErasurePending(user)
+          ? 'The account is being erased: only `DELETE /users/me?mode=erase` may be called.'
+          : 'The account is suspended.',
+      );
+    }
     return {
       userId: user.id,
       sessionId: session.id,

@@ -58,7 +58,9 @@ export class AuthController {
    * Sign in
    *
    * @remarks Checks email and password and opens a session for this device. Wrong credentials are 401
-   * `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403;
+   * `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403 (but an
+   * account whose erasure failed midway signs in, to retry `DELETE /users/me?mode=erase`, the one route its
+   * tokens may call);
    * repeated failures lock the account for a while (429 `too_many_login_attempts`).
    */
   @Public()

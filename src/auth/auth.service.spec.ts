@@ -256,6 +256,20 @@ describe('AuthService.register', () => {
     expect(erasure.replacePendingAccount.mock.calls).toEqual([[pending]]);
     expect(users.create).toHaveBeenCalledTimes(3);
   });
+
+  it('a stale unverified account whose erasure is in progress is not replaced (review 17a L1)', async () => {
+    // The erasure suspended it (and marked it) before walking its content: no longer `pending`.
+    const erasing = account('holder', {
+      email: 'new@example.com',
+      status: 'suspended',
+      emailVerified: false,
+      createdAt: at(-48 * HOUR),
+      erasureRequestedAt: at(-HOUR),
+    });
+    const { service, erasure } = setUp([erasing]);
+    expect(await refusalOf(() => service.register(register, client))).toBe('409 email_taken');
+    expect(erasure.replacePendingAccount).not.toHaveBeenCalled();
+  });
 });
 
 describe('AuthService.login', () => {
@@ -286,6 +300,18 @@ describe('AuthService.login', () => {
     expect(await refusalOf(() => service.login('i@example.com', 'right', client))).toBe('403 account_inactive');
     expect(await refusalOf(() => service.login('s@example.com', 'wrong', client))).toBe('401 invalid_credentials');
     expect(sessions.openWithinCap).not.toHaveBeenCalled();
+  });
+
+  it('an account suspended for an erasure that did not finish may sign in, to retry it (review 17a L1)', async () => {
+    const { service, sessions } = setUp([
+      account('e', { status: 'suspended', erasureRequestedAt: at(-HOUR) }),
+      account('i', { status: 'inactive', erasureRequestedAt: at(-HOUR) }),
+    ]);
+    expect(await refusalOf(() => service.login('e@example.com', 'right', client))).toBe('allowed');
+    expect(sessions.openWithinCap).toHaveBeenCalledTimes(1);
+    expect(await refusalOf(() => service.login('e@example.com', 'wrong', client))).toBe('401 invalid_credentials');
+    // A deactivated account stays shut: its erasure is the operator's (users:finish-erasures).
+    expect(await refusalOf(() => service.login('i@example.com', 'right', client))).toBe('403 account_inactive');
   });
 
   it('opens the session within the cap with the tally read with the user, clears nothing needlessly', async () => {
@@ -365,9 +391,11 @@ describe('AuthService.refresh', () => {
     expect(sessions.revoke).not.toHaveBeenCalled();
   });
 
-  it('a suspended account cannot refresh', async () => {
+  it('a suspended account cannot refresh; one suspended for an erasure that did not finish can (review 17a L1)', async () => {
     const { service } = setUp([account('u1', { status: 'suspended' })], session());
     expect(await refusalOf(() => service.refresh('u1.s1.3'))).toBe('403 account_suspended');
+    const erasing = setUp([account('u1', { status: 'suspended', erasureRequestedAt: at(-HOUR) })], session());
+    expect(await refusalOf(() => erasing.service.refresh('u1.s1.3'))).toBe('allowed');
   });
 });
 

@@ -10,7 +10,7 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
-import type { User, UserWithPassword } from '../identity/account.js';
+import { isErasurePending, type User, type UserWithPassword } from '../identity/account.js';
 import { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
@@ -410,8 +410,13 @@ export class AuthService {
     await Promise.all([this.limiter.reset(account), ...(client ? [this.limiter.reset(accountFromIp)] : [])]);
   }
 
+  /**
+   * An account suspended for its erasure, which did not finish, may sign in and refresh (review 17a
+   * L1): its tokens are refused everywhere but the owner's erase (`@ErasureRetry()`), which it retries.
+   */
   private assertMaySignIn(user: User): void {
-    if (user.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
+    if (user.status === 'suspended' && !isErasurePending(user))
+      throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
     if (user.status === 'inactive') throw forbidden(ErrorCode.AccountInactive, 'The account is deactivated.');
   }
 

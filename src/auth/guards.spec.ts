@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError } from '../common/errors/domain-error.js';
 import type { UserRole } from '../identity/account.js';
-import { AUTH_MODE, REQUIRED_ROLES } from '../identity/auth.decorators.js';
+import { AUTH_MODE, ERASURE_RETRY, REQUIRED_ROLES } from '../identity/auth.decorators.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import type { AccessTokenVerifier } from './access-token.verifier.js';
 import { JwtAuthGuard, RolesGuard } from './guards.js';
@@ -46,11 +46,14 @@ describe('JwtAuthGuard', () => {
   // it and what it does with its answer; the e2e suites run the real one on DynamoDB Local.
   const user = { userId: 'u1' } as unknown as AuthUser;
   let verified: string[];
+  let verifyOptions: unknown[];
   const guardFor = (outcome: () => Promise<AuthUser> = () => Promise.resolve(user)) => {
     verified = [];
+    verifyOptions = [];
     const verifier = {
-      verify: (token: string) => {
+      verify: (token: string, options?: unknown) => {
         verified.push(token);
+        verifyOptions.push(options);
         return outcome();
       },
     } as AccessTokenVerifier;
@@ -124,6 +127,15 @@ describe('JwtAuthGuard', () => {
       expect(verified).toEqual([token]);
       expect(req.user).toBe(user);
     }
+  });
+
+  it('tells the verifier the route is the erase retry only on a route marked @ErasureRetry() (review 17a L1)', async () => {
+    const guard = guardFor();
+    const marked = contextWith(undefined, 'Bearer abc');
+    Reflect.defineMetadata(ERASURE_RETRY, true, marked.getHandler());
+    await guard.canActivate(marked);
+    await guard.canActivate(contextWith(undefined, 'Bearer abc'));
+    expect(verifyOptions).toEqual([{ erasureRetry: true }, undefined]);
   });
 
   it("lets the verifier's refusal through as it is (token_expired, session_revoked, account_suspended)", async () => {

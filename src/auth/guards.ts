@@ -5,7 +5,7 @@ import { forbidden, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { UserRole } from '../identity/account.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { AUTH_MODE, type AuthMode, REQUIRED_ROLES } from '../identity/auth.decorators.js';
+import { AUTH_MODE, type AuthMode, ERASURE_RETRY, REQUIRED_ROLES } from '../identity/auth.decorators.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 
 type AuthenticatedRequest = Request & { user?: AuthUser };
@@ -48,7 +48,8 @@ export class JwtAuthGuard implements CanActivate {
     // A header that is sent but malformed is a wrong token, not an absent one (also where optional).
     const token = BEARER.exec(header)?.[1];
     if (!token) throw unauthorized(ErrorCode.InvalidToken, 'Send the access token as `Authorization: Bearer <token>`.');
-    req.user = await this.verifier.verify(token);
+    const erasureRetry = this.reflector.get<boolean | undefined>(ERASURE_RETRY, context.getHandler()) === true;
+    req.user = await this.verifier.verify(token, erasureRetry ? { erasureRetry } : undefined);
     return true;
   }
 }

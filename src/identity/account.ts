@@ -52,6 +52,12 @@ export interface User {
   emailGeneration?: number;
   /** The old addresses reserved for the revert links of recent email changes, oldest first. Internal. */
   emailReverts?: EmailRevert[];
+  /**
+   * When a hard delete or self-erasure suspended the account for its erasure (review 17a L1): set
+   * in the suspension's write, gone with the account. While it is set the owner may sign in and
+   * retry `DELETE /users/me?mode=erase`, nothing else, and `users:finish-erasures` finishes an old one.
+   */
+  erasureRequestedAt?: string;
 }
 
 /** One email change's revert: the address it left (reserved until `expiresAt`) and the generation it produced. */
@@ -60,6 +66,10 @@ export interface EmailRevert {
   email: string;
   expiresAt: string;
 }
+
+/** Whether the account is suspended for its erasure, which has not finished (review 17a L1). */
+export const isErasurePending = (user: Pick<User, 'status' | 'erasureRequestedAt'>): boolean =>
+  user.status === 'suspended' && user.erasureRequestedAt !== undefined;
 
 /** The user with its credential: only the auth code ever sees this. */
 export interface UserWithPassword extends User {

@@ -7,6 +7,8 @@ import type { UserRole } from './account.js';
 import type { AuthUser } from './auth-user.js';
 
 export const AUTH_MODE = 'auth:mode';
+/** Marks the one route an account suspended for its erasure may still call: its own erase. */
+export const ERASURE_RETRY = 'auth:erasureRetry';
 export const REQUIRED_ROLES = 'auth:roles';
 /**
  * How a route authenticates, for the guard and for the OpenAPI document (`buildOpenApiDocument`
@@ -42,6 +44,12 @@ export const OptionalAuth = () =>
  * invalid or revoked token, 403 for a suspended account (or a role that is not enough).
  */
 export const Authenticated = () => applyDecorators(ApiBearerAuth(), ApiProblemResponses(401, 403));
+
+/**
+ * The owner's erase (`DELETE /users/me`): an account suspended for its erasure, which did not finish,
+ * may call it to retry (review 17a L1); every other route refuses it with `403 account_suspended`.
+ */
+export const ErasureRetry = () => SetMetadata(ERASURE_RETRY, true);
 
 /** Restricts a route to some roles (403 `insufficient_role` for others). Implies `@Authenticated()`. */
 export const Roles = (...roles: UserRole[]) => applyDecorators(SetMetadata(REQUIRED_ROLES, roles), Authenticated());

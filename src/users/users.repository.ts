@@ -457,13 +457,17 @@ export class UsersRepository {
    */
   async setRoleAndStatus(
     user: User,
-    next: { role?: UserRole; status?: UserStatus; deletedAt?: string },
+    next: { role?: UserRole; status?: UserStatus; deletedAt?: string; erasureRequestedAt?: string },
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
     const endsSessions = next.status === 'suspended' || next.status === 'inactive';
     await transactWrite(this.db, [
       this.userUpdate(user, {
-        set: { updatedAt: at, ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}) },
+        set: {
+          updatedAt: at,
+          ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}),
+          ...(next.erasureRequestedAt ? { erasureRequestedAt: next.erasureRequestedAt } : {}),
+        },
         ...(endsSessions ? { add: { sessionEpoch: 1 }, remove: ['sessionEpochKeeps'] } : {}),
         role: next.role,
         status: next.status,

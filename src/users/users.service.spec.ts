@@ -59,7 +59,11 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     ),
     revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string) => Promise.resolve({ epoch: 1 })),
     // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
-    setRoleAndStatus: jest.fn((_user: User, _changes: Partial<User>) => Promise.resolve({ epoch: 1 })),
+    // Stored, as the write would (the next read sees the status and the erasure marker).
+    setRoleAndStatus: jest.fn((written: User, changes: Partial<User>) => {
+      byId.set(written.id, { ...byId.get(written.id)!, ...changes, version: written.version + 1 });
+      return Promise.resolve({ epoch: 1 });
+    }),
     takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve({ epoch: 1 })),
     erase: jest.fn((_user: User) => Promise.resolve()),
   };
@@ -270,23 +274,49 @@ describe('UsersService: deactivation, erasure', () => {
     expect(await refusalOf(() => service.deactivate('nobody'))).toBe('404 user_not_found');
   });
 
-  it('prepareErasure suspends a pending or active account first (its sessions end; an admin: the last-admin rule applies)', async () => {
+  it('prepareErasure suspends a pending or active account first (its sessions end; an admin: the last-admin rule applies), marking it for erasure', async () => {
     const { service, users } = setUp([
       user('admin', { role: 'admin' }),
       user('u1'),
       user('new', { status: 'pending' }),
       user('held', { status: 'suspended' }),
       user('gone', { status: 'inactive' }),
+      user('again', { status: 'suspended', erasureRequestedAt: EARLIER }),
     ]);
-    for (const id of ['admin', 'u1', 'new', 'held', 'gone']) await service.prepareErasure(id);
+    for (const id of ['admin', 'u1', 'new', 'held', 'gone', 'again']) await service.prepareErasure(id);
     // Review 16a L2: every session ends before any content is touched. Suspended and deactivated
-    // accounts' sessions ended with that move, and they cannot sign in: not written again.
+    // accounts' sessions ended with that move: they keep their status. Review 17a L1: the same
+    // write records when the erasure was asked for; a retry keeps the first time (not written).
     expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
-      ['admin', { status: 'suspended' }],
-      ['u1', { status: 'suspended' }],
-      ['new', { status: 'suspended' }],
+      ['admin', { status: 'suspended', erasureRequestedAt: NOW }],
+      ['u1', { status: 'suspended', erasureRequestedAt: NOW }],
+      ['new', { status: 'suspended', erasureRequestedAt: NOW }],
+      ['held', { erasureRequestedAt: NOW }],
+      ['gone', { erasureRequestedAt: NOW }],
     ]);
     expect(await refusalOf(() => service.prepareErasure('nobody'))).toBe('404 user_not_found');
+  });
+
+  it('an erasure whose last step failed can be run again: the account stays suspended and marked, and the retry erases it (review 17a L1)', async () => {
+    const { service, users, clock } = setUp([user('u1')]);
+    const throttled = Object.assign(new Error('Rate of requests exceeds the allowed throughput'), {
+      name: 'ThrottlingException',
+    });
+    users.erase.mockRejectedValueOnce(throttled);
+    // The workflow's steps, as `UserErasureWorkflow.erase` runs them (the content walk is elsewhere).
+    const erase = async () => {
+      await service.prepareErasure('u1');
+      await service.eraseAccount('u1');
+    };
+    await expect(erase()).rejects.toBe(throttled);
+    expect(await users.findById('u1')).toMatchObject({ status: 'suspended', erasureRequestedAt: NOW });
+
+    clock.set('2026-05-15T12:30:00.000Z');
+    await erase();
+    expect(users.erase).toHaveBeenCalledTimes(2);
+    // The retry erased the account as suspended and marked at the first attempt, not written again.
+    expect(users.erase.mock.calls[1][0]).toMatchObject({ id: 'u1', status: 'suspended', erasureRequestedAt: NOW });
+    expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
   });
 
   it('confirmErasure: 400 password_required without a password (before the limit), 403 wrong_password', async () => {

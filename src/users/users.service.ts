@@ -232,17 +232,23 @@ export class UsersService {
 
   /**
    * The first step of a hard delete, before any content is touched: 404 for an unknown user, then
-   * a suspension, which ends every session (the epoch, in its write) and refuses sign-in, so that
-   * the account cannot post behind the walk that anonymises its content, and stays shut if a later
-   * step fails until the delete is run again (review 16a L2). The last active admin is refused
-   * here (suspending an admin checks that another remains). A deactivated account's sessions
-   * ended with its deactivation, and it cannot sign in: it is left as it is.
+   * a suspension, which ends every session (the epoch, in its write), so that the account cannot
+   * post behind the walk that anonymises its content, and stays shut if a later step fails until
+   * the delete is run again (review 16a L2). The same write records `erasureRequestedAt` (review
+   * 17a L1): while it is set the owner may sign in again, but only to retry the erase, and
+   * `users:finish-erasures` finishes an erasure left for longer. The last active admin is refused
+   * here (suspending an admin checks that another remains). A suspended or deactivated account
+   * keeps its status (its sessions ended with it) and gains the marker if it has none; a retry
+   * keeps the first one.
    */
   async prepareErasure(userId: string): Promise<void> {
     const before = await this.users.findById(userId);
     if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    const erasureRequestedAt = before.erasureRequestedAt ?? this.clock.now().toISOString();
     if (before.status === 'pending' || before.status === 'active') {
-      await this.users.setRoleAndStatus(before, { status: 'suspended' });
+      await this.users.setRoleAndStatus(before, { status: 'suspended', erasureRequestedAt });
+    } else if (before.erasureRequestedAt === undefined) {
+      await this.users.setRoleAndStatus(before, { erasureRequestedAt });
     }
   }
 

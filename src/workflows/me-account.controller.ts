@@ -1,8 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import { forbidden } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
+import { Authenticated, CurrentUser, ErasureRetry } from '../identity/auth.decorators.js';
 import { toSessionDto } from '../identity/sessions/session.mapper.js';
 import { DeleteMeQueryDto, EraseMeDto } from '../users/dto/update-user.dto.js';
 import { UserMapper } from '../users/user.mapper.js';
@@ -57,9 +59,12 @@ export class MeAccountController {
    * @remarks `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
    * `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
    * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
-   * admin can do neither (409 `last_admin`).
+   * admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
+   * (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
+   * refresh work but every other route, and `mode=deactivate`, answer 403 `account_suspended`.
    */
   @Delete()
+  @ErasureRetry()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 403, 409, 429)
   async remove(
@@ -68,6 +73,8 @@ export class MeAccountController {
     @Body() body: EraseMeDto,
   ): Promise<void> {
     if (query.mode === 'erase') await this.erasure.eraseSelf(caller.userId, body?.password);
+    // `@ErasureRetry()` lets an account whose erasure is pending in for the erase only.
+    else if (caller.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
     else await this.users.deactivate(caller.userId);
   }
 }

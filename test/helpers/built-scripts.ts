@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { regionOf } from './databases.js';
@@ -34,4 +35,21 @@ export function builtScript(name: string): string {
   const script = join(root, 'dist', 'cli', `${name}.js`);
   if (!existsSync(script)) throw new Error(`${script} is missing: run \`npm run build\``);
   return script;
+}
+
+/** Runs a built command on a suite's table to its end: its exit code, and stdout and stderr as one text. */
+export async function runBuiltCommand(
+  name: string,
+  args: string[],
+  target: { endpoint: string | undefined; tableName: string },
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, [builtScript(name), ...args], {
+    env: { ...commandEnv(target.endpoint, target.tableName), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
 }

@@ -372,7 +372,9 @@ export interface paths {
         /**
          * Sign in
          * @description Checks email and password and opens a session for this device. Wrong credentials are 401
-         *     `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403;
+         *     `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403 (but an
+         *     account whose erasure failed midway signs in, to retry `DELETE /users/me?mode=erase`, the one route its
+         *     tokens may call);
          *     repeated failures lock the account for a while (429 `too_many_login_attempts`).
          */
         post: operations["authLogin"];
@@ -1326,7 +1328,9 @@ export interface paths {
          * @description `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
          *     `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
          *     an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
-         *     admin can do neither (409 `last_admin`).
+         *     admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
+         *     (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
+         *     refresh work but every other route, and `mode=deactivate`, answer 403 `account_suspended`.
          */
         delete: operations["meRemove"];
         options?: never;
