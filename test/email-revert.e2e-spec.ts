@@ -3,9 +3,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
-import { UsersService } from '../src/users/users.service.js';
 import { streamRecords } from './helpers/stream.js';
-import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import { createTestApp, signUp, verifyEmail, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 /**
  * The "it wasn't me" link of the `email_changed` notice (review 16a M1): src/users/email-reverts.ts.
@@ -17,10 +16,17 @@ const revert = (t: TestApp, token: string | undefined) =>
   t.api.post('/api/v1/auth/email-change/revert').send({ token });
 const me = (t: TestApp, bearer: string) => t.api.get('/api/v1/users/me').set('authorization', bearer);
 
+/** A registered account whose address is verified: only such an address is reserved for an undo link. */
+async function verified(t: TestApp): Promise<SignedIn> {
+  const user = await signUp(t);
+  await verifyEmail(t, user);
+  return user;
+}
+
 let moves = 0;
 const fresh = (label: string) => `${label}-${++moves}-${Date.now().toString(36)}@example.com`;
 
-/** Moves the account to `email` and returns the undo link's token from the notice to the address it left. */
+/** Moves the account to `email` (confirming it) and returns the undo link's token from the notice to the address it left. */
 async function changeEmail(t: TestApp, user: SignedIn, from: string, email: string): Promise<string> {
   await t.api
     .post('/api/v1/users/me/email')
@@ -30,6 +36,11 @@ async function changeEmail(t: TestApp, user: SignedIn, from: string, email: stri
   await t.mailSent();
   const token = t.mailer.tokenFor(from, 'email_changed');
   expect(token).toBeDefined();
+  // The new address confirmed, as its owner would: a change away from it then reserves it too.
+  await t.api
+    .post('/api/v1/auth/verify-email/confirm')
+    .send({ token: t.mailer.tokenFor(email, 'email_verification') })
+    .expect(204);
   return token!;
 }
 
@@ -43,7 +54,7 @@ describe('undoing an email change from the old address (e2e)', () => {
   });
 
   it('restores the old address, verified; ends every session; the password is refused; a reset goes to the old address', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const other = await login(t, owner.email, owner.password).expect(200);
     const stolen = fresh('thief');
     const token = await changeEmail(t, owner, owner.email, stolen);
@@ -84,7 +95,7 @@ describe('undoing an email change from the old address (e2e)', () => {
   });
 
   it("a replay of the change's record mints no second link and sends no second notice", async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('moved'));
     const revertTokens = async () =>
       (await t.allItems()).filter((i) => i.kind === 'email_change_revert' && i.userId === owner.userId);
@@ -97,7 +108,7 @@ describe('undoing an email change from the old address (e2e)', () => {
   });
 
   it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     await changeEmail(t, owner, owner.email, fresh('thief'));
     const reservation = await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE');
     expect(reservation).toMatchObject({ reservedFor: owner.userId, reservationGeneration: 1 });
@@ -118,16 +129,52 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect((await login(t, owner.email, owner.password).expect(401)).body.code).toBe('invalid_credentials');
   });
 
-  it('the admin bootstrap says that its address is reserved by a pending revert', async () => {
-    const owner = await signUp(t);
+  it('an address the account never verified is released by a change: no reservation, no undo link (review 18b M1)', async () => {
+    const outsider = await signUp(t);
+    const victim = outsider.email;
+    await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', outsider.bearer)
+      .send({ email: fresh('evil'), password: outsider.password })
+      .expect(200);
+    await t.mailSent();
+    expect(t.mailer.tokenFor(victim, 'email_changed')).toBeUndefined();
+    expect(await t.getItem(`UNIQUE#EMAIL#${victim}`, 'UNIQUE')).toBeUndefined();
+    expect(await t.getItem(`USER#${outsider.userId}`, 'USER')).toMatchObject({ emailReverts: [] });
+    const owner = await signUp(t, { email: victim });
+    expect((await t.getItem(`UNIQUE#EMAIL#${victim}`, 'UNIQUE'))?.userId).toBe(owner.userId);
+  });
+
+  it('an ADMIN_EMAIL reserved by a pending revert: the app starts without the admin and logs why (review 18b M2)', async () => {
+    const owner = await verified(t);
     await changeEmail(t, owner, owner.email, fresh('moved'));
-    await expect(t.app.get(UsersService).ensureAdmin(owner.email, () => Promise.resolve('x'))).rejects.toThrow(
-      `the address is reserved until`,
-    );
+    // What the start-up logs, wherever the logger writes it (Nest's static logger may be another app's).
+    const lines: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+      lines.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    const restarted = await createTestApp(
+      { ADMIN_EMAIL: owner.email, ADMIN_PASSWORD: 'admin-password-123' },
+      { tableName: t.tableName, logLevel: 'error', logStream: { write: (line: string) => lines.push(line) } },
+    ).finally(() => (process.stdout.write = write));
+    try {
+      const logged = (line: string) =>
+        line.includes(`Could not create the admin ${owner.email}: the address is reserved until`);
+      expect(lines.filter(logged)).toHaveLength(1);
+      await restarted.api.get('/api/v1/users/me').set('authorization', owner.bearer).expect(200);
+      expect((await login(restarted, owner.email, 'admin-password-123').expect(401)).body.code).toBe(
+        'invalid_credentials',
+      );
+      expect((await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE'))?.reservedFor).toBe(owner.userId);
+    } finally {
+      await restarted.app.close();
+    }
   });
 
   it('A -> B -> C: the A -> B link restores A and releases C and B; the B -> C link dies', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const [a, b, c] = [owner.email, fresh('b'), fresh('c')];
     const first = await changeEmail(t, owner, a, b);
     const second = await changeEmail(t, owner, b, c);
@@ -140,33 +187,28 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(a);
   });
 
-  it('A -> B -> C: the B -> C link restores B and leaves the A -> B link working', async () => {
-    const owner = await signUp(t);
+  it('A -> B -> A is refused while the A -> B link is pending; that link still restores A after the B -> C link was used (review 18b H1)', async () => {
+    const owner = await verified(t);
     const [a, b, c] = [owner.email, fresh('b'), fresh('c')];
     const first = await changeEmail(t, owner, a, b);
+    const back = await t.api
+      .post('/api/v1/users/me/email')
+      .set('authorization', owner.bearer)
+      .send({ email: a, password: owner.password })
+      .expect(409);
+    expect(back.body.code).toBe('email_taken');
+    expect(await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE')).toMatchObject({ reservedFor: owner.userId });
     const second = await changeEmail(t, owner, b, c);
     await revert(t, second).expect(204);
     expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(b);
     await revert(t, first).expect(204);
-    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(a);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: a, emailReverts: [] });
+    expect((await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE'))?.userId).toBe(owner.userId);
     expect(await t.getItem(`UNIQUE#EMAIL#${b}`, 'UNIQUE')).toBeUndefined();
   });
 
-  it('A -> B -> A: the account takes its own reservation back, and the A -> B link is not revived', async () => {
-    const owner = await signUp(t);
-    const [a, b, d] = [owner.email, fresh('b'), fresh('d')];
-    const first = await changeEmail(t, owner, a, b);
-    await changeEmail(t, owner, b, a);
-    expect((await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE'))?.userId).toBe(owner.userId);
-    expect((await revert(t, first).expect(400)).body.code).toBe('invalid_or_expired_token');
-    // A is reserved again by a later change: still not the reservation the first link was bound to.
-    await changeEmail(t, owner, a, d);
-    expect((await revert(t, first).expect(400)).body.code).toBe('invalid_or_expired_token');
-    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(d);
-  });
-
   it('the revert ends every session in its own write, though no session item could be deleted after it', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
     // Every batch delete (how session items are deleted) fails, as when a transaction holds them.
     const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command) => {
@@ -186,14 +228,14 @@ describe('undoing an email change from the old address (e2e)', () => {
   });
 
   it('two concurrent uses of one link: exactly one wins', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
     const statuses = (await Promise.all([revert(t, token), revert(t, token)])).map((r) => r.status).sort();
     expect(statuses).toEqual([204, 400]);
   });
 
   it('a sign-in through an email item that is not the account’s email is refused', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const stale = fresh('stale');
     // An email item left pointing at an account that moved away (a stale uniqueness item).
     await t.db.send(
@@ -208,7 +250,7 @@ describe('undoing an email change from the old address (e2e)', () => {
 
   // Last: it moves the app's clock past the link's lifetime.
   it('an expired link is refused, and the lapsed reservation no longer holds the address', async () => {
-    const owner = await signUp(t);
+    const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
     t.clock.advance(48 * 3600 * 1000 + 1000);
     try {

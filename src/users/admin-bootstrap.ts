@@ -2,9 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { PasswordHasher } from './password-hasher.js';
-import { UsersService } from './users.service.js';
+import { AdminEmailReservedError, UsersService } from './users.service.js';
 
-/** With ADMIN_EMAIL and ADMIN_PASSWORD set, start-up makes sure that admin exists. */
+/**
+ * With ADMIN_EMAIL and ADMIN_PASSWORD set, start-up makes sure that admin exists. An ADMIN_EMAIL
+ * that is only reserved for a pending undo link of an email change (an admin who moved away from
+ * it while it is still configured) is logged as an error and the app starts without the admin
+ * (review 18b M2): failing every start until the reservation lapses would take the service down.
+ */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
   private readonly logger = new Logger('AdminBootstrap');
@@ -18,7 +23,14 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const admin = this.config.bootstrapAdmin;
     if (!admin) return;
-    const outcome = await this.users.ensureAdmin(admin.email, () => this.passwords.hash(admin.password));
+    let outcome;
+    try {
+      outcome = await this.users.ensureAdmin(admin.email, () => this.passwords.hash(admin.password));
+    } catch (error) {
+      if (!(error instanceof AdminEmailReservedError)) throw error;
+      this.logger.error(`${error.message} Starting without the admin.`);
+      return;
+    }
     if (outcome === 'taken-over') {
       this.logger.warn(
         `An existing account with ADMIN_EMAIL ${admin.email} was taken over by the admin bootstrap: ` +

@@ -18,17 +18,19 @@ export const liveReverts = (reverts: EmailRevert[] | undefined, now: string): Em
   (reverts ?? []).filter((revert) => revert.expiresAt > now);
 
 /**
- * The reverts after a change from `from` to `to` that produces `generation`: the lapsed ones go,
- * a reservation of `to` (the account moving back to an address it left) is taken back as the
- * account's own, so its link dies, and `from` is reserved until `expiresAt`.
+ * The reverts after a change from `from` that produces `generation`: the lapsed ones go and `from`
+ * is reserved until `expiresAt`. No live one is dropped (review 18b H1): the account cannot move
+ * back to an address reserved for its own pending revert (the claim refuses it, 409 `email_taken`),
+ * so the way back inside the window is the link itself, and no change can take a link's
+ * reservation from it.
  */
 export function revertsAfterChange(
   reverts: EmailRevert[] | undefined,
   now: string,
-  change: { from: string; to: string; generation: number; expiresAt: string },
+  change: { from: string; generation: number; expiresAt: string },
 ): EmailRevert[] {
   return [
-    ...liveReverts(reverts, now).filter((revert) => revert.email !== change.to),
+    ...liveReverts(reverts, now),
     { generation: change.generation, email: change.from, expiresAt: change.expiresAt },
   ];
 }

@@ -56,10 +56,11 @@ export class MeController {
    * Change my email
    *
    * @remarks Moves the account to a new address (the current password is required). The new address must be
-   * verified again, and a notice goes to the old one with an "it wasn't me" link (`POST /auth/email-change/revert`)
-   * that can undo the change for `EMAIL_CHANGE_REVERT_TTL_HOURS`; until then the old address stays reserved. A
-   * taken or reserved address is 409 `email_taken`; a change while 10 earlier changes can still be undone is 409
-   * `too_many_email_changes`.
+   * verified again, and a notice goes to the old one; when the old address was verified, the notice carries an
+   * "it wasn't me" link (`POST /auth/email-change/revert`) that can undo the change for
+   * `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. A taken or reserved address
+   * (also one this account left, while its link is pending) is 409 `email_taken`; a change while 10 earlier
+   * changes can still be undone is 409 `too_many_email_changes`.
    */
   @Post('email')
   @HttpCode(HttpStatus.OK)

@@ -320,14 +320,16 @@ export class UsersRepository {
 
   /**
    * Moves the account to a new email, verification reset, in one transaction: the new address is
-   * claimed, and the old one is not released but reserved for the change's revert link until
-   * `revert.expiresAt` (src/users/email-reverts.ts); `revert.reverts` is the account's list after
-   * the change. The email generation rises: the link and the reservation are bound to it.
+   * claimed; the old one, with `revert.reserveUntil`, is not released but reserved for the change's
+   * revert link until then (src/users/email-reverts.ts), else released (an address the account
+   * never verified: review 18b M1). `revert.reverts` is the account's list after the change. The
+   * email generation rises: the link and the reservation are bound to it. Conditioned on the
+   * version read, so the verification the caller decided on is the one written over.
    */
   async changeEmail(
     user: User,
     email: string,
-    revert: { expiresAt: string; reverts: EmailRevert[] },
+    revert: { reserveUntil?: string; reverts: EmailRevert[] },
     ...extra: TransactionPart[]
   ): Promise<void> {
     const at = this.clock.now().toISOString();
@@ -337,7 +339,9 @@ export class UsersRepository {
         add: { emailGeneration: 1 },
         remove: ['emailVerifiedAt'],
       }),
-      this.reserveEmail(user, (user.emailGeneration ?? 0) + 1, revert.expiresAt),
+      revert.reserveUntil
+        ? this.reserveEmail(user, (user.emailGeneration ?? 0) + 1, revert.reserveUntil)
+        : this.emails.release(user.email, user.id),
       this.claimEmail(email, user.id),
       ...extra,
     ]);
@@ -430,13 +434,14 @@ export class UsersRepository {
   }
 
   /**
-   * The claim of an email: free, or only reserved and either lapsed or reserved for the claimer
-   * (an account moving back to an address it left, whose revert link then dies). 409 email_taken otherwise.
+   * The claim of an email: free, or only reserved and lapsed. 409 email_taken otherwise, also for
+   * the account the address is reserved for (review 18b H1): while its revert is pending, the way
+   * back to the address is the link, not a change that would take the reservation from it.
    */
   private claimEmail(email: string, userId: string): TransactOperation {
     return this.emails.claim(email, userId, {
-      expression: 'attribute_not_exists(userId) AND (reservedUntil <= :now OR reservedFor = :claimer)',
-      values: { ':now': this.clock.now().toISOString(), ':claimer': userId },
+      expression: 'attribute_not_exists(userId) AND reservedUntil <= :now',
+      values: { ':now': this.clock.now().toISOString() },
     });
   }
 

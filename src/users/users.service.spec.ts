@@ -14,7 +14,7 @@ import type { SessionsRepository } from '../identity/sessions/sessions.repositor
 import type { PasswordHasher } from './password-hasher.js';
 import type { Profile, User, UserWithPassword } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
-import { UsersService } from './users.service.js';
+import { AdminEmailReservedError, UsersService } from './users.service.js';
 import { accountFixture } from '../identity/account.testing.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
@@ -216,9 +216,9 @@ describe('UsersService.changeEmail', () => {
       [
         expect.objectContaining({ id: 'u1' }),
         'new@example.com',
-        // The old address is reserved for the change's undo link, bound to the generation it produces.
+        // The old (verified) address is reserved for the change's undo link, bound to the generation it produces.
         {
-          expiresAt: '2026-05-22T12:00:00.000Z',
+          reserveUntil: '2026-05-22T12:00:00.000Z',
           reverts: [{ generation: 1, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z' }],
         },
         {
@@ -231,22 +231,41 @@ describe('UsersService.changeEmail', () => {
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
-  it('10 undo links pending: a move to an 11th address is 409 too_many_email_changes; back to a reserved one is not', async () => {
+  it('an address the account never verified is released, not reserved, and gets no undo link (review 18b M1)', async () => {
+    const earlier = { generation: 1, email: 'old@example.com', expiresAt: '2026-05-20T00:00:00.000Z' };
+    const lapsed = { generation: 0, email: 'gone@example.com', expiresAt: EARLIER };
+    const { service, users } = setUp([
+      user('u1', { emailVerified: false, emailGeneration: 1, emailReverts: [lapsed, earlier] }),
+    ]);
+    await service.changeEmail('u1', 'new@example.com', 'right');
+    expect(users.changeEmail.mock.calls[0][2]).toEqual({ reverts: [earlier] });
+  });
+
+  it('10 undo links pending: a move to an 11th address is 409 too_many_email_changes, also back to a reserved one (review 18b H1)', async () => {
     const reverts = Array.from({ length: 10 }, (_, i) => ({
       generation: i + 1,
       email: `old${i}@example.com`,
       expiresAt: '2026-06-02T00:00:00.000Z',
     }));
     const { service, users } = setUp([user('u1', { emailGeneration: 10, emailReverts: reverts })]);
-    expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'right'))).toBe(
-      '409 too_many_email_changes',
-    );
+    for (const to of ['new@example.com', 'old3@example.com']) {
+      expect(await refusalOf(() => service.changeEmail('u1', to, 'right'))).toBe('409 too_many_email_changes');
+    }
     expect(users.changeEmail).not.toHaveBeenCalled();
-    await service.changeEmail('u1', 'old3@example.com', 'right');
-    expect(users.changeEmail.mock.calls[0][2]).toMatchObject({
-      reverts: expect.arrayContaining([{ generation: 11, email: 'u1@example.com', expiresAt: expect.any(String) }]),
+  });
+
+  it('9 undo links pending: the 10th change keeps every live one and adds its own', async () => {
+    const reverts = Array.from({ length: 9 }, (_, i) => ({
+      generation: i + 1,
+      email: `old${i}@example.com`,
+      expiresAt: '2026-06-02T00:00:00.000Z',
+    }));
+    const { service, users } = setUp([user('u1', { emailGeneration: 9, emailReverts: reverts })]);
+    await service.changeEmail('u1', 'new@example.com', 'right');
+    expect(users.changeEmail.mock.calls[0][2]).toEqual({
+      reserveUntil: '2026-05-22T12:00:00.000Z',
+      reverts: [...reverts, { generation: 10, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z' }],
     });
-    expect((users.changeEmail.mock.calls[0][2] as { reverts: unknown[] }).reverts).toHaveLength(10);
   });
 
   it('the same address (in another case) writes and sends nothing', async () => {
@@ -401,9 +420,12 @@ describe('UsersService.ensureAdmin', () => {
     const { service, users } = setUp();
     users.create.mockRejectedValue(conflict(ErrorCode.EmailTaken, 'taken'));
     users.findEmailReservation.mockResolvedValue({ reservedFor: 'u9', reservedUntil: '2026-06-08T12:00:00.000Z' });
-    await expect(service.ensureAdmin('boss@example.com', hash)).rejects.toThrow(
+    const refusal = service.ensureAdmin('boss@example.com', hash);
+    await expect(refusal).rejects.toThrow(
       'the address is reserved until 2026-06-08T12:00:00.000Z for a pending revert of an email change of account u9',
     );
+    // Its own class: the start-up logs it and goes on (review 18b M2).
+    await expect(refusal).rejects.toBeInstanceOf(AdminEmailReservedError);
     expect(users.create).toHaveBeenCalledTimes(3);
   });
 

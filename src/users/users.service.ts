@@ -53,6 +53,14 @@ export interface NewUser {
 /** How often a derived username gets a new random suffix before giving up. */
 const DERIVED_USERNAME_ATTEMPTS = 5;
 
+/**
+ * ensureAdmin's refusal when ADMIN_EMAIL is only reserved for a pending undo link of an email
+ * change: the start-up logs it and boots without the admin (review 18b M2).
+ */
+export class AdminEmailReservedError extends Error {
+  override readonly name = 'AdminEmailReservedError';
+}
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -161,32 +169,37 @@ export class UsersService {
     }
     const normalized = normalizeEmail(email);
     if (normalized !== user.email) {
-      const now = this.clock.now();
-      const pending = liveReverts(user.emailReverts, now.toISOString());
-      if (pending.length >= MAX_PENDING_EMAIL_REVERTS && !pending.some((revert) => revert.email === normalized)) {
+      const now = this.clock.now().toISOString();
+      // Only an address the account proved it holds is reserved for an undo link (review 18b M1):
+      // an unverified one is released as before, or anyone could hold any address by registering
+      // it and moving away.
+      const reserve = user.emailVerified;
+      const pending = liveReverts(user.emailReverts, now);
+      if (reserve && pending.length >= MAX_PENDING_EMAIL_REVERTS) {
         throw conflict(
           ErrorCode.TooManyEmailChanges,
           `The account has ${pending.length} email changes whose undo links are still pending; try again once they expire.`,
         );
       }
-      const expiresAt = new Date(
-        now.getTime() + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000,
+      const reserveUntil = new Date(
+        Date.parse(now) + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000,
       ).toISOString();
       // The link's request commits with the change (review 4, #5): no moved address without its
-      // link. The processor mails the link, and the notice to the old address (with its undo link)
-      // from this change's record; the old address stays reserved for that link.
+      // link. The processor mails the link, and the notice to the old address (with its undo link
+      // when the old address is reserved for one) from this change's record.
       await this.users.changeEmail(
         user,
         normalized,
-        {
-          expiresAt,
-          reverts: revertsAfterChange(user.emailReverts, now.toISOString(), {
-            from: user.email,
-            to: normalized,
-            generation: (user.emailGeneration ?? 0) + 1,
-            expiresAt,
-          }),
-        },
+        reserve
+          ? {
+              reserveUntil,
+              reverts: revertsAfterChange(user.emailReverts, now, {
+                from: user.email,
+                generation: (user.emailGeneration ?? 0) + 1,
+                expiresAt: reserveUntil,
+              }),
+            }
+          : { reverts: pending },
         this.actionLinks.linkRequestPart('email_verification', { id: user.id, email: normalized }),
       );
     }
@@ -197,7 +210,7 @@ export class UsersService {
    * An email change's "it wasn't me" link, used: restores `email` when the change of `generation`
    * is still pending revert (src/users/email-reverts.ts), with an unusable password and every
    * session ended. Reads the account again when it changed meanwhile; the cutoff for the clean-up,
-   * or undefined when the link's change is no longer pending (reverted, taken back, expired, erased).
+   * or undefined when the link's change is no longer pending (reverted, expired, erased).
    */
   async revertEmailChange(
     userId: string,
@@ -407,7 +420,7 @@ export class UsersService {
     const reservation = await this.users.findEmailReservation(email);
     if (reservation) {
       // Only reserved: the undo link of an email change of another account may still restore it.
-      throw new Error(
+      throw new AdminEmailReservedError(
         `Could not create the admin ${email}: the address is reserved until ${reservation.reservedUntil} for a pending ` +
           `revert of an email change of account ${reservation.reservedFor}. Use another ADMIN_EMAIL, or start again once it lapses.`,
       );
