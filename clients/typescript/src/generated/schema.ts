@@ -351,7 +351,7 @@ export interface paths {
          *     `EMAIL_CHANGE_REVERT_TTL_HOURS`): moves the account back to the old address (verified), releases the
          *     address it was moved to, revokes every session and disables the password; the owner then chooses a new
          *     one with a password reset, mailed to the restored address. An unknown, used or expired token, or one
-         *     whose change was undone or taken back since, is 400 `invalid_or_expired_token`.
+         *     whose change was undone since, is 400 `invalid_or_expired_token`.
          */
         post: operations["authRevertEmailChange"];
         delete?: never;
@@ -1356,10 +1356,11 @@ export interface paths {
         /**
          * Change my email
          * @description Moves the account to a new address (the current password is required). The new address must be
-         *     verified again, and a notice goes to the old one with an "it wasn't me" link (`POST /auth/email-change/revert`)
-         *     that can undo the change for `EMAIL_CHANGE_REVERT_TTL_HOURS`; until then the old address stays reserved. A
-         *     taken or reserved address is 409 `email_taken`; a change while 10 earlier changes can still be undone is 409
-         *     `too_many_email_changes`.
+         *     verified again, and a notice goes to the old one; when the old address was verified, the notice carries an
+         *     "it wasn't me" link (`POST /auth/email-change/revert`) that can undo the change for
+         *     `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. A taken or reserved address
+         *     (also one this account left, while its link is pending) is 409 `email_taken`; a change while 10 earlier
+         *     changes can still be undone is 409 `too_many_email_changes`.
          */
         post: operations["meChangeEmail"];
         delete?: never;
