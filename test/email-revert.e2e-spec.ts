@@ -151,10 +151,10 @@ describe('undoing an email change from the old address (e2e)', () => {
     // What the start-up logs, wherever the logger writes it (Nest's static logger may be another app's).
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    process.stdout.write = (chunk: unknown, ...rest: unknown[]) => {
       lines.push(String(chunk));
       return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stdout.write;
+    };
     const restarted = await createTestApp(
       { ADMIN_EMAIL: owner.email, ADMIN_PASSWORD: 'admin-password-123' },
       { tableName: t.tableName, logLevel: 'error', logStream: { write: (line: string) => lines.push(line) } },
