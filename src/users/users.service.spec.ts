@@ -200,6 +200,14 @@ describe('UsersService.updateProfile', () => {
 });
 
 describe('UsersService.changeEmail', () => {
+  /** `n` undo links pending, of generations 1..n. */
+  const pendingReverts = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      generation: i + 1,
+      email: `old${i}@example.com`,
+      expiresAt: '2026-06-02T00:00:00.000Z',
+    }));
+
   it('a wrong password is 403 wrong_password after the per-account limit is counted; nothing changes', async () => {
     const { service, users, limiter, actionLinks } = setUp([user('u1')]);
     expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'wrong'))).toBe('403 wrong_password');
@@ -242,11 +250,7 @@ describe('UsersService.changeEmail', () => {
   });
 
   it('10 undo links pending: a move to an 11th address is 409 too_many_email_changes, also back to a reserved one (review 18b H1)', async () => {
-    const reverts = Array.from({ length: 10 }, (_, i) => ({
-      generation: i + 1,
-      email: `old${i}@example.com`,
-      expiresAt: '2026-06-02T00:00:00.000Z',
-    }));
+    const reverts = pendingReverts(10);
     const { service, users } = setUp([user('u1', { emailGeneration: 10, emailReverts: reverts })]);
     for (const to of ['new@example.com', 'old3@example.com']) {
       expect(await refusalOf(() => service.changeEmail('u1', to, 'right'))).toBe('409 too_many_email_changes');
@@ -255,11 +259,7 @@ describe('UsersService.changeEmail', () => {
   });
 
   it('9 undo links pending: the 10th change keeps every live one and adds its own', async () => {
-    const reverts = Array.from({ length: 9 }, (_, i) => ({
-      generation: i + 1,
-      email: `old${i}@example.com`,
-      expiresAt: '2026-06-02T00:00:00.000Z',
-    }));
+    const reverts = pendingReverts(9);
     const { service, users } = setUp([user('u1', { emailGeneration: 9, emailReverts: reverts })]);
     await service.changeEmail('u1', 'new@example.com', 'right');
     expect(users.changeEmail.mock.calls[0][2]).toEqual({
