@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
@@ -148,21 +150,21 @@ describe('undoing an email change from the old address (e2e)', () => {
   it('an ADMIN_EMAIL reserved by a pending revert: the app starts without the admin and logs why (review 18b M2)', async () => {
     const owner = await verified(t);
     await changeEmail(t, owner, owner.email, fresh('moved'));
-    // What the start-up logs, wherever the logger writes it (Nest's static logger may be another app's).
-    const lines: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (chunk: unknown, ...rest: unknown[]) => {
-      lines.push(String(chunk));
-      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    };
+    // What the start-up logs: every Nest logger's error() is watched (and still logs), whichever
+    // app's root logger it writes to.
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    let logged: unknown[][] = [];
     const restarted = await createTestApp(
       { ADMIN_EMAIL: owner.email, ADMIN_PASSWORD: 'admin-password-123' },
-      { tableName: t.tableName, logLevel: 'error', logStream: { write: (line: string) => lines.push(line) } },
-    ).finally(() => (process.stdout.write = write));
+      { tableName: t.tableName },
+    ).finally(() => {
+      logged = errors.mock.calls.filter(([message]) =>
+        String(message).includes(`Could not create the admin ${owner.email}: the address is reserved until`),
+      );
+      errors.mockRestore();
+    });
     try {
-      const logged = (line: string) =>
-        line.includes(`Could not create the admin ${owner.email}: the address is reserved until`);
-      expect(lines.filter(logged)).toHaveLength(1);
+      expect(logged).toHaveLength(1);
       await restarted.api.get('/api/v1/users/me').set('authorization', owner.bearer).expect(200);
       expect((await login(restarted, owner.email, 'admin-password-123').expect(401)).body.code).toBe(
         'invalid_credentials',
