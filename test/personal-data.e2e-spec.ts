@@ -223,15 +223,21 @@ describe('personal data: export and self-erasure (e2e)', () => {
     });
   }
 
-  /** Starts a self-erasure that fails at its last step (see `throttleNextEraseOf`). */
-  async function failedErasure(user: SignedIn) {
+  /**
+   * Starts a self-erasure (or with `admin`, that admin's hard delete) that fails at its last step
+   * (see `throttleNextEraseOf`).
+   */
+  async function failedErasure(user: SignedIn, admin?: SignedIn) {
     const remove = throttleNextEraseOf(user.userId);
     try {
-      await t.api
-        .delete('/api/v1/users/me?mode=erase')
-        .set('authorization', user.bearer)
-        .send({ password: user.password })
-        .expect(503);
+      await (
+        admin
+          ? t.api.delete(`/api/v1/users/${user.userId}?mode=hard`).set('authorization', admin.bearer)
+          : t.api
+              .delete('/api/v1/users/me?mode=erase')
+              .set('authorization', user.bearer)
+              .send({ password: user.password })
+      ).expect(503);
     } finally {
       remove();
     }
@@ -250,16 +256,17 @@ describe('personal data: export and self-erasure (e2e)', () => {
 
     const signIn = await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password });
     expect(signIn.status).toBe(200);
-    const bearer = `Bearer ${signIn.body.accessToken as string}`;
+    const first = `Bearer ${signIn.body.accessToken as string}`;
     // The new session may retry the erase, nothing else: not a read, not a post, not a deactivation.
     for (const refused of [
-      t.api.get('/api/v1/users/me').set('authorization', bearer),
-      t.api.post('/api/v1/posts').set('authorization', bearer).send({ title: 'Behind', content: 'the walk' }),
-      t.api.delete('/api/v1/users/me').set('authorization', bearer),
+      t.api.get('/api/v1/users/me').set('authorization', first),
+      t.api.post('/api/v1/posts').set('authorization', first).send({ title: 'Behind', content: 'the walk' }),
+      t.api.delete('/api/v1/users/me').set('authorization', first),
     ]) {
       const res = await refused;
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'account_suspended' });
     }
+    const bearer = first;
     await t.api
       .delete('/api/v1/users/me?mode=erase')
       .set('authorization', bearer)
@@ -299,6 +306,34 @@ describe('personal data: export and self-erasure (e2e)', () => {
     async () => {
       const dave = await signUp(t);
       await failedErasure(dave);
+      // Review 18d H1: an admin revives a stuck account (the owner asked support): the marker goes
+      // with the move to active, and the sweep leaves the account.
+      const admin = await signInAdmin(t);
+      const erin = await signUp(t);
+      await failedErasure(erin);
+      await t.api
+        .patch(`/api/v1/users/${erin.userId}/status`)
+        .set('authorization', admin.bearer)
+        .send({ status: 'active' })
+        .expect(200);
+      const revived = await t.getItem(`USER#${erin.userId}`, 'USER');
+      expect(revived).toMatchObject({ status: 'active' });
+      expect(revived).not.toHaveProperty('erasureRequestedAt');
+      expect(revived).not.toHaveProperty('erasureSignIn');
+      // Review 18d M1: an account an admin suspended, whose hard delete then failed midway, gains the
+      // marker but stays shut: its owner cannot sign in (nor erase it); the sweep finishes the erase.
+      const frank = await signUp(t);
+      await t.api
+        .patch(`/api/v1/users/${frank.userId}/status`)
+        .set('authorization', admin.bearer)
+        .send({ status: 'suspended' })
+        .expect(200);
+      expect(await failedErasure(frank, admin)).toMatchObject({
+        status: 'suspended',
+        erasureRequestedAt: expect.any(String),
+      });
+      const shut = await t.api.post('/api/v1/auth/login').send({ email: frank.email, password: frank.password });
+      expect({ status: shut.status, code: shut.body.code }).toEqual({ status: 403, code: 'account_suspended' });
       const finish = (...args: string[]) =>
         runBuiltCommand('finish-erasures', args, { endpoint: t.config.dynamo.endpoint, tableName: t.tableName });
       // Asked for just now: younger than the default hour, left to the erase that may still run.
@@ -316,6 +351,10 @@ describe('personal data: export and self-erasure (e2e)', () => {
       expect(run.output).toMatch(/Finished [1-9]/);
       expect(await t.getItem(`USER#${dave.userId}`, 'USER')).toBeUndefined();
       await t.api.post('/api/v1/auth/login').send({ email: dave.email, password: dave.password }).expect(401);
+      expect(run.output).not.toContain(erin.userId);
+      expect(await t.getItem(`USER#${erin.userId}`, 'USER')).toMatchObject({ status: 'active' });
+      await t.api.post('/api/v1/auth/login').send({ email: erin.email, password: erin.password }).expect(200);
+      expect(await t.getItem(`USER#${frank.userId}`, 'USER')).toBeUndefined();
     },
     CHILD_PROCESS_TIMEOUT_MS,
   );

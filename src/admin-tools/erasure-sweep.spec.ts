@@ -34,7 +34,7 @@ describe('finishStuckErasures (review 17a L1)', () => {
   it('finishes the erasures asked for before the cutoff, oldest first; a younger one may still be running', async () => {
     const { client, scans } = tableOf(users);
     const erased: string[] = [];
-    const finish = (userId: string) => Promise.resolve(void erased.push(userId));
+    const finish = (userId: string) => Promise.resolve(erased.push(userId) > 0);
     const result = await finishStuckErasures(client, 'table', finish, {
       olderThanMinutes: 60,
       now: NOW,
@@ -45,7 +45,7 @@ describe('finishStuckErasures (review 17a L1)', () => {
       ExpressionAttributeValues: { ':cutoff': '2026-05-15T11:00:00.000Z' },
     });
     expect(erased).toEqual(['older', 'old']);
-    expect(result).toMatchObject({ scannedItems: 4, finished: ['older', 'old'], failed: [] });
+    expect(result).toMatchObject({ scannedItems: 4, finished: ['older', 'old'], failed: [], skipped: [] });
     expect(result.stuck.map((s) => s.userId)).toEqual(['older', 'old']);
   });
 
@@ -69,5 +69,16 @@ describe('finishStuckErasures (review 17a L1)', () => {
       progress: quiet,
     });
     expect(result).toMatchObject({ finished: ['older'], failed: [{ userId: 'old', error: 'throttled' }] });
+  });
+
+  it('leaves an account no longer marked on the fresh read (revived since the Scan) as it is: skipped, not finished (review 18d H1)', async () => {
+    const { client } = tableOf(users);
+    const finish = (userId: string) => Promise.resolve(userId !== 'old');
+    const result = await finishStuckErasures(client, 'table', finish, {
+      olderThanMinutes: 60,
+      now: NOW,
+      progress: quiet,
+    });
+    expect(result).toMatchObject({ finished: ['older'], skipped: ['old'], failed: [] });
   });
 });

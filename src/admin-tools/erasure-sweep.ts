@@ -28,20 +28,24 @@ export interface ErasureSweepResult {
   finished: string[];
   /** Those whose erase failed again, with why (the command exits non-zero). */
   failed: { userId: string; error: string }[];
+  /** Those no longer marked on a fresh read (revived since the Scan, review 18d H1): left as they are. */
+  skipped: string[];
 }
 
 /**
  * Admin tooling, never a request path (`npm run users:finish-erasures`, review 17a L1): finds the
  * accounts a hard delete or self-erasure suspended for erasure (`erasureRequestedAt` on the user
  * item) at least `olderThanMinutes` ago and did not finish (a throttle, a timeout, a process that
- * died), and runs `finish` (the app's whole erase, `UserErasureWorkflow.erase`) on each, one after
- * the other. One Scan of the user items (keys and the marker only); an account erased meanwhile is
- * the erase's 404, counted as finished.
+ * died), and runs `finish` (`UserErasureWorkflow.finishMarkedErasure`) on each, one after the
+ * other: it erases only while a fresh read still carries the marker and answers false when it does
+ * not (an account an admin revived since the Scan: skipped, review 18d H1). One Scan of the user
+ * items (keys and the marker only); an account erased meanwhile is the erase's 404, counted as
+ * finished.
  */
 export async function finishStuckErasures(
   client: DynamoDBDocumentClient,
   tableName: string,
-  finish: (userId: string) => Promise<void>,
+  finish: (userId: string) => Promise<boolean>,
   options: ErasureSweepOptions,
 ): Promise<ErasureSweepResult> {
   const cutoff = new Date(options.now.getTime() - options.olderThanMinutes * 60_000).toISOString();
@@ -69,11 +73,12 @@ export async function finishStuckErasures(
 
   const finished: string[] = [];
   const failed: ErasureSweepResult['failed'] = [];
+  const skipped: string[] = [];
   if (!options.dryRun) {
     for (const { userId } of stuck) {
       try {
-        await finish(userId);
-        finished.push(userId);
+        if (await finish(userId)) finished.push(userId);
+        else skipped.push(userId);
       } catch (error) {
         // Gone meanwhile (its owner's retry, another run): finished all the same.
         if (error instanceof DomainError && error.code === ErrorCode.UserNotFound) finished.push(userId);
@@ -81,5 +86,5 @@ export async function finishStuckErasures(
       }
     }
   }
-  return { scannedItems, stuck, finished, failed };
+  return { scannedItems, stuck, finished, failed, skipped };
 }

@@ -304,9 +304,12 @@ describe('AuthService.login', () => {
 
   it('an account suspended for an erasure that did not finish may sign in, to retry it (review 17a L1)', async () => {
     const { service, sessions } = setUp([
-      account('e', { status: 'suspended', erasureRequestedAt: at(-HOUR) }),
+      account('e', { status: 'suspended', erasureRequestedAt: at(-HOUR), erasureSignIn: true }),
       account('i', { status: 'inactive', erasureRequestedAt: at(-HOUR) }),
+      // Review 18d M1: suspended by an admin before the erase marked it: stays shut.
+      account('s', { status: 'suspended', erasureRequestedAt: at(-HOUR) }),
     ]);
+    expect(await refusalOf(() => service.login('s@example.com', 'right', client))).toBe('403 account_suspended');
     expect(await refusalOf(() => service.login('e@example.com', 'right', client))).toBe('allowed');
     expect(sessions.openWithinCap).toHaveBeenCalledTimes(1);
     expect(await refusalOf(() => service.login('e@example.com', 'wrong', client))).toBe('401 invalid_credentials');
@@ -394,7 +397,12 @@ describe('AuthService.refresh', () => {
   it('a suspended account cannot refresh; one suspended for an erasure that did not finish can (review 17a L1)', async () => {
     const { service } = setUp([account('u1', { status: 'suspended' })], session());
     expect(await refusalOf(() => service.refresh('u1.s1.3'))).toBe('403 account_suspended');
-    const erasing = setUp([account('u1', { status: 'suspended', erasureRequestedAt: at(-HOUR) })], session());
+    const marked = setUp([account('u1', { status: 'suspended', erasureRequestedAt: at(-HOUR) })], session());
+    expect(await refusalOf(() => marked.service.refresh('u1.s1.3'))).toBe('403 account_suspended');
+    const erasing = setUp(
+      [account('u1', { status: 'suspended', erasureRequestedAt: at(-HOUR), erasureSignIn: true })],
+      session(),
+    );
     expect(await refusalOf(() => erasing.service.refresh('u1.s1.3'))).toBe('allowed');
   });
 });

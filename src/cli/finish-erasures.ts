@@ -11,7 +11,8 @@ const USAGE = 'npm run users:finish-erasures [-- --dry-run] [--older-than-minute
 /**
  * `npm run users:finish-erasures`: finishes the erasures a hard delete or self-erasure started
  * (the account suspended, `erasureRequestedAt` set) at least `--older-than-minutes` ago and that did
- * not finish, with the app's own erase (see `src/admin-tools/erasure-sweep.ts`). `--dry-run` only
+ * not finish, with the app's own erase, only while a fresh read still carries the marker (see
+ * `src/admin-tools/erasure-sweep.ts`). `--dry-run` only
  * lists them. One Scan of the table: operations tooling, not a request path. Exits 1 when an erase
  * failed again.
  */
@@ -28,7 +29,7 @@ try {
     const result = await finishStuckErasures(
       context.get<DynamoDBDocumentClient>(DYNAMODB_DOCUMENT_CLIENT),
       context.get<string>(DYNAMODB_TABLE_NAME),
-      (userId) => erasure.erase(userId),
+      (userId) => erasure.finishMarkedErasure(userId),
       { olderThanMinutes, now: context.get<Clock>(CLOCK).now(), dryRun },
     );
     console.log(
@@ -36,6 +37,7 @@ try {
     );
     for (const { userId, erasureRequestedAt } of result.stuck) console.log(`  ${userId} (since ${erasureRequestedAt})`);
     if (!dryRun) console.log(`Finished ${result.finished.length}.`);
+    for (const userId of result.skipped) console.log(`  ${userId} skipped: no longer marked (revived meanwhile)`);
     for (const { userId, error } of result.failed) console.error(`  ${userId} failed again: ${error}`);
     if (result.failed.length > 0) process.exitCode = 1;
   });

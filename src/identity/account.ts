@@ -58,6 +58,13 @@ export interface User {
    * retry `DELETE /users/me?mode=erase`, nothing else, and `users:finish-erasures` finishes an old one.
    */
   erasureRequestedAt?: string;
+  /**
+   * Set with `erasureRequestedAt` only when the erase itself suspended the account (it was pending
+   * or active; review 18d M1): only then may the owner sign in to retry. An account an admin had
+   * suspended or deactivated gains the marker and stays shut. Both go with any move to `active`
+   * (review 18d H1); any other status change drops this one.
+   */
+  erasureSignIn?: boolean;
 }
 
 /** One email change's revert: the address it left (reserved until `expiresAt`) and the generation it produced. */
@@ -67,9 +74,29 @@ export interface EmailRevert {
   expiresAt: string;
 }
 
-/** Whether the account is suspended for its erasure, which has not finished (review 17a L1). */
-export const isErasurePending = (user: Pick<User, 'status' | 'erasureRequestedAt'>): boolean =>
-  user.status === 'suspended' && user.erasureRequestedAt !== undefined;
+/**
+ * Whether the erase suspended the account and has not finished (review 17a L1), so that its owner
+ * may sign in to retry: not an account that was already suspended or deactivated (review 18d M1).
+ */
+export const isErasurePending = (user: Pick<User, 'status' | 'erasureRequestedAt' | 'erasureSignIn'>): boolean =>
+  user.status === 'suspended' && user.erasureRequestedAt !== undefined && user.erasureSignIn === true;
+
+/** The attributes of the erasure marker: removed by every move to `active` (review 18d H1). */
+export const ERASURE_MARKER_ATTRIBUTES = ['erasureRequestedAt', 'erasureSignIn'] as const;
+
+/**
+ * What a status change removes of the erasure marker (review 18d H1, M1): a move to `active` both
+ * attributes (the account is revived, nothing left for the sweep), any other status change the
+ * owner's sign-in unless this write sets it (the erase's own suspension).
+ */
+export function erasureMarkerRemoval(
+  user: Pick<User, 'status'>,
+  next: { status?: UserStatus; erasureSignIn?: true },
+): string[] {
+  if (next.status === undefined || next.status === user.status) return [];
+  if (next.status === 'active' || next.status === 'pending') return [...ERASURE_MARKER_ATTRIBUTES];
+  return next.erasureSignIn ? [] : ['erasureSignIn'];
+}
 
 /** The user with its credential: only the auth code ever sees this. */
 export interface UserWithPassword extends User {

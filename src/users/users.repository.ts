@@ -21,7 +21,7 @@ import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-bookkeeping.js';
 import { cutoffOf, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
-import type { EmailRevert } from '../identity/account.js';
+import { ERASURE_MARKER_ATTRIBUTES, type EmailRevert, erasureMarkerRemoval } from '../identity/account.js';
 import type { RevertPlan } from './email-reverts.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -249,7 +249,8 @@ export class UsersRepository {
         },
         // Every session of whoever held the account ends with this write.
         add: { passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
-        remove: ['sessionEpochKeeps'],
+        // An account being erased is revived whole: no marker is left for the sweep (review 18d H1).
+        remove: ['sessionEpochKeeps', ...ERASURE_MARKER_ATTRIBUTES],
         role: 'admin',
         status: 'active',
       }),
@@ -462,7 +463,13 @@ export class UsersRepository {
    */
   async setRoleAndStatus(
     user: User,
-    next: { role?: UserRole; status?: UserStatus; deletedAt?: string; erasureRequestedAt?: string },
+    next: {
+      role?: UserRole;
+      status?: UserStatus;
+      deletedAt?: string;
+      erasureRequestedAt?: string;
+      erasureSignIn?: true;
+    },
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
     const endsSessions = next.status === 'suspended' || next.status === 'inactive';
@@ -472,8 +479,10 @@ export class UsersRepository {
           updatedAt: at,
           ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}),
           ...(next.erasureRequestedAt ? { erasureRequestedAt: next.erasureRequestedAt } : {}),
+          ...(next.erasureSignIn ? { erasureSignIn: true } : {}),
         },
-        ...(endsSessions ? { add: { sessionEpoch: 1 }, remove: ['sessionEpochKeeps'] } : {}),
+        ...(endsSessions ? { add: { sessionEpoch: 1 } } : {}),
+        remove: [...(endsSessions ? ['sessionEpochKeeps'] : []), ...erasureMarkerRemoval(user, next)],
         role: next.role,
         status: next.status,
       }),

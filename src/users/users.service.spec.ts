@@ -16,6 +16,7 @@ import type { Profile, User, UserWithPassword } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
 import { AdminEmailReservedError, UsersService } from './users.service.js';
 import { accountFixture } from '../identity/account.testing.js';
+import { erasureMarkerRemoval } from '../identity/account.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const EARLIER = '2026-05-01T08:00:00.000Z';
@@ -60,8 +61,11 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string) => Promise.resolve({ epoch: 1 })),
     // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
     // Stored, as the write would (the next read sees the status and the erasure marker).
+    // The marker's removal is the repository's rule (erasureMarkerRemoval), applied here as it does.
     setRoleAndStatus: jest.fn((written: User, changes: Partial<User>) => {
-      byId.set(written.id, { ...byId.get(written.id)!, ...changes, version: written.version + 1 });
+      const next: Record<string, unknown> = { ...byId.get(written.id)!, ...changes, version: written.version + 1 };
+      for (const removed of erasureMarkerRemoval(written, changes as { status?: User['status'] })) delete next[removed];
+      byId.set(written.id, next as unknown as UserWithPassword);
       return Promise.resolve({ epoch: 1 });
     }),
     takeOverAsAdmin: jest.fn((_user: User, _hash: string) => Promise.resolve({ epoch: 1 })),
@@ -307,9 +311,9 @@ describe('UsersService: deactivation, erasure', () => {
     // accounts' sessions ended with that move: they keep their status. Review 17a L1: the same
     // write records when the erasure was asked for; a retry keeps the first time (not written).
     expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
-      ['admin', { status: 'suspended', erasureRequestedAt: NOW }],
-      ['u1', { status: 'suspended', erasureRequestedAt: NOW }],
-      ['new', { status: 'suspended', erasureRequestedAt: NOW }],
+      ['admin', { status: 'suspended', erasureRequestedAt: NOW, erasureSignIn: true }],
+      ['u1', { status: 'suspended', erasureRequestedAt: NOW, erasureSignIn: true }],
+      ['new', { status: 'suspended', erasureRequestedAt: NOW, erasureSignIn: true }],
       ['held', { erasureRequestedAt: NOW }],
       ['gone', { erasureRequestedAt: NOW }],
     ]);
@@ -336,6 +340,51 @@ describe('UsersService: deactivation, erasure', () => {
     // The retry erased the account as suspended and marked at the first attempt, not written again.
     expect(users.erase.mock.calls[1][0]).toMatchObject({ id: 'u1', status: 'suspended', erasureRequestedAt: NOW });
     expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
+  });
+
+  it('a marked account an admin revives (status active, user:role admin) loses the marker: the sweep leaves it (review 18d H1)', async () => {
+    const marked = { status: 'suspended' as const, erasureRequestedAt: EARLIER, erasureSignIn: true as const };
+    const { service, users } = setUp([user('admin', { role: 'admin' }), user('u1', marked), user('u2', marked)]);
+    await service.setStatus('u1', 'active');
+    await service.setRoleByEmail((await users.findById('u2'))!.email, 'admin');
+    for (const id of ['u1', 'u2']) {
+      const revived = await users.findById(id);
+      expect(revived).toMatchObject({ status: 'active' });
+      expect(revived).not.toHaveProperty('erasureRequestedAt');
+      expect(revived).not.toHaveProperty('erasureSignIn');
+      expect(await service.isMarkedForErasure(id)).toBe(false);
+      expect(await service.eraseAccount(id, { onlyMarked: true })).toBe(false);
+    }
+    expect(users.erase).not.toHaveBeenCalled();
+    // Suspended again later (for abuse): no marker, no sign-in for the owner; nothing for the sweep.
+    await service.setStatus('u1', 'suspended');
+    expect(await users.findById('u1')).not.toHaveProperty('erasureRequestedAt');
+  });
+
+  it('an account already suspended gains the marker without the sign-in; a later admin status change drops the sign-in (review 18d M1)', async () => {
+    const { service, users } = setUp([user('held', { status: 'suspended' }), user('u1')]);
+    await service.prepareErasure('held');
+    expect(await users.findById('held')).not.toHaveProperty('erasureSignIn');
+    await service.prepareErasure('u1');
+    expect(await users.findById('u1')).toMatchObject({ erasureSignIn: true });
+    await service.setStatus('u1', 'inactive');
+    expect(await users.findById('u1')).toMatchObject({ status: 'inactive', erasureRequestedAt: NOW });
+    expect(await users.findById('u1')).not.toHaveProperty('erasureSignIn');
+  });
+
+  it('eraseAccount: a version changed meanwhile is read again: gone is done, present is erased as read now (review 18d L1)', async () => {
+    const { service, users } = setUp([user('u1'), user('u2')]);
+    // Another erase of u1 won the race: its delete fails on the version, the fresh read finds nothing.
+    users.erase.mockImplementationOnce((raced: User) => {
+      users.findById.mockResolvedValueOnce(undefined);
+      return Promise.reject(versionMismatch(`user ${raced.id}`));
+    });
+    expect(await service.eraseAccount('u1')).toBe(true);
+    // A password reset bumped u2's version between the read and the delete: erased at the new one.
+    users.erase.mockRejectedValueOnce(versionMismatch());
+    expect(await service.eraseAccount('u2')).toBe(true);
+    expect(users.erase.mock.calls.map(([u]) => u.id)).toEqual(['u1', 'u2', 'u2']);
+    expect(await refusalOf(() => service.eraseAccount('nobody'))).toBe('404 user_not_found');
   });
 
   it('confirmErasure: 400 password_required without a password (before the limit), 403 wrong_password', async () => {

@@ -259,17 +259,41 @@ export class UsersService {
     if (!before) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     const erasureRequestedAt = before.erasureRequestedAt ?? this.clock.now().toISOString();
     if (before.status === 'pending' || before.status === 'active') {
-      await this.users.setRoleAndStatus(before, { status: 'suspended', erasureRequestedAt });
+      // Only the erase's own suspension lets the owner sign in to retry (review 18d M1).
+      await this.users.setRoleAndStatus(before, { status: 'suspended', erasureRequestedAt, erasureSignIn: true });
     } else if (before.erasureRequestedAt === undefined) {
       await this.users.setRoleAndStatus(before, { erasureRequestedAt });
     }
   }
 
-  /** The last step of a hard delete: the account and its personal data, once the content is anonymised. */
-  async eraseAccount(userId: string): Promise<void> {
-    const user = await this.users.findById(userId);
-    if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
-    await this.users.erase(user);
+  /**
+   * The last step of a hard delete: the account and its personal data, once the content is
+   * anonymised. The delete is conditioned on the version read; when it changed meanwhile (a password
+   * reset, another erase of the same account) the account is read again (review 18d L1): gone is
+   * done, present is erased as read now. `onlyMarked` (the `users:finish-erasures` sweep, review 18d
+   * H1): only while the fresh read still carries the erasure marker, false (nothing done) when it
+   * does not, so an account revived since the sweep's Scan stays.
+   */
+  async eraseAccount(userId: string, options: { onlyMarked?: boolean } = {}): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const user = await this.users.findById(userId);
+      if (!user) {
+        if (attempt === 0) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+        return true;
+      }
+      if (options.onlyMarked === true && user.erasureRequestedAt === undefined) return false;
+      try {
+        await this.users.erase(user);
+        return true;
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCode.VersionMismatch) || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  /** Whether the account carries the erasure marker on a strongly consistent read (404 when gone). */
+  async isMarkedForErasure(userId: string): Promise<boolean> {
+    return (await this.requireUser(userId)).erasureRequestedAt !== undefined;
   }
 
   /**

@@ -27,6 +27,18 @@ export class UserErasureWorkflow {
     await this.users.eraseAccount(userId);
   }
 
+  /**
+   * The `users:finish-erasures` sweep's erase of an account its Scan found marked (review 18d H1):
+   * only while a fresh read still carries the marker, and the account's delete only while it still
+   * does (conditioned on the version of that read). False, with nothing done, when it no longer
+   * does (an admin revived the account since the Scan); 404 when it is gone.
+   */
+  async finishMarkedErasure(userId: string): Promise<boolean> {
+    if (!(await this.users.isMarkedForErasure(userId))) return false;
+    await this.anonymiseContent(userId);
+    return this.users.eraseAccount(userId, { onlyMarked: true });
+  }
+
   /** Self-erasure (`DELETE /users/me?mode=erase`): the current password, then exactly the admin's hard delete. */
   async eraseSelf(userId: string, password: string | undefined): Promise<void> {
     await this.users.confirmErasure(userId, password);
