@@ -229,6 +229,34 @@ describe('undoing an email change from the old address (e2e)', () => {
     ).toBe('invalid_refresh_token');
   });
 
+  it('a revert whose transaction fails (throttled) does not use the link up: it works afterwards (review 18b L1)', async () => {
+    const owner = await verified(t);
+    const stolen = fresh('thief');
+    const token = await changeEmail(t, owner, owner.email, stolen);
+    const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command) => {
+      if (command === 'TransactWriteItemsCommand') {
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+          name: 'ThrottlingException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+    });
+    let failed;
+    try {
+      failed = await revert(t, token);
+    } finally {
+      remove();
+    }
+    expect(failed.status).toBe(503);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(stolen);
+    await revert(t, token).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(owner.email);
+    // Used up by the revert's own transaction.
+    const left = (await t.allItems()).filter((i) => i.kind === 'email_change_revert' && i.userId === owner.userId);
+    expect(left).toEqual([]);
+    expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+  });
+
   it('two concurrent uses of one link: exactly one wins', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));

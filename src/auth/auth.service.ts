@@ -340,24 +340,27 @@ export class AuthService {
   }
 
   /**
-   * An email change's "it wasn't me" link (src/users/email-reverts.ts): used up first (single use,
-   * even concurrently), then one transaction restores the old address, verified, releases the
-   * current one, ends every session and replaces the password with the hash of a random secret
-   * nobody knows, so that the owner resets it by mail, which now goes to the restored address.
+   * An email change's "it wasn't me" link (src/users/email-reverts.ts): read, then used up in the
+   * one transaction that restores the old address, verified, releases the current one, ends every
+   * session and replaces the password with the hash of a random secret nobody knows, so that the
+   * owner resets it by mail, which now goes to the restored address. Single use, even
+   * concurrently (the token's conditional Delete); a revert that fails (a throttle, a timeout, the
+   * account changing under it) leaves the link working (review 18b L1).
    */
   async revertEmailChange(token: string): Promise<void> {
-    const consumed = await this.actionLinks.consume(token, 'email_change_revert');
-    if (!consumed || consumed.emailGeneration === undefined) throw invalidLink();
+    const link = await this.actionLinks.peek(token, 'email_change_revert');
+    if (!link || link.emailGeneration === undefined) throw invalidLink();
     const unusableHash = await this.passwords.hash(randomBytes(32).toString('base64url'));
     const cutoff = await this.users.revertEmailChange(
-      consumed.userId,
-      { email: consumed.email, generation: consumed.emailGeneration },
+      link.userId,
+      { email: link.email, generation: link.emailGeneration },
       unusableHash,
+      this.actionLinks.consumePart(token, 'email_change_revert', invalidLink),
     );
     if (!cutoff) throw invalidLink();
-    await this.sessions.deleteEnded(consumed.userId, cutoff);
+    await this.sessions.deleteEnded(link.userId, cutoff);
     // The owner proved control of the mailbox: failed sign-ins no longer count against them.
-    await this.clearLoginFailures(consumed.email);
+    await this.clearLoginFailures(link.email);
   }
 
   /** Like the reset request: the same answer and calls whether or not a mail goes out. */

@@ -353,9 +353,16 @@ export class UsersRepository {
    * reserved address becomes the account's again, verified; the current address and the
    * reservations of later changes are released; the password becomes `unusableHash` (nobody knows
    * it: the owner resets it by mail, which now goes to the restored address); every session ends
-   * (the epoch). A failed condition is the version's 412 (the caller reads again).
+   * (the epoch). `consume` is the link's use (review 18b L1), first so that its failed condition
+   * (the link used meanwhile) is the one reported; any other failed condition is the version's 412
+   * (the caller reads again).
    */
-  async revertEmail(user: User, plan: RevertPlan, unusableHash: string): Promise<SessionCutoff> {
+  async revertEmail(
+    user: User,
+    plan: RevertPlan,
+    unusableHash: string,
+    consume: TransactionPart,
+  ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
     const status = user.status === 'pending' ? 'active' : user.status;
     const reservation = (revert: EmailRevert) => ({
@@ -363,6 +370,7 @@ export class UsersRepository {
       values: { ':owner': user.id, ':generation': revert.generation },
     });
     await transactWrite(this.db, [
+      consume,
       this.userUpdate(user, {
         set: {
           email: plan.target.email,

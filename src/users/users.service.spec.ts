@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { SettableClock } from '../common/clock/clock.js';
-import { conflict, DomainError } from '../common/errors/domain-error.js';
+import { badRequest, conflict, DomainError } from '../common/errors/domain-error.js';
 import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
@@ -58,7 +58,9 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
       (_email: string): Promise<{ reservedFor: string; reservedUntil: string } | undefined> =>
         Promise.resolve(undefined),
     ),
-    revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string) => Promise.resolve({ epoch: 1 })),
+    revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string, _consume: TransactionPart) =>
+      Promise.resolve({ epoch: 1 }),
+    ),
     // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
     // Stored, as the write would (the next read sees the status and the erasure marker).
     // The marker's removal is the repository's rule (erasureMarkerRemoval), applied here as it does.
@@ -504,21 +506,73 @@ describe('UsersService: reads', () => {
 
 describe('UsersService.revertEmailChange', () => {
   const pending = { generation: 2, email: 'u1@example.com', expiresAt: '2026-06-08T12:00:00.000Z' };
+  const later = { generation: 3, email: 'b@example.com', expiresAt: '2026-06-09T12:00:00.000Z' };
+  // The link's use: passed through to the revert's transaction (review 18b L1).
+  const consume: TransactionPart = { item: { Delete: { TableName: 't', Key: { PK: 'TOKEN#h', SK: 'TOKEN' } } } };
 
-  it("reads the account again when it changed meanwhile (412), and writes the plan of the link's generation", async () => {
-    const { service, users } = setUp([user('u1', { email: 'thief@example.com', emailReverts: [pending] })]);
-    users.revertEmail.mockRejectedValueOnce(versionMismatch());
-    expect(await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'unusable')).toEqual({
+  it("a 412 with a changed emailReverts list: reads the account again and writes the new list's plan, with the link's use", async () => {
+    const stored = user('u1', { email: 'thief@example.com', emailReverts: [pending] });
+    const { service, users } = setUp([stored]);
+    users.revertEmail.mockImplementationOnce(() => {
+      // The account changed meanwhile: a later change (B -> C) added its own pending revert.
+      Object.assign(stored, { email: 'c@example.com', emailReverts: [pending, later] });
+      return Promise.reject(versionMismatch());
+    });
+    expect(
+      await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'unusable', consume),
+    ).toEqual({
       epoch: 1,
     });
     expect(users.findById).toHaveBeenCalledTimes(2);
-    expect(users.revertEmail.mock.calls[1].slice(1)).toEqual([{ target: pending, kept: [], undone: [] }, 'unusable']);
+    expect(users.revertEmail.mock.calls.map((call) => call.slice(1))).toEqual([
+      [{ target: pending, kept: [], undone: [] }, 'unusable', consume],
+      [{ target: pending, kept: [], undone: [later] }, 'unusable', consume],
+    ]);
+  });
+
+  it("a 412 after which the link's change is no longer pending: undefined, no second write", async () => {
+    const stored = user('u1', { emailReverts: [pending] });
+    const { service, users } = setUp([stored]);
+    users.revertEmail.mockImplementationOnce(() => {
+      Object.assign(stored, { emailReverts: [] });
+      return Promise.reject(versionMismatch());
+    });
+    expect(
+      await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'h', consume),
+    ).toBeUndefined();
+    expect(users.revertEmail).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    [
+      '412 on every write while the change stays pending: after 5 writes (the link is not used up)',
+      versionMismatch(),
+      '503 transaction_conflict',
+      5,
+    ],
+    [
+      "the link used meanwhile (its part's error): not retried",
+      badRequest(ErrorCode.InvalidActionToken, 'used'),
+      '400 invalid_or_expired_token',
+      1,
+    ],
+  ])('%s', async (_case, failure, refusal, writes) => {
+    const { service, users } = setUp([user('u1', { emailReverts: [pending] })]);
+    users.revertEmail.mockRejectedValue(failure);
+    expect(
+      await refusalOf(() => service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'h', consume)),
+    ).toBe(refusal);
+    expect(users.revertEmail).toHaveBeenCalledTimes(writes);
   });
 
   it('undefined, and no write, for a link whose change is no longer pending or an account that is gone', async () => {
     const { service, users } = setUp([user('u1', { emailReverts: [pending] })]);
-    expect(await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 1 }, 'h')).toBeUndefined();
-    expect(await service.revertEmailChange('gone', { email: 'u1@example.com', generation: 2 }, 'h')).toBeUndefined();
+    expect(
+      await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 1 }, 'h', consume),
+    ).toBeUndefined();
+    expect(
+      await service.revertEmailChange('gone', { email: 'u1@example.com', generation: 2 }, 'h', consume),
+    ).toBeUndefined();
     expect(users.revertEmail).not.toHaveBeenCalled();
   });
 });

@@ -12,6 +12,7 @@ import {
   exportTooLarge,
   forbidden,
   notFound,
+  serviceUnavailable,
 } from '../common/errors/domain-error.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -52,6 +53,13 @@ export interface NewUser {
 
 /** How often a derived username gets a new random suffix before giving up. */
 const DERIVED_USERNAME_ATTEMPTS = 5;
+
+/**
+ * Writes a revert tries while the account changes under it (each a 412 on its version): bounded,
+ * since the account's own writes (an attacker's, say) could go on; the link is not used up by a
+ * write that failed, so the owner can try again.
+ */
+const MAX_REVERT_ATTEMPTS = 5;
 
 /**
  * ensureAdmin's refusal when ADMIN_EMAIL is only reserved for a pending undo link of an email
@@ -209,26 +217,35 @@ export class UsersService {
   /**
    * An email change's "it wasn't me" link, used: restores `email` when the change of `generation`
    * is still pending revert (src/users/email-reverts.ts), with an unusable password and every
-   * session ended. Reads the account again when it changed meanwhile; the cutoff for the clean-up,
-   * or undefined when the link's change is no longer pending (reverted, expired, erased).
+   * session ended. `consume` is the link's use, a part of the revert's transaction (review 18b L1):
+   * a revert that does not commit leaves the link working. Reads the account again while it
+   * changed meanwhile (412) and the link's change is still pending, up to
+   * MAX_REVERT_ATTEMPTS writes, then 503 `transaction_conflict` (the link still works). The cutoff
+   * for the clean-up, or undefined when the link's change is no longer pending (reverted, expired,
+   * erased).
    */
   async revertEmailChange(
     userId: string,
     link: { email: string; generation: number },
     unusableHash: string,
+    consume: TransactionPart,
   ): Promise<SessionCutoff | undefined> {
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
       const user = await this.users.findById(userId);
       const plan = user && revertPlan(user.emailReverts, this.clock.now().toISOString(), link.generation, link.email);
       if (!user || !plan) return undefined;
       try {
-        return await this.users.revertEmail(user, plan, unusableHash);
+        return await this.users.revertEmail(user, plan, unusableHash, consume);
       } catch (error) {
         if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
         throw error;
       }
     }
-    return undefined;
+    throw serviceUnavailable(
+      ErrorCode.TransactionConflict,
+      'The account kept changing while the link was used; the link still works: try it again.',
+      1,
+    );
   }
 
   /** Soft delete: the account is deactivated, every session revoked; content stays. */

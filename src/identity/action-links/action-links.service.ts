@@ -162,6 +162,16 @@ export class ActionLinksService {
   consume(token: string, kind: ActionTokenKind): Promise<ActionToken | undefined> {
     return this.tokens.consume(sha256(token), kind, this.clock.now());
   }
+
+  /** What a usable token holds, without using it up (it is used up by `consumePart` in the write it allows). */
+  peek(token: string, kind: ActionTokenKind): Promise<ActionToken | undefined> {
+    return this.tokens.find(sha256(token), kind, this.clock.now());
+  }
+
+  /** The token's use, as a part of the transaction it allows: `onUsed` when it is no longer usable. */
+  consumePart(token: string, kind: ActionTokenKind, onUsed: () => Error): TransactionPart {
+    return this.tokens.consumePart(sha256(token), kind, this.clock.now(), onUsed);
+  }
 }
 
 /** A mail request from a stream image, or undefined when the image is not one. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailed } from '../../dynamo/dynamo-errors.js';
-import { type TransactionPart, transactWrite } from '../../dynamo/transactions.js';
+import { type TransactionPart, type TransactOperation, transactWrite } from '../../dynamo/transactions.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../../dynamo/expressions.js';
 import { ENTITY, type ItemKey, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
@@ -122,30 +122,55 @@ export class ActionTokensRepository {
   async consume(hash: string, kind: ActionTokenKind, now: Date): Promise<ActionToken | undefined> {
     try {
       const result = await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: Keys.actionToken(hash),
-          ConditionExpression: 'attribute_exists(PK) AND kind = :kind AND expiresAt > :now',
-          ExpressionAttributeValues: { ':kind': kind, ':now': now.toISOString() },
-          ReturnValues: 'ALL_OLD',
-        }),
+        new DeleteCommand({ ...this.usable(hash, kind, now), ReturnValues: 'ALL_OLD' }),
       );
-      const item = result.Attributes;
-      return item
-        ? {
-            kind: item.kind as ActionTokenKind,
-            userId: item.userId as string,
-            email: item.email as string,
-            passwordGeneration: Number(item.passwordGeneration ?? 0),
-            ...(item.resetGeneration === undefined ? {} : { resetGeneration: Number(item.resetGeneration) }),
-            ...(item.emailGeneration === undefined ? {} : { emailGeneration: Number(item.emailGeneration) }),
-            createdAt: item.createdAt as string,
-            expiresAt: item.expiresAt as string,
-          }
-        : undefined;
+      return result.Attributes ? tokenOf(result.Attributes) : undefined;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return undefined;
       throw error;
     }
   }
+
+  /**
+   * A token still usable (it exists, is of `kind` and has not expired), read without using it up
+   * (strongly consistent): for a link whose use is one transaction with `consumePart`.
+   */
+  async find(hash: string, kind: ActionTokenKind, now: Date): Promise<ActionToken | undefined> {
+    const result = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.actionToken(hash), ConsistentRead: true }),
+    );
+    const item = result.Item;
+    return item && item.kind === kind && String(item.expiresAt) > now.toISOString() ? tokenOf(item) : undefined;
+  }
+
+  /**
+   * The token's use as a part of the transaction that acts on it (review 18b L1): the same
+   * conditional Delete as `consume`, so the link is used up only if that transaction commits, and
+   * once; `onUsed` is the error when it is no longer usable (used meanwhile, expired).
+   */
+  consumePart(hash: string, kind: ActionTokenKind, now: Date, onUsed: () => Error): TransactOperation {
+    return { item: { Delete: this.usable(hash, kind, now) }, onConditionFailed: onUsed };
+  }
+
+  private usable(hash: string, kind: ActionTokenKind, now: Date) {
+    return {
+      TableName: this.tableName,
+      Key: Keys.actionToken(hash),
+      ConditionExpression: 'attribute_exists(PK) AND kind = :kind AND expiresAt > :now',
+      ExpressionAttributeValues: { ':kind': kind, ':now': now.toISOString() },
+    };
+  }
+}
+
+function tokenOf(item: Record<string, unknown>): ActionToken {
+  return {
+    kind: item.kind as ActionTokenKind,
+    userId: item.userId as string,
+    email: item.email as string,
+    passwordGeneration: Number(item.passwordGeneration ?? 0),
+    ...(item.resetGeneration === undefined ? {} : { resetGeneration: Number(item.resetGeneration) }),
+    ...(item.emailGeneration === undefined ? {} : { emailGeneration: Number(item.emailGeneration) }),
+    createdAt: item.createdAt as string,
+    expiresAt: item.expiresAt as string,
+  };
 }
