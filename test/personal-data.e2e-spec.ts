@@ -266,7 +266,17 @@ describe('personal data: export and self-erasure (e2e)', () => {
       const res = await refused;
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'account_suspended' });
     }
-    const bearer = first;
+    // Review 18d L2: the owner can end the sessions opened for the retry (sign out, and everywhere).
+    const another = await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password });
+    await t.api
+      .post('/api/v1/auth/logout')
+      .set('authorization', `Bearer ${another.body.accessToken as string}`)
+      .expect(204);
+    await t.api.post('/api/v1/auth/refresh').send({ refreshToken: another.body.refreshToken }).expect(401);
+    await t.api.post('/api/v1/auth/logout-all').set('authorization', first).expect(204);
+    await t.api.post('/api/v1/auth/refresh').send({ refreshToken: signIn.body.refreshToken }).expect(401);
+    const retry = await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password });
+    const bearer = `Bearer ${retry.body.accessToken as string}`;
     await t.api
       .delete('/api/v1/users/me?mode=erase')
       .set('authorization', bearer)

@@ -59,8 +59,9 @@ export class AccessTokenVerifier {
   ) {}
 
   /**
-   * `erasureRetry`: the route is the owner's erase (`@ErasureRetry()`), which an account suspended
-   * for its erasure may still call (review 17a L1); everywhere else it is `403 account_suspended`.
+   * `erasureRetry`: the route is the owner's erase or a sign-out (`@ErasureRetry()`), which an account
+   * suspended for its erasure may still call (review 17a L1, 18d L2); everywhere else it is
+   * `403 account_suspended`.
    */
   async verify(token: string, options: { erasureRetry?: boolean } = {}): Promise<AuthUser> {
     let payload: AccessTokenPayload;
@@ -87,7 +88,7 @@ export class AccessTokenVerifier {
       throw forbidden(
         ErrorCode.AccountSuspended,
         isErasurePending(user)
-          ? 'The account is being erased: only `DELETE /users/me?mode=erase` may be called.'
+          ? 'The account is being erased: only `DELETE /users/me?mode=erase` and signing out may be called.'
           : 'The account is suspended.',
       );
     }

@@ -6,7 +6,7 @@ import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { UserMapper } from '../users/user.mapper.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { Authenticated, CurrentUser, Public } from '../identity/auth.decorators.js';
+import { Authenticated, CurrentUser, ErasureRetry, Public } from '../identity/auth.decorators.js';
 import { AuthService, type ClientInfo, type IssuedTokens } from './auth.service.js';
 import {
   AcceptedDto,
@@ -59,8 +59,8 @@ export class AuthController {
    *
    * @remarks Checks email and password and opens a session for this device. Wrong credentials are 401
    * `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403 (but an
-   * account whose erasure failed midway signs in, to retry `DELETE /users/me?mode=erase`, the one route its
-   * tokens may call);
+   * account whose erasure suspended it and failed midway signs in, to retry `DELETE /users/me?mode=erase`, which
+   * with signing out is all its tokens may call);
    * repeated failures lock the account for a while (429 `too_many_login_attempts`).
    */
   @Public()
@@ -94,6 +94,8 @@ export class AuthController {
    */
   @Authenticated()
   @Post('logout')
+  // Review 18d L2: the owner of an account whose erasure is pending can end the sessions it opened to retry.
+  @ErasureRetry()
   @HttpCode(HttpStatus.NO_CONTENT)
   async logout(@CurrentUser() user: AuthUser): Promise<void> {
     await this.auth.logout(user.userId, user.sessionId);
@@ -106,6 +108,8 @@ export class AuthController {
    */
   @Authenticated()
   @Post('logout-all')
+  // Review 18d L2: the owner of an account whose erasure is pending can end the sessions it opened to retry.
+  @ErasureRetry()
   @HttpCode(HttpStatus.NO_CONTENT)
   async logoutAll(@CurrentUser() user: AuthUser): Promise<void> {
     await this.auth.logoutAll(user.userId);

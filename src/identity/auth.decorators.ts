@@ -7,7 +7,7 @@ import type { UserRole } from './account.js';
 import type { AuthUser } from './auth-user.js';
 
 export const AUTH_MODE = 'auth:mode';
-/** Marks the one route an account suspended for its erasure may still call: its own erase. */
+/** Marks the routes an account suspended for its erasure may still call: its own erase, and signing out. */
 export const ERASURE_RETRY = 'auth:erasureRetry';
 export const REQUIRED_ROLES = 'auth:roles';
 /**
@@ -47,7 +47,8 @@ export const Authenticated = () => applyDecorators(ApiBearerAuth(), ApiProblemRe
 
 /**
  * The owner's erase (`DELETE /users/me`): an account suspended for its erasure, which did not finish,
- * may call it to retry (review 17a L1); every other route refuses it with `403 account_suspended`.
+ * may call it to retry (review 17a L1), and sign out (`logout`, `logout-all`: review 18d L2, to end the
+ * sessions opened for the retry); every other route refuses it with `403 account_suspended`.
  */
 export const ErasureRetry = () => SetMetadata(ERASURE_RETRY, true);
 

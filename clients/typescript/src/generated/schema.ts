@@ -374,8 +374,8 @@ export interface paths {
          * Sign in
          * @description Checks email and password and opens a session for this device. Wrong credentials are 401
          *     `invalid_credentials` whether or not the email exists; a suspended or deactivated account is 403 (but an
-         *     account whose erasure failed midway signs in, to retry `DELETE /users/me?mode=erase`, the one route its
-         *     tokens may call);
+         *     account whose erasure suspended it and failed midway signs in, to retry `DELETE /users/me?mode=erase`, which
+         *     with signing out is all its tokens may call);
          *     repeated failures lock the account for a while (429 `too_many_login_attempts`).
          */
         post: operations["authLogin"];
@@ -1331,7 +1331,8 @@ export interface paths {
          *     an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
          *     admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
          *     (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
-         *     refresh work but every other route, and `mode=deactivate`, answer 403 `account_suspended`.
+         *     refresh work, and so do `POST /auth/logout` and `/auth/logout-all`, but every other route, and
+         *     `mode=deactivate`, answer 403 `account_suspended`. An account an admin had suspended stays shut.
          */
         delete: operations["meRemove"];
         options?: never;
