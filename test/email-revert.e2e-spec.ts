@@ -257,6 +257,24 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
   });
 
+  it('erasing the account releases the addresses reserved for its pending reverts; their links die (review 18b L2)', async () => {
+    const owner = await verified(t);
+    const [a, b, c] = [owner.email, fresh('b'), fresh('c')];
+    const first = await changeEmail(t, owner, a, b);
+    const second = await changeEmail(t, owner, b, c);
+    await t.api
+      .delete('/api/v1/users/me?mode=erase')
+      .set('authorization', owner.bearer)
+      .send({ password: owner.password })
+      .expect(204);
+    for (const email of [a, b, c]) expect(await t.getItem(`UNIQUE#EMAIL#${email}`, 'UNIQUE')).toBeUndefined();
+    for (const token of [first, second]) {
+      expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+    }
+    await signUp(t, { email: a });
+    await signUp(t, { email: b });
+  });
+
   it('two concurrent uses of one link: exactly one wins', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));

@@ -22,7 +22,7 @@ import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-
 import { cutoffOf, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
 import { ERASURE_MARKER_ATTRIBUTES, type EmailRevert, erasureMarkerRemoval } from '../identity/account.js';
-import type { RevertPlan } from './email-reverts.js';
+import { liveReverts, type RevertPlan } from './email-reverts.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
@@ -398,20 +398,29 @@ export class UsersRepository {
         onConditionFailed: () => versionMismatch(),
       },
       this.emails.release(user.email, user.id),
-      ...plan.undone.map((revert): TransactOperation => ({
-        item: {
-          Delete: {
-            TableName: this.tableName,
-            Key: Keys.uniqueEmail(revert.email),
-            ConditionExpression: reservation(revert).expression,
-            ExpressionAttributeValues: reservation(revert).values,
-          },
-        },
-        onConditionFailed: () => versionMismatch(),
-      })),
+      ...plan.undone.map((revert) => this.releaseReservation(user, revert)),
     ]);
     // Conditioned on the version read: the epoch was the one read.
     return { epoch: cutoffOf(user).epoch + 1 };
+  }
+
+  /**
+   * The end of a pending revert's reservation (its link dies with it): deleted on condition that it
+   * still names the account and the change's generation; otherwise the version's 412 (the account's
+   * list changed, or the reservation lapsed and was claimed: the caller reads again).
+   */
+  private releaseReservation(user: User, revert: EmailRevert): TransactOperation {
+    return {
+      item: {
+        Delete: {
+          TableName: this.tableName,
+          Key: Keys.uniqueEmail(revert.email),
+          ConditionExpression: 'reservedFor = :owner AND reservationGeneration = :generation',
+          ExpressionAttributeValues: { ':owner': user.id, ':generation': revert.generation },
+        },
+      },
+      onConditionFailed: () => versionMismatch(),
+    };
   }
 
   /**
@@ -512,8 +521,9 @@ export class UsersRepository {
   }
 
   /**
-   * Erases the user: the user and sign-in items (with the admin count and the uniqueness items,
-   * in one transaction), so the account is gone at once; the stream processor removes the rest.
+   * Erases the user: the user and sign-in items (with the admin count, the uniqueness items and
+   * the reservations of its pending email reverts, in one transaction), so the account is gone at
+   * once; the stream processor removes the rest. A failed condition is the version's 412.
    */
   async erase(user: User): Promise<void> {
     await transactWrite(this.db, [
@@ -525,6 +535,11 @@ export class UsersRepository {
       // The email and username are free again the moment the account is gone.
       this.emails.release(user.email, user.id, { ifPresent: true }),
       this.usernames.release(user.username, user.id, { ifPresent: true }),
+      // So are the addresses reserved for its pending reverts (review 18b L2): their links die
+      // with the account, and the owner of an address it was moved away from can register it again.
+      ...liveReverts(user.emailReverts, this.clock.now().toISOString()).map((revert) =>
+        this.releaseReservation(user, revert),
+      ),
     ]);
   }
 
