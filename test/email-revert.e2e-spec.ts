@@ -5,6 +5,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { UsersService } from '../src/users/users.service.js';
 import { streamRecords } from './helpers/stream.js';
 import { createTestApp, signUp, verifyEmail, type SignedIn, type TestApp } from './helpers/test-app.js';
 
@@ -273,6 +274,30 @@ describe('undoing an email change from the old address (e2e)', () => {
     }
     await signUp(t, { email: a });
     await signUp(t, { email: b });
+  });
+
+  it('a deactivated account is active again after the revert, so the owner can reset and sign in (review 18b L3)', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    await t.api.delete('/api/v1/users/me').set('authorization', owner.bearer).expect(204);
+    await revert(t, token).expect(204);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: owner.email, status: 'active' });
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
+    await t.mailSent();
+    await t.api
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token: t.mailer.tokenFor(owner.email, 'password_reset'), newPassword: 'mine-again-2' })
+      .expect(204);
+    await login(t, owner.email, 'mine-again-2').expect(200);
+  });
+
+  it('a suspended account stays suspended after the revert', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    // As an admin suspends it (PATCH /users/{id}/status).
+    await t.app.get(UsersService).setStatus(owner.userId, 'suspended');
+    await revert(t, token).expect(204);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: owner.email, status: 'suspended' });
   });
 
   it('two concurrent uses of one link: exactly one wins', async () => {

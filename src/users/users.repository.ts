@@ -350,7 +350,8 @@ export class UsersRepository {
 
   /**
    * An email change's revert (its link used), in one transaction on the user's version: the
-   * reserved address becomes the account's again, verified; the current address and the
+   * reserved address becomes the account's again, verified (a pending or deactivated account
+   * active again, a suspended one still suspended); the current address and the
    * reservations of later changes are released; the password becomes `unusableHash` (nobody knows
    * it: the owner resets it by mail, which now goes to the restored address); every session ends
    * (the epoch). `consume` is the link's use (review 18b L1), first so that its failed condition
@@ -364,7 +365,10 @@ export class UsersRepository {
     consume: TransactionPart,
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
-    const status = user.status === 'pending' ? 'active' : user.status;
+    // Proving the mailbox is enough to use the account again: a pending one (never verified) and a
+    // deactivated one (review 18b L3: deactivating after the change would leave the owner a
+    // restored account they cannot sign in to or reset) become active; a suspension stays.
+    const status = user.status === 'pending' || user.status === 'inactive' ? 'active' : user.status;
     const reservation = (revert: EmailRevert) => ({
       expression: 'reservedFor = :owner AND reservationGeneration = :generation',
       values: { ':owner': user.id, ':generation': revert.generation },
