@@ -87,9 +87,9 @@ describe('account security (e2e)', () => {
     it('tells `user:role` that it made an admin of an unverified account', async () => {
       const user = await signUp(t);
       const result = (await t.app.get(UsersService).setRoleByEmail(user.email, 'admin')) as unknown as {
-        unverifiedAdmin?: boolean;
+        unverifiedStaff?: boolean;
       };
-      expect(result.unverifiedAdmin).toBe(true);
+      expect(result.unverifiedStaff).toBe(true);
     });
   });
 

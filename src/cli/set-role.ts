@@ -14,12 +14,12 @@ if (!email || !role || !(USER_ROLES as readonly string[]).includes(role)) {
 }
 
 runWithAppContext(async (context) => {
-  const { user, unverifiedAdmin } = await context
+  const { user, unverifiedStaff } = await context
     .get(UsersService)
     .setRoleByEmail(email.trim().toLowerCase(), role as UserRole);
-  if (unverifiedAdmin) {
+  if (unverifiedStaff) {
     console.warn(
-      `WARNING: ${user.email} has not verified its email address. Whoever registered it now has admin rights; ` +
+      `WARNING: ${user.email} has not verified its email address. Whoever registered it now has ${user.role} rights; ` +
         'make sure the account is yours (or use ADMIN_EMAIL/ADMIN_PASSWORD, which takes the account over).',
     );
   }

@@ -78,6 +78,11 @@ describe('loadConfig', () => {
     expect(config.auth.bcryptCost).toBeGreaterThanOrEqual(10);
   });
 
+  it('names a short CURSOR_SECRET only when it is set: unset, it is JWT_SECRET, named already (review 18c)', () => {
+    expect(problemsOf({ JWT_SECRET: 'abc' })).toEqual(['JWT_SECRET must be at least 32 bytes long']);
+    expect(problemsOf({ CURSOR_SECRET: 'abc' })).toEqual(['CURSOR_SECRET must be at least 32 bytes long']);
+  });
+
   it('refuses a weak bcrypt cost in production', () => {
     expect(
       problemsOf({ NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL, BCRYPT_COST: '4' }).join('\n'),
@@ -93,8 +98,9 @@ describe('loadConfig', () => {
     it('refuses in production a transport that does not deliver, naming the setting', () => {
       const base = { NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL };
       expect(problemsOf({ ...base, MAIL_TRANSPORT: '' }).join('\n')).toMatch(
-        /MAIL_TRANSPORT must be smtp or ses in production \(got "log"\)/,
+        /MAIL_TRANSPORT must be smtp or ses in production \(unset: the default there is "log"\)/,
       );
+      expect(problemsOf({ ...base, MAIL_TRANSPORT: 'log' }).join('\n')).toMatch(/in production \(got "log"\)/);
       expect(problemsOf({ ...base, MAIL_TRANSPORT: 'file' }).join('\n')).toMatch(/MAIL_TRANSPORT must be smtp or ses/);
       expect(problemsOf({ ...base, MAIL_FROM: '' })).toEqual([
         'MAIL_FROM is required in production (the sender address of mails)',

@@ -430,7 +430,7 @@ function mailFrom(
   const smtpUrl = env.SMTP_URL?.trim() || undefined;
   if (production && (transport === 'file' || transport === 'log')) {
     problems.push(
-      `MAIL_TRANSPORT must be smtp or ses in production (got "${env.MAIL_TRANSPORT?.trim() || transport}"): ` +
+      `MAIL_TRANSPORT must be smtp or ses in production (${env.MAIL_TRANSPORT?.trim() ? `got "${transport}"` : `unset: the default there is "${transport}"`}): ` +
         'the file and log transports deliver no mail',
     );
   }
@@ -533,8 +533,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (production && bcryptCost < 10) problems.push('BCRYPT_COST must be at least 10 in production');
 
   const cursorSecret = str('CURSOR_SECRET', jwtSecret);
-  if (Buffer.byteLength(cursorSecret) < 32) problems.push('CURSOR_SECRET must be at least 32 bytes long');
-  else if (production && env.CURSOR_SECRET?.trim()) {
+  // Unset, it is JWT_SECRET, whose own check has already named the problem (review 18c: a short
+  // JWT_SECRET also reported a CURSOR_SECRET nobody had set).
+  if (Buffer.byteLength(cursorSecret) < 32 && env.CURSOR_SECRET?.trim()) {
+    problems.push('CURSOR_SECRET must be at least 32 bytes long');
+  } else if (production && env.CURSOR_SECRET?.trim()) {
     const weak = weakSecretReason(cursorSecret);
     if (weak) problems.push(`CURSOR_SECRET in production ${weak}`);
   }

@@ -430,12 +430,18 @@ describe('UsersService: admin changes', () => {
 
   it('setRoleByEmail makes an admin active, and says when the email was never verified', async () => {
     const { service, users } = setUp([user('u1', { status: 'pending', emailVerified: false })]);
-    const { unverifiedAdmin } = await service.setRoleByEmail('u1@example.com', 'admin');
-    expect(unverifiedAdmin).toBe(true);
+    const { unverifiedStaff } = await service.setRoleByEmail('u1@example.com', 'admin');
+    expect(unverifiedStaff).toBe(true);
     expect(users.setRoleAndStatus.mock.calls.map(([, change]) => change)).toEqual([
       { role: 'admin', status: 'active' },
     ]);
     expect(await refusalOf(() => service.setRoleByEmail('nobody@example.com', 'admin'))).toBe('404 user_not_found');
+  });
+
+  it('setRoleByEmail says so for a moderator too, and not for a plain user (review 18c)', async () => {
+    const { service } = setUp([user('u1', { status: 'active', emailVerified: false })]);
+    expect((await service.setRoleByEmail('u1@example.com', 'moderator')).unverifiedStaff).toBe(true);
+    expect((await service.setRoleByEmail('u1@example.com', 'user')).unverifiedStaff).toBe(false);
   });
 });
 

@@ -470,20 +470,20 @@ export class UsersService {
   }
 
   /**
-   * Sets the role of the account with this email (the `user:role` command). `unverifiedAdmin`
-   * is true when it made an admin of an account whose email nobody has confirmed: the caller
-   * warns, since whoever registered the address may not be who the operator thinks.
+   * Sets the role of the account with this email (the `user:role` command). `unverifiedStaff`
+   * is true when it made a moderator or an admin of an account whose email nobody has confirmed:
+   * the caller warns, since whoever registered the address may not be who the operator thinks.
    */
-  async setRoleByEmail(email: string, role: UserRole): Promise<{ user: User; unverifiedAdmin: boolean }> {
+  async setRoleByEmail(email: string, role: UserRole): Promise<{ user: User; unverifiedStaff: boolean }> {
     const userId = await this.users.findIdByEmail(email);
     if (!userId) throw notFound(ErrorCode.UserNotFound, `No user has the email ${email}.`);
     const user = await this.requireUser(userId);
-    const unverifiedAdmin = role === 'admin' && !user.emailVerified;
+    const unverifiedStaff = role !== 'user' && !user.emailVerified;
     if (role === 'admin' && user.status !== 'active') {
       await this.users.setRoleAndStatus(user, { role, status: 'active' });
-      return { user: await this.requireUser(userId), unverifiedAdmin };
+      return { user: await this.requireUser(userId), unverifiedStaff };
     }
-    return { user: await this.setRole(userId, role), unverifiedAdmin };
+    return { user: await this.setRole(userId, role), unverifiedStaff };
   }
 
   private async requireUser(userId: string): Promise<User> {
