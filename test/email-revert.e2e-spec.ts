@@ -110,6 +110,41 @@ describe('undoing an email change from the old address (e2e)', () => {
     await revert(t, token).expect(204);
   });
 
+  it('a notice whose mail fails once is retried by the stream with the same link, which works (review 18b L4)', async () => {
+    const owner = await verified(t);
+    const stolen = fresh('thief');
+    const send = t.mailer.send.bind(t.mailer);
+    let failures = 1;
+    const outage = jest
+      .spyOn(t.mailer, 'send')
+      .mockImplementation((mail) =>
+        mail.kind === 'email_changed' && failures-- > 0 ? Promise.reject(new Error('mail server down')) : send(mail),
+      );
+    try {
+      await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', owner.bearer)
+        .send({ email: stolen, password: owner.password })
+        .expect(200);
+      await expect(t.mailSent()).rejects.toThrow(/keeps failing/);
+      expect(t.mailer.last(owner.email, 'email_changed')).toBeUndefined();
+      t.clock.advance(60_000); // past the shard's backoff
+      await t.mailSent();
+    } finally {
+      outage.mockRestore();
+      t.clock.reset();
+    }
+    const token = t.mailer.tokenFor(owner.email, 'email_changed');
+    expect(token).toBeDefined();
+    expect(t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_changed')).toHaveLength(1);
+    const revertTokens = (await t.allItems()).filter(
+      (i) => i.kind === 'email_change_revert' && i.userId === owner.userId,
+    );
+    expect(revertTokens).toHaveLength(1);
+    await revert(t, token).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(owner.email);
+  });
+
   it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {
     const owner = await verified(t);
     await changeEmail(t, owner, owner.email, fresh('thief'));

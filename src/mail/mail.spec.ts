@@ -1,5 +1,5 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
@@ -7,7 +7,7 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { InMemoryMailer } from './in-memory.mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SesMailer, type SesSender } from './ses.mailer.js';
-import { noticesOf, SecurityNotices } from './security-notices.js';
+import { NoticeNotSent, noticesOf, SecurityNotices } from './security-notices.js';
 import { renderMail } from './templates.js';
 
 describe('mail templates', () => {
@@ -133,7 +133,11 @@ describe('a security notice replayed from a dead letter', () => {
    */
   function markerTable(clock: SettableClock, users = new Set(['user'])) {
     const ttls = new Map<string, number>();
-    const send = (command: TransactWriteCommand) => {
+    const send = (command: TransactWriteCommand | DeleteCommand) => {
+      if ('Key' in command.input) {
+        ttls.delete(`${String(command.input.Key?.PK)}|${String(command.input.Key?.SK)}`); // a release
+        return Promise.resolve({});
+      }
       const [{ Put: put }, { ConditionCheck: check }] = command.input.TransactItems ?? [];
       const item = put?.Item ?? {};
       const key = `${String(item.PK)}|${String(item.SK)}`;
@@ -180,7 +184,7 @@ describe('a security notice replayed from a dead letter', () => {
     expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
   });
 
-  it("an email change's notice mints its undo link once: a replay mints nothing; a failed mint sends the notice without it", async () => {
+  it("an email change's notice mints its undo link once: a replay mints nothing; a failed mint sends nothing and is retried", async () => {
     const { mailer, notices } = noticesOnMarkerTable();
     const minted: unknown[] = [];
     const mint = (request: unknown) => (minted.push(request), Promise.resolve('https://a.example/revert?token=t'));
@@ -194,10 +198,20 @@ describe('a security notice replayed from a dead letter', () => {
     ]);
     expect(mailer.outbox.map((mail) => mail.link)).toEqual(['https://a.example/revert?token=t']);
 
-    const later = { ...after, email: 'newer@example.com', version: 6 };
+    // Review 18b L4: a notice without its link would lose the change's only undo link for good.
+    const later = {
+      ...after,
+      email: 'newer@example.com',
+      version: 6,
+      emailGeneration: 2,
+      emailReverts: [...reverts, { generation: 2, email: 'new@example.com', expiresAt: '2026-12-04T09:00:00.000Z' }],
+    };
     const failing = () => Promise.reject(new Error('table down'));
-    expect(await notices.fromUserChange('user', after, later, failing)).toEqual(['email_changed']);
-    expect(mailer.outbox.at(-1)?.link).toBeUndefined();
+    await expect(notices.fromUserChange('user', after, later, failing)).rejects.toThrow(NoticeNotSent);
+    expect(mailer.outbox).toHaveLength(1);
+    // The marker was given back: the record's retry sends the notice, with its link.
+    expect(await notices.fromUserChange('user', after, later, mint)).toEqual(['email_changed']);
+    expect(mailer.outbox.at(-1)).toMatchObject({ to: 'new@example.com', link: 'https://a.example/revert?token=t' });
   });
 
   it("replayed after the user's erasure: no mail to the erased address, no marker in the erased partition", async () => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
@@ -31,5 +31,13 @@ export class NoticesSentRepository {
       ttl: epochSeconds(until),
     };
     return putNewWhileOwnerExists(this.db, this.tableName, marker, Keys.user(userId));
+  }
+
+  /**
+   * Gives a claimed notice back (review 18b L4): its mail could not be sent, so the record is to
+   * be retried, and the retry must find the notice unclaimed.
+   */
+  async release(userId: string, notice: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: Keys.noticeSent(userId, notice) }));
   }
 }

@@ -78,11 +78,19 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   return notices;
 }
 
+/** A notice could not be sent (nor its link minted): its marker is released and the record retried. */
+export class NoticeNotSent extends Error {
+  override readonly name = 'NoticeNotSent';
+}
+
 /**
  * Security notices, sent by the stream processor from the user item's own change record: the
  * request writes nothing for them. Each is claimed with a marker item before it is sent, so a
- * replayed record sends nothing more (at most once: a crash or a mail failure after the claim
- * loses that notice). A failure is logged without the mail's content.
+ * replayed record sends nothing more. A notice whose link could not be minted or whose mail could
+ * not be sent gives its marker back and fails the record, which the stream retries (review 18b L4:
+ * an `email_changed` notice carries the change's only undo link, which the retry mints again, the
+ * same); a failure is logged without the mail's content. A crash between the claim and the send
+ * still loses that notice (the marker stays claimed).
  */
 @Injectable()
 export class SecurityNotices {
@@ -97,7 +105,8 @@ export class SecurityNotices {
 
   /**
    * Sends what a MODIFY of the user item calls for; returns the kinds it sent. An email change's
-   * undo link is minted (`mintRevertLink`) after the notice's claim, so a replay mints none.
+   * undo link is minted (`mintRevertLink`) after the notice's claim. Throws `NoticeNotSent` after
+   * trying every notice when one failed (the ones sent stay claimed).
    */
   async fromUserChange(
     userId: string,
@@ -106,31 +115,25 @@ export class SecurityNotices {
     mintRevertLink?: RevertLinkMinter,
   ): Promise<string[]> {
     const sent: string[] = [];
+    const failed: string[] = [];
     for (const notice of noticesOf(before, after, userId)) {
       const now = this.clock.now();
       if (!(await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS)))) continue;
-      const link = notice.revert && mintRevertLink ? await this.mintOrLog(notice.revert, mintRevertLink) : undefined;
       try {
+        const link = notice.revert && mintRevertLink ? await mintRevertLink(notice.revert) : undefined;
         await this.mailer.send(
           renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail),
         );
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {
-        this.logger.warn(`A ${notice.mail.kind} notice could not be sent: ${describeMailError(error)}`);
+        this.logger.warn(`A ${notice.mail.kind} notice could not be sent (retried): ${describeMailError(error)}`);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'failed' });
+        await this.sent.release(userId, notice.marker);
+        failed.push(notice.mail.kind);
       }
     }
+    if (failed.length > 0) throw new NoticeNotSent(`${failed.join(', ')} not sent; the record is retried`);
     return sent;
-  }
-
-  /** The undo link, or undefined when it could not be minted: the notice then goes out without it. */
-  private async mintOrLog(revert: RevertLinkRequest, mint: RevertLinkMinter): Promise<string | undefined> {
-    try {
-      return await mint(revert);
-    } catch (error) {
-      this.logger.warn(`An email change's undo link could not be minted: ${describeMailError(error)}`);
-      return undefined;
-    }
   }
 }

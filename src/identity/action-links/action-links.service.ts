@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -26,6 +26,9 @@ const PAGES: Record<ActionTokenKind, string> = {
   email_change_revert: '/revert-email-change',
 };
 
+/** HKDF label of the key undo links are derived with (from JWT_SECRET, as the other derived keys). */
+const REVERT_KEY_LABEL = 'conduit email-change revert link v1';
+
 const REQUEST_KINDS: readonly string[] = ['password_reset', 'email_verification'] satisfies MailRequestKind[];
 
 /** Who a link is for, and the state it is bound to. */
@@ -52,6 +55,7 @@ export type DeliveryOutcome = 'sent' | 'send_failed' | 'already_minted' | 'expir
 @Injectable()
 export class ActionLinksService {
   private readonly logger = new Logger('ActionLinks');
+  private readonly revertKey: Buffer;
 
   constructor(
     private readonly tokens: ActionTokensRepository,
@@ -59,7 +63,11 @@ export class ActionLinksService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: AppMetrics,
-  ) {}
+  ) {
+    this.revertKey = Buffer.from(
+      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), REVERT_KEY_LABEL, 32),
+    );
+  }
 
   /**
    * Asks the processor for a link mail: one PutItem, the same for a recipient and for nobody
@@ -135,9 +143,11 @@ export class ActionLinksService {
   /**
    * Mints an email change's undo link for the notice to the old address (src/users/email-reverts.ts),
    * bound to the user, the address to restore and the email generation the change produced, and
-   * living as long as the address's reservation: one conditional Put, with no request item (the
-   * notice's marker already makes it at most once per change; a second link minted for one change
-   * could do no more than the first, since the revert ends the reservation both are bound to).
+   * living as long as the address's reservation. The token is not random but an HMAC of the user
+   * and the generation under a key derived from JWT_SECRET (review 18b L4): a notice whose send
+   * failed is retried by the stream, and the retry mints the same link (its conditional Put finds
+   * the item there) rather than a second one. A generation is never used twice by one account, so
+   * no two changes share a token; the revert ends the reservation the link is bound to.
    */
   async mintRevertLink(revert: {
     userId: string;
@@ -145,8 +155,10 @@ export class ActionLinksService {
     emailGeneration: number;
     expiresAt: string;
   }): Promise<string> {
-    const token = randomBytes(32).toString('base64url');
-    await this.tokens.put(sha256(token), {
+    const token = createHmac('sha256', this.revertKey)
+      .update(`${revert.userId}\0${revert.emailGeneration}`)
+      .digest('base64url');
+    await this.tokens.putOnce(sha256(token), {
       kind: 'email_change_revert',
       userId: revert.userId,
       email: revert.email,

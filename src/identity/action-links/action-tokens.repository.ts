@@ -94,10 +94,18 @@ export class ActionTokensRepository {
 
   /**
    * Stores a token minted without a mail request (an email change's undo link, minted by the
-   * notice of the change): one conditional Put of its hash, which a random token never repeats.
+   * notice of the change): one conditional Put of its hash. Such a token is derived from what it is
+   * bound to (review 18b L4), so a second mint of one change's link (a retried notice) finds its
+   * own item there: false, and nothing is written.
    */
-  async put(hash: string, token: ActionToken): Promise<void> {
-    await this.db.send(new PutCommand(this.tokenPut(hash, token)));
+  async putOnce(hash: string, token: ActionToken): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand(this.tokenPut(hash, token)));
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   private tokenPut(hash: string, token: ActionToken) {
