@@ -136,7 +136,7 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
       readFileSync(new URL('./fixtures/transactional-mail.event.json', import.meta.url), 'utf8'),
     ) as DynamoDBStreamEvent;
 
-  /** The mint and the notice claim as DynamoDB's conditions make them: once per request, once per notice. */
+  /** The mint and the notice claim as DynamoDB's conditions make them: once per request, once per notice (until given back). */
   class FakeStore {
     readonly minted: ActionToken[] = [];
     private readonly used = new Set<string>();
@@ -152,6 +152,10 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
       if (this.used.has(key)) return Promise.resolve(false);
       this.used.add(key);
       return Promise.resolve(true);
+    }
+    release(userId: string, notice: string): Promise<void> {
+      this.used.delete(`${userId}/${notice}`);
+      return Promise.resolve();
     }
   }
 
@@ -200,13 +204,19 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     expect(mailer.outbox).toHaveLength(3);
   });
 
-  it('counts a notice the mailer refused as failed (review 4, #8: a lost mail shows in /metrics)', async () => {
+  it('counts a notice the mailer refused as failed (review 4, #8) and reports its record for a retry (review 18b L4)', async () => {
     const { handler, mailer, metrics } = await lambdaWith('2026-11-26T19:16:00Z');
+    const send = mailer.send.bind(mailer);
     mailer.send = () => Promise.reject(new Error('mail server down'));
+    // The user item's record: Lambda retries from it, and the notice, its marker given back, goes out then.
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [{ itemIdentifier: '000000000000000000009' }] });
+    mailer.send = send;
     expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(mailer.outbox.map((m) => m.kind)).toEqual(['password_changed']);
     const { values } = await metrics.mailDeliveries().get();
     expect(values.map(({ labels, value }) => [labels.kind, labels.outcome, value])).toEqual([
       ['password_changed', 'failed', 1],
+      ['password_changed', 'sent', 1],
     ]);
   });
 

@@ -124,7 +124,7 @@ describe('an email change notice whose mail fails once (the mailer at its inject
 
   it('a link is bound to its user and generation: another change or another account gets another token', async () => {
     const { handler } = await handlerWith(new InMemoryMailer());
-    const links = handler['links'] as ActionLinksService;
+    const links: ActionLinksService = handler['links'];
     const base = { userId: 'u1', email: 'ada@example.com', emailGeneration: 3, expiresAt: EXPIRES };
     const first = await links.mintRevertLink(base);
     expect(await links.mintRevertLink(base)).toBe(first);
