@@ -16,6 +16,7 @@ import { type ActionToken, ActionTokensRepository } from '../identity/action-lin
 import { InMemoryMailer } from '../mail/in-memory.mailer.js';
 import { MAILER } from '../mail/mailer.js';
 import { NoticesSentRepository } from '../mail/notices-sent.repository.js';
+import { MarkerStore } from '../mail/notices-sent.testing.js';
 import { SecurityNotices } from '../mail/security-notices.js';
 import { TransactionalMailHandler } from './handlers/transactional-mail.handler.js';
 import { UsersRepository } from '../users/users.repository.js';
@@ -137,25 +138,14 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     ) as DynamoDBStreamEvent;
 
   /** The mint and the notice claim as DynamoDB's conditions make them: once per request, once per notice (until given back). */
-  class FakeStore {
+  class FakeStore extends MarkerStore {
     readonly minted: ActionToken[] = [];
-    private readonly used = new Set<string>();
     mint(_hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
       const key = `${request.PK}/${request.SK}`;
       if (this.used.has(key)) return Promise.resolve(false);
       this.used.add(key);
       this.minted.push(token);
       return Promise.resolve(true);
-    }
-    claim(userId: string, notice: string): Promise<boolean> {
-      const key = `${userId}/${notice}`;
-      if (this.used.has(key)) return Promise.resolve(false);
-      this.used.add(key);
-      return Promise.resolve(true);
-    }
-    release(userId: string, notice: string): Promise<void> {
-      this.used.delete(`${userId}/${notice}`);
-      return Promise.resolve();
     }
   }
 

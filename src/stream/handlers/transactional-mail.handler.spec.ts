@@ -9,6 +9,7 @@ import { type ActionToken, ActionTokensRepository } from '../../identity/action-
 import { InMemoryMailer } from '../../mail/in-memory.mailer.js';
 import { MAILER, type MailMessage } from '../../mail/mailer.js';
 import { NoticesSentRepository } from '../../mail/notices-sent.repository.js';
+import { MarkerStore } from '../../mail/notices-sent.testing.js';
 import { NoticeNotSent, SecurityNotices } from '../../mail/security-notices.js';
 import { AppMetrics } from '../../metrics/app-metrics.js';
 import { UsersRepository } from '../../users/users.repository.js';
@@ -26,21 +27,6 @@ class MailerFailingFirst extends InMemoryMailer {
       return Promise.reject(new Error('mail server down'));
     }
     return super.send(message);
-  }
-}
-
-/** The markers claimed, as the conditional Put and the Delete of NoticesSentRepository leave them. */
-class FakeMarkers {
-  readonly claimed = new Set<string>();
-  claim(userId: string, notice: string): Promise<boolean> {
-    const key = `${userId}/${notice}`;
-    if (this.claimed.has(key)) return Promise.resolve(false);
-    this.claimed.add(key);
-    return Promise.resolve(true);
-  }
-  release(userId: string, notice: string): Promise<void> {
-    this.claimed.delete(`${userId}/${notice}`);
-    return Promise.resolve();
   }
 }
 
@@ -75,7 +61,7 @@ const CHANGE: ItemChange = {
 // outage used to lose it (the marker stayed claimed, the send was never retried).
 describe('an email change notice whose mail fails once (the mailer at its injection token)', () => {
   async function handlerWith(mailer: InMemoryMailer) {
-    const markers = new FakeMarkers();
+    const markers = new MarkerStore();
     const tokens = new FakeTokens();
     const moduleRef = await Test.createTestingModule({
       providers: [
@@ -100,7 +86,7 @@ describe('an email change notice whose mail fails once (the mailer at its inject
 
     await expect(handler.handle(CHANGE, 'u1')).rejects.toThrow(NoticeNotSent);
     expect(mailer.outbox).toEqual([]);
-    expect(markers.claimed.size).toBe(0);
+    expect(markers.used.size).toBe(0);
     expect(tokens.items.size).toBe(1);
 
     await handler.handle(CHANGE, 'u1'); // the stream's retry of the record
@@ -115,7 +101,7 @@ describe('an email change notice whose mail fails once (the mailer at its inject
       emailGeneration: 3,
       expiresAt: EXPIRES,
     });
-    expect([...markers.claimed]).toEqual(['u1/email_changed#8']);
+    expect([...markers.used]).toEqual(['u1/email_changed#8']);
 
     // A replay of the record once it was sent mails nothing more.
     await handler.handle(CHANGE, 'u1');
