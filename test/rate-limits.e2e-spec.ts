@@ -162,6 +162,62 @@ describe('rate limits (e2e)', () => {
         .expect(200);
     });
 
+    /** A Conduit account (POST /api/users) registered from an IP of its own. */
+    const conduitUser = async () => {
+      const name = `c${nanoid(8)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      const res = await t.api
+        .post('/api/users')
+        .set('x-forwarded-for', newIp())
+        .send({ user: { username: name, email: `${name}@example.com`, password: 'password-1234' } })
+        .expect(201);
+      return { username: name, token: `Token ${(res.body as { user: { token: string } }).user.token}` };
+    };
+    /** A Conduit 429: the RealWorld envelope (no problem+json, no `code`), with Retry-After. */
+    const expectConduitLimited = (res: { status: number; headers: Record<string, string>; body: unknown }) => {
+      expect(res.status).toBe(429);
+      expect(res.body).toEqual({ errors: { body: ['Too many requests; try again later.'] } });
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    };
+
+    it('Conduit writes (comments, favorites, follows) count against the same budget (review 19a, H1)', async () => {
+      const [author, fan] = await Promise.all([conduitUser(), conduitUser()]);
+      const created = await t.api
+        .post('/api/articles')
+        .set('authorization', author.token)
+        .send({ article: { title: 'Conduit limited', description: 'd', body: 'b' } })
+        .expect(201);
+      const slug = (created.body as { article: { slug: string } }).article.slug;
+      await t.api.post(`/api/articles/${slug}/favorite`).set('authorization', fan.token).expect(200);
+      await t.api.post(`/api/profiles/${author.username}/follow`).set('authorization', fan.token).expect(200);
+      await t.api
+        .post(`/api/articles/${slug}/comments`)
+        .set('authorization', fan.token)
+        .send({ comment: { body: 'third' } })
+        .expect(200);
+      expectConduitLimited(
+        await t.api
+          .post(`/api/articles/${slug}/comments`)
+          .set('authorization', fan.token)
+          .send({ comment: { body: 'fourth' } }),
+      );
+      expectConduitLimited(await t.api.delete(`/api/articles/${slug}/favorite`).set('authorization', fan.token));
+      expectConduitLimited(
+        await t.api.delete(`/api/profiles/${author.username}/follow`).set('authorization', fan.token),
+      );
+      // One budget for both APIs: the native like is refused too, with the native problem's code.
+      const native = await t.api.get(`/api/v1/posts/by-slug/${slug}`).expect(200);
+      expectLimited(
+        await t.api
+          .put(`/api/v1/posts/${(native.body as { id: string }).id}/like`)
+          .set('authorization', fan.token.replace('Token', 'Bearer')),
+      );
+      // Nothing of the refused writes happened.
+      const comments = await t.api.get(`/api/articles/${slug}/comments`).set('authorization', fan.token).expect(200);
+      expect((comments.body as { comments: { body: string }[] }).comments.map((c) => c.body)).toEqual(['third']);
+    });
+
     it('staff are exempt', async () => {
       const admin = await signInAdmin(t);
       for (let i = 0; i < 5; i++) {

@@ -86,7 +86,6 @@ export class ConduitArticlesController {
    *
    * @remarks Published at once; `tagList` names are found or created.
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Post()
   @HttpCode(HttpStatus.CREATED)
@@ -132,7 +131,6 @@ export class ConduitArticlesController {
    *
    * @remarks Likes the article (idempotent).
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Post(':slug/favorite')
   @HttpCode(HttpStatus.OK)
@@ -149,7 +147,6 @@ export class ConduitArticlesController {
    *
    * @remarks Removes the like (idempotent).
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Delete(':slug/favorite')
   @ConduitErrors(404, 422, 429, 503)
@@ -180,7 +177,6 @@ export class ConduitArticlesController {
    *
    * @remarks Visible to everyone at once; moderators can hide it later (docs/conduit.md).
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Post(':slug/comments')
   @HttpCode(HttpStatus.OK)

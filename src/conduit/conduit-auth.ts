@@ -19,6 +19,7 @@ import { ContentWriteGuard } from '../identity/content-write.guard.js';
 
 const CONDUIT_AUTH = 'conduit:auth';
 type ConduitGuardMode = 'required' | 'optional';
+type CanActivateClass = new (...args: never[]) => CanActivate;
 
 export type ConduitRequest = Request & { user?: AuthUser; conduitToken?: string };
 
@@ -56,13 +57,18 @@ export class ConduitAuthGuard implements CanActivate {
   }
 }
 
-const conduitRoute = (mode: ConduitGuardMode) =>
+/**
+ * `guards` run after ConduitAuthGuard, in one `UseGuards` list: decorators apply bottom-up and
+ * `UseGuards` appends, so guards given by a separate decorator would run in the order the
+ * decorators happen to be written (review 19a, H1).
+ */
+const conduitRoute = (mode: ConduitGuardMode, ...guards: CanActivateClass[]) =>
   applyDecorators(
     // The global guard lets the route through; ConduitAuthGuard decides.
     SetMetadata(AUTH_MODE, 'public' satisfies AuthMode),
     SetMetadata(CONDUIT_AUTH, mode),
     ApiExtension(AUTH_MODE_EXTENSION, (mode === 'required' ? 'conduit' : 'conduit-optional') satisfies ConduitAuthMode),
-    UseGuards(ConduitAuthGuard),
+    UseGuards(ConduitAuthGuard, ...guards),
     ConduitErrors(401, 403),
   );
 
@@ -72,8 +78,12 @@ export const ConduitAuthenticated = () => conduitRoute('required');
 /** A Conduit route that personalises its answer (`following`, `favorited`) for a valid token. */
 export const ConduitOptionalAuth = () => conduitRoute('optional');
 
-/** A content write (article, comment, favorite, follow) under the shared per-account limit (429). */
-export const ConduitContentWrite = () => applyDecorators(UseGuards(ContentWriteGuard), ConduitErrors(429));
+/**
+ * A content write (article, comment, favorite, follow): authenticated as `ConduitAuthenticated`
+ * (use it instead of that), then counted against the shared per-account limit (429).
+ */
+export const ConduitContentWrite = () =>
+  applyDecorators(conduitRoute('required', ContentWriteGuard), ConduitErrors(429));
 
 /** A Conduit route that reads no token (registration, sign-in, tags). */
 export const ConduitPublic = () =>

@@ -107,7 +107,6 @@ export class ConduitUsersController {
    *
    * @remarks Follows the user (idempotent). Yourself is 422; an unknown or deactivated user 404.
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Post('profiles/:username/follow')
   @HttpCode(HttpStatus.OK)
@@ -124,7 +123,6 @@ export class ConduitUsersController {
    *
    * @remarks Unfollows the user (idempotent).
    */
-  @ConduitAuthenticated()
   @ConduitContentWrite()
   @Delete('profiles/:username/follow')
   @ConduitErrors(404, 422, 429, 503)

@@ -12,11 +12,16 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
+import { unauthorized } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
 
 /**
  * Counts a content write (post, comment, like) against the caller's per-minute budget,
  * CONTENT_RATE_LIMIT_PER_MINUTE, shared by all of them. Staff are exempt: moderation must not
- * stall behind a limit meant for spam. Runs after the global authentication guard.
+ * stall behind a limit meant for spam. Runs after the guard that authenticates the route (the
+ * global one natively; ConduitAuthGuard, before it in the same list, under /api), and fails closed:
+ * a request that reaches it without a user is refused (401), never let through uncounted (review
+ * 19a, H1: Conduit's guards once ran in the other order, and no Conduit write was ever counted).
  */
 @Injectable()
 export class ContentWriteGuard implements CanActivate {
@@ -27,7 +32,8 @@ export class ContentWriteGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const user = context.switchToHttp().getRequest<Request & { user?: AuthUser }>().user;
-    if (!user || user.role === 'admin' || user.role === 'moderator') return true;
+    if (!user) throw unauthorized(ErrorCode.MissingToken, 'A content write needs an authenticated user.');
+    if (user.role === 'admin' || user.role === 'moderator') return true;
     await this.limiter.consume([{ rule: this.config.rateLimits.contentPerAccount, subject: user.userId }]);
     return true;
   }
