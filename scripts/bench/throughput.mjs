@@ -61,10 +61,10 @@ export async function sideBySide(contenders, { rounds, concurrency, seconds, alt
 const okStatus = (res) => res.status >= 200 && res.status < 300;
 
 /**
- * `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make.
- * With `pinning` (BENCH_PIN=1, `corePinning` in pin.mjs), each round also runs both sides with the
- * engine on one core and the measured side on the other, alternating the order from round to round,
- * and each route gets a second row, "pinned".
+ * `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make,
+ * the order reversed from one round to the next (app, raw; raw, app; ...). With `pinning` (BENCH_PIN=1,
+ * `corePinning` in pin.mjs), each round also runs both sides with the engine on one core and the
+ * measured side on the other, and each route gets a second row, "pinned".
  */
 export async function appAgainstRaw({ base, db, tableName, fixture, options, pinning }) {
   const userId = fixture.author.userId;
@@ -96,7 +96,8 @@ export async function appAgainstRaw({ base, db, tableName, fixture, options, pin
   };
   const compare = async (name, app, raw) => {
     if (!pinning) {
-      const result = await sideBySide({ app, raw }, options);
+      // app, raw; raw, app; ...: as the pinned rows, so that neither side always runs first in a round.
+      const result = await sideBySide({ app, raw }, { ...options, alternate: true });
       return { [name]: { ...result, ratio: round2(result.app.median / result.raw.median), target: 0.8 } };
     }
     const { pin, unpin } = pinning;
