@@ -9,6 +9,9 @@
 //                                   pinned to core 1 and the measured side (app and this process, its
 //                                   driver and raw loop) to core 0, interleaved with the unpinned
 //                                   runs; prints both (needs taskset and 2 cores; off by default)
+//   BENCH_ONLY=app-against-raw      only the app-against-raw comparisons (about a minute, 2 with BENCH_PIN):
+//                                   no table growth or capacity patterns, sign-ins, CPU or cached page;
+//                                   the table holds the fixture alone
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { loadConfig } from '../../dist/config/app-config.js';
@@ -25,6 +28,10 @@ const OPTIONS = {
   concurrency: Number(process.env.BENCH_CONCURRENCY ?? 16),
 };
 const PIN = process.env.BENCH_PIN === '1';
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'app-against-raw')
+  throw new Error(`BENCH_ONLY: "app-against-raw" or unset, not ${JSON.stringify(ONLY)}`);
+const RAW_ONLY = ONLY === 'app-against-raw';
 const BCRYPT_COST = 10;
 const TABLE = 'bench';
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
@@ -86,46 +93,7 @@ async function main() {
   await app.stop();
   app = await startApp({ ...appEnv, ...noWorker, PUBLIC_CACHE_SECONDS: '0', COMMENT_AUTO_APPROVE: 'all' });
 
-  // Capacity at each size.
-  const capacity = [];
-  let items = template.tableItems;
-  for (const [round, size] of SIZES.entries()) {
-    const growStarted = Date.now();
-    items = await growTo(loader, TABLE, template, items, size);
-    log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s`);
-    capacity.push({ items, patterns: await measurePatterns(app.base, fixture, round + 1) });
-  }
-  const documented = documentedCalls();
-  const rows = capacity[0].patterns.map((first, i) => {
-    const bySize = capacity.map((c) => c.patterns[i]);
-    const last = bySize[bySize.length - 1];
-    // Growth: more calls, or more capacity for the same number of listed items beyond one
-    // rounding step (a page's items differ a little in size from one table size to the next).
-    const capacityOf = (c) => (first.kind === 'read' ? c.rcu : c.wcu);
-    const grows =
-      last.calls > first.calls || (last.listed === first.listed && capacityOf(last) > capacityOf(first) + 0.5);
-    return {
-      row: first.row,
-      name: first.name,
-      signedIn: first.signedIn,
-      documentedCalls: documented.get(first.row) ?? '?',
-      bySize: bySize.map(({ calls, rcu, wcu, listed }) => ({ calls, rcu, wcu, listed })),
-      grows,
-    };
-  });
-  log(
-    "\nCapacity per request (calls / RCU / WCU) at each table size. docs: data-model.md's calls column,\n" +
-      "which leaves out the guard's BatchGetItem of a signed-in request (*: signed in, one call more)",
-  );
-  log(
-    `${pad('#', 4)}${pad('pattern', 36)}${pad('docs', 28)}${capacity.map((c) => pad(`${c.items} items`, 18)).join('')}grows`,
-  );
-  for (const r of rows)
-    log(
-      `${pad(r.row, 4)}${pad(`${r.name}${r.signedIn ? ' *' : ''}`, 36)}${pad(r.documentedCalls.slice(0, 26), 28)}${r.bySize
-        .map((c) => pad(`${c.calls} / ${c.rcu} / ${c.wcu}`, 18))
-        .join('')}${r.grows ? 'YES' : 'no'}`,
-    );
+  const rows = RAW_ONLY ? [] : await capacityAtEachSize({ app, loader, fixture, template });
 
   await app.stop();
   app = await startApp({ ...appEnv, ...noWorker, ...unlimited, PUBLIC_CACHE_SECONDS: '0' });
@@ -143,6 +111,10 @@ async function main() {
     log(
       `  ${pad(name, nameWidth)} app ${r.app.median} (${r.app.min}-${r.app.max})  raw ${r.raw.median} (${r.raw.min}-${r.raw.max})  ratio ${r.ratio} (target >= ${r.target})`,
     );
+  if (RAW_ONLY) {
+    await app.stop();
+    return write({ started, only: ONLY, appAgainstRaw: raw }, rows);
+  }
 
   // Sign-ins against bcrypt's bound.
   const hashThreads = Math.max(1, availableParallelism() - 1); // PASSWORD_HASH_CONCURRENCY's default
@@ -224,17 +196,79 @@ async function main() {
   );
   await cachedApp.stop();
 
+  return write(
+    {
+      started,
+      appAgainstRaw: raw,
+      logins,
+      cpuPerRequestMs: cpuRows,
+      cachedAgainstExpress: cached,
+    },
+    rows,
+  );
+}
+
+/** Grows the table to each of SIZES and measures every pattern there; prints and returns the rows. */
+async function capacityAtEachSize({ app, loader, fixture, template }) {
+  const capacity = [];
+  let items = template.tableItems;
+  for (const [round, size] of SIZES.entries()) {
+    const growStarted = Date.now();
+    items = await growTo(loader, TABLE, template, items, size);
+    log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s`);
+    capacity.push({ items, patterns: await measurePatterns(app.base, fixture, round + 1) });
+  }
+  const documented = documentedCalls();
+  const rows = capacity[0].patterns.map((first, i) => {
+    const bySize = capacity.map((c) => c.patterns[i]);
+    const last = bySize[bySize.length - 1];
+    // Growth: more calls, or more capacity for the same number of listed items beyond one
+    // rounding step (a page's items differ a little in size from one table size to the next).
+    const capacityOf = (c) => (first.kind === 'read' ? c.rcu : c.wcu);
+    const grows =
+      last.calls > first.calls || (last.listed === first.listed && capacityOf(last) > capacityOf(first) + 0.5);
+    return {
+      row: first.row,
+      name: first.name,
+      signedIn: first.signedIn,
+      documentedCalls: documented.get(first.row) ?? '?',
+      bySize: bySize.map(({ calls, rcu, wcu, listed }) => ({ calls, rcu, wcu, listed })),
+      grows,
+      sizes: capacity.map((c) => c.items),
+    };
+  });
+  log(
+    "\nCapacity per request (calls / RCU / WCU) at each table size. docs: data-model.md's calls column,\n" +
+      "which leaves out the guard's BatchGetItem of a signed-in request (*: signed in, one call more)",
+  );
+  log(
+    `${pad('#', 4)}${pad('pattern', 36)}${pad('docs', 28)}${capacity.map((c) => pad(`${c.items} items`, 18)).join('')}grows`,
+  );
+  for (const r of rows)
+    log(
+      `${pad(r.row, 4)}${pad(`${r.name}${r.signedIn ? ' *' : ''}`, 36)}${pad(r.documentedCalls.slice(0, 26), 28)}${r.bySize
+        .map((c) => pad(`${c.calls} / ${c.rcu} / ${c.wcu}`, 18))
+        .join('')}${r.grows ? 'YES' : 'no'}`,
+    );
+  return rows;
+}
+
+/** Writes the run's JSON under bench/results/ and flags the patterns that grow. */
+function write({ started, only, ...parts }, rows) {
   const seconds = Math.round((Date.now() - started) / 1000);
   const result = {
     at: new Date().toISOString(),
     machine: `${cpus().length} x ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     seconds,
-    options: { sizes: SIZES, ...OPTIONS, bcryptCost: BCRYPT_COST, ...(PIN ? { pin: true } : {}) },
-    capacity: rows.map((r) => ({ ...r, sizes: capacity.map((c) => c.items) })),
-    appAgainstRaw: raw,
-    logins,
-    cpuPerRequestMs: cpuRows,
-    cachedAgainstExpress: cached,
+    options: {
+      sizes: only ? [] : SIZES,
+      ...OPTIONS,
+      bcryptCost: BCRYPT_COST,
+      ...(PIN ? { pin: true } : {}),
+      ...(only ? { only } : {}),
+    },
+    ...(only ? {} : { capacity: rows }),
+    ...parts,
   };
   mkdirSync('bench/results', { recursive: true });
   const file = `bench/results/${result.at.slice(0, 19).replace(/:/g, '-')}.json`;

@@ -60,6 +60,22 @@ export async function sideBySide(contenders, { rounds, concurrency, seconds, alt
 
 const okStatus = (res) => res.status >= 200 && res.status < 300;
 
+/** `GET /users/{id}` of the fixture's author through the app (`app`), and the one `Query` it makes (`raw`). */
+export function userRoute({ base, db, tableName, fixture }) {
+  const userId = fixture.author.userId;
+  return {
+    app: async () => okStatus(await call(base, 'GET', `/api/v1/users/${userId}`)),
+    raw: () =>
+      db.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :user)',
+          ExpressionAttributeValues: { ':pk': Keys.user(userId).PK, ':user': Keys.userAggregatePrefix },
+        }),
+      ),
+  };
+}
+
 /**
  * `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make,
  * the order reversed from one round to the next (app, raw; raw, app; ...). With `pinning` (BENCH_PIN=1,
@@ -67,15 +83,7 @@ const okStatus = (res) => res.status >= 200 && res.status < 300;
  * measured side on the other, and each route gets a second row, "pinned".
  */
 export async function appAgainstRaw({ base, db, tableName, fixture, options, pinning }) {
-  const userId = fixture.author.userId;
-  const rawUser = () =>
-    db.send(
-      new QueryCommand({
-        TableName: tableName,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :user)',
-        ExpressionAttributeValues: { ':pk': Keys.user(userId).PK, ':user': Keys.userAggregatePrefix },
-      }),
-    );
+  const user = userRoute({ base, db, tableName, fixture });
   const month = new Date().toISOString().slice(0, 7);
   const rawFeed = async () => {
     const page = await db.send(
@@ -127,11 +135,7 @@ export async function appAgainstRaw({ base, db, tableName, fixture, options, pin
     };
   };
   return {
-    ...(await compare(
-      'GET /users/{id} (1 Query)',
-      async () => okStatus(await call(base, 'GET', `/api/v1/users/${userId}`)),
-      rawUser,
-    )),
+    ...(await compare('GET /users/{id} (1 Query)', user.app, user.raw)),
     ...(await compare(
       'GET /posts?limit=20 (Query + BatchGetItem)',
       async () => okStatus(await call(base, 'GET', '/api/v1/posts?limit=20')),
