@@ -9,6 +9,10 @@
 //                                   pinned to core 1 and the measured side (app and this process, its
 //                                   driver and raw loop) to core 0, interleaved with the unpinned
 //                                   runs; prints both (needs taskset and 2 cores; off by default)
+//   BENCH_DRIVER=http               how the app-against-raw comparisons send their requests to the app:
+//                                   node:http with keep-alive sockets (`http`, since session 19), or
+//                                   fetch with each answer parsed (`fetch`, as before; about 0.3-0.4 ms
+//                                   more of the bench process's CPU a request, on the measured core)
 //   BENCH_ONLY=app-against-raw      only the app-against-raw comparisons (about a minute, 2 with BENCH_PIN):
 //                                   no table growth or capacity patterns, sign-ins, CPU or cached page;
 //                                   the table holds the fixture alone
@@ -19,7 +23,14 @@ import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dyna
 import { call, cleanup, JWT_SECRET, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture, documentedCalls, growTo, measurePatterns, templateOf } from './capacity.mjs';
 import { corePinning } from './pin.mjs';
-import { appAgainstRaw, cachedAgainstExpress, cpuPerRequest, loginsAgainstBcrypt, round2 } from './throughput.mjs';
+import {
+  appAgainstRaw,
+  cachedAgainstExpress,
+  cpuPerRequest,
+  DRIVERS,
+  loginsAgainstBcrypt,
+  round2,
+} from './throughput.mjs';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const OPTIONS = {
@@ -32,6 +43,8 @@ const ONLY = process.env.BENCH_ONLY;
 if (ONLY !== undefined && ONLY !== 'app-against-raw')
   throw new Error(`BENCH_ONLY: "app-against-raw" or unset, not ${JSON.stringify(ONLY)}`);
 const RAW_ONLY = ONLY === 'app-against-raw';
+const DRIVER = process.env.BENCH_DRIVER ?? 'http';
+if (!DRIVERS.includes(DRIVER)) throw new Error(`BENCH_DRIVER: ${DRIVERS.join(' or ')}, not ${JSON.stringify(DRIVER)}`);
 const BCRYPT_COST = 10;
 const TABLE = 'bench';
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
@@ -100,8 +113,18 @@ async function main() {
 
   // Throughput: the app against the raw calls its routes make.
   const pinning = PIN ? corePinning({ engine: engine.process.pid, measured: [process.pid, app.child.pid] }) : undefined;
-  const raw = await appAgainstRaw({ base: app.base, db, tableName: TABLE, fixture, options: OPTIONS, pinning });
-  log('\nRequests per second, app against the raw DynamoDB calls of the route (median of 3, min-max):');
+  const raw = await appAgainstRaw({
+    base: app.base,
+    db,
+    tableName: TABLE,
+    fixture,
+    options: OPTIONS,
+    pinning,
+    driver: DRIVER,
+  });
+  log(
+    `\nRequests per second, app against the raw DynamoDB calls of the route (median of 3, min-max; the app's driver: ${DRIVER}):`,
+  );
   if (pinning)
     log(
       `  (pinned: DynamoDB Local on core ${pinning.cores.engine}, the app, its driver and the raw loop on core ${pinning.cores.measured}; the unpinned rows share both cores, as without BENCH_PIN)`,
@@ -265,6 +288,7 @@ function write({ started, only, ...parts }, rows) {
       ...OPTIONS,
       bcryptCost: BCRYPT_COST,
       ...(PIN ? { pin: true } : {}),
+      driver: DRIVER,
       ...(only ? { only } : {}),
     },
     ...(only ? {} : { capacity: rows }),

@@ -3,6 +3,7 @@
 // and the app process's CPU per request.
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { Agent, get } from 'node:http';
 import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import bcrypt from 'bcrypt';
 import express from 'express';
@@ -60,11 +61,40 @@ export async function sideBySide(contenders, { rounds, concurrency, seconds, alt
 
 const okStatus = (res) => res.status >= 200 && res.status < 300;
 
+/**
+ * A GET of `path` on `base` as a task of `closedLoop`, over `node:http` with keep-alive sockets: true
+ * on a 2xx. The body is read and dropped. `call` (`fetch`, its answer kept as text and parsed as
+ * JSON) costs about twice the CPU a request in the bench process.
+ */
+export function lightGet(base, path) {
+  const url = new URL(path, base);
+  const agent = new Agent({ keepAlive: true });
+  const options = { agent, hostname: url.hostname, port: url.port, path: `${url.pathname}${url.search}` };
+  return () =>
+    new Promise((resolve, reject) => {
+      get(options, (res) => {
+        res.on('error', reject);
+        res.on('end', () => resolve(res.statusCode >= 200 && res.statusCode < 300));
+        res.resume();
+      }).on('error', reject);
+    });
+}
+
+/** The app-against-raw comparisons' HTTP drivers: `http` (`lightGet`, the default) or `fetch` (`call`). */
+export const DRIVERS = ['http', 'fetch'];
+
+/** A GET of `path` through the app as a task of `closedLoop`, sent by `driver` (DRIVERS). */
+export function appGet(base, path, driver) {
+  if (driver === 'fetch') return async () => okStatus(await call(base, 'GET', path));
+  if (driver === 'http') return lightGet(base, path);
+  throw new Error(`unknown driver ${JSON.stringify(driver)}: ${DRIVERS.join(' or ')}`);
+}
+
 /** `GET /users/{id}` of the fixture's author through the app (`app`), and the one `Query` it makes (`raw`). */
-export function userRoute({ base, db, tableName, fixture }) {
+export function userRoute({ base, db, tableName, fixture, driver }) {
   const userId = fixture.author.userId;
   return {
-    app: async () => okStatus(await call(base, 'GET', `/api/v1/users/${userId}`)),
+    app: appGet(base, `/api/v1/users/${userId}`, driver),
     raw: () =>
       db.send(
         new QueryCommand({
@@ -80,10 +110,11 @@ export function userRoute({ base, db, tableName, fixture }) {
  * `GET /users/{id}` and the global feed page through the app, against the DynamoDB calls they make,
  * the order reversed from one round to the next (app, raw; raw, app; ...). With `pinning` (BENCH_PIN=1,
  * `corePinning` in pin.mjs), each round also runs both sides with the engine on one core and the
- * measured side on the other, and each route gets a second row, "pinned".
+ * measured side on the other, and each route gets a second row, "pinned". `driver` sends the app's
+ * requests (`appGet`): the bench process's own CPU for them runs on the measured core when pinned.
  */
-export async function appAgainstRaw({ base, db, tableName, fixture, options, pinning }) {
-  const user = userRoute({ base, db, tableName, fixture });
+export async function appAgainstRaw({ base, db, tableName, fixture, options, pinning, driver }) {
+  const user = userRoute({ base, db, tableName, fixture, driver });
   const month = new Date().toISOString().slice(0, 7);
   const rawFeed = async () => {
     const page = await db.send(
@@ -138,7 +169,7 @@ export async function appAgainstRaw({ base, db, tableName, fixture, options, pin
     ...(await compare('GET /users/{id} (1 Query)', user.app, user.raw)),
     ...(await compare(
       'GET /posts?limit=20 (Query + BatchGetItem)',
-      async () => okStatus(await call(base, 'GET', '/api/v1/posts?limit=20')),
+      appGet(base, '/api/v1/posts?limit=20', driver),
       rawFeed,
     )),
   };

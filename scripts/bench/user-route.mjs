@@ -11,19 +11,24 @@
 //   BENCH_CONCURRENCY=16   callers
 //   BENCH_PIN=0            run unpinned instead
 //   BENCH_MAINS=dist/main.js,other/main.js   several builds, interleaved (copies of dist/ in the repository)
+//   BENCH_DRIVERS=http,fetch               the app side's HTTP drivers (throughput.mjs, appGet), each a row
+//   BENCH_NODE_ARGS='|--single-threaded-gc'  node options of each build's app, in BENCH_MAINS's order
+//                                            ('|' between builds, spaces between options)
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { call, cleanup, JWT_SECRET, percentile, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture } from './capacity.mjs';
 import { corePinning } from './pin.mjs';
-import { closedLoop, cpuSecondsOf, userRoute } from './throughput.mjs';
+import { closedLoop, cpuSecondsOf, DRIVERS, userRoute } from './throughput.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PIN = process.env.BENCH_PIN !== '0';
 const MAINS = (process.env.BENCH_MAINS ?? 'dist/main.js').split(',');
+const DRIVERS_USED = (process.env.BENCH_DRIVERS ?? DRIVERS.join(',')).split(',');
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split('|').map((args) => args.split(' ').filter(Boolean));
 const TABLE = 'bench';
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
 
@@ -71,7 +76,11 @@ async function main() {
     BCRYPT_COST: '4',
   };
   const apps = [];
-  for (const main of MAINS) apps.push({ main, ...(await startApp(appEnv, { main })) });
+  for (const [i, main] of MAINS.entries()) {
+    const nodeArgs = NODE_ARGS[i] ?? [];
+    const label = [main, ...nodeArgs].join(' ');
+    apps.push({ label, ...(await startApp(appEnv, { main, nodeArgs })) });
+  }
   const signIn = await call(apps[0].base, 'POST', '/api/v1/auth/login', { body: ADMIN });
   if (signIn.status !== 200) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text}`);
   const fixture = await createFixture(apps[0].base, { token: signIn.json.accessToken, userId: signIn.json.user.id });
@@ -85,9 +94,11 @@ async function main() {
   // The two tasks exactly as the bench's comparison sends them.
   const tasks = {};
   for (const app of apps) {
-    const route = userRoute({ base: app.base, db, tableName: TABLE, fixture });
-    tasks[`app ${app.main}`] = { task: route.app, pid: app.child.pid };
-    tasks.raw = { task: route.raw };
+    for (const driver of DRIVERS_USED) {
+      const route = userRoute({ base: app.base, db, tableName: TABLE, fixture, driver });
+      tasks[`app ${app.label}, ${driver}`] = { task: route.app, pid: app.child.pid };
+      tasks.raw = { task: route.raw };
+    }
   }
   const figures = Object.fromEntries(Object.keys(tasks).map((name) => [name, []]));
   for (const { task } of Object.values(tasks)) await closedLoop(task, { concurrency: CONCURRENCY, seconds: 1 });
@@ -121,7 +132,7 @@ async function main() {
       };
       figures[name].push(row);
       console.log(
-        `round ${round + 1} ${name.padEnd(24)} ${perSecond.toFixed(0).padStart(5)}/s  ms/request: driver-or-loop ${row.self.toFixed(3)}  app ${row.app.toFixed(3)}  engine ${row.engine.toFixed(3)}; core 0 ${share('0')} %, core 1 ${share('1')} % busy`,
+        `round ${round + 1} ${name.padEnd(36)} ${perSecond.toFixed(0).padStart(5)}/s  ms/request: driver-or-loop ${row.self.toFixed(3)}  app ${row.app.toFixed(3)}  engine ${row.engine.toFixed(3)}; core 0 ${share('0')} %, core 1 ${share('1')} % busy`,
       );
     }
   }
@@ -134,7 +145,7 @@ async function main() {
     );
   for (const [name, rows] of Object.entries(figures))
     console.log(
-      `  ${name.padEnd(24)} ${med(rows, 'rate').toFixed(0).padStart(5)}/s  driver-or-loop ${med(rows, 'self').toFixed(3)}  app ${med(rows, 'app').toFixed(3)}  engine ${med(rows, 'engine').toFixed(3)}  ratio to raw ${(med(rows, 'rate') / med(figures.raw, 'rate')).toFixed(2)}`,
+      `  ${name.padEnd(36)} ${med(rows, 'rate').toFixed(0).padStart(5)}/s  driver-or-loop ${med(rows, 'self').toFixed(3)}  app ${med(rows, 'app').toFixed(3)}  engine ${med(rows, 'engine').toFixed(3)}  ratio to raw ${(med(rows, 'rate') / med(figures.raw, 'rate')).toFixed(2)}`,
     );
   for (const app of apps) await app.stop();
 }
