@@ -11,7 +11,7 @@
 //                                   runs; prints both (needs taskset and 2 cores; off by default)
 //   BENCH_DRIVER=http               how the app-against-raw comparisons send their requests to the app:
 //                                   node:http with keep-alive sockets (`http`, since session 19), or
-//                                   fetch with each answer parsed (`fetch`, as before; about 0.3-0.4 ms
+//                                   fetch with each answer parsed (`fetch`, as before; about 0.2-0.4 ms
 //                                   more of the bench process's CPU a request, on the measured core)
 //   BENCH_ONLY=app-against-raw      only the app-against-raw comparisons (about a minute, 2 with BENCH_PIN):
 //                                   no table growth or capacity patterns, sign-ins, CPU or cached page;

@@ -10,6 +10,7 @@
 //   BENCH_ROUNDS=4         rounds
 //   BENCH_CONCURRENCY=16   callers
 //   BENCH_PIN=0            run unpinned instead
+//   BENCH_WARMUP=3000      requests of each task (each app, each driver, the raw loop) before the rounds
 //   BENCH_MAINS=dist/main.js,other/main.js   several builds, interleaved (copies of dist/ in the repository)
 //   BENCH_DRIVERS=http,fetch               the app side's HTTP drivers (throughput.mjs, appGet), each a row
 //   BENCH_NODE_ARGS='|--single-threaded-gc'  node options of each build's app, in BENCH_MAINS's order
@@ -26,11 +27,22 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PIN = process.env.BENCH_PIN !== '0';
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3000);
 const MAINS = (process.env.BENCH_MAINS ?? 'dist/main.js').split(',');
 const DRIVERS_USED = (process.env.BENCH_DRIVERS ?? DRIVERS.join(',')).split(',');
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split('|').map((args) => args.split(' ').filter(Boolean));
 const TABLE = 'bench';
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-1' };
+
+/** Runs `task` `count` times at CONCURRENCY callers; throws on a failure. */
+async function drive(task, count) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < count) if ((await task()) === false) throw new Error('a warm-up request failed');
+    }),
+  );
+}
 
 /** `pid` and the processes below it (the engine may be a wrapper around `java`). */
 function tree(pid) {
@@ -75,15 +87,19 @@ async function main() {
     PUBLIC_CACHE_SECONDS: '0',
     BCRYPT_COST: '4',
   };
+  // The fixture through an app of its own: an app that served it ran slower afterwards than its
+  // fresh peers (2026-11-27, 23:52 UTC), which would have biased a comparison of builds.
+  const setup = await startApp(appEnv);
+  const signIn = await call(setup.base, 'POST', '/api/v1/auth/login', { body: ADMIN });
+  if (signIn.status !== 200) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text}`);
+  const fixture = await createFixture(setup.base, { token: signIn.json.accessToken, userId: signIn.json.user.id });
+  await setup.stop();
   const apps = [];
   for (const [i, main] of MAINS.entries()) {
     const nodeArgs = NODE_ARGS[i] ?? [];
     const label = [main, ...nodeArgs].join(' ');
     apps.push({ label, ...(await startApp(appEnv, { main, nodeArgs })) });
   }
-  const signIn = await call(apps[0].base, 'POST', '/api/v1/auth/login', { body: ADMIN });
-  if (signIn.status !== 200) throw new Error(`admin sign-in: ${signIn.status} ${signIn.text}`);
-  const fixture = await createFixture(apps[0].base, { token: signIn.json.accessToken, userId: signIn.json.user.id });
   const config = loadConfig({ NODE_ENV: 'development', JWT_SECRET, ...appEnv });
   const db = createDocumentClient(createDynamoClient(config.dynamo));
   const engines = tree(engine.process.pid);
@@ -101,7 +117,9 @@ async function main() {
     }
   }
   const figures = Object.fromEntries(Object.keys(tasks).map((name) => [name, []]));
-  for (const { task } of Object.values(tasks)) await closedLoop(task, { concurrency: CONCURRENCY, seconds: 1 });
+  // Warm-up: the app's CPU per request kept falling for 4-5 rounds after a 1 s warm-up on a loaded
+  // machine (2026-11-27, load 20): the JIT had not settled. WARMUP requests per task first.
+  for (const { task } of Object.values(tasks)) await drive(task, WARMUP);
   console.log(
     `${PIN ? 'pinned: engine on core 1, this process and the app(s) on core 0' : 'unpinned'}; ${ROUNDS} rounds of ${SECONDS} s at ${CONCURRENCY} callers; load ${loadavg()} at ${new Date().toISOString()}`,
   );
