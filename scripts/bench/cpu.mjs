@@ -9,7 +9,7 @@
 //   BENCH_CONCURRENCY=16           callers
 //   BENCH_CPU_PROF=dir             also write a V8 CPU profile of each app into dir (--cpu-prof)
 //   BENCH_LOG_LEVEL=warn           the apps' LOG_LEVEL (`log` writes an access line per request)
-import { call, cleanup, percentile, startApp, startEngine } from '../reliability/lib.mjs';
+import { call, percentile, runScript, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture } from './capacity.mjs';
 import { cpuPerRequest, round2 } from './throughput.mjs';
 
@@ -91,11 +91,4 @@ async function main() {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runScript(main);

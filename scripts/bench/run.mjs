@@ -20,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
-import { call, cleanup, JWT_SECRET, register, sleep, startApp, startEngine } from '../reliability/lib.mjs';
+import { call, JWT_SECRET, register, runScript, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture, documentedCalls, growTo, measurePatterns, templateOf } from './capacity.mjs';
 import { corePinning } from './pin.mjs';
 import {
@@ -305,11 +305,4 @@ function write({ started, only, ...parts }, rows) {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runScript(main);

@@ -1,11 +1,12 @@
 // `node scripts/bench/user-route.mjs` (after `npm run build`): where the CPU of `GET /users/{id}` goes
 // in `BENCH_PIN=1 npm run bench`'s app-against-raw comparison, side by side with its raw `Query`. The
 // same set-up as that comparison (the built app without the stream worker, rate limits or page cache,
-// on an in-memory DynamoDB Local of its own; the raw loop on a client with the app's settings; 16
+// in bench:peer's environment, on an in-memory DynamoDB Local of its own; the raw loop on a client
+// with the app's settings; 16
 // callers in a closed loop), pinned the same way (the engine on core 1, this process and the app on
 // core 0), and for each run: requests per second, and the CPU per request of this process (the HTTP
 // driver or the raw loop), of the app and of the engine (utime + stime from /proc), and how busy each
-// core was. Rounds alternate app, raw / raw, app.
+// core was. The order of the rows reverses from one round to the next.
 //   BENCH_SECONDS=3        length of each run
 //   BENCH_ROUNDS=4         rounds
 //   BENCH_CONCURRENCY=16   callers
@@ -18,7 +19,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
-import { call, cleanup, JWT_SECRET, percentile, startApp, startEngine } from '../reliability/lib.mjs';
+import { call, JWT_SECRET, percentile, runScript, startApp, startEngine } from '../reliability/lib.mjs';
+import { peerComparisonEnv } from './peer-env.mjs';
 import { createFixture } from './capacity.mjs';
 import { corePinning } from './pin.mjs';
 import { closedLoop, cpuSecondsOf, DRIVERS, userRoute } from './throughput.mjs';
@@ -73,20 +75,7 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 
 async function main() {
   const engine = await startEngine({});
-  const appEnv = {
-    DYNAMODB_ENDPOINT: engine.endpoint,
-    DYNAMODB_TABLE_NAME: TABLE,
-    MAIL_TRANSPORT: 'log',
-    ADMIN_EMAIL: ADMIN.email,
-    ADMIN_PASSWORD: ADMIN.password,
-    STREAM_WORKER: 'off',
-    LOGIN_RATE_MAX_PER_ACCOUNT: '0',
-    LOGIN_RATE_MAX_PER_IP: '0',
-    REGISTER_RATE_MAX_PER_IP: '0',
-    CONTENT_RATE_LIMIT_PER_MINUTE: '0',
-    PUBLIC_CACHE_SECONDS: '0',
-    BCRYPT_COST: '4',
-  };
+  const appEnv = peerComparisonEnv({ endpoint: engine.endpoint, tableName: TABLE, bcryptCost: 4, admin: ADMIN });
   // The fixture through an app of its own: an app that served it ran slower afterwards than its
   // fresh peers (2026-11-27, 23:52 UTC), which would have biased a comparison of builds.
   const setup = await startApp(appEnv);
@@ -168,11 +157,4 @@ async function main() {
   for (const app of apps) await app.stop();
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runScript(main);

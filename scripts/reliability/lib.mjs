@@ -30,6 +30,18 @@ export async function cleanup() {
   }
 }
 
+/** Runs a script's `main`: prints what it throws (exit code 1), then stops everything started. */
+export async function runScript(main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
+
 /** DynamoDB Local on disk (the embedded default's engine and flags), on a fixed port so a restart keeps the endpoint. */
 export async function startEngine({ dataDir, port }) {
   const engine = await startEmbeddedDynamo({ dataDir, port });
