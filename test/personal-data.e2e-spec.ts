@@ -1,11 +1,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { jest } from '@jest/globals';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { CommentIndexKeys, ENTITY, Keys } from '../src/dynamo/keys.js';
 import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { PostsService } from '../src/posts/posts.service.js';
 import { toUserItem } from '../src/users/users.repository.js';
+import { UserErasureWorkflow } from '../src/workflows/user-erasure.workflow.js';
 import { CHILD_PROCESS_TIMEOUT_MS, runBuiltCommand } from './helpers/built-scripts.js';
 import { processStream } from './helpers/stream.js';
 import {
@@ -244,6 +247,103 @@ describe('personal data: export and self-erasure (e2e)', () => {
     return (await t.getItem(`USER#${user.userId}`, 'USER'))!;
   }
 
+  /** Dates the erasure marker of `userId` back, as if its erase had been asked for `minutes` ago. */
+  async function askedForMinutesAgo(userId: string, minutes: number): Promise<void> {
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: { PK: `USER#${userId}`, SK: 'USER' },
+        UpdateExpression: 'SET erasureRequestedAt = :at',
+        ConditionExpression: 'attribute_exists(erasureRequestedAt)',
+        ExpressionAttributeValues: { ':at': new Date(Date.now() - minutes * 60_000).toISOString() },
+      }),
+    );
+  }
+
+  /** A published post of `user`'s; its author is read back to see whether an erase walk moved it. */
+  async function publishedPost(user: SignedIn): Promise<string> {
+    const res = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', user.bearer)
+      .send({ title: 'Mine until erased', content: 'text' })
+      .expect(201);
+    await t.api.post(`/api/v1/posts/${res.body.id}/publish`).set('authorization', user.bearer).send({}).expect(200);
+    return res.body.id as string;
+  }
+  const authorOf = async (postId: string): Promise<string> =>
+    (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.authorId as string;
+
+  /**
+   * An admin's hard delete of `user` whose content walk fails at its first read (every Query naming
+   * the user): the account is suspended and marked, and its content still its own.
+   */
+  async function erasureStoppedBeforeTheWalk(user: SignedIn): Promise<void> {
+    const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command, input) => {
+      if (command === 'QueryCommand' && JSON.stringify(input).includes(user.userId))
+        throw Object.assign(new Error('the walk fails'), { name: 'InternalServerError' });
+    });
+    try {
+      await expect(t.app.get(UserErasureWorkflow).erase(user.userId)).rejects.toThrow('the walk fails');
+    } finally {
+      remove();
+    }
+  }
+
+  it('an admin cannot revive an account while the sweep walks its content: 409 erasure_pending, and the sweep finishes it (session 19)', async () => {
+    const admin = await signInAdmin(t);
+    const gina = await signUp(t);
+    const post = await publishedPost(gina);
+    await erasureStoppedBeforeTheWalk(gina);
+    expect(await authorOf(post)).toBe(gina.userId);
+    // The sweep's erase (users:finish-erasures) found the marker; the admin's move to active comes
+    // as the walk begins (the interleaving made certain: the walk waits for the admin's answer).
+    const posts = t.app.get(PostsService);
+    const walk = posts.anonymiseAuthor.bind(posts);
+    let revive: { status: number; body: { code?: string } } | undefined;
+    const held = jest.spyOn(posts, 'anonymiseAuthor').mockImplementationOnce(async (userId: string) => {
+      revive = await t.api
+        .patch(`/api/v1/users/${userId}/status`)
+        .set('authorization', admin.bearer)
+        .send({ status: 'active' });
+      return walk(userId);
+    });
+    let finished: boolean;
+    try {
+      finished = await t.app.get(UserErasureWorkflow).finishMarkedErasure(gina.userId);
+    } finally {
+      held.mockRestore();
+    }
+    expect({ status: revive?.status, code: revive?.body.code }).toEqual({ status: 409, code: 'erasure_pending' });
+    // Never a revived account whose content went to deleted-user: the erase finished.
+    expect(finished).toBe(true);
+    expect(await t.getItem(`USER#${gina.userId}`, 'USER')).toBeUndefined();
+    expect(await authorOf(post)).toBe('deleted-user');
+  });
+
+  it("the owner's retry and an admin's move to active or inactive, in parallel: the erase finishes, the admin's change is 409 erasure_pending (or 404 once gone), never 200 (session 19)", async () => {
+    const admin = await signInAdmin(t);
+    for (const status of ['active', 'inactive', 'active']) {
+      const owner = await signUp(t);
+      const post = await publishedPost(owner);
+      await erasureStoppedBeforeTheWalk(owner);
+      const signIn = await t.api.post('/api/v1/auth/login').send({ email: owner.email, password: owner.password });
+      const [retry, change] = await Promise.all([
+        t.api
+          .delete('/api/v1/users/me?mode=erase')
+          .set('authorization', `Bearer ${signIn.body.accessToken as string}`)
+          .send({ password: owner.password }),
+        t.api.patch(`/api/v1/users/${owner.userId}/status`).set('authorization', admin.bearer).send({ status }),
+      ]);
+      expect(retry.status).toBe(204);
+      expect([
+        { status: 409, code: 'erasure_pending' },
+        { status: 404, code: 'user_not_found' },
+      ]).toContainEqual({ status: change.status, code: change.body.code });
+      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toBeUndefined();
+      expect(await authorOf(post)).toBe('deleted-user');
+    }
+  });
+
   it('an erasure that failed midway leaves the account suspended and marked; its owner signs in again to retry it, and can do nothing else (review 17a L1)', async () => {
     const { alice, alicePost } = await twoUsers();
     const stuck = await failedErasure(alice);
@@ -316,20 +416,20 @@ describe('personal data: export and self-erasure (e2e)', () => {
     async () => {
       const dave = await signUp(t);
       await failedErasure(dave);
-      // Review 18d H1: an admin revives a stuck account (the owner asked support): the marker goes
-      // with the move to active, and the sweep leaves the account.
+      // Session 19: an admin can no longer revive it (409 erasure_pending): the owner's request stands.
       const admin = await signInAdmin(t);
       const erin = await signUp(t);
       await failedErasure(erin);
-      await t.api
+      const revive = await t.api
         .patch(`/api/v1/users/${erin.userId}/status`)
         .set('authorization', admin.bearer)
-        .send({ status: 'active' })
-        .expect(200);
-      const revived = await t.getItem(`USER#${erin.userId}`, 'USER');
-      expect(revived).toMatchObject({ status: 'active' });
-      expect(revived).not.toHaveProperty('erasureRequestedAt');
-      expect(revived).not.toHaveProperty('erasureSignIn');
+        .send({ status: 'active' });
+      expect({ status: revive.status, code: revive.body.code }).toEqual({ status: 409, code: 'erasure_pending' });
+      expect(await t.getItem(`USER#${erin.userId}`, 'USER')).toMatchObject({
+        status: 'suspended',
+        erasureRequestedAt: expect.any(String),
+        erasureSignIn: true,
+      });
       // Review 18d M1: an account an admin suspended, whose hard delete then failed midway, gains the
       // marker but stays shut: its owner cannot sign in (nor erase it); the sweep finishes the erase.
       const frank = await signUp(t);
@@ -350,20 +450,25 @@ describe('personal data: export and self-erasure (e2e)', () => {
       const young = await finish('--dry-run');
       expect(young.code).toBe(0);
       expect(young.output).not.toContain(dave.userId);
-      const dry = await finish('--dry-run', '--older-than-minutes', '0');
+      // Session 19: below the safe minimum is a usage error, nothing scanned.
+      const tooYoung = await finish('--dry-run', '--older-than-minutes', '0');
+      expect(tooYoung.code).toBe(2);
+      expect(tooYoung.output).toContain('--older-than-minutes must be at least 10');
+      expect(tooYoung.output).not.toContain('Scanned');
+      // Asked for 15 minutes ago: past the minimum of 10.
+      for (const { userId } of [dave, erin, frank]) await askedForMinutesAgo(userId, 15);
+      const dry = await finish('--dry-run', '--older-than-minutes', '10');
       expect(dry.code).toBe(0);
       expect(dry.output).toContain(dave.userId);
       expect(await t.getItem(`USER#${dave.userId}`, 'USER')).toBeDefined();
 
-      const run = await finish('--older-than-minutes', '0');
-      // Every stuck erasure of the table goes (an earlier test's too), this one among them.
+      const run = await finish('--older-than-minutes', '10');
+      // Every stuck erasure of the table that old goes (an earlier test's too), these among them.
       expect(run.code).toBe(0);
       expect(run.output).toMatch(/Finished [1-9]/);
       expect(await t.getItem(`USER#${dave.userId}`, 'USER')).toBeUndefined();
       await t.api.post('/api/v1/auth/login').send({ email: dave.email, password: dave.password }).expect(401);
-      expect(run.output).not.toContain(erin.userId);
-      expect(await t.getItem(`USER#${erin.userId}`, 'USER')).toMatchObject({ status: 'active' });
-      await t.api.post('/api/v1/auth/login').send({ email: erin.email, password: erin.password }).expect(200);
+      expect(await t.getItem(`USER#${erin.userId}`, 'USER')).toBeUndefined();
       expect(await t.getItem(`USER#${frank.userId}`, 'USER')).toBeUndefined();
     },
     CHILD_PROCESS_TIMEOUT_MS,

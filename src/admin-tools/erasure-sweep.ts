@@ -10,6 +10,17 @@ export interface StuckErasure {
   erasureRequestedAt: string;
 }
 
+/**
+ * The youngest erasure `users:finish-erasures` may finish, in minutes (session 19; 0 was accepted
+ * before). An erase asked for more recently may still be running (its request, or the owner's
+ * retry): the sweep would walk the same content alongside it, and the two would run into each
+ * other's conditions (a 412 read again, a 503 the owner sees). Not a safety rule for the data: both
+ * walks skip what is done and the account's delete is conditioned, so an overlap with a longer
+ * erase (an author of very many posts) costs retries, not content; the minimum keeps the common
+ * case apart.
+ */
+export const MIN_ERASURE_AGE_MINUTES = 10;
+
 export interface ErasureSweepOptions {
   /** Erasures asked for at least this long ago are finished; younger ones may still be running. */
   olderThanMinutes: number;

@@ -1,12 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { finishStuckErasures } from '../admin-tools/erasure-sweep.js';
+import { finishStuckErasures, MIN_ERASURE_AGE_MINUTES } from '../admin-tools/erasure-sweep.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
 import { failCommand, runWithAppContext } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
-const USAGE = 'npm run users:finish-erasures [-- --dry-run] [--older-than-minutes <n, default 60>]';
+const USAGE = `npm run users:finish-erasures [-- --dry-run] [--older-than-minutes <n, default 60, at least ${MIN_ERASURE_AGE_MINUTES}>]`;
 
 /**
  * `npm run users:finish-erasures`: finishes the erasures a hard delete or self-erasure started
@@ -24,6 +24,12 @@ try {
   );
   const dryRun = values['dry-run'] === true;
   const olderThanMinutes = intOption(values['older-than-minutes'], 'older-than-minutes', 60, 0, 525_600, USAGE)!;
+  if (olderThanMinutes < MIN_ERASURE_AGE_MINUTES)
+    throw new UsageError(
+      `--older-than-minutes must be at least ${MIN_ERASURE_AGE_MINUTES}: an erasure asked for more recently may ` +
+        'still be running (its request, or a retry), and the sweep would walk the same content alongside it',
+      USAGE,
+    );
   await runWithAppContext(async (context) => {
     const erasure = context.get(UserErasureWorkflow);
     const result = await finishStuckErasures(

@@ -2,13 +2,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { PasswordHasher } from './password-hasher.js';
-import { AdminEmailReservedError, UsersService } from './users.service.js';
+import { AdminAccountBeingErasedError, AdminEmailReservedError, UsersService } from './users.service.js';
 
 /**
  * With ADMIN_EMAIL and ADMIN_PASSWORD set, start-up makes sure that admin exists. An ADMIN_EMAIL
  * that is only reserved for a pending undo link of an email change (an admin who moved away from
  * it while it is still configured) is logged as an error and the app starts without the admin
  * (review 18b M2): failing every start until the reservation lapses would take the service down.
+ * So is one that belongs to an account whose erasure is pending (session 19): it is not revived.
  */
 @Injectable()
 export class AdminBootstrap implements OnApplicationBootstrap {
@@ -27,7 +28,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
     try {
       outcome = await this.users.ensureAdmin(admin.email, () => this.passwords.hash(admin.password));
     } catch (error) {
-      if (!(error instanceof AdminEmailReservedError)) throw error;
+      if (!(error instanceof AdminEmailReservedError || error instanceof AdminAccountBeingErasedError)) throw error;
       this.logger.error(`${error.message} Starting without the admin.`);
       return;
     }

@@ -59,7 +59,8 @@ export class UsersAdminController {
    * Set a user's status (admin)
    *
    * @remarks `suspended` and `inactive` revoke every session of the user at once. The last active admin cannot
-   * be suspended (409 `last_admin`).
+   * be suspended (409 `last_admin`). An account whose erasure is pending (`erasureRequestedAt` set) keeps its
+   * status until the erase finishes (409 `erasure_pending`; the status it already has: 200, nothing written).
    */
   @Patch(':id/status')
   @ApiIfMatch()

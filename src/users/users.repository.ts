@@ -249,7 +249,7 @@ export class UsersRepository {
         },
         // Every session of whoever held the account ends with this write.
         add: { passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
-        // An account being erased is revived whole: no marker is left for the sweep (review 18d H1).
+        // Never an account being erased (ensureAdmin refuses it first, session 19); the marker goes all the same.
         remove: ['sessionEpochKeeps', ...ERASURE_MARKER_ATTRIBUTES],
         role: 'admin',
         status: 'active',

@@ -14,7 +14,7 @@ import type { SessionsRepository } from '../identity/sessions/sessions.repositor
 import type { PasswordHasher } from './password-hasher.js';
 import type { Profile, User, UserWithPassword } from './user.entity.js';
 import type { UsersRepository } from './users.repository.js';
-import { AdminEmailReservedError, UsersService } from './users.service.js';
+import { AdminAccountBeingErasedError, AdminEmailReservedError, UsersService } from './users.service.js';
 import { accountFixture } from '../identity/account.testing.js';
 import { erasureMarkerRemoval } from '../identity/account.js';
 
@@ -344,34 +344,45 @@ describe('UsersService: deactivation, erasure', () => {
     expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
   });
 
-  it('a marked account an admin revives (status active, user:role admin) loses the marker: the sweep leaves it (review 18d H1)', async () => {
+  it('an admin cannot change the status of a marked account (active, suspended, inactive; user:role admin): 409 erasure_pending, nothing written (session 19)', async () => {
     const marked = { status: 'suspended' as const, erasureRequestedAt: EARLIER, erasureSignIn: true as const };
-    const { service, users } = setUp([user('admin', { role: 'admin' }), user('u1', marked), user('u2', marked)]);
-    await service.setStatus('u1', 'active');
-    await service.setRoleByEmail((await users.findById('u2'))!.email, 'admin');
-    for (const id of ['u1', 'u2']) {
-      const revived = await users.findById(id);
-      expect(revived).toMatchObject({ status: 'active' });
-      expect(revived).not.toHaveProperty('erasureRequestedAt');
-      expect(revived).not.toHaveProperty('erasureSignIn');
-      expect(await service.isMarkedForErasure(id)).toBe(false);
-      expect(await service.eraseAccount(id, { onlyMarked: true })).toBe(false);
-    }
-    expect(users.erase).not.toHaveBeenCalled();
-    // Suspended again later (for abuse): no marker, no sign-in for the owner; nothing for the sweep.
-    await service.setStatus('u1', 'suspended');
-    expect(await users.findById('u1')).not.toHaveProperty('erasureRequestedAt');
+    const { service, users } = setUp([
+      user('admin', { role: 'admin' }),
+      user('u1', marked),
+      user('held', { status: 'suspended', erasureRequestedAt: EARLIER }),
+    ]);
+    for (const status of ['active', 'inactive'] as const)
+      expect(await refusalOf(() => service.setStatus('u1', status))).toBe('409 erasure_pending');
+    expect(await refusalOf(() => service.setStatus('held', 'active'))).toBe('409 erasure_pending');
+    const email = (await users.findById('u1'))!.email;
+    expect(await refusalOf(() => service.setRoleByEmail(email, 'admin'))).toBe('409 erasure_pending');
+    // Suspending what the erase suspended changes nothing: the answer shows the account as it is.
+    expect(await service.setStatus('u1', 'suspended')).toMatchObject({
+      status: 'suspended',
+      erasureRequestedAt: EARLIER,
+    });
+    expect(users.setRoleAndStatus).not.toHaveBeenCalled();
+    expect(await service.isMarkedForErasure('u1')).toBe(true);
   });
 
-  it('an account already suspended gains the marker without the sign-in; a later admin status change drops the sign-in (review 18d M1)', async () => {
+  it("a status change that loses the race to the erase's marker (412 on the version) is the same 409 erasure_pending; an unmarked account's 412 stays 412", async () => {
+    const { service, users } = setUp([user('u1'), user('u2')]);
+    // The erase marked u1 between the admin's read and write: the write fails on the version.
+    users.setRoleAndStatus.mockImplementationOnce((raced: User) => {
+      users.findById.mockResolvedValueOnce({ ...raced, status: 'suspended', erasureRequestedAt: NOW, version: 9 });
+      return Promise.reject(versionMismatch(`user ${raced.id}`));
+    });
+    expect(await refusalOf(() => service.setStatus('u1', 'suspended'))).toBe('409 erasure_pending');
+    users.setRoleAndStatus.mockRejectedValueOnce(versionMismatch());
+    expect(await refusalOf(() => service.setStatus('u2', 'suspended'))).toBe('412 version_mismatch');
+  });
+
+  it('an account already suspended gains the marker without the sign-in (review 18d M1)', async () => {
     const { service, users } = setUp([user('held', { status: 'suspended' }), user('u1')]);
     await service.prepareErasure('held');
     expect(await users.findById('held')).not.toHaveProperty('erasureSignIn');
     await service.prepareErasure('u1');
     expect(await users.findById('u1')).toMatchObject({ erasureSignIn: true });
-    await service.setStatus('u1', 'inactive');
-    expect(await users.findById('u1')).toMatchObject({ status: 'inactive', erasureRequestedAt: NOW });
-    expect(await users.findById('u1')).not.toHaveProperty('erasureSignIn');
   });
 
   it('eraseAccount: a version changed meanwhile is read again: gone is done, present is erased as read now (review 18d L1)', async () => {
@@ -484,6 +495,16 @@ describe('UsersService.ensureAdmin', () => {
     // Its own class: the start-up logs it and goes on (review 18b M2).
     await expect(refusal).rejects.toBeInstanceOf(AdminEmailReservedError);
     expect(users.create).toHaveBeenCalledTimes(3);
+  });
+
+  it('an account whose erasure is pending is not taken over (it would be revived): gives up saying so (session 19)', async () => {
+    const { service, users } = setUp([
+      user('leaving', { email: 'boss@example.com', status: 'suspended', erasureRequestedAt: EARLIER }),
+    ]);
+    const refusal = service.ensureAdmin('boss@example.com', hash);
+    await expect(refusal).rejects.toThrow(`account leaving is being erased (asked for at ${EARLIER})`);
+    await expect(refusal).rejects.toBeInstanceOf(AdminAccountBeingErasedError);
+    expect(users.takeOverAsAdmin).not.toHaveBeenCalled();
   });
 
   it('looks again when the account changed meanwhile (412) and gives up after 3 rounds', async () => {

@@ -69,6 +69,15 @@ export class AdminEmailReservedError extends Error {
   override readonly name = 'AdminEmailReservedError';
 }
 
+/**
+ * ensureAdmin's refusal when ADMIN_EMAIL belongs to an account whose erasure is pending (session 19):
+ * the takeover would revive it with its content already credited to `deleted-user`. The start-up
+ * logs it and boots without the admin, as for a reserved address.
+ */
+export class AdminAccountBeingErasedError extends Error {
+  override readonly name = 'AdminAccountBeingErasedError';
+}
+
 @Injectable()
 export class UsersService {
   constructor(
@@ -407,13 +416,38 @@ export class UsersService {
     // A move away from active ends every session in the status write (the epoch); the deletes are clean-up.
     const cutoff =
       user.status !== status
-        ? await this.users.setRoleAndStatus(user, {
+        ? await this.changeStatusUnlessErasing(user, {
             status,
             ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString() } : {}),
           })
         : cutoffOf(user);
     if (status !== 'active') await this.sessions.deleteEnded(userId, cutoff);
     return this.requireUser(userId);
+  }
+
+  /**
+   * A status change by an admin or the operator, never of an account whose erasure is pending (409
+   * `erasure_pending`, session 19): the erase's request stands, finished by its retry, the admin's
+   * hard delete or `users:finish-erasures`, so content it already credited to `deleted-user` never
+   * stays behind a revived account, and a suspension cannot stall it either. Race-free: the write is
+   * conditioned on the version read, and the erase sets its marker with a write conditioned on its own
+   * read before it moves any content; whichever writes second fails, and a status change that lost
+   * to the marker is the same 409.
+   */
+  private async changeStatusUnlessErasing(
+    user: User,
+    next: { status: UserStatus; role?: UserRole; deletedAt?: string },
+  ): Promise<SessionCutoff> {
+    refuseWhileErasing(user);
+    try {
+      return await this.users.setRoleAndStatus(user, next);
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) {
+        const now = await this.users.findById(user.id);
+        if (now) refuseWhileErasing(now);
+      }
+      throw error;
+    }
   }
 
   /**
@@ -447,6 +481,11 @@ export class UsersService {
       }
       const user = await this.requireUser(userId);
       if (user.role === 'admin' && user.status === 'active' && user.emailVerified) return 'unchanged';
+      if (user.erasureRequestedAt !== undefined)
+        throw new AdminAccountBeingErasedError(
+          `Could not take over ${email} as the admin: account ${userId} is being erased (asked for at ` +
+            `${user.erasureRequestedAt}). Finish it (npm run users:finish-erasures) or use another ADMIN_EMAIL.`,
+        );
       let cutoff;
       try {
         cutoff = await this.users.takeOverAsAdmin(user, await passwordHash());
@@ -480,7 +519,7 @@ export class UsersService {
     const user = await this.requireUser(userId);
     const unverifiedStaff = role !== 'user' && !user.emailVerified;
     if (role === 'admin' && user.status !== 'active') {
-      await this.users.setRoleAndStatus(user, { role, status: 'active' });
+      await this.changeStatusUnlessErasing(user, { role, status: 'active' });
       return { user: await this.requireUser(userId), unverifiedStaff };
     }
     return { user: await this.setRole(userId, role), unverifiedStaff };
@@ -500,4 +539,13 @@ export class UsersService {
     }
     return aggregate;
   }
+}
+
+function refuseWhileErasing(user: User): void {
+  if (user.erasureRequestedAt !== undefined)
+    throw conflict(
+      ErrorCode.ErasurePending,
+      'The account is being erased: its status cannot change. The erasure is finished by its retry, ' +
+        'a hard delete (DELETE /users/{id}?mode=hard) or npm run users:finish-erasures.',
+    );
 }

@@ -42,6 +42,8 @@ export const ErrorCode = {
   VersionMismatch: 'version_mismatch',
   InvalidIfMatch: 'invalid_if_match',
   LastAdmin: 'last_admin',
+  /** A status change of an account whose erasure is pending (its owner's or an admin's request stands). */
+  ErasurePending: 'erasure_pending',
   /** Too many username or name changes for the account in the window (issue 17). */
   TooManyRenames: 'too_many_renames',
   /** No dead-lettered webhook delivery has this id (issue 17: replaying dead letters). */
