@@ -12,7 +12,7 @@ export async function measureWriteRate({ dataDir, seconds = 4 } = {}) {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  await ensureTable(client, 'rate');
+  await ensureTable({ client, tableName: 'rate' });
   const item = (i) => ({ PK: { S: `RATE#${i}` }, SK: { S: 'X' }, v: { S: String(i) } });
   let counter = 0;
   const run = async (width, op) => {

@@ -82,7 +82,7 @@ export function createOrCheckTable(
 ): Promise<boolean> {
   const creation: TableCreation = {};
   return waitForDatabase(config, logger, () =>
-    ensureTable(client, config.dynamo.tableName, creation, baselineWait, logger),
+    ensureTable({ client, tableName: config.dynamo.tableName, creation, baselineWait, logger }),
   );
 }
 

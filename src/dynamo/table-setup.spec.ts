@@ -84,7 +84,8 @@ interface FakeTable {
  * answers every Scan AccessDenied (a role without `dynamodb:Scan`). `sent` lists the calls in order.
  * `othersCreate` stands for another process that created the table just before us: its first
  * `creatingDescribes` DescribeTable answers say CREATING, and it writes its baseline when we send
- * our `baselineAtGet`-th GetItem (never, when undefined).
+ * our `baselineAtGet`-th GetItem (never, when undefined); `description` adds to its description
+ * (its `CreationDateTime`, say).
  */
 function fakeEngine({
   racingCreate,
@@ -99,7 +100,7 @@ function fakeEngine({
   loseOnce?: string[];
   creatingFor?: number;
   denyScan?: boolean;
-  othersCreate?: { creatingDescribes: number; baselineAtGet?: number };
+  othersCreate?: { creatingDescribes: number; baselineAtGet?: number; description?: Partial<TableDescription> };
 } = {}) {
   const definition = tableDefinition('t');
   const newTable = (): FakeTable => ({
@@ -107,7 +108,7 @@ function fakeEngine({
     indexes: definition.GlobalSecondaryIndexes!.map((index) => ({ ...index })),
   });
   const sent: string[] = [];
-  let table: FakeTable | undefined = othersCreate && newTable();
+  let table: FakeTable | undefined = othersCreate && { ...newTable(), description: othersCreate.description };
   let creating = othersCreate?.creatingDescribes ?? creatingFor;
   let gets = 0;
   const baselineItem: Item = {
@@ -203,7 +204,7 @@ const count = (sent: string[], name: string) => sent.filter((sentName) => sentNa
 describe('ensureTable when our CreateTable was not seen to succeed', () => {
   it('baselines an empty, unrestored table once ACTIVE, after the index check (which adds an index it lacks)', async () => {
     const engine = fakeEngine({ racingCreate: (table) => table.indexes!.pop() });
-    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(true);
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(true);
     expect(engine.baselines()).toEqual([
       expect.objectContaining({ version: { N: String(TABLE_LAYOUT_VERSION) }, entity: { S: 'Migration' } }),
     ]);
@@ -213,7 +214,7 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
 
   it('leaves a table holding one item outside the MIGRATION partition without a baseline', async () => {
     const engine = fakeEngine({ racingCreate: (table) => table.items.push(userItem) });
-    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(false);
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
     expect(engine.sent).not.toContain('PutItemCommand');
   });
@@ -227,7 +228,7 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
     ['a global table of version 2017 (GlobalTableVersion)', { GlobalTableVersion: '2017.11.29' }],
   ])('leaves %s without a baseline, even empty, and does not Scan it', async (_, description) => {
     const engine = fakeEngine({ racingCreate: (table) => (table.description = description) });
-    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(false);
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
     expect(engine.sent).not.toContain('ScanCommand');
   });
@@ -236,7 +237,7 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
     const engine = fakeEngine({ racingCreate: () => undefined, denyScan: true });
     const warnings: string[] = [];
     const logger = { warn: (message: string) => warnings.push(message) };
-    await expect(ensureTable(engine.client, 't', {}, {}, logger)).resolves.toBe(false);
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger })).resolves.toBe(false);
     expect(engine.sent).toContain('ScanCommand');
     expect(engine.baselines()).toEqual([]);
     expect(warnings).toEqual([
@@ -254,7 +255,7 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
         ? Promise.reject(Object.assign(new Error('lagging'), { name: 'ResourceNotFoundException' }))
         : undefined,
     );
-    await expect(ensureTable(engine.client, 't', {}, {}, silentLogger)).resolves.toBe(true);
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(true);
     expect(describes).toBe(3);
     expect(engine.baselines()).toHaveLength(1);
   });
@@ -262,8 +263,8 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
   it('two processes judging one new table at once both Scan before either writes: one baseline (the conditional write), both start', async () => {
     const engine = fakeEngine({ racingCreate: () => undefined });
     const both = await Promise.all([
-      ensureTable(engine.client, 't', {}, {}, silentLogger),
-      ensureTable(engine.client, 't', {}, {}, silentLogger),
+      ensureTable({ client: engine.client, tableName: 't', logger: silentLogger }),
+      ensureTable({ client: engine.client, tableName: 't', logger: silentLogger }),
     ]);
     const judged = engine.sent.filter((name) => name === 'ScanCommand' || name === 'PutItemCommand');
     expect(judged).toEqual(['ScanCommand', 'ScanCommand', 'PutItemCommand', 'PutItemCommand']);
@@ -273,17 +274,32 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
 });
 
 describe('createOrCheckTable (start-up with DYNAMODB_CREATE_TABLE)', () => {
-  it('an attempt whose CreateTable was answered 200, then failed before its baseline, is retried: the retry writes the baseline without judging (no Scan)', async () => {
+  it('an attempt whose CreateTable was answered 200, then failed before its baseline, is retried: the retry judges the table, and an item that arrived meanwhile keeps it un-baselined', async () => {
     const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
-    // Another process writes an item once the table is there: it is still the table we made, new
-    // (as when our first baseline write lands), so the retry does not judge it by its items.
+    // An older build's process writes into the table between the attempts: no longer just made.
     engine.intercept((name) => {
       if (name === 'DescribeTableCommand' && engine.table()?.items.length === 0) engine.table()!.items.push(userItem);
     });
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(false);
+    expect(count(engine.sent, 'CreateTableCommand')).toBe(1);
+    expect(engine.sent).toContain('ScanCommand');
+    expect(count(engine.sent, 'PutItemCommand')).toBe(1);
+    expect(engine.baselines()).toEqual([]);
+  });
+
+  it('the retry after a CreateTable answered 200 baselines the table when the Scan finds it still empty', async () => {
+    const engine = fakeEngine({ failOnce: ['PutItemCommand'] });
     await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(true);
     expect(count(engine.sent, 'CreateTableCommand')).toBe(1);
+    expect(engine.sent).toContain('ScanCommand');
+    expect(engine.baselines()).toHaveLength(1);
+  });
+
+  it('the retry after a CreateTable answered 200 keeps the baseline the first attempt wrote (its answer lost): found by GetItem, no Scan', async () => {
+    const engine = fakeEngine({ loseOnce: ['PutItemCommand'] });
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger)).resolves.toBe(true);
+    expect(engine.sent).toContain('GetItemCommand');
     expect(engine.sent).not.toContain('ScanCommand');
-    expect(count(engine.sent, 'PutItemCommand')).toBe(2);
     expect(engine.baselines()).toHaveLength(1);
   });
 
@@ -318,7 +334,9 @@ describe('ensureTable on a table another process is creating (found CREATING)', 
   it("waits for its creator's baseline, writes none itself, and the migration check then passes", async () => {
     const engine = fakeEngine({ othersCreate: { creatingDescribes: 1, baselineAtGet: 4 } });
     const { waits, wait } = countedWait();
-    await expect(ensureTable(engine.client, 't', {}, { maxWaitMs: 15_000, pollMs: 500, wait })).resolves.toBe(false);
+    await expect(
+      ensureTable({ client: engine.client, tableName: 't', baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait } }),
+    ).resolves.toBe(false);
     expect(waits).toEqual([500, 500, 500]);
     expect(engine.sent).not.toContain('PutItemCommand');
     expect(engine.sent).not.toContain('CreateTableCommand');
@@ -328,20 +346,62 @@ describe('ensureTable on a table another process is creating (found CREATING)', 
   it('gives up after the bound when no baseline comes (an older build made it), and the check refuses it', async () => {
     const engine = fakeEngine({ othersCreate: { creatingDescribes: 1 } });
     const { waits, wait } = countedWait();
-    await expect(ensureTable(engine.client, 't', {}, { maxWaitMs: 15_000, pollMs: 500, wait })).resolves.toBe(false);
+    await expect(
+      ensureTable({ client: engine.client, tableName: 't', baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait } }),
+    ).resolves.toBe(false);
     expect(waits.reduce((sum, ms) => sum + ms, 0)).toBe(15_000);
     expect(engine.sent.filter((name) => name === 'GetItemCommand')).toHaveLength(31);
     expect(engine.baselines()).toEqual([]);
     await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);
   });
 
-  it('does not wait for a table found ACTIVE: an existing table without a baseline is refused at once', async () => {
-    const engine = fakeEngine({ othersCreate: { creatingDescribes: 0, baselineAtGet: 2 } });
+  const now = Date.parse('2026-11-28T00:00:00Z');
+  const createdSecondsAgo = (seconds: number) => ({ CreationDateTime: new Date(now - seconds * 1000) });
+
+  it('does not wait for a table found ACTIVE and older than the young age: one without a baseline is refused at once', async () => {
+    const engine = fakeEngine({
+      othersCreate: { creatingDescribes: 0, baselineAtGet: 2, description: createdSecondsAgo(121) },
+    });
     const { waits, wait } = countedWait();
-    await expect(ensureTable(engine.client, 't', {}, { wait })).resolves.toBe(false);
+    const baselineWait = { wait, now: () => now };
+    await expect(ensureTable({ client: engine.client, tableName: 't', baselineWait })).resolves.toBe(false);
     expect(waits).toEqual([]);
     expect(engine.sent).not.toContain('GetItemCommand');
     await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);
+  });
+
+  it('a second process finding the table ACTIVE while its creator is between ACTIVE and its baseline (the young-table window) waits, and starts once the baseline appears', async () => {
+    const engine = fakeEngine({
+      othersCreate: { creatingDescribes: 0, baselineAtGet: 3, description: createdSecondsAgo(20) },
+    });
+    const { waits, wait } = countedWait();
+    const baselineWait = { wait, now: () => now };
+    await expect(createOrCheckTable(engine.client, startupConfig('t'), silentLogger, baselineWait)).resolves.toBe(
+      false,
+    );
+    expect(waits).toEqual([500, 500]);
+    expect(engine.sent).not.toContain('PutItemCommand');
+    await expect(migrationCheck(engine)).resolves.toEqual([]);
+  });
+
+  it.each<[string, Partial<TableDescription>, number | undefined]>([
+    ['older than a young age the caller set (10 s)', createdSecondsAgo(20), 10_000],
+    [
+      'restored (a RestoreSummary): no creator writes its baseline',
+      {
+        ...createdSecondsAgo(20),
+        RestoreSummary: { RestoreInProgress: false, RestoreDateTime: new Date(now) },
+      },
+      undefined,
+    ],
+    ['without a CreationDateTime', {}, undefined],
+  ])('does not wait for a table found ACTIVE %s', async (_, description, youngMs) => {
+    const engine = fakeEngine({ othersCreate: { creatingDescribes: 0, baselineAtGet: 2, description } });
+    const { waits, wait } = countedWait();
+    const baselineWait = { wait, now: () => now, youngMs };
+    await expect(ensureTable({ client: engine.client, tableName: 't', baselineWait })).resolves.toBe(false);
+    expect(waits).toEqual([]);
+    expect(engine.sent).not.toContain('GetItemCommand');
   });
 
   it('a start-up attempt that found it CREATING and failed lets the retry, finding it ACTIVE, still wait', async () => {

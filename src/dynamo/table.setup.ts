@@ -130,11 +130,36 @@ export interface TableCreation {
   foundCreating?: boolean;
 }
 
-/** How long start-up waits for the baseline of a table another process is creating (`waitForCreatorsBaseline`). */
+/**
+ * How long start-up waits for the baseline of a table another process is creating
+ * (`waitForCreatorsBaseline`), and which tables it waits for: one found CREATING, and one found
+ * ACTIVE but younger than `youngMs` (its `CreationDateTime` against `now()`), whose creator may
+ * not have seen it ACTIVE yet. Options, not environment variables: only the tests need other values.
+ */
 export interface BaselineWait {
+  /** The longest wait for the creator's baseline (15 s). */
   maxWaitMs?: number;
+  /** Between two GetItems of the baseline (0.5 s). */
   pollMs?: number;
   wait?: typeof sleep;
+  /** A table found ACTIVE, not restored, created less than this ago (2 min) is waited for as one found CREATING. */
+  youngMs?: number;
+  /** The current time in ms (`Date.now`), against the table's `CreationDateTime`. */
+  now?: () => number;
+}
+
+/**
+ * Whether a table found ACTIVE may still be in its creator's window: the creator's waiter polls
+ * DescribeTable every 1 to 5 s, so it sees the table ACTIVE (and writes the baseline) up to ~5 s
+ * after it is, and a table can take a minute and more from its CreateTable to ACTIVE. A restored
+ * table has no creator writing a baseline (`isNewAndEmpty` never baselines one): no wait.
+ */
+function isYoung(
+  table: TableDescription,
+  { youngMs = 120_000, now = () => systemClock.now().getTime() }: BaselineWait,
+) {
+  if (table.RestoreSummary || !table.CreationDateTime) return false;
+  return now() - new Date(table.CreationDateTime).getTime() < youngMs;
 }
 
 /** Whether the table holds its layout baseline: one consistent GetItem. */
@@ -221,29 +246,45 @@ async function waitUntilActive(client: DynamoDBClient, tableName: string): Promi
   return table;
 }
 
+/** What `ensureTable` works on, and what it shares with the start-up attempts before and after it. */
+export interface EnsureTableOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** What earlier start-up attempts of this process did (`createOrCheckTable` passes one to every attempt). */
+  creation?: TableCreation;
+  /** The wait for another creator's baseline (15 s; the tests pass a counted one). */
+  baselineWait?: BaselineWait;
+  logger?: Pick<Logger, 'warn'>;
+}
+
 /**
  * Creates the table from `tableDefinition` when it does not exist, waits until it is
  * ACTIVE, and enables TTL on `ttl`. Safe to run any number of times, also concurrently.
  * Returns true when it recorded the table as new (its layout baseline).
  *
- * A table this call created (CreateTable answered 200, in this attempt or an earlier one with the
- * same `creation`) gets the conditional baseline at once. One whose CreateTable was sent but not
- * seen to succeed (the SDK retried a create whose answer was lost and was told ResourceInUse; or an
- * earlier attempt with the same `creation` sent it and never heard back) may be ours and new, or
- * another's: restored, imported, made by an older build. It gets the index check an existing table
- * gets, and the baseline only when `isNewAndEmpty` says so; otherwise it stays without one, and the
- * start-up's migration check refuses it as older than migrations until `db:migrate` (the safe side).
- * A table found CREATING (another process's CreateTable) is checked as an existing one once ACTIVE,
- * then given up to `baselineWait.maxWaitMs` (15 s) for its creator's baseline (`waitForCreatorsBaseline`).
+ * A table this attempt created (CreateTable answered 200) gets the conditional baseline at once.
+ * A retry after such an attempt (which failed before its baseline was seen written) finds the table
+ * ours but no longer just made: an older build may have written to it meanwhile. It keeps a
+ * baseline its earlier attempt wrote (a consistent GetItem), and otherwise writes one only when
+ * `isNewAndEmpty` says so, as when the CreateTable was not seen to succeed: the SDK retried a
+ * create whose answer was lost and was told ResourceInUse, or an earlier attempt with the same
+ * `creation` sent it and never heard back. Such a table may be ours and new, or another's:
+ * restored, imported, made by an older build. It gets the index check an existing table gets, and
+ * the baseline only when `isNewAndEmpty` says so; otherwise it stays without one, and the start-up's
+ * migration check refuses it as older than migrations until `db:migrate` (the safe side).
+ * A table found CREATING (another process's CreateTable), or found ACTIVE but young (`isYoung`: its
+ * creator may not have seen it ACTIVE yet), is checked as an existing one once ACTIVE, then given
+ * up to `baselineWait.maxWaitMs` (15 s) for its creator's baseline (`waitForCreatorsBaseline`).
  */
-export async function ensureTable(
-  client: DynamoDBClient,
-  tableName: string,
-  creation: TableCreation = {},
-  baselineWait: BaselineWait = {},
-  logger: Pick<Logger, 'warn'> = new Logger('Database'),
-): Promise<boolean> {
+export async function ensureTable({
+  client,
+  tableName,
+  creation = {},
+  baselineWait = {},
+  logger = new Logger('Database'),
+}: EnsureTableOptions): Promise<boolean> {
   let described: TableDescription | undefined;
+  let createdNow = false;
   try {
     described = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
     if (described?.TableStatus === 'CREATING') creation.foundCreating = true;
@@ -252,7 +293,7 @@ export async function ensureTable(
     creation.createSent = true;
     try {
       await client.send(new CreateTableCommand(tableDefinition(tableName)));
-      creation.created = true;
+      creation.created = createdNow = true;
     } catch (createError) {
       // Made between our describe and create: by another process, or by our own attempt whose
       // answer was lost and which the SDK retried. Which one, only the ACTIVE table can tell.
@@ -260,12 +301,17 @@ export async function ensureTable(
     }
   }
   const active = described?.TableStatus === 'ACTIVE' ? described : await waitUntilActive(client, tableName);
-  let recordedNew = Boolean(creation.created);
-  if (!recordedNew) {
+  let recordedNew = createdNow;
+  if (!createdNow && creation.created) {
+    // Ours (answered 200 to an earlier attempt): the baseline that attempt wrote, if it landed
+    // (its answer lost), or the judgement of a table whose making was not seen.
+    recordedNew = (await hasBaseline(client, tableName)) || (await isNewAndEmpty(client, tableName, active, logger));
+  } else if (!createdNow) {
     assertIndexesMatch(tableName, active);
     await addMissingIndexes(client, tableName, active);
     if (creation.createSent) recordedNew = await isNewAndEmpty(client, tableName, active, logger);
-    else if (creation.foundCreating) await waitForCreatorsBaseline(client, tableName, baselineWait);
+    else if (creation.foundCreating || isYoung(active, baselineWait))
+      await waitForCreatorsBaseline(client, tableName, baselineWait);
   }
   // Conditional, so idempotent: two processes that both judged the table new write one record.
   if (recordedNew) await recordBaseline(client, tableName);

@@ -53,7 +53,7 @@ export function testDatabase() {
     client,
     async newTable(): Promise<string> {
       const name = `test-${nanoid(10)}`;
-      await ensureTable(client, name);
+      await ensureTable({ client, tableName: name });
       tables.push(name);
       return name;
     },

@@ -178,7 +178,7 @@ export async function createTestApp(
     ...env,
   });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);
-  await ensureTable(client, tableName);
+  await ensureTable({ client, tableName });
   const db = createDocumentClient(client);
 
   const mailer = new InMemoryMailer();
