@@ -11,6 +11,7 @@ import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
+import { FollowsRepository } from '../src/follows/follows.repository.js';
 import { FeedFanout } from '../src/feed/feed-fanout.js';
 import { toTimelineItem } from '../src/feed/timeline.repository.js';
 import { dayAttribute } from '../src/posts/feed-days.js';
@@ -483,6 +484,11 @@ describe('follows (e2e)', () => {
       const counts = await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK);
       expect((counts?.fanInAuthors as Set<string>).size).toBe(MAX_FAN_IN_AUTHORS);
       expect((counts?.fanInAuthors as Set<string>).has(author.userId)).toBe(false);
+      // The refusal is marked on the edge once (what feed_fan_in_set_full_total counts): a second
+      // handling of the edge finds the mark and writes nothing.
+      const edge = Keys.follow(reader.userId, author.userId);
+      expect(await t.getItem(edge.PK, edge.SK)).toMatchObject({ fanInSetFull: true });
+      expect(await t.app.get(FollowsRepository).markFanInSetFull(reader.userId, author.userId)).toBe(false);
     });
   });
 

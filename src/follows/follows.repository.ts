@@ -251,14 +251,30 @@ export class FollowsRepository {
   }
 
   /** Marks an author as fanned in on read from now on (sticky; once). False when it was already. */
-  async markFanIn(authorId: string): Promise<boolean> {
+  markFanIn(authorId: string): Promise<boolean> {
+    return this.setFlagOnce(Keys.followCounts(authorId), 'fanIn');
+  }
+
+  /**
+   * Records on the follow edge that its author was left out of the reader's full fan-in set
+   * (`fanInSetFull`), once per edge: false when a handling of the same edge did before (a record
+   * delivered or replayed again, a promotion step run again) or the edge is gone (unfollowed). What
+   * `feed_fan_in_set_full_total` counts. A follow made again is a new edge, counted again.
+   */
+  markFanInSetFull(followerId: string, authorId: string): Promise<boolean> {
+    return this.setFlagOnce(Keys.follow(followerId, authorId), 'fanInSetFull');
+  }
+
+  /** `SET <attribute> = true` on an existing item where it is unset: false when it was set, or the item is gone. */
+  private async setFlagOnce(key: ItemKey, attribute: 'fanIn' | 'fanInSetFull'): Promise<boolean> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: Keys.followCounts(authorId),
-          UpdateExpression: 'SET fanIn = :yes',
-          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(fanIn)',
+          Key: key,
+          UpdateExpression: 'SET #flag = :yes',
+          ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(#flag)',
+          ExpressionAttributeNames: { '#flag': attribute },
           ExpressionAttributeValues: { ':yes': true },
         }),
       );

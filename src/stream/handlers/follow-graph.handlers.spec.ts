@@ -16,7 +16,11 @@ type Outcome = Awaited<ReturnType<FollowsRepository['addFanInAuthor']>>;
  * classes' tokens) and a real `AppMetrics`: `addFanInAuthor` answers `outcomes[follower]`.
  */
 async function handlersOver(outcomes: Record<string, Outcome>) {
+  // The edges marked `fanInSetFull`, as the repository's conditional write does: once per edge.
+  const marked = new Set<string>();
   const follows = {
+    markFanInSetFull: (followerId: string, authorId: string) =>
+      Promise.resolve(!marked.has(`${followerId}#${authorId}`) && Boolean(marked.add(`${followerId}#${authorId}`))),
     followerIdsPage: () => Promise.resolve({ ids: Object.keys(outcomes) }),
     addFanInAuthor: (followerId: string) => Promise.resolve(outcomes[followerId]),
     edgeState: () =>
@@ -58,6 +62,18 @@ describe('feed_fan_in_set_full_total', () => {
     await edge.handle(change('INSERT', { followerId: 'reader', authorId: 'author' }));
     expect(await full()).toEqual({ follow: 1 });
     expect(await metrics.render()).toContain('feed_fan_in_set_full_total{path="follow"} 1');
+  });
+
+  it('counts a refusal once per edge: a follow record delivered again, or replayed, and a promotion step run again count nothing more', async () => {
+    const { edge, step, full } = await handlersOver({ r1: 'full', r2: 'full' });
+    const followed = change('INSERT', { followerId: 'r1', authorId: 'author' });
+    await edge.handle(followed);
+    await edge.handle(followed);
+    expect(await full()).toEqual({ follow: 1 });
+    const stepped = change('MODIFY', { step: 1 }, { step: 0 });
+    await step.handle(stepped, 'other');
+    await step.handle(stepped, 'other');
+    expect(await full()).toEqual({ follow: 1, promotion: 2 });
   });
 
   it('counts nothing when the author was added', async () => {

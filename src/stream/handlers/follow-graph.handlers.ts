@@ -18,18 +18,19 @@ async function eachInParallel(ids: string[], work: (id: string) => Promise<unkno
 }
 
 /**
- * A fan-in set at its cap refused an author (review 3, #10): said once, with ids only, and counted
- * in `feed_fan_in_set_full_total{path}` for an alert (a record handled again counts again).
+ * A fan-in set at its cap refused an author (review 3, #10): said and counted in
+ * `feed_fan_in_set_full_total{path}` for an alert once per follow edge, when the edge's
+ * `fanInSetFull` mark is written: a record handled again (delivered twice, replayed, a promotion
+ * step run again) finds the mark and says nothing.
  */
-function noteWhenFull(
-  logger: Logger,
-  metrics: AppMetrics,
+async function noteWhenFull(
+  { follows, logger, metrics }: { follows: FollowsRepository; logger: Logger; metrics: AppMetrics },
   path: 'promotion' | 'follow',
   outcome: 'added' | 'edgeGone' | 'full',
   followerId: string,
   authorId: string,
 ) {
-  if (outcome !== 'full') return;
+  if (outcome !== 'full' || !(await follows.markFanInSetFull(followerId, authorId))) return;
   logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
   metrics.fanInSetFull().inc({ path });
 }
@@ -93,7 +94,13 @@ export class FanInPromotionStepHandler implements StreamHandler {
     );
     await eachInParallel(page.ids, async (followerId) => {
       const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-      noteWhenFull(this.logger, this.metrics, 'promotion', outcome, followerId, authorId);
+      await noteWhenFull(
+        { follows: this.follows, logger: this.logger, metrics: this.metrics },
+        'promotion',
+        outcome,
+        followerId,
+        authorId,
+      );
       if (outcome !== 'edgeGone') await this.fanout.authorLeft(followerId, authorId);
     });
     await (page.after ? this.jobs.advance(job, page.after) : this.jobs.finish(job));
@@ -134,7 +141,13 @@ export class FollowEdgeHandler implements StreamHandler {
     const state = await this.follows.edgeState(followerId, authorId);
     if (state.followerExists && state.authorExists && state.authorFanIn && !state.fannedInAlready) {
       const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-      noteWhenFull(this.logger, this.metrics, 'follow', outcome, followerId, authorId);
+      await noteWhenFull(
+        { follows: this.follows, logger: this.logger, metrics: this.metrics },
+        'follow',
+        outcome,
+        followerId,
+        authorId,
+      );
     }
   }
 
