@@ -17,22 +17,31 @@ async function eachInParallel(ids: string[], work: (id: string) => Promise<unkno
   for (const group of chunk(ids, IN_FLIGHT)) await Promise.all(group.map(work));
 }
 
+/** What `addFanInAuthor` works with: a handler's repository, logger and metrics. */
+interface FanInParts {
+  follows: FollowsRepository;
+  logger: Logger;
+  metrics: AppMetrics;
+}
+
 /**
- * A fan-in set at its cap refused an author (review 3, #10): said and counted in
- * `feed_fan_in_set_full_total{path}` for an alert once per follow edge, when the edge's
- * `fanInSetFull` mark is written: a record handled again (delivered twice, replayed, a promotion
- * step run again) finds the mark and says nothing.
+ * Adds the author to the reader's fan-in set (`FollowsRepository.addFanInAuthor`). A set at its cap
+ * refuses the author (review 3, #10): said and counted in `feed_fan_in_set_full_total{path}` for an
+ * alert once per follow edge, when the edge's `fanInSetFull` mark is written: a record handled
+ * again (delivered twice, replayed, a promotion step run again) finds the mark and says nothing.
  */
-async function noteWhenFull(
-  { follows, logger, metrics }: { follows: FollowsRepository; logger: Logger; metrics: AppMetrics },
+async function addFanInAuthor(
+  { follows, logger, metrics }: FanInParts,
   path: 'promotion' | 'follow',
-  outcome: 'added' | 'edgeGone' | 'full',
   followerId: string,
   authorId: string,
-) {
-  if (outcome !== 'full' || !(await follows.markFanInSetFull(followerId, authorId))) return;
-  logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
-  metrics.fanInSetFull().inc({ path });
+): Promise<'added' | 'edgeGone' | 'full'> {
+  const outcome = await follows.addFanInAuthor(followerId, authorId);
+  if (outcome === 'full' && (await follows.markFanInSetFull(followerId, authorId))) {
+    logger.warn(`Fan-in set of ${followerId} is full: ${authorId} not added (their posts miss that reader's feed)`);
+    metrics.fanInSetFull().inc({ path });
+  }
+  return outcome;
 }
 
 /**
@@ -73,6 +82,9 @@ export class FanInPromotionStepHandler implements StreamHandler {
   readonly itemType = 'fanInPromotionJob' as const;
 
   private readonly logger = new Logger(FanInPromotionStepHandler.name);
+  private get parts(): FanInParts {
+    return { follows: this.follows, logger: this.logger, metrics: this.metrics };
+  }
 
   constructor(
     private readonly follows: FollowsRepository,
@@ -93,14 +105,7 @@ export class FanInPromotionStepHandler implements StreamHandler {
       job.after,
     );
     await eachInParallel(page.ids, async (followerId) => {
-      const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-      await noteWhenFull(
-        { follows: this.follows, logger: this.logger, metrics: this.metrics },
-        'promotion',
-        outcome,
-        followerId,
-        authorId,
-      );
+      const outcome = await addFanInAuthor(this.parts, 'promotion', followerId, authorId);
       if (outcome !== 'edgeGone') await this.fanout.authorLeft(followerId, authorId);
     });
     await (page.after ? this.jobs.advance(job, page.after) : this.jobs.finish(job));
@@ -124,6 +129,9 @@ export class FollowEdgeHandler implements StreamHandler {
   readonly itemType = 'follow' as const;
 
   private readonly logger = new Logger(FollowEdgeHandler.name);
+  private get parts(): FanInParts {
+    return { follows: this.follows, logger: this.logger, metrics: this.metrics };
+  }
 
   constructor(
     private readonly follows: FollowsRepository,
@@ -140,14 +148,7 @@ export class FollowEdgeHandler implements StreamHandler {
     // was fan-in already put the author in the set in its own transaction, so this writes nothing.
     const state = await this.follows.edgeState(followerId, authorId);
     if (state.followerExists && state.authorExists && state.authorFanIn && !state.fannedInAlready) {
-      const outcome = await this.follows.addFanInAuthor(followerId, authorId);
-      await noteWhenFull(
-        { follows: this.follows, logger: this.logger, metrics: this.metrics },
-        'follow',
-        outcome,
-        followerId,
-        authorId,
-      );
+      await addFanInAuthor(this.parts, 'follow', followerId, authorId);
     }
   }
 
