@@ -81,7 +81,8 @@ interface FakeTable {
  * process's create. `failOnce` names commands whose first call fails as a timeout, before it runs;
  * `loseOnce`, commands whose first call runs and then fails as a timeout (the answer lost on the
  * way back). `creatingFor` DescribeTable answers after the table appears say CREATING. `denyScan`
- * answers every Scan AccessDenied (a role without `dynamodb:Scan`). `sent` lists the calls in order.
+ * answers every Scan AccessDenied (a role without `dynamodb:Scan`); `emptyScanPage`, with no item
+ * but a `LastEvaluatedKey` (a page DynamoDB may answer). `sent` lists the calls in order.
  * `othersCreate` stands for another process that created the table just before us: its first
  * `creatingDescribes` DescribeTable answers say CREATING, and it writes its baseline when we send
  * our `baselineAtGet`-th GetItem (never, when undefined); `description` adds to its description
@@ -93,6 +94,7 @@ function fakeEngine({
   loseOnce = [],
   creatingFor = 0,
   denyScan = false,
+  emptyScanPage = false,
   othersCreate,
 }: {
   racingCreate?: (table: FakeTable) => void;
@@ -100,6 +102,7 @@ function fakeEngine({
   loseOnce?: string[];
   creatingFor?: number;
   denyScan?: boolean;
+  emptyScanPage?: boolean;
   othersCreate?: { creatingDescribes: number; baselineAtGet?: number; description?: Partial<TableDescription> };
 } = {}) {
   const definition = tableDefinition('t');
@@ -145,10 +148,15 @@ function fakeEngine({
       }
       case 'QueryCommand':
         return Promise.resolve({ Items: table!.items.filter((i) => i.PK.S === Keys.migrationPartition) });
-      case 'ScanCommand':
+      case 'ScanCommand': {
         expect(input).toEqual({ TableName: 't', Limit: 1, ConsistentRead: true });
         if (denyScan) return Promise.reject(error('AccessDeniedException'));
-        return Promise.resolve({ Items: table!.items.slice(0, 1) });
+        // As DynamoDB pages: a key to go on from when `Limit` items were read (even the last
+        // ones), and, as it may answer, an empty page with a key (`emptyScanPage`).
+        if (emptyScanPage) return Promise.resolve({ Items: [], LastEvaluatedKey: { PK: { S: 'X' }, SK: { S: 'Y' } } });
+        const page = table!.items.slice(0, 1);
+        return Promise.resolve({ Items: page, LastEvaluatedKey: page[0] && { PK: page[0].PK, SK: page[0].SK } });
+      }
       case 'PutItemCommand': {
         const item = input.Item as Item;
         const at = table!.items.findIndex((i) => i.PK.S === item.PK.S && i.SK.S === item.SK.S);
@@ -217,6 +225,12 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
     await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(false);
     expect(engine.baselines()).toEqual([]);
     expect(engine.sent).not.toContain('PutItemCommand');
+  });
+
+  it('leaves a table without a baseline when the Scan answers no item but a LastEvaluatedKey (more to read)', async () => {
+    const engine = fakeEngine({ racingCreate: () => undefined, emptyScanPage: true });
+    await expect(ensureTable({ client: engine.client, tableName: 't', logger: silentLogger })).resolves.toBe(false);
+    expect(engine.baselines()).toEqual([]);
   });
 
   it.each<[string, Partial<TableDescription>]>([
