@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../config/app-config.js';
+import { listenLocally } from '../../test/helpers/servers.js';
 import {
   awsClientOptions,
   createDocumentClient,
@@ -126,10 +126,10 @@ describe('the lean transport sends where the SDK client would', () => {
       request.resume();
       request.on('end', () => response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{}'));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const listening = await listenLocally(server);
     for (const name of variables) delete process.env[name];
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      AWS_ENDPOINT_URL_DYNAMODB: listening.url,
       AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'secret',
     });
@@ -139,7 +139,7 @@ describe('the lean transport sends where the SDK client would', () => {
       expect(targets).toEqual(['DynamoDB_20120810.GetItem']);
     } finally {
       client.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await listening.close();
     }
   });
 });

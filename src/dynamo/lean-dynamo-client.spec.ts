@@ -1,5 +1,4 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -20,6 +19,7 @@ import { DatabaseGate } from './database-gate.js';
 import { createDocumentClient, createDynamoClient } from './dynamo-client.factory.js';
 import { cancellationReasons, isConditionalCheckFailed, translateDynamoError } from './dynamo-errors.js';
 import { LeanDocumentClient, LeanDynamoTransport } from './lean-dynamo-client.js';
+import { listenLocally } from '../../test/helpers/servers.js';
 import { DynamoUsage, runWithUsage } from './request-accounting.js';
 
 interface Received {
@@ -35,7 +35,6 @@ type Reply = (received: Received) => { status: number; body: string; headers?: R
 /** A DynamoDB endpoint on a loopback port: records every request and answers with `reply`. */
 async function fakeDynamo(reply: Reply) {
   const received: Received[] = [];
-  const hanging: ServerResponse[] = [];
   let closedEarly = 0;
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -51,7 +50,6 @@ async function fakeDynamo(reply: Reply) {
       received.push(entry);
       const answer = reply(entry);
       if (!answer) {
-        hanging.push(response);
         response.on('close', () => (response.writableEnded ? undefined : closedEarly++));
         return;
       }
@@ -63,18 +61,12 @@ async function fakeDynamo(reply: Reply) {
       response.end(answer.body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenLocally(server);
   return {
-    endpoint,
+    endpoint: listening.url,
     received,
     closedEarly: () => closedEarly,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const response of hanging) response.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => listening.close(),
   };
 }
 

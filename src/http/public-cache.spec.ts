@@ -2,11 +2,23 @@ import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { PostsController } from '../posts/posts.controller.js';
 import { CategoriesController } from '../taxonomy/categories.controller.js';
 import express, { type Express } from 'express';
+import { createServer } from 'node:http';
 import request from 'supertest';
+import { listenLocally } from '../../test/helpers/servers.js';
 import { systemClock } from '../common/clock/clock.js';
 import { checkPublicCacheRoutes, mountPublicCache, publicCache, publicCachePaths } from './public-cache.interceptor.js';
 
 describe('@PublicCache()', () => {
+  // Each app on a server of its own, closed (connections and all) after its test: supertest's
+  // server per request was still closing when Jest reported the file.
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(() => Promise.all(closers.splice(0).map((close) => close())));
+  async function onServer(app: Express): Promise<string> {
+    const { url, close } = await listenLocally(createServer(app));
+    closers.push(close);
+    return url;
+  }
+
   it('lists the marked routes with the paths Nest gives them under the prefix', () => {
     expect([...publicCachePaths('api/v1')].sort()).toEqual([
       '/api/v1/categories',
@@ -36,11 +48,12 @@ describe('@PublicCache()', () => {
     const served = { feed: 0, tree: 0 };
     app.get('/feed', cacheFor('/feed'), (_req, res) => void res.json({ feed: ++served.feed }));
     app.get('/tree', cacheFor('/tree'), (_req, res) => void res.json({ tree: ++served.tree }));
-    await request(app).get('/tree').expect(200, { tree: 1 });
-    for (let page = 0; page <= 3; page++) await request(app).get(`/feed?cursor=${page}`).expect(200);
+    const api = await onServer(app);
+    await request(api).get('/tree').expect(200, { tree: 1 });
+    for (let page = 0; page <= 3; page++) await request(api).get(`/feed?cursor=${page}`).expect(200);
     expect(served.feed).toBe(4);
-    await request(app).get('/tree').expect(200, { tree: 1 }); // still the cached answer
-    await request(app).get('/feed?cursor=0').expect(200, { feed: 5 }); // the oldest page went
+    await request(api).get('/tree').expect(200, { tree: 1 }); // still the cached answer
+    await request(api).get('/feed?cursor=0').expect(200, { feed: 5 }); // the oldest page went
   });
 
   it('never keeps an answer computed for a signed-in caller, even on a route taken for token-blind (review 17a M1)', async () => {
@@ -56,10 +69,11 @@ describe('@PublicCache()', () => {
       const user = (req as { user?: { userId: string } }).user;
       res.json({ served: ++served, for: user?.userId ?? 'anyone' });
     });
-    await request(app).get('/page').set('Authorization', 'Token alice').expect(200, { served: 1, for: 'alice' });
+    const api = await onServer(app);
+    await request(api).get('/page').set('Authorization', 'Token alice').expect(200, { served: 1, for: 'alice' });
     // Alice's answer was not kept: the next anonymous reader gets their own, which is kept.
-    await request(app).get('/page').expect(200, { served: 2, for: 'anyone' });
-    await request(app).get('/page').expect(200, { served: 2, for: 'anyone' });
+    await request(api).get('/page').expect(200, { served: 2, for: 'anyone' });
+    await request(api).get('/page').expect(200, { served: 2, for: 'anyone' });
   });
 
   describe('the start-up check of the mounted cache', () => {

@@ -3,11 +3,13 @@ import { get, type Server } from 'node:http';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import type { StreamWorkerStatus } from './stream-poller.js';
 import { startWorkerMetricsServer } from './worker-metrics.server.js';
+import { closerOf } from '../../test/helpers/servers.js';
 
 const TOKEN = 'worker-metrics-token-0123456789';
 
 describe("npm run worker's metrics server", () => {
   let server: Server;
+  let close: () => Promise<void>;
   let base: string;
   let status: StreamWorkerStatus;
   const metrics = new AppMetrics();
@@ -26,9 +28,10 @@ describe("npm run worker's metrics server", () => {
       metrics,
       status: () => status,
     });
+    close = closerOf(server);
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => close());
 
   /**
    * A GET on a connection of its own, closed after the answer (`agent: false`): fetch's
