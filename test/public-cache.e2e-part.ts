@@ -167,6 +167,34 @@ describe('public page cache (e2e)', () => {
     t.clock.reset();
   });
 
+  it('refuses a made-up query parameter on every cached route with 400 and no database call, and keeps the real entry (review 19a M4)', async () => {
+    t.clock.set(new Date());
+    const id = await publish('Junk-proof');
+    const { slug } = (await t.api.get(`/api/v1/posts/${id}`).expect(200)).body as { slug: string };
+    for (const path of [
+      '/api/v1/categories',
+      `/api/v1/posts/${id}`,
+      `/api/v1/posts/by-slug/${slug}`,
+      '/api/v1/posts',
+    ]) {
+      const real = await t.api.get(path).expect(200);
+      // Before, each new value was a miss: a Query of the post or the tree, and an entry pushing a real one out.
+      for (const junk of ['x=1', 'x=2', '_=1732752000000', 'limit[]=1']) {
+        const refused = await t.http.get(`${path}?${junk}`).expect(400);
+        expect({ path, junk, code: refused.body.code, calls: dynamoCost(refused).calls }).toEqual({
+          path,
+          junk,
+          code: 'validation_failed',
+          calls: 0,
+        });
+      }
+      const hit = await t.api.get(path).expect(200);
+      expect({ path, calls: dynamoCost(hit).calls }).toEqual({ path, calls: 0 });
+      expect(hit.text).toBe(real.text);
+    }
+    t.clock.reset();
+  });
+
   it("keeps a post's own version ETag and does not cache a 404", async () => {
     const id = await publish('Versioned');
     const read = await t.api.get(`/api/v1/posts/${id}`).expect(200);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { PATH_METADATA } from '@nestjs/common/constants.js';
+import { PATH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Clock } from '../common/clock/clock.js';
 
@@ -26,7 +27,9 @@ function canonicalNumber(value: string): string {
  * The entry of a request: the route template, its parameters, and the query as parsed, keys sorted
  * and numbers without leading zeros. So the spellings of one page (`?limit=020`, `?%6Cimit=20`,
  * `/api/v1/POSTS`) share one entry instead of each missing it (review 5, #3); a query parameter
- * the route does not take is refused before the handler (400, no DynamoDB call). Distinct pages
+ * the route does not take is refused before the handler (400, no DynamoDB call, nothing kept):
+ * every `@PublicCache()` route has a `@Query()` DTO, `NoQueryDto` when it takes none (review 19a
+ * M4, checked at start-up by `publicCacheRoutes`). Distinct pages
  * (another `limit`, filter or cursor) stay distinct entries.
  */
 export function cacheKeyOf(req: Pick<Request, 'route' | 'path' | 'params' | 'query'>): string {
@@ -52,7 +55,7 @@ const MAX_ENTRIES = 1000;
 const CACHE_HANDLER = Symbol('publicCache');
 
 /** The handlers marked `@PublicCache()`, with their controllers (read for their paths at start-up). */
-const cacheable: { controller: object; handler: object }[] = [];
+const cacheable: { controller: object; handler: object; key: string | symbol }[] = [];
 
 /**
  * Marks a public GET route whose anonymous answers may be cached briefly (`publicCache`). It only
@@ -63,8 +66,8 @@ const cacheable: { controller: object; handler: object }[] = [];
  */
 export const PublicCache =
   (): MethodDecorator =>
-  (target: object, _key: string | symbol, descriptor: PropertyDescriptor): void =>
-    void cacheable.push({ controller: target.constructor, handler: descriptor.value as object });
+  (target: object, key: string | symbol, descriptor: PropertyDescriptor): void =>
+    void cacheable.push({ controller: target.constructor, handler: descriptor.value as object, key });
 
 /** `/a/b` from path pieces as Nest joins them (`posts` + `/` is `/posts`, `posts` + `:id` is `/posts/:id`). */
 const joinPath = (...pieces: string[]): string =>
@@ -83,13 +86,35 @@ export interface PublicCacheRoute {
 
 /** The `@PublicCache()` routes under `prefix` (`api/v1`), with the paths Nest registers them at. */
 export function publicCacheRoutes(prefix: string): PublicCacheRoute[] {
-  return cacheable.map(({ controller, handler }) => {
+  return cacheable.map(({ controller, handler, key }) => {
     const own = Reflect.getMetadata(PATH_METADATA, handler) as unknown;
     const base = Reflect.getMetadata(PATH_METADATA, controller) as unknown;
     if (typeof own !== 'string' || typeof base !== 'string') {
       throw new Error('@PublicCache() goes on a route with one path, in a controller with one path');
     }
-    return { path: joinPath(prefix, base, own), handler, controller };
+    const path = joinPath(prefix, base, own);
+    if (!takesWholeQuery(controller, key)) {
+      throw new Error(
+        `@PublicCache() route ${path} takes no @Query() DTO: each made-up parameter would be a cache miss (use NoQueryDto)`,
+      );
+    }
+    return { path, handler, controller };
+  });
+}
+
+/**
+ * Whether the handler validates its whole query with a DTO (`@Query() query: SomeDto`), so that a
+ * parameter it does not declare is a 400 before any database call, not a cache entry of its own.
+ */
+export function takesWholeQuery(controller: object, key: string | symbol): boolean {
+  const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, key) ?? {}) as Record<string, { data?: unknown }>;
+  const prototype = (controller as { prototype: object }).prototype;
+  const types = (Reflect.getMetadata('design:paramtypes', prototype, key) ?? []) as unknown[];
+  return Object.entries(args).some(([slot, { data }]) => {
+    // Nest's key for an argument: `<paramtype>:<index>`.
+    const [type, index] = slot.split(':').map(Number);
+    const dto = types[index ?? -1];
+    return type === Number(RouteParamtypes.QUERY) && data === undefined && typeof dto === 'function' && dto !== Object;
   });
 }
 
@@ -199,9 +224,11 @@ export function mountPublicCache(
   clock: Clock,
   ignoresToken: (route: PublicCacheRoute) => boolean = () => false,
 ): void {
+  // The routes are checked (paths, query DTOs) even when the cache is off: a wrong one fails every run.
+  const routes = publicCacheRoutes(prefix);
   if (seconds <= 0) return;
   const cacheFor = publicCache(seconds, clock);
-  for (const route of publicCacheRoutes(prefix)) express.get(route.path, cacheFor(route.path, ignoresToken(route)));
+  for (const route of routes) express.get(route.path, cacheFor(route.path, ignoresToken(route)));
 }
 
 /** Express 5's router layers, as far as this check reads them. */

@@ -6,7 +6,15 @@ import { createServer } from 'node:http';
 import request from 'supertest';
 import { listenLocally } from '../../test/helpers/servers.js';
 import { systemClock } from '../common/clock/clock.js';
-import { checkPublicCacheRoutes, mountPublicCache, publicCache, publicCachePaths } from './public-cache.interceptor.js';
+import {
+  checkPublicCacheRoutes,
+  mountPublicCache,
+  publicCache,
+  publicCachePaths,
+  takesWholeQuery,
+} from './public-cache.interceptor.js';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { NoQueryDto } from '../common/dto/no-query.dto.js';
 
 describe('@PublicCache()', () => {
   // Each app on a server of its own, closed (connections and all) after its test: supertest's
@@ -25,6 +33,42 @@ describe('@PublicCache()', () => {
       '/api/v1/posts',
       '/api/v1/posts/:id',
       '/api/v1/posts/by-slug/:slug',
+    ]);
+  });
+
+  it('finds a @Query() DTO on every marked route, and none on a route that ignores its query (review 19a M4)', () => {
+    for (const [controller, name] of [
+      [PostsController, 'feed'],
+      [PostsController, 'get'],
+      [PostsController, 'bySlug'],
+      [CategoriesController, 'tree'],
+    ] as const) {
+      expect({ name, checked: takesWholeQuery(controller, name) }).toEqual({ name, checked: true });
+    }
+    @Controller('loose')
+    class Loose {
+      @Get()
+      ignores(): object {
+        return {};
+      }
+      @Get(':id')
+      oneParameter(@Param('id') _id: string, @Query('limit') _limit: string): object {
+        return {};
+      }
+      @Get('untyped/:id')
+      untyped(@Query() _query: object): object {
+        return {};
+      }
+      @Get('typed/:id')
+      typed(@Query() _query: NoQueryDto): object {
+        return {};
+      }
+    }
+    expect(['ignores', 'oneParameter', 'untyped', 'typed'].map((name) => takesWholeQuery(Loose, name))).toEqual([
+      false,
+      false,
+      false,
+      true,
     ]);
   });
 

@@ -21,6 +21,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { Authenticated, CurrentUser, OptionalAuth, Public } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
+import { NoQueryDto } from '../common/dto/no-query.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
@@ -114,6 +115,7 @@ export class PostsController {
   @ApiProblemResponses(400, 404)
   async bySlug(
     @Param() { slug }: PostSlugParams,
+    @Query() _query: NoQueryDto,
     @CurrentUser() viewer: AuthUser | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
@@ -132,6 +134,7 @@ export class PostsController {
   @ApiProblemResponses(400, 404)
   async get(
     @Param() { id }: IdParams,
+    @Query() _query: NoQueryDto,
     @CurrentUser() viewer: AuthUser | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {

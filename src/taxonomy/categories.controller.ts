@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Headers, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public, Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
+import { NoQueryDto } from '../common/dto/no-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
 import {
@@ -30,7 +31,8 @@ export class CategoriesController {
   @Public()
   @PublicCache()
   @Get()
-  async tree(): Promise<CategoryTreeDto> {
+  @ApiProblemResponses(400)
+  async tree(@Query() _query: NoQueryDto): Promise<CategoryTreeDto> {
     return { items: (await this.taxonomy.tree()).map((node) => TaxonomyMapper.node(node)) };
   }
 

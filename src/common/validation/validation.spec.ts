@@ -3,6 +3,7 @@ import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage, IsInt, IsString, MetadataStorage, validate } from 'class-validator';
 import { DomainError } from '../errors/domain-error.js';
 import { IdParams } from '../dto/id-params.dto.js';
+import { NoQueryDto } from '../dto/no-query.dto.js';
 import { PageQueryDto } from '../dto/page-query.dto.js';
 import { FeedQueryDto } from '../../posts/dto/post.dto.js';
 import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
@@ -165,5 +166,31 @@ describe('createValidationPipe on ?limit=&cursor= queries', () => {
       (caught: unknown) => caught,
     );
     expect(error).toMatchObject({ status: 400, code: 'validation_failed' });
+  });
+});
+
+describe('createValidationPipe on a NoQueryDto query (review 19a M4)', () => {
+  const pipe = createValidationPipe();
+  const asQuery = { type: 'query', metatype: NoQueryDto } as const;
+
+  it('takes an empty query', async () => {
+    await expect(pipe.transform({}, asQuery)).resolves.toBeInstanceOf(NoQueryDto);
+  });
+
+  it('refuses any parameter with validation_failed naming it, as forbidNonWhitelisted does', async () => {
+    for (const value of [{ x: '1' }, { limit: '20' }, { a: { b: '1' } }, { x: '1', y: ['2', '3'] }]) {
+      const error = await pipe.transform(value, asQuery).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(DomainError);
+      expect(error).toMatchObject({
+        status: 400,
+        code: 'validation_failed',
+        extras: {
+          errors: Object.keys(value).map((name) => ({ field: name, messages: [`property ${name} should not exist`] })),
+        },
+      });
+    }
   });
 });

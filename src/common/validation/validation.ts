@@ -3,6 +3,7 @@ import { getMetadataStorage, type MetadataStorage } from 'class-validator';
 import { badRequest, type FieldError } from '../errors/domain-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { IdParams } from '../dto/id-params.dto.js';
+import { NoQueryDto } from '../dto/no-query.dto.js';
 import { MAX_PAGE_SIZE, PageQueryDto } from '../dto/page-query.dto.js';
 import { ID_PATTERN } from '../ids.js';
 
@@ -98,6 +99,22 @@ function validPageQuery(metatype: new () => PageQueryDto, value: unknown): PageQ
   return query;
 }
 
+/**
+ * A `NoQueryDto` query: empty, or a 400 naming each parameter as `forbidNonWhitelisted` does
+ * (class-validator would refuse any object of a class without rules, `forbidUnknownValues`).
+ */
+function noQuery(value: unknown): Promise<NoQueryDto> {
+  const names = typeof value === 'object' && value !== null ? Object.keys(value) : [];
+  if (names.length === 0) return Promise.resolve(new NoQueryDto());
+  return Promise.reject(
+    badRequest(
+      ErrorCode.ValidationFailed,
+      `Invalid request: ${names.join(', ')}`,
+      names.map((name) => ({ field: name, messages: [`property ${name} should not exist`] })),
+    ),
+  );
+}
+
 /** The ValidationPipe with shortcuts for the commonest, simplest arguments (`validIdParams`, `validPageQuery`). */
 class AppValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
@@ -105,6 +122,7 @@ class AppValidationPipe extends ValidationPipe {
       const params = validIdParams(value);
       if (params) return Promise.resolve(params);
     }
+    if (metadata.type === 'query' && metadata.metatype === NoQueryDto) return noQuery(value);
     if (metadata.type === 'query' && metadata.metatype && plainPageQueries.has(metadata.metatype)) {
       const query = validPageQuery(metadata.metatype as new () => PageQueryDto, value);
       if (query) return Promise.resolve(query);

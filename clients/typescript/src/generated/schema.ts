@@ -6570,6 +6570,34 @@ export interface operations {
                     "application/json": components["schemas"]["CategoryTreeDto"];
                 };
             };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description The database is unavailable or busy; retry after Retry-After seconds. */
             503: {
                 headers: {
