@@ -802,6 +802,18 @@ describe('posts (e2e)', () => {
   });
 
   describe('bad input is 4xx and writes nothing', () => {
+    it('names each wrong field once, with the first rule it fails (review 18c)', async () => {
+      const res = await create({ content: 7, excerpt: 'x'.repeat(501) }).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ code: 'validation_failed', detail: 'Invalid request: title, excerpt, content' });
+      // A missing title fails "must be a string" and its length rule; only the first is reported.
+      expect(res.body.errors).toEqual([
+        { field: 'title', messages: ['title must be a string'] },
+        { field: 'excerpt', messages: ['excerpt must be shorter than or equal to 500 characters'] },
+        { field: 'content', messages: ['content must be a string'] },
+      ]);
+    });
+
     it.each([
       [
         'oversized content',

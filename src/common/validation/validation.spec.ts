@@ -5,7 +5,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { IdParams } from '../dto/id-params.dto.js';
 import { NoQueryDto } from '../dto/no-query.dto.js';
 import { PageQueryDto } from '../dto/page-query.dto.js';
-import { FeedQueryDto } from '../../posts/dto/post.dto.js';
+import { CreatePostDto, FeedQueryDto } from '../../posts/dto/post.dto.js';
 import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
 
 class Base {
@@ -192,5 +192,30 @@ describe('createValidationPipe on a NoQueryDto query (review 19a M4)', () => {
         },
       });
     }
+  });
+});
+
+describe('createValidationPipe on a body with a wrong field', () => {
+  const pipe = createValidationPipe();
+  const asBody = { type: 'body', metatype: CreatePostDto } as const;
+  const problemOf = (value: object) =>
+    pipe.transform(value, asBody).then(
+      () => undefined,
+      (caught: unknown) => caught as DomainError,
+    );
+
+  it('reports one rule per field, the first that fails, not every rule of the field (review 18c)', async () => {
+    const problem = await problemOf({ content: 'A body.' });
+    expect(problem).toMatchObject({ status: 400, code: 'validation_failed' });
+    // `title` is missing: "must be a string" alone, not also its length rule.
+    expect(problem?.extras.errors).toEqual([{ field: 'title', messages: ['title must be a string'] }]);
+  });
+
+  it('still reports every wrong field, each with its own first failing rule', async () => {
+    const problem = await problemOf({ title: 'x'.repeat(201), content: 7 });
+    expect(problem?.extras.errors).toEqual([
+      { field: 'title', messages: ['title must be shorter than or equal to 200 characters'] },
+      { field: 'content', messages: ['content must be a string'] },
+    ]);
   });
 });

@@ -7,11 +7,21 @@ import { NoQueryDto } from '../dto/no-query.dto.js';
 import { MAX_PAGE_SIZE, PageQueryDto } from '../dto/page-query.dto.js';
 import { ID_PATTERN } from '../ids.js';
 
-/** Flattens class-validator's nested errors into `{ field: 'a.b', messages }` entries. */
+/**
+ * The message of the first rule, in reading order, that a field fails. class-validator runs a
+ * field's rules in the order their decorators were applied, the one nearest the property first,
+ * so the rule written first on the field (conventionally its type: `@IsString()` above
+ * `@Length(1, 200)`) is the last it reports. A missing field fails them all; one message says why
+ * (review 18c: "must be a string" and "must be longer than..." for one absent field). Its own
+ * `stopAtFirstError` would keep the rule nearest the property, the length, instead.
+ */
+const firstRuleFailed = (constraints: Record<string, string>): string[] => Object.values(constraints).slice(-1);
+
+/** Flattens class-validator's nested errors into `{ field: 'a.b', messages }` entries, one message a field. */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own: FieldError[] = error.constraints ? [{ field, messages: Object.values(error.constraints) }] : [];
+    const own: FieldError[] = error.constraints ? [{ field, messages: firstRuleFailed(error.constraints) }] : [];
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
 }
@@ -19,7 +29,7 @@ export function flattenValidationErrors(errors: ValidationError[], parent = ''):
 /**
  * The global pipe: unknown properties are refused (so no request can set a role, a key or a
  * counter by adding a field), payloads become DTO instances, and failures are one 400
- * `validation_failed` problem listing every field.
+ * `validation_failed` problem listing every wrong field, each with the first rule it fails.
  */
 export function createValidationPipe(): ValidationPipe {
   memoiseValidationMetadata();
