@@ -304,7 +304,7 @@ describe('posts (e2e)', () => {
         .expect(200);
       for (const query of [`tag=${tag.slug}`, `category=${category.slug}`]) {
         const feed = await t.api.get(`/api/v1/posts?${query}`).expect(200);
-        const { content: _content, ...summary } = edited.body;
+        const { content: _content, likedByMe: _likedByMe, ...summary } = edited.body;
         expect(feed.body.items[1]).toEqual(summary);
         expect(feed.body.items[0]).toMatchObject({ id: large.id, excerpt: '語'.repeat(500) });
         expect(feed.body.items[0].featuredImageUrl).toHaveLength(2024);
@@ -557,6 +557,25 @@ describe('posts (e2e)', () => {
       expect(
         (await t.api.put(`/api/v1/posts/${draft.id}/like`).set('authorization', reader.bearer).expect(404)).body.code,
       ).toBe('post_not_found');
+    });
+
+    it('answers every write of a post as a read answers it: likedByMe for the caller (review 18c)', async () => {
+      const post = (await create({ title: 'Liked, then moved', content: 'x' }).expect(201)).body;
+      const first = await publish(post.id).expect(200);
+      expect(first.body.likedByMe).toBe(false);
+      await t.api.put(`/api/v1/posts/${post.id}/like`).set('authorization', author.bearer).expect(200);
+      const as = (path: string) => t.api.post(`/api/v1/posts/${post.id}/${path}`).set('authorization', author.bearer);
+      const answers = [
+        await t.api.patch(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).send({ title: 'Renamed' }),
+        await as('archive'),
+        await publish(post.id),
+        await as('unpublish'),
+      ];
+      expect(answers.map((res): unknown[] => [res.status, res.body.likedByMe])).toEqual(answers.map(() => [200, true]));
+      // The caller's own like, not the author's: staff acting on the post see theirs.
+      const byAdmin = await t.api.post(`/api/v1/posts/${post.id}/archive`).set('authorization', admin.bearer);
+      expect([byAdmin.status, byAdmin.body.likedByMe]).toEqual([200, false]);
+      expect((await get(post.id, author)).body).toEqual({ ...byAdmin.body, likedByMe: true });
     });
 
     it('counts views of 10 different viewers on the view shards, folded in by the stream', async () => {

@@ -253,7 +253,7 @@ export class ConduitService {
   }
 
   async updateArticle(viewer: AuthUser, slug: string, changes: ConduitArticleChangesDto): Promise<ConduitArticleDto> {
-    const { post, likedByViewer } = await this.posts.getBySlug(slug, viewer);
+    const { post } = await this.posts.getBySlug(slug, viewer);
     const tagIds = changes.tagList ? (await this.taxonomy.tagsNamed(changes.tagList)).map((tag) => tag.id) : undefined;
     const updated = await this.posts.update(post.id, viewer, {
       title: changes.title,
@@ -261,7 +261,7 @@ export class ConduitService {
       content: changes.body,
       tagIds,
     });
-    return this.articleOf(updated, likedByViewer, viewer);
+    return this.articleOf(updated.post, updated.likedByViewer, viewer);
   }
 
   async deleteArticle(viewer: AuthUser, slug: string): Promise<void> {

@@ -159,8 +159,7 @@ export class PostsController {
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    const post = await this.posts.update(id, viewer, dto, parseIfMatch(ifMatch));
-    return send(res, { post, likedByViewer: false }, this.clock.now());
+    return send(res, await this.posts.update(id, viewer, dto, parseIfMatch(ifMatch)), this.clock.now(), viewer);
   }
 
   /**
@@ -181,11 +180,7 @@ export class PostsController {
     @Body() dto: PublishPostDto,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(
-      res,
-      { post: await this.posts.publish(id, viewer, dto.publishAt), likedByViewer: false },
-      this.clock.now(),
-    );
+    return send(res, await this.posts.publish(id, viewer, dto.publishAt), this.clock.now(), viewer);
   }
 
   /**
@@ -203,7 +198,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, { post: await this.posts.unpublish(id, viewer), likedByViewer: false }, this.clock.now());
+    return send(res, await this.posts.unpublish(id, viewer), this.clock.now(), viewer);
   }
 
   /**
@@ -221,7 +216,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PostDto> {
-    return send(res, { post: await this.posts.archive(id, viewer), likedByViewer: false }, this.clock.now());
+    return send(res, await this.posts.archive(id, viewer), this.clock.now(), viewer);
   }
 
   /**

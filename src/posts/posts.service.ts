@@ -258,12 +258,15 @@ export class PostsService {
     return this.get(postId, viewer);
   }
 
-  /** Author or admin; a stale If-Match is 412. Slug, tags and category changes move links and counts with it. */
-  update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
+  /**
+   * Author or admin; a stale If-Match is 412. Slug, tags and category changes move links and counts with it.
+   * Answers the post as read after the write, with whether the caller likes it (as `get` does).
+   */
+  update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<PostRead> {
     return onceMoreOnRace(() => this.updateOnce(postId, viewer, dto, ifMatch));
   }
 
-  private async updateOnce(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<Post> {
+  private async updateOnce(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<PostRead> {
     const { post } = await this.manageable(postId, viewer, false);
     assertVersion(ifMatch, post.version);
     const tagIds = dto.tagIds ?? post.tagIds;
@@ -294,18 +297,18 @@ export class PostsService {
       dto.content !== undefined ? content : undefined,
       this.slugs.swap('post', before.slug, after.slug, post.id),
     );
-    return (await this.posts.findById(postId))!.post;
+    return this.readBack(postId, viewer);
   }
 
   /**
    * Publishes now, or schedules for `publishAt`. A draft or archived post can be published; a
    * scheduled one can be rescheduled; a live one cannot be published again (409).
    */
-  publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
+  publish(postId: string, viewer: AuthUser, publishAt?: string): Promise<PostRead> {
     return onceMoreOnRace(() => this.publishOnce(postId, viewer, publishAt));
   }
 
-  private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<Post> {
+  private async publishOnce(postId: string, viewer: AuthUser, publishAt?: string): Promise<PostRead> {
     const { post } = await this.manageable(postId, viewer, false);
     return this.transition(post, postTransition(post, { to: 'published', publishAt }, this.clock.now()), viewer);
   }
@@ -332,14 +335,14 @@ export class PostsService {
   }
 
   /** Back to draft: out of every feed, counts adjusted. */
-  unpublish(postId: string, viewer: AuthUser): Promise<Post> {
+  unpublish(postId: string, viewer: AuthUser): Promise<PostRead> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
       return this.transition(post, postTransition(post, { to: 'draft' }, this.clock.now()), viewer);
     });
   }
 
-  archive(postId: string, viewer: AuthUser): Promise<Post> {
+  archive(postId: string, viewer: AuthUser): Promise<PostRead> {
     return onceMoreOnRace(async () => {
       const { post } = await this.manageable(postId, viewer, false);
       return this.transition(post, postTransition(post, { to: 'archived' }, this.clock.now()), viewer);
@@ -517,7 +520,7 @@ export class PostsService {
     return read!;
   }
 
-  private async transition(post: Post, change: Partial<PostSummary>, viewer: AuthUser): Promise<Post> {
+  private async transition(post: Post, change: Partial<PostSummary>, viewer: AuthUser): Promise<PostRead> {
     // Staff acting on someone else's post are not counted: an author who fills their own window
     // must not stop a moderator from taking their post down (review 3, #2).
     const limit =
@@ -525,7 +528,16 @@ export class PostsService {
     const { content: _content, ...before } = post;
     const after: PostSummary = { ...before, ...change, updatedAt: this.clock.now().toISOString() };
     await this.posts.save(before, after, undefined, limit);
-    return (await this.posts.findById(post.id))!.post;
+    return this.readBack(post.id, viewer);
+  }
+
+  /**
+   * A post as written, read back with whether the caller likes it (the like's key in the same
+   * BatchGetItem): every write that answers a post answers what a read would (review 18c: the
+   * publish answer lacked `likedByMe`, and an archived or re-published post can be liked).
+   */
+  private async readBack(postId: string, viewer: AuthUser): Promise<PostRead> {
+    return (await this.posts.findById(postId, viewer.userId))!;
   }
 
   /** Unknown tags or category are 422 naming the ids (one BatchGetItem / GetItem). */
