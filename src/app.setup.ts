@@ -1,5 +1,7 @@
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
@@ -23,6 +25,24 @@ export const API_PREFIX = 'api/v1';
 const UNPREFIXED = ['health/live', 'health/ready', 'health/worker', 'metrics'];
 /** The Conduit (RealWorld) controllers declare their own `/api/...` paths (docs/conduit.md). */
 const CONDUIT_ROUTES = 'api/{*path}';
+
+/** Other addresses of Swagger UI's page (see `docsAliases`). */
+const DOCS_ALIASES = new Set(['/docs/', '/docs/index.html']);
+
+/**
+ * Sends `/docs/` and `/docs/index.html` to `/docs`, the page's one address, its query kept.
+ * @nestjs/swagger serves its page at those too, but picks the page's asset paths by whether the
+ * URL (query included) ends in a slash: `/docs/?x` and `/docs/index.html` got a page whose
+ * scripts and stylesheet were 404, a blank page (review 18c). The location is relative
+ * (`/docs/` and `/docs/index.html` both resolve `../docs` to `/docs`), so it holds behind a proxy
+ * that serves the API under a path prefix, as the page's own relative asset paths do.
+ */
+function docsAliases(req: Request, res: Response, next: NextFunction): void {
+  const url = req.originalUrl;
+  const query = url.indexOf('?');
+  if (!DOCS_ALIASES.has(query < 0 ? url : url.slice(0, query))) return next();
+  res.redirect(301, `../docs${query < 0 ? '' : url.slice(query)}`);
+}
 
 export interface CreateAppOptions {
   /** Overrides `LOG_LEVEL` (tests pass `error` or `silent`). */
@@ -86,6 +106,7 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   if (config.docs) {
+    app.use('/docs', docsAliases);
     SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), {
       jsonDocumentUrl: 'docs-json',
       swaggerOptions: { persistAuthorization: true },

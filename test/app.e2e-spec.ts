@@ -198,10 +198,27 @@ describe('app (e2e)', () => {
   });
 
   describe('OpenAPI document', () => {
-    it('is served at /docs-json and Swagger UI at /docs', async () => {
-      const ui = await t.http.get('/docs/').expect(200);
+    it('is served at /docs-json and Swagger UI at /docs, every script and stylesheet of the page too', async () => {
+      const ui = await t.http.get('/docs').expect(200);
       expect(ui.text).toContain('swagger-ui');
       expect(t.openapi.document.paths).toBeDefined();
+      const assets = [...ui.text.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((match) => match[1]);
+      expect(assets).toEqual(expect.arrayContaining(['docs/swagger-ui.css', 'docs/swagger-ui-init.js']));
+      for (const asset of assets) await t.http.get(`/${asset}`).expect(200);
+    });
+
+    it("sends /docs/ and /docs/index.html to /docs, where the page's assets resolve (review 18c: a blank page)", async () => {
+      for (const [from, to] of [
+        ['/docs/', '../docs'],
+        ['/docs/?url=x', '../docs?url=x'],
+        ['/docs/index.html', '../docs'],
+      ]) {
+        const res = await t.http.get(from).expect(301);
+        expect({ from, location: res.headers.location }).toEqual({ from, location: to });
+        // Where a browser lands: the page above.
+        expect(new URL(res.headers.location, `http://host${from}`).pathname).toBe('/docs');
+      }
+      await t.http.get('/docs-json').expect(200);
     });
 
     it('lists every route of the app with its request and response schemas', () => {
