@@ -75,7 +75,14 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   app.set('trust proxy', config.trustProxy);
   // First: the request id, the access line, the metrics, Server-Timing and helmet's headers cover
   // every request, including body-parser rejections.
-  app.use(requestContext({ accessLog, metrics: app.get(AppMetrics), serverTiming: config.serverTiming }));
+  app.use(
+    requestContext({
+      accessLog,
+      metrics: app.get(AppMetrics),
+      serverTiming: config.serverTiming,
+      httpsHeaders: config.httpsHeaders,
+    }),
+  );
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
     app.enableCors({

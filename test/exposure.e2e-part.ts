@@ -92,7 +92,9 @@ describe('exposure (e2e)', () => {
   it("sends helmet's security headers on every answer, an error too, and no X-Powered-By", async () => {
     for (const res of [await t.api.get('/health/live').expect(200), await t.api.get('/api/v1/nope').expect(404)]) {
       expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      // Not told to use HTTPS only: this server is plain http (HTTPS_HEADERS off outside production).
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+      expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
       expect(res.headers['x-content-type-options']).toBe('nosniff');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
       expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
@@ -105,6 +107,18 @@ describe('exposure (e2e)', () => {
       expect(res.headers['x-permitted-cross-domain-policies']).toBe('none');
       expect(res.headers['x-xss-protection']).toBe('0');
       expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+  });
+
+  it('tells browsers to use HTTPS only where HTTPS_HEADERS says the API is reached over HTTPS (review 18c)', async () => {
+    const tls = await createTestApp({ HTTPS_HEADERS: 'true' });
+    try {
+      for (const res of [await tls.api.get('/health/live').expect(200), await tls.http.get('/docs/').expect(301)]) {
+        expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+        expect(res.headers['content-security-policy']).toMatch(/;upgrade-insecure-requests$/);
+      }
+    } finally {
+      await tls.close();
     }
   });
 

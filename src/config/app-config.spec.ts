@@ -186,6 +186,15 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
     expect(loadConfig({ ...production, API_DOCS: 'true' }).docs).toBe(true);
   });
 
+  it('tells browsers to use HTTPS only in production, unless HTTPS_HEADERS says otherwise (review 18c)', () => {
+    expect(loadConfig({}).httpsHeaders).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' }).httpsHeaders).toBe(false);
+    expect(loadConfig(production).httpsHeaders).toBe(true);
+    expect(loadConfig({ ...production, HTTPS_HEADERS: 'false' }).httpsHeaders).toBe(false);
+    expect(loadConfig({ HTTPS_HEADERS: 'true' }).httpsHeaders).toBe(true);
+    expect(problemsOf({ HTTPS_HEADERS: 'tls' })).toEqual(['HTTPS_HEADERS must be true or false (got "tls")']);
+  });
+
   it('takes exact CORS origins and refuses wildcards and paths', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://app.example.com',

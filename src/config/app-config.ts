@@ -147,6 +147,11 @@ export interface AppConfig {
   bodyLimit: string;
   /** Serve Swagger UI at /docs and the JSON at /docs-json. */
   docs: boolean;
+  /**
+   * Send `Strict-Transport-Security` and the CSP's `upgrade-insecure-requests`: browsers reach the
+   * API over HTTPS only (`HTTPS_HEADERS`; on in production, off on a plain-http development server).
+   */
+  httpsHeaders: boolean;
   /** Anonymous GETs of public pages are answered from memory this long (0: off). Issue 15. */
   publicCacheSeconds: number;
   /**
@@ -590,6 +595,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     serverTiming: bool('SERVER_TIMING', !production),
     bodyLimit: `${int('BODY_LIMIT_KB', 256, 1, 10240)}kb`,
     docs: bool('API_DOCS', !production),
+    httpsHeaders: bool('HTTPS_HEADERS', production),
     // issue 15: data model v2
     publicCacheSeconds: int('PUBLIC_CACHE_SECONDS', production ? 5 : 0, 0, 300),
     slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),

@@ -93,4 +93,20 @@ describe('helmetHeaders', () => {
     expect(helmetHeaders().map(([name, value]) => [name.toLowerCase(), value])).toEqual(expected);
     expect(expected.length).toBeGreaterThanOrEqual(12);
   });
+
+  it('leave out HSTS and upgrade-insecure-requests when the API is not served over HTTPS (review 18c)', () => {
+    const all = new Map(helmetHeaders(true).map(([name, value]) => [name.toLowerCase(), value]));
+    const plain = new Map(helmetHeaders(false).map(([name, value]) => [name.toLowerCase(), value]));
+    expect(all.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect(all.get('content-security-policy')).toContain('upgrade-insecure-requests');
+    expect(plain.has('strict-transport-security')).toBe(false);
+    // The rest of the policy and every other header as they were.
+    expect(plain.get('content-security-policy')).toBe(
+      all.get('content-security-policy')!.replace(/;?upgrade-insecure-requests/, ''),
+    );
+    all.delete('strict-transport-security');
+    all.delete('content-security-policy');
+    plain.delete('content-security-policy');
+    expect(plain).toEqual(all);
+  });
 });

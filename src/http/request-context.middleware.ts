@@ -12,15 +12,23 @@ import { routeOf } from '../metrics/http-metrics.middleware.js';
  * constant, so the request pipeline sets this list itself instead of running helmet's dozen
  * middlewares per request, and the headers stay exactly helmet's, whichever version is installed.
  * (helmet also removes `X-Powered-By`; the app disables that header altogether.)
+ *
+ * `https` (`HTTPS_HEADERS`, on in production): whether browsers are told to use HTTPS only,
+ * `Strict-Transport-Security` and the CSP's `upgrade-insecure-requests`. Off on a plain-http
+ * development server, where they would send a browser to an https:// that does not answer
+ * (review 18c).
  */
-export function helmetHeaders(): [name: string, value: string][] {
+export function helmetHeaders(https = true): [name: string, value: string][] {
   const headers: [string, string][] = [];
   const recorder = {
     setHeader: (name: string, value: number | string | readonly string[]) => void headers.push([name, String(value)]),
     removeHeader: () => undefined,
   };
   let outcome: unknown = 'pending';
-  helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => (outcome = error));
+  const options = https
+    ? {}
+    : { strictTransportSecurity: false, contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } };
+  helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (error?: unknown) => (outcome = error));
   // Synchronous and error-free with the defaults; anything else would make a constant list wrong.
   if (outcome !== undefined) throw new Error('helmet did not set its headers synchronously');
   return headers;
@@ -36,6 +44,8 @@ export interface RequestContextOptions {
   metrics: AppMetrics;
   /** Whether to send the request's DynamoDB work as `Server-Timing` (`SERVER_TIMING`). */
   serverTiming: boolean;
+  /** Whether to send HSTS and `upgrade-insecure-requests` (`HTTPS_HEADERS`; default true). */
+  httpsHeaders?: boolean;
 }
 
 /**
@@ -46,7 +56,7 @@ export interface RequestContextOptions {
  *   (`createAccessLog`), written when the response finishes or the connection closes, also for
  *   requests rejected before routing;
  * - `http_request_duration_seconds` observed when the response finishes;
- * - helmet's security headers, computed once (`helmetHeaders`);
+ * - helmet's security headers, computed once (`helmetHeaders`), HSTS only where `HTTPS_HEADERS` says;
  * - the request's DynamoDB usage record (AsyncLocalStorage, and reachable from the request for
  *   the access line) and, when enabled, `Server-Timing: db;dur=..;desc="dynamodb calls=.. rcu=..
  *   wcu=.."` added just before the headers leave, so success and error answers alike carry it;
@@ -54,8 +64,8 @@ export interface RequestContextOptions {
  *   `req.user`: the app's guard or the Conduit routes' own), set just before the headers leave.
  */
 export function requestContext(options: RequestContextOptions): RequestHandler {
-  const { accessLog, metrics, serverTiming } = options;
-  const headers = helmetHeaders();
+  const { accessLog, metrics, serverTiming, httpsHeaders = true } = options;
+  const headers = helmetHeaders(httpsHeaders);
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     // The request's AsyncLocalStorage store, which Nest's `Logger` also finds the request's logger by.
