@@ -121,6 +121,29 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   }
 }
 
+/**
+ * The one start-up line about routes, with the prefixes they really have (review 18c: Nest wrote a
+ * line per route and per controller, about 110 at `info`, and its controller lines showed
+ * `/api/v1` on the probes and Conduit's routes, which do not have it; `AppLogger` moves those
+ * lines to `verbose`). Swagger UI's routes are not counted: the bootstrap line names them.
+ */
+export function routesMapped(app: NestExpressApplication): string {
+  const { router } = app.getHttpAdapter().getInstance() as {
+    router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
+  };
+  // One method a layer: Nest's; several: its not-found handlers.
+  const paths = router.stack
+    .flatMap(({ route }) => (route && Object.keys(route.methods).length === 1 ? [route.path] : []))
+    .filter((path) => !path.startsWith('/docs'));
+  const versioned = paths.filter((path) => path.startsWith(`/${API_PREFIX}/`));
+  const conduit = paths.filter((path) => !versioned.includes(path) && path.startsWith('/api/'));
+  const bare = [...new Set(paths.filter((path) => !path.startsWith('/api/')))];
+  return (
+    `${paths.length} routes mapped: ${versioned.length} under /${API_PREFIX}, ${conduit.length} Conduit under /api, ` +
+    `${paths.length - versioned.length - conduit.length} without a prefix (${bare.join(', ')}); LOG_LEVEL=verbose lists each`
+  );
+}
+
 /** Creates the configured application, initialised (unless asked not to) but not yet listening. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const logger = options.logger ?? createRootLogger(config, { level: options.logLevel, stream: options.logStream });
@@ -134,6 +157,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // `listen` and the test helpers call it again).
   if (options.initialise === false) return app;
   await app.init();
+  new Logger('Routes').log(routesMapped(app));
   if (config.publicCacheSeconds > 0) checkPublicCacheRoutes(app.getHttpAdapter().getInstance(), API_PREFIX);
   app.use(routeNotFound);
   return app;

@@ -23,11 +23,31 @@ const accessLines = (logs: LogCapture) => logs.lines.filter((line) => line.msg !
 describe('Access log, request ids and metrics', () => {
   let t: TestApp;
   const logs = new LogCapture();
+  /** The lines the app wrote while starting, at the default level of production (`info`). */
+  let startup: Record<string, unknown>[];
 
   beforeAll(async () => {
     t = await createTestApp({ METRICS_TOKEN }, { logLevel: 'info', logStream: logs });
+    startup = logs.lines;
   });
   afterAll(() => t.close());
+
+  it('starts with a few lines: one counts the routes, with their true prefixes, none per route (review 18c)', () => {
+    const contexts = startup.map((line) => line.context);
+    expect(contexts).not.toContain('RouterExplorer');
+    expect(contexts).not.toContain('RoutesResolver');
+    expect(contexts).not.toContain('InstanceLoader');
+    expect(startup.filter((line) => /Mapped \{|Controller \{/.test(String(line.msg)))).toEqual([]);
+    const routes = startup.filter((line) => line.context === 'Routes');
+    expect(routes).toHaveLength(1);
+    expect(routes[0]).toMatchObject({
+      level: 30,
+      msg: expect.stringMatching(
+        /^\d+ routes mapped: \d+ under \/api\/v1, \d+ Conduit under \/api, 4 without a prefix \(\/health\/live, \/health\/ready, \/health\/worker, \/metrics\); LOG_LEVEL=verbose lists each$/,
+      ),
+    });
+    expect(startup.length).toBeLessThan(10);
+  });
 
   it('writes one JSON access line per request with the route, status, duration, DynamoDB work, user and request id', async () => {
     const user = await signUp(t);

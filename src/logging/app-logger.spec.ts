@@ -7,7 +7,7 @@ import { createRootLogger } from './logger.js';
 
 const lines: Record<string, unknown>[] = [];
 const stream: DestinationStream = { write: (line: string) => void lines.push(JSON.parse(line)) };
-const root = createRootLogger({ logLevel: 'log', nodeEnv: 'test' } as AppConfig, { level: 'info', stream });
+const root = createRootLogger({ logLevel: 'verbose', nodeEnv: 'test' } as AppConfig, { level: 'trace', stream });
 const logger = new AppLogger(root);
 
 describe('AppLogger', () => {
@@ -48,6 +48,21 @@ describe('AppLogger', () => {
       ['inside', 'req-7'],
       ['again', 'req-7'],
       ['outside', undefined],
+    ]);
+  });
+
+  it("writes Nest's line per module and per route at trace, not info, and drops its controller lines (review 18c)", () => {
+    logger.log('PostsModule dependencies initialized', 'InstanceLoader');
+    logger.log('HealthController {/api/v1/health}:', 'RoutesResolver');
+    logger.log('Mapped {/health/live, GET} route', 'RouterExplorer');
+    logger.log('91 routes mapped', 'Routes');
+    logger.warn('a warning', 'RouterExplorer');
+    // The root logs from `trace`: each line at the level it was written.
+    expect(lines.map((line) => [line.level, line.context, line.msg])).toEqual([
+      [10, 'InstanceLoader', 'PostsModule dependencies initialized'],
+      [10, 'RouterExplorer', 'Mapped {/health/live, GET} route'],
+      [30, 'Routes', '91 routes mapped'],
+      [40, 'RouterExplorer', 'a warning'],
     ]);
   });
 });

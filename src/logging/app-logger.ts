@@ -78,6 +78,10 @@ export class AppLogger implements LoggerService {
     if (optionalParams.length !== 0) {
       fields.context = optionalParams[optionalParams.length - 1];
       params = optionalParams.slice(0, -1);
+      if (level === 'info' && typeof fields.context === 'string' && STARTUP_DETAIL.has(fields.context)) {
+        if (fields.context === 'RoutesResolver') return;
+        level = 'trace';
+      }
     }
     const write = (...args: unknown[]) => logger[level](...(args as [object, string]));
     if (typeof message === 'object') {
@@ -95,6 +99,16 @@ export class AppLogger implements LoggerService {
     }
   }
 }
+
+/**
+ * Nest's start-up lines a line per module and per route (about 130 of a start-up's 150; review
+ * 18c), written at `trace` (`LOG_LEVEL=verbose`) instead of `info`: `createApp` writes one line
+ * that counts the routes. `RoutesResolver`'s line per controller is dropped altogether: it shows
+ * the global prefix on controllers excluded from it (`HealthController {/api/v1/health}`,
+ * `ConduitUsersController {/api/v1/api}`); `RouterExplorer`'s lines under it have each route's
+ * true path.
+ */
+const STARTUP_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
 
 const isExceptionHandlerCall = (level: Level, message: unknown, params: unknown[]): boolean =>
   level === 'error' &&
