@@ -90,6 +90,28 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(code).toBe(0);
   });
 
+  it("writes its report as plain lines on stdout and its log lines as the server's JSON on stderr (review 18c)", async () => {
+    const { code, stdout, stderr } = await checkCounts();
+    expect(code).toBe(0);
+    // The report: for a person and for grep, no JSON, no colour.
+    expect(stdout.split('\n')).toContain('Every counter matches its recount.');
+    expect(stdout).not.toMatch(/^\{/m);
+    expect(stdout).not.toContain('\u001b[');
+    // The log: one JSON object a line, the server's keys (was Nest's coloured `[Nest] ... LOG [Database]`).
+    const lines = stderr.split('\n').filter((line) => line.startsWith('{'));
+    const logs = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        service: 'publishing-api',
+        context: 'Database',
+        msg: `Table ${t.tableName} exists`,
+        time: expect.any(String),
+      }),
+    );
+    expect(stderr).not.toContain('[Nest]');
+  });
+
   it('reports each corrupted counter with its stored and actual value and exits 1; --fix repairs them all', async () => {
     const comment = (await t.allItems()).find((i) => i.entity === 'Comment' && i.id === ids.comment)!;
     const commentKey = { PK: String(comment.PK), SK: String(comment.SK) };

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createDynamoClient } from '../dynamo/dynamo-client.factory.js';
+import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
 
 export interface CommandDatabase {
   config: AppConfig;
@@ -39,6 +40,16 @@ async function createAppContext(config: AppConfig): Promise<INestApplicationCont
 }
 
 /**
+ * A command's log lines (the embedded engine, the table, a service's warning or error) are the
+ * server's: pino JSON with `level`, `time`, `service` and `context` (coloured by pino-pretty in
+ * development on a terminal, as the server's are), on stderr. Its report (what it found and did)
+ * is plain text on stdout, for the person who ran it. docs/operations.md, "Command output".
+ */
+export function useCommandLogger(config: AppConfig): void {
+  Logger.overrideLogger(nestLoggerFor(createRootLogger(config, { stderr: true })));
+}
+
+/**
  * Runs a command-line task against the configured DynamoDB (starting the embedded engine when
  * that is the configuration), and always cleans up. `config` replaces the environment (the
  * fixture generator runs on a throw-away engine of its own).
@@ -48,7 +59,9 @@ export async function runWithDatabase(
   options: { config?: AppConfig } = {},
 ): Promise<void> {
   if (!options.config && existsSync('.env')) process.loadEnvFile('.env');
-  const database = await prepareDatabase(options.config ?? loadConfig());
+  const config = options.config ?? loadConfig();
+  useCommandLogger(config);
+  const database = await prepareDatabase(config);
   const client = createDynamoClient(database.config.dynamo);
   let context: INestApplicationContext | undefined;
   try {

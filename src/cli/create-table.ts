@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createDynamoClient } from '../dynamo/dynamo-client.factory.js';
 import { protectTable } from '../dynamo/table.setup.js';
+import { useCommandLogger } from './app-context.js';
 
 /**
  * `npm run db:create-table`: creates the table (keys, indexes, TTL, stream) when missing.
@@ -15,6 +16,7 @@ import { protectTable } from '../dynamo/table.setup.js';
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   const config = loadConfig();
+  useCommandLogger(config);
   const logger = new Logger('create-table');
   const database = await prepareDatabase({ ...config, dynamo: { ...config.dynamo, createTable: true } }, logger);
   const client = createDynamoClient(database.config.dynamo);

@@ -56,6 +56,8 @@ export interface LoggerOptions {
   level?: LevelWithSilent;
   /** Where lines go instead of stdout (tests capture them). */
   stream?: DestinationStream;
+  /** Write to stderr instead of stdout, synchronously: a command's, whose stdout is its report. */
+  stderr?: boolean;
 }
 
 /** Whether pino-pretty can be loaded (a dev dependency: absent from the production image). */
@@ -81,10 +83,16 @@ export function createRootLogger(config: AppConfig, options: LoggerOptions = {})
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (options.stream) return pino(base, options.stream);
-  if (config.nodeEnv === 'development' && process.stdout.isTTY && prettyAvailable()) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } });
+  const fd = options.stderr ? 2 : 1;
+  if (
+    config.nodeEnv === 'development' &&
+    (options.stderr ? process.stderr : process.stdout).isTTY &&
+    prettyAvailable()
+  ) {
+    const pretty = { translateTime: 'SYS:HH:MM:ss.l', destination: fd, sync: options.stderr === true };
+    return pino({ ...base, transport: { target: 'pino-pretty', options: pretty } });
   }
-  return pino(base);
+  return options.stderr ? pino(base, pino.destination({ dest: fd, sync: true })) : pino(base);
 }
 
 /** The request id: the client's `X-Request-Id` when well-formed, else a new UUID; echoed on the response. */

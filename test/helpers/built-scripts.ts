@@ -37,19 +37,24 @@ export function builtScript(name: string): string {
   return script;
 }
 
-/** Runs a built command on a suite's table to its end: its exit code, and stdout and stderr as one text. */
+/**
+ * Runs a built command on a suite's table to its end: its exit code, stdout and stderr as one text
+ * (`output`), and each apart (the report is on stdout, the log lines on stderr).
+ */
 export async function runBuiltCommand(
   name: string,
   args: string[],
   target: { endpoint: string | undefined; tableName: string },
-): Promise<{ code: number | null; output: string }> {
+): Promise<{ code: number | null; output: string; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [builtScript(name), ...args], {
     env: { ...commandEnv(target.endpoint, target.tableName), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => ((output += d.toString()), (stdout += d.toString())));
+  child.stderr.on('data', (d: Buffer) => ((output += d.toString()), (stderr += d.toString())));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, output };
+  return { code, output, stdout, stderr };
 }
