@@ -81,7 +81,8 @@ describe('Scripts beside a running app (one embedded engine per data directory)'
   });
 
   it('a script started while the app runs reuses its engine instead of starting a second one', async () => {
-    const result = await run(checkCounts, env);
+    // The command logs at LOG_LEVEL as the server does (`warn` above keeps the app quiet).
+    const result = await run(checkCounts, { ...env, LOG_LEVEL: 'log' });
     expect(result.output).toContain(`Using the embedded DynamoDB Local of process ${app!.pid}`);
     expect(result.code).toBe(0);
     expect(enginesOn(dataDir)).toBe(1);
