@@ -280,7 +280,7 @@ describe('account security (e2e)', () => {
       const user = await signUp(t);
       const other = await signIn(user.email, user.password);
       const users = t.app.get(UsersService);
-      await withSessionDeletesFailing(() => users.deactivate(user.userId));
+      await withSessionDeletesFailing(() => users.deactivate(user.userId, 'owner'));
       await users.setStatus(user.userId, 'active');
       await expectEnded(user);
       await expectEnded(other);

@@ -311,12 +311,15 @@ describe('undoing an email change from the old address (e2e)', () => {
     await signUp(t, { email: b });
   });
 
-  it('a deactivated account is active again after the revert, so the owner can reset and sign in (review 18b L3)', async () => {
+  it('an account its owner deactivated is active again after the revert, so the owner can reset and sign in (review 18b L3)', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
     await t.api.delete('/api/v1/users/me').set('authorization', owner.bearer).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.deactivatedBy).toBe('owner');
     await revert(t, token).expect(204);
-    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: owner.email, status: 'active' });
+    const restored = await t.getItem(`USER#${owner.userId}`, 'USER');
+    expect(restored).toMatchObject({ email: owner.email, status: 'active' });
+    expect(restored).not.toHaveProperty('deactivatedBy');
     await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
     await t.mailSent();
     await t.api
@@ -324,6 +327,30 @@ describe('undoing an email change from the old address (e2e)', () => {
       .send({ token: t.mailer.tokenFor(owner.email, 'password_reset'), newPassword: 'mine-again-2' })
       .expect(204);
     await login(t, owner.email, 'mine-again-2').expect(200);
+  });
+
+  it('an account an admin deactivated stays deactivated after the revert, even one its owner had deactivated first', async () => {
+    const users = t.app.get(UsersService);
+    const byAdmin = await verified(t);
+    const first = await changeEmail(t, byAdmin, byAdmin.email, fresh('thief'));
+    // As an admin deactivates it (PATCH /users/{id}/status).
+    await users.setStatus(byAdmin.userId, 'inactive');
+    const both = await verified(t);
+    const second = await changeEmail(t, both, both.email, fresh('thief'));
+    await t.api.delete('/api/v1/users/me').set('authorization', both.bearer).expect(204);
+    // Then an admin deactivates it too (DELETE /users/{id}): the admin's decision is the one recorded.
+    await users.deactivate(both.userId, 'admin');
+    for (const [owner, token] of [
+      [byAdmin, first],
+      [both, second],
+    ] as const) {
+      await revert(t, token).expect(204);
+      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({
+        email: owner.email,
+        status: 'inactive',
+        deactivatedBy: 'admin',
+      });
+    }
   });
 
   it('a suspended account stays suspended after the revert', async () => {

@@ -12,6 +12,9 @@ export const isStaff = (caller?: { role: UserRole }): boolean =>
 export const USER_STATUSES = ['pending', 'active', 'suspended', 'inactive'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 
+/** Who deactivated an account: its owner (`DELETE /users/me`) or an admin (a status change, `DELETE /users/{id}`). */
+export type DeactivatedBy = 'owner' | 'admin';
+
 /** The user item (`PK=USER#<id>`, `SK=USER`) as the domain sees it. */
 export interface User {
   id: string;
@@ -28,6 +31,12 @@ export interface User {
   createdAt: string;
   updatedAt: string;
   deletedAt?: string;
+  /**
+   * Who made the account `inactive` (absent on other statuses, and on accounts deactivated before
+   * it was recorded): an email change's revert reactivates only what the owner deactivated, never
+   * an admin's decision. Internal, never returned.
+   */
+  deactivatedBy?: DeactivatedBy;
   version: number;
   /** Rises with every password write (change, reset, takeover): the "password changed" notice. Internal. */
   passwordGeneration?: number;

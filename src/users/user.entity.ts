@@ -3,7 +3,7 @@ import type { User } from '../identity/account.js';
 // The account itself (roles, statuses, the user item) is identity's, which auth and users both
 // read; the users feature re-exports it beside the items only it owns.
 export { USER_ROLES, USER_STATUSES } from '../identity/account.js';
-export type { User, UserRole, UserStatus, UserWithPassword } from '../identity/account.js';
+export type { DeactivatedBy, User, UserRole, UserStatus, UserWithPassword } from '../identity/account.js';
 
 /** The profile item (`PK=USER#<id>`, `SK=USER#PROFILE`). */
 export interface Profile {

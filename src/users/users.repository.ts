@@ -20,13 +20,24 @@ import { UniqueValues } from '../dynamo/uniqueness.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { type SessionTally, sessionTallyOf, withLogin } from '../identity/login-bookkeeping.js';
 import { cutoffOf, type SessionCutoff } from '../identity/sessions/session.entity.js';
-import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
+import type {
+  DeactivatedBy,
+  Profile,
+  User,
+  UserAggregate,
+  UserRole,
+  UserStatus,
+  UserWithPassword,
+} from './user.entity.js';
 import { ERASURE_MARKER_ATTRIBUTES, type EmailRevert, erasureMarkerRemoval } from '../identity/account.js';
 import { liveReverts, type RevertPlan } from './email-reverts.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 
 type Item = Record<string, unknown>;
+
+/** An account its owner deactivated (recorded since session 19): an email change's revert reactivates it. */
+const reactivatedByRevert = (user: User): boolean => user.status === 'inactive' && user.deactivatedBy === 'owner';
 
 function toUser(item: Item): User {
   const { passwordHash: _hidden, ...user } = stripInternal<UserWithPassword>(item);
@@ -350,8 +361,8 @@ export class UsersRepository {
 
   /**
    * An email change's revert (its link used), in one transaction on the user's version: the
-   * reserved address becomes the account's again, verified (a pending or deactivated account
-   * active again, a suspended one still suspended); the current address and the
+   * reserved address becomes the account's again, verified (a pending account, or one its owner
+   * deactivated, active again; a suspended one, or one an admin deactivated, unchanged); the current address and the
    * reservations of later changes are released; the password becomes `unusableHash` (nobody knows
    * it: the owner resets it by mail, which now goes to the restored address); every session ends
    * (the epoch). `consume` is the link's use (review 18b L1), first so that its failed condition
@@ -365,10 +376,11 @@ export class UsersRepository {
     consume: TransactionPart,
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
-    // Proving the mailbox is enough to use the account again: a pending one (never verified) and a
-    // deactivated one (review 18b L3: deactivating after the change would leave the owner a
-    // restored account they cannot sign in to or reset) become active; a suspension stays.
-    const status = user.status === 'pending' || user.status === 'inactive' ? 'active' : user.status;
+    // Proving the mailbox is enough to use the account again: a pending one (never verified) and one
+    // its owner deactivated (review 18b L3: whoever moved the account could deactivate it, leaving
+    // a restored account nobody can sign in to or reset) become active. An admin's decision stays:
+    // a suspension, and a deactivation by an admin or by nobody recorded (session 19).
+    const status = user.status === 'pending' || reactivatedByRevert(user) ? 'active' : user.status;
     const reservation = (revert: EmailRevert) => ({
       expression: 'reservedFor = :owner AND reservationGeneration = :generation',
       values: { ':owner': user.id, ':generation': revert.generation },
@@ -488,6 +500,8 @@ export class UsersRepository {
       role?: UserRole;
       status?: UserStatus;
       deletedAt?: string;
+      /** With `status: 'inactive'`: who deactivated it (the revert of an email change reads it). */
+      deactivatedBy?: DeactivatedBy;
       erasureRequestedAt?: string;
       erasureSignIn?: true;
     },
@@ -499,6 +513,7 @@ export class UsersRepository {
         set: {
           updatedAt: at,
           ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}),
+          ...(next.status === 'inactive' && next.deactivatedBy ? { deactivatedBy: next.deactivatedBy } : {}),
           ...(next.erasureRequestedAt ? { erasureRequestedAt: next.erasureRequestedAt } : {}),
           ...(next.erasureSignIn ? { erasureSignIn: true } : {}),
         },
@@ -724,6 +739,8 @@ export class UsersRepository {
     const role = change.role ?? user.role;
     const status = change.status ?? user.status;
     const indexChanged = role !== user.role || status !== user.status;
+    // Who deactivated the account goes with any move away from `inactive`, whatever makes it.
+    const reactivated = user.deactivatedBy !== undefined && status !== 'inactive';
     return this.versioned.update(
       Keys.user(user.id),
       {
@@ -731,7 +748,7 @@ export class UsersRepository {
           ...change.set,
           ...(indexChanged ? { role, status, ...UserIndexKeys.forUser({ ...user, role, status }) } : {}),
         },
-        remove: change.remove,
+        remove: [...(change.remove ?? []), ...(reactivated ? ['deactivatedBy'] : [])],
         add: change.add,
         allowIndexAttributes: indexChanged,
       },

@@ -284,19 +284,36 @@ describe('UsersService.changeEmail', () => {
 });
 
 describe('UsersService: deactivation, erasure', () => {
-  it('deactivate: inactive at the clock and every session revoked; an inactive account is not written again', async () => {
+  it('deactivate: inactive at the clock, by whom recorded, every session revoked; an inactive account is not written again', async () => {
     const { service, users, sessions } = setUp([user('u1'), user('gone', { status: 'inactive' })]);
-    await service.deactivate('u1');
+    await service.deactivate('u1', 'owner');
     expect(users.setRoleAndStatus.mock.calls).toEqual([[user('u1', { passwordHash: undefined }), expect.anything()]]);
-    expect(users.setRoleAndStatus.mock.calls[0][1]).toEqual({ status: 'inactive', deletedAt: NOW });
-    await service.deactivate('gone');
+    expect(users.setRoleAndStatus.mock.calls[0][1]).toEqual({
+      status: 'inactive',
+      deletedAt: NOW,
+      deactivatedBy: 'owner',
+    });
+    await service.deactivate('gone', 'owner');
     expect(users.setRoleAndStatus).toHaveBeenCalledTimes(1);
     // The deletes are clean-up after the status write's cutoff (an account already inactive: its own).
     expect(sessions.deleteEnded.mock.calls).toEqual([
       ['u1', { epoch: 1 }],
       ['gone', { epoch: 0, keeps: undefined }],
     ]);
-    expect(await refusalOf(() => service.deactivate('nobody'))).toBe('404 user_not_found');
+    expect(await refusalOf(() => service.deactivate('nobody', 'admin'))).toBe('404 user_not_found');
+  });
+
+  it("an admin's deactivation of an account its owner deactivated is recorded as the admin's; the admin's is not written again", async () => {
+    const { service, users } = setUp([
+      user('self', { status: 'inactive', deactivatedBy: 'owner' }),
+      user('admin-done', { status: 'inactive', deactivatedBy: 'admin' }),
+    ]);
+    await service.deactivate('self', 'admin');
+    await service.deactivate('admin-done', 'admin');
+    await service.setStatus('admin-done', 'inactive');
+    expect(users.setRoleAndStatus.mock.calls.map(([u, next]) => [u.id, next])).toEqual([
+      ['self', { status: 'inactive', deletedAt: NOW, deactivatedBy: 'admin' }],
+    ]);
   });
 
   it('prepareErasure suspends a pending or active account first (its sessions end; an admin: the last-admin rule applies), marking it for erasure', async () => {
@@ -419,7 +436,7 @@ describe('UsersService: admin changes', () => {
     await service.setStatus('u3', 'active');
     expect(users.setRoleAndStatus.mock.calls.map(([u, change]) => [u.id, change])).toEqual([
       ['u1', { status: 'suspended' }],
-      ['u2', { status: 'inactive', deletedAt: NOW }],
+      ['u2', { status: 'inactive', deletedAt: NOW, deactivatedBy: 'admin' }],
       ['u3', { status: 'active' }],
     ]);
     expect(sessions.deleteEnded.mock.calls).toEqual([

@@ -23,7 +23,15 @@ import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { ENTITY, Keys, normalizeEmail } from '../dynamo/keys.js';
 import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import { liveReverts, MAX_PENDING_EMAIL_REVERTS, revertPlan, revertsAfterChange } from './email-reverts.js';
-import type { Profile, User, UserAggregate, UserRole, UserStatus, UserWithPassword } from './user.entity.js';
+import type {
+  DeactivatedBy,
+  Profile,
+  User,
+  UserAggregate,
+  UserRole,
+  UserStatus,
+  UserWithPassword,
+} from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
@@ -60,6 +68,13 @@ const DERIVED_USERNAME_ATTEMPTS = 5;
  * write that failed, so the owner can try again.
  */
 const MAX_REVERT_ATTEMPTS = 5;
+
+/**
+ * Whether deactivating by `by` writes: an active, pending or suspended account, and an account its
+ * owner deactivated when an admin deactivates it (the admin's decision is the one recorded).
+ */
+const deactivates = (user: User, by: DeactivatedBy): boolean =>
+  user.status !== 'inactive' || (by === 'admin' && user.deactivatedBy !== 'admin');
 
 /**
  * ensureAdmin's refusal when ADMIN_EMAIL is only reserved for a pending undo link of an email
@@ -257,15 +272,22 @@ export class UsersService {
     );
   }
 
-  /** Soft delete: the account is deactivated, every session revoked; content stays. */
-  async deactivate(userId: string): Promise<void> {
+  /**
+   * Soft delete: the account is deactivated, every session revoked; content stays. `by` is
+   * recorded (`deactivatedBy`): an admin's deactivation of an account its owner deactivated
+   * replaces the owner's, so that an email change's revert does not undo it.
+   */
+  async deactivate(userId: string, by: DeactivatedBy): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     // The status write ends every session (the epoch); the deletes are clean-up.
-    const cutoff =
-      user.status !== 'inactive'
-        ? await this.users.setRoleAndStatus(user, { status: 'inactive', deletedAt: this.clock.now().toISOString() })
-        : cutoffOf(user);
+    const cutoff = deactivates(user, by)
+      ? await this.users.setRoleAndStatus(user, {
+          status: 'inactive',
+          deletedAt: this.clock.now().toISOString(),
+          deactivatedBy: by,
+        })
+      : cutoffOf(user);
     await this.sessions.deleteEnded(userId, cutoff);
   }
 
@@ -414,13 +436,13 @@ export class UsersService {
     const user = await this.requireUser(userId);
     assertVersion(ifMatch, user.version);
     // A move away from active ends every session in the status write (the epoch); the deletes are clean-up.
-    const cutoff =
-      user.status !== status
-        ? await this.changeStatusUnlessErasing(user, {
-            status,
-            ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString() } : {}),
-          })
-        : cutoffOf(user);
+    const changes = status === 'inactive' ? deactivates(user, 'admin') : user.status !== status;
+    const cutoff = changes
+      ? await this.changeStatusUnlessErasing(user, {
+          status,
+          ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString(), deactivatedBy: 'admin' } : {}),
+        })
+      : cutoffOf(user);
     if (status !== 'active') await this.sessions.deleteEnded(userId, cutoff);
     return this.requireUser(userId);
   }
@@ -436,7 +458,7 @@ export class UsersService {
    */
   private async changeStatusUnlessErasing(
     user: User,
-    next: { status: UserStatus; role?: UserRole; deletedAt?: string },
+    next: { status: UserStatus; role?: UserRole; deletedAt?: string; deactivatedBy?: DeactivatedBy },
   ): Promise<SessionCutoff> {
     refuseWhileErasing(user);
     try {

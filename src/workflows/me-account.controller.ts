@@ -76,6 +76,6 @@ export class MeAccountController {
     if (query.mode === 'erase') await this.erasure.eraseSelf(caller.userId, body?.password);
     // `@ErasureRetry()` lets an account whose erasure is pending in for the erase only.
     else if (caller.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
-    else await this.users.deactivate(caller.userId);
+    else await this.users.deactivate(caller.userId, 'owner');
   }
 }

@@ -28,6 +28,6 @@ export class UsersAdminErasureController {
   @ApiProblemResponses(400, 404, 409)
   async remove(@Param() { id }: IdParams, @Query() query: DeleteUserQueryDto): Promise<void> {
     if (query.mode === 'hard') await this.erasure.erase(id);
-    else await this.users.deactivate(id);
+    else await this.users.deactivate(id, 'admin');
   }
 }

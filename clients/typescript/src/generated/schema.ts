@@ -350,8 +350,8 @@ export interface paths {
          * @description The token of the "it wasn't me" link in the `email_changed` notice (valid
          *     `EMAIL_CHANGE_REVERT_TTL_HOURS`): moves the account back to the old address (verified), releases the
          *     address it was moved to, revokes every session and disables the password; the owner then chooses a new
-         *     one with a password reset, mailed to the restored address. A deactivated account becomes active again (a
-         *     suspended one stays suspended). An unknown, used or expired token, or one
+         *     one with a password reset, mailed to the restored address. An account its owner deactivated becomes active
+         *     again (one an admin deactivated or suspended stays so). An unknown, used or expired token, or one
          *     whose change was undone since, is 400 `invalid_or_expired_token`. The link is used up only by a revert
          *     that is written: after a 503 (the database busy, or the account changing meanwhile) it still works.
          */
