@@ -391,6 +391,81 @@ describe('personal data: export and self-erasure (e2e)', () => {
     await t.api.post('/api/v1/auth/login').send({ email: alice.email, password: alice.password }).expect(401);
   });
 
+  it('while its erasure is pending the owner lists and ends its sessions; admins see erasureRequestedAt, nobody else does; a Conduit client that signs in gets 403 on every route (session 19)', async () => {
+    const admin = await signInAdmin(t);
+    const ivy = await signUp(t);
+    const other = await signUp(t);
+    const stuck = await failedErasure(ivy);
+    const signIn = () =>
+      t.api.post('/api/v1/auth/login').send({ email: ivy.email, password: ivy.password }).expect(200);
+    const first = await signIn();
+    const second = await signIn();
+    const bearer = `Bearer ${first.body.accessToken as string}`;
+    // The owner sees the sessions opened for the retry and ends one (the sign-in's answer shows no marker).
+    expect(first.body.user).not.toHaveProperty('erasureRequestedAt');
+    const sessions = await t.api.get('/api/v1/auth/sessions').set('authorization', bearer).expect(200);
+    expect(sessions.body.items).toHaveLength(2);
+    const secondId = (sessions.body.items as { id: string; current: boolean }[]).find((s) => !s.current)!.id;
+    await t.api.delete(`/api/v1/auth/sessions/${secondId}`).set('authorization', bearer).expect(204);
+    await t.api.post('/api/v1/auth/refresh').send({ refreshToken: second.body.refreshToken }).expect(401);
+    expect((await t.api.get('/api/v1/auth/sessions').set('authorization', bearer).expect(200)).body.items).toEqual([
+      expect.objectContaining({ current: true }),
+    ]);
+
+    // Admins see the marker in their views of the user (the listing, the status answer); only there.
+    const listed = async (id: string) => {
+      for (let cursor: string | undefined; ;) {
+        const page = await t.api
+          .get(`/api/v1/users?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+          .set('authorization', admin.bearer)
+          .expect(200);
+        const found = (page.body.items as { id: string }[]).find((user) => user.id === id);
+        if (found || !page.body.nextCursor) return found;
+        cursor = page.body.nextCursor as string;
+      }
+    };
+    expect(await listed(ivy.userId)).toMatchObject({
+      status: 'suspended',
+      erasureRequestedAt: stuck.erasureRequestedAt,
+    });
+    expect(await listed(other.userId)).not.toHaveProperty('erasureRequestedAt');
+    const unchanged = await t.api
+      .patch(`/api/v1/users/${ivy.userId}/status`)
+      .set('authorization', admin.bearer)
+      .send({ status: 'suspended' })
+      .expect(200);
+    expect(unchanged.body).toMatchObject({ status: 'suspended', erasureRequestedAt: stuck.erasureRequestedAt });
+    const publicView = await t.api.get(`/api/v1/users/${ivy.userId}`).set('authorization', other.bearer).expect(200);
+    expect(publicView.body).not.toHaveProperty('erasureRequestedAt');
+    await t.api.get('/api/v1/users').set('authorization', other.bearer).expect(403);
+
+    // A Conduit client signs in (it has no erase route): every route it calls with the token is 403.
+    const conduit = await t.api
+      .post('/api/users/login')
+      .send({ user: { email: ivy.email, password: ivy.password } })
+      .expect(200);
+    const token = `Token ${(conduit.body as { user: { token: string } }).user.token}`;
+    const erasing = {
+      errors: { body: [expect.stringContaining('The account is being erased')] },
+    };
+    for (const call of [
+      t.api.get('/api/user').set('authorization', token),
+      t.api
+        .put('/api/user')
+        .set('authorization', token)
+        .send({ user: { bio: 'still here' } }),
+      t.api
+        .post('/api/articles')
+        .set('authorization', token)
+        .send({ article: { title: 'Behind', description: 'the', body: 'walk' } }),
+      t.api.get('/api/articles').set('authorization', token),
+      t.api.get('/api/articles/feed').set('authorization', token),
+    ]) {
+      const res = await call;
+      expect({ status: res.status, body: res.body as unknown }).toEqual({ status: 403, body: erasing });
+    }
+  });
+
   it('a pending account whose erasure is stuck is not replaced as a stale registration (review 17a L1)', async () => {
     const carol = await signUp(t);
     await failedErasure(carol);

@@ -88,7 +88,7 @@ export class AccessTokenVerifier {
       throw forbidden(
         ErrorCode.AccountSuspended,
         isErasurePending(user)
-          ? 'The account is being erased: only `DELETE /users/me?mode=erase` and signing out may be called.'
+          ? 'The account is being erased: only `DELETE /users/me?mode=erase`, signing out and the session list may be called.'
           : 'The account is suspended.',
       );
     }

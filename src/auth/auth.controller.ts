@@ -123,6 +123,8 @@ export class AuthController {
    */
   @Authenticated()
   @Get('sessions')
+  // Session 19: the owner of an account whose erasure is pending sees the sessions it may end.
+  @ErasureRetry()
   @ApiProblemResponses(400)
   async sessions(@CurrentUser() user: AuthUser, @Query() query: PageQueryDto): Promise<SessionListDto> {
     const page = await this.auth.listSessions(
@@ -146,6 +148,8 @@ export class AuthController {
    */
   @Authenticated()
   @Delete('sessions/:id')
+  // Session 19: and ends one of them.
+  @ErasureRetry()
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404)
   async revokeSession(@CurrentUser() user: AuthUser, @Param() { id }: IdParams): Promise<void> {

@@ -47,8 +47,9 @@ export const Authenticated = () => applyDecorators(ApiBearerAuth(), ApiProblemRe
 
 /**
  * The owner's erase (`DELETE /users/me`): an account suspended for its erasure, which did not finish,
- * may call it to retry (review 17a L1), and sign out (`logout`, `logout-all`: review 18d L2, to end the
- * sessions opened for the retry); every other route refuses it with `403 account_suspended`.
+ * may call it to retry (review 17a L1), sign out (`logout`, `logout-all`: review 18d L2, to end the
+ * sessions opened for the retry), and list and end its sessions (`GET /auth/sessions`,
+ * `DELETE /auth/sessions/{id}`: session 19); every other route refuses it with `403 account_suspended`.
  */
 export const ErasureRetry = () => SetMetadata(ERASURE_RETRY, true);
 

@@ -1,4 +1,11 @@
-import type { MeDto, MeWithProfileDto, ProfileDto, PublicProfileDto, PublicUserDto } from './dto/user-response.dto.js';
+import type {
+  AdminUserDto,
+  MeDto,
+  MeWithProfileDto,
+  ProfileDto,
+  PublicProfileDto,
+  PublicUserDto,
+} from './dto/user-response.dto.js';
 import type { Profile, User, UserAggregate } from './user.entity.js';
 
 /**
@@ -62,5 +69,10 @@ export const UserMapper = {
       updatedAt: user.updatedAt,
       version: user.version,
     };
+  },
+
+  /** The admin routes' view (session 19): the owner's, and the erasure marker's time when one is pending. */
+  toAdmin(user: User): AdminUserDto {
+    return { ...UserMapper.toMe(user), erasureRequestedAt: user.erasureRequestedAt };
   },
 };

@@ -6,7 +6,7 @@ import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
-import { MeDto, UserPageDto } from './dto/user-response.dto.js';
+import { AdminUserDto, UserPageDto } from './dto/user-response.dto.js';
 import { ListUsersQueryDto, SetRoleDto, SetStatusDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import { UsersService } from './users.service.js';
@@ -22,7 +22,8 @@ export class UsersAdminController {
    * List users (admin)
    *
    * @remarks Users newest first, optionally filtered by role and status: per page, one index Query per shard of the
-   * listing (8, in parallel), whatever the filter and the number of users.
+   * listing (8, in parallel), whatever the filter and the number of users. `erasureRequestedAt` shows an account
+   * whose erasure is pending.
    */
   @Get()
   @ApiProblemResponses(400)
@@ -32,7 +33,7 @@ export class UsersAdminController {
       query.limit ?? DEFAULT_PAGE_SIZE,
       query.cursor,
     );
-    return { items: page.items.map((user) => UserMapper.toMe(user)), nextCursor: page.nextCursor };
+    return { items: page.items.map((user) => UserMapper.toAdmin(user)), nextCursor: page.nextCursor };
   }
 
   /**
@@ -49,10 +50,10 @@ export class UsersAdminController {
     @Body() dto: SetRoleDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<MeDto> {
+  ): Promise<AdminUserDto> {
     const user = await this.users.setRole(id, dto.role, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(user.version));
-    return UserMapper.toMe(user);
+    return UserMapper.toAdmin(user);
   }
 
   /**
@@ -70,9 +71,9 @@ export class UsersAdminController {
     @Body() dto: SetStatusDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
-  ): Promise<MeDto> {
+  ): Promise<AdminUserDto> {
     const user = await this.users.setStatus(id, dto.status, parseIfMatch(ifMatch));
     res.setHeader('ETag', etagOf(user.version));
-    return UserMapper.toMe(user);
+    return UserMapper.toAdmin(user);
   }
 }

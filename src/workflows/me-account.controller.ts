@@ -61,7 +61,8 @@ export class MeAccountController {
    * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
    * admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
    * (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
-   * refresh work, and so do `POST /auth/logout` and `/auth/logout-all`, but every other route, and
+   * refresh work, and so do `POST /auth/logout`, `/auth/logout-all`, `GET /auth/sessions` and
+   * `DELETE /auth/sessions/{id}`, but every other route, and
    * `mode=deactivate`, answer 403 `account_suspended`. An account an admin had suspended stays shut.
    */
   @Delete()

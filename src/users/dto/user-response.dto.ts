@@ -82,9 +82,19 @@ export class MeWithProfileDto extends MeDto {
   profile!: ProfileDto;
 }
 
+/** A user as an admin sees it: the account, and whether its erasure is pending (never shown to anyone else). */
+export class AdminUserDto extends MeDto {
+  /**
+   * Set while an erasure of the account is pending (asked for at that time, not finished): its status
+   * cannot change until the erase finishes (409 `erasure_pending`). Absent otherwise.
+   */
+  @ApiTimestamp()
+  erasureRequestedAt?: string;
+}
+
 /** A page of users (admin listing). */
 export class UserPageDto {
-  items!: MeDto[];
+  items!: AdminUserDto[];
   /** Pass as `cursor` to get the next page; null on the last page. */
   /** Pass it as `cursor` for the next page; null on the last page. @example Ey54H1-5piYHAEjbq9okk6JwnnN8QErZrV0vJzwptgyrLDZF7hiqTzK6zgRH_mSpzBpaEMojcguy6A1H */
   nextCursor!: string | null;

@@ -1103,7 +1103,8 @@ export interface paths {
         /**
          * List users (admin)
          * @description Users newest first, optionally filtered by role and status: per page, one index Query per shard of the
-         *     listing (8, in parallel), whatever the filter and the number of users.
+         *     listing (8, in parallel), whatever the filter and the number of users. `erasureRequestedAt` shows an account
+         *     whose erasure is pending.
          */
         get: operations["usersAdminList"];
         put?: never;
@@ -1333,7 +1334,8 @@ export interface paths {
          *     an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
          *     admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
          *     (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
-         *     refresh work, and so do `POST /auth/logout` and `/auth/logout-all`, but every other route, and
+         *     refresh work, and so do `POST /auth/logout`, `/auth/logout-all`, `GET /auth/sessions` and
+         *     `DELETE /auth/sessions/{id}`, but every other route, and
          *     `mode=deactivate`, answer 403 `account_suspended`. An account an admin had suspended stays shut.
          */
         delete: operations["meRemove"];
@@ -1567,6 +1569,41 @@ export interface components {
             expiresAt: string;
             /** @example email_verification */
             kind: string;
+        };
+        AdminUserDto: {
+            /** Format: date-time */
+            createdAt: string;
+            email: string;
+            emailVerified: boolean;
+            /** Format: date-time */
+            emailVerifiedAt?: string;
+            /**
+             * Format: date-time
+             * @description Set while an erasure of the account is pending (asked for at that time, not finished): its status
+             *     cannot change until the erase finishes (409 `erasure_pending`). Absent otherwise.
+             */
+            erasureRequestedAt?: string;
+            firstName?: string;
+            id: string;
+            /** Format: date-time */
+            lastLoginAt?: string;
+            lastName?: string;
+            loginCount: number;
+            /**
+             * @example user
+             * @enum {string}
+             */
+            role: "user" | "moderator" | "admin";
+            /**
+             * @example active
+             * @enum {string}
+             */
+            status: "pending" | "active" | "suspended" | "inactive";
+            /** Format: date-time */
+            updatedAt: string;
+            username: string;
+            /** @description Increases by one with every change; also sent as the `ETag`. */
+            version: number;
         };
         AuthTokensDto: {
             /** @description Short-lived JWT for the `Authorization: Bearer` header. */
@@ -2537,7 +2574,7 @@ export interface components {
             slug?: string;
         };
         UserPageDto: {
-            items: components["schemas"]["MeDto"][];
+            items: components["schemas"]["AdminUserDto"][];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
@@ -12788,7 +12825,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeDto"];
+                    "application/json": components["schemas"]["AdminUserDto"];
                 };
             };
             /** @description The request is malformed or fails validation. */
@@ -13005,7 +13042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeDto"];
+                    "application/json": components["schemas"]["AdminUserDto"];
                 };
             };
             /** @description The request is malformed or fails validation. */
