@@ -35,7 +35,8 @@ describe('posts (e2e)', () => {
   let reader: SignedIn;
 
   beforeAll(async () => {
-    t = await createTestApp(ADMIN_ENV);
+    // One proxy hop: the views test tells anonymous viewers apart by address (x-forwarded-for).
+    t = await createTestApp({ ...ADMIN_ENV, TRUST_PROXY_HOPS: '1' });
     admin = await signInAdmin(t);
     moderator = await signUpWithRole(t, admin, 'moderator');
     author = await signUp(t);
@@ -582,7 +583,7 @@ describe('posts (e2e)', () => {
       const before = (await get(live.id)).body.viewCount as number;
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          t.api.post(`/api/v1/posts/${live.id}/views`).set('user-agent', `viewer-${i}`),
+          t.api.post(`/api/v1/posts/${live.id}/views`).set('x-forwarded-for', `10.8.0.${i + 1}`),
         ),
       );
       expect(results.every((r) => r.status === 200)).toBe(true);

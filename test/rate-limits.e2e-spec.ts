@@ -264,7 +264,7 @@ describe('rate limits (e2e)', () => {
   });
 
   describe('views', () => {
-    it('count once per viewer per post per hour', async () => {
+    it('count once per viewer per post per hour: a signed-in user, or else an address (an IPv6 /64), whatever the user agent', async () => {
       const author = (await freshUser()).body as { accessToken: string };
       const bearer = `Bearer ${author.accessToken}`;
       const post = await t.api
@@ -282,14 +282,25 @@ describe('rate limits (e2e)', () => {
       expect(loop.every((r) => r.status === 200)).toBe(true);
       await t.mailSent();
       expect((await view(ip, 'curl/8').expect(200)).body.viewCount).toBe(1);
-      expect((await view(ip, 'Firefox').expect(200)).body.viewCount).toBe(2);
+      // The user agent is the caller's choice: 40 of them from one address are one viewer (review
+      // 19a M2: each was a new viewer, a view and a marker write per request).
+      for (let i = 0; i < 40; i++) await view(ip, `ua-${i}`).expect(200);
       await t.mailSent();
-      expect((await view(newIp(), 'curl/8').expect(200)).body.viewCount).toBe(3);
+      expect((await view(ip, 'Firefox').expect(200)).body.viewCount).toBe(1);
+      expect((await view(newIp(), 'curl/8').expect(200)).body.viewCount).toBe(2);
+      await t.mailSent();
+      // An IPv6 client is its /64: other interface identifiers in it are the same viewer, another /64 is not.
+      expect((await view('2001:db8:7:1::1', 'a').expect(200)).body.viewCount).toBe(3);
+      await t.mailSent();
+      for (const address of ['2001:db8:7:1::2', '2001:db8:7:1:ffff:1:2:3', '2001:0db8:0007:0001:0::9']) {
+        expect((await view(address, 'b').expect(200)).body.viewCount).toBe(3);
+      }
+      expect((await view('2001:db8:7:2::1', 'a').expect(200)).body.viewCount).toBe(4);
       await t.mailSent();
       // A signed-in viewer is one viewer from any address.
       await view(newIp(), 'a').set('authorization', bearer).expect(200);
       await t.mailSent();
-      expect((await view(newIp(), 'b').set('authorization', bearer).expect(200)).body.viewCount).toBe(4);
+      expect((await view(newIp(), 'b').set('authorization', bearer).expect(200)).body.viewCount).toBe(5);
     });
   });
 });

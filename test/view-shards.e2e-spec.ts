@@ -22,7 +22,8 @@ describe('view counter shards (e2e)', () => {
   let author: SignedIn;
 
   beforeAll(async () => {
-    t = await createTestApp({ VIEW_COUNTER_SHARDS: String(SHARDS) });
+    // Anonymous viewers are told apart by address (not user agent: review 19a M2), sent as the proxy's header.
+    t = await createTestApp({ VIEW_COUNTER_SHARDS: String(SHARDS), TRUST_PROXY_HOPS: '1' });
     author = await signUp(t);
   });
   afterAll(async () => {
@@ -41,8 +42,14 @@ describe('view counter shards (e2e)', () => {
     await processStream(t);
     return post;
   };
+  /** A distinct client address per viewer name. */
+  const addresses = new Map<string, string>();
+  const addressOf = (viewer: string) => {
+    if (!addresses.has(viewer)) addresses.set(viewer, `10.9.${addresses.size >> 8}.${addresses.size & 255}`);
+    return addresses.get(viewer)!;
+  };
   const view = (postId: string, viewer: string) =>
-    t.api.post(`/api/v1/posts/${postId}/views`).set('user-agent', viewer);
+    t.api.post(`/api/v1/posts/${postId}/views`).set('x-forwarded-for', addressOf(viewer));
   const viewCount = async (postId: string) =>
     (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.viewCount as number;
   const shardItems = async (postId: string) =>

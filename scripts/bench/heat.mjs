@@ -530,6 +530,7 @@ async function main() {
       REGISTER_RATE_MAX_PER_IP: '0',
       CONTENT_RATE_LIMIT_PER_MINUTE: '0',
       VIEW_COUNTER_SHARDS: String(VIEW_SHARDS),
+      TRUST_PROXY_HOPS: '1',
       LIKE_DIRECT_MAX_PER_SECOND: String(bound),
       COMMENT_DIRECT_MAX_PER_SECOND: String(bound),
       ...env,
@@ -584,7 +585,11 @@ async function main() {
   const scenarios = [
     [
       'view',
-      (i) => call(base, 'POST', `/api/v1/posts/${post.id}/views`, { headers: { 'user-agent': `heat-viewer-${i}` } }),
+      // A viewer per address (the user agent no longer tells viewers apart: review 19a M2).
+      (i) =>
+        call(base, 'POST', `/api/v1/posts/${post.id}/views`, {
+          headers: { 'x-forwarded-for': `10.77.${i >> 8}.${i & 255}` },
+        }),
     ],
     ['like', like(post)],
     ['comment', comment(post)],

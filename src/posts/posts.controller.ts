@@ -268,8 +268,8 @@ export class PostsController {
    *
    * @remarks Counts a view of a published post and returns the count, approximately: the count as read plus this
    * view (views are counted on sharded counters that the change stream folds into the post's count a moment later, so
-   * views just made by others may be missing from it). A viewer (the signed-in user, or else the client's IP and user
-   * agent) counts once per post per hour.
+   * views just made by others may be missing from it). A viewer (the signed-in user, or else the client's address: an
+   * IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour.
    */
   @OptionalAuth()
   @Post(':id/views')
@@ -280,7 +280,7 @@ export class PostsController {
     @CurrentUser() viewer: AuthUser | undefined,
     @Req() req: Request,
   ): Promise<ViewCountDto> {
-    const who = this.posts.viewerKey(viewer?.userId, req.ip, req.get('user-agent'));
+    const who = this.posts.viewerKey(viewer?.userId, req.ip);
     return { viewCount: await this.posts.addView(id, who) };
   }
 }

@@ -6,6 +6,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID } from '../identity/account.js';
 import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
+import { addressBlock } from '../common/network/address-block.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
@@ -486,14 +487,15 @@ export class PostsService {
   }
 
   /**
-   * Who is viewing, as a view-marker key: the user id, or a keyed hash of IP and user agent
-   * (keyed, so the stored value cannot be reversed by trying every IPv4 address).
+   * Who is viewing, as a view-marker key: the user id, or a keyed hash of the client's address
+   * block (an IPv4 address, an IPv6 /64; keyed, so the stored value cannot be reversed by trying
+   * every IPv4 address). Not the user agent (review 19a M2): the caller picks it, so a loop that
+   * changed it was a new viewer each time. The price: anonymous readers behind one address (an
+   * office, a carrier's NAT) count as one viewer per post per hour.
    */
-  viewerKey(userId: string | undefined, ip: string | undefined, userAgent: string | undefined): string {
+  viewerKey(userId: string | undefined, ip: string | undefined): string {
     if (userId) return `U${userId}`;
-    return `A${createHmac('sha256', this.viewerHashKey)
-      .update(`${ip ?? ''}\n${userAgent ?? ''}`)
-      .digest('base64url')}`;
+    return `A${createHmac('sha256', this.viewerHashKey).update(addressBlock(ip)).digest('base64url')}`;
   }
 
   /** Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. */
