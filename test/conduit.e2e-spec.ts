@@ -283,6 +283,42 @@ describe('Conduit API (e2e)', () => {
         .expect(401);
     });
 
+    it('takes tagList names by the native tag rules, and a refused update creates none (review 19a, M3)', async () => {
+      const [author, other] = await Promise.all([register(), register()]);
+      const suffix = nanoid(5)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x');
+      // Bidi overrides and zero-width characters are refused as on POST /api/v1/tags (422 on the field).
+      for (const name of [`x\u202egnp-${suffix}.exe`, `zero\u200bwidth-${suffix}`, '\u2800']) {
+        const res = await t.api
+          .post('/api/articles')
+          .set('authorization', token(author))
+          .send({ article: { title: 'Tagged', description: 'd', body: 'b', tagList: [name] } })
+          .expect(422);
+        expect(Object.keys((res.body as { errors: Record<string, string[]> }).errors)).toEqual(['tagList']);
+      }
+      await t.api.get(`/api/v1/tags/by-slug/xgnp-${suffix}-exe`).expect(404);
+      await t.api.get(`/api/v1/tags/by-slug/zerowidth-${suffix}`).expect(404);
+      // Fullwidth letters are NFKC-normalised, and the name trimmed, before the tag is found or made.
+      const article = await createArticle(author, {
+        title: 'Tagged',
+        description: 'd',
+        body: 'b',
+        tagList: [`  ＡＢＣ${suffix}  `],
+      });
+      expect(article.tagList).toEqual([`ABC${suffix}`]);
+      expect((await t.api.get(`/api/v1/tags/by-slug/abc${suffix}`).expect(200)).body).toMatchObject({
+        name: `ABC${suffix}`,
+      });
+      // Someone else's article: 403 before the new name becomes a tag.
+      await t.api
+        .put(`/api/articles/${article.slug}`)
+        .set('authorization', token(other))
+        .send({ article: { tagList: [`stolen-${suffix}`] } })
+        .expect(403);
+      await t.api.get(`/api/v1/tags/by-slug/stolen-${suffix}`).expect(404);
+    });
+
     it('favorites and unfavorites, and lists what a user favorited', async () => {
       const [author, fan] = await Promise.all([register(), register()]);
       const article = await createArticle(author, { title: 'Fav me', description: 'd', body: 'b' });

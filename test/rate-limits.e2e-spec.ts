@@ -46,6 +46,8 @@ describe('rate limits (e2e)', () => {
         REFRESH_RATE_WINDOW_SECONDS: WEEK,
         CONTENT_RATE_LIMIT_PER_MINUTE: '3',
         CONTENT_RATE_WINDOW_SECONDS: WEEK,
+        PUBLISH_RATE_MAX_PER_AUTHOR: '1',
+        PUBLISH_RATE_WINDOW_SECONDS: WEEK,
       },
       { clock: new SettableClock().set('2026-05-15T12:10:00.000Z') },
     );
@@ -174,6 +176,15 @@ describe('rate limits (e2e)', () => {
         .expect(201);
       return { username: name, token: `Token ${(res.body as { user: { token: string } }).user.token}` };
     };
+    /** A Conduit article of the user's (one content write and one publication): its slug. */
+    const conduitArticle = async (user: { token: string }, title: string) => {
+      const created = await t.api
+        .post('/api/articles')
+        .set('authorization', user.token)
+        .send({ article: { title, description: 'd', body: 'b' } })
+        .expect(201);
+      return (created.body as { article: { slug: string } }).article.slug;
+    };
     /** A Conduit 429: the RealWorld envelope (no problem+json, no `code`), with Retry-After. */
     const expectConduitLimited = (res: { status: number; headers: Record<string, string>; body: unknown }) => {
       expect(res.status).toBe(429);
@@ -183,12 +194,7 @@ describe('rate limits (e2e)', () => {
 
     it('Conduit writes (comments, favorites, follows) count against the same budget (review 19a, H1)', async () => {
       const [author, fan] = await Promise.all([conduitUser(), conduitUser()]);
-      const created = await t.api
-        .post('/api/articles')
-        .set('authorization', author.token)
-        .send({ article: { title: 'Conduit limited', description: 'd', body: 'b' } })
-        .expect(201);
-      const slug = (created.body as { article: { slug: string } }).article.slug;
+      const slug = await conduitArticle(author, 'Conduit limited');
       await t.api.post(`/api/articles/${slug}/favorite`).set('authorization', fan.token).expect(200);
       await t.api.post(`/api/profiles/${author.username}/follow`).set('authorization', fan.token).expect(200);
       await t.api
@@ -216,6 +222,51 @@ describe('rate limits (e2e)', () => {
       // Nothing of the refused writes happened.
       const comments = await t.api.get(`/api/articles/${slug}/comments`).set('authorization', fan.token).expect(200);
       expect((comments.body as { comments: { body: string }[] }).comments.map((c) => c.body)).toEqual(['third']);
+    });
+
+    it('Conduit article edits and deletes and comment deletes count too, as natively (review 19a, M3)', async () => {
+      const author = await conduitUser();
+      const slug = await conduitArticle(author, 'Edited');
+      await t.api
+        .put(`/api/articles/${slug}`)
+        .set('authorization', author.token)
+        .send({ article: { body: 'edited' } })
+        .expect(200);
+      const comment = await t.api
+        .post(`/api/articles/${slug}/comments`)
+        .set('authorization', author.token)
+        .send({ comment: { body: 'mine' } })
+        .expect(200);
+      const commentId = (comment.body as { comment: { id: string } }).comment.id;
+      expectConduitLimited(
+        await t.api
+          .put(`/api/articles/${slug}`)
+          .set('authorization', author.token)
+          .send({ article: { body: 'again' } }),
+      );
+      expectConduitLimited(
+        await t.api.delete(`/api/articles/${slug}/comments/${commentId}`).set('authorization', author.token),
+      );
+      expectConduitLimited(await t.api.delete(`/api/articles/${slug}`).set('authorization', author.token));
+      const article = await t.api.get(`/api/articles/${slug}`).expect(200);
+      expect((article.body as { article: { body: string } }).article.body).toBe('edited');
+      const comments = await t.api.get(`/api/articles/${slug}/comments`).set('authorization', author.token).expect(200);
+      expect((comments.body as { comments: { id: string }[] }).comments.map((c) => c.id)).toEqual([commentId]);
+    });
+
+    it('a Conduit article the publication limit refuses creates none of its new tags (review 19a, M3)', async () => {
+      const author = await conduitUser();
+      const tag = `refused-${nanoid(6)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      await conduitArticle(author, 'First');
+      // PUBLISH_RATE_MAX_PER_AUTHOR is 1 here: the second publication is refused, before its tags.
+      const refused = await t.api
+        .post('/api/articles')
+        .set('authorization', author.token)
+        .send({ article: { title: 'Second', description: 'd', body: 'b', tagList: [tag] } });
+      expectConduitLimited(refused);
+      await t.api.get(`/api/v1/tags/by-slug/${tag}`).expect(404);
     });
 
     it('staff are exempt', async () => {

@@ -102,9 +102,9 @@ export class ConduitArticlesController {
    *
    * @remarks Title, description, body and tags; the author or an admin only (403), the slug stays.
    */
-  @ConduitAuthenticated()
+  @ConduitContentWrite()
   @Put(':slug')
-  @ConduitErrors(404, 412, 422, 503)
+  @ConduitErrors(404, 412, 422, 429, 503)
   async update(
     @CurrentUser() viewer: AuthUser,
     @Param() { slug }: ConduitSlugParams,
@@ -118,10 +118,10 @@ export class ConduitArticlesController {
    *
    * @remarks The author, an admin or a moderator only (403).
    */
-  @ConduitAuthenticated()
+  @ConduitContentWrite()
   @Delete(':slug')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 503)
+  @ConduitErrors(404, 422, 429, 503)
   async delete(@CurrentUser() viewer: AuthUser, @Param() { slug }: ConduitSlugParams): Promise<void> {
     await this.conduit.deleteArticle(viewer, slug);
   }
@@ -194,10 +194,10 @@ export class ConduitArticlesController {
    *
    * @remarks Its author, the article's author, or staff (403 otherwise).
    */
-  @ConduitAuthenticated()
+  @ConduitContentWrite()
   @Delete(':slug/comments/:id')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 503)
+  @ConduitErrors(404, 422, 429, 503)
   async deleteComment(@CurrentUser() viewer: AuthUser, @Param() { slug, id }: ConduitCommentParams): Promise<void> {
     await this.conduit.deleteComment(viewer, slug, id);
   }

@@ -83,6 +83,7 @@ function fakes() {
     contents: jest.fn((ids: string[]) => Promise.resolve(new Map(ids.map((id) => [id, `Body of ${id}`])))),
     likedAmong: jest.fn((_userId: string, _ids: string[]) => Promise.resolve(new Set<string>())),
     create: jest.fn((..._args: unknown[]): Promise<{ post: object }> => Promise.resolve({ post: summary('created') })),
+    assertMayPublishNow: jest.fn((_author: unknown) => Promise.resolve()),
   };
   const users = {
     getOwn: jest.fn(() =>
@@ -318,6 +319,9 @@ describe('ConduitService: writes', () => {
     const { service, posts, taxonomy } = fakes();
     posts.create.mockResolvedValue({ post: { ...summary('new'), content: 'Body', tagIds: ['tag-b'] } });
     await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['b'] });
+    expect(posts.assertMayPublishNow.mock.invocationCallOrder[0]).toBeLessThan(
+      taxonomy.tagsNamed.mock.invocationCallOrder[0],
+    );
     expect(taxonomy.tagsNamed.mock.calls).toEqual([[['b']]]);
     expect(posts.create.mock.calls).toEqual([
       [viewer, { title: 'T', excerpt: 'D', content: 'B', tagIds: ['tag-b'] }, undefined, { publishNow: true }],

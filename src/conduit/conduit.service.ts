@@ -240,8 +240,12 @@ export class ConduitService {
     return this.articleOf(post, likedByViewer, viewer);
   }
 
-  /** Published at once (in the creating transaction); tag names are found or created. */
+  /**
+   * Published at once (in the creating transaction); tag names are found or created, once the
+   * publication limit has room: a request it refuses creates no tag (review 19a, M3).
+   */
   async createArticle(viewer: AuthUser, dto: ConduitNewArticleDto): Promise<ConduitArticleDto> {
+    await this.posts.assertMayPublishNow(viewer);
     const tags = await this.taxonomy.tagsNamed(dto.tagList ?? []);
     const { post } = await this.posts.create(
       viewer,
@@ -254,6 +258,8 @@ export class ConduitService {
 
   async updateArticle(viewer: AuthUser, slug: string, changes: ConduitArticleChangesDto): Promise<ConduitArticleDto> {
     const { post } = await this.posts.getBySlug(slug, viewer);
+    // Before the tags are found or created: a refused update creates none (review 19a, M3).
+    this.posts.assertMayUpdate(post, viewer);
     const tagIds = changes.tagList ? (await this.taxonomy.tagsNamed(changes.tagList)).map((tag) => tag.id) : undefined;
     const updated = await this.posts.update(post.id, viewer, {
       title: changes.title,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -74,6 +74,25 @@ export class RateLimiter {
       },
       onConditionFailed: () => this.refusal(code, retryAfter),
     };
+  }
+
+  /**
+   * Refuses with the 429 of `code` when the subject's window is full, counting nothing: a check
+   * before work that a later refusal by the counted write (`countOnCommit`) must not leave behind
+   * (Conduit's new tags before a publication, review 19a M3). Concurrent requests may all pass it;
+   * the counted write still decides. One strongly consistent GetItem; a rule that is off costs none.
+   */
+  async assertRoom({ rule, subject }: RateCheck, code: ErrorCode, now = this.clock.now()): Promise<void> {
+    if (rule.max <= 0) return;
+    const { start, retryAfter } = this.window(rule, now);
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.rateLimit(this.scope(rule, subject), start),
+        ConsistentRead: true,
+      }),
+    );
+    if (Number(result.Item?.attempts ?? 0) >= rule.max) throw this.refusal(code, retryAfter);
   }
 
   /** Adds one event to the subject's window without judging it; the new count. */

@@ -246,6 +246,23 @@ export class PostsService {
     return { post: created!, replayed: false };
   }
 
+  /**
+   * Refuses (429 `too_many_publishes`) what `create(..., { publishNow })` would refuse for a full
+   * publication window, before any write: for work a refused request must not leave behind
+   * (Conduit's new tags, review 19a M3). The creating transaction still counts and decides.
+   */
+  assertMayPublishNow(author: AuthUser): Promise<void> {
+    return this.limiter.assertRoom(
+      { rule: this.config.rateLimits.publishPerAuthor, subject: author.userId },
+      ErrorCode.TooManyPublishes,
+    );
+  }
+
+  /** Refuses (403) what `update` would refuse the viewer, before any write (as `assertMayPublishNow`). */
+  assertMayUpdate(post: Post, viewer: AuthUser): void {
+    assertMayManagePost(post, viewer, this.clock.now(), false);
+  }
+
   /** A post as the viewer may see it: drafts, scheduled and archived posts only for their author and staff. */
   async get(postId: string, viewer?: AuthUser): Promise<PostRead> {
     const read = await this.posts.findById(postId, viewer?.userId);

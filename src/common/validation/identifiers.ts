@@ -112,9 +112,14 @@ export function isSingleScript(text: string): boolean {
   return true;
 }
 
+const trimNfkc = (value: unknown): unknown => (typeof value === 'string' ? value.normalize('NFKC').trim() : value);
+
 /** Trims and NFKC-normalises a string input (names). */
-export const TrimNfkc = () =>
-  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.normalize('NFKC').trim() : value));
+export const TrimNfkc = () => Transform(({ value }: { value: unknown }) => trimNfkc(value));
+
+/** `TrimNfkc` for each string of an array input (Conduit's tag names). */
+export const TrimNfkcEach = () =>
+  Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map(trimNfkc) : value));
 
 /** NFKC-normalises, trims and lower-cases a string input (usernames). */
 export const TrimNfkcLower = () =>

@@ -19,6 +19,7 @@ import { RegisterDto } from '../../users/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
+import { NoInvisibleCharacters, TrimNfkcEach } from '../../common/validation/identifiers.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
 
@@ -150,12 +151,18 @@ export class ConduitNewArticleDto extends PickType(CreatePostDto, ['title'] as c
   @MaxBytes(MAX_CONTENT_BYTES)
   body!: string;
 
-  /** Tag names; unknown ones are created. @example ["dragons","training"] */
+  /**
+   * Tag names; unknown ones are created. Each is a tag's name as `POST /api/v1/tags` takes it
+   * (`CreateTagDto`): NFKC-normalised and trimmed, 1-80 characters, no invisible or filler
+   * characters (review 19a, M3). @example ["dragons","training"]
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(MAX_TAGS)
+  @TrimNfkcEach()
   @IsString({ each: true })
   @Length(1, 80, { each: true })
+  @NoInvisibleCharacters({ each: true })
   tagList?: string[];
 }
 
