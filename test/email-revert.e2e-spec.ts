@@ -362,6 +362,36 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: owner.email, status: 'suspended' });
   });
 
+  it('the link of an account whose erasure is pending restores the address, not the status: a deactivated one stays inactive, marked; an admin still gets 409 (review 19b M1)', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    await t.api.delete('/api/v1/users/me').set('authorization', owner.bearer).expect(204);
+    // The hard delete's first write, the state a hard delete that failed midway leaves.
+    await t.app.get(UsersService).prepareErasure(owner.userId);
+    await revert(t, token).expect(204);
+    const item = await t.getItem(`USER#${owner.userId}`, 'USER');
+    expect(item).toMatchObject({ email: owner.email, status: 'inactive' });
+    expect(item?.erasureRequestedAt).toEqual(expect.any(String));
+    // As an admin suspends it (PATCH /users/{id}/status): the erase's request stands.
+    await expect(t.app.get(UsersService).setStatus(owner.userId, 'suspended')).rejects.toMatchObject({
+      status: 409,
+      code: 'erasure_pending',
+    });
+  });
+
+  it('the link of an account whose own erase is pending keeps it suspended and keeps the password: the owner signs in at the restored address to retry the erase (review 19b L6)', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    await t.app.get(UsersService).prepareErasure(owner.userId);
+    await revert(t, token).expect(204);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({
+      email: owner.email,
+      status: 'suspended',
+      erasureSignIn: true,
+    });
+    await login(t, owner.email, owner.password).expect(200);
+  });
+
   it('two concurrent uses of one link: exactly one wins', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));

@@ -320,6 +320,16 @@ describe('personal data: export and self-erasure (e2e)', () => {
     expect(await authorOf(post)).toBe('deleted-user');
   });
 
+  it("an admin's soft delete (DELETE /users/{id}) of an account whose erasure is pending: 409 erasure_pending, like PATCH status; the owner can still sign in to retry (review 19b L3)", async () => {
+    const admin = await signInAdmin(t);
+    const owner = await signUp(t);
+    await erasureStoppedBeforeTheWalk(owner);
+    const soft = await t.api.delete(`/api/v1/users/${owner.userId}`).set('authorization', admin.bearer);
+    expect({ status: soft.status, code: soft.body.code }).toEqual({ status: 409, code: 'erasure_pending' });
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ status: 'suspended', erasureSignIn: true });
+    await t.api.post('/api/v1/auth/login').send({ email: owner.email, password: owner.password }).expect(200);
+  });
+
   it("the owner's retry and an admin's move to active or inactive, in parallel: the erase finishes, the admin's change is 409 erasure_pending (or 404 once gone), never 200 (session 19)", async () => {
     const admin = await signInAdmin(t);
     for (const status of ['active', 'inactive', 'active']) {

@@ -1,3 +1,6 @@
+import { conflict } from '../common/errors/domain-error.js';
+import { ErrorCode } from '../common/errors/error-codes.js';
+
 /** The id that content of an erased user is credited to afterwards. */
 export const DELETED_USER_ID = 'deleted-user';
 
@@ -89,6 +92,19 @@ export interface EmailRevert {
  */
 export const isErasurePending = (user: Pick<User, 'status' | 'erasureRequestedAt' | 'erasureSignIn'>): boolean =>
   user.status === 'suspended' && user.erasureRequestedAt !== undefined && user.erasureSignIn === true;
+
+/**
+ * 409 `erasure_pending` for an account read with the erasure marker (session 19): its status does
+ * not change until the erase finishes. Kept by the repository's user update (review 19b M1, L3).
+ */
+export function refuseWhileErasing(user: Pick<User, 'erasureRequestedAt'>): void {
+  if (user.erasureRequestedAt !== undefined)
+    throw conflict(
+      ErrorCode.ErasurePending,
+      'The account is being erased: its status cannot change. The erasure is finished by its retry, ' +
+        'a hard delete (DELETE /users/{id}?mode=hard) or npm run users:finish-erasures.',
+    );
+}
 
 /** The attributes of the erasure marker: removed by every move to `active` (review 18d H1). */
 export const ERASURE_MARKER_ATTRIBUTES = ['erasureRequestedAt', 'erasureSignIn'] as const;

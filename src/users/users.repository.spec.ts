@@ -83,3 +83,67 @@ describe('UsersRepository: the writes that end sessions raise the epoch (review 
     expect(changed().remove).toEqual(['sessionEpochKeeps']);
   });
 });
+
+describe('UsersRepository: the status of an account whose erasure is pending (review 19b M1, L3)', () => {
+  const marked = (overrides: Partial<User> = {}) =>
+    user({ status: 'suspended', erasureRequestedAt: '2026-11-28T00:00:00.000Z', erasureSignIn: true, ...overrides });
+  const refusal = async (write: () => Promise<unknown>) =>
+    write().then(
+      () => 'written',
+      (error: { status?: number; code?: string }) => `${error.status} ${error.code}`,
+    );
+
+  it('no write changes it (409 erasure_pending, nothing sent), whoever the caller; a role change or the same status is written', async () => {
+    const { repository, calls } = setUp();
+    for (const status of ['active', 'inactive', 'pending'] as const)
+      expect(await refusal(() => repository.setRoleAndStatus(marked(), { status }))).toBe('409 erasure_pending');
+    expect(await refusal(() => repository.setRoleAndStatus(marked({ status: 'inactive' }), { status: 'active' }))).toBe(
+      '409 erasure_pending',
+    );
+    expect(await refusal(() => repository.takeOverAsAdmin(marked(), 'operator hash'))).toBe('409 erasure_pending');
+    expect(calls).toHaveLength(0);
+    await repository.setRoleAndStatus(marked(), { role: 'moderator' });
+    await repository.setRoleAndStatus(marked(), { status: 'suspended' });
+    expect(calls).toHaveLength(2);
+  });
+
+  it("the erase's own write (it sets erasureRequestedAt) is the one that may change the status", async () => {
+    const { repository, calls } = setUp();
+    await repository.setRoleAndStatus(marked({ status: 'active', erasureSignIn: undefined }), {
+      status: 'suspended',
+      erasureRequestedAt: '2026-11-28T00:00:00.000Z',
+      erasureSignIn: true,
+    });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('an undo link of a marked account restores the address but keeps the status and the password (review 19b M1, L6); unmarked, it reactivates and replaces the password', async () => {
+    const { repository, changed, calls } = setUp();
+    const target = { email: 'old@example.com', generation: 1, expiresAt: '2099-01-01T00:00:00.000Z' };
+    const consume = { item: { Delete: { TableName: 'table', Key: { PK: 'TOKEN#x', SK: 'TOKEN' } } } };
+    const written = () => {
+      const update = calls.at(-1)!.input.TransactItems!.find((i) => i.Update?.Key?.SK === 'USER')!.Update!;
+      const values = Object.values(update.ExpressionAttributeValues ?? {});
+      return { values, ...changed() };
+    };
+    // Deactivated by its owner: unmarked, the revert would reactivate it (review 18b L3).
+    for (const status of ['inactive', 'suspended'] as const) {
+      const account = marked({ status, ...(status === 'inactive' ? { deactivatedBy: 'owner' as const } : {}) });
+      await repository.revertEmail(account, { target, kept: [], undone: [] }, 'unusable hash', consume);
+      const { values, add } = written();
+      expect(values).toContain('old@example.com');
+      expect(values).not.toContain('unusable hash');
+      expect(values).not.toContain('active');
+      expect(add).not.toContain('passwordGeneration');
+      expect(add).toEqual(expect.arrayContaining(['resetGeneration', 'sessionEpoch', 'emailGeneration']));
+    }
+    await repository.revertEmail(
+      user({ status: 'inactive', deactivatedBy: 'owner' }),
+      { target, kept: [], undone: [] },
+      'unusable hash',
+      consume,
+    );
+    expect(written().values).toEqual(expect.arrayContaining(['unusable hash', 'active']));
+    expect(written().add).toContain('passwordGeneration');
+  });
+});

@@ -29,7 +29,12 @@ import type {
   UserStatus,
   UserWithPassword,
 } from './user.entity.js';
-import { ERASURE_MARKER_ATTRIBUTES, type EmailRevert, erasureMarkerRemoval } from '../identity/account.js';
+import {
+  ERASURE_MARKER_ATTRIBUTES,
+  type EmailRevert,
+  erasureMarkerRemoval,
+  refuseWhileErasing,
+} from '../identity/account.js';
 import { liveReverts, type RevertPlan } from './email-reverts.js';
 import { activeAdminDelta, adminCounterUpdate, lastAdmin } from './admin-counter.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
@@ -376,11 +381,16 @@ export class UsersRepository {
     consume: TransactionPart,
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
-    // Proving the mailbox is enough to use the account again: a pending one (never verified) and one
-    // its owner deactivated (review 18b L3: whoever moved the account could deactivate it, leaving
-    // a restored account nobody can sign in to or reset) become active. An admin's decision stays:
-    // a suspension, and a deactivation by an admin or by nobody recorded (session 19).
-    const status = user.status === 'pending' || reactivatedByRevert(user) ? 'active' : user.status;
+    // An account whose erasure is pending (review 19b M1, L6) gets its address back, but keeps its
+    // status (the erase finishes it) and its password: an unusable one would stop its owner signing
+    // in to retry the erase, and whoever knows the password can do nothing else with it.
+    const erasing = user.erasureRequestedAt !== undefined;
+    // Otherwise proving the mailbox is enough to use the account again: a pending one (never
+    // verified) and one its owner deactivated (review 18b L3: whoever moved the account could
+    // deactivate it, leaving a restored account nobody can sign in to or reset) become active. An
+    // admin's decision stays: a suspension, and a deactivation by an admin or by nobody recorded
+    // (session 19).
+    const status = !erasing && (user.status === 'pending' || reactivatedByRevert(user)) ? 'active' : user.status;
     const reservation = (revert: EmailRevert) => ({
       expression: 'reservedFor = :owner AND reservationGeneration = :generation',
       values: { ':owner': user.id, ':generation': revert.generation },
@@ -394,10 +404,11 @@ export class UsersRepository {
           emailVerifiedAt: at,
           emailRevertedAt: at,
           emailReverts: plan.kept,
-          passwordHash: unusableHash,
+          ...(erasing ? {} : { passwordHash: unusableHash }),
           updatedAt: at,
         },
-        add: { emailGeneration: 1, passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
+        // The reset generation rises all the same: reset links mailed to the address left die.
+        add: { emailGeneration: 1, ...(erasing ? {} : { passwordGeneration: 1 }), resetGeneration: 1, sessionEpoch: 1 },
         remove: ['sessionEpochKeeps'],
         status,
       }),
@@ -723,7 +734,11 @@ export class UsersRepository {
 
   /**
    * An update of the user item on condition of its version, raising the version by one. A
-   * role or status change rewrites the listing keys with it.
+   * role or status change rewrites the listing keys with it. The one place a user's status is
+   * written, so the erasure rule is kept here rather than by each caller (review 19b M1, L3): the
+   * status of an account read with the erasure marker never changes (409 `erasure_pending`, nothing
+   * written), except by the erase's own write, the one that sets `erasureRequestedAt`. Race-free:
+   * the update is conditioned on the version read, and the marker's write raises it.
    */
   private userUpdate(
     user: User,
@@ -738,6 +753,7 @@ export class UsersRepository {
   ): TransactOperation {
     const role = change.role ?? user.role;
     const status = change.status ?? user.status;
+    if (status !== user.status && change.set?.erasureRequestedAt === undefined) refuseWhileErasing(user);
     const indexChanged = role !== user.role || status !== user.status;
     // Who deactivated the account goes with any move away from `inactive`, whatever makes it.
     const reactivated = user.deactivatedBy !== undefined && status !== 'inactive';

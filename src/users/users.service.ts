@@ -33,6 +33,7 @@ import type {
   UserWithPassword,
 } from './user.entity.js';
 import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
+import { refuseWhileErasing } from '../identity/account.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { isDateBefore, pastDateMessage } from '../common/validation/dates.js';
@@ -275,14 +276,16 @@ export class UsersService {
   /**
    * Soft delete: the account is deactivated, every session revoked; content stays. `by` is
    * recorded (`deactivatedBy`): an admin's deactivation of an account its owner deactivated
-   * replaces the owner's, so that an email change's revert does not undo it.
+   * replaces the owner's, so that an email change's revert does not undo it. Like an admin's
+   * `PATCH .../status`, never of an account whose erasure is pending (409 `erasure_pending`, review
+   * 19b L3): that would drop the owner's sign-in to retry the erase.
    */
   async deactivate(userId: string, by: DeactivatedBy): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     // The status write ends every session (the epoch); the deletes are clean-up.
     const cutoff = deactivates(user, by)
-      ? await this.users.setRoleAndStatus(user, {
+      ? await this.changeStatusUnlessErasing(user, {
           status: 'inactive',
           deletedAt: this.clock.now().toISOString(),
           deactivatedBy: by,
@@ -454,7 +457,8 @@ export class UsersService {
    * stays behind a revived account, and a suspension cannot stall it either. Race-free: the write is
    * conditioned on the version read, and the erase sets its marker with a write conditioned on its own
    * read before it moves any content; whichever writes second fails, and a status change that lost
-   * to the marker is the same 409.
+   * to the marker is the same 409. The repository refuses it too (its user update, review 19b M1),
+   * whoever the caller; this check only spares the write and answers a lost race with the 409.
    */
   private async changeStatusUnlessErasing(
     user: User,
@@ -561,13 +565,4 @@ export class UsersService {
     }
     return aggregate;
   }
-}
-
-function refuseWhileErasing(user: User): void {
-  if (user.erasureRequestedAt !== undefined)
-    throw conflict(
-      ErrorCode.ErasurePending,
-      'The account is being erased: its status cannot change. The erasure is finished by its retry, ' +
-        'a hard delete (DELETE /users/{id}?mode=hard) or npm run users:finish-erasures.',
-    );
 }
