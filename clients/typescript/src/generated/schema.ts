@@ -895,8 +895,8 @@ export interface paths {
          * Count a view
          * @description Counts a view of a published post and returns the count, approximately: the count as read plus this
          *     view (views are counted on sharded counters that the change stream folds into the post's count a moment later, so
-         *     views just made by others may be missing from it). A viewer (the signed-in user, or else the client's IP and user
-         *     agent) counts once per post per hour.
+         *     views just made by others may be missing from it). A viewer (the signed-in user, or else the client's address: an
+         *     IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour.
          */
         post: operations["postsView"];
         delete?: never;
@@ -1759,7 +1759,9 @@ export interface components {
             /** @description Becomes the post's excerpt. */
             description?: string;
             /**
-             * @description Tag names; unknown ones are created.
+             * @description Tag names; unknown ones are created. Each is a tag's name as `POST /api/v1/tags` takes it
+             *     (`CreateTagDto`): NFKC-normalised and trimmed, 1-80 characters, no invisible or filler
+             *     characters (review 19a, M3).
              * @example [
              *       "dragons",
              *       "training"
@@ -1842,7 +1844,9 @@ export interface components {
             /** @description Becomes the post's excerpt. */
             description: string;
             /**
-             * @description Tag names; unknown ones are created.
+             * @description Tag names; unknown ones are created. Each is a tag's name as `POST /api/v1/tags` takes it
+             *     (`CreateTagDto`): NFKC-normalised and trimmed, 1-80 characters, no invisible or filler
+             *     characters (review 19a, M3).
              * @example [
              *       "dragons",
              *       "training"
@@ -3026,6 +3030,19 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
+            /**
+             * @description Too many requests; see Retry-After.
+             *
+             *     Too many requests; see Retry-After.
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
+                };
+            };
             /** @description The database is unavailable or busy; retry after Retry-After seconds. */
             503: {
                 headers: {
@@ -3083,6 +3100,19 @@ export interface operations {
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
+                };
+            };
+            /**
+             * @description Too many requests; see Retry-After.
+             *
+             *     Too many requests; see Retry-After.
+             */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3365,6 +3395,19 @@ export interface operations {
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
+                };
+            };
+            /**
+             * @description Too many requests; see Retry-After.
+             *
+             *     Too many requests; see Retry-After.
+             */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
