@@ -427,3 +427,29 @@ describe('undoing an email change from the old address (e2e)', () => {
     }
   });
 });
+
+describe('uses of mailed links are limited per client IP (e2e)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ LINK_REDEEM_RATE_MAX_PER_IP: '2', LINK_REDEEM_RATE_WINDOW_SECONDS: '600' });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('the revert, reset and verification confirmations share one budget; over it 429 too_many_link_attempts', async () => {
+    const bogus = 'A'.repeat(43);
+    await revert(t, bogus).expect(400);
+    await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: bogus }).expect(400);
+    for (const refused of [
+      await revert(t, bogus),
+      await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: bogus }),
+      await t.api.post('/api/v1/auth/password-reset/confirm').send({ token: bogus, newPassword: 'whatever-123' }),
+    ]) {
+      expect(refused.status).toBe(429);
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.body.code).toBe('too_many_link_attempts');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    }
+  });
+});

@@ -189,14 +189,15 @@ export class AuthController {
    * Reset the password with the mailed token
    *
    * @remarks Sets a new password with the token of the mail; every session of the account is revoked. An
-   * unknown, used or expired token is 400 `invalid_or_expired_token`.
+   * unknown, used or expired token is 400 `invalid_or_expired_token`. Uses of mailed links are limited per
+   * client IP (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
    */
   @Public()
   @Post('password-reset/confirm')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400)
-  async confirmPasswordReset(@Body() dto: ResetPasswordDto): Promise<void> {
-    await this.auth.confirmPasswordReset(dto.token, dto.newPassword);
+  @ApiProblemResponses(400, 429)
+  async confirmPasswordReset(@Body() dto: ResetPasswordDto, @Req() req: Request): Promise<void> {
+    await this.auth.confirmPasswordReset(dto.token, dto.newPassword, clientOf(req));
   }
 
   /**
@@ -218,14 +219,15 @@ export class AuthController {
    * Verify the email with the mailed token
    *
    * @remarks Confirms the address with the token of the mail; a `pending` account becomes `active`. An unknown,
-   * used or expired token is 400 `invalid_or_expired_token`.
+   * used or expired token is 400 `invalid_or_expired_token`. Limited per client IP with the other links
+   * (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
    */
   @Public()
   @Post('verify-email/confirm')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400)
-  async confirmEmailVerification(@Body() dto: TokenDto): Promise<void> {
-    await this.auth.confirmEmailVerification(dto.token);
+  @ApiProblemResponses(400, 429)
+  async confirmEmailVerification(@Body() dto: TokenDto, @Req() req: Request): Promise<void> {
+    await this.auth.confirmEmailVerification(dto.token, clientOf(req));
   }
 
   /**
@@ -238,12 +240,13 @@ export class AuthController {
    * again (one an admin deactivated or suspended stays so). An unknown, used or expired token, or one
    * whose change was undone since, is 400 `invalid_or_expired_token`. The link is used up only by a revert
    * that is written: after a 503 (the database busy, or the account changing meanwhile) it still works.
+   * Limited per client IP with the other links (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
    */
   @Public()
   @Post('email-change/revert')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiProblemResponses(400)
-  async revertEmailChange(@Body() dto: TokenDto): Promise<void> {
-    await this.auth.revertEmailChange(dto.token);
+  @ApiProblemResponses(400, 429)
+  async revertEmailChange(@Body() dto: TokenDto, @Req() req: Request): Promise<void> {
+    await this.auth.revertEmailChange(dto.token, clientOf(req));
   }
 }

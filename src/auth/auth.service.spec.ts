@@ -123,6 +123,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     consume: jest.fn((_token: string, _kind: string) =>
       Promise.resolve<{ userId: string; email: string; passwordGeneration?: number } | undefined>(undefined),
     ),
+    peek: jest.fn((_token: string, _kind: string) => Promise.resolve(undefined)),
   };
   const passwords = {
     hash: jest.fn((password: string) => Promise.resolve(`hash of ${password}`)),
@@ -471,17 +472,17 @@ describe('AuthService: passwords and links', () => {
 
   it('a reset confirmation: an unusable link or a changed account is 400; a good one revokes every session', async () => {
     const { service, actionLinks, usersRepository, sessions, limiter } = setUp([account('u1')]);
-    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password'))).toBe(
+    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password', client))).toBe(
       '400 invalid_or_expired_token',
     );
     const link = { userId: 'u1', email: 'u1@example.com', passwordGeneration: 2 };
     actionLinks.consume.mockResolvedValue(link);
     usersRepository.setPassword.mockResolvedValueOnce(undefined);
-    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password'))).toBe(
+    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password', client))).toBe(
       '400 invalid_or_expired_token',
     );
     expect(sessions.deleteEnded).not.toHaveBeenCalled();
-    await service.confirmPasswordReset('t', 'next-password');
+    await service.confirmPasswordReset('t', 'next-password', client);
     expect(usersRepository.setPassword.mock.calls[1]).toEqual([
       'u1',
       'hash of next-password',
@@ -491,6 +492,22 @@ describe('AuthService: passwords and links', () => {
     expect(sessions.deleteEnded.mock.calls).toEqual([['u1', { epoch: 1 }]]);
     // The owner proved the mailbox: the account's failed sign-ins are cleared.
     expect(limiter.reset.mock.calls.map(([check]) => check.subject)).toEqual(['u1@example.com']);
+  });
+
+  it("every use of a mailed link's token counts against the client IP's limit first, as too_many_link_attempts", async () => {
+    const { service, limiter } = setUp([account('u1')]);
+    // Unknown tokens: each is 400 after it counted.
+    expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password', client))).toBe(
+      '400 invalid_or_expired_token',
+    );
+    expect(await refusalOf(() => service.confirmEmailVerification('t', client))).toBe('400 invalid_or_expired_token');
+    expect(await refusalOf(() => service.revertEmailChange('t', client))).toBe('400 invalid_or_expired_token');
+    const linkLimit = [{ rule: config.rateLimits.linkRedeemPerIp, subject: client.ip }];
+    expect(limiter.consume.mock.calls).toEqual([
+      [linkLimit, 'too_many_link_attempts'],
+      [linkLimit, 'too_many_link_attempts'],
+      [linkLimit, 'too_many_link_attempts'],
+    ]);
   });
 
   it('revoking a session the caller does not have is 404 session_not_found', async () => {

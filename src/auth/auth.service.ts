@@ -314,12 +314,24 @@ export class AuthService {
   }
 
   /**
+   * Counts a use of a mailed link's token against the client IP's limit (`LINK_REDEEM_RATE_*`),
+   * before the token is read: over it, 429 `too_many_link_attempts`, whether the token is good or not.
+   */
+  private limitLinkUse(client: ClientInfo): Promise<void> {
+    return this.limiter.consume(
+      [{ rule: this.config.rateLimits.linkRedeemPerIp, subject: ipOf(client) }],
+      ErrorCode.TooManyLinkAttempts,
+    );
+  }
+
+  /**
    * Sets the new password with a reset link. The link is used up first (single use, even
    * concurrently), then the password is written only while the account still has the email
    * and the reset generation the link was issued at, in the write that ends every session
    * (the epoch): whatever fails after it, no session signed in before the reset lives on.
    */
-  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+  async confirmPasswordReset(token: string, newPassword: string, client: ClientInfo): Promise<void> {
+    await this.limitLinkUse(client);
     const consumed = await this.actionLinks.consume(token, 'password_reset');
     if (!consumed) throw invalidLink();
     const passwordHash = await this.passwords.hash(newPassword);
@@ -347,7 +359,8 @@ export class AuthService {
    * concurrently (the token's conditional Delete); a revert that fails (a throttle, a timeout, the
    * account changing under it) leaves the link working (review 18b L1).
    */
-  async revertEmailChange(token: string): Promise<void> {
+  async revertEmailChange(token: string, client: ClientInfo): Promise<void> {
+    await this.limitLinkUse(client);
     const link = await this.actionLinks.peek(token, 'email_change_revert');
     if (!link || link.emailGeneration === undefined) throw invalidLink();
     const unusableHash = await this.passwords.hash(randomBytes(32).toString('base64url'));
@@ -376,7 +389,8 @@ export class AuthService {
   }
 
   /** Verifies the address the link was sent to, only while it is still the account's email. */
-  async confirmEmailVerification(token: string): Promise<void> {
+  async confirmEmailVerification(token: string, client: ClientInfo): Promise<void> {
+    await this.limitLinkUse(client);
     const consumed = await this.actionLinks.consume(token, 'email_verification');
     if (!consumed) throw invalidLink();
     const user = await this.usersRepository.findById(consumed.userId);

@@ -87,6 +87,12 @@ export interface RateLimitsConfig {
   /** Requests that check the current password (`POST /auth/password`, `POST /users/me/email`). */
   passwordCheckPerAccount: RateRule;
   refreshPerSession: RateRule;
+  /**
+   * Uses of a mailed link's token per client IP (`password-reset/confirm`, `verify-email/confirm`,
+   * `email-change/revert`), valid or not: tokens are 256-bit, so this bounds the load of a
+   * guesser more than their odds.
+   */
+  linkRedeemPerIp: RateRule;
   /** Posts, comments and likes together, per account per minute; staff are exempt. */
   contentPerAccount: RateRule;
   /** Username or name changes per account: each one is fanned out to every post and comment (issue 17). */
@@ -651,6 +657,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       verificationPerEmail: rule('verify-email', 'VERIFICATION', 'EMAIL', 5, 3600),
       passwordCheckPerAccount: rule('password-check', 'PASSWORD_CHECK', 'ACCOUNT', 10, 900),
       refreshPerSession: rule('refresh-session', 'REFRESH', 'SESSION', 60, 900),
+      linkRedeemPerIp: rule('link-redeem-ip', 'LINK_REDEEM', 'IP', 30, 900),
       // Named by the issue that asked for it; the window is a minute unless a test shortens the odds.
       contentPerAccount: {
         name: 'content-account',

@@ -20,6 +20,8 @@ export const ErrorCode = {
   AccountInactive: 'account_inactive',
   TooManyLoginAttempts: 'too_many_login_attempts',
   TooManyRequests: 'too_many_requests',
+  /** Too many uses of mailed links' tokens (reset, verification, email-change undo) from one IP. */
+  TooManyLinkAttempts: 'too_many_link_attempts',
   MissingToken: 'missing_token',
   InvalidToken: 'invalid_token',
   TokenExpired: 'token_expired',

@@ -354,6 +354,7 @@ export interface paths {
          *     again (one an admin deactivated or suspended stays so). An unknown, used or expired token, or one
          *     whose change was undone since, is 400 `invalid_or_expired_token`. The link is used up only by a revert
          *     that is written: after a 503 (the database busy, or the account changing meanwhile) it still works.
+         *     Limited per client IP with the other links (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
          */
         post: operations["authRevertEmailChange"];
         delete?: never;
@@ -460,7 +461,8 @@ export interface paths {
         /**
          * Reset the password with the mailed token
          * @description Sets a new password with the token of the mail; every session of the account is revoked. An
-         *     unknown, used or expired token is 400 `invalid_or_expired_token`.
+         *     unknown, used or expired token is 400 `invalid_or_expired_token`. Uses of mailed links are limited per
+         *     client IP (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
          */
         post: operations["authConfirmPasswordReset"];
         delete?: never;
@@ -589,7 +591,8 @@ export interface paths {
         /**
          * Verify the email with the mailed token
          * @description Confirms the address with the token of the mail; a `pending` account becomes `active`. An unknown,
-         *     used or expired token is 400 `invalid_or_expired_token`.
+         *     used or expired token is 400 `invalid_or_expired_token`. Limited per client IP with the other links
+         *     (`LINK_REDEEM_RATE_*`): 429 `too_many_link_attempts`.
          */
         post: operations["authConfirmEmailVerification"];
         delete?: never;
@@ -2008,7 +2011,7 @@ export interface components {
          * @description Stable machine-readable code; branch on this, not on `detail`.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "too_many_email_changes" | "username_taken" | "user_not_found" | "export_too_large" | "version_mismatch" | "invalid_if_match" | "last_admin" | "erasure_pending" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "too_many_link_attempts" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "too_many_email_changes" | "username_taken" | "user_not_found" | "export_too_large" | "version_mismatch" | "invalid_if_match" | "last_admin" | "erasure_pending" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
@@ -4939,6 +4942,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDto"];
                 };
             };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
             /** @description The database is unavailable or busy; retry after Retry-After seconds. */
             503: {
                 headers: {
@@ -5672,6 +5695,26 @@ export interface operations {
                      *       "detail": "Send the body as application/json.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
@@ -6474,6 +6517,26 @@ export interface operations {
                      *       "detail": "Send the body as application/json.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
