@@ -687,6 +687,61 @@ describe('Conduit API (e2e)', () => {
     );
   });
 
+  it('reads the feed once a request whatever the offset: each fan-in author is one Query (review 19a M5)', async () => {
+    // Every followed author fanned in on read (more than 0 followers): each is one Query a read of the feed.
+    const f = await createTestApp({ FEED_FANOUT_MAX_FOLLOWERS: '0', REGISTER_RATE_MAX_PER_IP: '1000' });
+    try {
+      const signUp = async (name: string) =>
+        (
+          (
+            await f.api
+              .post('/api/users')
+              .send({ user: { username: name, email: `${name}@example.com`, password: 'password-1234' } })
+              .expect(201)
+          ).body as { user: ConduitUser }
+        ).user;
+      const reader = await signUp('fanreader');
+      const authors = await Promise.all(Array.from({ length: 6 }, (_, i) => signUp(`fanauthor${i}`)));
+      for (const author of authors) {
+        await f.api.post(`/api/profiles/${author.username}/follow`).set('authorization', token(reader)).expect(200);
+      }
+      await processStream(f);
+      const slugs: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const author of authors) {
+          const res = await f.api
+            .post('/api/articles')
+            .set('authorization', token(author))
+            .send({ article: { title: `Fan ${round} ${author.username}`, description: 'd', body: 'b' } })
+            .expect(201);
+          slugs.unshift((res.body as { article: Article }).article.slug);
+        }
+      }
+      await processStream(f);
+      const feed = (query: string) =>
+        f.api.get(`/api/articles/feed?${query}`).set('authorization', token(reader)).expect(200);
+      const whole = await feed('limit=100');
+      expect((whole.body as { articles: Article[] }).articles.map((a) => a.slug)).toEqual(slugs);
+      const figures: Record<string, number> = {};
+      for (const offset of [0, 1, 5, 10, 17]) {
+        const page = await feed(`limit=1&offset=${offset}`);
+        expect((page.body as { articles: Article[] }).articles.map((a) => a.slug)).toEqual(
+          slugs.slice(offset, offset + 1),
+        );
+        figures[`offset ${offset}`] = dynamoCost(page).calls;
+      }
+      figures['limit 100'] = dynamoCost(whole).calls;
+      process.stdout.write(`feed calls, 6 fan-in authors: ${JSON.stringify(figures)}\n`);
+      // The same calls at any offset (before: one more round of 2 + 6 Queries per 100 places
+      // passed, and the page of 100 read 30 places a round, 4 rounds of them).
+      for (const offset of [1, 5, 10, 17]) expect(figures[`offset ${offset}`]).toBe(figures['offset 0']);
+      // limit 100 on top of limit 1: the page's posts (18, one BatchGetItem) and nothing per author.
+      expect(figures['limit 100']).toBeLessThanOrEqual(figures['offset 0'] + 2);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('is absent with CONDUIT_API=off (404), while the native API still serves', async () => {
     const off = await createTestApp({ CONDUIT_API: 'off' });
     try {

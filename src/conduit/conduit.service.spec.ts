@@ -107,11 +107,8 @@ function fakes() {
   const comments = { create: jest.fn() };
   const auth = { register: jest.fn() };
   const feed = {
-    page: jest.fn((_readerId: string, _limit: number, _cursor?: string) =>
+    page: jest.fn((_readerId: string, _limit: number, _cursor?: string, _offset?: number) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
-    ),
-    skip: jest.fn((_readerId: string, _n: number, _cursor?: string) =>
-      Promise.resolve({ skipped: 0, nextCursor: null as string | null }),
     ),
     count: jest.fn((_readerId: string) => Promise.resolve(0)),
   };
@@ -250,13 +247,17 @@ describe('ConduitService: article lists', () => {
     }
   });
 
-  it('the feed: pages partition its places exactly, a page past MAX_FEED_PAGE reads in chunks, the count is the counter', async () => {
+  it('the feed: pages partition its places exactly, one feed read a page whatever the offset, the count is the counter', async () => {
     const { service, feed } = fakes();
     const hidden = new Set([0, 5, 6, 31, 32, 33, 40]);
     const entries = Array.from({ length: 75 }, (_, i) => i);
     const source = filteredListing(entries, hidden);
-    feed.page.mockImplementation((_readerId, limit, cursor) => source.fetch(limit, cursor));
-    feed.skip.mockImplementation((_readerId, n, cursor) => source.skip(n, cursor));
+    // FeedService.page passes `offset` places and reads `limit` in one read of its sources.
+    feed.page.mockImplementation(async (_readerId, limit, cursor, offset = 0) => {
+      const skipped = offset > 0 ? await source.skip(offset, cursor) : { skipped: 0, nextCursor: cursor ?? null };
+      if (offset > 0 && !skipped.nextCursor) return { items: [], nextCursor: null };
+      return source.fetch(limit, skipped.nextCursor ?? undefined);
+    });
     feed.count.mockResolvedValue(68);
     for (const limit of [2, 7, 50]) {
       const seen: string[] = [];
@@ -268,8 +269,10 @@ describe('ConduitService: article lists', () => {
       expect(seen).toEqual(entries.filter((i) => !hidden.has(i)).map((i) => `slug-p${i}`));
     }
     expect(feed.count.mock.calls[0]).toEqual([viewer.userId]);
-    // limit 50 at offset 0: two reads (30 + 20), never more than MAX_FEED_PAGE a call.
-    expect(Math.max(...feed.page.mock.calls.map(([, limit]) => limit))).toBe(30);
+    // One read a request, with the request's limit and offset (review 19a M5: the skip and the
+    // page went in rounds, each querying every fan-in author again).
+    expect(feed.page.mock.calls.length).toBe(feed.count.mock.calls.length);
+    expect(feed.page.mock.calls.at(-1)).toEqual([viewer.userId, 50, undefined, 50]);
   });
 
   it('an offset past the end is an empty page, with the count of the whole list', async () => {

@@ -8,7 +8,7 @@ import type { Page } from '../dynamo/pagination.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import { CommentsService } from '../comments/comments.service.js';
 import type { Comment } from '../comments/comment.entity.js';
-import { FeedService, MAX_FEED_PAGE } from '../feed/feed.service.js';
+import { FeedService } from '../feed/feed.service.js';
 import { FollowsService } from '../follows/follows.service.js';
 import type { Post, PostList, PostSummary, SkippedEntries } from '../posts/post.entity.js';
 import { shownCount } from '../posts/post.mapper.js';
@@ -34,8 +34,6 @@ import {
 
 /** Comments a Conduit article shows: its first page of the thread (the spec has no paging). */
 const COMMENTS_SHOWN = 100;
-/** Feed places a skip passes per call (its Queries only: no post is read). */
-const FEED_SKIP_CHUNK = 100;
 /** A skip to an offset: how many entries it passed and the cursor after them. */
 type Skip = (n: number, cursor: string | undefined) => Promise<SkippedEntries>;
 
@@ -65,7 +63,6 @@ async function offsetPage<T>(
   skip: Skip,
   offset: number,
   limit: number,
-  chunk = limit,
 ): Promise<OffsetPage<T>> {
   let cursor: string | undefined;
   let skipped = 0;
@@ -76,23 +73,9 @@ async function offsetPage<T>(
     if (!page.nextCursor) return { items: [], more: false, total: skipped };
     cursor = page.nextCursor;
   }
-  // A list whose pages are smaller than `limit` (the feed's MAX_FEED_PAGE) reads its `limit`
-  // entries in chunks: a page cut to the chunk would leave a gap before the client's next offset.
-  const items: T[] = [];
-  for (let read = 0; read < limit; read += chunk) {
-    const page = await fetch(Math.min(chunk, limit - read), cursor);
-    items.push(...page.items);
-    if (!page.nextCursor) return { items, more: false };
-    cursor = page.nextCursor;
-  }
-  return { items, more: true };
+  const page = await fetch(limit, cursor);
+  return { items: page.items, more: page.nextCursor !== null };
 }
-
-/** A skip of the personal feed: its places, read `chunk` a call without their posts. */
-const feedSkip =
-  (skipPlaces: (limit: number, cursor: string | undefined) => Promise<SkippedEntries>, chunk: number): Skip =>
-  (n, cursor) =>
-    skipPlaces(Math.min(n, chunk), cursor);
 
 /**
  * The RealWorld ("Conduit") API as an adapter: every rule, key and query is the native services'
@@ -221,15 +204,16 @@ export class ConduitService {
     return { articles: await this.articlesOf(page.items, viewer), articlesCount };
   }
 
-  /** The reader's feed (native `GET /feed`), paged by offset; read MAX_FEED_PAGE places a call. */
+  /**
+   * The reader's feed (native `GET /feed`), paged by offset: one read of the feed's sources for
+   * `offset + limit` places (each fan-in author queried once), whatever the offset (review 19a M5).
+   */
   async feedArticles(viewer: AuthUser, query: ConduitFeedQueryDto): Promise<ConduitArticlesResponseDto> {
     const limit = query.limit ?? CONDUIT_DEFAULT_LIMIT;
     const offset = query.offset ?? 0;
-    const fetch = (n: number, cursor: string | undefined) => this.feed.page(viewer.userId, n, cursor);
-    const skip = feedSkip((n, cursor) => this.feed.skip(viewer.userId, n, cursor), FEED_SKIP_CHUNK);
     // Read beside the page, from the feed's day counters (FeedService.count), like the other lists.
     const [page, articlesCount] = await Promise.all([
-      offsetPage(fetch, skip, offset, limit, MAX_FEED_PAGE),
+      this.feed.page(viewer.userId, limit, undefined, offset),
       this.feed.count(viewer.userId),
     ]);
     return { articles: await this.articlesOf(page.items, viewer), articlesCount };
