@@ -12,9 +12,10 @@ export interface StuckErasure {
 
 /**
  * The youngest erasure `users:finish-erasures` may finish, in minutes (session 19; 0 was accepted
- * before). An erase asked for more recently may still be running (its request, or the owner's
- * retry): the sweep would walk the same content alongside it, and the two would run into each
- * other's conditions (a 412 read again, a 503 the owner sees). Not a safety rule for the data: both
+ * before). An erase asked for more recently may still be running (its first request): the sweep
+ * would walk the same content alongside it, and the two would run into each other's conditions (a
+ * 412 read again, a 503 the owner sees). A retry of an older one (the owner's, an admin's hard
+ * delete) is not protected: the marker keeps the first request's time (review 19b L5). Not a safety rule for the data: both
  * walks skip what is done and the account's delete is conditioned, so an overlap with a longer
  * erase (an author of very many posts) costs retries, not content; the minimum keeps the common
  * case apart.

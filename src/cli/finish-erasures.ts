@@ -27,7 +27,8 @@ try {
   if (olderThanMinutes < MIN_ERASURE_AGE_MINUTES)
     throw new UsageError(
       `--older-than-minutes must be at least ${MIN_ERASURE_AGE_MINUTES}: an erasure asked for more recently may ` +
-        'still be running (its request, or a retry), and the sweep would walk the same content alongside it',
+        'still be running, and the sweep would walk the same content alongside it (a retry of an older one is not ' +
+        'told apart: the marker keeps the first request time; the overlap costs retries, not content)',
       USAGE,
     );
   await runWithAppContext(async (context) => {

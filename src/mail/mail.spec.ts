@@ -1,6 +1,7 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
+import { SequentialIds } from '../common/ids.js';
 import { epochSeconds } from '../dynamo/expressions.js';
 import { DEAD_LETTER_TTL_SECONDS } from '../dynamo/replay-window.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
@@ -8,6 +9,7 @@ import { InMemoryMailer } from './in-memory.mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SesMailer, type SesSender } from './ses.mailer.js';
 import { NoticeNotSent, noticesOf, SecurityNotices } from './security-notices.js';
+import { MarkerStore } from './notices-sent.testing.js';
 import { renderMail } from './templates.js';
 
 describe('mail templates', () => {
@@ -166,7 +168,7 @@ describe('a security notice replayed from a dead letter', () => {
     const mailer = new InMemoryMailer();
     const notices = new SecurityNotices(
       mailer,
-      new NoticesSentRepository(markerTable(clock) as never, 't'),
+      new NoticesSentRepository(markerTable(clock) as never, 't', new SequentialIds('claim')),
       clock,
       new AppMetrics(),
     );
@@ -221,7 +223,7 @@ describe('a security notice replayed from a dead letter', () => {
     const table = markerTable(clock, users);
     const notices = new SecurityNotices(
       mailer,
-      new NoticesSentRepository(table as never, 't'),
+      new NoticesSentRepository(table as never, 't', new SequentialIds('claim')),
       clock,
       new AppMetrics(),
     );
@@ -232,5 +234,102 @@ describe('a security notice replayed from a dead letter', () => {
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
     expect(mailer.outbox).toEqual([]);
     expect(table.ttls.size).toBe(0);
+  });
+});
+
+// Review 19b M2 and L1: what a failed notice does depends on the failure; the marker is given back
+// only by the claim that made it.
+describe('a security notice that fails', () => {
+  const before = { email: 'ada@example.com', version: 4 };
+  const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
+  const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
+  const mint = () => Promise.resolve('https://a.example/revert?token=t');
+  const smtp = (fields: Record<string, unknown>) => Object.assign(new Error('smtp'), fields);
+
+  function noticesWith(markers = new MarkerStore()) {
+    const mailer = new InMemoryMailer();
+    const metrics = new AppMetrics();
+    const notices = new SecurityNotices(mailer, markers as never, new SettableClock(), metrics);
+    const outcomes = async () =>
+      (await metrics.mailDeliveries().get()).values.map(({ labels, value }) => `${labels.outcome}:${value}`);
+    return { mailer, markers, notices, outcomes };
+  }
+
+  it('on a mail server away (connection refused) or busy (SMTP 4xx): the record fails as transient, the marker given back', async () => {
+    for (const failure of [smtp({ code: 'ECONNREFUSED' }), smtp({ responseCode: 451 })]) {
+      const { mailer, markers, notices } = noticesWith();
+      mailer.send = () => Promise.reject(failure);
+      const thrown = await notices.fromUserChange('user', before, after, mint).catch((error: unknown) => error);
+      expect(thrown).toBeInstanceOf(NoticeNotSent);
+      expect(thrown).toMatchObject({ transient: true });
+      expect(markers.used.size).toBe(0);
+    }
+  });
+
+  it('on a refusal for good (SMTP 550): logged and counted as refused, the record does not fail, the marker stays so a replay sends nothing', async () => {
+    const { mailer, markers, notices, outcomes } = noticesWith();
+    let sends = 0;
+    mailer.send = () => (sends++, Promise.reject(smtp({ code: 'EENVELOPE', responseCode: 550 })));
+    expect(await notices.fromUserChange('user', before, after, mint)).toEqual([]);
+    expect([...markers.used]).toEqual(['user/email_changed#5']);
+    expect(await notices.fromUserChange('user', before, after, mint)).toEqual([]); // a replay
+    expect(sends).toBe(1);
+    expect(await outcomes()).toEqual(['refused:1']);
+  });
+
+  it('a mint that meets a throttled database is transient; one that fails otherwise is not', async () => {
+    const throttled = () => Promise.reject(Object.assign(new Error('slow down'), { name: 'ThrottlingException' }));
+    const broken = () => Promise.reject(new TypeError('bug'));
+    const { notices } = noticesWith();
+    await expect(notices.fromUserChange('user', before, after, throttled)).rejects.toMatchObject({ transient: true });
+    await expect(notices.fromUserChange('user', before, after, broken)).rejects.toMatchObject({
+      name: 'NoticeNotSent',
+      transient: false,
+    });
+  });
+
+  it('a give-back that fails loses that notice, logged and counted as lost, and the other notices are still tried (L1)', async () => {
+    const markers = new MarkerStore();
+    markers.release = () => Promise.reject(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    const { mailer, notices, outcomes } = noticesWith(markers);
+    const send = mailer.send.bind(mailer);
+    mailer.send = (mail) => (mail.kind === 'email_changed' ? Promise.reject(smtp({ code: 'ETIMEDOUT' })) : send(mail));
+    const both = { ...after, passwordGeneration: 2 };
+    // Not retried: the marker is still claimed, a retry would skip it.
+    expect(await notices.fromUserChange('user', { ...before, passwordGeneration: 1 }, both, mint)).toEqual([
+      'password_changed',
+    ]);
+    expect(await outcomes()).toEqual(expect.arrayContaining(['failed:1', 'lost:1', 'sent:1']));
+  });
+
+  it("the give-back deletes only this attempt's claim: a marker claimed again since is left to its claimer (L1)", async () => {
+    const markers = new MarkerStore();
+    const claimed = await markers.claim('user', 'email_changed#5');
+    expect(await markers.release('user', 'email_changed#5', 'another claim')).toBe(false);
+    expect(markers.used.has('user/email_changed#5')).toBe(true);
+    expect(await markers.release('user', 'email_changed#5', claimed!)).toBe(true);
+  });
+
+  it('NoticesSentRepository: the claim records its id, and the give-back is a Delete conditioned on it; a failed condition is false (L1)', async () => {
+    const sent: { input: Record<string, unknown> }[] = [];
+    let refuse = false;
+    const db = {
+      send: (command: { input: Record<string, unknown> }) => {
+        sent.push(command);
+        if (refuse) return Promise.reject(Object.assign(new Error('no'), { name: 'ConditionalCheckFailedException' }));
+        return Promise.resolve({});
+      },
+    };
+    const repository = new NoticesSentRepository(db as never, 't', new SequentialIds('claim'));
+    const claim = await repository.claim('user', 'email_changed#5', new Date(0), new Date(1000));
+    const put = (sent[0].input.TransactItems as { Put?: { Item: { claimId?: string } } }[])[0].Put!;
+    expect(put.Item.claimId).toBe(claim);
+    expect(await repository.release('user', 'email_changed#5', claim!)).toBe(true);
+    expect(sent[1].input).toMatchObject({
+      ConditionExpression: 'claimId = :mine',
+      ExpressionAttributeValues: { ':mine': claim },
+    });
+    refuse = true;
+    expect(await repository.release('user', 'email_changed#5', claim!)).toBe(false);
   });
 });

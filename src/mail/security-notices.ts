@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
+import { classifyMailError, type MailFailure } from './mail-errors.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { describeMailError, type MailRequest, renderMail } from './templates.js';
@@ -78,19 +80,38 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   return notices;
 }
 
-/** A notice could not be sent (nor its link minted): its marker is released and the record retried. */
+/**
+ * A notice could not be sent (nor its link minted): its marker is given back and the record
+ * retried. `transient` when every such failure was (review 19b M2: the mail server away or busy, a
+ * throttled database during the mint): the stream worker then retries it with the shard's backoff
+ * without counting it towards the dead letter (it reads `transient`: src/common/errors/transient.ts).
+ */
 export class NoticeNotSent extends Error {
   override readonly name = 'NoticeNotSent';
+
+  constructor(
+    message: string,
+    readonly transient: boolean,
+  ) {
+    super(message);
+  }
 }
 
 /**
  * Security notices, sent by the stream processor from the user item's own change record: the
  * request writes nothing for them. Each is claimed with a marker item before it is sent, so a
- * replayed record sends nothing more. A notice whose link could not be minted or whose mail could
- * not be sent gives its marker back and fails the record, which the stream retries (review 18b L4:
- * an `email_changed` notice carries the change's only undo link, which the retry mints again, the
- * same); a failure is logged without the mail's content. A crash between the claim and the send
- * still loses that notice (the marker stays claimed).
+ * replayed record sends nothing more. What a failure does depends on its kind (review 19b M2):
+ * - the mail server refused the mail for good (an SMTP 5xx, SES `MessageRejected`): logged and
+ *   counted (`refused`), the marker kept, so neither the retry nor a replay tries it again;
+ * - otherwise the marker is given back (only this attempt's claim, review 19b L1) and the record
+ *   fails, which the stream retries (review 18b L4: an `email_changed` notice carries the change's
+ *   only undo link, which the retry mints again, the same): without counting towards the dead
+ *   letter when the failure was transient (the mail server away or busy, a throttled database
+ *   during the mint), counted otherwise;
+ * - a give-back that fails itself loses the notice (the marker stays claimed): logged and counted
+ *   as `lost`, and the record's other notices are still tried.
+ * A failure is logged without the mail's content. A crash between the claim and the send still
+ * loses that notice (the marker stays claimed).
  */
 @Injectable()
 export class SecurityNotices {
@@ -106,7 +127,7 @@ export class SecurityNotices {
   /**
    * Sends what a MODIFY of the user item calls for; returns the kinds it sent. An email change's
    * undo link is minted (`mintRevertLink`) after the notice's claim. Throws `NoticeNotSent` after
-   * trying every notice when one failed (the ones sent stay claimed).
+   * trying every notice when one is to be retried (the ones sent stay claimed).
    */
   async fromUserChange(
     userId: string,
@@ -115,25 +136,65 @@ export class SecurityNotices {
     mintRevertLink?: RevertLinkMinter,
   ): Promise<string[]> {
     const sent: string[] = [];
-    const failed: string[] = [];
+    const retried: { kind: string; failure: MailFailure }[] = [];
     for (const notice of noticesOf(before, after, userId)) {
       const now = this.clock.now();
-      if (!(await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS)))) continue;
+      const claim = await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS));
+      if (claim === undefined) continue;
+      let minted = false;
       try {
         const link = notice.revert && mintRevertLink ? await mintRevertLink(notice.revert) : undefined;
+        minted = true;
         await this.mailer.send(
           renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail),
         );
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {
-        this.logger.warn(`A ${notice.mail.kind} notice could not be sent (retried): ${describeMailError(error)}`);
-        this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'failed' });
-        await this.sent.release(userId, notice.marker);
-        failed.push(notice.mail.kind);
+        // A mint's failure is the database's: transient when DynamoDB throttled, timed out or was away.
+        const failure = minted ? classifyMailError(error) : translateDynamoError(error) ? 'transient' : 'unknown';
+        if (await this.failed(userId, notice, claim, failure, error)) retried.push({ kind: notice.mail.kind, failure });
       }
     }
-    if (failed.length > 0) throw new NoticeNotSent(`${failed.join(', ')} not sent; the record is retried`);
+    if (retried.length > 0)
+      throw new NoticeNotSent(
+        `${retried.map(({ kind, failure }) => `${kind} (${failure})`).join(', ')} not sent; the record is retried`,
+        retried.every(({ failure }) => failure === 'transient'),
+      );
     return sent;
+  }
+
+  /** A notice that failed: whether the record is to be retried for it (its marker given back). */
+  private async failed(
+    userId: string,
+    notice: Notice,
+    claim: string,
+    failure: MailFailure,
+    error: unknown,
+  ): Promise<boolean> {
+    const { kind } = notice.mail;
+    const why = describeMailError(error);
+    if (failure === 'permanent') {
+      this.logger.warn(`A ${kind} notice was refused by the mail server for good (not retried): ${why}`);
+      this.metrics.mailDeliveries().inc({ kind, outcome: 'refused' });
+      return false;
+    }
+    this.metrics.mailDeliveries().inc({ kind, outcome: 'failed' });
+    let givenBack: boolean;
+    try {
+      givenBack = await this.sent.release(userId, notice.marker, claim);
+    } catch (releaseError) {
+      this.logger.error(
+        `A ${kind} notice could not be sent (${failure}: ${why}), nor its marker given back (${describeMailError(releaseError)}): lost, not retried`,
+      );
+      this.metrics.mailDeliveries().inc({ kind, outcome: 'lost' });
+      return false;
+    }
+    // Not given back: the marker was no longer this claim's (given back already, or another
+    // worker's claim since, which sends it). The retry finds out which.
+    this.logger.warn(
+      `A ${kind} notice could not be sent (${failure}, retried${givenBack ? '' : '; its marker was no longer this claim'}): ${why}`,
+    );
+    return true;
   }
 }

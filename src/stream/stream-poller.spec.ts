@@ -14,6 +14,7 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { type BatchOutcome, StreamProcessor } from './stream-processor.js';
 import { StreamCheckpointsRepository, type ShardCheckpoint } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
+import { NoticeNotSent } from '../mail/security-notices.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamRecord } from '../dynamo/stream-record.js';
 import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
@@ -126,9 +127,13 @@ class FakeProcessor {
   readonly poison = new Set<string>();
   /** Sequence numbers whose handling meets a throttled database. */
   readonly throttled = new Set<string>();
+  /** Sequence numbers whose handling fails with the error given. */
+  readonly failing = new Map<string, unknown>();
   handleBatch(records: readonly StreamRecord[]): Promise<BatchOutcome> {
     for (let index = 0; index < records.length; index++) {
       const sequence = records[index].dynamodb!.SequenceNumber!;
+      if (this.failing.has(sequence))
+        return Promise.resolve({ handled: index, failedAt: index, error: this.failing.get(sequence) });
       if (this.poison.has(sequence))
         return Promise.resolve({ handled: index, failedAt: index, error: new Error('poison') });
       if (this.throttled.has(sequence))
@@ -293,6 +298,25 @@ describe('StreamPoller (a fake Streams API)', () => {
     await worker.drain();
     expect(processor.handled).toEqual(['1', '2']);
     expect(deadLetters.added).toEqual([]);
+  });
+
+  it('a notice the mail server could not take for now (transient) never dead-letters its record; any other failed notice does (review 19b M2)', async () => {
+    streams.shard('s', [1, 2, 3]);
+    processor.failing.set('1', new NoticeNotSent('email_changed (transient) not sent', true));
+    processor.failing.set('2', new NoticeNotSent('email_changed (unknown) not sent', false));
+    const worker = await poller(2);
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(60_000);
+    }
+    expect(deadLetters.added).toEqual([]);
+    processor.failing.delete('1'); // the mail server is back
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      await worker.drain().catch(() => undefined);
+      clock.advance(60_000);
+    }
+    expect(processor.handled).toEqual(['1', '3']);
+    expect(deadLetters.added).toEqual([{ shardId: 's', sequence: '2', attempts: 2 }]);
   });
 
   it('a record that fails and then succeeds is not dead-lettered, and the attempts start again', async () => {

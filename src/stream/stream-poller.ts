@@ -8,6 +8,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { isMarkedTransient } from '../common/errors/transient.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -403,7 +404,10 @@ function isCheckpointRecord(record: StreamRecord): boolean {
   return pk !== undefined && sk !== undefined && classifyKey({ PK: pk, SK: sk }).type === 'checkpoint';
 }
 
-/** Throttling, timeouts, an unreachable database, transaction conflicts: what a retry outlives. */
+/**
+ * Throttling, timeouts, an unreachable database, transaction conflicts, and an error that says it
+ * is transient (a mail server away or busy, review 19b M2): what a retry outlives.
+ */
 function isTransientFailure(error: unknown): boolean {
-  return translateDynamoError(error) !== undefined;
+  return translateDynamoError(error) !== undefined || isMarkedTransient(error);
 }

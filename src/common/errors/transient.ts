@@ -1,0 +1,12 @@
+/**
+ * An error that says it is transient: a retry is expected to outlive it (an outage of a service
+ * other than DynamoDB, such as the mail server; review 19b M2). The stream worker retries such a
+ * record with the shard's backoff without counting it towards the dead letter, as it does a
+ * throttled or unreachable database.
+ */
+export interface TransientError {
+  readonly transient: true;
+}
+
+export const isMarkedTransient = (error: unknown): error is TransientError =>
+  typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
