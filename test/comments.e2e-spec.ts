@@ -169,7 +169,7 @@ describe('comments (e2e)', () => {
       .set('if-match', '"1"')
       .send({ content: 'second' })
       .expect(200);
-    expect(res.body).toMatchObject({ content: 'second', version: 2 });
+    expect(res.body).toMatchObject({ content: 'second', version: 2, status: 'approved' });
     expect(Date.parse(res.body.editedAt)).toBeGreaterThanOrEqual(Date.parse(res.body.createdAt));
     expect(res.body.editedAt).toBe(res.body.updatedAt);
     expect(
@@ -191,6 +191,30 @@ describe('comments (e2e)', () => {
           .expect(403)
       ).body.code,
     ).toBe('not_comment_author');
+  });
+
+  it('sends an approved comment back to pending when an author the policy would not approve edits it (review 19a, M1)', async () => {
+    const postId = await newPost();
+    const c = (await comment(postId, unverified, { content: 'harmless' }).expect(201)).body as CommentBody;
+    expect(c.status).toBe('pending');
+    await moderate(postId, c.id, 'approved').expect(200);
+    expect(await commentCount(postId)).toBe(1);
+    const edited = await t.api
+      .patch(`/api/v1/posts/${postId}/comments/${c.id}`)
+      .set('authorization', unverified.bearer)
+      .send({ content: 'BUY CHEAP PILLS' })
+      .expect(200);
+    expect(edited.body).toMatchObject({ content: 'BUY CHEAP PILLS', status: 'pending' });
+    // Out of the public thread and the count, back in the moderation queue; its author still sees it.
+    expect((await thread(postId)).map((x) => x.id)).toEqual([]);
+    expect((await thread(postId, unverified)).map((x) => x.id)).toEqual([c.id]);
+    expect(await commentCount(postId)).toBe(0);
+    const queue = await t.api
+      .get('/api/v1/comments/moderation?status=pending&limit=100')
+      .set('authorization', moderator.bearer);
+    expect((queue.body as { items: CommentBody[] }).items.map((x) => x.id)).toContain(c.id);
+    await moderate(postId, c.id, 'approved').expect(200);
+    expect(await commentCount(postId)).toBe(1);
   });
 
   it('keeps commentCount exact under concurrent creates, approvals, rejections and deletions', async () => {

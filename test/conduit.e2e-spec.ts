@@ -342,7 +342,7 @@ describe('Conduit API (e2e)', () => {
       await t.api.post('/api/articles/no-such-article/favorite').set('authorization', token(fan)).expect(404);
     });
 
-    it('adds comments visible to others at once, lists and deletes them', async () => {
+    it("adds comments by the native moderation policy (an unverified account's waits: review 19a, M1), lists and deletes them", async () => {
       const [author, commenter, stranger] = await Promise.all([register(), register(), register()]);
       const article = await createArticle(author, { title: 'Comment me', description: 'd', body: 'b' });
       const created = await t.api
@@ -355,14 +355,20 @@ describe('Conduit API (e2e)', () => {
         comment: { body: 'Thank you so much!', author: { username: commenter.username } },
       });
 
-      // Visible to an anonymous reader at once, although the commenter's email is not verified.
-      const listed = await t.api.get(`/api/articles/${article.slug}/comments`).expect(200);
-      expect(listed.body).toEqual({ comments: [created.body.comment] });
+      // The commenter's email is not verified: pending (COMMENT_AUTO_APPROVE=verified), so listed to
+      // its author only, as natively.
+      expect((await t.api.get(`/api/articles/${article.slug}/comments`).expect(200)).body).toEqual({ comments: [] });
+      const others = await t.api.get(`/api/articles/${article.slug}/comments`).set('authorization', token(stranger));
+      expect(others.body).toEqual({ comments: [] });
+      const own = await t.api.get(`/api/articles/${article.slug}/comments`).set('authorization', token(commenter));
+      expect(own.body).toEqual({ comments: [created.body.comment] });
+      const native = await t.api.get(`/api/v1/posts/by-slug/${article.slug}`).expect(200);
+      expect((native.body as { commentCount: number }).commentCount).toBe(0);
 
       await t.api
         .delete(`/api/articles/${article.slug}/comments/${comment.id}`)
         .set('authorization', token(stranger))
-        .expect(403);
+        .expect(404); // a pending comment is not there for others (403 for an approved one)
       await t.api
         .delete(`/api/articles/${article.slug}/comments/${comment.id}`)
         .set('authorization', token(commenter))

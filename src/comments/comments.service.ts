@@ -113,18 +113,8 @@ export class CommentsService {
     );
   }
 
-  /** Comments on a live post; approved at once or pending, by the configured policy. */
-  /**
-   * `approveAtOnce` is the Conduit API's policy (its clients have no notion of a pending comment:
-   * docs/conduit.md); such comments stay subject to moderation after the fact.
-   */
-  async create(
-    postId: string,
-    author: AuthUser,
-    content: string,
-    parentId?: string,
-    options: { approveAtOnce?: boolean } = {},
-  ): Promise<Comment> {
+  /** Comments on a live post; approved at once or pending, by the configured policy (on both APIs). */
+  async create(postId: string, author: AuthUser, content: string, parentId?: string): Promise<Comment> {
     const post = await this.posts.findSummary(postId);
     if (!post || !isLive(post, this.clock.now())) throw notFound(ErrorCode.PostNotFound, 'No such post.');
     const now = this.clock.now().toISOString();
@@ -152,7 +142,7 @@ export class CommentsService {
       ...(onPointer ? { countedOnParentPointer: true } : {}),
       authorId: author.userId,
       content,
-      status: options.approveAtOnce ? 'approved' : initialCommentStatus(this.config.comments.autoApprove, author),
+      status: initialCommentStatus(this.config.comments.autoApprove, author),
       deleted: false,
       likeCount: 0,
       createdAt: now,
@@ -171,14 +161,21 @@ export class CommentsService {
     return this.comments.thread(postId, { userId: viewer?.userId, staff: isStaff(viewer) }, limit, cursor);
   }
 
-  /** The author edits the content (If-Match); `editedAt` records it. */
+  /**
+   * The author edits the content (If-Match); `editedAt` records it. An edit is moderated as a new
+   * comment would be: an approved comment whose author the policy would not approve at once now
+   * goes back to `pending` (the queue; out of `commentCount`), so approved text cannot be swapped
+   * for anything (review 19a, M1). Other statuses stay: an edit never approves.
+   */
   async edit(postId: string, commentId: string, viewer: AuthUser, content: string, ifMatch?: number): Promise<Comment> {
     const comment = await this.visible(postId, commentId, viewer);
     if (comment.authorId !== viewer.userId)
       throw forbidden(ErrorCode.NotCommentAuthor, 'Only the author may edit a comment.');
     assertVersion(ifMatch, comment.version);
     const now = this.clock.now().toISOString();
-    await this.comments.save(comment, { ...comment, content, editedAt: now, updatedAt: now });
+    const status =
+      comment.status === 'approved' ? initialCommentStatus(this.config.comments.autoApprove, viewer) : comment.status;
+    await this.comments.save(comment, { ...comment, content, status, editedAt: now, updatedAt: now });
     return (await this.comments.findById(postId, commentId))!;
   }
 

@@ -175,7 +175,8 @@ export class ConduitArticlesController {
   /**
    * Conduit: add a comment
    *
-   * @remarks Visible to everyone at once; moderators can hide it later (docs/conduit.md).
+   * @remarks Approved or pending by the native moderation policy; a pending comment is listed to its author only
+   * (docs/conduit.md).
    */
   @ConduitContentWrite()
   @Post(':slug/comments')

@@ -278,10 +278,13 @@ export class ConduitService {
     return shown.map((comment) => this.commentOf(comment, profiles, followed));
   }
 
-  /** Visible to everyone at once (the Conduit policy); moderators can still hide it later. */
+  /**
+   * Approved or pending by the native policy (`COMMENT_AUTO_APPROVE`; review 19a, M1): a pending
+   * comment is answered and listed to its author only, until a moderator approves it.
+   */
   async addComment(viewer: AuthUser, slug: string, body: string): Promise<ConduitCommentDto> {
     const { post } = await this.posts.getBySlug(slug, viewer);
-    const comment = await this.comments.create(post.id, viewer, body, undefined, { approveAtOnce: true });
+    const comment = await this.comments.create(post.id, viewer, body);
     const [profiles] = await this.authorsOf([viewer.userId], undefined);
     return this.commentOf(comment, profiles, new Set());
   }

@@ -69,7 +69,8 @@ export interface paths {
         put?: never;
         /**
          * Conduit: add a comment
-         * @description Visible to everyone at once; moderators can hide it later (docs/conduit.md).
+         * @description Approved or pending by the native moderation policy; a pending comment is listed to its author only
+         *     (docs/conduit.md).
          */
         post: operations["conduitArticlesAddComment"];
         delete?: never;
