@@ -48,6 +48,8 @@ describe('rate limits (e2e)', () => {
         CONTENT_RATE_WINDOW_SECONDS: WEEK,
         PUBLISH_RATE_MAX_PER_AUTHOR: '1',
         PUBLISH_RATE_WINDOW_SECONDS: WEEK,
+        TAG_CREATE_RATE_MAX_PER_ACCOUNT: '12',
+        TAG_CREATE_RATE_WINDOW_SECONDS: WEEK,
       },
       { clock: new SettableClock().set('2026-05-15T12:10:00.000Z') },
     );
@@ -267,6 +269,36 @@ describe('rate limits (e2e)', () => {
         .send({ article: { title: 'Second', description: 'd', body: 'b', tagList: [tag] } });
       expectConduitLimited(refused);
       await t.api.get(`/api/v1/tags/by-slug/${tag}`).expect(404);
+    });
+
+    it('new Conduit tags count per tag against TAG_CREATE_RATE_MAX_PER_ACCOUNT; one asking for more than is left creates none (review 19c, M2)', async () => {
+      const author = await conduitUser();
+      const prefix = `nt-${nanoid(6)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      const names = (from: number, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${from + i}`);
+      // 10 new tags of the 12 (the article is one content write and one publication).
+      const created = await t.api
+        .post('/api/articles')
+        .set('authorization', author.token)
+        .send({ article: { title: 'Ten tags', description: 'd', body: 'b', tagList: names(0, 10) } })
+        .expect(201);
+      const { slug } = (created.body as { article: { slug: string } }).article;
+      // 10 more through PUT: only 2 are left, so the request is refused whole and creates none.
+      const refused = await t.api
+        .put(`/api/articles/${slug}`)
+        .set('authorization', author.token)
+        .send({ article: { tagList: names(10, 10) } });
+      expectConduitLimited(refused);
+      for (const name of [names(10, 1)[0], names(19, 1)[0]])
+        await t.api.get(`/api/v1/tags/by-slug/${name}`).expect(404);
+      // Existing names cost nothing; two new ones fit (an article has at most 10 tags).
+      const edited = await t.api
+        .put(`/api/articles/${slug}`)
+        .set('authorization', author.token)
+        .send({ article: { tagList: [...names(0, 8), ...names(20, 2)] } })
+        .expect(200);
+      expect((edited.body as { article: { tagList: string[] } }).article.tagList).toHaveLength(10);
     });
 
     it('staff are exempt', async () => {

@@ -84,6 +84,7 @@ function fakes() {
     likedAmong: jest.fn((_userId: string, _ids: string[]) => Promise.resolve(new Set<string>())),
     create: jest.fn((..._args: unknown[]): Promise<{ post: object }> => Promise.resolve({ post: summary('created') })),
     assertMayPublishNow: jest.fn((_author: unknown) => Promise.resolve()),
+    countNewTags: jest.fn((_viewer: unknown, _newTags: number) => Promise.resolve()),
   };
   const users = {
     getOwn: jest.fn(() =>
@@ -101,7 +102,12 @@ function fakes() {
       Promise.reject(notFound(ErrorCode.TagNotFound, 'No such tag.')),
     ),
     tagsByIds: jest.fn((_ids: string[]) => Promise.resolve([] as { id: string; name: string }[])),
-    tagsNamed: jest.fn((names: string[]) => Promise.resolve(names.map((name) => ({ id: `tag-${name}`, name })))),
+    // Names starting "new-" are new tags: the hook hears how many, before they are "created".
+    tagsNamed: jest.fn(async (names: string[], beforeCreating?: (newTags: number) => Promise<void>) => {
+      const fresh = names.filter((name) => name.startsWith('new-')).length;
+      if (fresh > 0 && beforeCreating) await beforeCreating(fresh);
+      return names.map((name) => ({ id: `tag-${name}`, name }));
+    }),
   };
   const follows = { followedAmong: jest.fn(() => Promise.resolve(new Set<string>(['author-id']))) };
   const comments = { create: jest.fn() };
@@ -322,12 +328,26 @@ describe('ConduitService: writes', () => {
     const { service, posts, taxonomy } = fakes();
     posts.create.mockResolvedValue({ post: { ...summary('new'), content: 'Body', tagIds: ['tag-b'] } });
     await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['b'] });
-    expect(posts.assertMayPublishNow.mock.invocationCallOrder[0]).toBeLessThan(
-      taxonomy.tagsNamed.mock.invocationCallOrder[0],
-    );
-    expect(taxonomy.tagsNamed.mock.calls).toEqual([[['b']]]);
+    expect(taxonomy.tagsNamed.mock.calls[0][0]).toEqual(['b']);
     expect(posts.create.mock.calls).toEqual([
       [viewer, { title: 'T', excerpt: 'D', content: 'B', tagIds: ['tag-b'] }, undefined, { publishNow: true }],
     ]);
+  });
+
+  it('checks the publication limit and counts new tags only when a name is new (review 19c, L3 and M2)', async () => {
+    const { service, posts } = fakes();
+    // Existing names only (or none): no read of the publication window, nothing counted.
+    await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['b'] });
+    await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B' });
+    expect(posts.assertMayPublishNow).not.toHaveBeenCalled();
+    expect(posts.countNewTags).not.toHaveBeenCalled();
+    // Two new names: the publication check, then both counted, before the post is created.
+    await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['new-a', 'b', 'new-c'] });
+    expect(posts.assertMayPublishNow).toHaveBeenCalledTimes(1);
+    expect(posts.countNewTags.mock.calls).toEqual([[viewer, 2]]);
+    expect(posts.assertMayPublishNow.mock.invocationCallOrder[0]).toBeLessThan(
+      posts.countNewTags.mock.invocationCallOrder[0],
+    );
+    expect(posts.countNewTags.mock.invocationCallOrder[0]).toBeLessThan(posts.create.mock.invocationCallOrder[2]);
   });
 });

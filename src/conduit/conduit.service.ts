@@ -226,11 +226,15 @@ export class ConduitService {
 
   /**
    * Published at once (in the creating transaction); tag names are found or created, once the
-   * publication limit has room: a request it refuses creates no tag (review 19a, M3).
+   * publication limit has room: a request it refuses creates no tag (review 19a, M3). That check
+   * (a strongly consistent read) is made only when a name is new (review 19c, L3): the creating
+   * transaction counts the publication and decides in any case.
    */
   async createArticle(viewer: AuthUser, dto: ConduitNewArticleDto): Promise<ConduitArticleDto> {
-    await this.posts.assertMayPublishNow(viewer);
-    const tags = await this.taxonomy.tagsNamed(dto.tagList ?? []);
+    const tags = await this.taxonomy.tagsNamed(dto.tagList ?? [], async (newTags) => {
+      await this.posts.assertMayPublishNow(viewer);
+      await this.posts.countNewTags(viewer, newTags);
+    });
     const { post } = await this.posts.create(
       viewer,
       { title: dto.title, excerpt: dto.description, content: dto.body, tagIds: tags.map((tag) => tag.id) },
@@ -244,7 +248,11 @@ export class ConduitService {
     const { post } = await this.posts.getBySlug(slug, viewer);
     // Before the tags are found or created: a refused update creates none (review 19a, M3).
     this.posts.assertMayUpdate(post, viewer);
-    const tagIds = changes.tagList ? (await this.taxonomy.tagsNamed(changes.tagList)).map((tag) => tag.id) : undefined;
+    const tagIds = changes.tagList
+      ? (await this.taxonomy.tagsNamed(changes.tagList, (newTags) => this.posts.countNewTags(viewer, newTags))).map(
+          (tag) => tag.id,
+        )
+      : undefined;
     const updated = await this.posts.update(post.id, viewer, {
       title: changes.title,
       excerpt: changes.description,

@@ -103,6 +103,11 @@ export interface RateLimitsConfig {
    * withdrawals are not counted (review 3, #2).
    */
   publishPerAuthor: RateRule;
+  /**
+   * Tags one account creates through Conduit's `tagList` (each new name is a global tag), counted
+   * per tag, not per request (review 19c, M2); staff are exempt.
+   */
+  tagCreatePerAccount: RateRule;
   /** Personal-data exports per account: each one reads everything the account holds (review 3, #3). */
   exportPerAccount: RateRule;
 }
@@ -668,6 +673,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       renamePerAccount: rule('rename-account', 'RENAME', 'ACCOUNT', 5, 3600),
       // issue 18: a publish or withdrawal costs the stream processor a write per follower
       publishPerAuthor: rule('publish-author', 'PUBLISH', 'AUTHOR', 30, 3600),
+      tagCreatePerAccount: rule('tag-create-account', 'TAG_CREATE', 'ACCOUNT', 50, 3600),
       // review 3, #3: an export reads everything the account holds
       exportPerAccount: rule('export-account', 'EXPORT', 'ACCOUNT', 5, 3600),
     },

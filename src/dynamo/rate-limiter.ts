@@ -6,6 +6,7 @@ import { tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { RateRule } from '../config/app-config.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from './dynamo.constants.js';
+import { isConditionalCheckFailed } from './dynamo-errors.js';
 import { ENTITY, Keys } from './keys.js';
 import { itemAt, type ReadPart } from './read-parts.js';
 import type { TransactionPart } from './transactions.js';
@@ -93,6 +94,34 @@ export class RateLimiter {
       }),
     );
     if (Number(result.Item?.attempts ?? 0) >= rule.max) throw this.refusal(code, retryAfter);
+  }
+
+  /**
+   * Counts `count` events at once, only while they all fit (`attempts + count <= max`); otherwise
+   * refuses with the 429 of `code` and counts nothing, so a request asking for more than is left
+   * can still ask for less. One conditional UpdateItem; a rule that is off, or a count of 0, costs none.
+   */
+  async take({ rule, subject }: RateCheck, count: number, code: ErrorCode, now = this.clock.now()): Promise<void> {
+    if (rule.max <= 0 || count <= 0) return;
+    const { start, retryAfter } = this.window(rule, now);
+    if (count > rule.max) throw this.refusal(code, retryAfter);
+    const increment = this.countOne(rule, subject, start);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          ...increment,
+          ConditionExpression: 'attribute_not_exists(attempts) OR attempts <= :room',
+          ExpressionAttributeValues: {
+            ...increment.ExpressionAttributeValues,
+            ':one': count,
+            ':room': rule.max - count,
+          },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw this.refusal(code, retryAfter);
+      throw error;
+    }
   }
 
   /** Adds one event to the subject's window without judging it; the new count. */

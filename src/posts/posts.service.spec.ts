@@ -328,6 +328,17 @@ describe('PostsService.addView', () => {
     expect(posts.findForCounting).toHaveBeenCalledTimes(2);
   });
 
+  it('sends no write for a viewer this instance counted within the hour, and counts it again after (review 19c, M1)', async () => {
+    const { service, posts, clock } = setUp(live());
+    expect(await service.addView('p1', 'viewer-1')).toBe(1);
+    expect(await service.addView('p1', 'viewer-1')).toBe(0);
+    await service.addView('p1', 'viewer-2');
+    expect(posts.addView.mock.calls.map((call) => call[1])).toEqual(['viewer-1', 'viewer-2']);
+    clock.set(new Date(Date.parse(NOW) + 3600 * 1000));
+    await service.addView('p1', 'viewer-1');
+    expect(posts.addView.mock.calls.map((call) => call[1])).toEqual(['viewer-1', 'viewer-2', 'viewer-1']);
+  });
+
   it('reads on every view with the cache off, and never remembers a post that is not live', async () => {
     const off = setUp(live());
     await off.service.addView('p1', 'a');

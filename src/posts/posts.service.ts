@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AuthUser } from '../identity/auth-user.js';
-import { DELETED_USER_ID } from '../identity/account.js';
+import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { addressBlock } from '../common/network/address-block.js';
@@ -29,6 +29,7 @@ import {
 import { type PostRead, PostsRepository } from './posts.repository.js';
 import { PostWriteHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
+import { RecentViewers } from './recent-viewers.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
@@ -94,6 +95,8 @@ export class PostsService {
 
   private readonly viewerHashKey: Buffer;
   private readonly viewReads: RecentViewReads;
+  /** Viewers counted (or refused as counted) here within the window: their repeats write nothing. */
+  private readonly viewers = new RecentViewers();
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -255,6 +258,21 @@ export class PostsService {
     return this.limiter.assertRoom(
       { rule: this.config.rateLimits.publishPerAuthor, subject: author.userId },
       ErrorCode.TooManyPublishes,
+    );
+  }
+
+  /**
+   * Counts tags the viewer is about to create through Conduit's `tagList` against
+   * TAG_CREATE_RATE_MAX_PER_ACCOUNT, per tag (review 19c, M2: the content budget alone let one
+   * account make ~1,200 global tags a minute through `PUT`). A request with more new names than the
+   * window has left is refused whole (429 too_many_new_tags) and counts nothing. Staff are exempt.
+   */
+  countNewTags(viewer: AuthUser, newTags: number): Promise<void> {
+    if (isStaff(viewer)) return Promise.resolve();
+    return this.limiter.take(
+      { rule: this.config.rateLimits.tagCreatePerAccount, subject: viewer.userId },
+      newTags,
+      ErrorCode.TooManyNewTags,
     );
   }
 
@@ -515,13 +533,19 @@ export class PostsService {
     return `A${createHmac('sha256', this.viewerHashKey).update(addressBlock(ip)).digest('base64url')}`;
   }
 
-  /** Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. */
+  /**
+   * Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. A viewer
+   * this instance counted (or saw refused) within the hour writes nothing: the answer is the count
+   * as read (review 19c, M1: the refused conditional write is billed too).
+   */
   async addView(postId: string, viewer: string): Promise<number> {
     const now = this.clock.now();
     const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
     if (!read || !isLive(read.summary, now)) throw postNotFound();
+    if (this.viewers.has(postId, viewer, now)) return (read.summary.viewCount ?? 0) + read.counts.viewCount;
     const count = await this.posts.addView(read, viewer, now, VIEW_DEDUP_SECONDS, this.config.viewCounterShards);
     if (count === undefined) throw postNotFound();
+    this.viewers.remember(postId, viewer, new Date(now.getTime() + VIEW_DEDUP_SECONDS * 1000));
     return count;
   }
 

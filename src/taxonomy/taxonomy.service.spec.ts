@@ -225,6 +225,20 @@ describe('TaxonomyService: tags', () => {
     expect(tagsRepo.create.mock.calls.map((call) => call[0].name)).toEqual(['Go']);
   });
 
+  it('tagsNamed: calls beforeCreating with the number of new names, only when there is one, before creating; its refusal creates none', async () => {
+    const { service, tagsRepo } = setUp([], [tag('t-rust', { slug: 'rust', name: 'Rust' })]);
+    const before = jest.fn((_n: number) => Promise.resolve());
+    await service.tagsNamed(['Rust', 'rust'], before);
+    expect(before).not.toHaveBeenCalled();
+    await service.tagsNamed(['Rust', 'Go', 'GO', 'Zig'], before);
+    expect(before.mock.calls).toEqual([[2]]);
+    expect(before.mock.invocationCallOrder[0]).toBeLessThan(tagsRepo.create.mock.invocationCallOrder[0]);
+    tagsRepo.create.mockClear();
+    const refuse = () => Promise.reject(conflict(ErrorCode.TooManyNewTags, 'no'));
+    expect(await refusalOf(() => service.tagsNamed(['Rust', 'Elm'], refuse))).toBe('409 too_many_new_tags');
+    expect(tagsRepo.create).not.toHaveBeenCalled();
+  });
+
   it('tagsNamed: a name without letters or digits is 422 validation_failed, nothing created', async () => {
     const { service, tagsRepo } = setUp();
     expect(await refusalOf(() => service.tagsNamed(['ok', '!!!']))).toBe('422 validation_failed');

@@ -164,18 +164,23 @@ export class TaxonomyService {
    * The tags these names denote (by the slug of each name), creating those that do not exist:
    * what the Conduit API's `tagList` means (docs/conduit.md). Cost: one strongly consistent GetItem
    * per name (the slug's owner), one transaction and one GetItem per new tag. Concurrent creations of
-   * one name meet at its slug's uniqueness item: the loser reads the winner's tag.
+   * one name meet at its slug's uniqueness item: the loser reads the winner's tag. `beforeCreating`
+   * is called with the number of names that are new, only when there is at least one and before any
+   * is created: a refusal there (a limit) creates none.
    */
-  async tagsNamed(names: string[]): Promise<Tag[]> {
+  async tagsNamed(names: string[], beforeCreating?: (newTags: number) => Promise<void>): Promise<Tag[]> {
     const bySlug = new Map<string, string>();
     for (const name of names) {
       const slug = slugify(name);
       if (!slug) throw unprocessable(ErrorCode.ValidationFailed, `The tag "${name}" has no letters or digits.`);
       if (!bySlug.has(slug)) bySlug.set(slug, name.trim());
     }
+    const owners = await Promise.all([...bySlug.keys()].map((slug) => this.slugs.ownerOf('tag', slug)));
+    const newTags = owners.filter((owner) => !owner).length;
+    if (newTags > 0 && beforeCreating) await beforeCreating(newTags);
     return Promise.all(
-      [...bySlug].map(async ([slug, name]) => {
-        const existing = await this.slugs.ownerOf('tag', slug);
+      [...bySlug].map(async ([slug, name], i) => {
+        const existing = owners[i];
         if (existing) return (await this.tags.findById(existing)) ?? this.tagBySlug(slug);
         try {
           return await this.createTag({ name, slug });

@@ -42,6 +42,7 @@ const RELAXED_LIMITS: Record<string, string> = {
   PASSWORD_CHECK_RATE_MAX_PER_ACCOUNT: '0',
   REFRESH_RATE_MAX_PER_SESSION: '0',
   LINK_REDEEM_RATE_MAX_PER_IP: '0',
+  TAG_CREATE_RATE_MAX_PER_ACCOUNT: '0',
   CONTENT_RATE_LIMIT_PER_MINUTE: '0',
   // 5 written renames an hour (a PATCH that loses its If-Match race counts nothing): off, as the other limits.
   RENAME_RATE_MAX_PER_ACCOUNT: '0',

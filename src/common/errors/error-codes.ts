@@ -22,6 +22,8 @@ export const ErrorCode = {
   TooManyRequests: 'too_many_requests',
   /** Too many uses of mailed links' tokens (reset, verification, email-change undo) from one IP. */
   TooManyLinkAttempts: 'too_many_link_attempts',
+  /** Too many new tags made through Conduit's `tagList` by one account (review 19c, M2). */
+  TooManyNewTags: 'too_many_new_tags',
   MissingToken: 'missing_token',
   InvalidToken: 'invalid_token',
   TokenExpired: 'token_expired',
