@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
@@ -191,5 +191,20 @@ describe('data lifecycle commands as child processes (e2e)', () => {
       ),
     );
     expect(sortedLines(out)).toEqual(sortedLines(SEED_FIXTURE));
+    // It holds password hashes and sessions: owner-only, whatever the umask (review 19a L4).
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+
+    // It never replaces a file, nor writes through one left (or planted) at `<out>.partial`.
+    const again = run('export', ['--out', out], tableName);
+    expect((await again.exit).code).toBe(1);
+    expect(again.output()).toContain(`${out} already exists`);
+    expect(sortedLines(out)).toEqual(sortedLines(SEED_FIXTURE));
+    const other = join(dir, 'cli-export-2.ndjson');
+    writeFileSync(`${other}.partial`, 'not ours\n');
+    const planted = run('export', ['--out', other], tableName);
+    expect((await planted.exit).code).toBe(1);
+    expect(planted.output()).toContain(`${other}.partial already exists`);
+    expect(readFileSync(`${other}.partial`, 'utf8')).toBe('not ours\n');
+    expect(existsSync(other)).toBe(false);
   });
 });

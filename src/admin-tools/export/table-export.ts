@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { lstat, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -11,7 +11,11 @@ import { createProgress, type ProgressStream } from '../progress.js';
 export interface ExportOptions {
   client: DynamoDBClient;
   tableName: string;
-  /** The file to write; gzip when the name ends in `.gz`. Written as `<out>.partial` and renamed at the end. */
+  /**
+   * The file to write; gzip when the name ends in `.gz`. Written as `<out>.partial` (created new,
+   * mode 0600: an export holds password hashes and sessions) and renamed at the end. Neither
+   * `<out>` nor `<out>.partial` may exist already.
+   */
   out: string;
   /** Parallel Scan segments (default: the number of cores). */
   segments?: number;
@@ -38,6 +42,15 @@ async function writeChunk(stream: Writable, text: string): Promise<void> {
   if (!stream.write(text)) await once(stream, 'drain');
 }
 
+/** An export never replaces a file: the old one may be the only copy of another table. */
+async function refuseExisting(out: string): Promise<void> {
+  const found = await lstat(out).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (found) throw new Error(`${out} already exists: choose another --out or delete it`);
+}
+
 /**
  * `db:export`: every item of the table as NDJSON of DynamoDB JSON (see `dynamodb-json.ts`), read
  * with a parallel Scan: segment `i` of `n` is scanned page by page by its own loop, and the pages
@@ -54,7 +67,16 @@ export async function exportTable(options: ExportOptions): Promise<ExportSummary
   const progress = createProgress({ label: 'export', total: Table?.ItemCount ?? 0, stream: options.progress });
 
   const partial = `${options.out}.partial`;
-  const file = createWriteStream(partial);
+  await refuseExisting(options.out);
+  // 'wx': never write through a file (or a planted symlink) already at `.partial`; 0600: owner only.
+  const file = createWriteStream(partial, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(file, 'open');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+      throw new Error(`${partial} already exists (an interrupted export?): delete it and run again`);
+    throw error;
+  }
   const gzip = options.out.endsWith('.gz') ? createGzip() : undefined;
   if (gzip) gzip.pipe(file);
   const sink: Writable = gzip ?? file;
