@@ -45,6 +45,55 @@ describe('hostile bodies (e2e)', () => {
     const me = await t.api.get('/api/v1/users/me').set('authorization', user.bearer).expect(200);
     expect(me.body.role).toBe('user');
   });
+
+  it('refuses lone surrogates and NUL in posts and comments, native and Conduit, naming the field (review 19a L5)', async () => {
+    const user = await signUp(t);
+    const auth = { authorization: user.bearer };
+    const refused = (res: { status: number; body: { code?: string; errors?: { field: string }[] } }) => {
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+      return res.body.errors?.map((error) => error.field);
+    };
+    // Raw JSON, so the escapes arrive as written.
+    const post = (body: string) =>
+      t.http.post('/api/v1/posts').set(auth).set('content-type', 'application/json').send(body);
+    expect(refused(await post('{"title":"\\ud800","content":"ok"}'))).toEqual(['title']);
+    expect(refused(await post('{"title":"ok","content":"a\\u0000b"}'))).toEqual(['content']);
+    expect(refused(await post('{"title":"ok","excerpt":"\\udfff","content":"ok"}'))).toEqual(['excerpt']);
+    const mine = await t.http.get('/api/v1/users/me/posts').set(auth).expect(200);
+    expect(mine.body.items).toEqual([]);
+
+    const created = await post('{"title":"Dragons \\ud83d\\udc09","content":"Tabs\\tand\\r\\nlines"}').expect(201);
+    const id = (created.body as { id: string; title: string }).id;
+    expect(created.body.title).toBe('Dragons \u{1F409}');
+    const edit = t.http.patch(`/api/v1/posts/${id}`).set(auth).set('content-type', 'application/json');
+    expect(refused(await edit.send('{"title":"\\ud800"}'))).toEqual(['title']);
+    await t.http.post(`/api/v1/posts/${id}/publish`).set(auth).send({}).expect(200);
+    const comment = await t.http
+      .post(`/api/v1/posts/${id}/comments`)
+      .set(auth)
+      .set('content-type', 'application/json')
+      .send('{"content":"\\ud800 \\u0000"}');
+    expect(refused(comment)).toEqual(['content']);
+
+    // Conduit answers its own 422 {errors: {field: [...]}}, from the same rule.
+    const conduit = { authorization: `Token ${user.accessToken}` };
+    const article = await t.http
+      .post('/api/articles')
+      .set(conduit)
+      .set('content-type', 'application/json')
+      .send('{"article":{"title":"\\ud800","description":"d","body":"b\\u0000"}}')
+      .expect(422);
+    expect(Object.keys(article.body.errors).sort()).toEqual(['body', 'title']);
+    const slug = (created.body as { slug: string }).slug;
+    const conduitComment = await t.http
+      .post(`/api/articles/${slug}/comments`)
+      .set(conduit)
+      .set('content-type', 'application/json')
+      .send('{"comment":{"body":"\\udc00"}}')
+      .expect(422);
+    expect(Object.keys(conduitComment.body.errors)).toEqual(['body']);
+  });
 });
 
 /** Identifiers people read: NFKC, no invisible characters, one script per slug or username. */

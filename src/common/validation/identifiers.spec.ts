@@ -1,4 +1,4 @@
-import { hasInvisible, isSingleScript, withoutInvisible } from './identifiers.js';
+import { hasInvisible, hasUnsafeCharacters, isSingleScript, withoutInvisible } from './identifiers.js';
 import { slugify } from '../../slugs/slugify.js';
 
 describe('identifier rules', () => {
@@ -39,5 +39,20 @@ describe('identifier rules', () => {
   it('keeps invisible characters out of generated slugs, and NFKC-normalises them', () => {
     expect(slugify('Type\u3164Script')).toBe('typescript');
     expect(slugify('ｔｙｐｅｓｃｒｉｐｔ ﬁle')).toBe('typescript-file');
+  });
+
+  it.each([
+    ['a\ud800b', true, 'lone high surrogate'],
+    ['\udfff', true, 'lone low surrogate'],
+    ['\udc00\ud800', true, 'surrogates in the wrong order'],
+    ['a\u0000', true, 'NUL'],
+    ['\u001b[31m', true, 'ESC'],
+    ['\u007f', true, 'DEL'],
+    ['\u000b\u000c', true, 'vertical tab, form feed'],
+    ['\ud83d\udc09 dragon', false, 'a surrogate pair (emoji)'],
+    ['a\tb\r\nc\n', false, 'tab, CR, LF'],
+    ['café \u00a0 \u0085', false, 'C1 and no-break space are left to the other rules'],
+  ])('unsafe characters in free text: %j -> %s (%s)', (text, expected) => {
+    expect(hasUnsafeCharacters(text)).toBe(expected);
   });
 });

@@ -130,26 +130,48 @@ export const TrimNfkcLower = () =>
 /** NFKC-normalises a string input (slugs). */
 export const Nfkc = () => Transform(({ value }: { value: unknown }) => normalizeIdentifier(value));
 
-/** Refuses default-ignorable and filler code points. */
-export function NoInvisibleCharacters(options?: ValidationOptions): PropertyDecorator {
-  return (target: object, propertyName: string | symbol) =>
+/** A property decorator refusing strings for which `ok` is false (other values are left to type rules). */
+const stringRule =
+  (name: string, message: string, ok: (text: string) => boolean) =>
+  (options?: ValidationOptions): PropertyDecorator =>
+  (target: object, propertyName: string | symbol) =>
     registerDecorator({
-      name: 'noInvisibleCharacters',
+      name,
       target: target.constructor,
       propertyName: String(propertyName),
-      options: { message: '$property must not contain invisible or filler characters', ...options },
-      validator: { validate: (value: unknown) => typeof value !== 'string' || !hasInvisible(value) },
+      options: { message, ...options },
+      validator: { validate: (value: unknown) => typeof value !== 'string' || ok(value) },
     });
-}
+
+/** Refuses default-ignorable and filler code points. */
+export const NoInvisibleCharacters = stringRule(
+  'noInvisibleCharacters',
+  '$property must not contain invisible or filler characters',
+  (text) => !hasInvisible(text),
+);
+
+/**
+ * A lone UTF-16 surrogate (with the `u` flag a valid pair is one code point and does not match),
+ * or a C0 control or DEL other than tab, line feed and carriage return. DynamoDB stores strings as
+ * UTF-8, which cannot encode a lone surrogate, and NUL and other controls break whatever re-encodes
+ * or prints the text (mail, webhooks, exports). Review 19a L5.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+const NOT_PLAIN_TEXT = /[\uD800-\uDFFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u;
+
+/** True when the text holds a lone surrogate or a control character other than tab, LF and CR. */
+export const hasUnsafeCharacters = (text: string): boolean => NOT_PLAIN_TEXT.test(text);
+
+/** Refuses lone surrogates and control characters other than tab, LF and CR (free text: titles, bodies). */
+export const PlainText = stringRule(
+  'plainText',
+  '$property must be well-formed text (no lone surrogates, NUL or other control characters)',
+  (text) => !hasUnsafeCharacters(text),
+);
 
 /** Refuses a mix of scripts (TR39 single-script; Common and Inherited allowed with any). */
-export function SingleScript(options?: ValidationOptions): PropertyDecorator {
-  return (target: object, propertyName: string | symbol) =>
-    registerDecorator({
-      name: 'singleScript',
-      target: target.constructor,
-      propertyName: String(propertyName),
-      options: { message: '$property must not mix scripts (e.g. Latin with Cyrillic lookalikes)', ...options },
-      validator: { validate: (value: unknown) => typeof value !== 'string' || isSingleScript(value) },
-    });
-}
+export const SingleScript = stringRule(
+  'singleScript',
+  '$property must not mix scripts (e.g. Latin with Cyrillic lookalikes)',
+  isSingleScript,
+);

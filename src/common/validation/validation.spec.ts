@@ -6,6 +6,8 @@ import { IdParams } from '../dto/id-params.dto.js';
 import { NoQueryDto } from '../dto/no-query.dto.js';
 import { PageQueryDto } from '../dto/page-query.dto.js';
 import { CreatePostDto, FeedQueryDto } from '../../posts/dto/post.dto.js';
+import { CreateCommentDto } from '../../comments/dto/comment.dto.js';
+import { ConduitNewArticleDto, ConduitNewCommentDto } from '../../conduit/dto/conduit.dto.js';
 import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
 
 class Base {
@@ -217,5 +219,50 @@ describe('createValidationPipe on a body with a wrong field', () => {
       { field: 'title', messages: ['title must be shorter than or equal to 200 characters'] },
       { field: 'content', messages: ['content must be a string'] },
     ]);
+  });
+});
+
+describe('free text refuses lone surrogates and control characters (review 19a L5)', () => {
+  const pipe = createValidationPipe();
+  const errorsOf = (metatype: new () => object, value: object) =>
+    pipe.transform(value, { type: 'body', metatype }).then(
+      () => [],
+      (caught: unknown) => (caught as DomainError).extras.errors,
+    );
+  const message = (field: string) =>
+    `${field} must be well-formed text (no lone surrogates, NUL or other control characters)`;
+
+  it('on every free-text field of a post, each named', async () => {
+    const errors = await errorsOf(CreatePostDto, { title: 'a\ud800', excerpt: 'x\u0000', content: '\udc00 body' });
+    expect(errors).toEqual([
+      { field: 'title', messages: [message('title')] },
+      { field: 'excerpt', messages: [message('excerpt')] },
+      { field: 'content', messages: [message('content')] },
+    ]);
+  });
+
+  it('on comments and on Conduit articles and comments', async () => {
+    expect(await errorsOf(CreateCommentDto, { content: 'nul \u0000 here' })).toEqual([
+      { field: 'content', messages: [message('content')] },
+    ]);
+    expect(
+      await errorsOf(ConduitNewArticleDto, { title: '\ud800', description: 'bell \u0007', body: 'esc \u001b[2J' }),
+    ).toEqual(
+      expect.arrayContaining([
+        { field: 'title', messages: [message('title')] },
+        { field: 'description', messages: [message('description')] },
+        { field: 'body', messages: [message('body')] },
+      ]),
+    );
+    expect(await errorsOf(ConduitNewCommentDto, { body: '\u007f' })).toEqual([
+      { field: 'body', messages: [message('body')] },
+    ]);
+  });
+
+  it('takes emoji (surrogate pairs), tabs and line breaks', async () => {
+    const text = 'Dragons \ud83d\udc09\tand\r\nmore\n';
+    expect(await errorsOf(CreatePostDto, { title: text, excerpt: text, content: text })).toEqual([]);
+    expect(await errorsOf(CreateCommentDto, { content: text })).toEqual([]);
+    expect(await errorsOf(ConduitNewArticleDto, { title: text, description: text, body: text })).toEqual([]);
   });
 });

@@ -19,7 +19,7 @@ import { RegisterDto } from '../../users/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
-import { NoInvisibleCharacters, TrimNfkcEach } from '../../common/validation/identifiers.js';
+import { NoInvisibleCharacters, PlainText, TrimNfkcEach } from '../../common/validation/identifiers.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
 
@@ -143,12 +143,14 @@ export class ConduitNewArticleDto extends PickType(CreatePostDto, ['title'] as c
   @IsString()
   @Trim()
   @Length(1, 500)
+  @PlainText()
   description!: string;
 
   /** Becomes the post's content. */
   @IsString()
   @Length(1, MAX_CONTENT_CHARS)
   @MaxBytes(MAX_CONTENT_BYTES)
+  @PlainText()
   body!: string;
 
   /**
@@ -265,6 +267,7 @@ export class ConduitArticlesResponseDto {
 export class ConduitNewCommentDto {
   @IsString()
   @Length(1, 10_000)
+  @PlainText()
   body!: string;
 }
 

@@ -18,7 +18,7 @@ import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
 import { acceptPlainPageQuery } from '../../common/validation/validation.js';
-import { NoInvisibleCharacters, Nfkc, SingleScript } from '../../common/validation/identifiers.js';
+import { NoInvisibleCharacters, Nfkc, PlainText, SingleScript } from '../../common/validation/identifiers.js';
 import { POST_STATUSES, type PostStatus } from '../post.entity.js';
 
 /** Content bound: 100,000 characters and 200,000 bytes of UTF-8, so the content item stays far below 400 KB. */
@@ -31,6 +31,7 @@ export class CreatePostDto {
   @Trim()
   @IsString()
   @Length(1, 200)
+  @PlainText()
   title!: string;
 
   /** Generated from the title when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. */
@@ -48,12 +49,14 @@ export class CreatePostDto {
   @Trim()
   @IsString()
   @MaxLength(500)
+  @PlainText()
   excerpt?: string;
 
   /** Up to 100,000 characters and 200,000 bytes. */
   @IsString()
   @Length(1, MAX_CONTENT_CHARS)
   @MaxBytes(MAX_CONTENT_BYTES)
+  @PlainText()
   content!: string;
 
   /** @example https://example.com/cover.png */
