@@ -89,7 +89,7 @@ export class ConduitArticlesController {
   @ConduitContentWrite()
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  @ConduitErrors(422, 429, 503)
+  @ConduitErrors(422, 503)
   async create(
     @CurrentUser() viewer: AuthUser,
     @Body() dto: ConduitCreateArticleDto,
@@ -104,7 +104,7 @@ export class ConduitArticlesController {
    */
   @ConduitContentWrite()
   @Put(':slug')
-  @ConduitErrors(404, 412, 422, 429, 503)
+  @ConduitErrors(404, 412, 422, 503)
   async update(
     @CurrentUser() viewer: AuthUser,
     @Param() { slug }: ConduitSlugParams,
@@ -121,7 +121,7 @@ export class ConduitArticlesController {
   @ConduitContentWrite()
   @Delete(':slug')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async delete(@CurrentUser() viewer: AuthUser, @Param() { slug }: ConduitSlugParams): Promise<void> {
     await this.conduit.deleteArticle(viewer, slug);
   }
@@ -134,7 +134,7 @@ export class ConduitArticlesController {
   @ConduitContentWrite()
   @Post(':slug/favorite')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async favorite(
     @CurrentUser() viewer: AuthUser,
     @Param() { slug }: ConduitSlugParams,
@@ -149,7 +149,7 @@ export class ConduitArticlesController {
    */
   @ConduitContentWrite()
   @Delete(':slug/favorite')
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async unfavorite(
     @CurrentUser() viewer: AuthUser,
     @Param() { slug }: ConduitSlugParams,
@@ -181,7 +181,7 @@ export class ConduitArticlesController {
   @ConduitContentWrite()
   @Post(':slug/comments')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async addComment(
     @CurrentUser() viewer: AuthUser,
     @Param() { slug }: ConduitSlugParams,
@@ -198,7 +198,7 @@ export class ConduitArticlesController {
   @ConduitContentWrite()
   @Delete(':slug/comments/:id')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async deleteComment(@CurrentUser() viewer: AuthUser, @Param() { slug, id }: ConduitCommentParams): Promise<void> {
     await this.conduit.deleteComment(viewer, slug, id);
   }

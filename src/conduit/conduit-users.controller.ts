@@ -110,7 +110,7 @@ export class ConduitUsersController {
   @ConduitContentWrite()
   @Post('profiles/:username/follow')
   @HttpCode(HttpStatus.OK)
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async follow(
     @CurrentUser() viewer: AuthUser,
     @Param() { username }: ConduitUsernameParams,
@@ -125,7 +125,7 @@ export class ConduitUsersController {
    */
   @ConduitContentWrite()
   @Delete('profiles/:username/follow')
-  @ConduitErrors(404, 422, 429, 503)
+  @ConduitErrors(404, 422, 503)
   async unfollow(
     @CurrentUser() viewer: AuthUser,
     @Param() { username }: ConduitUsernameParams,

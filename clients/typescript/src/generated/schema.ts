@@ -2808,11 +2808,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3034,11 +3030,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3111,11 +3103,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3328,11 +3316,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3406,11 +3390,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3553,11 +3533,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3632,11 +3608,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3905,11 +3877,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3984,11 +3952,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
-            /**
-             * @description Too many requests; see Retry-After.
-             *
-             *     Too many requests; see Retry-After.
-             */
+            /** @description Too many requests; see Retry-After. */
             429: {
                 headers: {
                     [name: string]: unknown;
