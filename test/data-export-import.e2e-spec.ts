@@ -225,6 +225,23 @@ describe('db:export and db:import (e2e)', () => {
       '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"postCount":{"N":"three"}}}',
       'line 4: Item.postCount.N is not a DynamoDB number',
     ],
+    // Numbers DynamoDB itself refuses, found before the first write, not by BatchWriteItem after
+    // some batches (review 19a L3).
+    [
+      "a number out of DynamoDB's range",
+      '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"postCount":{"N":"1e999999"}}}',
+      "line 4: Item.postCount.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)",
+    ],
+    [
+      'a number of 39 significant digits',
+      `{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"postCount":{"N":"${'1'.repeat(39)}"}}}`,
+      'line 4: Item.postCount.N has more than 38 significant digits (DynamoDB refuses it)',
+    ],
+    [
+      'an attribute named __proto__',
+      '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"__proto__":{"S":"1"}}}',
+      'line 4: Item has an attribute named __proto__, refused',
+    ],
   ])('refuses a file with %s, naming the line, and writes nothing', async (_case, badLine, message) => {
     const tableName = await db.newTable();
     const good = readFileSync(SEED_FIXTURE, 'utf8').split('\n').slice(0, 3);

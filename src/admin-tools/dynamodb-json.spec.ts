@@ -39,6 +39,48 @@ describe('DynamoDB JSON lines', () => {
     expect(() => parseExportLine(line)).toThrow(new ItemFormatError(message));
   });
 
+  it.each([
+    ['1e999999', "Item.n.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)"],
+    ['1E126', "Item.n.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)"],
+    ['-10e125', "Item.n.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)"],
+    ['0.1e-130', "Item.n.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)"],
+    ['1e-131', "Item.n.N is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)"],
+    ['1' + '2'.repeat(38), 'Item.n.N has more than 38 significant digits (DynamoDB refuses it)'],
+    ['0.000' + '9'.repeat(39), 'Item.n.N has more than 38 significant digits (DynamoDB refuses it)'],
+  ])('refuses the number %s as DynamoDB does (review 19a L3)', (n, message) => {
+    expect(() => parseExportLine(`{"Item":{"n":{"N":"${n}"}}}`)).toThrow(new ItemFormatError(message));
+    expect(() => parseExportLine(`{"Item":{"s":{"NS":["1","${n}"]}}}`)).toThrow(ItemFormatError);
+  });
+
+  it.each([
+    '0',
+    '-0.000',
+    '1E-130',
+    '-1e-130',
+    '9.9999999999999999999999999999999999999E+125',
+    '99999999999999999999999999999999999999' + '0'.repeat(88), // 38 nines, x 1E+88: below 1E+126
+    '0.00' + '1'.repeat(38),
+    '1' + '0'.repeat(60), // trailing zeros are not significant
+    '12345678901234567890.123456789',
+  ])('takes the number %s', (n) => {
+    expect(parseExportLine(`{"Item":{"n":{"N":"${n}"}}}`).n).toEqual({ N: n });
+  });
+
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses an attribute named %s, at any depth', (name) => {
+    expect(() => parseExportLine(`{"Item":{"PK":{"S":"a"},"${name}":{"S":"1"}}}`)).toThrow(
+      new ItemFormatError(`Item has an attribute named ${name}, refused`),
+    );
+    expect(() => parseExportLine(`{"Item":{"m":{"M":{"${name}":{"S":"1"}}}}}`)).toThrow(
+      new ItemFormatError(`Item.m.M has an attribute named ${name}, refused`),
+    );
+  });
+
+  it('exports an attribute named __proto__ as an attribute, not as the prototype', () => {
+    const odd: Record<string, { S: string }> = { PK: { S: 'a' } };
+    Object.defineProperty(odd, '__proto__', { value: { S: '1' }, enumerable: true });
+    expect(exportLine(odd)).toBe('{"Item":{"PK":{"S":"a"},"__proto__":{"S":"1"}}}');
+  });
+
   it('estimates item sizes from names and values', () => {
     expect(itemSize(itemFromJson({ PK: { S: 'abc' }, n: { N: '100' } }))).toBe(2 + 3 + 1 + 3);
   });

@@ -49,7 +49,8 @@ function valueToJson(value: AttributeValue): JsonAttributeValue {
 
 /** The canonical JSON form of an item read with the low-level client. */
 export function itemToJson(item: Item): JsonItem {
-  const json: JsonItem = {};
+  // No prototype: an attribute named `__proto__` is an own property (and written), not the prototype.
+  const json = Object.create(null) as JsonItem;
   for (const name of Object.keys(item).sort(byName)) json[name] = valueToJson(item[name]);
   return json;
 }
@@ -59,16 +60,38 @@ export function exportLine(item: Item): string {
   return JSON.stringify({ Item: itemToJson(item) });
 }
 
-// DynamoDB's number syntax: up to 38 significant digits, no NaN/Infinity, no leading '+'.
-const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+// DynamoDB's number syntax: no NaN/Infinity, no leading '+'; precision and range are checked apart.
+const NUMBER = /^-?(0|[1-9]\d*)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+/** DynamoDB keeps at most 38 significant digits, and non-zero magnitudes from 1E-130 to below 1E+126. */
+const MAX_DIGITS = 38;
+const MIN_EXPONENT = -130;
+const MAX_EXPONENT = 125;
+
+/**
+ * Attribute names refused on import: `__proto__` would set a plain object's prototype instead of
+ * an attribute (and vanish), and the API refuses all three as body keys (`forbidden_key`).
+ */
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function number(value: unknown, path: string): string {
-  if (typeof value !== 'string' || !NUMBER.test(value)) throw new ItemFormatError(`${path} is not a DynamoDB number`);
-  return value;
+  const match = typeof value === 'string' ? NUMBER.exec(value) : null;
+  if (!match) throw new ItemFormatError(`${path} is not a DynamoDB number`);
+  const [, whole, fraction = '', exponent = '0'] = match;
+  const digits = whole + fraction;
+  const first = digits.search(/[1-9]/);
+  if (first === -1) return value as string; // zero
+  const significant = digits.slice(first).replace(/0+$/, '');
+  if (significant.length > MAX_DIGITS)
+    throw new ItemFormatError(`${path} has more than ${MAX_DIGITS} significant digits (DynamoDB refuses it)`);
+  // The power of ten of the first significant digit: d.ddd x 10^magnitude.
+  const magnitude = whole.length - 1 - first + Number(exponent);
+  if (magnitude < MIN_EXPONENT || magnitude > MAX_EXPONENT)
+    throw new ItemFormatError(`${path} is outside DynamoDB's range (1E-130 to below 1E+126 in magnitude)`);
+  return value as string;
 }
 
 function binary(value: unknown, path: string): Uint8Array {
@@ -129,7 +152,10 @@ function valueFromJson(json: unknown, path: string): AttributeValue {
 export function itemFromJson(json: unknown, path = 'Item'): Item {
   if (!isObject(json)) throw new ItemFormatError(`${path} must be an object`);
   const item: Item = {};
-  for (const [name, value] of Object.entries(json)) item[name] = valueFromJson(value, `${path}.${name}`);
+  for (const [name, value] of Object.entries(json)) {
+    if (FORBIDDEN_NAMES.has(name)) throw new ItemFormatError(`${path} has an attribute named ${name}, refused`);
+    item[name] = valueFromJson(value, `${path}.${name}`);
+  }
   return item;
 }
 
