@@ -12,6 +12,10 @@ const WEEK = '604800';
 const newIp = () =>
   `10.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}`;
 
+/** A fresh IPv6 /64 per test, as a prefix to append an interface identifier to (`${newBlock()}:1`). */
+const newBlock = () =>
+  `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}:${Math.floor(Math.random() * 0xffff).toString(16)}:`;
+
 const expectLimited = (
   res: { status: number; headers: Record<string, string>; body: { code?: string } },
   code = 'too_many_requests',
@@ -83,6 +87,19 @@ describe('rate limits (e2e)', () => {
     expect((await signUpFrom(ip)).status).toBe(201);
     expectLimited(await signUpFrom(ip));
     expect((await signUpFrom(newIp())).status).toBe(201);
+  });
+
+  it('per-IP limits take an IPv6 client by its /64, and an IPv4-mapped address as the IPv4 address', async () => {
+    // Keyed on the full address, one home's /64 had 2^64 budgets: a new interface identifier each time.
+    const block = newBlock();
+    expect((await signUpFrom(`${block}:1`)).status).toBe(201);
+    expect((await signUpFrom(`${block}ffff:0:0:2`)).status).toBe(201);
+    expectLimited(await signUpFrom(`${block.toUpperCase()}0:0:0:3`));
+    expect((await signUpFrom(`${newBlock()}:1`)).status).toBe(201);
+    const ip = newIp();
+    expect((await signUpFrom(ip)).status).toBe(201);
+    expect((await signUpFrom(`::ffff:${ip}`)).status).toBe(201);
+    expectLimited(await signUpFrom(`::FFFF:${ip}`));
   });
 
   describe.each([
@@ -343,6 +360,15 @@ describe('rate limits (e2e)', () => {
       for (let i = 0; i < 3; i++) await login(attacker, user.email, 'wrong-password-1').expect(401);
       expectLimited(await login(attacker, user.email, 'wrong-password-1'), 'too_many_login_attempts');
       await login(newIp(), user.email, user.password).expect(200);
+    });
+
+    it('a tripped account answers 429 to every address of a /64 that failed, not only to the one that did', async () => {
+      const user = await freshAccount();
+      const block = newBlock();
+      for (let i = 0; i < 3; i++) await login(`${block}:${i + 1}`, user.email, 'wrong-password-1').expect(401);
+      // A fresh interface identifier is not a fresh attempt (it was: 2^64 guesses past the trip).
+      expectLimited(await login(`${block}abcd::9`, user.email, 'wrong-password-1'), 'too_many_login_attempts');
+      await login(`${newBlock()}:1`, user.email, user.password).expect(200);
     });
   });
 

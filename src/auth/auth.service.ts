@@ -4,6 +4,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
+import { clientSubject } from '../common/network/client-subject.js';
 import type { AppConfig, RateRule } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -480,4 +481,5 @@ export class AuthService {
   }
 }
 
-const ipOf = (client: ClientInfo): string => client.ip ?? 'unknown';
+/** The subject of a client's per-IP limits: an IPv4 address, an IPv6 /64 (src/common/network/client-subject.ts). */
+const ipOf = (client: ClientInfo): string => clientSubject(client.ip);

@@ -6,7 +6,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { DELETED_USER_ID, isStaff } from '../identity/account.js';
 import { badRequest, DomainError, exportTooLarge, unprocessable } from '../common/errors/domain-error.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
-import { addressBlock } from '../common/network/address-block.js';
+import { clientSubject } from '../common/network/client-subject.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { assertVersion } from '../common/errors/version-mismatch.js';
@@ -530,7 +530,7 @@ export class PostsService {
    */
   viewerKey(userId: string | undefined, ip: string | undefined): string {
     if (userId) return `U${userId}`;
-    return `A${createHmac('sha256', this.viewerHashKey).update(addressBlock(ip)).digest('base64url')}`;
+    return `A${createHmac('sha256', this.viewerHashKey).update(clientSubject(ip)).digest('base64url')}`;
   }
 
   /**
