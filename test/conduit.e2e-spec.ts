@@ -7,7 +7,7 @@ import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
-import { createTestApp, dynamoCost, SEEDING_TIMEOUT_MS, type TestApp } from './helpers/test-app.js';
+import { createTestApp, dynamoCost, SEEDING_TIMEOUT_MS, setUserAttributes, type TestApp } from './helpers/test-app.js';
 
 /**
  * The Conduit (RealWorld) API under /api (docs/conduit.md). Every response of `t.api` is checked
@@ -342,6 +342,59 @@ describe('Conduit API (e2e)', () => {
       await t.api.post('/api/articles/no-such-article/favorite').set('authorization', token(fan)).expect(404);
     });
 
+    it('lists no posts or likes of a deactivated account, whose profile is 404 (review 19a, L2)', async () => {
+      const [author, fan] = await Promise.all([register(), register()]);
+      const article = await createArticle(author, { title: 'Liked then gone', description: 'd', body: 'b' });
+      await t.api.post(`/api/articles/${article.slug}/favorite`).set('authorization', token(fan)).expect(200);
+      const slugsOf = async (query: string) => {
+        const res = await t.api.get(`/api/articles?${query}`).expect(200);
+        const body = res.body as { articles: Article[]; articlesCount: number };
+        return { slugs: body.articles.map((a) => a.slug), count: body.articlesCount };
+      };
+      expect(await slugsOf(`favorited=${fan.username}`)).toEqual({ slugs: [article.slug], count: 1 });
+      expect(await slugsOf(`author=${author.username}`)).toEqual({ slugs: [article.slug], count: 1 });
+      const idOf = async (user: ConduitUser) =>
+        (await t.queryPartition(`UNIQUE#USERNAME#${user.username}`))[0].userId as string;
+
+      // The fan deactivated: no profile, and no list of likes (the author's list is untouched).
+      await setUserAttributes(t, await idOf(fan), { status: 'inactive' });
+      await t.api.get(`/api/profiles/${fan.username}`).expect(404);
+      expect(await slugsOf(`favorited=${fan.username}`)).toEqual({ slugs: [], count: 0 });
+      expect(await slugsOf(`author=${author.username}`)).toEqual({ slugs: [article.slug], count: 1 });
+      // The author deactivated: the same for the author's articles. A suspended account stays listed.
+      await setUserAttributes(t, await idOf(author), { status: 'suspended' });
+      expect(await slugsOf(`author=${author.username}`)).toEqual({ slugs: [article.slug], count: 1 });
+      await setUserAttributes(t, await idOf(author), { status: 'inactive' });
+      await t.api.get(`/api/profiles/${author.username}`).expect(404);
+      expect(await slugsOf(`author=${author.username}`)).toEqual({ slugs: [], count: 0 });
+    });
+
+    it('says Vary: Authorization on the routes whose answer depends on a token, errors included (review 19a, Notes)', async () => {
+      const author = await register();
+      const article = await createArticle(author, { title: 'Cached how', description: 'd', body: 'b' });
+      const varies = (res: { headers: Record<string, string | string[] | undefined> }) =>
+        String(res.headers.vary ?? '')
+          .split(',')
+          .map((name) => name.trim().toLowerCase());
+      const personal = [
+        '/api/articles',
+        `/api/articles?author=${author.username}`,
+        `/api/articles/${article.slug}`,
+        `/api/articles/${article.slug}/comments`,
+        `/api/profiles/${author.username}`,
+      ];
+      for (const path of personal) {
+        expect(varies(await t.api.get(path).expect(200))).toContain('authorization');
+        expect(varies(await t.api.get(path).set('authorization', token(author)).expect(200))).toContain(
+          'authorization',
+        );
+      }
+      expect(varies(await t.api.get('/api/articles/no-such-article').expect(404))).toContain('authorization');
+      expect(varies(await t.api.get('/api/articles?limit=0').expect(422))).toContain('authorization');
+      // Routes that read no token do not vary by it.
+      expect(varies(await t.api.get('/api/tags').expect(200))).not.toContain('authorization');
+    });
+
     it("adds comments by the native moderation policy (an unverified account's waits: review 19a, M1), lists and deletes them", async () => {
       const [author, commenter, stranger] = await Promise.all([register(), register(), register()]);
       const article = await createArticle(author, { title: 'Comment me', description: 'd', body: 'b' });
@@ -567,17 +620,19 @@ describe('Conduit API (e2e)', () => {
       // All: the months' Query (the count, summed), this month's scheduled-post count, the
       // month's feed Query + 3 BatchGetItems.
       expect(dynamoCost(all).calls).toBe(6);
-      // An author: the username's GetItem, the counts' GetItem, the author's scheduled-post count,
-      // the author feed Query + 3 BatchGetItems.
-      expect(dynamoCost(byAuthor).calls).toBe(7);
+      // An author: the username's GetItem, then beside the page the author's status GetItem
+      // (review 19a, L2), the counts' GetItem, the author's scheduled-post count, the author feed
+      // Query + 3 BatchGetItems.
+      expect(dynamoCost(byAuthor).calls).toBe(8);
       const [slug] = ((all.body as { articles: Article[] }).articles ?? []).map((a) => a.slug);
       await t.api.post(`/api/articles/${slug}/favorite`).set('authorization', token(author)).expect(200);
       const favorited = await t.api.get(`/api/articles?limit=1&favorited=${author.username}`).expect(200);
       expect((favorited.body as { articlesCount: number }).articlesCount).toBe(1);
-      // A favoriter: the username's GetItem, the counts' GetItem, the COUNT Query of likes placed
-      // after now (posts scheduled for later), the likes index Query and the summaries' BatchGetItem,
-      // the content's and the author profile's BatchGetItems.
-      expect(dynamoCost(favorited).calls).toBe(7);
+      // A favoriter: the username's GetItem, then beside the page the favoriter's status GetItem,
+      // the counts' GetItem, the COUNT Query of likes placed after now (posts scheduled for later),
+      // the likes index Query and the summaries' BatchGetItem, the content's and the author
+      // profile's BatchGetItems.
+      expect(dynamoCost(favorited).calls).toBe(8);
     });
   });
 

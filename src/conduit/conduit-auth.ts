@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiExtension } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { AccessTokenVerifier } from '../auth/access-token.verifier.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { AUTH_MODE, AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../identity/auth.decorators.js';
@@ -44,6 +44,10 @@ export class ConduitAuthGuard implements CanActivate {
       context.getClass(),
     ]);
     const req = context.switchToHttp().getRequest<ConduitRequest>();
+    // The answer differs with and without a token (`favorited`, `following`): a shared cache must
+    // not hand an anonymous one to a signed-in reader (review 19a, Notes), as on the native
+    // `@OptionalAuth()` routes. Set before anything can refuse, so errors carry it too.
+    if (mode === 'optional') context.switchToHttp().getResponse<Response>().vary('Authorization');
     const header = req.headers.authorization;
     if (header === undefined) {
       if (mode === 'optional') return true;
@@ -75,7 +79,7 @@ const conduitRoute = (mode: ConduitGuardMode, ...guards: CanActivateClass[]) =>
 /** A Conduit route that needs a token (401 without one). */
 export const ConduitAuthenticated = () => conduitRoute('required');
 
-/** A Conduit route that personalises its answer (`following`, `favorited`) for a valid token. */
+/** A Conduit route that personalises its answer (`following`, `favorited`) for a valid token; `Vary: Authorization`. */
 export const ConduitOptionalAuth = () => conduitRoute('optional');
 
 /**

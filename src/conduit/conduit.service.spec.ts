@@ -67,7 +67,7 @@ function filteredListing(entries: number[], hidden: Set<number>) {
 }
 
 /** The native services faked at their class tokens; each method answers what the case needs. */
-function fakes() {
+function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavorites: true }) {
   const posts = {
     feed: jest.fn((_filter: object, _limit: number, _cursor?: string) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
@@ -93,6 +93,7 @@ function fakes() {
     updateOwn: jest.fn(() => Promise.resolve(undefined)),
     updateProfile: jest.fn(() => Promise.resolve(undefined)),
     idByUsername: jest.fn((_username: string): Promise<string | undefined> => Promise.resolve(undefined)),
+    isPublic: jest.fn((_userId: string) => Promise.resolve(true)),
     profilesOf: jest.fn((_ids: string[]) =>
       Promise.resolve(new Map([['author-id', { bio: 'Writes', avatarUrl: undefined }]])),
     ),
@@ -126,6 +127,7 @@ function fakes() {
     taxonomy as never,
     follows as never,
     feed as never,
+    config as never,
   );
   return { service, posts, users, taxonomy, follows, comments, auth, feed };
 }
@@ -185,6 +187,46 @@ describe('ConduitService: article lists', () => {
     expect(await service.articles({ author: 'nobody' }, undefined)).toEqual({ articles: [], articlesCount: 0 });
     expect(await service.articles({ favorited: 'nobody' }, undefined)).toEqual({ articles: [], articlesCount: 0 });
     expect(posts.feed).not.toHaveBeenCalled();
+  });
+
+  it("CONDUIT_PUBLIC_FAVORITES=off: ?favorited= lists the signed-in reader's own likes only (review 19a, L2)", async () => {
+    const off = fakes({ conduitPublicFavorites: false });
+    off.users.idByUsername.mockImplementation((name) => Promise.resolve(`${name}-id`));
+    const empty = { articles: [], articlesCount: 0 };
+    expect(await off.service.articles({ favorited: 'someone' }, undefined)).toEqual(empty);
+    expect(await off.service.articles({ favorited: 'someone' }, viewer)).toEqual(empty);
+    expect(off.posts.likedBy).not.toHaveBeenCalled();
+    expect(off.posts.likedCount).not.toHaveBeenCalled();
+    // Anonymous: answered without a read; the reader's own account needs no status read (its session is live).
+    expect(off.users.idByUsername.mock.calls).toEqual([['someone']]);
+    off.posts.likedCount.mockResolvedValue(2);
+    expect((await off.service.articles({ favorited: 'reader' }, viewer)).articlesCount).toBe(2);
+    expect(off.posts.likedBy.mock.calls[0][0]).toBe('reader-id');
+    expect(off.users.isPublic).not.toHaveBeenCalled();
+    // Other lists are not affected.
+    await off.service.articles({ author: 'someone' }, undefined);
+    expect(off.posts.feed.mock.calls[0][0]).toEqual({ author: 'someone-id' });
+
+    const on = fakes();
+    on.users.idByUsername.mockResolvedValue('someone-id');
+    await on.service.articles({ favorited: 'someone' }, undefined);
+    expect(on.posts.likedBy.mock.calls[0][0]).toBe('someone-id');
+  });
+
+  it("a deactivated account's author and favorites lists are empty, as its profile is 404 (review 19a, L2)", async () => {
+    const { service, posts, users } = fakes();
+    users.idByUsername.mockResolvedValue('gone-id');
+    users.isPublic.mockResolvedValue(false);
+    posts.liveCount.mockResolvedValue(4);
+    posts.likedCount.mockResolvedValue(2);
+    posts.feed.mockResolvedValue({ items: [summary('p1', { authorId: 'gone-id' })], nextCursor: null });
+    posts.likedBy.mockResolvedValue({ items: [summary('p2')], nextCursor: null });
+    const empty = { articles: [], articlesCount: 0 };
+    expect(await service.articles({ author: 'gone' }, viewer)).toEqual(empty);
+    expect(await service.articles({ favorited: 'gone' }, undefined)).toEqual(empty);
+    expect(users.isPublic.mock.calls).toEqual([['gone-id'], ['gone-id']]);
+    // Nothing of the page is read on (contents, profiles).
+    expect(posts.contents).not.toHaveBeenCalled();
   });
 
   it("a tag's list counts from the tag's postCount (less its scheduled posts), whatever page is shown", async () => {

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.constants.js';
+import type { AppConfig } from '../config/app-config.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { AuthService, type ClientInfo, type IssuedTokens } from '../auth/auth.service.js';
 import { DomainError, notFound, unprocessable } from '../common/errors/domain-error.js';
@@ -92,6 +94,7 @@ export class ConduitService {
     private readonly taxonomy: TaxonomyService,
     private readonly follows: FollowsService,
     private readonly feed: FeedService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   // --- users ------------------------------------------------------------------------------
@@ -161,7 +164,9 @@ export class ConduitService {
 
   /**
    * The article lists: by one of `tag`, `author` (username) or `favorited` (username), or all.
-   * An unknown tag or username is an empty list, as RealWorld clients expect.
+   * An unknown tag or username is an empty list, as RealWorld clients expect; so is a deactivated
+   * account's, resolved as its public profile is (404 there: review 19a, L2). `favorited` lists
+   * another account's likes, which are private natively, only with CONDUIT_PUBLIC_FAVORITES on.
    */
   async articles(query: ConduitArticlesQueryDto, viewer: AuthUser | undefined): Promise<ConduitArticlesResponseDto> {
     const filters = [query.tag, query.author, query.favorited].filter((filter) => filter !== undefined);
@@ -175,6 +180,8 @@ export class ConduitService {
     let fetch: (limit: number, cursor: string | undefined) => Promise<Page<PostSummary>>;
     let list: PostList;
     let count: Promise<number>;
+    // Whether the user a list is of is shown (not deactivated): read beside the page.
+    let shown = Promise.resolve(true);
     if (query.tag !== undefined) {
       const slug = slugify(query.tag);
       const tag = slug ? await this.taxonomy.tagBySlug(slug).catch(notFoundAs(undefined)) : undefined;
@@ -185,12 +192,19 @@ export class ConduitService {
     } else if (query.author !== undefined) {
       const authorId = await this.users.idByUsername(query.author);
       if (!authorId) return empty;
+      shown = this.users.isPublic(authorId);
       count = this.posts.liveCount({ author: authorId });
       list = { authorId };
       fetch = (n, cursor) => this.posts.feed({ author: authorId }, n, cursor);
     } else if (query.favorited !== undefined) {
+      // Off, likes stay as private as natively (GET /users/me/likes): a signed-in reader's own
+      // list is answered, anyone else's is an empty list (a RealWorld client shows "no articles").
+      // (The reader's own account is active: the token's session says so.)
+      const publicFavorites = this.config.conduitPublicFavorites;
+      if (!publicFavorites && !viewer) return empty;
       const userId = await this.users.idByUsername(query.favorited);
-      if (!userId) return empty;
+      if (!userId || (!publicFavorites && userId !== viewer?.userId)) return empty;
+      if (publicFavorites) shown = this.users.isPublic(userId);
       count = this.posts.likedCount(userId);
       list = { likedBy: userId };
       fetch = (n, cursor) => this.posts.likedBy(userId, n, cursor);
@@ -200,7 +214,8 @@ export class ConduitService {
       fetch = (n, cursor) => this.posts.feed({}, n, cursor);
     }
     const skip: Skip = (n, cursor) => this.posts.skip(list, n, cursor);
-    const [page, articlesCount] = await Promise.all([offsetPage(fetch, skip, offset, limit), count]);
+    const [page, articlesCount, listed] = await Promise.all([offsetPage(fetch, skip, offset, limit), count, shown]);
+    if (!listed) return empty;
     return { articles: await this.articlesOf(page.items, viewer), articlesCount };
   }
 

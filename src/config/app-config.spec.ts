@@ -195,6 +195,14 @@ describe('loadConfig: exposure and database limits (issue 12)', () => {
     expect(problemsOf({ HTTPS_HEADERS: 'tls' })).toEqual(['HTTPS_HEADERS must be true or false (got "tls")']);
   });
 
+  it("lists anyone's likes through Conduit's ?favorited= by default, as RealWorld does (review 19a, L2)", () => {
+    expect(loadConfig({}).conduitPublicFavorites).toBe(true);
+    expect(loadConfig({ CONDUIT_PUBLIC_FAVORITES: 'off' }).conduitPublicFavorites).toBe(false);
+    expect(problemsOf({ CONDUIT_PUBLIC_FAVORITES: 'private' })).toEqual([
+      'CONDUIT_PUBLIC_FAVORITES must be true or false (got "private")',
+    ]);
+  });
+
   it('takes exact CORS origins and refuses wildcards and paths', () => {
     expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }).corsOrigins).toEqual([
       'https://app.example.com',

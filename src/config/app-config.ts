@@ -238,6 +238,11 @@ export interface AppConfig {
   };
   /** Serve the RealWorld ("Conduit") API under `/api` (docs/conduit.md). Issue 18. */
   conduitApi: boolean;
+  /**
+   * Conduit's `GET /api/articles?favorited=<username>` lists anyone's likes (RealWorld's feature);
+   * off, only the signed-in reader's own (likes are private natively). Review 19a, L2.
+   */
+  conduitPublicFavorites: boolean;
 }
 
 export const STREAM_WORKER_MODES = ['inline', 'off'] as const;
@@ -705,6 +710,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // --- follows and the personal feed (issue 18) ---
     feed: { fanoutMaxFollowers: int('FEED_FANOUT_MAX_FOLLOWERS', 10_000, 0, 1_000_000) },
     conduitApi: bool('CONDUIT_API', true),
+    conduitPublicFavorites: bool('CONDUIT_PUBLIC_FAVORITES', true),
   };
   // A shared window variable is read once per limit that uses it: report each problem once.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);

@@ -695,6 +695,19 @@ export class UsersRepository {
     return this.findIdByUnique(Keys.uniqueUsername(username));
   }
 
+  /** A user's status alone: one eventually consistent GetItem of the user item, projected; none without one. */
+  async findStatus(userId: string): Promise<UserStatus | undefined> {
+    const result = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.user(userId),
+        ProjectionExpression: '#status',
+        ExpressionAttributeNames: { '#status': 'status' },
+      }),
+    );
+    return result.Item?.status as UserStatus | undefined;
+  }
+
   /** A page of users, newest first, from the index that serves the filter: its shards merged. */
   async list(
     cursors: CursorCodec,

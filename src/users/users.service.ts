@@ -411,6 +411,16 @@ export class UsersService {
     return this.users.findIdByUsername(username);
   }
 
+  /**
+   * Whether an account is shown publicly as `getPublic` decides (not deactivated; an erased one is
+   * gone): one eventually consistent GetItem of the user item's status, where `getPublic` reads
+   * the whole aggregate.
+   */
+  async isPublic(userId: string): Promise<boolean> {
+    const status = await this.users.findStatus(userId);
+    return status !== undefined && status !== 'inactive';
+  }
+
   /** Profiles (bio, avatar) of the authors of a page: one BatchGetItem, whatever the page size. */
   profilesOf(userIds: string[]): Promise<Map<string, Profile>> {
     return this.users.findProfiles(userIds);
