@@ -343,6 +343,65 @@ describe('comments (e2e)', () => {
     expect((res.body.items as CommentBody[]).map((c) => c.id)).toEqual([newest.id, oldest.id]);
   });
 
+  it("keeps a withdrawn post's comments out of the commenter's list until it is out again (review 19a L1)", async () => {
+    const user = await signUp(t);
+    await verifyEmail(t, user);
+    const [kept, withdrawn] = [await newPost(), await newPost()];
+    const said = async (postId: string, content: string) => {
+      t.clock.advance(1_000);
+      await comment(postId, user, { content }).expect(201);
+    };
+    await said(kept, 'kept 1');
+    await said(withdrawn, 'withdrawn 1');
+    await said(withdrawn, 'withdrawn 2');
+    await said(kept, 'kept 2');
+    const move = (postId: string, to: 'publish' | 'unpublish' | 'archive') =>
+      t.api.post(`/api/v1/posts/${postId}/${to}`).set('authorization', postAuthor.bearer).send({}).expect(200);
+    const listed = async (limit = 20) => {
+      const res = await t.api.get(`/api/v1/users/${user.userId}/comments?limit=${limit}`).expect(200);
+      expect(dynamoCost(res).calls).toBe(3); // the index, the comments, their posts' summaries
+      return (res.body.items as CommentBody[]).map((c) => c.content);
+    };
+    /** Every page's items, following the cursor: a page may be short (even empty) and the next goes on. */
+    const paged = async (limit: number) => {
+      const pages: (string | undefined)[][] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await t.api
+          .get(`/api/v1/users/${user.userId}/comments?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+          .expect(200);
+        pages.push((res.body.items as CommentBody[]).map((c) => c.content));
+        cursor = res.body.nextCursor as string | null;
+      } while (cursor);
+      return pages;
+    };
+    expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
+
+    await move(withdrawn, 'unpublish');
+    expect(await listed()).toEqual(['kept 2', 'kept 1']);
+    // Pages of one: the two holding the withdrawn post's comments come back empty, with a cursor,
+    // and the listing goes on after them (a last empty page may follow: DynamoDB's Limit).
+    const pages = await paged(1);
+    expect(pages.slice(0, 4)).toEqual([['kept 2'], [], [], ['kept 1']]);
+    expect(pages.slice(4).flat()).toEqual([]);
+
+    await move(withdrawn, 'publish');
+    expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
+
+    await move(withdrawn, 'archive');
+    expect(await listed()).toEqual(['kept 2', 'kept 1']);
+    // The moderation queue is staff's: there a withdrawn post's pending comments stay listed.
+    const waiting = (await comment(kept, unverified, { content: 'queued' }).expect(201)).body as CommentBody;
+    await move(kept, 'unpublish');
+    expect(await listed()).toEqual([]);
+    const queue = await t.api.get('/api/v1/comments/moderation?limit=100').set('authorization', moderator.bearer);
+    expect((queue.body.items as CommentBody[]).map((c) => c.id)).toContain(waiting.id);
+
+    await move(kept, 'publish');
+    await move(withdrawn, 'publish');
+    expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
+  });
+
   it('likes comments idempotently and exactly', async () => {
     const postId = await newPost();
     const c = (await comment(postId, verified, { content: 'likeable' }).expect(201)).body as CommentBody;

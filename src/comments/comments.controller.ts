@@ -189,7 +189,9 @@ export class CommentListsController {
   /**
    * List a user's comments
    *
-   * @remarks A user's approved comments, newest first.
+   * @remarks A user's approved comments, newest first, on posts that are out: a comment on a post
+   * unpublished, archived or scheduled for later is left out while the post is, and a page may then
+   * hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null.
    */
   @Public()
   @Get('users/:id/comments')

@@ -12,7 +12,7 @@ import type { Page } from '../dynamo/pagination.js';
 import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostWriteHeat } from '../posts/like-heat.js';
-import { PostsRepository } from '../posts/posts.repository.js';
+import { type PublicationState, PostsRepository } from '../posts/posts.repository.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus } from './comment.entity.js';
@@ -237,24 +237,39 @@ export class CommentsService {
     return (await this.comments.findById(postId, commentId))!;
   }
 
+  /** The moderation queue: staff see every post, so only comments on deleted posts are dropped. */
   async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
-    return this.onExistingPosts(await this.comments.pending(limit, cursor));
-  }
-
-  async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
-    return this.onExistingPosts(await this.comments.byAuthor(userId, limit, cursor));
+    return this.onPosts(await this.comments.pending(limit, cursor), () => true);
   }
 
   /**
-   * Drops comments whose post is gone. A post's delete removes its summary at once, but its
-   * comments leave these indexes only when the stream processor deletes them (seconds later, or
-   * never where no worker runs): until then they must not be listed. One BatchGetItem of the
-   * page's posts; a page may come back shorter than `limit`, with its cursor unchanged.
+   * A user's approved comments on posts that are out: a comment on a post withdrawn since
+   * (unpublished, archived, rescheduled) leaves the list while the post is withdrawn and comes back
+   * when it is out again, as likes do from the favourites lists (review 19a L1). The post's thread
+   * is 404 to the public meanwhile; its comments must not stay readable here.
    */
-  private async onExistingPosts(page: Page<Comment>): Promise<Page<Comment>> {
+  async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
+    const now = this.clock.now();
+    return this.onPosts(await this.comments.byAuthor(userId, limit, cursor), (post) => isLive(post, now));
+  }
+
+  /**
+   * Keeps the comments whose post exists and passes `keep`. A post's delete removes its summary at
+   * once, but its comments leave these indexes only when the stream processor deletes them
+   * (seconds later, or never where no worker runs): until then they must not be listed. One
+   * BatchGetItem of the page's posts' summaries, whatever `keep` asks of them; a page may come back
+   * shorter than `limit`, even empty, with its cursor unchanged: the next page goes on after it.
+   */
+  private async onPosts(page: Page<Comment>, keep: (post: PublicationState) => boolean): Promise<Page<Comment>> {
     if (page.items.length === 0) return page;
-    const existing = await this.posts.existingIds([...new Set(page.items.map((comment) => comment.postId))]);
-    return { ...page, items: page.items.filter((comment) => existing.has(comment.postId)) };
+    const posts = await this.posts.publicationStates([...new Set(page.items.map((comment) => comment.postId))]);
+    return {
+      ...page,
+      items: page.items.filter((comment) => {
+        const post = posts.get(comment.postId);
+        return post !== undefined && keep(post);
+      }),
+    };
   }
 
   async setLike(

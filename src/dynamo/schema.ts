@@ -361,7 +361,7 @@ export const INDEX_PATTERNS = {
     partition: CommentIndexKeys.commenterPartition('<authorId>'),
     sort: `\`begins_with(${CommentIndexKeys.commenterApprovedPrefix})\` for the public listing; all for export and erasure`,
     usedBy: 'GET /users/{id}/comments, export, erasure, rename fan-out',
-    cost: '1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments',
+    cost: "1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments (+ 1 of their posts' summaries for the public listing)",
   },
   commentLikesBy: {
     index: GSI.GSI2.name,

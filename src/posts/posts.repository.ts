@@ -171,6 +171,9 @@ export interface PostRead {
   likedByViewer: boolean;
 }
 
+/** What decides whether a post is out (`isLive`). */
+export type PublicationState = Pick<PostSummary, 'status' | 'publishedAt'>;
+
 /** A summary as a like or a view reads it: the stored base and the counter item apart. */
 export interface SummaryRead {
   summary: PostSummary;
@@ -519,15 +522,23 @@ export class PostsRepository {
     };
   }
 
-  /** Which of these posts exist (any status): one BatchGetItem of their summaries, no counters. */
-  async existingIds(postIds: string[]): Promise<Set<string>> {
-    if (postIds.length === 0) return new Set();
+  /**
+   * The status and `publishedAt` of those of these posts that exist (any status), by id: one
+   * BatchGetItem of their summaries, no counters (a missing post is absent from the map).
+   */
+  async publicationStates(postIds: string[]): Promise<Map<string, PublicationState>> {
+    if (postIds.length === 0) return new Map();
     const items = await batchGetAll(
       this.db,
       this.tableName,
       postIds.map((id) => Keys.post(id)),
     );
-    return new Set(items.map((item) => item.id as string));
+    return new Map(
+      items.map((item) => [
+        item.id as string,
+        { status: item.status as PostSummary['status'], publishedAt: item.publishedAt as string | undefined },
+      ]),
+    );
   }
 
   /**

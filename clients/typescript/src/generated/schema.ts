@@ -1154,7 +1154,9 @@ export interface paths {
         };
         /**
          * List a user's comments
-         * @description A user's approved comments, newest first.
+         * @description A user's approved comments, newest first, on posts that are out: a comment on a post
+         *     unpublished, archived or scheduled for later is left out while the post is, and a page may then
+         *     hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null.
          */
         get: operations["commentListsByUser"];
         put?: never;
