@@ -82,6 +82,13 @@ describe('undoing an email change from the old address (e2e)', () => {
     // The revert sends no email_changed notice (with a link) to the address it took the account from.
     await t.mailSent();
     expect(t.mailer.outbox.filter((m) => m.to === stolen && m.kind === 'email_changed')).toEqual([]);
+    // The restored address is told the change was undone (once, naming no other address), not "password changed".
+    const undone = t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_change_undone');
+    expect(undone).toHaveLength(1);
+    expect(undone[0].text).toContain('the password was disabled');
+    expect(undone[0].text).toContain('https://app.example.test/forgot-password');
+    expect(`${undone[0].text}${undone[0].html}`).not.toContain(stolen);
+    expect(t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'password_changed')).toEqual([]);
 
     await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
     await t.api.post('/api/v1/auth/password-reset/request').send({ email: stolen }).expect(202);
@@ -390,6 +397,9 @@ describe('undoing an email change from the old address (e2e)', () => {
       erasureSignIn: true,
     });
     await login(t, owner.email, owner.password).expect(200);
+    // Its notice says the password was kept (no password_changed: the password generation did not rise).
+    await t.mailSent();
+    expect(t.mailer.last(owner.email, 'email_change_undone')?.text).toContain('The password was kept');
   });
 
   it('two concurrent uses of one link: exactly one wins', async () => {

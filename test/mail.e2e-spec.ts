@@ -60,6 +60,10 @@ describe('Mail through a real SMTP server', () => {
     const notice = await inbox.next(user.email, 'password_changed');
     expect(notice.header('Subject')).toBe('Your password was changed');
     expect(notice.decoded).not.toMatch(/token=/);
+    // "It wasn't me": the front end's "forgot password" page under PUBLIC_URL, in both parts.
+    expect(notice.decoded).toContain('If this was not you');
+    expect(notice.decoded).toMatch(/https:\/\/app\.example\.test\/forgot-password\r?\n/);
+    expect(notice.decoded).toContain(`<a href="${FRONT_END}/forgot-password">`);
     // Neither the link nor the token ever reaches the log.
     expect(logs.text).not.toContain(token!);
   });

@@ -12,6 +12,8 @@ import { NoticeNotSent, noticesOf, SecurityNotices } from './security-notices.js
 import { MarkerStore } from './notices-sent.testing.js';
 import { renderMail } from './templates.js';
 
+const CONFIG = { publicUrl: 'https://blog.example' };
+
 describe('mail templates', () => {
   it('renders a link mail as text and HTML with the link in both, escaped in HTML', () => {
     const link = 'https://app.example.com/reset-password?token=abc_DEF-123&x=<y>';
@@ -35,7 +37,45 @@ describe('mail templates', () => {
     const changed = renderMail({ kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' });
     expect(changed.text).toContain('changed to new@example.com');
     expect(changed.link).toBeUndefined();
-    expect(renderMail({ kind: 'password_changed', to: 'a@example.com' }).html).not.toContain('href');
+    expect(changed.html).not.toContain('href');
+  });
+
+  it('the password_changed notice says how to recover: the "forgot password" page, with no token, in text and HTML', () => {
+    const recoverUrl = 'https://app.example.com/forgot-password';
+    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', recoverUrl });
+    expect(mail.text).toContain(`If this was not you, someone else knows your password`);
+    expect(mail.text.trimEnd().endsWith(`\n${recoverUrl}`)).toBe(true);
+    expect(mail.html).toContain(`<a href="${recoverUrl}">${recoverUrl}</a>`);
+    // Not a token link: nothing for a transport or a test to treat as one.
+    expect(mail.link).toBeUndefined();
+  });
+
+  it('the email_change_undone notice tells the restored address what the revert did and how to sign in again, naming no other address', () => {
+    const recoverUrl = 'https://app.example.com/forgot-password';
+    const undone = renderMail({
+      kind: 'email_change_undone',
+      to: 'ada@example.com',
+      passwordDisabled: true,
+      recoverUrl,
+    });
+    expect(undone).toMatchObject({
+      kind: 'email_change_undone',
+      subject: 'The change of your account email was undone',
+    });
+    expect(undone.text).toContain('the password was disabled');
+    expect(undone.text).toContain('If you did not use the link yourself');
+    expect(undone.text).toContain(`\n${recoverUrl}\n`);
+    expect(undone.html).toContain(`href="${recoverUrl}"`);
+    expect(undone.link).toBeUndefined();
+    expect(`${undone.text}${undone.html}`.match(/[\w.+-]+@[\w.-]+/g)).toBeNull();
+    const erasing = renderMail({
+      kind: 'email_change_undone',
+      to: 'ada@example.com',
+      passwordDisabled: false,
+      recoverUrl,
+    });
+    expect(erasing.text).toContain('The password was kept');
+    expect(erasing.text).not.toContain('disabled');
   });
 });
 
@@ -106,7 +146,7 @@ describe('the security notices a change of the user item calls for', () => {
     ]);
   });
 
-  it('a revert (its undo link used): no email_changed notice to the address it leaves; password_changed to the restored one', () => {
+  it('a revert (its undo link used): no email_changed notice to the address it leaves; email_change_undone (not password_changed) to the restored one', () => {
     const after = {
       ...before,
       email: 'restored@example.com',
@@ -115,7 +155,17 @@ describe('the security notices a change of the user item calls for', () => {
       emailRevertedAt: '2026-11-27T09:00:00.000Z',
     };
     expect(noticesOf(before, after)).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'restored@example.com' } },
+      {
+        marker: 'email_change_undone#5',
+        mail: { kind: 'email_change_undone', to: 'restored@example.com', passwordDisabled: true },
+      },
+    ]);
+    // An account whose erasure is pending keeps its password: the notice says so.
+    expect(noticesOf(before, { ...after, passwordGeneration: 1 })).toEqual([
+      {
+        marker: 'email_change_undone#5',
+        mail: { kind: 'email_change_undone', to: 'restored@example.com', passwordDisabled: false },
+      },
     ]);
   });
 
@@ -171,6 +221,7 @@ describe('a security notice replayed from a dead letter', () => {
       new NoticesSentRepository(markerTable(clock) as never, 't', new SequentialIds('claim')),
       clock,
       new AppMetrics(),
+      CONFIG,
     );
     return { clock, mailer, notices };
   }
@@ -180,6 +231,8 @@ describe('a security notice replayed from a dead letter', () => {
     const before = { email: 'ada@example.com', passwordGeneration: 1, version: 4 };
     const after = { ...before, passwordGeneration: 2, version: 5 };
     expect(await notices.fromUserChange('user', before, after)).toEqual(['password_changed']);
+    // Its "it wasn't me" way out: the "forgot password" page under PUBLIC_URL.
+    expect(mailer.outbox[0].text).toContain('https://blog.example/forgot-password');
     // The record failed after the mail (a later handler), was dead-lettered, and is replayed late.
     clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
@@ -226,6 +279,7 @@ describe('a security notice replayed from a dead letter', () => {
       new NoticesSentRepository(table as never, 't', new SequentialIds('claim')),
       clock,
       new AppMetrics(),
+      CONFIG,
     );
     const before = { email: 'ada@example.com', passwordGeneration: 1, version: 4 };
     // The record was dead-lettered before any notice went out; the user is erased, then it is replayed.
@@ -249,7 +303,7 @@ describe('a security notice that fails', () => {
   function noticesWith(markers = new MarkerStore()) {
     const mailer = new InMemoryMailer();
     const metrics = new AppMetrics();
-    const notices = new SecurityNotices(mailer, markers as never, new SettableClock(), metrics);
+    const notices = new SecurityNotices(mailer, markers as never, new SettableClock(), metrics, CONFIG);
     const outcomes = async () =>
       (await metrics.mailDeliveries().get()).values.map(({ labels, value }) => `${labels.outcome}:${value}`);
     return { mailer, markers, notices, outcomes };

@@ -2,7 +2,8 @@
 export const MAILER = Symbol('MAILER');
 
 /** Machine-readable kind, so tests and templates can tell messages apart. */
-export type MailKind = 'password_reset' | 'email_verification' | 'password_changed' | 'email_changed';
+export type MailKind =
+  'password_reset' | 'email_verification' | 'password_changed' | 'email_changed' | 'email_change_undone';
 
 /** A rendered mail (see `templates.ts`), ready for a transport. */
 export interface MailMessage {

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.constants.js';
 import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 import type { Item } from '../dynamo/stream-record.js';
@@ -16,10 +18,19 @@ import { describeMailError, type MailRequest, renderMail } from './templates.js'
  */
 const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 
+/** A notice's mail before the links only the sender knows (the undo link, the "forgot password" page). */
+export type NoticeMail =
+  | { kind: 'password_changed'; to: string }
+  | { kind: 'email_changed'; to: string; newEmail: string }
+  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean };
+
+/** The front end's "forgot password" page, under PUBLIC_URL: it posts `POST /auth/password-reset/request`. */
+export const FORGOT_PASSWORD_PAGE = '/forgot-password';
+
 interface Notice {
   /** Unique per change: the kind and the generation or version the change produced. */
   marker: string;
-  mail: MailRequest;
+  mail: NoticeMail;
   /** An email change's undo link to mint for the mail (src/users/email-reverts.ts). */
   revert?: RevertLinkRequest;
 }
@@ -52,18 +63,27 @@ const numberOf = (value: unknown): number => (typeof value === 'number' ? value 
  * The notices a change of a user item calls for: "your password was changed" to the account's
  * address when its password generation rose (a change, a reset, the admin bootstrap's takeover),
  * "your email was changed" to the old address (the one an attacker who took the account would
- * not read) when the email changed.
+ * not read) when the email changed, and "your email change was undone" to the restored address
+ * when an undo link was used (instead of "your password was changed", which the revert's unusable
+ * password would otherwise send).
  */
 export function noticesOf(before: Item | undefined, after: Item | undefined, userId = ''): Notice[] {
   if (!before || !after || typeof after.email !== 'string') return [];
   const notices: Notice[] = [];
   const generation = numberOf(after.passwordGeneration);
-  if (generation > numberOf(before.passwordGeneration)) {
+  const passwordChanged = generation > numberOf(before.passwordGeneration);
+  // A revert (its undo link used) tells the restored address only, naming no other address: the
+  // address it leaves is the one the account was taken to, and a notice there with a link would
+  // undo the revert.
+  const reverted = after.emailRevertedAt !== undefined && after.emailRevertedAt !== before.emailRevertedAt;
+  if (reverted && typeof after.version === 'number') {
+    notices.push({
+      marker: `email_change_undone#${after.version}`,
+      mail: { kind: 'email_change_undone', to: after.email, passwordDisabled: passwordChanged },
+    });
+  } else if (passwordChanged) {
     notices.push({ marker: `password_changed#${generation}`, mail: { kind: 'password_changed', to: after.email } });
   }
-  // A revert (its undo link used) tells nobody: the address it leaves is the one the account was
-  // taken to, and a notice there with a link would undo the revert.
-  const reverted = after.emailRevertedAt !== undefined && after.emailRevertedAt !== before.emailRevertedAt;
   if (
     typeof before.email === 'string' &&
     before.email !== after.email &&
@@ -116,13 +136,28 @@ export class NoticeNotSent extends Error {
 @Injectable()
 export class SecurityNotices {
   private readonly logger = new Logger('SecurityNotices');
+  private readonly recoverUrl: string;
 
   constructor(
     @Inject(MAILER) private readonly mailer: Mailer,
     private readonly sent: NoticesSentRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: AppMetrics,
-  ) {}
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'publicUrl'>,
+  ) {
+    this.recoverUrl = `${config.publicUrl}${FORGOT_PASSWORD_PAGE}`;
+  }
+
+  /** The mail to render: the notice's, with the undo link (an email change's) or the "forgot password" page. */
+  private requestOf(mail: NoticeMail, link: string | undefined): MailRequest {
+    switch (mail.kind) {
+      case 'email_changed':
+        return link ? { ...mail, link } : mail;
+      case 'password_changed':
+      case 'email_change_undone':
+        return { ...mail, recoverUrl: this.recoverUrl };
+    }
+  }
 
   /**
    * Sends what a MODIFY of the user item calls for; returns the kinds it sent. An email change's
@@ -145,9 +180,7 @@ export class SecurityNotices {
       try {
         const link = notice.revert && mintRevertLink ? await mintRevertLink(notice.revert) : undefined;
         minted = true;
-        await this.mailer.send(
-          renderMail(link && notice.mail.kind === 'email_changed' ? { ...notice.mail, link } : notice.mail),
-        );
+        await this.mailer.send(renderMail(this.requestOf(notice.mail, link)));
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
       } catch (error) {

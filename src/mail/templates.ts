@@ -1,11 +1,24 @@
 import type { MailKind, MailMessage } from './mailer.js';
 
-/** What a template needs: the recipient, and the link or the new address depending on the kind. */
+/**
+ * What a template needs: the recipient, and the link or the new address depending on the kind.
+ * `recoverUrl` is the front end's "forgot password" page (`{PUBLIC_URL}/forgot-password`, no token
+ * in it: the reset request mails its own link), where a notice tells the reader to go if the change
+ * was not theirs.
+ */
 export type MailRequest =
   | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
-  | { kind: 'password_changed'; to: string }
-  /** `link`: the change's undo link (absent when it could not be minted, or on a change from before undo links). */
-  | { kind: 'email_changed'; to: string; newEmail: string; link?: string };
+  | { kind: 'password_changed'; to: string; recoverUrl: string }
+  /**
+   * `link`: the change's undo link (absent when it could not be minted, or on a change from before
+   * undo links).
+   */
+  | { kind: 'email_changed'; to: string; newEmail: string; link?: string }
+  /**
+   * To the restored address, after an email change's undo link was used. Names no other address.
+   * `passwordDisabled`: the revert replaced the password (not for an account whose erasure is pending).
+   */
+  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean; recoverUrl: string };
 
 const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -16,6 +29,8 @@ interface Template {
   paragraphs: string[];
   /** Label of the HTML button for the link. */
   action?: string;
+  /** A last paragraph ending with a plain link to a page (no token), such as "forgot password". */
+  recover?: { text: string; url: string };
 }
 
 const IGNORE = 'If you did not ask for this, you can ignore this message.';
@@ -42,7 +57,30 @@ function templateOf(request: MailRequest): Template {
     case 'password_changed':
       return {
         subject: 'Your password was changed',
-        paragraphs: ['The password of your account was just changed, and your other devices were signed out.', NOT_YOU],
+        paragraphs: ['The password of your account was just changed, and your other devices were signed out.'],
+        recover: {
+          text:
+            'If this was not you, someone else knows your password: choose a new one at once with "Forgot password", ' +
+            'which mails a reset link to this address, then contact support:',
+          url: request.recoverUrl,
+        },
+      };
+    case 'email_change_undone':
+      return {
+        subject: 'The change of your account email was undone',
+        paragraphs: [
+          request.passwordDisabled
+            ? 'The undo link mailed to this address was used: your account is back at this address (verified), ' +
+              'every device was signed out and the password was disabled.'
+            : 'The undo link mailed to this address was used: your account is back at this address (verified) and ' +
+              'every device was signed out. The password was kept, since the account is being erased.',
+          'If you did not use the link yourself, someone who can read this mailbox did: secure the mailbox first ' +
+            '(change its password), then choose a new password for your account.',
+        ],
+        recover: {
+          text: 'To sign in again, choose a new password with "Forgot password", which mails a reset link to this address:',
+          url: request.recoverUrl,
+        },
       };
     case 'email_changed':
       return request.link
@@ -67,10 +105,19 @@ function templateOf(request: MailRequest): Template {
 export function renderMail(request: MailRequest): MailMessage {
   const template = templateOf(request);
   const link = 'link' in request ? request.link : undefined;
-  const text = [...template.paragraphs.slice(0, 1), ...(link ? [link] : []), ...template.paragraphs.slice(1)].join(
-    '\n\n',
-  );
-  const paragraphs = template.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`);
+  const { recover } = template;
+  const text = [
+    ...template.paragraphs.slice(0, 1),
+    ...(link ? [link] : []),
+    ...template.paragraphs.slice(1),
+    ...(recover ? [`${recover.text}\n${recover.url}`] : []),
+  ].join('\n\n');
+  const paragraphs = [
+    ...template.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
+    ...(recover
+      ? [`<p>${escapeHtml(recover.text)} <a href="${escapeHtml(recover.url)}">${escapeHtml(recover.url)}</a></p>`]
+      : []),
+  ];
   const button = link
     ? `<p><a href="${escapeHtml(link)}" style="display:inline-block;padding:10px 16px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(template.action ?? link)}</a></p>` +
       `<p style="font-size:12px;color:#555">Or paste this address into your browser: ${escapeHtml(link)}</p>`
