@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import {
@@ -120,6 +120,24 @@ describe('db:export and db:import (e2e)', () => {
     } finally {
       await target.close();
     }
+  });
+
+  it('never replaces a file that appeared at --out during the export: it fails, naming it, and leaves the export at .partial', async () => {
+    const out = join(dir, 'raced.ndjson');
+    // Another process creates `out` while the export runs (its first progress line is drawn at once).
+    const progress = {
+      write: () => {
+        if (!existsSync(out)) writeFileSync(out, 'not ours\n');
+        return true;
+      },
+    };
+    await expect(exportTable({ client: db.client, tableName: source.tableName, out, progress })).rejects.toThrow(
+      `${out} appeared during the export and was not replaced; the complete export is in ${out}.partial: ` +
+        'move it where you want it, or delete it',
+    );
+    expect(readFileSync(out, 'utf8')).toBe('not ours\n');
+    expect(sortedLines(`${out}.partial`)).toEqual(await exportedLines(db.client, source.tableName, dir));
+    expect(statSync(`${out}.partial`).mode & 0o777).toBe(0o600);
   });
 
   it('imports the seed fixture into an empty table, and --merge of the same file again changes nothing', async () => {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { lstat, rename, rm } from 'node:fs/promises';
+import { link, lstat, rm, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -13,8 +13,9 @@ export interface ExportOptions {
   tableName: string;
   /**
    * The file to write; gzip when the name ends in `.gz`. Written as `<out>.partial` (created new,
-   * mode 0600: an export holds password hashes and sessions) and renamed at the end. Neither
-   * `<out>` nor `<out>.partial` may exist already.
+   * mode 0600: an export holds password hashes and sessions) and given its name at the end by a
+   * hard link, which never replaces a file. Neither `<out>` nor `<out>.partial` may exist already,
+   * nor may `<out>` appear during the export.
    */
   out: string;
   /** Parallel Scan segments (default: the number of cores). */
@@ -49,6 +50,26 @@ async function refuseExisting(out: string): Promise<void> {
     throw error;
   });
   if (found) throw new Error(`${out} already exists: choose another --out or delete it`);
+}
+
+/**
+ * Gives the finished export its name without ever replacing a file: `link(2)` fails with EEXIST when
+ * something (a file, a symlink) appeared at `out` during the export, where `rename(2)` would have
+ * replaced it silently. Then the partial's own name is removed. When the link fails, the complete
+ * export stays at `partial` (owner-only), and the error says so.
+ */
+async function publishExport(partial: string, out: string): Promise<void> {
+  try {
+    await link(partial, out);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST'
+        ? `${out} appeared during the export and was not replaced`
+        : `could not name the export ${out} (${(error as Error).message})`;
+    throw new Error(`${why}; the complete export is in ${partial}: move it where you want it, or delete it`);
+  }
+  await unlink(partial);
 }
 
 /**
@@ -121,7 +142,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportSummary
     await rm(partial, { force: true });
     throw error;
   }
-  await rename(partial, options.out);
+  await publishExport(partial, options.out);
   progress.finish();
   return { items, bytes: file.bytesWritten, rawBytes, seconds: (performance.now() - started) / 1000, segments };
 }
