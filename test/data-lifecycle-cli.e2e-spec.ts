@@ -180,6 +180,24 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     expect(again.output()).toContain(`Table ${tableName} already holds items`);
   });
 
+  it('db:import refuses a bad line after more than two batches of good ones before any write: exit 1, the line named, the table as it was', async () => {
+    const tableName = await db.newTable();
+    // 60 good lines (the writes go 25 a batch), then a bad one, then the rest of the fixture.
+    const lines = readFileSync(SEED_FIXTURE, 'utf8').split('\n').filter(Boolean);
+    const file = join(dir, 'bad-after-batches.ndjson');
+    const bad = '{"Item":{"PK":{"S":"TAG#a"},"SK":{"S":"TAG"},"postCount":{"N":"three"}}}';
+    writeFileSync(file, [...lines.slice(0, 60), bad, ...lines.slice(60)].join('\n'));
+    const before = await exportedLines(db.client, tableName, dir);
+
+    const refused = run('import', ['--in', file], tableName);
+    expect({ code: (await refused.exit).code, output: refused.output() }).toEqual({
+      code: 1,
+      output: expect.stringContaining('line 61: Item.postCount.N is not a DynamoDB number'),
+    });
+    expect(await exportedLines(db.client, tableName, dir)).toEqual(before);
+    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
   it('db:export writes the table and states items, bytes and time; plain progress lines off a terminal', async () => {
     const tableName = await db.newTable();
     await importFixture({ client: db.client, tableName });
