@@ -249,6 +249,7 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       mode: 'inline',
       stallSeconds: 60,
       maxAttempts: 5,
+      transientMaxSeconds: 3600,
       metricsPort: 0,
       renameItemsPerRun: 1000,
       cascadeLikesPerRun: 500,
@@ -266,6 +267,7 @@ describe('loadConfig: the stream worker (issue 17)', () => {
         STREAM_WORKER: 'off',
         STREAM_WORKER_STALL_SECONDS: '30',
         STREAM_WORKER_MAX_ATTEMPTS: '2',
+        STREAM_WORKER_TRANSIENT_MAX_SECONDS: '600',
         WORKER_METRICS_PORT: '9464',
         STREAM_RENAME_ITEMS_PER_RUN: '250',
       }).streamWorker,
@@ -273,6 +275,7 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       mode: 'off',
       stallSeconds: 30,
       maxAttempts: 2,
+      transientMaxSeconds: 600,
       metricsPort: 9464,
       renameItemsPerRun: 250,
       cascadeLikesPerRun: 500,
@@ -280,12 +283,13 @@ describe('loadConfig: the stream worker (issue 17)', () => {
     });
   });
 
-  it('names a bad STREAM_WORKER, stall time, attempt count or rename bound', () => {
+  it('names a bad STREAM_WORKER, stall time, attempt count, transient retry time or rename bound', () => {
     expect(
       problemsOf({
         STREAM_WORKER: 'lambda',
         STREAM_WORKER_STALL_SECONDS: '1',
         STREAM_WORKER_MAX_ATTEMPTS: '0',
+        STREAM_WORKER_TRANSIENT_MAX_SECONDS: '86400',
         STREAM_RENAME_ITEMS_PER_RUN: '0',
         STREAM_FAN_IN_FOLLOWERS_PER_STEP: '1001',
       }),
@@ -293,6 +297,7 @@ describe('loadConfig: the stream worker (issue 17)', () => {
       'STREAM_WORKER must be one of inline, off (got "lambda")',
       'STREAM_WORKER_STALL_SECONDS must be an integer from 5 to 3600 (got "1")',
       'STREAM_WORKER_MAX_ATTEMPTS must be an integer from 1 to 100 (got "0")',
+      'STREAM_WORKER_TRANSIENT_MAX_SECONDS must be an integer from 60 to 72000 (got "86400")',
       'STREAM_RENAME_ITEMS_PER_RUN must be an integer from 1 to 100000 (got "0")',
       'STREAM_FAN_IN_FOLLOWERS_PER_STEP must be an integer from 1 to 1000 (got "1001")',
     ]);

@@ -258,6 +258,13 @@ export interface StreamWorkerConfig {
   stallSeconds: number;
   /** Attempts at a failing record before the local poller writes it to the dead-letter list and moves on. */
   maxAttempts: number;
+  /**
+   * How long the local poller retries a record whose failures are all transient (a throttled
+   * database, a mail server away) before it dead-letters it like any other (review 20a M1): one
+   * record that fails "transiently" for ever must not hold its shard for good. Below the stream's
+   * 24 hours, so the record can still be replayed from it.
+   */
+  transientMaxSeconds: number;
   /** `npm run worker` serves `/metrics` and its probes on this port (on `HOST`); 0: no server. */
   metricsPort: number;
   /**
@@ -701,6 +708,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       mode: oneOf('STREAM_WORKER', STREAM_WORKER_MODES, nodeEnv === 'development' ? 'inline' : 'off'),
       stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
+      transientMaxSeconds: int('STREAM_WORKER_TRANSIENT_MAX_SECONDS', 3600, 60, 72_000),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
       renameItemsPerRun: int('STREAM_RENAME_ITEMS_PER_RUN', 1000, 1, 100_000),
       cascadeLikesPerRun: int('STREAM_CASCADE_LIKES_PER_RUN', 500, 1, 100_000),

@@ -1,11 +1,19 @@
 /**
  * What a failed send means for its retry (review 19b M2):
  * - `transient`: the mail server or the network is away or busy (a refused or cut connection, a
- *   timeout, an SMTP 4xx, SES throttling or a 5xx of its API): a retry later will likely send it.
+ *   timeout, an SMTP 4xx other than a recipient's refusal, SES throttling or a 5xx of its API): a
+ *   retry later will likely send it.
  * - `permanent`: the server refused this mail for good (an SMTP 5xx such as 550 for a closed
  *   mailbox, SES `MessageRejected`): no retry or replay would send it.
- * - `unknown`: anything else (bad credentials, an unverified sender, a bug): retried a few times,
- *   then the record is dead-lettered for the operator.
+ * - `unknown`: anything else (bad credentials, an unverified sender, a bug), and an SMTP 4xx that
+ *   refuses the recipient (at `RCPT TO`): retried a few times, then the record is dead-lettered for
+ *   the operator (and replayable).
+ *
+ * A 4xx at `RCPT TO` is about this one address, not the server (review 20a M1): a relay that
+ * checks recipients answers `450 4.1.2` for a domain whose DNS fails (which its owner controls) or
+ * `452`/`451` for a per-recipient limit. Were it transient, the stream worker would retry that
+ * record without end and every later record of its shard would wait behind it. Only `421` (the
+ * server closing the connection, whatever the command) stays transient there.
  */
 export type MailFailure = 'transient' | 'permanent' | 'unknown';
 
@@ -36,9 +44,10 @@ const SES_PERMANENT = new Set(['MessageRejected']);
 
 export function classifyMailError(error: unknown): MailFailure {
   if (typeof error !== 'object' || error === null) return 'unknown';
-  const { name, code, responseCode, $metadata, $fault } = error as {
+  const { name, code, command, responseCode, $metadata, $fault } = error as {
     name?: unknown;
     code?: unknown;
+    command?: unknown;
     responseCode?: unknown;
     $metadata?: { httpStatusCode?: unknown };
     $fault?: unknown;
@@ -46,6 +55,7 @@ export function classifyMailError(error: unknown): MailFailure {
   // Refused credentials are the sender's setup, whatever the reply code says (535).
   if (code === 'EAUTH') return 'unknown';
   if (typeof responseCode === 'number') {
+    if (command === 'RCPT TO' && responseCode >= 400 && responseCode < 500 && responseCode !== 421) return 'unknown';
     if (responseCode >= 400 && responseCode < 500) return 'transient';
     if (responseCode >= 500 && responseCode < 600) return 'permanent';
   }

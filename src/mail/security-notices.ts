@@ -104,7 +104,9 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
  * A notice could not be sent (nor its link minted): its marker is given back and the record
  * retried. `transient` when every such failure was (review 19b M2: the mail server away or busy, a
  * throttled database during the mint): the stream worker then retries it with the shard's backoff
- * without counting it towards the dead letter (it reads `transient`: src/common/errors/transient.ts).
+ * without counting it towards `STREAM_WORKER_MAX_ATTEMPTS`, up to `STREAM_WORKER_TRANSIENT_MAX_SECONDS`
+ * (it reads `transient`: src/common/errors/transient.ts). A relay refusing the recipient at `RCPT TO`
+ * is not transient (src/mail/mail-errors.ts, review 20a M1).
  */
 export class NoticeNotSent extends Error {
   override readonly name = 'NoticeNotSent';

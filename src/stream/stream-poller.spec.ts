@@ -183,7 +183,7 @@ describe('StreamPoller (a fake Streams API)', () => {
   let metrics: AppMetrics;
   let clock: SettableClock;
 
-  async function poller(maxAttempts = 3): Promise<StreamPoller> {
+  async function poller(maxAttempts = 3, transientMaxSeconds = 3600): Promise<StreamPoller> {
     const moduleRef = await Test.createTestingModule({
       providers: [
         StreamPoller,
@@ -200,7 +200,7 @@ describe('StreamPoller (a fake Streams API)', () => {
         { provide: DYNAMODB_TABLE_NAME, useValue: 'table' },
         {
           provide: APP_CONFIG,
-          useValue: { streamWorker: { mode: 'off', stallSeconds: 60, maxAttempts } } as AppConfig,
+          useValue: { streamWorker: { mode: 'off', stallSeconds: 60, maxAttempts, transientMaxSeconds } } as AppConfig,
         },
         { provide: StreamProcessor, useValue: processor },
         { provide: StreamCheckpointsRepository, useValue: checkpoints },
@@ -285,7 +285,7 @@ describe('StreamPoller (a fake Streams API)', () => {
     expect(await metric(/^stream_worker_dead_letters (\d+)$/m)).toBe('1');
   });
 
-  it('never dead-letters a record that fails on a throttled database, however often; it is handled once the database recovers', async () => {
+  it('does not dead-letter a record that fails on a throttled database, however often within STREAM_WORKER_TRANSIENT_MAX_SECONDS; it is handled once the database recovers', async () => {
     streams.shard('s', [1, 2]);
     processor.throttled.add('1');
     const worker = await poller(2);
@@ -300,7 +300,7 @@ describe('StreamPoller (a fake Streams API)', () => {
     expect(deadLetters.added).toEqual([]);
   });
 
-  it('a notice the mail server could not take for now (transient) never dead-letters its record; any other failed notice does (review 19b M2)', async () => {
+  it('a notice the mail server could not take for now (transient) does not dead-letter its record within STREAM_WORKER_TRANSIENT_MAX_SECONDS; any other failed notice does (review 19b M2)', async () => {
     streams.shard('s', [1, 2, 3]);
     processor.failing.set('1', new NoticeNotSent('email_changed (transient) not sent', true));
     processor.failing.set('2', new NoticeNotSent('email_changed (unknown) not sent', false));
@@ -317,6 +317,26 @@ describe('StreamPoller (a fake Streams API)', () => {
     }
     expect(processor.handled).toEqual(['1', '3']);
     expect(deadLetters.added).toEqual([{ shardId: 's', sequence: '2', attempts: 2 }]);
+  });
+
+  it('dead-letters a record that has failed only transiently for STREAM_WORKER_TRANSIENT_MAX_SECONDS, and the shard goes on (review 20a M1)', async () => {
+    streams.shard('s', [1, 2, 3]);
+    // A relay that defers one recipient for ever: each try is "transient".
+    processor.failing.set('2', new NoticeNotSent('password_changed (transient) not sent', true));
+    const worker = await poller(2, 600);
+    for (let minute = 0; minute < 10; minute++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(59_000);
+    }
+    // 9 min 50 s after its first failure, 10 tries: still retried.
+    expect(deadLetters.added).toEqual([]);
+    expect(processor.handled).toEqual(['1']);
+    clock.advance(10_000);
+    await worker.drain();
+    expect(deadLetters.added).toEqual([{ shardId: 's', sequence: '2', attempts: 11 }]);
+    expect(processor.handled).toEqual(['1', '3']);
+    expect(checkpoints.saved.get('s')?.sequenceNumber).toBe('3');
+    expect(worker.status().state).toBe('off');
   });
 
   it('a record that fails and then succeeds is not dead-lettered, and the attempts start again', async () => {

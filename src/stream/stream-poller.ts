@@ -47,7 +47,11 @@ interface ShardState {
   retryAt: number;
   /** The record that keeps failing, and how many attempts it has had (for the dead-letter list). */
   failingSequence: string | undefined;
+  /** Its failures that count towards the dead letter, in a row (a transient one starts them again). */
   attempts: number;
+  /** All of its failures, transient ones included, and since when it has failed (epoch ms). */
+  tries: number;
+  recordFailingSince: number;
 }
 
 export interface StreamWorkerStatus {
@@ -265,6 +269,8 @@ export class StreamPoller {
         retryAt: 0,
         failingSequence: undefined,
         attempts: 0,
+        tries: 0,
+        recordFailingSince: 0,
       });
     }
     this.describedAt = this.clock.now().getTime();
@@ -335,18 +341,7 @@ export class StreamPoller {
         shard.iterator = undefined; // read again from the failed record, after the shard's backoff
         const failed = records[outcome.failedAt];
         const sequence = failed.dynamodb?.SequenceNumber;
-        // A database that is throttling, slow or away fails every record alike, and will recover:
-        // such a failure never counts towards the dead letter, or an outage would dead-letter the
-        // next record of every shard (cascades and erasures lost). Only failures that would
-        // repeat (a bug, a malformed record) do.
-        const transient = isTransientFailure(outcome.error);
-        shard.attempts = transient
-          ? 0
-          : sequence !== undefined && sequence === shard.failingSequence
-            ? shard.attempts + 1
-            : 1;
-        shard.failingSequence = sequence;
-        if (!transient && shard.attempts >= this.config.streamWorker.maxAttempts && sequence !== undefined) {
+        if (this.givesUp(shard, sequence, outcome.error)) {
           await this.deadLetter(shard, failed, outcome.error);
         } else {
           this.failed(shard);
@@ -368,15 +363,44 @@ export class StreamPoller {
     return records.length;
   }
 
+  /**
+   * Counts a failure of the record `sequence`; whether to give up on it (dead-letter it). A
+   * database that is throttling, slow or away fails every record alike, and will recover: such a
+   * failure does not count towards `STREAM_WORKER_MAX_ATTEMPTS`, or a short outage would
+   * dead-letter the next record of every shard (cascades and erasures lost). Only failures that
+   * would repeat (a bug, a malformed record) do. But a record that has failed for
+   * `STREAM_WORKER_TRANSIENT_MAX_SECONDS`, transiently or not, is given up too (review 20a M1):
+   * one record's "transient" failure that never ends (a mail relay deferring one recipient) must
+   * not hold every later record of its shard for good.
+   */
+  private givesUp(shard: ShardState, sequence: string | undefined, error: unknown): boolean {
+    const now = this.clock.now().getTime();
+    if (sequence === undefined || sequence !== shard.failingSequence) {
+      shard.failingSequence = sequence;
+      shard.attempts = 0;
+      shard.tries = 0;
+      shard.recordFailingSince = now;
+    }
+    shard.tries++;
+    shard.attempts = isTransientFailure(error) ? 0 : shard.attempts + 1;
+    const { maxAttempts, transientMaxSeconds } = this.config.streamWorker;
+    return (
+      sequence !== undefined &&
+      (shard.attempts >= maxAttempts || now - shard.recordFailingSince >= transientMaxSeconds * 1000)
+    );
+  }
+
   /** Gives up on a poison record: it goes to the dead-letter list and the shard moves past it. */
   private async deadLetter(shard: ShardState, record: StreamRecord, error: unknown): Promise<void> {
     const sequence = record.dynamodb!.SequenceNumber!;
-    await this.deadLetters.add(shard.id, record, shard.attempts, error);
+    await this.deadLetters.add(shard.id, record, shard.tries, error);
     await this.checkpoints.advance(shard.id, sequence);
     shard.sequenceNumber = sequence;
     this.metrics.streamWorker().deadLetters.inc();
     this.logger.error(
-      `stream record ${sequence} of shard ${shard.id} failed ${shard.attempts} times: written to the dead-letter list, the shard goes on`,
+      `stream record ${sequence} of shard ${shard.id} failed ${shard.tries} times in ${Math.round(
+        (this.clock.now().getTime() - shard.recordFailingSince) / 1000,
+      )} s: written to the dead-letter list, the shard goes on`,
     );
     this.recovered(shard);
   }
@@ -395,6 +419,7 @@ export class StreamPoller {
     shard.failingSince = undefined;
     shard.failingSequence = undefined;
     shard.attempts = 0;
+    shard.tries = 0;
   }
 }
 

@@ -1,8 +1,8 @@
 /**
  * An error that says it is transient: a retry is expected to outlive it (an outage of a service
  * other than DynamoDB, such as the mail server; review 19b M2). The stream worker retries such a
- * record with the shard's backoff without counting it towards the dead letter, as it does a
- * throttled or unreachable database.
+ * record with the shard's backoff without counting it towards `STREAM_WORKER_MAX_ATTEMPTS`, as it
+ * does a throttled or unreachable database, but for `STREAM_WORKER_TRANSIENT_MAX_SECONDS` at most.
  */
 export interface TransientError {
   readonly transient: true;
