@@ -35,10 +35,7 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     const script = builtScript(name);
     const child = spawn(process.execPath, [script, ...args], {
       env: {
-        ...commandEnv(db.endpoint, tableName),
-        // Production's default: a command judges the table as it finds it. With creation on, each
-        // spawn found this file's young tables without a baseline and waited 15 s (7271f57).
-        DYNAMODB_CREATE_TABLE: 'false',
+        ...commandEnv(db.endpoint, tableName), // DYNAMODB_CREATE_TABLE=false: no 15 s young-table wait
         ADMIN_EMAIL: '',
         ADMIN_PASSWORD: '',
         PORT: '0',

@@ -57,10 +57,9 @@ describe('db:migrate (e2e)', () => {
     try {
       const worker = spawn(process.execPath, [join(process.cwd(), 'dist', 'stream', 'worker.main.js')], {
         env: {
+          // DYNAMODB_CREATE_TABLE=false, as in production: the worker checks the table, never creates
+          // it. With creation allowed it would wait 15 s on this young table for a creator's baseline.
           ...commandEnv(old.config.dynamo.endpoint, old.tableName),
-          // As in production (the default there): the worker checks the table, never creates it. With
-          // creation allowed it would wait 15 s on this young table for a creator's baseline first.
-          DYNAMODB_CREATE_TABLE: 'false',
           STREAM_WORKER_METRICS_PORT: '0',
           NO_COLOR: '1',
         },

@@ -19,11 +19,22 @@ export const CHILD_PROCESS_TIMEOUT_MS = 240_000;
  */
 export const TEST_REQUEST_TIMEOUT_MS = '30000';
 
-/** The environment of a built command run against the test engine and one suite's table. */
+/**
+ * The environment of a built command run against the test engine and one suite's table.
+ *
+ * The table exists (a test app or `testDatabase().newTable()` made it), so the command checks it
+ * and never creates it: `DYNAMODB_CREATE_TABLE=false`, production's default. With creation on (the
+ * default outside production), start-up judges a table found ACTIVE but younger than 2 minutes
+ * without a layout baseline as another creator's, and waits 15 s for its baseline
+ * (src/dynamo/table.setup.ts): every command on a table a test had imported layout-0 data into paid
+ * it (docs/testing.md, "Suite time", session 20). A test about creation passes
+ * `DYNAMODB_CREATE_TABLE: 'true'` after this.
+ */
 export const commandEnv = (endpoint: string | undefined, tableName: string): NodeJS.ProcessEnv => ({
   ...process.env,
   AWS_REGION: regionOf(tableName), // the table's database (./databases.ts)
   NODE_ENV: 'test',
+  DYNAMODB_CREATE_TABLE: 'false',
   DYNAMODB_ENDPOINT: endpoint,
   DYNAMODB_TABLE_NAME: tableName,
   DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
@@ -39,15 +50,17 @@ export function builtScript(name: string): string {
 
 /**
  * Runs a built command on a suite's table to its end: its exit code, stdout and stderr as one text
- * (`output`), and each apart (the report is on stdout, the log lines on stderr).
+ * (`output`), and each apart (the report is on stdout, the log lines on stderr). `env` adds to
+ * (or overrides) `commandEnv`.
  */
 export async function runBuiltCommand(
   name: string,
   args: string[],
   target: { endpoint: string | undefined; tableName: string },
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; output: string; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [builtScript(name), ...args], {
-    env: { ...commandEnv(target.endpoint, target.tableName), NO_COLOR: '1' },
+    env: { ...commandEnv(target.endpoint, target.tableName), NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -180,7 +180,10 @@ export async function createTestApp(
     ...env,
   });
   const client: DynamoDBClient = createDynamoClient(config.dynamo);
-  await ensureTable({ client, tableName });
+  // A second instance on another app's table has no creator to wait for: that app made the table
+  // and wrote its baseline long before, and a test that then imported older data into it (no
+  // baseline, on purpose) would otherwise wait 15 s on the young table (src/dynamo/table.setup.ts).
+  await ensureTable({ client, tableName, baselineWait: options.tableName ? { maxWaitMs: 0 } : undefined });
   const db = createDocumentClient(client);
 
   const mailer = new InMemoryMailer();
