@@ -250,7 +250,7 @@ describe('ensureTable when our CreateTable was not seen to succeed', () => {
   it('takes AccessDenied on the Scan (a role without dynamodb:Scan) as "not judged new": a warning, no baseline, no refusal', async () => {
     const engine = fakeEngine({ racingCreate: () => undefined, denyScan: true });
     const warnings: string[] = [];
-    const logger = { warn: (message: string) => warnings.push(message) };
+    const logger = { warn: (message: string) => warnings.push(message), log: () => undefined };
     await expect(ensureTable({ client: engine.client, tableName: 't', logger })).resolves.toBe(false);
     expect(engine.sent).toContain('ScanCommand');
     expect(engine.baselines()).toEqual([]);
@@ -337,6 +337,15 @@ describe('createOrCheckTable (start-up with DYNAMODB_CREATE_TABLE)', () => {
 });
 
 describe('ensureTable on a table another process is creating (found CREATING)', () => {
+  /** A logger that keeps what start-up says, level first. */
+  function recordingLogger() {
+    const said: string[] = [];
+    const logger = {
+      log: (message: string) => void said.push(`log: ${message}`),
+      warn: (message: string) => void said.push(`warn: ${message}`),
+    };
+    return { logger, said };
+  }
   /** A wait that only counts: the bound is 15 s of polls every 0.5 s, passed at once. */
   function countedWait() {
     const waits: number[] = [];
@@ -348,10 +357,20 @@ describe('ensureTable on a table another process is creating (found CREATING)', 
   it("waits for its creator's baseline, writes none itself, and the migration check then passes", async () => {
     const engine = fakeEngine({ othersCreate: { creatingDescribes: 1, baselineAtGet: 4 } });
     const { waits, wait } = countedWait();
+    const { logger, said } = recordingLogger();
     await expect(
-      ensureTable({ client: engine.client, tableName: 't', baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait } }),
+      ensureTable({
+        client: engine.client,
+        tableName: 't',
+        baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait },
+        logger,
+      }),
     ).resolves.toBe(false);
     expect(waits).toEqual([500, 500, 500]);
+    // The operator is told why start-up pauses, once, and not warned: the baseline came.
+    expect(said).toEqual([
+      'log: The table t is being created, or was created moments ago, by another process: waiting up to 15 s for its layout baseline.',
+    ]);
     expect(engine.sent).not.toContain('PutItemCommand');
     expect(engine.sent).not.toContain('CreateTableCommand');
     await expect(migrationCheck(engine)).resolves.toEqual([]);
@@ -360,10 +379,18 @@ describe('ensureTable on a table another process is creating (found CREATING)', 
   it('gives up after the bound when no baseline comes (an older build made it), and the check refuses it', async () => {
     const engine = fakeEngine({ othersCreate: { creatingDescribes: 1 } });
     const { waits, wait } = countedWait();
+    const { logger, said } = recordingLogger();
     await expect(
-      ensureTable({ client: engine.client, tableName: 't', baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait } }),
+      ensureTable({
+        client: engine.client,
+        tableName: 't',
+        baselineWait: { maxWaitMs: 15_000, pollMs: 500, wait },
+        logger,
+      }),
     ).resolves.toBe(false);
     expect(waits.reduce((sum, ms) => sum + ms, 0)).toBe(15_000);
+    expect(said).toHaveLength(2);
+    expect(said[1]).toMatch(/^warn: No layout baseline for the table t after 15 s: .* so the migration check decides\.$/);
     expect(engine.sent.filter((name) => name === 'GetItemCommand')).toHaveLength(31);
     expect(engine.baselines()).toEqual([]);
     await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);

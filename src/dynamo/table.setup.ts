@@ -186,9 +186,23 @@ async function waitForCreatorsBaseline(
   client: DynamoDBClient,
   tableName: string,
   { maxWaitMs = 15_000, pollMs = 500, wait = sleep }: BaselineWait,
+  logger: Pick<Logger, 'warn' | 'log'>,
 ): Promise<void> {
   for (let waited = 0; !(await hasBaseline(client, tableName)); waited += pollMs) {
-    if (waited >= maxWaitMs) return;
+    // Said once, and again if nothing came: otherwise an operator sees a start that stalls silently.
+    if (waited === 0 && maxWaitMs > 0)
+      logger.log(
+        `The table ${tableName} is being created, or was created moments ago, by another process: ` +
+          `waiting up to ${Math.round(maxWaitMs / 1000)} s for its layout baseline.`,
+      );
+    if (waited >= maxWaitMs) {
+      if (maxWaitMs > 0)
+        logger.warn(
+          `No layout baseline for the table ${tableName} after ${Math.round(maxWaitMs / 1000)} s: ` +
+            'its creator has not recorded one (an older build, or a table restored or imported into), so the migration check decides.',
+        );
+      return;
+    }
     await wait(pollMs);
   }
 }
@@ -254,7 +268,7 @@ export interface EnsureTableOptions {
   creation?: TableCreation;
   /** The wait for another creator's baseline (15 s; the tests pass a counted one). */
   baselineWait?: BaselineWait;
-  logger?: Pick<Logger, 'warn'>;
+  logger?: Pick<Logger, 'warn' | 'log'>;
 }
 
 /**
@@ -311,7 +325,7 @@ export async function ensureTable({
     await addMissingIndexes(client, tableName, active);
     if (creation.createSent) recordedNew = await isNewAndEmpty(client, tableName, active, logger);
     else if (creation.foundCreating || isYoung(active, baselineWait))
-      await waitForCreatorsBaseline(client, tableName, baselineWait);
+      await waitForCreatorsBaseline(client, tableName, baselineWait, logger);
   }
   // Conditional, so idempotent: two processes that both judged the table new write one record.
   if (recordedNew) await recordBaseline(client, tableName);
