@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
+import { ActionLinksService } from '../src/identity/action-links/action-links.service.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { UsersRepository } from '../src/users/users.repository.js';
 import { UsersService } from '../src/users/users.service.js';
 import { streamRecords } from './helpers/stream.js';
 import { createTestApp, signUp, verifyEmail, type SignedIn, type TestApp } from './helpers/test-app.js';
@@ -46,6 +48,24 @@ async function changeEmail(t: TestApp, user: SignedIn, from: string, email: stri
     .expect(204);
   return token!;
 }
+
+/**
+ * Replays, late, the records of `userId`'s item as a dead letter's replay would, the `email_changed`
+ * notice's marker deleted first (as if its first attempt had failed and given it back): what that
+ * late notice sends.
+ */
+async function replayEmailChangedNotice(t: TestApp, userId: string): Promise<void> {
+  const markers = (await t.queryPartition(`USER#${userId}`)).filter((i) =>
+    String(i.SK).startsWith('NOTICE#email_changed#'),
+  );
+  expect(markers).toHaveLength(1);
+  await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: { PK: markers[0].PK, SK: markers[0].SK } }));
+  const mine = (await streamRecords(t)).filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${userId}`);
+  await t.app.get(StreamProcessor).handleBatch(mine);
+}
+
+const revertTokensOf = async (t: TestApp, userId: string) =>
+  (await t.allItems()).filter((i) => i.kind === 'email_change_revert' && i.userId === userId);
 
 describe('undoing an email change from the old address (e2e)', () => {
   let t: TestApp;
@@ -150,6 +170,61 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect(revertTokens).toHaveLength(1);
     await revert(t, token).expect(204);
     expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(owner.email);
+  });
+
+  it('a late notice whose change was undone since mints no link and is not sent (session 20)', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    await revert(t, token).expect(204);
+    await t.mailSent();
+    expect(await revertTokensOf(t, owner.userId)).toEqual([]); // used up by the revert
+    await replayEmailChangedNotice(t, owner.userId);
+    // The mint's check of the reservation failed: no token put back, no second notice with a dead link.
+    expect(await revertTokensOf(t, owner.userId)).toEqual([]);
+    expect(t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_changed')).toHaveLength(1);
+  });
+
+  it('a late notice whose link has expired says so and carries no link (session 20)', async () => {
+    const owner = await verified(t);
+    const stolen = fresh('thief');
+    await changeEmail(t, owner, owner.email, stolen);
+    try {
+      t.clock.advance(49 * 3600 * 1000); // past EMAIL_CHANGE_REVERT_TTL_HOURS (48)
+      await replayEmailChangedNotice(t, owner.userId);
+    } finally {
+      t.clock.reset();
+    }
+    const notices = t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_changed');
+    expect(notices).toHaveLength(2);
+    expect(notices[1].link).toBeUndefined();
+    expect(notices[1].text).toContain('has expired');
+    expect(notices[1].text).toContain(stolen);
+  });
+
+  it("an undo link's mint after the account's erasure puts no token (naming the erased address) back (session 20)", async () => {
+    const owner = await verified(t);
+    await changeEmail(t, owner, owner.email, fresh('thief'));
+    const [minted] = await revertTokensOf(t, owner.userId);
+    const revertOfChange = {
+      userId: owner.userId,
+      email: owner.email,
+      emailGeneration: Number(minted.emailGeneration),
+      expiresAt: String(minted.expiresAt),
+    };
+    await t.api
+      .delete('/api/v1/users/me?mode=erase')
+      .set('authorization', owner.bearer)
+      .send({ password: owner.password })
+      .expect(204);
+    await t.mailSent();
+    expect(await revertTokensOf(t, owner.userId)).toEqual([]);
+    // A notice's mint that read the account just before the erase, and writes just after it.
+    const users = t.app.get(UsersRepository);
+    const link = await t.app
+      .get(ActionLinksService)
+      .mintRevertLink(revertOfChange, (onGone) => users.pendingRevertCheck(revertOfChange, t.clock.now(), onGone));
+    expect(link).toBeUndefined();
+    expect(await revertTokensOf(t, owner.userId)).toEqual([]);
   });
 
   it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {

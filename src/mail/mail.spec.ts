@@ -33,6 +33,19 @@ describe('mail templates', () => {
     expect(mail.html).toContain('This was not me: undo the change');
   });
 
+  it("renders an email change's notice whose link expired before it went out: no link, and why", () => {
+    const mail = renderMail({
+      kind: 'email_changed',
+      to: 'old@example.com',
+      newEmail: 'new@example.com',
+      linkExpired: true,
+    });
+    expect(mail.link).toBeUndefined();
+    expect(mail.text).toContain('changed to new@example.com');
+    expect(mail.text).toContain('has expired, so it is not included');
+    expect(mail.html).not.toContain('href');
+  });
+
   it('renders notices without any link', () => {
     const changed = renderMail({ kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' });
     expect(changed.text).toContain('changed to new@example.com');
@@ -267,6 +280,29 @@ describe('a security notice replayed from a dead letter', () => {
     // The marker was given back: the record's retry sends the notice, with its link.
     expect(await notices.fromUserChange('user', after, later, mint)).toEqual(['email_changed']);
     expect(mailer.outbox.at(-1)).toMatchObject({ to: 'new@example.com', link: 'https://a.example/revert?token=t' });
+  });
+
+  it('a late notice whose link can no longer be used: not sent when its change was undone; sent without the link, saying so, once it expired (session 20)', async () => {
+    const { clock, mailer, notices } = noticesOnMarkerTable();
+    const before = { email: 'ada@example.com', version: 4 };
+    const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
+    const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
+    const minted: unknown[] = [];
+    // The mint's check of the reservation failed: the change was reverted (or undone) since.
+    const gone = (request: unknown) => (minted.push(request), Promise.resolve(undefined));
+    expect(await notices.fromUserChange('user', before, after, gone)).toEqual([]);
+    expect(minted).toHaveLength(1);
+    expect(mailer.outbox).toEqual([]);
+
+    // Past the link's expiry: nothing is minted, the notice says the link expired and carries none.
+    const later = { ...after, version: 6 };
+    clock.set('2026-12-04T08:00:00.000Z');
+    expect(await notices.fromUserChange('user', before, later, gone)).toEqual(['email_changed']);
+    expect(minted).toHaveLength(1);
+    expect(mailer.outbox).toHaveLength(1);
+    expect(mailer.outbox[0].link).toBeUndefined();
+    expect(mailer.outbox[0].text).toContain('the link to undo the change from this address has expired');
+    expect(mailer.outbox[0].text).toContain('new@example.com');
   });
 
   it("replayed after the user's erasure: no mail to the erased address, no marker in the erased partition", async () => {

@@ -43,8 +43,11 @@ export interface RevertLinkRequest {
   expiresAt: string;
 }
 
-/** Mints an undo link (ActionLinksService.mintRevertLink): passed in, so that mail does not depend on identity. */
-export type RevertLinkMinter = (request: RevertLinkRequest) => Promise<string>;
+/**
+ * Mints an undo link (ActionLinksService.mintRevertLink): passed in, so that mail does not depend on
+ * identity. Undefined when the link could no longer be used (its change no longer pending revert).
+ */
+export type RevertLinkMinter = (request: RevertLinkRequest) => Promise<string | undefined>;
 
 /** The revert the change that produced `after` reserved its old address for, if it recorded one. */
 function revertOf(userId: string, before: Item, after: Item): RevertLinkRequest | undefined {
@@ -58,6 +61,9 @@ function revertOf(userId: string, before: Item, after: Item): RevertLinkRequest 
 }
 
 const numberOf = (value: unknown): number => (typeof value === 'number' ? value : 0);
+
+/** An email change's undo link, or why a notice has none it could use (`SecurityNotices.revertLinkOf`). */
+type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
 
 /**
  * The notices a change of a user item calls for: "your password was changed" to the account's
@@ -151,10 +157,14 @@ export class SecurityNotices {
   }
 
   /** The mail to render: the notice's, with the undo link (an email change's) or the "forgot password" page. */
-  private requestOf(mail: NoticeMail, link: string | undefined): MailRequest {
+  private requestOf(mail: NoticeMail, link: RevertLink): MailRequest {
     switch (mail.kind) {
       case 'email_changed':
-        return link ? { ...mail, link } : mail;
+        return typeof link === 'object'
+          ? { ...mail, link: link.url }
+          : link === 'expired'
+            ? { ...mail, linkExpired: true }
+            : mail;
       case 'password_changed':
       case 'email_change_undone':
         return { ...mail, recoverUrl: this.recoverUrl };
@@ -180,8 +190,14 @@ export class SecurityNotices {
       if (claim === undefined) continue;
       let minted = false;
       try {
-        const link = notice.revert && mintRevertLink ? await mintRevertLink(notice.revert) : undefined;
+        const link = await this.revertLinkOf(notice, mintRevertLink);
         minted = true;
+        if (link === 'undone') {
+          // The change was undone since (its own link, or an earlier change's): the account left the
+          // address this notice names, and the address it goes to may be the one it was taken to.
+          this.logger.log(`A ${notice.mail.kind} notice was not sent: its change was undone before it went out`);
+          continue;
+        }
         await this.mailer.send(renderMail(this.requestOf(notice.mail, link)));
         sent.push(notice.mail.kind);
         this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'sent' });
@@ -197,6 +213,21 @@ export class SecurityNotices {
         retried.every(({ failure }) => failure === 'transient'),
       );
     return sent;
+  }
+
+  /**
+   * The undo link an email change's notice carries (session 20, a late record): minted only while
+   * it can still be used; `expired` when its reservation lapsed before the notice went out (the
+   * notice says so), `undone` when its change is no longer pending otherwise (the notice is not
+   * sent); undefined for a notice without one.
+   */
+  private async revertLinkOf(notice: Notice, mint: RevertLinkMinter | undefined): Promise<RevertLink> {
+    if (!notice.revert || !mint) return undefined;
+    const expired = () => Date.parse(notice.revert!.expiresAt) <= this.clock.now().getTime();
+    if (expired()) return 'expired';
+    const url = await mint(notice.revert);
+    if (url !== undefined) return { url };
+    return expired() ? 'expired' : 'undone';
   }
 
   /** A notice that failed: whether the record is to be retried for it (its marker given back). */

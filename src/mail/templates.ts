@@ -11,9 +11,10 @@ export type MailRequest =
   | { kind: 'password_changed'; to: string; recoverUrl: string }
   /**
    * `link`: the change's undo link (absent when it could not be minted, or on a change from before
-   * undo links).
+   * undo links). `linkExpired`: the link had lapsed when the notice went out (a record handled
+   * late, a dead letter replayed), so the notice says so instead of carrying a link that cannot work.
    */
-  | { kind: 'email_changed'; to: string; newEmail: string; link?: string }
+  | { kind: 'email_changed'; to: string; newEmail: string; link?: string; linkExpired?: boolean }
   /**
    * To the restored address, after an email change's undo link was used. Names no other address.
    * `passwordDisabled`: the revert replaced the password (not for an account whose erasure is pending).
@@ -83,6 +84,15 @@ function templateOf(request: MailRequest): Template {
         },
       };
     case 'email_changed':
+      if (request.linkExpired)
+        return {
+          subject: 'Your account email was changed',
+          paragraphs: [
+            `The email address of your account was changed to ${request.newEmail}. This notice could not be sent ` +
+              'in time: the link to undo the change from this address has expired, so it is not included.',
+            NOT_YOU,
+          ],
+        };
       return request.link
         ? {
             subject: 'Your account email was changed',

@@ -490,6 +490,35 @@ export class UsersRepository {
     });
   }
 
+  /**
+   * A check, for another module's transaction, that an email change's undo link can still be used:
+   * the address the change left is still reserved for the account's revert of that generation and
+   * the reservation has not lapsed (the token's mint, session 20). The revert (its target turned
+   * back into a claim, later changes' reservations released), the erasure (live reservations
+   * deleted) and the lapse each end it; `onGone` is the error then.
+   */
+  pendingRevertCheck(
+    revert: { userId: string; email: string; emailGeneration: number },
+    now: Date,
+    onGone: () => Error,
+  ): TransactOperation {
+    return {
+      item: {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: Keys.uniqueEmail(revert.email),
+          ConditionExpression: 'reservedFor = :owner AND reservationGeneration = :generation AND reservedUntil > :now',
+          ExpressionAttributeValues: {
+            ':owner': revert.userId,
+            ':generation': revert.emailGeneration,
+            ':now': now.toISOString(),
+          },
+        },
+      },
+      onConditionFailed: onGone,
+    };
+  }
+
   /** The pending revert an address is reserved for, if it is only reserved (strongly consistent). */
   async findEmailReservation(email: string): Promise<{ reservedFor: string; reservedUntil: string } | undefined> {
     const result = await this.db.send(

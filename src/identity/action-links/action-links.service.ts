@@ -41,6 +41,12 @@ export interface LinkRecipient {
   resetGeneration?: number;
 }
 
+/** What an undo link's mint needs to know is still there, as a check for the mint's transaction (`onGone` if not). */
+export type RevertStillPending = (onGone: () => Error) => TransactionPart;
+
+/** The undo link's change is no longer pending revert (its mint's check failed). */
+class RevertGone extends Error {}
+
 /** What a delivery did with a mail request (logged at debug, asserted by tests). */
 export type DeliveryOutcome = 'sent' | 'send_failed' | 'already_minted' | 'expired' | 'nobody' | 'malformed';
 
@@ -148,25 +154,37 @@ export class ActionLinksService {
    * failed is retried by the stream, and the retry mints the same link (its conditional Put finds
    * the item there) rather than a second one. A generation is never used twice by one account, so
    * no two changes share a token; the revert ends the reservation the link is bound to.
+   *
+   * The token's Put goes in one transaction with `stillPending` (session 20): a link that could not
+   * be used (its change reverted, undone by an earlier change's link, the account erased, the
+   * reservation lapsed) is not minted, and undefined is returned: no token item outlives the account
+   * or names an address its erasure released, and no notice mails a link that cannot work.
    */
-  async mintRevertLink(revert: {
-    userId: string;
-    email: string;
-    emailGeneration: number;
-    expiresAt: string;
-  }): Promise<string> {
+  async mintRevertLink(
+    revert: { userId: string; email: string; emailGeneration: number; expiresAt: string },
+    stillPending: RevertStillPending,
+  ): Promise<string | undefined> {
     const token = createHmac('sha256', this.revertKey)
       .update(`${revert.userId}\0${revert.emailGeneration}`)
       .digest('base64url');
-    await this.tokens.putOnce(sha256(token), {
-      kind: 'email_change_revert',
-      userId: revert.userId,
-      email: revert.email,
-      passwordGeneration: 0,
-      emailGeneration: revert.emailGeneration,
-      createdAt: this.clock.now().toISOString(),
-      expiresAt: revert.expiresAt,
-    });
+    try {
+      await this.tokens.putOnce(
+        sha256(token),
+        {
+          kind: 'email_change_revert',
+          userId: revert.userId,
+          email: revert.email,
+          passwordGeneration: 0,
+          emailGeneration: revert.emailGeneration,
+          createdAt: this.clock.now().toISOString(),
+          expiresAt: revert.expiresAt,
+        },
+        stillPending(() => new RevertGone()),
+      );
+    } catch (error) {
+      if (error instanceof RevertGone) return undefined;
+      throw error;
+    }
     return `${this.config.publicUrl}${PAGES.email_change_revert}?token=${token}`;
   }
 

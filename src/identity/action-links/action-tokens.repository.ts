@@ -45,6 +45,9 @@ export interface MailRequest {
 /** The mail request was deleted already: its link was minted (and its mail sent) before. */
 class RequestUsed extends Error {}
 
+/** A derived token's item was there already: minted before (a retried notice). */
+class TokenThere extends Error {}
+
 /** Single-use tokens for emailed links, stored by hash with a `ttl`, and the requests for them. */
 @Injectable()
 export class ActionTokensRepository {
@@ -94,16 +97,21 @@ export class ActionTokensRepository {
 
   /**
    * Stores a token minted without a mail request (an email change's undo link, minted by the
-   * notice of the change): one conditional Put of its hash. Such a token is derived from what it is
-   * bound to (review 18b L4), so a second mint of one change's link (a retried notice) finds its
-   * own item there: false, and nothing is written.
+   * notice of the change): a conditional Put of its hash, in one transaction with `stillUsable`, a
+   * check that what the token acts on is still there (the change's reservation: session 20), whose
+   * own error is thrown when it fails (first: it wins over the Put's). Such a token is derived from
+   * what it is bound to (review 18b L4), so a second mint of one change's link (a retried notice)
+   * finds its own item there: false, and nothing is written.
    */
-  async putOnce(hash: string, token: ActionToken): Promise<boolean> {
+  async putOnce(hash: string, token: ActionToken, stillUsable: TransactionPart): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand(this.tokenPut(hash, token)));
+      await transactWrite(this.db, [
+        stillUsable,
+        { item: { Put: this.tokenPut(hash, token) }, onConditionFailed: () => new TokenThere() },
+      ]);
       return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
+      if (error instanceof TokenThere) return false;
       throw error;
     }
   }

@@ -71,7 +71,10 @@ describe('an email change notice whose mail fails once (the mailer at its inject
         { provide: MAILER, useValue: mailer },
         { provide: NoticesSentRepository, useValue: markers },
         { provide: ActionTokensRepository, useValue: tokens },
-        { provide: UsersRepository, useValue: { findById: () => Promise.resolve({ id: 'u1' }) } },
+        {
+          provide: UsersRepository,
+          useValue: { findById: () => Promise.resolve({ id: 'u1' }), pendingRevertCheck: () => [] },
+        },
         { provide: CLOCK, useValue: new SettableClock().set('2026-11-27T08:00:00Z') },
         { provide: AppMetrics, useValue: new AppMetrics() },
         { provide: APP_CONFIG, useValue: loadConfig({ NODE_ENV: 'test', PUBLIC_URL: 'https://blog.example' }) },
@@ -112,9 +115,11 @@ describe('an email change notice whose mail fails once (the mailer at its inject
     const { handler } = await handlerWith(new InMemoryMailer());
     const links: ActionLinksService = handler['links'];
     const base = { userId: 'u1', email: 'ada@example.com', emailGeneration: 3, expiresAt: EXPIRES };
-    const first = await links.mintRevertLink(base);
-    expect(await links.mintRevertLink(base)).toBe(first);
-    expect(await links.mintRevertLink({ ...base, emailGeneration: 4 })).not.toBe(first);
-    expect(await links.mintRevertLink({ ...base, userId: 'u2' })).not.toBe(first);
+    const pending = () => [];
+    const first = await links.mintRevertLink(base, pending);
+    expect(first).toBeDefined();
+    expect(await links.mintRevertLink(base, pending)).toBe(first);
+    expect(await links.mintRevertLink({ ...base, emailGeneration: 4 }, pending)).not.toBe(first);
+    expect(await links.mintRevertLink({ ...base, userId: 'u2' }, pending)).not.toBe(first);
   });
 });

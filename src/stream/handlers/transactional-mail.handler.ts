@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { ActionLinksService } from '../../identity/action-links/action-links.service.js';
 import { noticesOf, SecurityNotices } from '../../mail/security-notices.js';
 import { UsersRepository } from '../../users/users.repository.js';
@@ -27,14 +28,17 @@ export class TransactionalMailHandler implements StreamHandler {
     private readonly links: ActionLinksService,
     private readonly notices: SecurityNotices,
     private readonly users: UsersRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async handle(change: ItemChange, userId: string): Promise<void> {
     if (classifyKey(change.key).type === 'user') {
       if (change.event !== 'MODIFY' || noticesOf(change.oldImage, change.newImage).length === 0) return;
       if (!(await this.users.findById(userId))) return; // erased since: no mail to the erased address
+      // The link is minted only while its change is still pending revert (the reservation's check
+      // in the mint's transaction): a late record mails no link that cannot work.
       await this.notices.fromUserChange(userId, change.oldImage, change.newImage, (revert) =>
-        this.links.mintRevertLink(revert),
+        this.links.mintRevertLink(revert, (onGone) => this.users.pendingRevertCheck(revert, this.clock.now(), onGone)),
       );
       return;
     }
