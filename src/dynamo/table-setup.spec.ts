@@ -390,7 +390,9 @@ describe('ensureTable on a table another process is creating (found CREATING)', 
     ).resolves.toBe(false);
     expect(waits.reduce((sum, ms) => sum + ms, 0)).toBe(15_000);
     expect(said).toHaveLength(2);
-    expect(said[1]).toMatch(/^warn: No layout baseline for the table t after 15 s: .* so the migration check decides\.$/);
+    expect(said[1]).toMatch(
+      /^warn: No layout baseline for the table t after 15 s: .* so the migration check decides\.$/,
+    );
     expect(engine.sent.filter((name) => name === 'GetItemCommand')).toHaveLength(31);
     expect(engine.baselines()).toEqual([]);
     await expect(migrationCheck(engine)).rejects.toBeInstanceOf(MigrationsPendingError);
