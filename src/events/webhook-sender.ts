@@ -14,6 +14,31 @@ export interface AttemptResult {
 }
 
 /**
+ * How much of a receiver's answer is read, at most: a short body is read to its end (so the
+ * connection can be reused); a longer one is cancelled there (undici then closes the connection).
+ * Only the status decides an attempt: a receiver streaming an endless body costs this much memory,
+ * not what it can send before the timeout (review 20a L1).
+ */
+export const WEBHOOK_ANSWER_READ_BYTES = 64 * 1024;
+
+/** Reads and drops up to `limit` bytes of a body, then cancels the rest; never throws. */
+async function discard(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
+  if (!body) return;
+  const reader = body.getReader();
+  try {
+    for (let read = 0; read <= limit; ) {
+      const chunk = await reader.read();
+      if (chunk.done) return;
+      read += chunk.value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // A body cut by the timeout or the receiver: the status is what counts.
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+/**
  * One signed POST of an event's body to a webhook, with a timeout. Redirects are not followed
  * (a receiver's 3xx is a failure): the event goes only to the URL the operator configured.
  */
@@ -43,8 +68,8 @@ export class WebhookSender {
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
-      // Read and drop the answer so the connection can be reused.
-      await response.arrayBuffer().catch(() => undefined);
+      // Read and drop a short answer so the connection can be reused; never more than the cap.
+      await discard(response.body, WEBHOOK_ANSWER_READ_BYTES);
       if (response.status >= 200 && response.status < 300) return { ok: true, status: response.status };
       return { ok: false, status: response.status, error: `HTTP ${response.status}` };
     } catch (error) {
