@@ -26,7 +26,7 @@ async function discard(body: ReadableStream<Uint8Array> | null, limit: number): 
   if (!body) return;
   const reader = body.getReader();
   try {
-    for (let read = 0; read <= limit; ) {
+    for (let read = 0; read <= limit;) {
       const chunk = await reader.read();
       if (chunk.done) return;
       read += chunk.value.byteLength;
