@@ -387,6 +387,62 @@ describe('loadConfig: webhooks (issue 17)', () => {
     expect(problems.join(' ')).not.toContain('SECRET');
   });
 
+  describe('URL and secret policy (review 20a L2)', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: STRONG, ...PRODUCTION_MAIL, WEBHOOK_SECRET: STRONG };
+    const HTTPS_ONLY = 'WEBHOOK_URLS must hold https URLs only in production';
+    const INTERNAL =
+      'WEBHOOK_URLS must not point at a loopback, private, link-local or metadata address in production (got one with such a host)';
+
+    it('accepts a public https URL in production', () => {
+      expect(
+        loadConfig({ ...production, WEBHOOK_URLS: 'https://hooks.example.com/x?token=t' }).webhooks.endpoints,
+      ).toEqual([{ url: 'https://hooks.example.com/x?token=t', events: undefined }]);
+    });
+
+    it('refuses plain http in production, and accepts it elsewhere', () => {
+      expect(problemsOf({ ...production, WEBHOOK_URLS: 'http://hooks.example.com/x' })).toEqual([HTTPS_ONLY]);
+      expect(
+        loadConfig({ WEBHOOK_URLS: 'http://hooks.example.com/x', WEBHOOK_SECRET: SECRET }).webhooks.endpoints,
+      ).toHaveLength(1);
+    });
+
+    it.each([
+      'https://169.254.169.254/latest/meta-data/',
+      'https://127.0.0.1:9000/admin',
+      'https://[::ffff:a9fe:a9fe]/x',
+      'https://0x7f000001/',
+      'https://[fd00:ec2::254]/',
+      'https://10.1.2.3/',
+      'https://localhost/',
+      'https://metadata.google.internal/',
+    ])('refuses %s in production, naming no part of it', (url) => {
+      const problems = problemsOf({ ...production, WEBHOOK_URLS: url });
+      expect(problems).toEqual([INTERNAL]);
+      expect(loadConfig({ WEBHOOK_URLS: url, WEBHOOK_SECRET: SECRET }).webhooks.endpoints).toHaveLength(1);
+    });
+
+    it('refuses credentials in the URL in every environment, echoing none of them', () => {
+      for (const env of [{ WEBHOOK_SECRET: SECRET }, production]) {
+        const problems = problemsOf({ ...env, WEBHOOK_URLS: 'https://user:pw-SECRET@hooks.example.com/x' });
+        expect(problems).toEqual(['WEBHOOK_URLS must not hold credentials (user:password@): fetch refuses such a URL']);
+        expect(problemsOf({ ...env, WEBHOOK_URLS: 'https://user@hooks.example.com/x' })).toHaveLength(1);
+        expect(problems.join(' ')).not.toMatch(/pw-SECRET|hooks\.example/);
+      }
+    });
+
+    it('refuses a secret of too few distinct characters in every environment, for both keys', () => {
+      const url = { WEBHOOK_URLS: 'https://hooks.example.com/x' };
+      const weak = 'is low-entropy (too few distinct characters); use e.g. `openssl rand -base64 48`';
+      for (const env of [{}, production]) {
+        expect(problemsOf({ ...env, ...url, WEBHOOK_SECRET: 'a'.repeat(32) })).toEqual([`WEBHOOK_SECRET ${weak}`]);
+        expect(problemsOf({ ...env, ...url, WEBHOOK_SECRET: 'abab'.repeat(10) })).toEqual([`WEBHOOK_SECRET ${weak}`]);
+        expect(problemsOf({ ...env, ...url, WEBHOOK_SECRET: STRONG, WEBHOOK_SECRET_PREVIOUS: 'b'.repeat(38) })).toEqual(
+          [`WEBHOOK_SECRET_PREVIOUS ${weak}`],
+        );
+      }
+    });
+  });
+
   it('reads WEBHOOK_SECRET_PREVIOUS for a rotation: as long as the secret, and not the same', () => {
     const previous = 'the-previous-webhook-secret-32-bytes-long';
     expect(loadConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_SECRET_PREVIOUS: previous }).webhooks.previousSecret).toBe(

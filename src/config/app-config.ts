@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { isInternalHost } from '../common/network/internal-host.js';
 
 /**
  * Typed, validated configuration. It is read once from the environment (see `loadConfig`)
@@ -325,12 +326,33 @@ const MAX_WEBHOOK_URLS = 10;
 const EVENT_TYPE_SHAPE = /^[a-z]+\.[a-z]+$/;
 
 /**
+ * What is wrong with an http(s) webhook URL (review 20a L2), naming no part of it (its path or
+ * query may hold the receiver's secret; its userinfo is one). Everywhere: no `user:password@`
+ * (fetch refuses such a URL, so every delivery would fail). In production: `https:` only (the body,
+ * the signature and any token in the URL would travel in clear), and no literal loopback, private,
+ * link-local or metadata address (or `localhost`), as the WHATWG parser reads the host.
+ */
+function webhookUrlProblems(url: URL, production: boolean): string[] {
+  const problems: string[] = [];
+  if (url.username !== '' || url.password !== '') {
+    problems.push('WEBHOOK_URLS must not hold credentials (user:password@): fetch refuses such a URL');
+  }
+  if (production && url.protocol !== 'https:') problems.push('WEBHOOK_URLS must hold https URLs only in production');
+  if (production && isInternalHost(url)) {
+    problems.push(
+      'WEBHOOK_URLS must not point at a loopback, private, link-local or metadata address in production (got one with such a host)',
+    );
+  }
+  return problems;
+}
+
+/**
  * `WEBHOOK_URLS`: comma-separated entries, each a URL, or a URL, `|` and an event type, followed by
  * further types as their own comma-separated items (`https://a/x|post.published,comment.created,https://b/y`).
  * An item with a scheme (`:`) or a `|` starts an entry; any other item after a filtered entry is
  * one more type of it. Plain URL lists (the earlier form) read as before.
  */
-function webhookEndpoints(raw: string, problems: string[]): WebhookEndpoint[] {
+function webhookEndpoints(raw: string, production: boolean, problems: string[]): WebhookEndpoint[] {
   const entries: { url: string; events: string[] | undefined }[] = [];
   for (const item of raw.split(',').map((part) => part.trim())) {
     if (item === '') continue;
@@ -342,15 +364,18 @@ function webhookEndpoints(raw: string, problems: string[]): WebhookEndpoint[] {
   }
   const known: readonly string[] = OUTBOUND_EVENT_TYPES;
   return entries.map(({ url, events }) => {
-    let scheme = '';
+    let parsed: URL | undefined;
     try {
-      scheme = new URL(url).protocol;
+      parsed = new URL(url);
     } catch {
       // reported below
     }
+    const scheme = parsed?.protocol ?? '';
     // Only the scheme is named: a webhook URL's path or query may hold the receiver's own secret.
     if (scheme !== 'http:' && scheme !== 'https:') {
       problems.push(`WEBHOOK_URLS must hold http(s) URLs only (got one with scheme "${scheme || 'none'}")`);
+    } else if (parsed) {
+      problems.push(...webhookUrlProblems(parsed, production));
     }
     for (const type of events ?? []) {
       if (known.includes(type)) continue;
@@ -370,19 +395,27 @@ function webhooksFrom(
   env: Env,
   str: (name: string, fallback: string) => string,
   int: (name: string, fallback: number, min: number, max: number) => number,
+  production: boolean,
   problems: string[],
 ): WebhooksConfig {
-  const endpoints = webhookEndpoints(str('WEBHOOK_URLS', ''), problems);
+  const endpoints = webhookEndpoints(str('WEBHOOK_URLS', ''), production, problems);
   const urls = endpoints.map((endpoint) => endpoint.url);
   if (urls.length > MAX_WEBHOOK_URLS) problems.push(`WEBHOOK_URLS takes at most ${MAX_WEBHOOK_URLS} URLs`);
   if (new Set(urls).size !== urls.length) problems.push('WEBHOOK_URLS lists a URL twice');
   const secret = env.WEBHOOK_SECRET?.trim() ?? '';
   if (urls.length > 0 && Buffer.byteLength(secret) < 32) {
     problems.push('WEBHOOK_SECRET (at least 32 bytes) is required when WEBHOOK_URLS is set');
+  } else if (secret !== '') {
+    // In every environment: a receiver (a third party) holds this key; there is no development default.
+    const weak = weakSecretReason(secret);
+    if (weak) problems.push(`WEBHOOK_SECRET ${weak}`);
   }
   const previousSecret = env.WEBHOOK_SECRET_PREVIOUS?.trim() ?? '';
   if (previousSecret !== '' && Buffer.byteLength(previousSecret) < 32) {
     problems.push('WEBHOOK_SECRET_PREVIOUS, when set, must be at least 32 bytes like WEBHOOK_SECRET');
+  } else if (previousSecret !== '') {
+    const weak = weakSecretReason(previousSecret);
+    if (weak) problems.push(`WEBHOOK_SECRET_PREVIOUS ${weak}`);
   }
   if (previousSecret !== '' && previousSecret === secret) {
     problems.push('WEBHOOK_SECRET_PREVIOUS must differ from WEBHOOK_SECRET (unset it once the rotation is over)');
@@ -413,7 +446,11 @@ type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 const DEV_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 /** Secrets that appear in our docs and examples: never acceptable in production. */
-const EXAMPLE_SECRETS = [DEV_SECRET, 'change-me-to-a-long-random-string-of-32-bytes-or-more'];
+const EXAMPLE_SECRETS = [
+  DEV_SECRET,
+  'change-me-to-a-long-random-string-of-32-bytes-or-more',
+  'change-me-webhook-secret-at-least-32-bytes',
+];
 
 /**
  * Why a production secret is too weak, or undefined. Length alone lets `aaaa...` or a
@@ -714,7 +751,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       cascadeLikesPerRun: int('STREAM_CASCADE_LIKES_PER_RUN', 500, 1, 100_000),
       fanInFollowersPerStep: int('STREAM_FAN_IN_FOLLOWERS_PER_STEP', 100, 1, 1000),
     },
-    webhooks: webhooksFrom(env, str, int, problems),
+    webhooks: webhooksFrom(env, str, int, production, problems),
     // --- follows and the personal feed (issue 18) ---
     feed: { fanoutMaxFollowers: int('FEED_FANOUT_MAX_FOLLOWERS', 10_000, 0, 1_000_000) },
     conduitApi: bool('CONDUIT_API', true),
