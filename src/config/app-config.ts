@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { isInternalHost } from '../common/network/internal-host.js';
+import { isInternalHost } from './internal-host.js';
 
 /**
  * Typed, validated configuration. It is read once from the environment (see `loadConfig`)
