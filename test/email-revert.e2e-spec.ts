@@ -1,7 +1,7 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { ActionLinksService } from '../src/identity/action-links/action-links.service.js';
@@ -225,6 +225,81 @@ describe('undoing an email change from the old address (e2e)', () => {
       .mintRevertLink(revertOfChange, (onGone) => users.pendingRevertCheck(revertOfChange, t.clock.now(), onGone));
     expect(link).toBeUndefined();
     expect(await revertTokensOf(t, owner.userId)).toEqual([]);
+  });
+
+  it('an erasure whose write meets a held address that lapsed and was claimed since its read reads again and erases (412 retry)', async () => {
+    const owner = await verified(t);
+    const [a, b] = [owner.email, fresh('b')];
+    await changeEmail(t, owner, a, b);
+    const users = t.app.get(UsersRepository);
+    const read = users.findById.bind(users);
+    const lapse = 49 * 3600 * 1000; // past EMAIL_CHANGE_REVERT_TTL_HOURS (48)
+    let newcomer: SignedIn | undefined;
+    let armed = false;
+    // The erase's write is composed while A's reservation is live (A's Delete conditioned on it)
+    // and reaches the table once it has lapsed and someone registered A.
+    const remove = addCallHook(t.app.get<DynamoDBClient>(DYNAMODB_CLIENT), (command) => {
+      if (armed && command === 'TransactWriteItemsCommand') {
+        armed = false;
+        t.clock.advance(lapse);
+      }
+    });
+    const race = jest.spyOn(users, 'findById').mockImplementationOnce(async (id) => {
+      const user = await read(id);
+      const readAt = t.clock.now();
+      t.clock.advance(lapse);
+      newcomer = await signUp(t, { email: a });
+      t.clock.set(readAt);
+      armed = true;
+      return user;
+    });
+    try {
+      await expect(t.app.get(UsersService).eraseAccount(owner.userId)).resolves.toBe(true);
+      expect(race.mock.calls.filter(([id]) => id === owner.userId)).toHaveLength(2); // read again after the 412
+    } finally {
+      remove();
+      race.mockRestore();
+      t.clock.reset();
+    }
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toBeUndefined();
+    expect(await t.getItem(`UNIQUE#EMAIL#${b}`, 'UNIQUE')).toBeUndefined();
+    // The newcomer's claim of A stands: the erasure's retry no longer deletes a reservation there.
+    expect((await t.getItem(`UNIQUE#EMAIL#${a}`, 'UNIQUE'))?.userId).toBe(newcomer!.userId);
+  });
+
+  it('a revert while the account keeps changing under it: 503 transaction_conflict after 5 writes, and the link still works', async () => {
+    const owner = await verified(t);
+    const token = await changeEmail(t, owner, owner.email, fresh('thief'));
+    const users = t.app.get(UsersRepository);
+    const read = users.findById.bind(users);
+    let reads = 0;
+    // Another writer changes the account after each of the revert's reads: each write is a 412.
+    const busy = jest.spyOn(users, 'findById').mockImplementation(async (id) => {
+      const user = await read(id);
+      reads++;
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${owner.userId}`, SK: 'USER' },
+          UpdateExpression: 'ADD version :one',
+          ExpressionAttributeValues: { ':one': 1 },
+        }),
+      );
+      return user;
+    });
+    let answer;
+    try {
+      answer = await revert(t, token);
+    } finally {
+      busy.mockRestore();
+    }
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ code: 'transaction_conflict' });
+    expect(answer.headers['retry-after']).toBe('1');
+    expect(reads).toBe(5);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).not.toBe(owner.email);
+    await revert(t, token).expect(204);
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(owner.email);
   });
 
   it('keeps the old address reserved: nobody registers it, moves to it or signs in with it', async () => {
