@@ -12,7 +12,7 @@ import { createTestApp, dynamoCost, SEEDING_TIMEOUT_MS, setUserAttributes, type 
 /**
  * The Conduit (RealWorld) API under /api (docs/conduit.md). Every response of `t.api` is checked
  * against the app's OpenAPI document, whose Conduit schemas are the RealWorld shapes; the tests
- * below pin the values, statuses and `{"errors": {...}}` bodies.
+ * below pin the values, statuses and `{"errors": {...}, "code": "..."}` bodies.
  */
 interface ConduitUser {
   email: string;
@@ -109,11 +109,15 @@ describe('Conduit API (e2e)', () => {
       // Revoked like any session: signing out everywhere ends it.
       await t.api.post('/api/v1/auth/logout-all').set('authorization', `Bearer ${user.token}`).expect(204);
       const res = await t.api.get('/api/user').set('authorization', token(user)).expect(401);
-      expect(res.body).toEqual({ errors: { body: [expect.any(String)] } });
+      expect(res.body).toEqual({ errors: { body: [expect.any(String)] }, code: 'session_revoked' });
     });
 
     it('answers 401 without a token, with a malformed one, and with a wrong one', async () => {
-      expect((await t.api.get('/api/user').expect(401)).body).toEqual({ errors: { body: [expect.any(String)] } });
+      // RealWorld's envelope, with the native API's stable code beside it.
+      expect((await t.api.get('/api/user').expect(401)).body).toEqual({
+        errors: { body: [expect.any(String)] },
+        code: 'missing_token',
+      });
       await t.api.get('/api/user').set('authorization', 'Basic abc').expect(401);
       await t.api.get('/api/user').set('authorization', 'Token not-a-jwt').expect(401);
     });
@@ -131,16 +135,17 @@ describe('Conduit API (e2e)', () => {
         .post('/api/users')
         .send({ user: { email: 'no-username@example.com', password: 'password-1234' } })
         .expect(422);
-      expect(noUsername.body).toEqual({ errors: { username: ["can't be blank"] } });
+      expect(noUsername.body).toEqual({ errors: { username: ["can't be blank"] }, code: 'validation_failed' });
       expect((await t.api.post('/api/users').send({}).expect(422)).body).toEqual({
         errors: { user: expect.any(Array) },
+        code: 'validation_failed',
       });
       const taken = await register();
       const again = await t.api
         .post('/api/users')
         .send({ user: { username: taken.username, email: `other-${taken.email}`, password: 'password-1234' } })
         .expect(422);
-      expect(again.body).toEqual({ errors: { username: ['has already been taken'] } });
+      expect(again.body).toEqual({ errors: { username: ['has already been taken'] }, code: 'username_taken' });
     });
 
     it('updates username, bio and image; an unchanged email is a no-op, a new email or a password is 422', async () => {
@@ -254,15 +259,17 @@ describe('Conduit API (e2e)', () => {
       });
 
       const other = await register();
-      await t.api
+      const notTheirs = await t.api
         .put(`/api/articles/${article.slug}`)
         .set('authorization', token(other))
         .send({ article: { body: 'mine now' } })
         .expect(403);
+      expect(notTheirs.body).toEqual({ errors: { body: [expect.any(String)] }, code: 'not_post_author' });
       await t.api.delete(`/api/articles/${article.slug}`).set('authorization', token(other)).expect(403);
       await t.api.delete(`/api/articles/${article.slug}`).set('authorization', token(author)).expect(200);
       expect((await t.api.get(`/api/articles/${article.slug}`).expect(404)).body).toEqual({
         errors: { body: [expect.any(String)] },
+        code: 'post_not_found',
       });
     });
 

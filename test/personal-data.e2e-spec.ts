@@ -457,6 +457,7 @@ describe('personal data: export and self-erasure (e2e)', () => {
     const token = `Token ${(conduit.body as { user: { token: string } }).user.token}`;
     const erasing = {
       errors: { body: [expect.stringContaining('The account is being erased')] },
+      code: 'account_suspended',
     };
     for (const call of [
       t.api.get('/api/user').set('authorization', token),

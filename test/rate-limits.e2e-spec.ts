@@ -204,10 +204,13 @@ describe('rate limits (e2e)', () => {
         .expect(201);
       return (created.body as { article: { slug: string } }).article.slug;
     };
-    /** A Conduit 429: the RealWorld envelope (no problem+json, no `code`), with Retry-After. */
-    const expectConduitLimited = (res: { status: number; headers: Record<string, string>; body: unknown }) => {
+    /** A Conduit 429: the RealWorld envelope (no problem+json) with the native code, and Retry-After. */
+    const expectConduitLimited = (
+      res: { status: number; headers: Record<string, string>; body: unknown },
+      code = 'too_many_requests',
+    ) => {
       expect(res.status).toBe(429);
-      expect(res.body).toEqual({ errors: { body: ['Too many requests; try again later.'] } });
+      expect(res.body).toEqual({ errors: { body: ['Too many requests; try again later.'] }, code });
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
     };
 
@@ -284,7 +287,7 @@ describe('rate limits (e2e)', () => {
         .post('/api/articles')
         .set('authorization', author.token)
         .send({ article: { title: 'Second', description: 'd', body: 'b', tagList: [tag] } });
-      expectConduitLimited(refused);
+      expectConduitLimited(refused, 'too_many_publishes');
       await t.api.get(`/api/v1/tags/by-slug/${tag}`).expect(404);
     });
 
@@ -306,7 +309,7 @@ describe('rate limits (e2e)', () => {
         .put(`/api/articles/${slug}`)
         .set('authorization', author.token)
         .send({ article: { tagList: names(10, 10) } });
-      expectConduitLimited(refused);
+      expectConduitLimited(refused, 'too_many_new_tags');
       for (const name of [names(10, 1)[0], names(19, 1)[0]])
         await t.api.get(`/api/v1/tags/by-slug/${name}`).expect(404);
       // Existing names cost nothing; two new ones fit (an article has at most 10 tags).

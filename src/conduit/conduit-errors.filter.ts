@@ -9,13 +9,17 @@ import {
 import { ApiResponse } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { domainErrorOf } from '../http/problem-details.filter.js';
+import { codeForHttpException, domainErrorOf } from '../http/problem-details.filter.js';
 import { scrubUrl } from '../logging/logger.js';
 import { ConduitErrorsDto } from './dto/conduit.dto.js';
 
-/** The RealWorld error body: `{"errors": {"<field or body>": ["message"]}}`. */
+/**
+ * The RealWorld error body, `{"errors": {"<field or body>": ["message"]}}`, with the native API's
+ * stable `code` beside it (RealWorld has none; clients that do not know it ignore it).
+ */
 export interface ConduitErrorBody {
   errors: Record<string, string[]>;
+  code: ErrorCode;
 }
 
 /** Codes that RealWorld clients expect as a 422 on the field they name (a taken email or username). */
@@ -29,7 +33,8 @@ const TAKEN: Partial<Record<ErrorCode, string>> = {
  * The status and RealWorld body of an error raised under `/api`. Validation failures become
  * `422` keyed by field (the request wrapper, `user.`/`article.`/`comment.`, is dropped); taken
  * emails and usernames become `422` on that field; every other status is kept, with its message
- * under `body` (the spec's GenericErrorModel).
+ * under `body` (the spec's GenericErrorModel). Each carries the code the native API would answer
+ * with (`validation_failed`, `username_taken`, `post_not_found`, ...).
  */
 export function toConduitError(exception: unknown): { status: number; body: ConduitErrorBody; retryAfter?: number } {
   const domain = domainErrorOf(exception);
@@ -40,20 +45,25 @@ export function toConduitError(exception: unknown): { status: number; body: Cond
         const name = field.field.includes('.') ? field.field.slice(field.field.indexOf('.') + 1) : field.field;
         (errors[name] ??= []).push(...field.messages);
       }
-      return { status: 422, body: { errors } };
+      return { status: 422, body: { errors, code: domain.code } };
     }
     const takenField = TAKEN[domain.code];
-    if (takenField) return { status: 422, body: { errors: { [takenField]: ['has already been taken'] } } };
+    if (takenField) {
+      return { status: 422, body: { errors: { [takenField]: ['has already been taken'] }, code: domain.code } };
+    }
     return {
       status: domain.status,
-      body: { errors: { body: [domain.message] } },
+      body: { errors: { body: [domain.message] }, code: domain.code },
       retryAfter: domain.extras.retryAfterSeconds,
     };
   }
   if (exception instanceof HttpException) {
-    return { status: exception.getStatus(), body: { errors: { body: [exception.message] } } };
+    return {
+      status: exception.getStatus(),
+      body: { errors: { body: [exception.message] }, code: codeForHttpException(exception) },
+    };
   }
-  return { status: 500, body: { errors: { body: ['An unexpected error occurred.'] } } };
+  return { status: 500, body: { errors: { body: ['An unexpected error occurred.'] }, code: ErrorCode.InternalError } };
 }
 
 /** Renders every error of the Conduit controllers in the RealWorld format (never problem+json). */

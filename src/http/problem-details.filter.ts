@@ -33,7 +33,7 @@ function fallbackCode(status: number): ErrorCode {
 }
 
 /** Codes for errors raised by Nest or Express themselves rather than by our services. */
-function codeForHttpException(exception: HttpException): ErrorCode {
+export function codeForHttpException(exception: HttpException): ErrorCode {
   const status = exception.getStatus();
   const body = exception.getResponse() as { message?: unknown } | string;
   const message = typeof body === 'string' ? body : typeof body.message === 'string' ? body.message : '';

@@ -22,6 +22,7 @@ import { MaxBytes, Trim } from '../../common/validation/validators.js';
 import { NoInvisibleCharacters, PlainText, TrimNfkcEach } from '../../common/validation/identifiers.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
+import { ERROR_CODES, type ErrorCode } from '../../common/errors/error-codes.js';
 
 /**
  * The RealWorld ("Conduit") request and response shapes (docs/conduit.md). Requests reuse the
@@ -304,7 +305,7 @@ export class ConduitTagsResponseDto {
   tags!: string[];
 }
 
-/** The RealWorld error body: field (or `body`) -> messages. */
+/** The RealWorld error body: field (or `body`) -> messages, and the native API's stable `code`. */
 export class ConduitErrorsDto {
   @ApiProperty({
     type: 'object',
@@ -312,4 +313,10 @@ export class ConduitErrorsDto {
     example: { email: ['has already been taken'] },
   })
   errors!: Record<string, string[]>;
+  /**
+   * The stable machine-readable code the native API answers the same error with (problem+json's
+   * `code`): branch on this, not on the messages. Not in the RealWorld spec, which clients ignore.
+   */
+  @ApiProperty({ enum: ERROR_CODES, enumName: 'ErrorCode', example: 'email_taken' })
+  code!: ErrorCode;
 }
