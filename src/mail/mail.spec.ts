@@ -43,6 +43,8 @@ describe('mail templates', () => {
     expect(mail.link).toBeUndefined();
     expect(mail.text).toContain('changed to new@example.com');
     expect(mail.text).toContain('has expired, so it is not included');
+    expect(mail.text).toContain('contact support at once');
+    expect(mail.text).not.toContain('reset your password');
     expect(mail.html).not.toContain('href');
   });
 
@@ -50,6 +52,9 @@ describe('mail templates', () => {
     const changed = renderMail({ kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' });
     expect(changed.text).toContain('changed to new@example.com');
     expect(changed.link).toBeUndefined();
+    // Sent to the address the account left: a reset asked for with it reaches nobody, so none is advised.
+    expect(changed.text).toContain('contact support at once: the account no longer uses this address');
+    expect(changed.text).not.toContain('reset your password');
     expect(changed.html).not.toContain('href');
   });
 

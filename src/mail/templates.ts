@@ -35,8 +35,14 @@ interface Template {
 }
 
 const IGNORE = 'If you did not ask for this, you can ignore this message.';
-const NOT_YOU =
-  'If this was not you, reset your password at once and contact support: someone else may be using your account.';
+/**
+ * An email change's notice without a usable undo link goes to the address the account left: a
+ * reset asked for with it reaches nobody (the account is at the new address, and a reserved
+ * address resolves to no account), so it does not advise one.
+ */
+const NOT_YOU_MOVED =
+  'If this was not you, contact support at once: the account no longer uses this address, so a password ' +
+  'reset asked for with it would not reach you.';
 
 function templateOf(request: MailRequest): Template {
   switch (request.kind) {
@@ -90,7 +96,7 @@ function templateOf(request: MailRequest): Template {
           paragraphs: [
             `The email address of your account was changed to ${request.newEmail}. This notice could not be sent ` +
               'in time: the link to undo the change from this address has expired, so it is not included.',
-            NOT_YOU,
+            NOT_YOU_MOVED,
           ],
         };
       return request.link
@@ -106,7 +112,7 @@ function templateOf(request: MailRequest): Template {
           }
         : {
             subject: 'Your account email was changed',
-            paragraphs: [`The email address of your account was just changed to ${request.newEmail}.`, NOT_YOU],
+            paragraphs: [`The email address of your account was just changed to ${request.newEmail}.`, NOT_YOU_MOVED],
           };
   }
 }
