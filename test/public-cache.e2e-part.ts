@@ -1,4 +1,12 @@
-import { ADMIN_ENV, createTestApp, dynamoCost, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  publishPost,
+  signUp,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
 
 /**
  * The short-lived cache of anonymous public pages (PUBLIC_CACHE_SECONDS): the front page read
@@ -16,13 +24,7 @@ describe('public page cache (e2e)', () => {
     await t.close();
   });
 
-  const publish = async (title: string) => {
-    const post = (
-      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
-    ).body as { id: string };
-    await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).expect(200);
-    return post.id;
-  };
+  const publish = (title: string) => publishPost(t, author, title);
   const titles = (body: { items: { title: string }[] }) => body.items.map((post) => post.title);
 
   it('answers an anonymous feed from memory for the period, with Cache-Control and an ETag', async () => {

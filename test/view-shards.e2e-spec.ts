@@ -4,10 +4,11 @@ import { Keys } from '../src/dynamo/keys.js';
 import { classifyKey } from '../src/dynamo/item-types.js';
 import { PostsRepository } from '../src/posts/posts.repository.js';
 import { shardIncrement } from '../src/posts/view-shards.js';
+import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.repository.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import { toItemChange } from '../src/dynamo/stream-record.js';
 import { processStream, streamRecords } from './helpers/stream.js';
-import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import { createTestApp, publishPost, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 /** Few shards, so that 30 views reuse each of them (a shard's count goes past 1). */
 const SHARDS = 4;
@@ -151,5 +152,63 @@ describe('view counter shards (e2e)', () => {
     await t.app.get(PostsRepository).foldViewShards(post.id, new Map([[0, 4]]));
     expect(await t.getItem(`POST#${post.id}`, 'COUNTS')).toBeUndefined();
     expect(await t.queryPartition(`POST#${post.id}`)).toEqual([]);
+  });
+});
+
+/**
+ * Review 20a M2: at the most shards VIEW_COUNTER_SHARDS allows, a burst of views of one post put
+ * 84+ shards of it in one batch, whose fold was one UpdateItem past DynamoDB's 4 KB expression
+ * limit; no record failed alone, the processor blamed record 0, and the worker dead-lettered the
+ * shard's records one by one (a deleted post's cascade among them).
+ */
+describe('view counter shards at the maximum shard count (e2e)', () => {
+  const MAX_SHARDS = 100;
+  let t: TestApp;
+  let author: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp({ VIEW_COUNTER_SHARDS: String(MAX_SHARDS), TRUST_PROXY_HOPS: '1' });
+    author = await signUp(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const publish = (title: string) => publishPost(t, author, title);
+  const viewCount = async (postId: string) =>
+    (await t.api.get(`/api/v1/posts/${postId}`).expect(200)).body.viewCount as number;
+
+  it('folds every shard of one post in one go', async () => {
+    const postId = await publish('Folded at once');
+    await processStream(t);
+    const snapshots = new Map(Array.from({ length: MAX_SHARDS }, (_, n) => [n, n + 1]));
+    await t.app.get(PostsRepository).foldViewShards(postId, snapshots);
+    expect(await viewCount(postId)).toBe((MAX_SHARDS * (MAX_SHARDS + 1)) / 2);
+  });
+
+  it("a burst of views of one post over every shard: an exact count, no dead letter, and the batch's other work done (a deleted post's cascade)", async () => {
+    const hot = await publish('Hot');
+    const doomed = await publish('Doomed');
+    await t.api
+      .post(`/api/v1/posts/${doomed}/comments`)
+      .set('authorization', author.bearer)
+      .send({ content: 'first' })
+      .expect(201);
+    await processStream(t);
+
+    // In one batch of the stream: the deletion, then views on every shard of the hot post
+    // (each shard once, written as a view writes it, so that all 100 are there), then views
+    // through the API from distinct addresses (on shards picked at random).
+    await t.api.delete(`/api/v1/posts/${doomed}`).set('authorization', author.bearer).expect(204);
+    for (let shard = 0; shard < MAX_SHARDS; shard++)
+      await t.db.send(new UpdateCommand(shardIncrement(t.tableName, hot, shard)));
+    for (let i = 0; i < 20; i++)
+      await t.api.post(`/api/v1/posts/${hot}/views`).set('x-forwarded-for', `10.20.0.${i}`).expect(200);
+
+    await processStream(t); // throws when a record keeps failing
+    expect(await viewCount(hot)).toBe(MAX_SHARDS + 20);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
+    // The cascade ran: nothing of the deleted post's partition is left but its counter tombstone.
+    expect((await t.queryPartition(`POST#${doomed}`)).map((item) => item.SK)).toEqual(['COUNTS']);
   });
 });

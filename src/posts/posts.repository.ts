@@ -13,7 +13,7 @@ import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { versionMismatch } from '../common/errors/version-mismatch.js';
 import { serviceUnavailable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { batchGetAll, batchWriteAll, deletePartition } from '../dynamo/batch.js';
+import { batchGetAll, batchWriteAll, chunk, deletePartition } from '../dynamo/batch.js';
 import { CursorCodec, type LastEvaluatedKey } from '../dynamo/cursor.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { type BuiltUpdate, buildStateUpdate, epochSeconds, projectionOf } from '../dynamo/expressions.js';
@@ -27,6 +27,7 @@ import {
   shardIncrement,
   type ShardSnapshot,
   shardTombstones,
+  FOLD_MAX_SNAPSHOTS,
   snapshotFoldUpdate,
   viewSnapshot,
 } from './view-shards.js';
@@ -1175,12 +1176,17 @@ export class PostsRepository {
 
   /**
    * The stream processor's fold of a post's counter shards (view or like shards: view-shards.ts,
-   * like-shards.ts) into its counter item: one UpdateItem in the usual case. Safe to repeat.
+   * like-shards.ts) into its counter item: one UpdateItem per `FOLD_MAX_SNAPSHOTS` shards in the
+   * usual case (review 20a M2: one for 100 shards passed DynamoDB's expression limit). Safe to repeat.
    * Nothing is written over a deleted post's tombstone, and the counter item of a post that has
    * none yet is created only while the post exists (in a transaction with a check of its summary),
    * so a fold that comes late never leaves a counter item behind.
    */
   async foldCounterShards(postId: string, snapshots: readonly ShardSnapshot[]): Promise<void> {
+    for (const part of chunk(snapshots, FOLD_MAX_SNAPSHOTS)) await this.foldSnapshots(postId, part);
+  }
+
+  private async foldSnapshots(postId: string, snapshots: readonly ShardSnapshot[]): Promise<void> {
     if (snapshots.length === 0) return;
     try {
       await this.db.send(new UpdateCommand(snapshotFoldUpdate(this.tableName, postId, snapshots)));

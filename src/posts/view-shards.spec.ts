@@ -2,7 +2,17 @@ import { describe, expect, it } from '@jest/globals';
 import { Keys } from '../dynamo/keys.js';
 import type { ItemChange } from '../dynamo/stream-record.js';
 import { countsOf } from './post-counters.js';
-import { foldPlan, foldUpdate, shardNumber, snapshotViews } from './view-shards.js';
+import { chunk } from '../dynamo/batch.js';
+import { likeShardSnapshot, likeShardVersion } from './like-shards.js';
+import {
+  FOLD_MAX_SNAPSHOTS,
+  foldPlan,
+  foldUpdate,
+  shardNumber,
+  snapshotFoldUpdate,
+  snapshotViews,
+  viewSnapshot,
+} from './view-shards.js';
 
 const change = (
   postId: string,
@@ -88,5 +98,36 @@ describe('view shards: the fold', () => {
       commentCount: 0,
     });
     expect(shardNumber(Keys.postViewShard('p1', 31))).toBe(31);
+  });
+});
+
+describe('the fold stays within DynamoDB expression limits (review 20a M2)', () => {
+  /** DynamoDB refuses an expression string longer than 4 KB (`Expression size has exceeded the maximum allowed size`). */
+  const LIMIT = 4096;
+  const sizes = (update: ReturnType<typeof snapshotFoldUpdate>) => [
+    Buffer.byteLength(update.UpdateExpression),
+    Buffer.byteLength(update.ConditionExpression ?? ''),
+  ];
+  // The most VIEW_COUNTER_SHARDS allows (src/config/app-config.ts), each with a large count.
+  const views = Array.from({ length: 100 }, (_, n) => viewSnapshot(n, 1e12));
+
+  it('one update for every view shard at the maximum shard count would pass the limit (why the fold is split)', () => {
+    expect(Math.max(...sizes(snapshotFoldUpdate('t', 'p1', views)))).toBeGreaterThan(LIMIT);
+  });
+
+  it('an update of FOLD_MAX_SNAPSHOTS snapshots, view or like (with its order attribute), stays under half the limit in every form', () => {
+    const likes = Array.from({ length: 100 }, (_, n) => ({
+      attribute: likeShardSnapshot(n),
+      value: 1e12,
+      order: likeShardVersion(n),
+      orderValue: 1e12,
+    }));
+    for (const snapshots of [views, likes]) {
+      const parts = chunk(snapshots, FOLD_MAX_SNAPSHOTS);
+      expect(parts.map((part) => part.length)).toEqual([32, 32, 32, 4]);
+      for (const options of [{}, { create: true }, { strict: true }])
+        for (const part of parts)
+          for (const size of sizes(snapshotFoldUpdate('t', 'p1', part, options))) expect(size).toBeLessThan(LIMIT / 2);
+    }
   });
 });

@@ -15,7 +15,7 @@ import type { ItemChange } from '../dynamo/stream-record.js';
  * `viewCount` (the views counted before the shards, which stays as a base). A snapshot is an
  * absolute value, only ever raised, so a stream record delivered twice, or a batch replayed, sets
  * what is there already: nothing is counted twice. And a batch's records are coalesced: one write
- * of the counter item per post per batch, however many views the batch holds, so the counter item's
+ * of the counter item per post per batch (per 32 shards of it: `FOLD_MAX_SNAPSHOTS`), however many views the batch holds, so the counter item's
  * write rate follows the stream's batches, not the views.
  *
  * A deleted post: the delete transaction leaves a tombstone on the counter item (a fold writes
@@ -103,7 +103,19 @@ export const viewSnapshot = (shard: number, count: number): ShardSnapshot => ({
 });
 
 /**
- * The fold of one post's shards into its counter item, as one UpdateItem: every snapshot set, on
+ * The most snapshots one fold's UpdateItem sets (review 20a M2). Each adds a condition term of
+ * about 50 characters (a like shard's, with its order attribute, about 60) and an assignment, and
+ * DynamoDB refuses an expression over 4 KB: one update for 100 view shards (`VIEW_COUNTER_SHARDS`
+ * allows 100) had a condition of 4,828 to 4,926 characters, so every batch holding 84 or more shards of one post
+ * failed. A post with more snapshots to fold gets one update per 32 (each under 2 KB; measured in
+ * view-shards.spec.ts). Each is complete on its own: a snapshot is absolute, so a fold cut short
+ * between two updates leaves counts that are right so far and are raised by the retry.
+ */
+export const FOLD_MAX_SNAPSHOTS = 32;
+
+/**
+ * The fold of one post's shards into its counter item, as one UpdateItem (at most
+ * `FOLD_MAX_SNAPSHOTS` of them: the caller splits): every snapshot set, on
  * condition that none stored is further on (an equal one is a replay, set again harmlessly) and that
  * the item is not a tombstone. `create`: the counter item does not exist yet (a post with no view,
  * like or comment so far) and is created; else it must exist. A failure on a newer snapshot

@@ -18,14 +18,21 @@ class Coalescing implements StreamHandler {
   readonly itemType = 'postViewShard' as const;
   readonly batches: string[][] = [];
   readonly single: string[] = [];
-  /** Fails every batch holding a record of post `failOn`, or every batch when true. */
+  /**
+   * Fails every batch holding a record of post `fail`, every batch when true, or every batch of
+   * two records or more when `'batch'` (as a fold over DynamoDB's expression limit did).
+   */
   constructor(private readonly fail: boolean | string = false) {}
   handle(change: ItemChange): Promise<void> {
     this.single.push(change.key.PK);
     return Promise.resolve();
   }
   handleBatch(changes: readonly { change: ItemChange; id: string }[]): Promise<void> {
-    if (this.fail === true || changes.some(({ id }) => id === this.fail))
+    if (
+      this.fail === true ||
+      (this.fail === 'batch' && changes.length > 1) ||
+      changes.some(({ id }) => id === this.fail)
+    )
       return Promise.reject(new Error('fold failed'));
     this.batches.push(changes.map(({ id }) => id));
     return Promise.resolve();
@@ -67,6 +74,15 @@ describe('StreamProcessor: handlers that take a batch at once', () => {
     const outcome = await processor(new Coalescing(true), posts).handleBatch(records);
     expect(outcome).toMatchObject({ handled: 0, failedAt: 0 });
     expect(posts.seen).toEqual([]);
+  });
+
+  it('when only the whole batch fails (no record fails alone), its coalesced work is done record by record and the batch goes on: no innocent record is blamed (review 20a M2)', async () => {
+    const posts = new PerRecord();
+    const fold = new Coalescing('batch');
+    const outcome = await processor(fold, posts).handleBatch(records);
+    expect(outcome).toEqual({ handled: 4 });
+    expect(posts.seen).toEqual(['p9']);
+    expect(fold.batches).toEqual([['p1'], ['p1'], ['p2']]);
   });
 
   it('report the record that fails alone, with the records before it handled (review 12, M4)', async () => {

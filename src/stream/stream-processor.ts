@@ -53,11 +53,19 @@ export class StreamProcessor {
         // Which record fails? Each one alone (the coalesced effects are idempotent, so those done
         // twice change nothing). The records before it are handled and the failure is reported at
         // it, so a record that keeps failing is the one the host dead-letters, not the batch's
-        // first (review 12, M4). When none fails alone (the failure was the database's, now gone),
-        // nothing counts as done and the batch comes again whole.
+        // first (review 12, M4). When none fails alone, every record's coalesced work has just
+        // been done, each alone and in stream order: the coalesced part is complete, and the batch
+        // goes on to the per-record handlers. Blaming record 0 instead (as before, review 20a M2)
+        // made the host dead-letter an innocent record, then the next, for as long as the batch
+        // failed only as a whole (a fold over DynamoDB's expression limit); a failure of the
+        // database that is gone now needs no retry either, the work being done.
         const failing = await this.firstFailingAlone(records);
-        stopAt = failing?.index ?? 0;
-        coalescedError = failing?.error ?? error;
+        if (failing) {
+          stopAt = failing.index;
+          coalescedError = failing.error;
+        } else {
+          this.logger.warn(`stream batch of ${records.length}: every record's coalescing handlers succeeded alone`);
+        }
       }
       for (let index = 0; index < stopAt; index++) {
         const record = records[index];

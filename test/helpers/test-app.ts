@@ -321,6 +321,15 @@ export async function signUp(
   return { ...body, userId: body.user.id, email, password, bearer: `Bearer ${body.accessToken}` };
 }
 
+/** Creates a post of `author`'s and publishes it; its id. */
+export async function publishPost(t: TestApp, author: SignedIn, title: string): Promise<string> {
+  const post = (
+    await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
+  ).body as { id: string };
+  await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).expect(200);
+  return post.id;
+}
+
 /**
  * Sets attributes of a user item directly in the table, for states no API produces in one
  * step (a suspended user in an auth test). It bypasses the admin counter: use the admin API
