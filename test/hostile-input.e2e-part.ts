@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 /** Bodies a hostile client sends: deep nesting and prototype keys are 400s before validation. */
@@ -94,6 +95,115 @@ describe('hostile bodies (e2e)', () => {
       .expect(422);
     expect(Object.keys(conduitComment.body.errors)).toEqual(['body']);
   });
+
+  it('serves text stored before the rule as it is, refuses it sent back, and lets the other fields change (session 20)', async () => {
+    const user = await signUp(t);
+    const auth = { authorization: user.bearer };
+    const created = await t.http
+      .post('/api/v1/posts')
+      .set(auth)
+      .send({ title: 'Legacy', content: 'clean' })
+      .expect(201);
+    const id = (created.body as { id: string }).id;
+    // Written before the rule existed (or by a tool): a form feed and an ESC sequence in the content.
+    const legacy = 'Page one\fPage two \u001b[1mbold\u001b[0m';
+    await t.db.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: { PK: `POST#${id}`, SK: 'POST#CONTENT' },
+        UpdateExpression: 'SET content = :c',
+        ExpressionAttributeValues: { ':c': legacy },
+      }),
+    );
+    const read = await t.http.get(`/api/v1/posts/${id}`).set(auth).expect(200);
+    expect(read.body.content).toBe(legacy);
+    const patch = (body: object) =>
+      t.http.patch(`/api/v1/posts/${id}`).set(auth).set('if-match', String(read.headers.etag)).send(body);
+
+    // Sent back unchanged, it is refused like any new text: 400 naming the field, nothing written.
+    const refused = await patch({ title: 'Renamed', content: legacy }).expect(400);
+    expect([refused.body.code, refused.body.errors]).toEqual([
+      'validation_failed',
+      [{ field: 'content', messages: [expect.stringContaining('well-formed text')] }],
+    ]);
+    expect((await t.http.get(`/api/v1/posts/${id}`).set(auth).expect(200)).body).toMatchObject({
+      title: 'Legacy',
+      content: legacy,
+      version: read.body.version,
+    });
+    // A change that leaves the content out goes through, and the content stays as it was.
+    const renamed = await patch({ title: 'Renamed' }).expect(200);
+    expect(renamed.body).toMatchObject({ title: 'Renamed', content: legacy });
+    // Cleaning is sending the text without the control characters.
+    const cleaned = legacy.replace('\f', '').replaceAll('\u001b', '');
+    const saved = await t.http
+      .patch(`/api/v1/posts/${id}`)
+      .set(auth)
+      .set('if-match', String(renamed.headers.etag))
+      .send({ content: cleaned })
+      .expect(200);
+    expect(saved.body.content).toBe('Page onePage two [1mbold[0m');
+  });
+
+  it('refuses control characters in names, profiles and Conduit users, and blank comments, writing nothing (session 20)', async () => {
+    const user = await signUp(t);
+    const auth = { authorization: user.bearer };
+    const conduit = { authorization: `Token ${user.accessToken}` };
+    const json = (req: ReturnType<typeof t.http.post>, body: string) =>
+      req.set('content-type', 'application/json').send(body);
+    const fields = (res: { status: number; body: { code?: string; errors?: { field: string }[] } }) => {
+      expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
+      return res.body.errors?.map((error) => error.field);
+    };
+    const profileBefore = (await t.http.get('/api/v1/users/me').set(auth).expect(200)).body as object;
+
+    // Raw JSON, so the escapes arrive as written: ESC, a C1 control (CSI), BEL, a lone surrogate.
+    expect(fields(await json(t.http.patch('/api/v1/users/me').set(auth), '{"firstName":"Ada\\u001b[2J"}'))).toEqual([
+      'firstName',
+    ]);
+    const profile = '{"bio":"csi \\u009b31m","location":"\\u0007","website":"https://ada.example/\\ud800"}';
+    expect(fields(await json(t.http.patch('/api/v1/users/me/profile').set(auth), profile))?.sort()).toEqual([
+      'bio',
+      'location',
+      'website',
+    ]);
+    const conduitUser = await json(
+      t.http.put('/api/user').set(conduit),
+      '{"user":{"bio":"\\u0085","image":"https://a.example/\\u0000"}}',
+    );
+    expect(conduitUser.status).toBe(422);
+    expect(Object.keys(conduitUser.body.errors as object).sort()).toEqual(['bio', 'image']);
+    expect((await t.http.get('/api/v1/users/me').set(auth).expect(200)).body).toEqual(profileBefore);
+    const conduitProfile = await t.http.get('/api/user').set(conduit).expect(200);
+    expect(conduitProfile.body.user).toMatchObject({ bio: null, image: null });
+
+    // A comment that shows nothing: 400 natively, 422 in Conduit's envelope; no comment is written.
+    const created = await json(
+      t.http.post('/api/v1/posts').set(auth),
+      '{"title":"Blank replies","content":"x"}',
+    ).expect(201);
+    const { id, slug } = created.body as { id: string; slug: string };
+    await t.http.post(`/api/v1/posts/${id}/publish`).set(auth).send({}).expect(200);
+    for (const blank of ['"   "', '"\\n\\t"', '"\\u200b\\u00a0"']) {
+      expect(fields(await json(t.http.post(`/api/v1/posts/${id}/comments`).set(auth), `{"content":${blank}}`))).toEqual(
+        ['content'],
+      );
+      const viaConduit = await json(
+        t.http.post(`/api/articles/${slug}/comments`).set(conduit),
+        `{"comment":{"body":${blank}}}`,
+      );
+      expect(viaConduit.status).toBe(422);
+      expect(viaConduit.body.errors).toEqual({ body: [expect.stringContaining('must not be blank')] });
+    }
+    expect((await t.http.get(`/api/v1/posts/${id}/comments`).expect(200)).body.items).toEqual([]);
+    // Whitespace-only titles were refused already (trimmed to nothing); now bodies too.
+    expect(fields(await json(t.http.post('/api/v1/posts').set(auth), '{"title":"   ","content":"x"}'))).toEqual([
+      'title',
+    ]);
+    expect(fields(await json(t.http.patch(`/api/v1/posts/${id}`).set(auth), '{"content":" \\n "}'))).toEqual([
+      'content',
+    ]);
+  });
 });
 
 /** Identifiers people read: NFKC, no invisible characters, one script per slug or username. */
@@ -131,6 +241,26 @@ describe('identifiers (e2e)', () => {
       const res = await tag({ name }).expect(400);
       expect(res.body.errors[0].field).toBe('name');
     }
+  });
+
+  it('refuses control characters in tag and category names, descriptions and icons, creating nothing (session 20)', async () => {
+    const before = (await t.api.get('/api/v1/tags?limit=100').expect(200)).body.items.length as number;
+    const fieldsOf = (res: { body: { code: string; errors: { field: string }[] } }) => {
+      expect(res.body.code).toBe('validation_failed');
+      return res.body.errors.map((error) => error.field);
+    };
+    expect(fieldsOf(await tag({ name: 'Bell\u0007', description: 'esc \u001b[0m' }).expect(400))).toEqual([
+      'name',
+      'description',
+    ]);
+    const category = await t.api
+      .post('/api/v1/categories')
+      .set('authorization', admin.bearer)
+      .send({ name: 'Books', icon: 'book\u0085' })
+      .expect(400);
+    expect(fieldsOf(category)).toEqual(['icon']);
+    expect((await t.api.get('/api/v1/tags?limit=100').expect(200)).body.items).toHaveLength(before);
+    expect((await t.api.get('/api/v1/categories').expect(200)).body.items).toEqual([]);
   });
 
   it('gives a mixed-script name a generated single-script slug', async () => {

@@ -3,7 +3,7 @@ import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { ApiProperty, PickType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
-import { PlainText } from '../../common/validation/identifiers.js';
+import { NotBlank, PlainText } from '../../common/validation/identifiers.js';
 import { COMMENT_STATUSES, type CommentStatus } from '../comment.entity.js';
 
 export class CreateCommentDto {
@@ -11,6 +11,7 @@ export class CreateCommentDto {
   @IsString()
   @Length(1, 10_000)
   @PlainText()
+  @NotBlank()
   content!: string;
 
   /** The comment this replies to (same post). Replies deeper than the limit attach to the deepest allowed ancestor. */

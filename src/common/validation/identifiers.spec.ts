@@ -1,4 +1,4 @@
-import { hasInvisible, hasUnsafeCharacters, isSingleScript, withoutInvisible } from './identifiers.js';
+import { hasInvisible, hasUnsafeCharacters, isBlank, isSingleScript, withoutInvisible } from './identifiers.js';
 import { slugify } from '../../slugs/slugify.js';
 
 describe('identifier rules', () => {
@@ -51,8 +51,28 @@ describe('identifier rules', () => {
     ['\u000b\u000c', true, 'vertical tab, form feed'],
     ['\ud83d\udc09 dragon', false, 'a surrogate pair (emoji)'],
     ['a\tb\r\nc\n', false, 'tab, CR, LF'],
-    ['café \u00a0 \u0085', false, 'C1 and no-break space are left to the other rules'],
+    ['\u0080', true, 'C1: the first'],
+    ['next\u0085line', true, 'C1: NEL'],
+    ['\u009b31m', true, 'C1: CSI'],
+    ['\u0093quoted\u0094', true, 'C1: Windows-1252 quotes decoded as Latin-1'],
+    ['\u009f', true, 'C1: the last'],
+    [
+      'café \u00a0 \u00ff \u2028',
+      false,
+      'no-break space and Latin-1 letters are text; U+2028 is left to the other rules',
+    ],
   ])('unsafe characters in free text: %j -> %s (%s)', (text, expected) => {
     expect(hasUnsafeCharacters(text)).toBe(expected);
+  });
+
+  it.each([
+    ['', true],
+    [' \t\r\n', true],
+    ['\u00a0\u2003\u3000', true],
+    ['\u200b\u200d\ufeff\u2800\u3164', true],
+    [' a ', false],
+    ['\u200b.', false],
+  ])('blank text: %j -> %s', (text, expected) => {
+    expect(isBlank(text)).toBe(expected);
   });
 });

@@ -152,21 +152,42 @@ export const NoInvisibleCharacters = stringRule(
 
 /**
  * A lone UTF-16 surrogate (with the `u` flag a valid pair is one code point and does not match),
- * or a C0 control or DEL other than tab, line feed and carriage return. DynamoDB stores strings as
- * UTF-8, which cannot encode a lone surrogate, and NUL and other controls break whatever re-encodes
- * or prints the text (mail, webhooks, exports). Review 19a L5.
+ * a C0 control or DEL other than tab, line feed and carriage return, or a C1 control
+ * (U+0080-U+009F). DynamoDB stores strings as UTF-8, which cannot encode a lone surrogate, and NUL
+ * and other controls break whatever re-encodes or prints the text (mail, webhooks, exports, a
+ * terminal reading the logs). C1 controls have no use in text sent as JSON: U+009B is an 8-bit
+ * terminal's CSI (what `ESC [` is), U+0085 (NEL) is a line break only to EBCDIC-era software, and
+ * the rest mostly arrive as Windows-1252 text decoded as Latin-1 (`\u0093` for a curly quote),
+ * which is better refused than stored garbled. Review 19a L5; session 20.
  */
 // eslint-disable-next-line no-control-regex -- control characters are what it finds
-const NOT_PLAIN_TEXT = /[\uD800-\uDFFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/u;
+const NOT_PLAIN_TEXT = /[\uD800-\uDFFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
 
 /** True when the text holds a lone surrogate or a control character other than tab, LF and CR. */
 export const hasUnsafeCharacters = (text: string): boolean => NOT_PLAIN_TEXT.test(text);
 
-/** Refuses lone surrogates and control characters other than tab, LF and CR (free text: titles, bodies). */
+/**
+ * Refuses lone surrogates and control characters (C0 but tab, LF and CR; DEL; C1) in stored free
+ * text: titles, bodies, comments, names, bios, descriptions, URLs (docs/data-model.md, "Free text").
+ */
 export const PlainText = stringRule(
   'plainText',
   '$property must be well-formed text (no lone surrogates, NUL or other control characters)',
   (text) => !hasUnsafeCharacters(text),
+);
+
+/** True when nothing of the text shows: only whitespace and invisible or filler characters (or nothing). */
+export const isBlank = (text: string): boolean => withoutInvisible(text).trim() === '';
+
+/**
+ * Refuses text that shows nothing (`"   "`, a lone zero-width space) where the text is kept as
+ * written (a comment's or a post's body: leading spaces may be Markdown); trimmed fields get this
+ * from their length rule.
+ */
+export const NotBlank = stringRule(
+  'notBlank',
+  '$property must not be blank (whitespace or invisible characters only)',
+  (text) => !isBlank(text),
 );
 
 /** Refuses a mix of scripts (TR39 single-script; Common and Inherited allowed with any). */

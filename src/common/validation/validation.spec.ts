@@ -7,7 +7,15 @@ import { NoQueryDto } from '../dto/no-query.dto.js';
 import { PageQueryDto } from '../dto/page-query.dto.js';
 import { CreatePostDto, FeedQueryDto } from '../../posts/dto/post.dto.js';
 import { CreateCommentDto } from '../../comments/dto/comment.dto.js';
-import { ConduitNewArticleDto, ConduitNewCommentDto } from '../../conduit/dto/conduit.dto.js';
+import {
+  ConduitNewArticleDto,
+  ConduitNewCommentDto,
+  ConduitUpdateUserDto,
+  ConduitUserChangesDto,
+} from '../../conduit/dto/conduit.dto.js';
+import { RegisterDto } from '../../users/dto/register.dto.js';
+import { UpdateMeDto, UpdateProfileDto } from '../../users/dto/update-user.dto.js';
+import { CreateCategoryDto, CreateTagDto, UpdateTagDto } from '../../taxonomy/dto/taxonomy.dto.js';
 import { createValidationPipe, memoiseValidationMetadata } from './validation.js';
 
 class Base {
@@ -259,10 +267,111 @@ describe('free text refuses lone surrogates and control characters (review 19a L
     ]);
   });
 
+  it('on every other stored free text: names, bios, profile fields and URLs, preferences, tags and categories (session 20)', async () => {
+    const bad = 'bell \u0007';
+    const register = { email: 'ada@example.com', password: 'correct horse battery staple' };
+    expect(await errorsOf(RegisterDto, { ...register, firstName: bad, lastName: '\ud800' })).toEqual([
+      { field: 'firstName', messages: [message('firstName')] },
+      { field: 'lastName', messages: [message('lastName')] },
+    ]);
+    expect(await errorsOf(UpdateMeDto, { firstName: 'nul \u0000' })).toEqual([
+      { field: 'firstName', messages: [message('firstName')] },
+    ]);
+    const url = 'https://example.com/a\u001b[2Jb';
+    expect(
+      await errorsOf(UpdateProfileDto, {
+        bio: bad,
+        location: 'csi \u009b',
+        avatarUrl: url,
+        website: url,
+        socialLinks: [{ network: 'github', url }],
+      }),
+    ).toEqual([
+      { field: 'bio', messages: [message('bio')] },
+      { field: 'avatarUrl', messages: [message('avatarUrl')] },
+      { field: 'website', messages: [message('website')] },
+      { field: 'location', messages: [message('location')] },
+      { field: 'socialLinks.0.url', messages: [message('url')] },
+    ]);
+    const preferences = await errorsOf(UpdateProfileDto, { preferences: { theme: 'dark\u0000' } });
+    expect(preferences).toEqual([
+      { field: 'preferences', messages: [expect.stringContaining('no control characters')] },
+    ]);
+    expect(await errorsOf(UpdateProfileDto, { preferences: { theme: 'dark', size: 3 } })).toEqual([]);
+    // Conduit's PUT /api/user: bio comes from the native rule; image, and the nested field names.
+    expect(await errorsOf(ConduitUserChangesDto, { bio: bad, image: url })).toEqual([
+      { field: 'image', messages: [message('image')] },
+      { field: 'bio', messages: [message('bio')] },
+    ]);
+    expect(await errorsOf(ConduitUpdateUserDto, { user: { bio: '\u0085' } })).toEqual([
+      { field: 'user.bio', messages: [message('bio')] },
+    ]);
+    const taxonomy = { name: 'esc\u001b', description: bad };
+    expect(await errorsOf(CreateTagDto, taxonomy)).toEqual([
+      { field: 'name', messages: [message('name')] },
+      { field: 'description', messages: [message('description')] },
+    ]);
+    expect(await errorsOf(CreateCategoryDto, { ...taxonomy, icon: '\u0080' })).toEqual([
+      { field: 'icon', messages: [message('icon')] },
+      { field: 'name', messages: [message('name')] },
+      { field: 'description', messages: [message('description')] },
+    ]);
+    expect(await errorsOf(UpdateTagDto, { description: '\udfff' })).toEqual([
+      { field: 'description', messages: [message('description')] },
+    ]);
+    expect(
+      await errorsOf(ConduitNewArticleDto, { title: 't', description: 'd', body: 'b', tagList: ['ok', 'esc\u001b'] }),
+    ).toEqual([{ field: 'tagList', messages: [expect.stringContaining('well-formed text')] }]);
+    expect(
+      await errorsOf(CreatePostDto, { title: 't', content: 'c', featuredImageUrl: 'https://example.com/\u0007.png' }),
+    ).toEqual([{ field: 'featuredImageUrl', messages: [message('featuredImageUrl')] }]);
+  });
+
+  it('takes emoji, non-Latin text and no-break spaces in names, bios, tags and URLs', async () => {
+    const text = 'Ada \ud83d\udc09 Лавлейс\u00a0日本';
+    expect(await errorsOf(UpdateMeDto, { firstName: text, lastName: text })).toEqual([]);
+    expect(
+      await errorsOf(UpdateProfileDto, { bio: `${text}\n\tmore`, location: text, website: 'https://ada.example/é' }),
+    ).toEqual([]);
+    expect(await errorsOf(CreateCategoryDto, { name: text, description: text, icon: 'book' })).toEqual([]);
+  });
+
   it('takes emoji (surrogate pairs), tabs and line breaks', async () => {
     const text = 'Dragons \ud83d\udc09\tand\r\nmore\n';
     expect(await errorsOf(CreatePostDto, { title: text, excerpt: text, content: text })).toEqual([]);
     expect(await errorsOf(CreateCommentDto, { content: text })).toEqual([]);
     expect(await errorsOf(ConduitNewArticleDto, { title: text, description: text, body: text })).toEqual([]);
+  });
+
+  describe('bodies that show nothing are refused (session 20)', () => {
+    const blank = (field: string) => `${field} must not be blank (whitespace or invisible characters only)`;
+
+    it.each(['   ', '\n\t \r\n', '\u200b', ' \u00a0\u3000\u2800 '])(
+      '%j as a comment, a post body or title',
+      async (text) => {
+        expect(await errorsOf(CreateCommentDto, { content: text })).toEqual([
+          { field: 'content', messages: [blank('content')] },
+        ]);
+        expect(await errorsOf(ConduitNewCommentDto, { body: text })).toEqual([
+          { field: 'body', messages: [blank('body')] },
+        ]);
+        expect(await errorsOf(CreatePostDto, { title: 'A title', content: text })).toEqual([
+          { field: 'content', messages: [blank('content')] },
+        ]);
+        expect(await errorsOf(ConduitNewArticleDto, { title: 'A title', description: 'd', body: text })).toEqual([
+          { field: 'body', messages: [blank('body')] },
+        ]);
+        // A title is trimmed first: whitespace alone fails its length rule, invisible characters this one.
+        expect(
+          ((await errorsOf(CreatePostDto, { title: text, content: 'x' })) as { field: string }[]).map((e) => e.field),
+        ).toEqual(['title']);
+      },
+    );
+
+    it('keeps text with something to show as written, leading spaces included', async () => {
+      expect(await errorsOf(CreateCommentDto, { content: '    indented code' })).toEqual([]);
+      expect(await errorsOf(CreateCommentDto, { content: '.' })).toEqual([]);
+      expect(await errorsOf(CreatePostDto, { title: ' x ', content: '\n\n    x' })).toEqual([]);
+    });
   });
 });

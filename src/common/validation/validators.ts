@@ -3,6 +3,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsEmail, IsString, MaxLength, registerDecorator, type ValidationOptions } from 'class-validator';
 import { isIsoCalendarDate, pastDateMessage } from './dates.js';
+import { hasUnsafeCharacters } from './identifiers.js';
 
 /** The string's UTF-8 encoding is at most `max` bytes (bcrypt reads only 72). */
 export function MaxBytes(max: number, options?: ValidationOptions): PropertyDecorator {
@@ -58,7 +59,7 @@ export function IsIsoCalendarDate(options?: ValidationOptions) {
     });
 }
 
-/** A flat object with at most `maxKeys` keys of safe names and small scalar values (keeps items far below 400 KB). */
+/** A flat object with at most `maxKeys` keys of safe names and small scalar values, strings of plain text (keeps items far below 400 KB). */
 export function IsSmallFlatRecord(
   maxKeys: number,
   maxKeyLength: number,
@@ -71,7 +72,7 @@ export function IsSmallFlatRecord(
       target: target.constructor,
       propertyName,
       options: {
-        message: `$property must have at most ${maxKeys} keys of up to ${maxKeyLength} characters (a-z, A-Z, 0-9, . _ -) with strings of up to ${maxStringLength} characters, numbers or booleans`,
+        message: `$property must have at most ${maxKeys} keys of up to ${maxKeyLength} characters (a-z, A-Z, 0-9, . _ -) with strings of up to ${maxStringLength} characters (no control characters or lone surrogates), numbers or booleans`,
         ...options,
       },
       validator: {
@@ -83,7 +84,7 @@ export function IsSmallFlatRecord(
             entries.every(
               ([key, v]) =>
                 new RegExp(`^[A-Za-z0-9._-]{1,${maxKeyLength}}$`).test(key) &&
-                ((typeof v === 'string' && v.length <= maxStringLength) ||
+                ((typeof v === 'string' && v.length <= maxStringLength && !hasUnsafeCharacters(v)) ||
                   (typeof v === 'number' && Number.isFinite(v)) ||
                   typeof v === 'boolean'),
             )

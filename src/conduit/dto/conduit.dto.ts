@@ -19,7 +19,7 @@ import { RegisterDto } from '../../users/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
-import { NoInvisibleCharacters, PlainText, TrimNfkcEach } from '../../common/validation/identifiers.js';
+import { NoInvisibleCharacters, NotBlank, PlainText, TrimNfkcEach } from '../../common/validation/identifiers.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
 import { ERROR_CODES, type ErrorCode } from '../../common/errors/error-codes.js';
@@ -84,6 +84,7 @@ export class ConduitUserChangesDto extends IntersectionType(
     { message: 'image must be an http(s) URL' },
   )
   @MaxLength(2048)
+  @PlainText()
   image?: string | null;
 
   /** Sent back by some clients with the rest of the user; ignored. */
@@ -152,6 +153,7 @@ export class ConduitNewArticleDto extends PickType(CreatePostDto, ['title'] as c
   @Length(1, MAX_CONTENT_CHARS)
   @MaxBytes(MAX_CONTENT_BYTES)
   @PlainText()
+  @NotBlank()
   body!: string;
 
   /**
@@ -166,6 +168,7 @@ export class ConduitNewArticleDto extends PickType(CreatePostDto, ['title'] as c
   @IsString({ each: true })
   @Length(1, 80, { each: true })
   @NoInvisibleCharacters({ each: true })
+  @PlainText({ each: true })
   tagList?: string[];
 }
 
@@ -269,6 +272,7 @@ export class ConduitNewCommentDto {
   @IsString()
   @Length(1, 10_000)
   @PlainText()
+  @NotBlank()
   body!: string;
 }
 

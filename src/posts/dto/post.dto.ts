@@ -18,7 +18,7 @@ import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
 import { MaxBytes, Trim } from '../../common/validation/validators.js';
 import { acceptPlainPageQuery } from '../../common/validation/validation.js';
-import { NoInvisibleCharacters, Nfkc, PlainText, SingleScript } from '../../common/validation/identifiers.js';
+import { NoInvisibleCharacters, Nfkc, NotBlank, PlainText, SingleScript } from '../../common/validation/identifiers.js';
 import { POST_STATUSES, type PostStatus } from '../post.entity.js';
 
 /** Content bound: 100,000 characters and 200,000 bytes of UTF-8, so the content item stays far below 400 KB. */
@@ -32,6 +32,7 @@ export class CreatePostDto {
   @IsString()
   @Length(1, 200)
   @PlainText()
+  @NotBlank()
   title!: string;
 
   /** Generated from the title when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. */
@@ -57,6 +58,7 @@ export class CreatePostDto {
   @Length(1, MAX_CONTENT_CHARS)
   @MaxBytes(MAX_CONTENT_BYTES)
   @PlainText()
+  @NotBlank()
   content!: string;
 
   /** @example https://example.com/cover.png */
@@ -66,6 +68,7 @@ export class CreatePostDto {
     { message: 'featuredImageUrl must be an http(s) URL' },
   )
   @MaxLength(2048)
+  @PlainText()
   featuredImageUrl?: string;
 
   /** An existing category's id. */

@@ -4,7 +4,7 @@ import { OmitType, PartialType } from '@nestjs/swagger';
 import { PageQueryDto } from '../../common/dto/page-query.dto.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from '../../slugs/slugify.js';
-import { NoInvisibleCharacters, Nfkc, SingleScript, TrimNfkc } from '../../common/validation/identifiers.js';
+import { NoInvisibleCharacters, Nfkc, PlainText, SingleScript, TrimNfkc } from '../../common/validation/identifiers.js';
 
 const SLUG_MESSAGE = 'slug must be lower-case letters and digits joined by single hyphens';
 
@@ -14,6 +14,7 @@ export class CreateTagDto {
   @IsString()
   @Length(1, 80)
   @NoInvisibleCharacters()
+  @PlainText()
   name!: string;
 
   /** Generated from the name when absent (`-2`, `-3`... on collision); an explicit taken slug is 409. @example typescript */
@@ -29,6 +30,7 @@ export class CreateTagDto {
   @IsOptional()
   @IsString()
   @MaxLength(500)
+  @PlainText()
   description?: string;
 
   /** @example #3178c6 */
@@ -44,6 +46,7 @@ export class CreateCategoryDto extends CreateTagDto {
   @IsOptional()
   @IsString()
   @MaxLength(50)
+  @PlainText()
   icon?: string;
 
   /** Order among siblings (then by name). @example 10 */

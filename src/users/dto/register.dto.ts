@@ -1,7 +1,7 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { AccountEmail, NewPassword, Trim } from '../../common/validation/validators.js';
 import { USERNAME_PATTERN } from '../../identity/username.js';
-import { TrimNfkcLower } from '../../common/validation/identifiers.js';
+import { PlainText, TrimNfkcLower } from '../../common/validation/identifiers.js';
 
 export class RegisterDto {
   /**
@@ -23,6 +23,7 @@ export class RegisterDto {
   @Trim()
   @IsString()
   @Length(1, 100)
+  @PlainText()
   firstName?: string;
 
   /** @example Lovelace */
@@ -30,6 +31,7 @@ export class RegisterDto {
   @Trim()
   @IsString()
   @Length(1, 100)
+  @PlainText()
   lastName?: string;
 
   /**

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { TrimNfkcLower } from '../../common/validation/identifiers.js';
+import { PlainText, TrimNfkcLower } from '../../common/validation/identifiers.js';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -47,6 +47,7 @@ export class SocialLinkInputDto {
   /** @example https://github.com/ada */
   @IsUrl(HTTP_URL, { message: 'url must be an http(s) URL' })
   @MaxLength(2048)
+  @PlainText()
   url!: string;
 }
 
@@ -56,24 +57,28 @@ export class UpdateProfileDto {
   @IsOptional()
   @IsString()
   @MaxLength(1000)
+  @PlainText()
   bio?: string | null;
 
   /** @example https://example.com/ada.png */
   @IsOptional()
   @IsUrl(HTTP_URL, { message: 'avatarUrl must be an http(s) URL' })
   @MaxLength(2048)
+  @PlainText()
   avatarUrl?: string | null;
 
   /** @example https://ada.example */
   @IsOptional()
   @IsUrl(HTTP_URL, { message: 'website must be an http(s) URL' })
   @MaxLength(2048)
+  @PlainText()
   website?: string | null;
 
   /** @example London */
   @IsOptional()
   @IsString()
   @MaxLength(100)
+  @PlainText()
   location?: string | null;
 
   /** A real calendar date in the past, `YYYY-MM-DD`. @example 1815-12-10 */
@@ -96,7 +101,7 @@ export class UpdateProfileDto {
   @Type(() => SocialLinkInputDto)
   socialLinks?: SocialLinkInputDto[] | null;
 
-  /** Up to 20 keys (1-50 characters of a-z, A-Z, 0-9, . _ -) with string (up to 200 characters), number or boolean values. */
+  /** Up to 20 keys (1-50 characters of a-z, A-Z, 0-9, . _ -) with string (up to 200 characters, no control characters), number or boolean values. */
   @IsOptional()
   @ValidateIf((_object, value) => value !== null)
   @IsObject()

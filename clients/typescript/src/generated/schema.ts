@@ -2563,7 +2563,7 @@ export interface components {
              * @example +447700900123
              */
             phoneNumber?: string | null;
-            /** @description Up to 20 keys (1-50 characters of a-z, A-Z, 0-9, . _ -) with string (up to 200 characters), number or boolean values. */
+            /** @description Up to 20 keys (1-50 characters of a-z, A-Z, 0-9, . _ -) with string (up to 200 characters, no control characters), number or boolean values. */
             preferences?: {
                 [key: string]: unknown;
             } | null;
