@@ -54,6 +54,8 @@ describe('rate limits (e2e)', () => {
         PUBLISH_RATE_WINDOW_SECONDS: WEEK,
         TAG_CREATE_RATE_MAX_PER_ACCOUNT: '12',
         TAG_CREATE_RATE_WINDOW_SECONDS: WEEK,
+        VIEW_RATE_MAX_PER_CLIENT: '3',
+        VIEW_RATE_WINDOW_SECONDS: WEEK,
       },
       { clock: new SettableClock().set('2026-05-15T12:10:00.000Z') },
     );
@@ -413,6 +415,46 @@ describe('rate limits (e2e)', () => {
       await view(newIp(), 'a').set('authorization', bearer).expect(200);
       await t.mailSent();
       expect((await view(newIp(), 'b').set('authorization', bearer).expect(200)).body.viewCount).toBe(5);
+    });
+
+    it('count at most VIEW_RATE_MAX_PER_CLIENT per client address per window; past it a view is served, not counted', async () => {
+      const author = (await freshUser()).body as { accessToken: string };
+      const post = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', `Bearer ${author.accessToken}`)
+        .send({ title: 'Viewed from one /64', content: 'x' })
+        .expect(201);
+      await t.api
+        .post(`/api/v1/posts/${post.body.id}/publish`)
+        .set('authorization', `Bearer ${author.accessToken}`)
+        .send({})
+        .expect(200);
+      // Five signed-in readers (five viewers) behind one IPv6 /64, each on an address of its own.
+      const readers = await Promise.all(
+        Array.from(
+          { length: 5 },
+          async () => `Bearer ${((await freshUser()).body as { accessToken: string }).accessToken}`,
+        ),
+      );
+      const block = newBlock();
+      const views: number[] = [];
+      for (const [i, bearer] of readers.entries()) {
+        const res = await t.api
+          .post(`/api/v1/posts/${post.body.id}/views`)
+          .set('x-forwarded-for', `${block}:${i + 1}`)
+          .set('authorization', bearer)
+          .expect(200);
+        views.push(res.body.viewCount as number);
+      }
+      // Three counted (the budget); the fourth and fifth answer the count as read and add nothing.
+      expect(views).toEqual([1, 1, 1, 0, 0]);
+      await t.mailSent();
+      const read = await t.api.get(`/api/v1/posts/${post.body.id}`).expect(200);
+      expect(read.body).toMatchObject({ title: 'Viewed from one /64', viewCount: 3 });
+      // The block's budget is spent for every post; another client's is not.
+      const anonymous = (ip: string) => t.api.post(`/api/v1/posts/${post.body.id}/views`).set('x-forwarded-for', ip);
+      expect((await anonymous(`${block}:99`).expect(200)).body.viewCount).toBe(3);
+      expect((await anonymous(newIp()).expect(200)).body.viewCount).toBe(4);
     });
   });
 });

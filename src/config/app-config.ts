@@ -182,6 +182,12 @@ export interface AppConfig {
    */
   viewReadCacheSeconds: number;
   /**
+   * Counted views per client (an IPv4 address, an IPv6 /64) per window, kept in memory by each
+   * instance (src/posts/view-budgets.ts): past it a view is served but not counted (0: off).
+   * Per instance, so N instances allow N times the budget. Session 20.
+   */
+  viewRatePerClient: RateRule;
+  /**
    * Likes of one post a second that an instance counts on the post's counter item (in `likeCount` at
    * once); more go to its like shards, counted once the stream folds them (src/posts/like-heat.ts).
    * 0: all to the shards. Review 12, M3.
@@ -661,6 +667,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     slugCacheSeconds: int('SLUG_CACHE_SECONDS', 30, 0, 3600),
     viewCounterShards: int('VIEW_COUNTER_SHARDS', 32, 1, 100),
     viewReadCacheSeconds: int('VIEW_READ_CACHE_SECONDS', production ? 1 : 0, 0, 60),
+    viewRatePerClient: rule('view-client', 'VIEW', 'CLIENT', 300, 3600),
     likeDirectMaxPerSecond: int('LIKE_DIRECT_MAX_PER_SECOND', 10, 0, 50),
     commentDirectMaxPerSecond: int('COMMENT_DIRECT_MAX_PER_SECOND', 5, 0, 50),
     // issue 12: exposure and CPU limits

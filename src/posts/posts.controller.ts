@@ -21,6 +21,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { Authenticated, CurrentUser, OptionalAuth, Public } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
+import { clientSubject } from '../common/network/client-subject.js';
 import { NoQueryDto } from '../common/dto/no-query.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
@@ -269,7 +270,9 @@ export class PostsController {
    * @remarks Counts a view of a published post and returns the count, approximately: the count as read plus this
    * view (views are counted on sharded counters that the change stream folds into the post's count a moment later, so
    * views just made by others may be missing from it). A viewer (the signed-in user, or else the client's address: an
-   * IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour.
+   * IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour. A client address has a budget of
+   * counted views per window on each server instance (`VIEW_RATE_MAX_PER_CLIENT`, 300 an hour by default): past it a
+   * view is still answered, 200 with the count as read, and not counted.
    */
   @OptionalAuth()
   @Post(':id/views')
@@ -281,6 +284,6 @@ export class PostsController {
     @Req() req: Request,
   ): Promise<ViewCountDto> {
     const who = this.posts.viewerKey(viewer?.userId, req.ip);
-    return { viewCount: await this.posts.addView(id, who) };
+    return { viewCount: await this.posts.addView(id, who, clientSubject(req.ip)) };
   }
 }

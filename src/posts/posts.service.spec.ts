@@ -92,6 +92,7 @@ function setUp(
     rateLimits: { publishPerAuthor: PUBLISH_RULE },
     viewCounterShards: 32,
     viewReadCacheSeconds: 0,
+    viewRatePerClient: { name: 'view-client', max: 300, windowSeconds: 3600 },
     likeDirectMaxPerSecond: 10,
     commentDirectMaxPerSecond: 5,
     ...config,
@@ -316,39 +317,56 @@ describe('PostsService.addView', () => {
 
   it('reads the post once per VIEW_READ_CACHE_SECONDS per instance while it is live, then again', async () => {
     const { service, posts, clock } = setUp(live(), {}, { viewReadCacheSeconds: 1 });
-    await service.addView('p1', 'viewer-1');
-    await service.addView('p1', 'viewer-2');
+    await service.addView('p1', 'viewer-1', '192.0.2.1');
+    await service.addView('p1', 'viewer-2', '192.0.2.1');
     expect(posts.findForCounting).toHaveBeenCalledTimes(1);
     expect(posts.addView.mock.calls.map((call) => [call[1], call[4]])).toEqual([
       ['viewer-1', 32],
       ['viewer-2', 32],
     ]);
     clock.set(new Date(Date.parse(NOW) + 1000));
-    await service.addView('p1', 'viewer-3');
+    await service.addView('p1', 'viewer-3', '192.0.2.1');
     expect(posts.findForCounting).toHaveBeenCalledTimes(2);
   });
 
   it('sends no write for a viewer this instance counted within the hour, and counts it again after (review 19c, M1)', async () => {
     const { service, posts, clock } = setUp(live());
-    expect(await service.addView('p1', 'viewer-1')).toBe(1);
-    expect(await service.addView('p1', 'viewer-1')).toBe(0);
-    await service.addView('p1', 'viewer-2');
+    expect(await service.addView('p1', 'viewer-1', '192.0.2.1')).toBe(1);
+    expect(await service.addView('p1', 'viewer-1', '192.0.2.1')).toBe(0);
+    await service.addView('p1', 'viewer-2', '192.0.2.1');
     expect(posts.addView.mock.calls.map((call) => call[1])).toEqual(['viewer-1', 'viewer-2']);
     clock.set(new Date(Date.parse(NOW) + 3600 * 1000));
-    await service.addView('p1', 'viewer-1');
+    await service.addView('p1', 'viewer-1', '192.0.2.1');
     expect(posts.addView.mock.calls.map((call) => call[1])).toEqual(['viewer-1', 'viewer-2', 'viewer-1']);
   });
 
   it('reads on every view with the cache off, and never remembers a post that is not live', async () => {
     const off = setUp(live());
-    await off.service.addView('p1', 'a');
-    await off.service.addView('p1', 'b');
+    await off.service.addView('p1', 'a', '192.0.2.1');
+    await off.service.addView('p1', 'b', '192.0.2.1');
     expect(off.posts.findForCounting).toHaveBeenCalledTimes(2);
 
     const draft = setUp(stored(), {}, { viewReadCacheSeconds: 60 });
     for (const who of ['a', 'b'])
-      expect(await refusalOf(() => draft.service.addView('p1', who))).toBe('404 post_not_found');
+      expect(await refusalOf(() => draft.service.addView('p1', who, '192.0.2.1'))).toBe('404 post_not_found');
     expect(draft.posts.findForCounting).toHaveBeenCalledTimes(2);
     expect(draft.posts.addView).not.toHaveBeenCalled();
+  });
+
+  it('sends no write past the client budget (VIEW_RATE_MAX_PER_CLIENT), answering the count as read, and counts again in the next window', async () => {
+    const rule = { name: 'view-client', max: 2, windowSeconds: 3600 };
+    const { service, posts, clock } = setUp(live(), {}, { viewRatePerClient: rule });
+    expect(await service.addView('p1', 'viewer-1', '192.0.2.1')).toBe(1);
+    expect(await service.addView('p1', 'viewer-2', '192.0.2.1')).toBe(1);
+    // A third viewer from the same client, signed in or not: served, not counted.
+    expect(await service.addView('p1', 'viewer-3', '192.0.2.1')).toBe(0);
+    expect(await service.addView('p1', 'viewer-4', '192.0.2.9')).toBe(1);
+    expect(posts.addView.mock.calls.map((call) => call[1])).toEqual(['viewer-1', 'viewer-2', 'viewer-4']);
+    // A repeat this instance remembers takes nothing from the budget.
+    expect(await service.addView('p1', 'viewer-4', '192.0.2.9')).toBe(0);
+    expect(await service.addView('p1', 'viewer-5', '192.0.2.9')).toBe(1);
+    clock.set(new Date(Date.parse(NOW) + 3600 * 1000));
+    expect(await service.addView('p1', 'viewer-3', '192.0.2.1')).toBe(1);
+    expect(posts.addView).toHaveBeenCalledTimes(5);
   });
 });

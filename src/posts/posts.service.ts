@@ -30,6 +30,7 @@ import { type PostRead, PostsRepository } from './posts.repository.js';
 import { PostWriteHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
 import { RecentViewers } from './recent-viewers.js';
+import { ViewBudgets } from './view-budgets.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
@@ -88,6 +89,7 @@ export class PostsService {
     private readonly heat: PostWriteHeat,
   ) {
     this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
+    this.viewBudgets = new ViewBudgets(config.viewRatePerClient);
     this.viewerHashKey = Buffer.from(
       hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
     );
@@ -97,6 +99,8 @@ export class PostsService {
   private readonly viewReads: RecentViewReads;
   /** Viewers counted (or refused as counted) here within the window: their repeats write nothing. */
   private readonly viewers = new RecentViewers();
+  /** Views each client may still have counted here in this window (VIEW_RATE_MAX_PER_CLIENT). */
+  private readonly viewBudgets: ViewBudgets;
 
   /** Whether the user authored any post, in any status (one small index Query). */
   async hasAuthored(userId: string): Promise<boolean> {
@@ -536,13 +540,17 @@ export class PostsService {
   /**
    * Counts a view once per viewer per post per hour, so loops cannot inflate `viewCount`. A viewer
    * this instance counted (or saw refused) within the hour writes nothing: the answer is the count
-   * as read (review 19c, M1: the refused conditional write is billed too).
+   * as read (review 19c, M1: the refused conditional write is billed too). Nor does a view from a
+   * `client` (its `clientSubject`, signed in or not) that spent its budget of views sent to the
+   * table on this instance (VIEW_RATE_MAX_PER_CLIENT, src/posts/view-budgets.ts): still 200, not 429.
    */
-  async addView(postId: string, viewer: string): Promise<number> {
+  async addView(postId: string, viewer: string, client: string): Promise<number> {
     const now = this.clock.now();
     const read = await this.viewReads.get(postId, now, () => this.posts.findForCounting(postId));
     if (!read || !isLive(read.summary, now)) throw postNotFound();
-    if (this.viewers.has(postId, viewer, now)) return (read.summary.viewCount ?? 0) + read.counts.viewCount;
+    if (this.viewers.has(postId, viewer, now) || !this.viewBudgets.take(client, now)) {
+      return (read.summary.viewCount ?? 0) + read.counts.viewCount;
+    }
     const count = await this.posts.addView(read, viewer, now, VIEW_DEDUP_SECONDS, this.config.viewCounterShards);
     if (count === undefined) throw postNotFound();
     this.viewers.remember(postId, viewer, new Date(now.getTime() + VIEW_DEDUP_SECONDS * 1000));

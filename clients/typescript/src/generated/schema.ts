@@ -900,7 +900,9 @@ export interface paths {
          * @description Counts a view of a published post and returns the count, approximately: the count as read plus this
          *     view (views are counted on sharded counters that the change stream folds into the post's count a moment later, so
          *     views just made by others may be missing from it). A viewer (the signed-in user, or else the client's address: an
-         *     IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour.
+         *     IPv4 address, an IPv6 /64, whatever the user agent) counts once per post per hour. A client address has a budget of
+         *     counted views per window on each server instance (`VIEW_RATE_MAX_PER_CLIENT`, 300 an hour by default): past it a
+         *     view is still answered, 200 with the count as read, and not counted.
          */
         post: operations["postsView"];
         delete?: never;
