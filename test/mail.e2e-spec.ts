@@ -55,13 +55,17 @@ describe('Mail through a real SMTP server', () => {
       .expect(204);
     await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'a-brand-new-password' }).expect(200);
 
-    // The security notice goes to the account's address.
+    // The security notice goes to the account's address, and says a reset (review 20b L6): whoever
+    // used the link reads this mailbox, so it comes first.
     await t.mailSent();
     const notice = await inbox.next(user.email, 'password_changed');
-    expect(notice.header('Subject')).toBe('Your password was changed');
+    expect(notice.header('Subject')).toBe('Your password was reset');
     expect(notice.decoded).not.toMatch(/token=/);
+    expect(notice.decoded).toContain('every device was signed out');
+    expect(notice.decoded).toContain('secure the mailbox first');
+    expect(notice.decoded).not.toContain('someone else knows your password');
     // "It wasn't me": the front end's "forgot password" page under PUBLIC_URL, in both parts.
-    expect(notice.decoded).toContain('If this was not you');
+    expect(notice.decoded).toContain('If you did not reset it yourself');
     expect(notice.decoded).toMatch(/https:\/\/app\.example\.test\/forgot-password\r?\n/);
     expect(notice.decoded).toContain(`<a href="${FRONT_END}/forgot-password">`);
     // Neither the link nor the token ever reaches the log.
@@ -103,7 +107,11 @@ describe('Mail through a real SMTP server', () => {
       .send({ currentPassword: user.password, newPassword: 'another-password-1' })
       .expect(204);
     await t.mailSent();
-    expect((await inbox.next(user.email, 'password_changed')).to).toEqual([user.email]);
+    const notice = await inbox.next(user.email, 'password_changed');
+    expect(notice.to).toEqual([user.email]);
+    // A change (the current password) is not a reset: someone knows the password, and a reset by mail fixes it.
+    expect(notice.header('Subject')).toBe('Your password was changed');
+    expect(notice.decoded).toContain('someone else knows your password');
   });
 });
 

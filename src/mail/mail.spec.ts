@@ -60,11 +60,28 @@ describe('mail templates', () => {
 
   it('the password_changed notice says how to recover: the "forgot password" page, with no token, in text and HTML', () => {
     const recoverUrl = 'https://app.example.com/forgot-password';
-    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', recoverUrl });
+    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', reset: false, recoverUrl });
+    expect(mail.subject).toBe('Your password was changed');
+    expect(mail.text).toContain('your other devices were signed out');
     expect(mail.text).toContain(`If this was not you, someone else knows your password`);
     expect(mail.text.trimEnd().endsWith(`\n${recoverUrl}`)).toBe(true);
     expect(mail.html).toContain(`<a href="${recoverUrl}">${recoverUrl}</a>`);
     // Not a token link: nothing for a transport or a test to treat as one.
+    expect(mail.link).toBeUndefined();
+  });
+
+  it('the password_changed notice after a reset (review 20b L6): every device signed out; secure the mailbox first, then reset', () => {
+    const recoverUrl = 'https://app.example.com/forgot-password';
+    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', reset: true, recoverUrl });
+    expect(mail.subject).toBe('Your password was reset');
+    expect(mail.text).toContain('just reset, and every device was signed out');
+    expect(mail.text).not.toContain('other devices');
+    // The reset link came to this mailbox: whoever used it reads it, and would get the next link too.
+    expect(mail.text).not.toContain('someone else knows your password');
+    expect(mail.text).toContain('someone who can read this mailbox may have: secure the mailbox first');
+    expect(mail.text.indexOf('secure the mailbox first')).toBeLessThan(mail.text.indexOf('Forgot password'));
+    expect(mail.text.trimEnd().endsWith(`\n${recoverUrl}`)).toBe(true);
+    expect(mail.html).toContain(`<a href="${recoverUrl}">${recoverUrl}</a>`);
     expect(mail.link).toBeUndefined();
   });
 
@@ -131,13 +148,26 @@ describe('the security notices a change of the user item calls for', () => {
     expect(noticesOf(before, { ...before, version: 5, loginCount: 3, username: 'new' })).toEqual([]);
   });
 
-  it('a password generation that rose (an account that never had one counts as 0): password_changed to the address', () => {
+  it('a password generation that rose alone (a change; an account that never had one counts as 0): password_changed to the address, not a reset', () => {
     expect(noticesOf(before, { ...before, passwordGeneration: 2, version: 5 })).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com' } },
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } },
     ]);
     expect(
       noticesOf({ email: 'a@example.com', version: 1 }, { email: 'a@example.com', passwordGeneration: 1, version: 2 }),
-    ).toEqual([{ marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com' } }]);
+    ).toEqual([{ marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com', reset: false } }]);
+    // A change leaves the reset generation as it was.
+    expect(
+      noticesOf({ ...before, resetGeneration: 3 }, { ...before, passwordGeneration: 2, resetGeneration: 3, version: 5 }),
+    ).toEqual([{ marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } }]);
+  });
+
+  it('a password generation that rose with the reset generation (a reset, the admin takeover; absent counts as 0): password_changed as a reset (review 20b L6)', () => {
+    expect(noticesOf(before, { ...before, passwordGeneration: 2, resetGeneration: 1, version: 5 })).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } },
+    ]);
+    expect(
+      noticesOf({ ...before, resetGeneration: 3 }, { ...before, passwordGeneration: 2, resetGeneration: 4, version: 5 }),
+    ).toEqual([{ marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } }]);
   });
 
   it('a new email: email_changed to the old address, naming the new one', () => {

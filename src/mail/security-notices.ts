@@ -20,7 +20,7 @@ const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 
 /** A notice's mail before the links only the sender knows (the undo link, the "forgot password" page). */
 export type NoticeMail =
-  | { kind: 'password_changed'; to: string }
+  | { kind: 'password_changed'; to: string; reset: boolean }
   | { kind: 'email_changed'; to: string; newEmail: string }
   | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean };
 
@@ -67,7 +67,8 @@ type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
 
 /**
  * The notices a change of a user item calls for: "your password was changed" to the account's
- * address when its password generation rose (a change, a reset, the admin bootstrap's takeover),
+ * address when its password generation rose (a change; or, with the reset generation, a reset or
+ * the admin bootstrap's takeover, whose notice says "reset" and advises securing the mailbox first),
  * "your email was changed" to the old address (the one an attacker who took the account would
  * not read) when the email changed, and "your email change was undone" to the restored address
  * when an undo link was used (instead of "your password was changed", which the revert's unusable
@@ -78,6 +79,10 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   const notices: Notice[] = [];
   const generation = numberOf(after.passwordGeneration);
   const passwordChanged = generation > numberOf(before.passwordGeneration);
+  // The reset generation rises with a reset (a link mailed to this address) and the admin
+  // bootstrap's takeover, not with a change (the current password and a session): a reset's
+  // notice cannot tell its reader to reset by mail, since whoever used the link reads this mailbox.
+  const reset = numberOf(after.resetGeneration) > numberOf(before.resetGeneration);
   // A revert (its undo link used) tells the restored address only, naming no other address: the
   // address it leaves is the one the account was taken to, and a notice there with a link would
   // undo the revert.
@@ -88,7 +93,10 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
       mail: { kind: 'email_change_undone', to: after.email, passwordDisabled: passwordChanged },
     });
   } else if (passwordChanged) {
-    notices.push({ marker: `password_changed#${generation}`, mail: { kind: 'password_changed', to: after.email } });
+    notices.push({
+      marker: `password_changed#${generation}`,
+      mail: { kind: 'password_changed', to: after.email, reset },
+    });
   }
   if (
     typeof before.email === 'string' &&

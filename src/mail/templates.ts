@@ -8,7 +8,11 @@ import type { MailKind, MailMessage } from './mailer.js';
  */
 export type MailRequest =
   | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
-  | { kind: 'password_changed'; to: string; recoverUrl: string }
+  /**
+   * `reset`: the password was reset (a link mailed to this address, or the admin bootstrap's
+   * takeover), which ends every session, rather than changed with the current password.
+   */
+  | { kind: 'password_changed'; to: string; reset: boolean; recoverUrl: string }
   /**
    * `link`: the change's undo link (absent when it could not be minted, or on a change from before
    * undo links). `linkExpired`: the link had lapsed when the notice went out (a record handled
@@ -62,16 +66,31 @@ function templateOf(request: MailRequest): Template {
         action: 'Confirm my address',
       };
     case 'password_changed':
-      return {
-        subject: 'Your password was changed',
-        paragraphs: ['The password of your account was just changed, and your other devices were signed out.'],
-        recover: {
-          text:
-            'If this was not you, someone else knows your password: choose a new one at once with "Forgot password", ' +
-            'which mails a reset link to this address, then contact support:',
-          url: request.recoverUrl,
-        },
-      };
+      return request.reset
+        ? {
+            subject: 'Your password was reset',
+            paragraphs: [
+              'The password of your account was just reset, and every device was signed out.',
+              // The reset link was mailed here: whoever used it reads this mailbox, and the next link
+              // asked for goes to them too, so the mailbox comes first.
+              'If you did not reset it yourself, someone who can read this mailbox may have: secure the mailbox ' +
+                'first (change its password), then choose a new password for your account.',
+            ],
+            recover: {
+              text: 'Choose it with "Forgot password", which mails a reset link to this address, then contact support:',
+              url: request.recoverUrl,
+            },
+          }
+        : {
+            subject: 'Your password was changed',
+            paragraphs: ['The password of your account was just changed, and your other devices were signed out.'],
+            recover: {
+              text:
+                'If this was not you, someone else knows your password: choose a new one at once with "Forgot password", ' +
+                'which mails a reset link to this address, then contact support:',
+              url: request.recoverUrl,
+            },
+          };
     case 'email_change_undone':
       return {
         subject: 'The change of your account email was undone',
