@@ -102,6 +102,12 @@ describe('undoing an email change from the old address (e2e)', () => {
     // The revert sends no email_changed notice (with a link) to the address it took the account from.
     await t.mailSent();
     expect(t.mailer.outbox.filter((m) => m.to === stolen && m.kind === 'email_changed')).toEqual([]);
+    // It tells that address the account moved back (review 20b L5): once, no link, no address named.
+    const movedBack = t.mailer.outbox.filter((m) => m.to === stolen && m.kind === 'email_moved_back');
+    expect(movedBack).toHaveLength(1);
+    expect(movedBack[0].link).toBeUndefined();
+    expect(movedBack[0].html).not.toContain('href');
+    expect(`${movedBack[0].text}${movedBack[0].html}`).not.toContain(owner.email);
     // The restored address is told the change was undone (once, naming no other address), not "password changed".
     const undone = t.mailer.outbox.filter((m) => m.to === owner.email && m.kind === 'email_change_undone');
     expect(undone).toHaveLength(1);

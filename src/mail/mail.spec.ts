@@ -112,6 +112,18 @@ describe('mail templates', () => {
     expect(erasing.text).toContain('The password was kept');
     expect(erasing.text).not.toContain('disabled');
   });
+
+  it('the email_moved_back notice tells the address a revert left (review 20b L5): no link, no address, contact support', () => {
+    const moved = renderMail({ kind: 'email_moved_back', to: 'left@example.com' });
+    expect(moved).toMatchObject({ kind: 'email_moved_back', subject: 'Your account email was moved back' });
+    expect(moved.text).toContain('moved back to another address by the undo link mailed there');
+    expect(moved.text).toContain('If that was not expected, contact support');
+    // It can undo nothing: no link, no page, and it names no address (its own included).
+    expect(moved.link).toBeUndefined();
+    expect(moved.html).not.toContain('href');
+    expect(`${moved.text}${moved.html}`.match(/[\w.+-]+@[\w.-]+/g)).toBeNull();
+    expect(moved.text).not.toMatch(/https?:/);
+  });
 });
 
 describe('SesMailer', () => {
@@ -194,19 +206,22 @@ describe('the security notices a change of the user item calls for', () => {
     ]);
   });
 
-  it('a revert (its undo link used): no email_changed notice to the address it leaves; email_change_undone (not password_changed) to the restored one', () => {
+  it('a revert (its undo link used): email_change_undone (not password_changed) to the restored address; to the address it leaves, email_moved_back (no link), not email_changed', () => {
     const after = {
       ...before,
       email: 'restored@example.com',
       passwordGeneration: 2,
+      resetGeneration: 1,
       version: 5,
       emailRevertedAt: '2026-11-27T09:00:00.000Z',
     };
+    const movedBack = { marker: 'email_moved_back#5', mail: { kind: 'email_moved_back', to: 'old@example.com' } };
     expect(noticesOf(before, after)).toEqual([
       {
         marker: 'email_change_undone#5',
         mail: { kind: 'email_change_undone', to: 'restored@example.com', passwordDisabled: true },
       },
+      movedBack,
     ]);
     // An account whose erasure is pending keeps its password: the notice says so.
     expect(noticesOf(before, { ...after, passwordGeneration: 1 })).toEqual([
@@ -214,6 +229,7 @@ describe('the security notices a change of the user item calls for', () => {
         marker: 'email_change_undone#5',
         mail: { kind: 'email_change_undone', to: 'restored@example.com', passwordDisabled: false },
       },
+      movedBack,
     ]);
   });
 
@@ -285,6 +301,26 @@ describe('a security notice replayed from a dead letter', () => {
     clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
     expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
+  });
+
+  it('a revert tells both addresses once: a replay sends neither again (review 20b L5)', async () => {
+    const { mailer, notices } = noticesOnMarkerTable();
+    const before = { email: 'left@example.com', passwordGeneration: 1, version: 4 };
+    const after = {
+      email: 'ada@example.com',
+      passwordGeneration: 2,
+      resetGeneration: 1,
+      version: 5,
+      emailRevertedAt: '2026-11-27T08:00:00.000Z',
+    };
+    expect(await notices.fromUserChange('user', before, after)).toEqual(['email_change_undone', 'email_moved_back']);
+    expect(await notices.fromUserChange('user', before, after)).toEqual([]);
+    expect(mailer.outbox.map((mail) => [mail.kind, mail.to])).toEqual([
+      ['email_change_undone', 'ada@example.com'],
+      ['email_moved_back', 'left@example.com'],
+    ]);
+    expect(mailer.outbox[1].link).toBeUndefined();
+    expect(mailer.outbox[1].text).not.toContain('ada@example.com');
   });
 
   it("an email change's notice mints its undo link once: a replay mints nothing; a failed mint sends nothing and is retried", async () => {

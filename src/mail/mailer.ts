@@ -3,7 +3,12 @@ export const MAILER = Symbol('MAILER');
 
 /** Machine-readable kind, so tests and templates can tell messages apart. */
 export type MailKind =
-  'password_reset' | 'email_verification' | 'password_changed' | 'email_changed' | 'email_change_undone';
+  | 'password_reset'
+  | 'email_verification'
+  | 'password_changed'
+  | 'email_changed'
+  | 'email_change_undone'
+  | 'email_moved_back';
 
 /** A rendered mail (see `templates.ts`), ready for a transport. */
 export interface MailMessage {

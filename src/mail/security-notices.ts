@@ -22,7 +22,8 @@ const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 export type NoticeMail =
   | { kind: 'password_changed'; to: string; reset: boolean }
   | { kind: 'email_changed'; to: string; newEmail: string }
-  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean };
+  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean }
+  | { kind: 'email_moved_back'; to: string };
 
 /** The front end's "forgot password" page, under PUBLIC_URL: it posts `POST /auth/password-reset/request`. */
 export const FORGOT_PASSWORD_PAGE = '/forgot-password';
@@ -72,7 +73,7 @@ type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
  * "your email was changed" to the old address (the one an attacker who took the account would
  * not read) when the email changed, and "your email change was undone" to the restored address
  * when an undo link was used (instead of "your password was changed", which the revert's unusable
- * password would otherwise send).
+ * password would otherwise send), with a link-free "the account was moved back" to the address it left.
  */
 export function noticesOf(before: Item | undefined, after: Item | undefined, userId = ''): Notice[] {
   if (!before || !after || typeof after.email !== 'string') return [];
@@ -83,8 +84,10 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   // bootstrap's takeover, not with a change (the current password and a session): a reset's
   // notice cannot tell its reader to reset by mail, since whoever used the link reads this mailbox.
   const reset = numberOf(after.resetGeneration) > numberOf(before.resetGeneration);
-  // A revert (its undo link used) tells the restored address only, naming no other address: the
-  // address it leaves is the one the account was taken to, and a notice there with a link would
+  // A revert (its undo link used) tells the restored address what it did, and the address it leaves
+  // that the account moved back (review 20b L5: that address may be the owner's, the link used by
+  // whoever reads the old mailbox). Neither names the other address, and the one to the address
+  // left has no link: it is the one the account may have been taken to, and a link there could
   // undo the revert.
   const reverted = after.emailRevertedAt !== undefined && after.emailRevertedAt !== before.emailRevertedAt;
   if (reverted && typeof after.version === 'number') {
@@ -92,6 +95,11 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
       marker: `email_change_undone#${after.version}`,
       mail: { kind: 'email_change_undone', to: after.email, passwordDisabled: passwordChanged },
     });
+    if (typeof before.email === 'string' && before.email !== after.email)
+      notices.push({
+        marker: `email_moved_back#${after.version}`,
+        mail: { kind: 'email_moved_back', to: before.email },
+      });
   } else if (passwordChanged) {
     notices.push({
       marker: `password_changed#${generation}`,
@@ -176,6 +184,8 @@ export class SecurityNotices {
       case 'password_changed':
       case 'email_change_undone':
         return { ...mail, recoverUrl: this.recoverUrl };
+      case 'email_moved_back':
+        return mail;
     }
   }
 

@@ -23,7 +23,12 @@ export type MailRequest =
    * To the restored address, after an email change's undo link was used. Names no other address.
    * `passwordDisabled`: the revert replaced the password (not for an account whose erasure is pending).
    */
-  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean; recoverUrl: string };
+  | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean; recoverUrl: string }
+  /**
+   * To the address an email change's undo link took the account away from (review 20b L5): no link,
+   * no other address; it can undo nothing, and tells an owner whose old mailbox was used.
+   */
+  | { kind: 'email_moved_back'; to: string };
 
 const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -107,6 +112,16 @@ function templateOf(request: MailRequest): Template {
           text: 'To sign in again, choose a new password with "Forgot password", which mails a reset link to this address:',
           url: request.recoverUrl,
         },
+      };
+    case 'email_moved_back':
+      return {
+        subject: 'Your account email was moved back',
+        paragraphs: [
+          "This account's email was moved back to another address by the undo link mailed there: the account " +
+            'no longer uses this address, and every device was signed out.',
+          'If that was not expected, contact support: a password reset asked for with this address would not ' +
+            'reach the account.',
+        ],
       };
     case 'email_changed':
       if (request.linkExpired)
