@@ -166,11 +166,18 @@ describe('the security notices a change of the user item calls for', () => {
     ]);
     expect(
       noticesOf({ email: 'a@example.com', version: 1 }, { email: 'a@example.com', passwordGeneration: 1, version: 2 }),
-    ).toEqual([{ marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com', reset: false } }]);
+    ).toEqual([
+      { marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com', reset: false } },
+    ]);
     // A change leaves the reset generation as it was.
     expect(
-      noticesOf({ ...before, resetGeneration: 3 }, { ...before, passwordGeneration: 2, resetGeneration: 3, version: 5 }),
-    ).toEqual([{ marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } }]);
+      noticesOf(
+        { ...before, resetGeneration: 3 },
+        { ...before, passwordGeneration: 2, resetGeneration: 3, version: 5 },
+      ),
+    ).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } },
+    ]);
   });
 
   it('a password generation that rose with the reset generation (a reset, the admin takeover; absent counts as 0): password_changed as a reset (review 20b L6)', () => {
@@ -178,8 +185,13 @@ describe('the security notices a change of the user item calls for', () => {
       { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } },
     ]);
     expect(
-      noticesOf({ ...before, resetGeneration: 3 }, { ...before, passwordGeneration: 2, resetGeneration: 4, version: 5 }),
-    ).toEqual([{ marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } }]);
+      noticesOf(
+        { ...before, resetGeneration: 3 },
+        { ...before, passwordGeneration: 2, resetGeneration: 4, version: 5 },
+      ),
+    ).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } },
+    ]);
   });
 
   it('a new email: email_changed to the old address, naming the new one', () => {
