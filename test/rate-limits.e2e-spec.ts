@@ -1,5 +1,7 @@
 import { nanoid } from 'nanoid';
 import { SettableClock } from '../src/common/clock/clock.js';
+import { ErrorCode } from '../src/common/errors/error-codes.js';
+import { RateLimiter } from '../src/dynamo/rate-limiter.js';
 import { captureLogs } from './helpers/log-capture.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, type TestApp } from './helpers/test-app.js';
 
@@ -291,6 +293,45 @@ describe('rate limits (e2e)', () => {
         .send({ article: { title: 'Second', description: 'd', body: 'b', tagList: [tag] } });
       expectConduitLimited(refused, 'too_many_publishes');
       await t.api.get(`/api/v1/tags/by-slug/${tag}`).expect(404);
+    });
+
+    it('concurrent Conduit creations racing for the last publication: one is created, the refused ones make no tag (session 20)', async () => {
+      const author = await conduitUser();
+      const prefix = `race-${nanoid(6)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x')}`;
+      // PUBLISH_RATE_MAX_PER_AUTHOR is 1 and the content budget 3: three creations in parallel, each
+      // with a new tag of its own, all pass the content budget and race for the one publication.
+      const answers = await Promise.all(
+        [0, 1, 2].map((i) =>
+          t.api
+            .post('/api/articles')
+            .set('authorization', author.token)
+            .send({ article: { title: `Race ${i}`, description: 'd', body: 'b', tagList: [`${prefix}-${i}`] } }),
+        ),
+      );
+      expect(answers.map((res) => res.status).sort()).toEqual([201, 429, 429]);
+      for (const [i, res] of answers.entries()) {
+        if (res.status === 429) {
+          expectConduitLimited(res, 'too_many_publishes');
+          await t.api.get(`/api/v1/tags/by-slug/${prefix}-${i}`).expect(404);
+        } else {
+          await t.api.get(`/api/v1/tags/by-slug/${prefix}-${i}`).expect(200);
+        }
+      }
+    });
+
+    it('a publication taken ahead and given back is free again; giving back never goes below zero (session 20)', async () => {
+      const limiter = t.app.get(RateLimiter);
+      const check = { rule: { name: 'give-back-test', max: 1, windowSeconds: Number(WEEK) }, subject: nanoid() };
+      const at = t.clock.now();
+      await limiter.take(check, 1, ErrorCode.TooManyPublishes, at);
+      await expect(limiter.take(check, 1, ErrorCode.TooManyPublishes, at)).rejects.toMatchObject({ status: 429 });
+      await limiter.giveBack(check, 1, at);
+      await limiter.giveBack(check, 1, at);
+      // Back at 0, not -1: one take fits again, a second does not.
+      await limiter.take(check, 1, ErrorCode.TooManyPublishes, at);
+      await expect(limiter.take(check, 1, ErrorCode.TooManyPublishes, at)).rejects.toMatchObject({ status: 429 });
     });
 
     it('new Conduit tags count per tag against TAG_CREATE_RATE_MAX_PER_ACCOUNT; one asking for more than is left creates none (review 19c, M2)', async () => {

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { refusalOf } from '../common/errors/refusal.testing.js';
-import { notFound } from '../common/errors/domain-error.js';
+import { DomainError, notFound, tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { Page } from '../dynamo/pagination.js';
 import type { AuthUser } from '../identity/auth-user.js';
@@ -8,6 +8,9 @@ import type { PostSummary } from '../posts/post.entity.js';
 import { ConduitService } from './conduit.service.js';
 
 const viewer = { userId: 'reader-id', role: 'user' } as AuthUser;
+
+const refusal429 = (code: 'too_many_new_tags' | 'too_many_publishes') =>
+  tooManyRequests(code === 'too_many_new_tags' ? ErrorCode.TooManyNewTags : ErrorCode.TooManyPublishes, 'Slow.', 9);
 
 const summary = (id: string, overrides: Partial<PostSummary> = {}): PostSummary => ({
   id,
@@ -68,6 +71,7 @@ function filteredListing(entries: number[], hidden: Set<number>) {
 
 /** The native services faked at their class tokens; each method answers what the case needs. */
 function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavorites: true }) {
+  const giveBack = jest.fn(() => Promise.resolve());
   const posts = {
     feed: jest.fn((_filter: object, _limit: number, _cursor?: string) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
@@ -83,7 +87,8 @@ function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavo
     contents: jest.fn((ids: string[]) => Promise.resolve(new Map(ids.map((id) => [id, `Body of ${id}`])))),
     likedAmong: jest.fn((_userId: string, _ids: string[]) => Promise.resolve(new Set<string>())),
     create: jest.fn((..._args: unknown[]): Promise<{ post: object }> => Promise.resolve({ post: summary('created') })),
-    assertMayPublishNow: jest.fn((_author: unknown) => Promise.resolve()),
+    giveBack,
+    takePublication: jest.fn((_author: unknown) => Promise.resolve({ giveBack })),
     countNewTags: jest.fn((_viewer: unknown, _newTags: number) => Promise.resolve()),
   };
   const users = {
@@ -376,20 +381,42 @@ describe('ConduitService: writes', () => {
     ]);
   });
 
-  it('checks the publication limit and counts new tags only when a name is new (review 19c, L3 and M2)', async () => {
+  it('takes the publication and counts new tags only when a name is new, before any tag (review 19c L3 and M2, session 20)', async () => {
     const { service, posts } = fakes();
-    // Existing names only (or none): no read of the publication window, nothing counted.
+    // Existing names only (or none): nothing taken ahead, the creating transaction counts it.
     await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['b'] });
     await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B' });
-    expect(posts.assertMayPublishNow).not.toHaveBeenCalled();
+    expect(posts.takePublication).not.toHaveBeenCalled();
     expect(posts.countNewTags).not.toHaveBeenCalled();
-    // Two new names: the publication check, then both counted, before the post is created.
+    expect(posts.create.mock.calls.map((call) => call[3])).toEqual([
+      { publishNow: true, publicationTaken: undefined },
+      { publishNow: true, publicationTaken: undefined },
+    ]);
+    // Two new names: the publication taken, then both counted, before the post is created, which
+    // then counts no publication again.
     await service.createArticle(viewer, { title: 'T', description: 'D', body: 'B', tagList: ['new-a', 'b', 'new-c'] });
-    expect(posts.assertMayPublishNow).toHaveBeenCalledTimes(1);
+    expect(posts.takePublication).toHaveBeenCalledTimes(1);
     expect(posts.countNewTags.mock.calls).toEqual([[viewer, 2]]);
-    expect(posts.assertMayPublishNow.mock.invocationCallOrder[0]).toBeLessThan(
+    expect(posts.takePublication.mock.invocationCallOrder[0]).toBeLessThan(
       posts.countNewTags.mock.invocationCallOrder[0],
     );
     expect(posts.countNewTags.mock.invocationCallOrder[0]).toBeLessThan(posts.create.mock.invocationCallOrder[2]);
+    expect(posts.create.mock.calls[2][3]).toEqual({ publishNow: true, publicationTaken: { giveBack: posts.giveBack } });
+    expect(posts.giveBack).not.toHaveBeenCalled();
+  });
+
+  it('gives the publication back when the creation fails after taking it, not when the limit refused it', async () => {
+    const { service, posts } = fakes();
+    const article = { title: 'T', description: 'D', body: 'B', tagList: ['new-a'] };
+    posts.create.mockRejectedValueOnce(new Error('database down'));
+    await expect(service.createArticle(viewer, article)).rejects.toThrow('database down');
+    expect(posts.giveBack).toHaveBeenCalledTimes(1);
+    posts.countNewTags.mockRejectedValueOnce(refusal429('too_many_new_tags'));
+    await expect(service.createArticle(viewer, article)).rejects.toBeInstanceOf(DomainError);
+    expect(posts.giveBack).toHaveBeenCalledTimes(2);
+    // Refused by the window: nothing was taken, nothing is given back.
+    posts.takePublication.mockRejectedValueOnce(refusal429('too_many_publishes'));
+    await expect(service.createArticle(viewer, article)).rejects.toBeInstanceOf(DomainError);
+    expect(posts.giveBack).toHaveBeenCalledTimes(2);
   });
 });

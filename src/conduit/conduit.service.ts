@@ -14,7 +14,7 @@ import { FeedService } from '../feed/feed.service.js';
 import { FollowsService } from '../follows/follows.service.js';
 import type { Post, PostList, PostSummary, SkippedEntries } from '../posts/post.entity.js';
 import { shownCount } from '../posts/post.mapper.js';
-import { PostsService } from '../posts/posts.service.js';
+import { type PublicationTaken, PostsService } from '../posts/posts.service.js';
 import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 import type { Profile, User } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -241,21 +241,31 @@ export class ConduitService {
 
   /**
    * Published at once (in the creating transaction); tag names are found or created, once the
-   * publication limit has room: a request it refuses creates no tag (review 19a, M3). That check
-   * (a strongly consistent read) is made only when a name is new (review 19c, L3): the creating
-   * transaction counts the publication and decides in any case.
+   * publication is taken from the author's window (review 19a M3): a request the limit refuses
+   * creates no tag, even when concurrent requests race for the last publication (session 20: a
+   * read of the window let them all pass and make their tags). The take (a conditional write) is
+   * made only when a name is new (review 19c, L3); otherwise the creating transaction counts the
+   * publication and decides. A creation that fails after the take gives the publication back.
    */
   async createArticle(viewer: AuthUser, dto: ConduitNewArticleDto): Promise<ConduitArticleDto> {
-    const tags = await this.taxonomy.tagsNamed(dto.tagList ?? [], async (newTags) => {
-      await this.posts.assertMayPublishNow(viewer);
-      await this.posts.countNewTags(viewer, newTags);
-    });
-    const { post } = await this.posts.create(
-      viewer,
-      { title: dto.title, excerpt: dto.description, content: dto.body, tagIds: tags.map((tag) => tag.id) },
-      undefined,
-      { publishNow: true },
-    );
+    const taken: { publication?: PublicationTaken } = {};
+    let post: Post;
+    try {
+      const tags = await this.taxonomy.tagsNamed(dto.tagList ?? [], async (newTags) => {
+        taken.publication = await this.posts.takePublication(viewer);
+        await this.posts.countNewTags(viewer, newTags);
+      });
+      ({ post } = await this.posts.create(
+        viewer,
+        { title: dto.title, excerpt: dto.description, content: dto.body, tagIds: tags.map((tag) => tag.id) },
+        undefined,
+        { publishNow: true, publicationTaken: taken.publication },
+      ));
+    } catch (error) {
+      // Best effort: the request's own error is the answer.
+      await taken.publication?.giveBack().catch(() => undefined);
+      throw error;
+    }
     return this.articleOf(post, false, viewer);
   }
 

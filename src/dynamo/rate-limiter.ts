@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { tooManyRequests } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
@@ -78,25 +78,6 @@ export class RateLimiter {
   }
 
   /**
-   * Refuses with the 429 of `code` when the subject's window is full, counting nothing: a check
-   * before work that a later refusal by the counted write (`countOnCommit`) must not leave behind
-   * (Conduit's new tags before a publication, review 19a M3). Concurrent requests may all pass it;
-   * the counted write still decides. One strongly consistent GetItem; a rule that is off costs none.
-   */
-  async assertRoom({ rule, subject }: RateCheck, code: ErrorCode, now = this.clock.now()): Promise<void> {
-    if (rule.max <= 0) return;
-    const { start, retryAfter } = this.window(rule, now);
-    const result = await this.db.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: Keys.rateLimit(this.scope(rule, subject), start),
-        ConsistentRead: true,
-      }),
-    );
-    if (Number(result.Item?.attempts ?? 0) >= rule.max) throw this.refusal(code, retryAfter);
-  }
-
-  /**
    * Counts `count` events at once, only while they all fit (`attempts + count <= max`); otherwise
    * refuses with the 429 of `code` and counts nothing, so a request asking for more than is left
    * can still ask for less. One conditional UpdateItem; a rule that is off, or a count of 0, costs none.
@@ -121,6 +102,29 @@ export class RateLimiter {
     } catch (error) {
       if (isConditionalCheckFailed(error)) throw this.refusal(code, retryAfter);
       throw error;
+    }
+  }
+
+  /**
+   * Gives back `count` events `take` counted at `now` (pass the same instant: the same window),
+   * when the work they were taken for failed after all. Never below zero (conditional; a window
+   * gone or already emptied takes nothing back). One UpdateItem; a rule that is off costs none.
+   */
+  async giveBack({ rule, subject }: RateCheck, count: number, now: Date): Promise<void> {
+    if (rule.max <= 0 || count <= 0) return;
+    const { start } = this.window(rule, now);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.rateLimit(this.scope(rule, subject), start),
+          UpdateExpression: 'ADD attempts :minus',
+          ConditionExpression: 'attempts >= :count',
+          ExpressionAttributeValues: { ':minus': -count, ':count': count },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 

@@ -39,6 +39,12 @@ import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/** A publication taken from the author's window ahead of its write (`PostsService.takePublication`). */
+export interface PublicationTaken {
+  /** Returns it to the window: the work it was taken for failed. */
+  giveBack(): Promise<void>;
+}
+
 /** The first 280 characters of the content as plain text, for posts without an excerpt. */
 export function deriveExcerpt(content: string): string {
   const text = content
@@ -187,7 +193,7 @@ export class PostsService {
     author: AuthUser,
     dto: CreatePostDto,
     idempotencyKey?: string,
-    options: { publishNow?: boolean } = {},
+    options: { publishNow?: boolean; publicationTaken?: PublicationTaken } = {},
   ): Promise<{ post: Post; replayed: boolean }> {
     const requestHash = createHash('sha256').update(JSON.stringify(dto)).digest('hex');
     if (idempotencyKey !== undefined) {
@@ -198,9 +204,11 @@ export class PostsService {
       if (replay) return { post: replay, replayed: true };
     }
     await this.assertTaxonomyExists(dto.tagIds ?? [], dto.categoryId);
-    const limit = options.publishNow
-      ? this.publicationLimit(author.userId, { status: 'draft' }, { status: 'published' })
-      : [];
+    // Counted here, in the creating transaction, unless the caller took it already (takePublication).
+    const limit =
+      options.publishNow && !options.publicationTaken
+        ? this.publicationLimit(author.userId, { status: 'draft' }, { status: 'published' })
+        : [];
 
     const now = this.clock.now().toISOString();
     const id = this.ids.next();
@@ -254,15 +262,19 @@ export class PostsService {
   }
 
   /**
-   * Refuses (429 `too_many_publishes`) what `create(..., { publishNow })` would refuse for a full
-   * publication window, before any write: for work a refused request must not leave behind
-   * (Conduit's new tags, review 19a M3). The creating transaction still counts and decides.
+   * Takes one publication from the author's window now (one conditional UpdateItem; 429
+   * `too_many_publishes` counting nothing when it is full), for work that a refused publication
+   * must not leave behind and that comes before the post's own write: Conduit's new tags (review
+   * 19a M3). The creation then gets `{ publishNow, publicationTaken }` and counts nothing more. A
+   * read of the window, as before, let concurrent requests at the limit all pass it and make their
+   * tags, the transaction then refusing all but one (session 20). `giveBack()` returns the
+   * publication when the work or the creation fails.
    */
-  assertMayPublishNow(author: AuthUser): Promise<void> {
-    return this.limiter.assertRoom(
-      { rule: this.config.rateLimits.publishPerAuthor, subject: author.userId },
-      ErrorCode.TooManyPublishes,
-    );
+  async takePublication(author: AuthUser): Promise<PublicationTaken> {
+    const check = { rule: this.config.rateLimits.publishPerAuthor, subject: author.userId };
+    const at = this.clock.now();
+    await this.limiter.take(check, 1, ErrorCode.TooManyPublishes, at);
+    return { giveBack: () => this.limiter.giveBack(check, 1, at) };
   }
 
   /**
@@ -280,7 +292,7 @@ export class PostsService {
     );
   }
 
-  /** Refuses (403) what `update` would refuse the viewer, before any write (as `assertMayPublishNow`). */
+  /** Refuses (403) what `update` would refuse the viewer, before any write (as `takePublication` for 429). */
   assertMayUpdate(post: Post, viewer: AuthUser): void {
     assertMayManagePost(post, viewer, this.clock.now(), false);
   }
