@@ -423,6 +423,34 @@ describe('comments (e2e)', () => {
     expect(after.body).toEqual({ liked: false, likeCount: 9 });
   });
 
+  it("refuses likes of a withdrawn post's comments to those the thread hides it from, and writes nothing (review 20b L3)", async () => {
+    const postId = await newPost();
+    const c = (await comment(postId, verified, { content: 'on a post that goes' }).expect(201)).body as CommentBody;
+    const reader = await signUp(t);
+    const like = (as: SignedIn) =>
+      t.api.put(`/api/v1/posts/${postId}/comments/${c.id}/like`).set('authorization', as.bearer);
+    const unlike = (as: SignedIn) =>
+      t.api.delete(`/api/v1/posts/${postId}/comments/${c.id}/like`).set('authorization', as.bearer);
+    await like(verified).expect(200);
+    const move = (to: 'publish' | 'unpublish' | 'archive') =>
+      t.api.post(`/api/v1/posts/${postId}/${to}`).set('authorization', postAuthor.bearer).send({}).expect(200);
+
+    for (const to of ['unpublish', 'archive'] as const) {
+      if (to === 'archive') await move('publish');
+      await move(to);
+      // The thread is 404 for the public, and so are its comments' likes: no id probe, no write.
+      const refused = await like(reader).expect(404);
+      expect(refused.body.code).toBe('post_not_found');
+      expect((await unlike(verified).expect(404)).body.code).toBe('post_not_found');
+      // The post's author sees the withdrawn thread (canSeePost), so may still like in it.
+      await like(postAuthor).expect(200);
+      await unlike(postAuthor).expect(200);
+    }
+    await move('publish');
+    // Nothing was written by the refusals: verified's like stands, the reader's never landed.
+    expect((await like(reader).expect(200)).body).toEqual({ liked: true, likeCount: 2 });
+  });
+
   it('answers 404 for drafts and unknown posts, and 4xx for bad input', async () => {
     const draft = await newPost(false);
     expect((await comment(draft, verified, { content: 'x' }).expect(404)).body.code).toBe('post_not_found');

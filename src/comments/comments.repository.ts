@@ -24,6 +24,7 @@ import { writeCountedMarker } from '../dynamo/counted-markers.js';
 import { type TransactOperation, transactWrite, wasCanceled } from '../dynamo/transactions.js';
 import { VersionedWrites } from '../dynamo/versioned-writes.js';
 import { PostWriteParts } from '../posts/post-write-parts.js';
+import type { Viewer } from '../posts/post-rules.js';
 import { type Comment, isCounted } from './comment.entity.js';
 import { commentCountDelta } from './comment-rules.js';
 import { AUTHOR_DISPLAY_FIELDS, type AuthorDisplay, authorDisplayUpdate } from '../identity/author-display.js';
@@ -480,15 +481,29 @@ export class CommentsRepository {
   }
 
   /** Likes a comment once (like item + `likeCount + 1`, one transaction); false if already liked. */
-  async addLike(comment: Comment, userId: string, now: string): Promise<boolean> {
-    return this.likeTransaction(comment, userId, 1, now);
+  /** `viewer`'s like at `now`, on a post they may see (its author and staff see a withdrawn one). */
+  async addLike(comment: Comment, viewer: Viewer, now: string): Promise<boolean> {
+    return this.likeTransaction(comment, viewer.userId, 1, this.posts.visibleGuard(comment.postId, viewer, now), now);
   }
 
-  async removeLike(comment: Comment, userId: string): Promise<boolean> {
-    return this.likeTransaction(comment, userId, -1);
+  /**
+   * An unlike: `seenBy`'s, under the same rule as a like; without it (an account's clean-up), the
+   * post need only exist.
+   */
+  async removeLike(comment: Comment, userId: string, seenBy?: { viewer: Viewer; now: string }): Promise<boolean> {
+    const guard = seenBy
+      ? this.posts.visibleGuard(comment.postId, seenBy.viewer, seenBy.now)
+      : this.posts.liveGuard(comment.postId);
+    return this.likeTransaction(comment, userId, -1, guard);
   }
 
-  private likeTransaction(comment: Comment, userId: string, delta: 1 | -1, now?: string): Promise<boolean> {
+  private likeTransaction(
+    comment: Comment,
+    userId: string,
+    delta: 1 | -1,
+    postGuard: TransactOperation,
+    now?: string,
+  ): Promise<boolean> {
     const key = Keys.commentLike(comment.postId, comment.id, userId);
     return writeCountedMarker(
       this.db,
@@ -519,7 +534,7 @@ export class CommentsRepository {
         },
       },
       undefined,
-      [this.posts.liveGuard(comment.postId)],
+      [postGuard],
     );
   }
 

@@ -76,8 +76,10 @@ function setUp(
     save: jest.fn((_before: Comment, _after: Comment) => Promise.resolve()),
     delete: jest.fn((_before: Comment) => Promise.resolve()),
     hasReplies: jest.fn((_comment: Comment) => Promise.resolve(false)),
-    addLike: jest.fn((_comment: Comment, _userId: string, _at: string) => Promise.resolve(true)),
-    removeLike: jest.fn((_comment: Comment, _userId: string) => Promise.resolve(true)),
+    addLike: jest.fn((_comment: Comment, _viewer: AuthUser, _at: string) => Promise.resolve(true)),
+    removeLike: jest.fn((_comment: Comment, _userId: string, _seenBy?: { viewer: AuthUser; now: string }) =>
+      Promise.resolve(true),
+    ),
   };
   const found = 'post' in options ? options.post : post();
   const posts = { findSummary: jest.fn((_postId: string) => Promise.resolve(found)) };
@@ -269,7 +271,7 @@ describe('CommentsService.setLike', () => {
   it('likes an approved comment at the clock', async () => {
     const { service, comments } = setUp({ comments: [comment()] });
     await service.setLike('p1', 'c1', viewer('me'), true);
-    expect(comments.addLike.mock.calls).toEqual([[comment(), 'me', NOW]]);
+    expect(comments.addLike.mock.calls).toEqual([[comment(), viewer('me'), NOW]]);
   });
 
   it('a pending comment (even one’s own) or a tombstone cannot be liked: 404 comment_not_found', async () => {

@@ -280,8 +280,11 @@ export class CommentsService {
   ): Promise<{ liked: boolean; likeCount: number }> {
     const comment = await this.visible(postId, commentId, viewer);
     if (comment.deleted || comment.status !== 'approved') throw commentNotFound();
-    if (liked) await this.comments.addLike(comment, viewer.userId, this.clock.now().toISOString());
-    else await this.comments.removeLike(comment, viewer.userId);
+    // The post as the thread checks it (canSeePost), inside the like's transaction: a withdrawn
+    // post's comments are liked by nobody the thread hides them from (review 20b L3).
+    const now = this.clock.now().toISOString();
+    if (liked) await this.comments.addLike(comment, viewer, now);
+    else await this.comments.removeLike(comment, viewer.userId, { viewer, now });
     return { liked, likeCount: (await this.comments.findById(postId, commentId))?.likeCount ?? 0 };
   }
 

@@ -10,7 +10,7 @@ import { effectiveStatus, isLive, type PostSummary } from './post.entity.js';
  * reads and saves; these decide (unit specs beside them).
  */
 
-type Viewer = Pick<AuthUser, 'userId' | 'role'>;
+export type Viewer = Pick<AuthUser, 'userId' | 'role'>;
 type Lifecycle = Pick<PostSummary, 'status' | 'publishedAt'>;
 
 /** The moves of a post's status: publish (now or at `publishAt`), back to draft, archive. */

@@ -15,6 +15,23 @@ describe('PostWriteParts: the writes on a post that other modules’ transaction
     expect(op.onConditionFailed?.()).toBeInstanceOf(DomainError);
   });
 
+  it('visibleGuard: canSeePost as a condition (out, or the viewer is the author); staff get liveGuard; otherwise 404 post_not_found', () => {
+    const op = parts.visibleGuard('p1', { userId: 'u1', role: 'user' }, '2026-05-15T12:00:00.000Z');
+    expect(op.item.ConditionCheck).toMatchObject({
+      TableName: 't',
+      Key: { PK: 'POST#p1' },
+      ConditionExpression:
+        'attribute_exists(PK) AND ((#status = :published AND (attribute_not_exists(publishedAt) OR publishedAt <= :now)) OR authorId = :viewer)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':published': 'published', ':now': '2026-05-15T12:00:00.000Z', ':viewer': 'u1' },
+    });
+    expect(op.onConditionFailed?.()).toEqual(expect.objectContaining({ status: 404, code: 'post_not_found' }));
+    for (const role of ['moderator', 'admin'] as const)
+      expect(parts.visibleGuard('p1', { userId: 'u1', role }, '2026-05-15T12:00:00.000Z')).toEqual(
+        parts.liveGuard('p1'),
+      );
+  });
+
   it('commentCountChange: ADD on the counter item unless a deletion left its tombstone; otherwise 404', () => {
     const op = parts.commentCountChange('p1', -1);
     expect(op.item.Update).toMatchObject({

@@ -4,8 +4,10 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { Keys } from '../dynamo/keys.js';
 import { mustExist, type TransactOperation } from '../dynamo/transactions.js';
+import { isStaff } from '../identity/account.js';
 import { commentShardChange } from './comment-shards.js';
 import { postCounterChange } from './post-counters.js';
+import type { Viewer } from './post-rules.js';
 
 const postGone = () => notFound(ErrorCode.PostNotFound, 'No such post.');
 
@@ -27,6 +29,29 @@ export class PostWriteParts {
    */
   liveGuard(postId: string): TransactOperation {
     return mustExist(this.tableName, Keys.post(postId), postGone);
+  }
+
+  /**
+   * `canSeePost` as a condition on the post's summary, for a write that `viewer` makes at `now` (a
+   * comment's like): the post exists and is out (published, `publishedAt` passed), or the viewer is
+   * its author; staff see every post, so theirs is `liveGuard`. One check in the write's own
+   * transaction: no read of the post beside it.
+   */
+  visibleGuard(postId: string, viewer: Viewer, now: string): TransactOperation {
+    if (isStaff(viewer)) return this.liveGuard(postId);
+    return {
+      item: {
+        ConditionCheck: {
+          TableName: this.tableName,
+          Key: Keys.post(postId),
+          ConditionExpression:
+            'attribute_exists(PK) AND ((#status = :published AND (attribute_not_exists(publishedAt) OR publishedAt <= :now)) OR authorId = :viewer)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':published': 'published', ':now': now, ':viewer': viewer.userId },
+        },
+      },
+      onConditionFailed: postGone,
+    };
   }
 
   /**
