@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.repository.js';
 import { SmtpInbox } from './helpers/smtp-inbox.js';
 import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
 
@@ -12,21 +13,27 @@ const FRONT_END = 'https://app.example.test';
  */
 const logs = new LogCapture();
 
+/** An app that sends its mail to `inbox` over SMTP. */
+async function smtpApp(inbox: SmtpInbox, env: Record<string, string>, logLevel?: 'debug'): Promise<TestApp> {
+  const smtpUrl = await inbox.start();
+  return createTestApp(
+    {
+      MAIL_TRANSPORT: 'smtp',
+      SMTP_URL: smtpUrl,
+      MAIL_FROM: 'Publishing <no-reply@example.test>',
+      PUBLIC_URL: FRONT_END,
+      ...env,
+    },
+    { mail: 'configured', ...(logLevel ? { logLevel } : {}), logStream: logs },
+  );
+}
+
 describe('Mail through a real SMTP server', () => {
   const inbox = new SmtpInbox();
   let t: TestApp;
 
   beforeAll(async () => {
-    const smtpUrl = await inbox.start();
-    t = await createTestApp(
-      {
-        MAIL_TRANSPORT: 'smtp',
-        SMTP_URL: smtpUrl,
-        MAIL_FROM: 'Publishing <no-reply@example.test>',
-        PUBLIC_URL: FRONT_END,
-      },
-      { mail: 'configured', logLevel: 'debug', logStream: logs },
-    );
+    t = await smtpApp(inbox, {}, 'debug');
   });
   afterAll(async () => {
     await t.close();
@@ -112,6 +119,44 @@ describe('Mail through a real SMTP server', () => {
     // A change (the current password) is not a reset: someone knows the password, and a reset by mail fixes it.
     expect(notice.header('Subject')).toBe('Your password was changed');
     expect(notice.decoded).toContain('someone else knows your password');
+  });
+});
+
+describe('A relay that refuses one recipient at RCPT TO (review 20a M1)', () => {
+  // Postfix's reject_unknown_recipient_domain: 450 for a domain whose DNS fails (its owner's doing).
+  const inbox = new SmtpInbox((address) => (address.endsWith('@fail.test') ? 450 : undefined));
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await smtpApp(inbox, { STREAM_WORKER_MAX_ATTEMPTS: '2' });
+  });
+  afterAll(async () => {
+    await t.close();
+    await inbox.stop();
+  });
+
+  it("dead-letters the notice's record after the attempts allowed, and the records behind it go on (another user's mail)", async () => {
+    const mallory = await signUp(t, { email: `mallory-${Date.now()}@fail.test` });
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', mallory.bearer)
+      .send({ currentPassword: mallory.password, newPassword: 'another-password-1' })
+      .expect(204);
+    const victim = await signUp(t);
+    // The worker's backoff is 200 ms, then 400 ms: a few drains, a pause between.
+    for (let round = 0; round < 20; round++) {
+      try {
+        await t.mailSent();
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    }
+    expect((await inbox.next(victim.email, 'email_verification', 5_000)).to).toEqual([victim.email]);
+    const deadLetters = t.app.get(StreamDeadLettersRepository);
+    expect(await deadLetters.count()).toBe(1);
+    // Its verification mail (a link mail: refused, not retried) and the notice's two attempts.
+    expect(inbox.recipientsTried.filter((address) => address === mallory.email)).toHaveLength(3);
   });
 });
 

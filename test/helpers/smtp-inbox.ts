@@ -20,11 +20,26 @@ const decodeQuotedPrintable = (raw: string): string =>
  */
 export class SmtpInbox {
   readonly messages: ReceivedMail[] = [];
+  /** Every `RCPT TO` address the server was given, refused ones included. */
+  readonly recipientsTried: string[] = [];
+
+  /** `refuse`: the reply code to refuse a recipient with at `RCPT TO` (a relay checking recipients), if any. */
+  constructor(private readonly refuse: (address: string) => number | undefined = () => undefined) {}
+
   private waiters: { match: (m: ReceivedMail) => boolean; resolve: (m: ReceivedMail) => void }[] = [];
   private readonly server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
     logger: false,
+    onRcptTo: (address, _session, callback) => {
+      this.recipientsTried.push(address.address);
+      const code = this.refuse(address.address);
+      callback(
+        code
+          ? Object.assign(new Error(`${code === 450 ? '4.1.2 Domain not found' : 'refused'}`), { responseCode: code })
+          : undefined,
+      );
+    },
     onData: (stream, session, callback) => {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
