@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -6,7 +6,7 @@ import { batchWriteAll } from '../src/dynamo/batch.js';
 import { EventIndexKeys, Keys } from '../src/dynamo/keys.js';
 import { INDEX_SHARDS, shardPartitions } from '../src/dynamo/sharding.js';
 import { epochSeconds } from '../src/dynamo/expressions.js';
-import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
+import { WEBHOOK_IN_FLIGHT_PER_TARGET, WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { verifyWebhook } from '../src/events/webhook-signature.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
 import { processStream } from './helpers/stream.js';
@@ -436,5 +436,61 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(new Set(large.costs)).toEqual(new Set([INDEX_SHARDS + 1]));
     const written = (await t.allItems()).filter((i) => String(i.id).startsWith('evt_walk'));
     expect(new Set(written.map((i) => i.GSI1PK))).toEqual(new Set(shardPartitions('EVENTS')));
+  });
+});
+
+describe('webhooks: a receiver that never answers (e2e, review 20a L3)', () => {
+  let t: TestApp;
+  /** Accepts each call and never answers (until the test closes it). */
+  const held: ServerResponse[] = [];
+  const blackHole = createServer((req, res) => {
+    req.resume();
+    held.push(res);
+  });
+  const healthy = new Receiver(() => 204);
+  const dispatcher = () => t.app.get(WebhookDispatcher);
+  let blackHoleUrl = '';
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    blackHoleUrl = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}/hook`;
+    await healthy.start();
+    t = await createTestApp({
+      WEBHOOK_URLS: [blackHoleUrl, healthy.url].join(','),
+      WEBHOOK_SECRET: SECRET,
+      // The longest allowed: only the test, by closing the black hole, ends its attempts.
+      WEBHOOK_TIMEOUT_MS: '60000',
+      WEBHOOK_RETRY_BASE_MS: '60000',
+      WEBHOOK_RETRY_MAX_MS: '60000',
+    });
+    t.clock.set(t.clock.now());
+  });
+  afterAll(async () => {
+    await t.close();
+    await healthy.close();
+    blackHole.closeAllConnections();
+    await new Promise<void>((resolve) => blackHole.close(() => resolve()));
+  });
+
+  it('holds at most 4 of its attempts in flight while every other delivery goes out', async () => {
+    for (let i = 0; i < 20; i++) await signUp(t);
+    await processStream(t);
+    const events = (await t.allItems()).filter((item) => item.entity === 'OutboundEvent').length;
+    expect(events).toBeGreaterThanOrEqual(20);
+    const drained = dispatcher().dispatchDue();
+    try {
+      // Deliveries to both are interleaved in the due index; rounds of 25 waited for the black hole's.
+      for (const until = Date.now() + 60_000; healthy.calls.length < events && Date.now() < until;) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(healthy.calls).toHaveLength(events);
+      expect(held).toHaveLength(WEBHOOK_IN_FLIGHT_PER_TARGET);
+    } finally {
+      // Its calls fail at once now (connection cut, then refused), each due again in a minute.
+      blackHole.close();
+      blackHole.closeAllConnections();
+    }
+    expect(await drained).toBe(2 * events);
+    expect(held).toHaveLength(WEBHOOK_IN_FLIGHT_PER_TARGET);
   });
 });

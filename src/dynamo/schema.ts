@@ -394,9 +394,9 @@ export const INDEX_PATTERNS = {
   dueDeliveries: {
     index: GSI.GSI1.name,
     partition: EventIndexKeys.duePartition,
-    sort: 'due by now, oldest first, 25',
+    sort: 'due by now, oldest first, 25 (while a webhook has 4 attempts in flight: without its, up to 5 pages of 200)',
     usedBy: 'the webhook dispatcher',
-    cost: '1 Query + 1 BatchGetItem of the payloads a round',
+    cost: '1 Query (up to 5 while a webhook is full) + 1 BatchGetItem of the payloads a look',
   },
   deadDeliveries: {
     index: GSI.GSI1.name,

@@ -3,7 +3,7 @@ import { SettableClock } from '../common/clock/clock.js';
 import { type AppConfig, type OutboundEventType, WEBHOOK_MAX_ATTEMPTS } from '../config/app-config.js';
 import type { AppMetrics } from '../metrics/app-metrics.js';
 import type { EventsRepository, WebhookDelivery } from './events.repository.js';
-import { WebhookDispatcher, webhookTarget } from './webhook-dispatcher.js';
+import { WEBHOOK_IN_FLIGHT_PER_TARGET, WebhookDispatcher, webhookTarget } from './webhook-dispatcher.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
@@ -33,10 +33,11 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
   };
   const find = (d: WebhookDelivery) => deliveries.find((x) => x.eventId === d.eventId && x.target === d.target)!;
   const repository = {
-    dueDeliveries: jest.fn((now: Date, limit: number) =>
+    dueDeliveries: jest.fn((now: Date, limit: number, skipTargets: readonly string[] = []) =>
       Promise.resolve(
         deliveries
           .filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString())
+          .filter((d) => !skipTargets.includes(d.target))
           .slice(0, limit)
           .map((d) => ({ ...d })),
       ),
@@ -95,6 +96,14 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
     clock,
   );
   return { dispatcher, clock, deliveries, payloads, enqueue, events: repository, sender, answers, outcomes };
+}
+
+/** Resolves once `condition` holds (checked every 5 ms), or fails after `ms`. */
+async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
+  for (const until = Date.now() + ms; !condition();) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 describe('WebhookDispatcher', () => {
@@ -195,6 +204,45 @@ describe('WebhookDispatcher', () => {
     events.claim.mockResolvedValueOnce(false);
     expect(await dispatcher.dispatchDue()).toBe(0);
     expect(sender.send).not.toHaveBeenCalled();
+  });
+
+  it(`a webhook that never answers holds at most ${WEBHOOK_IN_FLIGHT_PER_TARGET} attempts in flight; the others' deliveries keep flowing (review 20a L3)`, async () => {
+    const { dispatcher, enqueue, sender, deliveries } = setUp([A, B]);
+    /** A's calls hang (a receiver that accepts and never answers) until `answer` is called. */
+    const hanging: (() => void)[] = [];
+    let answering = false;
+    sender.send.mockImplementation((url: string) =>
+      url !== A || answering
+        ? Promise.resolve({ ok: true, status: 204 })
+        : new Promise<AttemptResult>((resolve) => hanging.push(() => resolve({ ok: true, status: 204 }))),
+    );
+    // Interleaved as the stream stores them: each event's deliveries to A and B share a due time.
+    for (let i = 0; i < 40; i++) {
+      enqueue(`e${String(i).padStart(2, '0')}`, A);
+      enqueue(`e${String(i).padStart(2, '0')}`, B);
+    }
+    const to = (url: string) => sender.send.mock.calls.filter(([called]) => called === url).length;
+    const drained = dispatcher.dispatchDue();
+    const answerAll = () => {
+      answering = true;
+      hanging.forEach((answer) => answer());
+    };
+    try {
+      // B gets all 40 while A's first 4 attempts are still hanging (rounds of 25 waited for them: B stopped at 12).
+      await waitFor(() => to(B) === 40);
+      expect(to(A)).toBe(WEBHOOK_IN_FLIGHT_PER_TARGET);
+      // An event stored meanwhile goes out to B too, without waiting for A.
+      enqueue('e99', B);
+      await waitFor(() => to(B) === 41);
+      expect(to(A)).toBe(WEBHOOK_IN_FLIGHT_PER_TARGET);
+    } finally {
+      // A answers again (also when an expectation failed, so that the run ends).
+      answerAll();
+    }
+    // Its backlog goes out, and the run ends with everything delivered.
+    expect(await drained).toBe(81);
+    expect(to(A)).toBe(40);
+    expect(deliveries.every((d) => d.state === 'delivered')).toBe(true);
   });
 
   it('with no webhook configured, start() runs no loop', async () => {

@@ -12,8 +12,16 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { EventsRepository, type WebhookDelivery } from './events.repository.js';
 import { WebhookSender } from './webhook-sender.js';
 
-/** Deliveries taken per round, and sent at once. */
-const ROUND_SIZE = 25;
+/** Attempts in flight at once, over all webhooks. */
+const POOL_SIZE = 25;
+/**
+ * Attempts in flight at once to one webhook: a receiver that never answers holds at most this many
+ * slots (each until WEBHOOK_TIMEOUT_MS), and the others' deliveries go on in the rest (review 20a L3).
+ */
+export const WEBHOOK_IN_FLIGHT_PER_TARGET = 4;
+
+/** A delivery in flight, by its event and webhook. */
+const deliveryKey = (d: WebhookDelivery): string => `${d.eventId}.${d.target}`;
 
 /** The stored name of a webhook: 16 hex characters of the SHA-256 of its URL. */
 export const webhookTarget = (url: string): string => createHash('sha256').update(url).digest('hex').slice(0, 16);
@@ -33,7 +41,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
 /**
  * Delivers outbound events to the webhooks, apart from the stream: the stream processor only
  * stores an event and its pending deliveries, and this loop (run beside the poller) sends the due
- * ones. A receiver that is down delays only its own deliveries, never a shard. Each attempt is
+ * ones. A receiver that is down delays only its own deliveries, never a shard, nor another
+ * receiver's: attempts run in a pool of POOL_SIZE, at most WEBHOOK_IN_FLIGHT_PER_TARGET to one
+ * webhook, and a slot that frees is filled from the due deliveries at once. Each attempt is
  * claimed first (a conditional update that counts it and sets the next due time), so two rounds
  * never send the same attempt, and a crash mid-call retries at the next due time: at least once,
  * receivers deduplicate on the event id. After WEBHOOK_MAX_ATTEMPTS (8) failures: dead letter.
@@ -45,7 +55,10 @@ export class WebhookDispatcher {
   private readonly targets: Map<string, WebhookEndpoint>;
   private loop: Promise<void> | undefined;
   private stopping = new AbortController();
-  private round: Promise<number> | undefined;
+  private draining: Promise<number> | undefined;
+  /** The attempts in flight, by delivery; and how many of them go to each webhook. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly busy = new Map<string, number>();
 
   constructor(
     private readonly events: EventsRepository,
@@ -80,16 +93,13 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Sends what is due until a round changes nothing; the number of deliveries changed. For the loop,
-   * the tests and the Lambda schedule. A failed attempt is due again only after its backoff.
+   * Sends what is due until nothing is due and nothing is in flight; the number of deliveries
+   * changed. For the loop, the tests and the Lambda schedule. A failed attempt is due again only
+   * after its backoff. Concurrent calls share one run.
    */
-  async dispatchDue(): Promise<number> {
-    let attempts = 0;
-    for (;;) {
-      const made = await this.dispatchRound();
-      attempts += made;
-      if (made === 0) return attempts;
-    }
+  dispatchDue(): Promise<number> {
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    return this.draining;
   }
 
   private async run(): Promise<void> {
@@ -105,19 +115,68 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One page of due deliveries, each claimed and attempted (in parallel). One round at a time. */
-  private dispatchRound(): Promise<number> {
-    this.round ??= this.roundOnce().finally(() => (this.round = undefined));
-    return this.round;
+  /**
+   * Fills the free slots with due deliveries, then waits for a slot to free (or WEBHOOK_POLL_MS,
+   * for deliveries that came due meanwhile), and again. An attempt that changed nothing (another
+   * round or instance took it, or a lagging index showed it again) is not taken again in this run.
+   */
+  private async drain(): Promise<number> {
+    const counted = { changed: 0 };
+    const unchanged = new Set<string>();
+    for (;;) {
+      const started = this.stopping.signal.aborted ? 0 : await this.fill(counted, unchanged);
+      if (this.inFlight.size === 0) {
+        if (started === 0) return counted.changed;
+        continue;
+      }
+      const waited = new AbortController();
+      const poll = sleep(this.config.webhooks.pollMs, AbortSignal.any([this.stopping.signal, waited.signal]));
+      await Promise.race([...this.inFlight.values(), poll]);
+      waited.abort(); // its timer and listener go with it
+    }
   }
 
-  private async roundOnce(): Promise<number> {
+  /** Starts attempts at due deliveries in the free slots; how many it started. */
+  private async fill(counted: { changed: number }, unchanged: Set<string>): Promise<number> {
+    if (this.inFlight.size >= POOL_SIZE) return 0;
     const now = this.clock.now();
-    const due = await this.events.dueDeliveries(now, ROUND_SIZE);
+    const full = [...this.busy].filter(([, n]) => n >= WEBHOOK_IN_FLIGHT_PER_TARGET).map(([target]) => target);
+    const seen = (d: WebhookDelivery) => `${deliveryKey(d)}.${d.attempts}`;
+    const due = (await this.events.dueDeliveries(now, POOL_SIZE, full)).filter(
+      (d) => !this.inFlight.has(deliveryKey(d)) && !unchanged.has(seen(d)),
+    );
     if (due.length === 0) return 0;
     const payloads = await this.events.payloads([...new Set(due.map((d) => d.eventId))], now);
-    const results = await Promise.all(due.map((delivery) => this.attempt(delivery, payloads.get(delivery.eventId))));
-    return results.filter(Boolean).length;
+    let started = 0;
+    for (const delivery of due) {
+      const key = deliveryKey(delivery);
+      const busy = this.busy.get(delivery.target) ?? 0;
+      if (this.inFlight.size >= POOL_SIZE) break;
+      if (busy >= WEBHOOK_IN_FLIGHT_PER_TARGET || this.inFlight.has(key)) continue;
+      this.busy.set(delivery.target, busy + 1);
+      started++;
+      const attempt = this.attempt(delivery, payloads.get(delivery.eventId))
+        .then(
+          (changed) => {
+            if (changed) counted.changed++;
+            else unchanged.add(seen(delivery));
+          },
+          (error: unknown) => {
+            unchanged.add(seen(delivery));
+            this.logger.warn(
+              `webhook attempt at ${delivery.eventId} to ${delivery.target} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
+            );
+          },
+        )
+        .finally(() => {
+          this.inFlight.delete(key);
+          const left = (this.busy.get(delivery.target) ?? 1) - 1;
+          if (left > 0) this.busy.set(delivery.target, left);
+          else this.busy.delete(delivery.target);
+        });
+      this.inFlight.set(key, attempt);
+    }
+    return started;
   }
 
   /** Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round took it. */
