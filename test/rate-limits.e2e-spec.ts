@@ -416,6 +416,23 @@ describe('rate limits (e2e)', () => {
       expectLimited(await login(`${block}abcd::9`, user.email, 'wrong-password-1'), 'too_many_login_attempts');
       await login(`${newBlock()}:1`, user.email, user.password).expect(200);
     });
+
+    it('a tripped account answers 429 to every /64 of the /48 that failed (review 20b M1), and to its address whatever the port (L1)', async () => {
+      const user = await freshAccount();
+      const block = newBlock(); // 2001:db8:<a>:<b>:
+      const site = block.split(':').slice(0, 3).join(':'); // its /48
+      for (let i = 0; i < 3; i++) await login(`${site}:${i + 1}::1`, user.email, 'wrong-password-1').expect(401);
+      // Another /64 of the /48 is not a fresh budget of guesses (it was: 65,536 of them per /48).
+      expectLimited(await login(`${site}:ffff::1`, user.email, 'wrong-password-1'), 'too_many_login_attempts');
+      await login(`${newBlock()}:1`, user.email, user.password).expect(200);
+
+      const other = await freshAccount();
+      const ip = newIp();
+      // A proxy that writes the source port: each port was a subject of its own.
+      for (let i = 0; i < 3; i++) await login(`${ip}:${40000 + i}`, other.email, 'wrong-password-1').expect(401);
+      expectLimited(await login(`${ip}:50000`, other.email, 'wrong-password-1'), 'too_many_login_attempts');
+      expectLimited(await login(ip, other.email, 'wrong-password-1'), 'too_many_login_attempts');
+    });
   });
 
   describe('views', () => {

@@ -418,7 +418,9 @@ export class AuthService {
     const subject = normalizeEmail(email);
     return [
       { rule, subject },
-      { rule: perIp, subject: `${subject}\n${ipOf(client)}` },
+      // By /48 for IPv6, not /64: a site or a tunnel broker's customer has 65,536 /64s, each of which
+      // got its own guesses at a locked account (review 20b M1).
+      { rule: perIp, subject: `${subject}\n${clientSubject(client.ip, { ipv6Prefix: 48 })}` },
     ];
   }
 

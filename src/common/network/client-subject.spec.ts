@@ -54,11 +54,28 @@ describe('clientSubject', () => {
     expect(clientSubject('2001:db8:1::2:1')).not.toBe(clientSubject('2001:db8:1:2::1'));
   });
 
-  it('gives unknown without an address, and anything else as given', () => {
+  it('gives unknown without an address, and one malformed subject for anything that is not one (review 20b L1)', () => {
     expect(clientSubject(undefined)).toBe('unknown');
     expect(clientSubject('')).toBe('unknown');
-    expect(clientSubject('not an address')).toBe('not an address');
-    expect(clientSubject('2001:db8::1::2')).toBe('2001:db8::1::2');
-    expect(clientSubject('1.2.3')).toBe('1.2.3');
+    for (const junk of ['not an address', '2001:db8::1::2', '1.2.3', '1.2.3.4:port', '[2001:db8::1]x', '1.2.3.4:5:6'])
+      expect(clientSubject(junk)).toBe('malformed');
+  });
+
+  it('takes the address off a port, as some proxies write X-Forwarded-For (review 20b L1)', () => {
+    expect(clientSubject('203.0.113.6:4711')).toBe('203.0.113.6');
+    expect(clientSubject('203.0.113.6:80')).toBe(clientSubject('203.0.113.6:81'));
+    expect(clientSubject('[2001:db8:1:2::1]:4711')).toBe('2001:db8:1:2::/64');
+    expect(clientSubject('[2001:db8:1:2::1]')).toBe('2001:db8:1:2::/64');
+    expect(clientSubject('[::ffff:192.0.2.1]:443')).toBe('192.0.2.1');
+  });
+
+  it('takes an IPv6 address by a /48 when asked (the sign-in lockout: review 20b M1)', () => {
+    expect(clientSubject('2001:db8:1:2::1', { ipv6Prefix: 48 })).toBe('2001:db8:1::/48');
+    expect(clientSubject('2001:0DB8:0001:ffff::9', { ipv6Prefix: 48 })).toBe('2001:db8:1::/48');
+    expect(clientSubject('2001:db8:2::1', { ipv6Prefix: 48 })).not.toBe(
+      clientSubject('2001:db8:1::1', { ipv6Prefix: 48 }),
+    );
+    expect(clientSubject('192.0.2.1', { ipv6Prefix: 48 })).toBe('192.0.2.1');
+    expect(clientSubject('::ffff:192.0.2.1', { ipv6Prefix: 48 })).toBe('192.0.2.1');
   });
 });
