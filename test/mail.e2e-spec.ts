@@ -122,41 +122,69 @@ describe('Mail through a real SMTP server', () => {
   });
 });
 
-describe('A relay that refuses one recipient at RCPT TO (review 20a M1)', () => {
-  // Postfix's reject_unknown_recipient_domain: 450 for a domain whose DNS fails (its owner's doing).
-  const inbox = new SmtpInbox((address) => (address.endsWith('@fail.test') ? 450 : undefined));
+describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2)', () => {
+  // Postfix's reject_unknown_recipient_domain: 450 for a domain whose DNS fails (its owner's doing),
+  // for ever; greylisting: 450 for the first tries of an address, then accepted.
+  const greylisted = new Map<string, number>();
+  const inbox = new SmtpInbox((address) => {
+    if (address.endsWith('@fail.test')) return 450;
+    if (!address.endsWith('@grey.test')) return undefined;
+    const tries = (greylisted.get(address) ?? 0) + 1;
+    greylisted.set(address, tries);
+    return tries <= 3 ? 450 : undefined;
+  });
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await smtpApp(inbox, { STREAM_WORKER_MAX_ATTEMPTS: '2' });
+    t = await smtpApp(inbox, { STREAM_WORKER_MAX_ATTEMPTS: '2', STREAM_WORKER_DEFERRAL_MAX_SECONDS: '60' });
   });
   afterAll(async () => {
     await t.close();
     await inbox.stop();
   });
 
-  it("dead-letters the notice's record after the attempts allowed, and the records behind it go on (another user's mail)", async () => {
-    const mallory = await signUp(t, { email: `mallory-${Date.now()}@fail.test` });
-    await t.api
+  const changePassword = (user: Awaited<ReturnType<typeof signUp>>) =>
+    t.api
       .post('/api/v1/auth/password')
-      .set('authorization', mallory.bearer)
-      .send({ currentPassword: mallory.password, newPassword: 'another-password-1' })
+      .set('authorization', user.bearer)
+      .send({ currentPassword: user.password, newPassword: 'another-password-1' })
       .expect(204);
-    const victim = await signUp(t);
-    // The worker's backoff is 200 ms, then 400 ms: a few drains, a pause between.
-    for (let round = 0; round < 20; round++) {
+  /** Drains the stream until it goes through, or `rounds` times (the worker backs off 200 ms, 400 ms, ...). */
+  const drain = async (rounds = 20) => {
+    for (let round = 0; round < rounds; round++) {
       try {
         await t.mailSent();
-        break;
+        return;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 300));
       }
     }
+  };
+  const tried = (address: string) => inbox.recipientsTried.filter((tried) => tried === address).length;
+
+  it('sends a greylisted notice once the relay takes it: retried past STREAM_WORKER_MAX_ATTEMPTS, not dead-lettered (review 20b M2)', async () => {
+    const grey = await signUp(t, { email: `grey-${Date.now()}@grey.test` });
+    await drain(); // its verification mail: a link mail, refused and not retried (1 try)
+    await changePassword(grey);
+    await drain();
+    expect((await inbox.next(grey.email, 'password_changed', 5_000)).to).toEqual([grey.email]);
+    // 1 refused verification, 2 deferred tries of the notice (the attempts allowed are 2), then sent.
+    expect(tried(grey.email)).toBe(4);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
+  });
+
+  it("dead-letters a recipient deferred for good after STREAM_WORKER_DEFERRAL_MAX_SECONDS, and the records behind it go on (another user's mail)", async () => {
+    const mallory = await signUp(t, { email: `mallory-${Date.now()}@fail.test` });
+    await changePassword(mallory);
+    const victim = await signUp(t);
+    await drain(6);
+    // Still retried: past the 2 attempts an unknown failure gets, within the deferral's minute.
+    expect(tried(mallory.email)).toBeGreaterThan(3);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
+    t.clock.advance(61_000);
+    await drain();
     expect((await inbox.next(victim.email, 'email_verification', 5_000)).to).toEqual([victim.email]);
-    const deadLetters = t.app.get(StreamDeadLettersRepository);
-    expect(await deadLetters.count()).toBe(1);
-    // Its verification mail (a link mail: refused, not retried) and the notice's two attempts.
-    expect(inbox.recipientsTried.filter((address) => address === mallory.email)).toHaveLength(3);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(1);
   });
 });
 

@@ -272,6 +272,13 @@ export interface StreamWorkerConfig {
    * 24 hours, so the record can still be replayed from it.
    */
   transientMaxSeconds: number;
+  /**
+   * How long it retries a record whose failure is a mail relay deferring one recipient (an SMTP 4xx
+   * at `RCPT TO`: greylisting, a full mailbox) before it dead-letters it: a few minutes of
+   * greylisting must not lose a security notice (review 20b M2), and one account's address must not
+   * hold its shard for as long as a server's outage may (review 20a M1). At most `transientMaxSeconds`.
+   */
+  deferralMaxSeconds: number;
   /** `npm run worker` serves `/metrics` and its probes on this port (on `HOST`); 0: no server. */
   metricsPort: number;
   /**
@@ -753,6 +760,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       stallSeconds: int('STREAM_WORKER_STALL_SECONDS', 60, 5, 3600),
       maxAttempts: int('STREAM_WORKER_MAX_ATTEMPTS', 5, 1, 100),
       transientMaxSeconds: int('STREAM_WORKER_TRANSIENT_MAX_SECONDS', 3600, 60, 72_000),
+      deferralMaxSeconds: int('STREAM_WORKER_DEFERRAL_MAX_SECONDS', 900, 60, 72_000),
       metricsPort: int('WORKER_METRICS_PORT', 0, 0, 65535),
       renameItemsPerRun: int('STREAM_RENAME_ITEMS_PER_RUN', 1000, 1, 100_000),
       cascadeLikesPerRun: int('STREAM_CASCADE_LIKES_PER_RUN', 500, 1, 100_000),

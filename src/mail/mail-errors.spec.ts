@@ -18,9 +18,9 @@ describe('classifyMailError (review 19b M2)', () => {
     expect(classifyMailError(error({ name: 'InternalFailure', $metadata: { httpStatusCode: 503 } }))).toBe('transient');
   });
 
-  it('a 4xx refusal of the recipient at RCPT TO is not transient: it is about that address, and would hold the shard for good (review 20a M1)', () => {
+  it('a 4xx refusal of the recipient at RCPT TO is a deferral, not a server outage: it is about that address (reviews 20a M1, 20b M2)', () => {
     for (const responseCode of [450, 451, 452])
-      expect(classifyMailError(error({ code: 'EENVELOPE', command: 'RCPT TO', responseCode }))).toBe('unknown');
+      expect(classifyMailError(error({ code: 'EENVELOPE', command: 'RCPT TO', responseCode }))).toBe('deferred');
     expect(classifyMailError(error({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550 }))).toBe('permanent');
   });
 
@@ -82,8 +82,8 @@ describe('classifyMailError on what nodemailer throws for a real SMTP relay (rev
     );
   };
 
-  it('a recipient the relay refuses with 450 at RCPT TO: unknown (counted, then dead-lettered); a sender deferred with 451 at MAIL FROM: transient', async () => {
-    expect(await failureOf('app@ok.test', 'mallory@fail.test')).toBe('unknown');
+  it('a recipient the relay refuses with 450 at RCPT TO: deferred (retried for a shorter cap); a sender deferred with 451 at MAIL FROM: transient', async () => {
+    expect(await failureOf('app@ok.test', 'mallory@fail.test')).toBe('deferred');
     expect(await failureOf('busy@ok.test', 'victim@ok.test')).toBe('transient');
     expect(await failureOf('app@ok.test', 'victim@ok.test')).toBe('sent');
   });

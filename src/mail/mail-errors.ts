@@ -5,17 +5,21 @@
  *   retry later will likely send it.
  * - `permanent`: the server refused this mail for good (an SMTP 5xx such as 550 for a closed
  *   mailbox, SES `MessageRejected`): no retry or replay would send it.
- * - `unknown`: anything else (bad credentials, an unverified sender, a bug), and an SMTP 4xx that
- *   refuses the recipient (at `RCPT TO`): retried a few times, then the record is dead-lettered for
- *   the operator (and replayable).
+ * - `deferred`: an SMTP 4xx that defers this one recipient (at `RCPT TO`): retried like a transient
+ *   failure, but for `STREAM_WORKER_DEFERRAL_MAX_SECONDS` at most (15 minutes by default), then the
+ *   record is dead-lettered for the operator (and replayable).
+ * - `unknown`: anything else (bad credentials, an unverified sender, a bug): retried a few times,
+ *   then the record is dead-lettered for the operator (and replayable).
  *
- * A 4xx at `RCPT TO` is about this one address, not the server (review 20a M1): a relay that
- * checks recipients answers `450 4.1.2` for a domain whose DNS fails (which its owner controls) or
- * `452`/`451` for a per-recipient limit. Were it transient, the stream worker would retry that
- * record without end and every later record of its shard would wait behind it. Only `421` (the
+ * A 4xx at `RCPT TO` is about this one address, not the server: greylisting (`450 4.2.0`, for a few
+ * minutes), a full mailbox (`452`), a per-recipient rate (`451`), or a domain whose DNS fails
+ * (`450 4.1.2`, which its owner controls). Were it transient for as long as a server's outage, one
+ * account could hold its shard for `STREAM_WORKER_TRANSIENT_MAX_SECONDS` at a time, and every later
+ * record of the shard would wait behind it (review 20a M1); counted as `unknown`, a few seconds of
+ * greylisting lost the security notice to the dead-letter list (review 20b M2). Only `421` (the
  * server closing the connection, whatever the command) stays transient there.
  */
-export type MailFailure = 'transient' | 'permanent' | 'unknown';
+export type MailFailure = 'transient' | 'deferred' | 'permanent' | 'unknown';
 
 /** Network errors (Node's and nodemailer's codes): the server was not reached or did not answer. */
 const UNREACHABLE = new Set([
@@ -55,7 +59,7 @@ export function classifyMailError(error: unknown): MailFailure {
   // Refused credentials are the sender's setup, whatever the reply code says (535).
   if (code === 'EAUTH') return 'unknown';
   if (typeof responseCode === 'number') {
-    if (command === 'RCPT TO' && responseCode >= 400 && responseCode < 500 && responseCode !== 421) return 'unknown';
+    if (command === 'RCPT TO' && responseCode >= 400 && responseCode < 500 && responseCode !== 421) return 'deferred';
     if (responseCode >= 400 && responseCode < 500) return 'transient';
     if (responseCode >= 500 && responseCode < 600) return 'permanent';
   }

@@ -8,6 +8,7 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { InMemoryMailer } from './in-memory.mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { SesMailer, type SesSender } from './ses.mailer.js';
+import { isDeferral } from '../common/errors/transient.js';
 import { NoticeNotSent, noticesOf, SecurityNotices } from './security-notices.js';
 import { MarkerStore } from './notices-sent.testing.js';
 import { renderMail } from './templates.js';
@@ -434,9 +435,19 @@ describe('a security notice that fails', () => {
       mailer.send = () => Promise.reject(failure);
       const thrown = await notices.fromUserChange('user', before, after, mint).catch((error: unknown) => error);
       expect(thrown).toBeInstanceOf(NoticeNotSent);
-      expect(thrown).toMatchObject({ transient: true });
+      expect(thrown).toMatchObject({ transient: true, deferral: false });
       expect(markers.used.size).toBe(0);
     }
+  });
+
+  it('on a recipient the relay defers (SMTP 4xx at RCPT TO): transient and a deferral (a shorter cap: review 20b M2), the marker given back', async () => {
+    const { mailer, markers, notices } = noticesWith();
+    mailer.send = () => Promise.reject(smtp({ code: 'EENVELOPE', command: 'RCPT TO', responseCode: 450 }));
+    const thrown = await notices.fromUserChange('user', before, after, mint).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(NoticeNotSent);
+    expect(thrown).toMatchObject({ transient: true, deferral: true });
+    expect(isDeferral(thrown)).toBe(true);
+    expect(markers.used.size).toBe(0);
   });
 
   it('on a refusal for good (SMTP 550): logged and counted as refused, the record does not fail, the marker stays so a replay sends nothing', async () => {

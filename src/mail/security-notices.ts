@@ -127,8 +127,9 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
  * retried. `transient` when every such failure was (review 19b M2: the mail server away or busy, a
  * throttled database during the mint): the stream worker then retries it with the shard's backoff
  * without counting it towards `STREAM_WORKER_MAX_ATTEMPTS`, up to `STREAM_WORKER_TRANSIENT_MAX_SECONDS`
- * (it reads `transient`: src/common/errors/transient.ts). A relay refusing the recipient at `RCPT TO`
- * is not transient (src/mail/mail-errors.ts, review 20a M1).
+ * (it reads `transient`: src/common/errors/transient.ts). A relay deferring the recipient at `RCPT TO`
+ * is `deferral` too: retried as transient, but for `STREAM_WORKER_DEFERRAL_MAX_SECONDS` at most
+ * (src/mail/mail-errors.ts, reviews 20a M1 and 20b M2).
  */
 export class NoticeNotSent extends Error {
   override readonly name = 'NoticeNotSent';
@@ -136,6 +137,7 @@ export class NoticeNotSent extends Error {
   constructor(
     message: string,
     readonly transient: boolean,
+    readonly deferral = false,
   ) {
     super(message);
   }
@@ -228,7 +230,8 @@ export class SecurityNotices {
     if (retried.length > 0)
       throw new NoticeNotSent(
         `${retried.map(({ kind, failure }) => `${kind} (${failure})`).join(', ')} not sent; the record is retried`,
-        retried.every(({ failure }) => failure === 'transient'),
+        retried.every(({ failure }) => failure === 'transient' || failure === 'deferred'),
+        retried.some(({ failure }) => failure === 'deferred'),
       );
     return sent;
   }

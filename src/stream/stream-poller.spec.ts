@@ -183,7 +183,7 @@ describe('StreamPoller (a fake Streams API)', () => {
   let metrics: AppMetrics;
   let clock: SettableClock;
 
-  async function poller(maxAttempts = 3, transientMaxSeconds = 3600): Promise<StreamPoller> {
+  async function poller(maxAttempts = 3, transientMaxSeconds = 3600, deferralMaxSeconds = 900): Promise<StreamPoller> {
     const moduleRef = await Test.createTestingModule({
       providers: [
         StreamPoller,
@@ -200,7 +200,9 @@ describe('StreamPoller (a fake Streams API)', () => {
         { provide: DYNAMODB_TABLE_NAME, useValue: 'table' },
         {
           provide: APP_CONFIG,
-          useValue: { streamWorker: { mode: 'off', stallSeconds: 60, maxAttempts, transientMaxSeconds } } as AppConfig,
+          useValue: {
+            streamWorker: { mode: 'off', stallSeconds: 60, maxAttempts, transientMaxSeconds, deferralMaxSeconds },
+          } as AppConfig,
         },
         { provide: StreamProcessor, useValue: processor },
         { provide: StreamCheckpointsRepository, useValue: checkpoints },
@@ -337,6 +339,37 @@ describe('StreamPoller (a fake Streams API)', () => {
     expect(processor.handled).toEqual(['1', '3']);
     expect(checkpoints.saved.get('s')?.sequenceNumber).toBe('3');
     expect(worker.status().state).toBe('off');
+  });
+
+  it('a recipient deferred by the relay (RCPT TO 4xx) is retried past STREAM_WORKER_MAX_ATTEMPTS for STREAM_WORKER_DEFERRAL_MAX_SECONDS, then dead-lettered, the shard going on (review 20b M2)', async () => {
+    streams.shard('s', [1, 2, 3]);
+    processor.failing.set('2', new NoticeNotSent('password_changed (deferred) not sent', true, true));
+    const worker = await poller(2, 3600, 300);
+    // Greylisting lasts minutes: 5 tries in 4 min 40 s are not the 2 attempts an unknown failure gets.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(70_000);
+    }
+    expect(deadLetters.added).toEqual([]);
+    // Past its cap (5 min, not the transient hour), given up.
+    clock.advance(30_000);
+    await worker.drain();
+    expect(deadLetters.added).toEqual([{ shardId: 's', sequence: '2', attempts: 6 }]);
+    expect(processor.handled).toEqual(['1', '3']);
+  });
+
+  it('a deferral that ends within its cap sends the notice: the record is handled, nothing dead-lettered (review 20b M2)', async () => {
+    streams.shard('s', [1, 2]);
+    processor.failing.set('1', new NoticeNotSent('email_changed (deferred) not sent', true, true));
+    const worker = await poller(2, 3600, 900);
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await expect(worker.drain()).rejects.toThrow(/keeps failing/);
+      clock.advance(60_000);
+    }
+    processor.failing.delete('1'); // greylisting over
+    await worker.drain();
+    expect(processor.handled).toEqual(['1', '2']);
+    expect(deadLetters.added).toEqual([]);
   });
 
   it('a record that fails and then succeeds is not dead-lettered, and the attempts start again', async () => {

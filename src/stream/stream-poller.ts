@@ -8,7 +8,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { isMarkedTransient } from '../common/errors/transient.js';
+import { isDeferral, isMarkedTransient } from '../common/errors/transient.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
@@ -383,10 +383,11 @@ export class StreamPoller {
     }
     shard.tries++;
     shard.attempts = isTransientFailure(error) ? 0 : shard.attempts + 1;
-    const { maxAttempts, transientMaxSeconds } = this.config.streamWorker;
+    const { maxAttempts, transientMaxSeconds, deferralMaxSeconds } = this.config.streamWorker;
+    // A recipient's deferral is about one address: a shorter cap than a server's outage (review 20b M2).
+    const capSeconds = isDeferral(error) ? Math.min(deferralMaxSeconds, transientMaxSeconds) : transientMaxSeconds;
     return (
-      sequence !== undefined &&
-      (shard.attempts >= maxAttempts || now - shard.recordFailingSince >= transientMaxSeconds * 1000)
+      sequence !== undefined && (shard.attempts >= maxAttempts || now - shard.recordFailingSince >= capSeconds * 1000)
     );
   }
 

@@ -10,3 +10,14 @@ export interface TransientError {
 
 export const isMarkedTransient = (error: unknown): error is TransientError =>
   typeof error === 'object' && error !== null && (error as { transient?: unknown }).transient === true;
+
+/**
+ * A transient error that is one recipient's deferral (an SMTP 4xx at `RCPT TO`): retried as a
+ * transient one, but for `STREAM_WORKER_DEFERRAL_MAX_SECONDS` at most (review 20b M2).
+ */
+export interface DeferralError extends TransientError {
+  readonly deferral: true;
+}
+
+export const isDeferral = (error: unknown): error is DeferralError =>
+  isMarkedTransient(error) && (error as { deferral?: unknown }).deferral === true;
