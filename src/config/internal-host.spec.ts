@@ -32,6 +32,9 @@ describe('isInternalHost', () => {
     'http://api.localhost/',
     'http://metadata.google.internal/computeMetadata/v1/',
     'http://metadata.google.internal./',
+    'http://metadata/computeMetadata/v1/',
+    'http://instance-data/latest/meta-data/',
+    'http://instance-data.ec2.internal/latest/',
   ])('%s is internal', (url) => expect(internal(url)).toBe(true));
 
   it.each([

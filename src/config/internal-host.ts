@@ -42,8 +42,17 @@ for (const [network, prefix] of IPV4_INTERNAL) {
 }
 for (const [network, prefix] of IPV6_INTERNAL) internal.addSubnet(network, prefix, 'ipv6');
 
-/** Names that always mean this machine or a cloud metadata service. */
-const INTERNAL_NAMES = ['localhost', 'metadata.google.internal'];
+/**
+ * Names that always mean this machine or a cloud metadata service, also as a single label resolved
+ * through the resolver's search domains (`metadata` on GCE, `instance-data` on EC2: review 20b).
+ */
+const INTERNAL_NAMES = [
+  'localhost',
+  'metadata.google.internal',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+];
 
 /**
  * Whether a URL's host is a literal loopback, private, link-local or metadata address (or
