@@ -417,15 +417,25 @@ describe('rate limits (e2e)', () => {
       await login(`${newBlock()}:1`, user.email, user.password).expect(200);
     });
 
-    it('a tripped account answers 429 to every /64 of the /48 that failed (review 20b M1), and to its address whatever the port (L1)', async () => {
+    it('a tripped account refuses a whole /48 once its /64s together failed 10 times the maximum (review 20b M1), not before: an owner sharing it still signs in (review 20c L1)', async () => {
       const user = await freshAccount();
-      const block = newBlock(); // 2001:db8:<a>:<b>:
-      const site = block.split(':').slice(0, 3).join(':'); // its /48
+      const site = newBlock().split(':').slice(0, 3).join(':'); // a fresh /48
       for (let i = 0; i < 3; i++) await login(`${site}:${i + 1}::1`, user.email, 'wrong-password-1').expect(401);
-      // Another /64 of the /48 is not a fresh budget of guesses (it was: 65,536 of them per /48).
-      expectLimited(await login(`${site}:ffff::1`, user.email, 'wrong-password-1'), 'too_many_login_attempts');
-      await login(`${newBlock()}:1`, user.email, user.password).expect(200);
+      // The /64s that failed are refused; the owner in another /64 of the /48 gets a password check.
+      expectLimited(await login(`${site}:1::2`, user.email, 'wrong-password-1'), 'too_many_login_attempts');
+      await login(`${site}:ffff::1`, user.email, user.password).expect(200);
 
+      const target = await freshAccount();
+      for (let i = 0; i < 3; i++) await login(`${site}:${i + 1}::1`, target.email, 'wrong-password-1').expect(401);
+      // Each other /64 of the /48 has its guess past the trip, until the /48 has failed 30 times (3 x 10).
+      for (let i = 4; i <= 30; i++)
+        await login(`${site}:${i.toString(16)}::1`, target.email, 'wrong-password-1').expect(401);
+      expectLimited(await login(`${site}:abcd::1`, target.email, 'wrong-password-1'), 'too_many_login_attempts');
+      expectLimited(await login(`${site}:abce::1`, target.email, target.password), 'too_many_login_attempts');
+      await login(`${newBlock()}:1`, target.email, target.password).expect(200);
+    });
+
+    it('a tripped account refuses the address that failed whatever port a proxy wrote with it (review 20b L1)', async () => {
       const other = await freshAccount();
       const ip = newIp();
       // A proxy that writes the source port: each port was a subject of its own.

@@ -140,15 +140,22 @@ export class AuthService {
   ): Promise<IssuedTokens> {
     const { loginPerIp } = this.config.rateLimits;
     await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
-    const [account, accountFromIp] = this.loginFailureChecks(email, client);
+    const { account, fromSite, all: checks } = this.loginFailureChecks(email, client);
     const counted = account.rule.max > 0;
     // The failure counters come with the email item: one BatchGetItem, whatever the counts say.
-    const [userId, [failures, failuresFromIp] = []] = await this.usersRepository.findIdByEmailWith(
+    const [userId, [failures, failuresFromIp, failuresFromSite] = []] = await this.usersRepository.findIdByEmailWith(
       email,
-      this.limiter.peekPart(counted ? [account, accountFromIp] : []),
+      this.limiter.peekPart(counted ? checks : []),
     );
-    const failed = counted && (failures.count > 0 || failuresFromIp.count > 0);
-    if (counted && failures.count >= account.rule.max && failuresFromIp.count > 0) {
+    const failed = counted && [failures, failuresFromIp, failuresFromSite].some((window) => (window?.count ?? 0) > 0);
+    // A tripped account refuses the address that failed on it, and an IPv6 /48 whose /64s together
+    // failed many times: a /48 is 65,536 /64s, each with a guess past the trip (review 20b M1), but
+    // also a carrier's or a campus's network the owner may share (review 20c L1).
+    const refused =
+      counted &&
+      failures.count >= account.rule.max &&
+      (failuresFromIp.count > 0 || (fromSite !== undefined && failuresFromSite.count >= fromSite.rule.max));
+    if (refused) {
       throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
     }
     // The placeholder's read when the email is unknown (same calls); with the user, the bound on
@@ -159,7 +166,7 @@ export class AuthService {
     const user = userId && found.user?.email === normalizeEmail(email) ? found.user : undefined;
     const valid = await this.passwords.verify(password, user?.passwordHash);
     if (!user || !valid) {
-      if (account.rule.max > 0) await Promise.all([this.limiter.add(account), this.limiter.add(accountFromIp)]);
+      if (account.rule.max > 0) await Promise.all(checks.map((check) => this.limiter.add(check)));
       throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
     }
     this.assertMaySignIn(user);
@@ -411,23 +418,31 @@ export class AuthService {
     return userId ? user : undefined;
   }
 
-  /** The failed-sign-in counters of an account: overall, and from this client's IP. */
-  private loginFailureChecks(email: string, client: ClientInfo): [RateCheck, RateCheck] {
+  /**
+   * The failed-sign-in counters of an account: overall, from this client's IP (an IPv6 /64), and,
+   * for an IPv6 client, from its /48, which refuses only past `LOGIN_SITE_FAILURE_FACTOR` times the
+   * account's maximum (one failure from the /64 is enough).
+   */
+  private loginFailureChecks(
+    email: string,
+    client: ClientInfo,
+  ): { account: RateCheck; fromIp: RateCheck; fromSite?: RateCheck; all: RateCheck[] } {
     const rule = this.config.rateLimits.loginPerAccount;
-    const perIp: RateRule = { ...rule, name: `${rule.name}-ip` };
     const subject = normalizeEmail(email);
-    return [
-      { rule, subject },
-      // By /48 for IPv6, not /64: a site or a tunnel broker's customer has 65,536 /64s, each of which
-      // got its own guesses at a locked account (review 20b M1).
-      { rule: perIp, subject: `${subject}\n${clientSubject(client.ip, { ipv6Prefix: 48 })}` },
-    ];
+    const ip = ipOf(client);
+    const site = clientSubject(client.ip, { ipv6Prefix: 48 });
+    const account: RateCheck = { rule, subject };
+    const fromIp: RateCheck = { rule: { ...rule, name: `${rule.name}-ip` }, subject: `${subject}\n${ip}` };
+    if (site === ip) return { account, fromIp, all: [account, fromIp] };
+    const siteRule: RateRule = { ...rule, name: `${rule.name}-site`, max: rule.max * LOGIN_SITE_FAILURE_FACTOR };
+    const fromSite: RateCheck = { rule: siteRule, subject: `${subject}\n${site}` };
+    return { account, fromIp, fromSite, all: [account, fromIp, fromSite] };
   }
 
   private async clearLoginFailures(email: string, client?: ClientInfo): Promise<void> {
-    const [account, accountFromIp] = this.loginFailureChecks(email, client ?? {});
+    const { account, all } = this.loginFailureChecks(email, client ?? {});
     if (account.rule.max === 0) return;
-    await Promise.all([this.limiter.reset(account), ...(client ? [this.limiter.reset(accountFromIp)] : [])]);
+    await Promise.all((client ? all : [account]).map((check) => this.limiter.reset(check)));
   }
 
   /**
@@ -485,3 +500,10 @@ export class AuthService {
 
 /** The subject of a client's per-IP limits: an IPv4 address, an IPv6 /64 (src/common/network/client-subject.ts). */
 const ipOf = (client: ClientInfo): string => clientSubject(client.ip);
+
+/**
+ * How many times the per-account failure maximum an IPv6 /48 may fail on a tripped account before
+ * it is refused as a whole (10: with the default 10 failures, 100 guesses per /48 a window, where by
+ * /64 a /48 had 655,360). Not 1: the owner may share the /48 with the attacker (review 20c L1).
+ */
+const LOGIN_SITE_FAILURE_FACTOR = 10;
