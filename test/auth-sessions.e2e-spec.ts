@@ -56,6 +56,19 @@ describe('auth: login, tokens and sessions (e2e)', () => {
       expect(JSON.stringify(session)).not.toContain(res.body.refreshToken);
     });
 
+    it("stores a sign-in's User-Agent without control characters, whatever bytes it was sent with (review 20c L2)", async () => {
+      const user = await signUp(t);
+      // Bytes 0x9B and 0x85 (an 8-bit terminal's CSI, NEL): Node's parser makes them C1 controls.
+      const res = await login(user.email, user.password, 'Evil\u009b[2J\u0085Agent/1.0').expect(200);
+      const sid = decodeJwt(res.body.accessToken).sid as string;
+      const stored = (await t.getItem(`USER#${user.userId}`, `SESSION#${sid}`))?.userAgent as string;
+      expect(stored).toBe('Evil\uFFFD[2J\uFFFDAgent/1.0');
+      const listed = await t.api.get('/api/v1/auth/sessions').set('authorization', `Bearer ${res.body.accessToken}`);
+      expect(listed.body.items.map((s: { userAgent?: string }) => s.userAgent)).toContain(
+        'Evil\uFFFD[2J\uFFFDAgent/1.0',
+      );
+    });
+
     it('answers an unknown email and a wrong password identically', async () => {
       const user = await signUp(t);
       const unknown = await login('nobody@example.com', user.password).expect(401);

@@ -5,6 +5,7 @@ import { badRequest, DomainError, forbidden, notFound, unauthorized } from '../c
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { clientSubject } from '../common/network/client-subject.js';
+import { storableHeaderText } from '../common/validation/identifiers.js';
 import type { AppConfig, RateRule } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CursorCodec } from '../dynamo/cursor.js';
@@ -465,7 +466,7 @@ export class AuthService {
       session: {
         id: sessionId,
         userId,
-        userAgent: client.userAgent?.slice(0, 256),
+        userAgent: storableHeaderText(client.userAgent, 256),
         ip: client.ip,
         createdAt: now.toISOString(),
         lastUsedAt: now.toISOString(),

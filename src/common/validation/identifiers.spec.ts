@@ -1,4 +1,11 @@
-import { hasInvisible, hasUnsafeCharacters, isBlank, isSingleScript, withoutInvisible } from './identifiers.js';
+import {
+  hasInvisible,
+  hasUnsafeCharacters,
+  isBlank,
+  isSingleScript,
+  storableHeaderText,
+  withoutInvisible,
+} from './identifiers.js';
 import { slugify } from '../../slugs/slugify.js';
 
 describe('identifier rules', () => {
@@ -74,5 +81,32 @@ describe('identifier rules', () => {
     ['\u200b.', false],
   ])('blank text: %j -> %s', (text, expected) => {
     expect(isBlank(text)).toBe(expected);
+  });
+});
+
+describe("storableHeaderText (a session's User-Agent, review 20c L2)", () => {
+  // What Node's parser gives for the header's bytes: each byte as one Latin-1 character.
+  const asParsed = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
+
+  it('keeps an ASCII header as it is, and undefined as undefined', () => {
+    expect(storableHeaderText('Mozilla/5.0 (X11; Linux x86_64)', 256)).toBe('Mozilla/5.0 (X11; Linux x86_64)');
+    expect(storableHeaderText(undefined, 256)).toBeUndefined();
+  });
+
+  it('reads the bytes as UTF-8 again: a UTF-8 header is its text, not mojibake', () => {
+    expect(storableHeaderText(asParsed([...Buffer.from('Café/1.0 ☕', 'utf8')]), 256)).toBe('Café/1.0 ☕');
+  });
+
+  it('stores no control character: bytes 0x80-0x9F (C1 once parsed) and C0 become U+FFFD', () => {
+    const stored = storableHeaderText(asParsed([0x61, 0x9b, 0x32, 0x4a, 0x85, 0x62, 0x01]), 256)!;
+    expect(hasUnsafeCharacters(stored)).toBe(false);
+    expect(stored).toBe('a\uFFFD2J\uFFFDb\uFFFD');
+    expect(storableHeaderText('tab\there', 256)).toBe('tab\uFFFDhere');
+  });
+
+  it('cuts at max UTF-16 units without leaving half a pair', () => {
+    expect(storableHeaderText('x'.repeat(300), 256)).toHaveLength(256);
+    const pairAtTheCut = asParsed([...Buffer.from(`${'x'.repeat(255)}😀`, 'utf8')]);
+    expect(storableHeaderText(pairAtTheCut, 256)).toBe('x'.repeat(255));
   });
 });

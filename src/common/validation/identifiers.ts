@@ -166,6 +166,24 @@ const NOT_PLAIN_TEXT = /[\uD800-\uDFFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u00
 /** True when the text holds a lone surrogate or a control character other than tab, LF and CR. */
 export const hasUnsafeCharacters = (text: string): boolean => NOT_PLAIN_TEXT.test(text);
 
+// eslint-disable-next-line no-control-regex -- control characters are what it replaces
+const NOT_PLAIN_TEXT_ALL = /[\uD800-\uDFFF\u0000-\u001F\u007F-\u009F]/gu;
+
+/**
+ * A request header's text made fit to store and show (a session's `User-Agent`, review 20c L2):
+ * Node's HTTP parser hands header bytes over as Latin-1, so bytes 0x80-0x9F arrive as C1 controls
+ * and a UTF-8 header as mojibake. Read as UTF-8 again (the bytes as sent; invalid sequences become
+ * U+FFFD), every control character (tabs and line breaks too: a header has none) and lone
+ * surrogate replaced by U+FFFD, cut to `max` UTF-16 units without splitting a pair.
+ */
+export function storableHeaderText(value: string | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  const text = Buffer.from(value, 'latin1').toString('utf8').replace(NOT_PLAIN_TEXT_ALL, '\uFFFD');
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 /**
  * Refuses lone surrogates and control characters (C0 but tab, LF and CR; DEL; C1) in stored free
  * text: titles, bodies, comments, names, bios, descriptions, URLs (docs/data-model.md, "Free text").
