@@ -180,7 +180,9 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
     // Index pages add one BatchGetItem of the page's counter items (none for an empty page).
     [31, 'global feed page (a bucket that fills the page)', 2, () => t.api.get('/api/v1/posts?limit=1')],
     [31, 'global feed page (the bucket runs out)', [3, 7], () => t.api.get('/api/v1/posts?limit=100')],
-    [32, 'author feed', 2, () => t.api.get(`/api/v1/posts?author=${author.userId}`)],
+    // A user's lists read the user's status beside the page (review 20b L4).
+    [32, 'author feed', 3, () => t.api.get(`/api/v1/posts?author=${author.userId}`)],
+    [32, "a user's posts", 3, () => t.api.get(`/api/v1/users/${author.userId}/posts`)],
     [
       33,
       'tag feed (the slug remembered)',
@@ -280,7 +282,7 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
       [INDEX_SHARDS + GUARD, INDEX_SHARDS + 1 + GUARD],
       () => as(moderator).get('/api/v1/comments/moderation'),
     ],
-    [43, "a user's approved comments", 3, () => t.api.get(`/api/v1/users/${reader.userId}/comments`)],
+    [43, "a user's approved comments", 4, () => t.api.get(`/api/v1/users/${reader.userId}/comments`)],
     [
       44,
       'like a comment',

@@ -12,6 +12,7 @@ import {
   SEEDING_TIMEOUT_MS,
   type SignedIn,
   signUp,
+  publishPost,
   type TestApp,
   seededUser,
 } from './helpers/test-app.js';
@@ -38,6 +39,7 @@ describe('users: administration (e2e)', () => {
     get: (url: string) => t.api.get(url).set('authorization', bearer),
     patch: (url: string) => t.api.patch(url).set('authorization', bearer),
     delete: (url: string) => t.api.delete(url).set('authorization', bearer),
+    post: (url: string) => t.api.post(url).set('authorization', bearer),
   });
 
   describe('the first admin', () => {
@@ -110,6 +112,58 @@ describe('users: administration (e2e)', () => {
       ).toBe('account_suspended');
       await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'active' }).expect(200);
       await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    });
+
+    it("hides a deactivated account's lists of posts and comments as its profile, not a suspended one's; an admin's reactivation brings them back (review 20b L4)", async () => {
+      const user = await signUp(t);
+      const postId = await publishPost(t, user, 'Stays out there');
+      const comment = await t.api
+        .post(`/api/v1/posts/${postId}/comments`)
+        .set('authorization', user.bearer)
+        .send({ content: 'mine' })
+        .expect(201);
+      await as(admin.bearer)
+        .post(`/api/v1/posts/${postId}/comments/${comment.body.id}/moderate`)
+        .send({ status: 'approved' })
+        .expect(200);
+      const lists = async (userId: string) => {
+        const ids = async (url: string) => {
+          const res = await t.api.get(url).expect(200);
+          expect(res.body.nextCursor).toBeNull();
+          return (res.body.items as { id: string }[]).map((item) => item.id);
+        };
+        return {
+          posts: await ids(`/api/v1/users/${userId}/posts`),
+          filtered: await ids(`/api/v1/posts?author=${userId}`),
+          comments: await ids(`/api/v1/users/${userId}/comments`),
+        };
+      };
+      const shown = { posts: [postId], filtered: [postId], comments: [comment.body.id] };
+      const hidden = { posts: [], filtered: [], comments: [] };
+      expect(await lists(user.userId)).toEqual(shown);
+      // An unknown id answers the same empty lists (not a 404): a deactivated account's are that.
+      expect(await lists('x'.repeat(21))).toEqual(hidden);
+
+      await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'suspended' }).expect(200);
+      await t.api.get(`/api/v1/users/${user.userId}`).expect(200);
+      expect(await lists(user.userId)).toEqual(shown);
+      await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'active' }).expect(200);
+
+      const again = await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+      await t.api.delete('/api/v1/users/me').set('authorization', `Bearer ${again.body.accessToken}`).expect(204);
+      await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
+      expect(await lists(user.userId)).toEqual(hidden);
+      // The content stays where it is public by itself: the feed, by id, in its thread.
+      expect((await t.api.get('/api/v1/posts').expect(200)).body.items.map((p: { id: string }) => p.id)).toContain(
+        postId,
+      );
+      await t.api.get(`/api/v1/posts/${postId}`).expect(200);
+      const thread = await t.api.get(`/api/v1/posts/${postId}/comments`).expect(200);
+      expect(thread.body.items.map((c: { id: string }) => c.id)).toEqual([comment.body.id]);
+
+      await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'active' }).expect(200);
+      await t.api.get(`/api/v1/users/${user.userId}`).expect(200);
+      expect(await lists(user.userId)).toEqual(shown);
     });
 
     it('refuses to demote or suspend the last active admin (409 last_admin)', async () => {

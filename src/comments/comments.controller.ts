@@ -25,6 +25,7 @@ import type { Page } from '../dynamo/pagination.js';
 import type { Comment } from './comment.entity.js';
 import { CommentMapper } from './comment.mapper.js';
 import { CommentsService } from './comments.service.js';
+import { UsersService } from '../users/users.service.js';
 import { ContentWrite } from '../identity/content-write.guard.js';
 import {
   CommentDto,
@@ -172,7 +173,10 @@ export class CommentsController {
 @ApiTags('comments')
 @Controller()
 export class CommentListsController {
-  constructor(private readonly comments: CommentsService) {}
+  constructor(
+    private readonly comments: CommentsService,
+    private readonly users: UsersService,
+  ) {}
 
   /**
    * List comments awaiting moderation (moderator)
@@ -191,12 +195,16 @@ export class CommentListsController {
    *
    * @remarks A user's approved comments, newest first, on posts that are out: a comment on a post
    * unpublished, archived or scheduled for later is left out while the post is, and a page may then
-   * hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null.
+   * hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null. A
+   * deactivated account's list is empty, as an unknown user's (its profile is 404); its comments stay
+   * in their threads.
    */
   @Public()
   @Get('users/:id/comments')
   @ApiProblemResponses(400)
   async byUser(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<CommentPageDto> {
-    return toPage(await this.comments.byAuthor(id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor));
+    return toPage(
+      await this.users.pageOfShown(id, this.comments.byAuthor(id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor)),
+    );
   }
 }

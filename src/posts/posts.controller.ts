@@ -41,6 +41,7 @@ import { PostMapper } from './post.mapper.js';
 import type { PostRead } from './posts.repository.js';
 import { ContentWrite } from '../identity/content-write.guard.js';
 import { PostsService } from './posts.service.js';
+import { UsersService } from '../users/users.service.js';
 import { PublicCache } from '../http/public-cache.interceptor.js';
 
 const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): PostDto => {
@@ -53,6 +54,7 @@ const send = (res: Response, read: PostRead, now: Date, viewer?: AuthUser): Post
 export class PostsController {
   constructor(
     private readonly posts: PostsService,
+    private readonly users: UsersService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -60,14 +62,16 @@ export class PostsController {
    * List published posts
    *
    * @remarks The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). One
-   * index Query per page, whatever the length of the posts.
+   * index Query per page, whatever the length of the posts. A deactivated account's `author` list is empty, as an
+   * unknown user's; its posts stay in the unfiltered, tag and category feeds.
    */
   @Public()
   @PublicCache()
   @Get()
   @ApiProblemResponses(400)
   async feed(@Query() query: FeedQueryDto): Promise<PostPageDto> {
-    const page = await this.posts.feed(query, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const read = this.posts.feed(query, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    const page = await (query.author === undefined ? read : this.users.pageOfShown(query.author, read));
     return { items: page.items.map((post) => PostMapper.summary(post, this.clock.now())), nextCursor: page.nextCursor };
   }
 

@@ -11,6 +11,7 @@ import { OwnPostsQueryDto, PostPageDto } from './dto/post.dto.js';
 import type { PostSummary } from './post.entity.js';
 import { PostMapper } from './post.mapper.js';
 import { PostsService } from './posts.service.js';
+import { UsersService } from '../users/users.service.js';
 
 const toPage = (page: Page<PostSummary>, now: Date): PostPageDto => ({
   items: page.items.map((post) => PostMapper.summary(post, now)),
@@ -23,6 +24,7 @@ const toPage = (page: Page<PostSummary>, now: Date): PostPageDto => ({
 export class UserPostsController {
   constructor(
     private readonly posts: PostsService,
+    private readonly users: UsersService,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -59,14 +61,15 @@ export class UserPostsController {
   /**
    * List a user's published posts
    *
-   * @remarks A user's published posts, newest first, one index Query per page.
+   * @remarks A user's published posts, newest first, one index Query per page. A deactivated account's list
+   * is empty, as an unknown user's (its profile is 404); its posts stay in the other feeds and by id or slug.
    */
   @Public()
   @Get(':id/posts')
   @ApiProblemResponses(400)
   async byAuthor(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<PostPageDto> {
     return toPage(
-      await this.posts.feed({ author: id }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      await this.users.pageOfShown(id, this.posts.feed({ author: id }, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor)),
       this.clock.now(),
     );
   }

@@ -749,7 +749,8 @@ export interface paths {
         /**
          * List published posts
          * @description The published feed, newest first; filter by `category` (slug), `tag` (slug) or `author` (id). One
-         *     index Query per page, whatever the length of the posts.
+         *     index Query per page, whatever the length of the posts. A deactivated account's `author` list is empty, as an
+         *     unknown user's; its posts stay in the unfiltered, tag and category feeds.
          */
         get: operations["postsFeed"];
         put?: never;
@@ -1158,7 +1159,9 @@ export interface paths {
          * List a user's comments
          * @description A user's approved comments, newest first, on posts that are out: a comment on a post
          *     unpublished, archived or scheduled for later is left out while the post is, and a page may then
-         *     hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null.
+         *     hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null. A
+         *     deactivated account's list is empty, as an unknown user's (its profile is 404); its comments stay
+         *     in their threads.
          */
         get: operations["commentListsByUser"];
         put?: never;
@@ -1245,7 +1248,8 @@ export interface paths {
         };
         /**
          * List a user's published posts
-         * @description A user's published posts, newest first, one index Query per page.
+         * @description A user's published posts, newest first, one index Query per page. A deactivated account's list
+         *     is empty, as an unknown user's (its profile is 404); its posts stay in the other feeds and by id or slug.
          */
         get: operations["userPostsByAuthor"];
         put?: never;
