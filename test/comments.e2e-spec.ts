@@ -359,7 +359,7 @@ describe('comments (e2e)', () => {
       t.api.post(`/api/v1/posts/${postId}/${to}`).set('authorization', postAuthor.bearer).send({}).expect(200);
     const listed = async (limit = 20) => {
       const res = await t.api.get(`/api/v1/users/${user.userId}/comments?limit=${limit}`).expect(200);
-      expect(dynamoCost(res).calls).toBe(3); // the index, the comments, their posts' summaries
+      expect(dynamoCost(res).calls).toBe(4); // the index, the comments, their posts' summaries, the user's status
       return (res.body.items as CommentBody[]).map((c) => c.content);
     };
     /** Every page's items, following the cursor: a page may be short (even empty) and the next goes on. */
