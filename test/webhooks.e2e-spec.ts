@@ -320,6 +320,56 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(ok.calls.filter((c) => c.body.includes(author.userId))).toEqual([]);
   });
 
+  it('announces a scheduled post by id and time only, and a withdrawal as post.unpublished (review 20a L4)', async () => {
+    const author = await signUp(t);
+    const create = async (title: string) =>
+      (
+        await t.api
+          .post('/api/v1/posts')
+          .set('authorization', author.bearer)
+          .send({ title, content: 'Some body' })
+          .expect(201)
+      ).body as { id: string; slug: string };
+    const move = (id: string, action: 'publish' | 'unpublish' | 'archive', body: object = {}) =>
+      t.api.post(`/api/v1/posts/${id}/${action}`).set('authorization', author.bearer).send(body).expect(200);
+    const publishAt = new Date(t.clock.now().getTime() + 86_400_000).toISOString();
+    const embargoed = await create('Embargo title');
+    const live = await create('Live then archived');
+    const back = await create('Archived and back');
+    await move(embargoed.id, 'publish', { publishAt });
+    await move(live.id, 'publish');
+    await processStream(t);
+    await move(embargoed.id, 'unpublish');
+    await move(live.id, 'archive');
+    // Live, archived and live again before the records are handled: the archive is stale by then.
+    await move(back.id, 'publish');
+    await move(back.id, 'archive');
+    await move(back.id, 'publish');
+    await processStream(t);
+    await dispatcher().dispatchDue();
+
+    const got = (r: Receiver, id: string) =>
+      r.calls
+        .map(eventOf)
+        .filter((e) => e.data.id === id)
+        .map((e) => ({ type: e.type, data: e.data }))
+        .sort((a, b) => a.type.localeCompare(b.type)); // deliveries go out in no set order
+    // The embargoed post: its id and time, never its title, slug or excerpt; then its withdrawal, without the slug.
+    expect(got(ok, embargoed.id)).toEqual([
+      { type: 'post.scheduled', data: { id: embargoed.id, publishedAt: publishAt } },
+      { type: 'post.unpublished', data: { id: embargoed.id, slug: null, status: 'draft' } },
+    ]);
+    expect(JSON.stringify(ok.calls.map(eventOf))).not.toMatch(/Embargo|embargo/);
+    expect(got(publishedOnly, embargoed.id)).toEqual([]);
+    // The live post archived: a mirror learns to withdraw it, by id and slug.
+    expect(got(ok, live.id)).toEqual([
+      expect.objectContaining({ type: 'post.published' }),
+      { type: 'post.unpublished', data: { id: live.id, slug: live.slug, status: 'archived' } },
+    ]);
+    expect(got(ok, back.id).map((e) => e.type)).not.toContain('post.unpublished');
+    expect(got(ok, back.id).map((e) => e.type)).toContain('post.published');
+  });
+
   it('refuses the event listings to non-admins (403) and to anonymous callers (401)', async () => {
     const user = await signUp(t);
     for (const path of ['/api/v1/admin/events', '/api/v1/admin/webhooks/dead-letters']) {

@@ -302,7 +302,14 @@ export interface StreamWorkerConfig {
 }
 
 /** The outbound event types (issue 17): what a webhook may subscribe to (docs/streams.md). */
-export const OUTBOUND_EVENT_TYPES = ['post.published', 'post.deleted', 'comment.created', 'user.registered'] as const;
+export const OUTBOUND_EVENT_TYPES = [
+  'post.published',
+  'post.scheduled',
+  'post.unpublished',
+  'post.deleted',
+  'comment.created',
+  'user.registered',
+] as const;
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
 
 /** One receiver of `WEBHOOK_URLS`: `<url>` (every event) or `<url>|<type>,<type>...` (those only). */

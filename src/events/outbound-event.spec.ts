@@ -74,4 +74,41 @@ describe('outboundEventOf', () => {
     )!;
     expect(withoutOwner(user.event)).toBe(undefined);
   });
+
+  describe('a scheduled post and a withdrawal (review 20a L4)', () => {
+    const WRITTEN = '2026-11-26T08:00:00.000Z';
+    const AHEAD = '2026-12-01T09:00:00.000Z';
+    const draft = { ...post, status: 'draft', updatedAt: WRITTEN };
+    const scheduled = { ...post, status: 'published', publishedAt: AHEAD, updatedAt: WRITTEN };
+    const live = { ...post, status: 'published', publishedAt: '2026-11-25T08:00:00.000Z', updatedAt: WRITTEN };
+
+    it('announces a post scheduled ahead of its write with its id and time only, no content', () => {
+      const mapped = outboundEventOf(change({ oldImage: draft, newImage: scheduled }), 'post');
+      expect(mapped?.event).toMatchObject({ type: 'post.scheduled', data: { id: 'p1', publishedAt: AHEAD } });
+      expect(Object.keys(mapped!.event.data).sort()).toEqual(['id', 'publishedAt']);
+      expect(mapped?.ownerId).toBe(undefined);
+      // Rescheduled: scheduled again; published now instead: post.published, with its content.
+      const later = { ...scheduled, publishedAt: '2026-12-02T09:00:00.000Z' };
+      expect(outboundEventOf(change({ oldImage: scheduled, newImage: later }), 'post')?.event.type).toBe(
+        'post.scheduled',
+      );
+      const now = { ...scheduled, publishedAt: WRITTEN };
+      const published = outboundEventOf(change({ oldImage: scheduled, newImage: now }), 'post');
+      expect(published?.event).toMatchObject({ type: 'post.published', data: { title: 'T', publishedAt: WRITTEN } });
+    });
+
+    it('announces a published post unpublished or archived with id, slug and new status; a scheduled one without its slug', () => {
+      const unpublished = outboundEventOf(change({ oldImage: live, newImage: { ...draft } }), 'post');
+      expect(unpublished?.event).toMatchObject({ type: 'post.unpublished' });
+      expect(unpublished?.event.data).toEqual({ id: 'p1', slug: 's', status: 'draft' });
+      const archived = outboundEventOf(change({ oldImage: live, newImage: { ...live, status: 'archived' } }), 'post');
+      expect(archived?.event.data).toEqual({ id: 'p1', slug: 's', status: 'archived' });
+      const withdrawn = outboundEventOf(change({ oldImage: scheduled, newImage: draft }), 'post');
+      expect(withdrawn?.event.data).toEqual({ id: 'p1', slug: null, status: 'draft' });
+      // A draft archived was never published: nothing.
+      expect(outboundEventOf(change({ oldImage: draft, newImage: { ...draft, status: 'archived' } }), 'post')).toBe(
+        undefined,
+      );
+    });
+  });
 });

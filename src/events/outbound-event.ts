@@ -45,10 +45,24 @@ function postData(image: Item): OutboundEvent['data'] {
   };
 }
 
+/** A post image's `publishedAt` if it lies ahead of the write that stored it (a scheduled post). */
+function aheadOfWrite(image: Item, change: ItemChange): boolean {
+  const at = str(image.publishedAt);
+  return at !== null && at > (str(image.updatedAt) ?? change.at.toISOString());
+}
+
+/** Whether the post was public just before `at`: published with a `publishedAt` not after it. */
+const wasPublicAt = (image: Item, at: string): boolean =>
+  image.status === 'published' && (str(image.publishedAt) ?? '') <= at;
+
 /**
  * The outbound event a stream record means, if any:
- * - `post.published`: a post summary whose stored status becomes `published` (a scheduled post at the
- *   moment it is scheduled: its `publishedAt` lies ahead);
+ * - `post.published`: a post summary whose stored status becomes `published` now (or whose schedule
+ *   is replaced by publication now);
+ * - `post.scheduled`: the same with a `publishedAt` ahead of the write: ids and time only, as the
+ *   post is not public yet (review 20a L4; receivers read it at `publishedAt`);
+ * - `post.unpublished`: a post summary leaving `published` (back to draft, archived): id, new status,
+ *   and its slug only if it was public;
  * - `post.deleted`: a post summary removed (its slug only if it was published: a draft's slug is not public);
  * - `comment.created`: a comment inserted (its text only when approved at once);
  * - `user.registered`: a user item inserted (id, username, time; never the email or names).
@@ -64,8 +78,20 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
       const wasPublished = before.status === 'published';
       return make('post.deleted', { id: String(before.id), slug: wasPublished ? str(before.slug) : null }, undefined);
     }
-    if (after && after.status === 'published' && before?.status !== 'published') {
+    if (!after) return undefined;
+    if (after.status === 'published') {
+      // A new publication, or a schedule moved (rescheduled, or published now instead).
+      const isNew = before?.status !== 'published' || before.publishedAt !== after.publishedAt;
+      if (!isNew) return undefined;
+      if (aheadOfWrite(after, change)) {
+        return make('post.scheduled', { id: String(after.id), publishedAt: str(after.publishedAt) }, undefined);
+      }
       return make('post.published', postData(after), after.authorId);
+    }
+    if (before?.status === 'published') {
+      // Public until this write (the request's clock, as `updatedAt`), or scheduled and never public.
+      const slug = wasPublicAt(before, str(after.updatedAt) ?? change.at.toISOString()) ? str(before.slug) : null;
+      return make('post.unpublished', { id: String(after.id), slug, status: String(after.status) }, undefined);
     }
     return undefined;
   }

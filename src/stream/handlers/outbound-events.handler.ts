@@ -3,6 +3,7 @@ import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { CommentsRepository } from '../../comments/comments.repository.js';
 import { EventsRepository } from '../../events/events.repository.js';
 import { type MappedEvent, outboundEventOf, withoutOwner } from '../../events/outbound-event.js';
+import { isLive } from '../../posts/post.entity.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
 import { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
 import { classifyKey } from '../../dynamo/item-types.js';
@@ -19,8 +20,9 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  *
  * A record may be handled long after its write (a dead letter replayed hours later, a worker that
  * was down): a publication or a new comment is announced only if it is still so when handled, read
- * consistently (one GetItem), so a receiver never gets `post.published` for a post deleted or
- * withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4).
+ * consistently (one GetItem), so a receiver never gets `post.published` (or `post.scheduled`) for a
+ * post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4),
+ * nor `post.unpublished` for a post live again since.
  */
 @Injectable()
 export class OutboundEventsHandler implements StreamHandler {
@@ -52,10 +54,15 @@ export class OutboundEventsHandler implements StreamHandler {
   /** The event if what it announces still holds (see above); a comment's text only while it is approved. */
   private async asItIsNow(mapped: MappedEvent, change: ItemChange): Promise<MappedEvent | undefined> {
     const { event } = mapped;
-    if (event.type === 'post.published') {
+    if (event.type === 'post.published' || event.type === 'post.scheduled') {
       const current = await this.posts.findSummary(String(event.data.id));
       const still = current?.status === 'published' && current.publishedAt === event.data.publishedAt;
       return still ? mapped : undefined;
+    }
+    if (event.type === 'post.unpublished') {
+      // Handled late, after the post went live again: its post.published stands, this is stale.
+      const current = await this.posts.findSummary(String(event.data.id));
+      return current && isLive(current, this.clock.now()) ? undefined : mapped;
     }
     if (event.type === 'comment.created') {
       const current = await this.comments.findAtPath(String(event.data.postId), String(change.newImage?.path));

@@ -2169,7 +2169,7 @@ export interface components {
              */
             occurredAt: string;
             /** @enum {string} */
-            type: "post.published" | "post.deleted" | "comment.created" | "user.registered";
+            type: "post.published" | "post.scheduled" | "post.unpublished" | "post.deleted" | "comment.created" | "user.registered";
         };
         OutboundEventPageDto: {
             items: components["schemas"]["OutboundEventDto"][];
