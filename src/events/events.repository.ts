@@ -27,6 +27,12 @@ export const EVENT_TTL_SECONDS = 30 * 24 * 3600;
 const DUE_SKIP_PAGES = 5;
 const DUE_SKIP_PAGE_ITEMS = 200;
 
+/** Where the next read of the due deliveries past a full webhook's backlog starts (kept by its caller). */
+export interface DueReadPosition {
+  /** The index key to read after; none: from the head. */
+  after?: Record<string, unknown>;
+}
+
 export type DeliveryState = 'pending' | 'delivered' | 'dead' | 'dropped';
 
 /** One event's delivery to one webhook, as the dispatcher sees it. */
@@ -177,12 +183,26 @@ export class EventsRepository {
    * `WEBHOOKS#DUE`). Those of the `skipTargets` (webhooks with all their slots in flight) are
    * filtered out: then up to DUE_SKIP_PAGES pages of DUE_SKIP_PAGE_ITEMS are read, so that a
    * backlog of one slow webhook's deliveries at the head of the index does not hide the others'.
+   * Such a read starts where the previous one with skips (same `position`) stopped, and at the head
+   * again once one reached the partition's end: a backlog longer than one read's 1,000 items delays
+   * another webhook's due delivery by ceil(backlog / 1,000) reads at most, never for good (review
+   * 20c M1: every read started at the head, so past 1,000 held items the others got nothing).
    */
-  async dueDeliveries(now: Date, limit: number, skipTargets: readonly string[] = []): Promise<WebhookDelivery[]> {
+  async dueDeliveries(
+    now: Date,
+    limit: number,
+    skipTargets: readonly string[] = [],
+    position: DueReadPosition = {},
+  ): Promise<WebhookDelivery[]> {
     const skip = skipTargets.map((target, i) => [`:t${i}`, target] as const);
+    const upper = `${now.toISOString()}$`;
     const found: WebhookDelivery[] = [];
-    let start: Record<string, unknown> | undefined;
+    // A position past `upper` (a clock set back) is outside the key condition: start at the head.
+    const resume = skip.length ? position.after : undefined;
+    let start = resume && String(resume.GSI1SK) < upper ? resume : undefined;
+    let pageStart = start;
     for (let page = 0; page < (skip.length ? DUE_SKIP_PAGES : 1) && found.length < limit; page++) {
+      pageStart = start;
       const result = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -191,7 +211,7 @@ export class EventsRepository {
           // `$` sorts just after `#`: every key whose due time is `now` or earlier.
           ExpressionAttributeValues: {
             ':pk': EventIndexKeys.duePartition,
-            ':upper': `${now.toISOString()}$`,
+            ':upper': upper,
             ...Object.fromEntries(skip),
           },
           ...(skip.length
@@ -209,6 +229,9 @@ export class EventsRepository {
       start = result.LastEvaluatedKey;
       if (!start) break;
     }
+    // The next read with skips: again from the page that filled `limit` (its items past `limit` were
+    // not returned), else after the last item examined; from the head once the end was reached.
+    position.after = !skip.length ? undefined : found.length >= limit ? pageStart : start;
     return found.slice(0, limit);
   }
 

@@ -207,7 +207,7 @@ describe('WebhookDispatcher', () => {
   });
 
   it(`a webhook that never answers holds at most ${WEBHOOK_IN_FLIGHT_PER_TARGET} attempts in flight; the others' deliveries keep flowing (review 20a L3)`, async () => {
-    const { dispatcher, enqueue, sender, deliveries } = setUp([A, B]);
+    const { dispatcher, enqueue, sender, deliveries, events } = setUp([A, B]);
     /** A's calls hang (a receiver that accepts and never answers) until `answer` is called. */
     const hanging: (() => void)[] = [];
     let answering = false;
@@ -243,6 +243,9 @@ describe('WebhookDispatcher', () => {
     expect(await drained).toBe(81);
     expect(to(A)).toBe(40);
     expect(deliveries.every((d) => d.state === 'delivered')).toBe(true);
+    // Every read is given the one position, so a read past A's backlog goes on where the last one stopped (review 20c M1).
+    const positions = new Set(events.dueDeliveries.mock.calls.map((call) => (call as unknown[])[3]));
+    expect([...positions]).toEqual([expect.any(Object)]);
   });
 
   it('with no webhook configured, start() runs no loop', async () => {

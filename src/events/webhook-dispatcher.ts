@@ -9,7 +9,7 @@ import {
 } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { EventsRepository, type WebhookDelivery } from './events.repository.js';
+import { type DueReadPosition, EventsRepository, type WebhookDelivery } from './events.repository.js';
 import { WebhookSender } from './webhook-sender.js';
 
 /** Attempts in flight at once, over all webhooks. */
@@ -59,6 +59,8 @@ export class WebhookDispatcher {
   /** The attempts in flight, by delivery; and how many of them go to each webhook. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busy = new Map<string, number>();
+  /** Where the next read past a full webhook's backlog goes on from (review 20c M1). */
+  private readonly duePosition: DueReadPosition = {};
 
   constructor(
     private readonly events: EventsRepository,
@@ -142,7 +144,7 @@ export class WebhookDispatcher {
     const now = this.clock.now();
     const full = [...this.busy].filter(([, n]) => n >= WEBHOOK_IN_FLIGHT_PER_TARGET).map(([target]) => target);
     const seen = (d: WebhookDelivery) => `${deliveryKey(d)}.${d.attempts}`;
-    const due = (await this.events.dueDeliveries(now, POOL_SIZE, full)).filter(
+    const due = (await this.events.dueDeliveries(now, POOL_SIZE, full, this.duePosition)).filter(
       (d) => !this.inFlight.has(deliveryKey(d)) && !unchanged.has(seen(d)),
     );
     if (due.length === 0) return 0;
