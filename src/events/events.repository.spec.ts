@@ -117,7 +117,7 @@ describe('EventsRepository.dueDeliveries past a full webhook', () => {
     const { repository, db } = backlog(10);
     const position: DueReadPosition = { after: { GSI1PK: 'WEBHOOKS#DUE', GSI1SK: '2099-01-01T00:00:00.000Z#x#y' } };
     expect((await repository.dueDeliveries(NOW, 25, [FULL], position)).map((d) => d.eventId)).toEqual(['b']);
-    expect((db.send.mock.calls[0]![0] as { input: Query }).input.ExclusiveStartKey).toBeUndefined();
+    expect(db.send.mock.calls[0][0].input.ExclusiveStartKey).toBeUndefined();
     position.after = { GSI1PK: 'WEBHOOKS#DUE', GSI1SK: '2026-05-15T11:00:00.005Z#a00005#' + FULL };
     expect((await repository.dueDeliveries(NOW, 3, [], position)).map((d) => d.eventId)).toEqual([
       'a00000',
