@@ -1,0 +1,82 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { EventsRepository } from '../src/events/events.repository.js';
+import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
+import { createTestApp, type TestApp } from './helpers/test-app.js';
+
+/**
+ * Review 20c M1: a receiver that never answers, with more than 1,000 due deliveries (the read past a
+ * full webhook's backlog examines 1,000 index items), must not starve another receiver for good.
+ */
+describe('webhooks: a healthy receiver behind a dead one’s backlog of over 1,000 due deliveries', () => {
+  let t: TestApp;
+  const held: ServerResponse[] = [];
+  const blackHole = createServer((req, res) => {
+    req.resume();
+    held.push(res);
+  });
+  const healthyCalls: string[] = [];
+  const healthy = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      healthyCalls.push(String(req.headers['x-webhook-id']));
+      res.writeHead(204).end();
+    });
+  });
+  let aUrl = '';
+  let bUrl = '';
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => healthy.listen(0, '127.0.0.1', resolve));
+    aUrl = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}/a`;
+    bUrl = `http://127.0.0.1:${(healthy.address() as AddressInfo).port}/b`;
+    t = await createTestApp({
+      WEBHOOK_URLS: [aUrl, bUrl].join(','),
+      WEBHOOK_SECRET: 'backlog-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+      WEBHOOK_TIMEOUT_MS: '60000',
+      WEBHOOK_RETRY_BASE_MS: '60000',
+      WEBHOOK_RETRY_MAX_MS: '60000',
+    });
+  }, 120_000);
+  afterAll(async () => {
+    blackHole.closeAllConnections();
+    blackHole.close();
+    healthy.close();
+    await t.close();
+  });
+
+  it('1,010 deliveries to the dead receiver due ahead of one to the healthy one: the healthy one gets it', async () => {
+    const n = 1_010;
+    const events = t.app.get(EventsRepository);
+    const [A, B] = [webhookTarget(aUrl), webhookTarget(bUrl)];
+    const base = t.clock.now().getTime() - 3_600_000;
+    for (let i = 0; i < n; i += 25) {
+      await Promise.all(
+        Array.from({ length: Math.min(25, n - i) }, (_, j) => {
+          const at = new Date(base + (i + j) * 10);
+          const event = { id: `a${i + j}`, type: 'user.registered', occurredAt: at.toISOString(), data: {} };
+          return events.record(event as never, undefined, [A], at);
+        }),
+      );
+    }
+    const at = new Date(base + n * 10 + 5);
+    await events.record(
+      { id: 'b', type: 'user.registered', occurredAt: at.toISOString(), data: {} } as never,
+      undefined,
+      [B],
+      at,
+    );
+    void t.app
+      .get(WebhookDispatcher)
+      .dispatchDue()
+      .catch(() => undefined);
+    for (const until = Date.now() + 15_000; Date.now() < until && !healthyCalls.includes('b');) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Every read started at the head before: B got nothing while A's 4 hung (n = 990 was found, 1,010 not).
+    expect(healthyCalls).toContain('b');
+    expect(held).toHaveLength(4);
+  }, 300_000);
+});
