@@ -3,7 +3,11 @@
 // by cloning the fixture's items under new ids.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { UserIndexKeys } from '../../dist/dynamo/keys.js';
+import { INDEX_PATTERNS } from '../../dist/dynamo/schema.js';
+import { INDEX_SHARDS, shardPartitions } from '../../dist/dynamo/sharding.js';
+import { GSI } from '../../dist/dynamo/table.definition.js';
 import { call, register } from '../reliability/lib.mjs';
 
 const BODY = 'A sentence of a realistic post body, long enough to matter. '.repeat(17).slice(0, 1000);
@@ -150,21 +154,74 @@ export async function putAll(db, tableName, items) {
 }
 
 /**
+ * The bound of a listing merged from the shards of its index partition (src/dynamo/sharded-page.ts),
+ * from the app's declarations: a page is one Query of each of the `INDEX_SHARDS` shards, each of
+ * at most `limit` entries, however many the table holds (docs/data-model.md, "Sharded listing
+ * partitions"). Its cost grows with the table until every shard holds a page, and not after.
+ */
+export function shardedPageBound(patternName, listing, limit) {
+  const pattern = INDEX_PATTERNS[patternName];
+  if (pattern?.index !== listing.index) throw new Error(`${patternName} is not the index pattern of ${listing.base}`);
+  return {
+    pattern: patternName,
+    index: listing.index,
+    partitions: shardPartitions(listing.base),
+    limit,
+    queries: INDEX_SHARDS,
+    about: `each of ${INDEX_SHARDS} shards holds a page of ${limit}`,
+  };
+}
+
+/**
+ * Whether every shard of a sharded listing holds at least a page (so a page reads the most it
+ * ever will): a COUNT Query of each shard, at most `limit` entries each. Bench tooling, not a
+ * request path; not inside any measured request.
+ */
+export async function shardsFull(db, tableName, bound) {
+  const index = GSI[bound.index];
+  const counts = await Promise.all(
+    bound.partitions.map(
+      async (partition) =>
+        (
+          await db.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: index.name,
+              KeyConditionExpression: '#pk = :pk',
+              ExpressionAttributeNames: { '#pk': index.partitionKey },
+              ExpressionAttributeValues: { ':pk': partition },
+              Select: 'COUNT',
+              Limit: bound.limit,
+            }),
+          )
+        ).Count ?? 0,
+    ),
+  );
+  return counts.every((count) => count >= bound.limit);
+}
+
+/** The admin user listing's page of 20: all users, 8 shards merged (INDEX_PATTERNS.usersAll). */
+const ADMIN_LISTING_BOUND = shardedPageBound('usersAll', UserIndexKeys.listing({}), 20);
+
+/**
  * The patterns measured at each table size, each with its row in docs/data-model.md. Reads run
  * twice and report the second (a slug or category cache warmed by the first is what a busy
  * instance sees); writes run once on items made for the round, so each is a real first write.
+ * A pattern with a declared bound (`shardedPageBound`) also records whether the table reached it
+ * (`atBound`), read through `db` before the pattern runs.
  */
-export async function measurePatterns(base, fixture, round) {
+export async function measurePatterns(base, fixture, round, { db, tableName }) {
   const { admin, author, reader, tag, category, post } = fixture;
   const results = [];
-  const measure = async (row, name, kind, request) => {
+  const measure = async (row, name, kind, request, bound) => {
+    const atBound = bound ? await shardsFull(db, tableName, bound) : undefined;
     let res = await request();
     if (kind === 'read') res = await request();
     await ok(res, name);
     // How many items a listing returned: a fuller page costs more, and that is not growth.
     const listed = Array.isArray(res.json?.items) ? res.json.items.length : undefined;
     const signedIn = request.signedIn ?? kind === 'write';
-    results.push({ row, name, kind, signedIn, listed, ...costOf(res) });
+    results.push({ row, name, kind, signedIn, listed, ...costOf(res), ...(bound ? { bound, atBound } : {}) });
     return res;
   };
   const get = (path, user) =>
@@ -175,7 +232,13 @@ export async function measurePatterns(base, fixture, round) {
   await measure(2, 'public user by id', 'read', get(`/api/v1/users/${author.userId}`));
   await measure(14, 'my account with profile', 'read', get('/api/v1/users/me', reader));
   await measure(9, 'list my sessions', 'read', get('/api/v1/auth/sessions', reader));
-  await measure(19, 'admin user listing, page of 20', 'read', get('/api/v1/users?limit=20', admin));
+  await measure(
+    19,
+    'admin user listing, page of 20',
+    'read',
+    get('/api/v1/users?limit=20', admin),
+    ADMIN_LISTING_BOUND,
+  );
   await measure(22, 'category tree', 'read', get('/api/v1/categories'));
   await measure(26, 'tags by use', 'read', get('/api/v1/tags?sort=popular'));
   await measure(30, 'post by id', 'read', get(`/api/v1/posts/${post.id}`));

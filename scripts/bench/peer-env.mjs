@@ -4,6 +4,14 @@
 /** MAX_SESSIONS_PER_USER of the benches' app (the default): "login" stays below it, "login at the cap" is at it. */
 export const SESSION_CAP = 20;
 
+/**
+ * The caching production runs with, src/config/app-config.ts's defaults under NODE_ENV=production
+ * (src/bench-scripts.spec.ts holds them to it): the anonymous public page cache and the post-read
+ * memory of a view. `BENCH_PEER_PRODUCTION=1` measures a second app of ours with them
+ * (docs/performance.md, "Production caching"); the comparison with the peer is without.
+ */
+export const PRODUCTION_CACHING = { PUBLIC_CACHE_SECONDS: '5', VIEW_READ_CACHE_SECONDS: '1' };
+
 /** Our app's environment against `endpoint`, signing in `admin`, hashing at `bcryptCost`. */
 export function peerComparisonEnv({ endpoint, tableName, bcryptCost, admin }) {
   return {

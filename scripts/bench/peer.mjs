@@ -22,6 +22,11 @@
 //   BENCH_PEER_AUTH_COUNT=100    requests per round for login and register (bcrypt-bound)
 //   BENCH_CONCURRENCY=16         callers
 //   BENCH_CPU_PROF=dir           also write a V8 CPU profile of our app into dir (--cpu-prof)
+//   BENCH_PEER_PRODUCTION=1      also a second app of ours on the same data with production's caching
+//                                (PRODUCTION_CACHING in peer-env.mjs), measured in the same rounds and
+//                                printed as extra rows "ours, production caching" with its DynamoDB
+//                                calls per request; the rows above stay the like-for-like comparison
+//   BENCH_PEER_POSTS=5000        posts loaded on each side (fewer for a quick check of the script)
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
@@ -31,7 +36,7 @@ import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dyna
 import { call, cleanup, JWT_SECRET, percentile, register, startApp, startEngine } from '../reliability/lib.mjs';
 import { newId, putAll, replacer, substitute } from './capacity.mjs';
 import { fillToCap, likeStep, nextSignIn, signInPool } from './operations.mjs';
-import { peerComparisonEnv } from './peer-env.mjs';
+import { PRODUCTION_CACHING, peerComparisonEnv } from './peer-env.mjs';
 import { startPostgres } from './postgres.mjs';
 import { cpuPerRequest, round2 } from './throughput.mjs';
 
@@ -40,8 +45,13 @@ const COUNT = Number(process.env.BENCH_PEER_COUNT ?? 600);
 const AUTH_COUNT = Number(process.env.BENCH_PEER_AUTH_COUNT ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PROF = process.env.BENCH_CPU_PROF;
+const PRODUCTION = process.env.BENCH_PEER_PRODUCTION === '1';
 const USERS = 1000;
-const POSTS = 5000;
+const POSTS = Number(process.env.BENCH_PEER_POSTS ?? 5000);
+// The operations use 17 posts (16 liked and unliked, one for the cost probe) and list 20.
+if (!(POSTS >= 20)) throw new Error(`BENCH_PEER_POSTS: 20 or more, not ${process.env.BENCH_PEER_POSTS}`);
+/** The name of the rows of our second app (BENCH_PEER_PRODUCTION=1). */
+const PRODUCTION_SIDE = 'ours, production caching';
 const TAGS = ['benchmarks', 'databases', 'nestjs'];
 const BCRYPT_COST = 4; // what both apps hash with here
 const REAL_BCRYPT_COST = 10; // what "with bcrypt" is reported at
@@ -58,6 +68,28 @@ const must = (res, what) => {
   if (!ok(res)) throw new Error(`${what}: ${res.status} ${res.text.slice(0, 300)}`);
   return res.json;
 };
+/** An answer's DynamoDB calls / RCU / WCU (`Server-Timing`, on in development), if it has them. */
+const costOf = (res) => {
+  const m = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
+  return m ? { calls: Number(m[1]), rcu: Number(m[2]), wcu: Number(m[3]) } : undefined;
+};
+
+/**
+ * `call`, adding each answer's DynamoDB usage to `tally[operation]`: the calls per request of an
+ * operation over a whole run, cache hits (0 calls) and misses alike.
+ */
+const countingCall =
+  (tally) =>
+  (operation) =>
+  async (...args) => {
+    const res = await call(...args);
+    const cost = costOf(res);
+    if (!cost) throw new Error(`${operation}: no Server-Timing on a ${res.status} answer`);
+    const sum = (tally[operation] ??= { requests: 0, calls: 0, rcu: 0, wcu: 0 });
+    sum.requests++;
+    for (const key of ['calls', 'rcu', 'wcu']) sum[key] += cost[key];
+    return res;
+  };
 
 /** Our app on an in-memory DynamoDB Local, loaded with the data set. */
 async function startOurs() {
@@ -107,7 +139,7 @@ async function startOurs() {
   log(
     `ours: ${copies.length} items written in ${((Date.now() - started) / 1000).toFixed(1)} s (a user is ${userItems.length} items: ${userItems.map((i) => i.entity).join(', ')}; a post ${postItems.length}: ${postItems.map((i) => i.entity).join(', ')})`,
   );
-  return { app, postIds };
+  return { app, postIds, env };
 }
 
 async function scanAll(db) {
@@ -146,18 +178,18 @@ async function startPeer(pg) {
  * session cap: such a sign-in ends its user's oldest session (MAX_SESSIONS_PER_USER), whose token a like could be
  * using. "login" signs in the users of a pool below the cap (scripts/bench/operations.mjs), the common case.
  */
-function oursOperations(base, ours, readers, signIns) {
+function oursOperations(base, ours, readers, signIns, send = () => call) {
   const post = (i) => ours.postIds[i % 16];
   const likes = likeStep(readers);
   return {
     reads: {
-      'list of 20': async () => ok(await call(base, 'GET', '/api/v1/posts?limit=20')),
-      'one post': async (i) => ok(await call(base, 'GET', `/api/v1/posts/${post(i)}`)),
+      'list of 20': async () => ok(await send('list of 20')(base, 'GET', '/api/v1/posts?limit=20')),
+      'one post': async (i) => ok(await send('one post')(base, 'GET', `/api/v1/posts/${post(i)}`)),
       // Each reader likes and unlikes in turn, never two at once (operations.mjs, `likeStep`).
       'like/unlike': (i) =>
         likes(i, async (like, reader, p) =>
           ok(
-            await call(base, like ? 'PUT' : 'DELETE', `/api/v1/posts/${post(p)}/like`, {
+            await send('like/unlike')(base, like ? 'PUT' : 'DELETE', `/api/v1/posts/${post(p)}/like`, {
               token: readers[reader].token,
             }),
           ),
@@ -166,19 +198,19 @@ function oursOperations(base, ours, readers, signIns) {
     auth: {
       login: async () =>
         ok(
-          await call(base, 'POST', '/api/v1/auth/login', {
+          await send('login')(base, 'POST', '/api/v1/auth/login', {
             body: { email: nextSignIn(signIns).email, password: PASSWORD },
           }),
         ),
       'login at the cap': async (i) =>
         ok(
-          await call(base, 'POST', '/api/v1/auth/login', {
+          await send('login at the cap')(base, 'POST', '/api/v1/auth/login', {
             body: { email: readers[16 + (i % 16)].email, password: PASSWORD },
           }),
         ),
       register: async () =>
         ok(
-          await call(base, 'POST', '/api/v1/auth/register', {
+          await send('register')(base, 'POST', '/api/v1/auth/register', {
             body: { email: `r-${newId()}@example.com`.toLowerCase(), password: PASSWORD },
           }),
         ),
@@ -228,6 +260,23 @@ function peerOperations(base, peer, readers) {
   };
 }
 
+/**
+ * Our second app (BENCH_PEER_PRODUCTION=1): on the same table as `ours` (the same data), with
+ * production's caching, and readers and sign-in users of its own (the like steps and the session
+ * cap are per user); its operations count their DynamoDB calls into `tally`.
+ */
+async function startProductionSide(ours, signInsNeeded) {
+  const app = await startApp({ ...ours.env, ...PRODUCTION_CACHING });
+  const readers = await Promise.all(Array.from({ length: 32 }, (_, i) => register(app.base, `prod-reader${i}`)));
+  const signIns = await signInPool(app.base, signInsNeeded, (i) => register(app.base, `prod-signer${i}`));
+  await fillToCap(
+    app.base,
+    readers.slice(16).map((reader) => reader.email),
+  );
+  const tally = {};
+  return { app, tally, ops: oursOperations(app.base, ours, readers, signIns, countingCall(tally)) };
+}
+
 async function peerReaders(base) {
   const readers = [];
   for (let i = 0; i < 32; i++) {
@@ -259,6 +308,38 @@ async function bcryptCpu(cost, n = 8) {
   };
 }
 
+/**
+ * The rows of ours with production's caching: CPU per request as the strict rows (one bcrypt
+ * operation subtracted from login and register), against the peer's figure of the same rounds,
+ * and the DynamoDB calls, RCU and WCU per request averaged over every measured request.
+ */
+function productionCachingRows(runs, tally, strictRows) {
+  return Object.entries(runs).map(([operation, values]) => {
+    const strict = strictRows.find((row) => row.operation === operation);
+    const ours = summarise(values);
+    const subtracted = strict.bcryptSubtractedMs;
+    const oursWithoutBcrypt = subtracted === undefined ? undefined : round2(ours.median - subtracted);
+    const peer = subtracted === undefined ? strict.peer.median : strict.peerWithoutBcrypt;
+    const sum = tally[operation];
+    const mean = (key) => round2(sum[key] / sum.requests);
+    return {
+      operation,
+      ours,
+      ...(oursWithoutBcrypt === undefined ? {} : { oursWithoutBcrypt }),
+      ratioToPeer: round2((oursWithoutBcrypt ?? ours.median) / peer),
+      perRequest: { calls: mean('calls'), rcu: mean('rcu'), wcu: mean('wcu'), requests: sum.requests },
+    };
+  });
+}
+
+/** Median, spread and rounds of one operation's CPU figures. */
+const summarise = (values) => ({
+  median: round2(percentile(values, 50)),
+  min: Math.min(...values),
+  max: Math.max(...values),
+  rounds: values,
+});
+
 async function main() {
   if (!existsSync('bench/peer/node_modules'))
     throw new Error('The peer is not installed: run `npm install --prefix bench/peer` first (once).');
@@ -270,14 +351,18 @@ async function main() {
     const peer = await startPeer(pg);
     const ourReaders = await Promise.all(Array.from({ length: 32 }, (_, i) => register(ours.app.base, `reader${i}`)));
     // Sign-ins below the cap: the warm-up's and each round's (cpuPerRequest sends 10 more first), and the cost probe.
-    const signIns = await signInPool(ours.app.base, 32 + 10 + ROUNDS * (AUTH_COUNT + 10) + 1);
+    const signInsNeeded = 32 + 10 + ROUNDS * (AUTH_COUNT + 10) + 1;
+    const signIns = await signInPool(ours.app.base, signInsNeeded);
     await fillToCap(
       ours.app.base,
       ourReaders.slice(16).map((reader) => reader.email),
     );
+    const production = PRODUCTION ? await startProductionSide(ours, signInsNeeded) : undefined;
     const peerSignedIn = await peerReaders(peer.app.base);
+    // Measured in this order in each round: ours, ours with production's caching (when asked), the peer.
     const sides = {
       ours: { pid: ours.app.child.pid, ops: oursOperations(ours.app.base, ours, ourReaders, signIns) },
+      ...(production ? { [PRODUCTION_SIDE]: { pid: production.app.child.pid, ops: production.ops } } : {}),
       peer: { pid: peer.app.child.pid, ops: peerOperations(peer.app.base, peer, peerSignedIn) },
     };
     const bcryptCost = {
@@ -292,7 +377,9 @@ async function main() {
       await cpuPerRequest({ pid: side.pid, operations: side.ops.reads, count: 200, concurrency: CONCURRENCY });
       await cpuPerRequest({ pid: side.pid, operations: side.ops.auth, count: 32, concurrency: CONCURRENCY });
     }
-    const runs = { ours: {}, peer: {} };
+    // The calls per request of the production side are counted over the measured rounds only.
+    if (production) for (const operation of Object.keys(production.tally)) delete production.tally[operation];
+    const runs = Object.fromEntries(Object.keys(sides).map((name) => [name, {}]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, side] of Object.entries(sides)) {
         const cpu = {
@@ -317,10 +404,6 @@ async function main() {
 
     // What one request of each of ours costs in DynamoDB calls (the like path's target: 3 at most).
     const costs = {};
-    const costOf = (res) => {
-      const m = /calls=(\d+) rcu=([\d.]+) wcu=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
-      return m ? { calls: Number(m[1]), rcu: Number(m[2]), wcu: Number(m[3]) } : undefined;
-    };
     const reader = ourReaders[0];
     const signer = ourReaders[16];
     const base = ours.app.base;
@@ -345,19 +428,14 @@ async function main() {
       }),
     );
     await ours.app.stop();
+    await production?.app.stop();
     await peer.app.stop();
 
-    const summary = (values) => ({
-      median: round2(percentile(values, 50)),
-      min: Math.min(...values),
-      max: Math.max(...values),
-      rounds: values,
-    });
     // login: one comparison; register: one hash.
     const bcryptOp = { login: 'compareMs', 'login at the cap': 'compareMs', register: 'hashMs' };
     const rows = Object.keys(runs.ours).map((op) => {
-      const o = summary(runs.ours[op]);
-      const p = summary(runs.peer[op]);
+      const o = summarise(runs.ours[op]);
+      const p = summarise(runs.peer[op]);
       const field = bcryptOp[op];
       if (field === undefined)
         return { operation: op, ours: o, peer: p, ratio: round2(o.median / p.median), target: 0.8 };
@@ -381,6 +459,9 @@ async function main() {
       };
     });
     for (const row of rows) row.met = row.ratio <= row.target;
+    const productionRows = production
+      ? productionCachingRows(runs[PRODUCTION_SIDE], production.tally, rows)
+      : undefined;
     log(
       `\nApp-process CPU per request (ms, utime + stime; median of ${ROUNDS} interleaved rounds, min-max), ${COUNT} requests (login and register ${AUTH_COUNT}) at ${CONCURRENCY} callers.\n` +
         `Login and register at bcrypt cost ${BCRYPT_COST} in both; "without bcrypt" less one comparison or hash at ${BCRYPT_COST}, "with" plus one at ${REAL_BCRYPT_COST}:`,
@@ -394,6 +475,20 @@ async function main() {
       log(
         `${pad(r.operation, 18)}${pad(`${r.ours.median} (${r.ours.min}-${r.ours.max})`, 22)}${pad(`${r.peer.median} (${r.peer.min}-${r.peer.max})`, 22)}${pad(real ? `${r.oursWithoutBcrypt} / ${r.peerWithoutBcrypt}` : '-', 16)}${pad(r.ratio, 11)}${pad(real ? `${real.ours} / ${real.peer} = ${real.ratio}` : '-', 26)}<= ${r.target} ${r.met ? 'met' : 'NOT met'}`,
       );
+    }
+    if (productionRows) {
+      log(
+        `\n${PRODUCTION_SIDE} (${Object.entries(PRODUCTION_CACHING)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ')}; a cache hit reads nothing: not the like-for-like comparison, see docs/performance.md):`,
+      );
+      log(
+        `${pad('operation', 18)}${pad('ours', 22)}${pad('without bcrypt', 16)}${pad('/ peer', 9)}calls / RCU / WCU per request (mean)`,
+      );
+      for (const r of productionRows)
+        log(
+          `${pad(r.operation, 18)}${pad(`${r.ours.median} (${r.ours.min}-${r.ours.max})`, 22)}${pad(r.oursWithoutBcrypt ?? '-', 16)}${pad(r.ratioToPeer, 9)}${r.perRequest.calls} / ${r.perRequest.rcu} / ${r.perRequest.wcu} over ${r.perRequest.requests}`,
+        );
     }
     log(`\nOur DynamoDB calls / RCU / WCU per request: ${JSON.stringify(costs)}`);
     // Issue 15: the like path makes at most 3 calls, the guard's included.
@@ -424,9 +519,13 @@ async function main() {
         users: USERS,
         posts: POSTS,
         tagsPerPost: TAGS.length,
+        ...(PRODUCTION ? { production: true } : {}),
       },
       bcrypt: bcryptCost,
       rows,
+      ...(productionRows
+        ? { productionCaching: { configuration: PRODUCTION_SIDE, env: PRODUCTION_CACHING, rows: productionRows } }
+        : {}),
       ourCosts: costs,
       likePath,
     };

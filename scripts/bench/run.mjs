@@ -14,14 +14,16 @@
 //                                   fetch with each answer parsed (`fetch`, as before; about 0.2-0.4 ms
 //                                   more of the bench process's CPU a request, on the measured core)
 //   BENCH_ONLY=app-against-raw      only the app-against-raw comparisons (about a minute, 2 with BENCH_PIN):
-//                                   no table growth or capacity patterns, sign-ins, CPU or cached page;
-//                                   the table holds the fixture alone
+//                                   no capacity patterns, sign-ins, CPU or cached page; the table holds
+//                                   the fixture and 19 copies of its post (the full run's loader), so
+//                                   that the feed rows read a full page of 20, as the full run's do
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { call, JWT_SECRET, register, runScript, sleep, startApp, startEngine } from '../reliability/lib.mjs';
 import { createFixture, documentedCalls, growTo, measurePatterns, templateOf } from './capacity.mjs';
+import { judgeGrowth } from './growth.mjs';
 import { corePinning } from './pin.mjs';
 import {
   appAgainstRaw,
@@ -106,7 +108,11 @@ async function main() {
   await app.stop();
   app = await startApp({ ...appEnv, ...noWorker, PUBLIC_CACHE_SECONDS: '0', COMMENT_AUTO_APPROVE: 'all' });
 
-  const rows = RAW_ONLY ? [] : await capacityAtEachSize({ app, loader, fixture, template });
+  // BENCH_ONLY=app-against-raw: a full page of the global feed, as in the full run, whose table holds
+  // 100k items by then: the fixture's post and copies of it, written by the full run's loader.
+  const rows = RAW_ONLY
+    ? await fullFeedPage({ app, loader, template })
+    : await capacityAtEachSize({ app, loader, fixture, template });
 
   await app.stop();
   app = await startApp({ ...appEnv, ...noWorker, ...unlimited, PUBLIC_CACHE_SECONDS: '0' });
@@ -231,6 +237,32 @@ async function main() {
   );
 }
 
+/** The feed page the app-against-raw comparisons read: a page of this many posts. */
+const FEED_PAGE = 20;
+
+/**
+ * Copies the fixture's post (with its reader and comment: `growTo`, the full run's loader) until
+ * the global feed holds a full page, and checks that it does; returns no capacity rows.
+ */
+async function fullFeedPage({ app, loader, template }) {
+  const posts = template.items.filter((item) => item.entity === 'Post').length;
+  const copies = Math.ceil((FEED_PAGE - posts) / posts);
+  const items = await growTo(
+    loader,
+    TABLE,
+    template,
+    template.tableItems,
+    template.tableItems + copies * template.items.length,
+  );
+  const page = await call(app.base, 'GET', `/api/v1/posts?limit=${FEED_PAGE}`);
+  const listed = page.json?.items?.length;
+  if (listed !== FEED_PAGE) throw new Error(`the global feed holds ${listed} posts after the copies, not ${FEED_PAGE}`);
+  log(
+    `table grown to ${items} items (${copies} copies of the fixture's post): the global feed holds a page of ${listed}`,
+  );
+  return [];
+}
+
 /** Grows the table to each of SIZES and measures every pattern there; prints and returns the rows. */
 async function capacityAtEachSize({ app, loader, fixture, template }) {
   const capacity = [];
@@ -239,24 +271,33 @@ async function capacityAtEachSize({ app, loader, fixture, template }) {
     const growStarted = Date.now();
     items = await growTo(loader, TABLE, template, items, size);
     log(`table grown to about ${items} items in ${((Date.now() - growStarted) / 1000).toFixed(1)} s`);
-    capacity.push({ items, patterns: await measurePatterns(app.base, fixture, round + 1) });
+    capacity.push({
+      items,
+      patterns: await measurePatterns(app.base, fixture, round + 1, { db: loader, tableName: TABLE }),
+    });
   }
   const documented = documentedCalls();
   const rows = capacity[0].patterns.map((first, i) => {
     const bySize = capacity.map((c) => c.patterns[i]);
-    const last = bySize[bySize.length - 1];
-    // Growth: more calls, or more capacity for the same number of listed items beyond one
-    // rounding step (a page's items differ a little in size from one table size to the next).
-    const capacityOf = (c) => (first.kind === 'read' ? c.rcu : c.wcu);
-    const grows =
-      last.calls > first.calls || (last.listed === first.listed && capacityOf(last) > capacityOf(first) + 0.5);
+    const { grows, why } = judgeGrowth({ kind: first.kind, bySize, bound: first.bound });
+    const reached = bySize.findIndex((c) => c.atBound);
     return {
       row: first.row,
       name: first.name,
       signedIn: first.signedIn,
       documentedCalls: documented.get(first.row) ?? '?',
-      bySize: bySize.map(({ calls, rcu, wcu, listed }) => ({ calls, rcu, wcu, listed })),
+      bySize: bySize.map(({ calls, rcu, wcu, listed, atBound }) => ({ calls, rcu, wcu, listed, atBound })),
+      ...(first.bound
+        ? {
+            bound: {
+              pattern: first.bound.pattern,
+              about: first.bound.about,
+              reachedAt: reached === -1 ? null : capacity[reached].items,
+            },
+          }
+        : {}),
       grows,
+      judged: why,
       sizes: capacity.map((c) => c.items),
     };
   });
@@ -271,10 +312,14 @@ async function capacityAtEachSize({ app, loader, fixture, template }) {
     log(
       `${pad(r.row, 4)}${pad(`${r.name}${r.signedIn ? ' *' : ''}`, 36)}${pad(r.documentedCalls.slice(0, 26), 28)}${r.bySize
         .map((c) => pad(`${c.calls} / ${c.rcu} / ${c.wcu}`, 18))
-        .join('')}${r.grows ? 'YES' : 'no'}`,
+        .join('')}${r.grows ? `YES (${r.judged})` : r.bound ? `no, bounded (${boundNote(r.bound)})` : 'no'}`,
     );
   return rows;
 }
+
+/** Where a bounded pattern's bound was reached, for the table's last column. */
+const boundNote = (bound) =>
+  bound.reachedAt === null ? `not reached: ${bound.about} at no size` : `${bound.about} from ${bound.reachedAt} items`;
 
 /** Writes the run's JSON under bench/results/ and flags the patterns that grow. */
 function write({ started, only, ...parts }, rows) {
@@ -300,7 +345,7 @@ function write({ started, only, ...parts }, rows) {
   log(`\n${seconds} s; written to ${file}`);
   const growing = rows.filter((r) => r.grows);
   if (growing.length) {
-    log(`Patterns whose cost grows with the table: ${growing.map((r) => r.name).join(', ')}`);
+    log(`Patterns whose cost grows with the table: ${growing.map((r) => `${r.name} (${r.judged})`).join(', ')}`);
     process.exitCode = 1;
   }
 }
