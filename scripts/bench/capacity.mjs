@@ -120,6 +120,17 @@ export function substitute(value, from, to) {
   return value;
 }
 
+/**
+ * A copied item under its new ids. A user's listing keys name its shard, which comes from its id
+ * (src/dynamo/sharding.ts): the copy's are built again by the app's key builder, so the copies
+ * spread over the shards as registered users do (before session 21 every copy stayed in the
+ * template reader's shard, and the admin listing's other 7 shards held only the bench's own users).
+ */
+function copyOf(item, from, to) {
+  const copy = substitute(item, from, to);
+  return copy.entity === 'User' ? Object.assign(copy, UserIndexKeys.forUser(copy)) : copy;
+}
+
 /** Adds copies of the template until the table holds about `target` items; returns the new total. */
 export async function growTo(db, tableName, template, current, target) {
   const perClone = template.items.length;
@@ -127,7 +138,7 @@ export async function growTo(db, tableName, template, current, target) {
   const items = [];
   for (let c = 0; c < clones; c++) {
     const to = template.ids.map(() => newId());
-    for (const item of template.items) items.push(substitute(item, template.ids, to));
+    for (const item of template.items) items.push(copyOf(item, template.ids, to));
   }
   await putAll(db, tableName, items);
   return current + items.length;
