@@ -311,7 +311,8 @@ async function bcryptCpu(cost, n = 8) {
 /**
  * The rows of ours with production's caching: CPU per request as the strict rows (one bcrypt
  * operation subtracted from login and register), against the peer's figure of the same rounds,
- * and the DynamoDB calls, RCU and WCU per request averaged over every measured request.
+ * and the DynamoDB calls, RCU and WCU per request averaged over every request of the rounds
+ * (`cpuPerRequest`'s 10 first requests of each measurement included).
  */
 function productionCachingRows(runs, tally, strictRows) {
   return Object.entries(runs).map(([operation, values]) => {
