@@ -1,8 +1,12 @@
 import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { refusalOf } from '../common/errors/refusal.testing.js';
-import { DomainError, notFound, tooManyRequests } from '../common/errors/domain-error.js';
+import { notFound, tooManyRequests, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { Page } from '../dynamo/pagination.js';
+import { databaseBusy, databaseTimeout } from '../dynamo/dynamo-errors.js';
+import { transactWrite } from '../dynamo/transactions.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import type { PostSummary } from '../posts/post.entity.js';
 import { ConduitService } from './conduit.service.js';
@@ -11,6 +15,17 @@ const viewer = { userId: 'reader-id', role: 'user' } as AuthUser;
 
 const refusal429 = (code: 'too_many_new_tags' | 'too_many_publishes') =>
   tooManyRequests(code === 'too_many_new_tags' ? ErrorCode.TooManyNewTags : ErrorCode.TooManyPublishes, 'Slow.', 9);
+
+/** What `transactWrite` throws for a transaction DynamoDB cancelled (a failed condition no part names). */
+async function cancelledTransaction(): Promise<unknown> {
+  const cancellation = Object.assign(new Error('Transaction cancelled'), {
+    name: 'TransactionCanceledException',
+    CancellationReasons: [{ Code: 'ConditionalCheckFailed' }],
+  });
+  const client = { send: () => Promise.reject(cancellation) } as unknown as DynamoDBDocumentClient;
+  const put = { Put: { TableName: 't', Item: { PK: 'X', SK: 'X' } } };
+  return transactWrite(client, [{ item: put }]).catch((error: unknown) => error);
+}
 
 const summary = (id: string, overrides: Partial<PostSummary> = {}): PostSummary => ({
   id,
@@ -405,18 +420,66 @@ describe('ConduitService: writes', () => {
     expect(posts.giveBack).not.toHaveBeenCalled();
   });
 
-  it('gives the publication back when the creation fails after taking it, not when the limit refused it', async () => {
-    const { service, posts } = fakes();
-    const article = { title: 'T', description: 'D', body: 'B', tagList: ['new-a'] };
-    posts.create.mockRejectedValueOnce(new Error('database down'));
-    await expect(service.createArticle(viewer, article)).rejects.toThrow('database down');
-    expect(posts.giveBack).toHaveBeenCalledTimes(1);
-    posts.countNewTags.mockRejectedValueOnce(refusal429('too_many_new_tags'));
-    await expect(service.createArticle(viewer, article)).rejects.toBeInstanceOf(DomainError);
-    expect(posts.giveBack).toHaveBeenCalledTimes(2);
+  const withNewTag = { title: 'T', description: 'D', body: 'B', tagList: ['new-a'] };
+
+  it('gives the publication back when the post was surely not written (review 20c, L3), not when the limit refused it', async () => {
+    const { service, posts, taxonomy } = fakes();
+    const givenBackFor = async (fail: () => void, expected: unknown) => {
+      posts.giveBack.mockClear();
+      fail();
+      await expect(service.createArticle(viewer, withNewTag)).rejects.toBe(expected);
+      return posts.giveBack.mock.calls.length;
+    };
+    // Before the creation was called: the new tags refused, or a tag's creation cut (the post was never sent).
+    const tooMany = refusal429('too_many_new_tags');
+    expect(await givenBackFor(() => posts.countNewTags.mockRejectedValueOnce(tooMany), tooMany)).toBe(1);
+    const tagCut = databaseTimeout();
+    const cutAfterHook = async (_names: string[], hook?: (newTags: number) => Promise<void>) => {
+      await hook?.(1);
+      throw tagCut;
+    };
+    expect(await givenBackFor(() => taxonomy.tagsNamed.mockImplementationOnce(cutAfterHook), tagCut)).toBe(1);
+    // The creation refused (a tag deleted meanwhile: 422, before its transaction is sent).
+    const unknownTag = unprocessable(ErrorCode.TagNotFound, 'Unknown tag id(s): tag-new-a');
+    expect(await givenBackFor(() => posts.create.mockRejectedValueOnce(unknownTag), unknownTag)).toBe(1);
+    // Its transaction cancelled by DynamoDB, or never sent (the gate's queue full).
+    const cancelled = await cancelledTransaction();
+    expect(await givenBackFor(() => posts.create.mockRejectedValueOnce(cancelled), cancelled)).toBe(1);
+    const busy = databaseBusy();
+    expect(await givenBackFor(() => posts.create.mockRejectedValueOnce(busy), busy)).toBe(1);
     // Refused by the window: nothing was taken, nothing is given back.
-    posts.takePublication.mockRejectedValueOnce(refusal429('too_many_publishes'));
-    await expect(service.createArticle(viewer, article)).rejects.toBeInstanceOf(DomainError);
-    expect(posts.giveBack).toHaveBeenCalledTimes(2);
+    const full = refusal429('too_many_publishes');
+    expect(await givenBackFor(() => posts.takePublication.mockRejectedValueOnce(full), full)).toBe(0);
+  });
+
+  it('keeps the publication counted when the creating transaction may have committed (a timeout or a reset after sending)', async () => {
+    const { service, posts } = fakes();
+    const unknownOutcomes = [
+      databaseTimeout(),
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('The socket timed out'), { name: 'TimeoutError' }),
+      new Error('database down'),
+    ];
+    for (const error of unknownOutcomes) {
+      posts.create.mockRejectedValueOnce(error);
+      await expect(service.createArticle(viewer, withNewTag)).rejects.toBe(error);
+    }
+    expect(posts.takePublication).toHaveBeenCalledTimes(unknownOutcomes.length);
+    expect(posts.giveBack).not.toHaveBeenCalled();
+  });
+
+  it("logs a give-back that fails, and still answers the request's own error", async () => {
+    const { service, posts } = fakes();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      posts.giveBack.mockRejectedValueOnce(new Error('throttled'));
+      const tooMany = refusal429('too_many_new_tags');
+      posts.countNewTags.mockRejectedValueOnce(tooMany);
+      await expect(service.createArticle(viewer, withNewTag)).rejects.toBe(tooMany);
+      expect(posts.giveBack).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls).toEqual([[expect.stringMatching(/could not be given back.*Error: throttled$/)]]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.constants.js';
 import type { AppConfig } from '../config/app-config.js';
 import type { AuthUser } from '../identity/auth-user.js';
@@ -8,6 +8,7 @@ import { ErrorCode } from '../common/errors/error-codes.js';
 import { slugify } from '../slugs/slugify.js';
 import type { Page } from '../dynamo/pagination.js';
 import { normalizeEmail } from '../dynamo/keys.js';
+import { nothingWritten } from '../dynamo/transactions.js';
 import { CommentsService } from '../comments/comments.service.js';
 import type { Comment } from '../comments/comment.entity.js';
 import { FeedService } from '../feed/feed.service.js';
@@ -33,6 +34,19 @@ import {
   type ConduitUserChangesDto,
   type ConduitUserDto,
 } from './dto/conduit.dto.js';
+
+/**
+ * Whether a failed `PostsService.create` surely wrote no post, so the publication taken for it may
+ * be given back (review 20c, L3): its transaction was cancelled or never sent (`nothingWritten`),
+ * or it refused with a `DomainError`, which it raises only before sending its transaction (an
+ * unknown tag, no free slug left) or for a cancelled one. An unknown outcome (a timeout or a cut
+ * connection after the transaction was sent, which may have committed it) keeps the publication
+ * counted: one too many in the window is the safe side of a limit, one too few lets a post through.
+ */
+const postNotWritten = (error: unknown): boolean => error instanceof DomainError || nothingWritten(error);
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
 /** Comments a Conduit article shows: its first page of the thread (the spec has no paging). */
 const COMMENTS_SHOWN = 100;
@@ -86,6 +100,8 @@ async function offsetPage<T>(
  */
 @Injectable()
 export class ConduitService {
+  private readonly logger = new Logger('ConduitService');
+
   constructor(
     private readonly auth: AuthService,
     private readonly users: UsersService,
@@ -245,16 +261,19 @@ export class ConduitService {
    * creates no tag, even when concurrent requests race for the last publication (session 20: a
    * read of the window let them all pass and make their tags). The take (a conditional write) is
    * made only when a name is new (review 19c, L3); otherwise the creating transaction counts the
-   * publication and decides. A creation that fails after the take gives the publication back.
+   * publication and decides. A failure after the take gives the publication back only when the
+   * post was surely not written (review 20c, L3; `postNotWritten`).
    */
   async createArticle(viewer: AuthUser, dto: ConduitNewArticleDto): Promise<ConduitArticleDto> {
     const taken: { publication?: PublicationTaken } = {};
+    let creating = false;
     let post: Post;
     try {
       const tags = await this.taxonomy.tagsNamed(dto.tagList ?? [], async (newTags) => {
         taken.publication = await this.posts.takePublication(viewer);
         await this.posts.countNewTags(viewer, newTags);
       });
+      creating = true;
       ({ post } = await this.posts.create(
         viewer,
         { title: dto.title, excerpt: dto.description, content: dto.body, tagIds: tags.map((tag) => tag.id) },
@@ -262,11 +281,21 @@ export class ConduitService {
         { publishNow: true, publicationTaken: taken.publication },
       ));
     } catch (error) {
-      // Best effort: the request's own error is the answer.
-      await taken.publication?.giveBack().catch(() => undefined);
+      if (taken.publication && (!creating || postNotWritten(error))) await this.giveBack(taken.publication);
       throw error;
     }
     return this.articleOf(post, false, viewer);
+  }
+
+  /** Best effort: the request's own error is the answer; a failed give-back is logged, never thrown. */
+  private async giveBack(publication: PublicationTaken): Promise<void> {
+    try {
+      await publication.giveBack();
+    } catch (error) {
+      this.logger.warn(
+        `A publication taken for a new article could not be given back; the author's window counts one more until it ends: ${describeError(error)}`,
+      );
+    }
   }
 
   async updateArticle(viewer: AuthUser, slug: string, changes: ConduitArticleChangesDto): Promise<ConduitArticleDto> {

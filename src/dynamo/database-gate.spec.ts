@@ -17,7 +17,8 @@ describe('DatabaseGate', () => {
         signal.addEventListener('abort', () => (aborted = true));
         return frozenCall(signal);
       }),
-    ).rejects.toMatchObject({ failure: 'timeout' });
+      // Sent: its outcome is unknown (it may have been written), so not `unsent`.
+    ).rejects.toMatchObject({ failure: 'timeout', unsent: false });
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     expect(aborted).toBe(true);
   });
@@ -26,10 +27,11 @@ describe('DatabaseGate', () => {
     const gate = new DatabaseGate({ maxConcurrency: 1, maxQueue: 1, budgetMs: 300 });
     const started = Date.now();
     const settled = Promise.allSettled([gate.run(frozenCall), gate.run(frozenCall)]);
-    await expect(gate.run(frozenCall)).rejects.toMatchObject({ failure: 'busy' });
+    // Refused before it was sent: it wrote nothing (`nothingWritten`).
+    await expect(gate.run(frozenCall)).rejects.toMatchObject({ failure: 'busy', unsent: true });
     expect(Date.now() - started).toBeLessThan(100);
     for (const result of await settled) {
-      expect(result).toMatchObject({ status: 'rejected', reason: { failure: 'timeout' } });
+      expect(result).toMatchObject({ status: 'rejected', reason: { failure: 'timeout', unsent: false } });
     }
     expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
   });
@@ -56,8 +58,12 @@ describe('DatabaseGate', () => {
     // A call that ignores the abort holds its slot until it settles, after the deadline.
     const busy = gate.run(() => new Promise((resolve) => setTimeout(resolve, 400)));
     let ran = false;
-    await expect(gate.run(() => Promise.resolve((ran = true)))).rejects.toMatchObject({ failure: 'timeout' });
-    await expect(busy).rejects.toMatchObject({ failure: 'timeout' });
+    // The queued call was never sent; the one in flight was.
+    await expect(gate.run(() => Promise.resolve((ran = true)))).rejects.toMatchObject({
+      failure: 'timeout',
+      unsent: true,
+    });
+    await expect(busy).rejects.toMatchObject({ failure: 'timeout', unsent: false });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(ran).toBe(false);
     expect(gate.limiter.active + gate.limiter.waiting).toBe(0);
@@ -74,7 +80,10 @@ describe('DatabaseGate', () => {
         await frozen;
         // At once: the fake clock does not move while it fails.
         const started = Date.now();
-        await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({ failure: 'timeout' });
+        await expect(gate.run(() => Promise.resolve('late'))).rejects.toMatchObject({
+          failure: 'timeout',
+          unsent: true,
+        });
         expect(Date.now()).toBe(started);
       });
       // Another request's calls, each well within the budget, all answer.

@@ -63,7 +63,7 @@ export class DatabaseGate {
   /** Runs one call under the concurrency limit and the deadline. */
   run<T>(call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const usage = currentUsage();
-    if (usage?.databaseTimedOut) return Promise.reject(databaseTimeout());
+    if (usage?.databaseTimedOut) return Promise.reject(databaseTimeout({ unsent: true }));
     // A free slot, the usual case: no queue watch, no timer nor promise for a wait.
     if (this.limiter.tryAcquire()) return this.fly(call, usage);
     return this.queued(call, usage);
@@ -87,7 +87,7 @@ export class DatabaseGate {
       if (error instanceof QueueFullError) throw databaseBusy();
       if (error instanceof QueueWaitAbortedError) {
         if (usage) usage.databaseTimedOut = true;
-        throw databaseTimeout();
+        throw databaseTimeout({ unsent: true });
       }
       throw error;
     } finally {

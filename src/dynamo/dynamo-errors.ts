@@ -5,24 +5,33 @@
  */
 export type DatabaseFailure = 'throttled' | 'timeout' | 'unavailable' | 'conflict' | 'busy';
 
-/** A database call that failed for infrastructure reasons; `retryAfterSeconds` is a hint for clients. */
+/**
+ * A database call that failed for infrastructure reasons; `retryAfterSeconds` is a hint for clients.
+ * `unsent`: the call never left the app (the gate refused or gave up on it before sending it), so
+ * it wrote nothing; otherwise its outcome is unknown (`nothingWritten` in ./transactions.ts).
+ */
 export class DatabaseError extends Error {
   constructor(
     readonly failure: DatabaseFailure,
     message: string,
     readonly retryAfterSeconds: number,
+    readonly unsent = false,
   ) {
     super(message);
     this.name = 'DatabaseError';
   }
 }
 
-const failure = (kind: DatabaseFailure, message: string, retryAfterSeconds: number) =>
-  new DatabaseError(kind, message, retryAfterSeconds);
+const failure = (kind: DatabaseFailure, message: string, retryAfterSeconds: number, unsent = false) =>
+  new DatabaseError(kind, message, retryAfterSeconds, unsent);
 const throttled = () => failure('throttled', 'The database is busy; retry shortly.', 1);
 const conflict = () => failure('conflict', 'A concurrent change got in the way; retry.', 1);
-export const databaseTimeout = () => failure('timeout', 'The database did not answer in time; retry shortly.', 1);
-export const databaseBusy = () => failure('busy', 'Too many requests are waiting for the database; retry shortly.', 1);
+/** `unsent`: the deadline passed before the call was sent (see `DatabaseError`). */
+export const databaseTimeout = ({ unsent = false } = {}) =>
+  failure('timeout', 'The database did not answer in time; retry shortly.', 1, unsent);
+/** The gate's queue is full: the call is refused before it is sent. */
+export const databaseBusy = () =>
+  failure('busy', 'Too many requests are waiting for the database; retry shortly.', 1, true);
 
 /** One entry of a cancelled transaction, aligned with the items sent. */
 export interface CancellationReason {

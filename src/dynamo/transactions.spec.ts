@@ -1,8 +1,10 @@
 import type { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { databaseBusy, databaseTimeout } from './dynamo-errors.js';
 import {
   composeTransaction,
   MAX_TRANSACTION_ITEMS,
   mustExist,
+  nothingWritten,
   putNewWhileOwnerExists,
   retryWhileHeldByTransaction,
   type TransactOperation,
@@ -105,6 +107,33 @@ describe('transactWrite: a failed condition is the error of the part it belongs 
     const { client } = fakeClient([timeout]);
     const error = await transactWrite(client, [check(1)]).catch((e: unknown) => e);
     expect(wasCanceled(error)).toBe(false);
+  });
+
+  it('nothingWritten: true for a cancelled transaction or a call never sent, false for every unknown outcome', async () => {
+    const outcomeOf = async (error: Error) =>
+      nothingWritten(
+        await transactWrite(fakeClient([error]).client, [check(1, () => new PartError('gone'))]).catch(
+          (e: unknown) => e,
+        ),
+      );
+    // DynamoDB's answers that mean "not written": a failed condition, a throttled item, a validation reason.
+    expect(await outcomeOf(canceled(['ConditionalCheckFailed']))).toBe(true);
+    expect(await outcomeOf(canceled(['ThrottlingError']))).toBe(true);
+    expect(await outcomeOf(canceled(['ValidationError']))).toBe(true);
+    // The gate's refusals before sending (its queue full, its wait over, the request's budget spent).
+    expect(await outcomeOf(databaseBusy())).toBe(true);
+    expect(await outcomeOf(databaseTimeout({ unsent: true }))).toBe(true);
+    // Unknown outcomes: the transaction may have committed before the answer was lost.
+    const cut = (name: string, extra: object = {}) => Object.assign(new Error(name), { name, ...extra });
+    expect(await outcomeOf(databaseTimeout())).toBe(false);
+    expect(await outcomeOf(cut('TimeoutError'))).toBe(false);
+    expect(await outcomeOf(cut('Error', { code: 'ECONNRESET' }))).toBe(false);
+    expect(await outcomeOf(cut('InvalidResponseException'))).toBe(false);
+    expect(await outcomeOf(cut('InternalServerError', { $metadata: { httpStatusCode: 500 } }))).toBe(false);
+    expect(await outcomeOf(cut('TransactionInProgressException'))).toBe(false);
+    // Outside a transaction: a failed condition may be a retry's, after a write that committed unseen.
+    expect(nothingWritten(cut('ConditionalCheckFailedException'))).toBe(false);
+    expect(nothingWritten(new PartError('not from a write'))).toBe(false);
   });
 
   it('sends nothing for an empty transaction', async () => {

@@ -4,7 +4,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { ItemKey } from './keys.js';
-import { cancellationReasons, isTransactionCanceled, translateDynamoError } from './dynamo-errors.js';
+import { cancellationReasons, DatabaseError, isTransactionCanceled, translateDynamoError } from './dynamo-errors.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -107,6 +107,21 @@ const markCanceled = <E>(error: E): E => {
  */
 export const wasCanceled = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && canceledErrors.has(error);
+
+/**
+ * True when `error`, thrown by a write, means that nothing of it was written: DynamoDB cancelled
+ * the transaction (`wasCanceled`: a condition, a conflict, a throttled item), or the call was never
+ * sent (`DatabaseError.unsent`: the gate's queue was full or its wait ran out, or an earlier call
+ * of the same request had timed out). False for every unknown outcome: a timeout or a cut
+ * connection once the call was sent (the lean transport's `TimeoutError`, `ECONNRESET`, an odd
+ * answer), a 5xx, anything else; the write may have committed. Undo work done ahead of a write
+ * (give back a limit's count, remove a pointer) only when this is true: after an unknown outcome,
+ * keeping it is the safe side. Not a single-item write's ConditionalCheckFailedException: a retry
+ * of a write that committed unseen fails its own condition (TransactWriteItems carries an
+ * idempotency token, so a retried transaction does not).
+ */
+export const nothingWritten = (error: unknown): boolean =>
+  wasCanceled(error) || (error instanceof DatabaseError && error.unsent);
 
 /**
  * Runs the parts as one TransactWriteItems (see `composeTransaction`) and turns a cancellation

@@ -41,7 +41,7 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
 /** A publication taken from the author's window ahead of its write (`PostsService.takePublication`). */
 export interface PublicationTaken {
-  /** Returns it to the window: the work it was taken for failed. */
+  /** Returns it to the window: the work it was taken for failed, having written nothing. */
   giveBack(): Promise<void>;
 }
 
@@ -268,7 +268,8 @@ export class PostsService {
    * 19a M3). The creation then gets `{ publishNow, publicationTaken }` and counts nothing more. A
    * read of the window, as before, let concurrent requests at the limit all pass it and make their
    * tags, the transaction then refusing all but one (session 20). `giveBack()` returns the
-   * publication when the work or the creation fails.
+   * publication when the work fails or the creation surely wrote nothing (an unknown outcome, a
+   * timeout after sending, keeps it: review 20c L3, ConduitService).
    */
   async takePublication(author: AuthUser): Promise<PublicationTaken> {
     const check = { rule: this.config.rateLimits.publishPerAuthor, subject: author.userId };
