@@ -3,6 +3,7 @@ import { nanoid } from 'nanoid';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { CONDUIT_MAX_OFFSET } from '../src/conduit/dto/conduit.dto.js';
 import { createDynamoClient } from '../src/dynamo/dynamo-client.factory.js';
+import { Keys } from '../src/dynamo/keys.js';
 import { processStream } from './helpers/stream.js';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
@@ -44,20 +45,22 @@ describe('Conduit API (e2e)', () => {
 
   const token = (user: ConduitUser) => `Token ${user.token}`;
 
+  /** On `app`, the suite's own by default (another for a test that starts one with other settings). */
   async function register(
     name = `u${nanoid(8)
       .toLowerCase()
       .replace(/[^a-z0-9]/g, 'x')}`,
+    app: TestApp = t,
   ): Promise<ConduitUser> {
-    const res = await t.api
+    const res = await app.api
       .post('/api/users')
       .send({ user: { username: name, email: `${name}@example.com`, password: 'password-1234' } })
       .expect(201);
     return (res.body as { user: ConduitUser }).user;
   }
 
-  async function createArticle(author: ConduitUser, article: Record<string, unknown>): Promise<Article> {
-    const res = await t.api.post('/api/articles').set('authorization', token(author)).send({ article }).expect(201);
+  async function createArticle(author: ConduitUser, article: Record<string, unknown>, app = t): Promise<Article> {
+    const res = await app.api.post('/api/articles').set('authorization', token(author)).send({ article }).expect(201);
     return (res.body as { article: Article }).article;
   }
 
@@ -211,6 +214,40 @@ describe('Conduit API (e2e)', () => {
       await t.api.post('/api/profiles/nobody-here/follow').set('authorization', token(reader)).expect(404);
       await t.api.post(`/api/profiles/${reader.username}/follow`).set('authorization', token(reader)).expect(422);
       await t.api.post(`/api/profiles/${celeb.username}/follow`).expect(401);
+    });
+
+    it('unfollows a deactivated account, as the native API does, answering its username only; following it is 404', async () => {
+      const [reader, gone] = await Promise.all([register(), register()]);
+      await t.api
+        .put('/api/user')
+        .set('authorization', token(gone))
+        .send({ user: { bio: 'Was here' } })
+        .expect(200);
+      const follow = `/api/profiles/${gone.username}/follow`;
+      await t.api.post(follow).set('authorization', token(reader)).expect(200);
+      const idOf = async (user: ConduitUser) =>
+        (await t.queryPartition(`UNIQUE#USERNAME#${user.username}`))[0].userId as string;
+      const [readerId, goneId] = await Promise.all([idOf(reader), idOf(gone)]);
+      const following = async () =>
+        ((await t.api.get(`/api/v1/users/${readerId}`).expect(200)).body as { followingCount: number }).followingCount;
+
+      await setUserAttributes(t, goneId, { status: 'inactive' });
+      // Hidden, and not to be followed (as natively), yet still in the reader's count: their edge stays.
+      await t.api.get(`/api/profiles/${gone.username}`).expect(404);
+      expect((await t.api.post(follow).set('authorization', token(reader)).expect(404)).body).toMatchObject({
+        code: 'user_not_found',
+      });
+      expect(await following()).toBe(1);
+      // The unfollow is how the reader drops it: done, and answered without the hidden bio (was a 404 after the write).
+      const unfollowed = await t.api.delete(follow).set('authorization', token(reader)).expect(200);
+      expect(unfollowed.body).toEqual({
+        profile: { username: gone.username, bio: null, image: null, following: false },
+      });
+      expect(await t.getItem(Keys.follow(readerId, goneId).PK, Keys.follow(readerId, goneId).SK)).toBeUndefined();
+      expect(await following()).toBe(0);
+      // Idempotent; an unknown username is still 404.
+      await t.api.delete(follow).set('authorization', token(reader)).expect(200);
+      await t.api.delete('/api/profiles/nobody-here/follow').set('authorization', token(reader)).expect(404);
     });
   });
 
@@ -807,6 +844,47 @@ describe('Conduit API (e2e)', () => {
       expect(figures['limit 100']).toBeLessThanOrEqual(figures['offset 0'] + 2);
     } finally {
       await f.close();
+    }
+  });
+
+  it("with CONDUIT_PUBLIC_FAVORITES=off, ?favorited= lists the signed-in reader's own likes only: nobody else's", async () => {
+    // The suite's app has the default (on): there anyone's likes are listed, signed in or not
+    // (the deactivated-account case above lists a fan's anonymously).
+    const off = await createTestApp({ CONDUIT_PUBLIC_FAVORITES: 'off' });
+    try {
+      const [author, fan, other] = await Promise.all([
+        register(undefined, off),
+        register(undefined, off),
+        register(undefined, off),
+      ]);
+      const article = await createArticle(author, { title: 'Liked in private', description: 'd', body: 'b' }, off);
+      await off.api.post(`/api/articles/${article.slug}/favorite`).set('authorization', token(fan)).expect(200);
+      await off.mailSent();
+      const favoritedBy = async (username: string, reader?: ConduitUser) => {
+        const request = off.api.get(`/api/articles?favorited=${username}`);
+        const res = await (reader ? request.set('authorization', token(reader)) : request).expect(200);
+        const body = res.body as { articles: Article[]; articlesCount: number };
+        return { slugs: body.articles.map((a) => a.slug), count: body.articlesCount };
+      };
+      // The fan's own likes, to the fan.
+      expect(await favoritedBy(fan.username, fan)).toEqual({ slugs: [article.slug], count: 1 });
+      // Hidden: to an anonymous reader, to another account, to the author of the liked article; an
+      // empty list, as an unknown username's (not a 403).
+      const nothing = { slugs: [], count: 0 };
+      expect(await favoritedBy(fan.username)).toEqual(nothing);
+      expect(await favoritedBy(fan.username, other)).toEqual(nothing);
+      expect(await favoritedBy(fan.username, author)).toEqual(nothing);
+      expect(await favoritedBy('nobody-here', fan)).toEqual(nothing);
+      // Not hidden: how many like an article, and whether the reader does.
+      const read = async (reader?: ConduitUser) => {
+        const request = off.api.get(`/api/articles/${article.slug}`);
+        const res = await (reader ? request.set('authorization', token(reader)) : request).expect(200);
+        return (res.body as { article: Article }).article;
+      };
+      expect(await read()).toMatchObject({ favorited: false, favoritesCount: 1 });
+      expect(await read(fan)).toMatchObject({ favorited: true, favoritesCount: 1 });
+    } finally {
+      await off.close();
     }
   });
 

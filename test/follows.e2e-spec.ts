@@ -141,6 +141,22 @@ describe('follows (e2e)', () => {
     expect(await t.getItem(Keys.followCounts(reader.userId).PK, Keys.followCounts(reader.userId).SK)).toBeUndefined();
   });
 
+  it('unfollows a deactivated account (200): its followers keep it in their count, unlisted, until they do', async () => {
+    const [reader, gone] = await signUpMany(2);
+    await follow(reader, gone.userId).expect(200);
+    await setUserAttributes(t, gone.userId, { status: 'inactive' });
+    // It keeps its edges (a reactivation brings them back): counted, though no listing shows it.
+    expect(await publicUser(reader.userId)).toMatchObject({ followingCount: 1 });
+    const listed = await t.api.get(`/api/v1/users/${reader.userId}/following`).expect(200);
+    expect((listed.body as { items: unknown[] }).items).toEqual([]);
+    // Not followed again (404), but the reader can drop it; twice changes nothing.
+    expect((await follow(reader, gone.userId).expect(404)).body.code).toBe('user_not_found');
+    expect((await unfollow(reader, gone.userId).expect(200)).body).toEqual({ following: false, followerCount: 0 });
+    expect((await unfollow(reader, gone.userId).expect(200)).body).toEqual({ following: false, followerCount: 0 });
+    expect(await t.getItem(Keys.follow(reader.userId, gone.userId).PK, 'FOLLOW')).toBeUndefined();
+    expect(await publicUser(reader.userId)).toMatchObject({ followingCount: 0 });
+  });
+
   it(`keeps followerCount exact under ${CONCURRENT_FOLLOWERS} concurrent follows of one author, and as many unfollows`, async () => {
     const [author, ...followers] = await signUpMany(CONCURRENT_FOLLOWERS + 1);
     // Each follower also follows twice at once: the second must count for nothing. A 503 (the

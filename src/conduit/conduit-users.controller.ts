@@ -121,7 +121,8 @@ export class ConduitUsersController {
   /**
    * Conduit: unfollow
    *
-   * @remarks Unfollows the user (idempotent).
+   * @remarks Unfollows the user (idempotent). A deactivated user can still be unfollowed, as natively: the
+   * answer's profile then has its username only (bio and image null). An unknown user is 404.
    */
   @ConduitContentWrite()
   @Delete('profiles/:username/follow')

@@ -111,6 +111,9 @@ function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavo
       Promise.resolve({ user: { id: 'reader-id', email: 'reader@example.com', username: 'reader' }, profile: {} }),
     ),
     updateOwn: jest.fn(() => Promise.resolve(undefined)),
+    getByUsername: jest.fn((_username: string): Promise<unknown> =>
+      Promise.resolve({ user: { id: 'author-id', username: 'author' }, profile: { bio: 'Writes' } }),
+    ),
     updateProfile: jest.fn(() => Promise.resolve(undefined)),
     idByUsername: jest.fn((_username: string): Promise<string | undefined> => Promise.resolve(undefined)),
     isPublic: jest.fn((_userId: string) => Promise.resolve(true)),
@@ -130,7 +133,14 @@ function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavo
       return names.map((name) => ({ id: `tag-${name}`, name }));
     }),
   };
-  const follows = { followedAmong: jest.fn(() => Promise.resolve(new Set<string>(['author-id']))) };
+  const follows = {
+    followedAmong: jest.fn(() => Promise.resolve(new Set<string>(['author-id']))),
+    follow: jest.fn((_readerId: string, _authorId: string) => Promise.resolve({ following: true, followerCount: 1 })),
+    unfollow: jest.fn((_readerId: string, _authorId: string) =>
+      Promise.resolve({ following: false, followerCount: 0 }),
+    ),
+    isFollowing: jest.fn((_readerId: string, _authorId: string) => Promise.resolve(false)),
+  };
   const comments = { create: jest.fn() };
   const auth = { register: jest.fn() };
   const feed = {
@@ -191,6 +201,37 @@ describe('ConduitService: users', () => {
     users.updateOwn.mockClear();
     await service.updateUser(viewer, 'token', { username: 'reader' });
     expect(users.updateOwn).not.toHaveBeenCalled();
+  });
+});
+
+describe('ConduitService: follows', () => {
+  it('unfollows a deactivated account as natively, answering its username only; following it is 404', async () => {
+    const { service, users, follows } = fakes();
+    users.idByUsername.mockResolvedValue('gone-id');
+    // Its profile is hidden (404), as GET /api/profiles/:username answers.
+    users.getByUsername.mockRejectedValue(notFound(ErrorCode.UserNotFound, 'No such user.'));
+    expect(await service.setFollowing(viewer, 'gone', false)).toEqual({
+      username: 'gone',
+      bio: null,
+      image: null,
+      following: false,
+    });
+    expect(follows.unfollow.mock.calls).toEqual([['reader-id', 'gone-id']]);
+    // Following it is refused by the native rule (404), before any profile is read.
+    follows.follow.mockRejectedValueOnce(notFound(ErrorCode.UserNotFound, 'No such user.'));
+    expect(await refusalOf(() => service.setFollowing(viewer, 'gone', true))).toBe('404 user_not_found');
+    // Any other failure of the profile's read is the answer's.
+    const timeout = databaseTimeout();
+    users.getByUsername.mockRejectedValueOnce(timeout);
+    await expect(service.setFollowing(viewer, 'gone', false)).rejects.toBe(timeout);
+    // An active account: its profile, as before.
+    users.getByUsername.mockResolvedValue({ user: { id: 'gone-id', username: 'gone' }, profile: { bio: 'Back' } });
+    expect(await service.setFollowing(viewer, 'gone', false)).toEqual({
+      username: 'gone',
+      bio: 'Back',
+      image: null,
+      following: false,
+    });
   });
 });
 

@@ -169,11 +169,29 @@ export class ConduitService {
     return { username: user.username, bio: profile.bio ?? null, image: profile.avatarUrl ?? null, following };
   }
 
+  /**
+   * Follows or unfollows by username, as the native `PUT`/`DELETE /api/v1/users/{id}/follow`. A
+   * deactivated account cannot be followed (`404`, as its profile) but can be unfollowed, as
+   * natively: it keeps its followers' edges (in their `followingCount` and fan-in sets, though no
+   * listing shows it), and the unfollow is how a follower drops it. The answer is then its
+   * profile with the username only (no bio, no image), the profile itself staying hidden (`404`).
+   */
   async setFollowing(viewer: AuthUser, username: string, following: boolean): Promise<ConduitProfileDto> {
     const authorId = await this.userIdOf(username);
-    if (following) await this.follows.follow(viewer.userId, authorId);
-    else await this.follows.unfollow(viewer.userId, authorId);
-    return this.profile(username, viewer);
+    if (following) {
+      await this.follows.follow(viewer.userId, authorId);
+      return this.profile(username, viewer);
+    }
+    await this.follows.unfollow(viewer.userId, authorId);
+    try {
+      return await this.profile(username, viewer);
+    } catch (error) {
+      // Deactivated: the unfollow is done, the profile stays hidden.
+      if (error instanceof DomainError && error.code === ErrorCode.UserNotFound) {
+        return { username, bio: null, image: null, following: false };
+      }
+      throw error;
+    }
   }
 
   // --- articles ---------------------------------------------------------------------------

@@ -34,7 +34,8 @@ export class FollowsController {
    * Unfollow a user
    *
    * @remarks Idempotent: unfollowing someone you do not follow changes nothing. Their posts leave your feed at
-   * once.
+   * once. A deactivated account can still be unfollowed (it stays in your `followingCount` until then, though no
+   * listing shows it); an unknown one is 404.
    */
   @Authenticated()
   @ContentWrite()

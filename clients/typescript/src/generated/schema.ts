@@ -179,7 +179,8 @@ export interface paths {
         post: operations["conduitUsersFollow"];
         /**
          * Conduit: unfollow
-         * @description Unfollows the user (idempotent).
+         * @description Unfollows the user (idempotent). A deactivated user can still be unfollowed, as natively: the
+         *     answer's profile then has its username only (bio and image null). An unknown user is 404.
          */
         delete: operations["conduitUsersUnfollow"];
         options?: never;
@@ -1191,7 +1192,8 @@ export interface paths {
         /**
          * Unfollow a user
          * @description Idempotent: unfollowing someone you do not follow changes nothing. Their posts leave your feed at
-         *     once.
+         *     once. A deactivated account can still be unfollowed (it stays in your `followingCount` until then, though no
+         *     listing shows it); an unknown one is 404.
          */
         delete: operations["followsUnfollow"];
         options?: never;
