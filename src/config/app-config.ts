@@ -305,6 +305,7 @@ export interface StreamWorkerConfig {
 export const OUTBOUND_EVENT_TYPES = [
   'post.published',
   'post.scheduled',
+  'post.updated',
   'post.unpublished',
   'post.deleted',
   'comment.created',

@@ -25,7 +25,7 @@ describe('outboundEventOf', () => {
     expect(c?.event.id).not.toBe(a?.event.id);
   });
 
-  it('maps a publication, not an edit of a published post, with public fields only', () => {
+  it('maps a publication with public fields only, and a change of a published post without a version raised to nothing', () => {
     const published = { ...post, status: 'published', publishedAt: '2026-11-26T08:00:00.000Z' };
     const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
     expect(mapped?.event).toMatchObject({ type: 'post.published', occurredAt: '2026-11-26T08:00:00.000Z' });
@@ -73,6 +73,25 @@ describe('outboundEventOf', () => {
       'user',
     )!;
     expect(withoutOwner(user.event)).toBe(undefined);
+  });
+
+  it('maps an edit of a published post (version raised) to post.updated with the fields of post.published', () => {
+    const live = { ...post, status: 'published', publishedAt: '2026-11-25T08:00:00.000Z', version: 2 };
+    const edit = { ...live, title: 'U', updatedAt: '2026-11-26T08:00:00.000Z', version: 3 };
+    const mapped = outboundEventOf(change({ oldImage: live, newImage: edit }), 'post');
+    expect(mapped?.event).toMatchObject({ type: 'post.updated', data: { id: 'p1', title: 'U', slug: 's' } });
+    expect(Object.keys(mapped!.event.data).sort()).toEqual(
+      ['authorId', 'authorUsername', 'categoryId', 'excerpt', 'id', 'publishedAt', 'slug', 'tagIds', 'title'].sort(),
+    );
+    expect(mapped?.ownerId).toBe('u1');
+    // A post scheduled at its last write whose time has come by this edit: it is out, so announced.
+    const due = { ...live, publishedAt: '2026-11-26T07:00:00.000Z' };
+    expect(
+      outboundEventOf(change({ oldImage: due, newImage: { ...due, ...edit, publishedAt: due.publishedAt } }), 'post')
+        ?.event.type,
+    ).toBe('post.updated');
+    // An INSERT is never an edit.
+    expect(outboundEventOf(change({ event: 'INSERT', newImage: edit }), 'post')?.event.type).toBe('post.published');
   });
 
   describe('a scheduled post and a withdrawal (review 20a L4)', () => {

@@ -56,14 +56,41 @@ const wasPublicAt = (image: Item, at: string): boolean =>
   image.status === 'published' && (str(image.publishedAt) ?? '') <= at;
 
 /**
+ * Whether a removed post had been public: published, and its time had come at its last write
+ * (`updatedAt`, the request's clock) or by the removal (the record's time, to the second: a post
+ * scheduled for later in that same second counts as not public). A REMOVE has no new image, so no
+ * clock of the deleting request; the last write's comes first, so that an instance's clock a little
+ * ahead of DynamoDB's does not hide a live post's slug.
+ */
+const wasPublicBeforeRemoval = (image: Item, change: ItemChange): boolean =>
+  wasPublicAt(image, str(image.updatedAt) ?? '') || wasPublicAt(image, change.at.toISOString());
+
+/**
+ * An edit of a published post (review of session 20, note20 "Events"): a `MODIFY` that raises the
+ * summary's `version` (every request's save does; a counter never touches the summary, and the
+ * author's display copy, written by the stream processor, leaves `version` alone) with the status
+ * and `publishedAt` unchanged (else it is a publication change, mapped above) and the same author
+ * (an erasure's anonymisation changes it, and sends nothing). Title, slug, excerpt, tags, category,
+ * image or body (the content item's save raises the summary's version too): any of them.
+ */
+function isEdit(before: Item | undefined, after: Item, change: ItemChange): boolean {
+  if (change.event !== 'MODIFY' || !before) return false;
+  const raised = typeof before.version === 'number' && typeof after.version === 'number' && after.version > before.version;
+  return raised && before.authorId === after.authorId;
+}
+
+/**
  * The outbound event a stream record means, if any:
  * - `post.published`: a post summary whose stored status becomes `published` now (or whose schedule
  *   is replaced by publication now);
  * - `post.scheduled`: the same with a `publishedAt` ahead of the write: ids and time only, as the
  *   post is not public yet (review 20a L4; receivers read it at `publishedAt`);
+ * - `post.updated`: an edit of a post that is out (published, its time come) before and after it:
+ *   the fields of `post.published`, as the edit left them (`isEdit`);
  * - `post.unpublished`: a post summary leaving `published` (back to draft, archived): id, new status,
  *   and its slug only if it was public;
- * - `post.deleted`: a post summary removed (its slug only if it was published: a draft's slug is not public);
+ * - `post.deleted`: a post summary removed: its id, and its slug only if it was public (a draft's or
+ *   a scheduled post's slug never was);
  * - `comment.created`: a comment inserted (its text only when approved at once);
  * - `user.registered`: a user item inserted (id, username, time; never the email or names).
  */
@@ -75,14 +102,19 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
   const { oldImage: before, newImage: after } = change;
   if (itemType === 'post') {
     if (change.event === 'REMOVE' && before) {
-      const wasPublished = before.status === 'published';
-      return make('post.deleted', { id: String(before.id), slug: wasPublished ? str(before.slug) : null }, undefined);
+      // Ids only for a post never public (a draft, a scheduled post): its slug was never out (note20).
+      const slug = wasPublicBeforeRemoval(before, change) ? str(before.slug) : null;
+      return make('post.deleted', { id: String(before.id), slug }, undefined);
     }
     if (!after) return undefined;
     if (after.status === 'published') {
       // A new publication, or a schedule moved (rescheduled, or published now instead).
       const isNew = before?.status !== 'published' || before.publishedAt !== after.publishedAt;
-      if (!isNew) return undefined;
+      if (!isNew) {
+        // An edit: announced only while the post is out (a scheduled post's content is not public).
+        const edited = isEdit(before, after, change) && !aheadOfWrite(after, change);
+        return edited ? make('post.updated', postData(after), after.authorId) : undefined;
+      }
       if (aheadOfWrite(after, change)) {
         return make('post.scheduled', { id: String(after.id), publishedAt: str(after.publishedAt) }, undefined);
       }

@@ -12,7 +12,7 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * Outbound events: the table's stream is the outbox. A record that means an event (a post
- * published or deleted, a comment created, a user registered) is stored with one pending delivery
+ * published, edited or deleted, a comment created, a user registered) is stored with one pending delivery
  * per webhook, in one transaction conditioned on the event being new (its id comes from the
  * record): a record delivered twice stores and sends nothing more. An event whose user is erased
  * by the time its record is handled is stored without that user's id. Sending is the
@@ -20,8 +20,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  *
  * A record may be handled long after its write (a dead letter replayed hours later, a worker that
  * was down): a publication or a new comment is announced only if it is still so when handled, read
- * consistently (one GetItem), so a receiver never gets `post.published` (or `post.scheduled`) for a
- * post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4),
+ * consistently (one GetItem), so a receiver never gets `post.published` (or `post.scheduled`, or an
+ * edit's `post.updated`) for a post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4),
  * nor `post.unpublished` for a post live again since.
  */
 @Injectable()
@@ -54,7 +54,7 @@ export class OutboundEventsHandler implements StreamHandler {
   /** The event if what it announces still holds (see above); a comment's text only while it is approved. */
   private async asItIsNow(mapped: MappedEvent, change: ItemChange): Promise<MappedEvent | undefined> {
     const { event } = mapped;
-    if (event.type === 'post.published' || event.type === 'post.scheduled') {
+    if (event.type === 'post.published' || event.type === 'post.scheduled' || event.type === 'post.updated') {
       const current = await this.posts.findSummary(String(event.data.id));
       const still = current?.status === 'published' && current.publishedAt === event.data.publishedAt;
       return still ? mapped : undefined;

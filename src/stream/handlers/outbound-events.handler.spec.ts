@@ -1,0 +1,142 @@
+import { SettableClock } from '../../common/clock/clock.js';
+import type { CommentsRepository } from '../../comments/comments.repository.js';
+import type { ItemChange } from '../../dynamo/stream-record.js';
+import type { EventsRepository } from '../../events/events.repository.js';
+import type { OutboundEvent } from '../../events/outbound-event.js';
+import type { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
+import type { PostSummary } from '../../posts/post.entity.js';
+import type { PostsRepository } from '../../posts/posts.repository.js';
+import { OutboundEventsHandler } from './outbound-events.handler.js';
+
+const WRITTEN = '2026-11-27T08:00:00.000Z';
+const LIVE_SINCE = '2026-11-26T08:00:00.000Z';
+const AHEAD = '2026-12-01T09:00:00.000Z';
+
+const summary = (over: Partial<PostSummary> = {}): PostSummary => ({
+  id: 'p1',
+  authorId: 'u1',
+  authorUsername: 'ann',
+  title: 'Before',
+  slug: 'before',
+  excerpt: 'e',
+  tagIds: ['t1'],
+  status: 'published',
+  publishedAt: LIVE_SINCE,
+  viewCount: 0,
+  likeCount: 0,
+  commentCount: 0,
+  createdAt: LIVE_SINCE,
+  updatedAt: LIVE_SINCE,
+  version: 3,
+  ...over,
+});
+
+const modify = (before: PostSummary, after: PostSummary): ItemChange => ({
+  eventId: 'rec-1',
+  event: 'MODIFY',
+  key: { PK: 'POST#p1', SK: 'POST' },
+  oldImage: { ...before },
+  newImage: { ...after },
+  sequenceNumber: '100',
+  at: new Date(WRITTEN),
+});
+
+/** The handler with its stores faked: events as recorded, the post as `current` says it is now. */
+function setUp(current: PostSummary | undefined) {
+  const recorded: { event: OutboundEvent; ownerId: string | undefined }[] = [];
+  const events = {
+    record: (event: OutboundEvent, ownerId: string | undefined) => {
+      recorded.push({ event, ownerId });
+      return Promise.resolve('stored');
+    },
+  } as unknown as EventsRepository;
+  const dispatcher = { targetIds: () => ['hook'] } as unknown as WebhookDispatcher;
+  const posts = { findSummary: () => Promise.resolve(current) } as unknown as PostsRepository;
+  const comments = {} as CommentsRepository;
+  const clock = new SettableClock().set(WRITTEN);
+  return { handler: new OutboundEventsHandler(events, dispatcher, posts, comments, clock), recorded };
+}
+
+describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
+  const live = summary();
+  const edited = summary({ title: 'After', tagIds: ['t1', 't2'], categoryId: 'c1', updatedAt: WRITTEN, version: 4 });
+
+  it('stores post.updated for an edit of a live post, with the fields as the edit left them', async () => {
+    const { handler, recorded } = setUp(edited);
+    await handler.handle(modify(live, edited));
+    expect(recorded).toEqual([
+      {
+        event: expect.objectContaining({
+          type: 'post.updated',
+          data: {
+            id: 'p1',
+            slug: 'before',
+            title: 'After',
+            excerpt: 'e',
+            authorId: 'u1',
+            authorUsername: 'ann',
+            categoryId: 'c1',
+            tagIds: ['t1', 't2'],
+            publishedAt: LIVE_SINCE,
+          },
+        }),
+        ownerId: 'u1',
+      },
+    ]);
+  });
+
+  it('stores nothing for an edit handled after the post was deleted, withdrawn or published again', async () => {
+    for (const now of [
+      undefined,
+      summary({ status: 'draft', version: 5 }),
+      summary({ publishedAt: '2026-11-28T08:00:00.000Z', version: 6 }),
+    ]) {
+      const { handler, recorded } = setUp(now);
+      await handler.handle(modify(live, edited));
+      expect(recorded).toEqual([]);
+    }
+    // Edited again since: still published at the same time, so this edit's event goes out too.
+    const { handler, recorded } = setUp(summary({ title: 'Later', version: 7 }));
+    await handler.handle(modify(live, edited));
+    expect(recorded.map((r) => r.event.type)).toEqual(['post.updated']);
+  });
+
+  it('stores nothing for what is not an edit of a live post: a scheduled post, a rename, a publication change, an erasure', async () => {
+    const scheduled = summary({ publishedAt: AHEAD, updatedAt: LIVE_SINCE });
+    const cases: [PostSummary, PostSummary][] = [
+      // A scheduled post's edit: its content is not public yet.
+      [scheduled, { ...scheduled, title: 'After', updatedAt: WRITTEN, version: 4 }],
+      // The stream's copy of the author's new name: no version raised.
+      [live, { ...live, authorUsername: 'anna', authorVersion: 2 }],
+      // A status change (archived) is post.unpublished, not an edit.
+      [live, { ...live, status: 'archived', updatedAt: WRITTEN, version: 4 }],
+      // An erasure's anonymisation: the author changes, nothing is announced.
+      [live, { ...live, authorId: 'deleted-user', authorUsername: undefined, updatedAt: WRITTEN, version: 4 }],
+    ];
+    for (const [before, after] of cases) {
+      const { handler, recorded } = setUp(after);
+      await handler.handle(modify(before, after));
+      expect(recorded.filter((r) => r.event.type === 'post.updated')).toEqual([]);
+    }
+  });
+
+  it('stores post.deleted with the slug of a post that was public, and ids only for a scheduled one', async () => {
+    const removal = (before: PostSummary, at = WRITTEN): ItemChange => ({
+      ...modify(before, before),
+      event: 'REMOVE',
+      newImage: undefined,
+      at: new Date(at),
+    });
+    const deleted = async (change: ItemChange) => {
+      const { handler, recorded } = setUp(undefined);
+      await handler.handle(change);
+      return recorded.map((r) => r.event.data);
+    };
+    expect(await deleted(removal(live))).toEqual([{ id: 'p1', slug: 'before' }]);
+    const scheduled = summary({ publishedAt: AHEAD, updatedAt: LIVE_SINCE });
+    expect(await deleted(removal(scheduled))).toEqual([{ id: 'p1', slug: null }]);
+    // Scheduled at its last write, deleted after its time came: it was public.
+    expect(await deleted(removal(scheduled, '2026-12-01T10:00:00.000Z'))).toEqual([{ id: 'p1', slug: 'before' }]);
+    expect(await deleted(removal(summary({ status: 'draft' })))).toEqual([{ id: 'p1', slug: null }]);
+  });
+});
