@@ -138,5 +138,9 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
     // Scheduled at its last write, deleted after its time came: it was public.
     expect(await deleted(removal(scheduled, '2026-12-01T10:00:00.000Z'))).toEqual([{ id: 'p1', slug: 'before' }]);
     expect(await deleted(removal(summary({ status: 'draft' })))).toEqual([{ id: 'p1', slug: null }]);
+    // Published at its last write by an instance whose clock runs ahead of the record's (to the
+    // second): public all the same.
+    const justOut = summary({ publishedAt: '2026-11-27T08:00:00.700Z', updatedAt: '2026-11-27T08:00:00.700Z' });
+    expect(await deleted(removal(justOut))).toEqual([{ id: 'p1', slug: 'before' }]);
   });
 });
