@@ -22,8 +22,8 @@ export class AdminEventsController {
   /**
    * List outbound events (admin)
    *
-   * @remarks `post.published`, `post.deleted`, `comment.created` and `user.registered`, newest first, as webhooks
-   * receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
+   * @remarks `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
+   * and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
    */
   @Get('events')
   @ApiProblemResponses(400)

@@ -75,7 +75,8 @@ const wasPublicBeforeRemoval = (image: Item, change: ItemChange): boolean =>
  */
 function isEdit(before: Item | undefined, after: Item, change: ItemChange): boolean {
   if (change.event !== 'MODIFY' || !before) return false;
-  const raised = typeof before.version === 'number' && typeof after.version === 'number' && after.version > before.version;
+  const raised =
+    typeof before.version === 'number' && typeof after.version === 'number' && after.version > before.version;
   return raised && before.authorId === after.authorId;
 }
 

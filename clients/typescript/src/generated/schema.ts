@@ -283,8 +283,8 @@ export interface paths {
         };
         /**
          * List outbound events (admin)
-         * @description `post.published`, `post.deleted`, `comment.created` and `user.registered`, newest first, as webhooks
-         *     receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
+         * @description `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
+         *     and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
          */
         get: operations["adminEventsList"];
         put?: never;
@@ -2171,7 +2171,7 @@ export interface components {
              */
             occurredAt: string;
             /** @enum {string} */
-            type: "post.published" | "post.scheduled" | "post.unpublished" | "post.deleted" | "comment.created" | "user.registered";
+            type: "post.published" | "post.scheduled" | "post.updated" | "post.unpublished" | "post.deleted" | "comment.created" | "user.registered";
         };
         OutboundEventPageDto: {
             items: components["schemas"]["OutboundEventDto"][];
