@@ -100,6 +100,14 @@ describe('outbound events and webhooks (e2e)', () => {
   const dispatcher = () => t.app.get(WebhookDispatcher);
   const eventOf = (call: Received) =>
     JSON.parse(call.body) as { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
+  const createPost = async (author: SignedIn, title: string) =>
+    (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title, content: 'Some body' })
+        .expect(201)
+    ).body as { id: string; slug: string };
   /** What `r` got about the post `id`, by type (deliveries go out in no set order). */
   const got = (r: Receiver, id: string) =>
     r.calls
@@ -329,14 +337,7 @@ describe('outbound events and webhooks (e2e)', () => {
 
   it('announces a scheduled post by id and time only, and a withdrawal as post.unpublished (review 20a L4)', async () => {
     const author = await signUp(t);
-    const create = async (title: string) =>
-      (
-        await t.api
-          .post('/api/v1/posts')
-          .set('authorization', author.bearer)
-          .send({ title, content: 'Some body' })
-          .expect(201)
-      ).body as { id: string; slug: string };
+    const create = (title: string) => createPost(author, title);
     const move = (id: string, action: 'publish' | 'unpublish' | 'archive', body: object = {}) =>
       t.api.post(`/api/v1/posts/${id}/${action}`).set('authorization', author.bearer).send(body).expect(200);
     const publishAt = new Date(t.clock.now().getTime() + 86_400_000).toISOString();
@@ -374,45 +375,34 @@ describe('outbound events and webhooks (e2e)', () => {
   it('announces an edit of a live post as post.updated, once; not a count, a scheduled post, a late edit; a scheduled post deleted by id only', async () => {
     const author = await signUp(t);
     const reader = await signUp(t);
-    const create = async (title: string) =>
-      (
-        await t.api
-          .post('/api/v1/posts')
-          .set('authorization', author.bearer)
-          .send({ title, content: 'Some body' })
-          .expect(201)
-      ).body as { id: string; slug: string };
-    const as = (who: SignedIn) => (req: ReturnType<typeof t.api.post>) => req.set('authorization', who.bearer);
+    const create = (title: string) => createPost(author, title);
+    const publish = (id: string, body: object = {}) =>
+      t.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send(body).expect(200);
     const edit = (id: string, body: object) =>
-      as(author)(t.api.patch(`/api/v1/posts/${id}`))
-        .send(body)
-        .expect(200);
+      t.api.patch(`/api/v1/posts/${id}`).set('authorization', author.bearer).send(body).expect(200);
+    const remove = (id: string) => t.api.delete(`/api/v1/posts/${id}`).set('authorization', author.bearer).expect(204);
     const live = await create('Mirrored');
     const scheduled = await create('Held back');
     const gone = await create('Edited then deleted');
-    await as(author)(t.api.post(`/api/v1/posts/${live.id}/publish`))
-      .send({})
-      .expect(200);
-    await as(author)(t.api.post(`/api/v1/posts/${gone.id}/publish`))
-      .send({})
-      .expect(200);
+    await publish(live.id);
+    await publish(gone.id);
     const publishAt = new Date(t.clock.now().getTime() + 86_400_000).toISOString();
-    await as(author)(t.api.post(`/api/v1/posts/${scheduled.id}/publish`))
-      .send({ publishAt })
-      .expect(200);
+    await publish(scheduled.id, { publishAt });
     await processStream(t);
     // One edit of the live post (title and body), then what is not an edit: a like, a view, a comment.
     await edit(live.id, { title: 'Mirrored, edited', content: 'A new body' });
-    await as(reader)(t.api.put(`/api/v1/posts/${live.id}/like`)).expect(200);
-    await as(reader)(t.api.post(`/api/v1/posts/${live.id}/views`)).expect(200);
-    await as(reader)(t.api.post(`/api/v1/posts/${live.id}/comments`))
+    await t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', reader.bearer).expect(200);
+    await t.api.post(`/api/v1/posts/${live.id}/views`).set('authorization', reader.bearer).expect(200);
+    await t.api
+      .post(`/api/v1/posts/${live.id}/comments`)
+      .set('authorization', reader.bearer)
       .send({ content: 'Nice' })
       .expect(201);
     // The scheduled post's edit (not public), then its deletion; an edit handled after its post's deletion.
     await edit(scheduled.id, { title: 'Held back, secret edit' });
-    await as(author)(t.api.delete(`/api/v1/posts/${scheduled.id}`)).expect(204);
+    await remove(scheduled.id);
     await edit(gone.id, { title: 'Edited then deleted, late' });
-    await as(author)(t.api.delete(`/api/v1/posts/${gone.id}`)).expect(204);
+    await remove(gone.id);
     await processStream(t);
     await dispatcher().dispatchDue();
 
