@@ -140,6 +140,23 @@ describe('db:export and db:import (e2e)', () => {
     expect(statSync(`${out}.partial`).mode & 0o777).toBe(0o600);
   });
 
+  it('on a file system without hard links (link(2) fails with EPERM, as on FAT) copies the export to --out created new: exit 0, the partial gone', async () => {
+    const out = join(dir, 'no-links.ndjson.gz');
+    const noLinks = () =>
+      Promise.reject(Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' }));
+    const summary = await exportTable({
+      client: db.client,
+      tableName: source.tableName,
+      out,
+      progress: silent,
+      link: noLinks,
+    });
+    expect(summary.items).toBeGreaterThan(0);
+    expect(sortedLines(out)).toEqual(await exportedLines(db.client, source.tableName, dir));
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
   it('imports the seed fixture into an empty table, and --merge of the same file again changes nothing', async () => {
     const tableName = await db.newTable();
     await importFixture({ client: db.client, tableName });

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { link, lstat, rm, unlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, open, rm, unlink } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -14,8 +14,9 @@ export interface ExportOptions {
   /**
    * The file to write; gzip when the name ends in `.gz`. Written as `<out>.partial` (created new,
    * mode 0600: an export holds password hashes and sessions) and given its name at the end by a
-   * hard link, which never replaces a file. Neither `<out>` nor `<out>.partial` may exist already,
-   * nor may `<out>` appear during the export.
+   * hard link, which never replaces a file (or, on a file system without hard links, by a copy to
+   * `<out>` created new: see `publishExport`). Neither `<out>` nor `<out>.partial` may exist
+   * already, nor may `<out>` appear during the export.
    */
   out: string;
   /** Parallel Scan segments (default: the number of cores). */
@@ -24,6 +25,8 @@ export interface ExportOptions {
   pageSize?: number;
   /** Where progress goes (stderr by default). */
   progress?: ProgressStream;
+  /** `link(2)` (`fs.promises.link`): tests pass one that fails as a file system without hard links does. */
+  link?: (existing: string, newPath: string) => Promise<void>;
 }
 
 export interface ExportSummary {
@@ -53,14 +56,59 @@ async function refuseExisting(out: string): Promise<void> {
 }
 
 /**
+ * The codes `link(2)` fails with, as Node names them, where the file system has no hard links
+ * (Linux's vfat and exfat: EPERM; CIFS/SMB mounts without the Unix extensions and macOS's msdos:
+ * EOPNOTSUPP, which Node calls ENOTSUP; some FUSE file systems: ENOSYS) or will not link across
+ * the two names (EXDEV, a bind mount). EPERM has other causes (Linux's `protected_hardlinks` for a
+ * file the user does not own), none of which fits the export's own new file.
+ */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/**
+ * The partial's bytes copied to `out`, created new (`wx`: O_CREAT|O_EXCL, which fails with EEXIST
+ * on anything there, a dangling symlink too, and never follows one), owner-only, and flushed to
+ * disk (`fsync`) before the partial goes. A copy that fails half-way removes what it wrote: an
+ * `out` holding part of an export must not pass for the whole. (It removes it by name: a file put
+ * in its place between the failure and the removal, after someone deleted ours, would go instead;
+ * nothing does that to a file that was created a moment before.)
+ */
+async function copyNew(partial: string, out: string): Promise<void> {
+  const target = await open(out, 'wx', 0o600);
+  try {
+    for await (const chunk of createReadStream(partial) as AsyncIterable<Buffer>) {
+      for (let done = 0; done < chunk.length;) done += (await target.write(chunk, done)).bytesWritten;
+    }
+    await target.sync();
+  } catch (error) {
+    await target.close().catch(() => undefined);
+    await rm(out, { force: true });
+    throw error;
+  }
+  await target.close();
+}
+
+/**
  * Gives the finished export its name without ever replacing a file: `link(2)` fails with EEXIST when
  * something (a file, a symlink) appeared at `out` during the export, where `rename(2)` would have
- * replaced it silently. Then the partial's own name is removed. When the link fails, the complete
- * export stays at `partial` (owner-only), and the error says so.
+ * replaced it silently. Then the partial's own name is removed. On a file system without hard links
+ * (`NO_HARD_LINKS`) the partial is copied to `out` created new instead (`copyNew`), which is as
+ * safe against replacing a file and costs one more pass over the export's bytes. When neither
+ * works, the complete export stays at `partial` (owner-only), and the error says so.
  */
-async function publishExport(partial: string, out: string): Promise<void> {
+export async function publishExport(
+  partial: string,
+  out: string,
+  linkFile: (existing: string, newPath: string) => Promise<void> = link,
+): Promise<'linked' | 'copied'> {
+  let how: 'linked' | 'copied' = 'linked';
   try {
-    await link(partial, out);
+    try {
+      await linkFile(partial, out);
+    } catch (error) {
+      if (!NO_HARD_LINKS.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      how = 'copied';
+      await copyNew(partial, out);
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
@@ -70,6 +118,7 @@ async function publishExport(partial: string, out: string): Promise<void> {
     throw new Error(`${why}; the complete export is in ${partial}: move it where you want it, or delete it`);
   }
   await unlink(partial);
+  return how;
 }
 
 /**
@@ -142,7 +191,7 @@ export async function exportTable(options: ExportOptions): Promise<ExportSummary
     await rm(partial, { force: true });
     throw error;
   }
-  await publishExport(partial, options.out);
+  await publishExport(partial, options.out, options.link);
   progress.finish();
   return { items, bytes: file.bytesWritten, rawBytes, seconds: (performance.now() - started) / 1000, segments };
 }
