@@ -293,14 +293,19 @@ describe('a security notice replayed from a dead letter', () => {
   function noticesOnMarkerTable() {
     const clock = new SettableClock().set('2026-11-27T08:00:00Z');
     const mailer = new InMemoryMailer();
+    const metrics = new AppMetrics();
     const notices = new SecurityNotices(
       mailer,
       new NoticesSentRepository(markerTable(clock) as never, 't', new SequentialIds('claim')),
       clock,
-      new AppMetrics(),
+      metrics,
       CONFIG,
     );
-    return { clock, mailer, notices };
+    const deliveries = async () =>
+      (await metrics.mailDeliveries().get()).values.map(
+        ({ labels, value }) => `${labels.kind}:${labels.outcome}:${value}`,
+      );
+    return { clock, mailer, notices, deliveries };
   }
 
   it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
@@ -366,8 +371,8 @@ describe('a security notice replayed from a dead letter', () => {
     expect(mailer.outbox.at(-1)).toMatchObject({ to: 'new@example.com', link: 'https://a.example/revert?token=t' });
   });
 
-  it('a late notice whose link can no longer be used: not sent when its change was undone; sent without the link, saying so, once it expired (session 20)', async () => {
-    const { clock, mailer, notices } = noticesOnMarkerTable();
+  it('a late notice whose link can no longer be used: not sent when its change was undone (counted as skipped); sent without the link, saying so, once it expired (session 20)', async () => {
+    const { clock, mailer, notices, deliveries } = noticesOnMarkerTable();
     const before = { email: 'ada@example.com', version: 4 };
     const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
     const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
@@ -377,6 +382,8 @@ describe('a security notice replayed from a dead letter', () => {
     expect(await notices.fromUserChange('user', before, after, gone)).toEqual([]);
     expect(minted).toHaveLength(1);
     expect(mailer.outbox).toEqual([]);
+    // Counted, where it was logged only: an operator sees notices that were due and did not go.
+    expect(await deliveries()).toEqual(['email_changed:skipped:1']);
 
     // Past the link's expiry: nothing is minted, the notice says the link expired and carries none.
     const later = { ...after, version: 6 };

@@ -216,6 +216,7 @@ export class SecurityNotices {
           // The change was undone since (its own link, or an earlier change's): the account left the
           // address this notice names, and the address it goes to may be the one it was taken to.
           this.logger.log(`A ${notice.mail.kind} notice was not sent: its change was undone before it went out`);
+          this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'skipped' });
           continue;
         }
         await this.mailer.send(renderMail(this.requestOf(notice.mail, link)));
