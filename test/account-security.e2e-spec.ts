@@ -79,6 +79,13 @@ describe('account security (e2e)', () => {
         expect(logs.lines.some((line) => /existing account .* was taken over by the admin bootstrap/.test(line))).toBe(
           true,
         );
+
+        // Its notice says an administrator set the password, not that it was reset (session 21).
+        await restarted.mailSent();
+        const notices = [...t.mailer.outbox, ...restarted.mailer.outbox].filter(
+          (m) => m.to === stranger.email && m.kind === 'password_changed',
+        );
+        expect(notices.map((m) => m.subject)).toEqual(['An administrator set a new password for your account']);
       } finally {
         await restarted.app.close();
       }

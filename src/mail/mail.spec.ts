@@ -61,7 +61,7 @@ describe('mail templates', () => {
 
   it('the password_changed notice says how to recover: the "forgot password" page, with no token, in text and HTML', () => {
     const recoverUrl = 'https://app.example.com/forgot-password';
-    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', reset: false, recoverUrl });
+    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', cause: 'change', recoverUrl });
     expect(mail.subject).toBe('Your password was changed');
     expect(mail.text).toContain('your other devices were signed out');
     expect(mail.text).toContain(`If this was not you, someone else knows your password`);
@@ -73,7 +73,7 @@ describe('mail templates', () => {
 
   it('the password_changed notice after a reset (review 20b L6): every device signed out; secure the mailbox first, then reset', () => {
     const recoverUrl = 'https://app.example.com/forgot-password';
-    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', reset: true, recoverUrl });
+    const mail = renderMail({ kind: 'password_changed', to: 'a@example.com', cause: 'reset', recoverUrl });
     expect(mail.subject).toBe('Your password was reset');
     expect(mail.text).toContain('just reset, and every device was signed out');
     expect(mail.text).not.toContain('other devices');
@@ -83,6 +83,21 @@ describe('mail templates', () => {
     expect(mail.text.indexOf('secure the mailbox first')).toBeLessThan(mail.text.indexOf('Forgot password'));
     expect(mail.text.trimEnd().endsWith(`\n${recoverUrl}`)).toBe(true);
     expect(mail.html).toContain(`<a href="${recoverUrl}">${recoverUrl}</a>`);
+    expect(mail.link).toBeUndefined();
+  });
+
+  it("the password_changed notice after the admin bootstrap's takeover: an administrator set the password, no reset wording, no reset advice", () => {
+    const recoverUrl = 'https://app.example.com/forgot-password';
+    const mail = renderMail({ kind: 'password_changed', to: 'root@example.com', cause: 'takeover', recoverUrl });
+    expect(mail.subject).toBe('An administrator set a new password for your account');
+    expect(mail.text).toContain('An administrator set a new password for your account and took it over');
+    expect(mail.text).toContain('every device was signed out');
+    expect(mail.text).toContain('sign in with the administrator password you configured');
+    // Nobody reset anything, and a reset by mail is no way out: the operator chose this address.
+    expect(`${mail.subject}${mail.text}`).not.toMatch(/reset/i);
+    expect(mail.text).not.toContain('someone else knows your password');
+    expect(mail.text).not.toContain(recoverUrl);
+    expect(mail.html).toContain('<p>If you run the service, this was expected');
     expect(mail.link).toBeUndefined();
   });
 
@@ -163,12 +178,12 @@ describe('the security notices a change of the user item calls for', () => {
 
   it('a password generation that rose alone (a change; an account that never had one counts as 0): password_changed to the address, not a reset', () => {
     expect(noticesOf(before, { ...before, passwordGeneration: 2, version: 5 })).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } },
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'change' } },
     ]);
     expect(
       noticesOf({ email: 'a@example.com', version: 1 }, { email: 'a@example.com', passwordGeneration: 1, version: 2 }),
     ).toEqual([
-      { marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com', reset: false } },
+      { marker: 'password_changed#1', mail: { kind: 'password_changed', to: 'a@example.com', cause: 'change' } },
     ]);
     // A change leaves the reset generation as it was.
     expect(
@@ -177,13 +192,13 @@ describe('the security notices a change of the user item calls for', () => {
         { ...before, passwordGeneration: 2, resetGeneration: 3, version: 5 },
       ),
     ).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: false } },
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'change' } },
     ]);
   });
 
   it('a password generation that rose with the reset generation (a reset, the admin takeover; absent counts as 0): password_changed as a reset (review 20b L6)', () => {
     expect(noticesOf(before, { ...before, passwordGeneration: 2, resetGeneration: 1, version: 5 })).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } },
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'reset' } },
     ]);
     expect(
       noticesOf(
@@ -191,7 +206,18 @@ describe('the security notices a change of the user item calls for', () => {
         { ...before, passwordGeneration: 2, resetGeneration: 4, version: 5 },
       ),
     ).toEqual([
-      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', reset: true } },
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'reset' } },
+    ]);
+  });
+
+  it('a password generation that rose with the reset and takeover generations (the admin bootstrap; absent counts as 0): password_changed as a takeover', () => {
+    const takenOver = { ...before, passwordGeneration: 2, resetGeneration: 1, takeoverGeneration: 1, version: 5 };
+    expect(noticesOf(before, takenOver)).toEqual([
+      { marker: 'password_changed#2', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'takeover' } },
+    ]);
+    // A later reset of that account is a reset again: the takeover generation stayed.
+    expect(noticesOf(takenOver, { ...takenOver, passwordGeneration: 3, resetGeneration: 2, version: 6 })).toEqual([
+      { marker: 'password_changed#3', mail: { kind: 'password_changed', to: 'old@example.com', cause: 'reset' } },
     ]);
   });
 

@@ -9,7 +9,7 @@ import { AppMetrics } from '../metrics/app-metrics.js';
 import { classifyMailError, type MailFailure } from './mail-errors.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
-import { describeMailError, type MailRequest, renderMail } from './templates.js';
+import { describeMailError, type MailRequest, type PasswordChangeCause, renderMail } from './templates.js';
 
 /**
  * How long a notice's marker is kept: past the last replay of its record. The stream keeps a
@@ -20,7 +20,7 @@ const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 
 /** A notice's mail before the links only the sender knows (the undo link, the "forgot password" page). */
 export type NoticeMail =
-  | { kind: 'password_changed'; to: string; reset: boolean }
+  | { kind: 'password_changed'; to: string; cause: PasswordChangeCause }
   | { kind: 'email_changed'; to: string; newEmail: string }
   | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean }
   | { kind: 'email_moved_back'; to: string };
@@ -68,8 +68,9 @@ type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
 
 /**
  * The notices a change of a user item calls for: "your password was changed" to the account's
- * address when its password generation rose (a change; or, with the reset generation, a reset or
- * the admin bootstrap's takeover, whose notice says "reset" and advises securing the mailbox first),
+ * address when its password generation rose (a change; or, with the reset generation, a reset,
+ * whose notice says "reset" and advises securing the mailbox first; or, with the takeover generation
+ * too, the admin bootstrap's takeover, whose notice says an administrator set the password),
  * "your email was changed" to the old address (the one an attacker who took the account would
  * not read) when the email changed, and "your email change was undone" to the restored address
  * when an undo link was used (instead of "your password was changed", which the revert's unusable
@@ -84,6 +85,10 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   // bootstrap's takeover, not with a change (the current password and a session): a reset's
   // notice cannot tell its reader to reset by mail, since whoever used the link reads this mailbox.
   const reset = numberOf(after.resetGeneration) > numberOf(before.resetGeneration);
+  // The admin bootstrap's takeover raises both, and its own generation (absent = 0): nobody reset
+  // anything, the operator set a password because this is the address it was started with.
+  const takeover = numberOf(after.takeoverGeneration) > numberOf(before.takeoverGeneration);
+  const cause: PasswordChangeCause = takeover ? 'takeover' : reset ? 'reset' : 'change';
   // A revert (its undo link used) tells the restored address what it did, and the address it leaves
   // that the account moved back (review 20b L5: that address may be the owner's, the link used by
   // whoever reads the old mailbox). Neither names the other address, and the one to the address
@@ -103,7 +108,7 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
   } else if (passwordChanged) {
     notices.push({
       marker: `password_changed#${generation}`,
-      mail: { kind: 'password_changed', to: after.email, reset },
+      mail: { kind: 'password_changed', to: after.email, cause },
     });
   }
   if (

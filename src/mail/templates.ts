@@ -6,13 +6,17 @@ import type { MailKind, MailMessage } from './mailer.js';
  * in it: the reset request mails its own link), where a notice tells the reader to go if the change
  * was not theirs.
  */
+/**
+ * Why a password changed: `change` (with the current password, from a session), `reset` (a link
+ * mailed to this address), `takeover` (the admin bootstrap gave the account of ADMIN_EMAIL the
+ * operator's password). A reset and a takeover end every session; a change spares the changer's.
+ */
+export type PasswordChangeCause = 'change' | 'reset' | 'takeover';
+
 export type MailRequest =
   | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
-  /**
-   * `reset`: the password was reset (a link mailed to this address, or the admin bootstrap's
-   * takeover), which ends every session, rather than changed with the current password.
-   */
-  | { kind: 'password_changed'; to: string; reset: boolean; recoverUrl: string }
+  /** `cause`: what set the password, which the wording follows (`PasswordChangeCause`). */
+  | { kind: 'password_changed'; to: string; cause: PasswordChangeCause; recoverUrl: string }
   /**
    * `link`: the change's undo link (absent when it could not be minted, or on a change from before
    * undo links). `linkExpired`: the link had lapsed when the notice went out (a record handled
@@ -53,6 +57,51 @@ const NOT_YOU_MOVED =
   'If this was not you, contact support at once: the account no longer uses this address, so a password ' +
   'reset asked for with it would not reach you.';
 
+function passwordChangedTemplate(cause: PasswordChangeCause, recoverUrl: string): Template {
+  switch (cause) {
+    case 'takeover':
+      // Sent to ADMIN_EMAIL, read by the operator who set it (expected), or by whoever registered that
+      // address if the operator mistyped it: nothing here is theirs to reset (a reset by mail would
+      // give them the administrator's account), so it says what happened and whom to ask.
+      return {
+        subject: 'An administrator set a new password for your account',
+        paragraphs: [
+          'An administrator set a new password for your account and took it over: this address is the one the ' +
+            "service was started with for its administrator, so the account became the administrator's, its " +
+            'address was marked verified, and every device was signed out.',
+          'If you run the service, this was expected: sign in with the administrator password you configured. ' +
+            "If not, contact support: the service's operator gave its administrator this address.",
+        ],
+      };
+    case 'reset':
+      return {
+        subject: 'Your password was reset',
+        paragraphs: [
+          'The password of your account was just reset, and every device was signed out.',
+          // The reset link was mailed here: whoever used it reads this mailbox, and the next link
+          // asked for goes to them too, so the mailbox comes first.
+          'If you did not reset it yourself, someone who can read this mailbox may have: secure the mailbox ' +
+            'first (change its password), then choose a new password for your account.',
+        ],
+        recover: {
+          text: 'Choose it with "Forgot password", which mails a reset link to this address, then contact support:',
+          url: recoverUrl,
+        },
+      };
+    case 'change':
+      return {
+        subject: 'Your password was changed',
+        paragraphs: ['The password of your account was just changed, and your other devices were signed out.'],
+        recover: {
+          text:
+            'If this was not you, someone else knows your password: choose a new one at once with "Forgot password", ' +
+            'which mails a reset link to this address, then contact support:',
+          url: recoverUrl,
+        },
+      };
+  }
+}
+
 function templateOf(request: MailRequest): Template {
   switch (request.kind) {
     case 'password_reset':
@@ -71,31 +120,7 @@ function templateOf(request: MailRequest): Template {
         action: 'Confirm my address',
       };
     case 'password_changed':
-      return request.reset
-        ? {
-            subject: 'Your password was reset',
-            paragraphs: [
-              'The password of your account was just reset, and every device was signed out.',
-              // The reset link was mailed here: whoever used it reads this mailbox, and the next link
-              // asked for goes to them too, so the mailbox comes first.
-              'If you did not reset it yourself, someone who can read this mailbox may have: secure the mailbox ' +
-                'first (change its password), then choose a new password for your account.',
-            ],
-            recover: {
-              text: 'Choose it with "Forgot password", which mails a reset link to this address, then contact support:',
-              url: request.recoverUrl,
-            },
-          }
-        : {
-            subject: 'Your password was changed',
-            paragraphs: ['The password of your account was just changed, and your other devices were signed out.'],
-            recover: {
-              text:
-                'If this was not you, someone else knows your password: choose a new one at once with "Forgot password", ' +
-                'which mails a reset link to this address, then contact support:',
-              url: request.recoverUrl,
-            },
-          };
+      return passwordChangedTemplate(request.cause, request.recoverUrl);
     case 'email_change_undone':
       return {
         subject: 'The change of your account email was undone',

@@ -251,7 +251,8 @@ export class UsersRepository {
   /**
    * The admin bootstrap's takeover of an existing account: the operator's password (a new
    * password and reset generations, so outstanding reset links die), a verified email, role admin and
-   * status active, with the active-admin count, in one transaction on the user's version.
+   * status active, with the active-admin count, in one transaction on the user's version. The
+   * takeover generation rises too, so that the stream processor's notice tells it from a reset.
    */
   async takeOverAsAdmin(user: User, passwordHash: string): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
@@ -264,7 +265,7 @@ export class UsersRepository {
           updatedAt: at,
         },
         // Every session of whoever held the account ends with this write.
-        add: { passwordGeneration: 1, resetGeneration: 1, sessionEpoch: 1 },
+        add: { passwordGeneration: 1, resetGeneration: 1, takeoverGeneration: 1, sessionEpoch: 1 },
         // Never an account being erased (ensureAdmin refuses it first, session 19); the marker goes all the same.
         remove: ['sessionEpochKeeps', ...ERASURE_MARKER_ATTRIBUTES],
         role: 'admin',
