@@ -10,13 +10,14 @@
 // `npm run build && node scripts/bench/sdk-call-cpu.mjs` (SDK_CALL_CPU_COUNT calls per round, default 3,000).
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { loadConfig } from '../../dist/config/app-config.js';
 import { createDocumentClient, createDynamoClient } from '../../dist/dynamo/dynamo-client.factory.js';
 import { LeanDocumentClient, LeanDynamoTransport } from '../../dist/dynamo/lean-dynamo-client.js';
 import { cleanup, startEngine } from '../reliability/lib.mjs';
+import { cpuPerCall, ITEM_KEY, oneItemTable } from './per-call-cpu.mjs';
 
 const COUNT = Number(process.env.SDK_CALL_CPU_COUNT ?? 3000);
 const ROUNDS = 4;
@@ -34,24 +35,8 @@ try {
       requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: CONCURRENCY }) }),
     });
   const perCall = client(false);
-  await perCall.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'PK', KeyType: 'HASH' },
-        { AttributeName: 'SK', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'PK', AttributeType: 'S' },
-        { AttributeName: 'SK', AttributeType: 'S' },
-      ],
-    }),
-  );
-  const key = { PK: { S: 'POST#1' }, SK: { S: 'POST' } };
-  await perCall.send(
-    new PutItemCommand({ TableName: TABLE, Item: { ...key, title: { S: 'A title' }, body: { S: 'x'.repeat(500) } } }),
-  );
+  await oneItemTable(perCall, TABLE);
+  const key = ITEM_KEY;
   const cached = client(true);
   const documents = DynamoDBDocumentClient.from(client(false));
   const transport = new LeanDynamoTransport({
@@ -91,19 +76,7 @@ try {
     'app client, DYNAMODB_CLIENT=sdk': () => appSdk.send(get()),
     'app client, DYNAMODB_CLIENT=lean': () => appLean.send(get()),
   };
-  const runs = {};
-  for (let round = 0; round < ROUNDS; round++)
-    for (const [name, task] of Object.entries(contenders)) {
-      const before = process.cpuUsage();
-      let started = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (started++ < COUNT) await task();
-        }),
-      );
-      const used = process.cpuUsage(before);
-      if (round > 0) (runs[name] ??= []).push(Math.round((used.user + used.system) / COUNT));
-    }
+  const runs = await cpuPerCall(contenders, { rounds: ROUNDS, count: COUNT, concurrency: CONCURRENCY });
   const item = await appLean.send(get());
   if (item.Item?.title !== 'A title') throw new Error(`the lean client read ${JSON.stringify(item.Item)}`);
   console.log(`CPU per GetItem (µs), rounds 2-${ROUNDS} of ${ROUNDS}, ${COUNT} calls each at ${CONCURRENCY}:`);

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
@@ -772,6 +773,58 @@ describe('lean DynamoDB client: failures', () => {
       expect(gate.limiter.active).toBe(0);
       await new Promise((r) => setTimeout(r, 1100));
       expect(fake.received).toHaveLength(1);
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
+  it("every attempt takes its listener off the call's signal when it settles: answered, refused, retried, cut", async () => {
+    let requests = 0;
+    const fake = await fakeDynamo(() => {
+      requests++;
+      if (requests === 1) return { status: 500, body: JSON.stringify({ __type: 'InternalServerError' }) };
+      if (requests === 2) return { status: 200, body: '{"Item":{"PK":{"S":"a"}}}' };
+      if (requests === 3) return { status: 400, body: JSON.stringify(invalid) };
+      return { status: 200, body: JSON.stringify({ Item: { b: { S: 'x'.repeat(4096) } } }) };
+    });
+    const transport = quick(fake.endpoint, { maxResponseBytes: 1024 });
+    const { signal } = new AbortController();
+    try {
+      // A 500 then an answer (two attempts), a refusal, an answer past the size cap.
+      await expect(transport.call('GetItem', { TableName: 't', Key: wireKey }, signal)).resolves.toMatchObject({
+        $metadata: { attempts: 2 },
+      });
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      await expect(transport.call('GetItem', { TableName: 't', Key: wireKey }, signal)).rejects.toMatchObject({
+        name: 'ValidationException',
+      });
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      await expect(transport.call('GetItem', { TableName: 't', Key: wireKey }, signal)).rejects.toMatchObject({
+        name: 'ResponseTooLargeException',
+      });
+      expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      expect(fake.received).toHaveLength(4);
+    } finally {
+      transport.destroy();
+      await fake.close();
+    }
+  });
+
+  it('a call whose signal has already ended sends nothing: an AbortError (a timeout), its reason as cause', async () => {
+    const fake = await fakeDynamo(() => ({ status: 200, body: '{}' }));
+    const transport = quick(fake.endpoint);
+    const controller = new AbortController();
+    const reason = new Error('deadline');
+    controller.abort(reason);
+    try {
+      const error = await transport
+        .call('GetItem', { TableName: 't', Key: wireKey }, controller.signal)
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'AbortError', code: 'ABORT_ERR', cause: reason });
+      expect(translateDynamoError(error)).toMatchObject({ failure: 'timeout' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(fake.received).toHaveLength(0);
     } finally {
       transport.destroy();
       await fake.close();

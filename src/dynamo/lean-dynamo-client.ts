@@ -298,6 +298,13 @@ const CLOCK_SKEW_MS = 240_000;
 
 const timeoutError = (message: string): Error => Object.assign(new Error(message), { name: 'TimeoutError' });
 
+/** The error of an attempt its signal ended, as node:http's `signal` option gives it (an `AbortError`, the reason as cause). */
+const abortError = (signal: AbortSignal): Error =>
+  Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+
 /** Sleeps `ms`, or rejects at once with the signal's reason when it aborts. */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -500,7 +507,8 @@ export class LeanDynamoTransport {
     // As a flat list, node writes the headers as given (host included) without a setHeader each.
     const rawHeaders: string[] = [];
     for (const name in headers) rawHeaders.push(name, headers[name]);
-    return new Promise<Answer>((resolve, reject) => {
+    return new Promise<Answer>((settleResolve, settleReject) => {
+      if (signal?.aborted) return settleReject(abortError(signal));
       const { connectionTimeoutMs, requestTimeoutMs } = this.options;
       let connecting: NodeJS.Timeout | undefined;
       const request = send({
@@ -511,8 +519,21 @@ export class LeanDynamoTransport {
         port: url.port || undefined,
         path: url.pathname,
         headers: rawHeaders,
-        signal,
       });
+      // The gate's deadline ends the attempt: one listener of our own, removed when the attempt
+      // settles. node:http's `signal` option does the same through an end-of-stream watch on the
+      // request (a dozen listeners added and removed a call): 10-25 µs more CPU per call
+      // (docs/performance.md, "Session 21: the HTTP client per call").
+      const onAbort = () => request.destroy(abortError(signal!));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const resolve = (answer: Answer) => {
+        signal?.removeEventListener('abort', onAbort);
+        settleResolve(answer);
+      };
+      const reject = (error: Error) => {
+        signal?.removeEventListener('abort', onAbort);
+        settleReject(error);
+      };
       request.once('socket', (socket) => {
         if (!socket.connecting) return;
         connecting = setTimeout(
