@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { EventsRepository } from '../src/events/events.repository.js';
 import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { createTestApp, type TestApp } from './helpers/test-app.js';
@@ -68,15 +69,30 @@ describe('webhooks: a healthy receiver behind a dead one’s backlog of over 1,0
       [B],
       at,
     );
-    void t.app
-      .get(WebhookDispatcher)
-      .dispatchDue()
-      .catch(() => undefined);
+    const dispatcher = t.app.get(WebhookDispatcher);
+    // Every DynamoDB call of the run (its fills' reads, claims and outcomes) adds to `usage`.
+    const usage = new DynamoUsage();
+    void runWithUsage(usage, () => dispatcher.dispatchDue()).catch(() => undefined);
     for (const until = Date.now() + 15_000; Date.now() < until && !healthyCalls.includes('b');) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     // Every read started at the head before: B got nothing while A's 4 hung (n = 990 was found, 1,010 not).
     expect(healthyCalls).toContain('b');
     expect(held).toHaveLength(4);
+
+    // While A is full (its 4 attempts hang) and B has nothing due, each fill (every WEBHOOK_POLL_MS)
+    // reads only B's due partition: one Query of nothing, 0.5 RCU. Before (one partition for all,
+    // read past A's backlog): 5 pages of 200 of A's deliveries a fill, about 40 RCU.
+    const fills = jest.spyOn(dispatcher as unknown as { fill: () => Promise<number> }, 'fill');
+    const before = { rcu: usage.readCapacity, calls: usage.calls };
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const fillCount = fills.mock.calls.length;
+    fills.mockRestore();
+    const perFill = (usage.readCapacity - before.rcu) / fillCount;
+    process.stdout.write(
+      `RCU per fill while A is full: ${perFill} (${fillCount} fills, ${usage.calls - before.calls} calls)\n`,
+    );
+    expect(fillCount).toBeGreaterThanOrEqual(2);
+    expect(perFill).toBeLessThanOrEqual(0.5);
   }, 300_000);
 });

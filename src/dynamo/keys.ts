@@ -375,8 +375,12 @@ export const EventIndexKeys = {
     GSI1PK: shardPartition(EVENTS_BASE, shard),
     GSI1SK: `${occurredAt}#${eventId}`,
   }),
+  /**
+   * A pending delivery, in its webhook's own due partition (migration 0013): the dispatcher reads
+   * only the partitions of webhooks with room, and no partition takes every webhook's writes.
+   */
   due: (dueAt: string, eventId: string, target: string) => ({
-    GSI1PK: 'WEBHOOKS#DUE',
+    GSI1PK: `WEBHOOKS#DUE#${target}`,
     GSI1SK: `${dueAt}#${eventId}#${target}`,
   }),
   dead: (failedAt: string, eventId: string, target: string) => ({
@@ -385,7 +389,12 @@ export const EventIndexKeys = {
   }),
   /** The events partition before its shard suffix (merged on read). */
   eventsBase: EVENTS_BASE,
-  duePartition: 'WEBHOOKS#DUE',
+  duePartition: (target: string) => `WEBHOOKS#DUE#${target}`,
+  /**
+   * Every webhook's pending deliveries before migration 0013; still read by the dispatcher until
+   * 0013 is applied, for what a version before it wrote during a rolling deploy.
+   */
+  legacyDuePartition: 'WEBHOOKS#DUE',
   deadPartition: 'WEBHOOKS#DEAD',
   /** An event that names a user (GSI3 `OWNED#<userId>`): the user's erasure removes it. */
   owned: (userId: string, occurredAt: string, eventId: string) => ({

@@ -393,10 +393,10 @@ export const INDEX_PATTERNS = {
   },
   dueDeliveries: {
     index: GSI.GSI1.name,
-    partition: EventIndexKeys.duePartition,
-    sort: 'due by now, oldest first, 25 (while a webhook has 4 attempts in flight: without its, up to 5 pages of 200)',
-    usedBy: 'the webhook dispatcher',
-    cost: '1 Query (up to 5 while a webhook is full) + 1 BatchGetItem of the payloads a look',
+    partition: EventIndexKeys.duePartition('<target>'),
+    sort: 'due by now, oldest first, 4 (read only while its webhook has a free slot and is not backing off)',
+    usedBy: 'the webhook dispatcher, each webhook in turn',
+    cost: '1 Query per webhook with room (0.5 RCU) + 1 BatchGetItem of the payloads a look',
   },
   deadDeliveries: {
     index: GSI.GSI1.name,

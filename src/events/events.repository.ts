@@ -10,6 +10,7 @@ import { type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { mustExist, transactWrite } from '../dynamo/transactions.js';
+import { webhookDuePartitions } from '../migrations/0013-webhook-due-partitions.js';
 import type { OutboundEvent } from './outbound-event.js';
 
 /** The event is stored already: the stream delivered its record again. */
@@ -26,6 +27,9 @@ export const EVENT_TTL_SECONDS = 30 * 24 * 3600;
  */
 const DUE_SKIP_PAGES = 5;
 const DUE_SKIP_PAGE_ITEMS = 200;
+
+/** The migration that moves the pending deliveries to their webhook's own due partition. */
+const LEGACY_DUE_RETIRED_AT = webhookDuePartitions.version;
 
 /** Where the next read of the due deliveries past a full webhook's backlog starts (kept by its caller). */
 export interface DueReadPosition {
@@ -71,7 +75,8 @@ const toDelivery = (item: Record<string, unknown>): WebhookDelivery => ({
  * Outbound events and their webhook deliveries (docs/streams.md, "Outbound events"): an event item
  * (`PK=EVENT#<id>`, `SK=EVENT`, the exact JSON body in `payload`) and one delivery item per webhook
  * in the same partition, written together by the stream processor. Deliveries move between the GSI1
- * partitions `WEBHOOKS#DUE` (by due time) and `WEBHOOKS#DEAD`, and leave them once delivered.
+ * partitions `WEBHOOKS#DUE#<target>` (their webhook's, by due time) and `WEBHOOKS#DEAD`, and leave
+ * them once delivered.
  */
 @Injectable()
 export class EventsRepository {
@@ -179,8 +184,59 @@ export class EventsRepository {
   }
 
   /**
-   * Up to `limit` pending deliveries due by `now`, the longest due first (one Query of GSI1
-   * `WEBHOOKS#DUE`). Those of the `skipTargets` (webhooks with all their slots in flight) are
+   * Up to `limit` of one webhook's pending deliveries due by `now`, the longest due first: one
+   * Query of its GSI1 partition `WEBHOOKS#DUE#<target>` (migration 0013), from the head or after
+   * `after` (the `lastKey` of a read before, which the caller keeps per webhook). `lastKey` is where
+   * the page ended when there may be more due; none once the due ones were all read.
+   */
+  async dueDeliveries(
+    target: string,
+    now: Date,
+    limit: number,
+    after?: Record<string, unknown>,
+  ): Promise<{ items: WebhookDelivery[]; lastKey?: Record<string, unknown> }> {
+    const upper = `${now.toISOString()}$`;
+    const result = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: INDEX_PATTERNS.dueDeliveries.index,
+        // `$` sorts just after `#`: every key whose due time is `now` or earlier.
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
+        ExpressionAttributeValues: { ':pk': EventIndexKeys.duePartition(target), ':upper': upper },
+        ScanIndexForward: true,
+        Limit: limit,
+        // A position past `upper` (a clock set back) is outside the key condition: from the head.
+        ExclusiveStartKey: after && String(after.GSI1SK) < upper ? after : undefined,
+      }),
+    );
+    return { items: (result.Items ?? []).map(toDelivery), lastKey: result.LastEvaluatedKey };
+  }
+
+  /**
+   * Whether the one due partition of every webhook before migration 0013 (`WEBHOOKS#DUE`) is
+   * retired: 0013 is applied, or the table was created at its layout or later. Until then the
+   * dispatcher also reads it (`legacyDueDeliveries`). One consistent Query of the migration records.
+   */
+  async legacyDueRetired(): Promise<boolean> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': Keys.migrationPartition },
+        ConsistentRead: true,
+      }),
+    );
+    return Items.some((item) =>
+      item.SK === Keys.migrationBaseline.SK
+        ? Number(item.version) >= LEGACY_DUE_RETIRED_AT
+        : item.SK === Keys.migration(LEGACY_DUE_RETIRED_AT).SK && item.status === 'applied',
+    );
+  }
+
+  /**
+   * The due deliveries in the partition of every webhook before migration 0013 (what a version
+   * before it wrote, during a rolling deploy, until 0013 has moved them): up to `limit` due by
+   * `now`, the longest due first (one Query of GSI1 `WEBHOOKS#DUE`). Those of the `skipTargets` (webhooks with all their slots in flight) are
    * filtered out: then up to DUE_SKIP_PAGES pages of DUE_SKIP_PAGE_ITEMS are read, so that a
    * backlog of one slow webhook's deliveries at the head of the index does not hide the others'.
    * Such a read starts where the previous one with skips (same `position`) stopped, and at the head
@@ -188,7 +244,7 @@ export class EventsRepository {
    * another webhook's due delivery by ceil(backlog / 1,000) reads at most, never for good (review
    * 20c M1: every read started at the head, so past 1,000 held items the others got nothing).
    */
-  async dueDeliveries(
+  async legacyDueDeliveries(
     now: Date,
     limit: number,
     skipTargets: readonly string[] = [],
@@ -210,7 +266,7 @@ export class EventsRepository {
           KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
           // `$` sorts just after `#`: every key whose due time is `now` or earlier.
           ExpressionAttributeValues: {
-            ':pk': EventIndexKeys.duePartition,
+            ':pk': EventIndexKeys.legacyDuePartition,
             ':upper': upper,
             ...Object.fromEntries(skip),
           },

@@ -18,8 +18,15 @@ const B = 'https://b.example/hook?key=receiver-secret';
 function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventType[]>) {
   const clock = new SettableClock().set(NOW);
   const deliveries: WebhookDelivery[] = [];
+  /** Deliveries still in the old partition `WEBHOOKS#DUE` (by event and target), and whether 0013 retired it. */
+  const legacy = new Set<string>();
+  const migration = { retired: true };
+  const keyOf = (d: WebhookDelivery) => `${d.eventId}.${d.target}`;
   const payloads = new Map<string, string>();
-  const enqueue = (eventId: string, url: string, overrides: Partial<WebhookDelivery> = {}) => {
+  const due = (now: Date) =>
+    deliveries.filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString()).map((d) => ({ ...d }));
+  const enqueue = (eventId: string, url: string, overrides: Partial<WebhookDelivery> = {}, old = false) => {
+    if (old) legacy.add(`${eventId}.${webhookTarget(url)}`);
     payloads.set(eventId, `{"id":"${eventId}"}`);
     deliveries.push({
       eventId,
@@ -33,15 +40,21 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
   };
   const find = (d: WebhookDelivery) => deliveries.find((x) => x.eventId === d.eventId && x.target === d.target)!;
   const repository = {
-    dueDeliveries: jest.fn((now: Date, limit: number, skipTargets: readonly string[] = []) =>
+    dueDeliveries: jest.fn((target: string, now: Date, limit: number, _after?: Record<string, unknown>) =>
+      Promise.resolve({
+        items: due(now)
+          .filter((d) => d.target === target && !legacy.has(keyOf(d)))
+          .slice(0, limit),
+      }),
+    ),
+    legacyDueDeliveries: jest.fn((now: Date, limit: number, skipTargets: readonly string[] = []) =>
       Promise.resolve(
-        deliveries
-          .filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString())
-          .filter((d) => !skipTargets.includes(d.target))
-          .slice(0, limit)
-          .map((d) => ({ ...d })),
+        due(now)
+          .filter((d) => legacy.has(keyOf(d)) && !skipTargets.includes(d.target))
+          .slice(0, limit),
       ),
     ),
+    legacyDueRetired: jest.fn(() => Promise.resolve(migration.retired)),
     payloads: jest.fn((ids: readonly string[]) =>
       Promise.resolve(new Map(ids.filter((id) => payloads.has(id)).map((id) => [id, payloads.get(id)!]))),
     ),
@@ -49,6 +62,7 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
       const stored = find(d);
       // Conditional on the attempts it read: a round that read it before another claimed it loses.
       if (stored.state !== 'pending' || stored.attempts !== d.attempts) return Promise.resolve(false);
+      legacy.delete(keyOf(d)); // the claim writes the new layout's due keys
       Object.assign(stored, { attempts: d.attempts + 1, nextAttemptAt: nextAttemptAt.toISOString() });
       return Promise.resolve(true);
     }),
@@ -95,7 +109,19 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
     config,
     clock,
   );
-  return { dispatcher, clock, deliveries, payloads, enqueue, events: repository, sender, answers, outcomes };
+  return {
+    dispatcher,
+    clock,
+    deliveries,
+    payloads,
+    enqueue,
+    events: repository,
+    sender,
+    answers,
+    outcomes,
+    migration,
+    legacy,
+  };
 }
 
 /** Resolves once `condition` holds (checked every 5 ms), or fails after `ms`. */
@@ -175,14 +201,16 @@ describe('WebhookDispatcher', () => {
     ]);
   });
 
-  it('drops, without a call, a delivery to a webhook no longer configured or of an event that is gone', async () => {
-    const { dispatcher, enqueue, payloads, sender, events, outcomes } = setUp([A]);
-    enqueue('e1', 'https://removed.example/hook');
+  it('drops, without a call, a delivery (in the old partition) to a webhook no longer configured or of an event that is gone', async () => {
+    const { dispatcher, enqueue, payloads, sender, events, outcomes, migration } = setUp([A]);
+    // A removed webhook's own partition is read no more; what the old partition holds for it is dropped.
+    migration.retired = false;
+    enqueue('e1', 'https://removed.example/hook', {}, true);
     enqueue('e2', A);
     payloads.delete('e2');
     expect(await dispatcher.dispatchDue()).toBe(2);
     expect(sender.send).not.toHaveBeenCalled();
-    expect(events.dropped.mock.calls.map(([d, reason]) => [d.eventId, reason])).toEqual([
+    expect(events.dropped.mock.calls.map(([d, reason]) => [d.eventId, reason]).sort()).toEqual([
       ['e1', 'webhook no longer configured'],
       ['e2', 'event gone (erased or expired)'],
     ]);
@@ -227,7 +255,11 @@ describe('WebhookDispatcher', () => {
       answering = true;
       hanging.forEach((answer) => answer());
     };
+    const reads = (target: string) => events.dueDeliveries.mock.calls.filter(([t]) => t === target).length;
+    const readsOfA = { atFull: -1, whileFull: -2 };
     try {
+      await waitFor(() => to(A) === WEBHOOK_IN_FLIGHT_PER_TARGET);
+      readsOfA.atFull = reads(webhookTarget(A));
       // B gets all 40 while A's first 4 attempts are still hanging (rounds of 25 waited for them: B stopped at 12).
       await waitFor(() => to(B) === 40);
       expect(to(A)).toBe(WEBHOOK_IN_FLIGHT_PER_TARGET);
@@ -235,6 +267,7 @@ describe('WebhookDispatcher', () => {
       enqueue('e99', B);
       await waitFor(() => to(B) === 41);
       expect(to(A)).toBe(WEBHOOK_IN_FLIGHT_PER_TARGET);
+      readsOfA.whileFull = reads(webhookTarget(A));
     } finally {
       // A answers again (also when an expectation failed, so that the run ends).
       answerAll();
@@ -243,9 +276,81 @@ describe('WebhookDispatcher', () => {
     expect(await drained).toBe(81);
     expect(to(A)).toBe(40);
     expect(deliveries.every((d) => d.state === 'delivered')).toBe(true);
-    // Every read is given the one position, so a read past A's backlog goes on where the last one stopped (review 20c M1).
-    const positions = new Set(events.dueDeliveries.mock.calls.map((call) => (call as unknown[])[3]));
-    expect([...positions]).toEqual([expect.any(Object)]);
+    // While its 4 hung, A's partition was not read: a full webhook costs no read.
+    expect(readsOfA.whileFull).toBe(readsOfA.atFull);
+  });
+
+  it('a failing webhook backs off: its partition is not read again until its first retry would be due; a success ends it', async () => {
+    const { dispatcher, enqueue, answers, clock, sender, events, deliveries } = setUp([A, B]);
+    answers.set(A, { ok: false, status: 503, error: 'HTTP 503' });
+    for (let i = 0; i < 6; i++) enqueue(`a${i}`, A);
+    const reads = () => events.dueDeliveries.mock.calls.filter(([t]) => t === webhookTarget(A)).length;
+    // One read of A's partition, its 4 attempts fail; then no read of it (B's is read, empty) while it backs off.
+    expect(await dispatcher.dispatchDue()).toBe(4);
+    expect(reads()).toBe(1);
+    clock.advance(999); // the base is 1 s: a5 and a6 are due, but A is not tried
+    expect(await dispatcher.dispatchDue()).toBe(0);
+    expect(reads()).toBe(1);
+    expect(sender.send).toHaveBeenCalledTimes(4);
+    // At the base: read again (the 2 never tried, oldest first, then 2 retried... all fail: backing off again).
+    clock.advance(1);
+    expect(await dispatcher.dispatchDue()).toBe(4);
+    expect(reads()).toBe(2);
+    // The receiver is back: the next look after the base delivers all 6, a page after another.
+    answers.delete(A);
+    clock.advance(60_000);
+    expect(await dispatcher.dispatchDue()).toBe(6);
+    expect(deliveries.every((d) => d.state === 'delivered')).toBe(true);
+  });
+
+  it('reads the webhooks in turn: with fewer free slots than webhooks with room, each fill begins after the last one read', async () => {
+    const urls = Array.from({ length: 10 }, (_, i) => `https://w${i}.example/hook`);
+    const { dispatcher, enqueue, sender, events } = setUp(urls);
+    const hanging: (() => void)[] = [];
+    sender.send.mockImplementation(
+      () => new Promise<AttemptResult>((resolve) => hanging.push(() => resolve({ ok: true, status: 204 }))),
+    );
+    for (const url of urls) for (let i = 0; i < 8; i++) enqueue(`${url}#${i}`, url);
+    const drained = dispatcher.dispatchDue();
+    // 25 slots: the 10 webhooks' first pages fill them (4 each to the first 6, 1 to the 7th).
+    await waitFor(() => hanging.length === 25);
+    events.dueDeliveries.mockClear();
+    // One slot frees at a time: each look reads one webhook's partition (of those with room), the next one each time.
+    for (let round = 0; round < 3; round++) {
+      hanging.shift()!();
+      await waitFor(() => hanging.length === 25);
+    }
+    const order = events.dueDeliveries.mock.calls.map(([t]) => urls.findIndex((url) => webhookTarget(url) === t));
+    expect(new Set(order).size).toBe(order.length);
+    while (hanging.length) {
+      hanging.splice(0).forEach((answer) => answer());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await drained).toBe(80);
+  });
+
+  it('reads the old partition too until migration 0013 is applied, asking whether it is once a minute at most', async () => {
+    const { dispatcher, enqueue, sender, events, migration } = setUp([A, B]);
+    migration.retired = false;
+    enqueue('old', A, {}, true); // written by the version before, during a rolling deploy
+    enqueue('new', B);
+    expect(await dispatcher.dispatchDue()).toBe(2);
+    expect(sender.send.mock.calls.map(([url, id]) => [url, id]).sort()).toEqual([
+      [A, 'old'],
+      [B, 'new'],
+    ]);
+    expect(await dispatcher.dispatchDue()).toBe(0);
+    expect(events.legacyDueRetired).toHaveBeenCalledTimes(1);
+    expect(events.legacyDueDeliveries.mock.calls.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('once migration 0013 is applied, the old partition is read no more, nor asked about again', async () => {
+    const { dispatcher, enqueue, events } = setUp([A]);
+    enqueue('e1', A);
+    expect(await dispatcher.dispatchDue()).toBe(1);
+    expect(await dispatcher.dispatchDue()).toBe(0);
+    expect(events.legacyDueRetired).toHaveBeenCalledTimes(1);
+    expect(events.legacyDueDeliveries).not.toHaveBeenCalled();
   });
 
   it('with no webhook configured, start() runs no loop', async () => {

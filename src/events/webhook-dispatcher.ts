@@ -20,6 +20,12 @@ const POOL_SIZE = 25;
  */
 export const WEBHOOK_IN_FLIGHT_PER_TARGET = 4;
 
+/**
+ * Until migration 0013 is applied, how often the dispatcher asks whether it is (by the host's
+ * clock): meanwhile it also reads the one due partition of the version before, `WEBHOOKS#DUE`.
+ */
+const LEGACY_CHECK_MS = 60_000;
+
 /** A delivery in flight, by its event and webhook. */
 const deliveryKey = (d: WebhookDelivery): string => `${d.eventId}.${d.target}`;
 
@@ -59,8 +65,23 @@ export class WebhookDispatcher {
   /** The attempts in flight, by delivery; and how many of them go to each webhook. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly busy = new Map<string, number>();
-  /** Where the next read past a full webhook's backlog goes on from (review 20c M1). */
-  private readonly duePosition: DueReadPosition = {};
+  /**
+   * Where the next read of a webhook's due partition goes on from, when the last one found only
+   * deliveries in flight or taken already (a lagging index): none, from the head.
+   */
+  private readonly duePosition = new Map<string, Record<string, unknown>>();
+  /** Where the next read of the old partition past a full webhook's backlog goes on from (review 20c M1). */
+  private readonly legacyPosition: DueReadPosition = {};
+  /**
+   * Webhooks backing off: the last attempt at each failed, so its partition is not read until the
+   * first retry of that attempt would be due (a failing receiver is tried once per
+   * WEBHOOK_RETRY_BASE_MS at most, at no read cost meanwhile); a success ends it.
+   */
+  private readonly backingOff = new Map<string, number>();
+  /** Whose partition the next fill reads first (round-robin). */
+  private turn = 0;
+  /** Whether the old partition is retired (migration 0013 applied), and when the host last asked. */
+  private legacy = { retired: false, checkedAt: Number.NEGATIVE_INFINITY };
 
   constructor(
     private readonly events: EventsRepository,
@@ -138,15 +159,35 @@ export class WebhookDispatcher {
     }
   }
 
-  /** Starts attempts at due deliveries in the free slots; how many it started. */
+  /**
+   * Starts attempts at due deliveries in the free slots; how many it started. Reads the due
+   * partition of each webhook with a free slot that is not backing off (one page of
+   * WEBHOOK_IN_FLIGHT_PER_TARGET, all at once, at most as many webhooks as free slots), beginning
+   * after the last webhook the previous fill read: a full or backing-off webhook costs no read, and
+   * one slow receiver never delays another's deliveries, which are in their own partition.
+   */
   private async fill(counted: { changed: number }, unchanged: Set<string>): Promise<number> {
-    if (this.inFlight.size >= POOL_SIZE) return 0;
+    const free = POOL_SIZE - this.inFlight.size;
+    if (free <= 0) return 0;
     const now = this.clock.now();
-    const full = [...this.busy].filter(([, n]) => n >= WEBHOOK_IN_FLIGHT_PER_TARGET).map(([target]) => target);
     const seen = (d: WebhookDelivery) => `${deliveryKey(d)}.${d.attempts}`;
-    const due = (await this.events.dueDeliveries(now, POOL_SIZE, full, this.duePosition)).filter(
-      (d) => !this.inFlight.has(deliveryKey(d)) && !unchanged.has(seen(d)),
+    const startable = (d: WebhookDelivery) => !this.inFlight.has(deliveryKey(d)) && !unchanged.has(seen(d));
+    const ids = [...this.targets.keys()];
+    const first = this.turn % ids.length;
+    const open = [...ids.slice(first), ...ids.slice(0, first)].filter(
+      (target) =>
+        (this.busy.get(target) ?? 0) < WEBHOOK_IN_FLIGHT_PER_TARGET &&
+        (this.backingOff.get(target) ?? 0) <= now.getTime(),
     );
+    const read = open.slice(0, free);
+    // The next fill begins after the last webhook read: none is passed over for long.
+    if (read.length) this.turn = ids.indexOf(read.at(-1)!) + 1;
+    const closed = ids.filter((target) => !open.includes(target));
+    const pages = await Promise.all([
+      ...read.map((target) => this.dueOf(target, now, startable)),
+      this.legacyDue(now, free, closed),
+    ]);
+    const due = pages.flat().filter(startable);
     if (due.length === 0) return 0;
     const payloads = await this.events.payloads([...new Set(due.map((d) => d.eventId))], now);
     let started = 0;
@@ -181,6 +222,41 @@ export class WebhookDispatcher {
     return started;
   }
 
+  /**
+   * A page of one webhook's due deliveries. One that holds nothing to start (all in flight, or
+   * taken by another instance while the index lags) is read past next time, so such deliveries at
+   * the head never hide the rest; the read is from the head again once it reached the end or found
+   * something.
+   */
+  private async dueOf(
+    target: string,
+    now: Date,
+    startable: (d: WebhookDelivery) => boolean,
+  ): Promise<WebhookDelivery[]> {
+    const { items, lastKey } = await this.events.dueDeliveries(
+      target,
+      now,
+      WEBHOOK_IN_FLIGHT_PER_TARGET,
+      this.duePosition.get(target),
+    );
+    if (lastKey && !items.some(startable)) this.duePosition.set(target, lastKey);
+    else this.duePosition.delete(target);
+    return items;
+  }
+
+  /**
+   * The due deliveries still in the old partition (`WEBHOOKS#DUE`, written by a version before
+   * migration 0013) while that is not applied, those of `skip` (full or backing off) left out; none
+   * once it is. Whether it is, is asked at most once per LEGACY_CHECK_MS, and never again once so.
+   */
+  private async legacyDue(now: Date, limit: number, skip: readonly string[]): Promise<WebhookDelivery[]> {
+    if (!this.legacy.retired && Date.now() - this.legacy.checkedAt >= LEGACY_CHECK_MS) {
+      this.legacy = { retired: await this.events.legacyDueRetired(), checkedAt: Date.now() };
+    }
+    if (this.legacy.retired) return [];
+    return this.events.legacyDueDeliveries(now, limit, skip, this.legacyPosition);
+  }
+
   /** Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round took it. */
   private async attempt(delivery: WebhookDelivery, body: string | undefined): Promise<boolean> {
     const outcomes = this.metrics.webhookDeliveries();
@@ -201,9 +277,13 @@ export class WebhookDispatcher {
       return dead;
     }
     const attempts = delivery.attempts + 1;
+    // When a first attempt claimed now would be retried: the webhook's next look if this one fails.
+    const probeAt = this.retryAt(1).getTime();
     if (!(await this.events.claim(delivery, this.retryAt(attempts)))) return false;
     const result = await this.sender.send(url, delivery.eventId, delivery.eventType, body);
     const claimed = { ...delivery, attempts };
+    if (result.ok) this.backingOff.delete(delivery.target);
+    else this.backingOff.set(delivery.target, Math.max(probeAt, this.backingOff.get(delivery.target) ?? 0));
     if (result.ok) {
       await this.events.delivered(claimed, attempts, result.status!, this.clock.now());
       outcomes.inc({ outcome: 'delivered' });

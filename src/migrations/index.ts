@@ -10,6 +10,7 @@ import { feedDayCounts } from './0009-feed-day-counts.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import { feedDaysForEveryUser } from './0012-feed-days-for-every-user.js';
+import { webhookDuePartitions } from './0013-webhook-due-partitions.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -30,4 +31,5 @@ export const MIGRATIONS: readonly Migration[] = [
   commentPointerPartitions,
   shardModerationQueue,
   feedDaysForEveryUser,
+  webhookDuePartitions,
 ];
