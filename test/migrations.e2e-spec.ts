@@ -1,10 +1,14 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
+import { EventsRepository } from '../src/events/events.repository.js';
+import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { shardOf } from '../src/dynamo/sharding.js';
 import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { feedDayCounts } from '../src/migrations/0009-feed-day-counts.js';
@@ -130,7 +134,7 @@ describe('db:migrate (e2e)', () => {
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
       // 0004 to 0012 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user, 0013-webhook-due-partitions \(online\)\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -141,6 +145,7 @@ describe('db:migrate (e2e)', () => {
         'Migration 0001-index-user-owned-items is pending; serving while it runs (it is online).',
         'Migration 0002-backfill-reply-counts is pending; serving while it runs (it is online).',
         'Migration 0003-post-link-summaries is pending; serving while it runs (it is online).',
+        'Migration 0013-webhook-due-partitions is pending; serving while it runs (it is online).',
       ]);
       // An offline migration is never skipped.
       const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
@@ -308,6 +313,7 @@ describe('db:migrate (e2e)', () => {
         '0010-comment-pointer-partitions',
         '0011-shard-moderation-queue',
         '0012-feed-days-for-every-user',
+        '0013-webhook-due-partitions',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -659,7 +665,7 @@ describe('db:migrate (e2e)', () => {
       const before = await feedDays();
 
       const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
-      expect(runs.map((run) => run.label)).toEqual(['0012-feed-days-for-every-user']);
+      expect(runs.map((run) => run.label)).toEqual(['0012-feed-days-for-every-user', '0013-webhook-due-partitions']);
       expect(runs[0].changed).toBe(userIds.length - before.length);
       const after = await feedDays();
       expect(after.map((item) => String(item.PK).slice('USER#'.length)).sort()).toEqual(userIds);
@@ -672,6 +678,76 @@ describe('db:migrate (e2e)', () => {
       expect(again).toMatchObject({ label: '0012-feed-days-for-every-user', changed: 0 });
       expect(await feedDays()).toEqual(after);
     } finally {
+      await t.close();
+    }
+  });
+
+  it("0013 moves pending webhook deliveries from WEBHOOKS#DUE to their webhook's partition, once; until it is applied the dispatcher also reads the old one", async () => {
+    const t = await fixtureApp();
+    const calls: string[] = [];
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        calls.push(String(req.headers['x-webhook-id']));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const target = webhookTarget(url);
+    // This version over the table of the one before (0013 pending), beside an instance of that version.
+    await runMigrations({
+      client: t.client,
+      tableName: t.tableName,
+      migrations: MIGRATIONS.filter((migration) => migration.version < 13),
+      progress: silent,
+    });
+    const app = await createTestApp(
+      { WEBHOOK_URLS: url, WEBHOOK_SECRET: 'migration-secret-0123456789abcdefghijklmnopqrstuvwxyz' },
+      { tableName: t.tableName },
+    );
+    try {
+      const events = app.app.get(EventsRepository);
+      /** Pending deliveries as the version before 0013 stored them: in the one partition `WEBHOOKS#DUE`. */
+      const recordOld = async (ids: string[]) => {
+        for (const id of ids) {
+          const at = app.clock.now();
+          const event = { id, type: 'user.registered', occurredAt: at.toISOString(), data: {} };
+          expect(await events.record(event as never, undefined, [target], at)).toBe('stored');
+          await t.db.send(
+            new UpdateCommand({
+              TableName: t.tableName,
+              Key: Keys.webhookDelivery(id, target),
+              UpdateExpression: 'SET GSI1PK = :old',
+              ExpressionAttributeValues: { ':old': 'WEBHOOKS#DUE' },
+            }),
+          );
+        }
+      };
+      const pending = async () =>
+        (await t.allItems()).filter((item) => item.entity === 'WebhookDelivery' && item.state === 'pending');
+      // Written by an instance of the version before during a rolling deploy: this one's dispatcher sends it.
+      await recordOld(['rolling-1']);
+      expect(await app.app.get(WebhookDispatcher).dispatchDue()).toBe(1);
+      expect(calls).toEqual(['rolling-1']);
+
+      await recordOld(['old-1', 'old-2', 'old-3']);
+      const old = (await pending()).sort((a, b) => (String(a.PK) < String(b.PK) ? -1 : 1));
+      expect(old.map((item) => item.GSI1PK)).toEqual(['WEBHOOKS#DUE', 'WEBHOOKS#DUE', 'WEBHOOKS#DUE']);
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
+      expect(runs.map((run) => [run.label, run.changed])).toEqual([['0013-webhook-due-partitions', 3]]);
+      const moved = (await pending()).sort((a, b) => (String(a.PK) < String(b.PK) ? -1 : 1));
+      expect(moved).toEqual(old.map((item) => ({ ...item, GSI1PK: `WEBHOOKS#DUE#${target}` })));
+      const [again] = await rerunFromScratch(t, 13);
+      expect(again).toMatchObject({ label: '0013-webhook-due-partitions', changed: 0 });
+
+      // From their webhook's partition, each is sent once.
+      expect(await app.app.get(WebhookDispatcher).dispatchDue()).toBe(3);
+      expect(calls.sort()).toEqual(['old-1', 'old-2', 'old-3', 'rolling-1']);
+      expect(await pending()).toEqual([]);
+    } finally {
+      await app.close();
+      receiver.close();
       await t.close();
     }
   });

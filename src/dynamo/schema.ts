@@ -394,9 +394,9 @@ export const INDEX_PATTERNS = {
   dueDeliveries: {
     index: GSI.GSI1.name,
     partition: EventIndexKeys.duePartition('<target>'),
-    sort: 'due by now, oldest first, 4 (read only while its webhook has a free slot and is not backing off)',
+    sort: 'due by now, oldest first, 4 (only while its webhook has a free slot; once per WEBHOOK_POLL_MS while nothing is due)',
     usedBy: 'the webhook dispatcher, each webhook in turn',
-    cost: '1 Query per webhook with room (0.5 RCU) + 1 BatchGetItem of the payloads a look',
+    cost: '1 Query per webhook with room (0.5 RCU; none for a full one) + 1 BatchGetItem of the payloads a look',
   },
   deadDeliveries: {
     index: GSI.GSI1.name,

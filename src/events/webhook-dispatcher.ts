@@ -72,12 +72,6 @@ export class WebhookDispatcher {
   private readonly duePosition = new Map<string, Record<string, unknown>>();
   /** Where the next read of the old partition past a full webhook's backlog goes on from (review 20c M1). */
   private readonly legacyPosition: DueReadPosition = {};
-  /**
-   * Webhooks backing off: the last attempt at each failed, so its partition is not read until the
-   * first retry of that attempt would be due (a failing receiver is tried once per
-   * WEBHOOK_RETRY_BASE_MS at most, at no read cost meanwhile); a success ends it.
-   */
-  private readonly backingOff = new Map<string, number>();
   /** Whose partition the next fill reads first (round-robin). */
   private turn = 0;
   /** Whether the old partition is retired (migration 0013 applied), and when the host last asked. */
@@ -141,13 +135,15 @@ export class WebhookDispatcher {
   /**
    * Fills the free slots with due deliveries, then waits for a slot to free (or WEBHOOK_POLL_MS,
    * for deliveries that came due meanwhile), and again. An attempt that changed nothing (another
-   * round or instance took it, or a lagging index showed it again) is not taken again in this run.
+   * round or instance took it, or a lagging index showed it again) is not taken again in this run;
+   * a webhook found with nothing due is read again in this run only WEBHOOK_POLL_MS later.
    */
   private async drain(): Promise<number> {
     const counted = { changed: 0 };
     const unchanged = new Set<string>();
+    const idle = new Map<string, number>();
     for (;;) {
-      const started = this.stopping.signal.aborted ? 0 : await this.fill(counted, unchanged);
+      const started = this.stopping.signal.aborted ? 0 : await this.fill(counted, unchanged, idle);
       if (this.inFlight.size === 0) {
         if (started === 0) return counted.changed;
         continue;
@@ -161,12 +157,13 @@ export class WebhookDispatcher {
 
   /**
    * Starts attempts at due deliveries in the free slots; how many it started. Reads the due
-   * partition of each webhook with a free slot that is not backing off (one page of
-   * WEBHOOK_IN_FLIGHT_PER_TARGET, all at once, at most as many webhooks as free slots), beginning
-   * after the last webhook the previous fill read: a full or backing-off webhook costs no read, and
-   * one slow receiver never delays another's deliveries, which are in their own partition.
+   * partition of each webhook with a free slot (one page of WEBHOOK_IN_FLIGHT_PER_TARGET, all at
+   * once, at most as many webhooks as free slots), beginning after the last webhook the previous
+   * fill read. A full webhook costs no read; one whose partition had nothing due (idle, or all its
+   * deliveries backing off) is read once per WEBHOOK_POLL_MS, not on every fill in between; and one
+   * slow receiver never delays another's deliveries, which are in their own partition.
    */
-  private async fill(counted: { changed: number }, unchanged: Set<string>): Promise<number> {
+  private async fill(counted: { changed: number }, unchanged: Set<string>, idle: Map<string, number>): Promise<number> {
     const free = POOL_SIZE - this.inFlight.size;
     if (free <= 0) return 0;
     const now = this.clock.now();
@@ -177,15 +174,15 @@ export class WebhookDispatcher {
     const open = [...ids.slice(first), ...ids.slice(0, first)].filter(
       (target) =>
         (this.busy.get(target) ?? 0) < WEBHOOK_IN_FLIGHT_PER_TARGET &&
-        (this.backingOff.get(target) ?? 0) <= now.getTime(),
+        performance.now() - (idle.get(target) ?? Number.NEGATIVE_INFINITY) >= this.config.webhooks.pollMs,
     );
     const read = open.slice(0, free);
     // The next fill begins after the last webhook read: none is passed over for long.
     if (read.length) this.turn = ids.indexOf(read.at(-1)!) + 1;
-    const closed = ids.filter((target) => !open.includes(target));
+    const full = ids.filter((target) => (this.busy.get(target) ?? 0) >= WEBHOOK_IN_FLIGHT_PER_TARGET);
     const pages = await Promise.all([
-      ...read.map((target) => this.dueOf(target, now, startable)),
-      this.legacyDue(now, free, closed),
+      ...read.map((target) => this.dueOf(target, now, startable, idle)),
+      this.legacyDue(now, free, full),
     ]);
     const due = pages.flat().filter(startable);
     if (due.length === 0) return 0;
@@ -232,6 +229,7 @@ export class WebhookDispatcher {
     target: string,
     now: Date,
     startable: (d: WebhookDelivery) => boolean,
+    idle: Map<string, number>,
   ): Promise<WebhookDelivery[]> {
     const { items, lastKey } = await this.events.dueDeliveries(
       target,
@@ -241,12 +239,14 @@ export class WebhookDispatcher {
     );
     if (lastKey && !items.some(startable)) this.duePosition.set(target, lastKey);
     else this.duePosition.delete(target);
+    if (items.length === 0) idle.set(target, performance.now());
+    else idle.delete(target);
     return items;
   }
 
   /**
    * The due deliveries still in the old partition (`WEBHOOKS#DUE`, written by a version before
-   * migration 0013) while that is not applied, those of `skip` (full or backing off) left out; none
+   * migration 0013) while that is not applied, those of `skip` (the full webhooks) left out; none
    * once it is. Whether it is, is asked at most once per LEGACY_CHECK_MS, and never again once so.
    */
   private async legacyDue(now: Date, limit: number, skip: readonly string[]): Promise<WebhookDelivery[]> {
@@ -277,13 +277,9 @@ export class WebhookDispatcher {
       return dead;
     }
     const attempts = delivery.attempts + 1;
-    // When a first attempt claimed now would be retried: the webhook's next look if this one fails.
-    const probeAt = this.retryAt(1).getTime();
     if (!(await this.events.claim(delivery, this.retryAt(attempts)))) return false;
     const result = await this.sender.send(url, delivery.eventId, delivery.eventType, body);
     const claimed = { ...delivery, attempts };
-    if (result.ok) this.backingOff.delete(delivery.target);
-    else this.backingOff.set(delivery.target, Math.max(probeAt, this.backingOff.get(delivery.target) ?? 0));
     if (result.ok) {
       await this.events.delivered(claimed, attempts, result.status!, this.clock.now());
       outcomes.inc({ outcome: 'delivered' });
