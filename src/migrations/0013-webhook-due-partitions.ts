@@ -5,13 +5,13 @@ import type { Item, ItemSkipped, ItemUpdate, Migration } from './migration.js';
 const OLD_DUE = 'WEBHOOKS#DUE';
 
 /**
- * Session 20's note ("Webhooks"; one due partition per webhook): every pending delivery of every webhook was in the
- * one GSI1 partition `WEBHOOKS#DUE` (a hot key: each delivery's creation, claim and outcome wrote
- * it), and while one webhook was full each look read up to 1,000 of them past its backlog. The code
- * of this version keys a pending delivery `WEBHOOKS#DUE#<target>` (its webhook's 16-hex id) and
- * reads only the partitions of the webhooks with room; this moves the pending deliveries written
- * before to their webhook's partition (GSI1PK only: the sort key, `<dueAt>#<eventId>#<target>`, is
- * unchanged).
+ * Session 20's note ("Webhooks": one due partition per webhook): every pending delivery of every
+ * webhook was in the one GSI1 partition `WEBHOOKS#DUE` (a hot key: each delivery's creation, claim
+ * and outcome wrote it), and while one webhook was full each look read up to 1,000 of them past its
+ * backlog. The code of this version keys a pending delivery `WEBHOOKS#DUE#<target>` (its webhook's
+ * 16-hex id) and reads only the partitions of the webhooks with room; this moves the pending
+ * deliveries written before to their webhook's partition (GSI1PK only: the sort key,
+ * `<dueAt>#<eventId>#<target>`, is unchanged).
  *
  * Each update is conditioned on the delivery still holding the old partition, so one claimed,
  * delivered or dead-lettered meanwhile (its GSI1 keys rewritten or removed) is left, and a second
