@@ -93,6 +93,8 @@ describe('webhooks: a healthy receiver behind a dead one’s backlog of over 1,0
       `RCU per fill while A is full: ${perFill} (${fillCount} fills, ${usage.calls - before.calls} calls)\n`,
     );
     expect(fillCount).toBeGreaterThanOrEqual(2);
+    // Measured (DynamoDB Local, which bills an empty page 0): 19.8 before, 0 after; on DynamoDB 0.5.
     expect(perFill).toBeLessThanOrEqual(0.5);
+    expect(usage.calls - before.calls).toBeLessThanOrEqual(fillCount);
   }, 300_000);
 });
