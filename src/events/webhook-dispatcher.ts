@@ -21,8 +21,9 @@ const POOL_SIZE = 25;
 export const WEBHOOK_IN_FLIGHT_PER_TARGET = 4;
 
 /**
- * Until migration 0013 is applied, how often the dispatcher asks whether it is (by the host's
- * clock): meanwhile it also reads the one due partition of the version before, `WEBHOOKS#DUE`.
+ * Until migration 0013 is applied, how often the dispatcher asks whether it is (by the process's
+ * monotonic clock): meanwhile it also reads the one due partition of the version before,
+ * `WEBHOOKS#DUE`.
  */
 const LEGACY_CHECK_MS = 60_000;
 
@@ -250,8 +251,8 @@ export class WebhookDispatcher {
    * once it is. Whether it is, is asked at most once per LEGACY_CHECK_MS, and never again once so.
    */
   private async legacyDue(now: Date, limit: number, skip: readonly string[]): Promise<WebhookDelivery[]> {
-    if (!this.legacy.retired && Date.now() - this.legacy.checkedAt >= LEGACY_CHECK_MS) {
-      this.legacy = { retired: await this.events.legacyDueRetired(), checkedAt: Date.now() };
+    if (!this.legacy.retired && performance.now() - this.legacy.checkedAt >= LEGACY_CHECK_MS) {
+      this.legacy = { retired: await this.events.legacyDueRetired(), checkedAt: performance.now() };
     }
     if (this.legacy.retired) return [];
     return this.events.legacyDueDeliveries(now, limit, skip, this.legacyPosition);
