@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
 import type { NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { derivedKey, derivedKeyBytes } from '../common/derived-key.js';
 import { badRequest } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 
@@ -12,8 +13,7 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 /** Derives the 256-bit cursor key from a secret (JWT_SECRET or CURSOR_SECRET) with HKDF-SHA256. */
-export const deriveCursorKey = (secret: string): Buffer =>
-  Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), CURSOR_KEY_LABEL, 32));
+export const deriveCursorKey = (secret: string): Buffer => derivedKeyBytes(secret, CURSOR_KEY_LABEL);
 
 /**
  * Opaque pagination cursors: the LastEvaluatedKey encrypted with AES-256-GCM (random IV), so
@@ -22,10 +22,10 @@ export const deriveCursorKey = (secret: string): Buffer =>
  * one listing's cursor on another. Every failure is a 400 `invalid_cursor`.
  */
 export class CursorCodec {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
 
   constructor(secret: string) {
-    this.key = deriveCursorKey(secret);
+    this.key = derivedKey(secret, CURSOR_KEY_LABEL);
   }
 
   encode(key: LastEvaluatedKey | undefined, scope: string): string | null {

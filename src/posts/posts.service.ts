@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
@@ -36,6 +36,7 @@ import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
 import type { PostDto } from './dto/post.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
+import { derivedKey } from '../common/derived-key.js';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -96,12 +97,10 @@ export class PostsService {
   ) {
     this.viewReads = new RecentViewReads(config.viewReadCacheSeconds);
     this.viewBudgets = new ViewBudgets(config.viewRatePerClient);
-    this.viewerHashKey = Buffer.from(
-      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), VIEWER_KEY_LABEL, 32),
-    );
+    this.viewerHashKey = derivedKey(config.auth.jwtSecret, VIEWER_KEY_LABEL);
   }
 
-  private readonly viewerHashKey: Buffer;
+  private readonly viewerHashKey: KeyObject;
   private readonly viewReads: RecentViewReads;
   /** Viewers counted (or refused as counted) here within the window: their repeats write nothing. */
   private readonly viewers = new RecentViewers();

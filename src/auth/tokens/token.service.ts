@@ -2,7 +2,6 @@ import {
   createHash,
   createHmac,
   createSecretKey,
-  hkdfSync,
   type KeyObject,
   randomBytes,
   timingSafeEqual,
@@ -13,6 +12,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { APP_CONFIG } from '../../config/config.constants.js';
 import { ID_PATTERN } from '../../common/ids.js';
 import type { UserRole } from '../../identity/account.js';
+import { derivedKey } from '../../common/derived-key.js';
 
 /** The claims of an access token. */
 export interface AccessTokenClaims {
@@ -63,15 +63,13 @@ const RANDOM_PART = /^[A-Za-z0-9_-]{43}$/;
 
 @Injectable()
 export class TokenService {
-  private readonly refreshKey: Buffer;
+  private readonly refreshKey: KeyObject;
 
   constructor(
     private readonly jwt: JwtService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.refreshKey = Buffer.from(
-      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), REFRESH_KEY_LABEL, 32),
-    );
+    this.refreshKey = derivedKey(config.auth.jwtSecret, REFRESH_KEY_LABEL);
   }
 
   get accessTokenTtlSeconds(): number {

@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, type KeyObject, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -16,6 +16,7 @@ import {
   type MailRequest,
   type MailRequestKind,
 } from './action-tokens.repository.js';
+import { derivedKey } from '../../common/derived-key.js';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -61,7 +62,7 @@ export type DeliveryOutcome = 'sent' | 'send_failed' | 'already_minted' | 'expir
 @Injectable()
 export class ActionLinksService {
   private readonly logger = new Logger('ActionLinks');
-  private readonly revertKey: Buffer;
+  private readonly revertKey: KeyObject;
 
   constructor(
     private readonly tokens: ActionTokensRepository,
@@ -70,9 +71,7 @@ export class ActionLinksService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly metrics: AppMetrics,
   ) {
-    this.revertKey = Buffer.from(
-      hkdfSync('sha256', Buffer.from(config.auth.jwtSecret, 'utf8'), Buffer.alloc(0), REVERT_KEY_LABEL, 32),
-    );
+    this.revertKey = derivedKey(config.auth.jwtSecret, REVERT_KEY_LABEL);
   }
 
   /**
