@@ -184,6 +184,35 @@ export class PostsService {
   }
 
   /**
+   * Takes a suspended or deactivated author's scheduled posts back to draft (review 21a M3): the
+   * posts of theirs that were scheduled at `since` (the status change's time), found by a Query of
+   * their published list after it (GSI2 `AUTHOR#<id>#PUBLISHED`, sorted by `publishedAt`), each
+   * saved as the author's own unpublish would (one versioned save: index keys, tag and category
+   * links and counts, the author's counts; the personal feeds follow from the post's stream
+   * record). A post changed since `since` (rescheduled after a reactivation, or by an admin), a
+   * draft, an archived post or someone else's is left alone: the outcome does not depend on when
+   * this runs, and a second run changes nothing. Returns how many it withdrew.
+   */
+  async withdrawScheduled(authorId: string, since: string): Promise<number> {
+    let withdrawn = 0;
+    for (const postId of await this.posts.authorPostIdsAfter(authorId, since)) {
+      await onceMoreOnRace(async () => {
+        // The index may lag the table: read the post itself, and skip what is done already.
+        const post = await this.posts.findSummaryWithCounts(postId);
+        if (!post || !scheduledAt(post, authorId, since)) return;
+        const now = this.clock.now();
+        await this.posts.save(
+          post,
+          { ...post, ...postTransition(post, { to: 'draft' }, now), updatedAt: now.toISOString() },
+          undefined,
+        );
+        withdrawn += 1;
+      });
+    }
+    return withdrawn;
+  }
+
+  /**
    * Creates a draft: post, content, slug and tag checks in one transaction. With an
    * Idempotency-Key, a retry of the same request returns the first post; the same key with
    * another body is 422.
@@ -627,6 +656,17 @@ export class PostsService {
     return read.post;
   }
 }
+
+/**
+ * Whether the post is this author's, was scheduled at `since` (stored `published`, placed after it)
+ * and has not been changed since (a later change was someone's decision: a reschedule after a
+ * reactivation, an admin's).
+ */
+const scheduledAt = (post: PostSummary, authorId: string, since: string): boolean =>
+  post.authorId === authorId &&
+  post.status === 'published' &&
+  (post.publishedAt ?? '') > since &&
+  post.updatedAt <= since;
 
 /** The idempotency item appeared between our read and our write: a concurrent retry. */
 class IdempotencyRace extends DomainError {

@@ -17,6 +17,7 @@ import { AuthorDisplayCopy, AuthorDisplayHandler, DisplayFanoutJobHandler } from
 import { AuthorDisplayOnCreateHandler } from './handlers/author-display-on-create.handler.js';
 import { PostCascade, PostCascadeHandler, PostCascadeStepHandler } from './handlers/post-cascade.handler.js';
 import { UserCascadeHandler } from './handlers/user-cascade.handler.js';
+import { SuspendedAuthorHandler } from './handlers/suspended-author.handler.js';
 import {
   LikePlaceHandler,
   LikeVisibilityHandler,
@@ -65,6 +66,8 @@ const STREAM_HANDLER_CLASSES = [
   // issue 15: a viral post's comment counts, write-sharded and folded into its counter item (exact, versioned)
   CommentShardFoldHandler,
   UserCascadeHandler,
+  // a suspended or deactivated account's scheduled posts back to draft (review 21a M3)
+  SuspendedAuthorHandler,
   // likes' places follow their posts' visibility (issue 18, `?favorited=` articlesCount)
   LikeVisibilityHandler,
   LikeVisibilityStepHandler,
