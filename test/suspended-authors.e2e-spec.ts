@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nanoid } from 'nanoid';
+import { toItemChange } from '../src/dynamo/stream-record.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { processStream, streamRecords } from './helpers/stream.js';
+import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+
+/**
+ * A suspended or deactivated account's scheduled posts (review 21a M3): the status change takes
+ * them back to draft through the stream processor, so none goes out at its time; what the account
+ * had published stays where it was (L2: the personal feed too, as documented).
+ */
+describe('a suspended or deactivated author’s scheduled posts (e2e)', () => {
+  let t: TestApp;
+  let admin: SignedIn;
+
+  beforeAll(async () => {
+    t = await createTestApp(ADMIN_ENV);
+    admin = await signInAdmin(t);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  const setStatus = (user: SignedIn, status: string) =>
+    t.api.patch(`/api/v1/users/${user.userId}/status`).set('authorization', admin.bearer).send({ status }).expect(200);
+  const follow = (as: SignedIn, id: string) =>
+    t.api.put(`/api/v1/users/${id}/follow`).set('authorization', as.bearer).expect(200);
+  const feedIds = async (as?: SignedIn) => {
+    const res = as
+      ? await t.api.get('/api/v1/feed').set('authorization', as.bearer).expect(200)
+      : await t.api.get('/api/v1/posts').expect(200);
+    return (res.body as { items: { id: string }[] }).items.map((post) => post.id);
+  };
+  const postCount = async (kind: 'tags' | 'categories', slug: string) =>
+    ((await t.api.get(`/api/v1/${kind}/by-slug/${slug}`).expect(200)).body as { postCount: number }).postCount;
+  /** The post as its author or an admin reads it (`status` included). */
+  const statusOf = async (postId: string) =>
+    (
+      (await t.api.get(`/api/v1/posts/${postId}`).set('authorization', admin.bearer).expect(200)).body as {
+        status: string;
+      }
+    ).status;
+
+  async function post(author: SignedIn, body: object, publishAt?: string): Promise<string> {
+    const created = await t.api
+      .post('/api/v1/posts')
+      .set('authorization', author.bearer)
+      .send({ title: `Post ${nanoid(6)}`, content: 'x', ...body })
+      .expect(201);
+    const id = (created.body as { id: string }).id;
+    await t.api
+      .post(`/api/v1/posts/${id}/publish`)
+      .set('authorization', author.bearer)
+      .send(publishAt ? { publishAt } : {})
+      .expect(200);
+    return id;
+  }
+  const inSeconds = (s: number) => new Date(t.clock.now().getTime() + s * 1000).toISOString();
+  const statusRecords = async (user: SignedIn) =>
+    (await streamRecords(t)).filter((record) => {
+      const change = toItemChange(record);
+      return change.key.PK === `USER#${user.userId}` && change.key.SK === 'USER' && change.event === 'MODIFY';
+    });
+
+  it.each(['suspended', 'inactive'])(
+    'a move to %s takes the scheduled posts back to draft, with their counts; published ones stay; reactivation brings nothing back; a replayed record changes nothing',
+    async (status) => {
+      const [author, reader] = [await signUp(t), await signUp(t)];
+      await follow(reader, author.userId);
+      const tag = (
+        await t.api
+          .post('/api/v1/tags')
+          .set('authorization', admin.bearer)
+          .send({ name: `T${nanoid(8)}` })
+          .expect(201)
+      ).body as { id: string; slug: string };
+      const category = (
+        await t.api
+          .post('/api/v1/categories')
+          .set('authorization', admin.bearer)
+          .send({ name: `C${nanoid(8)}` })
+          .expect(201)
+      ).body as { id: string; slug: string };
+      const taxonomy = { tagIds: [tag.id], categoryId: category.id };
+      const published = await post(author, taxonomy);
+      const scheduled = [await post(author, taxonomy, inSeconds(5)), await post(author, {}, inSeconds(3600))];
+      await processStream(t);
+      expect(await postCount('tags', tag.slug)).toBe(2);
+      expect(await postCount('categories', category.slug)).toBe(2);
+
+      await setStatus(author, status);
+      await processStream(t);
+      t.clock.advance(10_000); // past the first post's time
+
+      for (const id of scheduled) {
+        await t.api.get(`/api/v1/posts/${id}`).expect(404);
+        expect(await statusOf(id)).toBe('draft');
+      }
+      expect(await feedIds()).not.toContain(scheduled[0]);
+      expect(await feedIds(reader)).not.toContain(scheduled[0]);
+      expect(await postCount('tags', tag.slug)).toBe(1);
+      expect(await postCount('categories', category.slug)).toBe(1);
+      // What was out before stays out, in the followers' feeds too (docs/data-model.md, "Deleting users").
+      await t.api.get(`/api/v1/posts/${published}`).expect(200);
+      expect(await feedIds(reader)).toContain(published);
+
+      // Reactivated: nothing comes back by itself; the author schedules again.
+      await setStatus(author, 'active');
+      await processStream(t);
+      expect(await statusOf(scheduled[0])).toBe('draft');
+      const login = await t.api.post('/api/v1/auth/login').send({ email: author.email, password: author.password });
+      const again = `Bearer ${(login.body as { accessToken: string }).accessToken}`;
+      await t.api
+        .post(`/api/v1/posts/${scheduled[0]}/publish`)
+        .set('authorization', again)
+        .send({ publishAt: inSeconds(5) })
+        .expect(200);
+      await processStream(t);
+
+      // The status change's record delivered again (at-least-once): the new schedule stays.
+      const records = await statusRecords(author);
+      expect(records.length).toBeGreaterThanOrEqual(2);
+      await t.app.get(StreamProcessor).handleBatch(records);
+      expect(await statusOf(scheduled[0])).toBe('scheduled');
+      expect(await postCount('tags', tag.slug)).toBe(2);
+      t.clock.advance(10_000);
+      await t.api.get(`/api/v1/posts/${scheduled[0]}`).expect(200);
+    },
+  );
+
+  it('withdraws what was scheduled at the change even when the processor comes after its time', async () => {
+    const author = await signUp(t);
+    const id = await post(author, {}, inSeconds(5));
+    await setStatus(author, 'suspended');
+    t.clock.advance(10_000);
+    // The processor has not run yet: the post went out at its time...
+    await t.api.get(`/api/v1/posts/${id}`).expect(200);
+    await processStream(t);
+    // ...and is withdrawn when it runs, as it was scheduled when the account was suspended.
+    await t.api.get(`/api/v1/posts/${id}`).expect(404);
+    expect(await feedIds()).not.toContain(id);
+    expect(await statusOf(id)).toBe('draft');
+  });
+});
