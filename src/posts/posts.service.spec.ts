@@ -370,3 +370,44 @@ describe('PostsService.addView', () => {
     expect(posts.addView).toHaveBeenCalledTimes(5);
   });
 });
+
+describe('PostsService.withdrawScheduled (review 21a M3)', () => {
+  const SINCE = '2026-05-15T11:30:00.000Z';
+  const scheduled = stored({ status: 'published', publishedAt: LATER });
+
+  function withdrawing(post: Post | undefined) {
+    const set = setUp(post);
+    const authorPostIdsAfter = jest.fn((_authorId: string, _after: string) => Promise.resolve(['p1']));
+    const findSummaryWithCounts = jest.fn((_id: string) => Promise.resolve(post));
+    Object.assign(set.posts, { authorPostIdsAfter, findSummaryWithCounts });
+    return { ...set, authorPostIdsAfter };
+  }
+
+  it('takes a post scheduled at the change back to draft, as an unpublish does, found by the author and the time', async () => {
+    const { service, posts, authorPostIdsAfter } = withdrawing(scheduled);
+    expect(await service.withdrawScheduled('author', SINCE)).toBe(1);
+    expect(authorPostIdsAfter.mock.calls).toEqual([['author', SINCE]]);
+    expect(posts.save).toHaveBeenCalledTimes(1);
+    const [before, after, content, ...parts] = posts.save.mock.calls[0];
+    expect(before).toBe(scheduled);
+    expect(after).toMatchObject({ status: 'draft', publishedAt: undefined, updatedAt: NOW, version: 4 });
+    // Not the author's own request: no publication count, no content write.
+    expect([content, parts]).toEqual([undefined, []]);
+  });
+
+  it.each([
+    ['gone', undefined],
+    ['a draft already (a second run)', stored({ status: 'draft' })],
+    ['archived', stored({ status: 'archived', publishedAt: LATER })],
+    ['out before the change', stored({ status: 'published', publishedAt: EARLIER })],
+    [
+      'changed since (rescheduled after a reactivation)',
+      stored({ status: 'published', publishedAt: LATER, updatedAt: NOW }),
+    ],
+    ['someone else’s now', stored({ status: 'published', publishedAt: LATER, authorId: 'deleted-user' })],
+  ])('leaves a post alone when it is %s', async (_case, post) => {
+    const { service, posts } = withdrawing(post);
+    expect(await service.withdrawScheduled('author', SINCE)).toBe(0);
+    expect(posts.save).not.toHaveBeenCalled();
+  });
+});
