@@ -31,7 +31,8 @@ export class TagsController {
   /**
    * List tags
    *
-   * @remarks Tags by name (A-Z) or by post count (`sort=popular`), one index Query per page.
+   * @remarks Tags by name (A-Z) or by post count (`sort=popular`; `postCount` counts scheduled posts too), one
+   * index Query per page.
    */
   @Public()
   @Get()

@@ -9,7 +9,7 @@ export interface Category {
   icon?: string;
   sortOrder: number;
   parentId?: string;
-  /** Published posts in the category, kept exact by the posts module's transactions. */
+  /** Published and scheduled posts in the category (its links), kept exact by the posts module's transactions. */
   postCount: number;
   createdAt: string;
   updatedAt: string;
@@ -23,7 +23,7 @@ export interface Tag {
   slug: string;
   description?: string;
   color?: string;
-  /** Published posts with the tag, kept exact by the posts module's transactions. */
+  /** Published and scheduled posts with the tag (its links), kept exact by the posts module's transactions. */
   postCount: number;
   createdAt: string;
   updatedAt: string;

@@ -97,7 +97,10 @@ export class TagDto {
   slug!: string;
   description?: string;
   color?: string;
-  /** Published posts with this tag. */
+  /**
+   * Posts with this tag: the published ones and the scheduled ones, counted from the moment they are
+   * scheduled (before they are out).
+   */
   postCount!: number;
   @ApiTimestamp()
   createdAt!: string;
@@ -121,7 +124,10 @@ export class CategoryDto {
   icon?: string;
   sortOrder!: number;
   parentId?: string;
-  /** Published posts in this category. */
+  /**
+   * Posts in this category: the published ones and the scheduled ones, counted from the moment they are
+   * scheduled (before they are out).
+   */
   postCount!: number;
   @ApiTimestamp()
   createdAt!: string;

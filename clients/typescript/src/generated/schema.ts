@@ -1040,7 +1040,8 @@ export interface paths {
         };
         /**
          * List tags
-         * @description Tags by name (A-Z) or by post count (`sort=popular`), one index Query per page.
+         * @description Tags by name (A-Z) or by post count (`sort=popular`; `postCount` counts scheduled posts too), one
+         *     index Query per page.
          */
         get: operations["tagsList"];
         put?: never;
@@ -1647,7 +1648,10 @@ export interface components {
             id: string;
             name: string;
             parentId?: string;
-            /** @description Published posts in this category. */
+            /**
+             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
+             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             */
             postCount: number;
             slug: string;
             sortOrder: number;
@@ -1664,7 +1668,10 @@ export interface components {
             id: string;
             name: string;
             parentId?: string;
-            /** @description Published posts in this category. */
+            /**
+             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
+             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             */
             postCount: number;
             slug: string;
             sortOrder: number;
@@ -1682,7 +1689,10 @@ export interface components {
             id: string;
             name: string;
             parentId?: string;
-            /** @description Published posts in this category. */
+            /**
+             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
+             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             */
             postCount: number;
             slug: string;
             sortOrder: number;
@@ -2474,7 +2484,10 @@ export interface components {
             description?: string;
             id: string;
             name: string;
-            /** @description Published posts with this tag. */
+            /**
+             * @description Posts with this tag in the feeds: published ones and, from the moment they are scheduled,
+             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             */
             postCount: number;
             slug: string;
             /** Format: date-time */
