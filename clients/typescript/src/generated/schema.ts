@@ -1649,8 +1649,8 @@ export interface components {
             name: string;
             parentId?: string;
             /**
-             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
-             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             * @description Posts in this category: the published ones and the scheduled ones, counted from the moment they are
+             *     scheduled (before they are out).
              */
             postCount: number;
             slug: string;
@@ -1669,8 +1669,8 @@ export interface components {
             name: string;
             parentId?: string;
             /**
-             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
-             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             * @description Posts in this category: the published ones and the scheduled ones, counted from the moment they are
+             *     scheduled (before they are out).
              */
             postCount: number;
             slug: string;
@@ -1690,8 +1690,8 @@ export interface components {
             name: string;
             parentId?: string;
             /**
-             * @description Posts in this category in the feeds: published ones and, from the moment they are scheduled,
-             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             * @description Posts in this category: the published ones and the scheduled ones, counted from the moment they are
+             *     scheduled (before they are out).
              */
             postCount: number;
             slug: string;
@@ -2485,8 +2485,8 @@ export interface components {
             id: string;
             name: string;
             /**
-             * @description Posts with this tag in the feeds: published ones and, from the moment they are scheduled,
-             *     scheduled ones not out yet (a post's time coming is no write to count in; docs/data-model.md).
+             * @description Posts with this tag: the published ones and the scheduled ones, counted from the moment they are
+             *     scheduled (before they are out).
              */
             postCount: number;
             slug: string;
