@@ -142,4 +142,20 @@ describe('a suspended or deactivated author’s scheduled posts (e2e)', () => {
     expect(await feedIds()).not.toContain(id);
     expect(await statusOf(id)).toBe('draft');
   });
+
+  it('an erased account’s scheduled posts go back to draft as they are anonymised, before the processor runs', async () => {
+    const author = await signUp(t);
+    const id = await post(author, {}, inSeconds(5));
+    await t.api.delete(`/api/v1/users/${author.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+    t.clock.advance(10_000);
+    await t.api.get(`/api/v1/posts/${id}`).expect(404);
+    expect(await feedIds()).not.toContain(id);
+    const read = (await t.api.get(`/api/v1/posts/${id}`).set('authorization', admin.bearer).expect(200)).body as {
+      status: string;
+      authorId: string;
+    };
+    expect(read).toMatchObject({ status: 'draft', authorId: 'deleted-user' });
+    await processStream(t);
+    expect(await statusOf(id)).toBe('draft');
+  });
 });

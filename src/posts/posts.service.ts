@@ -160,7 +160,10 @@ export class PostsService {
 
   /**
    * A hard-deleted user's posts stay, credited to `deleted-user`; their likes are removed,
-   * with the counts (docs/data-model.md).
+   * with the counts (docs/data-model.md). A post still scheduled goes back to draft in the same
+   * save, as a suspended account's do (review 21a M3): the erasure's suspension reaches the stream
+   * processor after this has moved the posts off the account, and nobody could take a
+   * `deleted-user` post down but an admin.
    */
   async anonymiseAuthor(userId: string): Promise<void> {
     await drainListing(
@@ -174,9 +177,12 @@ export class PostsService {
           // The index may lag the table: read the post itself, and skip what is done already.
           const post = await this.posts.findSummaryWithCounts(listed.id);
           if (!post || post.authorId !== userId) return;
+          const now = this.clock.now();
+          const withdrawn =
+            effectiveStatus(post, now) === 'scheduled' ? postTransition(post, { to: 'draft' }, now) : {};
           await this.posts.save(
             post,
-            { ...post, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: this.clock.now().toISOString() },
+            { ...post, ...withdrawn, authorId: DELETED_USER_ID, ...NO_AUTHOR_DISPLAY, updatedAt: now.toISOString() },
             undefined,
           );
         }),
