@@ -27,9 +27,9 @@ export class SuspendedAuthorHandler implements StreamHandler {
 
   async handle(change: ItemChange, userId: string): Promise<void> {
     if (change.event !== 'MODIFY') return;
-    const status = change.newImage?.status;
+    const status: unknown = change.newImage?.status;
     if (!WITHDRAWING.includes(status) || change.oldImage?.status === status) return;
-    const updatedAt = change.newImage?.updatedAt;
+    const updatedAt: unknown = change.newImage?.updatedAt;
     const since = typeof updatedAt === 'string' ? updatedAt : change.at.toISOString();
     const withdrawn = await this.posts.withdrawScheduled(userId, since);
     if (withdrawn > 0)
