@@ -28,6 +28,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'RateLimit', pk: /^RATE#.+$/, sk: /^WINDOW#\d+$/ },
   { entity: 'Counter', pk: /^STATS#USERS$/, sk: /^ACTIVE_ADMINS$/ },
   { entity: 'Category', pk: /^CATEGORIES$/, sk: new RegExp(`^CATEGORY#${ID}$`) },
+  { entity: 'CategoryTree', pk: /^CATEGORIES$/, sk: /^TREE$/ },
   { entity: 'Tag', pk: new RegExp(`^TAG#${ID}$`), sk: /^TAG$/ },
   { entity: 'PostLink', pk: new RegExp(`^(TAG|CATFEED)#${ID}$`), sk: new RegExp(`^POST#${TIME}#${ID}$`) },
   { entity: 'Post', pk: new RegExp(`^POST#${ID}$`), sk: /^POST$/ },

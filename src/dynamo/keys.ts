@@ -16,6 +16,7 @@ export const ENTITY = {
   NoticeSent: 'NoticeSent',
   RateLimit: 'RateLimit',
   Category: 'Category',
+  CategoryTree: 'CategoryTree',
   Tag: 'Tag',
   Post: 'Post',
   PostContent: 'PostContent',
@@ -88,6 +89,8 @@ export const Keys = {
   category: (categoryId: string): ItemKey => ({ PK: 'CATEGORIES', SK: `CATEGORY#${categoryId}` }),
   categoriesPartition: 'CATEGORIES',
   categoryPrefix: 'CATEGORY#',
+  /** The category tree's version: every create under a parent, move and delete bumps it (review 21a M1/M2/L1). */
+  categoryTree: (): ItemKey => ({ PK: 'CATEGORIES', SK: 'TREE' }),
   tag: (tagId: string): ItemKey => ({ PK: `TAG#${tagId}`, SK: 'TAG' }),
   tagPartition: (tagId: string): string => `TAG#${tagId}`,
   /** The post summary (everything but the content): what feeds read. */

@@ -108,6 +108,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   { entity: ENTITY.Counter, key: ADMIN_COUNTER_KEY, about: 'exact count of active admins' },
   { entity: ENTITY.Category, key: Keys.category('<categoryId>'), about: 'the whole tree in one partition' },
   {
+    entity: ENTITY.CategoryTree,
+    key: Keys.categoryTree(),
+    about: 'the tree\'s version: every tree change conditions on it and bumps it',
+  },
+  {
     entity: ENTITY.Tag,
     key: Keys.tag('<tagId>'),
     indexKeys: {

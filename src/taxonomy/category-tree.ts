@@ -47,3 +47,24 @@ export function isSelfOrDescendant(candidateId: string, categoryId: string, byId
   const candidate = byId.get(candidateId);
   return candidate ? ancestorsOf(candidate, byId).some((a) => a.id === categoryId) : false;
 }
+
+/** The deepest a category may sit (a top-level category is at depth 1): creations and moves past it are refused. */
+export const MAX_CATEGORY_DEPTH = 10;
+
+/** The depth of a category (1 at the top level). */
+export function depthOf(category: Category, byId: Map<string, Category>): number {
+  return ancestorsOf(category, byId).length + 1;
+}
+
+/** The levels of a category's subtree, itself included (1 for a leaf). Stops at a loop. */
+export function subtreeHeight(categoryId: string, categories: Category[]): number {
+  const children = new Map<string, string[]>();
+  for (const c of categories) if (c.parentId) children.set(c.parentId, [...(children.get(c.parentId) ?? []), c.id]);
+  const seen = new Set<string>();
+  const height = (id: string): number => {
+    if (seen.has(id)) return 0;
+    seen.add(id);
+    return 1 + Math.max(0, ...(children.get(id) ?? []).map(height));
+  };
+  return height(categoryId);
+}

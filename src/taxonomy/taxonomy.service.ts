@@ -9,8 +9,17 @@ import { slugify } from '../slugs/slugify.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { drainListing, type Page } from '../dynamo/pagination.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
-import { CategoriesRepository, type CategoryChanges } from './categories.repository.js';
-import { ancestorsOf, buildTree, bySortOrderThenName, type CategoryNode, isSelfOrDescendant } from './category-tree.js';
+import { CategoriesRepository, type CategoryChanges, type CategoryTreeRead } from './categories.repository.js';
+import {
+  ancestorsOf,
+  buildTree,
+  bySortOrderThenName,
+  type CategoryNode,
+  depthOf,
+  isSelfOrDescendant,
+  MAX_CATEGORY_DEPTH,
+  subtreeHeight,
+} from './category-tree.js';
 import type { CreateCategoryDto, CreateTagDto, UpdateTagDto } from './dto/taxonomy.dto.js';
 import { TagsRepository } from './tags.repository.js';
 import type { Category, Tag } from './taxonomy.entity.js';
@@ -64,7 +73,20 @@ export class TaxonomyService {
     };
   }
 
-  createCategory(dto: CreateCategoryDto): Promise<Category> {
+  /**
+   * Creates a category. Under a parent it is a tree change: the tree is read (its version, then
+   * every category), the parent must exist there (422 unknown_parent) with room below it (422
+   * category_too_deep), and the write commits only while the tree is at that version.
+   */
+  async createCategory(dto: CreateCategoryDto): Promise<Category> {
+    let treeVersion: number | undefined;
+    if (dto.parentId) {
+      const tree = await this.categories.tree();
+      const byId = new Map(tree.categories.map((c) => [c.id, c]));
+      const parent = this.existingParent(dto.parentId, byId);
+      this.assertDepth(depthOf(parent, byId) + 1);
+      treeVersion = tree.version;
+    }
     return this.createWithSlug(
       'category',
       dto,
@@ -76,29 +98,33 @@ export class TaxonomyService {
         sortOrder: dto.sortOrder ?? 0,
         parentId: dto.parentId,
       }),
-      (category, claim) => this.categories.create(category, claim),
+      (category, claim) => this.categories.create(category, treeVersion, claim),
     );
   }
 
+  /**
+   * Changes a category; a change of `parentId` is a tree change: judged (cycle, depth) on one
+   * read of the tree and committed only while the tree is at the version read, so two moves that
+   * each pass on the same read cannot both commit into a cycle (review 21a M2).
+   */
   async updateCategory(id: string, changes: CategoryChanges, ifMatch?: number): Promise<Category> {
-    const all = await this.categories.all();
-    const byId = new Map(all.map((c) => [c.id, c]));
+    const moving = changes.parentId !== undefined;
+    const tree: CategoryTreeRead = moving
+      ? await this.categories.tree()
+      : { version: 0, categories: await this.categories.all() };
+    const byId = new Map(tree.categories.map((c) => [c.id, c]));
     const current = byId.get(id);
     if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
     assertVersion(ifMatch, current.version);
-    let newParent: Category | undefined;
     if (changes.parentId) {
-      newParent = byId.get(changes.parentId);
-      if (!newParent)
-        throw unprocessable(ErrorCode.UnknownParent, `Category ${changes.parentId} does not exist.`, {
-          invalidIds: [changes.parentId],
-        });
+      const newParent = this.existingParent(changes.parentId, byId);
       if (isSelfOrDescendant(changes.parentId, id, byId)) {
         throw conflict(ErrorCode.CategoryCycle, 'A category cannot move under itself or one of its descendants.');
       }
+      this.assertDepth(depthOf(newParent, byId) + subtreeHeight(id, tree.categories));
     }
     await this.movingSlug('category', current, changes.slug, (parts) =>
-      this.categories.update(current, changes, newParent, parts),
+      this.categories.update(current, changes, moving ? tree.version : undefined, parts),
     );
     return (await this.categories.findById(id))!;
   }
@@ -110,11 +136,29 @@ export class TaxonomyService {
    * move (the category deletion workflow does it); then `deleteCategory` finishes.
    */
   async categoryDeletion(id: string, moveTo?: string): Promise<CategoryDeletion> {
-    const all = await this.categories.all();
-    const byId = new Map(all.map((c) => [c.id, c]));
+    return this.checkedDeletion(await this.categories.tree(), id, moveTo);
+  }
+
+  /**
+   * Deletes a checked category, with its children re-parented, in one transaction that also
+   * requires its post count to be zero by then (its posts moved first). The checks run again on
+   * the tree as it is now, and the transaction commits only while the tree is at that version: a
+   * move of `moveTo` under the deleted category's subtree, or a category created or moved under
+   * it, while the posts moved is seen here (409) or loses the race (412) (review 21a M1, L1).
+   */
+  async deleteCategory({ category, moveTo }: CategoryDeletion): Promise<void> {
+    const tree = await this.categories.tree();
+    const { category: current, children } = this.checkedDeletion(tree, category.id, moveTo);
+    await this.releasingSlug('category', current, (part) =>
+      this.categories.delete(current, children, moveTo, tree.version, part),
+    );
+  }
+
+  private checkedDeletion(tree: CategoryTreeRead, id: string, moveTo?: string): CategoryDeletion {
+    const byId = new Map(tree.categories.map((c) => [c.id, c]));
     const current = byId.get(id);
     if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
-    const children = all.filter((c) => c.parentId === id);
+    const children = tree.categories.filter((c) => c.parentId === id);
     if ((children.length > 0 || current.postCount > 0) && !moveTo) {
       throw conflict(
         ErrorCode.CategoryNotEmpty,
@@ -122,24 +166,31 @@ export class TaxonomyService {
       );
     }
     if (moveTo) {
-      if (!byId.has(moveTo)) {
-        throw unprocessable(ErrorCode.UnknownParent, `Category ${moveTo} does not exist.`, { invalidIds: [moveTo] });
-      }
+      const target = this.existingParent(moveTo, byId);
       if (isSelfOrDescendant(moveTo, id, byId)) {
         throw conflict(ErrorCode.CategoryCycle, 'Children cannot move under the deleted category or its descendants.');
       }
+      const depth = depthOf(target, byId);
+      for (const child of children) this.assertDepth(depth + subtreeHeight(child.id, tree.categories));
     }
     return { category: current, children, moveTo };
   }
 
-  /**
-   * Deletes a checked category, with its children re-parented, in one transaction that also
-   * requires its post count to be zero by then (its posts moved first).
-   */
-  async deleteCategory({ category, children, moveTo }: CategoryDeletion): Promise<void> {
-    const current = category.postCount > 0 ? await this.categories.findById(category.id) : category;
-    if (!current) throw notFound(ErrorCode.CategoryNotFound, 'No such category.');
-    await this.releasingSlug('category', current, (part) => this.categories.delete(current, children, moveTo, part));
+  private existingParent(parentId: string, byId: Map<string, Category>): Category {
+    const parent = byId.get(parentId);
+    if (!parent) {
+      throw unprocessable(ErrorCode.UnknownParent, `Category ${parentId} does not exist.`, { invalidIds: [parentId] });
+    }
+    return parent;
+  }
+
+  private assertDepth(depth: number): void {
+    if (depth > MAX_CATEGORY_DEPTH) {
+      throw unprocessable(
+        ErrorCode.CategoryTooDeep,
+        `Categories nest at most ${MAX_CATEGORY_DEPTH} levels deep; this change would make ${depth}.`,
+      );
+    }
   }
 
   // --- tags -------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ export const ErrorCode = {
   UnknownParent: 'unknown_parent',
   CategoryCycle: 'category_cycle',
   CategoryNotEmpty: 'category_not_empty',
+  /** A creation or move would put a category deeper than MAX_CATEGORY_DEPTH levels (review 21a M2). */
+  CategoryTooDeep: 'category_too_deep',
   TagNotFound: 'tag_not_found',
   TagInUse: 'tag_in_use',
   PostNotFound: 'post_not_found',
