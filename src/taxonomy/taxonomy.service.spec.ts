@@ -8,6 +8,7 @@ import type { SlugService } from '../slugs/slug.service.js';
 import { fakeSlugService } from '../slugs/slug-service.testing.js';
 import type { CursorCodec } from '../dynamo/cursor.js';
 import type { CategoriesRepository } from './categories.repository.js';
+import { MAX_CATEGORY_DEPTH } from './category-tree.js';
 import type { TagsRepository } from './tags.repository.js';
 import type { Category, Tag } from './taxonomy.entity.js';
 import { TaxonomyService } from './taxonomy.service.js';
@@ -37,16 +38,20 @@ const tag = (id: string, overrides: Partial<Tag> = {}): Tag => ({
 });
 
 /** The collaborators faked at their tokens: repositories over an in-memory list, the slug service's choice of slug. */
-function setUp(categories: Category[] = [], tags: Tag[] = []) {
+function setUp(categories: Category[] = [], tags: Tag[] = [], treeVersion = 7) {
   const categoriesRepo = {
     all: jest.fn(() => Promise.resolve(categories)),
+    tree: jest.fn(() => Promise.resolve({ version: treeVersion, categories })),
     findById: jest.fn((id: string) => Promise.resolve(categories.find((c) => c.id === id))),
-    create: jest.fn((_category: Category, _slugs: unknown) => Promise.resolve(undefined)),
-    update: jest.fn((_current: Category, _changes: unknown, _parent: Category | undefined, _slugSwap: unknown) =>
+    create: jest.fn((_category: Category, _treeVersion: number | undefined, _slugs: unknown) =>
       Promise.resolve(undefined),
     ),
-    delete: jest.fn((_current: Category, _children: Category[], _moveTo: string | undefined, _slugs: unknown) =>
+    update: jest.fn((_current: Category, _changes: unknown, _treeVersion: number | undefined, _slugSwap: unknown) =>
       Promise.resolve(undefined),
+    ),
+    delete: jest.fn(
+      (_current: Category, _children: Category[], _moveTo: string | undefined, _treeVersion: number, _slugs: unknown) =>
+        Promise.resolve(undefined),
     ),
   };
   const tagsRepo = {
@@ -113,7 +118,49 @@ describe('TaxonomyService: categories', () => {
     expect(await refusalOf(() => service.updateCategory('root', { parentId: 'leaf' }))).toBe('409 category_cycle');
     expect(categoriesRepo.update).not.toHaveBeenCalled();
     await service.updateCategory('leaf', { parentId: 'root' });
-    expect(categoriesRepo.update.mock.calls[0][2]).toEqual(tree[0]);
+    // the move commits on condition of the tree's version as read (review 21a M2)
+    expect(categoriesRepo.update.mock.calls[0][2]).toBe(7);
+    await service.updateCategory('leaf', { parentId: null });
+    expect(categoriesRepo.update.mock.calls[1][2]).toBe(7);
+  });
+
+  it('a change that is no move does not read the tree nor condition on it', async () => {
+    const { service, categoriesRepo } = setUp([category('a')]);
+    await service.updateCategory('a', { name: 'renamed', sortOrder: 3 });
+    expect(categoriesRepo.tree).not.toHaveBeenCalled();
+    expect(categoriesRepo.update.mock.calls[0][2]).toBeUndefined();
+  });
+
+  it('a creation under a parent is a tree change (judged on the tree, at its version); at the top level it is not', async () => {
+    const { service, categoriesRepo } = setUp([category('root')]);
+    await service.createCategory({ name: 'Top' });
+    expect(categoriesRepo.tree).not.toHaveBeenCalled();
+    expect(categoriesRepo.create.mock.calls[0][1]).toBeUndefined();
+    await service.createCategory({ name: 'Under', parentId: 'root' });
+    expect(categoriesRepo.create.mock.calls[1][1]).toBe(7);
+    expect(await refusalOf(() => service.createCategory({ name: 'Lost', parentId: 'ghost' }))).toBe(
+      '422 unknown_parent',
+    );
+    expect(categoriesRepo.create).toHaveBeenCalledTimes(2);
+  });
+
+  it('the tree is at most MAX_CATEGORY_DEPTH levels deep: creations, moves and moveTo past it are 422 category_too_deep', async () => {
+    // d1 > d2 > ... > d10, and a two-level subtree s > s2 at the top
+    const chain = Array.from({ length: MAX_CATEGORY_DEPTH }, (_, i) =>
+      category(`d${i + 1}`, i === 0 ? {} : { parentId: `d${i}` }),
+    );
+    const all = [...chain, category('s', { postCount: 1 }), category('s2', { parentId: 's' }), category('t')];
+    const { service, categoriesRepo } = setUp(all);
+    expect(await refusalOf(() => service.createCategory({ name: 'x', parentId: 'd10' }))).toBe(
+      '422 category_too_deep',
+    );
+    expect(await refusalOf(() => service.createCategory({ name: 'x', parentId: 'd9' }))).toBe('allowed');
+    expect(await refusalOf(() => service.updateCategory('s', { parentId: 'd9' }))).toBe('422 category_too_deep');
+    expect(await refusalOf(() => service.updateCategory('s', { parentId: 'd8' }))).toBe('allowed');
+    // deleting s moves s2 (one level) under moveTo
+    expect(await refusalOf(() => service.categoryDeletion('s', 'd10'))).toBe('422 category_too_deep');
+    expect(await refusalOf(() => service.categoryDeletion('s', 'd9'))).toBe('allowed');
+    expect(categoriesRepo.update).toHaveBeenCalledTimes(1);
   });
 
   it('the detail names the children in order and the ancestors', async () => {
@@ -137,19 +184,43 @@ describe('TaxonomyService: categories', () => {
   it('an empty category is deleted with its slug released, and the slug forgotten', async () => {
     const { service, categoriesRepo, slugs } = setUp([category('a')]);
     await service.deleteCategory(await service.categoryDeletion('a'));
-    expect(categoriesRepo.delete.mock.calls).toEqual([[category('a'), [], undefined, 'release category a a']]);
+    expect(categoriesRepo.delete.mock.calls).toEqual([[category('a'), [], undefined, 7, 'release category a a']]);
     expect(slugs.forget.mock.calls).toEqual([['category', 'a']]);
-    expect(categoriesRepo.findById).not.toHaveBeenCalled();
   });
 
-  it('with moveTo: the checked plan names the children; the delete reads the category again (its posts moved)', async () => {
+  it('with moveTo: the checked plan names the children; the delete reads the tree again (its posts moved) and commits at its version', async () => {
     const all = [category('a', { postCount: 2 }), category('kid', { parentId: 'a' }), category('target')];
     const { service, categoriesRepo } = setUp(all);
     const plan = await service.categoryDeletion('a', 'target');
     expect(plan).toEqual({ category: all[0], children: [all[1]], moveTo: 'target' });
+    all[0] = category('a', { postCount: 0, version: 4 });
     await service.deleteCategory(plan);
-    expect(categoriesRepo.findById.mock.calls).toEqual([['a']]);
-    expect(categoriesRepo.delete.mock.calls[0].slice(1, 3)).toEqual([[all[1]], 'target']);
+    expect(categoriesRepo.tree).toHaveBeenCalledTimes(2);
+    expect(categoriesRepo.delete.mock.calls[0].slice(0, 4)).toEqual([all[0], [all[1]], 'target', 7]);
+  });
+
+  it('the delete re-checks on the tree as it is when it commits (review 21a M1, L1)', async () => {
+    const all = [category('a', { postCount: 2 }), category('kid', { parentId: 'a' }), category('target')];
+    const { service, categoriesRepo } = setUp(all);
+    const plan = await service.categoryDeletion('a', 'target');
+    // while the posts moved: a category was created under a, and target moved under kid
+    all.push(category('late', { parentId: 'a' }));
+    all[2] = category('target', { parentId: 'kid', version: 2 });
+    expect(await refusalOf(() => service.deleteCategory(plan))).toBe('409 category_cycle');
+    expect(categoriesRepo.delete).not.toHaveBeenCalled();
+    // target back at the top: the late child moves with the others
+    all[2] = category('target', { version: 3 });
+    await service.deleteCategory(plan);
+    expect(categoriesRepo.delete.mock.calls[0][1].map((c) => c.id)).toEqual(['kid', 'late']);
+  });
+
+  it('a child created under a category whose deletion had none is 409 category_not_empty at the commit', async () => {
+    const all = [category('a')];
+    const { service, categoriesRepo } = setUp(all);
+    const plan = await service.categoryDeletion('a');
+    all.push(category('late', { parentId: 'a' }));
+    expect(await refusalOf(() => service.deleteCategory(plan))).toBe('409 category_not_empty');
+    expect(categoriesRepo.delete).not.toHaveBeenCalled();
   });
 
   it('moveTo must exist (422 unknown_parent) and not be the category or below it (409 category_cycle)', async () => {
