@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { PostsService } from '../src/posts/posts.service.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -68,6 +70,124 @@ describe('taxonomy (e2e)', () => {
       expect((await patch(mid.id, { name: 'x' }).set('if-match', '"9"').expect(412)).body.code).toBe(
         'version_mismatch',
       );
+    });
+
+    describe('tree changes at the same time (review 21a M1, M2, L1)', () => {
+      type Node = { id: string; parentId?: string; children: Node[] };
+      const patch = (id: string, body: object) =>
+        t.api.patch(`/api/v1/categories/${id}`).set('authorization', admin.bearer).send(body);
+      /** Every category reachable from the tree's roots, with the parent it is listed under. */
+      const listed = async () => {
+        const parentOf = new Map<string, string | undefined>();
+        const walk = (node: Node, parent?: string) => {
+          parentOf.set(node.id, parent);
+          node.children.forEach((child) => walk(child, node.id));
+        };
+        ((await t.api.get('/api/v1/categories').expect(200)).body.items as Node[]).forEach((root) => walk(root));
+        return parentOf;
+      };
+
+      it('two moves that would close a cycle (X under Z, Z under Y, Y under X): one commits, the other is refused, 12 times', async () => {
+        for (let i = 0; i < 12; i++) {
+          const x = (await createCategory({ name: `Race X ${i}` }).expect(201)).body;
+          const y = (await createCategory({ name: `Race Y ${i}`, parentId: x.id }).expect(201)).body;
+          const z = (await createCategory({ name: `Race Z ${i}` }).expect(201)).body;
+          const results = await Promise.all([patch(x.id, { parentId: z.id }), patch(z.id, { parentId: y.id })]);
+          expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+          const refused = results.find((r) => r.status !== 200)!;
+          // lost the race on the tree's version (412, retry), or read the winner's move (409)
+          expect([`412 version_mismatch`, `409 category_cycle`]).toContain(`${refused.status} ${refused.body.code}`);
+          expect(refused.headers['content-type']).toMatch(/problem\+json/);
+          const parentOf = await listed();
+          for (const c of [x, y, z]) expect(parentOf.has(c.id)).toBe(true);
+        }
+      });
+
+      it('a deletion whose moveTo moved under one of its children while its posts moved: 409 category_cycle, no cycle', async () => {
+        const a = (await createCategory({ name: 'Race Deleted' }).expect(201)).body;
+        const c = (await createCategory({ name: 'Race Deleted Child', parentId: a.id }).expect(201)).body;
+        const m = (await createCategory({ name: 'Race Move To' }).expect(201)).body;
+        const post = (
+          await t.api
+            .post('/api/v1/posts')
+            .set('authorization', user.bearer)
+            .send({ title: 'In the deleted category', content: 'x', categoryId: a.id })
+            .expect(201)
+        ).body;
+        await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', user.bearer).expect(200);
+        // the seam: the move of moveTo lands while the workflow moves the posts, deterministically
+        const posts = t.app.get(PostsService);
+        const original = posts.moveCategoryPosts.bind(posts);
+        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to) => {
+          await patch(m.id, { parentId: c.id }).expect(200);
+          return original(from, to);
+        });
+        try {
+          const res = await t.api
+            .delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`)
+            .set('authorization', admin.bearer)
+            .expect(409);
+          expect(res.body.code).toBe('category_cycle');
+          expect(spy).toHaveBeenCalledTimes(1);
+        } finally {
+          spy.mockRestore();
+        }
+        const parentOf = await listed();
+        expect(parentOf.get(c.id)).toBe(a.id);
+        expect(parentOf.get(m.id)).toBe(c.id);
+        // the post moved (its own transaction), and is in a category still in the tree
+        expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.categoryId).toBe(m.id);
+      });
+
+      it('a category created under a category while it is deleted moves with the other children (no dangling parent)', async () => {
+        const a = (await createCategory({ name: 'Race Doomed' }).expect(201)).body;
+        const m = (await createCategory({ name: 'Race Shelter' }).expect(201)).body;
+        const post = (
+          await t.api
+            .post('/api/v1/posts')
+            .set('authorization', user.bearer)
+            .send({ title: 'In the doomed category', content: 'x', categoryId: a.id })
+            .expect(201)
+        ).body;
+        await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', user.bearer).expect(200);
+        const posts = t.app.get(PostsService);
+        const original = posts.moveCategoryPosts.bind(posts);
+        let late: { id: string; slug: string } | undefined;
+        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to) => {
+          late = (await createCategory({ name: 'Race Late Child', parentId: a.id }).expect(201)).body;
+          return original(from, to);
+        });
+        try {
+          await t.api.delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`).set('authorization', admin.bearer).expect(204);
+        } finally {
+          spy.mockRestore();
+        }
+        const detail = await t.api.get(`/api/v1/categories/by-slug/${late!.slug}`).expect(200);
+        expect(detail.body.parentId).toBe(m.id);
+        expect((await listed()).get(late!.id)).toBe(m.id);
+      });
+
+      it('a creation under a category racing its deletion: never a category whose parent is gone', async () => {
+        for (let i = 0; i < 6; i++) {
+          const a = (await createCategory({ name: `Race Gone ${i}` }).expect(201)).body;
+          const [created, deleted] = await Promise.all([
+            createCategory({ name: `Race Gone Child ${i}`, parentId: a.id }),
+            t.api.delete(`/api/v1/categories/${a.id}`).set('authorization', admin.bearer),
+          ]);
+          if (created.status === 201) {
+            // the deletion read no child and lost the race, or read the child (409 category_not_empty)
+            expect([`412 version_mismatch`, `409 category_not_empty`]).toContain(
+              `${deleted.status} ${deleted.body.code}`,
+            );
+          } else {
+            expect(deleted.status).toBe(204);
+            expect([`412 version_mismatch`, `422 unknown_parent`]).toContain(`${created.status} ${created.body.code}`);
+          }
+          const items = await t.allItems();
+          const ids = new Set(items.filter((item) => item.entity === 'Category').map((item) => item.id));
+          for (const item of items) if (item.entity === 'Category' && item.parentId) expect(ids).toContain(item.parentId);
+        }
+      });
     });
 
     it('refuses to delete a category with children unless moveTo names their new parent', async () => {

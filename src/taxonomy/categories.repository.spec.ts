@@ -49,7 +49,9 @@ function setUp(answer: (sent: Sent) => unknown = () => ({})) {
     sent.filter((s) => s.command === 'TransactWriteCommand').map((s) => s.input.TransactItems as TransactItems);
   return { repository, sent, transactions };
 }
-const slugPart: TransactOperation = { item: { ConditionCheck: { TableName: 'table', Key: { PK: 'x', SK: 'y' } } } };
+const slugPart: TransactOperation = {
+  item: { ConditionCheck: { TableName: 'table', Key: { PK: 'x', SK: 'y' }, ConditionExpression: 'attribute_exists(PK)' } },
+};
 
 describe('CategoriesRepository: the tree version (review 21a M1, M2, L1)', () => {
   it('tree() reads the tree item (strongly consistent) before the categories; 0 when the table has none', async () => {

@@ -8,6 +8,14 @@ import { NoInvisibleCharacters, Nfkc, PlainText, SingleScript, TrimNfkc } from '
 
 const SLUG_MESSAGE = 'slug must be lower-case letters and digits joined by single hyphens';
 
+/**
+ * The bounds of a category's `sortOrder`. Named, not literals: the Swagger CLI plugin emits no
+ * metadata for a property decorated with a negative literal (`@Min(-1_000_000)`), so `sortOrder`
+ * was missing from the OpenAPI document and the typed client (review 21a L3).
+ */
+export const MIN_SORT_ORDER = -1_000_000;
+export const MAX_SORT_ORDER = 1_000_000;
+
 export class CreateTagDto {
   /** NFKC-normalised; no invisible or filler characters. @example TypeScript */
   @TrimNfkc()
@@ -52,8 +60,8 @@ export class CreateCategoryDto extends CreateTagDto {
   /** Order among siblings (then by name). @example 10 */
   @IsOptional()
   @IsInt()
-  @Min(-1_000_000)
-  @Max(1_000_000)
+  @Min(MIN_SORT_ORDER)
+  @Max(MAX_SORT_ORDER)
   sortOrder?: number;
 
   /** The parent category's id; absent for a top-level category. */
