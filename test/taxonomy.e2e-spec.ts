@@ -158,7 +158,10 @@ describe('taxonomy (e2e)', () => {
           return original(from, to);
         });
         try {
-          await t.api.delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`).set('authorization', admin.bearer).expect(204);
+          await t.api
+            .delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`)
+            .set('authorization', admin.bearer)
+            .expect(204);
         } finally {
           spy.mockRestore();
         }
@@ -185,7 +188,8 @@ describe('taxonomy (e2e)', () => {
           }
           const items = await t.allItems();
           const ids = new Set(items.filter((item) => item.entity === 'Category').map((item) => item.id));
-          for (const item of items) if (item.entity === 'Category' && item.parentId) expect(ids).toContain(item.parentId);
+          for (const item of items)
+            if (item.entity === 'Category' && item.parentId) expect(ids).toContain(item.parentId);
         }
       });
     });

@@ -110,7 +110,7 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.CategoryTree,
     key: Keys.categoryTree(),
-    about: 'the tree\'s version: every tree change conditions on it and bumps it',
+    about: "the tree's version: every tree change conditions on it and bumps it",
   },
   {
     entity: ENTITY.Tag,

@@ -30,14 +30,11 @@ type TransactItems = { Update?: Record<string, unknown>; Delete?: unknown; Put?:
 function setUp(answer: (sent: Sent) => unknown = () => ({})) {
   const sent: Sent[] = [];
   const db = {
-    send: jest.fn((command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    send: jest.fn(async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
       const call = { command: command.constructor.name, input: command.input };
       sent.push(call);
-      try {
-        return Promise.resolve(answer(call));
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
+      await Promise.resolve();
+      return answer(call);
     }),
   };
   const repository = new CategoriesRepository(
@@ -50,7 +47,9 @@ function setUp(answer: (sent: Sent) => unknown = () => ({})) {
   return { repository, sent, transactions };
 }
 const slugPart: TransactOperation = {
-  item: { ConditionCheck: { TableName: 'table', Key: { PK: 'x', SK: 'y' }, ConditionExpression: 'attribute_exists(PK)' } },
+  item: {
+    ConditionCheck: { TableName: 'table', Key: { PK: 'x', SK: 'y' }, ConditionExpression: 'attribute_exists(PK)' },
+  },
 };
 
 describe('CategoriesRepository: the tree version (review 21a M1, M2, L1)', () => {
@@ -106,8 +105,6 @@ describe('CategoriesRepository: the tree version (review 21a M1, M2, L1)', () =>
         CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
       });
     });
-    expect(await refusalOf(() => repository.update(category('a'), { parentId: 'b' }, 3))).toBe(
-      '412 version_mismatch',
-    );
+    expect(await refusalOf(() => repository.update(category('a'), { parentId: 'b' }, 3))).toBe('412 version_mismatch');
   });
 });

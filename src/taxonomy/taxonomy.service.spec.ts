@@ -151,9 +151,7 @@ describe('TaxonomyService: categories', () => {
     );
     const all = [...chain, category('s', { postCount: 1 }), category('s2', { parentId: 's' }), category('t')];
     const { service, categoriesRepo } = setUp(all);
-    expect(await refusalOf(() => service.createCategory({ name: 'x', parentId: 'd10' }))).toBe(
-      '422 category_too_deep',
-    );
+    expect(await refusalOf(() => service.createCategory({ name: 'x', parentId: 'd10' }))).toBe('422 category_too_deep');
     expect(await refusalOf(() => service.createCategory({ name: 'x', parentId: 'd9' }))).toBe('allowed');
     expect(await refusalOf(() => service.updateCategory('s', { parentId: 'd9' }))).toBe('422 category_too_deep');
     expect(await refusalOf(() => service.updateCategory('s', { parentId: 'd8' }))).toBe('allowed');

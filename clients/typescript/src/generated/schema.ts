@@ -1982,6 +1982,11 @@ export interface components {
              * @example typescript
              */
             slug?: string;
+            /**
+             * @description Order among siblings (then by name).
+             * @example 10
+             */
+            sortOrder?: number;
         };
         CreateCommentDto: {
             /** @description 1 to 10,000 characters. */
@@ -2039,7 +2044,7 @@ export interface components {
          *     `code`): branch on this, not on the messages. Not in the RealWorld spec, which clients ignore.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "too_many_link_attempts" | "too_many_new_tags" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "too_many_email_changes" | "username_taken" | "user_not_found" | "export_too_large" | "version_mismatch" | "invalid_if_match" | "last_admin" | "erasure_pending" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
+        ErrorCode: "validation_failed" | "malformed_json" | "unsupported_media_type" | "payload_too_large" | "payload_too_deep" | "forbidden_key" | "invalid_cursor" | "route_not_found" | "method_not_allowed" | "bad_request" | "invalid_credentials" | "account_suspended" | "account_inactive" | "too_many_login_attempts" | "too_many_requests" | "too_many_link_attempts" | "too_many_new_tags" | "missing_token" | "invalid_token" | "token_expired" | "session_revoked" | "invalid_refresh_token" | "refresh_token_reused" | "session_not_found" | "invalid_or_expired_token" | "wrong_password" | "password_required" | "insufficient_role" | "invalid_metrics_token" | "email_taken" | "too_many_email_changes" | "username_taken" | "user_not_found" | "export_too_large" | "version_mismatch" | "invalid_if_match" | "last_admin" | "erasure_pending" | "too_many_renames" | "dead_letter_not_found" | "slug_taken" | "category_not_found" | "unknown_parent" | "category_cycle" | "category_not_empty" | "category_too_deep" | "tag_not_found" | "tag_in_use" | "post_not_found" | "invalid_transition" | "idempotency_key_reused" | "not_post_author" | "comment_not_found" | "unknown_parent_comment" | "not_comment_author" | "cannot_follow_self" | "too_many_fan_in_follows" | "too_many_publishes" | "database_unavailable" | "database_timeout" | "database_throttled" | "database_busy" | "server_busy" | "stream_worker_stalled" | "transaction_conflict" | "internal_error" | "http_400" | "http_401" | "http_403" | "http_404" | "http_405" | "http_406" | "http_408" | "http_409" | "http_410" | "http_412" | "http_413" | "http_415" | "http_418" | "http_421" | "http_422" | "http_429" | "http_500" | "http_501" | "http_502" | "http_503" | "http_504" | "http_505";
         FieldErrorDto: {
             /** @description Dotted path of the field, e.g. `password` or `socialLinks.0.url`. */
             field: string;
@@ -2527,6 +2532,11 @@ export interface components {
              * @example typescript
              */
             slug?: string;
+            /**
+             * @description Order among siblings (then by name).
+             * @example 10
+             */
+            sortOrder?: number;
         };
         UpdateCommentDto: {
             /** @description 1 to 10,000 characters. */
