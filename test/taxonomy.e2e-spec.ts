@@ -76,6 +76,17 @@ describe('taxonomy (e2e)', () => {
       type Node = { id: string; parentId?: string; children: Node[] };
       const patch = (id: string, body: object) =>
         t.api.patch(`/api/v1/categories/${id}`).set('authorization', admin.bearer).send(body);
+      const publishedIn = async (categoryId: string, title: string) => {
+        const post = (
+          await t.api
+            .post('/api/v1/posts')
+            .set('authorization', user.bearer)
+            .send({ title, content: 'x', categoryId })
+            .expect(201)
+        ).body as { id: string };
+        await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', user.bearer).expect(200);
+        return post;
+      };
       /** Every category reachable from the tree's roots, with the parent it is listed under. */
       const listed = async () => {
         const parentOf = new Map<string, string | undefined>();
@@ -107,14 +118,7 @@ describe('taxonomy (e2e)', () => {
         const a = (await createCategory({ name: 'Race Deleted' }).expect(201)).body;
         const c = (await createCategory({ name: 'Race Deleted Child', parentId: a.id }).expect(201)).body;
         const m = (await createCategory({ name: 'Race Move To' }).expect(201)).body;
-        const post = (
-          await t.api
-            .post('/api/v1/posts')
-            .set('authorization', user.bearer)
-            .send({ title: 'In the deleted category', content: 'x', categoryId: a.id })
-            .expect(201)
-        ).body;
-        await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', user.bearer).expect(200);
+        const post = await publishedIn(a.id, 'In the deleted category');
         // the seam: the move of moveTo lands while the workflow moves the posts, deterministically
         const posts = t.app.get(PostsService);
         const original = posts.moveCategoryPosts.bind(posts);
@@ -142,14 +146,7 @@ describe('taxonomy (e2e)', () => {
       it('a category created under a category while it is deleted moves with the other children (no dangling parent)', async () => {
         const a = (await createCategory({ name: 'Race Doomed' }).expect(201)).body;
         const m = (await createCategory({ name: 'Race Shelter' }).expect(201)).body;
-        const post = (
-          await t.api
-            .post('/api/v1/posts')
-            .set('authorization', user.bearer)
-            .send({ title: 'In the doomed category', content: 'x', categoryId: a.id })
-            .expect(201)
-        ).body;
-        await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', user.bearer).expect(200);
+        await publishedIn(a.id, 'In the doomed category');
         const posts = t.app.get(PostsService);
         const original = posts.moveCategoryPosts.bind(posts);
         let late: { id: string; slug: string } | undefined;

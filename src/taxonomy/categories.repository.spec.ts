@@ -4,21 +4,11 @@ import { SettableClock } from '../common/clock/clock.js';
 import { refusalOf } from '../common/errors/refusal.testing.js';
 import type { TransactOperation } from '../dynamo/transactions.js';
 import { CategoriesRepository } from './categories.repository.js';
-import type { Category } from './taxonomy.entity.js';
+import { categoryFixture } from './taxonomy.testing.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const TREE = { PK: 'CATEGORIES', SK: 'TREE' };
-const category = (id: string, overrides: Partial<Category> = {}): Category => ({
-  id,
-  name: id,
-  slug: id,
-  sortOrder: 0,
-  postCount: 0,
-  createdAt: NOW,
-  updatedAt: NOW,
-  version: 1,
-  ...overrides,
-});
+const category = categoryFixture;
 
 interface Sent {
   command: string;

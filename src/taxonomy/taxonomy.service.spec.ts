@@ -11,21 +11,12 @@ import type { CategoriesRepository } from './categories.repository.js';
 import { MAX_CATEGORY_DEPTH } from './category-tree.js';
 import type { TagsRepository } from './tags.repository.js';
 import type { Category, Tag } from './taxonomy.entity.js';
+import { categoryFixture } from './taxonomy.testing.js';
 import { TaxonomyService } from './taxonomy.service.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 
-const category = (id: string, overrides: Partial<Category> = {}): Category => ({
-  id,
-  name: id,
-  slug: id,
-  sortOrder: 0,
-  postCount: 0,
-  createdAt: NOW,
-  updatedAt: NOW,
-  version: 1,
-  ...overrides,
-});
+const category = categoryFixture;
 const tag = (id: string, overrides: Partial<Tag> = {}): Tag => ({
   id,
   name: id,
