@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
@@ -12,6 +12,8 @@ import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatch
 import { shardOf } from '../src/dynamo/sharding.js';
 import { toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { feedDayCounts } from '../src/migrations/0009-feed-day-counts.js';
+import { plainLegacyText } from '../src/migrations/0014-plain-legacy-text.js';
+import { hasUnsafeCharacters, plainTextOf } from '../src/common/validation/identifiers.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
@@ -134,7 +136,7 @@ describe('db:migrate (e2e)', () => {
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
       // 0004 to 0012 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user, 0013-webhook-due-partitions \(online\)\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user, 0013-webhook-due-partitions \(online\), 0014-plain-legacy-text \(online\)\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -146,6 +148,7 @@ describe('db:migrate (e2e)', () => {
         'Migration 0002-backfill-reply-counts is pending; serving while it runs (it is online).',
         'Migration 0003-post-link-summaries is pending; serving while it runs (it is online).',
         'Migration 0013-webhook-due-partitions is pending; serving while it runs (it is online).',
+        'Migration 0014-plain-legacy-text is pending; serving while it runs (it is online).',
       ]);
       // An offline migration is never skipped.
       const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
@@ -314,6 +317,7 @@ describe('db:migrate (e2e)', () => {
         '0011-shard-moderation-queue',
         '0012-feed-days-for-every-user',
         '0013-webhook-due-partitions',
+        '0014-plain-legacy-text',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -665,7 +669,11 @@ describe('db:migrate (e2e)', () => {
       const before = await feedDays();
 
       const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
-      expect(runs.map((run) => run.label)).toEqual(['0012-feed-days-for-every-user', '0013-webhook-due-partitions']);
+      expect(runs.map((run) => run.label)).toEqual([
+        '0012-feed-days-for-every-user',
+        '0013-webhook-due-partitions',
+        '0014-plain-legacy-text',
+      ]);
       expect(runs[0].changed).toBe(userIds.length - before.length);
       const after = await feedDays();
       expect(after.map((item) => String(item.PK).slice('USER#'.length)).sort()).toEqual(userIds);
@@ -735,7 +743,10 @@ describe('db:migrate (e2e)', () => {
       const old = (await pending()).sort((a, b) => (String(a.PK) < String(b.PK) ? -1 : 1));
       expect(old.map((item) => item.GSI1PK)).toEqual(['WEBHOOKS#DUE', 'WEBHOOKS#DUE', 'WEBHOOKS#DUE']);
       const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
-      expect(runs.map((run) => [run.label, run.changed])).toEqual([['0013-webhook-due-partitions', 3]]);
+      expect(runs.map((run) => [run.label, run.changed])).toEqual([
+        ['0013-webhook-due-partitions', 3],
+        ['0014-plain-legacy-text', 0],
+      ]);
       const moved = (await pending()).sort((a, b) => (String(a.PK) < String(b.PK) ? -1 : 1));
       expect(moved).toEqual(old.map((item) => ({ ...item, GSI1PK: `WEBHOOKS#DUE#${target}` })));
       const [again] = await rerunFromScratch(t, 13);
@@ -748,6 +759,115 @@ describe('db:migrate (e2e)', () => {
     } finally {
       await app.close();
       receiver.close();
+      await t.close();
+    }
+  });
+
+  it('0014 replaces control characters in free text stored before the PlainText rule (posts, their links, comments, users, profiles, tags), on the values read and the version, once', async () => {
+    const t = await fixtureApp();
+    try {
+      await runMigrations({
+        client: t.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS.filter((migration) => migration.version < 14),
+        progress: silent,
+      });
+      const items = await t.allItems();
+      const now = new Date().toISOString();
+      const post = items.find(
+        (i) => i.entity === 'Post' && i.status === 'published' && String(i.publishedAt) <= now && i.categoryId,
+      )!;
+      const content = items.find((i) => i.entity === 'PostContent' && i.PK === post.PK)!;
+      const link = items.find((i) => i.entity === 'PostLink' && i.postId === post.id && i.summary)!;
+      const [comment, edited] = items.filter((i) => i.entity === 'Comment' && typeof i.content === 'string');
+      const user = items.find((i) => i.entity === 'User' && i.id === post.authorId)!;
+      const profile = items.find((i) => i.entity === 'Profile')!;
+      const tag = items.find((i) => i.entity === 'Tag')!;
+      expect([post, content, link, comment, edited, user, profile, tag].every(Boolean)).toBe(true);
+
+      // Text as an older version (or db:import) stored it: a form feed, ESC, C1 CSI and NEL, with a tab and a line break.
+      const legacy = (text: string) => `\u001b[31m${text}\u000c\u009b\tend\u0085`;
+      const write = (item: Record<string, unknown>, set: string, values: Record<string, unknown>) =>
+        t.db.send(
+          new UpdateCommand({
+            TableName: t.tableName,
+            Key: { PK: item.PK, SK: item.SK },
+            UpdateExpression: `SET ${set}`,
+            ExpressionAttributeValues: values,
+          }),
+        );
+      await write(post, 'title = :t, excerpt = :e', { ':t': legacy('Title'), ':e': legacy('Excerpt') });
+      await write(content, 'content = :c', { ':c': legacy('Body\n\nmore') });
+      await write(link, 'summary.title = :t', { ':t': legacy('Title') });
+      await write(comment, 'content = :c', { ':c': legacy('Comment') });
+      await write(edited, 'content = :c', { ':c': legacy('Comment') });
+      await write(user, 'firstName = :f', { ':f': legacy('Ada') });
+      await write(profile, 'bio = :b, preferences = :p', {
+        ':b': legacy('Bio'),
+        ':p': { theme: legacy('dark'), n: 1 },
+      });
+      await write(tag, 'description = :d', { ':d': legacy('Tag') });
+
+      const strings = (value: unknown): string[] =>
+        typeof value === 'string'
+          ? [value]
+          : value instanceof Set || Array.isArray(value)
+            ? [...value].flatMap(strings)
+            : value && typeof value === 'object'
+              ? Object.values(value).flatMap(strings)
+              : [];
+      const key = (item: Record<string, unknown>) => `${String(item.PK)} ${String(item.SK)}`;
+      const legacyItems = async () =>
+        (await t.allItems()).filter((item) => strings(item).some(hasUnsafeCharacters)).map(key);
+      expect((await legacyItems()).sort()).toEqual(
+        [post, content, link, comment, edited, user, profile, tag].map(key).sort(),
+      );
+
+      // An edit lands between the migration's read and its write: the write fails, the edit stays.
+      const rawKey = { PK: { S: String(edited.PK) }, SK: { S: String(edited.SK) } };
+      const read = (
+        await t.client.send(new GetItemCommand({ TableName: t.tableName, Key: rawKey, ConsistentRead: true }))
+      ).Item!;
+      const stale = plainLegacyText.migrate(read)!;
+      await write(edited, 'content = :c, version = version + :one', { ':c': 'Edited since', ':one': 1 });
+      await expect(
+        t.client.send(
+          new UpdateItemCommand({
+            TableName: t.tableName,
+            Key: rawKey,
+            UpdateExpression: stale.updateExpression,
+            ConditionExpression: stale.conditionExpression,
+            ExpressionAttributeNames: stale.names,
+            ExpressionAttributeValues: stale.values,
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+      expect((await t.getItem(String(edited.PK), String(edited.SK)))?.content).toBe('Edited since');
+
+      const runs = await runMigrations({
+        client: t.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+      });
+      expect(runs.find((run) => run.label === '0014-plain-legacy-text')?.changed).toBe(7);
+      expect(await legacyItems()).toEqual([]);
+      const after = async (item: Record<string, unknown>) => (await t.getItem(String(item.PK), String(item.SK)))!;
+      const cleaned = await after(post);
+      expect(cleaned.title).toBe(plainTextOf(legacy('Title')));
+      expect(cleaned.title).toBe('\uFFFD[31mTitle\uFFFD\uFFFD\tend\uFFFD');
+      expect(cleaned.version).toBe(post.version); // the same text, less what no client can show: no new version
+      expect((await after(content)).content).toBe(plainTextOf(legacy('Body\n\nmore')));
+      expect(((await after(link)).summary as Record<string, unknown>).title).toBe(plainTextOf(legacy('Title')));
+      expect((await after(profile)).preferences).toEqual({ theme: plainTextOf(legacy('dark')), n: 1 });
+      expect((await after(edited)).content).toBe('Edited since');
+      // Served as stored: the title as cleaned.
+      const res = await t.api.get(`/api/v1/posts/${String(post.id)}`).expect(200);
+      expect(res.body.title).toBe(plainTextOf(legacy('Title')));
+
+      const [again] = (await rerunFromScratch(t, 14)).filter((run) => run.label === '0014-plain-legacy-text');
+      expect(again).toMatchObject({ changed: 0 });
+    } finally {
       await t.close();
     }
   });

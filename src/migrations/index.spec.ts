@@ -8,6 +8,7 @@ import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likeShards } from './0008-like-shards.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
+import { plainLegacyText, plainValueOf } from './0014-plain-legacy-text.js';
 import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { type ItemUpdate, migrationLabel } from './migration.js';
@@ -243,5 +244,74 @@ describe('0011-shard-moderation-queue', () => {
     expect(shardModerationQueue.migrate(withoutTime)).toEqual({
       skipped: 'a pending comment without id, postId or createdAt',
     });
+  });
+});
+
+describe('0014-plain-legacy-text', () => {
+  const legacy = 'Title\u000c with \u001b[31mred\u009b and a tab\there\r\n';
+  const plain = 'Title\uFFFD with \uFFFD[31mred\uFFFD and a tab\there\r\n';
+  const post = {
+    PK: { S: 'POST#p1' },
+    SK: { S: 'POST' },
+    entity: { S: 'Post' },
+    id: { S: 'p1' },
+    title: { S: legacy },
+    excerpt: { S: 'clean' },
+    authorName: { S: 'Ada\u0085Lovelace' },
+    viewCount: { N: '3' },
+    version: { N: '7' },
+  };
+
+  it('replaces the characters PlainText refuses by U+FFFD in every string that has one, on the values read and the version', () => {
+    expect(plainLegacyText.migrate(post)).toEqual({
+      description: 'POST#p1 POST: control characters replaced in title, authorName',
+      updateExpression: 'SET #a0 = :n0, #a1 = :n1',
+      conditionExpression: 'attribute_exists(PK) AND #a0 = :o0 AND #a1 = :o1 AND #version = :version',
+      names: { '#a0': 'title', '#a1': 'authorName', '#version': 'version' },
+      values: {
+        ':n0': { S: plain },
+        ':o0': { S: legacy },
+        ':n1': { S: 'Ada\uFFFDLovelace' },
+        ':o1': { S: 'Ada\u0085Lovelace' },
+        ':version': { N: '7' },
+      },
+    });
+    // Done (the update applied, or an edit stored plain text): nothing more, so a second run changes nothing.
+    expect(plainLegacyText.migrate({ ...post, title: { S: plain }, authorName: { S: 'Ada' } })).toBeUndefined();
+  });
+
+  it('cleans maps, lists and string sets at any depth (the summary copy of a link, social links, preferences); without a version, on the values alone', () => {
+    const link = {
+      PK: { S: 'TAG#t1' },
+      SK: { S: 'POST#2026-11-27T06:00:00.000Z#p1' },
+      entity: { S: 'PostLink' },
+      summary: { M: { title: { S: legacy }, tagIds: { L: [{ S: 't1' }] }, version: { N: '7' } } },
+    };
+    const update = plainLegacyText.migrate(link)!;
+    expect(update.conditionExpression).toBe('attribute_exists(PK) AND #a0 = :o0');
+    expect(update.values).toEqual({
+      ':n0': { M: { title: { S: plain }, tagIds: { L: [{ S: 't1' }] }, version: { N: '7' } } },
+      ':o0': link.summary,
+    });
+    expect(plainValueOf({ L: [{ S: 'ok' }, { M: { a: { S: '\u0007' } } }] })).toEqual({
+      L: [{ S: 'ok' }, { M: { a: { S: '\uFFFD' } } }],
+    });
+    expect(plainValueOf({ SS: ['a\u0001', 'a\u0002', 'b'] })).toEqual({ SS: ['a\uFFFD', 'b'] });
+    expect(plainValueOf({ M: { a: { S: 'ok' }, n: { N: '1' }, b: { BOOL: true } } })).toBeUndefined();
+    expect(plainValueOf({ S: 'emoji \u{1F600} and café' })).toBeUndefined();
+  });
+
+  it('leaves kinds that hold no free text and the item keys alone', () => {
+    const session = {
+      PK: { S: 'USER#u1' },
+      SK: { S: 'SESSION#s1' },
+      entity: { S: 'Session' },
+      userAgent: { S: 'a\u009b' },
+    };
+    expect(plainLegacyText.migrate(session)).toBeUndefined();
+    const keyOnly = { ...post, PK: { S: 'POST#p1\u0001' }, title: { S: plain }, authorName: { S: 'Ada' } };
+    expect(plainLegacyText.migrate(keyOnly)).toBeUndefined();
+    for (const entity of ['User', 'Profile', 'Post', 'PostContent', 'PostLink', 'Comment', 'Tag', 'Category'])
+      expect(Object.values(plainLegacyText.filter.values)).toContainEqual({ S: entity });
   });
 });

@@ -11,6 +11,7 @@ import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import { feedDaysForEveryUser } from './0012-feed-days-for-every-user.js';
 import { webhookDuePartitions } from './0013-webhook-due-partitions.js';
+import { plainLegacyText } from './0014-plain-legacy-text.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   shardModerationQueue,
   feedDaysForEveryUser,
   webhookDuePartitions,
+  plainLegacyText,
 ];

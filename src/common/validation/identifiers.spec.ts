@@ -1,6 +1,7 @@
 import {
   hasInvisible,
   hasUnsafeCharacters,
+  plainTextOf,
   isBlank,
   isSingleScript,
   storableHeaderText,
@@ -70,6 +71,15 @@ describe('identifier rules', () => {
     ],
   ])('unsafe characters in free text: %j -> %s (%s)', (text, expected) => {
     expect(hasUnsafeCharacters(text)).toBe(expected);
+  });
+
+  it('plainTextOf (migration 0014): what PlainText refuses becomes U+FFFD, tab, CR and LF stay, and the result passes', () => {
+    const legacy = 'a\u0000b\u000c\u001b[1m\u007f\u0085\u009b\u009f\tc\r\nd \u{1F600} café\u00a0';
+    const plain = plainTextOf(legacy);
+    expect(plain).toBe('a\uFFFDb\uFFFD\uFFFD[1m\uFFFD\uFFFD\uFFFD\uFFFD\tc\r\nd \u{1F600} café\u00a0');
+    expect(hasUnsafeCharacters(plain)).toBe(false);
+    expect(plainTextOf(plain)).toBe(plain);
+    expect(plainTextOf('x\ud800y')).toBe('x\uFFFDy');
   });
 
   it.each([

@@ -166,6 +166,15 @@ const NOT_PLAIN_TEXT = /[\uD800-\uDFFF\u0000-\u0008\u000B\u000C\u000E-\u001F\u00
 /** True when the text holds a lone surrogate or a control character other than tab, LF and CR. */
 export const hasUnsafeCharacters = (text: string): boolean => NOT_PLAIN_TEXT.test(text);
 
+const NOT_PLAIN_TEXT_EVERY = new RegExp(NOT_PLAIN_TEXT.source, 'gu');
+
+/**
+ * Free text stored before `PlainText` made plain (migration 0014): every character that rule
+ * refuses replaced by U+FFFD, as `storableHeaderText` replaces a header's, tab, LF and CR kept (free
+ * text may hold them). So the author can send the field back unchanged, and sees where something was.
+ */
+export const plainTextOf = (text: string): string => text.replace(NOT_PLAIN_TEXT_EVERY, '\uFFFD');
+
 // eslint-disable-next-line no-control-regex -- control characters are what it replaces
 const NOT_PLAIN_TEXT_ALL = /[\uD800-\uDFFF\u0000-\u001F\u007F-\u009F]/gu;
 
