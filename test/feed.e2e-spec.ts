@@ -40,6 +40,13 @@ const FANOUT_OTHER_CALLS = 60;
 // seeding, then the processor reading every seeded record from the stream). The claim, a publication
 // costing the same whatever the audience and a fan-out bounded by it, does not depend on the size.
 const BIG_AUDIENCE = atScale(250, 10_000);
+/**
+ * The reader's timeline in the unfollow-cost test (review 21a, M4: 20,000 there), and the bound of
+ * an unfollow's reads by the stream processor: the edge's users and counters, one Query of the
+ * pair index (0.5 RCU when empty). A pass of a 3,000-entry window alone reads ~60.
+ */
+const UNFOLLOW_TIMELINE = atScale(3_000, 20_000);
+const UNFOLLOW_RCU_BOUND = 10;
 /** The larger of the two readers of the page-cost test: how many authors they follow. */
 const MANY_FOLLOWED = atScale(200, 1_000);
 
@@ -175,6 +182,67 @@ describe('personal feed (e2e)', () => {
     );
     expect(entry?.ttl).toBeLessThan(Date.now() / 1000);
     expect(await feedIds(reader)).toEqual([postId]);
+  });
+
+  it(`an unfollow reads what the author put in the timeline, not the reader's whole window of ${UNFOLLOW_TIMELINE.toLocaleString('en')} entries (review 21a, M4)`, async () => {
+    const [reader, author, quiet] = [await signUp(t), await signUp(t), await signUp(t)];
+    // The reader's window filled by another author (seeded: their entries carry the pair index keys as fan-out writes them).
+    const noisy = nanoid();
+    const span = 29 * 86_400_000;
+    await seed(
+      t,
+      Array.from({ length: UNFOLLOW_TIMELINE }, (_, i) =>
+        put(
+          toTimelineItem(reader.userId, {
+            id: nanoid(),
+            authorId: noisy,
+            publishedAt: new Date(Date.now() - 60_000 - Math.floor((span * i) / UNFOLLOW_TIMELINE)).toISOString(),
+          }),
+        ),
+      ),
+    );
+    await skipStream(t);
+    await follow(reader, author.userId);
+    await follow(reader, quiet.userId);
+    const posts = [await draft(author, 'Left one'), await draft(author, 'Left two')];
+    const publishedAt: string[] = [];
+    for (const id of posts) publishedAt.push(((await publish(author, id)).body as { publishedAt: string }).publishedAt);
+    await processStream(t);
+    for (const [i, id] of posts.entries()) expect(await timelineEntry(reader, id, publishedAt[i])).toBeDefined();
+
+    const unfollowCost = async (who: SignedIn) => {
+      await t.api.delete(`/api/v1/users/${who.userId}/follow`).set('authorization', reader.bearer).expect(200);
+      const usage = new DynamoUsage();
+      await runWithUsage(usage, () => processStream(t));
+      return usage.readCapacity;
+    };
+    const days = Keys.feedDays(reader.userId);
+    // An author with nothing in the timeline: no page of the window is read (the whole window was
+    // ~60 RCU at 3,000 entries, ~400 at 20,000: every entry read, the filter trimming the answer).
+    const none = await unfollowCost(quiet);
+    // An author with 2 entries: they leave the timeline, with their day counts.
+    const two = await unfollowCost(author);
+    for (const [i, id] of posts.entries()) expect(await timelineEntry(reader, id, publishedAt[i])).toBeUndefined();
+    expect((await t.getItem(days.PK, days.SK))?.[dayAttribute(publishedAt[0])] ?? 0).toBe(0);
+    // Follow and unfollow again: the loop of review 21a costs the same each time, not a pass of the window.
+    await follow(reader, author.userId);
+    await processStream(t);
+    const again = await unfollowCost(author);
+    process.stdout.write(
+      `unfollow with ${UNFOLLOW_TIMELINE} entries in the window: ${none} RCU (author without entries), ` +
+        `${two} RCU (2 entries), ${again} RCU (again)\n`,
+    );
+    for (const rcu of [none, two, again]) expect(rcu).toBeLessThan(UNFOLLOW_RCU_BOUND);
+    // The other author's entries stay.
+    const left = await t.db.send(
+      new QueryCommand({
+        TableName: t.tableName,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': Keys.timelinePartition(reader.userId) },
+        Select: 'COUNT',
+      }),
+    );
+    expect(left.Count).toBe(UNFOLLOW_TIMELINE);
   });
 
   it('publishing and unpublishing 5 times before the processor runs costs no timeline write (review #5)', async () => {

@@ -353,6 +353,20 @@ export const PostIndexKeys = {
   likesPartition,
 } as const;
 
+/**
+ * Index keys of a timeline entry (GSI6, sparse: keys only and `path`, which an entry has not):
+ * one reader's entries of one author, by position, so an unfollow reads only what that author put
+ * in the reader's timeline (review 21a, M4), not the reader's whole window.
+ */
+const timelinePairPartition = (readerId: string, authorId: string): string => `TIMELINE#${readerId}#AUTHOR#${authorId}`;
+export const TimelineIndexKeys = {
+  pairPartition: timelinePairPartition,
+  entry: (readerId: string, authorId: string, publishedAt: string, postId: string) => ({
+    GSI6PK: timelinePairPartition(readerId, authorId),
+    GSI6SK: `${publishedAt}#${postId}`,
+  }),
+} as const;
+
 /** Index keys of a follow: the author's followers (GSI1) and the follower's following (GSI2), newest first. */
 export const FollowIndexKeys = {
   edge: (followerId: string, authorId: string, followedAt: string) => ({

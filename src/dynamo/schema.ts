@@ -9,6 +9,7 @@ import {
   OwnedIndexKeys,
   PostIndexKeys,
   TagIndexKeys,
+  TimelineIndexKeys,
   UserIndexKeys,
 } from './keys.js';
 import { INDEX_SHARDS, shardPartition } from './sharding.js';
@@ -206,7 +207,8 @@ export const ENTITIES: readonly EntityDeclaration[] = [
   {
     entity: ENTITY.TimelineEntry,
     key: Keys.timelineEntry('<userId>', '<publishedAt>', '<postId>'),
-    about: "a post in a reader's timeline",
+    indexKeys: TimelineIndexKeys.entry('<userId>', '<authorId>', '<publishedAt>', '<postId>'),
+    about: "a post in a reader's timeline; the reader's entries of one author",
   },
   {
     entity: ENTITY.FeedDays,
@@ -367,6 +369,13 @@ export const INDEX_PATTERNS = {
     sort: `\`begins_with(${CommentIndexKeys.commenterApprovedPrefix})\` for the public listing; all for export and erasure`,
     usedBy: 'GET /users/{id}/comments, export, erasure, rename fan-out',
     cost: "1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments (+ 1 of their posts' summaries for the public listing)",
+  },
+  timelineByAuthor: {
+    index: GSI.GSI6.name,
+    partition: TimelineIndexKeys.pairPartition('<readerId>', '<authorId>'),
+    sort: '`>= <windowStart>` (the 30-day window)',
+    usedBy: "unfollow (stream processor: the author's entries leave the reader's timeline)",
+    cost: "1 Query of ~150-byte entries, reading only that author's entries (0.5 RCU when none); written with each fanned-out entry (+1 index WCU)",
   },
   commentLikesBy: {
     index: GSI.GSI2.name,

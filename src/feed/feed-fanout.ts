@@ -125,7 +125,17 @@ export class FeedFanout {
    * an erased reader (M5). Idempotent: a gone entry counts nothing.
    */
   authorLeft(readerId: string, authorId: string): Promise<number> {
-    return this.timeline.removeAuthorEntries(readerId, authorId, this.clock.now());
+    return this.timeline.removeAuthorEntries(readerId, authorId, this.clock.now(), 'window');
+  }
+
+  /**
+   * `authorLeft` for an unfollow: the author's entries found on the (reader, author) index, so
+   * its cost is that author's entries in the timeline (0.5 RCU for none), not the reader's whole
+   * window, which a follow/unfollow loop made the stream worker read each time (review 21a, M4).
+   * Entries written before the index keys (older versions) are left to expire, hidden on read.
+   */
+  unfollowed(readerId: string, authorId: string): Promise<number> {
+    return this.timeline.removeAuthorEntries(readerId, authorId, this.clock.now(), 'pair');
   }
 
   /** Whether the author is fanned in: flagged, or past the threshold now (then flagged here, once). */

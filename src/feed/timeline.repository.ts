@@ -9,8 +9,9 @@ import {
 import { batchGetAll, batchWriteAll, deletePartition } from '../dynamo/batch.js';
 import { type CountedMarker, writeCountedMarkers, writeSharedCounterMarkers } from '../dynamo/counted-markers.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
+import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { isExpired } from '../dynamo/expressions.js';
-import { ENTITY, Keys } from '../dynamo/keys.js';
+import { ENTITY, Keys, TimelineIndexKeys } from '../dynamo/keys.js';
 import { countAll, queryPages } from '../dynamo/pagination.js';
 import { putNewWhileOwnerExists } from '../dynamo/transactions.js';
 import {
@@ -33,11 +34,14 @@ export interface TimelinePost {
 /**
  * A post in a reader's timeline: just enough to order, filter and fetch it (the summary is read
  * at page time). It expires with its publication day's place in the feed's count window: the end
- * of that day (UTC) plus 30 days (src/posts/feed-days.ts), so entries live 30 to 31 days.
+ * of that day (UTC) plus 30 days (src/posts/feed-days.ts), so entries live 30 to 31 days. Its
+ * GSI6 keys name the reader and the author (`TimelineIndexKeys.entry`): an unfollow finds that
+ * author's entries there (one more index write per entry, ~1 WCU).
  */
 export function toTimelineItem(readerId: string, post: TimelinePost): Record<string, NativeAttributeValue> {
   return {
     ...Keys.timelineEntry(readerId, post.publishedAt, post.id),
+    ...TimelineIndexKeys.entry(readerId, post.authorId, post.publishedAt, post.id),
     entity: ENTITY.TimelineEntry,
     postId: post.id,
     authorId: post.authorId,
@@ -188,32 +192,37 @@ export class TimelineRepository {
 
   /**
    * Takes one author's entries of the window out of the reader's timeline, each with its day's
-   * `-1` (review 12, M1): found in the reader's own timeline (a Query of the window, filtered on
-   * the entry's `authorId`), so an entry whose post has left the author's list since (withdrawn
-   * while the author went fan-in, or anonymised by the author's erasure) goes too. Each page's
-   * entries are deleted 99 a transaction with one update of the reader's `FEED#DAYS` (the sum of
+   * `-1` (review 12, M1), 99 a transaction with one update of the reader's `FEED#DAYS` (the sum of
    * their days), on condition that it is there (review 12, M5: an erased reader's counter item is
-   * never written again). Idempotent: an entry gone already counts nothing. Cost: one Query per
-   * 1 MB of the reader's window (every entry is read; the filter saves only the transfer), and a
-   * transaction per 99 entries found. Returns how many it removed.
+   * never written again). Idempotent: an entry gone already counts nothing. Returns how many it
+   * removed. Where the entries are found:
+   * - `'pair'` (an unfollow): on GSI6 by reader and author (`INDEX_PATTERNS.timelineByAuthor`),
+   *   so the Query reads only that author's entries (0.5 RCU when there are none), whatever the
+   *   size of the reader's timeline (review 21a, M4: an unfollow read the whole window). An entry
+   *   written before the pair keys (before this version) is not there: hidden on read by
+   *   `stillShown`, it stays counted in the feed's `articlesCount` until it expires (31 days).
+   * - `'window'` (a fan-in promotion, once per follower): a Query of the reader's whole window
+   *   filtered on the entry's `authorId`, which also finds entries without the pair keys. Every
+   *   entry is read (the filter saves only the transfer): one Query per 1 MB of the window.
+   * Either way the entries are found in the reader's own timeline, not from the author's current
+   * posts, so an entry whose post has left the author's list since (withdrawn while the author
+   * went fan-in, or anonymised by the author's erasure) goes too.
    */
-  async removeAuthorEntries(readerId: string, authorId: string, now: Date): Promise<number> {
+  async removeAuthorEntries(
+    readerId: string,
+    authorId: string,
+    now: Date,
+    source: 'pair' | 'window' = 'window',
+  ): Promise<number> {
     let removed = 0;
-    const pages = queryPages(this.db, {
-      TableName: this.tableName,
-      KeyConditionExpression: 'PK = :pk AND SK >= :from',
-      FilterExpression: 'authorId = :author',
-      ExpressionAttributeValues: {
-        ':pk': Keys.timelinePartition(readerId),
-        ':from': windowStart(now),
-        ':author': authorId,
-      },
-      ProjectionExpression: 'SK, postId',
-    });
+    const pages = queryPages(
+      this.db,
+      source === 'pair' ? this.pairQuery(readerId, authorId, now) : this.windowQuery(readerId, authorId, now),
+    );
     for await (const page of pages) {
       const entries = page.map((item) => {
         const sk = String(item.SK);
-        return { SK: sk, day: dayAttribute(sk.slice(0, sk.length - String(item.postId).length - 1)) };
+        return { SK: sk, day: dayAttribute(sk.slice(0, sk.indexOf('#'))) };
       });
       if (entries.length === 0) continue;
       const { written, stopped } = await writeSharedCounterMarkers(this.db, {
@@ -234,6 +243,32 @@ export class TimelineRepository {
       if (stopped) break;
     }
     return removed;
+  }
+
+  private pairQuery(readerId: string, authorId: string, now: Date) {
+    return {
+      TableName: this.tableName,
+      IndexName: INDEX_PATTERNS.timelineByAuthor.index,
+      KeyConditionExpression: 'GSI6PK = :pk AND GSI6SK >= :from',
+      ExpressionAttributeValues: {
+        ':pk': TimelineIndexKeys.pairPartition(readerId, authorId),
+        ':from': windowStart(now),
+      },
+    };
+  }
+
+  private windowQuery(readerId: string, authorId: string, now: Date) {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK >= :from',
+      FilterExpression: 'authorId = :author',
+      ExpressionAttributeValues: {
+        ':pk': Keys.timelinePartition(readerId),
+        ':from': windowStart(now),
+        ':author': authorId,
+      },
+      ProjectionExpression: 'SK',
+    };
   }
 
   /** The reader's day counter item (`FEED#DAYS`), or undefined when the reader is erased (or it is missing: review 15b M-D1). */

@@ -32,7 +32,13 @@ async function handlersOver(outcomes: Record<string, Outcome>) {
       FanInPromotionStepHandler,
       FollowEdgeHandler,
       { provide: FollowsRepository, useValue: follows },
-      { provide: FeedFanout, useValue: { authorLeft: (reader: string) => Promise.resolve(void left.push(reader)) } },
+      {
+        provide: FeedFanout,
+        useValue: {
+          authorLeft: (reader: string) => Promise.resolve(void left.push(reader)),
+          unfollowed: (reader: string) => Promise.resolve(void left.push(reader)),
+        },
+      },
       { provide: FanInPromotionJobsRepository, useValue: { finish: () => Promise.resolve() } },
       { provide: APP_CONFIG, useValue: loadConfig({ NODE_ENV: 'test' }) },
       { provide: AppMetrics, useValue: new AppMetrics() },
