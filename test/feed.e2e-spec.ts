@@ -43,7 +43,7 @@ const BIG_AUDIENCE = atScale(250, 10_000);
 /**
  * The reader's timeline in the unfollow-cost test (review 21a, M4: 20,000 there), and the bound of
  * an unfollow's reads by the stream processor: the edge's users and counters, one Query of the
- * pair index (0.5 RCU when empty). A pass of a 3,000-entry window alone reads ~60.
+ * pair index (0.5 RCU when empty). A pass of a 3,000-entry window alone read 105 (DynamoDB Local).
  */
 const UNFOLLOW_TIMELINE = atScale(3_000, 20_000);
 const UNFOLLOW_RCU_BOUND = 10;
@@ -218,7 +218,7 @@ describe('personal feed (e2e)', () => {
     };
     const days = Keys.feedDays(reader.userId);
     // An author with nothing in the timeline: no page of the window is read (the whole window was
-    // ~60 RCU at 3,000 entries, ~400 at 20,000: every entry read, the filter trimming the answer).
+    // 105 RCU here before review 21a, M4: every entry of the window read, the filter trimming the answer).
     const none = await unfollowCost(quiet);
     // An author with 2 entries: they leave the timeline, with their day counts.
     const two = await unfollowCost(author);
