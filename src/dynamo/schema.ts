@@ -372,7 +372,7 @@ export const INDEX_PATTERNS = {
   },
   timelineByAuthor: {
     index: GSI.GSI6.name,
-    partition: TimelineIndexKeys.pairPartition('<readerId>', '<authorId>'),
+    partition: TimelineIndexKeys.pairPartition('<userId>', '<authorId>'),
     sort: '`>= <windowStart>` (the 30-day window)',
     usedBy: "unfollow (stream processor: the author's entries leave the reader's timeline)",
     cost: "1 Query of ~150-byte entries, reading only that author's entries (0.5 RCU when none); written with each fanned-out entry (+1 index WCU)",
