@@ -66,6 +66,24 @@ describe('comments (e2e)', () => {
   const moderate = (postId: string, id: string, status: string, as: SignedIn = moderator) =>
     t.api.post(`/api/v1/posts/${postId}/comments/${id}/moderate`).set('authorization', as.bearer).send({ status });
 
+  /**
+   * A verified commenter who said, a second apart: 'kept 1' on one post, 'withdrawn 1'..'withdrawn
+   * <n>' on another, then 'kept 2' on the first.
+   */
+  const commenterOnTwoPosts = async (n: number) => {
+    const user = await signUp(t);
+    await verifyEmail(t, user);
+    const [kept, withdrawn] = [await newPost(), await newPost()];
+    const said = async (postId: string, content: string) => {
+      t.clock.advance(1_000);
+      await comment(postId, user, { content }).expect(201);
+    };
+    await said(kept, 'kept 1');
+    for (let i = 1; i <= n; i++) await said(withdrawn, `withdrawn ${i}`);
+    await said(kept, 'kept 2');
+    return { user, kept, withdrawn };
+  };
+
   it('orders the thread with replies right after their parents, across pages', async () => {
     const postId = await newPost();
     const c = async (content: string, parentId?: string) => {
@@ -344,17 +362,7 @@ describe('comments (e2e)', () => {
   });
 
   it("keeps a withdrawn post's comments out of the commenter's list until it is out again (review 19a L1)", async () => {
-    const user = await signUp(t);
-    await verifyEmail(t, user);
-    const [kept, withdrawn] = [await newPost(), await newPost()];
-    const said = async (postId: string, content: string) => {
-      t.clock.advance(1_000);
-      await comment(postId, user, { content }).expect(201);
-    };
-    await said(kept, 'kept 1');
-    await said(withdrawn, 'withdrawn 1');
-    await said(withdrawn, 'withdrawn 2');
-    await said(kept, 'kept 2');
+    const { user, kept, withdrawn } = await commenterOnTwoPosts(2);
     const move = (postId: string, to: 'publish' | 'unpublish' | 'archive') =>
       t.api.post(`/api/v1/posts/${postId}/${to}`).set('authorization', postAuthor.bearer).send({}).expect(200);
     const listed = async (limit = 20) => {
@@ -362,15 +370,15 @@ describe('comments (e2e)', () => {
       expect(dynamoCost(res).calls).toBe(4); // the index, the comments, their posts' summaries, the user's status
       return (res.body.items as CommentBody[]).map((c) => c.content);
     };
-    /** Every page's items, following the cursor: a page may be short (even empty) and the next goes on. */
+    /** Every page's items and calls, following the cursor. */
     const paged = async (limit: number) => {
-      const pages: (string | undefined)[][] = [];
+      const pages: { items: (string | undefined)[]; calls: number }[] = [];
       let cursor: string | null = null;
       do {
         const res = await t.api
           .get(`/api/v1/users/${user.userId}/comments?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
           .expect(200);
-        pages.push((res.body.items as CommentBody[]).map((c) => c.content));
+        pages.push({ items: (res.body.items as CommentBody[]).map((c) => c.content), calls: dynamoCost(res).calls });
         cursor = res.body.nextCursor as string | null;
       } while (cursor);
       return pages;
@@ -379,11 +387,16 @@ describe('comments (e2e)', () => {
 
     await move(withdrawn, 'unpublish');
     expect(await listed()).toEqual(['kept 2', 'kept 1']);
-    // Pages of one: the two holding the withdrawn post's comments come back empty, with a cursor,
-    // and the listing goes on after them (a last empty page may follow: DynamoDB's Limit).
+    // Pages of one: the page after 'kept 2' reads the two withdrawn post's comments (hidden) and
+    // fills itself with 'kept 1': 3 reads of 3 calls, and the status. A last empty page may follow
+    // (DynamoDB's Limit), without a cursor.
     const pages = await paged(1);
-    expect(pages.slice(0, 4)).toEqual([['kept 2'], [], [], ['kept 1']]);
-    expect(pages.slice(4).flat()).toEqual([]);
+    expect(pages.slice(0, 2)).toEqual([
+      { items: ['kept 2'], calls: 4 },
+      { items: ['kept 1'], calls: 10 },
+    ]);
+    expect(pages.slice(2).flatMap((page) => page.items)).toEqual([]);
+    expect(pages.length).toBeLessThanOrEqual(3);
 
     await move(withdrawn, 'publish');
     expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
@@ -400,6 +413,34 @@ describe('comments (e2e)', () => {
     await move(kept, 'publish');
     await move(withdrawn, 'publish');
     expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
+  });
+
+  it("fills a page of the commenter's list short of hidden comments with at most 2 more reads: empty with a cursor only after 3 reads found none", async () => {
+    const { user, withdrawn } = await commenterOnTwoPosts(4);
+    await t.api
+      .post(`/api/v1/posts/${withdrawn}/unpublish`)
+      .set('authorization', postAuthor.bearer)
+      .send({})
+      .expect(200);
+    const page = async (limit: number, cursor?: string | null) => {
+      const res = await t.api
+        .get(`/api/v1/users/${user.userId}/comments`)
+        .query({ limit, ...(cursor ? { cursor } : {}) })
+        .expect(200);
+      const body = res.body as { items: CommentBody[]; nextCursor: string | null };
+      return { items: body.items.map((c) => c.content), nextCursor: body.nextCursor, calls: dynamoCost(res).calls };
+    };
+    // Newest first: 'kept 2', 4 hidden, 'kept 1'. A page of 3 reads 'kept 2' and 2 hidden, then the
+    // 2 missing (both hidden), then 2 again: 'kept 1', the last. 3 reads (a Query, the comments,
+    // their posts' summaries each) and the status: 10 calls.
+    expect(await page(3)).toMatchObject({ items: ['kept 2', 'kept 1'], calls: 10 });
+    // Pages of one: after 'kept 2', 3 reads of hidden comments and no more: empty, with a cursor.
+    const first = await page(1);
+    expect(first).toMatchObject({ items: ['kept 2'], calls: 4 });
+    const capped = await page(1, first.nextCursor);
+    expect(capped).toMatchObject({ items: [], calls: 10 });
+    expect(capped.nextCursor).not.toBeNull();
+    expect((await page(1, capped.nextCursor)).items).toEqual(['kept 1']);
   });
 
   it('likes comments idempotently and exactly', async () => {

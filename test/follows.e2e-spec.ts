@@ -211,6 +211,48 @@ describe('follows (e2e)', () => {
       .expect(400);
   });
 
+  it('a deactivated account: its follow lists are 404 as an unknown one’s, it leaves the lists of others, and a page short by it is filled with at most 2 more reads', async () => {
+    const [author, r1, r2, r3, r4, r5] = await signUpMany(6);
+    for (const reader of [r1, r2, r3, r4, r5]) {
+      t.clock.advance(1000); // followedAt orders the list: one a second
+      await follow(reader, author.userId).expect(200);
+    }
+    await follow(author, r3.userId).expect(200);
+    for (const gone of [r2, r3, r4]) await setUserAttributes(t, gone.userId, { status: 'inactive' });
+    await setUserAttributes(t, r5.userId, { status: 'suspended' }); // a suspended account stays listed
+    const page = async (limit: number, cursor?: string | null) => {
+      const res = await t.api
+        .get(`/api/v1/users/${author.userId}/followers`)
+        .query({ limit, ...(cursor ? { cursor } : {}) })
+        .expect(200);
+      const body = res.body as { items: { id: string }[]; nextCursor: string | null };
+      return { ids: body.items.map((item) => item.id), nextCursor: body.nextCursor, calls: dynamoCost(res).calls };
+    };
+
+    // Newest first r5, r4, r3, r2, r1. The first read (4) shows r5 only; the second asks for the
+    // 3 missing and shows r1, the last: 2 reads of a Query and a BatchGetItem each.
+    expect(await page(4)).toEqual({ ids: [r5.userId, r1.userId], nextCursor: null, calls: 4 });
+    // Pages of one: the second reads r4, r3 and r2, all hidden, and stops there (3 reads, 6 calls),
+    // empty with its cursor; the next goes on to r1.
+    const first = await page(1);
+    expect(first).toMatchObject({ ids: [r5.userId], calls: 2 });
+    const capped = await page(1, first.nextCursor);
+    expect(capped).toMatchObject({ ids: [], calls: 6 });
+    expect(capped.nextCursor).not.toBeNull();
+    expect((await page(1, capped.nextCursor)).ids).toEqual([r1.userId]);
+
+    // The deactivated account's own lists answer as an unknown id's (404), at no extra call.
+    for (const list of ['followers', 'following']) {
+      for (const id of [r3.userId, 'AAAAAAAAAAAAAAAAAAAAA']) {
+        const res = await t.api.get(`/api/v1/users/${id}/${list}`).expect(404);
+        expect(res.body.code).toBe('user_not_found');
+        expect(dynamoCost(res).calls).toBe(2);
+      }
+    }
+    // The author's following list leaves r3 out.
+    expect((await t.api.get(`/api/v1/users/${author.userId}/following`).expect(200)).body.items).toEqual([]);
+  });
+
   it('a hard-deleted user loses their follows in both directions, with the other users’ counts', async () => {
     const [leaving, followedA, followedB, fan] = await signUpMany(4);
     await follow(leaving, followedA.userId).expect(200);

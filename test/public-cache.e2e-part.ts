@@ -197,6 +197,26 @@ describe('public page cache (e2e)', () => {
     t.clock.reset();
   });
 
+  it("keeps a deactivated author's cached ?author= page at most PUBLIC_CACHE_SECONDS, then answers it empty (the documented bound)", async () => {
+    t.clock.set(new Date());
+    const writer = await signUp(t);
+    await publishPost(t, writer, 'Soon gone');
+    const url = `/api/v1/posts?author=${writer.userId}`;
+    expect(titles((await t.api.get(url).expect(200)).body)).toEqual(['Soon gone']);
+    await t.api.delete('/api/v1/users/me').set('authorization', writer.bearer).expect(204);
+    // No instance is told: the entry stands for the rest of its period, and says so in max-age.
+    t.clock.advance(4000);
+    const stale = await t.api.get(url).expect(200);
+    expect(dynamoCost(stale).calls).toBe(0);
+    expect(titles(stale.body)).toEqual(['Soon gone']);
+    expect(stale.headers['cache-control']).toBe('public, max-age=1');
+    t.clock.advance(1000);
+    const fresh = await t.api.get(url).expect(200);
+    expect(dynamoCost(fresh).calls).toBeGreaterThan(0);
+    expect(fresh.body).toEqual({ items: [], nextCursor: null });
+    t.clock.reset();
+  });
+
   it("keeps a post's own version ETag and does not cache a 404", async () => {
     const id = await publish('Versioned');
     const read = await t.api.get(`/api/v1/posts/${id}`).expect(200);

@@ -194,8 +194,10 @@ export class CommentListsController {
    * List a user's comments
    *
    * @remarks A user's approved comments, newest first, on posts that are out: a comment on a post
-   * unpublished, archived or scheduled for later is left out while the post is, and a page may then
-   * hold fewer than `limit` comments, even none, with a `nextCursor`: page on until it is null. A
+   * unpublished, archived or scheduled for later is left out while the post is. A page short by
+   * such comments reads on for the missing count (at most 2 more reads), so it may hold fewer than
+   * `limit` comments, and is empty with a `nextCursor` only when 3 reads in a row found none to
+   * show: page on until `nextCursor` is null. A
    * deactivated account's list is empty, as an unknown user's (its profile is 404); its comments stay
    * in their threads.
    */

@@ -13,7 +13,7 @@ import type { ExportContentBudget } from '../common/export/content-budget.js';
 import { isLive } from '../posts/post.entity.js';
 import { PostWriteHeat } from '../posts/like-heat.js';
 import { type PublicationState, PostsRepository } from '../posts/posts.repository.js';
-import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
+import { allPagesUpTo, drainListing, filledPage } from '../dynamo/pagination.js';
 import { CommentMapper } from './comment.mapper.js';
 import { type Comment, type CommentStatus } from './comment.entity.js';
 import {
@@ -246,11 +246,16 @@ export class CommentsService {
    * A user's approved comments on posts that are out: a comment on a post withdrawn since
    * (unpublished, archived, rescheduled) leaves the list while the post is withdrawn and comes back
    * when it is out again, as likes do from the favourites lists (review 19a L1). The post's thread
-   * is 404 to the public meanwhile; its comments must not stay readable here.
+   * is 404 to the public meanwhile; its comments must not stay readable here. A page short of
+   * `limit` by such comments is filled from its cursor (`filledPage`: at most 2 more reads, each of
+   * the missing count), so a page comes back empty with a cursor only when 3 reads in a row found
+   * nothing to show.
    */
   async byAuthor(userId: string, limit: number, cursor?: string): Promise<Page<Comment>> {
     const now = this.clock.now();
-    return this.onPosts(await this.comments.byAuthor(userId, limit, cursor), (post) => isLive(post, now));
+    return filledPage(limit, cursor, async (missing, from) =>
+      this.onPosts(await this.comments.byAuthor(userId, missing, from), (post) => isLive(post, now)),
+    );
   }
 
   /**

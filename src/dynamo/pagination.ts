@@ -179,6 +179,34 @@ export async function allPagesUpTo<T>(
   return items;
 }
 
+/**
+ * Reads a filtered list makes at most for one page: its own and two more. Each costs what one page
+ * of that list costs, so a page's calls stay bounded (docs/data-model.md, rows 43 and 52).
+ */
+export const FILLED_PAGE_READS = 3;
+
+/**
+ * One page of a list whose items are filtered after the read (a hidden comment, a deactivated
+ * follower): while the page holds fewer than `limit` items and the list goes on, `read` is called
+ * again from its cursor for the missing count only, at most `reads` times in all. Asking only for
+ * what is missing keeps the cursor exact (no item is read and dropped past the page), and a page
+ * comes back empty with a cursor only when `reads` reads in a row found nothing to show.
+ */
+export async function filledPage<T>(
+  limit: number,
+  cursor: string | undefined,
+  read: (limit: number, cursor: string | undefined) => Promise<Page<T>>,
+  reads = FILLED_PAGE_READS,
+): Promise<Page<T>> {
+  const items: T[] = [];
+  let page: Page<T> = { items, nextCursor: cursor ?? null };
+  for (let done = 0; done < reads && items.length < limit && (done === 0 || page.nextCursor !== null); done++) {
+    page = await read(limit - items.length, page.nextCursor ?? undefined);
+    items.push(...page.items);
+  }
+  return { items, nextCursor: page.nextCursor };
+}
+
 /** Every item of a paged listing, page after page. */
 export async function allPages<T>(fetch: (cursor: string | undefined) => Promise<Page<T>>): Promise<T[]> {
   const items: T[] = [];

@@ -265,6 +265,8 @@ export interface IndexPattern {
 }
 
 const perPage = (entry: string) => `1 Query a page; ${entry}`;
+/** The follow listings' edges, and what a page short of deactivated accounts reads on. */
+const FOLLOW_EDGES = 'small edges; a page short of deactivated accounts reads on up to 2 times for the missing count';
 /** A listing merged from the shards of its partition (src/dynamo/sharded-page.ts). */
 const perMergedPage = (entry: string) =>
   `${INDEX_SHARDS} Queries a page in parallel (one per shard, at most the page size each), merged; ${entry}`;
@@ -368,7 +370,7 @@ export const INDEX_PATTERNS = {
     partition: CommentIndexKeys.commenterPartition('<authorId>'),
     sort: `\`begins_with(${CommentIndexKeys.commenterApprovedPrefix})\` for the public listing; all for export and erasure`,
     usedBy: 'GET /users/{id}/comments, export, erasure, rename fan-out',
-    cost: "1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments (+ 1 of their posts' summaries for the public listing)",
+    cost: "1 Query of ~200-byte entries (INCLUDE `path`) + 1 BatchGetItem of the comments (+ 1 of their posts' summaries for the public listing, whose page short of hidden comments reads on up to 2 times for the missing count)",
   },
   timelineByAuthor: {
     index: GSI.GSI6.name,
@@ -389,14 +391,14 @@ export const INDEX_PATTERNS = {
     partition: FollowIndexKeys.followers('<authorId>'),
     sort: 'newest first',
     usedBy: 'GET /users/{id}/followers, the fan-out',
-    cost: perPage('small edges'),
+    cost: perPage(FOLLOW_EDGES),
   },
   following: {
     index: GSI.GSI2.name,
     partition: FollowIndexKeys.following('<followerId>'),
     sort: 'newest first',
     usedBy: 'GET /users/{id}/following',
-    cost: perPage('small edges'),
+    cost: perPage(FOLLOW_EDGES),
   },
   events: {
     index: GSI.GSI1.name,

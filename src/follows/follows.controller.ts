@@ -49,7 +49,9 @@ export class FollowsController {
   /**
    * List a user's followers
    *
-   * @remarks Newest follow first: one index Query and one BatchGetItem per page.
+   * @remarks Newest follow first: one index Query and one BatchGetItem per page. 404 for a deactivated or unknown
+   * account. Deactivated accounts are left out of the page; a page short by them reads on for the missing count (at
+   * most 2 more reads), so it is empty with a `nextCursor` only when 3 reads in a row found no one to show.
    */
   @Public()
   @Get(':id/followers')
@@ -61,7 +63,9 @@ export class FollowsController {
   /**
    * List whom a user follows
    *
-   * @remarks Newest follow first: one index Query and one BatchGetItem per page.
+   * @remarks Newest follow first: one index Query and one BatchGetItem per page. 404 for a deactivated or unknown
+   * account. Deactivated accounts are left out of the page; a page short by them reads on for the missing count (at
+   * most 2 more reads), so it is empty with a `nextCursor` only when 3 reads in a row found no one to show.
    */
   @Public()
   @Get(':id/following')

@@ -143,12 +143,29 @@ describe('FollowsService listings', () => {
   it('lists the page without deactivated or erased accounts, keeping the cursor', async () => {
     const follows = fakeFollows();
     follows.followersPage.mockResolvedValueOnce(page({ status: 'active' }));
-    expect(await serviceWith(follows).followers('author', 20)).toEqual({
+    expect(await serviceWith(follows).followers('author', 1)).toEqual({
       items: [
         { id: 'u1', username: 'one', firstName: 'Ann', lastName: undefined, followedAt: '2026-05-01T00:00:00.000Z' },
       ],
       nextCursor: 'next',
     });
+  });
+
+  it('fills a page short by the accounts left out from its cursor, asking for the missing count', async () => {
+    const follows = fakeFollows();
+    follows.followersPage.mockResolvedValueOnce(page({ status: 'active' })).mockResolvedValueOnce({
+      owner: { status: 'active' },
+      edges: [{ userId: 'u4', followedAt: '2026-05-04T00:00:00.000Z' }],
+      users: new Map([['u4', { status: 'suspended', username: 'four' }]]),
+      nextCursor: null,
+    });
+    const listed = await serviceWith(follows).followers('author', 20, 'from');
+    expect(listed.items.map((entry) => entry.username)).toEqual(['one', 'four']);
+    expect(listed.nextCursor).toBeNull();
+    expect(follows.followersPage.mock.calls).toEqual([
+      ['author', 20, 'from'],
+      ['author', 19, 'next'],
+    ]);
   });
 
   it('a missing or deactivated owner: 404 user_not_found', async () => {

@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { exportTooLarge, notFound, unprocessable } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
-import { allPagesUpTo, type Page } from '../dynamo/pagination.js';
+import { allPagesUpTo, filledPage, type Page } from '../dynamo/pagination.js';
 import { FanInChangedError, type FollowPage, FollowsRepository } from './follows.repository.js';
 
 export interface FollowState {
@@ -84,12 +84,17 @@ export class FollowsService {
     return this.follows.followedAmong(readerId, authorIds);
   }
 
-  async followers(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
-    return this.toList(await this.follows.followersPage(userId, limit, cursor));
+  /**
+   * A page of the user's followers (`following`: whom they follow), 404 for a deactivated or
+   * unknown owner. A page short of `limit` by deactivated accounts left out is filled from its
+   * cursor (`filledPage`: at most 2 more reads of the missing count, each a Query and a BatchGetItem).
+   */
+  followers(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
+    return this.listed((n, from) => this.follows.followersPage(userId, n, from), limit, cursor);
   }
 
-  async following(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
-    return this.toList(await this.follows.followingPage(userId, limit, cursor));
+  following(userId: string, limit: number, cursor?: string): Promise<Page<FollowListEntry>> {
+    return this.listed((n, from) => this.follows.followingPage(userId, n, from), limit, cursor);
   }
 
   /**
@@ -111,6 +116,14 @@ export class FollowsService {
       ),
     ]);
     return { following, followers };
+  }
+
+  private listed(
+    read: (limit: number, cursor: string | undefined) => Promise<FollowPage>,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<Page<FollowListEntry>> {
+    return filledPage(limit, cursor, async (missing, from) => this.toList(await read(missing, from)));
   }
 
   /** Deactivated and erased accounts are left out of the listed page (the counts still hold their edges until erasure). */
