@@ -6,6 +6,7 @@ import { chunk } from '../dynamo/batch.js';
 import { MARKERS_PER_TRANSACTION } from '../dynamo/counted-markers.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import type { PostSummary } from '../posts/post.entity.js';
+import { windowStart } from '../posts/feed-days.js';
 import { PostsRepository } from '../posts/posts.repository.js';
 import { TimelineRepository } from './timeline.repository.js';
 
@@ -30,6 +31,41 @@ const MAX_REMEMBERED_SKIPS = 10_000;
 
 /** How a publication was delivered. */
 export type Delivery = { mode: 'fan-out'; timelines: number } | { mode: 'fan-in' } | { mode: 'skipped' };
+
+/**
+ * The first table layout whose tables hold no timeline entry without its (reader, author) keys
+ * (GSI6, `timelineByAuthor`, written by the fan-out since review 21a, M4): a table created at this
+ * layout or later (its migration baseline) never had a worker of an older version.
+ */
+export const PAIR_KEYS_LAYOUT = 14;
+/**
+ * For an older table: the date by which no worker of a version before the pair keys writes entries
+ * any more (the deploy of this version must be over by then: docs/operations.md). No migration or
+ * layout version marks when the keyed writes began (they need none), so it is a constant: edges
+ * made before it may have entries without the keys, and are unfollowed by the window Query until
+ * no entry of before it can be in the window (30 days after it).
+ */
+export const TIMELINE_PAIR_KEYS_SINCE = '2026-12-15T00:00:00.000Z';
+/**
+ * An edge younger than this is unfollowed by the window Query too: GSI6 is eventually consistent,
+ * and an entry fanned out moments before (a follow, publish, unfollow within seconds) may not be
+ * in it yet, where the window Query reads the base table.
+ */
+export const PAIR_INDEX_LAG_MS = 10_000;
+
+/**
+ * Which Query finds an unfollowed author's entries: `'window'` (the reader's whole window, base
+ * table) for an edge too young for GSI6 to have caught up; `'before-pair-keys'` for an edge made
+ * before `TIMELINE_PAIR_KEYS_SINCE` (or of unknown age) while entries of before can still be in the
+ * window: the window unless the table is new enough (`PAIR_KEYS_LAYOUT`); `'pair'` otherwise.
+ */
+export function unfollowSource(followedAt: string | undefined, now: Date): 'pair' | 'window' | 'before-pair-keys' {
+  const followed = followedAt === undefined ? Number.NaN : Date.parse(followedAt);
+  if (now.getTime() - followed < PAIR_INDEX_LAG_MS) return 'window';
+  const since = Date.parse(TIMELINE_PAIR_KEYS_SINCE);
+  const beforeKeys = Number.isNaN(followed) || followed < since;
+  return beforeKeys && Date.parse(windowStart(now)) <= since ? 'before-pair-keys' : 'pair';
+}
 
 const placeOf = (post: FeedPost) => `${post.id}|${post.publishedAt}`;
 
@@ -132,10 +168,18 @@ export class FeedFanout {
    * `authorLeft` for an unfollow: the author's entries found on the (reader, author) index, so
    * its cost is that author's entries in the timeline (0.5 RCU for none), not the reader's whole
    * window, which a follow/unfollow loop made the stream worker read each time (review 21a, M4).
-   * Entries written before the index keys (older versions) are left to expire, hidden on read.
+   * An edge made moments ago (GSI6 may lag), or on a table older than the index keys before
+   * `TIMELINE_PAIR_KEYS_SINCE` (its entries may have none; or without `followedAt`), takes the
+   * window Query instead (`unfollowSource`; the table's layout is one GetItem, 0.5 RCU, read only
+   * then). Left: an entry fanned out less than GSI6's lag before an old edge's unfollow is handled
+   * stays, hidden on read, until it expires or `db:check-counts --fix`.
    */
-  unfollowed(readerId: string, authorId: string): Promise<number> {
-    return this.timeline.removeAuthorEntries(readerId, authorId, this.clock.now(), 'pair');
+  async unfollowed(readerId: string, authorId: string, followedAt?: string): Promise<number> {
+    const now = this.clock.now();
+    let source = unfollowSource(followedAt, now);
+    if (source === 'before-pair-keys')
+      source = (await this.timeline.tableCreatedAtLayout()) >= PAIR_KEYS_LAYOUT ? 'pair' : 'window';
+    return this.timeline.removeAuthorEntries(readerId, authorId, now, source);
   }
 
   /** Whether the author is fanned in: flagged, or past the threshold now (then flagged here, once). */

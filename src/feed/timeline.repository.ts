@@ -245,6 +245,23 @@ export class TimelineRepository {
     return removed;
   }
 
+  /**
+   * The layout version the table was created at (its migration baseline, written once at its
+   * creation; 0 for a table older than migrations): one GetItem, 0.5 RCU. The unfollow asks it
+   * whether the table can hold entries without GSI6 keys (`FeedFanout.unfollowed`).
+   */
+  async tableCreatedAtLayout(): Promise<number> {
+    const { Item } = await this.db.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: Keys.migrationBaseline,
+        ProjectionExpression: '#version',
+        ExpressionAttributeNames: { '#version': 'version' },
+      }),
+    );
+    return Number(Item?.version ?? 0);
+  }
+
   private pairQuery(readerId: string, authorId: string, now: Date) {
     return {
       TableName: this.tableName,

@@ -25,8 +25,10 @@ async function handlersOver(outcomes: Record<string, Outcome>) {
     addFanInAuthor: (followerId: string) => Promise.resolve(outcomes[followerId]),
     edgeState: () =>
       Promise.resolve({ followerExists: true, authorExists: true, authorFanIn: true, fannedInAlready: false }),
+    removedEdgeState: () => Promise.resolve({ following: false, followerExists: true }),
   };
   const left: string[] = [];
+  const unfollows: unknown[][] = [];
   const module = await Test.createTestingModule({
     providers: [
       FanInPromotionStepHandler,
@@ -36,7 +38,7 @@ async function handlersOver(outcomes: Record<string, Outcome>) {
         provide: FeedFanout,
         useValue: {
           authorLeft: (reader: string) => Promise.resolve(void left.push(reader)),
-          unfollowed: (reader: string) => Promise.resolve(void left.push(reader)),
+          unfollowed: (...args: unknown[]) => Promise.resolve(void unfollows.push(args)),
         },
       },
       { provide: FanInPromotionJobsRepository, useValue: { finish: () => Promise.resolve() } },
@@ -48,7 +50,14 @@ async function handlersOver(outcomes: Record<string, Outcome>) {
   const metrics = module.get(AppMetrics);
   const full = async () =>
     Object.fromEntries((await metrics.fanInSetFull().get()).values.map((v) => [String(v.labels.path), v.value]));
-  return { step: module.get(FanInPromotionStepHandler), edge: module.get(FollowEdgeHandler), left, full, metrics };
+  return {
+    step: module.get(FanInPromotionStepHandler),
+    edge: module.get(FollowEdgeHandler),
+    left,
+    unfollows,
+    full,
+    metrics,
+  };
 }
 
 const change = (event: ItemChange['event'], newImage: ItemChange['newImage'], oldImage?: ItemChange['oldImage']) =>
@@ -86,5 +95,14 @@ describe('feed_fan_in_set_full_total', () => {
     const { edge, full } = await handlersOver({ reader: 'added' });
     await edge.handle(change('INSERT', { followerId: 'reader', authorId: 'author' }));
     expect(await full()).toEqual({});
+  });
+});
+
+describe('FollowEdgeHandler: an unfollow', () => {
+  it("hands the removed edge's followedAt to the fan-out, which picks the Query by the edge's age (review 21b, L-d)", async () => {
+    const { edge, unfollows } = await handlersOver({});
+    const followedAt = '2026-11-01T10:00:00.000Z';
+    await edge.handle(change('REMOVE', undefined, { followerId: 'r1', authorId: 'a1', followedAt }), 'r1');
+    expect(unfollows).toEqual([['r1', 'a1', followedAt]]);
   });
 });

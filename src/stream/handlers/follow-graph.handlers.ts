@@ -154,7 +154,7 @@ export class FollowEdgeHandler implements StreamHandler {
 
   /**
    * An edge removed (unfollow, or an erasure's): the author's posts leave the reader's timeline
-   * with their day counts (found on the (reader, author) index: `FeedFanout.unfollowed`), so the feed's `articlesCount` drops with what the feed stops showing.
+   * with their day counts (found on the (reader, author) index, or for an edge older than that index's keys in the reader's window: `FeedFanout.unfollowed`), so the feed's `articlesCount` drops with what the feed stops showing.
    * Unless the reader follows the author again by now: their entries stay. Nor when the reader's
    * user item is gone (an erasure's edge): the day count's update would recreate the erased
    * reader's `FEED#DAYS` after their partition was deleted (review 12, M5); their timeline goes
@@ -165,7 +165,7 @@ export class FollowEdgeHandler implements StreamHandler {
     const authorId = edge.authorId as string;
     const state = await this.follows.removedEdgeState(followerId, authorId);
     if (state.following || !state.followerExists) return;
-    await this.fanout.unfollowed(followerId, authorId);
+    await this.fanout.unfollowed(followerId, authorId, edge.followedAt as string | undefined);
   }
 }
 
