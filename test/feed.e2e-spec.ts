@@ -8,7 +8,7 @@ import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { MAX_FAN_IN_AUTHORS, toFollowCountsItem, toFollowItem } from '../src/follows/follow-items.js';
 import { FollowsRepository } from '../src/follows/follows.repository.js';
-import { FANOUT_GROUP_READERS, FeedFanout } from '../src/feed/feed-fanout.js';
+import { FANOUT_GROUP_READERS, FeedFanout, PAIR_KEYS_LAYOUT } from '../src/feed/feed-fanout.js';
 import { FanInPromotionHandler, FanInPromotionStepHandler } from '../src/stream/handlers/follow-graph.handlers.js';
 import { TimelineRepository, toTimelineItem } from '../src/feed/timeline.repository.js';
 import { dayAttribute } from '../src/posts/feed-days.js';
@@ -243,6 +243,46 @@ describe('personal feed (e2e)', () => {
       }),
     );
     expect(left.Count).toBe(UNFOLLOW_TIMELINE);
+  });
+
+  it('an unfollow of an edge made before the pair keys, on a table older than them, finds the entries without GSI6 keys in the window (review 21b, L-d)', async () => {
+    const [reader, author] = [await signUp(t), await signUp(t)];
+    await follow(reader, author.userId); // followed before TIMELINE_PAIR_KEYS_SINCE
+    const posts = [await draft(author, 'Old one'), await draft(author, 'Old two')];
+    const publishedAt: string[] = [];
+    for (const id of posts) publishedAt.push(((await publish(author, id)).body as { publishedAt: string }).publishedAt);
+    await processStream(t);
+    // The entries as the version before the pair keys wrote them, on a table created before them.
+    for (const [i, id] of posts.entries())
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: Keys.timelineEntry(reader.userId, publishedAt[i], id),
+          UpdateExpression: 'REMOVE GSI6PK, GSI6SK',
+          ConditionExpression: 'attribute_exists(PK)',
+        }),
+      );
+    const baseline = await t.getItem(Keys.migrationBaseline.PK, Keys.migrationBaseline.SK);
+    const setBaseline = (version: number) =>
+      t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: Keys.migrationBaseline,
+          UpdateExpression: 'SET #version = :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': version },
+        }),
+      );
+    await setBaseline(PAIR_KEYS_LAYOUT - 1);
+    try {
+      await t.api.delete(`/api/v1/users/${author.userId}/follow`).set('authorization', reader.bearer).expect(200);
+      await processStream(t);
+    } finally {
+      await setBaseline(Number(baseline?.version));
+    }
+    for (const [i, id] of posts.entries()) expect(await timelineEntry(reader, id, publishedAt[i])).toBeUndefined();
+    const days = Keys.feedDays(reader.userId);
+    expect((await t.getItem(days.PK, days.SK))?.[dayAttribute(publishedAt[0])] ?? 0).toBe(0);
   });
 
   it('publishing and unpublishing 5 times before the processor runs costs no timeline write (review #5)', async () => {

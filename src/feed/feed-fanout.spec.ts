@@ -5,7 +5,7 @@ import { loadConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import { PostsRepository } from '../posts/posts.repository.js';
-import { FeedFanout, PAIR_INDEX_LAG_MS, PAIR_KEYS_LAYOUT, TIMELINE_PAIR_KEYS_SINCE } from './feed-fanout.js';
+import { FeedFanout, PAIR_KEYS_LAYOUT, TIMELINE_PAIR_KEYS_SINCE } from './feed-fanout.js';
 import { TimelineRepository } from './timeline.repository.js';
 
 const DAY_MS = 86_400_000;
@@ -72,12 +72,5 @@ describe('FeedFanout.unfollowed: which Query finds the author entries (review 21
     const { sourceOf, layoutReads } = await fanoutAt(since + 32 * DAY_MS);
     expect(await sourceOf(since - 90 * DAY_MS)).toBe('pair');
     expect(layoutReads.count).toBe(0);
-  });
-
-  it('reads the whole window for an edge younger than GSI6 lag, whatever the table', async () => {
-    const now = since + 10 * DAY_MS;
-    const { sourceOf } = await fanoutAt(now, PAIR_KEYS_LAYOUT);
-    expect(await sourceOf(now - PAIR_INDEX_LAG_MS + 1)).toBe('window');
-    expect(await sourceOf(now - PAIR_INDEX_LAG_MS)).toBe('pair');
   });
 });

@@ -47,21 +47,15 @@ export const PAIR_KEYS_LAYOUT = 14;
  */
 export const TIMELINE_PAIR_KEYS_SINCE = '2026-12-15T00:00:00.000Z';
 /**
- * An edge younger than this is unfollowed by the window Query too: GSI6 is eventually consistent,
- * and an entry fanned out moments before (a follow, publish, unfollow within seconds) may not be
- * in it yet, where the window Query reads the base table.
+ * Which Query finds an unfollowed author's entries: `'before-pair-keys'` for an edge made before
+ * `TIMELINE_PAIR_KEYS_SINCE` (or of unknown age) while entries of before can still be in the
+ * window: the reader's whole window unless the table is new enough (`PAIR_KEYS_LAYOUT`); `'pair'`
+ * otherwise. Not by the edge's youth: GSI6 is eventually consistent, but a window read for every
+ * edge younger than its lag would give a follow/unfollow loop the whole window's read each time
+ * again (review 21a, M4); the entries GSI6 has not caught up with are left (docs/data-model.md).
  */
-export const PAIR_INDEX_LAG_MS = 10_000;
-
-/**
- * Which Query finds an unfollowed author's entries: `'window'` (the reader's whole window, base
- * table) for an edge too young for GSI6 to have caught up; `'before-pair-keys'` for an edge made
- * before `TIMELINE_PAIR_KEYS_SINCE` (or of unknown age) while entries of before can still be in the
- * window: the window unless the table is new enough (`PAIR_KEYS_LAYOUT`); `'pair'` otherwise.
- */
-export function unfollowSource(followedAt: string | undefined, now: Date): 'pair' | 'window' | 'before-pair-keys' {
+export function unfollowSource(followedAt: string | undefined, now: Date): 'pair' | 'before-pair-keys' {
   const followed = followedAt === undefined ? Number.NaN : Date.parse(followedAt);
-  if (now.getTime() - followed < PAIR_INDEX_LAG_MS) return 'window';
   const since = Date.parse(TIMELINE_PAIR_KEYS_SINCE);
   const beforeKeys = Number.isNaN(followed) || followed < since;
   return beforeKeys && Date.parse(windowStart(now)) <= since ? 'before-pair-keys' : 'pair';
@@ -168,18 +162,17 @@ export class FeedFanout {
    * `authorLeft` for an unfollow: the author's entries found on the (reader, author) index, so
    * its cost is that author's entries in the timeline (0.5 RCU for none), not the reader's whole
    * window, which a follow/unfollow loop made the stream worker read each time (review 21a, M4).
-   * An edge made moments ago (GSI6 may lag), or on a table older than the index keys before
-   * `TIMELINE_PAIR_KEYS_SINCE` (its entries may have none; or without `followedAt`), takes the
-   * window Query instead (`unfollowSource`; the table's layout is one GetItem, 0.5 RCU, read only
-   * then). Left: an entry fanned out less than GSI6's lag before an old edge's unfollow is handled
-   * stays, hidden on read, until it expires or `db:check-counts --fix`.
+   * An edge made before `TIMELINE_PAIR_KEYS_SINCE` (or without `followedAt`) on a table older than
+   * the index keys (its entries may have none) takes the window Query instead (`unfollowSource`;
+   * the table's layout is one GetItem, 0.5 RCU, read only for such an edge). Left: an entry fanned
+   * out less than GSI6's lag (eventually consistent) before the unfollow is handled stays, hidden
+   * on read, until it expires or `db:check-counts --fix`.
    */
   async unfollowed(readerId: string, authorId: string, followedAt?: string): Promise<number> {
     const now = this.clock.now();
-    let source = unfollowSource(followedAt, now);
-    if (source === 'before-pair-keys')
-      source = (await this.timeline.tableCreatedAtLayout()) >= PAIR_KEYS_LAYOUT ? 'pair' : 'window';
-    return this.timeline.removeAuthorEntries(readerId, authorId, now, source);
+    const pair =
+      unfollowSource(followedAt, now) === 'pair' || (await this.timeline.tableCreatedAtLayout()) >= PAIR_KEYS_LAYOUT;
+    return this.timeline.removeAuthorEntries(readerId, authorId, now, pair ? 'pair' : 'window');
   }
 
   /** Whether the author is fanned in: flagged, or past the threshold now (then flagged here, once). */

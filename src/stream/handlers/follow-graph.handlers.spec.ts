@@ -102,7 +102,7 @@ describe('FollowEdgeHandler: an unfollow', () => {
   it("hands the removed edge's followedAt to the fan-out, which picks the Query by the edge's age (review 21b, L-d)", async () => {
     const { edge, unfollows } = await handlersOver({});
     const followedAt = '2026-11-01T10:00:00.000Z';
-    await edge.handle(change('REMOVE', undefined, { followerId: 'r1', authorId: 'a1', followedAt }), 'r1');
+    await edge.handle(change('REMOVE', undefined, { followerId: 'r1', authorId: 'a1', followedAt }));
     expect(unfollows).toEqual([['r1', 'a1', followedAt]]);
   });
 });
