@@ -153,6 +153,18 @@ describe("EventsRepository.dueDeliveries: one webhook's own due partition", () =
     expect(back.items.map((d) => d.eventId)).toEqual(['h0', 'h1', 'h2']);
   });
 
+  it('the look at the old partition after 0013: one Query of it with Limit 1, true only when something there is due', async () => {
+    const { repository, add, db } = setUp();
+    add(new Date(NOW.getTime() - 1), 'new-layout', HEALTHY, false);
+    add(new Date(NOW.getTime() + 1), 'later', HEALTHY);
+    expect(await repository.legacyDueAny(NOW)).toBe(false);
+    add(new Date(NOW.getTime() - 1), 'from-old-build', HEALTHY);
+    expect(await repository.legacyDueAny(NOW)).toBe(true);
+    for (const [{ input }] of db.send.mock.calls) {
+      expect(input).toMatchObject({ Limit: 1, ExpressionAttributeValues: { ':pk': 'WEBHOOKS#DUE' } });
+    }
+  });
+
   it('the old partition is retired once migration 0013 is applied, or the table was created at its layout', async () => {
     const { repository, migrations } = setUp();
     migrations.push({ PK: 'MIGRATION', SK: 'BASELINE', version: 12 });

@@ -234,6 +234,25 @@ export class EventsRepository {
   }
 
   /**
+   * Whether anything is due in the partition of every webhook before migration 0013
+   * (`WEBHOOKS#DUE`): the dispatcher's look there once 0013 is applied, for a version before it
+   * that still writes it (a rollback, an old image started later: review 21b M-a). One Query of
+   * GSI1 with `Limit: 1` (0.5 RCU).
+   */
+  async legacyDueAny(now: Date): Promise<boolean> {
+    const { Items = [] } = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: INDEX_PATTERNS.dueDeliveries.index,
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
+        ExpressionAttributeValues: { ':pk': EventIndexKeys.legacyDuePartition, ':upper': `${now.toISOString()}$` },
+        Limit: 1,
+      }),
+    );
+    return Items.length > 0;
+  }
+
+  /**
    * The due deliveries in the partition of every webhook before migration 0013 (what a version
    * before it wrote, during a rolling deploy, until 0013 has moved them): up to `limit` due by
    * `now`, the longest due first (one Query of GSI1 `WEBHOOKS#DUE`). Those of the `skipTargets` (webhooks with all their slots in flight) are

@@ -55,6 +55,7 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
       ),
     ),
     legacyDueRetired: jest.fn(() => Promise.resolve(migration.retired)),
+    legacyDueAny: jest.fn((now: Date) => Promise.resolve(due(now).some((d) => legacy.has(keyOf(d))))),
     payloads: jest.fn((ids: readonly string[]) =>
       Promise.resolve(new Map(ids.filter((id) => payloads.has(id)).map((id) => [id, payloads.get(id)!]))),
     ),
@@ -357,13 +358,48 @@ describe('WebhookDispatcher', () => {
     expect(events.legacyDueDeliveries.mock.calls.length).toBeGreaterThanOrEqual(2);
   });
 
-  it('once migration 0013 is applied, the old partition is read no more, nor asked about again', async () => {
+  it('once migration 0013 is applied, the old partition is only looked at (Limit 1) once a minute at most while nothing is due there, and 0013 not asked about again', async () => {
     const { dispatcher, enqueue, events } = setUp([A]);
     enqueue('e1', A);
     expect(await dispatcher.dispatchDue()).toBe(1);
     expect(await dispatcher.dispatchDue()).toBe(0);
     expect(events.legacyDueRetired).toHaveBeenCalledTimes(1);
+    expect(events.legacyDueAny).toHaveBeenCalledTimes(1);
     expect(events.legacyDueDeliveries).not.toHaveBeenCalled();
+  });
+
+  it('after migration 0013, a delivery a version before writes to the old partition (a rollback) is still sent, and its claim moves it (review 21b M-a)', async () => {
+    const { dispatcher, enqueue, sender, events, legacy } = setUp([A]);
+    enqueue('from-old-build', A, {}, true);
+    expect(await dispatcher.dispatchDue()).toBe(1);
+    expect(sender.send.mock.calls.map(([url, id]) => [url, id])).toEqual([[A, 'from-old-build']]);
+    expect(legacy.size).toBe(0);
+    expect(events.legacyDueRetired).toHaveBeenCalledTimes(1);
+    expect(events.legacyDueAny).toHaveBeenCalledTimes(1);
+  });
+
+  it('after migration 0013, the look at the old partition goes on for the process\'s life: a delivery written there later is sent at the next look, a minute on at most', async () => {
+    const { dispatcher, enqueue, sender, events } = setUp([A]);
+    let monotonic = 1_000_000;
+    const now = jest.spyOn(performance, 'now').mockImplementation(() => monotonic);
+    try {
+      expect(await dispatcher.dispatchDue()).toBe(0);
+      enqueue('from-old-build', A, {}, true); // an old instance, started after 0013, stores a delivery
+      monotonic += 59_000;
+      expect(await dispatcher.dispatchDue()).toBe(0); // within the minute: not looked at again
+      expect(events.legacyDueAny).toHaveBeenCalledTimes(1);
+      monotonic += 1_000;
+      expect(await dispatcher.dispatchDue()).toBe(1);
+      expect(sender.send.mock.calls.map(([, id]) => id)).toEqual(['from-old-build']);
+      for (let i = 0; i < 3; i++) {
+        monotonic += 60_000;
+        expect(await dispatcher.dispatchDue()).toBe(0);
+      }
+      expect(events.legacyDueAny).toHaveBeenCalledTimes(5);
+      expect(events.legacyDueRetired).toHaveBeenCalledTimes(1);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('with no webhook configured, start() runs no loop', async () => {

@@ -21,9 +21,11 @@ const POOL_SIZE = 25;
 export const WEBHOOK_IN_FLIGHT_PER_TARGET = 4;
 
 /**
- * Until migration 0013 is applied, how often the dispatcher asks whether it is (by the process's
- * monotonic clock): meanwhile it also reads the one due partition of the version before,
- * `WEBHOOKS#DUE`.
+ * How often the dispatcher asks about the one due partition of the version before, `WEBHOOKS#DUE`
+ * (by the process's monotonic clock): until migration 0013 is applied, whether it is (meanwhile it
+ * reads that partition on every fill); after, whether anything is due there (a version before 0013
+ * still writes it: a rollback, an old image started later), and then it reads it on every fill
+ * until the next look.
  */
 const LEGACY_CHECK_MS = 60_000;
 
@@ -75,8 +77,11 @@ export class WebhookDispatcher {
   private readonly legacyPosition: DueReadPosition = {};
   /** Whose partition the next fill reads first (round-robin). */
   private turn = 0;
-  /** Whether the old partition is retired (migration 0013 applied), and when the host last asked. */
-  private legacy = { retired: false, checkedAt: Number.NEGATIVE_INFINITY };
+  /**
+   * Whether the old partition is retired (migration 0013 applied), whether to read it (not retired,
+   * or the last look found something due there), and when the dispatcher last asked.
+   */
+  private legacy = { retired: false, read: true, checkedAt: Number.NEGATIVE_INFINITY };
 
   constructor(
     private readonly events: EventsRepository,
@@ -246,15 +251,21 @@ export class WebhookDispatcher {
   }
 
   /**
-   * The due deliveries still in the old partition (`WEBHOOKS#DUE`, written by a version before
-   * migration 0013) while that is not applied, those of `skip` (the full webhooks) left out; none
-   * once it is. Whether it is, is asked at most once per LEGACY_CHECK_MS, and never again once so.
+   * The due deliveries in the old partition (`WEBHOOKS#DUE`, written by a version before migration
+   * 0013), those of `skip` (the full webhooks) left out. Once per LEGACY_CHECK_MS: while 0013 is not
+   * applied, asks whether it is (read on every fill meanwhile); once it is (never asked again), looks
+   * whether anything is due there (one Query of `Limit: 1`) and reads it on every fill until the next
+   * look only if so. So a delivery a version before writes after 0013 (a rollback, an old image
+   * started later) still goes out, and its claim moves it to the new partition (review 21b M-a: the
+   * old partition was read no more once 0013 was applied, and such deliveries were stranded).
    */
   private async legacyDue(now: Date, limit: number, skip: readonly string[]): Promise<WebhookDelivery[]> {
-    if (!this.legacy.retired && performance.now() - this.legacy.checkedAt >= LEGACY_CHECK_MS) {
-      this.legacy = { retired: await this.events.legacyDueRetired(), checkedAt: performance.now() };
+    if (performance.now() - this.legacy.checkedAt >= LEGACY_CHECK_MS) {
+      const retired = this.legacy.retired || (await this.events.legacyDueRetired());
+      const read = !retired || (await this.events.legacyDueAny(now));
+      this.legacy = { retired, read, checkedAt: performance.now() };
     }
-    if (this.legacy.retired) return [];
+    if (!this.legacy.read) return [];
     return this.events.legacyDueDeliveries(now, limit, skip, this.legacyPosition);
   }
 
