@@ -756,6 +756,21 @@ describe('db:migrate (e2e)', () => {
       expect(await app.app.get(WebhookDispatcher).dispatchDue()).toBe(3);
       expect(calls.sort()).toEqual(['old-1', 'old-2', 'old-3', 'rolling-1']);
       expect(await pending()).toEqual([]);
+
+      // After 0013, an instance of the version before (a rollback) writes the old partition again: a
+      // dispatcher started after 0013 still looks there, sends it, and its claim moves it (review 21b M-a).
+      await recordOld(['after-0013']);
+      const later = await createTestApp(
+        { WEBHOOK_URLS: url, WEBHOOK_SECRET: 'migration-secret-0123456789abcdefghijklmnopqrstuvwxyz' },
+        { tableName: t.tableName },
+      );
+      try {
+        expect(await later.app.get(WebhookDispatcher).dispatchDue()).toBe(1);
+      } finally {
+        await later.close();
+      }
+      expect(calls.filter((id) => id === 'after-0013')).toHaveLength(1);
+      expect(await pending()).toEqual([]);
     } finally {
       await app.close();
       receiver.close();

@@ -378,7 +378,7 @@ describe('WebhookDispatcher', () => {
     expect(events.legacyDueAny).toHaveBeenCalledTimes(1);
   });
 
-  it('after migration 0013, the look at the old partition goes on for the process\'s life: a delivery written there later is sent at the next look, a minute on at most', async () => {
+  it("after migration 0013, the look at the old partition goes on for the process's life: a delivery written there later is sent at the next look, a minute on at most", async () => {
     const { dispatcher, enqueue, sender, events } = setUp([A]);
     let monotonic = 1_000_000;
     const now = jest.spyOn(performance, 'now').mockImplementation(() => monotonic);
