@@ -767,7 +767,7 @@ describe('db:migrate (e2e)', () => {
       try {
         expect(await later.app.get(WebhookDispatcher).dispatchDue()).toBe(1);
       } finally {
-        await later.close();
+        await later.app.close(); // not `close()`: that deletes the shared table
       }
       expect(calls.filter((id) => id === 'after-0013')).toHaveLength(1);
       expect(await pending()).toEqual([]);
