@@ -30,7 +30,19 @@ describe('outboundEventOf', () => {
     const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
     expect(mapped?.event).toMatchObject({ type: 'post.published', occurredAt: '2026-11-26T08:00:00.000Z' });
     expect(Object.keys(mapped!.event.data).sort()).toEqual(
-      ['authorId', 'authorUsername', 'categoryId', 'excerpt', 'id', 'publishedAt', 'slug', 'tagIds', 'title'].sort(),
+      [
+        'authorId',
+        'authorUsername',
+        'categoryId',
+        'excerpt',
+        'id',
+        'publishedAt',
+        'slug',
+        'tagIds',
+        'title',
+        'updatedAt',
+        'version',
+      ].sort(),
     );
     expect(mapped?.ownerId).toBe('u1');
     expect(outboundEventOf(change({ oldImage: published, newImage: { ...published, title: 'U' } }), 'post')).toBe(
@@ -79,9 +91,25 @@ describe('outboundEventOf', () => {
     const live = { ...post, status: 'published', publishedAt: '2026-11-25T08:00:00.000Z', version: 2 };
     const edit = { ...live, title: 'U', updatedAt: '2026-11-26T08:00:00.000Z', version: 3 };
     const mapped = outboundEventOf(change({ oldImage: live, newImage: edit }), 'post');
-    expect(mapped?.event).toMatchObject({ type: 'post.updated', data: { id: 'p1', title: 'U', slug: 's' } });
+    // The summary's version and save time: a mirror keeps the highest version per post (review 21b L-a).
+    expect(mapped?.event).toMatchObject({
+      type: 'post.updated',
+      data: { id: 'p1', title: 'U', slug: 's', version: 3, updatedAt: '2026-11-26T08:00:00.000Z' },
+    });
     expect(Object.keys(mapped!.event.data).sort()).toEqual(
-      ['authorId', 'authorUsername', 'categoryId', 'excerpt', 'id', 'publishedAt', 'slug', 'tagIds', 'title'].sort(),
+      [
+        'authorId',
+        'authorUsername',
+        'categoryId',
+        'excerpt',
+        'id',
+        'publishedAt',
+        'slug',
+        'tagIds',
+        'title',
+        'updatedAt',
+        'version',
+      ].sort(),
     );
     expect(mapped?.ownerId).toBe('u1');
     // A post scheduled at its last write whose time has come by this edit: it is out, so announced.

@@ -31,6 +31,11 @@ export function outboundEventId(change: ItemChange): string {
 
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
+/**
+ * `post.published`'s and `post.updated`'s data. `version` (the summary's, raised by every save) and
+ * `updatedAt` (the save's clock) order two events about one post where `occurredAt` (to the second)
+ * cannot: a mirror keeps the highest `version` per post id (review 21b L-a).
+ */
 function postData(image: Item): OutboundEvent['data'] {
   return {
     id: String(image.id),
@@ -42,6 +47,8 @@ function postData(image: Item): OutboundEvent['data'] {
     categoryId: str(image.categoryId),
     tagIds: Array.isArray(image.tagIds) ? image.tagIds.map(String) : [],
     publishedAt: str(image.publishedAt),
+    version: typeof image.version === 'number' ? image.version : null,
+    updatedAt: str(image.updatedAt),
   };
 }
 

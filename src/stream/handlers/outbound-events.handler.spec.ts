@@ -78,6 +78,8 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
             categoryId: 'c1',
             tagIds: ['t1', 't2'],
             publishedAt: LIVE_SINCE,
+            version: 4,
+            updatedAt: WRITTEN,
           },
         }),
         ownerId: 'u1',
@@ -95,10 +97,21 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
       await handler.handle(modify(live, edited));
       expect(recorded).toEqual([]);
     }
-    // Edited again since: still published at the same time, so this edit's event goes out too.
-    const { handler, recorded } = setUp(summary({ title: 'Later', version: 7 }));
+  });
+
+  it('drops an edit handled after a newer save of the post: the newer edit goes out, the older one sends nothing', async () => {
+    // Two edits; the second (version 5) is saved before the first (version 4) is handled.
+    const second = summary({ title: 'Fixed', updatedAt: WRITTEN, version: 5 });
+    const { handler, recorded } = setUp(second);
     await handler.handle(modify(live, edited));
-    expect(recorded.map((r) => r.event.type)).toEqual(['post.updated']);
+    expect(recorded).toEqual([]);
+    await handler.handle({ ...modify(edited, second), eventId: 'rec-2' });
+    expect(recorded.map((r) => [r.event.type, r.event.data.title, r.event.data.version])).toEqual([
+      ['post.updated', 'Fixed', 5],
+    ]);
+    // The first again, handled last (a replayed dead letter): still nothing.
+    await handler.handle(modify(live, edited));
+    expect(recorded).toHaveLength(1);
   });
 
   it('stores nothing for what is not an edit of a live post: a scheduled post, a rename, a publication change, an erasure', async () => {

@@ -22,7 +22,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * was down): a publication or a new comment is announced only if it is still so when handled, read
  * consistently (one GetItem), so a receiver never gets `post.published` (or `post.scheduled`, or an
  * edit's `post.updated`) for a post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4),
- * nor `post.unpublished` for a post live again since.
+ * nor `post.unpublished` for a post live again since, nor an edit's `post.updated` after a newer save
+ * of the post (whose own event stands: review 21b L-a).
  */
 @Injectable()
 export class OutboundEventsHandler implements StreamHandler {
@@ -56,8 +57,9 @@ export class OutboundEventsHandler implements StreamHandler {
     const { event } = mapped;
     if (event.type === 'post.published' || event.type === 'post.scheduled' || event.type === 'post.updated') {
       const current = await this.posts.findSummary(String(event.data.id));
-      const still = current?.status === 'published' && current.publishedAt === event.data.publishedAt;
-      return still ? mapped : undefined;
+      if (current?.status !== 'published' || current.publishedAt !== event.data.publishedAt) return undefined;
+      // An edit handled after a newer save of the post: that save's own post.updated stands (review 21b L-a).
+      return event.type === 'post.updated' && current.version > Number(event.data.version) ? undefined : mapped;
     }
     if (event.type === 'post.unpublished') {
       // Handled late, after the post went live again: its post.published stands, this is stale.
