@@ -389,7 +389,10 @@ describe('outbound events and webhooks (e2e)', () => {
     const publishAt = new Date(t.clock.now().getTime() + 86_400_000).toISOString();
     await publish(scheduled.id, { publishAt });
     await processStream(t);
-    // One edit of the live post (title and body), then what is not an edit: a like, a view, a comment.
+    // Two edits of the live post, the second (title and body) saved before the first's record is
+    // handled: the first sends nothing, the newer one stands (review 21b L-a). Then what is not an
+    // edit: a like, a view, a comment.
+    await edit(live.id, { title: 'Mirrored, first try' });
     await edit(live.id, { title: 'Mirrored, edited', content: 'A new body' });
     await t.api.put(`/api/v1/posts/${live.id}/like`).set('authorization', reader.bearer).expect(200);
     await t.api.post(`/api/v1/posts/${live.id}/views`).set('authorization', reader.bearer).expect(200);
@@ -415,10 +418,15 @@ describe('outbound events and webhooks (e2e)', () => {
           slug: live.slug,
           title: 'Mirrored, edited',
           authorId: author.userId,
+          version: expect.any(Number),
+          updatedAt: expect.any(String),
         }),
       },
     ]);
     expect(got(ok, live.id).map((e) => e.type)).toEqual(['post.published', 'post.updated']);
+    // The edit's version is above the publication's: a mirror keeps the highest one.
+    const [published] = got(ok, live.id);
+    expect(Number(updates[0]!.data.version)).toBeGreaterThan(Number(published!.data.version));
     expect(got(ok, scheduled.id)).toEqual([
       { type: 'post.deleted', data: { id: scheduled.id, slug: null } },
       { type: 'post.scheduled', data: { id: scheduled.id, publishedAt: publishAt } },
