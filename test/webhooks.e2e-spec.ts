@@ -426,7 +426,7 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(got(ok, live.id).map((e) => e.type)).toEqual(['post.published', 'post.updated']);
     // The edit's version is above the publication's: a mirror keeps the highest one.
     const [published] = got(ok, live.id);
-    expect(Number(updates[0]!.data.version)).toBeGreaterThan(Number(published!.data.version));
+    expect(Number(updates[0].data.version)).toBeGreaterThan(Number(published.data.version));
     expect(got(ok, scheduled.id)).toEqual([
       { type: 'post.deleted', data: { id: scheduled.id, slug: null } },
       { type: 'post.scheduled', data: { id: scheduled.id, publishedAt: publishAt } },

@@ -12,6 +12,21 @@ const change = (over: Partial<ItemChange>): ItemChange => ({
   ...over,
 });
 
+/** `post.published`'s and `post.updated`'s data: `version` and `updatedAt` order them (review 21b L-a). */
+const POST_DATA_KEYS = [
+  'authorId',
+  'authorUsername',
+  'categoryId',
+  'excerpt',
+  'id',
+  'publishedAt',
+  'slug',
+  'tagIds',
+  'title',
+  'updatedAt',
+  'version',
+];
+
 const post = { id: 'p1', slug: 's', title: 'T', excerpt: 'e', authorId: 'u1', tagIds: ['t1'], passwordHash: 'x' };
 
 describe('outboundEventOf', () => {
@@ -29,21 +44,7 @@ describe('outboundEventOf', () => {
     const published = { ...post, status: 'published', publishedAt: '2026-11-26T08:00:00.000Z' };
     const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post');
     expect(mapped?.event).toMatchObject({ type: 'post.published', occurredAt: '2026-11-26T08:00:00.000Z' });
-    expect(Object.keys(mapped!.event.data).sort()).toEqual(
-      [
-        'authorId',
-        'authorUsername',
-        'categoryId',
-        'excerpt',
-        'id',
-        'publishedAt',
-        'slug',
-        'tagIds',
-        'title',
-        'updatedAt',
-        'version',
-      ].sort(),
-    );
+    expect(Object.keys(mapped!.event.data).sort()).toEqual(POST_DATA_KEYS);
     expect(mapped?.ownerId).toBe('u1');
     expect(outboundEventOf(change({ oldImage: published, newImage: { ...published, title: 'U' } }), 'post')).toBe(
       undefined,
@@ -96,21 +97,7 @@ describe('outboundEventOf', () => {
       type: 'post.updated',
       data: { id: 'p1', title: 'U', slug: 's', version: 3, updatedAt: '2026-11-26T08:00:00.000Z' },
     });
-    expect(Object.keys(mapped!.event.data).sort()).toEqual(
-      [
-        'authorId',
-        'authorUsername',
-        'categoryId',
-        'excerpt',
-        'id',
-        'publishedAt',
-        'slug',
-        'tagIds',
-        'title',
-        'updatedAt',
-        'version',
-      ].sort(),
-    );
+    expect(Object.keys(mapped!.event.data).sort()).toEqual(POST_DATA_KEYS);
     expect(mapped?.ownerId).toBe('u1');
     // A post scheduled at its last write whose time has come by this edit: it is out, so announced.
     const due = { ...live, publishedAt: '2026-11-26T07:00:00.000Z' };
