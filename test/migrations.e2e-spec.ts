@@ -15,6 +15,7 @@ import { feedDayCounts } from '../src/migrations/0009-feed-day-counts.js';
 import { plainLegacyText } from '../src/migrations/0014-plain-legacy-text.js';
 import { hasUnsafeCharacters, plainTextOf } from '../src/common/validation/identifiers.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
+import type { ItemUpdate } from '../src/migrations/migration.js';
 import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
@@ -843,7 +844,7 @@ describe('db:migrate (e2e)', () => {
       const read = (
         await t.client.send(new GetItemCommand({ TableName: t.tableName, Key: rawKey, ConsistentRead: true }))
       ).Item!;
-      const stale = plainLegacyText.migrate(read)!;
+      const stale = plainLegacyText.migrate(read) as ItemUpdate;
       await write(edited, 'content = :c, version = version + :one', { ':c': 'Edited since', ':one': 1 });
       await expect(
         t.client.send(

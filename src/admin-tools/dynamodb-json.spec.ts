@@ -83,5 +83,8 @@ describe('DynamoDB JSON lines', () => {
 
   it('estimates item sizes from names and values', () => {
     expect(itemSize(itemFromJson({ PK: { S: 'abc' }, n: { N: '100' } }))).toBe(2 + 3 + 1 + 3);
+    // A map or list: 3 bytes of overhead and 1 per element (DynamoDB's documented rule).
+    expect(itemSize({ m: { M: { a: { S: 'xy' }, b: { S: 'z' } } } })).toBe(1 + 3 + (1 + 2 + 1) + (1 + 1 + 1));
+    expect(itemSize({ l: { L: [{ S: 'xy' }, { S: 'z' }] } })).toBe(1 + 3 + (1 + 2) + (1 + 1));
   });
 });

@@ -171,7 +171,10 @@ export function parseExportLine(line: string): Item {
   return itemFromJson(parsed.Item);
 }
 
-/** The item's size as DynamoDB bills it, approximately: names plus values, in bytes. */
+/**
+ * The item's size as DynamoDB bills it, approximately: names plus values, in bytes (a list or map
+ * 3 bytes of overhead and 1 per element, as `src/dynamo/item-size.ts`).
+ */
 export function itemSize(item: Item): number {
   let size = 0;
   for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + valueSize(value);
@@ -185,7 +188,7 @@ function valueSize(value: AttributeValue): number {
   if (value.SS !== undefined) return value.SS.reduce((n, s) => n + Buffer.byteLength(s), 0);
   if (value.NS !== undefined) return value.NS.reduce((n, s) => n + s.length, 0);
   if (value.BS !== undefined) return value.BS.reduce((n, b) => n + b.byteLength, 0);
-  if (value.M !== undefined) return 3 + itemSize(value.M);
+  if (value.M !== undefined) return 3 + itemSize(value.M) + Object.keys(value.M).length;
   if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + 1 + valueSize(v), 0);
   return 1;
 }

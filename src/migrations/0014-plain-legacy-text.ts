@@ -1,7 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { hasUnsafeCharacters, plainTextOf } from '../common/validation/identifiers.js';
+import { itemSize } from '../admin-tools/dynamodb-json.js';
+import { hasUnsafeCharacters, plainTextOf, withoutUnsafeCharacters } from '../common/validation/identifiers.js';
 import { ENTITY } from '../dynamo/keys.js';
-import type { Item, ItemUpdate, Migration } from './migration.js';
+import { MAX_CONTENT_BYTES } from '../posts/dto/post.dto.js';
+import type { Item, ItemSkipped, ItemUpdate, Migration } from './migration.js';
 
 /**
  * The items that hold free text (docs/data-model.md, "Free text": what `PlainText` checks on the way
@@ -21,6 +23,19 @@ const FREE_TEXT_ENTITIES: readonly string[] = [
   ENTITY.Tag,
   ENTITY.Category,
 ];
+
+/**
+ * The free text the API bounds in UTF-8 bytes (not only in characters), by entity and attribute:
+ * U+FFFD is 3 bytes where a C0 control is 1 and a C1 control 2, so replacing can take such a field
+ * past its bound; it then has the characters dropped (review 21b L-e). Every other bound counts
+ * characters, which the replacement keeps.
+ */
+const BYTE_BOUNDS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  [ENTITY.PostContent]: { content: MAX_CONTENT_BYTES },
+};
+
+/** DynamoDB's bound on an item (attribute names and values): an update past it fails, and stops the run. */
+export const MAX_ITEM_BYTES = 400 * 1024;
 
 /** The value with its strings made plain (`plainTextOf`), at any depth; undefined when none needed it. */
 export function plainValueOf(value: AttributeValue): AttributeValue | undefined {
@@ -43,7 +58,10 @@ export function plainValueOf(value: AttributeValue): AttributeValue | undefined 
  * characters (a form feed, an ESC, U+009B), written by an older version or `db:import`, which the
  * API serves as they are and refuses when a client sends the field back unchanged. Each such string
  * of an item that holds free text gets the characters replaced by U+FFFD (`plainTextOf`: tab, line
- * feed and carriage return stay), in maps, lists and string sets too.
+ * feed and carriage return stay), in maps, lists and string sets too. Where U+FFFD would take a field
+ * past its API bound in bytes (`BYTE_BOUNDS`: a post's content, 200,000 bytes), the characters are
+ * dropped instead; an item the change would take past DynamoDB's 400 KB (imported data) is skipped,
+ * named in the run's output, rather than failing the update, which would stop the run.
  *
  * The update is conditioned on every attribute it rewrites still holding the value read, and on the
  * item's `version` where it has one, so an edit that lands first is never overwritten: the runner
@@ -65,18 +83,36 @@ export const plainLegacyText = {
     names: { '#entity': 'entity' },
     values: Object.fromEntries(FREE_TEXT_ENTITIES.map((entity, i) => [`:e${i}`, { S: entity }])),
   },
-  migrate(item: Item): ItemUpdate | undefined {
-    if (!FREE_TEXT_ENTITIES.includes(item.entity?.S ?? '')) return undefined;
+  migrate(item: Item): ItemUpdate | ItemSkipped | undefined {
+    const entity = item.entity?.S ?? '';
+    if (!FREE_TEXT_ENTITIES.includes(entity)) return undefined;
     const changes = Object.entries(item)
       .filter(([name]) => name !== 'PK' && name !== 'SK')
       .flatMap(([name, value]) => {
         const plain = plainValueOf(value);
-        return plain ? [{ name, old: value, plain }] : [];
+        if (!plain) return [];
+        const bound = BYTE_BOUNDS[entity]?.[name];
+        if (bound === undefined || value.S === undefined || Buffer.byteLength(plain.S ?? '') <= bound)
+          return [{ name, old: value, plain, dropped: false }];
+        return [{ name, old: value, plain: { S: withoutUnsafeCharacters(value.S) }, dropped: true }];
       });
     if (changes.length === 0) return undefined;
+    const size = itemSize({ ...item, ...Object.fromEntries(changes.map(({ name, plain }) => [name, plain])) });
+    if (size > MAX_ITEM_BYTES)
+      return {
+        skipped: `made plain it would be about ${size} bytes, past DynamoDB's 400 KB item bound (${changes.map((c) => c.name).join(', ')}: shorten or clean by hand)`,
+      };
+    const replaced = changes.filter((c) => !c.dropped).map((c) => c.name);
+    const dropped = changes.filter((c) => c.dropped).map((c) => c.name);
+    const what = [
+      ...(replaced.length ? [`control characters replaced in ${replaced.join(', ')}`] : []),
+      ...(dropped.length
+        ? [`control characters dropped in ${dropped.join(', ')} (U+FFFD would pass its byte bound)`]
+        : []),
+    ];
     const version = item.version?.N !== undefined ? { N: item.version.N } : undefined;
     return {
-      description: `${item.PK?.S} ${item.SK?.S}: control characters replaced in ${changes.map((c) => c.name).join(', ')}`,
+      description: `${item.PK?.S} ${item.SK?.S}: ${what.join('; ')}`,
       updateExpression: `SET ${changes.map((_, i) => `#a${i} = :n${i}`).join(', ')}`,
       conditionExpression: [
         'attribute_exists(PK)',

@@ -8,7 +8,9 @@ import { shardListingPartitions } from './0006-shard-listing-partitions.js';
 import { likeShards } from './0008-like-shards.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
-import { plainLegacyText, plainValueOf } from './0014-plain-legacy-text.js';
+import { MAX_ITEM_BYTES, plainLegacyText, plainValueOf } from './0014-plain-legacy-text.js';
+import { itemSize } from '../admin-tools/dynamodb-json.js';
+import { MAX_CONTENT_BYTES } from '../posts/dto/post.dto.js';
 import { shardOf } from '../dynamo/sharding.js';
 import { MIGRATIONS } from './index.js';
 import { type ItemUpdate, migrationLabel } from './migration.js';
@@ -287,7 +289,7 @@ describe('0014-plain-legacy-text', () => {
       entity: { S: 'PostLink' },
       summary: { M: { title: { S: legacy }, tagIds: { L: [{ S: 't1' }] }, version: { N: '7' } } },
     };
-    const update = plainLegacyText.migrate(link)!;
+    const update = plainLegacyText.migrate(link) as ItemUpdate;
     expect(update.conditionExpression).toBe('attribute_exists(PK) AND #a0 = :o0');
     expect(update.values).toEqual({
       ':n0': { M: { title: { S: plain }, tagIds: { L: [{ S: 't1' }] }, version: { N: '7' } } },
@@ -299,6 +301,57 @@ describe('0014-plain-legacy-text', () => {
     expect(plainValueOf({ SS: ['a\u0001', 'a\u0002', 'b'] })).toEqual({ SS: ['a\uFFFD', 'b'] });
     expect(plainValueOf({ M: { a: { S: 'ok' }, n: { N: '1' }, b: { BOOL: true } } })).toBeUndefined();
     expect(plainValueOf({ S: 'emoji \u{1F600} and café' })).toBeUndefined();
+  });
+
+  it("drops the characters instead where U+FFFD would take a post's content past its 200,000-byte API bound (a content of mostly C0 controls)", () => {
+    const content = (text: string) => ({
+      PK: { S: 'POST#p1' },
+      SK: { S: 'CONTENT' },
+      entity: { S: 'PostContent' },
+      content: { S: text },
+    });
+    // 100,000 characters, 60,000 of them controls: 160,000 bytes; with U+FFFD it would be 280,000.
+    const legacy = 'ab\u0001\u001b'.repeat(30_000) + 'c'.repeat(40_000);
+    expect(plainLegacyText.migrate(content(legacy))).toEqual({
+      description: 'POST#p1 CONTENT: control characters dropped in content (U+FFFD would pass its byte bound)',
+      updateExpression: 'SET #a0 = :n0',
+      conditionExpression: 'attribute_exists(PK) AND #a0 = :o0',
+      names: { '#a0': 'content' },
+      values: { ':n0': { S: 'ab'.repeat(30_000) + 'c'.repeat(40_000) }, ':o0': { S: legacy } },
+    });
+    // At the bound exactly, U+FFFD; one byte past it, dropped (the form feed of a C0 control: 1 byte).
+    const atBound = 'a'.repeat(MAX_CONTENT_BYTES - 3) + '\u000c';
+    expect((plainLegacyText.migrate(content(atBound)) as ItemUpdate).values?.[':n0']).toEqual({
+      S: 'a'.repeat(MAX_CONTENT_BYTES - 3) + '\uFFFD',
+    });
+    expect((plainLegacyText.migrate(content('a' + atBound)) as ItemUpdate).values?.[':n0']).toEqual({
+      S: 'a'.repeat(MAX_CONTENT_BYTES - 2),
+    });
+    // A second run finds nothing; a field without a byte bound (a comment's content) keeps U+FFFD.
+    expect(plainLegacyText.migrate(content('ab'.repeat(30_000)))).toBeUndefined();
+    const comment = { ...content(legacy), SK: { S: 'COMMENT#c1' }, entity: { S: 'Comment' } };
+    expect((plainLegacyText.migrate(comment) as ItemUpdate).values?.[':n0']).toEqual({
+      S: 'ab\uFFFD\uFFFD'.repeat(30_000) + 'c'.repeat(40_000),
+    });
+  });
+
+  it("skips, with the reason, an item the change would take past DynamoDB's 400 KB (imported data), rather than fail the run", () => {
+    const near = (controls: number) => {
+      const item = {
+        PK: { S: 'POST#p1' },
+        SK: { S: 'COMMENT#c1' },
+        entity: { S: 'Comment' },
+        content: { S: '\u0001'.repeat(controls) },
+        authorName: { S: '' },
+      };
+      // Filled to 1,000 bytes below the bound; each C0 control grows by 2 bytes with U+FFFD.
+      return { ...item, authorName: { S: 'x'.repeat(MAX_ITEM_BYTES - 1_000 - itemSize(item)) } };
+    };
+    expect(itemSize(near(500))).toBe(MAX_ITEM_BYTES - 1_000);
+    expect(plainLegacyText.migrate(near(500))).toMatchObject({ updateExpression: 'SET #a0 = :n0' });
+    expect(plainLegacyText.migrate(near(501))).toEqual({
+      skipped: `made plain it would be about ${MAX_ITEM_BYTES + 2} bytes, past DynamoDB's 400 KB item bound (content: shorten or clean by hand)`,
+    });
   });
 
   it('leaves kinds that hold no free text and the item keys alone', () => {

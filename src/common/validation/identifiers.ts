@@ -175,6 +175,12 @@ const NOT_PLAIN_TEXT_EVERY = new RegExp(NOT_PLAIN_TEXT.source, 'gu');
  */
 export const plainTextOf = (text: string): string => text.replace(NOT_PLAIN_TEXT_EVERY, '\uFFFD');
 
+/**
+ * The same characters dropped instead (migration 0014, where U+FFFD, 3 bytes of UTF-8 for a C0
+ * control's 1, would take a field past its API bound in bytes): never longer than the text.
+ */
+export const withoutUnsafeCharacters = (text: string): string => text.replace(NOT_PLAIN_TEXT_EVERY, '');
+
 // eslint-disable-next-line no-control-regex -- control characters are what it replaces
 const NOT_PLAIN_TEXT_ALL = /[\uD800-\uDFFF\u0000-\u001F\u007F-\u009F]/gu;
 
