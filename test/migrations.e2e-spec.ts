@@ -16,6 +16,7 @@ import { plainLegacyText } from '../src/migrations/0014-plain-legacy-text.js';
 import { hasUnsafeCharacters, plainTextOf } from '../src/common/validation/identifiers.js';
 import { MIGRATIONS } from '../src/migrations/index.js';
 import type { ItemUpdate } from '../src/migrations/migration.js';
+import { itemSizeBytes } from '../src/dynamo/item-size.js';
 import { dayAttribute, timelineEntryTtl } from '../src/posts/feed-days.js';
 import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js';
@@ -883,6 +884,79 @@ describe('db:migrate (e2e)', () => {
 
       const [again] = (await rerunFromScratch(t, 14)).filter((run) => run.label === '0014-plain-legacy-text');
       expect(again).toMatchObject({ changed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('0014 drops the controls of a content U+FFFD would take past 200,000 bytes (sent back unchanged: 200), and skips, named, a comment it would take past 400 KB; the run goes on', async () => {
+    const t = await fixtureApp();
+    try {
+      await runMigrations({
+        client: t.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS.filter((migration) => migration.version < 14),
+        progress: silent,
+      });
+      const items = await t.allItems();
+      const author = items.find((i) => i.entity === 'User' && i.email === 'author@demo.example')!;
+      const post = items.find((i) => i.entity === 'Post' && i.authorId === author.id)!;
+      const content = items.find((i) => i.entity === 'PostContent' && i.PK === post.PK)!;
+      const comment = items.find((i) => i.entity === 'Comment' && typeof i.content === 'string')!;
+      // 100,000 characters, 60,000 of them C0 controls: 160,000 bytes (the old bounds allowed it); 280,000 with U+FFFD.
+      const heavy = 'ab\u0001\u001b'.repeat(30_000) + 'c'.repeat(40_000);
+      // A comment 1,000 bytes below 400 KB (imported) whose 1,000 controls would grow it by 2,000.
+      const big = '\u0007'.repeat(1_000) + 'x'.repeat(400 * 1024 - 1_000 - 1_000 - itemSizeBytes(comment));
+      for (const [item, text] of [
+        [content, heavy],
+        [comment, big],
+      ] as const)
+        await t.db.send(
+          new UpdateCommand({
+            TableName: t.tableName,
+            Key: { PK: item.PK, SK: item.SK },
+            UpdateExpression: 'SET content = :c',
+            ExpressionAttributeValues: { ':c': text },
+          }),
+        );
+
+      const lines: string[] = [];
+      const runs = await runMigrations({
+        client: t.client,
+        tableName: t.tableName,
+        migrations: MIGRATIONS,
+        progress: silent,
+        log: (line) => lines.push(line),
+      });
+      expect(runs.find((run) => run.label === '0014-plain-legacy-text')).toMatchObject({ changed: 1, skipped: 1 });
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^  skipped ${String(comment.PK)}/${String(comment.SK)}: made plain it would be about \\d+ bytes, past DynamoDB's 400 KB`,
+          ),
+        ),
+      );
+      expect((await t.getItem(String(comment.PK), String(comment.SK)))?.content).toBe(big);
+      const cleaned = (await t.getItem(String(content.PK), String(content.SK)))?.content as string;
+      expect(cleaned).toBe('ab'.repeat(30_000) + 'c'.repeat(40_000));
+
+      // The stated goal: the author sends the content back unchanged.
+      const login = await t.api
+        .post('/api/v1/auth/login')
+        .send({ email: 'author@demo.example', password: 'demo-author-pass' })
+        .expect(200);
+      const bearer = `Bearer ${login.body.accessToken}`;
+      const read = await t.api
+        .get(`/api/v1/posts/${String(post.id)}`)
+        .set('authorization', bearer)
+        .expect(200);
+      expect(read.body.content).toBe(cleaned);
+      await t.api
+        .patch(`/api/v1/posts/${String(post.id)}`)
+        .set('authorization', bearer)
+        .set('if-match', read.headers.etag)
+        .send({ content: read.body.content })
+        .expect(200);
     } finally {
       await t.close();
     }
