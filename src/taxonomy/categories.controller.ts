@@ -55,11 +55,12 @@ export class CategoriesController {
    * Create a category (admin)
    *
    * @remarks Creates a category, under `parentId` when given (422 `unknown_parent` when it does not exist). The
-   * slug comes from the name unless given; an explicit taken slug is 409 `slug_taken`.
+   * slug comes from the name unless given; an explicit taken slug is 409 `slug_taken`. A creation under a parent
+   * races every other change of the tree: the one that loses is 412 `version_mismatch` (retry it).
    */
   @Roles('admin')
   @Post()
-  @ApiProblemResponses(400, 409, 422)
+  @ApiProblemResponses(400, 409, 412, 422)
   async create(@Body() dto: CreateCategoryDto, @Res({ passthrough: true }) res: Response): Promise<CategoryDto> {
     const category = await this.taxonomy.createCategory(dto);
     res.setHeader('ETag', etagOf(category.version));

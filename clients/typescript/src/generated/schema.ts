@@ -640,7 +640,8 @@ export interface paths {
         /**
          * Create a category (admin)
          * @description Creates a category, under `parentId` when given (422 `unknown_parent` when it does not exist). The
-         *     slug comes from the name unless given; an explicit taken slug is 409 `slug_taken`.
+         *     slug comes from the name unless given; an explicit taken slug is 409 `slug_taken`. A creation under a parent
+         *     races every other change of the tree: the one that loses is 412 `version_mismatch` (retry it).
          */
         post: operations["categoriesCreate"];
         delete?: never;
@@ -6877,6 +6878,26 @@ export interface operations {
                      *       "detail": "The slug is taken.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "slug_taken",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The If-Match version is stale. */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/version-mismatch",
+                     *       "title": "Precondition Failed",
+                     *       "status": 412,
+                     *       "detail": "The resource changed since you read it; fetch it again.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "version_mismatch",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
