@@ -357,17 +357,23 @@ describe('outbound events and webhooks (e2e)', () => {
     await dispatcher().dispatchDue();
 
     // The embargoed post: its id and time, never its title, slug or excerpt; then its withdrawal, without the slug.
+    const version: unknown = expect.any(Number);
     expect(got(ok, embargoed.id)).toEqual([
-      { type: 'post.scheduled', data: { id: embargoed.id, publishedAt: publishAt } },
-      { type: 'post.unpublished', data: { id: embargoed.id, slug: null, status: 'draft' } },
+      { type: 'post.scheduled', data: { id: embargoed.id, publishedAt: publishAt, version } },
+      { type: 'post.unpublished', data: { id: embargoed.id, slug: null, status: 'draft', version } },
     ]);
+    // Each carries the summary's version: the withdrawal's is above the schedule's, so a receiver
+    // that gets them out of order keeps the withdrawal.
+    const versions = (id: string) => got(ok, id).map((e) => Number(e.data.version));
+    expect(versions(embargoed.id)[1]).toBeGreaterThan(versions(embargoed.id)[0]);
     expect(JSON.stringify(ok.calls.map(eventOf))).not.toMatch(/Embargo|embargo/);
     expect(got(publishedOnly, embargoed.id)).toEqual([]);
     // The live post archived: a mirror learns to withdraw it, by id and slug.
     expect(got(ok, live.id)).toEqual([
       expect.objectContaining({ type: 'post.published' }),
-      { type: 'post.unpublished', data: { id: live.id, slug: live.slug, status: 'archived' } },
+      { type: 'post.unpublished', data: { id: live.id, slug: live.slug, status: 'archived', version } },
     ]);
+    expect(versions(live.id)[1]).toBeGreaterThan(versions(live.id)[0]);
     expect(got(ok, back.id).map((e) => e.type)).not.toContain('post.unpublished');
     expect(got(ok, back.id).map((e) => e.type)).toContain('post.published');
   });
@@ -427,15 +433,23 @@ describe('outbound events and webhooks (e2e)', () => {
     // The edit's version is above the publication's: a mirror keeps the highest one.
     const [published] = got(ok, live.id);
     expect(Number(updates[0].data.version)).toBeGreaterThan(Number(published.data.version));
+    const version: unknown = expect.any(Number);
     expect(got(ok, scheduled.id)).toEqual([
-      { type: 'post.deleted', data: { id: scheduled.id, slug: null } },
-      { type: 'post.scheduled', data: { id: scheduled.id, publishedAt: publishAt } },
+      { type: 'post.deleted', data: { id: scheduled.id, slug: null, version } },
+      { type: 'post.scheduled', data: { id: scheduled.id, publishedAt: publishAt, version } },
     ]);
     expect(JSON.stringify(ok.calls.map(eventOf))).not.toMatch(/Held back|held-back/);
     expect(got(ok, gone.id)).toEqual([
-      { type: 'post.deleted', data: { id: gone.id, slug: gone.slug } },
+      { type: 'post.deleted', data: { id: gone.id, slug: gone.slug, version } },
       expect.objectContaining({ type: 'post.published' }),
     ]);
+    // A deletion carries its summary's last version (the late edit's, announced by nothing): above
+    // the events before it, so a receiver never lets an older event bring the post back.
+    const [deletion, publication] = got(ok, gone.id);
+    expect(Number(deletion.data.version)).toBeGreaterThan(Number(publication.data.version));
+    expect(Number(got(ok, scheduled.id)[0].data.version)).toBeGreaterThan(
+      Number(got(ok, scheduled.id)[1].data.version),
+    );
     expect(got(publishedOnly, live.id).map((e) => e.type)).toEqual(['post.published']);
   });
 

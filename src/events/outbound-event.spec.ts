@@ -52,8 +52,13 @@ describe('outboundEventOf', () => {
   });
 
   it('maps a deletion (the slug only of a published post), comments and registrations', () => {
-    const removed = outboundEventOf(change({ event: 'REMOVE', oldImage: { ...post, status: 'draft' } }), 'post');
-    expect(removed?.event).toMatchObject({ type: 'post.deleted', data: { id: 'p1', slug: null } });
+    // The removed summary's version (its last save's): receivers order the deletion by it.
+    const removed = outboundEventOf(
+      change({ event: 'REMOVE', oldImage: { ...post, status: 'draft', version: 7 } }),
+      'post',
+    );
+    expect(removed?.event).toMatchObject({ type: 'post.deleted' });
+    expect(removed?.event.data).toEqual({ id: 'p1', slug: null, version: 7 });
     const comment = outboundEventOf(
       change({
         event: 'INSERT',
@@ -116,10 +121,10 @@ describe('outboundEventOf', () => {
     const scheduled = { ...post, status: 'published', publishedAt: AHEAD, updatedAt: WRITTEN };
     const live = { ...post, status: 'published', publishedAt: '2026-11-25T08:00:00.000Z', updatedAt: WRITTEN };
 
-    it('announces a post scheduled ahead of its write with its id and time only, no content', () => {
-      const mapped = outboundEventOf(change({ oldImage: draft, newImage: scheduled }), 'post');
-      expect(mapped?.event).toMatchObject({ type: 'post.scheduled', data: { id: 'p1', publishedAt: AHEAD } });
-      expect(Object.keys(mapped!.event.data).sort()).toEqual(['id', 'publishedAt']);
+    it('announces a post scheduled ahead of its write with its id, time and version only, no content', () => {
+      const mapped = outboundEventOf(change({ oldImage: draft, newImage: { ...scheduled, version: 4 } }), 'post');
+      expect(mapped?.event).toMatchObject({ type: 'post.scheduled' });
+      expect(mapped?.event.data).toEqual({ id: 'p1', publishedAt: AHEAD, version: 4 });
       expect(mapped?.ownerId).toBe(undefined);
       // Rescheduled: scheduled again; published now instead: post.published, with its content.
       const later = { ...scheduled, publishedAt: '2026-12-02T09:00:00.000Z' };
@@ -132,13 +137,20 @@ describe('outboundEventOf', () => {
     });
 
     it('announces a published post unpublished or archived with id, slug and new status; a scheduled one without its slug', () => {
-      const unpublished = outboundEventOf(change({ oldImage: live, newImage: { ...draft } }), 'post');
+      // The version of the save that withdrew it, above the publication's: receivers order by it.
+      const unpublished = outboundEventOf(
+        change({ oldImage: { ...live, version: 2 }, newImage: { ...draft, version: 3 } }),
+        'post',
+      );
       expect(unpublished?.event).toMatchObject({ type: 'post.unpublished' });
-      expect(unpublished?.event.data).toEqual({ id: 'p1', slug: 's', status: 'draft' });
-      const archived = outboundEventOf(change({ oldImage: live, newImage: { ...live, status: 'archived' } }), 'post');
-      expect(archived?.event.data).toEqual({ id: 'p1', slug: 's', status: 'archived' });
+      expect(unpublished?.event.data).toEqual({ id: 'p1', slug: 's', status: 'draft', version: 3 });
+      const archived = outboundEventOf(
+        change({ oldImage: live, newImage: { ...live, status: 'archived', version: 5 } }),
+        'post',
+      );
+      expect(archived?.event.data).toEqual({ id: 'p1', slug: 's', status: 'archived', version: 5 });
       const withdrawn = outboundEventOf(change({ oldImage: scheduled, newImage: draft }), 'post');
-      expect(withdrawn?.event.data).toEqual({ id: 'p1', slug: null, status: 'draft' });
+      expect(withdrawn?.event.data).toEqual({ id: 'p1', slug: null, status: 'draft', version: null });
       // A draft archived was never published: nothing.
       expect(outboundEventOf(change({ oldImage: draft, newImage: { ...draft, status: 'archived' } }), 'post')).toBe(
         undefined,

@@ -32,6 +32,13 @@ export function outboundEventId(change: ItemChange): string {
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
+ * The post summary's `version` in the image: raised by every save, so every `post.*` event carries
+ * it and a receiver orders two events about one post by it (docs/streams.md, "What a receiver that
+ * mirrors posts must do"). Null only for an image without one.
+ */
+const versionOf = (image: Item): number | null => (typeof image.version === 'number' ? image.version : null);
+
+/**
  * `post.published`'s and `post.updated`'s data. `version` (the summary's, raised by every save) and
  * `updatedAt` (the save's clock) order two events about one post where `occurredAt` (to the second)
  * cannot: a mirror keeps the highest `version` per post id (review 21b L-a).
@@ -47,7 +54,7 @@ function postData(image: Item): OutboundEvent['data'] {
     categoryId: str(image.categoryId),
     tagIds: Array.isArray(image.tagIds) ? image.tagIds.map(String) : [],
     publishedAt: str(image.publishedAt),
-    version: typeof image.version === 'number' ? image.version : null,
+    version: versionOf(image),
     updatedAt: str(image.updatedAt),
   };
 }
@@ -91,14 +98,14 @@ function isEdit(before: Item | undefined, after: Item, change: ItemChange): bool
  * The outbound event a stream record means, if any:
  * - `post.published`: a post summary whose stored status becomes `published` now (or whose schedule
  *   is replaced by publication now);
- * - `post.scheduled`: the same with a `publishedAt` ahead of the write: ids and time only, as the
- *   post is not public yet (review 20a L4; receivers read it at `publishedAt`);
+ * - `post.scheduled`: the same with a `publishedAt` ahead of the write: ids, time and version only,
+ *   as the post is not public yet (review 20a L4; receivers read it at `publishedAt`);
  * - `post.updated`: an edit of a post that is out (published, its time come) before and after it:
  *   the fields of `post.published`, as the edit left them (`isEdit`);
  * - `post.unpublished`: a post summary leaving `published` (back to draft, archived): id, new status,
- *   and its slug only if it was public;
- * - `post.deleted`: a post summary removed: its id, and its slug only if it was public (a draft's or
- *   a scheduled post's slug never was);
+ *   version, and its slug only if it was public;
+ * - `post.deleted`: a post summary removed: its id, the removed summary's version, and its slug only
+ *   if it was public (a draft's or a scheduled post's slug never was);
  * - `comment.created`: a comment inserted (its text only when approved at once);
  * - `user.registered`: a user item inserted (id, username, time; never the email or names).
  */
@@ -112,7 +119,8 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
     if (change.event === 'REMOVE' && before) {
       // Ids only for a post never public (a draft, a scheduled post): its slug was never out (note20).
       const slug = wasPublicBeforeRemoval(before, change) ? str(before.slug) : null;
-      return make('post.deleted', { id: String(before.id), slug }, undefined);
+      // The removed summary's version: its last save's, which a post.deleted outranks (it is final).
+      return make('post.deleted', { id: String(before.id), slug, version: versionOf(before) }, undefined);
     }
     if (!after) return undefined;
     if (after.status === 'published') {
@@ -124,14 +132,16 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
         return edited ? make('post.updated', postData(after), after.authorId) : undefined;
       }
       if (aheadOfWrite(after, change)) {
-        return make('post.scheduled', { id: String(after.id), publishedAt: str(after.publishedAt) }, undefined);
+        const data = { id: String(after.id), publishedAt: str(after.publishedAt), version: versionOf(after) };
+        return make('post.scheduled', data, undefined);
       }
       return make('post.published', postData(after), after.authorId);
     }
     if (before?.status === 'published') {
       // Public until this write (the request's clock, as `updatedAt`), or scheduled and never public.
       const slug = wasPublicAt(before, str(after.updatedAt) ?? change.at.toISOString()) ? str(before.slug) : null;
-      return make('post.unpublished', { id: String(after.id), slug, status: String(after.status) }, undefined);
+      const data = { id: String(after.id), slug, status: String(after.status), version: versionOf(after) };
+      return make('post.unpublished', data, undefined);
     }
     return undefined;
   }

@@ -145,15 +145,20 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
       await handler.handle(change);
       return recorded.map((r) => r.event.data);
     };
-    expect(await deleted(removal(live))).toEqual([{ id: 'p1', slug: 'before' }]);
+    // With the removed summary's version (its last save's), by which receivers order it.
+    expect(await deleted(removal(live))).toEqual([{ id: 'p1', slug: 'before', version: 3 }]);
     const scheduled = summary({ publishedAt: AHEAD, updatedAt: LIVE_SINCE });
-    expect(await deleted(removal(scheduled))).toEqual([{ id: 'p1', slug: null }]);
+    expect(await deleted(removal(scheduled))).toEqual([{ id: 'p1', slug: null, version: 3 }]);
     // Scheduled at its last write, deleted after its time came: it was public.
-    expect(await deleted(removal(scheduled, '2026-12-01T10:00:00.000Z'))).toEqual([{ id: 'p1', slug: 'before' }]);
-    expect(await deleted(removal(summary({ status: 'draft' })))).toEqual([{ id: 'p1', slug: null }]);
+    expect(await deleted(removal(scheduled, '2026-12-01T10:00:00.000Z'))).toEqual([
+      { id: 'p1', slug: 'before', version: 3 },
+    ]);
+    expect(await deleted(removal(summary({ status: 'draft', version: 6 })))).toEqual([
+      { id: 'p1', slug: null, version: 6 },
+    ]);
     // Published at its last write by an instance whose clock runs ahead of the record's (to the
     // second): public all the same.
     const justOut = summary({ publishedAt: '2026-11-27T08:00:00.700Z', updatedAt: '2026-11-27T08:00:00.700Z' });
-    expect(await deleted(removal(justOut))).toEqual([{ id: 'p1', slug: 'before' }]);
+    expect(await deleted(removal(justOut))).toEqual([{ id: 'p1', slug: 'before', version: 3 }]);
   });
 });
