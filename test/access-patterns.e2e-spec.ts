@@ -205,6 +205,8 @@ describe('access patterns: DynamoDB calls per request (e2e)', () => {
       },
     ],
     [34, 'my posts', 2 + GUARD, () => as(author).get('/api/v1/users/me/posts')],
+    // + the user's status beside the page (404 without an account)
+    [34, "a user's posts (admin)", 3 + GUARD, () => as(admin).get(`/api/v1/users/${author.userId}/posts/all`)],
     [35, 'like a post', 2 + GUARD, async () => as(reader).put(`/api/v1/posts/${(await newPost(true)).id}/like`)],
     [
       35,

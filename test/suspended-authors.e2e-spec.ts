@@ -3,7 +3,16 @@ import { nanoid } from 'nanoid';
 import { toItemChange } from '../src/dynamo/stream-record.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import { processStream, streamRecords } from './helpers/stream.js';
-import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import {
+  ADMIN_ENV,
+  createTestApp,
+  dynamoCost,
+  signInAdmin,
+  signUp,
+  signUpWithRole,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
 
 /**
  * A suspended or deactivated account's scheduled posts (review 21a M3): the status change takes
@@ -157,5 +166,113 @@ describe('a suspended or deactivated author’s scheduled posts (e2e)', () => {
     expect(read).toMatchObject({ status: 'draft', authorId: 'deleted-user' });
     await processStream(t);
     expect(await statusOf(id)).toBe('draft');
+  });
+
+  describe('an admin’s listing of a user’s posts in any status (review 21b)', () => {
+    type Listed = { items: { id: string; status: string }[]; nextCursor: string | null };
+    const allPosts = (user: string, as: SignedIn | undefined, query = '') => {
+      const request = t.api.get(`/api/v1/users/${user}/posts/all${query}`);
+      return as ? request.set('authorization', as.bearer) : request;
+    };
+    const draft = async (author: SignedIn) =>
+      (
+        (
+          await t.api
+            .post('/api/v1/posts')
+            .set('authorization', author.bearer)
+            .send({ title: `Draft ${nanoid(6)}`, content: 'x' })
+            .expect(201)
+        ).body as { id: string }
+      ).id;
+
+    it('shows a suspended author’s withdrawn and unpublished posts, newest first, by status, one index Query a page', async () => {
+      const author = await signUp(t);
+      const published = await post(author, {});
+      const drafted = await draft(author);
+      const scheduled = await post(author, {}, inSeconds(3600));
+      await setStatus(author, 'suspended');
+      await processStream(t); // the scheduled post goes back to draft
+
+      const all = await allPosts(author.userId, admin).expect(200);
+      expect((all.body as Listed).items.map((p) => [p.id, p.status])).toEqual([
+        [scheduled, 'draft'],
+        [drafted, 'draft'],
+        [published, 'published'],
+      ]);
+      // the Query, the page's counter items and the user's status, beside the guard's read
+      expect(dynamoCost(all).calls).toBe(3 + 1);
+      const drafts = (await allPosts(author.userId, admin, '?status=draft').expect(200)).body as Listed;
+      expect(drafts.items.map((p) => p.id)).toEqual([scheduled, drafted]);
+
+      // a deactivated account's list too (its public list is empty)
+      await setStatus(author, 'inactive');
+      expect(((await allPosts(author.userId, admin).expect(200)).body as Listed).items).toHaveLength(3);
+      expect(((await t.api.get(`/api/v1/users/${author.userId}/posts`).expect(200)).body as Listed).items).toEqual([]);
+    });
+
+    it('lists scheduled posts as scheduled, pages with a cursor bound to the user’s list', async () => {
+      const author = await signUp(t);
+      const other = await signUp(t);
+      const ids = [await draft(author), await post(author, {}, inSeconds(3600)), await draft(author)];
+      await draft(other);
+      await draft(other);
+      const scheduled = (await allPosts(author.userId, admin, '?status=scheduled').expect(200)).body as Listed;
+      expect(scheduled.items.map((p) => [p.id, p.status])).toEqual([[ids[1], 'scheduled']]);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = (await allPosts(author.userId, admin, query).expect(200)).body as Listed;
+        seen.push(...page.items.map((p) => p.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([...ids].reverse());
+
+      const first = (await allPosts(other.userId, admin, '?limit=1').expect(200)).body as Listed;
+      expect(first.nextCursor).toEqual(expect.any(String));
+      // another user's cursor is refused (a cursor is bound to its list)
+      const foreign = await allPosts(author.userId, admin, `?cursor=${encodeURIComponent(first.nextCursor!)}`);
+      expect(`${foreign.status} ${foreign.body.code}`).toBe('400 invalid_cursor');
+      // the author's own list is the same list: its cursor goes on in the admin's
+      const own = await t.api.get('/api/v1/users/me/posts?limit=1').set('authorization', author.bearer).expect(200);
+      const next = (
+        await allPosts(author.userId, admin, `?cursor=${encodeURIComponent(own.body.nextCursor as string)}`).expect(200)
+      ).body as Listed;
+      expect(next.items.map((p) => p.id)).toEqual([ids[1], ids[0]]);
+    });
+
+    it('refuses anyone but an admin (403, their own id too; 401 without a token), an unknown id (404), bad input (400)', async () => {
+      const author = await signUp(t);
+      await draft(author);
+      const moderator = await signUpWithRole(t, admin, 'moderator');
+      for (const [caller, id] of [
+        [author, author.userId],
+        [moderator, author.userId],
+        [moderator, moderator.userId],
+        [author, admin.userId],
+      ] as const) {
+        const res = await allPosts(id, caller);
+        expect(`${res.status} ${res.body.code}`).toBe('403 insufficient_role');
+        expect(res.headers['content-type']).toMatch(/problem\+json/);
+      }
+      expect((await allPosts(author.userId, undefined).expect(401)).body.code).toBe('missing_token');
+
+      const unknown = await allPosts('AAAAAAAAAAAAAAAAAAAAA', admin).expect(404);
+      expect(unknown.body.code).toBe('user_not_found');
+      expect(unknown.headers['content-type']).toMatch(/problem\+json/);
+      // an erased account is gone: its posts are deleted-user's
+      const erased = await signUp(t);
+      await draft(erased);
+      await t.api.delete(`/api/v1/users/${erased.userId}?mode=hard`).set('authorization', admin.bearer).expect(204);
+      expect((await allPosts(erased.userId, admin).expect(404)).body.code).toBe('user_not_found');
+
+      for (const query of ['?status=deleted', '?limit=0', '?cursor=nonsense']) {
+        const res = await allPosts(author.userId, admin, query);
+        expect(res.status).toBe(400);
+        expect(['validation_failed', 'invalid_cursor']).toContain(res.body.code);
+      }
+      expect((await allPosts('me', admin).expect(400)).body.code).toBe('validation_failed');
+    });
   });
 });

@@ -341,14 +341,14 @@ export const INDEX_PATTERNS = {
     index: GSI.GSI3.name,
     partition: PostIndexKeys.ownPostsPartition('<authorId>'),
     sort: 'newest first',
-    usedBy: 'GET /users/me/posts',
+    usedBy: 'GET /users/me/posts, GET /users/{id}/posts/all (admin)',
     cost: perPage('a page of 20 summaries: 2.5 RCU'),
   },
   ownPostsByStatus: {
     index: GSI.GSI4.name,
     partition: PostIndexKeys.ownPostsByStatusPartition('<authorId>', '<status>'),
     sort: 'newest first',
-    usedBy: 'GET /users/me/posts?status=',
+    usedBy: 'GET /users/me/posts?status=, GET /users/{id}/posts/all?status= (admin)',
     cost: perPage('a page of 20 summaries: 2.5 RCU'),
   },
   likesBy: {

@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../identity/auth-user.js';
-import { Authenticated, CurrentUser, Public } from '../identity/auth.decorators.js';
+import { Authenticated, CurrentUser, Public, Roles } from '../identity/auth.decorators.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE, PageQueryDto } from '../common/dto/page-query.dto.js';
@@ -18,7 +18,7 @@ const toPage = (page: Page<PostSummary>, now: Date): PostPageDto => ({
   nextCursor: page.nextCursor,
 });
 
-/** Posts seen from a user: their published posts, the caller's own posts and likes. */
+/** Posts seen from a user: their published posts, the caller's own posts and likes, an admin's view of anyone's. */
 @ApiTags('posts')
 @Controller('users')
 export class UserPostsController {
@@ -54,6 +54,29 @@ export class UserPostsController {
   async likes(@CurrentUser() viewer: AuthUser, @Query() query: PageQueryDto): Promise<PostPageDto> {
     return toPage(
       await this.posts.likedBy(viewer.userId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      this.clock.now(),
+    );
+  }
+
+  /**
+   * List a user's posts in any status (admin)
+   *
+   * @remarks Any user's posts in any status (or only `status=`), newest first, one index Query per page, as
+   * `GET /users/me/posts` lists them for their author: an admin sees what a suspended or deactivated author has
+   * pending (their scheduled posts withdrawn to draft) or what a moderated author keeps as drafts. A cursor is
+   * bound to the user's list (`/users/me/posts` of the same user and status: the same list). 404 `user_not_found`
+   * for an id that has no account (never created, or erased: an erased user's posts are credited to
+   * `deleted-user`).
+   */
+  @Roles('admin')
+  @Get(':id/posts/all')
+  @ApiProblemResponses(400, 404)
+  async anyStatus(@Param() { id }: IdParams, @Query() query: OwnPostsQueryDto): Promise<PostPageDto> {
+    return toPage(
+      await this.users.pageOfExisting(
+        id,
+        this.posts.ownPosts(id, query.status, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      ),
       this.clock.now(),
     );
   }

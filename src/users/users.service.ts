@@ -431,6 +431,17 @@ export class UsersService {
     return shown ? read : { items: [], nextCursor: null };
   }
 
+  /**
+   * A page of one user's list for an admin (their posts in any status), read beside the user's
+   * status (one eventually consistent GetItem in parallel): 404 `user_not_found` when the account
+   * does not exist (never created, or erased), whatever its status otherwise.
+   */
+  async pageOfExisting<T>(userId: string, page: Promise<Page<T>>): Promise<Page<T>> {
+    const [read, status] = await Promise.all([page, this.users.findStatus(userId)]);
+    if (status === undefined) throw notFound(ErrorCode.UserNotFound, 'No such user.');
+    return read;
+  }
+
   /** Profiles (bio, avatar) of the authors of a page: one BatchGetItem, whatever the page size. */
   profilesOf(userIds: string[]): Promise<Map<string, Profile>> {
     return this.users.findProfiles(userIds);

@@ -1270,6 +1270,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/{id}/posts/all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a user's posts in any status (admin)
+         * @description Any user's posts in any status (or only `status=`), newest first, one index Query per page, as
+         *     `GET /users/me/posts` lists them for their author: an admin sees what a suspended or deactivated author has
+         *     pending (their scheduled posts withdrawn to draft) or what a moderated author keeps as drafts. A cursor is
+         *     bound to the user's list (`/users/me/posts` of the same user and status: the same list). 404 `user_not_found`
+         *     for an id that has no account (never created, or erased: an erased user's posts are credited to
+         *     `deleted-user`).
+         */
+        get: operations["userPostsAnyStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/{id}/role": {
         parameters: {
             query?: never;
@@ -12912,6 +12937,142 @@ export interface operations {
                      *           ]
                      *         }
                      *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    userPostsAnyStatus: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page (opaque; valid only for the listing that gave it). */
+                cursor?: string;
+                /** @description Items per page, 1 to 100. */
+                limit?: number;
+                status?: "draft" | "scheduled" | "published" | "archived";
+            };
+            header?: never;
+            path: {
+                /** @description The 21-character id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostPageDto"];
+                };
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Missing, invalid or expired access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/token-expired",
+                     *       "title": "Unauthorized",
+                     *       "status": 401,
+                     *       "detail": "The access token has expired.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "token_expired",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/insufficient-role",
+                     *       "title": "Forbidden",
+                     *       "status": 403,
+                     *       "detail": "Your role does not allow this.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "insufficient_role",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/post-not-found",
+                     *       "title": "Not Found",
+                     *       "status": 404,
+                     *       "detail": "No such post.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "post_not_found",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["ProblemDto"];
