@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Keys } from '../src/dynamo/keys.js';
 import { PostCascadeHandler } from '../src/stream/handlers/post-cascade.handler.js';
 import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.repository.js';
+import { LAMBDA_SHARD, LambdaDeadLetters } from '../src/stream/lambda-dead-letters.js';
+import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import { StreamReplay } from '../src/stream/stream-replay.js';
 import { processStream } from './helpers/stream.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type TestApp, SEEDING_TIMEOUT_MS } from './helpers/test-app.js';
@@ -33,17 +35,14 @@ describe('replaying stream dead letters (e2e)', () => {
       )
     ).Items ?? [];
 
-  it('re-runs a dead-lettered post deletion through the processor: its children go, the dead letter too', async () => {
+  /** A published post of a new author with `comments` comments, its records handled. */
+  const commentedPost = async (title: string, comments: number) => {
     const author = await signUp(t);
     const post = (
-      await t.api
-        .post('/api/v1/posts')
-        .set('authorization', author.bearer)
-        .send({ title: 'Replayed', content: 'x' })
-        .expect(201)
+      await t.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title, content: 'x' }).expect(201)
     ).body as { id: string };
     await t.api.post(`/api/v1/posts/${post.id}/publish`).set('authorization', author.bearer).send({}).expect(200);
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < comments; i++) {
       await t.api
         .post(`/api/v1/posts/${post.id}/comments`)
         .set('authorization', author.bearer)
@@ -51,6 +50,11 @@ describe('replaying stream dead letters (e2e)', () => {
         .expect(201);
     }
     await processStream(t);
+    return { author, post };
+  };
+
+  it('re-runs a dead-lettered post deletion through the processor: its children go, the dead letter too', async () => {
+    const { author, post } = await commentedPost('Replayed', 3);
 
     // The cascade fails with a bug (not a database outage): the record is dead-lettered, the
     // shard goes on, the comments stay behind.
@@ -80,6 +84,29 @@ describe('replaying stream dead letters (e2e)', () => {
     expect(await partition(post.id)).toEqual([expect.objectContaining({ SK: 'COUNTS' })]); // only the tombstone
     expect(await t.app.get(StreamDeadLettersRepository).all()).toEqual([]);
     expect(await replay.replayStreamDeadLetters()).toEqual([]);
+  });
+
+  it("replays the Lambda host's dead letter, which names no shard: the record is found by its sequence number (review 22 W)", async () => {
+    const { author, post } = await commentedPost('Lambda gave up', 1);
+    const spy = jest.spyOn(t.app.get(PostCascadeHandler), 'handle').mockRejectedValueOnce(new TypeError('a bug'));
+    await t.api.delete(`/api/v1/posts/${post.id}`).set('authorization', author.bearer).expect(204);
+    await processStream(t);
+    spy.mockRestore();
+    // The poller's dead letter, written again as the Lambda host writes it (no shard in a Lambda event).
+    const repository = t.app.get(StreamDeadLettersRepository);
+    const [letter] = await repository.all();
+    await repository.remove(letter.shardId, letter.sequenceNumber);
+    const record = JSON.parse(letter.record) as StreamRecord;
+    expect(await t.app.get(LambdaDeadLetters).giveUp(record, new TypeError('a bug'))).toBe(true);
+    expect(await repository.all()).toEqual([
+      expect.objectContaining({ shardId: LAMBDA_SHARD, sequenceNumber: letter.sequenceNumber, eventName: 'REMOVE' }),
+    ]);
+
+    expect(await t.app.get(StreamReplay).replayStreamDeadLetters()).toEqual([
+      { shardId: LAMBDA_SHARD, sequenceNumber: letter.sequenceNumber, eventName: 'REMOVE', outcome: 'replayed' },
+    ]);
+    expect(await partition(post.id)).toEqual([expect.objectContaining({ SK: 'COUNTS' })]);
+    expect(await repository.all()).toEqual([]);
   });
 
   it('keeps a dead letter whose record fails again, and says why', async () => {

@@ -4,6 +4,9 @@ import { CLOCK, SettableClock } from '../common/clock/clock.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import type { StreamItemType } from '../dynamo/item-types.js';
 import { createStreamHandler, type DynamoDBStreamEvent } from './lambda-batch.js';
+import { LAMBDA_SHARD, LambdaDeadLetters } from './lambda-dead-letters.js';
+import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
+import type { StreamRecord } from '../dynamo/stream-record.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
 import type { ItemChange } from '../dynamo/stream-record.js';
@@ -124,6 +127,121 @@ describe('Lambda handler (recorded stream events)', () => {
   it('reports nothing for an empty batch', async () => {
     const handler = await handlerWith(new FakeHandler('post'));
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe('Lambda handler: dead letters (recorded stream events, review 22 W)', () => {
+  /** The dead-letter items as the repository would write them, by shard and sequence number. */
+  class FakeDeadLetters {
+    readonly added: { shardId: string; sequenceNumber: string | undefined; attempts: number; error: string }[] = [];
+    failing = false;
+    add(shardId: string, record: StreamRecord, attempts: number, error: unknown): Promise<void> {
+      if (this.failing) return Promise.reject(new Error('ProvisionedThroughputExceededException'));
+      this.added.push({ shardId, sequenceNumber: record.dynamodb?.SequenceNumber, attempts, error: String(error) });
+      return Promise.resolve();
+    }
+  }
+
+  /** The post's REMOVE (the third record) fails with `error`; the comment's records go through. */
+  async function lambdaWith(error: () => Error, at = '2026-11-26T02:35:00Z') {
+    const clock = new SettableClock().set(new Date(at));
+    const posts = new FakeHandler('post', (change) => {
+      if (change.event === 'REMOVE') throw error();
+      return false;
+    });
+    const comments = new FakeHandler('comment');
+    const letters = new FakeDeadLetters();
+    const metrics = new AppMetrics();
+    const moduleRef = await Test.createTestingModule({
+      providers: [
+        StreamProcessor,
+        LambdaDeadLetters,
+        { provide: STREAM_HANDLERS, useValue: [posts, comments] },
+        { provide: StreamDeadLettersRepository, useValue: letters },
+        { provide: AppMetrics, useValue: metrics },
+        { provide: CLOCK, useValue: clock },
+        {
+          provide: APP_CONFIG,
+          useValue: loadConfig({
+            NODE_ENV: 'test',
+            STREAM_WORKER_MAX_ATTEMPTS: '3',
+            STREAM_WORKER_TRANSIENT_MAX_SECONDS: '600',
+          }),
+        },
+      ],
+    }).compile();
+    const handler = createStreamHandler(
+      async () => moduleRef.get(StreamProcessor),
+      async () => moduleRef.get(LambdaDeadLetters),
+    );
+    return { handler, clock, posts, comments, letters, metrics };
+  }
+  const failuresFrom = (sequence: string) =>
+    recorded()
+      .Records.map((record) => record.dynamodb!.SequenceNumber!)
+      .filter((s) => s >= sequence)
+      .map((itemIdentifier) => ({ itemIdentifier }));
+  const commentEvents = (handler: FakeHandler) => handler.seen.map(({ change }) => change.event);
+
+  it('dead-letters a record failing with a bug after STREAM_WORKER_MAX_ATTEMPTS, and handles the rest of its batch', async () => {
+    const { handler, comments, letters, metrics } = await lambdaWith(() => new TypeError('a bug in the cascade'));
+    // Attempts 1 and 2: Lambda retries from the failing record (and the records after it wait).
+    for (let attempt = 1; attempt < 3; attempt++) {
+      expect(await handler(recorded())).toEqual({ batchItemFailures: failuresFrom('000000000000000000024') });
+    }
+    expect(letters.added).toEqual([]);
+    expect(commentEvents(comments)).toEqual(['INSERT', 'INSERT']);
+    // The third: written where db:stream-replay reads (the shard found by its sequence number), the comment's REMOVE handled.
+    expect(await handler(recorded())).toEqual({ batchItemFailures: [] });
+    expect(letters.added).toEqual([
+      {
+        shardId: LAMBDA_SHARD,
+        sequenceNumber: '000000000000000000024',
+        attempts: 3,
+        error: 'TypeError: a bug in the cascade',
+      },
+    ]);
+    expect(commentEvents(comments)).toEqual(['INSERT', 'INSERT', 'INSERT', 'REMOVE']);
+    expect((await metrics.render()).split('\n')).toContain('stream_worker_dead_letters 1');
+  });
+
+  it('retries a record failing transiently until it is STREAM_WORKER_TRANSIENT_MAX_SECONDS old, then dead-letters it', async () => {
+    const transient = () => Object.assign(new Error('mail server away'), { transient: true as const });
+    const { handler, clock, comments, letters } = await lambdaWith(transient);
+    // 60 s after the write: a transient failure counts no attempt, however often it comes.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      expect(await handler(recorded())).toEqual({ batchItemFailures: failuresFrom('000000000000000000024') });
+    }
+    clock.set(new Date('2026-11-26T02:43:59Z')); // 599 s
+    expect(await handler(recorded())).toEqual({ batchItemFailures: failuresFrom('000000000000000000024') });
+    expect(letters.added).toEqual([]);
+    clock.set(new Date('2026-11-26T02:44:00Z')); // 600 s after its write
+    expect(await handler(recorded())).toEqual({ batchItemFailures: [] });
+    expect(letters.added.map((l) => [l.sequenceNumber, l.attempts])).toEqual([['000000000000000000024', 7]]);
+    expect(commentEvents(comments).at(-1)).toBe('REMOVE');
+  });
+
+  it('reports the record for a retry while its dead letter cannot be written', async () => {
+    const { handler, letters, comments } = await lambdaWith(() => new TypeError('a bug'));
+    letters.failing = true;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await handler(recorded())).toEqual({ batchItemFailures: failuresFrom('000000000000000000024') });
+    }
+    expect(commentEvents(comments)).toEqual(['INSERT', 'INSERT', 'INSERT']);
+    letters.failing = false;
+    expect(await handler(recorded())).toEqual({ batchItemFailures: [] });
+    expect(letters.added.map((l) => l.attempts)).toEqual([4]);
+  });
+
+  it('does not dead-letter a record older than the cap at a passing throttle: STREAM_WORKER_MAX_ATTEMPTS tries first', async () => {
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    const { handler, letters } = await lambdaWith(throttled, '2026-11-26T04:00:00Z'); // 5160 s after its write
+    for (let attempt = 1; attempt < 3; attempt++) {
+      expect(await handler(recorded())).toEqual({ batchItemFailures: failuresFrom('000000000000000000024') });
+    }
+    expect(letters.added).toEqual([]);
+    expect(await handler(recorded())).toEqual({ batchItemFailures: [] });
+    expect(letters.added.map((l) => l.attempts)).toEqual([3]);
   });
 });
 

@@ -7,6 +7,7 @@ import { WebhookDispatcher } from '../events/webhook-dispatcher.js';
 import { checkMigrationsAtStart } from '../migrations/startup-check.js';
 import { StreamProcessor } from './stream-processor.js';
 import { createStreamHandler } from './lambda-batch.js';
+import { LambdaDeadLetters } from './lambda-dead-letters.js';
 
 export { createStreamHandler, type DynamoDBBatchResponse, type DynamoDBStreamEvent } from './lambda-batch.js';
 
@@ -34,7 +35,10 @@ function appContext(): Promise<INestApplicationContext> {
 }
 
 /** The Lambda entry point: `dist/stream/lambda.handler`. */
-export const handler = createStreamHandler(async () => (await appContext()).get(StreamProcessor));
+export const handler = createStreamHandler(
+  async () => (await appContext()).get(StreamProcessor),
+  async () => (await appContext()).get(LambdaDeadLetters),
+);
 
 /**
  * The scheduled entry point of webhook deliveries (an EventBridge schedule, e.g. every minute):

@@ -8,13 +8,12 @@ import {
   type Shard,
 } from '@aws-sdk/client-dynamodb-streams';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
-import { isDeferral, isMarkedTransient } from '../common/errors/transient.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
 import { classifyKey } from '../dynamo/item-types.js';
+import { failingCapMs, isTransientFailure } from './give-up.js';
 import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamProcessor } from './stream-processor.js';
@@ -383,11 +382,11 @@ export class StreamPoller {
     }
     shard.tries++;
     shard.attempts = isTransientFailure(error) ? 0 : shard.attempts + 1;
-    const { maxAttempts, transientMaxSeconds, deferralMaxSeconds } = this.config.streamWorker;
     // A recipient's deferral is about one address: a shorter cap than a server's outage (review 20b M2).
-    const capSeconds = isDeferral(error) ? Math.min(deferralMaxSeconds, transientMaxSeconds) : transientMaxSeconds;
+    const cap = failingCapMs(error, this.config.streamWorker);
     return (
-      sequence !== undefined && (shard.attempts >= maxAttempts || now - shard.recordFailingSince >= capSeconds * 1000)
+      sequence !== undefined &&
+      (shard.attempts >= this.config.streamWorker.maxAttempts || now - shard.recordFailingSince >= cap)
     );
   }
 
@@ -428,12 +427,4 @@ function isCheckpointRecord(record: StreamRecord): boolean {
   const pk = record.dynamodb?.Keys?.PK?.S;
   const sk = record.dynamodb?.Keys?.SK?.S;
   return pk !== undefined && sk !== undefined && classifyKey({ PK: pk, SK: sk }).type === 'checkpoint';
-}
-
-/**
- * Throttling, timeouts, an unreachable database, transaction conflicts, and an error that says it
- * is transient (a mail server away or busy, review 19b M2): what a retry outlives.
- */
-function isTransientFailure(error: unknown): boolean {
-  return translateDynamoError(error) !== undefined || isMarkedTransient(error);
 }

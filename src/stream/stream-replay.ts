@@ -1,15 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { DYNAMODB_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
-import type { StreamRecord } from '../dynamo/stream-record.js';
+import { sequencePosition, type StreamRecord } from '../dynamo/stream-record.js';
 import { EventsRepository } from '../events/events.repository.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
+import { LAMBDA_SHARD } from './lambda-dead-letters.js';
 import { type StreamDeadLetter, StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
 import { StreamProcessor } from './stream-processor.js';
 import { DYNAMODB_STREAMS_CLIENT } from './stream.constants.js';
@@ -103,17 +105,60 @@ export class StreamReplay {
     return replayed;
   }
 
-  /** The record at the dead letter's position, read again from its shard; undefined when it is gone. */
+  /**
+   * The record at the dead letter's position, read again from its shard; undefined when it is gone.
+   * The Lambda host's dead letters name no shard (`LAMBDA_SHARD`): the record is looked for in each
+   * shard of the stream whose sequence number range holds it (one `DescribeStream` page per 100
+   * shards, then a read per such shard until one has it).
+   */
   private async readRecord(streamArn: string, letter: StreamDeadLetter): Promise<StreamRecord | undefined> {
+    if (letter.shardId !== LAMBDA_SHARD) return this.readAt(streamArn, letter.shardId, letter.sequenceNumber);
+    for (const shardId of await this.shardsHolding(streamArn, letter.sequenceNumber)) {
+      const record = await this.readAt(streamArn, shardId, letter.sequenceNumber).catch((error: unknown) => {
+        // A sequence number of another shard in this one's range: not here.
+        if (error instanceof Error && /ValidationException|InvalidArgument/.test(error.name)) return undefined;
+        throw error;
+      });
+      if (record) return record;
+    }
+    return undefined;
+  }
+
+  /** The shards whose sequence number range holds `sequenceNumber` (an open shard's has no end). */
+  private async shardsHolding(streamArn: string, sequenceNumber: string): Promise<string[]> {
+    const position = sequencePosition(sequenceNumber);
+    const found: string[] = [];
+    let after: string | undefined;
+    do {
+      const { StreamDescription } = await this.streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: after }),
+      );
+      for (const { ShardId, SequenceNumberRange: range } of StreamDescription?.Shards ?? []) {
+        const starts = range?.StartingSequenceNumber;
+        const ends = range?.EndingSequenceNumber;
+        if (
+          ShardId &&
+          (!starts || sequencePosition(starts) <= position) &&
+          (!ends || position <= sequencePosition(ends))
+        )
+          found.push(ShardId);
+      }
+      after = StreamDescription?.LastEvaluatedShardId;
+    } while (after);
+    return found;
+  }
+
+  /** The record `sequenceNumber` of `shardId`; undefined when it is gone. */
+  private async readAt(streamArn: string, shardId: string, sequenceNumber: string): Promise<StreamRecord | undefined> {
     let iterator: string | undefined;
     try {
       iterator = (
         await this.streams.send(
           new GetShardIteratorCommand({
             StreamArn: streamArn,
-            ShardId: letter.shardId,
+            ShardId: shardId,
             ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-            SequenceNumber: letter.sequenceNumber,
+            SequenceNumber: sequenceNumber,
           }),
         )
       ).ShardIterator;
@@ -125,7 +170,7 @@ export class StreamReplay {
     for (let page = 0; iterator && page < MAX_EMPTY_PAGES; page++) {
       const response = await this.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1 }));
       const [record] = (response.Records ?? []) as StreamRecord[];
-      if (record) return record.dynamodb?.SequenceNumber === letter.sequenceNumber ? record : undefined;
+      if (record) return record.dynamodb?.SequenceNumber === sequenceNumber ? record : undefined;
       iterator = response.NextShardIterator;
     }
     return undefined;

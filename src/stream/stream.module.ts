@@ -45,6 +45,7 @@ import { StreamCheckpointsRepository } from './stream-checkpoints.repository.js'
 import { DisplayFanoutJobsRepository } from './display-fanout-jobs.repository.js';
 import { FanInPromotionJobsRepository } from './fan-in-promotion-jobs.repository.js';
 import { StreamDeadLettersRepository } from './stream-dead-letters.repository.js';
+import { LambdaDeadLetters } from './lambda-dead-letters.js';
 import { StreamPoller } from './stream-poller.js';
 import type { StreamHandler } from './stream-handler.js';
 import { StreamProcessor } from './stream-processor.js';
@@ -114,10 +115,11 @@ const STREAM_HANDLER_CLASSES = [
     StreamProcessor,
     StreamCheckpointsRepository,
     StreamDeadLettersRepository,
+    LambdaDeadLetters,
     StreamPoller,
     StreamReplay,
   ],
-  exports: [StreamProcessor, StreamPoller, StreamReplay],
+  exports: [StreamProcessor, StreamPoller, StreamReplay, LambdaDeadLetters],
 })
 export class StreamModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
