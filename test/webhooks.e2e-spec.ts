@@ -8,6 +8,7 @@ import { INDEX_SHARDS, shardPartitions } from '../src/dynamo/sharding.js';
 import { epochSeconds } from '../src/dynamo/expressions.js';
 import { WEBHOOK_IN_FLIGHT_PER_TARGET, WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { verifyWebhook } from '../src/events/webhook-signature.js';
+import { deferredPublicationId } from '../src/events/deferred-publication.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
 import { processStream } from './helpers/stream.js';
 import {
@@ -558,9 +559,10 @@ describe('outbound events and webhooks (e2e)', () => {
       } while (cursor);
       return { ids, costs };
     };
+    // A scheduled post's held-back post.published (no GSI1 keys) is listed once sent, not before.
     const expected = async () =>
       (await t.allItems())
-        .filter((i) => i.entity === 'OutboundEvent' && Number(i.ttl) > epochSeconds(t.clock.now()))
+        .filter((i) => i.entity === 'OutboundEvent' && i.GSI1PK && Number(i.ttl) > epochSeconds(t.clock.now()))
         .sort((a, b) => (String(a.GSI1SK) < String(b.GSI1SK) ? 1 : -1))
         .map((e) => String(e.id));
     await seed(0, 30);
@@ -574,6 +576,95 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(new Set(large.costs)).toEqual(new Set([INDEX_SHARDS + 1]));
     const written = (await t.allItems()).filter((i) => String(i.id).startsWith('evt_walk'));
     expect(new Set(written.map((i) => i.GSI1PK))).toEqual(new Set(shardPartitions('EVENTS')));
+  });
+
+  it('sends post.published when a scheduled post’s time comes, once; none if withdrawn, deleted or its author suspended; one at a reschedule’s final time (session 22)', async () => {
+    const [author, other] = [await signUp(t), await signUp(t)];
+    const as = (user: SignedIn) => ({
+      move: (id: string, action: 'publish' | 'unpublish', body: object = {}) =>
+        t.api.post(`/api/v1/posts/${id}/${action}`).set('authorization', user.bearer).send(body).expect(200),
+      edit: (id: string, body: object) =>
+        t.api.patch(`/api/v1/posts/${id}`).set('authorization', user.bearer).send(body).expect(200),
+    });
+    const inSeconds = (s: number) => new Date(t.clock.now().getTime() + s * 1000).toISOString();
+    const published = (r: Receiver, id: string) => got(r, id).filter((e) => e.type === 'post.published');
+    const [soon, later] = [inSeconds(5), inSeconds(20)];
+    const onTime = await createPost(author, 'On time');
+    const withdrawn = await createPost(author, 'Withdrawn');
+    const deleted = await createPost(author, 'Deleted');
+    const moved = await createPost(author, 'Moved');
+    const bounced = await createPost(author, 'Bounced');
+    const suspended = await createPost(other, 'Suspended');
+    for (const post of [onTime, withdrawn, deleted, moved, bounced])
+      await as(author).move(post.id, 'publish', { publishAt: soon });
+    await as(other).move(suspended.id, 'publish', { publishAt: soon });
+    await processStream(t);
+    // Before the time: the post.scheduled only; the held-back event is not listed for admins.
+    await dispatcher().dispatchDue();
+    expect(got(ok, onTime.id).map((e) => e.type)).toEqual(['post.scheduled']);
+    const listedIds = async () =>
+      (
+        (await t.api.get('/api/v1/admin/events?limit=100').set('authorization', admin.bearer).expect(200)).body
+          .items as { id: string }[]
+      ).map((e) => e.id);
+    expect(await listedIds()).not.toContain(deferredPublicationId(onTime.id, soon));
+    await as(author).move(withdrawn.id, 'unpublish');
+    await t.api.delete(`/api/v1/posts/${deleted.id}`).set('authorization', author.bearer).expect(204);
+    await as(author).move(moved.id, 'publish', { publishAt: later });
+    await as(author).edit(moved.id, { title: 'Moved, edited before its time' });
+    await as(author).move(bounced.id, 'publish', { publishAt: later });
+    await processStream(t);
+    await as(author).move(bounced.id, 'publish', { publishAt: soon }); // back to its first time
+    await processStream(t);
+    // Suspended after its post was scheduled, before the processor took the post back to draft.
+    await t.api
+      .patch(`/api/v1/users/${other.userId}/status`)
+      .set('authorization', admin.bearer)
+      .send({ status: 'suspended' })
+      .expect(200);
+
+    t.clock.advance(10_000); // past `soon`
+    await dispatcher().dispatchDue();
+    expect(published(ok, onTime.id)).toEqual([
+      {
+        type: 'post.published',
+        data: expect.objectContaining({
+          id: onTime.id,
+          slug: onTime.slug,
+          title: 'On time',
+          authorId: author.userId,
+          publishedAt: soon,
+          version: expect.any(Number),
+        }),
+      },
+    ]);
+    const sent = ok.calls.map(eventOf).find((e) => e.type === 'post.published' && e.data.id === onTime.id)!;
+    expect(sent.occurredAt).toBe(soon);
+    expect(published(publishedOnly, onTime.id)).toHaveLength(1);
+    expect(published(ok, bounced.id)).toEqual([
+      { type: 'post.published', data: expect.objectContaining({ publishedAt: soon }) },
+    ]);
+    for (const post of [withdrawn, deleted, moved, suspended]) expect(published(ok, post.id)).toEqual([]);
+    // Listed for admins once sent, at the post's time.
+    expect(sent.id).toBe(deferredPublicationId(onTime.id, soon));
+    expect((await listedIds()).filter((id) => id === sent.id)).toHaveLength(1);
+
+    t.clock.advance(15_000); // past `later`
+    await dispatcher().dispatchDue();
+    expect(published(ok, moved.id)).toEqual([
+      {
+        type: 'post.published',
+        data: expect.objectContaining({ title: 'Moved, edited before its time', publishedAt: later }),
+      },
+    ]);
+    expect(published(ok, bounced.id)).toHaveLength(1);
+    // The schedules handled again (a replay, db:stream-replay): nothing more goes out.
+    await replayWholeStream();
+    t.clock.advance(RETRY_MAX_MS);
+    await dispatcher().dispatchDue();
+    for (const post of [onTime, bounced, moved]) expect(published(ok, post.id)).toHaveLength(1);
+    for (const post of [withdrawn, deleted, suspended]) expect(published(ok, post.id)).toEqual([]);
+    expect(JSON.stringify(ok.calls.map(eventOf))).not.toMatch(/Suspended|Withdrawn/);
   });
 });
 

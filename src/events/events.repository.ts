@@ -11,12 +11,17 @@ import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { mustExist, transactWrite } from '../dynamo/transactions.js';
 import { webhookDuePartitions } from '../migrations/0013-webhook-due-partitions.js';
+import { type DeferredPublication, publicationAt } from './deferred-publication.js';
 import type { OutboundEvent } from './outbound-event.js';
 
 /** The event is stored already: the stream delivered its record again. */
 class DuplicateEvent extends Error {}
 /** The user the event names is gone (erased): nothing of theirs may be stored again. */
 class OwnerGone extends Error {}
+/** A held-back publication was sent or withdrawn already (another instance), or its event is gone. */
+class AlreadySettled extends Error {}
+/** A held-back publication's author is suspended, deactivated or erased. */
+class AuthorOut extends Error {}
 
 /** Events and their deliveries expire (DynamoDB TTL) after 30 days, past the time to look at them. */
 export const EVENT_TTL_SECONDS = 30 * 24 * 3600;
@@ -93,15 +98,21 @@ export class EventsRepository {
    * An event naming a user (`ownerId`) is also conditioned on that user's item still existing:
    * a record processed after the user's erasure (which removed the user's events) must not store
    * their id again (`ownerGone`, nothing written).
+   *
+   * A `post.published` held back until a scheduled post's time (`deferred`) is due then (at once if
+   * it has passed), lives 30 days from then, and is listed for admins only once sent: the first
+   * due delivery's `payloads` reads the post again and stores the body (`publishDeferred`).
    */
   async record(
     event: OutboundEvent,
     ownerId: string | undefined,
     targets: readonly string[],
     now: Date,
+    deferred?: DeferredPublication,
   ): Promise<'stored' | 'duplicate' | 'ownerGone'> {
-    const ttl = epochSeconds(now) + EVENT_TTL_SECONDS;
-    const dueAt = now.toISOString();
+    const at = now.toISOString();
+    const dueAt = deferred && deferred.publishedAt > at ? deferred.publishedAt : at;
+    const ttl = epochSeconds(new Date(dueAt)) + EVENT_TTL_SECONDS;
     try {
       await transactWrite(this.db, [
         {
@@ -110,7 +121,7 @@ export class EventsRepository {
               TableName: this.tableName,
               Item: {
                 ...Keys.outboundEvent(event.id),
-                ...EventIndexKeys.event(event.occurredAt, event.id),
+                ...(deferred ? { heldBack: deferred } : EventIndexKeys.event(event.occurredAt, event.id)),
                 ...(ownerId ? EventIndexKeys.owned(ownerId, event.occurredAt, event.id) : {}),
                 entity: ENTITY.OutboundEvent,
                 id: event.id,
@@ -310,16 +321,103 @@ export class EventsRepository {
     return found.slice(0, limit);
   }
 
-  /** The JSON bodies of events by id (one BatchGetItem per 100); an erased or expired event is missing. */
+  /**
+   * The JSON bodies of events by id (one BatchGetItem per 100); an erased or expired event is
+   * missing, and so is a held-back publication withdrawn before its time. A held-back one due now
+   * is settled first (`publishDeferred`: one consistent GetItem of the post and one write).
+   */
   async payloads(eventIds: readonly string[], now: Date): Promise<Map<string, string>> {
     const items = await batchGetAll(
       this.db,
       this.tableName,
       eventIds.map((id) => Keys.outboundEvent(id)),
     );
-    return new Map(
-      items.filter((item) => !isExpired(item, now)).map((item) => [item.id as string, item.payload as string]),
+    const bodies = await Promise.all(
+      items
+        .filter((item) => !isExpired(item, now) && item.withdrawn === undefined)
+        .map(async (item) => {
+          const body = item.heldBack ? await this.publishDeferred(item) : (item.payload as string);
+          return [item.id as string, body] as const;
+        }),
     );
+    return new Map(bodies.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
+  }
+
+  /**
+   * Settles a held-back `post.published` at its time (docs/streams.md, "A scheduled post's time"):
+   * reads the post (consistent GetItem) and, if it is still published at the scheduled time by the
+   * same author, stores the body as the post is now and lists the event, in one transaction with a
+   * check that the author's account is neither suspended, deactivated nor gone; else marks the event
+   * `withdrawn` (its deliveries are then dropped). Either write is conditioned on the event still
+   * being held back: another instance's settling stands, read back. The body, or none.
+   */
+  private async publishDeferred(item: Record<string, unknown>): Promise<string | undefined> {
+    const id = item.id as string;
+    const deferred = item.heldBack as DeferredPublication;
+    const { Item: post } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.post(deferred.postId), ConsistentRead: true }),
+    );
+    const outcome = publicationAt(id, deferred, post);
+    const settle = (set: Record<string, unknown>) =>
+      buildUpdate({
+        set,
+        remove: ['heldBack'],
+        allowIndexAttributes: true,
+        condition: { expression: 'attribute_exists(#heldBack)', names: { '#heldBack': 'heldBack' } },
+      });
+    const withdraw = async (reason: string) => {
+      const update = settle({ withdrawn: reason });
+      await this.db
+        .send(new UpdateCommand({ TableName: this.tableName, Key: Keys.outboundEvent(id), ...update }))
+        .catch((error: unknown) => {
+          throw isConditionalCheckFailed(error) ? new AlreadySettled() : error;
+        });
+    };
+    try {
+      if ('withdrawn' in outcome) {
+        await withdraw(outcome.withdrawn);
+        return undefined;
+      }
+      const payload = JSON.stringify(outcome.event);
+      try {
+        await transactWrite(this.db, [
+          {
+            item: {
+              Update: {
+                TableName: this.tableName,
+                Key: Keys.outboundEvent(id),
+                ...settle({ payload, ...EventIndexKeys.event(outcome.event.occurredAt, id) }),
+              },
+            },
+            onConditionFailed: () => new AlreadySettled(),
+          },
+          {
+            item: {
+              ConditionCheck: {
+                TableName: this.tableName,
+                Key: Keys.user(deferred.authorId),
+                ConditionExpression: 'attribute_exists(PK) AND NOT (#status IN (:suspended, :inactive))',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':suspended': 'suspended', ':inactive': 'inactive' },
+              },
+            },
+            onConditionFailed: () => new AuthorOut(),
+          },
+        ]);
+        return payload;
+      } catch (error) {
+        if (!(error instanceof AuthorOut)) throw error;
+        await withdraw('author suspended, deactivated or erased');
+        return undefined;
+      }
+    } catch (error) {
+      if (!(error instanceof AlreadySettled)) throw error;
+      // Settled by another instance meanwhile (or erased with its author): as it was left.
+      const { Item: settled } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: Keys.outboundEvent(id), ConsistentRead: true }),
+      );
+      return settled && !settled.heldBack && settled.withdrawn === undefined ? (settled.payload as string) : undefined;
+    }
   }
 
   /**

@@ -43,7 +43,7 @@ const versionOf = (image: Item): number | null => (typeof image.version === 'num
  * `updatedAt` (the save's clock) order two events about one post where `occurredAt` (to the second)
  * cannot: a mirror keeps the highest `version` per post id (review 21b L-a).
  */
-function postData(image: Item): OutboundEvent['data'] {
+export function postData(image: Item): OutboundEvent['data'] {
   return {
     id: String(image.id),
     slug: str(image.slug),

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { CommentsRepository } from '../../comments/comments.repository.js';
 import { EventsRepository } from '../../events/events.repository.js';
+import { deferredPublicationOf } from '../../events/deferred-publication.js';
 import { type MappedEvent, outboundEventOf, withoutOwner } from '../../events/outbound-event.js';
 import { isLive } from '../../posts/post.entity.js';
 import { PostsRepository } from '../../posts/posts.repository.js';
@@ -16,7 +17,9 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * per webhook, in one transaction conditioned on the event being new (its id comes from the
  * record): a record delivered twice stores and sends nothing more. An event whose user is erased
  * by the time its record is handled is stored without that user's id. Sending is the
- * `WebhookDispatcher`'s job, so a receiver that is down never holds up the shard.
+ * `WebhookDispatcher`'s job, so a receiver that is down never holds up the shard. A `post.scheduled`
+ * also stores the post's `post.published`, held back: its deliveries are due at the post's time, and
+ * the dispatcher reads the post then and sends it as it is, or nothing (src/events/deferred-publication.ts).
  *
  * A record may be handled long after its write (a dead letter replayed hours later, a worker that
  * was down): a publication or a new comment is announced only if it is still so when handled, read
@@ -45,11 +48,19 @@ export class OutboundEventsHandler implements StreamHandler {
     const now = this.clock.now();
     const targets = this.dispatcher.targetIds(mapped.event.type);
     const outcome = await this.events.record(mapped.event, mapped.ownerId, targets, now);
-    if (outcome !== 'ownerGone') return;
-    // Handled after its user's erasure: the erasure already removed that user's events, so the
-    // event is stored without their id (or not at all), never carrying it again.
-    const anonymous = withoutOwner(mapped.event);
-    if (anonymous) await this.events.record(anonymous, undefined, targets, now);
+    if (outcome === 'ownerGone') {
+      // Handled after its user's erasure: the erasure already removed that user's events, so the
+      // event is stored without their id (or not at all), never carrying it again.
+      const anonymous = withoutOwner(mapped.event);
+      if (anonymous) await this.events.record(anonymous, undefined, targets, now);
+    }
+    // A scheduled post's post.published, held back until its time (its id comes from the post and the
+    // time: stored once however often the schedule is handled; nothing for an author erased since).
+    const held = deferredPublicationOf(mapped, change.newImage?.authorId);
+    if (held) {
+      const { event, ownerId } = held.mapped;
+      await this.events.record(event, ownerId, this.dispatcher.targetIds(event.type), now, held.deferred);
+    }
   }
 
   /** The event if what it announces still holds (see above); a comment's text only while it is approved. */
