@@ -1,6 +1,7 @@
 import { SettableClock } from '../../common/clock/clock.js';
 import type { CommentsRepository } from '../../comments/comments.repository.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
+import { type DeferredPublication, deferredPublicationId } from '../../events/deferred-publication.js';
 import type { EventsRepository } from '../../events/events.repository.js';
 import type { OutboundEvent } from '../../events/outbound-event.js';
 import type { WebhookDispatcher } from '../../events/webhook-dispatcher.js';
@@ -43,10 +44,10 @@ const modify = (before: PostSummary, after: PostSummary): ItemChange => ({
 
 /** The handler with its stores faked: events as recorded, the post as `current` says it is now. */
 function setUp(current: PostSummary | undefined) {
-  const recorded: { event: OutboundEvent; ownerId: string | undefined }[] = [];
+  const recorded: { event: OutboundEvent; ownerId: string | undefined; deferred?: DeferredPublication }[] = [];
   const events = {
-    record: (event: OutboundEvent, ownerId: string | undefined) => {
-      recorded.push({ event, ownerId });
+    record: (event: OutboundEvent, ownerId: string | undefined, _targets: unknown, _now: Date, deferred?: unknown) => {
+      recorded.push({ event, ownerId, ...(deferred ? { deferred: deferred as DeferredPublication } : {}) });
       return Promise.resolve('stored');
     },
   } as unknown as EventsRepository;
@@ -160,5 +161,48 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
     // second): public all the same.
     const justOut = summary({ publishedAt: '2026-11-27T08:00:00.700Z', updatedAt: '2026-11-27T08:00:00.700Z' });
     expect(await deleted(removal(justOut))).toEqual([{ id: 'p1', slug: 'before', version: 3 }]);
+  });
+});
+
+describe('OutboundEventsHandler: a scheduled post’s post.published, held back until its time (session 22)', () => {
+  const draft = summary({ status: 'draft', publishedAt: undefined, version: 2 });
+  const scheduled = summary({ publishedAt: AHEAD, updatedAt: WRITTEN, version: 3 });
+
+  it('stores post.scheduled (ids and time) and the held-back post.published, owned by the author, with the post and its time', async () => {
+    const { handler, recorded } = setUp(scheduled);
+    await handler.handle(modify(draft, scheduled));
+    expect(recorded).toEqual([
+      {
+        event: expect.objectContaining({ type: 'post.scheduled', data: { id: 'p1', publishedAt: AHEAD } }),
+        ownerId: undefined,
+      },
+      {
+        event: {
+          id: deferredPublicationId('p1', AHEAD),
+          type: 'post.published',
+          occurredAt: AHEAD,
+          data: { id: 'p1', publishedAt: AHEAD },
+        },
+        ownerId: 'u1',
+        deferred: { postId: 'p1', publishedAt: AHEAD, authorId: 'u1' },
+      },
+    ]);
+    // Another record scheduling the same post for the same time holds back the same event.
+    await handler.handle({ ...modify(draft, scheduled), eventId: 'rec-2' });
+    expect(recorded[3].event.id).toBe(recorded[1].event.id);
+    expect(recorded[2].event.id).not.toBe(recorded[0].event.id);
+  });
+
+  it('holds nothing back for an immediate publication, nor for a schedule handled after the post was moved', async () => {
+    const live = summary({ publishedAt: WRITTEN, updatedAt: WRITTEN });
+    const now = setUp(live);
+    await now.handler.handle(modify(draft, live));
+    expect(now.recorded.map((r) => [r.event.type, r.deferred])).toEqual([['post.published', undefined]]);
+    // Handled after a reschedule (or a withdrawal): the newer record's own event stands.
+    for (const current of [summary({ publishedAt: '2026-12-02T09:00:00.000Z' }), draft, undefined]) {
+      const late = setUp(current);
+      await late.handler.handle(modify(draft, scheduled));
+      expect(late.recorded).toEqual([]);
+    }
   });
 });
