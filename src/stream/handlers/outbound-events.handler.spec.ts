@@ -173,7 +173,7 @@ describe('OutboundEventsHandler: a scheduled post’s post.published, held back 
     await handler.handle(modify(draft, scheduled));
     expect(recorded).toEqual([
       {
-        event: expect.objectContaining({ type: 'post.scheduled', data: { id: 'p1', publishedAt: AHEAD } }),
+        event: expect.objectContaining({ type: 'post.scheduled', data: { id: 'p1', publishedAt: AHEAD, version: 3 } }),
         ownerId: undefined,
       },
       {
