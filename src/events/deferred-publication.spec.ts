@@ -56,19 +56,8 @@ describe('a scheduled post’s held-back post.published', () => {
         id: 'evt_1',
         type: 'post.published',
         occurredAt: AT,
-        data: {
-          id: 'p1',
-          slug: 'edited-title',
-          title: 'Edited title',
-          excerpt: 'e',
-          authorId: 'u1',
-          authorUsername: 'ann',
-          categoryId: null,
-          tagIds: ['t1'],
-          publishedAt: AT,
-          version: 5,
-          updatedAt: '2026-11-30T10:00:00.000Z',
-        },
+        // Every field of an immediate publication's, as the post is now (no category: null).
+        data: { ...post(), status: undefined, categoryId: null },
       },
     });
   });
