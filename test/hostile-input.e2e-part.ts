@@ -204,6 +204,46 @@ describe('hostile bodies (e2e)', () => {
       'content',
     ]);
   });
+
+  it('answers 400, not 500, to a lone surrogate in an email and to `null` for a username or Conduit email (review 22a L1, L5)', async () => {
+    const user = await signUp(t);
+    const before = (await t.http.get('/api/v1/users/me').set('authorization', user.bearer).expect(200)).body as object;
+    const emailRefused = (res: {
+      status: number;
+      headers: Record<string, string>;
+      body: { code?: string; errors?: unknown };
+    }) => {
+      expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.errors).toEqual([{ field: 'email', messages: ['email must be a valid email address'] }]);
+    };
+    // Raw JSON, so the escape arrives as written; validator's isEmail threw URIError on it (500).
+    const lone = '"a\\ud800@example.com"';
+    emailRefused(await raw('/api/v1/auth/register', `{"email":${lone},"password":"password-1234"}`));
+    emailRefused(await raw('/api/v1/auth/login', `{"email":${lone},"password":"password-1234"}`));
+    emailRefused(await raw('/api/v1/auth/password-reset/request', `{"email":${lone}}`));
+    emailRefused(await raw('/api/v1/auth/verify-email/request', `{"email":${lone}}`));
+    const conduitLogin = await raw('/api/users/login', `{"user":{"email":${lone},"password":"password-1234"}}`);
+    expect(conduitLogin.status).toBe(422);
+    expect(Object.keys(conduitLogin.body.errors as object)).toEqual(['email']);
+
+    const native = await t.http
+      .patch('/api/v1/users/me')
+      .set('authorization', user.bearer)
+      .set('content-type', 'application/json')
+      .send('{"username":null}');
+    expect([native.status, native.body.code]).toEqual([400, 'validation_failed']);
+    for (const field of ['username', 'email']) {
+      const res = await t.http
+        .put('/api/user')
+        .set('authorization', `Token ${user.accessToken}`)
+        .set('content-type', 'application/json')
+        .send(`{"user":{"${field}":null}}`);
+      expect(res.status).toBe(422);
+      expect(Object.keys(res.body.errors as object)).toEqual([field]);
+    }
+    expect((await t.http.get('/api/v1/users/me').set('authorization', user.bearer).expect(200)).body).toEqual(before);
+  });
 });
 
 /** Identifiers people read: NFKC, no invisible characters, one script per slug or username. */

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
-import { getMetadataStorage, IsInt, IsString, MetadataStorage, validate } from 'class-validator';
+import { getMetadataStorage, IsInt, IsString, MetadataStorage, validate, ValidateBy } from 'class-validator';
 import { DomainError } from '../errors/domain-error.js';
 import { IdParams } from '../dto/id-params.dto.js';
 import { NoQueryDto } from '../dto/no-query.dto.js';
@@ -373,5 +373,56 @@ describe('free text refuses lone surrogates and control characters (review 19a L
       expect(await errorsOf(CreateCommentDto, { content: '.' })).toEqual([]);
       expect(await errorsOf(CreatePostDto, { title: ' x ', content: '\n\n    x' })).toEqual([]);
     });
+  });
+});
+
+describe('createValidationPipe answers 400, never a throw, for values a rule cannot read (review 22a L1, L5)', () => {
+  const pipe = createValidationPipe();
+  const outcomeOf = (metatype: new () => object, value: object) =>
+    pipe.transform(value, { type: 'body', metatype }).then(
+      () => 'accepted',
+      (caught: unknown) => caught,
+    );
+
+  it('refuses an email with a lone surrogate or a control character as an invalid email (isEmail threw URIError)', async () => {
+    for (const email of ['a\ud800@example.com', 'ada@exa\udc00mple.com', 'ada\u0000@example.com']) {
+      const problem = await outcomeOf(RegisterDto, { email, password: 'correct horse battery' });
+      expect(problem).toBeInstanceOf(DomainError);
+      expect((problem as DomainError).extras.errors).toEqual([
+        { field: 'email', messages: ['email must be a valid email address'] },
+      ]);
+    }
+    expect(await outcomeOf(RegisterDto, { email: 'ada@example.com', password: 'correct horse battery' })).toBe(
+      'accepted',
+    );
+  });
+
+  it('refuses `null` for a username or a Conduit email, which may be left out but not cleared', async () => {
+    const username = await outcomeOf(UpdateMeDto, { username: null });
+    expect(username).toBeInstanceOf(DomainError);
+    expect((username as DomainError).extras.errors).toEqual([
+      { field: 'username', messages: ['username must be a string'] },
+    ]);
+    const conduit = await outcomeOf(ConduitUserChangesDto, { email: null });
+    expect((conduit as DomainError).extras.errors).toEqual([{ field: 'email', messages: ['email must be a string'] }]);
+    expect(await outcomeOf(UpdateMeDto, {})).toBe('accepted');
+  });
+
+  it('turns a rule that throws into validation_failed (400), naming where the value was', async () => {
+    class Throwing {
+      @ValidateBy({
+        name: 'throws',
+        validator: {
+          validate: () => {
+            throw new URIError('URI malformed');
+          },
+        },
+      })
+      value!: string;
+    }
+    const problem = await outcomeOf(Throwing, { value: 'x' });
+    expect(problem).toBeInstanceOf(DomainError);
+    expect(problem).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect((problem as DomainError).extras.errors).toEqual([{ field: 'body', messages: ['could not be validated'] }]);
   });
 });

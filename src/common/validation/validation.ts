@@ -1,6 +1,6 @@
-import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, HttpException, Logger, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { getMetadataStorage, type MetadataStorage } from 'class-validator';
-import { badRequest, type FieldError } from '../errors/domain-error.js';
+import { badRequest, DomainError, type FieldError } from '../errors/domain-error.js';
 import { ErrorCode } from '../errors/error-codes.js';
 import { IdParams } from '../dto/id-params.dto.js';
 import { NoQueryDto } from '../dto/no-query.dto.js';
@@ -127,6 +127,8 @@ function noQuery(value: unknown): Promise<NoQueryDto> {
 
 /** The ValidationPipe with shortcuts for the commonest, simplest arguments (`validIdParams`, `validPageQuery`). */
 class AppValidationPipe extends ValidationPipe {
+  private readonly logger = new Logger('ValidationPipe');
+
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.metatype === IdParams && metadata.type === 'param') {
       const params = validIdParams(value);
@@ -137,7 +139,16 @@ class AppValidationPipe extends ValidationPipe {
       const query = validPageQuery(metadata.metatype as new () => PageQueryDto, value);
       if (query) return Promise.resolve(query);
     }
-    return super.transform(value, metadata) as Promise<unknown>;
+    return (super.transform(value, metadata) as Promise<unknown>).catch((error: unknown) => {
+      if (error instanceof DomainError || error instanceof HttpException) throw error;
+      // A rule or a transform that threw on a value it did not expect (validator's `isEmail` on a
+      // lone surrogate did, review 22a L1): the value is the client's, so the answer is theirs too,
+      // a 400, never a 500; the warning names the rule's error so a bug in one still shows.
+      this.logger.warn(`A ${metadata.type} value could not be validated: ${String(error)}`);
+      throw badRequest(ErrorCode.ValidationFailed, 'Invalid request: a value could not be validated.', [
+        { field: metadata.type === 'custom' ? 'request' : metadata.type, messages: ['could not be validated'] },
+      ]);
+    });
   }
 }
 

@@ -18,7 +18,7 @@ import {
 import { RegisterDto } from '../../users/dto/register.dto.js';
 import { ApiTimestamp } from '../../common/dto/api-timestamp.js';
 import { LoginDto } from '../../auth/dto/auth.dto.js';
-import { MaxBytes, Trim } from '../../common/validation/validators.js';
+import { MaxBytes, OptionalNotNull, Trim } from '../../common/validation/validators.js';
 import { NoInvisibleCharacters, NotBlank, PlainText, TrimNfkcEach } from '../../common/validation/identifiers.js';
 import { CreatePostDto, MAX_CONTENT_BYTES, MAX_CONTENT_CHARS, MAX_TAGS } from '../../posts/dto/post.dto.js';
 import { UpdateProfileDto } from '../../users/dto/update-user.dto.js';
@@ -65,7 +65,7 @@ export class ConduitUserChangesDto extends IntersectionType(
   PickType(RegisterDto, ['username'] as const),
 ) {
   /** Only the current email is accepted here (a no-op); change it with `POST /api/v1/users/me/email`. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(320)
   email?: string;

@@ -1,5 +1,5 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
-import { AccountEmail, NewPassword, Trim } from '../../common/validation/validators.js';
+import { AccountEmail, NewPassword, OptionalNotNull, Trim } from '../../common/validation/validators.js';
 import { USERNAME_PATTERN } from '../../identity/username.js';
 import { PlainText, TrimNfkcLower } from '../../common/validation/identifiers.js';
 
@@ -36,10 +36,10 @@ export class RegisterDto {
 
   /**
    * Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
-   * Derived from the email when absent.
+   * Derived from the email when absent; cannot be `null`.
    * @example ada_l
    */
-  @IsOptional()
+  @OptionalNotNull()
   @TrimNfkcLower()
   @IsString()
   @Matches(USERNAME_PATTERN, {

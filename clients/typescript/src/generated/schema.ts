@@ -1935,7 +1935,7 @@ export interface components {
             password: string;
             /**
              * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
-             *     Derived from the email when absent.
+             *     Derived from the email when absent; cannot be `null`.
              * @example ada_l
              */
             username?: string;
@@ -1977,7 +1977,7 @@ export interface components {
             token?: string;
             /**
              * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
-             *     Derived from the email when absent.
+             *     Derived from the email when absent; cannot be `null`.
              * @example ada_l
              */
             username?: string;
@@ -2431,7 +2431,7 @@ export interface components {
             password: string;
             /**
              * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
-             *     Derived from the email when absent.
+             *     Derived from the email when absent; cannot be `null`.
              * @example ada_l
              */
             username?: string;
@@ -2581,7 +2581,7 @@ export interface components {
             lastName?: string;
             /**
              * @description Unique handle: 3-30 characters of a-z, 0-9, `_` and `-`, starting and ending with a letter or digit.
-             *     Derived from the email when absent.
+             *     Derived from the email when absent; cannot be `null`.
              * @example ada_l
              */
             username?: string;
