@@ -99,7 +99,8 @@ function isEdit(before: Item | undefined, after: Item, change: ItemChange): bool
  * - `post.published`: a post summary whose stored status becomes `published` now (or whose schedule
  *   is replaced by publication now);
  * - `post.scheduled`: the same with a `publishedAt` ahead of the write: ids, time and version only,
- *   as the post is not public yet (review 20a L4; receivers read it at `publishedAt`);
+ *   as the post is not public yet (review 20a L4); its `post.published` is held back until then
+ *   (src/events/deferred-publication.ts);
  * - `post.updated`: an edit of a post that is out (published, its time come) before and after it:
  *   the fields of `post.published`, as the edit left them (`isEdit`);
  * - `post.unpublished`: a post summary leaving `published` (back to draft, archived): id, new status,
