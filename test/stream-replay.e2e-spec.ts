@@ -6,7 +6,11 @@ import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.r
 import { LAMBDA_SHARD, LambdaDeadLetters } from '../src/stream/lambda-dead-letters.js';
 import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import { StreamReplay } from '../src/stream/stream-replay.js';
-import { processStream } from './helpers/stream.js';
+import { processStream, streamRecords } from './helpers/stream.js';
+import { toItemChange } from '../src/dynamo/stream-record.js';
+import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { EventsRepository } from '../src/events/events.repository.js';
+import { deferredPublicationId } from '../src/events/deferred-publication.js';
 import { ADMIN_ENV, createTestApp, signInAdmin, signUp, type TestApp, SEEDING_TIMEOUT_MS } from './helpers/test-app.js';
 
 jest.setTimeout(SEEDING_TIMEOUT_MS);
@@ -191,6 +195,55 @@ describe('replaying stream dead letters (e2e)', () => {
       content: 'still approved',
     });
   });
+  it('replays a dead-lettered post.scheduled record: the held-back post.published stored once, the post.scheduled not again (session 22)', async () => {
+    const author = await signUp(t);
+    const post = (
+      await t.api
+        .post('/api/v1/posts')
+        .set('authorization', author.bearer)
+        .send({ title: 'Scheduled, replayed', content: 'x' })
+        .expect(201)
+    ).body as { id: string };
+    const publishAt = new Date(t.clock.now().getTime() + 3600_000).toISOString();
+    await t.api
+      .post(`/api/v1/posts/${post.id}/publish`)
+      .set('authorization', author.bearer)
+      .send({ publishAt })
+      .expect(200);
+    const eventsOf = async () =>
+      (await t.allItems())
+        .filter((item) => item.entity === 'OutboundEvent' && String(item.payload).includes(post.id))
+        .map((item) => [item.id, item.type, item.heldBack ? 'held back' : 'stored']);
+    // The record fails between its two events (the held-back one's write): dead-lettered.
+    const events = t.app.get(EventsRepository);
+    const record = events.record.bind(events);
+    const spy = jest
+      .spyOn(events, 'record')
+      .mockImplementation((...args) =>
+        args[4] ? Promise.reject(new TypeError('a bug after post.scheduled')) : record(...args),
+      );
+    await processStream(t);
+    spy.mockRestore();
+    expect((await eventsOf()).map(([, type]) => type)).toEqual(['post.scheduled']);
+    const replay = t.app.get(StreamReplay);
+    expect((await replay.replayStreamDeadLetters()).map((r) => r.outcome)).toEqual(['replayed']);
+    const held = [deferredPublicationId(post.id, publishAt), 'post.published', 'held back'];
+    expect(await eventsOf()).toEqual(expect.arrayContaining([held, [expect.any(String), 'post.scheduled', 'stored']]));
+    expect(await eventsOf()).toHaveLength(2);
+    // The same record once more (a second replay, a poller's retry): nothing new.
+    const [letter] = (await t.allItems()).filter((item) => item.entity === 'StreamDeadLetter');
+    expect(letter).toBeUndefined();
+    await replayScheduleRecords(post.id);
+    expect(await eventsOf()).toHaveLength(2);
+  });
+
+  /** The post's own records handled again, as a replay of them would. */
+  async function replayScheduleRecords(postId: string): Promise<void> {
+    const records = (await streamRecords(t)).filter((r) => toItemChange(r).key.PK === `POST#${postId}`);
+    expect(records.length).toBeGreaterThan(0);
+    await t.app.get(StreamProcessor).handleBatch(records);
+  }
+
   // Last in the file: it moves the app's clock 31 days on.
   it('neither lists, counts nor replays a dead letter past its ttl, which DynamoDB may not have deleted yet (review 3, #7)', async () => {
     const author = await signUp(t);
