@@ -6,6 +6,7 @@ import { addCallHook } from '../src/dynamo/dynamo-client.factory.js';
 import { DYNAMODB_CLIENT } from '../src/dynamo/dynamo.constants.js';
 import { ActionLinksService } from '../src/identity/action-links/action-links.service.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
+import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersRepository } from '../src/users/users.repository.js';
 import { UsersService } from '../src/users/users.service.js';
 import { streamRecords } from './helpers/stream.js';
@@ -372,6 +373,42 @@ describe('undoing an email change from the old address (e2e)', () => {
     } finally {
       await restarted.app.close();
     }
+  });
+
+  it("the admin bootstrap's takeover retires every pending revert: the undo link is refused, the account stays the admin's (review 22a H1)", async () => {
+    const stranger = await verified(t);
+    const adminEmail = fresh('boss');
+    const token = await changeEmail(t, stranger, stranger.email, adminEmail);
+    const adminPassword = 'admin-password-123';
+    const outcome = await t.app
+      .get(UsersService)
+      .ensureAdmin(adminEmail, () => t.app.get(PasswordHasher).hash(adminPassword));
+    expect(outcome).toBe('taken-over');
+    expect(await t.getItem(`USER#${stranger.userId}`, 'USER')).toMatchObject({ emailReverts: [], role: 'admin' });
+    // The address the stranger left is free again: its owner may register it.
+    expect(await t.getItem(`UNIQUE#EMAIL#${stranger.email}`, 'UNIQUE')).toBeUndefined();
+
+    expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+    expect(await t.getItem(`USER#${stranger.userId}`, 'USER')).toMatchObject({ email: adminEmail, role: 'admin' });
+    const admin = await login(t, adminEmail, adminPassword).expect(200);
+    expect((admin.body as { user: { id: string } }).user.id).toBe(stranger.userId);
+    await login(t, stranger.email, stranger.password).expect(401);
+    await signUp(t, { email: stranger.email });
+  });
+
+  it('`user:role ... admin` retires the pending reverts too and names their addresses for its warning (review 22a H1)', async () => {
+    const owner = await verified(t);
+    const moved = fresh('promoted');
+    const token = await changeEmail(t, owner, owner.email, moved);
+    const { user, retiredReverts } = await t.app.get(UsersService).setRoleByEmail(moved, 'admin');
+    expect(user.role).toBe('admin');
+    expect(retiredReverts).toEqual([owner.email]);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ emailReverts: [] });
+    expect(await t.getItem(`UNIQUE#EMAIL#${owner.email}`, 'UNIQUE')).toBeUndefined();
+    expect((await revert(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: moved, role: 'admin' });
+    // Already an admin: nothing to retire, nothing to warn about.
+    expect((await t.app.get(UsersService).setRoleByEmail(moved, 'admin')).retiredReverts).toEqual([]);
   });
 
   it('A -> B -> C: the A -> B link restores A and releases C and B; the B -> C link dies', async () => {

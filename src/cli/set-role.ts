@@ -14,13 +14,20 @@ if (!email || !role || !(USER_ROLES as readonly string[]).includes(role)) {
 }
 
 runWithAppContext(async (context) => {
-  const { user, unverifiedStaff } = await context
+  const { user, unverifiedStaff, retiredReverts } = await context
     .get(UsersService)
     .setRoleByEmail(email.trim().toLowerCase(), role as UserRole);
   if (unverifiedStaff) {
     console.warn(
       `WARNING: ${user.email} has not verified its email address. Whoever registered it now has ${user.role} rights; ` +
         'make sure the account is yours (or use ADMIN_EMAIL/ADMIN_PASSWORD, which takes the account over).',
+    );
+  }
+  if (retiredReverts.length > 0) {
+    console.warn(
+      `WARNING: ${user.email} had moved away from ${retiredReverts.join(', ')} within the undo window; ` +
+        "those undo links no longer work and the addresses are free again. If the move was not its owner's, " +
+        'the account may not be who you think it is.',
     );
   }
   console.log(`${user.email} is now ${user.role} (${user.status})`);

@@ -62,6 +62,11 @@ export interface User {
    * to the generation its change produced (src/users/email-reverts.ts). Internal, never returned.
    */
   emailGeneration?: number;
+  /**
+   * Rises with each admin bootstrap takeover (review 22a H1: the email-change undo links made
+   * before it no longer work). Internal, never returned.
+   */
+  takeoverGeneration?: number;
   /** The old addresses reserved for the revert links of recent email changes, oldest first. Internal. */
   emailReverts?: EmailRevert[];
   /**
@@ -84,6 +89,12 @@ export interface EmailRevert {
   generation: number;
   email: string;
   expiresAt: string;
+  /**
+   * The account's `takeoverGeneration` when the change was made (review 22a H1): a revert made
+   * before the account's current admin takeover is refused. Absent on reverts recorded before it
+   * was (read as 0).
+   */
+  takeoverGeneration?: number;
 }
 
 /**

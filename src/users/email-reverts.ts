@@ -27,11 +27,16 @@ export const liveReverts = (reverts: EmailRevert[] | undefined, now: string): Em
 export function revertsAfterChange(
   reverts: EmailRevert[] | undefined,
   now: string,
-  change: { from: string; generation: number; expiresAt: string },
+  change: { from: string; generation: number; expiresAt: string; takeoverGeneration: number },
 ): EmailRevert[] {
   return [
     ...liveReverts(reverts, now),
-    { generation: change.generation, email: change.from, expiresAt: change.expiresAt },
+    {
+      generation: change.generation,
+      email: change.from,
+      expiresAt: change.expiresAt,
+      takeoverGeneration: change.takeoverGeneration,
+    },
   ];
 }
 
@@ -45,15 +50,21 @@ export interface RevertPlan {
   undone: EmailRevert[];
 }
 
+/**
+ * The plan of the link of the change of `generation` back to `email`, on `account` as read at
+ * `now`. A revert recorded before the account's current admin takeover is refused (review 22a H1):
+ * the takeover retires every revert (UsersRepository.takeOverAsAdmin), and this refuses any that
+ * predates it all the same, so whoever held the account before cannot take it back, now an admin.
+ */
 export function revertPlan(
-  reverts: EmailRevert[] | undefined,
+  account: { emailReverts?: EmailRevert[]; takeoverGeneration?: number },
   now: string,
   generation: number,
   email: string,
 ): RevertPlan | undefined {
-  const live = liveReverts(reverts, now);
+  const live = liveReverts(account.emailReverts, now);
   const target = live.find((revert) => revert.generation === generation && revert.email === email);
-  if (!target) return undefined;
+  if (!target || (target.takeoverGeneration ?? 0) < (account.takeoverGeneration ?? 0)) return undefined;
   return {
     target,
     kept: live.filter((revert) => revert.generation < generation),

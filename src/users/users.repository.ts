@@ -253,6 +253,8 @@ export class UsersRepository {
    * password and reset generations, so outstanding reset links die), a verified email, role admin and
    * status active, with the active-admin count, in one transaction on the user's version. The
    * takeover generation rises too, so that the stream processor's notice tells it from a reset.
+   * Every pending email-change revert is retired (review 22a H1): its reservation released, its
+   * undo link dead, so whoever held the account before cannot take it back, now an admin.
    */
   async takeOverAsAdmin(user: User, passwordHash: string): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
@@ -262,6 +264,7 @@ export class UsersRepository {
           passwordHash,
           emailVerified: true,
           emailVerifiedAt: user.emailVerifiedAt ?? at,
+          emailReverts: [],
           updatedAt: at,
         },
         // Every session of whoever held the account ends with this write.
@@ -272,6 +275,7 @@ export class UsersRepository {
         status: 'active',
       }),
       ...this.adminCounterOperations(user, { role: 'admin', status: 'active' }),
+      ...this.retireReverts(user, at),
     ]);
     // The update was conditioned on the version read, so the epoch was the one read.
     return { epoch: cutoffOf(user).epoch + 1 };
@@ -433,6 +437,14 @@ export class UsersRepository {
   }
 
   /**
+   * The releases of every pending revert's reservation (their links die with them), as the erasure,
+   * the admin takeover and a promotion to admin do; the caller's user update empties the list.
+   */
+  private retireReverts(user: User, at: string): TransactOperation[] {
+    return liveReverts(user.emailReverts, at).map((revert) => this.releaseReservation(user, revert));
+  }
+
+  /**
    * The end of a pending revert's reservation (its link dies with it): deleted on condition that it
    * still names the account and the change's generation; otherwise the version's 412 (the account's
    * list changed, or the reservation lapsed and was claimed: the caller reads again).
@@ -549,10 +561,14 @@ export class UsersRepository {
   ): Promise<SessionCutoff> {
     const at = this.clock.now().toISOString();
     const endsSessions = next.status === 'suspended' || next.status === 'inactive';
+    // A promotion to admin retires the pending email-change reverts (review 22a H1), as the takeover
+    // does: an undo link must not hand an admin account to whoever held an address it left.
+    const retires = next.role === 'admin' && user.role !== 'admin';
     await transactWrite(this.db, [
       this.userUpdate(user, {
         set: {
           updatedAt: at,
+          ...(retires ? { emailReverts: [] } : {}),
           ...(next.deletedAt ? { deletedAt: next.deletedAt } : {}),
           ...(next.status === 'inactive' && next.deactivatedBy ? { deactivatedBy: next.deactivatedBy } : {}),
           ...(next.erasureRequestedAt ? { erasureRequestedAt: next.erasureRequestedAt } : {}),
@@ -564,6 +580,7 @@ export class UsersRepository {
         status: next.status,
       }),
       ...this.adminCounterOperations(user, { role: next.role ?? user.role, status: next.status ?? user.status }),
+      ...(retires ? this.retireReverts(user, at) : []),
     ]);
     // Conditioned on the version read: the epoch was the one read.
     return endsSessions ? { epoch: cutoffOf(user).epoch + 1 } : cutoffOf(user);
@@ -597,9 +614,7 @@ export class UsersRepository {
       this.usernames.release(user.username, user.id, { ifPresent: true }),
       // So are the addresses reserved for its pending reverts (review 18b L2): their links die
       // with the account, and the owner of an address it was moved away from can register it again.
-      ...liveReverts(user.emailReverts, this.clock.now().toISOString()).map((revert) =>
-        this.releaseReservation(user, revert),
-      ),
+      ...this.retireReverts(user, this.clock.now().toISOString()),
     ]);
   }
 

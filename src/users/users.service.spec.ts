@@ -233,7 +233,9 @@ describe('UsersService.changeEmail', () => {
         // The old (verified) address is reserved for the change's undo link, bound to the generation it produces.
         {
           reserveUntil: '2026-05-22T12:00:00.000Z',
-          reverts: [{ generation: 1, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z' }],
+          reverts: [
+            { generation: 1, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z', takeoverGeneration: 0 },
+          ],
         },
         {
           item: {
@@ -266,11 +268,17 @@ describe('UsersService.changeEmail', () => {
 
   it('9 undo links pending: the 10th change keeps every live one and adds its own', async () => {
     const reverts = pendingReverts(9);
-    const { service, users } = setUp([user('u1', { emailGeneration: 9, emailReverts: reverts })]);
+    const { service, users } = setUp([
+      user('u1', { emailGeneration: 9, emailReverts: reverts, takeoverGeneration: 2 }),
+    ]);
     await service.changeEmail('u1', 'new@example.com', 'right');
+    // The revert records the account's takeover generation (review 22a H1).
     expect(users.changeEmail.mock.calls[0][2]).toEqual({
       reserveUntil: '2026-05-22T12:00:00.000Z',
-      reverts: [...reverts, { generation: 10, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z' }],
+      reverts: [
+        ...reverts,
+        { generation: 10, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z', takeoverGeneration: 2 },
+      ],
     });
   });
 

@@ -230,6 +230,7 @@ export class UsersService {
                 from: user.email,
                 generation: (user.emailGeneration ?? 0) + 1,
                 expiresAt: reserveUntil,
+                takeoverGeneration: user.takeoverGeneration ?? 0,
               }),
             }
           : { reverts: pending },
@@ -257,7 +258,7 @@ export class UsersService {
   ): Promise<SessionCutoff | undefined> {
     for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
       const user = await this.users.findById(userId);
-      const plan = user && revertPlan(user.emailReverts, this.clock.now().toISOString(), link.generation, link.email);
+      const plan = user && revertPlan(user, this.clock.now().toISOString(), link.generation, link.email);
       if (!user || !plan) return undefined;
       try {
         return await this.users.revertEmail(user, plan, unusableHash, consume);
@@ -569,17 +570,26 @@ export class UsersService {
    * Sets the role of the account with this email (the `user:role` command). `unverifiedStaff`
    * is true when it made a moderator or an admin of an account whose email nobody has confirmed:
    * the caller warns, since whoever registered the address may not be who the operator thinks.
+   * A promotion to admin retires the account's pending email-change reverts (review 22a H1, in the
+   * role's write): `retiredReverts` names the addresses whose undo links it killed, for the warning.
    */
-  async setRoleByEmail(email: string, role: UserRole): Promise<{ user: User; unverifiedStaff: boolean }> {
+  async setRoleByEmail(
+    email: string,
+    role: UserRole,
+  ): Promise<{ user: User; unverifiedStaff: boolean; retiredReverts: string[] }> {
     const userId = await this.users.findIdByEmail(email);
     if (!userId) throw notFound(ErrorCode.UserNotFound, `No user has the email ${email}.`);
     const user = await this.requireUser(userId);
     const unverifiedStaff = role !== 'user' && !user.emailVerified;
+    const retiredReverts =
+      role === 'admin' && user.role !== 'admin'
+        ? liveReverts(user.emailReverts, this.clock.now().toISOString()).map((revert) => revert.email)
+        : [];
     if (role === 'admin' && user.status !== 'active') {
       await this.changeStatusUnlessErasing(user, { role, status: 'active' });
-      return { user: await this.requireUser(userId), unverifiedStaff };
+      return { user: await this.requireUser(userId), unverifiedStaff, retiredReverts };
     }
-    return { user: await this.setRole(userId, role), unverifiedStaff };
+    return { user: await this.setRole(userId, role), unverifiedStaff, retiredReverts };
   }
 
   private async requireUser(userId: string): Promise<User> {
