@@ -23,6 +23,7 @@ describe('declared item layout', () => {
       { ...Keys.view('p1', 'u:u1'), entity: ENTITY.View },
       { ...Keys.view('p1', 'a:9f86d081884c7d65'), entity: ENTITY.View },
       { ...Keys.rateLimit('login#ip#127.0.0.1', 123), entity: ENTITY.RateLimit },
+      { ...Keys.webhookTargets, entity: ENTITY.WebhookTargets },
       { ...Keys.streamCheckpoint('shardId-00000001764123456789-0a1b2c3d'), entity: ENTITY.StreamCheckpoint },
       {
         ...Keys.streamDeadLetter('shardId-00000001764123456789-0a1b2c3d', '0'.repeat(40)),

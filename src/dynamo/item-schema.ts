@@ -63,6 +63,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'FeedDays', pk: new RegExp(`^USER#${ID}$`), sk: /^FEED#DAYS$/ },
   { entity: 'OutboundEvent', pk: new RegExp(`^EVENT#${ID}$`), sk: /^EVENT$/ },
   { entity: 'WebhookDelivery', pk: new RegExp(`^EVENT#${ID}$`), sk: /^DELIVERY#[0-9a-f]{16}$/ },
+  { entity: 'WebhookTargets', pk: /^WEBHOOKS#TARGETS$/, sk: /^TARGETS$/ },
   { entity: 'Migration', pk: /^MIGRATION$/, sk: /^(BASELINE|VERSION#\d{4})$/ },
 ];
 

@@ -43,6 +43,7 @@ export const ENTITY = {
   // outbound events and webhooks (issue 17)
   OutboundEvent: 'OutboundEvent',
   WebhookDelivery: 'WebhookDelivery',
+  WebhookTargets: 'WebhookTargets',
   // items of the table's own bookkeeping
   Counter: 'Counter',
   SlugCounter: 'SlugCounter',
@@ -242,6 +243,11 @@ export const Keys = {
     PK: `EVENT#${eventId}`,
     SK: `DELIVERY#${target}`,
   }),
+  /**
+   * Every webhook any dispatcher was started with (`targets`: a string set of their 16-hex ids):
+   * one that is no longer in `WEBHOOK_URLS` has its pending deliveries dropped (review 22 W).
+   */
+  webhookTargets: { PK: 'WEBHOOKS#TARGETS', SK: 'TARGETS' },
   /** That the demo data (`npm run db:seed`) was written: a second run adds nothing. */
   seedMarker: (name: string): ItemKey => ({ PK: `SEED#${name}`, SK: 'SEED' }),
   /** A fixed-window counter: `scope` names what is limited, `window` its start (epoch seconds). */

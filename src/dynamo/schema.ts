@@ -238,6 +238,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     about: 'a delivery given up on (none once delivered)',
   },
   {
+    entity: ENTITY.WebhookTargets,
+    key: Keys.webhookTargets,
+    about: 'every webhook a dispatcher was started with (a string set): whose deliveries to drop once removed',
+  },
+  {
     entity: ENTITY.Migration,
     key: placeholderAtEnd(Keys.migration(0), '0000', '<NNNN>'),
     about: 'an applied migration (`SK=BASELINE`: the layout at creation)',
@@ -410,9 +415,9 @@ export const INDEX_PATTERNS = {
   dueDeliveries: {
     index: GSI.GSI1.name,
     partition: EventIndexKeys.duePartition('<target>'),
-    sort: 'due by now, oldest first, 4 (only while its webhook has a free slot; once per WEBHOOK_POLL_MS while nothing is due)',
-    usedBy: 'the webhook dispatcher, each webhook in turn',
-    cost: '1 Query per webhook with room (0.5 RCU; none for a full one) + 1 BatchGetItem of the payloads a look',
+    sort: 'oldest due first, 4 (while its webhook has room and something due by what the dispatcher knows; + 1 a poll in turn)',
+    usedBy: "the webhook dispatcher, each webhook in turn; a removed webhook's, to drop",
+    cost: '1 Query per webhook with room and something due, + 1 a poll in turn (0.5 RCU each; none for a full one) + 1 BatchGetItem of the payloads a look',
   },
   deadDeliveries: {
     index: GSI.GSI1.name,

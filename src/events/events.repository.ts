@@ -91,6 +91,9 @@ export class EventsRepository {
     private readonly cursors: CursorCodec,
   ) {}
 
+  /** Who hears of the due times this process writes (`watchDue`). */
+  private readonly dueListeners = new Set<(target: string, dueAt: string) => void>();
+
   /**
    * Stores an event and one pending delivery per target, due at once, in one transaction on
    * condition that the event is new: a record handled twice writes nothing the second time
@@ -157,6 +160,7 @@ export class EventsRepository {
         })),
         ...(ownerId ? [mustExist(this.tableName, Keys.user(ownerId), () => new OwnerGone())] : []),
       ]);
+      for (const target of targets) this.announceDue(target, dueAt);
       return 'stored';
     } catch (error) {
       if (error instanceof DuplicateEvent) return 'duplicate';
@@ -195,32 +199,78 @@ export class EventsRepository {
   }
 
   /**
-   * Up to `limit` of one webhook's pending deliveries due by `now`, the longest due first: one
-   * Query of its GSI1 partition `WEBHOOKS#DUE#<target>` (migration 0013), from the head or after
-   * `after` (the `lastKey` of a read before, which the caller keeps per webhook). `lastKey` is where
-   * the page ended when there may be more due; none once the due ones were all read.
+   * One webhook's pending deliveries due by `now`, the longest due first: one Query of `limit` items
+   * of its GSI1 partition `WEBHOOKS#DUE#<target>` (migration 0013), from the head or after `after`
+   * (the `lastKey` of a read before, which the caller keeps per webhook). The read has no upper
+   * bound, so a page that reaches past `now` also says when the next delivery there is due
+   * (`next`, its `nextAttemptAt`), which the dispatcher waits for before it reads the partition
+   * again (review 22 W: an idle webhook cost a read per poll). `lastKey` is where the page ended
+   * when there may be more due; none once the due ones were all read.
    */
   async dueDeliveries(
     target: string,
     now: Date,
     limit: number,
     after?: Record<string, unknown>,
-  ): Promise<{ items: WebhookDelivery[]; lastKey?: Record<string, unknown> }> {
+  ): Promise<{ items: WebhookDelivery[]; lastKey?: Record<string, unknown>; next?: string }> {
+    // `$` sorts just after `#`: every key below it is due `now` or earlier.
     const upper = `${now.toISOString()}$`;
     const result = await this.db.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: INDEX_PATTERNS.dueDeliveries.index,
-        // `$` sorts just after `#`: every key whose due time is `now` or earlier.
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK < :upper',
-        ExpressionAttributeValues: { ':pk': EventIndexKeys.duePartition(target), ':upper': upper },
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': EventIndexKeys.duePartition(target) },
         ScanIndexForward: true,
         Limit: limit,
-        // A position past `upper` (a clock set back) is outside the key condition: from the head.
+        // A position past `upper` (a clock set back) would skip what is due before it: from the head.
         ExclusiveStartKey: after && String(after.GSI1SK) < upper ? after : undefined,
       }),
     );
-    return { items: (result.Items ?? []).map(toDelivery), lastKey: result.LastEvaluatedKey };
+    const items = result.Items ?? [];
+    const later = items.findIndex((item) => String(item.GSI1SK) >= upper);
+    if (later < 0) return { items: items.map(toDelivery), lastKey: result.LastEvaluatedKey };
+    return { items: items.slice(0, later).map(toDelivery), next: String(items[later].nextAttemptAt) };
+  }
+
+  /**
+   * The webhooks (target ids) any dispatcher was started with, `configured` added first (review 22
+   * W): those not configured now were removed from `WEBHOOK_URLS`, and their pending deliveries are
+   * to be dropped. One `UpdateItem` (`ADD` to a string set, `ALL_NEW`) of `PK=WEBHOOKS#TARGETS`; a
+   * `GetItem` when none is configured.
+   */
+  async knownTargets(configured: readonly string[]): Promise<string[]> {
+    const key = Keys.webhookTargets;
+    if (configured.length === 0) {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      );
+      return [...((Item?.targets as Set<string> | undefined) ?? [])];
+    }
+    const { Attributes } = await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'ADD #targets :configured SET #entity = :entity',
+        ExpressionAttributeNames: { '#targets': 'targets', '#entity': 'entity' },
+        ExpressionAttributeValues: { ':configured': new Set(configured), ':entity': ENTITY.WebhookTargets },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return [...((Attributes?.targets as Set<string> | undefined) ?? configured)];
+  }
+
+  /**
+   * Tells `listener` of every due time this process writes into a webhook's due partition (a new
+   * delivery, a claim's next attempt, a replay): the dispatcher reads a partition only once
+   * something there is due by what it knows (review 22 W).
+   */
+  watchDue(listener: (target: string, dueAt: string) => void): void {
+    this.dueListeners.add(listener);
+  }
+
+  private announceDue(target: string, dueAt: string): void {
+    for (const listener of this.dueListeners) listener(target, dueAt);
   }
 
   /**
@@ -428,13 +478,15 @@ export class EventsRepository {
    */
   async claim(delivery: WebhookDelivery, nextAttemptAt: Date): Promise<boolean> {
     const next = nextAttemptAt.toISOString();
-    return this.conditionally(delivery, {
+    const claimed = await this.conditionally(delivery, {
       set: {
         attempts: delivery.attempts + 1,
         nextAttemptAt: next,
         ...EventIndexKeys.due(next, delivery.eventId, delivery.target),
       },
     });
+    if (claimed) this.announceDue(delivery.target, next);
+    return claimed;
   }
 
   /** The attempt succeeded: the delivery leaves the due partition for good. */
@@ -498,6 +550,7 @@ export class EventsRepository {
     const key = Keys.webhookDelivery(eventId, target);
     try {
       await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
+      this.announceDue(target, dueAt);
       return 'replayed';
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error;

@@ -15,9 +15,19 @@ const B = 'https://b.example/hook?key=receiver-secret';
  * claim (a delivery is claimed once per attempt), a sender whose answers a spec scripts per URL,
  * and counters of outcomes.
  */
-function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventType[]>, pollMs = 1000) {
+function setUp(
+  urls: string[] = [A, B],
+  events?: Record<string, OutboundEventType[]>,
+  pollMs = 1000,
+  /** The webhooks a dispatcher was started with before (`PK=WEBHOOKS#TARGETS`), by URL. */
+  startedWith: string[] = [],
+) {
   const clock = new SettableClock().set(NOW);
   const deliveries: WebhookDelivery[] = [];
+  const registry = new Set(startedWith.map(webhookTarget));
+  /** The dispatcher hears of the due times this process writes, as from the repository. */
+  const listeners: ((target: string, dueAt: string) => void)[] = [];
+  const announce = (target: string, dueAt: string) => listeners.forEach((listener) => listener(target, dueAt));
   /** Deliveries still in the old partition `WEBHOOKS#DUE` (by event and target), and whether 0013 retired it. */
   const legacy = new Set<string>();
   const migration = { retired: true };
@@ -25,10 +35,17 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
   const payloads = new Map<string, string>();
   const due = (now: Date) =>
     deliveries.filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString()).map((d) => ({ ...d }));
-  const enqueue = (eventId: string, url: string, overrides: Partial<WebhookDelivery> = {}, old = false) => {
+  /** A delivery stored by this process (its due time announced), or with `elsewhere` by another one. */
+  const enqueue = (
+    eventId: string,
+    url: string,
+    overrides: Partial<WebhookDelivery> = {},
+    old = false,
+    elsewhere = false,
+  ) => {
     if (old) legacy.add(`${eventId}.${webhookTarget(url)}`);
     payloads.set(eventId, `{"id":"${eventId}"}`);
-    deliveries.push({
+    const delivery: WebhookDelivery = {
       eventId,
       eventType: 'post.published',
       target: webhookTarget(url),
@@ -36,17 +53,29 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
       attempts: 0,
       nextAttemptAt: clock.now().toISOString(),
       ...overrides,
-    });
+    };
+    deliveries.push(delivery);
+    if (!old && !elsewhere) announce(delivery.target, delivery.nextAttemptAt);
   };
   const find = (d: WebhookDelivery) => deliveries.find((x) => x.eventId === d.eventId && x.target === d.target)!;
   const repository = {
-    dueDeliveries: jest.fn((target: string, now: Date, limit: number, _after?: Record<string, unknown>) =>
-      Promise.resolve({
-        items: due(now)
-          .filter((d) => d.target === target && !legacy.has(keyOf(d)))
-          .slice(0, limit),
-      }),
-    ),
+    // The head of the partition, oldest due first: the due ones, and when the first one not yet due is.
+    dueDeliveries: jest.fn((target: string, now: Date, limit: number, _after?: Record<string, unknown>) => {
+      const page = deliveries
+        .filter((d) => d.state === 'pending' && d.target === target && !legacy.has(keyOf(d)))
+        .sort((a, b) => a.nextAttemptAt.localeCompare(b.nextAttemptAt))
+        .slice(0, limit)
+        .map((d) => ({ ...d }));
+      const later = page.findIndex((d) => d.nextAttemptAt > now.toISOString());
+      return Promise.resolve(
+        later < 0 ? { items: page } : { items: page.slice(0, later), next: page[later].nextAttemptAt },
+      );
+    }),
+    knownTargets: jest.fn((configured: readonly string[]) => {
+      configured.forEach((target) => registry.add(target));
+      return Promise.resolve([...registry]);
+    }),
+    watchDue: jest.fn((listener: (target: string, dueAt: string) => void) => void listeners.push(listener)),
     legacyDueDeliveries: jest.fn((now: Date, limit: number, skipTargets: readonly string[] = []) =>
       Promise.resolve(
         due(now)
@@ -65,6 +94,7 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
       if (stored.state !== 'pending' || stored.attempts !== d.attempts) return Promise.resolve(false);
       legacy.delete(keyOf(d)); // the claim writes the new layout's due keys
       Object.assign(stored, { attempts: d.attempts + 1, nextAttemptAt: nextAttemptAt.toISOString() });
+      announce(d.target, stored.nextAttemptAt);
       return Promise.resolve(true);
     }),
     delivered: jest.fn((d: WebhookDelivery, _attempts: number, _status: number, _at: Date) => {
@@ -122,7 +152,15 @@ function setUp(urls: string[] = [A, B], events?: Record<string, OutboundEventTyp
     outcomes,
     migration,
     legacy,
+    registry,
   };
+}
+
+/** Moves `performance.now()` by hand (the dispatcher's poll interval and index lag are monotonic). */
+function monotonicClock() {
+  const at = { ms: 1_000_000 };
+  const spy = jest.spyOn(performance, 'now').mockImplementation(() => at.ms);
+  return { at, restore: () => spy.mockRestore() };
 }
 
 /** Makes the sender's calls hang until answered: one by one (`hanging`), or all from now on (`answerAll`). */
@@ -220,7 +258,7 @@ describe('WebhookDispatcher', () => {
 
   it('drops, without a call, a delivery (in the old partition) to a webhook no longer configured or of an event that is gone', async () => {
     const { dispatcher, enqueue, payloads, sender, events, outcomes, migration } = setUp([A]);
-    // A removed webhook's own partition is read no more; what the old partition holds for it is dropped.
+    // What the old partition holds for a webhook no longer configured is dropped too.
     migration.retired = false;
     enqueue('e1', 'https://removed.example/hook', {}, true);
     enqueue('e2', A);
@@ -402,10 +440,160 @@ describe('WebhookDispatcher', () => {
     }
   });
 
-  it('with no webhook configured, start() runs no loop', async () => {
+  it('with no webhook configured and none removed, start() asks which there were and runs no loop', async () => {
     const { dispatcher, events } = setUp([]);
     dispatcher.start();
     await dispatcher.stop();
+    expect(events.knownTargets).toHaveBeenCalledTimes(1);
     expect(events.dueDeliveries).not.toHaveBeenCalled();
+    expect(events.legacyDueRetired).not.toHaveBeenCalled();
+  });
+});
+
+describe('WebhookDispatcher: webhooks removed from WEBHOOK_URLS (review 22 W)', () => {
+  const REMOVED = 'https://removed.example/hook';
+
+  it('drops, without a call, every pending delivery in the partition of a webhook a dispatcher was started with before, due or backing off', async () => {
+    const { dispatcher, enqueue, sender, events, outcomes, deliveries, registry, clock } = setUp([A], undefined, 1000, [
+      A,
+      REMOVED,
+    ]);
+    enqueue('e1', REMOVED, {}, false, true);
+    enqueue('e2', REMOVED, {
+      attempts: 3,
+      nextAttemptAt: new Date(clock.now().getTime() + 60_000).toISOString(),
+    });
+    for (let i = 0; i < 6; i++) enqueue(`b${i}`, REMOVED, {}, false, true); // more than a page of 4
+    enqueue('e3', A);
+    expect(await dispatcher.dispatchDue()).toBe(9);
+    expect(sender.send.mock.calls.map(([url, id]) => [url, id])).toEqual([[A, 'e3']]);
+    expect(deliveries.filter((d) => d.target === webhookTarget(REMOVED)).map((d) => d.state)).toEqual(
+      Array<string>(8).fill('dropped'),
+    );
+    expect(new Set(events.dropped.mock.calls.map(([, reason]) => reason))).toEqual(
+      new Set(['webhook no longer configured']),
+    );
+    expect(outcomes.filter((o) => o === 'dropped')).toHaveLength(8);
+    // Their events' bodies are not read.
+    expect(events.payloads.mock.calls.flatMap(([ids]) => ids)).toEqual(['e3']);
+    // The table knows both still: a later start drops what a dispatcher with the old list wrote meanwhile.
+    expect(registry).toEqual(new Set([webhookTarget(A), webhookTarget(REMOVED)]));
+    expect(events.knownTargets).toHaveBeenCalledTimes(1);
+  });
+
+  it("one poll of the loop drops a removed webhook's whole backlog: its partition is read again while a read finds some", async () => {
+    const { dispatcher, enqueue, deliveries } = setUp([A], undefined, 60_000, [A, REMOVED]);
+    for (let i = 0; i < 10; i++) enqueue(`e${i}`, REMOVED, {}, false, true);
+    expect(await dispatcher.poll()).toBe(10);
+    expect(deliveries.every((d) => d.state === 'dropped')).toBe(true);
+  });
+
+  it('runs the loop with no webhook configured while a removed one has deliveries, and drops them all', async () => {
+    const { dispatcher, enqueue, deliveries, sender } = setUp([], undefined, 50, [REMOVED]);
+    // More than a page of 4 (one page a read), and one backing off.
+    for (let i = 0; i < 9; i++) enqueue(`e${i}`, REMOVED, { attempts: i % 2 }, false, true);
+    enqueue('later', REMOVED, { nextAttemptAt: '2026-05-15T13:00:00.000Z' }, false, true);
+    dispatcher.start();
+    try {
+      await waitFor(() => deliveries.every((d) => d.state === 'dropped'));
+    } finally {
+      await dispatcher.stop();
+    }
+    expect(sender.send).not.toHaveBeenCalled();
+  });
+});
+
+describe("WebhookDispatcher.poll: the loop's round reads what is due by what it knows, plus one partition in turn (review 22 W)", () => {
+  const urls = Array.from({ length: 10 }, (_, i) => `https://w${i}.example/hook`);
+  const readsBy = (events: ReturnType<typeof setUp>['events'], from: number) =>
+    events.dueDeliveries.mock.calls
+      .slice(from)
+      .map(([target]) => urls.findIndex((url) => webhookTarget(url) === target));
+
+  it('an idle poll of 10 webhooks reads one partition, each in turn, after a first look at all', async () => {
+    const { dispatcher, events } = setUp(urls);
+    const monotonic = monotonicClock();
+    try {
+      expect(await dispatcher.poll()).toBe(0);
+      expect(events.dueDeliveries).toHaveBeenCalledTimes(10);
+      for (let i = 0; i < 20; i++) {
+        monotonic.at.ms += 1000;
+        expect(await dispatcher.poll()).toBe(0);
+      }
+      const reads = readsBy(events, 10);
+      expect(reads).toHaveLength(20);
+      expect(reads.slice(0, 10).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      // Within one WEBHOOK_POLL_MS, nothing is read.
+      expect(await dispatcher.poll()).toBe(0);
+      expect(events.dueDeliveries).toHaveBeenCalledTimes(30);
+    } finally {
+      monotonic.restore();
+    }
+  });
+
+  it("a delivery this process stores is read at the next poll; another process's, within one poll per partition", async () => {
+    const { dispatcher, enqueue, sender, events } = setUp(urls);
+    const monotonic = monotonicClock();
+    try {
+      await dispatcher.poll();
+      monotonic.at.ms += 1000;
+      enqueue('here', urls[7]);
+      const before = events.dueDeliveries.mock.calls.length;
+      expect(await dispatcher.poll()).toBe(1);
+      expect(readsBy(events, before)).toContain(7);
+      expect(events.dueDeliveries.mock.calls.length - before).toBeLessThanOrEqual(3);
+      enqueue('elsewhere', urls[3], {}, false, true);
+      let polls = 0;
+      while (sender.send.mock.calls.length < 2 && polls < 10) {
+        monotonic.at.ms += 1000;
+        await dispatcher.poll();
+        polls++;
+      }
+      expect(sender.send.mock.calls.map(([url, id]) => [url, id])).toEqual([
+        [urls[7], 'here'],
+        [urls[3], 'elsewhere'],
+      ]);
+    } finally {
+      monotonic.restore();
+    }
+  });
+
+  it('a delivery backing off (or stored due later) is read again when it comes due, not on each poll before', async () => {
+    const { dispatcher, enqueue, sender, answers, clock, events, deliveries } = setUp(urls);
+    const monotonic = monotonicClock();
+    try {
+      answers.set(urls[0], { ok: false, status: 500, error: 'HTTP 500' });
+      enqueue('e1', urls[0], { attempts: 3 }); // its 4th attempt fails: the 5th 5 s later
+      expect(await dispatcher.poll()).toBe(1);
+      const retryAt = Date.parse(deliveries[0].nextAttemptAt);
+      expect(retryAt - clock.now().getTime()).toBe(5000);
+      const from = events.dueDeliveries.mock.calls.length;
+      // 4 polls before its time, one partition each in turn; its own read only while its writes are fresh.
+      for (let i = 0; i < 4; i++) {
+        monotonic.at.ms += 1000;
+        clock.advance(1000);
+        await dispatcher.poll();
+      }
+      expect(sender.send).toHaveBeenCalledTimes(1);
+      expect(readsBy(events, from).filter((i) => i === 0).length).toBeLessThanOrEqual(2);
+      clock.set(new Date(retryAt));
+      monotonic.at.ms += 1000;
+      expect(await dispatcher.poll()).toBe(1);
+      expect(sender.send).toHaveBeenCalledTimes(2);
+      // Stored due in a minute (a deferred delivery): sent at its time, not before.
+      enqueue('later', urls[5], {
+        nextAttemptAt: new Date(clock.now().getTime() + 60_000).toISOString(),
+      });
+      answers.delete(urls[0]);
+      monotonic.at.ms += 1000;
+      await dispatcher.poll();
+      expect(sender.send.mock.calls.map(([, id]) => id)).not.toContain('later');
+      clock.advance(60_000);
+      monotonic.at.ms += 1000;
+      await dispatcher.poll();
+      expect(sender.send.mock.calls.map(([, id]) => id)).toContain('later');
+    } finally {
+      monotonic.restore();
+    }
   });
 });

@@ -29,6 +29,15 @@ export const WEBHOOK_IN_FLIGHT_PER_TARGET = 4;
  */
 const LEGACY_CHECK_MS = 60_000;
 
+/**
+ * How long a due time this process wrote is kept after it was written, whatever a read of its
+ * partition finds meanwhile: the index lags the table (a fraction of a second on DynamoDB; past
+ * this, the loop's look at each partition in turn finds what a read missed).
+ */
+const INDEX_LAG_MS = 1_000;
+/** The `now` of a removed webhook's reads: every delivery there is dropped, due or not. */
+const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
+
 /** A delivery in flight, by its event and webhook. */
 const deliveryKey = (d: WebhookDelivery): string => `${d.eventId}.${d.target}`;
 
@@ -78,6 +87,28 @@ export class WebhookDispatcher {
   /** Whose partition the next fill reads first (round-robin). */
   private turn = 0;
   /**
+   * The due partitions read: the configured webhooks', then those of the webhooks removed from
+   * `WEBHOOK_URLS` since a dispatcher was started with them (their deliveries are dropped). Known
+   * once the first round has asked the table (`knownTargets`).
+   */
+  private partitions: string[] = [];
+  private removed = new Set<string>();
+  private partitionsKnown: Promise<void> | undefined;
+  /**
+   * When a partition is next worth a read in the loop (epoch ms, the app's clock): now while its
+   * last read found something due; else when the first delivery there that was not yet due comes
+   * due; never when it was empty. Unknown (not read yet): at once.
+   */
+  private readonly nextDue = new Map<string, number>();
+  /**
+   * The due times this process wrote to a partition (a delivery stored or replayed, a claim's next
+   * attempt), kept until a read made INDEX_LAG_MS after the write: when the last one due at once
+   * was written; the earliest one due later, and when the last such was written (monotonic ms).
+   */
+  private readonly written = new Map<string, { now?: number; later?: { dueAt: number; at: number } }>();
+  /** The loop's look at one partition a poll whatever it knows (another instance's writes): whose next, and when last. */
+  private relook = { turn: 0, at: Number.NEGATIVE_INFINITY };
+  /**
    * Whether the old partition is retired (migration 0013 applied), whether to read it (not retired,
    * or the last look found something due there), and when the dispatcher last asked.
    */
@@ -91,6 +122,14 @@ export class WebhookDispatcher {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
     this.targets = new Map(config.webhooks.endpoints.map((endpoint) => [webhookTarget(endpoint.url), endpoint]));
+    events.watchDue((target, dueAt) => {
+      const due = Date.parse(dueAt);
+      const at = performance.now();
+      const written = this.written.get(target) ?? {};
+      if (due <= this.clock.now().getTime()) written.now = at;
+      else written.later = { dueAt: Math.min(due, written.later?.dueAt ?? due), at };
+      this.written.set(target, written);
+    });
   }
 
   /**
@@ -102,8 +141,9 @@ export class WebhookDispatcher {
     return [...this.targets].filter(([, { events }]) => !events || events.includes(type)).map(([id]) => id);
   }
 
+  /** Runs the loop: while a webhook is configured, or a removed one's deliveries are still to be dropped. */
   start(): void {
-    if (this.loop || this.targets.size === 0) return;
+    if (this.loop) return;
     this.loop = this.run();
   }
 
@@ -121,14 +161,49 @@ export class WebhookDispatcher {
    * after its backoff. Concurrent calls share one run.
    */
   dispatchDue(): Promise<number> {
-    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+    return this.round(false);
+  }
+
+  /**
+   * The loop's round: as `dispatchDue`, but a partition is read only once something there is due
+   * by what this dispatcher knows (what its reads found, and the due times this process wrote),
+   * plus one partition a poll, in turn, whatever it knows, for what other processes wrote (another
+   * worker, the API's replay of a dead letter, a version before this one): an idle poll reads one
+   * partition, not one per webhook (review 22 W), and another process's delivery waits at most one
+   * poll per partition before it is seen.
+   */
+  poll(): Promise<number> {
+    return this.round(true);
+  }
+
+  private round(known: boolean): Promise<number> {
+    this.draining ??= this.drain(known).finally(() => (this.draining = undefined));
     return this.draining;
+  }
+
+  /** The webhooks removed from `WEBHOOK_URLS` since a dispatcher was started with them, asked once (review 22 W). */
+  private knowPartitions(): Promise<void> {
+    this.partitionsKnown ??= (async () => {
+      const configured = [...this.targets.keys()];
+      const known = await this.events.knownTargets(configured);
+      this.removed = new Set(known.filter((target) => !this.targets.has(target)));
+      this.partitions = [...configured, ...this.removed];
+      if (this.removed.size > 0) {
+        this.logger.log(`dropping the pending deliveries of ${this.removed.size} webhook(s) no longer configured`);
+      }
+    })().catch((error: unknown) => {
+      this.partitionsKnown = undefined; // asked again next round
+      throw error;
+    });
+    return this.partitionsKnown;
   }
 
   private async run(): Promise<void> {
     while (!this.stopping.signal.aborted) {
       try {
-        await this.dispatchDue();
+        await this.poll();
+        // No webhook configured, none removed: nothing to do for this process's life.
+        if (this.partitions.length === 0) return;
       } catch (error) {
         this.logger.warn(
           `webhook round failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`,
@@ -144,12 +219,14 @@ export class WebhookDispatcher {
    * round or instance took it, or a lagging index showed it again) is not taken again in this run;
    * a webhook found with nothing due is read again in this run only WEBHOOK_POLL_MS later.
    */
-  private async drain(): Promise<number> {
+  private async drain(known: boolean): Promise<number> {
+    await this.knowPartitions();
+    if (this.partitions.length === 0) return 0;
     const counted = { changed: 0 };
     const unchanged = new Set<string>();
     const idle = new Map<string, number>();
     for (;;) {
-      const started = this.stopping.signal.aborted ? 0 : await this.fill(counted, unchanged, idle);
+      const started = this.stopping.signal.aborted ? 0 : await this.fill(counted, unchanged, idle, known);
       if (this.inFlight.size === 0) {
         if (started === 0) return counted.changed;
         continue;
@@ -169,30 +246,38 @@ export class WebhookDispatcher {
    * deliveries backing off) is read once per WEBHOOK_POLL_MS, not on every fill in between; and one
    * slow receiver never delays another's deliveries, which are in their own partition.
    */
-  private async fill(counted: { changed: number }, unchanged: Set<string>, idle: Map<string, number>): Promise<number> {
+  private async fill(
+    counted: { changed: number },
+    unchanged: Set<string>,
+    idle: Map<string, number>,
+    known: boolean,
+  ): Promise<number> {
     const free = POOL_SIZE - this.inFlight.size;
     if (free <= 0) return 0;
     const now = this.clock.now();
     const seen = (d: WebhookDelivery) => `${deliveryKey(d)}.${d.attempts}`;
     const startable = (d: WebhookDelivery) => !this.inFlight.has(deliveryKey(d)) && !unchanged.has(seen(d));
-    const ids = [...this.targets.keys()];
+    const ids = this.partitions;
     const first = this.turn % ids.length;
-    const open = [...ids.slice(first), ...ids.slice(0, first)].filter(
+    const roomy = [...ids.slice(first), ...ids.slice(0, first)].filter(
       (target) =>
         (this.busy.get(target) ?? 0) < WEBHOOK_IN_FLIGHT_PER_TARGET &&
         performance.now() - (idle.get(target) ?? Number.NEGATIVE_INFINITY) >= this.config.webhooks.pollMs,
     );
+    const open = known ? this.worthReading(roomy, now.getTime()) : roomy;
     const read = open.slice(0, free);
     // The next fill begins after the last webhook read: none is passed over for long.
     if (read.length) this.turn = ids.indexOf(read.at(-1)!) + 1;
     const full = ids.filter((target) => (this.busy.get(target) ?? 0) >= WEBHOOK_IN_FLIGHT_PER_TARGET);
     const pages = await Promise.all([
-      ...read.map((target) => this.dueOf(target, now, startable, idle)),
+      ...read.map((target) => this.dueOf(target, this.removed.has(target) ? END_OF_TIME : now, startable, idle)),
       this.legacyDue(now, free, full),
     ]);
     const due = pages.flat().filter(startable);
     if (due.length === 0) return 0;
-    const payloads = await this.events.payloads([...new Set(due.map((d) => d.eventId))], now);
+    // A removed webhook's deliveries are dropped: their events' bodies are not read.
+    const sent = due.filter((d) => this.targets.has(d.target));
+    const payloads = await this.events.payloads([...new Set(sent.map((d) => d.eventId))], now);
     let started = 0;
     for (const delivery of due) {
       const key = deliveryKey(delivery);
@@ -237,7 +322,8 @@ export class WebhookDispatcher {
     startable: (d: WebhookDelivery) => boolean,
     idle: Map<string, number>,
   ): Promise<WebhookDelivery[]> {
-    const { items, lastKey } = await this.events.dueDeliveries(
+    const readAt = performance.now();
+    const { items, lastKey, next } = await this.events.dueDeliveries(
       target,
       now,
       WEBHOOK_IN_FLIGHT_PER_TARGET,
@@ -247,7 +333,44 @@ export class WebhookDispatcher {
     else this.duePosition.delete(target);
     if (items.length === 0) idle.set(target, performance.now());
     else idle.delete(target);
+    // What this read found due next (a removed webhook's `now` is the end of time: the app's clock
+    // here); a due time written here since shortly before the read is kept (the index lags).
+    const found = items.length > 0 || lastKey ? this.clock.now().getTime() : next && Date.parse(next);
+    this.nextDue.set(target, found || Number.POSITIVE_INFINITY);
+    const written = this.written.get(target);
+    if (written) {
+      const before = readAt - INDEX_LAG_MS;
+      if ((written.now ?? before) < before) delete written.now;
+      if ((written.later?.at ?? before) < before) delete written.later;
+      if (written.now === undefined && !written.later) this.written.delete(target);
+    }
     return items;
+  }
+
+  /**
+   * Of the partitions with room (in turn order), those the loop reads: the ones with something due
+   * by what this dispatcher knows, and once per WEBHOOK_POLL_MS the next one in turn whatever it
+   * knows (for other processes' writes).
+   */
+  private worthReading(roomy: readonly string[], now: number): string[] {
+    const due = (target: string) => {
+      const written = this.written.get(target);
+      const next = Math.min(
+        this.nextDue.get(target) ?? Number.NEGATIVE_INFINITY,
+        written?.now !== undefined ? now : (written?.later?.dueAt ?? Number.POSITIVE_INFINITY),
+      );
+      return next <= now;
+    };
+    const open = roomy.filter(due);
+    if (performance.now() - this.relook.at < this.config.webhooks.pollMs) return open;
+    const ids = this.partitions;
+    for (let i = 0; i < ids.length; i++) {
+      const target = ids[(this.relook.turn + i) % ids.length];
+      if (!roomy.includes(target)) continue;
+      this.relook = { turn: (this.relook.turn + i + 1) % ids.length, at: performance.now() };
+      return open.includes(target) ? open : [target, ...open];
+    }
+    return open;
   }
 
   /**
