@@ -110,6 +110,24 @@ describe('posts (e2e)', () => {
           .code,
       ).toBe('post_not_found');
       expect((await create({ title: 'Slug Change', content: 'y' }).expect(201)).body.slug).toBe('slug-change');
+      // An edit that changes nothing (`{}`, or the same values) writes nothing (session 22): 200 with
+      // the post, its version, ETag and updatedAt as they were; a stale If-Match is still 412.
+      for (const body of [{}, { slug: 'renamed-slug', title: 'Slug Change', content: 'x' }]) {
+        const same = await t.api
+          .patch(`/api/v1/posts/${post.id}`)
+          .set('authorization', author.bearer)
+          .set('if-match', '"2"')
+          .send(body)
+          .expect(200);
+        expect(same.body).toMatchObject({ slug: 'renamed-slug', version: 2, updatedAt: res.body.updatedAt });
+        expect(same.headers.etag).toBe('"2"');
+      }
+      const staleNothing = await t.api
+        .patch(`/api/v1/posts/${post.id}`)
+        .set('authorization', author.bearer)
+        .set('if-match', '"1"')
+        .send({});
+      expect(staleNothing.status).toBe(412);
       const stale = await t.api
         .patch(`/api/v1/posts/${post.id}`)
         .set('authorization', author.bearer)

@@ -452,6 +452,22 @@ describe('outbound events and webhooks (e2e)', () => {
       Number(got(ok, scheduled.id)[1].data.version),
     );
     expect(got(publishedOnly, live.id).map((e) => e.type)).toEqual(['post.published']);
+
+    // An edit that changes nothing a reader sees writes nothing (session 22: `{}` sent a
+    // post.updated): the same version, and no event.
+    const { version: current } = (await t.api.get(`/api/v1/posts/${live.id}`).expect(200)).body as { version: number };
+    for (const body of [{}, { title: 'Mirrored, edited', content: 'A new body' }]) {
+      const same = await t.api
+        .patch(`/api/v1/posts/${live.id}`)
+        .set('authorization', author.bearer)
+        .set('if-match', `"${current}"`)
+        .send(body)
+        .expect(200);
+      expect((same.body as { version: number }).version).toBe(current);
+    }
+    await processStream(t);
+    await dispatcher().dispatchDue();
+    expect(got(ok, live.id).map((e) => e.type)).toEqual(['post.published', 'post.updated']);
   });
 
   it('refuses the event listings to non-admins (403) and to anonymous callers (401)', async () => {

@@ -1,5 +1,6 @@
 import { refusalOf } from '../common/errors/refusal.testing.js';
-import { assertMayManagePost, canSeePost, postTransition } from './post-rules.js';
+import type { PostSummary } from './post.entity.js';
+import { assertMayManagePost, canSeePost, editChangesNothing, postTransition } from './post-rules.js';
 
 const NOW = new Date('2026-05-15T12:00:00.000Z');
 const PAST = '2026-05-15T11:00:00.000Z';
@@ -123,5 +124,49 @@ describe('who sees and who changes a post', () => {
   it('a post the viewer cannot see, or none, is 404 post_not_found (existence does not leak)', async () => {
     expect(await refusalOf(() => assertMayManagePost(draft, other, NOW, false))).toBe('404 post_not_found');
     expect(await refusalOf(() => assertMayManagePost(undefined, admin, NOW, true))).toBe('404 post_not_found');
+  });
+});
+
+describe('editChangesNothing (session 22: an empty PATCH sent post.updated)', () => {
+  const summary: PostSummary = {
+    id: 'p1',
+    authorId: 'author',
+    title: 'Title',
+    slug: 'title',
+    excerpt: 'e',
+    tagIds: ['t1', 't2'],
+    status: 'published',
+    publishedAt: PAST,
+    viewCount: 3,
+    likeCount: 1,
+    commentCount: 0,
+    createdAt: PAST,
+    updatedAt: PAST,
+    version: 4,
+  };
+  const before = { ...summary, content: 'body' };
+  const saved = (change: Partial<PostSummary>): PostSummary => ({
+    ...summary,
+    ...change,
+    updatedAt: NOW.toISOString(),
+  });
+
+  it('is true for the same fields and body, whatever the save time', () => {
+    expect(editChangesNothing(before, saved({}), 'body')).toBe(true);
+    // A field absent before and written as undefined (no category, none set) is no change.
+    expect(editChangesNothing(before, saved({ categoryId: undefined }), 'body')).toBe(true);
+  });
+
+  it('is false for any field changed, tags reordered, a category or image set, or another body', () => {
+    expect(editChangesNothing(before, saved({ title: 'Other' }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ slug: 'other' }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ excerpt: 'f' }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ tagIds: ['t2', 't1'] }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ tagIds: ['t1'] }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ categoryId: 'c1' }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({ featuredImageUrl: 'https://example.com/a.png' }), 'body')).toBe(false);
+    expect(editChangesNothing(before, saved({}), 'new body')).toBe(false);
+    // A field no edit sets today counts too: a field added to edits later is never taken for no change.
+    expect(editChangesNothing(before, { ...saved({}), status: 'archived' }, 'body')).toBe(false);
   });
 });

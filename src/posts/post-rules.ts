@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { isStaff } from '../identity/account.js';
 import type { AuthUser } from '../identity/auth-user.js';
 import { badRequest, conflict, forbidden, notFound } from '../common/errors/domain-error.js';
@@ -40,6 +41,25 @@ export function postTransition(post: Lifecycle, move: PostMove, now: Date): Part
       if (post.status === 'archived') throw conflict(ErrorCode.InvalidTransition, 'The post is archived already.');
       return { status: 'archived' };
   }
+}
+
+/**
+ * Whether an edit leaves the post as it was (session 22): every field of the summary but the save's
+ * `updatedAt` the same (tags in their order), and the body. Every field, not a list of editable
+ * ones, so that a field added to edits later is never taken for no change. Such an edit writes
+ * nothing: no version raised, no `post.updated`.
+ */
+export function editChangesNothing(
+  before: PostSummary & { content: string },
+  after: PostSummary,
+  content: string,
+): boolean {
+  const fields = new Set([...Object.keys(before), ...Object.keys(after)]);
+  fields.delete('content');
+  fields.delete('updatedAt');
+  const was = before as unknown as Record<string, unknown>;
+  const is = after as unknown as Record<string, unknown>;
+  return before.content === content && [...fields].every((field) => isDeepStrictEqual(was[field], is[field]));
 }
 
 /** Live posts are public; drafts, scheduled and archived posts only for their author and staff. */

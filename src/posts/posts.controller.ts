@@ -150,7 +150,9 @@ export class PostsController {
    * Change a post
    *
    * @remarks Changes a post (its author or an admin). Send the `ETag` you read as `If-Match`: a stale one is 412
-   * `version_mismatch`. A changed title keeps the slug unless a new one is given.
+   * `version_mismatch`. A changed title keeps the slug unless a new one is given. An edit that changes nothing
+   * (`{}`, or every field sent as it is) writes nothing: 200 with the post as it is, the same `version` and
+   * `ETag`, and no `post.updated` event.
    */
   @Authenticated()
   @ContentWrite()

@@ -240,6 +240,20 @@ describe('PostsService.update and delete', () => {
     expect(posts.save.mock.calls[0][1]).toMatchObject({ slug: 'renamed', updatedAt: NOW });
   });
 
+  it('an edit that changes nothing (`{}`, or the same values) saves nothing and answers the post (session 22)', async () => {
+    const { service, posts, taxonomy } = setUp(stored({ tagIds: ['t1'], status: 'published', publishedAt: EARLIER }));
+    const { post } = await service.update('p1', viewer('author'), {}, 4);
+    expect(post).toMatchObject({ version: 4, updatedAt: EARLIER });
+    await service.update('p1', viewer('author'), { title: 'Title', slug: 'title', content: 'body', tagIds: ['t1'] });
+    expect(posts.save).toHaveBeenCalledTimes(0);
+    expect(taxonomy.unknownTagIds).toHaveBeenCalledWith([]);
+    // The If-Match is still checked: a stale one is 412, as for any edit.
+    expect(await refusalOf(() => service.update('p1', viewer('author'), {}, 3))).toBe('412 version_mismatch');
+    // One field changed is an edit.
+    await service.update('p1', viewer('author'), { title: 'Title', content: 'new body' }, 4);
+    expect(posts.save).toHaveBeenCalledTimes(1);
+  });
+
   it('a stale If-Match: 412 version_mismatch, nothing saved', async () => {
     const { service, posts } = setUp();
     expect(await refusalOf(() => service.update('p1', viewer('author'), { title: 'x' }, 3))).toBe(

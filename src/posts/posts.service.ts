@@ -33,7 +33,7 @@ import { RecentViewers } from './recent-viewers.js';
 import { ViewBudgets } from './view-budgets.js';
 import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
-import { assertMayManagePost, canSeePost, postNotFound, postTransition } from './post-rules.js';
+import { assertMayManagePost, canSeePost, editChangesNothing, postNotFound, postTransition } from './post-rules.js';
 import type { PostDto } from './dto/post.dto.js';
 import { NO_AUTHOR_DISPLAY } from '../identity/author-display.js';
 import { derivedKey } from '../common/derived-key.js';
@@ -347,7 +347,8 @@ export class PostsService {
 
   /**
    * Author or admin; a stale If-Match is 412. Slug, tags and category changes move links and counts with it.
-   * Answers the post as read after the write, with whether the caller likes it (as `get` does).
+   * Answers the post as read after the write, with whether the caller likes it (as `get` does). An
+   * edit that changes nothing (`{}`, or every field as it is) writes nothing and answers the post.
    */
   update(postId: string, viewer: AuthUser, dto: UpdatePostDto, ifMatch?: number): Promise<PostRead> {
     return onceMoreOnRace(() => this.updateOnce(postId, viewer, dto, ifMatch));
@@ -378,6 +379,9 @@ export class PostsService {
       tagIds,
       updatedAt: this.clock.now().toISOString(),
     };
+    // An edit that changes nothing a reader sees (`{}`, or the same values) writes nothing: the
+    // version stays (the ETag too) and no post.updated goes out. The If-Match was checked above.
+    if (editChangesNothing(post, after, content)) return this.readBack(postId, viewer);
     await this.posts.save(
       before,
       after,
