@@ -70,3 +70,29 @@ export function classifyMailError(error: unknown): MailFailure {
   if ($fault === 'server' || (typeof status === 'number' && status >= 500)) return 'transient';
   return 'unknown';
 }
+
+/**
+ * A mail the stream processor could not send and retries: thrown, it fails the stream record. It
+ * is `transient` when every failure behind it was (`classifyMailError`'s `transient` or `deferred`,
+ * a throttled database): the stream worker then retries it with the shard's backoff without counting
+ * it towards `STREAM_WORKER_MAX_ATTEMPTS`, up to `STREAM_WORKER_TRANSIENT_MAX_SECONDS` (it reads
+ * `transient`: src/common/errors/transient.ts). A relay deferring the recipient at `RCPT TO` is a
+ * `deferral` too: retried as transient, but for `STREAM_WORKER_DEFERRAL_MAX_SECONDS` at most
+ * (reviews 20a M1 and 20b M2). Anything else counts towards the dead letter.
+ */
+export class MailNotSent extends Error {
+  override readonly name: string = 'MailNotSent';
+
+  constructor(
+    message: string,
+    readonly transient: boolean,
+    readonly deferral = false,
+  ) {
+    super(message);
+  }
+
+  /** The error that retries a mail whose send failed with `failure` (anything but `permanent`). */
+  static after(failure: MailFailure, message: string): MailNotSent {
+    return new MailNotSent(message, failure === 'transient' || failure === 'deferred', failure === 'deferred');
+  }
+}

@@ -6,7 +6,7 @@ import { translateDynamoError } from '../dynamo/dynamo-errors.js';
 import { OUTLIVES_REPLAY_TTL_SECONDS } from '../dynamo/replay-window.js';
 import type { Item } from '../dynamo/stream-record.js';
 import { AppMetrics } from '../metrics/app-metrics.js';
-import { classifyMailError, type MailFailure } from './mail-errors.js';
+import { classifyMailError, type MailFailure, MailNotSent } from './mail-errors.js';
 import { MAILER, type Mailer } from './mailer.js';
 import { NoticesSentRepository } from './notices-sent.repository.js';
 import { describeMailError, type MailRequest, type PasswordChangeCause, renderMail } from './templates.js';
@@ -130,22 +130,11 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
 /**
  * A notice could not be sent (nor its link minted): its marker is given back and the record
  * retried. `transient` when every such failure was (review 19b M2: the mail server away or busy, a
- * throttled database during the mint): the stream worker then retries it with the shard's backoff
- * without counting it towards `STREAM_WORKER_MAX_ATTEMPTS`, up to `STREAM_WORKER_TRANSIENT_MAX_SECONDS`
- * (it reads `transient`: src/common/errors/transient.ts). A relay deferring the recipient at `RCPT TO`
- * is `deferral` too: retried as transient, but for `STREAM_WORKER_DEFERRAL_MAX_SECONDS` at most
- * (src/mail/mail-errors.ts, reviews 20a M1 and 20b M2).
+ * throttled database during the mint), `deferral` when one was a relay deferring the recipient at
+ * `RCPT TO`: see `MailNotSent` (src/mail/mail-errors.ts) for what the stream worker does with each.
  */
-export class NoticeNotSent extends Error {
+export class NoticeNotSent extends MailNotSent {
   override readonly name = 'NoticeNotSent';
-
-  constructor(
-    message: string,
-    readonly transient: boolean,
-    readonly deferral = false,
-  ) {
-    super(message);
-  }
 }
 
 /**

@@ -15,7 +15,11 @@ import { loadConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.constants.js';
 import { CommentIndexKeys, type ItemKey } from '../dynamo/keys.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
-import { type ActionToken, ActionTokensRepository } from '../identity/action-links/action-tokens.repository.js';
+import {
+  type ActionToken,
+  ActionTokensRepository,
+  type MintResult,
+} from '../identity/action-links/action-tokens.repository.js';
 import { InMemoryMailer } from '../mail/in-memory.mailer.js';
 import { MAILER } from '../mail/mailer.js';
 import { NoticesSentRepository } from '../mail/notices-sent.repository.js';
@@ -255,15 +259,27 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
       readFileSync(new URL('./fixtures/transactional-mail.event.json', import.meta.url), 'utf8'),
     ) as DynamoDBStreamEvent;
 
-  /** The mint and the notice claim as DynamoDB's conditions make them: once per request, once per notice (until given back). */
+  /**
+   * The mint and the notice claim as DynamoDB's conditions make them: once per request (again only
+   * to resend, until its mail is sent: `used`), once per notice (until given back).
+   */
   class FakeStore extends MarkerStore {
     readonly minted: ActionToken[] = [];
-    mint(_hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
+    private readonly tokens = new Map<string, ActionToken>();
+    mint(hash: string, token: ActionToken, request: ItemKey): Promise<MintResult> {
       const key = `${request.PK}/${request.SK}`;
-      if (this.used.has(key)) return Promise.resolve(false);
-      this.used.add(key);
+      if (this.used.has(key)) return Promise.resolve('gone');
+      if (this.tokens.has(hash)) return Promise.resolve('minted_before');
+      this.tokens.set(hash, token);
       this.minted.push(token);
-      return Promise.resolve(true);
+      return Promise.resolve('minted');
+    }
+    find(hash: string): Promise<ActionToken | undefined> {
+      return Promise.resolve(this.tokens.get(hash));
+    }
+    settle(request: ItemKey): Promise<void> {
+      this.used.add(`${request.PK}/${request.SK}`);
+      return Promise.resolve();
     }
   }
 

@@ -8,6 +8,7 @@ import type { TransactionPart } from '../../dynamo/transactions.js';
 import type { Item } from '../../dynamo/stream-record.js';
 import { MAILER, type Mailer } from '../../mail/mailer.js';
 import { AppMetrics } from '../../metrics/app-metrics.js';
+import { classifyMailError, MailNotSent } from '../../mail/mail-errors.js';
 import { describeMailError, renderMail } from '../../mail/templates.js';
 import {
   type ActionToken,
@@ -29,6 +30,8 @@ const PAGES: Record<ActionTokenKind, string> = {
 
 /** HKDF label of the key undo links are derived with (from JWT_SECRET, as the other derived keys). */
 const REVERT_KEY_LABEL = 'conduit email-change revert link v1';
+/** HKDF label of the key a mail request's link is derived with (from its key: a retry mails the same link). */
+const REQUEST_KEY_LABEL = 'conduit mail-request link v1';
 
 const REQUEST_KINDS: readonly string[] = ['password_reset', 'email_verification'] satisfies MailRequestKind[];
 
@@ -49,20 +52,22 @@ export type RevertStillPending = (onGone: () => Error) => TransactionPart;
 class RevertGone extends Error {}
 
 /** What a delivery did with a mail request (logged at debug, asserted by tests). */
-export type DeliveryOutcome = 'sent' | 'send_failed' | 'already_minted' | 'expired' | 'nobody' | 'malformed';
+export type DeliveryOutcome = 'sent' | 'refused' | 'already_sent' | 'already_used' | 'expired' | 'nobody' | 'malformed';
 
 /**
  * Single-use emailed links (password reset, email verification). A request never sees a token:
  * it writes a mail request (`requestLink`); the stream processor, on that item's INSERT, mints
- * the token, stores only its SHA-256 (deleting the request in the same transaction) and sends
- * the mail (`deliver`). Neither the token nor the link ever reaches the table, the stream or a
- * log. At most once per request: a crash or a mail failure after the mint loses that mail (the
- * user asks again); see docs/streams.md.
+ * the token (derived from the request's key under a key derived from JWT_SECRET), stores only its
+ * SHA-256 (marking the request minted in the same transaction), sends the mail and then deletes
+ * the request (`deliver`). Neither the token nor the link ever reaches the table, the stream or a
+ * log. A failed send is retried with the same link; once the mail is sent, a replay sends nothing;
+ * see docs/streams.md.
  */
 @Injectable()
 export class ActionLinksService {
   private readonly logger = new Logger('ActionLinks');
   private readonly revertKey: KeyObject;
+  private readonly requestKey: KeyObject;
 
   constructor(
     private readonly tokens: ActionTokensRepository,
@@ -72,6 +77,7 @@ export class ActionLinksService {
     private readonly metrics: AppMetrics,
   ) {
     this.revertKey = derivedKey(config.auth.jwtSecret, REVERT_KEY_LABEL);
+    this.requestKey = derivedKey(config.auth.jwtSecret, REQUEST_KEY_LABEL);
   }
 
   /**
@@ -112,9 +118,14 @@ export class ActionLinksService {
   }
 
   /**
-   * The processor's part, on a mail request's INSERT: mints the token (unless the request was
-   * minted before, or has expired), then sends the mail. A failed send is logged without the
-   * mail's content and not retried: the request is gone, so a retry could not send it anyway.
+   * The processor's part, on a mail request's INSERT: mints the token (unless the request has
+   * expired, or is gone: its mail sent before), then sends the mail and deletes the request.
+   * A send that fails is retried like a security notice's (docs/streams.md, "Transactional
+   * mail"): a `permanent` refusal is logged, counted (`refused`) and not retried (the request and
+   * the unsent token are deleted); any other failure throws `MailNotSent`, which fails the stream
+   * record, and the retry mails the same link (the token is derived from the request, and its item
+   * minted once). A retry that finds the token used or expired since sends nothing. Logged without
+   * the mail's content.
    */
   async deliver(key: ItemKey, image: Item | undefined): Promise<DeliveryOutcome> {
     const request = mailRequestOf(image);
@@ -122,7 +133,8 @@ export class ActionLinksService {
     if (!request.email) return 'nobody';
     const now = this.clock.now();
     if (Date.parse(request.expiresAt) <= now.getTime()) return 'expired';
-    const token = randomBytes(32).toString('base64url');
+    const token = createHmac('sha256', this.requestKey).update(`${key.PK}\0${key.SK}`).digest('base64url');
+    const hash = sha256(token);
     const minted: ActionToken = {
       kind: request.kind,
       userId: request.userId,
@@ -132,16 +144,44 @@ export class ActionLinksService {
       createdAt: request.createdAt,
       expiresAt: request.expiresAt,
     };
-    if (!(await this.tokens.mint(sha256(token), minted, key))) return 'already_minted';
+    const mint = await this.tokens.mint(hash, minted, key, now);
+    if (mint === 'gone') return 'already_sent';
+    if (mint === 'minted_before' && !(await this.tokens.find(hash, request.kind, now))) {
+      // Used since (its mail reached its reader after all, its send's answer lost): nothing to send.
+      await this.settle(request.kind, key);
+      return 'already_used';
+    }
     const link = `${this.config.publicUrl}${PAGES[request.kind]}?token=${token}`;
     try {
       await this.mailer.send(renderMail({ kind: request.kind, to: request.email, link }));
-      this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'sent' });
-      return 'sent';
     } catch (error) {
-      this.logger.warn(`A ${request.kind} mail could not be sent: ${describeMailError(error)}`);
+      const failure = classifyMailError(error);
+      const why = describeMailError(error);
+      if (failure === 'permanent') {
+        this.logger.warn(`A ${request.kind} mail was refused by the mail server for good (not retried): ${why}`);
+        this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'refused' });
+        await this.settle(request.kind, key, hash);
+        return 'refused';
+      }
+      this.logger.warn(`A ${request.kind} mail could not be sent (${failure}, retried): ${why}`);
       this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'failed' });
-      return 'send_failed';
+      throw MailNotSent.after(failure, `A ${request.kind} mail (${failure}) was not sent; the record is retried`);
+    }
+    this.metrics.mailDeliveries().inc({ kind: request.kind, outcome: 'sent' });
+    await this.settle(request.kind, key);
+    return 'sent';
+  }
+
+  /**
+   * Deletes a request whose mail went out (or never will), and `unsentToken`'s item with it. A
+   * failure is logged, not thrown: failing the record would send the mail again; the request
+   * expires by its `ttl`, and only a second delivery before then (a second worker) would resend.
+   */
+  private async settle(kind: MailRequestKind, key: ItemKey, unsentToken?: string): Promise<void> {
+    try {
+      await this.tokens.settle(key, unsentToken);
+    } catch (error) {
+      this.logger.warn(`A ${kind} mail's request could not be deleted (its ttl will): ${describeMailError(error)}`);
     }
   }
 

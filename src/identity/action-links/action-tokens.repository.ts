@@ -42,11 +42,18 @@ export interface MailRequest {
   expiresAt: string;
 }
 
-/** The mail request was deleted already: its link was minted (and its mail sent) before. */
-class RequestUsed extends Error {}
+/** The mail request was not pending any more: minted before (a retry), or gone (its mail sent). */
+class RequestNotPending extends Error {}
 
 /** A derived token's item was there already: minted before (a retried notice). */
 class TokenThere extends Error {}
+
+/**
+ * What a mail request's mint found (`ActionTokensRepository.mint`): `minted` now; `minted_before`,
+ * by an earlier delivery whose mail is to be sent again (a retry); `gone`, the request deleted,
+ * its mail sent (or refused for good) before, or expired by its `ttl`.
+ */
+export type MintResult = 'minted' | 'minted_before' | 'gone';
 
 /** Single-use tokens for emailed links, stored by hash with a `ttl`, and the requests for them. */
 @Injectable()
@@ -75,24 +82,52 @@ export class ActionTokensRepository {
   }
 
   /**
-   * Mints the link of a mail request: stores the token's hash and deletes the request in one
-   * transaction conditioned on the request still being there, so a replayed stream record (or a
-   * second worker) mints nothing. False when the request was already used.
+   * Mints the link of a mail request: stores the token's hash and marks the request minted
+   * (`mintedAt`) in one transaction conditioned on the request being there and not minted yet.
+   * The token is derived from the request (ActionLinksService), so a retry whose mail is still to
+   * be sent finds `minted_before` and mails the same link, and the marker keeps that retry from
+   * putting back a token used since. A request found not pending costs one consistent GetItem more
+   * (a retry or a replay only), to tell `minted_before` from `gone`.
    */
-  async mint(hash: string, token: ActionToken, request: ItemKey): Promise<boolean> {
+  async mint(hash: string, token: ActionToken, request: ItemKey, at: Date): Promise<MintResult> {
     try {
       await transactWrite(this.db, [
-        { item: { Put: this.tokenPut(hash, token) } },
         {
-          item: { Delete: { TableName: this.tableName, Key: request, ConditionExpression: 'attribute_exists(PK)' } },
-          onConditionFailed: () => new RequestUsed(),
+          item: {
+            Update: {
+              TableName: this.tableName,
+              Key: request,
+              UpdateExpression: 'SET mintedAt = :at',
+              ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(mintedAt)',
+              ExpressionAttributeValues: { ':at': at.toISOString() },
+            },
+          },
+          onConditionFailed: () => new RequestNotPending(),
         },
+        { item: { Put: this.tokenPut(hash, token) } },
       ]);
-      return true;
+      return 'minted';
     } catch (error) {
-      if (error instanceof RequestUsed) return false;
-      throw error;
+      if (!(error instanceof RequestNotPending)) throw error;
     }
+    const { Item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: request, ConsistentRead: true, ProjectionExpression: 'PK' }),
+    );
+    return Item ? 'minted_before' : 'gone';
+  }
+
+  /**
+   * A mail request whose mail was sent (or refused for good) is deleted: a later delivery of its
+   * record (a replay, a second worker) finds it `gone` and sends nothing. One DeleteItem (1 WCU);
+   * with `token`, the link no mail carries is deleted too (a second DeleteItem).
+   */
+  async settle(request: ItemKey, unsentToken?: string): Promise<void> {
+    await Promise.all([
+      this.db.send(new DeleteCommand({ TableName: this.tableName, Key: request })),
+      ...(unsentToken === undefined
+        ? []
+        : [this.db.send(new DeleteCommand({ TableName: this.tableName, Key: Keys.actionToken(unsentToken) }))]),
+    ]);
   }
 
   /**
