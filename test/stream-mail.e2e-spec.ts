@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import type { MailMessage } from '../src/mail/mailer.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
@@ -47,7 +47,7 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
         .filter(isMailRequest)
         .map((r) => r.eventName)
         .sort(),
-    ).toEqual(['INSERT', 'INSERT', 'INSERT', 'REMOVE', 'REMOVE', 'REMOVE']);
+    ).toEqual(['INSERT', 'INSERT', 'INSERT', 'MODIFY', 'MODIFY', 'MODIFY', 'REMOVE', 'REMOVE', 'REMOVE']);
     expect(items).toContain('"entity":"ActionToken"');
     // ...and no token, link or front-end page.
     const stream = JSON.stringify(records);
@@ -103,6 +103,47 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
       expect.objectContaining({ text: expect.stringContaining(newEmail) }),
     ]);
     expect(t.mailer.outbox.filter((m) => m.to === newEmail).map((m) => m.kind)).toEqual(['email_verification']);
+  });
+
+  it('a verification mail greylisted at its first send (450 4.2.0 at RCPT TO) is retried by the stream: the user gets one mail, and its link works (session 22)', async () => {
+    const send = t.mailer.send.bind(t.mailer);
+    const attempts: MailMessage[] = [];
+    let failures = 1;
+    const greylisting = jest.spyOn(t.mailer, 'send').mockImplementation((mail) => {
+      if (mail.kind !== 'email_verification') return send(mail);
+      attempts.push(mail);
+      return failures-- > 0
+        ? Promise.reject(Object.assign(new Error('450 4.2.0 greylisted'), { responseCode: 450, command: 'RCPT TO' }))
+        : send(mail);
+    });
+    let user: Awaited<ReturnType<typeof signUp>>;
+    try {
+      user = await signUp(t);
+      await expect(t.mailSent()).rejects.toThrow(/keeps failing/);
+      expect(t.mailer.last(user.email, 'email_verification')).toBeUndefined();
+      t.clock.advance(60_000); // past the shard's backoff
+      await t.mailSent();
+    } finally {
+      greylisting.mockRestore();
+      t.clock.reset();
+    }
+    const mails = t.mailer.outbox.filter((m) => m.to === user.email && m.kind === 'email_verification');
+    expect(mails).toHaveLength(1);
+    expect(attempts.map((m) => m.link)).toEqual([mails[0].link, mails[0].link]); // the same link both times
+    const mine = (await t.allItems()).filter((i) => i.userId === user.userId);
+    expect(mine.filter((i) => i.entity === 'ActionToken')).toHaveLength(1);
+    expect(mine.filter((i) => i.entity === 'MailRequest')).toEqual([]); // sent: the request is gone
+    await t.api
+      .post('/api/v1/auth/verify-email/confirm')
+      .send({ token: tokenOf(mails[0]) })
+      .expect(204);
+    const me = await t.api.get('/api/v1/users/me').set('authorization', user.bearer).expect(200);
+    expect((me.body as { status: string }).status).toBe('active');
+    // The user's records again (a replay): nothing more is sent, and the used link stays used.
+    const records = (await streamRecords(t)).filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${user.userId}`);
+    await t.app.get(StreamProcessor).handleBatch(records);
+    expect(t.mailer.outbox.filter((m) => m.to === user.email)).toHaveLength(1);
+    expect((await t.allItems()).filter((i) => i.entity === 'ActionToken' && i.userId === user.userId)).toEqual([]);
   });
 
   it('a mail request older than the link lifetime when the processor reaches it is neither minted nor sent', async () => {
