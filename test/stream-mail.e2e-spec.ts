@@ -3,7 +3,7 @@ import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import type { MailMessage } from '../src/mail/mailer.js';
 import { StreamProcessor } from '../src/stream/stream-processor.js';
 import { streamRecords } from './helpers/stream.js';
-import { createTestApp, dynamoCost, signUp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, dynamoCost, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
 
 const isMailRequest = (record: StreamRecord) => record.dynamodb?.Keys?.SK?.S?.startsWith('MAILREQ#') === true;
 const tokenOf = (mail: MailMessage) => new URL(mail.link!).searchParams.get('token')!;
@@ -105,18 +105,25 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
     expect(t.mailer.outbox.filter((m) => m.to === newEmail).map((m) => m.kind)).toEqual(['email_verification']);
   });
 
-  it('a verification mail greylisted at its first send (450 4.2.0 at RCPT TO) is retried by the stream: the user gets one mail, and its link works (session 22)', async () => {
+  /** Fails the next verification mails' sends with `errors` (a mail server's bad minute); every attempt is kept. */
+  function failingVerifications(...errors: unknown[]) {
     const send = t.mailer.send.bind(t.mailer);
     const attempts: MailMessage[] = [];
-    let failures = 1;
-    const greylisting = jest.spyOn(t.mailer, 'send').mockImplementation((mail) => {
+    const spy = jest.spyOn(t.mailer, 'send').mockImplementation((mail) => {
       if (mail.kind !== 'email_verification') return send(mail);
       attempts.push(mail);
-      return failures-- > 0
-        ? Promise.reject(Object.assign(new Error('450 4.2.0 greylisted'), { responseCode: 450, command: 'RCPT TO' }))
-        : send(mail);
+      return errors.length > 0 ? Promise.reject(errors.shift()) : send(mail);
     });
-    let user: Awaited<ReturnType<typeof signUp>>;
+    return { attempts, restore: () => spy.mockRestore() };
+  }
+  const smtpError = (responseCode: number, message: string) =>
+    Object.assign(new Error(message), { responseCode, command: 'RCPT TO' });
+  const itemsOf = async (user: SignedIn, entity: string) =>
+    (await t.allItems()).filter((i) => i.entity === entity && i.userId === user.userId);
+
+  it('a verification mail greylisted at its first send (450 4.2.0 at RCPT TO) is retried by the stream: the user gets one mail, and its link works (session 22)', async () => {
+    const greylisting = failingVerifications(smtpError(450, '450 4.2.0 greylisted'));
+    let user: SignedIn;
     try {
       user = await signUp(t);
       await expect(t.mailSent()).rejects.toThrow(/keeps failing/);
@@ -124,15 +131,14 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
       t.clock.advance(60_000); // past the shard's backoff
       await t.mailSent();
     } finally {
-      greylisting.mockRestore();
+      greylisting.restore();
       t.clock.reset();
     }
     const mails = t.mailer.outbox.filter((m) => m.to === user.email && m.kind === 'email_verification');
     expect(mails).toHaveLength(1);
-    expect(attempts.map((m) => m.link)).toEqual([mails[0].link, mails[0].link]); // the same link both times
-    const mine = (await t.allItems()).filter((i) => i.userId === user.userId);
-    expect(mine.filter((i) => i.entity === 'ActionToken')).toHaveLength(1);
-    expect(mine.filter((i) => i.entity === 'MailRequest')).toEqual([]); // sent: the request is gone
+    expect(greylisting.attempts.map((m) => m.link)).toEqual([mails[0].link, mails[0].link]); // the same link both times
+    expect(await itemsOf(user, 'ActionToken')).toHaveLength(1);
+    expect(await itemsOf(user, 'MailRequest')).toEqual([]); // sent: the request is gone
     await t.api
       .post('/api/v1/auth/verify-email/confirm')
       .send({ token: tokenOf(mails[0]) })
@@ -143,7 +149,44 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
     const records = (await streamRecords(t)).filter((r) => r.dynamodb?.Keys?.PK?.S === `USER#${user.userId}`);
     await t.app.get(StreamProcessor).handleBatch(records);
     expect(t.mailer.outbox.filter((m) => m.to === user.email)).toHaveLength(1);
-    expect((await t.allItems()).filter((i) => i.entity === 'ActionToken' && i.userId === user.userId)).toEqual([]);
+    expect(await itemsOf(user, 'ActionToken')).toEqual([]);
+  });
+
+  it('a retry that finds the link used since (the mail arrived, its answer lost) sends nothing and puts no token back', async () => {
+    const timeout = failingVerifications(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+    let user: SignedIn;
+    try {
+      user = await signUp(t);
+      await expect(t.mailSent()).rejects.toThrow(/keeps failing/);
+      await t.api
+        .post('/api/v1/auth/verify-email/confirm')
+        .send({ token: tokenOf(timeout.attempts[0]) })
+        .expect(204);
+      t.clock.advance(60_000);
+      await t.mailSent();
+    } finally {
+      timeout.restore();
+      t.clock.reset();
+    }
+    expect(timeout.attempts).toHaveLength(1);
+    expect(t.mailer.outbox.filter((m) => m.to === user.email)).toEqual([]);
+    expect(await itemsOf(user, 'ActionToken')).toEqual([]);
+    expect(await itemsOf(user, 'MailRequest')).toEqual([]);
+  });
+
+  it('a mail refused for good (550 at RCPT TO) is not retried: no mail, and neither the request nor its token is left', async () => {
+    const closed = failingVerifications(smtpError(550, '550 5.1.1 no such mailbox'));
+    let user: SignedIn;
+    try {
+      user = await signUp(t);
+      await t.mailSent(); // the record does not fail
+    } finally {
+      closed.restore();
+    }
+    expect(closed.attempts).toHaveLength(1);
+    expect(t.mailer.outbox.filter((m) => m.to === user.email)).toEqual([]);
+    expect(await itemsOf(user, 'ActionToken')).toEqual([]);
+    expect(await itemsOf(user, 'MailRequest')).toEqual([]);
   });
 
   it('a mail request older than the link lifetime when the processor reaches it is neither minted nor sent', async () => {
