@@ -157,13 +157,13 @@ export class AppMetrics {
 
   /**
    * Transactional mails the stream processor handed to the mailer, by kind and outcome (`sent`,
-   * `failed`). A failed mail is lost (at most once per request, docs/streams.md) and only logged
-   * otherwise, so this is what an alert watches (review 4, #8).
+   * `failed`, retried; `refused` and the others, not sent). A failure is only logged otherwise, so
+   * this is what an alert watches (review 4, #8; docs/streams.md).
    */
   mailDeliveries(): Counter<'kind' | 'outcome'> {
     this.mails ??= new Counter({
       name: 'mail_deliveries_total',
-      help: 'Transactional mails (links and security notices) handed to the mailer, by kind and outcome: sent, failed (retried, or lost for a link), refused (for good by the mail server, a notice: not retried), lost (a notice whose marker could not be given back) or skipped (a notice not sent because its change was undone before it went out).',
+      help: 'Transactional mails (links and security notices) handed to the mailer, by kind and outcome: sent, failed (retried), refused (for good by the mail server: not retried), lost (a notice whose marker could not be given back) or skipped (a notice not sent because its change was undone before it went out).',
       labelNames: ['kind', 'outcome'] as const,
       registers: [this.registry],
     });

@@ -11,7 +11,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
 /**
  * Transactional mail (issue 17 item 5): no request waits on a mail server. A mail request's
  * INSERT gets its link minted and mailed; a user item's MODIFY gets the security notices it calls
- * for (password or email changed). Both are at most once per request or change, replays included.
+ * for (password or email changed). A failed send fails the record, which is retried (a refusal for
+ * good is not); once sent, a mail is not sent again for its request or change, replays included.
  *
  * A record may be handled late (a worker that was down, `db:stream-replay`): before minting a link
  * or sending a notice, the account is read as it is now (one consistent GetItem), and nothing is
