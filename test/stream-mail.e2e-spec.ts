@@ -106,13 +106,14 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
   });
 
   /** Fails the next verification mails' sends with `errors` (a mail server's bad minute); every attempt is kept. */
-  function failingVerifications(...errors: unknown[]) {
+  function failingVerifications(...errors: Error[]) {
     const send = t.mailer.send.bind(t.mailer);
     const attempts: MailMessage[] = [];
     const spy = jest.spyOn(t.mailer, 'send').mockImplementation((mail) => {
       if (mail.kind !== 'email_verification') return send(mail);
       attempts.push(mail);
-      return errors.length > 0 ? Promise.reject(errors.shift()) : send(mail);
+      const failure = errors.shift();
+      return failure ? Promise.reject(failure) : send(mail);
     });
     return { attempts, restore: () => spy.mockRestore() };
   }

@@ -65,13 +65,14 @@ class MailerFailingFirst extends InMemoryMailer {
   /** Every message it was asked to send, failed ones included. */
   readonly attempts: MailMessage[] = [];
 
-  constructor(private readonly failures: unknown[]) {
+  constructor(private readonly failures: Error[]) {
     super();
   }
 
   override send(message: MailMessage): Promise<void> {
     this.attempts.push(message);
-    return this.failures.length > 0 ? Promise.reject(this.failures.shift()) : super.send(message);
+    const failure = this.failures.shift();
+    return failure ? Promise.reject(failure) : super.send(message);
   }
 }
 
@@ -194,7 +195,7 @@ describe('ActionLinksService on a fixed clock', () => {
   });
 
   describe('a send that fails (session 22: retried like a security notice)', () => {
-    async function failingFirst(...failures: unknown[]) {
+    async function failingFirst(...failures: Error[]) {
       const failing = new MailerFailingFirst(failures);
       await build(failing);
       await service.requestLink('email_verification', { id: 'u2', email: 'bob@example.com' });
