@@ -388,6 +388,27 @@ export async function signUpWithRole(
   return user;
 }
 
+/**
+ * Drains the stream through a record that fails once (a mail whose send failed: the first drain
+ * throws), runs `between`, then drains again once the shard's backoff has passed on the test clock
+ * (reset after).
+ */
+export async function mailSentOnRetry(t: TestApp, between?: () => Promise<unknown>): Promise<void> {
+  const first = await t.mailSent().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(first instanceof Error && /keeps failing/.test(first.message)))
+    throw new Error(`the first drain did not fail on a record: ${String(first)}`);
+  await between?.();
+  t.clock.advance(60_000); // past the shard's backoff
+  try {
+    await t.mailSent();
+  } finally {
+    t.clock.reset();
+  }
+}
+
 /** Confirms the user's email with the link the app mailed at registration. */
 export async function verifyEmail(t: TestApp, user: SignedIn): Promise<void> {
   await t.mailSent();
