@@ -122,16 +122,17 @@ describe('Mail through a real SMTP server', () => {
   });
 });
 
-describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2)', () => {
+describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2; session 22)', () => {
   // Postfix's reject_unknown_recipient_domain: 450 for a domain whose DNS fails (its owner's doing),
-  // for ever; greylisting: 450 for the first tries of an address, then accepted.
+  // for ever; greylisting: 450 for the first tries of an address (from when the test starts it:
+  // a relay greylists a first-time sender, or one it forgot in a restart), then accepted.
   const greylisted = new Map<string, number>();
   const inbox = new SmtpInbox((address) => {
     if (address.endsWith('@fail.test')) return 450;
-    if (!address.endsWith('@grey.test')) return undefined;
-    const tries = (greylisted.get(address) ?? 0) + 1;
-    greylisted.set(address, tries);
-    return tries <= 3 ? 450 : undefined;
+    const tries = greylisted.get(address);
+    if (tries === undefined) return undefined;
+    greylisted.set(address, tries + 1);
+    return tries < 3 ? 450 : undefined;
   });
   let t: TestApp;
 
@@ -162,14 +163,32 @@ describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2)'
   };
   const tried = (address: string) => inbox.recipientsTried.filter((tried) => tried === address).length;
 
+  it('sends a greylisted verification mail once the relay takes it, and its link works: retried past STREAM_WORKER_MAX_ATTEMPTS, not dead-lettered (session 22)', async () => {
+    const email = `grey-${Date.now()}@grey.test`;
+    greylisted.set(email, 0);
+    await signUp(t, { email });
+    await drain();
+    const verification = await inbox.next(email, 'email_verification', 5_000);
+    // 3 deferred tries (the attempts allowed are 2), then sent: one mail.
+    expect(tried(email)).toBe(4);
+    expect(inbox.messages.filter((m) => m.to.includes(email))).toHaveLength(1);
+    const link = /https:\/\/app\.example\.test\/verify-email\?token=[A-Za-z0-9_-]+/.exec(verification.decoded)?.[0];
+    await t.api
+      .post('/api/v1/auth/verify-email/confirm')
+      .send({ token: new URL(link!).searchParams.get('token') })
+      .expect(204);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
+  });
+
   it('sends a greylisted notice once the relay takes it: retried past STREAM_WORKER_MAX_ATTEMPTS, not dead-lettered (review 20b M2)', async () => {
-    const grey = await signUp(t, { email: `grey-${Date.now()}@grey.test` });
-    await drain(); // its verification mail: a link mail, refused and not retried (1 try)
+    const grey = await signUp(t, { email: `grey-notice-${Date.now()}@grey.test` });
+    await drain(); // its verification mail, before the relay greylists the address
+    greylisted.set(grey.email, 0);
     await changePassword(grey);
     await drain();
     expect((await inbox.next(grey.email, 'password_changed', 5_000)).to).toEqual([grey.email]);
-    // 1 refused verification, 2 deferred tries of the notice (the attempts allowed are 2), then sent.
-    expect(tried(grey.email)).toBe(4);
+    // The verification, then 3 deferred tries of the notice (the attempts allowed are 2), then sent.
+    expect(tried(grey.email)).toBe(5);
     expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
   });
 
@@ -179,12 +198,15 @@ describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2)'
     const victim = await signUp(t);
     await drain(6);
     // Still retried: past the 2 attempts an unknown failure gets, within the deferral's minute.
-    expect(tried(mallory.email)).toBeGreaterThan(3);
+    expect(tried(mallory.email)).toBeGreaterThan(2);
     expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(0);
+    // Her verification mail's record, then her notice's: each held the shard for the deferral's minute.
+    t.clock.advance(61_000);
+    await drain(3);
     t.clock.advance(61_000);
     await drain();
     expect((await inbox.next(victim.email, 'email_verification', 5_000)).to).toEqual([victim.email]);
-    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(1);
+    expect(await t.app.get(StreamDeadLettersRepository).count()).toBe(2);
   });
 });
 
