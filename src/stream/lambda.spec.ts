@@ -344,6 +344,29 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     ]);
   });
 
+  it('reports a link mail the relay greylisted for a retry (session 22): the retry mails the same link, once', async () => {
+    const { handler, mailer, store } = await lambdaWith('2026-11-26T18:16:00Z');
+    const send = mailer.send.bind(mailer);
+    const tried: (string | undefined)[] = [];
+    mailer.send = (mail) => {
+      tried.push(mail.link);
+      return Promise.reject(
+        Object.assign(new Error('450 4.2.0 greylisted'), { responseCode: 450, command: 'RCPT TO' }),
+      );
+    };
+    // The verification's record and every one after it: Lambda retries from it.
+    expect((await handler(mailEvent())).batchItemFailures.map((f) => f.itemIdentifier)).toEqual([
+      '000000000000000000007',
+      '000000000000000000008',
+      '000000000000000000009',
+    ]);
+    mailer.send = send;
+    expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
+    expect(mailer.outbox.map((m) => m.kind)).toEqual(['email_verification', 'password_reset', 'password_changed']);
+    expect(mailer.outbox[0].link).toBe(tried[0]);
+    expect(store.minted.map((m) => m.kind)).toEqual(['email_verification', 'password_reset']);
+  });
+
   it('an hour later (the link lifetime) the requests are stale: only the notice goes out', async () => {
     const { handler, store, mailer } = await lambdaWith('2026-11-26T19:16:00Z');
     expect(await handler(mailEvent())).toEqual({ batchItemFailures: [] });
