@@ -85,6 +85,13 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   );
   if (config.corsOrigins.length > 0) {
     const allowed = new Set(config.corsOrigins);
+    // Every answer varies by Origin, not only those to an allowed one (the cors package adds `Vary`
+    // only there): else a CDN keeps a public page fetched without an Origin and serves it to the
+    // front end without `Access-Control-Allow-Origin` (review 22a L3).
+    app.use((_req: Request, res: Response, next: NextFunction) => {
+      res.vary('Origin');
+      next();
+    });
     app.enableCors({
       // A function, so that another origin gets no CORS headers at all (not even on a preflight).
       origin: (origin: string | undefined, done: (error: Error | null, allow?: boolean) => void) =>

@@ -40,6 +40,16 @@ describe('exposure (e2e)', () => {
       expect(get.headers['access-control-allow-origin']).toBeUndefined();
     });
 
+    it('says Vary: Origin on every answer, with no Origin and with a refused one too, so a CDN keys on it (review 22a L3)', async () => {
+      for (const origin of [undefined, 'https://evil.example.com', ALLOWED]) {
+        const req = t.http.get('/api/v1/posts');
+        const res = await (origin ? req.set('origin', origin) : req).expect(200);
+        expect({ origin, vary: res.headers.vary }).toEqual({ origin, vary: expect.stringMatching(/\bOrigin\b/i) });
+        // Once, however many layers asked for it.
+        expect(res.headers.vary.match(/origin/gi)).toHaveLength(1);
+      }
+    });
+
     it('exposes the headers clients read on an allowed origin', async () => {
       const res = await t.http.get('/api/v1/posts').set('origin', ALLOWED).expect(200);
       expect(res.headers['access-control-allow-origin']).toBe(ALLOWED);
@@ -52,6 +62,7 @@ describe('exposure (e2e)', () => {
       try {
         const res = await plain.http.get('/api/v1/posts').set('origin', ALLOWED).expect(200);
         expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        expect(res.headers.vary ?? '').not.toMatch(/origin/i);
         const preflight = await withCredentials.http
           .options('/api/v1/posts')
           .set('origin', ALLOWED)
@@ -62,6 +73,39 @@ describe('exposure (e2e)', () => {
         await plain.close();
         await withCredentials.close();
       }
+    });
+  });
+
+  describe('token answers', () => {
+    it('say Cache-Control: private, no-store: registration, sign-in, refresh and Conduit (RFC 6749 5.1; review 22a L2)', async () => {
+      const email = `no-store-${Date.now()}@example.com`;
+      const json = { 'content-type': 'application/json' };
+      const registered = await t.http
+        .post('/api/v1/auth/register')
+        .set(json)
+        .send({ email, password: 'password-1234' })
+        .expect(201);
+      const login = await t.http
+        .post('/api/v1/auth/login')
+        .set(json)
+        .send({ email, password: 'password-1234' })
+        .expect(200);
+      const refreshed = await t.http
+        .post('/api/v1/auth/refresh')
+        .set(json)
+        .send({ refreshToken: login.body.refreshToken })
+        .expect(200);
+      const conduit = await t.http
+        .post('/api/users/login')
+        .set(json)
+        .send({ user: { email, password: 'password-1234' } })
+        .expect(200);
+      const refused = await t.http.post('/api/v1/auth/login').set(json).send({ email, password: 'wrong-password' });
+      for (const [name, res] of Object.entries({ registered, login, refreshed, conduit, refused }))
+        expect({ name, cacheControl: res.headers['cache-control'] }).toEqual({
+          name,
+          cacheControl: 'private, no-store',
+        });
     });
   });
 

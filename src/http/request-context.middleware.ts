@@ -61,7 +61,9 @@ export interface RequestContextOptions {
  *   the access line) and, when enabled, `Server-Timing: db;dur=..;desc="dynamodb calls=.. rcu=..
  *   wcu=.."` added just before the headers leave, so success and error answers alike carry it;
  * - `Cache-Control: private, no-store` on every answer to a signed-in caller (whoever set
- *   `req.user`: the app's guard or the Conduit routes' own), set just before the headers leave.
+ *   `req.user`: the app's guard or the Conduit routes' own) and on every answer to a write that
+ *   sets none itself (the token answers of sign-in, registration, refresh), set just before the
+ *   headers leave.
  */
 export function requestContext(options: RequestContextOptions): RequestHandler {
   const { accessLog, metrics, serverTiming, httpsHeaders = true } = options;
@@ -80,6 +82,10 @@ export function requestContext(options: RequestContextOptions): RequestHandler {
         // An answer computed for a signed-in caller is theirs alone (review 17a L4): no shared cache
         // or CDN may keep it, whatever the route or its status.
         if ((req as { user?: unknown }).user !== undefined) res.setHeader('Cache-Control', PERSONAL_CACHE_CONTROL);
+        // Nor an answer to a write that says nothing itself: sign-in, registration and refresh are
+        // public routes whose answers carry tokens (RFC 6749 5.1; review 22a L2).
+        else if (!res.hasHeader('Cache-Control') && req.method !== 'GET' && req.method !== 'HEAD')
+          res.setHeader('Cache-Control', PERSONAL_CACHE_CONTROL);
       }
       return writeHead(...args);
     }) as typeof res.writeHead;
