@@ -122,9 +122,9 @@ describe('taxonomy (e2e)', () => {
         // the seam: the move of moveTo lands while the workflow moves the posts, deterministically
         const posts = t.app.get(PostsService);
         const original = posts.moveCategoryPosts.bind(posts);
-        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to) => {
+        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to, progress) => {
           await patch(m.id, { parentId: c.id }).expect(200);
-          return original(from, to);
+          return original(from, to, progress);
         });
         try {
           const res = await t.api
@@ -132,6 +132,9 @@ describe('taxonomy (e2e)', () => {
             .set('authorization', admin.bearer)
             .expect(409);
           expect(res.body.code).toBe('category_cycle');
+          // the answer says where the post went (session 22): it stays there, the category stays too
+          expect(res.body.movedPostsTo).toBe(m.id);
+          expect(res.body.detail).toContain(`1 of its published posts had moved to category ${m.id}`);
           expect(spy).toHaveBeenCalledTimes(1);
         } finally {
           spy.mockRestore();
@@ -143,6 +146,51 @@ describe('taxonomy (e2e)', () => {
         expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.categoryId).toBe(m.id);
       });
 
+      it('a post published into the category while its posts moved: 412, the moved ones stay where the answer says, a retry finishes', async () => {
+        const a = (await createCategory({ name: 'Race Refilled' }).expect(201)).body;
+        const m = (await createCategory({ name: 'Race Refilled Shelter' }).expect(201)).body;
+        const first = [await publishedIn(a.id, 'Moved first'), await publishedIn(a.id, 'Moved second')];
+        let late: { id: string } | undefined;
+        const posts = t.app.get(PostsService);
+        const original = posts.moveCategoryPosts.bind(posts);
+        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to, progress) => {
+          await original(from, to, progress);
+          late = await publishedIn(a.id, 'Published meanwhile');
+        });
+        try {
+          const res = await t.api
+            .delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`)
+            .set('authorization', admin.bearer)
+            .expect(412);
+          expect(res.body).toMatchObject({ code: 'version_mismatch', movedPostsTo: m.id });
+          expect(res.body.detail).toContain(`2 of its published posts had moved to category ${m.id}`);
+        } finally {
+          spy.mockRestore();
+        }
+        for (const post of first)
+          expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.categoryId).toBe(m.id);
+        expect((await t.api.get(`/api/v1/categories/by-slug/${a.slug}`).expect(200)).body.postCount).toBe(1);
+        // the retry moves what is left and deletes
+        await t.api.delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`).set('authorization', admin.bearer).expect(204);
+        expect((await t.api.get(`/api/v1/posts/${late!.id}`).expect(200)).body.categoryId).toBe(m.id);
+        expect((await t.api.get(`/api/v1/categories/by-slug/${m.slug}`).expect(200)).body.postCount).toBe(3);
+      });
+
+      it('a deletion refused by its checks moves no post (the checks run before the moves)', async () => {
+        const a = (await createCategory({ name: 'Refused Deleted' }).expect(201)).body;
+        const c = (await createCategory({ name: 'Refused Deleted Child', parentId: a.id }).expect(201)).body;
+        const post = await publishedIn(a.id, 'Stays put');
+        const del = (query: string) =>
+          t.api.delete(`/api/v1/categories/${a.id}${query}`).set('authorization', admin.bearer);
+        expect((await del('').expect(409)).body.code).toBe('category_not_empty');
+        const cycle = await del(`?moveTo=${c.id}`).expect(409);
+        expect(cycle.body.code).toBe('category_cycle');
+        expect(cycle.body.movedPostsTo).toBeUndefined();
+        expect((await del('?moveTo=AAAAAAAAAAAAAAAAAAAAA').expect(422)).body.code).toBe('unknown_parent');
+        expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.categoryId).toBe(a.id);
+        expect((await t.api.get(`/api/v1/categories/by-slug/${a.slug}`).expect(200)).body.postCount).toBe(1);
+      });
+
       it('a category created under a category while it is deleted moves with the other children (no dangling parent)', async () => {
         const a = (await createCategory({ name: 'Race Doomed' }).expect(201)).body;
         const m = (await createCategory({ name: 'Race Shelter' }).expect(201)).body;
@@ -150,9 +198,9 @@ describe('taxonomy (e2e)', () => {
         const posts = t.app.get(PostsService);
         const original = posts.moveCategoryPosts.bind(posts);
         let late: { id: string; slug: string } | undefined;
-        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to) => {
+        const spy = jest.spyOn(posts, 'moveCategoryPosts').mockImplementationOnce(async (from, to, progress) => {
           late = (await createCategory({ name: 'Race Late Child', parentId: a.id }).expect(201)).body;
-          return original(from, to);
+          return original(from, to, progress);
         });
         try {
           await t.api

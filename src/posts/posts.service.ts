@@ -112,8 +112,16 @@ export class PostsService {
     return (await this.posts.ownPosts(userId, undefined, 1)).items.length > 0;
   }
 
-  /** Moves every published post of a category to another (links and counts follow each post). */
-  async moveCategoryPosts(fromCategoryId: string, toCategoryId: string): Promise<void> {
+  /**
+   * Moves every published post of a category to another (links and counts follow each post, in
+   * each post's own save), counting on `progress.moved` as each save commits: a caller that fails
+   * part-way (a later post's save, or its own next step) knows how many moved.
+   */
+  async moveCategoryPosts(
+    fromCategoryId: string,
+    toCategoryId: string,
+    progress: { moved: number } = { moved: 0 },
+  ): Promise<void> {
     for (const postId of await this.posts.categoryPostIds(fromCategoryId)) {
       await onceMoreOnRace(async () => {
         const post = await this.posts.findSummaryWithCounts(postId);
@@ -123,6 +131,7 @@ export class PostsService {
           { ...post, categoryId: toCategoryId, updatedAt: this.clock.now().toISOString() },
           undefined,
         );
+        progress.moved += 1;
       });
     }
   }

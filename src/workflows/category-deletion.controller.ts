@@ -16,7 +16,10 @@ export class CategoryDeletionController {
    * Delete a category (admin)
    *
    * @remarks Deletes a category. With children or posts, `moveTo` names the category that takes them over (409
-   * `category_not_empty` without it).
+   * `category_not_empty` without it). Every check runs before a post moves: a refusal then moves nothing. The
+   * published posts move one by one, then the category goes; when that last step fails after posts moved (another
+   * tree change or a new post in the category meanwhile: 409, 412 or 422), the moved posts stay in `moveTo`, and
+   * the problem's detail and `movedPostsTo` say so; a retry moves what is left.
    */
   @Roles('admin')
   @Delete(':id')

@@ -30,4 +30,9 @@ export class ProblemDto {
   errors?: FieldErrorDto[];
   /** Ids in the request that name nothing (for 422 answers). */
   invalidIds?: string[];
+  /**
+   * A category deletion that failed after some of the category's published posts had moved: the
+   * category they moved to (`moveTo`), where they stay. The detail says how many.
+   */
+  movedPostsTo?: string;
 }

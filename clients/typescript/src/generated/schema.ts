@@ -663,7 +663,10 @@ export interface paths {
         /**
          * Delete a category (admin)
          * @description Deletes a category. With children or posts, `moveTo` names the category that takes them over (409
-         *     `category_not_empty` without it).
+         *     `category_not_empty` without it). Every check runs before a post moves: a refusal then moves nothing. The
+         *     published posts move one by one, then the category goes; when that last step fails after posts moved (another
+         *     tree change or a new post in the category meanwhile: 409, 412 or 422), the moved posts stay in `moveTo`, and
+         *     the problem's detail and `movedPostsTo` say so; a retry moves what is left.
          */
         delete: operations["categoriesRemove"];
         options?: never;
@@ -2341,6 +2344,11 @@ export interface components {
             instance: string;
             /** @description Ids in the request that name nothing (for 422 answers). */
             invalidIds?: string[];
+            /**
+             * @description A category deletion that failed after some of the category's published posts had moved: the
+             *     category they moved to (`moveTo`), where they stay. The detail says how many.
+             */
+            movedPostsTo?: string;
             /** @description The request's id, as in the `X-Request-Id` response header and the server's log: quote it in support requests. */
             requestId: string;
             /** @description The HTTP status code. */
