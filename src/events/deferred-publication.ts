@@ -28,9 +28,9 @@ export function deferredPublicationId(postId: string, publishedAt: string): stri
 }
 
 /**
- * The held-back `post.published` of a `post.scheduled` (none for any other event): until its time
- * the stored body says no more than the `post.scheduled` did (id and time); `occurredAt` is the
- * time the post becomes public. Its owner is the author, so that the author's erasure removes it.
+ * The held-back `post.published` of a `post.scheduled` (none for any other event): no body is
+ * stored until its time (this `data`, id and time, is never sent); `occurredAt` is the time the post
+ * becomes public. Its owner is the author, so that the author's erasure removes it.
  */
 export function deferredPublicationOf(
   scheduled: MappedEvent,

@@ -124,13 +124,16 @@ export class EventsRepository {
               TableName: this.tableName,
               Item: {
                 ...Keys.outboundEvent(event.id),
-                ...(deferred ? { heldBack: deferred } : EventIndexKeys.event(event.occurredAt, event.id)),
+                // Held back: no body until its time (a dispatcher of the version before, during a
+                // rolling deploy, then drops its delivery rather than send it unchecked), not listed.
+                ...(deferred
+                  ? { heldBack: deferred }
+                  : { ...EventIndexKeys.event(event.occurredAt, event.id), payload: JSON.stringify(event) }),
                 ...(ownerId ? EventIndexKeys.owned(ownerId, event.occurredAt, event.id) : {}),
                 entity: ENTITY.OutboundEvent,
                 id: event.id,
                 type: event.type,
                 occurredAt: event.occurredAt,
-                payload: JSON.stringify(event),
                 ttl,
               },
               ConditionExpression: 'attribute_not_exists(PK)',
