@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteTableCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  PutItemCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { nanoid } from 'nanoid';
 import { StartupError } from '../src/common/startup-error.js';
 import { loadConfig } from '../src/config/app-config.js';
@@ -11,7 +17,7 @@ import { freePort } from '../src/dynamo/embedded-dynamo.js';
 import { TABLE_LAYOUT_VERSION, tableDefinition } from '../src/dynamo/table.definition.js';
 import { ensureTable } from '../src/dynamo/table.setup.js';
 import { readMigrationState } from '../src/migrations/state.js';
-import { CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
+import { CHILD_PROCESS_TIMEOUT_MS, commandEnv, runBuiltCommand } from './helpers/built-scripts.js';
 
 /**
  * `ensureTable` (start-up, `db:create-table`) must not silently keep an index whose projection
@@ -54,6 +60,25 @@ describe('table layout check at start-up (e2e)', () => {
     await expect(refusal).rejects.toBeInstanceOf(StartupError);
     await expect(refusal).rejects.toThrow(/index GSI2 projects KEYS_ONLY, not ALL.*cannot change.*db:migrate/);
   });
+
+  it(
+    'db:create-table in production needs only the table settings: no JWT secret, mail sender or front-end URL (README "AWS")',
+    async () => {
+      const name = `test-${nanoid(10)}`;
+      tables.push(name);
+      const run = await runBuiltCommand(
+        'create-table',
+        [],
+        { endpoint: config.dynamo.endpoint, tableName: name },
+        // The README's line, on the test engine (which has no point-in-time recovery to switch on).
+        { NODE_ENV: 'production', JWT_SECRET: '', DYNAMODB_PITR: 'false', DYNAMODB_DELETION_PROTECTION: 'false' },
+      );
+      expect(run).toMatchObject({ code: 0, stdout: '' });
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+      expect(Table?.TableStatus).toBe('ACTIVE');
+    },
+    CHILD_PROCESS_TIMEOUT_MS,
+  );
 
   /**
    * An HTTP proxy to the engine that hands each call's operation (`CreateTable`, ...) to `before`

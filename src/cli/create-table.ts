@@ -15,7 +15,8 @@ import { useCommandLogger } from './app-context.js';
  */
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
-  const config = loadConfig();
+  // Creating the table needs no JWT secret, mail sender or front-end URL (docs: README "AWS").
+  const config = loadConfig(process.env, { purpose: 'table' });
   useCommandLogger(config);
   const logger = new Logger('create-table');
   const database = await prepareDatabase({ ...config, dynamo: { ...config.dynamo, createTable: true } }, logger);

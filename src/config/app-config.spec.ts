@@ -78,6 +78,24 @@ describe('loadConfig', () => {
     expect(config.auth.bcryptCost).toBeGreaterThanOrEqual(10);
   });
 
+  it("lets db:create-table run in production without what only serving needs: JWT secret, mail sender, front end's URL", () => {
+    const table = { NODE_ENV: 'production', AWS_REGION: 'eu-west-1', DYNAMODB_TABLE_NAME: 'publishing' };
+    expect(problemsOf(table)).toEqual([
+      'JWT_SECRET is required in production (at least 32 bytes)',
+      expect.stringMatching(/^MAIL_TRANSPORT must be smtp or ses in production/),
+      'MAIL_FROM is required in production (the sender address of mails)',
+      expect.stringMatching(/^PUBLIC_URL is required in production/),
+    ]);
+    const config = loadConfig(table, { purpose: 'table' });
+    expect(config.dynamo).toMatchObject({ tableName: 'publishing', region: 'eu-west-1', embedded: false });
+    expect(config.tableProtection).toEqual({ pointInTimeRecovery: true, deletionProtection: true });
+    // A value that is set is still checked.
+    expect(() => loadConfig({ ...table, JWT_SECRET: 'short' }, { purpose: 'table' })).toThrow(
+      /JWT_SECRET must be at least 32 bytes/,
+    );
+    expect(() => loadConfig({ ...table, PUBLIC_URL: 'ftp://x' }, { purpose: 'table' })).toThrow(/PUBLIC_URL must be/);
+  });
+
   it('names a short CURSOR_SECRET only when it is set: unset, it is JWT_SECRET, named already (review 18c)', () => {
     expect(problemsOf({ JWT_SECRET: 'abc' })).toEqual(['JWT_SECRET must be at least 32 bytes long']);
     expect(problemsOf({ CURSOR_SECRET: 'abc' })).toEqual(['CURSOR_SECRET must be at least 32 bytes long']);

@@ -501,11 +501,13 @@ function adminFrom(env: Env, problems: string[]): AppConfig['bootstrapAdmin'] {
 
 /**
  * Mail settings. In production the transport must deliver (`smtp` or `ses`) and the sender must
- * be set: a reset link that is only written to a file or a log never reaches anyone.
+ * be set: a reset link that is only written to a file or a log never reaches anyone. `required`
+ * is false for a production process that sends no mail (`db:create-table`).
  */
 function mailFrom(
   env: Env,
   nodeEnv: NodeEnv,
+  required: boolean,
   str: (name: string, fallback: string) => string,
   oneOf: <T extends string>(name: string, allowed: readonly T[], fallback: T) => T,
   problems: string[],
@@ -514,7 +516,7 @@ function mailFrom(
   const defaultTransport: MailTransport = nodeEnv === 'development' ? 'file' : 'log';
   const transport = oneOf('MAIL_TRANSPORT', MAIL_TRANSPORTS, defaultTransport);
   const smtpUrl = env.SMTP_URL?.trim() || undefined;
-  if (production && (transport === 'file' || transport === 'log')) {
+  if (required && (transport === 'file' || transport === 'log')) {
     problems.push(
       `MAIL_TRANSPORT must be smtp or ses in production (${env.MAIL_TRANSPORT?.trim() ? `got "${transport}"` : `unset: the default there is "${transport}"`}): ` +
         'the file and log transports deliver no mail',
@@ -525,7 +527,7 @@ function mailFrom(
     else if (!/^smtps?:\/\/[^/\s]+/.test(smtpUrl)) problems.push('SMTP_URL must be an smtp:// or smtps:// URL');
   }
   const from = str('MAIL_FROM', production ? '' : 'Publishing API <no-reply@localhost>');
-  if (production && from === '') problems.push('MAIL_FROM is required in production (the sender address of mails)');
+  if (required && from === '') problems.push('MAIL_FROM is required in production (the sender address of mails)');
   return { transport, from, smtpUrl, dir: str('MAIL_DIR', '.data/mail') };
 }
 
@@ -556,8 +558,17 @@ function metricsTokenFrom(raw: string | undefined, problems: string[]): string |
   return token;
 }
 
+export interface LoadConfigOptions {
+  /**
+   * `table`: the caller only creates or protects the table (`db:create-table`), so production's
+   * requirements for serving (`JWT_SECRET`, a delivering `MAIL_TRANSPORT`, `MAIL_FROM`, `PUBLIC_URL`)
+   * do not apply; a value that is set is still checked.
+   */
+  purpose?: 'app' | 'table';
+}
+
 /** Reads and validates the configuration; throws ConfigError listing every bad variable. */
-export function loadConfig(env: Env = process.env): AppConfig {
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): AppConfig {
   const problems: string[] = [];
   const str = (name: string, fallback: string): string => {
     const value = env[name];
@@ -600,10 +611,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const nodeEnv = oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = nodeEnv === 'production';
+  // What production requires of a process that serves (signs tokens, mails links); not of db:create-table.
+  const servingInProduction = production && options.purpose !== 'table';
   const port = int('PORT', 3000, 0, 65535);
 
   const jwtSecret = str('JWT_SECRET', production ? '' : DEV_SECRET);
-  if (Buffer.byteLength(jwtSecret) < 32) {
+  if (Buffer.byteLength(jwtSecret) < 32 && (servingInProduction || jwtSecret !== '')) {
     problems.push(
       production && jwtSecret === ''
         ? 'JWT_SECRET is required in production (at least 32 bytes)'
@@ -661,8 +674,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
 
-  const mail = mailFrom(env, nodeEnv, str, oneOf, problems);
-  if (production && !env.PUBLIC_URL?.trim()) {
+  const mail = mailFrom(env, nodeEnv, servingInProduction, str, oneOf, problems);
+  if (servingInProduction && !env.PUBLIC_URL?.trim()) {
     problems.push("PUBLIC_URL is required in production: mailed links point to the front end's pages there");
   }
 

@@ -78,7 +78,7 @@ export class AppLogger implements LoggerService {
     if (optionalParams.length !== 0) {
       fields.context = optionalParams[optionalParams.length - 1];
       params = optionalParams.slice(0, -1);
-      if (level === 'info' && typeof fields.context === 'string' && STARTUP_DETAIL.has(fields.context)) {
+      if (level === 'info' && isStartupDetail(fields.context)) {
         if (fields.context === 'RoutesResolver') return;
         level = 'trace';
       }
@@ -109,6 +109,13 @@ export class AppLogger implements LoggerService {
  * true path.
  */
 const STARTUP_DETAIL = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
+/**
+ * Whether an `info` line of this context is one of Nest's start-up details, written at `trace`:
+ * by the server (`AppLogger`) and by the commands and the worker (`nestLoggerFor`) alike.
+ */
+export const isStartupDetail = (context: unknown): boolean =>
+  typeof context === 'string' && STARTUP_DETAIL.has(context);
 
 const isExceptionHandlerCall = (level: Level, message: unknown, params: unknown[]): boolean =>
   level === 'error' &&

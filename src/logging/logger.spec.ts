@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { DestinationStream, LevelWithSilent } from 'pino';
 import { DynamoUsage, runWithUsage } from '../dynamo/request-accounting.js';
 import { AppLogger } from './app-logger.js';
-import { createAccessLog, createRootLogger } from './logger.js';
+import { createAccessLog, createRootLogger, nestLoggerFor } from './logger.js';
 import type { AppConfig } from '../config/app-config.js';
 
 /**
@@ -89,5 +89,24 @@ describe('createAccessLog', () => {
       requestId: 'trace-9',
       context: 'Posts',
     });
+  });
+});
+
+describe('nestLoggerFor (the commands and the stream worker)', () => {
+  it("writes Nest's line per module at trace, as the server does, and the rest at their level", () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream: DestinationStream = { write: (line: string) => void lines.push(JSON.parse(line)) };
+    const logger = nestLoggerFor(createRootLogger({ logLevel: 'log', nodeEnv: 'test' } as AppConfig, { stream }));
+    logger.log('UsersModule dependencies initialized', 'InstanceLoader');
+    logger.log('Table publishing: ready', 'Database');
+    logger.warn('slow', 'InstanceLoader');
+    expect(lines.map((line) => [line.level, line.context, line.msg])).toEqual([
+      [30, 'Database', 'Table publishing: ready'],
+      [40, 'InstanceLoader', 'slow'],
+    ]);
+    lines.length = 0;
+    const verbose = nestLoggerFor(createRootLogger({ logLevel: 'verbose', nodeEnv: 'test' } as AppConfig, { stream }));
+    verbose.log('UsersModule dependencies initialized', 'InstanceLoader');
+    expect(lines.map((line) => [line.level, line.context])).toEqual([[10, 'InstanceLoader']]);
   });
 });

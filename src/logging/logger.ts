@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { type DestinationStream, type Level, type LevelWithSilent, type Logger, pino } from 'pino';
 import type { AppConfig } from '../config/app-config.js';
 import { usageOf } from '../dynamo/request-accounting.js';
-import { bindRequestLogs } from './app-logger.js';
+import { bindRequestLogs, isStartupDetail } from './app-logger.js';
 import { routeOf } from '../metrics/http-metrics.middleware.js';
 import { newRequestId } from '../common/ids.js';
 
@@ -191,13 +191,16 @@ export function createAccessLog(logger: Logger): AccessLog {
 
 /**
  * Nest's `LoggerService` over a pino logger, for what is logged before the app exists (start-up,
- * the embedded engine): the same JSON lines as the app's. The app then installs `AppLogger`.
+ * the embedded engine) and for the commands and the stream worker: the same JSON lines as the
+ * app's. Nest's line per module (`InstanceLoader`) is at `trace` here too, as `AppLogger` writes it.
+ * The server then installs `AppLogger`.
  */
 export function nestLoggerFor(logger: Logger): LoggerService {
   const line =
-    (level: Level) =>
+    (written: Level) =>
     (message: unknown, ...rest: unknown[]) => {
       const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
+      const level: Level = written === 'info' && isStartupDetail(context) ? 'trace' : written;
       if (message instanceof Error) logger[level]({ context, err: message }, message.message);
       else logger[level]({ context }, typeof message === 'string' ? message : JSON.stringify(message));
     };
