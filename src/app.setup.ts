@@ -8,7 +8,12 @@ import { AppModule } from './app.module.js';
 import { jsonBody } from './http/json-body.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware, routeNotFound } from './http/problem-details.filter.js';
-import { checkPublicCacheRoutes, mountPublicCache } from './http/public-cache.interceptor.js';
+import {
+  checkPublicCacheRoutes,
+  isCacheLayer,
+  mountPublicCache,
+  type RouterLayer,
+} from './http/public-cache.interceptor.js';
 import { requestContext } from './http/request-context.middleware.js';
 import { createValidationPipe } from './common/validation/validation.js';
 import { CLOCK, type Clock } from './common/clock/clock.js';
@@ -132,15 +137,18 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
  * The one start-up line about routes, with the prefixes they really have (review 18c: Nest wrote a
  * line per route and per controller, about 110 at `info`, and its controller lines showed
  * `/api/v1` on the probes and Conduit's routes, which do not have it; `AppLogger` moves those
- * lines to `verbose`). Swagger UI's routes are not counted: the bootstrap line names them.
+ * lines to `verbose`). Swagger UI's routes are not counted: the bootstrap line names them; nor are
+ * the public cache's GET layers in front of Nest's routes (PUBLIC_CACHE_SECONDS, on in production).
  */
 export function routesMapped(app: NestExpressApplication): string {
-  const { router } = app.getHttpAdapter().getInstance() as {
-    router: { stack: { route?: { path: string; methods: Record<string, boolean> } }[] };
-  };
-  // One method a layer: Nest's; several: its not-found handlers.
+  const { router } = app.getHttpAdapter().getInstance() as { router: { stack: RouterLayer[] } };
+  // One method a layer: Nest's (or the cache's, skipped); several: its not-found handlers.
   const paths = router.stack
-    .flatMap(({ route }) => (route && Object.keys(route.methods).length === 1 ? [route.path] : []))
+    .flatMap((layer) => {
+      const { route } = layer;
+      const nests = route?.methods && Object.keys(route.methods).length === 1 && !isCacheLayer(layer);
+      return nests && typeof route.path === 'string' ? [route.path] : [];
+    })
     .filter((path) => !path.startsWith('/docs'));
   const versioned = paths.filter((path) => path.startsWith(`/${API_PREFIX}/`));
   const conduit = paths.filter((path) => !versioned.includes(path) && path.startsWith('/api/'));

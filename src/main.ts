@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup.js';
-import { listen } from './http/listen.js';
+import { listen, listeningLine } from './http/listen.js';
 import { exitOnStartupFailure } from './common/startup-error.js';
 import { loadConfig } from './config/app-config.js';
 import { prepareDatabase } from './dynamo/database-bootstrap.js';
@@ -43,7 +43,7 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  logger.log(`API on ${base}/api/v1, Swagger UI on ${base}/docs, OpenAPI JSON on ${base}/docs-json`);
+  logger.log(listeningLine(base, database.config.docs));
 }
 
 bootstrap().catch(exitOnStartupFailure);

@@ -18,6 +18,7 @@ import {
   type TestApp,
 } from './helpers/test-app.js';
 import { builtScript, CHILD_PROCESS_TIMEOUT_MS } from './helpers/built-scripts.js';
+import { readmeApiTable } from './helpers/readme-api-table.js';
 
 type Operation = {
   operationId?: string;
@@ -96,7 +97,8 @@ describe('OpenAPI contract (e2e)', () => {
         .components.securitySchemes;
       expect(schemes).toEqual({
         bearer: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
-        metricsToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+        // An opaque METRICS_TOKEN, not a JWT: no bearerFormat.
+        metricsToken: { type: 'http', scheme: 'bearer', description: expect.any(String) },
         conduitToken: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'Authorization' }),
       });
       const seen = { public: [] as string[], optional: [] as string[] };
@@ -127,6 +129,28 @@ describe('OpenAPI contract (e2e)', () => {
       }
       expect(seen.public.sort()).toEqual([...PUBLIC].sort());
       expect(seen.optional.sort()).toEqual([...OPTIONAL_AUTH].sort());
+    });
+
+    it('is what README.md\'s API at a glance lists: every /api/v1 operation, "token optional" where the document says so', () => {
+      const rows = readmeApiTable();
+      const native = operations.filter(
+        ([name, operation]) =>
+          name.includes(' /api/v1/') && !(operation as { tags?: string[] }).tags?.includes('conduit'),
+      );
+      const wrong: string[] = [];
+      for (const [name, operation] of native) {
+        const row = rows.find((candidate) => candidate.operations.includes(name));
+        const security = JSON.stringify(operation.security);
+        if (!row) wrong.push(`${name}: not in the table`);
+        else if (security === JSON.stringify([{}, { bearer: [] }]) && !row.who.includes('token optional'))
+          wrong.push(`${name}: token optional in the document, "${row.who}" in the table`);
+        else if (security === '[]' && !row.who.includes('anyone'))
+          wrong.push(`${name}: public in the document, "${row.who}" in the table`);
+        else if (security !== '[]' && row.who === 'anyone')
+          wrong.push(`${name}: takes a token in the document, "anyone" (which ignores one) in the table`);
+      }
+      expect(wrong).toEqual([]);
+      expect(native.length).toBeGreaterThan(60);
     });
 
     it('has the error catalogue as the enum of the problem `code`', () => {

@@ -1,3 +1,4 @@
+import { routesMapped } from '../src/app.setup.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -19,6 +20,17 @@ describe('public page cache (e2e)', () => {
   beforeAll(async () => {
     t = await createTestApp({ ...ADMIN_ENV, PUBLIC_CACHE_SECONDS: '5' });
     author = await signUp(t);
+  });
+
+  it("counts the routes at start-up as without the cache: the cache's own GET layers are not routes", () => {
+    // The start-up line is `routesMapped`'s (read here: Nest's static logger writes to the first app's log).
+    const operations = Object.entries(t.openapi.document.paths)
+      .filter(([path]) => path.startsWith('/api/v1/'))
+      .flatMap(([, operation]) =>
+        Object.keys(operation as object).filter((key) => /^(get|post|put|patch|delete)$/.test(key)),
+      );
+    expect(operations.length).toBeGreaterThan(50);
+    expect(routesMapped(t.app)).toMatch(new RegExp(`^\\d+ routes mapped: ${operations.length} under /api/v1, `));
   });
   afterAll(async () => {
     await t.close();

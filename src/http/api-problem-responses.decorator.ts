@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ProblemDto } from '../common/dto/problem.dto.js';
-import { ErrorCode } from '../common/errors/error-codes.js';
+import { ErrorCode, problemTypeOf } from '../common/errors/error-codes.js';
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or fails validation.',
@@ -56,7 +56,7 @@ function exampleOf(status: number): ProblemDto | undefined {
   const example = EXAMPLES[status];
   if (!example) return undefined;
   return {
-    type: `https://errors.publishing-api.dev/${example.code.replace(/_/g, '-')}`,
+    type: problemTypeOf(example.code),
     title: example.title,
     status,
     detail: example.detail,

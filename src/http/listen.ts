@@ -26,3 +26,13 @@ export async function listen(app: INestApplication, port: number, host: string):
     throw error;
   }
 }
+
+/**
+ * The line `npm start` ends its start-up with: where the API is, and Swagger UI and the OpenAPI
+ * JSON only when they are served (`API_DOCS`, off by default in production).
+ */
+export function listeningLine(base: string, docs: boolean): string {
+  return docs
+    ? `API on ${base}/api/v1, Swagger UI on ${base}/docs, OpenAPI JSON on ${base}/docs-json`
+    : `API on ${base}/api/v1 (Swagger UI and OpenAPI JSON off: API_DOCS=true serves them on /docs and /docs-json)`;
+}

@@ -2,12 +2,12 @@ import { jest } from '@jest/globals';
 import { HttpException, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError } from '../common/errors/domain-error.js';
-import { ERROR_CODES, ErrorCode } from '../common/errors/error-codes.js';
+import { ERROR_CODES, ErrorCode, PROBLEM_TYPE_BASE } from '../common/errors/error-codes.js';
 import { DatabaseError, type DatabaseFailure } from '../dynamo/dynamo-errors.js';
 import { domainErrorOf, sendProblem } from './problem-details.filter.js';
 
 /** Renders one exception the way the app does and returns the problem body. */
-function render(exception: unknown): { status: number; code: string } {
+function render(exception: unknown): { status: number; code: string; type: string } {
   let body = '';
   let status = 0;
   const response = {
@@ -28,7 +28,7 @@ function render(exception: unknown): { status: number; code: string } {
   } as unknown as Response;
   const request = { method: 'GET', originalUrl: '/x', url: '/x' } as unknown as Request;
   sendProblem(exception, request, response);
-  const problem = JSON.parse(body) as { status: number; code: string };
+  const problem = JSON.parse(body) as { status: number; code: string; type: string };
   expect(problem.status).toBe(status);
   return problem;
 }
@@ -86,6 +86,11 @@ describe('problem+json codes', () => {
     expect(render(Object.assign(new Error('x'), { name: 'ThrottlingException' })).code).toBe(
       ErrorCode.DatabaseThrottled,
     );
+  });
+
+  it('types each problem <PROBLEM_TYPE_BASE>/<code, - for _>, the base in one place', () => {
+    expect(render(new DomainError(409, ErrorCode.EmailTaken, 'taken')).type).toBe(`${PROBLEM_TYPE_BASE}/email-taken`);
+    expect(render(new NotFoundException()).type).toBe(`${PROBLEM_TYPE_BASE}/http-404`);
   });
 
   it('has unique values', () => {

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError, serviceUnavailable } from '../common/errors/domain-error.js';
-import { ErrorCode, isErrorCode } from '../common/errors/error-codes.js';
+import { ErrorCode, isErrorCode, problemTypeOf } from '../common/errors/error-codes.js';
 import { type DatabaseFailure, translateDynamoError } from '../dynamo/dynamo-errors.js';
 import type { ProblemDto } from '../common/dto/problem.dto.js';
 import { scrubUrl } from '../logging/logger.js';
@@ -109,7 +109,7 @@ function toProblem(
   requestId: string,
 ): ProblemDto {
   const make = (status: number, code: ErrorCode, detail: string, extras: Partial<ProblemDto> = {}): ProblemDto => ({
-    type: `https://errors.publishing-api.dev/${code.replace(/_/g, '-')}`,
+    type: problemTypeOf(code),
     title: TITLES[status] ?? 'Error',
     status,
     detail,

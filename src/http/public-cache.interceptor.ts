@@ -232,11 +232,12 @@ export function mountPublicCache(
 }
 
 /** Express 5's router layers, as far as this check reads them. */
-interface RouterLayer {
+export interface RouterLayer {
   route?: { path?: unknown; methods?: Record<string, boolean>; stack?: { handle?: unknown }[] };
 }
 
-const isCacheLayer = (layer: RouterLayer): boolean =>
+/** Whether a router layer is the cache's own GET route in front of a Nest route (not a route of the app). */
+export const isCacheLayer = (layer: RouterLayer): boolean =>
   layer.route?.stack?.some((part) => (part.handle as Record<symbol, unknown> | undefined)?.[CACHE_HANDLER]) ?? false;
 
 /**

@@ -85,10 +85,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       },
       BEARER_SCHEME,
     )
-    .addBearerAuth(
-      { type: 'http', scheme: 'bearer', description: 'The `METRICS_TOKEN` the server is configured with.' },
-      METRICS_SCHEME,
-    )
+    // `addSecurity`, not `addBearerAuth`: that adds `bearerFormat: JWT`, and METRICS_TOKEN is an opaque string.
+    .addSecurity(METRICS_SCHEME, {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'The `METRICS_TOKEN` the server is configured with (an opaque string of 16 or more characters).',
+    })
     .addApiKey(
       {
         type: 'apiKey',

@@ -6,7 +6,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import openapiTS, { astToString } from 'openapi-typescript';
+
+// The client has its own install (openapi-typescript wants TypeScript 5): say so in one line
+// instead of Node's ERR_MODULE_NOT_FOUND stack trace.
+const { default: openapiTS, astToString } = await import('openapi-typescript').catch((error) => {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  console.error('openapi-typescript is not installed: run `npm ci --prefix clients/typescript` first.');
+  process.exit(1);
+});
 
 const { values } = parseArgs({
   options: { input: { type: 'string', default: '../../openapi.json' }, check: { type: 'boolean', default: false } },

@@ -116,3 +116,14 @@ export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
 
 const KNOWN = new Set<string>(ERROR_CODES);
 export const isErrorCode = (value: string): value is ErrorCode => KNOWN.has(value);
+
+/**
+ * The base of every problem's `type` URI, `<base>/<code, - for _>` (`.../email-taken`): an
+ * identifier that never changes for a code (RFC 9457 does not require it to resolve). One place, so
+ * that a fork on its own domain changes it here; the OpenAPI examples (and so the generated client)
+ * follow it (`npm run client:generate`).
+ */
+export const PROBLEM_TYPE_BASE = 'https://errors.publishing-api.dev';
+
+/** The `type` URI of a problem with this code. */
+export const problemTypeOf = (code: ErrorCode): string => `${PROBLEM_TYPE_BASE}/${code.replace(/_/g, '-')}`;
