@@ -1,4 +1,5 @@
-import { shardOf } from '../src/dynamo/sharding.js';
+import { INDEX_SHARDS, shardOf } from '../src/dynamo/sharding.js';
+import { expectCappedPageOfOne, listedPage, pageQuery } from './helpers/filled-pages.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -7,6 +8,7 @@ import {
   signInAdmin,
   signUp,
   signUpWithRole,
+  setUserAttributes,
   type SignedIn,
   type TestApp,
   verifyEmail,
@@ -344,6 +346,60 @@ describe('comments (e2e)', () => {
     ).toBe('invalid_cursor');
   });
 
+  it("fills a page of the moderation queue short of deleted posts' comments with at most 2 more reads (session 22)", async () => {
+    // A table of its own: the queue is everyone's, and this test needs to know all it holds.
+    const s = await createTestApp(ADMIN_ENV);
+    try {
+      const staff = await signUpWithRole(s, await signInAdmin(s), 'moderator');
+      const [author, newcomer] = [await signUp(s), await signUp(s)];
+      const post = async () => {
+        const id = (
+          await s.api.post('/api/v1/posts').set('authorization', author.bearer).send({ title: 'Q', content: 'x' })
+        ).body.id as string;
+        await s.api.post(`/api/v1/posts/${id}/publish`).set('authorization', author.bearer).send({}).expect(200);
+        return id;
+      };
+      const [kept, deleted] = [await post(), await post()];
+      const say = async (postId: string, content: string) => {
+        s.clock.advance(1_000); // the queue's order is the creation time
+        await s.api
+          .post(`/api/v1/posts/${postId}/comments`)
+          .set('authorization', newcomer.bearer)
+          .send({ content })
+          .expect(201);
+      };
+      // Oldest first: 'kept 1', 4 on the post deleted below, 'kept 2': all pending.
+      await say(kept, 'kept 1');
+      for (const i of [1, 2, 3, 4]) await say(deleted, `gone ${i}`);
+      await say(kept, 'kept 2');
+      // Its comments stay in the queue until the stream processor removes them (not run here).
+      await s.api.delete(`/api/v1/posts/${deleted}`).set('authorization', author.bearer).expect(204);
+      const page = async (limit: number, cursor?: string | null) =>
+        listedPage(
+          await s.api
+            .get('/api/v1/comments/moderation')
+            .query(pageQuery(limit, cursor))
+            .set('authorization', staff.bearer)
+            .expect(200),
+          (c) => c.content,
+        );
+      const read = INDEX_SHARDS + 1; // a Query per shard, the page's posts' summaries
+      const GUARD = 1; // the token's session
+      // A page of 3 reads 'kept 1' and 2 gone, then the 2 missing (gone), then 2 again: 'kept 2',
+      // the last. 3 reads and the token's session check.
+      expect(await page(3)).toEqual({ items: ['kept 1', 'kept 2'], nextCursor: null, calls: 3 * read + GUARD });
+      // Pages of one: after 'kept 1', 3 reads of gone comments and no more: empty, with a cursor.
+      await expectCappedPageOfOne(page, {
+        first: 'kept 1',
+        firstCalls: read + GUARD,
+        cappedCalls: 3 * read + GUARD,
+        then: 'kept 2',
+      });
+    } finally {
+      await s.close();
+    }
+  });
+
   it("lists a user's approved comments newest first", async () => {
     const postId = await newPost();
     const user = await signUp(t);
@@ -415,32 +471,61 @@ describe('comments (e2e)', () => {
     expect(await listed()).toEqual(['kept 2', 'withdrawn 2', 'withdrawn 1', 'kept 1']);
   });
 
-  it("fills a page of the commenter's list short of hidden comments with at most 2 more reads: empty with a cursor only after 3 reads found none", async () => {
+  it("fills a page of the commenter's list short of hidden comments with at most 2 more reads: empty with a cursor only after 3 reads found none; a deactivated commenter's list is empty for 1 call (session 22)", async () => {
     const { user, withdrawn } = await commenterOnTwoPosts(4);
     await t.api
       .post(`/api/v1/posts/${withdrawn}/unpublish`)
       .set('authorization', postAuthor.bearer)
       .send({})
       .expect(200);
-    const page = async (limit: number, cursor?: string | null) => {
-      const res = await t.api
-        .get(`/api/v1/users/${user.userId}/comments`)
-        .query({ limit, ...(cursor ? { cursor } : {}) })
-        .expect(200);
-      const body = res.body as { items: CommentBody[]; nextCursor: string | null };
-      return { items: body.items.map((c) => c.content), nextCursor: body.nextCursor, calls: dynamoCost(res).calls };
-    };
+    const page = async (limit: number, cursor?: string | null) =>
+      listedPage(
+        await t.api.get(`/api/v1/users/${user.userId}/comments`).query(pageQuery(limit, cursor)).expect(200),
+        (c) => c.content,
+      );
     // Newest first: 'kept 2', 4 hidden, 'kept 1'. A page of 3 reads 'kept 2' and 2 hidden, then the
     // 2 missing (both hidden), then 2 again: 'kept 1', the last. 3 reads (a Query, the comments,
     // their posts' summaries each) and the status: 10 calls.
     expect(await page(3)).toMatchObject({ items: ['kept 2', 'kept 1'], calls: 10 });
     // Pages of one: after 'kept 2', 3 reads of hidden comments and no more: empty, with a cursor.
-    const first = await page(1);
-    expect(first).toMatchObject({ items: ['kept 2'], calls: 4 });
-    const capped = await page(1, first.nextCursor);
-    expect(capped).toMatchObject({ items: [], calls: 10 });
-    expect(capped.nextCursor).not.toBeNull();
-    expect((await page(1, capped.nextCursor)).items).toEqual(['kept 1']);
+    const first = await expectCappedPageOfOne(page, {
+      first: 'kept 2',
+      firstCalls: 4,
+      cappedCalls: 10,
+      then: 'kept 1',
+    });
+
+    // Deactivated: the list is an empty last page for the status read alone (1 call), where it was
+    // read beside the page: the capped page's 9 calls and the status (session 22).
+    await setUserAttributes(t, user.userId, { status: 'inactive' });
+    expect(await page(1, first.nextCursor)).toEqual({ items: [], nextCursor: null, calls: 1 });
+    expect(await page(20)).toEqual({ items: [], nextCursor: null, calls: 1 });
+  });
+
+  it('fills a thread page short of comments hidden from the reader with at most 2 more Queries (session 22)', async () => {
+    const postId = await newPost();
+    const say = async (as: SignedIn, content: string) => {
+      t.clock.advance(1_000);
+      await comment(postId, as, { content }).expect(201);
+    };
+    // Oldest first: 'a', 3 pending (an unverified account's), 'b'.
+    await say(verified, 'a');
+    for (const i of [1, 2, 3]) await say(unverified, `pending ${i}`);
+    await say(verified, 'b');
+    const page = async (limit: number, cursor?: string | null, as?: SignedIn) => {
+      const req = t.api.get(`/api/v1/posts/${postId}/comments`).query(pageQuery(limit, cursor));
+      return listedPage(await (as ? req.set('authorization', as.bearer) : req).expect(200), (c) => c.content);
+    };
+    // A page of 3 reads 'a' and 2 pending (the filter runs after the Query's Limit), then the 2
+    // missing: 'pending 3' and 'b', then the 1 still missing: none. The post and 3 Queries.
+    expect(await page(3)).toEqual({ items: ['a', 'b'], nextCursor: null, calls: 4 });
+    // Pages of one: after 'a', 3 Queries of pending comments: empty, with its cursor; then 'b'.
+    await expectCappedPageOfOne(page, { first: 'a', firstCalls: 2, cappedCalls: 4, then: 'b' });
+    // Staff see every comment: one Query fills the page.
+    expect(await page(3, undefined, moderator)).toMatchObject({
+      items: ['a', 'pending 1', 'pending 2'],
+      calls: 2 + 1, // and the token's session check
+    });
   });
 
   it('likes comments idempotently and exactly', async () => {

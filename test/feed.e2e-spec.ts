@@ -16,6 +16,7 @@ import { toPostSummaryItem } from '../src/posts/posts.repository.js';
 import type { PostSummary } from '../src/posts/post.entity.js';
 import { toUserItem } from '../src/users/users.repository.js';
 import { atScale } from './helpers/scale.js';
+import { expectCappedPageOfOne, listedPage } from './helpers/filled-pages.js';
 import { processStream, skipStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -182,6 +183,32 @@ describe('personal feed (e2e)', () => {
     );
     expect(entry?.ttl).toBeLessThan(Date.now() / 1000);
     expect(await feedIds(reader)).toEqual([postId]);
+  });
+
+  it('fills a page short of posts withdrawn before the processor ran with at most 2 more reads (session 22)', async () => {
+    const [reader, author] = [await signUp(t), await signUp(t)];
+    await follow(reader, author.userId);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      t.clock.advance(1_000); // distinct publication times: one a second
+      const id = await draft(author, `Filled ${i}`);
+      await publish(author, id);
+      ids.push(id);
+    }
+    await processStream(t); // the fan-out into the reader's timeline
+    // Newest first: 4, then 3 and 2 unpublished and 1 deleted, then 0. Their timeline entries stay
+    // until the stream processor withdraws them (not run here): filtered on read.
+    for (const id of [ids[3], ids[2]])
+      await t.api.post(`/api/v1/posts/${id}/unpublish`).set('authorization', author.bearer).send({}).expect(200);
+    await t.api.delete(`/api/v1/posts/${ids[1]}`).set('authorization', author.bearer).expect(204);
+    const page = async (limit: number, cursor?: string | null) =>
+      listedPage(await feed(reader, { limit, ...(cursor ? { cursor } : {}) }), (post) => post.id);
+    // A page of 3: the reader's counts and the timeline's 3 places (4, 3, 2) with their summaries
+    // and edges (3 calls), then the 2 missing (1 and 0: a Query and a BatchGetItem), then the 1 still
+    // missing: none (a Query). The counts are read once a request. And the token's session check.
+    expect(await page(3)).toEqual({ items: [ids[4], ids[0]], nextCursor: null, calls: 3 + 2 + 1 + 1 });
+    // Pages of one: after 4, 3 reads of withdrawn posts and no more: empty, with a cursor; then 0.
+    await expectCappedPageOfOne(page, { first: ids[4], firstCalls: 3 + 1, cappedCalls: 3 + 2 + 2 + 1, then: ids[0] });
   });
 
   it(`an unfollow reads what the author put in the timeline, not the reader's whole window of ${UNFOLLOW_TIMELINE.toLocaleString('en')} entries (review 21a, M4)`, async () => {

@@ -53,7 +53,9 @@ export class CommentsController {
    * List a post's comments
    *
    * @remarks The thread in display order (each reply right after its parent, siblings oldest first). Pending and
-   * rejected comments are shown only to their author and staff.
+   * rejected comments are shown only to their author and staff. A page short of comments hidden from the caller
+   * reads on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty with a
+   * `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
    */
   @OptionalAuth()
   @Get()
@@ -181,7 +183,10 @@ export class CommentListsController {
   /**
    * List comments awaiting moderation (moderator)
    *
-   * @remarks The moderation queue, oldest first: per page, one index Query per shard of the queue (8, in parallel).
+   * @remarks The moderation queue, oldest first: per read, one index Query per shard of the queue (8, in parallel).
+   * Comments on deleted posts (until the stream processor removes them) are left out, and a page short of them
+   * reads on for the missing count (at most 2 more reads): it is empty with a `nextCursor` only when 3 reads in a
+   * row found none to show, so page on until `nextCursor` is null.
    */
   @Roles('moderator', 'admin')
   @Get('comments/moderation')
@@ -198,15 +203,17 @@ export class CommentListsController {
    * such comments reads on for the missing count (at most 2 more reads), so it may hold fewer than
    * `limit` comments, and is empty with a `nextCursor` only when 3 reads in a row found none to
    * show: page on until `nextCursor` is null. A
-   * deactivated account's list is empty, as an unknown user's (its profile is 404); its comments stay
-   * in their threads.
+   * deactivated account's list is empty, as an unknown user's (its profile is 404), read from its
+   * status alone; its comments stay in their threads.
    */
   @Public()
   @Get('users/:id/comments')
   @ApiProblemResponses(400)
   async byUser(@Param() { id }: IdParams, @Query() query: PageQueryDto): Promise<CommentPageDto> {
     return toPage(
-      await this.users.pageOfShown(id, this.comments.byAuthor(id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor)),
+      await this.users.pageIfShown(id, () =>
+        this.comments.byAuthor(id, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor),
+      ),
     );
   }
 }

@@ -154,11 +154,16 @@ export class CommentsService {
     return comment;
   }
 
-  /** One page of the thread, as the viewer may see it. */
+  /**
+   * One page of the thread, as the viewer may see it. The Query's filter (pending, rejected and
+   * spam comments of others) runs after its `Limit`, so a page short by hidden comments is filled
+   * from its cursor (`filledPage`: at most 2 more Queries of the missing count).
+   */
   async thread(postId: string, viewer: AuthUser | undefined, limit: number, cursor?: string): Promise<Page<Comment>> {
     const post = await this.posts.findSummary(postId);
     if (!post || !canSeePost(post, viewer, this.clock.now())) throw postNotFound();
-    return this.comments.thread(postId, { userId: viewer?.userId, staff: isStaff(viewer) }, limit, cursor);
+    const reader = { userId: viewer?.userId, staff: isStaff(viewer) };
+    return filledPage(limit, cursor, (missing, from) => this.comments.thread(postId, reader, missing, from));
   }
 
   /**
@@ -237,9 +242,16 @@ export class CommentsService {
     return (await this.comments.findById(postId, commentId))!;
   }
 
-  /** The moderation queue: staff see every post, so only comments on deleted posts are dropped. */
-  async pending(limit: number, cursor?: string): Promise<Page<Comment>> {
-    return this.onPosts(await this.comments.pending(limit, cursor), () => true);
+  /**
+   * The moderation queue: staff see every post, so only comments on deleted posts are dropped (the
+   * stream processor removes them later). A page short by such comments is filled from its cursor
+   * (`filledPage`: at most 2 more reads of the missing count, each the queue's 8 shard Queries and
+   * one BatchGetItem of their posts' summaries).
+   */
+  pending(limit: number, cursor?: string): Promise<Page<Comment>> {
+    return filledPage(limit, cursor, async (missing, from) =>
+      this.onPosts(await this.comments.pending(missing, from), () => true),
+    );
   }
 
   /**

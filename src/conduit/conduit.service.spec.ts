@@ -91,7 +91,7 @@ function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavo
     feed: jest.fn((_filter: object, _limit: number, _cursor?: string) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
     ),
-    likedBy: jest.fn((_userId: string, _limit: number, _cursor?: string) =>
+    likedEntries: jest.fn((_userId: string, _limit: number, _cursor?: string) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
     ),
     skip: jest.fn((_list: object, _n: number, _cursor?: string) =>
@@ -144,7 +144,7 @@ function fakes(config: { conduitPublicFavorites: boolean } = { conduitPublicFavo
   const comments = { create: jest.fn() };
   const auth = { register: jest.fn() };
   const feed = {
-    page: jest.fn((_readerId: string, _limit: number, _cursor?: string, _offset?: number) =>
+    pageAtOffset: jest.fn((_readerId: string, _limit: number, _offset: number) =>
       Promise.resolve({ items: [] as PostSummary[], nextCursor: null as string | null }),
     ),
     count: jest.fn((_readerId: string) => Promise.resolve(0)),
@@ -256,13 +256,13 @@ describe('ConduitService: article lists', () => {
     const empty = { articles: [], articlesCount: 0 };
     expect(await off.service.articles({ favorited: 'someone' }, undefined)).toEqual(empty);
     expect(await off.service.articles({ favorited: 'someone' }, viewer)).toEqual(empty);
-    expect(off.posts.likedBy).not.toHaveBeenCalled();
+    expect(off.posts.likedEntries).not.toHaveBeenCalled();
     expect(off.posts.likedCount).not.toHaveBeenCalled();
     // Anonymous: answered without a read; the reader's own account needs no status read (its session is live).
     expect(off.users.idByUsername.mock.calls).toEqual([['someone']]);
     off.posts.likedCount.mockResolvedValue(2);
     expect((await off.service.articles({ favorited: 'reader' }, viewer)).articlesCount).toBe(2);
-    expect(off.posts.likedBy.mock.calls[0][0]).toBe('reader-id');
+    expect(off.posts.likedEntries.mock.calls[0][0]).toBe('reader-id');
     expect(off.users.isPublic).not.toHaveBeenCalled();
     // Other lists are not affected.
     await off.service.articles({ author: 'someone' }, undefined);
@@ -271,7 +271,7 @@ describe('ConduitService: article lists', () => {
     const on = fakes();
     on.users.idByUsername.mockResolvedValue('someone-id');
     await on.service.articles({ favorited: 'someone' }, undefined);
-    expect(on.posts.likedBy.mock.calls[0][0]).toBe('someone-id');
+    expect(on.posts.likedEntries.mock.calls[0][0]).toBe('someone-id');
   });
 
   it("a deactivated account's author and favorites lists are empty, as its profile is 404 (review 19a, L2)", async () => {
@@ -281,7 +281,7 @@ describe('ConduitService: article lists', () => {
     posts.liveCount.mockResolvedValue(4);
     posts.likedCount.mockResolvedValue(2);
     posts.feed.mockResolvedValue({ items: [summary('p1', { authorId: 'gone-id' })], nextCursor: null });
-    posts.likedBy.mockResolvedValue({ items: [summary('p2')], nextCursor: null });
+    posts.likedEntries.mockResolvedValue({ items: [summary('p2')], nextCursor: null });
     const empty = { articles: [], articlesCount: 0 };
     expect(await service.articles({ author: 'gone' }, viewer)).toEqual(empty);
     expect(await service.articles({ favorited: 'gone' }, undefined)).toEqual(empty);
@@ -333,7 +333,7 @@ describe('ConduitService: article lists', () => {
     expect(posts.feed.mock.calls[0][0]).toEqual({ author: 'someone-id' });
     expect(posts.liveCount.mock.calls).toEqual([[{ author: 'someone-id' }]]);
     expect((await service.articles({ favorited: 'someone' }, undefined)).articlesCount).toBe(3);
-    expect(posts.likedBy.mock.calls[0][0]).toBe('someone-id');
+    expect(posts.likedEntries.mock.calls[0][0]).toBe('someone-id');
     expect(posts.likedCount.mock.calls).toEqual([['someone-id']]);
   });
 
@@ -344,7 +344,7 @@ describe('ConduitService: article lists', () => {
     const hidden = new Set([2, 3, 4, 7, 10]);
     const entries = Array.from({ length: 12 }, (_, i) => i);
     const source = filteredListing(entries, hidden);
-    posts.likedBy.mockImplementation((_userId, limit, cursor) => source.fetch(limit, cursor));
+    posts.likedEntries.mockImplementation((_userId, limit, cursor) => source.fetch(limit, cursor));
     posts.skip.mockImplementation((_list, n, cursor) => source.skip(n, cursor));
     for (const limit of [1, 2, 3, 5]) {
       const seen: string[] = [];
@@ -361,9 +361,9 @@ describe('ConduitService: article lists', () => {
     const hidden = new Set([0, 5, 6, 31, 32, 33, 40]);
     const entries = Array.from({ length: 75 }, (_, i) => i);
     const source = filteredListing(entries, hidden);
-    // FeedService.page passes `offset` places and reads `limit` in one read of its sources.
-    feed.page.mockImplementation(async (_readerId, limit, cursor, offset = 0) => {
-      const skipped = offset > 0 ? await source.skip(offset, cursor) : { skipped: 0, nextCursor: cursor ?? null };
+    // FeedService.pageAtOffset passes `offset` places and reads `limit` in one read of its sources.
+    feed.pageAtOffset.mockImplementation(async (_readerId, limit, offset) => {
+      const skipped = offset > 0 ? await source.skip(offset, undefined) : { skipped: 0, nextCursor: null };
       if (offset > 0 && !skipped.nextCursor) return { items: [], nextCursor: null };
       return source.fetch(limit, skipped.nextCursor ?? undefined);
     });
@@ -380,8 +380,8 @@ describe('ConduitService: article lists', () => {
     expect(feed.count.mock.calls[0]).toEqual([viewer.userId]);
     // One read a request, with the request's limit and offset (review 19a M5: the skip and the
     // page went in rounds, each querying every fan-in author again).
-    expect(feed.page.mock.calls.length).toBe(feed.count.mock.calls.length);
-    expect(feed.page.mock.calls.at(-1)).toEqual([viewer.userId, 50, undefined, 50]);
+    expect(feed.pageAtOffset.mock.calls.length).toBe(feed.count.mock.calls.length);
+    expect(feed.pageAtOffset.mock.calls.at(-1)).toEqual([viewer.userId, 50, 50]);
   });
 
   it('an offset past the end is an empty page, with the count of the whole list', async () => {

@@ -241,7 +241,7 @@ export class ConduitService {
       if (publicFavorites) shown = this.users.isPublic(userId);
       count = this.posts.likedCount(userId);
       list = { likedBy: userId };
-      fetch = (n, cursor) => this.posts.likedBy(userId, n, cursor);
+      fetch = (n, cursor) => this.posts.likedEntries(userId, n, cursor);
     } else {
       count = this.posts.liveCount();
       list = {};
@@ -262,7 +262,7 @@ export class ConduitService {
     const offset = query.offset ?? 0;
     // Read beside the page, from the feed's day counters (FeedService.count), like the other lists.
     const [page, articlesCount] = await Promise.all([
-      this.feed.page(viewer.userId, limit, undefined, offset),
+      this.feed.pageAtOffset(viewer.userId, limit, offset),
       this.feed.count(viewer.userId),
     ]);
     return { articles: await this.articlesOf(page.items, viewer), articlesCount };

@@ -23,9 +23,11 @@ export class FeedController {
    *
    * @remarks Published posts of the authors you follow, newest first, in cursor pages. A post reaches it shortly
    * after publication (the stream processor writes it into followers' timelines); unfollowing, unpublishing and
-   * deleting take effect at once. A page may hold fewer than `limit` posts when some were filtered out: follow
-   * `nextCursor` until it is null. Three DynamoDB calls a page however many authors you follow, plus one Query per
-   * followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at most 100).
+   * deleting take effect at once. A page short of posts filtered out that way reads on for the missing count (at
+   * most 2 more reads), so it may hold fewer than `limit` posts, and is empty with a `nextCursor` only when 3 reads
+   * in a row found none to show: follow `nextCursor` until it is null. Three DynamoDB calls a page however many
+   * authors you follow, plus one Query per followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at
+   * most 100); a short page 2 more calls (plus those Queries) per further read.
    */
   @Authenticated()
   @Get()

@@ -134,7 +134,7 @@ describe('FeedService offset pages across a post in both sources (review 5, #5)'
   async function walk(feed: FeedService, limit: number): Promise<string[]> {
     const ids: string[] = [];
     for (let offset = 0; offset < 50; offset += limit) {
-      const page = await feed.page('reader', limit, undefined, offset);
+      const page = await feed.pageAtOffset('reader', limit, offset);
       ids.push(...page.items.map((item) => item.id));
       if (!page.nextCursor) break;
     }
@@ -177,8 +177,8 @@ describe('FeedService offset pages across a post in both sources (review 5, #5)'
       { p1: at(24), a2: at(20), q0: at(5) },
     );
     // Three places: the third is the last, past it nothing.
-    expect((await feed.page('reader', 10, undefined, 2)).items.map((item) => item.id)).toEqual(['q0']);
-    expect((await feed.page('reader', 10, undefined, 3)).items).toEqual([]);
+    expect((await feed.pageAtOffset('reader', 10, 2)).items.map((item) => item.id)).toEqual(['q0']);
+    expect((await feed.pageAtOffset('reader', 10, 3)).items).toEqual([]);
     for (const limit of [1, 2, 3]) {
       expect({ limit, ids: await walk(feed, limit) }).toEqual({ limit, ids: ['p1', 'a2', 'q0'] });
     }

@@ -2,8 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import { CursorCodec } from '../dynamo/cursor.js';
 import { Keys } from '../dynamo/keys.js';
-import type { Page } from '../dynamo/pagination.js';
-import { MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
+import { filledPage, type Page } from '../dynamo/pagination.js';
+import { type FollowCounts, MAX_FAN_IN_AUTHORS } from '../follows/follow-items.js';
 import { FollowsRepository } from '../follows/follows.repository.js';
 import { mayHaveLaterToday, windowStart, windowSum } from '../posts/feed-days.js';
 import { isLive, type PostSummary } from '../posts/post.entity.js';
@@ -42,17 +42,45 @@ export class FeedService {
   ) {}
 
   /**
-   * A page of `limit` places below the cursor, after passing `offset` places (the Conduit feed's
-   * `offset`): the sources are read once, for `offset + limit` places, and the places passed are
-   * counted as a page takes them, shown or not, so consecutive offset pages neither repeat nor skip
-   * a post. Each fan-in author is one Query per request whatever the offset (review 19a M5: a skip
-   * in rounds of 100, then the page in rounds of MAX_FEED_PAGE, queried every fan-in author again
-   * each round: 141 calls for `limit=100` with 30 of them, ~1,450 at the bounds). The page's posts
-   * are read MAX_FEED_PAGE places a `BatchGetItem`, in parallel.
+   * A page of the native feed (`GET /feed`): `limit` posts below the cursor. A page short by places
+   * not shown (a post unpublished or deleted, an author unfollowed, before the stream processor
+   * cleans the timeline) is filled from its cursor (`filledPage`: at most 2 more reads of the
+   * missing places, each the timeline Query, one Query per fan-in author and the page's
+   * BatchGetItem; the reader's counter item is read once a request).
    */
-  async page(readerId: string, limit: number, cursor?: string, offset = 0): Promise<Page<PostSummary>> {
+  page(readerId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
     const now = this.clock.now();
-    const { taken, nextCursor } = await this.candidates(readerId, offset + limit, cursor, now);
+    const counts = this.follows.counts(readerId);
+    return filledPage(limit, cursor, (missing, from) => this.places(readerId, counts, missing, from, 0, now));
+  }
+
+  /**
+   * Conduit's feed page (`/api/articles/feed`): `limit` places after passing `offset` places, those
+   * of them shown, never filled: an offset counts places shown or not, so a page that read on
+   * past its `limit` places would overlap the next offset's (docs/conduit.md).
+   */
+  pageAtOffset(readerId: string, limit: number, offset: number): Promise<Page<PostSummary>> {
+    return this.places(readerId, this.follows.counts(readerId), limit, undefined, offset, this.clock.now());
+  }
+
+  /**
+   * `limit` places below the cursor, after passing `offset` places, those of them still shown:
+   * the sources are read once, for `offset + limit` places, and the places passed are counted as a
+   * page takes them, shown or not, so consecutive offset pages neither repeat nor skip a post.
+   * Each fan-in author is one Query per read whatever the offset (review 19a M5: a skip in rounds
+   * of 100, then the page in rounds of MAX_FEED_PAGE, queried every fan-in author again each
+   * round: 141 calls for `limit=100` with 30 of them, ~1,450 at the bounds). The page's posts are
+   * read MAX_FEED_PAGE places a `BatchGetItem`, in parallel.
+   */
+  private async places(
+    readerId: string,
+    counts: Promise<FollowCounts>,
+    limit: number,
+    cursor: string | undefined,
+    offset: number,
+    now: Date,
+  ): Promise<Page<PostSummary>> {
+    const { taken, nextCursor } = await this.candidates(readerId, counts, offset + limit, cursor, now);
     const shown = taken.slice(offset).filter((candidate) => !candidate.expired);
     const chunks: FeedCandidate[][] = [];
     for (let start = 0; start < shown.length; start += MAX_FEED_PAGE) {
@@ -125,6 +153,7 @@ export class FeedService {
    */
   private async candidates(
     readerId: string,
+    readerCounts: Promise<FollowCounts>,
     limit: number,
     cursor: string | undefined,
     now: Date,
@@ -133,10 +162,7 @@ export class FeedService {
     const decoded = this.cursors.decode(cursor, scope);
     // Positions are `<publishedAt>#<id>`: `<now>#~` is above every post whose time has come.
     const before = typeof decoded?.before === 'string' ? decoded.before : `${now.toISOString()}#~`;
-    const [counts, own] = await Promise.all([
-      this.follows.counts(readerId),
-      this.timeline.page(readerId, before, limit, now),
-    ]);
+    const [counts, own] = await Promise.all([readerCounts, this.timeline.page(readerId, before, limit, now)]);
     // A fan-in author's posts are in the feed for as long as a timeline entry would be: from the
     // window's first day on (src/posts/feed-days.ts), so the feed and its count agree. Positions
     // come newest first: once one is older, the rest are too, and that source has no more.

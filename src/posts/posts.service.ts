@@ -31,7 +31,7 @@ import { PostWriteHeat } from './like-heat.js';
 import { RecentViewReads } from './recent-view-reads.js';
 import { RecentViewers } from './recent-viewers.js';
 import { ViewBudgets } from './view-budgets.js';
-import { allPagesUpTo, drainListing } from '../dynamo/pagination.js';
+import { allPagesUpTo, drainListing, filledPage } from '../dynamo/pagination.js';
 import { PostMapper } from './post.mapper.js';
 import { assertMayManagePost, canSeePost, editChangesNothing, postNotFound, postTransition } from './post-rules.js';
 import type { PostDto } from './dto/post.dto.js';
@@ -496,13 +496,15 @@ export class PostsService {
     limit: number,
     cursor?: string,
   ): Promise<Page<PostSummary>> {
+    if (!status) return this.posts.ownPosts(authorId, undefined, limit, cursor);
+    // `scheduled` and `published` share the stored status (the index partition): each is the other
+    // filtered out after the read, so a page short by them is filled from its cursor.
     const stored = status === 'scheduled' ? 'published' : status;
-    const page = await this.posts.ownPosts(authorId, stored, limit, cursor);
     const now = this.clock.now();
-    return {
-      items: status ? page.items.filter((post) => effectiveStatus(post, now) === status) : page.items,
-      nextCursor: page.nextCursor,
-    };
+    return filledPage(limit, cursor, async (missing, from) => {
+      const page = await this.posts.ownPosts(authorId, stored, missing, from);
+      return { items: page.items.filter((post) => effectiveStatus(post, now) === status), nextCursor: page.nextCursor };
+    });
   }
 
   /**
@@ -548,9 +550,19 @@ export class PostsService {
   /**
    * The user's liked posts that are out, newest first by place: a like of a post withdrawn since
    * keeps its place only until the stream processor hides it (src/posts/like-visibility.ts), and
-   * is filtered here meanwhile.
+   * one of a post deleted until the cascade removes it; both are filtered here meanwhile. A page
+   * short by them is filled from its cursor (`filledPage`: at most 2 more reads of the missing
+   * count, each a Query and a BatchGetItem).
    */
-  async likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+  likedBy(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
+    return filledPage(limit, cursor, (missing, from) => this.likedEntries(userId, missing, from));
+  }
+
+  /**
+   * The next `limit` entries of the user's likes, those of them shown: one read, never filled, for
+   * an offset page (Conduit's `?favorited=`), where entries are counted shown or not.
+   */
+  async likedEntries(userId: string, limit: number, cursor?: string): Promise<Page<PostSummary>> {
     const now = this.clock.now();
     const page = await this.posts.likedBy(userId, limit, cursor, now.toISOString());
     return { items: page.items.filter((post) => isLive(post, now)), nextCursor: page.nextCursor };

@@ -32,6 +32,9 @@ export class UserPostsController {
    * List my posts
    *
    * @remarks The caller's posts in any status (or only `status=`), newest first, one index Query per page.
+   * `scheduled` and `published` share one index partition, each leaving the other out after the read: a page short
+   * of them reads on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty
+   * with a `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
    */
   @Authenticated()
   @Get('me/posts')
@@ -47,6 +50,9 @@ export class UserPostsController {
    * List the posts I like
    *
    * @remarks The published posts the caller likes, newest like first (a like of a post republished since sorts from its republication; one of a post withdrawn is not listed until it is back).
+   * A page short of likes of posts withdrawn or deleted (before the stream processor moved or removed them) reads
+   * on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty with a
+   * `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
    */
   @Authenticated()
   @Get('me/likes')

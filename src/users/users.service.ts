@@ -443,6 +443,16 @@ export class UsersService {
     return read;
   }
 
+  /**
+   * A page of one user's public list that costs several reads (their comments: up to 3 reads of 3
+   * calls), read only once `isPublic` said the account is shown: a deactivated or unknown account's
+   * list is then an empty last page for that one GetItem, where reading beside it spent the whole
+   * page's calls for nothing. A shown account's page waits for that GetItem (a round trip more).
+   */
+  async pageIfShown<T>(userId: string, read: () => Promise<Page<T>>): Promise<Page<T>> {
+    return (await this.isPublic(userId)) ? read() : { items: [], nextCursor: null };
+  }
+
   /** Profiles (bio, avatar) of the authors of a page: one BatchGetItem, whatever the page size. */
   profilesOf(userIds: string[]): Promise<Map<string, Profile>> {
     return this.users.findProfiles(userIds);

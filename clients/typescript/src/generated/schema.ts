@@ -709,7 +709,10 @@ export interface paths {
         };
         /**
          * List comments awaiting moderation (moderator)
-         * @description The moderation queue, oldest first: per page, one index Query per shard of the queue (8, in parallel).
+         * @description The moderation queue, oldest first: per read, one index Query per shard of the queue (8, in parallel).
+         *     Comments on deleted posts (until the stream processor removes them) are left out, and a page short of them
+         *     reads on for the missing count (at most 2 more reads): it is empty with a `nextCursor` only when 3 reads in a
+         *     row found none to show, so page on until `nextCursor` is null.
          */
         get: operations["commentListsQueue"];
         put?: never;
@@ -731,9 +734,11 @@ export interface paths {
          * My feed
          * @description Published posts of the authors you follow, newest first, in cursor pages. A post reaches it shortly
          *     after publication (the stream processor writes it into followers' timelines); unfollowing, unpublishing and
-         *     deleting take effect at once. A page may hold fewer than `limit` posts when some were filtered out: follow
-         *     `nextCursor` until it is null. Three DynamoDB calls a page however many authors you follow, plus one Query per
-         *     followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at most 100).
+         *     deleting take effect at once. A page short of posts filtered out that way reads on for the missing count (at
+         *     most 2 more reads), so it may hold fewer than `limit` posts, and is empty with a `nextCursor` only when 3 reads
+         *     in a row found none to show: follow `nextCursor` until it is null. Three DynamoDB calls a page however many
+         *     authors you follow, plus one Query per followed author with more than FEED_FANOUT_MAX_FOLLOWERS followers (at
+         *     most 100); a short page 2 more calls (plus those Queries) per further read.
          */
         get: operations["feedPage"];
         put?: never;
@@ -929,7 +934,9 @@ export interface paths {
         /**
          * List a post's comments
          * @description The thread in display order (each reply right after its parent, siblings oldest first). Pending and
-         *     rejected comments are shown only to their author and staff.
+         *     rejected comments are shown only to their author and staff. A page short of comments hidden from the caller
+         *     reads on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty with a
+         *     `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
          */
         get: operations["commentsThread"];
         put?: never;
@@ -1170,8 +1177,8 @@ export interface paths {
          *     such comments reads on for the missing count (at most 2 more reads), so it may hold fewer than
          *     `limit` comments, and is empty with a `nextCursor` only when 3 reads in a row found none to
          *     show: page on until `nextCursor` is null. A
-         *     deactivated account's list is empty, as an unknown user's (its profile is 404); its comments stay
-         *     in their threads.
+         *     deactivated account's list is empty, as an unknown user's (its profile is 404), read from its
+         *     status alone; its comments stay in their threads.
          */
         get: operations["commentListsByUser"];
         put?: never;
@@ -1462,6 +1469,9 @@ export interface paths {
         /**
          * List the posts I like
          * @description The published posts the caller likes, newest like first (a like of a post republished since sorts from its republication; one of a post withdrawn is not listed until it is back).
+         *     A page short of likes of posts withdrawn or deleted (before the stream processor moved or removed them) reads
+         *     on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty with a
+         *     `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
          */
         get: operations["userPostsLikes"];
         put?: never;
@@ -1482,6 +1492,9 @@ export interface paths {
         /**
          * List my posts
          * @description The caller's posts in any status (or only `status=`), newest first, one index Query per page.
+         *     `scheduled` and `published` share one index partition, each leaving the other out after the read: a page short
+         *     of them reads on for the missing count (at most 2 more reads), so it may hold fewer than `limit`, and is empty
+         *     with a `nextCursor` only when 3 reads in a row found none to show: page on until `nextCursor` is null.
          */
         get: operations["userPostsOwn"];
         put?: never;
