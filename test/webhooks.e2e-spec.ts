@@ -10,6 +10,7 @@ import { WEBHOOK_IN_FLIGHT_PER_TARGET, WebhookDispatcher, webhookTarget } from '
 import { verifyWebhook } from '../src/events/webhook-signature.js';
 import { deferredPublicationId } from '../src/events/deferred-publication.js';
 import { StreamPoller } from '../src/stream/stream-poller.js';
+import { expectCappedPageOfOne, listedPage, pageQuery } from './helpers/filled-pages.js';
 import { processStream } from './helpers/stream.js';
 import {
   ADMIN_ENV,
@@ -681,6 +682,92 @@ describe('outbound events and webhooks (e2e)', () => {
     for (const post of [onTime, bounced, moved]) expect(published(ok, post.id)).toHaveLength(1);
     for (const post of [withdrawn, deleted, suspended]) expect(published(ok, post.id)).toEqual([]);
     expect(JSON.stringify(ok.calls.map(eventOf))).not.toMatch(/Suspended|Withdrawn/);
+  });
+});
+
+describe('admin listings of events and dead deliveries: expired items left out, a short page filled (e2e, session 22)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // A table of its own: the test needs to know every event and dead delivery it holds.
+    t = await createTestApp(ADMIN_ENV);
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('reads at most 2 more times for the missing count: full pages, empty with a cursor only after 3 reads found none', async () => {
+    const admin = await signInAdmin(t);
+    const now = epochSeconds(t.clock.now());
+    const base = Date.parse('2026-05-01T00:00:00.000Z');
+    // Newest first: 'live 1', 4 past their ttl (DynamoDB deletes them up to days later), 'live 0'.
+    const names = ['live 0', 'expired 1', 'expired 2', 'expired 3', 'expired 4', 'live 1'];
+    const items = names.flatMap((name, i) => {
+      const id = `evt_ttl${i}`;
+      const at = new Date(base + i * 1000).toISOString();
+      const ttl = name.startsWith('live') ? now + 86_400 : now - 60;
+      const target = 'https://receiver.example/hook';
+      return [
+        {
+          ...Keys.outboundEvent(id),
+          ...EventIndexKeys.event(at, id),
+          entity: 'OutboundEvent',
+          id,
+          type: 'user.registered',
+          occurredAt: at,
+          payload: JSON.stringify({ id, type: 'user.registered', occurredAt: at, data: { id: name } }),
+          ttl,
+        },
+        {
+          ...Keys.webhookDelivery(id, target),
+          ...EventIndexKeys.dead(at, id, target),
+          entity: 'WebhookDelivery',
+          eventId: id,
+          eventType: 'user.registered',
+          target,
+          state: 'dead',
+          attempts: 8,
+          nextAttemptAt: at,
+          failedAt: at,
+          lastError: name,
+          ttl,
+        },
+      ];
+    });
+    await batchWriteAll(
+      t.db,
+      t.tableName,
+      items.map((Item) => ({ PutRequest: { Item } })),
+    );
+    const lists = [
+      // The guard's BatchGetItem; a read: one Query per shard, or one Query.
+      {
+        path: '/api/v1/admin/events',
+        read: INDEX_SHARDS,
+        name: (e: Record<string, unknown>) => (e.data as { id: string }).id,
+      },
+      { path: '/api/v1/admin/webhooks/dead-letters', read: 1, name: (d: Record<string, unknown>) => d.lastError },
+    ];
+    for (const { path, read, name } of lists) {
+      const page = async (limit: number, cursor?: string | null) =>
+        listedPage(
+          await t.api.get(path).query(pageQuery(limit, cursor)).set('authorization', admin.bearer).expect(200),
+          name,
+        );
+      // A page of 3 reads 'live 1' and 2 expired, then the 2 missing (expired), then 2 again:
+      // 'live 0', the last.
+      expect({ path, ...(await page(3)) }).toEqual({
+        path,
+        items: ['live 1', 'live 0'],
+        nextCursor: null,
+        calls: 3 * read + 1,
+      });
+      await expectCappedPageOfOne(page, {
+        first: 'live 1',
+        firstCalls: read + 1,
+        cappedCalls: 3 * read + 1,
+        then: 'live 0',
+      });
+    }
   });
 });
 

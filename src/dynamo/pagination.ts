@@ -181,7 +181,8 @@ export async function allPagesUpTo<T>(
 
 /**
  * Reads a filtered list makes at most for one page: its own and two more. Each costs what one page
- * of that list costs, so a page's calls stay bounded (docs/data-model.md, rows 43 and 52).
+ * of that list costs, so a page's calls stay bounded (docs/data-model.md, rule 10 of "Rules the
+ * code follows", and each list's row).
  */
 export const FILLED_PAGE_READS = 3;
 

@@ -23,7 +23,7 @@ export class AdminEventsController {
    * List outbound events (admin)
    *
    * @remarks `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
-   * and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
+   * and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
    */
   @Get('events')
   @ApiProblemResponses(400)
@@ -34,7 +34,9 @@ export class AdminEventsController {
   /**
    * List dead-lettered webhook deliveries (admin)
    *
-   * @remarks Deliveries given up on after 8 failed attempts, newest first; kept 30 days. One index Query per page.
+   * @remarks Deliveries given up on after 8 failed attempts, newest first; kept 30 days. One index Query per read; a
+   * page short of deliveries past their 30 days (not deleted yet) reads on for the missing count (at most 2 more
+   * Queries): empty with a `nextCursor` only when 3 reads in a row found none to show.
    */
   @Get('webhooks/dead-letters')
   @ApiProblemResponses(400)

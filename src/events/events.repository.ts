@@ -6,7 +6,7 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { buildUpdate, epochSeconds, isExpired, type UpdateSpec } from '../dynamo/expressions.js';
 import { ENTITY, EventIndexKeys, Keys } from '../dynamo/keys.js';
-import { type Page, queryIndexPage } from '../dynamo/pagination.js';
+import { filledPage, type Page, queryIndexPage } from '../dynamo/pagination.js';
 import { queryShardedIndexPage } from '../dynamo/sharded-page.js';
 import { INDEX_PATTERNS } from '../dynamo/schema.js';
 import { mustExist, transactWrite } from '../dynamo/transactions.js';
@@ -75,6 +75,10 @@ const toDelivery = (item: Record<string, unknown>): WebhookDelivery => ({
   ...(typeof item.failedAt === 'string' ? { failedAt: item.failedAt } : {}),
   ...(typeof item.replayedAt === 'string' ? { replayedAt: item.replayedAt } : {}),
 });
+
+/** The items of a page not past their `ttl`, each as `as` makes it. */
+const unexpired = <T>(items: Record<string, unknown>[], now: Date, as: (item: Record<string, unknown>) => T): T[] =>
+  items.filter((item) => !isExpired(item, now)).map(as);
 
 /**
  * Outbound events and their webhook deliveries (docs/streams.md, "Outbound events"): an event item
@@ -172,33 +176,42 @@ export class EventsRepository {
     }
   }
 
-  /** Events newest first: the shards of GSI1 `EVENTS#<n>` merged, per page (expired ones not shown). */
-  async listEvents(limit: number, cursor: string | undefined, now: Date): Promise<Page<OutboundEvent>> {
-    const page = await queryShardedIndexPage(this.db, this.cursors, {
-      tableName: this.tableName,
-      index: INDEX_PATTERNS.events.index,
-      base: EventIndexKeys.eventsBase,
-      limit,
-      cursor,
+  /**
+   * Events newest first: the shards of GSI1 `EVENTS#<n>` merged, per read. Expired ones (past their
+   * `ttl`, which DynamoDB deletes up to days later) are not shown, and a page short by them is
+   * filled from its cursor (`filledPage`: at most 2 more reads of the missing count, 8 Queries each).
+   */
+  listEvents(limit: number, cursor: string | undefined, now: Date): Promise<Page<OutboundEvent>> {
+    return filledPage(limit, cursor, async (missing, from) => {
+      const page = await queryShardedIndexPage(this.db, this.cursors, {
+        tableName: this.tableName,
+        index: INDEX_PATTERNS.events.index,
+        base: EventIndexKeys.eventsBase,
+        limit: missing,
+        cursor: from,
+      });
+      return {
+        items: unexpired(page.items, now, (item) => JSON.parse(item.payload as string) as OutboundEvent),
+        nextCursor: page.nextCursor,
+      };
     });
-    return {
-      items: page.items
-        .filter((item) => !isExpired(item, now))
-        .map((item) => JSON.parse(item.payload as string) as OutboundEvent),
-      nextCursor: page.nextCursor,
-    };
   }
 
-  /** Dead-lettered deliveries, newest first: one Query of GSI1 `WEBHOOKS#DEAD` per page. */
-  async listDeadLetters(limit: number, cursor: string | undefined, now: Date): Promise<Page<WebhookDelivery>> {
-    const page = await queryIndexPage(this.db, this.cursors, {
-      tableName: this.tableName,
-      index: INDEX_PATTERNS.deadDeliveries.index,
-      partition: EventIndexKeys.deadPartition,
-      limit,
-      cursor,
+  /**
+   * Dead-lettered deliveries, newest first: one Query of GSI1 `WEBHOOKS#DEAD` per read; expired ones
+   * not shown, and a page short by them filled from its cursor (at most 2 more Queries).
+   */
+  listDeadLetters(limit: number, cursor: string | undefined, now: Date): Promise<Page<WebhookDelivery>> {
+    return filledPage(limit, cursor, async (missing, from) => {
+      const page = await queryIndexPage(this.db, this.cursors, {
+        tableName: this.tableName,
+        index: INDEX_PATTERNS.deadDeliveries.index,
+        partition: EventIndexKeys.deadPartition,
+        limit: missing,
+        cursor: from,
+      });
+      return { items: unexpired(page.items, now, toDelivery), nextCursor: page.nextCursor };
     });
-    return { items: page.items.filter((item) => !isExpired(item, now)).map(toDelivery), nextCursor: page.nextCursor };
   }
 
   /**

@@ -67,7 +67,8 @@ export class UserPostsController {
   /**
    * List a user's posts in any status (admin)
    *
-   * @remarks Any user's posts in any status (or only `status=`), newest first, one index Query per page, as
+   * @remarks Any user's posts in any status (or only `status=`), newest first, one index Query per page (a page of
+   * `scheduled` or `published` short of the other reads on, at most 2 more times), as
    * `GET /users/me/posts` lists them for their author: an admin sees what a suspended or deactivated author has
    * pending (their scheduled posts withdrawn to draft) or what a moderated author keeps as drafts. A cursor is
    * bound to the user's list (`/users/me/posts` of the same user and status: the same list). 404 `user_not_found`

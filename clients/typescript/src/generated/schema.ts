@@ -284,7 +284,7 @@ export interface paths {
         /**
          * List outbound events (admin)
          * @description `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
-         *     and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per page, one index Query per shard of the listing (8, in parallel).
+         *     and `user.registered` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
          */
         get: operations["adminEventsList"];
         put?: never;
@@ -304,7 +304,9 @@ export interface paths {
         };
         /**
          * List dead-lettered webhook deliveries (admin)
-         * @description Deliveries given up on after 8 failed attempts, newest first; kept 30 days. One index Query per page.
+         * @description Deliveries given up on after 8 failed attempts, newest first; kept 30 days. One index Query per read; a
+         *     page short of deliveries past their 30 days (not deleted yet) reads on for the missing count (at most 2 more
+         *     Queries): empty with a `nextCursor` only when 3 reads in a row found none to show.
          */
         get: operations["adminEventsDeadLetters"];
         put?: never;
@@ -1291,7 +1293,8 @@ export interface paths {
         };
         /**
          * List a user's posts in any status (admin)
-         * @description Any user's posts in any status (or only `status=`), newest first, one index Query per page, as
+         * @description Any user's posts in any status (or only `status=`), newest first, one index Query per page (a page of
+         *     `scheduled` or `published` short of the other reads on, at most 2 more times), as
          *     `GET /users/me/posts` lists them for their author: an admin sees what a suspended or deactivated author has
          *     pending (their scheduled posts withdrawn to draft) or what a moderated author keeps as drafts. A cursor is
          *     bound to the user's list (`/users/me/posts` of the same user and status: the same list). 404 `user_not_found`
