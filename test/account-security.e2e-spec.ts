@@ -629,6 +629,60 @@ describe('account security (e2e)', () => {
       expect(res.body.code).toBe('email_taken');
     });
 
+    it('deactivated by their owner, with a draft: replaced by a new registration after PENDING_ACCOUNT_TTL_HOURS, content credited to deleted-user (review 22a M2)', async () => {
+      const squatter = await signUp(t);
+      const draft = await t.api
+        .post('/api/v1/posts')
+        .set('authorization', squatter.bearer)
+        .send({ title: 'Held', content: 'A draft' })
+        .expect(201);
+      await t.api.delete('/api/v1/users/me').set('authorization', squatter.bearer).expect(204);
+      await ageAccount(squatter.userId, 71);
+      const early = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: squatter.email, password: 'password-1234' });
+      expect(early.body.code).toBe('email_taken');
+
+      await ageAccount(squatter.userId, 73);
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: squatter.email, password: 'password-1234' })
+        .expect(201);
+      expect(res.body.user.id).not.toBe(squatter.userId);
+      expect(await t.getItem(`USER#${squatter.userId}`, 'USER')).toBeUndefined();
+      expect(await t.getItem(`POST#${draft.body.id as string}`, 'POST')).toMatchObject({ authorId: 'deleted-user' });
+    });
+
+    it('reserved usernames cannot be registered: 409 username_taken (review 22a L6)', async () => {
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({
+          email: `reserved${Date.now().toString(36)}@example.com`,
+          password: 'password-1234',
+          username: 'deleted-user',
+        });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('username_taken');
+    });
+
+    it('are never replaced when they are staff (a pending moderator)', async () => {
+      const moderator = await signUp(t);
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: `USER#${moderator.userId}`, SK: 'USER' },
+          UpdateExpression: 'SET #role = :moderator',
+          ExpressionAttributeNames: { '#role': 'role' },
+          ExpressionAttributeValues: { ':moderator': 'moderator' },
+        }),
+      );
+      await ageAccount(moderator.userId, 100);
+      const res = await t.api.post('/api/v1/auth/register').send({ email: moderator.email, password: 'password-1234' });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('email_taken');
+      await me(t, moderator.bearer).expect(200);
+    });
+
     it('are never replaced once they have published anything', async () => {
       const author = await signUp(t);
       await t.api

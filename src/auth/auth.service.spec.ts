@@ -162,7 +162,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     refusal: (code: ErrorCode, retryAfter: number) => tooManyRequests(code, 'slow down', retryAfter),
   };
   const erasure = {
-    replacePendingAccount: jest.fn((holder: User) => {
+    replacePendingAccount: jest.fn((holder: User, _options?: { evenIfAuthored?: boolean }) => {
       byEmail.delete(holder.email);
       return Promise.resolve(true);
     }),
@@ -254,8 +254,42 @@ describe('AuthService.register', () => {
     // Two hours later it is 25 hours old: erased, and the registration tried again.
     clock.advance(2 * HOUR);
     expect(await refusalOf(() => service.register(register, client))).toBe('allowed');
-    expect(erasure.replacePendingAccount.mock.calls).toEqual([[pending]]);
+    expect(erasure.replacePendingAccount.mock.calls).toEqual([[pending, { evenIfAuthored: false }]]);
     expect(users.create).toHaveBeenCalledTimes(3);
+  });
+
+  it('a stale unverified account its owner deactivated is replaced even if it authored something; one an admin deactivated is not (review 22a M2)', async () => {
+    const stale = {
+      email: 'new@example.com',
+      status: 'inactive' as const,
+      emailVerified: false,
+      createdAt: at(-48 * HOUR),
+    };
+    const abandoned = account('holder', { ...stale, deactivatedBy: 'owner' });
+    const owner = setUp([abandoned]);
+    expect(await refusalOf(() => owner.service.register(register, client))).toBe('allowed');
+    expect(owner.erasure.replacePendingAccount.mock.calls).toEqual([[abandoned, { evenIfAuthored: true }]]);
+
+    for (const deactivatedBy of ['admin', undefined] as const) {
+      const { service, erasure } = setUp([account('holder', { ...stale, deactivatedBy })]);
+      expect(await refusalOf(() => service.register(register, client))).toBe('409 email_taken');
+      expect(erasure.replacePendingAccount).not.toHaveBeenCalled();
+    }
+  });
+
+  it('a stale unverified staff account (a pending moderator or admin) is never replaced (review 22a)', async () => {
+    for (const role of ['moderator', 'admin'] as const) {
+      const staff = account('holder', {
+        email: 'new@example.com',
+        role,
+        status: 'pending',
+        emailVerified: false,
+        createdAt: at(-48 * HOUR),
+      });
+      const { service, erasure } = setUp([staff]);
+      expect(await refusalOf(() => service.register(register, client))).toBe('409 email_taken');
+      expect(erasure.replacePendingAccount).not.toHaveBeenCalled();
+    }
   });
 
   it('a stale unverified account whose erasure is in progress is not replaced (review 17a L1)', async () => {

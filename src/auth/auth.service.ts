@@ -12,7 +12,7 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
-import { isErasurePending, type User, type UserWithPassword } from '../identity/account.js';
+import { isErasurePending, isStaff, type User, type UserWithPassword } from '../identity/account.js';
 import { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
@@ -113,16 +113,22 @@ export class AuthService {
   /**
    * An account that never verified its email, is older than PENDING_ACCOUNT_TTL_HOURS and has
    * published nothing does not keep its email: it is erased (sessions, profile, username and
-   * email released) so the new registration can take the address. True when the email is free.
+   * email released) so the new registration can take the address. So is one its owner
+   * deactivated without ever verifying it (review 22a M2), even with content, which stays
+   * credited to `deleted-user` as after any erase: nobody can sign in to it or recover it, and
+   * it would otherwise hold the address for good. Staff (a pending moderator or admin) are never
+   * erased this way. True when the email is free.
    */
   private async replaceStalePendingAccount(email: string): Promise<boolean> {
     const userId = await this.usersRepository.findIdByEmail(email);
     if (!userId) return true;
     const holder = await this.usersRepository.findById(userId);
-    if (!holder || holder.status !== 'pending' || holder.emailVerified) return false;
+    if (!holder || holder.emailVerified || isStaff(holder)) return false;
+    const abandoned = holder.status === 'inactive' && holder.deactivatedBy === 'owner';
+    if (holder.status !== 'pending' && !abandoned) return false;
     const cutoff = this.clock.now().getTime() - this.config.auth.pendingAccountTtlHours * 3600 * 1000;
     if (Date.parse(holder.createdAt) > cutoff) return false;
-    if (!(await this.erasure.replacePendingAccount(holder))) return false;
+    if (!(await this.erasure.replacePendingAccount(holder, { evenIfAuthored: abandoned }))) return false;
     this.logger.warn(`A stale unverified account (${holder.id}) was replaced by a new registration of its email`);
     return true;
   }

@@ -1,6 +1,24 @@
 import type { IdGenerator } from '../common/ids.js';
+import { DELETED_USER_ID } from './account.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9][a-z0-9_-]{1,28}[a-z0-9]$/;
+
+/**
+ * Names no account may take: `deleted-user` (DELETED_USER_ID, the author shown for erased accounts'
+ * content), the `nobody-` ids of action links sent to no account, and a few names that
+ * read like the service's staff.
+ */
+const RESERVED_USERNAMES = new Set([
+  DELETED_USER_ID,
+  'admin',
+  'administrator',
+  'moderator',
+  'support',
+  'staff',
+  'security',
+]);
+export const isReservedUsername = (username: string): boolean =>
+  RESERVED_USERNAMES.has(username) || username.startsWith('nobody-');
 
 /** Digits of the random suffix: 10,000 names per base, enough for the few retries of a taken one. */
 const SUFFIX_DIGITS = 4;

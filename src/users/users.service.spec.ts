@@ -164,6 +164,33 @@ describe('UsersService.create', () => {
     );
     expect(users.create).toHaveBeenCalledTimes(1);
   });
+
+  it('reserved usernames (deleted-user, nobody-*, staff names) are 409 username_taken when chosen, nothing written (review 22a L6)', async () => {
+    for (const username of ['deleted-user', 'nobody-abc', 'admin', 'moderator', 'support']) {
+      const { service, users } = setUp();
+      expect(await refusalOf(() => service.create({ email: 'x@example.com', passwordHash: 'h', username }))).toBe(
+        '409 username_taken',
+      );
+      expect(users.create).not.toHaveBeenCalled();
+    }
+  });
+
+  it('a derived username that is reserved gets a suffix at once (deleted.user@... is not deleted-user)', async () => {
+    const { service, users } = setUp();
+    const created = await service.create({ email: 'deleted.user@example.com', passwordHash: 'h' });
+    expect(created.username).toMatch(/^deleted-user-\d{4}$/);
+    expect(users.create).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('UsersService.updateOwn', () => {
+  it('a rename to a reserved username is 409 username_taken, nothing written (review 22a L6)', async () => {
+    // updateAccount is not faked: a write would fail as a TypeError, not as the 409.
+    const { service } = setUp([user('u1')]);
+    for (const username of ['deleted-user', 'nobody-x1', 'admin']) {
+      expect(await refusalOf(() => service.updateOwn('u1', { username }, undefined))).toBe('409 username_taken');
+    }
+  });
 });
 
 describe('UsersService.updateProfile', () => {

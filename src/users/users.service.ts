@@ -32,7 +32,7 @@ import type {
   UserStatus,
   UserWithPassword,
 } from './user.entity.js';
-import { usernameFromEmail, withRandomSuffix } from '../identity/username.js';
+import { isReservedUsername, usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { refuseWhileErasing } from '../identity/account.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
@@ -59,6 +59,9 @@ export interface NewUser {
   firstName?: string;
   lastName?: string;
 }
+
+/** A reserved name answers as a taken one: 409 `username_taken`. */
+const reservedUsername = () => conflict(ErrorCode.UsernameTaken, 'This username is taken.');
 
 /** How often a derived username gets a new random suffix before giving up. */
 const DERIVED_USERNAME_ATTEMPTS = 5;
@@ -110,12 +113,16 @@ export class UsersService {
 
   /**
    * Creates a `pending` user with an empty profile; `signIn` adds its part (the first session)
-   * to the same transaction. A username the caller chose must be free
-   * (409 otherwise); one derived from the email gets a random suffix when taken.
+   * to the same transaction. A username the caller chose must be free and not reserved
+   * (409 otherwise); one derived from the email gets a random suffix when taken or reserved.
    */
   async create(input: NewUser, signIn?: (user: User) => TransactionPart): Promise<User> {
     const derived = input.username === undefined;
     let username = input.username ?? usernameFromEmail(input.email, this.ids);
+    if (isReservedUsername(username)) {
+      if (!derived) throw reservedUsername();
+      username = withRandomSuffix(username, this.ids);
+    }
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now().toISOString();
       const user: UserWithPassword = {
@@ -162,6 +169,9 @@ export class UsersService {
   ): Promise<UserAggregate> {
     const { user } = await this.getOwn(userId);
     const expected = assertVersion(ifMatch, user.version);
+    if (changes.username !== undefined && changes.username !== user.username && isReservedUsername(changes.username)) {
+      throw reservedUsername();
+    }
     // Each change of what posts and comments show (username, name) is copied onto every one of
     // them by the stream processor: limited per account, so renaming in a loop cannot flood it.
     const changed = (field: 'username' | 'firstName' | 'lastName') =>

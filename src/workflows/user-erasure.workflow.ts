@@ -47,11 +47,14 @@ export class UserErasureWorkflow {
 
   /**
    * Erases a stale unverified account so that a new registration can take its email. Never an
-   * account that authored anything; false when it did, or when it changed meanwhile (verified,
+   * account that authored anything unless `evenIfAuthored` (one its owner deactivated: its content
+   * is anonymised as in any erase); false when it did, or when it changed meanwhile (verified,
    * signed in elsewhere): the account's version guards the erase.
    */
-  async replacePendingAccount(holder: User): Promise<boolean> {
-    if ((await this.posts.hasAuthored(holder.id)) || (await this.comments.hasAuthored(holder.id))) return false;
+  async replacePendingAccount(holder: User, { evenIfAuthored = false } = {}): Promise<boolean> {
+    const authored = async () =>
+      (await this.posts.hasAuthored(holder.id)) || (await this.comments.hasAuthored(holder.id));
+    if (!evenIfAuthored && (await authored())) return false;
     try {
       await this.anonymiseContent(holder.id);
       await this.users.eraseAsRead(holder);
