@@ -654,13 +654,11 @@ describe('account security (e2e)', () => {
     });
 
     it('reserved usernames cannot be registered: 409 username_taken (review 22a L6)', async () => {
-      const res = await t.api
-        .post('/api/v1/auth/register')
-        .send({
-          email: `reserved${Date.now().toString(36)}@example.com`,
-          password: 'password-1234',
-          username: 'deleted-user',
-        });
+      const res = await t.api.post('/api/v1/auth/register').send({
+        email: `reserved${Date.now().toString(36)}@example.com`,
+        password: 'password-1234',
+        username: 'deleted-user',
+      });
       expect(res.status).toBe(409);
       expect(res.body.code).toBe('username_taken');
     });
