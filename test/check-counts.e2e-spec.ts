@@ -359,4 +359,62 @@ describe('npm run db:check-counts (e2e)', () => {
     expect(fixed.code).toBe(0);
     expect(await t.getItem(entry.PK, entry.SK)).toBeUndefined();
   });
+
+  it('reports the categories a parent loop written before session 21 hides from the tree, and --fix moves one of each loop to the top', async () => {
+    const create = async (name: string) =>
+      (await t.api.post('/api/v1/categories').set('authorization', admin.bearer).send({ name }).expect(201)).body as {
+        id: string;
+        slug: string;
+      };
+    const [a, b, c] = [await create('Loop A'), await create('Loop B'), await create('Below the loop')];
+    // The legacy state: A under B, B under A (two moves that both passed on one read), C under A.
+    const setParent = (id: string, parentId: string, updatedAt: string) =>
+      t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: { PK: 'CATEGORIES', SK: `CATEGORY#${id}` },
+          UpdateExpression: 'SET parentId = :p, updatedAt = :u',
+          ExpressionAttributeValues: { ':p': parentId, ':u': updatedAt },
+        }),
+      );
+    await setParent(a.id, b.id, '2026-01-01T00:00:00.000Z');
+    await setParent(b.id, a.id, '2026-01-02T00:00:00.000Z'); // the move that closed the loop: the one undone
+    await setParent(c.id, a.id, '2026-01-01T00:00:00.000Z');
+    const listed = async () => {
+      const ids: string[] = [];
+      const walk = (node: { id: string; children: never[] }) => {
+        ids.push(node.id);
+        node.children.forEach(walk);
+      };
+      ((await t.api.get('/api/v1/categories').expect(200)).body.items as never[]).forEach(walk);
+      return ids;
+    };
+    expect(await listed()).not.toEqual(expect.arrayContaining([a.id]));
+    const treeVersion = Number((await t.getItem('CATEGORIES', 'TREE'))?.version ?? 0);
+
+    const found = await checkCounts();
+    const named = (x: { id: string; slug: string }) => `${x.slug} (${x.id})`;
+    expect(found.output.split('\n')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^category cycle .*: unreachable from the roots; --fix moves /),
+        `category ${named(c)}: below a cycle, unreachable from the roots`,
+        'category cycles: 1 found; run with --fix to break them (1 category below them)',
+      ]),
+    );
+    expect(found.output).toContain(`--fix moves ${named(b)} to the top`);
+    expect(found.code).toBe(1);
+    expect(await listed()).not.toEqual(expect.arrayContaining([a.id]));
+
+    const fixed = await checkCounts('--fix');
+    expect(fixed.output).toContain(`; ${named(b)} moved to the top`);
+    expect(fixed.output.split('\n')).toContain('category cycles: 1 found, 1 broken (1 category below them)');
+    expect(fixed.code).toBe(0);
+    expect(await listed()).toEqual(expect.arrayContaining([a.id, b.id, c.id]));
+    expect((await t.getItem('CATEGORIES', `CATEGORY#${b.id}`))?.parentId).toBeUndefined();
+    expect((await t.getItem('CATEGORIES', 'TREE'))?.version).toBe(treeVersion + 1);
+
+    const after = await checkCounts();
+    expect(after.output.split('\n')).toContain('category cycles: 0 found (0 categories below them)');
+    expect(after.code).toBe(0);
+  });
 });

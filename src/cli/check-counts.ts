@@ -1,3 +1,4 @@
+import { checkCategoryTree, describeCategoryTree } from '../admin-tools/category-check.js';
 import { checkCounts, COUNTERS, describeDrift, describeHidden } from '../admin-tools/count-check.js';
 import { parseCommandLine } from './args.js';
 import { failCommand, runWithDatabase } from './app-context.js';
@@ -9,7 +10,11 @@ const USAGE = 'npm run db:check-counts [-- --fix]';
  * `src/admin-tools/count-check.ts`) and prints one line per drifted counter and a summary per
  * kind, and one line per timeline entry of the feed's window the feed never shows (an unfollowed
  * or fan-in author's: not counted). `--fix` sets each drifted counter to its recount and deletes
- * those entries. Exits 1 while drift or such entries remain (always when found without `--fix`). One Scan of the table: operations tooling, not a request path.
+ * those entries. Then the category tree: the categories unreachable from its roots (parent loops
+ * written before session 21, which `GET /categories` does not show), one line per loop; `--fix`
+ * moves one member of each loop to the top (src/admin-tools/category-check.ts). Exits 1 while drift,
+ * such entries or loops remain (always when found without `--fix`). One Scan of the table:
+ * operations tooling, not a request path.
  */
 try {
   const { values } = parseCommandLine(process.argv.slice(2), { fix: { type: 'boolean' } }, USAGE);
@@ -49,7 +54,15 @@ try {
         ? `${counters}.`
         : `${counters}; ${hiddenLeft} hidden timeline entr${hiddenLeft === 1 ? 'y' : 'ies'} left (run with --fix to delete them).`,
     );
-    if (remaining > 0 || (!fix && hidden.length > 0)) process.exitCode = 1;
+    const tree = await checkCategoryTree({ client, tableName, fix });
+    for (const line of describeCategoryTree(tree)) console.log(line);
+    const loopsLeft = tree.cycles.filter((cycle) => cycle.moved !== true).length;
+    console.log(
+      `category cycles: ${tree.cycles.length} found` +
+        (fix ? `, ${tree.cycles.length - loopsLeft} broken` : loopsLeft > 0 ? '; run with --fix to break them' : '') +
+        ` (${tree.below.length} categor${tree.below.length === 1 ? 'y' : 'ies'} below them)`,
+    );
+    if (remaining > 0 || (!fix && hidden.length > 0) || loopsLeft > 0) process.exitCode = 1;
   });
 } catch (error) {
   failCommand(error, error instanceof Error && error.name === 'UsageError' ? 2 : 1);

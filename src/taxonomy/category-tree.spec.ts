@@ -1,4 +1,4 @@
-import { ancestorsOf, buildTree, isSelfOrDescendant } from './category-tree.js';
+import { ancestorsOf, buildTree, isSelfOrDescendant, unreachableCategories } from './category-tree.js';
 import type { Category } from './taxonomy.entity.js';
 
 const cat = (id: string, name: string, sortOrder = 0, parentId?: string): Category => ({
@@ -65,5 +65,28 @@ describe('category tree', () => {
     expect(isSelfOrDescendant('d', 'c', byId)).toBe(false);
     expect(isSelfOrDescendant('e', 'd', byId)).toBe(false);
     expect(isSelfOrDescendant('unknown', 'b', byId)).toBe(false);
+  });
+});
+
+describe('unreachableCategories (parent loops from before session 21)', () => {
+  const at = (c: Category, updatedAt: string): Category => ({ ...c, updatedAt });
+  it('finds each loop, the member changed last, and what hangs below; a tree without loops has none', () => {
+    const all = [
+      cat('root', 'Root'),
+      cat('kid', 'Kid', 0, 'root'),
+      cat('orphan', 'Orphan', 0, 'gone'),
+      at(cat('x', 'X', 0, 'y'), '2026-01-01'),
+      at(cat('y', 'Y', 0, 'z'), '2026-01-03'),
+      at(cat('z', 'Z', 0, 'x'), '2026-01-02'),
+      cat('under', 'Under', 0, 'y'),
+      cat('self', 'Self', 0, 'self'),
+    ];
+    const { cycles, below } = unreachableCategories(all);
+    expect(cycles.map((c) => [c.members.map((m) => m.id), c.breakAt.id])).toEqual([
+      [['self'], 'self'],
+      [['y', 'z', 'x'], 'y'],
+    ]);
+    expect(below.map((c) => c.id)).toEqual(['under']);
+    expect(unreachableCategories(all.slice(0, 3))).toEqual({ cycles: [], below: [] });
   });
 });
