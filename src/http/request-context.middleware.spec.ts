@@ -11,9 +11,13 @@ import { helmetHeaders, requestContext } from './request-context.middleware.js';
 /** One request through the middleware, with a recording access log and metrics. */
 function serveOne(serverTiming = true) {
   const lines: (Error | undefined)[] = [];
+  const aborted: boolean[] = [];
   const accessLog: AccessLog = (_req, res) => {
     res.setHeader('X-Request-Id', 'req-1');
-    return (error) => void lines.push(error);
+    return (error, hungUp = false) => {
+      lines.push(error);
+      aborted.push(hungUp);
+    };
   };
   const observeHttp = jest.fn();
   const middleware = requestContext({ accessLog, metrics: { observeHttp } as unknown as AppMetrics, serverTiming });
@@ -23,7 +27,7 @@ function serveOne(serverTiming = true) {
   const res = new ServerResponse(req) as unknown as Response;
   let inside: unknown;
   middleware(req, res, () => (inside = currentUsage()));
-  return { req, res, lines, observeHttp, inside };
+  return { req, res, lines, aborted, observeHttp, inside };
 }
 
 describe('requestContext', () => {
@@ -37,20 +41,23 @@ describe('requestContext', () => {
   });
 
   it('writes one access line and observes the duration once, when the response finishes and then closes', () => {
-    const { res, lines, observeHttp } = serveOne();
+    const { res, lines, aborted, observeHttp } = serveOne();
     res.statusCode = 204;
     res.emit('finish');
     res.emit('close');
     expect(lines).toStrictEqual([undefined]);
+    expect(aborted).toStrictEqual([false]);
     expect(observeHttp).toHaveBeenCalledTimes(1);
     expect(observeHttp).toHaveBeenCalledWith('GET', 'unmatched', 204, expect.any(Number));
   });
 
-  it('writes the line of a request whose client hung up (close without finish), and observes no duration', () => {
-    const { res, lines, observeHttp } = serveOne();
+  it('writes the line of a request whose client hung up (close without finish) as aborted, counted under 499 (review 22a L8)', () => {
+    const { res, lines, aborted, observeHttp } = serveOne();
     res.emit('close');
     expect(lines).toHaveLength(1);
-    expect(observeHttp).not.toHaveBeenCalled();
+    expect(aborted).toStrictEqual([true]);
+    expect(observeHttp).toHaveBeenCalledTimes(1);
+    expect(observeHttp).toHaveBeenCalledWith('GET', 'unmatched', 499, expect.any(Number));
   });
 
   it('writes the error of a response that failed, once', () => {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { attachUsage, DynamoUsage, runWithUsage } from '../dynamo/request-accounting.js';
-import type { AccessLog } from '../logging/logger.js';
+import { type AccessLog, CLIENT_CLOSED_REQUEST } from '../logging/logger.js';
 import type { AppMetrics } from '../metrics/app-metrics.js';
 import { routeOf } from '../metrics/http-metrics.middleware.js';
 
@@ -55,7 +55,8 @@ export interface RequestContextOptions {
  * - the request id (`X-Request-Id`), the request's log lines bound to it, and the access line
  *   (`createAccessLog`), written when the response finishes or the connection closes, also for
  *   requests rejected before routing;
- * - `http_request_duration_seconds` observed when the response finishes;
+ * - `http_request_duration_seconds` observed when the response finishes, or under 499 when the client
+ *   hangs up first (the access line then says 499 and `aborted: true`, not Node's default 200);
  * - helmet's security headers, computed once (`helmetHeaders`), HSTS only where `HTTPS_HEADERS` says;
  * - the request's DynamoDB usage record (AsyncLocalStorage, and reachable from the request for
  *   the access line) and, when enabled, `Server-Timing: db;dur=..;desc="dynamodb calls=.. rcu=..
@@ -91,16 +92,24 @@ export function requestContext(options: RequestContextOptions): RequestHandler {
     }) as typeof res.writeHead;
     // One line per request: on `finish`, or on `close` (the client hung up first), or on `error`.
     let written = false;
-    const end = (error?: Error) => {
+    const end = (error?: Error, aborted = false) => {
       if (written) return;
       written = true;
-      writeLine(error);
+      writeLine(error, aborted);
     };
+    const observe = (status: number) =>
+      metrics.observeHttp(req.method, routeOf(req), status, (performance.now() - started) / 1000);
     res.on('finish', () => {
-      metrics.observeHttp(req.method, routeOf(req), res.statusCode, (performance.now() - started) / 1000);
+      observe(res.statusCode);
       end();
     });
-    res.on('close', () => end());
+    // A hang-up before the answer: no status was sent (`res.statusCode` is still Node's 200), so the
+    // line and the metrics say 499 with `aborted: true` (review 22a L8).
+    res.on('close', () => {
+      if (written || res.writableFinished) return end();
+      observe(CLIENT_CLOSED_REQUEST);
+      end(undefined, true);
+    });
     res.on('error', end);
     runWithUsage(usage, next);
   };

@@ -35,7 +35,7 @@ function serveOne(level: LevelWithSilent, hangUp = false) {
   });
   const writeLine = open(req as unknown as Request, res as unknown as Response, {});
   if (hangUp) destroyed = true;
-  writeLine();
+  writeLine(undefined, hangUp);
   return { lines, socketReads: () => socketReads };
 }
 
@@ -67,6 +67,13 @@ describe('createAccessLog', () => {
     const { lines } = serveOne('info', true);
     expect(lines).toHaveLength(1);
     expect(lines[0].req).toMatchObject({ remoteAddress: '127.0.0.1' });
+  });
+
+  it("logs a hung-up request as 499 aborted, not as Node's default 200 (review 22a L8)", () => {
+    const { lines } = serveOne('info', true);
+    expect(lines[0]).toMatchObject({ res: { statusCode: 499 }, aborted: true, msg: 'GET unmatched 499' });
+    expect(lines[0].level).toBe(30);
+    expect(serveOne('info').lines[0]).not.toHaveProperty('aborted');
   });
 
   it('does not serialise the request when the access line is off (a cost on every request)', () => {

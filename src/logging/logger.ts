@@ -136,9 +136,12 @@ function accessFields(req: Request) {
  * included, redacted, as JSON) to a child logger on every request, whatever the level; not even
  * a child logger is made unless something logs inside the request.
  */
-export type AccessLog = (req: Request, res: Response, context: object) => (error?: Error) => void;
+export type AccessLog = (req: Request, res: Response, context: object) => (error?: Error, aborted?: boolean) => void;
 
 const remoteAddresses = new WeakMap<Request, string>();
+
+/** The status logged and counted for a request whose client hung up before the answer (nginx's). */
+export const CLIENT_CLOSED_REQUEST = 499;
 
 export function createAccessLog(logger: Logger): AccessLog {
   const access = logger.child(
@@ -168,23 +171,28 @@ export function createAccessLog(logger: Logger): AccessLog {
       const address = req.socket?.remoteAddress;
       if (address) remoteAddresses.set(req, address);
     }
-    return (error?: Error) => {
+    return (error?: Error, aborted = false) => {
+      // A client that hung up before the answer (review 22a L8): no status was sent, and
+      // `res.statusCode` is still Node's default 200, so the line says 499 (nginx's "client closed
+      // request") and `aborted: true` rather than pretend an answer.
+      const statusCode = aborted ? CLIENT_CLOSED_REQUEST : res.statusCode;
       const failure =
         error ??
         (res as Response & { err?: Error }).err ??
-        (res.statusCode >= 500 ? new Error(`failed with status code ${res.statusCode}`) : undefined);
+        (statusCode >= 500 ? new Error(`failed with status code ${statusCode}`) : undefined);
       const level = failure ? 'error' : 'info';
       if (!access.isLevelEnabled(level)) return;
       // The request id first, where a child logger's binding put it.
       const line = {
         requestId,
         req,
-        res,
+        res: aborted ? { statusCode } : res,
+        ...(aborted ? { aborted } : {}),
         ...(failure ? { err: failure } : {}),
         durationMs: Math.round(performance.now() - started),
         ...accessFields(req),
       };
-      access[level](line, `${req.method} ${routeOf(req)} ${res.statusCode}`);
+      access[level](line, `${req.method} ${routeOf(req)} ${statusCode}`);
     };
   };
 }
