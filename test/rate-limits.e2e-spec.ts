@@ -435,6 +435,66 @@ describe('rate limits (e2e)', () => {
       await login(`${newBlock()}:1`, target.email, target.password).expect(200);
     });
 
+    /** Statuses of a burst, counted: `{ 401: 1, 429: 19 }`. */
+    const tally = (responses: { status: number }[]) =>
+      responses.reduce<Record<number, number>>(
+        (counts, r) => ({ ...counts, [r.status]: (counts[r.status] ?? 0) + 1 }),
+        {},
+      );
+
+    it('past the trip, a burst of parallel guesses from one address gets one password check, not one per request (review 22a M4)', async () => {
+      const user = await freshAccount();
+      const attacker = newIp();
+      for (let i = 0; i < 3; i++) await login(attacker, user.email, 'wrong-password-1').expect(401);
+      const burst = newIp();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => login(burst, user.email, 'wrong-password-1').then((r) => r)),
+      );
+      expect(tally(answers)).toEqual({ 401: 1, 429: 19 });
+      for (const refused of answers.filter((r) => r.status === 429)) expectLimited(refused, 'too_many_login_attempts');
+      // An unknown email is refused the same way (its counters are the email's, not an account's).
+      const nobody = `rl-${nanoid(8).toLowerCase()}@example.com`;
+      for (let i = 0; i < 3; i++) await login(attacker, nobody, 'wrong-password-1').expect(401);
+      const unknown = await Promise.all(
+        Array.from({ length: 20 }, () => login(burst, nobody, 'wrong-password-1').then((r) => r)),
+      );
+      expect(tally(unknown)).toEqual({ 401: 1, 429: 19 });
+      // The owner elsewhere still signs in.
+      await login(newIp(), user.email, user.password).expect(200);
+    });
+
+    it('before the trip, a parallel burst gets at most the maximum password checks (review 22a M4)', async () => {
+      const user = await freshAccount();
+      await login(newIp(), user.email, 'wrong-password-1').expect(401); // a failure on record
+      const burst = newIp();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => login(burst, user.email, 'wrong-password-1').then((r) => r)),
+      );
+      const counts = tally(answers);
+      // Two failure slots were left; an address may also have its one guess past the trip.
+      expect(counts[401]).toBeGreaterThanOrEqual(2);
+      expect(counts[401]).toBeLessThanOrEqual(3);
+      expect(counts[401] + counts[429]).toBe(20);
+      expectLimited(await login(burst, user.email, user.password), 'too_many_login_attempts');
+    });
+
+    it('past the trip, the right password in a parallel burst signs in only if it was the one guess taken (review 22a M4)', async () => {
+      const user = await freshAccount();
+      const attacker = newIp();
+      for (let i = 0; i < 3; i++) await login(attacker, user.email, 'wrong-password-1').expect(401);
+      const burst = newIp();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          login(burst, user.email, i === 10 ? user.password : 'wrong-password-1').then((r) => r),
+        ),
+      );
+      const counts = tally(answers);
+      // One password check: either the right one (200) or a wrong one (401), never both.
+      expect(counts[429]).toBe(19);
+      expect((counts[200] ?? 0) + (counts[401] ?? 0)).toBe(1);
+      if (counts[200]) expect(answers[10].status).toBe(200);
+    });
+
     it('a tripped account refuses the address that failed whatever port a proxy wrote with it (review 20b L1)', async () => {
       const other = await freshAccount();
       const ip = newIp();

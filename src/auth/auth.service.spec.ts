@@ -158,6 +158,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
         ].slice(0, checks.length),
     })),
     add: jest.fn((_check: RateCheck) => Promise.resolve({ count: 1, retryAfter: 30 })),
+    tryTake: jest.fn((_check: RateCheck, _count: number) => Promise.resolve(failures.account < 5)),
     reset: jest.fn((_check: RateCheck) => Promise.resolve()),
     refusal: (code: ErrorCode, retryAfter: number) => tooManyRequests(code, 'slow down', retryAfter),
   };
@@ -316,6 +317,25 @@ describe('AuthService.login', () => {
     expect(usersRepository.findForSignIn.mock.calls).toEqual([['u1'], ['~no-such-user~']]);
     expect(limiter.add).toHaveBeenCalledTimes(4);
     expect(sessions.openWithinCap).not.toHaveBeenCalled();
+  });
+
+  it('with failures on record the guess is taken before the password check (review 22a M4); with none, nothing is', async () => {
+    const { service, failures, limiter, passwords } = setUp([account('u1')]);
+    expect(await refusalOf(() => service.login('u1@example.com', 'right', client))).toBe('allowed');
+    expect(limiter.tryTake).not.toHaveBeenCalled();
+    expect(limiter.add).not.toHaveBeenCalled();
+    failures.account = 2;
+    expect(await refusalOf(() => service.login('u1@example.com', 'wrong', client))).toBe('401 invalid_credentials');
+    // A failure slot and the address's counter, taken first; nothing more on the wrong password.
+    expect(limiter.tryTake).toHaveBeenCalledTimes(1);
+    expect(limiter.add).toHaveBeenCalledTimes(1);
+    // Past the trip, an address whose counter comes back above 1 already had its guess: no check.
+    failures.account = 5;
+    limiter.add.mockResolvedValueOnce({ count: 2, retryAfter: 30 });
+    passwords.verify.mockClear();
+    expect(await refusalOf(() => service.login('u1@example.com', 'right', client))).toBe('429 too_many_login_attempts');
+    expect(passwords.verify).not.toHaveBeenCalled();
+    expect(limiter.tryTake).toHaveBeenCalledTimes(1);
   });
 
   it('once the account has too many failures, only IPs that failed get 429; another IP signs in', async () => {

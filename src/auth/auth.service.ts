@@ -56,6 +56,14 @@ const sessionEnded = () => unauthorized(ErrorCode.SessionRevoked, 'The session h
 const reused = () =>
   unauthorized(ErrorCode.RefreshTokenReused, 'This refresh token was already used; the session is revoked.');
 
+/** A sign-in's failure counters: the account's, the account's from this address, from its /48 (IPv6). */
+interface LoginFailureChecks {
+  account: RateCheck;
+  fromIp: RateCheck;
+  fromSite?: RateCheck;
+  all: RateCheck[];
+}
+
 @Injectable()
 export class AuthService {
   private readonly logger = new Logger('AuthService');
@@ -147,7 +155,8 @@ export class AuthService {
   ): Promise<IssuedTokens> {
     const { loginPerIp } = this.config.rateLimits;
     await this.limiter.consume([{ rule: loginPerIp, subject: ipOf(client) }], ErrorCode.TooManyLoginAttempts);
-    const { account, fromSite, all: checks } = this.loginFailureChecks(email, client);
+    const failureChecks = this.loginFailureChecks(email, client);
+    const { account, fromSite, all: checks } = failureChecks;
     const counted = account.rule.max > 0;
     // The failure counters come with the email item: one BatchGetItem, whatever the counts say.
     const [userId, [failures, failuresFromIp, failuresFromSite] = []] = await this.usersRepository.findIdByEmailWith(
@@ -165,6 +174,12 @@ export class AuthService {
     if (refused) {
       throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, failures.retryAfter);
     }
+    // With failures on record the guess is taken before the password check, atomically: parallel
+    // guesses all passed the read above (review 22a M4). A sign-in with none on record, the common
+    // case, takes nothing and counts its failure after the check, as before.
+    const countOnFailure = failed
+      ? await this.takeLoginGuess(failureChecks, failures.count >= account.rule.max, failures.retryAfter)
+      : checks;
     // The placeholder's read when the email is unknown (same calls); with the user, the bound on
     // their live sessions that spares the session cap's Query below the cap.
     const found = await this.usersRepository.findForSignIn(userId ?? NO_SUCH_USER_ID);
@@ -173,7 +188,7 @@ export class AuthService {
     const user = userId && found.user?.email === normalizeEmail(email) ? found.user : undefined;
     const valid = await this.passwords.verify(password, user?.passwordHash);
     if (!user || !valid) {
-      if (account.rule.max > 0) await Promise.all(checks.map((check) => this.limiter.add(check)));
+      if (counted) await Promise.all(countOnFailure.map((check) => this.limiter.add(check)));
       throw unauthorized(ErrorCode.InvalidCredentials, 'The email or password is wrong.');
     }
     this.assertMaySignIn(user);
@@ -430,10 +445,7 @@ export class AuthService {
    * for an IPv6 client, from its /48, which refuses only past `LOGIN_SITE_FAILURE_FACTOR` times the
    * account's maximum (one failure from the /64 is enough).
    */
-  private loginFailureChecks(
-    email: string,
-    client: ClientInfo,
-  ): { account: RateCheck; fromIp: RateCheck; fromSite?: RateCheck; all: RateCheck[] } {
+  private loginFailureChecks(email: string, client: ClientInfo): LoginFailureChecks {
     const rule = this.config.rateLimits.loginPerAccount;
     const subject = normalizeEmail(email);
     const ip = ipOf(client);
@@ -444,6 +456,30 @@ export class AuthService {
     const siteRule: RateRule = { ...rule, name: `${rule.name}-site`, max: rule.max * LOGIN_SITE_FAILURE_FACTOR };
     const fromSite: RateCheck = { rule: siteRule, subject: `${subject}\n${site}` };
     return { account, fromIp, fromSite, all: [account, fromIp, fromSite] };
+  }
+
+  /**
+   * Takes a sign-in's guess before its password check, for an account with failures on record
+   * (review 22a M4): one conditional write decides each guess, so a burst cannot pass on one read.
+   * Before the trip the guess takes one of the account's failure slots (`attempts < max`: counted
+   * as a failure now, cleared by a right password). In parallel the address's counter is raised;
+   * a count of 1 means the address had no guess on the account in the window, and past the trip
+   * (or when a burst took the last slots) that is the one guess an address gets, from IPv6 only
+   * while its /48 has room (a conditional take, after the address's, so a refused address does
+   * not use up the /48's guesses). Otherwise 429. Returns the counters a wrong password still adds.
+   */
+  private async takeLoginGuess(
+    { account, fromIp, fromSite }: LoginFailureChecks,
+    tripped: boolean,
+    retryAfter: number,
+  ): Promise<RateCheck[]> {
+    const [slot, fromAddress] = await Promise.all([
+      !tripped && this.limiter.tryTake(account, 1),
+      this.limiter.add(fromIp),
+    ]);
+    if (slot) return fromSite ? [fromSite] : [];
+    if (fromAddress.count === 1 && (!fromSite || (await this.limiter.tryTake(fromSite, 1)))) return [];
+    throw this.limiter.refusal(ErrorCode.TooManyLoginAttempts, retryAfter);
   }
 
   private async clearLoginFailures(email: string, client?: ClientInfo): Promise<void> {

@@ -82,10 +82,18 @@ export class RateLimiter {
    * refuses with the 429 of `code` and counts nothing, so a request asking for more than is left
    * can still ask for less. One conditional UpdateItem; a rule that is off, or a count of 0, costs none.
    */
-  async take({ rule, subject }: RateCheck, count: number, code: ErrorCode, now = this.clock.now()): Promise<void> {
-    if (rule.max <= 0 || count <= 0) return;
-    const { start, retryAfter } = this.window(rule, now);
-    if (count > rule.max) throw this.refusal(code, retryAfter);
+  async take(check: RateCheck, count: number, code: ErrorCode, now = this.clock.now()): Promise<void> {
+    if (!(await this.tryTake(check, count, now))) throw this.refusal(code, this.window(check.rule, now).retryAfter);
+  }
+
+  /**
+   * `take` answering false instead of 429 when the events do not fit (nothing counted then): for a
+   * caller that has somewhere else to turn (a sign-in past the failure slots, review 22a M4).
+   */
+  async tryTake({ rule, subject }: RateCheck, count: number, now = this.clock.now()): Promise<boolean> {
+    if (rule.max <= 0 || count <= 0) return true;
+    if (count > rule.max) return false;
+    const { start } = this.window(rule, now);
     const increment = this.countOne(rule, subject, start);
     try {
       await this.db.send(
@@ -99,8 +107,9 @@ export class RateLimiter {
           },
         }),
       );
+      return true;
     } catch (error) {
-      if (isConditionalCheckFailed(error)) throw this.refusal(code, retryAfter);
+      if (isConditionalCheckFailed(error)) return false;
       throw error;
     }
   }
