@@ -109,6 +109,27 @@ describe('exposure (e2e)', () => {
     });
   });
 
+  describe('401 answers', () => {
+    it('carry a Bearer challenge, with error="invalid_token" for a refused token (RFC 6750 3.1; review 22a note)', async () => {
+      const email = `challenge-${Date.now()}@example.com`;
+      const signedUp = await t.http
+        .post('/api/v1/auth/register')
+        .send({ email, password: 'password-1234' })
+        .expect(201);
+      const missing = await t.http.get('/api/v1/users/me').expect(401);
+      expect(missing.headers['www-authenticate']).toBe('Bearer realm="api"');
+      const forged = await t.http.get('/api/v1/users/me').set('authorization', 'Bearer x.y.z').expect(401);
+      expect(forged.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+      const wrongPassword = await t.http.post('/api/v1/auth/login').send({ email, password: 'not-the-password' });
+      expect([wrongPassword.status, wrongPassword.headers['www-authenticate']]).toEqual([401, 'Bearer realm="api"']);
+      // Conduit reads `Token` or `Bearer`, then spaces or tabs only, as the native guard does.
+      const token = signedUp.body.accessToken as string;
+      await t.http.get('/api/user').set('authorization', `Token \t${token}`).expect(200);
+      const nbsp = await t.http.get('/api/user').set('authorization', `Token\u00a0${token}`);
+      expect(nbsp.status).toBe(401);
+    });
+  });
+
   describe('/metrics', () => {
     it('answers only to the configured bearer token', async () => {
       const ok = await t.http.get('/metrics').set('authorization', `Bearer ${TOKEN}`).expect(200);

@@ -24,7 +24,9 @@ type CanActivateClass = new (...args: never[]) => CanActivate;
 export type ConduitRequest = Request & { user?: AuthUser; conduitToken?: string };
 
 /** `Token <jwt>` as the RealWorld spec says, and `Bearer <jwt>` as most HTTP tooling sends. */
-const SCHEME = /^(?:Token|Bearer)\s+(\S+)$/i;
+// Spaces or tabs between the scheme and the token, as the native guard (review 17a L4): `\s` would
+// also take a no-break space or a line break.
+const SCHEME = /^(?:Token|Bearer)[ \t]+(\S+)$/i;
 
 /**
  * Authentication of the Conduit routes. They are public to the global JWT guard (which reads only

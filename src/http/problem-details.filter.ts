@@ -91,9 +91,28 @@ export function sendProblem(exception: unknown, request: Request, response: Resp
     );
   }
   if (response.headersSent) return;
+  if (problem.status === 401 && !response.hasHeader('WWW-Authenticate')) {
+    response.setHeader('WWW-Authenticate', wwwAuthenticateOf(problem.code));
+  }
   const retryAfter = domain?.extras.retryAfterSeconds;
   if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
   response.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** 401 codes of an access token that was sent and refused (RFC 6750 3.1's `invalid_token`). */
+const REFUSED_TOKEN: ReadonlySet<string> = new Set([
+  ErrorCode.InvalidToken,
+  ErrorCode.TokenExpired,
+  ErrorCode.SessionRevoked,
+]);
+
+/**
+ * The challenge every 401 carries (RFC 9110 11.6.1; review 22a note): `Bearer`, with
+ * `error="invalid_token"` when the access token sent was refused (RFC 6750 3.1). Clients still
+ * branch on the problem's `code`; this is for HTTP tooling that reads the header.
+ */
+function wwwAuthenticateOf(code: string): string {
+  return REFUSED_TOKEN.has(code) ? `Bearer realm="api", error="invalid_token"` : 'Bearer realm="api"';
 }
 
 /** The id the access-log middleware gave the request (also in its `X-Request-Id` response header). */

@@ -80,7 +80,7 @@ export class PostsController {
    *
    * @remarks Creates a draft owned by the caller. Send an `Idempotency-Key` to make retries safe: a retry with
    * the same key and body answers 200 with the post created the first time; the same key with another
-   * body is 409 `idempotency_key_reused`.
+   * body is 422 `idempotency_key_reused`.
    */
   @Authenticated()
   @ContentWrite()

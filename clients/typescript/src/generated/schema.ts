@@ -770,7 +770,7 @@ export interface paths {
          * Create a draft post
          * @description Creates a draft owned by the caller. Send an `Idempotency-Key` to make retries safe: a retry with
          *     the same key and body answers 200 with the post created the first time; the same key with another
-         *     body is 409 `idempotency_key_reused`.
+         *     body is 422 `idempotency_key_reused`.
          */
         post: operations["postsCreate"];
         delete?: never;
