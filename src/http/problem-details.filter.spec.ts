@@ -13,6 +13,7 @@ function render(exception: unknown): { status: number; code: string; type: strin
   const response = {
     headersSent: false,
     setHeader: () => undefined,
+    hasHeader: () => false,
     getHeader: () => 'req-1',
     status(code: number) {
       status = code;
