@@ -333,8 +333,40 @@ describe('outbound events and webhooks (e2e)', () => {
     expect(stored.filter((e) => e.type === 'comment.created' && e.data.postId === post.id)).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(author.userId);
     const sent = ok.calls.filter((c) => c.body.includes(post.id));
-    expect(sent.map((c) => eventOf(c).type).sort()).toEqual(['comment.created', 'post.published']);
+    // The anonymisation of the live post is announced (session 22), credited to deleted-user: a
+    // mirror drops the erased author's name from it.
+    expect(sent.map((c) => eventOf(c).type).sort()).toEqual(['comment.created', 'post.published', 'post.updated']);
+    expect(got(ok, post.id).find((e) => e.type === 'post.updated')?.data).toMatchObject({
+      authorId: 'deleted-user',
+      authorUsername: null,
+    });
     expect(ok.calls.filter((c) => c.body.includes(author.userId))).toEqual([]);
+  });
+
+  it('announces a change of username as user.renamed, once; nothing for a sign-in, a name, a role or a status (session 22)', async () => {
+    const user = await signUp(t);
+    await processStream(t);
+    await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    await t.api.patch('/api/v1/users/me').set('authorization', user.bearer).send({ firstName: 'Renamed' }).expect(200);
+    const username = `renamed${Date.now() % 1_000_000}`;
+    await t.api.patch('/api/v1/users/me').set('authorization', user.bearer).send({ username }).expect(200);
+    await t.api
+      .patch(`/api/v1/users/${user.userId}/role`)
+      .set('authorization', admin.bearer)
+      .send({ role: 'moderator' })
+      .expect(200);
+    await t.api
+      .patch(`/api/v1/users/${user.userId}/status`)
+      .set('authorization', admin.bearer)
+      .send({ status: 'suspended' })
+      .expect(200);
+    await processStream(t);
+    await dispatcher().dispatchDue();
+    const renames = got(ok, user.userId).filter((e) => e.type !== 'user.registered');
+    expect(renames).toEqual([
+      { type: 'user.renamed', data: { id: user.userId, username, version: expect.any(Number) as unknown } },
+    ]);
+    expect(JSON.stringify(renames)).not.toContain(user.email);
   });
 
   it('announces a scheduled post by id and time only, and a withdrawal as post.unpublished (review 20a L4)', async () => {

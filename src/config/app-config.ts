@@ -310,6 +310,7 @@ export const OUTBOUND_EVENT_TYPES = [
   'post.deleted',
   'comment.created',
   'user.registered',
+  'user.renamed',
 ] as const;
 export type OutboundEventType = (typeof OUTBOUND_EVENT_TYPES)[number];
 

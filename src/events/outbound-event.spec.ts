@@ -80,6 +80,46 @@ describe('outboundEventOf', () => {
     expect(outboundEventOf(change({ event: 'MODIFY', newImage: { id: 'u3' } }), 'user')).toBe(undefined);
   });
 
+  it('maps a change of username to user.renamed (id, username, version), and no other change of a user (session 22)', () => {
+    const user = {
+      id: 'u3',
+      username: 'ann',
+      email: 'ann@example.com',
+      firstName: 'Ann',
+      role: 'user',
+      status: 'active',
+      loginCount: 1,
+      passwordHash: 'h',
+      version: 4,
+    };
+    const modify = (after: Record<string, unknown>) =>
+      outboundEventOf(
+        change({ key: { PK: 'USER#u3', SK: 'USER' }, oldImage: user, newImage: { ...user, ...after } }),
+        'user',
+      );
+    const renamed = modify({ username: 'anna', version: 5 });
+    expect(renamed?.event.type).toBe('user.renamed');
+    expect(renamed?.event.data).toEqual({ id: 'u3', username: 'anna', version: 5 });
+    expect(renamed?.ownerId).toBe('u3');
+    // Sign-in bookkeeping, counters, role, status, email, names: nothing.
+    for (const after of [
+      { lastLoginAt: 'now', loginCount: 2, sessionEpoch: 3 },
+      { role: 'admin', version: 5 },
+      { status: 'inactive', deletedAt: 'now', version: 5 },
+      { email: 'new@example.com', emailGeneration: 1, version: 5 },
+      { firstName: 'Anne', lastName: 'B', version: 5 },
+      { passwordHash: 'h2', passwordGeneration: 1, version: 5 },
+    ]) {
+      expect(modify(after)).toBe(undefined);
+    }
+    // An erasure (the user item removed) names no erased id: nothing at the user's level.
+    expect(
+      outboundEventOf(change({ event: 'REMOVE', key: { PK: 'USER#u3', SK: 'USER' }, oldImage: user }), 'user'),
+    ).toBe(undefined);
+    // Handled after the user's erasure: dropped, as a registration is.
+    expect(withoutOwner(renamed!.event)).toBe(undefined);
+  });
+
   it('keeps no id of an erased owner: a registration is dropped, a post or comment event loses its author', () => {
     const published = { ...post, status: 'published', authorUsername: 'ann', publishedAt: '2026-11-26T08:00:00.000Z' };
     const mapped = outboundEventOf(change({ oldImage: { ...post, status: 'draft' }, newImage: published }), 'post')!;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StreamItemType } from '../dynamo/item-types.js';
+import { DELETED_USER_ID } from '../identity/account.js';
 import type { Item, ItemChange } from '../dynamo/stream-record.js';
 import { OUTBOUND_EVENT_TYPES, type OutboundEventType } from '../config/app-config.js';
 
@@ -83,15 +84,16 @@ const wasPublicBeforeRemoval = (image: Item, change: ItemChange): boolean =>
  * An edit of a published post (review of session 20, note20 "Events"): a `MODIFY` that raises the
  * summary's `version` (every request's save does; a counter never touches the summary, and the
  * author's display copy, written by the stream processor, leaves `version` alone) with the status
- * and `publishedAt` unchanged (else it is a publication change, mapped above) and the same author
- * (an erasure's anonymisation changes it, and sends nothing). Title, slug, excerpt, tags, category,
+ * and `publishedAt` unchanged (else it is a publication change, mapped above) and the same author,
+ * or the author's erasure (session 22): its anonymisation credits the post to `deleted-user` with no
+ * `authorUsername`, which a mirror must show too (the event names no erased id: no owner). Title, slug, excerpt, tags, category,
  * image or body (the content item's save raises the summary's version too): any of them.
  */
 function isEdit(before: Item | undefined, after: Item, change: ItemChange): boolean {
   if (change.event !== 'MODIFY' || !before) return false;
   const raised =
     typeof before.version === 'number' && typeof after.version === 'number' && after.version > before.version;
-  return raised && before.authorId === after.authorId;
+  return raised && (before.authorId === after.authorId || after.authorId === DELETED_USER_ID);
 }
 
 /**
@@ -108,7 +110,11 @@ function isEdit(before: Item | undefined, after: Item, change: ItemChange): bool
  * - `post.deleted`: a post summary removed: its id, the removed summary's version, and its slug only
  *   if it was public (a draft's or a scheduled post's slug never was);
  * - `comment.created`: a comment inserted (its text only when approved at once);
- * - `user.registered`: a user item inserted (id, username, time; never the email or names).
+ * - `user.registered`: a user item inserted (id, username, time; never the email or names);
+ * - `user.renamed`: a user item whose `username` changed (session 22: a mirror kept the old
+ *   `authorUsername` of posts and comments): id, the new username and the user item's `version`.
+ *   Nothing else of a user item is announced: sign-ins, counters, role, status, email and the
+ *   first and last name (no event carries them) send nothing.
  */
 export function outboundEventOf(change: ItemChange, itemType: StreamItemType): MappedEvent | undefined {
   const make = (type: OutboundEventType, data: OutboundEvent['data'], ownerId: unknown): MappedEvent => ({
@@ -130,7 +136,8 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
       if (!isNew) {
         // An edit: announced only while the post is out (a scheduled post's content is not public).
         const edited = isEdit(before, after, change) && !aheadOfWrite(after, change);
-        return edited ? make('post.updated', postData(after), after.authorId) : undefined;
+        const owner: unknown = after.authorId === DELETED_USER_ID ? undefined : after.authorId;
+        return edited ? make('post.updated', postData(after), owner) : undefined;
       }
       if (aheadOfWrite(after, change)) {
         const data = { id: String(after.id), publishedAt: str(after.publishedAt), version: versionOf(after) };
@@ -170,14 +177,26 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
       after.id,
     );
   }
+  if (itemType === 'user' && change.event === 'MODIFY' && isRename(before, after)) {
+    return make(
+      'user.renamed',
+      { id: String(after.id), username: str(after.username), version: versionOf(after) },
+      after.id,
+    );
+  }
   return undefined;
 }
 
+/** A user item's `username` changed (both images hold one): the only change of a user that is announced. */
+const isRename = (before: Item | undefined, after: Item | undefined): after is Item =>
+  typeof before?.username === 'string' && typeof after?.username === 'string' && before.username !== after.username;
+
 /**
- * The event as it may still be sent once the user it names is erased: a registration is dropped
- * (it is about nobody else), a post's or comment's event loses its author's id and username.
+ * The event as it may still be sent once the user it names is erased: a registration or a rename
+ * is dropped (it is about nobody else), a post's or comment's event loses its author's id and username.
  */
 export function withoutOwner(event: OutboundEvent): OutboundEvent | undefined {
-  if (event.type === 'user.registered') return undefined;
+  // About that user alone: dropped (an erasure is announced by nothing that names the erased id).
+  if (event.type === 'user.registered' || event.type === 'user.renamed') return undefined;
   return { ...event, data: { ...event.data, authorId: null, authorUsername: null } };
 }

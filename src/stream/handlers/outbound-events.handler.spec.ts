@@ -115,7 +115,23 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
     expect(recorded).toHaveLength(1);
   });
 
-  it('stores nothing for what is not an edit of a live post: a scheduled post, a rename, a publication change, an erasure', async () => {
+  it("announces an erasure's anonymisation of a live post as post.updated credited to deleted-user, naming no owner (session 22)", async () => {
+    const anonymised = summary({ authorId: 'deleted-user', authorUsername: undefined, updatedAt: WRITTEN, version: 4 });
+    const { handler, recorded } = setUp(anonymised);
+    await handler.handle(modify(live, anonymised));
+    expect(recorded).toEqual([
+      {
+        event: expect.objectContaining({
+          type: 'post.updated',
+          data: expect.objectContaining({ authorId: 'deleted-user', authorUsername: null, version: 4 }),
+        }),
+        ownerId: undefined,
+      },
+    ]);
+    expect(JSON.stringify(recorded)).not.toContain('"u1"');
+  });
+
+  it('stores nothing for what is not an edit of a live post: a scheduled post, a rename, a publication change', async () => {
     const scheduled = summary({ publishedAt: AHEAD, updatedAt: LIVE_SINCE });
     const cases: [PostSummary, PostSummary][] = [
       // A scheduled post's edit: its content is not public yet.
@@ -124,8 +140,8 @@ describe('OutboundEventsHandler: edits (post.updated) and deletions', () => {
       [live, { ...live, authorUsername: 'anna', authorVersion: 2 }],
       // A status change (archived) is post.unpublished, not an edit.
       [live, { ...live, status: 'archived', updatedAt: WRITTEN, version: 4 }],
-      // An erasure's anonymisation: the author changes, nothing is announced.
-      [live, { ...live, authorId: 'deleted-user', authorUsername: undefined, updatedAt: WRITTEN, version: 4 }],
+      // The author changes to anyone but deleted-user (no write does): not an edit.
+      [live, { ...live, authorId: 'u2', updatedAt: WRITTEN, version: 4 }],
     ];
     for (const [before, after] of cases) {
       const { handler, recorded } = setUp(after);
