@@ -1,5 +1,7 @@
 import { jest } from '@jest/globals';
+import { databaseTimeout } from '../src/dynamo/dynamo-errors.js';
 import { PostsService } from '../src/posts/posts.service.js';
+import { TaxonomyService } from '../src/taxonomy/taxonomy.service.js';
 import {
   ADMIN_ENV,
   createTestApp,
@@ -174,6 +176,28 @@ describe('taxonomy (e2e)', () => {
         await t.api.delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`).set('authorization', admin.bearer).expect(204);
         expect((await t.api.get(`/api/v1/posts/${late!.id}`).expect(200)).body.categoryId).toBe(m.id);
         expect((await t.api.get(`/api/v1/categories/by-slug/${m.slug}`).expect(200)).body.postCount).toBe(3);
+      });
+
+      it('a database failure after its posts moved: 503 with Retry-After and movedPostsTo, the moved post stays', async () => {
+        const a = (await createCategory({ name: 'Outage Deleted' }).expect(201)).body;
+        const m = (await createCategory({ name: 'Outage Shelter' }).expect(201)).body;
+        const post = await publishedIn(a.id, 'Moved before the outage');
+        // the seam: the deletion's last step meets the database timing out (a DatabaseError, as dynamo/ raises it)
+        const spy = jest.spyOn(t.app.get(TaxonomyService), 'deleteCategory').mockRejectedValueOnce(databaseTimeout());
+        try {
+          const res = await t.api
+            .delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`)
+            .set('authorization', admin.bearer)
+            .expect(503);
+          expect(res.headers['content-type']).toMatch(/problem\+json/);
+          expect(res.headers['retry-after']).toBe('1');
+          expect(res.body).toMatchObject({ code: 'database_timeout', movedPostsTo: m.id });
+          expect(res.body.detail).toContain(`1 of its published posts had moved to category ${m.id}`);
+        } finally {
+          spy.mockRestore();
+        }
+        expect((await t.api.get(`/api/v1/posts/${post.id}`).expect(200)).body.categoryId).toBe(m.id);
+        await t.api.delete(`/api/v1/categories/${a.id}?moveTo=${m.id}`).set('authorization', admin.bearer).expect(204);
       });
 
       it('a deletion refused by its checks moves no post (the checks run before the moves)', async () => {

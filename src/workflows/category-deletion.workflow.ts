@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/errors/domain-error.js';
+import { domainErrorOf } from '../http/problem-details.filter.js';
 import { PostsService } from '../posts/posts.service.js';
 import { TaxonomyService } from '../taxonomy/taxonomy.service.js';
 
 /**
  * A failure of a deletion after some of its category's posts moved: the same answer (status and
  * code), its detail saying where they went, and `movedPostsTo` (they stay there; the deletion did
- * not happen).
+ * not happen). A database failure (503, with its `Retry-After`) says so too, as the other refusals do.
  */
 function afterPostsMoved(error: DomainError, moveTo: string, moved: number): DomainError {
   return new DomainError(
@@ -27,8 +28,9 @@ function afterPostsMoved(error: DomainError, moveTo: string, moved: number): Dom
  *
  * The moves are not undone when a later step fails (a tree change that raced them: moveTo moved
  * under the deleted category, deleted, or too deep by then, any other tree change, a post published
- * into the category meanwhile): the answer keeps its status and code, and its detail and
- * `movedPostsTo` say where the posts that moved went (docs/data-model.md, "Category").
+ * into the category meanwhile, or the database failing: a 503): the answer keeps its status and
+ * code, and its detail and `movedPostsTo` say where the posts that moved went (docs/data-model.md,
+ * "Category").
  */
 @Injectable()
 export class CategoryDeletionWorkflow {
@@ -45,9 +47,8 @@ export class CategoryDeletionWorkflow {
       await this.posts.moveCategoryPosts(categoryId, deletion.moveTo, progress);
       await this.taxonomy.deleteCategory(deletion);
     } catch (error) {
-      throw error instanceof DomainError && progress.moved > 0
-        ? afterPostsMoved(error, deletion.moveTo, progress.moved)
-        : error;
+      const domain = progress.moved > 0 ? domainErrorOf(error) : undefined;
+      throw domain ? afterPostsMoved(domain, deletion.moveTo, progress.moved) : error;
     }
   }
 }
