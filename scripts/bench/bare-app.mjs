@@ -18,14 +18,16 @@
 //   DELETE /api/v1/posts/:id/like               PostsController.unlike
 //   POST   /api/v1/auth/login                   AuthController.login
 //   POST   /api/v1/auth/register                AuthController.register
-//   GET    /__bare/calls                        the DynamoDB calls this process has made so far, and the
-//                                               commands of the last `BARE_RECORD` calls (the bench's check
-//                                               that each route makes the same calls as the full app's)
+//   GET    /__bare/calls                        the DynamoDB calls this process has made so far (the bench's
+//                                               check that each route makes the same calls as the full
+//                                               app's) and the commands recorded since /__bare/record (V8's
+//                                               serialization, base64); stops recording
 //   POST   /__bare/record                       starts recording the calls' commands and inputs (off by
 //                                               default: the measured rounds record nothing)
 // A DomainError is answered with its status and a problem+json body (its code and detail); anything else 500.
 import 'reflect-metadata';
 import { createServer } from 'node:http';
+import { serialize } from 'node:v8';
 import { NestFactory } from '@nestjs/core';
 import { AppModule } from '../../dist/app.module.js';
 import { AccessTokenVerifier } from '../../dist/auth/access-token.verifier.js';
@@ -122,7 +124,8 @@ async function route(req, res) {
   const method = req.method;
   if (path === '/health/live') return send(res, 200, { status: 'ok' });
   if (path === '/__bare/calls') {
-    const answer = { count: calls.count, recorded: calls.recorded };
+    // The recorded inputs as V8 serializes them (base64), so that Sets and bytes survive the trip.
+    const answer = { count: calls.count, recorded: serialize(calls.recorded).toString('base64') };
     calls.recording = false;
     calls.recorded = [];
     return send(res, 200, answer);

@@ -27,7 +27,15 @@
 //                                printed as extra rows "ours, production caching" with its DynamoDB
 //                                calls per request; the rows above stay the like-for-like comparison
 //   BENCH_PEER_POSTS=5000        posts loaded on each side (fewer for a quick check of the script)
+//   BENCH_PEER_BARE=1            the floor (`npm run bench:floor`): also our services and data layer behind a
+//                                bare node:http server (scripts/bench/bare-app.mjs, on the same table) and the
+//                                DynamoDB calls of each request alone in a process of their own
+//                                (scripts/bench/calls-alone.mjs), measured in the same rounds and printed as
+//                                the split "framework and middleware" (ours - bare) against "services and
+//                                data layer" (bare), with each one's ratio to the peer
+import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { deserialize } from 'node:v8';
 import { cpus, totalmem } from 'node:os';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import bcrypt from 'bcrypt';
@@ -38,7 +46,7 @@ import { newId, putAll, replacer, substitute } from './capacity.mjs';
 import { fillToCap, likeStep, nextSignIn, signInPool } from './operations.mjs';
 import { PRODUCTION_CACHING, peerComparisonEnv } from './peer-env.mjs';
 import { startPostgres } from './postgres.mjs';
-import { cpuPerRequest, round2 } from './throughput.mjs';
+import { cpuPartsOf, cpuPerRequest, round2 } from './throughput.mjs';
 
 const ROUNDS = Number(process.env.BENCH_PEER_ROUNDS ?? 3);
 const COUNT = Number(process.env.BENCH_PEER_COUNT ?? 600);
@@ -46,12 +54,18 @@ const AUTH_COUNT = Number(process.env.BENCH_PEER_AUTH_COUNT ?? 100);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PROF = process.env.BENCH_CPU_PROF;
 const PRODUCTION = process.env.BENCH_PEER_PRODUCTION === '1';
+const BARE = process.env.BENCH_PEER_BARE === '1';
 const USERS = 1000;
 const POSTS = Number(process.env.BENCH_PEER_POSTS ?? 5000);
 // The operations use 17 posts (16 liked and unliked, one for the cost probe) and list 20.
 if (!(POSTS >= 20)) throw new Error(`BENCH_PEER_POSTS: 20 or more, not ${process.env.BENCH_PEER_POSTS}`);
 /** The name of the rows of our second app (BENCH_PEER_PRODUCTION=1). */
 const PRODUCTION_SIDE = 'ours, production caching';
+/** The rows of the bare app and of the calls alone (BENCH_PEER_BARE=1). */
+const BARE_SIDE = 'ours, bare';
+const ALONE_SIDE = 'calls alone';
+const BARE_MAIN = 'scripts/bench/bare-app.mjs';
+const ALONE_MAIN = 'scripts/bench/calls-alone.mjs';
 const TAGS = ['benchmarks', 'databases', 'nestjs'];
 const BCRYPT_COST = 4; // what both apps hash with here
 const REAL_BCRYPT_COST = 10; // what "with bcrypt" is reported at
@@ -266,15 +280,168 @@ function peerOperations(base, peer, readers) {
  * cap are per user); its operations count their DynamoDB calls into `tally`.
  */
 async function startProductionSide(ours, signInsNeeded) {
-  const app = await startApp({ ...ours.env, ...PRODUCTION_CACHING });
-  const readers = await Promise.all(Array.from({ length: 32 }, (_, i) => register(app.base, `prod-reader${i}`)));
-  const signIns = await signInPool(app.base, signInsNeeded, (i) => register(app.base, `prod-signer${i}`));
+  const tally = {};
+  const env = { ...ours.env, ...PRODUCTION_CACHING };
+  const side = await startAnotherOurs(ours, { env, tag: 'prod', signInsNeeded, send: countingCall(tally) });
+  return { ...side, tally };
+}
+
+/**
+ * Another app of ours on the same table as `ours` (`main`: dist/main.js unless given), with readers and
+ * sign-in users of its own, registered and signed in through it.
+ */
+async function startAnotherOurs(ours, { env = ours.env, main, tag, signInsNeeded, send }) {
+  const app = await startApp(env, main ? { main } : {});
+  const readers = await Promise.all(Array.from({ length: 32 }, (_, i) => register(app.base, `${tag}-reader${i}`)));
+  const signIns = await signInPool(app.base, signInsNeeded, (i) => register(app.base, `${tag}-signer${i}`));
   await fillToCap(
     app.base,
     readers.slice(16).map((reader) => reader.email),
   );
-  const tally = {};
-  return { app, tally, ops: oursOperations(app.base, ours, readers, signIns, countingCall(tally)) };
+  return { app, readers, signIns, ops: oursOperations(app.base, ours, readers, signIns, send) };
+}
+
+/** The bare app's DynamoDB calls so far (scripts/bench/bare-app.mjs) and the commands it recorded. */
+async function bareCalls(base) {
+  const { count, recorded } = must(await call(base, 'GET', '/__bare/calls'), 'bare calls');
+  return { count, recorded: deserialize(Buffer.from(recorded, 'base64')) };
+}
+
+/** The DynamoDB calls one request makes in the bare app, as its own count says. */
+async function countedOnBare(base, what, send) {
+  const before = (await bareCalls(base)).count;
+  must(await send(), what);
+  return (await bareCalls(base)).count - before;
+}
+
+/** The commands and inputs of one request to the bare app. */
+async function recordedOnBare(base, what, send) {
+  must(await call(base, 'POST', '/__bare/record'), 'bare record');
+  const res = await send();
+  must(res, what);
+  return { res, calls: (await bareCalls(base)).recorded };
+}
+
+/** The calls per request of each operation on the bare app, sent one at a time, as `costs` counts ours. */
+async function bareCallCounts(bare, ours) {
+  const base = bare.app.base;
+  const untouched = ours.postIds[16];
+  const token = bare.readers[0].token;
+  const counts = {};
+  const count = async (name, method, path, options) =>
+    (counts[name] = await countedOnBare(base, name, () => call(base, method, path, options)));
+  await count('list of 20', 'GET', '/api/v1/posts?limit=20');
+  await count('one post', 'GET', `/api/v1/posts/${ours.postIds[1]}`);
+  await count('like', 'PUT', `/api/v1/posts/${untouched}/like`, { token });
+  await count('unlike', 'DELETE', `/api/v1/posts/${untouched}/like`, { token });
+  await count('login', 'POST', '/api/v1/auth/login', {
+    body: { email: nextSignIn(bare.signIns).email, password: PASSWORD },
+  });
+  await count('login at the cap', 'POST', '/api/v1/auth/login', {
+    body: { email: bare.readers[16].email, password: PASSWORD },
+  });
+  await count('register', 'POST', '/api/v1/auth/register', {
+    body: { email: `c-${newId()}@example.com`.toLowerCase(), password: PASSWORD },
+  });
+  return counts;
+}
+
+/** The item a transaction puts whose `entity` is `entity`, in recorded calls. */
+const putOf = (calls, entity) =>
+  calls.flatMap(({ input }) => input.TransactItems ?? []).find((item) => item.Put?.Item?.entity === entity)?.Put.Item;
+
+/**
+ * What the calls-alone process sends for each operation (scripts/bench/calls-alone.mjs says how a plan
+ * is read), recorded from one request of each to the bare app, by users of its own: the list; one post
+ * of each of the 16 the bench reads; a like and an unlike by each of 16 readers of one post each; a
+ * sign-in below the cap (a new session each time, the sign-in item's update on a new key); a
+ * registration (new user, session, email and mail request each time). Not "login at the cap": its
+ * eviction of the oldest session holds once.
+ */
+async function callsAlonePlans(bare, ours) {
+  const base = bare.app.base;
+  const record = async (what, method, path, options) =>
+    recordedOnBare(base, what, () => call(base, method, path, options));
+  const plans = {};
+  plans['list of 20'] = {
+    variants: [(await record('list', 'GET', '/api/v1/posts?limit=20')).calls],
+    pick: 'cycle',
+  };
+  const posts = [];
+  for (let p = 0; p < 16; p++) posts.push((await record('post', 'GET', `/api/v1/posts/${ours.postIds[p]}`)).calls);
+  plans['one post'] = { variants: posts, pick: 'cycle' };
+  const likers = await Promise.all(Array.from({ length: 16 }, (_, i) => register(base, `alone-liker${i}`)));
+  const likes = [];
+  for (const [c, liker] of likers.entries()) {
+    const path = `/api/v1/posts/${ours.postIds[c]}/like`;
+    likes.push((await record('like', 'PUT', path, { token: liker.token })).calls);
+    likes.push((await record('unlike', 'DELETE', path, { token: liker.token })).calls);
+  }
+  plans['like/unlike'] = { variants: likes, pick: 'toggle' };
+  const signer = await register(base, 'alone-signer');
+  const login = (
+    await record('login', 'POST', '/api/v1/auth/login', { body: { email: signer.email, password: PASSWORD } })
+  ).calls;
+  plans.login = { variants: [login], fresh: [putOf(login, 'Session').id], freshLoginKey: true };
+  const local = `alone${newId()
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')}`.slice(0, 16);
+  const registered = await record('register', 'POST', '/api/v1/auth/register', {
+    body: { email: `${local}@example.com`, password: PASSWORD },
+  });
+  const mailRequest = /MAILREQ#([A-Za-z0-9_-]+)/.exec(JSON.stringify(registered.calls))?.[1];
+  plans.register = {
+    variants: [registered.calls],
+    fresh: [registered.res.json.user.id, putOf(registered.calls, 'Session').id, local, mailRequest].filter(Boolean),
+  };
+  return { plans, calls: Object.fromEntries(Object.entries(plans).map(([op, plan]) => [op, plan.variants[0].length])) };
+}
+
+/** The calls-alone process (scripts/bench/calls-alone.mjs), in the app's environment, and its measure. */
+async function startCallsAlone(ours, bare) {
+  const { plans, calls } = await callsAlonePlans(bare, ours);
+  const child = fork(ALONE_MAIN, [], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'development', JWT_SECRET, LOG_LEVEL: 'warn', ...ours.env },
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const ask = (message, expected) =>
+    new Promise((resolve, reject) => {
+      const answer = (reply) => {
+        child.off('message', answer);
+        if (reply.type === expected) resolve(reply);
+        else reject(new Error(`calls alone: ${reply.error ?? reply.type}`));
+      };
+      child.on('message', answer);
+      if (message) child.send(message);
+    });
+  await ask(undefined, 'ready');
+  /** CPU per request of each operation: 10 requests first (not counted), then `count`, as `cpuPerRequest`. */
+  const measure = async (operations, count) => {
+    const results = {};
+    for (const operation of operations) {
+      await ask({ type: 'prepare', operation, count: count + 10, plan: plans[operation] }, 'prepared');
+      await ask({ type: 'run', concurrency: 1, count: 10 }, 'done');
+      const before = cpuPartsOf(child.pid);
+      await ask({ type: 'run', concurrency: CONCURRENCY, count }, 'done');
+      const after = cpuPartsOf(child.pid);
+      results[operation] = round2(((after.user + after.system - before.user - before.system) * 1000) / count);
+    }
+    return results;
+  };
+  const reads = ['list of 20', 'one post', 'like/unlike'];
+  const auth = ['login', 'register'];
+  return {
+    pid: child.pid,
+    calls,
+    measure: async (readCount, authCount) => ({
+      ...(await measure(reads, readCount)),
+      ...(await measure(auth, authCount)),
+    }),
+    stop: () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
 }
 
 async function peerReaders(base) {
@@ -341,6 +508,63 @@ const summarise = (values) => ({
   rounds: values,
 });
 
+/** The calls of one operation in the full app (its `Server-Timing`), like and unlike apart. */
+const fullCalls = (costs, operation) =>
+  operation === 'like/unlike' ? `${costs.like?.calls}/${costs.unlike?.calls}` : `${costs[operation]?.calls}`;
+
+/**
+ * The floor (BENCH_PEER_BARE=1): for each operation, ours (the full app), the bare app (services and data
+ * layer) and the calls alone, without one bcrypt operation where the strict row subtracts one (the calls
+ * alone have none), against the peer's figure of the same rounds; "framework" is ours - bare. Reachable:
+ * the bare app at most the target times the peer's, i.e. some HTTP layer could bring ours there.
+ */
+function floorRows(runs, rows, costs, bareCosts, aloneCalls) {
+  return rows.map((strict) => {
+    const operation = strict.operation;
+    const subtracted = strict.bcryptSubtractedMs ?? 0;
+    const full = strict.oursWithoutBcrypt ?? strict.ours.median;
+    const peer = strict.peerWithoutBcrypt ?? strict.peer.median;
+    const bare = summarise(runs[BARE_SIDE][operation]);
+    const bareMs = round2(bare.median - subtracted);
+    const aloneValues = runs[ALONE_SIDE]?.[operation];
+    const alone = aloneValues ? summarise(aloneValues) : undefined;
+    const bareCalls = operation === 'like/unlike' ? `${bareCosts.like}/${bareCosts.unlike}` : `${bareCosts[operation]}`;
+    return {
+      operation,
+      full,
+      bare: { ...bare, withoutBcrypt: bareMs },
+      ...(alone ? { callsAlone: alone } : {}),
+      peer,
+      framework: round2(full - bareMs),
+      frameworkShare: round2((full - bareMs) / full),
+      ...(alone ? { servicesAboveCalls: round2(bareMs - alone.median) } : {}),
+      bareToPeer: round2(bareMs / peer),
+      ...(alone ? { callsAloneToPeer: round2(alone.median / peer) } : {}),
+      fullToPeer: strict.ratio,
+      target: strict.target,
+      reachable: bareMs <= strict.target * peer,
+      calls: {
+        full: fullCalls(costs, operation),
+        bare: bareCalls,
+        same: fullCalls(costs, operation) === bareCalls,
+        ...(aloneCalls[operation] === undefined ? {} : { alone: aloneCalls[operation] }),
+      },
+    };
+  });
+}
+
+function printFloor(floor, log) {
+  const pad = (v, w) => String(v ?? '-').padEnd(w);
+  log(
+    `\nThe floor (ms of app CPU per request, medians; login and register without one bcrypt operation, the calls alone have none):\n` +
+      `${pad('operation', 18)}${pad('ours', 7)}${pad('bare', 7)}${pad('calls', 7)}${pad('peer', 7)}${pad('framework', 16)}${pad('bare-calls', 12)}${pad('bare/peer', 11)}${pad('calls/peer', 12)}${pad('ours/peer', 11)}${pad('calls: ours; bare; alone', 24)}0.8x reachable`,
+  );
+  for (const r of floor)
+    log(
+      `${pad(r.operation, 18)}${pad(r.full, 7)}${pad(r.bare.withoutBcrypt, 7)}${pad(r.callsAlone?.median, 7)}${pad(r.peer, 7)}${pad(`${r.framework} (${Math.round(r.frameworkShare * 100)} %)`, 16)}${pad(r.servicesAboveCalls, 12)}${pad(r.bareToPeer, 11)}${pad(r.callsAloneToPeer, 12)}${pad(r.fullToPeer, 11)}${pad(`${r.calls.full}; ${r.calls.bare}; ${r.calls.alone ?? '-'}${r.calls.same ? '' : ' DIFFER'}`, 24)}${r.reachable ? 'yes' : 'no'}`,
+    );
+}
+
 async function main() {
   if (!existsSync('bench/peer/node_modules'))
     throw new Error('The peer is not installed: run `npm install --prefix bench/peer` first (once).');
@@ -359,10 +583,15 @@ async function main() {
       ourReaders.slice(16).map((reader) => reader.email),
     );
     const production = PRODUCTION ? await startProductionSide(ours, signInsNeeded) : undefined;
+    const bare = BARE ? await startAnotherOurs(ours, { main: BARE_MAIN, tag: 'bare', signInsNeeded }) : undefined;
+    const alone = bare ? await startCallsAlone(ours, bare) : undefined;
     const peerSignedIn = await peerReaders(peer.app.base);
-    // Measured in this order in each round: ours, ours with production's caching (when asked), the peer.
+    // Measured in this order in each round: ours, the bare app and the calls alone (when asked), ours with
+    // production's caching (when asked), the peer.
     const sides = {
       ours: { pid: ours.app.child.pid, ops: oursOperations(ours.app.base, ours, ourReaders, signIns) },
+      ...(bare ? { [BARE_SIDE]: { pid: bare.app.child.pid, ops: bare.ops } } : {}),
+      ...(alone ? { [ALONE_SIDE]: { pid: alone.pid, measure: alone.measure } } : {}),
       ...(production ? { [PRODUCTION_SIDE]: { pid: production.app.child.pid, ops: production.ops } } : {}),
       peer: { pid: peer.app.child.pid, ops: peerOperations(peer.app.base, peer, peerSignedIn) },
     };
@@ -374,29 +603,31 @@ async function main() {
       log(`bcrypt at cost ${cost}, CPU in this process: hash ${hashMs} ms, compare ${compareMs} ms`);
 
     // Warm-up: every operation on both sides, not counted (JIT, connection pools, caches).
-    for (const side of Object.values(sides)) {
-      await cpuPerRequest({ pid: side.pid, operations: side.ops.reads, count: 200, concurrency: CONCURRENCY });
-      await cpuPerRequest({ pid: side.pid, operations: side.ops.auth, count: 32, concurrency: CONCURRENCY });
-    }
+    /** One side's CPU per request of each operation: the reads' `readCount` requests, then the sign-ins'. */
+    const measureSide = async (side, readCount, authCount) =>
+      side.measure
+        ? side.measure(readCount, authCount)
+        : {
+            ...(await cpuPerRequest({
+              pid: side.pid,
+              operations: side.ops.reads,
+              count: readCount,
+              concurrency: CONCURRENCY,
+            })),
+            ...(await cpuPerRequest({
+              pid: side.pid,
+              operations: side.ops.auth,
+              count: authCount,
+              concurrency: CONCURRENCY,
+            })),
+          };
+    for (const side of Object.values(sides)) await measureSide(side, 200, 32);
     // The calls per request of the production side are counted over the measured rounds only.
     if (production) for (const operation of Object.keys(production.tally)) delete production.tally[operation];
     const runs = Object.fromEntries(Object.keys(sides).map((name) => [name, {}]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, side] of Object.entries(sides)) {
-        const cpu = {
-          ...(await cpuPerRequest({
-            pid: side.pid,
-            operations: side.ops.reads,
-            count: COUNT,
-            concurrency: CONCURRENCY,
-          })),
-          ...(await cpuPerRequest({
-            pid: side.pid,
-            operations: side.ops.auth,
-            count: AUTH_COUNT,
-            concurrency: CONCURRENCY,
-          })),
-        };
+        const cpu = await measureSide(side, COUNT, AUTH_COUNT);
         for (const [op, ms] of Object.entries(cpu)) (runs[name][op] ??= []).push(ms);
         log(`round ${round + 1} ${name}: ${JSON.stringify(cpu)} (load ${loadavg()})`);
       }
@@ -428,8 +659,11 @@ async function main() {
         body: { email: `c-${newId()}@example.com`.toLowerCase(), password: PASSWORD },
       }),
     );
+    const bareCosts = bare ? await bareCallCounts(bare, ours) : undefined;
     await ours.app.stop();
     await production?.app.stop();
+    await bare?.app.stop();
+    alone?.stop();
     await peer.app.stop();
 
     // login: one comparison; register: one hash.
@@ -491,6 +725,8 @@ async function main() {
           `${pad(r.operation, 18)}${pad(`${r.ours.median} (${r.ours.min}-${r.ours.max})`, 22)}${pad(r.oursWithoutBcrypt ?? '-', 16)}${pad(r.ratioToPeer, 9)}${r.perRequest.calls} / ${r.perRequest.rcu} / ${r.perRequest.wcu} over ${r.perRequest.requests}`,
         );
     }
+    const floor = bare ? floorRows(runs, rows, costs, bareCosts, alone.calls) : undefined;
+    if (floor) printFloor(floor, log);
     log(`\nOur DynamoDB calls / RCU / WCU per request: ${JSON.stringify(costs)}`);
     // Issue 15: the like path makes at most 3 calls, the guard's included.
     const likeCalls = Math.max(costs.like?.calls ?? Infinity, costs.unlike?.calls ?? Infinity);
@@ -521,12 +757,14 @@ async function main() {
         posts: POSTS,
         tagsPerPost: TAGS.length,
         ...(PRODUCTION ? { production: true } : {}),
+        ...(BARE ? { bare: true } : {}),
       },
       bcrypt: bcryptCost,
       rows,
       ...(productionRows
         ? { productionCaching: { configuration: PRODUCTION_SIDE, env: PRODUCTION_CACHING, rows: productionRows } }
         : {}),
+      ...(floor ? { floor: { sides: [BARE_SIDE, ALONE_SIDE], rows: floor } } : {}),
       ourCosts: costs,
       likePath,
     };
