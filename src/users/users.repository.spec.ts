@@ -147,3 +147,17 @@ describe('UsersRepository: the status of an account whose erasure is pending (re
     expect(written().add).toContain('passwordGeneration');
   });
 });
+
+describe('UsersRepository.findStatus', () => {
+  it('reads eventually consistently by default and strongly consistently when asked (the admin listing)', async () => {
+    const { repository, calls } = setUp();
+    await repository.findStatus('u1');
+    await repository.findStatus('u1', true);
+    expect(
+      calls.map((call) => [call.constructor.name, (call.input as { ConsistentRead?: boolean }).ConsistentRead]),
+    ).toEqual([
+      ['GetCommand', false],
+      ['GetCommand', true],
+    ]);
+  });
+});

@@ -740,12 +740,16 @@ export class UsersRepository {
     return this.findIdByUnique(Keys.uniqueUsername(username));
   }
 
-  /** A user's status alone: one eventually consistent GetItem of the user item, projected; none without one. */
-  async findStatus(userId: string): Promise<UserStatus | undefined> {
+  /**
+   * A user's status alone: one GetItem of the user item, projected (eventually consistent unless
+   * `consistent`: 0.5 or 1 RCU); none without one.
+   */
+  async findStatus(userId: string, consistent = false): Promise<UserStatus | undefined> {
     const result = await this.db.send(
       new GetCommand({
         TableName: this.tableName,
         Key: Keys.user(userId),
+        ConsistentRead: consistent,
         ProjectionExpression: '#status',
         ExpressionAttributeNames: { '#status': 'status' },
       }),

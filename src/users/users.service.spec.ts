@@ -50,6 +50,10 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
       );
     }),
     findIdByEmail: jest.fn((email: string) => Promise.resolve([...byId.values()].find((u) => u.email === email)?.id)),
+    // The stored users were written a moment ago: only a strongly consistent read is sure to see them.
+    findStatus: jest.fn((id: string, consistent = false) =>
+      Promise.resolve(consistent ? byId.get(id)?.status : undefined),
+    ),
     updateProfile: jest.fn((_userId: string, _changes: unknown, _version: number) => Promise.resolve()),
     changeEmail: jest.fn((_user: User, _email: string, _revert: unknown, ..._parts: TransactionPart[]) =>
       Promise.resolve(),
@@ -653,5 +657,20 @@ describe('UsersService.revertEmailChange', () => {
       await service.revertEmailChange('gone', { email: 'u1@example.com', generation: 2 }, 'h', consume),
     ).toBeUndefined();
     expect(users.revertEmail).not.toHaveBeenCalled();
+  });
+});
+
+describe("UsersService.pageOfExisting (the admin listing of a user's posts)", () => {
+  const page = { items: ['p1'], nextCursor: null };
+
+  it('an account created a moment ago is found (a consistent read), not 404 (review 22 D)', async () => {
+    const { service, users } = setUp([accountFixture('u1')]);
+    expect(await service.pageOfExisting('u1', Promise.resolve(page))).toBe(page);
+    expect(users.findStatus.mock.calls).toEqual([['u1', true]]);
+  });
+
+  it('an id with no account is 404 user_not_found', async () => {
+    const { service } = setUp();
+    expect(await refusalOf(() => service.pageOfExisting('nobody', Promise.resolve(page)))).toBe('404 user_not_found');
   });
 });

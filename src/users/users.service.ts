@@ -444,11 +444,13 @@ export class UsersService {
 
   /**
    * A page of one user's list for an admin (their posts in any status), read beside the user's
-   * status (one eventually consistent GetItem in parallel): 404 `user_not_found` when the account
-   * does not exist (never created, or erased), whatever its status otherwise.
+   * status (one strongly consistent GetItem in parallel, 1 RCU): 404 `user_not_found` when the
+   * account does not exist (never created, or erased), whatever its status otherwise. Consistent,
+   * so that an account created a moment ago is never 404 (an eventually consistent read can miss
+   * a write of the last second); the page itself is an index Query, which may lag it.
    */
   async pageOfExisting<T>(userId: string, page: Promise<Page<T>>): Promise<Page<T>> {
-    const [read, status] = await Promise.all([page, this.users.findStatus(userId)]);
+    const [read, status] = await Promise.all([page, this.users.findStatus(userId, true)]);
     if (status === undefined) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     return read;
   }
