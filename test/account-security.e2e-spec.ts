@@ -653,14 +653,15 @@ describe('account security (e2e)', () => {
       expect(await t.getItem(`POST#${draft.body.id as string}`, 'POST')).toMatchObject({ authorId: 'deleted-user' });
     });
 
-    it('reserved usernames cannot be registered: 409 username_taken (review 22a L6)', async () => {
-      const res = await t.api.post('/api/v1/auth/register').send({
-        email: `reserved${Date.now().toString(36)}@example.com`,
-        password: 'password-1234',
-        username: 'deleted-user',
-      });
-      expect(res.status).toBe(409);
-      expect(res.body.code).toBe('username_taken');
+    it('reserved usernames and their look-alikes cannot be registered: 409 username_taken (review 22a L6, session 23)', async () => {
+      for (const username of ['deleted-user', 'admin1', 'support-team']) {
+        const res = await t.api.post('/api/v1/auth/register').send({
+          email: `reserved${Date.now().toString(36)}@example.com`,
+          password: 'password-1234',
+          username,
+        });
+        expect(`${res.status} ${res.body.code}`).toBe('409 username_taken');
+      }
     });
 
     it('are never replaced when they are staff (a pending moderator)', async () => {

@@ -1,5 +1,5 @@
 import { RandomIds, SequentialIds } from '../common/ids.js';
-import { USERNAME_PATTERN, usernameFromEmail, withRandomSuffix } from './username.js';
+import { isReservedUsername, unreserved, USERNAME_PATTERN, usernameFromEmail, withRandomSuffix } from './username.js';
 
 const ids = new RandomIds();
 
@@ -48,5 +48,50 @@ describe('the suffix comes from the injected id generator', () => {
     const sequential = new SequentialIds();
     expect(withRandomSuffix('ada', sequential)).toBe('ada-0001');
     expect(usernameFromEmail('@example.com', sequential)).toBe('user0002');
+  });
+});
+
+describe('reserved usernames (review 22 M: admin1 was free)', () => {
+  it.each([
+    'admin',
+    'deleted-user',
+    'nobody-abc',
+    'admin1',
+    'admin_',
+    'admin-2024',
+    'admin__01',
+    'support-2',
+    'support-team',
+    'staff_picks',
+    'security-alerts',
+    'moderator-bob',
+    'administrator9',
+    'deleted_user',
+    'deleted-user-2',
+    'nobody_abc',
+  ])('%s is reserved', (username) => {
+    expect(isReservedUsername(username)).toBe(true);
+  });
+
+  it.each([
+    'adminton',
+    'staffan',
+    'securityguy',
+    'supporter',
+    'the-admin',
+    'ada',
+    'deleted',
+    'user-admin',
+    'demo_admin',
+  ])('%s is free', (username) => {
+    expect(isReservedUsername(username)).toBe(false);
+  });
+
+  it('a reserved derived name made free stays a valid username that is not reserved', () => {
+    for (const name of ['admin', 'support-team', 'deleted-user', 'nobody-abcdefghijklmnopqrstuvw', 'a'.repeat(24)]) {
+      const free = unreserved(name);
+      expect(free).toMatch(USERNAME_PATTERN);
+      expect(isReservedUsername(free)).toBe(false);
+    }
   });
 });

@@ -179,11 +179,31 @@ describe('UsersService.create', () => {
     }
   });
 
-  it('a derived username that is reserved gets a suffix at once (deleted.user@... is not deleted-user)', async () => {
-    const { service, users } = setUp();
-    const created = await service.create({ email: 'deleted.user@example.com', passwordHash: 'h' });
-    expect(created.username).toMatch(/^deleted-user-\d{4}$/);
-    expect(users.create).toHaveBeenCalledTimes(1);
+  it('a derived username that is reserved gets user- before it at once (deleted.user@... is not deleted-user)', async () => {
+    for (const [email, username] of [
+      ['deleted.user@example.com', 'user-deleted-user'],
+      ['support.team@example.com', 'user-support-team'],
+      ['admin2@example.com', 'user-admin2'],
+    ]) {
+      const { service, users } = setUp();
+      const created = await service.create({ email, passwordHash: 'h' });
+      expect(created.username).toBe(username);
+      expect(users.create).toHaveBeenCalledTimes(1);
+    }
+  });
+
+  it('look-alikes of a reserved name are 409 too (admin1, support-team); a name that only starts with one is free', async () => {
+    for (const username of ['admin1', 'admin_', 'support-team', 'deleted_user']) {
+      const { service, users } = setUp();
+      expect(await refusalOf(() => service.create({ email: 'x@example.com', passwordHash: 'h', username }))).toBe(
+        '409 username_taken',
+      );
+      expect(users.create).not.toHaveBeenCalled();
+    }
+    const { service } = setUp();
+    expect((await service.create({ email: 'x@example.com', passwordHash: 'h', username: 'adminton' })).username).toBe(
+      'adminton',
+    );
   });
 });
 
@@ -191,7 +211,7 @@ describe('UsersService.updateOwn', () => {
   it('a rename to a reserved username is 409 username_taken, nothing written (review 22a L6)', async () => {
     // updateAccount is not faked: a write would fail as a TypeError, not as the 409.
     const { service } = setUp([user('u1')]);
-    for (const username of ['deleted-user', 'nobody-x1', 'admin']) {
+    for (const username of ['deleted-user', 'nobody-x1', 'admin', 'admin1', 'staff_picks']) {
       expect(await refusalOf(() => service.updateOwn('u1', { username }, undefined))).toBe('409 username_taken');
     }
   });

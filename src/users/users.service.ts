@@ -32,7 +32,7 @@ import type {
   UserStatus,
   UserWithPassword,
 } from './user.entity.js';
-import { isReservedUsername, usernameFromEmail, withRandomSuffix } from '../identity/username.js';
+import { isReservedUsername, unreserved, usernameFromEmail, withRandomSuffix } from '../identity/username.js';
 import { refuseWhileErasing } from '../identity/account.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
@@ -121,7 +121,7 @@ export class UsersService {
     let username = input.username ?? usernameFromEmail(input.email, this.ids);
     if (isReservedUsername(username)) {
       if (!derived) throw reservedUsername();
-      username = withRandomSuffix(username, this.ids);
+      username = unreserved(username);
     }
     for (let attempt = 1; ; attempt++) {
       const now = this.clock.now().toISOString();
