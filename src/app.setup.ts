@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module.js';
+import { conduitBodyErrors } from './conduit/conduit-errors.filter.js';
 import { jsonBody } from './http/json-body.middleware.js';
 import { metricsAccess } from './http/metrics-access.middleware.js';
 import { ProblemDetailsFilter, problemErrorMiddleware, routeNotFound } from './http/problem-details.filter.js';
@@ -111,6 +112,9 @@ export function configureApp(app: NestExpressApplication, config: AppConfig, acc
   // Before routing, so it guards whatever serves /metrics.
   app.use('/metrics', metricsAccess(config.metricsToken));
   app.use(jsonBody(config.bodyLimit));
+  // The body steps' errors on Conduit's paths in the RealWorld envelope (docs/conduit.md), when the
+  // module is on; the rest problem+json.
+  if (config.conduitApi) app.use(conduitBodyErrors(`/${API_PREFIX}`));
   app.use(problemErrorMiddleware);
   // In front of Nest's routes, on the `@PublicCache()` ones only, and only when enabled. A `@Public()`
   // route never reads the token (the guard lets every request through), so its cache ignores it too.

@@ -125,6 +125,49 @@ describe('Conduit API (e2e)', () => {
       await t.api.get('/api/user').set('authorization', 'Token not-a-jwt').expect(401);
     });
 
+    it("answers the body parser's errors (malformed JSON 400, too large 413, not JSON 415) in the RealWorld envelope; /api/v1 keeps problem+json (review 22a note)", async () => {
+      const user = await register();
+      const envelope = (code: string) => ({ errors: { body: [expect.any(String)] }, code });
+      const cases: [string, () => Promise<{ status: number; headers: Record<string, string>; body: unknown }>][] = [
+        ['400', () => t.api.post('/api/users/login').set('content-type', 'application/json').send('{"user":')],
+        [
+          '413',
+          () =>
+            t.api
+              .put('/api/user')
+              .set('authorization', token(user))
+              .send({ user: { bio: 'x'.repeat(300 * 1024) } }),
+        ],
+        ['415', () => t.api.post('/api/users').set('content-type', 'text/plain').send('user=x')],
+      ];
+      const codes = { '400': 'malformed_json', '413': 'payload_too_large', '415': 'unsupported_media_type' };
+      for (const [status, send] of cases) {
+        const res = await send();
+        expect({ status: res.status, type: res.headers['content-type'], body: res.body }).toEqual({
+          status: Number(status),
+          type: expect.stringMatching(/^application\/json/),
+          body: envelope(codes[status as keyof typeof codes]),
+        });
+      }
+      // Express routes case-insensitively: so does the envelope.
+      const upper = await t.http.post('/API/users/login').set('content-type', 'application/json').send('{"user":');
+      expect({ status: upper.status, body: upper.body }).toEqual({ status: 400, body: envelope('malformed_json') });
+      // The bio was not written.
+      const me = await t.api.get('/api/user').set('authorization', token(user)).expect(200);
+      expect((me.body as { user: ConduitUser }).user.bio).toBeNull();
+      // The native API keeps problem+json for the same body.
+      const native = await t.api.post('/api/v1/auth/login').set('content-type', 'application/json').send('{"user":');
+      expect({
+        status: native.status,
+        type: native.headers['content-type'],
+        code: JSON.parse(native.text).code,
+      }).toEqual({
+        status: 400,
+        type: expect.stringMatching(/^application\/problem\+json/),
+        code: 'malformed_json',
+      });
+    });
+
     it('answers 422 with {errors: {field: [...]}} for invalid or taken registrations', async () => {
       const bad = await t.api
         .post('/api/users')

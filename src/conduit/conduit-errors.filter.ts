@@ -6,8 +6,8 @@ import {
   HttpException,
   Logger,
 } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { ErrorRequestHandler, NextFunction, Request, Response } from 'express';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import { codeForHttpException, domainErrorOf } from '../http/problem-details.filter.js';
 import { scrubUrl } from '../logging/logger.js';
@@ -66,33 +66,63 @@ export function toConduitError(exception: unknown): { status: number; body: Cond
   return { status: 500, body: { errors: { body: ['An unexpected error occurred.'] }, code: ErrorCode.InternalError } };
 }
 
+const logger = new Logger('Conduit');
+
+/** Sends an error raised under `/api` as `toConduitError` renders it (a 5xx is logged with its stack). */
+export function sendConduitError(exception: unknown, request: Request, response: Response): void {
+  const { status, body, retryAfter } = toConduitError(exception);
+  if (status >= 500) {
+    logger.error(
+      `${request.method} ${scrubUrl(request.originalUrl)} -> ${status}`,
+      exception instanceof Error ? exception.stack : String(exception),
+    );
+  }
+  if (response.headersSent) return;
+  if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
+  response.status(status).json(body);
+}
+
 /** Renders every error of the Conduit controllers in the RealWorld format (never problem+json). */
 @Catch()
 export class ConduitErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Conduit');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request>();
-    const response = http.getResponse<Response>();
-    const { status, body, retryAfter } = toConduitError(exception);
-    if (status >= 500) {
-      this.logger.error(
-        `${request.method} ${scrubUrl(request.originalUrl)} -> ${status}`,
-        exception instanceof Error ? exception.stack : String(exception),
-      );
-    }
-    if (response.headersSent) return;
-    if (retryAfter !== undefined) response.setHeader('Retry-After', String(retryAfter));
-    response.status(status).json(body);
+    sendConduitError(exception, http.getRequest<Request>(), http.getResponse<Response>());
   }
 }
 
+/**
+ * Whether a path is Conduit's: under `/api/` but not under the native prefix (`nativePrefix`,
+ * `/api/v1`). Case-insensitive, as Express routes.
+ */
+export function isConduitPath(path: string, nativePrefix: string): boolean {
+  const lower = path.toLowerCase();
+  const native = nativePrefix.toLowerCase();
+  return lower.startsWith('/api/') && lower !== native && !lower.startsWith(`${native}/`);
+}
+
+/**
+ * The error middleware in front of the app's problem+json one, for what fails before any route
+ * (the body steps: malformed JSON 400, too large 413, not JSON 415, too deep 400): on a Conduit
+ * path it answers the RealWorld envelope with the same status and `code`, as the Conduit
+ * controllers' filter would; elsewhere it passes the error on (review 22a note "Conduit body
+ * errors": body-parser failed before the Conduit filter ran, so those answered problem+json).
+ */
+export function conduitBodyErrors(nativePrefix: string): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (isConduitPath(req.path, nativePrefix)) sendConduitError(error, req, res);
+    else next(error);
+  };
+}
+
 const DESCRIPTIONS: Record<number, string> = {
+  400: 'The body is not valid JSON.',
   401: 'Missing, invalid or expired token, or an ended session.',
   403: 'The caller may not do this (not the author; a suspended account).',
   404: 'No such user, article or comment.',
   422: 'Validation failed, or the request cannot be applied; the errors name the fields.',
+  413: 'The body is too large.',
+  415: 'The body is not JSON.',
   429: 'Too many requests; see Retry-After.',
   503: 'The database is unavailable or busy; retry after Retry-After seconds.',
 };
@@ -104,3 +134,12 @@ export const ConduitErrors = (...statuses: number[]) =>
       ApiResponse({ status, description: DESCRIPTIONS[status] ?? 'Error.', type: ConduitErrorsDto }),
     ),
   );
+
+/**
+ * A RealWorld error response as the OpenAPI document lists it, for the errors that the body steps
+ * give before any route (400, 413, 415: the document adds them to every operation with a body).
+ */
+export const conduitErrorResponse = (status: number) => ({
+  description: DESCRIPTIONS[status] ?? 'Error.',
+  content: { 'application/json': { schema: { $ref: getSchemaPath(ConduitErrorsDto) } } },
+});

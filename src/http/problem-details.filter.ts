@@ -56,14 +56,40 @@ const DATABASE_FAILURE_CODES: Record<DatabaseFailure, ErrorCode> = {
   busy: ErrorCode.DatabaseBusy,
 };
 
-/** The domain error a thrown value stands for: its own, or the 503 of a database failure. */
+/**
+ * The domain error a thrown value stands for: its own, the 503 of a database failure, or the 4xx
+ * of a body the body parser refused (`bodyErrorOf`).
+ */
 export function domainErrorOf(exception: unknown): DomainError | undefined {
   if (exception instanceof DomainError) return exception;
   const database = translateDynamoError(exception);
-  return (
-    database &&
-    serviceUnavailable(DATABASE_FAILURE_CODES[database.failure], database.message, database.retryAfterSeconds)
-  );
+  if (database)
+    return serviceUnavailable(DATABASE_FAILURE_CODES[database.failure], database.message, database.retryAfterSeconds);
+  return bodyErrorOf(exception);
+}
+
+/**
+ * The 4xx of an error thrown by Express middleware (body-parser), which carries an HTTP status and
+ * a `type`: malformed JSON 400 `malformed_json`, too large 413 `payload_too_large`, an encoding or
+ * charset it cannot read 415 `unsupported_media_type`, any other 4xx `bad_request`. One mapping
+ * for both renderings: problem+json, and the Conduit envelope on `/api/...` (src/conduit).
+ */
+export function bodyErrorOf(exception: unknown): DomainError | undefined {
+  if (exception instanceof HttpException) return undefined;
+  const expressError = (exception ?? {}) as { status?: number; statusCode?: number; type?: string };
+  const status = expressError.status ?? expressError.statusCode;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  switch (expressError.type) {
+    case 'entity.parse.failed':
+      return new DomainError(400, ErrorCode.MalformedJson, 'The body is not valid JSON.');
+    case 'entity.too.large':
+      return new DomainError(413, ErrorCode.PayloadTooLarge, 'The body is larger than the server accepts.');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new DomainError(415, ErrorCode.UnsupportedMediaType, 'The body encoding or charset is not supported.');
+    default:
+      return new DomainError(status, ErrorCode.BadRequest, 'The request could not be read.');
+  }
 }
 
 /**
@@ -147,20 +173,6 @@ function toProblem(
     const body = exception.getResponse();
     const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     return make(status, codeForHttpException(exception), typeof message === 'string' ? message : exception.message);
-  }
-  // Errors thrown by Express middleware (body-parser) carry an HTTP status and a type.
-  const expressError = (exception ?? {}) as { status?: number; statusCode?: number; type?: string };
-  const status = expressError.status ?? expressError.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (expressError.type === 'entity.parse.failed')
-      return make(400, ErrorCode.MalformedJson, 'The body is not valid JSON.');
-    if (expressError.type === 'entity.too.large') {
-      return make(413, ErrorCode.PayloadTooLarge, 'The body is larger than the server accepts.');
-    }
-    if (expressError.type === 'encoding.unsupported' || expressError.type === 'charset.unsupported') {
-      return make(415, ErrorCode.UnsupportedMediaType, 'The body encoding or charset is not supported.');
-    }
-    return make(status, ErrorCode.BadRequest, 'The request could not be read.');
   }
   return make(500, ErrorCode.InternalError, 'An unexpected error occurred.');
 }

@@ -9,6 +9,7 @@ import {
 import { AUTH_MODE_EXTENSION, type AuthMode, type ConduitAuthMode } from '../identity/auth.decorators.js';
 import { ProblemDto } from '../common/dto/problem.dto.js';
 import { problemResponse } from '../http/api-problem-responses.decorator.js';
+import { conduitErrorResponse } from '../conduit/conduit-errors.filter.js';
 
 /** The security scheme of user access tokens (declared once; operations refer to it by this name). */
 export const BEARER_SCHEME = 'bearer';
@@ -131,8 +132,8 @@ function finishOperation(path: string, method: string, operation: OperationObjec
   const extensible = operation as OperationObject & Record<string, unknown>;
   const mode = extensible[AUTH_MODE_EXTENSION] as AuthMode | ConduitAuthMode | undefined;
   delete extensible[AUTH_MODE_EXTENSION];
-  // Conduit routes document their own errors, in the RealWorld format (src/conduit); only the
-  // body parser's (400, 413, 415), which answer before any route, stay problem+json there too.
+  // Conduit routes document their own errors, in the RealWorld format (src/conduit), the body
+  // steps' (400, 413, 415, which answer before any route) too: `conduitBodyErrors` renders them so.
   const conduit = mode === 'conduit' || mode === 'conduit-optional' || mode === 'conduit-public';
   if (mode === 'conduit') operation.security = [{ [CONDUIT_SCHEME]: [] }];
   else if (mode === 'conduit-optional') operation.security = [{}, { [CONDUIT_SCHEME]: [] }];
@@ -144,7 +145,9 @@ function finishOperation(path: string, method: string, operation: OperationObjec
   }
 
   const add = (status: number) => {
-    operation.responses[String(status)] ??= problemResponse(status) as ResponseObject;
+    operation.responses[String(status)] ??= (
+      conduit ? conduitErrorResponse(status) : problemResponse(status)
+    ) as ResponseObject;
   };
   if (BODY_METHODS.has(method) || operation.requestBody) [400, 413, 415].forEach(add);
   if (!conduit && path.startsWith('/api/')) add(503);

@@ -2811,32 +2811,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitArticleResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -2863,18 +2844,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -2883,18 +2853,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -3015,32 +2974,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitArticleResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -3085,18 +3025,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -3105,18 +3034,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -3310,32 +3228,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitCommentResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -3371,18 +3270,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -3391,18 +3279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -3527,32 +3404,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitArticleResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -3588,18 +3446,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -3608,18 +3455,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -3871,32 +3707,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitProfileResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -3932,18 +3749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -3952,18 +3758,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -4165,32 +3960,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitUserResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -4217,18 +3993,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -4237,18 +4002,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -4292,32 +4046,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitUserResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is too large. */
@@ -4326,18 +4061,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -4346,18 +4070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
@@ -4410,32 +4123,13 @@ export interface operations {
                     "application/json": components["schemas"]["ConduitUserResponseDto"];
                 };
             };
-            /** @description The request is malformed or fails validation. */
+            /** @description The body is not valid JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/validation-failed",
-                     *       "title": "Bad Request",
-                     *       "status": 400,
-                     *       "detail": "Invalid request: email",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "validation_failed",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
-                     *       "errors": [
-                     *         {
-                     *           "field": "email",
-                     *           "messages": [
-                     *             "email must be an email"
-                     *           ]
-                     *         }
-                     *       ]
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Missing, invalid or expired token, or an ended session. */
@@ -4462,18 +4156,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
-                     *       "title": "Content Too Large",
-                     *       "status": 413,
-                     *       "detail": "The body is larger than the server accepts.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "payload_too_large",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description The body is not JSON. */
@@ -4482,18 +4165,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
-                     *       "title": "Unsupported Media Type",
-                     *       "status": 415,
-                     *       "detail": "Send the body as application/json.",
-                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
-                     *       "code": "unsupported_media_type",
-                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["ProblemDto"];
+                    "application/json": components["schemas"]["ConduitErrorsDto"];
                 };
             };
             /** @description Validation failed, or the request cannot be applied; the errors name the fields. */
