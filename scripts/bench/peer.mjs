@@ -557,11 +557,11 @@ function printFloor(floor, log) {
   const pad = (v, w) => String(v ?? '-').padEnd(w);
   log(
     `\nThe floor (ms of app CPU per request, medians; login and register without one bcrypt operation, the calls alone have none):\n` +
-      `${pad('operation', 18)}${pad('ours', 7)}${pad('bare', 7)}${pad('calls', 7)}${pad('peer', 7)}${pad('framework', 16)}${pad('bare-calls', 12)}${pad('bare/peer', 11)}${pad('calls/peer', 12)}${pad('ours/peer', 11)}${pad('calls: ours; bare; alone', 24)}0.8x reachable`,
+      `${pad('operation', 18)}${pad('ours', 7)}${pad('bare', 7)}${pad('calls', 7)}${pad('peer', 7)}${pad('framework', 16)}${pad('bare-calls', 12)}${pad('bare/peer', 11)}${pad('calls/peer', 12)}${pad('ours/peer', 11)}${pad('calls: ours; bare; alone', 26)}0.8x reachable`,
   );
   for (const r of floor)
     log(
-      `${pad(r.operation, 18)}${pad(r.full, 7)}${pad(r.bare.withoutBcrypt, 7)}${pad(r.callsAlone?.median, 7)}${pad(r.peer, 7)}${pad(`${r.framework} (${Math.round(r.frameworkShare * 100)} %)`, 16)}${pad(r.servicesAboveCalls, 12)}${pad(r.bareToPeer, 11)}${pad(r.callsAloneToPeer, 12)}${pad(r.fullToPeer, 11)}${pad(`${r.calls.full}; ${r.calls.bare}; ${r.calls.alone ?? '-'}${r.calls.same ? '' : ' DIFFER'}`, 24)}${r.reachable ? 'yes' : 'no'}`,
+      `${pad(r.operation, 18)}${pad(r.full, 7)}${pad(r.bare.withoutBcrypt, 7)}${pad(r.callsAlone?.median, 7)}${pad(r.peer, 7)}${pad(`${r.framework} (${Math.round(r.frameworkShare * 100)} %)`, 16)}${pad(r.servicesAboveCalls, 12)}${pad(r.bareToPeer, 11)}${pad(r.callsAloneToPeer, 12)}${pad(r.fullToPeer, 11)}${pad(`${r.calls.full}; ${r.calls.bare}; ${r.calls.alone ?? '-'}${r.calls.same ? '' : ' DIFFER'}`, 26)}${r.reachable ? 'yes' : 'no'}`,
     );
 }
 
