@@ -15,6 +15,7 @@ import {
   ADMIN_ENV,
   createTestApp,
   dynamoCost,
+  moveEmail,
   signInAdmin,
   signUp,
   type SignedIn,
@@ -174,11 +175,7 @@ describe('account security (e2e)', () => {
     it('dies when the email is changed', async () => {
       const user = await signUp(t);
       const link = await requestReset(t, user.email);
-      await t.api
-        .post('/api/v1/users/me/email')
-        .set('authorization', user.bearer)
-        .send({ email: `moved-${user.email}`, password: user.password })
-        .expect(200);
+      await moveEmail(t, user, `moved-${user.email}`);
       await confirmReset(t, link, 'after-reset-1').expect(400);
       await login(t, `moved-${user.email}`, user.password).expect(200);
     });

@@ -10,7 +10,16 @@ import { PasswordHasher } from '../src/users/password-hasher.js';
 import { UsersRepository } from '../src/users/users.repository.js';
 import { UsersService } from '../src/users/users.service.js';
 import { streamRecords } from './helpers/stream.js';
-import { createTestApp, signUp, verifyEmail, type SignedIn, type TestApp } from './helpers/test-app.js';
+import {
+  confirmEmailChange,
+  createTestApp,
+  moveEmail,
+  requestEmailChange,
+  signUp,
+  verifyEmail,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
 
 /**
  * The "it wasn't me" link of the `email_changed` notice (review 16a M1): src/users/email-reverts.ts.
@@ -34,19 +43,10 @@ const fresh = (label: string) => `${label}-${++moves}-${Date.now().toString(36)}
 
 /** Moves the account to `email` (confirming it) and returns the undo link's token from the notice to the address it left. */
 async function changeEmail(t: TestApp, user: SignedIn, from: string, email: string): Promise<string> {
-  await t.api
-    .post('/api/v1/users/me/email')
-    .set('authorization', user.bearer)
-    .send({ email, password: user.password })
-    .expect(200);
+  await moveEmail(t, user, email);
   await t.mailSent();
   const token = t.mailer.tokenFor(from, 'email_changed');
   expect(token).toBeDefined();
-  // The new address confirmed, as its owner would: a change away from it then reserves it too.
-  await t.api
-    .post('/api/v1/auth/verify-email/confirm')
-    .send({ token: t.mailer.tokenFor(email, 'email_verification') })
-    .expect(204);
   return token!;
 }
 
@@ -155,11 +155,7 @@ describe('undoing an email change from the old address (e2e)', () => {
         mail.kind === 'email_changed' && failures-- > 0 ? Promise.reject(new Error('mail server down')) : send(mail),
       );
     try {
-      await t.api
-        .post('/api/v1/users/me/email')
-        .set('authorization', owner.bearer)
-        .send({ email: stolen, password: owner.password })
-        .expect(200);
+      await confirmEmailChange(t, await requestEmailChange(t, owner, stolen)).expect(204);
       await expect(t.mailSent()).rejects.toThrow(/keeps failing/);
       expect(t.mailer.last(owner.email, 'email_changed')).toBeUndefined();
       t.clock.advance(60_000); // past the shard's backoff
@@ -334,11 +330,7 @@ describe('undoing an email change from the old address (e2e)', () => {
   it('an address the account never verified is released by a change: no reservation, no undo link (review 18b M1)', async () => {
     const outsider = await signUp(t);
     const victim = outsider.email;
-    await t.api
-      .post('/api/v1/users/me/email')
-      .set('authorization', outsider.bearer)
-      .send({ email: fresh('evil'), password: outsider.password })
-      .expect(200);
+    await moveEmail(t, outsider, fresh('evil'));
     await t.mailSent();
     expect(t.mailer.tokenFor(victim, 'email_changed')).toBeUndefined();
     expect(await t.getItem(`UNIQUE#EMAIL#${victim}`, 'UNIQUE')).toBeUndefined();
@@ -409,6 +401,42 @@ describe('undoing an email change from the old address (e2e)', () => {
     expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: moved, role: 'admin' });
     // Already an admin: nothing to retire, nothing to warn about.
     expect((await t.app.get(UsersService).setRoleByEmail(moved, 'admin')).retiredReverts).toEqual([]);
+  });
+
+  it("an email change is pending until the new address confirms it: the victim's address is never the attacker's, and the victim can register it (review 22a M3)", async () => {
+    const attacker = await verified(t);
+    const victim = fresh('victim');
+    const confirmation = await requestEmailChange(t, attacker, victim);
+    // Nothing moved: the account keeps its address for sign-in, and the victim's address is not held.
+    const unchanged = await t.getItem(`USER#${attacker.userId}`, 'USER');
+    expect(unchanged?.email).toBe(attacker.email);
+    expect(unchanged?.emailReverts ?? []).toEqual([]);
+    expect(await t.getItem(`UNIQUE#EMAIL#${victim}`, 'UNIQUE')).toBeUndefined();
+    await login(t, attacker.email, attacker.password).expect(200);
+    await login(t, victim, attacker.password).expect(401);
+    expect(t.mailer.last(attacker.email, 'email_changed')).toBeUndefined();
+    // The victim registers their own address; the attacker's link then cannot claim it.
+    const owner = await signUp(t, { email: victim });
+    expect((await confirmEmailChange(t, confirmation).expect(409)).body.code).toBe('email_taken');
+    expect((await t.getItem(`UNIQUE#EMAIL#${victim}`, 'UNIQUE'))?.userId).toBe(owner.userId);
+    expect((await t.getItem(`USER#${attacker.userId}`, 'USER'))?.email).toBe(attacker.email);
+  });
+
+  it("a password change kills a pending change's link; the link used moves the account, verified, once", async () => {
+    const owner = await verified(t);
+    const stale = await requestEmailChange(t, owner, fresh('first'));
+    await t.api
+      .post('/api/v1/auth/password')
+      .set('authorization', owner.bearer)
+      .send({ currentPassword: owner.password, newPassword: 'changed-pass-123' })
+      .expect(204);
+    expect((await confirmEmailChange(t, stale).expect(400)).body.code).toBe('invalid_or_expired_token');
+    expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.email).toBe(owner.email);
+    const next = fresh('second');
+    const token = await requestEmailChange(t, { ...owner, password: 'changed-pass-123' }, next);
+    await confirmEmailChange(t, token).expect(204);
+    expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ email: next, emailVerified: true });
+    expect((await confirmEmailChange(t, token).expect(400)).body.code).toBe('invalid_or_expired_token');
   });
 
   it('A -> B -> C: the A -> B link restores A and releases C and B; the B -> C link dies', async () => {

@@ -94,15 +94,25 @@ describe('Mail through a real SMTP server', () => {
       .post('/api/v1/users/me/email')
       .set('authorization', user.bearer)
       .send({ email: newEmail, password: user.password })
-      .expect(200);
+      .expect(202);
+    await t.mailSent();
+    // The change waits for the new address (review 22a M3): its confirmation link, then the notice.
+    const confirmation = await inbox.next(newEmail, 'email_change');
+    expect(confirmation.header('Subject')).toBe('Confirm your new email address');
+    const confirm = /https:\/\/app\.example\.test\/confirm-email-change\?token=[A-Za-z0-9_-]+/.exec(
+      confirmation.decoded,
+    )?.[0];
+    await t.api
+      .post('/api/v1/auth/email-change/confirm')
+      .send({ token: new URL(confirm!).searchParams.get('token') })
+      .expect(204);
     await t.mailSent();
     const notice = await inbox.next(user.email, 'email_changed');
     expect(notice.header('Subject')).toBe('Your account email was changed');
     expect(notice.decoded).toContain(newEmail);
-    await inbox.next(newEmail, 'email_verification');
     // The notice went to the old address only.
     expect(inbox.messages.filter((m) => m.to.includes(newEmail)).map((m) => m.header('X-Mail-Kind'))).toEqual([
-      'email_verification',
+      'email_change',
     ]);
   });
 

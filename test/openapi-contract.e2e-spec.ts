@@ -42,6 +42,7 @@ const PUBLIC = [
   'POST /api/v1/auth/password-reset/confirm',
   'POST /api/v1/auth/verify-email/request',
   'POST /api/v1/auth/verify-email/confirm',
+  'POST /api/v1/auth/email-change/confirm',
   'POST /api/v1/auth/email-change/revert',
   'GET /api/v1/users/{id}/followers',
   'GET /api/v1/users/{id}/following',

@@ -1,4 +1,11 @@
-import { createTestApp, signUp, type SignedIn, type TestApp } from './helpers/test-app.js';
+import {
+  confirmEmailChange,
+  createTestApp,
+  moveEmail,
+  signUp,
+  type SignedIn,
+  type TestApp,
+} from './helpers/test-app.js';
 
 describe('users (e2e)', () => {
   let t: TestApp;
@@ -134,23 +141,30 @@ describe('users (e2e)', () => {
   });
 
   describe('POST /api/v1/users/me/email', () => {
-    it('swaps the email uniqueness items, resets verification and mails the new address', async () => {
+    it('202: asks the new address to confirm; its link swaps the email uniqueness items, the new address verified (review 22a M3)', async () => {
       const me = await signUp(t);
       const res = await t.api
         .post('/api/v1/users/me/email')
         .set('authorization', me.bearer)
         .send({ email: ' New.Address@Example.com ', password: me.password })
-        .expect(200);
-      expect(res.body).toMatchObject({ email: 'new.address@example.com', emailVerified: false });
+        .expect(202);
+      expect(res.body).toEqual({ pendingEmail: 'new.address@example.com', expiresAt: expect.any(String) });
+      // Pending: nothing moved, nothing held.
+      expect(await t.getItem('UNIQUE#EMAIL#new.address@example.com', 'UNIQUE')).toBeUndefined();
+      expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.email).toBe(me.email);
+      await t.mailSent();
+      const mail = t.mailer.last('new.address@example.com', 'email_change');
+      expect(mail?.link).toMatch(/\/confirm-email-change\?token=[A-Za-z0-9_-]{43}$/);
+      await confirmEmailChange(t, t.mailer.tokenFor('new.address@example.com', 'email_change')).expect(204);
+      expect(await t.getItem(`USER#${me.userId}`, 'USER')).toMatchObject({
+        email: 'new.address@example.com',
+        emailVerified: true,
+        status: 'active',
+      });
       // Never verified, the old address is released (a verified one stays reserved for the change's
       // undo link: test/email-revert.e2e-spec.ts).
       expect(await t.getItem(`UNIQUE#EMAIL#${me.email}`, 'UNIQUE')).toBeUndefined();
       expect((await t.getItem('UNIQUE#EMAIL#new.address@example.com', 'UNIQUE'))?.userId).toBe(me.userId);
-      await t.mailSent();
-      expect(t.mailer.last('new.address@example.com', 'email_verification')).toMatchObject({
-        to: 'new.address@example.com',
-        kind: 'email_verification',
-      });
       await t.api
         .post('/api/v1/auth/login')
         .send({ email: 'new.address@example.com', password: me.password })
@@ -182,15 +196,11 @@ describe('users (e2e)', () => {
       const me = await signUp(t);
       await t.mailSent();
       const oldToken = t.mailer.tokenFor(me.email, 'email_verification')!;
-      await t.api
-        .post('/api/v1/users/me/email')
-        .set('authorization', me.bearer)
-        .send({ email: `moved-${me.email}`, password: me.password })
-        .expect(200);
+      await moveEmail(t, me, `moved-${me.email}`);
       expect(
         (await t.api.post('/api/v1/auth/verify-email/confirm').send({ token: oldToken }).expect(400)).body.code,
       ).toBe('invalid_or_expired_token');
-      expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.emailVerified).toBe(false);
+      expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.email).toBe(`moved-${me.email}`);
     });
   });
 

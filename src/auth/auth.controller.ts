@@ -231,6 +231,25 @@ export class AuthController {
   }
 
   /**
+   * Confirm an email change with the link mailed to the new address
+   *
+   * @remarks The token of the link `POST /users/me/email` mailed to the new address (valid
+   * `ACTION_TOKEN_TTL_SECONDS`): moves the account there, verified (a `pending` account becomes `active`),
+   * and the old address gets a notice (with its "it wasn't me" link when it was verified). An address someone
+   * took meanwhile is 409 `email_taken` (the link still works). An unknown, used or expired token, or one whose
+   * account changed its password, was reset, changed or reverted its email since, is 400
+   * `invalid_or_expired_token`. Limited per client IP with the other links (`LINK_REDEEM_RATE_*`): 429
+   * `too_many_link_attempts`.
+   */
+  @Public()
+  @Post('email-change/confirm')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiProblemResponses(400, 409, 429)
+  async confirmEmailChange(@Body() dto: TokenDto, @Req() req: Request): Promise<void> {
+    await this.auth.confirmEmailChange(dto.token, clientOf(req));
+  }
+
+  /**
    * Undo an email change with the link mailed to the old address
    *
    * @remarks The token of the "it wasn't me" link in the `email_changed` notice (valid

@@ -406,6 +406,22 @@ export class AuthService {
     await this.clearLoginFailures(link.email);
   }
 
+  /**
+   * The confirmation link of an email change, mailed to the new address (review 22a M3): read, then
+   * used up in the transaction that moves the account there (src/users/users.service.ts
+   * `confirmEmailChange`); a change that fails (409 `email_taken`, a timeout) leaves it working.
+   */
+  async confirmEmailChange(token: string, client: ClientInfo): Promise<void> {
+    await this.limitLinkUse(client);
+    const link = await this.actionLinks.peek(token, 'email_change');
+    if (!link || link.emailGeneration === undefined) throw invalidLink();
+    const changed = await this.users.confirmEmailChange(
+      link,
+      this.actionLinks.consumePart(token, 'email_change', invalidLink),
+    );
+    if (!changed) throw invalidLink();
+  }
+
   /** Like the reset request: the same answer and calls whether or not a mail goes out. */
   async requestEmailVerification(email: string, client: ClientInfo): Promise<void> {
     const { verificationPerIp, verificationPerEmail } = this.config.rateLimits;

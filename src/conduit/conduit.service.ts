@@ -146,7 +146,10 @@ export class ConduitService {
   async updateUser(viewer: AuthUser, token: string, changes: ConduitUserChangesDto): Promise<ConduitUserDto> {
     const { user } = await this.users.getOwn(viewer.userId);
     if (changes.email !== undefined && normalizeEmail(changes.email) !== user.email) {
-      throw fieldError('email', 'is changed with POST /api/v1/users/me/email, which needs the current password');
+      throw fieldError(
+        'email',
+        'is changed with POST /api/v1/users/me/email, which needs the current password and a confirmation from the new address',
+      );
     }
     if (changes.password !== undefined) {
       throw fieldError('password', 'is changed with POST /api/v1/auth/password, which needs the current password');

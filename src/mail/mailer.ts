@@ -5,6 +5,7 @@ export const MAILER = Symbol('MAILER');
 export type MailKind =
   | 'password_reset'
   | 'email_verification'
+  | 'email_change'
   | 'password_changed'
   | 'email_changed'
   | 'email_change_undone'

@@ -14,7 +14,7 @@ import type { MailKind, MailMessage } from './mailer.js';
 export type PasswordChangeCause = 'change' | 'reset' | 'takeover';
 
 export type MailRequest =
-  | { kind: 'password_reset' | 'email_verification'; to: string; link: string }
+  | { kind: 'password_reset' | 'email_verification' | 'email_change'; to: string; link: string }
   /** `cause`: what set the password, which the wording follows (`PasswordChangeCause`). */
   | { kind: 'password_changed'; to: string; cause: PasswordChangeCause; recoverUrl: string }
   /**
@@ -118,6 +118,18 @@ function templateOf(request: MailRequest): Template {
         subject: 'Confirm your email address',
         paragraphs: ['Follow this link to confirm that this address belongs to your account.', IGNORE],
         action: 'Confirm my address',
+      };
+    case 'email_change':
+      // To the new address of a requested email change (review 22a M3): the account moves only when
+      // the link is used, so an address nobody proved never becomes an account's.
+      return {
+        subject: 'Confirm your new email address',
+        paragraphs: [
+          'Someone asked to move their account to this address. Follow this link to confirm it: the account ' +
+            'moves here only then, and keeps its current address until you do.',
+          IGNORE,
+        ],
+        action: 'Confirm the new address',
       };
     case 'password_changed':
       return passwordChangedTemplate(request.cause, request.recoverUrl);

@@ -5,7 +5,7 @@ import type { AuthUser } from '../identity/auth-user.js';
 import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
 import { ApiIfMatch, etagOf, parseIfMatch } from '../http/etag.js';
-import { MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
+import { EmailChangeRequestedDto, MeWithProfileDto, ProfileDto } from './dto/user-response.dto.js';
 import { ChangeEmailDto, UpdateMeDto, UpdateProfileDto } from './dto/update-user.dto.js';
 import { UserMapper } from './user.mapper.js';
 import type { ProfileChanges } from './users.repository.js';
@@ -55,24 +55,22 @@ export class MeController {
   /**
    * Change my email
    *
-   * @remarks Moves the account to a new address (the current password is required). The new address must be
-   * verified again, and a notice goes to the old one; when the old address was verified, the notice carries an
+   * @remarks Asks to move the account to a new address (the current password is required): 202, and a
+   * confirmation link is mailed to the new address. Nothing changes until that link is used
+   * (`POST /auth/email-change/confirm`): the account keeps its address for sign-in, resets and mail, and the
+   * new address is not held (its owner may still register it). Using the link moves the account there,
+   * verified, and a notice goes to the old address; when the old address was verified, the notice carries an
    * "it wasn't me" link (`POST /auth/email-change/revert`) that can undo the change for
-   * `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. A taken or reserved address
-   * (also one this account left, while its link is pending) is 409 `email_taken`; a change while 10 earlier
-   * changes can still be undone is 409 `too_many_email_changes`.
+   * `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. The link dies with a
+   * password change or reset, another completed change or a revert. The account's own address is 400; a taken
+   * or reserved address (also one this account left, while its link is pending) is 409 `email_taken`; a change
+   * while 10 earlier changes can still be undone is 409 `too_many_email_changes`.
    */
   @Post('email')
-  @HttpCode(HttpStatus.OK)
+  @HttpCode(HttpStatus.ACCEPTED)
   @ApiProblemResponses(400, 409, 429)
-  async changeEmail(
-    @CurrentUser() caller: AuthUser,
-    @Body() dto: ChangeEmailDto,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<MeWithProfileDto> {
-    const { user, profile } = await this.users.changeEmail(caller.userId, dto.email, dto.password);
-    res.setHeader('ETag', etagOf(user.version));
-    return UserMapper.toMeWithProfile(user, profile);
+  async changeEmail(@CurrentUser() caller: AuthUser, @Body() dto: ChangeEmailDto): Promise<EmailChangeRequestedDto> {
+    return this.users.requestEmailChange(caller.userId, dto.email, dto.password);
   }
 
   /**

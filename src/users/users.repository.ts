@@ -341,7 +341,8 @@ export class UsersRepository {
   }
 
   /**
-   * Moves the account to a new email, verification reset, in one transaction: the new address is
+   * Moves the account to a new email, verified (its confirmation link was used, review 22a M3; a
+   * `pending` account becomes active), in one transaction: the new address is
    * claimed; the old one, with `revert.reserveUntil`, is not released but reserved for the change's
    * revert link until then (src/users/email-reverts.ts), else released (an address the account
    * never verified: review 18b M1). `revert.reverts` is the account's list after the change. The
@@ -355,18 +356,32 @@ export class UsersRepository {
     ...extra: TransactionPart[]
   ): Promise<void> {
     const at = this.clock.now().toISOString();
+    const status = user.status === 'pending' ? 'active' : user.status;
     await transactWrite(this.db, [
+      ...extra,
       this.userUpdate(user, {
-        set: { email, emailVerified: false, updatedAt: at, emailReverts: revert.reverts },
+        set: { email, emailVerified: true, emailVerifiedAt: at, updatedAt: at, emailReverts: revert.reverts },
         add: { emailGeneration: 1 },
-        remove: ['emailVerifiedAt'],
+        status,
       }),
+      ...this.adminCounterOperations(user, { role: user.role, status }),
       revert.reserveUntil
         ? this.reserveEmail(user, (user.emailGeneration ?? 0) + 1, revert.reserveUntil)
         : this.emails.release(user.email, user.id),
       this.claimEmail(email, user.id),
-      ...extra,
     ]);
+  }
+
+  /**
+   * Whether an address is an account's or reserved for a pending undo link (one strongly consistent
+   * GetItem): an email change to it is refused at once (review 22a M3). A lapsed reservation counts
+   * as free, as for a claim.
+   */
+  async emailInUse(email: string, now: string): Promise<boolean> {
+    const { Item: item } = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: Keys.uniqueEmail(email), ConsistentRead: true }),
+    );
+    return item !== undefined && (item.userId !== undefined || String(item.reservedUntil) > now);
   }
 
   /**

@@ -58,6 +58,9 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     changeEmail: jest.fn((_user: User, _email: string, _revert: unknown, ..._parts: TransactionPart[]) =>
       Promise.resolve(),
     ),
+    emailInUse: jest.fn((email: string, _now: string) =>
+      Promise.resolve(email === 'taken@example.com' || [...byId.values()].some((u) => u.email === email)),
+    ),
     findEmailReservation: jest.fn(
       (_email: string): Promise<{ reservedFor: string; reservedUntil: string } | undefined> =>
         Promise.resolve(undefined),
@@ -91,7 +94,7 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
   const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
   const clock = new SettableClock().set(NOW);
   const config = {
-    auth: { emailChangeRevertTtlHours: 168 },
+    auth: { emailChangeRevertTtlHours: 168, actionTokenTtlSeconds: 3600 },
     rateLimits: {
       renamePerAccount: { name: 'rename' },
       passwordCheckPerAccount: { name: 'password-check' },
@@ -256,7 +259,7 @@ describe('UsersService.updateProfile', () => {
   });
 });
 
-describe('UsersService.changeEmail', () => {
+describe('UsersService: an email change, asked for then confirmed (review 22a M3)', () => {
   /** `n` undo links pending, of generations 1..n. */
   const pendingReverts = (n: number) =>
     Array.from({ length: n }, (_, i) => ({
@@ -264,38 +267,77 @@ describe('UsersService.changeEmail', () => {
       email: `old${i}@example.com`,
       expiresAt: '2026-06-02T00:00:00.000Z',
     }));
+  const consume: TransactionPart = { item: { Delete: { TableName: 't', Key: { PK: 'TOKEN', SK: 'TOKEN' } } } };
+  /** The link a request for `email` on a fresh account mails (its generations as the account's). */
+  const linkOf = (email: string, changes: Partial<{ emailGeneration: number; passwordGeneration: number }> = {}) => ({
+    userId: 'u1',
+    email,
+    emailGeneration: 0,
+    passwordGeneration: 0,
+    resetGeneration: 0,
+    ...changes,
+  });
 
-  it('a wrong password is 403 wrong_password after the per-account limit is counted; nothing changes', async () => {
+  it('a wrong password is 403 wrong_password after the per-account limit is counted; nothing asked for', async () => {
     const { service, users, limiter, actionLinks } = setUp([user('u1')]);
-    expect(await refusalOf(() => service.changeEmail('u1', 'new@example.com', 'wrong'))).toBe('403 wrong_password');
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong'))).toBe(
+      '403 wrong_password',
+    );
     expect(limiter.consume.mock.calls).toEqual([[[{ rule: { name: 'password-check' }, subject: 'u1' }]]]);
     expect(users.changeEmail).not.toHaveBeenCalled();
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
-  it('a new address: moved, and its verification link asked for in the same transaction (the processor sends the notice to the old one)', async () => {
+  it('the request moves nothing: it asks for an email_change link to the new address, and answers the pending address', async () => {
     const { service, users, actionLinks } = setUp([user('u1')]);
-    await service.changeEmail('u1', ' New@Example.com ', 'right');
-    // One write (review 4, #5): the request is a part of the change's transaction, not a write after it.
+    expect(await service.requestEmailChange('u1', ' New@Example.com ', 'right')).toEqual({
+      pendingEmail: 'new@example.com',
+      expiresAt: '2026-05-15T13:00:00.000Z',
+    });
+    expect(users.changeEmail).not.toHaveBeenCalled();
+    expect(actionLinks.requestLink.mock.calls).toEqual([
+      ['email_change', expect.objectContaining({ id: 'u1', email: 'new@example.com' })],
+    ]);
+  });
+
+  it("a taken address is 409 email_taken, the account's own is 400; nothing asked for", async () => {
+    const { service, actionLinks } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'taken@example.com', 'right'))).toBe(
+      '409 email_taken',
+    );
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right'))).toBe(
+      '400 validation_failed',
+    );
+    expect(actionLinks.requestLink).not.toHaveBeenCalled();
+  });
+
+  it('the link used: moved, the old verified address reserved for its undo link, the use in the same transaction', async () => {
+    const { service, users } = setUp([user('u1')]);
+    expect(await service.confirmEmailChange(linkOf('new@example.com'), consume)).toBe(true);
     expect(users.changeEmail.mock.calls).toEqual([
       [
         expect.objectContaining({ id: 'u1' }),
         'new@example.com',
-        // The old (verified) address is reserved for the change's undo link, bound to the generation it produces.
         {
           reserveUntil: '2026-05-22T12:00:00.000Z',
           reverts: [
             { generation: 1, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z', takeoverGeneration: 0 },
           ],
         },
-        {
-          item: {
-            Put: { TableName: 't', Item: { kind: 'email_verification', to: { id: 'u1', email: 'new@example.com' } } },
-          },
-        },
+        consume,
       ],
     ]);
-    expect(actionLinks.requestLink).not.toHaveBeenCalled();
+  });
+
+  it('a link of another email or password generation (a change, revert, password change or reset since) does nothing', async () => {
+    const { service, users } = setUp([user('u1', { emailGeneration: 2, passwordGeneration: 1 })]);
+    for (const link of [
+      linkOf('new@example.com', { emailGeneration: 1, passwordGeneration: 1 }),
+      linkOf('new@example.com', { emailGeneration: 2, passwordGeneration: 0 }),
+    ]) {
+      expect(await service.confirmEmailChange(link, consume)).toBe(false);
+    }
+    expect(users.changeEmail).not.toHaveBeenCalled();
   });
 
   it('an address the account never verified is released, not reserved, and gets no undo link (review 18b M1)', async () => {
@@ -304,16 +346,19 @@ describe('UsersService.changeEmail', () => {
     const { service, users } = setUp([
       user('u1', { emailVerified: false, emailGeneration: 1, emailReverts: [lapsed, earlier] }),
     ]);
-    await service.changeEmail('u1', 'new@example.com', 'right');
+    await service.confirmEmailChange(linkOf('new@example.com', { emailGeneration: 1 }), consume);
     expect(users.changeEmail.mock.calls[0][2]).toEqual({ reverts: [earlier] });
   });
 
-  it('10 undo links pending: a move to an 11th address is 409 too_many_email_changes, also back to a reserved one (review 18b H1)', async () => {
+  it('10 undo links pending: a request, and a link, is 409 too_many_email_changes (review 18b H1)', async () => {
     const reverts = pendingReverts(10);
     const { service, users } = setUp([user('u1', { emailGeneration: 10, emailReverts: reverts })]);
-    for (const to of ['new@example.com', 'old3@example.com']) {
-      expect(await refusalOf(() => service.changeEmail('u1', to, 'right'))).toBe('409 too_many_email_changes');
-    }
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'right'))).toBe(
+      '409 too_many_email_changes',
+    );
+    expect(
+      await refusalOf(() => service.confirmEmailChange(linkOf('new@example.com', { emailGeneration: 10 }), consume)),
+    ).toBe('409 too_many_email_changes');
     expect(users.changeEmail).not.toHaveBeenCalled();
   });
 
@@ -322,7 +367,7 @@ describe('UsersService.changeEmail', () => {
     const { service, users } = setUp([
       user('u1', { emailGeneration: 9, emailReverts: reverts, takeoverGeneration: 2 }),
     ]);
-    await service.changeEmail('u1', 'new@example.com', 'right');
+    await service.confirmEmailChange(linkOf('new@example.com', { emailGeneration: 9 }), consume);
     // The revert records the account's takeover generation (review 22a H1).
     expect(users.changeEmail.mock.calls[0][2]).toEqual({
       reserveUntil: '2026-05-22T12:00:00.000Z',
@@ -331,14 +376,6 @@ describe('UsersService.changeEmail', () => {
         { generation: 10, email: 'u1@example.com', expiresAt: '2026-05-22T12:00:00.000Z', takeoverGeneration: 2 },
       ],
     });
-  });
-
-  it('the same address (in another case) writes and sends nothing', async () => {
-    const { service, users, actionLinks } = setUp([user('u1')]);
-    await service.changeEmail('u1', 'U1@example.com', 'right');
-    expect(users.changeEmail).not.toHaveBeenCalled();
-    expect(actionLinks.requestLink).not.toHaveBeenCalled();
-    expect(actionLinks.linkRequestPart).not.toHaveBeenCalled();
   });
 });
 

@@ -202,8 +202,21 @@ export class UsersService {
     return this.getOwn(userId);
   }
 
-  /** Moves the account to a new email after checking the password; the new address must be verified. */
-  async changeEmail(userId: string, email: string, password: string): Promise<UserAggregate> {
+  /**
+   * Asks to move the account to a new email, after checking the password (review 22a M3): nothing
+   * changes on the account, which keeps its address for sign-in, reset and mail; a confirmation
+   * link is mailed to the new address (an `email_change` link, bound to the user, the new address,
+   * the account's email generation and its password and reset generations, so that a completed
+   * change or revert, a password change or reset, or the admin takeover kills it). The new address
+   * is not reserved: its real owner may still register it, and the confirmation's claim then fails
+   * (409 `email_taken`). One taken now is 409 `email_taken` at once, as the account's own address
+   * is 400; so is a request while 10 undo links are pending (409 `too_many_email_changes`).
+   */
+  async requestEmailChange(
+    userId: string,
+    email: string,
+    password: string,
+  ): Promise<{ pendingEmail: string; expiresAt: string }> {
     // It checks the current password: limited like a password change, per account.
     await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
     const user = await this.users.findWithPassword(userId);
@@ -211,43 +224,102 @@ export class UsersService {
       throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
     }
     const normalized = normalizeEmail(email);
-    if (normalized !== user.email) {
+    if (normalized === user.email) {
+      throw badRequest(ErrorCode.ValidationFailed, 'Invalid request: email', [
+        { field: 'email', messages: ["email is already the account's address"] },
+      ]);
+    }
+    const now = this.clock.now();
+    this.refusePastRevertBound(user, now.toISOString());
+    if (await this.users.emailInUse(normalized, now.toISOString())) {
+      throw conflict(ErrorCode.EmailTaken, 'That email is already registered.');
+    }
+    await this.actionLinks.requestLink('email_change', { ...user, email: normalized });
+    return {
+      pendingEmail: normalized,
+      expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
+    };
+  }
+
+  /** 409 `too_many_email_changes`: a change would reserve a verified address past the bound of pending reverts. */
+  private refusePastRevertBound(user: User, now: string): void {
+    const pending = liveReverts(user.emailReverts, now);
+    if (user.emailVerified && pending.length >= MAX_PENDING_EMAIL_REVERTS) {
+      throw conflict(
+        ErrorCode.TooManyEmailChanges,
+        `The account has ${pending.length} email changes whose undo links are still pending; try again once they expire.`,
+      );
+    }
+  }
+
+  /**
+   * An `email_change` link, used (review 22a M3): moves the account to the link's address, now
+   * verified (a `pending` account becomes active), while the account is still as the request left
+   * it (the same email, email, password and reset generations; not being erased, not deactivated).
+   * The new address is claimed conditionally (409 `email_taken` if someone took it meanwhile, the
+   * link still working); the old address, when verified, is reserved for the change's undo link,
+   * else released; the processor sends the notices. `consume` (the link's use) commits with it.
+   * False when the link's change can no longer be made (the caller answers 400).
+   */
+  async confirmEmailChange(
+    link: {
+      userId: string;
+      email: string;
+      emailGeneration?: number;
+      passwordGeneration: number;
+      resetGeneration?: number;
+    },
+    consume: TransactionPart,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
+      const user = await this.users.findById(link.userId);
+      const current =
+        user !== undefined &&
+        user.email !== link.email &&
+        (user.emailGeneration ?? 0) === link.emailGeneration &&
+        (user.passwordGeneration ?? 0) === link.passwordGeneration &&
+        (user.resetGeneration ?? 0) === (link.resetGeneration ?? 0) &&
+        user.erasureRequestedAt === undefined &&
+        user.status !== 'inactive';
+      if (!current) return false;
       const now = this.clock.now().toISOString();
+      this.refusePastRevertBound(user, now);
       // Only an address the account proved it holds is reserved for an undo link (review 18b M1):
       // an unverified one is released as before, or anyone could hold any address by registering
       // it and moving away.
-      const reserve = user.emailVerified;
-      const pending = liveReverts(user.emailReverts, now);
-      if (reserve && pending.length >= MAX_PENDING_EMAIL_REVERTS) {
-        throw conflict(
-          ErrorCode.TooManyEmailChanges,
-          `The account has ${pending.length} email changes whose undo links are still pending; try again once they expire.`,
-        );
-      }
       const reserveUntil = new Date(
         Date.parse(now) + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000,
       ).toISOString();
-      // The link's request commits with the change (review 4, #5): no moved address without its
-      // link. The processor mails the link, and the notice to the old address (with its undo link
-      // when the old address is reserved for one) from this change's record.
-      await this.users.changeEmail(
-        user,
-        normalized,
-        reserve
-          ? {
-              reserveUntil,
-              reverts: revertsAfterChange(user.emailReverts, now, {
-                from: user.email,
-                generation: (user.emailGeneration ?? 0) + 1,
-                expiresAt: reserveUntil,
-                takeoverGeneration: user.takeoverGeneration ?? 0,
-              }),
-            }
-          : { reverts: pending },
-        this.actionLinks.linkRequestPart('email_verification', { id: user.id, email: normalized }),
-      );
+      try {
+        // The processor sends the notice to the old address (with its undo link when the old
+        // address is reserved for one) from this change's record.
+        await this.users.changeEmail(
+          user,
+          link.email,
+          user.emailVerified
+            ? {
+                reserveUntil,
+                reverts: revertsAfterChange(user.emailReverts, now, {
+                  from: user.email,
+                  generation: (user.emailGeneration ?? 0) + 1,
+                  expiresAt: reserveUntil,
+                  takeoverGeneration: user.takeoverGeneration ?? 0,
+                }),
+              }
+            : { reverts: liveReverts(user.emailReverts, now) },
+          consume,
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
+        throw error;
+      }
     }
-    return this.getOwn(userId);
+    throw serviceUnavailable(
+      ErrorCode.TransactionConflict,
+      'The account kept changing while the link was used; the link still works: try it again.',
+      1,
+    );
   }
 
   /**

@@ -418,6 +418,33 @@ export async function verifyEmail(t: TestApp, user: SignedIn): Promise<void> {
   if (res.status !== 204) throw new Error(`verification failed: ${res.status} ${JSON.stringify(res.body)}`);
 }
 
+/**
+ * Asks for an email change (`POST /users/me/email`, 202) and returns the token of the confirmation
+ * link mailed to the new address (review 22a M3: the account moves only when it is used).
+ */
+export async function requestEmailChange(t: TestApp, user: SignedIn, email: string): Promise<string> {
+  const res = await t.api
+    .post('/api/v1/users/me/email')
+    .set('authorization', user.bearer)
+    .send({ email, password: user.password });
+  if (res.status !== 202) throw new Error(`email change request failed: ${res.status} ${JSON.stringify(res.body)}`);
+  await t.mailSent();
+  const token = t.mailer.tokenFor(email, 'email_change');
+  if (!token) throw new Error(`no email_change mail for ${email}`);
+  return token;
+}
+
+/** Uses an email change's confirmation link (`POST /auth/email-change/confirm`). */
+export const confirmEmailChange = (t: TestApp, token: string | undefined) =>
+  t.api.post('/api/v1/auth/email-change/confirm').send({ token });
+
+/** Moves the account to `email` as its owner would: the change asked for, then confirmed from the new address. */
+export async function moveEmail(t: TestApp, user: SignedIn, email: string): Promise<void> {
+  const res = await confirmEmailChange(t, await requestEmailChange(t, user, email));
+  if (res.status !== 204)
+    throw new Error(`email change confirmation failed: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
 /** A log destination that keeps every line, parsed (pass it as `logStream`). */
 export class LogCapture {
   readonly raw: string[] = [];

@@ -64,7 +64,10 @@ export class ConduitUserChangesDto extends IntersectionType(
   PickType(UpdateProfileDto, ['bio'] as const),
   PickType(RegisterDto, ['username'] as const),
 ) {
-  /** Only the current email is accepted here (a no-op); change it with `POST /api/v1/users/me/email`. */
+  /**
+   * Only the current email is accepted here (a no-op); another is refused (422): change it with
+   * `POST /api/v1/users/me/email` (the current password), then the link mailed to the new address.
+   */
   @OptionalNotNull()
   @IsString()
   @MaxLength(320)

@@ -25,6 +25,7 @@ const sha256 = (value: string) => createHash('sha256').update(value).digest('hex
 const PAGES: Record<ActionTokenKind, string> = {
   password_reset: '/reset-password',
   email_verification: '/verify-email',
+  email_change: '/confirm-email-change',
   email_change_revert: '/revert-email-change',
 };
 
@@ -33,7 +34,11 @@ const REVERT_KEY_LABEL = 'conduit email-change revert link v1';
 /** HKDF label of the key a mail request's link is derived with (from its key: a retry mails the same link). */
 const REQUEST_KEY_LABEL = 'conduit mail-request link v1';
 
-const REQUEST_KINDS: readonly string[] = ['password_reset', 'email_verification'] satisfies MailRequestKind[];
+const REQUEST_KINDS: readonly string[] = [
+  'password_reset',
+  'email_verification',
+  'email_change',
+] satisfies MailRequestKind[];
 
 /** Who a link is for, and the state it is bound to. */
 export interface LinkRecipient {
@@ -43,6 +48,8 @@ export interface LinkRecipient {
   passwordGeneration?: number;
   /** The reset generation a reset link is bound to (absent on accounts never reset or taken over). */
   resetGeneration?: number;
+  /** The email generation an `email_change` link is bound to (absent = 0; other kinds do not record it). */
+  emailGeneration?: number;
 }
 
 /** What an undo link's mint needs to know is still there, as a check for the mint's transaction (`onGone` if not). */
@@ -111,6 +118,7 @@ export class ActionLinksService {
       ...(user ? { email: user.email } : {}),
       passwordGeneration: user?.passwordGeneration ?? 0,
       resetGeneration: user?.resetGeneration ?? 0,
+      ...(kind === 'email_change' ? { emailGeneration: user?.emailGeneration ?? 0 } : {}),
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
     };
@@ -141,6 +149,7 @@ export class ActionLinksService {
       email: request.email,
       passwordGeneration: request.passwordGeneration,
       ...(request.resetGeneration === undefined ? {} : { resetGeneration: request.resetGeneration }),
+      ...(request.emailGeneration === undefined ? {} : { emailGeneration: request.emailGeneration }),
       createdAt: request.createdAt,
       expiresAt: request.expiresAt,
     };
@@ -254,6 +263,7 @@ function mailRequestOf(image: Item | undefined): MailRequest | undefined {
     ...(typeof image.email === 'string' ? { email: image.email } : {}),
     passwordGeneration: Number(image.passwordGeneration ?? 0),
     ...(image.resetGeneration === undefined ? {} : { resetGeneration: Number(image.resetGeneration) }),
+    ...(image.emailGeneration === undefined ? {} : { emailGeneration: Number(image.emailGeneration) }),
     createdAt: image.createdAt,
     expiresAt: image.expiresAt,
   };

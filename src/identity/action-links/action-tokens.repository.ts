@@ -6,7 +6,11 @@ import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../../dynamo/dyna
 import { epochSeconds } from '../../dynamo/expressions.js';
 import { ENTITY, type ItemKey, Keys, OwnedIndexKeys } from '../../dynamo/keys.js';
 
-export type ActionTokenKind = 'password_reset' | 'email_verification' | 'email_change_revert';
+/**
+ * `email_change` (review 22a M3): the confirmation mailed to the new address of a requested email
+ * change, which moves the account when used (src/users/users.service.ts `confirmEmailChange`).
+ */
+export type ActionTokenKind = 'password_reset' | 'email_verification' | 'email_change' | 'email_change_revert';
 /** The kinds a mail request asks for; an `email_change_revert` link is minted by the notice of the change. */
 export type MailRequestKind = Exclude<ActionTokenKind, 'email_change_revert'>;
 
@@ -19,7 +23,11 @@ export interface ActionToken {
   passwordGeneration: number;
   /** The reset generation a reset link was issued at: a later reset or takeover kills it (absent on older links). */
   resetGeneration?: number;
-  /** An `email_change_revert` link's: the email generation its change produced (src/users/email-reverts.ts). */
+  /**
+   * An `email_change_revert` link's: the email generation its change produced (src/users/email-reverts.ts);
+   * an `email_change` link's: the account's email generation when the change was asked for (a later
+   * change or revert kills it).
+   */
   emailGeneration?: number;
   createdAt: string;
   expiresAt: string;
@@ -37,6 +45,8 @@ export interface MailRequest {
   passwordGeneration: number;
   /** Absent on requests written before reset generations: their link stays bound to the password generation. */
   resetGeneration?: number;
+  /** An `email_change` request's: the account's email generation when it was asked for. */
+  emailGeneration?: number;
   createdAt: string;
   /** The link's expiry, counted from the request: the worker's lag does not lengthen it. */
   expiresAt: string;

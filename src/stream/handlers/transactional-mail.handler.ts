@@ -52,14 +52,18 @@ export class TransactionalMailHandler implements StreamHandler {
   }
 
   /**
-   * Whether a link request still fits the account: it exists, the address is still its own, and a
-   * reset is not for an account deactivated since. A stand-in without an address (an unknown
+   * Whether a link request still fits the account: it exists, the address is still its own (an
+   * email change's: not yet its own, the account not deactivated), and a reset is not for an account
+   * deactivated since. A stand-in without an address (an unknown
    * recipient) is left to `deliver`, which drops it without a read.
    */
   private async stillFor(userId: string, image: Item | undefined): Promise<boolean> {
     if (typeof image?.email !== 'string') return true;
     const user = await this.users.findById(userId);
-    if (!user || user.email !== image.email) return false;
+    if (!user) return false;
+    // An email change's confirmation goes to the address the account would move to (review 22a M3).
+    if (image.kind === 'email_change') return user.email !== image.email && user.status !== 'inactive';
+    if (user.email !== image.email) return false;
     return !(image.kind === 'password_reset' && user.status === 'inactive');
   }
 }

@@ -26,7 +26,7 @@ export class UpdateMeDto extends PickType(RegisterDto, ['firstName', 'lastName',
 
 /** `POST /users/me/email`. */
 export class ChangeEmailDto {
-  /** The new address; it must be verified again. @example ada@newmail.example */
+  /** The new address; the account moves there once the link mailed to it is used. @example ada@newmail.example */
   @AccountEmail()
   email!: string;
 

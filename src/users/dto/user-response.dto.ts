@@ -82,6 +82,15 @@ export class MeWithProfileDto extends MeDto {
   profile!: ProfileDto;
 }
 
+/** An email change asked for (review 22a M3): pending until the link mailed to the new address is used. */
+export class EmailChangeRequestedDto {
+  /** The address the account moves to once the link mailed there is used. @example ada@newmail.example */
+  pendingEmail!: string;
+  /** When that link expires (`ACTION_TOKEN_TTL_SECONDS` after the request). */
+  @ApiTimestamp()
+  expiresAt!: string;
+}
+
 /** A user as an admin sees it: the account, and whether its erasure is pending (never shown to anyone else). */
 export class AdminUserDto extends MeDto {
   /**

@@ -340,6 +340,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an email change with the link mailed to the new address
+         * @description The token of the link `POST /users/me/email` mailed to the new address (valid
+         *     `ACTION_TOKEN_TTL_SECONDS`): moves the account there, verified (a `pending` account becomes `active`),
+         *     and the old address gets a notice (with its "it wasn't me" link when it was verified). An address someone
+         *     took meanwhile is 409 `email_taken` (the link still works). An unknown, used or expired token, or one whose
+         *     account changed its password, was reset, changed or reverted its email since, is 400
+         *     `invalid_or_expired_token`. Limited per client IP with the other links (`LINK_REDEEM_RATE_*`): 429
+         *     `too_many_link_attempts`.
+         */
+        post: operations["authConfirmEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/email-change/revert": {
         parameters: {
             query?: never;
@@ -1423,12 +1449,16 @@ export interface paths {
         put?: never;
         /**
          * Change my email
-         * @description Moves the account to a new address (the current password is required). The new address must be
-         *     verified again, and a notice goes to the old one; when the old address was verified, the notice carries an
+         * @description Asks to move the account to a new address (the current password is required): 202, and a
+         *     confirmation link is mailed to the new address. Nothing changes until that link is used
+         *     (`POST /auth/email-change/confirm`): the account keeps its address for sign-in, resets and mail, and the
+         *     new address is not held (its owner may still register it). Using the link moves the account there,
+         *     verified, and a notice goes to the old address; when the old address was verified, the notice carries an
          *     "it wasn't me" link (`POST /auth/email-change/revert`) that can undo the change for
-         *     `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. A taken or reserved address
-         *     (also one this account left, while its link is pending) is 409 `email_taken`; a change while 10 earlier
-         *     changes can still be undone is 409 `too_many_email_changes`.
+         *     `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. The link dies with a
+         *     password change or reset, another completed change or a revert. The account's own address is 400; a taken
+         *     or reserved address (also one this account left, while its link is pending) is 409 `email_taken`; a change
+         *     while 10 earlier changes can still be undone is 409 `too_many_email_changes`.
          */
         post: operations["meChangeEmail"];
         delete?: never;
@@ -1765,7 +1795,7 @@ export interface components {
         ChangeEmailDto: {
             /**
              * Format: email
-             * @description The new address; it must be verified again.
+             * @description The new address; the account moves there once the link mailed to it is used.
              * @example ada@example.com
              */
             email: string;
@@ -1985,7 +2015,10 @@ export interface components {
         ConduitUserChangesDto: {
             /** @description Up to 1,000 characters. */
             bio?: string | null;
-            /** @description Only the current email is accepted here (a no-op); change it with `POST /api/v1/users/me/email`. */
+            /**
+             * @description Only the current email is accepted here (a no-op); another is refused (422): change it with
+             *     `POST /api/v1/users/me/email` (the current password), then the link mailed to the new address.
+             */
             email?: string;
             /**
              * Format: uri
@@ -2080,6 +2113,18 @@ export interface components {
              * @example typescript
              */
             slug?: string;
+        };
+        EmailChangeRequestedDto: {
+            /**
+             * Format: date-time
+             * @description When that link expires (`ACTION_TOKEN_TTL_SECONDS` after the request).
+             */
+            expiresAt: string;
+            /**
+             * @description The address the account moves to once the link mailed there is used.
+             * @example ada@newmail.example
+             */
+            pendingEmail: string;
         };
         EmailDto: {
             /**
@@ -4562,6 +4607,155 @@ export interface operations {
                      *       "detail": "Send the body as application/json.",
                      *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
                      *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The database is unavailable or busy; retry after Retry-After seconds. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/database-unavailable",
+                     *       "title": "Service Unavailable",
+                     *       "status": 503,
+                     *       "detail": "The database is not available; retry later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "database_unavailable",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+        };
+    };
+    authConfirmEmailChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenDto"];
+            };
+        };
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is malformed or fails validation. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/validation-failed",
+                     *       "title": "Bad Request",
+                     *       "status": 400,
+                     *       "detail": "Invalid request: email",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "validation_failed",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90",
+                     *       "errors": [
+                     *         {
+                     *           "field": "email",
+                     *           "messages": [
+                     *             "email must be an email"
+                     *           ]
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Conflicts with the current state (a taken email, slug, ...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/slug-taken",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The slug is taken.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "slug_taken",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/payload-too-large",
+                     *       "title": "Content Too Large",
+                     *       "status": 413,
+                     *       "detail": "The body is larger than the server accepts.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "payload_too_large",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description The body is not JSON. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "Send the body as application/json.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "unsupported_media_type",
+                     *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["ProblemDto"];
+                };
+            };
+            /** @description Too many requests; see Retry-After. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://errors.publishing-api.dev/too-many-requests",
+                     *       "title": "Too Many Requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests; try again later.",
+                     *       "instance": "/api/v1/posts/V1StGXR8_Z5jdHi6B-myT",
+                     *       "code": "too_many_requests",
                      *       "requestId": "6f1c2a9e-3b7d-4c55-9d0e-2f8a1b4c7d90"
                      *     }
                      */
@@ -13839,12 +14033,12 @@ export interface operations {
             };
         };
         responses: {
-            200: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MeWithProfileDto"];
+                    "application/json": components["schemas"]["EmailChangeRequestedDto"];
                 };
             };
             /** @description The request is malformed or fails validation. */
