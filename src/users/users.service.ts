@@ -271,7 +271,7 @@ export class UsersService {
     },
     consume: TransactionPart,
   ): Promise<boolean> {
-    for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
+    return retriedWhileChanging(async () => {
       const user = await this.users.findById(link.userId);
       const current =
         user !== undefined &&
@@ -290,36 +290,26 @@ export class UsersService {
       const reserveUntil = new Date(
         Date.parse(now) + this.config.auth.emailChangeRevertTtlHours * 3600 * 1000,
       ).toISOString();
-      try {
-        // The processor sends the notice to the old address (with its undo link when the old
-        // address is reserved for one) from this change's record.
-        await this.users.changeEmail(
-          user,
-          link.email,
-          user.emailVerified
-            ? {
-                reserveUntil,
-                reverts: revertsAfterChange(user.emailReverts, now, {
-                  from: user.email,
-                  generation: (user.emailGeneration ?? 0) + 1,
-                  expiresAt: reserveUntil,
-                  takeoverGeneration: user.takeoverGeneration ?? 0,
-                }),
-              }
-            : { reverts: liveReverts(user.emailReverts, now) },
-          consume,
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
-        throw error;
-      }
-    }
-    throw serviceUnavailable(
-      ErrorCode.TransactionConflict,
-      'The account kept changing while the link was used; the link still works: try it again.',
-      1,
-    );
+      // The processor sends the notice to the old address (with its undo link when the old
+      // address is reserved for one) from this change's record.
+      await this.users.changeEmail(
+        user,
+        link.email,
+        user.emailVerified
+          ? {
+              reserveUntil,
+              reverts: revertsAfterChange(user.emailReverts, now, {
+                from: user.email,
+                generation: (user.emailGeneration ?? 0) + 1,
+                expiresAt: reserveUntil,
+                takeoverGeneration: user.takeoverGeneration ?? 0,
+              }),
+            }
+          : { reverts: liveReverts(user.emailReverts, now) },
+        consume,
+      );
+      return true;
+    });
   }
 
   /**
@@ -338,22 +328,12 @@ export class UsersService {
     unusableHash: string,
     consume: TransactionPart,
   ): Promise<SessionCutoff | undefined> {
-    for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
+    return retriedWhileChanging(async () => {
       const user = await this.users.findById(userId);
       const plan = user && revertPlan(user, this.clock.now().toISOString(), link.generation, link.email);
       if (!user || !plan) return undefined;
-      try {
-        return await this.users.revertEmail(user, plan, unusableHash, consume);
-      } catch (error) {
-        if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
-        throw error;
-      }
-    }
-    throw serviceUnavailable(
-      ErrorCode.TransactionConflict,
-      'The account kept changing while the link was used; the link still works: try it again.',
-      1,
-    );
+      return this.users.revertEmail(user, plan, unusableHash, consume);
+    });
   }
 
   /**
@@ -700,4 +680,25 @@ export class UsersService {
     }
     return aggregate;
   }
+}
+
+/**
+ * A link's use that reads the account and writes on its version: read and written again while the
+ * account changed meanwhile (412), up to MAX_REVERT_ATTEMPTS writes, then 503
+ * `transaction_conflict` (the link, used only in the write's transaction, still works).
+ */
+async function retriedWhileChanging<T>(useLink: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; attempt < MAX_REVERT_ATTEMPTS; attempt++) {
+    try {
+      return await useLink();
+    } catch (error) {
+      if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
+      throw error;
+    }
+  }
+  throw serviceUnavailable(
+    ErrorCode.TransactionConflict,
+    'The account kept changing while the link was used; the link still works: try it again.',
+    1,
+  );
 }
