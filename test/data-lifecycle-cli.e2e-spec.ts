@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { jest } from '@jest/globals';
 import { readMigrationState } from '../src/migrations/state.js';
-import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv } from './helpers/built-scripts.js';
+import { builtScript, CHILD_PROCESS_TIMEOUT_MS, commandEnv, TEST_REQUEST_TIMEOUT_MS } from './helpers/built-scripts.js';
+import { regionOf } from './helpers/databases.js';
 import { writeOldLayoutItems } from './helpers/old-layout.js';
 import {
   exportedLines,
@@ -193,6 +194,62 @@ describe('data lifecycle commands as child processes (e2e)', () => {
     });
     expect(await exportedLines(db.client, tableName, dir)).toEqual(before);
     expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
+  it('db:migrate, db:export, db:import and db:check-counts run in production with the database settings alone (session 22 N)', async () => {
+    const source = await db.newTable();
+    await importFixture({ client: db.client, tableName: source });
+    const target = await db.newTable();
+    const out = join(dir, 'production-tools.ndjson.gz');
+    // Exactly these variables (no JWT_SECRET, MAIL_*, PUBLIC_URL), from a directory with no .env.
+    const production = (tableName: string): NodeJS.ProcessEnv => ({
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      NO_COLOR: '1',
+      DYNAMODB_ENDPOINT: db.endpoint,
+      DYNAMODB_TABLE_NAME: tableName,
+      AWS_REGION: regionOf(tableName),
+      DYNAMODB_REQUEST_TIMEOUT_MS: TEST_REQUEST_TIMEOUT_MS,
+    });
+    const runAlone = async (name: string, args: string[], env: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, [builtScript(name), ...args], {
+        env,
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return { name, code, output };
+    };
+    const runs: [string, string[], string][] = [
+      ['migrate', ['status'], source],
+      ['export', ['--out', out], source],
+      // The fixture's stream-built counters are not there (no worker ran): --fix writes them, exit 0.
+      ['check-counts', ['--fix'], source],
+      ['import', ['--in', out, '--checkpoint', join(dir, 'production-tools.checkpoint.json')], target],
+      ['migrate', ['--dry-run'], target],
+    ];
+    for (const [name, args, tableName] of runs) {
+      const result = await runAlone(name, args, production(tableName));
+      // The output when it failed, so that the reason is in the test's report.
+      expect(result.code === 0 ? `${name}: exit 0` : result.output).toBe(`${name}: exit 0`);
+    }
+    expect(sortedLines(out)).toEqual(sortedLines(SEED_FIXTURE));
+    expect(await exportedLines(db.client, target, dir)).toEqual(sortedLines(SEED_FIXTURE));
+
+    // A setting a table tool uses is still checked, and named; a tool that runs the app's services
+    // (user:role) still wants what serving needs.
+    const badTable = await runAlone('export', ['--out', join(dir, 'never.ndjson')], {
+      ...production(source),
+      DYNAMODB_TABLE_NAME: 'x',
+    });
+    expect(badTable.code).toBe(1);
+    expect(badTable.output).toContain('DYNAMODB_TABLE_NAME must be 3-255 characters');
+    const serving = await runAlone('set-role', ['someone@example.com', 'admin'], production(source));
+    expect(serving.code).toBe(1);
+    expect(serving.output).toContain('JWT_SECRET is required in production');
   });
 
   it('db:export writes the table and states items, bytes and time; plain progress lines off a terminal', async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type INestApplicationContext, Logger } from '@nestjs/common';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type AppConfig, loadConfig } from '../config/app-config.js';
+import { type AppConfig, loadConfig, type LoadConfigOptions } from '../config/app-config.js';
 import { prepareDatabase } from '../dynamo/database-bootstrap.js';
 import { createDynamoClient } from '../dynamo/dynamo-client.factory.js';
 import { createRootLogger, nestLoggerFor } from '../logging/logger.js';
@@ -49,17 +49,31 @@ export function useCommandLogger(config: AppConfig): void {
   Logger.overrideLogger(nestLoggerFor(createRootLogger(config, { stderr: true })));
 }
 
+export interface CommandOptions {
+  /** Replaces the environment (the fixture generator runs on a throw-away engine of its own). */
+  config?: AppConfig;
+  /**
+   * `table`: a tool that only reads or writes the table's items (`db:migrate`, `db:export`,
+   * `db:import`, `db:check-counts`), so production asks it for none of what serving needs
+   * (`JWT_SECRET`, `MAIL_*`, `PUBLIC_URL`): only the database's settings (docs/operations.md,
+   * "What the table tools need"). A value that is set is still checked.
+   */
+  purpose?: LoadConfigOptions['purpose'];
+}
+
+/** The options of the tools that only work on the table's items (see `CommandOptions.purpose`). */
+export const TABLE_TOOL: CommandOptions = { purpose: 'table' };
+
 /**
  * Runs a command-line task against the configured DynamoDB (starting the embedded engine when
- * that is the configuration), and always cleans up. `config` replaces the environment (the
- * fixture generator runs on a throw-away engine of its own).
+ * that is the configuration), and always cleans up.
  */
 export async function runWithDatabase(
   task: (database: CommandDatabase) => Promise<void>,
-  options: { config?: AppConfig } = {},
+  options: CommandOptions = {},
 ): Promise<void> {
   if (!options.config && existsSync('.env')) process.loadEnvFile('.env');
-  const config = options.config ?? loadConfig();
+  const config = options.config ?? loadConfig(process.env, { purpose: options.purpose });
   useCommandLogger(config);
   const database = await prepareDatabase(config);
   const client = createDynamoClient(database.config.dynamo);
@@ -81,7 +95,7 @@ export async function runWithDatabase(
 /** Runs a command-line task inside the app's DI context (see `runWithDatabase`). */
 export async function runWithAppContext(
   task: (context: INestApplicationContext) => Promise<void>,
-  options: { config?: AppConfig } = {},
+  options: CommandOptions = {},
 ): Promise<void> {
   await runWithDatabase(async (database) => task(await database.appContext()), options);
 }

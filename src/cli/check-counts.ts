@@ -1,7 +1,7 @@
 import { checkCategoryTree, describeCategoryTree } from '../admin-tools/category-check.js';
 import { checkCounts, COUNTERS, describeDrift, describeHidden } from '../admin-tools/count-check.js';
 import { parseCommandLine } from './args.js';
-import { failCommand, runWithDatabase } from './app-context.js';
+import { failCommand, runWithDatabase, TABLE_TOOL } from './app-context.js';
 
 const USAGE = 'npm run db:check-counts [-- --fix]';
 
@@ -63,7 +63,7 @@ try {
         ` (${tree.below.length} categor${tree.below.length === 1 ? 'y' : 'ies'} below them)`,
     );
     if (remaining > 0 || (!fix && hidden.length > 0) || loopsLeft > 0) process.exitCode = 1;
-  });
+  }, TABLE_TOOL);
 } catch (error) {
   failCommand(error, error instanceof Error && error.name === 'UsageError' ? 2 : 1);
 }

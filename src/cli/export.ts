@@ -1,6 +1,6 @@
 import { defaultSegments, exportTable } from '../admin-tools/export/table-export.js';
 import { formatBytes } from '../admin-tools/progress.js';
-import { failCommand, runWithDatabase } from './app-context.js';
+import { failCommand, runWithDatabase, TABLE_TOOL } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
 const USAGE = 'npm run db:export -- --out FILE[.gz] [--segments N]';
@@ -25,7 +25,7 @@ try {
         `${out.endsWith('.gz') ? ` (${formatBytes(summary.rawBytes)} uncompressed)` : ''}` +
         ` in ${summary.seconds.toFixed(1)} s, ${summary.segments} segment(s).`,
     );
-  }).catch(failCommand);
+  }, TABLE_TOOL).catch(failCommand);
 } catch (error) {
   failCommand(error, 2);
 }

@@ -1,5 +1,5 @@
 import { ImportInterrupted, importTable } from '../admin-tools/import/table-import.js';
-import { failCommand, runWithDatabase } from './app-context.js';
+import { failCommand, runWithDatabase, TABLE_TOOL } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
 const USAGE = 'npm run db:import -- --in FILE[.gz] [--merge] [--max-wcu N] [--resume] [--checkpoint FILE]';
@@ -61,7 +61,7 @@ try {
     } else {
       console.log('Count check: clean.');
     }
-  }).catch((error: unknown) => failCommand(error, error instanceof ImportInterrupted ? 130 : 1));
+  }, TABLE_TOOL).catch((error: unknown) => failCommand(error, error instanceof ImportInterrupted ? 130 : 1));
 } catch (error) {
   failCommand(error, 2);
 }

@@ -2,7 +2,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { formatVersion, migrationLabel } from '../migrations/migration.js';
 import { MigrationInterrupted, runMigrations } from '../migrations/runner.js';
 import { migrationStatuses, readMigrationState } from '../migrations/state.js';
-import { failCommand, runWithDatabase } from './app-context.js';
+import { failCommand, runWithDatabase, TABLE_TOOL } from './app-context.js';
 import { intOption, parseCommandLine, UsageError } from './args.js';
 
 const USAGE = 'npm run db:migrate -- [status] [--dry-run] [--page-size N] [--max-rcu N] [--max-wcu N]';
@@ -70,7 +70,7 @@ try {
     });
     if (runs.length === 0)
       console.log(`Nothing to migrate: ${tableName} is at layout ${formatVersion(MIGRATIONS.at(-1)?.version ?? 0)}.`);
-  }).catch((error: unknown) => failCommand(error, error instanceof MigrationInterrupted ? 130 : 1));
+  }, TABLE_TOOL).catch((error: unknown) => failCommand(error, error instanceof MigrationInterrupted ? 130 : 1));
 } catch (error) {
   failCommand(error, 2);
 }

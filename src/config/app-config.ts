@@ -561,9 +561,10 @@ function metricsTokenFrom(raw: string | undefined, problems: string[]): string |
 
 export interface LoadConfigOptions {
   /**
-   * `table`: the caller only creates or protects the table (`db:create-table`), so production's
-   * requirements for serving (`JWT_SECRET`, a delivering `MAIL_TRANSPORT`, `MAIL_FROM`, `PUBLIC_URL`)
-   * do not apply; a value that is set is still checked.
+   * `table`: the caller only works on the table (`db:create-table`; `db:migrate`, `db:export`,
+   * `db:import` and `db:check-counts` on its items), so production's requirements for serving
+   * (`JWT_SECRET`, a delivering `MAIL_TRANSPORT`, `MAIL_FROM`, `PUBLIC_URL`) do not apply; a value
+   * that is set is still checked.
    */
   purpose?: 'app' | 'table';
 }
