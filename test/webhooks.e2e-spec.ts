@@ -331,14 +331,29 @@ describe('outbound events and webhooks (e2e)', () => {
     const published = stored.filter((e) => e.type === 'post.published' && e.data.id === post.id);
     expect(published).toEqual([expect.objectContaining({ data: expect.objectContaining({ authorId: null }) })]);
     expect(stored.filter((e) => e.type === 'comment.created' && e.data.postId === post.id)).toHaveLength(1);
+    expect(stored.filter((e) => e.type === 'comment.updated' && e.data.postId === post.id)).toHaveLength(1);
     expect(JSON.stringify(stored)).not.toContain(author.userId);
     const sent = ok.calls.filter((c) => c.body.includes(post.id));
-    // The anonymisation of the live post is announced (session 22), credited to deleted-user: a
-    // mirror drops the erased author's name from it.
-    expect(sent.map((c) => eventOf(c).type).sort()).toEqual(['comment.created', 'post.published', 'post.updated']);
+    // The anonymisation of the live post (session 22) and of the comment (session 23) are announced,
+    // credited to deleted-user: a mirror drops the erased author's name from them.
+    expect(sent.map((c) => eventOf(c).type).sort()).toEqual([
+      'comment.created',
+      'comment.updated',
+      'post.published',
+      'post.updated',
+    ]);
     expect(got(ok, post.id).find((e) => e.type === 'post.updated')?.data).toMatchObject({
       authorId: 'deleted-user',
       authorUsername: null,
+    });
+    const anonymised = sent.map(eventOf).find((e) => e.type === 'comment.updated');
+    expect(anonymised?.data).toMatchObject({
+      postId: post.id,
+      authorId: 'deleted-user',
+      authorUsername: null,
+      // Comments wait for moderation here: no text of a pending comment, as in comment.created.
+      status: 'pending',
+      content: null,
     });
     expect(ok.calls.filter((c) => c.body.includes(author.userId))).toEqual([]);
   });

@@ -394,7 +394,7 @@ describe('loadConfig: webhooks (issue 17)', () => {
     expect(
       problemsOf({ WEBHOOK_URLS: 'https://b.example/x|post.published,post.edited', WEBHOOK_SECRET: SECRET }),
     ).toEqual([
-      'WEBHOOK_URLS names an unknown event type "post.edited" after a "|" (known types: post.published, post.scheduled, post.updated, post.unpublished, post.deleted, comment.created, user.registered, user.renamed)',
+      'WEBHOOK_URLS names an unknown event type "post.edited" after a "|" (known types: post.published, post.scheduled, post.updated, post.unpublished, post.deleted, comment.created, comment.updated, user.registered, user.renamed)',
     ]);
     expect(problemsOf({ WEBHOOK_URLS: 'https://b.example/x|', WEBHOOK_SECRET: SECRET })).toHaveLength(1);
   });
@@ -405,7 +405,7 @@ describe('loadConfig: webhooks (issue 17)', () => {
       WEBHOOK_SECRET: SECRET,
     });
     expect(problems).toEqual([
-      'WEBHOOK_URLS has an entry after a "|" filter that is neither a known event type nor an http(s) URL (known types: post.published, post.scheduled, post.updated, post.unpublished, post.deleted, comment.created, user.registered, user.renamed)',
+      'WEBHOOK_URLS has an entry after a "|" filter that is neither a known event type nor an http(s) URL (known types: post.published, post.scheduled, post.updated, post.unpublished, post.deleted, comment.created, comment.updated, user.registered, user.renamed)',
     ]);
     expect(problems.join(' ')).not.toContain('SECRET');
   });

@@ -309,6 +309,7 @@ export const OUTBOUND_EVENT_TYPES = [
   'post.unpublished',
   'post.deleted',
   'comment.created',
+  'comment.updated',
   'user.registered',
   'user.renamed',
 ] as const;

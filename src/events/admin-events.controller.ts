@@ -22,8 +22,8 @@ export class AdminEventsController {
   /**
    * List outbound events (admin)
    *
-   * @remarks `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
-   * `user.registered` and `user.renamed` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
+   * @remarks `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`,
+   * `comment.updated`, `user.registered` and `user.renamed` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
    */
   @Get('events')
   @ApiProblemResponses(400)

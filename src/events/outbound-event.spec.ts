@@ -154,6 +154,57 @@ describe('outboundEventOf', () => {
     expect(outboundEventOf(change({ event: 'INSERT', newImage: edit }), 'post')?.event.type).toBe('post.published');
   });
 
+  it('maps an erasure’s anonymisation of a comment to comment.updated with no owner; no other change of a comment (session 23)', () => {
+    const key = { PK: 'POST#p1', SK: 'COMMENT#x' };
+    const comment = {
+      id: 'c1',
+      postId: 'p1',
+      path: 'x',
+      authorId: 'u2',
+      authorUsername: 'bob',
+      authorName: 'Bob B',
+      status: 'approved',
+      deleted: false,
+      content: 'hello',
+      createdAt: 'then',
+      updatedAt: 'then',
+      version: 2,
+    };
+    const modify = (after: Record<string, unknown>) =>
+      outboundEventOf(change({ key, oldImage: comment, newImage: { ...comment, ...after } }), 'comment');
+    const anonymised = { authorId: 'deleted-user', authorUsername: undefined, authorName: undefined, updatedAt: 'now' };
+    const mapped = modify(anonymised);
+    expect(mapped?.event).toMatchObject({ type: 'comment.updated' });
+    expect(mapped?.event.data).toEqual({
+      id: 'c1',
+      postId: 'p1',
+      parentId: null,
+      authorId: 'deleted-user',
+      authorUsername: null,
+      status: 'approved',
+      content: 'hello',
+      createdAt: 'then',
+      updatedAt: 'now',
+    });
+    // The erased id is in no event: not as the owner, not in the data.
+    expect(mapped?.ownerId).toBe(undefined);
+    expect(JSON.stringify(mapped)).not.toMatch(/u2|bob|Bob/);
+    // A pending comment's text stays out.
+    expect(modify({ ...anonymised, status: 'pending' })?.event.data.content).toBe(null);
+    // An edit, a moderation, a deletion, a like, the rename's copy, an anonymised comment written again: nothing.
+    for (const after of [
+      { content: 'edited', editedAt: 'now', version: 3 },
+      { status: 'rejected', version: 3 },
+      { deleted: true, authorId: undefined, content: undefined, version: 3 },
+      { likeCount: 4 },
+      { authorUsername: 'bobby', authorVersion: 5 },
+    ]) {
+      expect(modify(after)).toBe(undefined);
+    }
+    const again = { ...comment, ...anonymised };
+    expect(outboundEventOf(change({ key, oldImage: again, newImage: again }), 'comment')).toBe(undefined);
+  });
+
   describe('a scheduled post and a withdrawal (review 20a L4)', () => {
     const WRITTEN = '2026-11-26T08:00:00.000Z';
     const AHEAD = '2026-12-01T09:00:00.000Z';

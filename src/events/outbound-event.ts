@@ -110,6 +110,9 @@ function isEdit(before: Item | undefined, after: Item, change: ItemChange): bool
  * - `post.deleted`: a post summary removed: its id, the removed summary's version, and its slug only
  *   if it was public (a draft's or a scheduled post's slug never was);
  * - `comment.created`: a comment inserted (its text only when approved at once);
+ * - `comment.updated`: a comment an erasure anonymised (credited to `deleted-user`, no
+ *   `authorUsername`; no owner, so no event names the erased id): its fields as `comment.created`'s,
+ *   and `updatedAt`;
  * - `user.registered`: a user item inserted (id, username, time; never the email or names);
  * - `user.renamed`: a user item whose `username` changed (session 22: a mirror kept the old
  *   `authorUsername` of posts and comments): id, the new username and the user item's `version`.
@@ -154,21 +157,11 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
     return undefined;
   }
   if (itemType === 'comment' && change.event === 'INSERT' && after) {
-    const approved = after.status === 'approved';
-    return make(
-      'comment.created',
-      {
-        id: String(after.id),
-        postId: String(after.postId),
-        parentId: str(after.parentId),
-        authorId: str(after.authorId),
-        authorUsername: str(after.authorUsername),
-        status: String(after.status),
-        content: approved ? str(after.content) : null,
-        createdAt: str(after.createdAt),
-      },
-      after.authorId,
-    );
+    return make('comment.created', commentData(after), after.authorId);
+  }
+  if (itemType === 'comment' && change.event === 'MODIFY' && isAnonymised(before, after)) {
+    // No owner: the erased id is in no event, and the author now is deleted-user.
+    return make('comment.updated', { ...commentData(after), updatedAt: str(after.updatedAt) }, undefined);
   }
   if (itemType === 'user' && change.event === 'INSERT' && after) {
     return make(
@@ -186,6 +179,28 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
   }
   return undefined;
 }
+
+/** A comment's public fields, its text only while it is approved (`comment.created`, `comment.updated`). */
+function commentData(image: Item): OutboundEvent['data'] {
+  return {
+    id: String(image.id),
+    postId: String(image.postId),
+    parentId: str(image.parentId),
+    authorId: str(image.authorId),
+    authorUsername: str(image.authorUsername),
+    status: String(image.status),
+    content: image.status === 'approved' && image.deleted !== true ? str(image.content) : null,
+    createdAt: str(image.createdAt),
+  };
+}
+
+/**
+ * A comment an erasure credited to `deleted-user` (session 23: a mirror of comments never learnt
+ * of it): the only change of a comment announced after its creation. Edits, moderation and
+ * deletions of comments send nothing yet.
+ */
+const isAnonymised = (before: Item | undefined, after: Item | undefined): after is Item =>
+  typeof before?.authorId === 'string' && before.authorId !== DELETED_USER_ID && after?.authorId === DELETED_USER_ID;
 
 /** A user item's `username` changed (both images hold one): the only change of a user that is announced. */
 const isRename = (before: Item | undefined, after: Item | undefined): after is Item =>

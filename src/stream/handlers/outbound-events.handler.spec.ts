@@ -1,5 +1,6 @@
 import { SettableClock } from '../../common/clock/clock.js';
 import type { CommentsRepository } from '../../comments/comments.repository.js';
+import type { Comment } from '../../comments/comment.entity.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
 import { type DeferredPublication, deferredPublicationId } from '../../events/deferred-publication.js';
 import type { EventsRepository } from '../../events/events.repository.js';
@@ -43,7 +44,7 @@ const modify = (before: PostSummary, after: PostSummary): ItemChange => ({
 });
 
 /** The handler with its stores faked: events as recorded, the post as `current` says it is now. */
-function setUp(current: PostSummary | undefined) {
+function setUp(current: PostSummary | undefined, comment?: Partial<Comment>) {
   const recorded: { event: OutboundEvent; ownerId: string | undefined; deferred?: DeferredPublication }[] = [];
   const events = {
     record: (event: OutboundEvent, ownerId: string | undefined, _targets: unknown, _now: Date, deferred?: unknown) => {
@@ -53,7 +54,7 @@ function setUp(current: PostSummary | undefined) {
   } as unknown as EventsRepository;
   const dispatcher = { targetIds: () => ['hook'] } as unknown as WebhookDispatcher;
   const posts = { findSummary: () => Promise.resolve(current) } as unknown as PostsRepository;
-  const comments = {} as CommentsRepository;
+  const comments = { findAtPath: () => Promise.resolve(comment) } as unknown as CommentsRepository;
   const clock = new SettableClock().set(WRITTEN);
   return { handler: new OutboundEventsHandler(events, dispatcher, posts, comments, clock), recorded };
 }
@@ -220,5 +221,51 @@ describe('OutboundEventsHandler: a scheduled post’s post.published, held back 
       await late.handler.handle(modify(draft, scheduled));
       expect(late.recorded).toEqual([]);
     }
+  });
+});
+
+describe('OutboundEventsHandler: an erasure’s anonymisation of a comment (comment.updated, session 23)', () => {
+  const comment = {
+    id: 'c1',
+    postId: 'p1',
+    path: 'x',
+    authorId: 'u2',
+    authorUsername: 'bob',
+    status: 'approved' as const,
+    deleted: false,
+    content: 'hello',
+    createdAt: LIVE_SINCE,
+    updatedAt: LIVE_SINCE,
+  };
+  const anonymised = { ...comment, authorId: 'deleted-user', authorUsername: undefined, updatedAt: WRITTEN };
+  const change: ItemChange = {
+    eventId: 'rec-c',
+    event: 'MODIFY',
+    key: { PK: 'POST#p1', SK: 'COMMENT#x' },
+    oldImage: { ...comment },
+    newImage: { ...anonymised },
+    sequenceNumber: '101',
+    at: new Date(WRITTEN),
+  };
+
+  it('stores it without an owner while the comment is there, its text only while approved; nothing once deleted or gone', async () => {
+    const stored = async (current: Partial<Comment> | undefined) => {
+      const { handler, recorded } = setUp(undefined, current);
+      await handler.handle(change);
+      return recorded;
+    };
+    expect(await stored(anonymised)).toEqual([
+      {
+        event: expect.objectContaining({
+          type: 'comment.updated',
+          data: expect.objectContaining({ id: 'c1', authorId: 'deleted-user', authorUsername: null, content: 'hello' }),
+        }),
+        ownerId: undefined,
+      },
+    ]);
+    const rejected = await stored({ ...anonymised, status: 'rejected' });
+    expect(rejected[0].event.data).toMatchObject({ status: 'rejected', content: null });
+    expect(await stored({ ...anonymised, deleted: true })).toEqual([]);
+    expect(await stored(undefined)).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
 
 /**
  * Outbound events: the table's stream is the outbox. A record that means an event (a post
- * published, edited or deleted, a comment created, a user registered) is stored with one pending delivery
+ * published, edited or deleted, a comment created or anonymised by an erasure, a user registered) is stored with one pending delivery
  * per webhook, in one transaction conditioned on the event being new (its id comes from the
  * record): a record delivered twice stores and sends nothing more. An event whose user is erased
  * by the time its record is handled is stored without that user's id. Sending is the
@@ -24,7 +24,8 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * A record may be handled long after its write (a dead letter replayed hours later, a worker that
  * was down): a publication or a new comment is announced only if it is still so when handled, read
  * consistently (one GetItem), so a receiver never gets `post.published` (or `post.scheduled`, or an
- * edit's `post.updated`) for a post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4),
+ * edit's `post.updated`) for a post deleted or withdrawn since, nor a comment's text after it was rejected or deleted (review-3 #4;
+ * `comment.updated`, an erasure's anonymisation of a comment, likewise),
  * nor `post.unpublished` for a post live again since, nor an edit's `post.updated` after a newer save
  * of the post (whose own event stands: review 21b L-a).
  */
@@ -77,7 +78,7 @@ export class OutboundEventsHandler implements StreamHandler {
       const current = await this.posts.findSummary(String(event.data.id));
       return current && isLive(current, this.clock.now()) ? undefined : mapped;
     }
-    if (event.type === 'comment.created') {
+    if (event.type === 'comment.created' || event.type === 'comment.updated') {
       const current = await this.comments.findAtPath(String(event.data.postId), String(change.newImage?.path));
       if (!current || current.deleted || current.id !== event.data.id) return undefined;
       if (current.status === 'approved' || event.data.content === null) return mapped;

@@ -283,8 +283,8 @@ export interface paths {
         };
         /**
          * List outbound events (admin)
-         * @description `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`
-         *     `user.registered` and `user.renamed` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
+         * @description `post.published`, `post.scheduled`, `post.updated`, `post.unpublished`, `post.deleted`, `comment.created`,
+         *     `comment.updated`, `user.registered` and `user.renamed` (docs/streams.md gives each one's `data`), newest first, as webhooks receive them; kept 30 days. Per read, one index Query per shard of the listing (8, in parallel). A page short of events past their 30 days (not deleted yet) reads on for the missing count (at most 2 more reads): empty with a `nextCursor` only when 3 reads in a row found none to show, so page on until `nextCursor` is null.
          */
         get: operations["adminEventsList"];
         put?: never;
@@ -2284,7 +2284,7 @@ export interface components {
              */
             occurredAt: string;
             /** @enum {string} */
-            type: "post.published" | "post.scheduled" | "post.updated" | "post.unpublished" | "post.deleted" | "comment.created" | "user.registered" | "user.renamed";
+            type: "post.published" | "post.scheduled" | "post.updated" | "post.unpublished" | "post.deleted" | "comment.created" | "comment.updated" | "user.registered" | "user.renamed";
         };
         OutboundEventPageDto: {
             items: components["schemas"]["OutboundEventDto"][];
