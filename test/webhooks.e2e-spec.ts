@@ -1,6 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { batchWriteAll } from '../src/dynamo/batch.js';
 import { EventIndexKeys, Keys } from '../src/dynamo/keys.js';
@@ -709,6 +709,29 @@ describe('outbound events and webhooks (e2e)', () => {
       { type: 'post.published', data: expect.objectContaining({ publishedAt: soon }) },
     ]);
     for (const post of [withdrawn, deleted, moved, suspended]) expect(published(ok, post.id)).toEqual([]);
+    // Their deliveries say what happened (session 23: each read "event gone").
+    const delivery = async (post: { id: string }, at: string) =>
+      (
+        await t.db.send(
+          new GetCommand({
+            TableName: t.tableName,
+            Key: Keys.webhookDelivery(deferredPublicationId(post.id, at), webhookTarget(ok.url)),
+            ConsistentRead: true,
+          }),
+        )
+      ).Item;
+    expect(await delivery(withdrawn, soon)).toMatchObject({
+      state: 'dropped',
+      lastError: 'withdrawn: post unscheduled (draft) before its time',
+    });
+    expect(await delivery(deleted, soon)).toMatchObject({
+      state: 'dropped',
+      lastError: 'withdrawn: post deleted before its time',
+    });
+    expect(await delivery(moved, soon)).toMatchObject({
+      lastError: 'withdrawn: post rescheduled or published at another time',
+    });
+    expect(await delivery(suspended, soon)).toMatchObject({ lastError: expect.stringMatching(/^withdrawn: /) });
     // Listed for admins once sent, at the post's time.
     expect(sent.id).toBe(deferredPublicationId(onTime.id, soon));
     expect((await listedIds()).filter((id) => id === sent.id)).toHaveLength(1);

@@ -63,13 +63,16 @@ describe('a scheduled post’s held-back post.published', () => {
   });
 
   it('sends nothing for a post deleted, withdrawn, rescheduled or anonymised before its time', () => {
-    expect(publicationAt('evt_1', held, undefined)).toEqual({ withdrawn: 'post withdrawn before its time' });
+    // Each says what happened (session 23), for the deliveries' lastError.
+    expect(publicationAt('evt_1', held, undefined)).toEqual({ withdrawn: 'post deleted before its time' });
     expect(publicationAt('evt_1', held, post({ status: 'draft' }))).toEqual({
-      withdrawn: 'post withdrawn before its time',
+      withdrawn: 'post unscheduled (draft) before its time',
     });
-    expect(publicationAt('evt_1', held, post({ status: 'archived' }))).toHaveProperty('withdrawn');
+    expect(publicationAt('evt_1', held, post({ status: 'archived' }))).toEqual({
+      withdrawn: 'post unscheduled (archived) before its time',
+    });
     expect(publicationAt('evt_1', held, post({ publishedAt: '2026-12-02T09:00:00.000Z' }))).toEqual({
-      withdrawn: 'post rescheduled',
+      withdrawn: 'post rescheduled or published at another time',
     });
     // Published at once instead (an earlier time): that publication's own event stands.
     expect(publicationAt('evt_1', held, post({ publishedAt: '2026-11-29T09:00:00.000Z' }))).toHaveProperty('withdrawn');

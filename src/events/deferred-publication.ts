@@ -61,8 +61,9 @@ export function publicationAt(
   deferred: DeferredPublication,
   post: Item | undefined,
 ): { event: OutboundEvent } | { withdrawn: string } {
-  if (!post || post.status !== 'published') return { withdrawn: 'post withdrawn before its time' };
-  if (post.publishedAt !== deferred.publishedAt) return { withdrawn: 'post rescheduled' };
+  if (!post) return { withdrawn: 'post deleted before its time' };
+  if (post.status !== 'published') return { withdrawn: `post unscheduled (${String(post.status)}) before its time` };
+  if (post.publishedAt !== deferred.publishedAt) return { withdrawn: 'post rescheduled or published at another time' };
   if (post.authorId !== deferred.authorId) return { withdrawn: 'post no longer its author’s' };
   return {
     event: { id: eventId, type: 'post.published', occurredAt: deferred.publishedAt, data: postData(post) },

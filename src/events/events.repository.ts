@@ -389,10 +389,16 @@ export class EventsRepository {
 
   /**
    * The JSON bodies of events by id (one BatchGetItem per 100); an erased or expired event is
-   * missing, and so is a held-back publication withdrawn before its time. A held-back one due now
-   * is settled first (`publishDeferred`: one consistent GetItem of the post and one write).
+   * missing, and so is a held-back publication withdrawn before its time, whose reason goes into
+   * `withdrawn` (by event id) for its deliveries' `lastError` (session 23: they read "event gone").
+   * A held-back one due now is settled first (`publishDeferred`: one consistent GetItem of the post
+   * and one write).
    */
-  async payloads(eventIds: readonly string[], now: Date): Promise<Map<string, string>> {
+  async payloads(
+    eventIds: readonly string[],
+    now: Date,
+    withdrawn = new Map<string, string>(),
+  ): Promise<Map<string, string>> {
     const items = await batchGetAll(
       this.db,
       this.tableName,
@@ -400,13 +406,15 @@ export class EventsRepository {
     );
     const bodies = await Promise.all(
       items
-        .filter((item) => !isExpired(item, now) && item.withdrawn === undefined)
+        .filter((item) => !isExpired(item, now))
         .map(async (item) => {
-          const body = item.heldBack ? await this.publishDeferred(item) : (item.payload as string);
-          return [item.id as string, body] as const;
+          const settled = item.heldBack ? await this.publishDeferred(item) : item;
+          if (settled.withdrawn === undefined) return [item.id as string, settled.payload] as const;
+          withdrawn.set(item.id as string, String(settled.withdrawn));
+          return [item.id as string, undefined] as const;
         }),
     );
-    return new Map(bodies.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
+    return new Map(bodies.filter((entry): entry is readonly [string, string] => typeof entry[1] === 'string'));
   }
 
   /**
@@ -415,9 +423,10 @@ export class EventsRepository {
    * same author, stores the body as the post is now and lists the event, in one transaction with a
    * check that the author's account is neither suspended, deactivated nor gone; else marks the event
    * `withdrawn` (its deliveries are then dropped). Either write is conditioned on the event still
-   * being held back: another instance's settling stands, read back. The body, or none.
+   * being held back: another instance's settling stands, read back. The event as settled: its
+   * `payload`, or why it was `withdrawn` (neither when it is gone).
    */
-  private async publishDeferred(item: Record<string, unknown>): Promise<string | undefined> {
+  private async publishDeferred(item: Record<string, unknown>): Promise<{ payload?: unknown; withdrawn?: unknown }> {
     const id = item.id as string;
     const deferred = item.heldBack as DeferredPublication;
     const { Item: post } = await this.db.send(
@@ -442,7 +451,7 @@ export class EventsRepository {
     try {
       if ('withdrawn' in outcome) {
         await withdraw(outcome.withdrawn);
-        return undefined;
+        return { withdrawn: outcome.withdrawn };
       }
       const payload = JSON.stringify(outcome.event);
       try {
@@ -470,11 +479,12 @@ export class EventsRepository {
             onConditionFailed: () => new AuthorOut(),
           },
         ]);
-        return payload;
+        return { payload };
       } catch (error) {
         if (!(error instanceof AuthorOut)) throw error;
-        await withdraw('author suspended, deactivated or erased');
-        return undefined;
+        const reason = 'author suspended, deactivated or erased';
+        await withdraw(reason);
+        return { withdrawn: reason };
       }
     } catch (error) {
       if (!(error instanceof AlreadySettled)) throw error;
@@ -482,7 +492,7 @@ export class EventsRepository {
       const { Item: settled } = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: Keys.outboundEvent(id), ConsistentRead: true }),
       );
-      return settled && !settled.heldBack && settled.withdrawn === undefined ? (settled.payload as string) : undefined;
+      return settled && !settled.heldBack ? settled : {};
     }
   }
 

@@ -103,7 +103,10 @@ describe('EventsRepository.payloads: a scheduled post’s held-back post.publish
       transact: () => Promise.reject(canceled('ConditionalCheckFailed', 'None')),
       settled: withdrawn,
     });
-    expect((await second.repository.payloads([ID], NOW)).has(ID)).toBe(false);
+    const reasons = new Map<string, string>();
+    expect((await second.repository.payloads([ID], NOW, reasons)).has(ID)).toBe(false);
+    // The reason it was withdrawn with, for the deliveries' lastError (session 23).
+    expect(reasons.get(ID)).toBe('post rescheduled');
     // Erased with its author meanwhile: nothing to read back, nothing sent.
     const third = setUp({ post, transact: () => Promise.reject(canceled('ConditionalCheckFailed', 'None')) });
     expect((await third.repository.payloads([ID], NOW)).has(ID)).toBe(false);
@@ -111,12 +114,15 @@ describe('EventsRepository.payloads: a scheduled post’s held-back post.publish
 
   it('withdraws it when the author is suspended, deactivated or gone, or the post moved', async () => {
     const suspended = setUp({ post, transact: () => Promise.reject(canceled('None', 'ConditionalCheckFailed')) });
-    expect((await suspended.repository.payloads([ID], NOW)).has(ID)).toBe(false);
+    const reasons = new Map<string, string>();
+    expect((await suspended.repository.payloads([ID], NOW, reasons)).has(ID)).toBe(false);
+    expect(reasons.get(ID)).toBe('author suspended, deactivated or erased');
     expect(suspended.of(UpdateCommand)[0].input.ExpressionAttributeValues).toEqual(
       expect.objectContaining({ ':u0': 'author suspended, deactivated or erased' }),
     );
     const moved = setUp({ post: { ...post, publishedAt: '2026-12-02T09:00:00.000Z' } });
-    expect((await moved.repository.payloads([ID], NOW)).has(ID)).toBe(false);
+    expect((await moved.repository.payloads([ID], NOW, reasons)).has(ID)).toBe(false);
+    expect(reasons.get(ID)).toBe('post rescheduled or published at another time');
     expect(moved.of(TransactWriteCommand)).toHaveLength(0);
     expect(moved.of(UpdateCommand)).toHaveLength(1);
     // Another instance sent it meanwhile (its withdrawal's condition failed): that body goes out.
@@ -130,7 +136,9 @@ describe('EventsRepository.payloads: a scheduled post’s held-back post.publish
 
   it('reads nothing more for one withdrawn already, and sends a settled one as stored', async () => {
     const gone = setUp({ event: { ...Keys.outboundEvent(ID), id: ID, withdrawn: 'post rescheduled' } });
-    expect((await gone.repository.payloads([ID], NOW)).size).toBe(0);
+    const reasons = new Map<string, string>();
+    expect((await gone.repository.payloads([ID], NOW, reasons)).size).toBe(0);
+    expect(reasons.get(ID)).toBe('post rescheduled');
     expect(gone.of(GetCommand)).toHaveLength(0);
     const sent = setUp({ event: { ...Keys.outboundEvent(ID), id: ID, payload: '{"stored":1}' } });
     expect((await sent.repository.payloads([ID], NOW)).get(ID)).toBe('{"stored":1}');

@@ -33,6 +33,8 @@ function setUp(
   const migration = { retired: true };
   const keyOf = (d: WebhookDelivery) => `${d.eventId}.${d.target}`;
   const payloads = new Map<string, string>();
+  /** Held-back publications withdrawn at their time, and why. */
+  const withdrawnReasons = new Map<string, string>();
   const due = (now: Date) =>
     deliveries.filter((d) => d.state === 'pending' && d.nextAttemptAt <= now.toISOString()).map((d) => ({ ...d }));
   /** A delivery stored by this process (its due time announced), or with `elsewhere` by another one. */
@@ -85,9 +87,10 @@ function setUp(
     ),
     legacyDueRetired: jest.fn(() => Promise.resolve(migration.retired)),
     legacyDueAny: jest.fn((now: Date) => Promise.resolve(due(now).some((d) => legacy.has(keyOf(d))))),
-    payloads: jest.fn((ids: readonly string[]) =>
-      Promise.resolve(new Map(ids.filter((id) => payloads.has(id)).map((id) => [id, payloads.get(id)!]))),
-    ),
+    payloads: jest.fn((ids: readonly string[], _now: Date, withdrawn?: Map<string, string>) => {
+      for (const id of ids) if (withdrawnReasons.has(id)) withdrawn?.set(id, withdrawnReasons.get(id)!);
+      return Promise.resolve(new Map(ids.filter((id) => payloads.has(id)).map((id) => [id, payloads.get(id)!])));
+    }),
     claim: jest.fn((d: WebhookDelivery, nextAttemptAt: Date) => {
       const stored = find(d);
       // Conditional on the attempts it read: a round that read it before another claimed it loses.
@@ -145,6 +148,7 @@ function setUp(
     clock,
     deliveries,
     payloads,
+    withdrawnReasons,
     enqueue,
     events: repository,
     sender,
@@ -257,19 +261,24 @@ describe('WebhookDispatcher', () => {
   });
 
   it('drops, without a call, a delivery (in the old partition) to a webhook no longer configured or of an event that is gone', async () => {
-    const { dispatcher, enqueue, payloads, sender, events, outcomes, migration } = setUp([A]);
+    const { dispatcher, enqueue, payloads, withdrawnReasons, sender, events, outcomes, migration } = setUp([A]);
     // What the old partition holds for a webhook no longer configured is dropped too.
     migration.retired = false;
     enqueue('e1', 'https://removed.example/hook', {}, true);
     enqueue('e2', A);
     payloads.delete('e2');
-    expect(await dispatcher.dispatchDue()).toBe(2);
+    // A held-back post.published withdrawn at its time says why (session 23: it read "event gone").
+    enqueue('e3', A);
+    payloads.delete('e3');
+    withdrawnReasons.set('e3', 'post deleted before its time');
+    expect(await dispatcher.dispatchDue()).toBe(3);
     expect(sender.send).not.toHaveBeenCalled();
     expect(events.dropped.mock.calls.map(([d, reason]) => [d.eventId, reason]).sort()).toEqual([
       ['e1', 'webhook no longer configured'],
       ['e2', 'event gone (erased or expired)'],
+      ['e3', 'withdrawn: post deleted before its time'],
     ]);
-    expect(outcomes).toEqual(['dropped', 'dropped']);
+    expect(outcomes).toEqual(['dropped', 'dropped', 'dropped']);
   });
 
   it('concurrent calls share one round: every attempt is sent once', async () => {

@@ -277,7 +277,8 @@ export class WebhookDispatcher {
     if (due.length === 0) return 0;
     // A removed webhook's deliveries are dropped: their events' bodies are not read.
     const sent = due.filter((d) => this.targets.has(d.target));
-    const payloads = await this.events.payloads([...new Set(sent.map((d) => d.eventId))], now);
+    const withdrawn = new Map<string, string>();
+    const payloads = await this.events.payloads([...new Set(sent.map((d) => d.eventId))], now, withdrawn);
     let started = 0;
     for (const delivery of due) {
       const key = deliveryKey(delivery);
@@ -286,7 +287,8 @@ export class WebhookDispatcher {
       if (busy >= WEBHOOK_IN_FLIGHT_PER_TARGET || this.inFlight.has(key)) continue;
       this.busy.set(delivery.target, busy + 1);
       started++;
-      const attempt = this.attempt(delivery, payloads.get(delivery.eventId))
+      const body = payloads.get(delivery.eventId);
+      const attempt = this.attempt(delivery, body ?? { withdrawn: withdrawn.get(delivery.eventId) })
         .then(
           (changed) => {
             if (changed) counted.changed++;
@@ -392,15 +394,17 @@ export class WebhookDispatcher {
     return this.events.legacyDueDeliveries(now, limit, skip, this.legacyPosition);
   }
 
-  /** Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round took it. */
-  private async attempt(delivery: WebhookDelivery, body: string | undefined): Promise<boolean> {
+  /**
+   * Whether the delivery changed (an attempt made, dropped, dead-lettered); false when another round
+   * took it. No body: the event is gone, or a held-back publication was withdrawn (why, if known).
+   */
+  private async attempt(delivery: WebhookDelivery, body: string | { withdrawn?: string }): Promise<boolean> {
     const outcomes = this.metrics.webhookDeliveries();
     const url = this.targets.get(delivery.target)?.url;
-    if (!url || body === undefined) {
-      const dropped = await this.events.dropped(
-        delivery,
-        url ? 'event gone (erased or expired)' : 'webhook no longer configured',
-      );
+    if (!url || typeof body !== 'string') {
+      const gone =
+        typeof body !== 'string' && body.withdrawn ? `withdrawn: ${body.withdrawn}` : 'event gone (erased or expired)';
+      const dropped = await this.events.dropped(delivery, url ? gone : 'webhook no longer configured');
       if (dropped) outcomes.inc({ outcome: 'dropped' });
       return dropped;
     }

@@ -143,7 +143,7 @@ export class AppMetrics {
 
   /**
    * Webhook delivery attempts and their ends, by outcome: `delivered`, `failed` (retried later),
-   * `dead` (dead-lettered after 8), `dropped` (webhook unconfigured or event gone). Issue 17.
+   * `dead` (dead-lettered after 8), `dropped` (webhook unconfigured, event gone or withdrawn). Issue 17.
    */
   webhookDeliveries(): Counter<'outcome'> {
     this.webhooks ??= new Counter({
