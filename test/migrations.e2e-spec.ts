@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteItemCommand, GetItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { deferredPublicationId } from '../src/events/deferred-publication.js';
 import { checkCounts } from '../src/admin-tools/count-check.js';
 import { parentCommentKey } from '../src/comments/comment-keys.js';
 import { Keys } from '../src/dynamo/keys.js';
@@ -23,6 +24,7 @@ import { MigrationInterrupted, runMigrations } from '../src/migrations/runner.js
 import { checkMigrationsAtStart } from '../src/migrations/startup-check.js';
 import { MigrationsPendingError, migrationStatuses, readMigrationState } from '../src/migrations/state.js';
 import { commandEnv } from './helpers/built-scripts.js';
+import { processStream } from './helpers/stream.js';
 import { exportedLines, importFixture, scratchDir, silent } from './helpers/data-files.js';
 import { toOldLayout, writeOldLayoutEvents, writeOldLayoutItems } from './helpers/old-layout.js';
 import { ADMIN_ENV, createTestApp, dynamoCost, signInAdmin, signUp, type TestApp } from './helpers/test-app.js';
@@ -138,7 +140,7 @@ describe('db:migrate (e2e)', () => {
       const online = { ...old.config, migrations: { allowOnlinePending: true } };
       // 0004 to 0012 are offline: even then the app refuses, naming them.
       await expect(checkMigrationsAtStart(online, { warn: () => undefined })).rejects.toThrow(
-        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user, 0013-webhook-due-partitions \(online\), 0014-plain-legacy-text \(online\)\./,
+        /0003-post-link-summaries \(online\), 0004-comment-pointer-index, 0005-published-post-counters, 0006-shard-listing-partitions, 0007-like-places, 0008-like-shards, 0009-feed-day-counts, 0010-comment-pointer-partitions, 0011-shard-moderation-queue, 0012-feed-days-for-every-user, 0013-webhook-due-partitions \(online\), 0014-plain-legacy-text \(online\), 0015-held-back-publications \(online\)\./,
       );
       await checkMigrationsAtStart(
         online,
@@ -151,6 +153,7 @@ describe('db:migrate (e2e)', () => {
         'Migration 0003-post-link-summaries is pending; serving while it runs (it is online).',
         'Migration 0013-webhook-due-partitions is pending; serving while it runs (it is online).',
         'Migration 0014-plain-legacy-text is pending; serving while it runs (it is online).',
+        'Migration 0015-held-back-publications is pending; serving while it runs (it is online).',
       ]);
       // An offline migration is never skipped.
       const offline = MIGRATIONS.map((m) => ({ ...m, online: false }));
@@ -320,6 +323,7 @@ describe('db:migrate (e2e)', () => {
         '0012-feed-days-for-every-user',
         '0013-webhook-due-partitions',
         '0014-plain-legacy-text',
+        '0015-held-back-publications',
       ]);
       expect(runs[1].changed).toBe(legacyCounts.size);
 
@@ -675,6 +679,7 @@ describe('db:migrate (e2e)', () => {
         '0012-feed-days-for-every-user',
         '0013-webhook-due-partitions',
         '0014-plain-legacy-text',
+        '0015-held-back-publications',
       ]);
       expect(runs[0].changed).toBe(userIds.length - before.length);
       const after = await feedDays();
@@ -748,6 +753,8 @@ describe('db:migrate (e2e)', () => {
       expect(runs.map((run) => [run.label, run.changed])).toEqual([
         ['0013-webhook-due-partitions', 3],
         ['0014-plain-legacy-text', 0],
+        // The fixture's post scheduled for 2026-12-02, while that is ahead (and no delivery's webhook is unknown).
+        ['0015-held-back-publications', expect.any(Number)],
       ]);
       const moved = (await pending()).sort((a, b) => (String(a.PK) < String(b.PK) ? -1 : 1));
       expect(moved).toEqual(old.map((item) => ({ ...item, GSI1PK: `WEBHOOKS#DUE#${target}` })));
@@ -959,6 +966,111 @@ describe('db:migrate (e2e)', () => {
         .expect(200);
     } finally {
       await t.close();
+    }
+  });
+
+  it("0015 holds back the post.published of a post scheduled before session 22, sent once at its time; a removed webhook's pending deliveries dropped; once", async () => {
+    const calls: { id: string; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        calls.push({ id: String(req.headers['x-webhook-id']), body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    const env = { WEBHOOK_URLS: url, WEBHOOK_SECRET: 'migration-secret-0123456789abcdefghijklmnopqrstuvwxyz' };
+    const t = await createTestApp(env);
+    try {
+      const target = webhookTarget(url);
+      const author = await signUp(t);
+      const post = (
+        await t.api
+          .post('/api/v1/posts')
+          .set('authorization', author.bearer)
+          .send({ title: 'Scheduled long ago', content: 'x' })
+          .expect(201)
+      ).body as { id: string };
+      const at = new Date(Date.now() + 3_600_000).toISOString();
+      await t.api
+        .post(`/api/v1/posts/${post.id}/publish`)
+        .set('authorization', author.bearer)
+        .send({ publishAt: at })
+        .expect(200);
+      await processStream(t);
+      // As the version before session 22 left it: the post.scheduled stored, nothing held back.
+      const held = deferredPublicationId(post.id, at);
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: Keys.outboundEvent(held) }));
+      await t.db.send(new DeleteCommand({ TableName: t.tableName, Key: Keys.webhookDelivery(held, target) }));
+      // A webhook removed before session 22: its pending delivery, its target never in WEBHOOKS#TARGETS.
+      const removed = 'abcdefabcdef0123';
+      const event = { id: 'evt_removed', type: 'user.registered', occurredAt: t.clock.now().toISOString(), data: {} };
+      expect(await t.app.get(EventsRepository).record(event as never, undefined, [removed], t.clock.now())).toBe(
+        'stored',
+      );
+      const dispatcher = t.app.get(WebhookDispatcher);
+      await dispatcher.dispatchDue(); // this process now knows its partitions: the removed one is not among them
+      const sent = () => calls.filter((call) => call.id === held);
+
+      // The table as the version before left it: at layout 14.
+      await t.db.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key: Keys.migrationBaseline,
+          UpdateExpression: 'SET version = :v',
+          ExpressionAttributeValues: { ':v': 14 },
+        }),
+      );
+      const runs = await runMigrations({ client: t.client, tableName: t.tableName, migrations: MIGRATIONS });
+      // The post marked, the removed webhook added to the set.
+      expect(runs.map((run) => [run.label, run.changed])).toEqual([['0015-held-back-publications', 2]]);
+      const summary = (await t.queryPartition(`POST#${post.id}`)).find((item) => item.SK === 'POST');
+      expect(summary?.publicationHeldBack).toBe(at);
+      await processStream(t);
+      const heldEvent = await t.queryPartition(Keys.outboundEvent(held).PK);
+      expect(heldEvent.find((item) => item.SK === 'EVENT')?.heldBack).toEqual({
+        postId: post.id,
+        publishedAt: at,
+        authorId: author.userId,
+      });
+      expect(heldEvent.find((item) => item.target === target)).toMatchObject({ state: 'pending', nextAttemptAt: at });
+      await dispatcher.dispatchDue();
+      expect(sent()).toEqual([]);
+
+      // At its time, post.published goes out once, with the post as it is.
+      t.clock.set(new Date(Date.parse(at) + 1000));
+      await dispatcher.dispatchDue();
+      expect(sent().map((call) => JSON.parse(call.body) as { type: string; data: Record<string, unknown> })).toEqual([
+        expect.objectContaining({
+          type: 'post.published',
+          data: expect.objectContaining({ id: post.id, title: 'Scheduled long ago', publishedAt: at }),
+        }),
+      ]);
+      // Run again: nothing changes, nothing more is sent.
+      const [again] = (await rerunFromScratch(t, 15)).filter((r) => r.label === '0015-held-back-publications');
+      expect(again.changed).toBe(0);
+      await processStream(t);
+      await dispatcher.dispatchDue();
+      expect(sent()).toHaveLength(1);
+
+      // The next dispatcher to start finds the removed webhook in the set and drops its delivery, unsent.
+      const later = await createTestApp(env, { tableName: t.tableName });
+      try {
+        await later.app.get(WebhookDispatcher).dispatchDue();
+      } finally {
+        await later.app.close(); // not `close()`: that deletes the shared table
+      }
+      const deliveries = await t.queryPartition(Keys.outboundEvent('evt_removed').PK);
+      expect(deliveries.find((item) => item.target === removed)).toMatchObject({
+        state: 'dropped',
+        lastError: 'webhook no longer configured',
+      });
+      expect(calls.filter((call) => call.id === 'evt_removed')).toEqual([]);
+    } finally {
+      await t.close();
+      receiver.close();
     }
   });
 

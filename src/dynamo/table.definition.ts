@@ -56,7 +56,7 @@ export type GsiName = keyof typeof GSI;
  * The layout of the data this code writes: the version of the last migration in
  * `src/migrations/`. A table created by this code starts at it (see `ensureTable`).
  */
-export const TABLE_LAYOUT_VERSION = 14;
+export const TABLE_LAYOUT_VERSION = 15;
 
 /** Numeric epoch seconds; DynamoDB TTL deletes the item some time after it passes. */
 export const TTL_ATTRIBUTE = 'ttl';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { StreamItemType } from '../dynamo/item-types.js';
 import { DELETED_USER_ID } from '../identity/account.js';
 import type { Item, ItemChange } from '../dynamo/stream-record.js';
+import { PUBLICATION_HELD_BACK } from '../migrations/0015-held-back-publications.js';
 import { OUTBOUND_EVENT_TYPES, type OutboundEventType } from '../config/app-config.js';
 
 // The list lives with the configuration, which validates WEBHOOK_URLS' event filters against it.
@@ -22,6 +23,11 @@ export interface OutboundEvent {
 export interface MappedEvent {
   event: OutboundEvent;
   ownerId: string | undefined;
+  /**
+   * A `post.scheduled` not to be stored or sent again: only its held-back `post.published` is
+   * (migration 0015's mark on a post scheduled before session 22).
+   */
+  holdBackOnly?: true;
 }
 
 /** `evt_` and 32 hex characters of the SHA-256 of the record's event id (else its sequence number and key). */
@@ -136,6 +142,12 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
     if (after.status === 'published') {
       // A new publication, or a schedule moved (rescheduled, or published now instead).
       const isNew = before?.status !== 'published' || before.publishedAt !== after.publishedAt;
+      if (!isNew && isHeldBackMark(before, after)) {
+        // Migration 0015 marked a post scheduled before session 22: its post.published is held back
+        // now (the handler stores only that), while its time is ahead; its post.scheduled went out then.
+        const data = { id: String(after.id), publishedAt: str(after.publishedAt), version: versionOf(after) };
+        return { ...make('post.scheduled', data, undefined), holdBackOnly: true };
+      }
       if (!isNew) {
         // An edit: announced only while the post is out (a scheduled post's content is not public).
         const edited = isEdit(before, after, change) && !aheadOfWrite(after, change);
@@ -179,6 +191,16 @@ export function outboundEventOf(change: ItemChange, itemType: StreamItemType): M
   }
   return undefined;
 }
+
+/**
+ * Migration 0015's mark (`publicationHeldBack`, set to the post's `publishedAt`) newly on a post
+ * scheduled at its last write: its `post.published` is to be held back.
+ */
+const isHeldBackMark = (before: Item | undefined, after: Item): boolean =>
+  typeof after[PUBLICATION_HELD_BACK] === 'string' &&
+  after[PUBLICATION_HELD_BACK] === after.publishedAt &&
+  before?.[PUBLICATION_HELD_BACK] !== after[PUBLICATION_HELD_BACK] &&
+  (str(after.updatedAt) ?? '') < String(after.publishedAt);
 
 /** A comment's public fields, its text only while it is approved (`comment.created`, `comment.updated`). */
 function commentData(image: Item): OutboundEvent['data'] {

@@ -9,6 +9,7 @@ import { likeShards } from './0008-like-shards.js';
 import { commentPointerPartitions } from './0010-comment-pointer-partitions.js';
 import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import { MAX_ITEM_BYTES, plainLegacyText, plainValueOf } from './0014-plain-legacy-text.js';
+import { heldBackPublications, PUBLICATION_HELD_BACK } from './0015-held-back-publications.js';
 import { itemSize } from '../admin-tools/dynamodb-json.js';
 import { MAX_CONTENT_BYTES } from '../posts/dto/post.dto.js';
 import { shardOf } from '../dynamo/sharding.js';
@@ -366,5 +367,69 @@ describe('0014-plain-legacy-text', () => {
     expect(plainLegacyText.migrate(keyOnly)).toBeUndefined();
     for (const entity of ['User', 'Profile', 'Post', 'PostContent', 'PostLink', 'Comment', 'Tag', 'Category'])
       expect(Object.values(plainLegacyText.filter.values)).toContainEqual({ S: entity });
+  });
+});
+
+describe('0015-held-back-publications', () => {
+  const AHEAD = new Date(Date.now() + 86_400_000).toISOString();
+  const PAST = '2026-01-01T00:00:00.000Z';
+  const post = (over: Record<string, { S: string }> = {}) => ({
+    PK: { S: 'POST#p1' },
+    SK: { S: 'POST' },
+    entity: { S: 'Post' },
+    status: { S: 'published' },
+    publishedAt: { S: AHEAD },
+    updatedAt: { S: PAST },
+    ...over,
+  });
+  /** A client whose GetItem of WEBHOOKS#TARGETS answers with `targets`. */
+  const context = (targets?: string[]) => {
+    const reads: unknown[] = [];
+    const client = {
+      send: (command: { input: unknown }) => {
+        reads.push(command.input);
+        return Promise.resolve({ Item: targets ? { targets: { SS: targets } } : undefined });
+      },
+    };
+    return { reads, context: { client: client as never, tableName: 't' } };
+  };
+
+  it('marks a post still scheduled for its time, once; not a post whose time came, nor a draft', async () => {
+    const { reads, context: ctx } = context();
+    const update = (await heldBackPublications.migrate(post(), ctx))!;
+    expect(update).toMatchObject({
+      updateExpression: 'SET #held = :at',
+      names: { '#held': PUBLICATION_HELD_BACK },
+      values: { ':at': { S: AHEAD } },
+    });
+    // Only while the post is still published at that time, and not marked for it already.
+    expect(update.conditionExpression).toContain('publishedAt = :at');
+    expect(update.conditionExpression).toContain('#held <> :at');
+    expect(await heldBackPublications.migrate(post({ [PUBLICATION_HELD_BACK]: { S: AHEAD } }), ctx)).toBeUndefined();
+    expect(await heldBackPublications.migrate(post({ publishedAt: { S: PAST } }), ctx)).toBeUndefined();
+    expect(await heldBackPublications.migrate(post({ status: { S: 'draft' } }), ctx)).toBeUndefined();
+    expect(reads).toEqual([]);
+  });
+
+  it("adds a pending delivery's webhook to WEBHOOKS#TARGETS when the set lacks it; nothing for a delivery done", async () => {
+    const delivery = {
+      PK: { S: 'EVENT#e1' },
+      SK: { S: 'DELIVERY#0123456789abcdef' },
+      entity: { S: 'WebhookDelivery' },
+      state: { S: 'pending' },
+      target: { S: '0123456789abcdef' },
+    };
+    const unknown = context(['fedcba9876543210']);
+    const update = (await heldBackPublications.migrate(delivery, unknown.context))!;
+    expect(update).toMatchObject({
+      key: { PK: { S: 'WEBHOOKS#TARGETS' }, SK: { S: 'TARGETS' } },
+      updateExpression: 'SET #entity = :entity ADD targets :target',
+      values: expect.objectContaining({ ':target': { SS: ['0123456789abcdef'] } }),
+    });
+    expect(unknown.reads).toEqual([expect.objectContaining({ ConsistentRead: true })]);
+    expect(await heldBackPublications.migrate(delivery, context(['0123456789abcdef']).context)).toBeUndefined();
+    expect(await heldBackPublications.migrate(delivery, context().context)).toBeDefined();
+    const done = { ...delivery, state: { S: 'delivered' } };
+    expect(await heldBackPublications.migrate(done, unknown.context)).toBeUndefined();
   });
 });

@@ -12,6 +12,7 @@ import { shardModerationQueue } from './0011-shard-moderation-queue.js';
 import { feedDaysForEveryUser } from './0012-feed-days-for-every-user.js';
 import { webhookDuePartitions } from './0013-webhook-due-partitions.js';
 import { plainLegacyText } from './0014-plain-legacy-text.js';
+import { heldBackPublications } from './0015-held-back-publications.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   feedDaysForEveryUser,
   webhookDuePartitions,
   plainLegacyText,
+  heldBackPublications,
 ];

@@ -210,6 +210,28 @@ describe('OutboundEventsHandler: a scheduled post’s post.published, held back 
     expect(recorded[2].event.id).not.toBe(recorded[0].event.id);
   });
 
+  it('for migration 0015’s mark on a post scheduled before session 22, stores only the held-back post.published', async () => {
+    const old = summary({ publishedAt: AHEAD, updatedAt: LIVE_SINCE, version: 3 });
+    const marked = { ...old, publicationHeldBack: AHEAD } as PostSummary;
+    const { handler, recorded } = setUp(marked);
+    await handler.handle(modify(old, marked));
+    expect(recorded).toEqual([
+      {
+        event: expect.objectContaining({ id: deferredPublicationId('p1', AHEAD), type: 'post.published' }),
+        ownerId: 'u1',
+        deferred: { postId: 'p1', publishedAt: AHEAD, authorId: 'u1' },
+      },
+    ]);
+    // Handled after the post was withdrawn or rescheduled: nothing (the re-check of post.scheduled).
+    const late = setUp(summary({ status: 'draft', publishedAt: undefined }));
+    await late.handler.handle(modify(old, marked));
+    expect(late.recorded).toEqual([]);
+    // The mark written again, or left on the post by a later save: nothing.
+    const again = setUp(marked);
+    await again.handler.handle(modify(marked, { ...marked, title: 'Same schedule' }));
+    expect(again.recorded).toEqual([]);
+  });
+
   it('holds nothing back for an immediate publication, nor for a schedule handled after the post was moved', async () => {
     const live = summary({ publishedAt: WRITTEN, updatedAt: WRITTEN });
     const now = setUp(live);

@@ -48,7 +48,10 @@ export class OutboundEventsHandler implements StreamHandler {
     if (!mapped) return;
     const now = this.clock.now();
     const targets = this.dispatcher.targetIds(mapped.event.type);
-    const outcome = await this.events.record(mapped.event, mapped.ownerId, targets, now);
+    // Migration 0015's mark: the post.scheduled went out long ago; only its post.published is held back now.
+    const outcome = mapped.holdBackOnly
+      ? 'stored'
+      : await this.events.record(mapped.event, mapped.ownerId, targets, now);
     if (outcome === 'ownerGone') {
       // Handled after its user's erasure: the erasure already removed that user's events, so the
       // event is stored without their id (or not at all), never carrying it again.
