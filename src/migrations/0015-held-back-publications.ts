@@ -1,4 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { systemClock } from '../common/clock/clock.js';
 import { ENTITY, Keys } from '../dynamo/keys.js';
 import type { Item, ItemUpdate, Migration, MigrationContext } from './migration.js';
 
@@ -62,7 +63,8 @@ export const heldBackPublications = {
     const s = (name: string) => item[name]?.S;
     if (s('entity') === ENTITY.Post) {
       const publishedAt = s('publishedAt');
-      if (s('status') !== 'published' || !publishedAt || publishedAt <= new Date().toISOString()) return undefined;
+      if (s('status') !== 'published' || !publishedAt || publishedAt <= systemClock.now().toISOString())
+        return undefined;
       if (s(PUBLICATION_HELD_BACK) === publishedAt) return undefined;
       return {
         description: `${s('PK')}: hold back its post.published for ${publishedAt}`,
