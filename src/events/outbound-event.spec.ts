@@ -1,4 +1,5 @@
 import type { ItemChange } from '../dynamo/stream-record.js';
+import { commentImage } from '../comments/comment.testing.js';
 import { outboundEventOf, withoutOwner } from './outbound-event.js';
 
 const change = (over: Partial<ItemChange>): ItemChange => ({
@@ -156,20 +157,7 @@ describe('outboundEventOf', () => {
 
   it('maps an erasure’s anonymisation of a comment to comment.updated with no owner; no other change of a comment (session 23)', () => {
     const key = { PK: 'POST#p1', SK: 'COMMENT#x' };
-    const comment = {
-      id: 'c1',
-      postId: 'p1',
-      path: 'x',
-      authorId: 'u2',
-      authorUsername: 'bob',
-      authorName: 'Bob B',
-      status: 'approved',
-      deleted: false,
-      content: 'hello',
-      createdAt: 'then',
-      updatedAt: 'then',
-      version: 2,
-    };
+    const comment = { ...commentImage({ authorName: 'Bob B' }), version: 2 };
     const modify = (after: Record<string, unknown>) =>
       outboundEventOf(change({ key, oldImage: comment, newImage: { ...comment, ...after } }), 'comment');
     const anonymised = { authorId: 'deleted-user', authorUsername: undefined, authorName: undefined, updatedAt: 'now' };

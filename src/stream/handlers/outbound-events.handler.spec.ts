@@ -1,6 +1,7 @@
 import { SettableClock } from '../../common/clock/clock.js';
 import type { CommentsRepository } from '../../comments/comments.repository.js';
 import type { Comment } from '../../comments/comment.entity.js';
+import { commentImage } from '../../comments/comment.testing.js';
 import type { ItemChange } from '../../dynamo/stream-record.js';
 import { type DeferredPublication, deferredPublicationId } from '../../events/deferred-publication.js';
 import type { EventsRepository } from '../../events/events.repository.js';
@@ -247,18 +248,7 @@ describe('OutboundEventsHandler: a scheduled post’s post.published, held back 
 });
 
 describe('OutboundEventsHandler: an erasure’s anonymisation of a comment (comment.updated, session 23)', () => {
-  const comment = {
-    id: 'c1',
-    postId: 'p1',
-    path: 'x',
-    authorId: 'u2',
-    authorUsername: 'bob',
-    status: 'approved' as const,
-    deleted: false,
-    content: 'hello',
-    createdAt: LIVE_SINCE,
-    updatedAt: LIVE_SINCE,
-  };
+  const comment = commentImage({ createdAt: LIVE_SINCE, updatedAt: LIVE_SINCE });
   const anonymised = { ...comment, authorId: 'deleted-user', authorUsername: undefined, updatedAt: WRITTEN };
   const change: ItemChange = {
     eventId: 'rec-c',
