@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { AppConfig } from '../src/config/app-config.js';
 import { APP_CONFIG } from '../src/config/config.constants.js';
 import { Keys } from '../src/dynamo/keys.js';
 import { DynamoUsage, runWithUsage } from '../src/dynamo/request-accounting.js';
 import { EventsRepository } from '../src/events/events.repository.js';
-import { WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
+import { WEBHOOK_FORGET_AFTER_MS, WebhookDispatcher, webhookTarget } from '../src/events/webhook-dispatcher.js';
 import { WebhookSender } from '../src/events/webhook-sender.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
 import { processStream } from './helpers/stream.js';
@@ -120,5 +120,31 @@ describe('webhooks: the idle poll, and webhooks removed from WEBHOOK_URLS (e2e, 
       expect(item.GSI1PK).toBeUndefined();
     }
     expect(sent.every((url) => urls.slice(0, 2).includes(url))).toBe(true);
+
+    // Session 23: an hour on, with no dispatcher started since, the removed webhooks' emptied
+    // partitions are forgotten (one UpdateItem each), and read no more; not while another has started.
+    const targets = async () => (await t.getItem(Keys.webhookTargets.PK, Keys.webhookTargets.SK))?.targets;
+    await restarted.dispatchDue();
+    expect(await targets()).toEqual(new Set(urls.map(webhookTarget)));
+    const forget = jest.spyOn(t.app.get(EventsRepository), 'forgetTarget');
+    t.clock.advance(WEBHOOK_FORGET_AFTER_MS);
+    const another = dispatcherWith(urls.slice(0, 2));
+    await another.dispatchDue(); // started now: it waits its hour
+    await restarted.dispatchDue(); // another started since it asked: its DELETEs are refused
+    expect(await targets()).toEqual(new Set(urls.map(webhookTarget)));
+    t.clock.advance(WEBHOOK_FORGET_AFTER_MS);
+    await another.dispatchDue();
+    // Restarted's eight refused (read in one look; it tries no more), then another's eight, one UpdateItem each.
+    expect(await Promise.all(forget.mock.results.map((result) => result.value))).toEqual([
+      ...Array<boolean>(8).fill(false),
+      ...Array<boolean>(8).fill(true),
+    ]);
+    forget.mockRestore();
+    expect(await targets()).toEqual(new Set(urls.slice(0, 2).map(webhookTarget)));
+    // The two configured webhooks' partitions are read (and at most the once-a-minute look at the old one), not ten.
+    const reads = jest.spyOn(t.app.get(EventsRepository), 'dueDeliveries');
+    await another.dispatchDue();
+    expect(new Set(reads.mock.calls.map(([target]) => target))).toEqual(new Set(urls.slice(0, 2).map(webhookTarget)));
+    reads.mockRestore();
   });
 });

@@ -60,6 +60,14 @@ export interface WebhookDelivery {
   replayedAt?: string;
 }
 
+/** The webhooks any dispatcher was started with, and how many starts added to them (undefined: none yet). */
+export interface KnownTargets {
+  targets: string[];
+  generation: number | undefined;
+}
+
+const numberOr = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
 /** What a replay of a dead letter did. */
 export type ReplayOutcome = 'replayed' | 'alreadyReplayed' | 'notFound';
 
@@ -252,28 +260,64 @@ export class EventsRepository {
   /**
    * The webhooks (target ids) any dispatcher was started with, `configured` added first (review 22
    * W): those not configured now were removed from `WEBHOOK_URLS`, and their pending deliveries are
-   * to be dropped. One `UpdateItem` (`ADD` to a string set, `ALL_NEW`) of `PK=WEBHOOKS#TARGETS`; a
-   * `GetItem` when none is configured.
+   * to be dropped. One `UpdateItem` (`ADD` to a string set and 1 to `generation`, `ALL_NEW`) of
+   * `PK=WEBHOOKS#TARGETS`; a `GetItem` when none is configured. `generation` counts the starts that
+   * added: a removed webhook is forgotten only while it has not moved since (`forgetTarget`).
    */
-  async knownTargets(configured: readonly string[]): Promise<string[]> {
+  async knownTargets(configured: readonly string[]): Promise<KnownTargets> {
     const key = Keys.webhookTargets;
     if (configured.length === 0) {
       const { Item } = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      return [...((Item?.targets as Set<string> | undefined) ?? [])];
+      return {
+        targets: [...((Item?.targets as Set<string> | undefined) ?? [])],
+        generation: numberOr(Item?.generation),
+      };
     }
     const { Attributes } = await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: key,
-        UpdateExpression: 'ADD #targets :configured SET #entity = :entity',
-        ExpressionAttributeNames: { '#targets': 'targets', '#entity': 'entity' },
-        ExpressionAttributeValues: { ':configured': new Set(configured), ':entity': ENTITY.WebhookTargets },
+        UpdateExpression: 'ADD #targets :configured, #generation :one SET #entity = :entity',
+        ExpressionAttributeNames: { '#targets': 'targets', '#entity': 'entity', '#generation': 'generation' },
+        ExpressionAttributeValues: {
+          ':configured': new Set(configured),
+          ':one': 1,
+          ':entity': ENTITY.WebhookTargets,
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return [...((Attributes?.targets as Set<string> | undefined) ?? configured)];
+    return {
+      targets: [...((Attributes?.targets as Set<string> | undefined) ?? configured)],
+      generation: numberOr(Attributes?.generation),
+    };
+  }
+
+  /**
+   * Takes a removed webhook out of `PK=WEBHOOKS#TARGETS` (session 23: the set only grew), on
+   * condition that no dispatcher has started since `generation` was read (one that did may have
+   * added it again, configured). One `UpdateItem` (`DELETE` from the set); false when the condition
+   * failed.
+   */
+  async forgetTarget(target: string, generation: number): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: Keys.webhookTargets,
+          UpdateExpression: 'DELETE #targets :target',
+          ConditionExpression: '#generation = :generation',
+          ExpressionAttributeNames: { '#targets': 'targets', '#generation': 'generation' },
+          ExpressionAttributeValues: { ':target': new Set([target]), ':generation': generation },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   /**

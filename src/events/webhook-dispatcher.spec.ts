@@ -3,7 +3,12 @@ import { SettableClock } from '../common/clock/clock.js';
 import { type AppConfig, type OutboundEventType, WEBHOOK_MAX_ATTEMPTS } from '../config/app-config.js';
 import type { AppMetrics } from '../metrics/app-metrics.js';
 import type { EventsRepository, WebhookDelivery } from './events.repository.js';
-import { WEBHOOK_IN_FLIGHT_PER_TARGET, WebhookDispatcher, webhookTarget } from './webhook-dispatcher.js';
+import {
+  WEBHOOK_FORGET_AFTER_MS,
+  WEBHOOK_IN_FLIGHT_PER_TARGET,
+  WebhookDispatcher,
+  webhookTarget,
+} from './webhook-dispatcher.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
@@ -25,6 +30,8 @@ function setUp(
   const clock = new SettableClock().set(NOW);
   const deliveries: WebhookDelivery[] = [];
   const registry = new Set(startedWith.map(webhookTarget));
+  /** How many dispatcher starts added to the set (its `generation`). */
+  const starts = { generation: startedWith.length > 0 ? 1 : 0 };
   /** The dispatcher hears of the due times this process writes, as from the repository. */
   const listeners: ((target: string, dueAt: string) => void)[] = [];
   const announce = (target: string, dueAt: string) => listeners.forEach((listener) => listener(target, dueAt));
@@ -75,7 +82,14 @@ function setUp(
     }),
     knownTargets: jest.fn((configured: readonly string[]) => {
       configured.forEach((target) => registry.add(target));
-      return Promise.resolve([...registry]);
+      if (configured.length > 0) starts.generation++;
+      return Promise.resolve({ targets: [...registry], generation: starts.generation });
+    }),
+    // Conditioned on no start since the generation read, as the table's.
+    forgetTarget: jest.fn((target: string, generation: number) => {
+      if (generation !== starts.generation) return Promise.resolve(false);
+      registry.delete(target);
+      return Promise.resolve(true);
     }),
     watchDue: jest.fn((listener: (target: string, dueAt: string) => void) => void listeners.push(listener)),
     legacyDueDeliveries: jest.fn((now: Date, limit: number, skipTargets: readonly string[] = []) =>
@@ -157,6 +171,7 @@ function setUp(
     migration,
     legacy,
     registry,
+    starts,
   };
 }
 
@@ -488,6 +503,33 @@ describe('WebhookDispatcher: webhooks removed from WEBHOOK_URLS (review 22 W)', 
     // The table knows both still: a later start drops what a dispatcher with the old list wrote meanwhile.
     expect(registry).toEqual(new Set([webhookTarget(A), webhookTarget(REMOVED)]));
     expect(events.knownTargets).toHaveBeenCalledTimes(1);
+  });
+
+  it('forgets a removed webhook once its partition is empty, an hour after the start, unless a dispatcher started since (session 23)', async () => {
+    const { dispatcher, enqueue, events, registry, clock, starts } = setUp([A], undefined, 1000, [A, REMOVED]);
+    enqueue('e1', REMOVED, {}, false, true);
+    expect(await dispatcher.dispatchDue()).toBe(1); // dropped
+    await dispatcher.dispatchDue(); // found empty, but within the hour: kept
+    expect(events.forgetTarget).not.toHaveBeenCalled();
+    expect(registry.has(webhookTarget(REMOVED))).toBe(true);
+    clock.advance(WEBHOOK_FORGET_AFTER_MS);
+    await dispatcher.dispatchDue();
+    expect(events.forgetTarget.mock.calls).toEqual([[webhookTarget(REMOVED), starts.generation]]);
+    expect(registry).toEqual(new Set([webhookTarget(A)]));
+    // Its partition is read no more.
+    const reads = events.dueDeliveries.mock.calls.length;
+    await dispatcher.dispatchDue();
+    expect(events.dueDeliveries.mock.calls.slice(reads).map(([target]) => target)).toEqual([webhookTarget(A)]);
+
+    // Another dispatcher started since this one asked (it may have the webhook configured again): kept.
+    const other = setUp([A], undefined, 1000, [A, REMOVED]);
+    await other.dispatcher.dispatchDue();
+    other.starts.generation++;
+    other.clock.advance(WEBHOOK_FORGET_AFTER_MS);
+    await other.dispatcher.dispatchDue();
+    await other.dispatcher.dispatchDue();
+    expect(other.events.forgetTarget).toHaveBeenCalledTimes(1);
+    expect(other.registry.has(webhookTarget(REMOVED))).toBe(true);
   });
 
   it("one poll of the loop drops a removed webhook's whole backlog: its partition is read again while a read finds some", async () => {

@@ -35,6 +35,12 @@ const LEGACY_CHECK_MS = 60_000;
  * this, the loop's look at each partition in turn finds what a read missed).
  */
 const INDEX_LAG_MS = 1_000;
+/**
+ * How long after asking the table which webhooks there were a dispatcher waits before it forgets a
+ * removed one whose partition it found empty (`forget`): longer than a rolling deploy takes.
+ */
+export const WEBHOOK_FORGET_AFTER_MS = 3_600_000;
+
 /** The `now` of a removed webhook's reads: every delivery there is dropped, due or not. */
 const END_OF_TIME = new Date('9999-12-31T23:59:59.999Z');
 
@@ -93,6 +99,11 @@ export class WebhookDispatcher {
    */
   private partitions: string[] = [];
   private removed = new Set<string>();
+  /**
+   * The set's `generation` when this dispatcher asked (undefined: not known, or another dispatcher
+   * started since, so nothing is forgotten for this process's life) and when, by the app's clock.
+   */
+  private known: { generation: number | undefined; at: number } = { generation: undefined, at: 0 };
   private partitionsKnown: Promise<void> | undefined;
   /**
    * When a partition is next worth a read in the loop (epoch ms, the app's clock): now while its
@@ -186,7 +197,8 @@ export class WebhookDispatcher {
     this.partitionsKnown ??= (async () => {
       const configured = [...this.targets.keys()];
       const known = await this.events.knownTargets(configured);
-      this.removed = new Set(known.filter((target) => !this.targets.has(target)));
+      this.known = { generation: known.generation, at: this.clock.now().getTime() };
+      this.removed = new Set(known.targets.filter((target) => !this.targets.has(target)));
       this.partitions = [...configured, ...this.removed];
       if (this.removed.size > 0) {
         this.logger.log(`dropping the pending deliveries of ${this.removed.size} webhook(s) no longer configured`);
@@ -335,6 +347,8 @@ export class WebhookDispatcher {
     else this.duePosition.delete(target);
     if (items.length === 0) idle.set(target, performance.now());
     else idle.delete(target);
+    // A removed webhook's partition read to its end and found empty: nothing of it left to drop.
+    if (this.removed.has(target) && items.length === 0 && !lastKey) await this.forget(target);
     // What this read found due next (a removed webhook's `now` is the end of time: the app's clock
     // here); a due time written here since shortly before the read is kept (the index lags).
     const found = items.length > 0 || lastKey ? this.clock.now().getTime() : next && Date.parse(next);
@@ -347,6 +361,30 @@ export class WebhookDispatcher {
       if (written.now === undefined && !written.later) this.written.delete(target);
     }
     return items;
+  }
+
+  /**
+   * Forgets a removed webhook whose partition holds no pending delivery (session 23: the set of
+   * known webhooks only grew, and each removed one cost a read in turn for good): out of
+   * `PK=WEBHOOKS#TARGETS` and of this dispatcher's partitions, once WEBHOOK_FORGET_AFTER_MS have
+   * passed since this dispatcher asked the table, and only if no dispatcher started since (the
+   * set's `generation`). So an instance with the old list, during a rolling deploy (over well before
+   * then), has stopped writing its deliveries, and a dispatcher started since with the webhook
+   * configured again keeps it.
+   */
+  private async forget(target: string): Promise<void> {
+    const { generation, at } = this.known;
+    if (generation === undefined || this.clock.now().getTime() - at < WEBHOOK_FORGET_AFTER_MS) return;
+    if (!(await this.events.forgetTarget(target, generation))) {
+      this.known = { generation: undefined, at }; // another dispatcher started: nothing is forgotten by this one
+      return;
+    }
+    this.removed.delete(target);
+    this.partitions = this.partitions.filter((id) => id !== target);
+    this.nextDue.delete(target);
+    this.duePosition.delete(target);
+    this.written.delete(target);
+    this.logger.log(`forgot webhook ${target}: no longer configured, and none of its deliveries is pending`);
   }
 
   /**
