@@ -633,7 +633,11 @@ describe('account security (e2e)', () => {
         .set('authorization', squatter.bearer)
         .send({ title: 'Held', content: 'A draft' })
         .expect(201);
-      await t.api.delete('/api/v1/users/me').set('authorization', squatter.bearer).expect(204);
+      await t.api
+        .delete('/api/v1/users/me')
+        .set('authorization', squatter.bearer)
+        .send({ password: squatter.password })
+        .expect(204);
       await ageAccount(squatter.userId, 71);
       const early = await t.api
         .post('/api/v1/auth/register')
@@ -648,6 +652,28 @@ describe('account security (e2e)', () => {
       expect(res.body.user.id).not.toBe(squatter.userId);
       expect(await t.getItem(`USER#${squatter.userId}`, 'USER')).toBeUndefined();
       expect(await t.getItem(`POST#${draft.body.id as string}`, 'POST')).toMatchObject({ authorId: 'deleted-user' });
+    });
+
+    it('deactivated by their owner, then reset by mail: active and verified, so never replaced (reviews 22a M1 and M2)', async () => {
+      const owner = await signUp(t);
+      await t.api
+        .delete('/api/v1/users/me')
+        .set('authorization', owner.bearer)
+        .send({ password: owner.password })
+        .expect(204);
+      await ageAccount(owner.userId, 73);
+      // Past PENDING_ACCOUNT_TTL_HOURS the mailbox's owner can still take the account back first.
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
+      await t.mailSent();
+      await t.api
+        .post('/api/v1/auth/password-reset/confirm')
+        .send({ token: t.mailer.tokenFor(owner.email, 'password_reset'), newPassword: 'mine-again-1234' })
+        .expect(204);
+      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ status: 'active', emailVerified: true });
+      const res = await t.api.post('/api/v1/auth/register').send({ email: owner.email, password: 'password-1234' });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('email_taken');
+      await t.api.post('/api/v1/auth/login').send({ email: owner.email, password: 'mine-again-1234' }).expect(200);
     });
 
     it('reserved usernames and their look-alikes cannot be registered: 409 username_taken (review 22a L6, session 23)', async () => {

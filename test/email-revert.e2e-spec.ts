@@ -542,7 +542,11 @@ describe('undoing an email change from the old address (e2e)', () => {
   it('an account its owner deactivated is active again after the revert, so the owner can reset and sign in (review 18b L3)', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
-    await t.api.delete('/api/v1/users/me').set('authorization', owner.bearer).expect(204);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', owner.bearer)
+      .send({ password: owner.password })
+      .expect(204);
     expect((await t.getItem(`USER#${owner.userId}`, 'USER'))?.deactivatedBy).toBe('owner');
     await revert(t, token).expect(204);
     const restored = await t.getItem(`USER#${owner.userId}`, 'USER');
@@ -565,7 +569,11 @@ describe('undoing an email change from the old address (e2e)', () => {
     await users.setStatus(byAdmin.userId, 'inactive');
     const both = await verified(t);
     const second = await changeEmail(t, both, both.email, fresh('thief'));
-    await t.api.delete('/api/v1/users/me').set('authorization', both.bearer).expect(204);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', both.bearer)
+      .send({ password: both.password })
+      .expect(204);
     // Then an admin deactivates it too (DELETE /users/{id}): the admin's decision is the one recorded.
     await users.deactivate(both.userId, 'admin');
     for (const [owner, token] of [
@@ -593,7 +601,11 @@ describe('undoing an email change from the old address (e2e)', () => {
   it('the link of an account whose erasure is pending restores the address, not the status: a deactivated one stays inactive, marked; an admin still gets 409 (review 19b M1)', async () => {
     const owner = await verified(t);
     const token = await changeEmail(t, owner, owner.email, fresh('thief'));
-    await t.api.delete('/api/v1/users/me').set('authorization', owner.bearer).expect(204);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', owner.bearer)
+      .send({ password: owner.password })
+      .expect(204);
     // The hard delete's first write, the state a hard delete that failed midway leaves.
     await t.app.get(UsersService).prepareErasure(owner.userId);
     await revert(t, token).expect(204);

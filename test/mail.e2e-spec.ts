@@ -130,6 +130,32 @@ describe('Mail through a real SMTP server', () => {
     expect(notice.header('Subject')).toBe('Your password was changed');
     expect(notice.decoded).toContain('someone else knows your password');
   });
+
+  it('tells the owner their account was deactivated (review 22a M1), and the reset it advises brings the account back', async () => {
+    const user = await signUp(t);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', user.bearer)
+      .send({ password: user.password })
+      .expect(204);
+    await t.mailSent();
+    const notice = await inbox.next(user.email, 'account_deactivated');
+    expect(notice.to).toEqual([user.email]);
+    expect(notice.header('Subject')).toBe('Your account was deactivated');
+    expect(notice.decoded).toContain('reset your password to get it back');
+    expect(notice.decoded).toContain(`<a href="${FRONT_END}/forgot-password">`);
+    expect(notice.decoded).not.toMatch(/token=/);
+
+    await t.api.post('/api/v1/auth/password-reset/request').send({ email: user.email }).expect(202);
+    await t.mailSent();
+    const reset = await inbox.next(user.email, 'password_reset');
+    const link = /https:\/\/app\.example\.test\/reset-password\?token=[A-Za-z0-9_-]+/.exec(reset.decoded)?.[0];
+    await t.api
+      .post('/api/v1/auth/password-reset/confirm')
+      .send({ token: new URL(link!).searchParams.get('token'), newPassword: 'back-again-1234' })
+      .expect(204);
+    await t.api.post('/api/v1/auth/login').send({ email: user.email, password: 'back-again-1234' }).expect(200);
+  });
 });
 
 describe('A relay that defers one recipient at RCPT TO (reviews 20a M1, 20b M2; session 22)', () => {

@@ -104,7 +104,11 @@ describe('personal data: export and self-erasure (e2e)', () => {
     await follow(alice, gone);
     await follow(bob, alice);
     // A deactivated account is left out, as the public listings leave it out.
-    await t.api.delete('/api/v1/users/me').set('authorization', gone.bearer).expect(204);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', gone.bearer)
+      .send({ password: gone.password })
+      .expect(204);
     // More followers than one listing page (100): 120 seeded users, with the follows' own item
     // builders, so the export has to drain the listing page by page.
     const base = Date.parse('2026-01-01T00:00:00.000Z');
@@ -371,7 +375,7 @@ describe('personal data: export and self-erasure (e2e)', () => {
     for (const refused of [
       t.api.get('/api/v1/users/me').set('authorization', first),
       t.api.post('/api/v1/posts').set('authorization', first).send({ title: 'Behind', content: 'the walk' }),
-      t.api.delete('/api/v1/users/me').set('authorization', first),
+      t.api.delete('/api/v1/users/me').set('authorization', first).send({ password: alice.password }),
     ]) {
       const res = await refused;
       expect({ status: res.status, code: res.body.code }).toEqual({ status: 403, code: 'account_suspended' });

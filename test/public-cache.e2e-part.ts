@@ -215,7 +215,11 @@ describe('public page cache (e2e)', () => {
     await publishPost(t, writer, 'Soon gone');
     const url = `/api/v1/posts?author=${writer.userId}`;
     expect(titles((await t.api.get(url).expect(200)).body)).toEqual(['Soon gone']);
-    await t.api.delete('/api/v1/users/me').set('authorization', writer.bearer).expect(204);
+    await t.api
+      .delete('/api/v1/users/me')
+      .set('authorization', writer.bearer)
+      .send({ password: writer.password })
+      .expect(204);
     // No instance is told: the entry stands for the rest of its period, and says so in max-age.
     t.clock.advance(4000);
     const stale = await t.api.get(url).expect(200);

@@ -150,7 +150,11 @@ describe('users: administration (e2e)', () => {
       await as(admin.bearer).patch(`/api/v1/users/${user.userId}/status`).send({ status: 'active' }).expect(200);
 
       const again = await t.api.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
-      await t.api.delete('/api/v1/users/me').set('authorization', `Bearer ${again.body.accessToken}`).expect(204);
+      await t.api
+        .delete('/api/v1/users/me')
+        .set('authorization', `Bearer ${again.body.accessToken}`)
+        .send({ password: user.password })
+        .expect(204);
       await t.api.get(`/api/v1/users/${user.userId}`).expect(404);
       expect(await lists(user.userId)).toEqual(hidden);
       // The content stays where it is public by itself: the feed, by id, in its thread.
@@ -177,7 +181,9 @@ describe('users: administration (e2e)', () => {
         .send({ status: 'suspended' })
         .expect(409);
       expect(suspend.body.code).toBe('last_admin');
-      expect((await as(admin.bearer).delete('/api/v1/users/me').expect(409)).body.code).toBe('last_admin');
+      expect(
+        (await as(admin.bearer).delete('/api/v1/users/me').send({ password: ADMIN.password }).expect(409)).body.code,
+      ).toBe('last_admin');
       expect(await t.getItem(`USER#${admin.userId}`, 'USER')).toMatchObject({ role: 'admin', status: 'active' });
     });
 

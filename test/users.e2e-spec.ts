@@ -1,3 +1,4 @@
+import { UsersService } from '../src/users/users.service.js';
 import {
   confirmEmailChange,
   createTestApp,
@@ -298,7 +299,11 @@ describe('users (e2e)', () => {
     it('deactivates: sessions end, sign-in is refused, the public page is gone', async () => {
       const me = await signUp(t, { username: 'leaving' });
       const before = t.clock.now().toISOString();
-      await t.api.delete('/api/v1/users/me').set('authorization', me.bearer).expect(204);
+      await t.api
+        .delete('/api/v1/users/me')
+        .set('authorization', me.bearer)
+        .send({ password: me.password })
+        .expect(204);
       const after = t.clock.now().toISOString();
       const item = await t.getItem(`USER#${me.userId}`, 'USER');
       expect(item).toMatchObject({ status: 'inactive' });
@@ -309,6 +314,92 @@ describe('users (e2e)', () => {
       ).toBe('account_inactive');
       await t.api.get(`/api/v1/users/${me.userId}`).expect(404);
       await t.api.get('/api/v1/users/by-username/leaving').expect(404);
+    });
+
+    it('needs the current password (review 22a M1): none is 400 password_required, a wrong one 403 wrong_password, nothing written', async () => {
+      const me = await signUp(t);
+      const before = await t.getItem(`USER#${me.userId}`, 'USER');
+      const remove = () => t.api.delete('/api/v1/users/me').set('authorization', me.bearer);
+      const missing = await remove().expect(400);
+      expect(missing.headers['content-type']).toContain('application/problem+json');
+      expect(missing.body.code).toBe('password_required');
+      expect((await remove().send({}).expect(400)).body.code).toBe('password_required');
+      expect((await remove().query({ mode: 'deactivate' }).expect(400)).body.code).toBe('password_required');
+      expect((await remove().send({ password: 'not-my-password' }).expect(403)).body.code).toBe('wrong_password');
+      expect(await t.getItem(`USER#${me.userId}`, 'USER')).toEqual(before);
+      await t.api.get('/api/v1/users/me').set('authorization', me.bearer).expect(200);
+      await remove().send({ password: me.password }).expect(204);
+      expect(await t.getItem(`USER#${me.userId}`, 'USER')).toMatchObject({
+        status: 'inactive',
+        deactivatedBy: 'owner',
+      });
+    });
+
+    it('mails the owner a notice, and a reset by mail makes the account active again: sign-in 200 (review 22a M1)', async () => {
+      const me = await signUp(t);
+      await t.api
+        .delete('/api/v1/users/me')
+        .set('authorization', me.bearer)
+        .send({ password: me.password })
+        .expect(204);
+      await t.mailSent();
+      expect(t.mailer.last(me.email, 'account_deactivated')).toMatchObject({ subject: 'Your account was deactivated' });
+      const signIn = () => t.api.post('/api/v1/auth/login').send({ email: me.email, password: 'come-back-1234' });
+      expect((await signIn().expect(401)).body.code).toBe('invalid_credentials');
+
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: me.email }).expect(202);
+      await t.mailSent();
+      const token = t.mailer.tokenFor(me.email, 'password_reset');
+      expect(token).toBeDefined();
+      await t.api
+        .post('/api/v1/auth/password-reset/confirm')
+        .send({ token, newPassword: 'come-back-1234' })
+        .expect(204);
+      const item = await t.getItem(`USER#${me.userId}`, 'USER');
+      expect(item).toMatchObject({ status: 'active', emailVerified: true });
+      expect(item).not.toHaveProperty('deactivatedBy');
+      // Listed as active again (the listing keys moved with the status).
+      expect(item?.GSI2PK).toMatch(/^USERS#STATUS#active#/);
+      await signIn().expect(200);
+      await t.api.get(`/api/v1/users/${me.userId}`).expect(200);
+      // The notice went out once, for the one deactivation.
+      await t.mailSent();
+      expect(t.mailer.outbox.filter((m) => m.to === me.email && m.kind === 'account_deactivated')).toHaveLength(1);
+    });
+
+    it('an account an admin deactivated gets no reset mail, and a link mailed before does not reopen it; nor does a suspended one reopen', async () => {
+      const users = t.app.get(UsersService);
+      const reset = async (who: SignedIn, token: string | undefined) => {
+        await t.api
+          .post('/api/v1/auth/password-reset/confirm')
+          .send({ token, newPassword: 'come-back-1234' })
+          .expect(204);
+        return t.api.post('/api/v1/auth/login').send({ email: who.email, password: 'come-back-1234' }).expect(403);
+      };
+      const earlyLink = async (who: SignedIn) => {
+        await t.api.post('/api/v1/auth/password-reset/request').send({ email: who.email }).expect(202);
+        await t.mailSent();
+        return t.mailer.tokenFor(who.email, 'password_reset');
+      };
+      const byAdmin = await signUp(t);
+      const early = await earlyLink(byAdmin);
+      await users.deactivate(byAdmin.userId, 'admin');
+      await t.mailSent();
+      const mailed = t.mailer.outbox.length;
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: byAdmin.email }).expect(202);
+      await t.mailSent();
+      expect(t.mailer.outbox.slice(mailed).filter((m) => m.to === byAdmin.email)).toEqual([]);
+      expect((await reset(byAdmin, early)).body.code).toBe('account_inactive');
+      expect(await t.getItem(`USER#${byAdmin.userId}`, 'USER')).toMatchObject({
+        status: 'inactive',
+        deactivatedBy: 'admin',
+      });
+
+      const suspended = await signUp(t);
+      const link = await earlyLink(suspended);
+      await users.setStatus(suspended.userId, 'suspended');
+      expect((await reset(suspended, link)).body.code).toBe('account_suspended');
+      expect(await t.getItem(`USER#${suspended.userId}`, 'USER')).toMatchObject({ status: 'suspended' });
     });
   });
 });

@@ -12,7 +12,7 @@ import { CursorCodec } from '../dynamo/cursor.js';
 import { normalizeEmail } from '../dynamo/keys.js';
 import type { Page } from '../dynamo/pagination.js';
 import { type RateCheck, RateLimiter } from '../dynamo/rate-limiter.js';
-import { isErasurePending, isStaff, type User, type UserWithPassword } from '../identity/account.js';
+import { isErasurePending, isSelfRecoverable, isStaff, type User, type UserWithPassword } from '../identity/account.js';
 import { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js';
 import { UsersRepository } from '../users/users.repository.js';
 import { UsersService } from '../users/users.service.js';
@@ -340,7 +340,10 @@ export class AuthService {
       { rule: passwordResetPerEmail, subject: normalizeEmail(email) },
     ]);
     const user = await this.findWithPasswordByEmail(email);
-    await this.actionLinks.requestLink('password_reset', user && user.status !== 'inactive' ? user : undefined);
+    // An account its owner deactivated gets its link too: the reset makes it active again (review
+    // 22a M1; usersRepository.setPassword). One an admin deactivated stays shut.
+    const eligible = user && (user.status !== 'inactive' || isSelfRecoverable(user));
+    await this.actionLinks.requestLink('password_reset', eligible ? user : undefined);
   }
 
   /**

@@ -98,6 +98,15 @@ export interface EmailRevert {
 }
 
 /**
+ * An account its owner deactivated (`DELETE /users/me`, recorded since session 19) and not being
+ * erased: its owner can bring it back by proving the mailbox (review 22a M1): a reset link is mailed
+ * to it, and a completed reset, like an email change's undo link, makes it active again. An
+ * account an admin deactivated or suspended stays shut.
+ */
+export const isSelfRecoverable = (user: Pick<User, 'status' | 'deactivatedBy' | 'erasureRequestedAt'>): boolean =>
+  user.status === 'inactive' && user.deactivatedBy === 'owner' && user.erasureRequestedAt === undefined;
+
+/**
  * Whether the erase suspended the account and has not finished (review 17a L1), so that its owner
  * may sign in to retry: not an account that was already suspended or deactivated (review 18d M1).
  */

@@ -142,6 +142,23 @@ describe('mail templates', () => {
   });
 });
 
+describe('the account_deactivated notice', () => {
+  it('says the account was deactivated and that a reset by mail gets it back: the "forgot password" page, no token', () => {
+    const recoverUrl = 'https://blog.example/forgot-password';
+    const mail = renderMail({ kind: 'account_deactivated', to: 'ada@example.com', recoverUrl });
+    expect(mail).toMatchObject({
+      kind: 'account_deactivated',
+      to: 'ada@example.com',
+      subject: 'Your account was deactivated',
+    });
+    expect(mail.text).toContain('Your account was just deactivated');
+    expect(mail.text).toContain('If it was not, someone else used your account: reset your password to get it back');
+    expect(mail.text).toContain(recoverUrl);
+    expect(mail.html).toContain(`href="${recoverUrl}"`);
+    expect(mail.link).toBeUndefined();
+  });
+});
+
 describe('SesMailer', () => {
   it('sends one SendEmail (API v2) with the sender, the recipient, text and HTML', async () => {
     const sent: SendEmailCommand[] = [];
@@ -272,6 +289,19 @@ describe('the security notices a change of the user item calls for', () => {
     ]);
   });
 
+  it("the owner's deactivation (review 22a M1): account_deactivated to the account's address, once per move to inactive; an admin's: none", () => {
+    const active = { ...before, status: 'active' };
+    expect(noticesOf(active, { ...active, status: 'inactive', deactivatedBy: 'owner', version: 5 })).toEqual([
+      { marker: 'account_deactivated#5', mail: { kind: 'account_deactivated', to: 'old@example.com' } },
+    ]);
+    const byOwner = { ...active, status: 'inactive', deactivatedBy: 'owner', version: 5 };
+    // Already inactive (a later write of it), or an admin's decision (now or replacing the owner's): none.
+    expect(noticesOf(byOwner, { ...byOwner, loginCount: 3, version: 6 })).toEqual([]);
+    expect(noticesOf(active, { ...active, status: 'inactive', deactivatedBy: 'admin', version: 5 })).toEqual([]);
+    expect(noticesOf(byOwner, { ...byOwner, deactivatedBy: 'admin', version: 6 })).toEqual([]);
+    expect(noticesOf(active, { ...active, status: 'suspended', version: 5 })).toEqual([]);
+  });
+
   it('an insert or a removal: none (no before or no after)', () => {
     expect(noticesOf(undefined, before)).toEqual([]);
     expect(noticesOf(before, undefined)).toEqual([]);
@@ -345,6 +375,18 @@ describe('a security notice replayed from a dead letter', () => {
     clock.advance(DEAD_LETTER_TTL_SECONDS * 1000 - 60_000);
     expect(await notices.fromUserChange('user', before, after)).toEqual([]);
     expect(mailer.outbox.map((mail) => mail.kind)).toEqual(['password_changed']);
+  });
+
+  it("the owner's deactivation is told once: a replay sends nothing more (review 22a M1)", async () => {
+    const { clock, mailer, notices } = noticesOnMarkerTable();
+    const before = { email: 'ada@example.com', status: 'active', version: 4 };
+    const after = { ...before, status: 'inactive', deactivatedBy: 'owner', version: 5 };
+    expect(await notices.fromUserChange('user', before, after)).toEqual(['account_deactivated']);
+    expect(mailer.outbox[0]).toMatchObject({ kind: 'account_deactivated', to: 'ada@example.com' });
+    expect(mailer.outbox[0].text).toContain('https://blog.example/forgot-password');
+    clock.advance(24 * 3600 * 1000);
+    expect(await notices.fromUserChange('user', before, after)).toEqual([]);
+    expect(mailer.outbox).toHaveLength(1);
   });
 
   it('a revert tells both addresses once: a replay sends neither again (review 20b L5)', async () => {

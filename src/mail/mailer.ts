@@ -9,7 +9,8 @@ export type MailKind =
   | 'password_changed'
   | 'email_changed'
   | 'email_change_undone'
-  | 'email_moved_back';
+  | 'email_moved_back'
+  | 'account_deactivated';
 
 /** A rendered mail (see `templates.ts`), ready for a transport. */
 export interface MailMessage {

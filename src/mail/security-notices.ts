@@ -23,7 +23,8 @@ export type NoticeMail =
   | { kind: 'password_changed'; to: string; cause: PasswordChangeCause }
   | { kind: 'email_changed'; to: string; newEmail: string }
   | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean }
-  | { kind: 'email_moved_back'; to: string };
+  | { kind: 'email_moved_back'; to: string }
+  | { kind: 'account_deactivated'; to: string };
 
 /** The front end's "forgot password" page, under PUBLIC_URL: it posts `POST /auth/password-reset/request`. */
 export const FORGOT_PASSWORD_PAGE = '/forgot-password';
@@ -74,7 +75,9 @@ type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
  * "your email was changed" to the old address (the one an attacker who took the account would
  * not read) when the email changed, and "your email change was undone" to the restored address
  * when an undo link was used (instead of "your password was changed", which the revert's unusable
- * password would otherwise send), with a link-free "the account was moved back" to the address it left.
+ * password would otherwise send), with a link-free "the account was moved back" to the address it left,
+ * and "your account was deactivated" to the account's address when its owner deactivated it (review
+ * 22a M1: the token that did may not be the owner's; a reset by mail brings the account back).
  */
 export function noticesOf(before: Item | undefined, after: Item | undefined, userId = ''): Notice[] {
   if (!before || !after || typeof after.email !== 'string') return [];
@@ -124,6 +127,15 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
       ...(revert ? { revert } : {}),
     });
   }
+  // The owner's deactivation (an admin's is the admin's to tell): the move to `inactive` itself,
+  // not an admin's later deactivation of the same account, which replaces `deactivatedBy`.
+  const deactivatedByOwner =
+    after.status === 'inactive' && after.deactivatedBy === 'owner' && before.status !== 'inactive';
+  if (deactivatedByOwner && typeof after.version === 'number')
+    notices.push({
+      marker: `account_deactivated#${after.version}`,
+      mail: { kind: 'account_deactivated', to: after.email },
+    });
   return notices;
 }
 
@@ -179,6 +191,7 @@ export class SecurityNotices {
             : mail;
       case 'password_changed':
       case 'email_change_undone':
+      case 'account_deactivated':
         return { ...mail, recoverUrl: this.recoverUrl };
       case 'email_moved_back':
         return mail;

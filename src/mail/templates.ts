@@ -32,7 +32,12 @@ export type MailRequest =
    * To the address an email change's undo link took the account away from (review 20b L5): no link,
    * no other address; it can undo nothing, and tells an owner whose old mailbox was used.
    */
-  | { kind: 'email_moved_back'; to: string };
+  | { kind: 'email_moved_back'; to: string }
+  /**
+   * To the account's address when its owner deactivated it (`DELETE /users/me`, review 22a M1): a
+   * password reset by mail (`recoverUrl`) makes the account active again.
+   */
+  | { kind: 'account_deactivated'; to: string; recoverUrl: string };
 
 const escapeHtml = (value: string): string =>
   value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -159,6 +164,20 @@ function templateOf(request: MailRequest): Template {
           'If that was not expected, contact support: a password reset asked for with this address would not ' +
             'reach the account.',
         ],
+      };
+    case 'account_deactivated':
+      return {
+        subject: 'Your account was deactivated',
+        paragraphs: [
+          'Your account was just deactivated from one of its signed-in devices: every device was signed out, and ' +
+            'signing in is refused until the account is active again.',
+          'If this was you, you can ignore this message. If it was not, someone else used your account: reset ' +
+            'your password to get it back; the reset makes the account active again, and signs out every device.',
+        ],
+        recover: {
+          text: 'Reset it with "Forgot password", which mails a reset link to this address:',
+          url: request.recoverUrl,
+        },
       };
     case 'email_changed':
       if (request.linkExpired)

@@ -386,5 +386,13 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     const deactivated = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, status: 'inactive' });
     await deactivated.handler(mailEvent());
     expect(deactivated.mailer.outbox.map((m) => m.kind)).toEqual(['email_verification', 'password_changed']);
+    // Deactivated by its owner: the reset is how the owner gets it back (review 22a M1).
+    const byOwner = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, status: 'inactive', deactivatedBy: 'owner' });
+    await byOwner.handler(mailEvent());
+    expect(byOwner.mailer.outbox.map((m) => m.kind)).toEqual([
+      'email_verification',
+      'password_reset',
+      'password_changed',
+    ]);
   });
 });

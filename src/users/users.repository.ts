@@ -33,6 +33,7 @@ import {
   ERASURE_MARKER_ATTRIBUTES,
   type EmailRevert,
   erasureMarkerRemoval,
+  isSelfRecoverable,
   refuseWhileErasing,
 } from '../identity/account.js';
 import { liveReverts, type RevertPlan } from './email-reverts.js';
@@ -147,18 +148,75 @@ export class UsersRepository {
   ): Promise<SessionCutoff | undefined> {
     const [attribute, generation] =
       expect.resetGeneration === undefined
-        ? ['passwordGeneration', expect.passwordGeneration]
-        : ['resetGeneration', expect.resetGeneration];
-    return this.writePassword(
+        ? (['passwordGeneration', expect.passwordGeneration] as const)
+        : (['resetGeneration', expect.resetGeneration] as const);
+    const bound = {
+      expression: `email = :boundEmail AND ${equalsOrAbsentAtZero(attribute, ':boundGeneration', generation)}`,
+      values: { ':boundEmail': expect.email, ':boundGeneration': generation },
+    };
+    // An account its owner deactivated is not written here: its reset also reactivates it (below).
+    const cutoff = await this.writePassword(
       userId,
       passwordHash,
       at,
       {
-        expression: `attribute_exists(PK) AND email = :boundEmail AND ${equalsOrAbsentAtZero(attribute, ':boundGeneration', generation)}`,
-        values: { ':boundEmail': expect.email, ':boundGeneration': generation },
+        expression: `attribute_exists(PK) AND ${bound.expression} AND (attribute_not_exists(deactivatedBy) OR deactivatedBy <> :ownerDeactivated)`,
+        values: { ...bound.values, ':ownerDeactivated': 'owner' },
       },
       { resetGeneration: 1 },
     );
+    return (
+      cutoff ?? this.resetDeactivatedByOwner(userId, passwordHash, at, { attribute, generation, bound, ...expect })
+    );
+  }
+
+  /**
+   * The reset of an account its owner deactivated (review 22a M1): the password, every session's end
+   * and the move back to `active`, with the email marked verified (the link mailed to it was used,
+   * as an email change's undo link does) and the active-admin count, in one transaction on the
+   * version read and the link's binding. An account being erased keeps its status (its erase
+   * finishes it). Undefined when the link's binding no longer holds or the account is gone, or is
+   * not one its owner deactivated (the first write's condition failed on the binding), or kept
+   * changing under three tries.
+   */
+  private async resetDeactivatedByOwner(
+    userId: string,
+    passwordHash: string,
+    at: string,
+    link: {
+      email: string;
+      attribute: 'passwordGeneration' | 'resetGeneration';
+      generation: number;
+      bound: { expression: string; values: Record<string, unknown> };
+    },
+  ): Promise<SessionCutoff | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const user = await this.findById(userId);
+      if (!user || user.deactivatedBy !== 'owner' || user.email !== link.email) return undefined;
+      if ((user[link.attribute] ?? 0) !== link.generation) return undefined;
+      const status = isSelfRecoverable(user) ? 'active' : user.status;
+      const verify = status === 'active' && !user.emailVerified;
+      try {
+        await transactWrite(this.db, [
+          this.userUpdate(
+            user,
+            {
+              set: { passwordHash, updatedAt: at, ...(verify ? { emailVerified: true, emailVerifiedAt: at } : {}) },
+              add: { passwordGeneration: 1, sessionEpoch: 1, resetGeneration: 1 },
+              remove: ['sessionEpochKeeps'],
+              status,
+            },
+            link.bound,
+          ),
+          ...this.adminCounterOperations(user, { role: user.role, status }),
+        ]);
+        // Conditioned on the version read: the epoch was the one read.
+        return { epoch: cutoffOf(user).epoch + 1 };
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCode.VersionMismatch)) throw error;
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -422,11 +422,29 @@ export class UsersService {
    * What self-erasure (`DELETE /users/me?mode=erase`) asks before the admin's hard delete runs:
    * the current password, limited like a password change.
    */
-  async confirmErasure(userId: string, password: string | undefined): Promise<void> {
+  confirmErasure(userId: string, password: string | undefined): Promise<void> {
+    return this.confirmOwner(userId, password, 'Erasing');
+  }
+
+  /**
+   * The owner's deactivation (`DELETE /users/me`, review 22a M1): the current password, as the
+   * erase asks (a bearer token alone may not be the owner's), then `deactivate(userId, 'owner')`.
+   */
+  async deactivateSelf(userId: string, password: string | undefined): Promise<void> {
+    await this.confirmOwner(userId, password, 'Deactivating');
+    await this.deactivate(userId, 'owner');
+  }
+
+  /**
+   * The current password of an account-level change made with a token: 400 `password_required`
+   * without one (before the limit), then one check limited like a password change, per account
+   * (403 `wrong_password`).
+   */
+  private async confirmOwner(userId: string, password: string | undefined, doing: string): Promise<void> {
     const user = await this.users.findWithPassword(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     if (password === undefined)
-      throw badRequest(ErrorCode.PasswordRequired, 'Erasing the account needs the current password in the body.');
+      throw badRequest(ErrorCode.PasswordRequired, `${doing} the account needs the current password in the body.`);
     // It checks the current password: limited like a password change, per account.
     await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
     if (!(await this.passwords.verify(password, user.passwordHash)))

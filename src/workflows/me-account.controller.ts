@@ -56,8 +56,12 @@ export class MeAccountController {
   /**
    * Deactivate or erase my account
    *
-   * @remarks `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
-   * `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
+   * @remarks Both modes need the current password in the body, `{ "password": ... }` (400 `password_required`
+   * without it, 403 `wrong_password`; the checks count towards `PASSWORD_CHECK_RATE_*`, 429 past it).
+   * `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused, and the
+   * account's address is mailed a notice; its owner gets it back with a password reset by mail
+   * (`POST /auth/password-reset/request`), which makes it active again.
+   * `mode=erase`: the account and its personal data are erased exactly as
    * an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
    * admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
    * (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
@@ -77,6 +81,6 @@ export class MeAccountController {
     if (query.mode === 'erase') await this.erasure.eraseSelf(caller.userId, body?.password);
     // `@ErasureRetry()` lets an account whose erasure is pending in for the erase only.
     else if (caller.status === 'suspended') throw forbidden(ErrorCode.AccountSuspended, 'The account is suspended.');
-    else await this.users.deactivate(caller.userId, 'owner');
+    else await this.users.deactivateSelf(caller.userId, body?.password);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { ActionLinksService } from '../../identity/action-links/action-links.service.js';
 import { noticesOf, SecurityNotices } from '../../mail/security-notices.js';
+import { isSelfRecoverable } from '../../identity/account.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { Item } from '../../dynamo/stream-record.js';
 import { classifyKey } from '../../dynamo/item-types.js';
@@ -17,7 +18,7 @@ import type { ItemChange } from '../../dynamo/stream-record.js';
  * A record may be handled late (a worker that was down, `db:stream-replay`): before minting a link
  * or sending a notice, the account is read as it is now (one consistent GetItem), and nothing is
  * sent to an account erased since, to an address that is no longer the account's, or a reset link
- * to an account deactivated since (review 4, #3). Request paths are unchanged.
+ * to an account deactivated since (review 4, #3) by an admin (its owner's may come back by a reset). Request paths are unchanged.
  */
 @Injectable()
 export class TransactionalMailHandler implements StreamHandler {
@@ -54,7 +55,8 @@ export class TransactionalMailHandler implements StreamHandler {
   /**
    * Whether a link request still fits the account: it exists, the address is still its own (an
    * email change's: not yet its own, the account not deactivated), and a reset is not for an account
-   * deactivated since. A stand-in without an address (an unknown
+   * deactivated since, unless its owner deactivated it (review 22a M1: the reset is how the owner
+   * gets it back). A stand-in without an address (an unknown
    * recipient) is left to `deliver`, which drops it without a read.
    */
   private async stillFor(userId: string, image: Item | undefined): Promise<boolean> {
@@ -64,6 +66,6 @@ export class TransactionalMailHandler implements StreamHandler {
     // An email change's confirmation goes to the address the account would move to (review 22a M3).
     if (image.kind === 'email_change') return user.email !== image.email && user.status !== 'inactive';
     if (user.email !== image.email) return false;
-    return !(image.kind === 'password_reset' && user.status === 'inactive');
+    return !(image.kind === 'password_reset' && user.status === 'inactive' && !isSelfRecoverable(user));
   }
 }

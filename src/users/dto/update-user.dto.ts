@@ -139,13 +139,13 @@ export class DeleteUserQueryDto {
 }
 
 export class DeleteMeQueryDto {
-  /** `deactivate` (default) keeps the account, inactive; `erase` erases it (password in the body). */
+  /** `deactivate` (default) keeps the account, inactive; `erase` erases it (either with the password in the body). */
   @IsOptional()
   @IsIn(['deactivate', 'erase'])
   mode?: 'deactivate' | 'erase';
 }
 
-/** The body of `DELETE /users/me?mode=erase`. */
+/** The body of `DELETE /users/me` (both modes: the password is required, review 22a M1). */
 export class EraseMeDto {
   /** The current password, to prove it is really the account holder. */
   @IsOptional()

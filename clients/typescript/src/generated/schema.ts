@@ -1417,8 +1417,12 @@ export interface paths {
         post?: never;
         /**
          * Deactivate or erase my account
-         * @description `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused.
-         *     `mode=erase` (body `{ "password": ... }`): the account and its personal data are erased exactly as
+         * @description Both modes need the current password in the body, `{ "password": ... }` (400 `password_required`
+         *     without it, 403 `wrong_password`; the checks count towards `PASSWORD_CHECK_RATE_*`, 429 past it).
+         *     `mode=deactivate` (default): the account becomes inactive, every session ends, sign-in is refused, and the
+         *     account's address is mailed a notice; its owner gets it back with a password reset by mail
+         *     (`POST /auth/password-reset/request`), which makes it active again.
+         *     `mode=erase`: the account and its personal data are erased exactly as
          *     an admin's hard delete does; posts and comments stay, credited to `deleted-user`. The last active
          *     admin can do neither (409 `last_admin`). The erase suspends the account first; should it fail midway
          *     (a timeout, a throttle), the owner can sign in again and repeat it: until the erase finishes, sign-in and
@@ -13617,7 +13621,7 @@ export interface operations {
     meRemove: {
         parameters: {
             query?: {
-                /** @description `deactivate` (default) keeps the account, inactive; `erase` erases it (password in the body). */
+                /** @description `deactivate` (default) keeps the account, inactive; `erase` erases it (either with the password in the body). */
                 mode?: "deactivate" | "erase";
             };
             header?: never;
