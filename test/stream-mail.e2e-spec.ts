@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { StreamRecord } from '../src/dynamo/stream-record.js';
 import type { MailMessage } from '../src/mail/mailer.js';
@@ -11,6 +12,7 @@ import {
   signUp,
   type SignedIn,
   type TestApp,
+  verifyEmail,
 } from './helpers/test-app.js';
 
 const isMailRequest = (record: StreamRecord) => record.dynamodb?.Keys?.SK?.S?.startsWith('MAILREQ#') === true;
@@ -98,8 +100,9 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
     expect((await t.allItems()).filter((i) => i.entity === 'ActionToken')).toHaveLength(tokensBefore);
   });
 
-  it("tells the old address once when the email changes, from the user item's own change", async () => {
+  it("tells the old (verified) address once when the email changes, from the user item's own change", async () => {
     const user = await signUp(t);
+    await verifyEmail(t, user);
     const newEmail = `moved-${user.email}`;
     await moveEmail(t, user, newEmail);
     await t.mailSent();
@@ -108,6 +111,26 @@ describe('Transactional mail sent by the stream processor (issue 17 item 5)', ()
     ]);
     // The new address got the change's confirmation link only (review 22a M3).
     expect(t.mailer.outbox.filter((m) => m.to === newEmail).map((m) => m.kind)).toEqual(['email_change']);
+  });
+
+  it('a never-verified address gets one email_changed notice a day, naming no new address, however many accounts leave it (review 22a L7)', async () => {
+    const first = await signUp(t);
+    const stranger = first.email;
+    await moveEmail(t, first, `hop1-${stranger}`);
+    // The address was released (never verified): another account registers it and moves away too.
+    const second = await signUp(t, { email: stranger });
+    await moveEmail(t, second, `hop2-${stranger}`);
+    await t.mailSent();
+    const notices = t.mailer.outbox.filter((m) => m.kind === 'email_changed' && m.to === stranger);
+    expect(notices).toHaveLength(1);
+    expect(notices[0].text).toContain('which was never confirmed for it, was just moved to another email address');
+    expect(notices[0].text).not.toContain('hop');
+    expect(notices[0].html).not.toContain('hop');
+    // One marker for the address, keyed by its hash (no copy of the address), about no user.
+    const hash = createHash('sha256').update(stranger).digest('base64url');
+    const marker = await t.getItem(`NOTICETO#${hash}`, 'NOTICE#email_changed');
+    expect(marker).toMatchObject({ entity: 'NoticeToAddress', sentAt: expect.any(String), ttl: expect.any(Number) });
+    expect(JSON.stringify(marker)).not.toContain(stranger);
   });
 
   /** Fails the next verification mails' sends with `errors` (a mail server's bad minute); every attempt is kept. */

@@ -25,6 +25,7 @@ export const ITEM_SHAPES: readonly ItemShape[] = [
   { entity: 'ActionToken', pk: /^TOKEN#[0-9a-f]{64}$/, sk: /^TOKEN$/ },
   { entity: 'MailRequest', pk: new RegExp(`^USER#${ID}$`), sk: new RegExp(`^MAILREQ#${ID}$`) },
   { entity: 'NoticeSent', pk: new RegExp(`^USER#${ID}$`), sk: /^NOTICE#[a-z_]+#\d+$/ },
+  { entity: 'NoticeToAddress', pk: /^NOTICETO#[A-Za-z0-9_-]{43}$/, sk: /^NOTICE#[a-z_]+$/ },
   { entity: 'RateLimit', pk: /^RATE#.+$/, sk: /^WINDOW#\d+$/ },
   { entity: 'Counter', pk: /^STATS#USERS$/, sk: /^ACTIVE_ADMINS$/ },
   { entity: 'Category', pk: /^CATEGORIES$/, sk: new RegExp(`^CATEGORY#${ID}$`) },

@@ -14,6 +14,7 @@ export const ENTITY = {
   // transactional mail sent by the stream processor (issue 17)
   MailRequest: 'MailRequest',
   NoticeSent: 'NoticeSent',
+  NoticeToAddress: 'NoticeToAddress',
   RateLimit: 'RateLimit',
   Category: 'Category',
   CategoryTree: 'CategoryTree',
@@ -86,6 +87,15 @@ export const Keys = {
   mailRequestPrefix: 'MAILREQ#',
   /** A security notice already sent for one change of the user item (a replay sends it no more). */
   noticeSent: (userId: string, notice: string): ItemKey => ({ PK: `USER#${userId}`, SK: `NOTICE#${notice}` }),
+  /**
+   * The last notice of a kind mailed to an address, whoever's account it was about (review 22a L7:
+   * an `email_changed` notice to a never-verified address goes at most once a day). Keyed by the
+   * address's SHA-256, as rate-limit counters are: the key is no second copy of the address.
+   */
+  noticeToAddress: (addressHash: string, kind: string): ItemKey => ({
+    PK: `NOTICETO#${addressHash}`,
+    SK: `NOTICE#${kind}`,
+  }),
   /** Every category lives in one partition: the tree is one consistent Query (see docs/data-model.md). */
   category: (categoryId: string): ItemKey => ({ PK: 'CATEGORIES', SK: `CATEGORY#${categoryId}` }),
   categoriesPartition: 'CATEGORIES',

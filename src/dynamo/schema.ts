@@ -96,6 +96,11 @@ export const ENTITIES: readonly EntityDeclaration[] = [
     about: 'a security notice sent once (ttl)',
   },
   {
+    entity: ENTITY.NoticeToAddress,
+    key: Keys.noticeToAddress('<sha256(email)>', '<kind>'),
+    about: 'a notice of that kind mailed to the address in the last day (never-verified addresses; ttl)',
+  },
+  {
     entity: ENTITY.Idempotency,
     key: Keys.idempotency('<userId>', '<key>'),
     indexKeys: OwnedIndexKeys.idempotency('<userId>', '<key>'),

@@ -1,5 +1,5 @@
 import type { SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { DeleteCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { DeleteCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { SettableClock } from '../common/clock/clock.js';
 import { SequentialIds } from '../common/ids.js';
 import { epochSeconds } from '../dynamo/expressions.js';
@@ -47,6 +47,16 @@ describe('mail templates', () => {
     expect(mail.text).toContain('contact support at once');
     expect(mail.text).not.toContain('reset your password');
     expect(mail.html).not.toContain('href');
+  });
+
+  it('renders the notice to a never-verified old address without the new address (review 22a L7)', () => {
+    const mail = renderMail({ kind: 'email_changed', to: 'old@example.com' });
+    expect(mail.text).toContain('which was never confirmed for it, was just moved to another email address');
+    expect(mail.text).toContain('If you never registered it, you can ignore this message.');
+    expect(mail.text).toContain('contact support at once');
+    expect(mail.text).not.toContain('@');
+    expect(mail.html).not.toContain('@');
+    expect(mail.link).toBeUndefined();
   });
 
   it('renders notices without any link', () => {
@@ -187,7 +197,7 @@ describe('SesMailer', () => {
 });
 
 describe('the security notices a change of the user item calls for', () => {
-  const before = { email: 'old@example.com', passwordGeneration: 1, version: 4, loginCount: 2 };
+  const before = { email: 'old@example.com', emailVerified: true, passwordGeneration: 1, version: 4, loginCount: 2 };
 
   it('a sign-in, a rename or a role change: none', () => {
     expect(noticesOf(before, { ...before, version: 5, loginCount: 3, username: 'new' })).toEqual([]);
@@ -243,6 +253,17 @@ describe('the security notices a change of the user item calls for', () => {
       {
         marker: 'email_changed#5',
         mail: { kind: 'email_changed', to: 'old@example.com', newEmail: 'new@example.com' },
+      },
+    ]);
+  });
+
+  it('a new email away from a never-verified address: email_changed naming no address, at most once a day to it (review 22a L7)', () => {
+    const unverified = { ...before, emailVerified: false };
+    expect(noticesOf(unverified, { ...unverified, email: 'new@example.com', version: 5 })).toEqual([
+      {
+        marker: 'email_changed#5',
+        mail: { kind: 'email_changed', to: 'old@example.com' },
+        oncePerDayTo: 'old@example.com',
       },
     ]);
   });
@@ -318,8 +339,23 @@ describe('a security notice replayed from a dead letter', () => {
    */
   function markerTable(clock: SettableClock, users = new Set(['user'])) {
     const ttls = new Map<string, number>();
-    const send = (command: TransactWriteCommand | DeleteCommand) => {
+    const sentAt = new Map<string, string>();
+    const send = (command: TransactWriteCommand | DeleteCommand | PutCommand) => {
+      if ('Item' in command.input) {
+        // An address's claim (review 22a L7): free, or its `sentAt` not after `:since`.
+        const item = command.input.Item ?? {};
+        const key = `${String(item.PK)}|${String(item.SK)}`;
+        const held = sentAt.get(key);
+        if (held !== undefined && held > String(command.input.ExpressionAttributeValues?.[':since'])) {
+          return Promise.reject(
+            Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' }),
+          );
+        }
+        sentAt.set(key, String(item.sentAt));
+        return Promise.resolve({});
+      }
       if ('Key' in command.input) {
+        sentAt.delete(`${String(command.input.Key?.PK)}|${String(command.input.Key?.SK)}`);
         ttls.delete(`${String(command.input.Key?.PK)}|${String(command.input.Key?.SK)}`); // a release
         return Promise.resolve({});
       }
@@ -346,13 +382,13 @@ describe('a security notice replayed from a dead letter', () => {
   }
 
   /** SecurityNotices on a fixed clock, over the marker table double, mailing to memory. */
-  function noticesOnMarkerTable() {
+  function noticesOnMarkerTable(users?: Set<string>) {
     const clock = new SettableClock().set('2026-11-27T08:00:00Z');
     const mailer = new InMemoryMailer();
     const metrics = new AppMetrics();
     const notices = new SecurityNotices(
       mailer,
-      new NoticesSentRepository(markerTable(clock) as never, 't', new SequentialIds('claim')),
+      new NoticesSentRepository(markerTable(clock, users) as never, 't', new SequentialIds('claim')),
       clock,
       metrics,
       CONFIG,
@@ -363,6 +399,35 @@ describe('a security notice replayed from a dead letter', () => {
       );
     return { clock, mailer, notices, deliveries };
   }
+
+  it('a never-verified address gets one email_changed notice a day, whichever accounts leave it; the next one after a day (review 22a L7)', async () => {
+    const { clock, mailer, notices, deliveries } = noticesOnMarkerTable(new Set(['first', 'second']));
+    const left = (version: number) => ({ email: 'stranger@example.com', emailVerified: false, version });
+    const moved = (to: string, version: number) => ({ email: to, emailVerified: true, version });
+    expect(await notices.fromUserChange('first', left(4), moved('hop1@evil.example', 5))).toEqual(['email_changed']);
+    clock.advance(23 * 3600 * 1000);
+    // Another account registered the address since and moved away too: no second mail that day.
+    expect(await notices.fromUserChange('second', left(1), moved('hop2@evil.example', 2))).toEqual([]);
+    expect(await deliveries()).toEqual(['email_changed:sent:1', 'email_changed:skipped:1']);
+    // Its own marker stays claimed: a replay of that record sends nothing either, even a day later.
+    clock.advance(2 * 3600 * 1000);
+    expect(await notices.fromUserChange('second', left(1), moved('hop2@evil.example', 2))).toEqual([]);
+    // A day after the first, the next change away from it is told.
+    expect(await notices.fromUserChange('second', left(3), moved('hop3@evil.example', 4))).toEqual(['email_changed']);
+    expect(mailer.outbox.map((mail) => mail.to)).toEqual(['stranger@example.com', 'stranger@example.com']);
+    for (const mail of mailer.outbox) expect(mail.text).not.toMatch(/hop\d@evil/);
+  });
+
+  it('a never-verified address whose notice failed (mail server away) gets it on the retry: the address claim was given back', async () => {
+    const { mailer, notices } = noticesOnMarkerTable();
+    const before = { email: 'stranger@example.com', emailVerified: false, version: 4 };
+    const after = { email: 'new@example.com', emailVerified: true, version: 5 };
+    const send = mailer.send.bind(mailer);
+    mailer.send = () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    await expect(notices.fromUserChange('user', before, after)).rejects.toThrow(NoticeNotSent);
+    mailer.send = send;
+    expect(await notices.fromUserChange('user', before, after)).toEqual(['email_changed']);
+  });
 
   it("sends nothing more on the dead letter's last day: the marker outlives it", async () => {
     const { clock, mailer, notices } = noticesOnMarkerTable();
@@ -413,9 +478,16 @@ describe('a security notice replayed from a dead letter', () => {
     const { mailer, notices } = noticesOnMarkerTable();
     const minted: unknown[] = [];
     const mint = (request: unknown) => (minted.push(request), Promise.resolve('https://a.example/revert?token=t'));
-    const before = { email: 'ada@example.com', version: 4 };
+    const before = { email: 'ada@example.com', emailVerified: true, version: 4 };
     const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
-    const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
+    // Confirmed from the new address (review 22a M3): verified there.
+    const after = {
+      email: 'new@example.com',
+      emailVerified: true,
+      version: 5,
+      emailGeneration: 1,
+      emailReverts: reverts,
+    };
     expect(await notices.fromUserChange('user', before, after, mint)).toEqual(['email_changed']);
     expect(await notices.fromUserChange('user', before, after, mint)).toEqual([]);
     expect(minted).toEqual([
@@ -441,7 +513,7 @@ describe('a security notice replayed from a dead letter', () => {
 
   it('a late notice whose link can no longer be used: not sent when its change was undone (counted as skipped); sent without the link, saying so, once it expired (session 20)', async () => {
     const { clock, mailer, notices, deliveries } = noticesOnMarkerTable();
-    const before = { email: 'ada@example.com', version: 4 };
+    const before = { email: 'ada@example.com', emailVerified: true, version: 4 };
     const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
     const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
     const minted: unknown[] = [];
@@ -489,7 +561,7 @@ describe('a security notice replayed from a dead letter', () => {
 // Review 19b M2 and L1: what a failed notice does depends on the failure; the marker is given back
 // only by the claim that made it.
 describe('a security notice that fails', () => {
-  const before = { email: 'ada@example.com', version: 4 };
+  const before = { email: 'ada@example.com', emailVerified: true, version: 4 };
   const reverts = [{ generation: 1, email: 'ada@example.com', expiresAt: '2026-12-04T08:00:00.000Z' }];
   const after = { email: 'new@example.com', version: 5, emailGeneration: 1, emailReverts: reverts };
   const mint = () => Promise.resolve('https://a.example/revert?token=t');

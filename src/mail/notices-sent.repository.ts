@@ -1,13 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ID_GENERATOR, type IdGenerator } from '../common/ids.js';
 import { DYNAMODB_DOCUMENT_CLIENT, DYNAMODB_TABLE_NAME } from '../dynamo/dynamo.constants.js';
 import { isConditionalCheckFailed } from '../dynamo/dynamo-errors.js';
 import { epochSeconds } from '../dynamo/expressions.js';
-import { ENTITY, Keys } from '../dynamo/keys.js';
+import { ENTITY, type ItemKey, Keys, normalizeEmail } from '../dynamo/keys.js';
 import { putNewWhileOwnerExists } from '../dynamo/transactions.js';
 
-/** The security notices already sent, one marker item per change of a user item. */
+const addressKey = (email: string, kind: string): ItemKey =>
+  Keys.noticeToAddress(createHash('sha256').update(normalizeEmail(email)).digest('base64url'), kind);
+
+/**
+ * The security notices already sent, one marker item per change of a user item; and, for the
+ * notices limited per recipient (review 22a L7), one item per address and kind.
+ */
 @Injectable()
 export class NoticesSentRepository {
   constructor(
@@ -45,12 +52,52 @@ export class NoticesSentRepository {
    * already, as when the SDK retries a Delete whose first attempt landed, and perhaps claimed since
    * by another worker or a replay, whose claim stays).
    */
-  async release(userId: string, notice: string, claimId: string): Promise<boolean> {
+  release(userId: string, notice: string, claimId: string): Promise<boolean> {
+    return this.releaseClaim(Keys.noticeSent(userId, notice), claimId);
+  }
+
+  /**
+   * Claims the address's notice of `kind` for `at` (review 22a L7): the claim's id when none went to
+   * the address since `since`, undefined otherwise. One conditional PutItem keyed by the address's
+   * hash (`attribute_not_exists` or an older `sentAt`), about no user: it outlives an erasure by at
+   * most its `ttl` (`until`), and names neither the account nor the address.
+   */
+  async claimForAddress(email: string, kind: string, at: Date, since: Date, until: Date): Promise<string | undefined> {
+    const claimId = this.ids.next();
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...addressKey(email, kind),
+            entity: ENTITY.NoticeToAddress,
+            sentAt: at.toISOString(),
+            claimId,
+            ttl: epochSeconds(until),
+          },
+          ConditionExpression: 'attribute_not_exists(PK) OR sentAt <= :since',
+          ExpressionAttributeValues: { ':since': since.toISOString() },
+        }),
+      );
+      return claimId;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Gives an address's claim back (its notice not sent, the record retried): only the claim `claimId` made. */
+  releaseForAddress(email: string, kind: string, claimId: string): Promise<boolean> {
+    return this.releaseClaim(addressKey(email, kind), claimId);
+  }
+
+  /** Deletes a marker only if `claimId` made it: false, nothing deleted, otherwise. */
+  private async releaseClaim(key: ItemKey, claimId: string): Promise<boolean> {
     try {
       await this.db.send(
         new DeleteCommand({
           TableName: this.tableName,
-          Key: Keys.noticeSent(userId, notice),
+          Key: key,
           ConditionExpression: 'claimId = :mine',
           ExpressionAttributeValues: { ':mine': claimId },
         }),

@@ -24,4 +24,13 @@ export class MarkerStore {
     this.claims.delete(key);
     return Promise.resolve(true);
   }
+
+  /** An address's claim (review 22a L7), once until given back: the day's window is the real table's. */
+  claimForAddress(email: string, kind: string): Promise<string | undefined> {
+    return this.claim('address', `${email}/${kind}`);
+  }
+
+  releaseForAddress(email: string, kind: string, claimId: string): Promise<boolean> {
+    return this.release('address', `${email}/${kind}`, claimId);
+  }
 }

@@ -18,10 +18,14 @@ import { describeMailError, type MailRequest, type PasswordChangeCause, renderMa
  */
 const MARKER_LIFETIME_MS = OUTLIVES_REPLAY_TTL_SECONDS * 1000;
 
+/** At most one `email_changed` notice a day to an address its account never verified (review 22a L7). */
+export const UNVERIFIED_NOTICE_INTERVAL_MS = 24 * 3600 * 1000;
+
 /** A notice's mail before the links only the sender knows (the undo link, the "forgot password" page). */
 export type NoticeMail =
   | { kind: 'password_changed'; to: string; cause: PasswordChangeCause }
-  | { kind: 'email_changed'; to: string; newEmail: string }
+  /** `newEmail` absent when the old address was never verified (review 22a L7: a stranger's, perhaps). */
+  | { kind: 'email_changed'; to: string; newEmail?: string }
   | { kind: 'email_change_undone'; to: string; passwordDisabled: boolean }
   | { kind: 'email_moved_back'; to: string }
   | { kind: 'account_deactivated'; to: string };
@@ -35,6 +39,11 @@ interface Notice {
   mail: NoticeMail;
   /** An email change's undo link to mint for the mail (src/users/email-reverts.ts). */
   revert?: RevertLinkRequest;
+  /**
+   * The address whose notice of this kind goes at most once per UNVERIFIED_NOTICE_INTERVAL_MS, whoever's
+   * account it is about (review 22a L7: a never-verified address may be anyone's).
+   */
+  oncePerDayTo?: string;
 }
 
 /** What an email change's undo link is bound to: the address it restores and the change's email generation. */
@@ -78,6 +87,11 @@ type RevertLink = { url: string } | 'expired' | 'undone' | undefined;
  * password would otherwise send), with a link-free "the account was moved back" to the address it left,
  * and "your account was deactivated" to the account's address when its owner deactivated it (review
  * 22a M1: the token that did may not be the owner's; a reset by mail brings the account back).
+ *
+ * The "email changed" notice to an address the account never verified (review 22a L7; review 20b L7
+ * kept it for an owner whose password leaked) names no new address, and goes at most once a day to
+ * that address (`oncePerDayTo`): anyone can register a stranger's address and move away from it,
+ * which made the notice a way to mail chosen people an alarm carrying a text of one's choice.
  */
 export function noticesOf(before: Item | undefined, after: Item | undefined, userId = ''): Notice[] {
   if (!before || !after || typeof after.email !== 'string') return [];
@@ -121,10 +135,14 @@ export function noticesOf(before: Item | undefined, after: Item | undefined, use
     !reverted
   ) {
     const revert = revertOf(userId, before, after);
+    const verified = before.emailVerified === true;
     notices.push({
       marker: `email_changed#${after.version}`,
-      mail: { kind: 'email_changed', to: before.email, newEmail: after.email },
+      mail: verified
+        ? { kind: 'email_changed', to: before.email, newEmail: after.email }
+        : { kind: 'email_changed', to: before.email },
       ...(revert ? { revert } : {}),
+      ...(verified ? {} : { oncePerDayTo: before.email }),
     });
   }
   // The owner's deactivation (an admin's is the admin's to tell): the move to `inactive` itself,
@@ -216,7 +234,25 @@ export class SecurityNotices {
       const claim = await this.sent.claim(userId, notice.marker, now, new Date(now.getTime() + MARKER_LIFETIME_MS));
       if (claim === undefined) continue;
       let minted = false;
+      let addressClaim: string | undefined;
       try {
+        if (notice.oncePerDayTo !== undefined) {
+          addressClaim = await this.sent.claimForAddress(
+            notice.oncePerDayTo,
+            notice.mail.kind,
+            now,
+            new Date(now.getTime() - UNVERIFIED_NOTICE_INTERVAL_MS),
+            new Date(now.getTime() + UNVERIFIED_NOTICE_INTERVAL_MS),
+          );
+          if (addressClaim === undefined) {
+            // Its own marker stays claimed: a replay of the record does not try again.
+            this.logger.log(
+              `A ${notice.mail.kind} notice was not sent: its never-verified address got one in the last day`,
+            );
+            this.metrics.mailDeliveries().inc({ kind: notice.mail.kind, outcome: 'skipped' });
+            continue;
+          }
+        }
         const link = await this.revertLinkOf(notice, mintRevertLink);
         minted = true;
         if (link === 'undone') {
@@ -232,7 +268,10 @@ export class SecurityNotices {
       } catch (error) {
         // A mint's failure is the database's: transient when DynamoDB throttled, timed out or was away.
         const failure = minted ? classifyMailError(error) : translateDynamoError(error) ? 'transient' : 'unknown';
-        if (await this.failed(userId, notice, claim, failure, error)) retried.push({ kind: notice.mail.kind, failure });
+        if (await this.failed(userId, notice, claim, failure, error)) {
+          if (addressClaim !== undefined) await this.releaseAddress(notice, addressClaim);
+          retried.push({ kind: notice.mail.kind, failure });
+        }
       }
     }
     if (retried.length > 0)
@@ -257,6 +296,20 @@ export class SecurityNotices {
     const url = await mint(notice.revert);
     if (url !== undefined) return { url };
     return expired() ? 'expired' : 'undone';
+  }
+
+  /**
+   * Gives an address's claim back with the notice's marker, so that the record's retry finds it free.
+   * A failure is logged: the retry then finds the address served and sends nothing (the notice lost).
+   */
+  private async releaseAddress(notice: Notice, claimId: string): Promise<void> {
+    try {
+      await this.sent.releaseForAddress(notice.oncePerDayTo!, notice.mail.kind, claimId);
+    } catch (error) {
+      this.logger.error(
+        `A ${notice.mail.kind} notice's address claim could not be given back (${describeMailError(error)}): its retry will not send it`,
+      );
+    }
   }
 
   /** A notice that failed: whether the record is to be retried for it (its marker given back). */

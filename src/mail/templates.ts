@@ -22,7 +22,7 @@ export type MailRequest =
    * undo links). `linkExpired`: the link had lapsed when the notice went out (a record handled
    * late, a dead letter replayed), so the notice says so instead of carrying a link that cannot work.
    */
-  | { kind: 'email_changed'; to: string; newEmail: string; link?: string; linkExpired?: boolean }
+  | { kind: 'email_changed'; to: string; newEmail?: string; link?: string; linkExpired?: boolean }
   /**
    * To the restored address, after an email change's undo link was used. Names no other address.
    * `passwordDisabled`: the revert replaced the password (not for an account whose erasure is pending).
@@ -180,6 +180,17 @@ function templateOf(request: MailRequest): Template {
         },
       };
     case 'email_changed':
+      if (request.newEmail === undefined)
+        // The old address was never verified (review 22a L7): it may be a stranger's, so the notice
+        // names no address (whoever moved the account chose it) and says how to tell the two cases.
+        return {
+          subject: 'Your account email was changed',
+          paragraphs: [
+            'An account registered with this address, which was never confirmed for it, was just moved to another ' +
+              'email address. If you never registered it, you can ignore this message.',
+            NOT_YOU_MOVED,
+          ],
+        };
       if (request.linkExpired)
         return {
           subject: 'Your account email was changed',

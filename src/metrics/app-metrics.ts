@@ -163,7 +163,7 @@ export class AppMetrics {
   mailDeliveries(): Counter<'kind' | 'outcome'> {
     this.mails ??= new Counter({
       name: 'mail_deliveries_total',
-      help: 'Transactional mails (links and security notices) handed to the mailer, by kind and outcome: sent, failed (retried), refused (for good by the mail server: not retried), lost (a notice whose marker could not be given back) or skipped (a notice not sent because its change was undone before it went out).',
+      help: 'Transactional mails (links and security notices) handed to the mailer, by kind and outcome: sent, failed (retried), refused (for good by the mail server: not retried), lost (a notice whose marker could not be given back) or skipped (a notice not sent because its change was undone before it went out, or to a never-verified address told within the day).',
       labelNames: ['kind', 'outcome'] as const,
       registers: [this.registry],
     });

@@ -46,7 +46,7 @@ const EXPIRES = '2026-12-01T08:00:00.000Z';
 const CHANGE: ItemChange = {
   event: 'MODIFY',
   key: { PK: 'USER#u1', SK: 'USER' },
-  oldImage: { email: 'ada@example.com', version: 7, emailGeneration: 2 },
+  oldImage: { email: 'ada@example.com', emailVerified: true, version: 7, emailGeneration: 2 },
   newImage: {
     email: 'new@example.com',
     version: 8,
