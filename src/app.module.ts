@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module.js';
 import { ClockModule } from './common/clock/clock.module.js';
+import { AuditModule } from './logging/audit.js';
 import type { Clock } from './common/clock/clock.js';
 import type { IdGenerator } from './common/ids.js';
 import type { AppConfig } from './config/app-config.js';
@@ -39,6 +40,7 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         MetricsModule,
         ClockModule.forRoot(options.clock, options.ids),
+        AuditModule,
         DynamoModule,
         MailModule.forRoot(options.mailer),
         HealthModule,

@@ -1,3 +1,7 @@
+import { createServer, type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRootLogger, REDACTED_PATHS } from '../src/logging/logger.js';
 import { AppMetrics } from '../src/metrics/app-metrics.js';
@@ -101,6 +105,57 @@ describe('Access log, request ids and metrics', () => {
     const lines = accessLines(logs);
     expect(lines.find((l) => l.requestId === generated)).toMatchObject({ res: { statusCode: 404 }, level: 30 });
     expect(lines.find((l) => l.requestId === 'broken-json-1')).toMatchObject({ route: 'unmatched' });
+  });
+
+  it('writes the audit line of a write whose client hung up (DELETE /users/me): the real outcome, with the user and the request id (review 22a L8)', async () => {
+    const user = await signUp(t);
+    logs.raw.length = 0;
+    // A server of its own over the app, so that a raw socket can hang up right after sending.
+    const server = createServer(t.app.getHttpAdapter().getInstance() as RequestListener);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      // The deactivation asks for the current password (review 22a M1).
+      const body = JSON.stringify({ password: user.password });
+      const request = [
+        'DELETE /api/v1/users/me HTTP/1.1',
+        'Host: localhost',
+        `Authorization: ${user.bearer}`,
+        'X-Request-Id: hung-up-delete-1',
+        'Content-Type: application/json',
+        `Content-Length: ${Buffer.byteLength(body)}`,
+        '',
+        body,
+      ].join('\r\n');
+      // Gone as soon as the request is written: no answer is read.
+      await new Promise<void>((resolve) => socket.write(request, () => resolve()));
+      socket.destroy();
+      const audited = () => logs.lines.find((line) => line.audit === true && line.requestId === 'hung-up-delete-1');
+      for (let waited = 0; !audited() && waited < 20_000; waited += 50) await delay(50);
+      // The access line says the client hung up; the audit line says what the request really did.
+      const access = accessLines(logs).find((line) => line.requestId === 'hung-up-delete-1');
+      expect(access).toMatchObject({ res: { statusCode: 499 }, aborted: true });
+      expect(audited()).toMatchObject({
+        level: 30,
+        context: 'Audit',
+        action: 'user.deactivated',
+        actor: user.userId,
+        actorKind: 'self',
+        subject: user.userId,
+        status: 'inactive',
+        mode: 'owner',
+        msg: 'audit user.deactivated',
+      });
+      expect(JSON.stringify(audited())).not.toContain(user.accessToken);
+      expect(JSON.stringify(audited())).not.toContain(user.password);
+      // And it is so: the account is deactivated.
+      const signIn = await t.http.post('/api/v1/auth/login').send({ email: user.email, password: user.password });
+      expect([signIn.status, signIn.body.code]).toEqual([403, 'account_inactive']);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('redacts the Authorization header, passwords and tokens in URLs', async () => {

@@ -20,6 +20,7 @@ import type { UserErasureWorkflow } from '../workflows/user-erasure.workflow.js'
 import { accountFixture } from '../identity/account.testing.js';
 import { AuthService } from './auth.service.js';
 import type { TokenService } from './tokens/token.service.js';
+import { MemoryAuditLog } from '../logging/audit.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const HOUR = 3600_000;
@@ -168,6 +169,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
       return Promise.resolve(true);
     }),
   };
+  const audit = new MemoryAuditLog();
   const service = new AuthService(
     users as unknown as UsersService,
     usersRepository as unknown as UsersRepository,
@@ -181,8 +183,10 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     clock,
     erasure as unknown as UserErasureWorkflow,
     new SequentialIds('sess'),
+    audit,
   );
   return {
+    audit,
     service,
     clock,
     users,
@@ -568,5 +572,52 @@ describe('AuthService: passwords and links', () => {
     const { service, sessions } = setUp();
     sessions.revoke.mockResolvedValueOnce(false);
     expect(await refusalOf(() => service.revokeSession('u1', 'other'))).toBe('404 session_not_found');
+  });
+});
+
+describe('AuthService: audit lines (src/logging/audit.ts), written once the write succeeded', () => {
+  it('a sign-in names its session; a failed one writes none (its access line and the lockout count it)', async () => {
+    const { service, audit } = setUp([account('u1'), account('u2', { status: 'suspended' })]);
+    await refusalOf(() => service.login('u1@example.com', 'wrong', client));
+    await refusalOf(() => service.login('u2@example.com', 'right', client));
+    expect(audit.entries).toEqual([]);
+    await service.login('u1@example.com', 'right', client);
+    expect(audit.entries).toEqual([
+      { action: 'auth.sign_in', actor: 'u1', actorKind: 'self', subject: 'u1', sessionId: 'sess00000000000000001' },
+    ]);
+  });
+
+  it('session revocations (one, by id, all); nothing for a session not found or an account gone', async () => {
+    const { service, audit, sessions, usersRepository } = setUp([account('u1')]);
+    await service.logout('u1', 's1');
+    await service.revokeSession('u1', 's2');
+    await service.logoutAll('u1');
+    sessions.revoke.mockResolvedValueOnce(false).mockResolvedValueOnce(false);
+    await service.logout('u1', 's9');
+    await refusalOf(() => service.revokeSession('u1', 's9'));
+    usersRepository.endSessions.mockResolvedValueOnce(undefined);
+    await service.logoutAll('gone');
+    expect(audit.entries).toEqual([
+      { action: 'auth.sign_out', actor: 'u1', actorKind: 'self', subject: 'u1', sessionId: 's1' },
+      { action: 'auth.session_revoked', actor: 'u1', actorKind: 'self', subject: 'u1', sessionId: 's2' },
+      { action: 'auth.sessions_revoked', actor: 'u1', actorKind: 'self', subject: 'u1' },
+    ]);
+  });
+
+  it('a password change and a reset; a wrong password or a dead link none', async () => {
+    const { service, audit, actionLinks } = setUp(
+      [account('u1', { passwordGeneration: 4, sessionEpoch: 2 })],
+      session({ sessionEpoch: 2 }),
+    );
+    await refusalOf(() => service.changePassword('u1', 's1', 'wrong', 'next-password'));
+    await refusalOf(() => service.confirmPasswordReset('t', 'next-password', client));
+    expect(audit.entries).toEqual([]);
+    await service.changePassword('u1', 's1', 'right', 'next-password');
+    actionLinks.consume.mockResolvedValue({ userId: 'u1', email: 'u1@example.com', passwordGeneration: 5 });
+    await service.confirmPasswordReset('t', 'next-password', client);
+    expect(audit.entries).toEqual([
+      { action: 'auth.password_changed', actor: 'u1', actorKind: 'self', subject: 'u1', sessionId: 's1' },
+      { action: 'auth.password_reset', actor: 'u1', actorKind: 'link', subject: 'u1' },
+    ]);
   });
 });

@@ -21,6 +21,7 @@ import { PasswordHasher } from '../users/password-hasher.js';
 import { cutoffOf, type Session, type SessionCutoff } from '../identity/sessions/session.entity.js';
 import { AccountErasedDuringSignIn, SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
+import { type AuditAction, AUDIT_LOG, type AuditLog } from '../logging/audit.js';
 import { TokenService } from './tokens/token.service.js';
 
 /** Where a sign-in comes from, kept on the session so users can tell their devices apart. */
@@ -81,6 +82,7 @@ export class AuthService {
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly erasure: UserErasureWorkflow,
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -210,6 +212,13 @@ export class AuthService {
       }
       throw error;
     }
+    this.audit.record({
+      action: 'auth.sign_in',
+      actor: user.id,
+      actorKind: 'self',
+      subject: user.id,
+      sessionId: session.id,
+    });
     return this.issue(
       { ...withoutPassword(user), lastLoginAt: session.createdAt, loginCount: user.loginCount + 1 },
       session,
@@ -269,13 +278,25 @@ export class AuthService {
   }
 
   async logout(userId: string, sessionId: string): Promise<void> {
-    await this.sessions.revoke(userId, sessionId);
+    if (await this.sessions.revoke(userId, sessionId)) this.auditSelf('auth.sign_out', userId, sessionId);
   }
 
   /** One write of the user item ends every session; deleting their items is clean-up. */
   async logoutAll(userId: string): Promise<void> {
     const cutoff = await this.usersRepository.endSessions(userId);
-    if (cutoff) await this.sessions.deleteEnded(userId, cutoff);
+    if (!cutoff) return;
+    this.auditSelf('auth.sessions_revoked', userId);
+    await this.sessions.deleteEnded(userId, cutoff);
+  }
+
+  /** An audit line of what the signed-in account did to itself (src/logging/audit.ts). */
+  private auditSelf(action: AuditAction, userId: string, sessionId?: string): void {
+    this.audit.record({ action, actor: userId, actorKind: 'self', subject: userId, sessionId });
+  }
+
+  /** An audit line of what whoever held a mailed link did to its account. */
+  private auditLink(action: AuditAction, userId: string): void {
+    this.audit.record({ action, actor: userId, actorKind: 'link', subject: userId });
   }
 
   /** `cutoff`: the caller's user item as the guard read it (no second read of it). */
@@ -291,6 +312,7 @@ export class AuthService {
     if (!(await this.sessions.revoke(userId, sessionId, cutoff))) {
       throw notFound(ErrorCode.SessionNotFound, 'You have no session with this id.');
     }
+    this.auditSelf('auth.session_revoked', userId, sessionId);
   }
 
   /**
@@ -325,6 +347,7 @@ export class AuthService {
       if (!again.session || !again.user || again.user.status === 'inactive') throw sessionEnded();
       throw forbidden(ErrorCode.WrongPassword, 'The current password is wrong.');
     }
+    this.auditSelf('auth.password_changed', userId, sessionId);
     await this.sessions.deleteEnded(userId, cutoff);
   }
 
@@ -379,6 +402,7 @@ export class AuthService {
       },
     );
     if (!cutoff) throw invalidLink();
+    this.auditLink('auth.password_reset', consumed.userId);
     await this.sessions.deleteEnded(consumed.userId, cutoff);
     // The owner proved control of the mailbox: failed sign-ins no longer count against them.
     await this.clearLoginFailures(consumed.email);
@@ -446,6 +470,7 @@ export class AuthService {
     if (!user) throw invalidLink();
     const verified = await this.usersRepository.markEmailVerified(user, consumed.email, this.clock.now().toISOString());
     if (!verified) throw invalidLink();
+    this.auditLink('user.email_verified', user.id);
   }
 
   /** Always two strongly consistent reads (email item, user and sign-in items), found or not. */

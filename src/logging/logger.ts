@@ -210,6 +210,10 @@ export function nestLoggerFor(logger: Logger): LoggerService {
       const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
       const level: Level = written === 'info' && isStartupDetail(context) ? 'trace' : written;
       if (message instanceof Error) logger[level]({ context, err: message }, message.message);
+      // An object of fields with its message after it (`Logger.log({ ... }, 'message')`, as the
+      // audit log writes): the fields on the line, as `AppLogger` writes them.
+      else if (typeof message === 'object' && message !== null && rest.length > 1 && typeof rest[0] === 'string')
+        logger[level]({ context, ...message }, rest[0]);
       else logger[level]({ context }, typeof message === 'string' ? message : JSON.stringify(message));
     };
   return { log: line('info'), error: line('error'), warn: line('warn'), debug: line('debug'), verbose: line('trace') };

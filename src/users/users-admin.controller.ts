@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, Param, Patch, Query, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Roles } from '../identity/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { CurrentUser, Roles } from '../identity/auth.decorators.js';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { DEFAULT_PAGE_SIZE } from '../common/dto/page-query.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
@@ -46,12 +47,13 @@ export class UsersAdminController {
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
   async setRole(
+    @CurrentUser() admin: AuthUser,
     @Param() { id }: IdParams,
     @Body() dto: SetRoleDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AdminUserDto> {
-    const user = await this.users.setRole(id, dto.role, parseIfMatch(ifMatch));
+    const user = await this.users.setRole(id, dto.role, parseIfMatch(ifMatch), admin.userId);
     res.setHeader('ETag', etagOf(user.version));
     return UserMapper.toAdmin(user);
   }
@@ -67,12 +69,13 @@ export class UsersAdminController {
   @ApiIfMatch()
   @ApiProblemResponses(400, 404, 409, 412)
   async setStatus(
+    @CurrentUser() admin: AuthUser,
     @Param() { id }: IdParams,
     @Body() dto: SetStatusDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AdminUserDto> {
-    const user = await this.users.setStatus(id, dto.status, parseIfMatch(ifMatch));
+    const user = await this.users.setStatus(id, dto.status, parseIfMatch(ifMatch), admin.userId);
     res.setHeader('ETag', etagOf(user.version));
     return UserMapper.toAdmin(user);
   }

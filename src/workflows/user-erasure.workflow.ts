@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CommentsService } from '../comments/comments.service.js';
 import { DomainError } from '../common/errors/domain-error.js';
 import { ErrorCode } from '../common/errors/error-codes.js';
 import type { User } from '../identity/account.js';
+import { actorOn, AUDIT_LOG, type AuditLog } from '../logging/audit.js';
 import { PostsService } from '../posts/posts.service.js';
 import { UsersService } from '../users/users.service.js';
 
@@ -18,13 +19,19 @@ export class UserErasureWorkflow {
     private readonly users: UsersService,
     private readonly posts: PostsService,
     private readonly comments: CommentsService,
+    @Inject(AUDIT_LOG) private readonly audit: AuditLog,
   ) {}
 
-  /** Hard delete (`DELETE /users/{id}?mode=hard`): the last active admin is refused before anything moves. */
-  async erase(userId: string): Promise<void> {
+  /**
+   * Hard delete (`DELETE /users/{id}?mode=hard`): the last active admin is refused before anything
+   * moves. `actorId`: the admin's id (the account's own for a self-erasure; none: the operator), for the
+   * audit line.
+   */
+  async erase(userId: string, actorId?: string): Promise<void> {
     await this.users.prepareErasure(userId);
     await this.anonymiseContent(userId);
     await this.users.eraseAccount(userId);
+    this.audit.record({ action: 'user.erased', ...actorOn(actorId, userId) });
   }
 
   /**
@@ -36,13 +43,15 @@ export class UserErasureWorkflow {
   async finishMarkedErasure(userId: string): Promise<boolean> {
     if (!(await this.users.isMarkedForErasure(userId))) return false;
     await this.anonymiseContent(userId);
-    return this.users.eraseAccount(userId, { onlyMarked: true });
+    const erased = await this.users.eraseAccount(userId, { onlyMarked: true });
+    if (erased) this.audit.record({ action: 'user.erased', ...actorOn(undefined, userId), mode: 'sweep' });
+    return erased;
   }
 
   /** Self-erasure (`DELETE /users/me?mode=erase`): the current password, then exactly the admin's hard delete. */
   async eraseSelf(userId: string, password: string | undefined): Promise<void> {
     await this.users.confirmErasure(userId, password);
-    await this.erase(userId);
+    await this.erase(userId, userId);
   }
 
   /**

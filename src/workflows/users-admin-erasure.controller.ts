@@ -2,7 +2,8 @@ import { Controller, Delete, HttpCode, HttpStatus, Param, Query } from '@nestjs/
 import { ApiTags } from '@nestjs/swagger';
 import { IdParams } from '../common/dto/id-params.dto.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
-import { Roles } from '../identity/auth.decorators.js';
+import type { AuthUser } from '../identity/auth-user.js';
+import { CurrentUser, Roles } from '../identity/auth.decorators.js';
 import { DeleteUserQueryDto } from '../users/dto/update-user.dto.js';
 import { UsersService } from '../users/users.service.js';
 import { UserErasureWorkflow } from './user-erasure.workflow.js';
@@ -26,8 +27,12 @@ export class UsersAdminErasureController {
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiProblemResponses(400, 404, 409)
-  async remove(@Param() { id }: IdParams, @Query() query: DeleteUserQueryDto): Promise<void> {
-    if (query.mode === 'hard') await this.erasure.erase(id);
-    else await this.users.deactivate(id, 'admin');
+  async remove(
+    @CurrentUser() admin: AuthUser,
+    @Param() { id }: IdParams,
+    @Query() query: DeleteUserQueryDto,
+  ): Promise<void> {
+    if (query.mode === 'hard') await this.erasure.erase(id, admin.userId);
+    else await this.users.deactivate(id, 'admin', admin.userId);
   }
 }
