@@ -528,6 +528,25 @@ describe('AuthService: passwords and links', () => {
     ]);
   });
 
+  it("past the address's budget a link request is answered as any other, with a stand-in (no mail), not 429; the sender's budget still refuses (review 22a L4)", async () => {
+    const { service, actionLinks, limiter } = setUp([account('u1')]);
+    limiter.tryTake.mockResolvedValueOnce(false).mockResolvedValueOnce(false);
+    await service.requestPasswordReset('u1@example.com', client);
+    await service.requestEmailVerification('u1@example.com', client);
+    expect(actionLinks.requestLink.mock.calls.map(([kind, to]) => [kind, (to as User | undefined)?.id])).toEqual([
+      ['password_reset', undefined],
+      ['email_verification', undefined],
+    ]);
+    expect(limiter.tryTake.mock.calls).toEqual([
+      [{ rule: config.rateLimits.passwordResetPerEmail, subject: 'u1@example.com' }, 1],
+      [{ rule: config.rateLimits.verificationPerEmail, subject: 'u1@example.com' }, 1],
+    ]);
+    expect(limiter.consume.mock.calls).toEqual([
+      [[{ rule: config.rateLimits.passwordResetPerIp, subject: client.ip }]],
+      [[{ rule: config.rateLimits.verificationPerIp, subject: client.ip }]],
+    ]);
+  });
+
   it('a reset confirmation: an unusable link or a changed account is 400; a good one revokes every session', async () => {
     const { service, actionLinks, usersRepository, sessions, limiter } = setUp([account('u1')]);
     expect(await refusalOf(() => service.confirmPasswordReset('t', 'next-password', client))).toBe(

@@ -358,15 +358,25 @@ export class AuthService {
    */
   async requestPasswordReset(email: string, client: ClientInfo): Promise<void> {
     const { passwordResetPerIp, passwordResetPerEmail } = this.config.rateLimits;
-    await this.limiter.consume([
-      { rule: passwordResetPerIp, subject: ipOf(client) },
-      { rule: passwordResetPerEmail, subject: normalizeEmail(email) },
-    ]);
+    const mails = await this.linkMailBudget(passwordResetPerIp, passwordResetPerEmail, email, client);
     const user = await this.findWithPasswordByEmail(email);
     // An account its owner deactivated gets its link too: the reset makes it active again (review
     // 22a M1; usersRepository.setPassword). One an admin deactivated stays shut.
-    const eligible = user && (user.status !== 'inactive' || isSelfRecoverable(user));
+    // Past the address's budget the same calls are made and the request is a stand-in's (no mail).
+    const eligible = mails && user && (user.status !== 'inactive' || isSelfRecoverable(user));
     await this.actionLinks.requestLink('password_reset', eligible ? user : undefined);
+  }
+
+  /**
+   * The budgets of a link request (review 22a L4): the sender's (per IP) answers 429; the address's
+   * (per target email) does not, so that a stranger's requests never make the owner's own one 429:
+   * past it the request is answered as any other (202) and mails nothing. False then. Every mail it
+   * allowed this window went to the address, and a link lives as long as a window
+   * (ACTION_TOKEN_TTL_SECONDS, 1 h): the latest of them still works until the window ends.
+   */
+  private async linkMailBudget(perIp: RateRule, perEmail: RateRule, email: string, client: ClientInfo) {
+    await this.limiter.consume([{ rule: perIp, subject: ipOf(client) }]);
+    return this.limiter.tryTake({ rule: perEmail, subject: normalizeEmail(email) }, 1);
   }
 
   /**
@@ -452,12 +462,9 @@ export class AuthService {
   /** Like the reset request: the same answer and calls whether or not a mail goes out. */
   async requestEmailVerification(email: string, client: ClientInfo): Promise<void> {
     const { verificationPerIp, verificationPerEmail } = this.config.rateLimits;
-    await this.limiter.consume([
-      { rule: verificationPerIp, subject: ipOf(client) },
-      { rule: verificationPerEmail, subject: normalizeEmail(email) },
-    ]);
+    const mails = await this.linkMailBudget(verificationPerIp, verificationPerEmail, email, client);
     const user = await this.findWithPasswordByEmail(email);
-    const eligible = user && !user.emailVerified && user.status !== 'inactive';
+    const eligible = mails && user && !user.emailVerified && user.status !== 'inactive';
     await this.actionLinks.requestLink('email_verification', eligible ? user : undefined);
   }
 
