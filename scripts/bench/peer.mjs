@@ -27,6 +27,8 @@
 //                                printed as extra rows "ours, production caching" with its DynamoDB
 //                                calls per request; the rows above stay the like-for-like comparison
 //   BENCH_PEER_POSTS=5000        posts loaded on each side (fewer for a quick check of the script)
+//   BENCH_PEER_REWARM=200        reads of each side, not measured, just before its measured batch in each round
+//                                (0: none, as before session 23)
 //   BENCH_PEER_BARE=1            the floor (`npm run bench:floor`): also our services and data layer behind a
 //                                bare node:http server (scripts/bench/bare-app.mjs, on the same table) and the
 //                                DynamoDB calls of each request alone in a process of their own
@@ -55,6 +57,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const PROF = process.env.BENCH_CPU_PROF;
 const PRODUCTION = process.env.BENCH_PEER_PRODUCTION === '1';
 const BARE = process.env.BENCH_PEER_BARE === '1';
+const REWARM = Number(process.env.BENCH_PEER_REWARM ?? 200);
 const USERS = 1000;
 const POSTS = Number(process.env.BENCH_PEER_POSTS ?? 5000);
 // The operations use 17 posts (16 liked and unliked, one for the cost probe) and list 20.
@@ -627,6 +630,11 @@ async function main() {
     const runs = Object.fromEntries(Object.keys(sides).map((name) => [name, {}]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, side] of Object.entries(sides)) {
+        // Each side waits idle while the others are measured (a minute or more with the floor's four
+        // sides), and its first requests after the pause cost it more (session 23: every side's reads
+        // measured 1.3-1.9x a three-side run's without this). Its reads, unmeasured, just before.
+        if (REWARM && side.ops)
+          await cpuPerRequest({ pid: side.pid, operations: side.ops.reads, count: REWARM, concurrency: CONCURRENCY });
         const cpu = await measureSide(side, COUNT, AUTH_COUNT);
         for (const [op, ms] of Object.entries(cpu)) (runs[name][op] ??= []).push(ms);
         log(`round ${round + 1} ${name}: ${JSON.stringify(cpu)} (load ${loadavg()})`);
