@@ -134,11 +134,14 @@ describe('webhooks: the idle poll, and webhooks removed from WEBHOOK_URLS (e2e, 
     expect(await targets()).toEqual(new Set(urls.map(webhookTarget)));
     t.clock.advance(WEBHOOK_FORGET_AFTER_MS);
     await another.dispatchDue();
-    // Restarted's eight refused (read in one look; it tries no more), then another's eight, one UpdateItem each.
-    expect(await Promise.all(forget.mock.results.map((result) => result.value))).toEqual([
-      ...Array<boolean>(8).fill(false),
-      ...Array<boolean>(8).fill(true),
-    ]);
+    // Restarted's tries all refused (the partitions it found empty in that look: eight, or fewer when
+    // a read lagged, as in CI at 13:18 UTC on 2026-11-28, where it tried six), then another's eight,
+    // one UpdateItem each.
+    const forgotten = await Promise.all(forget.mock.results.map((result) => result.value as Promise<boolean>));
+    const refused = forgotten.filter((done) => !done).length;
+    expect(refused).toBeGreaterThanOrEqual(1);
+    expect(refused).toBeLessThanOrEqual(8);
+    expect(forgotten).toEqual([...Array<boolean>(refused).fill(false), ...Array<boolean>(8).fill(true)]);
     forget.mockRestore();
     expect(await targets()).toEqual(new Set(urls.slice(0, 2).map(webhookTarget)));
     // The two configured webhooks' partitions are read (and at most the once-a-minute look at the old one), not ten.
