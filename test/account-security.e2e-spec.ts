@@ -654,26 +654,42 @@ describe('account security (e2e)', () => {
       expect(await t.getItem(`POST#${draft.body.id as string}`, 'POST')).toMatchObject({ authorId: 'deleted-user' });
     });
 
-    it('deactivated by their owner, then reset by mail: active and verified, so never replaced (reviews 22a M1 and M2)', async () => {
+    it('deactivated by their owner: no reset mail, a link mailed before sets the password but does not reopen it, so still replaced (reviews 22a M1 and M2, 23 L-3)', async () => {
       const owner = await signUp(t);
+      // A link mailed while the account was pending (the address may be anyone's: a typo, a stranger's).
+      await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
+      await t.mailSent();
+      const early = t.mailer.tokenFor(owner.email, 'password_reset');
+      expect(early).toBeDefined();
       await t.api
         .delete('/api/v1/users/me')
         .set('authorization', owner.bearer)
         .send({ password: owner.password })
         .expect(204);
       await ageAccount(owner.userId, 73);
-      // Past PENDING_ACCOUNT_TTL_HOURS the mailbox's owner can still take the account back first.
+      await t.mailSent();
+      const mailed = t.mailer.outbox.length;
       await t.api.post('/api/v1/auth/password-reset/request').send({ email: owner.email }).expect(202);
       await t.mailSent();
+      expect(t.mailer.outbox.slice(mailed).filter((m) => m.to === owner.email)).toEqual([]);
+
       await t.api
         .post('/api/v1/auth/password-reset/confirm')
-        .send({ token: t.mailer.tokenFor(owner.email, 'password_reset'), newPassword: 'mine-again-1234' })
+        .send({ token: early, newPassword: 'mine-again-1234' })
         .expect(204);
-      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({ status: 'active', emailVerified: true });
-      const res = await t.api.post('/api/v1/auth/register').send({ email: owner.email, password: 'password-1234' });
-      expect(res.status).toBe(409);
-      expect(res.body.code).toBe('email_taken');
-      await t.api.post('/api/v1/auth/login').send({ email: owner.email, password: 'mine-again-1234' }).expect(200);
+      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toMatchObject({
+        status: 'inactive',
+        deactivatedBy: 'owner',
+        emailVerified: false,
+      });
+      const signIn = await t.api.post('/api/v1/auth/login').send({ email: owner.email, password: 'mine-again-1234' });
+      expect(`${signIn.status} ${signIn.body.code}`).toBe('403 account_inactive');
+      const res = await t.api
+        .post('/api/v1/auth/register')
+        .send({ email: owner.email, password: 'password-1234' })
+        .expect(201);
+      expect(res.body.user.id).not.toBe(owner.userId);
+      expect(await t.getItem(`USER#${owner.userId}`, 'USER')).toBeUndefined();
     });
 
     it('reserved usernames and their look-alikes cannot be registered: 409 username_taken (review 22a L6, session 23)', async () => {

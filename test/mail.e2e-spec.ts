@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StreamDeadLettersRepository } from '../src/stream/stream-dead-letters.repository.js';
 import { SmtpInbox } from './helpers/smtp-inbox.js';
-import { createTestApp, LogCapture, signUp, type TestApp } from './helpers/test-app.js';
+import { createTestApp, LogCapture, setUserAttributes, signUp, type TestApp } from './helpers/test-app.js';
 
 const FRONT_END = 'https://app.example.test';
 /**
@@ -131,8 +131,9 @@ describe('Mail through a real SMTP server', () => {
     expect(notice.decoded).toContain('someone else knows your password');
   });
 
-  it('tells the owner their account was deactivated (review 22a M1), and the reset it advises brings the account back', async () => {
+  it('tells the owner their account was deactivated (review 22a M1), and the reset it advises brings the verified account back', async () => {
     const user = await signUp(t);
+    await setUserAttributes(t, user.userId, { emailVerified: true }); // only a verified one comes back (review 23 L-3)
     await t.api
       .delete('/api/v1/users/me')
       .set('authorization', user.bearer)

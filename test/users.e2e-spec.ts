@@ -6,6 +6,7 @@ import {
   signUp,
   type SignedIn,
   type TestApp,
+  verifyEmail,
 } from './helpers/test-app.js';
 
 describe('users (e2e)', () => {
@@ -335,8 +336,9 @@ describe('users (e2e)', () => {
       });
     });
 
-    it('mails the owner a notice, and a reset by mail makes the account active again: sign-in 200 (review 22a M1)', async () => {
+    it('mails the owner a notice, and a reset by mail makes a verified account active again: sign-in 200 (review 22a M1)', async () => {
       const me = await signUp(t);
+      await verifyEmail(t, me);
       await t.api
         .delete('/api/v1/users/me')
         .set('authorization', me.bearer)

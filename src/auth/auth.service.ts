@@ -125,8 +125,9 @@ export class AuthService {
    * published nothing does not keep its email: it is erased (sessions, profile, username and
    * email released) so the new registration can take the address. So is one its owner
    * deactivated without ever verifying it (review 22a M2), even with content, which stays
-   * credited to `deleted-user` as after any erase: nobody can sign in to it or recover it, and
-   * it would otherwise hold the address for good. Staff (a pending moderator or admin) are never
+   * credited to `deleted-user` as after any erase: nobody can sign in to it, and the address's
+   * holder cannot recover it by reset (only a verified one is self-recoverable, review 23 L-3:
+   * the address may be a typo or a stranger's), so it would otherwise hold the address for good. Staff (a pending moderator or admin) are never
    * erased this way. True when the email is free.
    */
   private async replaceStalePendingAccount(email: string): Promise<boolean> {
@@ -360,8 +361,9 @@ export class AuthService {
     const { passwordResetPerIp, passwordResetPerEmail } = this.config.rateLimits;
     const mails = await this.linkMailBudget(passwordResetPerIp, passwordResetPerEmail, email, client);
     const user = await this.findWithPasswordByEmail(email);
-    // An account its owner deactivated gets its link too: the reset makes it active again (review
-    // 22a M1; usersRepository.setPassword). One an admin deactivated stays shut.
+    // An account its owner deactivated gets its link too if its address was verified: the reset
+    // makes it active again (review 22a M1, 23 L-3; usersRepository.setPassword). One an admin
+    // deactivated, or never verified, stays shut.
     // Past the address's budget the same calls are made and the request is a stand-in's (no mail).
     const eligible = mails && user && (user.status !== 'inactive' || isSelfRecoverable(user));
     await this.actionLinks.requestLink('password_reset', eligible ? user : undefined);

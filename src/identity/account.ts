@@ -98,13 +98,21 @@ export interface EmailRevert {
 }
 
 /**
- * An account its owner deactivated (`DELETE /users/me`, recorded since session 19) and not being
- * erased: its owner can bring it back by proving the mailbox (review 22a M1): a reset link is mailed
- * to it, and a completed reset, like an email change's undo link, makes it active again. An
- * account an admin deactivated or suspended stays shut.
+ * An account its owner deactivated (`DELETE /users/me`, recorded since session 19), whose address
+ * was verified, and not being erased: its owner can bring it back by proving the mailbox (review 22a
+ * M1): a reset link is mailed to it, and a completed reset, like an email change's undo link, makes
+ * it active again. An account an admin deactivated or suspended stays shut, and so does one whose
+ * address was never verified (review 23 L-3): that address may be anyone's (a typo, a stranger's),
+ * so its holder gets no reset mail, and the account stays replaceable by a registration of the
+ * address past PENDING_ACCOUNT_TTL_HOURS (review 22a M2).
  */
-export const isSelfRecoverable = (user: Pick<User, 'status' | 'deactivatedBy' | 'erasureRequestedAt'>): boolean =>
-  user.status === 'inactive' && user.deactivatedBy === 'owner' && user.erasureRequestedAt === undefined;
+export const isSelfRecoverable = (
+  user: Pick<User, 'status' | 'deactivatedBy' | 'erasureRequestedAt' | 'emailVerified'>,
+): boolean =>
+  user.status === 'inactive' &&
+  user.deactivatedBy === 'owner' &&
+  user.emailVerified &&
+  user.erasureRequestedAt === undefined;
 
 /**
  * Whether the erase suspended the account and has not finished (review 17a L1), so that its owner

@@ -386,13 +386,18 @@ describe('Lambda handler: transactional mail (recorded stream events)', () => {
     const deactivated = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, status: 'inactive' });
     await deactivated.handler(mailEvent());
     expect(deactivated.mailer.outbox.map((m) => m.kind)).toEqual(['email_verification', 'password_changed']);
-    // Deactivated by its owner: the reset is how the owner gets it back (review 22a M1).
-    const byOwner = await lambdaWith('2026-11-26T18:16:00Z', { ...ada, status: 'inactive', deactivatedBy: 'owner' });
-    await byOwner.handler(mailEvent());
-    expect(byOwner.mailer.outbox.map((m) => m.kind)).toEqual([
+    // Deactivated by its owner, its address verified: the reset is how the owner gets it back (review 22a M1).
+    const byOwner = { ...ada, status: 'inactive', deactivatedBy: 'owner', emailVerified: true };
+    const verified = await lambdaWith('2026-11-26T18:16:00Z', byOwner);
+    await verified.handler(mailEvent());
+    expect(verified.mailer.outbox.map((m) => m.kind)).toEqual([
       'email_verification',
       'password_reset',
       'password_changed',
     ]);
+    // Never verified: the address may be anyone's, so no reset (review 23 L-3).
+    const unverified = await lambdaWith('2026-11-26T18:16:00Z', { ...byOwner, emailVerified: false });
+    await unverified.handler(mailEvent());
+    expect(unverified.mailer.outbox.map((m) => m.kind)).toEqual(['email_verification', 'password_changed']);
   });
 });

@@ -172,10 +172,11 @@ export class UsersRepository {
 
   /**
    * The reset of an account its owner deactivated (review 22a M1): the password, every session's end
-   * and the move back to `active`, with the email marked verified (the link mailed to it was used,
-   * as an email change's undo link does) and the active-admin count, in one transaction on the
-   * version read and the link's binding. An account being erased keeps its status (its erase
-   * finishes it). Undefined when the link's binding no longer holds or the account is gone, or is
+   * and the move back to `active` with the active-admin count, in one transaction on the version read
+   * and the link's binding. Only a self-recoverable one moves (`isSelfRecoverable`): one being erased
+   * keeps its status (its erase finishes it), and so does one whose address was never verified
+   * (review 23 L-3: a link mailed before it was deactivated sets the password, and the account stays
+   * shut and replaceable by M2). Undefined when the link's binding no longer holds or the account is gone, or is
    * not one its owner deactivated (the first write's condition failed on the binding), or kept
    * changing under three tries.
    */
@@ -195,13 +196,12 @@ export class UsersRepository {
       if (!user || user.deactivatedBy !== 'owner' || user.email !== link.email) return undefined;
       if ((user[link.attribute] ?? 0) !== link.generation) return undefined;
       const status = isSelfRecoverable(user) ? 'active' : user.status;
-      const verify = status === 'active' && !user.emailVerified;
       try {
         await transactWrite(this.db, [
           this.userUpdate(
             user,
             {
-              set: { passwordHash, updatedAt: at, ...(verify ? { emailVerified: true, emailVerifiedAt: at } : {}) },
+              set: { passwordHash, updatedAt: at },
               add: { passwordGeneration: 1, sessionEpoch: 1, resetGeneration: 1 },
               remove: ['sessionEpochKeeps'],
               status,

@@ -338,7 +338,7 @@ export async function publishPost(t: TestApp, author: SignedIn, title: string): 
 export async function setUserAttributes(
   t: TestApp,
   userId: string,
-  attributes: { role?: string; status?: string },
+  attributes: { role?: string; status?: string; emailVerified?: boolean },
 ): Promise<void> {
   const entries = Object.entries(attributes);
   await t.db.send(
