@@ -46,6 +46,9 @@ describe('rate limits (e2e)', () => {
         VERIFICATION_RATE_MAX_PER_IP: '3',
         VERIFICATION_RATE_MAX_PER_EMAIL: '2',
         VERIFICATION_RATE_WINDOW_SECONDS: WEEK,
+        EMAIL_CHANGE_RATE_MAX_PER_IP: '3',
+        EMAIL_CHANGE_RATE_MAX_PER_EMAIL: '2',
+        EMAIL_CHANGE_RATE_WINDOW_SECONDS: WEEK,
         PASSWORD_CHECK_RATE_MAX_PER_ACCOUNT: '2',
         PASSWORD_CHECK_RATE_WINDOW_SECONDS: WEEK,
         REFRESH_RATE_MAX_PER_SESSION: '2',
@@ -147,6 +150,46 @@ describe('rate limits (e2e)', () => {
           .expect(202);
       }
       expectLimited(await t.api.post(path).set('x-forwarded-for', ip).send({ email: 'another@example.com' }));
+    });
+  });
+
+  describe('email-change requests (POST /users/me/email)', () => {
+    /** The bearer of a fresh account, registered from an IP of its own. */
+    const freshBearer = async () => {
+      const res = await freshUser();
+      expect(res.status).toBe(201);
+      return `Bearer ${(res.body as { accessToken: string }).accessToken}`;
+    };
+    const askChange = (bearer: string, email: string, ip = newIp()) =>
+      t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', bearer)
+        .set('x-forwarded-for', ip)
+        .send({ email, password: 'password-1234' });
+
+    it('mail a new address at most its budget, from any account and IP, and past it answer the same 202, mailing nothing (review 23 M-1)', async () => {
+      const target = `victim-${nanoid(8).toLowerCase()}@example.com`;
+      const mailed = () => t.mailer.outbox.filter((m) => m.to === target && m.kind === 'email_change').length;
+      const [first, second] = [await freshBearer(), await freshBearer()];
+      // EMAIL_CHANGE_RATE_MAX_PER_EMAIL is 2 here; each account asks twice (its PASSWORD_CHECK budget).
+      const answers = [];
+      for (const bearer of [first, first, second, second]) answers.push(await askChange(bearer, target));
+      for (const res of answers) {
+        expect({ status: res.status, body: res.body }).toEqual({ status: 202, body: answers[0].body });
+        expect(res.headers['retry-after']).toBeUndefined();
+      }
+      expect(answers[0].body).toEqual(expect.objectContaining({ pendingEmail: target }));
+      await t.mailSent();
+      expect(mailed()).toBe(2);
+    });
+
+    it('are limited per IP (429), across accounts and addresses', async () => {
+      const ip = newIp();
+      const [first, second] = [await freshBearer(), await freshBearer()];
+      const fresh = () => `n-${nanoid(8).toLowerCase()}@example.com`;
+      for (const bearer of [first, first, second]) await askChange(bearer, fresh(), ip).expect(202);
+      expectLimited(await askChange(second, fresh(), ip));
+      await askChange(await freshBearer(), fresh()).expect(202);
     });
   });
 

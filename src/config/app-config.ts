@@ -85,6 +85,12 @@ export interface RateLimitsConfig {
   passwordResetPerEmail: RateRule;
   verificationPerIp: RateRule;
   verificationPerEmail: RateRule;
+  /**
+   * Email-change requests (`POST /users/me/email`) per client IP (429) and per requested new
+   * address (review 23 M-1: past it 202 and no confirmation mail, like the reset's per-email rule).
+   */
+  emailChangePerIp: RateRule;
+  emailChangePerEmail: RateRule;
   /** Requests that check the current password (`POST /auth/password`, `POST /users/me/email`). */
   passwordCheckPerAccount: RateRule;
   refreshPerSession: RateRule;
@@ -747,6 +753,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       passwordResetPerEmail: rule('reset-email', 'PASSWORD_RESET', 'EMAIL', 5, 3600),
       verificationPerIp: rule('verify-ip', 'VERIFICATION', 'IP', 20, 3600),
       verificationPerEmail: rule('verify-email', 'VERIFICATION', 'EMAIL', 5, 3600),
+      // review 23 M-1: the confirmation mail goes to an address the account does not hold yet
+      emailChangePerIp: rule('email-change-ip', 'EMAIL_CHANGE', 'IP', 20, 3600),
+      emailChangePerEmail: rule('email-change-email', 'EMAIL_CHANGE', 'EMAIL', 3, 3600),
       passwordCheckPerAccount: rule('password-check', 'PASSWORD_CHECK', 'ACCOUNT', 10, 900),
       refreshPerSession: rule('refresh-session', 'REFRESH', 'SESSION', 60, 900),
       linkRedeemPerIp: rule('link-redeem-ip', 'LINK_REDEEM', 'IP', 30, 900),

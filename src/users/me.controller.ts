@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, HttpStatus, Patch, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { AuthUser } from '../identity/auth-user.js';
 import { Authenticated, CurrentUser } from '../identity/auth.decorators.js';
 import { ApiProblemResponses } from '../http/api-problem-responses.decorator.js';
@@ -64,13 +64,20 @@ export class MeController {
    * `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. The link dies with a
    * password change or reset, another completed change or a revert. The account's own address is 400; a taken
    * or reserved address (also one this account left, while its link is pending) is 409 `email_taken`; a change
-   * while 10 earlier changes can still be undone is 409 `too_many_email_changes`.
+   * while 10 earlier changes can still be undone is 409 `too_many_email_changes`. Requests are limited per client
+   * IP (`EMAIL_CHANGE_RATE_MAX_PER_IP`, 429) and per account with the other password checks; a new address that
+   * already got `EMAIL_CHANGE_RATE_MAX_PER_EMAIL` confirmation mails this window (from any account) gets no
+   * further one until the window ends, though the answer is the same 202.
    */
   @Post('email')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiProblemResponses(400, 409, 429)
-  async changeEmail(@CurrentUser() caller: AuthUser, @Body() dto: ChangeEmailDto): Promise<EmailChangeRequestedDto> {
-    return this.users.requestEmailChange(caller.userId, dto.email, dto.password);
+  async changeEmail(
+    @CurrentUser() caller: AuthUser,
+    @Body() dto: ChangeEmailDto,
+    @Req() req: Request,
+  ): Promise<EmailChangeRequestedDto> {
+    return this.users.requestEmailChange(caller.userId, dto.email, dto.password, req.ip);
   }
 
   /**

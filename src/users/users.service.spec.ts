@@ -21,6 +21,7 @@ import { MemoryAuditLog } from '../logging/audit.js';
 
 const NOW = '2026-05-15T12:00:00.000Z';
 const EARLIER = '2026-05-01T08:00:00.000Z';
+const IP = '192.0.2.7';
 
 const user = accountFixture;
 const profile = (userId: string, version = 2): Profile => ({ userId, updatedAt: EARLIER, version });
@@ -92,13 +93,18 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
       item: { Put: { TableName: 't', Item: { kind, to } } },
     })),
   };
-  const limiter = { consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()) };
+  const limiter = {
+    consume: jest.fn((_rules: unknown, _code?: ErrorCode) => Promise.resolve()),
+    tryTake: jest.fn((_check: unknown, _count: number) => Promise.resolve(true)),
+  };
   const clock = new SettableClock().set(NOW);
   const config = {
     auth: { emailChangeRevertTtlHours: 168, actionTokenTtlSeconds: 3600 },
     rateLimits: {
       renamePerAccount: { name: 'rename' },
       passwordCheckPerAccount: { name: 'password-check' },
+      emailChangePerIp: { name: 'email-change-ip' },
+      emailChangePerEmail: { name: 'email-change-email' },
     },
   } as unknown as AppConfig;
   const audit = new MemoryAuditLog();
@@ -283,17 +289,40 @@ describe('UsersService: an email change, asked for then confirmed (review 22a M3
 
   it('a wrong password is 403 wrong_password after the per-account limit is counted; nothing asked for', async () => {
     const { service, users, limiter, actionLinks } = setUp([user('u1')]);
-    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong'))).toBe(
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong', IP))).toBe(
       '403 wrong_password',
     );
-    expect(limiter.consume.mock.calls).toEqual([[[{ rule: { name: 'password-check' }, subject: 'u1' }]]]);
+    expect(limiter.consume.mock.calls).toEqual([
+      [
+        [
+          { rule: { name: 'email-change-ip' }, subject: '192.0.2.7' },
+          { rule: { name: 'password-check' }, subject: 'u1' },
+        ],
+      ],
+    ]);
+    expect(limiter.tryTake).not.toHaveBeenCalled();
     expect(users.changeEmail).not.toHaveBeenCalled();
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
+  it("past the new address's budget the request is answered the same, with a stand-in mail request (no mail) (review 23 M-1)", async () => {
+    const { service, actionLinks, limiter } = setUp([user('u1')]);
+    const answer = await service.requestEmailChange('u1', 'new@example.com', 'right', IP);
+    limiter.tryTake.mockResolvedValueOnce(false);
+    expect(await service.requestEmailChange('u1', ' New@Example.com ', 'right', IP)).toEqual(answer);
+    expect(limiter.tryTake.mock.calls).toEqual([
+      [{ rule: { name: 'email-change-email' }, subject: 'new@example.com' }, 1],
+      [{ rule: { name: 'email-change-email' }, subject: 'new@example.com' }, 1],
+    ]);
+    expect(actionLinks.requestLink.mock.calls).toEqual([
+      ['email_change', expect.objectContaining({ id: 'u1', email: 'new@example.com' })],
+      ['email_change', undefined],
+    ]);
+  });
+
   it('the request moves nothing: it asks for an email_change link to the new address, and answers the pending address', async () => {
     const { service, users, actionLinks } = setUp([user('u1')]);
-    expect(await service.requestEmailChange('u1', ' New@Example.com ', 'right')).toEqual({
+    expect(await service.requestEmailChange('u1', ' New@Example.com ', 'right', IP)).toEqual({
       pendingEmail: 'new@example.com',
       expiresAt: '2026-05-15T13:00:00.000Z',
     });
@@ -303,14 +332,15 @@ describe('UsersService: an email change, asked for then confirmed (review 22a M3
     ]);
   });
 
-  it("a taken address is 409 email_taken, the account's own is 400; nothing asked for", async () => {
-    const { service, actionLinks } = setUp([user('u1')]);
-    expect(await refusalOf(() => service.requestEmailChange('u1', 'taken@example.com', 'right'))).toBe(
+  it("a taken address is 409 email_taken, the account's own is 400; nothing asked for or counted against the address", async () => {
+    const { service, actionLinks, limiter } = setUp([user('u1')]);
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'taken@example.com', 'right', IP))).toBe(
       '409 email_taken',
     );
-    expect(await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right'))).toBe(
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right', IP))).toBe(
       '400 validation_failed',
     );
+    expect(limiter.tryTake).not.toHaveBeenCalled();
     expect(actionLinks.requestLink).not.toHaveBeenCalled();
   });
 
@@ -356,7 +386,7 @@ describe('UsersService: an email change, asked for then confirmed (review 22a M3
   it('10 undo links pending: a request, and a link, is 409 too_many_email_changes (review 18b H1)', async () => {
     const reverts = pendingReverts(10);
     const { service, users } = setUp([user('u1', { emailGeneration: 10, emailReverts: reverts })]);
-    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'right'))).toBe(
+    expect(await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'right', IP))).toBe(
       '409 too_many_email_changes',
     );
     expect(
@@ -788,11 +818,11 @@ describe('UsersService: audit lines (src/logging/audit.ts), written once the wri
 
   it('an email change: its request (password checked) and its confirmation link used; a refusal or a dead link none', async () => {
     const { service, audit } = setUp([user('u1')]);
-    await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong'));
-    await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right'));
+    await refusalOf(() => service.requestEmailChange('u1', 'new@example.com', 'wrong', IP));
+    await refusalOf(() => service.requestEmailChange('u1', 'U1@example.com', 'right', IP));
     await service.confirmEmailChange(emailChangeLink({ emailGeneration: 7 }), emailChangeUse);
     expect(audit.entries).toEqual([]);
-    await service.requestEmailChange('u1', 'new@example.com', 'right');
+    await service.requestEmailChange('u1', 'new@example.com', 'right', IP);
     await service.confirmEmailChange(emailChangeLink(), emailChangeUse);
     expect(audit.entries).toEqual([
       { action: 'user.email_change_requested', actor: 'u1', actorKind: 'self', subject: 'u1' },

@@ -6,6 +6,7 @@ import { ActionLinksService } from '../identity/action-links/action-links.servic
 import { SessionsRepository } from '../identity/sessions/sessions.repository.js';
 import { actorOn, AUDIT_LOG, type AuditLog, OPERATOR } from '../logging/audit.js';
 import { CLOCK, type Clock } from '../common/clock/clock.js';
+import { clientSubject } from '../common/network/client-subject.js';
 import {
   badRequest,
   conflict,
@@ -213,14 +214,22 @@ export class UsersService {
    * is not reserved: its real owner may still register it, and the confirmation's claim then fails
    * (409 `email_taken`). One taken now is 409 `email_taken` at once, as the account's own address
    * is 400; so is a request while 10 undo links are pending (409 `too_many_email_changes`).
+   * Limited per client IP (429) and, like a reset request's address (review 22a L4), per new
+   * address (review 23 M-1): past that budget the request is answered the same and mails nothing
+   * (the same calls, a stand-in mail request), so no one can flood an address with confirmations.
    */
   async requestEmailChange(
     userId: string,
     email: string,
     password: string,
+    ip: string | undefined,
   ): Promise<{ pendingEmail: string; expiresAt: string }> {
+    const { passwordCheckPerAccount, emailChangePerIp, emailChangePerEmail } = this.config.rateLimits;
     // It checks the current password: limited like a password change, per account.
-    await this.limiter.consume([{ rule: this.config.rateLimits.passwordCheckPerAccount, subject: userId }]);
+    await this.limiter.consume([
+      { rule: emailChangePerIp, subject: clientSubject(ip) },
+      { rule: passwordCheckPerAccount, subject: userId },
+    ]);
     const user = await this.users.findWithPassword(userId);
     if (!user || !(await this.passwords.verify(password, user.passwordHash))) {
       throw forbidden(ErrorCode.WrongPassword, 'The password is wrong.');
@@ -236,7 +245,9 @@ export class UsersService {
     if (await this.users.emailInUse(normalized, now.toISOString())) {
       throw conflict(ErrorCode.EmailTaken, 'That email is already registered.');
     }
-    await this.actionLinks.requestLink('email_change', { ...user, email: normalized });
+    // Counted only for a request that would mail (a refused one spends nothing of the address's).
+    const mails = await this.limiter.tryTake({ rule: emailChangePerEmail, subject: normalized }, 1);
+    await this.actionLinks.requestLink('email_change', mails ? { ...user, email: normalized } : undefined);
     this.audit.record({ action: 'user.email_change_requested', ...actorOn(userId, userId) });
     return {
       pendingEmail: normalized,

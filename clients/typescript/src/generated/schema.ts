@@ -1462,7 +1462,10 @@ export interface paths {
          *     `EMAIL_CHANGE_REVERT_TTL_HOURS`, and until then the old address stays reserved. The link dies with a
          *     password change or reset, another completed change or a revert. The account's own address is 400; a taken
          *     or reserved address (also one this account left, while its link is pending) is 409 `email_taken`; a change
-         *     while 10 earlier changes can still be undone is 409 `too_many_email_changes`.
+         *     while 10 earlier changes can still be undone is 409 `too_many_email_changes`. Requests are limited per client
+         *     IP (`EMAIL_CHANGE_RATE_MAX_PER_IP`, 429) and per account with the other password checks; a new address that
+         *     already got `EMAIL_CHANGE_RATE_MAX_PER_EMAIL` confirmation mails this window (from any account) gets no
+         *     further one until the window ends, though the answer is the same 202.
          */
         post: operations["meChangeEmail"];
         delete?: never;
