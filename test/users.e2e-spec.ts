@@ -3,6 +3,7 @@ import {
   confirmEmailChange,
   createTestApp,
   moveEmail,
+  requestEmailChange,
   signUp,
   type SignedIn,
   type TestApp,
@@ -192,6 +193,28 @@ describe('users (e2e)', () => {
         .expect(409);
       expect(taken.body.code).toBe('email_taken');
       expect((await t.getItem(`USER#${me.userId}`, 'USER'))?.email).toBe(me.email);
+    });
+
+    it('a suspended account cannot complete its pending change: 400 invalid_or_expired_token, the address unchanged (review 23 L-1)', async () => {
+      const me = await signUp(t);
+      const token = await requestEmailChange(t, me, `suspended-${me.email}`);
+      await t.app.get(UsersService).setStatus(me.userId, 'suspended');
+      const res = await confirmEmailChange(t, token).expect(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('invalid_or_expired_token');
+      expect(await t.getItem(`USER#${me.userId}`, 'USER')).toMatchObject({ email: me.email, status: 'suspended' });
+      expect(await t.getItem(`UNIQUE#EMAIL#suspended-${me.email}`, 'UNIQUE')).toBeUndefined();
+      // Nor is a confirmation mailed for a change asked before the suspension but not yet sent.
+      const other = await signUp(t);
+      await t.mailSent();
+      await t.api
+        .post('/api/v1/users/me/email')
+        .set('authorization', other.bearer)
+        .send({ email: `late-${other.email}`, password: other.password })
+        .expect(202);
+      await t.app.get(UsersService).setStatus(other.userId, 'suspended');
+      await t.mailSent();
+      expect(t.mailer.tokenFor(`late-${other.email}`, 'email_change')).toBeUndefined();
     });
 
     it('makes a verification link sent to the old address useless', async () => {

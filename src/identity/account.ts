@@ -15,6 +15,15 @@ export const isStaff = (caller?: { role: UserRole }): boolean =>
 export const USER_STATUSES = ['pending', 'active', 'suspended', 'inactive'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
 
+/**
+ * Whether a pending email change may still complete (its link used, its confirmation mailed): only
+ * for an `active` or `pending` account (review 23 L-1). A suspended one may not, or an attacker
+ * holding the password could finish a move the admin suspended the account to stop; nor may a
+ * deactivated one.
+ */
+export const mayChangeEmail = (user: Pick<User, 'status'>): boolean =>
+  user.status === 'active' || user.status === 'pending';
+
 /** Who deactivated an account: its owner (`DELETE /users/me`) or an admin (a status change, `DELETE /users/{id}`). */
 export type DeactivatedBy = 'owner' | 'admin';
 

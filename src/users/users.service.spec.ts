@@ -373,6 +373,17 @@ describe('UsersService: an email change, asked for then confirmed (review 22a M3
     expect(users.changeEmail).not.toHaveBeenCalled();
   });
 
+  it('a link of a suspended or deactivated account does nothing; of a pending one, it moves (review 23 L-1)', async () => {
+    for (const status of ['suspended', 'inactive'] as const) {
+      const { service, users } = setUp([user('u1', { status })]);
+      expect(await service.confirmEmailChange(linkOf('new@example.com'), consume)).toBe(false);
+      expect(users.changeEmail).not.toHaveBeenCalled();
+    }
+    const { service, users } = setUp([user('u1', { status: 'pending', emailVerified: false })]);
+    expect(await service.confirmEmailChange(linkOf('new@example.com'), consume)).toBe(true);
+    expect(users.changeEmail).toHaveBeenCalledTimes(1);
+  });
+
   it('an address the account never verified is released, not reserved, and gets no undo link (review 18b M1)', async () => {
     const earlier = { generation: 1, email: 'old@example.com', expiresAt: '2026-05-20T00:00:00.000Z' };
     const lapsed = { generation: 0, email: 'gone@example.com', expiresAt: EARLIER };

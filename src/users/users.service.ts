@@ -35,7 +35,7 @@ import type {
   UserWithPassword,
 } from './user.entity.js';
 import { isReservedUsername, unreserved, usernameFromEmail, withRandomSuffix } from '../identity/username.js';
-import { refuseWhileErasing } from '../identity/account.js';
+import { mayChangeEmail, refuseWhileErasing } from '../identity/account.js';
 import { type ProfileChanges, UsersRepository } from './users.repository.js';
 import type { TransactionPart } from '../dynamo/transactions.js';
 import { isDateBefore, pastDateMessage } from '../common/validation/dates.js';
@@ -269,7 +269,8 @@ export class UsersService {
   /**
    * An `email_change` link, used (review 22a M3): moves the account to the link's address, now
    * verified (a `pending` account becomes active), while the account is still as the request left
-   * it (the same email, email, password and reset generations; not being erased, not deactivated).
+   * it (the same email, email, password and reset generations; not being erased; `active` or
+   * `pending`: not suspended or deactivated, review 23 L-1).
    * The new address is claimed conditionally (409 `email_taken` if someone took it meanwhile, the
    * link still working); the old address, when verified, is reserved for the change's undo link,
    * else released; the processor sends the notices. `consume` (the link's use) commits with it.
@@ -294,7 +295,7 @@ export class UsersService {
         (user.passwordGeneration ?? 0) === link.passwordGeneration &&
         (user.resetGeneration ?? 0) === (link.resetGeneration ?? 0) &&
         user.erasureRequestedAt === undefined &&
-        user.status !== 'inactive';
+        mayChangeEmail(user);
       if (!current) return false;
       const now = this.clock.now().toISOString();
       this.refusePastRevertBound(user, now);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CLOCK, type Clock } from '../../common/clock/clock.js';
 import { ActionLinksService } from '../../identity/action-links/action-links.service.js';
 import { noticesOf, SecurityNotices } from '../../mail/security-notices.js';
-import { isSelfRecoverable } from '../../identity/account.js';
+import { isSelfRecoverable, mayChangeEmail } from '../../identity/account.js';
 import { UsersRepository } from '../../users/users.repository.js';
 import type { Item } from '../../dynamo/stream-record.js';
 import { classifyKey } from '../../dynamo/item-types.js';
@@ -54,17 +54,17 @@ export class TransactionalMailHandler implements StreamHandler {
 
   /**
    * Whether a link request still fits the account: it exists, the address is still its own (an
-   * email change's: not yet its own, the account not deactivated), and a reset is not for an account
-   * deactivated since, unless its owner deactivated it (review 22a M1: the reset is how the owner
-   * gets it back). A stand-in without an address (an unknown
-   * recipient) is left to `deliver`, which drops it without a read.
+   * email change's: not yet its own, and the account active or pending, review 23 L-1), and a reset
+   * is not for an account deactivated since, unless it is self-recoverable (review 22a M1, 23 L-3:
+   * the reset is how the owner gets it back). A stand-in without an address (an unknown recipient)
+   * is left to `deliver`, which drops it without a read.
    */
   private async stillFor(userId: string, image: Item | undefined): Promise<boolean> {
     if (typeof image?.email !== 'string') return true;
     const user = await this.users.findById(userId);
     if (!user) return false;
     // An email change's confirmation goes to the address the account would move to (review 22a M3).
-    if (image.kind === 'email_change') return user.email !== image.email && user.status !== 'inactive';
+    if (image.kind === 'email_change') return user.email !== image.email && mayChangeEmail(user);
     if (user.email !== image.email) return false;
     return !(image.kind === 'password_reset' && user.status === 'inactive' && !isSelfRecoverable(user));
   }
