@@ -35,6 +35,8 @@ describe('rate limits (e2e)', () => {
       {
         ...ADMIN_ENV,
         TRUST_PROXY_HOPS: '1',
+        // Mailed links must live as long as the per-address windows (review 23 L-4).
+        ACTION_TOKEN_TTL_SECONDS: WEEK,
         LOGIN_RATE_MAX_PER_ACCOUNT: '3',
         LOGIN_RATE_MAX_PER_IP: '1000',
         LOGIN_RATE_WINDOW_SECONDS: WEEK,

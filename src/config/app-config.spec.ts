@@ -174,6 +174,36 @@ describe('loadConfig', () => {
     expect(auth.emailChangeRevertTtlHours).toBe(168);
   });
 
+  it('refuses mailed links shorter-lived than a per-address window that is on: past its budget a request mails nothing (review 23 L-4)', () => {
+    expect(loadConfig({}).auth.actionTokenTtlSeconds).toBe(3600);
+    expect(problemsOf({ ACTION_TOKEN_TTL_SECONDS: '900' })).toEqual(
+      ['PASSWORD_RESET', 'VERIFICATION', 'EMAIL_CHANGE'].map(
+        (action) =>
+          `ACTION_TOKEN_TTL_SECONDS (900) must be at least ${action}_RATE_WINDOW_SECONDS (3600) while ${action}_RATE_MAX_PER_EMAIL is on: past an address's budget a request mails nothing, so the links mailed in a window must live until it ends`,
+      ),
+    );
+    expect(
+      problemsOf({
+        ACTION_TOKEN_TTL_SECONDS: '1800',
+        PASSWORD_RESET_RATE_WINDOW_SECONDS: '1800',
+        VERIFICATION_RATE_MAX_PER_EMAIL: '0',
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^ACTION_TOKEN_TTL_SECONDS \(1800\) must be at least EMAIL_CHANGE_RATE_WINDOW_SECONDS \(3600\)/,
+      ),
+    ]);
+    // Equal lifetimes and windows, or the per-address rules off, are fine.
+    expect(
+      loadConfig({
+        ACTION_TOKEN_TTL_SECONDS: '1800',
+        PASSWORD_RESET_RATE_WINDOW_SECONDS: '1800',
+        VERIFICATION_RATE_WINDOW_SECONDS: '600',
+        EMAIL_CHANGE_RATE_MAX_PER_EMAIL: '0',
+      }).auth.actionTokenTtlSeconds,
+    ).toBe(1800);
+  });
+
   it('reads EMAIL_CHANGE_REVERT_TTL_HOURS from 1 hour to 30 days, naming it when outside', () => {
     expect(loadConfig({ EMAIL_CHANGE_REVERT_TTL_HOURS: '720' }).auth.emailChangeRevertTtlHours).toBe(720);
     for (const bad of ['0', '721', 'a week']) {

@@ -512,6 +512,30 @@ function adminFrom(env: Env, problems: string[]): AppConfig['bootstrapAdmin'] {
  * be set: a reset link that is only written to a file or a log never reaches anyone. `required`
  * is false for a production process that sends no mail (`db:create-table`).
  */
+/**
+ * Past an address's budget a mailed-link request answers 202 and mails nothing (review 22a L4,
+ * review 23 M-1): that is harmless only while the last link mailed this window still works until
+ * the window ends. So a mailed link must live at least as long as each per-address window that is
+ * on (review 23 L-4); shorter, a stranger who spends the budget early leaves the owner with no
+ * working link and no 429 telling them to wait.
+ */
+function linkLifetimeProblems({ auth, rateLimits }: AppConfig): string[] {
+  const ttl = auth.actionTokenTtlSeconds;
+  const windows: [string, RateRule][] = [
+    ['PASSWORD_RESET', rateLimits.passwordResetPerEmail],
+    ['VERIFICATION', rateLimits.verificationPerEmail],
+    ['EMAIL_CHANGE', rateLimits.emailChangePerEmail],
+  ];
+  return windows
+    .filter(([, rule]) => rule.max > 0 && rule.windowSeconds > ttl)
+    .map(
+      ([action, rule]) =>
+        `ACTION_TOKEN_TTL_SECONDS (${ttl}) must be at least ${action}_RATE_WINDOW_SECONDS (${rule.windowSeconds}) ` +
+        `while ${action}_RATE_MAX_PER_EMAIL is on: past an address's budget a request mails nothing, so the links ` +
+        'mailed in a window must live until it ends',
+    );
+}
+
 function mailFrom(
   env: Env,
   nodeEnv: NodeEnv,
@@ -805,6 +829,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     conduitApi: bool('CONDUIT_API', true),
     conduitPublicFavorites: bool('CONDUIT_PUBLIC_FAVORITES', true),
   };
+  problems.push(...linkLifetimeProblems(config));
   // A shared window variable is read once per limit that uses it: report each problem once.
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return config;
