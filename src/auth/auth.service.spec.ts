@@ -93,7 +93,7 @@ function setUp(accounts: UserWithPassword[] = [], stored?: Session) {
     ),
     // The cutoff of the password's write: the epoch raised once, the kept session if any.
     setPassword: jest.fn((_id: string, _hash: string, _at: string, _expect: unknown) =>
-      Promise.resolve<SessionCutoff | undefined>({ epoch: 1 }),
+      Promise.resolve<(SessionCutoff & { reactivated?: true }) | undefined>({ epoch: 1 }),
     ),
     changePassword: jest.fn((_id: string, _hash: string, _at: string, read: { sessionEpoch: number }, keeps: string) =>
       Promise.resolve<SessionCutoff | undefined>({ epoch: read.sessionEpoch + 1, keeps }),
@@ -637,6 +637,23 @@ describe('AuthService: audit lines (src/logging/audit.ts), written once the writ
     expect(audit.entries).toEqual([
       { action: 'auth.password_changed', actor: 'u1', actorKind: 'self', subject: 'u1', sessionId: 's1' },
       { action: 'auth.password_reset', actor: 'u1', actorKind: 'link', subject: 'u1' },
+    ]);
+  });
+
+  it('a reset that reactivated the account, and a verification of a pending one, say so: status active (review 23 L-2)', async () => {
+    const { service, audit, actionLinks, usersRepository } = setUp([
+      account('u1'),
+      account('u2', { status: 'pending' }),
+    ]);
+    actionLinks.consume
+      .mockResolvedValueOnce({ userId: 'u1', email: 'u1@example.com', passwordGeneration: 0 })
+      .mockResolvedValueOnce({ userId: 'u2', email: 'u2@example.com', passwordGeneration: 0 });
+    usersRepository.setPassword.mockResolvedValueOnce({ epoch: 1, reactivated: true });
+    await service.confirmPasswordReset('t', 'next-password', client);
+    await service.confirmEmailVerification('v', client);
+    expect(audit.entries).toEqual([
+      { action: 'auth.password_reset', actor: 'u1', actorKind: 'link', subject: 'u1', status: 'active' },
+      { action: 'user.email_verified', actor: 'u2', actorKind: 'link', subject: 'u2', status: 'active' },
     ]);
   });
 });

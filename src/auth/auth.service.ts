@@ -295,9 +295,18 @@ export class AuthService {
     this.audit.record({ action, actor: userId, actorKind: 'self', subject: userId, sessionId });
   }
 
-  /** An audit line of what whoever held a mailed link did to its account. */
-  private auditLink(action: AuditAction, userId: string): void {
-    this.audit.record({ action, actor: userId, actorKind: 'link', subject: userId });
+  /**
+   * An audit line of what whoever held a mailed link did to its account; `reactivated` when it also
+   * made the account active (review 23 L-2: `status: 'active'`).
+   */
+  private auditLink(action: AuditAction, userId: string, reactivated = false): void {
+    this.audit.record({
+      action,
+      actor: userId,
+      actorKind: 'link',
+      subject: userId,
+      ...(reactivated ? { status: 'active' } : {}),
+    });
   }
 
   /** `cutoff`: the caller's user item as the guard read it (no second read of it). */
@@ -414,7 +423,7 @@ export class AuthService {
       },
     );
     if (!cutoff) throw invalidLink();
-    this.auditLink('auth.password_reset', consumed.userId);
+    this.auditLink('auth.password_reset', consumed.userId, cutoff.reactivated);
     await this.sessions.deleteEnded(consumed.userId, cutoff);
     // The owner proved control of the mailbox: failed sign-ins no longer count against them.
     await this.clearLoginFailures(consumed.email);
@@ -479,7 +488,7 @@ export class AuthService {
     if (!user) throw invalidLink();
     const verified = await this.usersRepository.markEmailVerified(user, consumed.email, this.clock.now().toISOString());
     if (!verified) throw invalidLink();
-    this.auditLink('user.email_verified', user.id);
+    this.auditLink('user.email_verified', user.id, user.status === 'pending');
   }
 
   /** Always two strongly consistent reads (email item, user and sign-in items), found or not. */

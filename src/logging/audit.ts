@@ -71,7 +71,12 @@ export interface AuditEntry {
   subject: string;
   /** The session a sign-in opened or a revocation ended. */
   sessionId?: string;
-  /** The role or status set (`user.role_changed`, `user.status_changed`, `user.deactivated`: `inactive`). */
+  /**
+   * The role or status set (`user.role_changed`, `user.status_changed`, `user.deactivated`:
+   * `inactive`); `active` on a link's line when it also made the account active (review 23 L-2:
+   * `auth.password_reset` of an owner-deactivated account, `user.email_change_reverted` of a pending
+   * or owner-deactivated one, `user.email_changed` and `user.email_verified` of a pending one).
+   */
   role?: string;
   status?: string;
   /** How: `owner`/`admin` deactivation, `hard`/`self` erasure, `created`/`taken-over` bootstrap. */

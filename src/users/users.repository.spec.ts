@@ -129,7 +129,10 @@ describe('UsersRepository: the status of an account whose erasure is pending (re
     // Deactivated by its owner: unmarked, the revert would reactivate it (review 18b L3).
     for (const status of ['inactive', 'suspended'] as const) {
       const account = marked({ status, ...(status === 'inactive' ? { deactivatedBy: 'owner' as const } : {}) });
-      await repository.revertEmail(account, { target, kept: [], undone: [] }, 'unusable hash', consume);
+      // Its status kept: nothing reactivated for the audit line (review 23 L-2).
+      expect(
+        await repository.revertEmail(account, { target, kept: [], undone: [] }, 'unusable hash', consume),
+      ).not.toHaveProperty('reactivated');
       const { values, add } = written();
       expect(values).toContain('old@example.com');
       expect(values).not.toContain('unusable hash');
@@ -137,12 +140,13 @@ describe('UsersRepository: the status of an account whose erasure is pending (re
       expect(add).not.toContain('passwordGeneration');
       expect(add).toEqual(expect.arrayContaining(['resetGeneration', 'sessionEpoch', 'emailGeneration']));
     }
-    await repository.revertEmail(
+    const reactivated = await repository.revertEmail(
       user({ status: 'inactive', deactivatedBy: 'owner' }),
       { target, kept: [], undone: [] },
       'unusable hash',
       consume,
     );
+    expect(reactivated).toMatchObject({ reactivated: true });
     expect(written().values).toEqual(expect.arrayContaining(['unusable hash', 'active']));
     expect(written().add).toContain('passwordGeneration');
   });

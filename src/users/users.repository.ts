@@ -43,6 +43,18 @@ import { INDEX_PATTERNS } from '../dynamo/schema.js';
 type Item = Record<string, unknown>;
 
 /** An account its owner deactivated (recorded since session 19): an email change's revert reactivates it. */
+/**
+ * A write's session cutoff, and whether it also moved the account to `active` (from `pending`, or
+ * from `inactive` when its owner deactivated it): the audit line says so (review 23 L-2).
+ */
+export interface CutoffAndReactivation extends SessionCutoff {
+  reactivated?: true;
+}
+
+/** `{ reactivated: true }` when a write set `status` and the account was `from` another status. */
+const reactivation = (from: User['status'], status: User['status']): { reactivated?: true } =>
+  status === 'active' && from !== 'active' ? { reactivated: true } : {};
+
 const reactivatedByRevert = (user: User): boolean => user.status === 'inactive' && user.deactivatedBy === 'owner';
 
 function toUser(item: Item): User {
@@ -145,7 +157,7 @@ export class UsersRepository {
     passwordHash: string,
     at: string,
     expect: { email: string; passwordGeneration: number; resetGeneration?: number },
-  ): Promise<SessionCutoff | undefined> {
+  ): Promise<CutoffAndReactivation | undefined> {
     const [attribute, generation] =
       expect.resetGeneration === undefined
         ? (['passwordGeneration', expect.passwordGeneration] as const)
@@ -190,7 +202,7 @@ export class UsersRepository {
       generation: number;
       bound: { expression: string; values: Record<string, unknown> };
     },
-  ): Promise<SessionCutoff | undefined> {
+  ): Promise<CutoffAndReactivation | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const user = await this.findById(userId);
       if (!user || user.deactivatedBy !== 'owner' || user.email !== link.email) return undefined;
@@ -211,7 +223,7 @@ export class UsersRepository {
           ...this.adminCounterOperations(user, { role: user.role, status }),
         ]);
         // Conditioned on the version read: the epoch was the one read.
-        return { epoch: cutoffOf(user).epoch + 1 };
+        return { epoch: cutoffOf(user).epoch + 1, ...reactivation(user.status, status) };
       } catch (error) {
         if (!(error instanceof DomainError && error.code === ErrorCode.VersionMismatch)) throw error;
       }
@@ -457,7 +469,7 @@ export class UsersRepository {
     plan: RevertPlan,
     unusableHash: string,
     consume: TransactionPart,
-  ): Promise<SessionCutoff> {
+  ): Promise<CutoffAndReactivation> {
     const at = this.clock.now().toISOString();
     // An account whose erasure is pending (review 19b M1, L6) gets its address back, but keeps its
     // status (the erase finishes it) and its password: an unusable one would stop its owner signing
@@ -506,7 +518,7 @@ export class UsersRepository {
       ...plan.undone.map((revert) => this.releaseReservation(user, revert)),
     ]);
     // Conditioned on the version read: the epoch was the one read.
-    return { epoch: cutoffOf(user).epoch + 1 };
+    return { epoch: cutoffOf(user).epoch + 1, ...reactivation(user.status, status) };
   }
 
   /**

@@ -68,7 +68,7 @@ function setUp(stored: UserWithPassword[] = [], takenUsernames: string[] = []) {
         Promise.resolve(undefined),
     ),
     revertEmail: jest.fn((_user: User, _plan: unknown, _hash: string, _consume: TransactionPart) =>
-      Promise.resolve({ epoch: 1 }),
+      Promise.resolve<{ epoch: number; reactivated?: true }>({ epoch: 1 }),
     ),
     // The cutoff the write leaves: the epoch raised once (the fixtures start at 0).
     // Stored, as the write would (the next read sees the status and the erasure marker).
@@ -838,6 +838,29 @@ describe('UsersService: audit lines (src/logging/audit.ts), written once the wri
     expect(audit.entries).toEqual([
       { action: 'user.email_change_requested', actor: 'u1', actorKind: 'self', subject: 'u1' },
       { action: 'user.email_changed', actor: 'u1', actorKind: 'link', subject: 'u1' },
+    ]);
+  });
+
+  it('a confirmation or a revert that made the account active says so: status active (review 23 L-2)', async () => {
+    const pending = { generation: 1, email: 'u2@example.com', expiresAt: '2026-06-08T12:00:00.000Z' };
+    const consume: TransactionPart = { item: { Delete: { TableName: 't', Key: { PK: 'TOKEN#h', SK: 'TOKEN' } } } };
+    const { service, audit, users } = setUp([
+      user('u1', { status: 'pending', emailVerified: false }),
+      user('u2', { email: 'thief@example.com', status: 'inactive', deactivatedBy: 'owner', emailReverts: [pending] }),
+    ]);
+    await service.confirmEmailChange(emailChangeLink(), emailChangeUse);
+    users.revertEmail.mockResolvedValueOnce({ epoch: 1, reactivated: true });
+    await service.revertEmailChange('u2', { email: 'u2@example.com', generation: 1 }, 'h', consume);
+    expect(audit.entries).toEqual([
+      { action: 'user.email_changed', actor: 'u1', actorKind: 'link', subject: 'u1', status: 'active' },
+      {
+        action: 'user.email_change_reverted',
+        actor: 'u2',
+        actorKind: 'link',
+        subject: 'u2',
+        status: 'active',
+        keptAdminRole: false,
+      },
     ]);
   });
 

@@ -323,7 +323,14 @@ export class UsersService {
           : { reverts: liveReverts(user.emailReverts, now) },
         consume,
       );
-      this.audit.record({ action: 'user.email_changed', actor: user.id, actorKind: 'link', subject: user.id });
+      // A pending account became active (review 23 L-2: the line says the status changed).
+      this.audit.record({
+        action: 'user.email_changed',
+        actor: user.id,
+        actorKind: 'link',
+        subject: user.id,
+        ...(user.status === 'pending' ? { status: 'active' } : {}),
+      });
       return true;
     });
   }
@@ -356,6 +363,8 @@ export class UsersService {
         actorKind: 'link',
         subject: userId,
         keptAdminRole: user.role === 'admin',
+        // A pending or owner-deactivated account made active (review 23 L-2).
+        ...(cutoff.reactivated ? { status: 'active' } : {}),
       });
       return cutoff;
     });
